@@ -1,0 +1,61 @@
+import type { ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
+
+/** The slice of membership an election machine sees, in a stable order (by id). */
+export interface ElectionMember {
+  id: NodeId;
+  name: string;
+  state: MemberState;
+  priority: number;
+  protocol: ProtocolName;
+  self: boolean;
+  /** What the member last gossiped about its own election state. */
+  role: Role;
+  term: number;
+  leader: NodeId | null;
+  fencingToken: number;
+}
+
+export type LeadershipCommand =
+  | { kind: 'transfer'; to: NodeId | null }
+  | { kind: 'resign' }
+  | { kind: 'elect' };
+
+export type ElectionInput<M> =
+  | { type: 'tick'; nowMs: number }
+  /** The whole membership view, sent after every membership change. */
+  | { type: 'members'; nowMs: number; members: readonly ElectionMember[] }
+  /** A message from a peer, already validated by the machine's own codec. */
+  | { type: 'message'; nowMs: number; from: NodeId; message: M }
+  /** A leadership command from the API; answered by a `command-result` effect with the same id. */
+  | { type: 'command'; nowMs: number; id: number; command: LeadershipCommand }
+  /** Graceful shutdown: hand leadership off if leading, then emit `shutdown-ready`. */
+  | { type: 'shutdown'; nowMs: number };
+
+export type CommandResult =
+  | { ok: true; detail: string }
+  | { ok: false; code: string; message: string };
+
+export type ElectionEffect<M, P> =
+  | { type: 'send'; to: NodeId; message: M }
+  /** Durable state; the host writes it (fsync) before any later `send` of the same drain leaves. */
+  | { type: 'persist'; state: P }
+  | { type: 'election-started'; term: number; reason: string }
+  | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
+  | { type: 'command-result'; id: number; result: CommandResult }
+  | { type: 'shutdown-ready' };
+
+/**
+ * One interface, one implementation per protocol (DESIGN.md section 5). Role, leader and term
+ * changes are not emitted as effects: the host diffs `summary()` after every step.
+ */
+export interface Election<M, P> {
+  readonly protocol: ProtocolName;
+  step(input: ElectionInput<M>): void;
+  drain(): ElectionEffect<M, P>[];
+  summary(): ElectionSummary;
+}
+
+/** Validates untrusted values into a machine's message or persisted-state type. */
+export interface Codec<T> {
+  parse(value: unknown): { ok: true; value: T } | { ok: false; reason: string };
+}

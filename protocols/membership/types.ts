@@ -1,0 +1,99 @@
+import type { ElectionSummary, MemberState, NodeId, ProtocolName } from '../types.js';
+
+/** What each node gossips about itself on every heartbeat. */
+export interface MemberMeta extends ElectionSummary {
+  name: string;
+  /** Multiaddrs the node listens on, as strings. */
+  addrs: string[];
+  protocol: ProtocolName;
+  priority: number;
+  /** Software version of the daemon. */
+  version: string;
+}
+
+/** One member as a node currently sees it. */
+export interface Member extends MemberMeta {
+  id: NodeId;
+  state: MemberState;
+  incarnation: number;
+  /** Monotonic time (ms, host clock) the last first-hand heartbeat arrived; for self: now. */
+  lastHeardMs: number;
+  /** Monotonic time of the last state change. */
+  stateSinceMs: number;
+  self: boolean;
+}
+
+/** A reference to one incarnation of a member, carried in heartbeats' suspicion and death lists. */
+export interface IncarnationRef {
+  id: NodeId;
+  incarnation: number;
+}
+
+/**
+ * The gossip message. Every node publishes one every heartbeat interval (and at once when its
+ * own state changes) on the cluster-scoped topic.
+ */
+export interface Heartbeat {
+  v: 1;
+  cluster: string;
+  id: NodeId;
+  incarnation: number;
+  /** Grows by one per heartbeat within an incarnation; lets receivers ignore reordered copies. */
+  seq: number;
+  /** True on the last heartbeats of a graceful leave. */
+  leaving: boolean;
+  meta: MemberMeta;
+  /** Members the sender currently suspects (Lifeguard: independent confirmations). */
+  suspects: IncarnationRef[];
+  /** Members the sender has declared dead and not yet forgotten (lets a wrongly-dead node refute). */
+  dead: IncarnationRef[];
+}
+
+/** Membership timings; presets live in config/, individual fields may be overridden. */
+export interface MembershipTimings {
+  /** How often a node publishes its heartbeat. */
+  heartbeatIntervalMs: number;
+  /** Silence after which a member becomes suspect. */
+  suspectAfterMs: number;
+  /** Suspicion timeout with enough independent confirmations (Lifeguard lower bound). */
+  suspicionMinMs: number;
+  /** Suspicion timeout when this node alone suspects (Lifeguard upper bound). */
+  suspicionMaxMs: number;
+  /** How long dead and left members stay listed before they are forgotten. */
+  forgetAfterMs: number;
+  /** Upper bound on the local-health multiplier applied to the timeouts above. */
+  maxHealthMultiplier: number;
+}
+
+export type MembershipInput =
+  /** Time passes. localLagMs: this process's own recent event-loop delay (Lifeguard). */
+  | { type: 'tick'; nowMs: number; localLagMs: number }
+  /** A heartbeat arrived over gossip; `from` is the authenticated sender (libp2p peer id). */
+  | { type: 'heartbeat'; nowMs: number; from: NodeId; heartbeat: Heartbeat }
+  /** The last connection to a peer closed: a hint, not a verdict. */
+  | { type: 'connection-closed'; nowMs: number; peer: NodeId }
+  /** This node's own metadata changed (e.g. election summary): gossip it promptly. */
+  | { type: 'update-self'; nowMs: number; meta: Partial<MemberMeta> }
+  /** Graceful leave: announce `left` and stop claiming liveness. */
+  | { type: 'leave'; nowMs: number };
+
+export interface MemberRef {
+  id: NodeId;
+  name: string;
+}
+
+export type MembershipEvent =
+  | { type: 'member-joined'; member: Member }
+  | { type: 'member-suspect'; id: NodeId; name: string; incarnation: number; reason: 'silence' | 'connection-closed' }
+  | { type: 'member-alive'; id: NodeId; name: string; incarnation: number; previous: MemberState }
+  | { type: 'member-dead'; id: NodeId; name: string; incarnation: number; suspectedForMs: number }
+  | { type: 'member-left'; id: NodeId; name: string }
+  | { type: 'member-updated'; member: Member }
+  | { type: 'member-forgotten'; id: NodeId; name: string }
+  | { type: 'protocol-mismatch'; id: NodeId; name: string; protocol: ProtocolName; expected: ProtocolName }
+  /** Someone suspected or declared this node dead; it raised its incarnation to refute. */
+  | { type: 'refuted'; incarnation: number; by: NodeId };
+
+export type MembershipEffect =
+  | { type: 'publish'; heartbeat: Heartbeat }
+  | { type: 'event'; event: MembershipEvent };
