@@ -1,0 +1,36 @@
+import type { ProtocolName } from '../../protocols/types.js';
+import type { MembershipTimings } from '../../protocols/membership/types.js';
+import type { BullyConfig } from '../../protocols/bully/config.js';
+
+export type MembershipPresetName = 'lan' | 'local' | 'wan';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+/** The effective, validated configuration a daemon runs with (defaults < file < env < flags). */
+export interface ConclaveConfig {
+  cluster: string;
+  node: { name: string; priority: number };
+  protocol: ProtocolName;
+  /** Absolute path after loading. */
+  dataDir: string;
+  /** libp2p listen multiaddrs. */
+  listen: string[];
+  api: {
+    /** TCP `host:port` for the HTTP control API; the Unix socket <dataDir>/api.sock is always on. */
+    listen: string;
+    /** Bearer token; required when `listen` is not a loopback address. */
+    token: string | null;
+  };
+  discovery: {
+    mdns: { enabled: boolean; intervalMs: number };
+    bootstrap: string[];
+  };
+  /** Named preset plus the timings it resolved to (individual fields may override the preset). */
+  membership: { preset: MembershipPresetName } & MembershipTimings;
+  messaging: {
+    /** Frames above this size are dropped and counted. */
+    maxFrameBytes: number;
+  };
+  bully: BullyConfig;
+  security: { pskFile: string | null };
+  log: { level: LogLevel; format: 'pretty' | 'json'; file: string | null };
+}
