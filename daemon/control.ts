@@ -1,0 +1,50 @@
+/** The daemon's side of the control API: answers from the runtime's current view. */
+import type { MemberState } from '../protocols/types.js';
+import type { ControlSource, LeaderResponse, MembersResponse, StatusResponse } from './api/types.js';
+import type { ConclaveConfig } from './config/types.js';
+import type { Runtime } from './runtime.js';
+import { VERSION } from './version.js';
+
+export interface ControlInit {
+  runtime: Runtime;
+  config: ConclaveConfig;
+  metrics: () => Promise<{ contentType: string; body: string }>;
+}
+
+export function createControlSource({ runtime, config, metrics }: ControlInit): ControlSource {
+  const leader = (): LeaderResponse => {
+    const summary = runtime.electionSummary;
+    return { leader: runtime.nodeRef(summary.leader), term: summary.term, fencingToken: summary.fencingToken };
+  };
+  return {
+    status(): StatusResponse {
+      const counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+      let name = config.node.name;
+      for (const member of runtime.members()) {
+        counts[member.state]++;
+        if (member.self) name = member.name;
+      }
+      const summary = runtime.electionSummary;
+      return {
+        id: runtime.selfId,
+        name,
+        cluster: config.cluster,
+        protocol: config.protocol,
+        role: summary.role,
+        term: summary.term,
+        leader: runtime.nodeRef(summary.leader),
+        fencingToken: summary.fencingToken,
+        members: counts,
+        uptimeMs: Math.round(runtime.uptimeMs),
+        version: VERSION,
+      };
+    },
+    members(): MembersResponse {
+      return { members: runtime.members().map((m) => runtime.toMemberResponse(m)) };
+    },
+    leader,
+    subscribe: (listener) => runtime.subscribe(listener),
+    command: (command) => runtime.command(command),
+    metrics,
+  };
+}

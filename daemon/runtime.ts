@@ -1,0 +1,459 @@
+/**
+ * The runtime drives the pure machines (DESIGN.md section 1): it is the only place with timers.
+ * Inbound gossip, frames and connection hints go in as inputs; effects come out and become
+ * gossip, frames, disk writes (before any send of the same batch) and API events.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import type { Codec, CommandResult, Election, ElectionMember, LeadershipCommand } from '../protocols/election.js';
+import type { Membership } from '../protocols/membership/index.js';
+import { heartbeatCodec } from '../protocols/membership/index.js';
+import type { Heartbeat, Member, MembershipEvent } from '../protocols/membership/types.js';
+import { OBSERVER_SUMMARY, type ElectionSummary, type NodeId } from '../protocols/types.js';
+import type { ApiEvent, MemberResponse, NodeRef } from './api/types.js';
+import type { Logger } from './log.js';
+import type { P2PNode } from './p2p/index.js';
+import type { StateStore } from './store.js';
+
+/** An election machine together with what the host needs to feed and persist it. */
+export interface ElectionHost<M, P> {
+  machine: Election<M, P>;
+  messageCodec: Codec<M>;
+  store: StateStore<P>;
+}
+
+export interface RuntimeInit {
+  selfId: NodeId;
+  membership: Membership;
+  election: ElectionHost<unknown, unknown> | null;
+  p2p: P2PNode;
+  log: Logger;
+  /** Monotonic clock in ms. */
+  nowMs: () => number;
+  /** Input granularity for timeouts; small enough for Bully's 100 ms-scale timers. */
+  tickIntervalMs?: number;
+}
+
+export type RejectReason = 'oversized' | 'malformed' | 'queue-full' | 'invalid-heartbeat' | 'invalid-message' | 'no-election';
+
+/** Counters the metrics exporter reads at scrape time. */
+export interface RuntimeStats {
+  heartbeatsSent: number;
+  heartbeatsReceived: number;
+  messagesSent: Map<string, number>;
+  messagesReceived: Map<string, number>;
+  rejected: Map<RejectReason, number>;
+  elections: Map<'won' | 'lost' | 'aborted', number>;
+  electionDurationsMs: number[];
+  leaderChanges: number;
+  leaderlessMsTotal: number;
+  eventLoopLagMs: number;
+  persistFailures: number;
+}
+
+const COMMAND_TIMEOUT_MS = 5000;
+const SHUTDOWN_HANDOFF_MAX_MS = 1000;
+const LEAVE_FLUSH_MS = 150;
+/** Event-loop lag is reported as the max over this window, so one stall is seen by several ticks. */
+const LAG_WINDOW_MS = 1000;
+/** Bound on machine ping-pong within one pump; a healthy pump needs 2–3 rounds. */
+const MAX_PUMP_ROUNDS = 32;
+
+export class Runtime {
+  private readonly listeners = new Set<(event: ApiEvent) => void>();
+  private readonly pendingCommands = new Map<number, (result: CommandResult) => void>();
+  private readonly lagHistogram: IntervalHistogram;
+  private readonly tickIntervalMs: number;
+  private readonly startedAtMs: number;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+  private nextCommandId = 1;
+  private summary: ElectionSummary;
+  private leaderlessSinceMs: number | null;
+  private leaderSinceMs: number | null = null;
+  private shutdownReady: (() => void) | null = null;
+  private stopping: Promise<void> | null = null;
+  readonly stats: RuntimeStats = {
+    heartbeatsSent: 0,
+    heartbeatsReceived: 0,
+    messagesSent: new Map(),
+    messagesReceived: new Map(),
+    rejected: new Map(),
+    elections: new Map(),
+    electionDurationsMs: [],
+    leaderChanges: 0,
+    leaderlessMsTotal: 0,
+    eventLoopLagMs: 0,
+    persistFailures: 0,
+  };
+
+  constructor(private readonly init: RuntimeInit) {
+    this.tickIntervalMs = init.tickIntervalMs ?? 25;
+    this.startedAtMs = init.nowMs();
+    this.summary = init.election ? init.election.machine.summary() : { ...OBSERVER_SUMMARY };
+    this.leaderlessSinceMs = this.summary.leader === null ? this.startedAtMs : null;
+    this.lagHistogram = monitorEventLoopDelay({ resolution: 10 });
+  }
+
+  get selfId(): NodeId {
+    return this.init.selfId;
+  }
+
+  get uptimeMs(): number {
+    return this.init.nowMs() - this.startedAtMs;
+  }
+
+  get electionSummary(): ElectionSummary {
+    return { ...this.summary };
+  }
+
+  /** When this node last saw the leader change (monotonic ms), for "leader for 42 s". */
+  get leaderSince(): number | null {
+    return this.leaderSinceMs;
+  }
+
+  get hasElection(): boolean {
+    return this.init.election !== null;
+  }
+
+  members(): Member[] {
+    return this.init.membership.members();
+  }
+
+  nodeRef(id: NodeId | null): NodeRef | null {
+    if (id === null) return null;
+    return { id, name: this.init.membership.member(id)?.name ?? id };
+  }
+
+  toMemberResponse(member: Member, nowMs = this.init.nowMs()): MemberResponse {
+    return {
+      id: member.id,
+      name: member.name,
+      addrs: [...member.addrs],
+      state: member.state,
+      incarnation: member.incarnation,
+      lastSeenMs: member.self ? 0 : Math.max(0, Math.round(nowMs - member.lastHeardMs)),
+      self: member.self,
+      protocol: member.protocol,
+      role: member.role,
+      term: member.term,
+      leader: member.leader,
+      priority: member.priority,
+      version: member.version,
+    };
+  }
+
+  subscribe(listener: (event: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start(): void {
+    if (this.tickTimer) return;
+    const { p2p } = this.init;
+    p2p.onGossip((from, data) => this.onGossip(from, data));
+    p2p.onMessage((from, message) => this.onMessage(from, message));
+    p2p.onReject((from, reason) => this.reject(from, reason));
+    p2p.onPeer((peer, event) => {
+      if (event === 'disconnected') this.input(() => this.init.membership.step({ type: 'connection-closed', nowMs: this.init.nowMs(), peer }));
+    });
+    this.lagHistogram.enable();
+    this.lagTimer = setInterval(() => {
+      this.stats.eventLoopLagMs = Math.max(0, this.lagHistogram.max / 1e6 - this.tickIntervalMs);
+      this.lagHistogram.reset();
+    }, LAG_WINDOW_MS);
+    this.tickTimer = setInterval(() => this.tick(), this.tickIntervalMs);
+    this.tick();
+  }
+
+  /** Routes a leadership command to the election machine; null when this protocol has none. */
+  command(command: LeadershipCommand): Promise<CommandResult> | null {
+    const election = this.init.election;
+    if (!election || this.stopping) return null;
+    const id = this.nextCommandId++;
+    const result = new Promise<CommandResult>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pendingCommands.delete(id);
+        resolve({ ok: false, code: 'timeout', message: `no result within ${COMMAND_TIMEOUT_MS} ms` });
+      }, COMMAND_TIMEOUT_MS);
+      this.pendingCommands.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+    });
+    this.input(() => election.machine.step({ type: 'command', nowMs: this.init.nowMs(), id, command }));
+    return result;
+  }
+
+  /**
+   * Graceful stop: a leader hands off first (bounded), then membership announces `left`
+   * and the leave heartbeat gets a moment to leave the socket. Safe to call twice.
+   */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.doShutdown();
+    return this.stopping;
+  }
+
+  private async doShutdown(): Promise<void> {
+    const election = this.init.election;
+    if (election) {
+      const ready = new Promise<void>((resolve) => {
+        this.shutdownReady = resolve;
+        setTimeout(resolve, SHUTDOWN_HANDOFF_MAX_MS);
+      });
+      this.input(() => election.machine.step({ type: 'shutdown', nowMs: this.init.nowMs() }));
+      await ready;
+    }
+    this.input(() => this.init.membership.step({ type: 'leave', nowMs: this.init.nowMs() }));
+    await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    if (this.lagTimer) clearInterval(this.lagTimer);
+    this.tickTimer = null;
+    this.lagTimer = null;
+    this.lagHistogram.disable();
+    for (const resolve of this.pendingCommands.values()) {
+      resolve({ ok: false, code: 'shutting-down', message: 'the daemon is shutting down' });
+    }
+    this.pendingCommands.clear();
+  }
+
+  private tick(): void {
+    const nowMs = this.init.nowMs();
+    this.input(() => {
+      this.init.membership.step({ type: 'tick', nowMs, localLagMs: this.stats.eventLoopLagMs });
+      this.init.election?.machine.step({ type: 'tick', nowMs });
+    });
+  }
+
+  private onGossip(from: string, data: Uint8Array): void {
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    } catch {
+      this.reject(from, 'invalid-heartbeat');
+      return;
+    }
+    const parsed = heartbeatCodec.parse(value);
+    if (!parsed.ok) {
+      this.reject(from, 'invalid-heartbeat', parsed.reason);
+      return;
+    }
+    this.stats.heartbeatsReceived++;
+    const heartbeat: Heartbeat = parsed.value;
+    this.input(() => this.init.membership.step({ type: 'heartbeat', nowMs: this.init.nowMs(), from, heartbeat }));
+  }
+
+  private onMessage(from: string, message: unknown): void {
+    const election = this.init.election;
+    if (!election) {
+      this.reject(from, 'no-election');
+      return;
+    }
+    const parsed = election.messageCodec.parse(message);
+    if (!parsed.ok) {
+      this.reject(from, 'invalid-message', parsed.reason);
+      return;
+    }
+    bump(this.stats.messagesReceived, messageType(parsed.value));
+    this.input(() => election.machine.step({ type: 'message', nowMs: this.init.nowMs(), from, message: parsed.value }));
+  }
+
+  private readonly lastRejectLogMs = new Map<string, number>();
+
+  /** Counts a dropped inbound message; logs it at most once a minute per peer and reason. */
+  private reject(from: string, reason: RejectReason, detail?: string): void {
+    bump(this.stats.rejected, reason);
+    const key = `${from}/${reason}`;
+    const nowMs = this.init.nowMs();
+    const last = this.lastRejectLogMs.get(key);
+    if (last !== undefined && nowMs - last < 60_000) return;
+    this.lastRejectLogMs.set(key, nowMs);
+    this.init.log.warn({ peer: from, reason, detail }, 'dropped a message from a peer (further drops of this kind are counted, logged again in a minute)');
+  }
+
+  /** Applies one input, then pumps effects between the machines until both are quiet. */
+  private input(apply: () => void): void {
+    try {
+      apply();
+      this.pump();
+    } catch (err) {
+      this.init.log.error({ err }, 'runtime error while handling an input');
+    }
+  }
+
+  private pump(): void {
+    const { membership, election } = this.init;
+    for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
+      let busy = false;
+      const membershipEffects = membership.drain();
+      let membersChanged = false;
+      for (const effect of membershipEffects) {
+        busy = true;
+        if (effect.type === 'publish') this.publish(effect.heartbeat);
+        else membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
+      }
+      if (membersChanged) {
+        this.init.p2p.keepConnected(
+          membership
+            .members()
+            .filter((m) => !m.self && m.state !== 'left')
+            .map((m) => ({ id: m.id, addrs: m.addrs })),
+        );
+        election?.machine.step({ type: 'members', nowMs: this.init.nowMs(), members: this.electionView() });
+      }
+      if (election) {
+        const effects = election.machine.drain();
+        if (effects.length > 0) busy = true;
+        this.applyElectionEffects(election, effects);
+        this.checkSummary();
+      }
+      if (!busy) return;
+    }
+    this.init.log.warn({ rounds: MAX_PUMP_ROUNDS }, 'machines kept producing effects; deferring the rest to the next tick');
+  }
+
+  private electionView(): ElectionMember[] {
+    return this.init.membership.members().map((m) => ({
+      id: m.id,
+      name: m.name,
+      state: m.state,
+      priority: m.priority,
+      protocol: m.protocol,
+      self: m.self,
+      role: m.role,
+      term: m.term,
+      leader: m.leader,
+      fencingToken: m.fencingToken,
+    }));
+  }
+
+  private applyElectionEffects(election: ElectionHost<unknown, unknown>, effects: ReturnType<Election<unknown, unknown>['drain']>): void {
+    // Persist-before-send: every state write of this batch is on disk before any message leaves.
+    let persisted = true;
+    for (const effect of effects) {
+      if (effect.type !== 'persist') continue;
+      try {
+        election.store.save(effect.state);
+      } catch (err) {
+        persisted = false;
+        this.stats.persistFailures++;
+        this.init.log.error({ err, file: election.store.path }, 'cannot persist election state; withholding this batch of messages (check disk space and permissions)');
+      }
+    }
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'persist':
+          break;
+        case 'send':
+          if (!persisted) break;
+          bump(this.stats.messagesSent, messageType(effect.message));
+          this.init.p2p.send(effect.to, effect.message);
+          break;
+        case 'election-started':
+          this.emit('election-started', { term: effect.term, reason: effect.reason });
+          this.init.log.info({ term: effect.term, reason: effect.reason }, 'election started');
+          break;
+        case 'election-finished':
+          bump(this.stats.elections, effect.result);
+          this.stats.electionDurationsMs.push(effect.durationMs);
+          this.emit('election-finished', { term: effect.term, result: effect.result, durationMs: effect.durationMs });
+          break;
+        case 'command-result': {
+          const resolve = this.pendingCommands.get(effect.id);
+          this.pendingCommands.delete(effect.id);
+          resolve?.(effect.result);
+          break;
+        }
+        case 'shutdown-ready':
+          this.shutdownReady?.();
+          break;
+      }
+    }
+  }
+
+  /** Diffs the election summary; emits role/term/leader events and gossips the new summary. */
+  private checkSummary(): void {
+    const election = this.init.election;
+    if (!election) return;
+    const next = election.machine.summary();
+    const prev = this.summary;
+    if (next.role === prev.role && next.term === prev.term && next.leader === prev.leader && next.fencingToken === prev.fencingToken) return;
+    this.summary = { ...next };
+    const nowMs = this.init.nowMs();
+    if (next.term !== prev.term) this.emit('term-changed', { from: prev.term, to: next.term });
+    if (next.role !== prev.role) {
+      this.emit('role-changed', { from: prev.role, to: next.role, term: next.term });
+      this.init.log.info({ from: prev.role, to: next.role, term: next.term }, `role: ${next.role}`);
+    }
+    if (next.leader !== prev.leader) {
+      let leaderlessMs = 0;
+      if (next.leader === null) {
+        this.leaderlessSinceMs = nowMs;
+      } else if (this.leaderlessSinceMs !== null) {
+        leaderlessMs = Math.round(nowMs - this.leaderlessSinceMs);
+        this.stats.leaderlessMsTotal += leaderlessMs;
+        this.leaderlessSinceMs = null;
+      }
+      this.leaderSinceMs = next.leader === null ? null : nowMs;
+      this.stats.leaderChanges++;
+      const to = this.nodeRef(next.leader);
+      this.emit('leader-changed', { from: this.nodeRef(prev.leader), to, term: next.term, fencingToken: next.fencingToken, leaderlessMs });
+      this.init.log.info({ leader: to?.name ?? null, term: next.term, fencingToken: next.fencingToken, leaderlessMs }, to ? `leader is ${to.name}` : 'no leader');
+    }
+    this.init.membership.step({ type: 'update-self', nowMs, meta: { ...next } });
+  }
+
+  private publish(heartbeat: Heartbeat): void {
+    this.stats.heartbeatsSent++;
+    this.init.p2p.publish(new TextEncoder().encode(JSON.stringify(heartbeat)));
+  }
+
+  /** Turns a membership event into an API event and a log line; true when the view changed. */
+  private onMembershipEvent(event: MembershipEvent): boolean {
+    const log = this.init.log;
+    switch (event.type) {
+      case 'member-joined':
+        log.info({ member: event.member.name, id: event.member.id }, 'member joined');
+        this.emit(event.type, { member: this.toMemberResponse(event.member) });
+        return true;
+      case 'member-updated':
+        this.emit(event.type, { member: this.toMemberResponse(event.member) });
+        return true;
+      case 'refuted':
+        log.warn({ incarnation: event.incarnation, by: this.nodeRef(event.by)?.name }, 'refuted a suspicion of this node');
+        this.emit(event.type, { incarnation: event.incarnation, by: event.by });
+        return false;
+      case 'protocol-mismatch':
+        log.warn({ member: event.name, protocol: event.protocol, expected: event.expected }, 'member runs another protocol; shown, never counted in elections');
+        this.emit(event.type, { id: event.id, name: event.name, protocol: event.protocol, expected: event.expected });
+        return true;
+      default: {
+        const { type, ...fields } = event;
+        const level = type === 'member-dead' ? 'warn' : 'info';
+        log[level]({ member: event.name, ...fields, id: undefined }, type.replace('-', ' '));
+        this.emit(type, fields);
+        return true;
+      }
+    }
+  }
+
+  private emit(type: string, fields: Record<string, unknown>): void {
+    const event: ApiEvent = { type, at: new Date().toISOString(), ...fields };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.init.log.warn({ err, type }, 'event listener failed');
+      }
+    }
+  }
+}
+
+function bump<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** The `type` field of a protocol message, for per-type counters. */
+function messageType(message: unknown): string {
+  const type = (message as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type.slice(0, 32) : 'unknown';
+}
