@@ -1,0 +1,26 @@
+/**
+ * `npm run bench -- <name> [options]`: benchmarks that print figures (medians, p99, ratios).
+ * Timing targets live here, never as assertions in tests.
+ */
+import '../daemon/polyfill.js';
+
+const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
+  membership: { describe: 'convergence, kill -9 / SIGSTOP detection, stall soak, idle cost (5 daemons)', load: () => import('./membership.js') },
+  bully: { describe: 'Bully fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes', load: () => import('./bully.js') },
+  p2p: { describe: 'direct-message round trip and gossip latency between two libp2p nodes', load: () => import('./p2p.js') },
+  tui: { describe: 'dashboard CPU with 50 members and an event every 100 ms', load: () => import('./tui.js') },
+};
+
+async function main(): Promise<void> {
+  const [name, ...args] = process.argv.slice(2);
+  const bench = name ? BENCHES[name] : undefined;
+  if (!bench) {
+    const list = Object.entries(BENCHES).map(([n, b]) => `  ${n.padEnd(12)} ${b.describe}`).join('\n');
+    process.stderr.write(`usage: npm run bench -- <name> [options]\n\nbenchmarks:\n${list}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  await (await bench.load()).run(args);
+}
+
+await main();

@@ -1,0 +1,321 @@
+/**
+ * Real daemons for integration tests and benchmarks. As root with `ip`: every daemon runs in
+ * one private network namespace holding only `lo` with a multicast route, so discovery is real
+ * mDNS and no packet leaves the machine. Otherwise: 127.0.0.1, mDNS off, static bootstrap.
+ * Control goes through each daemon's Unix socket. stop() removes every process and namespace,
+ * and a process exit hook does the same if a test dies halfway.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiClient } from '../../daemon/api/client.js';
+import type { ApiEvent, MemberResponse, StatusResponse } from '../../daemon/api/types.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
+
+export function canUseNamespaces(): boolean {
+  return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
+}
+
+export interface ClusterOptions {
+  size: number;
+  protocol?: 'bully' | 'raft';
+  /** Cluster name; unique by default so parallel clusters never meet. */
+  cluster?: string;
+  preset?: 'lan' | 'local' | 'wan';
+  /** Node i (1-based) gets priorities[i-1]. */
+  priorities?: number[];
+  /** Extra `start` flags for every node, or per node by a function. */
+  extraArgs?: (index: number) => string[];
+  /** Extra YAML config appended to every node's config file. */
+  yaml?: string;
+  /** How many nodes start() launches (the rest via startNode); default all. */
+  initial?: number;
+  /** Do not wait for the started nodes' APIs; default false. */
+  lazy?: boolean;
+  /** Reuse an existing namespace (another cluster on the same LAN); default: a new one. */
+  namespace?: string;
+}
+
+export interface ClusterNode {
+  index: number;
+  name: string;
+  dataDir: string;
+  socket: string;
+  logFile: string;
+  process: ChildProcess | null;
+  port: number;
+}
+
+let nextClusterSerial = 0;
+const liveClusters = new Set<LocalCluster>();
+process.on('exit', () => {
+  for (const cluster of liveClusters) cluster.destroySync();
+});
+
+export class LocalCluster {
+  readonly nodes: ClusterNode[] = [];
+  readonly name: string;
+  readonly namespace: string | null;
+  private readonly ownsNamespace: boolean;
+  private readonly workDir: string;
+  private readonly basePort: number;
+
+  private constructor(private readonly opts: ClusterOptions) {
+    const serial = nextClusterSerial++;
+    this.name = opts.cluster ?? `t${process.pid}-${serial}`;
+    this.workDir = mkdtempSync(join(tmpdir(), `conclave-${this.name}-`));
+    this.basePort = 20000 + ((process.pid * 7 + serial * 50) % 30000);
+    if (opts.namespace) {
+      this.namespace = opts.namespace;
+      this.ownsNamespace = false;
+    } else if (canUseNamespaces()) {
+      this.namespace = `cnv-t${process.pid}-${serial}`;
+      this.ownsNamespace = true;
+    } else {
+      this.namespace = null;
+      this.ownsNamespace = false;
+    }
+    for (let i = 1; i <= opts.size; i++) {
+      const dataDir = join(this.workDir, `n${i}`);
+      this.nodes.push({ index: i, name: `n${i}`, dataDir, socket: join(dataDir, 'api.sock'), logFile: join(this.workDir, `n${i}.log`), process: null, port: this.basePort + i });
+    }
+  }
+
+  static async start(opts: ClusterOptions): Promise<LocalCluster> {
+    const cluster = new LocalCluster(opts);
+    liveClusters.add(cluster);
+    try {
+      if (cluster.ownsNamespace && cluster.namespace) {
+        const ns = cluster.namespace;
+        run('ip', ['netns', 'add', ns]);
+        run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+        run('ip', ['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+      }
+      const initial = cluster.nodes.slice(0, opts.initial ?? opts.size);
+      for (const node of initial) cluster.startNode(node.index);
+      if (!opts.lazy) await Promise.all(initial.map((n) => cluster.waitForApi(n.index)));
+      return cluster;
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
+  get usesMdns(): boolean {
+    return this.namespace !== null;
+  }
+
+  node(index: number): ClusterNode {
+    const node = this.nodes[index - 1];
+    if (!node) throw new Error(`no node ${index}`);
+    return node;
+  }
+
+  client(index: number) {
+    return createApiClient({ address: `unix:${this.node(index).socket}`, timeoutMs: 5000 });
+  }
+
+  args(index: number): string[] {
+    const node = this.node(index);
+    const host = '127.0.0.1';
+    const args = [
+      CLI, 'start',
+      '--cluster', this.name,
+      '--name', node.name,
+      '--data-dir', node.dataDir,
+      '--protocol', this.opts.protocol ?? 'bully',
+      '--preset', this.opts.preset ?? 'lan',
+      '--priority', String(this.opts.priorities?.[index - 1] ?? 0),
+      '--listen', `/ip4/${host}/tcp/${node.port}`,
+      '--api', '127.0.0.1:0',
+      '--log-format', 'json',
+      '--log-level', 'debug',
+    ];
+    if (this.usesMdns) {
+      args.push('--config', this.configFile());
+    } else {
+      args.push('--no-mdns');
+      for (const other of this.nodes) if (other !== node) args.push('--bootstrap', `/ip4/${host}/tcp/${other.port}`);
+      if (this.opts.yaml) args.push('--config', this.configFile());
+    }
+    args.push(...(this.opts.extraArgs?.(index) ?? []));
+    return args;
+  }
+
+  private configFile(): string {
+    const path = join(this.workDir, 'config.yaml');
+    const mdns = this.usesMdns ? 'discovery:\n  mdns:\n    enabled: true\n    intervalMs: 500\n' : '';
+    spawnSync('sh', ['-c', 'cat > "$1"', 'sh', path], { input: mdns + (this.opts.yaml ?? '') });
+    return path;
+  }
+
+  startNode(index: number): ClusterNode {
+    const node = this.node(index);
+    if (node.process && node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is already running`);
+    const log = createWriteStream(node.logFile, { flags: 'a' });
+    const command = this.namespace ? 'ip' : process.execPath;
+    const args = this.namespace ? ['netns', 'exec', this.namespace, process.execPath, ...this.args(index)] : this.args(index);
+    // `ip netns exec` execs the command, so the child's PID is the daemon's PID.
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_API: undefined } });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+    child.on('exit', () => log.end());
+    node.process = child;
+    return node;
+  }
+
+  /** Prometheus text from node i's /metrics. */
+  async metricsText(index: number): Promise<string> {
+    return await new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.node(index).socket, path: '/metrics' }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** Sends a signal to node i's daemon by its PID. */
+  signal(index: number, signal: NodeJS.Signals): void {
+    const pid = this.node(index).process?.pid;
+    if (pid) process.kill(pid, signal);
+  }
+
+  async waitExit(index: number, timeoutMs = 5000): Promise<number | null> {
+    const child = this.node(index).process;
+    if (!child) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    return await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node ${index} did not exit within ${timeoutMs} ms`)), timeoutMs);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+  }
+
+  async waitForApi(index: number, timeoutMs = 15000): Promise<StatusResponse> {
+    return await this.waitFor(`node ${index} API`, timeoutMs, async () => {
+      const child = this.node(index).process;
+      if (child && (child.exitCode !== null || child.signalCode !== null)) {
+        throw new Error(`node ${index} exited (${child.exitCode ?? child.signalCode}); log:\n${this.logTail(index)}`);
+      }
+      try {
+        return await this.client(index).status();
+      } catch {
+        return null;
+      }
+    });
+  }
+
+  async members(index: number): Promise<MemberResponse[]> {
+    return (await this.client(index).members()).members;
+  }
+
+  /** Polls `probe` every 50 ms until it returns a non-null value. */
+  async waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown = null;
+    for (;;) {
+      const value = await probe();
+      if (value !== null && value !== undefined && value !== false) return value;
+      last = value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+      await sleep(50);
+    }
+  }
+
+  /** Waits until node `index` sees exactly the given states for the named members. */
+  async waitForStates(index: number, expected: Record<string, string>, timeoutMs = 15000): Promise<MemberResponse[]> {
+    return await this.waitFor(`node ${index} to see ${JSON.stringify(expected)}`, timeoutMs, async () => {
+      const members = await this.members(index).catch(() => null);
+      if (!members) return null;
+      for (const [name, state] of Object.entries(expected)) {
+        if (members.find((m) => m.name === name)?.state !== state) return null;
+      }
+      return members;
+    });
+  }
+
+  /** Collects live events from node `index` until the returned stop() is called. */
+  watchEvents(index: number): { events: ApiEvent[]; stop: () => void; ready: Promise<void> } {
+    const events: ApiEvent[] = [];
+    const controller = new AbortController();
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
+    void this.client(index)
+      .events((event) => {
+        (event as ApiEvent & { receivedAtMs: number }).receivedAtMs = Date.now();
+        events.push(event);
+        if (event.type === 'snapshot') markReady();
+      }, { signal: controller.signal })
+      .catch(() => markReady());
+    return { events, stop: () => controller.abort(), ready };
+  }
+
+  logTail(index: number, lines = 30): string {
+    try {
+      return readFileSync(this.node(index).logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.nodes) {
+      const child = node.process;
+      if (child && child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(child.pid, 'SIGCONT');
+          process.kill(child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await Promise.all(this.nodes.map((n) => this.waitExit(n.index, 3000).catch(() => this.signal(n.index, 'SIGKILL'))));
+    this.destroySync();
+  }
+
+  /** Last-resort cleanup (also from the process exit hook): SIGKILL by PID, delete the namespace. */
+  destroySync(): void {
+    for (const node of this.nodes) {
+      const pid = node.process?.pid;
+      if (pid && node.process?.exitCode === null && node.process.signalCode === null) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    if (this.ownsNamespace && this.namespace) {
+      for (const pid of spawnSync('ip', ['netns', 'pids', this.namespace]).stdout?.toString().split(/\s+/).filter(Boolean) ?? []) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      spawnSync('ip', ['netns', 'del', this.namespace]);
+    }
+    if (!process.env.CONCLAVE_KEEP_TEST_LOGS) rmSync(this.workDir, { recursive: true, force: true });
+    liveClusters.delete(this);
+  }
+}
+
+function run(command: string, args: string[]): void {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
