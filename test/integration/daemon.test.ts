@@ -1,0 +1,258 @@
+/**
+ * One real daemon on loopback (mDNS off): the control API contract field by field, the
+ * observer mode of a protocol without a machine, and start-up refusals that must name the
+ * cause — bad config, a second daemon on one data dir, a corrupt peer.key or state file.
+ */
+import '../../daemon/polyfill.js';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createApiClient } from '../../daemon/api/client.js';
+import type { ApiEvent } from '../../daemon/api/types.js';
+import { CLI, sleep } from '../support/local-cluster.js';
+
+const workDir = mkdtempSync(join(tmpdir(), 'conclave-daemon-test-'));
+const children = new Set<ChildProcess>();
+after(() => {
+  for (const child of children) if (child.exitCode === null && child.pid) process.kill(child.pid, 'SIGKILL');
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function startArgs(dataDir: string, apiPort: number, extra: string[] = []): string[] {
+  return [CLI, 'start', '--cluster', 'apitest', '--name', 'solo', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', `127.0.0.1:${apiPort}`, '--no-mdns', '--log-format', 'json', ...extra];
+}
+
+function spawnDaemon(args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output };
+}
+
+function exitOf(child: ChildProcess, timeoutMs = 10_000): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('daemon did not exit')), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
+async function waitUp(address: string, timeoutMs = 15_000): Promise<void> {
+  const client = createApiClient({ address, timeoutMs: 1000 });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.status();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+function rawRequest(opts: { socketPath?: string; port?: number; method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: opts.port, socketPath: opts.socketPath, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () => {
+  const dataDir = join(workDir, 'bully');
+  let port = 0;
+  let daemon: ReturnType<typeof spawnDaemon>;
+
+  before(async () => {
+    port = await freePort();
+    daemon = spawnDaemon(startArgs(dataDir, port, ['--protocol', 'bully', '--priority', '3']));
+    await waitUp(`127.0.0.1:${port}`);
+  });
+  after(async () => {
+    if (daemon.child.pid && daemon.child.exitCode === null) process.kill(daemon.child.pid, 'SIGTERM');
+    await exitOf(daemon.child).catch(() => undefined);
+  });
+
+  it('GET /v1/status has every field with its type, on TCP and on the Unix socket', async () => {
+    for (const via of [{ port }, { socketPath: join(dataDir, 'api.sock') }]) {
+      const res = await rawRequest({ ...via, path: '/v1/status' });
+      assert.equal(res.status, 200);
+      assert.match(String(res.headers['content-type']), /application\/json/);
+      const s = JSON.parse(res.body) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(s).sort(), ['cluster', 'fencingToken', 'id', 'leader', 'members', 'name', 'protocol', 'role', 'term', 'uptimeMs', 'version'].sort());
+      assert.equal(typeof s.id, 'string');
+      assert.equal(s.name, 'solo');
+      assert.equal(s.cluster, 'apitest');
+      assert.equal(s.protocol, 'bully');
+      assert.ok(['leader', 'follower', 'candidate', 'observer'].includes(s.role as string));
+      assert.equal(typeof s.term, 'number');
+      assert.equal(typeof s.fencingToken, 'number');
+      assert.ok(s.leader === null || (typeof (s.leader as { id: unknown }).id === 'string' && typeof (s.leader as { name: unknown }).name === 'string'));
+      assert.deepEqual(Object.keys(s.members as object).sort(), ['alive', 'dead', 'left', 'suspect']);
+      assert.equal((s.members as { alive: number }).alive, 1);
+      assert.equal(typeof s.uptimeMs, 'number');
+      assert.match(s.version as string, /^\d+\.\d+\.\d+/);
+    }
+  });
+
+  it('the Unix socket is mode 0600', () => {
+    assert.equal(statSync(join(dataDir, 'api.sock')).mode & 0o777, 0o600);
+  });
+
+  it('GET /v1/members lists self with every field', async () => {
+    const res = await rawRequest({ port, path: '/v1/members' });
+    assert.equal(res.status, 200);
+    const { members } = JSON.parse(res.body) as { members: Record<string, unknown>[] };
+    assert.equal(members.length, 1);
+    const m = members[0]!;
+    assert.deepEqual(Object.keys(m).sort(), ['addrs', 'id', 'incarnation', 'lastSeenMs', 'leader', 'name', 'priority', 'protocol', 'role', 'self', 'state', 'term', 'version'].sort());
+    assert.equal(m.self, true);
+    assert.equal(m.state, 'alive');
+    assert.equal(m.lastSeenMs, 0);
+    assert.equal(m.priority, 3);
+    assert.ok(Array.isArray(m.addrs) && (m.addrs as string[]).every((a) => a.startsWith('/ip4/')));
+    assert.equal(typeof m.incarnation, 'number');
+  });
+
+  it('GET /v1/leader answers at once, and long-polls until the fencing token differs from `after`', async () => {
+    const now = JSON.parse((await rawRequest({ port, path: '/v1/leader' })).body) as { leader: unknown; term: number; fencingToken: number };
+    assert.deepEqual(Object.keys(now).sort(), ['fencingToken', 'leader', 'term']);
+    const started = Date.now();
+    const res = await rawRequest({ port, path: `/v1/leader?waitMs=600&after=${now.fencingToken}` });
+    const waited = Date.now() - started;
+    assert.equal(res.status, 200);
+    // Alone and settled, the token does not change: the poll runs to its bound.
+    assert.ok(waited >= 500, `long-poll returned after ${waited} ms`);
+    const immediate = Date.now();
+    await rawRequest({ port, path: `/v1/leader?waitMs=5000&after=${now.fencingToken + 1000}` });
+    assert.ok(Date.now() - immediate < 2000, 'a different token answers at once');
+  });
+
+  it('GET /v1/events starts with a snapshot of status and members', async () => {
+    const client = createApiClient({ address: `127.0.0.1:${port}` });
+    const controller = new AbortController();
+    const first = await new Promise<ApiEvent>((resolve, reject) => {
+      client.events((e) => {
+        resolve(e);
+        controller.abort();
+      }, { signal: controller.signal }).catch(reject);
+    });
+    assert.equal(first.type, 'snapshot');
+    assert.equal(typeof first.at, 'string');
+    assert.ok(!Number.isNaN(Date.parse(first.at)));
+    assert.equal((first as { status: { name: string } }).status.name, 'solo');
+    assert.equal((first as { members: unknown[] }).members.length, 1);
+  });
+
+  it('GET /metrics is Prometheus text with conclave_ names; /healthz is ok', async () => {
+    const metrics = await rawRequest({ port, path: '/metrics' });
+    assert.equal(metrics.status, 200);
+    for (const name of ['conclave_members', 'conclave_messages_rejected_total', 'conclave_is_leader', 'conclave_term', 'conclave_heartbeats_sent_total']) {
+      assert.ok(metrics.body.includes(name), `missing ${name}`);
+    }
+    const health = await rawRequest({ port, path: '/healthz' });
+    assert.equal(health.status, 200);
+    assert.deepEqual(JSON.parse(health.body), { ok: true });
+  });
+
+  it('unknown routes get a JSON error', async () => {
+    const res = await rawRequest({ port, path: '/v1/nope' });
+    assert.equal(res.status, 404);
+    const body = JSON.parse(res.body) as { error: { code: string; message: string } };
+    assert.equal(typeof body.error.code, 'string');
+    assert.equal(typeof body.error.message, 'string');
+  });
+
+  it('a second daemon on the same data dir refuses to start, naming the holder (exit 2)', async () => {
+    const second = spawnDaemon(startArgs(dataDir, await freePort()));
+    const code = await exitOf(second.child);
+    assert.equal(code, 2);
+    assert.match(second.output(), new RegExp(`${daemon.child.pid}`));
+    assert.match(second.output(), /in use/);
+  });
+});
+
+describe('observer mode (a protocol with no machine in this build)', { timeout: 60_000 }, () => {
+  it('raft: role observer, leader null, term 0; leadership endpoints answer 501 with a JSON error', async () => {
+    const dataDir = join(workDir, 'raft');
+    const port = await freePort();
+    const daemon = spawnDaemon(startArgs(dataDir, port, ['--protocol', 'raft']));
+    try {
+      await waitUp(`127.0.0.1:${port}`);
+      const status = JSON.parse((await rawRequest({ port, path: '/v1/status' })).body) as Record<string, unknown>;
+      assert.equal(status.role, 'observer');
+      assert.equal(status.leader, null);
+      assert.equal(status.term, 0);
+      for (const path of ['/v1/leadership/transfer', '/v1/leadership/resign', '/v1/election']) {
+        const res = await rawRequest({ port, method: 'POST', path, headers: { 'content-type': 'application/json' }, body: '{}' });
+        assert.equal(res.status, 501, path);
+        assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'not-implemented');
+      }
+    } finally {
+      if (daemon.child.pid) process.kill(daemon.child.pid, 'SIGTERM');
+      assert.equal(await exitOf(daemon.child), 0);
+    }
+  });
+});
+
+describe('start-up refusals', { timeout: 60_000 }, () => {
+  it('a malformed config exits 2 naming the field path and the reason', () => {
+    const file = join(workDir, 'bad.yaml');
+    writeFileSync(file, 'node:\n  priority: high\nprotocl: bully\n');
+    const r = spawnSync(process.execPath, [CLI, 'start', '--config', file, '--data-dir', join(workDir, 'bad')], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /node\.priority/);
+    assert.match(r.stderr, /protocl/);
+  });
+
+  it('an unknown flag prints usage and exits 2', () => {
+    const r = spawnSync(process.execPath, [CLI, 'start', '--frobnicate'], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /frobnicate/);
+  });
+
+  it('a corrupt peer.key is reported by name (exit 2) and left untouched', async () => {
+    const dataDir = join(workDir, 'corrupt-key');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'peer.key'), 'not a key', { mode: 0o600 });
+    const daemon = spawnDaemon(startArgs(dataDir, await freePort()));
+    assert.equal(await exitOf(daemon.child), 2);
+    assert.match(daemon.output(), /peer\.key/);
+    assert.equal(readFileSync(join(dataDir, 'peer.key'), 'utf8'), 'not a key');
+  });
+
+  it('a corrupt election state file is reported by name (exit 2) and left untouched', async () => {
+    const dataDir = join(workDir, 'corrupt-state');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, 'bully-state.json'), '{"epoch": "seven"');
+    const daemon = spawnDaemon(startArgs(dataDir, await freePort(), ['--protocol', 'bully']));
+    assert.equal(await exitOf(daemon.child), 2);
+    assert.match(daemon.output(), /bully-state\.json/);
+    assert.equal(readFileSync(join(dataDir, 'bully-state.json'), 'utf8'), '{"epoch": "seven"');
+  });
+});
