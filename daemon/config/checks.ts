@@ -1,0 +1,40 @@
+/**
+ * Checks across fields of the effective config, after all layers are merged: each names the
+ * field to change and why the combination cannot work.
+ */
+import type { ConfigIssue } from '../errors.js';
+import { isLoopbackHost, parseHostPort } from './addresses.js';
+import { NODE_NAME_RE } from './schema.js';
+import type { ConclaveConfig } from './types.js';
+
+export function checkConfig(config: ConclaveConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const m = config.membership;
+  if (m.suspectAfterMs <= m.heartbeatIntervalMs) {
+    issues.push({
+      path: 'membership.suspectAfterMs',
+      message: `must be greater than heartbeatIntervalMs (${m.heartbeatIntervalMs}): members would be suspected between two heartbeats`,
+    });
+  }
+  if (m.suspicionMinMs > m.suspicionMaxMs) {
+    issues.push({ path: 'membership.suspicionMinMs', message: `must not exceed suspicionMaxMs (${m.suspicionMaxMs}): confirmations only ever shorten the suspicion` });
+  }
+  if (m.forgetAfterMs < m.suspicionMaxMs) {
+    issues.push({ path: 'membership.forgetAfterMs', message: `must be at least suspicionMaxMs (${m.suspicionMaxMs}): a dead member must stay listed long enough to refute` });
+  }
+  const b = config.bully;
+  if (b.coordinatorTimeoutMs < b.answerTimeoutMs) {
+    issues.push({ path: 'bully.coordinatorTimeoutMs', message: `must be at least answerTimeoutMs (${b.answerTimeoutMs}): the answering node runs its own election before it announces` });
+  }
+  const api = parseHostPort(config.api.listen);
+  if (api && !isLoopbackHost(api.host) && config.api.token === null) {
+    issues.push({
+      path: 'api.token',
+      message: `required because api.listen ${config.api.listen} is not a loopback address: anyone who reaches it could move leadership (set a token, or listen on 127.0.0.1)`,
+    });
+  }
+  if (!NODE_NAME_RE.test(config.node.name)) {
+    issues.push({ path: 'node.name', message: `the host name ${JSON.stringify(config.node.name)} is not usable as a node name; set node.name (A-Z a-z 0-9 . _ -)` });
+  }
+  return issues;
+}

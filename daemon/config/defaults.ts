@@ -1,0 +1,95 @@
+/**
+ * Defaults of every config field, each with the reason it is what it is (memberlist's
+ * config.go style). Membership timings come from the named preset in
+ * protocols/membership/presets.ts; node.name and dataDir are derived at load time.
+ */
+import { hostname, homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import type { BullyConfig } from '../../protocols/bully/config.js';
+import type { ConclaveConfig, MembershipPresetName } from './types.js';
+
+/** Every field whose default does not depend on the host or on other fields. */
+export type ConfigDefaults = Omit<ConclaveConfig, 'node' | 'dataDir' | 'membership'> & {
+  node: { priority: number };
+  membership: { preset: MembershipPresetName };
+};
+
+export const DEFAULT_BULLY_CONFIG: Readonly<BullyConfig> = Object.freeze({
+  // A live higher node answers within one round trip plus scheduling; on a LAN 200 ms is many
+  // round trips, and a short wait keeps a leaderless gap short.
+  answerTimeoutMs: 200,
+  // The answering node must run its own election first (one answerTimeoutMs and a broadcast):
+  // three times that before concluding it died and starting over.
+  coordinatorTimeoutMs: 600,
+  // Long enough to hear a few heartbeats (lan: 300 ms) naming the current leader, so a node that
+  // joins a working cluster follows it instead of starting an election.
+  settleMs: 1500,
+  // Pre-emption by a returning higher node is Bully's classic flapping failure: off unless asked.
+  preempt: false,
+  // With preempt on, a returning node must look stable this long before it takes over.
+  preemptDelayMs: 5000,
+  // Two leaders on either side of a partition are worse than none: require a majority.
+  quorum: 'majority',
+  // null: the majority is of the members currently known, so no size has to be configured.
+  expectedSize: null,
+  // Several heartbeat intervals and a suspicion period: a leader steps down only after it has
+  // really lost its majority, not after one late heartbeat.
+  leaseMs: 3000,
+  // After `resign`, long enough for another node to be elected and settle before this node may
+  // win again; otherwise the highest-ranked node would take leadership straight back.
+  resignHoldMs: 10_000,
+});
+
+/** Read-only by convention: loadConfig copies it before merging. */
+export const DEFAULT_CONFIG: ConfigDefaults = {
+  // One name shared by every node of a cluster; it scopes mDNS tags and gossip topics, so
+  // clusters with different names on one LAN never see each other.
+  cluster: 'conclave',
+  // Equal priority everywhere: rank falls back to the node id, which is stable and unique.
+  node: { priority: 0 },
+  // Bully needs no durable log and elects in a few round trips: the simpler default.
+  protocol: 'bully',
+  // All interfaces, so peers on the LAN can dial in; 7401 sits beside the API's 7400.
+  listen: ['/ip4/0.0.0.0/tcp/7401'],
+  // Loopback only: the control API can move leadership, so it is not exposed without a token.
+  api: { listen: '127.0.0.1:7400', token: null },
+  discovery: {
+    // Zero-configuration discovery is the point on a LAN. Query every second: libp2p's 10 s
+    // default makes a new node wait that long to find its cluster.
+    mdns: { enabled: true, intervalMs: 1000 },
+    // mDNS finds peers on a LAN; static addresses are only needed where multicast is blocked.
+    bootstrap: [],
+  },
+  // Timings for a switched LAN; `local` is faster (one host), `wan` is slower and more tolerant.
+  membership: { preset: 'lan' },
+  messaging: {
+    // Heartbeats and election messages are well under 4 KiB; 64 KiB leaves room for large
+    // clusters' suspicion lists while bounding what a hostile peer can make us buffer.
+    maxFrameBytes: 65_536,
+  },
+  bully: { ...DEFAULT_BULLY_CONFIG },
+  // No pre-shared key: any node that knows the cluster name may join. Set one on shared LANs.
+  security: { pskFile: null },
+  // `pretty` reads well on a terminal; services that ship logs want `json`.
+  log: { level: 'info', format: 'pretty', file: null },
+};
+
+/** The host name: node names are for people, and the host is what an operator looks for. */
+export function defaultNodeName(): string {
+  return hostname();
+}
+
+/**
+ * `${XDG_STATE_HOME:-~/.local/state}/conclave/<cluster>/<node>`: state (identity, election
+ * terms) belongs in the XDG state dir, and one dir per cluster and node lets several daemons
+ * share a host. A relative XDG_STATE_HOME is ignored, as the XDG spec requires.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv, cluster: string, nodeName: string): string {
+  const xdg = env.XDG_STATE_HOME;
+  const stateHome = xdg && isAbsolute(xdg) ? xdg : join(homeDir(env), '.local', 'state');
+  return join(stateHome, 'conclave', cluster, nodeName);
+}
+
+export function homeDir(env: NodeJS.ProcessEnv): string {
+  return env.HOME && isAbsolute(env.HOME) ? env.HOME : homedir();
+}
