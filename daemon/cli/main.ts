@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+/**
+ * The `conclave` command. Usage errors (unknown flags or commands, bad arguments) print usage
+ * and exit 2; other failures print `conclave: <message>` and exit with the error's exitCode.
+ */
+import '../polyfill.js';
+import { Command, CommanderError } from 'commander';
+import { exitCodeOf } from '../errors.js';
+import { VERSION } from '../version.js';
+import { registerConfigCommands } from './config-cmd.js';
+import { registerReportCommands } from './report.js';
+import { registerStartCommand } from './start.js';
+
+const DEFAULT_API = '127.0.0.1:7400';
+/** Resolved from dist/daemon/cli/; a variable so the CLI builds and runs without the dashboard. */
+const TUI_MODULE = '../../tui/main.js';
+
+interface TuiModule {
+  runTui(opts: { apis: string[]; token: string | null }): Promise<unknown>;
+}
+
+function buildProgram(): Command {
+  const program = new Command('conclave')
+    .description('peer-to-peer cluster daemon: gossip membership, Bully or Raft leader election')
+    .version(VERSION)
+    // Settings below are inherited by every subcommand registered after them.
+    .exitOverride()
+    .showHelpAfterError();
+  registerStartCommand(program);
+  registerConfigCommands(program);
+  registerReportCommands(program);
+  program
+    .command('tui')
+    .description('live dashboard of one or more daemons')
+    .option('--api <addr>', 'daemon API address, host:port or unix:PATH (repeatable; default $CONCLAVE_API or 127.0.0.1:7400)', (v: string, prev: string[] = []) => [...prev, v])
+    .action(async (opts: { api?: string[] }) => {
+      const fromEnv = process.env.CONCLAVE_API?.split(',').map((s) => s.trim()).filter(Boolean);
+      const apis = opts.api ?? (fromEnv && fromEnv.length > 0 ? fromEnv : [DEFAULT_API]);
+      const tui = await loadTui();
+      await tui.runTui({ apis, token: process.env.CONCLAVE_API_TOKEN || null });
+    });
+  return program;
+}
+
+async function loadTui(): Promise<TuiModule> {
+  let loaded: Partial<TuiModule>;
+  try {
+    loaded = (await import(TUI_MODULE)) as Partial<TuiModule>;
+  } catch (err) {
+    throw new Error(`the dashboard is not available in this build (${(err as Error).message})`);
+  }
+  if (typeof loaded.runTui !== 'function') throw new Error('the dashboard module does not export runTui');
+  return loaded as TuiModule;
+}
+
+async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has already printed the error and usage (or the help or version asked for).
+      const asked = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0;
+      process.exitCode = asked ? 0 : 2;
+      return;
+    }
+    process.stderr.write(`conclave: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = exitCodeOf(err);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,66 @@
+/**
+ * `conclave start`: build the effective config from `--config`, `CONCLAVE_*` and these flags,
+ * then run the daemon until it is stopped. `config print` shares the flags.
+ */
+import { Command, Option } from 'commander';
+import { loadConfig, type FlagOverrides } from '../config/load.js';
+
+/** After the daemon resolves, a handle libp2p left open must not keep the process alive. */
+const EXIT_BACKSTOP_MS = 1000;
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The flags that set config fields, shared by `start` and `config print`. */
+export function addConfigFlags(command: Command): Command {
+  return command
+    .option('--config <file>', 'config file (YAML or JSON); default: $CONCLAVE_CONFIG')
+    .option('--cluster <name>', 'cluster name (scopes discovery and gossip)')
+    .option('--name <name>', 'node name (default: host name)')
+    .option('--priority <n>', 'Bully rank: higher wins (integer)')
+    .addOption(new Option('--protocol <protocol>', 'election protocol').choices(['bully', 'raft']))
+    .option('--data-dir <dir>', 'identity, lock and durable state')
+    .option('--listen <multiaddr>', 'libp2p listen address (repeatable)', collect)
+    .option('--api <host:port>', 'control API TCP address')
+    .option('--bootstrap <multiaddr>', 'peer to dial at start (repeatable)', collect)
+    .option('--no-mdns', 'turn mDNS discovery off')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
+    .addOption(new Option('--log-format <format>', 'log format').choices(['pretty', 'json']))
+    .addOption(new Option('--preset <name>', 'membership timing preset').choices(['lan', 'local', 'wan']));
+}
+
+/** The config file and flag layer from a command that has addConfigFlags' options. */
+export function readConfigFlags(command: Command): { file: string | undefined; flags: FlagOverrides } {
+  const given = (name: string): unknown => (command.getOptionValueSource(name) === 'cli' ? command.getOptionValue(name) : undefined);
+  return {
+    file: given('config') as string | undefined,
+    flags: {
+      cluster: given('cluster') as string | undefined,
+      name: given('name') as string | undefined,
+      priority: given('priority') as string | undefined,
+      protocol: given('protocol') as string | undefined,
+      dataDir: given('dataDir') as string | undefined,
+      listen: given('listen') as string[] | undefined,
+      api: given('api') as string | undefined,
+      bootstrap: given('bootstrap') as string[] | undefined,
+      // commander defaults a lone --no-x to true; only an explicit --no-mdns overrides file and env.
+      mdns: given('mdns') as boolean | undefined,
+      logLevel: given('logLevel') as string | undefined,
+      logFormat: given('logFormat') as string | undefined,
+      preset: given('preset') as string | undefined,
+    },
+  };
+}
+
+export function registerStartCommand(program: Command): void {
+  addConfigFlags(program.command('start').description('run a daemon in the foreground until SIGINT/SIGTERM'))
+    .option('--tui', 'show the dashboard in this terminal while the daemon runs')
+    .action(async (opts: { tui?: boolean }, command: Command) => {
+      const { file, flags } = readConfigFlags(command);
+      const config = loadConfig({ file, flags });
+      // Loaded here, not at the top: config and report commands need none of libp2p.
+      const { runDaemon } = await import('../daemon.js');
+      const code = await runDaemon(config, { tui: opts.tui === true });
+      process.exitCode = code;
+      setTimeout(() => process.exit(code), EXIT_BACKSTOP_MS).unref();
+    });
+}

@@ -1,0 +1,302 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { MEMBERSHIP_PRESETS } from '../../protocols/membership/presets.js';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_BULLY_CONFIG } from './defaults.js';
+import { loadConfig, type LoadConfigOptions } from './load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'conclave-config-test-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const HOME = '/home/tester';
+let fileCounter = 0;
+
+function writeConfig(text: string, name = `c${++fileCounter}.yaml`): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function load(opts: LoadConfigOptions = {}) {
+  return loadConfig({ cwd: dir, ...opts, env: { HOME, ...opts.env } });
+}
+
+/** The ConfigError loadConfig throws; fails the test if it does not throw one. */
+function configError(opts: LoadConfigOptions): ConfigError {
+  try {
+    load(opts);
+  } catch (err) {
+    assert.equal((err as Error).name, 'ConfigError');
+    assert.equal((err as ConfigError).exitCode, 2);
+    return err as ConfigError;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function issuePaths(err: ConfigError): string[] {
+  return err.issues.map((i) => i.path);
+}
+
+describe('defaults', () => {
+  it('without file, env or flags every field has its documented default', () => {
+    const c = load({ flags: { name: 'n1' } });
+    assert.equal(c.cluster, 'conclave');
+    assert.deepEqual(c.node, { name: 'n1', priority: 0 });
+    assert.equal(c.protocol, 'bully');
+    assert.deepEqual(c.listen, ['/ip4/0.0.0.0/tcp/7401']);
+    assert.deepEqual(c.api, { listen: '127.0.0.1:7400', token: null });
+    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 1000 }, bootstrap: [] });
+    assert.deepEqual(c.membership, { preset: 'lan', ...MEMBERSHIP_PRESETS.lan });
+    assert.deepEqual(c.messaging, { maxFrameBytes: 65536 });
+    assert.deepEqual(c.bully, { ...DEFAULT_BULLY_CONFIG });
+    assert.deepEqual(c.security, { pskFile: null });
+    assert.deepEqual(c.log, { level: 'info', format: 'pretty', file: null });
+  });
+
+  it('dataDir defaults to ~/.local/state/conclave/<cluster>/<node>, or under an absolute XDG_STATE_HOME', () => {
+    assert.equal(load({ flags: { name: 'n1', cluster: 'blue' } }).dataDir, `${HOME}/.local/state/conclave/blue/n1`);
+    assert.equal(load({ flags: { name: 'n1' }, env: { XDG_STATE_HOME: '/var/state' } }).dataDir, '/var/state/conclave/conclave/n1');
+    // The XDG spec says relative values are to be ignored.
+    assert.equal(load({ flags: { name: 'n1' }, env: { XDG_STATE_HOME: 'rel' } }).dataDir, `${HOME}/.local/state/conclave/conclave/n1`);
+  });
+
+  it('loading twice gives independent objects (defaults are not shared or mutated)', () => {
+    const a = load({ flags: { name: 'a' } });
+    a.listen.push('/ip4/127.0.0.1/tcp/1');
+    a.bully.leaseMs = 1;
+    const b = load({ flags: { name: 'b' } });
+    assert.deepEqual(b.listen, ['/ip4/0.0.0.0/tcp/7401']);
+    assert.equal(b.bully.leaseMs, 3000);
+  });
+});
+
+describe('precedence: defaults < file < env < flags, field by field', () => {
+  const file = writeConfig(
+    [
+      'cluster: from-file',
+      'node: { name: file-node, priority: 1 }',
+      'protocol: raft',
+      'dataDir: /data/file',
+      'listen: [/ip4/127.0.0.1/tcp/1001]',
+      'api: { listen: "127.0.0.1:1002", token: file-token }',
+      'discovery: { mdns: { enabled: true, intervalMs: 250 }, bootstrap: [/ip4/127.0.0.1/tcp/1003] }',
+      'membership: { preset: local }',
+      'security: { pskFile: /keys/file.key }',
+      'log: { level: warn, format: json }',
+    ].join('\n'),
+  );
+  const env = {
+    CONCLAVE_CLUSTER: 'from-env',
+    CONCLAVE_NODE_NAME: 'env-node',
+    CONCLAVE_NODE_PRIORITY: '2',
+    CONCLAVE_PROTOCOL: 'bully',
+    CONCLAVE_DATA_DIR: '/data/env',
+    CONCLAVE_LISTEN: '/ip4/127.0.0.1/tcp/2001,/ip4/127.0.0.2/tcp/2001',
+    CONCLAVE_API: '127.0.0.1:2002',
+    CONCLAVE_API_TOKEN: 'env-token',
+    CONCLAVE_MDNS: 'false',
+    CONCLAVE_BOOTSTRAP: '/ip4/127.0.0.1/tcp/2003',
+    CONCLAVE_LOG_LEVEL: 'debug',
+    CONCLAVE_LOG_FORMAT: 'pretty',
+    CONCLAVE_PSK_FILE: '/keys/env.key',
+    CONCLAVE_MEMBERSHIP_PRESET: 'wan',
+  };
+  const flags = {
+    cluster: 'from-flags',
+    name: 'flag-node',
+    priority: '3',
+    protocol: 'raft',
+    dataDir: '/data/flags',
+    listen: ['/ip4/127.0.0.1/tcp/3001'],
+    api: '127.0.0.1:3002',
+    bootstrap: ['/ip4/127.0.0.1/tcp/3003'],
+    mdns: true,
+    logLevel: 'error',
+    logFormat: 'json',
+    preset: 'lan',
+  };
+
+  it('the file overrides defaults', () => {
+    const c = load({ file });
+    assert.equal(c.cluster, 'from-file');
+    assert.deepEqual(c.node, { name: 'file-node', priority: 1 });
+    assert.equal(c.protocol, 'raft');
+    assert.equal(c.dataDir, '/data/file');
+    assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/1001']);
+    assert.deepEqual(c.api, { listen: '127.0.0.1:1002', token: 'file-token' });
+    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 250 }, bootstrap: ['/ip4/127.0.0.1/tcp/1003'] });
+    assert.equal(c.membership.preset, 'local');
+    assert.equal(c.security.pskFile, '/keys/file.key');
+    assert.deepEqual(c.log, { level: 'warn', format: 'json', file: null });
+  });
+
+  it('env overrides the file, and leaves fields it does not set alone', () => {
+    const c = load({ file, env });
+    assert.equal(c.cluster, 'from-env');
+    assert.deepEqual(c.node, { name: 'env-node', priority: 2 });
+    assert.equal(c.protocol, 'bully');
+    assert.equal(c.dataDir, '/data/env');
+    assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/2001', '/ip4/127.0.0.2/tcp/2001']);
+    assert.deepEqual(c.api, { listen: '127.0.0.1:2002', token: 'env-token' });
+    assert.deepEqual(c.discovery, { mdns: { enabled: false, intervalMs: 250 }, bootstrap: ['/ip4/127.0.0.1/tcp/2003'] });
+    assert.deepEqual(c.membership, { preset: 'wan', ...MEMBERSHIP_PRESETS.wan });
+    assert.equal(c.security.pskFile, '/keys/env.key');
+    assert.deepEqual(c.log, { level: 'debug', format: 'pretty', file: null });
+  });
+
+  it('flags override env and the file', () => {
+    const c = load({ file, env, flags });
+    assert.equal(c.cluster, 'from-flags');
+    assert.deepEqual(c.node, { name: 'flag-node', priority: 3 });
+    assert.equal(c.protocol, 'raft');
+    assert.equal(c.dataDir, '/data/flags');
+    assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/3001']);
+    // No flag sets the token: env's stays.
+    assert.deepEqual(c.api, { listen: '127.0.0.1:3002', token: 'env-token' });
+    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 250 }, bootstrap: ['/ip4/127.0.0.1/tcp/3003'] });
+    assert.deepEqual(c.membership, { preset: 'lan', ...MEMBERSHIP_PRESETS.lan });
+    assert.deepEqual(c.log, { level: 'error', format: 'json', file: null });
+  });
+
+  it('--no-mdns (mdns: false) turns off discovery a file turned on', () => {
+    assert.equal(load({ file, flags: { mdns: false } }).discovery.mdns.enabled, false);
+  });
+
+  it('CONCLAVE_CONFIG names the file when no --config is given; --config wins over it', () => {
+    const other = writeConfig('cluster: other-file\n');
+    assert.equal(load({ env: { CONCLAVE_CONFIG: file } }).cluster, 'from-file');
+    assert.equal(load({ file: other, env: { CONCLAVE_CONFIG: file } }).cluster, 'other-file');
+  });
+});
+
+describe('membership preset and overrides', () => {
+  it('an explicit timing overrides its preset value, even when a later layer picks the preset', () => {
+    const file = writeConfig('membership:\n  preset: lan\n  heartbeatIntervalMs: 250\n');
+    const c = load({ file, flags: { preset: 'wan', name: 'n' } });
+    assert.deepEqual(c.membership, { ...MEMBERSHIP_PRESETS.wan, preset: 'wan', heartbeatIntervalMs: 250 });
+  });
+});
+
+describe('paths', () => {
+  it('relative paths in a file are relative to the file; in env and flags, to cwd', () => {
+    const sub = join(dir, 'sub');
+    mkdirSync(sub, { recursive: true });
+    const file = writeConfig('dataDir: data\nsecurity: { pskFile: ../swarm.key }\nlog: { file: logs/d.log }\n', 'sub/paths.yaml');
+    const fromFile = load({ file });
+    assert.equal(fromFile.dataDir, join(sub, 'data'));
+    assert.equal(fromFile.security.pskFile, join(dir, 'swarm.key'));
+    assert.equal(fromFile.log.file, join(sub, 'logs/d.log'));
+    const cwd = '/srv/conclave';
+    assert.equal(load({ file, cwd, env: { CONCLAVE_DATA_DIR: 'env-data' } }).dataDir, '/srv/conclave/env-data');
+    assert.equal(load({ file, cwd, flags: { dataDir: 'flag-data' } }).dataDir, '/srv/conclave/flag-data');
+  });
+
+  it('a leading ~/ is the home directory', () => {
+    assert.equal(load({ flags: { dataDir: '~/conclave' } }).dataDir, `${HOME}/conclave`);
+  });
+});
+
+describe('file errors', () => {
+  it('an unknown key is an error naming its full path, with a suggestion', () => {
+    const err = configError({ file: writeConfig('bully:\n  answerTimeoutMS: 100\n') });
+    assert.deepEqual(issuePaths(err), ['bully.answerTimeoutMS']);
+    assert.match(err.issues[0]!.message, /unknown key/);
+    assert.match(err.issues[0]!.message, /answerTimeoutMs/);
+  });
+
+  it('a wrong type names the path and the reason, with the file line', () => {
+    const file = writeConfig('node:\n  priority: high\n', 'wrong-type.yaml');
+    const err = configError({ file });
+    assert.deepEqual(issuePaths(err), ['node.priority']);
+    assert.match(err.issues[0]!.message, /expected a number, got "high"/);
+    assert.match(err.issues[0]!.message, /wrong-type\.yaml:2:/);
+  });
+
+  it('every issue is reported, not just the first', () => {
+    const file = writeConfig(
+      ['protocl: bully', 'node: { priority: 1.5 }', 'protocol: paxos', 'listen: [/ip4/127.0.0.1/udp/1]', 'bully: { expectedSize: 0 }', 'cluster: Upper Case'].join('\n'),
+    );
+    const err = configError({ file });
+    assert.deepEqual(issuePaths(err).sort(), ['bully.expectedSize', 'cluster', 'listen[0]', 'node.priority', 'protocl', 'protocol']);
+    for (const path of issuePaths(err)) assert.ok(err.message.includes(`${path}: `), `message lists ${path}`);
+  });
+
+  it('a YAML syntax error reports file:line:col', () => {
+    const file = writeConfig('cluster: a\nnode:\n  name: [unclosed\n', 'syntax.yaml');
+    const err = configError({ file });
+    assert.ok(err.issues.length >= 1);
+    assert.match(err.issues[0]!.path, /syntax\.yaml:\d+:\d+$/);
+  });
+
+  it('a missing file is an error naming it', () => {
+    const err = configError({ file: join(dir, 'nope.yaml') });
+    assert.match(err.issues[0]!.path, /nope\.yaml$/);
+  });
+
+  it('a file that is not a mapping is an error at the root', () => {
+    const err = configError({ file: writeConfig('- a\n- b\n') });
+    assert.deepEqual(issuePaths(err), ['(root)']);
+  });
+
+  it('an empty file means all defaults; JSON is accepted', () => {
+    assert.equal(load({ file: writeConfig(''), flags: { name: 'n' } }).cluster, 'conclave');
+    assert.equal(load({ file: writeConfig('{"cluster": "json-cluster"}', 'c.json') }).cluster, 'json-cluster');
+  });
+
+  it('api accepts a host:port shorthand', () => {
+    assert.deepEqual(load({ file: writeConfig('api: "[::1]:7500"\n') }).api, { listen: '[::1]:7500', token: null });
+  });
+});
+
+describe('env errors', () => {
+  it('unparseable values name the variable', () => {
+    const err = configError({ env: { CONCLAVE_NODE_PRIORITY: 'high', CONCLAVE_MDNS: 'maybe', CONCLAVE_PROTOCOL: 'paxos' } });
+    assert.deepEqual(issuePaths(err).sort(), ['env CONCLAVE_MDNS', 'env CONCLAVE_NODE_PRIORITY', 'env CONCLAVE_PROTOCOL']);
+  });
+
+  it('an unknown config-like CONCLAVE_ variable is an error with a suggestion; others are left alone', () => {
+    const err = configError({ env: { CONCLAVE_LOG_LEVLE: 'debug', CONCLAVE_BULLY_LEASE_MS: '5', CONCLAVE_KEEP_TEST_LOGS: '1', CONCLAVE_WHATEVER: 'x' } });
+    assert.deepEqual(issuePaths(err).sort(), ['env CONCLAVE_BULLY_LEASE_MS', 'env CONCLAVE_LOG_LEVLE']);
+    assert.match(err.issues.find((i) => i.path === 'env CONCLAVE_LOG_LEVLE')!.message, /CONCLAVE_LOG_LEVEL/);
+  });
+
+  it('an empty variable counts as unset', () => {
+    assert.equal(load({ env: { CONCLAVE_CLUSTER: '' } }).cluster, 'conclave');
+  });
+
+  it('a bad list item names the variable', () => {
+    const err = configError({ env: { CONCLAVE_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1,not-an-addr' } });
+    assert.deepEqual(issuePaths(err), ['env CONCLAVE_BOOTSTRAP']);
+  });
+});
+
+describe('flag errors', () => {
+  it('name the flag', () => {
+    const err = configError({ flags: { priority: 'x', api: 'nope', listen: ['/dns4/a/tcp/1'] } });
+    assert.deepEqual(issuePaths(err).sort(), ['--api', '--listen', '--priority']);
+  });
+});
+
+describe('cross-field checks', () => {
+  it('a non-loopback api.listen without a token is refused; with a token it is accepted', () => {
+    const err = configError({ flags: { api: '0.0.0.0:7400' } });
+    assert.deepEqual(issuePaths(err), ['api.token']);
+    assert.equal(load({ flags: { api: '0.0.0.0:7400' }, env: { CONCLAVE_API_TOKEN: 's3cret' } }).api.token, 's3cret');
+    for (const loopback of ['127.0.0.1:7400', '127.1.2.3:1', 'localhost:7400', '[::1]:7400']) {
+      assert.equal(load({ flags: { api: loopback } }).api.token, null, loopback);
+    }
+  });
+
+  it('membership timings must be consistent', () => {
+    const err = configError({ file: writeConfig('membership: { heartbeatIntervalMs: 2000, suspicionMinMs: 3000 }\n') });
+    assert.deepEqual(issuePaths(err).sort(), ['membership.suspectAfterMs', 'membership.suspicionMinMs']);
+  });
+
+  it('bully.coordinatorTimeoutMs must cover answerTimeoutMs', () => {
+    const err = configError({ file: writeConfig('bully: { answerTimeoutMs: 500, coordinatorTimeoutMs: 100 }\n') });
+    assert.deepEqual(issuePaths(err), ['bully.coordinatorTimeoutMs']);
+  });
+});
