@@ -1,0 +1,113 @@
+/** The `conclave` binary as users run it: spawned from dist, exit codes and output. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { parse } from 'yaml';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const CLI = join(ROOT, 'dist/daemon/cli/main.js');
+const work = mkdtempSync(join(tmpdir(), 'conclave-cli-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+/** The shell running the tests may export CONCLAVE_* variables: none of them leak in. */
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')));
+
+function conclave(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...baseEnv, HOME: work, ...env }, cwd: work });
+}
+
+describe('conclave config check', () => {
+  const examples = readdirSync(join(ROOT, 'config')).filter((f) => f.endsWith('.yaml'));
+
+  it('accepts every example file in config/', () => {
+    assert.ok(examples.length >= 3, `found ${examples.join(', ')}`);
+    for (const name of examples) {
+      const file = join(ROOT, 'config', name);
+      const r = conclave(['config', 'check', file]);
+      assert.equal(r.status, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.stdout, `ok: ${file}\n`);
+    }
+  });
+
+  it('a bad file exits 2 and lists every problem by field path', () => {
+    const file = join(work, 'bad.yaml');
+    writeFileSync(file, 'node:\n  priority: high\nprotocl: bully\napi: 0.0.0.0:7400\n');
+    const r = conclave(['config', 'check', file]);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^conclave: /);
+    assert.match(r.stderr, /node\.priority: /);
+    assert.match(r.stderr, /protocl: /);
+    assert.ok(r.stderr.includes(file), 'names the file');
+  });
+
+  it('a non-loopback api without a token is reported', () => {
+    const file = join(work, 'open-api.yaml');
+    writeFileSync(file, 'api: 0.0.0.0:7400\n');
+    const r = conclave(['config', 'check', file]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /api\.token: /);
+  });
+
+  it('checks the file alone: CONCLAVE_* variables of the calling shell do not change the verdict', () => {
+    const file = join(ROOT, 'config', 'bully.yaml');
+    assert.equal(conclave(['config', 'check', file], { CONCLAVE_PROTOCOL: 'paxos', CONCLAVE_LOG_LEVLE: 'x' }).status, 0);
+  });
+});
+
+describe('conclave config print', () => {
+  it('prints the effective config as YAML, flags over env, with the token redacted', () => {
+    const r = conclave(['config', 'print', '--name', 'printer', '--priority', '7', '--no-mdns'], { CONCLAVE_API_TOKEN: 'top-secret', CONCLAVE_CLUSTER: 'env-cluster', CONCLAVE_NODE_NAME: 'env-name' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!r.stdout.includes('top-secret'), 'token must not be printed');
+    const config = parse(r.stdout) as { cluster: string; node: { name: string; priority: number }; api: { token: string }; discovery: { mdns: { enabled: boolean } } };
+    assert.equal(config.cluster, 'env-cluster');
+    assert.deepEqual(config.node, { name: 'printer', priority: 7 });
+    assert.equal(config.api.token, '<redacted>');
+    assert.equal(config.discovery.mdns.enabled, false);
+  });
+
+  it('--json prints JSON; a file given with --config is applied', () => {
+    const file = join(work, 'print.yaml');
+    writeFileSync(file, 'cluster: from-file\nnode: { name: filed }\n');
+    const r = conclave(['config', 'print', '--json', '--config', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const config = JSON.parse(r.stdout) as { cluster: string; node: { name: string }; api: { token: null } };
+    assert.equal(config.cluster, 'from-file');
+    assert.equal(config.node.name, 'filed');
+    assert.equal(config.api.token, null);
+  });
+});
+
+describe('usage errors', () => {
+  it('an unknown flag prints the error and usage on stderr and exits 2', () => {
+    const r = conclave(['start', '--frobnicate']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--frobnicate/);
+    assert.match(r.stderr, /Usage: conclave start/);
+  });
+
+  it('an unknown command exits 2', () => {
+    const r = conclave(['frobnicate']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /frobnicate/);
+  });
+
+  it('a bad flag value for start exits 2 naming the flag, before creating any data dir', () => {
+    const dataDir = join(work, 'never');
+    const r = conclave(['start', '--priority', 'high', '--data-dir', dataDir]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--priority: /);
+    assert.equal(existsSync(dataDir), false);
+  });
+
+  it('--version prints the package version and exits 0', () => {
+    const r = conclave(['--version']);
+    assert.equal(r.status, 0);
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(r.stdout.trim(), version);
+  });
+});
