@@ -12,6 +12,8 @@ import { registerReportCommands } from './report.js';
 import { registerStartCommand } from './start.js';
 
 const DEFAULT_API = '127.0.0.1:7400';
+/** Once a command is done, a handle left open (a libp2p socket, a timer) must not keep the process alive. */
+const EXIT_BACKSTOP_MS = 1000;
 /** Resolved from dist/daemon/cli/; a variable so the CLI builds and runs without the dashboard. */
 const TUI_MODULE = '../../tui/main.js';
 
@@ -69,3 +71,5 @@ async function main(argv: string[]): Promise<void> {
 }
 
 await main(process.argv);
+// Unref'd: fires only if something still holds the event loop open after the command finished.
+setTimeout(() => process.exit(), EXIT_BACKSTOP_MS).unref();

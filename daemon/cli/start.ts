@@ -5,9 +5,6 @@
 import { Command, Option } from 'commander';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
 
-/** After the daemon resolves, a handle libp2p left open must not keep the process alive. */
-const EXIT_BACKSTOP_MS = 1000;
-
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** The flags that set config fields, shared by `start` and `config print`. */
@@ -59,8 +56,6 @@ export function registerStartCommand(program: Command): void {
       const config = loadConfig({ file, flags });
       // Loaded here, not at the top: config and report commands need none of libp2p.
       const { runDaemon } = await import('../daemon.js');
-      const code = await runDaemon(config, { tui: opts.tui === true });
-      process.exitCode = code;
-      setTimeout(() => process.exit(code), EXIT_BACKSTOP_MS).unref();
+      process.exitCode = await runDaemon(config, { tui: opts.tui === true });
     });
 }

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { MEMBERSHIP_PRESETS } from '../../protocols/membership/presets.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { checkConfig } from './checks.js';
-import { DEFAULT_CONFIG, defaultDataDir, defaultNodeName, homeDir } from './defaults.js';
+import { DEFAULT_CONFIG, type ConfigDefaults, defaultDataDir, defaultNodeName, homeDir } from './defaults.js';
 import { CONFIG_FILE_ENV_VAR, readEnvLayer } from './env.js';
 import { readConfigFile } from './file.js';
 import { readFlagLayer, type FlagOverrides } from './flags.js';
@@ -58,9 +58,13 @@ function headingFor(file: string | undefined): string {
   return file === undefined ? 'invalid configuration' : `invalid configuration (config file ${file})`;
 }
 
+/** The defaults with every valid layer merged over them; derived fields may still be missing. */
+type MergedConfig = ConfigDefaults & { node: { name?: string }; dataDir?: string; membership: Partial<ConclaveConfig['membership']> };
+
 function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv): ConclaveConfig {
-  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => mergeInto(acc, layer), structuredClone(DEFAULT_CONFIG) as unknown as Record<string, unknown>);
-  const m = merged as unknown as typeof DEFAULT_CONFIG & { node: { name?: string }; dataDir?: string; membership: Partial<ConclaveConfig['membership']> };
+  const m = structuredClone(DEFAULT_CONFIG) as MergedConfig;
+  // The schema guarantees each layer's fields have the defaults' shapes.
+  for (const layer of layers) mergeInto(m as unknown as Record<string, unknown>, layer);
   const preset = m.membership.preset ?? DEFAULT_CONFIG.membership.preset;
   const name = m.node.name ?? defaultNodeName();
   return {
@@ -81,14 +85,13 @@ function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv)
 }
 
 /** Objects merge key by key; anything else (values, lists, null) replaces what was there. */
-function mergeInto(target: Record<string, unknown>, layer: object): Record<string, unknown> {
+function mergeInto(target: Record<string, unknown>, layer: object): void {
   for (const [key, value] of Object.entries(layer)) {
     if (value === undefined) continue;
     const existing = target[key];
     if (isPlainObject(value) && isPlainObject(existing)) mergeInto(existing, value);
     else target[key] = structuredClone(value);
   }
-  return target;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
