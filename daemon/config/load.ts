@@ -65,7 +65,7 @@ function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv)
   const m = structuredClone(DEFAULT_CONFIG) as MergedConfig;
   // The schema guarantees each layer's fields have the defaults' shapes.
   for (const layer of layers) mergeInto(m as unknown as Record<string, unknown>, layer);
-  const preset = m.membership.preset ?? DEFAULT_CONFIG.membership.preset;
+  const { preset = DEFAULT_CONFIG.membership.preset, ...timingOverrides } = m.membership;
   const name = m.node.name ?? defaultNodeName();
   return {
     cluster: m.cluster,
@@ -76,7 +76,7 @@ function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv)
     api: m.api,
     discovery: m.discovery,
     // Fields set explicitly (in any layer) override the preset's values, whichever layer chose the preset.
-    membership: { ...MEMBERSHIP_PRESETS[preset], ...m.membership, preset },
+    membership: { preset, ...MEMBERSHIP_PRESETS[preset], ...timingOverrides },
     messaging: m.messaging,
     bully: m.bully,
     security: m.security,
