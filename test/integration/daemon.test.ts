@@ -165,8 +165,8 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
     assert.equal(first.type, 'snapshot');
     assert.equal(typeof first.at, 'string');
     assert.ok(!Number.isNaN(Date.parse(first.at)));
-    assert.equal((first as { status: { name: string } }).status.name, 'solo');
-    assert.equal((first as { members: unknown[] }).members.length, 1);
+    assert.equal((first as unknown as { status: { name: string } }).status.name, 'solo');
+    assert.equal((first as unknown as { members: unknown[] }).members.length, 1);
   });
 
   it('GET /metrics is Prometheus text with conclave_ names; /healthz is ok', async () => {
