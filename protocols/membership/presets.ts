@@ -1,8 +1,59 @@
+/**
+ * Named membership timings (memberlist's DefaultLANConfig / DefaultLocalConfig / DefaultWANConfig).
+ * Worst cases follow from formulas.ts: a silent member is declared dead after
+ * `suspectAfterMs + suspicionMinMs` with enough confirmations, `suspectAfterMs + suspicionMaxMs`
+ * when this node alone suspects; a closed connection skips the `suspectAfterMs` part.
+ */
 import type { MembershipTimings } from './types.js';
 
-/** Named membership timings (memberlist's DefaultLANConfig / DefaultLocalConfig / DefaultWANConfig). */
-export const MEMBERSHIP_PRESETS: Record<'lan' | 'local' | 'wan', MembershipTimings> = {
-  lan: { heartbeatIntervalMs: 300, suspectAfterMs: 1200, suspicionMinMs: 600, suspicionMaxMs: 2000, forgetAfterMs: 60_000, maxHealthMultiplier: 4 },
-  local: { heartbeatIntervalMs: 200, suspectAfterMs: 1000, suspicionMinMs: 500, suspicionMaxMs: 1500, forgetAfterMs: 30_000, maxHealthMultiplier: 4 },
-  wan: { heartbeatIntervalMs: 1000, suspectAfterMs: 5000, suspicionMinMs: 3000, suspicionMaxMs: 10_000, forgetAfterMs: 300_000, maxHealthMultiplier: 8 },
+/** Several daemons on one LAN. Targets (5 nodes): kill -9 dead p50 <= 1 s, SIGSTOP dead p50 <= 3 s. */
+const lan: MembershipTimings = {
+  // Gossipsub delivers within a few ms on a LAN; 300 ms keeps idle traffic small (5 nodes: ~17 msg/s)
+  // while a suspicion is confirmed by every other node within one interval.
+  heartbeatIntervalMs: 300,
+  // Four missed heartbeats: one lost or late copy, or a 300 ms GC pause, never makes a suspect.
+  suspectAfterMs: 1200,
+  // Two heartbeat intervals: with three confirmations a killed node (connection closed at once) is
+  // dead at ~600-900 ms; a falsely suspected node still has two chances to refute in time.
+  suspicionMinMs: 600,
+  // Alone, wait longer: a connection-closed hint unconfirmed by anyone is more likely a local
+  // glitch. 1200 + 2000 also bounds a silent (SIGSTOP) node's death at ~3.2 s with no help at all.
+  suspicionMaxMs: 2000,
+  // A minute of `dead`/`left` in the view lets operators see what happened and lets a wrongly
+  // declared node read its own death in our heartbeats and refute it.
+  forgetAfterMs: 60_000,
+  // Event-loop lag may stretch timeouts fourfold (silence 4.8 s) but no further: a node that is
+  // that slow should still notice the dead eventually.
+  maxHealthMultiplier: 4,
 };
+
+/** Many daemons on one host (development, tests): loopback is fast and never loses packets. */
+const local: MembershipTimings = {
+  // Loopback delivery is sub-millisecond; faster heartbeats make demos and tests responsive.
+  heartbeatIntervalMs: 200,
+  // Five missed heartbeats: one host running many daemons sees scheduling hiccups.
+  suspectAfterMs: 1000,
+  // Two and a half intervals: confirmations from the other local daemons arrive within one.
+  suspicionMinMs: 500,
+  suspicionMaxMs: 1500,
+  // Test clusters churn; forget faster so views stay readable.
+  forgetAfterMs: 30_000,
+  maxHealthMultiplier: 4,
+};
+
+/** Nodes across sites or lossy links: latency in the hundreds of ms and bursts of loss. */
+const wan: MembershipTimings = {
+  // One second keeps gossip cheap on metered links; a leader change in seconds is fine here.
+  heartbeatIntervalMs: 1000,
+  // Five missed heartbeats ride out a burst of loss or a route flap.
+  suspectAfterMs: 5000,
+  // Three intervals: confirmations travel slowly, refutations too.
+  suspicionMinMs: 3000,
+  suspicionMaxMs: 10_000,
+  // Five minutes: slow links make flapping likelier; keep the history visible longer.
+  forgetAfterMs: 300_000,
+  // Remote and shared hosts are more often overloaded; allow more self-doubt.
+  maxHealthMultiplier: 8,
+};
+
+export const MEMBERSHIP_PRESETS: Record<'lan' | 'local' | 'wan', MembershipTimings> = { lan, local, wan };

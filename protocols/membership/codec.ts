@@ -1,0 +1,59 @@
+/**
+ * Validates an untrusted, already JSON-decoded value into a `Heartbeat`. Every string and array
+ * is bounded so a hostile or broken peer cannot make a node hold or re-gossip large values.
+ */
+import { z } from 'zod';
+import type { Codec } from '../election.js';
+import { PROTOCOL_NAMES, ROLES } from '../types.js';
+import { MAX_GOSSIPED_REFS } from './membership.js';
+import type { Heartbeat } from './types.js';
+
+/** A libp2p peer id is about 52 characters (Ed25519) and under 100 for any key type. */
+export const MAX_NODE_ID_CHARS = 128;
+/** Cluster names are at most 63 characters (they name mDNS tags); leave a little room. */
+export const MAX_CLUSTER_CHARS = 128;
+/** Node names may be up to 253 characters (config's NODE_NAME_RE). */
+export const MAX_NAME_CHARS = 256;
+export const MAX_VERSION_CHARS = 64;
+/** A node listens on a handful of addresses; 32 leaves room for many interfaces. */
+export const MAX_ADDRS = 32;
+export const MAX_ADDR_CHARS = 256;
+
+const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
+
+const incarnationRef = z.object({ id: nodeId, incarnation: counter });
+
+const memberMeta = z.object({
+  name: z.string().min(1).max(MAX_NAME_CHARS),
+  addrs: z.array(z.string().max(MAX_ADDR_CHARS)).max(MAX_ADDRS),
+  protocol: z.enum(PROTOCOL_NAMES),
+  priority: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+  version: z.string().max(MAX_VERSION_CHARS),
+  role: z.enum(ROLES),
+  term: counter,
+  leader: nodeId.nullable(),
+  fencingToken: counter,
+});
+
+const heartbeatSchema = z.object({
+  v: z.literal(1),
+  cluster: z.string().min(1).max(MAX_CLUSTER_CHARS),
+  id: nodeId,
+  incarnation: counter,
+  seq: counter,
+  leaving: z.boolean(),
+  meta: memberMeta,
+  suspects: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
+  dead: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
+});
+
+export const heartbeatCodec: Codec<Heartbeat> = {
+  parse(value) {
+    const result = heartbeatSchema.safeParse(value);
+    if (result.success) return { ok: true, value: result.data satisfies Heartbeat };
+    const issue = result.error.issues[0];
+    const path = issue?.path.length ? issue.path.join('.') : '(root)';
+    return { ok: false, reason: `${path}: ${issue?.message ?? 'invalid heartbeat'}` };
+  },
+};

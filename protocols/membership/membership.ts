@@ -1,0 +1,430 @@
+/**
+ * The membership and failure-detection machine: SWIM states and incarnations with Lifeguard's
+ * suspicion timeouts and local health (memberlist's state.go, suspicion.go, awareness.go), over
+ * heartbeats that every node publishes to the whole cluster. Pure: time arrives in inputs,
+ * effects leave through drain(). See DESIGN.md section 4.
+ */
+import type { NodeId, ProtocolName } from '../types.js';
+import {
+  expectedConfirmations,
+  isLocalStall,
+  nextHealthMultiplier,
+  suspicionTimeoutMs,
+} from './formulas.js';
+import type {
+  Heartbeat,
+  IncarnationRef,
+  Member,
+  MemberMeta,
+  MembershipEffect,
+  MembershipEvent,
+  MembershipInput,
+  MembershipTimings,
+} from './types.js';
+
+/** Bound on the `suspects` and `dead` lists of one heartbeat (the codec rejects longer ones). */
+export const MAX_GOSSIPED_REFS = 64;
+
+/** Leaving heartbeats sent on a graceful leave, one per interval: one lost copy must not turn a leave into a death. */
+export const LEAVE_ANNOUNCEMENTS = 3;
+
+export interface MembershipInit {
+  cluster: string;
+  selfId: NodeId;
+  selfMeta: MemberMeta;
+  /** The host passes wall-clock seconds at boot, so a restart outranks the old life. */
+  initialIncarnation: number;
+  timings: MembershipTimings;
+  nowMs: number;
+}
+
+export interface Membership {
+  step(input: MembershipInput): void;
+  drain(): MembershipEffect[];
+  /** Self included, sorted by id; fresh copies. */
+  members(): Member[];
+  member(id: NodeId): Member | undefined;
+  self(): Member;
+}
+
+interface Suspicion {
+  /** The incarnation suspected; confirmations must name it or a newer one. */
+  incarnation: number;
+  /** When the suspicion began, for `suspectedForMs`. */
+  startedMs: number;
+  /** Start of the suspicion timer, moved forward by this node's own stalls. */
+  clockFromMs: number;
+  /** Other nodes that gossiped this member as suspect or dead since the suspicion began. */
+  confirmers: Set<NodeId>;
+}
+
+interface Peer {
+  member: Member;
+  lastSeq: number;
+  /** Start of the silence clock: lastHeardMs moved forward by this node's own stalls. */
+  silenceFromMs: number;
+  suspicion: Suspicion | null;
+  /** The foreign protocol last reported by `protocol-mismatch`, so each change is reported once. */
+  reportedProtocol: ProtocolName | null;
+}
+
+const META_KEYS = [
+  'name',
+  'addrs',
+  'protocol',
+  'priority',
+  'version',
+  'role',
+  'term',
+  'leader',
+  'fencingToken',
+] as const satisfies readonly (keyof MemberMeta)[];
+
+export function createMembership(init: MembershipInit): Membership {
+  return new MembershipMachine(init);
+}
+
+class MembershipMachine implements Membership {
+  private readonly cluster: string;
+  private readonly selfId: NodeId;
+  private readonly timings: MembershipTimings;
+  private readonly peers = new Map<NodeId, Peer>();
+  private effects: MembershipEffect[] = [];
+  private selfMeta: MemberMeta;
+  private selfIncarnation: number;
+  private selfState: 'alive' | 'left' = 'alive';
+  private selfStateSinceMs: number;
+  private seq = 0;
+  private nowMs: number;
+  private lastTickMs: number | null = null;
+  private healthMultiplier = 1;
+  private nextHeartbeatDueMs: number | null = null;
+  private publishDue = false;
+  private leaveAnnouncementsLeft = 0;
+
+  constructor(init: MembershipInit) {
+    this.cluster = init.cluster;
+    this.selfId = init.selfId;
+    this.timings = { ...init.timings };
+    this.selfMeta = copyMeta(init.selfMeta);
+    this.selfIncarnation = init.initialIncarnation;
+    this.selfStateSinceMs = init.nowMs;
+    this.nowMs = init.nowMs;
+  }
+
+  step(input: MembershipInput): void {
+    this.nowMs = input.nowMs;
+    switch (input.type) {
+      case 'tick':
+        return this.onTick(input.nowMs, input.localLagMs);
+      case 'heartbeat':
+        return this.onHeartbeat(input.nowMs, input.from, input.heartbeat);
+      case 'connection-closed':
+        return this.onConnectionClosed(input.nowMs, input.peer);
+      case 'update-self':
+        return this.onUpdateSelf(input.meta);
+      case 'leave':
+        return this.onLeave(input.nowMs);
+    }
+  }
+
+  drain(): MembershipEffect[] {
+    if (this.publishDue) {
+      this.publishDue = false;
+      this.effects.push({ type: 'publish', heartbeat: this.buildHeartbeat() });
+    }
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+
+  members(): Member[] {
+    const all = [this.self(), ...this.sortedPeers().map((p) => copyMember(p.member))];
+    return all.sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  member(id: NodeId): Member | undefined {
+    if (id === this.selfId) return this.self();
+    const peer = this.peers.get(id);
+    return peer ? copyMember(peer.member) : undefined;
+  }
+
+  self(): Member {
+    return {
+      ...copyMeta(this.selfMeta),
+      id: this.selfId,
+      state: this.selfState,
+      incarnation: this.selfIncarnation,
+      lastHeardMs: this.nowMs,
+      stateSinceMs: this.selfStateSinceMs,
+      self: true,
+    };
+  }
+
+  private onTick(nowMs: number, localLagMs: number): void {
+    const { heartbeatIntervalMs, maxHealthMultiplier } = this.timings;
+    const gapMs = this.lastTickMs === null ? 0 : Math.max(0, nowMs - this.lastTickMs);
+    const stalled = isLocalStall(gapMs, heartbeatIntervalMs);
+    if (stalled) this.excuseStall(nowMs, gapMs);
+    // A stall is lag the host's histogram may not have reported yet: widen timeouts for it too.
+    const lagMs = stalled ? Math.max(localLagMs, gapMs) : localLagMs;
+    this.healthMultiplier = nextHealthMultiplier(this.healthMultiplier, lagMs, gapMs, heartbeatIntervalMs, maxHealthMultiplier);
+    this.lastTickMs = nowMs;
+
+    const heartbeatDue = this.nextHeartbeatDueMs === null || nowMs >= this.nextHeartbeatDueMs;
+    if (heartbeatDue && (this.selfState === 'alive' || this.leaveAnnouncementsLeft > 0)) this.publishDue = true;
+
+    this.detectFailures(nowMs);
+    this.forgetExpired(nowMs);
+  }
+
+  /** Silence accumulated while this node itself was not running is not evidence against anyone. */
+  private excuseStall(nowMs: number, gapMs: number): void {
+    for (const peer of this.sortedPeers()) {
+      peer.silenceFromMs = Math.min(nowMs, peer.silenceFromMs + gapMs);
+      if (peer.suspicion) peer.suspicion.clockFromMs = Math.min(nowMs, peer.suspicion.clockFromMs + gapMs);
+    }
+  }
+
+  private detectFailures(nowMs: number): void {
+    const { suspectAfterMs, suspicionMinMs, suspicionMaxMs } = this.timings;
+    const health = this.healthMultiplier;
+    const expected = expectedConfirmations(this.liveMemberCount());
+    for (const peer of this.sortedPeers()) {
+      const state = peer.member.state;
+      if (state === 'alive' && nowMs - peer.silenceFromMs > suspectAfterMs * health) {
+        this.suspect(peer, nowMs, 'silence');
+      } else if (state === 'suspect' && peer.suspicion) {
+        const { confirmers, clockFromMs } = peer.suspicion;
+        const timeoutMs = suspicionTimeoutMs(confirmers.size, expected, suspicionMinMs * health, suspicionMaxMs * health);
+        if (nowMs - clockFromMs >= timeoutMs) this.declareDead(peer, nowMs);
+      }
+    }
+  }
+
+  private forgetExpired(nowMs: number): void {
+    for (const peer of this.sortedPeers()) {
+      const { state, stateSinceMs, id, name } = peer.member;
+      if ((state === 'dead' || state === 'left') && nowMs - stateSinceMs >= this.timings.forgetAfterMs) {
+        this.peers.delete(id);
+        this.emit({ type: 'member-forgotten', id, name });
+      }
+    }
+  }
+
+  private onHeartbeat(nowMs: number, from: NodeId, heartbeat: Heartbeat): void {
+    if (heartbeat.cluster !== this.cluster || heartbeat.id !== from || heartbeat.id === this.selfId) return;
+    this.refuteIfAccused(from, heartbeat);
+    if (this.acceptFirstHand(nowMs, heartbeat)) this.countConfirmations(from, heartbeat);
+  }
+
+  /** Order as in memberlist's state.go: unknown, stale, then apply. True when the heartbeat was fresh. */
+  private acceptFirstHand(nowMs: number, heartbeat: Heartbeat): boolean {
+    const known = this.peers.get(heartbeat.id);
+    if (!known) {
+      // Nothing to learn from the farewell of a node never seen.
+      if (heartbeat.leaving) return false;
+      this.addPeer(nowMs, heartbeat);
+      return true;
+    }
+    const member = known.member;
+    if (heartbeat.incarnation < member.incarnation) return false;
+    if (heartbeat.incarnation === member.incarnation && heartbeat.seq <= known.lastSeq) return false;
+    // SWIM: a verdict on an incarnation stands; only a newer life overturns it.
+    if ((member.state === 'dead' || member.state === 'left') && heartbeat.incarnation <= member.incarnation) return false;
+
+    const previous = member.state;
+    member.incarnation = heartbeat.incarnation;
+    member.lastHeardMs = nowMs;
+    known.lastSeq = heartbeat.seq;
+    known.silenceFromMs = nowMs;
+    const metaChanged = applyMeta(member, heartbeat.meta);
+    if (heartbeat.leaving) {
+      if (previous !== 'left') {
+        this.setState(known, 'left', nowMs);
+        this.emit({ type: 'member-left', id: member.id, name: member.name });
+      }
+    } else if (previous !== 'alive') {
+      this.setState(known, 'alive', nowMs);
+      this.emit({ type: 'member-alive', id: member.id, name: member.name, incarnation: member.incarnation, previous });
+    }
+    if (metaChanged) this.emit({ type: 'member-updated', member: copyMember(member) });
+    this.reportProtocol(known);
+    return true;
+  }
+
+  private addPeer(nowMs: number, heartbeat: Heartbeat): void {
+    const member: Member = {
+      ...copyMeta(heartbeat.meta),
+      id: heartbeat.id,
+      state: 'alive',
+      incarnation: heartbeat.incarnation,
+      lastHeardMs: nowMs,
+      stateSinceMs: nowMs,
+      self: false,
+    };
+    const peer: Peer = { member, lastSeq: heartbeat.seq, silenceFromMs: nowMs, suspicion: null, reportedProtocol: null };
+    this.peers.set(member.id, peer);
+    this.emit({ type: 'member-joined', member: copyMember(member) });
+    this.reportProtocol(peer);
+  }
+
+  /** Lifeguard: each other node that gossips a suspicion we hold is one independent confirmation. */
+  private countConfirmations(from: NodeId, heartbeat: Heartbeat): void {
+    for (const ref of [...heartbeat.suspects, ...heartbeat.dead]) {
+      if (ref.id === from) continue;
+      const suspicion = this.peers.get(ref.id)?.suspicion;
+      if (suspicion && ref.incarnation >= suspicion.incarnation) suspicion.confirmers.add(from);
+    }
+  }
+
+  /** SWIM refutation: outrank any suspicion or death verdict about this node's current life. */
+  private refuteIfAccused(from: NodeId, heartbeat: Heartbeat): void {
+    if (this.selfState === 'left') return;
+    let accusedIncarnation = -1;
+    for (const ref of [...heartbeat.suspects, ...heartbeat.dead]) {
+      if (ref.id === this.selfId && ref.incarnation >= this.selfIncarnation) {
+        accusedIncarnation = Math.max(accusedIncarnation, ref.incarnation);
+      }
+    }
+    if (accusedIncarnation < 0) return;
+    this.selfIncarnation = accusedIncarnation + 1;
+    this.publishDue = true;
+    this.emit({ type: 'refuted', incarnation: this.selfIncarnation, by: from });
+  }
+
+  private onConnectionClosed(nowMs: number, id: NodeId): void {
+    const peer = this.peers.get(id);
+    // A hint, not a verdict: it only starts the suspicion timer early; a fresh heartbeat clears it.
+    if (peer && peer.member.state === 'alive') this.suspect(peer, nowMs, 'connection-closed');
+  }
+
+  private onUpdateSelf(meta: Partial<MemberMeta>): void {
+    const defined = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as Partial<MemberMeta>;
+    const next = { ...this.selfMeta, ...defined };
+    if (applyMeta(this.selfMeta, next) && this.selfState === 'alive') this.publishDue = true;
+  }
+
+  private onLeave(nowMs: number): void {
+    if (this.selfState === 'left') return;
+    this.selfState = 'left';
+    this.selfStateSinceMs = nowMs;
+    this.leaveAnnouncementsLeft = LEAVE_ANNOUNCEMENTS;
+    this.publishDue = true;
+  }
+
+  private buildHeartbeat(): Heartbeat {
+    this.seq += 1;
+    this.nextHeartbeatDueMs = this.nowMs + this.timings.heartbeatIntervalMs;
+    const leaving = this.selfState === 'left';
+    if (leaving) this.leaveAnnouncementsLeft = Math.max(0, this.leaveAnnouncementsLeft - 1);
+    const suspects: IncarnationRef[] = [];
+    const dead: IncarnationRef[] = [];
+    for (const { member } of this.sortedPeers()) {
+      const ref = { id: member.id, incarnation: member.incarnation };
+      if (member.state === 'suspect' && suspects.length < MAX_GOSSIPED_REFS) suspects.push(ref);
+      if (member.state === 'dead' && dead.length < MAX_GOSSIPED_REFS) dead.push(ref);
+    }
+    return {
+      v: 1,
+      cluster: this.cluster,
+      id: this.selfId,
+      incarnation: this.selfIncarnation,
+      seq: this.seq,
+      leaving,
+      meta: copyMeta(this.selfMeta),
+      suspects,
+      dead,
+    };
+  }
+
+  private suspect(peer: Peer, nowMs: number, reason: 'silence' | 'connection-closed'): void {
+    const member = peer.member;
+    this.setState(peer, 'suspect', nowMs);
+    peer.suspicion = { incarnation: member.incarnation, startedMs: nowMs, clockFromMs: nowMs, confirmers: new Set() };
+    this.emit({ type: 'member-suspect', id: member.id, name: member.name, incarnation: member.incarnation, reason });
+  }
+
+  private declareDead(peer: Peer, nowMs: number): void {
+    const member = peer.member;
+    const suspectedForMs = nowMs - (peer.suspicion?.startedMs ?? nowMs);
+    this.setState(peer, 'dead', nowMs);
+    this.emit({ type: 'member-dead', id: member.id, name: member.name, incarnation: member.incarnation, suspectedForMs });
+  }
+
+  private setState(peer: Peer, state: Member['state'], nowMs: number): void {
+    peer.member.state = state;
+    peer.member.stateSinceMs = nowMs;
+    if (state !== 'suspect') peer.suspicion = null;
+  }
+
+  private reportProtocol(peer: Peer): void {
+    const { protocol, id, name } = peer.member;
+    const expected = this.selfMeta.protocol;
+    if (protocol === expected) {
+      peer.reportedProtocol = null;
+    } else if (peer.reportedProtocol !== protocol) {
+      peer.reportedProtocol = protocol;
+      this.emit({ type: 'protocol-mismatch', id, name, protocol, expected });
+    }
+  }
+
+  /** Self plus every member not yet dead or gone: the cluster size Lifeguard scales against. */
+  private liveMemberCount(): number {
+    let live = 1;
+    for (const { member } of this.peers.values()) if (member.state === 'alive' || member.state === 'suspect') live += 1;
+    return live;
+  }
+
+  private sortedPeers(): Peer[] {
+    return [...this.peers.values()].sort((a, b) => compareIds(a.member.id, b.member.id));
+  }
+
+  private emit(event: MembershipEvent): void {
+    this.effects.push({ type: 'event', event });
+  }
+}
+
+/** Copies the meta fields of `source` into `target`; true when any of them changed. */
+function applyMeta(target: MemberMeta, source: MemberMeta): boolean {
+  let changed = false;
+  for (const key of META_KEYS) {
+    if (key === 'addrs') {
+      if (!sameStrings(target.addrs, source.addrs)) {
+        target.addrs = [...source.addrs];
+        changed = true;
+      }
+    } else if (target[key] !== source[key]) {
+      (target as unknown as Record<string, unknown>)[key] = source[key];
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+function copyMeta(meta: MemberMeta): MemberMeta {
+  return {
+    name: meta.name,
+    addrs: [...meta.addrs],
+    protocol: meta.protocol,
+    priority: meta.priority,
+    version: meta.version,
+    role: meta.role,
+    term: meta.term,
+    leader: meta.leader,
+    fencingToken: meta.fencingToken,
+  };
+}
+
+function copyMember(member: Member): Member {
+  return { ...member, addrs: [...member.addrs] };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/** Code-unit order, not locale order: every node must iterate identically. */
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
