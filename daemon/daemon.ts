@@ -1,0 +1,149 @@
+/**
+ * One daemon process: data dir lock, identity, libp2p node, membership, election, runtime,
+ * control API; a graceful stop on SIGINT/SIGTERM (hand off, leave, exit within 2 s).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createMembership } from '../protocols/membership/index.js';
+import { startApiServer, type ApiServer } from './api/server.js';
+import type { ConclaveConfig } from './config/types.js';
+import { createControlSource } from './control.js';
+import { loadOrCreateIdentity } from './identity.js';
+import { acquireDataDirLock } from './lock.js';
+import { createLogger, type Logger } from './log.js';
+import { bindMetrics } from './observe.js';
+import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
+import { createElectionHost } from './protocols.js';
+import { Runtime } from './runtime.js';
+import { writeFileDurably } from './store.js';
+import { VERSION } from './version.js';
+
+export interface RunOptions {
+  tui: boolean;
+}
+
+/** Time allowed for libp2p and the API to close before the process exits anyway. */
+const CLOSE_TIMEOUT_MS = 500;
+
+/** Runs a daemon until SIGINT/SIGTERM; resolves the process exit code. Start-up errors throw. */
+export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promise<number> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const lock = acquireDataDirLock(config.dataDir);
+  const log = createLogger({ ...config.log, node: config.node.name });
+  let p2p: P2PNode | null = null;
+  let api: ApiServer | null = null;
+  try {
+    if (lock.tookOverFromPid !== null) log.warn({ pid: lock.tookOverFromPid }, 'took over a stale data dir lock');
+    const identity = await loadOrCreateIdentity(config.dataDir);
+    const nowMs = () => performance.now();
+    const election = createElectionHost(config, identity.peerId, nowMs());
+    const initialIncarnation = nextIncarnation(config.dataDir);
+    const psk = config.security.pskFile ? await readSwarmKey(config.security.pskFile) : null;
+    p2p = await createP2PNode({
+      privateKey: identity.privateKey,
+      cluster: config.cluster,
+      protocol: config.protocol,
+      listen: config.listen,
+      bootstrap: config.discovery.bootstrap,
+      mdns: config.discovery.mdns,
+      psk,
+      maxFrameBytes: config.messaging.maxFrameBytes,
+      logger: log.child({ component: 'p2p' }),
+    });
+    const summary = election?.machine.summary() ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
+    const membership = createMembership({
+      cluster: config.cluster,
+      selfId: identity.peerId,
+      selfMeta: {
+        name: config.node.name,
+        addrs: p2p.listenAddrs(),
+        protocol: config.protocol,
+        priority: config.node.priority,
+        version: VERSION,
+        ...summary,
+      },
+      initialIncarnation,
+      timings: config.membership,
+      nowMs: nowMs(),
+    });
+    const runtime = new Runtime({ selfId: identity.peerId, membership, election, p2p, log: log.child({ component: 'runtime' }), nowMs });
+    runtime.subscribe((event) => {
+      if (event.type === 'refuted' && typeof event.incarnation === 'number') saveIncarnation(config.dataDir, event.incarnation);
+    });
+    const metrics = bindMetrics(runtime, p2p);
+    api = await startApiServer({
+      source: createControlSource({ runtime, config, metrics }),
+      tcpListen: config.api.listen,
+      socketPath: join(config.dataDir, 'api.sock'),
+      token: config.api.token,
+      onError: (err) => log.warn({ err }, 'control API error'),
+    });
+    runtime.start();
+    log.info(
+      { id: identity.peerId, cluster: config.cluster, protocol: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
+      `conclave ${VERSION} started`,
+    );
+    installCrashGuards(log);
+    const signal = await waitForStopSignal(log);
+    log.info({ signal }, 'stopping: handing off leadership and leaving the cluster');
+    await runtime.shutdown();
+    return 0;
+  } finally {
+    await closeQuietly(api, p2p, log);
+    lock.release();
+    log.flush();
+  }
+}
+
+function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let received = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (received) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      received = true;
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
+
+async function closeQuietly(api: ApiServer | null, p2p: P2PNode | null, log: Logger): Promise<void> {
+  const closing = Promise.allSettled([api?.close(), p2p?.stop()]).then((results) => {
+    for (const r of results) if (r.status === 'rejected') log.warn({ err: r.reason }, 'error while closing');
+  });
+  await Promise.race([closing, new Promise((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]);
+}
+
+/**
+ * A peer's bad input or a transport hiccup must not take the daemon down: libp2p's dial and
+ * stream machinery can reject promises nobody awaits. Log them; keep running.
+ */
+function installCrashGuards(log: Logger): void {
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (daemon keeps running)'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (daemon keeps running)'));
+}
+
+/**
+ * A restarted node must outrank its previous life (SWIM: newer incarnation wins), including
+ * refutations it made: wall-clock seconds, or one above the last stored value if that is higher.
+ */
+function nextIncarnation(dataDir: string): number {
+  let stored = 0;
+  try {
+    stored = Number.parseInt(readFileSync(join(dataDir, 'incarnation'), 'utf8'), 10) || 0;
+  } catch {
+    stored = 0;
+  }
+  const next = Math.max(Math.floor(Date.now() / 1000), stored + 1);
+  saveIncarnation(dataDir, next);
+  return next;
+}
+
+function saveIncarnation(dataDir: string, incarnation: number): void {
+  writeFileDurably(join(dataDir, 'incarnation'), `${incarnation}\n`);
+}
