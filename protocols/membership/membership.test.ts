@@ -1,0 +1,405 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Membership } from './membership.js';
+import { LEAVE_ANNOUNCEMENTS } from './membership.js';
+import { MEMBERSHIP_PRESETS } from './presets.js';
+import { suspicionTimeoutMs } from './formulas.js';
+import { eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';
+import type { Heartbeat, IncarnationRef, MembershipEvent } from './types.js';
+
+const T = MEMBERSHIP_PRESETS.lan;
+const TICK_MS = 25;
+
+interface Timed {
+  atMs: number;
+  event: MembershipEvent;
+}
+
+/**
+ * Ticks `m` from `fromMs` to `toMs`; `peers` heartbeat every interval with increasing seq
+ * (each may list suspects). Returns the events with the virtual time they appeared.
+ */
+function run(
+  m: Membership,
+  fromMs: number,
+  toMs: number,
+  peers: Record<string, { suspects?: IncarnationRef[]; incarnation?: number }> = {},
+  lagMs = 0,
+): Timed[] {
+  const out: Timed[] = [];
+  for (let now = fromMs; now <= toMs; now += TICK_MS) {
+    m.step({ type: 'tick', nowMs: now, localLagMs: lagMs });
+    if (now % T.heartbeatIntervalMs === 0) {
+      for (const [id, p] of Object.entries(peers)) {
+        const hb = heartbeat(id, { seq: now + 1, incarnation: p.incarnation ?? 1, suspects: p.suspects ?? [] });
+        m.step({ type: 'heartbeat', nowMs: now, from: id, heartbeat: hb });
+      }
+    }
+    for (const event of eventsOf(m)) out.push({ atMs: now, event });
+  }
+  return out;
+}
+
+function firstAt(events: Timed[], type: MembershipEvent['type'], id?: string): number | undefined {
+  return events.find((e) => e.event.type === type && (id === undefined || ('id' in e.event && e.event.id === id)))?.atMs;
+}
+
+function hear(m: Membership, nowMs: number, hb: Heartbeat): MembershipEvent[] {
+  m.step({ type: 'heartbeat', nowMs, from: hb.id, heartbeat: hb });
+  return eventsOf(m);
+}
+
+test('an unknown member heard first-hand joins as alive and is listed beside self, sorted by id', () => {
+  const a = machine('b-self', T);
+  const events = hear(a, 0, heartbeat('a-peer'));
+  assert.deepEqual(events.map((e) => e.type), ['member-joined']);
+  assert.deepEqual(a.members().map((m) => [m.id, m.state, m.self]), [
+    ['a-peer', 'alive', false],
+    ['b-self', 'alive', true],
+  ]);
+  assert.equal(a.member('a-peer')?.name, 'a-peer');
+});
+
+test('members() returns copies: mutating them does not change the machine', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  const copy = a.member('b');
+  assert.ok(copy);
+  copy.addrs.push('/ip4/6.6.6.6/tcp/1');
+  copy.state = 'dead';
+  assert.equal(a.member('b')?.state, 'alive');
+  assert.equal(a.member('b')?.addrs.length, 1);
+});
+
+test('heartbeats: first on the first tick, then one per interval, seq growing', () => {
+  const a = machine('a', T);
+  const seqs: number[] = [];
+  const times: number[] = [];
+  for (let now = 0; now <= 1000; now += TICK_MS) {
+    a.step({ type: 'tick', nowMs: now, localLagMs: 0 });
+    for (const hb of publishedBy(a)) {
+      seqs.push(hb.seq);
+      times.push(now);
+    }
+  }
+  assert.deepEqual(times, [0, 300, 600, 900]);
+  assert.deepEqual(seqs, [1, 2, 3, 4]);
+});
+
+test('a change of own meta is published at once; an update that changes nothing is not', () => {
+  const a = machine('a', T);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  publishedBy(a);
+  a.step({ type: 'update-self', nowMs: 10, meta: { role: 'leader', term: 2, leader: 'a', fencingToken: 7 } });
+  const [hb] = publishedBy(a);
+  assert.equal(hb?.meta.role, 'leader');
+  assert.equal(hb?.meta.fencingToken, 7);
+  assert.equal(a.self().role, 'leader');
+  a.step({ type: 'update-self', nowMs: 20, meta: { role: 'leader' } });
+  assert.deepEqual(publishedBy(a), []);
+});
+
+test('silence: suspect once suspectAfterMs passes, dead after suspicionMaxMs when no one confirms', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  const events = run(a, 0, 5000);
+  const suspectAt = firstAt(events, 'member-suspect', 'b');
+  const deadAt = firstAt(events, 'member-dead', 'b');
+  assert.ok(suspectAt !== undefined && deadAt !== undefined);
+  assert.ok(suspectAt > T.suspectAfterMs && suspectAt <= T.suspectAfterMs + TICK_MS, `suspect at ${suspectAt}`);
+  // Two members: K = 1, C = 0, so the timeout is the maximum.
+  assert.ok(deadAt - suspectAt >= T.suspicionMaxMs && deadAt - suspectAt <= T.suspicionMaxMs + TICK_MS, `dead at ${deadAt}`);
+  const dead = events.find((e) => e.event.type === 'member-dead')?.event;
+  assert.equal(dead?.type === 'member-dead' && dead.suspectedForMs, deadAt - suspectAt);
+  const suspect = events.find((e) => e.event.type === 'member-suspect')?.event;
+  assert.equal(suspect?.type === 'member-suspect' && suspect.reason, 'silence');
+});
+
+test('independent confirmations shorten the suspicion timeout as the Lifeguard formula says', () => {
+  const deadAfterSuspect = (confirmers: string[]): number => {
+    const a = machine('a', T);
+    for (const id of ['b', 'c', 'd', 'x']) hear(a, 0, heartbeat(id));
+    const peers = Object.fromEntries(['b', 'c', 'd'].map((id) => [id, { suspects: confirmers.includes(id) ? [{ id: 'x', incarnation: 1 }] : [] }]));
+    const events = run(a, 0, 6000, peers);
+    const suspectAt = firstAt(events, 'member-suspect', 'x');
+    const deadAt = firstAt(events, 'member-dead', 'x');
+    assert.ok(suspectAt !== undefined && deadAt !== undefined);
+    assert.equal(firstAt(events, 'member-suspect', 'b'), undefined);
+    return deadAt - suspectAt;
+  };
+  // Five live members: K = min(3, 5 - 2) = 3. Confirmations arrive with the next heartbeat (<= 300 ms).
+  const none = deadAfterSuspect([]);
+  const one = deadAfterSuspect(['b']);
+  const three = deadAfterSuspect(['b', 'c', 'd']);
+  assert.ok(none >= T.suspicionMaxMs && none <= T.suspicionMaxMs + TICK_MS, `none ${none}`);
+  const oneBound = suspicionTimeoutMs(1, 3, T.suspicionMinMs, T.suspicionMaxMs);
+  assert.ok(one >= oneBound && one <= oneBound + TICK_MS, `one ${one}`);
+  assert.ok(three >= T.suspicionMinMs && three <= T.heartbeatIntervalMs + T.suspicionMinMs, `three ${three}`);
+  assert.ok(three < one && one < none);
+});
+
+test('a confirmation counts once per confirmer and only at the suspected incarnation or newer', () => {
+  const a = machine('a', T);
+  for (const id of ['b', 'c', 'd', 'x']) hear(a, 0, heartbeat(id));
+  // b repeats its suspicion every heartbeat; c names an older life of x: only one confirmation.
+  hear(a, 0, heartbeat('x', { incarnation: 2, seq: 1 }));
+  const events = run(a, 0, 6000, {
+    b: { suspects: [{ id: 'x', incarnation: 2 }] },
+    c: { suspects: [{ id: 'x', incarnation: 1 }] },
+    d: {},
+  });
+  const suspectAt = firstAt(events, 'member-suspect', 'x');
+  const deadAt = firstAt(events, 'member-dead', 'x');
+  assert.ok(suspectAt !== undefined && deadAt !== undefined);
+  const oneBound = suspicionTimeoutMs(1, 3, T.suspicionMinMs, T.suspicionMaxMs);
+  assert.ok(deadAt - suspectAt >= oneBound && deadAt - suspectAt <= oneBound + TICK_MS, `took ${deadAt - suspectAt}`);
+});
+
+test('refutation: being suspected at the current incarnation raises it, publishes at once, emits refuted', () => {
+  const a = machine('a', T, 0, 5);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  a.drain();
+  a.step({ type: 'heartbeat', nowMs: 10, from: 'b', heartbeat: heartbeat('b', { suspects: [{ id: 'a', incarnation: 5 }] }) });
+  const effects = a.drain();
+  const refuted = effects.find((e) => e.type === 'event' && e.event.type === 'refuted');
+  assert.deepEqual(refuted, { type: 'event', event: { type: 'refuted', incarnation: 6, by: 'b' } });
+  const published = effects.flatMap((e) => (e.type === 'publish' ? [e.heartbeat] : []));
+  assert.equal(published.length, 1);
+  assert.equal(published[0]?.incarnation, 6);
+  assert.equal(a.self().incarnation, 6);
+});
+
+test('refutation also answers a death verdict, and ignores accusations against an older life', () => {
+  const a = machine('a', T, 0, 5);
+  hear(a, 0, heartbeat('b', { seq: 1, suspects: [{ id: 'a', incarnation: 4 }] }));
+  assert.equal(a.self().incarnation, 5);
+  const events = hear(a, 1, heartbeat('b', { seq: 2, dead: [{ id: 'a', incarnation: 9 }] }));
+  assert.ok(events.some((e) => e.type === 'refuted'));
+  assert.equal(a.self().incarnation, 10);
+});
+
+test('a refuting heartbeat clears the suspicion at the accuser', () => {
+  const b = machine('b', T);
+  hear(b, 0, heartbeat('a', { incarnation: 5, seq: 1 }));
+  b.step({ type: 'connection-closed', nowMs: 100, peer: 'a' });
+  assert.deepEqual(eventsOf(b).map((e) => e.type), ['member-suspect']);
+  const events = hear(b, 150, heartbeat('a', { incarnation: 6, seq: 2 }));
+  assert.deepEqual(events.map((e) => e.type), ['member-alive']);
+  assert.equal(b.member('a')?.state, 'alive');
+  assert.equal(b.member('a')?.incarnation, 6);
+});
+
+test('connection-closed is a hint: suspect at once, and a fresh heartbeat brings the member back without a dead verdict', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  a.step({ type: 'connection-closed', nowMs: 100, peer: 'b' });
+  const [suspect] = eventsOf(a);
+  assert.equal(suspect?.type === 'member-suspect' && suspect.reason, 'connection-closed');
+  const events = run(a, 100, 5000, { b: {} });
+  assert.equal(firstAt(events, 'member-dead'), undefined);
+  assert.equal(a.member('b')?.state, 'alive');
+  const alive = events.find((e) => e.event.type === 'member-alive')?.event;
+  assert.equal(alive?.type === 'member-alive' && alive.previous, 'suspect');
+});
+
+test('connection-closed for an unknown, dead or left member changes nothing', () => {
+  const a = machine('a', T);
+  a.step({ type: 'connection-closed', nowMs: 0, peer: 'ghost' });
+  hear(a, 0, heartbeat('b', { leaving: false }));
+  hear(a, 1, heartbeat('b', { seq: 2, leaving: true }));
+  a.step({ type: 'connection-closed', nowMs: 2, peer: 'b' });
+  assert.deepEqual(eventsOf(a), []);
+  assert.equal(a.member('ghost'), undefined);
+  assert.equal(a.member('b')?.state, 'left');
+});
+
+test('a dead member comes back only with a higher incarnation', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { incarnation: 3, seq: 1 }));
+  run(a, 0, 4000);
+  assert.equal(a.member('b')?.state, 'dead');
+  assert.deepEqual(hear(a, 4100, heartbeat('b', { incarnation: 3, seq: 99 })), []);
+  assert.equal(a.member('b')?.state, 'dead');
+  const events = hear(a, 4200, heartbeat('b', { incarnation: 4, seq: 1 }));
+  assert.deepEqual(events.map((e) => e.type), ['member-alive']);
+  const alive = events[0];
+  assert.equal(alive?.type === 'member-alive' && alive.previous, 'dead');
+});
+
+test('dead members are gossiped in the dead list so a wrongly declared node can refute', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { incarnation: 3 }));
+  run(a, 0, 4000);
+  a.step({ type: 'tick', nowMs: 4300, localLagMs: 0 });
+  const [hb] = publishedBy(a);
+  assert.deepEqual(hb?.dead, [{ id: 'b', incarnation: 3 }]);
+  assert.deepEqual(hb?.suspects, []);
+});
+
+test('a restarted node (new, higher incarnation, seq from 1) is alive again with its new meta', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { incarnation: 1000, seq: 500 }));
+  a.step({ type: 'connection-closed', nowMs: 10, peer: 'b' });
+  run(a, 10, 3000);
+  assert.equal(a.member('b')?.state, 'dead');
+  const events = hear(a, 3100, heartbeat('b', { incarnation: 1003, seq: 1, meta: meta('b', { version: '0.2.0' }) }));
+  assert.deepEqual(events.map((e) => e.type), ['member-alive', 'member-updated']);
+  assert.equal(a.member('b')?.version, '0.2.0');
+  assert.equal(a.member('b')?.incarnation, 1003);
+});
+
+test('a member that left is never suspected, and is forgotten after forgetAfterMs', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1 }));
+  const leftEvents = hear(a, 50, heartbeat('b', { seq: 2, leaving: true }));
+  assert.deepEqual(leftEvents.map((e) => e.type), ['member-left']);
+  const events = run(a, 50, 50 + T.forgetAfterMs + 100);
+  assert.deepEqual(events.map((e) => e.event.type), ['member-forgotten']);
+  assert.ok((events[0]?.atMs ?? 0) - 50 >= T.forgetAfterMs);
+  assert.equal(a.member('b'), undefined);
+});
+
+test('a left member returns only with a higher incarnation', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1, leaving: true }));
+  assert.equal(a.member('b'), undefined, 'the farewell of an unknown node teaches nothing');
+  hear(a, 0, heartbeat('b', { seq: 1 }));
+  hear(a, 1, heartbeat('b', { seq: 2, leaving: true }));
+  assert.deepEqual(hear(a, 2, heartbeat('b', { seq: 3 })), []);
+  assert.equal(a.member('b')?.state, 'left');
+  assert.deepEqual(hear(a, 3, heartbeat('b', { incarnation: 2, seq: 1 })).map((e) => e.type), ['member-alive']);
+});
+
+test('dead members are forgotten after forgetAfterMs and may then rejoin as new', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  const events = run(a, 0, T.forgetAfterMs + 5000);
+  const deadAt = firstAt(events, 'member-dead', 'b');
+  const forgottenAt = firstAt(events, 'member-forgotten', 'b');
+  assert.ok(deadAt !== undefined && forgottenAt !== undefined);
+  assert.ok(forgottenAt - deadAt >= T.forgetAfterMs && forgottenAt - deadAt <= T.forgetAfterMs + TICK_MS);
+  assert.deepEqual(hear(a, forgottenAt + 1, heartbeat('b', { seq: 1 })).map((e) => e.type), ['member-joined']);
+});
+
+test('stale and duplicated heartbeats are ignored and do not count as evidence of life', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { incarnation: 2, seq: 10 }));
+  assert.deepEqual(hear(a, 500, heartbeat('b', { incarnation: 2, seq: 10, meta: meta('b', { term: 9 }) })), []);
+  assert.deepEqual(hear(a, 600, heartbeat('b', { incarnation: 2, seq: 9 })), []);
+  assert.deepEqual(hear(a, 700, heartbeat('b', { incarnation: 1, seq: 50 })), []);
+  assert.equal(a.member('b')?.lastHeardMs, 0);
+  assert.equal(a.member('b')?.term, 1);
+  // The silence clock still runs from t=0: duplicates did not keep b alive.
+  const events = run(a, 0, 1300);
+  assert.equal(firstAt(events, 'member-suspect', 'b'), 1225);
+});
+
+test('a fresh heartbeat refreshes lastHeardMs and reports meta changes as member-updated', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1 }));
+  const events = hear(a, 300, heartbeat('b', { seq: 2, meta: meta('b', { role: 'leader', leader: 'b', term: 4, fencingToken: 3 }) }));
+  assert.deepEqual(events.map((e) => e.type), ['member-updated']);
+  const updated = events[0];
+  assert.equal(updated?.type === 'member-updated' && updated.member.role, 'leader');
+  assert.equal(a.member('b')?.lastHeardMs, 300);
+  assert.deepEqual(hear(a, 600, heartbeat('b', { seq: 3, meta: meta('b', { role: 'leader', leader: 'b', term: 4, fencingToken: 3 }) })), []);
+});
+
+test('spoofed ids, foreign clusters and heartbeats about self are ignored', () => {
+  const a = machine('a', T, 0, 5);
+  a.step({ type: 'heartbeat', nowMs: 0, from: 'mallory', heartbeat: heartbeat('b') });
+  a.step({ type: 'heartbeat', nowMs: 0, from: 'b', heartbeat: heartbeat('b', { cluster: 'other' }) });
+  a.step({ type: 'heartbeat', nowMs: 0, from: 'mallory', heartbeat: heartbeat('mallory', { cluster: 'other', suspects: [{ id: 'a', incarnation: 5 }] }) });
+  a.step({ type: 'heartbeat', nowMs: 0, from: 'a', heartbeat: heartbeat('a', { incarnation: 99, leaving: true }) });
+  assert.deepEqual(a.drain(), []);
+  assert.deepEqual(a.members().map((m) => m.id), ['a']);
+  assert.equal(a.self().incarnation, 5);
+  assert.equal(a.self().state, 'alive');
+});
+
+test('a member on another protocol is listed, with one protocol-mismatch per change', () => {
+  const a = machine('a', T);
+  const raft = meta('b', { protocol: 'raft' });
+  const first = hear(a, 0, heartbeat('b', { seq: 1, meta: raft }));
+  assert.deepEqual(first.map((e) => e.type), ['member-joined', 'protocol-mismatch']);
+  assert.deepEqual(first[1], { type: 'protocol-mismatch', id: 'b', name: 'b', protocol: 'raft', expected: 'bully' });
+  assert.deepEqual(hear(a, 300, heartbeat('b', { seq: 2, meta: raft })), []);
+  assert.equal(a.member('b')?.protocol, 'raft');
+  assert.deepEqual(hear(a, 600, heartbeat('b', { seq: 3 })).map((e) => e.type), ['member-updated']);
+  assert.deepEqual(hear(a, 900, heartbeat('b', { seq: 4, meta: raft })).map((e) => e.type), ['member-updated', 'protocol-mismatch']);
+});
+
+test('a local stall (big gap between ticks) blames no one for silence accumulated while stalled', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1 }));
+  run(a, 0, 500);
+  // The process was stopped for 10 s: b's heartbeats were not read, but b did nothing wrong.
+  const afterStall = run(a, 10_500, 11_000);
+  assert.equal(firstAt(afterStall, 'member-suspect'), undefined);
+  // Silence that accrues after waking still counts: b stays silent and is eventually suspected.
+  const later = run(a, 11_025, 40_000);
+  assert.ok((firstAt(later, 'member-suspect', 'b') ?? 0) > 11_000);
+});
+
+test('a stall during a suspicion does not let the suspicion timer run out while stalled', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  a.step({ type: 'connection-closed', nowMs: 0, peer: 'b' });
+  eventsOf(a);
+  run(a, 0, 500);
+  const afterStall = run(a, 30_000, 30_200);
+  assert.equal(firstAt(afterStall, 'member-dead'), undefined);
+  assert.deepEqual(hear(a, 30_210, heartbeat('b', { seq: 2 })).map((e) => e.type), ['member-alive']);
+});
+
+test('local lag stretches the silence and suspicion timeouts by the health multiplier', () => {
+  const timesWithLag = (lagMs: number): { suspectAt: number; deadAt: number } => {
+    const a = machine('a', T);
+    hear(a, 0, heartbeat('b'));
+    const events = run(a, 0, 30_000, {}, lagMs);
+    return { suspectAt: firstAt(events, 'member-suspect', 'b') ?? NaN, deadAt: firstAt(events, 'member-dead', 'b') ?? NaN };
+  };
+  const calm = timesWithLag(0);
+  // 300 ms of lag with a 300 ms interval: multiplier 2.
+  const lagged = timesWithLag(300);
+  assert.ok(lagged.suspectAt > 2 * T.suspectAfterMs && lagged.suspectAt <= 2 * T.suspectAfterMs + TICK_MS, `suspect ${lagged.suspectAt}`);
+  assert.ok(lagged.deadAt - lagged.suspectAt >= 2 * T.suspicionMaxMs, `dead ${lagged.deadAt}`);
+  assert.ok(calm.deadAt < lagged.deadAt);
+  // Enormous lag is capped at maxHealthMultiplier.
+  const capped = timesWithLag(1_000_000);
+  assert.ok(capped.suspectAt <= T.maxHealthMultiplier * T.suspectAfterMs + TICK_MS, `capped ${capped.suspectAt}`);
+});
+
+test('leave: state left, leaving heartbeats published at once and a few more times, then silence', () => {
+  const a = machine('a', T);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  publishedBy(a);
+  a.step({ type: 'leave', nowMs: 100 });
+  assert.equal(a.self().state, 'left');
+  const published: Heartbeat[] = publishedBy(a);
+  for (let now = 100; now <= 5000; now += TICK_MS) {
+    a.step({ type: 'tick', nowMs: now, localLagMs: 0 });
+    published.push(...publishedBy(a));
+  }
+  assert.equal(published.length, LEAVE_ANNOUNCEMENTS);
+  assert.ok(published.every((hb) => hb.leaving));
+  a.step({ type: 'leave', nowMs: 5000 });
+  assert.deepEqual(publishedBy(a), []);
+});
+
+test('a node that has left does not refute accusations', () => {
+  const a = machine('a', T, 0, 5);
+  a.step({ type: 'leave', nowMs: 0 });
+  a.drain();
+  hear(a, 1, heartbeat('b', { suspects: [{ id: 'a', incarnation: 5 }] }));
+  assert.equal(a.self().incarnation, 5);
+});
+
+test('suspects gossiped in heartbeats name the suspected incarnation', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { incarnation: 7 }));
+  a.step({ type: 'connection-closed', nowMs: 10, peer: 'b' });
+  a.step({ type: 'tick', nowMs: 20, localLagMs: 0 });
+  const [hb] = publishedBy(a);
+  assert.deepEqual(hb?.suspects, [{ id: 'b', incarnation: 7 }]);
+});

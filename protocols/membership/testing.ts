@@ -1,0 +1,166 @@
+/**
+ * Test fixtures for the membership machine, used only by *.test.ts: meta and heartbeat builders,
+ * and a cluster of machines on a virtual clock with a pump and fault verbs (etcd-raft's
+ * raft_test.go network). Delivery is immediate unless a node is down; no randomness.
+ */
+import type { NodeId } from '../types.js';
+import { createMembership, type Membership } from './membership.js';
+import type { Heartbeat, MemberMeta, MembershipEvent, MembershipTimings } from './types.js';
+
+export const CLUSTER = 'test';
+
+export function meta(name: string, overrides: Partial<MemberMeta> = {}): MemberMeta {
+  return {
+    name,
+    addrs: [`/ip4/127.0.0.1/tcp/4${name.length}00`],
+    protocol: 'bully',
+    priority: 0,
+    version: '0.1.0',
+    role: 'follower',
+    term: 1,
+    leader: null,
+    fencingToken: 0,
+    ...overrides,
+  };
+}
+
+export function heartbeat(id: NodeId, overrides: Partial<Heartbeat> = {}): Heartbeat {
+  return {
+    v: 1,
+    cluster: CLUSTER,
+    id,
+    incarnation: 1,
+    seq: 1,
+    leaving: false,
+    meta: meta(id),
+    suspects: [],
+    dead: [],
+    ...overrides,
+  };
+}
+
+export function machine(selfId: NodeId, timings: MembershipTimings, nowMs = 0, incarnation = 1): Membership {
+  return createMembership({ cluster: CLUSTER, selfId, selfMeta: meta(selfId), initialIncarnation: incarnation, timings, nowMs });
+}
+
+export function eventsOf(membership: Membership): MembershipEvent[] {
+  return membership.drain().flatMap((e) => (e.type === 'event' ? [e.event] : []));
+}
+
+export function publishedBy(membership: Membership): Heartbeat[] {
+  return membership.drain().flatMap((e) => (e.type === 'publish' ? [e.heartbeat] : []));
+}
+
+interface Node {
+  membership: Membership;
+  /** Running nodes tick, publish and receive; stopped (SIGSTOP) and killed ones do nothing. */
+  running: boolean;
+  /** Event-loop block this node suffers on each tick until this time (its ticks are skipped). */
+  blockedUntilMs: number;
+  events: { atMs: number; event: MembershipEvent }[];
+}
+
+export class TestCluster {
+  readonly nodes = new Map<NodeId, Node>();
+  nowMs = 0;
+
+  constructor(
+    ids: readonly NodeId[],
+    private readonly timings: MembershipTimings,
+    private readonly tickMs = 25,
+  ) {
+    for (const id of ids) this.start(id, 1);
+  }
+
+  /** Starts (or restarts with a new life) a node at the current time. */
+  start(id: NodeId, incarnation: number): void {
+    this.nodes.set(id, {
+      membership: machine(id, this.timings, this.nowMs, incarnation),
+      running: true,
+      blockedUntilMs: 0,
+      events: [],
+    });
+  }
+
+  get(id: NodeId): Membership {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node.membership;
+  }
+
+  events(id: NodeId): { atMs: number; event: MembershipEvent }[] {
+    return this.nodes.get(id)?.events ?? [];
+  }
+
+  /** kill -9: the process is gone and every peer's connection to it closes at once. */
+  kill(id: NodeId): void {
+    this.node(id).running = false;
+    for (const [otherId, other] of this.sorted()) {
+      if (otherId !== id && other.running) other.membership.step({ type: 'connection-closed', nowMs: this.nowMs, peer: id });
+    }
+    this.pump();
+  }
+
+  /** SIGSTOP: silent, connections stay open. */
+  stop(id: NodeId): void {
+    this.node(id).running = false;
+  }
+
+  /** SIGCONT. */
+  resume(id: NodeId): void {
+    this.node(id).running = true;
+  }
+
+  /** The node's event loop is blocked for `ms` from now: no ticks, no deliveries to it. */
+  block(id: NodeId, ms: number): void {
+    this.node(id).blockedUntilMs = this.nowMs + ms;
+  }
+
+  /** Advances virtual time, ticking every running node every tickMs and delivering all gossip. */
+  advance(ms: number): void {
+    const endMs = this.nowMs + ms;
+    while (this.nowMs < endMs) {
+      this.nowMs = Math.min(endMs, this.nowMs + this.tickMs);
+      for (const [, node] of this.sorted()) {
+        if (this.active(node)) node.membership.step({ type: 'tick', nowMs: this.nowMs, localLagMs: 0 });
+      }
+      this.pump();
+    }
+  }
+
+  /** Delivers every published heartbeat to every other active node until the network is quiet. */
+  pump(): void {
+    for (let round = 0; round < 100; round++) {
+      let delivered = false;
+      for (const [id, node] of this.sorted()) {
+        for (const effect of node.membership.drain()) {
+          if (effect.type === 'event') {
+            node.events.push({ atMs: this.nowMs, event: effect.event });
+            continue;
+          }
+          delivered = true;
+          for (const [otherId, other] of this.sorted()) {
+            if (otherId === id || !this.active(other)) continue;
+            other.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from: id, heartbeat: effect.heartbeat });
+          }
+        }
+      }
+      if (!delivered) return;
+    }
+    throw new Error('gossip did not quiesce');
+  }
+
+  private active(node: Node): boolean {
+    return node.running && this.nowMs >= node.blockedUntilMs;
+  }
+
+  private node(id: NodeId): Node {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  private sorted(): [NodeId, Node][] {
+    return [...this.nodes.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+}
