@@ -1,0 +1,98 @@
+import type { Member } from '../membership/types.js';
+import type { ElectionSummary, NodeId } from '../types.js';
+import type { NodeHost } from './host.js';
+import type { NodeView } from './types.js';
+
+/** What survives a crash: the daemon's data dir (incarnation file, election state file). */
+export interface SimDisk {
+  incarnation: number;
+  /** The election's last persisted state, serialized as the daemon's store writes it. */
+  election: string | null;
+}
+
+/** A message or hint that reached a node's socket but has not been processed yet. */
+export type Inbound =
+  | { kind: 'heartbeat'; from: NodeId; payload: string }
+  | { kind: 'message'; from: NodeId; payload: string }
+  | { kind: 'hint'; peer: NodeId };
+
+/** The event-loop lag sampler's window, as in daemon/runtime.ts. */
+const LAG_WINDOW_MS = 1000;
+/** Kernel socket buffers of a stopped process are finite; beyond this, inbound data is lost. */
+export const PAUSED_INBOX_LIMIT = 2048;
+
+/** One simulated process slot: its lives, its disk, and whether it runs. */
+export class SimNode implements NodeView {
+  host: NodeHost | null = null;
+  started = false;
+  paused = false;
+  pausedAtMs = 0;
+  life = 0;
+  lifeIncarnation = 0;
+  lifeStartedMs = 0;
+  crashedAtMs: number | null = null;
+  lastDisruptedMs: number | null = null;
+  /** A stalled event loop runs nothing before this. */
+  blockedUntilMs = 0;
+  readonly inbox: Inbound[] = [];
+  readonly disk: SimDisk = { incarnation: 0, election: null };
+  private lagWindowMaxBlockMs = 0;
+  private lagMs = 0;
+  private nextLagSampleMs = 0;
+
+  constructor(
+    readonly index: number,
+    readonly id: NodeId,
+    readonly priority: number,
+  ) {}
+
+  get up(): boolean {
+    return this.host !== null;
+  }
+
+  get live(): boolean {
+    return this.host !== null && !this.paused;
+  }
+
+  members(): Member[] | null {
+    return this.host ? this.host.membership.members() : null;
+  }
+
+  member(id: NodeId): Member | undefined {
+    return this.host?.membership.member(id);
+  }
+
+  summary(): ElectionSummary | null {
+    return this.host?.election ? this.host.summary : null;
+  }
+
+  persisted(): unknown {
+    return this.disk.election === null ? null : JSON.parse(this.disk.election);
+  }
+
+  /** The loop was blocked for `blockedMs` (stall or SIGSTOP); the lag monitor will see it. */
+  noteBlocked(blockedMs: number): void {
+    this.lagWindowMaxBlockMs = Math.max(this.lagWindowMaxBlockMs, blockedMs);
+  }
+
+  /**
+   * The lag the runtime would report at a tick: sampled once per window as the window's worst
+   * block minus the tick interval. A sample that fell due during a block is taken before the
+   * tick (in the daemon the two timers race; this picks the order kinder to the machine).
+   */
+  localLagMs(nowMs: number, tickMs: number): number {
+    if (nowMs >= this.nextLagSampleMs) {
+      this.lagMs = Math.max(0, this.lagWindowMaxBlockMs - tickMs);
+      this.lagWindowMaxBlockMs = 0;
+      this.nextLagSampleMs = nowMs + LAG_WINDOW_MS;
+    }
+    return this.lagMs;
+  }
+
+  /** A new process: no lag history. */
+  resetLag(nowMs: number): void {
+    this.lagWindowMaxBlockMs = 0;
+    this.lagMs = 0;
+    this.nextLagSampleMs = nowMs + LAG_WINDOW_MS;
+  }
+}

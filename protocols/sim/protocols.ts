@@ -1,0 +1,42 @@
+/**
+ * Election protocols the simulator can host, by the name `--protocol` takes. Adding one means
+ * adding an entry here: its machine factory, its codecs, and the invariants that judge it.
+ */
+import type { Codec } from '../election.js';
+import type { ProtocolName } from '../types.js';
+import { UnknownSimProtocolError } from './errors.js';
+import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
+
+export interface SimProtocol {
+  readonly name: string;
+  /** One line for the CLI's usage text. */
+  readonly summary: string;
+  /** What nodes gossip as their protocol. */
+  readonly protocol: ProtocolName;
+  /** Null: nodes run membership only and report role `observer`. */
+  electionFor(scenario: Scenario): ElectionFactory | null;
+  /** Validates messages on delivery and persisted state on restart, as the daemon does. */
+  readonly messageCodec?: Codec<unknown>;
+  readonly persistedCodec?: Codec<unknown>;
+  /** Checked in addition to the membership invariants. */
+  readonly invariants: readonly InvariantFactory[];
+  /** Virtual time the liveness phase needs beyond membership convergence (e.g. to elect). */
+  livenessExtraMs(scenario: Scenario, bounds: SimBounds): number;
+}
+
+const none: SimProtocol = {
+  name: 'none',
+  summary: 'membership only; nodes observe',
+  protocol: 'bully',
+  electionFor: () => null,
+  invariants: [],
+  livenessExtraMs: () => 0,
+};
+
+export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none };
+
+export function simProtocol(name: string): SimProtocol {
+  const protocol = Object.hasOwn(SIM_PROTOCOLS, name) ? SIM_PROTOCOLS[name] : undefined;
+  if (!protocol) throw new UnknownSimProtocolError(name, Object.keys(SIM_PROTOCOLS));
+  return protocol;
+}

@@ -1,0 +1,484 @@
+import type { Codec } from '../election.js';
+import type { Heartbeat } from '../membership/types.js';
+import { createRng } from '../rng.js';
+import { OBSERVER_SUMMARY, type NodeId } from '../types.js';
+import { boundsFor } from './bounds.js';
+import { UnknownSimNodeError } from './errors.js';
+import { NodeHost } from './host.js';
+import { Network } from './network.js';
+import { PAUSED_INBOX_LIMIT, SimNode, type Inbound } from './node.js';
+import type { SimProtocol } from './protocols.js';
+import { EventQueue } from './queue.js';
+import { STREAM } from './scenario.js';
+import { deriveSeed, nodeId } from './seeds.js';
+import { Trace } from './trace.js';
+import { formatRecord } from './format.js';
+import type {
+  FaultRecord,
+  Invariant,
+  InvariantFactory,
+  MembershipFactory,
+  Phase,
+  Scenario,
+  SimBounds,
+  SimStats,
+  SimView,
+  StepRecord,
+  Violation,
+} from './types.js';
+
+export interface SimulationInit {
+  scenario: Scenario;
+  protocol: SimProtocol;
+  membershipFactory: MembershipFactory;
+  /** Validates heartbeats on delivery, as the daemon does (a rejected one is traced and dropped). */
+  heartbeatCodec?: Codec<Heartbeat>;
+  /** Every invariant checked after each step (membership's and the protocol's). */
+  invariants: readonly InvariantFactory[];
+  /** Trace lines kept for a violation report. */
+  traceKeep?: number;
+  /** Sees every trace line (the CLI's --verbose). */
+  onTrace?: (line: string) => void;
+  /** Bound on scheduled events; a run that exceeds it fails with SimQueueOverflowError. */
+  maxQueuedEvents?: number;
+}
+
+type SimEvent =
+  | { kind: 'tick'; node: SimNode; life: number }
+  /** `received`: already through the network and into the node's socket (deferred by a stall). */
+  | { kind: 'deliver'; node: SimNode; life: number; inbound: Inbound; received: boolean }
+  | { kind: 'action'; label: string; run: () => void };
+
+const CLUSTER = 'sim';
+const DEFAULT_MAX_QUEUED_EVENTS = 500_000;
+const MAX_IN_FLIGHT_PER_PATH = 1024;
+
+/**
+ * A deterministic cluster: nodes hosting the pure machines, a seeded network, a virtual clock
+ * and an event queue. Fault verbs (crash, pause, partition, …) act at the current virtual time
+ * or are scheduled with `at`; every step is followed by every invariant.
+ */
+export class Simulation implements SimView {
+  readonly seed: number;
+  readonly bounds: SimBounds;
+  readonly nodes: readonly SimNode[];
+  readonly network: Network;
+  nowMs = 0;
+  phase: Phase = 'safety';
+  touched: SimNode | null = null;
+  readonly records: StepRecord[] = [];
+  quietSinceMs: number | null = 0;
+  healedAtMs: number | null = null;
+  violation: Violation | null = null;
+  private readonly queue: EventQueue<SimEvent>;
+  private readonly byId = new Map<NodeId, SimNode>();
+  private readonly invariants: Invariant[];
+  private readonly trace: Trace;
+  private readonly stats = { steps: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0, pumpOverflows: 0 };
+  private readonly faultCounts: Record<string, number> = {};
+  private convergedAtMs: number | null = null;
+
+  constructor(private readonly init: SimulationInit) {
+    const s = init.scenario;
+    this.seed = s.seed;
+    this.bounds = boundsFor(s);
+    this.queue = new EventQueue(init.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS);
+    this.nodes = s.priorities.map((priority, i) => new SimNode(i, nodeId(i), priority));
+    for (const node of this.nodes) this.byId.set(node.id, node);
+    this.network = new Network({
+      ids: this.nodes.map((n) => n.id),
+      seed: deriveSeed(s.seed, STREAM.network),
+      baseDelayMaxMs: s.baseDelayMaxMs,
+      jitterMaxMs: s.jitterMaxMs,
+      maxInFlightPerPath: MAX_IN_FLIGHT_PER_PATH,
+    });
+    this.trace = new Trace(init.traceKeep ?? 40, init.onTrace ?? null);
+    this.invariants = init.invariants.map((create) => create({ scenario: s, bounds: this.bounds }));
+  }
+
+  get scenario(): Scenario {
+    return this.init.scenario;
+  }
+
+  node(id: NodeId): SimNode {
+    const node = this.byId.get(id);
+    if (!node) throw new UnknownSimNodeError(id);
+    return node;
+  }
+
+  /** Schedules a fault verb (or any action) at a virtual time; it runs as one step. */
+  at(atMs: number, label: string, run: () => void): void {
+    this.queue.push(Math.max(atMs, this.nowMs), { kind: 'action', label, run });
+  }
+
+  /** Processes every event up to `untilMs` (inclusive); stops early at a violation. */
+  runUntil(untilMs: number): Violation | null {
+    for (;;) {
+      if (this.violation) return this.violation;
+      const nextMs = this.queue.peekTimeMs();
+      if (nextMs === null || nextMs > untilMs) break;
+      const { atMs, item } = this.queue.pop()!;
+      this.nowMs = atMs;
+      this.process(item);
+      this.afterStep();
+    }
+    this.nowMs = Math.max(this.nowMs, untilMs);
+    return this.violation;
+  }
+
+  result(): SimStats {
+    return {
+      virtualMs: this.nowMs,
+      steps: this.stats.steps,
+      messagesSent: this.stats.messagesSent,
+      messagesDelivered: this.stats.messagesDelivered,
+      messagesDropped: this.stats.messagesDropped,
+      faults: { ...this.faultCounts },
+      convergedAfterHealMs: this.convergedAtMs === null || this.healedAtMs === null ? null : this.convergedAtMs - this.healedAtMs,
+      traceHash: this.trace.hash(),
+    };
+  }
+
+  // ---- fault verbs -------------------------------------------------------------------------
+
+  /** First start, or a restart after a crash: a new life with a higher incarnation. */
+  start(id: NodeId): void {
+    const node = this.node(id);
+    if (node.up) return;
+    const restart = node.started;
+    node.started = true;
+    node.life++;
+    node.paused = false;
+    node.blockedUntilMs = 0;
+    node.inbox.length = 0;
+    node.resetLag(this.nowMs);
+    // As the daemon: wall-clock seconds, or one above the stored value if that is higher.
+    const wallSec = this.scenario.wallClockStartSec + Math.floor(this.nowMs / 1000);
+    const incarnation = Math.max(wallSec, node.disk.incarnation + 1);
+    node.disk.incarnation = incarnation;
+    node.lifeIncarnation = incarnation;
+    node.lifeStartedMs = this.nowMs;
+    const electionFactory = this.init.protocol.electionFor(this.scenario);
+    const election = electionFactory
+      ? electionFactory({
+          id,
+          rng: createRng(deriveSeed(this.seed, STREAM.elections, node.index, node.life)),
+          persisted: this.loadPersisted(node),
+          nowMs: this.nowMs,
+        })
+      : null;
+    const summary = election ? election.summary() : OBSERVER_SUMMARY;
+    const membership = this.init.membershipFactory({
+      cluster: CLUSTER,
+      selfId: id,
+      selfMeta: {
+        name: id,
+        addrs: [`/ip4/127.0.0.1/tcp/${7000 + node.index}`],
+        protocol: this.init.protocol.protocol,
+        priority: node.priority,
+        version: 'sim',
+        ...summary,
+      },
+      initialIncarnation: incarnation,
+      timings: this.scenario.timings,
+      nowMs: this.nowMs,
+    });
+    node.host = new NodeHost(id, membership, election, {
+      publish: (heartbeat) => this.publish(node, heartbeat),
+      send: (to, message) => this.sendMessage(node, to, message),
+      persist: (state) => {
+        node.disk.election = JSON.stringify(state);
+      },
+      record: (record) => this.record(record),
+      pumpOverflow: () => {
+        this.stats.pumpOverflows++;
+        this.trace.add(`${this.nowMs} ${id} pump-overflow`);
+      },
+    });
+    this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
+    this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life });
+  }
+
+  /** The process dies: machines discarded; connected peers see the connection close shortly. */
+  crash(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.up) return;
+    node.host = null;
+    node.paused = false;
+    node.blockedUntilMs = 0;
+    node.inbox.length = 0;
+    node.crashedAtMs = this.nowMs;
+    this.fault({ kind: 'crash', node: id });
+    for (const peer of this.nodes) {
+      if (peer === node || !peer.up || !this.network.sameSide(id, peer.id)) continue;
+      // Like a TCP RST: the kernel answers for the dead process.
+      const atMs = this.nowMs + this.network.hintDelayMs(id, peer.id);
+      this.queue.push(atMs, { kind: 'deliver', node: peer, life: peer.life, inbound: { kind: 'hint', peer: id }, received: false });
+    }
+    this.updateQuiet();
+  }
+
+  /** SIGSTOP: nothing runs; inbound data waits in socket buffers. */
+  pause(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.up || node.paused) return;
+    node.paused = true;
+    node.pausedAtMs = this.nowMs;
+    node.lastDisruptedMs = this.nowMs;
+    this.fault({ kind: 'pause', node: id });
+    this.updateQuiet();
+  }
+
+  /** SIGCONT: the overdue tick runs first (timers before I/O), then what arrived meanwhile. */
+  resume(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.up || !node.paused) return;
+    node.paused = false;
+    const pausedMs = this.nowMs - node.pausedAtMs;
+    node.noteBlocked(pausedMs);
+    node.lastDisruptedMs = this.nowMs;
+    this.fault({ kind: 'resume', node: id, pausedMs });
+    this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life });
+    for (const inbound of node.inbox.splice(0)) {
+      this.queue.push(this.nowMs, { kind: 'deliver', node, life: node.life, inbound, received: true });
+    }
+    this.updateQuiet();
+  }
+
+  /** The event loop blocks for `durationMs`: ticks and inbound data wait, then run late. */
+  stall(id: NodeId, durationMs: number): void {
+    const node = this.node(id);
+    if (!node.up || node.paused) return;
+    const untilMs = Math.max(node.blockedUntilMs, this.nowMs + durationMs);
+    node.blockedUntilMs = untilMs;
+    node.noteBlocked(durationMs);
+    node.lastDisruptedMs = untilMs;
+    this.fault({ kind: 'stall', node: id, durationMs });
+    this.updateQuiet();
+    this.queue.push(untilMs, { kind: 'action', label: `stall-end ${id}`, run: () => this.updateQuiet() });
+  }
+
+  /** A silent cable cut between groups: no connection-closed hints. */
+  partition(groups: NodeId[][]): void {
+    this.network.partition(groups);
+    this.fault({ kind: 'partition', groups });
+    this.updateQuiet();
+  }
+
+  heal(): void {
+    this.network.heal();
+    this.fault({ kind: 'heal' });
+    this.updateQuiet();
+  }
+
+  cut(from: NodeId, to: NodeId): void {
+    this.network.cut(from, to);
+    this.fault({ kind: 'cut', from, to });
+    this.updateQuiet();
+  }
+
+  uncut(from: NodeId, to: NodeId): void {
+    this.network.uncut(from, to);
+    this.fault({ kind: 'uncut', from, to });
+    this.updateQuiet();
+  }
+
+  setNetwork(lossProbability: number, duplicateProbability: number): void {
+    this.network.lossProbability = lossProbability;
+    this.network.duplicateProbability = duplicateProbability;
+    this.fault({ kind: 'network', lossProbability, duplicateProbability });
+    this.updateQuiet();
+  }
+
+  /**
+   * Ends the safety phase: no loss, no partition or cut, paused nodes resumed; `revive` says
+   * which crashed nodes restart (the rest stay dead). Duplication and jitter stay.
+   */
+  beginLiveness(revive: (node: SimNode) => boolean): void {
+    this.phase = 'liveness';
+    this.fault({ kind: 'liveness' });
+    this.network.heal();
+    this.network.clearCuts();
+    this.setNetwork(0, this.network.duplicateProbability);
+    for (const node of this.nodes) if (node.paused) this.resume(node.id);
+    for (const node of this.nodes) if (!node.up && revive(node)) this.start(node.id);
+    this.updateQuiet();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private process(event: SimEvent): void {
+    this.stats.steps++;
+    this.touched = null;
+    switch (event.kind) {
+      case 'action':
+        event.run();
+        return;
+      case 'tick':
+        return this.processTick(event);
+      case 'deliver':
+        return this.processDelivery(event);
+    }
+  }
+
+  private processTick(event: Extract<SimEvent, { kind: 'tick' }>): void {
+    const node = event.node;
+    // A stale timer of an earlier life, or a stopped process (resume schedules a fresh tick).
+    if (!node.host || node.life !== event.life || node.paused) return;
+    if (node.blockedUntilMs > this.nowMs) {
+      this.queue.push(node.blockedUntilMs, event);
+      return;
+    }
+    this.touched = node;
+    node.host.tick(this.nowMs, node.localLagMs(this.nowMs, this.scenario.tickMs));
+    this.queue.push(this.nowMs + this.scenario.tickMs, event);
+  }
+
+  private processDelivery(event: Extract<SimEvent, { kind: 'deliver' }>): void {
+    const { node, inbound } = event;
+    const from = inbound.kind === 'hint' ? inbound.peer : inbound.from;
+    if (!event.received) {
+      if (inbound.kind !== 'hint') this.network.arrived(from, node.id);
+      // The connection died with the old life; a cut that started meanwhile eats the packet too.
+      if (!node.host || node.life !== event.life || (inbound.kind !== 'hint' && this.network.blocked(from, node.id))) {
+        if (inbound.kind !== 'hint') this.drop(from, node.id, inbound.kind, 'gone');
+        return;
+      }
+      event.received = true;
+    }
+    if (!node.host || node.life !== event.life) return;
+    if (node.paused) {
+      if (node.inbox.length < PAUSED_INBOX_LIMIT) node.inbox.push(inbound);
+      else if (inbound.kind !== 'hint') this.drop(from, node.id, inbound.kind, 'buffer-full');
+      return;
+    }
+    if (node.blockedUntilMs > this.nowMs) {
+      this.queue.push(node.blockedUntilMs, event);
+      return;
+    }
+    this.touched = node;
+    const host = node.host;
+    switch (inbound.kind) {
+      case 'hint':
+        this.trace.add(`${this.nowMs} ${node.id} connection-closed ${from}`);
+        host.connectionClosed(this.nowMs, from);
+        return;
+      case 'heartbeat': {
+        this.stats.messagesDelivered++;
+        const value: unknown = JSON.parse(inbound.payload);
+        const parsed = this.init.heartbeatCodec ? this.init.heartbeatCodec.parse(value) : { ok: true as const, value: value as Heartbeat };
+        if (!parsed.ok) {
+          this.trace.add(`${this.nowMs} ${node.id} rejected heartbeat from ${from}: ${parsed.reason}`);
+          return;
+        }
+        this.trace.add(`${this.nowMs} ${from}>${node.id} hb ${parsed.value.incarnation}/${parsed.value.seq}`);
+        host.heartbeat(this.nowMs, from, parsed.value);
+        return;
+      }
+      case 'message': {
+        this.stats.messagesDelivered++;
+        const codec = this.init.protocol.messageCodec;
+        const value: unknown = JSON.parse(inbound.payload);
+        const parsed = codec ? codec.parse(value) : { ok: true as const, value };
+        this.trace.add(`${this.nowMs} ${from}>${node.id} msg ${inbound.payload.slice(0, 80)}`);
+        if (!parsed.ok) {
+          this.trace.add(`${this.nowMs} ${node.id} rejected message from ${from}: ${parsed.reason}`);
+          return;
+        }
+        host.message(this.nowMs, from, parsed.value);
+        return;
+      }
+    }
+  }
+
+  private publish(sender: SimNode, heartbeat: Heartbeat): void {
+    // Serialized once, parsed per receiver: no machine ever shares an object with another.
+    const payload = JSON.stringify(heartbeat);
+    for (const peer of this.nodes) {
+      if (peer !== sender) this.transmit(sender.id, peer, { kind: 'heartbeat', from: sender.id, payload });
+    }
+  }
+
+  private sendMessage(sender: SimNode, to: NodeId, message: unknown): void {
+    const peer = this.byId.get(to);
+    const payload = JSON.stringify(message);
+    if (!peer) {
+      this.drop(sender.id, to, 'message', 'unknown-peer');
+      return;
+    }
+    this.transmit(sender.id, peer, { kind: 'message', from: sender.id, payload });
+  }
+
+  private transmit(from: NodeId, peer: SimNode, inbound: Inbound & { kind: 'heartbeat' | 'message' }): void {
+    this.stats.messagesSent++;
+    // Nothing listens on a dead node's port.
+    if (!peer.up) {
+      this.drop(from, peer.id, inbound.kind, 'down');
+      return;
+    }
+    const outcome = this.network.send(from, peer.id);
+    if (outcome.dropped) {
+      this.drop(from, peer.id, inbound.kind, outcome.dropped);
+      return;
+    }
+    for (const delayMs of outcome.delaysMs) {
+      this.queue.push(this.nowMs + delayMs, { kind: 'deliver', node: peer, life: peer.life, inbound, received: false });
+    }
+  }
+
+  private drop(from: NodeId, to: NodeId, kind: string, reason: string): void {
+    this.stats.messagesDropped++;
+    this.trace.add(`${this.nowMs} ${from}>${to} ${kind} dropped ${reason}`);
+  }
+
+  private loadPersisted(node: SimNode): unknown {
+    if (node.disk.election === null) return null;
+    const value: unknown = JSON.parse(node.disk.election);
+    const codec = this.init.protocol.persistedCodec;
+    if (!codec) return value;
+    const parsed = codec.parse(value);
+    // The daemon refuses to start on a corrupt state file; here it can only be a machine bug.
+    if (!parsed.ok) throw new Error(`persisted state of ${node.id} does not parse: ${parsed.reason}`);
+    return parsed.value;
+  }
+
+  private fault(fault: FaultRecord): void {
+    this.faultCounts[fault.kind] = (this.faultCounts[fault.kind] ?? 0) + 1;
+    this.record({ type: 'fault', fault });
+  }
+
+  private record(record: StepRecord): void {
+    this.records.push(record);
+    this.trace.add(`${this.nowMs} ${formatRecord(record)}`);
+  }
+
+  /** Quiet: no loss, partition, cut, pause or stall in force. */
+  private updateQuiet(): void {
+    const disturbed =
+      this.network.disturbed || this.nodes.some((n) => n.paused || (n.up && n.blockedUntilMs > this.nowMs));
+    if (disturbed) this.quietSinceMs = null;
+    else if (this.quietSinceMs === null) this.quietSinceMs = this.nowMs;
+    if (!disturbed && this.phase === 'liveness' && this.healedAtMs === null) {
+      this.healedAtMs = this.nowMs;
+      this.trace.add(`${this.nowMs} healed`);
+    }
+  }
+
+  private afterStep(): void {
+    for (const invariant of this.invariants) {
+      const message = invariant.check(this);
+      if (message !== null) {
+        this.violation = { seed: this.seed, invariant: invariant.name, nowMs: this.nowMs, message, trace: this.trace.tail() };
+        break;
+      }
+    }
+    if (this.healedAtMs !== null && this.convergedAtMs === null && this.allConverged()) this.convergedAtMs = this.nowMs;
+    this.records.length = 0;
+  }
+
+  /** Every live node sees every live node alive. */
+  private allConverged(): boolean {
+    const live = this.nodes.filter((n) => n.live);
+    return live.every((observer) => live.every((target) => observer.member(target.id)?.state === 'alive'));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The run's event log: every line feeds a hash (two FNV-1a lanes, 64 bits in all) so two runs
+ * can be compared cheaply, and the most recent lines are kept for a violation report.
+ */
+export class Trace {
+  private readonly recent: string[] = [];
+  private next = 0;
+  private hashA = 0x811c9dc5;
+  private hashB = 0x01000193;
+  private lineCount = 0;
+
+  constructor(
+    private readonly keep: number,
+    private readonly onLine: ((line: string) => void) | null = null,
+  ) {}
+
+  get lines(): number {
+    return this.lineCount;
+  }
+
+  add(line: string): void {
+    let a = this.hashA;
+    let b = this.hashB;
+    for (let i = 0; i < line.length; i++) {
+      const c = line.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193) >>> 0;
+      b = Math.imul(b ^ c, 0x0100019d) >>> 0;
+    }
+    // A separator, so "ab"+"c" and "a"+"bc" differ.
+    this.hashA = Math.imul(a ^ 10, 0x01000193) >>> 0;
+    this.hashB = Math.imul(b ^ 10, 0x0100019d) >>> 0;
+    this.lineCount++;
+    if (this.keep > 0) {
+      this.recent[this.next] = line;
+      this.next = (this.next + 1) % this.keep;
+    }
+    this.onLine?.(line);
+  }
+
+  hash(): string {
+    return this.hashA.toString(16).padStart(8, '0') + this.hashB.toString(16).padStart(8, '0');
+  }
+
+  /** The kept lines, oldest first. */
+  tail(): string[] {
+    if (this.recent.length < this.keep) return [...this.recent];
+    return [...this.recent.slice(this.next), ...this.recent.slice(0, this.next)];
+  }
+}

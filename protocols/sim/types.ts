@@ -1,0 +1,202 @@
+/**
+ * Types of the deterministic simulator (DESIGN.md section 1, host 2). The simulator hosts the
+ * same pure machines as daemon/runtime.ts, on a virtual clock and a seeded network.
+ */
+import type { Election } from '../election.js';
+import type { Member, MemberMeta, MembershipEffect, MembershipEvent, MembershipInput, MembershipTimings } from '../membership/types.js';
+import type { Rng } from '../rng.js';
+import type { ElectionSummary, NodeId } from '../types.js';
+
+/** What the simulator needs of a membership machine (the shape createMembership returns). */
+export interface MembershipMachine {
+  step(input: MembershipInput): void;
+  drain(): MembershipEffect[];
+  members(): Member[];
+  member(id: NodeId): Member | undefined;
+  self(): Member;
+}
+
+export interface MembershipInit {
+  cluster: string;
+  selfId: NodeId;
+  selfMeta: MemberMeta;
+  initialIncarnation: number;
+  timings: MembershipTimings;
+  nowMs: number;
+}
+
+export type MembershipFactory = (init: MembershipInit) => MembershipMachine;
+
+export interface ElectionContext<P> {
+  id: NodeId;
+  /** This node's own stream; forked per node and per life, so other nodes do not shift it. */
+  rng: Rng;
+  /** What the previous life persisted (the simulated disk survives crashes), or null. */
+  persisted: P | null;
+  nowMs: number;
+}
+
+export type ElectionFactory<M = unknown, P = unknown> = (ctx: ElectionContext<P>) => Election<M, P>;
+
+export type PresetName = 'local' | 'lan';
+
+export interface FaultMix {
+  crash: boolean;
+  pause: boolean;
+  stall: boolean;
+  partition: boolean;
+  cut: boolean;
+  /** Mean virtual time between two fault actions in the safety phase. */
+  meanGapMs: number;
+  /** Chance a node crashed in the safety phase restarts within that phase. */
+  restartProbability: number;
+  /** Chance a node still down when the liveness phase starts is restarted (else left dead). */
+  reviveProbability: number;
+}
+
+/** Everything a run does follows from this, and this follows from the seed. */
+export interface Scenario {
+  seed: number;
+  clusterSize: number;
+  preset: PresetName;
+  timings: MembershipTimings;
+  tickMs: number;
+  /** Per node, in id order. */
+  priorities: number[];
+  /** Per-path one-way delay: a base drawn per path up to this, plus uniform jitter up to `jitterMaxMs`. */
+  baseDelayMaxMs: number;
+  jitterMaxMs: number;
+  /** Safety-phase loss and duplication, per message and path. */
+  lossProbability: number;
+  duplicateProbability: number;
+  faults: FaultMix;
+  /** Virtual length of the safety phase. */
+  safetyMs: number;
+  /** Virtual seconds since the epoch at t = 0; incarnations are wall-clock seconds, as in the daemon. */
+  wallClockStartSec: number;
+}
+
+/** Time bounds derived from a scenario's timings and network (see bounds.ts for the reasoning). */
+export interface SimBounds {
+  /** Longest one-way delay any path can draw. */
+  maxPathDelayMs: number;
+  /** A crashed node is dead at every live observer this long after the crash. */
+  detectDeadMs: number;
+  /** After the liveness phase begins, every live node sees every live node alive within this. */
+  convergeMs: number;
+  /** Quiet time (no fault at all) after which a live node must never be declared dead. */
+  quietBeforeJudgingMs: number;
+  /** A node that was paused or stalled may have stretched (Lifeguard) timeouts for this long after. */
+  lagRecoveryMs: number;
+}
+
+export type Phase = 'safety' | 'liveness';
+
+export type FaultRecord =
+  | { kind: 'start'; node: NodeId; incarnation: number }
+  | { kind: 'crash'; node: NodeId }
+  | { kind: 'restart'; node: NodeId; incarnation: number }
+  | { kind: 'pause'; node: NodeId }
+  | { kind: 'resume'; node: NodeId; pausedMs: number }
+  | { kind: 'stall'; node: NodeId; durationMs: number }
+  | { kind: 'partition'; groups: NodeId[][] }
+  | { kind: 'cut'; from: NodeId; to: NodeId }
+  | { kind: 'uncut'; from: NodeId; to: NodeId }
+  | { kind: 'heal' }
+  | { kind: 'network'; lossProbability: number; duplicateProbability: number }
+  | { kind: 'liveness' };
+
+/** What one step produced that invariants may look at. */
+export type StepRecord =
+  | { type: 'fault'; fault: FaultRecord }
+  | { type: 'membership'; node: NodeId; event: MembershipEvent }
+  | { type: 'summary'; node: NodeId; from: ElectionSummary; to: ElectionSummary }
+  | { type: 'election'; node: NodeId; event: 'election-started' | 'election-finished'; term: number; detail: string };
+
+/** One node as invariants see it. */
+export interface NodeView {
+  readonly id: NodeId;
+  readonly priority: number;
+  /** Started, not crashed. */
+  readonly up: boolean;
+  readonly paused: boolean;
+  /** Up and not paused: it runs and can answer. */
+  readonly live: boolean;
+  /** Lives started so far (the first start is life 1); a restart is a new life. */
+  readonly life: number;
+  /** The incarnation this life started with. */
+  readonly lifeIncarnation: number;
+  readonly lifeStartedMs: number;
+  /** When this node last crashed, or null. */
+  readonly crashedAtMs: number | null;
+  /** When a pause or stall of this node last ended (or began, while one lasts), or null. */
+  readonly lastDisruptedMs: number | null;
+  /** Null while down. */
+  members(): Member[] | null;
+  member(id: NodeId): Member | undefined;
+  /** The election summary this node's host last saw; null while down or without an election. */
+  summary(): ElectionSummary | null;
+  /** The simulated disk's election state (survives crashes), parsed. */
+  persisted(): unknown;
+}
+
+export interface SimView {
+  readonly seed: number;
+  readonly scenario: Scenario;
+  readonly bounds: SimBounds;
+  readonly nowMs: number;
+  readonly phase: Phase;
+  /** In id order. */
+  readonly nodes: readonly NodeView[];
+  node(id: NodeId): NodeView;
+  /** The node whose machines the last step drove, or null (a fault, a drop). */
+  readonly touched: NodeView | null;
+  readonly records: readonly StepRecord[];
+  /** Since when no loss, partition, cut, pause or stall has been in force; null while one is. */
+  readonly quietSinceMs: number | null;
+  /** When the liveness phase's healing took full effect (stalls over), or null before. */
+  readonly healedAtMs: number | null;
+}
+
+/** Checked after every step; returns a short description of the violation, or null. */
+export interface Invariant {
+  readonly name: string;
+  check(view: SimView): string | null;
+}
+
+export interface InvariantSetup {
+  scenario: Scenario;
+  bounds: SimBounds;
+}
+
+/** Invariants may keep history (e.g. leaders per term), so each run creates its own. */
+export type InvariantFactory = (setup: InvariantSetup) => Invariant;
+
+export interface Violation {
+  seed: number;
+  invariant: string;
+  nowMs: number;
+  message: string;
+  /** The last trace lines before the violation. */
+  trace: string[];
+}
+
+export interface SimStats {
+  virtualMs: number;
+  steps: number;
+  messagesSent: number;
+  messagesDelivered: number;
+  messagesDropped: number;
+  faults: Record<string, number>;
+  /** Virtual ms from healing until every live node saw every live node alive; null if never. */
+  convergedAfterHealMs: number | null;
+  /** FNV-1a over every trace line: equal hashes, equal runs. */
+  traceHash: string;
+}
+
+export interface SimResult {
+  scenario: Scenario;
+  protocol: string;
+  stats: SimStats;
+  violation: Violation | null;
+}
