@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Membership } from './membership.js';
-import { LEAVE_ANNOUNCEMENTS } from './membership.js';
+import { LEAVE_ANNOUNCEMENTS, MAX_MEMBERS } from './membership.js';
 import { MEMBERSHIP_PRESETS } from './presets.js';
 import { suspicionTimeoutMs } from './formulas.js';
 import { eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';
@@ -404,4 +404,11 @@ test('suspects gossiped in heartbeats name the suspected incarnation', () => {
   a.step({ type: 'tick', nowMs: 20, localLagMs: 0 });
   const [hb] = publishedBy(a);
   assert.deepEqual(hb?.suspects, [{ id: 'b', incarnation: 7 }]);
+});
+
+test('the member table is bounded: ids beyond MAX_MEMBERS are ignored, known members still heard', () => {
+  const a = machine('a', T);
+  for (let i = 0; i < MAX_MEMBERS + 10; i++) hear(a, 0, heartbeat(`n${String(i).padStart(5, '0')}`));
+  assert.equal(a.members().length, MAX_MEMBERS + 1);
+  assert.deepEqual(hear(a, 1, heartbeat('n00000', { seq: 2, meta: meta('n00000', { term: 7 }) })).map((e) => e.type), ['member-updated']);
 });

@@ -25,6 +25,12 @@ import type {
 /** Bound on the `suspects` and `dead` lists of one heartbeat (the codec rejects longer ones). */
 export const MAX_GOSSIPED_REFS = 64;
 
+/**
+ * Bound on members held (self excluded). Peers are authenticated, so this guards against a bug
+ * or a compromised key flooding ids, not against strangers; heartbeats from beyond it are ignored.
+ */
+export const MAX_MEMBERS = 1024;
+
 /** Leaving heartbeats sent on a graceful leave, one per interval: one lost copy must not turn a leave into a death. */
 export const LEAVE_ANNOUNCEMENTS = 3;
 
@@ -223,7 +229,7 @@ class MembershipMachine implements Membership {
     const known = this.peers.get(heartbeat.id);
     if (!known) {
       // Nothing to learn from the farewell of a node never seen.
-      if (heartbeat.leaving) return false;
+      if (heartbeat.leaving || this.peers.size >= MAX_MEMBERS) return false;
       this.addPeer(nowMs, heartbeat);
       return true;
     }
