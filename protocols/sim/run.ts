@@ -28,11 +28,10 @@ const STABLE_MS = 2000;
 /** Stalls end on their own; the liveness phase waits at most this long for the last one. */
 const MAX_HEAL_WAIT_MS = 30_000;
 
-/** One whole run: boot, safety phase with faults, liveness phase that heals and must converge. */
-export function runSeed(seed: number, options: RunOptions = {}): SimResult {
-  const scenario = options.scenario ?? scenarioFromSeed(seed);
-  const protocol = typeof options.protocol === 'object' ? options.protocol : simProtocol(options.protocol ?? 'none');
-  const sim = new Simulation({
+/** A simulation wired as runSeed wires it, with no faults scheduled (scripted tests drive it). */
+export function createSimulation(scenario: Scenario, options: Omit<RunOptions, 'scenario'> = {}): Simulation {
+  const protocol = resolveProtocol(options.protocol);
+  return new Simulation({
     scenario,
     protocol,
     membershipFactory: options.membershipFactory ?? createMembership,
@@ -42,6 +41,13 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
     traceKeep: options.traceKeep,
     onTrace: options.onTrace,
   });
+}
+
+/** One whole run: boot, safety phase with faults, liveness phase that heals and must converge. */
+export function runSeed(seed: number, options: RunOptions = {}): SimResult {
+  const scenario = options.scenario ?? scenarioFromSeed(seed);
+  const protocol = resolveProtocol(options.protocol);
+  const sim = createSimulation(scenario, { ...options, protocol });
   const faultRng = createRng(deriveSeed(seed, STREAM.faults));
   const reviveRng = faultRng.fork();
   sim.setNetwork(scenario.lossProbability, scenario.duplicateProbability);
@@ -57,6 +63,10 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
     sim.runUntil(sim.healedAtMs + sim.bounds.convergeMs + STABLE_MS + protocol.livenessExtraMs(scenario, sim.bounds));
   }
   return { scenario, protocol: protocol.name, stats: sim.result(), violation: sim.violation };
+}
+
+function resolveProtocol(protocol: string | SimProtocol | undefined): SimProtocol {
+  return typeof protocol === 'object' ? protocol : simProtocol(protocol ?? 'none');
 }
 
 /** `seed 42: size 5, lan, faults [crash partition loss 12%], 27.3 s virtual, 18211 msgs, converged 412 ms: ok` */

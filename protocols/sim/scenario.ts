@@ -61,3 +61,25 @@ export function describeScenario(s: Scenario): string {
   ].filter((x) => x !== null);
   return `size ${s.clusterSize}, ${s.preset}, faults [${[...kinds, ...net].join(' ') || 'none'}]`;
 }
+
+/** A fault-free scenario for scripted tests: faults come only from the test's own verbs. */
+export function quietScenario(seed: number, overrides: Partial<Scenario> = {}): Scenario {
+  const preset = overrides.preset ?? 'local';
+  const clusterSize = overrides.clusterSize ?? 3;
+  return {
+    seed,
+    clusterSize,
+    preset,
+    timings: { ...MEMBERSHIP_PRESETS[preset] },
+    tickMs: SIM_TICK_MS,
+    priorities: Array.from({ length: clusterSize }, () => 0),
+    baseDelayMaxMs: 2,
+    jitterMaxMs: 5,
+    lossProbability: 0,
+    duplicateProbability: 0,
+    faults: { crash: false, pause: false, stall: false, partition: false, cut: false, meanGapMs: 1000, restartProbability: 0, reviveProbability: 0 },
+    safetyMs: 10_000,
+    wallClockStartSec: WALL_CLOCK_BASE_SEC,
+    ...overrides,
+  };
+}

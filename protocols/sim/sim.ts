@@ -449,7 +449,7 @@ export class Simulation implements SimView {
 
   private record(record: StepRecord): void {
     this.records.push(record);
-    this.trace.add(`${this.nowMs} ${formatRecord(record)}`);
+    this.trace.addNotable(`${this.nowMs} ${formatRecord(record)}`);
   }
 
   /** Quiet: no loss, partition, cut, pause or stall in force. */
@@ -468,7 +468,7 @@ export class Simulation implements SimView {
     for (const invariant of this.invariants) {
       const message = invariant.check(this);
       if (message !== null) {
-        this.violation = { seed: this.seed, invariant: invariant.name, nowMs: this.nowMs, message, trace: this.trace.tail() };
+        this.violation = { seed: this.seed, invariant: invariant.name, nowMs: this.nowMs, message, trace: this.trace.tail(), notable: this.trace.notable() };
         break;
       }
     }

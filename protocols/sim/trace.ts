@@ -3,19 +3,25 @@
  * can be compared cheaply, and the most recent lines are kept for a violation report.
  */
 export class Trace {
-  private readonly recent: string[] = [];
-  private next = 0;
+  private readonly recent: Ring;
+  private readonly notableRecent: Ring;
   private hashA = 0x811c9dc5;
   private hashB = 0x01000193;
   private lineCount = 0;
 
-  constructor(
-    private readonly keep: number,
-    private readonly onLine: ((line: string) => void) | null = null,
-  ) {}
+  constructor(keep: number, private readonly onLine: ((line: string) => void) | null = null) {
+    this.recent = new Ring(keep);
+    this.notableRecent = new Ring(keep);
+  }
 
   get lines(): number {
     return this.lineCount;
+  }
+
+  /** A fault, a membership event or an election change: kept apart from message traffic too. */
+  addNotable(line: string): void {
+    this.add(line);
+    this.notableRecent.push(line);
   }
 
   add(line: string): void {
@@ -30,10 +36,7 @@ export class Trace {
     this.hashA = Math.imul(a ^ 10, 0x01000193) >>> 0;
     this.hashB = Math.imul(b ^ 10, 0x0100019d) >>> 0;
     this.lineCount++;
-    if (this.keep > 0) {
-      this.recent[this.next] = line;
-      this.next = (this.next + 1) % this.keep;
-    }
+    this.recent.push(line);
     this.onLine?.(line);
   }
 
@@ -43,7 +46,29 @@ export class Trace {
 
   /** The kept lines, oldest first. */
   tail(): string[] {
-    if (this.recent.length < this.keep) return [...this.recent];
-    return [...this.recent.slice(this.next), ...this.recent.slice(0, this.next)];
+    return this.recent.items();
+  }
+
+  notable(): string[] {
+    return this.notableRecent.items();
+  }
+}
+
+class Ring {
+  private readonly lines: string[] = [];
+  private next = 0;
+
+  constructor(private readonly size: number) {}
+
+  push(line: string): void {
+    if (this.size <= 0) return;
+    this.lines[this.next] = line;
+    this.next = (this.next + 1) % this.size;
+  }
+
+  /** Oldest first. */
+  items(): string[] {
+    if (this.lines.length < this.size) return [...this.lines];
+    return [...this.lines.slice(this.next), ...this.lines.slice(0, this.next)];
   }
 }

@@ -179,6 +179,8 @@ export interface Violation {
   message: string;
   /** The last trace lines before the violation. */
   trace: string[];
+  /** The last faults, membership events and election changes (the trace without message traffic). */
+  notable: string[];
 }
 
 export interface SimStats {
