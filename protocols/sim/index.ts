@@ -17,3 +17,4 @@ export { boundsFor } from './bounds.js';
 export { MEMBERSHIP_INVARIANTS } from './invariants.js';
 export { SimQueueOverflowError, UnknownSimProtocolError, UnknownSimNodeError } from './errors.js';
 export type * from './types.js';
+export { oneLeaderPerTerm, fencingTokensGrow, agreedLeaderAfterHeal } from './election-invariants.js';

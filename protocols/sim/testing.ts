@@ -1,11 +1,14 @@
 /**
- * Deliberately broken membership machines for the simulator's own tests: each one breaks one
- * promise, so the invariant that guards it must fire. They wrap the real machine.
+ * Machines for the simulator's own tests: deliberately broken membership (each breaks one
+ * promise, so the invariant guarding it must fire; they wrap the real machine) and a toy
+ * election that exercises the host's election plumbing.
  */
+import type { Election, ElectionEffect } from '../election.js';
 import { createMembership } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { NodeId } from '../types.js';
-import type { MembershipFactory, MembershipMachine } from './types.js';
+import type { SimProtocol } from './protocols.js';
+import type { ElectionFactory, InvariantFactory, MembershipFactory, MembershipMachine } from './types.js';
 
 function withView(inner: MembershipMachine, view: (m: Member) => Member): MembershipMachine {
   return {
@@ -62,3 +65,67 @@ export const lastHeartbeatWins: MembershipFactory = (init) => {
     },
   };
 };
+
+export interface ToyMessage {
+  type: 'hello';
+  term: number;
+}
+
+export interface ToyState {
+  term: number;
+}
+
+export interface ToyElectionOptions {
+  /** Write the term to disk on every change (a correct machine does). */
+  persist: boolean;
+  /** Keep the first leader ever seen, whatever membership says later. */
+  stubborn?: boolean;
+  /** Decide nothing before the view lists this many members (dead ones count). */
+  minMembers?: number;
+}
+
+/**
+ * A toy election for testing the host and the election invariants before a real protocol
+ * exists: the lowest-id alive member leads; every local leader change is a new term, which is
+ * also the fencing token. Unsafe under partitions by design.
+ */
+export function toyElection(options: ToyElectionOptions): ElectionFactory<ToyMessage, ToyState> {
+  return (ctx) => {
+    let term = ctx.persisted?.term ?? 0;
+    let leader: NodeId | null = null;
+    let effects: ElectionEffect<ToyMessage, ToyState>[] = [];
+    const election: Election<ToyMessage, ToyState> = {
+      protocol: 'bully',
+      step(input) {
+        if (input.type !== 'members') return;
+        if (options.stubborn && leader !== null) return;
+        if (input.members.length < (options.minMembers ?? 0)) return;
+        const alive = input.members.filter((m) => m.state === 'alive').map((m) => m.id).sort();
+        const next = alive[0] ?? null;
+        if (next === leader) return;
+        leader = next;
+        term += 1;
+        if (options.persist) effects.push({ type: 'persist', state: { term } });
+        if (next !== null && next !== ctx.id) effects.push({ type: 'send', to: next, message: { type: 'hello', term } });
+      },
+      drain() {
+        const out = effects;
+        effects = [];
+        return out;
+      },
+      summary: () => ({ role: leader === ctx.id ? 'leader' : 'follower', term, leader, fencingToken: term }),
+    };
+    return election;
+  };
+}
+
+export function toyProtocol(options: ToyElectionOptions, invariants: readonly InvariantFactory[]): SimProtocol {
+  return {
+    name: 'toy',
+    summary: 'lowest-id alive member leads (tests only)',
+    protocol: 'bully',
+    electionFor: () => toyElection(options) as ElectionFactory,
+    invariants,
+    livenessExtraMs: () => 0,
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * Election invariants any protocol entry may list (protocols.ts): they read only the
+ * `ElectionSummary` each node reports, so Bully and Raft are judged by the same rules.
+ */
+import type { NodeId } from '../types.js';
+import type { InvariantFactory, InvariantSetup, NodeView, SimView } from './types.js';
+
+/** Never two leaders in one term: a term, once some node led it, belongs to that node. */
+export const oneLeaderPerTerm: InvariantFactory = () => {
+  const leaderOfTerm = new Map<number, NodeId>();
+  return {
+    name: 'one-leader-per-term',
+    check(view: SimView): string | null {
+      for (const record of view.records) {
+        if (record.type !== 'summary' || record.to.role !== 'leader') continue;
+        const holder = leaderOfTerm.get(record.to.term);
+        if (holder === undefined) leaderOfTerm.set(record.to.term, record.node);
+        else if (holder !== record.node) return `${record.node} leads term ${record.to.term}, which ${holder} already led`;
+      }
+      return null;
+    },
+  };
+};
+
+/** Fencing tokens only grow at each node, across its crashes and restarts (they are durable). */
+export const fencingTokensGrow: InvariantFactory = () => {
+  const highest = new Map<NodeId, number>();
+  const check = (node: NodeView): string | null => {
+    const token = node.summary()?.fencingToken;
+    if (token === undefined) return null;
+    const before = highest.get(node.id) ?? -Infinity;
+    if (token < before) return `${node.id} reports fencing token ${token} after ${before} (life ${node.life})`;
+    highest.set(node.id, token);
+    return null;
+  };
+  return {
+    name: 'fencing-tokens-grow',
+    check(view: SimView): string | null {
+      const nodes = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+      for (const node of nodes) {
+        const violation = check(node);
+        if (violation) return violation;
+      }
+      return null;
+    },
+  };
+};
+
+/**
+ * After healing, within `boundMs(setup)`: exactly one live node leads, and every live node
+ * follows it. The bound is the protocol's to give (its timeouts, on top of membership's).
+ */
+export function agreedLeaderAfterHeal(boundMs: (setup: InvariantSetup) => number): InvariantFactory {
+  return (setup) => {
+    const bound = boundMs(setup);
+    return {
+      name: 'agreed-leader-after-heal',
+      check(view: SimView): string | null {
+        if (view.healedAtMs === null || view.nowMs < view.healedAtMs + bound) return null;
+        // Judge when a node steps or a fault lands; every live node ticks, so this is often.
+        const live = view.nodes.filter((n) => n.live && n.summary() !== null);
+        if (live.length === 0) return null;
+        const leaders = live.filter((n) => n.summary()!.role === 'leader').map((n) => n.id);
+        if (leaders.length !== 1) return `${leaders.length} live leaders (${leaders.join(', ') || 'none'}) ${view.nowMs - view.healedAtMs} ms after healing (bound ${bound} ms)`;
+        const dissent = live.find((n) => n.summary()!.leader !== leaders[0]);
+        return dissent ? `${dissent.id} follows ${dissent.summary()!.leader ?? 'nobody'}, not ${leaders[0]}` : null;
+      },
+    };
+  };
+}
