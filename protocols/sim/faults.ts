@@ -7,8 +7,10 @@ import type { Rng } from '../rng.js';
 import type { NodeId } from '../types.js';
 import type { Simulation } from './sim.js';
 
-type FaultKind = 'crash' | 'pause' | 'stall' | 'partition' | 'cut';
-const KINDS: readonly FaultKind[] = ['crash', 'pause', 'stall', 'partition', 'cut'];
+type FaultKind = 'crash' | 'stop' | 'pause' | 'stall' | 'partition' | 'cut';
+const KINDS: readonly FaultKind[] = ['crash', 'stop', 'pause', 'stall', 'partition', 'cut'];
+/** A graceful stop has exited by then (handoff bound + leave flush, as in the daemon). */
+const STOP_DONE_MS = 1500;
 
 export function planSafetyFaults(sim: Simulation, rng: Rng): void {
   const s = sim.scenario;
@@ -34,16 +36,25 @@ export function planSafetyFaults(sim: Simulation, rng: Rng): void {
         sim.at(sim.nowMs + rng.int(200, 2 * detectMs), `restart ${node.id}`, () => inSafety() && sim.start(node.id));
       }
     },
+    stop: () => {
+      if (!mayDisable()) return;
+      const node = pick(sim.nodes.filter((n) => n.live && !n.stopping));
+      if (!node) return;
+      sim.stop(node.id);
+      if (rng.chance(s.faults.restartProbability)) {
+        sim.at(sim.nowMs + rng.int(STOP_DONE_MS, STOP_DONE_MS + 2 * detectMs), `restart ${node.id}`, () => inSafety() && sim.start(node.id));
+      }
+    },
     pause: () => {
       if (!mayDisable()) return;
-      const node = pick(sim.nodes.filter((n) => n.live));
+      const node = pick(sim.nodes.filter((n) => n.live && !n.stopping));
       if (!node) return;
       sim.pause(node.id);
       const life = node.life;
       sim.at(sim.nowMs + rng.int(200, 2 * detectMs), `resume ${node.id}`, () => node.life === life && sim.resume(node.id));
     },
     stall: () => {
-      const node = pick(sim.nodes.filter((n) => n.live));
+      const node = pick(sim.nodes.filter((n) => n.live && !n.stopping));
       if (node) sim.stall(node.id, rng.int(50, Math.round(1.5 * s.timings.suspectAfterMs)));
     },
     partition: () => {

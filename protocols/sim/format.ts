@@ -43,6 +43,8 @@ function formatFault(f: FaultRecord): string {
     case 'restart':
       return `${f.kind} ${f.node} inc=${f.incarnation}`;
     case 'crash':
+    case 'stop':
+    case 'exit':
     case 'pause':
       return `${f.kind} ${f.node}`;
     case 'resume':

@@ -14,6 +14,8 @@ export interface HostOutputs {
   record(record: StepRecord): void;
   /** The pump did not go quiet within its bound (the daemon logs and defers the rest). */
   pumpOverflow(): void;
+  /** The election has handed off (or had nothing to hand off) after `shutdown`. */
+  shutdownReady(): void;
 }
 
 /**
@@ -51,6 +53,22 @@ export class NodeHost {
   message(nowMs: number, from: NodeId, message: unknown): void {
     if (!this.election) return;
     this.election.step({ type: 'message', nowMs, from, message });
+    this.pump(nowMs);
+  }
+
+  /** Graceful stop, first half: a leader hands off; `shutdownReady` follows. */
+  shutdown(nowMs: number): void {
+    if (!this.election) {
+      this.out.shutdownReady();
+      return;
+    }
+    this.election.step({ type: 'shutdown', nowMs });
+    this.pump(nowMs);
+  }
+
+  /** Graceful stop, second half: membership announces `left`. */
+  leave(nowMs: number): void {
+    this.membership.step({ type: 'leave', nowMs });
     this.pump(nowMs);
   }
 
@@ -113,6 +131,9 @@ export class NodeHost {
           break;
         case 'election-finished':
           this.out.record({ type: 'election', node: this.id, event: effect.type, term: effect.term, detail: effect.result });
+          break;
+        case 'shutdown-ready':
+          this.out.shutdownReady();
           break;
         default:
           break;

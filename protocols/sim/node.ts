@@ -27,6 +27,9 @@ export class SimNode implements NodeView {
   started = false;
   paused = false;
   pausedAtMs = 0;
+  /** A graceful stop is under way (handoff, then leave, then exit). */
+  stopping = false;
+  leaving = false;
   life = 0;
   lifeIncarnation = 0;
   lifeStartedMs = 0;

@@ -31,6 +31,7 @@ export function scenarioFromSeed(seed: number): Scenario {
     stall: rng.chance(0.4),
     partition: rng.chance(0.5),
     cut: rng.chance(0.3),
+    stop: rng.chance(0.3),
     meanGapMs: rng.int(500, 3000),
     restartProbability: rng.next(),
     reviveProbability: rng.chance(0.2) ? 0 : rng.next(),
@@ -54,7 +55,7 @@ export function scenarioFromSeed(seed: number): Scenario {
 
 /** One line for logs and the CLI: what this seed exercises. */
 export function describeScenario(s: Scenario): string {
-  const kinds = (['crash', 'pause', 'stall', 'partition', 'cut'] as const).filter((k) => s.faults[k]);
+  const kinds = (['crash', 'stop', 'pause', 'stall', 'partition', 'cut'] as const).filter((k) => s.faults[k]);
   const net = [
     s.lossProbability > 0 ? `loss ${Math.round(s.lossProbability * 100)}%` : null,
     s.duplicateProbability > 0 ? `dup ${Math.round(s.duplicateProbability * 100)}%` : null,
@@ -77,7 +78,7 @@ export function quietScenario(seed: number, overrides: Partial<Scenario> = {}): 
     jitterMaxMs: 5,
     lossProbability: 0,
     duplicateProbability: 0,
-    faults: { crash: false, pause: false, stall: false, partition: false, cut: false, meanGapMs: 1000, restartProbability: 0, reviveProbability: 0 },
+    faults: { crash: false, pause: false, stall: false, partition: false, cut: false, stop: false, meanGapMs: 1000, restartProbability: 0, reviveProbability: 0 },
     safetyMs: 10_000,
     wallClockStartSec: WALL_CLOCK_BASE_SEC,
     ...overrides,

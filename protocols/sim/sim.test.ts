@@ -61,6 +61,39 @@ describe('replay', () => {
   });
 });
 
+describe('faults', () => {
+  it('a graceful stop leaves the node `left` at every peer, not dead', () => {
+    const sim = booted(quietScenario(15, { clusterSize: 4 }));
+    sim.at(2000, 'stop n04', () => sim.stop('n04'));
+    assert.equal(sim.runUntil(2000 + 2 * sim.bounds.detectDeadMs), null);
+    assert.equal(sim.node('n04').up, false);
+    for (const id of ['n01', 'n02', 'n03']) assert.equal(sim.node(id).member('n04')?.state, 'left');
+  });
+
+  it('a crash is seen through connection-closed hints, a partition is not', () => {
+    const lines: string[] = [];
+    const sim = createSimulation(quietScenario(16), { onTrace: (line) => lines.push(line) });
+    for (const node of sim.nodes) sim.at(0, `start ${node.id}`, () => sim.start(node.id));
+    sim.at(1000, 'partition', () => sim.partition([['n01', 'n02'], ['n03']]));
+    sim.at(3000, 'crash n02', () => sim.crash('n02'));
+    assert.equal(sim.runUntil(5000), null);
+    const hints = lines.filter((l) => /^\d+ \S+ connection-closed \S+$/.test(l));
+    assert.deepEqual(hints.map((l) => l.split(' ').slice(1).join(' ')), ['n01 connection-closed n02']);
+  });
+
+  it('a paused node gets what arrived meanwhile on resume, after its overdue tick', () => {
+    const lines: string[] = [];
+    const sim = createSimulation(quietScenario(17), { onTrace: (line) => lines.push(line) });
+    for (const node of sim.nodes) sim.at(0, `start ${node.id}`, () => sim.start(node.id));
+    sim.at(1000, 'pause n01', () => sim.pause('n01'));
+    sim.at(1600, 'resume n01', () => sim.resume('n01'));
+    assert.equal(sim.runUntil(3000), null);
+    const toN01 = lines.filter((l) => l.includes('>n01 hb')).map((l) => Number(l.split(' ')[0]));
+    assert.ok(!toN01.some((t) => t > 1000 && t < 1600), 'nothing processed while paused');
+    assert.ok(toN01.filter((t) => t === 1600).length >= 2, 'the backlog is processed at resume');
+  });
+});
+
 describe('invariants fire on broken membership', () => {
   it('crashed-node-declared-dead: a machine that never declares death', () => {
     const scenario = quietScenario(11);

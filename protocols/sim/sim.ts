@@ -52,6 +52,9 @@ type SimEvent =
 const CLUSTER = 'sim';
 const DEFAULT_MAX_QUEUED_EVENTS = 500_000;
 const MAX_IN_FLIGHT_PER_PATH = 1024;
+/** As daemon/runtime.ts: how long a leader may take to hand off, and how long `left` may take to leave the socket. */
+const SHUTDOWN_HANDOFF_MAX_MS = 1000;
+const LEAVE_FLUSH_MS = 150;
 
 /**
  * A deterministic cluster: nodes hosting the pure machines, a seeded network, a virtual clock
@@ -194,21 +197,60 @@ export class Simulation implements SimView {
         this.stats.pumpOverflows++;
         this.trace.add(`${this.nowMs} ${id} pump-overflow`);
       },
+      shutdownReady: () => this.leaveAndExit(node, node.life),
     });
     this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
     this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life });
+  }
+
+  /**
+   * SIGTERM, as the daemon handles it: the election hands off (bounded), membership announces
+   * `left`, and the process exits a moment later.
+   */
+  stop(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.up || node.stopping) return;
+    node.stopping = true;
+    const life = node.life;
+    this.fault({ kind: 'stop', node: id });
+    this.queue.push(this.nowMs + SHUTDOWN_HANDOFF_MAX_MS, { kind: 'action', label: `handoff-timeout ${id}`, run: () => this.leaveAndExit(node, life) });
+    node.host!.shutdown(this.nowMs);
+  }
+
+  private leaveAndExit(node: SimNode, life: number): void {
+    if (!node.host || node.life !== life || node.leaving) return;
+    node.leaving = true;
+    // The handoff may complete inside a step; leave as a step of its own, as the daemon's await does.
+    this.queue.push(this.nowMs, {
+      kind: 'action',
+      label: `leave ${node.id}`,
+      run: () => {
+        if (!node.host || node.life !== life) return;
+        this.touched = node;
+        node.host.leave(this.nowMs);
+        this.queue.push(this.nowMs + LEAVE_FLUSH_MS, { kind: 'action', label: `exit ${node.id}`, run: () => node.life === life && this.down(node, 'exit') });
+      },
+    });
   }
 
   /** The process dies: machines discarded; connected peers see the connection close shortly. */
   crash(id: NodeId): void {
     const node = this.node(id);
     if (!node.up) return;
+    this.down(node, 'crash');
+  }
+
+  private down(node: SimNode, kind: 'crash' | 'exit'): void {
+    const id = node.id;
+    if (!node.host) return;
     node.host = null;
+    node.stopping = false;
+    node.leaving = false;
     node.paused = false;
     node.blockedUntilMs = 0;
     node.inbox.length = 0;
     node.crashedAtMs = this.nowMs;
-    this.fault({ kind: 'crash', node: id });
+    this.fault({ kind, node: id });
     for (const peer of this.nodes) {
       if (peer === node || !peer.up || !this.network.sameSide(id, peer.id)) continue;
       // Like a TCP RST: the kernel answers for the dead process.
@@ -221,7 +263,8 @@ export class Simulation implements SimView {
   /** SIGSTOP: nothing runs; inbound data waits in socket buffers. */
   pause(id: NodeId): void {
     const node = this.node(id);
-    if (!node.up || node.paused) return;
+    // The planner leaves stopping nodes alone; the stop's own timers assume a running process.
+    if (!node.up || node.paused || node.stopping) return;
     node.paused = true;
     node.pausedAtMs = this.nowMs;
     node.lastDisruptedMs = this.nowMs;
@@ -248,7 +291,7 @@ export class Simulation implements SimView {
   /** The event loop blocks for `durationMs`: ticks and inbound data wait, then run late. */
   stall(id: NodeId, durationMs: number): void {
     const node = this.node(id);
-    if (!node.up || node.paused) return;
+    if (!node.up || node.paused || node.stopping) return;
     const untilMs = Math.max(node.blockedUntilMs, this.nowMs + durationMs);
     node.blockedUntilMs = untilMs;
     node.noteBlocked(durationMs);

@@ -97,6 +97,7 @@ export function toyElection(options: ToyElectionOptions): ElectionFactory<ToyMes
     const election: Election<ToyMessage, ToyState> = {
       protocol: 'bully',
       step(input) {
+        if (input.type === 'shutdown') effects.push({ type: 'shutdown-ready' });
         if (input.type !== 'members') return;
         if (options.stubborn && leader !== null) return;
         if (input.members.length < (options.minMembers ?? 0)) return;

@@ -46,9 +46,11 @@ export interface FaultMix {
   stall: boolean;
   partition: boolean;
   cut: boolean;
+  /** Graceful stops (SIGTERM): handoff, leave announcement, exit. */
+  stop: boolean;
   /** Mean virtual time between two fault actions in the safety phase. */
   meanGapMs: number;
-  /** Chance a node crashed in the safety phase restarts within that phase. */
+  /** Chance a node crashed or stopped in the safety phase restarts within that phase. */
   restartProbability: number;
   /** Chance a node still down when the liveness phase starts is restarted (else left dead). */
   reviveProbability: number;
@@ -95,6 +97,9 @@ export type Phase = 'safety' | 'liveness';
 export type FaultRecord =
   | { kind: 'start'; node: NodeId; incarnation: number }
   | { kind: 'crash'; node: NodeId }
+  /** A graceful stop began (handoff, then `leave`, then the process exits). */
+  | { kind: 'stop'; node: NodeId }
+  | { kind: 'exit'; node: NodeId }
   | { kind: 'restart'; node: NodeId; incarnation: number }
   | { kind: 'pause'; node: NodeId }
   | { kind: 'resume'; node: NodeId; pausedMs: number }
@@ -127,7 +132,7 @@ export interface NodeView {
   /** The incarnation this life started with. */
   readonly lifeIncarnation: number;
   readonly lifeStartedMs: number;
-  /** When this node last crashed, or null. */
+  /** When this node last crashed or exited, or null. */
   readonly crashedAtMs: number | null;
   /** When a pause or stall of this node last ended (or began, while one lasts), or null. */
   readonly lastDisruptedMs: number | null;
