@@ -1,0 +1,34 @@
+/** Tuning for a small LAN cluster; each value says why it differs from the library default. */
+
+/**
+ * Direct-message streams allowed per connection and direction. libp2p's default of 32 is
+ * reached when reopened streams overlap closing ones on a busy connection.
+ */
+export const MAX_DIRECT_STREAMS = 128;
+
+/** Frames waiting per peer before the oldest is dropped (`queue-full`); elections send few. */
+export const MAX_QUEUED_FRAMES_PER_PEER = 1024;
+
+/** Opening a direct stream (dial included) gives up after this; the frames queued are dropped. */
+export const OPEN_STREAM_TIMEOUT_MS = 5_000;
+
+/** libp2p's 10 s dial timeout is sized for the internet; LAN peers answer in milliseconds. */
+export const DIAL_TIMEOUT_MS = 5_000;
+
+/**
+ * Inbound connections accepted per second from one host. libp2p's 5 is a DoS guard for public
+ * nodes; a local cluster restarting at once connects from one address many times a second.
+ */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 100;
+
+/** Gossipsub heartbeat: mesh repair after a restart within half a second (default 1 s). */
+export const GOSSIP_HEARTBEAT_INTERVAL_MS = 500;
+
+/**
+ * Gossipsub backoff after a PRUNE (default 60 s): a peer that restarts and prunes or is pruned
+ * during shutdown must be back in the mesh in seconds, not a minute.
+ */
+export const GOSSIP_PRUNE_BACKOFF_MS = 5_000;
+
+/** Keep a gone peer's gossip score this long (default 1 h), so a restart starts from neutral. */
+export const GOSSIP_RETAIN_SCORE_MS = 10_000;

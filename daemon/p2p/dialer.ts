@@ -1,0 +1,177 @@
+/**
+ * Who to keep connected to, and when to dial. libp2p 2.x neither dials discovered peers nor
+ * reconnects lost ones (DESIGN.md section 3), so this does both:
+ *
+ * - targets (bootstrap addresses, and the runtime's member set) are redialled on a timer with
+ *   exponential backoff while unconnected;
+ * - discovered peers are dialled when discovery reports them, unless a recent failure puts
+ *   them in backoff; mDNS repeats its reports every interval, which paces the retries.
+ */
+import { backoffDelayMs, REDIAL_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { P2PLogger, RedialPeer } from './types.js';
+
+/** What to dial: known addresses and/or a peer id (either may be missing, not both). */
+export interface DialRequest {
+  peer: string | null;
+  addrs: string[];
+}
+
+export interface DialerInit {
+  selfId: string;
+  /** Resolves the id of the peer the connection reached. */
+  dial(request: DialRequest): Promise<string>;
+  isConnected(peer: string): boolean;
+  nowMs(): number;
+  random01(): number;
+  backoff?: BackoffOptions;
+  logger: P2PLogger;
+}
+
+interface Target {
+  /** Null for a bootstrap address without /p2p/ until a dial reaches someone. */
+  peer: string | null;
+  addrs: string[];
+  failures: number;
+  timer: NodeJS.Timeout | null;
+  dialing: boolean;
+}
+
+interface DiscoveryBackoff {
+  failures: number;
+  notBeforeMs: number;
+}
+
+/** Bound on remembered discovery failures; the oldest are forgotten first. */
+const MAX_DISCOVERY_ENTRIES = 1024;
+
+export class Dialer {
+  private readonly init: DialerInit;
+  private readonly backoff: BackoffOptions;
+  private readonly bootstrap = new Set<Target>();
+  private readonly members = new Map<string, Target>();
+  private readonly discovery = new Map<string, DiscoveryBackoff>();
+  private readonly discoveryDialing = new Set<string>();
+  private stopped = false;
+
+  constructor(init: DialerInit) {
+    this.init = init;
+    this.backoff = init.backoff ?? REDIAL_BACKOFF;
+  }
+
+  /** Permanent targets, dialled now. */
+  addBootstrap(addrs: ReadonlyArray<{ peer: string | null; addr: string }>): void {
+    for (const { peer, addr } of addrs) {
+      if (peer === this.init.selfId) continue;
+      const target: Target = { peer, addrs: [addr], failures: 0, timer: null, dialing: false };
+      this.bootstrap.add(target);
+      this.schedule(target, 0);
+    }
+  }
+
+  /** Replaces the member targets; new ones are dialled now, dropped ones stop being redialled. */
+  setMembers(peers: ReadonlyArray<RedialPeer>): void {
+    const wanted = new Map(peers.filter((p) => p.id !== this.init.selfId).map((p) => [p.id, p]));
+    for (const [id, target] of this.members) {
+      if (wanted.has(id)) continue;
+      if (target.timer) clearTimeout(target.timer);
+      this.members.delete(id);
+    }
+    for (const [id, peer] of wanted) {
+      const existing = this.members.get(id);
+      if (existing) {
+        existing.addrs = peer.addrs;
+        continue;
+      }
+      const target: Target = { peer: id, addrs: peer.addrs, failures: 0, timer: null, dialing: false };
+      this.members.set(id, target);
+      this.schedule(target, 0);
+    }
+  }
+
+  /** A discovery mechanism reported `peer` at `addrs` (empty: use the peer store's). */
+  discovered(peer: string, addrs: string[]): void {
+    if (this.stopped || peer === this.init.selfId || this.init.isConnected(peer) || this.discoveryDialing.has(peer)) return;
+    const backoff = this.discovery.get(peer);
+    if (backoff && this.init.nowMs() < backoff.notBeforeMs) return;
+    this.discoveryDialing.add(peer);
+    this.init.dial({ peer, addrs }).then(
+      () => this.discovery.delete(peer),
+      (err: unknown) => {
+        const failures = (backoff?.failures ?? 0) + 1;
+        this.discovery.delete(peer);
+        this.discovery.set(peer, { failures, notBeforeMs: this.init.nowMs() + this.delayMs(failures) });
+        if (this.discovery.size > MAX_DISCOVERY_ENTRIES) this.discovery.delete(this.discovery.keys().next().value!);
+        this.init.logger.debug({ peer, err, failures }, 'dial to discovered peer failed');
+      },
+    ).finally(() => this.discoveryDialing.delete(peer));
+  }
+
+  peerConnected(peer: string): void {
+    this.discovery.delete(peer);
+    for (const target of this.targetsOf(peer)) {
+      if (target.timer) clearTimeout(target.timer);
+      target.timer = null;
+      target.failures = 0;
+    }
+  }
+
+  peerDisconnected(peer: string): void {
+    for (const target of this.targetsOf(peer)) this.schedule(target, this.delayMs(target.failures));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const target of [...this.bootstrap, ...this.members.values()]) {
+      if (target.timer) clearTimeout(target.timer);
+      target.timer = null;
+    }
+  }
+
+  private targetsOf(peer: string): Target[] {
+    const member = this.members.get(peer);
+    return [...[...this.bootstrap].filter((t) => t.peer === peer), ...(member ? [member] : [])];
+  }
+
+  private delayMs(failures: number): number {
+    return backoffDelayMs(failures, this.backoff, this.init.random01());
+  }
+
+  private schedule(target: Target, delayMs: number): void {
+    if (this.stopped || target.timer || target.dialing) return;
+    target.timer = setTimeout(() => {
+      target.timer = null;
+      void this.attempt(target);
+    }, delayMs);
+    // Redials must never keep a finished process alive.
+    target.timer.unref();
+  }
+
+  private isTarget(target: Target): boolean {
+    return this.bootstrap.has(target) || (target.peer !== null && this.members.get(target.peer) === target);
+  }
+
+  private async attempt(target: Target): Promise<void> {
+    if (this.stopped || !this.isTarget(target)) return;
+    if (target.peer !== null && this.init.isConnected(target.peer)) {
+      target.failures = 0;
+      return;
+    }
+    target.dialing = true;
+    let failed = false;
+    try {
+      const reached = await this.init.dial({ peer: target.peer, addrs: target.addrs });
+      target.failures = 0;
+      // A bootstrap address without /p2p/ is tracked by whoever answered it.
+      if (this.bootstrap.has(target)) target.peer = reached;
+      // A bootstrap list shared by every node names this node too.
+      if (reached === this.init.selfId) this.bootstrap.delete(target);
+    } catch (err) {
+      failed = true;
+      target.failures++;
+      this.init.logger.debug({ peer: target.peer, addrs: target.addrs, err, failures: target.failures }, 'dial failed');
+    } finally {
+      target.dialing = false;
+    }
+    if (failed && this.isTarget(target)) this.schedule(target, this.delayMs(target.failures));
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Names derived from the cluster: the mDNS service tag, the gossip topic and the direct protocol
+ * id. Nodes of another cluster use other names, so they neither discover nor hear each other.
+ */
+import { createHash } from 'node:crypto';
+
+/** DNS labels hold at most 63 bytes; `_conclave-` and the hash fit well inside. */
+const MAX_TAG_LABEL_BYTES = 63;
+const LABEL_PREFIX = '_conclave-';
+
+/**
+ * `_conclave-<cluster>._udp.local` when the cluster is a plain DNS label that fits; otherwise
+ * the cluster part is a hash, so long or unusual names still give a valid, distinct tag.
+ */
+export function mdnsServiceTag(cluster: string): string {
+  const plain = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/.test(cluster) && LABEL_PREFIX.length + cluster.length <= MAX_TAG_LABEL_BYTES;
+  const label = plain ? cluster : createHash('sha256').update(cluster, 'utf8').digest('hex').slice(0, 32);
+  return `${LABEL_PREFIX}${label}._udp.local`;
+}
+
+export function gossipTopic(cluster: string): string {
+  return `conclave/${cluster}/heartbeat/1`;
+}
+
+export function directProtocolId(cluster: string, protocol: 'bully' | 'raft'): string {
+  return `/conclave/${cluster}/${protocol}/1.0.0`;
+}

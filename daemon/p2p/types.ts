@@ -1,0 +1,69 @@
+/**
+ * The libp2p node as the runtime sees it: gossip on the cluster topic, JSON frames on direct
+ * streams, connection events and a redial set. Nothing here mentions libp2p types except the key.
+ */
+import type { PrivateKey } from '@libp2p/interface';
+
+/** What the node logs through; a pino child logger fits. */
+export interface P2PLogger {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface P2PNodeInit {
+  privateKey: PrivateKey;
+  /** Scopes the mDNS service tag, the gossip topic and the direct protocol id. */
+  cluster: string;
+  /** Scopes the direct-messaging protocol id, so Bully and Raft nodes never exchange frames. */
+  protocol: 'bully' | 'raft';
+  listen: string[];
+  /** Multiaddrs with or without `/p2p/<id>`; dialled at start and redialled while unconnected. */
+  bootstrap: string[];
+  mdns: { enabled: boolean; intervalMs: number };
+  /** Swarm key file contents (see readSwarmKey), or null for an open network. */
+  psk: Uint8Array | null;
+  /** Direct frames above this many bytes are dropped (and reported as `oversized`). */
+  maxFrameBytes: number;
+  logger: P2PLogger;
+}
+
+export type FrameRejectReason = 'oversized' | 'malformed' | 'queue-full';
+
+export interface P2PStats {
+  /** Gossip payload bytes handed to peers (payload × recipients; framing overhead not counted). */
+  gossipBytesSent: number;
+  /** Gossip payload bytes received on the cluster topic. */
+  gossipBytesReceived: number;
+  framesSent: number;
+  framesReceived: number;
+}
+
+export interface RedialPeer {
+  id: string;
+  addrs: string[];
+}
+
+export interface P2PNode {
+  readonly peerId: string;
+  /** Bound multiaddrs, each ending in `/p2p/<id>`. */
+  listenAddrs(): string[];
+  /** Gossip on the cluster heartbeat topic; never throws (failures are logged). */
+  publish(data: Uint8Array): void;
+  /** `from` is the authenticated sender: every message is signed (StrictSign). */
+  onGossip(handler: (from: string, data: Uint8Array) => void): void;
+  /** One JSON frame on the long-lived stream to `to`; non-blocking, ordered per peer. */
+  send(to: string, message: unknown): void;
+  /** Parsed JSON; validating its shape is the caller's job. */
+  onMessage(handler: (from: string, message: unknown) => void): void;
+  onReject(handler: (from: string, reason: FrameRejectReason) => void): void;
+  /** `connected` on the first connection to a peer, `disconnected` when its last one closes. */
+  onPeer(handler: (peer: string, event: 'connected' | 'disconnected') => void): void;
+  /** Replaces the set of peers to keep connected; each is redialled with backoff while unconnected. */
+  keepConnected(peers: ReadonlyArray<RedialPeer>): void;
+  connectedPeers(): string[];
+  stats(): P2PStats;
+  /** Safe to call twice. */
+  stop(): Promise<void>;
+}
