@@ -1,6 +1,11 @@
 /**
  * Election protocols the simulator can host, by the name `--protocol` takes. Adding one means
- * adding an entry here: its machine factory, its codecs, and the invariants that judge it.
+ * adding an entry to SIM_PROTOCOLS: its machine factory, its codecs, and the invariants that
+ * judge it (election-invariants.ts has protocol-neutral ones), e.g.
+ *
+ *   bully: { name: 'bully', protocol: 'bully', electionFor: (s) => (ctx) => createBully({ selfId: ctx.id, ... }),
+ *            messageCodec: bullyMessageCodec, persistedCodec: bullyPersistedCodec,
+ *            invariants: [fencingTokensGrow, agreedLeaderAfterHeal(...)], livenessExtraMs: ... }
  */
 import type { Codec } from '../election.js';
 import type { ProtocolName } from '../types.js';
