@@ -428,8 +428,8 @@ export class Runtime {
         return true;
       default: {
         const { type, ...fields } = event;
-        const level = type === 'member-dead' ? 'warn' : 'info';
-        log[level]({ member: event.name, ...fields, id: undefined }, type.replace('-', ' '));
+        const { id: _id, name, ...details } = fields;
+        log[type === 'member-dead' ? 'warn' : 'info']({ member: name, ...details }, type.replace('-', ' '));
         this.emit(type, fields);
         return true;
       }
