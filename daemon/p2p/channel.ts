@@ -5,6 +5,9 @@
  * Frames wait in `queue` (oldest dropped when full) and move into the stream's pushable in
  * batches, one batch at a time: the next batch moves once the stream has taken the previous
  * one, so a slow or stuck peer backs up into the bounded queue, not into unbounded buffers.
+ * Frames survive a failed open (the peer may be connecting right now) and go out when the
+ * connection comes up, unless they have waited longer than `maxQueuedMs`: a late burst of stale
+ * election messages helps nobody.
  */
 import type { Stream } from '@libp2p/interface';
 import { encode } from 'it-length-prefixed';
@@ -16,6 +19,9 @@ export interface PeerChannelInit {
   peer: string;
   /** Frames waiting for the stream beyond this are dropped, oldest first. */
   maxQueuedFrames: number;
+  /** Frames older than this when a stream opens are dropped instead of sent. */
+  maxQueuedMs: number;
+  nowMs(): number;
   openStream(): Promise<Stream>;
   onQueueFull(): void;
   /** Frames handed to the stream (in flight; not acknowledged by the peer). */
@@ -25,12 +31,14 @@ export interface PeerChannelInit {
 
 export class PeerChannel {
   private readonly init: PeerChannelInit;
-  private readonly queue: Uint8Array[] = [];
+  private readonly queue: Array<{ payload: Uint8Array; queuedAtMs: number }> = [];
   private stream: Stream | null = null;
   private out: Pushable<Uint8Array> | null = null;
   /** A batch sits in `out` that the stream has not taken yet. */
   private batchInFlight = false;
   private opening = false;
+  /** The connection came up while an open was failing: try once more. */
+  private reopenRequested = false;
   private closed = false;
 
   constructor(init: PeerChannelInit) {
@@ -43,14 +51,16 @@ export class PeerChannel {
       this.queue.shift();
       this.init.onQueueFull();
     }
-    this.queue.push(payload);
+    this.queue.push({ payload, queuedAtMs: this.init.nowMs() });
     if (this.out) this.moveBatch(this.out);
     else void this.open();
   }
 
   /** A connection to the peer came up: frames queued while it was down can go now. */
   resume(): void {
-    if (!this.closed && !this.out && this.queue.length > 0) void this.open();
+    if (this.closed || this.out || this.queue.length === 0) return;
+    if (this.opening) this.reopenRequested = true;
+    else void this.open();
   }
 
   close(): void {
@@ -66,18 +76,17 @@ export class PeerChannel {
   private async open(): Promise<void> {
     if (this.opening || this.out || this.closed) return;
     this.opening = true;
+    this.reopenRequested = false;
     let stream: Stream;
     try {
       stream = await this.init.openStream();
     } catch (err) {
-      // An unreachable peer: drop what was queued rather than deliver it late after a reconnect
-      // (the election protocols tolerate loss, not stale bursts).
-      this.init.logger.debug({ peer: this.init.peer, err, dropped: this.queue.length }, 'cannot open a message stream');
-      this.queue.length = 0;
-      return;
-    } finally {
+      this.init.logger.debug({ peer: this.init.peer, err, queued: this.queue.length }, 'cannot open a message stream yet');
       this.opening = false;
+      if (this.reopenRequested) void this.open();
+      return;
     }
+    this.opening = false;
     if (this.closed) {
       stream.abort(new Error('channel closed'));
       return;
@@ -94,8 +103,10 @@ export class PeerChannel {
 
   private moveBatch(out: Pushable<Uint8Array>): void {
     if (this.batchInFlight || this.queue.length === 0) return;
-    const batch = this.queue.splice(0);
-    for (const payload of batch) out.push(payload);
+    const oldestMs = this.init.nowMs() - this.init.maxQueuedMs;
+    const batch = this.queue.splice(0).filter((frame) => frame.queuedAtMs >= oldestMs);
+    if (batch.length === 0) return;
+    for (const frame of batch) out.push(frame.payload);
     this.init.onFramesSent(batch.length);
     this.batchInFlight = true;
     out.onEmpty().then(() => {

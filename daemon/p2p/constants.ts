@@ -9,7 +9,10 @@ export const MAX_DIRECT_STREAMS = 128;
 /** Frames waiting per peer before the oldest is dropped (`queue-full`); elections send few. */
 export const MAX_QUEUED_FRAMES_PER_PEER = 1024;
 
-/** Opening a direct stream (dial included) gives up after this; the frames queued are dropped. */
+/** Frames that waited longer than this for a stream are dropped (stale by then for an election). */
+export const MAX_QUEUED_FRAME_AGE_MS = 5_000;
+
+/** Opening a direct stream (dial included) gives up after this; the frames stay queued. */
 export const OPEN_STREAM_TIMEOUT_MS = 5_000;
 
 /** libp2p's 10 s dial timeout is sized for the internet; LAN peers answer in milliseconds. */

@@ -25,6 +25,7 @@ import {
   GOSSIP_RETAIN_SCORE_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_S,
   MAX_DIRECT_STREAMS,
+  MAX_QUEUED_FRAME_AGE_MS,
   MAX_QUEUED_FRAMES_PER_PEER,
   OPEN_STREAM_TIMEOUT_MS,
 } from './constants.js';
@@ -123,6 +124,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   libp2p.addEventListener('peer:connect', (evt) => {
     const peer = evt.detail.toString();
     dialer.peerConnected(peer);
+    channels.get(peer)?.resume();
     emit(peerHandlers, peer, 'connected');
   });
   libp2p.addEventListener('peer:disconnect', (evt) => {
@@ -176,6 +178,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       channel = new PeerChannel({
         peer,
         maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER,
+        maxQueuedMs: MAX_QUEUED_FRAME_AGE_MS,
+        nowMs,
         openStream: () => libp2p.dialProtocol(remote, protocolId, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS }),
         onQueueFull: () => reject(peer, 'queue-full'),
         onFramesSent: (count) => {
