@@ -1,0 +1,115 @@
+/** The API's routes: path → method → handler. Handlers speak JSON and throw HttpError to refuse. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
+import type { NodeId } from '../../protocols/types.js';
+import type { EventStreams } from './events.js';
+import { HttpError, readJsonBody, sendJson } from './http.js';
+import { MAX_LEADER_WAIT_MS, type LeaderWaits } from './leader-wait.js';
+import type { ControlSource } from './types.js';
+
+export interface RouteContext {
+  source: ControlSource;
+  streams: EventStreams;
+  waits: LeaderWaits;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext) => Promise<void> | void;
+
+export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Handler>>>>> = {
+  '/v1/status': { GET: (_req, res, _url, { source }) => sendJson(res, 200, source.status()) },
+  '/v1/members': { GET: (_req, res, _url, { source }) => sendJson(res, 200, source.members()) },
+  '/v1/leader': { GET: leader },
+  '/v1/events': { GET: events },
+  '/v1/leadership/transfer': { POST: transfer },
+  '/v1/leadership/resign': { POST: (req, res, _url, ctx) => command(req, res, ctx, () => ({ kind: 'resign' })) },
+  '/v1/election': { POST: (req, res, _url, ctx) => command(req, res, ctx, () => ({ kind: 'elect' })) },
+  '/metrics': { GET: metrics },
+  '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
+};
+
+async function leader(_req: IncomingMessage, res: ServerResponse, url: URL, { source, waits }: RouteContext): Promise<void> {
+  const waitMs = optionalInteger(url.searchParams, 'waitMs', null);
+  const after = optionalInteger(url.searchParams, 'after', null);
+  // Without `after`, wait for a change from the token as it is now.
+  if (waitMs === null) {
+    sendJson(res, 200, source.leader());
+    return;
+  }
+  const gone = new AbortController();
+  res.on('close', () => gone.abort());
+  const answer = await waits.wait(after ?? source.leader().fencingToken, Math.min(waitMs, MAX_LEADER_WAIT_MS), gone.signal);
+  if (!res.destroyed) sendJson(res, 200, answer);
+}
+
+function events(_req: IncomingMessage, res: ServerResponse, url: URL, { streams }: RouteContext): void {
+  const raw = url.searchParams.get('types');
+  let types: Set<string> | null = null;
+  if (raw !== null) {
+    const names = raw.split(',').map((t) => t.trim());
+    if (names.some((t) => !/^[a-z][a-z0-9-]*$/.test(t))) {
+      throw new HttpError(400, 'invalid', 'types must be a comma-separated list of event types, e.g. types=leader-changed,member-joined');
+    }
+    types = new Set(names);
+  }
+  streams.open(res, types);
+}
+
+async function transfer(req: IncomingMessage, res: ServerResponse, _url: URL, ctx: RouteContext): Promise<void> {
+  await command(req, res, ctx, (body) => {
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+      throw new HttpError(400, 'invalid', 'the body must be a JSON object like {"to": "<node id or name>"}');
+    }
+    const to = (body as { to?: unknown } | undefined)?.to;
+    if (to === undefined || to === null) return { kind: 'transfer', to: null };
+    if (typeof to !== 'string' || to === '') throw new HttpError(400, 'invalid', '"to" must be a node id or name');
+    return { kind: 'transfer', to: resolveNode(ctx.source, to) };
+  });
+}
+
+/** A node id, or the name of exactly one member (a live one wins over dead namesakes). */
+export function resolveNode(source: ControlSource, idOrName: string): NodeId {
+  const members = source.members().members;
+  if (members.some((m) => m.id === idOrName)) return idOrName;
+  const named = members.filter((m) => m.name === idOrName);
+  const live = named.filter((m) => m.state === 'alive' || m.state === 'suspect');
+  const candidates = live.length > 0 ? live : named;
+  if (candidates.length === 1) return candidates[0]!.id;
+  if (candidates.length === 0) throw new HttpError(404, 'unknown-node', `no member has the id or name ${JSON.stringify(idOrName)}`);
+  throw new HttpError(409, 'ambiguous-node', `several members are named ${JSON.stringify(idOrName)} (${candidates.map((m) => m.id).join(', ')}); use the id`);
+}
+
+const COMMAND_ERROR_STATUS: Readonly<Record<string, number>> = {
+  'not-leader': 409,
+  'unknown-node': 404,
+  'no-candidate': 409,
+  busy: 409,
+  invalid: 400,
+};
+
+async function command(req: IncomingMessage, res: ServerResponse, { source }: RouteContext, build: (body: unknown) => LeadershipCommand): Promise<void> {
+  const cmd = build(await readJsonBody(req));
+  const pending = source.command(cmd);
+  if (pending === null) {
+    throw new HttpError(501, 'not-implemented', `the election protocol of this daemon does not implement ${cmd.kind}`);
+  }
+  const result: CommandResult = await pending;
+  if (result.ok) {
+    sendJson(res, 200, { ok: true, detail: result.detail });
+    return;
+  }
+  throw new HttpError(COMMAND_ERROR_STATUS[result.code] ?? 409, result.code, result.message);
+}
+
+async function metrics(_req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): Promise<void> {
+  const { contentType, body } = await source.metrics();
+  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/** A non-negative decimal integer query parameter, `absent` when missing; 400 when malformed. */
+function optionalInteger<T extends number | null>(params: URLSearchParams, name: string, absent: T): number | T {
+  const raw = params.get(name);
+  if (raw === null) return absent;
+  if (!/^\d{1,15}$/.test(raw)) throw new HttpError(400, 'invalid', `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}

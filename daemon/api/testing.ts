@@ -1,0 +1,88 @@
+/** A scriptable ControlSource for tests of the API server, its client and the CLI. */
+import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
+import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, StatusResponse } from './types.js';
+
+export const SELF_ID = '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelf0001';
+export const PEER_ID = '12D3KooWPeerPeerPeerPeerPeerPeerPeerPeerPeer0002';
+
+export function fakeMember(overrides: Partial<MemberResponse> = {}): MemberResponse {
+  return {
+    id: SELF_ID,
+    name: 'alpha',
+    addrs: ['/ip4/127.0.0.1/tcp/4001'],
+    state: 'alive',
+    incarnation: 7,
+    lastSeenMs: 0,
+    self: true,
+    protocol: 'bully',
+    role: 'leader',
+    term: 3,
+    leader: SELF_ID,
+    priority: 5,
+    version: '0.1.0',
+    ...overrides,
+  };
+}
+
+export class FakeControlSource implements ControlSource {
+  readonly listeners = new Set<(event: ApiEvent) => void>();
+  readonly commands: LeadershipCommand[] = [];
+  memberList: MemberResponse[] = [
+    fakeMember(),
+    fakeMember({ id: PEER_ID, name: 'beta', self: false, role: 'follower', lastSeenMs: 312, incarnation: 2, priority: 1, addrs: ['/ip4/127.0.0.1/tcp/4002'] }),
+  ];
+  leaderNow: LeaderResponse = { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11 };
+  /** What `command` answers; null means "not implemented" (501). */
+  commandResult: ((command: LeadershipCommand) => Promise<CommandResult>) | null = async () => ({ ok: true, detail: 'done' });
+  failStatus: Error | null = null;
+
+  status(): StatusResponse {
+    if (this.failStatus) throw this.failStatus;
+    return {
+      id: SELF_ID,
+      name: 'alpha',
+      cluster: 'test',
+      protocol: 'bully',
+      role: 'leader',
+      term: this.leaderNow.term,
+      leader: this.leaderNow.leader,
+      fencingToken: this.leaderNow.fencingToken,
+      members: { alive: 2, suspect: 0, dead: 0, left: 0 },
+      uptimeMs: 1234,
+      version: '0.1.0',
+    };
+  }
+
+  members(): MembersResponse {
+    return { members: this.memberList.map((m) => ({ ...m })) };
+  }
+
+  leader(): LeaderResponse {
+    return { ...this.leaderNow };
+  }
+
+  subscribe(listener: (event: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  command(command: LeadershipCommand): Promise<CommandResult> | null {
+    this.commands.push(command);
+    return this.commandResult ? this.commandResult(command) : null;
+  }
+
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '# TYPE conclave_term gauge\nconclave_term 3\n' };
+  }
+
+  emit(event: Omit<ApiEvent, 'at'> & { at?: string }): void {
+    const full: ApiEvent = { at: new Date().toISOString(), ...event } as ApiEvent;
+    for (const listener of [...this.listeners]) listener(full);
+  }
+
+  /** A new leader: the fencing token grows and a `leader-changed` event goes out. */
+  changeLeader(name: string, id: string): void {
+    this.leaderNow = { leader: { id, name }, term: this.leaderNow.term + 1, fencingToken: this.leaderNow.fencingToken + 1 };
+    this.emit({ type: 'leader-changed', to: { id, name }, term: this.leaderNow.term, fencingToken: this.leaderNow.fencingToken });
+  }
+}
