@@ -1,0 +1,191 @@
+/** The API client against a real server with a fake source, and against nothing at all. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { createApiClient, resolveApiAddress, type ApiClient } from './client.js';
+import { startApiServer, type ApiServer } from './server.js';
+import { FakeControlSource, PEER_ID, SELF_ID } from './testing.js';
+import type { ApiEvent } from './types.js';
+
+const workDir = mkdtempSync(join(tmpdir(), 'conclave-client-test-'));
+after(() => rmSync(workDir, { recursive: true, force: true }));
+let serial = 0;
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('API client against a server', () => {
+  let source: FakeControlSource;
+  let api: ApiServer;
+  let clients: { tcp: ApiClient; unix: ApiClient };
+  beforeEach(async () => {
+    source = new FakeControlSource();
+    api = await startApiServer({ source, tcpListen: '127.0.0.1:0', socketPath: join(workDir, `c${serial++}.sock`), token: null });
+    clients = { tcp: createApiClient({ address: api.tcpAddress! }), unix: createApiClient({ address: `unix:${api.socketPath}` }) };
+  });
+  afterEach(() => api.close());
+
+  it('status, members, leader and healthz decode the replies, over TCP and the Unix socket', async () => {
+    for (const client of [clients.tcp, clients.unix]) {
+      assert.equal((await client.status()).id, SELF_ID);
+      assert.deepEqual((await client.members()).members.map((m) => m.name), ['alpha', 'beta']);
+      assert.deepEqual(await client.leader(), { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11 });
+      assert.deepEqual(await client.healthz(), { ok: true });
+    }
+  });
+
+  it('leader({waitMs, after}) returns the new leader once the fencing token changes', async () => {
+    const pending = clients.tcp.leader({ waitMs: 120_000, after: 11 });
+    while (source.listeners.size === 0) await new Promise((r) => setTimeout(r, 5));
+    source.changeLeader('beta', PEER_ID);
+    assert.deepEqual(await pending, { leader: { id: PEER_ID, name: 'beta' }, term: 4, fencingToken: 12 });
+  });
+
+  it('a long-poll longer than timeoutMs is not cut short by it', async () => {
+    const client = createApiClient({ address: api.tcpAddress!, timeoutMs: 20 });
+    assert.equal((await client.leader({ waitMs: 200, after: 11 })).fencingToken, 11);
+  });
+
+  it('transfer, resign and elect send their commands and return {ok, detail}', async () => {
+    assert.deepEqual(await clients.tcp.transfer('beta'), { ok: true, detail: 'done' });
+    assert.deepEqual(source.commands.at(-1), { kind: 'transfer', to: PEER_ID });
+    await clients.tcp.transfer();
+    assert.deepEqual(source.commands.at(-1), { kind: 'transfer', to: null });
+    await clients.unix.resign();
+    assert.deepEqual(source.commands.at(-1), { kind: 'resign' });
+    await clients.unix.elect();
+    assert.deepEqual(source.commands.at(-1), { kind: 'elect' });
+  });
+
+  it('error replies become ApiError with status and code (exit code 1)', async () => {
+    source.commandResult = async () => ({ ok: false, code: 'not-leader', message: 'only the leader can resign' });
+    await assert.rejects(clients.tcp.resign(), (err: Error & { status?: number; code?: string; exitCode?: number }) => {
+      assert.equal(err.name, 'ApiError');
+      assert.equal(err.status, 409);
+      assert.equal(err.code, 'not-leader');
+      assert.equal(err.message, 'only the leader can resign');
+      assert.equal(err.exitCode, 1);
+      return true;
+    });
+    await assert.rejects(clients.tcp.transfer('nobody'), { name: 'ApiError', status: 404, code: 'unknown-node' });
+    source.commandResult = null;
+    await assert.rejects(clients.tcp.elect(), { name: 'ApiError', status: 501, code: 'not-implemented' });
+  });
+
+  it('events() delivers the snapshot first, then live events, and resolves on abort', async () => {
+    const controller = new AbortController();
+    const seen: ApiEvent[] = [];
+    const done = clients.unix.events((event) => {
+      seen.push(event);
+      if (event.type === 'snapshot') source.emit({ type: 'role-changed', from: 'follower', to: 'leader', term: 4 });
+      else controller.abort();
+    }, { signal: controller.signal });
+    await done;
+    assert.deepEqual(seen.map((e) => e.type), ['snapshot', 'role-changed']);
+    assert.equal((seen[0] as unknown as { status: { name: string } }).status.name, 'alpha');
+    assert.equal(seen[1]!.to, 'leader');
+    assert.equal(typeof seen[1]!.at, 'string');
+  });
+
+  it('events({types}) asks the server to filter', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const done = clients.tcp.events((event) => {
+      seen.push(event.type);
+      if (event.type === 'snapshot') {
+        source.emit({ type: 'member-joined', member: {} });
+        source.changeLeader('beta', PEER_ID);
+      } else controller.abort();
+    }, { signal: controller.signal, types: ['leader-changed'] });
+    await done;
+    assert.deepEqual(seen, ['snapshot', 'leader-changed']);
+  });
+
+  it('events() resolves when the daemon closes the stream', async () => {
+    let sawSnapshot = false;
+    const done = clients.tcp.events((event) => {
+      sawSnapshot ||= event.type === 'snapshot';
+      if (event.type === 'snapshot') void api.close();
+    });
+    await done;
+    assert.ok(sawSnapshot);
+  });
+
+  it('an error thrown by onEvent rejects events() and closes the stream', async () => {
+    await assert.rejects(clients.tcp.events(() => {
+      throw new RangeError('consumer failed');
+    }), { name: 'RangeError' });
+    while (source.listeners.size > 0) await new Promise((r) => setTimeout(r, 5));
+  });
+
+  it('a token is sent as a bearer header; without it a protected TCP API is ApiError 401', async () => {
+    const guarded = await startApiServer({ source, tcpListen: '127.0.0.1:0', socketPath: join(workDir, `g${serial++}.sock`), token: 'tok' });
+    try {
+      await assert.rejects(createApiClient({ address: guarded.tcpAddress! }).status(), { name: 'ApiError', status: 401, code: 'unauthorized' });
+      await assert.rejects(createApiClient({ address: guarded.tcpAddress! }).events(() => undefined), { name: 'ApiError', status: 401 });
+      assert.equal((await createApiClient({ address: guarded.tcpAddress!, token: 'tok' }).status()).id, SELF_ID);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
+describe('API client without a daemon', () => {
+  it('a closed TCP port is ApiUnreachableError naming the address and the fix (exit code 1)', async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    const client = createApiClient({ address });
+    for (const attempt of [() => client.status(), () => client.events(() => undefined), () => client.leader({ waitMs: 10 })]) {
+      await assert.rejects(attempt(), (err: Error & { exitCode?: number; address?: string }) => {
+        assert.equal(err.name, 'ApiUnreachableError');
+        assert.equal(err.exitCode, 1);
+        assert.equal(err.address, address);
+        assert.ok(err.message.includes(address), err.message);
+        assert.ok(err.message.includes('conclave start'), err.message);
+        return true;
+      });
+    }
+  });
+
+  it('a missing socket file is ApiUnreachableError naming the path', async () => {
+    const address = `unix:${join(workDir, 'nothing-here.sock')}`;
+    await assert.rejects(createApiClient({ address }).members(), (err: Error) => {
+      assert.equal(err.name, 'ApiUnreachableError');
+      assert.ok(err.message.includes(address));
+      return true;
+    });
+  });
+
+  it('a server that accepts but never answers is ApiUnreachableError after timeoutMs', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as { port: number };
+      await assert.rejects(createApiClient({ address: `127.0.0.1:${port}`, timeoutMs: 50 }).status(), { name: 'ApiUnreachableError' });
+    } finally {
+      silent.close();
+      (silent as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    }
+  });
+
+  it('a malformed address is a UsageError (exit code 2)', () => {
+    for (const address of ['localhost', 'unix:', '127.0.0.1:99999', 'http://127.0.0.1:7400']) {
+      assert.throws(() => createApiClient({ address }), (err: Error & { exitCode?: number }) => err.name === 'UsageError' && err.exitCode === 2, address);
+    }
+  });
+
+  it('resolveApiAddress: flag, then CONCLAVE_API, then 127.0.0.1:7400', () => {
+    assert.equal(resolveApiAddress('unix:/x.sock', { CONCLAVE_API: '10.0.0.1:1' }), 'unix:/x.sock');
+    assert.equal(resolveApiAddress(undefined, { CONCLAVE_API: '10.0.0.1:1' }), '10.0.0.1:1');
+    assert.equal(resolveApiAddress(undefined, { CONCLAVE_API: '' }), '127.0.0.1:7400');
+    assert.equal(resolveApiAddress(undefined, {}), '127.0.0.1:7400');
+  });
+});
