@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { register as globalRegistry } from 'prom-client';
+import { createMetrics } from './metrics.js';
+
+const NAMES: [string, 'gauge' | 'counter' | 'histogram'][] = [
+  ['conclave_members', 'gauge'],
+  ['conclave_member_state_changes_total', 'counter'],
+  ['conclave_heartbeats_sent_total', 'counter'],
+  ['conclave_heartbeats_received_total', 'counter'],
+  ['conclave_gossip_bytes_sent_total', 'counter'],
+  ['conclave_gossip_bytes_received_total', 'counter'],
+  ['conclave_messages_sent_total', 'counter'],
+  ['conclave_messages_received_total', 'counter'],
+  ['conclave_messages_rejected_total', 'counter'],
+  ['conclave_peer_connections', 'gauge'],
+  ['conclave_event_loop_lag_seconds', 'gauge'],
+  ['conclave_health_multiplier', 'gauge'],
+  ['conclave_is_leader', 'gauge'],
+  ['conclave_term', 'gauge'],
+  ['conclave_fencing_token', 'gauge'],
+  ['conclave_elections_total', 'counter'],
+  ['conclave_election_duration_seconds', 'histogram'],
+  ['conclave_leader_changes_total', 'counter'],
+  ['conclave_leaderless_seconds_total', 'counter'],
+  ['conclave_api_requests_total', 'counter'],
+];
+
+describe('daemon metrics', () => {
+  it('exposes every conclave_ metric with its type, plus default process metrics under the prefix', async () => {
+    const { body, contentType } = await createMetrics().scrape();
+    assert.match(contentType, /^text\/plain/);
+    for (const [name, type] of NAMES) assert.match(body, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), name);
+    assert.match(body, /^# TYPE conclave_process_cpu_user_seconds_total counter$/m);
+    const foreign = body.split('\n').filter((l) => l.startsWith('# TYPE ') && !l.startsWith('# TYPE conclave_'));
+    assert.deepEqual(foreign, []);
+  });
+
+  it('uses its own registry: two instances do not collide and the global registry stays empty', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.handles.term.set(4);
+    b.handles.term.set(9);
+    assert.match((await a.scrape()).body, /^conclave_term 4$/m);
+    assert.match((await b.scrape()).body, /^conclave_term 9$/m);
+    assert.equal((await globalRegistry.metrics()).trim(), '');
+  });
+
+  it('labelled handles and the election histogram (10 ms to 10 s buckets) record values', async () => {
+    const m = createMetrics({ processMetrics: false });
+    m.handles.members.set({ state: 'alive' }, 3);
+    m.handles.apiRequests.inc({ route: '/v1/status', code: '200' });
+    m.handles.electionDurationSeconds.observe(0.04);
+    const { body } = await m.scrape();
+    assert.match(body, /^conclave_members\{state="alive"\} 3$/m);
+    assert.match(body, /^conclave_api_requests_total\{route="\/v1\/status",code="200"\} 1$/m);
+    assert.match(body, /^conclave_election_duration_seconds_bucket\{le="0.01"\} 0$/m);
+    assert.match(body, /^conclave_election_duration_seconds_bucket\{le="0.05"\} 1$/m);
+    assert.match(body, /^conclave_election_duration_seconds_bucket\{le="10"\} 1$/m);
+  });
+
+  it('scrape runs onScrape hooks first; setCounterTotal follows a cumulative total and never goes down', async () => {
+    const m = createMetrics({ processMetrics: false });
+    let sent = 0;
+    m.onScrape(() => m.setCounterTotal(m.handles.heartbeatsSent, sent));
+    m.onScrape(() => m.setCounterTotal(m.handles.messagesRejected, sent * 2, { reason: 'oversized' }));
+    sent = 5;
+    assert.match((await m.scrape()).body, /^conclave_heartbeats_sent_total 5$/m);
+    sent = 8;
+    let body = (await m.scrape()).body;
+    assert.match(body, /^conclave_heartbeats_sent_total 8$/m);
+    assert.match(body, /^conclave_messages_rejected_total\{reason="oversized"\} 16$/m);
+    sent = 2;
+    body = (await m.scrape()).body;
+    assert.match(body, /^conclave_heartbeats_sent_total 8$/m);
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * The daemon's Prometheus metrics: an own prom-client Registry (never the global one, so several
+ * daemons in one test process stay apart) with typed handles, every name prefixed `conclave_`,
+ * plus prom-client's default process metrics under the same prefix.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
+
+export interface MetricHandles {
+  members: Gauge<'state'>;
+  memberStateChanges: Counter<'to'>;
+  heartbeatsSent: Counter;
+  heartbeatsReceived: Counter;
+  gossipBytesSent: Counter;
+  gossipBytesReceived: Counter;
+  messagesSent: Counter<'type'>;
+  messagesReceived: Counter<'type'>;
+  messagesRejected: Counter<'reason'>;
+  peerConnections: Gauge;
+  eventLoopLagSeconds: Gauge;
+  healthMultiplier: Gauge;
+  isLeader: Gauge;
+  term: Gauge;
+  fencingToken: Gauge;
+  elections: Counter<'result'>;
+  electionDurationSeconds: Histogram;
+  leaderChanges: Counter;
+  leaderlessSecondsTotal: Counter;
+  apiRequests: Counter<'route' | 'code'>;
+}
+
+export interface ConclaveMetrics {
+  registry: Registry;
+  handles: MetricHandles;
+  /** Runs `hook` before every scrape, to copy values the runtime keeps as plain numbers. */
+  onScrape(hook: () => void): void;
+  /** The exposition text, hooks run first; what ControlSource.metrics() returns. */
+  scrape(): Promise<{ contentType: string; body: string }>;
+  /** Raises a counter to a cumulative `total` kept elsewhere (a total below the last one is ignored). */
+  setCounterTotal<T extends string>(counter: Counter<T>, total: number, labels?: LabelValues<T>): void;
+}
+
+export const METRIC_PREFIX = 'conclave_';
+/** Elections take tens of ms on a LAN (Bully) up to seconds (Raft timeouts, lossy links). */
+export const ELECTION_DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export function createMetrics(opts: { processMetrics?: boolean } = {}): ConclaveMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  const counter = <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
+    new Counter<T>({ name: METRIC_PREFIX + name, help, labelNames, registers });
+  const gauge = <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
+    new Gauge<T>({ name: METRIC_PREFIX + name, help, labelNames, registers });
+
+  const handles: MetricHandles = {
+    members: gauge('members', 'Members in this node\'s view, by state', ['state']),
+    memberStateChanges: counter('member_state_changes_total', 'Member state transitions seen, by new state', ['to']),
+    heartbeatsSent: counter('heartbeats_sent_total', 'Heartbeats published'),
+    heartbeatsReceived: counter('heartbeats_received_total', 'Valid heartbeats received'),
+    gossipBytesSent: counter('gossip_bytes_sent_total', 'Bytes published on the gossip topic'),
+    gossipBytesReceived: counter('gossip_bytes_received_total', 'Bytes received on the gossip topic'),
+    messagesSent: counter('messages_sent_total', 'Election messages sent, by type', ['type']),
+    messagesReceived: counter('messages_received_total', 'Election messages received, by type', ['type']),
+    messagesRejected: counter('messages_rejected_total', 'Inbound messages dropped, by reason', ['reason']),
+    peerConnections: gauge('peer_connections', 'Open libp2p connections'),
+    eventLoopLagSeconds: gauge('event_loop_lag_seconds', 'Recent maximum event-loop delay of this daemon'),
+    healthMultiplier: gauge('health_multiplier', 'Lifeguard factor stretching this node\'s timeouts while it is slow (1 = healthy)'),
+    isLeader: gauge('is_leader', '1 while this node is the leader, else 0'),
+    term: gauge('term', 'Raft term or Bully epoch at this node'),
+    fencingToken: gauge('fencing_token', 'Fencing token at this node; only grows'),
+    elections: counter('elections_total', 'Elections this node took part in, by result', ['result']),
+    electionDurationSeconds: new Histogram({
+      name: `${METRIC_PREFIX}election_duration_seconds`,
+      help: 'Time from an election start to its result',
+      buckets: ELECTION_DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
+    leaderChanges: counter('leader_changes_total', 'Times the leader this node follows changed'),
+    leaderlessSecondsTotal: counter('leaderless_seconds_total', 'Time this node spent without a leader'),
+    apiRequests: counter('api_requests_total', 'Control API requests, by route and HTTP status', ['route', 'code']),
+  };
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+
+  const hooks: (() => void)[] = [];
+  const totals = new Map<Counter<string>, Map<string, number>>();
+  return {
+    registry,
+    handles,
+    onScrape: (hook) => hooks.push(hook),
+    async scrape() {
+      for (const hook of hooks) hook();
+      return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+    setCounterTotal(target, total, labels) {
+      const key = JSON.stringify(labels ?? {});
+      const seen = totals.get(target as Counter<string>) ?? new Map<string, number>();
+      totals.set(target as Counter<string>, seen);
+      const delta = total - (seen.get(key) ?? 0);
+      if (!(delta > 0)) return;
+      seen.set(key, total);
+      if (labels) target.inc(labels, delta);
+      else target.inc(delta);
+    },
+  };
+}
