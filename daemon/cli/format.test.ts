@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from '../api/testing.js';
+import { alignTable, formatDuration, formatLeader, formatMembers, formatStatus, shortId } from './format.js';
+
+describe('CLI formatting', () => {
+  it('shortId keeps the last 8 characters (the distinctive end of a peer id)', () => {
+    assert.equal(shortId('12D3KooWAbCdEfGh12345678'), '12345678');
+    assert.equal(shortId('abc'), 'abc');
+  });
+
+  it('formatDuration uses one decimal under 10 s, then whole seconds, then two units', () => {
+    const cases: [number, string][] = [
+      [0, '0.0s'], [312, '0.3s'], [999, '0.9s'], [4_250, '4.2s'], [42_900, '42s'], [245_000, '4m05s'],
+      [7_380_000, '2h03m'], [273_600_000, '3d04h'], [-1, '-'], [Number.NaN, '-'],
+    ];
+    for (const [ms, text] of cases) assert.equal(formatDuration(ms), text, `${ms} ms`);
+  });
+
+  it('alignTable pads each column to its widest cell and leaves no trailing spaces', () => {
+    const table = alignTable(['A', 'LONG HEADER', 'C'], [['xxxx', 'y', ''], ['z', 'w', 'end']]);
+    assert.equal(table, ['A     LONG HEADER  C', 'xxxx  y', 'z     w            end'].join('\n'));
+  });
+
+  it('formatMembers shows name (self starred), short id, state, role, term, followed leader by name, last seen, first address', () => {
+    const members = new FakeControlSource().memberList;
+    members.push(fakeMember({ id: 'x'.repeat(40) + 'UNKNOWN1', name: 'gamma', self: false, state: 'suspect', leader: 'zzzzzzzzzzzzGONELEAD', lastSeenMs: 4250, addrs: [] }));
+    const lines = formatMembers(members).split('\n');
+    assert.equal(lines.length, 4);
+    const cells = lines.map((l) => l.split(/\s{2,}/));
+    assert.deepEqual(cells[0], ['NAME', 'ID', 'STATE', 'ROLE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS']);
+    assert.deepEqual(cells[1], ['alpha *', shortId(SELF_ID), 'alive', 'leader', '3', 'alpha', 'self', '/ip4/127.0.0.1/tcp/4001']);
+    assert.deepEqual(cells[2], ['beta', shortId(PEER_ID), 'alive', 'follower', '3', 'alpha', '0.3s', '/ip4/127.0.0.1/tcp/4002']);
+    assert.deepEqual(cells[3], ['gamma', 'UNKNOWN1', 'suspect', 'leader', '3', 'GONELEAD', '4.2s', '-']);
+    const stateAt = lines[0]!.indexOf('STATE');
+    const seenAt = lines[0]!.indexOf('LAST SEEN');
+    assert.deepEqual(lines.slice(1).map((l) => l.slice(stateAt).split(' ')[0]), ['alive', 'alive', 'suspect'], 'columns line up under their headers');
+    assert.deepEqual(lines.slice(1).map((l) => l.slice(seenAt).split(' ')[0]), ['self', '0.3s', '4.2s']);
+  });
+
+  it('formatStatus and formatLeader name the leader, term and fencing token', () => {
+    const source = new FakeControlSource();
+    const status = formatStatus(source.status());
+    assert.match(status, /^leader {4}alpha \(\w{8}\), fencing token 11$/m);
+    assert.match(status, /^members {3}2 alive, 0 suspect, 0 dead, 0 left$/m);
+    assert.equal(formatLeader(source.leader()), `alpha (${shortId(SELF_ID)}), term 3, fencing token 11`);
+    assert.equal(formatLeader({ leader: null, term: 5, fencingToken: 2 }), 'no leader (term 5)');
+  });
+});

@@ -1,0 +1,71 @@
+/** Pure text formatting for the reporting commands: tables, durations, short ids, summaries. */
+import type { LeaderResponse, MemberResponse, NodeRef, StatusResponse } from '../api/types.js';
+
+/** The last 8 characters of a peer id: the start is the same `12D3KooW` for every node. */
+export function shortId(id: string): string {
+  return id.length <= 8 ? id : id.slice(-8);
+}
+
+/** `0.3s`, `4.2s`, `42s`, `4m05s`, `2h03m`, `3d04h`: two units at most, sized for a table cell. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  const seconds = ms / 1000;
+  if (seconds < 10) return `${(Math.floor(seconds * 10) / 10).toFixed(1)}s`;
+  if (seconds < 60) return `${Math.floor(seconds)}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${pad2(Math.floor(seconds % 60))}s`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h${pad2(minutes % 60)}m`;
+  return `${Math.floor(hours / 24)}d${pad2(hours % 24)}h`;
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+/** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
+export function alignTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, col) => Math.max(...all.map((row) => (row[col] ?? '').length)));
+  return all
+    .map((row) => header.map((_, col) => (row[col] ?? '').padEnd(widths[col]!)).join('  ').trimEnd())
+    .join('\n');
+}
+
+function nodeLabel(ref: NodeRef | null): string {
+  return ref ? `${ref.name} (${shortId(ref.id)})` : 'none';
+}
+
+export function formatStatus(s: StatusResponse): string {
+  const counts = `${s.members.alive} alive, ${s.members.suspect} suspect, ${s.members.dead} dead, ${s.members.left} left`;
+  return [
+    `node      ${s.name} (${shortId(s.id)})`,
+    `cluster   ${s.cluster} (${s.protocol})`,
+    `role      ${s.role}, term ${s.term}`,
+    `leader    ${nodeLabel(s.leader)}, fencing token ${s.fencingToken}`,
+    `members   ${counts}`,
+    `uptime    ${formatDuration(s.uptimeMs)}, version ${s.version}`,
+  ].join('\n');
+}
+
+export const MEMBER_COLUMNS = ['NAME', 'ID', 'STATE', 'ROLE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS'] as const;
+
+/** One row per member; the leader each one follows is shown by name when it is a known member. */
+export function formatMembers(members: readonly MemberResponse[]): string {
+  const names = new Map(members.map((m) => [m.id, m.name]));
+  const rows = members.map((m) => [
+    m.self ? `${m.name} *` : m.name,
+    shortId(m.id),
+    m.state,
+    m.role,
+    String(m.term),
+    m.leader === null ? '-' : (names.get(m.leader) ?? shortId(m.leader)),
+    m.self ? 'self' : formatDuration(m.lastSeenMs),
+    m.addrs[0] ?? '-',
+  ]);
+  return alignTable(MEMBER_COLUMNS, rows);
+}
+
+export function formatLeader(l: LeaderResponse): string {
+  return l.leader ? `${nodeLabel(l.leader)}, term ${l.term}, fencing token ${l.fencingToken}` : `no leader (term ${l.term})`;
+}
