@@ -42,9 +42,7 @@ export interface RuntimeStats {
   messagesSent: Map<string, number>;
   messagesReceived: Map<string, number>;
   rejected: Map<RejectReason, number>;
-  elections: Map<'won' | 'lost' | 'aborted', number>;
-  electionDurationsMs: number[];
-  leaderChanges: number;
+  /** Completed leaderless periods; see leaderlessMs() for the running total. */
   leaderlessMsTotal: number;
   eventLoopLagMs: number;
   persistFailures: number;
@@ -78,9 +76,6 @@ export class Runtime {
     messagesSent: new Map(),
     messagesReceived: new Map(),
     rejected: new Map(),
-    elections: new Map(),
-    electionDurationsMs: [],
-    leaderChanges: 0,
     leaderlessMsTotal: 0,
     eventLoopLagMs: 0,
     persistFailures: 0,
@@ -90,7 +85,7 @@ export class Runtime {
     this.tickIntervalMs = init.tickIntervalMs ?? 25;
     this.startedAtMs = init.nowMs();
     this.summary = init.election ? init.election.machine.summary() : { ...OBSERVER_SUMMARY };
-    this.leaderlessSinceMs = this.summary.leader === null ? this.startedAtMs : null;
+    this.leaderlessSinceMs = init.election && this.summary.leader === null ? this.startedAtMs : null;
     this.lagHistogram = monitorEventLoopDelay({ resolution: 10 });
   }
 
@@ -109,6 +104,12 @@ export class Runtime {
   /** When this node last saw the leader change (monotonic ms), for "leader for 42 s". */
   get leaderSince(): number | null {
     return this.leaderSinceMs;
+  }
+
+  /** Time without a leader so far, the current leaderless period included. */
+  leaderlessMs(): number {
+    const ongoing = this.leaderlessSinceMs === null ? 0 : this.init.nowMs() - this.leaderlessSinceMs;
+    return this.stats.leaderlessMsTotal + ongoing;
   }
 
   get hasElection(): boolean {
@@ -353,8 +354,6 @@ export class Runtime {
           this.init.log.info({ term: effect.term, reason: effect.reason }, 'election started');
           break;
         case 'election-finished':
-          bump(this.stats.elections, effect.result);
-          this.stats.electionDurationsMs.push(effect.durationMs);
           this.emit('election-finished', { term: effect.term, result: effect.result, durationMs: effect.durationMs });
           break;
         case 'command-result': {
@@ -394,7 +393,6 @@ export class Runtime {
         this.leaderlessSinceMs = null;
       }
       this.leaderSinceMs = next.leader === null ? null : nowMs;
-      this.stats.leaderChanges++;
       const to = this.nodeRef(next.leader);
       this.emit('leader-changed', { from: this.nodeRef(prev.leader), to, term: next.term, fencingToken: next.fencingToken, leaderlessMs });
       this.init.log.info({ leader: to?.name ?? null, term: next.term, fencingToken: next.fencingToken, leaderlessMs }, to ? `leader is ${to.name}` : 'no leader');

@@ -1,0 +1,58 @@
+/**
+ * Binds a runtime to Prometheus metrics: event-driven counters from the runtime's event stream,
+ * gauges and cumulative totals copied from its state at scrape time.
+ */
+import { createMetrics } from './metrics.js';
+import type { P2PNode } from './p2p/index.js';
+import type { Runtime } from './runtime.js';
+
+export function bindMetrics(runtime: Runtime, p2p: P2PNode): () => Promise<{ contentType: string; body: string }> {
+  const metrics = createMetrics();
+  const m = metrics.handles;
+  runtime.subscribe((event) => {
+    switch (event.type) {
+      case 'member-joined':
+      case 'member-alive':
+        m.memberStateChanges.inc({ to: 'alive' });
+        break;
+      case 'member-suspect':
+      case 'member-dead':
+      case 'member-left':
+        m.memberStateChanges.inc({ to: event.type.slice('member-'.length) });
+        break;
+      case 'election-finished':
+        m.elections.inc({ result: String(event.result) });
+        if (typeof event.durationMs === 'number') m.electionDurationSeconds.observe(event.durationMs / 1000);
+        break;
+      case 'leader-changed':
+        m.leaderChanges.inc();
+        break;
+    }
+  });
+  // Every label a dashboard may alert on exists from the first scrape, at zero.
+  for (const state of ['alive', 'suspect', 'dead', 'left']) m.members.set({ state }, 0);
+  for (const reason of ['oversized', 'malformed', 'queue-full', 'invalid-heartbeat', 'invalid-message', 'no-election']) m.messagesRejected.inc({ reason }, 0);
+
+  metrics.onScrape(() => {
+    const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+    for (const member of runtime.members()) counts[member.state] = (counts[member.state] ?? 0) + 1;
+    for (const [state, n] of Object.entries(counts)) m.members.set({ state }, n);
+    const summary = runtime.electionSummary;
+    m.isLeader.set(summary.role === 'leader' ? 1 : 0);
+    m.term.set(summary.term);
+    m.fencingToken.set(summary.fencingToken);
+    const stats = runtime.stats;
+    m.eventLoopLagSeconds.set(stats.eventLoopLagMs / 1000);
+    metrics.setCounterTotal(m.heartbeatsSent, stats.heartbeatsSent);
+    metrics.setCounterTotal(m.heartbeatsReceived, stats.heartbeatsReceived);
+    for (const [type, n] of stats.messagesSent) metrics.setCounterTotal(m.messagesSent, n, { type });
+    for (const [type, n] of stats.messagesReceived) metrics.setCounterTotal(m.messagesReceived, n, { type });
+    for (const [reason, n] of stats.rejected) metrics.setCounterTotal(m.messagesRejected, n, { reason });
+    metrics.setCounterTotal(m.leaderlessSecondsTotal, runtime.leaderlessMs() / 1000);
+    const p2pStats = p2p.stats();
+    metrics.setCounterTotal(m.gossipBytesSent, p2pStats.gossipBytesSent);
+    metrics.setCounterTotal(m.gossipBytesReceived, p2pStats.gossipBytesReceived);
+    m.peerConnections.set(p2p.connectedPeers().length);
+  });
+  return () => metrics.scrape();
+}
