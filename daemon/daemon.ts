@@ -73,11 +73,12 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     });
     const metrics = bindMetrics(runtime, p2p);
     api = await startApiServer({
-      source: createControlSource({ runtime, config, metrics }),
+      source: createControlSource({ runtime, config, metrics: metrics.scrape }),
       tcpListen: config.api.listen,
       socketPath: join(config.dataDir, 'api.sock'),
       token: config.api.token,
       onError: (err) => log.warn({ err }, 'control API error'),
+      onRequest: metrics.countRequest,
     });
     runtime.start();
     log.info(

@@ -6,7 +6,13 @@ import { createMetrics } from './metrics.js';
 import type { P2PNode } from './p2p/index.js';
 import type { Runtime } from './runtime.js';
 
-export function bindMetrics(runtime: Runtime, p2p: P2PNode): () => Promise<{ contentType: string; body: string }> {
+export interface BoundMetrics {
+  scrape: () => Promise<{ contentType: string; body: string }>;
+  /** For the API server's per-request hook. */
+  countRequest: (route: string, status: number) => void;
+}
+
+export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
   const metrics = createMetrics();
   const m = metrics.handles;
   runtime.subscribe((event) => {
@@ -54,5 +60,8 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): () => Promise<{ con
     metrics.setCounterTotal(m.gossipBytesReceived, p2pStats.gossipBytesReceived);
     m.peerConnections.set(p2p.connectedPeers().length);
   });
-  return () => metrics.scrape();
+  return {
+    scrape: () => metrics.scrape(),
+    countRequest: (route, status) => m.apiRequests.inc({ route, code: String(status) }),
+  };
 }
