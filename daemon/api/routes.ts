@@ -30,11 +30,11 @@ export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Han
 async function leader(_req: IncomingMessage, res: ServerResponse, url: URL, { source, waits }: RouteContext): Promise<void> {
   const waitMs = optionalInteger(url.searchParams, 'waitMs', null);
   const after = optionalInteger(url.searchParams, 'after', null);
-  // Without `after`, wait for a change from the token as it is now.
   if (waitMs === null) {
     sendJson(res, 200, source.leader());
     return;
   }
+  // Without `after`, wait for a change from the token as it is now.
   const gone = new AbortController();
   res.on('close', () => gone.abort());
   const answer = await waits.wait(after ?? source.leader().fencingToken, Math.min(waitMs, MAX_LEADER_WAIT_MS), gone.signal);

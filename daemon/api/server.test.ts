@@ -347,6 +347,11 @@ describe('control API server: auth, start-up and shutdown', () => {
     await assert.rejects(startApiServer({ source: new FakeControlSource(), tcpListen: 'not an address', socketPath, token: null }), { name: 'ApiConfigError' });
   });
 
+  it('a socket path longer than a Unix socket allows is refused instead of silently truncated', async () => {
+    const socketPath = join(workDir, `${'s'.repeat(120)}.sock`);
+    await assert.rejects(start(new FakeControlSource(), { socketPath }), { name: 'ApiConfigError' });
+  });
+
   it('tcpListen null serves the Unix socket only', async () => {
     const { api, unix } = await start(new FakeControlSource(), { tcpListen: null });
     try {

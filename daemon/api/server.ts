@@ -43,12 +43,18 @@ export interface ApiServer {
 }
 
 const DEFAULT_KEEP_ALIVE_MS = 15_000;
+/** sun_path holds 108 bytes with the terminating NUL; libuv silently truncates longer paths. */
+const MAX_SOCKET_PATH_BYTES = 107;
 const DEFAULT_MAX_EVENT_BUFFER_BYTES = 1024 * 1024;
 /** After close(), connections still busy this long are cut. */
 const CLOSE_GRACE_MS = 500;
 
 export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const tcp = opts.tcpListen === null ? null : checkTcpListen(opts.tcpListen, opts.token);
+  const socketPathBytes = Buffer.byteLength(opts.socketPath);
+  if (socketPathBytes > MAX_SOCKET_PATH_BYTES) {
+    throw new ApiConfigError(`the API socket path ${opts.socketPath} is ${socketPathBytes} bytes, more than the ${MAX_SOCKET_PATH_BYTES} a Unix socket allows; use a shorter data dir`);
+  }
   const ctx: RouteContext = {
     source: opts.source,
     streams: new EventStreams({
