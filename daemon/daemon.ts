@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createMembership } from '../protocols/membership/index.js';
+import { createMembership, LEAVE_ANNOUNCEMENTS } from '../protocols/membership/index.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
@@ -67,7 +67,15 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       timings: config.membership,
       nowMs: nowMs(),
     });
-    const runtime = new Runtime({ selfId: identity.peerId, membership, election, p2p, log: log.child({ component: 'runtime' }), nowMs });
+    const runtime = new Runtime({
+      selfId: identity.peerId,
+      membership,
+      election,
+      p2p,
+      log: log.child({ component: 'runtime' }),
+      nowMs,
+      leaveAnnounceMs: (LEAVE_ANNOUNCEMENTS - 1) * config.membership.heartbeatIntervalMs,
+    });
     runtime.subscribe((event) => {
       if (event.type === 'refuted' && typeof event.incarnation === 'number') saveIncarnation(config.dataDir, event.incarnation);
     });

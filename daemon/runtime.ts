@@ -29,6 +29,8 @@ export interface RuntimeInit {
   log: Logger;
   /** Monotonic clock in ms. */
   nowMs: () => number;
+  /** How long the membership machine needs to send all its leave announcements. */
+  leaveAnnounceMs?: number;
   /** Input granularity for timeouts; small enough for Bully's 100 ms-scale timers. */
   tickIntervalMs?: number;
 }
@@ -49,8 +51,11 @@ export interface RuntimeStats {
 }
 
 const COMMAND_TIMEOUT_MS = 5000;
-const SHUTDOWN_HANDOFF_MAX_MS = 1000;
-const LEAVE_FLUSH_MS = 150;
+const SHUTDOWN_HANDOFF_MAX_MS = 700;
+/** Time for the last leave heartbeat to leave the socket before libp2p closes. */
+const LEAVE_FLUSH_MS = 100;
+/** Upper bound on the time spent repeating the leave announcement. */
+const LEAVE_MAX_MS = 650;
 /** Event-loop lag is reported as the max over this window, so one stall is seen by several ticks. */
 const LAG_WINDOW_MS = 1000;
 /** Bound on machine ping-pong within one pump; a healthy pump needs 2–3 rounds. */
@@ -205,7 +210,10 @@ export class Runtime {
       await ready;
     }
     this.input(() => this.init.membership.step({ type: 'leave', nowMs: this.init.nowMs() }));
-    await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
+    // Ticks go on while the machine repeats its leave announcement (one lost copy must not turn
+    // a leave into a death), bounded so the process still exits within 2 s.
+    const leaveMs = Math.min(LEAVE_MAX_MS, this.init.leaveAnnounceMs ?? LEAVE_MAX_MS) + LEAVE_FLUSH_MS;
+    await new Promise((resolve) => setTimeout(resolve, leaveMs));
     if (this.tickTimer) clearInterval(this.tickTimer);
     if (this.lagTimer) clearInterval(this.lagTimer);
     this.tickTimer = null;
