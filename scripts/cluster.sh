@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# cluster.sh — start, inspect and break a local Conclave cluster: a LAN in a box.
+# As root with iproute2 every node gets its own network namespace on a private bridge and
+# finds the others by real mDNS; otherwise all nodes share 127.0.0.1 with static bootstrap.
+set -Eeuo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=lib/common.sh
+. "$REPO_ROOT/scripts/lib/common.sh"
+# shellcheck source=lib/state.sh
+. "$REPO_ROOT/scripts/lib/state.sh"
+# shellcheck source=lib/nodes.sh
+. "$REPO_ROOT/scripts/lib/nodes.sh"
+# shellcheck source=lib/netns.sh
+. "$REPO_ROOT/scripts/lib/netns.sh"
+
+MAX_NODES=40
+
+usage() {
+  cat <<'USAGE'
+usage: scripts/cluster.sh COMMAND [ARGS] [--name CLUSTER]
+
+  up N [--protocol bully|raft] [--config FILE] [--preset lan|local|wan]
+       [--log-level LEVEL] [--loopback]
+                      start nodes n1..nN and wait until each answers its API
+  down                stop every node, delete namespaces and links, remove the state
+  status              each node: PID, running/stopped/dead, address, socket, its own view
+  kill I              SIGKILL node I            stop I / cont I   SIGSTOP / SIGCONT node I
+  restart I           stop node I gracefully and start it again
+  logs I [-f]         node I's log (-f: follow)
+  sock I              print node I's API socket path
+  partition G1 G2...  cut the LAN into groups, e.g. partition "1,2" "3,4,5"   (root)
+  heal                remove every partition                                  (root)
+  loss I PCT          drop PCT % of node I's packets at random; 0 clears      (root)
+  help                this text
+
+The cluster is --name, else $CONCLAVE_CLUSTER_NAME, else "local"; its state lives in
+.cluster/<name>/ and `down` keeps the logs in .cluster/.logs/<name>/.
+$CONCLAVE_BIN replaces the conclave command (default: node dist/daemon/cli/main.js);
+$CONCLAVE_UP_TIMEOUT_S bounds the wait in `up` and `restart` (default 30).
+USAGE
+}
+
+cmd_up() {
+  local size='' protocol=bully config='' preset='' log_level=info mode=netns index
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --protocol | --config | --preset | --log-level)
+        [ $# -ge 2 ] || usage_error "$1 needs a value"
+        case $1 in
+          --protocol) protocol=$2 ;;
+          --config) config=$2 ;;
+          --preset) preset=$2 ;;
+          --log-level) log_level=$2 ;;
+        esac
+        shift 2
+        ;;
+      --loopback) mode=loopback && shift ;;
+      -*) usage_error "unknown flag for up: $1" ;;
+      *)
+        [ -z "$size" ] || usage_error "up takes one node count, got '$size' and '$1'"
+        size=$1 && shift
+        ;;
+    esac
+  done
+  [[ $size =~ ^[1-9][0-9]*$ ]] && [ "$size" -le "$MAX_NODES" ] || usage_error "up needs a node count from 1 to $MAX_NODES"
+  [[ $protocol =~ ^(bully|raft)$ ]] || usage_error "--protocol must be bully or raft, not '$protocol'"
+  [[ -z $preset || $preset =~ ^(lan|local|wan)$ ]] || usage_error "--preset must be lan, local or wan, not '$preset'"
+  if [ -n "$config" ]; then
+    [ -f "$config" ] || die "config file '$config' does not exist"
+    config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
+  fi
+  if [ -z "${CONCLAVE_BIN:-}" ] && [ ! -f "$REPO_ROOT/dist/daemon/cli/main.js" ]; then
+    die "dist/daemon/cli/main.js is missing: build first with \`npm run build\`"
+  fi
+  if [ "$mode" = netns ] && ! is_root_with_ip; then
+    mode=loopback
+    echo "not root or no iproute2: all nodes on 127.0.0.1, mDNS off, static bootstrap"
+  fi
+
+  mkdir -p "$REPO_ROOT/.cluster"
+  # mkdir is atomic: of two concurrent `up`s with one name, exactly one gets the directory.
+  mkdir "$STATE" 2>/dev/null ||
+    die "cluster '$CLUSTER' is already up (state in .cluster/$CLUSTER): stop it with \`scripts/cluster.sh down --name $CLUSTER\`, or pick another --name"
+  mkdir -p "$STATE/nodes" "$STATE/logs" "$STATE/pids"
+  trap 'abort_up' INT TERM
+  trap 'abort_up' ERR
+  meta_set mode "$mode"
+  meta_set size "$size"
+  meta_set protocol "$protocol"
+  meta_set config "$config"
+  meta_set preset "$preset"
+  meta_set log_level "$log_level"
+
+  if [ "$mode" = netns ]; then
+    echo "building the LAN: bridge + $size namespaces on 10.213.$CLUSTER_OCTET.0/24 (real mDNS)"
+    lan_create "$size"
+  fi
+  conclave_command
+  for ((index = 1; index <= size; index++)); do
+    echo "starting n$index…"
+    node_launch "$index"
+  done
+  echo "waiting for $size APIs (up to ${CONCLAVE_UP_TIMEOUT_S:-30} s)…"
+  if ! wait_for_api $(seq 1 "$size"); then
+    trap - ERR INT TERM
+    teardown
+    echo "cluster.sh: cluster '$CLUSTER' did not come up and was taken down; logs in .cluster/.logs/$CLUSTER/" >&2
+    exit 1
+  fi
+  trap - ERR INT TERM
+  echo "cluster '$CLUSTER' is up: $size nodes, $protocol, $([ "$mode" = netns ] && echo "namespace LAN" || echo "127.0.0.1")"
+  echo "inspect: scripts/cluster.sh status$(name_flag)    stop: scripts/cluster.sh down$(name_flag)"
+}
+
+abort_up() {
+  trap - ERR INT TERM
+  echo "cluster.sh: up failed or was interrupted; taking cluster '$CLUSTER' down" >&2
+  teardown
+  exit 1
+}
+
+# ` --name X` when the cluster is not the default one, for hints users can paste.
+name_flag() {
+  [ "$CLUSTER" = local ] || printf ' --name %s' "$CLUSTER"
+}
+
+teardown() {
+  local indexes=() file
+  for file in "$STATE"/pids/n*; do
+    [ -e "$file" ] || continue
+    case $file in *.tmp) continue ;; esac
+    indexes+=("${file##*/n}")
+  done
+  [ ${#indexes[@]} -eq 0 ] || stop_nodes "${indexes[@]}"
+  lan_destroy
+  rm -rf "$KEPT_LOGS"
+  if [ -d "$STATE/logs" ]; then
+    mkdir -p "$(dirname "$KEPT_LOGS")"
+    mv "$STATE/logs" "$KEPT_LOGS"
+  fi
+  rm -rf "$STATE"
+}
+
+cmd_down() {
+  [ $# -eq 0 ] || usage_error "down takes no arguments besides --name"
+  if ! is_up; then
+    echo "cluster '$CLUSTER' is not up; nothing to do"
+    return 0
+  fi
+  teardown
+  echo "cluster '$CLUSTER' is down; logs kept in .cluster/.logs/$CLUSTER/"
+}
+
+cmd_status() {
+  [ $# -eq 0 ] || usage_error "status takes no arguments besides --name"
+  require_up
+  conclave_command
+  local size index mode state pid view role leader term counts extra
+  size=$(node_count)
+  mode=$(meta_get mode)
+  printf "cluster '%s': %s nodes, %s, %s\n" "$CLUSTER" "$size" "$(meta_get protocol)" \
+    "$([ "$mode" = netns ] && echo "namespace LAN 10.213.$CLUSTER_OCTET.0/24, mDNS" || echo "127.0.0.1, static bootstrap")"
+  [ ! -f "$STATE/partition" ] || echo "partition: $(cat "$STATE/partition")"
+  printf '%-5s %-8s %-8s %-26s %-10s %-7s %-5s %-18s %s\n' \
+    NODE PID STATE ADDRESS ROLE LEADER TERM ALIVE/SUSPECT/DEAD SOCKET
+  for ((index = 1; index <= size; index++)); do
+    state=$(node_state "$index")
+    pid=$(node_pid "$index" || true)
+    role='-' leader='-' term='-' counts='-'
+    if [ "$state" = running ] &&
+      view=$(run_conclave status --api "unix:$(node_socket "$index")" --json 2>/dev/null); then
+      IFS=$'\t' read -r role leader term counts < <(printf '%s' "$view" | node "$REPO_ROOT/scripts/lib/status-summary.mjs")
+    elif [ "$state" = running ]; then
+      role='(no answer)'
+    fi
+    extra=''
+    [ ! -f "$STATE/loss/n$index" ] || extra="  loss $(cat "$STATE/loss/n$index")%"
+    printf '%-5s %-8s %-8s %-26s %-10s %-7s %-5s %-18s %s%s\n' "n$index" "${pid:--}" "$state" \
+      "$(node_multiaddr "$index")" "$role" "$leader" "$term" "$counts" "$(node_socket "$index")" "$extra"
+  done
+}
+
+# Commands that take exactly one node index.
+one_index() {
+  local command=$1
+  shift
+  [ $# -eq 1 ] || usage_error "$command needs one node number"
+  require_up
+  check_index "$1"
+}
+
+cmd_logs() {
+  local index='' follow=''
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -f | --follow) follow=-f && shift ;;
+      -*) usage_error "unknown flag for logs: $1" ;;
+      *)
+        [ -z "$index" ] || usage_error "logs takes one node number"
+        index=$1 && shift
+        ;;
+    esac
+  done
+  one_index logs "$index"
+  local log
+  log=$(node_log "$index")
+  [ -f "$log" ] || die "n$index has no log yet ($log)"
+  exec tail -n 100 ${follow:+"$follow"} "$log"
+}
+
+cmd_restart() {
+  one_index restart "$@"
+  conclave_command
+  stop_nodes "$1"
+  echo "starting n$1…"
+  node_launch "$1"
+  wait_for_api "$1" || die "n$1 did not come back; see above"
+}
+
+cmd_partition() {
+  [ $# -ge 2 ] || usage_error "partition needs at least two groups, e.g. partition \"1,2\" \"3,4,5\""
+  require_up
+  require_lan partition
+  lan_partition "$@"
+}
+
+cmd_heal() {
+  [ $# -eq 0 ] || usage_error "heal takes no arguments besides --name"
+  require_up
+  require_lan heal
+  lan_heal
+}
+
+cmd_loss() {
+  [ $# -eq 2 ] || usage_error "loss needs a node number and a percentage, e.g. loss 2 30"
+  require_up
+  check_index "$1"
+  [[ $2 =~ ^([0-9]|[1-9][0-9]|100)$ ]] || usage_error "loss percentage must be 0..100, not '$2'"
+  require_lan loss
+  lan_loss "$1" "$2"
+}
+
+main() {
+  local cluster=${CONCLAVE_CLUSTER_NAME:-local} args=()
+  # --name may come before or after the command.
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --name)
+        [ $# -ge 2 ] || usage_error "--name needs a value"
+        cluster=$2 && shift 2
+        ;;
+      --name=*) cluster=${1#--name=} && shift ;;
+      -h | --help) usage && exit 0 ;;
+      *) args+=("$1") && shift ;;
+    esac
+  done
+  [ ${#args[@]} -gt 0 ] || usage_error "no command given"
+  local command=${args[0]}
+  args=("${args[@]:1}")
+  select_cluster "$cluster"
+  case $command in
+    up) cmd_up "${args[@]+"${args[@]}"}" ;;
+    down) cmd_down "${args[@]+"${args[@]}"}" ;;
+    status) cmd_status "${args[@]+"${args[@]}"}" ;;
+    kill) one_index kill "${args[@]+"${args[@]}"}" && node_signal "${args[0]}" KILL && echo "n${args[0]}: SIGKILL" ;;
+    stop) one_index stop "${args[@]+"${args[@]}"}" && node_signal "${args[0]}" STOP && echo "n${args[0]}: SIGSTOP (frozen)" ;;
+    cont) one_index cont "${args[@]+"${args[@]}"}" && node_signal "${args[0]}" CONT && echo "n${args[0]}: SIGCONT (running)" ;;
+    restart) cmd_restart "${args[@]+"${args[@]}"}" ;;
+    logs) cmd_logs "${args[@]+"${args[@]}"}" ;;
+    sock) one_index sock "${args[@]+"${args[@]}"}" && node_socket "${args[0]}" && echo ;;
+    partition) cmd_partition "${args[@]+"${args[@]}"}" ;;
+    heal) cmd_heal "${args[@]+"${args[@]}"}" ;;
+    loss) cmd_loss "${args[@]+"${args[@]}"}" ;;
+    help) usage ;;
+    *) usage_error "unknown command '$command'" ;;
+  esac
+}
+
+main "$@"

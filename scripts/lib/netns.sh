@@ -1,0 +1,129 @@
+# shellcheck shell=bash
+# The LAN in a box (root + iproute2): one network namespace per node and one holding a Linux
+# bridge; a veth pair joins each node to the bridge. Nothing touches the root namespace, so
+# mDNS multicast and all cluster traffic stay inside namespaces this cluster made.
+
+bridge_namespace() { printf 'cc-%s-br' "$CLUSTER"; }
+node_namespace() { printf 'cc-%s-n%s' "$CLUSTER" "$1"; }
+bridge_link() { printf 'c%sbr' "$CLUSTER_HASH"; }
+node_link() { printf 'c%sn%s' "$CLUSTER_HASH" "$1"; }
+bridge_port_link() { printf 'c%sb%s' "$CLUSTER_HASH" "$1"; }
+
+# Each resource is recorded before it is created: a crash in between leaves a record of
+# something that may not exist, which `down` tolerates, never something unrecorded.
+lan_create() {
+  local size=$1 index ns br_ns
+  br_ns=$(bridge_namespace)
+  record netns "$br_ns"
+  ip netns add "$br_ns"
+  ip -n "$br_ns" link set lo up
+  record link "$(bridge_link)" "$br_ns"
+  ip -n "$br_ns" link add "$(bridge_link)" type bridge
+  # Flood all multicast (mDNS) to every port instead of learning group membership first.
+  ip -n "$br_ns" link set "$(bridge_link)" type bridge mcast_snooping 0
+  ip -n "$br_ns" link set "$(bridge_link)" up
+  for ((index = 1; index <= size; index++)); do
+    ns=$(node_namespace "$index")
+    record netns "$ns"
+    ip netns add "$ns"
+    ip -n "$ns" link set lo up
+    record link "$(node_link "$index")" "$ns"
+    ip link add "$(node_link "$index")" netns "$ns" type veth peer name "$(bridge_port_link "$index")" netns "$br_ns"
+    ip -n "$br_ns" link set "$(bridge_port_link "$index")" master "$(bridge_link)" up
+    ip -n "$ns" addr add "$(node_address "$index")/24" dev "$(node_link "$index")"
+    ip -n "$ns" link set "$(node_link "$index")" up
+    # Without a multicast route mDNS finds nothing.
+    ip -n "$ns" route add 224.0.0.0/4 dev "$(node_link "$index")"
+  done
+}
+
+# Removes every recorded namespace (with its links, routes and firewall rules) and any link
+# that ended up elsewhere. Processes still inside a namespace are this cluster's: killed by PID.
+lan_destroy() {
+  local ns pid link where
+  while read -r link where; do
+    [ -n "$link" ] || continue
+    if ip link show "$link" >/dev/null 2>&1; then ip link del "$link" 2>/dev/null || true; fi
+  done < <(recorded link)
+  while read -r ns; do
+    [ -n "$ns" ] || continue
+    [ -e "/run/netns/$ns" ] || continue
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done < <(recorded netns)
+}
+
+require_lan() {
+  [ "$(meta_get mode)" = netns ] ||
+    die "'$1' needs the namespace LAN (root and iproute2); cluster '$CLUSTER' runs on 127.0.0.1"
+}
+
+# partition GROUP... — each group a comma list of node indexes. Nodes in different groups
+# cannot reach each other: blackhole routes drop packets silently, like a cut cable (TCP
+# connections stay open and time out instead of closing). Unlisted nodes reach everyone.
+lan_partition() {
+  local group index other members=()
+  local -A group_of=()
+  local gid=0
+  for group in "$@"; do
+    gid=$((gid + 1))
+    [[ $group =~ ^[0-9]+(,[0-9]+)*$ ]] || usage_error "partition group '$group' is not a comma list of node numbers"
+    IFS=, read -r -a members <<<"$group"
+    for index in "${members[@]}"; do
+      check_index "$index"
+      [ -z "${group_of[$index]:-}" ] || usage_error "n$index is in more than one partition group"
+      group_of[$index]=$gid
+    done
+  done
+  lan_heal quiet
+  for index in "${!group_of[@]}"; do
+    for other in "${!group_of[@]}"; do
+      [ "${group_of[$index]}" != "${group_of[$other]}" ] || continue
+      ip -n "$(node_namespace "$index")" route add blackhole "$(node_address "$other")/32"
+    done
+  done
+  printf '%s\n' "$*" >"$STATE/partition"
+  local shown
+  shown=$(printf '{%s} ' "$@")
+  echo "partitioned cluster '$CLUSTER': ${shown% }"
+}
+
+lan_heal() {
+  local size index route words=()
+  size=$(node_count)
+  for ((index = 1; index <= size; index++)); do
+    while read -r route; do
+      [ -n "$route" ] || continue
+      # `route show` prints "blackhole ADDR"; delete takes the same words.
+      read -r -a words <<<"$route"
+      ip -n "$(node_namespace "$index")" route del "${words[@]}"
+    done < <(ip -n "$(node_namespace "$index")" route show type blackhole 2>/dev/null)
+  done
+  rm -f "$STATE/partition"
+  [ "${1:-}" = quiet ] || echo "healed cluster '$CLUSTER': every node reaches every node"
+}
+
+# loss I PCT — random drop of PCT % of packets in and out of node I's link (0 clears).
+lan_loss() {
+  local index=$1 percent=$2 ns link probability
+  command -v iptables >/dev/null 2>&1 ||
+    die "'loss' needs iptables, which is not installed (apt-get install iptables)"
+  ns=$(node_namespace "$index")
+  link=$(node_link "$index")
+  if ! ip netns exec "$ns" iptables -L CONCLAVE_LOSS -n >/dev/null 2>&1; then
+    ip netns exec "$ns" iptables -N CONCLAVE_LOSS
+    ip netns exec "$ns" iptables -A INPUT -i "$link" -j CONCLAVE_LOSS
+    ip netns exec "$ns" iptables -A OUTPUT -o "$link" -j CONCLAVE_LOSS
+  fi
+  ip netns exec "$ns" iptables -F CONCLAVE_LOSS
+  mkdir -p "$STATE/loss"
+  if [ "$percent" = 0 ]; then
+    rm -f "$STATE/loss/n$index"
+    echo "n$index: packet loss cleared"
+    return
+  fi
+  probability=$(awk -v p="$percent" 'BEGIN { printf "%.4f", p / 100 }')
+  ip netns exec "$ns" iptables -A CONCLAVE_LOSS -m statistic --mode random --probability "$probability" -j DROP
+  printf '%s\n' "$percent" >"$STATE/loss/n$index"
+  echo "n$index: dropping ${percent}% of packets in and out"
+}
