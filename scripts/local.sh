@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# local.sh (`npm start`) — a 5-node cluster and its live member table; Ctrl-C stops it all.
+# Extra arguments go to `cluster.sh up` (e.g. `npm start -- --protocol raft --name demo`).
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CLUSTER_SH="$REPO_ROOT/scripts/cluster.sh"
+# shellcheck source=lib/common.sh
+. "$REPO_ROOT/scripts/lib/common.sh"
+
+usage() {
+  echo "usage: npm start -- [--protocol bully|raft] [--name CLUSTER] [other cluster.sh up flags]"
+}
+
+cluster=${CONCLAVE_CLUSTER_NAME:-local}
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case ${args[i]} in
+    --name) cluster=${args[i + 1]:-} ;;
+    --name=*) cluster=${args[i]#--name=} ;;
+    -h | --help) usage && exit 0 ;;
+  esac
+done
+command_hint=scripts/cluster.sh
+[ "$cluster" = local ] || command_hint="scripts/cluster.sh --name $cluster"
+
+stop_cluster() {
+  trap - INT TERM EXIT
+  echo
+  bash "$CLUSTER_SH" down --name "$cluster"
+}
+
+# A failed `up` takes itself down; only a cluster that came up is ours to stop.
+bash "$CLUSTER_SH" up 5 "$@" --name "$cluster"
+trap stop_cluster INT TERM EXIT
+
+socket=$(bash "$CLUSTER_SH" sock 1 --name "$cluster")
+echo
+echo "other terminal: $command_hint kill 5 | stop 3 | cont 3 | restart 5 | logs 2 -f | status"
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1; then
+  echo "break the LAN:  $command_hint partition \"1,2\" \"3,4,5\" | heal | loss 2 30    (Ctrl-C here stops all)"
+else
+  echo "partition, heal and loss need root (the namespace LAN)    (Ctrl-C here stops all)"
+fi
+# The table clears the screen: leave the hint on it for a moment.
+sleep 2
+
+conclave_command
+# Not exec: the EXIT trap must still run `down` when the table ends.
+"${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" members --watch --api "unix:$socket" || true
