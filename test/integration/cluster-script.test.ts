@@ -1,0 +1,252 @@
+/**
+ * scripts/cluster.sh end to end: up, status, sock, kill, stop/cont, restart, partition/heal,
+ * loss and down, checked against the processes, namespaces, routes and firewall rules
+ * themselves. Real daemons when the build can run them (else the stand-in conclave), a
+ * namespace LAN as root with `ip` (else 127.0.0.1, where the LAN-only commands must refuse).
+ * A second suite kills the script halfway through `up` and proves `down` still removes all.
+ */
+import '../../daemon/polyfill.js';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { canUseNamespaces, CLI, sleep } from '../support/local-cluster.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const SCRIPT = join(ROOT, 'scripts/cluster.sh');
+const STAND_IN = `${process.execPath} ${join(ROOT, 'dist/test/integration/fixtures/conclave-stand-in.js')}`;
+const LAN = canUseNamespaces();
+
+/** The real daemon once its module graph loads; before that the stand-in. */
+function realDaemonLoads(): boolean {
+  const probe = `await import(${JSON.stringify(join(ROOT, 'dist/daemon/polyfill.js'))}); await import(${JSON.stringify(join(ROOT, 'dist/daemon/daemon.js'))});`;
+  return spawnSync(process.execPath, ['--input-type=module', '-e', probe], { stdio: 'ignore' }).status === 0;
+}
+
+function clusterSh(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync('bash', [SCRIPT, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, CONCLAVE_CLUSTER_NAME: undefined, ...env },
+    timeout: 120_000,
+  });
+}
+
+function ok(result: SpawnSyncReturns<string>): string {
+  assert.equal(result.status, 0, `cluster.sh failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  return result.stdout;
+}
+
+/** PID and state column of node `name` in `cluster.sh status` output. */
+function statusRow(output: string, name: string): { pid: number; state: string } {
+  const row = output.split('\n').find((line) => line.startsWith(`${name} `));
+  assert.ok(row, `no row for ${name} in:\n${output}`);
+  const [, pid, state] = row.trim().split(/\s+/);
+  return { pid: Number(pid), state: state ?? '' };
+}
+
+/** Scheduler state letter of a live process (R, S, T, …), or null when it is gone or a zombie. */
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X' ? null : state;
+  } catch {
+    return null;
+  }
+}
+
+async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+function getStatus(socketPath: string): Promise<{ name: string; members: Record<string, number> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/v1/status', timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function namespaceOf(pid: number): string {
+  return spawnSync('ip', ['netns', 'identify', String(pid)], { encoding: 'utf8' }).stdout.trim();
+}
+
+function namespaces(): string[] {
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+}
+
+function blackholes(namespace: string): string[] {
+  return spawnSync('ip', ['-n', namespace, 'route', 'show', 'type', 'blackhole'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+}
+
+/** Interface names inside a namespace, without lo. */
+function links(namespace: string): string[] {
+  const out = spawnSync('ip', ['-n', namespace, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+  return out.split('\n').map((line) => line.split(': ')[1]?.split('@')[0] ?? '').filter((name) => name && name !== 'lo');
+}
+
+describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
+  const name = `cs${process.pid}`;
+  const useRealDaemon = !process.env.CONCLAVE_BIN && existsSync(CLI) && realDaemonLoads();
+  const env = useRealDaemon ? {} : { CONCLAVE_BIN: process.env.CONCLAVE_BIN ?? STAND_IN };
+  const sh = (...args: string[]) => clusterSh([...args, '--name', name], env);
+  const pidOf = (index: number) => statusRow(ok(sh('status')), `n${index}`).pid;
+
+  before(() => {
+    ok(sh('up', '3', '--preset', 'local'));
+  });
+
+  after(() => {
+    clusterSh(['down', '--name', name], env);
+  });
+
+  it('up 3 leaves three nodes that each answer on their own API socket', async () => {
+    for (const index of [1, 2, 3]) {
+      const socket = ok(sh('sock', String(index))).trim();
+      assert.ok(existsSync(socket), `sock ${index} printed ${socket}, which does not exist`);
+      assert.equal((await getStatus(socket)).name, `n${index}`);
+    }
+  });
+
+  it('the real daemons find each other over the LAN (mDNS in namespaces, else bootstrap)', async (t) => {
+    if (!useRealDaemon) return t.skip('the daemon does not run yet; the stand-in knows no peers');
+    const socket = ok(sh('sock', '1')).trim();
+    const aliveSeen = async () => (await getStatus(socket).catch(() => null))?.members.alive ?? 0;
+    await waitUntil('n1 to see 3 alive members', async () => (await aliveSeen()) === 3, 30_000);
+  });
+
+  it('status lists every node as running with a live PID', () => {
+    const output = ok(sh('status'));
+    for (const index of [1, 2, 3]) {
+      const row = statusRow(output, `n${index}`);
+      assert.equal(row.state, 'running');
+      assert.notEqual(processState(row.pid), null, `n${index}'s PID ${row.pid} is not alive`);
+      if (LAN) assert.equal(namespaceOf(row.pid), `cc-${name}-n${index}`, 'each node runs in its own namespace');
+    }
+  });
+
+  it('up refuses a cluster name that is already up and leaves it running', () => {
+    const pid = pidOf(1);
+    assert.equal(sh('up', '2').status, 1);
+    assert.notEqual(processState(pid), null);
+  });
+
+  it('unknown commands and flags are usage errors (exit 2)', () => {
+    assert.equal(sh('frobnicate').status, 2);
+    assert.equal(sh('status', '--bogus').status, 2);
+    assert.equal(sh('kill', '9').status, 2);
+  });
+
+  it('kill 2 ends that exact process, and restart 2 brings n2 back', async () => {
+    const pid = pidOf(2);
+    ok(sh('kill', '2'));
+    await waitUntil(`PID ${pid} to be gone`, () => processState(pid) === null);
+    assert.equal(statusRow(ok(sh('status')), 'n2').state, 'dead');
+    ok(sh('restart', '2'));
+    const restarted = statusRow(ok(sh('status')), 'n2');
+    assert.equal(restarted.state, 'running');
+    assert.notEqual(restarted.pid, pid);
+  });
+
+  it('stop 3 freezes the process (state T) and cont 3 resumes it', async () => {
+    const pid = pidOf(3);
+    ok(sh('stop', '3'));
+    await waitUntil('state T', () => processState(pid) === 'T');
+    assert.equal(statusRow(ok(sh('status')), 'n3').state, 'stopped');
+    ok(sh('cont', '3'));
+    await waitUntil('state not T', () => processState(pid) !== 'T' && processState(pid) !== null);
+    assert.equal(statusRow(ok(sh('status')), 'n3').state, 'running');
+  });
+
+  it('partition "1" "2,3" blackholes the other side in each namespace; heal removes the routes', (t) => {
+    if (!LAN) {
+      assert.equal(sh('partition', '1', '2,3').status, 1, 'without the namespace LAN partition must refuse');
+      return t.skip('needs root and ip for the namespace LAN');
+    }
+    ok(sh('partition', '1', '2,3'));
+    const nsOf = (index: number) => namespaceOf(pidOf(index));
+    assert.equal(blackholes(nsOf(1)).length, 2, 'n1 is cut from n2 and n3');
+    assert.equal(blackholes(nsOf(2)).length, 1, 'n2 is cut from n1 only');
+    assert.equal(blackholes(nsOf(3)).length, 1, 'n3 is cut from n1 only');
+    ok(sh('heal'));
+    for (const index of [1, 2, 3]) assert.deepEqual(blackholes(nsOf(index)), []);
+  });
+
+  it('loss 2 30 adds a random-drop rule in n2 only; loss 2 0 clears it', (t) => {
+    if (!LAN) return t.skip('needs root and ip for the namespace LAN');
+    if (spawnSync('iptables', ['-V']).status !== 0) return t.skip('iptables is not installed');
+    const rules = (index: number) =>
+      spawnSync('ip', ['netns', 'exec', namespaceOf(pidOf(index)), 'iptables', '-S', 'CONCLAVE_LOSS'], { encoding: 'utf8' }).stdout;
+    ok(sh('loss', '2', '30'));
+    const probability = /--mode random --probability ([\d.]+) -j DROP/.exec(rules(2))?.[1];
+    assert.ok(probability && Math.abs(Number(probability) - 0.3) < 1e-6, `no 30 % drop rule in:\n${rules(2)}`);
+    assert.doesNotMatch(rules(1), /DROP/);
+    ok(sh('loss', '2', '0'));
+    assert.doesNotMatch(rules(2), /DROP/);
+  });
+
+  it('down stops every process and removes every namespace, link and the state; a second down is a no-op', async () => {
+    const pids = [1, 2, 3].map(pidOf);
+    const ours = LAN ? namespaces().filter((ns) => ns.startsWith(`cc-${name}-`)) : [];
+    const ourLinks = ours.flatMap(links);
+    if (LAN) {
+      assert.equal(ours.length, 4, 'a bridge namespace and one per node');
+      assert.equal(ourLinks.length, 7, 'a bridge and both ends of three veth pairs');
+    }
+    ok(sh('down'));
+    for (const pid of pids) assert.equal(processState(pid), null, `PID ${pid} survived down`);
+    const left = namespaces();
+    for (const ns of ours) assert.ok(!left.includes(ns), `namespace ${ns} survived down`);
+    const rootLinks = spawnSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+    for (const link of ourLinks) assert.ok(!rootLinks.includes(`: ${link}`), `link ${link} is in the root namespace`);
+    assert.ok(!existsSync(join(ROOT, '.cluster', name)), 'state dir removed');
+    assert.ok(existsSync(join(ROOT, '.cluster/.logs', name, 'n1.log')), 'logs kept');
+    ok(sh('down'));
+  });
+});
+
+describe('cluster.sh down after the script was killed halfway through up', { timeout: 120_000 }, () => {
+  const name = `cx${process.pid}`;
+  // The stand-in holds its socket back, so `up` is reliably still waiting when it is killed.
+  const env = { CONCLAVE_BIN: STAND_IN, STAND_IN_READY_DELAY_MS: '600000' };
+
+  after(() => {
+    clusterSh(['down', '--name', name], env);
+  });
+
+  it('removes the processes and namespaces the crashed up made', async () => {
+    const up = spawn('bash', [SCRIPT, 'up', '3', '--name', name], { stdio: 'ignore', env: { ...process.env, ...env } });
+    const pidFile = (index: number) => join(ROOT, '.cluster', name, 'pids', `n${index}`);
+    await waitUntil('all three nodes to be launched', () => [1, 2, 3].every((i) => existsSync(pidFile(i))));
+    up.kill('SIGKILL');
+    await new Promise((resolve) => up.once('exit', resolve));
+
+    const pids = [1, 2, 3].map((i) => Number(readFileSync(pidFile(i), 'utf8')));
+    for (const pid of pids) assert.notEqual(processState(pid), null, 'the nodes outlived the killed script');
+    const ours = LAN ? namespaces().filter((ns) => ns.startsWith(`cc-${name}-`)) : [];
+    if (LAN) assert.equal(ours.length, 4);
+
+    ok(clusterSh(['down', '--name', name], env));
+    for (const pid of pids) assert.equal(processState(pid), null, `PID ${pid} survived down`);
+    const left = namespaces();
+    for (const ns of ours) assert.ok(!left.includes(ns), `namespace ${ns} survived down`);
+    assert.ok(!existsSync(join(ROOT, '.cluster', name)));
+  });
+});
