@@ -1,0 +1,72 @@
+/**
+ * What the dashboard knows about one daemon's view of the cluster. Built only by the reducer in
+ * state.ts from control-API events and polls; read only by the view-model.
+ */
+import type { MemberResponse, NodeRef, StatusResponse } from '../daemon/api/types.js';
+import type { NodeId } from '../protocols/types.js';
+
+export type Connection =
+  | { kind: 'connecting' }
+  | { kind: 'connected'; sinceMs: number }
+  /** The stream or a poll failed; the link tries again at `retryAtMs`. */
+  | { kind: 'retrying'; reason: string; code: string; retryAtMs: number };
+
+/** A member as the viewed daemon reports it, plus when (dashboard clock) it was last heard. */
+export interface MemberView extends MemberResponse {
+  /** Dashboard-clock ms of the last first-hand heartbeat: receipt time minus `lastSeenMs`. */
+  heardAtMs: number;
+}
+
+/** One leader change, as the viewed daemon saw it. */
+export interface LeaderChange {
+  /** The daemon's clock (event `at`), for display. */
+  atMs: number;
+  from: NodeRef | null;
+  to: NodeRef | null;
+  term: number;
+  fencingToken: number;
+  /** How long the cluster had no leader before `to` (0 when it went straight from one to the next). */
+  leaderlessMs: number;
+}
+
+export type LogTone = 'info' | 'good' | 'warn' | 'bad';
+
+export interface LogEntry {
+  seq: number;
+  /** The daemon's clock (event `at`) or the dashboard's for its own notes. */
+  atMs: number;
+  type: string;
+  text: string;
+  tone: LogTone;
+}
+
+/** A point where the leader (as this daemon saw it) changed, on the dashboard clock; feeds the chart. */
+export interface LeaderSample {
+  atMs: number;
+  leader: NodeId | null;
+}
+
+export interface DaemonView {
+  address: string;
+  connection: Connection;
+  /** Null until the first snapshot. */
+  status: StatusResponse | null;
+  members: ReadonlyMap<NodeId, MemberView>;
+  timeline: readonly LeaderChange[];
+  log: readonly LogEntry[];
+  nextLogSeq: number;
+  /** Dashboard-clock start of the current leader's reign; `leaderSinceExact` false when only "at least since". */
+  leaderSinceMs: number | null;
+  leaderSinceExact: boolean;
+  leaderHistory: readonly LeaderSample[];
+  /** Dashboard-clock times elections started (bounded), for the chart. */
+  electionStarts: readonly number[];
+  /** Since when members have disagreed about the leader (see split-brain.ts); null while they agree. */
+  disagreeSinceMs: number | null;
+}
+
+/** Bounds: the dashboard runs for days; nothing it keeps may grow without limit. */
+export const MAX_LOG_ENTRIES = 2000;
+export const MAX_TIMELINE_ENTRIES = 500;
+export const MAX_LEADER_SAMPLES = 2000;
+export const MAX_ELECTION_STARTS = 2000;

@@ -1,0 +1,47 @@
+/**
+ * Leader disagreement among live members. A handoff looks like a split for a gossip round (the old
+ * leader's last heartbeat still says "leader"), so the alarm waits `SPLIT_BRAIN_GRACE_MS` before it
+ * fires; a disagreement that lasts longer is a real split brain.
+ */
+import type { NodeRef } from '../daemon/api/types.js';
+import type { NodeId, ProtocolName } from '../protocols/types.js';
+import type { MemberView } from './model.js';
+
+/** About two gossip rounds at the default heartbeat interval. */
+export const SPLIT_BRAIN_GRACE_MS = 1000;
+
+export interface Disagreement {
+  /** Live members that say they lead, by name. */
+  claimants: NodeRef[];
+  /** Each leader that someone follows, with its followers' names. */
+  camps: { leader: NodeRef; followers: string[] }[];
+}
+
+/**
+ * Live members on `protocol` that contradict each other: two claim to lead, or they follow
+ * different leaders. Members without a leader (mid-election) contradict no one.
+ */
+export function findDisagreement(members: Iterable<MemberView>, protocol: ProtocolName | null): Disagreement | null {
+  const live = [...members].filter((m) => m.state === 'alive' && (protocol === null || m.protocol === protocol));
+  const names = new Map<NodeId, string>();
+  for (const m of members) names.set(m.id, m.name);
+  const refOf = (id: NodeId): NodeRef => ({ id, name: names.get(id) ?? id });
+  const claimants = live.filter((m) => m.role === 'leader').map((m) => refOf(m.id));
+  const byLeader = new Map<NodeId, string[]>();
+  for (const m of live) {
+    if (m.leader === null) continue;
+    const followers = byLeader.get(m.leader) ?? [];
+    followers.push(m.name);
+    byLeader.set(m.leader, followers);
+  }
+  if (claimants.length < 2 && byLeader.size < 2) return null;
+  const camps = [...byLeader.entries()]
+    .map(([leader, followers]) => ({ leader: refOf(leader), followers: followers.sort() }))
+    .sort((a, b) => b.followers.length - a.followers.length || a.leader.name.localeCompare(b.leader.name));
+  return { claimants: claimants.sort((a, b) => a.name.localeCompare(b.name)), camps };
+}
+
+/** Whether a disagreement that began at `sinceMs` has outlasted the grace period at `nowMs`. */
+export function isSplitBrain(sinceMs: number | null, nowMs: number): boolean {
+  return sinceMs !== null && nowMs - sinceMs >= SPLIT_BRAIN_GRACE_MS;
+}

@@ -1,0 +1,214 @@
+/**
+ * The view-model: one daemon's view plus the UI state, turned into everything the widgets draw
+ * (text segments with colours). Pure; widgets only render what this returns.
+ */
+import { formatDuration } from '../daemon/cli/format.js';
+import type { NodeRef } from '../daemon/api/types.js';
+import type { ProtocolName } from '../protocols/types.js';
+import { leadershipChart } from './chart.js';
+import type { Layout } from './layout.js';
+import { scrollWindow } from './layout.js';
+import { headerLine, memberRows, orderMembers, type Colour, type MemberRow, type Segment } from './members-table.js';
+import type { DaemonView, LeaderChange, LogEntry, LogTone, MemberView } from './model.js';
+import { findDisagreement, isSplitBrain, type Disagreement } from './split-brain.js';
+import { cell, clockTime } from './text.js';
+import { describeCommand, selectedIndex, type UiState } from './ui.js';
+
+export type { Colour, Segment } from './members-table.js';
+
+export interface ScreenModel {
+  header: [Segment[], Segment[]];
+  /** The split-brain alarm, or null. */
+  banner: string | null;
+  membersTitle: string;
+  membersHeader: string;
+  /** Only the rows that fit, from `membersFirst`. */
+  memberRows: MemberRow[];
+  /** Index into `memberRows` of the selected member, or -1. */
+  selectedRow: number;
+  membersFirst: number;
+  /** Every member in display order (what ↑/↓ and `t` work on). */
+  memberOrder: NodeRef[];
+  chartTitle: string;
+  chartLines: Segment[][];
+  timelineTitle: string;
+  timeline: Segment[][];
+  logTitle: string;
+  log: Segment[][];
+  footer: Segment[];
+  help: string[] | null;
+}
+
+const TONE_COLOURS: Readonly<Record<LogTone, Colour | null>> = { info: null, good: 'green', warn: 'yellow', bad: 'red' };
+
+export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout: Layout): ScreenModel {
+  const innerMembers = layout.members.width - 2;
+  const rows = memberRows(view.members.values(), view.status, nowMs, innerMembers);
+  const memberOrder = orderMembers(view.members.values(), view.status).map((m) => ({ id: m.id, name: m.name }));
+  const selected = selectedIndex(ui, memberOrder);
+  const membersFirst = scrollWindow(rows.length, Math.max(0, selected), layout.memberRows, ui.membersFirst);
+  const visible = rows.slice(membersFirst, membersFirst + Math.max(0, layout.memberRows));
+  const chartCells = Math.max(0, layout.chart.width - 2 - CHART_LABEL_WIDTH);
+  const chart = leadershipChart(view.leaderHistory, view.electionStarts, nowMs, chartCells);
+  const filtered = view.log.filter((entry) => matchesFilter(entry.type, ui.filter));
+  const logWindow = windowFromEnd(filtered, layout.logRows, ui.logBack);
+  const splitBrain = isSplitBrain(view.disagreeSinceMs, nowMs) ? findDisagreement(view.members.values(), view.status?.protocol ?? null) : null;
+  const shownAfter = membersFirst + visible.length;
+  return {
+    header: headerLines(view, ui, nowMs),
+    banner: splitBrain ? bannerText(splitBrain, nowMs - (view.disagreeSinceMs ?? nowMs)) : null,
+    membersTitle: ` members ${view.members.size}${rows.length > visible.length ? ` (${membersFirst + 1}-${shownAfter})` : ''} `,
+    membersHeader: headerLine(innerMembers),
+    memberRows: visible,
+    selectedRow: selected === -1 ? -1 : selected - membersFirst,
+    membersFirst,
+    memberOrder,
+    chartTitle: ` no-leader time and elections, ${formatDuration(chart.bucketMs)} per column: ${chart.leaderlessMs} ms leaderless, ${chart.electionCount} elections `,
+    chartLines: [
+      [{ text: cell('no leader', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.leaderless, colour: 'red' }],
+      [{ text: cell('elections', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.elections, colour: 'yellow' }],
+    ],
+    timelineTitle: ` leader changes ${view.timeline.length} `,
+    timeline: timelineRows(view.timeline, layout.timeline.width - 2, layout.timeline.height - 2),
+    logTitle: ` events${ui.filter ? ` [${ui.filter}] ${filtered.length}/${view.log.length}` : ` ${view.log.length}`}${ui.logBack > 0 ? ' (scrolled, PgDn)' : ''} `,
+    log: logWindow.map((entry) => logRow(entry)),
+    footer: footerLine(ui),
+    help: ui.mode === 'help' ? HELP : null,
+  };
+}
+
+const CHART_LABEL_WIDTH = 10;
+
+function headerLines(view: DaemonView, ui: UiState, nowMs: number): [Segment[], Segment[]] {
+  const s = view.status;
+  const where = ui.viewCount > 1 ? ` [${ui.viewIndex + 1}/${ui.viewCount}, Tab]` : '';
+  const first: Segment[] = [
+    { text: 'conclave ', colour: 'cyan', bold: true },
+    { text: s ? `cluster ${s.cluster} · ${s.protocol} · viewing ${s.name} (${view.address})${where}  ` : `viewing ${view.address}${where}  `, colour: null },
+    connectionSegment(view, nowMs),
+  ];
+  if (ui.paused) first.push({ text: '  PAUSED (p)', colour: 'yellow', bold: true });
+  if (!s) return [first, [{ text: 'waiting for the first snapshot…', colour: 'grey' }]];
+  const q = quorum(view.members.values(), s.protocol);
+  const since = view.leaderSinceMs === null ? '' : ` for ${view.leaderSinceExact ? '' : '≥'}${formatDuration(nowMs - view.leaderSinceMs)}`;
+  const leaderless = leaderlessFor(view, nowMs);
+  const second: Segment[] = [
+    s.leader
+      ? { text: `leader ${s.leader.name}`, colour: 'cyan', bold: true }
+      : { text: `NO LEADER${leaderless}`, colour: 'red', bold: true },
+    { text: ` term ${s.term} · token ${s.fencingToken}${s.leader ? since : ''} · `, colour: null },
+    { text: `${q.reachable}/${q.known} reachable, ${q.ok ? 'quorum ok' : 'NO QUORUM'}`, colour: q.ok ? 'green' : 'red' },
+    { text: ` · ${s.name} is ${s.role}`, colour: null },
+  ];
+  return [first, second];
+}
+
+function connectionSegment(view: DaemonView, nowMs: number): Segment {
+  const c = view.connection;
+  switch (c.kind) {
+    case 'connecting':
+      return { text: 'connecting…', colour: 'yellow' };
+    case 'connected':
+      return { text: 'connected', colour: 'green' };
+    case 'retrying':
+      return { text: `disconnected, retrying in ${formatDuration(Math.max(0, c.retryAtMs - nowMs))} (${c.reason})`, colour: 'red', bold: true };
+  }
+}
+
+function leaderlessFor(view: DaemonView, nowMs: number): string {
+  const last = view.leaderHistory[view.leaderHistory.length - 1];
+  return last && last.leader === null ? ` for ${formatDuration(nowMs - last.atMs)}` : '';
+}
+
+/** Live members over known ones (left and other-protocol members do not count); ok at a strict majority. */
+export function quorum(members: Iterable<MemberView>, protocol: ProtocolName): { reachable: number; known: number; ok: boolean } {
+  let known = 0;
+  let reachable = 0;
+  for (const m of members) {
+    if (m.state === 'left' || m.protocol !== protocol) continue;
+    known++;
+    if (m.state === 'alive') reachable++;
+  }
+  return { reachable, known, ok: known > 0 && reachable * 2 > known };
+}
+
+export function bannerText(d: Disagreement, forMs: number): string {
+  const parts: string[] = [];
+  if (d.claimants.length >= 2) parts.push(`${joinNames(d.claimants.map((c) => c.name))} ${d.claimants.length === 2 ? 'both' : 'all'} claim to lead`);
+  if (d.camps.length >= 2) parts.push(d.camps.map((c) => `${c.followers.join(', ')} follow${c.followers.length === 1 ? 's' : ''} ${c.leader.name}`).join('; '));
+  return `SPLIT BRAIN for ${formatDuration(forMs)}: ${parts.join(' | ')}`;
+}
+
+function joinNames(names: string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/** Newest first; the gap is green when there was none, yellow under a second, red above. */
+export function timelineRows(timeline: readonly LeaderChange[], width: number, rows: number): Segment[][] {
+  const nameWidth = Math.max(4, Math.floor((width - 27) / 2));
+  return timeline
+    .slice(-Math.max(0, rows))
+    .reverse()
+    .map((c) => {
+      const from = c.from?.name ?? 'none';
+      const to = c.to?.name ?? 'none';
+      return [
+        { text: `${clockTime(c.atMs)} `, colour: 'grey' },
+        { text: `${cell(from, nameWidth)}→${cell(to, nameWidth)} t${c.term} `, colour: c.to ? null : 'red' },
+        { text: `${c.leaderlessMs}ms`, colour: c.leaderlessMs === 0 ? 'green' : c.leaderlessMs < 1000 ? 'yellow' : 'red' },
+      ];
+    });
+}
+
+/**
+ * Filter by event type: comma- or space-separated terms; an entry shows when its type contains any
+ * plain term (or there is none) and no `!term`. Case-insensitive.
+ */
+export function matchesFilter(type: string, filter: string): boolean {
+  const terms = filter.toLowerCase().split(/[\s,]+/).filter(Boolean);
+  const t = type.toLowerCase();
+  const include = terms.filter((x) => !x.startsWith('!'));
+  const exclude = terms.filter((x) => x.startsWith('!') && x.length > 1).map((x) => x.slice(1));
+  return (include.length === 0 || include.some((x) => t.includes(x))) && !exclude.some((x) => t.includes(x));
+}
+
+/** The `rows` entries ending `back` entries before the newest (clamped to the oldest page). */
+export function windowFromEnd<T>(items: readonly T[], rows: number, back: number): T[] {
+  const visible = Math.max(0, rows);
+  const end = Math.max(Math.min(visible, items.length), items.length - Math.max(0, back));
+  return items.slice(Math.max(0, end - visible), end);
+}
+
+function logRow(entry: LogEntry): Segment[] {
+  return [
+    { text: `${clockTime(entry.atMs)} `, colour: 'grey' },
+    { text: entry.text, colour: TONE_COLOURS[entry.tone] },
+  ];
+}
+
+function footerLine(ui: UiState): Segment[] {
+  if (ui.mode === 'confirm' && ui.pending) return [{ text: `${describeCommand(ui.pending)}? y/n`, colour: 'yellow', bold: true }];
+  if (ui.mode === 'filter') return [{ text: `filter events by type: ${ui.filterDraft}_`, colour: 'cyan' }, { text: '  (Enter apply, Esc cancel, !type hides)', colour: 'grey' }];
+  if (ui.message) return [{ text: ui.message.text, colour: ui.message.tone === 'good' ? 'green' : ui.message.tone === 'bad' ? 'red' : null, bold: true }];
+  return [{ text: '↑↓ select  t transfer  r resign  e elect  / filter  p pause  Tab view  ? help  q quit', colour: 'grey' }];
+}
+
+const HELP = [
+  'Keys',
+  '  ↑/↓ j/k   select a member (Home/End: first/last)',
+  '  t         transfer leadership to the selected member (y/n)',
+  '  r         ask the leader to resign (y/n)',
+  '  e         start an election (y/n)',
+  '  /         filter events by type, e.g. "leader,election" or "!member-updated"',
+  '  PgUp/PgDn scroll the event log',
+  '  p         pause / resume the display (events are still collected)',
+  '  Tab       next daemon (with several --api)',
+  '  q Ctrl-C  quit',
+  '',
+  'Members',
+  '  leader first; * after a name: the daemon being viewed',
+  '  ! follows another leader or claims to lead   ~ runs another protocol',
+  '  alive green, suspect yellow, dead red, left grey',
+  '',
+  'any key closes this help',
+];
