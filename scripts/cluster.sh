@@ -156,29 +156,35 @@ cmd_status() {
   [ $# -eq 0 ] || usage_error "status takes no arguments besides --name"
   require_up
   conclave_command
-  local size index mode state pid view role leader term counts extra
+  local size index mode views role leader term counts extra
+  local -a states=() view_files=() summaries=()
   size=$(node_count)
   mode=$(meta_get mode)
   printf "cluster '%s': %s nodes, %s, %s\n" "$CLUSTER" "$size" "$(meta_get protocol)" \
     "$([ "$mode" = netns ] && echo "namespace LAN 10.213.$CLUSTER_OCTET.0/24, mDNS" || echo "127.0.0.1, static bootstrap")"
   [ ! -f "$STATE/partition" ] || echo "partition: $(cat "$STATE/partition")"
-  printf '%-5s %-8s %-8s %-26s %-10s %-7s %-5s %-18s %s\n' \
+  # Ask all running nodes at once: each client is a Node start-up (about half a second).
+  views=$(mktemp -d)
+  for ((index = 1; index <= size; index++)); do
+    states[index]=$(node_state "$index")
+    if [ "${states[index]}" = running ]; then
+      run_conclave status --api "unix:$(node_socket "$index")" --json >"$views/n$index" 2>/dev/null &
+    fi
+  done
+  wait || true
+  for ((index = 1; index <= size; index++)); do view_files+=("$views/n$index"); done
+  mapfile -t summaries < <(node "$REPO_ROOT/scripts/lib/status-summary.mjs" "${view_files[@]}")
+  printf '%-5s %-8s %-8s %-28s %-11s %-7s %-5s %-18s %s\n' \
     NODE PID STATE ADDRESS ROLE LEADER TERM ALIVE/SUSPECT/DEAD SOCKET
   for ((index = 1; index <= size; index++)); do
-    state=$(node_state "$index")
-    pid=$(node_pid "$index" || true)
-    role='-' leader='-' term='-' counts='-'
-    if [ "$state" = running ] &&
-      view=$(run_conclave status --api "unix:$(node_socket "$index")" --json 2>/dev/null); then
-      IFS=$'\t' read -r role leader term counts < <(printf '%s' "$view" | node "$REPO_ROOT/scripts/lib/status-summary.mjs")
-    elif [ "$state" = running ]; then
-      role='(no answer)'
-    fi
+    IFS=$'\t' read -r role leader term counts <<<"${summaries[index - 1]}"
+    [ "${states[index]}" != running ] || [ -s "$views/n$index" ] || role='(no answer)'
     extra=''
     [ ! -f "$STATE/loss/n$index" ] || extra="  loss $(cat "$STATE/loss/n$index")%"
-    printf '%-5s %-8s %-8s %-26s %-10s %-7s %-5s %-18s %s%s\n' "n$index" "${pid:--}" "$state" \
-      "$(node_multiaddr "$index")" "$role" "$leader" "$term" "$counts" "$(node_socket "$index")" "$extra"
+    printf '%-5s %-8s %-8s %-28s %-11s %-7s %-5s %-18s %s%s\n' "n$index" "$(node_pid "$index" || echo -)" \
+      "${states[index]}" "$(node_multiaddr "$index")" "$role" "$leader" "$term" "$counts" "$(node_socket "$index")" "$extra"
   done
+  rm -rf "$views"
 }
 
 # Commands that take exactly one node index.

@@ -1,15 +1,23 @@
-// Reads one `conclave status --json` document on stdin and prints the columns cluster.sh
-// status shows for a node, tab-separated: role, leader name, term, alive/suspect/dead counts.
-let input = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => (input += chunk));
-process.stdin.on('end', () => {
+// For each `conclave status --json` reply file given (empty or missing: no reply), prints the
+// columns cluster.sh status shows for that node, tab-separated: role, leader name, term and
+// alive/suspect/dead counts; `-` where there was no reply.
+import { readFileSync } from 'node:fs';
+
+function summarize(path) {
+  let text = '';
   try {
-    const status = JSON.parse(input);
-    const members = status.members ?? {};
-    const counts = `${members.alive ?? 0}/${members.suspect ?? 0}/${members.dead ?? 0}`;
-    console.log([status.role ?? '?', status.leader?.name ?? '-', status.term ?? '?', counts].join('\t'));
+    text = readFileSync(path, 'utf8');
   } catch {
-    console.log(['(bad reply)', '-', '-', '-'].join('\t'));
+    // no reply file: the node was not asked
   }
-});
+  if (text.trim() === '') return ['-', '-', '-', '-'];
+  try {
+    const status = JSON.parse(text);
+    const members = status.members ?? {};
+    return [status.role ?? '?', status.leader?.name ?? '-', status.term ?? '?', `${members.alive ?? 0}/${members.suspect ?? 0}/${members.dead ?? 0}`];
+  } catch {
+    return ['(bad reply)', '-', '-', '-'];
+  }
+}
+
+for (const path of process.argv.slice(2)) console.log(summarize(path).join('\t'));
