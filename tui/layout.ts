@@ -38,7 +38,8 @@ export function computeLayout(cols: number, rows: number, bannerShown: boolean):
   const height = Math.max(HEADER_HEIGHT + FOOTER_HEIGHT + CHART_HEIGHT + MIN_MEMBERS_HEIGHT + MIN_BOTTOM_HEIGHT, rows);
   const bannerHeight = bannerShown ? 1 : 0;
   const rest = height - HEADER_HEIGHT - bannerHeight - CHART_HEIGHT - FOOTER_HEIGHT;
-  const bottomHeight = Math.max(MIN_BOTTOM_HEIGHT, Math.floor(rest * BOTTOM_SHARE));
+  // The banner's line comes out of the members table: the log and timeline keep their size.
+  const bottomHeight = Math.max(MIN_BOTTOM_HEIGHT, Math.floor((rest + bannerHeight) * BOTTOM_SHARE));
   const membersHeight = rest - bottomHeight;
   const membersTop = HEADER_HEIGHT + bannerHeight;
   const chartTop = membersTop + membersHeight;

@@ -53,7 +53,7 @@ const COLUMNS: readonly Column[] = [
   { key: 'address', label: 'ADDRESS', width: 0 },
 ];
 /** Dropped first when the width runs short, in this order. */
-const DROP_ORDER: readonly ColumnKey[] = ['address', 'priority', 'id', 'term'];
+const DROP_ORDER: readonly ColumnKey[] = ['address', 'priority', 'id', 'term', 'follows', 'role'];
 const MIN_ADDRESS_WIDTH = 9;
 
 /** The columns that fit `width`; the address column takes what is left. */

@@ -22,9 +22,9 @@ export interface Disagreement {
  * different leaders. Members without a leader (mid-election) contradict no one.
  */
 export function findDisagreement(members: Iterable<MemberView>, protocol: ProtocolName | null): Disagreement | null {
-  const live = [...members].filter((m) => m.state === 'alive' && (protocol === null || m.protocol === protocol));
-  const names = new Map<NodeId, string>();
-  for (const m of members) names.set(m.id, m.name);
+  const all = [...members];
+  const live = all.filter((m) => m.state === 'alive' && (protocol === null || m.protocol === protocol));
+  const names = new Map<NodeId, string>(all.map((m) => [m.id, m.name]));
   const refOf = (id: NodeId): NodeRef => ({ id, name: names.get(id) ?? id });
   const claimants = live.filter((m) => m.role === 'leader').map((m) => refOf(m.id));
   const byLeader = new Map<NodeId, string[]>();

@@ -82,12 +82,13 @@ const CHART_LABEL_WIDTH = 10;
 function headerLines(view: DaemonView, ui: UiState, nowMs: number): [Segment[], Segment[]] {
   const s = view.status;
   const where = ui.viewCount > 1 ? ` [${ui.viewIndex + 1}/${ui.viewCount}, Tab]` : '';
+  // Connection state first: it must survive a narrow terminal cutting the line short.
   const first: Segment[] = [
     { text: 'conclave ', colour: 'cyan', bold: true },
-    { text: s ? `cluster ${s.cluster} · ${s.protocol} · viewing ${s.name} (${view.address})${where}  ` : `viewing ${view.address}${where}  `, colour: null },
     connectionSegment(view, nowMs),
+    { text: s ? ` · ${s.cluster} · ${s.protocol} · viewing ${s.name}${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null },
   ];
-  if (ui.paused) first.push({ text: '  PAUSED (p)', colour: 'yellow', bold: true });
+  if (ui.paused) first.splice(2, 0, { text: ' PAUSED (p)', colour: 'yellow', bold: true });
   if (!s) return [first, [{ text: 'waiting for the first snapshot…', colour: 'grey' }]];
   const q = quorum(view.members.values(), s.protocol);
   const since = view.leaderSinceMs === null ? '' : ` for ${view.leaderSinceExact ? '' : '≥'}${formatDuration(nowMs - view.leaderSinceMs)}`;
@@ -145,7 +146,7 @@ function joinNames(names: string[]): string {
 
 /** Newest first; the gap is green when there was none, yellow under a second, red above. */
 export function timelineRows(timeline: readonly LeaderChange[], width: number, rows: number): Segment[][] {
-  const nameWidth = Math.max(4, Math.floor((width - 27) / 2));
+  const nameWidth = Math.max(4, Math.floor((width - 21) / 2));
   return timeline
     .slice(-Math.max(0, rows))
     .reverse()

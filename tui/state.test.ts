@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_LOG_ENTRIES } from './model.js';
+import { initialView, reduce, type Action } from './state.js';
+import { event, idOf, member, snapshotEvent, status, threeMembers } from './testing.js';
+
+const attached = (nowMs = 1000) => reduce(initialView('unix:/x'), { kind: 'event', nowMs, event: snapshotEvent() });
+
+test('a snapshot attaches: status, members and a connected state', () => {
+  const view = attached(1000);
+  assert.equal(view.connection.kind, 'connected');
+  assert.equal(view.status?.name, 'alpha');
+  assert.deepEqual([...view.members.values()].map((m) => m.name), ['alpha', 'bravo', 'charlie']);
+  // The first leader is known to reign only "at least since" the snapshot.
+  assert.equal(view.leaderSinceMs, 1000);
+  assert.equal(view.leaderSinceExact, false);
+});
+
+test('a member is last heard lastSeenMs before the dashboard received it', () => {
+  const view = reduce(initialView('a'), { kind: 'event', nowMs: 10_000, event: snapshotEvent([member('bravo', { lastSeenMs: 300 })]) });
+  assert.equal(view.members.get(idOf('bravo'))?.heardAtMs, 9700);
+});
+
+test('leader-changed adds a timeline entry with its gap and moves the header leader', () => {
+  const view = reduce(attached(), {
+    kind: 'event',
+    nowMs: 2000,
+    event: event('leader-changed', { from: null, to: { id: idOf('bravo'), name: 'bravo' }, term: 4, fencingToken: 12, leaderlessMs: 840 }),
+  });
+  assert.equal(view.timeline.length, 1);
+  const change = view.timeline[0]!;
+  assert.equal(change.to?.name, 'bravo');
+  assert.equal(change.term, 4);
+  assert.equal(change.leaderlessMs, 840);
+  assert.equal(change.atMs, Date.parse('2024-05-01T12:00:01.000Z'));
+  assert.equal(view.status?.leader?.name, 'bravo');
+  assert.equal(view.status?.fencingToken, 12);
+  assert.equal(view.leaderSinceMs, 2000);
+  assert.equal(view.leaderSinceExact, true);
+  // The viewed node's own row follows the change before the next poll.
+  assert.equal(view.members.get(idOf('alpha'))?.leader, idOf('bravo'));
+});
+
+test('member state events change only that member, keeping the rest', () => {
+  let view = attached();
+  view = reduce(view, { kind: 'event', nowMs: 2000, event: event('member-suspect', { id: idOf('bravo'), name: 'bravo', incarnation: 1, reason: 'silence' }) });
+  assert.equal(view.members.get(idOf('bravo'))?.state, 'suspect');
+  view = reduce(view, { kind: 'event', nowMs: 3000, event: event('member-dead', { id: idOf('bravo'), name: 'bravo', incarnation: 1, suspectedForMs: 1000 }) });
+  assert.equal(view.members.get(idOf('bravo'))?.state, 'dead');
+  view = reduce(view, { kind: 'event', nowMs: 4000, event: event('member-alive', { id: idOf('bravo'), name: 'bravo', incarnation: 2, previous: 'dead' }) });
+  assert.equal(view.members.get(idOf('bravo'))?.state, 'alive');
+  assert.equal(view.members.get(idOf('bravo'))?.incarnation, 2);
+  view = reduce(view, { kind: 'event', nowMs: 5000, event: event('member-forgotten', { id: idOf('charlie'), name: 'charlie' }) });
+  assert.deepEqual([...view.members.values()].map((m) => m.name), ['alpha', 'bravo']);
+  assert.equal(view.log.filter((e) => e.type.startsWith('member-')).length, 4);
+});
+
+test('member-joined adds the member, member-updated replaces it', () => {
+  let view = attached();
+  view = reduce(view, { kind: 'event', nowMs: 2000, event: event('member-joined', { member: member('delta') }) });
+  assert.ok(view.members.has(idOf('delta')));
+  view = reduce(view, { kind: 'event', nowMs: 3000, event: event('member-updated', { member: member('delta', { role: 'candidate' }) }) });
+  assert.equal(view.members.get(idOf('delta'))?.role, 'candidate');
+});
+
+test('a poll replaces the members and refreshes their ages', () => {
+  const view = reduce(attached(), { kind: 'polled', nowMs: 5000, status: status(), members: [member('alpha', { lastSeenMs: 0 }), member('bravo', { lastSeenMs: 250 })] });
+  assert.equal(view.members.size, 2);
+  assert.equal(view.members.get(idOf('bravo'))?.heardAtMs, 4750);
+});
+
+test('malformed events are logged but change nothing and never throw', () => {
+  const before = attached();
+  const bad: Action[] = [
+    { kind: 'event', nowMs: 2000, event: event('member-joined', { member: 'nonsense' }) },
+    { kind: 'event', nowMs: 2000, event: event('member-dead', {}) },
+    { kind: 'event', nowMs: 2000, event: event('snapshot', { status: null }) },
+    { kind: 'event', nowMs: 2000, event: event('something-new', { x: 1 }) },
+  ];
+  let view = before;
+  for (const action of bad) view = reduce(view, action);
+  assert.equal(view.members, before.members);
+  assert.equal(view.log.length, before.log.length + bad.length);
+});
+
+test('an outage is logged once, however many retries fail', () => {
+  let view = attached();
+  for (let i = 0; i < 5; i++) view = reduce(view, { kind: 'disconnected', nowMs: 2000 + i, code: 'unreachable', reason: 'connection refused', retryAtMs: 3000 + i });
+  assert.equal(view.connection.kind, 'retrying');
+  assert.equal(view.log.filter((e) => e.type === 'disconnected').length, 1);
+  view = reduce(view, { kind: 'event', nowMs: 9000, event: snapshotEvent() });
+  assert.equal(view.connection.kind, 'connected');
+});
+
+test('the log keeps only the newest entries', () => {
+  let view = attached();
+  for (let i = 0; i < MAX_LOG_ENTRIES + 10; i++) view = reduce(view, { kind: 'note', nowMs: i, type: 'log', text: `line ${i}`, tone: 'info' });
+  assert.equal(view.log.length, MAX_LOG_ENTRIES);
+  assert.equal(view.log[view.log.length - 1]!.text, `line ${MAX_LOG_ENTRIES + 9}`);
+});
+
+test('the disagreement clock starts when members split and stops when they agree again', () => {
+  let view = attached(1000);
+  assert.equal(view.disagreeSinceMs, null);
+  const split = member('charlie', { role: 'leader', leader: idOf('charlie') });
+  view = reduce(view, { kind: 'event', nowMs: 2000, event: event('member-updated', { member: split }) });
+  assert.equal(view.disagreeSinceMs, 2000);
+  // Still split a poll later: the clock keeps its start.
+  view = reduce(view, { kind: 'polled', nowMs: 3000, status: status(), members: [...threeMembers().slice(0, 2), split] });
+  assert.equal(view.disagreeSinceMs, 2000);
+  view = reduce(view, { kind: 'polled', nowMs: 4000, status: status(), members: threeMembers() });
+  assert.equal(view.disagreeSinceMs, null);
+});
+
+test('election-started is counted for the chart', () => {
+  const view = reduce(attached(), { kind: 'event', nowMs: 7000, event: event('election-started', { term: 4, reason: 'leader dead' }) });
+  assert.deepEqual(view.electionStarts, [7000]);
+});

@@ -1,0 +1,64 @@
+/** Builders for the dashboard's unit tests: members, snapshots and events with readable names. */
+import type { ApiEvent, MemberResponse, StatusResponse } from '../daemon/api/types.js';
+import type { MemberView } from './model.js';
+
+export function idOf(name: string): string {
+  return `12D3KooW${name.padStart(40, 'x')}`;
+}
+
+export function member(name: string, overrides: Partial<MemberResponse> = {}): MemberResponse {
+  return {
+    id: idOf(name),
+    name,
+    addrs: ['/ip4/127.0.0.1/tcp/4001'],
+    state: 'alive',
+    incarnation: 1,
+    lastSeenMs: 100,
+    self: false,
+    protocol: 'bully',
+    role: 'follower',
+    term: 3,
+    leader: idOf('alpha'),
+    priority: 1,
+    version: '0.1.0',
+    ...overrides,
+  };
+}
+
+export function memberView(name: string, overrides: Partial<MemberView> = {}): MemberView {
+  return { ...member(name), heardAtMs: 0, ...overrides };
+}
+
+export function status(overrides: Partial<StatusResponse> = {}): StatusResponse {
+  return {
+    id: idOf('alpha'),
+    name: 'alpha',
+    cluster: 'lab',
+    protocol: 'bully',
+    role: 'leader',
+    term: 3,
+    leader: { id: idOf('alpha'), name: 'alpha' },
+    fencingToken: 11,
+    members: { alive: 3, suspect: 0, dead: 0, left: 0 },
+    uptimeMs: 60_000,
+    version: '0.1.0',
+    ...overrides,
+  };
+}
+
+/** alpha leads, bravo and charlie follow it. */
+export function threeMembers(): MemberResponse[] {
+  return [
+    member('alpha', { self: true, role: 'leader', lastSeenMs: 0, priority: 3 }),
+    member('bravo', { priority: 2 }),
+    member('charlie', { priority: 1 }),
+  ];
+}
+
+export function snapshotEvent(members: MemberResponse[] = threeMembers(), s: StatusResponse = status()): ApiEvent {
+  return { type: 'snapshot', at: '2024-05-01T12:00:00.000Z', status: s, members };
+}
+
+export function event(type: string, fields: Record<string, unknown> = {}, at = '2024-05-01T12:00:01.000Z'): ApiEvent {
+  return { type, at, ...fields };
+}
