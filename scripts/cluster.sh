@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # cluster.sh — start, inspect and break a local Conclave cluster: a LAN in a box.
 # As root with iproute2 every node gets its own network namespace on a private bridge and
 # finds the others by real mDNS; otherwise all nodes share 127.0.0.1 with static bootstrap.
-set -Eeuo pipefail
+set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/common.sh
@@ -63,7 +64,9 @@ cmd_up() {
         ;;
     esac
   done
-  [[ $size =~ ^[1-9][0-9]*$ ]] && [ "$size" -le "$MAX_NODES" ] || usage_error "up needs a node count from 1 to $MAX_NODES"
+  if ! [[ $size =~ ^[1-9][0-9]*$ ]] || [ "$size" -gt "$MAX_NODES" ]; then
+    usage_error "up needs a node count from 1 to $MAX_NODES"
+  fi
   [[ $protocol =~ ^(bully|raft)$ ]] || usage_error "--protocol must be bully or raft, not '$protocol'"
   [[ -z $preset || $preset =~ ^(lan|local|wan)$ ]] || usage_error "--preset must be lan, local or wan, not '$preset'"
   if [ -n "$config" ]; then
@@ -83,8 +86,11 @@ cmd_up() {
   mkdir "$STATE" 2>/dev/null ||
     die "cluster '$CLUSTER' is already up (state in .cluster/$CLUSTER): stop it with \`scripts/cluster.sh down --name $CLUSTER\`, or pick another --name"
   mkdir -p "$STATE/nodes" "$STATE/logs" "$STATE/pids"
-  trap 'abort_up' INT TERM
-  trap 'abort_up' ERR
+  # Whatever ends `up` early (a failed command, Ctrl-C, a node that never answers) takes down
+  # what it made; only success disarms this.
+  trap 'abort_up' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   meta_set mode "$mode"
   meta_set size "$size"
   meta_set protocol "$protocol"
@@ -102,22 +108,19 @@ cmd_up() {
     node_launch "$index"
   done
   echo "waiting for $size APIs (up to ${CONCLAVE_UP_TIMEOUT_S:-30} s)…"
-  if ! wait_for_api $(seq 1 "$size"); then
-    trap - ERR INT TERM
-    teardown
-    echo "cluster.sh: cluster '$CLUSTER' did not come up and was taken down; logs in .cluster/.logs/$CLUSTER/" >&2
-    exit 1
-  fi
-  trap - ERR INT TERM
+  # shellcheck disable=SC2046 # one argument per node index
+  wait_for_api $(seq 1 "$size") || exit 1
+  trap - EXIT INT TERM
   echo "cluster '$CLUSTER' is up: $size nodes, $protocol, $([ "$mode" = netns ] && echo "namespace LAN" || echo "127.0.0.1")"
   echo "inspect: scripts/cluster.sh status$(name_flag)    stop: scripts/cluster.sh down$(name_flag)"
 }
 
 abort_up() {
-  trap - ERR INT TERM
-  echo "cluster.sh: up failed or was interrupted; taking cluster '$CLUSTER' down" >&2
+  local status=$?
+  trap - EXIT INT TERM
+  echo "cluster.sh: cluster '$CLUSTER' did not come up; taking down what was started (logs: .cluster/.logs/$CLUSTER/)" >&2
   teardown
-  exit 1
+  exit $((status == 0 ? 1 : status))
 }
 
 # ` --name X` when the cluster is not the default one, for hints users can paste.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # local.sh (`npm start`) — a 5-node cluster and its live member table; Ctrl-C stops it all.
 # Extra arguments go to `cluster.sh up` (e.g. `npm start -- --protocol raft --name demo`).
 set -euo pipefail

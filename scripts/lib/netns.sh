@@ -14,8 +14,7 @@ bridge_port_link() { printf 'c%sb%s' "$CLUSTER_HASH" "$1"; }
 lan_create() {
   local size=$1 index ns br_ns
   br_ns=$(bridge_namespace)
-  record netns "$br_ns"
-  ip netns add "$br_ns"
+  add_namespace "$br_ns"
   ip -n "$br_ns" link set lo up
   record link "$(bridge_link)" "$br_ns"
   ip -n "$br_ns" link add "$(bridge_link)" type bridge
@@ -24,8 +23,7 @@ lan_create() {
   ip -n "$br_ns" link set "$(bridge_link)" up
   for ((index = 1; index <= size; index++)); do
     ns=$(node_namespace "$index")
-    record netns "$ns"
-    ip netns add "$ns"
+    add_namespace "$ns"
     ip -n "$ns" link set lo up
     record link "$(node_link "$index")" "$ns"
     ip link add "$(node_link "$index")" netns "$ns" type veth peer name "$(bridge_port_link "$index")" netns "$br_ns"
@@ -37,11 +35,20 @@ lan_create() {
   done
 }
 
+# A namespace that already exists is not ours: refuse it rather than record it and later
+# delete someone else's.
+add_namespace() {
+  [ ! -e "/run/netns/$1" ] ||
+    die "network namespace $1 already exists (left over from an earlier cluster '$CLUSTER'?); delete it with \`ip netns del $1\` if nothing uses it"
+  record netns "$1"
+  ip netns add "$1"
+}
+
 # Removes every recorded namespace (with its links, routes and firewall rules) and any link
 # that ended up elsewhere. Processes still inside a namespace are this cluster's: killed by PID.
 lan_destroy() {
-  local ns pid link where
-  while read -r link where; do
+  local ns pid link
+  while read -r link _; do
     [ -n "$link" ] || continue
     if ip link show "$link" >/dev/null 2>&1; then ip link del "$link" 2>/dev/null || true; fi
   done < <(recorded link)

@@ -6,6 +6,7 @@
 CLUSTER_NAME_PATTERN='^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$'
 
 # Sets CLUSTER, STATE and the derived names every command uses.
+# shellcheck disable=SC2034 # globals for the scripts that source this file
 select_cluster() {
   CLUSTER=$1
   [[ $CLUSTER =~ $CLUSTER_NAME_PATTERN ]] ||
@@ -68,6 +69,7 @@ node_pid() {
 check_index() {
   local index=$1 size
   size=$(node_count)
-  [[ $index =~ ^[1-9][0-9]*$ ]] && [ "$index" -le "$size" ] ||
+  if ! [[ $index =~ ^[1-9][0-9]*$ ]] || [ "$index" -gt "$size" ]; then
     usage_error "node '$index' is not a node of cluster '$CLUSTER' (1..$size)"
+  fi
 }
