@@ -1,0 +1,115 @@
+/**
+ * The dashboard end to end, under tmux: a fake daemon (the real API server on a Unix socket, fed
+ * by a scripted source) and `conclave tui --api unix:…` in a 100x30 pane. The test reads the
+ * screen with capture-pane and types with send-keys.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeDaemon, FAKE_NAMES, fakeId } from './tui-fake-daemon.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const cli = join(root, 'dist/daemon/cli/main.js');
+const entry = join(root, 'dist/test/e2e/tui-entry.js');
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+/** Our own tmux server (-L), so neither the session nor its environment mixes with anyone else's. */
+const tmuxSocket = `conclave-tui-e2e-${process.pid}`;
+const session = `tui-${process.pid}`;
+
+let dir = '';
+let daemon: FakeDaemon;
+
+function tmux(...args: string[]): { status: number | null; stdout: string } {
+  const r = spawnSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout };
+}
+
+function screen(): string {
+  return tmux('capture-pane', '-p', '-t', session).stdout;
+}
+
+/** Polls the pane until `predicate` holds; fails with the last screen after `timeoutMs`. */
+async function waitForScreen(what: string, predicate: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = screen();
+    if (predicate(text)) return text;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`timed out waiting for ${what}; the screen was:\n${text}`);
+}
+
+async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (predicate()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.fail(`timed out waiting for ${what}; the screen was:\n${screen()}`);
+}
+
+const headerLine = (text: string) => text.split('\n')[0] ?? '';
+
+before(async () => {
+  if (!hasTmux) return;
+  // Short: a Unix socket path must fit in 107 bytes.
+  dir = mkdtempSync(join(tmpdir(), 'ctui-'));
+  daemon = new FakeDaemon(join(dir, 'api.sock'));
+  await daemon.start();
+  // The CLI when it is built, else the tiny entry that calls runTui the same way.
+  const command = existsSync(cli) ? `node ${cli} tui --api ${daemon.address}` : `node ${entry} ${daemon.address}`;
+  const started = tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}`);
+  assert.equal(started.status, 0, 'tmux new-session');
+});
+
+after(async () => {
+  if (!hasTmux) return;
+  tmux('kill-session', '-t', session);
+  tmux('kill-server');
+  await daemon?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the dashboard shows every member, the leader first, and the quorum', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  const text = await waitForScreen('all five members', (t) => FAKE_NAMES.every((name) => t.includes(name)) && t.includes('connected'));
+  assert.match(text, /leader alpha term 3 · token 11/);
+  assert.match(text, /5\/5 reachable, quorum ok/);
+  const rows = text.split('\n').filter((line) => FAKE_NAMES.some((name) => new RegExp(`^│.\\s${name}`).test(line)));
+  assert.equal(rows.length, 5);
+  assert.match(rows[0]!, /alpha\*\s.*alive\s+leader/);
+});
+
+test('a leader-changed event reaches the header and the timeline within 3 s', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  daemon.changeLeader('charlie');
+  const text = await waitForScreen('charlie as leader', (t) => /leader charlie term 4 · token 12/.test(t) && /alpha\s*→charlie\s+t4/.test(t), 3000);
+  assert.match(text, /leader changes 1/);
+});
+
+test('t then y sends a transfer for the selected member to the daemon', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  // Rows now: charlie (leader), alpha, bravo, delta, echo. Two steps down selects bravo.
+  tmux('send-keys', '-t', session, 'Down', 'Down', 't');
+  await waitForScreen('the confirmation question', (t) => t.includes('transfer leadership to bravo? y/n'));
+  assert.equal(daemon.source.commands.length, 0, 'nothing is sent before y');
+  tmux('send-keys', '-t', session, 'y');
+  await waitFor('the transfer request', () => daemon.source.commands.length > 0);
+  assert.deepEqual(daemon.source.commands, [{ kind: 'transfer', to: fakeId('bravo') }]);
+  await waitForScreen('the answer', (t) => t.includes('transfer leadership to bravo: ok (done)'));
+});
+
+test('the daemon going away shows "disconnected, retrying"; its return recovers by itself', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  await daemon.stop();
+  await waitForScreen('the disconnected notice', (t) => headerLine(t).includes('disconnected, retrying'));
+  daemon.source.memberList = daemon.source.memberList.filter((m) => m.name !== 'echo');
+  await daemon.start();
+  const text = await waitForScreen('reconnection', (t) => /^conclave connected/.test(headerLine(t)) && !t.includes('echo'), 10_000);
+  assert.match(text, /4\/4 reachable/);
+});
+
+test('q quits the dashboard', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  tmux('send-keys', '-t', session, 'q');
+  await waitFor('the dashboard to exit', () => tmux('has-session', '-t', session).status !== 0);
+});
