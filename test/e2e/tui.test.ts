@@ -70,6 +70,8 @@ after(async () => {
   if (!hasTmux) return;
   tmux('kill-session', '-t', session);
   tmux('kill-server');
+  // tmux leaves its socket file behind.
+  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, tmuxSocket), { force: true });
   await daemon?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
