@@ -126,20 +126,21 @@ stop_nodes() {
   done
 }
 
-node_answers() {
-  [ -S "$(node_socket "$1")" ] && run_conclave status --api "unix:$(node_socket "$1")" --json >/dev/null 2>&1
-}
-
-# Waits until every given node answers its API, within $CONCLAVE_UP_TIMEOUT_S (default 30 s).
-# On failure prints the first silent node's last log lines and how to go on, and returns 1.
+# Waits until every given node answers /v1/status on its socket, within
+# $CONCLAVE_UP_TIMEOUT_S (default 30 s). On failure prints the first silent node's last log
+# lines and how to go on, and returns 1.
 wait_for_api() {
-  local timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} deadline index pending
+  local timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} deadline index i
+  local -a pending=("$@") sockets answers still
   deadline=$((SECONDS + timeout_s))
-  pending=("$@")
   while [ ${#pending[@]} -gt 0 ]; do
-    local still=()
-    for index in "${pending[@]}"; do
-      if node_answers "$index"; then
+    sockets=()
+    for index in "${pending[@]}"; do sockets+=("$(node_socket "$index")"); done
+    mapfile -t answers < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" "${sockets[@]}")
+    still=()
+    for i in "${!pending[@]}"; do
+      index=${pending[i]}
+      if [ "${answers[i]:-no}" = yes ]; then
         echo "n$index answers on $(node_socket "$index")"
       elif [ -s "$(node_pid_file "$index")" ] && [ "$(node_state "$index")" = dead ]; then
         report_silent_node "$index" "exited before its API answered"
