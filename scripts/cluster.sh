@@ -129,13 +129,17 @@ name_flag() {
 }
 
 teardown() {
-  local indexes=() file
-  for file in "$STATE"/pids/n*; do
-    [ -e "$file" ] || continue
-    case $file in *.tmp) continue ;; esac
-    indexes+=("${file##*/n}")
+  local index waited_ds
+  local -A launched=()
+  while read -r index; do launched[$index]=1; done < <(recorded node)
+  for index in "${!launched[@]}"; do
+    # A node launched just before a crash may not have written its PID file yet.
+    for ((waited_ds = 0; waited_ds < 20; waited_ds++)); do
+      [ ! -s "$(node_pid_file "$index")" ] || break
+      sleep 0.1
+    done
   done
-  [ ${#indexes[@]} -eq 0 ] || stop_nodes "${indexes[@]}"
+  [ ${#launched[@]} -eq 0 ] || stop_nodes "${!launched[@]}"
   lan_destroy
   rm -rf "$KEPT_LOGS"
   if [ -d "$STATE/logs" ]; then

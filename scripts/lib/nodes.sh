@@ -61,6 +61,7 @@ node_launch() {
   mkdir -p "$(node_data_dir "$index")"
   node_start_args "$index"
   [ "$(meta_get mode)" = netns ] && launcher=(ip netns exec "$(node_namespace "$index")")
+  record node "$index"
   # setsid: a session of its own, so Ctrl-C in the launching terminal reaches no daemon.
   "${CONCLAVE_ENV[@]}" "${launcher[@]}" setsid -f bash -c "$NODE_SUPERVISOR" supervisor "$pid_file" \
     "${CONCLAVE_CMD[@]}" "${NODE_ARGS[@]}" </dev/null >>"$(node_log "$index")" 2>&1

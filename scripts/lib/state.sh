@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # A cluster's state directory, .cluster/<name>/: `meta` (how it was started), `resources`
-# (every namespace and link, appended *before* it is created, so `down` can undo a crashed
-# `up`), node data dirs, PID files and logs. `down` moves the logs to .cluster/.logs/<name>/.
+# (every namespace, link and node launch, appended *before* it is created, so `down` can undo
+# a crashed `up`), node data dirs, PID files and logs. `down` moves the logs to
+# .cluster/.logs/<name>/.
 
 CLUSTER_NAME_PATTERN='^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$'
 
@@ -38,7 +39,7 @@ meta_get() {
   awk -F= -v key="$1" '$1 == key { value = substr($0, length(key) + 2) } END { print value }' "$STATE/meta"
 }
 
-# Appends one resource record: `netns NAME` or `link NAME NAMESPACE`.
+# Appends one resource record: `netns NAME`, `link NAME NAMESPACE` or `node INDEX`.
 record() {
   printf '%s\n' "$*" >>"$STATE/resources"
 }
