@@ -15,6 +15,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/netns.sh
 . "$REPO_ROOT/scripts/lib/netns.sh"
 
+# Bounded by the loopback port block (50 per kind) and readable status tables.
 MAX_NODES=40
 
 usage() {

@@ -19,6 +19,7 @@ node_address() {
   fi
 }
 
+# Loopback ports come from the cluster's block of 100: libp2p BASE+i, API BASE+50+i.
 node_port() {
   if [ "$(meta_get mode)" = netns ]; then printf '7401'; else printf '%s' $((BASE_PORT + $1)); fi
 }
@@ -32,6 +33,7 @@ node_multiaddr() {
 }
 
 # The `conclave start` arguments for node $1, rebuilt from meta (restart uses the same).
+# Priority = index, so the highest-numbered node is the Bully leader: predictable to break.
 node_start_args() {
   local index=$1 size other value
   size=$(node_count)
