@@ -1,0 +1,104 @@
+/**
+ * What a Bully node reads from the membership view, as pure functions: the members running
+ * Bully (others are shown by the daemon but never counted or messaged), who can be reached,
+ * and which live member currently claims leadership in its gossip.
+ */
+import type { ElectionMember } from '../election.js';
+import type { MemberState, NodeId } from '../types.js';
+import { compareRank, highestRanked, outranks, type Ranked } from './rank.js';
+
+export class BullyView {
+  /** Bully members by id, self included once membership has reported it. */
+  private readonly byId: ReadonlyMap<NodeId, ElectionMember>;
+
+  constructor(
+    readonly selfId: NodeId,
+    /** The whole view as membership sent it, other protocols included. */
+    readonly all: readonly ElectionMember[],
+  ) {
+    this.byId = new Map(all.filter((m) => m.protocol === 'bully').map((m) => [m.id, m]));
+  }
+
+  get members(): ElectionMember[] {
+    return [...this.byId.values()];
+  }
+
+  /** This node's rank; priority 0 until membership has reported self. */
+  get self(): Ranked {
+    return { id: this.selfId, priority: this.byId.get(this.selfId)?.priority ?? 0 };
+  }
+
+  member(id: NodeId): ElectionMember | undefined {
+    return this.byId.get(id);
+  }
+
+  stateOf(id: NodeId): MemberState | 'unknown' {
+    return this.byId.get(id)?.state ?? 'unknown';
+  }
+
+  isAlive(id: NodeId): boolean {
+    return this.stateOf(id) === 'alive';
+  }
+
+  /** True when `id` is a member that runs another protocol: never counted, messaged or obeyed. */
+  isForeign(id: NodeId): boolean {
+    const m = this.all.find((x) => x.id === id);
+    return m !== undefined && m.protocol !== 'bully';
+  }
+
+  /** Other Bully members worth a message: alive, or suspect (a suspect may just be slow). */
+  reachablePeers(): ElectionMember[] {
+    return this.members.filter((m) => m.id !== this.selfId && (m.state === 'alive' || m.state === 'suspect'));
+  }
+
+  alivePeers(): ElectionMember[] {
+    return this.members.filter((m) => m.id !== this.selfId && m.state === 'alive');
+  }
+
+  /** Self plus alive peers: who could accept a claim right now. */
+  aliveCount(): number {
+    return this.alivePeers().length + 1;
+  }
+
+  higherReachable(): ElectionMember[] {
+    const self = this.self;
+    return this.reachablePeers().filter((m) => outranks(m, self));
+  }
+
+  /** The next-ranked live member: whom a leader hands off to. */
+  successor(): ElectionMember | null {
+    return highestRanked(this.alivePeers());
+  }
+
+  /** Whether no alive member outranks this node. */
+  selfIsHighestAlive(): boolean {
+    const self = this.self;
+    return this.alivePeers().every((m) => !outranks(m, self));
+  }
+
+  /** The alive peer that gossips itself leader with the highest (epoch, rank), or null. */
+  gossipedLeader(): ElectionMember | null {
+    let best: ElectionMember | null = null;
+    for (const m of this.alivePeers()) {
+      if (m.role !== 'leader') continue;
+      if (best === null || m.term > best.term || (m.term === best.term && compareRank(m, best) > 0)) best = m;
+    }
+    return best;
+  }
+
+  /** Highest epoch any member reports, as its term or fencing token. */
+  highestEpoch(): number {
+    let e = 0;
+    for (const m of this.byId.values()) e = Math.max(e, m.term, m.fencingToken);
+    return e;
+  }
+
+  /** A key that changes whenever a Bully member appears, goes, or changes state. */
+  stabilityKey(): string {
+    return this.members.map((m) => `${m.id}:${m.state}:${m.priority}`).join(',');
+  }
+
+  nameOf(id: NodeId): string {
+    return this.all.find((m) => m.id === id)?.name ?? id;
+  }
+}
