@@ -3,6 +3,7 @@
  * leader's last heartbeat still says "leader"), so the alarm waits `SPLIT_BRAIN_GRACE_MS` before it
  * fires; a disagreement that lasts longer is a real split brain.
  */
+import { shortId } from '../daemon/cli/format.js';
 import type { NodeRef } from '../daemon/api/types.js';
 import type { NodeId, ProtocolName } from '../protocols/types.js';
 import type { MemberView } from './model.js';
@@ -25,7 +26,8 @@ export function findDisagreement(members: Iterable<MemberView>, protocol: Protoc
   const all = [...members];
   const live = all.filter((m) => m.state === 'alive' && (protocol === null || m.protocol === protocol));
   const names = new Map<NodeId, string>(all.map((m) => [m.id, m.name]));
-  const refOf = (id: NodeId): NodeRef => ({ id, name: names.get(id) ?? id });
+  // A leader no one knows by name (forgotten, or never heard) shows as its short id.
+  const refOf = (id: NodeId): NodeRef => ({ id, name: names.get(id) ?? shortId(id) });
   const claimants = live.filter((m) => m.role === 'leader').map((m) => refOf(m.id));
   const byLeader = new Map<NodeId, string[]>();
   for (const m of live) {

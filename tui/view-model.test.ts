@@ -100,12 +100,17 @@ test('the split-brain banner appears only after the grace period and names both 
   const layout = computeLayout(100, 30, true);
   assert.equal(buildScreen(view, initialUi(1), 2500, layout).banner, null);
   const banner = buildScreen(view, initialUi(1), 3500, layout).banner;
-  assert.match(banner ?? '', /^SPLIT BRAIN for 1\.5s: alpha and charlie both claim to lead \| alpha, bravo follow alpha; charlie follows charlie$/);
+  assert.match(banner ?? '', /^SPLIT BRAIN for 1\.5s: alpha and charlie both claim to lead \(followers: alpha 2, charlie 1\)$/);
 });
 
 test('banner text for three claimants', () => {
   const d = findDisagreement([memberView('a', { role: 'leader' }), memberView('b', { role: 'leader', leader: null }), memberView('c', { role: 'leader', leader: null })], 'bully');
   assert.equal(bannerText(d!, 2000), 'SPLIT BRAIN for 2.0s: a, b and c all claim to lead');
+});
+
+test('banner text for followers of different leaders without rival claims', () => {
+  const d = findDisagreement([memberView('a', { leader: idOf('x') }), memberView('b', { leader: idOf('y') }), memberView('c', { leader: idOf('y') })], 'bully');
+  assert.equal(bannerText(d!, 1000), 'SPLIT BRAIN for 1.0s: members follow different leaders: xxxxxxxy (b, c), xxxxxxxx (a)');
 });
 
 test('the timeline lists newest first with from, to, term and the leaderless gap coloured by size', () => {

@@ -63,7 +63,7 @@ export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout
     selectedRow: selected === -1 ? -1 : selected - membersFirst,
     membersFirst,
     memberOrder,
-    chartTitle: ` no-leader time and elections, ${formatDuration(chart.bucketMs)} per column: ${chart.leaderlessMs} ms leaderless, ${chart.electionCount} elections `,
+    chartTitle: ` leaderless time and elections, ${formatDuration(chart.bucketMs)}/column: ${chart.leaderlessMs} ms, ${plural(chart.electionCount, 'election')} `,
     chartLines: [
       [{ text: cell('no leader', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.leaderless, colour: 'red' }],
       [{ text: cell('elections', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.elections, colour: 'yellow' }],
@@ -86,7 +86,7 @@ function headerLines(view: DaemonView, ui: UiState, nowMs: number): [Segment[], 
   const first: Segment[] = [
     { text: 'conclave ', colour: 'cyan', bold: true },
     connectionSegment(view, nowMs),
-    { text: s ? ` · ${s.cluster} · ${s.protocol} · viewing ${s.name}${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null },
+    { text: s ? ` · ${s.cluster} · ${s.protocol} · viewing ${s.name} (${s.role})${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null },
   ];
   if (ui.paused) first.splice(2, 0, { text: ' PAUSED (p)', colour: 'yellow', bold: true });
   if (!s) return [first, [{ text: 'waiting for the first snapshot…', colour: 'grey' }]];
@@ -99,7 +99,6 @@ function headerLines(view: DaemonView, ui: UiState, nowMs: number): [Segment[], 
       : { text: `NO LEADER${leaderless}`, colour: 'red', bold: true },
     { text: ` term ${s.term} · token ${s.fencingToken}${s.leader ? since : ''} · `, colour: null },
     { text: `${q.reachable}/${q.known} reachable, ${q.ok ? 'quorum ok' : 'NO QUORUM'}`, colour: q.ok ? 'green' : 'red' },
-    { text: ` · ${s.name} is ${s.role}`, colour: null },
   ];
   return [first, second];
 }
@@ -133,11 +132,18 @@ export function quorum(members: Iterable<MemberView>, protocol: ProtocolName): {
   return { reachable, known, ok: known > 0 && reachable * 2 > known };
 }
 
+/** One line that names who disagrees: the claimants when two or more lead, else the camps. */
 export function bannerText(d: Disagreement, forMs: number): string {
-  const parts: string[] = [];
-  if (d.claimants.length >= 2) parts.push(`${joinNames(d.claimants.map((c) => c.name))} ${d.claimants.length === 2 ? 'both' : 'all'} claim to lead`);
-  if (d.camps.length >= 2) parts.push(d.camps.map((c) => `${c.followers.join(', ')} follow${c.followers.length === 1 ? 's' : ''} ${c.leader.name}`).join('; '));
-  return `SPLIT BRAIN for ${formatDuration(forMs)}: ${parts.join(' | ')}`;
+  const camps = d.camps.map((c) => `${c.leader.name} ${c.followers.length}`).join(', ');
+  const what =
+    d.claimants.length >= 2
+      ? `${joinNames(d.claimants.map((c) => c.name))} ${d.claimants.length === 2 ? 'both' : 'all'} claim to lead${d.camps.length >= 2 ? ` (followers: ${camps})` : ''}`
+      : `members follow different leaders: ${d.camps.map((c) => `${c.leader.name} (${c.followers.join(', ')})`).join(', ')}`;
+  return `SPLIT BRAIN for ${formatDuration(forMs)}: ${what}`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 function joinNames(names: string[]): string {
@@ -200,7 +206,7 @@ const HELP = [
   '  t         transfer leadership to the selected member (y/n)',
   '  r         ask the leader to resign (y/n)',
   '  e         start an election (y/n)',
-  '  /         filter events by type, e.g. "leader,election" or "!member-updated"',
+  '  /         filter events by type: "leader,election", "!updated" hides',
   '  PgUp/PgDn scroll the event log',
   '  p         pause / resume the display (events are still collected)',
   '  Tab       next daemon (with several --api)',

@@ -102,6 +102,28 @@ test('t then y sends a transfer for the selected member to the daemon', { skip: 
   await waitForScreen('the answer', (t) => t.includes('transfer leadership to bravo: ok (done)'));
 });
 
+test('two members claiming to lead raise the split-brain banner until it resolves', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  const setDelta = (role: 'leader' | 'follower', leader: string) => {
+    daemon.source.memberList = daemon.source.memberList.map((m) => (m.name === 'delta' ? { ...m, role, leader } : m));
+    daemon.source.emit({ type: 'member-updated', member: daemon.source.memberList.find((m) => m.name === 'delta') });
+  };
+  setDelta('leader', fakeId('delta'));
+  await waitForScreen('the split-brain banner', (t) => /SPLIT BRAIN for .*charlie and delta both claim to lead/.test(t));
+  setDelta('follower', fakeId('charlie'));
+  await waitForScreen('the banner to go', (t) => !t.includes('SPLIT BRAIN') && t.includes('delta'));
+});
+
+test('at 80x24 after a resize every panel fits and all members still show', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  tmux('resize-window', '-t', session, '-x', '80', '-y', '24');
+  const text = await waitForScreen('the 80x24 layout', (t) => /^┌─ members 5 ─+┐$/m.test(t) && t.split('\n').some((line) => line.startsWith('┌─ members') && line.length === 80));
+  const lines = text.split('\n');
+  for (const name of FAKE_NAMES) assert.ok(lines.some((line) => line.startsWith('│') && line.includes(` ${name}`)), name);
+  // The bottom panels close on row 23; row 24 is the footer (here still the transfer's answer).
+  assert.match(lines[22] ?? '', /^└─+┘└─+┘$/);
+  assert.match(lines[23] ?? '', /transfer leadership to bravo/);
+  tmux('resize-window', '-t', session, '-x', '100', '-y', '30');
+});
+
 test('the daemon going away shows "disconnected, retrying"; its return recovers by itself', { skip: !hasTmux && 'tmux is not installed' }, async () => {
   await daemon.stop();
   await waitForScreen('the disconnected notice', (t) => headerLine(t).includes('disconnected, retrying'));
