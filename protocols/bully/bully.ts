@@ -83,6 +83,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   /** The leader this node follows and its epoch (may lie below acceptedEpoch after a failed claim). */
   private leader: { id: NodeId; epoch: number } | null = null;
   private candidacy: Candidacy | null = null;
+  /** A leader this node suspects but which answered directly since: not gone until it is dead. */
+  private suspectButHeard: NodeId | null = null;
   private leadership: Leadership | null = null;
   private episode: Episode | null = null;
 
@@ -166,6 +168,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       this.viewStableSinceMs = this.nowMs;
     }
     this.noteEpoch(this.view.highestEpoch());
+    if (this.suspectButHeard !== null && this.view.stateOf(this.suspectButHeard) !== 'suspect') this.suspectButHeard = null;
     this.followGossipedLeader();
     if (this.role !== 'follower') return;
     if (this.leader !== null) {
@@ -536,6 +539,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     // Suspect counts: the daemon suspects at once when the leader's connection closes, so this is
     // what makes kill -9 fail over fast. A false suspicion costs no leader change: members that
     // still see the leader alive refuse a plain claim, and the leader re-asserts when asked.
+    if (m.state === 'suspect' && this.suspectButHeard === id) return null;
     if (m.state !== 'alive') return `leader-${m.state}`;
     if (m.role === 'follower' && m.term >= epoch) return 'leader-stepped-down';
     return null;
@@ -556,6 +560,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     // majority, so the node we accepted before can no longer gather one for this epoch).
     if (epoch > acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) this.promise(epoch, from);
     if (this.leadership || this.candidacy || this.leader?.id !== from || this.leader.epoch !== epoch) this.follow(from, epoch);
+    // It answered although suspected: do not elect again over the same suspicion.
+    if (this.view.stateOf(from) === 'suspect') this.suspectButHeard = from;
     this.send(from, { type: 'ACCEPT', epoch });
   }
 

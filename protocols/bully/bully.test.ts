@@ -1,0 +1,413 @@
+/**
+ * Bully machine behaviour, driven through BullyNet (no sockets). Each test cites the sentence of
+ * issue 3 it checks.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createRng } from '../rng.js';
+import { createBully } from './bully.js';
+import type { BullyMessage, BullyPersisted } from './messages.js';
+import { BullyNet, specs, TEST_BULLY_CONFIG } from './testing.js';
+
+const settled = TEST_BULLY_CONFIG.settleMs + 3000;
+
+function startedCluster(count = 5, config = TEST_BULLY_CONFIG, priorities: number[] = []): BullyNet {
+  const net = new BullyNet(specs(count, priorities), config);
+  net.start();
+  net.advance(settled);
+  return net;
+}
+
+describe('bully: who leads', () => {
+  it('"Rank = node.priority (higher wins), ties broken by node id": equal priorities elect the greatest id', () => {
+    const net = startedCluster(5);
+    assert.equal(net.agreedLeader(), 'n5');
+  });
+
+  it('"Rank = node.priority (higher wins)": a higher priority beats a greater id', () => {
+    const net = startedCluster(5, TEST_BULLY_CONFIG, [0, 7, 0, 3, 0]);
+    assert.equal(net.agreedLeader(), 'n2');
+  });
+
+  it('highest rank wins even when nodes start one by one within the settle period', () => {
+    const net = new BullyNet(specs(5));
+    for (const id of ['n1', 'n2', 'n3', 'n4', 'n5']) {
+      net.start(id);
+      net.advance(200);
+    }
+    net.advance(settled);
+    assert.equal(net.agreedLeader(), 'n5');
+  });
+
+  it('"A starting node never claims leadership before it has had the chance to learn the current leader"', () => {
+    const net = startedCluster(3);
+    const epoch = net.summary('n3')!.term;
+    net.nodes.set('n9', { spec: { id: 'n9', priority: 5, protocol: 'bully' }, machine: null, disk: null, known: false, lastView: '' });
+    net.start('n9');
+    net.advance(settled);
+    assert.equal(net.agreedLeader(), 'n3', 'the higher-priority newcomer follows the working leader');
+    assert.equal(net.summary('n9')!.term, epoch);
+    assert.equal(net.effectsOf('n9', 'election-started').length, 0);
+  });
+
+  it('"Epoch = fencing token": term and fencingToken report the epoch, and every member agrees on it', () => {
+    const net = startedCluster(3);
+    const leader = net.summary('n3')!;
+    assert.ok(leader.term >= 1);
+    for (const id of net.up()) assert.deepEqual(net.summary(id), { ...leader, role: id === 'n3' ? 'leader' : 'follower' });
+  });
+});
+
+describe('bully: failover', () => {
+  it('"An election starts when membership reports the leader gone": leader dead → next-ranked leads at a higher epoch', () => {
+    const net = startedCluster(5);
+    const before = net.summary('n5')!.term;
+    net.crash('n5');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(), 'n4');
+    assert.ok(net.summary('n4')!.term > before);
+  });
+
+  it('reacts to `suspect` (the connection-closed hint): failover within the answer timeout plus ticks', () => {
+    const net = startedCluster(5);
+    net.crashedShowAs = 'suspect';
+    const crashedAt = net.nowMs;
+    net.crash('n5');
+    assert.ok(net.advanceUntil(() => net.agreedLeader() === 'n4', 3000));
+    // Virtual time: n4 sent ELECTION to the suspect n5 and claimed once nobody answered.
+    assert.ok(net.nowMs - crashedAt <= TEST_BULLY_CONFIG.answerTimeoutMs + 2 * net.tickMs);
+  });
+
+  it('a false suspicion at one follower causes no leader change (others still see the leader)', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.suspect('n4', 'n5');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(), 'n5');
+    assert.equal(net.summary('n5')!.term, epoch);
+  });
+
+  it('a false suspicion whose ELECTION cannot reach the leader still deposes nobody', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    // n4 loses its own link to n5 only: it will claim, but the others still follow a live n5.
+    net.drop((m) => (m.from === 'n4' && m.to === 'n5') || (m.from === 'n5' && m.to === 'n4'));
+    net.suspect('n4', 'n5');
+    net.advance(2000);
+    assert.deepEqual(net.leaders(), ['n5']);
+    assert.equal(net.summary('n5')!.term, epoch);
+    net.recover();
+    net.advance(2000);
+    assert.equal(net.agreedLeader(), 'n5');
+    assert.equal(net.summary('n5')!.term, epoch, 'n5 never lost its epoch');
+  });
+});
+
+describe('bully: no flapping', () => {
+  it('"A higher-ranked node that joins or returns does not depose a working leader unless preempt: true"', () => {
+    const net = startedCluster(5);
+    net.crash('n5');
+    net.advance(3000);
+    const epoch = net.summary('n4')!.term;
+    net.start('n5');
+    net.advance(20_000);
+    assert.equal(net.agreedLeader(), 'n4');
+    assert.equal(net.summary('n5')!.term, epoch);
+  });
+
+  it('"with preempt: true, only after preemptDelayMs of stable membership"', () => {
+    const config = { ...TEST_BULLY_CONFIG, preempt: true };
+    const net = startedCluster(5, config);
+    net.crash('n5');
+    net.advance(3000);
+    const returnedAt = net.nowMs;
+    net.start('n5');
+    assert.ok(net.advanceUntil(() => net.agreedLeader() === 'n5', 20_000));
+    assert.ok(net.nowMs - returnedAt >= config.preemptDelayMs, 'not before the delay');
+    assert.ok(net.nowMs - returnedAt <= config.preemptDelayMs + 1000, 'soon after it');
+  });
+
+  it('with preempt, membership churn restarts the stability clock', () => {
+    const config = { ...TEST_BULLY_CONFIG, preempt: true };
+    const net = startedCluster(5, config);
+    net.crash('n5');
+    net.advance(3000);
+    net.start('n5');
+    net.advance(config.preemptDelayMs - 1000);
+    net.crash('n1');
+    net.advance(config.preemptDelayMs - 500);
+    assert.equal(net.agreedLeader(), 'n4', 'a member died 4.5 s ago: not stable long enough');
+    net.advance(1500);
+    assert.equal(net.agreedLeader(), 'n5');
+  });
+
+  it('"the old leader, if it returns while its leadership is already replaced, follows the newer epoch"', () => {
+    const net = startedCluster(5, { ...TEST_BULLY_CONFIG, leaseMs: 60_000 });
+    net.isolate('n5');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(['n1', 'n2', 'n3', 'n4']), 'n4');
+    assert.equal(net.summary('n5')!.role, 'leader', 'its lease has not run out yet');
+    const epoch = net.summary('n4')!.term;
+    net.recover();
+    assert.equal(net.agreedLeader(), 'n4', 'n5 yields at once on healing');
+    assert.equal(net.summary('n5')!.term, epoch);
+    net.advance(10_000);
+    assert.equal(net.agreedLeader(), 'n4');
+    assert.equal(net.summary('n4')!.term, epoch, 'no second leader change');
+  });
+
+  it('"a leader that receives ELECTION answers and re-asserts its current epoch instead of starting a new one"', () => {
+    const net = startedCluster(3);
+    const epoch = net.summary('n3')!.term;
+    const m = net.machine('n3');
+    m.step({ type: 'message', nowMs: net.nowMs, from: 'n1', message: { type: 'ELECTION', epoch, forced: false } });
+    const sends = m.drain().filter((e) => e.type === 'send');
+    assert.deepEqual(
+      sends.map((e) => e.type === 'send' && e.message),
+      [
+        { type: 'ANSWER', epoch },
+        { type: 'COORDINATOR', epoch, kind: 'renew' },
+      ],
+    );
+    assert.equal(net.summary('n3')!.term, epoch);
+  });
+});
+
+describe('bully: quorum guard', () => {
+  it('partition 2|3: the minority never has a leader, the majority has one', () => {
+    const net = startedCluster(5);
+    const minority = ['n4', 'n5'];
+    const majority = ['n1', 'n2', 'n3'];
+    net.partition(minority, majority);
+    let minorityLeaderAfterLease = false;
+    const cutAt = net.nowMs;
+    net.onStep = () => {
+      if (net.nowMs - cutAt > TEST_BULLY_CONFIG.leaseMs + net.tickMs && minority.some((id) => net.summary(id)?.role === 'leader')) minorityLeaderAfterLease = true;
+    };
+    net.advance(15_000);
+    assert.equal(minorityLeaderAfterLease, false);
+    assert.deepEqual(minority.map((id) => net.summary(id)!.leader), [null, null]);
+    assert.equal(net.agreedLeader(majority), 'n3');
+  });
+
+  it('"a node becomes leader for epoch E only once a majority of the cluster has accepted its COORDINATOR(E)"', () => {
+    const net = startedCluster(5);
+    net.partition(['n4', 'n5'], ['n1', 'n2', 'n3']);
+    net.advance(15_000);
+    const claims = net.sent.filter((m) => m.message.type === 'COORDINATOR' && m.message.kind !== 'renew' && ['n4', 'n5'].includes(m.from) && m.atMs > 5000);
+    assert.equal(claims.length, 0, 'the minority does not even claim (no epoch inflation)');
+  });
+
+  it('heal → one leader; the lower (epoch, rank) yields within one gossip round', () => {
+    const net = startedCluster(5, { ...TEST_BULLY_CONFIG, quorum: 'none' });
+    net.partition(['n4', 'n5'], ['n1', 'n2', 'n3']);
+    net.advance(3000);
+    assert.deepEqual(net.leaders().sort(), ['n3', 'n5'], 'without the guard each side elects');
+    const higher = net.summary('n3')!.term > net.summary('n5')!.term ? 'n3' : 'n5';
+    net.recover();
+    assert.equal(net.agreedLeader(), higher, 'resolved in the healing step itself');
+  });
+
+  it('"A leader that cannot reach a majority for leaseMs steps down"', () => {
+    const net = startedCluster(5);
+    net.isolate('n5');
+    net.advance(TEST_BULLY_CONFIG.leaseMs - 200);
+    assert.equal(net.summary('n5')!.role, 'leader', 'still within its lease');
+    net.advance(400);
+    assert.equal(net.summary('n5')!.role, 'follower');
+    assert.equal(net.summary('n5')!.leader, null);
+  });
+
+  it('a leader whose followers keep accepting its renewals keeps its lease indefinitely', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.advance(TEST_BULLY_CONFIG.leaseMs * 10);
+    assert.equal(net.agreedLeader(), 'n5');
+    assert.equal(net.summary('n5')!.term, epoch);
+  });
+
+  it('"a member accepts at most one coordinator per epoch (persisted, survives restart)"', () => {
+    const config = TEST_BULLY_CONFIG;
+    const first = createBully({ selfId: 'n1', config, rng: createRng(1), persisted: null, nowMs: 0 });
+    const coordinator = (epoch: number): BullyMessage => ({ type: 'COORDINATOR', epoch, kind: 'claim' });
+    first.step({ type: 'message', nowMs: 0, from: 'n2', message: coordinator(5) });
+    const effects = first.drain();
+    const persisted = effects.filter((e) => e.type === 'persist').pop();
+    assert.ok(persisted && persisted.type === 'persist');
+    assert.deepEqual(persisted.state, { v: 1, acceptedEpoch: 5, acceptedLeader: 'n2', highestEpochSeen: 5 });
+    assert.ok(effects.indexOf(persisted) < effects.findIndex((e) => e.type === 'send'), 'persisted before the reply');
+    first.step({ type: 'message', nowMs: 0, from: 'n3', message: coordinator(5) });
+    assert.deepEqual(sendsOf(first.drain()), [{ to: 'n3', message: { type: 'REJECT', epoch: 5, leader: 'n2' } }]);
+
+    const restarted = createBully({ selfId: 'n1', config, rng: createRng(2), persisted: persisted.state as BullyPersisted, nowMs: 10 });
+    restarted.step({ type: 'message', nowMs: 10, from: 'n3', message: coordinator(5) });
+    assert.equal(sendsOf(restarted.drain())[0]!.message.type, 'REJECT');
+    restarted.step({ type: 'message', nowMs: 10, from: 'n2', message: coordinator(5) });
+    assert.equal(sendsOf(restarted.drain())[0]!.message.type, 'ACCEPT');
+    restarted.step({ type: 'message', nowMs: 10, from: 'n3', message: coordinator(4) });
+    assert.deepEqual(sendsOf(restarted.drain())[0]!.message, { type: 'REJECT', epoch: 5, leader: 'n2' });
+  });
+
+  it('"persist the epoch before announcing it, so a restarted node never announces an older one"', () => {
+    const net = startedCluster(3);
+    const epoch = net.summary('n3')!.term;
+    net.crash('n3');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(), 'n2');
+    net.crash('n2');
+    net.crash('n1');
+    net.start('n3');
+    net.start('n2');
+    net.advance(settled);
+    const claims = net.sent.filter((m) => m.from === 'n3' && m.message.type === 'COORDINATOR' && m.atMs > 0).map((m) => m.message.epoch);
+    const lastClaim = claims[claims.length - 1]!;
+    assert.ok(lastClaim > net.disk('n2')!.acceptedEpoch - 1 && lastClaim > epoch);
+    assert.equal(net.agreedLeader(), 'n3');
+    for (const e of net.effectsOf('n3', 'persist')) assert.ok(e.type === 'persist' && e.state.highestEpochSeen >= epoch);
+  });
+
+  it('"Members with another protocol are never counted or messaged"', () => {
+    const net = new BullyNet([...specs(3), { id: 'r1', protocol: 'raft' }, { id: 'r2', protocol: 'raft' }, { id: 'r3', protocol: 'raft' }]);
+    net.start();
+    net.advance(settled);
+    assert.equal(net.agreedLeader(), 'n3', 'three Bully nodes are a majority of themselves');
+    assert.equal(net.sent.filter((m) => m.to.startsWith('r')).length, 0);
+    const forged: BullyMessage = { type: 'COORDINATOR', epoch: 99, kind: 'takeover' };
+    net.machine('n1').step({ type: 'message', nowMs: net.nowMs, from: 'r1', message: forged });
+    assert.deepEqual(net.machine('n1').drain(), []);
+  });
+});
+
+describe('bully: commands', () => {
+  it('transfer to a named member: "leadership transferred to n3 at epoch E"', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    const result = net.run('n5', { kind: 'transfer', to: 'n3' });
+    assert.deepEqual(result, { ok: true, detail: `leadership transferred to n3 at epoch ${epoch + 1}` });
+    assert.equal(net.agreedLeader(), 'n3');
+    net.advance(10_000);
+    assert.equal(net.agreedLeader(), 'n3', 'the transfer sticks (no pre-emption back)');
+  });
+
+  it('transfer with to = null picks the next-ranked live member', () => {
+    const net = startedCluster(5);
+    assert.equal(net.run('n5', { kind: 'transfer', to: null }).ok, true);
+    assert.equal(net.agreedLeader(), 'n4');
+  });
+
+  it('transfer errors: not-leader, unknown-node, no-candidate (dead target, other protocol, nobody left)', () => {
+    const net = new BullyNet([...specs(3), { id: 'r1', protocol: 'raft' }]);
+    net.start();
+    net.advance(settled);
+    net.crash('n1');
+    const code = (r: ReturnType<BullyNet['run']>) => (r.ok ? 'ok' : r.code);
+    assert.equal(code(net.run('n2', { kind: 'transfer', to: null })), 'not-leader');
+    assert.equal(code(net.run('n3', { kind: 'transfer', to: 'nope' })), 'unknown-node');
+    assert.equal(code(net.run('n3', { kind: 'transfer', to: 'n1' })), 'no-candidate');
+    assert.equal(code(net.run('n3', { kind: 'transfer', to: 'r1' })), 'no-candidate');
+    net.crash('n2');
+    assert.equal(code(net.run('n3', { kind: 'transfer', to: null })), 'no-candidate');
+  });
+
+  it('resign: steps down, another leads, and the resigned node is not re-elected for resignHoldMs', () => {
+    const net = startedCluster(5);
+    const result = net.run('n5', { kind: 'resign' });
+    assert.equal(result.ok, true);
+    net.advance(1000);
+    assert.equal(net.agreedLeader(), 'n4');
+    net.crash('n4');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(), 'n3', 'n5 does not stand while on hold');
+    net.advance(TEST_BULLY_CONFIG.resignHoldMs);
+    assert.equal(net.agreedLeader(), 'n3', 'and it does not pre-empt after the hold either');
+    net.crash('n3');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(), 'n5', 'after the hold it stands again');
+  });
+
+  it('resign on a non-leader fails with not-leader', () => {
+    const net = startedCluster(3);
+    const result = net.run('n1', { kind: 'resign' });
+    assert.equal(result.ok === false && result.code, 'not-leader');
+  });
+
+  it('elect: starts an election now; the highest live node takes over even from a working leader', () => {
+    const net = startedCluster(5);
+    net.crash('n5');
+    net.advance(3000);
+    net.start('n5');
+    net.advance(3000);
+    assert.equal(net.agreedLeader(), 'n4');
+    const result = net.run('n5', { kind: 'elect' });
+    assert.equal(result.ok, true);
+    assert.match(result.ok ? result.detail : '', /won/);
+    assert.equal(net.agreedLeader(), 'n5');
+  });
+
+  it('elect on a lower node makes the highest live node take over', () => {
+    const net = startedCluster(5);
+    net.crash('n5');
+    net.advance(3000);
+    net.start('n5');
+    net.advance(3000);
+    const result = net.run('n1', { kind: 'elect' });
+    assert.equal(result.ok, true);
+    assert.equal(net.agreedLeader(), 'n5');
+  });
+
+  it('elect on the highest-ranked leader reports it already leads, with no new epoch', () => {
+    const net = startedCluster(3);
+    const epoch = net.summary('n3')!.term;
+    const result = net.run('n3', { kind: 'elect' });
+    assert.equal(result.ok, true);
+    assert.equal(net.summary('n3')!.term, epoch);
+  });
+});
+
+describe('bully: graceful shutdown', () => {
+  it('"on shutdown a leader hands leadership to the next-ranked live member … then emits shutdown-ready"', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.shutdown('n5');
+    // Pumped to quiet with no time passing: the hand-off needs no timeout.
+    assert.equal(net.summary('n4')!.role, 'leader');
+    assert.equal(net.summary('n4')!.term, epoch + 1);
+    assert.equal(net.effectsOf('n5', 'shutdown-ready').length, 1);
+    net.crash('n5');
+    net.advance(5000);
+    assert.equal(net.agreedLeader(), 'n4');
+  });
+
+  it('a non-leader emits shutdown-ready at once', () => {
+    const net = startedCluster(3);
+    net.shutdown('n1');
+    assert.equal(net.effectsOf('n1', 'shutdown-ready').length, 1);
+  });
+
+  it('a leader whose hand-off is lost emits shutdown-ready after a bounded wait', () => {
+    const net = startedCluster(3);
+    net.drop((m) => m.message.type === 'TRANSFER');
+    net.shutdown('n3');
+    assert.equal(net.effectsOf('n3', 'shutdown-ready').length, 0);
+    net.advance(TEST_BULLY_CONFIG.coordinatorTimeoutMs + net.tickMs);
+    assert.equal(net.effectsOf('n3', 'shutdown-ready').length, 1);
+  });
+});
+
+describe('bully: metrics effects', () => {
+  it('"election-started (term, reason) and election-finished (result, durationMs)" bracket every election', () => {
+    const net = startedCluster(3);
+    net.crash('n3');
+    net.advance(3000);
+    const started = net.effectsOf('n2', 'election-started');
+    const finished = net.effectsOf('n2', 'election-finished');
+    assert.ok(started.length >= 1);
+    assert.equal(started.length, finished.length);
+    const last = finished[finished.length - 1]!;
+    assert.ok(last.type === 'election-finished' && last.result === 'won' && last.durationMs >= 0);
+  });
+});
+
+function sendsOf(effects: ReturnType<ReturnType<typeof createBully>['drain']>): { to: string; message: BullyMessage }[] {
+  return effects.flatMap((e) => (e.type === 'send' ? [{ to: e.to, message: e.message }] : []));
+}

@@ -1,0 +1,310 @@
+/**
+ * A socket-free cluster of Bully machines for tests, after etcd-raft's raft_test.go: a map of
+ * machines, a `pump()` that delivers messages until quiet, and fault verbs (drop, cut, isolate,
+ * partition, crash, recover). Membership is modelled, not run: each node's view shows a peer
+ * alive when the link is up, else dead (or suspect, on request), with the peer's election
+ * summary as gossip would carry it. Gossip is instant; that is the "one gossip round".
+ */
+import type { CommandResult, ElectionEffect, ElectionMember, LeadershipCommand } from '../election.js';
+import { createRng, type Rng } from '../rng.js';
+import type { ElectionSummary, MemberState, NodeId, ProtocolName } from '../types.js';
+import { createBully } from './bully.js';
+import type { BullyConfig } from './config.js';
+import { bullyMessageCodec, type BullyMessage, type BullyPersisted } from './messages.js';
+
+export const TEST_BULLY_CONFIG: BullyConfig = Object.freeze({
+  answerTimeoutMs: 200,
+  coordinatorTimeoutMs: 600,
+  settleMs: 1000,
+  preempt: false,
+  preemptDelayMs: 5000,
+  quorum: 'majority',
+  expectedSize: null,
+  leaseMs: 3000,
+  resignHoldMs: 10_000,
+});
+
+export interface NodeSpec {
+  id: NodeId;
+  priority?: number;
+  protocol?: ProtocolName;
+}
+
+type Effect = ElectionEffect<BullyMessage, BullyPersisted>;
+
+interface TestNode {
+  readonly spec: Required<NodeSpec>;
+  machine: ReturnType<typeof createBully> | null;
+  /** Survives crashes, as the state file does. */
+  disk: BullyPersisted | null;
+  /** Whether the node has ever started (peers know it from then on). */
+  known: boolean;
+  lastView: string;
+}
+
+export interface SentMessage {
+  atMs: number;
+  from: NodeId;
+  to: NodeId;
+  message: BullyMessage;
+}
+
+const MAX_PUMP_ROUNDS = 1000;
+
+export class BullyNet {
+  nowMs = 0;
+  readonly tickMs = 25;
+  readonly nodes = new Map<NodeId, TestNode>();
+  readonly sent: SentMessage[] = [];
+  readonly effects: { atMs: number; node: NodeId; effect: Effect }[] = [];
+  readonly results = new Map<number, CommandResult>();
+  private readonly cuts = new Set<string>();
+  private readonly suspicions = new Set<string>();
+  private dropRule: ((m: SentMessage) => boolean) | null = null;
+  private queue: SentMessage[] = [];
+  private readonly rng: Rng;
+  private nextCommandId = 1;
+  /** Crashed peers show as `suspect` instead of `dead` (the connection-closed hint). */
+  crashedShowAs: MemberState = 'dead';
+  /** Called after every delivery and tick: invariant checks. */
+  onStep: (() => void) | null = null;
+
+  constructor(
+    specs: readonly NodeSpec[],
+    readonly config: BullyConfig = TEST_BULLY_CONFIG,
+    seed = 1,
+  ) {
+    this.rng = createRng(seed);
+    for (const s of specs) {
+      this.nodes.set(s.id, { spec: { priority: 0, protocol: 'bully', ...s }, machine: null, disk: null, known: false, lastView: '' });
+    }
+  }
+
+  /** Starts (or restarts from its disk) every listed node, or all. */
+  start(...ids: NodeId[]): void {
+    for (const id of ids.length ? ids : [...this.nodes.keys()]) {
+      const node = this.node(id);
+      if (node.machine || node.spec.protocol !== 'bully') {
+        node.known = true;
+        continue;
+      }
+      node.known = true;
+      node.lastView = '';
+      node.machine = createBully({ selfId: id, config: this.config, rng: this.rng.fork(), persisted: node.disk, nowMs: this.nowMs });
+    }
+    this.refreshViews();
+    this.pump();
+  }
+
+  crash(id: NodeId): void {
+    this.node(id).machine = null;
+    this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
+    this.refreshViews();
+    this.pump();
+  }
+
+  /** Cuts the link between a and b both ways (messages and gossip). */
+  cut(a: NodeId, b: NodeId): void {
+    this.cuts.add(linkKey(a, b));
+    this.refreshViews();
+    this.pump();
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.nodes.keys()) if (other !== id) this.cuts.add(linkKey(id, other));
+    this.refreshViews();
+    this.pump();
+  }
+
+  partition(...groups: NodeId[][]): void {
+    for (const g of groups) for (const h of groups) if (g !== h) for (const a of g) for (const b of h) this.cuts.add(linkKey(a, b));
+    this.refreshViews();
+    this.pump();
+  }
+
+  /** `observer` suspects `target` (a closed connection): the link itself still works. */
+  suspect(observer: NodeId, target: NodeId): void {
+    this.suspicions.add(`${observer}>${target}`);
+    this.refreshViews();
+    this.pump();
+  }
+
+  /** Heals every cut and suspicion and stops dropping. */
+  recover(): void {
+    this.cuts.clear();
+    this.suspicions.clear();
+    this.dropRule = null;
+    this.refreshViews();
+    this.pump();
+  }
+
+  /** Drops every message the rule matches until recover(). */
+  drop(rule: (m: SentMessage) => boolean): void {
+    this.dropRule = rule;
+  }
+
+  /** Advances virtual time in ticks, pumping after each. */
+  advance(ms: number): void {
+    const until = this.nowMs + ms;
+    while (this.nowMs < until) {
+      this.nowMs = Math.min(until, this.nowMs + this.tickMs);
+      for (const node of this.nodes.values()) node.machine?.step({ type: 'tick', nowMs: this.nowMs });
+      this.pump();
+    }
+  }
+
+  /** Advances until `done()` holds or `maxMs` passes; returns whether it held. */
+  advanceUntil(done: () => boolean, maxMs: number): boolean {
+    const until = this.nowMs + maxMs;
+    while (!done()) {
+      if (this.nowMs >= until) return false;
+      this.advance(this.tickMs);
+    }
+    return true;
+  }
+
+  command(id: NodeId, command: LeadershipCommand): number {
+    const commandId = this.nextCommandId++;
+    this.machine(id).step({ type: 'command', nowMs: this.nowMs, id: commandId, command });
+    this.pump();
+    return commandId;
+  }
+
+  /** Runs a command and returns its result (it must have one after `maxMs`). */
+  run(id: NodeId, command: LeadershipCommand, maxMs = 5000): CommandResult {
+    const commandId = this.command(id, command);
+    this.advanceUntil(() => this.results.has(commandId), maxMs);
+    const result = this.results.get(commandId);
+    if (!result) throw new Error(`no result for ${command.kind} at ${id} within ${maxMs} ms`);
+    return result;
+  }
+
+  shutdown(id: NodeId): void {
+    this.machine(id).step({ type: 'shutdown', nowMs: this.nowMs });
+    this.pump();
+  }
+
+  summary(id: NodeId): ElectionSummary | null {
+    return this.node(id).machine?.summary() ?? null;
+  }
+
+  up(): NodeId[] {
+    return [...this.nodes.entries()].filter(([, n]) => n.machine).map(([id]) => id);
+  }
+
+  leaders(): NodeId[] {
+    return this.up().filter((id) => this.summary(id)!.role === 'leader');
+  }
+
+  /** The one leader every running node follows, or null when they disagree or none leads. */
+  agreedLeader(ids: NodeId[] = this.up()): NodeId | null {
+    const leaders = ids.filter((id) => this.summary(id)!.role === 'leader');
+    if (leaders.length !== 1) return null;
+    return ids.every((id) => this.summary(id)!.leader === leaders[0]) ? leaders[0] : null;
+  }
+
+  effectsOf(id: NodeId, type: Effect['type']): Effect[] {
+    return this.effects.filter((e) => e.node === id && e.effect.type === type).map((e) => e.effect);
+  }
+
+  disk(id: NodeId): BullyPersisted | null {
+    return this.node(id).disk;
+  }
+
+  machine(id: NodeId): NonNullable<TestNode['machine']> {
+    const m = this.node(id).machine;
+    if (!m) throw new Error(`${id} is not running`);
+    return m;
+  }
+
+  /** Delivers effects and messages until every machine is quiet. */
+  pump(): void {
+    for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
+      let busy = false;
+      for (const [id, node] of this.nodes) {
+        if (!node.machine) continue;
+        const effects = node.machine.drain();
+        if (effects.length) busy = true;
+        // Persist-before-send, as the hosts do.
+        for (const e of effects) if (e.type === 'persist') node.disk = e.state;
+        for (const effect of effects) {
+          this.effects.push({ atMs: this.nowMs, node: id, effect });
+          if (effect.type === 'send') this.enqueue({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
+          if (effect.type === 'command-result') this.results.set(effect.id, effect.result);
+        }
+      }
+      const batch = this.queue;
+      this.queue = [];
+      for (const m of batch) {
+        busy = true;
+        const target = this.node(m.to).machine;
+        if (!target || !this.linked(m.from, m.to)) continue;
+        // Every message crosses the codec, as in the daemon (JSON on the wire).
+        const parsed = bullyMessageCodec.parse(JSON.parse(JSON.stringify(m.message)));
+        if (!parsed.ok) throw new Error(`${m.from} sent an invalid message: ${parsed.reason}`);
+        target.step({ type: 'message', nowMs: this.nowMs, from: m.from, message: parsed.value });
+        this.onStep?.();
+      }
+      if (this.refreshViews()) busy = true;
+      this.onStep?.();
+      if (!busy) return;
+    }
+    throw new Error('pump did not go quiet');
+  }
+
+  private enqueue(m: SentMessage): void {
+    this.sent.push(m);
+    if (this.dropRule?.(m)) return;
+    this.queue.push(m);
+  }
+
+  private linked(a: NodeId, b: NodeId): boolean {
+    return !this.cuts.has(linkKey(a, b));
+  }
+
+  /** Gives each running node its view when it changed; true if any did. */
+  private refreshViews(): boolean {
+    let changed = false;
+    for (const [id, node] of this.nodes) {
+      if (!node.machine) continue;
+      const members = this.viewOf(id);
+      const key = JSON.stringify(members);
+      if (key === node.lastView) continue;
+      node.lastView = key;
+      changed = true;
+      node.machine.step({ type: 'members', nowMs: this.nowMs, members });
+    }
+    return changed;
+  }
+
+  private viewOf(observer: NodeId): ElectionMember[] {
+    const out: ElectionMember[] = [];
+    for (const [id, node] of [...this.nodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!node.known) continue;
+      const self = id === observer;
+      const running = node.spec.protocol !== 'bully' || node.machine !== null;
+      let state: MemberState = 'alive';
+      if (!self && !running) state = this.crashedShowAs;
+      else if (!self && !this.linked(observer, id)) state = 'dead';
+      else if (!self && this.suspicions.has(`${observer}>${id}`)) state = 'suspect';
+      const summary = node.machine?.summary() ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
+      out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary });
+    }
+    return out;
+  }
+
+  private node(id: NodeId): TestNode {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+}
+
+function linkKey(a: NodeId, b: NodeId): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** Specs n1..nk with equal priorities (rank by id: n5 highest) unless given. */
+export function specs(count: number, priorities: number[] = []): NodeSpec[] {
+  return Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, priority: priorities[i] ?? 0 }));
+}
