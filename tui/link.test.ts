@@ -1,0 +1,59 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiClient } from '../daemon/api/client.js';
+import { startApiServer, type ApiServer } from '../daemon/api/server.js';
+import { FakeControlSource } from '../daemon/api/testing.js';
+import { DaemonLink, describeFailure } from './link.js';
+import type { Action } from './state.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ctl-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function until(what: string, predicate: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !predicate(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  assert.ok(predicate(), `waited for ${what}`);
+}
+
+test('a link attaches with the snapshot, polls, reports a lost daemon and re-attaches when it returns', async () => {
+  const socketPath = join(dir, 'api.sock');
+  const source = new FakeControlSource();
+  let server: ApiServer = await startApiServer({ source, tcpListen: null, socketPath, token: null });
+  const actions: Action[] = [];
+  const link = new DaemonLink({
+    client: createApiClient({ address: `unix:${socketPath}`, timeoutMs: 1000 }),
+    dispatch: (action) => actions.push(action),
+    nowMs: () => Date.now(),
+    pollIntervalMs: 30,
+    backoff: { baseMs: 20, maxMs: 100 },
+  });
+  const count = (pred: (a: Action) => boolean) => actions.filter(pred).length;
+  const snapshots = () => count((a) => a.kind === 'event' && a.event.type === 'snapshot');
+  try {
+    link.start();
+    link.start();
+    await until('the snapshot', () => snapshots() === 1);
+    await until('a poll', () => count((a) => a.kind === 'polled') > 0);
+    source.changeLeader('beta', 'id-beta');
+    await until('the live event', () => count((a) => a.kind === 'event' && a.event.type === 'leader-changed') === 1);
+    await server.close();
+    await until('the outage', () => count((a) => a.kind === 'disconnected') > 0);
+    server = await startApiServer({ source, tcpListen: null, socketPath, token: null });
+    await until('the second snapshot', () => snapshots() === 2);
+  } finally {
+    await link.stop();
+    await link.stop();
+    await server.close();
+  }
+  const settled = actions.length;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(actions.length, settled, 'nothing arrives after stop');
+});
+
+test('failures are told apart by code', () => {
+  assert.equal(describeFailure(null, false).code, 'stream-ended');
+  assert.equal(describeFailure(null, true).code, 'unresponsive');
+  assert.equal(describeFailure(new (class extends Error {})(), false).code, 'error');
+});
