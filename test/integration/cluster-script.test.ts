@@ -8,7 +8,7 @@
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,6 +31,12 @@ function clusterSh(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturn
     env: { ...process.env, CONCLAVE_CLUSTER_NAME: undefined, ...env },
     timeout: 120_000,
   });
+}
+
+/** `down`, then drop the logs it kept unless CONCLAVE_KEEP_TEST_LOGS asks to keep them. */
+function downAndForget(name: string, env: NodeJS.ProcessEnv): void {
+  clusterSh(['down', '--name', name], env);
+  if (!process.env.CONCLAVE_KEEP_TEST_LOGS) rmSync(join(ROOT, '.cluster/.logs', name), { recursive: true, force: true });
 }
 
 function ok(result: SpawnSyncReturns<string>): string {
@@ -113,9 +119,7 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
     ok(sh('up', '3', '--preset', 'local'));
   });
 
-  after(() => {
-    clusterSh(['down', '--name', name], env);
-  });
+  after(() => downAndForget(name, env));
 
   it('up 3 leaves three nodes that each answer on their own API socket', async () => {
     for (const index of [1, 2, 3]) {
@@ -227,9 +231,7 @@ describe('cluster.sh down after the script was killed halfway through up', { tim
   // The stand-in holds its socket back, so `up` is reliably still waiting when it is killed.
   const env = { CONCLAVE_BIN: STAND_IN, STAND_IN_READY_DELAY_MS: '600000' };
 
-  after(() => {
-    clusterSh(['down', '--name', name], env);
-  });
+  after(() => downAndForget(name, env));
 
   it('removes the processes and namespaces the crashed up made', async () => {
     const up = spawn('bash', [SCRIPT, 'up', '3', '--name', name], { stdio: 'ignore', env: { ...process.env, ...env } });
