@@ -16,6 +16,7 @@ import { INITIAL_BULLY_STATE, type BullyMessage, type BullyPersisted, type Coord
 import { clusterSize, countedMembers, isMajority } from './quorum.js';
 import { outranks } from './rank.js';
 import { BullyView } from './view.js';
+import { MAX_MEMBERS } from '../membership/membership.js';
 
 export interface BullyInit {
   selfId: NodeId;
@@ -170,14 +171,33 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.noteEpoch(this.view.highestEpoch());
     if (this.suspectButHeard !== null && this.view.stateOf(this.suspectButHeard) !== 'suspect') this.suspectButHeard = null;
     this.followGossipedLeader();
-    if (this.role !== 'follower') return;
-    if (this.leader !== null) {
-      const gone = this.leaderGoneReason(this.leader.id, this.leader.epoch);
-      if (gone) this.leaderGone(gone);
-    } else if (!this.settling() && this.retryAtMs === null) {
-      // A leaderless node whose view just changed (say a partition healed) tries at once.
-      this.startElection('no-leader', false);
+    if (this.role === 'follower') {
+      if (this.leader !== null) {
+        const gone = this.leaderGoneReason(this.leader.id, this.leader.epoch);
+        if (gone) this.leaderGone(gone);
+      } else if (!this.settling() && this.retryAtMs === null) {
+        // A leaderless node whose view just changed (say a partition healed) tries at once.
+        this.startElection('no-leader', false);
+      }
     }
+    this.rememberMembers();
+  }
+
+  /**
+   * Keeps the durable member list: it grows with every member seen, and shrinks to the view
+   * (forgotten members dropped) only while this node is part of a working cluster.
+   */
+  private rememberMembers(): void {
+    const current = countedMembers(this.view.members, this.selfId).sort();
+    const known = this.durable.members;
+    const working = this.leadership !== null || (this.role === 'follower' && this.leader !== null && this.view.isAlive(this.leader.id));
+    let next: NodeId[];
+    if (working) next = current;
+    else if (current.some((id) => !known.includes(id))) next = [...new Set([...known, ...current])].sort();
+    else return;
+    next = next.slice(0, MAX_MEMBERS);
+    if (next.length === known.length && next.every((id, i) => id === known[i])) return;
+    this.persist({ ...this.durable, members: next });
   }
 
   private onMessage(from: NodeId, message: BullyMessage): void {
@@ -704,12 +724,12 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   }
 
   private size(): number {
-    return clusterSize(this.view.members, this.selfId, this.config.expectedSize);
+    return clusterSize(this.view.members, this.selfId, this.config.expectedSize, this.durable.members);
   }
 
   /** Counts acceptances (at or after `sinceMs`) from members of the cluster, self included. */
   private hasMajority(ackAtMs: ReadonlyMap<NodeId, number>, sinceMs = -Infinity): boolean {
-    const counted = new Set(countedMembers(this.view.members, this.selfId));
+    const counted = new Set(countedMembers(this.view.members, this.selfId, this.durable.members));
     // Self always counts; with expectedSize the view may not list every acceptor yet.
     let fresh = 1;
     for (const [id, atMs] of ackAtMs) {
@@ -730,7 +750,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   /** Accept `leader` for `epoch` durably; the host writes it before the reply leaves. */
   private promise(epoch: number, leader: NodeId): void {
-    this.persist({ v: 1, acceptedEpoch: epoch, acceptedLeader: leader, highestEpochSeen: Math.max(this.durable.highestEpochSeen, epoch) });
+    this.persist({ ...this.durable, acceptedEpoch: epoch, acceptedLeader: leader, highestEpochSeen: Math.max(this.durable.highestEpochSeen, epoch) });
   }
 
   private promiseIfHigher(epoch: number, leader: NodeId): void {

@@ -41,13 +41,16 @@ describe('bully codecs', () => {
   });
 
   it('persisted state: accepts the shape it writes, refuses corrupt files', () => {
-    const good = { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2', highestEpochSeen: 6 };
+    const good = { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2', highestEpochSeen: 6, members: ['n1', 'n2'] };
     assert.deepEqual(bullyPersistedCodec.parse(good), { ok: true, value: good });
+    const { members: _members, ...withoutMembers } = good;
+    assert.deepEqual(bullyPersistedCodec.parse(withoutMembers), { ok: true, value: { ...withoutMembers, members: [] } });
     for (const bad of [
       { ...good, v: 2 },
       { ...good, highestEpochSeen: 3 },
       { ...good, acceptedEpoch: -1 },
-      { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2' },
+      { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2', members: [] },
+      { ...good, members: [''] },
       { ...good, extra: 1 },
     ]) {
       assert.equal(bullyPersistedCodec.parse(bad).ok, false, JSON.stringify(bad));

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { Codec } from '../election.js';
 import { MAX_NODE_ID_CHARS } from '../membership/codec.js';
+import { MAX_MEMBERS } from '../membership/membership.js';
 import type { NodeId } from '../types.js';
 
 /**
@@ -40,6 +41,11 @@ export interface BullyPersisted {
   acceptedLeader: NodeId | null;
   /** Highest epoch seen anywhere; a new claim is always above it. */
   highestEpochSeen: number;
+  /**
+   * Bully members this node knew (itself included). After a restart they still count towards
+   * the cluster size, so a node that comes back alone cannot be a majority of one.
+   */
+  members: NodeId[];
 }
 
 const epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -55,7 +61,13 @@ const messageSchema = z.discriminatedUnion('type', [
 ]);
 
 const persistedSchema = z
-  .strictObject({ v: z.literal(1), acceptedEpoch: epoch, acceptedLeader: nodeId.nullable(), highestEpochSeen: epoch })
+  .strictObject({
+    v: z.literal(1),
+    acceptedEpoch: epoch,
+    acceptedLeader: nodeId.nullable(),
+    highestEpochSeen: epoch,
+    members: z.array(nodeId).max(MAX_MEMBERS).default([]),
+  })
   .refine((s) => s.highestEpochSeen >= s.acceptedEpoch, { error: 'highestEpochSeen must be at least acceptedEpoch', path: ['highestEpochSeen'] });
 
 function codecOf<T>(schema: z.ZodType<T>, what: string): Codec<T> {
@@ -73,4 +85,4 @@ function codecOf<T>(schema: z.ZodType<T>, what: string): Codec<T> {
 export const bullyMessageCodec: Codec<BullyMessage> = codecOf<BullyMessage>(messageSchema, 'bully message');
 export const bullyPersistedCodec: Codec<BullyPersisted> = codecOf<BullyPersisted>(persistedSchema, 'bully state');
 
-export const INITIAL_BULLY_STATE: Readonly<BullyPersisted> = Object.freeze({ v: 1, acceptedEpoch: 0, acceptedLeader: null, highestEpochSeen: 0 });
+export const INITIAL_BULLY_STATE: Readonly<BullyPersisted> = Object.freeze({ v: 1, acceptedEpoch: 0, acceptedLeader: null, highestEpochSeen: 0, members: [] });

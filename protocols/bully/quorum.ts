@@ -11,15 +11,20 @@ export interface QuorumMember {
   state: MemberState;
 }
 
-/** Members that count towards the cluster size: all but those that left gracefully, plus self. */
-export function countedMembers<T extends QuorumMember>(members: readonly T[], selfId: NodeId): NodeId[] {
-  const ids = members.filter((m) => m.state !== 'left').map((m) => m.id);
-  if (!ids.includes(selfId)) ids.push(selfId);
-  return ids;
+/**
+ * Members that count towards the cluster size: all but those that left gracefully, plus self,
+ * plus `remembered` ones (known before a restart) the view does not list yet.
+ */
+export function countedMembers(members: readonly QuorumMember[], selfId: NodeId, remembered: readonly NodeId[] = []): NodeId[] {
+  const listed = new Set(members.map((m) => m.id));
+  const ids = new Set(members.filter((m) => m.state !== 'left').map((m) => m.id));
+  for (const id of remembered) if (!listed.has(id)) ids.add(id);
+  ids.add(selfId);
+  return [...ids];
 }
 
-export function clusterSize(members: readonly QuorumMember[], selfId: NodeId, expectedSize: number | null): number {
-  return expectedSize ?? countedMembers(members, selfId).length;
+export function clusterSize(members: readonly QuorumMember[], selfId: NodeId, expectedSize: number | null, remembered: readonly NodeId[] = []): number {
+  return expectedSize ?? countedMembers(members, selfId, remembered).length;
 }
 
 /** Smallest number of members that is more than half of `size`. */

@@ -7,8 +7,11 @@
  *            messageCodec: bullyMessageCodec, persistedCodec: bullyPersistedCodec,
  *            invariants: [fencingTokensGrow, agreedLeaderAfterHeal(...)], livenessExtraMs: ... }
  */
+import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyPersisted } from '../bully/index.js';
 import type { Codec } from '../election.js';
 import type { ProtocolName } from '../types.js';
+import { bullyAgreementBoundMs, bullyAgreementExtraMs, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
+import { agreedLeaderAfterHeal, fencingTokensGrow, oneLeaderPerTerm } from './election-invariants.js';
 import { UnknownSimProtocolError } from './errors.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
 
@@ -38,7 +41,19 @@ const none: SimProtocol = {
   livenessExtraMs: () => 0,
 };
 
-export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none };
+const bully: SimProtocol = {
+  name: 'bully',
+  summary: 'Bully with fencing epochs and the majority quorum guard (daemon defaults)',
+  protocol: 'bully',
+  electionFor: () => (ctx) => createBully({ selfId: ctx.id, config: SIM_BULLY_CONFIG, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs }),
+  messageCodec: bullyMessageCodec,
+  persistedCodec: bullyPersistedCodec,
+  invariants: [oneLeaderPerTerm, fencingTokensGrow, bullyLeaderEpochDurable, agreedLeaderAfterHeal(bullyAgreementBoundMs), stableLeaderWhenQuiet(bullyAgreementBoundMs)],
+  // Time to agree, then as long again to see that the agreement holds.
+  livenessExtraMs: () => 2 * bullyAgreementExtraMs(),
+};
+
+export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully };
 
 export function simProtocol(name: string): SimProtocol {
   const protocol = Object.hasOwn(SIM_PROTOCOLS, name) ? SIM_PROTOCOLS[name] : undefined;

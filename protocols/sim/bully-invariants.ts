@@ -1,0 +1,88 @@
+/**
+ * Bully in the simulator: the config it runs with, how long it may take to agree after healing,
+ * and the invariants only Bully promises (the protocol-neutral ones are in
+ * election-invariants.ts).
+ */
+import type { BullyConfig } from '../bully/config.js';
+import type { BullyPersisted } from '../bully/messages.js';
+import type { NodeId } from '../types.js';
+import type { InvariantFactory, InvariantSetup, SimBounds, SimView } from './types.js';
+
+/** The daemon's defaults (daemon/config/defaults.ts; protocols/ may not import daemon/). */
+export const SIM_BULLY_CONFIG: Readonly<BullyConfig> = Object.freeze({
+  answerTimeoutMs: 200,
+  coordinatorTimeoutMs: 600,
+  settleMs: 1500,
+  preempt: false,
+  preemptDelayMs: 5000,
+  quorum: 'majority',
+  expectedSize: null,
+  leaseMs: 3000,
+  resignHoldMs: 10_000,
+});
+
+/**
+ * Beyond membership's convergence: a stale leader's lease may still run, then a leaderless node
+ * waits for its retry and runs a few election rounds (answer, coordinator, claim).
+ */
+export function bullyAgreementExtraMs(config: BullyConfig = SIM_BULLY_CONFIG): number {
+  const roundMs = config.answerTimeoutMs + config.coordinatorTimeoutMs;
+  return config.settleMs + config.leaseMs + 4 * roundMs;
+}
+
+export function bullyAgreementBoundMs(setup: { bounds: SimBounds }, config: BullyConfig = SIM_BULLY_CONFIG): number {
+  return setup.bounds.convergeMs + bullyAgreementExtraMs(config);
+}
+
+/**
+ * Persist before announce: a node that reports itself leader of epoch E has E, and itself as
+ * the node accepted for E, on its (simulated) disk already.
+ */
+export const bullyLeaderEpochDurable: InvariantFactory = () => ({
+  name: 'bully-leader-epoch-durable',
+  check(view: SimView): string | null {
+    const node = view.touched;
+    const summary = node?.summary();
+    if (!node || !summary || summary.role !== 'leader') return null;
+    const disk = node.persisted() as BullyPersisted | null;
+    if (!disk || disk.acceptedEpoch !== summary.term || disk.acceptedLeader !== node.id) {
+      return `${node.id} leads epoch ${summary.term} but its disk holds ${JSON.stringify(disk)}`;
+    }
+    return null;
+  },
+});
+
+/**
+ * No flapping: once the healed cluster has agreed on a leader, nothing changes while no fault
+ * is in force: the same node leads the same epoch at every live node.
+ */
+export function stableLeaderWhenQuiet(boundMs: (setup: InvariantSetup) => number): InvariantFactory {
+  return (setup) => {
+    const bound = boundMs(setup);
+    let settled: { leader: NodeId; term: number } | null = null;
+    return {
+      name: 'bully-stable-leader-when-quiet',
+      check(view: SimView): string | null {
+        if (view.healedAtMs === null || view.nowMs < view.healedAtMs + bound || view.quietSinceMs === null) {
+          settled = null;
+          return null;
+        }
+        const live = view.nodes.filter((n) => n.live && n.summary() !== null);
+        if (settled === null) {
+          const leaders = live.filter((n) => n.summary()!.role === 'leader');
+          // agreed-leader-after-heal reports a missing or disputed leader; this one judges changes.
+          if (leaders.length !== 1) return null;
+          settled = { leader: leaders[0]!.id, term: leaders[0]!.summary()!.term };
+          return null;
+        }
+        for (const n of live) {
+          const s = n.summary()!;
+          if (s.leader !== settled.leader || s.term !== settled.term) {
+            return `${n.id} now reports leader ${s.leader ?? 'none'} at epoch ${s.term}; the cluster had settled on ${settled.leader} at epoch ${settled.term} with no fault since`;
+          }
+        }
+        return null;
+      },
+    };
+  };
+}
