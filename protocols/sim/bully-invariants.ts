@@ -5,7 +5,9 @@
  */
 import type { BullyConfig } from '../bully/config.js';
 import type { BullyPersisted } from '../bully/messages.js';
+import { countedMembers, majorityOf } from '../bully/quorum.js';
 import type { NodeId } from '../types.js';
+import { agreedLeaderAfterHeal } from './election-invariants.js';
 import type { InvariantFactory, InvariantSetup, SimBounds, SimView } from './types.js';
 
 /** The daemon's defaults (daemon/config/defaults.ts; protocols/ may not import daemon/). */
@@ -82,6 +84,46 @@ export function stableLeaderWhenQuiet(boundMs: (setup: InvariantSetup) => number
           }
         }
         return null;
+      },
+    };
+  };
+}
+
+/**
+ * Whether the live nodes are a majority of the cluster as the quorum guard counts it: the
+ * largest size any live node works with (dead members until forgotten, remembered ones too).
+ */
+export function liveMajority(view: SimView): boolean {
+  const live = view.nodes.filter((n) => n.live);
+  let size = 0;
+  for (const n of live) {
+    const members = (n.members() ?? []).filter((m) => m.protocol === 'bully');
+    const remembered = (n.persisted() as BullyPersisted | null)?.members ?? [];
+    size = Math.max(size, countedMembers(members, n.id, remembered).length);
+  }
+  return live.length >= majorityOf(size);
+}
+
+/**
+ * agreed-leader-after-heal, where the quorum guard promises it: once a majority of the cluster
+ * is live, and for `boundMs` since that began (dead members being forgotten can create a
+ * majority long after healing). Without a live majority no leader is the correct outcome.
+ */
+export function agreedLeaderWithLiveMajority(boundMs: (setup: InvariantSetup) => number): InvariantFactory {
+  return (setup) => {
+    const inner = agreedLeaderAfterHeal(() => 0)(setup);
+    const bound = boundMs(setup);
+    let majoritySinceMs: number | null = null;
+    return {
+      name: inner.name,
+      check(view: SimView): string | null {
+        if (view.healedAtMs === null || !liveMajority(view)) {
+          majoritySinceMs = null;
+          return null;
+        }
+        majoritySinceMs ??= Math.max(view.nowMs, view.healedAtMs);
+        if (view.nowMs < majoritySinceMs + bound) return null;
+        return inner.check(view);
       },
     };
   };

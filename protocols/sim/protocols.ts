@@ -10,8 +10,8 @@
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyPersisted } from '../bully/index.js';
 import type { Codec } from '../election.js';
 import type { ProtocolName } from '../types.js';
-import { bullyAgreementBoundMs, bullyAgreementExtraMs, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
-import { agreedLeaderAfterHeal, fencingTokensGrow, oneLeaderPerTerm } from './election-invariants.js';
+import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
+import { fencingTokensGrow, oneLeaderPerTerm } from './election-invariants.js';
 import { UnknownSimProtocolError } from './errors.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
 
@@ -48,7 +48,7 @@ const bully: SimProtocol = {
   electionFor: () => (ctx) => createBully({ selfId: ctx.id, config: SIM_BULLY_CONFIG, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs }),
   messageCodec: bullyMessageCodec,
   persistedCodec: bullyPersistedCodec,
-  invariants: [oneLeaderPerTerm, fencingTokensGrow, bullyLeaderEpochDurable, agreedLeaderAfterHeal(bullyAgreementBoundMs), stableLeaderWhenQuiet(bullyAgreementBoundMs)],
+  invariants: [oneLeaderPerTerm, fencingTokensGrow, bullyLeaderEpochDurable, agreedLeaderWithLiveMajority(bullyAgreementBoundMs), stableLeaderWhenQuiet(bullyAgreementBoundMs)],
   // Time to agree, then as long again to see that the agreement holds.
   livenessExtraMs: () => 2 * bullyAgreementExtraMs(),
 };
