@@ -2,6 +2,7 @@
  * One daemon process: data dir lock, identity, libp2p node, membership, election, runtime,
  * control API; a graceful stop on SIGINT/SIGTERM (hand off, leave, exit within 2 s).
  */
+import { EventEmitter, on } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -30,7 +31,14 @@ const CLOSE_TIMEOUT_MS = 500;
 export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promise<number> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(config.dataDir);
-  const log = createLogger({ ...config.log, node: config.node.name });
+  // With the dashboard on this terminal, logs go to a file and to its log panel, never over it.
+  const tuiLines = opts.tui ? new EventEmitter() : null;
+  const log = createLogger({
+    ...config.log,
+    file: opts.tui ? (config.log.file ?? join(config.dataDir, 'daemon.log')) : config.log.file,
+    node: config.node.name,
+    tap: tuiLines ? (line) => tuiLines.emit('line', line) : undefined,
+  });
   let p2p: P2PNode | null = null;
   let api: ApiServer | null = null;
   try {
@@ -94,8 +102,11 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       `conclave ${VERSION} started`,
     );
     installCrashGuards(log);
-    const signal = await waitForStopSignal(log);
-    log.info({ signal }, 'stopping: handing off leadership and leaving the cluster');
+    const stopSignal = waitForStopSignal(log);
+    const reason = tuiLines
+      ? await Promise.race([stopSignal, openDashboard(api.socketPath, tuiLines).then(() => 'dashboard closed')])
+      : await stopSignal;
+    log.info({ reason }, 'stopping: handing off leadership and leaving the cluster');
     await runtime.shutdown();
     return 0;
   } finally {
@@ -103,6 +114,15 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     lock.release();
     log.flush();
   }
+}
+
+/** The dashboard on this terminal, attached to this daemon; resolves when the user quits it. */
+async function openDashboard(socketPath: string, lines: EventEmitter): Promise<void> {
+  const { runTui } = await import('../tui/main.js');
+  const logLines = (async function* () {
+    for await (const [line] of on(lines, 'line')) yield line as string;
+  })();
+  await runTui({ apis: [`unix:${socketPath}`], token: null, logLines });
 }
 
 function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {

@@ -15,12 +15,14 @@ export interface LogInit {
   /** Append to this file instead of stderr. */
   file: string | null;
   node: string;
+  /** Also receives every record as one readable line (the dashboard's log panel). */
+  tap?: (line: string) => void;
 }
 
 export function createLogger(init: LogInit): Logger {
   const sink: NodeJS.WritableStream = init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr;
   const stream = init.format === 'json' ? sink : prettyStream(sink, init.file === null && process.stderr.isTTY === true);
-  return pino({ level: init.level, base: { node: init.node } }, stream);
+  return pino({ level: init.level, base: { node: init.node } }, init.tap ? tapStream(stream, init.tap) : stream);
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
@@ -50,6 +52,24 @@ function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {
           sink.write(formatRecord(JSON.parse(line) as Record<string, unknown>, colour));
         } catch {
           sink.write(line + '\n');
+        }
+      }
+      done();
+    },
+  });
+}
+
+/** Passes records through to `sink` and hands each one, formatted, to `tap`. */
+function tapStream(sink: NodeJS.WritableStream, tap: (line: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      sink.write(chunk);
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        try {
+          tap(formatRecord(JSON.parse(line) as Record<string, unknown>, false).trimEnd());
+        } catch {
+          tap(line);
         }
       }
       done();

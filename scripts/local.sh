@@ -35,17 +35,23 @@ stop_cluster() {
 bash "$CLUSTER_SH" up 5 "$@" --name "$cluster"
 trap stop_cluster INT TERM EXIT
 
-socket=$(bash "$CLUSTER_SH" sock 1 --name "$cluster")
+sockets=()
+for i in 1 2 3 4 5; do sockets+=(--api "unix:$(bash "$CLUSTER_SH" sock "$i" --name "$cluster")"); done
 echo
 echo "other terminal: $command_hint kill 5 | stop 3 | cont 3 | restart 5 | logs 2 -f | status"
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1; then
-  echo "break the LAN:  $command_hint partition \"1,2\" \"3,4,5\" | heal | loss 2 30    (Ctrl-C here stops all)"
+  echo "break the LAN:  $command_hint partition \"1,2\" \"3,4,5\" | heal | loss 2 30    (q or Ctrl-C here stops all)"
 else
-  echo "partition, heal and loss need root (the namespace LAN)    (Ctrl-C here stops all)"
+  echo "partition, heal and loss need root (the namespace LAN)    (q or Ctrl-C here stops all)"
 fi
-# The table clears the screen: leave the hint on it for a moment.
+# The dashboard clears the screen: leave the hint on it for a moment.
 sleep 2
 
 conclave_command
-# Not exec: the EXIT trap must still run `down` when the table ends.
-"${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" members --watch --api "unix:$socket" || true
+# Not exec: the EXIT trap must still run `down` when the dashboard ends. Tab cycles through the
+# five nodes' views. CONCLAVE_NO_TUI=1 (or no terminal) shows the plain member table instead.
+if [ -z "${CONCLAVE_NO_TUI:-}" ] && [ -t 1 ]; then
+  "${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" tui "${sockets[@]}" || true
+else
+  "${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" members --watch "${sockets[@]:0:2}" || true
+fi

@@ -36,6 +36,12 @@ export const CONFIG_FILE_ENV_VAR = 'CONCLAVE_CONFIG';
 export const NON_CONFIG_ENV_VARS: readonly string[] = [
   // Test harness: keep a failed run's daemon logs.
   'CONCLAVE_KEEP_TEST_LOGS',
+  // scripts/cluster.sh and npm start: which local cluster, which binary, how long `up` waits.
+  'CONCLAVE_CLUSTER_NAME',
+  'CONCLAVE_BIN',
+  'CONCLAVE_UP_TIMEOUT_S',
+  // npm start: show the plain member table instead of the dashboard.
+  'CONCLAVE_NO_TUI',
 ];
 
 /** First words that mark a variable as meant for the daemon's config. */
