@@ -4,7 +4,7 @@
  * gossip, frames, disk writes (before any send of the same batch) and API events.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Codec, CommandResult, Election, ElectionMember, LeadershipCommand } from '../protocols/election.js';
+import { electionMembers, type Codec, type CommandResult, type Election, type ElectionMember, type LeadershipCommand } from '../protocols/election.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member, MembershipEvent } from '../protocols/membership/types.js';
@@ -321,19 +321,9 @@ export class Runtime {
   }
 
   private electionView(): ElectionMember[] {
-    return this.init.membership.members().map((m) => ({
-      id: m.id,
-      name: m.name,
-      state: m.state,
-      priority: m.priority,
-      protocol: m.protocol,
-      self: m.self,
-      role: m.role,
-      term: m.term,
-      leader: m.leader,
-      fencingToken: m.fencingToken,
-    }));
+    return electionMembers(this.init.membership.members());
   }
+
 
   private applyElectionEffects(election: ElectionHost<unknown, unknown>, effects: ReturnType<Election<unknown, unknown>['drain']>): void {
     // Persist-before-send: every state write of this batch is on disk before any message leaves.

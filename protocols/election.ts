@@ -1,3 +1,4 @@
+import type { Member } from './membership/types.js';
 import type { ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
 
 /** The slice of membership an election machine sees, in a stable order (by id). */
@@ -58,4 +59,20 @@ export interface Election<M, P> {
 /** Validates untrusted values into a machine's message or persisted-state type. */
 export interface Codec<T> {
   parse(value: unknown): { ok: true; value: T } | { ok: false; reason: string };
+}
+
+/** The election's view of membership: the same members, only the fields an election reads. */
+export function electionMembers(members: readonly Member[]): ElectionMember[] {
+  return members.map((m) => ({
+    id: m.id,
+    name: m.name,
+    state: m.state,
+    priority: m.priority,
+    protocol: m.protocol,
+    self: m.self,
+    role: m.role,
+    term: m.term,
+    leader: m.leader,
+    fencingToken: m.fencingToken,
+  }));
 }

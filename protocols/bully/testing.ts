@@ -9,20 +9,11 @@ import type { CommandResult, ElectionEffect, ElectionMember, LeadershipCommand }
 import { createRng, type Rng } from '../rng.js';
 import type { ElectionSummary, MemberState, NodeId, ProtocolName } from '../types.js';
 import { createBully } from './bully.js';
-import type { BullyConfig } from './config.js';
+import { DEFAULT_BULLY_CONFIG, type BullyConfig } from './config.js';
 import { bullyMessageCodec, type BullyMessage, type BullyPersisted } from './messages.js';
 
-export const TEST_BULLY_CONFIG: BullyConfig = Object.freeze({
-  answerTimeoutMs: 200,
-  coordinatorTimeoutMs: 600,
-  settleMs: 1000,
-  preempt: false,
-  preemptDelayMs: 5000,
-  quorum: 'majority',
-  expectedSize: null,
-  leaseMs: 3000,
-  resignHoldMs: 10_000,
-});
+/** The defaults with a shorter settle window, so scenarios start sooner. */
+export const TEST_BULLY_CONFIG: BullyConfig = Object.freeze({ ...DEFAULT_BULLY_CONFIG, settleMs: 1000 });
 
 export interface NodeSpec {
   id: NodeId;

@@ -3,25 +3,15 @@
  * and the invariants only Bully promises (the protocol-neutral ones are in
  * election-invariants.ts).
  */
-import type { BullyConfig } from '../bully/config.js';
+import { DEFAULT_BULLY_CONFIG, type BullyConfig } from '../bully/config.js';
 import type { BullyPersisted } from '../bully/messages.js';
 import { countedMembers, majorityOf } from '../bully/quorum.js';
 import type { NodeId } from '../types.js';
 import { agreedLeaderAfterHeal } from './election-invariants.js';
 import type { InvariantFactory, InvariantSetup, SimBounds, SimView } from './types.js';
 
-/** The daemon's defaults (daemon/config/defaults.ts; protocols/ may not import daemon/). */
-export const SIM_BULLY_CONFIG: Readonly<BullyConfig> = Object.freeze({
-  answerTimeoutMs: 200,
-  coordinatorTimeoutMs: 600,
-  settleMs: 1500,
-  preempt: false,
-  preemptDelayMs: 5000,
-  quorum: 'majority',
-  expectedSize: null,
-  leaseMs: 3000,
-  resignHoldMs: 10_000,
-});
+/** The daemon's defaults. */
+export const SIM_BULLY_CONFIG: Readonly<BullyConfig> = DEFAULT_BULLY_CONFIG;
 
 /**
  * Beyond membership's convergence: a stale leader's lease may still run, then a leaderless node

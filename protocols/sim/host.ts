@@ -1,4 +1,4 @@
-import type { Election, ElectionEffect, ElectionMember } from '../election.js';
+import { electionMembers, type Election, type ElectionEffect, type ElectionMember } from '../election.js';
 import type { Heartbeat, MembershipEvent } from '../membership/types.js';
 import { OBSERVER_SUMMARY, type ElectionSummary, type NodeId } from '../types.js';
 import type { MembershipMachine, StepRecord } from './types.js';
@@ -105,19 +105,9 @@ export class NodeHost {
   }
 
   private electionView(): ElectionMember[] {
-    return this.membership.members().map((m) => ({
-      id: m.id,
-      name: m.name,
-      state: m.state,
-      priority: m.priority,
-      protocol: m.protocol,
-      self: m.self,
-      role: m.role,
-      term: m.term,
-      leader: m.leader,
-      fencingToken: m.fencingToken,
-    }));
+    return electionMembers(this.membership.members());
   }
+
 
   private applyElectionEffects(effects: ElectionEffect<unknown, unknown>[]): void {
     for (const effect of effects) if (effect.type === 'persist') this.out.persist(effect.state);
