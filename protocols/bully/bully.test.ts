@@ -392,6 +392,17 @@ describe('bully: graceful shutdown', () => {
     assert.equal(net.agreedLeader(), 'n4');
   });
 
+  it('"hands leadership … before it leaves": seeing the successor\'s claim is not enough, it waits until the successor leads', () => {
+    const net = startedCluster(3);
+    // The successor's claim reaches everyone, but no acceptance reaches it: it never leads.
+    net.drop((m) => m.to === 'n2' && m.message.type === 'ACCEPT');
+    net.shutdown('n3');
+    assert.notEqual(net.summary('n2')!.role, 'leader');
+    assert.equal(net.effectsOf('n3', 'shutdown-ready').length, 0);
+    net.advance(TEST_BULLY_CONFIG.coordinatorTimeoutMs + net.tickMs);
+    assert.equal(net.effectsOf('n3', 'shutdown-ready').length, 1, 'the bounded wait still ends');
+  });
+
   it('a non-leader emits shutdown-ready at once', () => {
     const net = startedCluster(3);
     net.shutdown('n1');

@@ -97,6 +97,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   /** Whether the election owed at the end of the settle period has been considered. */
   private settleEnded = false;
   private shutdownDeadlineMs: number | null = null;
+  /** While shutting down after a hand-off: the epoch we led; leave once a successor leads a newer one. */
+  private handedOffEpoch: number | null = null;
   private transfer: PendingTransfer | null = null;
   private pendingElects: number[] = [];
 
@@ -163,6 +165,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   private onMembers(members: readonly ElectionMember[]): void {
     this.view = new BullyView(this.selfId, members);
+    this.checkHandOffDone();
     const key = this.view.stabilityKey();
     if (key !== this.viewKey) {
       this.viewKey = key;
@@ -444,7 +447,18 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
           : { ok: false, code: 'not-leader', message: `lost leadership of epoch ${ledEpoch} before the transfer completed${name ? ` (${name} leads)` : ''}` },
       );
     }
-    if (this.shuttingDown) this.shutdownReady();
+    // After a hand-off, seeing the successor's claim is not enough: it leads only once a majority
+    // accepted. Leave when the members view shows it leading (or at the deadline), so peers never
+    // see this node leave before they have a new leader.
+    if (this.shuttingDown && this.handedOffEpoch === null) this.shutdownReady();
+  }
+
+  /** The hand-off is done once some live member gossips leadership of a newer epoch. */
+  private checkHandOffDone(): void {
+    const epoch = this.handedOffEpoch;
+    if (epoch === null || !this.shuttingDown) return;
+    const successorLeads = this.view.members.some((m) => !m.self && m.state === 'alive' && m.role === 'leader' && m.term > epoch);
+    if (successorLeads) this.shutdownReady();
   }
 
   // ---- elections ----
@@ -664,6 +678,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     if (l && successor) {
       if (this.transfer) this.finishTransfer({ ok: false, code: 'shutting-down', message: 'this node is shutting down' });
       this.shutdownDeadlineMs = this.nowMs + this.config.coordinatorTimeoutMs;
+      this.handedOffEpoch = l.epoch;
       this.handOff(successor.id, null);
       return;
     }
