@@ -3,27 +3,13 @@
  * same pure machines as daemon/runtime.ts, on a virtual clock and a seeded network.
  */
 import type { Election } from '../election.js';
-import type { Member, MemberMeta, MembershipEffect, MembershipEvent, MembershipInput, MembershipTimings } from '../membership/types.js';
+import type { Member, MembershipEvent, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId } from '../types.js';
 
-/** What the simulator needs of a membership machine (the shape createMembership returns). */
-export interface MembershipMachine {
-  step(input: MembershipInput): void;
-  drain(): MembershipEffect[];
-  members(): Member[];
-  member(id: NodeId): Member | undefined;
-  self(): Member;
-}
-
-export interface MembershipInit {
-  cluster: string;
-  selfId: NodeId;
-  selfMeta: MemberMeta;
-  initialIncarnation: number;
-  timings: MembershipTimings;
-  nowMs: number;
-}
+/** The simulator hosts the real machine's interface (re-exported under the simulator's name). */
+export type { Membership as MembershipMachine, MembershipInit } from '../membership/membership.js';
+import type { Membership as MembershipMachine, MembershipInit } from '../membership/membership.js';
 
 export type MembershipFactory = (init: MembershipInit) => MembershipMachine;
 
