@@ -113,3 +113,15 @@ test('graceful leave: every node sees left, and the closed connection afterwards
     assert.equal(firstAt(cluster, observer, 'member-suspect', 'e'), undefined);
   }
 });
+
+test('graceful leave missed by one node (its farewells lost): it still learns left from the others', () => {
+  const cluster = converged();
+  cluster.stop('a');
+  cluster.get('e').step({ type: 'leave', nowMs: cluster.nowMs });
+  cluster.advance(700);
+  cluster.kill('e');
+  cluster.resume('a');
+  cluster.advance(5000);
+  assert.equal(cluster.get('a').member('e')?.state, 'left');
+  assert.deepEqual(verdicts(cluster, 'member-dead'), []);
+});

@@ -62,6 +62,8 @@ test('oversized strings and arrays are rejected', () => {
   assert.equal(heartbeatCodec.parse({ ...hb, suspects: refs(MAX_GOSSIPED_REFS) }).ok, true);
   rejects({ ...hb, suspects: refs(MAX_GOSSIPED_REFS + 1) }, 'suspects');
   rejects({ ...hb, dead: refs(MAX_GOSSIPED_REFS + 1) }, 'dead');
+  rejects({ ...hb, left: refs(MAX_GOSSIPED_REFS + 1) }, 'left');
+  rejects({ ...hb, left: undefined }, 'left');
   rejects({ ...hb, id: 'x'.repeat(MAX_NODE_ID_CHARS + 1) }, 'id');
   rejects({ ...hb, meta: { ...hb.meta, name: 'x'.repeat(MAX_NAME_CHARS + 1) } }, 'meta.name');
   rejects({ ...hb, meta: { ...hb.meta, addrs: Array.from({ length: MAX_ADDRS + 1 }, () => '/ip4/127.0.0.1') } }, 'meta.addrs');

@@ -46,6 +46,7 @@ const heartbeatSchema = z.object({
   meta: memberMeta,
   suspects: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
   dead: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
+  left: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
 });
 
 export const heartbeatCodec: Codec<Heartbeat> = {

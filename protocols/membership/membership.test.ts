@@ -270,6 +270,36 @@ test('a left member returns only with a higher incarnation', () => {
   assert.deepEqual(hear(a, 3, heartbeat('b', { incarnation: 2, seq: 1 })).map((e) => e.type), ['member-alive']);
 });
 
+test('a leave relayed by another member counts when the farewell itself was missed, and is gossiped on', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1, incarnation: 3 }));
+  hear(a, 0, heartbeat('c', { seq: 1 }));
+  const events = hear(a, 100, heartbeat('c', { seq: 2, left: [{ id: 'b', incarnation: 3 }] }));
+  assert.deepEqual(events.map((e) => e.type), ['member-left']);
+  assert.equal(a.member('b')?.state, 'left');
+  a.step({ type: 'tick', nowMs: 400, localLagMs: 0 });
+  assert.deepEqual(publishedBy(a).at(-1)?.left, [{ id: 'b', incarnation: 3 }]);
+  // Left, not dead: the silence that follows is no suspicion.
+  assert.equal(firstAt(run(a, 400, 8000, { c: {} }), 'member-suspect', 'b'), undefined);
+});
+
+test('a relayed leave of an older life, of an unknown member, or in a stale heartbeat changes nothing', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1, incarnation: 4 }));
+  hear(a, 0, heartbeat('c', { seq: 5 }));
+  assert.deepEqual(hear(a, 100, heartbeat('c', { seq: 6, left: [{ id: 'b', incarnation: 3 }, { id: 'z', incarnation: 9 }] })), []);
+  assert.deepEqual(hear(a, 100, heartbeat('c', { seq: 6, left: [{ id: 'b', incarnation: 4 }] })), [], 'a duplicate is no news');
+  assert.equal(a.member('b')?.state, 'alive');
+  assert.equal(a.member('z'), undefined);
+});
+
+test('a relayed leave naming this node at its current life is refuted', () => {
+  const a = machine('a', T, 0, 2);
+  const events = hear(a, 0, heartbeat('b', { left: [{ id: 'a', incarnation: 2 }] }));
+  assert.ok(events.some((e) => e.type === 'refuted' && e.incarnation === 3));
+  assert.equal(a.member('a')?.state, 'alive');
+});
+
 test('dead members are forgotten after forgetAfterMs and may then rejoin as new', () => {
   const a = machine('a', T);
   hear(a, 0, heartbeat('b'));

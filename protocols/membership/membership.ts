@@ -22,7 +22,7 @@ import type {
   MembershipTimings,
 } from './types.js';
 
-/** Bound on the `suspects` and `dead` lists of one heartbeat (the codec rejects longer ones). */
+/** Bound on the `suspects`, `dead` and `left` lists of one heartbeat (the codec rejects longer ones). */
 export const MAX_GOSSIPED_REFS = 64;
 
 /**
@@ -221,7 +221,25 @@ class MembershipMachine implements Membership {
   private onHeartbeat(nowMs: number, from: NodeId, heartbeat: Heartbeat): void {
     if (heartbeat.cluster !== this.cluster || heartbeat.id !== from || heartbeat.id === this.selfId) return;
     this.refuteIfAccused(from, heartbeat);
-    if (this.acceptFirstHand(nowMs, heartbeat)) this.countConfirmations(from, heartbeat);
+    if (!this.acceptFirstHand(nowMs, heartbeat)) return;
+    this.countConfirmations(from, heartbeat);
+    this.acceptRelayedLeaves(nowMs, heartbeat);
+  }
+
+  /**
+   * A leave heard second-hand counts only for the life that left: a member that has since come
+   * back with a higher incarnation stays alive, and a verdict already reached stands.
+   */
+  private acceptRelayedLeaves(nowMs: number, heartbeat: Heartbeat): void {
+    for (const ref of heartbeat.left) {
+      const peer = this.peers.get(ref.id);
+      if (!peer || ref.id === heartbeat.id) continue;
+      const member = peer.member;
+      if ((member.state !== 'alive' && member.state !== 'suspect') || ref.incarnation < member.incarnation) continue;
+      member.incarnation = ref.incarnation;
+      this.setState(peer, 'left', nowMs);
+      this.emit({ type: 'member-left', id: member.id, name: member.name });
+    }
   }
 
   /** Order as in memberlist's state.go: unknown, stale, then apply. True when the heartbeat was fresh. */
@@ -288,7 +306,7 @@ class MembershipMachine implements Membership {
   private refuteIfAccused(from: NodeId, heartbeat: Heartbeat): void {
     if (this.selfState === 'left') return;
     let accusedIncarnation = -1;
-    for (const ref of [...heartbeat.suspects, ...heartbeat.dead]) {
+    for (const ref of [...heartbeat.suspects, ...heartbeat.dead, ...heartbeat.left]) {
       if (ref.id === this.selfId && ref.incarnation >= this.selfIncarnation) {
         accusedIncarnation = Math.max(accusedIncarnation, ref.incarnation);
       }
@@ -326,10 +344,12 @@ class MembershipMachine implements Membership {
     if (leaving) this.leaveAnnouncementsLeft = Math.max(0, this.leaveAnnouncementsLeft - 1);
     const suspects: IncarnationRef[] = [];
     const dead: IncarnationRef[] = [];
+    const left: IncarnationRef[] = [];
     for (const { member } of this.sortedPeers()) {
       const ref = { id: member.id, incarnation: member.incarnation };
       if (member.state === 'suspect' && suspects.length < MAX_GOSSIPED_REFS) suspects.push(ref);
       if (member.state === 'dead' && dead.length < MAX_GOSSIPED_REFS) dead.push(ref);
+      if (member.state === 'left' && left.length < MAX_GOSSIPED_REFS) left.push(ref);
     }
     return {
       v: 1,
@@ -341,6 +361,7 @@ class MembershipMachine implements Membership {
       meta: copyMeta(this.selfMeta),
       suspects,
       dead,
+      left,
     };
   }
 

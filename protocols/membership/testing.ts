@@ -35,6 +35,7 @@ export function heartbeat(id: NodeId, overrides: Partial<Heartbeat> = {}): Heart
     meta: meta(id),
     suspects: [],
     dead: [],
+    left: [],
     ...overrides,
   };
 }

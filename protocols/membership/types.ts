@@ -47,6 +47,12 @@ export interface Heartbeat {
   suspects: IncarnationRef[];
   /** Members the sender has declared dead and not yet forgotten (lets a wrongly-dead node refute). */
   dead: IncarnationRef[];
+  /**
+   * Members the sender saw leave and has not yet forgotten. A leave is the leaver's own word, so
+   * receivers apply it second-hand: a node that missed the farewell still learns `left` (memberlist
+   * gossips its leave intent the same way) instead of suspecting, then declaring, a clean exit dead.
+   */
+  left: IncarnationRef[];
 }
 
 /** Membership timings; presets live in config/, individual fields may be overridden. */

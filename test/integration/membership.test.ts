@@ -49,6 +49,9 @@ describe('membership with 5 real daemons', { timeout: 120_000 }, () => {
 
   it('SIGTERM → the node leaves gracefully: peers see `left`, the process exits 0 within 2 s', async () => {
     const victim = cluster.node(5);
+    // Node 4 has just restarted: let every node know every other before one of them leaves.
+    const everyone = Object.fromEntries(cluster.nodes.map((n) => [n.name, 'alive']));
+    for (const node of cluster.nodes) await cluster.waitForStates(node.index, everyone, 15_000);
     const started = Date.now();
     cluster.signal(5, 'SIGTERM');
     const code = await cluster.waitExit(5, 5000);

@@ -234,14 +234,23 @@ export class LocalCluster {
 
   /** Waits until node `index` sees exactly the given states for the named members. */
   async waitForStates(index: number, expected: Record<string, string>, timeoutMs = 15000): Promise<MemberResponse[]> {
-    return await this.waitFor(`node ${index} to see ${JSON.stringify(expected)}`, timeoutMs, async () => {
-      const members = await this.members(index).catch(() => null);
-      if (!members) return null;
-      for (const [name, state] of Object.entries(expected)) {
-        if (members.find((m) => m.name === name)?.state !== state) return null;
-      }
-      return members;
-    });
+    let seen: Record<string, string> | string = 'no answer yet';
+    try {
+      return await this.waitFor(`node ${index} to see ${JSON.stringify(expected)}`, timeoutMs, async () => {
+        const members = await this.members(index).catch((error: Error) => {
+          seen = `API error: ${error.message}`;
+          return null;
+        });
+        if (!members) return null;
+        seen = Object.fromEntries(members.map((m) => [m.name, m.state]));
+        for (const [name, state] of Object.entries(expected)) {
+          if (members.find((m) => m.name === name)?.state !== state) return null;
+        }
+        return members;
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; it last saw ${JSON.stringify(seen)}`);
+    }
   }
 
   /** Collects live events from node `index` until the returned stop() is called. */
