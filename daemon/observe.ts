@@ -49,6 +49,7 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     m.fencingToken.set(summary.fencingToken);
     const stats = runtime.stats;
     m.eventLoopLagSeconds.set(stats.eventLoopLagMs / 1000);
+    m.healthMultiplier.set(runtime.health());
     metrics.setCounterTotal(m.heartbeatsSent, stats.heartbeatsSent);
     metrics.setCounterTotal(m.heartbeatsReceived, stats.heartbeatsReceived);
     for (const [type, n] of stats.messagesSent) metrics.setCounterTotal(m.messagesSent, n, { type });

@@ -3,13 +3,13 @@
  * Inbound gossip, frames and connection hints go in as inputs; effects come out and become
  * gossip, frames, disk writes (before any send of the same batch) and API events.
  */
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { electionMembers, type Codec, type CommandResult, type Election, type ElectionMember, type LeadershipCommand } from '../protocols/election.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member, MembershipEvent } from '../protocols/membership/types.js';
 import { OBSERVER_SUMMARY, type ElectionSummary, type NodeId } from '../protocols/types.js';
 import type { ApiEvent, MemberResponse, NodeRef } from './api/types.js';
+import { LagMeter } from './lag.js';
 import type { Logger } from './log.js';
 import type { P2PNode } from './p2p/index.js';
 import type { StateStore } from './store.js';
@@ -64,11 +64,10 @@ const MAX_PUMP_ROUNDS = 32;
 export class Runtime {
   private readonly listeners = new Set<(event: ApiEvent) => void>();
   private readonly pendingCommands = new Map<number, (result: CommandResult) => void>();
-  private readonly lagHistogram: IntervalHistogram;
   private readonly tickIntervalMs: number;
   private readonly startedAtMs: number;
   private tickTimer: NodeJS.Timeout | null = null;
-  private lagTimer: NodeJS.Timeout | null = null;
+  private readonly lagMeter: LagMeter;
   private nextCommandId = 1;
   private summary: ElectionSummary;
   private leaderlessSinceMs: number | null;
@@ -88,10 +87,10 @@ export class Runtime {
 
   constructor(private readonly init: RuntimeInit) {
     this.tickIntervalMs = init.tickIntervalMs ?? 25;
+    this.lagMeter = new LagMeter(this.tickIntervalMs, LAG_WINDOW_MS);
     this.startedAtMs = init.nowMs();
     this.summary = init.election ? init.election.machine.summary() : { ...OBSERVER_SUMMARY };
     this.leaderlessSinceMs = init.election && this.summary.leader === null ? this.startedAtMs : null;
-    this.lagHistogram = monitorEventLoopDelay({ resolution: 10 });
   }
 
   get selfId(): NodeId {
@@ -123,6 +122,11 @@ export class Runtime {
 
   members(): Member[] {
     return this.init.membership.members();
+  }
+
+  /** Membership's local-health multiplier (1 = healthy; higher stretches its timeouts). */
+  health(): number {
+    return this.init.membership.health();
   }
 
   nodeRef(id: NodeId | null): NodeRef | null {
@@ -162,11 +166,6 @@ export class Runtime {
     p2p.onPeer((peer, event) => {
       if (event === 'disconnected') this.input(() => this.init.membership.step({ type: 'connection-closed', nowMs: this.init.nowMs(), peer }));
     });
-    this.lagHistogram.enable();
-    this.lagTimer = setInterval(() => {
-      this.stats.eventLoopLagMs = Math.max(0, this.lagHistogram.max / 1e6 - this.tickIntervalMs);
-      this.lagHistogram.reset();
-    }, LAG_WINDOW_MS);
     this.tickTimer = setInterval(() => this.tick(), this.tickIntervalMs);
     this.tick();
   }
@@ -215,10 +214,7 @@ export class Runtime {
     const leaveMs = Math.min(LEAVE_MAX_MS, this.init.leaveAnnounceMs ?? LEAVE_MAX_MS) + LEAVE_FLUSH_MS;
     await new Promise((resolve) => setTimeout(resolve, leaveMs));
     if (this.tickTimer) clearInterval(this.tickTimer);
-    if (this.lagTimer) clearInterval(this.lagTimer);
     this.tickTimer = null;
-    this.lagTimer = null;
-    this.lagHistogram.disable();
     for (const resolve of this.pendingCommands.values()) {
       resolve({ ok: false, code: 'shutting-down', message: 'the daemon is shutting down' });
     }
@@ -227,6 +223,7 @@ export class Runtime {
 
   private tick(): void {
     const nowMs = this.init.nowMs();
+    this.stats.eventLoopLagMs = this.lagMeter.tick(nowMs);
     this.input(() => {
       this.init.membership.step({ type: 'tick', nowMs, localLagMs: this.stats.eventLoopLagMs });
       this.init.election?.machine.step({ type: 'tick', nowMs });

@@ -14,6 +14,11 @@ export interface ElectionMember {
   term: number;
   leader: NodeId | null;
   fencingToken: number;
+  /**
+   * Suspected because its connection closed, and not heard from since: a message to it cannot
+   * arrive now, so waiting for its answer only delays (kill -9 is the common case). Absent: false.
+   */
+  connectionLost?: boolean;
 }
 
 export type LeadershipCommand =
@@ -74,5 +79,6 @@ export function electionMembers(members: readonly Member[]): ElectionMember[] {
     term: m.term,
     leader: m.leader,
     fencingToken: m.fencingToken,
+    connectionLost: m.state === 'suspect' && m.suspectReason === 'connection-closed',
   }));
 }

@@ -95,6 +95,7 @@ export const configLayerSchema = z
             enabled: z.boolean(),
             // Faster than 10 queries a second floods the LAN for no faster discovery.
             intervalMs: durationMs(100),
+            idleIntervalMs: durationMs(1000),
           })
           .partial()
           .strict(),

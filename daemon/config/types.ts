@@ -21,7 +21,8 @@ export interface ConclaveConfig {
     token: string | null;
   };
   discovery: {
-    mdns: { enabled: boolean; intervalMs: number };
+    /** Query every intervalMs while searching, every idleIntervalMs once connected and settled. */
+    mdns: { enabled: boolean; intervalMs: number; idleIntervalMs: number };
     bootstrap: string[];
   };
   /** Named preset plus the timings it resolved to (individual fields may override the preset). */

@@ -35,3 +35,19 @@ export const GOSSIP_PRUNE_BACKOFF_MS = 5_000;
 
 /** Keep a gone peer's gossip score this long (default 1 h), so a restart starts from neutral. */
 export const GOSSIP_RETAIN_SCORE_MS = 10_000;
+
+/**
+ * Gossipsub mesh degrees (defaults D 6, Dlo 4, Dhi 12, Dscore 4, Dout 2, Dlazy 6). Every member
+ * dials every other and `floodPublish` sends each heartbeat straight to all of them, so the mesh
+ * only relays for a member that cannot reach the sender directly. With the default degrees each
+ * of N-1 receivers relays every heartbeat to all others: 16 copies per heartbeat in a 5-node
+ * cluster, 4 of them useful. A mesh of 1-2 keeps one relay path (plus IHAVE gossip to one
+ * non-mesh peer per gossip heartbeat) and cuts the copies to about 7.
+ */
+export const GOSSIP_MESH = { D: 1, Dlo: 1, Dhi: 2, Dscore: 1, Dout: 0, Dlazy: 1 } as const;
+
+/**
+ * For this long after start, mDNS queries go at the fast `intervalMs` even when connected: peers
+ * that start together may first form separate groups that only a later query joins.
+ */
+export const MDNS_SEARCH_PHASE_MS = 10_000;

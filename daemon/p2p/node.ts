@@ -21,9 +21,11 @@ import { PeerChannel } from './channel.js';
 import {
   DIAL_TIMEOUT_MS,
   GOSSIP_HEARTBEAT_INTERVAL_MS,
+  GOSSIP_MESH,
   GOSSIP_PRUNE_BACKOFF_MS,
   GOSSIP_RETAIN_SCORE_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_S,
+  MDNS_SEARCH_PHASE_MS,
   MAX_DIRECT_STREAMS,
   MAX_QUEUED_FRAME_AGE_MS,
   MAX_QUEUED_FRAMES_PER_PEER,
@@ -45,6 +47,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const protocolId = directProtocolId(init.cluster, init.protocol);
   // Discovery reports arrive before libp2p is returned; they wait here until the dialer exists.
   let onDiscovered: (info: PeerInfo) => void = () => undefined;
+  let mdnsService: MdnsQuerier | null = null;
+  const mdnsTag = mdnsServiceTag(init.cluster);
 
   const libp2p = await createLibp2p({
     start: false,
@@ -59,8 +63,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
           (components) => {
             // libp2p's `peer:discovery` fires only for peers new to the peer store; mDNS's own
             // event repeats every interval, so a peer that comes back is dialled again.
-            const discovery = mdns({ serviceTag: mdnsServiceTag(init.cluster), interval: init.mdns.intervalMs })(components);
+            // libp2p's own timer queries at the settled rate; searchTimer below adds the fast ones.
+            const interval = Math.max(init.mdns.intervalMs, init.mdns.idleIntervalMs);
+            const discovery = mdns({ serviceTag: mdnsTag, interval })(components);
             discovery.addEventListener('peer', (evt) => onDiscovered(evt.detail));
+            mdnsService = discovery as unknown as MdnsQuerier;
             return discovery;
           },
         ]
@@ -76,6 +83,10 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         floodPublish: true,
         allowedTopics: [topic],
         heartbeatInterval: GOSSIP_HEARTBEAT_INTERVAL_MS,
+        ...GOSSIP_MESH,
+        // Without it, every relayed duplicate is signature-checked before it is recognised as a
+        // duplicate. A signed message's id is its author and sequence number: read them raw.
+        fastMsgIdFn: fastMessageId,
         pruneBackoff: GOSSIP_PRUNE_BACKOFF_MS,
         // Defaults built for public networks that punish what a LAN cluster does routinely:
         // many nodes on one IP (a local cluster) and re-grafting right after a restart.
@@ -168,6 +179,15 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     throw err;
   }
   pubsub.subscribe(topic);
+  // Fast mDNS queries while searching: just started, or no peer at all (alone, or cut off).
+  const startedAtMs = nowMs();
+  const searchTimer = mdnsService
+    ? setInterval(() => {
+        if (nowMs() - startedAtMs < MDNS_SEARCH_PHASE_MS || libp2p.getConnections().length === 0) {
+          mdnsService?.mdns?.query({ questions: [{ name: mdnsTag, type: 'PTR' }] });
+        }
+      }, init.mdns.intervalMs)
+    : null;
   dialer.addBootstrap(init.bootstrap.map((addr) => ({ addr, peer: multiaddr(addr).getPeerId() })));
   log.debug({ peerId: selfId, addrs: libp2p.getMultiaddrs().map(String), topic, protocolId }, 'p2p node started');
 
@@ -230,6 +250,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     stop() {
       stopping ??= (async () => {
         dialer.stop();
+        if (searchTimer) clearInterval(searchTimer);
         for (const channel of channels.values()) channel.close();
         channels.clear();
         await libp2p.stop();
@@ -237,6 +258,21 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       return stopping;
     },
   };
+}
+
+/** The part of @libp2p/mdns's MulticastDNS used here: its (public) multicast-dns socket. */
+interface MdnsQuerier {
+  mdns?: { query(packet: { questions: { name: string; type: 'PTR' }[] }): void };
+}
+
+/**
+ * Gossipsub's cheap duplicate check, run before signature verification. Under StrictSign a
+ * message is identified by its author and sequence number; a forged copy that reuses them fails
+ * verification and is never cached, so it cannot shadow the real message.
+ */
+function fastMessageId(msg: { from?: Uint8Array; seqno?: Uint8Array; data?: Uint8Array }): string {
+  const hex = (bytes: Uint8Array | undefined): string => (bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : '');
+  return `${hex(msg.from)}/${hex(msg.seqno)}`;
 }
 
 /** Addresses to dial, each naming the expected peer so noise verifies who answers. */

@@ -21,7 +21,8 @@ export interface P2PNodeInit {
   listen: string[];
   /** Multiaddrs with or without `/p2p/<id>`; dialled at start and redialled while unconnected. */
   bootstrap: string[];
-  mdns: { enabled: boolean; intervalMs: number };
+  /** Query every intervalMs while searching, every idleIntervalMs (or intervalMs if larger) once settled. */
+  mdns: { enabled: boolean; intervalMs: number; idleIntervalMs: number };
   /** Swarm key file contents (see readSwarmKey), or null for an open network. */
   psk: Uint8Array | null;
   /** Direct frames above this many bytes are dropped (and reported as `oversized`). */

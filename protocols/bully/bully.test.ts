@@ -68,14 +68,53 @@ describe('bully: failover', () => {
     assert.ok(net.summary('n4')!.term > before);
   });
 
-  it('reacts to `suspect` (the connection-closed hint): failover within the answer timeout plus ticks', () => {
+  it('reacts to `suspect` (the connection-closed hint) at once: no ELECTION to, and no wait for, the gone leader', () => {
     const net = startedCluster(5);
     net.crashedShowAs = 'suspect';
     const crashedAt = net.nowMs;
     net.crash('n5');
     assert.ok(net.advanceUntil(() => net.agreedLeader() === 'n4', 3000));
-    // Virtual time: n4 sent ELECTION to the suspect n5 and claimed once nobody answered.
-    assert.ok(net.nowMs - crashedAt <= TEST_BULLY_CONFIG.answerTimeoutMs + 2 * net.tickMs);
+    // Virtual time: n4 claimed straight away instead of waiting answerTimeoutMs for n5.
+    assert.ok(net.nowMs - crashedAt <= net.tickMs, `took ${net.nowMs - crashedAt} ms`);
+    assert.deepEqual(net.sent.filter((m) => m.atMs >= crashedAt && m.to === 'n5' && m.message.type === 'ELECTION'), []);
+  });
+
+  it('a claim refused while the old leader still looked alive is accepted the moment it looks gone, with no resend', () => {
+    const net = startedCluster(5);
+    net.crashedShowAs = 'suspect';
+    // n4 hears n5's connection close first and claims; the others still see n5 and refuse.
+    const at = net.nowMs;
+    net.suspect('n4', 'n5', 'connection-closed');
+    assert.ok(net.sent.some((m) => m.atMs >= at && m.from === 'n1' && m.to === 'n4' && m.message.type === 'REJECT'));
+    // A moment later they see it too.
+    net.crash('n5');
+    assert.ok(net.advanceUntil(() => net.agreedLeader() === 'n4', 3000));
+    assert.ok(net.nowMs - at < TEST_BULLY_CONFIG.answerTimeoutMs, `took ${net.nowMs - at} ms`);
+    const claimsToN1 = net.sent.filter((m) => m.atMs >= at && m.from === 'n4' && m.to === 'n1' && m.message.type === 'COORDINATOR');
+    assert.equal(claimsToN1.length, 1, 'accepted without a resend');
+  });
+
+  it('a leader suspected from silence (maybe only slow) still gets an ELECTION and its chance to answer', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    const at = net.nowMs;
+    net.suspect('n4', 'n5', 'silence');
+    net.advance(2000);
+    assert.ok(net.sent.some((m) => m.atMs >= at && m.from === 'n4' && m.to === 'n5' && m.message.type === 'ELECTION'));
+    assert.deepEqual(net.leaders(), ['n5']);
+    assert.equal(net.summary('n5')!.term, epoch);
+  });
+
+  it('a closed connection to a live leader at one follower deposes nobody: the others refuse its claim', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.suspect('n4', 'n5', 'connection-closed');
+    net.advance(3000);
+    assert.deepEqual(net.leaders(), ['n5']);
+    assert.equal(net.summary('n5')!.term, epoch);
+    net.recover();
+    net.advance(2000);
+    assert.equal(net.agreedLeader(), 'n5');
   });
 
   it('a false suspicion at one follower causes no leader change (others still see the leader)', () => {

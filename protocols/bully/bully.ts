@@ -86,6 +86,13 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   private candidacy: Candidacy | null = null;
   /** A leader this node suspects but which answered directly since: not gone until it is dead. */
   private suspectButHeard: NodeId | null = null;
+  /**
+   * The last claim refused because this node still saw its leader alive. The claimer usually saw
+   * the leader go first (kill -9 closes connections everywhere at once, but each node hears it a
+   * few ms apart): when this node sees it too, it answers the claim then instead of making the
+   * claimer wait for its resend.
+   */
+  private refusedClaim: { from: NodeId; epoch: number; kind: CoordinatorKind; atMs: number } | null = null;
   private leadership: Leadership | null = null;
   private episode: Episode | null = null;
 
@@ -260,6 +267,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       return;
     }
     if (kind === 'claim' && this.followsLiveLeaderOtherThan(from)) {
+      this.refusedClaim = { from, epoch, kind, atMs: this.nowMs };
       this.reject(from, this.summary().term);
       return;
     }
@@ -581,6 +589,13 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   private leaderGone(reason: string): void {
     this.leader = null;
+    const refused = this.refusedClaim;
+    this.refusedClaim = null;
+    if (refused && this.nowMs - refused.atMs <= this.config.coordinatorTimeoutMs && this.view.isAlive(refused.from)) {
+      // As if the claim arrived now (a delayed copy, which the protocol tolerates anyway).
+      this.onClaim(refused.from, refused.epoch, refused.kind);
+      if (this.leader !== null) return;
+    }
     if (this.settling() || !this.mayStand()) {
       this.scheduleRetry();
       return;

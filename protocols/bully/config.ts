@@ -28,7 +28,7 @@ export const DEFAULT_BULLY_CONFIG: Readonly<BullyConfig> = Object.freeze({
   // The answering node must run its own election first (one answerTimeoutMs and a broadcast):
   // three times that before concluding it died and starting over.
   coordinatorTimeoutMs: 600,
-  // Long enough to hear a few heartbeats (lan: 300 ms) naming the current leader, so a node that
+  // Long enough to hear a few heartbeats (lan: 500 ms) naming the current leader, so a node that
   // joins a working cluster follows it instead of starting an election.
   settleMs: 1500,
   // Pre-emption by a returning higher node is Bully's classic flapping failure: off unless asked.

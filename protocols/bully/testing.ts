@@ -50,7 +50,8 @@ export class BullyNet {
   readonly effects: { atMs: number; node: NodeId; effect: Effect }[] = [];
   readonly results = new Map<number, CommandResult>();
   private readonly cuts = new Set<string>();
-  private readonly suspicions = new Set<string>();
+  /** observer>target, with whether the suspicion came from a closed connection. */
+  private readonly suspicions = new Map<string, { connectionLost: boolean }>();
   private dropRule: ((m: SentMessage) => boolean) | null = null;
   private queue: SentMessage[] = [];
   private readonly rng: Rng;
@@ -113,9 +114,12 @@ export class BullyNet {
     this.pump();
   }
 
-  /** `observer` suspects `target` (a closed connection): the link itself still works. */
-  suspect(observer: NodeId, target: NodeId): void {
-    this.suspicions.add(`${observer}>${target}`);
+  /**
+   * `observer` suspects `target` (silence, or a closed connection that will be redialled): the
+   * link itself still works.
+   */
+  suspect(observer: NodeId, target: NodeId, reason: 'silence' | 'connection-closed' = 'silence'): void {
+    this.suspicions.set(`${observer}>${target}`, { connectionLost: reason === 'connection-closed' });
     this.refreshViews();
     this.pump();
   }
@@ -275,11 +279,19 @@ export class BullyNet {
       const self = id === observer;
       const running = node.spec.protocol !== 'bully' || node.machine !== null;
       let state: MemberState = 'alive';
-      if (!self && !running) state = this.crashedShowAs;
-      else if (!self && !this.linked(observer, id)) state = 'dead';
-      else if (!self && this.suspicions.has(`${observer}>${id}`)) state = 'suspect';
+      let connectionLost = false;
+      const suspicion = this.suspicions.get(`${observer}>${id}`);
+      if (!self && !running) {
+        state = this.crashedShowAs;
+        // A crash closes every connection to the node at once.
+        connectionLost = state === 'suspect';
+      } else if (!self && !this.linked(observer, id)) state = 'dead';
+      else if (!self && suspicion) {
+        state = 'suspect';
+        connectionLost = suspicion.connectionLost;
+      }
       const summary = node.machine?.summary() ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
-      out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary });
+      out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary, connectionLost });
     }
     return out;
   }

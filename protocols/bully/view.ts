@@ -60,9 +60,14 @@ export class BullyView {
     return this.alivePeers().length + 1;
   }
 
+  /**
+   * Higher-ranked members worth an ELECTION: alive, or suspected from silence (maybe just slow;
+   * it gets its chance to answer). One whose connection closed is skipped: the ELECTION could
+   * not reach it, and waiting out answerTimeoutMs for it is most of a kill -9 fail-over.
+   */
   higherReachable(): ElectionMember[] {
     const self = this.self;
-    return this.reachablePeers().filter((m) => outranks(m, self));
+    return this.reachablePeers().filter((m) => outranks(m, self) && !m.connectionLost);
   }
 
   /** The next-ranked live member: whom a leader hands off to. */

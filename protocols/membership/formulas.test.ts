@@ -52,6 +52,9 @@ test('health multiplier rises at once and decays gradually once lag is gone', ()
   assert.equal(spiked, 3);
   const oneIntervalLater = nextHealthMultiplier(spiked, 0, 300, 300, 4);
   assert.ok(oneIntervalLater < spiked && oneIntervalLater > 1);
+  // One unit a second, whatever the heartbeat interval.
+  assert.equal(nextHealthMultiplier(spiked, 0, 1000, 300, 4), 2);
+  assert.equal(nextHealthMultiplier(spiked, 0, 1000, 1000, 4), 2);
   assert.equal(nextHealthMultiplier(spiked, 0, 60_000, 300, 4), 1);
 });
 

@@ -10,10 +10,12 @@ export const MAX_EXPECTED_CONFIRMATIONS = 3;
 export const STALL_GAP_INTERVALS = 2;
 
 /**
- * How fast the health multiplier falls back once lag is gone, per heartbeat interval. Slow on
- * purpose: a loop that blocked once is likely to block again soon (GC, a burst of work).
+ * How fast the health multiplier falls back once lag is gone, per second: one unit, as
+ * memberlist's awareness drops by one per successful probe (one a second). Gradual on purpose:
+ * a loop that blocked once is likely to block again soon (GC, a burst of work). Per second, not
+ * per heartbeat, so a slower heartbeat does not make a node doubt itself for longer.
  */
-export const HEALTH_DECAY_PER_INTERVAL = 0.25;
+export const HEALTH_DECAY_PER_SECOND = 1;
 
 /**
  * Independent confirmations worth waiting for: the live members other than this node and the
@@ -52,7 +54,7 @@ export function nextHealthMultiplier(
   maxHealthMultiplier: number,
 ): number {
   const target = healthTarget(localLagMs, heartbeatIntervalMs, maxHealthMultiplier);
-  const decayed = previous - (HEALTH_DECAY_PER_INTERVAL * Math.max(0, elapsedMs)) / heartbeatIntervalMs;
+  const decayed = previous - (HEALTH_DECAY_PER_SECOND * Math.max(0, elapsedMs)) / 1000;
   return Math.min(maxHealthMultiplier, Math.max(target, decayed, 1));
 }
 

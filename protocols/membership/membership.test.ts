@@ -75,14 +75,15 @@ test('heartbeats: first on the first tick, then one per interval, seq growing', 
   const a = machine('a', T);
   const seqs: number[] = [];
   const times: number[] = [];
-  for (let now = 0; now <= 1000; now += TICK_MS) {
+  const interval = T.heartbeatIntervalMs;
+  for (let now = 0; now <= 3 * interval + TICK_MS; now += TICK_MS) {
     a.step({ type: 'tick', nowMs: now, localLagMs: 0 });
     for (const hb of publishedBy(a)) {
       seqs.push(hb.seq);
       times.push(now);
     }
   }
-  assert.deepEqual(times, [0, 300, 600, 900]);
+  assert.deepEqual(times, [0, interval, 2 * interval, 3 * interval]);
   assert.deepEqual(seqs, [1, 2, 3, 4]);
 });
 
@@ -320,8 +321,8 @@ test('stale and duplicated heartbeats are ignored and do not count as evidence o
   assert.equal(a.member('b')?.lastHeardMs, 0);
   assert.equal(a.member('b')?.term, 1);
   // The silence clock still runs from t=0: duplicates did not keep b alive.
-  const events = run(a, 0, 1300);
-  assert.equal(firstAt(events, 'member-suspect', 'b'), 1225);
+  const events = run(a, 0, T.suspectAfterMs + 100);
+  assert.equal(firstAt(events, 'member-suspect', 'b'), T.suspectAfterMs + TICK_MS);
 });
 
 test('a fresh heartbeat refreshes lastHeardMs and reports meta changes as member-updated', () => {
@@ -392,8 +393,8 @@ test('local lag stretches the silence and suspicion timeouts by the health multi
     return { suspectAt: firstAt(events, 'member-suspect', 'b') ?? NaN, deadAt: firstAt(events, 'member-dead', 'b') ?? NaN };
   };
   const calm = timesWithLag(0);
-  // 300 ms of lag with a 300 ms interval: multiplier 2.
-  const lagged = timesWithLag(300);
+  // One heartbeat interval of lag: multiplier 2.
+  const lagged = timesWithLag(T.heartbeatIntervalMs);
   assert.ok(lagged.suspectAt > 2 * T.suspectAfterMs && lagged.suspectAt <= 2 * T.suspectAfterMs + TICK_MS, `suspect ${lagged.suspectAt}`);
   assert.ok(lagged.deadAt - lagged.suspectAt >= 2 * T.suspicionMaxMs, `dead ${lagged.deadAt}`);
   assert.ok(calm.deadAt < lagged.deadAt);
@@ -425,6 +426,17 @@ test('a node that has left does not refute accusations', () => {
   a.drain();
   hear(a, 1, heartbeat('b', { suspects: [{ id: 'a', incarnation: 5 }] }));
   assert.equal(a.self().incarnation, 5);
+});
+
+test('a new suspicion is gossiped at once, not at the next heartbeat', () => {
+  const a = machine('a', T);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  hear(a, 0, heartbeat('b'));
+  publishedBy(a);
+  a.step({ type: 'connection-closed', nowMs: 10, peer: 'b' });
+  assert.deepEqual(publishedBy(a).map((hb) => hb.suspects), [[{ id: 'b', incarnation: 1 }]]);
+  a.step({ type: 'tick', nowMs: 35, localLagMs: 0 });
+  assert.deepEqual(publishedBy(a), [], 'the next heartbeat is due an interval later, as usual');
 });
 
 test('suspects gossiped in heartbeats name the suspected incarnation', () => {

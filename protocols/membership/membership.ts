@@ -20,6 +20,7 @@ import type {
   MembershipEvent,
   MembershipInput,
   MembershipTimings,
+  SuspectReason,
 } from './types.js';
 
 /** Bound on the `suspects`, `dead` and `left` lists of one heartbeat (the codec rejects longer ones). */
@@ -51,6 +52,8 @@ export interface Membership {
   members(): Member[];
   member(id: NodeId): Member | undefined;
   self(): Member;
+  /** Lifeguard's local-health multiplier on this node's timeouts: 1 when healthy, up to maxHealthMultiplier. */
+  health(): number;
 }
 
 interface Suspicion {
@@ -155,11 +158,16 @@ class MembershipMachine implements Membership {
     return peer ? copyMember(peer.member) : undefined;
   }
 
+  health(): number {
+    return this.healthMultiplier;
+  }
+
   self(): Member {
     return {
       ...copyMeta(this.selfMeta),
       id: this.selfId,
       state: this.selfState,
+      suspectReason: null,
       incarnation: this.selfIncarnation,
       lastHeardMs: this.nowMs,
       stateSinceMs: this.selfStateSinceMs,
@@ -282,6 +290,7 @@ class MembershipMachine implements Membership {
       ...copyMeta(heartbeat.meta),
       id: heartbeat.id,
       state: 'alive',
+      suspectReason: null,
       incarnation: heartbeat.incarnation,
       lastHeardMs: nowMs,
       stateSinceMs: nowMs,
@@ -365,10 +374,15 @@ class MembershipMachine implements Membership {
     };
   }
 
-  private suspect(peer: Peer, nowMs: number, reason: 'silence' | 'connection-closed'): void {
+  private suspect(peer: Peer, nowMs: number, reason: SuspectReason): void {
     const member = peer.member;
     this.setState(peer, 'suspect', nowMs);
+    member.suspectReason = reason;
     peer.suspicion = { incarnation: member.incarnation, startedMs: nowMs, clockFromMs: nowMs, confirmers: new Set() };
+    // Gossip the suspicion now, not at the next heartbeat: the other suspecters' confirmations
+    // (Lifeguard) and the suspect's refutation then take milliseconds, not an interval. It costs
+    // one extra heartbeat per suspicion, and suspicions are rare.
+    if (this.selfState === 'alive') this.publishDue = true;
     this.emit({ type: 'member-suspect', id: member.id, name: member.name, incarnation: member.incarnation, reason });
   }
 
@@ -382,6 +396,7 @@ class MembershipMachine implements Membership {
   private setState(peer: Peer, state: Member['state'], nowMs: number): void {
     peer.member.state = state;
     peer.member.stateSinceMs = nowMs;
+    peer.member.suspectReason = null;
     if (state !== 'suspect') peer.suspicion = null;
   }
 

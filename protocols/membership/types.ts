@@ -21,7 +21,12 @@ export interface Member extends MemberMeta {
   /** Monotonic time of the last state change. */
   stateSinceMs: number;
   self: boolean;
+  /** Why a `suspect` member is suspected; null in every other state. */
+  suspectReason: SuspectReason | null;
 }
+
+/** Silence past suspectAfterMs, or the last connection to the member closed (a hint). */
+export type SuspectReason = 'silence' | 'connection-closed';
 
 /** A reference to one incarnation of a member, carried in heartbeats' suspicion and death lists. */
 export interface IncarnationRef {
@@ -90,7 +95,7 @@ export interface MemberRef {
 
 export type MembershipEvent =
   | { type: 'member-joined'; member: Member }
-  | { type: 'member-suspect'; id: NodeId; name: string; incarnation: number; reason: 'silence' | 'connection-closed' }
+  | { type: 'member-suspect'; id: NodeId; name: string; incarnation: number; reason: SuspectReason }
   | { type: 'member-alive'; id: NodeId; name: string; incarnation: number; previous: MemberState }
   | { type: 'member-dead'; id: NodeId; name: string; incarnation: number; suspectedForMs: number }
   | { type: 'member-left'; id: NodeId; name: string }

@@ -20,6 +20,7 @@ function withView(inner: MembershipMachine, view: (m: Member) => Member): Member
       return m && view(m);
     },
     self: () => inner.self(),
+    health: () => inner.health(),
   };
 }
 
@@ -30,9 +31,23 @@ export const neverDeclaresDead: MembershipFactory = (init) => {
   return { ...machine, drain: () => inner.drain().filter((e) => !(e.type === 'event' && e.event.type === 'member-dead')) };
 };
 
-/** Declares death far too eagerly: timeouts shorter than one heartbeat interval. */
-export const declaresDeadEagerly: MembershipFactory = (init) =>
-  createMembership({ ...init, timings: { ...init.timings, suspectAfterMs: init.timings.heartbeatIntervalMs / 2, suspicionMinMs: 1, suspicionMaxMs: 1 } });
+/**
+ * Declares death far too eagerly: after half a heartbeat interval of silence, with no suspicion
+ * period (so no chance to refute), by reporting every suspicion as a death.
+ */
+export const declaresDeadEagerly: MembershipFactory = (init) => {
+  const inner = createMembership({ ...init, timings: { ...init.timings, suspectAfterMs: init.timings.heartbeatIntervalMs / 2 } });
+  const machine = withView(inner, (m) => (m.state === 'suspect' ? { ...m, state: 'dead' } : m));
+  return {
+    ...machine,
+    drain: () =>
+      inner.drain().map((e) => {
+        if (e.type !== 'event' || e.event.type !== 'member-suspect') return e;
+        const { id, name, incarnation } = e.event;
+        return { type: 'event', event: { type: 'member-dead', id, name, incarnation, suspectedForMs: 0 } };
+      }),
+  };
+};
 
 /** Never forgives: a member once seen dead is reported dead whatever it says later. */
 export const neverRevives: MembershipFactory = (init) => {
