@@ -42,6 +42,9 @@ async function failover(cluster: LocalCluster, signal: 'SIGKILL' | 'SIGTERM' | '
   const times: number[] = [];
   for (let t = 0; t < trials; t++) {
     const all = cluster.nodes.map((n) => n.index);
+    // Trials are independent: a node paused in the last trial doubts its own timing (Lifeguard)
+    // for a few seconds after it resumes; start from a healthy cluster.
+    await cluster.waitHealthy();
     const leader = await agreedLeader(cluster, all, 30_000);
     const leaderName = cluster.node(leader).name;
     const survivors = all.filter((i) => i !== leader);

@@ -38,17 +38,6 @@ async function allAlive(cluster: LocalCluster, timeoutMs: number, nodes = cluste
   });
 }
 
-/** Waits until every node's Lifeguard multiplier (conclave_health_multiplier) is back to 1. */
-async function allHealthy(cluster: LocalCluster): Promise<void> {
-  await cluster.waitFor('every node healthy (health multiplier 1)', 20_000, async () => {
-    for (const node of cluster.nodes) {
-      const match = /^conclave_health_multiplier (\S+)/m.exec(await cluster.metricsText(node.index));
-      if (!match || Number(match[1]) !== 1) return false;
-    }
-    return true;
-  });
-}
-
 async function convergence(trials: number): Promise<void> {
   const fromSpawn: number[] = [];
   const fromApi: number[] = [];
@@ -83,7 +72,7 @@ async function detection(cluster: LocalCluster, signal: 'SIGKILL' | 'SIGSTOP', t
     const survivors = cluster.nodes.map((n) => n.index).filter((i) => i !== victim);
     // Trials are independent: last trial's victim, just resumed, stretches its own timeouts for a
     // few seconds (Lifeguard). Start once every node is back to full confidence.
-    await allHealthy(cluster);
+    await cluster.waitHealthy();
     const watchers = survivors.map((i) => cluster.watchEvents(i));
     await Promise.all(watchers.map((w) => w.ready));
     const t0 = Date.now();

@@ -54,6 +54,37 @@ async function until(check: () => boolean): Promise<void> {
 }
 
 describe('peer channel', () => {
+  it('warm opens the stream before any frame; the first frame then uses it without another open', async () => {
+    const s = fakeStream();
+    let opens = 0;
+    const { ch } = channel(async () => {
+      opens++;
+      return s.stream;
+    });
+    ch.warm();
+    ch.warm();
+    await until(() => opens === 1);
+    ch.send(frame('first'));
+    await until(() => s.frames().length === 1);
+    assert.equal(opens, 1);
+    assert.deepEqual(s.frames(), ['first']);
+  });
+
+  it('a warm-up that fails is harmless: the next frame opens the stream', async () => {
+    const s = fakeStream();
+    let opens = 0;
+    const { ch } = channel(async () => {
+      if (++opens === 1) throw new Error('protocol not supported yet');
+      return s.stream;
+    });
+    ch.warm();
+    await until(() => opens === 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    ch.send(frame('x'));
+    await until(() => s.frames().length === 1);
+    assert.equal(opens, 2);
+  });
+
   it('bounds the queue while the stream opens: the oldest frames are dropped and reported', async () => {
     let opened: (s: Stream) => void = () => undefined;
     const { ch, counts } = channel(() => new Promise((resolve) => (opened = resolve)), { maxQueuedFrames: 3 });

@@ -56,6 +56,16 @@ export class PeerChannel {
     else void this.open();
   }
 
+  /**
+   * Opens the stream before there is anything to send. Opening one negotiates the protocol
+   * (several round trips): done ahead, the first message of an election (a node that never sent
+   * to this peer before) leaves at once instead of waiting for it.
+   */
+  warm(): void {
+    if (this.closed || this.out) return;
+    void this.open();
+  }
+
   /** A connection to the peer came up: frames queued while it was down can go now. */
   resume(): void {
     if (this.closed || this.out || this.queue.length === 0) return;

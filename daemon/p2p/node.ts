@@ -102,6 +102,9 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const rejectHandlers: Handler<[string, FrameRejectReason]>[] = [];
   const peerHandlers: Handler<[string, 'connected' | 'disconnected']>[] = [];
   const channels = new Map<string, PeerChannel>();
+  /** Members (from keepConnected) get a message stream as soon as they are connected. */
+  let memberIds = new Set<string>();
+  let warmChannel: (peer: string) => void = () => undefined;
   const logLimiter = createRejectLogLimiter();
   const nowMs = () => performance.now();
   let stopping: Promise<void> | null = null;
@@ -136,6 +139,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     const peer = evt.detail.toString();
     dialer.peerConnected(peer);
     channels.get(peer)?.resume();
+    warmChannel(peer);
     emit(peerHandlers, peer, 'connected');
   });
   libp2p.addEventListener('peer:disconnect', (evt) => {
@@ -212,6 +216,14 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     return channel;
   };
 
+  // One stream per member, opened on connect: see PeerChannel.warm. A channel lives as long as
+  // the connection (closed on disconnect), so each connection is warmed once.
+  warmChannel = (peer) => {
+    if (stopping || !memberIds.has(peer) || channels.has(peer)) return;
+    if (libp2p.getConnections(peerIdFromString(peer)).length === 0) return;
+    channelTo(peer).warm();
+  };
+
   return {
     peerId: selfId,
     listenAddrs: () => libp2p.getMultiaddrs().map(String),
@@ -244,7 +256,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     onMessage: (handler) => void messageHandlers.push(handler),
     onReject: (handler) => void rejectHandlers.push(handler),
     onPeer: (handler) => void peerHandlers.push(handler),
-    keepConnected: (peers: ReadonlyArray<RedialPeer>) => dialer.setMembers(peers),
+    keepConnected(peers: ReadonlyArray<RedialPeer>) {
+      dialer.setMembers(peers);
+      memberIds = new Set(peers.map((p) => p.id));
+      for (const id of memberIds) warmChannel(id);
+    },
     connectedPeers: () => libp2p.getPeers().map(String),
     stats: () => ({ ...stats }),
     stop() {

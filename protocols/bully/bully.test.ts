@@ -94,6 +94,20 @@ describe('bully: failover', () => {
     assert.equal(claimsToN1.length, 1, 'accepted without a resend');
   });
 
+  it('a node that restarted a moment ago and learned the leader from gossip takes over at once when that leader dies', () => {
+    const net = startedCluster(5);
+    net.crashedShowAs = 'suspect';
+    net.crash('n4');
+    net.advance(1000);
+    net.start('n4');
+    net.advance(100);
+    assert.equal(net.summary('n4')!.leader, 'n5', 'n4 follows n5, learned from gossip while settling');
+    const at = net.nowMs;
+    net.crash('n5');
+    assert.ok(net.advanceUntil(() => net.agreedLeader() === 'n4', 3000));
+    assert.ok(net.nowMs - at <= net.tickMs, `took ${net.nowMs - at} ms (settle window is ${TEST_BULLY_CONFIG.settleMs} ms)`);
+  });
+
   it('a leader suspected from silence (maybe only slow) still gets an ELECTION and its chance to answer', () => {
     const net = startedCluster(5);
     const epoch = net.summary('n5')!.term;

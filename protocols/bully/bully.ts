@@ -421,6 +421,9 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   /** Follow `id` at `epoch`; ends any election or leadership of ours. */
   private follow(id: NodeId, epoch: number): void {
+    // Settling exists to learn the current leader before acting; that is now done. A node that
+    // restarted a moment ago must not sit out the next fail-over (it may be the next in rank).
+    this.settleUntilMs = Math.min(this.settleUntilMs, this.nowMs);
     const ledEpoch = this.leadership?.epoch ?? null;
     this.becomeFollower();
     this.leader = { id, epoch };

@@ -169,6 +169,23 @@ export class LocalCluster {
   }
 
   /** Prometheus text from node i's /metrics. */
+  /**
+   * Waits until every running node's Lifeguard multiplier (conclave_health_multiplier) is back
+   * to 1: a node that was just paused or overloaded stretches its own timeouts for a few seconds,
+   * so timing trials start from a healthy cluster.
+   */
+  async waitHealthy(timeoutMs = 20_000): Promise<void> {
+    await this.waitFor('every node healthy (health multiplier 1)', timeoutMs, async () => {
+      for (const node of this.nodes) {
+        if (!node.process || node.process.exitCode !== null || node.process.signalCode !== null) continue;
+        const text = await this.metricsText(node.index).catch(() => '');
+        const match = /^conclave_health_multiplier (\S+)/m.exec(text);
+        if (!match || Number(match[1]) !== 1) return false;
+      }
+      return true;
+    });
+  }
+
   async metricsText(index: number): Promise<string> {
     return await new Promise((resolve, reject) => {
       const req = request({ socketPath: this.node(index).socket, path: '/metrics' }, (res) => {
