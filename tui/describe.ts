@@ -43,9 +43,14 @@ export function describeEvent(event: ApiEvent): { text: string; tone: LogTone } 
       return { text: `election started, term ${count(event, 'term') ?? '?'} (${text(event, 'reason') ?? '?'})`, tone: 'warn' };
     case 'election-finished': {
       const result = text(event, 'result') ?? '?';
-      return { text: `election ${result}, term ${count(event, 'term') ?? '?'} in ${count(event, 'durationMs') ?? '?'} ms`, tone: result === 'won' ? 'good' : 'info' };
+      return { text: `election ${result}, term ${count(event, 'term') ?? '?'} in ${formatMs(count(event, 'durationMs'))}`, tone: result === 'won' ? 'good' : 'info' };
     }
     default:
       return { text: event.type, tone: 'info' };
   }
+}
+
+/** Whole milliseconds: the daemon measures durations with sub-ms precision nobody reads. */
+function formatMs(ms: number | null): string {
+  return ms === null ? '? ms' : `${Math.round(ms)} ms`;
 }

@@ -7,6 +7,7 @@ import { event, idOf, member, memberView, snapshotEvent, status } from './testin
 import { initialUi } from './ui.js';
 import { bannerText, buildScreen, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
 import { findDisagreement } from './split-brain.js';
+import { describeEvent } from './describe.js';
 
 const text = (segments: { text: string }[]) => segments.map((s) => s.text).join('');
 
@@ -170,4 +171,8 @@ test('a paused screen says so in the header', () => {
   const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 0, event: snapshotEvent() });
   const screen = buildScreen(view, { ...initialUi(1), paused: true }, 0, computeLayout(80, 24, false));
   assert.match(text(screen.header[0]), /PAUSED/);
+});
+
+test('an election result reads in whole milliseconds', () => {
+  assert.equal(describeEvent(event('election-finished', { result: 'lost', term: 2, durationMs: 62.749154000000544 })).text, 'election lost, term 2 in 63 ms');
 });

@@ -362,13 +362,45 @@ describe('bully: commands', () => {
     assert.equal(net.agreedLeader(), 'n4');
   });
 
-  it('transfer errors: not-leader, unknown-node, no-candidate (dead target, other protocol, nobody left)', () => {
+  it('transfer asked of a follower is relayed to the leader and answered once the target leads', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    const result = net.run('n1', { kind: 'transfer', to: 'n3' });
+    assert.deepEqual(result, { ok: true, detail: `n3 leads at epoch ${epoch + 1}` });
+    assert.equal(net.agreedLeader(), 'n3');
+    assert.ok(net.sent.some((m) => m.from === 'n1' && m.to === 'n5' && m.message.type === 'TRANSFER_REQUEST'));
+  });
+
+  it('a follower may ask for leadership for itself, or with no target for the leader\'s successor', () => {
+    const net = startedCluster(5);
+    assert.equal(net.run('n2', { kind: 'transfer', to: 'n2' }).ok, true);
+    assert.equal(net.agreedLeader(), 'n2');
+    assert.equal(net.run('n1', { kind: 'transfer', to: null }).ok, true);
+    assert.equal(net.agreedLeader(), 'n5', 'the highest-ranked live member other than the leader');
+  });
+
+  it('a relayed transfer the leader never acts on fails with transfer-timeout; leadership stays', () => {
+    const net = startedCluster(5);
+    net.drop((m) => m.message.type === 'TRANSFER_REQUEST');
+    const result = net.run('n1', { kind: 'transfer', to: 'n3' });
+    assert.equal(result.ok === false && result.code, 'transfer-timeout');
+    assert.equal(net.agreedLeader(), 'n5');
+  });
+
+  it('a follower that knows no live leader cannot relay a transfer: not-leader', () => {
+    const net = startedCluster(3);
+    net.isolate('n1');
+    const result = net.run('n1', { kind: 'transfer', to: 'n2' });
+    assert.equal(result.ok === false && result.code, 'not-leader');
+  });
+
+  it('transfer errors: unknown-node, no-candidate (dead target, other protocol, nobody left)', () => {
     const net = new BullyNet([...specs(3), { id: 'r1', protocol: 'raft' }]);
     net.start();
     net.advance(settled);
     net.crash('n1');
     const code = (r: ReturnType<BullyNet['run']>) => (r.ok ? 'ok' : r.code);
-    assert.equal(code(net.run('n2', { kind: 'transfer', to: null })), 'not-leader');
+    assert.equal(code(net.run('n2', { kind: 'transfer', to: 'r1' })), 'no-candidate', 'checked at the follower too');
     assert.equal(code(net.run('n3', { kind: 'transfer', to: 'nope' })), 'unknown-node');
     assert.equal(code(net.run('n3', { kind: 'transfer', to: 'n1' })), 'no-candidate');
     assert.equal(code(net.run('n3', { kind: 'transfer', to: 'r1' })), 'no-candidate');

@@ -14,7 +14,7 @@ import type { ElectionSummary, NodeId, Role } from '../types.js';
 import type { BullyConfig } from './config.js';
 import { INITIAL_BULLY_STATE, type BullyMessage, type BullyPersisted, type CoordinatorKind } from './messages.js';
 import { clusterSize, countedMembers, isMajority } from './quorum.js';
-import { outranks } from './rank.js';
+import { highestRanked, outranks } from './rank.js';
 import { BullyView } from './view.js';
 import { MAX_MEMBERS } from '../membership/membership.js';
 
@@ -107,6 +107,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   /** While shutting down after a hand-off: the epoch we led; leave once a successor leads a newer one. */
   private handedOffEpoch: number | null = null;
   private transfer: PendingTransfer | null = null;
+  /** A transfer asked of this follower and relayed to the leader: answered when `to` leads. */
+  private relayedTransfer: { commandId: number; to: NodeId; deadlineMs: number } | null = null;
   private pendingElects: number[] = [];
 
   constructor(init: BullyInit) {
@@ -127,16 +129,22 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
     switch (input.type) {
       case 'tick':
-        return this.tick();
+        this.tick();
+        break;
       case 'members':
-        return this.onMembers(input.members);
+        this.onMembers(input.members);
+        break;
       case 'message':
-        return this.onMessage(input.from, input.message);
+        this.onMessage(input.from, input.message);
+        break;
       case 'command':
-        return this.onCommand(input.id, input.command);
+        this.onCommand(input.id, input.command);
+        break;
       case 'shutdown':
-        return this.onShutdown();
+        this.onShutdown();
+        break;
     }
+    this.checkRelayedTransfer();
   }
 
   drain(): Effect[] {
@@ -218,6 +226,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         return this.onElection(from, message);
       case 'TRANSFER':
         return this.onTransfer(from, message);
+      case 'TRANSFER_REQUEST':
+        return this.onTransferRequest(from, message);
       default:
         return this.stepRole(from, message);
     }
@@ -252,6 +262,15 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     const fromLeader = current === null || (current.id === from && message.epoch >= current.epoch) || message.epoch > current.epoch;
     if (!fromLeader) return;
     this.startElection(`transfer-from-${this.view.nameOf(from)}`, true, 'takeover');
+  }
+
+  /** A member relays an operator's transfer: hand off as if asked here (the member sees the result). */
+  private onTransferRequest(from: NodeId, message: Message<'TRANSFER_REQUEST'>): void {
+    const l = this.leadership;
+    if (!l || message.epoch !== l.epoch || this.transfer || this.shuttingDown) return;
+    const target = this.view.member(message.to);
+    if (!target || target.self || target.protocol !== 'bully' || target.state !== 'alive') return;
+    this.handOff(target.id, null);
   }
 
   /** Claims and takeovers; renewals go to the role step functions. */
@@ -645,7 +664,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   private commandTransfer(id: number, to: NodeId | null): void {
     const l = this.leadership;
-    if (!l) return this.fail(id, 'not-leader', this.notLeaderMessage());
+    if (!l) return this.relayTransfer(id, to);
     if (this.transfer) return this.fail(id, 'transfer-in-progress', `a transfer to ${this.view.nameOf(this.transfer.to)} is already under way`);
     let target: ElectionMember | null;
     if (to === null) {
@@ -660,6 +679,48 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       target = member;
     }
     this.handOff(target.id, id);
+  }
+
+  /**
+   * A transfer asked of a follower: checked here as the leader would, then relayed to the leader
+   * it follows. The answer comes when the target leads (or when the bound runs out).
+   */
+  private relayTransfer(id: number, to: NodeId | null): void {
+    const leader = this.leader;
+    if (!leader || !this.view.isAlive(leader.id)) return this.fail(id, 'not-leader', 'this node is not the leader and knows no live leader to relay the transfer to');
+    if (this.relayedTransfer) return this.fail(id, 'transfer-in-progress', `a transfer to ${this.view.nameOf(this.relayedTransfer.to)} is already under way`);
+    let target: ElectionMember | null;
+    if (to === null) {
+      // The leader's successor: the highest-ranked live member other than the leader, this node included.
+      const self = this.view.member(this.selfId);
+      const standing = this.mayStand() && self ? [self] : [];
+      target = highestRanked([...standing, ...this.view.alivePeers()].filter((m) => m.id !== leader.id && m.protocol === 'bully'));
+      if (!target) return this.fail(id, 'no-candidate', 'no other live Bully member to take over');
+    } else {
+      const member = this.view.all.find((m) => m.id === to);
+      if (!member) return this.fail(id, 'unknown-node', `${to} is not a known member`);
+      if (member.id === leader.id) return this.reply(id, { ok: true, detail: `${member.name} already leads at epoch ${leader.epoch}` });
+      if (member.protocol !== 'bully') return this.fail(id, 'no-candidate', `${member.name} runs ${member.protocol}, not bully`);
+      if (!member.self && member.state !== 'alive') return this.fail(id, 'no-candidate', `${member.name} is ${member.state}`);
+      if (member.self && !this.mayStand()) return this.fail(id, 'no-candidate', 'this node resigned or is stopping and does not stand');
+      target = member;
+    }
+    this.relayedTransfer = { commandId: id, to: target.id, deadlineMs: this.nowMs + this.config.answerTimeoutMs + 2 * this.config.coordinatorTimeoutMs };
+    this.send(leader.id, { type: 'TRANSFER_REQUEST', epoch: leader.epoch, to: target.id });
+  }
+
+  /** Answers a relayed transfer once its target leads, or fails it at the bound. */
+  private checkRelayedTransfer(): void {
+    const r = this.relayedTransfer;
+    if (!r) return;
+    const leads = r.to === this.selfId ? this.leadership : this.leader?.id === r.to ? this.leader : null;
+    if (leads) {
+      this.relayedTransfer = null;
+      this.reply(r.commandId, { ok: true, detail: `${this.view.nameOf(r.to)} leads at epoch ${'epoch' in leads ? leads.epoch : 0}` });
+    } else if (this.nowMs >= r.deadlineMs) {
+      this.relayedTransfer = null;
+      this.fail(r.commandId, 'transfer-timeout', `${this.view.nameOf(r.to)} did not take over in time; ${this.leader ? `${this.view.nameOf(this.leader.id)} still leads` : 'no leader right now'}`);
+    }
   }
 
   private commandResign(id: number): void {

@@ -12,6 +12,7 @@ describe('bully codecs', () => {
       { type: 'REJECT', epoch: 8, leader: null },
       { type: 'REJECT', epoch: 8, leader: '12D3KooWabc' },
       { type: 'TRANSFER', epoch: 7 },
+      { type: 'TRANSFER_REQUEST', epoch: 7, to: '12D3KooWabc' },
     ];
     for (const m of good) assert.deepEqual(bullyMessageCodec.parse(m), { ok: true, value: m });
   });
@@ -32,6 +33,9 @@ describe('bully codecs', () => {
       { type: 'ELECTION', epoch: 1 },
       { type: 'REJECT', epoch: 1, leader: '' },
       { type: 'REJECT', epoch: 1, leader: 'x'.repeat(129) },
+      { type: 'TRANSFER_REQUEST', epoch: 1 },
+      { type: 'TRANSFER_REQUEST', epoch: 1, to: null },
+      { type: 'TRANSFER_REQUEST', epoch: 1, to: 'x'.repeat(129) },
     ];
     for (const m of bad) {
       const parsed = bullyMessageCodec.parse(m);

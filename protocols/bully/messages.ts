@@ -28,7 +28,12 @@ export type BullyMessage =
   /** The sender refuses; `epoch` and `leader` are what it recognises instead. */
   | { type: 'REJECT'; epoch: number; leader: NodeId | null }
   /** From the leader: "take over now"; the receiver claims epoch+1 at once as a takeover. */
-  | { type: 'TRANSFER'; epoch: number };
+  | { type: 'TRANSFER'; epoch: number }
+  /**
+   * From a member to the leader of `epoch` it follows: an operator asked that member to move
+   * leadership to `to`. The leader hands off as if asked itself; the member sees the result.
+   */
+  | { type: 'TRANSFER_REQUEST'; epoch: number; to: NodeId };
 
 export type BullyMessageType = BullyMessage['type'];
 
@@ -58,6 +63,7 @@ const messageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ACCEPT'), epoch }),
   z.strictObject({ type: z.literal('REJECT'), epoch, leader: nodeId.nullable() }),
   z.strictObject({ type: z.literal('TRANSFER'), epoch }),
+  z.strictObject({ type: z.literal('TRANSFER_REQUEST'), epoch, to: nodeId }),
 ]);
 
 const persistedSchema = z

@@ -94,7 +94,12 @@ describe('bully with 5 real daemons', { timeout: 180_000 }, () => {
     const cluster = await startBully(3);
     await waitLeader(cluster, 'n3', [1, 2, 3], 20_000);
 
-    const notLeader = conclave(cluster, 1, 'transfer', 'n2');
+    // Asked of a follower, the transfer is relayed to the leader (n3).
+    const relayed = conclave(cluster, 1, 'transfer', 'n2');
+    assert.equal(relayed.status, 0, relayed.stderr);
+    await waitLeader(cluster, 'n2', [1, 2, 3]);
+
+    const notLeader = conclave(cluster, 3, 'resign');
     assert.equal(notLeader.status, 1);
     assert.match(notLeader.stderr, /not the leader/i);
 
@@ -102,7 +107,7 @@ describe('bully with 5 real daemons', { timeout: 180_000 }, () => {
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /no member has the id or name "nobody"/);
 
-    const transfer = conclave(cluster, 3, 'transfer', 'n1');
+    const transfer = conclave(cluster, 2, 'transfer', 'n1');
     assert.equal(transfer.status, 0, transfer.stderr);
     await waitLeader(cluster, 'n1', [1, 2, 3]);
 

@@ -171,16 +171,17 @@ export class LocalCluster {
   /** Prometheus text from node i's /metrics. */
   /**
    * Waits until every running node's Lifeguard multiplier (conclave_health_multiplier) is back
-   * to 1: a node that was just paused or overloaded stretches its own timeouts for a few seconds,
-   * so timing trials start from a healthy cluster.
+   * near 1: a node that was just paused stretches its own timeouts (up to 4x) for a few seconds,
+   * so timing trials start from a healthy cluster. Near, not exactly: a 50 ms scheduling hiccup
+   * on a loaded host shows as 1.05 for a moment.
    */
   async waitHealthy(timeoutMs = 20_000): Promise<void> {
-    await this.waitFor('every node healthy (health multiplier 1)', timeoutMs, async () => {
+    await this.waitFor('every node healthy (health multiplier at most 1.1)', timeoutMs, async () => {
       for (const node of this.nodes) {
         if (!node.process || node.process.exitCode !== null || node.process.signalCode !== null) continue;
         const text = await this.metricsText(node.index).catch(() => '');
         const match = /^conclave_health_multiplier (\S+)/m.exec(text);
-        if (!match || Number(match[1]) !== 1) return false;
+        if (!match || Number(match[1]) > 1.1) return false;
       }
       return true;
     });
