@@ -7,44 +7,25 @@
 import '../../daemon/polyfill.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalCluster } from '../support/local-cluster.js';
+import { hasTmux, TmuxPane } from './tmux-pane.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const cli = join(root, 'dist/daemon/cli/main.js');
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const skip = !hasTmux && 'tmux is not installed';
-const tmuxSocket = `conclave-tui-cluster-${process.pid}`;
-const session = `tuic-${process.pid}`;
+const pane = new TmuxPane('tui-cluster');
 const NAMES = ['n1', 'n2', 'n3', 'n4', 'n5'];
 
 let cluster: LocalCluster;
 /** The leader at start: normally n5 (highest priority), but a slow start may let another lead first, and it then stays (no pre-emption). */
 let firstLeader = '';
 
-function tmux(...args: string[]): { status: number | null; stdout: string } {
-  const r = spawnSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout };
-}
-
-const screen = (): string => tmux('capture-pane', '-p', '-t', session).stdout;
 /** The two header lines: connection, then leader and quorum. */
 const header = (text: string): string => text.split('\n').slice(0, 2).join('\n');
 /** Member rows: a table line whose first cell is one of the names. */
 const rows = (text: string): string[] => text.split('\n').filter((line) => NAMES.some((name) => new RegExp(`^│.\\s${name}\\b`).test(line)));
-
-async function waitForScreen(what: string, predicate: (text: string) => boolean, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = screen();
-    if (predicate(text)) return text;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; the screen was:\n${text}`);
-}
+const waitForScreen = pane.waitForScreen.bind(pane);
 
 async function agreedLeaderOf(indexes: number[]): Promise<string> {
   return await cluster.waitFor('one leader agreed by all', 20_000, async () => {
@@ -61,15 +42,12 @@ before(async () => {
   firstLeader = await agreedLeader();
   // Node 1 is the viewed daemon; it has the lowest rank, so it never leads here.
   assert.notEqual(firstLeader, 'n1');
-  const started = tmux('new-session', '-d', '-s', session, '-x', '120', '-y', '36', `env NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 node ${cli} tui --api unix:${cluster.node(1).socket}`);
-  assert.equal(started.status, 0, 'tmux new-session');
+  pane.start(`node ${cli} tui --api unix:${cluster.node(1).socket}`, 120, 36);
 });
 
 after(async () => {
   if (!hasTmux) return;
-  tmux('kill-session', '-t', session);
-  tmux('kill-server');
-  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, tmuxSocket), { force: true });
+  pane.stop();
   await cluster?.stop();
 });
 
@@ -98,12 +76,12 @@ test('kill -9 of the leader: the new leader and the change are on screen within 
 
 test('t on another member, then y: leadership moves there', { skip }, async () => {
   // Rows: the leader first. Two steps down selects another member.
-  const leader = /leader (n\d) term/.exec(header(screen()))![1]!;
-  tmux('send-keys', '-t', session, 'Down', 'Down', 't');
+  const leader = /leader (n\d) term/.exec(header(pane.screen()))![1]!;
+  pane.keys('Down', 'Down', 't');
   const question = await waitForScreen('the confirmation question', (t) => /transfer leadership to (n\d)\? y\/n/.test(t), 3000);
   const target = /transfer leadership to (n\d)\? y\/n/.exec(question)![1]!;
   assert.ok(target !== leader && target !== firstLeader, `selected ${target}`);
-  tmux('send-keys', '-t', session, 'y');
+  pane.keys('y');
   await waitForScreen(`the transfer to ${target} reported done`, (t) => t.includes(`transfer leadership to ${target}: ok`), 5000);
   await waitForScreen(`${target} leading in the header`, (t) => new RegExp(`leader ${target} term \\d+`).test(header(t)), 3000);
   assert.equal((await cluster.client(1).status()).leader?.name, target);

@@ -5,52 +5,21 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeDaemon, FAKE_NAMES, fakeId } from './tui-fake-daemon.js';
+import { hasTmux, TmuxPane } from './tmux-pane.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const cli = join(root, 'dist/daemon/cli/main.js');
 const entry = join(root, 'dist/test/e2e/tui-entry.js');
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
-/** Our own tmux server (-L), so neither the session nor its environment mixes with anyone else's. */
-const tmuxSocket = `conclave-tui-e2e-${process.pid}`;
-const session = `tui-${process.pid}`;
+const pane = new TmuxPane('tui-e2e');
 
 let dir = '';
 let daemon: FakeDaemon;
-
-function tmux(...args: string[]): { status: number | null; stdout: string } {
-  const r = spawnSync('tmux', ['-L', tmuxSocket, ...args], { encoding: 'utf8' });
-  return { status: r.status, stdout: r.stdout };
-}
-
-function screen(): string {
-  return tmux('capture-pane', '-p', '-t', session).stdout;
-}
-
-/** Polls the pane until `predicate` holds; fails with the last screen after `timeoutMs`. */
-async function waitForScreen(what: string, predicate: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = screen();
-    if (predicate(text)) return text;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what}; the screen was:\n${text}`);
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  assert.fail(`timed out waiting for ${what}; the screen was:\n${screen()}`);
-}
+const waitForScreen = pane.waitForScreen.bind(pane);
+const waitFor = pane.waitFor.bind(pane);
 
 const headerLine = (text: string) => text.split('\n')[0] ?? '';
 
@@ -62,16 +31,12 @@ before(async () => {
   await daemon.start();
   // The CLI when it is built, else the tiny entry that calls runTui the same way.
   const command = existsSync(cli) ? `node ${cli} tui --api ${daemon.address}` : `node ${entry} ${daemon.address}`;
-  const started = tmux('new-session', '-d', '-s', session, '-x', '100', '-y', '30', `env NCURSES_NO_UTF8_ACS=1 LANG=C.UTF-8 ${command}`);
-  assert.equal(started.status, 0, 'tmux new-session');
+  pane.start(command, 100, 30);
 });
 
 after(async () => {
   if (!hasTmux) return;
-  tmux('kill-session', '-t', session);
-  tmux('kill-server');
-  // tmux leaves its socket file behind.
-  rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, tmuxSocket), { force: true });
+  pane.stop();
   await daemon?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -93,10 +58,10 @@ test('a leader-changed event reaches the header and the timeline within 3 s', { 
 
 test('t then y sends a transfer for the selected member to the daemon', { skip: !hasTmux && 'tmux is not installed' }, async () => {
   // Rows now: charlie (leader), alpha, bravo, delta, echo. Two steps down selects bravo.
-  tmux('send-keys', '-t', session, 'Down', 'Down', 't');
+  pane.keys('Down', 'Down', 't');
   await waitForScreen('the confirmation question', (t) => t.includes('transfer leadership to bravo? y/n'));
   assert.equal(daemon.source.commands.length, 0, 'nothing is sent before y');
-  tmux('send-keys', '-t', session, 'y');
+  pane.keys('y');
   await waitFor('the transfer request', () => daemon.source.commands.length > 0);
   assert.deepEqual(daemon.source.commands, [{ kind: 'transfer', to: fakeId('bravo') }]);
   await waitForScreen('the answer', (t) => t.includes('transfer leadership to bravo: ok (done)'));
@@ -114,14 +79,14 @@ test('two members claiming to lead raise the split-brain banner until it resolve
 });
 
 test('at 80x24 after a resize every panel fits and all members still show', { skip: !hasTmux && 'tmux is not installed' }, async () => {
-  tmux('resize-window', '-t', session, '-x', '80', '-y', '24');
+  pane.resize(80, 24);
   const text = await waitForScreen('the 80x24 layout', (t) => /^┌─ members 5 ─+┐$/m.test(t) && t.split('\n').some((line) => line.startsWith('┌─ members') && line.length === 80));
   const lines = text.split('\n');
   for (const name of FAKE_NAMES) assert.ok(lines.some((line) => line.startsWith('│') && line.includes(` ${name}`)), name);
   // The bottom panels close on row 23; row 24 is the footer (here still the transfer's answer).
   assert.match(lines[22] ?? '', /^└─+┘└─+┘$/);
   assert.match(lines[23] ?? '', /transfer leadership to bravo/);
-  tmux('resize-window', '-t', session, '-x', '100', '-y', '30');
+  pane.resize(100, 30);
 });
 
 test('the daemon going away shows "disconnected, retrying"; its return recovers by itself', { skip: !hasTmux && 'tmux is not installed' }, async () => {
@@ -134,6 +99,6 @@ test('the daemon going away shows "disconnected, retrying"; its return recovers 
 });
 
 test('q quits the dashboard', { skip: !hasTmux && 'tmux is not installed' }, async () => {
-  tmux('send-keys', '-t', session, 'q');
-  await waitFor('the dashboard to exit', () => tmux('has-session', '-t', session).status !== 0);
+  pane.keys('q');
+  await waitFor('the dashboard to exit', () => !pane.alive());
 });
