@@ -666,19 +666,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     const l = this.leadership;
     if (!l) return this.relayTransfer(id, to);
     if (this.transfer) return this.fail(id, 'transfer-in-progress', `a transfer to ${this.view.nameOf(this.transfer.to)} is already under way`);
-    let target: ElectionMember | null;
-    if (to === null) {
-      target = this.view.successor();
-      if (!target) return this.fail(id, 'no-candidate', 'no other live Bully member to take over');
-    } else {
-      const member = this.view.all.find((m) => m.id === to);
-      if (!member) return this.fail(id, 'unknown-node', `${to} is not a known member`);
-      if (member.self) return this.reply(id, { ok: true, detail: `already the leader at epoch ${l.epoch}` });
-      if (member.protocol !== 'bully') return this.fail(id, 'no-candidate', `${member.name} runs ${member.protocol}, not bully`);
-      if (member.state !== 'alive') return this.fail(id, 'no-candidate', `${member.name} is ${member.state}`);
-      target = member;
-    }
-    this.handOff(target.id, id);
+    const target = this.transferTarget(id, to, this.selfId, l.epoch);
+    if (target) this.handOff(target.id, id);
   }
 
   /**
@@ -689,24 +678,40 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     const leader = this.leader;
     if (!leader || !this.view.isAlive(leader.id)) return this.fail(id, 'not-leader', 'this node is not the leader and knows no live leader to relay the transfer to');
     if (this.relayedTransfer) return this.fail(id, 'transfer-in-progress', `a transfer to ${this.view.nameOf(this.relayedTransfer.to)} is already under way`);
-    let target: ElectionMember | null;
-    if (to === null) {
-      // The leader's successor: the highest-ranked live member other than the leader, this node included.
-      const self = this.view.member(this.selfId);
-      const standing = this.mayStand() && self ? [self] : [];
-      target = highestRanked([...standing, ...this.view.alivePeers()].filter((m) => m.id !== leader.id && m.protocol === 'bully'));
-      if (!target) return this.fail(id, 'no-candidate', 'no other live Bully member to take over');
-    } else {
-      const member = this.view.all.find((m) => m.id === to);
-      if (!member) return this.fail(id, 'unknown-node', `${to} is not a known member`);
-      if (member.id === leader.id) return this.reply(id, { ok: true, detail: `${member.name} already leads at epoch ${leader.epoch}` });
-      if (member.protocol !== 'bully') return this.fail(id, 'no-candidate', `${member.name} runs ${member.protocol}, not bully`);
-      if (!member.self && member.state !== 'alive') return this.fail(id, 'no-candidate', `${member.name} is ${member.state}`);
-      if (member.self && !this.mayStand()) return this.fail(id, 'no-candidate', 'this node resigned or is stopping and does not stand');
-      target = member;
-    }
+    const target = this.transferTarget(id, to, leader.id, leader.epoch);
+    if (!target) return;
     this.relayedTransfer = { commandId: id, to: target.id, deadlineMs: this.nowMs + this.config.answerTimeoutMs + 2 * this.config.coordinatorTimeoutMs };
     this.send(leader.id, { type: 'TRANSFER_REQUEST', epoch: leader.epoch, to: target.id });
+  }
+
+  /**
+   * Whom a transfer away from `leaderId` (leading at `epoch`) goes to: `to`, or with null the
+   * highest-ranked live Bully member other than the leader. Null once the command is answered
+   * here instead (unknown, unfit, or already the leader).
+   */
+  private transferTarget(id: number, to: NodeId | null, leaderId: NodeId, epoch: number): ElectionMember | null {
+    if (to === null) {
+      const self = this.view.member(this.selfId);
+      const standing = self && this.mayStand() ? [self] : [];
+      const target = highestRanked([...standing, ...this.view.alivePeers()].filter((m) => m.id !== leaderId && m.protocol === 'bully'));
+      if (!target) this.fail(id, 'no-candidate', 'no other live Bully member to take over');
+      return target;
+    }
+    const member = this.view.all.find((m) => m.id === to);
+    if (!member) {
+      this.fail(id, 'unknown-node', `${to} is not a known member`);
+    } else if (member.id === leaderId) {
+      this.reply(id, { ok: true, detail: member.self ? `already the leader at epoch ${epoch}` : `${member.name} already leads at epoch ${epoch}` });
+    } else if (member.protocol !== 'bully') {
+      this.fail(id, 'no-candidate', `${member.name} runs ${member.protocol}, not bully`);
+    } else if (member.self && !this.mayStand()) {
+      this.fail(id, 'no-candidate', 'this node resigned or is stopping and does not stand');
+    } else if (!member.self && member.state !== 'alive') {
+      this.fail(id, 'no-candidate', `${member.name} is ${member.state}`);
+    } else {
+      return member;
+    }
+    return null;
   }
 
   /** Answers a relayed transfer once its target leads, or fails it at the bound. */
@@ -716,7 +721,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     const leads = r.to === this.selfId ? this.leadership : this.leader?.id === r.to ? this.leader : null;
     if (leads) {
       this.relayedTransfer = null;
-      this.reply(r.commandId, { ok: true, detail: `${this.view.nameOf(r.to)} leads at epoch ${'epoch' in leads ? leads.epoch : 0}` });
+      this.reply(r.commandId, { ok: true, detail: `${this.view.nameOf(r.to)} leads at epoch ${leads.epoch}` });
     } else if (this.nowMs >= r.deadlineMs) {
       this.relayedTransfer = null;
       this.fail(r.commandId, 'transfer-timeout', `${this.view.nameOf(r.to)} did not take over in time; ${this.leader ? `${this.view.nameOf(this.leader.id)} still leads` : 'no leader right now'}`);
