@@ -30,12 +30,8 @@ export async function run(args: string[]): Promise<void> {
 
 /** Waits until every listed node follows the same leader; returns that leader's index. */
 async function agreedLeader(cluster: LocalCluster, nodes: number[], timeoutMs: number): Promise<number> {
-  return await cluster.waitFor('one leader agreed by all', timeoutMs, async () => {
-    const leaders = await Promise.all(nodes.map((i) => cluster.client(i).status().then((s) => s.leader?.name ?? null, () => null)));
-    const first = leaders[0];
-    if (!first || !leaders.every((l) => l === first)) return null;
-    return cluster.nodes.find((n) => n.name === first)!.index;
-  });
+  const name = await cluster.agreedLeader(nodes, timeoutMs);
+  return cluster.nodes.find((n) => n.name === name)!.index;
 }
 
 async function failover(cluster: LocalCluster, signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP', trials: number): Promise<number[]> {

@@ -27,19 +27,11 @@ const header = (text: string): string => text.split('\n').slice(0, 2).join('\n')
 const rows = (text: string): string[] => text.split('\n').filter((line) => NAMES.some((name) => new RegExp(`^│.\\s${name}\\b`).test(line)));
 const waitForScreen = pane.waitForScreen.bind(pane);
 
-async function agreedLeaderOf(indexes: number[]): Promise<string> {
-  return await cluster.waitFor('one leader agreed by all', 20_000, async () => {
-    const names = await Promise.all(indexes.map((i) => cluster.client(i).status().then((s) => s.leader?.name ?? null, () => null)));
-    return names[0] && names.every((name) => name === names[0]) ? names[0] : null;
-  });
-}
-
-const agreedLeader = (): Promise<string> => agreedLeaderOf([1, 2, 3, 4, 5]);
 
 before(async () => {
   if (!hasTmux) return;
   cluster = await LocalCluster.start({ size: 5, protocol: 'bully', priorities: [1, 2, 3, 4, 5] });
-  firstLeader = await agreedLeader();
+  firstLeader = await cluster.agreedLeader();
   // Node 1 is the viewed daemon; it has the lowest rank, so it never leads here.
   assert.notEqual(firstLeader, 'n1');
   pane.start(`node ${cli} tui --api unix:${cluster.node(1).socket}`, 120, 36);
@@ -71,7 +63,7 @@ test('kill -9 of the leader: the new leader and the change are on screen within 
   await cluster.waitExit(victim);
   // The table follows gossip, a moment behind node 1's own view in the header.
   await waitForScreen(`${successor} first in the table, as leader`, (t) => new RegExp(`${successor}\\*?\\s.*alive\\s+leader`).test(rows(t)[0] ?? ''), 3000);
-  assert.equal(await agreedLeaderOf([1, 2, 3, 4, 5].filter((i) => i !== victim)), successor);
+  assert.equal(await cluster.agreedLeader([1, 2, 3, 4, 5].filter((i) => i !== victim)), successor);
 });
 
 test('t on another member, then y: leadership moves there', { skip }, async () => {

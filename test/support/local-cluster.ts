@@ -169,6 +169,14 @@ export class LocalCluster {
   }
 
   /** Prometheus text from node i's /metrics. */
+  /** Waits until the given nodes (default: all) name one and the same leader; returns its name. */
+  async agreedLeader(indexes = this.nodes.map((n) => n.index), timeoutMs = 20_000): Promise<string> {
+    return await this.waitFor(`one leader agreed by nodes ${indexes.join(',')}`, timeoutMs, async () => {
+      const names = await Promise.all(indexes.map((i) => this.client(i).status().then((s) => s.leader?.name ?? null, () => null)));
+      return names[0] && names.every((name) => name === names[0]) ? names[0] : null;
+    });
+  }
+
   /**
    * Waits until every running node's Lifeguard multiplier (conclave_health_multiplier) is back
    * near 1: a node that was just paused stretches its own timeouts (up to 4x) for a few seconds,
