@@ -13,8 +13,15 @@ export interface ControlInit {
 
 export function createControlSource({ runtime, config, metrics }: ControlInit): ControlSource {
   const leader = (): LeaderResponse => {
-    const summary = runtime.electionSummary;
-    return { leader: runtime.nodeRef(summary.leader), term: summary.term, fencingToken: summary.fencingToken };
+    const { summary, revision, status } = runtime.leadership();
+    return {
+      leader: runtime.nodeRef(summary.leader),
+      term: summary.term,
+      fencingToken: summary.fencingToken,
+      role: summary.role,
+      leaseRemainingMs: status.leaseRemainingMs,
+      revision,
+    };
   };
   return {
     status(): StatusResponse {
@@ -24,17 +31,20 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
         counts[member.state]++;
         if (member.self) name = member.name;
       }
-      const summary = runtime.electionSummary;
+      const { summary, revision, status } = runtime.leadership();
       return {
         id: runtime.selfId,
         name,
-        cluster: config.cluster,
+        cluster: config.cluster.name,
         protocol: config.protocol,
         role: summary.role,
         term: summary.term,
         leader: runtime.nodeRef(summary.leader),
         fencingToken: summary.fencingToken,
         members: counts,
+        leaseRemainingMs: status.leaseRemainingMs,
+        bootstrap: status.bootstrap,
+        revision,
         uptimeMs: Math.round(runtime.uptimeMs),
         version: VERSION,
       };

@@ -3,7 +3,7 @@
  * control API; a graceful stop on SIGINT/SIGTERM (hand off, leave, exit within 2 s).
  */
 import { EventEmitter, on } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createMembership, LEAVE_ANNOUNCEMENTS } from '../protocols/membership/index.js';
@@ -11,13 +11,13 @@ import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
 import { loadOrCreateIdentity } from './identity.js';
+import { nextIncarnation, saveIncarnation } from './incarnation.js';
 import { acquireDataDirLock } from './lock.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, type Logger, type LogRecord } from './log.js';
 import { bindMetrics } from './observe.js';
 import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
 import { createElectionHost } from './protocols.js';
 import { Runtime } from './runtime.js';
-import { writeFileDurably } from './store.js';
 import { VERSION } from './version.js';
 
 export interface RunOptions {
@@ -32,12 +32,14 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(config.dataDir);
   // With the dashboard on this terminal, logs go to a file and to its log panel, never over it.
-  const tuiLines = opts.tui ? new EventEmitter() : null;
+  const tuiLog = opts.tui ? new EventEmitter() : null;
+  // Listening before the first record, so the start-up lines (addresses, API socket) reach the panel too.
+  const tuiRecords = tuiLog ? (on(tuiLog, 'record') as AsyncIterableIterator<[LogRecord]>) : null;
   const log = createLogger({
     ...config.log,
     file: opts.tui ? (config.log.file ?? join(config.dataDir, 'daemon.log')) : config.log.file,
     node: config.node.name,
-    tap: tuiLines ? (line) => tuiLines.emit('line', line) : undefined,
+    tap: tuiLog ? (record) => tuiLog.emit('record', record) : undefined,
   });
   let p2p: P2PNode | null = null;
   let api: ApiServer | null = null;
@@ -50,7 +52,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     const psk = config.security.pskFile ? await readSwarmKey(config.security.pskFile) : null;
     p2p = await createP2PNode({
       privateKey: identity.privateKey,
-      cluster: config.cluster,
+      cluster: config.cluster.name,
       protocol: config.protocol,
       listen: config.listen,
       bootstrap: config.discovery.bootstrap,
@@ -59,9 +61,9 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       maxFrameBytes: config.messaging.maxFrameBytes,
       logger: log.child({ component: 'p2p' }),
     });
-    const summary = election?.machine.summary() ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
+    const summary = election?.machine.summary(nowMs()) ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
     const membership = createMembership({
-      cluster: config.cluster,
+      cluster: config.cluster.name,
       selfId: identity.peerId,
       selfMeta: {
         name: config.node.name,
@@ -83,6 +85,8 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       log: log.child({ component: 'runtime' }),
       nowMs,
       leaveAnnounceMs: (LEAVE_ANNOUNCEMENTS - 1) * config.membership.heartbeatIntervalMs,
+      bootstrapExpect: config.cluster.bootstrapExpect,
+      revisionBase: Date.now(),
     });
     runtime.subscribe((event) => {
       if (event.type === 'refuted' && typeof event.incarnation === 'number') saveIncarnation(config.dataDir, event.incarnation);
@@ -98,13 +102,19 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     });
     runtime.start();
     log.info(
-      { id: identity.peerId, cluster: config.cluster, protocol: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
+      { id: identity.peerId, cluster: config.cluster.name, protocol: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
       `conclave ${VERSION} started`,
     );
+    if (election === null) {
+      log.warn(
+        { protocol: config.protocol },
+        `protocol ${config.protocol} runs as an observer in this build: this node shows membership but never elects or leads, and the leadership endpoints answer 501; use protocol: bully for leader election`,
+      );
+    }
     installCrashGuards(log);
     const stopSignal = waitForStopSignal(log);
-    const reason = tuiLines
-      ? await Promise.race([stopSignal, openDashboard(api.socketPath, tuiLines).then(() => 'dashboard closed')])
+    const reason = tuiRecords
+      ? await Promise.race([stopSignal, openDashboard(api.socketPath, tuiRecords).then(() => 'dashboard closed')])
       : await stopSignal;
     log.info({ reason }, 'stopping: handing off leadership and leaving the cluster');
     await runtime.shutdown();
@@ -117,12 +127,12 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
 }
 
 /** The dashboard on this terminal, attached to this daemon; resolves when the user quits it. */
-async function openDashboard(socketPath: string, lines: EventEmitter): Promise<void> {
+async function openDashboard(socketPath: string, records: AsyncIterable<[LogRecord]>): Promise<void> {
   const { runTui } = await import('../tui/main.js');
-  const logLines = (async function* () {
-    for await (const [line] of on(lines, 'line')) yield line as string;
+  const logRecords = (async function* () {
+    for await (const [record] of records) yield record;
   })();
-  await runTui({ apis: [`unix:${socketPath}`], token: null, logLines });
+  await runTui({ apis: [`unix:${socketPath}`], token: null, logRecords });
 }
 
 function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {
@@ -155,24 +165,4 @@ async function closeQuietly(api: ApiServer | null, p2p: P2PNode | null, log: Log
 function installCrashGuards(log: Logger): void {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (daemon keeps running)'));
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception (daemon keeps running)'));
-}
-
-/**
- * A restarted node must outrank its previous life (SWIM: newer incarnation wins), including
- * refutations it made: wall-clock seconds, or one above the last stored value if that is higher.
- */
-function nextIncarnation(dataDir: string): number {
-  let stored = 0;
-  try {
-    stored = Number.parseInt(readFileSync(join(dataDir, 'incarnation'), 'utf8'), 10) || 0;
-  } catch {
-    stored = 0;
-  }
-  const next = Math.max(Math.floor(Date.now() / 1000), stored + 1);
-  saveIncarnation(dataDir, next);
-  return next;
-}
-
-function saveIncarnation(dataDir: string, incarnation: number): void {
-  writeFileDurably(join(dataDir, 'incarnation'), `${incarnation}\n`);
 }

@@ -9,14 +9,17 @@ import type { LogLevel } from './config/types.js';
 
 export type { Logger };
 
+/** One pino record as parsed from its JSON line: `level`, `time`, `node`, `component`, `msg`, fields. */
+export type LogRecord = Readonly<Record<string, unknown>>;
+
 export interface LogInit {
   level: LogLevel;
   format: 'pretty' | 'json';
   /** Append to this file instead of stderr. */
   file: string | null;
   node: string;
-  /** Also receives every record as one readable line (the dashboard's log panel). */
-  tap?: (line: string) => void;
+  /** Also receives every record, once (the dashboard's log panel picks and formats what it shows). */
+  tap?: (record: LogRecord) => void;
 }
 
 export function createLogger(init: LogInit): Logger {
@@ -30,9 +33,14 @@ const LEVEL_COLOURS: Record<number, string> = { 10: '90', 20: '90', 30: '32', 40
 const OMITTED = new Set(['level', 'time', 'pid', 'hostname', 'node', 'component', 'msg']);
 
 /** Formats one pino JSON record as `HH:MM:SS.mmm LEVEL node component: msg key=value…`. */
-export function formatRecord(record: Record<string, unknown>, colour: boolean): string {
-  const level = typeof record.level === 'number' ? record.level : 30;
+export function formatRecord(record: LogRecord, colour: boolean): string {
   const time = new Date(typeof record.time === 'number' ? record.time : Date.now()).toISOString().slice(11, 23);
+  return `${time} ${recordBody(record, colour)}\n`;
+}
+
+/** A record without its time, `LEVEL node component: msg key=value…`, for a display that shows its own. */
+export function recordBody(record: LogRecord, colour: boolean): string {
+  const level = typeof record.level === 'number' ? record.level : 30;
   const name = LEVEL_NAMES[level] ?? String(level);
   const label = colour ? `\x1b[${LEVEL_COLOURS[level] ?? '0'}m${name}\x1b[0m` : name;
   const where = [record.node, record.component].filter((x) => x !== undefined).join(' ');
@@ -40,7 +48,7 @@ export function formatRecord(record: Record<string, unknown>, colour: boolean): 
     .filter(([key]) => !OMITTED.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ');
-  return `${time} ${label} ${where}: ${String(record.msg ?? '')}${fields ? ' ' + fields : ''}\n`;
+  return `${label} ${where}: ${String(record.msg ?? '')}${fields ? ' ' + fields : ''}`;
 }
 
 function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {
@@ -49,7 +57,7 @@ function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line) continue;
         try {
-          sink.write(formatRecord(JSON.parse(line) as Record<string, unknown>, colour));
+          sink.write(formatRecord(JSON.parse(line) as LogRecord, colour));
         } catch {
           sink.write(line + '\n');
         }
@@ -59,20 +67,26 @@ function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {
   });
 }
 
-/** Passes records through to `sink` and hands each one, formatted, to `tap`. */
-function tapStream(sink: NodeJS.WritableStream, tap: (line: string) => void): Writable {
+/** Passes records through to `sink` and hands each one, parsed, to `tap`. */
+function tapStream(sink: NodeJS.WritableStream, tap: (record: LogRecord) => void): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
       sink.write(chunk);
       for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line) continue;
-        try {
-          tap(formatRecord(JSON.parse(line) as Record<string, unknown>, false).trimEnd());
-        } catch {
-          tap(line);
-        }
+        if (line) tap(parseRecord(line));
       }
       done();
     },
   });
+}
+
+/** pino writes JSON; anything else still reaches the tap, as the message of an info record. */
+function parseRecord(line: string): LogRecord {
+  try {
+    const record: unknown = JSON.parse(line);
+    if (typeof record === 'object' && record !== null && !Array.isArray(record)) return record as LogRecord;
+  } catch {
+    // not JSON: below
+  }
+  return { level: 30, time: Date.now(), msg: line };
 }

@@ -23,6 +23,9 @@ export interface MetricHandles {
   eventLoopLagSeconds: Gauge;
   healthMultiplier: Gauge;
   isLeader: Gauge;
+  leaseRemainingSeconds: Gauge;
+  bootstrapComplete: Gauge;
+  handshakeFailures: Counter;
   term: Gauge;
   fencingToken: Gauge;
   elections: Counter<'result'>;
@@ -68,7 +71,10 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Conclave
     peerConnections: gauge('peer_connections', 'Open libp2p connections'),
     eventLoopLagSeconds: gauge('event_loop_lag_seconds', 'Recent maximum event-loop delay of this daemon'),
     healthMultiplier: gauge('health_multiplier', 'Lifeguard factor stretching this node\'s timeouts while it is slow (1 = healthy)'),
-    isLeader: gauge('is_leader', '1 while this node is the leader, else 0'),
+    isLeader: gauge('is_leader', '1 while this node is the leader (it holds a majority\'s lease), else 0'),
+    leaseRemainingSeconds: gauge('lease_remaining_seconds', 'On the leader: how long its lease still runs on its own clock; 0 on any other node'),
+    bootstrapComplete: gauge('bootstrap_complete', '1 once this node has seen cluster.bootstrapExpect members (before that it never leads)'),
+    handshakeFailures: counter('handshake_failures_total', 'Dials whose connection opened but whose encrypted handshake failed (most often a different pre-shared key)'),
     term: gauge('term', 'Raft term or Bully epoch at this node'),
     fencingToken: gauge('fencing_token', 'Fencing token at this node; only grows'),
     elections: counter('elections_total', 'Elections this node took part in, by result', ['result']),

@@ -43,10 +43,12 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
     for (const member of runtime.members()) counts[member.state] = (counts[member.state] ?? 0) + 1;
     for (const [state, n] of Object.entries(counts)) m.members.set({ state }, n);
-    const summary = runtime.electionSummary;
+    const { summary, status } = runtime.leadership();
     m.isLeader.set(summary.role === 'leader' ? 1 : 0);
     m.term.set(summary.term);
     m.fencingToken.set(summary.fencingToken);
+    m.leaseRemainingSeconds.set((status.leaseRemainingMs ?? 0) / 1000);
+    m.bootstrapComplete.set(status.bootstrap.complete ? 1 : 0);
     const stats = runtime.stats;
     m.eventLoopLagSeconds.set(stats.eventLoopLagMs / 1000);
     m.healthMultiplier.set(runtime.health());
@@ -59,6 +61,7 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     const p2pStats = p2p.stats();
     metrics.setCounterTotal(m.gossipBytesSent, p2pStats.gossipBytesSent);
     metrics.setCounterTotal(m.gossipBytesReceived, p2pStats.gossipBytesReceived);
+    metrics.setCounterTotal(m.handshakeFailures, p2pStats.handshakeFailures);
     m.peerConnections.set(p2p.connectedPeers().length);
   });
   return {

@@ -19,6 +19,7 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, nowMs
       const machine = createBully({
         selfId,
         config: config.bully,
+        bootstrapExpect: config.cluster.bootstrapExpect,
         // Election timing jitter only; each process seeds itself, the simulator seeds per node.
         rng: createRng(randomInt(2 ** 31)),
         persisted: store.load(),

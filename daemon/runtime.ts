@@ -3,7 +3,7 @@
  * Inbound gossip, frames and connection hints go in as inputs; effects come out and become
  * gossip, frames, disk writes (before any send of the same batch) and API events.
  */
-import { electionMembers, type Codec, type CommandResult, type Election, type ElectionMember, type LeadershipCommand } from '../protocols/election.js';
+import { electionMembers, type Codec, type CommandResult, type Election, type ElectionMember, type ElectionStatus, type LeadershipCommand } from '../protocols/election.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member, MembershipEvent } from '../protocols/membership/types.js';
@@ -33,6 +33,10 @@ export interface RuntimeInit {
   leaveAnnounceMs?: number;
   /** Input granularity for timeouts; small enough for Bully's 100 ms-scale timers. */
   tickIntervalMs?: number;
+  /** `cluster.bootstrapExpect`, reported while the protocol runs no election (observer). */
+  bootstrapExpect: number;
+  /** First value of the leader revision (the daemon passes wall-clock ms, so a restart never repeats one). */
+  revisionBase: number;
 }
 
 export type RejectReason = 'oversized' | 'malformed' | 'queue-full' | 'invalid-heartbeat' | 'invalid-message' | 'no-election';
@@ -56,6 +60,9 @@ const SHUTDOWN_HANDOFF_MAX_MS = 700;
 const LEAVE_FLUSH_MS = 100;
 /** Upper bound on the time spent repeating the leave announcement. */
 const LEAVE_MAX_MS = 650;
+/** A node still short of bootstrapExpect members warns after this long, then at most this often. */
+const BOOTSTRAP_WARN_AFTER_MS = 15_000;
+const BOOTSTRAP_WARN_EVERY_MS = 60_000;
 /** Event-loop lag is reported as the max over this window, so one stall is seen by several ticks. */
 const LAG_WINDOW_MS = 1000;
 /** Bound on machine ping-pong within one pump; a healthy pump needs 2–3 rounds. */
@@ -74,6 +81,11 @@ export class Runtime {
   private leaderSinceMs: number | null = null;
   private shutdownReady: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
+  /** Changes with every change of the election summary: what a long-poll waits on. */
+  private revision: number;
+  /** Inside input(): the machines are mid-pump and must not be stepped again. */
+  private pumping = false;
+  private nextBootstrapWarnMs: number;
   readonly stats: RuntimeStats = {
     heartbeatsSent: 0,
     heartbeatsReceived: 0,
@@ -89,8 +101,10 @@ export class Runtime {
     this.tickIntervalMs = init.tickIntervalMs ?? 25;
     this.lagMeter = new LagMeter(this.tickIntervalMs, LAG_WINDOW_MS);
     this.startedAtMs = init.nowMs();
-    this.summary = init.election ? init.election.machine.summary() : { ...OBSERVER_SUMMARY };
+    this.summary = init.election ? init.election.machine.summary(this.startedAtMs) : { ...OBSERVER_SUMMARY };
     this.leaderlessSinceMs = init.election && this.summary.leader === null ? this.startedAtMs : null;
+    this.revision = init.revisionBase;
+    this.nextBootstrapWarnMs = this.startedAtMs + BOOTSTRAP_WARN_AFTER_MS;
   }
 
   get selfId(): NodeId {
@@ -101,8 +115,33 @@ export class Runtime {
     return this.init.nowMs() - this.startedAtMs;
   }
 
+  /**
+   * What this node reports now: the election is stepped to the present first, so a lease that ran
+   * out since the last tick is never reported (and the revision has already moved with it).
+   */
   get electionSummary(): ElectionSummary {
+    this.catchUp();
     return { ...this.summary };
+  }
+
+  /** The summary with its revision and, on the leader, the lease left; all as of now. */
+  leadership(): { summary: ElectionSummary; revision: number; status: ElectionStatus } {
+    this.catchUp();
+    return { summary: { ...this.summary }, revision: this.revision, status: this.electionStatus() };
+  }
+
+  electionStatus(): ElectionStatus {
+    const election = this.init.election;
+    if (election) return election.machine.status(this.init.nowMs());
+    const seen = this.init.membership.members().filter((m) => m.state !== 'left').length;
+    return { leaseRemainingMs: null, bootstrap: { expect: this.init.bootstrapExpect, seen, complete: false } };
+  }
+
+  /** Steps the election to the present (a tick) unless a pump is running; answers then match the clock. */
+  private catchUp(): void {
+    const election = this.init.election;
+    if (!election || this.pumping || this.stopping) return;
+    this.input(() => election.machine.step({ type: 'tick', nowMs: this.init.nowMs() }));
   }
 
   /** When this node last saw the leader change (monotonic ms), for "leader for 42 s". */
@@ -211,7 +250,9 @@ export class Runtime {
     this.input(() => this.init.membership.step({ type: 'leave', nowMs: this.init.nowMs() }));
     // Ticks go on while the machine repeats its leave announcement (one lost copy must not turn
     // a leave into a death), bounded so the process still exits within 2 s.
-    const leaveMs = Math.min(LEAVE_MAX_MS, this.init.leaveAnnounceMs ?? LEAVE_MAX_MS) + LEAVE_FLUSH_MS;
+    // With no peer connected there is nobody to tell: leave at once (a lone node exits fast).
+    const alone = this.init.p2p.connectedPeers().length === 0;
+    const leaveMs = alone ? 0 : Math.min(LEAVE_MAX_MS, this.init.leaveAnnounceMs ?? LEAVE_MAX_MS) + LEAVE_FLUSH_MS;
     await new Promise((resolve) => setTimeout(resolve, leaveMs));
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.tickTimer = null;
@@ -228,6 +269,24 @@ export class Runtime {
       this.init.membership.step({ type: 'tick', nowMs, localLagMs: this.stats.eventLoopLagMs });
       this.init.election?.machine.step({ type: 'tick', nowMs });
     });
+    if (nowMs >= this.nextBootstrapWarnMs) this.warnIfNotBootstrapped(nowMs);
+  }
+
+  /** A node that never sees its cluster whole never leads, silently: say so, and why it may be. */
+  private warnIfNotBootstrapped(nowMs: number): void {
+    this.nextBootstrapWarnMs = nowMs + BOOTSTRAP_WARN_EVERY_MS;
+    if (!this.init.election) return;
+    const { bootstrap } = this.electionStatus();
+    if (bootstrap.complete) {
+      this.nextBootstrapWarnMs = Number.POSITIVE_INFINITY;
+      return;
+    }
+    this.init.log.warn(
+      { seen: bootstrap.seen, bootstrapExpect: bootstrap.expect, waitingS: Math.round((nowMs - this.startedAtMs) / 1000) },
+      `waiting for the cluster: seen ${bootstrap.seen} of ${bootstrap.expect} members (cluster.bootstrapExpect), and no node leads before that. ` +
+        'Likely causes: multicast blocked between the hosts (list peers under discovery.bootstrap), a different pre-shared key ' +
+        '(security.pskFile) or cluster name on the other nodes, a firewall on the listen port; or bootstrapExpect is larger than the number of servers',
+    );
   }
 
   private onGossip(from: string, data: Uint8Array): void {
@@ -278,11 +337,15 @@ export class Runtime {
 
   /** Applies one input, then pumps effects between the machines until both are quiet. */
   private input(apply: () => void): void {
+    const outer = this.pumping;
+    this.pumping = true;
     try {
       apply();
       this.pump();
     } catch (err) {
       this.init.log.error({ err }, 'runtime error while handling an input');
+    } finally {
+      this.pumping = outer;
     }
   }
 
@@ -346,7 +409,7 @@ export class Runtime {
           break;
         case 'election-started':
           this.emit('election-started', { term: effect.term, reason: effect.reason });
-          this.init.log.info({ term: effect.term, reason: effect.reason }, 'election started');
+          this.init.log.info({ event: 'election-started', term: effect.term, reason: effect.reason }, 'election started');
           break;
         case 'election-finished':
           this.emit('election-finished', { term: effect.term, result: effect.result, durationMs: effect.durationMs });
@@ -368,15 +431,16 @@ export class Runtime {
   private checkSummary(): void {
     const election = this.init.election;
     if (!election) return;
-    const next = election.machine.summary();
+    const nowMs = this.init.nowMs();
+    const next = election.machine.summary(nowMs);
     const prev = this.summary;
     if (next.role === prev.role && next.term === prev.term && next.leader === prev.leader && next.fencingToken === prev.fencingToken) return;
     this.summary = { ...next };
-    const nowMs = this.init.nowMs();
+    this.revision++;
     if (next.term !== prev.term) this.emit('term-changed', { from: prev.term, to: next.term });
     if (next.role !== prev.role) {
       this.emit('role-changed', { from: prev.role, to: next.role, term: next.term });
-      this.init.log.info({ from: prev.role, to: next.role, term: next.term }, `role: ${next.role}`);
+      this.init.log.info({ event: 'role-changed', from: prev.role, to: next.role, term: next.term }, `role: ${next.role}`);
     }
     if (next.leader !== prev.leader) {
       let leaderlessMs = 0;
@@ -390,7 +454,7 @@ export class Runtime {
       this.leaderSinceMs = next.leader === null ? null : nowMs;
       const to = this.nodeRef(next.leader);
       this.emit('leader-changed', { from: this.nodeRef(prev.leader), to, term: next.term, fencingToken: next.fencingToken, leaderlessMs });
-      this.init.log.info({ leader: to?.name ?? null, term: next.term, fencingToken: next.fencingToken, leaderlessMs }, to ? `leader is ${to.name}` : 'no leader');
+      this.init.log.info({ event: 'leader-changed', leader: to?.name ?? null, term: next.term, fencingToken: next.fencingToken, leaderlessMs }, to ? `leader is ${to.name}` : 'no leader');
     }
     this.init.membership.step({ type: 'update-self', nowMs, meta: { ...next } });
   }
@@ -405,24 +469,24 @@ export class Runtime {
     const log = this.init.log;
     switch (event.type) {
       case 'member-joined':
-        log.info({ member: event.member.name, id: event.member.id }, 'member joined');
+        log.info({ event: event.type, member: event.member.name, id: event.member.id }, 'member joined');
         this.emit(event.type, { member: this.toMemberResponse(event.member) });
         return true;
       case 'member-updated':
         this.emit(event.type, { member: this.toMemberResponse(event.member) });
         return true;
       case 'refuted':
-        log.warn({ incarnation: event.incarnation, by: this.nodeRef(event.by)?.name }, 'refuted a suspicion of this node');
+        log.warn({ event: event.type, incarnation: event.incarnation, by: this.nodeRef(event.by)?.name }, 'refuted a suspicion of this node');
         this.emit(event.type, { incarnation: event.incarnation, by: event.by });
         return false;
       case 'protocol-mismatch':
-        log.warn({ member: event.name, protocol: event.protocol, expected: event.expected }, 'member runs another protocol; shown, never counted in elections');
+        log.warn({ event: event.type, member: event.name, protocol: event.protocol, expected: event.expected }, 'member runs another protocol; shown, never counted in elections');
         this.emit(event.type, { id: event.id, name: event.name, protocol: event.protocol, expected: event.expected });
         return true;
       default: {
         const { type, ...fields } = event;
         const { id: _id, name, ...details } = fields;
-        log[type === 'member-dead' ? 'warn' : 'info']({ member: name, ...details }, type.replace('-', ' '));
+        log[type === 'member-dead' ? 'warn' : 'info']({ event: type, member: name, ...details }, type.replace('-', ' '));
         this.emit(type, fields);
         return true;
       }

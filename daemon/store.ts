@@ -20,13 +20,8 @@ export function createStateStore<T>(dataDir: string, name: string, codec: Codec<
   return {
     path,
     load() {
-      let text: string;
-      try {
-        text = readFileSync(path, 'utf8');
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw new DataFileError(path, `cannot read it (${(err as Error).message})`);
-      }
+      const text = readDataFile(path);
+      if (text === null) return null;
       let value: unknown;
       try {
         value = JSON.parse(text);
@@ -41,6 +36,16 @@ export function createStateStore<T>(dataDir: string, name: string, codec: Codec<
       writeFileDurably(path, JSON.stringify(state) + '\n');
     },
   };
+}
+
+/** A data file's text, null when it was never written; unreadable throws DataFileError. */
+export function readDataFile(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new DataFileError(path, `cannot read it (${(err as Error).message})`);
+  }
 }
 
 /** Atomic, fsynced replacement of a small file. */

@@ -19,6 +19,8 @@ export interface ElectionMember {
    * arrive now, so waiting for its answer only delays (kill -9 is the common case). Absent: false.
    */
   connectionLost?: boolean;
+  /** When its state last changed (it joined, came back, became suspect), on this node's clock. Absent: long ago. */
+  stateSinceMs?: number;
 }
 
 export type LeadershipCommand =
@@ -50,15 +52,29 @@ export type ElectionEffect<M, P> =
   | { type: 'command-result'; id: number; result: CommandResult }
   | { type: 'shutdown-ready' };
 
+/** What the control API reports besides the summary. */
+export interface ElectionStatus {
+  /** On the leader: ms its lease still runs on its own clock (floored); null on any other node. */
+  leaseRemainingMs: number | null;
+  /** `cluster.bootstrapExpect`, the members seen so far, and whether that count was ever reached. */
+  bootstrap: { expect: number; seen: number; complete: boolean };
+}
+
 /**
  * One interface, one implementation per protocol (DESIGN.md section 5). Role, leader and term
- * changes are not emitted as effects: the host diffs `summary()` after every step.
+ * changes are not emitted as effects: the host diffs `summary(now)` after every step.
+ *
+ * The lease contract (README "Leadership you can trust"): `summary(nowMs)` reports role
+ * `leader` only while a majority's grants hold at `nowMs` on this node's clock, even if no step
+ * has run since the lease ran out, and names another node as leader only once that node proved
+ * it holds such a lease. Hosts ask with the current time whenever they report.
  */
 export interface Election<M, P> {
   readonly protocol: ProtocolName;
   step(input: ElectionInput<M>): void;
   drain(): ElectionEffect<M, P>[];
-  summary(): ElectionSummary;
+  summary(nowMs: number): ElectionSummary;
+  status(nowMs: number): ElectionStatus;
 }
 
 /** Validates untrusted values into a machine's message or persisted-state type. */
@@ -80,5 +96,6 @@ export function electionMembers(members: readonly Member[]): ElectionMember[] {
     leader: m.leader,
     fencingToken: m.fencingToken,
     connectionLost: m.state === 'suspect' && m.suspectReason === 'connection-closed',
+    stateSinceMs: m.stateSinceMs,
   }));
 }

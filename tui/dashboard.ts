@@ -10,9 +10,8 @@ import type { DaemonView } from './model.js';
 import { RenderLoop } from './render-loop.js';
 import { initialView, reduce, type Action } from './state.js';
 import { commandAnswered, handleKey, initialUi, type KeyPress, type PendingCommand, type UiState } from './ui.js';
-import { buildScreen, type ScreenModel } from './view-model.js';
+import { bannerFor, buildScreen, type ScreenModel } from './view-model.js';
 import { Widgets } from './widgets/index.js';
-import { isSplitBrain } from './split-brain.js';
 
 export interface DashboardInit {
   screen: blessed.Widgets.Screen;
@@ -65,7 +64,8 @@ export class Dashboard {
   }
 
   key(key: KeyPress): void {
-    const ctx = { members: this.lastModel?.memberOrder ?? [], logRows: this.layout().logRows };
+    // What the screen shows is what keys act on: the members in display order, the viewed node.
+    const ctx = { members: this.lastModel?.memberOrder ?? [], logRows: this.layout().logRows, viewed: this.lastModel?.viewed ?? null };
     const { ui, effect } = handleKey(this.ui, key, ctx);
     this.setUi(ui);
     if (!effect) return;
@@ -91,7 +91,7 @@ export class Dashboard {
     const view = (this.frozen?.views ?? this.views)[this.ui.viewIndex]!;
     const nowMs = this.frozen?.nowMs ?? this.init.nowMs();
     const { cols, rows } = screenSize(this.init.screen);
-    return computeLayout(cols, rows, isSplitBrain(view.disagreeSinceMs, nowMs));
+    return computeLayout(cols, rows, bannerFor(view, nowMs) !== null);
   }
 
   private render(): void {

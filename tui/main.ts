@@ -4,17 +4,20 @@
  */
 import blessed from 'blessed';
 import { createApiClient, type ApiClient } from '../daemon/api/client.js';
+import type { LogRecord } from '../daemon/log.js';
 import type { CommandResult } from '../protocols/election.js';
+import { daemonLogNote } from './daemon-log.js';
 import { Dashboard } from './dashboard.js';
 import { DaemonLink } from './link.js';
+import type { LogTone } from './model.js';
 import type { PendingCommand } from './ui.js';
 
 export interface TuiOptions {
   /** API addresses, `HOST:PORT` or `unix:PATH`; one view each. */
   apis: string[];
   token: string | null;
-  /** Lines for the event log of the first view, e.g. the log of a daemon started with `--tui`. */
-  logLines?: AsyncIterable<string>;
+  /** The log records of a daemon started with `--tui`, for the first view's log panel (see daemon-log.ts). */
+  logRecords?: AsyncIterable<LogRecord>;
 }
 
 /** The dashboard's own requests must not hang the screen on a stuck daemon. */
@@ -32,7 +35,8 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   const logs = new AbortController();
   dashboard.start();
   for (const link of links) link.start();
-  if (opts.logLines) void pumpLogLines(opts.logLines, logs.signal, (line) => dashboard.dispatch(0, { kind: 'note', nowMs: nowMs(), type: 'log', text: line, tone: 'info' }));
+  const note = (text: string, tone: LogTone) => dashboard.dispatch(0, { kind: 'note', nowMs: nowMs(), type: 'log', text, tone });
+  if (opts.logRecords) void pumpLogRecords(opts.logRecords, logs.signal, note);
   try {
     await quitting;
   } finally {
@@ -54,13 +58,14 @@ async function runCommand(client: ApiClient, command: PendingCommand): Promise<C
   }
 }
 
-async function pumpLogLines(lines: AsyncIterable<string>, signal: AbortSignal, onLine: (line: string) => void): Promise<void> {
+async function pumpLogRecords(records: AsyncIterable<LogRecord>, signal: AbortSignal, note: (text: string, tone: LogTone) => void): Promise<void> {
   try {
-    for await (const line of lines) {
+    for await (const record of records) {
       if (signal.aborted) return;
-      onLine(line);
+      const line = daemonLogNote(record);
+      if (line) note(line.text, line.tone);
     }
   } catch (err) {
-    onLine(`log source failed: ${err instanceof Error ? err.message : String(err)}`);
+    note(`log source failed: ${err instanceof Error ? err.message : String(err)}`, 'bad');
   }
 }

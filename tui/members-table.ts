@@ -8,7 +8,9 @@ import type { MemberState, NodeId } from '../protocols/types.js';
 import type { MemberView } from './model.js';
 import { cell, shortAddress } from './text.js';
 
-export type Colour = 'green' | 'yellow' | 'red' | 'grey' | 'cyan' | 'magenta' | 'white';
+/** Every colour the view-model uses; none is black, and palette.ts keeps grey off black too. */
+export const COLOURS = ['green', 'yellow', 'red', 'grey', 'cyan', 'magenta'] as const;
+export type Colour = (typeof COLOURS)[number];
 
 export const STATE_COLOURS: Readonly<Record<MemberState, Colour>> = {
   alive: 'green',

@@ -63,6 +63,8 @@ export interface DaemonView {
   electionStarts: readonly number[];
   /** Since when members have disagreed about the leader (see split-brain.ts); null while they agree. */
   disagreeSinceMs: number | null;
+  /** Dashboard-clock time of the last snapshot, event or poll from the daemon (see stale.ts); null before the first. */
+  updatedAtMs: number | null;
 }
 
 /** Bounds: the dashboard runs for days; nothing it keeps may grow without limit. */

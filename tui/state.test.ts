@@ -116,3 +116,15 @@ test('election-started is counted for the chart', () => {
   const view = reduce(attached(), { kind: 'event', nowMs: 7000, event: event('election-started', { term: 4, reason: 'leader dead' }) });
   assert.deepEqual(view.electionStarts, [7000]);
 });
+
+test('snapshots, events and polls mark the view updated; the dashboard notes and outages do not', () => {
+  let view = attached(1000);
+  assert.equal(view.updatedAtMs, 1000);
+  view = reduce(view, { kind: 'event', nowMs: 2000, event: event('member-suspect', { id: idOf('bravo'), name: 'bravo', incarnation: 1 }) });
+  assert.equal(view.updatedAtMs, 2000);
+  view = reduce(view, { kind: 'polled', nowMs: 3000, status: status(), members: threeMembers() });
+  assert.equal(view.updatedAtMs, 3000);
+  view = reduce(view, { kind: 'note', nowMs: 4000, type: 'log', text: 'a daemon log line', tone: 'info' });
+  view = reduce(view, { kind: 'disconnected', nowMs: 5000, code: 'unreachable', reason: 'connection refused', retryAtMs: 6000 });
+  assert.equal(view.updatedAtMs, 3000);
+});

@@ -38,15 +38,18 @@ export function initialView(address: string): DaemonView {
     leaderHistory: [],
     electionStarts: [],
     disagreeSinceMs: null,
+    updatedAtMs: null,
   };
 }
 
 export function reduce(view: DaemonView, action: Action): DaemonView {
   switch (action.kind) {
-    case 'event':
-      return trackDisagreement(view, logEvent(applyEvent(view, action.event, action.nowMs), action.event, action.nowMs), action.nowMs);
+    case 'event': {
+      const next = logEvent(applyEvent(view, action.event, action.nowMs), action.event, action.nowMs);
+      return trackDisagreement(view, { ...next, updatedAtMs: action.nowMs }, action.nowMs);
+    }
     case 'polled':
-      return trackDisagreement(view, applyPoll(view, action.status, action.members, action.nowMs), action.nowMs);
+      return trackDisagreement(view, { ...applyPoll(view, action.status, action.members, action.nowMs), updatedAtMs: action.nowMs }, action.nowMs);
     case 'disconnected': {
       const wasUp = view.connection.kind === 'connected';
       const next: DaemonView = { ...view, connection: { kind: 'retrying', code: action.code, reason: action.reason, retryAtMs: action.retryAtMs } };
@@ -95,7 +98,8 @@ function applyEvent(view: DaemonView, event: ApiEvent, nowMs: number): DaemonVie
 function selfSummary(status: StatusResponse, event: ApiEvent): Partial<StatusResponse> {
   if (event.type === 'role-changed') {
     const to = text(event, 'to');
-    return { ...(to ? { role: to as StatusResponse['role'] } : {}), term: count(event, 'term') ?? status.term };
+    // A lease belongs to one reign: whatever the new role, the next poll brings the lease it has.
+    return { ...(to ? { role: to as StatusResponse['role'] } : {}), term: count(event, 'term') ?? status.term, leaseRemainingMs: null };
   }
   return { term: count(event, 'to') ?? status.term };
 }

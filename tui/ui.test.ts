@@ -1,21 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { commandAnswered, handleKey, initialUi, type KeyContext, type UiState } from './ui.js';
+import { commandAnswered, describeCommand, handleKey, initialUi, type KeyContext, type UiState } from './ui.js';
 
+const alpha = { id: 'id-a', name: 'alpha' };
+const bravo = { id: 'id-b', name: 'bravo' };
+
+/** Viewing alpha, which leads. */
 const ctx: KeyContext = {
-  members: [
-    { id: 'id-a', name: 'alpha' },
-    { id: 'id-b', name: 'bravo' },
-    { id: 'id-c', name: 'charlie' },
-  ],
+  members: [alpha, bravo, { id: 'id-c', name: 'charlie' }],
   logRows: 5,
+  viewed: { self: alpha, role: 'leader', leader: alpha },
 };
 
 function press(ui: UiState, ...keys: string[]) {
+  return pressIn(ctx, ui, ...keys);
+}
+
+function pressIn(context: KeyContext, ui: UiState, ...keys: string[]) {
   let effect = null;
   for (const k of keys) {
     const key = k.length === 1 ? { ch: k, name: k } : { name: k };
-    ({ ui, effect } = handleKey(ui, key, ctx));
+    ({ ui, effect } = handleKey(ui, key, context));
   }
   return { ui, effect };
 }
@@ -41,8 +46,31 @@ test('n or Esc cancels a pending command without sending it; other keys keep the
 });
 
 test('r and e ask to resign and to elect', () => {
-  assert.deepEqual(press(initialUi(1), 'r', 'y').effect, { kind: 'command', command: { kind: 'resign' } });
+  assert.deepEqual(press(initialUi(1), 'r', 'y').effect, { kind: 'command', command: { kind: 'resign', leader: alpha, relayed: false } });
   assert.deepEqual(press(initialUi(1), 'e', 'y').effect, { kind: 'command', command: { kind: 'elect' } });
+});
+
+test('r on the leader asks it to resign; on a follower it asks for the leader it knows, relayed', () => {
+  const onLeader = press(initialUi(1), 'r').ui.pending!;
+  assert.equal(describeCommand(onLeader), 'resign leadership');
+  const follower: KeyContext = { ...ctx, viewed: { self: bravo, role: 'follower', leader: alpha } };
+  const asked = pressIn(follower, initialUi(1), 'r');
+  assert.equal(asked.ui.mode, 'confirm');
+  assert.equal(describeCommand(asked.ui.pending!), 'ask the leader (alpha) to resign');
+  const sent = pressIn(follower, asked.ui, 'y');
+  assert.deepEqual(sent.effect, { kind: 'command', command: { kind: 'resign', leader: alpha, relayed: true } });
+  // The answer names the same request and carries the daemon's detail.
+  const answered = commandAnswered(sent.ui, asked.ui.pending!, { ok: true, detail: 'alpha resigned; bravo leads, term 5' });
+  assert.equal(answered.message?.text, 'ask the leader (alpha) to resign: ok (alpha resigned; bravo leads, term 5)');
+});
+
+test('r with no known leader says so instead of asking', () => {
+  for (const viewed of [null, { self: bravo, role: 'follower' as const, leader: null }]) {
+    const { ui, effect } = pressIn({ ...ctx, viewed }, initialUi(1), 'r');
+    assert.equal(ui.mode, 'normal');
+    assert.equal(effect, null);
+    assert.equal(ui.message?.tone, 'bad');
+  }
 });
 
 test('the selection stays on the ends of the list', () => {
@@ -87,7 +115,7 @@ test('p toggles pause, ? opens help and any key closes it', () => {
 });
 
 test('t with no members says so instead of asking', () => {
-  const { ui } = handleKey(initialUi(1), { ch: 't' }, { members: [], logRows: 5 });
+  const { ui } = handleKey(initialUi(1), { ch: 't' }, { ...ctx, members: [] });
   assert.equal(ui.mode, 'normal');
   assert.equal(ui.message?.tone, 'bad');
 });

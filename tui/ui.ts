@@ -3,9 +3,13 @@
  * anything that must reach a daemon or the process leaves as an effect.
  */
 import type { NodeRef } from '../daemon/api/types.js';
-import type { NodeId } from '../protocols/types.js';
+import type { NodeId, Role } from '../protocols/types.js';
 
-export type PendingCommand = { kind: 'transfer'; to: NodeRef } | { kind: 'resign' } | { kind: 'elect' };
+export type PendingCommand =
+  | { kind: 'transfer'; to: NodeRef }
+  /** `relayed`: asked of a follower, which relays it to `leader` (as it does a transfer). */
+  | { kind: 'resign'; leader: NodeRef; relayed: boolean }
+  | { kind: 'elect' };
 
 export type Mode = 'normal' | 'confirm' | 'filter' | 'help';
 
@@ -45,6 +49,15 @@ export interface KeyContext {
   members: readonly NodeRef[];
   /** Lines the log panel shows at once, for paging. */
   logRows: number;
+  /** The viewed daemon; null before its first snapshot. */
+  viewed: ViewedNode | null;
+}
+
+/** Who the viewed daemon is, its role and the leader it knows: what `r` needs to ask the right question. */
+export interface ViewedNode {
+  self: NodeRef;
+  role: Role;
+  leader: NodeRef | null;
 }
 
 export function initialUi(viewCount: number): UiState {
@@ -115,8 +128,13 @@ function normalKey(ui: UiState, key: KeyPress, ctx: KeyContext): { ui: UiState; 
       return none({ ...ui, paused: !ui.paused });
     case '/':
       return none({ ...ui, mode: 'filter', filterDraft: ui.filter });
-    case 'r':
-      return none(ask(ui, { kind: 'resign' }));
+    case 'r': {
+      // The viewed daemon itself when it leads; else the leader it knows, to which it relays the request.
+      const viewed = ctx.viewed;
+      const leader = viewed && (viewed.role === 'leader' ? viewed.self : viewed.leader);
+      if (!viewed || !leader) return none({ ...ui, message: { text: 'no known leader to resign', tone: 'bad' } });
+      return none(ask(ui, { kind: 'resign', leader, relayed: leader.id !== viewed.self.id }));
+    }
     case 'e':
       return none(ask(ui, { kind: 'elect' }));
     case 't': {
@@ -166,7 +184,7 @@ export function describeCommand(command: PendingCommand): string {
     case 'transfer':
       return `transfer leadership to ${command.to.name}`;
     case 'resign':
-      return 'resign leadership';
+      return command.relayed ? `ask the leader (${command.leader.name}) to resign` : 'resign leadership';
     case 'elect':
       return 'start an election';
   }

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { computeLayout } from './layout.js';
 import { memberRows, orderMembers, STATE_COLOURS } from './members-table.js';
 import { initialView, reduce } from './state.js';
-import { event, idOf, member, memberView, snapshotEvent, status } from './testing.js';
+import { STALE_AFTER_MS } from './stale.js';
+import { event, idOf, member, memberView, snapshotEvent, status, threeMembers } from './testing.js';
 import { initialUi } from './ui.js';
-import { bannerText, buildScreen, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
+import { bannerFor, bannerText, buildScreen, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
 import { findDisagreement } from './split-brain.js';
 import { describeEvent } from './describe.js';
 
@@ -80,7 +81,8 @@ test('quorum counts alive members of this protocol over all known but left ones'
 });
 
 test('the header reads "N/M reachable, quorum ok" and names the leader with term and token', () => {
-  const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  view = reduce(view, { kind: 'polled', nowMs: 4000, status: status(), members: threeMembers() });
   const screen = buildScreen(view, initialUi(1), 4000, computeLayout(100, 30, false));
   const second = text(screen.header[1]);
   assert.match(second, /leader alpha term 3 · token 11 for ≥3\.0s/);
@@ -88,11 +90,113 @@ test('the header reads "N/M reachable, quorum ok" and names the leader with term
   assert.match(text(screen.header[0]), /connected/);
 });
 
-test('while the daemon is away the header says disconnected, retrying', () => {
+test('while the daemon is away the header says how stale the view is and that it is retrying', () => {
   let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
   view = reduce(view, { kind: 'disconnected', nowMs: 2000, code: 'unreachable', reason: 'connection refused', retryAtMs: 3000 });
   const screen = buildScreen(view, initialUi(1), 2000, computeLayout(80, 24, false));
+  assert.match(text(screen.header[0]), /^conclave stale: no update for 1\.0s · disconnected, retrying in 1\.0s \(connection refused\)/);
+});
+
+test('before the first snapshot a failed connection is not stale, only disconnected', () => {
+  const view = reduce(initialView('unix:/x'), { kind: 'disconnected', nowMs: 2000, code: 'unreachable', reason: 'connection refused', retryAtMs: 3000 });
+  const screen = buildScreen(view, initialUi(1), 2000, computeLayout(80, 24, false));
   assert.match(text(screen.header[0]), /^conclave disconnected, retrying in 1\.0s \(connection refused\)/);
+});
+
+/** A healthy view (leader alpha, quorum ok, a leader change and log lines), then its daemon gone at 2000. */
+function disconnectedView() {
+  let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  view = reduce(view, { kind: 'event', nowMs: 1500, event: event('leader-changed', { from: null, to: { id: idOf('alpha'), name: 'alpha' }, term: 3, fencingToken: 11, leaderlessMs: 0 }) });
+  return reduce(view, { kind: 'disconnected', nowMs: 2000, code: 'unreachable', reason: 'connection refused', retryAtMs: 2500 });
+}
+
+function allSegments(screen: ReturnType<typeof buildScreen>) {
+  return [...screen.header.flat(), ...screen.memberRows.flatMap((r) => r.segments), ...screen.chartLines.flat(), ...screen.timeline.flat(), ...screen.log.flat(), ...screen.footer];
+}
+
+test('a stale view is grey throughout and never green: only its stale notice keeps a colour', () => {
+  const layout = computeLayout(100, 30, false);
+  const fresh = buildScreen(reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() }), initialUi(1), 1000, layout);
+  assert.ok(allSegments(fresh).some((s) => s.colour === 'green'), 'a fresh healthy view shows green');
+  const stale = buildScreen(disconnectedView(), initialUi(1), 13_500, layout);
+  assert.deepEqual(allSegments(stale).filter((s) => s.colour === 'green'), []);
+  const notice = stale.header[0]![1]!;
+  assert.match(notice.text, /^stale: no update for 12s/);
+  assert.equal(notice.colour, 'red');
+  const daemonData = [...stale.header.flat().filter((s) => s !== notice), ...stale.memberRows.flatMap((r) => r.segments), ...stale.chartLines.flat(), ...stale.timeline.flat(), ...stale.log.flat()];
+  assert.ok(stale.memberRows.length > 0 && stale.timeline.length > 0 && stale.log.length > 0);
+  assert.deepEqual(daemonData.filter((s) => s.colour !== 'grey'), []);
+  assert.match(stale.membersTitle, /\(stale\)/);
+  assert.match(text(stale.header[1]), /^last known: leader alpha/);
+});
+
+test('the stale age moves with the render clock while the daemon stays away', () => {
+  const layout = computeLayout(100, 30, false);
+  const view = disconnectedView();
+  assert.match(text(buildScreen(view, initialUi(1), 6500, layout).header[0]), /no update for 5\.0s/);
+  assert.match(text(buildScreen(view, initialUi(1), 21_500, layout).header[0]), /no update for 20s/);
+});
+
+test("a stale view's leader reign ends at the last update: it is not known to go on", () => {
+  let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  view = reduce(view, { kind: 'polled', nowMs: 3000, status: status(), members: threeMembers() });
+  view = reduce(view, { kind: 'disconnected', nowMs: 3500, code: 'unreachable', reason: 'connection refused', retryAtMs: 4000 });
+  assert.match(text(buildScreen(view, initialUi(1), 60_000, computeLayout(100, 30, false)).header[1]), /leader alpha term 3 · token 11 for ≥2\.0s/);
+});
+
+test('a connected view that hears nothing for STALE_AFTER_MS turns stale too', () => {
+  const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  const layout = computeLayout(100, 30, false);
+  assert.match(text(buildScreen(view, initialUi(1), 1000 + STALE_AFTER_MS - 1, layout).header[0]), /^conclave connected/);
+  assert.match(text(buildScreen(view, initialUi(1), 1000 + STALE_AFTER_MS, layout).header[0]), /^conclave stale: no update for 3\.0s · connected, but the daemon is silent/);
+});
+
+test("the header shows the leader's remaining lease when viewing the leader, and an expired one in red", () => {
+  const layout = computeLayout(120, 30, false);
+  const header = (s: ReturnType<typeof status>) => buildScreen(reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), s) }), initialUi(1), 1000, layout).header[1];
+  assert.match(text(header(status({ leaseRemainingMs: 2600 }))), /token 11 for ≥0\.0s · lease 2\.6s · 3\/3 reachable/);
+  assert.doesNotMatch(text(header(status({ role: 'follower', leaseRemainingMs: null }))), /lease/);
+  const expired = header(status({ leaseRemainingMs: 0 })).find((s) => s.text.startsWith('lease'));
+  assert.deepEqual(expired, { text: 'lease expired', colour: 'red', bold: true });
+});
+
+test('a role change drops the lease until the next poll brings the new one', () => {
+  let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  view = reduce(view, { kind: 'event', nowMs: 1100, event: event('role-changed', { from: 'leader', to: 'follower', term: 4 }) });
+  assert.equal(view.status?.leaseRemainingMs, null);
+  assert.doesNotMatch(text(buildScreen(view, initialUi(1), 1100, computeLayout(120, 30, false)).header[1]), /lease/);
+});
+
+test('a node short of bootstrapExpect members says so in a warning line', () => {
+  const waiting = status({ role: 'follower', leader: null, leaseRemainingMs: null, bootstrap: { expect: 3, seen: 2, complete: false } });
+  const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), waiting) });
+  const banner = bannerFor(view, 1000);
+  assert.equal(banner?.tone, 'warn');
+  assert.match(banner?.text ?? '', /^waiting for the cluster: seen 2 of 3 members \(bootstrapExpect\)/);
+  assert.deepEqual(buildScreen(view, initialUi(1), 1000, computeLayout(100, 30, true)).banner, banner);
+  // Complete, or from a daemon too old to report it: no line.
+  assert.equal(bannerFor(reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() }), 1000), null);
+  const { bootstrap: _omitted, ...old } = waiting;
+  assert.equal(bannerFor(reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), old as typeof waiting) }), 1000), null);
+  // A stale view raises no line of its own: the header says it is stale.
+  const gone = reduce(view, { kind: 'disconnected', nowMs: 2000, code: 'unreachable', reason: 'connection refused', retryAtMs: 3000 });
+  assert.equal(bannerFor(gone, 2000), null);
+});
+
+test('the screen names the viewed node, its role and its leader for r', () => {
+  const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), status({ id: idOf('bravo'), name: 'bravo', role: 'follower' })) });
+  assert.deepEqual(buildScreen(view, initialUi(1), 1000, computeLayout(100, 30, false)).viewed, {
+    self: { id: idOf('bravo'), name: 'bravo' },
+    role: 'follower',
+    leader: { id: idOf('alpha'), name: 'alpha' },
+  });
+  assert.equal(buildScreen(initialView('unix:/x'), initialUi(1), 0, computeLayout(100, 30, false)).viewed, null);
+});
+
+test('the confirmation on a follower names the leader that is asked to resign', () => {
+  const ui = { ...initialUi(1), mode: 'confirm' as const, pending: { kind: 'resign' as const, leader: { id: idOf('alpha'), name: 'alpha' }, relayed: true } };
+  const screen = buildScreen(initialView('unix:/x'), ui, 0, computeLayout(100, 30, false));
+  assert.equal(text(screen.footer), 'ask the leader (alpha) to resign? y/n');
 });
 
 test('the split-brain banner appears only after the grace period and names both sides', () => {
@@ -101,7 +205,8 @@ test('the split-brain banner appears only after the grace period and names both 
   const layout = computeLayout(100, 30, true);
   assert.equal(buildScreen(view, initialUi(1), 2500, layout).banner, null);
   const banner = buildScreen(view, initialUi(1), 3500, layout).banner;
-  assert.match(banner ?? '', /^SPLIT BRAIN for 1\.5s: alpha and charlie both claim to lead \(followers: alpha 2, charlie 1\)$/);
+  assert.equal(banner?.tone, 'alarm');
+  assert.match(banner?.text ?? '', /^SPLIT BRAIN for 1\.5s: alpha and charlie both claim to lead \(followers: alpha 2, charlie 1\)$/);
 });
 
 test('banner text for three claimants', () => {

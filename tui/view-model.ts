@@ -3,7 +3,7 @@
  * (text segments with colours). Pure; widgets only render what this returns.
  */
 import { formatDuration } from '../daemon/cli/format.js';
-import type { NodeRef } from '../daemon/api/types.js';
+import type { BootstrapStatus, NodeRef, StatusResponse } from '../daemon/api/types.js';
 import type { ProtocolName } from '../protocols/types.js';
 import { leadershipChart } from './chart.js';
 import type { Layout } from './layout.js';
@@ -11,15 +11,16 @@ import { scrollWindow } from './layout.js';
 import { headerLine, memberRows, orderMembers, type Colour, type MemberRow, type Segment } from './members-table.js';
 import type { DaemonView, LeaderChange, LogEntry, LogTone, MemberView } from './model.js';
 import { findDisagreement, isSplitBrain, type Disagreement } from './split-brain.js';
+import { staleness, type Staleness } from './stale.js';
 import { cell, clockTime } from './text.js';
-import { describeCommand, selectedIndex, type UiState } from './ui.js';
+import { describeCommand, selectedIndex, type UiState, type ViewedNode } from './ui.js';
 
 export type { Colour, Segment } from './members-table.js';
 
 export interface ScreenModel {
   header: [Segment[], Segment[]];
-  /** The split-brain alarm, or null. */
-  banner: string | null;
+  /** The line under the header (see bannerFor), or null. */
+  banner: Banner | null;
   membersTitle: string;
   membersHeader: string;
   /** Only the rows that fit, from `membersFirst`. */
@@ -37,11 +38,22 @@ export interface ScreenModel {
   log: Segment[][];
   footer: Segment[];
   help: string[] | null;
+  /** The viewed daemon, for `r` (see ui.ts). */
+  viewed: ViewedNode | null;
+}
+
+export interface Banner {
+  text: string;
+  /** `alarm`: white on red (split brain); `warn`: yellow (a node waiting to bootstrap). */
+  tone: 'alarm' | 'warn';
 }
 
 const TONE_COLOURS: Readonly<Record<LogTone, Colour | null>> = { info: null, good: 'green', warn: 'yellow', bad: 'red' };
 
 export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout: Layout): ScreenModel {
+  const stale = staleness(view, nowMs);
+  // A stale view is greyed out whole: it may no longer be true, so nothing in it may look healthy.
+  const paint = stale ? greyOut : (segments: Segment[]) => segments;
   const innerMembers = layout.members.width - 2;
   const rows = memberRows(view.members.values(), view.status, nowMs, innerMembers);
   const memberOrder = orderMembers(view.members.values(), view.status).map((m) => ({ id: m.id, name: m.name }));
@@ -52,55 +64,99 @@ export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout
   const chart = leadershipChart(view.leaderHistory, view.electionStarts, nowMs, chartCells);
   const filtered = view.log.filter((entry) => matchesFilter(entry.type, ui.filter));
   const logWindow = windowFromEnd(filtered, layout.logRows, ui.logBack);
-  const splitBrain = isSplitBrain(view.disagreeSinceMs, nowMs) ? findDisagreement(view.members.values(), view.status?.protocol ?? null) : null;
   const shownAfter = membersFirst + visible.length;
   return {
-    header: headerLines(view, ui, nowMs),
-    banner: splitBrain ? bannerText(splitBrain, nowMs - (view.disagreeSinceMs ?? nowMs)) : null,
-    membersTitle: ` members ${view.members.size}${rows.length > visible.length ? ` (${membersFirst + 1}-${shownAfter})` : ''} `,
+    header: headerLines(view, ui, nowMs, stale),
+    banner: bannerFor(view, nowMs),
+    membersTitle: ` members ${view.members.size}${rows.length > visible.length ? ` (${membersFirst + 1}-${shownAfter})` : ''}${stale ? ' (stale)' : ''} `,
     membersHeader: headerLine(innerMembers),
-    memberRows: visible,
+    memberRows: visible.map((row) => ({ ...row, segments: paint(row.segments) })),
     selectedRow: selected === -1 ? -1 : selected - membersFirst,
     membersFirst,
     memberOrder,
     chartTitle: ` leaderless time and elections, ${formatDuration(chart.bucketMs)}/column: ${chart.leaderlessMs} ms, ${plural(chart.electionCount, 'election')} `,
     chartLines: [
-      [{ text: cell('no leader', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.leaderless, colour: 'red' }],
-      [{ text: cell('elections', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.elections, colour: 'yellow' }],
+      paint([{ text: cell('no leader', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.leaderless, colour: 'red' }]),
+      paint([{ text: cell('elections', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.elections, colour: 'yellow' }]),
     ],
     timelineTitle: ` leader changes ${view.timeline.length} `,
-    timeline: timelineRows(view.timeline, layout.timeline.width - 2, layout.timeline.height - 2),
+    timeline: timelineRows(view.timeline, layout.timeline.width - 2, layout.timeline.height - 2).map(paint),
     logTitle: ` events${ui.filter ? ` [${ui.filter}] ${filtered.length}/${view.log.length}` : ` ${view.log.length}`}${ui.logBack > 0 ? ' (scrolled, PgDn)' : ''} `,
-    log: logWindow.map((entry) => logRow(entry)),
+    log: logWindow.map((entry) => paint(logRow(entry))),
     footer: footerLine(ui),
     help: ui.mode === 'help' ? HELP : null,
+    viewed: viewedNode(view.status),
   };
+}
+
+/** Every colour turns grey (bold stays, so the screen keeps its shape). */
+function greyOut(segments: Segment[]): Segment[] {
+  return segments.map((s) => ({ ...s, colour: 'grey' }));
+}
+
+/**
+ * The line under the header: the split-brain alarm, else a node waiting for `bootstrapExpect`
+ * members. None on a stale view: its claims are as old as its data, and the header says so.
+ */
+export function bannerFor(view: DaemonView, nowMs: number): Banner | null {
+  if (staleness(view, nowMs)) return null;
+  const split = isSplitBrain(view.disagreeSinceMs, nowMs) ? findDisagreement(view.members.values(), view.status?.protocol ?? null) : null;
+  if (split) return { text: bannerText(split, nowMs - (view.disagreeSinceMs ?? nowMs)), tone: 'alarm' };
+  // Absent from a daemon older than the field: then nothing is known to wait for.
+  const boot = view.status?.bootstrap as BootstrapStatus | undefined;
+  if (view.status && boot && !boot.complete) {
+    return { text: `waiting for the cluster: seen ${boot.seen} of ${boot.expect} members (bootstrapExpect); ${view.status.name} will not lead before`, tone: 'warn' };
+  }
+  return null;
+}
+
+function viewedNode(s: StatusResponse | null): ViewedNode | null {
+  return s ? { self: { id: s.id, name: s.name }, role: s.role, leader: s.leader } : null;
 }
 
 const CHART_LABEL_WIDTH = 10;
 
-function headerLines(view: DaemonView, ui: UiState, nowMs: number): [Segment[], Segment[]] {
+function headerLines(view: DaemonView, ui: UiState, nowMs: number, stale: Staleness | null): [Segment[], Segment[]] {
   const s = view.status;
   const where = ui.viewCount > 1 ? ` [${ui.viewIndex + 1}/${ui.viewCount}, Tab]` : '';
+  // Only the stale notice and the dashboard's own state (PAUSED) keep their colour on a stale view.
+  const dim = stale ? greyOut : (segments: Segment[]) => segments;
   // Connection state first: it must survive a narrow terminal cutting the line short.
   const first: Segment[] = [
-    { text: 'conclave ', colour: 'cyan', bold: true },
-    connectionSegment(view, nowMs),
-    { text: s ? ` · ${s.cluster} · ${s.protocol} · viewing ${s.name} (${s.role})${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null },
+    ...dim([{ text: 'conclave ', colour: 'cyan', bold: true }]),
+    stale ? staleNotice(view, nowMs, stale) : connectionSegment(view, nowMs),
+    ...(ui.paused ? [{ text: ' PAUSED (p)', colour: 'yellow', bold: true } as const] : []),
+    ...dim([{ text: s ? ` · ${s.cluster} · ${s.protocol} · viewing ${s.name} (${s.role})${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null }]),
   ];
-  if (ui.paused) first.splice(2, 0, { text: ' PAUSED (p)', colour: 'yellow', bold: true });
   if (!s) return [first, [{ text: 'waiting for the first snapshot…', colour: 'grey' }]];
+  // Durations end where the knowledge ends: a stale view does not know the leader still reigns.
+  const asOfMs = stale ? nowMs - stale.ageMs : nowMs;
   const q = quorum(view.members.values(), s.protocol);
-  const since = view.leaderSinceMs === null ? '' : ` for ${view.leaderSinceExact ? '' : '≥'}${formatDuration(nowMs - view.leaderSinceMs)}`;
-  const leaderless = leaderlessFor(view, nowMs);
+  const since = view.leaderSinceMs === null ? '' : ` for ${view.leaderSinceExact ? '' : '≥'}${formatDuration(asOfMs - view.leaderSinceMs)}`;
+  const leaderless = leaderlessFor(view, asOfMs);
   const second: Segment[] = [
+    ...(stale ? [{ text: 'last known: ', colour: null }] : []),
     s.leader
       ? { text: `leader ${s.leader.name}`, colour: 'cyan', bold: true }
       : { text: `NO LEADER${leaderless}`, colour: 'red', bold: true },
     { text: ` term ${s.term} · token ${s.fencingToken}${s.leader ? since : ''} · `, colour: null },
+    ...leaseSegments(s),
     { text: `${q.reachable}/${q.known} reachable, ${q.ok ? 'quorum ok' : 'NO QUORUM'}`, colour: q.ok ? 'green' : 'red' },
   ];
-  return [first, second];
+  return [first, dim(second)];
+}
+
+/** On the leader, how long its lease still runs, as last polled; nothing from a daemon too old to say. */
+function leaseSegments(s: StatusResponse): Segment[] {
+  if (s.role !== 'leader' || typeof s.leaseRemainingMs !== 'number') return [];
+  const lease: Segment = s.leaseRemainingMs > 0 ? { text: `lease ${formatDuration(s.leaseRemainingMs)}`, colour: null } : { text: 'lease expired', colour: 'red', bold: true };
+  return [lease, { text: ' · ', colour: null }];
+}
+
+/** `stale: no update for 12s · disconnected, retrying in 1.0s (connection refused)`. */
+function staleNotice(view: DaemonView, nowMs: number, stale: Staleness): Segment {
+  const connection = view.connection.kind === 'connected' ? 'connected, but the daemon is silent' : connectionSegment(view, nowMs).text;
+  return { text: `stale: no update for ${formatDuration(stale.ageMs)} · ${connection}`, colour: 'red', bold: true };
 }
 
 function connectionSegment(view: DaemonView, nowMs: number): Segment {
@@ -204,7 +260,7 @@ const HELP = [
   'Keys',
   '  ↑/↓ j/k   select a member (Home/End: first/last)',
   '  t         transfer leadership to the selected member (y/n)',
-  '  r         ask the leader to resign (y/n)',
+  '  r         ask the leader to resign (y/n); a follower relays it to the leader',
   '  e         start an election (y/n)',
   '  /         filter events by type: "leader,election", "!updated" hides',
   '  PgUp/PgDn scroll the event log',
@@ -216,6 +272,7 @@ const HELP = [
   '  leader first; * after a name: the daemon being viewed',
   '  ! follows another leader or claims to lead   ~ runs another protocol',
   '  alive green, suspect yellow, dead red, left grey',
+  '  all grey: stale, the daemon sent nothing lately (the header says since when)',
   '',
   'any key closes this help',
 ];

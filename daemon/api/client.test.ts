@@ -1,11 +1,13 @@
 /** The API client against a real server with a fake source, and against nothing at all. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { createApiClient, resolveApiAddress, type ApiClient } from './client.js';
+import { ApiError } from './errors.js';
 import { startApiServer, type ApiServer } from './server.js';
 import { FakeControlSource, PEER_ID, SELF_ID } from './testing.js';
 import type { ApiEvent } from './types.js';
@@ -38,21 +40,23 @@ describe('API client against a server', () => {
     for (const client of [clients.tcp, clients.unix]) {
       assert.equal((await client.status()).id, SELF_ID);
       assert.deepEqual((await client.members()).members.map((m) => m.name), ['alpha', 'beta']);
-      assert.deepEqual(await client.leader(), { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11 });
+      assert.deepEqual(await client.leader(), source.leader());
       assert.deepEqual(await client.healthz(), { ok: true });
     }
   });
 
-  it('leader({waitMs, after}) returns the new leader once the fencing token changes', async () => {
-    const pending = clients.tcp.leader({ waitMs: 120_000, after: 11 });
+  it('leader({waitMs, after: revision}) returns the new leader once the revision changes', async () => {
+    const pending = clients.tcp.leader({ waitMs: 120_000, after: source.leader().revision });
     while (source.listeners.size === 0) await new Promise((r) => setTimeout(r, 5));
     source.changeLeader('beta', PEER_ID);
-    assert.deepEqual(await pending, { leader: { id: PEER_ID, name: 'beta' }, term: 4, fencingToken: 12 });
+    const changed = await pending;
+    assert.deepEqual(changed.leader, { id: PEER_ID, name: 'beta' });
+    assert.deepEqual(changed, source.leader());
   });
 
   it('a long-poll longer than timeoutMs is not cut short by it', async () => {
     const client = createApiClient({ address: api.tcpAddress!, timeoutMs: 20 });
-    assert.equal((await client.leader({ waitMs: 200, after: 11 })).fencingToken, 11);
+    assert.equal((await client.leader({ waitMs: 200, after: source.leader().revision })).fencingToken, 11);
   });
 
   it('transfer, resign and elect send their commands and return {ok, detail}', async () => {
@@ -187,5 +191,67 @@ describe('API client without a daemon', () => {
     assert.equal(resolveApiAddress(undefined, { CONCLAVE_API: '10.0.0.1:1' }), '10.0.0.1:1');
     assert.equal(resolveApiAddress(undefined, { CONCLAVE_API: '' }), '127.0.0.1:7400');
     assert.equal(resolveApiAddress(undefined, {}), '127.0.0.1:7400');
+  });
+});
+
+describe('API client against a server that is not conclave', () => {
+  let reply: { status: number; type: string | null; body: string };
+  let server: Server;
+  let address: string;
+  beforeEach(async () => {
+    server = createHttpServer((_req, res) => {
+      res.writeHead(reply.status, reply.type === null ? {} : { 'content-type': reply.type });
+      res.end(reply.body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    address = `127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  /** Rejects with NotConclaveApiError naming address, status and type, and never echoing the body. */
+  function notConclave(status: number, type: string) {
+    return (err: Error & { status?: number; code?: string; contentType?: string; exitCode?: number }) => {
+      assert.equal(err.name, 'NotConclaveApiError');
+      assert.equal(err instanceof ApiError, true, 'an ApiError, so every caller that shows ApiErrors shows it');
+      assert.equal(err.code, 'not-conclave-api');
+      assert.equal(err.exitCode, 1);
+      assert.equal(err.status, status);
+      assert.equal(err.contentType, type);
+      for (const part of [address, `HTTP ${status}`, type, 'not the conclave API', '--api']) assert.ok(err.message.includes(part), err.message);
+      assert.ok(!err.message.includes('SECRET-BODY'), err.message);
+      return true;
+    };
+  }
+
+  it('an HTML 404 page is NotConclaveApiError, not an error code made of the page', async () => {
+    reply = { status: 404, type: 'text/html; charset=utf-8', body: '<html><body>SECRET-BODY Not Found</body></html>' };
+    const client = createApiClient({ address });
+    await assert.rejects(client.status(), notConclave(404, 'text/html'));
+    await assert.rejects(client.resign(), notConclave(404, 'text/html'));
+    await assert.rejects(client.events(() => undefined), notConclave(404, 'text/html'));
+  });
+
+  it('a plain-text 200 is NotConclaveApiError', async () => {
+    reply = { status: 200, type: 'text/plain', body: 'SECRET-BODY hello' };
+    const client = createApiClient({ address });
+    await assert.rejects(client.leader(), notConclave(200, 'text/plain'));
+    await assert.rejects(client.events(() => undefined), notConclave(200, 'text/plain'));
+  });
+
+  it('JSON of another shape, or JSON without its content type, is NotConclaveApiError', async () => {
+    reply = { status: 200, type: 'application/json', body: '{"SECRET-BODY": true, "members": 3}' };
+    const client = createApiClient({ address });
+    for (const attempt of [() => client.status(), () => client.members(), () => client.leader(), () => client.elect(), () => client.healthz()]) {
+      await assert.rejects(attempt(), notConclave(200, 'application/json'));
+    }
+    reply = { status: 500, type: 'application/json', body: '{"message": "SECRET-BODY"}' };
+    await assert.rejects(client.status(), notConclave(500, 'application/json'));
+    reply = { status: 200, type: null, body: '{"ok": true}' };
+    await assert.rejects(client.healthz(), (err: Error) => err.name === 'NotConclaveApiError' && err.message.includes('no content type'));
+  });
+
+  it("Conclave's error body still becomes a plain ApiError with its code", async () => {
+    reply = { status: 409, type: 'application/json; charset=utf-8', body: '{"error":{"code":"not-leader","message":"only the leader can resign"}}' };
+    await assert.rejects(createApiClient({ address }).resign(), { name: 'ApiError', status: 409, code: 'not-leader', message: 'only the leader can resign' });
   });
 });

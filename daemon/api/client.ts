@@ -1,10 +1,12 @@
 /**
  * Client of the control API, used by the CLI, the dashboard and tests. Connection failures
- * become ApiUnreachableError (naming the address tried); error replies become ApiError.
+ * become ApiUnreachableError (naming the address tried); Conclave's error replies become
+ * ApiError; a reply that is not Conclave's API at all (another server on that port) becomes
+ * NotConclaveApiError, which names the status and content type and never echoes the body.
  */
 import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { parseApiAddress, type ApiTarget } from './address.js';
-import { ApiError, ApiUnreachableError } from './errors.js';
+import { ApiError, ApiUnreachableError, NotConclaveApiError } from './errors.js';
 import { SseParser } from './sse.js';
 import type { ApiErrorBody, ApiEvent, LeaderResponse, MembersResponse, StatusResponse } from './types.js';
 
@@ -28,7 +30,11 @@ export interface ApiClient {
   readonly address: string;
   status(): Promise<StatusResponse>;
   members(): Promise<MembersResponse>;
-  /** With `waitMs`, answers once the fencing token differs from `after` (default: the current one) or the time is up. */
+  /**
+   * With `waitMs`, a long-poll: answers once the reply's `revision` differs from `after` (any
+   * change of leader, role, term or fencing token; default: the revision as it is now) or when
+   * the time is up. Pass the previous reply's `revision` as `after`.
+   */
   leader(opts?: { waitMs?: number; after?: number }): Promise<LeaderResponse>;
   /** Streams /v1/events into `onEvent`; resolves when the daemon ends the stream or `signal` aborts. */
   events(onEvent: (event: ApiEvent) => void, opts?: { signal?: AbortSignal; types?: string[] }): Promise<void>;
@@ -50,14 +56,14 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const base = (method: string, path: string): RequestOptions => ({ ...targetOptions(target), method, path, headers: { ...headers }, agent: false });
 
-  const call = <T>(method: string, path: string, body?: unknown, extraMs = 0): Promise<T> =>
+  const call = <T>(method: string, path: string, shape: Shape, body?: unknown, extraMs = 0): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const options = base(method, path);
       if (text !== undefined) options.headers = { ...options.headers, 'content-type': 'application/json' };
       const req = request(options, (res) => {
         readAll(res)
-          .then((raw) => resolve(decode<T>(res.statusCode ?? 0, raw)))
+          .then((raw) => resolve(decode<T>(address, res, raw, shape)))
           .catch((err: unknown) => reject(connectionError(address, err)));
       });
       armTimeout(req, timeoutMs + extraMs);
@@ -67,20 +73,20 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
 
   return {
     address,
-    status: () => call<StatusResponse>('GET', '/v1/status'),
-    members: () => call<MembersResponse>('GET', '/v1/members'),
+    status: () => call<StatusResponse>('GET', '/v1/status', SHAPES.status),
+    members: () => call<MembersResponse>('GET', '/v1/members', SHAPES.members),
     leader: (wait = {}) => {
       const params = new URLSearchParams();
       if (wait.waitMs !== undefined) params.set('waitMs', String(Math.max(0, Math.floor(wait.waitMs))));
       if (wait.after !== undefined) params.set('after', String(wait.after));
       const query = params.size > 0 ? `?${params}` : '';
-      return call<LeaderResponse>('GET', `/v1/leader${query}`, undefined, wait.waitMs ?? 0);
+      return call<LeaderResponse>('GET', `/v1/leader${query}`, SHAPES.leader, undefined, wait.waitMs ?? 0);
     },
     events: (onEvent, eventOpts = {}) => streamEvents(address, base, timeoutMs, onEvent, eventOpts),
-    transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', to === undefined ? {} : { to }),
-    resign: () => call<CommandResponse>('POST', '/v1/leadership/resign', {}),
-    elect: () => call<CommandResponse>('POST', '/v1/election', {}),
-    healthz: () => call<{ ok: true }>('GET', '/healthz'),
+    transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', SHAPES.command, to === undefined ? {} : { to }),
+    resign: () => call<CommandResponse>('POST', '/v1/leadership/resign', SHAPES.command, {}),
+    elect: () => call<CommandResponse>('POST', '/v1/election', SHAPES.command, {}),
+    healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),
   };
 }
 
@@ -122,8 +128,12 @@ function streamEvents(
       clearTimeout(timer);
       if (res.statusCode !== 200) {
         readAll(res)
-          .then((raw) => finish(errorFromReply(res.statusCode ?? 0, raw)))
+          .then((raw) => finish(errorFromReply(address, res, raw)))
           .catch((err: unknown) => finish(connectionError(address, err)));
+        return;
+      }
+      if (mediaType(res) !== 'text/event-stream') {
+        finish(new NotConclaveApiError(address, 200, mediaType(res), 'not an event stream'));
         return;
       }
       const idle = () => {
@@ -141,7 +151,7 @@ function streamEvents(
           try {
             event = JSON.parse(message.data) as ApiEvent;
           } catch {
-            finish(new ApiError(200, 'bad-response', `the daemon sent an event that is not JSON: ${message.data.slice(0, 200)}`));
+            finish(new NotConclaveApiError(address, 200, 'text/event-stream', 'an event that is not JSON'));
             return;
           }
           try {
@@ -178,23 +188,55 @@ function readAll(res: IncomingMessage): Promise<string> {
   });
 }
 
-function decode<T>(status: number, raw: string): T {
-  if (status >= 400) throw errorFromReply(status, raw);
+type Shape = (value: unknown) => boolean;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Enough of each reply to tell Conclave's API from another JSON server. Only long-standing
+ * fields are required, so this CLI still reads a daemon older than its types (the contract
+ * grows additively).
+ */
+const SHAPES = {
+  status: (v: unknown) => isObject(v) && typeof v.id === 'string' && typeof v.role === 'string' && typeof v.term === 'number',
+  members: (v: unknown) => isObject(v) && Array.isArray(v.members),
+  leader: (v: unknown) => isObject(v) && typeof v.term === 'number' && typeof v.fencingToken === 'number' && (v.leader === null || isObject(v.leader)),
+  command: (v: unknown) => isObject(v) && v.ok === true && typeof v.detail === 'string',
+  healthz: (v: unknown) => isObject(v) && v.ok === true,
+} satisfies Record<string, Shape>;
+
+function decode<T>(address: string, res: IncomingMessage, raw: string, shape: Shape): T {
+  const status = res.statusCode ?? 0;
+  if (status >= 400) throw errorFromReply(address, res, raw);
+  const body = jsonBody(res, raw);
+  if (status >= 200 && status < 300 && body !== undefined && shape(body)) return body as T;
+  throw new NotConclaveApiError(address, status, mediaType(res), body === undefined ? undefined : 'JSON of another shape');
+}
+
+/** Conclave's own error reply `{"error":{code,message}}` is an ApiError; anything else is not Conclave. */
+function errorFromReply(address: string, res: IncomingMessage, raw: string): ApiError {
+  const status = res.statusCode ?? 0;
+  const body = jsonBody(res, raw);
+  const error = isObject(body) && isObject(body.error) ? (body as unknown as ApiErrorBody).error : null;
+  if (typeof error?.code === 'string' && typeof error.message === 'string') return new ApiError(status, error.code, error.message);
+  return new NotConclaveApiError(address, status, mediaType(res));
+}
+
+/** The parsed body of a reply labelled JSON; undefined when unlabelled or unparsable. */
+function jsonBody(res: IncomingMessage, raw: string): unknown {
+  if (!/^application\/([\w.-]+\+)?json$/.test(mediaType(res))) return undefined;
   try {
-    return JSON.parse(raw) as T;
+    return JSON.parse(raw) as unknown;
   } catch {
-    throw new ApiError(status, 'bad-response', `the daemon's reply is not JSON: ${raw.slice(0, 200)}`);
+    return undefined;
   }
 }
 
-function errorFromReply(status: number, raw: string): ApiError {
-  try {
-    const { error } = JSON.parse(raw) as ApiErrorBody;
-    if (typeof error?.code === 'string' && typeof error.message === 'string') return new ApiError(status, error.code, error.message);
-  } catch {
-    // not our error shape: fall through
-  }
-  return new ApiError(status, `http-${status}`, raw.trim().slice(0, 200) || `HTTP ${status}`);
+/** `text/html` from `text/html; charset=utf-8`; bounded, since it is shown to the user. */
+function mediaType(res: IncomingMessage): string {
+  return (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase().slice(0, 100);
 }
 
 function connectionError(address: string, err: unknown): Error {

@@ -26,7 +26,8 @@ export class ApiUnreachableError extends Error {
 
 /** The daemon answered with an error body `{"error":{"code","message"}}`. */
 export class ApiError extends Error {
-  override readonly name = 'ApiError';
+  // Typed as string so that NotConclaveApiError, an ApiError too, can carry its own name.
+  override readonly name: string = 'ApiError';
   readonly exitCode = 1;
   readonly status: number;
   readonly code: string;
@@ -35,5 +36,30 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
     this.code = code;
+  }
+}
+
+/**
+ * Something answered at `address`, but not Conclave's API: another HTTP server on that port (an
+ * HTML 404 page, a plain-text 200, JSON of another shape). An ApiError with code
+ * `not-conclave-api`, so callers that show ApiErrors show this too; the body is never echoed.
+ */
+export class NotConclaveApiError extends ApiError {
+  override readonly name: string = 'NotConclaveApiError';
+  readonly address: string;
+  /** The media type of the reply (`text/html`), or '' when it had none. */
+  readonly contentType: string;
+
+  /** `detail` says what was wrong when the status and type alone do not, e.g. `JSON of another shape`. */
+  constructor(address: string, status: number, contentType: string, detail?: string) {
+    const what = [contentType || 'no content type', detail].filter(Boolean).join(', ');
+    super(
+      status,
+      'not-conclave-api',
+      `the server at ${address} answered HTTP ${status} (${what}), which is not the conclave API; ` +
+        'is --api pointing at a conclave daemon?',
+    );
+    this.address = address;
+    this.contentType = contentType;
   }
 }

@@ -1,7 +1,7 @@
 /**
- * Long-poll for GET /v1/leader?waitMs=N&after=T: answers once the fencing token differs from T,
- * or when N ms have passed. Events wake a waiter at once; a slow recheck also catches token
- * changes that arrive without an event.
+ * Long-poll for GET /v1/leader?waitMs=N&after=R: answers once the revision differs from R (any
+ * change of leader, role, term or token at this node), or when N ms have passed. Events wake a
+ * waiter at once; a slow recheck also catches changes that arrive without an event.
  */
 import type { ControlSource, LeaderResponse } from './types.js';
 
@@ -17,7 +17,7 @@ export class LeaderWaits {
   /** Resolves with the current answer when it is ready, the time is up, `signal` aborts or releaseAll(). */
   wait(after: number, waitMs: number, signal: AbortSignal): Promise<LeaderResponse> {
     const now = this.source.leader();
-    if (now.fencingToken !== after || waitMs <= 0 || signal.aborted) return Promise.resolve(now);
+    if (now.revision !== after || waitMs <= 0 || signal.aborted) return Promise.resolve(now);
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -31,11 +31,21 @@ export class LeaderWaits {
         resolve(this.source.leader());
       };
       const check = () => {
-        if (this.source.leader().fencingToken !== after) finish();
+        if (this.source.leader().revision !== after) finish();
+      };
+      // Events arrive while the daemon's machines are mid-step: look once that step is done.
+      let checkQueued = false;
+      const checkSoon = () => {
+        if (checkQueued) return;
+        checkQueued = true;
+        setImmediate(() => {
+          checkQueued = false;
+          if (!done) check();
+        });
       };
       const deadline = setTimeout(finish, waitMs);
       const recheck = setInterval(check, RECHECK_INTERVAL_MS);
-      const unsubscribe = this.source.subscribe(check);
+      const unsubscribe = this.source.subscribe(checkSoon);
       signal.addEventListener('abort', finish);
       this.releasers.add(finish);
     });

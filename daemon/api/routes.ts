@@ -34,10 +34,10 @@ async function leader(_req: IncomingMessage, res: ServerResponse, url: URL, { so
     sendJson(res, 200, source.leader());
     return;
   }
-  // Without `after`, wait for a change from the token as it is now.
+  // Without `after`, wait for a change from what is reported now.
   const gone = new AbortController();
   res.on('close', () => gone.abort());
-  const answer = await waits.wait(after ?? source.leader().fencingToken, Math.min(waitMs, MAX_LEADER_WAIT_MS), gone.signal);
+  const answer = await waits.wait(after ?? source.leader().revision, Math.min(waitMs, MAX_LEADER_WAIT_MS), gone.signal);
   if (!res.destroyed) sendJson(res, 200, answer);
 }
 

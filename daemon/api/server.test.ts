@@ -109,7 +109,7 @@ describe('control API server', () => {
       assert.equal(reply.status, 200);
       assert.match(String(reply.headers['content-type']), /^application\/json/);
       const s = reply.json() as Record<string, unknown>;
-      assert.deepEqual(Object.keys(s).sort(), ['cluster', 'fencingToken', 'id', 'leader', 'members', 'name', 'protocol', 'role', 'term', 'uptimeMs', 'version']);
+      assert.deepEqual(Object.keys(s).sort(), ['bootstrap', 'cluster', 'fencingToken', 'id', 'leader', 'leaseRemainingMs', 'members', 'name', 'protocol', 'revision', 'role', 'term', 'uptimeMs', 'version']);
       assert.equal(s.id, SELF_ID);
       assert.equal(s.name, 'alpha');
       assert.equal(s.cluster, 'test');
@@ -121,6 +121,9 @@ describe('control API server', () => {
       assert.deepEqual(s.members, { alive: 2, suspect: 0, dead: 0, left: 0 });
       assert.equal(s.uptimeMs, 1234);
       assert.equal(s.version, '0.1.0');
+      assert.equal(s.leaseRemainingMs, 2500);
+      assert.deepEqual(s.bootstrap, { expect: 3, seen: 3, complete: true });
+      assert.equal(s.revision, 100);
     }
   });
 
@@ -142,32 +145,42 @@ describe('control API server', () => {
     assert.equal(members[1]!.lastSeenMs, 312);
   });
 
-  it('GET /v1/leader returns leader, term and fencing token', async () => {
+  it('GET /v1/leader returns leader, term, fencing token, role, lease and revision', async () => {
     const reply = await http(server.tcp, '/v1/leader');
     assert.equal(reply.status, 200);
-    assert.deepEqual(reply.json(), { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11 });
+    assert.deepEqual(reply.json(), { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11, role: 'leader', leaseRemainingMs: 2500, revision: 100 });
   });
 
-  it('GET /v1/leader?waitMs&after long-polls until the fencing token differs from `after`', async () => {
+  it('GET /v1/leader?waitMs&after long-polls until the revision differs from `after`', async () => {
     const subscribers = source.listeners.size;
-    const pending = http(server.tcp, '/v1/leader?waitMs=120000&after=11');
+    const pending = http(server.tcp, '/v1/leader?waitMs=120000&after=100');
     await until('the poll is waiting', () => source.listeners.size > subscribers);
     source.changeLeader('beta', PEER_ID);
     const reply = await pending;
     assert.equal(reply.status, 200);
-    assert.deepEqual(reply.json(), { leader: { id: PEER_ID, name: 'beta' }, term: 4, fencingToken: 12 });
+    assert.deepEqual(reply.json(), { leader: { id: PEER_ID, name: 'beta' }, term: 4, fencingToken: 12, role: 'follower', leaseRemainingMs: null, revision: 101 });
     assert.equal(source.listeners.size, subscribers, 'the poll unsubscribed');
+  });
+
+  it('the long-poll wakes on a step-down that keeps leader-less term and token (only the role changed)', async () => {
+    const subscribers = source.listeners.size;
+    const pending = http(server.tcp, '/v1/leader?waitMs=120000&after=100');
+    await until('the poll is waiting', () => source.listeners.size > subscribers);
+    source.leaderNow = { ...source.leaderNow, leader: null, role: 'follower', leaseRemainingMs: null, revision: 101 };
+    source.emit({ type: 'role-changed', from: 'leader', to: 'follower', term: 3 });
+    const reply = (await pending).json() as { role: string; fencingToken: number; revision: number };
+    assert.deepEqual([reply.role, reply.fencingToken, reply.revision], ['follower', 11, 101]);
   });
 
   it('a long-poll whose `after` already differs answers at once; one that sees no change answers at waitMs', async () => {
     const stale = await http(server.tcp, '/v1/leader?waitMs=120000&after=3');
-    assert.equal((stale.json() as { fencingToken: number }).fencingToken, 11);
-    const timedOut = await http(server.tcp, '/v1/leader?waitMs=30&after=11');
+    assert.equal((stale.json() as { revision: number }).revision, 100);
+    const timedOut = await http(server.tcp, '/v1/leader?waitMs=30&after=100');
     assert.equal(timedOut.status, 200);
-    assert.deepEqual(timedOut.json(), { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11 });
+    assert.deepEqual(timedOut.json(), { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11, role: 'leader', leaseRemainingMs: 2500, revision: 100 });
   });
 
-  it('a long-poll without `after` waits for a change from the current token', async () => {
+  it('a long-poll without `after` waits for a change from what is reported now', async () => {
     const subscribers = source.listeners.size;
     const pending = http(server.tcp, '/v1/leader?waitMs=120000');
     await until('the poll is waiting', () => source.listeners.size > subscribers);
@@ -401,7 +414,7 @@ describe('control API server: auth, start-up and shutdown', () => {
     const { api, tcp } = await start(source);
     const stream = openEvents(tcp);
     await stream.next(1);
-    const poll = http(tcp, '/v1/leader?waitMs=120000&after=11');
+    const poll = http(tcp, '/v1/leader?waitMs=120000&after=100');
     await until('the poll is waiting', () => source.listeners.size === 2);
     await Promise.all([api.close(), api.close()]);
     await stream.ended;

@@ -31,7 +31,7 @@ export class FakeControlSource implements ControlSource {
     fakeMember(),
     fakeMember({ id: PEER_ID, name: 'beta', self: false, role: 'follower', lastSeenMs: 312, incarnation: 2, priority: 1, addrs: ['/ip4/127.0.0.1/tcp/4002'] }),
   ];
-  leaderNow: LeaderResponse = { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11 };
+  leaderNow: LeaderResponse = { leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11, role: 'leader', leaseRemainingMs: 2500, revision: 100 };
   /** What `command` answers; null means "not implemented" (501). */
   commandResult: ((command: LeadershipCommand) => Promise<CommandResult>) | null = async () => ({ ok: true, detail: 'done' });
   failStatus: Error | null = null;
@@ -43,11 +43,14 @@ export class FakeControlSource implements ControlSource {
       name: 'alpha',
       cluster: 'test',
       protocol: 'bully',
-      role: 'leader',
+      role: this.leaderNow.role,
       term: this.leaderNow.term,
       leader: this.leaderNow.leader,
       fencingToken: this.leaderNow.fencingToken,
       members: { alive: 2, suspect: 0, dead: 0, left: 0 },
+      leaseRemainingMs: this.leaderNow.leaseRemainingMs,
+      bootstrap: { expect: 3, seen: 3, complete: true },
+      revision: this.leaderNow.revision,
       uptimeMs: 1234,
       version: '0.1.0',
     };
@@ -80,9 +83,17 @@ export class FakeControlSource implements ControlSource {
     for (const listener of [...this.listeners]) listener(full);
   }
 
-  /** A new leader: the fencing token grows and a `leader-changed` event goes out. */
+  /** A new leader: the fencing token grows, the revision moves and a `leader-changed` event goes out. */
   changeLeader(name: string, id: string): void {
-    this.leaderNow = { leader: { id, name }, term: this.leaderNow.term + 1, fencingToken: this.leaderNow.fencingToken + 1 };
+    const role = id === SELF_ID ? 'leader' : 'follower';
+    this.leaderNow = {
+      leader: { id, name },
+      term: this.leaderNow.term + 1,
+      fencingToken: this.leaderNow.fencingToken + 1,
+      role,
+      leaseRemainingMs: role === 'leader' ? 2500 : null,
+      revision: this.leaderNow.revision + 1,
+    };
     this.emit({ type: 'leader-changed', to: { id, name }, term: this.leaderNow.term, fencingToken: this.leaderNow.fencingToken });
   }
 }

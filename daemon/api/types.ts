@@ -20,8 +20,23 @@ export interface StatusResponse {
   leader: NodeRef | null;
   fencingToken: number;
   members: Record<MemberState, number>;
+  /** On the leader: how long its lease still runs on its own monotonic clock; null on any other node. */
+  leaseRemainingMs: number | null;
+  /** Whether this node has seen its cluster reach `cluster.bootstrapExpect` members (until then it never leads). */
+  bootstrap: BootstrapStatus;
+  /** Same as LeaderResponse.revision. */
+  revision: number;
   uptimeMs: number;
   version: string;
+}
+
+export interface BootstrapStatus {
+  /** `cluster.bootstrapExpect`. */
+  expect: number;
+  /** Members this node has seen, itself and those it remembers durably included. */
+  seen: number;
+  /** True once `seen` reached `expect` (or this node followed a leader): durable, never goes back. */
+  complete: boolean;
 }
 
 export interface MemberResponse {
@@ -47,9 +62,20 @@ export interface MembersResponse {
 }
 
 export interface LeaderResponse {
+  /** The leader this node knows to hold its lease (itself when leading), or null. */
   leader: NodeRef | null;
   term: number;
   fencingToken: number;
+  /** This node's own role. */
+  role: Role;
+  /** On the leader: how long its lease still runs on its own monotonic clock; null on any other node. */
+  leaseRemainingMs: number | null;
+  /**
+   * Changes whenever leader, role, term or fencing token change at this node (never for
+   * leaseRemainingMs alone). Pass it back as `after` to long-poll for the next change. Opaque:
+   * compare for equality only; a restarted daemon starts from a new value.
+   */
+  revision: number;
 }
 
 /** One server-sent event: `type`, `at` (ISO time) and the fields of that type. */

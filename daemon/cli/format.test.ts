@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from '../api/testing.js';
+import type { LeaderResponse, StatusResponse } from '../api/types.js';
 import { alignTable, formatDuration, formatLeader, formatMembers, formatStatus, shortId } from './format.js';
 
 describe('CLI formatting', () => {
@@ -38,12 +39,43 @@ describe('CLI formatting', () => {
     assert.deepEqual(lines.slice(1).map((l) => l.slice(seenAt).split(' ')[0]), ['self', '0.3s', '4.2s']);
   });
 
+  const status = (overrides: Partial<StatusResponse> = {}): StatusResponse => ({
+    ...new FakeControlSource().status(),
+    leaseRemainingMs: null,
+    bootstrap: { expect: 3, seen: 3, complete: true },
+    revision: 1,
+    ...overrides,
+  });
+  const leader = (overrides: Partial<LeaderResponse> = {}): LeaderResponse => ({
+    leader: { id: SELF_ID, name: 'alpha' }, term: 3, fencingToken: 11, role: 'follower', leaseRemainingMs: null, revision: 1, ...overrides,
+  });
+
   it('formatStatus and formatLeader name the leader, term and fencing token', () => {
-    const source = new FakeControlSource();
-    const status = formatStatus(source.status());
-    assert.match(status, /^leader {4}alpha \(\w{8}\), fencing token 11$/m);
-    assert.match(status, /^members {3}2 alive, 0 suspect, 0 dead, 0 left$/m);
-    assert.equal(formatLeader(source.leader()), `alpha (${shortId(SELF_ID)}), term 3, fencing token 11`);
-    assert.equal(formatLeader({ leader: null, term: 5, fencingToken: 2 }), 'no leader (term 5)');
+    const text = formatStatus(status());
+    assert.match(text, /^leader {4}alpha \(\w{8}\), fencing token 11$/m);
+    assert.match(text, /^members {3}2 alive, 0 suspect, 0 dead, 0 left$/m);
+    assert.equal(formatLeader(leader()), `alpha (${shortId(SELF_ID)}), term 3, fencing token 11`);
+    assert.equal(formatLeader(leader({ leader: null, term: 5, fencingToken: 2 })), 'no leader (term 5)');
+  });
+
+  it('the leader shows how long its lease still runs; other nodes show none', () => {
+    assert.match(formatStatus(status({ role: 'leader', term: 7, leaseRemainingMs: 2_650 })), /^role {6}leader, term 7, lease 2\.6s left$/m);
+    assert.match(formatStatus(status({ role: 'follower', term: 7 })), /^role {6}follower, term 7$/m);
+    assert.equal(formatLeader(leader({ role: 'leader', leaseRemainingMs: 2_650 })), `alpha (${shortId(SELF_ID)}), term 3, fencing token 11, lease 2.6s left`);
+  });
+
+  it('formatStatus shows the bootstrap state only while it is incomplete', () => {
+    const waiting = formatStatus(status({ leader: null, bootstrap: { expect: 3, seen: 2, complete: false } }));
+    assert.match(waiting, /^bootstrap waiting: seen 2 of 3 members \(never leads before 3\)$/m);
+    assert.doesNotMatch(formatStatus(status()), /bootstrap/);
+  });
+
+  it('formatStatus reads a daemon too old to send lease and bootstrap', () => {
+    const old = { ...status({ role: 'leader', term: 3 }) } as Partial<StatusResponse>;
+    delete old.leaseRemainingMs;
+    delete old.bootstrap;
+    const text = formatStatus(old as StatusResponse);
+    assert.match(text, /^role {6}leader, term 3$/m);
+    assert.doesNotMatch(text, /bootstrap/);
   });
 });

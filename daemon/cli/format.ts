@@ -36,14 +36,22 @@ function nodeLabel(ref: NodeRef | null): string {
   return ref ? `${ref.name} (${shortId(ref.id)})` : 'none';
 }
 
+/** `, lease 2.6s left` on the leader; '' elsewhere (and from a daemon too old to report it). */
+function leaseSuffix(leaseRemainingMs: number | null | undefined): string {
+  return typeof leaseRemainingMs === 'number' ? `, lease ${formatDuration(leaseRemainingMs)} left` : '';
+}
+
+/** The bootstrap line shows only while it holds the node back from leading. */
 export function formatStatus(s: StatusResponse): string {
   const counts = `${s.members.alive} alive, ${s.members.suspect} suspect, ${s.members.dead} dead, ${s.members.left} left`;
+  const boot = s.bootstrap as StatusResponse['bootstrap'] | undefined; // absent from older daemons
   return [
     `node      ${s.name} (${shortId(s.id)})`,
     `cluster   ${s.cluster} (${s.protocol})`,
-    `role      ${s.role}, term ${s.term}`,
+    `role      ${s.role}, term ${s.term}${leaseSuffix(s.leaseRemainingMs)}`,
     `leader    ${nodeLabel(s.leader)}, fencing token ${s.fencingToken}`,
     `members   ${counts}`,
+    ...(boot && !boot.complete ? [`bootstrap waiting: seen ${boot.seen} of ${boot.expect} members (never leads before ${boot.expect})`] : []),
     `uptime    ${formatDuration(s.uptimeMs)}, version ${s.version}`,
   ].join('\n');
 }
@@ -67,5 +75,5 @@ export function formatMembers(members: readonly MemberResponse[]): string {
 }
 
 export function formatLeader(l: LeaderResponse): string {
-  return l.leader ? `${nodeLabel(l.leader)}, term ${l.term}, fencing token ${l.fencingToken}` : `no leader (term ${l.term})`;
+  return l.leader ? `${nodeLabel(l.leader)}, term ${l.term}, fencing token ${l.fencingToken}${leaseSuffix(l.leaseRemainingMs)}` : `no leader (term ${l.term})`;
 }

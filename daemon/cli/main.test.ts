@@ -63,8 +63,8 @@ describe('conclave config print', () => {
     const r = conclave(['config', 'print', '--name', 'printer', '--priority', '7', '--no-mdns'], { CONCLAVE_API_TOKEN: 'top-secret', CONCLAVE_CLUSTER: 'env-cluster', CONCLAVE_NODE_NAME: 'env-name' });
     assert.equal(r.status, 0, r.stderr);
     assert.ok(!r.stdout.includes('top-secret'), 'token must not be printed');
-    const config = parse(r.stdout) as { cluster: string; node: { name: string; priority: number }; api: { token: string }; discovery: { mdns: { enabled: boolean } } };
-    assert.equal(config.cluster, 'env-cluster');
+    const config = parse(r.stdout) as { cluster: { name: string }; node: { name: string; priority: number }; api: { token: string }; discovery: { mdns: { enabled: boolean } } };
+    assert.equal(config.cluster.name, 'env-cluster');
     assert.deepEqual(config.node, { name: 'printer', priority: 7 });
     assert.equal(config.api.token, '<redacted>');
     assert.equal(config.discovery.mdns.enabled, false);
@@ -75,8 +75,8 @@ describe('conclave config print', () => {
     writeFileSync(file, 'cluster: from-file\nnode: { name: filed }\n');
     const r = conclave(['config', 'print', '--json', '--config', file]);
     assert.equal(r.status, 0, r.stderr);
-    const config = JSON.parse(r.stdout) as { cluster: string; node: { name: string }; api: { token: null } };
-    assert.equal(config.cluster, 'from-file');
+    const config = JSON.parse(r.stdout) as { cluster: { name: string }; node: { name: string }; api: { token: null } };
+    assert.equal(config.cluster.name, 'from-file');
     assert.equal(config.node.name, 'filed');
     assert.equal(config.api.token, null);
   });

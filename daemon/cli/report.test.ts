@@ -1,6 +1,7 @@
 /** The reporting and leadership commands, run in-process against an API server with a fake source. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { FakeControlSource, PEER_ID, SELF_ID } from '../api/testing.js';
+import type { LeaderResponse } from '../api/types.js';
 import { exitCodeOf } from '../errors.js';
 import { registerReportCommands } from './report.js';
 import { shortId } from './format.js';
@@ -23,7 +25,7 @@ interface Run {
   error: Error | null;
 }
 
-/** Runs `conclave <args>` the way main.ts does: usage errors exit 2, others their exitCode. */
+/** Runs `conclave <args>` the way main.ts does: usage errors exit 2, others their exitCode; or the code the command set. */
 async function conclave(args: string[], opts: { interrupt?: AbortSignal; onOut?: (text: string) => void } = {}): Promise<Run> {
   const run: Run = { code: 0, out: '', err: '', error: null };
   const program = new Command('conclave').exitOverride().configureOutput({ writeOut: (s) => (run.err += s), writeErr: (s) => (run.err += s) });
@@ -35,6 +37,7 @@ async function conclave(args: string[], opts: { interrupt?: AbortSignal; onOut?:
     err: (text) => (run.err += text),
     isTty: false,
     interrupt: opts.interrupt,
+    setExitCode: (code) => (run.code = code),
   });
   try {
     await program.parseAsync(args, { from: 'user' });
@@ -43,6 +46,39 @@ async function conclave(args: string[], opts: { interrupt?: AbortSignal; onOut?:
     run.code = err instanceof CommanderError ? 2 : exitCodeOf(err);
   }
   return run;
+}
+
+/** No leader at this node, term 4; `revision` differs from the fencing token, as it does in a real daemon. */
+function noLeader(overrides: Partial<LeaderResponse> = {}): LeaderResponse {
+  return { leader: null, term: 4, fencingToken: 11, role: 'follower', leaseRemainingMs: null, revision: 11, ...overrides };
+}
+
+interface Reply {
+  status: number;
+  type: string;
+  body: string;
+}
+
+/** A plain HTTP server answering each request with `answer(req)`: a daemon scripted reply by reply, or another program. */
+async function scriptedServer(answer: (req: IncomingMessage) => Reply): Promise<{ address: string; close(): Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    const reply = answer(req);
+    res.writeHead(reply.status, { 'content-type': reply.type });
+    res.end(reply.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The one line a --json failure prints on stdout. */
+function jsonError(run: Run): { code: string; message: string } {
+  assert.equal(run.out.trimEnd().split('\n').length, 1, run.out);
+  const body = JSON.parse(run.out) as { error: { code: string; message: string } };
+  assert.deepEqual(Object.keys(body), ['error']);
+  return body.error;
 }
 
 async function closedAddress(): Promise<string> {
@@ -104,30 +140,48 @@ describe('conclave reporting commands', () => {
     assert.match(frames.at(-1)!, /disconnected, retrying… \(cannot reach the conclave API at 127\.0\.0\.1:\d+/);
   });
 
-  it('leader prints the leader, term and fencing token; `no leader` when there is none', async () => {
-    assert.equal((await conclave(['leader', '--api', addr])).out, `alpha (${shortId(SELF_ID)}), term 3, fencing token 11\n`);
-    source.leaderNow = { leader: null, term: 4, fencingToken: 11 };
-    const none = await conclave(['leader', '--api', addr, '--json']);
-    assert.equal(none.code, 0);
-    assert.deepEqual(JSON.parse(none.out), { leader: null, term: 4, fencingToken: 11 });
+  it('leader prints the leader, term and fencing token, and exits 0', async () => {
+    const run = await conclave(['leader', '--api', addr]);
+    assert.equal(run.code, 0);
+    assert.match(run.out, new RegExp(`^alpha \\(${shortId(SELF_ID)}\\), term 3, fencing token 11`));
+  });
+
+  it('leader exits 1 when this node knows no leader, still printing `no leader (term N)`', async () => {
+    source.leaderNow = noLeader();
+    const run = await conclave(['leader', '--api', addr]);
+    assert.equal(run.code, 1);
+    assert.equal(run.error, null, 'nothing for main.ts to print: the reply said it');
+    assert.equal(run.out, 'no leader (term 4)\n');
+    assert.equal(run.err, '');
+  });
+
+  it('leader --json with no leader prints the reply on stdout and exits 1', async () => {
+    source.leaderNow = noLeader();
+    const run = await conclave(['leader', '--api', addr, '--json']);
+    assert.equal(run.code, 1);
+    assert.equal(run.error, null);
+    assert.deepEqual(JSON.parse(run.out), noLeader());
   });
 
   it('leader --wait blocks on the long-poll until a leader exists', async () => {
-    source.leaderNow = { leader: null, term: 4, fencingToken: 11 };
+    source.leaderNow = noLeader();
     const pending = conclave(['leader', '--wait', '--api', addr]);
     while (source.listeners.size === 0) await new Promise((r) => setTimeout(r, 5));
     source.changeLeader('beta', PEER_ID);
     const run = await pending;
     assert.equal(run.code, 0, run.err);
-    assert.equal(run.out, `beta (${shortId(PEER_ID)}), term 5, fencing token 12\n`);
+    assert.match(run.out, new RegExp(`^beta \\(${shortId(PEER_ID)}\\), term 5, fencing token 12`));
   });
 
   it('leader --wait-ms gives up with exit 1 when no leader appears', async () => {
-    source.leaderNow = { leader: null, term: 4, fencingToken: 11 };
+    source.leaderNow = noLeader();
     const run = await conclave(['leader', '--wait-ms', '100', '--api', addr]);
     assert.equal(run.code, 1);
     assert.equal(run.error?.name, 'NoLeaderError');
     assert.equal(run.out, '');
+    const asJson = await conclave(['leader', '--wait-ms', '100', '--api', addr, '--json']);
+    assert.equal(asJson.code, 1);
+    assert.equal(jsonError(asJson).code, 'no-leader');
   });
 
   it('transfer NODE resolves a name; resign and elect print the detail', async () => {
@@ -151,6 +205,18 @@ describe('conclave reporting commands', () => {
     const missing = await conclave(['elect', '--api', addr]);
     assert.equal(missing.code, 1);
     assert.equal((missing.error as Error & { code: string }).code, 'not-implemented');
+  });
+
+  it('--json prints an API error as {"error":{code,message}} on stdout and exits 1', async () => {
+    const unknown = await conclave(['transfer', 'nobody', '--api', addr, '--json']);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.error, null, 'reported on stdout, not again by main.ts');
+    assert.equal(unknown.err, '');
+    assert.equal(jsonError(unknown).code, 'unknown-node');
+    source.commandResult = null;
+    const missing = await conclave(['elect', '--api', addr, '--json']);
+    assert.equal(missing.code, 1);
+    assert.equal(jsonError(missing).code, 'not-implemented');
   });
 
   it('--token and CONCLAVE_API_TOKEN are sent as the bearer token; CONCLAVE_API picks the address', async () => {
@@ -185,6 +251,57 @@ describe('conclave reporting commands: failures', () => {
     }
   });
 
+  it('--json prints an unreachable daemon as {"error":{"code":"unreachable"}} on stdout for every command, exit 1', async () => {
+    const address = await closedAddress();
+    for (const args of [['status'], ['members'], ['leader'], ['transfer', 'x'], ['resign'], ['elect']]) {
+      const run = await conclave([...args, '--api', address, '--json']);
+      assert.equal(run.code, 1, args.join(' '));
+      assert.equal(run.error, null);
+      const error = jsonError(run);
+      assert.equal(error.code, 'unreachable');
+      assert.ok(error.message.includes(address), error.message);
+    }
+  });
+
+  it('a reply that is not Conclave\'s API (an HTML 404 page) is named as such, in text and in --json', async () => {
+    const other = await scriptedServer(() => ({ status: 404, type: 'text/html', body: '<html><h1>Not Found</h1></html>' }));
+    try {
+      for (const args of [['status'], ['leader'], ['resign']]) {
+        const text = await conclave([...args, '--api', other.address]);
+        assert.equal(text.code, 1);
+        assert.equal(text.error?.name, 'NotConclaveApiError');
+        assert.ok(!text.error.message.includes('<html>'), text.error.message);
+        const asJson = await conclave([...args, '--api', other.address, '--json']);
+        assert.equal(asJson.code, 1);
+        const error = jsonError(asJson);
+        assert.equal(error.code, 'not-conclave-api');
+        assert.match(error.message, /HTTP 404 \(text\/html\)/);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('leader --wait long-polls with after = the last reply\'s revision, not its fencing token', async () => {
+    const polls: URLSearchParams[] = [];
+    const daemon = await scriptedServer((req) => {
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      polls.push(query);
+      // The first long-poll ends without a change (leader appearing is what changes the revision).
+      const leader = polls.length < 3 ? noLeader({ revision: 41 }) : { ...noLeader({ revision: 42 }), leader: { id: PEER_ID, name: 'beta' } };
+      return { status: 200, type: 'application/json', body: JSON.stringify(leader) };
+    });
+    try {
+      const run = await conclave(['leader', '--wait', '--api', daemon.address]);
+      assert.equal(run.code, 0, run.err);
+      assert.match(run.out, /^beta /);
+      assert.deepEqual(polls.map((q) => q.get('after')), [null, '41', '41']);
+      assert.ok(polls.slice(1).every((q) => Number(q.get('waitMs')) > 0));
+    } finally {
+      await daemon.close();
+    }
+  });
+
   it('leader --wait-ms against no daemon says it is waiting, then exits 1', async () => {
     const run = await conclave(['leader', '--wait-ms', '200', '--api', await closedAddress()]);
     assert.equal(run.code, 1);
@@ -196,5 +313,8 @@ describe('conclave reporting commands: failures', () => {
       const run = await conclave(args);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.error?.message}`);
     }
+    const asJson = await conclave(['status', '--api', 'nowhere', '--json']);
+    assert.equal(asJson.code, 2);
+    assert.equal(jsonError(asJson).code, 'usage');
   });
 });

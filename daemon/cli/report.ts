@@ -2,12 +2,15 @@
  * Reporting and leadership commands: `status`, `members [--watch]`, `leader [--wait]`,
  * `transfer [NODE]`, `resign`, `elect`. Each talks to one daemon's control API (`--api`,
  * `$CONCLAVE_API`, default 127.0.0.1:7400). Exit codes: 0 ok, 1 runtime failure (the error
- * names the address tried), 2 usage.
+ * names the address tried) and `leader` when no leader is known, 2 usage. Under `--json` a
+ * failure is `{"error":{"code","message"}}` on stdout, so `conclave status --json | jq` sees it.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveApiAddress } from '../api/address.js';
 import { createApiClient, type ApiClient } from '../api/client.js';
+import { ApiError } from '../api/errors.js';
 import type { LeaderResponse } from '../api/types.js';
+import { exitCodeOf } from '../errors.js';
 import { formatLeader, formatMembers, formatStatus } from './format.js';
 
 /** Where the commands write, and what stops a `--watch` loop; tests pass their own. */
@@ -18,6 +21,8 @@ export interface ReportIo {
   isTty: boolean;
   /** Ends `--watch` and `--wait` loops; by default the first Ctrl-C (SIGINT) ends `--watch`. */
   interrupt?: AbortSignal;
+  /** Sets the exit code of a failure already reported on `out` (nothing more is printed). */
+  setExitCode(code: number): void;
 }
 
 interface ApiFlags {
@@ -32,22 +37,35 @@ export class NoLeaderError extends Error {
   readonly exitCode = 1;
 }
 
+/** `conclave leader` when the node knows no leader: scripts test for a leader with it. */
+const NO_LEADER_EXIT_CODE = 1;
+/** The `code` of a `--json` failure the CLI detects itself; an ApiError (not-conclave-api included) carries its own. */
+const ERROR_CODES: Readonly<Record<string, string>> = {
+  ApiUnreachableError: 'unreachable',
+  NoLeaderError: 'no-leader',
+  UsageError: 'usage',
+};
+
 const DEFAULT_INTERVAL_MS = 1000;
-/** One long-poll's wait: bounds the delay when a leader appears without a fencing-token change. */
+/**
+ * One long-poll's wait: bounds how late an interrupt is seen, and, from a daemon older than
+ * `revision`, how late a leader that appears without a fencing-token change is seen.
+ */
 const LEADER_POLL_CHUNK_MS = 2000;
 const UNREACHABLE_RETRY_MS = 250;
 const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 export function registerReportCommands(program: Command, io: ReportIo = processIo()): void {
-  apiCommand(program, 'status', 'summary of this node: role, leader, term, fencing token, member counts').action(async (flags: ApiFlags) => {
-    const status = await client(flags).status();
-    io.out(flags.json ? json(status) : `${formatStatus(status)}\n`);
-  });
+  apiCommand(program, 'status', 'summary of this node: role, term, lease, leader, fencing token, member counts, bootstrap')
+    .action((flags: ApiFlags) => reporting(flags, io, async () => {
+      const status = await client(flags).status();
+      io.out(flags.json ? json(status) : `${formatStatus(status)}\n`);
+    }));
 
   apiCommand(program, 'members', 'table of every member this node knows, with state, role and leader it follows')
     .option('--watch', 'redraw until Ctrl-C; keeps retrying while the daemon is unreachable')
     .option('--interval-ms <ms>', 'redraw interval for --watch', integerArg(50), DEFAULT_INTERVAL_MS)
-    .action(async (flags: ApiFlags & { watch?: boolean; intervalMs: number }) => {
+    .action((flags: ApiFlags & { watch?: boolean; intervalMs: number }) => reporting(flags, io, async () => {
       const api = client(flags);
       if (flags.watch) {
         await watchMembers(api, flags.intervalMs, flags.json === true, io);
@@ -55,31 +73,55 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
       }
       const { members } = await api.members();
       io.out(flags.json ? json({ members }) : `${formatMembers(members)}\n`);
-    });
+    }));
 
-  apiCommand(program, 'leader', 'the leader this node follows, its term and fencing token')
+  apiCommand(program, 'leader', 'the leader this node follows, its term and fencing token; exits 1 when it knows none')
     .option('--wait', 'block until a leader exists')
     .option('--wait-ms <ms>', 'with --wait: give up after this long (exit 1); implies --wait', integerArg(0))
-    .action(async (flags: ApiFlags & { wait?: boolean; waitMs?: number }) => {
+    .addHelpText('after', '\nExit status: 0 when a leader is known; 1 when none is (the reply, e.g. `no leader (term 4)`,\n' +
+      'is still printed), when --wait-ms runs out, or when the daemon cannot be reached.')
+    .action((flags: ApiFlags & { wait?: boolean; waitMs?: number }) => reporting(flags, io, async () => {
       const api = client(flags);
       const wait = flags.wait === true || flags.waitMs !== undefined;
       const leader = wait ? await waitForLeader(api, flags.waitMs ?? null, io) : await api.leader();
       io.out(flags.json ? json(leader) : `${formatLeader(leader)}\n`);
-    });
+      // The reply itself says so; the exit code lets `conclave leader && …` test for a leader.
+      if (leader.leader === null) io.setExitCode(NO_LEADER_EXIT_CODE);
+    }));
 
   apiCommand(program, 'transfer', 'ask the leader to hand leadership to NODE (id or name), or to the best other node')
     .argument('[node]', 'node id or name')
-    .action(async (node: string | undefined, flags: ApiFlags) => {
+    .action((node: string | undefined, flags: ApiFlags) => reporting(flags, io, async () => {
       printCommandResult(await client(flags).transfer(node), flags, io);
-    });
+    }));
 
-  apiCommand(program, 'resign', 'ask this node to step down if it leads').action(async (flags: ApiFlags) => {
+  apiCommand(program, 'resign', 'ask this node to step down if it leads').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).resign(), flags, io);
-  });
+  }));
 
-  apiCommand(program, 'elect', 'ask this node to start an election now').action(async (flags: ApiFlags) => {
+  apiCommand(program, 'elect', 'ask this node to start an election now').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).elect(), flags, io);
-  });
+  }));
+}
+
+/**
+ * Runs one command's work. Under --json a failure becomes one line `{"error":{code,message}}`
+ * on stdout and its exit code is set here; without --json the error goes up to main.ts, which
+ * prints `conclave: <message>` on stderr.
+ */
+async function reporting(flags: ApiFlags, io: ReportIo, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (flags.json !== true) throw err;
+    io.out(`${JSON.stringify({ error: { code: errorCode(err), message: err instanceof Error ? err.message : String(err) } })}\n`);
+    io.setExitCode(exitCodeOf(err));
+  }
+}
+
+function errorCode(err: unknown): string {
+  const name = err instanceof Error ? err.name : '';
+  return ERROR_CODES[name] ?? (err instanceof ApiError ? err.code : 'error');
 }
 
 function apiCommand(program: Command, name: string, description: string): Command {
@@ -88,7 +130,7 @@ function apiCommand(program: Command, name: string, description: string): Comman
     .description(description)
     .addOption(new Option('--api <addr>', 'daemon API address: HOST:PORT or unix:PATH (default 127.0.0.1:7400)').env('CONCLAVE_API'))
     .addOption(new Option('--token <token>', 'API bearer token (needed on TCP when the daemon sets api.token)').env('CONCLAVE_API_TOKEN'))
-    .option('--json', 'print the API reply as JSON');
+    .option('--json', 'print the API reply as JSON, and a failure as {"error":{"code","message"}}, on stdout');
 }
 
 function client(flags: ApiFlags): ApiClient {
@@ -149,7 +191,7 @@ async function waitForLeader(api: ApiClient, waitMs: number | null, io: ReportIo
     if (io.interrupt?.aborted) throw new NoLeaderError('interrupted while waiting for a leader');
     const remainingMs = Math.max(0, deadlineMs - Date.now());
     try {
-      last = last === null ? await api.leader() : await api.leader({ waitMs: Math.min(remainingMs, LEADER_POLL_CHUNK_MS), after: last.fencingToken });
+      last = last === null ? await api.leader() : await api.leader({ waitMs: Math.min(remainingMs, LEADER_POLL_CHUNK_MS), after: last.revision });
       if (last.leader !== null) return last;
     } catch (err) {
       if (!isUnreachable(err) || Date.now() >= deadlineMs) throw err;
@@ -194,5 +236,8 @@ function processIo(): ReportIo {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     isTty: process.stdout.isTTY === true,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
   };
 }

@@ -12,6 +12,7 @@ export function addConfigFlags(command: Command): Command {
   return command
     .option('--config <file>', 'config file (YAML or JSON); default: $CONCLAVE_CONFIG')
     .option('--cluster <name>', 'cluster name (scopes discovery and gossip)')
+    .option('--bootstrap-expect <n>', 'no node leads before the cluster was seen with this many members (1: a single node)')
     .option('--name <name>', 'node name (default: host name)')
     .option('--priority <n>', 'Bully rank: higher wins (integer)')
     .addOption(new Option('--protocol <protocol>', 'election protocol').choices(['bully', 'raft']))
@@ -32,6 +33,7 @@ export function readConfigFlags(command: Command): { file: string | undefined; f
     file: given('config') as string | undefined,
     flags: {
       cluster: given('cluster') as string | undefined,
+      bootstrapExpect: given('bootstrapExpect') as string | undefined,
       name: given('name') as string | undefined,
       priority: given('priority') as string | undefined,
       protocol: given('protocol') as string | undefined,
@@ -56,6 +58,9 @@ export function registerStartCommand(program: Command): void {
       const config = loadConfig({ file, flags });
       // Loaded here, not at the top: config and report commands need none of libp2p.
       const { runDaemon } = await import('../daemon.js');
-      process.exitCode = await runDaemon(config, { tui: opts.tui === true });
+      const code = await runDaemon(config, { tui: opts.tui === true });
+      // The daemon has handed off, left, closed and flushed its log: libp2p's leftover timers
+      // must not hold the exit (the documented bound is 2 s after SIGTERM).
+      process.exit(code);
     });
 }

@@ -18,9 +18,16 @@ export { DEFAULT_BULLY_CONFIG };
 
 /** Read-only by convention: loadConfig copies it before merging. */
 export const DEFAULT_CONFIG: ConfigDefaults = {
-  // One name shared by every node of a cluster; it scopes mDNS tags and gossip topics, so
-  // clusters with different names on one LAN never see each other.
-  cluster: 'conclave',
+  cluster: {
+    // One name shared by every node of a cluster; it scopes mDNS tags and gossip topics, so
+    // clusters with different names on one LAN never see each other.
+    name: 'conclave',
+    // No node leads before it has seen this many members, so a node that starts alone, cannot
+    // reach its peers or has the wrong key never makes itself the leader of a cluster of one.
+    // Three is the smallest cluster that survives a failure; set it to the number of servers
+    // (1 for a single node).
+    bootstrapExpect: 3,
+  },
   // Equal priority everywhere: rank falls back to the node id, which is stable and unique.
   node: { priority: 0 },
   // Bully needs no durable log and elects in a few round trips: the simpler default.

@@ -13,7 +13,8 @@ type ValueKind = 'text' | 'integer' | 'boolean' | 'list';
 
 /** Every variable the daemon's config reads, and the field it sets. */
 export const CONFIG_ENV_VARS: Readonly<Record<string, { path: FieldPath; kind: ValueKind }>> = {
-  CONCLAVE_CLUSTER: { path: ['cluster'], kind: 'text' },
+  CONCLAVE_CLUSTER: { path: ['cluster', 'name'], kind: 'text' },
+  CONCLAVE_BOOTSTRAP_EXPECT: { path: ['cluster', 'bootstrapExpect'], kind: 'integer' },
   CONCLAVE_NODE_NAME: { path: ['node', 'name'], kind: 'text' },
   CONCLAVE_NODE_PRIORITY: { path: ['node', 'priority'], kind: 'integer' },
   CONCLAVE_PROTOCOL: { path: ['protocol'], kind: 'text' },

@@ -6,6 +6,7 @@ import { validateSourcedValues, type SourcedValue } from './sourced.js';
 /** Values of `start`'s config flags as given (strings from the command line, or typed values). */
 export interface FlagOverrides {
   cluster?: string;
+  bootstrapExpect?: string | number;
   name?: string;
   priority?: string | number;
   protocol?: string;
@@ -21,7 +22,8 @@ export interface FlagOverrides {
 }
 
 const FLAG_FIELDS: Readonly<Record<keyof FlagOverrides, { flag: string; path: readonly string[] }>> = {
-  cluster: { flag: '--cluster', path: ['cluster'] },
+  cluster: { flag: '--cluster', path: ['cluster', 'name'] },
+  bootstrapExpect: { flag: '--bootstrap-expect', path: ['cluster', 'bootstrapExpect'] },
   name: { flag: '--name', path: ['node', 'name'] },
   priority: { flag: '--priority', path: ['node', 'priority'] },
   protocol: { flag: '--protocol', path: ['protocol'] },
@@ -42,7 +44,7 @@ export function readFlagLayer(flags: FlagOverrides): { layer: ConfigLayer | null
     const value = flags[key];
     if (value === undefined) continue;
     const { flag, path } = FLAG_FIELDS[key];
-    if (key === 'priority' && typeof value === 'string') {
+    if ((key === 'priority' || key === 'bootstrapExpect') && typeof value === 'string') {
       if (/^[+-]?\d+$/.test(value.trim()) && Number.isSafeInteger(Number(value))) values.push({ path, value: Number(value), label: flag });
       else issues.push({ path: flag, message: `expected an integer, got ${JSON.stringify(value)}` });
       continue;

@@ -43,7 +43,7 @@ function issuePaths(err: ConfigError): string[] {
 describe('defaults', () => {
   it('without file, env or flags every field has its documented default', () => {
     const c = load({ flags: { name: 'n1' } });
-    assert.equal(c.cluster, 'conclave');
+    assert.equal(c.cluster.name, 'conclave');
     assert.deepEqual(c.node, { name: 'n1', priority: 0 });
     assert.equal(c.protocol, 'bully');
     assert.deepEqual(c.listen, ['/ip4/0.0.0.0/tcp/7401']);
@@ -121,7 +121,7 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
 
   it('the file overrides defaults', () => {
     const c = load({ file });
-    assert.equal(c.cluster, 'from-file');
+    assert.equal(c.cluster.name, 'from-file');
     assert.deepEqual(c.node, { name: 'file-node', priority: 1 });
     assert.equal(c.protocol, 'raft');
     assert.equal(c.dataDir, '/data/file');
@@ -135,7 +135,7 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
 
   it('env overrides the file, and leaves fields it does not set alone', () => {
     const c = load({ file, env });
-    assert.equal(c.cluster, 'from-env');
+    assert.equal(c.cluster.name, 'from-env');
     assert.deepEqual(c.node, { name: 'env-node', priority: 2 });
     assert.equal(c.protocol, 'bully');
     assert.equal(c.dataDir, '/data/env');
@@ -149,7 +149,7 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
 
   it('flags override env and the file', () => {
     const c = load({ file, env, flags });
-    assert.equal(c.cluster, 'from-flags');
+    assert.equal(c.cluster.name, 'from-flags');
     assert.deepEqual(c.node, { name: 'flag-node', priority: 3 });
     assert.equal(c.protocol, 'raft');
     assert.equal(c.dataDir, '/data/flags');
@@ -167,8 +167,8 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
 
   it('CONCLAVE_CONFIG names the file when no --config is given; --config wins over it', () => {
     const other = writeConfig('cluster: other-file\n');
-    assert.equal(load({ env: { CONCLAVE_CONFIG: file } }).cluster, 'from-file');
-    assert.equal(load({ file: other, env: { CONCLAVE_CONFIG: file } }).cluster, 'other-file');
+    assert.equal(load({ env: { CONCLAVE_CONFIG: file } }).cluster.name, 'from-file');
+    assert.equal(load({ file: other, env: { CONCLAVE_CONFIG: file } }).cluster.name, 'other-file');
   });
 });
 
@@ -220,7 +220,7 @@ describe('file errors', () => {
       ['protocl: bully', 'node: { priority: 1.5 }', 'protocol: paxos', 'listen: [/ip4/127.0.0.1/udp/1]', 'bully: { expectedSize: 0 }', 'cluster: Upper Case'].join('\n'),
     );
     const err = configError({ file });
-    assert.deepEqual(issuePaths(err).sort(), ['bully.expectedSize', 'cluster', 'listen[0]', 'node.priority', 'protocl', 'protocol']);
+    assert.deepEqual(issuePaths(err).sort(), ['bully.expectedSize', 'cluster.name', 'listen[0]', 'node.priority', 'protocl', 'protocol']);
     for (const path of issuePaths(err)) assert.ok(err.message.includes(`${path}: `), `message lists ${path}`);
   });
 
@@ -242,8 +242,8 @@ describe('file errors', () => {
   });
 
   it('an empty file means all defaults; JSON is accepted', () => {
-    assert.equal(load({ file: writeConfig(''), flags: { name: 'n' } }).cluster, 'conclave');
-    assert.equal(load({ file: writeConfig('{"cluster": "json-cluster"}', 'c.json') }).cluster, 'json-cluster');
+    assert.equal(load({ file: writeConfig(''), flags: { name: 'n' } }).cluster.name, 'conclave');
+    assert.equal(load({ file: writeConfig('{"cluster": "json-cluster"}', 'c.json') }).cluster.name, 'json-cluster');
   });
 
   it('api accepts a host:port shorthand', () => {
@@ -264,12 +264,33 @@ describe('env errors', () => {
   });
 
   it('an empty variable counts as unset', () => {
-    assert.equal(load({ env: { CONCLAVE_CLUSTER: '' } }).cluster, 'conclave');
+    assert.equal(load({ env: { CONCLAVE_CLUSTER: '' } }).cluster.name, 'conclave');
   });
 
   it('a bad list item names the variable', () => {
     const err = configError({ env: { CONCLAVE_BOOTSTRAP: '/ip4/127.0.0.1/tcp/1,not-an-addr' } });
     assert.deepEqual(issuePaths(err), ['env CONCLAVE_BOOTSTRAP']);
+  });
+});
+
+describe('cluster.bootstrapExpect', () => {
+  it('defaults to 3; `cluster: NAME` is shorthand and keeps it; the mapping form sets both', () => {
+    assert.deepEqual(load({}).cluster, { name: 'conclave', bootstrapExpect: 3 });
+    assert.deepEqual(load({ file: writeConfig('cluster: blue\n') }).cluster, { name: 'blue', bootstrapExpect: 3 });
+    assert.deepEqual(load({ file: writeConfig('cluster: { name: blue, bootstrapExpect: 5 }\n') }).cluster, { name: 'blue', bootstrapExpect: 5 });
+  });
+
+  it('env CONCLAVE_BOOTSTRAP_EXPECT and --bootstrap-expect set it, flags over env over file; the name stays', () => {
+    const file = writeConfig('cluster: { name: blue, bootstrapExpect: 5 }\n');
+    assert.deepEqual(load({ file, env: { CONCLAVE_BOOTSTRAP_EXPECT: '4' } }).cluster, { name: 'blue', bootstrapExpect: 4 });
+    assert.deepEqual(load({ file, env: { CONCLAVE_BOOTSTRAP_EXPECT: '4' }, flags: { bootstrapExpect: '1' } }).cluster, { name: 'blue', bootstrapExpect: 1 });
+  });
+
+  it('must be a whole number from 1: each source is named', () => {
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('cluster: { bootstrapExpect: 0 }\n') })), ['cluster.bootstrapExpect']);
+    assert.deepEqual(issuePaths(configError({ env: { CONCLAVE_BOOTSTRAP_EXPECT: 'three' } })), ['env CONCLAVE_BOOTSTRAP_EXPECT']);
+    assert.deepEqual(issuePaths(configError({ flags: { bootstrapExpect: '2.5' } })), ['--bootstrap-expect']);
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('cluster: { name: a, expect: 3 }\n') })), ['cluster.expect']);
   });
 });
 

@@ -71,7 +71,7 @@ function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv)
     cluster: m.cluster,
     node: { name, priority: m.node.priority },
     protocol: m.protocol,
-    dataDir: m.dataDir ?? defaultDataDir(env, m.cluster, name),
+    dataDir: m.dataDir ?? defaultDataDir(env, m.cluster.name, name),
     listen: m.listen,
     api: m.api,
     discovery: m.discovery,

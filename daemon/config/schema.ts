@@ -55,6 +55,23 @@ const bullySchema = z
   .partial()
   .strict();
 
+const clusterObjectSchema = z
+  .object(
+    {
+      name: z.string().regex(CLUSTER_NAME_RE, {
+        error: 'must be 1-63 characters of a-z 0-9 . _ - starting with a letter or digit (it names mDNS tags and gossip topics)',
+      }),
+      bootstrapExpect: z
+        .number()
+        .int()
+        .min(1, { error: 'must be at least 1 (1 runs a single node)' })
+        .max(1024, { error: 'must be at most 1024 (the member limit)' }),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a cluster name or a mapping with name and bootstrapExpect' : undefined) },
+  )
+  .partial()
+  .strict();
+
 const apiObjectSchema = z
   .object(
     {
@@ -71,9 +88,8 @@ const apiObjectSchema = z
 
 export const configLayerSchema = z
   .object({
-    cluster: z.string().regex(CLUSTER_NAME_RE, {
-      error: 'must be 1-63 characters of a-z 0-9 . _ - starting with a letter or digit (it names mDNS tags and gossip topics)',
-    }),
+    // `cluster: NAME` is shorthand for `cluster: { name: NAME }`.
+    cluster: z.preprocess((value) => (typeof value === 'string' ? { name: value } : value), clusterObjectSchema),
     node: z
       .object({
         name: z.string().regex(NODE_NAME_RE, {

@@ -7,7 +7,12 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 /** The effective, validated configuration a daemon runs with (defaults < file < env < flags). */
 export interface ConclaveConfig {
-  cluster: string;
+  cluster: {
+    /** Scopes mDNS tags and gossip topics. */
+    name: string;
+    /** No node leads before it has seen the cluster reach this many members (both protocols). */
+    bootstrapExpect: number;
+  };
   node: { name: string; priority: number };
   protocol: ProtocolName;
   /** Absolute path after loading. */

@@ -1,15 +1,32 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { HandshakeTimeoutError } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
+import { REJECT_LOG_WINDOW_MS } from './reject-log.js';
 import type { P2PLogger } from './types.js';
 
-const quiet: P2PLogger = { debug() {}, info() {}, warn() {}, error() {} };
+interface LogLine {
+  level: keyof P2PLogger;
+  obj: unknown;
+  msg: string | undefined;
+}
+
+function recording(lines: LogLine[]): P2PLogger {
+  const at = (level: keyof P2PLogger) => (obj: unknown, msg?: string) => void lines.push({ level, obj, msg });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Shaped like libp2p's: see dial-failure.ts. */
+const refused = () => Object.assign(new Error('connection error 127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+const wrongKey = () => Object.assign(new Error('unexpected end of input'), { name: 'EncryptionFailedError' });
 
 /** A fake network: which peers are connected, which dials succeed, and every dial made. */
-function harness(options: { failFirst?: number } = {}) {
+function harness(options: { failFirst?: number; error?: () => unknown } = {}) {
   const connected = new Set<string>();
   const dials: DialRequest[] = [];
+  const logs: LogLine[] = [];
   let failuresLeft = options.failFirst ?? 0;
+  let handshakeFailures = 0;
   let clockMs = 0;
   const dialer = new Dialer({
     selfId: 'self',
@@ -17,7 +34,7 @@ function harness(options: { failFirst?: number } = {}) {
       dials.push(request);
       if (failuresLeft > 0) {
         failuresLeft--;
-        throw new Error('refused');
+        throw (options.error ?? refused)();
       }
       const peer = request.peer ?? 'learned';
       connected.add(peer);
@@ -28,13 +45,24 @@ function harness(options: { failFirst?: number } = {}) {
     nowMs: () => clockMs,
     random01: () => 0.5,
     backoff: { baseMs: 1, maxMs: 4 },
-    logger: quiet,
+    logger: recording(logs),
+    onHandshakeFailure: () => void handshakeFailures++,
   });
   const disconnect = (peer: string) => {
     connected.delete(peer);
     dialer.peerDisconnected(peer);
   };
-  return { dialer, dials, connected, disconnect, advance: (ms: number) => (clockMs += ms) };
+  return {
+    dialer,
+    dials,
+    connected,
+    disconnect,
+    logs,
+    warnings: () => logs.filter((l) => l.level === 'warn'),
+    handshakeFailures: () => handshakeFailures,
+    failNext: (count: number) => (failuresLeft = count),
+    advance: (ms: number) => (clockMs += ms),
+  };
 }
 
 async function until(check: () => boolean): Promise<void> {
@@ -92,6 +120,73 @@ describe('dialer', () => {
     h.dialer.discovered('a', []);
     await settle();
     assert.equal(h.dials.length, 2, 'a connected peer is not dialled again');
+  });
+
+  it('warns about a failed handshake once a minute per peer, naming the address and the swarm key, and counts every one', async () => {
+    const h = harness({ failFirst: 3, error: wrongKey });
+    h.dialer.addBootstrap([{ addr: '/ip4/127.0.0.1/tcp/1/p2p/a', peer: 'a' }]);
+    await until(() => h.connected.has('a'));
+    assert.equal(h.handshakeFailures(), 3);
+    assert.equal(h.warnings().length, 1, 'the repeats inside the window stay at debug');
+    assert.match(h.warnings()[0]!.msg!, /^cannot complete the handshake with \/ip4\/127\.0\.0\.1\/tcp\/1 \(peer a\): .*EncryptionFailedError.*security\.pskFile/);
+    assert.equal(h.logs.filter((l) => l.level === 'debug' && l.msg === 'dial failed').length, 2);
+
+    h.failNext(1);
+    h.disconnect('a');
+    await until(() => h.connected.has('a'));
+    assert.equal(h.warnings().length, 1, 'still inside the minute');
+    h.advance(REJECT_LOG_WINDOW_MS);
+    h.failNext(1);
+    h.disconnect('a');
+    await until(() => h.connected.has('a'));
+    assert.equal(h.warnings().length, 2, 'warned again once the minute has passed');
+    assert.equal(h.handshakeFailures(), 5);
+    h.dialer.stop();
+  });
+
+  it('warns once for a peer that fails through both its bootstrap address and discovery, naming the address either way', async () => {
+    const h = harness({ failFirst: 2, error: wrongKey });
+    h.dialer.addBootstrap([{ addr: '/ip4/127.0.0.1/tcp/1/p2p/a', peer: 'a' }]);
+    // Reported with no address, as libp2p's peer:discovery does for a peer it learnt by dialling.
+    h.dialer.discovered('a', []);
+    await until(() => h.connected.has('a'));
+    assert.equal(h.handshakeFailures(), 2);
+    assert.equal(h.warnings().length, 1);
+    assert.match(h.warnings()[0]!.msg!, /^cannot complete the handshake with \/ip4\/127\.0\.0\.1\/tcp\/1 \(peer a\)/);
+    h.dialer.stop();
+  });
+
+  it('keeps refused and timed-out dials at debug: peers come and go', async () => {
+    const errors = [refused(), new DOMException('The operation was aborted due to timeout', 'TimeoutError')];
+    const h = harness({ failFirst: 2, error: () => errors.shift() });
+    h.dialer.addBootstrap([{ addr: '/ip4/127.0.0.1/tcp/1/p2p/a', peer: 'a' }]);
+    await until(() => h.connected.has('a'));
+    assert.deepEqual(h.warnings(), []);
+    assert.equal(h.handshakeFailures(), 0);
+    assert.equal(h.logs.filter((l) => l.level === 'debug' && l.msg === 'dial failed').length, 2);
+    h.dialer.stop();
+  });
+
+  it('does not warn about dials that fail because the node is stopping', async () => {
+    const logs: LogLine[] = [];
+    let failDial: (err: unknown) => void = () => undefined;
+    let handshakeFailures = 0;
+    const dialer = new Dialer({
+      selfId: 'self',
+      dial: () => new Promise((_, reject) => (failDial = reject)),
+      isConnected: () => false,
+      nowMs: () => 0,
+      random01: () => 0.5,
+      logger: recording(logs),
+      onHandshakeFailure: () => void handshakeFailures++,
+    });
+    dialer.discovered('a', []);
+    dialer.stop();
+    // libp2p aborts a dial in flight on stop and reports it as a timeout.
+    failDial(new HandshakeTimeoutError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
+    await settle();
+    assert.deepEqual(logs.map((l) => l.level), ['debug']);
+    assert.equal(handshakeFailures, 0);
   });
 
   it('dials nothing after stop', async () => {

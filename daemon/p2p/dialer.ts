@@ -6,8 +6,13 @@
  *   exponential backoff while unconnected;
  * - discovered peers are dialled when discovery reports them, unless a recent failure puts
  *   them in backoff; mDNS repeats its reports every interval, which paces the retries.
+ *
+ * A failed dial is logged at debug (peers come and go), except a failed handshake: the peer is
+ * there but will never connect until someone fixes a key, so it is a warning, once a minute per peer.
  */
 import { backoffDelayMs, REDIAL_BACKOFF, type BackoffOptions } from './backoff.js';
+import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
+import { createRejectLogLimiter, type RejectLogLimiter } from './reject-log.js';
 import type { P2PLogger, RedialPeer } from './types.js';
 
 /** What to dial: known addresses and/or a peer id (either may be missing, not both). */
@@ -25,6 +30,8 @@ export interface DialerInit {
   random01(): number;
   backoff?: BackoffOptions;
   logger: P2PLogger;
+  /** Called for every dial that failed in its handshake (see dial-failure.ts), logged or not. */
+  onHandshakeFailure?(): void;
 }
 
 interface Target {
@@ -51,6 +58,8 @@ export class Dialer {
   private readonly members = new Map<string, Target>();
   private readonly discovery = new Map<string, DiscoveryBackoff>();
   private readonly discoveryDialing = new Set<string>();
+  /** Handshake warnings: once a minute per peer, whichever path (target or discovery) dialled it. */
+  private readonly handshakeLog: RejectLogLimiter = createRejectLogLimiter();
   private stopped = false;
 
   constructor(init: DialerInit) {
@@ -101,7 +110,7 @@ export class Dialer {
         this.discovery.delete(peer);
         this.discovery.set(peer, { failures, notBeforeMs: this.init.nowMs() + this.delayMs(failures) });
         if (this.discovery.size > MAX_DISCOVERY_ENTRIES) this.discovery.delete(this.discovery.keys().next().value!);
-        this.init.logger.debug({ peer, err, failures }, 'dial to discovered peer failed');
+        this.reportFailure({ peer, addrs }, err, failures, 'dial to discovered peer failed');
       },
     ).finally(() => this.discoveryDialing.delete(peer));
   }
@@ -130,6 +139,25 @@ export class Dialer {
   private targetsOf(peer: string): Target[] {
     const member = this.members.get(peer);
     return [...[...this.bootstrap].filter((t) => t.peer === peer), ...(member ? [member] : [])];
+  }
+
+  private reportFailure({ peer, addrs }: { peer: string | null; addrs: string[] }, err: unknown, failures: number, debugMsg: string): void {
+    // Stopping aborts dials in flight, and libp2p reports those as timeouts.
+    if (this.stopped || classifyDialFailure(err) !== 'handshake') {
+      this.init.logger.debug({ peer, addrs, err, failures }, debugMsg);
+      return;
+    }
+    this.init.onHandshakeFailure?.();
+    // Keyed by peer id when known: a bootstrap address and the peer store name one peer differently.
+    const key = peer ?? addrs.join(' ');
+    if (this.handshakeLog.shouldLog(key, 'handshake', this.init.nowMs())) {
+      // A discovery report may carry no address (libp2p then dials the peer store's); the operator
+      // still needs one to find the node, and a target for the same peer has it.
+      const shown = addrs.length > 0 || peer === null ? addrs : this.targetsOf(peer).flatMap((t) => t.addrs);
+      this.init.logger.warn({ peer, addrs: shown, err, failures }, handshakeFailureMessage({ peer, addrs: shown }, err));
+    } else {
+      this.init.logger.debug({ peer, addrs, err, failures }, debugMsg);
+    }
   }
 
   private delayMs(failures: number): number {
@@ -168,7 +196,7 @@ export class Dialer {
     } catch (err) {
       failed = true;
       target.failures++;
-      this.init.logger.debug({ peer: target.peer, addrs: target.addrs, err, failures: target.failures }, 'dial failed');
+      this.reportFailure(target, err, target.failures, 'dial failed');
     } finally {
       target.dialing = false;
     }

@@ -31,6 +31,7 @@ import {
   MAX_QUEUED_FRAMES_PER_PEER,
   OPEN_STREAM_TIMEOUT_MS,
 } from './constants.js';
+import { explainDialTimeout } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
 import { encodeFrame } from './frames.js';
 import { readInboundStream } from './inbound.js';
@@ -96,7 +97,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   });
 
   const selfId = libp2p.peerId.toString();
-  const stats: P2PStats = { gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0 };
+  const stats: P2PStats = { gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0, handshakeFailures: 0 };
   const gossipHandlers: Handler<[string, Uint8Array]>[] = [];
   const messageHandlers: Handler<[string, unknown]>[] = [];
   const rejectHandlers: Handler<[string, FrameRejectReason]>[] = [];
@@ -126,11 +127,24 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
 
   const dialer = new Dialer({
     selfId,
-    dial: async (request) => (await libp2p.dial(dialTargets(request), { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })).remotePeer.toString(),
+    dial: async (request) => {
+      const deadline = AbortSignal.timeout(DIAL_TIMEOUT_MS);
+      // A timeout alone does not say whether the peer answered; the progress events do.
+      const progress = new Set<string>();
+      try {
+        const connection = await libp2p.dial(dialTargets(request), { signal: deadline, onProgress: (evt) => progress.add(evt.type) });
+        return connection.remotePeer.toString();
+      } catch (err) {
+        throw explainDialTimeout(err, { progress, deadlinePassed: deadline.aborted });
+      }
+    },
     isConnected: (peer) => libp2p.getConnections(peerIdFromString(peer)).length > 0,
     nowMs,
     random01: () => randomInt(0, 2 ** 32) / 2 ** 32,
     logger: log,
+    onHandshakeFailure: () => {
+      stats.handshakeFailures++;
+    },
   });
   onDiscovered = (info) => dialer.discovered(info.id.toString(), info.multiaddrs.map(String));
   libp2p.addEventListener('peer:discovery', (evt) => onDiscovered(evt.detail));

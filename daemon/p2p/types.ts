@@ -39,6 +39,11 @@ export interface P2PStats {
   gossipBytesReceived: number;
   framesSent: number;
   framesReceived: number;
+  /**
+   * Dials whose TCP connection opened but whose handshake failed: most often a pre-shared key
+   * that differs from the peer's, or is missing on one side. Counted per dial, warned once a minute.
+   */
+  handshakeFailures: number;
 }
 
 export interface RedialPeer {

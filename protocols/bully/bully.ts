@@ -1,26 +1,35 @@
 /**
- * The Bully election machine with fencing epochs and a quorum guard (issue 3).
+ * The Bully election machine with fencing epochs, a quorum guard and leadership as a lease
+ * (issues 3 and 7; the lease arithmetic is ../lease.ts).
  *
  * Rank decides who claims (rank.ts); the epoch decides who wins. A claim is COORDINATOR(E) with
- * E above every epoch seen, persisted before it leaves; a member accepts at most one node per
- * epoch (persisted before it replies, like Raft's votedFor), and with `quorum: 'majority'` a
- * claimant leads only once a majority accepted, then keeps a lease by re-announcing
- * COORDINATOR(E) every leaseMs/4 and stepping down when fresh acceptances fall below a majority.
+ * E above every epoch seen, persisted before it leaves. A member that accepts it persists the
+ * promise (at most one node per epoch, like Raft's votedFor) and grants the claimant a lease: for
+ * `leaseMs` on its own clock it helps elect no one else, itself included, unless that node is
+ * known gone (it left, or its connection reset while it was talking) or releases the grant. The
+ * claimant leads once a majority granted, renews every leaseMs/4, and reports itself leader only
+ * while the grants of a majority hold on its clock (counted from when it sent what they
+ * accepted). Followers name a leader only once it proved it holds a majority (a renewal), so no
+ * two nodes report leadership at one instant and no follower names a mere claimant.
  * Each role has its own step and tick functions, swapped on transition (etcd-raft style).
  */
-import type { CommandResult, Election, ElectionEffect, ElectionInput, ElectionMember, LeadershipCommand } from '../election.js';
+import type { CommandResult, Election, ElectionEffect, ElectionInput, ElectionMember, ElectionStatus, LeadershipCommand } from '../election.js';
+import { leaderLeaseMs } from '../lease.js';
+import { MAX_MEMBERS } from '../membership/membership.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId, Role } from '../types.js';
 import type { BullyConfig } from './config.js';
 import { INITIAL_BULLY_STATE, type BullyMessage, type BullyPersisted, type CoordinatorKind } from './messages.js';
-import { clusterSize, countedMembers, isMajority } from './quorum.js';
+import { clusterSize, countedMembers, majorityOf } from './quorum.js';
 import { highestRanked, outranks } from './rank.js';
+import { LeaseRounds } from './rounds.js';
 import { BullyView } from './view.js';
-import { MAX_MEMBERS } from '../membership/membership.js';
 
 export interface BullyInit {
   selfId: NodeId;
   config: BullyConfig;
+  /** `cluster.bootstrapExpect`: never claim before the cluster was seen this large. */
+  bootstrapExpect: number;
   rng: Rng;
   persisted: BullyPersisted | null;
   nowMs: number;
@@ -28,6 +37,14 @@ export interface BullyInit {
 
 /** An election that keeps meeting answering-but-silent higher nodes gives up after this many rounds. */
 const MAX_ELECTION_ROUNDS = 4;
+
+/**
+ * After this node itself did not run (SIGSTOP, a blocked loop: no tick for leaseMs/8), what it
+ * reads first may have waited in its socket the whole time. Renewals read within this window of
+ * waking still earn a grant (that only restrains us) but do not make us name their sender: its
+ * lease may have run out long ago. The next renewal, a fresh one, does.
+ */
+const WAKE_WINDOW_MS = 20;
 
 type Effect = ElectionEffect<BullyMessage, BullyPersisted>;
 type Message<T extends BullyMessage['type']> = Extract<BullyMessage, { type: T }>;
@@ -41,23 +58,54 @@ interface Episode {
 }
 
 type Candidacy =
-  /** ELECTION sent to higher-ranked members; claim if none answers by `deadlineMs`. */
+  /** ELECTION sent to higher-ranked members (or a grant of ours still runs); claim at `deadlineMs`. */
   | { stage: 'electing'; deadlineMs: number }
   /** A higher member answered; re-elect if its COORDINATOR has not come by `deadlineMs`. */
   | { stage: 'awaiting'; deadlineMs: number }
-  /** COORDINATOR(epoch) sent; lead once a majority accepted, give up at `deadlineMs`. */
-  | { stage: 'claiming'; epoch: number; kind: CoordinatorKind; ackAtMs: Map<NodeId, number>; deadlineMs: number; resendAtMs: number };
+  /** COORDINATOR(epoch) sent; lead once a majority granted, give up at `deadlineMs`. */
+  | { stage: 'claiming'; epoch: number; kind: CoordinatorKind; rounds: LeaseRounds; deadlineMs: number; resendAtMs: number };
 
 interface Leadership {
   epoch: number;
-  /** Last acceptance of our COORDINATOR(epoch) per member: the lease. */
-  ackAtMs: Map<NodeId, number>;
+  rounds: LeaseRounds;
   renewAtMs: number;
+}
+
+/** The lease this node granted: until `untilMs` (its clock) it helps elect nobody but `leader`. */
+interface Grant {
+  leader: NodeId;
+  epoch: number;
+  untilMs: number;
+  /**
+   * Until when we name `leader` as the leader: a renewal proved it held a majority, and said how
+   * long its lease still ran. 0 while it has only claimed.
+   */
+  namedUntilMs: number;
+}
+
+/** A claim this node could not accept yet (a grant of ours still ran); answered once it ends. */
+interface DeferredClaim {
+  from: NodeId;
+  epoch: number;
+  kind: CoordinatorKind;
+  round: number;
+  atMs: number;
 }
 
 interface PendingTransfer {
   commandId: number | null;
   to: NodeId;
+  /** The epoch this node led when it handed off. */
+  fromEpoch: number;
+  deadlineMs: number;
+}
+
+/** A command asked of a follower and relayed to the leader; answered when `done` holds or at the deadline. */
+interface RelayedCommand {
+  commandId: number;
+  kind: 'transfer' | 'resign' | 'elect';
+  /** transfer/elect: the node that should end up leading; resign: the leader that should stop. */
+  target: NodeId;
   deadlineMs: number;
 }
 
@@ -69,7 +117,10 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   readonly protocol = 'bully' as const;
   private readonly selfId: NodeId;
   private readonly config: BullyConfig;
+  private readonly bootstrapExpect: number;
   private readonly rng: Rng;
+  /** How long a leader may count a grant after sending what earned it. */
+  private readonly leaderLeaseDurationMs: number;
   private effects: Effect[] = [];
   private nowMs: number;
   private readonly startedMs: number;
@@ -81,18 +132,11 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   private role: Role = 'follower';
   private stepRole: (from: NodeId, message: BullyMessage) => void = this.stepFollower;
   private tickRole: () => void = this.tickFollower;
-  /** The leader this node follows and its epoch (may lie below acceptedEpoch after a failed claim). */
-  private leader: { id: NodeId; epoch: number } | null = null;
+  private grant: Grant | null = null;
+  /** The established leader this node last followed: a plain claim is refused while it still leads. */
+  private lastLeader: { id: NodeId; epoch: number } | null = null;
+  private deferred: DeferredClaim | null = null;
   private candidacy: Candidacy | null = null;
-  /** A leader this node suspects but which answered directly since: not gone until it is dead. */
-  private suspectButHeard: NodeId | null = null;
-  /**
-   * The last claim refused because this node still saw its leader alive. The claimer usually saw
-   * the leader go first (kill -9 closes connections everywhere at once, but each node hears it a
-   * few ms apart): when this node sees it too, it answers the claim then instead of making the
-   * claimer wait for its resend.
-   */
-  private refusedClaim: { from: NodeId; epoch: number; kind: CoordinatorKind; atMs: number } | null = null;
   private leadership: Leadership | null = null;
   private episode: Episode | null = null;
 
@@ -107,26 +151,44 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   /** While shutting down after a hand-off: the epoch we led; leave once a successor leads a newer one. */
   private handedOffEpoch: number | null = null;
   private transfer: PendingTransfer | null = null;
-  /** A transfer asked of this follower and relayed to the leader: answered when `to` leads. */
-  private relayedTransfer: { commandId: number; to: NodeId; deadlineMs: number } | null = null;
+  private relayed: RelayedCommand | null = null;
   private pendingElects: number[] = [];
+  /** Every member the view listed since this life began (see rememberMembers). */
+  private readonly listedThisLife = new Set<NodeId>();
+  /** With preempt: when this node last asked the leader to hand over to it. */
+  private preemptAskedAtMs = -Infinity;
+  private lastTickMs: number;
+  /** Until when what we read may be old (we just woke from a stall); see WAKE_WINDOW_MS. */
+  private wokeUntilMs = -Infinity;
 
   constructor(init: BullyInit) {
     this.selfId = init.selfId;
     this.config = init.config;
+    this.bootstrapExpect = Math.max(1, init.bootstrapExpect);
     this.rng = init.rng;
     this.nowMs = init.nowMs;
     this.startedMs = init.nowMs;
+    this.leaderLeaseDurationMs = leaderLeaseMs(init.config.leaseMs);
     this.durable = { ...(init.persisted ?? INITIAL_BULLY_STATE) };
     this.view = new BullyView(init.selfId, []);
     this.viewStableSinceMs = init.nowMs;
     this.settleUntilMs = init.nowMs + init.config.settleMs;
+    this.lastTickMs = init.nowMs;
+    const { leaseTo, acceptedEpoch } = this.durable;
+    if (leaseTo !== null && leaseTo !== init.selfId) {
+      // The previous life may have renewed a grant to leaseTo just before it stopped, and that
+      // leader may still count it: honour it for one more lease, as if granted now.
+      this.grant = { leader: leaseTo, epoch: acceptedEpoch, untilMs: init.nowMs + init.config.leaseMs, namedUntilMs: 0 };
+    }
   }
 
   // ---- Election interface ----
 
   step(input: ElectionInput<BullyMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
+    // Ticks come every few ms while this node runs: a longer gap means it did not run.
+    if (this.nowMs - this.lastTickMs > this.config.leaseMs / 8) this.wokeUntilMs = this.nowMs + WAKE_WINDOW_MS;
+    if (input.type === 'tick') this.lastTickMs = this.nowMs;
     switch (input.type) {
       case 'tick':
         this.tick();
@@ -144,7 +206,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         this.onShutdown();
         break;
     }
-    this.checkRelayedTransfer();
+    this.checkRelayed();
   }
 
   drain(): Effect[] {
@@ -153,11 +215,28 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     return out;
   }
 
-  summary(): ElectionSummary {
+  summary(nowMs: number): ElectionSummary {
     const fencingToken = this.durable.acceptedEpoch;
-    if (this.leadership) return { role: 'leader', term: this.leadership.epoch, leader: this.selfId, fencingToken };
+    const l = this.leadership;
+    if (l) {
+      if (this.leaseExpiresAtMs(l) > nowMs) return { role: 'leader', term: l.epoch, leader: this.selfId, fencingToken };
+      // The lease ran out since the last step: report what the next tick will make of it.
+      return { role: 'follower', term: l.epoch, leader: null, fencingToken };
+    }
     if (this.candidacy?.stage === 'claiming') return { role: 'candidate', term: this.candidacy.epoch, leader: null, fencingToken };
-    return { role: this.role, term: this.leader?.epoch ?? fencingToken, leader: this.leader?.id ?? null, fencingToken };
+    const named = this.namedLeader(nowMs);
+    return { role: this.role, term: named?.epoch ?? fencingToken, leader: named?.id ?? null, fencingToken };
+  }
+
+  status(nowMs: number): ElectionStatus {
+    const l = this.leadership;
+    const expiresAtMs = l ? this.leaseExpiresAtMs(l) : -Infinity;
+    // A lease that never ends (one-node cluster, quorum none) is reported as one full lease.
+    const remainingMs = Number.isFinite(expiresAtMs) ? expiresAtMs - nowMs : this.leaderLeaseDurationMs;
+    return {
+      leaseRemainingMs: expiresAtMs > nowMs ? Math.floor(remainingMs) : null,
+      bootstrap: { expect: this.bootstrapExpect, seen: this.seenMembers(), complete: this.durable.bootstrapped },
+    };
   }
 
   // ---- inputs ----
@@ -165,20 +244,25 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   private tick(): void {
     if (this.holdUntilMs !== null && this.nowMs >= this.holdUntilMs) {
       this.holdUntilMs = null;
-      if (this.role === 'follower' && this.leader === null) this.scheduleRetry();
+      if (this.role === 'follower' && !this.activeGrant()) this.scheduleRetry();
     }
     if (this.shutdownDeadlineMs !== null && this.nowMs >= this.shutdownDeadlineMs) this.shutdownReady();
     if (this.transfer && this.nowMs >= this.transfer.deadlineMs) {
-      this.finishTransfer({ ok: false, code: 'transfer-timeout', message: `${this.view.nameOf(this.transfer.to)} did not take over in time; still leading` });
+      const leader = this.namedLeader(this.nowMs);
+      const still = leader ? `${this.view.nameOf(leader.id)} leads` : 'a new election follows';
+      this.finishTransfer({ ok: false, code: 'transfer-timeout', message: `${this.view.nameOf(this.transfer.to)} did not take over in time; ${still}` });
+      if (!leader) this.scheduleRetry();
     }
+    if (this.grant && this.nowMs >= this.grant.untilMs) this.grantEnded('leader-lease-lapsed');
     if (!this.settleEnded && !this.settling()) {
       this.settleEnded = true;
-      if (this.role === 'follower' && this.leader === null) this.startElection('no-leader-after-settle', false);
+      if (this.role === 'follower' && !this.activeGrant()) this.startElection('no-leader-after-settle', false);
     }
     this.tickRole();
   }
 
   private onMembers(members: readonly ElectionMember[]): void {
+    const wasAlive = new Set(this.view.alivePeers().map((m) => m.id));
     this.view = new BullyView(this.selfId, members);
     this.checkHandOffDone();
     const key = this.view.stabilityKey();
@@ -187,35 +271,17 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       this.viewStableSinceMs = this.nowMs;
     }
     this.noteEpoch(this.view.highestEpoch());
-    if (this.suspectButHeard !== null && this.view.stateOf(this.suspectButHeard) !== 'suspect') this.suspectButHeard = null;
-    this.followGossipedLeader();
-    if (this.role === 'follower') {
-      if (this.leader !== null) {
-        const gone = this.leaderGoneReason(this.leader.id, this.leader.epoch);
-        if (gone) this.leaderGone(gone);
-      } else if (!this.settling() && this.retryAtMs === null) {
-        // A leaderless node whose view just changed (say a partition healed) tries at once.
-        this.startElection('no-leader', false);
-      }
+    this.checkBootstrap();
+    const gone = this.grant ? this.grantHolderGone(this.grant) : null;
+    if (gone) this.grantEnded(gone);
+    this.reconsiderDeferred();
+    if (this.leadership) {
+      if (this.checkLease()) this.renewToNewcomers(this.leadership, wasAlive);
+    } else if (this.role === 'follower' && !this.activeGrant() && !this.settling() && this.retryAtMs === null) {
+      // A leaderless node whose view just changed (say a partition healed) tries at once.
+      this.startElection('no-leader', false);
     }
     this.rememberMembers();
-  }
-
-  /**
-   * Keeps the durable member list: it grows with every member seen, and shrinks to the view
-   * (forgotten members dropped) only while this node is part of a working cluster.
-   */
-  private rememberMembers(): void {
-    const current = countedMembers(this.view.members, this.selfId).sort();
-    const known = this.durable.members;
-    const working = this.leadership !== null || (this.role === 'follower' && this.leader !== null && this.view.isAlive(this.leader.id));
-    let next: NodeId[];
-    if (working) next = current;
-    else if (current.some((id) => !known.includes(id))) next = [...new Set([...known, ...current])].sort();
-    else return;
-    next = next.slice(0, MAX_MEMBERS);
-    if (next.length === known.length && next.every((id, i) => id === known[i])) return;
-    this.persist({ ...this.durable, members: next });
   }
 
   private onMessage(from: NodeId, message: BullyMessage): void {
@@ -228,6 +294,10 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         return this.onTransfer(from, message);
       case 'TRANSFER_REQUEST':
         return this.onTransferRequest(from, message);
+      case 'RESIGN_REQUEST':
+        return this.onResignRequest(from, message);
+      case 'RELEASE':
+        return this.onRelease(from, message);
       default:
         return this.stepRole(from, message);
     }
@@ -238,12 +308,16 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   private onElection(from: NodeId, message: Message<'ELECTION'>): void {
     // Not standing (resigned, stopping): stay silent so the sender may claim.
     if (!this.mayStand()) return;
+    // Only a node that saw the cluster whole elects: the sender has, so the cluster exists (as
+    // when a leader renews to us), and the highest rank should lead it whoever saw it first.
+    if (!this.durable.bootstrapped) this.persist({ ...this.durable, bootstrapped: true });
     const sender = this.view.member(from);
     if (sender && outranks(sender, this.view.self)) return;
-    this.send(from, { type: 'ANSWER', epoch: this.summary().term });
-    if (this.leadership) {
+    this.send(from, { type: 'ANSWER', epoch: this.summary(this.nowMs).term });
+    const l = this.leadership;
+    if (l) {
       // Re-assert the current epoch instead of starting a new one: no leader change.
-      this.send(from, { type: 'COORDINATOR', epoch: this.leadership.epoch, kind: 'renew' });
+      this.sendRenewal(from, l);
       return;
     }
     if (this.episode) {
@@ -251,16 +325,16 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       return;
     }
     // A settling node answers (it outranks the sender) but elects only once it has listened.
-    if (this.settling()) return;
-    if (this.leader !== null && this.view.isAlive(this.leader.id) && !message.forced) return;
+    if (this.settling() || this.activeGrant()) return;
     this.startElection(message.forced ? 'forced-by-peer' : 'election-from-lower', message.forced);
   }
 
+  /** The leader we granted to hands over: its grant is released, and we claim at once. */
   private onTransfer(from: NodeId, message: Message<'TRANSFER'>): void {
     if (!this.mayStand() || this.leadership) return;
-    const current = this.leader;
-    const fromLeader = current === null || (current.id === from && message.epoch >= current.epoch) || message.epoch > current.epoch;
-    if (!fromLeader) return;
+    const g = this.activeGrant();
+    if (g && g.leader !== from && message.epoch <= g.epoch) return;
+    if (g) this.grant = null;
     this.startElection(`transfer-from-${this.view.nameOf(from)}`, true, 'takeover');
   }
 
@@ -273,56 +347,122 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.handOff(target.id, null);
   }
 
-  /** Claims and takeovers; renewals go to the role step functions. */
-  private onClaim(from: NodeId, epoch: number, kind: CoordinatorKind): void {
+  /** A member relays an operator's resign: resign as if asked here. */
+  private onResignRequest(_from: NodeId, message: Message<'RESIGN_REQUEST'>): void {
+    const l = this.leadership;
+    if (!l || message.epoch !== l.epoch || this.shuttingDown) return;
+    this.resign(l);
+  }
+
+  private onRelease(from: NodeId, message: Message<'RELEASE'>): void {
+    const g = this.grant;
+    if (g && g.leader === from && g.epoch === message.epoch) this.grantEnded('leader-released');
+  }
+
+  /** Claims and takeovers; renewals go to onRenewal. */
+  private onClaim(from: NodeId, epoch: number, kind: CoordinatorKind, round: number): void {
     const { acceptedEpoch, acceptedLeader } = this.durable;
     if (epoch < acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) {
       this.reject(from, acceptedEpoch);
       return;
     }
     if (epoch === acceptedEpoch) {
-      this.send(from, { type: 'ACCEPT', epoch });
-      if (this.role === 'follower' && this.leader?.id !== from) this.leader = { id: from, epoch };
+      // A resend of what we accepted: the same promise, granted again from now.
+      if (this.grant?.leader !== from || this.grant.epoch !== epoch) this.grant = { leader: from, epoch, untilMs: 0, namedUntilMs: 0 };
+      this.grant.untilMs = this.nowMs + this.config.leaseMs;
+      this.send(from, { type: 'ACCEPT', epoch, round });
       return;
     }
-    if (kind === 'claim' && this.followsLiveLeaderOtherThan(from)) {
-      this.refusedClaim = { from, epoch, kind, atMs: this.nowMs };
-      this.reject(from, this.summary().term);
+    const blocking = this.claimBlockedBy(from, kind);
+    if (blocking !== null) {
+      if (!this.deferred || epoch >= this.deferred.epoch) this.deferred = { from, epoch, kind, round, atMs: this.nowMs };
+      this.reject(from, blocking);
       return;
     }
+    if (this.candidacy?.stage === 'claiming') this.abandonClaim();
     this.promise(epoch, from);
-    this.follow(from, epoch);
-    this.send(from, { type: 'ACCEPT', epoch });
+    this.grant = { leader: from, epoch, untilMs: this.nowMs + this.config.leaseMs, namedUntilMs: 0 };
+    this.send(from, { type: 'ACCEPT', epoch, round });
+    if (this.episode) this.finishEpisode('lost', epoch);
+    if (this.role !== 'follower') this.becomeFollower();
+    this.retryAtMs = null;
+  }
+
+  /**
+   * The epoch that stops us accepting a claim of `from` now, or null. A grant of ours that still
+   * runs stops every claim; a plain claim (not a hand-off) is also refused while the leader we
+   * followed is alive and still says it leads: one node's bad link must not depose it.
+   */
+  private claimBlockedBy(from: NodeId, kind: CoordinatorKind): number | null {
+    const g = this.activeGrant();
+    if (g && g.leader !== from) return g.epoch;
+    if (this.leadership) return this.leadership.epoch;
+    if (kind === 'claim' && this.lastLeader && this.lastLeader.id !== from) {
+      const m = this.view.member(this.lastLeader.id);
+      if (m && m.state === 'alive' && m.role === 'leader' && m.term >= this.lastLeader.epoch) return this.lastLeader.epoch;
+    }
+    return null;
+  }
+
+  /**
+   * An established leader re-announces its epoch: follow it and grant it another lease. Its
+   * epoch may lie below what we accepted since (a claim of ours or another's that came to
+   * nothing): following it is safe once no grant of ours runs for anyone else.
+   */
+  private onRenewal(from: NodeId, epoch: number, round: number, leaseMs: number): void {
+    const { acceptedEpoch, acceptedLeader } = this.durable;
+    const l = this.leadership;
+    if (l && epoch <= l.epoch) {
+      this.reject(from, l.epoch);
+      return;
+    }
+    const g = this.activeGrant();
+    const boundElsewhere = g !== null && g.leader !== from;
+    if (epoch < acceptedEpoch && (boundElsewhere || this.candidacy?.stage === 'claiming')) {
+      this.reject(from, acceptedEpoch);
+      return;
+    }
+    // A leader established at `epoch` had a majority's grants, so any lease older than that
+    // epoch has run out; switching within an epoch is safe only towards an established leader
+    // too (the node we accepted for it can no longer gather a majority).
+    if (epoch > acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) this.promise(epoch, from);
+    if (this.durable.leaseTo !== from) this.persist({ ...this.durable, leaseTo: from });
+    if (this.candidacy?.stage === 'claiming') this.abandonClaim();
+    if (l) this.endLeadership();
+    // Name it no longer than its lease ran as it spoke (shortened for clock drift), and not from
+    // a renewal that may have waited out a stall of ours in the socket.
+    const fresh = this.nowMs >= this.wokeUntilMs;
+    const previous = this.grant?.leader === from && this.grant.epoch === epoch ? this.grant.namedUntilMs : 0;
+    this.grant = { leader: from, epoch, untilMs: this.nowMs + this.config.leaseMs, namedUntilMs: fresh ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(previous, this.nowMs) };
+    this.lastLeader = { id: from, epoch };
+    this.deferred = null;
+    this.follow(epoch);
+    this.send(from, { type: 'ACCEPT', epoch, round });
   }
 
   // ---- role: follower ----
 
   private stepFollower(from: NodeId, message: BullyMessage): void {
-    if (message.type !== 'COORDINATOR') return;
-    if (message.kind !== 'renew') return this.onClaim(from, message.epoch, message.kind);
-    const current = this.leader;
-    if (current && current.id !== from) {
-      // Equal epochs: an established leader beats a mere claim; two established leaders (only
-      // possible without the quorum guard) are ordered by rank.
-      const currentLeads = this.view.isAlive(current.id) && this.view.member(current.id)?.role === 'leader';
-      const stale = message.epoch < current.epoch || (message.epoch === current.epoch && currentLeads && this.outranksById(current.id, from));
-      if (stale) {
-        this.reject(from, current.epoch);
+    switch (message.type) {
+      case 'COORDINATOR':
+        if (message.kind === 'renew') return this.onRenewal(from, message.epoch, message.round, message.leaseMs);
+        return this.onClaim(from, message.epoch, message.kind, message.round);
+      case 'ACCEPT':
+        return this.releaseStaleAccept(from, message.epoch);
+      default:
         return;
-      }
     }
-    this.acceptRenewal(from, message.epoch);
   }
 
   private tickFollower(): void {
-    if (this.leader === null) {
+    if (!this.activeGrant()) {
       if (this.retryAtMs !== null && this.nowMs >= this.retryAtMs && !this.settling()) {
         this.retryAtMs = null;
         this.startElection('no-leader', false);
       }
       return;
     }
-    if (this.shouldPreempt()) this.startElection('preempt', true, 'takeover');
+    if (this.shouldPreempt()) this.askLeaderToHandOver(this.selfId);
   }
 
   // ---- role: candidate ----
@@ -339,13 +479,12 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       }
       case 'COORDINATOR':
         // An established leader is reachable: follow it rather than add a leader change.
-        if (message.kind === 'renew') return this.acceptRenewal(from, message.epoch);
-        return this.onClaim(from, message.epoch, message.kind);
+        if (message.kind === 'renew') return this.onRenewal(from, message.epoch, message.round, message.leaseMs);
+        return this.onClaim(from, message.epoch, message.kind, message.round);
       case 'ACCEPT':
-        if (c.stage === 'claiming' && message.epoch === c.epoch) {
-          c.ackAtMs.set(from, this.nowMs);
-          if (this.hasMajority(c.ackAtMs)) this.becomeLeader(c.epoch, c.ackAtMs);
-        }
+        if (c.stage !== 'claiming' || message.epoch !== c.epoch) return this.releaseStaleAccept(from, message.epoch);
+        c.rounds.ack(from, message.round);
+        if (this.quorumNone() || this.leaseExpiresAt(c.rounds) > this.nowMs) this.becomeLeader(c.epoch, c.rounds);
         return;
       case 'REJECT':
         if (c.stage === 'claiming' && message.epoch > c.epoch) this.giveUp('lost', message.epoch);
@@ -364,10 +503,11 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     } else if (this.nowMs >= c.deadlineMs) {
       this.giveUp('aborted', c.epoch);
     } else if (this.nowMs >= c.resendAtMs) {
-      // Covers lost COORDINATORs, and members that refused while they still saw the old leader.
+      // Covers lost COORDINATORs, and members whose grant to another node had not run out yet.
       c.resendAtMs = this.nowMs + this.config.answerTimeoutMs;
+      const round = c.rounds.next(this.nowMs);
       for (const m of this.view.reachablePeers()) {
-        if (!c.ackAtMs.has(m.id)) this.send(m.id, { type: 'COORDINATOR', epoch: c.epoch, kind: c.kind });
+        if (!c.rounds.acked(m.id)) this.send(m.id, { type: 'COORDINATOR', epoch: c.epoch, kind: c.kind, round, leaseMs: 0 });
       }
     }
   }
@@ -378,18 +518,20 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     const l = this.leadership!;
     switch (message.type) {
       case 'COORDINATOR':
-        if (message.kind !== 'renew') return this.onClaim(from, message.epoch, message.kind);
-        // Two leaders meet (a healed partition): the lower (epoch, rank) yields.
-        if (message.epoch > l.epoch || (message.epoch === l.epoch && this.outranksById(from, this.selfId))) {
-          return this.acceptRenewal(from, message.epoch);
-        }
+        if (message.kind === 'renew') return this.onRenewal(from, message.epoch, message.round, message.leaseMs);
+        // A leader holds its own lease: it yields only by handing off (TRANSFER) or resigning.
         this.reject(from, l.epoch);
         return;
       case 'ACCEPT':
-        if (message.epoch === l.epoch) l.ackAtMs.set(from, this.nowMs);
+        if (message.epoch === l.epoch) l.rounds.ack(from, message.round);
+        else this.releaseStaleAccept(from, message.epoch);
         return;
       case 'REJECT':
-        if (message.epoch > l.epoch) this.stepDown();
+        // That member promised a newer epoch: its grant to us is gone.
+        if (message.epoch > l.epoch) {
+          l.rounds.drop(from);
+          this.checkLease();
+        }
         return;
       default:
         return;
@@ -398,255 +540,150 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   private tickLeader(): void {
     const l = this.leadership!;
-    if (this.config.quorum === 'majority' && !this.hasMajority(l.ackAtMs, this.nowMs - this.config.leaseMs)) {
-      this.stepDown();
-      return;
-    }
-    if (this.nowMs >= l.renewAtMs) {
-      l.renewAtMs = this.nowMs + this.renewIntervalMs();
-      this.broadcast({ type: 'COORDINATOR', epoch: l.epoch, kind: 'renew' });
-    }
+    if (!this.checkLease()) return;
+    if (this.nowMs >= l.renewAtMs) this.renew(l);
   }
 
-  // ---- transitions ----
-
-  private becomeFollower(): void {
-    this.role = 'follower';
-    this.candidacy = null;
-    this.leadership = null;
-    this.stepRole = this.stepFollower;
-    this.tickRole = this.tickFollower;
+  private renew(l: Leadership): void {
+    l.renewAtMs = this.nowMs + this.renewIntervalMs();
+    l.rounds.next(this.nowMs);
+    for (const m of this.view.reachablePeers()) this.sendRenewal(m.id, l);
   }
 
-  private becomeCandidate(candidacy: Candidacy): void {
-    this.role = 'candidate';
-    this.candidacy = candidacy;
-    this.leadership = null;
-    this.leader = null;
-    this.retryAtMs = null;
-    this.stepRole = this.stepCandidate;
-    this.tickRole = this.tickCandidate;
+  /** The current round, with the lease as it stands now (before this round's grants extend it). */
+  private sendRenewal(to: NodeId, l: Leadership): void {
+    const remainingMs = Math.max(0, Math.floor(Math.min(this.leaseExpiresAtMs(l), this.nowMs + this.leaderLeaseDurationMs) - this.nowMs));
+    this.send(to, { type: 'COORDINATOR', epoch: l.epoch, kind: 'renew', round: l.rounds.current, leaseMs: remainingMs });
   }
 
-  private becomeLeader(epoch: number, ackAtMs: Map<NodeId, number>): void {
-    this.role = 'leader';
-    this.candidacy = null;
-    this.leader = null;
-    this.leadership = { epoch, ackAtMs, renewAtMs: this.nowMs + this.renewIntervalMs() };
-    this.stepRole = this.stepLeader;
-    this.tickRole = this.tickLeader;
-    this.finishEpisode('won', epoch);
+  /** A member that just joined or came back hears the current round at once, not at the next renewal. */
+  private renewToNewcomers(l: Leadership, wasAlive: ReadonlySet<NodeId>): void {
+    for (const m of this.view.alivePeers()) if (!wasAlive.has(m.id)) this.sendRenewal(m.id, l);
   }
 
-  /** Follow `id` at `epoch`; ends any election or leadership of ours. */
-  private follow(id: NodeId, epoch: number): void {
-    // Settling exists to learn the current leader before acting; that is now done. A node that
-    // restarted a moment ago must not sit out the next fail-over (it may be the next in rank).
-    this.settleUntilMs = Math.min(this.settleUntilMs, this.nowMs);
-    const ledEpoch = this.leadership?.epoch ?? null;
-    this.becomeFollower();
-    this.leader = { id, epoch };
-    this.retryAtMs = null;
-    if (this.episode) this.finishEpisode('lost', epoch);
-    if (ledEpoch !== null) this.afterLeadership(ledEpoch, { id, epoch });
+  /** Steps down when the lease no longer holds; true while still leading. */
+  private checkLease(): boolean {
+    const l = this.leadership;
+    if (!l) return false;
+    if (this.leaseExpiresAtMs(l) > this.nowMs) return true;
+    this.stepDown();
+    return false;
   }
 
-  /** Stop leading with no successor known (lease lost, a higher epoch seen, resigned). */
-  private stepDown(): void {
-    const ledEpoch = this.leadership?.epoch ?? null;
-    this.becomeFollower();
-    this.leader = null;
-    this.scheduleRetry();
-    if (ledEpoch !== null) this.afterLeadership(ledEpoch, null);
+  private leaseExpiresAtMs(l: Leadership): number {
+    return this.quorumNone() ? Infinity : this.leaseExpiresAt(l.rounds);
   }
 
-  /** An election or claim that ended without this node leading. */
-  private giveUp(result: 'lost' | 'aborted', term: number): void {
-    this.becomeFollower();
-    this.leader = null;
-    this.scheduleRetry();
-    if (this.episode) this.finishEpisode(result, term);
+  /**
+   * A lease rests only on members that count towards the cluster and whose connection to us
+   * still stands: a leader that loses its connections to a majority steps down at once.
+   */
+  private leaseExpiresAt(rounds: LeaseRounds): number {
+    const counted = new Set(countedMembers(this.view.members, this.selfId, this.durable.members));
+    const anyAcceptor = this.config.expectedSize !== null;
+    return rounds.expiresAtMs(majorityOf(this.size()), (id) => id !== this.selfId && (anyAcceptor || counted.has(id)) && !this.view.member(id)?.connectionLost);
   }
 
-  private afterLeadership(ledEpoch: number, successor: { id: NodeId; epoch: number } | null): void {
-    if (this.transfer) {
-      const name = successor ? this.view.nameOf(successor.id) : null;
-      this.finishTransfer(
-        successor && successor.id === this.transfer.to && successor.epoch > ledEpoch
-          ? { ok: true, detail: `leadership transferred to ${name} at epoch ${successor.epoch}` }
-          : { ok: false, code: 'not-leader', message: `lost leadership of epoch ${ledEpoch} before the transfer completed${name ? ` (${name} leads)` : ''}` },
-      );
-    }
-    // After a hand-off, seeing the successor's claim is not enough: it leads only once a majority
-    // accepted. Leave when the members view shows it leading (or at the deadline), so peers never
-    // see this node leave before they have a new leader.
-    if (this.shuttingDown && this.handedOffEpoch === null) this.shutdownReady();
+  // ---- grants ----
+
+  private activeGrant(): Grant | null {
+    const g = this.grant;
+    return g && this.nowMs < g.untilMs ? g : null;
   }
 
-  /** The hand-off is done once some live member gossips leadership of a newer epoch. */
-  private checkHandOffDone(): void {
-    const epoch = this.handedOffEpoch;
-    if (epoch === null || !this.shuttingDown) return;
-    const successorLeads = this.view.members.some((m) => !m.self && m.state === 'alive' && m.role === 'leader' && m.term > epoch);
-    if (successorLeads) this.shutdownReady();
+  /** The leader a follower names at `nowMs`: one that proved its majority, while our grant to it runs. */
+  private namedLeader(nowMs: number): { id: NodeId; epoch: number } | null {
+    const g = this.grant;
+    if (!g || nowMs >= g.namedUntilMs || nowMs >= g.untilMs) return null;
+    return { id: g.leader, epoch: g.epoch };
   }
 
-  // ---- elections ----
-
-  /** Starts (or, within a running episode, repeats) an election. */
-  private startElection(reason: string, forced: boolean, kind?: CoordinatorKind): void {
-    if (this.shuttingDown || (!forced && !this.mayStand())) return;
-    if (!this.episode) {
-      // Without a reachable majority an election cannot succeed: wait quietly instead of
-      // inflating epochs (a partition's minority would otherwise disrupt the majority on healing).
-      if (!forced && this.config.quorum === 'majority' && !this.majorityAlive()) {
-        this.scheduleRetry();
-        return;
-      }
-      const term = this.nextEpoch();
-      this.episode = { startedMs: this.nowMs, term, forced, rounds: 0 };
-      this.emit({ type: 'election-started', term, reason });
-    } else {
-      this.episode.forced ||= forced;
-    }
-    if (kind === 'takeover') this.tryClaim('takeover');
-    else this.runElectionRound();
-  }
-
-  private runElectionRound(): void {
-    const episode = this.episode!;
-    if (++episode.rounds > MAX_ELECTION_ROUNDS) {
-      this.giveUp('aborted', this.summary().term);
-      return;
-    }
-    const higher = this.view.higherReachable();
-    if (higher.length === 0) {
-      this.tryClaim(episode.forced ? 'takeover' : 'claim');
-      return;
-    }
-    for (const m of higher) this.send(m.id, { type: 'ELECTION', epoch: this.durable.acceptedEpoch, forced: episode.forced });
-    this.becomeCandidate({ stage: 'electing', deadlineMs: this.nowMs + this.config.answerTimeoutMs });
-  }
-
-  private tryClaim(kind: CoordinatorKind): void {
-    if (!this.mayStand()) return this.giveUp('aborted', this.summary().term);
-    if (this.config.quorum === 'majority' && !this.majorityAlive()) return this.giveUp('aborted', this.summary().term);
-    if (kind === 'claim') {
-      // Never claim over a live leader we can see: follow it (it may be what we just missed).
-      const gossiped = this.view.gossipedLeader();
-      if (gossiped && gossiped.term >= this.durable.acceptedEpoch) {
-        this.promiseIfHigher(gossiped.term, gossiped.id);
-        return this.follow(gossiped.id, gossiped.term);
-      }
-    }
-    const epoch = this.nextEpoch();
-    // Persisted before the COORDINATOR leaves (the host writes persists first): a restarted node
-    // never announces an epoch at or below one it already used.
-    this.promise(epoch, this.selfId);
-    const ackAtMs = new Map<NodeId, number>([[this.selfId, this.nowMs]]);
-    this.becomeCandidate({ stage: 'claiming', epoch, kind, ackAtMs, deadlineMs: this.nowMs + this.config.coordinatorTimeoutMs, resendAtMs: this.nowMs + this.config.answerTimeoutMs });
-    this.broadcast({ type: 'COORDINATOR', epoch, kind });
-    if (this.config.quorum === 'none' || this.hasMajority(ackAtMs)) this.becomeLeader(epoch, ackAtMs);
-  }
-
-  private finishEpisode(result: 'won' | 'lost' | 'aborted', term: number): void {
-    const episode = this.episode;
-    if (!episode) return;
-    this.episode = null;
-    this.emit({ type: 'election-finished', term, result, durationMs: this.nowMs - episode.startedMs });
-    const elects = this.pendingElects;
-    this.pendingElects = [];
-    const leaderName = this.leader ? this.view.nameOf(this.leader.id) : null;
-    for (const id of elects) {
-      const outcome: CommandResult =
-        result === 'won'
-          ? { ok: true, detail: `won the election: leading at epoch ${term}` }
-          : result === 'lost'
-            ? { ok: true, detail: `election finished: ${leaderName ?? 'another node'} leads at epoch ${term}` }
-            : { ok: false, code: 'election-aborted', message: `the election gave up without a leader (${this.abortReason()}); it will be retried` };
-      this.emit({ type: 'command-result', id, result: outcome });
-    }
-  }
-
-  private abortReason(): string {
-    if (this.holdUntilMs !== null) return 'this node resigned and does not stand';
-    if (this.config.quorum === 'majority' && !this.majorityAlive()) return 'no majority of the cluster is reachable';
-    return 'no claim was accepted by a majority';
-  }
-
-  // ---- leader tracking ----
-
-  private followGossipedLeader(): void {
-    const g = this.view.gossipedLeader();
-    if (!g) return;
-    if (this.leadership) {
-      const l = this.leadership;
-      if (g.term > l.epoch || (g.term === l.epoch && outranks(g, this.view.self))) {
-        this.promiseIfHigher(g.term, g.id);
-        this.follow(g.id, g.term);
-      }
-      return;
-    }
-    // Only a leader at or above every epoch we accepted: a stale leader is left to be rejected.
-    if (g.term < this.durable.acceptedEpoch) return;
-    const current = this.leader;
-    if (current && current.id !== g.id && !(g.term > current.epoch || (g.term === current.epoch && !this.view.isAlive(current.id)))) return;
-    if (current && current.id === g.id && current.epoch === g.term) return;
-    this.promiseIfHigher(g.term, g.id);
-    this.follow(g.id, g.term);
-  }
-
-  /** Why the followed leader counts as gone, or null while it leads. */
-  private leaderGoneReason(id: NodeId, epoch: number): string | null {
-    const m = this.view.member(id);
-    if (!m) return 'leader-unknown';
-    // Suspect counts: the daemon suspects at once when the leader's connection closes, so this is
-    // what makes kill -9 fail over fast. A false suspicion costs no leader change: members that
-    // still see the leader alive refuse a plain claim, and the leader re-asserts when asked.
-    if (m.state === 'suspect' && this.suspectButHeard === id) return null;
-    if (m.state !== 'alive') return `leader-${m.state}`;
-    if (m.role === 'follower' && m.term >= epoch) return 'leader-stepped-down';
+  /**
+   * Why the holder of our grant is known to no longer lead, or null. Silence is no such proof
+   * (the grant simply runs out); these are: it left, its connection reset while it was talking to
+   * us, or its own heartbeat says it follows at (or past) the epoch we granted.
+   */
+  private grantHolderGone(g: Grant): string | null {
+    const m = this.view.member(g.leader);
+    if (!m) return null;
+    if (m.state === 'left') return 'leader-left';
+    if (m.connectionLost) return 'leader-connection-reset';
+    if (m.state === 'alive' && m.role === 'follower' && m.term >= g.epoch) return 'leader-stepped-down';
     return null;
   }
 
-  private leaderGone(reason: string): void {
-    this.leader = null;
-    const refused = this.refusedClaim;
-    this.refusedClaim = null;
-    if (refused && this.nowMs - refused.atMs <= this.config.coordinatorTimeoutMs && this.view.isAlive(refused.from)) {
-      // As if the claim arrived now (a delayed copy, which the protocol tolerates anyway).
-      this.onClaim(refused.from, refused.epoch, refused.kind);
-      if (this.leader !== null) return;
-    }
-    if (this.settling() || !this.mayStand()) {
+  /**
+   * Our grant ended (ran out, released, holder gone): answer what waited, else elect. A leader
+   * that released us or says it stepped down (its heartbeat may overtake its RELEASE) usually
+   * hands off, and the target claims at once: give it that moment first.
+   */
+  private grantEnded(reason: string): void {
+    this.grant = null;
+    this.reconsiderDeferred();
+    if (this.activeGrant() || this.leadership || this.role === 'candidate') return;
+    const handingOff = reason === 'leader-released' || reason === 'leader-stepped-down';
+    if (handingOff || this.settling() || !this.mayStand()) {
       this.scheduleRetry();
       return;
     }
     this.startElection(reason, false);
   }
 
-  private acceptRenewal(from: NodeId, epoch: number): void {
-    const { acceptedEpoch, acceptedLeader } = this.durable;
-    // Switching within an epoch is safe only towards an established leader (it already holds a
-    // majority, so the node we accepted before can no longer gather one for this epoch).
-    if (epoch > acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) this.promise(epoch, from);
-    if (this.leadership || this.candidacy || this.leader?.id !== from || this.leader.epoch !== epoch) this.follow(from, epoch);
-    // It answered although suspected: do not elect again over the same suspicion.
-    if (this.view.stateOf(from) === 'suspect') this.suspectButHeard = from;
-    this.send(from, { type: 'ACCEPT', epoch });
+  /** Answers the claim that waited for our grant, if it is still worth answering. */
+  private reconsiderDeferred(): void {
+    const d = this.deferred;
+    if (!d) return;
+    if (this.nowMs - d.atMs > this.config.coordinatorTimeoutMs || !this.view.isAlive(d.from) || d.epoch <= this.durable.acceptedEpoch) {
+      this.deferred = null;
+      return;
+    }
+    if (this.claimBlockedBy(d.from, d.kind) !== null) return;
+    this.deferred = null;
+    // As if the claim arrived now (a delayed copy, which the protocol tolerates anyway).
+    this.onClaim(d.from, d.epoch, d.kind, d.round);
   }
 
-  private followsLiveLeaderOtherThan(id: NodeId): boolean {
-    if (this.leadership) return true;
-    return this.leader !== null && this.leader.id !== id && this.view.isAlive(this.leader.id);
+  /** An ACCEPT for an epoch we no longer claim or lead: let that member drop its grant to us. */
+  private releaseStaleAccept(from: NodeId, epoch: number): void {
+    const current = this.leadership?.epoch ?? (this.candidacy?.stage === 'claiming' ? this.candidacy.epoch : null);
+    if (epoch !== current) this.send(from, { type: 'RELEASE', epoch });
   }
 
-  private shouldPreempt(): boolean {
-    const c = this.config;
-    if (!c.preempt || this.settling() || !this.mayStand() || this.leader === null) return false;
-    const leader = this.view.member(this.leader.id);
-    if (!leader || leader.state !== 'alive' || !outranks(this.view.self, leader) || !this.view.selfIsHighestAlive()) return false;
-    return this.nowMs - this.viewStableSinceMs >= c.preemptDelayMs && this.nowMs - this.startedMs >= c.preemptDelayMs;
+  // ---- bootstrap ----
+
+  /**
+   * Members seen, what bootstrapExpect counts: every Bully member in the view whatever its state
+   * (one that left was still part of the cluster), those remembered durably, and itself.
+   */
+  private seenMembers(): number {
+    return new Set([this.selfId, ...this.view.members.map((m) => m.id), ...this.durable.members]).size;
+  }
+
+  private checkBootstrap(): void {
+    if (this.durable.bootstrapped || this.seenMembers() < this.bootstrapExpect) return;
+    this.persist({ ...this.durable, bootstrapped: true });
+  }
+
+  /**
+   * Keeps the durable member list: it grows with every member seen, and loses a member when it
+   * left, or when membership forgot it (listed earlier in this life, gone now) while this node is
+   * part of a working cluster. A member not heard from since a restart is not forgotten, only not seen yet:
+   * dropping it would shrink the majority a restarted node counts against.
+   */
+  private rememberMembers(): void {
+    for (const m of this.view.members) this.listedThisLife.add(m.id);
+    const current = countedMembers(this.view.members, this.selfId);
+    const known = this.durable.members;
+    const leader = this.namedLeader(this.nowMs);
+    const working = this.leadership !== null || (leader !== null && this.view.isAlive(leader.id));
+    const listed = new Set(this.view.members.map((m) => m.id));
+    const forgotten = (id: NodeId) => working && this.listedThisLife.has(id) && !listed.has(id);
+    // A member that announced its leave is no longer part of the cluster.
+    const left = (id: NodeId) => this.view.stateOf(id) === 'left';
+    let next = [...new Set([...known.filter((id) => !forgotten(id) && !left(id)), ...current])].sort();
+    next = next.slice(0, MAX_MEMBERS);
+    if (next.length === known.length && next.every((id, i) => id === known[i])) return;
+    this.persist({ ...this.durable, members: next });
   }
 
   // ---- commands and shutdown ----
@@ -675,12 +712,12 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
    * it follows. The answer comes when the target leads (or when the bound runs out).
    */
   private relayTransfer(id: number, to: NodeId | null): void {
-    const leader = this.leader;
-    if (!leader || !this.view.isAlive(leader.id)) return this.fail(id, 'not-leader', 'this node is not the leader and knows no live leader to relay the transfer to');
-    if (this.relayedTransfer) return this.fail(id, 'transfer-in-progress', `a transfer to ${this.view.nameOf(this.relayedTransfer.to)} is already under way`);
+    const leader = this.liveNamedLeader();
+    if (!leader) return this.fail(id, 'not-leader', 'this node is not the leader and knows no live leader to relay the transfer to');
+    if (this.relayed) return this.fail(id, 'busy', `a relayed ${this.relayed.kind} is already under way`);
     const target = this.transferTarget(id, to, leader.id, leader.epoch);
     if (!target) return;
-    this.relayedTransfer = { commandId: id, to: target.id, deadlineMs: this.nowMs + this.config.answerTimeoutMs + 2 * this.config.coordinatorTimeoutMs };
+    this.relay(id, 'transfer', target.id);
     this.send(leader.id, { type: 'TRANSFER_REQUEST', epoch: leader.epoch, to: target.id });
   }
 
@@ -714,35 +751,78 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     return null;
   }
 
-  /** Answers a relayed transfer once its target leads, or fails it at the bound. */
-  private checkRelayedTransfer(): void {
-    const r = this.relayedTransfer;
+  private relay(commandId: number, kind: RelayedCommand['kind'], target: NodeId): void {
+    this.relayed = { commandId, kind, target, deadlineMs: this.nowMs + this.config.answerTimeoutMs + 2 * this.config.coordinatorTimeoutMs };
+  }
+
+  /** Answers a relayed command once it took effect, or fails it at the bound. */
+  private checkRelayed(): void {
+    const r = this.relayed;
     if (!r) return;
-    const leads = r.to === this.selfId ? this.leadership : this.leader?.id === r.to ? this.leader : null;
-    if (leads) {
-      this.relayedTransfer = null;
-      this.reply(r.commandId, { ok: true, detail: `${this.view.nameOf(r.to)} leads at epoch ${leads.epoch}` });
+    const leader = this.leadership ? { id: this.selfId, epoch: this.leadership.epoch } : this.namedLeader(this.nowMs);
+    const done = r.kind === 'resign' ? leader !== null && leader.id !== r.target : leader?.id === r.target;
+    if (done && leader) {
+      this.relayed = null;
+      const detail =
+        r.kind === 'resign'
+          ? `${this.view.nameOf(r.target)} resigned; ${this.view.nameOf(leader.id)} leads at epoch ${leader.epoch}`
+          : `${this.view.nameOf(r.target)} leads at epoch ${leader.epoch}`;
+      this.reply(r.commandId, { ok: true, detail });
     } else if (this.nowMs >= r.deadlineMs) {
-      this.relayedTransfer = null;
-      this.fail(r.commandId, 'transfer-timeout', `${this.view.nameOf(r.to)} did not take over in time; ${this.leader ? `${this.view.nameOf(this.leader.id)} still leads` : 'no leader right now'}`);
+      this.relayed = null;
+      const now = leader ? `${this.view.nameOf(leader.id)} leads` : 'no leader right now';
+      const what = r.kind === 'resign' ? `${this.view.nameOf(r.target)} did not resign in time` : `${this.view.nameOf(r.target)} did not take over in time`;
+      this.fail(r.commandId, r.kind === 'resign' ? 'resign-timeout' : 'transfer-timeout', `${what}; ${now}`);
     }
   }
 
   private commandResign(id: number): void {
     const l = this.leadership;
-    if (!l) return this.fail(id, 'not-leader', this.notLeaderMessage());
+    if (l) {
+      const successor = this.resign(l);
+      const handOff = successor ? `handing off to ${successor.name}` : 'no live member to hand off to';
+      return this.reply(id, { ok: true, detail: `resigned leadership of epoch ${l.epoch}; ${handOff}; not standing for ${this.config.resignHoldMs} ms` });
+    }
+    // Asked of a follower: relayed to the leader it follows, as a transfer is.
+    const leader = this.liveNamedLeader();
+    if (!leader) return this.fail(id, 'not-leader', this.notLeaderMessage());
+    if (this.relayed) return this.fail(id, 'busy', `a relayed ${this.relayed.kind} is already under way`);
+    this.relay(id, 'resign', leader.id);
+    this.send(leader.id, { type: 'RESIGN_REQUEST', epoch: leader.epoch });
+  }
+
+  /** Stops leading, stays out for resignHoldMs, and hands off to the next-ranked live member. */
+  private resign(l: Leadership): ElectionMember | null {
     this.holdUntilMs = this.nowMs + this.config.resignHoldMs;
     const successor = this.view.successor();
     this.stepDown();
     if (successor) this.send(successor.id, { type: 'TRANSFER', epoch: l.epoch });
-    const handOff = successor ? `handing off to ${successor.name}` : 'no live member to hand off to';
-    this.reply(id, { ok: true, detail: `resigned leadership of epoch ${l.epoch}; ${handOff}; not standing for ${this.config.resignHoldMs} ms` });
+    return successor;
   }
 
   private commandElect(id: number): void {
     if (this.shuttingDown) return this.fail(id, 'shutting-down', 'this node is shutting down');
-    if (this.leadership && this.view.selfIsHighestAlive()) {
-      return this.reply(id, { ok: true, detail: `already leading at epoch ${this.leadership.epoch}; no live member outranks this node` });
+    const l = this.leadership;
+    if (l && this.view.selfIsHighestAlive()) {
+      return this.reply(id, { ok: true, detail: `already leading at epoch ${l.epoch}; no live member outranks this node` });
+    }
+    if (l) {
+      // The highest-ranked live member takes over: a hand-off, so no lease is broken.
+      const target = this.view.successor();
+      if (target) return this.handOff(target.id, id);
+    }
+    const leader = this.liveNamedLeader();
+    if (leader) {
+      // A leader holds the lease: the Bully outcome (highest rank leads) comes by its hand-off.
+      const self = this.view.member(this.selfId);
+      const best = highestRanked([...(self && this.mayStand() ? [self] : []), ...this.view.alivePeers()]);
+      if (!best || best.id === leader.id) {
+        return this.reply(id, { ok: true, detail: `${this.view.nameOf(leader.id)} already leads at epoch ${leader.epoch}; no live member outranks it` });
+      }
+      if (this.relayed) return this.fail(id, 'busy', `a relayed ${this.relayed.kind} is already under way`);
+      this.relay(id, 'elect', best.id);
+      this.send(leader.id, { type: 'TRANSFER_REQUEST', epoch: leader.epoch, to: best.id });
+      return;
     }
     this.pendingElects.push(id);
     if (this.episode) {
@@ -766,14 +846,34 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       this.handOff(successor.id, null);
       return;
     }
-    if (this.candidacy) this.giveUp('aborted', this.summary().term);
+    if (l) this.stepDown();
+    if (this.candidacy) this.giveUp('aborted', this.summary(this.nowMs).term);
     this.shutdownReady();
   }
 
+  /**
+   * Release first, then TRANSFER: this node stops leading before anyone may grant the target,
+   * so the hand-off never has two leaders; the target claims at once and the others, released,
+   * accept it.
+   */
   private handOff(to: NodeId, commandId: number | null): void {
     const l = this.leadership!;
-    this.transfer = { commandId, to, deadlineMs: this.nowMs + this.config.answerTimeoutMs + this.config.coordinatorTimeoutMs };
+    this.transfer = { commandId, to, fromEpoch: l.epoch, deadlineMs: this.nowMs + this.config.answerTimeoutMs + this.config.coordinatorTimeoutMs };
+    this.release(l.epoch);
+    this.endLeadership();
     this.send(to, { type: 'TRANSFER', epoch: l.epoch });
+  }
+
+  /** Tells every reachable member that our claim or leadership of `epoch` is over. */
+  private release(epoch: number): void {
+    this.broadcast({ type: 'RELEASE', epoch });
+  }
+
+  private askLeaderToHandOver(to: NodeId): void {
+    const leader = this.liveNamedLeader();
+    if (!leader || this.nowMs - this.preemptAskedAtMs < this.config.preemptDelayMs) return;
+    this.preemptAskedAtMs = this.nowMs;
+    this.send(leader.id, { type: 'TRANSFER_REQUEST', epoch: leader.epoch, to });
   }
 
   private finishTransfer(result: CommandResult): void {
@@ -791,7 +891,227 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   }
 
   private notLeaderMessage(): string {
-    return this.leader ? `this node is not the leader; ${this.view.nameOf(this.leader.id)} leads at epoch ${this.leader.epoch}` : 'this node is not the leader; no leader is known';
+    const leader = this.namedLeader(this.nowMs);
+    return leader ? `this node is not the leader; ${this.view.nameOf(leader.id)} leads at epoch ${leader.epoch}` : 'this node is not the leader; no leader is known';
+  }
+
+  private liveNamedLeader(): { id: NodeId; epoch: number } | null {
+    const leader = this.namedLeader(this.nowMs);
+    return leader && this.view.isAlive(leader.id) ? leader : null;
+  }
+
+  private shouldPreempt(): boolean {
+    const c = this.config;
+    if (!c.preempt || this.settling() || !this.mayStand()) return false;
+    const named = this.namedLeader(this.nowMs);
+    const leader = named ? this.view.member(named.id) : undefined;
+    if (!leader || leader.state !== 'alive' || !outranks(this.view.self, leader) || !this.view.selfIsHighestAlive()) return false;
+    return this.nowMs - this.viewStableSinceMs >= c.preemptDelayMs && this.nowMs - this.startedMs >= c.preemptDelayMs;
+  }
+
+  /** The hand-off is done once some live member gossips leadership of a newer epoch. */
+  private checkHandOffDone(): void {
+    const epoch = this.handedOffEpoch;
+    if (epoch === null || !this.shuttingDown) return;
+    const successorLeads = this.view.members.some((m) => !m.self && m.state === 'alive' && m.role === 'leader' && m.term > epoch);
+    if (successorLeads) this.shutdownReady();
+  }
+
+  // ---- transitions ----
+
+  private becomeFollower(): void {
+    this.role = 'follower';
+    this.candidacy = null;
+    this.leadership = null;
+    this.stepRole = this.stepFollower;
+    this.tickRole = this.tickFollower;
+  }
+
+  private becomeCandidate(candidacy: Candidacy): void {
+    this.role = 'candidate';
+    this.candidacy = candidacy;
+    this.leadership = null;
+    this.retryAtMs = null;
+    this.stepRole = this.stepCandidate;
+    this.tickRole = this.tickCandidate;
+  }
+
+  private becomeLeader(epoch: number, rounds: LeaseRounds): void {
+    this.role = 'leader';
+    this.candidacy = null;
+    this.grant = null;
+    this.deferred = null;
+    this.lastLeader = null;
+    this.leadership = { epoch, rounds, renewAtMs: this.nowMs };
+    this.stepRole = this.stepLeader;
+    this.tickRole = this.tickLeader;
+    if (!this.durable.bootstrapped) this.persist({ ...this.durable, bootstrapped: true });
+    this.finishEpisode('won', epoch);
+    // Followers name a leader only after a renewal: send the first one now.
+    this.renew(this.leadership);
+  }
+
+  /** Follow the established leader of `epoch` (the grant is already set); ends our election. */
+  private follow(epoch: number): void {
+    // Settling exists to learn the current leader before acting; that is now done. A node that
+    // restarted a moment ago must not sit out the next fail-over (it may be the next in rank).
+    this.settleUntilMs = Math.min(this.settleUntilMs, this.nowMs);
+    if (!this.durable.bootstrapped) this.persist({ ...this.durable, bootstrapped: true });
+    this.becomeFollower();
+    this.retryAtMs = null;
+    if (this.episode) this.finishEpisode('lost', epoch);
+    this.checkTransferDone();
+    if (this.shuttingDown && this.handedOffEpoch !== null && epoch > this.handedOffEpoch) this.shutdownReady();
+  }
+
+  /**
+   * Stop leading with no successor known (lease lost, resigned, shutting down). The release lets
+   * followers stop naming us now rather than when the lease we last told them of runs out.
+   */
+  private stepDown(): void {
+    const l = this.leadership;
+    if (l) this.release(l.epoch);
+    this.endLeadership();
+    this.scheduleRetry();
+  }
+
+  private endLeadership(): void {
+    const led = this.leadership !== null;
+    this.becomeFollower();
+    if (led && this.shuttingDown && this.handedOffEpoch === null) this.shutdownReady();
+  }
+
+  /** A pending transfer succeeded once its target leads a newer epoch. */
+  private checkTransferDone(): void {
+    const t = this.transfer;
+    const leader = this.namedLeader(this.nowMs);
+    if (!t || !leader || leader.epoch <= t.fromEpoch) return;
+    if (leader.id === t.to) this.finishTransfer({ ok: true, detail: `leadership transferred to ${this.view.nameOf(t.to)} at epoch ${leader.epoch}` });
+    else this.finishTransfer({ ok: false, code: 'not-leader', message: `${this.view.nameOf(leader.id)} took over at epoch ${leader.epoch} instead of ${this.view.nameOf(t.to)}` });
+  }
+
+  /** An election or claim that ended without this node leading. */
+  private giveUp(result: 'lost' | 'aborted', term: number): void {
+    if (this.candidacy?.stage === 'claiming') this.abandonClaim();
+    this.becomeFollower();
+    this.scheduleRetry();
+    if (this.episode) this.finishEpisode(result, term);
+  }
+
+  /** Our claim is over: members that granted it may grant others now. */
+  private abandonClaim(): void {
+    const c = this.candidacy;
+    if (c?.stage !== 'claiming') return;
+    this.release(c.epoch);
+    this.candidacy = null;
+  }
+
+  // ---- elections ----
+
+  /** Starts (or, within a running episode, repeats) an election. */
+  private startElection(reason: string, forced: boolean, kind?: CoordinatorKind): void {
+    if (this.shuttingDown || (!forced && !this.mayStand())) return;
+    if (!this.episode && !forced && this.waitForSettlingHigher()) return;
+    if (!this.episode) {
+      // Without a reachable majority, or before the cluster has been seen whole, an election
+      // cannot succeed: wait quietly instead of inflating epochs.
+      if (!this.durable.bootstrapped || (!forced && !this.quorumNone() && !this.majorityAlive())) {
+        this.scheduleRetry();
+        return;
+      }
+      const term = this.nextEpoch();
+      this.episode = { startedMs: this.nowMs, term, forced, rounds: 0 };
+      this.emit({ type: 'election-started', term, reason });
+    } else {
+      this.episode.forced ||= forced;
+    }
+    if (kind === 'takeover') this.tryClaim('takeover');
+    else this.runElectionRound();
+  }
+
+  /**
+   * A higher-ranked member that joined or came back within settleMs is still settling: it answers
+   * an ELECTION late, or not yet, and would claim itself once settled. Electing now would let a
+   * lower node lead a cluster whose highest rank is about to arrive (the last node of a cold
+   * start is the busiest one). Wait until it has settled; true while waiting.
+   */
+  private waitForSettlingHigher(): boolean {
+    let untilMs = -Infinity;
+    for (const m of this.view.higherReachable()) {
+      if (m.stateSinceMs !== undefined && m.state === 'alive') untilMs = Math.max(untilMs, m.stateSinceMs + this.config.settleMs);
+    }
+    if (untilMs <= this.nowMs) return false;
+    this.retryAtMs = untilMs;
+    return true;
+  }
+
+  private runElectionRound(): void {
+    const episode = this.episode!;
+    if (++episode.rounds > MAX_ELECTION_ROUNDS) {
+      this.giveUp('aborted', this.summary(this.nowMs).term);
+      return;
+    }
+    const higher = this.view.higherReachable();
+    if (higher.length === 0) {
+      this.tryClaim(episode.forced ? 'takeover' : 'claim');
+      return;
+    }
+    for (const m of higher) this.send(m.id, { type: 'ELECTION', epoch: this.durable.acceptedEpoch, forced: episode.forced });
+    this.becomeCandidate({ stage: 'electing', deadlineMs: this.nowMs + this.config.answerTimeoutMs });
+  }
+
+  private tryClaim(kind: CoordinatorKind): void {
+    if (!this.mayStand() || !this.durable.bootstrapped) return this.giveUp('aborted', this.summary(this.nowMs).term);
+    if (!this.quorumNone() && !this.majorityAlive()) return this.giveUp('aborted', this.summary(this.nowMs).term);
+    const g = this.activeGrant();
+    if (g) {
+      // We granted a lease to another node: we may not help elect anyone, ourselves included,
+      // until it ends. Claim then (a renewal meanwhile makes us follow instead).
+      this.becomeCandidate({ stage: 'electing', deadlineMs: g.untilMs });
+      return;
+    }
+    if (kind === 'claim') {
+      // Never claim over a live leader we can see (gossip may prompt, not decide): its renewal
+      // will reach us if it leads.
+      const gossiped = this.view.gossipedLeader();
+      if (gossiped && gossiped.term >= this.durable.acceptedEpoch) return this.giveUp('aborted', this.summary(this.nowMs).term);
+    }
+    const epoch = this.nextEpoch();
+    // Persisted before the COORDINATOR leaves (the host writes persists first): a restarted node
+    // never announces an epoch at or below one it already used.
+    this.promise(epoch, this.selfId);
+    const rounds = new LeaseRounds(this.leaderLeaseDurationMs);
+    const round = rounds.next(this.nowMs);
+    this.becomeCandidate({ stage: 'claiming', epoch, kind, rounds, deadlineMs: this.nowMs + this.config.coordinatorTimeoutMs, resendAtMs: this.nowMs + this.config.answerTimeoutMs });
+    this.broadcast({ type: 'COORDINATOR', epoch, kind, round, leaseMs: 0 });
+    if (this.quorumNone() || this.leaseExpiresAt(rounds) > this.nowMs) this.becomeLeader(epoch, rounds);
+  }
+
+  private finishEpisode(result: 'won' | 'lost' | 'aborted', term: number): void {
+    const episode = this.episode;
+    if (!episode) return;
+    this.episode = null;
+    this.emit({ type: 'election-finished', term, result, durationMs: this.nowMs - episode.startedMs });
+    const elects = this.pendingElects;
+    this.pendingElects = [];
+    const leader = this.namedLeader(this.nowMs);
+    const leaderName = leader ? this.view.nameOf(leader.id) : null;
+    for (const id of elects) {
+      const outcome: CommandResult =
+        result === 'won'
+          ? { ok: true, detail: `won the election: leading at epoch ${term}` }
+          : result === 'lost'
+            ? { ok: true, detail: `election finished: ${leaderName ?? 'another node'} leads at epoch ${term}` }
+            : { ok: false, code: 'election-aborted', message: `the election gave up without a leader (${this.abortReason()}); it will be retried` };
+      this.emit({ type: 'command-result', id, result: outcome });
+    }
+  }
+
+  private abortReason(): string {
+    if (this.holdUntilMs !== null) return 'this node resigned and does not stand';
+    if (!this.durable.bootstrapped) return `the cluster has not yet been seen with ${this.bootstrapExpect} members (bootstrapExpect)`;
+    if (!this.quorumNone() && !this.majorityAlive()) return 'no majority of the cluster is reachable';
+    return 'no claim was accepted by a majority';
   }
 
   // ---- helpers ----
@@ -800,9 +1120,13 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     return this.nowMs < this.settleUntilMs;
   }
 
-  /** Whether this node may claim or answer ELECTIONs: not resigned, not stopping. */
+  /** Whether this node may claim or answer ELECTIONs: not resigned, not stopping, not handing off. */
   private mayStand(): boolean {
-    return !this.shuttingDown && this.holdUntilMs === null;
+    return !this.shuttingDown && this.holdUntilMs === null && this.transfer === null;
+  }
+
+  private quorumNone(): boolean {
+    return this.config.quorum === 'none';
   }
 
   private nextEpoch(): number {
@@ -819,27 +1143,16 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   }
 
   private majorityAlive(): boolean {
-    return isMajority(this.view.aliveCount(), this.size());
+    return this.view.aliveCount() >= majorityOf(this.size());
   }
 
+  /**
+   * The cluster a majority is counted of: expectedSize, or the members known, and never fewer
+   * than bootstrapExpect. Members that left stop counting, but a cluster that shrinks below
+   * bootstrapExpect that way must not let a remnant lead that never met the rest.
+   */
   private size(): number {
-    return clusterSize(this.view.members, this.selfId, this.config.expectedSize, this.durable.members);
-  }
-
-  /** Counts acceptances (at or after `sinceMs`) from members of the cluster, self included. */
-  private hasMajority(ackAtMs: ReadonlyMap<NodeId, number>, sinceMs = -Infinity): boolean {
-    const counted = new Set(countedMembers(this.view.members, this.selfId, this.durable.members));
-    // Self always counts; with expectedSize the view may not list every acceptor yet.
-    let fresh = 1;
-    for (const [id, atMs] of ackAtMs) {
-      if (id !== this.selfId && atMs >= sinceMs && (this.config.expectedSize !== null || counted.has(id))) fresh++;
-    }
-    return isMajority(fresh, this.size());
-  }
-
-  private outranksById(a: NodeId, b: NodeId): boolean {
-    const rank = (id: NodeId) => ({ id, priority: this.view.member(id)?.priority ?? 0 });
-    return outranks(rank(a), rank(b));
+    return Math.max(this.bootstrapExpect, clusterSize(this.view.members, this.selfId, this.config.expectedSize, this.durable.members));
   }
 
   private noteEpoch(epoch: number): void {
@@ -849,11 +1162,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   /** Accept `leader` for `epoch` durably; the host writes it before the reply leaves. */
   private promise(epoch: number, leader: NodeId): void {
-    this.persist({ ...this.durable, acceptedEpoch: epoch, acceptedLeader: leader, highestEpochSeen: Math.max(this.durable.highestEpochSeen, epoch) });
-  }
-
-  private promiseIfHigher(epoch: number, leader: NodeId): void {
-    if (epoch > this.durable.acceptedEpoch || (epoch === this.durable.acceptedEpoch && this.durable.acceptedLeader !== leader)) this.promise(epoch, leader);
+    this.persist({ ...this.durable, acceptedEpoch: epoch, acceptedLeader: leader, leaseTo: leader, highestEpochSeen: Math.max(this.durable.highestEpochSeen, epoch) });
   }
 
   private persist(state: BullyPersisted): void {
@@ -862,7 +1171,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   }
 
   private reject(to: NodeId, epoch: number): void {
-    this.send(to, { type: 'REJECT', epoch, leader: this.leadership ? this.selfId : (this.leader?.id ?? null) });
+    const leader = this.leadership ? this.selfId : (this.namedLeader(this.nowMs)?.id ?? null);
+    this.send(to, { type: 'REJECT', epoch, leader });
   }
 
   private broadcast(message: BullyMessage): void {

@@ -7,8 +7,11 @@ describe('bully codecs', () => {
     const good = [
       { type: 'ELECTION', epoch: 3, forced: false },
       { type: 'ANSWER', epoch: 0 },
-      { type: 'COORDINATOR', epoch: 7, kind: 'renew' },
-      { type: 'ACCEPT', epoch: 7 },
+      { type: 'COORDINATOR', epoch: 7, kind: 'renew', round: 3, leaseMs: 2500 },
+      { type: 'COORDINATOR', epoch: 7, kind: 'claim', round: 1, leaseMs: 0 },
+      { type: 'ACCEPT', epoch: 7, round: 3 },
+      { type: 'RELEASE', epoch: 7 },
+      { type: 'RESIGN_REQUEST', epoch: 7 },
       { type: 'REJECT', epoch: 8, leader: null },
       { type: 'REJECT', epoch: 8, leader: '12D3KooWabc' },
       { type: 'TRANSFER', epoch: 7 },
@@ -45,10 +48,16 @@ describe('bully codecs', () => {
   });
 
   it('persisted state: accepts the shape it writes, refuses corrupt files', () => {
-    const good = { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2', highestEpochSeen: 6, members: ['n1', 'n2'] };
+    const good = { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2', leaseTo: 'n3', highestEpochSeen: 6, members: ['n1', 'n2'], bootstrapped: true };
     assert.deepEqual(bullyPersistedCodec.parse(good), { ok: true, value: good });
-    const { members: _members, ...withoutMembers } = good;
-    assert.deepEqual(bullyPersistedCodec.parse(withoutMembers), { ok: true, value: { ...withoutMembers, members: [] } });
+    // Files from before leases and bootstrapExpect: the lease went to the node accepted, and a
+    // node that accepted any epoch was part of a working cluster.
+    const { members: _members, leaseTo: _leaseTo, bootstrapped: _bootstrapped, ...older } = good;
+    assert.deepEqual(bullyPersistedCodec.parse(older), { ok: true, value: { ...older, members: [], leaseTo: 'n2', bootstrapped: true } });
+    assert.deepEqual(bullyPersistedCodec.parse({ ...older, acceptedEpoch: 0, acceptedLeader: null }), {
+      ok: true,
+      value: { ...older, acceptedEpoch: 0, acceptedLeader: null, members: [], leaseTo: null, bootstrapped: false },
+    });
     for (const bad of [
       { ...good, v: 2 },
       { ...good, highestEpochSeen: 3 },
@@ -56,6 +65,8 @@ describe('bully codecs', () => {
       { v: 1, acceptedEpoch: 4, acceptedLeader: 'n2', members: [] },
       { ...good, members: [''] },
       { ...good, extra: 1 },
+      { ...good, bootstrapped: 'yes' },
+      { ...good, leaseTo: '' },
     ]) {
       assert.equal(bullyPersistedCodec.parse(bad).ok, false, JSON.stringify(bad));
     }

@@ -74,6 +74,8 @@ function watch(net: BullyNet): () => void {
   const leaderOfEpoch = new Map<number, NodeId>();
   let violation: string | null = null;
   net.onStep = () => {
+    const leaders = net.leaders();
+    if (leaders.length > 1) violation ??= `${leaders.join(' and ')} both report leadership at ${net.nowMs} ms`;
     for (const id of net.up()) {
       const s = net.summary(id)!;
       const before = highestToken.get(id) ?? 0;
@@ -92,7 +94,7 @@ function watch(net: BullyNet): () => void {
 }
 
 describe('bully properties', () => {
-  it('"fencingToken never decreases at a node, including across restarts" and "no two nodes ever lead the same epoch"', () => {
+  it('"fencingToken never decreases at a node, including across restarts", "no two nodes ever lead the same epoch" and no two lead at once', () => {
     fc.assert(
       fc.property(fc.array(action, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 1000 }), (actions, seed) => {
         const net = new BullyNet(specs(SIZE), TEST_BULLY_CONFIG, seed);

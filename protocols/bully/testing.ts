@@ -61,11 +61,16 @@ export class BullyNet {
   /** Called after every delivery and tick: invariant checks. */
   onStep: (() => void) | null = null;
 
+  /** `cluster.bootstrapExpect` of every node: by default every Bully node listed, as cluster.sh does. */
+  readonly bootstrapExpect: number;
+
   constructor(
     specs: readonly NodeSpec[],
     readonly config: BullyConfig = TEST_BULLY_CONFIG,
     seed = 1,
+    bootstrapExpect?: number,
   ) {
+    this.bootstrapExpect = bootstrapExpect ?? specs.filter((s) => (s.protocol ?? 'bully') === 'bully').length;
     this.rng = createRng(seed);
     for (const s of specs) {
       this.nodes.set(s.id, { spec: { priority: 0, protocol: 'bully', ...s }, machine: null, disk: null, known: false, lastView: '' });
@@ -82,7 +87,7 @@ export class BullyNet {
       }
       node.known = true;
       node.lastView = '';
-      node.machine = createBully({ selfId: id, config: this.config, rng: this.rng.fork(), persisted: node.disk, nowMs: this.nowMs });
+      node.machine = createBully({ selfId: id, config: this.config, bootstrapExpect: this.bootstrapExpect, rng: this.rng.fork(), persisted: node.disk, nowMs: this.nowMs });
     }
     this.refreshViews();
     this.pump();
@@ -180,7 +185,7 @@ export class BullyNet {
   }
 
   summary(id: NodeId): ElectionSummary | null {
-    return this.node(id).machine?.summary() ?? null;
+    return this.node(id).machine?.summary(this.nowMs) ?? null;
   }
 
   up(): NodeId[] {
@@ -290,7 +295,7 @@ export class BullyNet {
         state = 'suspect';
         connectionLost = suspicion.connectionLost;
       }
-      const summary = node.machine?.summary() ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
+      const summary = node.machine?.summary(this.nowMs) ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
       out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary, connectionLost });
     }
     return out;

@@ -9,15 +9,18 @@ export function boundsFor(s: Scenario): SimBounds {
   const t = s.timings;
   const maxPathDelayMs = s.baseDelayMaxMs + s.jitterMaxMs;
   const slackMs = 2 * t.heartbeatIntervalMs + 2 * maxPathDelayMs + 2 * s.tickMs;
+  // A node whose clock runs slow takes that much longer, in real time, to time out.
+  const slowestRate = Math.min(1, ...s.clockRates);
+  const timed = (ms: number) => Math.ceil(ms / slowestRate);
   return {
     maxPathDelayMs,
     // Silence long enough to suspect, then the longest (unconfirmed) suspicion.
-    detectDeadMs: t.suspectAfterMs + t.suspicionMaxMs + slackMs,
+    detectDeadMs: timed(t.suspectAfterMs + t.suspicionMaxMs + slackMs),
     // A suspicion already running at heal time may still expire, then needs a refutation round.
-    convergeMs: t.suspectAfterMs + t.suspicionMaxMs + 3 * t.heartbeatIntervalMs + slackMs,
+    convergeMs: timed(t.suspectAfterMs + t.suspicionMaxMs + 3 * t.heartbeatIntervalMs + slackMs),
     // Long enough for any suspicion that began before the quiet to be refuted.
-    quietBeforeJudgingMs: t.suspectAfterMs + slackMs,
+    quietBeforeJudgingMs: timed(t.suspectAfterMs + slackMs),
     // Lifeguard's health multiplier rises at once and decays over several heartbeat intervals.
-    lagRecoveryMs: 4 * t.maxHealthMultiplier * t.heartbeatIntervalMs,
+    lagRecoveryMs: timed(4 * t.maxHealthMultiplier * t.heartbeatIntervalMs),
   };
 }

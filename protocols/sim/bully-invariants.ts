@@ -14,12 +14,13 @@ import type { InvariantFactory, InvariantSetup, SimBounds, SimView } from './typ
 export const SIM_BULLY_CONFIG: Readonly<BullyConfig> = DEFAULT_BULLY_CONFIG;
 
 /**
- * Beyond membership's convergence: a stale leader's lease may still run, then a leaderless node
- * waits for its retry and runs a few election rounds (answer, coordinator, claim).
+ * Beyond membership's convergence: grants given before healing run out (one lease; a restarted
+ * node honours its last grant for one more), then a leaderless node waits for its retry and
+ * runs a few election rounds (answer, coordinator, claim).
  */
 export function bullyAgreementExtraMs(config: BullyConfig = SIM_BULLY_CONFIG): number {
   const roundMs = config.answerTimeoutMs + config.coordinatorTimeoutMs;
-  return config.settleMs + config.leaseMs + 4 * roundMs;
+  return config.settleMs + 2 * config.leaseMs + 4 * roundMs;
 }
 
 export function bullyAgreementBoundMs(setup: { bounds: SimBounds }, config: BullyConfig = SIM_BULLY_CONFIG): number {
@@ -62,9 +63,13 @@ export function stableLeaderWhenQuiet(boundMs: (setup: InvariantSetup) => number
         const live = view.nodes.filter((n) => n.live && n.summary() !== null);
         if (settled === null) {
           const leaders = live.filter((n) => n.summary()!.role === 'leader');
-          // agreed-leader-after-heal reports a missing or disputed leader; this one judges changes.
+          // agreed-leader-after-heal reports a missing or disputed leader; this one judges changes
+          // once every live node follows the one leader (followers name it a message later).
           if (leaders.length !== 1) return null;
-          settled = { leader: leaders[0]!.id, term: leaders[0]!.summary()!.term };
+          const leader = leaders[0]!.id;
+          const term = leaders[0]!.summary()!.term;
+          if (!live.every((n) => n.summary()!.leader === leader && n.summary()!.term === term)) return null;
+          settled = { leader, term };
           return null;
         }
         for (const n of live) {
@@ -91,7 +96,16 @@ export function liveMajority(view: SimView): boolean {
     const remembered = (n.persisted() as BullyPersisted | null)?.members ?? [];
     size = Math.max(size, countedMembers(members, n.id, remembered).length);
   }
-  return live.length >= majorityOf(size);
+  return live.length >= majorityOf(Math.max(size, view.scenario.bootstrapExpect)) && canBootstrap(view, live.length);
+}
+
+/**
+ * No node leads before it has seen bootstrapExpect members: with fewer live nodes than that,
+ * only a node that already saw the cluster whole (durably) can lead.
+ */
+function canBootstrap(view: SimView, liveCount: number): boolean {
+  if (liveCount >= view.scenario.bootstrapExpect) return true;
+  return view.nodes.some((n) => n.live && (n.persisted() as BullyPersisted | null)?.bootstrapped === true);
 }
 
 /**
@@ -104,10 +118,18 @@ export function agreedLeaderWithLiveMajority(boundMs: (setup: InvariantSetup) =>
     const inner = agreedLeaderAfterHeal(() => 0)(setup);
     const bound = boundMs(setup);
     let majoritySinceMs: number | null = null;
+    let majority: boolean | null = null;
     return {
       name: inner.name,
       check(view: SimView): string | null {
-        if (view.healedAtMs === null || !liveMajority(view)) {
+        if (view.healedAtMs === null) {
+          majoritySinceMs = null;
+          return null;
+        }
+        // Views, liveness and durable state change only with a membership event, a fault or an
+        // election change: recount only then (it reads every node's whole view).
+        if (majority === null || view.records.some((r) => r.type !== 'election')) majority = liveMajority(view);
+        if (!majority) {
           majoritySinceMs = null;
           return null;
         }

@@ -22,6 +22,63 @@ export const oneLeaderPerTerm: InvariantFactory = () => {
   };
 };
 
+/**
+ * The lease contract (README "Leadership you can trust"): at no instant do two nodes report
+ * leadership. Each node is judged by what it would answer at that instant on its own drifting
+ * clock, paused and stalled nodes included. A node's report turns to leader only in a step of
+ * its own and leaves it by itself as time passes, so comparing everyone whenever the node just
+ * stepped reports leader covers every instant.
+ */
+export const singleLeaderAtEveryInstant: InvariantFactory = () => ({
+  name: 'single-leader-at-every-instant',
+  check(view: SimView): string | null {
+    const candidates = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+    for (const node of candidates) {
+      if (node.report()?.role !== 'leader') continue;
+      for (const other of view.nodes) {
+        if (other === node || other.report()?.role !== 'leader') continue;
+        return `${node.id} (term ${node.report()!.term}) and ${other.id} (term ${other.report()!.term}) both report leadership at ${view.nowMs} ms${other.paused ? ` (${other.id} is paused)` : ''}`;
+      }
+    }
+    return null;
+  },
+});
+
+/**
+ * Followers name only leaders that hold their lease: a node that names X as leader of term T at
+ * some instant has seen X lead T (no ghost leaders), and no later than one message delay after
+ * X's lease for T ran out (X's lease end is tracked in virtual time from what X reports).
+ */
+export const namedLeaderHoldsLease: InvariantFactory = (setup) => {
+  const leaseEndMs = new Map<string, number>();
+  const key = (id: NodeId, term: number) => `${id}@${term}`;
+  const slackMs = setup.bounds.maxPathDelayMs + 1;
+  return {
+    name: 'named-leader-holds-lease',
+    check(view: SimView): string | null {
+      const stepped = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+      for (const node of stepped) {
+        const report = node.report();
+        const remaining = node.leaseRemainingVirtualMs();
+        if (report?.role === 'leader' && remaining !== null) {
+          const k = key(node.id, report.term);
+          leaseEndMs.set(k, Math.max(leaseEndMs.get(k) ?? -Infinity, view.nowMs + remaining));
+        }
+      }
+      for (const node of stepped) {
+        const report = node.report();
+        if (!report || report.leader === null || report.leader === node.id) continue;
+        const endMs = leaseEndMs.get(key(report.leader, report.term));
+        if (endMs === undefined) return `${node.id} names ${report.leader} leader of term ${report.term}, which it never led`;
+        if (view.nowMs > endMs + slackMs) {
+          return `${node.id} still names ${report.leader} leader of term ${report.term} ${Math.round(view.nowMs - endMs)} ms after its lease ran out (allowed: one message delay, ${slackMs} ms)`;
+        }
+      }
+      return null;
+    },
+  };
+};
+
 /** Fencing tokens only grow at each node, across its crashes and restarts (they are durable). */
 export const fencingTokensGrow: InvariantFactory = () => {
   const highest = new Map<NodeId, number>();

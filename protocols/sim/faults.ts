@@ -67,8 +67,11 @@ export function planSafetyFaults(sim: Simulation, rng: Rng): void {
       sim.at(sim.nowMs + rng.int(300, 3 * detectMs), 'heal', () => inSafety() && token === partitionToken && sim.heal());
     },
     cut: () => {
-      const from = pick(sim.nodes)!;
-      const to = pick(sim.nodes.filter((n) => n !== from))!;
+      // The isolated node's cuts belong to the scenario: planned cuts never touch (or heal) them.
+      const cuttable = sim.nodes.filter((n) => n.index !== s.isolatedIndex);
+      const from = pick(cuttable)!;
+      const to = pick(cuttable.filter((n) => n !== from));
+      if (!to) return;
       sim.cut(from.id, to.id);
       const key = `${from.id}>${to.id}`;
       const token = (cutTokens.get(key) ?? 0) + 1;

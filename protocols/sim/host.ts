@@ -30,8 +30,9 @@ export class NodeHost {
     readonly membership: MembershipMachine,
     readonly election: Election<unknown, unknown> | null,
     private readonly out: HostOutputs,
+    nowMs: number,
   ) {
-    this.summaryNow = election ? { ...election.summary() } : { ...OBSERVER_SUMMARY };
+    this.summaryNow = election ? { ...election.summary(nowMs) } : { ...OBSERVER_SUMMARY };
   }
 
   get summary(): ElectionSummary {
@@ -132,7 +133,7 @@ export class NodeHost {
   }
 
   private checkSummary(nowMs: number): void {
-    const next = this.election!.summary();
+    const next = this.election!.summary(nowMs);
     const prev = this.summaryNow;
     if (next.role === prev.role && next.term === prev.term && next.leader === prev.leader && next.fencingToken === prev.fencingToken) return;
     this.summaryNow = { ...next };

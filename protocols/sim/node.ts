@@ -39,6 +39,10 @@ export class SimNode implements NodeView {
   blockedUntilMs = 0;
   readonly inbox: Inbound[] = [];
   readonly disk: SimDisk = { incarnation: 0, election: null };
+  /** This life's monotonic clock at its start (a new process: performance.now() starts afresh). */
+  clockOffsetMs = 0;
+  /** Set by the simulation before the first step that drives this node. */
+  virtualNowMs = 0;
   private lagWindowMaxBlockMs = 0;
   private lagMs = 0;
   private nextLagSampleMs = 0;
@@ -47,7 +51,14 @@ export class SimNode implements NodeView {
     readonly index: number,
     readonly id: NodeId,
     readonly priority: number,
+    /** Rate of this node's monotonic clock against virtual time (1 ± the drift bound). */
+    readonly clockRate: number,
   ) {}
+
+  /** This node's own monotonic clock at virtual time `virtualMs` (its machines see only this). */
+  clockAt(virtualMs: number): number {
+    return this.clockOffsetMs + this.clockRate * (virtualMs - this.lifeStartedMs);
+  }
 
   get up(): boolean {
     return this.host !== null;
@@ -69,9 +80,28 @@ export class SimNode implements NodeView {
     return this.host?.election ? this.host.summary : null;
   }
 
-  persisted(): unknown {
-    return this.disk.election === null ? null : JSON.parse(this.disk.election);
+  report(): ElectionSummary | null {
+    return this.host?.election ? this.host.election.summary(this.clockAt(this.virtualNowMs)) : null;
   }
+
+  leaseRemainingVirtualMs(): number | null {
+    const remaining = this.host?.election?.status(this.clockAt(this.virtualNowMs)).leaseRemainingMs ?? null;
+    return remaining === null ? null : remaining / this.clockRate;
+  }
+
+  persisted(): unknown {
+    const text = this.disk.election;
+    if (text === null) return null;
+    // Invariants read it after every step; parse each written state once.
+    if (text !== this.parsedText) {
+      this.parsedText = text;
+      this.parsed = JSON.parse(text);
+    }
+    return this.parsed;
+  }
+
+  private parsedText: string | null = null;
+  private parsed: unknown = null;
 
   /** The loop was blocked for `blockedMs` (stall or SIGSTOP); the lag monitor will see it. */
   noteBlocked(blockedMs: number): void {

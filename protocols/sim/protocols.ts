@@ -7,11 +7,11 @@
  *            messageCodec: bullyMessageCodec, persistedCodec: bullyPersistedCodec,
  *            invariants: [fencingTokensGrow, agreedLeaderAfterHeal(...)], livenessExtraMs: ... }
  */
-import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyPersisted } from '../bully/index.js';
-import type { Codec } from '../election.js';
+import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
+import type { Codec, Election } from '../election.js';
 import type { ProtocolName } from '../types.js';
 import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
-import { fencingTokensGrow, oneLeaderPerTerm } from './election-invariants.js';
+import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, singleLeaderAtEveryInstant } from './election-invariants.js';
 import { UnknownSimProtocolError } from './errors.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
 
@@ -41,17 +41,36 @@ const none: SimProtocol = {
   livenessExtraMs: () => 0,
 };
 
-const bully: SimProtocol = {
-  name: 'bully',
-  summary: 'Bully with fencing epochs and the majority quorum guard (daemon defaults)',
-  protocol: 'bully',
-  electionFor: () => (ctx) => createBully({ selfId: ctx.id, config: SIM_BULLY_CONFIG, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs }),
-  messageCodec: bullyMessageCodec,
-  persistedCodec: bullyPersistedCodec,
-  invariants: [oneLeaderPerTerm, fencingTokensGrow, bullyLeaderEpochDurable, agreedLeaderWithLiveMajority(bullyAgreementBoundMs), stableLeaderWhenQuiet(bullyAgreementBoundMs)],
-  // Time to agree, then as long again to see that the agreement holds.
-  livenessExtraMs: () => 2 * bullyAgreementExtraMs(),
-};
+/**
+ * Bully with `config` (the daemon's defaults unless a test breaks one on purpose), judged by the
+ * lease contract, Bully's own promises and agreement after healing.
+ */
+export function bullyProtocol(config: BullyConfig = SIM_BULLY_CONFIG, wrap: (machine: Election<unknown, unknown>) => Election<unknown, unknown> = (m) => m): SimProtocol {
+  return {
+    name: 'bully',
+    summary: 'Bully with fencing epochs, the majority quorum guard and leases (daemon defaults)',
+    protocol: 'bully',
+    electionFor: (scenario) => (ctx) =>
+      wrap(
+        createBully({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs }) as Election<unknown, unknown>,
+      ),
+    messageCodec: bullyMessageCodec,
+    persistedCodec: bullyPersistedCodec,
+    invariants: [
+      singleLeaderAtEveryInstant,
+      namedLeaderHoldsLease,
+      oneLeaderPerTerm,
+      fencingTokensGrow,
+      bullyLeaderEpochDurable,
+      agreedLeaderWithLiveMajority((setup) => bullyAgreementBoundMs(setup, config)),
+      stableLeaderWhenQuiet((setup) => bullyAgreementBoundMs(setup, config)),
+    ],
+    // Time to agree, then as long again to see that the agreement holds.
+    livenessExtraMs: () => 2 * bullyAgreementExtraMs(config),
+  };
+}
+
+const bully = bullyProtocol();
 
 export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully };
 

@@ -21,8 +21,6 @@ export interface RunOptions {
   onTrace?: (line: string) => void;
 }
 
-/** Nodes boot within this window, as a launcher starting them one by one would. */
-const START_SPREAD_MS = 300;
 /** After the convergence bound, the run goes on this long to see that the view stays converged. */
 const STABLE_MS = 2000;
 /** Stalls end on their own; the liveness phase waits at most this long for the last one. */
@@ -51,7 +49,16 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
   const faultRng = createRng(deriveSeed(seed, STREAM.faults));
   const reviveRng = faultRng.fork();
   sim.setNetwork(scenario.lossProbability, scenario.duplicateProbability);
-  for (const node of sim.nodes) sim.at(faultRng.int(0, START_SPREAD_MS), `start ${node.id}`, () => sim.start(node.id));
+  if (scenario.isolatedIndex !== null) {
+    // It hears nobody and nobody hears it until the liveness phase clears every cut.
+    const isolated = sim.nodes[scenario.isolatedIndex]!.id;
+    for (const other of sim.nodes) {
+      if (other.id === isolated) continue;
+      sim.cut(isolated, other.id);
+      sim.cut(other.id, isolated);
+    }
+  }
+  sim.nodes.forEach((node, i) => sim.at(scenario.startAtMs[i] ?? 0, `start ${node.id}`, () => sim.start(node.id)));
   planSafetyFaults(sim, faultRng);
   sim.at(scenario.safetyMs, 'liveness', () => sim.beginLiveness(() => reviveRng.chance(scenario.faults.reviveProbability)));
 

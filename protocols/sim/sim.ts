@@ -86,7 +86,7 @@ export class Simulation implements SimView {
     this.seed = s.seed;
     this.bounds = boundsFor(s);
     this.queue = new EventQueue(init.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS);
-    this.nodes = s.priorities.map((priority, i) => new SimNode(i, nodeId(i), priority));
+    this.nodes = s.priorities.map((priority, i) => new SimNode(i, nodeId(i), priority, s.clockRates[i] ?? 1));
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.network = new Network({
       ids: this.nodes.map((n) => n.id),
@@ -121,12 +121,22 @@ export class Simulation implements SimView {
       const nextMs = this.queue.peekTimeMs();
       if (nextMs === null || nextMs > untilMs) break;
       const { atMs, item } = this.queue.pop()!;
-      this.nowMs = atMs;
+      this.setNow(atMs);
       this.process(item);
       this.afterStep();
     }
-    this.nowMs = Math.max(this.nowMs, untilMs);
+    this.setNow(Math.max(this.nowMs, untilMs));
     return this.violation;
+  }
+
+  private setNow(virtualMs: number): void {
+    this.nowMs = virtualMs;
+    for (const node of this.nodes) node.virtualNowMs = virtualMs;
+  }
+
+  /** A node's own clock now: what its machines get as `nowMs`. */
+  private clock(node: SimNode): number {
+    return node.clockAt(this.nowMs);
   }
 
   result(): SimStats {
@@ -161,16 +171,18 @@ export class Simulation implements SimView {
     node.disk.incarnation = incarnation;
     node.lifeIncarnation = incarnation;
     node.lifeStartedMs = this.nowMs;
+    // performance.now() of a new process: small, and unrelated to any other node's clock.
+    node.clockOffsetMs = createRng(deriveSeed(this.seed, STREAM.clocks, node.index, node.life)).int(20, 400);
     const electionFactory = this.init.protocol.electionFor(this.scenario);
     const election = electionFactory
       ? electionFactory({
           id,
           rng: createRng(deriveSeed(this.seed, STREAM.elections, node.index, node.life)),
           persisted: this.loadPersisted(node),
-          nowMs: this.nowMs,
+          nowMs: this.clock(node),
         })
       : null;
-    const summary = election ? election.summary() : OBSERVER_SUMMARY;
+    const summary = election ? election.summary(this.clock(node)) : OBSERVER_SUMMARY;
     const membership = this.init.membershipFactory({
       cluster: CLUSTER,
       selfId: id,
@@ -184,7 +196,7 @@ export class Simulation implements SimView {
       },
       initialIncarnation: incarnation,
       timings: this.scenario.timings,
-      nowMs: this.nowMs,
+      nowMs: this.clock(node),
     });
     node.host = new NodeHost(id, membership, election, {
       publish: (heartbeat) => this.publish(node, heartbeat),
@@ -198,7 +210,7 @@ export class Simulation implements SimView {
         this.trace.add(`${this.nowMs} ${id} pump-overflow`);
       },
       shutdownReady: () => this.leaveAndExit(node, node.life),
-    });
+    }, this.clock(node));
     this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
     this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life });
   }
@@ -214,7 +226,7 @@ export class Simulation implements SimView {
     const life = node.life;
     this.fault({ kind: 'stop', node: id });
     this.queue.push(this.nowMs + SHUTDOWN_HANDOFF_MAX_MS, { kind: 'action', label: `handoff-timeout ${id}`, run: () => this.leaveAndExit(node, life) });
-    node.host!.shutdown(this.nowMs);
+    node.host!.shutdown(this.clock(node));
   }
 
   private leaveAndExit(node: SimNode, life: number): void {
@@ -227,7 +239,7 @@ export class Simulation implements SimView {
       run: () => {
         if (!node.host || node.life !== life) return;
         this.touched = node;
-        node.host.leave(this.nowMs);
+        node.host.leave(this.clock(node));
         this.queue.push(this.nowMs + LEAVE_FLUSH_MS, { kind: 'action', label: `exit ${node.id}`, run: () => node.life === life && this.down(node, 'exit') });
       },
     });
@@ -373,8 +385,9 @@ export class Simulation implements SimView {
       return;
     }
     this.touched = node;
-    node.host.tick(this.nowMs, node.localLagMs(this.nowMs, this.scenario.tickMs));
-    this.queue.push(this.nowMs + this.scenario.tickMs, event);
+    node.host.tick(this.clock(node), node.localLagMs(this.nowMs, this.scenario.tickMs));
+    // The timer runs on the node's own clock: tickMs of it is a little more or less virtual time.
+    this.queue.push(this.nowMs + Math.max(1, Math.round(this.scenario.tickMs / node.clockRate)), event);
   }
 
   private processDelivery(event: Extract<SimEvent, { kind: 'deliver' }>): void {
@@ -404,7 +417,7 @@ export class Simulation implements SimView {
     switch (inbound.kind) {
       case 'hint':
         this.trace.add(`${this.nowMs} ${node.id} connection-closed ${from}`);
-        host.connectionClosed(this.nowMs, from);
+        host.connectionClosed(this.clock(node), from);
         return;
       case 'heartbeat': {
         this.stats.messagesDelivered++;
@@ -415,7 +428,7 @@ export class Simulation implements SimView {
           return;
         }
         this.trace.add(`${this.nowMs} ${from}>${node.id} hb ${parsed.value.incarnation}/${parsed.value.seq}`);
-        host.heartbeat(this.nowMs, from, parsed.value);
+        host.heartbeat(this.clock(node), from, parsed.value);
         return;
       }
       case 'message': {
@@ -428,7 +441,7 @@ export class Simulation implements SimView {
           this.trace.add(`${this.nowMs} ${node.id} rejected message from ${from}: ${parsed.reason}`);
           return;
         }
-        host.message(this.nowMs, from, parsed.value);
+        host.message(this.clock(node), from, parsed.value);
         return;
       }
     }

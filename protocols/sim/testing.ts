@@ -130,6 +130,7 @@ export function toyElection(options: ToyElectionOptions): ElectionFactory<ToyMes
         return out;
       },
       summary: () => ({ role: leader === ctx.id ? 'leader' : 'follower', term, leader, fencingToken: term }),
+      status: () => ({ leaseRemainingMs: null, bootstrap: { expect: 1, seen: 1, complete: true } }),
     };
     return election;
   };

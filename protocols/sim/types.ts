@@ -42,10 +42,29 @@ export interface FaultMix {
   reviveProbability: number;
 }
 
+/**
+ * How the cluster comes up. `together`: every node within 300 ms. `staggered`: one by one over
+ * seconds. `late`: most together, one or two seconds later. `isolated`: together, but one node
+ * hears nobody (cut off both ways) for the whole safety phase.
+ */
+export type ColdStart = 'together' | 'staggered' | 'late' | 'isolated';
+
 /** Everything a run does follows from this, and this follows from the seed. */
 export interface Scenario {
   seed: number;
   clusterSize: number;
+  /** `cluster.bootstrapExpect` of every node. */
+  bootstrapExpect: number;
+  coldStart: ColdStart;
+  /** Per node, in id order: when it first starts (virtual ms). */
+  startAtMs: number[];
+  /** Index of the node cut off from the others until the liveness phase (`isolated`), else null. */
+  isolatedIndex: number | null;
+  /**
+   * Per node, in id order: how fast its monotonic clock runs against virtual (real) time, within
+   * 1 ± the documented drift bound (protocols/lease.ts).
+   */
+  clockRates: number[];
   preset: PresetName;
   timings: MembershipTimings;
   tickMs: number;
@@ -110,6 +129,10 @@ export interface NodeView {
   readonly priority: number;
   /** Started, not crashed. */
   readonly up: boolean;
+  /** What this node would answer if asked now (its machine's summary at its own clock); null while down. */
+  report(): ElectionSummary | null;
+  /** On a leader: its lease left now, converted to virtual ms; null otherwise or while down. */
+  leaseRemainingVirtualMs(): number | null;
   readonly paused: boolean;
   /** Up and not paused: it runs and can answer. */
   readonly live: boolean;

@@ -34,11 +34,12 @@ node_multiaddr() {
 
 # The `conclave start` arguments for node $1, rebuilt from meta (restart uses the same).
 # Priority = index, so the highest-numbered node is the Bully leader: predictable to break.
+# bootstrapExpect = the cluster size: no node leads before it has seen all of them.
 node_start_args() {
   local index=$1 size other value
   size=$(node_count)
   NODE_ARGS=(start
-    --cluster "$CLUSTER" --name "n$index" --priority "$index"
+    --cluster "$CLUSTER" --name "n$index" --priority "$index" --bootstrap-expect "$size"
     --protocol "$(meta_get protocol)"
     --data-dir "$(node_data_dir "$index")"
     --listen "$(node_multiaddr "$index")"

@@ -36,7 +36,7 @@ export class FakeDaemon {
 
   constructor(readonly socketPath: string) {
     this.source.memberList = fiveMembers();
-    this.source.leaderNow = { leader: { id: fakeId('alpha'), name: 'alpha' }, term: 3, fencingToken: 11 };
+    this.source.leaderNow = { leader: { id: fakeId('alpha'), name: 'alpha' }, term: 3, fencingToken: 11, role: 'leader', leaseRemainingMs: 2500, revision: 100 };
   }
 
   get address(): string {

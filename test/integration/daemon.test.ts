@@ -104,7 +104,7 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
       assert.equal(res.status, 200);
       assert.match(String(res.headers['content-type']), /application\/json/);
       const s = JSON.parse(res.body) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(s).sort(), ['cluster', 'fencingToken', 'id', 'leader', 'members', 'name', 'protocol', 'role', 'term', 'uptimeMs', 'version'].sort());
+      assert.deepEqual(Object.keys(s).sort(), ['bootstrap', 'cluster', 'fencingToken', 'id', 'leader', 'leaseRemainingMs', 'members', 'name', 'protocol', 'revision', 'role', 'term', 'uptimeMs', 'version'].sort());
       assert.equal(typeof s.id, 'string');
       assert.equal(s.name, 'solo');
       assert.equal(s.cluster, 'apitest');
@@ -116,6 +116,11 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
       assert.deepEqual(Object.keys(s.members as object).sort(), ['alive', 'dead', 'left', 'suspect']);
       assert.equal((s.members as { alive: number }).alive, 1);
       assert.equal(typeof s.uptimeMs, 'number');
+      // Alone, with the default bootstrapExpect of 3: waiting for the cluster, never leading.
+      assert.deepEqual(s.bootstrap, { expect: 3, seen: 1, complete: false });
+      assert.equal(s.role, 'follower');
+      assert.equal(s.leaseRemainingMs, null);
+      assert.equal(typeof s.revision, 'number');
       assert.match(s.version as string, /^\d+\.\d+\.\d+/);
     }
   });
@@ -139,18 +144,19 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
     assert.equal(typeof m.incarnation, 'number');
   });
 
-  it('GET /v1/leader answers at once, and long-polls until the fencing token differs from `after`', async () => {
-    const now = JSON.parse((await rawRequest({ port, path: '/v1/leader' })).body) as { leader: unknown; term: number; fencingToken: number };
-    assert.deepEqual(Object.keys(now).sort(), ['fencingToken', 'leader', 'term']);
+  it('GET /v1/leader answers at once, and long-polls until the revision differs from `after`', async () => {
+    const now = JSON.parse((await rawRequest({ port, path: '/v1/leader' })).body) as { revision: number };
+    assert.deepEqual(Object.keys(now).sort(), ['fencingToken', 'leader', 'leaseRemainingMs', 'revision', 'role', 'term']);
     const started = Date.now();
-    const res = await rawRequest({ port, path: `/v1/leader?waitMs=600&after=${now.fencingToken}` });
+    const res = await rawRequest({ port, path: `/v1/leader?waitMs=600&after=${now.revision}` });
     const waited = Date.now() - started;
     assert.equal(res.status, 200);
-    // Alone and settled, the token does not change: the poll runs to its bound.
+    // Alone and waiting for its cluster, nothing changes: the poll runs to its bound.
     assert.ok(waited >= 500, `long-poll returned after ${waited} ms`);
+    assert.equal((JSON.parse(res.body) as { revision: number }).revision, now.revision);
     const immediate = Date.now();
-    await rawRequest({ port, path: `/v1/leader?waitMs=5000&after=${now.fencingToken + 1000}` });
-    assert.ok(Date.now() - immediate < 2000, 'a different token answers at once');
+    await rawRequest({ port, path: `/v1/leader?waitMs=60000&after=${now.revision + 1000}` });
+    assert.ok(Date.now() - immediate < 30_000, 'a different revision answers at once, not at waitMs');
   });
 
   it('GET /v1/events starts with a snapshot of status and members', async () => {

@@ -38,6 +38,10 @@ export interface ClusterOptions {
   lazy?: boolean;
   /** Reuse an existing namespace (another cluster on the same LAN); default: a new one. */
   namespace?: string;
+  /** `--bootstrap-expect` of every node; default `size`, as scripts/cluster.sh passes. */
+  bootstrapExpect?: number;
+  /** Extra environment for node i (1-based), e.g. a different CONCLAVE_PSK_FILE. */
+  env?: (index: number) => NodeJS.ProcessEnv;
 }
 
 export interface ClusterNode {
@@ -130,6 +134,7 @@ export class LocalCluster {
       '--protocol', this.opts.protocol ?? 'bully',
       '--preset', this.opts.preset ?? 'lan',
       '--priority', String(this.opts.priorities?.[index - 1] ?? 0),
+      '--bootstrap-expect', String(this.opts.bootstrapExpect ?? this.opts.size),
       '--listen', `/ip4/${host}/tcp/${node.port}`,
       '--api', '127.0.0.1:0',
       '--log-format', 'json',
@@ -160,7 +165,7 @@ export class LocalCluster {
     const command = this.namespace ? 'ip' : process.execPath;
     const args = this.namespace ? ['netns', 'exec', this.namespace, process.execPath, ...this.args(index)] : this.args(index);
     // `ip netns exec` execs the command, so the child's PID is the daemon's PID.
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_API: undefined } });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_API: undefined, ...this.opts.env?.(index) } });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
     child.on('exit', () => log.end());

@@ -2,17 +2,19 @@
 import blessed from 'blessed';
 import type { Rect } from '../layout.js';
 import type { Segment } from '../view-model.js';
-import { place, setContentIfChanged, setLabelIfChanged, toTags } from './tags.js';
+import { borderStyle, colourDepth, place, setContentIfChanged, setLabelIfChanged, toTags } from './tags.js';
 
 export class Panel {
   readonly box: blessed.Widgets.BoxElement;
+  private readonly depth: number;
 
   constructor(screen: blessed.Widgets.Screen) {
+    this.depth = colourDepth(screen);
     this.box = blessed.box({
       parent: screen,
       tags: true,
       border: { type: 'line' },
-      style: { border: { fg: 'gray' }, label: { fg: 'cyan' } },
+      style: borderStyle(this.depth),
       wrap: false,
     });
   }
@@ -20,6 +22,6 @@ export class Panel {
   draw(rect: Rect, label: string, lines: readonly Segment[][]): void {
     place(this.box, rect);
     setLabelIfChanged(this.box, label);
-    setContentIfChanged(this.box, lines.map(toTags).join('\n'));
+    setContentIfChanged(this.box, lines.map((line) => toTags(line, this.depth)).join('\n'));
   }
 }

@@ -1,17 +1,30 @@
 /** Segments from the view-model as blessed tag markup (text escaped, so `{` in a name stays text). */
 import blessed from 'blessed';
 import type { Rect } from '../layout.js';
+import { terminalColour } from '../palette.js';
 import type { Segment } from '../view-model.js';
 
-export function toTags(segments: readonly Segment[]): string {
+/** `depth`: the terminal's colour count (see colourDepth), which decides how grey is drawn. */
+export function toTags(segments: readonly Segment[], depth: number): string {
   let out = '';
   for (const s of segments) {
     let text = blessed.escape(s.text);
-    if (s.colour) text = `{${s.colour}-fg}${text}{/${s.colour}-fg}`;
+    const colour = s.colour === null ? null : terminalColour(s.colour, depth);
+    if (colour) text = `{${colour}-fg}${text}{/${colour}-fg}`;
     if (s.bold) text = `{bold}${text}{/bold}`;
     out += text;
   }
   return out;
+}
+
+/** How many colours the terminal has, as blessed read it from terminfo; 8 when unknown (the safe guess). */
+export function colourDepth(screen: blessed.Widgets.Screen): number {
+  return Number((screen.tput as unknown as { colors?: number }).colors) || 8;
+}
+
+/** The border style of the panels: grey where the terminal has a visible grey, else its default colour. */
+export function borderStyle(depth: number): { border: { fg: string | number }; label: { fg: string } } {
+  return { border: { fg: terminalColour('grey', depth) ?? 'default' }, label: { fg: 'cyan' } };
 }
 
 const lastContent = new WeakMap<blessed.Widgets.BlessedElement, string>();

@@ -1,0 +1,301 @@
+/**
+ * etcd as the peer for the Bully fail-over figures: 5 members on 127.0.0.1 doing the same job
+ * (kill -9 or SIGSTOP of the leader until every survivor names the same new leader), so a bench
+ * can print Conclave's figure beside etcd's. Data dirs live in one temp dir; stop() and a process
+ * exit hook remove it and kill every etcd by PID, as test/support/local-cluster.ts does.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sleep } from '../test/support/local-cluster.js';
+
+const SIZE = 5;
+export const ETCD_BIN = '/usr/bin/etcd';
+/** Each poll round asks every live member; 10 ms keeps the poll error well under a heartbeat. */
+const POLL_MS = 10;
+/** A member that does not answer within this counts as "no answer" for the round. */
+const REQUEST_TIMEOUT_MS = 500;
+const WAIT_MS = 30_000;
+/** Clear of etcd's 2379/2380 defaults, so a system etcd never meets these members. */
+const FIRST_PORT = 23790;
+
+export type EtcdAvailability = { ok: true; version: string } | { ok: false; reason: string };
+
+export function etcdAvailable(bin = ETCD_BIN): EtcdAvailability {
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 5000 });
+  if (r.error) return { ok: false, reason: `${bin}: ${r.error.message} (Debian: apt-get install -y etcd-server)` };
+  const version = /^etcd Version: (\S+)/m.exec(r.stdout)?.[1];
+  if (r.status !== 0 || !version) return { ok: false, reason: `${bin} --version exited ${r.status}: ${(r.stderr || r.stdout).trim().split('\n')[0]}` };
+  return { ok: true, version };
+}
+
+export interface EtcdFailoverOptions {
+  trials: number;
+  /** etcd's --election-timeout; its default 1000 matches Conclave's lan preset. */
+  electionTimeoutMs: number;
+  /** etcd's --heartbeat-interval; its default 100. */
+  heartbeatIntervalMs: number;
+  /** Default ETCD_BIN. */
+  bin?: string;
+}
+
+/** What one member says in its status: itself and whom it follows (null while it has no leader). */
+export interface MemberStatus {
+  memberId: string;
+  leader: string | null;
+}
+
+/** The leader every member names, if they all answered and agree on one that is not `excluded`. */
+export function agreedLeader(statuses: readonly (MemberStatus | null)[], excluded?: string): string | null {
+  const leader = statuses[0]?.leader ?? null;
+  if (leader === null || leader === excluded) return null;
+  return statuses.every((s) => s?.leader === leader) ? leader : null;
+}
+
+/**
+ * 5 members; each trial waits for a settled cluster, sends `signal` to the leader and measures ms
+ * from just before the signal to the poll round that first saw every survivor name the same new
+ * leader. The victim then comes back (SIGCONT, or a restart on its data dir) before the next trial.
+ */
+export async function etcdFailover(signal: 'SIGKILL' | 'SIGSTOP', opts: EtcdFailoverOptions, progress: (line: string) => void = () => {}): Promise<number[]> {
+  const cluster = await EtcdCluster.start(opts);
+  try {
+    const times: number[] = [];
+    for (let t = 0; t < opts.trials; t++) {
+      const leaderId = await cluster.settledLeader();
+      const victim = cluster.members.find((m) => m.id === leaderId)!;
+      const survivors = cluster.members.filter((m) => m !== victim);
+      const t0 = Date.now();
+      process.kill(victim.process!.pid!, signal);
+      const { atMs: agreedAt } = await cluster.waitAgreement(survivors, leaderId, `survivors of ${victim.name} to agree on a new leader`);
+      times.push(agreedAt - t0);
+      progress(`  etcd ${signal} trial ${t + 1}/${opts.trials}: ${agreedAt - t0} ms`);
+      if (signal === 'SIGSTOP') process.kill(victim.process!.pid!, 'SIGCONT');
+      else await cluster.restart(victim);
+    }
+    return times;
+  } finally {
+    await cluster.stop();
+  }
+}
+
+interface Member {
+  name: string;
+  clientPort: number;
+  peerPort: number;
+  logFile: string;
+  process: ChildProcess | null;
+  /** From the member's own status; kept in its data dir, so the same after a restart. */
+  id: string | null;
+}
+
+const liveClusters = new Set<EtcdCluster>();
+process.on('exit', () => {
+  for (const cluster of liveClusters) cluster.destroySync();
+});
+
+class EtcdCluster {
+  // Keep-alive: a fresh TCP connection per 10 ms poll would dominate the members' CPU.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: SIZE });
+
+  private constructor(
+    readonly members: Member[],
+    private readonly workDir: string,
+    private readonly opts: EtcdFailoverOptions,
+  ) {}
+
+  static async start(opts: EtcdFailoverOptions): Promise<EtcdCluster> {
+    const workDir = mkdtempSync(join(tmpdir(), 'conclave-etcd-'));
+    const ports = await freePorts(2 * SIZE);
+    const members = Array.from({ length: SIZE }, (_, i): Member => ({
+      name: `e${i + 1}`,
+      clientPort: ports[i]!,
+      peerPort: ports[SIZE + i]!,
+      logFile: join(workDir, `e${i + 1}.log`),
+      process: null,
+      id: null,
+    }));
+    const cluster = new EtcdCluster(members, workDir, opts);
+    liveClusters.add(cluster);
+    try {
+      for (const m of members) cluster.spawn(m);
+      await cluster.waitAgreement(members, undefined, 'every member to answer and name one leader');
+      return cluster;
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+  }
+
+  private spawn(m: Member): void {
+    const initialCluster = this.members.map((o) => `${o.name}=http://127.0.0.1:${o.peerPort}`).join(',');
+    const args = [
+      '--name', m.name,
+      '--data-dir', join(this.workDir, m.name),
+      '--listen-client-urls', `http://127.0.0.1:${m.clientPort}`,
+      '--advertise-client-urls', `http://127.0.0.1:${m.clientPort}`,
+      '--listen-peer-urls', `http://127.0.0.1:${m.peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peerPort}`,
+      '--initial-cluster', initialCluster,
+      // Ignored on a restart: the member then reads its membership from its data dir.
+      '--initial-cluster-state', 'new',
+      '--initial-cluster-token', `conclave-bench-${process.pid}`,
+      '--heartbeat-interval', String(this.opts.heartbeatIntervalMs),
+      '--election-timeout', String(this.opts.electionTimeoutMs),
+      '--logger', 'zap',
+    ];
+    // The member writes its log straight to the file, so the log survives a busy bench process.
+    const log = openSync(m.logFile, 'a');
+    try {
+      // ETCD_* variables would override or conflict with these flags.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD_')));
+      const bin = this.opts.bin ?? ETCD_BIN;
+      m.process = spawn(bin, args, { stdio: ['ignore', log, log], env });
+      // A failed spawn leaves exitCode set and no 'exit'; waitAgreement then reports this log.
+      m.process.on('error', (err) => appendFileSync(m.logFile, `spawn ${bin}: ${err.message}\n`));
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  /** Restarts a killed member on its data dir and waits until it follows the cluster's leader. */
+  async restart(m: Member): Promise<void> {
+    await exited(m.process!);
+    this.spawn(m);
+    await this.waitAgreement(this.members, undefined, `${m.name} to rejoin after restart`);
+  }
+
+  /**
+   * A leader every member has named for one whole election timeout: a member that just came back
+   * may still start an election (pre-vote is off in etcd 3.4), and a trial must not race it.
+   */
+  async settledLeader(): Promise<string> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const { leader } = await this.waitAgreement(this.members, undefined, 'a settled leader');
+      await sleep(this.opts.electionTimeoutMs);
+      if (agreedLeader(await Promise.all(this.members.map((m) => this.status(m)))) === leader) return leader;
+      if (Date.now() > deadline) throw new Error(`etcd: no leader held for ${this.opts.electionTimeoutMs} ms within ${WAIT_MS} ms`);
+    }
+  }
+
+  /** Polls `members` every POLL_MS until they agree; `atMs` is when that round's last answer came. */
+  async waitAgreement(members: Member[], excluded: string | undefined, what: string): Promise<{ leader: string; atMs: number }> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const statuses = await Promise.all(members.map((m) => this.status(m)));
+      const leader = agreedLeader(statuses, excluded);
+      if (leader !== null) return { leader, atMs: Date.now() };
+      const dead = members.find((m) => !m.process || !isRunning(m.process));
+      if (dead) throw new Error(`etcd member ${dead.name} exited while waiting for ${what}; ${logHint(dead)}`);
+      if (Date.now() > deadline) {
+        const silent = members.find((_, i) => statuses[i] === null) ?? members[0]!;
+        const seen = members.map((m, i) => `${m.name}: ${statuses[i] ? `leader ${statuses[i]!.leader}` : 'no answer'}`).join(', ');
+        throw new Error(`etcd: timed out after ${WAIT_MS} ms waiting for ${what} (${seen}); ${logHint(silent)}`);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * One member's view, from the grpc-gateway of etcd 3.4 on the client port:
+   * `POST /v3/maintenance/status` with body `{}` (GET is 405). It answers from local raft state,
+   * without a quorum, so a follower answers while it has no leader. uint64 ids come as decimal
+   * strings; `leader` is "0" or absent while the member has none.
+   */
+  private status(m: Member): Promise<MemberStatus | null> {
+    return new Promise((resolve) => {
+      const req = request({ host: '127.0.0.1', port: m.clientPort, method: 'POST', path: '/v3/maintenance/status', agent: this.agent, timeout: REQUEST_TIMEOUT_MS, headers: { 'content-type': 'application/json' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => {
+          try {
+            const json = JSON.parse(body) as { header?: { member_id?: string }; leader?: string };
+            if (res.statusCode !== 200 || !json.header?.member_id) return resolve(null);
+            m.id = json.header.member_id;
+            resolve({ memberId: m.id, leader: json.leader && json.leader !== '0' ? json.leader : null });
+          } catch {
+            resolve(null);
+          }
+        });
+        // A body cut short by the timeout ends in 'close' without 'end'.
+        res.on('close', () => resolve(null));
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(null));
+      req.end('{}');
+    });
+  }
+
+  private killAll(): void {
+    for (const m of this.members) {
+      if (m.process && isRunning(m.process)) {
+        try {
+          process.kill(m.process.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+
+  /** The data is thrown away, so SIGKILL (which also ends a stopped member); wait, then delete. */
+  async stop(): Promise<void> {
+    this.killAll();
+    await Promise.all(this.members.map((m) => (m.process ? exited(m.process) : undefined)));
+    this.destroySync();
+  }
+
+  /** Also the last resort from the process exit hook, which cannot wait for exits. */
+  destroySync(): void {
+    this.killAll();
+    this.agent.destroy();
+    if (!process.env.CONCLAVE_KEEP_TEST_LOGS) rmSync(this.workDir, { recursive: true, force: true });
+    liveClusters.delete(this);
+  }
+}
+
+function isRunning(p: ChildProcess): boolean {
+  return p.exitCode === null && p.signalCode === null;
+}
+
+function exited(p: ChildProcess): Promise<void> {
+  if (!isRunning(p)) return Promise.resolve();
+  return new Promise((resolve) => {
+    p.once('exit', () => resolve());
+    p.once('error', () => resolve());
+  });
+}
+
+/** The temp dir goes on error too, so the message carries the tail of the log. */
+function logHint(m: Member, lines = 15): string {
+  let text: string;
+  try {
+    text = readFileSync(m.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    text = '(no log)';
+  }
+  return `log ${m.logFile} (kept with CONCLAVE_KEEP_TEST_LOGS=1), last lines:\n${text}`;
+}
+
+/** `count` ports from FIRST_PORT up that 127.0.0.1 can bind now, so a busy port fails here, not in etcd. */
+async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let port = FIRST_PORT; ports.length < count; port++) {
+    if (port > FIRST_PORT + 1000) throw new Error(`etcd: fewer than ${count} free ports on 127.0.0.1 from ${FIRST_PORT}`);
+    if (await canBind(port)) ports.push(port);
+  }
+  return ports;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * The node's SWIM incarnation across restarts, in `<dataDir>/incarnation` (one decimal integer).
+ * A restarted node must outrank its previous life (newer incarnation wins), including the
+ * refutations it made: it starts at wall-clock seconds, or one above the stored value if that is
+ * higher. A file that does not hold a plain integer is reported, never replaced: starting over
+ * from the clock could fall below refutations the cluster has already seen.
+ */
+import { join } from 'node:path';
+import { DataFileError } from './errors.js';
+import { readDataFile, writeFileDurably } from './store.js';
+
+export const INCARNATION_FILE = 'incarnation';
+/** The largest stored value accepted: one more is still exact. Wall-clock seconds are near 2^31. */
+export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 1;
+
+/** The stored incarnation, null before the first start; a corrupt file throws DataFileError. */
+export function loadIncarnation(dataDir: string): number | null {
+  const path = join(dataDir, INCARNATION_FILE);
+  const text = readDataFile(path);
+  if (text === null) return null;
+  // Exactly what saveIncarnation writes: digits and one newline, nothing to guess about.
+  if (!/^\d+\n?$/.test(text)) {
+    throw new DataFileError(path, `it should hold one non-negative integer, not ${JSON.stringify(text.slice(0, 24))}`);
+  }
+  const value = Number(text);
+  if (!(value <= MAX_INCARNATION)) throw new DataFileError(path, `its value is above the maximum incarnation ${MAX_INCARNATION}`);
+  return value;
+}
+
+/** The incarnation for this start, saved durably before it is returned (and so before any gossip). */
+export function nextIncarnation(dataDir: string, nowMs = Date.now()): number {
+  const stored = loadIncarnation(dataDir);
+  const next = Math.max(Math.floor(nowMs / 1000), stored === null ? 0 : stored + 1);
+  saveIncarnation(dataDir, next);
+  return next;
+}
+
+export function saveIncarnation(dataDir: string, incarnation: number): void {
+  writeFileDurably(join(dataDir, INCARNATION_FILE), `${incarnation}\n`);
+}

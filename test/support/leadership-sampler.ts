@@ -1,0 +1,56 @@
+/**
+ * Samples what every daemon of a cluster answers on /v1/status, in rounds that ask all of them
+ * at once, every `intervalMs`: the history protocols/sim/leadership-history.ts checks. A node
+ * that does not answer (not started yet, killed, paused) is simply missing from that round.
+ */
+import { createApiClient } from '../../daemon/api/client.js';
+import { checkLeadershipHistory, type LeadershipHistoryReport, type LeadershipSample } from '../../protocols/sim/leadership-history.js';
+
+export interface SampledNode {
+  name: string;
+  /** `unix:PATH` or `HOST:PORT`. */
+  api: string;
+}
+
+export class LeadershipSampler {
+  readonly samples: LeadershipSample[] = [];
+  private round = 0;
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly nodes: () => readonly SampledNode[],
+    private readonly intervalMs = 10,
+  ) {
+    this.loop = this.run();
+  }
+
+  get rounds(): number {
+    return this.round;
+  }
+
+  /** Stops sampling (safe to call again) and checks what was recorded. */
+  async stop(): Promise<LeadershipHistoryReport> {
+    this.stopped = true;
+    await this.loop;
+    return checkLeadershipHistory(this.samples);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const startedMs = Date.now();
+      const round = ++this.round;
+      await Promise.all(
+        this.nodes().map(async (node) => {
+          try {
+            const s = await createApiClient({ address: node.api, timeoutMs: 1000 }).status();
+            this.samples.push({ round, node: node.name, role: s.role, term: s.term, leader: s.leader?.name ?? null, fencingToken: s.fencingToken });
+          } catch {
+            // Not answering now: nothing to record.
+          }
+        }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, this.intervalMs - (Date.now() - startedMs))));
+    }
+  }
+}
