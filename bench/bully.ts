@@ -22,7 +22,8 @@ type Watcher = ReturnType<LocalCluster['watchEvents']>;
 type Signal = 'SIGKILL' | 'SIGTERM' | 'SIGSTOP';
 
 export async function run(args: string[]): Promise<void> {
-  const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, etcd: 1 });
+  // --partition 0 and --etcd 0 skip those parts; --soak-ms 0 the stable run.
+  const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, partition: 1, etcd: 1 });
   console.log(`bully bench: ${SIZE} daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}; ${opts.trials} trials each`);
   const results: Partial<Record<Signal, number[]>> = {};
   const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: 'bully', priorities: [1, 2, 3, 4, 5] });
@@ -51,7 +52,8 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await cluster.stop();
   }
-  if (canUseNamespaces()) await partitionTrials(opts.trials);
+  if (!opts.partition) console.log('partition (2 | 3): skipped (--partition 0)');
+  else if (canUseNamespaces()) await partitionTrials(opts.trials);
   else console.log('partition (2 | 3): skipped, needs root and ip for a namespace LAN');
   if (opts.etcd) await compareWithEtcd(results, opts.trials);
 }

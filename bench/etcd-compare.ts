@@ -20,7 +20,7 @@ export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGT
     ['SIGKILL', 'kill -9 of the leader'],
     ['SIGSTOP', 'SIGSTOP of the leader'],
   ] as const) {
-    const times = await etcdFailover(signal, { trials, ...ETCD_TIMINGS }, (line) => process.stderr.write(`  etcd ${line}\n`));
+    const times = await etcdFailover(signal, { trials, ...ETCD_TIMINGS }, (line) => process.stderr.write(`${line}\n`));
     console.log(summarize(`etcd: ${label} → every survivor names the same new leader`, times));
     const ours = conclave[signal];
     if (ours && ours.length > 0) {

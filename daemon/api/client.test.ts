@@ -55,8 +55,9 @@ describe('API client against a server', () => {
   });
 
   it('a long-poll longer than timeoutMs is not cut short by it', async () => {
-    const client = createApiClient({ address: api.tcpAddress!, timeoutMs: 20 });
-    assert.equal((await client.leader({ waitMs: 200, after: source.leader().revision })).fencingToken, 11);
+    // The poll runs three times the client's timeout: cut short at timeoutMs, it would fail.
+    const client = createApiClient({ address: api.tcpAddress!, timeoutMs: 500 });
+    assert.equal((await client.leader({ waitMs: 1500, after: source.leader().revision })).fencingToken, 11);
   });
 
   it('transfer, resign and elect send their commands and return {ok, detail}', async () => {

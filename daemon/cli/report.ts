@@ -95,11 +95,11 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
       printCommandResult(await client(flags).transfer(node), flags, io);
     }));
 
-  apiCommand(program, 'resign', 'ask this node to step down if it leads').action((flags: ApiFlags) => reporting(flags, io, async () => {
+  apiCommand(program, 'resign', 'ask the leader to step down (asked of a follower, it is relayed to the leader)').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).resign(), flags, io);
   }));
 
-  apiCommand(program, 'elect', 'ask this node to start an election now').action((flags: ApiFlags) => reporting(flags, io, async () => {
+  apiCommand(program, 'elect', 'make the highest-ranked live member lead: a hand-off from the leader, or an election now').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).elect(), flags, io);
   }));
 }

@@ -87,16 +87,23 @@ test('heartbeats: first on the first tick, then one per interval, seq growing', 
   assert.deepEqual(seqs, [1, 2, 3, 4]);
 });
 
-test('a change of own meta is published at once; an update that changes nothing is not', () => {
+test('changes of own meta are published together a fifth of an interval later; an update that changes nothing is not', () => {
   const a = machine('a', T);
   a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
   publishedBy(a);
-  a.step({ type: 'update-self', nowMs: 10, meta: { role: 'leader', term: 2, leader: 'a', fencingToken: 7 } });
-  const [hb] = publishedBy(a);
-  assert.equal(hb?.meta.role, 'leader');
-  assert.equal(hb?.meta.fencingToken, 7);
+  const delay = T.heartbeatIntervalMs / 5;
+  a.step({ type: 'update-self', nowMs: 10, meta: { term: 5 } });
+  a.step({ type: 'update-self', nowMs: 12, meta: { role: 'leader', term: 2, leader: 'a', fencingToken: 7 } });
   assert.equal(a.self().role, 'leader');
-  a.step({ type: 'update-self', nowMs: 20, meta: { role: 'leader' } });
+  a.step({ type: 'tick', nowMs: 10 + delay - 1, localLagMs: 0 });
+  assert.deepEqual(publishedBy(a), [], 'not before the delay');
+  a.step({ type: 'tick', nowMs: 10 + delay, localLagMs: 0 });
+  const published = publishedBy(a);
+  assert.equal(published.length, 1, 'both changes in one heartbeat');
+  assert.equal(published[0]?.meta.role, 'leader');
+  assert.equal(published[0]?.meta.fencingToken, 7);
+  a.step({ type: 'update-self', nowMs: 20 + delay, meta: { role: 'leader' } });
+  a.step({ type: 'tick', nowMs: 30 + 2 * delay, localLagMs: 0 });
   assert.deepEqual(publishedBy(a), []);
 });
 

@@ -9,6 +9,7 @@ import {
   expectedConfirmations,
   isLocalStall,
   nextHealthMultiplier,
+  selfChangePublishDelayMs,
   suspicionTimeoutMs,
 } from './formulas.js';
 import type {
@@ -109,6 +110,8 @@ class MembershipMachine implements Membership {
   private healthMultiplier = 1;
   private nextHeartbeatDueMs: number | null = null;
   private publishDue = false;
+  /** A change of own meta waits until then to be gossiped (see selfChangePublishDelayMs). */
+  private selfChangePublishAtMs: number | null = null;
   private leaveAnnouncementsLeft = 0;
 
   constructor(init: MembershipInit) {
@@ -186,7 +189,8 @@ class MembershipMachine implements Membership {
     this.lastTickMs = nowMs;
 
     const heartbeatDue = this.nextHeartbeatDueMs === null || nowMs >= this.nextHeartbeatDueMs;
-    if (heartbeatDue && (this.selfState === 'alive' || this.leaveAnnouncementsLeft > 0)) this.publishDue = true;
+    const selfChangeDue = this.selfChangePublishAtMs !== null && nowMs >= this.selfChangePublishAtMs;
+    if ((heartbeatDue || selfChangeDue) && (this.selfState === 'alive' || this.leaveAnnouncementsLeft > 0)) this.publishDue = true;
 
     this.detectFailures(nowMs);
     this.forgetExpired(nowMs);
@@ -335,7 +339,9 @@ class MembershipMachine implements Membership {
   private onUpdateSelf(meta: Partial<MemberMeta>): void {
     const defined = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as Partial<MemberMeta>;
     const next = { ...this.selfMeta, ...defined };
-    if (applyMeta(this.selfMeta, next) && this.selfState === 'alive') this.publishDue = true;
+    if (applyMeta(this.selfMeta, next) && this.selfState === 'alive') {
+      this.selfChangePublishAtMs ??= this.nowMs + selfChangePublishDelayMs(this.timings.heartbeatIntervalMs);
+    }
   }
 
   private onLeave(nowMs: number): void {
@@ -348,6 +354,8 @@ class MembershipMachine implements Membership {
 
   private buildHeartbeat(): Heartbeat {
     this.seq += 1;
+    // Whatever changed is in this heartbeat.
+    this.selfChangePublishAtMs = null;
     this.nextHeartbeatDueMs = this.nowMs + this.timings.heartbeatIntervalMs;
     const leaving = this.selfState === 'left';
     if (leaving) this.leaveAnnouncementsLeft = Math.max(0, this.leaveAnnouncementsLeft - 1);

@@ -16,6 +16,8 @@ export class LeadershipSampler {
   readonly samples: LeadershipSample[] = [];
   private round = 0;
   private stopped = false;
+  /** Node names by id, from each node's own answers: a node that just restarted may name the leader by id only. */
+  private readonly names = new Map<string, string>();
   private readonly loop: Promise<void>;
 
   constructor(
@@ -44,7 +46,9 @@ export class LeadershipSampler {
         this.nodes().map(async (node) => {
           try {
             const s = await createApiClient({ address: node.api, timeoutMs: 1000 }).status();
-            this.samples.push({ round, node: node.name, role: s.role, term: s.term, leader: s.leader?.name ?? null, fencingToken: s.fencingToken });
+            this.names.set(s.id, node.name);
+            const leader = s.leader === null ? null : (this.names.get(s.leader.id) ?? s.leader.name);
+            this.samples.push({ round, node: node.name, role: s.role, term: s.term, leader, fencingToken: s.fencingToken });
           } catch {
             // Not answering now: nothing to record.
           }
