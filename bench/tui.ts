@@ -107,6 +107,7 @@ class FakeCluster {
       members: { alive: this.list.length, suspect: 0, dead: 0, left: 0 },
       leaseRemainingMs: this.leader === 0 ? 2500 : null,
       bootstrap: { expect: 3, seen: this.list.length, complete: true },
+      security: { psk: true },
       revision: this.term,
       uptimeMs: 1000,
       version: '0.1.0',

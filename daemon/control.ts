@@ -3,6 +3,7 @@ import type { MemberState } from '../protocols/types.js';
 import type { ControlSource, LeaderResponse, MembersResponse, StatusResponse } from './api/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import type { Runtime } from './runtime.js';
+import { securityStatus } from './security.js';
 import { VERSION } from './version.js';
 
 export interface ControlInit {
@@ -32,6 +33,7 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
         if (member.self) name = member.name;
       }
       const { summary, revision, status } = runtime.leadership();
+      const persistError = runtime.persistError();
       return {
         id: runtime.selfId,
         name,
@@ -44,6 +46,8 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
         members: counts,
         leaseRemainingMs: status.leaseRemainingMs,
         bootstrap: status.bootstrap,
+        persistError: persistError && { path: persistError.path, code: persistError.code, message: persistError.message },
+        security: securityStatus(config),
         revision,
         uptimeMs: Math.round(runtime.uptimeMs),
         version: VERSION,

@@ -10,18 +10,20 @@ import { createMembership, LEAVE_ANNOUNCEMENTS } from '../protocols/membership/i
 import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
-import { loadOrCreateIdentity } from './identity.js';
 import { nextIncarnation, saveIncarnation } from './incarnation.js';
 import { acquireDataDirLock } from './lock.js';
 import { createLogger, type Logger, type LogRecord } from './log.js';
+import { openNodeState } from './node-state.js';
 import { bindMetrics } from './observe.js';
 import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
-import { createElectionHost } from './protocols.js';
 import { Runtime } from './runtime.js';
+import { openSwarmWarning } from './security.js';
 import { VERSION } from './version.js';
 
 export interface RunOptions {
   tui: boolean;
+  /** `--reset-election-state`: accept an identity without election state (or the reverse) for this start. */
+  resetElectionState?: boolean;
 }
 
 /** Time allowed for libp2p and the API to close before the process exits anyway. */
@@ -45,9 +47,8 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
   let api: ApiServer | null = null;
   try {
     if (lock.tookOverFromPid !== null) log.warn({ pid: lock.tookOverFromPid }, 'took over a stale data dir lock');
-    const identity = await loadOrCreateIdentity(config.dataDir);
     const nowMs = () => performance.now();
-    const election = createElectionHost(config, identity.peerId, nowMs());
+    const { identity, election } = await openNodeState(config, { resetElectionState: opts.resetElectionState === true, nowMs: nowMs(), log });
     const initialIncarnation = nextIncarnation(config.dataDir);
     const psk = config.security.pskFile ? await readSwarmKey(config.security.pskFile) : null;
     p2p = await createP2PNode({
@@ -99,12 +100,20 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       token: config.api.token,
       onError: (err) => log.warn({ err }, 'control API error'),
       onRequest: metrics.countRequest,
+      onRejected: metrics.countRejected,
+      onAbuse: ({ kind, count, total, from, detail, advice }) =>
+        log.warn(
+          { kind, count, total, from, detail },
+          `control API refusals: ${count} ${kind} since the last report (logged at most once a minute per kind; all counted in conclave_api_rejected_requests_total): ${advice}`,
+        ),
     });
     runtime.start();
     log.info(
       { id: identity.peerId, cluster: config.cluster.name, protocol: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
       `conclave ${VERSION} started`,
     );
+    const openWarning = openSwarmWarning(config);
+    if (openWarning !== null) log.warn({ cluster: config.cluster.name, psk: false }, openWarning);
     if (election === null) {
       log.warn(
         { protocol: config.protocol },

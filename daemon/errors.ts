@@ -64,6 +64,59 @@ export class DataFileError extends Error {
   }
 }
 
+/**
+ * A data file could not be written (disk full, read-only, permissions). Writes replace a file
+ * atomically, so a failed one leaves it as it was. At start a rerun fails the same way until the
+ * disk is fixed, hence 2; at run time the runtime reports it and retries.
+ */
+export class PersistError extends Error {
+  override readonly name = 'PersistError';
+  readonly exitCode = 2;
+  readonly path: string;
+  /** The errno code of the cause (`ENOSPC`, `EROFS`, `EACCES`, …), null when it has none. */
+  readonly code: string | null;
+
+  /** `outcome`: what became of the file, e.g. `left as it was`. */
+  constructor(path: string, cause: unknown, outcome: string) {
+    const code = (cause as NodeJS.ErrnoException | null)?.code;
+    super(
+      `cannot write data file ${path} (${outcome}): ${cause instanceof Error ? cause.message : String(cause)}; ` +
+        'check free space, permissions and whether the file system is mounted read-only',
+      { cause },
+    );
+    this.path = path;
+    this.code = typeof code === 'string' ? code : null;
+  }
+}
+
+/**
+ * The data dir holds an identity without the election state it had (`lost-state`), or election
+ * state without the identity it belonged to (`lost-identity`). Starting anyway would restart a
+ * node's fencing token at 0 or hand one node's promises to another; the start is refused.
+ */
+export class ElectionStateError extends Error {
+  override readonly name = 'ElectionStateError';
+  readonly exitCode = 2;
+  /** The file that is missing. */
+  readonly path: string;
+  readonly kind: 'lost-state' | 'lost-identity';
+
+  constructor(kind: 'lost-state' | 'lost-identity', statePath: string, identityPath: string) {
+    const wayOut = 'or delete the whole data dir to join as a brand-new node';
+    super(
+      kind === 'lost-state'
+        ? `election state ${statePath} is missing, but this data dir holds the identity ${identityPath} of a node that ran before: ` +
+            'starting from empty state would restart its fencing token from 0. If the file is lost, start once with ' +
+            `--reset-election-state (the token restarts and the node learns the cluster's epoch from its peers), ${wayOut}`
+        : `identity ${identityPath} is missing, but this data dir holds election state ${statePath} of the node it belonged to, ` +
+            'which a new identity must not inherit. Restore that peer.key if you have it; otherwise start once with ' +
+            `--reset-election-state (a new identity with empty election state, which replaces the file), ${wayOut}`,
+    );
+    this.path = kind === 'lost-state' ? statePath : identityPath;
+    this.kind = kind;
+  }
+}
+
 /** The command line itself is wrong (beyond what the argument parser catches). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

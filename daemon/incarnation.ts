@@ -6,12 +6,16 @@
  * from the clock could fall below refutations the cluster has already seen.
  */
 import { join } from 'node:path';
+import { MAX_COUNTER } from '../protocols/bounds.js';
 import { DataFileError } from './errors.js';
 import { readDataFile, writeFileDurably } from './store.js';
 
 export const INCARNATION_FILE = 'incarnation';
-/** The largest stored value accepted: one more is still exact. Wall-clock seconds are near 2^31. */
-export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 1;
+/**
+ * The largest stored value accepted: its successor is still within the counter bound every peer
+ * enforces (protocols/bounds.ts). Wall-clock seconds are near 2^31.
+ */
+export const MAX_INCARNATION = MAX_COUNTER - 1;
 
 /** The stored incarnation, null before the first start; a corrupt file throws DataFileError. */
 export function loadIncarnation(dataDir: string): number | null {

@@ -11,7 +11,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DataDirLockedError } from './errors.js';
+import { DataDirLockedError, PersistError } from './errors.js';
 
 export const LOCK_FILE = 'daemon.lock';
 
@@ -51,7 +51,11 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     }
     // Stale. Re-read first, so a lock a racer just took over is not removed under it.
     if (readLock(path) !== content) continue;
-    removeIfPresent(path);
+    try {
+      removeIfPresent(path);
+    } catch (err) {
+      throw new PersistError(path, err, 'a stale lock that could not be removed');
+    }
     tookOverFromPid = lock?.pid ?? tookOverFromPid;
   }
   const holder = parseLock(readLock(path) ?? '');
@@ -83,12 +87,20 @@ function tryCreate(path: string): boolean {
     fd = openSync(path, 'wx', 0o600);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    throw new PersistError(path, err, 'not created');
   }
   try {
     const startTime = readStat(process.pid)?.startTime;
     writeSync(fd, startTime === undefined ? `${process.pid}\n` : `${process.pid}\nstarttime ${startTime}\n`);
     fsyncSync(fd);
+  } catch (err) {
+    // A full disk: no empty lock is left behind (the next start would take it for a stale one).
+    try {
+      unlinkSync(path);
+    } catch {
+      // reported below; an empty lock is taken over as garbage anyway
+    }
+    throw new PersistError(path, err, 'not created');
   } finally {
     closeSync(fd);
   }

@@ -14,16 +14,21 @@ const NAMES: [string, 'gauge' | 'counter' | 'histogram'][] = [
   ['conclave_messages_received_total', 'counter'],
   ['conclave_messages_rejected_total', 'counter'],
   ['conclave_peer_connections', 'gauge'],
+  ['conclave_peer_flood_disconnects_total', 'counter'],
+  ['conclave_outbound_frames_dropped_total', 'counter'],
+  ['conclave_outbound_stream_resets_total', 'counter'],
   ['conclave_event_loop_lag_seconds', 'gauge'],
   ['conclave_health_multiplier', 'gauge'],
   ['conclave_is_leader', 'gauge'],
   ['conclave_term', 'gauge'],
   ['conclave_fencing_token', 'gauge'],
+  ['conclave_persist_failures_total', 'counter'],
   ['conclave_elections_total', 'counter'],
   ['conclave_election_duration_seconds', 'histogram'],
   ['conclave_leader_changes_total', 'counter'],
   ['conclave_leaderless_seconds_total', 'counter'],
   ['conclave_api_requests_total', 'counter'],
+  ['conclave_api_rejected_requests_total', 'counter'],
 ];
 
 describe('daemon metrics', () => {
@@ -50,10 +55,13 @@ describe('daemon metrics', () => {
     const m = createMetrics({ processMetrics: false });
     m.handles.members.set({ state: 'alive' }, 3);
     m.handles.apiRequests.inc({ route: '/v1/status', code: '200' });
+    m.handles.apiRejectedRequests.inc({ reason: 'bad-target' });
+    m.handles.apiRejectedRequests.inc({ reason: 'bad-target' });
     m.handles.electionDurationSeconds.observe(0.04);
     const { body } = await m.scrape();
     assert.match(body, /^conclave_members\{state="alive"\} 3$/m);
     assert.match(body, /^conclave_api_requests_total\{route="\/v1\/status",code="200"\} 1$/m);
+    assert.match(body, /^conclave_api_rejected_requests_total\{reason="bad-target"\} 2$/m);
     assert.match(body, /^conclave_election_duration_seconds_bucket\{le="0.01"\} 0$/m);
     assert.match(body, /^conclave_election_duration_seconds_bucket\{le="0.05"\} 1$/m);
     assert.match(body, /^conclave_election_duration_seconds_bucket\{le="10"\} 1$/m);

@@ -26,13 +26,18 @@ export interface MetricHandles {
   leaseRemainingSeconds: Gauge;
   bootstrapComplete: Gauge;
   handshakeFailures: Counter;
+  peerFloodDisconnects: Counter;
+  outboundFramesDropped: Counter;
+  outboundStreamResets: Counter;
   term: Gauge;
   fencingToken: Gauge;
+  persistFailures: Counter;
   elections: Counter<'result'>;
   electionDurationSeconds: Histogram;
   leaderChanges: Counter;
   leaderlessSecondsTotal: Counter;
   apiRequests: Counter<'route' | 'code'>;
+  apiRejectedRequests: Counter<'reason'>;
 }
 
 export interface ConclaveMetrics {
@@ -75,8 +80,12 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Conclave
     leaseRemainingSeconds: gauge('lease_remaining_seconds', 'On the leader: how long its lease still runs on its own clock; 0 on any other node'),
     bootstrapComplete: gauge('bootstrap_complete', '1 once this node has seen cluster.bootstrapExpect members (before that it never leads)'),
     handshakeFailures: counter('handshake_failures_total', 'Dials whose connection opened but whose encrypted handshake failed (most often a different pre-shared key)'),
+    peerFloodDisconnects: counter('peer_flood_disconnects_total', 'Peers disconnected for sending above their per-peer limits; each is then refused for a cool-down'),
+    outboundFramesDropped: counter('outbound_frames_dropped_total', 'Election frames to peers dropped before the peer took them (queue full, stale, stream broken or reset)'),
+    outboundStreamResets: counter('outbound_stream_resets_total', 'Message streams to peers reset because the peer took nothing for too long'),
     term: gauge('term', 'Raft term or Bully epoch at this node'),
-    fencingToken: gauge('fencing_token', 'Fencing token at this node; only grows'),
+    fencingToken: gauge('fencing_token', 'Fencing token at this node, as on disk; only grows'),
+    persistFailures: counter('persist_failures_total', 'Failed writes of the election state (disk full, read-only); while they fail the node sends no election messages and reports no leadership'),
     elections: counter('elections_total', 'Elections this node took part in, by result', ['result']),
     electionDurationSeconds: new Histogram({
       name: `${METRIC_PREFIX}election_duration_seconds`,
@@ -87,6 +96,7 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Conclave
     leaderChanges: counter('leader_changes_total', 'Times the leader this node follows changed'),
     leaderlessSecondsTotal: counter('leaderless_seconds_total', 'Time this node spent without a leader'),
     apiRequests: counter('api_requests_total', 'Control API requests, by route and HTTP status', ['route', 'code']),
+    apiRejectedRequests: counter('api_rejected_requests_total', 'Control API connections and requests refused as misbehaving (bad target, over a cap, timed out, unauthorized), by reason', ['reason']),
   };
   if (opts.processMetrics !== false) {
     collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_PRECISION_MS });

@@ -2,6 +2,7 @@
  * Binds a runtime to Prometheus metrics: event-driven counters from the runtime's event stream,
  * gauges and cumulative totals copied from its state at scrape time.
  */
+import { ABUSE_KINDS, type AbuseKind } from './api/abuse.js';
 import { createMetrics } from './metrics.js';
 import type { P2PNode } from './p2p/index.js';
 import type { Runtime } from './runtime.js';
@@ -10,6 +11,8 @@ export interface BoundMetrics {
   scrape: () => Promise<{ contentType: string; body: string }>;
   /** For the API server's per-request hook. */
   countRequest: (route: string, status: number) => void;
+  /** For the API server's per-refusal hook. */
+  countRejected: (reason: AbuseKind) => void;
 }
 
 export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
@@ -37,7 +40,8 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
   });
   // Every label a dashboard may alert on exists from the first scrape, at zero.
   for (const state of ['alive', 'suspect', 'dead', 'left']) m.members.set({ state }, 0);
-  for (const reason of ['oversized', 'malformed', 'queue-full', 'invalid-heartbeat', 'invalid-message', 'no-election']) m.messagesRejected.inc({ reason }, 0);
+  for (const reason of ['oversized', 'malformed', 'queue-full', 'rate-limited', 'rate-limited-gossip', 'oversized-gossip', 'invalid-heartbeat', 'invalid-message', 'no-election']) m.messagesRejected.inc({ reason }, 0);
+  for (const reason of ABUSE_KINDS) m.apiRejectedRequests.inc({ reason }, 0);
 
   metrics.onScrape(() => {
     const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
@@ -58,14 +62,19 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     for (const [type, n] of stats.messagesReceived) metrics.setCounterTotal(m.messagesReceived, n, { type });
     for (const [reason, n] of stats.rejected) metrics.setCounterTotal(m.messagesRejected, n, { reason });
     metrics.setCounterTotal(m.leaderlessSecondsTotal, runtime.leaderlessMs() / 1000);
+    metrics.setCounterTotal(m.persistFailures, stats.persistFailures);
     const p2pStats = p2p.stats();
     metrics.setCounterTotal(m.gossipBytesSent, p2pStats.gossipBytesSent);
     metrics.setCounterTotal(m.gossipBytesReceived, p2pStats.gossipBytesReceived);
     metrics.setCounterTotal(m.handshakeFailures, p2pStats.handshakeFailures);
+    metrics.setCounterTotal(m.peerFloodDisconnects, p2pStats.floodDisconnects);
+    metrics.setCounterTotal(m.outboundFramesDropped, p2pStats.outboundFramesDropped);
+    metrics.setCounterTotal(m.outboundStreamResets, p2pStats.outboundStreamResets);
     m.peerConnections.set(p2p.connectedPeers().length);
   });
   return {
     scrape: () => metrics.scrape(),
     countRequest: (route, status) => m.apiRequests.inc({ route, code: String(status) }),
+    countRejected: (reason) => m.apiRejectedRequests.inc({ reason }),
   };
 }

@@ -1,14 +1,16 @@
 /**
  * The runtime drives the pure machines (DESIGN.md section 1): it is the only place with timers.
  * Inbound gossip, frames and connection hints go in as inputs; effects come out and become
- * gossip, frames, disk writes (before any send of the same batch) and API events.
+ * gossip, frames, disk writes (before any send; see durable.ts) and API events.
  */
-import { electionMembers, type Codec, type CommandResult, type Election, type ElectionMember, type ElectionStatus, type LeadershipCommand } from '../protocols/election.js';
+import { electionMembers, type Codec, type CommandResult, type Election, type ElectionMember, type ElectionStatus, type LeadershipCommand, type RefusalReason } from '../protocols/election.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member, MembershipEvent } from '../protocols/membership/types.js';
 import { OBSERVER_SUMMARY, type ElectionSummary, type NodeId } from '../protocols/types.js';
 import type { ApiEvent, MemberResponse, NodeRef } from './api/types.js';
+import { DurableState } from './durable.js';
+import type { PersistError } from './errors.js';
 import { LagMeter } from './lag.js';
 import type { Logger } from './log.js';
 import type { P2PNode } from './p2p/index.js';
@@ -39,7 +41,7 @@ export interface RuntimeInit {
   revisionBase: number;
 }
 
-export type RejectReason = 'oversized' | 'malformed' | 'queue-full' | 'invalid-heartbeat' | 'invalid-message' | 'no-election';
+export type RejectReason = 'oversized' | 'malformed' | 'queue-full' | 'rate-limited' | 'rate-limited-gossip' | 'oversized-gossip' | 'invalid-heartbeat' | 'invalid-message' | 'no-election' | 'impossible-incarnation' | RefusalReason;
 
 /** Counters the metrics exporter reads at scrape time. */
 export interface RuntimeStats {
@@ -86,6 +88,8 @@ export class Runtime {
   /** Inside input(): the machines are mid-pump and must not be stepped again. */
   private pumping = false;
   private nextBootstrapWarnMs: number;
+  /** What of the election state is on disk: sends and reports follow it (see durable.ts). */
+  private readonly durable: DurableState<unknown> | null;
   readonly stats: RuntimeStats = {
     heartbeatsSent: 0,
     heartbeatsReceived: 0,
@@ -102,6 +106,7 @@ export class Runtime {
     this.lagMeter = new LagMeter(this.tickIntervalMs, LAG_WINDOW_MS);
     this.startedAtMs = init.nowMs();
     this.summary = init.election ? init.election.machine.summary(this.startedAtMs) : { ...OBSERVER_SUMMARY };
+    this.durable = init.election ? new DurableState(init.election.store, this.summary) : null;
     this.leaderlessSinceMs = init.election && this.summary.leader === null ? this.startedAtMs : null;
     this.revision = init.revisionBase;
     this.nextBootstrapWarnMs = this.startedAtMs + BOOTSTRAP_WARN_AFTER_MS;
@@ -132,7 +137,11 @@ export class Runtime {
 
   electionStatus(): ElectionStatus {
     const election = this.init.election;
-    if (election) return election.machine.status(this.init.nowMs());
+    if (election) {
+      const status = election.machine.status(this.init.nowMs());
+      // No lease is reported while the state it was won on is not on disk (the summary says follower then).
+      return this.durable?.durable === false ? { ...status, leaseRemainingMs: null } : status;
+    }
     const seen = this.init.membership.members().filter((m) => m.state !== 'left').length;
     return { leaseRemainingMs: null, bootstrap: { expect: this.init.bootstrapExpect, seen, complete: false } };
   }
@@ -142,6 +151,11 @@ export class Runtime {
     const election = this.init.election;
     if (!election || this.pumping || this.stopping) return;
     this.input(() => election.machine.step({ type: 'tick', nowMs: this.init.nowMs() }));
+  }
+
+  /** The last failed write of the election state while it is not on disk; null while it is. */
+  persistError(): PersistError | null {
+    return this.durable?.error ?? null;
   }
 
   /** When this node last saw the leader change (monotonic ms), for "leader for 42 s". */
@@ -225,7 +239,12 @@ export class Runtime {
       });
     });
     this.input(() => election.machine.step({ type: 'command', nowMs: this.init.nowMs(), id, command }));
-    return result;
+    if (command.kind !== 'forget') return result;
+    // Forgotten by the election: this node's membership drops its dead entry now as well.
+    return result.then((r) => {
+      if (r.ok) this.input(() => this.init.membership.step({ type: 'forget', nowMs: this.init.nowMs(), id: command.id }));
+      return r;
+    });
   }
 
   /**
@@ -331,6 +350,8 @@ export class Runtime {
     const nowMs = this.init.nowMs();
     const last = this.lastRejectLogMs.get(key);
     if (last !== undefined && nowMs - last < 60_000) return;
+    // Bounded: a stranger cycling identities must not grow it; at worst some drops log early.
+    if (this.lastRejectLogMs.size >= 4096) this.lastRejectLogMs.clear();
     this.lastRejectLogMs.set(key, nowMs);
     this.init.log.warn({ peer: from, reason, detail }, 'dropped a message from a peer (further drops of this kind are counted, logged again in a minute)');
   }
@@ -386,18 +407,20 @@ export class Runtime {
 
 
   private applyElectionEffects(election: ElectionHost<unknown, unknown>, effects: ReturnType<Election<unknown, unknown>['drain']>): void {
-    // Persist-before-send: every state write of this batch is on disk before any message leaves.
-    let persisted = true;
-    for (const effect of effects) {
-      if (effect.type !== 'persist') continue;
-      try {
-        election.store.save(effect.state);
-      } catch (err) {
-        persisted = false;
-        this.stats.persistFailures++;
-        this.init.log.error({ err, file: election.store.path }, 'cannot persist election state; withholding this batch of messages (check disk space and permissions)');
-      }
+    // Persist-before-send: the newest state is on disk before any message leaves, in this batch
+    // and in every later one until a failed write succeeds (retried by durable.save).
+    const states = effects.flatMap((effect) => (effect.type === 'persist' ? [effect.state] : []));
+    const outcome = this.durable?.save(states, this.init.nowMs());
+    if (outcome === 'failed' || outcome === 'failed-again') this.stats.persistFailures++;
+    if (outcome === 'failed') {
+      this.init.log.error(
+        { err: this.durable?.error, file: election.store.path },
+        'cannot persist election state; withholding election messages and reporting no leadership until it is written (retried every second)',
+      );
+    } else if (outcome === 'recovered') {
+      this.init.log.info({ file: election.store.path, persistFailures: this.stats.persistFailures }, 'election state persisted again; election messages resume');
     }
+    const persisted = this.durable?.durable ?? true;
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist':
@@ -408,10 +431,13 @@ export class Runtime {
           this.init.p2p.send(effect.to, effect.message);
           break;
         case 'election-started':
+          // Withheld like the sends: an election on state that is not on disk is not reported.
+          if (!persisted) break;
           this.emit('election-started', { term: effect.term, reason: effect.reason });
           this.init.log.info({ event: 'election-started', term: effect.term, reason: effect.reason }, 'election started');
           break;
         case 'election-finished':
+          if (!persisted) break;
           this.emit('election-finished', { term: effect.term, result: effect.result, durationMs: effect.durationMs });
           break;
         case 'command-result': {
@@ -423,6 +449,9 @@ export class Runtime {
         case 'shutdown-ready':
           this.shutdownReady?.();
           break;
+        case 'refused':
+          this.reject(effect.from, effect.reason, effect.detail);
+          break;
       }
     }
   }
@@ -432,7 +461,8 @@ export class Runtime {
     const election = this.init.election;
     if (!election) return;
     const nowMs = this.init.nowMs();
-    const next = election.machine.summary(nowMs);
+    const machineSummary = election.machine.summary(nowMs);
+    const next = this.durable?.report(machineSummary) ?? machineSummary;
     const prev = this.summary;
     if (next.role === prev.role && next.term === prev.term && next.leader === prev.leader && next.fencingToken === prev.fencingToken) return;
     this.summary = { ...next };
@@ -478,6 +508,10 @@ export class Runtime {
       case 'refuted':
         log.warn({ event: event.type, incarnation: event.incarnation, by: this.nodeRef(event.by)?.name }, 'refuted a suspicion of this node');
         this.emit(event.type, { incarnation: event.incarnation, by: event.by });
+        return false;
+      case 'accusation-ignored':
+        // Counted and logged like any dropped message: once a minute per peer.
+        this.reject(event.by, 'impossible-incarnation', `an accusation of incarnation ${event.incarnation}, above this node's own`);
         return false;
       case 'protocol-mismatch':
         log.warn({ event: event.type, member: event.name, protocol: event.protocol, expected: event.expected }, 'member runs another protocol; shown, never counted in elections');

@@ -3,15 +3,16 @@
  * fsynced and atomic (tmp + rename + directory fsync), so the runtime can honour
  * persist-before-send simply by writing before it hands later sends to the network.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Codec } from '../protocols/election.js';
-import { DataFileError } from './errors.js';
+import { DataFileError, PersistError } from './errors.js';
 
 export interface StateStore<T> {
   readonly path: string;
   /** The stored state, null when none was ever written; a corrupt file throws DataFileError. */
   load(): T | null;
+  /** Throws PersistError (the file keeps its previous state) when the write fails. */
   save(state: T): void;
 }
 
@@ -48,21 +49,55 @@ export function readDataFile(path: string): string | null {
   }
 }
 
-/** Atomic, fsynced replacement of a small file. */
+/**
+ * Atomic, fsynced replacement of a small file. Any failure throws PersistError naming `path` and
+ * its cause, and removes the temporary file: a full disk must not fill up further with one
+ * leftover per attempt.
+ */
 export function writeFileDurably(path: string, content: string, mode = 0o600): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', mode);
+  let created = false;
+  let renamed = false;
   try {
-    writeSync(fd, content);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w', mode);
+    created = true;
+    try {
+      writeAll(fd, Buffer.from(content, 'utf8'));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    renamed = true;
+    const dirFd = openSync(dirname(path), 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch (err) {
+    // After the rename only the directory entry may not be durable yet: the file holds the new content.
+    const leftover = created && !renamed ? removeLeftover(tmp) : '';
+    throw new PersistError(path, err, renamed ? 'replaced, but not yet durably' : `left as it was${leftover}`);
   }
-  renameSync(tmp, path);
-  const dirFd = openSync(dirname(path), 'r');
+}
+
+/** write(2) may write part of a buffer (a nearly full disk) without an error: loop until all is written or it throws. */
+function writeAll(fd: number, data: Buffer): void {
+  for (let offset = 0; offset < data.length; ) {
+    const written = writeSync(fd, data, offset);
+    if (written <= 0) throw new Error(`write stopped at byte ${offset} of ${data.length}`);
+    offset += written;
+  }
+}
+
+/** Removes a temporary file after a failed write; '' when it is gone, else a note naming what was left behind. */
+function removeLeftover(tmp: string): string {
   try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
+    unlinkSync(tmp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') return `, and its temporary file ${tmp} could not be removed (${code ?? (err as Error).message})`;
   }
+  return '';
 }

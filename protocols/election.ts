@@ -26,7 +26,9 @@ export interface ElectionMember {
 export type LeadershipCommand =
   | { kind: 'transfer'; to: NodeId | null }
   | { kind: 'resign' }
-  | { kind: 'elect' };
+  | { kind: 'elect' }
+  /** Drop a departed member from the cluster size for good (it counts again once it comes back). */
+  | { kind: 'forget'; id: NodeId };
 
 export type ElectionInput<M> =
   | { type: 'tick'; nowMs: number }
@@ -45,12 +47,24 @@ export type CommandResult =
 
 export type ElectionEffect<M, P> =
   | { type: 'send'; to: NodeId; message: M }
-  /** Durable state; the host writes it (fsync) before any later `send` of the same drain leaves. */
+  /**
+   * The machine's whole durable state (a later persist replaces an earlier one). The host writes
+   * it (fsync) before any later `send` leaves; while a write fails it sends nothing and reports
+   * the summary as of the last state written (daemon/durable.ts), so `fencingToken` must come
+   * from persisted state.
+   */
   | { type: 'persist'; state: P }
   | { type: 'election-started'; term: number; reason: string }
   | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
   | { type: 'command-result'; id: number; result: CommandResult }
-  | { type: 'shutdown-ready' };
+  | { type: 'shutdown-ready' }
+  /**
+   * A valid message the machine would not act on because of who sent it or what it claims (not
+   * a live member, an epoch beyond reach): dropped, and counted and logged by the host.
+   */
+  | { type: 'refused'; from: NodeId; reason: RefusalReason; detail: string };
+
+export type RefusalReason = 'not-a-member' | 'epoch-out-of-range';
 
 /** What the control API reports besides the summary. */
 export interface ElectionStatus {

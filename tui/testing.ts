@@ -42,6 +42,7 @@ export function status(overrides: Partial<StatusResponse> = {}): StatusResponse 
     members: { alive: 3, suspect: 0, dead: 0, left: 0 },
     leaseRemainingMs: 2600,
     bootstrap: { expect: 3, seen: 3, complete: true },
+    security: { psk: true },
     revision: 7,
     uptimeMs: 60_000,
     version: '0.1.0',

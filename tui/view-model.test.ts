@@ -183,6 +183,31 @@ test('a node short of bootstrapExpect members says so in a warning line', () => 
   assert.equal(bannerFor(gone, 2000), null);
 });
 
+test('a cluster without a pre-shared key says so in a warning line, after the more urgent ones', () => {
+  const snapshot = (s: ReturnType<typeof status>) => reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), s) });
+  const open = snapshot(status({ security: { psk: false } }));
+  const banner = bannerFor(open, 1000);
+  assert.deepEqual(banner, { text: 'open cluster: no pre-shared key, anyone on the LAN can join (run conclave init)', tone: 'warn' });
+  assert.deepEqual(buildScreen(open, initialUi(1), 1000, computeLayout(100, 30, true)).banner, banner);
+  // A key, or a daemon too old to say: no line.
+  assert.equal(bannerFor(snapshot(status({ security: { psk: true } })), 1000), null);
+  const { security: _omitted, ...old } = status({ security: { psk: false } });
+  assert.equal(bannerFor(snapshot(old as ReturnType<typeof status>), 1000), null);
+  // Waiting for bootstrap says more about why nobody leads: it takes the line.
+  const waiting = snapshot(status({ role: 'follower', leader: null, leaseRemainingMs: null, bootstrap: { expect: 3, seen: 2, complete: false }, security: { psk: false } }));
+  assert.match(bannerFor(waiting, 1000)?.text ?? '', /^waiting for the cluster/);
+  // A stale view raises no line of its own.
+  assert.equal(bannerFor(reduce(open, { kind: 'disconnected', nowMs: 2000, code: 'unreachable', reason: 'connection refused', retryAtMs: 3000 }), 2000), null);
+});
+
+test('a daemon that cannot write its election state says so in an alarm line, above every other', () => {
+  const snapshot = (s: ReturnType<typeof status>) => reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), s) });
+  const persistError = { path: '/var/lib/conclave/bully-state.json', code: 'ENOSPC', message: 'cannot write /var/lib/conclave/bully-state.json: ENOSPC' };
+  const failing = snapshot(status({ name: 'bravo', persistError, security: { psk: false } }));
+  assert.deepEqual(bannerFor(failing, 1000), { text: 'bravo cannot write bully-state.json (ENOSPC): it takes no part in elections until it can', tone: 'alarm' });
+  assert.deepEqual(bannerFor(snapshot(status({ persistError: null, security: { psk: true } })), 1000), null);
+});
+
 test('the screen names the viewed node, its role and its leader for r', () => {
   const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), status({ id: idOf('bravo'), name: 'bravo', role: 'follower' })) });
   assert.deepEqual(buildScreen(view, initialUi(1), 1000, computeLayout(100, 30, false)).viewed, {

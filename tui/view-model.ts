@@ -2,8 +2,9 @@
  * The view-model: one daemon's view plus the UI state, turned into everything the widgets draw
  * (text segments with colours). Pure; widgets only render what this returns.
  */
+import { basename } from 'node:path';
 import { formatDuration } from '../daemon/cli/format.js';
-import type { BootstrapStatus, NodeRef, StatusResponse } from '../daemon/api/types.js';
+import type { BootstrapStatus, NodeRef, SecurityStatus, StatusResponse } from '../daemon/api/types.js';
 import type { ProtocolName } from '../protocols/types.js';
 import { leadershipChart } from './chart.js';
 import type { Layout } from './layout.js';
@@ -44,7 +45,7 @@ export interface ScreenModel {
 
 export interface Banner {
   text: string;
-  /** `alarm`: white on red (split brain); `warn`: yellow (a node waiting to bootstrap). */
+  /** `alarm`: white on red (split brain); `warn`: yellow (a node waiting to bootstrap, an open cluster). */
   tone: 'alarm' | 'warn';
 }
 
@@ -96,16 +97,26 @@ function greyOut(segments: Segment[]): Segment[] {
 
 /**
  * The line under the header: the split-brain alarm, else a node waiting for `bootstrapExpect`
- * members. None on a stale view: its claims are as old as its data, and the header says so.
+ * members, else a cluster open to anyone (no pre-shared key). None on a stale view: its claims
+ * are as old as its data, and the header says so.
  */
 export function bannerFor(view: DaemonView, nowMs: number): Banner | null {
   if (staleness(view, nowMs)) return null;
   const split = isSplitBrain(view.disagreeSinceMs, nowMs) ? findDisagreement(view.members.values(), view.status?.protocol ?? null) : null;
   if (split) return { text: bannerText(split, nowMs - (view.disagreeSinceMs ?? nowMs)), tone: 'alarm' };
+  const persist = view.status?.persistError;
+  if (view.status && persist) {
+    return { text: `${view.status.name} cannot write ${basename(persist.path)} (${persist.code ?? 'error'}): it takes no part in elections until it can`, tone: 'alarm' };
+  }
   // Absent from a daemon older than the field: then nothing is known to wait for.
   const boot = view.status?.bootstrap as BootstrapStatus | undefined;
   if (view.status && boot && !boot.complete) {
     return { text: `waiting for the cluster: seen ${boot.seen} of ${boot.expect} members (bootstrapExpect); ${view.status.name} will not lead before`, tone: 'warn' };
+  }
+  const security = view.status?.security as SecurityStatus | undefined;
+  if (view.status && security && !security.psk) {
+    // Fits 80 columns: mDNS announces the cluster name, so knowing it is no bar.
+    return { text: 'open cluster: no pre-shared key, anyone on the LAN can join (run conclave init)', tone: 'warn' };
   }
   return null;
 }

@@ -251,6 +251,21 @@ describe('API client against a server that is not conclave', () => {
     await assert.rejects(client.healthz(), (err: Error) => err.name === 'NotConclaveApiError' && err.message.includes('no content type'));
   });
 
+  it('status accepts security {psk}, and a daemon too old to send it; a malformed one is not Conclave', async () => {
+    const { security: _omitted, ...old } = new FakeControlSource().status();
+    const client = createApiClient({ address });
+    for (const security of [{ psk: false }, { psk: true }]) {
+      reply = { status: 200, type: 'application/json', body: JSON.stringify({ ...old, security }) };
+      assert.deepEqual((await client.status()).security, security);
+    }
+    reply = { status: 200, type: 'application/json', body: JSON.stringify(old) };
+    assert.equal((await client.status()).id, SELF_ID);
+    for (const security of ['open', { psk: 'no' }, null]) {
+      reply = { status: 200, type: 'application/json', body: JSON.stringify({ ...old, security }) };
+      await assert.rejects(client.status(), { name: 'NotConclaveApiError' });
+    }
+  });
+
   it("Conclave's error body still becomes a plain ApiError with its code", async () => {
     reply = { status: 409, type: 'application/json; charset=utf-8', body: '{"error":{"code":"not-leader","message":"only the leader can resign"}}' };
     await assert.rejects(createApiClient({ address }).resign(), { name: 'ApiError', status: 409, code: 'not-leader', message: 'only the leader can resign' });

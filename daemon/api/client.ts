@@ -41,6 +41,8 @@ export interface ApiClient {
   transfer(to?: string): Promise<CommandResponse>;
   resign(): Promise<CommandResponse>;
   elect(): Promise<CommandResponse>;
+  /** Drops a dead or departed member from the cluster size (`conclave forget`). */
+  forget(node: string): Promise<CommandResponse>;
   healthz(): Promise<{ ok: true }>;
 }
 
@@ -86,6 +88,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', SHAPES.command, to === undefined ? {} : { to }),
     resign: () => call<CommandResponse>('POST', '/v1/leadership/resign', SHAPES.command, {}),
     elect: () => call<CommandResponse>('POST', '/v1/election', SHAPES.command, {}),
+    forget: (node) => call<CommandResponse>('POST', '/v1/members/forget', SHAPES.command, { node }),
     healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),
   };
 }
@@ -200,7 +203,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
  * grows additively).
  */
 const SHAPES = {
-  status: (v: unknown) => isObject(v) && typeof v.id === 'string' && typeof v.role === 'string' && typeof v.term === 'number',
+  // `security` is newer than the rest: absent from older daemons, and when present it must hold psk.
+  status: (v: unknown) =>
+    isObject(v) && typeof v.id === 'string' && typeof v.role === 'string' && typeof v.term === 'number' &&
+    (v.security === undefined || (isObject(v.security) && typeof v.security.psk === 'boolean')),
   members: (v: unknown) => isObject(v) && Array.isArray(v.members),
   leader: (v: unknown) => isObject(v) && typeof v.term === 'number' && typeof v.fencingToken === 'number' && (v.leader === null || isObject(v.leader)),
   command: (v: unknown) => isObject(v) && v.ok === true && typeof v.detail === 'string',

@@ -1,5 +1,5 @@
 /** Small node:http helpers shared by the API routes: JSON replies, error bodies, bounded bodies. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ApiErrorBody } from './types.js';
 
 /** Request bodies above this are refused (400 `body-too-large`) without being read further. */
@@ -37,6 +37,23 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 }
 
 /**
+ * The reply sendError gives, as raw HTTP/1.1 for a socket that has no ServerResponse (Node's
+ * `clientError`: the request could not be parsed). It says `connection: close`; the caller closes.
+ */
+export function rawErrorReply(status: number, code: string, message: string): string {
+  const body: ApiErrorBody = { error: { code, message } };
+  const text = JSON.stringify(body);
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(text)}`,
+    'cache-control: no-store',
+    'connection: close',
+  ];
+  return `${head.join('\r\n')}\r\n\r\n${text}`;
+}
+
+/**
  * Reads a JSON body of at most MAX_BODY_BYTES. An empty body is `undefined`, so commands whose
  * body is optional accept a bare POST.
  */
@@ -45,10 +62,16 @@ export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) throw bodyTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw bodyTooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw bodyTooLarge();
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    // Node's `aborted`: the client left mid-body. Its fault, not an internal error to log.
+    if (err instanceof HttpError || (err as NodeJS.ErrnoException).code !== 'ECONNRESET') throw err;
+    throw new HttpError(400, 'aborted', 'the connection closed before the request body was complete', { connection: 'close' });
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;

@@ -13,6 +13,12 @@ export interface RouteContext {
   waits: LeaderWaits;
 }
 
+/**
+ * On the 503s of a full listener: a slot frees as soon as another client leaves, so retry soon;
+ * the connection closes, so a refused client holds no connection slot meanwhile.
+ */
+const RETRY_LATER = { 'retry-after': '5', connection: 'close' } as const;
+
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext) => Promise<void> | void;
 
 export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Handler>>>>> = {
@@ -23,6 +29,7 @@ export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Han
   '/v1/leadership/transfer': { POST: transfer },
   '/v1/leadership/resign': { POST: (req, res, _url, ctx) => command(req, res, ctx, () => ({ kind: 'resign' })) },
   '/v1/election': { POST: (req, res, _url, ctx) => command(req, res, ctx, () => ({ kind: 'elect' })) },
+  '/v1/members/forget': { POST: forget },
   '/metrics': { GET: metrics },
   '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
 };
@@ -37,7 +44,16 @@ async function leader(_req: IncomingMessage, res: ServerResponse, url: URL, { so
   // Without `after`, wait for a change from what is reported now.
   const gone = new AbortController();
   res.on('close', () => gone.abort());
-  const answer = await waits.wait(after ?? source.leader().revision, Math.min(waitMs, MAX_LEADER_WAIT_MS), gone.signal);
+  const pending = waits.wait(after ?? source.leader().revision, Math.min(waitMs, MAX_LEADER_WAIT_MS), gone.signal);
+  if (pending === null) {
+    throw new HttpError(
+      503,
+      'too-many-long-polls',
+      `${waits.capacity} long-polls already wait on this listener, its limit; retry later, and have each client wait in one poll at a time`,
+      RETRY_LATER,
+    );
+  }
+  const answer = await pending;
   if (!res.destroyed) sendJson(res, 200, answer);
 }
 
@@ -51,7 +67,14 @@ function events(_req: IncomingMessage, res: ServerResponse, url: URL, { streams 
     }
     types = new Set(names);
   }
-  streams.open(res, types);
+  if (!streams.open(res, types)) {
+    throw new HttpError(
+      503,
+      'too-many-event-streams',
+      `${streams.capacity} event streams are already open on this listener, its limit; close one (each dashboard holds one per daemon) and retry`,
+      RETRY_LATER,
+    );
+  }
 }
 
 async function transfer(req: IncomingMessage, res: ServerResponse, _url: URL, ctx: RouteContext): Promise<void> {
@@ -63,6 +86,14 @@ async function transfer(req: IncomingMessage, res: ServerResponse, _url: URL, ct
     if (to === undefined || to === null) return { kind: 'transfer', to: null };
     if (typeof to !== 'string' || to === '') throw new HttpError(400, 'invalid', '"to" must be a node id or name');
     return { kind: 'transfer', to: resolveNode(ctx.source, to) };
+  });
+}
+
+async function forget(req: IncomingMessage, res: ServerResponse, _url: URL, ctx: RouteContext): Promise<void> {
+  await command(req, res, ctx, (body) => {
+    const node = (body as { node?: unknown } | undefined)?.node;
+    if (typeof node !== 'string' || node === '') throw new HttpError(400, 'invalid', 'the body must be a JSON object like {"node": "<node id or name>"}');
+    return { kind: 'forget', id: resolveNode(ctx.source, node) };
   });
 }
 
@@ -82,6 +113,7 @@ const COMMAND_ERROR_STATUS: Readonly<Record<string, number>> = {
   'not-leader': 409,
   'unknown-node': 404,
   'no-candidate': 409,
+  'member-alive': 409,
   busy: 409,
   invalid: 400,
 };

@@ -109,7 +109,7 @@ describe('control API server', () => {
       assert.equal(reply.status, 200);
       assert.match(String(reply.headers['content-type']), /^application\/json/);
       const s = reply.json() as Record<string, unknown>;
-      assert.deepEqual(Object.keys(s).sort(), ['bootstrap', 'cluster', 'fencingToken', 'id', 'leader', 'leaseRemainingMs', 'members', 'name', 'protocol', 'revision', 'role', 'term', 'uptimeMs', 'version']);
+      assert.deepEqual(Object.keys(s).sort(), ['bootstrap', 'cluster', 'fencingToken', 'id', 'leader', 'leaseRemainingMs', 'members', 'name', 'protocol', 'revision', 'role', 'security', 'term', 'uptimeMs', 'version']);
       assert.equal(s.id, SELF_ID);
       assert.equal(s.name, 'alpha');
       assert.equal(s.cluster, 'test');
@@ -123,6 +123,7 @@ describe('control API server', () => {
       assert.equal(s.version, '0.1.0');
       assert.equal(s.leaseRemainingMs, 2500);
       assert.deepEqual(s.bootstrap, { expect: 3, seen: 3, complete: true });
+      assert.deepEqual(s.security, { psk: true });
       assert.equal(s.revision, 100);
     }
   });

@@ -35,6 +35,8 @@ export class FakeControlSource implements ControlSource {
   /** What `command` answers; null means "not implemented" (501). */
   commandResult: ((command: LeadershipCommand) => Promise<CommandResult>) | null = async () => ({ ok: true, detail: 'done' });
   failStatus: Error | null = null;
+  /** What /v1/status says of the swarm; a key by default, so only tests about it see the open state. */
+  security: StatusResponse['security'] = { psk: true };
 
   status(): StatusResponse {
     if (this.failStatus) throw this.failStatus;
@@ -50,6 +52,7 @@ export class FakeControlSource implements ControlSource {
       members: { alive: 2, suspect: 0, dead: 0, left: 0 },
       leaseRemainingMs: this.leaderNow.leaseRemainingMs,
       bootstrap: { expect: 3, seen: 3, complete: true },
+      security: { ...this.security },
       revision: this.leaderNow.revision,
       uptimeMs: 1234,
       version: '0.1.0',

@@ -24,6 +24,14 @@ export interface StatusResponse {
   leaseRemainingMs: number | null;
   /** Whether this node has seen its cluster reach `cluster.bootstrapExpect` members (until then it never leads). */
   bootstrap: BootstrapStatus;
+  /** Whether the swarm is closed to peers without the pre-shared key. */
+  security: SecurityStatus;
+  /**
+   * Set while the election state cannot be written (disk full, read-only): role, term, leader and
+   * fencingToken are then the last ones on disk, with no leader, and the node sends no election
+   * messages until a retry succeeds. null while the state is on disk; absent from older daemons.
+   */
+  persistError?: PersistErrorStatus | null;
   /** Same as LeaderResponse.revision. */
   revision: number;
   uptimeMs: number;
@@ -37,6 +45,23 @@ export interface BootstrapStatus {
   seen: number;
   /** True once `seen` reached `expect` (or this node followed a leader): durable, never goes back. */
   complete: boolean;
+}
+
+export interface SecurityStatus {
+  /**
+   * True when `security.pskFile` is set: only nodes holding the key can connect. False: the
+   * cluster is open to anyone who can reach a node and knows the cluster name (mDNS announces it).
+   */
+  psk: boolean;
+}
+
+export interface PersistErrorStatus {
+  /** The file that could not be written. */
+  path: string;
+  /** The errno code (`ENOSPC`, `EROFS`, `EACCES`, …), null when the cause had none. */
+  code: string | null;
+  /** The whole error, naming the file and its cause. */
+  message: string;
 }
 
 export interface MemberResponse {

@@ -70,12 +70,21 @@ describe('CLI formatting', () => {
     assert.doesNotMatch(formatStatus(status()), /bootstrap/);
   });
 
-  it('formatStatus reads a daemon too old to send lease and bootstrap', () => {
+  it('formatStatus says whether the swarm has a pre-shared key, and how to get one when it has none', () => {
+    assert.match(formatStatus(status({ security: { psk: false } })), /^security {2}open \(no pre-shared key; run conclave init\)$/m);
+    assert.match(formatStatus(status({ security: { psk: true } })), /^security {2}pre-shared key$/m);
+    const persistError = { path: '/d/bully-state.json', code: 'EROFS', message: 'cannot write /d/bully-state.json: EROFS' };
+    assert.match(formatStatus(status({ persistError })), /^disk {6}cannot write \/d\/bully-state.json: EROFS; sending no election messages until a write succeeds$/m);
+    assert.doesNotMatch(formatStatus(status({ persistError: null })), /^disk/m);
+  });
+
+  it('formatStatus reads a daemon too old to send lease, bootstrap and security', () => {
     const old = { ...status({ role: 'leader', term: 3 }) } as Partial<StatusResponse>;
     delete old.leaseRemainingMs;
     delete old.bootstrap;
+    delete old.security;
     const text = formatStatus(old as StatusResponse);
     assert.match(text, /^role {6}leader, term 3$/m);
-    assert.doesNotMatch(text, /bootstrap/);
+    assert.doesNotMatch(text, /bootstrap|security/);
   });
 });

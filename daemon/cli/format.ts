@@ -41,16 +41,26 @@ function leaseSuffix(leaseRemainingMs: number | null | undefined): string {
   return typeof leaseRemainingMs === 'number' ? `, lease ${formatDuration(leaseRemainingMs)} left` : '';
 }
 
+/** `open (…)` without a pre-shared key: anyone who can reach the node and knows the cluster name can join. */
+export function formatSecurity(security: StatusResponse['security']): string {
+  return security.psk ? 'pre-shared key' : 'open (no pre-shared key; run conclave init)';
+}
+
 /** The bootstrap line shows only while it holds the node back from leading. */
 export function formatStatus(s: StatusResponse): string {
   const counts = `${s.members.alive} alive, ${s.members.suspect} suspect, ${s.members.dead} dead, ${s.members.left} left`;
-  const boot = s.bootstrap as StatusResponse['bootstrap'] | undefined; // absent from older daemons
+  // Absent from older daemons: then nothing is known of the swarm's key, and no line is shown.
+  const boot = s.bootstrap as StatusResponse['bootstrap'] | undefined;
+  const security = s.security as StatusResponse['security'] | undefined;
   return [
     `node      ${s.name} (${shortId(s.id)})`,
     `cluster   ${s.cluster} (${s.protocol})`,
+    ...(security ? [`security  ${formatSecurity(security)}`] : []),
     `role      ${s.role}, term ${s.term}${leaseSuffix(s.leaseRemainingMs)}`,
     `leader    ${nodeLabel(s.leader)}, fencing token ${s.fencingToken}`,
     `members   ${counts}`,
+    // The daemon reports only what is on disk; this says why it holds back.
+    ...(s.persistError ? [`disk      ${s.persistError.message}; sending no election messages until a write succeeds`] : []),
     ...(boot && !boot.complete ? [`bootstrap waiting: seen ${boot.seen} of ${boot.expect} members (never leads before ${boot.expect})`] : []),
     `uptime    ${formatDuration(s.uptimeMs)}, version ${s.version}`,
   ].join('\n');

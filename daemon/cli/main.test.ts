@@ -82,6 +82,25 @@ describe('conclave config print', () => {
   });
 });
 
+describe('conclave init', () => {
+  it('writes swarm.key and conclave.yaml that `config check` accepts; a second run refuses, exit 1, naming the file', () => {
+    const dir = join(work, 'init');
+    const first = conclave(['init', '--dir', dir, '--cluster', 'lab']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /^wrote .*swarm\.key/m);
+    assert.equal(conclave(['config', 'check', join(dir, 'conclave.yaml')]).status, 0);
+    const again = conclave(['init', '--dir', dir]);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /^conclave: .*swarm\.key already exists/);
+  });
+
+  it('an unknown flag prints usage and exits 2', () => {
+    const r = conclave(['init', '--frobnicate']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /Usage: conclave init/);
+  });
+});
+
 describe('usage errors', () => {
   it('an unknown flag prints the error and usage on stderr and exits 2', () => {
     const r = conclave(['start', '--frobnicate']);

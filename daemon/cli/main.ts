@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerConfigCommands } from './config-cmd.js';
+import { registerInitCommand } from './init.js';
 import { registerReportCommands } from './report.js';
 import { registerStartCommand } from './start.js';
 
@@ -28,6 +29,7 @@ function buildProgram(): Command {
     // Settings below are inherited by every subcommand registered after them.
     .exitOverride()
     .showHelpAfterError();
+  registerInitCommand(program);
   registerStartCommand(program);
   registerConfigCommands(program);
   registerReportCommands(program);

@@ -110,6 +110,15 @@ describe('conclave reporting commands', () => {
     assert.deepEqual(JSON.parse(asJson.out), source.status());
   });
 
+  it('status says whether the swarm is open or protected by a pre-shared key', async () => {
+    assert.match((await conclave(['status', '--api', addr])).out, /^security {2}pre-shared key$/m);
+    source.security = { psk: false };
+    const open = await conclave(['status', '--api', addr]);
+    assert.equal(open.code, 0);
+    assert.match(open.out, /^security {2}open \(no pre-shared key; run conclave init\)$/m);
+    assert.deepEqual((JSON.parse((await conclave(['status', '--api', addr, '--json'])).out) as { security: unknown }).security, { psk: false });
+  });
+
   it('members prints the aligned table, or {members} with --json', async () => {
     const table = await conclave(['members', '--api', addr]);
     assert.equal(table.code, 0);
@@ -194,6 +203,17 @@ describe('conclave reporting commands', () => {
     assert.deepEqual(JSON.parse((await conclave(['resign', '--api', addr, '--json'])).out), { ok: true, detail: 'done' });
     assert.equal((await conclave(['elect', '--api', addr])).code, 0);
     assert.deepEqual(source.commands.at(-1), { kind: 'elect' });
+  });
+
+  it('forget NODE resolves a name and prints the detail; without NODE it is a usage error', async () => {
+    const forget = await conclave(['forget', 'beta', '--api', addr]);
+    assert.equal(forget.code, 0);
+    assert.equal(forget.out, 'done\n');
+    assert.deepEqual(source.commands.at(-1), { kind: 'forget', id: PEER_ID });
+    const unknown = await conclave(['forget', 'nobody', '--api', addr, '--json']);
+    assert.equal(unknown.code, 1);
+    assert.equal(jsonError(unknown).code, 'unknown-node');
+    assert.equal((await conclave(['forget', '--api', addr])).code, 2);
   });
 
   it('a refused or unimplemented command exits 1 with the API error', async () => {

@@ -102,6 +102,14 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
   apiCommand(program, 'elect', 'make the highest-ranked live member lead: a hand-off from the leader, or an election now').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).elect(), flags, io);
   }));
+
+  apiCommand(program, 'forget', 'drop a dead or departed member from the cluster size for good (it counts again if it comes back)')
+    .argument('<node>', 'node id or name')
+    .addHelpText('after', '\nThe daemon asked tells every live member; each obeys only if it too sees NODE dead or gone.\n' +
+      'A live member cannot be forgotten: stop it first (SIGTERM makes it leave by itself).')
+    .action((node: string, flags: ApiFlags) => reporting(flags, io, async () => {
+      printCommandResult(await client(flags).forget(node), flags, io);
+    }));
 }
 
 /**

@@ -53,12 +53,17 @@ export function readConfigFlags(command: Command): { file: string | undefined; f
 export function registerStartCommand(program: Command): void {
   addConfigFlags(program.command('start').description('run a daemon in the foreground until SIGINT/SIGTERM'))
     .option('--tui', 'show the dashboard in this terminal while the daemon runs')
-    .action(async (opts: { tui?: boolean }, command: Command) => {
+    .option(
+      '--reset-election-state',
+      'for this start only: accept a data dir whose election state is missing (or whose peer.key is), starting from empty ' +
+        "election state; the fencing token restarts and the node learns the cluster's epoch from its peers",
+    )
+    .action(async (opts: { tui?: boolean; resetElectionState?: boolean }, command: Command) => {
       const { file, flags } = readConfigFlags(command);
       const config = loadConfig({ file, flags });
       // Loaded here, not at the top: config and report commands need none of libp2p.
       const { runDaemon } = await import('../daemon.js');
-      const code = await runDaemon(config, { tui: opts.tui === true });
+      const code = await runDaemon(config, { tui: opts.tui === true, resetElectionState: opts.resetElectionState === true });
       // The daemon has handed off, left, closed and flushed its log: libp2p's leftover timers
       // must not hold the exit (the documented bound is 2 s after SIGTERM).
       process.exit(code);

@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface';
 import { decode } from 'it-length-prefixed';
 import type { Uint8ArrayList } from 'uint8arraylist';
 import { PeerChannel } from './channel.js';
-import type { P2PLogger } from './types.js';
+import type { OutboundDropReason, P2PLogger } from './types.js';
 
 const quiet: P2PLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -31,15 +31,44 @@ function fakeStream() {
   return { stream: stream as unknown as Stream, frames, fail: () => breakSink(new Error('reset')) };
 }
 
-function channel(openStream: () => Promise<Stream>, options: { maxQueuedFrames?: number; nowMs?: () => number } = {}) {
-  const counts = { queueFull: 0, sent: 0 };
+/** A peer that never reads: the sink takes nothing; abort() breaks it like a reset and is recorded. */
+function stuckStream() {
+  const aborts: Error[] = [];
+  let breakSink: (err: Error) => void = () => undefined;
+  const broken = new Promise<never>((_, reject) => (breakSink = reject));
+  broken.catch(() => undefined);
+  const stream = {
+    source: (async function* () {})(),
+    sink: async () => broken,
+    close: async () => undefined,
+    abort: (err: Error) => {
+      aborts.push(err);
+      breakSink(err);
+    },
+  };
+  return { stream: stream as unknown as Stream, aborts };
+}
+
+interface ChannelOptions {
+  maxQueuedFrames?: number;
+  maxQueuedBytes?: number;
+  maxBlockedMs?: number;
+  nowMs?: () => number;
+}
+
+function channel(openStream: () => Promise<Stream>, options: ChannelOptions = {}) {
+  const counts = { queueFull: 0, stale: 0, streamLost: 0, resets: 0, sent: 0 };
+  const byReason: Record<OutboundDropReason, keyof typeof counts> = { 'queue-full': 'queueFull', stale: 'stale', 'stream-lost': 'streamLost' };
   const ch = new PeerChannel({
     peer: 'p',
     maxQueuedFrames: options.maxQueuedFrames ?? 100,
+    maxQueuedBytes: options.maxQueuedBytes ?? 1 << 20,
     maxQueuedMs: 1000,
+    maxBlockedMs: options.maxBlockedMs ?? 10_000,
     nowMs: options.nowMs ?? (() => 0),
     openStream,
-    onQueueFull: () => counts.queueFull++,
+    onDropped: (n, reason) => (counts[byReason[reason]] += n),
+    onStreamReset: () => counts.resets++,
     onFramesSent: (n) => (counts.sent += n),
     logger: quiet,
   });
@@ -152,6 +181,74 @@ describe('peer channel', () => {
     await until(() => fake.frames().length === 1);
     assert.deepEqual(fake.frames(), ['fresh']);
     assert.equal(counts.sent, 1);
+    assert.equal(counts.stale, 1);
+  });
+
+  it('bounds queued bytes as well as frames: the oldest frames go first, each counted', async () => {
+    let opened: (s: Stream) => void = () => undefined;
+    const { ch, counts } = channel(() => new Promise((resolve) => (opened = resolve)), { maxQueuedBytes: 350 });
+    const pad = (i: number) => frame({ i, pad: 'x'.repeat(90) }); // 106 bytes each
+    for (let i = 0; i < 5; i++) ch.send(pad(i));
+    assert.equal(counts.queueFull, 2);
+    const fake = fakeStream();
+    opened(fake.stream);
+    await until(() => fake.frames().length === 3);
+    assert.deepEqual(fake.frames().map((f) => (f as { i: number }).i), [2, 3, 4]);
+  });
+
+  it('gives a stream that takes nothing no second batch: later frames wait in the bounded queue', async () => {
+    const stuck = stuckStream();
+    let opens = 0;
+    const { ch, counts } = channel(async () => (opens++, stuck.stream), { maxQueuedFrames: 3 });
+    ch.send(frame('first'));
+    await until(() => opens === 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 10; i++) {
+      ch.send(frame(i));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.equal(counts.queueFull, 7);
+    assert.equal(counts.sent, 0);
+  });
+
+  it('holds at most maxQueuedBytes for a peer that never reads, however much is sent', async () => {
+    const stuck = stuckStream();
+    const { ch, counts } = channel(async () => stuck.stream, { maxQueuedBytes: 10_000, maxQueuedFrames: 1_000_000 });
+    const payload = frame({ pad: 'x'.repeat(90) }); // 100 bytes
+    ch.send(payload);
+    await until(() => counts.sent === 0 && stuck.aborts.length === 0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 9_999; i++) ch.send(payload);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 10_000; i++) ch.send(payload);
+    // 20 000 frames of 100 bytes sent; in the stream's hands or waiting: at most 10 000 bytes.
+    assert.equal(counts.sent, 0);
+    assert.ok(20_000 - counts.queueFull <= 100, `${20_000 - counts.queueFull} frames held`);
+    assert.equal(stuck.aborts.length, 0, 'not reset before maxBlockedMs');
+  });
+
+  it('resets a stream that took nothing for maxBlockedMs, drops what it held, and opens a new one', async () => {
+    let clockMs = 0;
+    const stuck = stuckStream();
+    const fresh = fakeStream();
+    const streams = [stuck.stream, fresh.stream];
+    let opens = 0;
+    const { ch, counts } = channel(async () => streams[opens++]!, { maxBlockedMs: 10_000, nowMs: () => clockMs });
+    for (let i = 0; i < 3; i++) ch.send(frame(i));
+    await until(() => opens === 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    clockMs = 9_999;
+    ch.send(frame('still waiting'));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(stuck.aborts.length, 0);
+    clockMs = 10_000;
+    ch.send(frame('after'));
+    assert.deepEqual(stuck.aborts.map((e) => e.name), ['StuckStreamError']);
+    assert.equal(counts.resets, 1);
+    assert.equal(counts.streamLost, 3, 'the first batch never left');
+    await until(() => fresh.frames().length === 2);
+    assert.deepEqual(fresh.frames(), ['still waiting', 'after']);
+    assert.equal(opens, 2);
   });
 
   it('sends nothing after close', async () => {

@@ -2,29 +2,43 @@
  * One peer's outbound direct messages: a bounded queue in front of one long-lived stream.
  * A stream per message costs ~2 ms; a long-lived one ~0.4 ms a round trip (DESIGN.md section 3).
  *
- * Frames wait in `queue` (oldest dropped when full) and move into the stream's pushable in
- * batches, one batch at a time: the next batch moves once the stream has taken the previous
- * one, so a slow or stuck peer backs up into the bounded queue, not into unbounded buffers.
- * Frames survive a failed open (the peer may be connecting right now) and go out when the
- * connection comes up, unless they have waited longer than `maxQueuedMs`: a late burst of stale
- * election messages helps nobody.
+ * Frames wait in `queue` and move into the stream's pushable in batches, one batch at a time:
+ * the next batch moves once the stream has taken the previous one, so a slow or stuck peer backs
+ * up into the bounded queue, not into unbounded buffers. Frames survive a failed open (the peer
+ * may be connecting right now) and go out when the connection comes up, unless they have waited
+ * longer than `maxQueuedMs`: a late burst of stale election messages helps nobody.
+ *
+ * What a peer that never reads can make this node hold is bounded twice: frames and bytes
+ * waiting or handed to the stream but not taken (beyond either, frames are dropped), and time —
+ * a stream that takes nothing for `maxBlockedMs` is reset, releasing what the muxer holds for it.
+ * Every dropped frame is reported with its reason.
  */
 import type { Stream } from '@libp2p/interface';
 import { encode } from 'it-length-prefixed';
 import { pipe } from 'it-pipe';
 import { pushable, type Pushable } from 'it-pushable';
-import type { P2PLogger } from './types.js';
+import { StuckStreamError } from './errors.js';
+import type { OutboundDropReason, P2PLogger } from './types.js';
 
 export interface PeerChannelInit {
   peer: string;
-  /** Frames waiting for the stream beyond this are dropped, oldest first. */
+  /** Frames waiting for the stream beyond this are dropped, oldest first (`queue-full`). */
   maxQueuedFrames: number;
-  /** Frames older than this when a stream opens are dropped instead of sent. */
+  /**
+   * Bytes waiting or handed to the stream and not yet taken by it. Beyond this the oldest waiting
+   * frames are dropped, or the new one when the batch in the stream alone fills it (`queue-full`).
+   */
+  maxQueuedBytes: number;
+  /** Frames older than this when a stream opens are dropped instead of sent (`stale`). */
   maxQueuedMs: number;
+  /** A stream that has frames to take and takes none for this long is reset (`stream-lost`). */
+  maxBlockedMs: number;
   nowMs(): number;
   openStream(): Promise<Stream>;
-  onQueueFull(): void;
-  /** Frames handed to the stream (in flight; not acknowledged by the peer). */
+  onDropped(count: number, reason: OutboundDropReason): void;
+  /** A stream that stopped taking frames was reset (StuckStreamError). */
+  onStreamReset(): void;
+  /** Frames the stream took (in flight; not acknowledged by the peer). */
   onFramesSent(count: number): void;
   logger: P2PLogger;
 }
@@ -32,13 +46,18 @@ export interface PeerChannelInit {
 export class PeerChannel {
   private readonly init: PeerChannelInit;
   private readonly queue: Array<{ payload: Uint8Array; queuedAtMs: number }> = [];
+  private queuedBytes = 0;
   private stream: Stream | null = null;
   private out: Pushable<Uint8Array> | null = null;
-  /** A batch sits in `out` that the stream has not taken yet. */
-  private batchInFlight = false;
+  /** Frames moved into `out` that the stream has not taken yet (the batch in flight), and their bytes. */
+  private inFlightFrames = 0;
+  private inFlightBytes = 0;
+  /** When the stream last took a frame, or was last given some while it had none to take. */
+  private lastProgressMs = 0;
   private opening = false;
   /** The connection came up while an open was failing: try once more. */
   private reopenRequested = false;
+  private moveQueued = false;
   private closed = false;
 
   constructor(init: PeerChannelInit) {
@@ -47,11 +66,14 @@ export class PeerChannel {
 
   send(payload: Uint8Array): void {
     if (this.closed) return;
-    if (this.queue.length >= this.init.maxQueuedFrames) {
-      this.queue.shift();
-      this.init.onQueueFull();
+    const nowMs = this.init.nowMs();
+    if (this.out && this.inFlightFrames > 0 && nowMs - this.lastProgressMs >= this.init.maxBlockedMs) this.resetStuck(this.out, nowMs);
+    if (!this.makeRoom(payload.byteLength)) {
+      this.init.onDropped(1, 'queue-full');
+      return;
     }
-    this.queue.push({ payload, queuedAtMs: this.init.nowMs() });
+    this.queue.push({ payload, queuedAtMs: nowMs });
+    this.queuedBytes += payload.byteLength;
     if (!this.out) {
       void this.open();
       return;
@@ -67,8 +89,6 @@ export class PeerChannel {
       if (this.out === out) this.moveBatch(out);
     });
   }
-
-  private moveQueued = false;
 
   /**
    * Opens the stream before there is anything to send. Opening one negotiates the protocol
@@ -91,10 +111,22 @@ export class PeerChannel {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    this.queuedBytes = 0;
     this.out?.end();
     this.out = null;
     this.stream?.close().catch((err: unknown) => this.stream?.abort(err as Error));
     this.stream = null;
+  }
+
+  /** Drops the oldest waiting frames until `byteLength` more fits; false when it cannot fit at all. */
+  private makeRoom(byteLength: number): boolean {
+    const { maxQueuedFrames, maxQueuedBytes } = this.init;
+    const over = () => this.queue.length >= maxQueuedFrames || this.queuedBytes + this.inFlightBytes + byteLength > maxQueuedBytes;
+    while (this.queue.length > 0 && over()) {
+      this.queuedBytes -= this.queue.shift()!.payload.byteLength;
+      this.init.onDropped(1, 'queue-full');
+    }
+    return !over();
   }
 
   private async open(): Promise<void> {
@@ -118,36 +150,68 @@ export class PeerChannel {
     const out = pushable<Uint8Array>({ objectMode: true });
     this.stream = stream;
     this.out = out;
-    pipe(out, (source) => encode(source), stream).then(
+    const taken = (source: AsyncIterable<Uint8Array>) => this.countTaken(out, source);
+    pipe(out, taken, (source) => encode(source), stream).then(
       () => this.broken(out, null),
       (err: unknown) => this.broken(out, err),
     );
     this.moveBatch(out);
   }
 
-  private moveBatch(out: Pushable<Uint8Array>): void {
-    if (this.batchInFlight || this.queue.length === 0) return;
-    const oldestMs = this.init.nowMs() - this.init.maxQueuedMs;
-    const batch = this.queue.splice(0).filter((frame) => frame.queuedAtMs >= oldestMs);
-    if (batch.length === 0) return;
-    for (const frame of batch) out.push(frame.payload);
-    this.init.onFramesSent(batch.length);
-    this.batchInFlight = true;
-    out.onEmpty().then(() => {
-      if (this.out !== out) return;
-      this.batchInFlight = false;
-      this.moveBatch(out);
-    }, () => undefined);
+  /**
+   * Counts each frame as the stream pulls it; the last frame of a batch taken moves the next one.
+   * (Not `out.onEmpty()`: in it-pushable 3.2.4 it resolves at once unless given a signal, which
+   * let a peer that never reads pile every frame into the stream.)
+   */
+  private async *countTaken(out: Pushable<Uint8Array>, source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const payload of source) {
+      if (this.out === out) {
+        this.inFlightFrames--;
+        this.inFlightBytes -= payload.byteLength;
+        this.lastProgressMs = this.init.nowMs();
+        this.init.onFramesSent(1);
+        if (this.inFlightFrames === 0) this.moveBatch(out);
+      }
+      yield payload;
+    }
   }
 
-  /** The stream ended or failed: forget it; the next frame (or one still queued) opens another. */
+  private moveBatch(out: Pushable<Uint8Array>): void {
+    if (this.inFlightFrames > 0 || this.queue.length === 0) return;
+    const nowMs = this.init.nowMs();
+    const oldestMs = nowMs - this.init.maxQueuedMs;
+    const queued = this.queue.splice(0);
+    this.queuedBytes = 0;
+    const batch = queued.filter((frame) => frame.queuedAtMs >= oldestMs);
+    if (batch.length < queued.length) this.init.onDropped(queued.length - batch.length, 'stale');
+    if (batch.length === 0) return;
+    this.lastProgressMs = nowMs;
+    for (const frame of batch) {
+      out.push(frame.payload);
+      this.inFlightFrames++;
+      this.inFlightBytes += frame.payload.byteLength;
+    }
+  }
+
+  /** The peer has not read for maxBlockedMs: reset the stream rather than hold its frames. */
+  private resetStuck(out: Pushable<Uint8Array>, nowMs: number): void {
+    const err = new StuckStreamError(this.init.peer, nowMs - this.lastProgressMs);
+    this.init.logger.debug({ peer: this.init.peer, err, inFlight: this.inFlightFrames }, 'resetting a stuck message stream');
+    this.init.onStreamReset();
+    this.stream?.abort(err);
+    this.broken(out, null);
+  }
+
+  /** The stream ended, failed or was reset: forget it; the next frame (or one still queued) opens another. */
   private broken(out: Pushable<Uint8Array>, err: unknown): void {
     if (this.out !== out) return;
     if (err) this.init.logger.debug({ peer: this.init.peer, err }, 'message stream broke');
+    if (this.inFlightFrames > 0) this.init.onDropped(this.inFlightFrames, 'stream-lost');
     out.end();
     this.out = null;
     this.stream = null;
-    this.batchInFlight = false;
+    this.inFlightFrames = 0;
+    this.inFlightBytes = 0;
     if (this.queue.length > 0) void this.open();
   }
 }

@@ -9,8 +9,29 @@ export const MAX_DIRECT_STREAMS = 128;
 /** Frames waiting per peer before the oldest is dropped (`queue-full`); elections send few. */
 export const MAX_QUEUED_FRAMES_PER_PEER = 1024;
 
+/**
+ * Bytes per peer waiting or handed to its stream and not yet taken. Election frames are a few
+ * hundred bytes, so 1024 of them fit; without it 1024 frames of maxFrameBytes (64 KiB) would be
+ * 64 MiB held for one peer that does not read. Never below maxFrameBytes (see node.ts).
+ */
+export const MAX_QUEUED_BYTES_PER_PEER = 1024 * 1024;
+
 /** Frames that waited longer than this for a stream are dropped (stale by then for an election). */
 export const MAX_QUEUED_FRAME_AGE_MS = 5_000;
+
+/**
+ * A message stream that takes no frame for this long is reset: twice MAX_QUEUED_FRAME_AGE_MS, so
+ * whatever it holds is stale; with the lan and local presets a peer stalled that long has been
+ * declared dead already.
+ */
+export const MAX_BLOCKED_STREAM_MS = 10_000;
+
+/**
+ * Inbound frames one stream decodes before it yields to the event loop. A chunk from the socket
+ * can hold thousands of small frames, all decoded in one turn otherwise: the API, timers and
+ * other peers wait behind them. 64 frames take well under a millisecond to drop, a few to handle.
+ */
+export const INBOUND_FRAMES_PER_TURN = 64;
 
 /** Opening a direct stream (dial included) gives up after this; the frames stay queued. */
 export const OPEN_STREAM_TIMEOUT_MS = 5_000;
@@ -32,6 +53,22 @@ export const GOSSIP_HEARTBEAT_INTERVAL_MS = 500;
  * during shutdown must be back in the mesh in seconds, not a minute.
  */
 export const GOSSIP_PRUNE_BACKOFF_MS = 5_000;
+
+/**
+ * Largest gossipsub RPC read from a peer (it-length-prefixed's default: 4 MiB). One heartbeat is
+ * at most 32 KiB (DEFAULT_PEER_LIMITS.maxGossipBytes); an RPC may add IHAVE ids or answer an
+ * IWANT with several messages, which stays far below 1 MiB in a cluster of tens of nodes. A
+ * message between the two caps reaches our validator and is dropped and counted
+ * (`oversized-gossip`); an RPC above this one ends the peer's gossip stream inside gossipsub.
+ */
+export const GOSSIP_MAX_RPC_BYTES = 1024 * 1024;
+
+/**
+ * Gossip bytes queued for one peer that is not reading (default: unbounded). Beyond it gossipsub
+ * drops what it would send to that peer: heartbeats are 1-2 KiB, so this is minutes of them, and
+ * stale ones are worth nothing.
+ */
+export const GOSSIP_MAX_OUTBOUND_BUFFER_BYTES = 1024 * 1024;
 
 /** Keep a gone peer's gossip score this long (default 1 h), so a restart starts from neutral. */
 export const GOSSIP_RETAIN_SCORE_MS = 10_000;

@@ -28,6 +28,8 @@ function harness(options: { failFirst?: number; error?: () => unknown } = {}) {
   let failuresLeft = options.failFirst ?? 0;
   let handshakeFailures = 0;
   let clockMs = 0;
+  const refusedUntil = new Map<string, number>();
+  let refusalChecks = 0;
   const dialer = new Dialer({
     selfId: 'self',
     dial: async (request) => {
@@ -47,6 +49,10 @@ function harness(options: { failFirst?: number; error?: () => unknown } = {}) {
     backoff: { baseMs: 1, maxMs: 4 },
     logger: recording(logs),
     onHandshakeFailure: () => void handshakeFailures++,
+    refusedUntilMs: (peer) => {
+      refusalChecks++;
+      return refusedUntil.get(peer) ?? null;
+    },
   });
   const disconnect = (peer: string) => {
     connected.delete(peer);
@@ -62,6 +68,8 @@ function harness(options: { failFirst?: number; error?: () => unknown } = {}) {
     handshakeFailures: () => handshakeFailures,
     failNext: (count: number) => (failuresLeft = count),
     advance: (ms: number) => (clockMs += ms),
+    refuse: (peer: string, untilMs: number) => refusedUntil.set(peer, untilMs),
+    refusalChecks: () => refusalChecks,
   };
 }
 
@@ -187,6 +195,21 @@ describe('dialer', () => {
     await settle();
     assert.deepEqual(logs.map((l) => l.level), ['debug']);
     assert.equal(handshakeFailures, 0);
+  });
+
+  it('dials no peer in its flood cool-down, member or discovered, and dials it when the cool-down ends without counting failures', async () => {
+    const h = harness();
+    h.refuse('a', 3);
+    h.dialer.setMembers([{ id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1'] }]);
+    h.dialer.discovered('a', []);
+    // The clock stands still, so the member target keeps finding 'a' refused and waiting again.
+    await until(() => h.refusalChecks() >= 4);
+    assert.equal(h.dials.length, 0);
+    h.advance(3);
+    await until(() => h.connected.has('a'));
+    assert.equal(h.dials.length, 1);
+    assert.equal(h.logs.filter((l) => l.msg === 'dial failed').length, 0, 'waiting out a cool-down is not a failure');
+    h.dialer.stop();
   });
 
   it('dials nothing after stop', async () => {

@@ -9,6 +9,9 @@
  *
  * A failed dial is logged at debug (peers come and go), except a failed handshake: the peer is
  * there but will never connect until someone fixes a key, so it is a warning, once a minute per peer.
+ *
+ * A peer disconnected for flooding is not dialled until its cool-down ends (`refusedUntilMs`):
+ * a target waits for it without counting a failure, a discovery report is ignored.
  */
 import { backoffDelayMs, REDIAL_BACKOFF, type BackoffOptions } from './backoff.js';
 import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
@@ -32,6 +35,8 @@ export interface DialerInit {
   logger: P2PLogger;
   /** Called for every dial that failed in its handshake (see dial-failure.ts), logged or not. */
   onHandshakeFailure?(): void;
+  /** Until when dials to `peer` are refused (a flooder's cool-down, see flood-guard.ts), or null. */
+  refusedUntilMs?(peer: string): number | null;
 }
 
 interface Target {
@@ -100,6 +105,7 @@ export class Dialer {
   /** A discovery mechanism reported `peer` at `addrs` (empty: use the peer store's). */
   discovered(peer: string, addrs: string[]): void {
     if (this.stopped || peer === this.init.selfId || this.init.isConnected(peer) || this.discoveryDialing.has(peer)) return;
+    if (this.refusedUntilMs(peer) !== null) return;
     const backoff = this.discovery.get(peer);
     if (backoff && this.init.nowMs() < backoff.notBeforeMs) return;
     this.discoveryDialing.add(peer);
@@ -160,6 +166,11 @@ export class Dialer {
     }
   }
 
+  private refusedUntilMs(peer: string): number | null {
+    const untilMs = this.init.refusedUntilMs?.(peer) ?? null;
+    return untilMs !== null && untilMs > this.init.nowMs() ? untilMs : null;
+  }
+
   private delayMs(failures: number): number {
     return backoffDelayMs(failures, this.backoff, this.init.random01());
   }
@@ -182,6 +193,11 @@ export class Dialer {
     if (this.stopped || !this.isTarget(target)) return;
     if (target.peer !== null && this.init.isConnected(target.peer)) {
       target.failures = 0;
+      return;
+    }
+    const refusedUntilMs = target.peer === null ? null : this.refusedUntilMs(target.peer);
+    if (refusedUntilMs !== null) {
+      this.schedule(target, refusedUntilMs - this.init.nowMs());
       return;
     }
     target.dialing = true;

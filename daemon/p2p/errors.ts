@@ -14,3 +14,25 @@ export class SwarmKeyError extends Error {
     this.path = path;
   }
 }
+
+/** Our message stream to a peer took nothing for too long (the peer is not reading): it is reset. */
+export class StuckStreamError extends Error {
+  override readonly name = 'StuckStreamError';
+  readonly peer: string;
+
+  constructor(peer: string, blockedMs: number) {
+    super(`peer ${peer} took no message frame for ${Math.round(blockedMs)} ms; the stream is reset and the frames in it dropped`);
+    this.peer = peer;
+  }
+}
+
+/** A peer kept sending above its per-peer limits: its connections are closed with this. */
+export class PeerFloodError extends Error {
+  override readonly name = 'PeerFloodError';
+  readonly peer: string;
+
+  constructor(peer: string, cooldownMs: number) {
+    super(`peer ${peer} kept sending above the per-peer limits; disconnected, and refused for ${Math.round(cooldownMs / 1000)} s`);
+    this.peer = peer;
+  }
+}

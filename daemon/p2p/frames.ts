@@ -2,12 +2,10 @@
  * Direct-message frames: UTF-8 JSON inside it-length-prefixed framing. Decisions about one
  * frame are pure functions here; the stream plumbing lives in channel.ts and inbound.ts.
  */
-import type { FrameRejectReason } from './types.js';
-
 /** Hard cap on the length prefix, as a multiple of maxFrameBytes: beyond it the stream is reset. */
 export const HARD_CAP_FACTOR = 16;
 
-export type DecodedFrame = { ok: true; message: unknown } | { ok: false; reason: Exclude<FrameRejectReason, 'queue-full'> };
+export type DecodedFrame = { ok: true; message: unknown } | { ok: false; reason: 'oversized' | 'malformed' };
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();

@@ -1,6 +1,7 @@
 /** The libp2p node the runtime talks to; see types.ts for the contract. */
 export { createP2PNode } from './node.js';
 export { readSwarmKey } from './swarm-key.js';
-export { SwarmKeyError } from './errors.js';
+export { PeerFloodError, StuckStreamError, SwarmKeyError } from './errors.js';
+export { DEFAULT_PEER_LIMITS, type PeerLimits } from './flood-guard.js';
 export { directProtocolId, gossipTopic, mdnsServiceTag } from './names.js';
-export type { FrameRejectReason, P2PLogger, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';
+export type { FrameRejectReason, OutboundDropReason, P2PLogger, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';

@@ -7,7 +7,7 @@ import { gossipsub } from '@chainsafe/libp2p-gossipsub';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import { StrictSign, type Message, type PeerId, type PeerInfo } from '@libp2p/interface';
+import { StrictSign, TopicValidatorResult, type Message, type PeerId, type PeerInfo } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
@@ -21,18 +21,25 @@ import { PeerChannel } from './channel.js';
 import {
   DIAL_TIMEOUT_MS,
   GOSSIP_HEARTBEAT_INTERVAL_MS,
+  GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
+  GOSSIP_MAX_RPC_BYTES,
   GOSSIP_MESH,
   GOSSIP_PRUNE_BACKOFF_MS,
   GOSSIP_RETAIN_SCORE_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_S,
+  INBOUND_FRAMES_PER_TURN,
   MDNS_SEARCH_PHASE_MS,
+  MAX_BLOCKED_STREAM_MS,
   MAX_DIRECT_STREAMS,
+  MAX_QUEUED_BYTES_PER_PEER,
   MAX_QUEUED_FRAME_AGE_MS,
   MAX_QUEUED_FRAMES_PER_PEER,
   OPEN_STREAM_TIMEOUT_MS,
 } from './constants.js';
 import { explainDialTimeout } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
+import { PeerFloodError } from './errors.js';
+import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
 import { encodeFrame } from './frames.js';
 import { readInboundStream } from './inbound.js';
 import { directProtocolId, gossipTopic, mdnsServiceTag } from './names.js';
@@ -50,6 +57,10 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   let onDiscovered: (info: PeerInfo) => void = () => undefined;
   let mdnsService: MdnsQuerier | null = null;
   const mdnsTag = mdnsServiceTag(init.cluster);
+  const nowMs = () => performance.now();
+  const limits = init.peerLimits ?? DEFAULT_PEER_LIMITS;
+  const guard = new FloodGuard(limits);
+  const refused = (peer: PeerId): boolean => guard.refusedUntilMs(peer.toString(), nowMs()) !== null;
 
   const libp2p = await createLibp2p({
     start: false,
@@ -74,6 +85,13 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         ]
       : [],
     connectionManager: { dialTimeout: DIAL_TIMEOUT_MS, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_S },
+    // A flooder's cool-down: no dial to it (ours or a channel's), no connection from it once its
+    // key is known; a bootstrap address without /p2p/ is caught after the handshake.
+    connectionGater: {
+      denyDialPeer: refused,
+      denyInboundEncryptedConnection: refused,
+      denyOutboundEncryptedConnection: refused,
+    },
     services: {
       identify: identify(),
       ping: ping(),
@@ -92,12 +110,27 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         // Defaults built for public networks that punish what a LAN cluster does routinely:
         // many nodes on one IP (a local cluster) and re-grafting right after a restart.
         scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0, retainScore: GOSSIP_RETAIN_SCORE_MS },
+        // Peer scoring stays off as a defence (no topic score parameters): its mesh-delivery terms
+        // assume messages arrive through a mesh of about six, while here floodPublish delivers them
+        // first-hand and the mesh is 1-2, so honest peers would be penalised; and its penalties fall
+        // on the peer that relayed a message, not its author. The validator below limits authors.
+        maxInboundDataLength: GOSSIP_MAX_RPC_BYTES,
+        maxOutboundBufferSize: GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
       }),
     },
   });
 
   const selfId = libp2p.peerId.toString();
-  const stats: P2PStats = { gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0, handshakeFailures: 0 };
+  const stats: P2PStats = {
+    gossipBytesSent: 0,
+    gossipBytesReceived: 0,
+    framesSent: 0,
+    framesReceived: 0,
+    handshakeFailures: 0,
+    floodDisconnects: 0,
+    outboundFramesDropped: 0,
+    outboundStreamResets: 0,
+  };
   const gossipHandlers: Handler<[string, Uint8Array]>[] = [];
   const messageHandlers: Handler<[string, unknown]>[] = [];
   const rejectHandlers: Handler<[string, FrameRejectReason]>[] = [];
@@ -107,7 +140,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   let memberIds = new Set<string>();
   let warmChannel: (peer: string) => void = () => undefined;
   const logLimiter = createRejectLogLimiter();
-  const nowMs = () => performance.now();
   let stopping: Promise<void> | null = null;
 
   /** Handlers belong to the caller; one that throws must not break a stream or an event loop. */
@@ -121,8 +153,20 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     }
   };
   const reject = (from: string, reason: FrameRejectReason): void => {
-    if (logLimiter.shouldLog(from, reason, nowMs())) log.warn({ peer: from, reason }, 'dropped a direct frame (logged once a minute per peer and reason)');
+    if (logLimiter.shouldLog(from, reason, nowMs())) log.warn({ peer: from, reason }, 'dropped a direct frame or gossip message (logged once a minute per peer and reason)');
     emit(rejectHandlers, from, reason);
+  };
+  /** An inbound frame or gossip message from `from` was dropped: count it, and cut a flooder off. */
+  const dropInbound = (from: string, reason: FrameRejectReason): void => {
+    reject(from, reason);
+    if (guard.strike(from, nowMs())) disconnectFlooder(from);
+  };
+  const disconnectFlooder = (peer: string): void => {
+    stats.floodDisconnects++;
+    const err = new PeerFloodError(peer, limits.cooldownMs);
+    if (logLimiter.shouldLog(peer, 'flood', nowMs())) log.warn({ peer, err }, `${err.message} (logged once a minute per peer)`);
+    // Abort, not close: a graceful close waits on streams the flooder may never finish.
+    for (const connection of libp2p.getConnections(peerIdFromString(peer))) connection.abort(err);
   };
 
   const dialer = new Dialer({
@@ -145,6 +189,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     onHandshakeFailure: () => {
       stats.handshakeFailures++;
     },
+    refusedUntilMs: (peer) => guard.refusedUntilMs(peer, nowMs()),
   });
   onDiscovered = (info) => dialer.discovered(info.id.toString(), info.multiaddrs.map(String));
   libp2p.addEventListener('peer:discovery', (evt) => onDiscovered(evt.detail));
@@ -165,6 +210,17 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   });
 
   const pubsub = libp2p.services.pubsub;
+  // Runs after gossipsub's signature check and duplicate filter, before delivery and relay: a
+  // dropped message goes neither to the runtime (so never to JSON.parse) nor to other peers.
+  pubsub.topicValidators.set(topic, (_relayedBy, msg) => {
+    if (msg.type !== 'signed') return TopicValidatorResult.Reject;
+    const author = msg.from.toString();
+    const refusal = guard.admitGossip(author, msg.data.byteLength, nowMs());
+    if (refusal === null) return TopicValidatorResult.Accept;
+    dropInbound(author, refusal);
+    // Reject tells gossipsub the message is invalid; Ignore only that it is not wanted now.
+    return refusal === 'oversized-gossip' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
+  });
   pubsub.addEventListener('message', (evt) => {
     const msg: Message = evt.detail;
     if (msg.topic !== topic || msg.type !== 'signed') return;
@@ -178,11 +234,13 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       void readInboundStream(stream, {
         from: connection.remotePeer.toString(),
         maxFrameBytes: init.maxFrameBytes,
+        framesPerTurn: INBOUND_FRAMES_PER_TURN,
+        admit: (from) => guard.admitFrame(from, nowMs()),
         onFrame: (from, message) => {
           stats.framesReceived++;
           emit(messageHandlers, from, message);
         },
-        onReject: reject,
+        onReject: dropInbound,
         logger: log,
       });
     },
@@ -216,10 +274,19 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       channel = new PeerChannel({
         peer,
         maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER,
+        maxQueuedBytes: Math.max(MAX_QUEUED_BYTES_PER_PEER, init.maxFrameBytes),
         maxQueuedMs: MAX_QUEUED_FRAME_AGE_MS,
+        maxBlockedMs: MAX_BLOCKED_STREAM_MS,
         nowMs,
         openStream: () => libp2p.dialProtocol(remote, protocolId, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS }),
-        onQueueFull: () => reject(peer, 'queue-full'),
+        onDropped: (count, reason) => {
+          stats.outboundFramesDropped += count;
+          // Reported as before: the runtime counts these under messages_rejected_total.
+          if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
+        },
+        onStreamReset: () => {
+          stats.outboundStreamResets++;
+        },
         onFramesSent: (count) => {
           stats.framesSent += count;
         },

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readSwarmKey, swarmKeyProblem } from './swarm-key.js';
+import { formatSwarmKey, readSwarmKey, swarmKeyProblem } from './swarm-key.js';
 
 const HEX = 'dffb7e3135399a8b1612b2aaca1c36a3a8ac2cd0cca51ceeb2ced87d308cac6d';
 const dir = mkdtempSync(join(tmpdir(), 'conclave-psk-'));
@@ -43,6 +43,14 @@ describe('swarm key', () => {
         return true;
       });
     }
+  });
+
+  it('formatSwarmKey writes 32 bytes in the form the reader accepts, and refuses any other length', async () => {
+    const text = formatSwarmKey(Buffer.from(HEX, 'hex'));
+    assert.equal(text, `/key/swarm/psk/1.0.0/\n/base16/\n${HEX}\n`);
+    assert.equal(swarmKeyProblem(text), null);
+    assert.equal(new TextDecoder().decode(await readSwarmKey(keyFile('formatted', text))), text.trimEnd());
+    assert.throws(() => formatSwarmKey(new Uint8Array(31)), RangeError);
   });
 
   it('reports a missing file as SwarmKeyError', async () => {

@@ -9,6 +9,14 @@ import { SwarmKeyError } from './errors.js';
 const HEADER = '/key/swarm/psk/1.0.0/';
 const CODEC = '/base16/';
 const KEY_HEX_RE = /^[0-9a-fA-F]{64}$/;
+/** pnet's key length: 32 bytes (the 64 hex digits above). */
+export const SWARM_KEY_BYTES = 32;
+
+/** The text of a swarm key file holding `key` (32 random bytes, e.g. from crypto.randomBytes). */
+export function formatSwarmKey(key: Uint8Array): string {
+  if (key.length !== SWARM_KEY_BYTES) throw new RangeError(`a swarm key is ${SWARM_KEY_BYTES} bytes, got ${key.length}`);
+  return `${HEADER}\n${CODEC}\n${Buffer.from(key).toString('hex')}\n`;
+}
 
 /** Reads and validates a swarm key file; returns its canonical bytes for `preSharedKey({ psk })`. */
 export async function readSwarmKey(path: string): Promise<Uint8Array> {

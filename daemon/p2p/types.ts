@@ -3,6 +3,7 @@
  * streams, connection events and a redial set. Nothing here mentions libp2p types except the key.
  */
 import type { PrivateKey } from '@libp2p/interface';
+import type { PeerLimits } from './flood-guard.js';
 
 /** What the node logs through; a pino child logger fits. */
 export interface P2PLogger {
@@ -27,10 +28,20 @@ export interface P2PNodeInit {
   psk: Uint8Array | null;
   /** Direct frames above this many bytes are dropped (and reported as `oversized`). */
   maxFrameBytes: number;
+  /** Per-peer rate and size limits; DEFAULT_PEER_LIMITS (flood-guard.ts) when absent. */
+  peerLimits?: PeerLimits;
   logger: P2PLogger;
 }
 
-export type FrameRejectReason = 'oversized' | 'malformed' | 'queue-full';
+/**
+ * Why an inbound frame or gossip message was dropped (`queue-full` is the outbound queue's: the
+ * frame to that peer never left). `rate-limited` and `rate-limited-gossip`: over the peer's
+ * token bucket (see flood-guard.ts); `oversized-gossip`: a gossip payload over the cap.
+ */
+export type FrameRejectReason = 'oversized' | 'malformed' | 'queue-full' | 'rate-limited' | 'rate-limited-gossip' | 'oversized-gossip';
+
+/** Why an outbound frame never reached the peer's stream; see PeerChannel. */
+export type OutboundDropReason = 'queue-full' | 'stale' | 'stream-lost';
 
 export interface P2PStats {
   /** Gossip payload bytes handed to peers (payload × recipients; framing overhead not counted). */
@@ -44,6 +55,15 @@ export interface P2PStats {
    * that differs from the peer's, or is missing on one side. Counted per dial, warned once a minute.
    */
   handshakeFailures: number;
+  /**
+   * Peers disconnected for flooding: they kept sending above their per-peer limits (see
+   * flood-guard.ts); their connections and dials are then refused for a cool-down.
+   */
+  floodDisconnects: number;
+  /** Outbound frames dropped before the peer's stream took them: queue full, stale, or the stream broke or was reset. */
+  outboundFramesDropped: number;
+  /** Outbound message streams reset because the peer took nothing for too long (it does not read). */
+  outboundStreamResets: number;
 }
 
 export interface RedialPeer {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ElectionMember } from '../election.js';
 import { createRng } from '../rng.js';
 import { createBully } from './bully.js';
 import type { BullyMessage, BullyPersisted } from './messages.js';
@@ -42,7 +43,7 @@ describe('bully: who leads', () => {
   it('"A starting node never claims leadership before it has had the chance to learn the current leader"', () => {
     const net = startedCluster(3);
     const epoch = net.summary('n3')!.term;
-    net.nodes.set('n9', { spec: { id: 'n9', priority: 5, protocol: 'bully' }, machine: null, disk: null, known: false, lastView: '' });
+    net.nodes.set('n9', { spec: { id: 'n9', priority: 5, protocol: 'bully', puppet: false }, machine: null, disk: null, known: false, lastView: '' });
     net.start('n9');
     net.advance(settled);
     assert.equal(net.agreedLeader(), 'n3', 'the higher-priority newcomer follows the working leader');
@@ -282,17 +283,22 @@ describe('bully: quorum guard', () => {
     const config = TEST_BULLY_CONFIG;
     const first = createBully({ selfId: 'n1', config, bootstrapExpect: 3, rng: createRng(1), persisted: null, nowMs: 0 });
     const coordinator = (epoch: number): BullyMessage => ({ type: 'COORDINATOR', epoch, kind: 'claim', round: 1, leaseMs: 0 });
+    const members = liveView(['n1', 'n2', 'n3'], 'n1');
+    first.step({ type: 'members', nowMs: 0, members });
+    first.drain();
     first.step({ type: 'message', nowMs: 0, from: 'n2', message: coordinator(5) });
     const effects = first.drain();
     const persisted = effects.filter((e) => e.type === 'persist').pop();
     assert.ok(persisted && persisted.type === 'persist');
-    assert.deepEqual(persisted.state, { v: 1, acceptedEpoch: 5, acceptedLeader: 'n2', leaseTo: 'n2', highestEpochSeen: 5, members: [], bootstrapped: false });
+    assert.deepEqual(persisted.state, { v: 1, acceptedEpoch: 5, acceptedLeader: 'n2', leaseTo: 'n2', highestEpochSeen: 5, members: ['n1', 'n2', 'n3'], bootstrapped: true });
     assert.ok(effects.indexOf(persisted) < effects.findIndex((e) => e.type === 'send'), 'persisted before the reply');
     first.step({ type: 'message', nowMs: 0, from: 'n3', message: coordinator(5) });
     // n2 has only claimed: a follower names no leader before a renewal proves it leads.
     assert.deepEqual(sendsOf(first.drain()), [{ to: 'n3', message: { type: 'REJECT', epoch: 5, leader: null } }]);
 
     const restarted = createBully({ selfId: 'n1', config, bootstrapExpect: 3, rng: createRng(2), persisted: persisted.state as BullyPersisted, nowMs: 10 });
+    restarted.step({ type: 'members', nowMs: 10, members });
+    restarted.drain();
     restarted.step({ type: 'message', nowMs: 10, from: 'n3', message: coordinator(5) });
     assert.equal(sendsOf(restarted.drain())[0]!.message.type, 'REJECT');
     restarted.step({ type: 'message', nowMs: 10, from: 'n2', message: coordinator(5) });
@@ -540,4 +546,9 @@ describe('bully: metrics effects', () => {
 
 function sendsOf(effects: ReturnType<ReturnType<typeof createBully>['drain']>): { to: string; message: BullyMessage }[] {
   return effects.flatMap((e) => (e.type === 'send' ? [{ to: e.to, message: e.message }] : []));
+}
+
+/** A view in which every id is a live Bully member (self marked), as membership reports it. */
+function liveView(ids: string[], self: string): ElectionMember[] {
+  return ids.map((id) => ({ id, name: id, state: 'alive', priority: 0, protocol: 'bully', self: id === self, role: 'follower', term: 0, leader: null, fencingToken: 0 }));
 }

@@ -13,14 +13,15 @@
  * two nodes report leadership at one instant and no follower names a mere claimant.
  * Each role has its own step and tick functions, swapped on transition (etcd-raft style).
  */
-import type { CommandResult, Election, ElectionEffect, ElectionInput, ElectionMember, ElectionStatus, LeadershipCommand } from '../election.js';
+import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP, MAX_EPOCH_LEAD } from '../bounds.js';
+import type { CommandResult, Election, ElectionEffect, ElectionInput, ElectionMember, ElectionStatus, LeadershipCommand, RefusalReason } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import { MAX_MEMBERS } from '../membership/membership.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId, Role } from '../types.js';
 import type { BullyConfig } from './config.js';
 import { INITIAL_BULLY_STATE, type BullyMessage, type BullyPersisted, type CoordinatorKind } from './messages.js';
-import { clusterSize, countedMembers, majorityOf } from './quorum.js';
+import { countedMembers, majorityOf } from './quorum.js';
 import { highestRanked, outranks } from './rank.js';
 import { LeaseRounds } from './rounds.js';
 import { BullyView } from './view.js';
@@ -46,6 +47,17 @@ const MAX_ELECTION_ROUNDS = 4;
  */
 const WAKE_WINDOW_MS = 20;
 
+/**
+ * A member counts towards the cluster size for good (the durable member list, and the size a
+ * majority is counted of once it is dead) only after it was alive this many lease periods, or
+ * granted a lease: one that only flickered (a few heartbeats, a stranger's throwaway identity)
+ * must not raise the majority after it has gone.
+ */
+const EARN_LEASES = 2;
+
+/** How often a follower re-checks which members have earned their place (see EARN_LEASES). */
+const EARN_CHECK_MS = 500;
+
 type Effect = ElectionEffect<BullyMessage, BullyPersisted>;
 type Message<T extends BullyMessage['type']> = Extract<BullyMessage, { type: T }>;
 
@@ -55,6 +67,8 @@ interface Episode {
   term: number;
   forced: boolean;
   rounds: number;
+  /** A member gossiped that it leads: it was asked (an ELECTION) before we claim over it. */
+  askedGossipedLeader: boolean;
 }
 
 type Candidacy =
@@ -63,7 +77,16 @@ type Candidacy =
   /** A higher member answered; re-elect if its COORDINATOR has not come by `deadlineMs`. */
   | { stage: 'awaiting'; deadlineMs: number }
   /** COORDINATOR(epoch) sent; lead once a majority granted, give up at `deadlineMs`. */
-  | { stage: 'claiming'; epoch: number; kind: CoordinatorKind; rounds: LeaseRounds; deadlineMs: number; resendAtMs: number };
+  | {
+      stage: 'claiming';
+      epoch: number;
+      kind: CoordinatorKind;
+      rounds: LeaseRounds;
+      deadlineMs: number;
+      resendAtMs: number;
+      /** Members that refused because they promised a newer epoch: each speaks only for itself. */
+      rejectedBy: Set<NodeId>;
+    };
 
 interface Leadership {
   epoch: number;
@@ -160,6 +183,11 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   private lastTickMs: number;
   /** Until when what we read may be old (we just woke from a stall); see WAKE_WINDOW_MS. */
   private wokeUntilMs = -Infinity;
+  /** Members that earned their place in the cluster size (see EARN_LEASES). */
+  private readonly earned = new Set<NodeId>();
+  private earnCheckAtMs: number;
+  /** Members an operator forgot (`conclave forget`), with when; they count again once back alive. */
+  private readonly forgotten = new Map<NodeId, number>();
 
   constructor(init: BullyInit) {
     this.selfId = init.selfId;
@@ -174,6 +202,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.viewStableSinceMs = init.nowMs;
     this.settleUntilMs = init.nowMs + init.config.settleMs;
     this.lastTickMs = init.nowMs;
+    this.earnCheckAtMs = init.nowMs;
     const { leaseTo, acceptedEpoch } = this.durable;
     if (leaseTo !== null && leaseTo !== init.selfId) {
       // The previous life may have renewed a grant to leaseTo just before it stopped, and that
@@ -258,19 +287,25 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       this.settleEnded = true;
       if (this.role === 'follower' && !this.activeGrant()) this.startElection('no-leader-after-settle', false);
     }
+    if (this.nowMs >= this.earnCheckAtMs) {
+      this.earnCheckAtMs = this.nowMs + EARN_CHECK_MS;
+      this.rememberMembers();
+    }
     this.tickRole();
   }
 
   private onMembers(members: readonly ElectionMember[]): void {
     const wasAlive = new Set(this.view.alivePeers().map((m) => m.id));
     this.view = new BullyView(this.selfId, members);
-    this.checkHandOffDone();
     const key = this.view.stabilityKey();
     if (key !== this.viewKey) {
       this.viewKey = key;
       this.viewStableSinceMs = this.nowMs;
     }
-    this.noteEpoch(this.view.highestEpoch());
+    // The highest epoch members gossip is a hint for our next claim (it saves a rejected round),
+    // believed only a little above what most of them say: one member must not move our epochs.
+    const epochs = this.gossipedEpochs();
+    this.noteEpoch(Math.min(Math.max(0, ...epochs), clusterEpoch(epochs) + MAX_EPOCH_LEAD));
     this.checkBootstrap();
     const gone = this.grant ? this.grantHolderGone(this.grant) : null;
     if (gone) this.grantEnded(gone);
@@ -286,6 +321,14 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   private onMessage(from: NodeId, message: BullyMessage): void {
     if (from === this.selfId || this.view.isForeign(from)) return;
+    const sender = this.view.member(from);
+    if (!sender || (sender.state !== 'alive' && sender.state !== 'suspect')) {
+      return this.refuse(from, 'not-a-member', `${message.type} from a peer that is not a live member of this cluster`);
+    }
+    const ceiling = this.epochCeiling();
+    if (message.epoch > ceiling) {
+      return this.refuse(from, 'epoch-out-of-range', `${message.type} at epoch ${message.epoch}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}`);
+    }
     this.noteEpoch(message.epoch);
     switch (message.type) {
       case 'ELECTION':
@@ -298,6 +341,8 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         return this.onResignRequest(from, message);
       case 'RELEASE':
         return this.onRelease(from, message);
+      case 'FORGET':
+        return this.onForget(message);
       default:
         return this.stepRole(from, message);
     }
@@ -312,14 +357,16 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     // when a leader renews to us), and the highest rank should lead it whoever saw it first.
     if (!this.durable.bootstrapped) this.persist({ ...this.durable, bootstrapped: true });
     const sender = this.view.member(from);
-    if (sender && outranks(sender, this.view.self)) return;
-    this.send(from, { type: 'ANSWER', epoch: this.summary(this.nowMs).term });
+    const senderOutranks = sender !== undefined && outranks(sender, this.view.self);
+    if (!senderOutranks) this.send(from, { type: 'ANSWER', epoch: this.summary(this.nowMs).term });
     const l = this.leadership;
     if (l) {
-      // Re-assert the current epoch instead of starting a new one: no leader change.
+      // Re-assert the current epoch instead of starting a new one, whoever asks (a higher node
+      // that heard we lead asks before claiming): no leader change.
       this.sendRenewal(from, l);
       return;
     }
+    if (senderOutranks) return;
     if (this.episode) {
       this.episode.forced ||= message.forced;
       return;
@@ -329,11 +376,15 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.startElection(message.forced ? 'forced-by-peer' : 'election-from-lower', message.forced);
   }
 
-  /** The leader we granted to hands over: its grant is released, and we claim at once. */
-  private onTransfer(from: NodeId, message: Message<'TRANSFER'>): void {
+  /**
+   * The leader we granted to hands over: its grant is released, and we claim at once. Only the
+   * holder of our grant may tell us so; without one, the claim is an ordinary one that members
+   * bound to a leader refuse.
+   */
+  private onTransfer(from: NodeId, _message: Message<'TRANSFER'>): void {
     if (!this.mayStand() || this.leadership) return;
     const g = this.activeGrant();
-    if (g && g.leader !== from && message.epoch <= g.epoch) return;
+    if (g && g.leader !== from) return;
     if (g) this.grant = null;
     this.startElection(`transfer-from-${this.view.nameOf(from)}`, true, 'takeover');
   }
@@ -341,22 +392,34 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   /** A member relays an operator's transfer: hand off as if asked here (the member sees the result). */
   private onTransferRequest(from: NodeId, message: Message<'TRANSFER_REQUEST'>): void {
     const l = this.leadership;
-    if (!l || message.epoch !== l.epoch || this.transfer || this.shuttingDown) return;
+    if (!l || message.epoch !== l.epoch || this.transfer || this.shuttingDown || !this.isFollower(l, from)) return;
     const target = this.view.member(message.to);
-    if (!target || target.self || target.protocol !== 'bully' || target.state !== 'alive') return;
+    if (!target || target.self || target.protocol !== 'bully' || target.state !== 'alive' || !this.isFollower(l, target.id)) return;
     this.handOff(target.id, null);
   }
 
   /** A member relays an operator's resign: resign as if asked here. */
-  private onResignRequest(_from: NodeId, message: Message<'RESIGN_REQUEST'>): void {
+  private onResignRequest(from: NodeId, message: Message<'RESIGN_REQUEST'>): void {
     const l = this.leadership;
-    if (!l || message.epoch !== l.epoch || this.shuttingDown) return;
+    if (!l || message.epoch !== l.epoch || this.shuttingDown || !this.isFollower(l, from)) return;
     this.resign(l);
   }
 
+  /**
+   * Whether `id` follows us now: its grant of one of our recent rounds still holds. Only such a
+   * member relays an operator's command (it asked us as our follower), and only such a member can
+   * take over (it would otherwise not claim, and the hand-off would end in a leaderless election).
+   */
+  private isFollower(l: Leadership, id: NodeId): boolean {
+    return l.rounds.grantHolds(id, this.nowMs);
+  }
+
+  /** Only the node we granted to (or last followed) can end that by its own word. */
   private onRelease(from: NodeId, message: Message<'RELEASE'>): void {
+    if (this.lastLeader?.id === from && message.epoch >= this.lastLeader.epoch) this.lastLeader = null;
     const g = this.grant;
     if (g && g.leader === from && g.epoch === message.epoch) this.grantEnded('leader-released');
+    else this.reconsiderDeferred();
   }
 
   /** Claims and takeovers; renewals go to onRenewal. */
@@ -390,14 +453,15 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   /**
    * The epoch that stops us accepting a claim of `from` now, or null. A grant of ours that still
-   * runs stops every claim; a plain claim (not a hand-off) is also refused while the leader we
-   * followed is alive and still says it leads: one node's bad link must not depose it.
+   * runs stops every claim; any claim is also refused while the leader we followed is alive and
+   * still says it leads (its own gossip) and has not released us: one node's bad link, or a
+   * stranger calling its claim a takeover, must not depose it. A real hand-off released us first.
    */
-  private claimBlockedBy(from: NodeId, kind: CoordinatorKind): number | null {
+  private claimBlockedBy(from: NodeId, _kind: CoordinatorKind): number | null {
     const g = this.activeGrant();
     if (g && g.leader !== from) return g.epoch;
     if (this.leadership) return this.leadership.epoch;
-    if (kind === 'claim' && this.lastLeader && this.lastLeader.id !== from) {
+    if (this.lastLeader && this.lastLeader.id !== from) {
       const m = this.view.member(this.lastLeader.id);
       if (m && m.state === 'alive' && m.role === 'leader' && m.term >= this.lastLeader.epoch) return this.lastLeader.epoch;
     }
@@ -405,20 +469,28 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   }
 
   /**
-   * An established leader re-announces its epoch: follow it and grant it another lease. Its
-   * epoch may lie below what we accepted since (a claim of ours or another's that came to
-   * nothing): following it is safe once no grant of ours runs for anyone else.
+   * A leader re-announces its epoch: follow it and grant it another lease. Its epoch may lie
+   * below what we accepted since (a claim of ours or another's that came to nothing): following
+   * it is safe once no grant of ours runs for anyone else. A renewal is only the sender's word
+   * that it holds a majority, so it never overrides what we know: a leader whose own lease holds
+   * refuses it (no two leases overlap), and so does a member whose grant to another still runs
+   * (it follows once that grant ends). One member's message cannot depose a working leader.
    */
   private onRenewal(from: NodeId, epoch: number, round: number, leaseMs: number): void {
     const { acceptedEpoch, acceptedLeader } = this.durable;
     const l = this.leadership;
-    if (l && epoch <= l.epoch) {
+    // With quorum none there are no real leases (each side of a split leads): the higher epoch wins.
+    const none = this.quorumNone();
+    if (l && (none ? epoch <= l.epoch : this.checkLease())) {
       this.reject(from, l.epoch);
       return;
     }
     const g = this.activeGrant();
-    const boundElsewhere = g !== null && g.leader !== from;
-    if (epoch < acceptedEpoch && (boundElsewhere || this.candidacy?.stage === 'claiming')) {
+    if (g !== null && g.leader !== from && !(none && epoch > g.epoch)) {
+      this.reject(from, g.epoch);
+      return;
+    }
+    if (epoch < acceptedEpoch && this.candidacy?.stage === 'claiming') {
       this.reject(from, acceptedEpoch);
       return;
     }
@@ -428,12 +500,15 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     if (epoch > acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) this.promise(epoch, from);
     if (this.durable.leaseTo !== from) this.persist({ ...this.durable, leaseTo: from });
     if (this.candidacy?.stage === 'claiming') this.abandonClaim();
-    if (l) this.endLeadership();
+    if (this.leadership) this.endLeadership();
     // Name it no longer than its lease ran as it spoke (shortened for clock drift), and not from
     // a renewal that may have waited out a stall of ours in the socket.
     const fresh = this.nowMs >= this.wokeUntilMs;
     const previous = this.grant?.leader === from && this.grant.epoch === epoch ? this.grant.namedUntilMs : 0;
-    this.grant = { leader: from, epoch, untilMs: this.nowMs + this.config.leaseMs, namedUntilMs: fresh ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(previous, this.nowMs) };
+    // No leader's lease runs longer than ours: a larger figure is a bug or a lie.
+    const namedForMs = leaderLeaseMs(Math.min(leaseMs, this.config.leaseMs));
+    this.grant = { leader: from, epoch, untilMs: this.nowMs + this.config.leaseMs, namedUntilMs: fresh ? this.nowMs + namedForMs : Math.min(previous, this.nowMs) };
+    this.earned.add(from);
     this.lastLeader = { id: from, epoch };
     this.deferred = null;
     this.follow(epoch);
@@ -484,11 +559,18 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       case 'ACCEPT':
         if (c.stage !== 'claiming' || message.epoch !== c.epoch) return this.releaseStaleAccept(from, message.epoch);
         c.rounds.ack(from, message.round);
+        this.earned.add(from);
         if (this.quorumNone() || this.leaseExpiresAt(c.rounds) > this.nowMs) this.becomeLeader(c.epoch, c.rounds);
         return;
-      case 'REJECT':
-        if (c.stage === 'claiming' && message.epoch > c.epoch) this.giveUp('lost', message.epoch);
+      case 'REJECT': {
+        if (c.stage !== 'claiming' || message.epoch <= c.epoch) return;
+        // That member promised a newer epoch: its refusal speaks for itself alone. Give up only
+        // once the refusals leave no majority to be had.
+        c.rejectedBy.add(from);
+        const size = this.size();
+        if (size - c.rejectedBy.size < majorityOf(size)) this.giveUp('lost', message.epoch);
         return;
+      }
       default:
         return;
     }
@@ -523,8 +605,12 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         this.reject(from, l.epoch);
         return;
       case 'ACCEPT':
-        if (message.epoch === l.epoch) l.rounds.ack(from, message.round);
-        else this.releaseStaleAccept(from, message.epoch);
+        if (message.epoch === l.epoch) {
+          l.rounds.ack(from, message.round);
+          this.earned.add(from);
+        } else {
+          this.releaseStaleAccept(from, message.epoch);
+        }
         return;
       case 'REJECT':
         // That member promised a newer epoch: its grant to us is gone.
@@ -579,7 +665,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
    * still stands: a leader that loses its connections to a majority steps down at once.
    */
   private leaseExpiresAt(rounds: LeaseRounds): number {
-    const counted = new Set(countedMembers(this.view.members, this.selfId, this.durable.members));
+    const counted = new Set(this.countedMemberIds());
     const anyAcceptor = this.config.expectedSize !== null;
     return rounds.expiresAtMs(majorityOf(this.size()), (id) => id !== this.selfId && (anyAcceptor || counted.has(id)) && !this.view.member(id)?.connectionLost);
   }
@@ -671,8 +757,13 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
    * dropping it would shrink the majority a restarted node counts against.
    */
   private rememberMembers(): void {
-    for (const m of this.view.members) this.listedThisLife.add(m.id);
-    const current = countedMembers(this.view.members, this.selfId);
+    for (const m of this.view.members) {
+      this.listedThisLife.add(m.id);
+      // Back after an operator forgot it: it counts again, once it has earned its place anew.
+      const forgotAtMs = this.forgotten.get(m.id);
+      if (forgotAtMs !== undefined && m.state === 'alive' && (m.stateSinceMs ?? Infinity) > forgotAtMs) this.forgotten.delete(m.id);
+    }
+    const current = countedMembers(this.view.members.filter((m) => this.hasEarned(m) && !this.forgotten.has(m.id)), this.selfId);
     const known = this.durable.members;
     const leader = this.namedLeader(this.nowMs);
     const working = this.leadership !== null || (leader !== null && this.view.isAlive(leader.id));
@@ -680,7 +771,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     const forgotten = (id: NodeId) => working && this.listedThisLife.has(id) && !listed.has(id);
     // A member that announced its leave is no longer part of the cluster.
     const left = (id: NodeId) => this.view.stateOf(id) === 'left';
-    let next = [...new Set([...known.filter((id) => !forgotten(id) && !left(id)), ...current])].sort();
+    let next = [...new Set([...known.filter((id) => !forgotten(id) && !left(id) && !this.forgotten.has(id)), ...current])].sort();
     next = next.slice(0, MAX_MEMBERS);
     if (next.length === known.length && next.every((id, i) => id === known[i])) return;
     this.persist({ ...this.durable, members: next });
@@ -696,7 +787,47 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         return this.commandResign(id);
       case 'elect':
         return this.commandElect(id);
+      case 'forget':
+        return this.commandForget(id, command.id);
     }
+  }
+
+  /**
+   * An operator says `target` is gone for good: it stops counting towards the cluster size here
+   * at once, and at every live member that also sees it dead or gone (told by FORGET).
+   */
+  private commandForget(id: number, target: NodeId): void {
+    if (target === this.selfId) return this.fail(id, 'cannot-forget-self', 'a node cannot forget itself; stop it with SIGTERM and it leaves the cluster');
+    const member = this.view.all.find((m) => m.id === target);
+    if (member && (member.state === 'alive' || member.state === 'suspect')) {
+      return this.fail(id, 'member-alive', `${member.name} is ${member.state}: only a dead or departed member can be forgotten (stop it first)`);
+    }
+    const counted = this.countedMemberIds().includes(target);
+    if (!member && !counted) return this.fail(id, 'unknown-node', `${target} is not a member this node counts`);
+    const before = this.size();
+    this.forget(target);
+    const told = this.view.alivePeers();
+    for (const m of told) this.send(m.id, { type: 'FORGET', epoch: this.durable.acceptedEpoch, id: target });
+    const after = this.size();
+    const floor = after === this.bootstrapExpect && after > this.countedMemberIds().length ? ` (never below bootstrapExpect ${this.bootstrapExpect})` : '';
+    this.reply(id, {
+      ok: true,
+      detail: `forgot ${member?.name ?? target}: the cluster size here went from ${before} to ${after}${floor}, a majority is now ${majorityOf(after)}; told ${told.length} live member(s), each obeys if it too sees ${member?.name ?? target} gone`,
+    });
+  }
+
+  /** Another member's operator forgot `id`: obey only if our own view agrees it is gone. */
+  private onForget(message: Message<'FORGET'>): void {
+    if (message.id === this.selfId) return;
+    const m = this.view.member(message.id);
+    if (m && (m.state === 'alive' || m.state === 'suspect')) return;
+    this.forget(message.id);
+  }
+
+  private forget(id: NodeId): void {
+    this.forgotten.set(id, this.nowMs);
+    this.earned.delete(id);
+    if (this.durable.members.includes(id)) this.persist({ ...this.durable, members: this.durable.members.filter((m) => m !== id) });
   }
 
   private commandTransfer(id: number, to: NodeId | null): void {
@@ -909,14 +1040,6 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     return this.nowMs - this.viewStableSinceMs >= c.preemptDelayMs && this.nowMs - this.startedMs >= c.preemptDelayMs;
   }
 
-  /** The hand-off is done once some live member gossips leadership of a newer epoch. */
-  private checkHandOffDone(): void {
-    const epoch = this.handedOffEpoch;
-    if (epoch === null || !this.shuttingDown) return;
-    const successorLeads = this.view.members.some((m) => !m.self && m.state === 'alive' && m.role === 'leader' && m.term > epoch);
-    if (successorLeads) this.shutdownReady();
-  }
-
   // ---- transitions ----
 
   private becomeFollower(): void {
@@ -1020,7 +1143,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
         return;
       }
       const term = this.nextEpoch();
-      this.episode = { startedMs: this.nowMs, term, forced, rounds: 0 };
+      this.episode = { startedMs: this.nowMs, term, forced, rounds: 0, askedGossipedLeader: false };
       this.emit({ type: 'election-started', term, reason });
     } else {
       this.episode.forced ||= forced;
@@ -1070,19 +1193,34 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
       this.becomeCandidate({ stage: 'electing', deadlineMs: g.untilMs });
       return;
     }
-    if (kind === 'claim') {
-      // Never claim over a live leader we can see (gossip may prompt, not decide): its renewal
-      // will reach us if it leads.
+    const episode = this.episode;
+    if (kind === 'claim' && episode && !episode.askedGossipedLeader) {
+      // A live member gossips that it leads: gossip may prompt, never decide. Ask it first (a
+      // leader answers an ELECTION with a renewal, which we follow); claim if it stays silent.
       const gossiped = this.view.gossipedLeader();
-      if (gossiped && gossiped.term >= this.durable.acceptedEpoch) return this.giveUp('aborted', this.summary(this.nowMs).term);
+      if (gossiped && gossiped.term >= this.durable.acceptedEpoch) {
+        episode.askedGossipedLeader = true;
+        this.send(gossiped.id, { type: 'ELECTION', epoch: this.durable.acceptedEpoch, forced: episode.forced });
+        this.becomeCandidate({ stage: 'awaiting', deadlineMs: this.nowMs + this.config.answerTimeoutMs });
+        return;
+      }
     }
     const epoch = this.nextEpoch();
+    if (epoch > MAX_COUNTER) return this.giveUp('aborted', this.summary(this.nowMs).term);
     // Persisted before the COORDINATOR leaves (the host writes persists first): a restarted node
     // never announces an epoch at or below one it already used.
     this.promise(epoch, this.selfId);
     const rounds = new LeaseRounds(this.leaderLeaseDurationMs);
     const round = rounds.next(this.nowMs);
-    this.becomeCandidate({ stage: 'claiming', epoch, kind, rounds, deadlineMs: this.nowMs + this.config.coordinatorTimeoutMs, resendAtMs: this.nowMs + this.config.answerTimeoutMs });
+    this.becomeCandidate({
+      stage: 'claiming',
+      epoch,
+      kind,
+      rounds,
+      deadlineMs: this.nowMs + this.config.coordinatorTimeoutMs,
+      resendAtMs: this.nowMs + this.config.answerTimeoutMs,
+      rejectedBy: new Set(),
+    });
     this.broadcast({ type: 'COORDINATOR', epoch, kind, round, leaseMs: 0 });
     if (this.quorumNone() || this.leaseExpiresAt(rounds) > this.nowMs) this.becomeLeader(epoch, rounds);
   }
@@ -1152,9 +1290,49 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
    * bootstrapExpect that way must not let a remnant lead that never met the rest.
    */
   private size(): number {
-    return Math.max(this.bootstrapExpect, clusterSize(this.view.members, this.selfId, this.config.expectedSize, this.durable.members));
+    return Math.max(this.bootstrapExpect, this.config.expectedSize ?? this.countedMemberIds().length);
   }
 
+  /**
+   * Who the cluster size counts: every live member, dead ones only if they earned their place
+   * (EARN_LEASES) and no operator forgot them, and members remembered from before a restart.
+   */
+  private countedMemberIds(): NodeId[] {
+    const members = this.view.members.filter((m) => !this.forgotten.has(m.id) && (m.state === 'alive' || m.state === 'suspect' || this.hasEarned(m)));
+    return countedMembers(members, this.selfId, this.durable.members.filter((id) => !this.forgotten.has(id)));
+  }
+
+  private hasEarned(m: ElectionMember): boolean {
+    if (m.self || this.earned.has(m.id) || this.durable.members.includes(m.id)) return true;
+    const earnedNow = m.state === 'alive' && (m.stateSinceMs === undefined || this.nowMs - m.stateSinceMs >= EARN_LEASES * this.config.leaseMs);
+    if (earnedNow) this.earned.add(m.id);
+    return earnedNow;
+  }
+
+  private gossipedEpochs(): number[] {
+    return this.view.members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => Math.max(m.term, m.fencingToken));
+  }
+
+  /** The epoch most Bully members gossip (their term or token), self included. */
+  private gossipedClusterEpoch(): number {
+    return clusterEpoch(this.gossipedEpochs());
+  }
+
+
+  /**
+   * The highest epoch a message may carry: MAX_EPOCH_JUMP above what we promised or most of the
+   * cluster reports. Not above highestEpochSeen, which messages themselves raise: that would let
+   * a stream of messages climb without bound.
+   */
+  private epochCeiling(): number {
+    return Math.min(MAX_COUNTER, Math.max(this.durable.acceptedEpoch, this.gossipedClusterEpoch()) + MAX_EPOCH_JUMP);
+  }
+
+  private refuse(from: NodeId, reason: RefusalReason, detail: string): void {
+    this.emit({ type: 'refused', from, reason, detail });
+  }
+
+  /** Our next claim goes above `epoch` (messages reach here only within epochCeiling). */
   private noteEpoch(epoch: number): void {
     if (epoch <= this.durable.highestEpochSeen) return;
     this.persist({ ...this.durable, highestEpochSeen: epoch });

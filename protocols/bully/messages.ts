@@ -3,6 +3,7 @@
  * peer message is refused before it reaches the machine, and a corrupt state file is reported.
  */
 import { z } from 'zod';
+import { MAX_COUNTER } from '../bounds.js';
 import type { Codec } from '../election.js';
 import { MAX_NODE_ID_CHARS } from '../membership/codec.js';
 import { MAX_MEMBERS } from '../membership/membership.js';
@@ -51,7 +52,12 @@ export type BullyMessage =
    */
   | { type: 'TRANSFER_REQUEST'; epoch: number; to: NodeId }
   /** From a member to the leader of `epoch` it follows: an operator asked that member to make the leader resign. */
-  | { type: 'RESIGN_REQUEST'; epoch: number };
+  | { type: 'RESIGN_REQUEST'; epoch: number }
+  /**
+   * An operator ran `conclave forget id` at the sender: drop `id` from the cluster size. Each
+   * receiver obeys only while `id` is dead or gone in its own view. `epoch`: the sender's fencing token.
+   */
+  | { type: 'FORGET'; epoch: number; id: NodeId };
 
 export type BullyMessageType = BullyMessage['type'];
 
@@ -81,20 +87,21 @@ export interface BullyPersisted {
   bootstrapped: boolean;
 }
 
-const epoch = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const epoch = z.number().int().min(0).max(MAX_COUNTER);
 const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
-const round = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const round = z.number().int().min(1).max(MAX_COUNTER);
 
 const messageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ELECTION'), epoch, forced: z.boolean() }),
   z.strictObject({ type: z.literal('ANSWER'), epoch }),
-  z.strictObject({ type: z.literal('COORDINATOR'), epoch, kind: z.enum(['claim', 'takeover', 'renew']), round, leaseMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  z.strictObject({ type: z.literal('COORDINATOR'), epoch, kind: z.enum(['claim', 'takeover', 'renew']), round, leaseMs: z.number().int().min(0).max(MAX_COUNTER) }),
   z.strictObject({ type: z.literal('ACCEPT'), epoch, round }),
   z.strictObject({ type: z.literal('RELEASE'), epoch }),
   z.strictObject({ type: z.literal('REJECT'), epoch, leader: nodeId.nullable() }),
   z.strictObject({ type: z.literal('TRANSFER'), epoch }),
   z.strictObject({ type: z.literal('TRANSFER_REQUEST'), epoch, to: nodeId }),
   z.strictObject({ type: z.literal('RESIGN_REQUEST'), epoch }),
+  z.strictObject({ type: z.literal('FORGET'), epoch, id: nodeId }),
 ]);
 
 const persistedSchema = z

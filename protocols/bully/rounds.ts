@@ -45,6 +45,12 @@ export class LeaseRounds {
     return this.ackSentAtMs.has(from);
   }
 
+  /** Whether the newest round `from` accepted still counts towards a lease at `nowMs`. */
+  grantHolds(from: NodeId, nowMs: number): boolean {
+    const atMs = this.ackSentAtMs.get(from);
+    return atMs !== undefined && atMs + this.leaseDurationMs > nowMs;
+  }
+
   /** When the lease ends, counting only members `counts` accepts, with `votesNeeded` including self. */
   expiresAtMs(votesNeeded: number, counts: (id: NodeId) => boolean): number {
     const acks: number[] = [];

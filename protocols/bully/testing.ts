@@ -19,6 +19,11 @@ export interface NodeSpec {
   id: NodeId;
   priority?: number;
   protocol?: ProtocolName;
+  /**
+   * A member the test speaks for (a rogue or a stranger that joined by gossip): shown alive with
+   * `puppetSummary` as its gossip, it runs no machine; `inject` sends in its name.
+   */
+  puppet?: boolean;
 }
 
 type Effect = ElectionEffect<BullyMessage, BullyPersisted>;
@@ -58,6 +63,8 @@ export class BullyNet {
   private nextCommandId = 1;
   /** Crashed peers show as `suspect` instead of `dead` (the connection-closed hint). */
   crashedShowAs: MemberState = 'dead';
+  /** What puppets gossip about themselves (see NodeSpec.puppet). */
+  puppetSummary: ElectionSummary = { role: 'follower', term: 0, leader: null, fencingToken: 0 };
   /** Called after every delivery and tick: invariant checks. */
   onStep: (() => void) | null = null;
 
@@ -73,7 +80,7 @@ export class BullyNet {
     this.bootstrapExpect = bootstrapExpect ?? specs.filter((s) => (s.protocol ?? 'bully') === 'bully').length;
     this.rng = createRng(seed);
     for (const s of specs) {
-      this.nodes.set(s.id, { spec: { priority: 0, protocol: 'bully', ...s }, machine: null, disk: null, known: false, lastView: '' });
+      this.nodes.set(s.id, { spec: { priority: 0, protocol: 'bully', puppet: false, ...s }, machine: null, disk: null, known: false, lastView: '' });
     }
   }
 
@@ -81,7 +88,7 @@ export class BullyNet {
   start(...ids: NodeId[]): void {
     for (const id of ids.length ? ids : [...this.nodes.keys()]) {
       const node = this.node(id);
-      if (node.machine || node.spec.protocol !== 'bully') {
+      if (node.machine || node.spec.protocol !== 'bully' || node.spec.puppet) {
         node.known = true;
         continue;
       }
@@ -217,6 +224,25 @@ export class BullyNet {
     return m;
   }
 
+  /**
+   * A frame from `from` (a puppet, or an id no node knows) reaches `to` at once, past the codec as
+   * in the daemon; then everything pumps. Returns what `to` emitted in reply.
+   */
+  inject(from: NodeId, to: NodeId, message: unknown): Effect[] {
+    const parsed = bullyMessageCodec.parse(JSON.parse(JSON.stringify(message)));
+    if (!parsed.ok) throw new Error(`inject: invalid message: ${parsed.reason}`);
+    const before = this.effects.length;
+    this.machine(to).step({ type: 'message', nowMs: this.nowMs, from, message: parsed.value });
+    this.pump();
+    return this.effects.slice(before).filter((e) => e.node === to).map((e) => e.effect);
+  }
+
+  /** Views change: e.g. after puppetSummary was set. */
+  refresh(): void {
+    this.refreshViews();
+    this.pump();
+  }
+
   /** Delivers effects and messages until every machine is quiet. */
   pump(): void {
     for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
@@ -282,7 +308,7 @@ export class BullyNet {
     for (const [id, node] of [...this.nodes].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (!node.known) continue;
       const self = id === observer;
-      const running = node.spec.protocol !== 'bully' || node.machine !== null;
+      const running = node.spec.protocol !== 'bully' || node.machine !== null || node.spec.puppet;
       let state: MemberState = 'alive';
       let connectionLost = false;
       const suspicion = this.suspicions.get(`${observer}>${id}`);
@@ -295,7 +321,7 @@ export class BullyNet {
         state = 'suspect';
         connectionLost = suspicion.connectionLost;
       }
-      const summary = node.machine?.summary(this.nowMs) ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
+      const summary = node.machine?.summary(this.nowMs) ?? (node.spec.puppet ? this.puppetSummary : { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 });
       out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary, connectionLost });
     }
     return out;

@@ -91,13 +91,6 @@ export class BullyView {
     return best;
   }
 
-  /** Highest epoch any member reports, as its term or fencing token. */
-  highestEpoch(): number {
-    let e = 0;
-    for (const m of this.byId.values()) e = Math.max(e, m.term, m.fencingToken);
-    return e;
-  }
-
   /** A key that changes whenever a Bully member appears, goes, or changes state. */
   stabilityKey(): string {
     return this.members.map((m) => `${m.id}:${m.state}:${m.priority}`).join(',');

@@ -3,6 +3,7 @@
  * is bounded so a hostile or broken peer cannot make a node hold or re-gossip large values.
  */
 import { z } from 'zod';
+import { MAX_COUNTER } from '../bounds.js';
 import type { Codec } from '../election.js';
 import { PROTOCOL_NAMES, ROLES } from '../types.js';
 import { MAX_GOSSIPED_REFS } from './membership.js';
@@ -19,7 +20,7 @@ export const MAX_VERSION_CHARS = 64;
 export const MAX_ADDRS = 32;
 export const MAX_ADDR_CHARS = 256;
 
-const counter = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const counter = z.number().int().min(0).max(MAX_COUNTER);
 const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
 
 const incarnationRef = z.object({ id: nodeId, incarnation: counter });

@@ -181,9 +181,18 @@ test('refutation also answers a death verdict, and ignores accusations against a
   const a = machine('a', T, 0, 5);
   hear(a, 0, heartbeat('b', { seq: 1, suspects: [{ id: 'a', incarnation: 4 }] }));
   assert.equal(a.self().incarnation, 5);
-  const events = hear(a, 1, heartbeat('b', { seq: 2, dead: [{ id: 'a', incarnation: 9 }] }));
+  const events = hear(a, 1, heartbeat('b', { seq: 2, dead: [{ id: 'a', incarnation: 5 }] }));
   assert.ok(events.some((e) => e.type === 'refuted'));
-  assert.equal(a.self().incarnation, 10);
+  assert.equal(a.self().incarnation, 6);
+});
+
+test('an accusation naming an incarnation this node never had is ignored and reported, not jumped to', () => {
+  const a = machine('a', T, 0, 5);
+  const events = hear(a, 0, heartbeat('b', { seq: 1, suspects: [{ id: 'a', incarnation: 2 ** 50 }], dead: [{ id: 'a', incarnation: 9 }] }));
+  assert.deepEqual(events.filter((e) => e.type !== 'member-joined'), [{ type: 'accusation-ignored', incarnation: 2 ** 50, by: 'b' }]);
+  assert.equal(a.self().incarnation, 5);
+  a.step({ type: 'tick', nowMs: 10, localLagMs: 0 });
+  assert.ok(publishedBy(a).every((h) => h.incarnation === 5));
 });
 
 test('a refuting heartbeat clears the suspicion at the accuser', () => {
@@ -278,8 +287,20 @@ test('a left member returns only with a higher incarnation', () => {
   assert.deepEqual(hear(a, 3, heartbeat('b', { incarnation: 2, seq: 1 })).map((e) => e.type), ['member-alive']);
 });
 
-test('a leave relayed by another member counts when the farewell itself was missed, and is gossiped on', () => {
+test('a leave relayed by any member but the leader is only a prompt: a suspicion the member\'s next heartbeat clears', () => {
   const a = machine('a', T);
+  hear(a, 0, heartbeat('b', { seq: 1, incarnation: 3 }));
+  hear(a, 0, heartbeat('c', { seq: 1 }));
+  const events = hear(a, 100, heartbeat('c', { seq: 2, left: [{ id: 'b', incarnation: 3 }] }));
+  assert.deepEqual(events.map((e) => e.type), ['member-suspect']);
+  assert.equal(a.member('b')?.suspectReason, 'reported-left');
+  assert.deepEqual(hear(a, 200, heartbeat('b', { seq: 2, incarnation: 3 })).map((e) => e.type), ['member-alive']);
+  assert.equal(a.member('b')?.state, 'alive');
+});
+
+test('a leave relayed by the leader this node follows counts when the farewell itself was missed, and is gossiped on', () => {
+  const a = machine('a', T);
+  a.step({ type: 'update-self', nowMs: 0, meta: { leader: 'c' } });
   hear(a, 0, heartbeat('b', { seq: 1, incarnation: 3 }));
   hear(a, 0, heartbeat('c', { seq: 1 }));
   const events = hear(a, 100, heartbeat('c', { seq: 2, left: [{ id: 'b', incarnation: 3 }] }));
@@ -293,6 +314,7 @@ test('a leave relayed by another member counts when the farewell itself was miss
 
 test('a relayed leave of an older life, of an unknown member, or in a stale heartbeat changes nothing', () => {
   const a = machine('a', T);
+  a.step({ type: 'update-self', nowMs: 0, meta: { leader: 'c' } });
   hear(a, 0, heartbeat('b', { seq: 1, incarnation: 4 }));
   hear(a, 0, heartbeat('c', { seq: 5 }));
   assert.deepEqual(hear(a, 100, heartbeat('c', { seq: 6, left: [{ id: 'b', incarnation: 3 }, { id: 'z', incarnation: 9 }] })), []);

@@ -4,6 +4,7 @@
  * heartbeats that every node publishes to the whole cluster. Pure: time arrives in inputs,
  * effects leave through drain(). See DESIGN.md section 4.
  */
+import { MAX_COUNTER } from '../bounds.js';
 import type { NodeId, ProtocolName } from '../types.js';
 import {
   expectedConfirmations,
@@ -137,6 +138,8 @@ class MembershipMachine implements Membership {
         return this.onUpdateSelf(input.meta);
       case 'leave':
         return this.onLeave(input.nowMs);
+      case 'forget':
+        return this.onForget(input.id);
     }
   }
 
@@ -239,15 +242,22 @@ class MembershipMachine implements Membership {
   }
 
   /**
-   * A leave heard second-hand counts only for the life that left: a member that has since come
-   * back with a higher incarnation stays alive, and a verdict already reached stands.
+   * A leave heard second-hand: anyone could gossip it of anyone, so it is a verdict only when the
+   * leader this node follows relays it (it too heard the member's own farewell). From any other
+   * member it is a prompt: a suspicion of that life, which the member's next heartbeat clears and
+   * its silence confirms. Either way it counts only for the life that left.
    */
   private acceptRelayedLeaves(nowMs: number, heartbeat: Heartbeat): void {
+    const fromLeader = this.selfMeta.leader !== null && heartbeat.id === this.selfMeta.leader;
     for (const ref of heartbeat.left) {
       const peer = this.peers.get(ref.id);
       if (!peer || ref.id === heartbeat.id) continue;
       const member = peer.member;
       if ((member.state !== 'alive' && member.state !== 'suspect') || ref.incarnation < member.incarnation) continue;
+      if (!fromLeader) {
+        if (member.state === 'alive') this.suspect(peer, nowMs, 'reported-left');
+        continue;
+      }
       member.incarnation = ref.incarnation;
       this.setState(peer, 'left', nowMs);
       this.emit({ type: 'member-left', id: member.id, name: member.name });
@@ -315,17 +325,24 @@ class MembershipMachine implements Membership {
     }
   }
 
-  /** SWIM refutation: outrank any suspicion or death verdict about this node's current life. */
+  /**
+   * SWIM refutation: outrank any suspicion or death verdict about this node's current life. An
+   * accusation naming an incarnation above ours is about a life we never had (we persist every
+   * incarnation we use): nobody honest can hold it, and jumping to it would let one message
+   * push us to the counter's limit. It is ignored and reported.
+   */
   private refuteIfAccused(from: NodeId, heartbeat: Heartbeat): void {
     if (this.selfState === 'left') return;
-    let accusedIncarnation = -1;
+    let accused = false;
+    let impossible = -1;
     for (const ref of [...heartbeat.suspects, ...heartbeat.dead, ...heartbeat.left]) {
-      if (ref.id === this.selfId && ref.incarnation >= this.selfIncarnation) {
-        accusedIncarnation = Math.max(accusedIncarnation, ref.incarnation);
-      }
+      if (ref.id !== this.selfId) continue;
+      if (ref.incarnation === this.selfIncarnation) accused = true;
+      else if (ref.incarnation > this.selfIncarnation) impossible = Math.max(impossible, ref.incarnation);
     }
-    if (accusedIncarnation < 0) return;
-    this.selfIncarnation = accusedIncarnation + 1;
+    if (impossible >= 0) this.emit({ type: 'accusation-ignored', incarnation: impossible, by: from });
+    if (!accused || this.selfIncarnation >= MAX_COUNTER) return;
+    this.selfIncarnation += 1;
     this.publishDue = true;
     this.emit({ type: 'refuted', incarnation: this.selfIncarnation, by: from });
   }
@@ -342,6 +359,13 @@ class MembershipMachine implements Membership {
     if (applyMeta(this.selfMeta, next) && this.selfState === 'alive') {
       this.selfChangePublishAtMs ??= this.nowMs + selfChangePublishDelayMs(this.timings.heartbeatIntervalMs);
     }
+  }
+
+  private onForget(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (!peer || (peer.member.state !== 'dead' && peer.member.state !== 'left')) return;
+    this.peers.delete(id);
+    this.emit({ type: 'member-forgotten', id, name: peer.member.name });
   }
 
   private onLeave(nowMs: number): void {

@@ -26,7 +26,11 @@ export interface Member extends MemberMeta {
 }
 
 /** Silence past suspectAfterMs, or the last connection to the member closed (a hint). */
-export type SuspectReason = 'silence' | 'connection-closed';
+/**
+ * Why a member is suspect: it fell silent, its connection closed, or another member gossiped that
+ * it left (second-hand, so only a prompt: its own heartbeat clears it, its own leave confirms it).
+ */
+export type SuspectReason = 'silence' | 'connection-closed' | 'reported-left';
 
 /** A reference to one incarnation of a member, carried in heartbeats' suspicion and death lists. */
 export interface IncarnationRef {
@@ -86,7 +90,9 @@ export type MembershipInput =
   /** This node's own metadata changed (e.g. election summary): gossip it promptly. */
   | { type: 'update-self'; nowMs: number; meta: Partial<MemberMeta> }
   /** Graceful leave: announce `left` and stop claiming liveness. */
-  | { type: 'leave'; nowMs: number };
+  | { type: 'leave'; nowMs: number }
+  /** An operator's `conclave forget`: drop a dead or departed member now rather than at forgetAfterMs. */
+  | { type: 'forget'; nowMs: number; id: NodeId };
 
 export interface MemberRef {
   id: NodeId;
@@ -103,7 +109,12 @@ export type MembershipEvent =
   | { type: 'member-forgotten'; id: NodeId; name: string }
   | { type: 'protocol-mismatch'; id: NodeId; name: string; protocol: ProtocolName; expected: ProtocolName }
   /** Someone suspected or declared this node dead; it raised its incarnation to refute. */
-  | { type: 'refuted'; incarnation: number; by: NodeId };
+  | { type: 'refuted'; incarnation: number; by: NodeId }
+  /**
+   * `by` accused this node of an incarnation it never had (above its own): no ground to jump to
+   * it, so it is ignored. A buggy or hostile member; the host counts and logs it.
+   */
+  | { type: 'accusation-ignored'; incarnation: number; by: NodeId };
 
 export type MembershipEffect =
   | { type: 'publish'; heartbeat: Heartbeat }

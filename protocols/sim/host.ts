@@ -102,7 +102,7 @@ export class NodeHost {
   /** As the runtime: refutations do not change the view; everything else does. */
   private onMembershipEvent(event: MembershipEvent): boolean {
     this.out.record({ type: 'membership', node: this.id, event });
-    return event.type !== 'refuted';
+    return event.type !== 'refuted' && event.type !== 'accusation-ignored';
   }
 
   private electionView(): ElectionMember[] {

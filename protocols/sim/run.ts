@@ -17,6 +17,8 @@ export interface RunOptions {
   extraInvariants?: readonly InvariantFactory[];
   /** Replaces the scenario the seed would pick (targeted tests). */
   scenario?: Scenario;
+  /** Schedules hostile input (sim.inject) for the safety phase, after the faults are planned. */
+  adversary?: (sim: Simulation) => void;
   traceKeep?: number;
   onTrace?: (line: string) => void;
 }
@@ -60,6 +62,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
   }
   sim.nodes.forEach((node, i) => sim.at(scenario.startAtMs[i] ?? 0, `start ${node.id}`, () => sim.start(node.id)));
   planSafetyFaults(sim, faultRng);
+  options.adversary?.(sim);
   sim.at(scenario.safetyMs, 'liveness', () => sim.beginLiveness(() => reviveRng.chance(scenario.faults.reviveProbability)));
 
   sim.runUntil(scenario.safetyMs);

@@ -114,6 +114,17 @@ export class Simulation implements SimView {
     this.queue.push(Math.max(atMs, this.nowMs), { kind: 'action', label, run });
   }
 
+  /**
+   * A hostile peer's frame or heartbeat reaches `to` now over the attacker's own link (it needs
+   * no path in the simulated network): validated and stepped like any other delivery.
+   */
+  inject(to: NodeId, inbound: Inbound & { kind: 'heartbeat' | 'message' }): void {
+    const node = this.node(to);
+    if (!node.up) return;
+    this.stats.messagesSent++;
+    this.queue.push(this.nowMs, { kind: 'deliver', node, life: node.life, inbound, received: true });
+  }
+
   /** Processes every event up to `untilMs` (inclusive); stops early at a violation. */
   runUntil(untilMs: number): Violation | null {
     for (;;) {

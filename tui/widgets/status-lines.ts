@@ -1,4 +1,4 @@
-/** The unbordered lines: header (two lines), the banner (split brain, bootstrap wait) and the footer. */
+/** The unbordered lines: header (two lines), the banner (split brain, bootstrap wait, open cluster) and the footer. */
 import blessed from 'blessed';
 import type { Layout } from '../layout.js';
 import type { Banner, ScreenModel } from '../view-model.js';

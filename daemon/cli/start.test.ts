@@ -1,0 +1,75 @@
+/**
+ * `conclave start` refusing a data dir it must not run on: exit 2 and the file named. Each case
+ * fails before the daemon opens a socket; should one ever get further, it runs with mDNS off on
+ * loopback and is stopped by the timeout.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadOrCreateIdentity } from '../identity.js';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const CLI = join(ROOT, 'dist/daemon/cli/main.js');
+const work = mkdtempSync(join(tmpdir(), 'conclave-start-test-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+let serial = 0;
+
+const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')));
+
+function freshDir(): string {
+  const dir = join(work, `d${serial++}`);
+  mkdirSync(dir, { mode: 0o700 });
+  return dir;
+}
+
+function start(dataDir: string, extra: string[] = []) {
+  const args = [CLI, 'start', '--name', 'solo', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--log-format', 'json', ...extra];
+  return spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...baseEnv, HOME: work }, timeout: 20_000, killSignal: 'SIGKILL' });
+}
+
+function assertRefused(r: ReturnType<typeof start>, file: string): void {
+  assert.equal(r.signal, null, `the daemon started instead of refusing: ${r.stderr}`);
+  assert.equal(r.status, 2, r.stderr);
+  assert.ok(r.stderr.includes(`conclave: `), r.stderr);
+  assert.ok(r.stderr.includes(file), `names ${file}: ${r.stderr}`);
+}
+
+describe('conclave start refuses data it must not run on', () => {
+  it('an identity without bully-state.json: exit 2, the missing file and --reset-election-state named', async () => {
+    const dir = freshDir();
+    await loadOrCreateIdentity(dir);
+    const r = start(dir);
+    assertRefused(r, join(dir, 'bully-state.json'));
+    assert.match(r.stderr, /--reset-election-state/);
+  });
+
+  it('election state without peer.key: exit 2, peer.key named, no new key made', () => {
+    const dir = freshDir();
+    const state = '{"v":1,"acceptedEpoch":42,"acceptedLeader":"x","leaseTo":"x","highestEpochSeen":42,"members":["x"],"bootstrapped":true}\n';
+    writeFileSync(join(dir, 'bully-state.json'), state);
+    assertRefused(start(dir), join(dir, 'peer.key'));
+    assert.equal(readFileSync(join(dir, 'bully-state.json'), 'utf8'), state);
+    assert.throws(() => readFileSync(join(dir, 'peer.key')), { code: 'ENOENT' });
+  });
+
+  for (const [what, content] of [
+    ['garbage', 'garbage\n'],
+    ['400 digits', `${'9'.repeat(400)}\n`],
+  ] as const) {
+    it(`an incarnation file holding ${what}: exit 2 naming it, left untouched`, () => {
+      const dir = freshDir();
+      writeFileSync(join(dir, 'incarnation'), content);
+      assertRefused(start(dir), join(dir, 'incarnation'));
+      assert.equal(readFileSync(join(dir, 'incarnation'), 'utf8'), content);
+    });
+  }
+
+  it('start --help documents --reset-election-state', () => {
+    const r = spawnSync(process.execPath, [CLI, 'start', '--help'], { encoding: 'utf8', env: baseEnv });
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /--reset-election-state\s+for this start only/);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * Runs one disk scenario of store-disk.test.ts and prints what it observed as JSON. It expects to
+ * run inside a private mount namespace with a fresh tmpfs mounted at the directory it is given
+ * (the test starts it so): it fills that file system or remounts it read-only, which must never
+ * touch a real data dir. Usage: node disk-fixture.js full|read-only DIR
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, ftruncateSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { bullyPersistedCodec, type BullyPersisted } from '../protocols/bully/index.js';
+import { nextIncarnation, saveIncarnation } from './incarnation.js';
+import { createRuntimeHarness, SELF_ID, type RuntimeHarness } from './runtime-testing.js';
+import { createStateStore, writeFileDurably, type StateStore } from './store.js';
+
+const PAGE = 4096;
+
+export interface CapturedError {
+  name: string;
+  path: string | null;
+  code: string | null;
+  message: string;
+}
+
+/** What the node reported, and what was on disk, at one moment. */
+export interface NodeReport {
+  status: { role: string; term: number; fencingToken: number; leader: string | null; leaseRemainingMs: number | null; persistError: unknown };
+  leader: { role: string; fencingToken: number; leader: string | null };
+  metrics: { fencingToken: number; isLeader: number; persistFailures: number };
+  diskToken: number;
+  files: string[];
+  /** Events other than member-joined, in order. */
+  events: { type: string; fencingToken?: unknown; to?: unknown }[];
+  errorLogs: { err: unknown; msg: unknown }[];
+}
+
+const AT_41: BullyPersisted = { v: 1, acceptedEpoch: 41, acceptedLeader: SELF_ID, leaseTo: SELF_ID, highestEpochSeen: 41, members: [SELF_ID], bootstrapped: true };
+
+function capture(write: () => void): CapturedError | null {
+  try {
+    write();
+    return null;
+  } catch (err) {
+    const e = err as Error & { path?: string; code?: string | null };
+    return { name: e.name, path: e.path ?? null, code: e.code ?? null, message: e.message };
+  }
+}
+
+/** Appends whole pages to `path` until the file system is full. */
+function fill(path: string): void {
+  const fd = openSync(path, 'a');
+  try {
+    for (let i = 0; i < 1_000_000; i++) writeSync(fd, Buffer.alloc(PAGE, 1));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Frees `pages` pages at the end of the filler. */
+function free(path: string, pages: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    ftruncateSync(fd, Math.max(0, fstatSync(fd).size - pages * PAGE));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function report(h: RuntimeHarness, dir: string, store: StateStore<BullyPersisted>): Promise<NodeReport> {
+  const status = h.control.status();
+  const leader = h.control.leader();
+  const body = await h.scrape();
+  const metric = (name: string) => Number(new RegExp(`^conclave_${name} (\\S+)$`, 'm').exec(body)?.[1]);
+  return {
+    status: { role: status.role, term: status.term, fencingToken: status.fencingToken, leader: status.leader?.id ?? null, leaseRemainingMs: status.leaseRemainingMs, persistError: status.persistError },
+    leader: { role: leader.role, fencingToken: leader.fencingToken, leader: leader.leader?.id ?? null },
+    metrics: { fencingToken: metric('fencing_token'), isLeader: metric('is_leader'), persistFailures: metric('persist_failures_total') },
+    diskToken: store.load()?.acceptedEpoch ?? -1,
+    files: readdirSync(dir).sort(),
+    events: h.events.filter((e) => e.type !== 'member-joined').map((e) => ({ type: e.type, fencingToken: e.fencingToken, to: e.to })),
+    errorLogs: h.logs.filter((r) => r.level === 50).map((r) => ({ err: r.err, msg: r.msg })),
+  };
+}
+
+async function fullDisk(dir: string): Promise<object> {
+  const store = createStateStore(dir, 'bully-state.json', bullyPersistedCodec);
+  store.save(AT_41);
+  saveIncarnation(dir, 1_700_000_000);
+  const original = readFileSync(store.path, 'utf8');
+  const filler = join(dir, 'filler');
+  fill(filler);
+  const direct = capture(() => writeFileDurably(store.path, JSON.stringify({ ...AT_41, acceptedEpoch: 42, highestEpochSeen: 42 }) + '\n'));
+  const afterDirect = { files: readdirSync(dir).sort(), intact: readFileSync(store.path, 'utf8') === original };
+  // Room for part of the content only: write(2) returns short, and nothing may be renamed into place.
+  free(filler, 2);
+  const partial = capture(() => writeFileDurably(store.path, JSON.stringify({ pad: 'x'.repeat(4 * PAGE) }) + '\n'));
+  const afterPartial = { files: readdirSync(dir).sort(), intact: readFileSync(store.path, 'utf8') === original };
+  fill(filler);
+  // What a restart reports when it cannot save its new incarnation.
+  const restart = capture(() => nextIncarnation(dir, 1_800_000_000_000));
+
+  const h = createRuntimeHarness({ store });
+  h.advance(3000);
+  const failing = await report(h, dir, store);
+  unlinkSync(filler);
+  h.advance(1500);
+  const recovered = await report(h, dir, store);
+  return { statePath: store.path, direct, afterDirect, partial, afterPartial, restart, failing, recovered };
+}
+
+async function readOnly(dir: string): Promise<object> {
+  const store = createStateStore(dir, 'bully-state.json', bullyPersistedCodec);
+  store.save(AT_41);
+  saveIncarnation(dir, 1_700_000_000);
+  execFileSync('mount', ['--bind', dir, dir]);
+  execFileSync('mount', ['-o', 'remount,bind,ro', dir]);
+  const direct = capture(() => writeFileDurably(store.path, JSON.stringify({ ...AT_41, acceptedEpoch: 42, highestEpochSeen: 42 }) + '\n'));
+  const restart = capture(() => nextIncarnation(dir, 1_800_000_000_000));
+
+  const h = createRuntimeHarness({ store });
+  h.advance(3000);
+  const failing = await report(h, dir, store);
+  execFileSync('mount', ['-o', 'remount,bind,rw', dir]);
+  h.advance(1500);
+  const recovered = await report(h, dir, store);
+  return { statePath: store.path, direct, restart, failing, recovered };
+}
+
+/** Why this process must not fill or remount `dir`; null when it is a tmpfs in a mount namespace of its own. */
+function unsafeReason(dir: string): string | null {
+  // The parent (the test) runs in the namespace this one must differ from.
+  if (readlinkSync('/proc/self/ns/mnt') === readlinkSync(`/proc/${process.ppid}/ns/mnt`)) return 'not in a mount namespace of its own (start it with unshare -m)';
+  const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((line) => line.split(' ')[4] === resolve(dir) && line.split(' - ')[1]?.startsWith('tmpfs '));
+  return mounted ? null : `${dir} is not a tmpfs mount point`;
+}
+
+const [scenario, dir] = process.argv.slice(2);
+if (!dir || (scenario !== 'full' && scenario !== 'read-only')) {
+  process.stderr.write('usage: disk-fixture.js full|read-only DIR (inside a private mount namespace, DIR a fresh tmpfs)\n');
+  process.exit(2);
+}
+const unsafe = unsafeReason(dir);
+if (unsafe !== null) {
+  process.stderr.write(`disk-fixture: refusing to fill or remount ${dir}: ${unsafe}\n`);
+  process.exit(2);
+}
+const observed = scenario === 'full' ? await fullDisk(dir) : await readOnly(dir);
+process.stdout.write(JSON.stringify(observed) + '\n');
+// prom-client's default metrics keep a timer: the scenario is done.
+process.exit(0);

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
+import { loadConfig } from './config/load.js';
+import { openNodeState, stateMismatch, type OpenNodeStateOptions } from './node-state.js';
+
+const root = mkdtempSync(join(tmpdir(), 'conclave-node-state-test-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let serial = 0;
+
+function freshDir(): string {
+  const dir = join(root, `d${serial++}`);
+  mkdirSync(dir);
+  return dir;
+}
+
+function configFor(dataDir: string, protocol: 'bully' | 'raft' = 'bully') {
+  return loadConfig({ env: {}, flags: { name: 'n1', dataDir, protocol } });
+}
+
+type Logged = { level: 'warn' | 'info'; message: string }[];
+
+function open(dataDir: string, reset = false, protocol: 'bully' | 'raft' = 'bully') {
+  const logged: Logged = [];
+  const log: OpenNodeStateOptions['log'] = {
+    warn: (_fields, message) => logged.push({ level: 'warn', message }),
+    info: (_fields, message) => logged.push({ level: 'info', message }),
+  };
+  return { logged, opening: openNodeState(configFor(dataDir, protocol), { resetElectionState: reset, nowMs: 0, log }) };
+}
+
+const AT_42: BullyPersisted = { ...INITIAL_BULLY_STATE, acceptedEpoch: 42, acceptedLeader: 'someone', leaseTo: 'someone', highestEpochSeen: 42, members: ['someone'], bootstrapped: true };
+const statePath = (dir: string) => join(dir, 'bully-state.json');
+const keyPath = (dir: string) => join(dir, 'peer.key');
+const stateOf = (dir: string) => JSON.parse(readFileSync(statePath(dir), 'utf8')) as BullyPersisted;
+
+/** A node that ran: its key, and election state at fencing token 42. */
+async function ranNode(): Promise<string> {
+  const dir = freshDir();
+  await open(dir).opening;
+  writeFileSync(statePath(dir), JSON.stringify(AT_42));
+  return dir;
+}
+
+async function assertRefused(opening: Promise<unknown>, kind: string, missing: string): Promise<void> {
+  await assert.rejects(opening, (err: Error & { kind?: string; path?: string; exitCode?: number }) => {
+    assert.equal(err.name, 'ElectionStateError');
+    assert.equal(err.kind, kind);
+    assert.equal(err.exitCode, 2);
+    assert.equal(err.path, missing);
+    assert.ok(err.message.includes(missing), err.message);
+    assert.ok(err.message.includes('--reset-election-state'), 'names the way out');
+    return true;
+  });
+}
+
+describe('stateMismatch', () => {
+  it('an identity needs its state; state that holds anything needs its identity', () => {
+    assert.equal(stateMismatch(true, 'held'), null);
+    assert.equal(stateMismatch(true, 'initial'), null);
+    assert.equal(stateMismatch(true, 'none'), 'lost-state');
+    assert.equal(stateMismatch(false, 'none'), null, 'a brand-new data dir');
+    assert.equal(stateMismatch(false, 'initial'), null, 'a first start that stopped between its two writes');
+    assert.equal(stateMismatch(false, 'held'), 'lost-identity');
+  });
+});
+
+describe('openNodeState', () => {
+  it('a brand-new data dir starts: empty election state written, then a new identity', async () => {
+    const dir = freshDir();
+    const { opening, logged } = open(dir);
+    const { identity, election } = await opening;
+    assert.equal(identity.created, true);
+    assert.deepEqual(stateOf(dir), { ...INITIAL_BULLY_STATE });
+    assert.equal(election?.machine.summary(0).fencingToken, 0);
+    assert.deepEqual(logged, []);
+  });
+
+  it('a restart restores identity and fencing token', async () => {
+    const dir = await ranNode();
+    const before = readFileSync(keyPath(dir), 'utf8');
+    const { identity, election } = await open(dir).opening;
+    assert.equal(identity.created, false);
+    assert.equal(readFileSync(keyPath(dir), 'utf8'), before);
+    assert.equal(election?.machine.summary(0).fencingToken, 42);
+  });
+
+  it('an identity without bully-state.json is refused, naming the missing file; nothing is written', async () => {
+    const dir = await ranNode();
+    rmSync(statePath(dir));
+    await assertRefused(open(dir).opening, 'lost-state', statePath(dir));
+    assert.equal(existsSync(statePath(dir)), false);
+  });
+
+  it('--reset-election-state accepts it for that start, with a warning that the token restarts; the next start is ordinary', async () => {
+    const dir = await ranNode();
+    rmSync(statePath(dir));
+    const { opening, logged } = open(dir, true);
+    const { identity, election } = await opening;
+    assert.equal(identity.created, false);
+    assert.equal(election?.machine.summary(0).fencingToken, 0);
+    assert.equal(logged.length, 1);
+    assert.equal(logged[0]!.level, 'warn');
+    assert.match(logged[0]!.message, /fencing token restarts/);
+    assert.ok(logged[0]!.message.includes(statePath(dir)));
+    const again = open(dir);
+    await again.opening;
+    assert.deepEqual(again.logged, []);
+  });
+
+  it('election state without its identity is refused before a new identity is made', async () => {
+    const dir = await ranNode();
+    rmSync(keyPath(dir));
+    await assertRefused(open(dir).opening, 'lost-identity', keyPath(dir));
+    assert.equal(existsSync(keyPath(dir)), false, 'no new key, or the next start would take the old state for its own');
+    assert.equal(stateOf(dir).acceptedEpoch, 42, 'left untouched');
+  });
+
+  it('with --reset-election-state a new identity starts from empty state, replacing the old one', async () => {
+    const dir = await ranNode();
+    rmSync(keyPath(dir));
+    const { opening, logged } = open(dir, true);
+    const { identity, election } = await opening;
+    assert.equal(identity.created, true);
+    assert.equal(election?.machine.summary(0).fencingToken, 0);
+    assert.equal(stateOf(dir).acceptedEpoch, 0);
+    assert.equal(logged[0]?.level, 'warn');
+  });
+
+  it('an empty state without a key (a first start stopped between its writes) starts as a new node', async () => {
+    const dir = freshDir();
+    writeFileSync(statePath(dir), JSON.stringify(INITIAL_BULLY_STATE));
+    const { identity } = await open(dir).opening;
+    assert.equal(identity.created, true);
+  });
+
+  it('a corrupt key is reported as itself, not as lost state', async () => {
+    const dir = freshDir();
+    writeFileSync(keyPath(dir), 'not a key');
+    await assert.rejects(open(dir).opening, { name: 'IdentityError' });
+  });
+
+  it('a corrupt state file is reported as itself (DataFileError), never replaced', async () => {
+    const dir = freshDir();
+    writeFileSync(statePath(dir), '{"epoch": "seven"');
+    await assert.rejects(open(dir, true).opening, { name: 'DataFileError', path: statePath(dir) });
+    assert.equal(readFileSync(statePath(dir), 'utf8'), '{"epoch": "seven"');
+  });
+
+  it('a protocol without an election state file (raft in this build) checks nothing; the flag is ignored with a note', async () => {
+    const dir = await ranNode();
+    rmSync(statePath(dir));
+    const { opening, logged } = open(dir, true, 'raft');
+    const { election } = await opening;
+    assert.equal(election, null);
+    assert.equal(existsSync(statePath(dir)), false);
+    assert.equal(logged[0]?.level, 'info');
+    await open(dir, false, 'raft').opening;
+  });
+
+  it('the flag on a consistent data dir changes nothing and says so', async () => {
+    const dir = await ranNode();
+    const { opening, logged } = open(dir, true);
+    const { election } = await opening;
+    assert.equal(election?.machine.summary(0).fencingToken, 42);
+    assert.equal(logged[0]?.level, 'info');
+    assert.match(logged[0]!.message, /ignored/);
+  });
+});

@@ -1,0 +1,121 @@
+/**
+ * Bounded work per peer. Every inbound direct frame and every gossip message takes a token from
+ * its peer's bucket first (a gossip message from its signed author, whoever relayed it); an empty
+ * bucket drops it before anything parses it. Every drop is a strike; a peer that runs out of
+ * strikes is a flooder: the caller hangs up on it, and its connections (either way) are refused
+ * until a cool-down ends. Decisions only: no sockets, no timers, time passed in.
+ */
+import { MAX_QUEUED_FRAMES_PER_PEER } from './constants.js';
+import { TokenBucket, type TokenBucketOptions } from './rate-limit.js';
+
+export interface PeerLimits {
+  /** Direct (election) frames per peer, all its streams together. */
+  frames: TokenBucketOptions;
+  /** Gossip messages per author. */
+  gossip: TokenBucketOptions;
+  /** Gossip payloads above this are dropped before anything parses them. */
+  maxGossipBytes: number;
+  /** Dropped messages a peer may cause (`burst` at once, `ratePerS` sustained) before it counts as a flooder. */
+  strikes: TokenBucketOptions;
+  /** How long a flooder's connections and dials are refused after it is disconnected. */
+  cooldownMs: number;
+  /** Peers tracked at once; the earliest added is forgotten first. */
+  maxPeers: number;
+}
+
+/**
+ * Sized so an honest peer never meets a limit, with the rates the protocols actually use.
+ */
+export const DEFAULT_PEER_LIMITS: PeerLimits = {
+  // Bully sends a few frames a second to each peer and tens during an election; 200/s is tens of
+  // times that. The burst matches the sender's own queue (MAX_QUEUED_FRAMES_PER_PEER): a channel
+  // that reopens its stream flushes everything it queued at once, and none of it may be dropped.
+  // The flood the issue reported (11k frames/s) gets 1024 frames in, then 200/s.
+  frames: { ratePerS: 200, burst: MAX_QUEUED_FRAMES_PER_PEER },
+  // A node publishes at most once per runtime tick (25 ms: 40/s even at the smallest
+  // heartbeatIntervalMs of 10 ms; 2/s with the lan preset), plus a refutation per accusation.
+  // Duplicates relayed by others never reach the check (gossipsub drops them first).
+  gossip: { ratePerS: 100, burst: 200 },
+  // A heartbeat with 64 suspects, 64 dead and 64 left refs (the codec's caps), 16 addresses and
+  // every other field at its longest is about 20 KiB (flood-guard.test.ts builds it); a usual one
+  // is under 1 KiB. 32 KiB keeps half as much again in hand and drops the 1 MB heartbeats of the
+  // issue before JSON.parse.
+  maxGossipBytes: 32 * 1024,
+  // An honest peer causes no drops at all (the buckets above are far above its rates), so 1000
+  // drops, or more than 100 a second for longer, is deliberate: the 11k frames/s flood is cut
+  // after about 0.2 s. A peer only somewhat over the rate (below 300 frames/s) keeps its
+  // connection and is simply held to 200/s.
+  strikes: { ratePerS: 100, burst: 1000 },
+  // As long as the longest redial backoff (REDIAL_BACKOFF.maxMs): long enough that a flood costs
+  // the flooder its membership (it is declared dead within seconds), short enough that a peer
+  // that flooded through a bug is back within a minute of being fixed.
+  cooldownMs: 30_000,
+  // As reject-log.ts: a few hundred bytes a peer; a flood of identities cannot grow it further.
+  maxPeers: 4096,
+};
+
+export type GossipRejectReason = 'rate-limited-gossip' | 'oversized-gossip';
+
+interface PeerState {
+  frames: TokenBucket | null;
+  gossip: TokenBucket | null;
+  strikes: TokenBucket | null;
+  /** Dials and connections are refused before this; 0 when never refused. */
+  refusedUntilMs: number;
+}
+
+export class FloodGuard {
+  private readonly limits: PeerLimits;
+  private readonly peers = new Map<string, PeerState>();
+
+  constructor(limits: PeerLimits = DEFAULT_PEER_LIMITS) {
+    this.limits = limits;
+  }
+
+  /** Takes a token for one direct frame; false: drop it unparsed (`rate-limited`), then strike. */
+  admitFrame(peer: string, nowMs: number): boolean {
+    const state = this.state(peer);
+    if (state.refusedUntilMs > nowMs) return false;
+    state.frames ??= new TokenBucket(this.limits.frames, nowMs);
+    return state.frames.take(nowMs);
+  }
+
+  /** Null to accept a gossip message of `byteLength` bytes by `author`, else why it is dropped (then strike). */
+  admitGossip(author: string, byteLength: number, nowMs: number): GossipRejectReason | null {
+    const state = this.state(author);
+    state.gossip ??= new TokenBucket(this.limits.gossip, nowMs);
+    // The token first: a stream of oversized messages is a flood like any other.
+    if (state.refusedUntilMs > nowMs || !state.gossip.take(nowMs)) return 'rate-limited-gossip';
+    return byteLength > this.limits.maxGossipBytes ? 'oversized-gossip' : null;
+  }
+
+  /**
+   * One message from `peer` was dropped. True exactly once per flood, on the drop that used up its
+   * strikes: the caller disconnects it, and refusedUntilMs holds until the cool-down ends. Drops
+   * arriving while it is refused (frames already in flight) are not strikes.
+   */
+  strike(peer: string, nowMs: number): boolean {
+    const state = this.state(peer);
+    if (state.refusedUntilMs > nowMs) return false;
+    state.strikes ??= new TokenBucket(this.limits.strikes, nowMs);
+    if (state.strikes.take(nowMs)) return false;
+    state.refusedUntilMs = nowMs + this.limits.cooldownMs;
+    return true;
+  }
+
+  /** When dials to and connections from `peer` are allowed again, or null when they are now. */
+  refusedUntilMs(peer: string, nowMs: number): number | null {
+    const until = this.peers.get(peer)?.refusedUntilMs ?? 0;
+    return until > nowMs ? until : null;
+  }
+
+  private state(peer: string): PeerState {
+    let state = this.peers.get(peer);
+    if (!state) {
+      state = { frames: null, gossip: null, strikes: null, refusedUntilMs: 0 };
+      this.peers.set(peer, state);
+      if (this.peers.size > this.limits.maxPeers) this.peers.delete(this.peers.keys().next().value!);
+    }
+    return state;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The persist path on a really full and a really read-only disk. Each scenario runs
+ * disk-fixture.js in a private mount namespace (`unshare -m`) on a fresh tmpfs mounted over an
+ * empty temporary dir, so filling or remounting it never touches a real file system, and the
+ * mount vanishes with the process. Needs root (as CI runs); without unshare the test fails and
+ * says why, it never passes silently.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import type { CapturedError, NodeReport } from './disk-fixture.js';
+
+const FIXTURE = new URL('./disk-fixture.js', import.meta.url).pathname;
+
+/** Runs one scenario on a tmpfs mounted with `tmpfsOptions`; what the fixture observed. */
+function runOnTmpfs(t: TestContext, scenario: 'full' | 'read-only', tmpfsOptions: string): Record<string, unknown> | null {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root: mounting a tmpfs in a private mount namespace (unshare -m)');
+    return null;
+  }
+  const unshare = spawnSync('sh', ['-c', 'command -v unshare'], { encoding: 'utf8' }).stdout.trim();
+  assert.ok(unshare, 'unshare (util-linux) is not installed: these tests need it to mount a private tmpfs; install util-linux');
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-disk-test-'));
+  try {
+    const r = spawnSync(
+      unshare,
+      ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o "$1" tmpfs "$2" && exec "$3" "$4" "$5" "$2"', 'sh', tmpfsOptions, dir, process.execPath, FIXTURE, scenario],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.error, undefined, `could not run unshare: ${r.error?.message}`);
+    assert.equal(r.status, 0, `the ${scenario} scenario failed in its mount namespace (exit ${r.status}, signal ${r.signal}):\n${r.stderr}`);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  } finally {
+    assert.deepEqual(readdirSync(dir), [], 'nothing leaked out of the mount namespace');
+    rmdirSync(dir);
+  }
+}
+
+/** Every write failure: PersistError naming the file and the errno code of its cause. */
+function assertNamed(err: unknown, path: string, code: string): void {
+  const e = err as CapturedError | null;
+  assert.ok(e, `a write to ${path} should have failed`);
+  assert.equal(e.name, 'PersistError');
+  assert.equal(e.path, path);
+  assert.equal(e.code, code);
+  assert.ok(e.message.includes(path) && e.message.includes(code), e.message);
+}
+
+/** While the write fails: no leadership, the token on disk everywhere, the failures counted and logged by file. */
+function assertReportsDisk(report: NodeReport, statePath: string, code: string): void {
+  assert.equal(report.diskToken, 41);
+  assert.deepEqual(
+    { role: report.status.role, term: report.status.term, leader: report.status.leader, fencingToken: report.status.fencingToken, lease: report.status.leaseRemainingMs },
+    { role: 'follower', term: 41, leader: null, fencingToken: 41, lease: null },
+  );
+  assert.deepEqual(report.leader, { role: 'follower', fencingToken: 41, leader: null });
+  assert.equal(report.metrics.fencingToken, 41);
+  assert.equal(report.metrics.isLeader, 0);
+  assert.ok(report.metrics.persistFailures >= 2, `conclave_persist_failures_total ${report.metrics.persistFailures}`);
+  const persistError = report.status.persistError as { path: string; code: string } | null;
+  assert.equal(persistError?.path, statePath);
+  assert.equal(persistError?.code, code);
+  assert.deepEqual(report.events, [], 'no election, role or leader event for state that is not on disk');
+  assert.equal(report.errorLogs.length, 1);
+  const logged = report.errorLogs[0]!.err as { type: string; message: string };
+  assert.equal(logged.type, 'PersistError');
+  assert.ok(logged.message.includes(statePath) && logged.message.includes(code), logged.message);
+}
+
+/** Once the disk takes the write: the node leads at the token it wrote. */
+function assertRecovered(report: NodeReport): void {
+  assert.equal(report.diskToken, 42);
+  assert.deepEqual({ role: report.status.role, fencingToken: report.status.fencingToken, persistError: report.status.persistError }, { role: 'leader', fencingToken: 42, persistError: null });
+  assert.equal(report.metrics.fencingToken, 42);
+  assert.ok(report.events.some((e) => e.type === 'leader-changed' && e.fencingToken === 42));
+}
+
+describe('election state on a broken disk (tmpfs in a private mount namespace)', () => {
+  it('a full disk: writes fail naming the file, leave no tmp file, never a partial file; the node reports only what is on disk', (t) => {
+    const o = runOnTmpfs(t, 'full', 'size=64k');
+    if (!o) return;
+    const failing = o.failing as NodeReport;
+    const statePath = String(o.statePath);
+    const dir = dirname(statePath);
+    assertNamed(o.direct, statePath, 'ENOSPC');
+    assert.deepEqual(o.afterDirect, { files: ['bully-state.json', 'filler', 'incarnation'], intact: true }, 'no bully-state.json.tmp-<pid> left, the old state intact');
+    assertNamed(o.partial, statePath, 'ENOSPC');
+    assert.deepEqual(o.afterPartial, { files: ['bully-state.json', 'filler', 'incarnation'], intact: true }, 'a short write is never renamed into place');
+    assertNamed(o.restart, join(dir, 'incarnation'), 'ENOSPC');
+    assertReportsDisk(failing, statePath, 'ENOSPC');
+    assert.deepEqual(failing.files, ['bully-state.json', 'filler', 'incarnation'], 'retries leave no tmp files either');
+    assertRecovered(o.recovered as NodeReport);
+  });
+
+  it('a read-only data dir (bind remount): writes fail naming the file; the node reports only what is on disk until it is writable again', (t) => {
+    const o = runOnTmpfs(t, 'read-only', 'size=1m');
+    if (!o) return;
+    const failing = o.failing as NodeReport;
+    const statePath = String(o.statePath);
+    const dir = dirname(statePath);
+    assertNamed(o.direct, statePath, 'EROFS');
+    assertNamed(o.restart, join(dir, 'incarnation'), 'EROFS');
+    assertReportsDisk(failing, statePath, 'EROFS');
+    assert.deepEqual(failing.files, ['bully-state.json', 'incarnation']);
+    assertRecovered(o.recovered as NodeReport);
+  });
+});
