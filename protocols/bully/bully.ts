@@ -159,6 +159,12 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   /** The established leader this node last followed: a plain claim is refused while it still leads. */
   private lastLeader: { id: NodeId; epoch: number } | null = null;
   private deferred: DeferredClaim | null = null;
+  /**
+   * A renewal refused because our grant to another leader still ran. When that grant ends (the
+   * old leader is known gone, say its connection reset a moment after the renewal came) we follow
+   * it at once, as heard then, instead of electing or waiting for the next renewal.
+   */
+  private deferredRenewal: { from: NodeId; epoch: number; round: number; leaseMs: number; atMs: number } | null = null;
   private candidacy: Candidacy | null = null;
   private leadership: Leadership | null = null;
   private episode: Episode | null = null;
@@ -487,6 +493,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     }
     const g = this.activeGrant();
     if (g !== null && g.leader !== from && !(none && epoch > g.epoch)) {
+      if (epoch > g.epoch) this.deferredRenewal = { from, epoch, round, leaseMs, atMs: this.nowMs };
       this.reject(from, g.epoch);
       return;
     }
@@ -706,6 +713,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
   private grantEnded(reason: string): void {
     this.grant = null;
     this.reconsiderDeferred();
+    this.reconsiderDeferredRenewal();
     if (this.activeGrant() || this.leadership || this.role === 'candidate') return;
     const handingOff = reason === 'leader-released' || reason === 'leader-stepped-down';
     if (handingOff || this.settling() || !this.mayStand()) {
@@ -727,6 +735,17 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.deferred = null;
     // As if the claim arrived now (a delayed copy, which the protocol tolerates anyway).
     this.onClaim(d.from, d.epoch, d.kind, d.round);
+  }
+
+  /** Follows the renewal that waited for our grant to end, if it is recent and its sender alive. */
+  private reconsiderDeferredRenewal(): void {
+    const d = this.deferredRenewal;
+    this.deferredRenewal = null;
+    if (!d || this.activeGrant() || this.leadership || !this.view.isAlive(d.from)) return;
+    const ageMs = this.nowMs - d.atMs;
+    // Its lease as it stood when it spoke, less the time since: never named past what it said.
+    if (ageMs > this.config.answerTimeoutMs || ageMs >= d.leaseMs) return;
+    this.onRenewal(d.from, d.epoch, d.round, d.leaseMs - ageMs);
   }
 
   /** An ACCEPT for an epoch we no longer claim or lead: let that member drop its grant to us. */

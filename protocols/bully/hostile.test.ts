@@ -135,3 +135,23 @@ describe('bully: a place in the cluster size is earned', () => {
     assert.equal(m.status(7000).bootstrap.complete, true);
   });
 });
+
+describe('bully: a renewal never overrides a running grant', () => {
+  const member = (id: string, extra: Partial<ElectionMember> = {}): ElectionMember => ({ id, name: id, state: 'alive', priority: 0, protocol: 'bully', self: id === 'n1', role: 'follower', term: 0, leader: null, fencingToken: 0, ...extra });
+  const renew = (epoch: number) => ({ type: 'COORDINATOR' as const, epoch, kind: 'renew' as const, round: 1, leaseMs: 2800 });
+
+  it('refused while the grant runs, followed the moment the old leader is known gone', () => {
+    const m = createBully({ selfId: 'n1', config: TEST_BULLY_CONFIG, bootstrapExpect: 3, rng: createRng(1), persisted: null, nowMs: 0 });
+    m.step({ type: 'members', nowMs: 0, members: [member('n1'), member('n2'), member('n3')] });
+    m.step({ type: 'message', nowMs: 10, from: 'n3', message: renew(1) });
+    assert.equal(m.summary(10).leader, 'n3');
+    m.drain();
+    m.step({ type: 'message', nowMs: 20, from: 'n2', message: renew(2) });
+    assert.deepEqual(m.drain().flatMap((e) => (e.type === 'send' ? [e.message.type] : [])), ['REJECT']);
+    assert.equal(m.summary(20).leader, 'n3', 'still bound to n3');
+    // n3's connection resets: its grant ends, and the renewal that waited is followed at once.
+    m.step({ type: 'members', nowMs: 25, members: [member('n1'), member('n2'), member('n3', { state: 'suspect', connectionLost: true })] });
+    assert.equal(m.summary(25).leader, 'n2');
+    assert.ok(m.drain().some((e) => e.type === 'send' && e.to === 'n2' && e.message.type === 'ACCEPT'));
+  });
+});
