@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
 import { loadConfig } from './config/load.js';
 import { openNodeState, stateMismatch, type OpenNodeStateOptions } from './node-state.js';
+import { testDirs } from './test-dirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'conclave-node-state-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let serial = 0;
-
-function freshDir(): string {
-  const dir = join(root, `d${serial++}`);
-  mkdirSync(dir);
-  return dir;
-}
+const dirs = testDirs('node-state');
+const freshDir = dirs.fresh;
 
 function configFor(dataDir: string, protocol: 'bully' | 'raft' = 'bully') {
   return loadConfig({ env: {}, flags: { name: 'n1', dataDir, protocol } });

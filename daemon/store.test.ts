@@ -4,22 +4,16 @@
  * directory allows.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { bullyPersistedCodec, INITIAL_BULLY_STATE } from '../protocols/bully/index.js';
 import { createStateStore, writeFileDurably } from './store.js';
+import { testDirs } from './test-dirs.js';
 
-const root = mkdtempSync(join(tmpdir(), 'conclave-store-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let serial = 0;
-
-function freshDir(): string {
-  const dir = join(root, `d${serial++}`);
-  mkdirSync(dir);
-  return dir;
-}
+const dirs = testDirs('store');
+const root = dirs.root;
+const freshDir = dirs.fresh;
 
 /** The assertion every failed write must pass: PersistError naming the file and its cause's errno code. */
 function assertPersistError(err: unknown, path: string, code: string): true {

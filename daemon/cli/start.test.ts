@@ -5,25 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { loadOrCreateIdentity } from '../identity.js';
+import { testDirs } from '../test-dirs.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const CLI = join(ROOT, 'dist/daemon/cli/main.js');
-const work = mkdtempSync(join(tmpdir(), 'conclave-start-test-'));
-after(() => rmSync(work, { recursive: true, force: true }));
-let serial = 0;
+const dirs = testDirs('start');
+const work = dirs.root;
+const freshDir = dirs.fresh;
 
 const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')));
-
-function freshDir(): string {
-  const dir = join(work, `d${serial++}`);
-  mkdirSync(dir, { mode: 0o700 });
-  return dir;
-}
 
 function start(dataDir: string, extra: string[] = []) {
   const args = [CLI, 'start', '--name', 'solo', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--api', '127.0.0.1:0', '--no-mdns', '--log-format', 'json', ...extra];

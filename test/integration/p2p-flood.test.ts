@@ -7,34 +7,15 @@
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
-import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
-import { createLibp2p, type Libp2p } from 'libp2p';
 import { DEFAULT_PEER_LIMITS, directProtocolId } from '../../daemon/p2p/index.js';
-import { publishUntil, startTestNode, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
+import { connected, nodePool, publishUntil, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
 
-const started: Array<{ stop(): Promise<void> | void }> = [];
-after(async () => {
-  await Promise.allSettled(started.map((n) => n.stop()));
-});
-
-async function node(overrides: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode> {
-  const t = await startTestNode(overrides);
-  started.push(t.node);
-  return t;
-}
-
-/** A bare libp2p node that writes whatever it likes on a Conclave direct stream. */
-async function rawSender(): Promise<Libp2p> {
-  const raw = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
-  started.push(raw);
-  return raw;
-}
-
-const connected = (a: TestNode, b: TestNode) => a.node.connectedPeers().includes(b.node.peerId) && b.node.connectedPeers().includes(a.node.peerId);
+const pool = nodePool();
+after(() => pool.stopAll());
+const node = pool.node;
+const rawSender = pool.rawSender;
 const rejectsOf = (t: TestNode, from: string, reason: string) => t.rejects.filter((r) => r.from === from && r.reason === reason).length;
 
 describe('per-peer limits on loopback', { timeout: 120_000 }, () => {

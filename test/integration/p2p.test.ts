@@ -8,35 +8,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { noise } from '@chainsafe/libp2p-noise';
-import { yamux } from '@chainsafe/libp2p-yamux';
 import { generateKey } from '@libp2p/pnet';
-import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
-import { createLibp2p, type Libp2p } from 'libp2p';
 import { directProtocolId, readSwarmKey } from '../../daemon/p2p/index.js';
-import { publishUntil, startTestNode, tcpPort, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
+import { connected, nodePool, publishUntil, tcpPort, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
 
-const started: Array<{ stop(): Promise<void> | void }> = [];
-after(async () => {
-  await Promise.allSettled(started.map((n) => n.stop()));
-});
-
-async function node(overrides: Parameters<typeof startTestNode>[0] = {}): Promise<TestNode> {
-  const t = await startTestNode(overrides);
-  started.push(t.node);
-  return t;
-}
-
-/** A bare libp2p node that can put arbitrary bytes on a Conclave direct stream. */
-async function rawSender(): Promise<Libp2p> {
-  const raw = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] });
-  started.push(raw);
-  return raw;
-}
-
-const connected = (a: TestNode, b: TestNode) => a.node.connectedPeers().includes(b.node.peerId) && b.node.connectedPeers().includes(a.node.peerId);
+const pool = nodePool();
+after(() => pool.stopAll());
+const node = pool.node;
+const rawSender = pool.rawSender;
 
 describe('p2p node on loopback', { timeout: 120_000 }, () => {
   it('three nodes connect through one bootstrap address and every node hears every other one gossip', async () => {
