@@ -5,7 +5,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Codec } from '../protocols/election.js';
+import type { Codec } from '../protocols/types.js';
 import { DataFileError, PersistError } from './errors.js';
 
 export interface StateStore<T> {

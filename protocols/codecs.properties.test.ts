@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_COUNTER } from './bounds.js';
 import { bullyMessageCodec, bullyPersistedCodec } from './bully/messages.js';
-import type { Codec } from './election.js';
+import type { Codec } from './types.js';
 import { heartbeatCodec } from './membership/codec.js';
 
 const counter = fc.integer({ min: 0, max: MAX_COUNTER });

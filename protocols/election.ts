@@ -1,5 +1,6 @@
 import type { Member } from './membership/types.js';
 import type { ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
+export type { Codec } from './types.js';
 
 /** The slice of membership an election machine sees, in a stable order (by id). */
 export interface ElectionMember {
@@ -91,10 +92,6 @@ export interface Election<M, P> {
   status(nowMs: number): ElectionStatus;
 }
 
-/** Validates untrusted values into a machine's message or persisted-state type. */
-export interface Codec<T> {
-  parse(value: unknown): { ok: true; value: T } | { ok: false; reason: string };
-}
 
 /** The election's view of membership: the same members, only the fields an election reads. */
 export function electionMembers(members: readonly Member[]): ElectionMember[] {

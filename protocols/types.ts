@@ -32,3 +32,39 @@ export const OBSERVER_SUMMARY: ElectionSummary = Object.freeze({
   leader: null,
   fencingToken: 0,
 });
+
+/** Validates untrusted values into a machine's message or persisted-state type. */
+export interface Codec<T> {
+  parse(value: unknown): { ok: true; value: T } | { ok: false; reason: string };
+}
+
+/** One entry of a replicated log (Raft): its position, the term it was created in, its payload. */
+export interface LogEntry<E = unknown> {
+  index: number;
+  term: number;
+  data: E;
+}
+
+/** A machine's state up to and including `index` (whose entry had `term`), replacing that prefix of its log. */
+export interface Snapshot<S = unknown> {
+  index: number;
+  term: number;
+  data: S;
+}
+
+/**
+ * What a machine hands its host to make durable (etcd-io/raft's `Ready`: HardState, Entries,
+ * Snapshot). The host applies the parts in this order: snapshot, truncation, entries, hard state;
+ * it acknowledges once all of it is on disk, and nothing the machine emitted after the batch
+ * leaves before that acknowledgement. Every part is optional; an empty batch is never emitted.
+ */
+export interface DurableBatch<H = unknown, E = unknown, S = unknown> {
+  /** Small state that replaces the previous one whole (term and vote, Bully's epoch, an incarnation). */
+  hardState?: H;
+  /** Install this snapshot: entries up to its index are dropped (a log-based machine only). */
+  snapshot?: Snapshot<S>;
+  /** Drop every stored entry with an index above this before appending `entries` (conflicting suffix). */
+  truncateAfter?: number;
+  /** Entries to append, with consecutive indexes following the stored log (after any truncation). */
+  entries?: readonly LogEntry<E>[];
+}

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_COUNTER } from '../bounds.js';
-import type { Codec } from '../election.js';
+import type { Codec } from '../types.js';
 import { MAX_NODE_ID_CHARS } from '../membership/codec.js';
 import { MAX_MEMBERS } from '../membership/membership.js';
 import type { NodeId } from '../types.js';

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_COUNTER } from '../bounds.js';
-import type { Codec } from '../election.js';
+import type { Codec } from '../types.js';
 import { PROTOCOL_NAMES, ROLES } from '../types.js';
 import { MAX_GOSSIPED_REFS } from './membership.js';
 import type { Heartbeat } from './types.js';

@@ -1,4 +1,4 @@
-import type { Codec } from '../election.js';
+import type { Codec } from '../types.js';
 import type { Heartbeat } from '../membership/types.js';
 import { createRng } from '../rng.js';
 import { OBSERVER_SUMMARY, type NodeId } from '../types.js';

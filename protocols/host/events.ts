@@ -1,0 +1,68 @@
+/**
+ * What a node reports as it happens: the one event union the control API streams (with an `at`
+ * time added by the daemon), the metrics binding counts, the CLI prints and the dashboard
+ * reduces. The host core (core.ts) is the only producer; every consumer switches on `type`.
+ */
+import type { SuspectReason } from '../membership/types.js';
+import type { MemberState, NodeId, ProtocolName, Role } from '../types.js';
+
+export interface NodeRef {
+  id: NodeId;
+  name: string;
+}
+
+/** One member as this node sees it, in the shape the API serves (`GET /v1/members`). */
+export interface MemberView {
+  id: NodeId;
+  name: string;
+  addrs: string[];
+  state: MemberState;
+  incarnation: number;
+  /** ms since last heard first-hand; 0 for self. */
+  lastSeenMs: number;
+  self: boolean;
+  protocol: ProtocolName;
+  role: Role;
+  term: number;
+  /** The id this member follows, or null. */
+  leader: NodeId | null;
+  priority: number;
+  version: string;
+}
+
+export type NodeEvent =
+  | { type: 'member-joined'; member: MemberView }
+  | { type: 'member-updated'; member: MemberView }
+  | { type: 'member-suspect'; id: NodeId; name: string; incarnation: number; reason: SuspectReason }
+  | { type: 'member-alive'; id: NodeId; name: string; incarnation: number; previous: MemberState }
+  | { type: 'member-dead'; id: NodeId; name: string; incarnation: number; suspectedForMs: number }
+  | { type: 'member-left'; id: NodeId; name: string }
+  | { type: 'member-forgotten'; id: NodeId; name: string }
+  | { type: 'protocol-mismatch'; id: NodeId; name: string; protocol: ProtocolName; expected: ProtocolName }
+  /** Someone suspected or declared this node dead; it raised its incarnation to refute. */
+  | { type: 'refuted'; incarnation: number; by: NodeId }
+  | { type: 'role-changed'; from: Role; to: Role; term: number }
+  | { type: 'term-changed'; from: number; to: number }
+  | { type: 'leader-changed'; from: NodeRef | null; to: NodeRef | null; term: number; fencingToken: number; leaderlessMs: number }
+  | { type: 'election-started'; term: number; reason: string }
+  | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number };
+
+export type NodeEventType = NodeEvent['type'];
+
+/** Every event type, for consumers that list or validate them (metrics labels, the CLI's filter). */
+export const NODE_EVENT_TYPES: readonly NodeEventType[] = [
+  'member-joined',
+  'member-updated',
+  'member-suspect',
+  'member-alive',
+  'member-dead',
+  'member-left',
+  'member-forgotten',
+  'protocol-mismatch',
+  'refuted',
+  'role-changed',
+  'term-changed',
+  'leader-changed',
+  'election-started',
+  'election-finished',
+];
