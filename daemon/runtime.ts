@@ -409,7 +409,7 @@ export class Runtime {
   private applyElectionEffects(election: ElectionHost<unknown, unknown>, effects: ReturnType<Election<unknown, unknown>['drain']>): void {
     // Persist-before-send: the newest state is on disk before any message leaves, in this batch
     // and in every later one until a failed write succeeds (retried by durable.save).
-    const states = effects.flatMap((effect) => (effect.type === 'persist' ? [effect.state] : []));
+    const states = effects.flatMap((effect) => (effect.type === 'persist' && effect.batch.hardState !== undefined ? [effect.batch.hardState] : []));
     const outcome = this.durable?.save(states, this.init.nowMs());
     if (outcome === 'failed' || outcome === 'failed-again') this.stats.persistFailures++;
     if (outcome === 'failed') {

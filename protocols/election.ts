@@ -1,5 +1,5 @@
 import type { Member } from './membership/types.js';
-import type { ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
+import type { DurableBatch, ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
 export type { Codec } from './types.js';
 
 /** The slice of membership an election machine sees, in a stable order (by id). */
@@ -49,12 +49,11 @@ export type CommandResult =
 export type ElectionEffect<M, P> =
   | { type: 'send'; to: NodeId; message: M }
   /**
-   * The machine's whole durable state (a later persist replaces an earlier one). The host writes
-   * it (fsync) before any later `send` leaves; while a write fails it sends nothing and reports
-   * the summary as of the last state written (daemon/durable.ts), so `fencingToken` must come
-   * from persisted state.
+   * State to make durable (types.ts DurableBatch; Bully's whole state is its hard state). Nothing
+   * the machine emits after it (sends, and the summary the host reports) takes effect before the
+   * host has it on disk, so `fencingToken` must come from persisted state.
    */
-  | { type: 'persist'; state: P }
+  | { type: 'persist'; batch: DurableBatch<P> }
   | { type: 'election-started'; term: number; reason: string }
   | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
   | { type: 'command-result'; id: number; result: CommandResult }
@@ -90,6 +89,13 @@ export interface Election<M, P> {
   drain(): ElectionEffect<M, P>[];
   summary(nowMs: number): ElectionSummary;
   status(nowMs: number): ElectionStatus;
+  /**
+   * The earliest time (this node's ms) at which a `tick` can change anything: emit an effect,
+   * change the summary or the status. The host ticks at that moment instead of periodically;
+   * Infinity when nothing is due. Ticks before it are harmless and change nothing (a property
+   * test holds every machine to this).
+   */
+  deadline(): number;
 }
 
 

@@ -290,13 +290,13 @@ describe('bully: quorum guard', () => {
     const effects = first.drain();
     const persisted = effects.filter((e) => e.type === 'persist').pop();
     assert.ok(persisted && persisted.type === 'persist');
-    assert.deepEqual(persisted.state, { v: 1, acceptedEpoch: 5, acceptedLeader: 'n2', leaseTo: 'n2', highestEpochSeen: 5, members: ['n1', 'n2', 'n3'], bootstrapped: true });
+    assert.deepEqual(persisted.batch.hardState, { v: 1, acceptedEpoch: 5, acceptedLeader: 'n2', leaseTo: 'n2', highestEpochSeen: 5, members: ['n1', 'n2', 'n3'], bootstrapped: true });
     assert.ok(effects.indexOf(persisted) < effects.findIndex((e) => e.type === 'send'), 'persisted before the reply');
     first.step({ type: 'message', nowMs: 0, from: 'n3', message: coordinator(5) });
     // n2 has only claimed: a follower names no leader before a renewal proves it leads.
     assert.deepEqual(sendsOf(first.drain()), [{ to: 'n3', message: { type: 'REJECT', epoch: 5, leader: null } }]);
 
-    const restarted = createBully({ selfId: 'n1', config, bootstrapExpect: 3, rng: createRng(2), persisted: persisted.state as BullyPersisted, nowMs: 10 });
+    const restarted = createBully({ selfId: 'n1', config, bootstrapExpect: 3, rng: createRng(2), persisted: persisted.batch.hardState as BullyPersisted, nowMs: 10 });
     restarted.step({ type: 'members', nowMs: 10, members });
     restarted.drain();
     restarted.step({ type: 'message', nowMs: 10, from: 'n3', message: coordinator(5) });

@@ -244,6 +244,11 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
     this.checkRelayed();
   }
 
+  deadline(): number {
+    // Transitional until every timer reports its deadline: the host's former 25 ms tick.
+    return this.nowMs + 25;
+  }
+
   drain(): Effect[] {
     const out = this.effects;
     this.effects = [];
@@ -1364,7 +1369,7 @@ class Bully implements Election<BullyMessage, BullyPersisted> {
 
   private persist(state: BullyPersisted): void {
     this.durable = state;
-    this.emit({ type: 'persist', state: { ...state } });
+    this.emit({ type: 'persist', batch: { hardState: { ...state } } });
   }
 
   private reject(to: NodeId, epoch: number): void {

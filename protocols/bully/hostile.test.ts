@@ -130,7 +130,7 @@ describe('bully: a place in the cluster size is earned', () => {
     m.step({ type: 'members', nowMs: 0, members: view(['n1', 'n2', 'n3', 'f1', 'f2', 'f3'], 0) });
     m.step({ type: 'members', nowMs: 1200, members: view(['n1', 'n2', 'n3', 'f1', 'f2', 'f3'], 0, ['f1', 'f2', 'f3']) });
     for (let t = 1200; t <= 2 * TEST_BULLY_CONFIG.leaseMs + 1000; t += 250) m.step({ type: 'tick', nowMs: t });
-    const persisted = m.drain().flatMap((e) => (e.type === 'persist' ? [e.state] : []));
+    const persisted = m.drain().flatMap((e) => (e.type === 'persist' && e.batch.hardState ? [e.batch.hardState] : []));
     assert.deepEqual(persisted.at(-1)?.members, ['n1', 'n2', 'n3']);
     assert.equal(m.status(7000).bootstrap.complete, true);
   });

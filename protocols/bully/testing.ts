@@ -252,7 +252,7 @@ export class BullyNet {
         const effects = node.machine.drain();
         if (effects.length) busy = true;
         // Persist-before-send, as the hosts do.
-        for (const e of effects) if (e.type === 'persist') node.disk = e.state;
+        for (const e of effects) if (e.type === 'persist' && e.batch.hardState) node.disk = e.batch.hardState;
         for (const effect of effects) {
           this.effects.push({ atMs: this.nowMs, node: id, effect });
           if (effect.type === 'send') this.enqueue({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });

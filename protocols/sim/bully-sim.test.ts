@@ -146,6 +146,7 @@ describe('lease invariants fire', () => {
         protocol: machine.protocol,
         step: (input) => machine.step(input),
         drain: () => machine.drain(),
+        deadline: () => machine.deadline(),
         status: (nowMs) => machine.status(nowMs),
         summary: (nowMs) => {
           const s = machine.summary(nowMs);

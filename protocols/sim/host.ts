@@ -111,7 +111,7 @@ export class NodeHost {
 
 
   private applyElectionEffects(effects: ElectionEffect<unknown, unknown>[]): void {
-    for (const effect of effects) if (effect.type === 'persist') this.out.persist(effect.state);
+    for (const effect of effects) if (effect.type === 'persist') this.out.persist(effect.batch.hardState);
     for (const effect of effects) {
       switch (effect.type) {
         case 'send':

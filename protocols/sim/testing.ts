@@ -121,8 +121,11 @@ export function toyElection(options: ToyElectionOptions): ElectionFactory<ToyMes
         if (next === leader) return;
         leader = next;
         term += 1;
-        if (options.persist) effects.push({ type: 'persist', state: { term } });
+        if (options.persist) effects.push({ type: 'persist', batch: { hardState: { term } } });
         if (next !== null && next !== ctx.id) effects.push({ type: 'send', to: next, message: { type: 'hello', term } });
+      },
+      deadline() {
+        return Infinity;
       },
       drain() {
         const out = effects;
