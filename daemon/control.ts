@@ -33,7 +33,6 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
         if (member.self) name = member.name;
       }
       const { summary, revision, status } = runtime.leadership();
-      const persistError = runtime.persistError();
       return {
         id: runtime.selfId,
         name,
@@ -46,7 +45,6 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
         members: counts,
         leaseRemainingMs: status.leaseRemainingMs,
         bootstrap: status.bootstrap,
-        persistError: persistError && { path: persistError.path, code: persistError.code, message: persistError.message },
         security: securityStatus(config),
         revision,
         uptimeMs: Math.round(runtime.uptimeMs),

@@ -6,14 +6,17 @@ import { EventEmitter, on } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createMembership, LEAVE_ANNOUNCEMENTS } from '../protocols/membership/index.js';
+import { createMembership } from '../protocols/membership/index.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
-import { nextIncarnation, saveIncarnation } from './incarnation.js';
+import type { PersistError } from './errors.js';
+import { nextIncarnation } from './incarnation.js';
 import { acquireDataDirLock } from './lock.js';
 import { createLogger, type Logger, type LogRecord } from './log.js';
+import { createFileDisk } from './node-disk.js';
 import { openNodeState } from './node-state.js';
+import { electionStateFile } from './protocols.js';
 import { bindMetrics } from './observe.js';
 import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
 import { Runtime } from './runtime.js';
@@ -78,19 +81,19 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       timings: config.membership,
       nowMs: nowMs(),
     });
+    let onFatal: (err: PersistError) => void = () => undefined;
+    const fatal = new Promise<PersistError>((resolve) => (onFatal = resolve));
     const runtime = new Runtime({
       selfId: identity.peerId,
       membership,
       election,
+      disk: createFileDisk(config.dataDir, electionStateFile(config)?.store ?? null),
       p2p,
       log: log.child({ component: 'runtime' }),
       nowMs,
-      leaveAnnounceMs: (LEAVE_ANNOUNCEMENTS - 1) * config.membership.heartbeatIntervalMs,
       bootstrapExpect: config.cluster.bootstrapExpect,
       revisionBase: Date.now(),
-    });
-    runtime.subscribe((event) => {
-      if (event.type === 'refuted' && typeof event.incarnation === 'number') saveIncarnation(config.dataDir, event.incarnation);
+      onFatal,
     });
     const metrics = bindMetrics(runtime, p2p);
     api = await startApiServer({
@@ -122,9 +125,16 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     }
     installCrashGuards(log);
     const stopSignal = waitForStopSignal(log);
+    const failed = fatal.then((err) => ({ err }));
     const reason = tuiRecords
-      ? await Promise.race([stopSignal, openDashboard(api.socketPath, tuiRecords).then(() => 'dashboard closed')])
-      : await stopSignal;
+      ? await Promise.race([stopSignal, failed, openDashboard(api.socketPath, tuiRecords).then(() => 'dashboard closed')])
+      : await Promise.race([stopSignal, failed]);
+    if (typeof reason === 'object') {
+      // Memory is ahead of the disk: carrying on could make this node contradict itself after a
+      // restart (an epoch or vote promised twice). Stop at once, without a hand-off or leave.
+      log.fatal({ err: reason.err, file: reason.err.path, code: reason.err.code }, `stopping: ${reason.err.message}. Free space or fix permissions, then restart`);
+      return 1;
+    }
     log.info({ reason }, 'stopping: handing off leadership and leaving the cluster');
     await runtime.shutdown();
     return 0;

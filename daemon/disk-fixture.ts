@@ -23,9 +23,13 @@ export interface CapturedError {
 
 /** What the node reported, and what was on disk, at one moment. */
 export interface NodeReport {
-  status: { role: string; term: number; fencingToken: number; leader: string | null; leaseRemainingMs: number | null; persistError: unknown };
+  status: { role: string; term: number; fencingToken: number; leader: string | null; leaseRemainingMs: number | null };
   leader: { role: string; fencingToken: number; leader: string | null };
-  metrics: { fencingToken: number; isLeader: number; persistFailures: number };
+  metrics: { fencingToken: number; isLeader: number };
+  /** The write failure the runtime stopped on (the daemon exits 1 with it); null while none. */
+  fatal: CapturedError | null;
+  /** Election messages that left the node. */
+  sent: number;
   diskToken: number;
   files: string[];
   /** Events other than member-joined, in order. */
@@ -73,12 +77,17 @@ async function report(h: RuntimeHarness, dir: string, store: StateStore<BullyPer
   const body = await h.scrape();
   const metric = (name: string) => Number(new RegExp(`^conclave_${name} (\\S+)$`, 'm').exec(body)?.[1]);
   return {
-    status: { role: status.role, term: status.term, fencingToken: status.fencingToken, leader: status.leader?.id ?? null, leaseRemainingMs: status.leaseRemainingMs, persistError: status.persistError },
+    status: { role: status.role, term: status.term, fencingToken: status.fencingToken, leader: status.leader?.id ?? null, leaseRemainingMs: status.leaseRemainingMs },
     leader: { role: leader.role, fencingToken: leader.fencingToken, leader: leader.leader?.id ?? null },
-    metrics: { fencingToken: metric('fencing_token'), isLeader: metric('is_leader'), persistFailures: metric('persist_failures_total') },
+    metrics: { fencingToken: metric('fencing_token'), isLeader: metric('is_leader') },
+    fatal: capture(() => {
+      const err = h.fatal();
+      if (err) throw err;
+    }),
+    sent: h.sent.length,
     diskToken: store.load()?.acceptedEpoch ?? -1,
     files: readdirSync(dir).sort(),
-    events: h.events.filter((e) => e.type !== 'member-joined').map((e) => ({ type: e.type, fencingToken: e.fencingToken, to: e.to })),
+    events: h.events.filter((e) => e.type !== 'member-joined').map((e) => ({ type: e.type, fencingToken: 'fencingToken' in e ? e.fencingToken : undefined, to: 'to' in e ? e.to : undefined })),
     errorLogs: h.logs.filter((r) => r.level === 50).map((r) => ({ err: r.err, msg: r.msg })),
   };
 }
@@ -101,11 +110,13 @@ async function fullDisk(dir: string): Promise<object> {
   const restart = capture(() => nextIncarnation(dir, 1_800_000_000_000));
 
   const h = createRuntimeHarness({ store });
-  h.advance(3000);
+  await h.advance(3000);
   const failing = await report(h, dir, store);
+  // The daemon exits on the failure; once space is freed, a restart leads at the next token.
   unlinkSync(filler);
-  h.advance(1500);
-  const recovered = await report(h, dir, store);
+  const restarted = createRuntimeHarness({ store });
+  await restarted.advance(1500);
+  const recovered = await report(restarted, dir, store);
   return { statePath: store.path, direct, afterDirect, partial, afterPartial, restart, failing, recovered };
 }
 
@@ -119,11 +130,12 @@ async function readOnly(dir: string): Promise<object> {
   const restart = capture(() => nextIncarnation(dir, 1_800_000_000_000));
 
   const h = createRuntimeHarness({ store });
-  h.advance(3000);
+  await h.advance(3000);
   const failing = await report(h, dir, store);
   execFileSync('mount', ['-o', 'remount,bind,rw', dir]);
-  h.advance(1500);
-  const recovered = await report(h, dir, store);
+  const restarted = createRuntimeHarness({ store });
+  await restarted.advance(1500);
+  const recovered = await report(restarted, dir, store);
   return { statePath: store.path, direct, restart, failing, recovered };
 }
 

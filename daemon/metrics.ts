@@ -31,7 +31,6 @@ export interface MetricHandles {
   outboundStreamResets: Counter;
   term: Gauge;
   fencingToken: Gauge;
-  persistFailures: Counter;
   elections: Counter<'result'>;
   electionDurationSeconds: Histogram;
   leaderChanges: Counter;
@@ -85,7 +84,6 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Conclave
     outboundStreamResets: counter('outbound_stream_resets_total', 'Message streams to peers reset because the peer took nothing for too long'),
     term: gauge('term', 'Raft term or Bully epoch at this node'),
     fencingToken: gauge('fencing_token', 'Fencing token at this node, as on disk; only grows'),
-    persistFailures: counter('persist_failures_total', 'Failed writes of the election state (disk full, read-only); while they fail the node sends no election messages and reports no leadership'),
     elections: counter('elections_total', 'Elections this node took part in, by result', ['result']),
     electionDurationSeconds: new Histogram({
       name: `${METRIC_PREFIX}election_duration_seconds`,

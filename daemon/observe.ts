@@ -62,7 +62,6 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     for (const [type, n] of stats.messagesReceived) metrics.setCounterTotal(m.messagesReceived, n, { type });
     for (const [reason, n] of stats.rejected) metrics.setCounterTotal(m.messagesRejected, n, { reason });
     metrics.setCounterTotal(m.leaderlessSecondsTotal, runtime.leaderlessMs() / 1000);
-    metrics.setCounterTotal(m.persistFailures, stats.persistFailures);
     const p2pStats = p2p.stats();
     metrics.setCounterTotal(m.gossipBytesSent, p2pStats.gossipBytesSent);
     metrics.setCounterTotal(m.gossipBytesReceived, p2pStats.gossipBytesReceived);

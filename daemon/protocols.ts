@@ -47,7 +47,7 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, nowMs
         persisted: store.load(),
         nowMs,
       });
-      return { machine, messageCodec: bullyMessageCodec, store } as ElectionHost<unknown, unknown>;
+      return { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>;
     }
     case 'raft':
       return null;

@@ -1,8 +1,9 @@
 /**
  * A Runtime with a real Bully machine and a real state store, but no sockets and no timers, for
  * tests of the host's persist path: membership is a fixed list, the network records what was
- * sent, the clock moves only when told. Time moves with `advance`, which steps the machine the
- * way a tick would (through runtime.leadership(), as every API answer does).
+ * sent, the disk writes to the store when told (or holds writes, or fails), the clock moves only
+ * when told. Time moves with `advance`, which steps the core the way a tick would (through
+ * runtime.leadership(), as every API answer does) and lets finished writes be acknowledged.
  */
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -18,7 +19,8 @@ import { createControlSource } from './control.js';
 import type { LogRecord } from './log.js';
 import { bindMetrics } from './observe.js';
 import type { P2PNode } from './p2p/index.js';
-import { Runtime, type ElectionHost } from './runtime.js';
+import type { NodeBatch } from '../protocols/host/core.js';
+import { Runtime, type ElectionHost, type NodeDisk } from './runtime.js';
 import { PersistError } from './errors.js';
 import type { StateStore } from './store.js';
 
@@ -41,9 +43,20 @@ export interface RuntimeHarness {
   sent: { to: NodeId; message: { type: string; epoch?: number } }[];
   events: ApiEvent[];
   logs: LogRecord[];
+  disk: HarnessDisk;
+  /** The write failure the runtime stopped on (the daemon exits 1 then); null while none. */
+  fatal(): PersistError | null;
   nowMs(): number;
-  /** Moves the clock in steps of `stepMs`, stepping the runtime after each. */
-  advance(ms: number, stepMs?: number): void;
+  /** Moves the clock in steps of `stepMs`, stepping the runtime and settling finished writes after each. */
+  advance(ms: number, stepMs?: number): Promise<void>;
+}
+
+export interface HarnessDisk extends NodeDisk {
+  /** Every batch the core asked to write, in order. */
+  readonly batches: NodeBatch[];
+  /** While true, writes wait (an fsync that has not returned); `release` lets them finish in order. */
+  hold: boolean;
+  release(): Promise<void>;
 }
 
 const START_MS = 10_000;
@@ -87,15 +100,19 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
       done();
     },
   }));
+  let fatal: PersistError | null = null;
+  const disk = harnessDisk(init.store);
   const runtime = new Runtime({
     selfId: SELF_ID,
     membership,
-    election: { machine, messageCodec: bullyMessageCodec, store: init.store } as ElectionHost<unknown, unknown>,
+    election: { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>,
+    disk,
     p2p,
     log,
     nowMs: () => nowMs,
     bootstrapExpect,
     revisionBase: 1,
+    onFatal: (err) => (fatal = err),
   });
   const events: ApiEvent[] = [];
   runtime.subscribe((event) => events.push(event));
@@ -109,14 +126,53 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     sent,
     events,
     logs,
+    disk,
+    fatal: () => fatal,
     nowMs: () => nowMs,
-    advance(ms, stepMs = 25) {
+    async advance(ms, stepMs = 25) {
       for (const end = nowMs + ms; nowMs < end; ) {
         nowMs = Math.min(end, nowMs + stepMs);
         runtime.leadership();
+        await settle();
       }
     },
   };
+}
+
+/** Lets resolved writes reach the runtime (their acknowledgements run as promise callbacks). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A disk over `store`: the election's hard state goes to the store; writes can be held. */
+function harnessDisk(store: StateStore<BullyPersisted>): HarnessDisk {
+  const waiting: (() => void)[] = [];
+  const disk: HarnessDisk = {
+    batches: [],
+    hold: false,
+    write(batch) {
+      disk.batches.push(batch);
+      const run = () => {
+        const state = batch.election?.hardState;
+        if (state !== undefined) store.save(state as BullyPersisted);
+      };
+      if (!disk.hold) return Promise.resolve().then(run);
+      return new Promise<void>((resolve, reject) => waiting.push(() => {
+        try {
+          run();
+          resolve();
+        } catch (err) {
+          reject(err);
+        }
+      }));
+    },
+    async release() {
+      disk.hold = false;
+      for (const finish of waiting.splice(0)) finish();
+      await settle();
+    },
+  };
+  return disk;
 }
 
 /** A membership that lists `members` and announces them once, so the election sees them. */
@@ -133,6 +189,7 @@ function fixedMembership(members: Member[]): Membership {
     member: (id) => members.find((m) => m.id === id),
     self: () => members[0]!,
     health: () => 1,
+    deadline: () => Infinity,
   } as Membership;
 }
 

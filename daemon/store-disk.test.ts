@@ -49,9 +49,10 @@ function assertNamed(err: unknown, path: string, code: string): void {
   assert.ok(e.message.includes(path) && e.message.includes(code), e.message);
 }
 
-/** While the write fails: no leadership, the token on disk everywhere, the failures counted and logged by file. */
-function assertReportsDisk(report: NodeReport, statePath: string, code: string): void {
+/** The write failed: the node stopped on it (the daemon exits 1), reporting only the token on disk, having sent nothing. */
+function assertStoppedOnDisk(report: NodeReport, statePath: string, code: string): void {
   assert.equal(report.diskToken, 41);
+  assertNamed(report.fatal, statePath, code);
   assert.deepEqual(
     { role: report.status.role, term: report.status.term, leader: report.status.leader, fencingToken: report.status.fencingToken, lease: report.status.leaseRemainingMs },
     { role: 'follower', term: 41, leader: null, fencingToken: 41, lease: null },
@@ -59,27 +60,21 @@ function assertReportsDisk(report: NodeReport, statePath: string, code: string):
   assert.deepEqual(report.leader, { role: 'follower', fencingToken: 41, leader: null });
   assert.equal(report.metrics.fencingToken, 41);
   assert.equal(report.metrics.isLeader, 0);
-  assert.ok(report.metrics.persistFailures >= 2, `conclave_persist_failures_total ${report.metrics.persistFailures}`);
-  const persistError = report.status.persistError as { path: string; code: string } | null;
-  assert.equal(persistError?.path, statePath);
-  assert.equal(persistError?.code, code);
+  assert.equal(report.sent, 0);
   assert.deepEqual(report.events, [], 'no election, role or leader event for state that is not on disk');
-  assert.equal(report.errorLogs.length, 1);
-  const logged = report.errorLogs[0]!.err as { type: string; message: string };
-  assert.equal(logged.type, 'PersistError');
-  assert.ok(logged.message.includes(statePath) && logged.message.includes(code), logged.message);
 }
 
-/** Once the disk takes the write: the node leads at the token it wrote. */
+/** Restarted once the disk takes writes: the node leads at the token it wrote. */
 function assertRecovered(report: NodeReport): void {
   assert.equal(report.diskToken, 42);
-  assert.deepEqual({ role: report.status.role, fencingToken: report.status.fencingToken, persistError: report.status.persistError }, { role: 'leader', fencingToken: 42, persistError: null });
+  assert.equal(report.fatal, null);
+  assert.deepEqual({ role: report.status.role, fencingToken: report.status.fencingToken }, { role: 'leader', fencingToken: 42 });
   assert.equal(report.metrics.fencingToken, 42);
   assert.ok(report.events.some((e) => e.type === 'leader-changed' && e.fencingToken === 42));
 }
 
 describe('election state on a broken disk (tmpfs in a private mount namespace)', () => {
-  it('a full disk: writes fail naming the file, leave no tmp file, never a partial file; the node reports only what is on disk', (t) => {
+  it('a full disk: writes fail naming the file, leave no tmp file, never a partial file; the node stops on the failure reporting only what is on disk', (t) => {
     const o = runOnTmpfs(t, 'full', 'size=64k');
     if (!o) return;
     const failing = o.failing as NodeReport;
@@ -90,12 +85,12 @@ describe('election state on a broken disk (tmpfs in a private mount namespace)',
     assertNamed(o.partial, statePath, 'ENOSPC');
     assert.deepEqual(o.afterPartial, { files: ['bully-state.json', 'filler', 'incarnation'], intact: true }, 'a short write is never renamed into place');
     assertNamed(o.restart, join(dir, 'incarnation'), 'ENOSPC');
-    assertReportsDisk(failing, statePath, 'ENOSPC');
-    assert.deepEqual(failing.files, ['bully-state.json', 'filler', 'incarnation'], 'retries leave no tmp files either');
+    assertStoppedOnDisk(failing, statePath, 'ENOSPC');
+    assert.deepEqual(failing.files, ['bully-state.json', 'filler', 'incarnation'], 'the failed write left no tmp file either');
     assertRecovered(o.recovered as NodeReport);
   });
 
-  it('a read-only data dir (bind remount): writes fail naming the file; the node reports only what is on disk until it is writable again', (t) => {
+  it('a read-only data dir (bind remount): writes fail naming the file; the node stops on the failure; a restart once it is writable leads', (t) => {
     const o = runOnTmpfs(t, 'read-only', 'size=1m');
     if (!o) return;
     const failing = o.failing as NodeReport;
@@ -103,7 +98,7 @@ describe('election state on a broken disk (tmpfs in a private mount namespace)',
     const dir = dirname(statePath);
     assertNamed(o.direct, statePath, 'EROFS');
     assertNamed(o.restart, join(dir, 'incarnation'), 'EROFS');
-    assertReportsDisk(failing, statePath, 'EROFS');
+    assertStoppedOnDisk(failing, statePath, 'EROFS');
     assert.deepEqual(failing.files, ['bully-state.json', 'incarnation']);
     assertRecovered(o.recovered as NodeReport);
   });

@@ -27,9 +27,9 @@ export interface StatusResponse {
   /** Whether the swarm is closed to peers without the pre-shared key. */
   security: SecurityStatus;
   /**
-   * Set while the election state cannot be written (disk full, read-only): role, term, leader and
-   * fencingToken are then the last ones on disk, with no leader, and the node sends no election
-   * messages until a retry succeeds. null while the state is on disk; absent from older daemons.
+   * Older daemons (before the host core) kept running while their election state could not be
+   * written and reported the failure here. A daemon now stops with exit status 1 when a write
+   * fails, so it never sends this; clients still show it when an older daemon does.
    */
   persistError?: PersistErrorStatus | null;
   /** Same as LeaderResponse.revision. */

@@ -40,7 +40,7 @@ import { explainDialTimeout } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
 import { PeerFloodError } from './errors.js';
 import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
-import { encodeFrame } from './frames.js';
+import { decodeFrame, encodeFrame } from './frames.js';
 import { readInboundStream } from './inbound.js';
 import { directProtocolId, gossipTopic, mdnsServiceTag } from './names.js';
 import { createRejectLogLimiter } from './reject-log.js';
@@ -131,7 +131,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     outboundFramesDropped: 0,
     outboundStreamResets: 0,
   };
-  const gossipHandlers: Handler<[string, Uint8Array]>[] = [];
+  const gossipHandlers: Handler<[string, unknown]>[] = [];
   const messageHandlers: Handler<[string, unknown]>[] = [];
   const rejectHandlers: Handler<[string, FrameRejectReason]>[] = [];
   const peerHandlers: Handler<[string, 'connected' | 'disconnected']>[] = [];
@@ -152,10 +152,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       }
     }
   };
-  const reject = (from: string, reason: FrameRejectReason): void => {
-    if (logLimiter.shouldLog(from, reason, nowMs())) log.warn({ peer: from, reason }, 'dropped a direct frame or gossip message (logged once a minute per peer and reason)');
-    emit(rejectHandlers, from, reason);
-  };
+  /** The runtime counts and logs every drop, its own and these, through one rate-limited logger. */
+  const reject = (from: string, reason: FrameRejectReason): void => emit(rejectHandlers, from, reason);
   /** An inbound frame or gossip message from `from` was dropped: count it, and cut a flooder off. */
   const dropInbound = (from: string, reason: FrameRejectReason): void => {
     reject(from, reason);
@@ -225,7 +223,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     const msg: Message = evt.detail;
     if (msg.topic !== topic || msg.type !== 'signed') return;
     stats.gossipBytesReceived += msg.data.byteLength;
-    emit(gossipHandlers, msg.from.toString(), msg.data);
+    const from = msg.from.toString();
+    // The validator admitted at most maxGossipBytes; decoded like a direct frame, in one place.
+    const decoded = decodeFrame(msg.data, Number.POSITIVE_INFINITY);
+    if (decoded.ok) emit(gossipHandlers, from, decoded.message);
+    else reject(from, decoded.reason);
   });
 
   await libp2p.handle(

@@ -77,12 +77,16 @@ export interface P2PNode {
   listenAddrs(): string[];
   /** Gossip on the cluster heartbeat topic; never throws (failures are logged). */
   publish(data: Uint8Array): void;
-  /** `from` is the authenticated sender: every message is signed (StrictSign). */
-  onGossip(handler: (from: string, data: Uint8Array) => void): void;
+  /**
+   * Parsed JSON, decoded like a direct frame (frames.ts); `from` is the authenticated sender:
+   * every message is signed (StrictSign). Validating its shape is the caller's job.
+   */
+  onGossip(handler: (from: string, message: unknown) => void): void;
   /** One JSON frame on the long-lived stream to `to`; non-blocking, ordered per peer. */
   send(to: string, message: unknown): void;
   /** Parsed JSON; validating its shape is the caller's job. */
   onMessage(handler: (from: string, message: unknown) => void): void;
+  /** An inbound frame or gossip message was dropped; counted and logged by the caller (this node logs none). */
   onReject(handler: (from: string, reason: FrameRejectReason) => void): void;
   /** `connected` on the first connection to a peer, `disconnected` when its last one closes. */
   onPeer(handler: (peer: string, event: 'connected' | 'disconnected') => void): void;

@@ -20,8 +20,6 @@ export function formatRecord(record: StepRecord): string {
           return `${record.node} member-dead ${e.id} inc=${e.incarnation} after ${e.suspectedForMs}ms`;
         case 'refuted':
           return `${record.node} refuted inc=${e.incarnation} by ${e.by}`;
-        case 'accusation-ignored':
-          return `${record.node} accusation-ignored inc=${e.incarnation} by ${e.by}`;
         case 'protocol-mismatch':
           return `${record.node} protocol-mismatch ${e.id} ${e.protocol}`;
         default:
@@ -32,6 +30,8 @@ export function formatRecord(record: StepRecord): string {
       return `${record.node} summary ${formatSummary(record.from)} -> ${formatSummary(record.to)}`;
     case 'election':
       return `${record.node} ${record.event} term=${record.term} ${record.detail}`;
+    case 'refused':
+      return `${record.node} refused ${record.reason} from ${record.from}`;
   }
 }
 

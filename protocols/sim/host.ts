@@ -1,143 +1,139 @@
-import { electionMembers, type Election, type ElectionEffect, type ElectionMember } from '../election.js';
-import type { Heartbeat, MembershipEvent } from '../membership/types.js';
-import { OBSERVER_SUMMARY, type ElectionSummary, type NodeId } from '../types.js';
+/**
+ * One simulated process around the host core (../host/core.ts): the virtual counterpart of
+ * daemon/runtime.ts. The core decides everything; this only routes its outputs to the simulated
+ * network and disk and reports what invariants need.
+ *
+ * It also checks the core's persist-before-send from outside: both machines' drains are watched,
+ * so each message and heartbeat is known with the number of persists its machines had asked for
+ * before it; one carried out before that many writes are durable is a violation.
+ */
+import { HostCore, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
+import type { Election } from '../election.js';
+import type { Heartbeat } from '../membership/types.js';
+import type { ElectionSummary, NodeId } from '../types.js';
 import type { MembershipMachine, StepRecord } from './types.js';
 
-/** Same bound as daemon/runtime.ts: a healthy pump needs 2–3 rounds. */
-const MAX_PUMP_ROUNDS = 32;
-
-export interface HostOutputs {
+export interface HostIo {
   publish(heartbeat: Heartbeat): void;
   send(to: NodeId, message: unknown): void;
-  /** Written before any later send of the same drain leaves. */
-  persist(state: unknown): void;
+  /** Start writing; the disk calls `durable(id)` (through the simulation's queue) once it is synced. */
+  write(id: number, batch: NodeBatch): void;
   record(record: StepRecord): void;
-  /** The pump did not go quiet within its bound (the daemon logs and defers the rest). */
+  /** The graceful stop is complete: the process may exit (after its last packet left). */
+  stopped(): void;
   pumpOverflow(): void;
-  /** The election has handed off (or had nothing to hand off) after `shutdown`. */
-  shutdownReady(): void;
+  /** An output left before a write it followed was durable: the core broke persist-before-send. */
+  orderViolation(detail: string): void;
 }
 
-/**
- * One node's machines, driven the way daemon/runtime.ts drives them: every input is followed by
- * a pump that routes effects between membership and election until both are quiet.
- */
-export class NodeHost {
-  private summaryNow: ElectionSummary;
+export class SimHost {
+  readonly core: HostCore;
+  /** Persists the machines asked for so far (the core numbers its persist outputs in the same order). */
+  private persistsAsked = 0;
+  /** For each message or heartbeat object a machine emitted: the persists asked for before it. */
+  private readonly dependsOn = new WeakMap<object, number>();
+  private durableId = 0;
 
   constructor(
     readonly id: NodeId,
     readonly membership: MembershipMachine,
     readonly election: Election<unknown, unknown> | null,
-    private readonly out: HostOutputs,
+    private readonly io: HostIo,
     nowMs: number,
   ) {
-    this.summaryNow = election ? { ...election.summary(nowMs) } : { ...OBSERVER_SUMMARY };
+    this.core = new HostCore({ selfId: id, membership: this.watchMembership(membership), election: election && this.watchElection(election), nowMs, bootstrapExpect: 0, revisionBase: 0 });
   }
 
-  get summary(): ElectionSummary {
-    return this.summaryNow;
+  private watchMembership(m: MembershipMachine): MembershipMachine {
+    return {
+      step: (input) => m.step(input),
+      drain: () => {
+        const effects = m.drain();
+        for (const e of effects) {
+          if (e.type === 'persist') this.persistsAsked++;
+          else if (e.type === 'publish') this.dependsOn.set(e.heartbeat, this.persistsAsked);
+        }
+        return effects;
+      },
+      members: () => m.members(),
+      member: (id) => m.member(id),
+      self: () => m.self(),
+      health: () => m.health(),
+      deadline: () => m.deadline(),
+    };
   }
 
-  /** The daemon's start(): an immediate first tick. */
-  tick(nowMs: number, localLagMs: number): void {
-    this.membership.step({ type: 'tick', nowMs, localLagMs });
-    this.election?.step({ type: 'tick', nowMs });
-    this.pump(nowMs);
+  private watchElection(e: Election<unknown, unknown>): Election<unknown, unknown> {
+    return {
+      protocol: e.protocol,
+      step: (input) => e.step(input),
+      drain: () => {
+        const effects = e.drain();
+        for (const effect of effects) {
+          if (effect.type === 'persist') this.persistsAsked++;
+          else if (effect.type === 'send' && typeof effect.message === 'object' && effect.message !== null) this.dependsOn.set(effect.message, this.persistsAsked);
+        }
+        return effects;
+      },
+      summary: (nowMs) => e.summary(nowMs),
+      status: (nowMs) => e.status(nowMs),
+      deadline: () => e.deadline(),
+    };
   }
 
-  heartbeat(nowMs: number, from: NodeId, heartbeat: Heartbeat): void {
-    this.membership.step({ type: 'heartbeat', nowMs, from, heartbeat });
-    this.pump(nowMs);
+  /** What this node reports at `nowMs` (its own clock). */
+  summary(nowMs: number): ElectionSummary {
+    return this.core.summary(nowMs);
   }
 
-  message(nowMs: number, from: NodeId, message: unknown): void {
-    if (!this.election) return;
-    this.election.step({ type: 'message', nowMs, from, message });
-    this.pump(nowMs);
+  input(input: HostInput): void {
+    if (input.type === 'persisted') this.durableId = input.id;
+    for (const output of this.core.step(input)) this.carryOut(output);
   }
 
-  /** Graceful stop, first half: a leader hands off; `shutdownReady` follows. */
-  shutdown(nowMs: number): void {
-    if (!this.election) {
-      this.out.shutdownReady();
-      return;
-    }
-    this.election.step({ type: 'shutdown', nowMs });
-    this.pump(nowMs);
-  }
-
-  /** Graceful stop, second half: membership announces `left`. */
-  leave(nowMs: number): void {
-    this.membership.step({ type: 'leave', nowMs });
-    this.pump(nowMs);
-  }
-
-  connectionClosed(nowMs: number, peer: NodeId): void {
-    this.membership.step({ type: 'connection-closed', nowMs, peer });
-    this.pump(nowMs);
-  }
-
-  private pump(nowMs: number): void {
-    for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
-      let busy = false;
-      let membersChanged = false;
-      for (const effect of this.membership.drain()) {
-        busy = true;
-        if (effect.type === 'publish') this.out.publish(effect.heartbeat);
-        else membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
+  private carryOut(output: HostOutput): void {
+    switch (output.type) {
+      case 'persist':
+        this.io.write(output.id, output.batch);
+        return;
+      case 'publish':
+        this.checkOrder('heartbeat', output.heartbeat);
+        this.io.publish(output.heartbeat);
+        return;
+      case 'send':
+        this.checkOrder('message', output.message);
+        this.io.send(output.to, output.message);
+        return;
+      case 'event': {
+        const e = output.event;
+        if (e.type === 'election-started') this.io.record({ type: 'election', node: this.id, event: e.type, term: e.term, detail: e.reason });
+        else if (e.type === 'election-finished') this.io.record({ type: 'election', node: this.id, event: e.type, term: e.term, detail: e.result });
+        else if (e.type !== 'role-changed' && e.type !== 'term-changed' && e.type !== 'leader-changed') this.io.record({ type: 'membership', node: this.id, event: e });
+        return;
       }
-      if (this.election) {
-        if (membersChanged) this.election.step({ type: 'members', nowMs, members: this.electionView() });
-        const effects = this.election.drain();
-        if (effects.length > 0) busy = true;
-        this.applyElectionEffects(effects);
-        this.checkSummary(nowMs);
+      case 'refused': {
+        // Dropped by a machine: traced, as the daemon logs it.
+        this.io.record({ type: 'refused', node: this.id, from: output.from, reason: output.reason });
+        return;
       }
-      if (!busy) return;
-    }
-    this.out.pumpOverflow();
-  }
-
-  /** As the runtime: refutations do not change the view; everything else does. */
-  private onMembershipEvent(event: MembershipEvent): boolean {
-    this.out.record({ type: 'membership', node: this.id, event });
-    return event.type !== 'refuted' && event.type !== 'accusation-ignored';
-  }
-
-  private electionView(): ElectionMember[] {
-    return electionMembers(this.membership.members());
-  }
-
-
-  private applyElectionEffects(effects: ElectionEffect<unknown, unknown>[]): void {
-    for (const effect of effects) if (effect.type === 'persist') this.out.persist(effect.batch.hardState);
-    for (const effect of effects) {
-      switch (effect.type) {
-        case 'send':
-          this.out.send(effect.to, effect.message);
-          break;
-        case 'election-started':
-          this.out.record({ type: 'election', node: this.id, event: effect.type, term: effect.term, detail: effect.reason });
-          break;
-        case 'election-finished':
-          this.out.record({ type: 'election', node: this.id, event: effect.type, term: effect.term, detail: effect.result });
-          break;
-        case 'shutdown-ready':
-          this.out.shutdownReady();
-          break;
-        default:
-          break;
-      }
+      case 'summary':
+        this.io.record({ type: 'summary', node: this.id, from: output.from, to: output.to });
+        return;
+      case 'stopped':
+        this.io.stopped();
+        return;
+      case 'pump-overflow':
+        this.io.pumpOverflow();
+        return;
+      case 'command-result':
+      case 'peers':
+      case 'bootstrap-waiting':
+        return;
     }
   }
 
-  private checkSummary(nowMs: number): void {
-    const next = this.election!.summary(nowMs);
-    const prev = this.summaryNow;
-    if (next.role === prev.role && next.term === prev.term && next.leader === prev.leader && next.fencingToken === prev.fencingToken) return;
-    this.summaryNow = { ...next };
-    this.out.record({ type: 'summary', node: this.id, from: prev, to: { ...next } });
-    this.membership.step({ type: 'update-self', nowMs, meta: { ...next } });
+  private checkOrder(what: string, payload: unknown): void {
+    const needs = typeof payload === 'object' && payload !== null ? this.dependsOn.get(payload) : undefined;
+    if (needs !== undefined && needs > this.durableId) this.io.orderViolation(`a ${what} left before persist ${needs} it followed was durable (durable up to ${this.durableId})`);
   }
 }

@@ -108,7 +108,14 @@ export const incarnationsNeverDecrease: InvariantFactory = (): Invariant => {
   return { name: 'incarnations-never-decrease', check: (view) => checkIncarnationsNeverDecrease(history, view) };
 };
 
+/** 5. Nothing leaves a node before the write it followed is durable (checked by the simulated host, sim/host.ts). */
+export function checkPersistBeforeSend(view: SimView): string | null {
+  return view.orderViolations[0] ?? null;
+}
+export const persistBeforeSend = stateless('persist-before-send', checkPersistBeforeSend);
+
 export const MEMBERSHIP_INVARIANTS: readonly InvariantFactory[] = [
+  persistBeforeSend,
   convergesAfterHeal,
   crashedNodesDeclaredDead,
   noFalseDeathWhenQuiet,

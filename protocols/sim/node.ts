@@ -1,6 +1,7 @@
 import type { Member } from '../membership/types.js';
 import type { ElectionSummary, NodeId } from '../types.js';
-import type { NodeHost } from './host.js';
+import type { NodeBatch } from '../host/core.js';
+import type { SimHost } from './host.js';
 import type { NodeView } from './types.js';
 
 /** What survives a crash: the daemon's data dir (incarnation file, election state file). */
@@ -16,20 +17,27 @@ export type Inbound =
   | { kind: 'message'; from: NodeId; payload: string }
   | { kind: 'hint'; peer: NodeId };
 
-/** The event-loop lag sampler's window, as in daemon/runtime.ts. */
+/** The event-loop lag sampler's window and jitter allowance, as in daemon/lag.ts. */
 const LAG_WINDOW_MS = 1000;
+const LAG_JITTER_MS = 25;
 /** Kernel socket buffers of a stopped process are finite; beyond this, inbound data is lost. */
 export const PAUSED_INBOX_LIMIT = 2048;
 
 /** One simulated process slot: its lives, its disk, and whether it runs. */
 export class SimNode implements NodeView {
-  host: NodeHost | null = null;
+  host: SimHost | null = null;
+  /** The current deadline timer: its number (older ones are stale) and when it fires (virtual ms). */
+  timer = 0;
+  timerDueMs = Infinity;
+  /** Writes handed to the disk and not yet synced, in order. */
+  readonly unsynced: { id: number; batch: NodeBatch }[] = [];
+  /** When the last write handed to the disk syncs (virtual ms): writes sync in order. */
+  lastSyncAtMs = 0;
   started = false;
   paused = false;
   pausedAtMs = 0;
   /** A graceful stop is under way (handoff, then leave, then exit). */
   stopping = false;
-  leaving = false;
   life = 0;
   lifeIncarnation = 0;
   lifeStartedMs = 0;
@@ -37,7 +45,8 @@ export class SimNode implements NodeView {
   lastDisruptedMs: number | null = null;
   /** A stalled event loop runs nothing before this. */
   blockedUntilMs = 0;
-  readonly inbox: Inbound[] = [];
+  /** What reached a stopped process meanwhile, socket data and disk completions, in arrival order. */
+  readonly inbox: (Inbound | { kind: 'synced'; id: number })[] = [];
   readonly disk: SimDisk = { incarnation: 0, election: null };
   /** This life's monotonic clock at its start (a new process: performance.now() starts afresh). */
   clockOffsetMs = 0;
@@ -60,6 +69,11 @@ export class SimNode implements NodeView {
     return this.clockOffsetMs + this.clockRate * (virtualMs - this.lifeStartedMs);
   }
 
+  /** The virtual time at which this life's clock reads `clockMs` (the inverse of clockAt). */
+  virtualAt(clockMs: number): number {
+    return this.lifeStartedMs + (clockMs - this.clockOffsetMs) / this.clockRate;
+  }
+
   get up(): boolean {
     return this.host !== null;
   }
@@ -77,15 +91,16 @@ export class SimNode implements NodeView {
   }
 
   summary(): ElectionSummary | null {
-    return this.host?.election ? this.host.summary : null;
+    return this.report();
   }
 
+  /** What the node's API would answer now: the core's reported summary at its own clock. */
   report(): ElectionSummary | null {
-    return this.host?.election ? this.host.election.summary(this.clockAt(this.virtualNowMs)) : null;
+    return this.host?.election ? this.host.summary(this.clockAt(this.virtualNowMs)) : null;
   }
 
   leaseRemainingVirtualMs(): number | null {
-    const remaining = this.host?.election?.status(this.clockAt(this.virtualNowMs)).leaseRemainingMs ?? null;
+    const remaining = this.host?.election ? this.host.core.status(this.clockAt(this.virtualNowMs)).leaseRemainingMs : null;
     return remaining === null ? null : remaining / this.clockRate;
   }
 
@@ -108,14 +123,18 @@ export class SimNode implements NodeView {
     this.lagWindowMaxBlockMs = Math.max(this.lagWindowMaxBlockMs, blockedMs);
   }
 
+  /** The deadline timer fired `lateMs` after it was due (the loop was busy or blocked). */
+  noteLate(lateMs: number): void {
+    this.lagWindowMaxBlockMs = Math.max(this.lagWindowMaxBlockMs, lateMs);
+  }
+
   /**
-   * The lag the runtime would report at a tick: sampled once per window as the window's worst
-   * block minus the tick interval. A sample that fell due during a block is taken before the
-   * tick (in the daemon the two timers race; this picks the order kinder to the machine).
+   * The lag the runtime would report at a tick (daemon/lag.ts): once per window, the window's
+   * worst lateness minus the jitter allowance.
    */
-  localLagMs(nowMs: number, tickMs: number): number {
+  localLagMs(nowMs: number): number {
     if (nowMs >= this.nextLagSampleMs) {
-      this.lagMs = Math.max(0, this.lagWindowMaxBlockMs - tickMs);
+      this.lagMs = Math.max(0, this.lagWindowMaxBlockMs - LAG_JITTER_MS);
       this.lagWindowMaxBlockMs = 0;
       this.nextLagSampleMs = nowMs + LAG_WINDOW_MS;
     }

@@ -6,9 +6,12 @@ import { deriveSeed } from './seeds.js';
 import type { ColdStart, PresetName, Scenario } from './types.js';
 
 /** Streams derived from the run's seed, one per concern (see seeds.ts). */
-export const STREAM = { scenario: 1, network: 2, faults: 3, nodes: 4, elections: 5, clocks: 6 } as const;
+export const STREAM = { scenario: 1, network: 2, faults: 3, nodes: 4, elections: 5, clocks: 6, disk: 7 } as const;
 
-/** The daemon's runtime ticks every 25 ms; 50 keeps runs fast and is still finer than any timeout. */
+/**
+ * Timer granularity the bounds allow for: nodes tick at their machines' deadlines (no periodic
+ * tick), but a real timer fires late by scheduling jitter of up to this much.
+ */
 export const SIM_TICK_MS = 50;
 
 /** A plausible wall clock for incarnations (the daemon uses wall-clock seconds). */
@@ -69,6 +72,19 @@ export function scenarioFromSeed(seed: number): Scenario {
     faults,
     safetyMs: rng.int(6, 20) * 1000,
     wallClockStartSec: WALL_CLOCK_BASE_SEC + rng.int(0, 1_000_000),
+    disk: diskFromSeed(seed),
+  };
+}
+
+/** Drawn from a stream of its own, so adding the disk left every other draw of a seed as it was. */
+function diskFromSeed(seed: number): Scenario['disk'] {
+  const rng = createRng(deriveSeed(seed, STREAM.disk, 0));
+  const fsyncMaxMs = rng.int(1, 20);
+  return {
+    fsyncMinMs: rng.int(0, fsyncMaxMs),
+    fsyncMaxMs,
+    stallProbability: rng.chance(0.3) ? rng.int(1, 10) / 100 : 0,
+    stallMaxMs: rng.int(100, 1500),
   };
 }
 
@@ -139,6 +155,7 @@ export function quietScenario(seed: number, overrides: Partial<Scenario> = {}): 
     faults: { crash: false, pause: false, stall: false, partition: false, cut: false, stop: false, meanGapMs: 1000, restartProbability: 0, reviveProbability: 0 },
     safetyMs: 10_000,
     wallClockStartSec: WALL_CLOCK_BASE_SEC,
+    disk: { fsyncMinMs: 0, fsyncMaxMs: 0, stallProbability: 0, stallMaxMs: 0 },
     ...overrides,
   };
 }

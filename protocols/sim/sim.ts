@@ -1,10 +1,11 @@
 import type { Codec } from '../types.js';
 import type { Heartbeat } from '../membership/types.js';
-import { createRng } from '../rng.js';
+import { createRng, type Rng } from '../rng.js';
 import { OBSERVER_SUMMARY, type NodeId } from '../types.js';
 import { boundsFor } from './bounds.js';
 import { UnknownSimNodeError } from './errors.js';
-import { NodeHost } from './host.js';
+import { SimHost } from './host.js';
+import type { HostInput, NodeBatch } from '../host/core.js';
 import { Network } from './network.js';
 import { PAUSED_INBOX_LIMIT, SimNode, type Inbound } from './node.js';
 import type { SimProtocol } from './protocols.js';
@@ -44,7 +45,10 @@ export interface SimulationInit {
 }
 
 type SimEvent =
-  | { kind: 'tick'; node: SimNode; life: number }
+  /** The node's timer for its core's deadline; `timer` tells a current timer from a superseded one. */
+  | { kind: 'tick'; node: SimNode; life: number; timer: number; dueMs: number }
+  /** A write finished syncing: the node's core learns it is durable. */
+  | { kind: 'synced'; node: SimNode; life: number; id: number }
   /** `received`: already through the network and into the node's socket (deferred by a stall). */
   | { kind: 'deliver'; node: SimNode; life: number; inbound: Inbound; received: boolean }
   | { kind: 'action'; label: string; run: () => void };
@@ -52,9 +56,8 @@ type SimEvent =
 const CLUSTER = 'sim';
 const DEFAULT_MAX_QUEUED_EVENTS = 500_000;
 const MAX_IN_FLIGHT_PER_PATH = 1024;
-/** As daemon/runtime.ts: how long a leader may take to hand off, and how long `left` may take to leave the socket. */
-const SHUTDOWN_HANDOFF_MAX_MS = 1000;
-const LEAVE_FLUSH_MS = 150;
+/** As daemon/runtime.ts: how long the last leave heartbeat may take to leave the socket. */
+const LEAVE_FLUSH_MS = 100;
 
 /**
  * A deterministic cluster: nodes hosting the pure machines, a seeded network, a virtual clock
@@ -80,6 +83,9 @@ export class Simulation implements SimView {
   private readonly stats = { steps: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0, pumpOverflows: 0 };
   private readonly faultCounts: Record<string, number> = {};
   private convergedAtMs: number | null = null;
+  private readonly diskRng: Rng;
+  /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
+  readonly orderViolations: string[] = [];
 
   constructor(private readonly init: SimulationInit) {
     const s = init.scenario;
@@ -96,6 +102,7 @@ export class Simulation implements SimView {
       maxInFlightPerPath: MAX_IN_FLIGHT_PER_PATH,
     });
     this.trace = new Trace(init.traceKeep ?? 40, init.onTrace ?? null);
+    this.diskRng = createRng(deriveSeed(s.seed, STREAM.disk));
     this.invariants = init.invariants.map((create) => create({ scenario: s, bounds: this.bounds }));
   }
 
@@ -209,51 +216,96 @@ export class Simulation implements SimView {
       timings: this.scenario.timings,
       nowMs: this.clock(node),
     });
-    node.host = new NodeHost(id, membership, election, {
+    const life = node.life;
+    node.host = new SimHost(id, membership, election, {
       publish: (heartbeat) => this.publish(node, heartbeat),
       send: (to, message) => this.sendMessage(node, to, message),
-      persist: (state) => {
-        node.disk.election = JSON.stringify(state);
-      },
+      write: (writeId, batch) => this.write(node, life, writeId, batch),
       record: (record) => this.record(record),
+      stopped: () => this.queue.push(this.nowMs + LEAVE_FLUSH_MS, { kind: 'action', label: `exit ${node.id}`, run: () => node.life === life && this.down(node, 'exit') }),
       pumpOverflow: () => {
         this.stats.pumpOverflows++;
         this.trace.add(`${this.nowMs} ${id} pump-overflow`);
       },
-      shutdownReady: () => this.leaveAndExit(node, node.life),
+      orderViolation: (detail) => {
+        this.orderViolations.push(`${id}: ${detail}`);
+      },
     }, this.clock(node));
     this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
-    this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life });
+    // The daemon's start(): an immediate first tick.
+    this.input(node, { type: 'tick', nowMs: this.clock(node), lagMs: 0 });
   }
 
   /**
-   * SIGTERM, as the daemon handles it: the election hands off (bounded), membership announces
-   * `left`, and the process exits a moment later.
+   * One input into a node's core, then its timer is re-armed for the core's next deadline (on
+   * the node's own clock, so a fast clock fires a little early in virtual time).
+   */
+  private input(node: SimNode, input: HostInput): void {
+    const host = node.host!;
+    this.touched = node;
+    host.input(input);
+    if (node.host !== host) return;
+    const dueClockMs = host.core.deadline();
+    if (!Number.isFinite(dueClockMs)) {
+      node.timer++;
+      node.timerDueMs = Infinity;
+      return;
+    }
+    const dueMs = Math.max(this.nowMs, Math.ceil(node.virtualAt(dueClockMs)));
+    if (dueMs === node.timerDueMs) return;
+    node.timer++;
+    node.timerDueMs = dueMs;
+    this.queue.push(dueMs, { kind: 'tick', node, life: node.life, timer: node.timer, dueMs });
+  }
+
+  /**
+   * The simulated disk: a write syncs after a drawn delay (now and then a long stall); the core
+   * hears of it then. The state reaches `node.disk` only once synced, except that a crash may
+   * find any prefix of the unsynced writes on disk (written, not yet acknowledged).
+   */
+  private write(node: SimNode, life: number, id: number, batch: NodeBatch): void {
+    node.unsynced.push({ id, batch });
+    const delayMs = this.diskRng.chance(this.scenario.disk.stallProbability)
+      ? this.diskRng.int(this.scenario.disk.fsyncMaxMs, this.scenario.disk.stallMaxMs)
+      : this.diskRng.int(this.scenario.disk.fsyncMinMs, this.scenario.disk.fsyncMaxMs);
+    // Writes sync in order (one log, group commit): never before the one ahead of it.
+    const atMs = Math.max(this.nowMs + delayMs, node.lastSyncAtMs);
+    node.lastSyncAtMs = atMs;
+    this.queue.push(atMs, { kind: 'synced', node, life, id });
+  }
+
+  private applyToDisk(node: SimNode, batch: NodeBatch): void {
+    if (batch.incarnation !== undefined) node.disk.incarnation = batch.incarnation;
+    if (batch.election?.hardState !== undefined) node.disk.election = JSON.stringify(batch.election.hardState);
+  }
+
+  private processSynced(event: Extract<SimEvent, { kind: 'synced' }>): void {
+    const node = event.node;
+    if (node.life !== event.life) return;
+    const next = node.unsynced[0];
+    if (!next || next.id !== event.id) return;
+    node.unsynced.shift();
+    this.applyToDisk(node, next.batch);
+    if (!node.host) return;
+    if (node.paused || node.blockedUntilMs > this.nowMs) {
+      // The completion waits in the event loop like any other I/O.
+      if (node.paused) node.inbox.push({ kind: 'synced', id: event.id });
+      else this.queue.push(node.blockedUntilMs, event);
+      return;
+    }
+    this.input(node, { type: 'persisted', nowMs: this.clock(node), id: event.id });
+  }
+
+  /**
+   * SIGTERM, as the daemon handles it: the core sequences the hand-off (bounded) and the leave
+   * announcements, and the process exits a moment after the core says it stopped.
    */
   stop(id: NodeId): void {
     const node = this.node(id);
     if (!node.up || node.stopping) return;
     node.stopping = true;
-    const life = node.life;
     this.fault({ kind: 'stop', node: id });
-    this.queue.push(this.nowMs + SHUTDOWN_HANDOFF_MAX_MS, { kind: 'action', label: `handoff-timeout ${id}`, run: () => this.leaveAndExit(node, life) });
-    node.host!.shutdown(this.clock(node));
-  }
-
-  private leaveAndExit(node: SimNode, life: number): void {
-    if (!node.host || node.life !== life || node.leaving) return;
-    node.leaving = true;
-    // The handoff may complete inside a step; leave as a step of its own, as the daemon's await does.
-    this.queue.push(this.nowMs, {
-      kind: 'action',
-      label: `leave ${node.id}`,
-      run: () => {
-        if (!node.host || node.life !== life) return;
-        this.touched = node;
-        node.host.leave(this.clock(node));
-        this.queue.push(this.nowMs + LEAVE_FLUSH_MS, { kind: 'action', label: `exit ${node.id}`, run: () => node.life === life && this.down(node, 'exit') });
-      },
-    });
+    this.input(node, { type: 'shutdown', nowMs: this.clock(node) });
   }
 
   /** The process dies: machines discarded; connected peers see the connection close shortly. */
@@ -268,7 +320,13 @@ export class Simulation implements SimView {
     if (!node.host) return;
     node.host = null;
     node.stopping = false;
-    node.leaving = false;
+    node.timer++;
+    node.timerDueMs = Infinity;
+    // A crash finds some prefix of the unsynced writes on disk (written, never acknowledged).
+    const kept = kind === 'crash' ? this.diskRng.int(0, node.unsynced.length) : node.unsynced.length;
+    for (const w of node.unsynced.slice(0, kept)) this.applyToDisk(node, w.batch);
+    node.unsynced.length = 0;
+    node.lastSyncAtMs = 0;
     node.paused = false;
     node.blockedUntilMs = 0;
     node.inbox.length = 0;
@@ -304,9 +362,14 @@ export class Simulation implements SimView {
     node.noteBlocked(pausedMs);
     node.lastDisruptedMs = this.nowMs;
     this.fault({ kind: 'resume', node: id, pausedMs });
-    this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life });
+    // The overdue timer fires first (timers before I/O).
+    if (node.timerDueMs <= this.nowMs) {
+      node.timer++;
+      this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life, timer: node.timer, dueMs: node.timerDueMs });
+    }
     for (const inbound of node.inbox.splice(0)) {
-      this.queue.push(this.nowMs, { kind: 'deliver', node, life: node.life, inbound, received: true });
+      if (inbound.kind === 'synced') this.queue.push(this.nowMs, { kind: 'synced', node, life: node.life, id: inbound.id });
+      else this.queue.push(this.nowMs, { kind: 'deliver', node, life: node.life, inbound, received: true });
     }
     this.updateQuiet();
   }
@@ -382,6 +445,8 @@ export class Simulation implements SimView {
         return;
       case 'tick':
         return this.processTick(event);
+      case 'synced':
+        return this.processSynced(event);
       case 'deliver':
         return this.processDelivery(event);
     }
@@ -389,16 +454,15 @@ export class Simulation implements SimView {
 
   private processTick(event: Extract<SimEvent, { kind: 'tick' }>): void {
     const node = event.node;
-    // A stale timer of an earlier life, or a stopped process (resume schedules a fresh tick).
-    if (!node.host || node.life !== event.life || node.paused) return;
+    // A superseded timer, one of an earlier life, or a stopped process (resume fires it).
+    if (!node.host || node.life !== event.life || node.timer !== event.timer || node.paused) return;
     if (node.blockedUntilMs > this.nowMs) {
       this.queue.push(node.blockedUntilMs, event);
       return;
     }
-    this.touched = node;
-    node.host.tick(this.clock(node), node.localLagMs(this.nowMs, this.scenario.tickMs));
-    // The timer runs on the node's own clock: tickMs of it is a little more or less virtual time.
-    this.queue.push(this.nowMs + Math.max(1, Math.round(this.scenario.tickMs / node.clockRate)), event);
+    node.timerDueMs = Infinity;
+    node.noteLate(this.nowMs - event.dueMs);
+    this.input(node, { type: 'tick', nowMs: this.clock(node), lagMs: node.localLagMs(this.nowMs) });
   }
 
   private processDelivery(event: Extract<SimEvent, { kind: 'deliver' }>): void {
@@ -423,12 +487,10 @@ export class Simulation implements SimView {
       this.queue.push(node.blockedUntilMs, event);
       return;
     }
-    this.touched = node;
-    const host = node.host;
     switch (inbound.kind) {
       case 'hint':
         this.trace.add(`${this.nowMs} ${node.id} connection-closed ${from}`);
-        host.connectionClosed(this.clock(node), from);
+        this.input(node, { type: 'connection-closed', nowMs: this.clock(node), peer: from });
         return;
       case 'heartbeat': {
         this.stats.messagesDelivered++;
@@ -439,7 +501,7 @@ export class Simulation implements SimView {
           return;
         }
         this.trace.add(`${this.nowMs} ${from}>${node.id} hb ${parsed.value.incarnation}/${parsed.value.seq}`);
-        host.heartbeat(this.clock(node), from, parsed.value);
+        this.input(node, { type: 'heartbeat', nowMs: this.clock(node), from, heartbeat: parsed.value });
         return;
       }
       case 'message': {
@@ -452,7 +514,7 @@ export class Simulation implements SimView {
           this.trace.add(`${this.nowMs} ${node.id} rejected message from ${from}: ${parsed.reason}`);
           return;
         }
-        host.message(this.clock(node), from, parsed.value);
+        this.input(node, { type: 'message', nowMs: this.clock(node), from, message: parsed.value });
         return;
       }
     }

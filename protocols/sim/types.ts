@@ -3,7 +3,8 @@
  * same pure machines as daemon/runtime.ts, on a virtual clock and a seeded network.
  */
 import type { Election } from '../election.js';
-import type { Member, MembershipEvent, MembershipTimings } from '../membership/types.js';
+import type { NodeEvent } from '../host/events.js';
+import type { Member, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId } from '../types.js';
 
@@ -81,6 +82,11 @@ export interface Scenario {
   safetyMs: number;
   /** Virtual seconds since the epoch at t = 0; incarnations are wall-clock seconds, as in the daemon. */
   wallClockStartSec: number;
+  /**
+   * The simulated disk: a write syncs after a delay in [fsyncMinMs, fsyncMaxMs], or with
+   * `stallProbability` after up to `stallMaxMs` (a stalled fsync); writes sync in order.
+   */
+  disk: { fsyncMinMs: number; fsyncMaxMs: number; stallProbability: number; stallMaxMs: number };
 }
 
 /** Time bounds derived from a scenario's timings and network (see bounds.ts for the reasoning). */
@@ -116,12 +122,17 @@ export type FaultRecord =
   | { kind: 'network'; lossProbability: number; duplicateProbability: number }
   | { kind: 'liveness' };
 
+/** The node events that come from membership (what the host core reports of members). */
+export type MembershipNodeEvent = Exclude<NodeEvent, { type: 'role-changed' | 'term-changed' | 'leader-changed' | 'election-started' | 'election-finished' }>;
+
 /** What one step produced that invariants may look at. */
 export type StepRecord =
   | { type: 'fault'; fault: FaultRecord }
-  | { type: 'membership'; node: NodeId; event: MembershipEvent }
+  | { type: 'membership'; node: NodeId; event: MembershipNodeEvent }
   | { type: 'summary'; node: NodeId; from: ElectionSummary; to: ElectionSummary }
-  | { type: 'election'; node: NodeId; event: 'election-started' | 'election-finished'; term: number; detail: string };
+  | { type: 'election'; node: NodeId; event: 'election-started' | 'election-finished'; term: number; detail: string }
+  /** A machine refused a valid message or heartbeat (who sent it, what it claimed). */
+  | { type: 'refused'; node: NodeId; from: NodeId; reason: string };
 
 /** One node as invariants see it. */
 export interface NodeView {
@@ -170,6 +181,8 @@ export interface SimView {
   readonly quietSinceMs: number | null;
   /** When the liveness phase's healing took full effect (stalls over), or null before. */
   readonly healedAtMs: number | null;
+  /** Messages or heartbeats that left a node before a write they followed was durable. */
+  readonly orderViolations: readonly string[];
 }
 
 /** Checked after every step; returns a short description of the violation, or null. */

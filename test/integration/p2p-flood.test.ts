@@ -87,7 +87,7 @@ describe('per-peer limits on loopback', { timeout: 120_000 }, () => {
     await publishUntil(author, 'hello', 'a first heartbeat', () => a.gossip.some((g) => g.text === 'hello'));
     const { gossip, strikes } = DEFAULT_PEER_LIMITS;
     const count = gossip.burst + strikes.burst + 1000;
-    for (let i = 0; i < count; i++) author.node.publish(new TextEncoder().encode(`flood-${i}`));
+    for (let i = 0; i < count; i++) author.node.publish(new TextEncoder().encode(JSON.stringify(`flood-${i}`)));
     await waitFor('the author is disconnected', () => a.node.stats().floodDisconnects === 1, 30_000);
     assert.ok(rejectsOf(a, author.node.peerId, 'rate-limited-gossip') >= strikes.burst);
     assert.ok(a.gossip.filter((g) => g.text.startsWith('flood-')).length < count - strikes.burst);

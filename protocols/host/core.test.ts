@@ -1,0 +1,228 @@
+/**
+ * The host core with scripted machines: persist-before-send, the pump bound, the shutdown
+ * sequence, command timeouts, and what the node reports while a write is pending.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Election, ElectionEffect, ElectionInput, ElectionStatus } from '../election.js';
+import type { Membership } from '../membership/membership.js';
+import type { Heartbeat, Member, MembershipEffect, MembershipInput } from '../membership/types.js';
+import type { ElectionSummary } from '../types.js';
+import { COMMAND_TIMEOUT_MS, HostCore, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
+
+const FOLLOWER: ElectionSummary = { role: 'follower', term: 1, leader: null, fencingToken: 1 };
+
+/** An election whose reactions a test scripts: `on(input)` returns the effects to emit. */
+class ScriptedElection implements Election<unknown, unknown> {
+  readonly protocol = 'bully' as const;
+  effects: ElectionEffect<unknown, unknown>[] = [];
+  current: ElectionSummary = { ...FOLLOWER };
+  leaseUntilMs = Infinity;
+  inputs: ElectionInput<unknown>[] = [];
+  next = Infinity;
+  constructor(private readonly on: (input: ElectionInput<unknown>, self: ScriptedElection) => ElectionEffect<unknown, unknown>[] = () => []) {}
+  step(input: ElectionInput<unknown>): void {
+    this.inputs.push(input);
+    this.effects.push(...this.on(input, this));
+  }
+  drain(): ElectionEffect<unknown, unknown>[] {
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+  summary(nowMs: number): ElectionSummary {
+    if (this.current.role === 'leader' && nowMs >= this.leaseUntilMs) return { ...this.current, role: 'follower', leader: null };
+    return { ...this.current };
+  }
+  status(nowMs: number): ElectionStatus {
+    const leading = this.summary(nowMs).role === 'leader';
+    return { leaseRemainingMs: leading ? 100 : null, bootstrap: { expect: 1, seen: 1, complete: true } };
+  }
+  deadline(): number {
+    return this.next;
+  }
+}
+
+/** A membership that emits what a test queues; `leave` announces and is done after `leaveAfter` publishes. */
+class ScriptedMembership implements Membership {
+  queued: MembershipEffect[] = [];
+  inputs: MembershipInput[] = [];
+  next = Infinity;
+  onLeave: MembershipEffect[] = [{ type: 'publish', heartbeat: heartbeat(99) }, { type: 'leave-done' }];
+  step(input: MembershipInput): void {
+    this.inputs.push(input);
+    if (input.type === 'leave') this.queued.push(...this.onLeave);
+  }
+  drain(): MembershipEffect[] {
+    const out = this.queued;
+    this.queued = [];
+    return out;
+  }
+  members(): Member[] {
+    return [];
+  }
+  member(): Member | undefined {
+    return undefined;
+  }
+  self(): Member {
+    throw new Error('not used');
+  }
+  health(): number {
+    return 1;
+  }
+  deadline(): number {
+    return this.next;
+  }
+}
+
+function heartbeat(seq: number): Heartbeat {
+  return { v: 1, cluster: 'c', id: 'me', incarnation: 1, seq, leaving: false, meta: { name: 'me', addrs: [], protocol: 'bully', priority: 0, version: 't', ...FOLLOWER }, suspects: [], dead: [], left: [] };
+}
+
+function core(election: ScriptedElection | null, membership = new ScriptedMembership()): { core: HostCore; membership: ScriptedMembership } {
+  return { core: new HostCore({ selfId: 'me', membership, election, nowMs: 0, bootstrapExpect: 1, revisionBase: 100 }), membership };
+}
+
+const kinds = (outputs: HostOutput[]) => outputs.map((o) => (o.type === 'send' ? `send:${(o.message as { n: number }).n}` : o.type === 'persist' ? `persist:${o.id}` : o.type));
+
+describe('host core: persist-before-send', () => {
+  it('a message emitted after a persist leaves only once that persist is acknowledged; one emitted before leaves at once', () => {
+    const election = new ScriptedElection((input) =>
+      input.type === 'message'
+        ? [
+            { type: 'send', to: 'a', message: { n: 1 } },
+            { type: 'persist', batch: { hardState: { epoch: 2 } } },
+            { type: 'send', to: 'a', message: { n: 2 } },
+          ]
+        : [],
+    );
+    const { core: c } = core(election);
+    const first = c.step({ type: 'message', nowMs: 1, from: 'a', message: {} });
+    assert.deepEqual(kinds(first), ['send:1', 'persist:1']);
+    assert.deepEqual(first[1], { type: 'persist', id: 1, batch: { election: { hardState: { epoch: 2 } } } });
+    assert.deepEqual(kinds(c.step({ type: 'tick', nowMs: 2, lagMs: 0 })), [], 'still held while the write is pending');
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 3, id: 1 })), ['send:2']);
+  });
+
+  it('later persists are handed out at once (the disk may write them together); each releases only what followed it', () => {
+    let n = 0;
+    const election = new ScriptedElection((input) => (input.type === 'message' ? [{ type: 'persist', batch: { hardState: { n } } }, { type: 'send', to: 'a', message: { n: ++n } }] : []));
+    const { core: c } = core(election);
+    assert.deepEqual(kinds(c.step({ type: 'message', nowMs: 1, from: 'a', message: {} })), ['persist:1']);
+    assert.deepEqual(kinds(c.step({ type: 'message', nowMs: 2, from: 'a', message: {} })), ['persist:2']);
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 3, id: 1 })), ['send:1']);
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 4, id: 2 })), ['send:2']);
+    assert.throws(() => c.step({ type: 'persisted', nowMs: 5, id: 4 }), /out of order/);
+  });
+
+  it("membership's incarnation is persisted before the refutation heartbeat that carries it", () => {
+    const { core: c, membership } = core(null);
+    membership.queued.push({ type: 'persist', incarnation: 7 }, { type: 'event', event: { type: 'refuted', incarnation: 7, by: 'b' } }, { type: 'publish', heartbeat: heartbeat(1) });
+    const out = c.step({ type: 'tick', nowMs: 1, lagMs: 0 });
+    assert.deepEqual(out, [{ type: 'persist', id: 1, batch: { incarnation: 7 } }]);
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 2, id: 1 })), ['event', 'publish']);
+  });
+
+  it('a summary change waits for the write before it: not reported, no event, not gossiped, revision unchanged', () => {
+    const election = new ScriptedElection((input, self) => {
+      if (input.type !== 'message') return [];
+      self.current = { role: 'leader', term: 2, leader: 'me', fencingToken: 2 };
+      return [{ type: 'persist', batch: { hardState: { epoch: 2 } } }];
+    });
+    const { core: c, membership } = core(election);
+    c.step({ type: 'message', nowMs: 1, from: 'a', message: {} });
+    assert.deepEqual(c.summary(1), FOLLOWER);
+    assert.equal(c.status(1).leaseRemainingMs, null, 'no lease is reported for leadership not yet reported');
+    assert.equal(c.revision, 100);
+    assert.equal(membership.inputs.filter((i) => i.type === 'update-self').length, 0);
+    const released = c.step({ type: 'persisted', nowMs: 2, id: 1 });
+    assert.deepEqual(kinds(released), ['event', 'event', 'event', 'summary'], 'term, role and leader changed, then the summary');
+    assert.deepEqual(c.summary(2), { role: 'leader', term: 2, leader: 'me', fencingToken: 2 });
+    assert.equal(c.revision, 101);
+    assert.ok(membership.inputs.some((i) => i.type === 'update-self'));
+  });
+
+  it('a reported leadership whose lease ran out is not reported, even before a step notices', () => {
+    const election = new ScriptedElection((input, self) => {
+      if (input.type === 'message') self.current = { role: 'leader', term: 2, leader: 'me', fencingToken: 2 };
+      return [];
+    });
+    election.leaseUntilMs = 50;
+    const { core: c } = core(election);
+    c.step({ type: 'message', nowMs: 1, from: 'a', message: {} });
+    assert.equal(c.summary(49).role, 'leader');
+    assert.deepEqual(c.summary(50), { role: 'follower', term: 2, leader: null, fencingToken: 2 });
+  });
+});
+
+describe('host core: pump, commands, deadlines', () => {
+  it('bounds ping-pong between the machines and says so', () => {
+    const election = new ScriptedElection((input) => (input.type === 'members' ? [{ type: 'send', to: 'a', message: { n: 0 } }] : []));
+    const membership = new ScriptedMembership();
+    // Every drain of membership announces a change, which steps the election, which sends: forever.
+    membership.drain = () => [{ type: 'event', event: { type: 'member-left', id: 'x', name: 'x' } }];
+    const { core: c } = core(election, membership);
+    const out = c.step({ type: 'tick', nowMs: 1, lagMs: 0 });
+    assert.equal(out.filter((o) => o.type === 'send').length, MAX_PUMP_ROUNDS);
+    assert.deepEqual(out.at(-1), { type: 'pump-overflow', rounds: MAX_PUMP_ROUNDS });
+  });
+
+  it('a command its machine never answers is answered `timeout` at its deadline, once', () => {
+    const election = new ScriptedElection();
+    const { core: c } = core(election);
+    assert.deepEqual(c.step({ type: 'command', nowMs: 10, id: 1, command: { kind: 'resign' } }), []);
+    assert.equal(c.deadline(), 10 + COMMAND_TIMEOUT_MS);
+    assert.deepEqual(c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS - 1, lagMs: 0 }), []);
+    const out = c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS, lagMs: 0 });
+    assert.equal(out.length, 1);
+    assert.ok(out[0]!.type === 'command-result' && !out[0]!.result.ok && out[0]!.result.code === 'timeout');
+    election.effects.push({ type: 'command-result', id: 1, result: { ok: true, detail: 'late' } });
+    assert.deepEqual(c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS + 1, lagMs: 0 }), [], 'a late answer is dropped');
+    assert.equal(c.deadline(), Infinity);
+  });
+
+  it("the deadline is the earliest of the machines' and the core's own", () => {
+    const election = new ScriptedElection();
+    const { core: c, membership } = core(election);
+    membership.next = 500;
+    election.next = 300;
+    assert.equal(c.deadline(), 300);
+    election.next = 900;
+    assert.equal(c.deadline(), 500);
+  });
+});
+
+describe('host core: graceful stop', () => {
+  it('hands off, then leaves, then says stopped after the last leave heartbeat', () => {
+    const election = new ScriptedElection((input) => (input.type === 'shutdown' ? [] : []));
+    const { core: c, membership } = core(election);
+    assert.deepEqual(c.step({ type: 'shutdown', nowMs: 0 }), []);
+    assert.equal(membership.inputs.some((i) => i.type === 'leave'), false, 'no leave while the hand-off runs');
+    election.effects.push({ type: 'shutdown-ready' });
+    const out = c.step({ type: 'tick', nowMs: 10, lagMs: 0 });
+    assert.deepEqual(kinds(out), ['publish', 'stopped']);
+    assert.ok(c.stopped);
+    assert.equal(c.deadline(), Infinity);
+    const late = c.step({ type: 'command', nowMs: 20, id: 5, command: { kind: 'elect' } });
+    assert.ok(late[0]?.type === 'command-result' && !late[0].result.ok && late[0].result.code === 'shutting-down');
+  });
+
+  it('a hand-off that never completes is cut short at SHUTDOWN_HANDOFF_MAX_MS', () => {
+    const { core: c, membership } = core(new ScriptedElection());
+    c.step({ type: 'shutdown', nowMs: 100 });
+    assert.equal(c.deadline(), 100 + SHUTDOWN_HANDOFF_MAX_MS);
+    c.step({ type: 'tick', nowMs: 100 + SHUTDOWN_HANDOFF_MAX_MS - 1, lagMs: 0 });
+    assert.equal(membership.inputs.some((i) => i.type === 'leave'), false);
+    const out = c.step({ type: 'tick', nowMs: 100 + SHUTDOWN_HANDOFF_MAX_MS, lagMs: 0 });
+    assert.deepEqual(kinds(out), ['publish', 'stopped']);
+  });
+
+  it('`stopped` waits for a write still pending, like any output', () => {
+    const { core: c, membership } = core(null);
+    membership.onLeave = [{ type: 'persist', incarnation: 3 }, { type: 'publish', heartbeat: heartbeat(1) }, { type: 'leave-done' }];
+    assert.deepEqual(kinds(c.step({ type: 'shutdown', nowMs: 0 })), ['persist:1']);
+    assert.equal(c.stopped, false);
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 1, id: 1 })), ['publish', 'stopped']);
+    assert.ok(c.stopped);
+  });
+});

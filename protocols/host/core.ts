@@ -1,0 +1,503 @@
+/**
+ * The host core: the whole protocol flow of one node, pure (DESIGN.md section 1). Both the daemon
+ * (daemon/runtime.ts) and the simulator (protocols/sim/sim.ts) drive it; they differ only in
+ * where inputs come from and what they do with the outputs (real sockets, disk and timers, or
+ * virtual ones).
+ *
+ * One input in, one ordered batch of outputs back:
+ *
+ *   tick / heartbeat / message / connection-closed / command / shutdown / persisted
+ *     → membership and election stepped, effects pumped between them until both are quiet
+ *     → [persist…, publish, send, event, command-result, peers, refused, stopped, …]
+ *
+ * Persist-before-send lives here and only here: a `persist` output is handed out at once (so the
+ * disk can write several together), and every other output produced after it — messages,
+ * heartbeats, events, command results, and the summary the node reports — is held until the
+ * host acknowledges that persist with a `persisted` input. Nothing leaves, and nothing is
+ * reported, that a crash could take back.
+ *
+ * Time is the host's monotonic ms. The host ticks at `deadline()` (the earliest moment any timer
+ * here or in a machine is due), not periodically; a tick at any other time changes nothing.
+ */
+import { electionMembers, type CommandResult, type Election, type ElectionEffect, type ElectionStatus, type LeadershipCommand, type RefusalReason } from '../election.js';
+import type { Membership } from '../membership/membership.js';
+import type { Heartbeat, Member, MembershipEvent } from '../membership/types.js';
+import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId } from '../types.js';
+import type { MemberView, NodeEvent, NodeRef } from './events.js';
+
+/** A leader's hand-off gets this long before the node leaves anyway (a SIGTERM must end in ~2 s). */
+export const SHUTDOWN_HANDOFF_MAX_MS = 700;
+/** A leadership command not answered by its machine within this long is answered `timeout`. */
+export const COMMAND_TIMEOUT_MS = 5000;
+/** A node still short of bootstrapExpect members warns after this long, then at most this often. */
+export const BOOTSTRAP_WARN_AFTER_MS = 15_000;
+export const BOOTSTRAP_WARN_EVERY_MS = 60_000;
+/** Bound on machine ping-pong within one pump; a healthy pump needs 2–3 rounds. */
+export const MAX_PUMP_ROUNDS = 32;
+
+export type HostInput =
+  /** A deadline came (or the host wants answers as of now). lagMs: how late the host's timer fired. */
+  | { type: 'tick'; nowMs: number; lagMs: number }
+  /** A heartbeat from gossip, already decoded and validated; `from` is the authenticated sender. */
+  | { type: 'heartbeat'; nowMs: number; from: NodeId; heartbeat: Heartbeat }
+  /** A protocol message, already validated by the election's codec. */
+  | { type: 'message'; nowMs: number; from: NodeId; message: unknown }
+  /** The last connection to a peer closed: a hint for membership. */
+  | { type: 'connection-closed'; nowMs: number; peer: NodeId }
+  /** A leadership command; answered by a `command-result` output with the same id. */
+  | { type: 'command'; nowMs: number; id: number; command: LeadershipCommand }
+  /** Graceful stop: hand off (bounded), announce the leave, then output `stopped`. */
+  | { type: 'shutdown'; nowMs: number }
+  /** The persist output with this id is on disk. */
+  | { type: 'persisted'; nowMs: number; id: number };
+
+/** What one persist asks the disk to hold: each machine's part, written together. */
+export interface NodeBatch {
+  /** Membership's incarnation after a refutation. */
+  incarnation?: number;
+  election?: DurableBatch;
+}
+
+/** Why an inbound input was dropped: counted and logged by the host. */
+export type RefusedReason = RefusalReason | 'impossible-incarnation' | 'no-election';
+
+export type HostOutput =
+  /** Write this, then acknowledge it with a `persisted` input carrying the same id. */
+  | { type: 'persist'; id: number; batch: NodeBatch }
+  | { type: 'publish'; heartbeat: Heartbeat }
+  | { type: 'send'; to: NodeId; message: unknown }
+  | { type: 'event'; event: NodeEvent }
+  /** The reported election summary changed (after the events that describe the change). */
+  | { type: 'summary'; from: ElectionSummary; to: ElectionSummary }
+  | { type: 'command-result'; id: number; result: CommandResult }
+  /** The peers to stay connected to (every known member that has not left); after each membership change. */
+  | { type: 'peers'; peers: { id: NodeId; addrs: string[] }[] }
+  | { type: 'refused'; from: NodeId; reason: RefusedReason; detail: string }
+  /** Still short of `bootstrapExpect` members: the host says so (why is its business: logs). */
+  | { type: 'bootstrap-waiting'; seen: number; expect: number; waitingMs: number }
+  /** The graceful stop is complete: the hand-off ended and the leave was announced. */
+  | { type: 'stopped' }
+  /** The machines kept producing effects past MAX_PUMP_ROUNDS; the rest waits for the next input. */
+  | { type: 'pump-overflow'; rounds: number };
+
+export interface HostCoreInit {
+  selfId: NodeId;
+  membership: Membership;
+  election: Election<unknown, unknown> | null;
+  nowMs: number;
+  /** `cluster.bootstrapExpect`, reported while the protocol runs no election (observer). */
+  bootstrapExpect: number;
+  /** First value of the leader revision (the daemon passes wall-clock ms, so a restart never repeats one). */
+  revisionBase: number;
+}
+
+/** running → handing-off (a leader hands over, bounded) → leaving (announcements) → left (`stopped` queued) → stopped. */
+type ShutdownStage = 'running' | 'handing-off' | 'leaving' | 'left' | 'stopped';
+
+interface PendingCommand {
+  command: LeadershipCommand;
+  deadlineMs: number;
+  /** Its timeout was answered (perhaps not yet released); the machine's own answer is then dropped. */
+  answered: boolean;
+}
+
+export class HostCore {
+  private readonly membership: Membership;
+  private readonly election: Election<unknown, unknown> | null;
+  private readonly startedAtMs: number;
+  private nowMs: number;
+  /** Outputs waiting for the acknowledgement of the persist they follow (persistId). */
+  private readonly held: { after: number; output: HostOutput }[] = [];
+  private nextPersistId = 1;
+  /** Highest persist id acknowledged; ids are acknowledged in order. */
+  private ackedPersistId = 0;
+  private out: HostOutput[] = [];
+  /** The summary as last diffed from the machine (may not be released yet). */
+  private machineSummary: ElectionSummary;
+  /** The summary whose change was released: what this node reports. */
+  private reported: ElectionSummary;
+  private revisionNow: number;
+  private leaderlessSinceMs: number | null;
+  private leaderlessTotalMs = 0;
+  private leaderSinceMs: number | null = null;
+  private nextBootstrapWarnMs: number;
+  private readonly pending = new Map<number, PendingCommand>();
+  private stage: ShutdownStage = 'running';
+  private handoffDeadlineMs = Infinity;
+  private pumping = false;
+
+  constructor(init: HostCoreInit) {
+    this.membership = init.membership;
+    this.election = init.election;
+    this.startedAtMs = init.nowMs;
+    this.nowMs = init.nowMs;
+    this.selfIdValue = init.selfId;
+    this.bootstrapExpect = init.bootstrapExpect;
+    this.machineSummary = this.election ? { ...this.election.summary(init.nowMs) } : { ...OBSERVER_SUMMARY };
+    this.reported = { ...this.machineSummary };
+    this.revisionNow = init.revisionBase;
+    this.leaderlessSinceMs = this.election && this.reported.leader === null ? init.nowMs : null;
+    this.nextBootstrapWarnMs = this.election ? init.nowMs + BOOTSTRAP_WARN_AFTER_MS : Infinity;
+  }
+
+  private readonly selfIdValue: NodeId;
+  private readonly bootstrapExpect: number;
+
+  get selfId(): NodeId {
+    return this.selfIdValue;
+  }
+
+  get hasElection(): boolean {
+    return this.election !== null;
+  }
+
+  /** Changes with every released change of the summary: what a long-poll waits on. */
+  get revision(): number {
+    return this.revisionNow;
+  }
+
+  get stopped(): boolean {
+    return this.stage === 'stopped';
+  }
+
+  /**
+   * What this node reports at `nowMs`: the released summary, except that a leadership whose lease
+   * has run out since the last step is not reported (the lease contract holds between ticks).
+   */
+  summary(nowMs: number): ElectionSummary {
+    const r = this.reported;
+    if (r.role !== 'leader' || !this.election) return { ...r };
+    const now = this.election.summary(nowMs);
+    if (now.role === 'leader' && now.term === r.term) return { ...r };
+    return { role: 'follower', term: r.term, leader: null, fencingToken: r.fencingToken };
+  }
+
+  status(nowMs: number): ElectionStatus {
+    if (this.election) {
+      const status = this.election.status(nowMs);
+      // No lease is reported while the leadership it belongs to is not reported (not yet durable).
+      return this.summary(nowMs).role === 'leader' ? status : { ...status, leaseRemainingMs: null };
+    }
+    const seen = this.membership.members().filter((m) => m.state !== 'left').length;
+    return { leaseRemainingMs: null, bootstrap: { expect: this.bootstrapExpect, seen, complete: false } };
+  }
+
+  /** When the reported leader last changed (host ms), for "leader for 42 s"; null without one. */
+  get leaderSince(): number | null {
+    return this.leaderSinceMs;
+  }
+
+  /** Time without a leader so far, the current leaderless period included. */
+  leaderlessMs(nowMs: number): number {
+    return this.leaderlessTotalMs + (this.leaderlessSinceMs === null ? 0 : Math.max(0, nowMs - this.leaderlessSinceMs));
+  }
+
+  members(): Member[] {
+    return this.membership.members();
+  }
+
+  member(id: NodeId): Member | undefined {
+    return this.membership.member(id);
+  }
+
+  health(): number {
+    return this.membership.health();
+  }
+
+  nodeRef(id: NodeId | null): NodeRef | null {
+    if (id === null) return null;
+    return { id, name: this.membership.member(id)?.name ?? id };
+  }
+
+  memberView(member: Member, nowMs: number): MemberView {
+    return {
+      id: member.id,
+      name: member.name,
+      addrs: [...member.addrs],
+      state: member.state,
+      incarnation: member.incarnation,
+      lastSeenMs: member.self ? 0 : Math.max(0, Math.round(nowMs - member.lastHeardMs)),
+      self: member.self,
+      protocol: member.protocol,
+      role: member.role,
+      term: member.term,
+      leader: member.leader,
+      priority: member.priority,
+      version: member.version,
+    };
+  }
+
+  /** The earliest host time at which a tick can change anything; Infinity when nothing is due. */
+  deadline(): number {
+    if (this.stage === 'left' || this.stage === 'stopped') return Infinity;
+    let at = Math.min(this.membership.deadline(), this.nextBootstrapWarnMs, this.handoffDeadlineMs);
+    if (this.election) at = Math.min(at, this.election.deadline());
+    for (const p of this.pending.values()) if (!p.answered) at = Math.min(at, p.deadlineMs);
+    return at;
+  }
+
+  /** Applies one input; returns everything it released, in order. */
+  step(input: HostInput): HostOutput[] {
+    if (this.pumping) throw new Error('HostCore.step re-entered from an output handler');
+    this.pumping = true;
+    try {
+      this.nowMs = Math.max(this.nowMs, input.nowMs);
+      if (this.stage === 'stopped' && input.type !== 'persisted') {
+        if (input.type === 'command') this.out.push({ type: 'command-result', id: input.id, result: shuttingDown() });
+      } else {
+        this.apply(input);
+        this.pump();
+      }
+      const out = this.out;
+      this.out = [];
+      return out;
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private apply(input: HostInput): void {
+    const nowMs = this.nowMs;
+    switch (input.type) {
+      case 'tick':
+        this.membership.step({ type: 'tick', nowMs, localLagMs: input.lagMs });
+        this.election?.step({ type: 'tick', nowMs });
+        this.expireCommands(nowMs);
+        if (this.stage === 'handing-off' && nowMs >= this.handoffDeadlineMs) this.leave();
+        if (nowMs >= this.nextBootstrapWarnMs) this.checkBootstrap(nowMs);
+        return;
+      case 'heartbeat':
+        this.membership.step({ type: 'heartbeat', nowMs, from: input.from, heartbeat: input.heartbeat });
+        return;
+      case 'message':
+        if (!this.election) this.emit({ type: 'refused', from: input.from, reason: 'no-election', detail: 'this node runs no election protocol' });
+        else this.election.step({ type: 'message', nowMs, from: input.from, message: input.message });
+        return;
+      case 'connection-closed':
+        this.membership.step({ type: 'connection-closed', nowMs, peer: input.peer });
+        return;
+      case 'command':
+        if (!this.election || this.stage !== 'running') {
+          this.out.push({ type: 'command-result', id: input.id, result: this.election ? shuttingDown() : noElection() });
+          return;
+        }
+        this.pending.set(input.id, { command: input.command, deadlineMs: nowMs + COMMAND_TIMEOUT_MS, answered: false });
+        this.election.step({ type: 'command', nowMs, id: input.id, command: input.command });
+        return;
+      case 'shutdown':
+        if (this.stage !== 'running') return;
+        if (!this.election) return this.leave();
+        this.stage = 'handing-off';
+        this.handoffDeadlineMs = nowMs + SHUTDOWN_HANDOFF_MAX_MS;
+        this.election.step({ type: 'shutdown', nowMs });
+        return;
+      case 'persisted':
+        this.release(input.id);
+        return;
+    }
+  }
+
+  /** Queues an output: released at once unless a persist it may depend on is not yet on disk. */
+  private emit(output: HostOutput): void {
+    const waitingFor = this.nextPersistId - 1;
+    if (waitingFor > this.ackedPersistId) this.held.push({ after: waitingFor, output });
+    else this.deliver(output);
+  }
+
+  private persist(batch: NodeBatch): void {
+    const id = this.nextPersistId++;
+    // Handed out at once: the disk may write it together with earlier ones (group commit).
+    this.out.push({ type: 'persist', id, batch });
+  }
+
+  private release(id: number): void {
+    if (id !== this.ackedPersistId + 1) throw new Error(`persist ${id} acknowledged out of order (expected ${this.ackedPersistId + 1})`);
+    this.ackedPersistId = id;
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.after <= id) n++;
+    for (const { output } of this.held.splice(0, n)) this.deliver(output);
+  }
+
+  /** An output leaves the core. A summary change takes effect here: reported, events, gossiped. */
+  private deliver(output: HostOutput): void {
+    if (output.type === 'summary') return this.applySummary(output.to);
+    if (output.type === 'stopped') this.stage = 'stopped';
+    if (output.type === 'command-result') {
+      const pending = this.pending.get(output.id);
+      if (!pending) return; // answered already (timed out)
+      this.pending.delete(output.id);
+      // Forgotten by the election: this node's membership drops its dead entry now as well.
+      if (output.result.ok && pending.command.kind === 'forget') this.membership.step({ type: 'forget', nowMs: this.nowMs, id: pending.command.id });
+    }
+    this.out.push(output);
+  }
+
+  private pump(): void {
+    for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
+      let busy = false;
+      let membersChanged = false;
+      for (const effect of this.membership.drain()) {
+        busy = true;
+        switch (effect.type) {
+          case 'publish':
+            this.emit({ type: 'publish', heartbeat: effect.heartbeat });
+            break;
+          case 'persist':
+            this.persist({ incarnation: effect.incarnation });
+            break;
+          case 'leave-done':
+            if (this.stage === 'leaving') this.finishStop();
+            break;
+          case 'event':
+            membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
+            break;
+        }
+      }
+      if (membersChanged) {
+        const peers = this.membership
+          .members()
+          .filter((m) => !m.self && m.state !== 'left')
+          .map((m) => ({ id: m.id, addrs: [...m.addrs] }));
+        this.emit({ type: 'peers', peers });
+        this.election?.step({ type: 'members', nowMs: this.nowMs, members: electionMembers(this.membership.members()) });
+      }
+      if (this.election) {
+        const effects = this.election.drain();
+        if (effects.length > 0) busy = true;
+        for (const effect of effects) this.onElectionEffect(effect);
+        this.diffSummary();
+      }
+      if (!busy) return;
+    }
+    this.emit({ type: 'pump-overflow', rounds: MAX_PUMP_ROUNDS });
+  }
+
+  /** Membership events become node events; true when the members' view changed. */
+  private onMembershipEvent(event: MembershipEvent): boolean {
+    switch (event.type) {
+      case 'member-joined':
+      case 'member-updated':
+        this.emit({ type: 'event', event: { type: event.type, member: this.memberView(event.member, this.nowMs) } });
+        return true;
+      case 'refuted':
+        this.emit({ type: 'event', event });
+        return false;
+      case 'accusation-ignored':
+        this.emit({ type: 'refused', from: event.by, reason: 'impossible-incarnation', detail: `an accusation of incarnation ${event.incarnation}, above this node's own` });
+        return false;
+      default:
+        this.emit({ type: 'event', event });
+        return true;
+    }
+  }
+
+  private onElectionEffect(effect: ElectionEffect<unknown, unknown>): void {
+    switch (effect.type) {
+      case 'persist':
+        this.persist({ election: effect.batch });
+        return;
+      case 'send':
+        this.emit({ type: 'send', to: effect.to, message: effect.message });
+        return;
+      case 'election-started':
+        this.emit({ type: 'event', event: { type: 'election-started', term: effect.term, reason: effect.reason } });
+        return;
+      case 'election-finished':
+        this.emit({ type: 'event', event: { type: 'election-finished', term: effect.term, result: effect.result, durationMs: effect.durationMs } });
+        return;
+      case 'command-result':
+        this.emit({ type: 'command-result', id: effect.id, result: effect.result });
+        return;
+      case 'refused':
+        this.emit({ type: 'refused', from: effect.from, reason: effect.reason, detail: effect.detail });
+        return;
+      case 'shutdown-ready':
+        if (this.stage === 'handing-off') this.leave();
+        return;
+    }
+  }
+
+  /** Diffs the machine's summary; a change is released (reported) in order with the outputs before it. */
+  private diffSummary(): void {
+    const next = this.election!.summary(this.nowMs);
+    const prev = this.machineSummary;
+    if (sameSummary(next, prev)) return;
+    this.machineSummary = { ...next };
+    this.emit({ type: 'summary', from: prev, to: { ...next } });
+  }
+
+  private applySummary(next: ElectionSummary): void {
+    const prev = this.reported;
+    if (sameSummary(next, prev)) return;
+    const nowMs = this.nowMs;
+    this.reported = { ...next };
+    this.revisionNow++;
+    if (next.term !== prev.term) this.out.push({ type: 'event', event: { type: 'term-changed', from: prev.term, to: next.term } });
+    if (next.role !== prev.role) this.out.push({ type: 'event', event: { type: 'role-changed', from: prev.role, to: next.role, term: next.term } });
+    if (next.leader !== prev.leader) {
+      let leaderlessMs = 0;
+      if (next.leader === null) {
+        this.leaderlessSinceMs = nowMs;
+      } else if (this.leaderlessSinceMs !== null) {
+        leaderlessMs = Math.round(nowMs - this.leaderlessSinceMs);
+        this.leaderlessTotalMs += leaderlessMs;
+        this.leaderlessSinceMs = null;
+      }
+      this.leaderSinceMs = next.leader === null ? null : nowMs;
+      this.out.push({
+        type: 'event',
+        event: { type: 'leader-changed', from: this.nodeRef(prev.leader), to: this.nodeRef(next.leader), term: next.term, fencingToken: next.fencingToken, leaderlessMs },
+      });
+    }
+    this.out.push({ type: 'summary', from: prev, to: { ...next } });
+    // Gossip carries what this node reports, never more.
+    this.membership.step({ type: 'update-self', nowMs, meta: { ...next } });
+  }
+
+  private expireCommands(nowMs: number): void {
+    for (const [id, p] of this.pending) {
+      if (p.answered || nowMs < p.deadlineMs) continue;
+      p.answered = true;
+      this.emit({ type: 'command-result', id, result: { ok: false, code: 'timeout', message: `no result within ${COMMAND_TIMEOUT_MS} ms` } });
+    }
+  }
+
+  private leave(): void {
+    this.stage = 'leaving';
+    this.handoffDeadlineMs = Infinity;
+    this.membership.step({ type: 'leave', nowMs: this.nowMs });
+  }
+
+  private finishStop(): void {
+    this.stage = 'left';
+    for (const [id, p] of this.pending) {
+      if (p.answered) continue;
+      p.answered = true;
+      this.emit({ type: 'command-result', id, result: shuttingDown() });
+    }
+    // Delivered like any output, so it follows the last leave heartbeat it was waiting for.
+    this.emit({ type: 'stopped' });
+  }
+
+  private checkBootstrap(nowMs: number): void {
+    this.nextBootstrapWarnMs = nowMs + BOOTSTRAP_WARN_EVERY_MS;
+    const { bootstrap } = this.status(nowMs);
+    if (bootstrap.complete) {
+      this.nextBootstrapWarnMs = Infinity;
+      return;
+    }
+    this.emit({ type: 'bootstrap-waiting', seen: bootstrap.seen, expect: bootstrap.expect, waitingMs: nowMs - this.startedAtMs });
+  }
+}
+
+function sameSummary(a: ElectionSummary, b: ElectionSummary): boolean {
+  return a.role === b.role && a.term === b.term && a.leader === b.leader && a.fencingToken === b.fencingToken;
+}
+
+function shuttingDown(): CommandResult {
+  return { ok: false, code: 'shutting-down', message: 'the daemon is shutting down' };
+}
+
+function noElection(): CommandResult {
+  return { ok: false, code: 'no-election', message: 'this node runs no election protocol' };
+}
