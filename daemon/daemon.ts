@@ -90,7 +90,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       revisionBase: Date.now(),
     });
     runtime.subscribe((event) => {
-      if (event.type === 'refuted' && typeof event.incarnation === 'number') saveIncarnation(config.dataDir, event.incarnation);
+      if (event.type === 'refuted') saveIncarnation(config.dataDir, event.incarnation);
     });
     const metrics = bindMetrics(runtime, p2p);
     api = await startApiServer({

@@ -78,7 +78,7 @@ async function report(h: RuntimeHarness, dir: string, store: StateStore<BullyPer
     metrics: { fencingToken: metric('fencing_token'), isLeader: metric('is_leader'), persistFailures: metric('persist_failures_total') },
     diskToken: store.load()?.acceptedEpoch ?? -1,
     files: readdirSync(dir).sort(),
-    events: h.events.filter((e) => e.type !== 'member-joined').map((e) => ({ type: e.type, fencingToken: e.fencingToken, to: e.to })),
+    events: h.events.filter((e) => e.type !== 'member-joined').map((e) => ({ type: e.type, fencingToken: 'fencingToken' in e ? e.fencingToken : undefined, to: 'to' in e ? e.to : undefined })),
     errorLogs: h.logs.filter((r) => r.level === 50).map((r) => ({ err: r.err, msg: r.msg })),
   };
 }

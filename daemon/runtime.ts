@@ -8,6 +8,8 @@ import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member, MembershipEvent } from '../protocols/membership/types.js';
 import { OBSERVER_SUMMARY, type ElectionSummary, type NodeId } from '../protocols/types.js';
+import type { NodeEvent } from '../protocols/host/events.js';
+import { stampEvent } from './api/event-codec.js';
 import type { ApiEvent, MemberResponse, NodeRef } from './api/types.js';
 import { DurableState } from './durable.js';
 import type { PersistError } from './errors.js';
@@ -433,12 +435,12 @@ export class Runtime {
         case 'election-started':
           // Withheld like the sends: an election on state that is not on disk is not reported.
           if (!persisted) break;
-          this.emit('election-started', { term: effect.term, reason: effect.reason });
+          this.emit({ type: 'election-started', term: effect.term, reason: effect.reason });
           this.init.log.info({ event: 'election-started', term: effect.term, reason: effect.reason }, 'election started');
           break;
         case 'election-finished':
           if (!persisted) break;
-          this.emit('election-finished', { term: effect.term, result: effect.result, durationMs: effect.durationMs });
+          this.emit({ type: 'election-finished', term: effect.term, result: effect.result, durationMs: effect.durationMs });
           break;
         case 'command-result': {
           const resolve = this.pendingCommands.get(effect.id);
@@ -467,9 +469,9 @@ export class Runtime {
     if (next.role === prev.role && next.term === prev.term && next.leader === prev.leader && next.fencingToken === prev.fencingToken) return;
     this.summary = { ...next };
     this.revision++;
-    if (next.term !== prev.term) this.emit('term-changed', { from: prev.term, to: next.term });
+    if (next.term !== prev.term) this.emit({ type: 'term-changed', from: prev.term, to: next.term });
     if (next.role !== prev.role) {
-      this.emit('role-changed', { from: prev.role, to: next.role, term: next.term });
+      this.emit({ type: 'role-changed', from: prev.role, to: next.role, term: next.term });
       this.init.log.info({ event: 'role-changed', from: prev.role, to: next.role, term: next.term }, `role: ${next.role}`);
     }
     if (next.leader !== prev.leader) {
@@ -483,7 +485,7 @@ export class Runtime {
       }
       this.leaderSinceMs = next.leader === null ? null : nowMs;
       const to = this.nodeRef(next.leader);
-      this.emit('leader-changed', { from: this.nodeRef(prev.leader), to, term: next.term, fencingToken: next.fencingToken, leaderlessMs });
+      this.emit({ type: 'leader-changed', from: this.nodeRef(prev.leader), to, term: next.term, fencingToken: next.fencingToken, leaderlessMs });
       this.init.log.info({ event: 'leader-changed', leader: to?.name ?? null, term: next.term, fencingToken: next.fencingToken, leaderlessMs }, to ? `leader is ${to.name}` : 'no leader');
     }
     this.init.membership.step({ type: 'update-self', nowMs, meta: { ...next } });
@@ -500,14 +502,14 @@ export class Runtime {
     switch (event.type) {
       case 'member-joined':
         log.info({ event: event.type, member: event.member.name, id: event.member.id }, 'member joined');
-        this.emit(event.type, { member: this.toMemberResponse(event.member) });
+        this.emit({ type: event.type, member: this.toMemberResponse(event.member) });
         return true;
       case 'member-updated':
-        this.emit(event.type, { member: this.toMemberResponse(event.member) });
+        this.emit({ type: event.type, member: this.toMemberResponse(event.member) });
         return true;
       case 'refuted':
         log.warn({ event: event.type, incarnation: event.incarnation, by: this.nodeRef(event.by)?.name }, 'refuted a suspicion of this node');
-        this.emit(event.type, { incarnation: event.incarnation, by: event.by });
+        this.emit({ type: event.type, incarnation: event.incarnation, by: event.by });
         return false;
       case 'accusation-ignored':
         // Counted and logged like any dropped message: once a minute per peer.
@@ -515,25 +517,25 @@ export class Runtime {
         return false;
       case 'protocol-mismatch':
         log.warn({ event: event.type, member: event.name, protocol: event.protocol, expected: event.expected }, 'member runs another protocol; shown, never counted in elections');
-        this.emit(event.type, { id: event.id, name: event.name, protocol: event.protocol, expected: event.expected });
+        this.emit({ type: event.type, id: event.id, name: event.name, protocol: event.protocol, expected: event.expected });
         return true;
       default: {
         const { type, ...fields } = event;
         const { id: _id, name, ...details } = fields;
         log[type === 'member-dead' ? 'warn' : 'info']({ event: type, member: name, ...details }, type.replace('-', ' '));
-        this.emit(type, fields);
+        this.emit(event);
         return true;
       }
     }
   }
 
-  private emit(type: string, fields: Record<string, unknown>): void {
-    const event: ApiEvent = { type, at: new Date().toISOString(), ...fields };
+  private emit(event: NodeEvent): void {
+    const stamped = stampEvent(event);
     for (const listener of this.listeners) {
       try {
-        listener(event);
+        listener(stamped);
       } catch (err) {
-        this.init.log.warn({ err, type }, 'event listener failed');
+        this.init.log.warn({ err, type: event.type }, 'event listener failed');
       }
     }
   }
