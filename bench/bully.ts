@@ -8,10 +8,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { ApiEvent } from '../daemon/api/types.js';
 import type { LeadershipHistoryReport } from '../protocols/sim/leadership-history.js';
 import { LeadershipSampler } from '../test/support/leadership-sampler.js';
-import { LocalCluster, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
+import { LocalCluster, canUseNamespaces, sleep, type ReceivedEvent } from '../test/support/local-cluster.js';
 import { compareWithEtcd } from './etcd-compare.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 
@@ -81,7 +80,7 @@ async function failover(cluster: LocalCluster, signal: Signal, trials: number, l
     cluster.signal(leader, signal);
     if (lease !== null) leaseAtStop.push(lease);
     const agreedAt = await cluster.waitFor('survivors agree on a new leader', 30_000, async () => {
-      const last = watchers.map((w) => [...w.events].reverse().find((e) => e.type === 'leader-changed') as (ApiEvent & { receivedAtMs: number; to: { name: string } | null }) | undefined);
+      const last = watchers.map((w) => [...w.events].reverse().find((e): e is Extract<ReceivedEvent, { type: 'leader-changed' }> => e.type === 'leader-changed'));
       if (!last.every((e) => e?.to && e.to.name !== leaderName)) return null;
       const names = new Set(last.map((e) => e!.to!.name));
       return names.size === 1 ? Math.max(...last.map((e) => e!.receivedAtMs)) : null;

@@ -4,7 +4,6 @@
  * periodic 300 ms stalls, and idle cost (CPU, RSS, gossip bytes).
  */
 import { readFileSync } from 'node:fs';
-import type { ApiEvent } from '../daemon/api/types.js';
 import { LocalCluster, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { MDNS_SEARCH_PHASE_MS } from '../daemon/p2p/constants.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
@@ -78,7 +77,7 @@ async function detection(cluster: LocalCluster, signal: 'SIGKILL' | 'SIGSTOP', t
     const t0 = Date.now();
     cluster.signal(victim, signal);
     const deadAt = await cluster.waitFor(`${victimName} dead at every survivor`, 20_000, async () => {
-      const times = watchers.map((w) => w.events.find((e) => e.type === 'member-dead' && e.name === victimName) as (ApiEvent & { receivedAtMs: number }) | undefined);
+      const times = watchers.map((w) => w.events.find((e) => e.type === 'member-dead' && e.name === victimName));
       return times.every(Boolean) ? times.map((e) => e!.receivedAtMs - t0) : null;
     });
     everySurvivor.push(Math.max(...deadAt));

@@ -6,7 +6,7 @@
  */
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import blessed from 'blessed';
-import type { ApiEvent, MemberResponse, StatusResponse } from '../daemon/api/types.js';
+import type { ApiEvent, MemberResponse, SnapshotEvent, StatusResponse } from '../daemon/api/types.js';
 import { Dashboard } from '../tui/dashboard.js';
 import { parseNumberOptions } from './stats.js';
 
@@ -118,7 +118,7 @@ class FakeCluster {
     return this.list.map((m) => ({ ...m, lastSeenMs: Math.floor(Math.random() * 1000) }));
   }
 
-  snapshot(): ApiEvent {
+  snapshot(): SnapshotEvent {
     return { type: 'snapshot', at: new Date().toISOString(), status: this.status(), members: this.members() };
   }
 

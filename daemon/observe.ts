@@ -30,8 +30,8 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
         m.memberStateChanges.inc({ to: event.type.slice('member-'.length) });
         break;
       case 'election-finished':
-        m.elections.inc({ result: String(event.result) });
-        if (typeof event.durationMs === 'number') m.electionDurationSeconds.observe(event.durationMs / 1000);
+        m.elections.inc({ result: event.result });
+        m.electionDurationSeconds.observe(event.durationMs / 1000);
         break;
       case 'leader-changed':
         m.leaderChanges.inc();

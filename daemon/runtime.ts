@@ -13,6 +13,7 @@ import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member } from '../protocols/membership/types.js';
 import type { Codec, ElectionSummary, NodeId } from '../protocols/types.js';
 import type { ElectionStatus } from '../protocols/election.js';
+import { stampEvent } from './api/event-codec.js';
 import type { ApiEvent, MemberResponse } from './api/types.js';
 import type { PersistError } from './errors.js';
 import { LagMeter } from './lag.js';
@@ -388,7 +389,7 @@ export class Runtime {
   }
 
   private emit(event: NodeEvent): void {
-    const stamped: ApiEvent = { ...event, at: new Date().toISOString() };
+    const stamped: ApiEvent = stampEvent(event);
     for (const listener of this.listeners) {
       try {
         listener(stamped);

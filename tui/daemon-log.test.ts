@@ -42,4 +42,6 @@ test('what the API does not carry reaches the panel, toned by level and without 
   // The same words without the runtime's event tag are not an echo.
   assert.notEqual(daemonLogNote({ level: 30, time: at, node: 'alpha', component: 'p2p', msg: 'no leader' }), null);
   assert.notEqual(daemonLogNote({ level: 30, time: at, node: 'alpha', component: 'runtime', msg: 'no leader' }), null);
+  // Tagged, but with no API event of that type behind it.
+  assert.notEqual(daemonLogNote({ level: 40, time: at, node: 'alpha', component: 'runtime', event: 'snapshot-written', msg: 'wrote a snapshot' }), null);
 });

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '../daemon/api/client.js';
 import { startApiServer, type ApiServer } from '../daemon/api/server.js';
-import { FakeControlSource } from '../daemon/api/testing.js';
+import { FakeControlSource, PEER_ID } from '../daemon/api/testing.js';
 import { DaemonLink, describeFailure } from './link.js';
-import type { Action } from './state.js';
+import { initialView, reduce, type Action } from './state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctl-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +50,46 @@ test('a link attaches with the snapshot, polls, reports a lost daemon and re-att
   const settled = actions.length;
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(actions.length, settled, 'nothing arrives after stop');
+});
+
+test('a malformed or unknown event from the wire never reaches the reducer; the log says it was ignored', async () => {
+  const socketPath = join(dir, 'wire.sock');
+  const source = new FakeControlSource();
+  const server = await startApiServer({ source, tcpListen: null, socketPath, token: null });
+  const actions: Action[] = [];
+  const link = new DaemonLink({
+    client: createApiClient({ address: `unix:${socketPath}`, timeoutMs: 1000 }),
+    dispatch: (action) => actions.push(action),
+    nowMs: () => Date.now(),
+    pollIntervalMs: 60_000,
+  });
+  const events = () => actions.flatMap((a) => (a.kind === 'event' ? [a.event] : []));
+  try {
+    link.start();
+    await until('the snapshot', () => events().length === 1);
+    const at = new Date().toISOString();
+    // What a broken daemon, or one of another version, might send.
+    source.emitRaw({ type: 'member-dead', at, id: PEER_ID, name: 'beta' });
+    source.emitRaw({ type: 'member-joined', at, member: 'nonsense' });
+    source.emitRaw({ type: 'leader-changed', at, from: null, to: { id: 7 }, term: 4, fencingToken: 12, leaderlessMs: 0 });
+    source.emitRaw({ type: 'snapshot', at, status: null, members: [] });
+    source.emitRaw({ type: 'something-new', at, x: 1 });
+    source.emit({ type: 'member-suspect', id: PEER_ID, name: 'beta', incarnation: 3, reason: 'silence' });
+    await until('the well-formed event after them', () => events().length === 2);
+  } finally {
+    await link.stop();
+    await server.close();
+  }
+  assert.deepEqual(events().map((e) => e.type), ['snapshot', 'member-suspect']);
+  const notes = actions.flatMap((a) => (a.kind === 'note' ? [a.text] : []));
+  assert.equal(notes.length, 5);
+  assert.ok(notes.every((text) => text.startsWith('ignored ')), notes.join('\n'));
+  assert.match(notes[4]!, /unknown type "something-new"/);
+  // What the reducer made of it all: beta suspect, nothing else changed, every skip in the log.
+  const view = actions.reduce(reduce, initialView(`unix:${socketPath}`));
+  assert.deepEqual([...view.members.values()].map((m) => [m.name, m.state]), [['alpha', 'alive'], ['beta', 'suspect']]);
+  assert.equal(view.status?.leader?.name, 'alpha');
+  assert.equal(view.log.filter((entry) => entry.type === 'ignored-event').length, 5);
 });
 
 test('failures are told apart by code', () => {

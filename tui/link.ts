@@ -64,7 +64,11 @@ export class DaemonLink {
             }
             this.init.dispatch({ kind: 'event', nowMs: this.init.nowMs(), event });
           },
-          { signal: stream.signal },
+          {
+            signal: stream.signal,
+            // A newer daemon's event type, or a broken one's fields: said in the log, kept from the reducer.
+            onIgnored: (reason) => this.init.dispatch({ kind: 'note', nowMs: this.init.nowMs(), type: 'ignored-event', text: `ignored ${reason}`, tone: 'info' }),
+          },
         );
       } catch (err) {
         error = err;

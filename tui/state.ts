@@ -2,10 +2,9 @@
  * The reducer: folds control-API events, polls and connection changes into a DaemonView. Pure:
  * the caller passes the dashboard clock (`nowMs`) with every action.
  */
-import type { ApiEvent, MemberResponse, StatusResponse } from '../daemon/api/types.js';
+import type { ApiEvent, MemberResponse, StatusResponse, StreamEvent } from '../daemon/api/types.js';
 import type { MemberState, NodeId } from '../protocols/types.js';
 import { describeEvent } from './describe.js';
-import { count, eventTimeMs, member, nodeRef, text } from './event-fields.js';
 import {
   MAX_ELECTION_STARTS,
   MAX_LEADER_SAMPLES,
@@ -18,7 +17,8 @@ import {
 import { findDisagreement } from './split-brain.js';
 
 export type Action =
-  | { kind: 'event'; nowMs: number; event: ApiEvent }
+  /** An event as the API client delivers it: checked against its type (daemon/api/event-codec.ts). */
+  | { kind: 'event'; nowMs: number; event: StreamEvent }
   | { kind: 'polled'; nowMs: number; status: StatusResponse; members: readonly MemberResponse[] }
   | { kind: 'disconnected'; nowMs: number; code: string; reason: string; retryAtMs: number }
   /** A line from the dashboard itself or a caller's log source. */
@@ -61,61 +61,45 @@ export function reduce(view: DaemonView, action: Action): DaemonView {
   }
 }
 
-function applyEvent(view: DaemonView, event: ApiEvent, nowMs: number): DaemonView {
+function applyEvent(view: DaemonView, event: StreamEvent, nowMs: number): DaemonView {
   switch (event.type) {
     case 'snapshot': {
-      const snapshot = event as ApiEvent & { status?: StatusResponse; members?: MemberResponse[] };
-      if (!snapshot.status || !Array.isArray(snapshot.members)) return view;
       const attached = { ...view, connection: { kind: 'connected' as const, sinceMs: nowMs } };
-      return applyPoll(attached, snapshot.status, snapshot.members, nowMs);
+      return applyPoll(attached, event.status, event.members, nowMs);
     }
     case 'member-joined':
-    case 'member-updated': {
-      const m = member(event);
-      return m ? withMembers(view, (map) => map.set(m.id, toView(m, nowMs))) : view;
-    }
+    case 'member-updated':
+      return withMembers(view, (map) => map.set(event.member.id, toView(event.member, nowMs)));
     case 'member-suspect':
+      return setState(view, event.id, 'suspect', event.incarnation);
     case 'member-alive':
+      return setState(view, event.id, 'alive', event.incarnation);
     case 'member-dead':
+      return setState(view, event.id, 'dead', event.incarnation);
     case 'member-left':
-      return setState(view, event, event.type.slice('member-'.length) as MemberState);
-    case 'member-forgotten': {
-      const id = text(event, 'id');
-      return id && view.members.has(id) ? withMembers(view, (map) => map.delete(id)) : view;
-    }
+      return setState(view, event.id, 'left', null);
+    case 'member-forgotten':
+      return view.members.has(event.id) ? withMembers(view, (map) => map.delete(event.id)) : view;
     case 'role-changed':
+      // A lease belongs to one reign: whatever the new role, the next poll brings the lease it has.
+      return view.status ? { ...view, status: { ...view.status, role: event.to, term: event.term, leaseRemainingMs: null } } : view;
     case 'term-changed':
-      return view.status ? { ...view, status: { ...view.status, ...selfSummary(view.status, event) } } : view;
+      return view.status ? { ...view, status: { ...view.status, term: event.to } } : view;
     case 'leader-changed':
       return applyLeaderChange(view, event, nowMs);
     case 'election-started':
       return { ...view, electionStarts: bounded([...view.electionStarts, nowMs], MAX_ELECTION_STARTS) };
-    default:
+    case 'election-finished':
+    case 'protocol-mismatch':
+    case 'refuted':
+      // Logged only; the members table marks a member of another protocol already.
       return view;
   }
 }
 
-function selfSummary(status: StatusResponse, event: ApiEvent): Partial<StatusResponse> {
-  if (event.type === 'role-changed') {
-    const to = text(event, 'to');
-    // A lease belongs to one reign: whatever the new role, the next poll brings the lease it has.
-    return { ...(to ? { role: to as StatusResponse['role'] } : {}), term: count(event, 'term') ?? status.term, leaseRemainingMs: null };
-  }
-  return { term: count(event, 'to') ?? status.term };
-}
-
-function applyLeaderChange(view: DaemonView, event: ApiEvent, nowMs: number): DaemonView {
-  const to = nodeRef(event, 'to');
-  const term = count(event, 'term') ?? view.status?.term ?? 0;
-  const fencingToken = count(event, 'fencingToken') ?? view.status?.fencingToken ?? 0;
-  const change = {
-    atMs: eventTimeMs(event, nowMs),
-    from: nodeRef(event, 'from') ?? view.status?.leader ?? null,
-    to,
-    term,
-    fencingToken,
-    leaderlessMs: count(event, 'leaderlessMs') ?? 0,
-  };
+function applyLeaderChange(view: DaemonView, event: Extract<ApiEvent, { type: 'leader-changed' }>, nowMs: number): DaemonView {
+  const { to, term, fencingToken } = event;
+  const change = { atMs: eventTimeMs(event, nowMs), from: event.from, to, term, fencingToken, leaderlessMs: event.leaderlessMs };
   const status = view.status ? { ...view.status, leader: to, term, fencingToken } : null;
   // The viewed node's own row follows at once; the next poll confirms it.
   const self = status ? view.members.get(status.id) : undefined;
@@ -145,12 +129,11 @@ function applyPoll(view: DaemonView, status: StatusResponse, members: readonly M
   };
 }
 
-function setState(view: DaemonView, event: ApiEvent, state: MemberState): DaemonView {
-  const id = text(event, 'id');
-  const current = id ? view.members.get(id) : undefined;
+/** `incarnation` null: the event carries none (a leave), the member keeps the one it has. */
+function setState(view: DaemonView, id: NodeId, state: MemberState, incarnation: number | null): DaemonView {
+  const current = view.members.get(id);
   if (!current) return view;
-  const incarnation = count(event, 'incarnation') ?? current.incarnation;
-  return withMembers(view, (map) => map.set(current.id, { ...current, state, incarnation }));
+  return withMembers(view, (map) => map.set(id, { ...current, state, incarnation: incarnation ?? current.incarnation }));
 }
 
 function toView(m: MemberResponse, nowMs: number): MemberView {
@@ -163,9 +146,15 @@ function withMembers(view: DaemonView, change: (map: Map<NodeId, MemberView>) =>
   return { ...view, members: map };
 }
 
-function logEvent(view: DaemonView, event: ApiEvent, nowMs: number): DaemonView {
+function logEvent(view: DaemonView, event: StreamEvent, nowMs: number): DaemonView {
   const { text: line, tone } = describeEvent(event);
   return appendLog(view, eventTimeMs(event, nowMs), event.type, line, tone);
+}
+
+/** The daemon's time of the event (its `at`), or the dashboard's when that does not parse. */
+function eventTimeMs(event: StreamEvent, nowMs: number): number {
+  const atMs = Date.parse(event.at);
+  return Number.isFinite(atMs) ? atMs : nowMs;
 }
 
 function appendLog(view: DaemonView, atMs: number, type: string, line: string, tone: LogTone): DaemonView {

@@ -1,5 +1,6 @@
 /** Builders for the dashboard's unit tests: members, snapshots and events with readable names. */
-import type { ApiEvent, MemberResponse, StatusResponse } from '../daemon/api/types.js';
+import type { ApiEvent, MemberResponse, SnapshotEvent, StatusResponse } from '../daemon/api/types.js';
+import type { NodeEvent, NodeEventType } from '../protocols/host/events.js';
 import type { MemberView } from './model.js';
 
 export function idOf(name: string): string {
@@ -59,10 +60,12 @@ export function threeMembers(): MemberResponse[] {
   ];
 }
 
-export function snapshotEvent(members: MemberResponse[] = threeMembers(), s: StatusResponse = status()): ApiEvent {
+export function snapshotEvent(members: MemberResponse[] = threeMembers(), s: StatusResponse = status()): SnapshotEvent {
   return { type: 'snapshot', at: '2024-05-01T12:00:00.000Z', status: s, members };
 }
 
-export function event(type: string, fields: Record<string, unknown> = {}, at = '2024-05-01T12:00:01.000Z'): ApiEvent {
-  return { type, at, ...fields };
+/** An event of `type` with exactly the fields that type has, stamped with `at`. */
+export function event<T extends NodeEventType>(type: T, fields: Omit<Extract<NodeEvent, { type: T }>, 'type'>, at = '2024-05-01T12:00:01.000Z'): Extract<ApiEvent, { type: T }> {
+  // The parameters pin the fields to the type; the compiler cannot follow that through the spread.
+  return { type, at, ...fields } as unknown as Extract<ApiEvent, { type: T }>;
 }

@@ -9,8 +9,8 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { createApiClient, resolveApiAddress, type ApiClient } from './client.js';
 import { ApiError } from './errors.js';
 import { startApiServer, type ApiServer } from './server.js';
-import { FakeControlSource, PEER_ID, SELF_ID } from './testing.js';
-import type { ApiEvent } from './types.js';
+import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from './testing.js';
+import type { StreamEvent } from './types.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-client-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
@@ -88,17 +88,56 @@ describe('API client against a server', () => {
 
   it('events() delivers the snapshot first, then live events, and resolves on abort', async () => {
     const controller = new AbortController();
-    const seen: ApiEvent[] = [];
+    const seen: StreamEvent[] = [];
     const done = clients.unix.events((event) => {
       seen.push(event);
       if (event.type === 'snapshot') source.emit({ type: 'role-changed', from: 'follower', to: 'leader', term: 4 });
       else controller.abort();
     }, { signal: controller.signal });
     await done;
-    assert.deepEqual(seen.map((e) => e.type), ['snapshot', 'role-changed']);
-    assert.equal((seen[0] as unknown as { status: { name: string } }).status.name, 'alpha');
-    assert.equal(seen[1]!.to, 'leader');
-    assert.equal(typeof seen[1]!.at, 'string');
+    const [snapshot, changed] = seen;
+    assert.equal(seen.length, 2);
+    assert.equal(snapshot?.type, 'snapshot');
+    assert.equal(snapshot.status.name, 'alpha');
+    assert.deepEqual(snapshot.members, source.memberList);
+    assert.equal(changed?.type, 'role-changed');
+    assert.equal(changed.to, 'leader');
+    assert.ok(Number.isFinite(Date.parse(changed.at)));
+  });
+
+  it('events() skips, and reports to onIgnored, events of unknown types or with malformed fields; the stream goes on', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const ignored: string[] = [];
+    const done = clients.tcp.events((event) => {
+      seen.push(event.type);
+      if (event.type === 'snapshot') {
+        source.emitRaw({ type: 'member-teleported', at: new Date().toISOString(), id: PEER_ID });
+        source.emitRaw({ type: 'member-dead', at: new Date().toISOString(), id: PEER_ID, name: 'beta', incarnation: '2', suspectedForMs: 900 });
+        source.emitRaw({ type: 'member-joined', at: new Date().toISOString(), member: { name: 'gamma' } });
+        source.emit({ type: 'member-left', id: PEER_ID, name: 'beta' });
+      } else controller.abort();
+    }, { signal: controller.signal, onIgnored: (reason) => ignored.push(reason) });
+    await done;
+    assert.deepEqual(seen, ['snapshot', 'member-left']);
+    assert.equal(ignored.length, 3);
+    assert.match(ignored[0]!, /unknown type "member-teleported"/);
+    assert.match(ignored[1]!, /malformed "member-dead" event: incarnation:/);
+    assert.match(ignored[2]!, /malformed "member-joined" event: member\./);
+  });
+
+  it('events() without onIgnored drops what it cannot read silently', async () => {
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const done = clients.tcp.events((event) => {
+      seen.push(event.type);
+      if (event.type === 'snapshot') {
+        source.emitRaw({ type: 'leader-changed', at: new Date().toISOString(), to: 'beta' });
+        source.changeLeader('beta', PEER_ID);
+      } else controller.abort();
+    }, { signal: controller.signal });
+    await done;
+    assert.deepEqual(seen, ['snapshot', 'leader-changed']);
   });
 
   it('events({types}) asks the server to filter', async () => {
@@ -107,7 +146,7 @@ describe('API client against a server', () => {
     const done = clients.tcp.events((event) => {
       seen.push(event.type);
       if (event.type === 'snapshot') {
-        source.emit({ type: 'member-joined', member: {} });
+        source.emit({ type: 'member-joined', member: fakeMember({ id: 'gamma-id', name: 'gamma', self: false }) });
         source.changeLeader('beta', PEER_ID);
       } else controller.abort();
     }, { signal: controller.signal, types: ['leader-changed'] });

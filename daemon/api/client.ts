@@ -5,10 +5,12 @@
  * NotConclaveApiError, which names the status and content type and never echoes the body.
  */
 import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { NodeEventType } from '../../protocols/host/events.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { ApiError, ApiUnreachableError, NotConclaveApiError } from './errors.js';
+import { streamEventCodec } from './event-codec.js';
 import { SseParser } from './sse.js';
-import type { ApiErrorBody, ApiEvent, LeaderResponse, MembersResponse, StatusResponse } from './types.js';
+import type { ApiErrorBody, LeaderResponse, MembersResponse, StatusResponse, StreamEvent } from './types.js';
 
 export { resolveApiAddress } from './address.js';
 
@@ -36,14 +38,28 @@ export interface ApiClient {
    * the time is up. Pass the previous reply's `revision` as `after`.
    */
   leader(opts?: { waitMs?: number; after?: number }): Promise<LeaderResponse>;
-  /** Streams /v1/events into `onEvent`; resolves when the daemon ends the stream or `signal` aborts. */
-  events(onEvent: (event: ApiEvent) => void, opts?: { signal?: AbortSignal; types?: string[] }): Promise<void>;
+  /**
+   * Streams /v1/events into `onEvent`, each event checked against its type (event-codec.ts);
+   * resolves when the daemon ends the stream or `signal` aborts.
+   */
+  events(onEvent: (event: StreamEvent) => void, opts?: EventsOptions): Promise<void>;
   transfer(to?: string): Promise<CommandResponse>;
   resign(): Promise<CommandResponse>;
   elect(): Promise<CommandResponse>;
   /** Drops a dead or departed member from the cluster size (`conclave forget`). */
   forget(node: string): Promise<CommandResponse>;
   healthz(): Promise<{ ok: true }>;
+}
+
+export interface EventsOptions {
+  signal?: AbortSignal;
+  /** Live event types the daemon should send (the snapshot always comes first). */
+  types?: readonly NodeEventType[];
+  /**
+   * Told why an event was skipped: a type this client does not know (from a newer daemon) or
+   * fields of the wrong type. Skipped events never reach `onEvent`; the stream goes on.
+   */
+  onIgnored?: (reason: string) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -101,8 +117,8 @@ function streamEvents(
   address: string,
   base: (method: string, path: string) => RequestOptions,
   timeoutMs: number,
-  onEvent: (event: ApiEvent) => void,
-  { signal, types }: { signal?: AbortSignal; types?: string[] },
+  onEvent: (event: StreamEvent) => void,
+  { signal, types, onIgnored }: EventsOptions,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
@@ -150,15 +166,17 @@ function streamEvents(
         idle();
         for (const message of parser.feed(chunk)) {
           if (settled) return;
-          let event: ApiEvent;
+          let value: unknown;
           try {
-            event = JSON.parse(message.data) as ApiEvent;
+            value = JSON.parse(message.data) as unknown;
           } catch {
             finish(new NotConclaveApiError(address, 200, 'text/event-stream', 'an event that is not JSON'));
             return;
           }
+          const parsed = streamEventCodec.parse(value);
           try {
-            onEvent(event);
+            if (parsed.ok) onEvent(parsed.value);
+            else onIgnored?.(parsed.reason);
           } catch (err) {
             finish(err);
             return;

@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { EventStreams, type EventStreamsInit } from './events.js';
 import { formatSseComment } from './sse.js';
-import { FakeControlSource } from './testing.js';
+import { FakeControlSource, fakeMember } from './testing.js';
 
 /** What EventStreams uses of a ServerResponse. A stalled client never drains: every byte stays unsent. */
 class FakeResponse {
@@ -96,7 +96,7 @@ describe('event streams', () => {
     const { res } = open(s);
     res.draining = true;
     res.writableLength = 0;
-    for (let i = 0; i < 100; i++) source.emit({ type: 'member-updated', payload: 'x'.repeat(500) });
+    for (let i = 0; i < 100; i++) source.emit({ type: 'member-left', id: 'peer', name: 'x'.repeat(500) });
     mock.timers.tick(KEEP_ALIVE_MS * 10);
     assert.equal(res.destroyed, false);
     assert.deepEqual(dropped, []);
@@ -108,11 +108,11 @@ describe('event streams', () => {
     const snapshotBytes = res.writableLength;
     assert.ok(snapshotBytes > 300, 'the snapshot alone exceeds the limit');
     assert.equal(res.destroyed, false);
-    source.emit({ type: 'member-updated', payload: 'x'.repeat(100) });
+    source.emit({ type: 'member-left', id: 'peer', name: 'x'.repeat(100) });
     const eventBytes = res.writableLength - snapshotBytes;
     assert.ok(eventBytes > 150 && eventBytes <= 300, `one event is ${eventBytes} bytes`);
     assert.equal(res.destroyed, false, 'one event behind the snapshot fits');
-    source.emit({ type: 'member-updated', payload: 'x'.repeat(100) });
+    source.emit({ type: 'member-left', id: 'peer', name: 'x'.repeat(100) });
     assert.equal(res.destroyed, true, 'two do not');
   });
 
@@ -121,7 +121,7 @@ describe('event streams', () => {
     const all = open(s).res;
     const leaders = open(s, new Set(['leader-changed'])).res;
     assert.equal(source.listeners.size, 1);
-    source.emit({ type: 'member-joined', member: { name: 'gamma' } });
+    source.emit({ type: 'member-joined', member: fakeMember({ id: 'gamma', name: 'gamma' }) });
     source.changeLeader('beta', 'peer');
     const types = (res: FakeResponse) => [...res.text.matchAll(/^event: (.*)$/gm)].map((m) => m[1]);
     assert.deepEqual(types(all), ['snapshot', 'member-joined', 'leader-changed']);

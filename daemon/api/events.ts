@@ -119,11 +119,7 @@ export class EventStreams {
   private publish(event: ApiEvent): void {
     let text: string | null = null;
     for (const stream of [...this.streams]) {
-      if (stream.types === null || stream.types.has(event.type)) stream.write((text ??= formatSseEvent(withTime(event))));
+      if (stream.types === null || stream.types.has(event.type)) stream.write((text ??= formatSseEvent(event)));
     }
   }
-}
-
-function withTime(event: ApiEvent): ApiEvent {
-  return typeof event.at === 'string' ? event : { ...event, at: new Date().toISOString() };
 }

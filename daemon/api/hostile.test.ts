@@ -360,7 +360,7 @@ describe('control API against hostile clients: event streams and long-polls', ()
       const payload = 'x'.repeat(16 * 1024);
       // 200 events of 16 KiB are many times what the kernel buffers for a Unix socket.
       for (let i = 0; i < 200 && source.listeners.size > 0; i++) {
-        source.emit({ type: 'member-updated', payload });
+        source.emit({ type: 'member-left', id: PEER_ID, name: payload });
         await new Promise((r) => setImmediate(r));
       }
       assert.equal(s.count('sse-slow-client'), streams, 'every stalled client was dropped');

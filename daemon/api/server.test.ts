@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
-import { FakeControlSource, PEER_ID, SELF_ID } from './testing.js';
+import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from './testing.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { parseHostPort } from '../config/addresses.js';
 
@@ -206,13 +206,14 @@ describe('control API server', () => {
     assert.ok(!Number.isNaN(Date.parse(snapshot!.data.at as string)));
     assert.equal((snapshot!.data.status as { name: string }).name, 'alpha');
     assert.equal((snapshot!.data.members as unknown[]).length, 2);
-    source.emit({ type: 'member-joined', member: { name: 'gamma' } });
+    const gamma = fakeMember({ id: 'gamma-id', name: 'gamma', self: false });
+    source.emit({ type: 'member-joined', member: gamma });
     await stream.next(2);
     const pushed = stream.events[1]!;
     assert.equal(pushed.name, 'member-joined');
     assert.equal(pushed.data.type, 'member-joined');
     assert.equal(typeof pushed.data.at, 'string');
-    assert.deepEqual(pushed.data.member, { name: 'gamma' });
+    assert.deepEqual(pushed.data.member, gamma);
     stream.close();
     await until('the stream unsubscribed', () => source.listeners.size === 0);
   });
@@ -220,7 +221,7 @@ describe('control API server', () => {
   it('GET /v1/events?types= filters live events but always starts with the snapshot', async () => {
     const stream = openEvents(server.tcp, '?types=leader-changed');
     await stream.next(1);
-    source.emit({ type: 'member-joined', member: {} });
+    source.emit({ type: 'member-joined', member: fakeMember() });
     source.changeLeader('beta', PEER_ID);
     await stream.next(2);
     assert.deepEqual(stream.events.map((e) => e.name), ['snapshot', 'leader-changed']);
@@ -436,7 +437,7 @@ describe('control API server: auth, start-up and shutdown', () => {
       await until('the stream subscribed', () => source.listeners.size === 1);
       const payload = 'x'.repeat(16 * 1024);
       for (let i = 0; i < 20_000 && source.listeners.size > 0; i++) {
-        source.emit({ type: 'member-updated', payload });
+        source.emit({ type: 'member-left', id: PEER_ID, name: payload });
         await new Promise((r) => setImmediate(r));
       }
       assert.equal(source.listeners.size, 0, 'the slow client was dropped');

@@ -4,10 +4,10 @@ import { formatSseEvent, SseParser } from './sse.js';
 
 describe('server-sent events framing', () => {
   it('a formatted event parses back to its type and JSON, even when a field holds newlines', () => {
-    const event = { type: 'member-joined', at: '2025-01-01T00:00:00.000Z', note: 'two\nlines' };
+    const event = { type: 'election-started', at: '2025-01-01T00:00:00.000Z', term: 4, reason: 'two\nlines' } as const;
     const [message, ...rest] = new SseParser().feed(formatSseEvent(event));
     assert.deepEqual(rest, []);
-    assert.equal(message!.event, 'member-joined');
+    assert.equal(message!.event, 'election-started');
     assert.deepEqual(JSON.parse(message!.data), event);
   });
 

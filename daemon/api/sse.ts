@@ -2,10 +2,10 @@
  * Server-sent events framing (https://html.spec.whatwg.org/multipage/server-sent-events.html):
  * the server writes one `event:` + `data:` block per event; the client parses the stream back.
  */
-import type { ApiEvent } from './types.js';
+import type { StreamEvent } from './types.js';
 
 /** One event as an SSE block; JSON.stringify never emits raw newlines, so one data line suffices. */
-export function formatSseEvent(event: ApiEvent): string {
+export function formatSseEvent(event: StreamEvent): string {
   return `event: ${event.type.replace(/[\r\n]/g, ' ')}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 

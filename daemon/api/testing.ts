@@ -1,5 +1,7 @@
 /** A scriptable ControlSource for tests of the API server, its client and the CLI. */
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
+import type { NodeEvent } from '../../protocols/host/events.js';
+import { stampEvent } from './event-codec.js';
 import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, StatusResponse } from './types.js';
 
 export const SELF_ID = '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelf0001';
@@ -81,14 +83,23 @@ export class FakeControlSource implements ControlSource {
     return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '# TYPE conclave_term gauge\nconclave_term 3\n' };
   }
 
-  emit(event: Omit<ApiEvent, 'at'> & { at?: string }): void {
-    const full: ApiEvent = { at: new Date().toISOString(), ...event } as ApiEvent;
-    for (const listener of [...this.listeners]) listener(full);
+  emit(event: NodeEvent): void {
+    const stamped = stampEvent(event);
+    for (const listener of [...this.listeners]) listener(stamped);
+  }
+
+  /**
+   * Sends whatever `value` is as an event, as a broken daemon or one of another version might:
+   * for tests of what reads the stream. The server needs only a string `type` to frame it.
+   */
+  emitRaw(value: { type: string } & Record<string, unknown>): void {
+    for (const listener of [...this.listeners]) listener(value as unknown as ApiEvent);
   }
 
   /** A new leader: the fencing token grows, the revision moves and a `leader-changed` event goes out. */
   changeLeader(name: string, id: string): void {
     const role = id === SELF_ID ? 'leader' : 'follower';
+    const from = this.leaderNow.leader;
     this.leaderNow = {
       leader: { id, name },
       term: this.leaderNow.term + 1,
@@ -97,6 +108,6 @@ export class FakeControlSource implements ControlSource {
       leaseRemainingMs: role === 'leader' ? 2500 : null,
       revision: this.leaderNow.revision + 1,
     };
-    this.emit({ type: 'leader-changed', to: { id, name }, term: this.leaderNow.term, fencingToken: this.leaderNow.fencingToken });
+    this.emit({ type: 'leader-changed', from, to: { id, name }, term: this.leaderNow.term, fencingToken: this.leaderNow.fencingToken, leaderlessMs: 0 });
   }
 }

@@ -4,11 +4,9 @@
  */
 import type { MemberState, NodeId, ProtocolName, Role } from '../../protocols/types.js';
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
+import type { MemberView, NodeEvent, NodeRef } from '../../protocols/host/events.js';
 
-export interface NodeRef {
-  id: NodeId;
-  name: string;
-}
+export type { NodeRef };
 
 export interface StatusResponse {
   id: NodeId;
@@ -64,23 +62,8 @@ export interface PersistErrorStatus {
   message: string;
 }
 
-export interface MemberResponse {
-  id: NodeId;
-  name: string;
-  addrs: string[];
-  state: MemberState;
-  incarnation: number;
-  /** ms since last heard first-hand; 0 for self. */
-  lastSeenMs: number;
-  self: boolean;
-  protocol: ProtocolName;
-  role: Role;
-  term: number;
-  /** The id this member follows, or null. */
-  leader: NodeId | null;
-  priority: number;
-  version: string;
-}
+/** One member in `GET /v1/members` and the snapshot: the host core's MemberView, as is. */
+export type MemberResponse = MemberView;
 
 export interface MembersResponse {
   members: MemberResponse[];
@@ -103,19 +86,24 @@ export interface LeaderResponse {
   revision: number;
 }
 
-/** One server-sent event: `type`, `at` (ISO time) and the fields of that type. */
-export interface ApiEvent {
-  type: string;
-  at: string;
-  [field: string]: unknown;
-}
+/**
+ * One live event on /v1/events: a NodeEvent (protocols/host/events.ts, the one union of what a
+ * node reports) with the ISO time the daemon stamped it with. On the wire: `type`, `at`, then the
+ * fields of that type.
+ */
+export type ApiEvent = NodeEvent & { at: string };
 
-/** The first event on every /v1/events connection. */
-export interface SnapshotEvent extends ApiEvent {
+/** The first event on every /v1/events connection: the node's status and members as they are. */
+export interface SnapshotEvent {
   type: 'snapshot';
+  at: string;
   status: StatusResponse;
   members: MemberResponse[];
 }
+
+/** Everything a /v1/events stream carries; consumers switch on `type`. */
+export type StreamEvent = ApiEvent | SnapshotEvent;
+export type StreamEventType = StreamEvent['type'];
 
 export interface ApiErrorBody {
   error: { code: string; message: string };

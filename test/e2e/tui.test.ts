@@ -70,7 +70,7 @@ test('t then y sends a transfer for the selected member to the daemon', { skip: 
 test('two members claiming to lead raise the split-brain banner until it resolves', { skip: !hasTmux && 'tmux is not installed' }, async () => {
   const setDelta = (role: 'leader' | 'follower', leader: string) => {
     daemon.source.memberList = daemon.source.memberList.map((m) => (m.name === 'delta' ? { ...m, role, leader } : m));
-    daemon.source.emit({ type: 'member-updated', member: daemon.source.memberList.find((m) => m.name === 'delta') });
+    daemon.source.emit({ type: 'member-updated', member: daemon.source.memberList.find((m) => m.name === 'delta')! });
   };
   setDelta('leader', fakeId('delta'));
   await waitForScreen('the split-brain banner', (t) => /SPLIT BRAIN for .*charlie and delta both claim to lead/.test(t));

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import type { ApiEvent, StatusResponse } from '../../daemon/api/types.js';
+import type { StatusResponse, StreamEvent } from '../../daemon/api/types.js';
 import { loadIncarnation } from '../../daemon/incarnation.js';
 import { createStateStore } from '../../daemon/store.js';
 import { bullyPersistedCodec, type BullyPersisted } from '../../protocols/bully/index.js';
@@ -330,7 +330,7 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
       await Promise.all(throwaways.map((p) => p.heartbeats(follower(leader), { intervalMs: 400, count: 3 })));
       await Promise.all(throwaways.map((p) => p.close()));
       const ids = throwaways.map((p) => p.id);
-      const joined = (events: ApiEvent[], id: string) => events.some((e) => e.type === 'member-joined' && (e.member as { id?: string } | undefined)?.id === id);
+      const joined = (events: StreamEvent[], id: string) => events.some((e) => e.type === 'member-joined' && e.member.id === id);
       await cluster.waitFor('every node to see every throwaway join (kit check)', 5000, async () => watchers.every((w) => ids.every((id) => joined(w.events, id))));
       for (const w of watchers) w.stop();
 

@@ -11,7 +11,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '../../daemon/api/client.js';
-import type { ApiEvent, MemberResponse, StatusResponse } from '../../daemon/api/types.js';
+import type { MemberResponse, StatusResponse, StreamEvent } from '../../daemon/api/types.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
@@ -53,6 +53,9 @@ export interface ClusterNode {
   process: ChildProcess | null;
   port: number;
 }
+
+/** An event from watchEvents(), with when (this process's wall clock) it arrived. */
+export type ReceivedEvent = StreamEvent & { receivedAtMs: number };
 
 let nextClusterSerial = 0;
 const liveClusters = new Set<LocalCluster>();
@@ -285,15 +288,14 @@ export class LocalCluster {
   }
 
   /** Collects live events from node `index` until the returned stop() is called. */
-  watchEvents(index: number): { events: ApiEvent[]; stop: () => void; ready: Promise<void> } {
-    const events: ApiEvent[] = [];
+  watchEvents(index: number): { events: ReceivedEvent[]; stop: () => void; ready: Promise<void> } {
+    const events: ReceivedEvent[] = [];
     const controller = new AbortController();
     let markReady!: () => void;
     const ready = new Promise<void>((resolve) => (markReady = resolve));
     void this.client(index)
       .events((event) => {
-        (event as ApiEvent & { receivedAtMs: number }).receivedAtMs = Date.now();
-        events.push(event);
+        events.push({ ...event, receivedAtMs: Date.now() });
         if (event.type === 'snapshot') markReady();
       }, { signal: controller.signal })
       .catch(() => markReady());
