@@ -57,9 +57,9 @@ export interface LogStore {
   readonly recovered: Recovered;
   /**
    * Resolves once the batch is on disk; an empty batch once everything appended before it is
-   * done, including the deletion of what an earlier snapshot superseded. Rejects with LogContinuityError or InvalidBatchError
-   * (nothing written, the store carries on), PersistError (the store is poisoned) or
-   * LogStoreClosedError.
+   * done, including the deletion of what an earlier snapshot superseded. Rejects with
+   * LogContinuityError or InvalidBatchError (nothing written, the store carries on),
+   * PersistError (the store is poisoned) or LogStoreClosedError.
    */
   append(batch: StoreBatch): Promise<void>;
   readonly stats: LogStoreStats;
