@@ -57,10 +57,14 @@ export class DataFileError extends Error {
   override readonly name = 'DataFileError';
   readonly exitCode = 2;
   readonly path: string;
+  /** Where in the file the problem is (a log segment's record), null when it concerns the whole file. */
+  readonly offset: number | null;
 
-  constructor(path: string, reason: string) {
-    super(`data file ${path} is unusable: ${reason}; it was left untouched, move it aside to start that state over`);
+  constructor(path: string, reason: string, offset?: number) {
+    const at = offset === undefined ? '' : ` at byte ${offset}`;
+    super(`data file ${path} is unusable${at}: ${reason}; it was left untouched, move it aside to start that state over`);
     this.path = path;
+    this.offset = offset ?? null;
   }
 }
 
