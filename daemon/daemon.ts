@@ -11,12 +11,10 @@ import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
 import type { PersistError } from './errors.js';
-import { nextIncarnation } from './incarnation.js';
 import { acquireDataDirLock } from './lock.js';
 import { createLogger, type Logger, type LogRecord } from './log.js';
-import { createFileDisk } from './node-disk.js';
+import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
-import { electionStateFile } from './protocols.js';
 import { bindMetrics } from './observe.js';
 import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
 import { Runtime } from './runtime.js';
@@ -48,11 +46,13 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
   });
   let p2p: P2PNode | null = null;
   let api: ApiServer | null = null;
+  let store: NodeStore | null = null;
   try {
     if (lock.tookOverFromPid !== null) log.warn({ pid: lock.tookOverFromPid }, 'took over a stale data dir lock');
     const nowMs = () => performance.now();
-    const { identity, election } = await openNodeState(config, { resetElectionState: opts.resetElectionState === true, nowMs: nowMs(), log });
-    const initialIncarnation = nextIncarnation(config.dataDir);
+    const opened = await openNodeState(config, { resetElectionState: opts.resetElectionState === true, nowMs: nowMs(), log });
+    store = opened.store;
+    const { identity, election, incarnation: initialIncarnation } = opened;
     const psk = config.security.pskFile ? await readSwarmKey(config.security.pskFile) : null;
     p2p = await createP2PNode({
       privateKey: identity.privateKey,
@@ -87,7 +87,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       selfId: identity.peerId,
       membership,
       election,
-      disk: createFileDisk(config.dataDir, electionStateFile(config)?.store ?? null),
+      disk: opened.store,
       p2p,
       log: log.child({ component: 'runtime' }),
       nowMs,
@@ -140,6 +140,8 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     return 0;
   } finally {
     await closeQuietly(api, p2p, log);
+    // Every acknowledged write is already synced; closing only releases the files.
+    await store?.close().catch((err: unknown) => log.warn({ err }, 'error while closing the log store'));
     lock.release();
     log.flush();
   }

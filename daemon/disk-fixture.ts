@@ -1,5 +1,6 @@
 /**
- * Runs one disk scenario of store-disk.test.ts and prints what it observed as JSON. It expects to
+ * Runs one disk scenario of store-disk.test.ts and prints what it observed as JSON: the atomic
+ * file replacement, and a node on the log store, on a full and a read-only file system. It expects to
  * run inside a private mount namespace with a fresh tmpfs mounted at the directory it is given
  * (the test starts it so): it fills that file system or remounts it read-only, which must never
  * touch a real data dir. Usage: node disk-fixture.js full|read-only DIR
@@ -8,9 +9,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, ftruncateSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bullyPersistedCodec, type BullyPersisted } from '../protocols/bully/index.js';
-import { nextIncarnation, saveIncarnation } from './incarnation.js';
+import type { Codec } from '../protocols/types.js';
+import { openNodeStore, WAL_DIR, type NodeStore } from './node-store.js';
 import { createRuntimeHarness, SELF_ID, type RuntimeHarness } from './runtime-testing.js';
-import { createStateStore, writeFileDurably, type StateStore } from './store.js';
+import { writeFileDurably } from './store.js';
 
 const PAGE = 4096;
 
@@ -71,7 +73,7 @@ function free(path: string, pages: number): void {
   }
 }
 
-async function report(h: RuntimeHarness, dir: string, store: StateStore<BullyPersisted>): Promise<NodeReport> {
+async function report(h: RuntimeHarness, walDir: string, diskToken: number): Promise<NodeReport> {
   const status = h.control.status();
   const leader = h.control.leader();
   const body = await h.scrape();
@@ -85,58 +87,84 @@ async function report(h: RuntimeHarness, dir: string, store: StateStore<BullyPer
       if (err) throw err;
     }),
     sent: h.sent.length,
-    diskToken: store.load()?.acceptedEpoch ?? -1,
-    files: readdirSync(dir).sort(),
+    diskToken,
+    files: readdirSync(walDir).sort(),
     events: h.events.filter((e) => e.type !== 'member-joined').map((e) => ({ type: e.type, fencingToken: 'fencingToken' in e ? e.fencingToken : undefined, to: 'to' in e ? e.to : undefined })),
     errorLogs: h.logs.filter((r) => r.level === 50).map((r) => ({ err: r.err, msg: r.msg })),
   };
 }
 
+const quiet = { warn: () => undefined, info: () => undefined };
+
+function openStore(dir: string): Promise<NodeStore> {
+  return openNodeStore({ dataDir: dir, protocol: 'bully', electionCodec: bullyPersistedCodec as Codec<unknown>, log: quiet });
+}
+
+/** The token a restart would read. */
+async function storedToken(dir: string): Promise<number> {
+  const store = await openStore(dir);
+  await store.close();
+  return (store.election as BullyPersisted | null)?.acceptedEpoch ?? -1;
+}
+
+/** A data dir whose log store holds election state at token 41. */
+async function seeded(dir: string): Promise<void> {
+  const store = await openStore(dir);
+  await store.append({ hardState: { bully: AT_41, membership: { incarnation: 1_700_000_000 } } });
+  await store.close();
+}
+
+/**
+ * The node runs on `store` while `breakDisk` is in force: it must stop on the first failed write.
+ * Then `fixDisk`, and a restart (the store reopened) leads at the next token.
+ */
+async function runBrokenThenRestart(dir: string, breakDisk: () => void, fixDisk: () => void): Promise<{ failing: NodeReport; recovered: NodeReport; walFile: string }> {
+  const walDir = join(dir, WAL_DIR);
+  const store = await openStore(dir);
+  breakDisk();
+  const h = createRuntimeHarness({ persisted: store.election as BullyPersisted, disk: store });
+  await h.advance(3000);
+  // Nothing was acknowledged since the open: the disk holds what the store recovered then.
+  const failing = await report(h, walDir, (store.election as BullyPersisted | null)?.acceptedEpoch ?? -1);
+  await store.close().catch(() => undefined);
+  fixDisk();
+  const reopened = await openStore(dir);
+  const restarted = createRuntimeHarness({ persisted: reopened.election as BullyPersisted, disk: reopened });
+  await restarted.advance(1500);
+  await reopened.close();
+  const recovered = await report(restarted, walDir, await storedToken(dir));
+  return { failing, recovered, walFile: join(walDir, readdirSync(walDir).filter((f) => f.endsWith('.wal')).sort()[0]!) };
+}
+
 async function fullDisk(dir: string): Promise<object> {
-  const store = createStateStore(dir, 'bully-state.json', bullyPersistedCodec);
-  store.save(AT_41);
-  saveIncarnation(dir, 1_700_000_000);
-  const original = readFileSync(store.path, 'utf8');
+  // The atomic file replacement (snapshots, identity) on a full disk.
+  const statePath = join(dir, 'small-state.json');
+  writeFileDurably(statePath, JSON.stringify(AT_41) + '\n');
+  const original = readFileSync(statePath, 'utf8');
   const filler = join(dir, 'filler');
   fill(filler);
-  const direct = capture(() => writeFileDurably(store.path, JSON.stringify({ ...AT_41, acceptedEpoch: 42, highestEpochSeen: 42 }) + '\n'));
-  const afterDirect = { files: readdirSync(dir).sort(), intact: readFileSync(store.path, 'utf8') === original };
+  const direct = capture(() => writeFileDurably(statePath, JSON.stringify({ ...AT_41, acceptedEpoch: 42, highestEpochSeen: 42 }) + '\n'));
+  const afterDirect = { files: readdirSync(dir).sort(), intact: readFileSync(statePath, 'utf8') === original };
   // Room for part of the content only: write(2) returns short, and nothing may be renamed into place.
   free(filler, 2);
-  const partial = capture(() => writeFileDurably(store.path, JSON.stringify({ pad: 'x'.repeat(4 * PAGE) }) + '\n'));
-  const afterPartial = { files: readdirSync(dir).sort(), intact: readFileSync(store.path, 'utf8') === original };
-  fill(filler);
-  // What a restart reports when it cannot save its new incarnation.
-  const restart = capture(() => nextIncarnation(dir, 1_800_000_000_000));
-
-  const h = createRuntimeHarness({ store });
-  await h.advance(3000);
-  const failing = await report(h, dir, store);
-  // The daemon exits on the failure; once space is freed, a restart leads at the next token.
+  const partial = capture(() => writeFileDurably(statePath, JSON.stringify({ pad: 'x'.repeat(4 * PAGE) }) + '\n'));
+  const afterPartial = { files: readdirSync(dir).sort(), intact: readFileSync(statePath, 'utf8') === original };
   unlinkSync(filler);
-  const restarted = createRuntimeHarness({ store });
-  await restarted.advance(1500);
-  const recovered = await report(restarted, dir, store);
-  return { statePath: store.path, direct, afterDirect, partial, afterPartial, restart, failing, recovered };
+  unlinkSync(statePath);
+
+  await seeded(dir);
+  const run = await runBrokenThenRestart(dir, () => fill(filler), () => unlinkSync(filler));
+  return { statePath, direct, afterDirect, partial, afterPartial, ...run };
 }
 
 async function readOnly(dir: string): Promise<object> {
-  const store = createStateStore(dir, 'bully-state.json', bullyPersistedCodec);
-  store.save(AT_41);
-  saveIncarnation(dir, 1_700_000_000);
+  await seeded(dir);
   execFileSync('mount', ['--bind', dir, dir]);
-  execFileSync('mount', ['-o', 'remount,bind,ro', dir]);
-  const direct = capture(() => writeFileDurably(store.path, JSON.stringify({ ...AT_41, acceptedEpoch: 42, highestEpochSeen: 42 }) + '\n'));
-  const restart = capture(() => nextIncarnation(dir, 1_800_000_000_000));
-
-  const h = createRuntimeHarness({ store });
-  await h.advance(3000);
-  const failing = await report(h, dir, store);
-  execFileSync('mount', ['-o', 'remount,bind,rw', dir]);
-  const restarted = createRuntimeHarness({ store });
-  await restarted.advance(1500);
-  const recovered = await report(restarted, dir, store);
-  return { statePath: store.path, direct, restart, failing, recovered };
+  return runBrokenThenRestart(
+    dir,
+    () => execFileSync('mount', ['-o', 'remount,bind,ro', dir]),
+    () => execFileSync('mount', ['-o', 'remount,bind,rw', dir]),
+  );
 }
 
 /** Why this process must not fill or remount `dir`; null when it is a tmpfs in a mount namespace of its own. */

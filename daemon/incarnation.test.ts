@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadIncarnation, MAX_INCARNATION, nextIncarnation, saveIncarnation } from './incarnation.js';
+import { incarnationForStart, loadIncarnation, MAX_INCARNATION } from './incarnation.js';
 
 const root = mkdtempSync(join(tmpdir(), 'conclave-incarnation-test-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -20,11 +20,11 @@ function dataDir(content: string | null): string {
 const NOW_MS = 1_700_000_000_500;
 const NOW_S = 1_700_000_000;
 
-/** nextIncarnation refuses the file with DataFileError naming it, and leaves it as it was. */
+/** loadIncarnation (reading a pre-log-store data dir) refuses the file with DataFileError naming it, and leaves it as it was. */
 function assertRefused(content: string): void {
   const dir = dataDir(content);
   const path = join(dir, 'incarnation');
-  assert.throws(() => nextIncarnation(dir, NOW_MS), (err: Error & { exitCode?: number; path?: string }) => {
+  assert.throws(() => loadIncarnation(dir), (err: Error & { exitCode?: number; path?: string }) => {
     assert.equal(err.name, 'DataFileError', JSON.stringify(content));
     assert.equal(err.exitCode, 2);
     assert.equal(err.path, path);
@@ -35,29 +35,26 @@ function assertRefused(content: string): void {
 }
 
 describe('incarnation across restarts', () => {
-  it('a missing file is a first start: wall-clock seconds, saved before returning', () => {
-    const dir = dataDir(null);
-    assert.equal(loadIncarnation(dir), null);
-    assert.equal(nextIncarnation(dir, NOW_MS), NOW_S);
-    assert.equal(readFileSync(join(dir, 'incarnation'), 'utf8'), `${NOW_S}\n`);
+  it('a first start takes wall-clock seconds', () => {
+    assert.equal(incarnationForStart(null, NOW_MS), NOW_S);
   });
 
   it('a stored value above the clock (refutations of the previous life) is outranked by one', () => {
-    const dir = dataDir(`${NOW_S + 40}\n`);
-    assert.equal(nextIncarnation(dir, NOW_MS), NOW_S + 41);
-    assert.equal(loadIncarnation(dir), NOW_S + 41);
+    assert.equal(incarnationForStart(NOW_S + 40, NOW_MS), NOW_S + 41);
   });
 
-  it('a stored value below the clock gives way to the clock; a file without its newline is fine', () => {
-    assert.equal(nextIncarnation(dataDir('12\n'), NOW_MS), NOW_S);
-    assert.equal(nextIncarnation(dataDir(`${NOW_S}`), NOW_MS), NOW_S + 1);
-    assert.equal(nextIncarnation(dataDir('0'), NOW_MS), NOW_S);
+  it('a stored value below the clock gives way to the clock; equal to it, one above', () => {
+    assert.equal(incarnationForStart(12, NOW_MS), NOW_S);
+    assert.equal(incarnationForStart(NOW_S, NOW_MS), NOW_S + 1);
+    assert.equal(incarnationForStart(MAX_INCARNATION, NOW_MS), MAX_INCARNATION + 1, 'the maximum itself still has a successor');
   });
+});
 
-  it('saveIncarnation writes what loadIncarnation reads', () => {
-    const dir = dataDir(null);
-    saveIncarnation(dir, 1234);
-    assert.equal(loadIncarnation(dir), 1234);
+describe('the incarnation file of a data dir from before the log store', () => {
+  it('a missing file reads as none; digits with or without the newline read as themselves', () => {
+    assert.equal(loadIncarnation(dataDir(null)), null);
+    assert.equal(loadIncarnation(dataDir('12\n')), 12);
+    assert.equal(loadIncarnation(dataDir(`${NOW_S}`)), NOW_S);
   });
 
   it('garbage, an empty file, a negative, a float, other whitespace: DataFileError, file untouched', () => {
@@ -69,12 +66,11 @@ describe('incarnation across restarts', () => {
   it('a value above the maximum (400 digits would parse to Infinity) is DataFileError', () => {
     assertRefused(`${'9'.repeat(400)}\n`);
     assertRefused(`${MAX_INCARNATION + 1}\n`);
-    assert.equal(nextIncarnation(dataDir(`${MAX_INCARNATION}\n`), NOW_MS), MAX_INCARNATION + 1, 'the maximum itself still has a successor');
   });
 
   it('an unreadable file (here a directory in its place, which even root cannot read) is DataFileError', () => {
     const dir = dataDir(null);
     mkdirSync(join(dir, 'incarnation'));
-    assert.throws(() => nextIncarnation(dir, NOW_MS), { name: 'DataFileError', path: join(dir, 'incarnation') });
+    assert.throws(() => loadIncarnation(dir), { name: 'DataFileError', path: join(dir, 'incarnation') });
   });
 });

@@ -1,5 +1,6 @@
 /**
- * The node's SWIM incarnation across restarts, in `<dataDir>/incarnation` (one decimal integer).
+ * The node's SWIM incarnation across restarts. It lives in the log store (node-store.ts); data
+ * dirs from before it kept `<dataDir>/incarnation` (one decimal integer), read here to import it.
  * A restarted node must outrank its previous life (newer incarnation wins), including the
  * refutations it made: it starts at wall-clock seconds, or one above the stored value if that is
  * higher. A file that does not hold a plain integer is reported, never replaced: starting over
@@ -8,7 +9,7 @@
 import { join } from 'node:path';
 import { MAX_COUNTER } from '../protocols/bounds.js';
 import { DataFileError } from './errors.js';
-import { readDataFile, writeFileDurably } from './store.js';
+import { readDataFile } from './store.js';
 
 export const INCARNATION_FILE = 'incarnation';
 /**
@@ -31,14 +32,10 @@ export function loadIncarnation(dataDir: string): number | null {
   return value;
 }
 
-/** The incarnation for this start, saved durably before it is returned (and so before any gossip). */
-export function nextIncarnation(dataDir: string, nowMs = Date.now()): number {
-  const stored = loadIncarnation(dataDir);
-  const next = Math.max(Math.floor(nowMs / 1000), stored === null ? 0 : stored + 1);
-  saveIncarnation(dataDir, next);
-  return next;
-}
-
-export function saveIncarnation(dataDir: string, incarnation: number): void {
-  writeFileDurably(join(dataDir, INCARNATION_FILE), `${incarnation}\n`);
+/**
+ * The incarnation for this start: wall-clock seconds, or one above the stored value if that is
+ * higher. The caller stores it before any gossip (node-store.ts).
+ */
+export function incarnationForStart(stored: number | null, nowMs = Date.now()): number {
+  return Math.max(Math.floor(nowMs / 1000), stored === null ? 0 : stored + 1);
 }

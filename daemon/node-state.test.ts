@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
+import { bullyPersistedCodec, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
+import type { Codec } from '../protocols/types.js';
 import { loadConfig } from './config/load.js';
-import { openNodeState, stateMismatch, type OpenNodeStateOptions } from './node-state.js';
+import { openNodeStore, WAL_DIR } from './node-store.js';
+import { openNodeState, stateMismatch, type NodeState, type OpenNodeStateOptions } from './node-state.js';
 import { testDirs } from './test-dirs.js';
 
 const dirs = testDirs('node-state');
@@ -22,19 +24,42 @@ function open(dataDir: string, reset = false, protocol: 'bully' | 'raft' = 'bull
     warn: (_fields, message) => logged.push({ level: 'warn', message }),
     info: (_fields, message) => logged.push({ level: 'info', message }),
   };
-  return { logged, opening: openNodeState(configFor(dataDir, protocol), { resetElectionState: reset, nowMs: 0, log }) };
+  // Closed again at once: a test only looks at what opening it decided.
+  const opening = openNodeState(configFor(dataDir, protocol), { resetElectionState: reset, nowMs: 0, log }).then(async (state: NodeState) => {
+    await state.store.close();
+    return state;
+  });
+  return { logged, opening };
 }
 
 const AT_42: BullyPersisted = { ...INITIAL_BULLY_STATE, acceptedEpoch: 42, acceptedLeader: 'someone', leaseTo: 'someone', highestEpochSeen: 42, members: ['someone'], bootstrapped: true };
-const statePath = (dir: string) => join(dir, 'bully-state.json');
+/** The log store, where the election state lives. */
+const statePath = (dir: string) => join(dir, WAL_DIR);
 const keyPath = (dir: string) => join(dir, 'peer.key');
-const stateOf = (dir: string) => JSON.parse(readFileSync(statePath(dir), 'utf8')) as BullyPersisted;
+const quiet = { warn: () => undefined, info: () => undefined };
+
+async function storeOf(dir: string) {
+  return openNodeStore({ dataDir: dir, protocol: 'bully', electionCodec: bullyPersistedCodec as Codec<unknown>, log: quiet });
+}
+
+/** The election state a restart would read. */
+async function stateOf(dir: string): Promise<BullyPersisted | null> {
+  const store = await storeOf(dir);
+  await store.close();
+  return store.election as BullyPersisted | null;
+}
+
+async function writeState(dir: string, state: BullyPersisted): Promise<void> {
+  const store = await storeOf(dir);
+  await store.append({ hardState: { bully: state } });
+  await store.close();
+}
 
 /** A node that ran: its key, and election state at fencing token 42. */
 async function ranNode(): Promise<string> {
   const dir = freshDir();
   await open(dir).opening;
-  writeFileSync(statePath(dir), JSON.stringify(AT_42));
+  await writeState(dir, AT_42);
   return dir;
 }
 
@@ -67,7 +92,7 @@ describe('openNodeState', () => {
     const { opening, logged } = open(dir);
     const { identity, election } = await opening;
     assert.equal(identity.created, true);
-    assert.deepEqual(stateOf(dir), { ...INITIAL_BULLY_STATE });
+    assert.deepEqual(await stateOf(dir), { ...INITIAL_BULLY_STATE, members: [] });
     assert.equal(election?.machine.summary(0).fencingToken, 0);
     assert.deepEqual(logged, []);
   });
@@ -81,16 +106,16 @@ describe('openNodeState', () => {
     assert.equal(election?.machine.summary(0).fencingToken, 42);
   });
 
-  it('an identity without bully-state.json is refused, naming the missing file; nothing is written', async () => {
+  it('an identity without its election state (the log store gone) is refused, naming it; nothing is written', async () => {
     const dir = await ranNode();
-    rmSync(statePath(dir));
+    rmSync(statePath(dir), { recursive: true });
     await assertRefused(open(dir).opening, 'lost-state', statePath(dir));
     assert.equal(existsSync(statePath(dir)), false);
   });
 
   it('--reset-election-state accepts it for that start, with a warning that the token restarts; the next start is ordinary', async () => {
     const dir = await ranNode();
-    rmSync(statePath(dir));
+    rmSync(statePath(dir), { recursive: true });
     const { opening, logged } = open(dir, true);
     const { identity, election } = await opening;
     assert.equal(identity.created, false);
@@ -109,7 +134,7 @@ describe('openNodeState', () => {
     rmSync(keyPath(dir));
     await assertRefused(open(dir).opening, 'lost-identity', keyPath(dir));
     assert.equal(existsSync(keyPath(dir)), false, 'no new key, or the next start would take the old state for its own');
-    assert.equal(stateOf(dir).acceptedEpoch, 42, 'left untouched');
+    assert.equal((await stateOf(dir))?.acceptedEpoch, 42, 'left untouched');
   });
 
   it('with --reset-election-state a new identity starts from empty state, replacing the old one', async () => {
@@ -119,13 +144,13 @@ describe('openNodeState', () => {
     const { identity, election } = await opening;
     assert.equal(identity.created, true);
     assert.equal(election?.machine.summary(0).fencingToken, 0);
-    assert.equal(stateOf(dir).acceptedEpoch, 0);
+    assert.equal((await stateOf(dir))?.acceptedEpoch, 0);
     assert.equal(logged[0]?.level, 'warn');
   });
 
   it('an empty state without a key (a first start stopped between its writes) starts as a new node', async () => {
     const dir = freshDir();
-    writeFileSync(statePath(dir), JSON.stringify(INITIAL_BULLY_STATE));
+    await writeState(dir, { ...INITIAL_BULLY_STATE, members: [] });
     const { identity } = await open(dir).opening;
     assert.equal(identity.created, true);
   });
@@ -136,20 +161,62 @@ describe('openNodeState', () => {
     await assert.rejects(open(dir).opening, { name: 'IdentityError' });
   });
 
-  it('a corrupt state file is reported as itself (DataFileError), never replaced', async () => {
+  it('a corrupt log store is reported as itself (DataFileError naming the segment), never replaced', async () => {
+    const dir = await ranNode();
+    const segment = join(statePath(dir), '0000000000000001.wal');
+    const bytes = readFileSync(segment);
+    bytes[3] ^= 0xff; // inside the header's magic
+    writeFileSync(segment, bytes);
+    await assert.rejects(open(dir, true).opening, { name: 'DataFileError', path: segment });
+    assert.deepEqual(readFileSync(segment), bytes);
+  });
+
+  it('election state that does not parse is DataFileError naming the log store', async () => {
     const dir = freshDir();
-    writeFileSync(statePath(dir), '{"epoch": "seven"');
+    mkdirSync(dir, { recursive: true });
+    const store = await storeOf(dir);
+    await store.append({ hardState: { bully: { epoch: 'seven' } } });
+    await store.close();
     await assert.rejects(open(dir, true).opening, { name: 'DataFileError', path: statePath(dir) });
-    assert.equal(readFileSync(statePath(dir), 'utf8'), '{"epoch": "seven"');
+  });
+
+  it('a data dir from before the log store: its files are imported and kept as *.migrated', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'bully-state.json'), JSON.stringify(AT_42));
+    writeFileSync(join(dir, 'incarnation'), '1800000000\n');
+    const { opening, logged } = open(dir);
+    const { election, incarnation } = await opening;
+    assert.equal(election?.machine.summary(0).fencingToken, 42);
+    assert.equal(incarnation, 1_800_000_001, 'one above the imported incarnation (it is above the clock)');
+    assert.deepEqual((await stateOf(dir))?.acceptedEpoch, 42);
+    assert.equal(existsSync(join(dir, 'bully-state.json')), false);
+    assert.equal(readFileSync(join(dir, 'bully-state.json.migrated'), 'utf8'), JSON.stringify(AT_42));
+    assert.ok(existsSync(join(dir, 'incarnation.migrated')));
+    assert.ok(logged.some((l) => l.level === 'info' && l.message.includes('imported')));
+  });
+
+  it('a corrupt legacy file is refused as itself, and nothing is imported', async () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'bully-state.json'), '{"epoch": "seven"');
+    await assert.rejects(open(dir).opening, { name: 'DataFileError', path: join(dir, 'bully-state.json') });
+    assert.equal(readFileSync(join(dir, 'bully-state.json'), 'utf8'), '{"epoch": "seven"');
+  });
+
+  it('each start stores an incarnation above the last one', async () => {
+    const dir = freshDir();
+    const first = (await open(dir).opening).incarnation;
+    const second = (await open(dir).opening).incarnation;
+    assert.ok(second > first, `${second} > ${first}`);
   });
 
   it('a protocol without an election state file (raft in this build) checks nothing; the flag is ignored with a note', async () => {
     const dir = await ranNode();
-    rmSync(statePath(dir));
+    rmSync(statePath(dir), { recursive: true });
     const { opening, logged } = open(dir, true, 'raft');
     const { election } = await opening;
     assert.equal(election, null);
-    assert.equal(existsSync(statePath(dir)), false);
     assert.equal(logged[0]?.level, 'info');
     await open(dir, false, 'raft').opening;
   });

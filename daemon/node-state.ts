@@ -11,6 +11,8 @@
  * `--reset-election-state` for this one start. A brand-new data dir starts normally, and so does
  * one where a first start stopped between its two writes (an empty state without a key). A
  * protocol that keeps no election state (Raft in this build) checks nothing.
+ *
+ * The election state and the incarnation live in the log store (node-store.ts).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +20,9 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ConclaveConfig } from './config/types.js';
 import { ElectionStateError } from './errors.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, type Identity } from './identity.js';
-import { createElectionHost, electionStateFile } from './protocols.js';
+import { incarnationForStart } from './incarnation.js';
+import { MEMBERSHIP_KEY, openNodeStore, type NodeStore } from './node-store.js';
+import { createElectionHost, electionState } from './protocols.js';
 import type { ElectionHost } from './runtime.js';
 
 export type StateMismatch = ElectionStateError['kind'];
@@ -35,47 +39,70 @@ export function stateMismatch(hasIdentity: boolean, state: StoredState): StateMi
 export interface NodeState {
   identity: Identity;
   election: ElectionHost<unknown, unknown> | null;
+  /** The log store, open: the runtime's disk. */
+  store: NodeStore;
+  /** This start's incarnation, already durable. */
+  incarnation: number;
 }
 
 export interface OpenNodeStateOptions {
   /** `--reset-election-state`: accept a mismatch for this start, with empty election state. */
   resetElectionState: boolean;
   nowMs: number;
+  /** Wall-clock ms, for the incarnation. */
+  wallMs?: number;
   log: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
 }
 
 /**
- * The identity (created in a new data dir) and the election host, restored from disk. Throws
+ * The identity (created in a new data dir), the election host restored from the log store, and
+ * this start's incarnation (stored before it is returned, so before any gossip). Throws
  * ElectionStateError on a mismatch without `resetElectionState`, and DataFileError,
- * IdentityError or PersistError for a file that cannot be read, parsed or written.
+ * IdentityError or PersistError for state that cannot be read, parsed or written. The store is
+ * closed again when opening fails.
  */
 export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateOptions): Promise<NodeState> {
-  const identityPath = join(config.dataDir, IDENTITY_FILE);
-  const file = electionStateFile(config);
-  if (file === null) {
-    if (opts.resetElectionState) opts.log.info({ protocol: config.protocol }, `--reset-election-state ignored: protocol ${config.protocol} keeps no election state in this build`);
-    const identity = await loadOrCreateIdentity(config.dataDir);
-    return { identity, election: createElectionHost(config, identity.peerId, opts.nowMs) };
+  const state = electionState(config);
+  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state?.codec ?? null, log: opts.log });
+  try {
+    const { identity, persisted } = await openIdentity(config, store, opts);
+    const incarnation = incarnationForStart(store.incarnation, opts.wallMs ?? Date.now());
+    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation } } });
+    const election = createElectionHost(config, identity.peerId, persisted, opts.nowMs);
+    return { identity, election, store, incarnation };
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
   }
-  const { store, initial } = file;
+}
+
+/** The identity, and the election state the machine starts from (null: the protocol keeps none). */
+async function openIdentity(config: ConclaveConfig, store: NodeStore, opts: OpenNodeStateOptions): Promise<{ identity: Identity; persisted: unknown }> {
+  const identityPath = join(config.dataDir, IDENTITY_FILE);
+  const state = electionState(config);
+  if (state === null) {
+    if (opts.resetElectionState) opts.log.info({ protocol: config.protocol }, `--reset-election-state ignored: protocol ${config.protocol} keeps no election state in this build`);
+    return { identity: await loadOrCreateIdentity(config.dataDir), persisted: null };
+  }
+  const where = store.path;
   const hasIdentity = existsSync(identityPath);
-  const stored = store.load(); // a corrupt state file throws DataFileError, as itself
-  const mismatch = stateMismatch(hasIdentity, stored === null ? 'none' : isDeepStrictEqual(stored, initial) ? 'initial' : 'held');
+  const stored = store.election;
+  const mismatch = stateMismatch(hasIdentity, stored === null ? 'none' : isDeepStrictEqual(stored, state.initial) ? 'initial' : 'held');
   if (mismatch !== null && !opts.resetElectionState) {
     // A corrupt key is reported as such before a missing state is; an existing key is only read.
     if (hasIdentity) await loadOrCreateIdentity(config.dataDir);
-    throw new ElectionStateError(mismatch, store.path, identityPath);
+    throw new ElectionStateError(mismatch, where, identityPath);
   }
   if (mismatch === 'lost-state') {
     opts.log.warn(
       { file: store.path, mismatch },
-      `starting with empty election state (--reset-election-state): ${store.path} was missing. This node's fencing token restarts ` +
+      `starting with empty election state (--reset-election-state): ${where} was missing. This node's fencing token restarts ` +
         "from 0; it learns the cluster's epoch from its peers before it claims, but a node without peers hands out tokens from 1 again",
     );
   } else if (mismatch === 'lost-identity') {
     opts.log.warn(
       { file: store.path, mismatch },
-      `starting a new identity with empty election state (--reset-election-state): ${identityPath} was missing, and ${store.path}, ` +
+      `starting a new identity with empty election state (--reset-election-state): ${identityPath} was missing, and ${where}, ` +
         'which belonged to the old identity, is replaced',
     );
   } else if (opts.resetElectionState) {
@@ -83,7 +110,7 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
   }
   // Before a new identity: a start that stops in between leaves an empty state without a key,
   // which the next start takes for a new node, never a key without its state.
-  if (stored === null || mismatch === 'lost-identity') store.save(initial);
-  const identity = await loadOrCreateIdentity(config.dataDir);
-  return { identity, election: createElectionHost(config, identity.peerId, opts.nowMs) };
+  const fresh = stored === null || mismatch === 'lost-identity';
+  if (fresh) await store.append({ hardState: { [config.protocol]: state.initial } });
+  return { identity: await loadOrCreateIdentity(config.dataDir), persisted: fresh ? state.initial : stored };
 }

@@ -1,7 +1,7 @@
 /**
- * A Runtime with a real Bully machine and a real state store, but no sockets and no timers, for
- * tests of the host's persist path: membership is a fixed list, the network records what was
- * sent, the disk writes to the store when told (or holds writes, or fails), the clock moves only
+ * A Runtime with a real Bully machine, but no sockets and no timers, for tests of the host's
+ * persist path: membership is a fixed list, the network records what was sent, the disk is
+ * either a scripted one (writes can be held or fail) or a real log store, the clock moves only
  * when told. Time moves with `advance`, which steps the core the way a tick would (through
  * runtime.leadership(), as every API answer does) and lets finished writes be acknowledged.
  */
@@ -22,13 +22,15 @@ import type { P2PNode } from './p2p/index.js';
 import type { NodeBatch } from '../protocols/host/core.js';
 import { Runtime, type ElectionHost, type NodeDisk } from './runtime.js';
 import { PersistError } from './errors.js';
-import type { StateStore } from './store.js';
 
 export const SELF_ID = 'node-self';
 export const PEER_ID = 'node-peer';
 
 export interface RuntimeHarnessInit {
-  store: StateStore<BullyPersisted>;
+  /** The election state the machine starts from (as a restart reads it from disk). */
+  persisted: BullyPersisted | null;
+  /** Where writes go; default: a scripted disk (`h.disk`). */
+  disk?: NodeDisk;
   /** Other members besides this node, all alive and below it in rank; none: a one-node cluster. */
   peers?: NodeId[];
   bully?: Partial<BullyConfig>;
@@ -54,10 +56,17 @@ export interface RuntimeHarness {
 export interface HarnessDisk extends NodeDisk {
   /** Every batch the core asked to write, in order. */
   readonly batches: NodeBatch[];
+  /** The election state of the last write that completed: what a restart would read. */
+  durable: BullyPersisted | null;
   /** While true, writes wait (an fsync that has not returned); `release` lets them finish in order. */
   hold: boolean;
+  /** While set, writes fail with this cause, as the log store reports it (PersistError naming the file). */
+  failWith: NodeJS.ErrnoException | null;
   release(): Promise<void>;
 }
+
+/** The file a scripted disk's failures name. */
+export const SCRIPTED_DISK_PATH = '/scripted/wal/0000000000000001.wal';
 
 const START_MS = 10_000;
 
@@ -65,7 +74,7 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   let nowMs = START_MS;
   const peers = init.peers ?? [];
   const bootstrapExpect = peers.length + 1;
-  const persisted = init.store.load();
+  const persisted = init.persisted;
   const machine = createBully({
     selfId: SELF_ID,
     config: { ...DEFAULT_BULLY_CONFIG, settleMs: 500, ...init.bully },
@@ -101,12 +110,12 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     },
   }));
   let fatal: PersistError | null = null;
-  const disk = harnessDisk(init.store);
+  const disk = scriptedDisk(persisted);
   const runtime = new Runtime({
     selfId: SELF_ID,
     membership,
     election: { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>,
-    disk,
+    disk: init.disk ?? disk,
     p2p,
     log,
     nowMs: () => nowMs,
@@ -144,27 +153,32 @@ export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
-/** A disk over `store`: the election's hard state goes to the store; writes can be held. */
-function harnessDisk(store: StateStore<BullyPersisted>): HarnessDisk {
+/** A disk in memory whose writes can be held or made to fail. */
+function scriptedDisk(initial: BullyPersisted | null): HarnessDisk {
   const waiting: (() => void)[] = [];
   const disk: HarnessDisk = {
     batches: [],
+    durable: initial,
     hold: false,
+    failWith: null,
     write(batch) {
       disk.batches.push(batch);
       const run = () => {
+        if (disk.failWith) throw new PersistError(SCRIPTED_DISK_PATH, disk.failWith, 'not appended');
         const state = batch.election?.hardState;
-        if (state !== undefined) store.save(state as BullyPersisted);
+        if (state !== undefined) disk.durable = state as BullyPersisted;
       };
       if (!disk.hold) return Promise.resolve().then(run);
-      return new Promise<void>((resolve, reject) => waiting.push(() => {
-        try {
-          run();
-          resolve();
-        } catch (err) {
-          reject(err);
-        }
-      }));
+      return new Promise<void>((resolve, reject) =>
+        waiting.push(() => {
+          try {
+            run();
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      );
     },
     async release() {
       disk.hold = false;
@@ -208,25 +222,6 @@ function recordingNetwork(sent: RuntimeHarness['sent']): P2PNode {
     stats: () => ({ gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0, handshakeFailures: 0 }),
     stop: async () => undefined,
   } as unknown as P2PNode;
-}
-
-export interface BreakableStore<P> extends StateStore<P> {
-  /** While set, every save fails with this cause, as writeFileDurably reports it (PersistError naming the file). */
-  failWith: NodeJS.ErrnoException | null;
-}
-
-/** `real`, whose saves can be made to fail without touching the disk. */
-export function breakableStore<P>(real: StateStore<P>): BreakableStore<P> {
-  const store: BreakableStore<P> = {
-    path: real.path,
-    failWith: null,
-    load: () => real.load(),
-    save(state) {
-      if (store.failWith) throw new PersistError(real.path, store.failWith, 'left as it was');
-      real.save(state);
-    },
-  };
-  return store;
 }
 
 /** An errno-style error, as node:fs throws them. */

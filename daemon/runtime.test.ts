@@ -4,24 +4,19 @@
  * (daemon/store-disk.test.ts repeats the essentials on a really full and a read-only disk.)
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { bullyPersistedCodec, type BullyPersisted } from '../protocols/bully/index.js';
-import { breakableStore, createRuntimeHarness, errnoError, PEER_ID, SELF_ID, type RuntimeHarness } from './runtime-testing.js';
-import { createStateStore } from './store.js';
+import { describe, it } from 'node:test';
+import type { BullyPersisted } from '../protocols/bully/index.js';
+import { createRuntimeHarness, errnoError, PEER_ID, SCRIPTED_DISK_PATH, SELF_ID, type RuntimeHarness } from './runtime-testing.js';
 
-const root = mkdtempSync(join(tmpdir(), 'conclave-runtime-test-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-let serial = 0;
+/** Election state at fencing token `token`, as a node that led epoch `token` leaves it. */
+function stateAt(token: number): BullyPersisted {
+  return { v: 1, acceptedEpoch: token, acceptedLeader: SELF_ID, leaseTo: SELF_ID, highestEpochSeen: token, members: [SELF_ID], bootstrapped: true };
+}
 
-/** A state file holding fencing token `token`, as a node that led epoch `token` leaves it. */
-function storeAt(token: number) {
-  const real = createStateStore(mkdtempSync(join(root, `d${serial++}-`)), 'bully-state.json', bullyPersistedCodec);
-  const state: BullyPersisted = { v: 1, acceptedEpoch: token, acceptedLeader: SELF_ID, leaseTo: SELF_ID, highestEpochSeen: token, members: [SELF_ID], bootstrapped: true };
-  real.save(state);
-  return breakableStore(real);
+/** A harness at token 41 and the token its disk holds. */
+function at41(peers: string[] = []): { h: RuntimeHarness; diskToken: () => number } {
+  const h = createRuntimeHarness({ persisted: stateAt(41), peers });
+  return { h, diskToken: () => h.disk.durable!.acceptedEpoch };
 }
 
 /**
@@ -48,9 +43,7 @@ async function runChecked(h: RuntimeHarness, diskToken: () => number, ms: number
 
 describe('runtime: nothing leaves and nothing is reported before the disk has it', () => {
   it('while a write has not returned, its claim is neither sent nor reported; once it has, both follow', async () => {
-    const store = storeAt(41);
-    const diskToken = () => store.load()!.acceptedEpoch;
-    const h = createRuntimeHarness({ store, peers: [PEER_ID] });
+    const { h, diskToken } = at41([PEER_ID]);
     h.disk.hold = true;
     const seen: number[] = [];
     await runChecked(h, diskToken, 3000, seen);
@@ -66,15 +59,13 @@ describe('runtime: nothing leaves and nothing is reported before the disk has it
   });
 
   it('a failed write stops the node: the failure names the file, nothing it depended on leaves, and no leadership is reported', async () => {
-    const store = storeAt(41);
-    const diskToken = () => store.load()!.acceptedEpoch;
-    const h = createRuntimeHarness({ store, peers: [PEER_ID] });
-    store.failWith = errnoError('ENOSPC', 'no space left on device, write');
+    const { h, diskToken } = at41([PEER_ID]);
+    h.disk.failWith = errnoError('ENOSPC', 'no space left on device, write');
     await runChecked(h, diskToken, 3000, []);
 
     const fatal = h.fatal();
     assert.equal(fatal?.name, 'PersistError');
-    assert.equal(fatal?.path, store.path);
+    assert.equal(fatal?.path, SCRIPTED_DISK_PATH);
     assert.equal(fatal?.code, 'ENOSPC');
     assert.equal(diskToken(), 41);
     assert.equal(h.sent.length, 0, `sent after the failed write: ${JSON.stringify(h.sent)}`);
@@ -88,10 +79,9 @@ describe('runtime: nothing leaves and nothing is reported before the disk has it
   });
 
   it('with the disk fine, a lone node leads and reports the token it wrote', async () => {
-    const store = storeAt(41);
-    const h = createRuntimeHarness({ store });
+    const { h, diskToken } = at41();
     await h.advance(1000);
-    assert.equal(store.load()!.acceptedEpoch, 42);
+    assert.equal(diskToken(), 42);
     const status = h.control.status();
     assert.deepEqual({ role: status.role, fencingToken: status.fencingToken }, { role: 'leader', fencingToken: 42 });
     assert.equal(h.fatal(), null);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { CapturedError, NodeReport } from './disk-fixture.js';
 
@@ -73,33 +73,25 @@ function assertRecovered(report: NodeReport): void {
   assert.ok(report.events.some((e) => e.type === 'leader-changed' && e.fencingToken === 42));
 }
 
-describe('election state on a broken disk (tmpfs in a private mount namespace)', () => {
-  it('a full disk: writes fail naming the file, leave no tmp file, never a partial file; the node stops on the failure reporting only what is on disk', (t) => {
+describe('state on a broken disk (tmpfs in a private mount namespace)', () => {
+  it('a full disk: file writes fail naming the file, leave no tmp file, never a partial file; a node stops on its first failed append, reporting only what is on disk, and a restart leads', (t) => {
     const o = runOnTmpfs(t, 'full', 'size=64k');
     if (!o) return;
-    const failing = o.failing as NodeReport;
     const statePath = String(o.statePath);
-    const dir = dirname(statePath);
     assertNamed(o.direct, statePath, 'ENOSPC');
-    assert.deepEqual(o.afterDirect, { files: ['bully-state.json', 'filler', 'incarnation'], intact: true }, 'no bully-state.json.tmp-<pid> left, the old state intact');
+    assert.deepEqual(o.afterDirect, { files: ['filler', 'small-state.json'], intact: true }, 'no small-state.json.tmp-<pid> left, the old content intact');
     assertNamed(o.partial, statePath, 'ENOSPC');
-    assert.deepEqual(o.afterPartial, { files: ['bully-state.json', 'filler', 'incarnation'], intact: true }, 'a short write is never renamed into place');
-    assertNamed(o.restart, join(dir, 'incarnation'), 'ENOSPC');
-    assertStoppedOnDisk(failing, statePath, 'ENOSPC');
-    assert.deepEqual(failing.files, ['bully-state.json', 'filler', 'incarnation'], 'the failed write left no tmp file either');
+    assert.deepEqual(o.afterPartial, { files: ['filler', 'small-state.json'], intact: true }, 'a short write is never renamed into place');
+    const failing = o.failing as NodeReport;
+    assertStoppedOnDisk(failing, String(o.walFile), 'ENOSPC');
+    assert.ok(failing.files.every((f) => f.endsWith('.wal') || f.includes('.torn-')), `only segments (and kept torn bytes) in the log dir: ${failing.files.join(', ')}`);
     assertRecovered(o.recovered as NodeReport);
   });
 
-  it('a read-only data dir (bind remount): writes fail naming the file; the node stops on the failure; a restart once it is writable leads', (t) => {
+  it('a read-only data dir (bind remount): a node stops on its first failed append, reporting only what is on disk; a restart once it is writable leads', (t) => {
     const o = runOnTmpfs(t, 'read-only', 'size=1m');
     if (!o) return;
-    const failing = o.failing as NodeReport;
-    const statePath = String(o.statePath);
-    const dir = dirname(statePath);
-    assertNamed(o.direct, statePath, 'EROFS');
-    assertNamed(o.restart, join(dir, 'incarnation'), 'EROFS');
-    assertStoppedOnDisk(failing, statePath, 'EROFS');
-    assert.deepEqual(failing.files, ['bully-state.json', 'incarnation']);
+    assertStoppedOnDisk(o.failing as NodeReport, String(o.walFile), 'EROFS');
     assertRecovered(o.recovered as NodeReport);
   });
 });

@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { bullyPersistedCodec } from '../../protocols/bully/index.js';
+import type { Codec } from '../../protocols/types.js';
 import { loadOrCreateIdentity } from '../identity.js';
+import { openNodeStore } from '../node-store.js';
 import { testDirs } from '../test-dirs.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -32,20 +35,21 @@ function assertRefused(r: ReturnType<typeof start>, file: string): void {
 }
 
 describe('conclave start refuses data it must not run on', () => {
-  it('an identity without bully-state.json: exit 2, the missing file and --reset-election-state named', async () => {
+  it('an identity without election state: exit 2, the log store and --reset-election-state named', async () => {
     const dir = freshDir();
     await loadOrCreateIdentity(dir);
     const r = start(dir);
-    assertRefused(r, join(dir, 'bully-state.json'));
+    assertRefused(r, join(dir, 'wal'));
     assert.match(r.stderr, /--reset-election-state/);
   });
 
-  it('election state without peer.key: exit 2, peer.key named, no new key made', () => {
+  it('election state without peer.key: exit 2, peer.key named, no new key made', async () => {
     const dir = freshDir();
-    const state = '{"v":1,"acceptedEpoch":42,"acceptedLeader":"x","leaseTo":"x","highestEpochSeen":42,"members":["x"],"bootstrapped":true}\n';
-    writeFileSync(join(dir, 'bully-state.json'), state);
+    const quiet = { warn: () => undefined, info: () => undefined };
+    const store = await openNodeStore({ dataDir: dir, protocol: 'bully', electionCodec: bullyPersistedCodec as Codec<unknown>, log: quiet });
+    await store.append({ hardState: { bully: { v: 1, acceptedEpoch: 42, acceptedLeader: 'x', leaseTo: 'x', highestEpochSeen: 42, members: ['x'], bootstrapped: true } } });
+    await store.close();
     assertRefused(start(dir), join(dir, 'peer.key'));
-    assert.equal(readFileSync(join(dir, 'bully-state.json'), 'utf8'), state);
     assert.throws(() => readFileSync(join(dir, 'peer.key')), { code: 'ENOENT' });
   });
 
@@ -53,7 +57,7 @@ describe('conclave start refuses data it must not run on', () => {
     ['garbage', 'garbage\n'],
     ['400 digits', `${'9'.repeat(400)}\n`],
   ] as const) {
-    it(`an incarnation file holding ${what}: exit 2 naming it, left untouched`, () => {
+    it(`an incarnation file (from before the log store) holding ${what}: exit 2 naming it, left untouched`, () => {
       const dir = freshDir();
       writeFileSync(join(dir, 'incarnation'), content);
       assertRefused(start(dir), join(dir, 'incarnation'));

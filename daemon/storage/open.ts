@@ -13,7 +13,7 @@ import { SegmentedLogStore } from './log-store.js';
 import { type SnapshotMarker, decodeSnapshotFile, parseSnapshotFileName } from './records.js';
 import { Replay, type TornSegment } from './replay.js';
 import { type OpenSegment, createSegment, persist, read, writeAll } from './segment-files.js';
-import { DEFAULT_SEGMENT_BYTES, type LogStore, type LogStoreOptions, type TornTail } from './types.js';
+import { DEFAULT_SEGMENT_BYTES, type LogStore, type LogStoreOptions, type Recovered, type TornTail } from './types.js';
 
 /**
  * Opens the log in `dir`, creating the directory and the first segment when there are none.
@@ -31,21 +31,7 @@ export async function openLogStore(dir: string, opts: LogStoreOptions = {}): Pro
     await persist(dirname(d), 'not durably created', () => fs.syncDir(dirname(d)));
     if (d === created || d === dirname(d)) break;
   }
-  const names = await read(dir, () => fs.readdir(dir));
-  const seqs = names.map(parseSegmentName).filter((s): s is number => s !== null).sort((a, b) => a - b);
-
-  const replay = new Replay();
-  const sizes = new Map<number, number>();
-  let lastBytes: Buffer | null = null;
-  for (const [i, seq] of seqs.entries()) {
-    const path = join(dir, segmentName(seq));
-    const bytes = await read(path, () => fs.readFile(path));
-    replay.segment(seq, path, bytes, i === seqs.length - 1);
-    sizes.set(seq, bytes.length);
-    lastBytes = bytes;
-  }
-  const log = replay.finish();
-  const snapshot = log.snapshot ? await loadSnapshot(fs, dir, log.snapshot) : null;
+  const { names, log, sizes, lastBytes, snapshot } = await replayDir(fs, dir);
 
   // Everything is checked; only now touch the files.
   const torn = log.torn && lastBytes ? await keepTorn(fs, dir, names, log.torn, lastBytes) : null;
@@ -78,6 +64,35 @@ export async function openLogStore(dir: string, opts: LogStoreOptions = {}): Pro
     // Above every serial on disk or named in the log, so a new snapshot never reuses a name.
     nextSnapshotSerial: Math.max(log.maxSnapshotSerial, ...[...snapshotFiles].map((n) => parseSnapshotFileName(n)!)) + 1,
   });
+}
+
+/** Reads and checks every segment and the newest snapshot; touches nothing. */
+async function replayDir(fs: StoreFs, dir: string) {
+  const names = await read(dir, () => fs.readdir(dir));
+  const seqs = names.map(parseSegmentName).filter((s): s is number => s !== null).sort((a, b) => a - b);
+  const replay = new Replay();
+  const sizes = new Map<number, number>();
+  let lastBytes: Buffer | null = null;
+  for (const [i, seq] of seqs.entries()) {
+    const path = join(dir, segmentName(seq));
+    const bytes = await read(path, () => fs.readFile(path));
+    replay.segment(seq, path, bytes, i === seqs.length - 1);
+    sizes.set(seq, bytes.length);
+    lastBytes = bytes;
+  }
+  const log = replay.finish();
+  const snapshot = log.snapshot ? await loadSnapshot(fs, dir, log.snapshot) : null;
+  return { names, log, sizes, lastBytes, snapshot };
+}
+
+/**
+ * What a log holds, read without opening it for writing: nothing is created, cut or moved, so it
+ * is safe beside a daemon appending to it (a record being written reads as a torn tail and is
+ * left out, as it would be at open). For tools and tests; throws DataFileError like open.
+ */
+export async function readLogStore(dir: string, fs: StoreFs = nodeStoreFs): Promise<Omit<Recovered, 'torn'>> {
+  const { log, snapshot } = await replayDir(fs, dir);
+  return { hardState: log.hardState, snapshot, entries: log.entries };
 }
 
 /**

@@ -254,13 +254,15 @@ describe('start-up refusals', { timeout: 60_000 }, () => {
     assert.equal(readFileSync(join(dataDir, 'peer.key'), 'utf8'), 'not a key');
   });
 
-  it('a corrupt election state file is reported by name (exit 2) and left untouched', async () => {
+  it('a corrupt log store is reported by file and byte (exit 2) and left untouched', async () => {
     const dataDir = join(workDir, 'corrupt-state');
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(join(dataDir, 'bully-state.json'), '{"epoch": "seven"');
+    mkdirSync(join(dataDir, 'wal'), { recursive: true });
+    const segment = join(dataDir, 'wal', '0000000000000001.wal');
+    writeFileSync(segment, 'not a log segment at all, and longer than a header');
     const daemon = spawnDaemon(startArgs(dataDir, await freePort(), ['--protocol', 'bully']));
     assert.equal(await exitOf(daemon.child), 2);
-    assert.match(daemon.output(), /bully-state\.json/);
-    assert.equal(readFileSync(join(dataDir, 'bully-state.json'), 'utf8'), '{"epoch": "seven"');
+    assert.match(daemon.output(), /0000000000000001\.wal/);
+    assert.match(daemon.output(), /byte \d+/);
+    assert.equal(readFileSync(segment, 'utf8'), 'not a log segment at all, and longer than a header');
   });
 });

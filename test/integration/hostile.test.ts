@@ -12,10 +12,11 @@ import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { StatusResponse, StreamEvent } from '../../daemon/api/types.js';
-import { loadIncarnation } from '../../daemon/incarnation.js';
-import { createStateStore } from '../../daemon/store.js';
+import { MEMBERSHIP_KEY, WAL_DIR } from '../../daemon/node-store.js';
+import { readLogStore } from '../../daemon/storage/index.js';
 import { bullyPersistedCodec, type BullyPersisted } from '../../protocols/bully/index.js';
 import type { LeadershipSample } from '../../protocols/sim/leadership-history.js';
 import { HostilePeer, type ForgedHeartbeat, type HostilePeerInit } from '../support/hostile-peer.js';
@@ -147,11 +148,12 @@ function sampled(cluster: LocalCluster): () => SampledNode[] {
   return () => cluster.nodes.map((n) => ({ name: n.name, api: `unix:${n.socket}` }));
 }
 
-/** Node i's durable Bully state, read by the daemon's own loader (throws DataFileError as start-up would). */
-function bullyState(cluster: LocalCluster, index: number): BullyPersisted {
-  const state = createStateStore(cluster.node(index).dataDir, 'bully-state.json', bullyPersistedCodec).load();
-  assert.ok(state, `n${index} has a bully-state.json`);
-  return state;
+/** Node i's durable Bully state, read from its log store and checked by the daemon's codec (throws DataFileError as start-up would). */
+async function bullyState(cluster: LocalCluster, index: number): Promise<BullyPersisted> {
+  const { hardState } = await readLogStore(join(cluster.node(index).dataDir, WAL_DIR));
+  const parsed = bullyPersistedCodec.parse(hardState.get('bully'));
+  assert.ok(parsed.ok, `n${index} holds valid Bully state: ${parsed.ok ? '' : parsed.reason}`);
+  return parsed.value;
 }
 
 /** A heartbeat of a plain follower of `leader` at `term`: a member that looks like any other. */
@@ -236,9 +238,9 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
       const next = await leaderOf(cluster, [1, 2]);
       assert.ok(next.fencingToken < SMALL_EPOCH, `fencing token ${next.fencingToken}`);
     });
-    await t.test('every node\'s bully-state.json loads and holds small epochs', () => {
+    await t.test('every node\'s Bully state loads and holds small epochs', async () => {
       for (const i of ALL) {
-        const state = bullyState(cluster, i);
+        const state = await bullyState(cluster, i);
         assert.ok(state.acceptedEpoch < SMALL_EPOCH && state.highestEpochSeen < SMALL_EPOCH, `n${i}: ${JSON.stringify(state)}`);
       }
     });
@@ -304,9 +306,10 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
       }
       assert.deepEqual([...new Set(problems)], []);
     });
-    await t.test('n2 restarts, its incarnation file stays small, and every node sees it alive again', async () => {
+    await t.test('n2 restarts, its stored incarnation stays small, and every node sees it alive again', async () => {
       await restart(cluster, 2);
-      const stored = loadIncarnation(cluster.node(2).dataDir);
+      const { hardState } = await readLogStore(join(cluster.node(2).dataDir, WAL_DIR));
+      const stored = (hardState.get(MEMBERSHIP_KEY) as { incarnation?: number } | undefined)?.incarnation ?? null;
       assert.ok(stored !== null && stored < SANE_INCARNATION, `stored incarnation ${stored}`);
       for (const i of [1, 3]) await cluster.waitForStates(i, { n2: 'alive' });
       for (const i of ALL) {
