@@ -133,6 +133,7 @@ function fixedMembership(members: Member[]): Membership {
     member: (id) => members.find((m) => m.id === id),
     self: () => members[0]!,
     health: () => 1,
+    deadline: () => Number.POSITIVE_INFINITY,
   } as Membership;
 }
 

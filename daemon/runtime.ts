@@ -379,7 +379,7 @@ export class Runtime {
       for (const effect of membershipEffects) {
         busy = true;
         if (effect.type === 'publish') this.publish(effect.heartbeat);
-        else membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
+        else if (effect.type === 'event') membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
       }
       if (membersChanged) {
         this.init.p2p.keepConnected(

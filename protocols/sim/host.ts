@@ -85,7 +85,7 @@ export class NodeHost {
       for (const effect of this.membership.drain()) {
         busy = true;
         if (effect.type === 'publish') this.out.publish(effect.heartbeat);
-        else membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
+        else if (effect.type === 'event') membersChanged = this.onMembershipEvent(effect.event) || membersChanged;
       }
       if (this.election) {
         if (membersChanged) this.election.step({ type: 'members', nowMs, members: this.electionView() });
