@@ -12,8 +12,8 @@ const T = MEMBERSHIP_PRESETS.lan;
 const IDS = ['a', 'b', 'c', 'd', 'e'];
 const SURVIVORS = ['a', 'b', 'c', 'd'];
 
-function converged(): TestCluster {
-  const cluster = new TestCluster(IDS, T);
+function converged(tickMs: number | 'deadline' = 25): TestCluster {
+  const cluster = new TestCluster(IDS, T, tickMs);
   cluster.advance(1000);
   for (const id of IDS) {
     assert.deepEqual(cluster.get(id).members().map((m) => [m.id, m.state]), IDS.map((i) => [i, 'alive']));
@@ -54,6 +54,46 @@ test('SIGSTOP (no close): every survivor declares the node dead within three sec
   for (const observer of SURVIVORS) {
     const deadAt = firstAt(cluster, observer, 'member-dead', 'e');
     assert.ok(deadAt !== undefined && deadAt - stoppedAt <= 3000, `${observer}: ${deadAt === undefined ? 'never' : deadAt - stoppedAt} ms`);
+  }
+});
+
+/**
+ * How each survivor detected the node `fault` silenced: ms from the last heartbeat it heard from
+ * the node to its suspicion, from the suspicion to the dead verdict, and from the fault to that
+ * verdict. The two kinds of host tick at different phases, so silence is the fair measure.
+ */
+function detection(tickMs: number | 'deadline', fault: (c: TestCluster) => void): { silentMs: number; suspectedMs: number; deadMs: number }[] {
+  const cluster = converged(tickMs);
+  const faultAt = cluster.nowMs;
+  const lastHeard = SURVIVORS.map((observer) => cluster.get(observer).member('e')?.lastHeardMs ?? NaN);
+  fault(cluster);
+  cluster.advance(5000);
+  return SURVIVORS.map((observer, i) => {
+    const suspectAt = firstAt(cluster, observer, 'member-suspect', 'e', faultAt) ?? Infinity;
+    const deadAt = firstAt(cluster, observer, 'member-dead', 'e', faultAt) ?? Infinity;
+    return { silentMs: suspectAt - lastHeard[i]!, suspectedMs: deadAt - suspectAt, deadMs: deadAt - faultAt };
+  });
+}
+
+test('ticked only at its deadlines, a cluster detects a silent node (SIGSTOP) within the bounds of 25 ms ticks, never later', () => {
+  const periodic = detection(25, (c) => c.stop('e'));
+  const byDeadline = detection('deadline', (c) => c.stop('e'));
+  for (const [i, { silentMs, suspectedMs, deadMs }] of byDeadline.entries()) {
+    const ticked = periodic[i]!;
+    assert.equal(silentMs, T.suspectAfterMs, 'suspected the moment the silence is long enough');
+    assert.ok(silentMs <= ticked.silentMs && ticked.silentMs - silentMs < 25, `silent ${silentMs} ms, ${ticked.silentMs} ms with ticks`);
+    assert.ok(suspectedMs >= T.suspicionMinMs && suspectedMs <= ticked.suspectedMs, `suspected ${suspectedMs} ms, ${ticked.suspectedMs} ms with ticks`);
+    assert.ok(deadMs <= 3000 && ticked.deadMs <= 3000, `dead ${deadMs} ms after the stop, ${ticked.deadMs} ms with ticks`);
+  }
+});
+
+test('ticked only at its deadlines, a cluster declares a killed node dead within the bounds of 25 ms ticks, never later', () => {
+  const periodic = detection(25, (c) => c.kill('e'));
+  const byDeadline = detection('deadline', (c) => c.kill('e'));
+  for (const [i, { deadMs }] of byDeadline.entries()) {
+    const ticked = periodic[i]!;
+    assert.ok(deadMs >= T.suspicionMinMs && deadMs <= T.suspicionMinMs + T.heartbeatIntervalMs, `dead ${deadMs} ms after the kill`);
+    assert.ok(deadMs <= ticked.deadMs && ticked.deadMs - deadMs < 25, `dead ${deadMs} ms, ${ticked.deadMs} ms with ticks`);
   }
 });
 

@@ -18,8 +18,14 @@ export function selfChangePublishDelayMs(heartbeatIntervalMs: number): number {
   return Math.max(1, Math.round(heartbeatIntervalMs / 5));
 }
 
-/** A gap between two ticks longer than this many heartbeat intervals means this node itself stalled. */
+/** A gap between two runs of this node longer than this many heartbeat intervals may be a stall (isLocalStall). */
 export const STALL_GAP_INTERVALS = 2;
+
+/**
+ * A step this many heartbeat intervals or more past the machine's deadline() is late, not merely
+ * imprecise: a host ticks at deadline() or sooner, and its timers are off by milliseconds.
+ */
+export const STALL_LATE_INTERVALS = 1;
 
 /**
  * How fast the health multiplier falls back once lag is gone, per second: one unit, as
@@ -55,22 +61,59 @@ export function healthTarget(localLagMs: number, heartbeatIntervalMs: number, ma
 }
 
 /**
- * The next health multiplier: rises at once to what the lag calls for (a slow node must widen
- * its timeouts before it judges anyone) and decays gradually towards it when lag falls.
+ * Lifeguard's local health as a function of time: the highest multiplier that lag called for and
+ * when, decaying since. Only a raise changes it, so ticking more often (without new lag) cannot.
  */
-export function nextHealthMultiplier(
-  previous: number,
-  localLagMs: number,
-  elapsedMs: number,
-  heartbeatIntervalMs: number,
-  maxHealthMultiplier: number,
-): number {
-  const target = healthTarget(localLagMs, heartbeatIntervalMs, maxHealthMultiplier);
-  const decayed = previous - (HEALTH_DECAY_PER_SECOND * Math.max(0, elapsedMs)) / 1000;
-  return Math.min(maxHealthMultiplier, Math.max(target, decayed, 1));
+export interface HealthPeak {
+  multiplier: number;
+  atMs: number;
 }
 
-/** True when the gap between two ticks shows that this node was not running (SIGSTOP, blocked loop). */
-export function isLocalStall(tickGapMs: number, heartbeatIntervalMs: number): boolean {
-  return tickGapMs > STALL_GAP_INTERVALS * heartbeatIntervalMs;
+/** The health multiplier at `nowMs`: the peak, less HEALTH_DECAY_PER_SECOND since it was reached, never below 1. */
+export function healthAt(peak: HealthPeak, nowMs: number): number {
+  const decayed = peak.multiplier - (HEALTH_DECAY_PER_SECOND * Math.max(0, nowMs - peak.atMs)) / 1000;
+  return Math.max(1, decayed);
+}
+
+/**
+ * Health after lag `localLagMs` was seen at `nowMs`: rises at once to what the lag calls for (a
+ * slow node must widen its timeouts before it judges anyone); otherwise the peak stays, so the
+ * decay runs on undisturbed.
+ */
+export function raiseHealth(
+  peak: HealthPeak,
+  localLagMs: number,
+  nowMs: number,
+  heartbeatIntervalMs: number,
+  maxHealthMultiplier: number,
+): HealthPeak {
+  const target = healthTarget(localLagMs, heartbeatIntervalMs, maxHealthMultiplier);
+  return target > healthAt(peak, nowMs) ? { multiplier: target, atMs: nowMs } : peak;
+}
+
+/**
+ * When a timeout of `timeoutMs` from `fromMs`, stretched by local health, runs out: the first
+ * moment t with t - fromMs >= timeoutMs * healthAt(peak, t). Elapsed time grows and health only
+ * falls, so there is one such moment, found in closed form; a later raise of health moves it
+ * later. The machine's ticks and its deadline() both ask this function, so they cannot disagree.
+ */
+export function stretchedTimeoutEndMs(fromMs: number, timeoutMs: number, peak: HealthPeak): number {
+  const atPeakMs = fromMs + timeoutMs * peak.multiplier;
+  if (atPeakMs <= peak.atMs) return atPeakMs;
+  const decayPerMs = HEALTH_DECAY_PER_SECOND / 1000;
+  const unstretchedMs = fromMs + timeoutMs;
+  if (unstretchedMs >= peak.atMs + (peak.multiplier - 1) / decayPerMs) return unstretchedMs;
+  // While decaying, with u = t - peak.atMs: u - (fromMs - peak.atMs) = timeoutMs * (multiplier - decayPerMs * u).
+  return peak.atMs + (fromMs - peak.atMs + timeoutMs * peak.multiplier) / (1 + timeoutMs * decayPerMs);
+}
+
+/**
+ * True when a step shows that this node was not running (SIGSTOP, a blocked loop): it came more
+ * than STALL_GAP_INTERVALS intervals after the previous run, as with the fixed tick, and at least
+ * STALL_LATE_INTERVALS past the deadline the machine gave its host. A host ticks at deadline() or
+ * sooner, so while it runs the step is never late; the gap alone would misread a long quiet spell
+ * with nothing due as a stall.
+ */
+export function isLocalStall(gapMs: number, lateMs: number, heartbeatIntervalMs: number): boolean {
+  return gapMs > STALL_GAP_INTERVALS * heartbeatIntervalMs && lateMs >= STALL_LATE_INTERVALS * heartbeatIntervalMs;
 }

@@ -5,7 +5,7 @@ import { LEAVE_ANNOUNCEMENTS, MAX_MEMBERS } from './membership.js';
 import { MEMBERSHIP_PRESETS } from './presets.js';
 import { suspicionTimeoutMs } from './formulas.js';
 import { eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';
-import type { Heartbeat, IncarnationRef, MembershipEvent } from './types.js';
+import type { Heartbeat, IncarnationRef, MembershipEffect, MembershipEvent } from './types.js';
 
 const T = MEMBERSHIP_PRESETS.lan;
 const TICK_MS = 25;
@@ -87,6 +87,86 @@ test('heartbeats: first on the first tick, then one per interval, seq growing', 
   assert.deepEqual(seqs, [1, 2, 3, 4]);
 });
 
+test('deadline(): the first heartbeat at once, then the earliest of heartbeat, own change, silence, suspicion and forgetting', () => {
+  // A heartbeat interval long enough to stay out of the way of the member timers.
+  const quiet = { ...T, heartbeatIntervalMs: 100_000 };
+  const a = machine('a', quiet, 0);
+  assert.equal(a.deadline(), 0, 'the first heartbeat is due at once');
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  a.drain();
+  assert.equal(a.deadline(), quiet.heartbeatIntervalMs);
+  a.step({ type: 'update-self', nowMs: 10, meta: { term: 3 } });
+  assert.equal(a.deadline(), 10 + quiet.heartbeatIntervalMs / 5, 'a change of own meta');
+
+  hear(a, 200, heartbeat('b'));
+  const silentAt = 200 + T.suspectAfterMs;
+  assert.equal(a.deadline(), silentAt, 'b falls silent');
+  a.step({ type: 'tick', nowMs: silentAt - 0.5, localLagMs: 0 });
+  assert.deepEqual(a.drain(), [], 'nothing before it');
+  a.step({ type: 'tick', nowMs: silentAt, localLagMs: 0 });
+  assert.deepEqual(a.drain().map((e) => (e.type === 'event' ? e.event.type : e.type)), ['member-suspect', 'publish']);
+  assert.equal(a.deadline(), silentAt + T.suspicionMaxMs, 'alone: the longest suspicion');
+  a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
+  assert.deepEqual(eventsOf(a).map((e) => e.type), ['member-dead']);
+  assert.equal(a.deadline(), silentAt + T.suspicionMaxMs + T.forgetAfterMs);
+  a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
+  assert.deepEqual(eventsOf(a).map((e) => e.type), ['member-forgotten']);
+  // The suspicion went out at once, as a heartbeat carrying the change of meta too.
+  assert.equal(a.deadline(), silentAt + quiet.heartbeatIntervalMs, 'only heartbeats left');
+});
+
+test('deadline(): confirmations shorten a suspicion at once', () => {
+  const a = machine('a', T);
+  for (const id of ['b', 'c', 'd', 'x']) hear(a, 0, heartbeat(id));
+  a.step({ type: 'connection-closed', nowMs: 0, peer: 'x' });
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  a.drain();
+  assert.equal(a.deadline(), T.heartbeatIntervalMs, 'the heartbeat comes before the longest suspicion');
+  for (const id of ['b', 'c', 'd']) hear(a, 100, heartbeat(id, { seq: 2, suspects: [{ id: 'x', incarnation: 1 }] }));
+  a.step({ type: 'tick', nowMs: 500, localLagMs: 0 });
+  a.drain();
+  // Three of three expected confirmations: the shortest suspicion, counted from its start.
+  assert.equal(a.deadline(), T.suspicionMinMs);
+});
+
+test('deadline(): a timer stretched by health is due when decaying health lets it end, not later', () => {
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  // Lag of two intervals: health 3 at t=0, falling one unit a second.
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 2 * T.heartbeatIntervalMs });
+  assert.equal(a.health(), 3);
+  // Silent since 0: t = 1500 × (3 - t/1000) at t = 1800, health 1.2 by then. Asked at 1500
+  // (health 1.5), the naive answer would be 1500 × 1.5 = 2250.
+  for (const nowMs of [500, 1000, 1500]) a.step({ type: 'tick', nowMs, localLagMs: 0 });
+  a.drain();
+  assert.ok(Math.abs(a.deadline() - 1800) < 1e-9, `deadline ${a.deadline()}`);
+  a.step({ type: 'tick', nowMs: 1799, localLagMs: 0 });
+  assert.deepEqual(eventsOf(a), []);
+  a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
+  assert.deepEqual(eventsOf(a).map((e) => e.type), ['member-suspect']);
+});
+
+test('a host that ticks only at deadline() is never taken for stalled, however far apart its ticks', () => {
+  // Left, with one member dead: the next thing to do is forget it, a minute away.
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  a.step({ type: 'connection-closed', nowMs: 0, peer: 'b' });
+  for (let ticks = 0; ticks < 10 && a.member('b')?.state !== 'dead'; ticks++) {
+    a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
+    a.drain();
+  }
+  assert.equal(a.member('b')?.stateSinceMs, T.suspicionMaxMs, 'b dead');
+  a.step({ type: 'leave', nowMs: T.suspicionMaxMs });
+  assert.ok(a.drain().some((e) => e.type === 'leave-done'));
+  assert.equal(a.deadline(), T.suspicionMaxMs + T.forgetAfterMs);
+  // A minute without a tick, and a new member heard on the way: no stall to excuse, no doubt.
+  hear(a, 30_000, heartbeat('c'));
+  assert.equal(a.deadline(), 30_000 + T.suspectAfterMs);
+  a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
+  assert.equal(a.health(), 1);
+  assert.equal(a.member('c')?.state, 'suspect');
+});
+
 test('changes of own meta are published together a fifth of an interval later; an update that changes nothing is not', () => {
   const a = machine('a', T);
   a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
@@ -107,14 +187,14 @@ test('changes of own meta are published together a fifth of an interval later; a
   assert.deepEqual(publishedBy(a), []);
 });
 
-test('silence: suspect once suspectAfterMs passes, dead after suspicionMaxMs when no one confirms', () => {
+test('silence: suspect once suspectAfterMs has passed, dead after suspicionMaxMs when no one confirms', () => {
   const a = machine('a', T);
   hear(a, 0, heartbeat('b'));
   const events = run(a, 0, 5000);
   const suspectAt = firstAt(events, 'member-suspect', 'b');
   const deadAt = firstAt(events, 'member-dead', 'b');
   assert.ok(suspectAt !== undefined && deadAt !== undefined);
-  assert.ok(suspectAt > T.suspectAfterMs && suspectAt <= T.suspectAfterMs + TICK_MS, `suspect at ${suspectAt}`);
+  assert.ok(suspectAt >= T.suspectAfterMs && suspectAt <= T.suspectAfterMs + TICK_MS, `suspect at ${suspectAt}`);
   // Two members: K = 1, C = 0, so the timeout is the maximum.
   assert.ok(deadAt - suspectAt >= T.suspicionMaxMs && deadAt - suspectAt <= T.suspicionMaxMs + TICK_MS, `dead at ${deadAt}`);
   const dead = events.find((e) => e.event.type === 'member-dead')?.event;
@@ -175,6 +255,24 @@ test('refutation: being suspected at the current incarnation raises it, publishe
   assert.equal(published.length, 1);
   assert.equal(published[0]?.incarnation, 6);
   assert.equal(a.self().incarnation, 6);
+});
+
+test('refutation: the raised incarnation is handed over to persist before the heartbeat that carries it', () => {
+  const a = machine('a', T, 0, 5);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  a.drain();
+  a.step({ type: 'heartbeat', nowMs: 10, from: 'b', heartbeat: heartbeat('b', { seq: 1, suspects: [{ id: 'a', incarnation: 5 }] }) });
+  a.step({ type: 'heartbeat', nowMs: 11, from: 'c', heartbeat: heartbeat('c', { seq: 1, dead: [{ id: 'a', incarnation: 6 }] }) });
+  const effects = a.drain();
+  assert.deepEqual(
+    effects.map((e) => (e.type === 'event' ? e.event.type : e.type === 'publish' ? `publish ${e.heartbeat.incarnation}` : e.type === 'persist' ? `persist ${e.incarnation}` : e.type)),
+    ['persist 6', 'refuted', 'member-joined', 'persist 7', 'refuted', 'member-joined', 'publish 7'],
+  );
+  // No raise, no persist: a stale accusation, one about a life never had, the initial incarnation.
+  a.step({ type: 'heartbeat', nowMs: 20, from: 'b', heartbeat: heartbeat('b', { seq: 2, suspects: [{ id: 'a', incarnation: 6 }], dead: [{ id: 'a', incarnation: 99 }] }) });
+  a.step({ type: 'tick', nowMs: 600, localLagMs: 0 });
+  assert.deepEqual(a.drain().filter((e) => e.type === 'persist'), []);
+  assert.equal(a.self().incarnation, 7);
 });
 
 test('refutation also answers a death verdict, and ignores accusations against an older life', () => {
@@ -247,7 +345,7 @@ test('dead members are gossiped in the dead list so a wrongly declared node can 
   const a = machine('a', T);
   hear(a, 0, heartbeat('b', { incarnation: 3 }));
   run(a, 0, 4000);
-  a.step({ type: 'tick', nowMs: 4300, localLagMs: 0 });
+  a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
   const [hb] = publishedBy(a);
   assert.deepEqual(hb?.dead, [{ id: 'b', incarnation: 3 }]);
   assert.deepEqual(hb?.suspects, []);
@@ -351,7 +449,7 @@ test('stale and duplicated heartbeats are ignored and do not count as evidence o
   assert.equal(a.member('b')?.term, 1);
   // The silence clock still runs from t=0: duplicates did not keep b alive.
   const events = run(a, 0, T.suspectAfterMs + 100);
-  assert.equal(firstAt(events, 'member-suspect', 'b'), T.suspectAfterMs + TICK_MS);
+  assert.equal(firstAt(events, 'member-suspect', 'b'), T.suspectAfterMs);
 });
 
 test('a fresh heartbeat refreshes lastHeardMs and reports meta changes as member-updated', () => {
@@ -424,7 +522,7 @@ test('local lag stretches the silence and suspicion timeouts by the health multi
   const calm = timesWithLag(0);
   // One heartbeat interval of lag: multiplier 2.
   const lagged = timesWithLag(T.heartbeatIntervalMs);
-  assert.ok(lagged.suspectAt > 2 * T.suspectAfterMs && lagged.suspectAt <= 2 * T.suspectAfterMs + TICK_MS, `suspect ${lagged.suspectAt}`);
+  assert.ok(lagged.suspectAt >= 2 * T.suspectAfterMs && lagged.suspectAt <= 2 * T.suspectAfterMs + TICK_MS, `suspect ${lagged.suspectAt}`);
   assert.ok(lagged.deadAt - lagged.suspectAt >= 2 * T.suspicionMaxMs, `dead ${lagged.deadAt}`);
   assert.ok(calm.deadAt < lagged.deadAt);
   // Enormous lag is capped at maxHealthMultiplier.
@@ -432,21 +530,70 @@ test('local lag stretches the silence and suspicion timeouts by the health multi
   assert.ok(capped.suspectAt <= T.maxHealthMultiplier * T.suspectAfterMs + TICK_MS, `capped ${capped.suspectAt}`);
 });
 
-test('leave: state left, leaving heartbeats published at once and a few more times, then silence', () => {
+/** Ticks `m` every TICK_MS from `fromMs` to `toMs` while `peer` keeps heartbeating; returns every effect with its time. */
+function leaveRun(m: Membership, fromMs: number, toMs: number, peer: string | null): { atMs: number; effect: MembershipEffect }[] {
+  const out: { atMs: number; effect: MembershipEffect }[] = [];
+  for (let now = fromMs; now <= toMs; now += TICK_MS) {
+    m.step({ type: 'tick', nowMs: now, localLagMs: 0 });
+    if (peer && now % T.heartbeatIntervalMs === 0) m.step({ type: 'heartbeat', nowMs: now, from: peer, heartbeat: heartbeat(peer, { seq: now + 1 }) });
+    for (const effect of m.drain()) out.push({ atMs: now, effect });
+  }
+  return out;
+}
+
+test('leave: leaving heartbeats at once and then one an interval apart, leave-done right after the last, then silence', () => {
   const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
   a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
-  publishedBy(a);
+  a.drain();
   a.step({ type: 'leave', nowMs: 100 });
   assert.equal(a.self().state, 'left');
-  const published: Heartbeat[] = publishedBy(a);
-  for (let now = 100; now <= 5000; now += TICK_MS) {
-    a.step({ type: 'tick', nowMs: now, localLagMs: 0 });
-    published.push(...publishedBy(a));
-  }
+  const effects = [...a.drain().map((effect) => ({ atMs: 100, effect })), ...leaveRun(a, 100, 5000, 'b')];
+  const published = effects.filter((e) => e.effect.type === 'publish');
   assert.equal(published.length, LEAVE_ANNOUNCEMENTS);
-  assert.ok(published.every((hb) => hb.leaving));
+  assert.deepEqual(published.map((e) => e.atMs), [100, 100 + T.heartbeatIntervalMs, 100 + 2 * T.heartbeatIntervalMs]);
+  assert.ok(published.every((e) => e.effect.type === 'publish' && e.effect.heartbeat.leaving));
+  const done = effects.filter((e) => e.effect.type === 'leave-done');
+  assert.deepEqual(done, [{ atMs: 100 + 2 * T.heartbeatIntervalMs, effect: { type: 'leave-done' } }]);
+  assert.equal(effects.at(-1), done[0], 'the last effect, straight after the last announcement');
   a.step({ type: 'leave', nowMs: 5000 });
-  assert.deepEqual(publishedBy(a), []);
+  assert.deepEqual(a.drain(), []);
+});
+
+test('leave with no other member alive or suspect: one announcement, leave-done at once', () => {
+  const alone = machine('a', T);
+  alone.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  alone.drain();
+  alone.step({ type: 'leave', nowMs: 100 });
+  assert.deepEqual(alone.drain().map((e) => e.type), ['publish', 'leave-done']);
+  assert.deepEqual(leaveRun(alone, 100, 3000, null), []);
+  assert.equal(alone.deadline(), Number.POSITIVE_INFINITY, 'nothing left to do');
+
+  // Members that are dead or gone hear nothing either.
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  hear(a, 0, heartbeat('c', { seq: 1 }));
+  hear(a, 10, heartbeat('c', { seq: 2, leaving: true }));
+  run(a, 0, 4000);
+  assert.equal(a.member('b')?.state, 'dead');
+  a.step({ type: 'leave', nowMs: 4000 });
+  assert.deepEqual(a.drain().map((e) => e.type), ['publish', 'leave-done']);
+});
+
+test('leave-done comes once, after the announcement that finds no one left to tell', () => {
+  // Timings where a silent member dies within one (slow) heartbeat interval.
+  const quick = { ...T, heartbeatIntervalMs: 1000, suspectAfterMs: 300, suspicionMinMs: 200, suspicionMaxMs: 600 };
+  const a = machine('a', quick);
+  hear(a, 0, heartbeat('b'));
+  a.step({ type: 'leave', nowMs: 0 });
+  const effects = a.drain().map((effect) => ({ atMs: 0, effect }));
+  for (let now = 0; now <= 6000; now += TICK_MS) {
+    a.step({ type: 'tick', nowMs: now, localLagMs: 0 });
+    for (const effect of a.drain()) effects.push({ atMs: now, effect });
+  }
+  assert.equal(a.member('b')?.state, 'dead');
+  assert.deepEqual(effects.filter((e) => e.effect.type === 'publish').map((e) => e.atMs), [0, 1000]);
+  assert.deepEqual(effects.filter((e) => e.effect.type === 'leave-done').map((e) => e.atMs), [1000]);
 });
 
 test('a node that has left does not refute accusations', () => {

@@ -8,10 +8,13 @@ import { MAX_COUNTER } from '../bounds.js';
 import type { NodeId, ProtocolName } from '../types.js';
 import {
   expectedConfirmations,
+  healthAt,
   isLocalStall,
-  nextHealthMultiplier,
+  raiseHealth,
   selfChangePublishDelayMs,
+  stretchedTimeoutEndMs,
   suspicionTimeoutMs,
+  type HealthPeak,
 } from './formulas.js';
 import type {
   Heartbeat,
@@ -34,7 +37,10 @@ export const MAX_GOSSIPED_REFS = 64;
  */
 export const MAX_MEMBERS = 1024;
 
-/** Leaving heartbeats sent on a graceful leave, one per interval: one lost copy must not turn a leave into a death. */
+/**
+ * Leaving heartbeats sent on a graceful leave, one per interval (the first at once, so the last
+ * leaves two intervals after `leave`): one lost copy must not turn a leave into a death.
+ */
 export const LEAVE_ANNOUNCEMENTS = 3;
 
 export interface MembershipInit {
@@ -56,6 +62,17 @@ export interface Membership {
   self(): Member;
   /** Lifeguard's local-health multiplier on this node's timeouts: 1 when healthy, up to maxHealthMultiplier. */
   health(): number;
+  /**
+   * The earliest time (the host's ms) at which a `tick` can change anything: the next heartbeat or
+   * leave announcement, a change of own meta to gossip, a member silent long enough to suspect, a
+   * suspicion running out, a dead or departed member to forget; Infinity when nothing is due. The
+   * host ticks then instead of periodically. A tick before it without lag changes nothing (effects,
+   * view, later timing); lag may raise health, which only moves it later. Timeouts stretched by
+   * health are solved on health's decay curve, so the moment is exact: never later than a tick
+   * would act, though health falls between ticks. Ask after drain(): an undrained heartbeat keeps
+   * the old heartbeat time. One pass over the members.
+   */
+  deadline(): number;
 }
 
 interface Suspicion {
@@ -107,13 +124,16 @@ class MembershipMachine implements Membership {
   private selfStateSinceMs: number;
   private seq = 0;
   private nowMs: number;
-  private lastTickMs: number | null = null;
-  private healthMultiplier = 1;
-  private nextHeartbeatDueMs: number | null = null;
+  /** The last step that proves this process ran (any input but a tick before deadline()); null before the first. */
+  private lastRunMs: number | null = null;
+  private healthPeak: HealthPeak;
+  /** The first heartbeat is due at once. */
+  private nextHeartbeatDueMs: number;
   private publishDue = false;
   /** A change of own meta waits until then to be gossiped (see selfChangePublishDelayMs). */
   private selfChangePublishAtMs: number | null = null;
   private leaveAnnouncementsLeft = 0;
+  private leaveDone = false;
 
   constructor(init: MembershipInit) {
     this.cluster = init.cluster;
@@ -123,10 +143,14 @@ class MembershipMachine implements Membership {
     this.selfIncarnation = init.initialIncarnation;
     this.selfStateSinceMs = init.nowMs;
     this.nowMs = init.nowMs;
+    this.healthPeak = { multiplier: 1, atMs: init.nowMs };
+    this.nextHeartbeatDueMs = init.nowMs;
   }
 
   step(input: MembershipInput): void {
+    const dueMs = this.deadline();
     this.nowMs = input.nowMs;
+    if (input.type !== 'tick' || input.nowMs >= dueMs) this.noteRun(input.nowMs, dueMs);
     switch (input.type) {
       case 'tick':
         return this.onTick(input.nowMs, input.localLagMs);
@@ -147,6 +171,12 @@ class MembershipMachine implements Membership {
     if (this.publishDue) {
       this.publishDue = false;
       this.effects.push({ type: 'publish', heartbeat: this.buildHeartbeat() });
+      if (this.selfState === 'left' && !this.leaveDone && (this.leaveAnnouncementsLeft === 0 || this.liveMemberCount() === 1)) {
+        // The last announcement is out, or nobody alive is left to tell.
+        this.leaveAnnouncementsLeft = 0;
+        this.leaveDone = true;
+        this.effects.push({ type: 'leave-done' });
+      }
     }
     const out = this.effects;
     this.effects = [];
@@ -165,7 +195,17 @@ class MembershipMachine implements Membership {
   }
 
   health(): number {
-    return this.healthMultiplier;
+    return healthAt(this.healthPeak, this.nowMs);
+  }
+
+  deadline(): number {
+    let dueMs = Number.POSITIVE_INFINITY;
+    if (this.selfState === 'alive' || this.leaveAnnouncementsLeft > 0) {
+      dueMs = Math.min(this.nextHeartbeatDueMs, this.selfChangePublishAtMs ?? Number.POSITIVE_INFINITY);
+    }
+    const expected = expectedConfirmations(this.liveMemberCount());
+    for (const peer of this.peers.values()) dueMs = Math.min(dueMs, this.peerDueMs(peer, expected));
+    return dueMs;
   }
 
   self(): Member {
@@ -181,17 +221,56 @@ class MembershipMachine implements Membership {
     };
   }
 
+  /**
+   * The moment a tick would act on `peer`: suspect it for silence, declare it dead when its
+   * suspicion runs out, or forget it. Ticks and deadline() both ask here, so they agree exactly.
+   */
+  private peerDueMs(peer: Peer, expected: number): number {
+    const { suspectAfterMs, suspicionMinMs, suspicionMaxMs } = this.timings;
+    const member = peer.member;
+    switch (member.state) {
+      case 'alive':
+        return stretchedTimeoutEndMs(peer.silenceFromMs, suspectAfterMs, this.healthPeak);
+      case 'suspect': {
+        if (!peer.suspicion) return Number.POSITIVE_INFINITY;
+        const timeoutMs = suspicionTimeoutMs(peer.suspicion.confirmers.size, expected, suspicionMinMs, suspicionMaxMs);
+        return stretchedTimeoutEndMs(peer.suspicion.clockFromMs, timeoutMs, this.healthPeak);
+      }
+      case 'dead':
+      case 'left':
+        return this.forgetAtMs(member);
+    }
+  }
+
+  private forgetAtMs(member: Member): number {
+    return member.stateSinceMs + this.timings.forgetAfterMs;
+  }
+
+  /**
+   * Stall detection. A step well past deadline() shows that the process was not running (SIGSTOP,
+   * a blocked loop): its host would have ticked at the deadline. Then the gap since the last run
+   * counts: silence accumulated in it is no evidence against anyone, and it is lag the host's meter
+   * may not have reported yet, so timeouts widen for it. A running node's own heartbeat keeps its
+   * deadline within an interval of its last heartbeat, so a host ticking only at deadlines still
+   * reveals a stall by the gap, as the fixed 25 ms tick did; the lateness test keeps a long quiet
+   * spell (a node that has left, nothing due for a minute) from passing for one. Ticks before the
+   * deadline are not runs: counted, they would shrink the gap, and how often the host ticks would
+   * change what a stall excuses.
+   */
+  private noteRun(nowMs: number, dueMs: number): void {
+    const { heartbeatIntervalMs, maxHealthMultiplier } = this.timings;
+    const gapMs = this.lastRunMs === null ? 0 : Math.max(0, nowMs - this.lastRunMs);
+    this.lastRunMs = nowMs;
+    if (!isLocalStall(gapMs, nowMs - dueMs, heartbeatIntervalMs)) return;
+    this.excuseStall(nowMs, gapMs);
+    this.healthPeak = raiseHealth(this.healthPeak, gapMs, nowMs, heartbeatIntervalMs, maxHealthMultiplier);
+  }
+
   private onTick(nowMs: number, localLagMs: number): void {
     const { heartbeatIntervalMs, maxHealthMultiplier } = this.timings;
-    const gapMs = this.lastTickMs === null ? 0 : Math.max(0, nowMs - this.lastTickMs);
-    const stalled = isLocalStall(gapMs, heartbeatIntervalMs);
-    if (stalled) this.excuseStall(nowMs, gapMs);
-    // A stall is lag the host's histogram may not have reported yet: widen timeouts for it too.
-    const lagMs = stalled ? Math.max(localLagMs, gapMs) : localLagMs;
-    this.healthMultiplier = nextHealthMultiplier(this.healthMultiplier, lagMs, gapMs, heartbeatIntervalMs, maxHealthMultiplier);
-    this.lastTickMs = nowMs;
+    this.healthPeak = raiseHealth(this.healthPeak, localLagMs, nowMs, heartbeatIntervalMs, maxHealthMultiplier);
 
-    const heartbeatDue = this.nextHeartbeatDueMs === null || nowMs >= this.nextHeartbeatDueMs;
+    const heartbeatDue = nowMs >= this.nextHeartbeatDueMs;
     const selfChangeDue = this.selfChangePublishAtMs !== null && nowMs >= this.selfChangePublishAtMs;
     if ((heartbeatDue || selfChangeDue) && (this.selfState === 'alive' || this.leaveAnnouncementsLeft > 0)) this.publishDue = true;
 
@@ -208,25 +287,19 @@ class MembershipMachine implements Membership {
   }
 
   private detectFailures(nowMs: number): void {
-    const { suspectAfterMs, suspicionMinMs, suspicionMaxMs } = this.timings;
-    const health = this.healthMultiplier;
     const expected = expectedConfirmations(this.liveMemberCount());
     for (const peer of this.sortedPeers()) {
       const state = peer.member.state;
-      if (state === 'alive' && nowMs - peer.silenceFromMs > suspectAfterMs * health) {
-        this.suspect(peer, nowMs, 'silence');
-      } else if (state === 'suspect' && peer.suspicion) {
-        const { confirmers, clockFromMs } = peer.suspicion;
-        const timeoutMs = suspicionTimeoutMs(confirmers.size, expected, suspicionMinMs * health, suspicionMaxMs * health);
-        if (nowMs - clockFromMs >= timeoutMs) this.declareDead(peer, nowMs);
-      }
+      if ((state !== 'alive' && state !== 'suspect') || nowMs < this.peerDueMs(peer, expected)) continue;
+      if (state === 'alive') this.suspect(peer, nowMs, 'silence');
+      else this.declareDead(peer, nowMs);
     }
   }
 
   private forgetExpired(nowMs: number): void {
     for (const peer of this.sortedPeers()) {
-      const { state, stateSinceMs, id, name } = peer.member;
-      if ((state === 'dead' || state === 'left') && nowMs - stateSinceMs >= this.timings.forgetAfterMs) {
+      const { state, id, name } = peer.member;
+      if ((state === 'dead' || state === 'left') && nowMs >= this.forgetAtMs(peer.member)) {
         this.peers.delete(id);
         this.emit({ type: 'member-forgotten', id, name });
       }
@@ -344,6 +417,9 @@ class MembershipMachine implements Membership {
     if (!accused || this.selfIncarnation >= MAX_COUNTER) return;
     this.selfIncarnation += 1;
     this.publishDue = true;
+    // Before the heartbeat that carries it (drain() adds publishes last): the host holds later
+    // effects until it is on disk, so a restart can never reuse an incarnation already gossiped.
+    this.effects.push({ type: 'persist', incarnation: this.selfIncarnation });
     this.emit({ type: 'refuted', incarnation: this.selfIncarnation, by: from });
   }
 

@@ -1,11 +1,12 @@
 /**
  * Test fixtures for the membership machine, used only by *.test.ts: meta and heartbeat builders,
  * and a cluster of machines on a virtual clock with a pump and fault verbs (etcd-raft's
- * raft_test.go network). Delivery is immediate unless a node is down; no randomness.
+ * raft_test.go network). Nodes tick every `tickMs`, or only at their deadline() ('deadline').
+ * Delivery is immediate unless a node is down; no randomness.
  */
 import type { NodeId } from '../types.js';
 import { createMembership, type Membership } from './membership.js';
-import type { Heartbeat, MemberMeta, MembershipEvent, MembershipTimings } from './types.js';
+import type { Heartbeat, MemberMeta, MembershipEffect, MembershipEvent, MembershipTimings } from './types.js';
 
 export const CLUSTER = 'test';
 
@@ -58,8 +59,22 @@ interface Node {
   running: boolean;
   /** Event-loop block this node suffers on each tick until this time (its ticks are skipped). */
   blockedUntilMs: number;
+  /** Event-loop lag the host reports on this node's scheduled ticks. */
+  lagMs: number;
   events: { atMs: number; event: MembershipEvent }[];
+  /** Every effect drained, publishes included, in order. */
+  effects: { atMs: number; effect: MembershipEffect }[];
 }
+
+/**
+ * Asked once per scheduling round of a deadline-driven cluster: a tick to insert at node `id`,
+ * a `fraction` of the way from now to the earlier of the next scheduled moment and that node's
+ * deadline(), so always strictly before its deadline. Null: none this round.
+ */
+export type ExtraTick = (nowMs: number) => { id: NodeId; fraction: number } | null;
+
+/** Bound on scheduling rounds at one virtual moment: a deadline that never moves on is a bug. */
+const MAX_ROUNDS_AT_ONE_MOMENT = 1000;
 
 export class TestCluster {
   readonly nodes = new Map<NodeId, Node>();
@@ -68,7 +83,7 @@ export class TestCluster {
   constructor(
     ids: readonly NodeId[],
     private readonly timings: MembershipTimings,
-    private readonly tickMs = 25,
+    private readonly tickMs: number | 'deadline' = 25,
   ) {
     for (const id of ids) this.start(id, 1);
   }
@@ -79,7 +94,9 @@ export class TestCluster {
       membership: machine(id, this.timings, this.nowMs, incarnation),
       running: true,
       blockedUntilMs: 0,
+      lagMs: 0,
       events: [],
+      effects: [],
     });
   }
 
@@ -91,6 +108,15 @@ export class TestCluster {
 
   events(id: NodeId): { atMs: number; event: MembershipEvent }[] {
     return this.nodes.get(id)?.events ?? [];
+  }
+
+  effects(id: NodeId): { atMs: number; effect: MembershipEffect }[] {
+    return this.nodes.get(id)?.effects ?? [];
+  }
+
+  /** The lag the host reports on this node's ticks from now on (Lifeguard's local health). */
+  lag(id: NodeId, ms: number): void {
+    this.node(id).lagMs = ms;
   }
 
   /** kill -9: the process is gone and every peer's connection to it closes at once. */
@@ -117,16 +143,57 @@ export class TestCluster {
     this.node(id).blockedUntilMs = this.nowMs + ms;
   }
 
-  /** Advances virtual time, ticking every running node every tickMs and delivering all gossip. */
-  advance(ms: number): void {
+  /**
+   * Advances virtual time, ticking every running node every tickMs (or at its deadline()) and
+   * delivering all gossip. `extra` inserts ticks a deadline-driven host would not make.
+   */
+  advance(ms: number, extra?: ExtraTick): void {
     const endMs = this.nowMs + ms;
+    if (this.tickMs === 'deadline') return this.advanceByDeadlines(endMs, extra);
     while (this.nowMs < endMs) {
       this.nowMs = Math.min(endMs, this.nowMs + this.tickMs);
       for (const [, node] of this.sorted()) {
-        if (this.active(node)) node.membership.step({ type: 'tick', nowMs: this.nowMs, localLagMs: 0 });
+        if (this.active(node)) node.membership.step({ type: 'tick', nowMs: this.nowMs, localLagMs: node.lagMs });
       }
       this.pump();
     }
+  }
+
+  /** The host the daemon moves to: one timer per node, set to its deadline(); a blocked loop runs it late. */
+  private advanceByDeadlines(endMs: number, extra?: ExtraTick): void {
+    let rounds = 0;
+    for (;;) {
+      const nextMs = Math.min(...[...this.nodes.values()].map((node) => this.nextTickMs(node)));
+      if (extra) this.insertTick(extra, Math.min(nextMs, endMs));
+      if (nextMs > endMs) break;
+      rounds = nextMs <= this.nowMs ? rounds + 1 : 0;
+      if (rounds > MAX_ROUNDS_AT_ONE_MOMENT) throw new Error(`deadlines did not move past ${this.nowMs} ms`);
+      this.nowMs = Math.max(this.nowMs, nextMs);
+      for (const [, node] of this.sorted()) {
+        if (this.nextTickMs(node) > this.nowMs || !this.active(node)) continue;
+        node.membership.step({ type: 'tick', nowMs: this.nowMs, localLagMs: node.lagMs });
+        this.pump();
+      }
+    }
+    this.nowMs = endMs;
+  }
+
+  private insertTick(extra: ExtraTick, untilMs: number): void {
+    const chosen = extra(this.nowMs);
+    const node = chosen ? this.nodes.get(chosen.id) : undefined;
+    if (!chosen || !node || !this.active(node)) return;
+    const deadlineMs = node.membership.deadline();
+    const atMs = this.nowMs + chosen.fraction * (Math.min(untilMs, deadlineMs) - this.nowMs);
+    if (!(atMs >= this.nowMs && atMs < deadlineMs)) return;
+    this.nowMs = atMs;
+    node.membership.step({ type: 'tick', nowMs: atMs, localLagMs: 0 });
+    this.pump();
+  }
+
+  /** When this node's host timer fires: at its deadline, or when its blocked loop frees up. */
+  private nextTickMs(node: Node): number {
+    if (!node.running) return Number.POSITIVE_INFINITY;
+    return Math.max(node.membership.deadline(), node.blockedUntilMs);
   }
 
   /** Delivers every published heartbeat to every other active node until the network is quiet. */
@@ -135,10 +202,9 @@ export class TestCluster {
       let delivered = false;
       for (const [id, node] of this.sorted()) {
         for (const effect of node.membership.drain()) {
-          if (effect.type === 'event') {
-            node.events.push({ atMs: this.nowMs, event: effect.event });
-            continue;
-          }
+          node.effects.push({ atMs: this.nowMs, effect });
+          if (effect.type === 'event') node.events.push({ atMs: this.nowMs, event: effect.event });
+          if (effect.type !== 'publish') continue;
           delivered = true;
           for (const [otherId, other] of this.sorted()) {
             if (otherId === id || !this.active(other)) continue;

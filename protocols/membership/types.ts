@@ -118,4 +118,16 @@ export type MembershipEvent =
 
 export type MembershipEffect =
   | { type: 'publish'; heartbeat: Heartbeat }
-  | { type: 'event'; event: MembershipEvent };
+  /**
+   * This node raised its own incarnation (a refutation): write it where the next start reads it.
+   * It comes before any `publish` carrying that incarnation, and the host holds every effect after
+   * it until it is on disk, so a restart never reuses an incarnation already gossiped.
+   */
+  | { type: 'persist'; incarnation: number }
+  | { type: 'event'; event: MembershipEvent }
+  /**
+   * After `leave`: the last leave announcement has been published (right after the first when no
+   * other member is alive or suspect: nobody to tell). The host may stop. Emitted once, after the
+   * `publish` of that announcement.
+   */
+  | { type: 'leave-done' };

@@ -21,6 +21,7 @@ function withView(inner: MembershipMachine, view: (m: Member) => Member): Member
     },
     self: () => inner.self(),
     health: () => inner.health(),
+    deadline: () => inner.deadline(),
   };
 }
 
