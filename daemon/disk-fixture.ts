@@ -96,8 +96,12 @@ async function report(h: RuntimeHarness, walDir: string, diskToken: number): Pro
 
 const quiet = { warn: () => undefined, info: () => undefined };
 
-function openStore(dir: string): Promise<NodeStore> {
-  return openNodeStore({ dataDir: dir, protocol: 'bully', electionCodec: bullyPersistedCodec as Codec<unknown>, log: quiet });
+/**
+ * `segmentBytes: 1` starts a new segment file with every append: on a full disk an append into
+ * the last, partly used page of a file can still succeed, a new file cannot.
+ */
+function openStore(dir: string, segmentBytes?: number): Promise<NodeStore> {
+  return openNodeStore({ dataDir: dir, protocol: 'bully', electionCodec: bullyPersistedCodec as Codec<unknown>, log: quiet, ...(segmentBytes ? { segmentBytes } : {}) });
 }
 
 /** The token a restart would read. */
@@ -118,9 +122,9 @@ async function seeded(dir: string): Promise<void> {
  * The node runs on `store` while `breakDisk` is in force: it must stop on the first failed write.
  * Then `fixDisk`, and a restart (the store reopened) leads at the next token.
  */
-async function runBrokenThenRestart(dir: string, breakDisk: () => void, fixDisk: () => void): Promise<{ failing: NodeReport; recovered: NodeReport; walFile: string }> {
+async function runBrokenThenRestart(dir: string, breakDisk: () => void, fixDisk: () => void): Promise<{ failing: NodeReport; recovered: NodeReport; walDir: string }> {
   const walDir = join(dir, WAL_DIR);
-  const store = await openStore(dir);
+  const store = await openStore(dir, 1);
   breakDisk();
   const h = createRuntimeHarness({ persisted: store.election as BullyPersisted, disk: store });
   await h.advance(3000);
@@ -133,7 +137,7 @@ async function runBrokenThenRestart(dir: string, breakDisk: () => void, fixDisk:
   await restarted.advance(1500);
   await reopened.close();
   const recovered = await report(restarted, walDir, await storedToken(dir));
-  return { failing, recovered, walFile: join(walDir, readdirSync(walDir).filter((f) => f.endsWith('.wal')).sort()[0]!) };
+  return { failing, recovered, walDir };
 }
 
 async function fullDisk(dir: string): Promise<object> {
@@ -157,14 +161,29 @@ async function fullDisk(dir: string): Promise<object> {
   return { statePath, direct, afterDirect, partial, afterPartial, ...run };
 }
 
+/**
+ * A data dir remounted read-only: the log store cannot be opened for appending, so the start
+ * fails (exit 2) naming the file. (A file system cannot be remounted read-only under a daemon
+ * that holds its segment open for writing: the kernel refuses, "mount point is busy".)
+ */
 async function readOnly(dir: string): Promise<object> {
   await seeded(dir);
   execFileSync('mount', ['--bind', dir, dir]);
-  return runBrokenThenRestart(
-    dir,
-    () => execFileSync('mount', ['-o', 'remount,bind,ro', dir]),
-    () => execFileSync('mount', ['-o', 'remount,bind,rw', dir]),
-  );
+  execFileSync('mount', ['-o', 'remount,bind,ro', dir]);
+  let opening: CapturedError | null = null;
+  try {
+    await (await openStore(dir)).close();
+  } catch (err) {
+    const e = err as Error & { path?: string; code?: string | null };
+    opening = { name: e.name, path: e.path ?? null, code: e.code ?? null, message: e.message };
+  }
+  execFileSync('mount', ['-o', 'remount,bind,rw', dir]);
+  const store = await openStore(dir);
+  const restarted = createRuntimeHarness({ persisted: store.election as BullyPersisted, disk: store });
+  await restarted.advance(1500);
+  await store.close();
+  const recovered = await report(restarted, join(dir, WAL_DIR), await storedToken(dir));
+  return { walDir: join(dir, WAL_DIR), opening, recovered };
 }
 
 /** Why this process must not fill or remount `dir`; null when it is a tmpfs in a mount namespace of its own. */

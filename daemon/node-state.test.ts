@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { bullyPersistedCodec, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
 import type { Codec } from '../protocols/types.js';
 import { loadConfig } from './config/load.js';
+import { loadOrCreateIdentity } from './identity.js';
 import { openNodeStore, WAL_DIR } from './node-store.js';
 import { openNodeState, stateMismatch, type NodeState, type OpenNodeStateOptions } from './node-state.js';
 import { testDirs } from './test-dirs.js';
@@ -110,7 +111,7 @@ describe('openNodeState', () => {
     const dir = await ranNode();
     rmSync(statePath(dir), { recursive: true });
     await assertRefused(open(dir).opening, 'lost-state', statePath(dir));
-    assert.equal(existsSync(statePath(dir)), false);
+    assert.equal(await stateOf(dir), null, 'no election state was written');
   });
 
   it('--reset-election-state accepts it for that start, with a warning that the token restarts; the next start is ordinary', async () => {
@@ -183,6 +184,7 @@ describe('openNodeState', () => {
   it('a data dir from before the log store: its files are imported and kept as *.migrated', async () => {
     const dir = freshDir();
     mkdirSync(dir, { recursive: true });
+    await loadOrCreateIdentity(dir);
     writeFileSync(join(dir, 'bully-state.json'), JSON.stringify(AT_42));
     writeFileSync(join(dir, 'incarnation'), '1800000000\n');
     const { opening, logged } = open(dir);

@@ -32,6 +32,8 @@ export interface NodeStoreInit {
   /** Validates the stored election state (the protocol's persisted codec); null: the protocol keeps none. */
   electionCodec: Codec<unknown> | null;
   log: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
+  /** Segment size (tests: a tiny one makes every append start a new file). Default: the log store's. */
+  segmentBytes?: number;
 }
 
 export interface NodeStore extends NodeDisk {
@@ -56,6 +58,7 @@ export interface NodeStore extends NodeDisk {
 export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
   const path = join(init.dataDir, WAL_DIR);
   const store = await openLogStore(path, {
+    ...(init.segmentBytes !== undefined ? { segmentBytes: init.segmentBytes } : {}),
     onTorn: (torn) =>
       init.log.warn(
         { file: torn.file, offset: torn.offset, bytes: torn.bytes, keptAs: torn.keptAs },

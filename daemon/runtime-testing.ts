@@ -122,6 +122,8 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     bootstrapExpect,
     revisionBase: 1,
     onFatal: (err) => (fatal = err),
+    // Time moves only through advance(): no timer of its own.
+    timers: { set: () => 0, clear: () => undefined },
   });
   const events: ApiEvent[] = [];
   runtime.subscribe((event) => events.push(event));

@@ -50,7 +50,19 @@ export interface RuntimeInit {
    * and exits with status 1. Called once.
    */
   onFatal(err: PersistError): void;
+  /** The deadline timer; tests that move time themselves pass one that never fires. Default: setTimeout. */
+  timers?: Timers;
 }
+
+export interface Timers {
+  set(fire: () => void, delayMs: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const REAL_TIMERS: Timers = {
+  set: (fire, delayMs) => setTimeout(fire, delayMs),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 export type RejectReason = FrameRejectReason | 'invalid-heartbeat' | 'invalid-message' | RefusedReason;
 
@@ -80,7 +92,8 @@ export class Runtime {
   private readonly startedAtMs: number;
   private readonly lag = new LagMeter(LAG_WINDOW_MS);
   private readonly rejectLog = createRejectLogLimiter();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
+  private readonly timers: Timers;
   private timerDueMs = Infinity;
   private started = false;
   private nextCommandId = 1;
@@ -99,6 +112,7 @@ export class Runtime {
 
   constructor(private readonly init: RuntimeInit) {
     this.startedAtMs = init.nowMs();
+    this.timers = init.timers ?? REAL_TIMERS;
     this.core = new HostCore({
       selfId: init.selfId,
       membership: init.membership,
@@ -333,12 +347,12 @@ export class Runtime {
   /** One timer, for the core's next deadline; how late it fires is the event-loop lag. */
   private arm(): void {
     const dueMs = this.core.deadline();
-    if (dueMs === this.timerDueMs && this.timer) return;
+    if (dueMs === this.timerDueMs && this.timer !== null) return;
     this.clearTimer();
     if (!Number.isFinite(dueMs) || this.fatal) return;
     this.timerDueMs = dueMs;
     const delayMs = Math.max(0, Math.ceil(dueMs - this.init.nowMs()));
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.set(() => {
       this.timer = null;
       const nowMs = this.init.nowMs();
       this.stats.eventLoopLagMs = this.lag.fired(dueMs, nowMs);
@@ -347,7 +361,7 @@ export class Runtime {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== null) this.timers.clear(this.timer);
     this.timer = null;
     this.timerDueMs = Infinity;
   }

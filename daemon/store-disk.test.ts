@@ -50,9 +50,11 @@ function assertNamed(err: unknown, path: string, code: string): void {
 }
 
 /** The write failed: the node stopped on it (the daemon exits 1), reporting only the token on disk, having sent nothing. */
-function assertStoppedOnDisk(report: NodeReport, statePath: string, code: string): void {
+function assertStoppedOnDisk(report: NodeReport, walDir: string, code: string): void {
   assert.equal(report.diskToken, 41);
-  assertNamed(report.fatal, statePath, code);
+  const path = report.fatal?.path ?? '';
+  assert.ok(path.startsWith(`${walDir}/`) && path.endsWith('.wal'), `the failure names a segment of ${walDir}: ${path}`);
+  assertNamed(report.fatal, path, code);
   assert.deepEqual(
     { role: report.status.role, term: report.status.term, leader: report.status.leader, fencingToken: report.status.fencingToken, lease: report.status.leaseRemainingMs },
     { role: 'follower', term: 41, leader: null, fencingToken: 41, lease: null },
@@ -83,15 +85,17 @@ describe('state on a broken disk (tmpfs in a private mount namespace)', () => {
     assertNamed(o.partial, statePath, 'ENOSPC');
     assert.deepEqual(o.afterPartial, { files: ['filler', 'small-state.json'], intact: true }, 'a short write is never renamed into place');
     const failing = o.failing as NodeReport;
-    assertStoppedOnDisk(failing, String(o.walFile), 'ENOSPC');
+    assertStoppedOnDisk(failing, String(o.walDir), 'ENOSPC');
     assert.ok(failing.files.every((f) => f.endsWith('.wal') || f.includes('.torn-')), `only segments (and kept torn bytes) in the log dir: ${failing.files.join(', ')}`);
     assertRecovered(o.recovered as NodeReport);
   });
 
-  it('a read-only data dir (bind remount): a node stops on its first failed append, reporting only what is on disk; a restart once it is writable leads', (t) => {
+  it('a read-only data dir (bind remount): the log store is not opened, naming the file; once writable, a start leads', (t) => {
     const o = runOnTmpfs(t, 'read-only', 'size=1m');
     if (!o) return;
-    assertStoppedOnDisk(o.failing as NodeReport, String(o.walFile), 'EROFS');
+    const opening = o.opening as CapturedError | null;
+    assert.ok(opening?.path?.startsWith(String(o.walDir)), `names the log store: ${opening?.path}`);
+    assertNamed(opening, opening!.path!, 'EROFS');
     assertRecovered(o.recovered as NodeReport);
   });
 });

@@ -8,7 +8,7 @@ import type { Election, ElectionEffect, ElectionInput, ElectionStatus } from '..
 import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEffect, MembershipInput } from '../membership/types.js';
 import type { ElectionSummary } from '../types.js';
-import { COMMAND_TIMEOUT_MS, HostCore, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
+import { BOOTSTRAP_WARN_AFTER_MS, COMMAND_TIMEOUT_MS, HostCore, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
 
 const FOLLOWER: ElectionSummary = { role: 'follower', term: 1, leader: null, fencingToken: 1 };
 
@@ -115,6 +115,21 @@ describe('host core: persist-before-send', () => {
     assert.throws(() => c.step({ type: 'persisted', nowMs: 5, id: 4 }), /out of order/);
   });
 
+  it('an election event is reported after the persists of its drain, even when the machine emitted it first', () => {
+    const election = new ScriptedElection((input) =>
+      input.type === 'message'
+        ? [
+            { type: 'election-started', term: 42, reason: 'test' },
+            { type: 'persist', batch: { hardState: { epoch: 42 } } },
+          ]
+        : [],
+    );
+    const { core: c } = core(election);
+    assert.deepEqual(kinds(c.step({ type: 'message', nowMs: 1, from: 'a', message: {} })), ['persist:1'], 'term 42 is not reported before it is on disk');
+    const released = c.step({ type: 'persisted', nowMs: 2, id: 1 });
+    assert.ok(released[0]?.type === 'event' && released[0].event.type === 'election-started' && released[0].event.term === 42);
+  });
+
   it("membership's incarnation is persisted before the refutation heartbeat that carries it", () => {
     const { core: c, membership } = core(null);
     membership.queued.push({ type: 'persist', incarnation: 7 }, { type: 'event', event: { type: 'refuted', incarnation: 7, by: 'b' } }, { type: 'publish', heartbeat: heartbeat(1) });
@@ -178,7 +193,7 @@ describe('host core: pump, commands, deadlines', () => {
     assert.ok(out[0]!.type === 'command-result' && !out[0]!.result.ok && out[0]!.result.code === 'timeout');
     election.effects.push({ type: 'command-result', id: 1, result: { ok: true, detail: 'late' } });
     assert.deepEqual(c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS + 1, lagMs: 0 }), [], 'a late answer is dropped');
-    assert.equal(c.deadline(), Infinity);
+    assert.equal(c.deadline(), BOOTSTRAP_WARN_AFTER_MS, 'no command deadline is left');
   });
 
   it("the deadline is the earliest of the machines' and the core's own", () => {

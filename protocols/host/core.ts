@@ -364,7 +364,10 @@ export class HostCore {
       if (this.election) {
         const effects = this.election.drain();
         if (effects.length > 0) busy = true;
-        for (const effect of effects) this.onElectionEffect(effect);
+        // What a drain reports (election events, the summary) describes the state it persisted,
+        // so it follows every persist of that drain; messages keep their place.
+        for (const effect of effects) if (!isReport(effect)) this.onElectionEffect(effect);
+        for (const effect of effects) if (isReport(effect)) this.onElectionEffect(effect);
         this.diffSummary();
       }
       if (!busy) return;
@@ -488,6 +491,10 @@ export class HostCore {
     }
     this.emit({ type: 'bootstrap-waiting', seen: bootstrap.seen, expect: bootstrap.expect, waitingMs: nowMs - this.startedAtMs });
   }
+}
+
+function isReport(effect: ElectionEffect<unknown, unknown>): boolean {
+  return effect.type === 'election-started' || effect.type === 'election-finished';
 }
 
 function sameSummary(a: ElectionSummary, b: ElectionSummary): boolean {
