@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
+import type { ProtocolName } from '../protocols/types.js';
 import { loadConfig } from './config/load.js';
 import { openNodeState, stateMismatch, type OpenNodeStateOptions } from './node-state.js';
 import { testDirs } from './test-dirs.js';
@@ -10,13 +11,13 @@ import { testDirs } from './test-dirs.js';
 const dirs = testDirs('node-state');
 const freshDir = dirs.fresh;
 
-function configFor(dataDir: string, protocol: 'bully' | 'raft' = 'bully') {
+function configFor(dataDir: string, protocol: ProtocolName = 'bully') {
   return loadConfig({ env: {}, flags: { name: 'n1', dataDir, protocol } });
 }
 
 type Logged = { level: 'warn' | 'info'; message: string }[];
 
-function open(dataDir: string, reset = false, protocol: 'bully' | 'raft' = 'bully') {
+function open(dataDir: string, reset = false, protocol: ProtocolName = 'bully') {
   const logged: Logged = [];
   const log: OpenNodeStateOptions['log'] = {
     warn: (_fields, message) => logged.push({ level: 'warn', message }),

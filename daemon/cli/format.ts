@@ -1,4 +1,5 @@
 /** Pure text formatting for the reporting commands: tables, durations, short ids, summaries. */
+import { MEMBER_STATES } from '../../protocols/types.js';
 import type { LeaderResponse, MemberResponse, NodeRef, StatusResponse } from '../api/types.js';
 
 /** The last 8 characters of a peer id: the start is the same `12D3KooW` for every node. */
@@ -48,7 +49,7 @@ export function formatSecurity(security: StatusResponse['security']): string {
 
 /** The bootstrap line shows only while it holds the node back from leading. */
 export function formatStatus(s: StatusResponse): string {
-  const counts = `${s.members.alive} alive, ${s.members.suspect} suspect, ${s.members.dead} dead, ${s.members.left} left`;
+  const counts = MEMBER_STATES.map((state) => `${s.members[state]} ${state}`).join(', ');
   // Absent from older daemons: then nothing is known of the swarm's key, and no line is shown.
   const boot = s.bootstrap as StatusResponse['bootstrap'] | undefined;
   const security = s.security as StatusResponse['security'] | undefined;

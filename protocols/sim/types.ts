@@ -3,6 +3,7 @@
  * same pure machines as daemon/runtime.ts, on a virtual clock and a seeded network.
  */
 import type { Election } from '../election.js';
+import type { MembershipPresetName } from '../membership/presets.js';
 import type { Member, MembershipEvent, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId } from '../types.js';
@@ -24,7 +25,8 @@ export interface ElectionContext<P> {
 
 export type ElectionFactory<M = unknown, P = unknown> = (ctx: ElectionContext<P>) => Election<M, P>;
 
-export type PresetName = 'local' | 'lan';
+/** The presets the simulator draws from (`wan` timings would only lengthen runs). */
+export type PresetName = Extract<MembershipPresetName, 'local' | 'lan'>;
 
 export interface FaultMix {
   crash: boolean;
