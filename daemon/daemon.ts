@@ -20,8 +20,18 @@ import { Runtime } from './runtime.js';
 import { openSwarmWarning } from './security.js';
 import { VERSION } from './version.js';
 
+/**
+ * Shows a dashboard on this terminal, attached to this daemon's API (`unix:PATH`) and fed its log
+ * records; resolves when the user quits it.
+ */
+export type DashboardOpener = (attach: { api: string; logRecords: AsyncIterable<LogRecord> }) => Promise<void>;
+
 export interface RunOptions {
-  tui: boolean;
+  /**
+   * `start --tui`: the dashboard to open once the API is up. The CLI supplies it, so the daemon
+   * never loads the dashboard itself. With one, logs go to a file and its log panel.
+   */
+  dashboard?: DashboardOpener;
   /** `--reset-election-state`: accept an identity without election state (or the reverse) for this start. */
   resetElectionState?: boolean;
 }
@@ -34,12 +44,12 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(config.dataDir);
   // With the dashboard on this terminal, logs go to a file and to its log panel, never over it.
-  const tuiLog = opts.tui ? new EventEmitter() : null;
+  const tuiLog = opts.dashboard ? new EventEmitter() : null;
   // Listening before the first record, so the start-up lines (addresses, API socket) reach the panel too.
   const tuiRecords = tuiLog ? (on(tuiLog, 'record') as AsyncIterableIterator<[LogRecord]>) : null;
   const log = createLogger({
     ...config.log,
-    file: opts.tui ? (config.log.file ?? join(config.dataDir, 'daemon.log')) : config.log.file,
+    file: opts.dashboard ? (config.log.file ?? join(config.dataDir, 'daemon.log')) : config.log.file,
     node: config.node.name,
     tap: tuiLog ? (record) => tuiLog.emit('record', record) : undefined,
   });
@@ -122,9 +132,10 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     }
     installCrashGuards(log);
     const stopSignal = waitForStopSignal(log);
-    const reason = tuiRecords
-      ? await Promise.race([stopSignal, openDashboard(api.socketPath, tuiRecords).then(() => 'dashboard closed')])
-      : await stopSignal;
+    const reason =
+      opts.dashboard && tuiRecords
+        ? await Promise.race([stopSignal, openDashboard(opts.dashboard, api.socketPath, tuiRecords).then(() => 'dashboard closed')])
+        : await stopSignal;
     log.info({ reason }, 'stopping: handing off leadership and leaving the cluster');
     await runtime.shutdown();
     return 0;
@@ -136,12 +147,11 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
 }
 
 /** The dashboard on this terminal, attached to this daemon; resolves when the user quits it. */
-async function openDashboard(socketPath: string, records: AsyncIterable<[LogRecord]>): Promise<void> {
-  const { runTui } = await import('../tui/main.js');
+function openDashboard(open: DashboardOpener, socketPath: string, records: AsyncIterable<[LogRecord]>): Promise<void> {
   const logRecords = (async function* () {
     for await (const [record] of records) yield record;
   })();
-  await runTui({ apis: [`unix:${socketPath}`], token: null, logRecords });
+  return open({ api: `unix:${socketPath}`, logRecords });
 }
 
 function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {

@@ -7,6 +7,7 @@ import { MEMBERSHIP_PRESET_NAMES } from '../../protocols/membership/presets.js';
 import { PROTOCOL_NAMES } from '../../protocols/types.js';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../config/schema.js';
+import { dashboardOpener } from './dashboard.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -64,9 +65,10 @@ export function registerStartCommand(program: Command): void {
     .action(async (opts: { tui?: boolean; resetElectionState?: boolean }, command: Command) => {
       const { file, flags } = readConfigFlags(command);
       const config = loadConfig({ file, flags });
-      // Loaded here, not at the top: config and report commands need none of libp2p.
+      // Loaded here, not at the top: config and report commands need none of libp2p or blessed.
+      const dashboard = opts.tui === true ? await dashboardOpener() : undefined;
       const { runDaemon } = await import('../daemon.js');
-      const code = await runDaemon(config, { tui: opts.tui === true, resetElectionState: opts.resetElectionState === true });
+      const code = await runDaemon(config, { dashboard, resetElectionState: opts.resetElectionState === true });
       // The daemon has handed off, left, closed and flushed its log: libp2p's leftover timers
       // must not hold the exit (the documented bound is 2 s after SIGTERM).
       process.exit(code);
