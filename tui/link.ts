@@ -5,7 +5,7 @@
  */
 import { ApiError, ApiUnreachableError } from '../daemon/api/errors.js';
 import type { ApiClient } from '../daemon/api/client.js';
-import { backoffDelayMs, type BackoffOptions } from '../daemon/p2p/backoff.js';
+import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
 import type { Action } from './state.js';
 
 export interface LinkInit {

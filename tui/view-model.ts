@@ -3,7 +3,7 @@
  * (text segments with colours). Pure; widgets only render what this returns.
  */
 import { basename } from 'node:path';
-import { formatDuration } from '../daemon/cli/format.js';
+import { formatDuration } from '../shared/format.js';
 import type { BootstrapStatus, NodeRef, SecurityStatus, StatusResponse } from '../daemon/api/types.js';
 import { MEMBER_STATES, type ProtocolName } from '../protocols/types.js';
 import { leadershipChart } from './chart.js';

@@ -4,7 +4,7 @@
  * tui/. Loaded on demand, so reporting commands never load blessed.
  */
 import type { DashboardOpener } from '../daemon.js';
-import type { LogRecord } from '../log.js';
+import type { LogRecord } from '../../shared/log-record.js';
 
 /** Resolved from dist/daemon/cli/; a variable so the CLI builds and runs without the dashboard. */
 const TUI_MODULE = '../../tui/main.js';
