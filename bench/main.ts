@@ -8,7 +8,7 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
   membership: { describe: 'convergence, kill -9 / SIGSTOP detection, stall soak, idle cost (5 daemons)', load: () => import('./membership.js') },
   bully: { describe: 'Bully fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes', load: () => import('./bully.js') },
   p2p: { describe: 'direct-message round trip and gossip latency between two libp2p nodes', load: () => import('./p2p.js') },
-  tui: { describe: 'dashboard CPU with 50 members and an event every 100 ms', load: () => import('./tui.js') },
+  tui: { describe: 'dashboard CPU with 50 members and an event every 100 ms; kill -9 of the leader to the new leader on screen (5 daemons, tmux)', load: () => import('./tui.js') },
   persist: { describe: 'log store on this disk: fsync times, group commit of a burst, event-loop stalls, vs writeFileDurably', load: () => import('./persist.js') },
 };
 

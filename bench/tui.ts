@@ -1,19 +1,35 @@
 /**
- * Dashboard CPU (issue 4): the real render loop (reducer, view-model, blessed drawing into a
- * discarded terminal stream) fed by a fake event source, 50 members and an event every 100 ms,
- * plus the once-a-second poll. Prints the share of one core used, from process.cpuUsage.
- * Not included: HTTP and SSE parsing of a live stream (see the API client's own figures).
+ * The dashboard's figures.
+ * - CPU (issue 4): the real render loop (reducer, view-model, blessed drawing into a discarded
+ *   terminal stream) fed by a fake event source, 50 members and an event every 100 ms, plus the
+ *   once-a-second poll. Prints the share of one core used, from process.cpuUsage. Not included:
+ *   HTTP and SSE parsing of a live stream (see the API client's own figures).
+ * - Fail-over on screen: `conclave tui` under tmux on node 1 of five real Bully daemons; kill -9
+ *   of the leader until the screen names the new leader and shows the change in its timeline.
+ *   (test/e2e/tui-cluster.test.ts checks that it shows them; this measures how soon.)
+ * `--duration-ms 0` or `--failover-trials 0` skips a part.
  */
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import blessed from 'blessed';
 import type { ApiEvent, MemberResponse, SnapshotEvent, StatusResponse } from '../daemon/api/types.js';
+import { hasTmux, TmuxPane } from '../test/e2e/tmux-pane.js';
+import { canUseNamespaces, CLI, LocalCluster, sleep } from '../test/support/local-cluster.js';
 import { Dashboard } from '../tui/dashboard.js';
-import { parseNumberOptions } from './stats.js';
+import { parseNumberOptions, summarize } from './stats.js';
 
 const TARGET_CPU_PERCENT = 5;
+/** kill -9 of the leader to the new leader on screen: one membership detection, one election, one render. */
+const TARGET_FAILOVER_ON_SCREEN_MS = { p50: 1500, p99: 3000 };
+/** How often the fail-over trials read the tmux pane: the resolution of those figures. */
+const SCREEN_POLL_MS = 20;
 
 export async function run(args: string[]): Promise<void> {
-  const opts = parseNumberOptions(args, { members: 50, eventEveryMs: 100, durationMs: 20_000, warmupMs: 2000, cols: 100, rows: 30 });
+  const opts = parseNumberOptions(args, { members: 50, eventEveryMs: 100, durationMs: 20_000, warmupMs: 2000, cols: 100, rows: 30, failoverTrials: 5 });
+  if (opts.durationMs > 0) await cpu(opts);
+  if (opts.failoverTrials > 0) await failoverOnScreen(opts.failoverTrials);
+}
+
+async function cpu(opts: { members: number; eventEveryMs: number; durationMs: number; warmupMs: number; cols: number; rows: number }): Promise<void> {
   let bytesOut = 0;
   const output = Object.assign(
     new Writable({
@@ -63,8 +79,53 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** The leader named in the dashboard's second header line, or null. */
+function headerLeader(screen: string): string | null {
+  return /leader (n\d) term \d+/.exec(screen.split('\n').slice(0, 2).join('\n'))?.[1] ?? null;
+}
+
+async function failoverOnScreen(trials: number): Promise<void> {
+  if (!hasTmux) {
+    console.log('fail-over on screen: skipped (tmux is not installed)');
+    return;
+  }
+  const names = ['n1', 'n2', 'n3', 'n4', 'n5'];
+  console.log(`fail-over on screen: 5 Bully daemons (${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}), conclave tui on n1 under tmux; ${trials} trials, screen read every ${SCREEN_POLL_MS} ms`);
+  const cluster = await LocalCluster.start({ size: 5, protocol: 'bully', priorities: [1, 2, 3, 4, 5] });
+  const pane = new TmuxPane('tui-bench');
+  const times: number[] = [];
+  try {
+    await cluster.agreedLeader();
+    // Node 1 is the viewed daemon; with the lowest priority it never leads while others live.
+    pane.start(`node ${CLI} tui --api unix:${cluster.node(1).socket}`, 120, 36);
+    for (let t = 0; t < trials; t++) {
+      const leaderName = await cluster.agreedLeader(undefined, 30_000);
+      await pane.waitForScreen(`${leaderName} leading on screen`, (text) => headerLeader(text) === leaderName, 30_000);
+      if (leaderName === 'n1') throw new Error('n1, the viewed daemon, leads: the trials need it alive');
+      const victim = names.indexOf(leaderName) + 1;
+      const t0 = Date.now();
+      cluster.signal(victim, 'SIGKILL');
+      for (;;) {
+        const text = pane.screen();
+        const shown = headerLeader(text);
+        if (shown !== null && shown !== leaderName && new RegExp(`→${shown}\\s+t\\d+`).test(text)) break;
+        if (Date.now() - t0 > 30_000) throw new Error(`no new leader on screen 30 s after kill -9 of ${leaderName}:\n${text}`);
+        await sleep(SCREEN_POLL_MS);
+      }
+      times.push(Date.now() - t0);
+      process.stderr.write(`  trial ${t + 1}/${trials}: kill -9 of ${leaderName}, new leader on screen after ${times.at(-1)} ms\n`);
+      await cluster.waitExit(victim);
+      cluster.startNode(victim);
+      await cluster.waitForApi(victim);
+      // Let the returning node rejoin and settle before the next trial.
+      await cluster.agreedLeader(undefined, 30_000);
+      await sleep(500);
+    }
+    console.log(summarize('kill -9 of the leader → new leader and the change on the dashboard', times, TARGET_FAILOVER_ON_SCREEN_MS));
+  } finally {
+    pane.stop();
+    await cluster.stop();
+  }
 }
 
 /** A cluster that changes a little on every event: heartbeats, suspicions, recoveries, an election now and then. */

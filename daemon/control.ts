@@ -1,5 +1,5 @@
 /** The daemon's side of the control API: answers from the runtime's current view. */
-import type { MemberState } from '../protocols/types.js';
+import { MEMBER_STATES, type MemberState } from '../protocols/types.js';
 import type { ControlSource, LeaderResponse, MembersResponse, StatusResponse } from './api/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import type { Runtime } from './runtime.js';
@@ -26,7 +26,7 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
   };
   return {
     status(): StatusResponse {
-      const counts: Record<MemberState, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
+      const counts = Object.fromEntries(MEMBER_STATES.map((state) => [state, 0])) as Record<MemberState, number>;
       let name = config.node.name;
       for (const member of runtime.members()) {
         counts[member.state]++;

@@ -12,7 +12,8 @@ import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
 import type { PersistError } from './errors.js';
 import { acquireDataDirLock } from './lock.js';
-import { createLogger, type Logger, type LogRecord } from './log.js';
+import type { LogRecord } from '../shared/log-record.js';
+import { createLogger, type Logger } from './log.js';
 import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
 import { bindMetrics } from './observe.js';
@@ -21,8 +22,18 @@ import { Runtime } from './runtime.js';
 import { openSwarmWarning } from './security.js';
 import { VERSION } from './version.js';
 
+/**
+ * Shows a dashboard on this terminal, attached to this daemon's API (`unix:PATH`) and fed its log
+ * records; resolves when the user quits it.
+ */
+export type DashboardOpener = (attach: { api: string; logRecords: AsyncIterable<LogRecord> }) => Promise<void>;
+
 export interface RunOptions {
-  tui: boolean;
+  /**
+   * `start --tui`: the dashboard to open once the API is up. The CLI supplies it, so the daemon
+   * never loads the dashboard itself. With one, logs go to a file and its log panel.
+   */
+  dashboard?: DashboardOpener;
   /** `--reset-election-state`: accept an identity without election state (or the reverse) for this start. */
   resetElectionState?: boolean;
 }
@@ -35,12 +46,12 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(config.dataDir);
   // With the dashboard on this terminal, logs go to a file and to its log panel, never over it.
-  const tuiLog = opts.tui ? new EventEmitter() : null;
+  const tuiLog = opts.dashboard ? new EventEmitter() : null;
   // Listening before the first record, so the start-up lines (addresses, API socket) reach the panel too.
   const tuiRecords = tuiLog ? (on(tuiLog, 'record') as AsyncIterableIterator<[LogRecord]>) : null;
   const log = createLogger({
     ...config.log,
-    file: opts.tui ? (config.log.file ?? join(config.dataDir, 'daemon.log')) : config.log.file,
+    file: opts.dashboard ? (config.log.file ?? join(config.dataDir, 'daemon.log')) : config.log.file,
     node: config.node.name,
     tap: tuiLog ? (record) => tuiLog.emit('record', record) : undefined,
   });
@@ -126,9 +137,10 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     installCrashGuards(log);
     const stopSignal = waitForStopSignal(log);
     const failed = fatal.then((err) => ({ err }));
-    const reason = tuiRecords
-      ? await Promise.race([stopSignal, failed, openDashboard(api.socketPath, tuiRecords).then(() => 'dashboard closed')])
-      : await Promise.race([stopSignal, failed]);
+    const reason =
+      opts.dashboard && tuiRecords
+        ? await Promise.race([stopSignal, failed, openDashboard(opts.dashboard, api.socketPath, tuiRecords).then(() => 'dashboard closed')])
+        : await Promise.race([stopSignal, failed]);
     if (typeof reason === 'object') {
       // Memory is ahead of the disk: carrying on could make this node contradict itself after a
       // restart (an epoch or vote promised twice). Stop at once, without a hand-off or leave.
@@ -148,12 +160,11 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
 }
 
 /** The dashboard on this terminal, attached to this daemon; resolves when the user quits it. */
-async function openDashboard(socketPath: string, records: AsyncIterable<[LogRecord]>): Promise<void> {
-  const { runTui } = await import('../tui/main.js');
+function openDashboard(open: DashboardOpener, socketPath: string, records: AsyncIterable<[LogRecord]>): Promise<void> {
   const logRecords = (async function* () {
     for await (const [record] of records) yield record;
   })();
-  await runTui({ apis: [`unix:${socketPath}`], token: null, logRecords });
+  return open({ api: `unix:${socketPath}`, logRecords });
 }
 
 function waitForStopSignal(log: Logger): Promise<NodeJS.Signals> {

@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, formatRecord, recordBody, type LogRecord } from './log.js';
+import type { LogRecord } from '../shared/log-record.js';
+import { createLogger } from './log.js';
 
 /** Waits until `file` holds `text` (the file stream writes asynchronously). */
 async function fileWith(file: string, text: string): Promise<string> {
@@ -40,9 +41,3 @@ for (const format of ['pretty', 'json'] as const) {
     }
   });
 }
-
-test('a record formats as time then body; the body alone has no time', () => {
-  const record = { level: 40, time: Date.parse('2024-05-01T12:00:01.250Z'), node: 'alpha', component: 'p2p', peer: 'x', msg: 'dial failed' };
-  assert.equal(recordBody(record, false), 'WARN  alpha p2p: dial failed peer=x');
-  assert.equal(formatRecord(record, false), '12:00:01.250 WARN  alpha p2p: dial failed peer=x\n');
-});

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bullyPersistedCodec, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
-import type { Codec } from '../protocols/types.js';
+import type { Codec, ProtocolName } from '../protocols/types.js';
 import { loadConfig } from './config/load.js';
 import { loadOrCreateIdentity } from './identity.js';
 import { openNodeStore, WAL_DIR } from './node-store.js';
@@ -13,13 +13,13 @@ import { testDirs } from './test-dirs.js';
 const dirs = testDirs('node-state');
 const freshDir = dirs.fresh;
 
-function configFor(dataDir: string, protocol: 'bully' | 'raft' = 'bully') {
+function configFor(dataDir: string, protocol: ProtocolName = 'bully') {
   return loadConfig({ env: {}, flags: { name: 'n1', dataDir, protocol } });
 }
 
 type Logged = { level: 'warn' | 'info'; message: string }[];
 
-function open(dataDir: string, reset = false, protocol: 'bully' | 'raft' = 'bully') {
+function open(dataDir: string, reset = false, protocol: ProtocolName = 'bully') {
   const logged: Logged = [];
   const log: OpenNodeStateOptions['log'] = {
     warn: (_fields, message) => logged.push({ level: 'warn', message }),

@@ -5,7 +5,8 @@
 import { ABUSE_KINDS, type AbuseKind } from './api/abuse.js';
 import { createMetrics } from './metrics.js';
 import type { P2PNode } from './p2p/index.js';
-import type { Runtime } from './runtime.js';
+import { MEMBER_STATES, type MemberState } from '../protocols/types.js';
+import { REJECT_REASONS, type Runtime } from './runtime.js';
 
 export interface BoundMetrics {
   scrape: () => Promise<{ contentType: string; body: string }>;
@@ -39,13 +40,13 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     }
   });
   // Every label a dashboard may alert on exists from the first scrape, at zero.
-  for (const state of ['alive', 'suspect', 'dead', 'left']) m.members.set({ state }, 0);
-  for (const reason of ['oversized', 'malformed', 'queue-full', 'rate-limited', 'rate-limited-gossip', 'oversized-gossip', 'invalid-heartbeat', 'invalid-message', 'no-election']) m.messagesRejected.inc({ reason }, 0);
+  for (const state of MEMBER_STATES) m.members.set({ state }, 0);
+  for (const reason of REJECT_REASONS) m.messagesRejected.inc({ reason }, 0);
   for (const reason of ABUSE_KINDS) m.apiRejectedRequests.inc({ reason }, 0);
 
   metrics.onScrape(() => {
-    const counts: Record<string, number> = { alive: 0, suspect: 0, dead: 0, left: 0 };
-    for (const member of runtime.members()) counts[member.state] = (counts[member.state] ?? 0) + 1;
+    const counts = Object.fromEntries(MEMBER_STATES.map((state) => [state, 0])) as Record<MemberState, number>;
+    for (const member of runtime.members()) counts[member.state]++;
     for (const [state, n] of Object.entries(counts)) m.members.set({ state }, n);
     const { summary, status } = runtime.leadership();
     m.isLeader.set(summary.role === 'leader' ? 1 : 0);

@@ -66,6 +66,25 @@ const REAL_TIMERS: Timers = {
 
 export type RejectReason = FrameRejectReason | 'invalid-heartbeat' | 'invalid-message' | RefusedReason;
 
+/** Every reject reason, for metrics that must show each label from the first scrape. */
+export const REJECT_REASONS = [
+  'oversized',
+  'malformed',
+  'queue-full',
+  'rate-limited',
+  'rate-limited-gossip',
+  'oversized-gossip',
+  'invalid-heartbeat',
+  'invalid-message',
+  'no-election',
+  'not-a-member',
+  'epoch-out-of-range',
+  'impossible-incarnation',
+] as const satisfies readonly RejectReason[];
+/** Fails to compile when a reason is added to RejectReason but not listed above. */
+const ALL_REJECT_REASONS_LISTED: Exclude<RejectReason, (typeof REJECT_REASONS)[number]> extends never ? true : never = true;
+void ALL_REJECT_REASONS_LISTED;
+
 /** Counters the metrics exporter reads at scrape time. */
 export interface RuntimeStats {
   heartbeatsSent: number;

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { MAX_COUNTER } from './bounds.js';
 import { bullyMessageCodec, bullyPersistedCodec } from './bully/messages.js';
-import type { Codec } from './types.js';
+import { PROTOCOL_NAMES, ROLES, type Codec } from './types.js';
 import { heartbeatCodec } from './membership/codec.js';
 
 const counter = fc.integer({ min: 0, max: MAX_COUNTER });
@@ -88,10 +88,10 @@ test('heartbeat codec: any gossip gives ok or a reason, and what passes is bound
     meta: fc.record({
       name: id,
       addrs: fc.array(fc.string({ maxLength: 30 }), { maxLength: 3 }),
-      protocol: fc.constantFrom('bully', 'raft', 'paxos'),
+      protocol: fc.constantFrom(...PROTOCOL_NAMES, 'paxos'),
       priority: fc.integer(),
       version: fc.string({ maxLength: 10 }),
-      role: fc.constantFrom('leader', 'follower', 'candidate', 'observer', 'king'),
+      role: fc.constantFrom(...ROLES, 'king'),
       term: fc.oneof(counter, fc.constant(MAX_COUNTER + 1)),
       leader: fc.option(id, { nil: null }),
       fencingToken: counter,

@@ -6,14 +6,22 @@
 /** A libp2p peer id in its string form. */
 export type NodeId = string;
 
-export type ProtocolName = 'bully' | 'raft';
-export const PROTOCOL_NAMES: readonly ProtocolName[] = ['bully', 'raft'];
+/*
+ * The one list of each name set: config schemas (zod enums), CLI choices, codecs, metrics and
+ * the dashboard derive from these arrays, and the types from the arrays.
+ */
 
-export type Role = 'leader' | 'follower' | 'candidate' | 'observer';
-export const ROLES: readonly Role[] = ['leader', 'follower', 'candidate', 'observer'];
+/** The election protocols (`protocol:` in config). */
+export const PROTOCOL_NAMES = ['bully', 'raft'] as const;
+export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
 
-export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
-export const MEMBER_STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
+/** What a node reports itself as; in this order in usage text and tables. */
+export const ROLES = ['leader', 'follower', 'candidate', 'observer'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** A member's state in a node's view (SWIM, plus `left` for a graceful leave). */
+export const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
 
 /** What an election machine reports about itself; gossiped in heartbeats and served by the API. */
 export interface ElectionSummary {

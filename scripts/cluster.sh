@@ -19,11 +19,11 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MAX_NODES=40
 
 usage() {
-  cat <<'USAGE'
+  cat <<USAGE
 usage: scripts/cluster.sh COMMAND [ARGS] [--name CLUSTER]
 
-  up N [--protocol bully|raft] [--config FILE] [--preset lan|local|wan]
-       [--log-level LEVEL] [--loopback]
+  up N [--protocol $(names_or protocols PROTOCOL | tr ' ' '|')] [--config FILE]
+       [--preset $(names_or presets PRESET | tr ' ' '|')] [--log-level LEVEL] [--loopback]
                       start nodes n1..nN and wait until each answers its API
   down                stop every node, delete namespaces and links, remove the state
   status              each node: PID, running/stopped/dead, address, socket, its own view
@@ -36,11 +36,25 @@ usage: scripts/cluster.sh COMMAND [ARGS] [--name CLUSTER]
   loss I PCT          drop PCT % of node I's packets at random; 0 clears      (root)
   help                this text
 
-The cluster is --name, else $CONCLAVE_CLUSTER_NAME, else "local"; its state lives in
-.cluster/<name>/ and `down` keeps the logs in .cluster/.logs/<name>/.
-$CONCLAVE_BIN replaces the conclave command (default: node dist/daemon/cli/main.js);
-$CONCLAVE_UP_TIMEOUT_S bounds the wait in `up` and `restart` (default 30).
+The cluster is --name, else \$CONCLAVE_CLUSTER_NAME, else "local"; its state lives in
+.cluster/<name>/ and \`down\` keeps the logs in .cluster/.logs/<name>/.
+\$CONCLAVE_BIN replaces the conclave command (default: node dist/daemon/cli/main.js);
+\$CONCLAVE_UP_TIMEOUT_S bounds the wait in \`up\` and \`restart\` (default 30).
 USAGE
+}
+
+# The protocol or preset names (space-separated) from the build, where protocols/ keeps the one
+# list of each; $2 when there is no build to ask.
+names_or() {
+  node "$REPO_ROOT/scripts/lib/names.mjs" "$1" 2>/dev/null || printf '%s' "$2"
+}
+
+# Refuses --protocol/--preset values the daemon would refuse, before any namespace is built.
+# Without a build to ask (a $CONCLAVE_BIN stand-in), the conclave command checks them itself.
+check_name() {
+  local kind=$1 flag=$2 value=$3 names
+  names=$(node "$REPO_ROOT/scripts/lib/names.mjs" "$kind" 2>/dev/null) || return 0
+  [[ " $names " == *" $value "* ]] || usage_error "$flag must be one of: ${names// /, }; not '$value'"
 }
 
 cmd_up() {
@@ -68,8 +82,8 @@ cmd_up() {
   if ! [[ $size =~ ^[1-9][0-9]*$ ]] || [ "$size" -gt "$MAX_NODES" ]; then
     usage_error "up needs a node count from 1 to $MAX_NODES"
   fi
-  [[ $protocol =~ ^(bully|raft)$ ]] || usage_error "--protocol must be bully or raft, not '$protocol'"
-  [[ -z $preset || $preset =~ ^(lan|local|wan)$ ]] || usage_error "--preset must be lan, local or wan, not '$preset'"
+  check_name protocols --protocol "$protocol"
+  [ -z "$preset" ] || check_name presets --preset "$preset"
   if [ -n "$config" ]; then
     [ -f "$config" ] || die "config file '$config' does not exist"
     config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")

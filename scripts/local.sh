@@ -10,7 +10,7 @@ CLUSTER_SH="$REPO_ROOT/scripts/cluster.sh"
 . "$REPO_ROOT/scripts/lib/common.sh"
 
 usage() {
-  echo "usage: npm start -- [--protocol bully|raft] [--name CLUSTER] [other cluster.sh up flags]"
+  echo "usage: npm start -- [--protocol NAME] [--name CLUSTER] [other cluster.sh up flags: scripts/cluster.sh help]"
 }
 
 cluster=${CONCLAVE_CLUSTER_NAME:-local}

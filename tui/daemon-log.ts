@@ -4,7 +4,7 @@
  * emits (runtime.ts): shown as well, each such happening would appear twice. So
  * the panel takes from the log only what the API does not carry: warnings, errors, start-up lines.
  */
-import { recordBody, type LogRecord } from '../daemon/log.js';
+import { recordBody, type LogRecord } from '../shared/log-record.js';
 import { NODE_EVENT_TYPES } from '../protocols/host/events.js';
 import type { LogTone } from './model.js';
 

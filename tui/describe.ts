@@ -1,5 +1,5 @@
 /** One log line per API event: what happened, in words, and how alarming it is. */
-import { formatDuration } from '../daemon/cli/format.js';
+import { formatDuration } from '../shared/format.js';
 import type { StreamEvent } from '../daemon/api/types.js';
 import type { LogTone } from './model.js';
 

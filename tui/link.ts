@@ -5,7 +5,7 @@
  */
 import { ApiError, ApiUnreachableError } from '../daemon/api/errors.js';
 import type { ApiClient } from '../daemon/api/client.js';
-import { backoffDelayMs, type BackoffOptions } from '../daemon/p2p/backoff.js';
+import { backoffDelayMs, type BackoffOptions } from '../shared/backoff.js';
 import type { Action } from './state.js';
 
 export interface LinkInit {
@@ -117,11 +117,7 @@ export class DaemonLink {
 /** A short code and reason for the header, from what ended the stream. */
 export function describeFailure(error: unknown, abortedByPoll: boolean): { code: string; reason: string } {
   if (error instanceof ApiError) return { code: error.code, reason: `${error.code} (HTTP ${error.status})` };
-  if (error instanceof ApiUnreachableError) {
-    // The message carries the cause in its first parentheses, e.g. "(connection refused)".
-    const cause = /\(([^)]*)\)/.exec(error.message)?.[1];
-    return { code: 'unreachable', reason: cause ?? 'unreachable' };
-  }
+  if (error instanceof ApiUnreachableError) return { code: 'unreachable', reason: error.reason };
   if (abortedByPoll) return { code: 'unresponsive', reason: 'daemon not answering' };
   if (error === null) return { code: 'stream-ended', reason: 'the daemon closed the stream' };
   return { code: 'error', reason: error instanceof Error ? error.name : String(error) };

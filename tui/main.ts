@@ -4,7 +4,7 @@
  */
 import blessed from 'blessed';
 import { createApiClient, type ApiClient } from '../daemon/api/client.js';
-import type { LogRecord } from '../daemon/log.js';
+import type { LogRecord } from '../shared/log-record.js';
 import type { CommandResult } from '../protocols/election.js';
 import { daemonLogNote } from './daemon-log.js';
 import { Dashboard } from './dashboard.js';

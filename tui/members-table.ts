@@ -2,7 +2,7 @@
  * The members table: which columns fit a width, the row order (leader first), state colours and
  * the marker on members that run another protocol or follow another leader.
  */
-import { formatDuration, shortId } from '../daemon/cli/format.js';
+import { formatDuration, shortId } from '../shared/format.js';
 import type { StatusResponse } from '../daemon/api/types.js';
 import type { MemberState, NodeId } from '../protocols/types.js';
 import type { MemberView } from './model.js';

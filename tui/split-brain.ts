@@ -3,7 +3,7 @@
  * leader's last heartbeat still says "leader"), so the alarm waits `SPLIT_BRAIN_GRACE_MS` before it
  * fires; a disagreement that lasts longer is a real split brain.
  */
-import { shortId } from '../daemon/cli/format.js';
+import { shortId } from '../shared/format.js';
 import type { NodeRef } from '../daemon/api/types.js';
 import type { NodeId, ProtocolName } from '../protocols/types.js';
 import type { MemberView } from './model.js';

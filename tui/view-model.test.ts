@@ -9,6 +9,7 @@ import { initialUi } from './ui.js';
 import { bannerFor, bannerText, buildScreen, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
 import { findDisagreement } from './split-brain.js';
 import { describeEvent } from './describe.js';
+import { MEMBER_STATES } from '../protocols/types.js';
 
 const text = (segments: { text: string }[]) => segments.map((s) => s.text).join('');
 
@@ -20,7 +21,7 @@ test('the leader the viewed node follows comes first, other protocols last, name
 
 test('each state has its colour: alive green, suspect yellow, dead red, left grey', () => {
   assert.deepEqual(STATE_COLOURS, { alive: 'green', suspect: 'yellow', dead: 'red', left: 'grey' });
-  const states = ['alive', 'suspect', 'dead', 'left'] as const;
+  const states = MEMBER_STATES;
   const rows = memberRows(states.map((state) => memberView(`m-${state}`, { state })), status(), 0, 100);
   for (const row of rows) {
     const stateCell = row.segments.find((s) => states.includes(s.text.trim() as (typeof states)[number]))!;

@@ -3,13 +3,13 @@
  * (text segments with colours). Pure; widgets only render what this returns.
  */
 import { basename } from 'node:path';
-import { formatDuration } from '../daemon/cli/format.js';
+import { formatDuration } from '../shared/format.js';
 import type { BootstrapStatus, NodeRef, SecurityStatus, StatusResponse } from '../daemon/api/types.js';
-import type { ProtocolName } from '../protocols/types.js';
+import { MEMBER_STATES, type ProtocolName } from '../protocols/types.js';
 import { leadershipChart } from './chart.js';
 import type { Layout } from './layout.js';
 import { scrollWindow } from './layout.js';
-import { headerLine, memberRows, orderMembers, type Colour, type MemberRow, type Segment } from './members-table.js';
+import { headerLine, memberRows, orderMembers, STATE_COLOURS, type Colour, type MemberRow, type Segment } from './members-table.js';
 import type { DaemonView, LeaderChange, LogEntry, LogTone, MemberView } from './model.js';
 import { findDisagreement, isSplitBrain, type Disagreement } from './split-brain.js';
 import { staleness, type Staleness } from './stale.js';
@@ -282,7 +282,7 @@ const HELP = [
   'Members',
   '  leader first; * after a name: the daemon being viewed',
   '  ! follows another leader or claims to lead   ~ runs another protocol',
-  '  alive green, suspect yellow, dead red, left grey',
+  `  ${MEMBER_STATES.map((state) => `${state} ${STATE_COLOURS[state]}`).join(', ')}`,
   '  all grey: stale, the daemon sent nothing lately (the header says since when)',
   '',
   'any key closes this help',

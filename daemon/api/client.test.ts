@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createApiClient, resolveApiAddress, type ApiClient } from './client.js';
 import { ApiError } from './errors.js';
 import { startApiServer, type ApiServer } from './server.js';
@@ -47,17 +48,32 @@ describe('API client against a server', () => {
 
   it('leader({waitMs, after: revision}) returns the new leader once the revision changes', async () => {
     const pending = clients.tcp.leader({ waitMs: 120_000, after: source.leader().revision });
-    while (source.listeners.size === 0) await new Promise((r) => setTimeout(r, 5));
+    while (source.listeners.size === 0) await sleep(5);
     source.changeLeader('beta', PEER_ID);
     const changed = await pending;
     assert.deepEqual(changed.leader, { id: PEER_ID, name: 'beta' });
     assert.deepEqual(changed, source.leader());
   });
 
-  it('a long-poll longer than timeoutMs is not cut short by it', async () => {
-    // The poll runs three times the client's timeout: cut short at timeoutMs, it would fail.
-    const client = createApiClient({ address: api.tcpAddress!, timeoutMs: 500 });
-    assert.equal((await client.leader({ waitMs: 1500, after: source.leader().revision })).fencingToken, 11);
+  it('a long-poll is not cut short by timeoutMs: it ends when the leader changes', async () => {
+    const timeoutMs = 100;
+    const client = createApiClient({ address: api.tcpAddress!, timeoutMs });
+    // The client allows this poll timeoutMs + 60 s; the server answers only when the leader changes.
+    const outcome = client.leader({ waitMs: 60_000, after: source.leader().revision }).then(
+      (reply) => ({ reply, error: null }),
+      (error: Error) => ({ reply: null, error }),
+    );
+    let settled = false;
+    void outcome.then(() => (settled = true));
+    while (source.listeners.size === 0) await sleep(5);
+    // At least three timeouts after the server took the poll. A loaded machine only makes this
+    // wait longer, which makes the check stricter, never wrong.
+    await sleep(3 * timeoutMs);
+    if (settled) assert.fail(`the poll ended before the leader changed: ${JSON.stringify(await outcome)}`);
+    source.changeLeader('beta', PEER_ID);
+    const { reply, error } = await outcome;
+    assert.equal(error, null);
+    assert.deepEqual(reply!.leader, { id: PEER_ID, name: 'beta' });
   });
 
   it('transfer, resign and elect send their commands and return {ok, detail}', async () => {
@@ -168,7 +184,7 @@ describe('API client against a server', () => {
     await assert.rejects(clients.tcp.events(() => {
       throw new RangeError('consumer failed');
     }), { name: 'RangeError' });
-    while (source.listeners.size > 0) await new Promise((r) => setTimeout(r, 5));
+    while (source.listeners.size > 0) await sleep(5);
   });
 
   it('a token is sent as a bearer header; without it a protected TCP API is ApiError 401', async () => {
@@ -188,8 +204,9 @@ describe('API client without a daemon', () => {
     const address = `127.0.0.1:${await freePort()}`;
     const client = createApiClient({ address });
     for (const attempt of [() => client.status(), () => client.events(() => undefined), () => client.leader({ waitMs: 10 })]) {
-      await assert.rejects(attempt(), (err: Error & { exitCode?: number; address?: string }) => {
+      await assert.rejects(attempt(), (err: Error & { exitCode?: number; address?: string; reason?: string }) => {
         assert.equal(err.name, 'ApiUnreachableError');
+        assert.equal(err.reason, 'connection refused');
         assert.equal(err.exitCode, 1);
         assert.equal(err.address, address);
         assert.ok(err.message.includes(address), err.message);
@@ -208,12 +225,22 @@ describe('API client without a daemon', () => {
     });
   });
 
-  it('a server that accepts but never answers is ApiUnreachableError after timeoutMs', async () => {
+  // The server never answers, so only the client's timeout can end these calls; the test's own
+  // bound is generous, so a slow machine delays the answer but cannot change it.
+  it('a server that accepts but never answers is ApiUnreachableError caused by the timeout', { timeout: 60_000 }, async () => {
     const silent = createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = silent.address() as { port: number };
-      await assert.rejects(createApiClient({ address: `127.0.0.1:${port}`, timeoutMs: 50 }).status(), { name: 'ApiUnreachableError' });
+      const client = createApiClient({ address: `127.0.0.1:${port}`, timeoutMs: 50 });
+      for (const attempt of [() => client.status(), () => client.leader({ waitMs: 10 }), () => client.events(() => undefined)]) {
+        await assert.rejects(attempt(), (err: Error & { reason?: string }) => {
+          assert.equal(err.name, 'ApiUnreachableError');
+          assert.equal((err.cause as Error | undefined)?.name, 'TimeoutError');
+          assert.match(err.reason ?? '', /^no answer within \d+ ms$/);
+          return true;
+        });
+      }
     } finally {
       silent.close();
       (silent as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();

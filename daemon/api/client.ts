@@ -265,7 +265,7 @@ function mediaType(res: IncomingMessage): string {
 
 function connectionError(address: string, err: unknown): Error {
   if (err instanceof ApiError || err instanceof ApiUnreachableError) return err;
-  if (err instanceof TimeoutError) return new ApiUnreachableError(address, err.message);
+  if (err instanceof TimeoutError) return new ApiUnreachableError(address, err.message, { cause: err });
   const code = (err as NodeJS.ErrnoException).code;
   const reason =
     code === 'ECONNREFUSED' ? 'connection refused'
@@ -273,5 +273,5 @@ function connectionError(address: string, err: unknown): Error {
     : code === 'EACCES' ? 'permission denied on the socket'
     : code === 'ECONNRESET' ? 'connection lost'
     : code ?? (err as Error).message;
-  return new ApiUnreachableError(address, reason);
+  return new ApiUnreachableError(address, reason, { cause: err });
 }

@@ -9,18 +9,26 @@ export class ApiConfigError extends Error {
   readonly exitCode = 2;
 }
 
-/** No daemon answered at `address`: nothing listens there, or the socket file is missing. */
+/**
+ * No daemon answered at `address`: nothing listens there, the socket file is missing, or nothing
+ * answered within the client's timeout. `cause` is the underlying error (its `name` is
+ * `TimeoutError` for a timeout, else a socket error with its `code`).
+ */
 export class ApiUnreachableError extends Error {
   override readonly name = 'ApiUnreachableError';
   readonly exitCode = 1;
   readonly address: string;
+  /** Short, for a status line: `connection refused`, `no answer within 5000 ms`, … */
+  readonly reason: string;
 
-  constructor(address: string, reason: string) {
+  constructor(address: string, reason: string, options?: ErrorOptions) {
     super(
       `cannot reach the conclave API at ${address} (${reason}); is a daemon running? ` +
         'start one with `conclave start`, or pass --api HOST:PORT | unix:PATH',
+      options,
     );
     this.address = address;
+    this.reason = reason;
   }
 }
 

@@ -1,27 +1,7 @@
-/** Pure text formatting for the reporting commands: tables, durations, short ids, summaries. */
+/** Pure text formatting for the reporting commands: tables and summaries (durations and ids: shared/format.ts). */
+import { MEMBER_STATES } from '../../protocols/types.js';
+import { formatDuration, shortId } from '../../shared/format.js';
 import type { LeaderResponse, MemberResponse, NodeRef, StatusResponse } from '../api/types.js';
-
-/** The last 8 characters of a peer id: the start is the same `12D3KooW` for every node. */
-export function shortId(id: string): string {
-  return id.length <= 8 ? id : id.slice(-8);
-}
-
-/** `0.3s`, `4.2s`, `42s`, `4m05s`, `2h03m`, `3d04h`: two units at most, sized for a table cell. */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '-';
-  const seconds = ms / 1000;
-  if (seconds < 10) return `${(Math.floor(seconds * 10) / 10).toFixed(1)}s`;
-  if (seconds < 60) return `${Math.floor(seconds)}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${pad2(Math.floor(seconds % 60))}s`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours}h${pad2(minutes % 60)}m`;
-  return `${Math.floor(hours / 24)}d${pad2(hours % 24)}h`;
-}
-
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
-}
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function alignTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -48,7 +28,7 @@ export function formatSecurity(security: StatusResponse['security']): string {
 
 /** The bootstrap line shows only while it holds the node back from leading. */
 export function formatStatus(s: StatusResponse): string {
-  const counts = `${s.members.alive} alive, ${s.members.suspect} suspect, ${s.members.dead} dead, ${s.members.left} left`;
+  const counts = MEMBER_STATES.map((state) => `${s.members[state]} ${state}`).join(', ');
   // Absent from older daemons: then nothing is known of the swarm's key, and no line is shown.
   const boot = s.bootstrap as StatusResponse['bootstrap'] | undefined;
   const security = s.security as StatusResponse['security'] | undefined;

@@ -8,7 +8,7 @@ import { lstatSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs
 import { dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
-import type { ProtocolName } from '../../protocols/types.js';
+import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
 import { readFlagLayer } from '../config/flags.js';
 import { ConfigError } from '../errors.js';
@@ -65,7 +65,7 @@ export function registerInitCommand(program: Command, out: (text: string) => voi
     .command('init')
     .description(`write a new pre-shared swarm key (${KEY_FILE}) and a config that uses it (${CONFIG_FILE}): only nodes holding the key can join`)
     .option('--dir <dir>', 'where to write both files (created if missing)', '.')
-    .addOption(new Option('--protocol <protocol>', 'election protocol').choices(['bully', 'raft']).default(DEFAULT_CONFIG.protocol))
+    .addOption(new Option('--protocol <protocol>', 'election protocol').choices(PROTOCOL_NAMES).default(DEFAULT_CONFIG.protocol))
     .option('--cluster <name>', 'cluster name (scopes discovery and gossip)', DEFAULT_CONFIG.cluster.name)
     .option('--bootstrap-expect <n>', 'the number of nodes you will run (no node leads before it has seen that many)', String(DEFAULT_CONFIG.cluster.bootstrapExpect))
     .option('--force', `overwrite an existing ${KEY_FILE} or ${CONFIG_FILE}`)

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerConfigCommands } from './config-cmd.js';
+import { loadTui } from './dashboard.js';
 import { registerInitCommand } from './init.js';
 import { registerReportCommands } from './report.js';
 import { registerStartCommand } from './start.js';
@@ -15,13 +16,6 @@ import { registerStartCommand } from './start.js';
 const DEFAULT_API = '127.0.0.1:7400';
 /** Once a command is done, a handle left open (a libp2p socket, a timer) must not keep the process alive. */
 const EXIT_BACKSTOP_MS = 1000;
-/** Resolved from dist/daemon/cli/; a variable so the CLI builds and runs without the dashboard. */
-const TUI_MODULE = '../../tui/main.js';
-
-interface TuiModule {
-  runTui(opts: { apis: string[]; token: string | null }): Promise<unknown>;
-}
-
 function buildProgram(): Command {
   const program = new Command('conclave')
     .description('peer-to-peer cluster daemon: gossip membership, Bully or Raft leader election')
@@ -44,17 +38,6 @@ function buildProgram(): Command {
       await tui.runTui({ apis, token: process.env.CONCLAVE_API_TOKEN || null });
     });
   return program;
-}
-
-async function loadTui(): Promise<TuiModule> {
-  let loaded: Partial<TuiModule>;
-  try {
-    loaded = (await import(TUI_MODULE)) as Partial<TuiModule>;
-  } catch (err) {
-    throw new Error(`the dashboard is not available in this build (${(err as Error).message})`);
-  }
-  if (typeof loaded.runTui !== 'function') throw new Error('the dashboard module does not export runTui');
-  return loaded as TuiModule;
 }
 
 async function main(argv: string[]): Promise<void> {

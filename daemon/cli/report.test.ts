@@ -12,7 +12,7 @@ import { FakeControlSource, PEER_ID, SELF_ID } from '../api/testing.js';
 import type { LeaderResponse } from '../api/types.js';
 import { exitCodeOf } from '../errors.js';
 import { registerReportCommands } from './report.js';
-import { shortId } from './format.js';
+import { shortId } from '../../shared/format.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-report-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));

@@ -3,7 +3,11 @@
  * then run the daemon until it is stopped. `config print` shares the flags.
  */
 import { Command, Option } from 'commander';
+import { MEMBERSHIP_PRESET_NAMES } from '../../protocols/membership/presets.js';
+import { PROTOCOL_NAMES } from '../../protocols/types.js';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../config/schema.js';
+import { dashboardOpener } from './dashboard.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -15,15 +19,15 @@ export function addConfigFlags(command: Command): Command {
     .option('--bootstrap-expect <n>', 'no node leads before the cluster was seen with this many members (1: a single node)')
     .option('--name <name>', 'node name (default: host name)')
     .option('--priority <n>', 'Bully rank: higher wins (integer)')
-    .addOption(new Option('--protocol <protocol>', 'election protocol').choices(['bully', 'raft']))
+    .addOption(new Option('--protocol <protocol>', 'election protocol').choices(PROTOCOL_NAMES))
     .option('--data-dir <dir>', 'identity, lock and durable state')
     .option('--listen <multiaddr>', 'libp2p listen address (repeatable)', collect)
     .option('--api <host:port>', 'control API TCP address')
     .option('--bootstrap <multiaddr>', 'peer to dial at start (repeatable)', collect)
     .option('--no-mdns', 'turn mDNS discovery off')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']))
-    .addOption(new Option('--log-format <format>', 'log format').choices(['pretty', 'json']))
-    .addOption(new Option('--preset <name>', 'membership timing preset').choices(['lan', 'local', 'wan']));
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
+    .addOption(new Option('--log-format <format>', 'log format').choices(LOG_FORMATS))
+    .addOption(new Option('--preset <name>', 'membership timing preset').choices(MEMBERSHIP_PRESET_NAMES));
 }
 
 /** The config file and flag layer from a command that has addConfigFlags' options. */
@@ -61,9 +65,10 @@ export function registerStartCommand(program: Command): void {
     .action(async (opts: { tui?: boolean; resetElectionState?: boolean }, command: Command) => {
       const { file, flags } = readConfigFlags(command);
       const config = loadConfig({ file, flags });
-      // Loaded here, not at the top: config and report commands need none of libp2p.
+      // Loaded here, not at the top: config and report commands need none of libp2p or blessed.
+      const dashboard = opts.tui === true ? await dashboardOpener() : undefined;
       const { runDaemon } = await import('../daemon.js');
-      const code = await runDaemon(config, { tui: opts.tui === true, resetElectionState: opts.resetElectionState === true });
+      const code = await runDaemon(config, { dashboard, resetElectionState: opts.resetElectionState === true });
       // The daemon has handed off, left, closed and flushed its log: libp2p's leftover timers
       // must not hold the exit (the documented bound is 2 s after SIGTERM).
       process.exit(code);

@@ -6,7 +6,8 @@
 import { hostname, homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DEFAULT_BULLY_CONFIG } from '../../protocols/bully/config.js';
-import type { ConclaveConfig, MembershipPresetName } from './types.js';
+import type { MembershipPresetName } from '../../protocols/membership/presets.js';
+import type { ConclaveConfig } from './types.js';
 
 /** Every field whose default does not depend on the host or on other fields. */
 export type ConfigDefaults = Omit<ConclaveConfig, 'node' | 'dataDir' | 'membership'> & {

@@ -4,6 +4,7 @@
  * is an error instead of a silently ignored setting. Checks across fields live in checks.ts.
  */
 import { z } from 'zod';
+import { MEMBERSHIP_PRESET_NAMES } from '../../protocols/membership/presets.js';
 import { PROTOCOL_NAMES } from '../../protocols/types.js';
 import { bootstrapAddressProblem, hostPortProblem, listenAddressProblem } from './addresses.js';
 
@@ -12,7 +13,6 @@ export const CLUSTER_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** Node names are path segments of the default data dir and appear in logs: no slashes, no spaces. */
 export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
 
-export const MEMBERSHIP_PRESET_NAMES = ['lan', 'local', 'wan'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'] as const;
 export const LOG_FORMATS = ['pretty', 'json'] as const;
 
@@ -99,7 +99,7 @@ export const configLayerSchema = z
       })
       .partial()
       .strict(),
-    protocol: z.enum(PROTOCOL_NAMES as readonly ['bully', 'raft']),
+    protocol: z.enum(PROTOCOL_NAMES),
     dataDir: filePath,
     listen: z.array(checked(listenAddressProblem)).min(1, { error: 'needs at least one address, or peers cannot dial this node' }),
     // `api: 127.0.0.1:7400` is shorthand for `api: { listen: 127.0.0.1:7400 }`.

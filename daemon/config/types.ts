@@ -1,9 +1,12 @@
 import type { ProtocolName } from '../../protocols/types.js';
 import type { MembershipTimings } from '../../protocols/membership/types.js';
 import type { BullyConfig } from '../../protocols/bully/config.js';
+import type { MembershipPresetName } from '../../protocols/membership/presets.js';
+import type { LOG_FORMATS, LOG_LEVELS } from './schema.js';
 
-export type MembershipPresetName = 'lan' | 'local' | 'wan';
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export type { MembershipPresetName };
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** The effective, validated configuration a daemon runs with (defaults < file < env < flags). */
 export interface ConclaveConfig {
@@ -38,5 +41,5 @@ export interface ConclaveConfig {
   };
   bully: BullyConfig;
   security: { pskFile: string | null };
-  log: { level: LogLevel; format: 'pretty' | 'json'; file: string | null };
+  log: { level: LogLevel; format: LogFormat; file: string | null };
 }

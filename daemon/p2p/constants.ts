@@ -1,4 +1,5 @@
 /** Tuning for a small LAN cluster; each value says why it differs from the library default. */
+import type { BackoffOptions } from '../../shared/backoff.js';
 
 /**
  * Direct-message streams allowed per connection and direction. libp2p's default of 32 is
@@ -44,6 +45,9 @@ export const DIAL_TIMEOUT_MS = 5_000;
  * nodes; a local cluster restarting at once connects from one address many times a second.
  */
 export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 100;
+
+/** Redials on a LAN: a restarted daemon is back within a second; a gone one costs a dial per 30 s. */
+export const REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
 
 /** Gossipsub heartbeat: mesh repair after a restart within half a second (default 1 s). */
 export const GOSSIP_HEARTBEAT_INTERVAL_MS = 500;

@@ -13,7 +13,8 @@
  * A peer disconnected for flooding is not dialled until its cool-down ends (`refusedUntilMs`):
  * a target waits for it without counting a failure, a discovery report is ignored.
  */
-import { backoffDelayMs, REDIAL_BACKOFF, type BackoffOptions } from './backoff.js';
+import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
+import { REDIAL_BACKOFF } from './constants.js';
 import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
 import { createRejectLogLimiter, type RejectLogLimiter } from './reject-log.js';
 import type { P2PLogger, RedialPeer } from './types.js';

@@ -3,6 +3,7 @@
  * id. Nodes of another cluster use other names, so they neither discover nor hear each other.
  */
 import { createHash } from 'node:crypto';
+import type { ProtocolName } from '../../protocols/types.js';
 
 /** DNS labels hold at most 63 bytes; `_conclave-` and the hash fit well inside. */
 const MAX_TAG_LABEL_BYTES = 63;
@@ -22,6 +23,6 @@ export function gossipTopic(cluster: string): string {
   return `conclave/${cluster}/heartbeat/1`;
 }
 
-export function directProtocolId(cluster: string, protocol: 'bully' | 'raft'): string {
+export function directProtocolId(cluster: string, protocol: ProtocolName): string {
   return `/conclave/${cluster}/${protocol}/1.0.0`;
 }

@@ -3,6 +3,7 @@
  * streams, connection events and a redial set. Nothing here mentions libp2p types except the key.
  */
 import type { PrivateKey } from '@libp2p/interface';
+import type { ProtocolName } from '../../protocols/types.js';
 import type { PeerLimits } from './flood-guard.js';
 
 /** What the node logs through; a pino child logger fits. */
@@ -18,7 +19,7 @@ export interface P2PNodeInit {
   /** Scopes the mDNS service tag, the gossip topic and the direct protocol id. */
   cluster: string;
   /** Scopes the direct-messaging protocol id, so Bully and Raft nodes never exchange frames. */
-  protocol: 'bully' | 'raft';
+  protocol: ProtocolName;
   listen: string[];
   /** Multiaddrs with or without `/p2p/<id>`; dialled at start and redialled while unconnected. */
   bootstrap: string[];

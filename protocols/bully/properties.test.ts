@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { leadersAtOnce, TermLeaders, termAboveToken, TokenHighWater } from '../election-safety.js';
 import type { NodeId } from '../types.js';
 import { BullyNet, specs, TEST_BULLY_CONFIG } from './testing.js';
 
@@ -68,24 +69,24 @@ function apply(net: BullyNet, a: Action): void {
   }
 }
 
-/** Installs the safety checks; returns a function that throws the first violation seen. */
+/**
+ * Installs the safety checks after every step; returns a function that throws the first
+ * violation seen. The rules are the simulator's (../election-safety.ts).
+ */
 function watch(net: BullyNet): () => void {
-  const highestToken = new Map<NodeId, number>();
-  const leaderOfEpoch = new Map<number, NodeId>();
+  const tokens = new TokenHighWater();
+  const epochs = new TermLeaders();
   let violation: string | null = null;
   net.onStep = () => {
-    const leaders = net.leaders();
+    const reports = net.up().map((id) => ({ id, ...net.summary(id)! }));
+    const leaders = leadersAtOnce(reports).map((r) => r.id);
     if (leaders.length > 1) violation ??= `${leaders.join(' and ')} both report leadership at ${net.nowMs} ms`;
-    for (const id of net.up()) {
-      const s = net.summary(id)!;
-      const before = highestToken.get(id) ?? 0;
-      if (s.fencingToken < before) violation ??= `${id}: fencing token ${s.fencingToken} after ${before}`;
-      highestToken.set(id, Math.max(before, s.fencingToken));
-      if (s.term > s.fencingToken) violation ??= `${id}: term ${s.term} above fencing token ${s.fencingToken}`;
-      if (s.role !== 'leader') continue;
-      const holder = leaderOfEpoch.get(s.term);
-      if (holder === undefined) leaderOfEpoch.set(s.term, id);
-      else if (holder !== id) violation ??= `${id} leads epoch ${s.term}, which ${holder} led`;
+    for (const s of reports) {
+      const before = tokens.observe(s.id, s.fencingToken);
+      if (before !== null) violation ??= `${s.id}: fencing token ${s.fencingToken} after ${before}`;
+      if (termAboveToken(s)) violation ??= `${s.id}: term ${s.term} above fencing token ${s.fencingToken}`;
+      const holder = epochs.observe(s.id, s);
+      if (holder !== null) violation ??= `${s.id} leads epoch ${s.term}, which ${holder} led`;
     }
   };
   return () => {

@@ -10,6 +10,7 @@
 export { createMembership, LEAVE_ANNOUNCEMENTS, MAX_GOSSIPED_REFS, MAX_MEMBERS } from './membership.js';
 export type { Membership, MembershipInit } from './membership.js';
 export { heartbeatCodec } from './codec.js';
-export { MEMBERSHIP_PRESETS } from './presets.js';
+export { MEMBERSHIP_PRESET_NAMES, MEMBERSHIP_PRESETS } from './presets.js';
+export type { MembershipPresetName } from './presets.js';
 export * from './formulas.js';
 export type * from './types.js';

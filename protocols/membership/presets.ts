@@ -59,4 +59,8 @@ const wan: MembershipTimings = {
   maxHealthMultiplier: 8,
 };
 
-export const MEMBERSHIP_PRESETS: Record<'lan' | 'local' | 'wan', MembershipTimings> = { lan, local, wan };
+/** The preset names (`membership.preset`, `--preset`): config, CLI and scripts derive from this list. */
+export const MEMBERSHIP_PRESET_NAMES = ['lan', 'local', 'wan'] as const;
+export type MembershipPresetName = (typeof MEMBERSHIP_PRESET_NAMES)[number];
+
+export const MEMBERSHIP_PRESETS: Readonly<Record<MembershipPresetName, MembershipTimings>> = { lan, local, wan };

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MEMBERSHIP_PRESETS } from './presets.js';
+import { PROTOCOL_NAMES } from '../types.js';
+import { MEMBERSHIP_PRESET_NAMES, MEMBERSHIP_PRESETS, type MembershipPresetName } from './presets.js';
 import { heartbeat, machine, meta } from './testing.js';
 import type { Heartbeat, MembershipInput, MembershipTimings } from './types.js';
 
@@ -17,7 +18,7 @@ const arbitraryHeartbeat = fc
     incarnation: fc.nat(6),
     seq: fc.nat(8),
     leaving: fc.boolean(),
-    protocol: fc.constantFrom('bully' as const, 'raft' as const),
+    protocol: fc.constantFrom(...PROTOCOL_NAMES),
     term: fc.nat(3),
     suspects: fc.array(ref, { maxLength: 3 }),
     dead: fc.array(ref, { maxLength: 3 }),
@@ -65,7 +66,7 @@ test('property: incarnations never decrease, and the view stays sorted with self
   );
 });
 
-const PRESET_NAMES = fc.constantFrom(...(Object.keys(MEMBERSHIP_PRESETS) as (keyof typeof MEMBERSHIP_PRESETS)[]));
+const PRESET_NAMES = fc.constantFrom(...MEMBERSHIP_PRESET_NAMES);
 const JITTERS = fc.array(fc.double({ min: 0, max: 0.999, noNaN: true }), { minLength: 20, maxLength: 60 });
 
 /**
@@ -73,7 +74,7 @@ const JITTERS = fc.array(fc.double({ min: 0, max: 0.999, noNaN: true }), { minLe
  * jitter_k * maxJitterMs later (so in any order), optionally once more an interval later.
  * Returns the event types `a` emitted about b.
  */
-function steadyMember(preset: keyof typeof MEMBERSHIP_PRESETS, jitters: number[], duplicate: boolean, maxJitterMs: (t: MembershipTimings) => number): string[] {
+function steadyMember(preset: MembershipPresetName, jitters: number[], duplicate: boolean, maxJitterMs: (t: MembershipTimings) => number): string[] {
   const timings = MEMBERSHIP_PRESETS[preset];
   const a = machine('a', timings);
   const deliveries = jitters.flatMap((j, k) => {

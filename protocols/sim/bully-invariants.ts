@@ -6,6 +6,7 @@
 import { DEFAULT_BULLY_CONFIG, type BullyConfig } from '../bully/config.js';
 import type { BullyPersisted } from '../bully/messages.js';
 import { countedMembers, majorityOf } from '../bully/quorum.js';
+import { termAboveToken } from '../election-safety.js';
 import type { NodeId } from '../types.js';
 import { agreedLeaderAfterHeal } from './election-invariants.js';
 import type { InvariantFactory, InvariantSetup, SimBounds, SimView } from './types.js';
@@ -42,6 +43,17 @@ export const bullyLeaderEpochDurable: InvariantFactory = () => ({
       return `${node.id} leads epoch ${summary.term} but its disk holds ${JSON.stringify(disk)}`;
     }
     return null;
+  },
+});
+
+/** A node's epoch never runs ahead of its fencing token (the rule the property tests check too). */
+export const bullyEpochWithinToken: InvariantFactory = () => ({
+  name: 'bully-epoch-within-token',
+  check(view: SimView): string | null {
+    const node = view.touched;
+    const summary = node?.summary();
+    if (!node || !summary || !termAboveToken(summary)) return null;
+    return `${node.id} reports epoch ${summary.term} above its fencing token ${summary.fencingToken}`;
   },
 });
 

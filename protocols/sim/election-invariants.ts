@@ -1,21 +1,22 @@
 /**
  * Election invariants any protocol entry may list (protocols.ts): they read only the
- * `ElectionSummary` each node reports, so Bully and Raft are judged by the same rules.
+ * `ElectionSummary` each node reports, so Bully and Raft are judged by the same rules. The rules
+ * themselves are ../election-safety.ts, shared with the property tests; these decide when to look.
  */
+import { leadersAtOnce, TermLeaders, TokenHighWater } from '../election-safety.js';
 import type { NodeId } from '../types.js';
-import type { InvariantFactory, InvariantSetup, NodeView, SimView } from './types.js';
+import type { InvariantFactory, InvariantSetup, SimView } from './types.js';
 
 /** Never two leaders in one term: a term, once some node led it, belongs to that node. */
 export const oneLeaderPerTerm: InvariantFactory = () => {
-  const leaderOfTerm = new Map<number, NodeId>();
+  const leaders = new TermLeaders();
   return {
     name: 'one-leader-per-term',
     check(view: SimView): string | null {
       for (const record of view.records) {
-        if (record.type !== 'summary' || record.to.role !== 'leader') continue;
-        const holder = leaderOfTerm.get(record.to.term);
-        if (holder === undefined) leaderOfTerm.set(record.to.term, record.node);
-        else if (holder !== record.node) return `${record.node} leads term ${record.to.term}, which ${holder} already led`;
+        if (record.type !== 'summary') continue;
+        const holder = leaders.observe(record.node, record.to);
+        if (holder !== null) return `${record.node} leads term ${record.to.term}, which ${holder} already led`;
       }
       return null;
     },
@@ -33,14 +34,16 @@ export const singleLeaderAtEveryInstant: InvariantFactory = () => ({
   name: 'single-leader-at-every-instant',
   check(view: SimView): string | null {
     const candidates = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
-    for (const node of candidates) {
-      if (node.report()?.role !== 'leader') continue;
-      for (const other of view.nodes) {
-        if (other === node || other.report()?.role !== 'leader') continue;
-        return `${node.id} (term ${node.report()!.term}) and ${other.id} (term ${other.report()!.term}) both report leadership at ${view.nowMs} ms${other.paused ? ` (${other.id} is paused)` : ''}`;
-      }
-    }
-    return null;
+    if (!candidates.some((n) => n.report()?.role === 'leader')) return null;
+    const reports = view.nodes.flatMap((node) => {
+      const report = node.report();
+      return report ? [{ node, ...report }] : [];
+    });
+    const leaders = leadersAtOnce(reports);
+    if (leaders.length < 2) return null;
+    // The node that just stepped first: it is the one that broke the rule.
+    const [first, second] = [...leaders].sort((a, b) => Number(candidates.includes(b.node)) - Number(candidates.includes(a.node)));
+    return `${first!.node.id} (term ${first!.term}) and ${second!.node.id} (term ${second!.term}) both report leadership at ${view.nowMs} ms${second!.node.paused ? ` (${second!.node.id} is paused)` : ''}`;
   },
 });
 
@@ -81,22 +84,16 @@ export const namedLeaderHoldsLease: InvariantFactory = (setup) => {
 
 /** Fencing tokens only grow at each node, across its crashes and restarts (they are durable). */
 export const fencingTokensGrow: InvariantFactory = () => {
-  const highest = new Map<NodeId, number>();
-  const check = (node: NodeView): string | null => {
-    const token = node.summary()?.fencingToken;
-    if (token === undefined) return null;
-    const before = highest.get(node.id) ?? -Infinity;
-    if (token < before) return `${node.id} reports fencing token ${token} after ${before} (life ${node.life})`;
-    highest.set(node.id, token);
-    return null;
-  };
+  const tokens = new TokenHighWater();
   return {
     name: 'fencing-tokens-grow',
     check(view: SimView): string | null {
       const nodes = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
       for (const node of nodes) {
-        const violation = check(node);
-        if (violation) return violation;
+        const token = node.summary()?.fencingToken;
+        if (token === undefined) continue;
+        const before = tokens.observe(node.id, token);
+        if (before !== null) return `${node.id} reports fencing token ${token} after ${before} (life ${node.life})`;
       }
       return null;
     },

@@ -8,6 +8,8 @@
  */
 export { runSeed, createSimulation, summaryLine } from './run.js';
 export type { RunOptions } from './run.js';
+export { runSwarm, failureReport, replayCommand } from './swarm.js';
+export type { SeedOutcome, SwarmOptions, SwarmReport } from './swarm.js';
 export { Simulation } from './sim.js';
 export type { SimulationInit } from './sim.js';
 export { SIM_PROTOCOLS, simProtocol } from './protocols.js';

@@ -10,7 +10,7 @@
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
 import type { Codec, Election } from '../election.js';
 import type { ProtocolName } from '../types.js';
-import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
+import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyEpochWithinToken, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
 import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, singleLeaderAtEveryInstant } from './election-invariants.js';
 import { UnknownSimProtocolError } from './errors.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
@@ -62,6 +62,7 @@ export function bullyProtocol(config: BullyConfig = SIM_BULLY_CONFIG, wrap: (mac
       oneLeaderPerTerm,
       fencingTokensGrow,
       bullyLeaderEpochDurable,
+      bullyEpochWithinToken,
       agreedLeaderWithLiveMajority((setup) => bullyAgreementBoundMs(setup, config)),
       stableLeaderWhenQuiet((setup) => bullyAgreementBoundMs(setup, config)),
     ],

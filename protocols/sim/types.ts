@@ -4,6 +4,7 @@
  */
 import type { Election } from '../election.js';
 import type { NodeEvent } from '../host/events.js';
+import type { MembershipPresetName } from '../membership/presets.js';
 import type { Member, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId } from '../types.js';
@@ -25,7 +26,8 @@ export interface ElectionContext<P> {
 
 export type ElectionFactory<M = unknown, P = unknown> = (ctx: ElectionContext<P>) => Election<M, P>;
 
-export type PresetName = 'local' | 'lan';
+/** The presets the simulator draws from (`wan` timings would only lengthen runs). */
+export type PresetName = Extract<MembershipPresetName, 'local' | 'lan'>;
 
 export interface FaultMix {
   crash: boolean;

@@ -1,9 +1,10 @@
 /**
  * scripts/cluster.sh end to end: up, status, sock, kill, stop/cont, restart, partition/heal,
  * loss and down, checked against the processes, namespaces, routes and firewall rules
- * themselves. Real daemons when the build can run them (else the stand-in conclave), a
- * namespace LAN as root with `ip` (else 127.0.0.1, where the LAN-only commands must refuse).
- * A second suite kills the script halfway through `up` and proves `down` still removes all.
+ * themselves. Always the real daemons of this build: a daemon that cannot start fails the
+ * suite. A namespace LAN as root with `ip` (else 127.0.0.1, where the LAN-only commands must
+ * refuse; only what needs root, `ip` or iptables is skipped without them). A second suite kills
+ * the script halfway through `up` and proves `down` still removes all.
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
@@ -18,12 +19,6 @@ const ROOT = new URL('../../../', import.meta.url).pathname;
 const SCRIPT = join(ROOT, 'scripts/cluster.sh');
 const STAND_IN = `${process.execPath} ${join(ROOT, 'dist/test/integration/fixtures/conclave-stand-in.js')}`;
 const LAN = canUseNamespaces();
-
-/** The real daemon once its module graph loads; before that the stand-in. */
-function realDaemonLoads(): boolean {
-  const probe = `await import(${JSON.stringify(join(ROOT, 'dist/daemon/polyfill.js'))}); await import(${JSON.stringify(join(ROOT, 'dist/daemon/daemon.js'))});`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', probe], { stdio: 'ignore' }).status === 0;
-}
 
 function clusterSh(args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
   return spawnSync('bash', [SCRIPT, ...args], {
@@ -110,12 +105,13 @@ function links(namespace: string): string[] {
 
 describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
   const name = `cs${process.pid}`;
-  const useRealDaemon = !process.env.CONCLAVE_BIN && existsSync(CLI) && realDaemonLoads();
-  const env = useRealDaemon ? {} : { CONCLAVE_BIN: process.env.CONCLAVE_BIN ?? STAND_IN };
+  // This build's daemon, whatever CONCLAVE_BIN says outside: up must start it or fail.
+  const env = { CONCLAVE_BIN: undefined };
   const sh = (...args: string[]) => clusterSh([...args, '--name', name], env);
   const pidOf = (index: number) => statusRow(ok(sh('status')), `n${index}`).pid;
 
   before(() => {
+    assert.ok(existsSync(CLI), `${CLI} is missing: build first`);
     ok(sh('up', '3', '--preset', 'local'));
   });
 
@@ -129,8 +125,7 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
     }
   });
 
-  it('the real daemons find each other over the LAN (mDNS in namespaces, else bootstrap)', async (t) => {
-    if (!useRealDaemon) return t.skip('the daemon does not run yet; the stand-in knows no peers');
+  it('the daemons find each other over the LAN (mDNS in namespaces, else bootstrap)', async () => {
     const socket = ok(sh('sock', '1')).trim();
     const aliveSeen = async () => (await getStatus(socket).catch(() => null))?.members.alive ?? 0;
     await waitUntil('n1 to see 3 alive members', async () => (await aliveSeen()) === 3, 30_000);
@@ -156,6 +151,9 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
     assert.equal(sh('frobnicate').status, 2);
     assert.equal(sh('status', '--bogus').status, 2);
     assert.equal(sh('kill', '9').status, 2);
+    // Names the daemon would refuse are refused before anything starts.
+    assert.equal(sh('up', '2', '--protocol', 'paxos').status, 2);
+    assert.equal(sh('up', '2', '--preset', 'fast').status, 2);
   });
 
   it('kill 2 ends that exact process, and restart 2 brings n2 back', async () => {
@@ -228,7 +226,9 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
 
 describe('cluster.sh down after the script was killed halfway through up', { timeout: 120_000 }, () => {
   const name = `cx${process.pid}`;
-  // The stand-in holds its socket back, so `up` is reliably still waiting when it is killed.
+  // Not a fallback: this suite tests the script's clean-up, not the daemon. The stand-in holds
+  // its socket back, so `up` is reliably still waiting when it is killed; a real daemon answers
+  // too soon to catch `up` halfway.
   const env = { CONCLAVE_BIN: STAND_IN, STAND_IN_READY_DELAY_MS: '600000' };
 
   after(() => downAndForget(name, env));

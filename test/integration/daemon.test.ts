@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createApiClient } from '../../daemon/api/client.js';
 import type { StreamEvent } from '../../daemon/api/types.js';
+import { ROLES } from '../../protocols/types.js';
 import { CLI, sleep } from '../support/local-cluster.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-daemon-test-'));
@@ -109,7 +110,7 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
       assert.equal(s.name, 'solo');
       assert.equal(s.cluster, 'apitest');
       assert.equal(s.protocol, 'bully');
-      assert.ok(['leader', 'follower', 'candidate', 'observer'].includes(s.role as string));
+      assert.ok((ROLES as readonly unknown[]).includes(s.role), String(s.role));
       assert.equal(typeof s.term, 'number');
       assert.equal(typeof s.fencingToken, 'number');
       assert.ok(s.leader === null || (typeof (s.leader as { id: unknown }).id === 'string' && typeof (s.leader as { name: unknown }).name === 'string'));

@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Heartbeat, IncarnationRef, MemberMeta } from '../../protocols/membership/types.js';
+import type { ProtocolName } from '../../protocols/types.js';
 
 export interface HostilePeerInit {
   /** The cluster's name: it scopes the gossip topic and the election protocol id. */
@@ -27,7 +28,7 @@ export interface HostilePeerInit {
   /** The network namespace the cluster runs in (LocalCluster.namespace); null: this one. */
   namespace: string | null;
   /** Election protocol id to speak; default 'bully'. */
-  protocol?: 'bully' | 'raft';
+  protocol?: ProtocolName;
   /** Take the election streams daemons open to this peer and never read them; default false. */
   stall?: boolean;
 }
@@ -106,7 +107,7 @@ export type HostileLine =
 /** The child's startup argument. */
 export interface HostileChildInit {
   cluster: string;
-  protocol: 'bully' | 'raft';
+  protocol: ProtocolName;
   stall: boolean;
 }
 

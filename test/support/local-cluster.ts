@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '../../daemon/api/client.js';
 import type { MemberResponse, StatusResponse, StreamEvent } from '../../daemon/api/types.js';
+import type { MembershipPresetName } from '../../protocols/membership/presets.js';
+import type { ProtocolName } from '../../protocols/types.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
@@ -22,10 +24,10 @@ export function canUseNamespaces(): boolean {
 
 export interface ClusterOptions {
   size: number;
-  protocol?: 'bully' | 'raft';
+  protocol?: ProtocolName;
   /** Cluster name; unique by default so parallel clusters never meet. */
   cluster?: string;
-  preset?: 'lan' | 'local' | 'wan';
+  preset?: MembershipPresetName;
   /** Node i (1-based) gets priorities[i-1]. */
   priorities?: number[];
   /** Extra `start` flags for every node, or per node by a function. */

@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 /**
- * `npm run sim -- --seeds N` / `--seed S`: runs the deterministic simulator and prints one line
- * per seed; a violation prints the seed, the invariant, the trace and the exact replay command,
- * and the exit code is 1. The only part of protocols/sim that does I/O.
+ * `npm run sim -- --seeds N` / `--seed S`: runs the deterministic simulator (protocols/sim) and
+ * prints one line per seed; a violation prints the seed, the invariant, the trace and the exact
+ * replay command, and the exit code is 1. A process, so it lives outside protocols/: the
+ * simulator itself does no I/O.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { runSeed, summaryLine } from './run.js';
-import { SIM_PROTOCOLS } from './protocols.js';
-import type { SimResult } from './types.js';
+import { failureReport, runSwarm, SIM_PROTOCOLS, summaryLine } from '../protocols/sim/index.js';
 
 const EXIT_VIOLATION = 1;
 const EXIT_USAGE = 2;
@@ -37,19 +36,6 @@ interface CliOptions {
   verbose: boolean;
 }
 
-function replayCommand(seed: number, protocol: string): string {
-  return `npm run sim -- --seed ${seed}${protocol === 'none' ? '' : ` --protocol ${protocol}`} --verbose`;
-}
-
-function report(result: SimResult): void {
-  const v = result.violation!;
-  const out = process.stdout;
-  out.write(`\nVIOLATION of ${v.invariant} at ${v.nowMs} ms (seed ${v.seed}, protocol ${result.protocol})\n  ${v.message}\n`);
-  out.write(`  faults and events before it:\n${v.notable.map((l) => `    ${l}`).join('\n')}\n`);
-  out.write(`  last steps:\n${v.trace.map((l) => `    ${l}`).join('\n')}\n`);
-  out.write(`  replay: ${replayCommand(v.seed, result.protocol)}\n\n`);
-}
-
 function main(argv: string[]): number {
   const program = new Command()
     .name('sim')
@@ -74,30 +60,24 @@ function main(argv: string[]): number {
   const onTrace = opts.verbose ? (line: string) => process.stdout.write(`  ${line}\n`) : undefined;
   const width = String(seeds.length).length;
   const startedMs = performance.now();
-  const failed: number[] = [];
-  let virtualMs = 0;
-  seeds.forEach((seed, i) => {
-    const progress = seeds.length > 1 ? `[${String(i + 1).padStart(width)}/${seeds.length}] ` : '';
-    let result: SimResult;
-    try {
-      result = runSeed(seed, { protocol: opts.protocol, onTrace });
-    } catch (err) {
-      failed.push(seed);
-      const name = err instanceof Error ? err.name : 'Error';
-      process.stdout.write(`${progress}seed ${seed}: CRASHED ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.stdout.write(`  replay: ${replayCommand(seed, opts.protocol)}\n`);
-      return;
-    }
-    virtualMs += result.stats.virtualMs;
-    process.stdout.write(`${progress}${summaryLine(result)}\n`);
-    if (result.violation) {
-      failed.push(seed);
-      report(result);
-    }
+  const report = runSwarm({
+    seeds,
+    protocol: opts.protocol,
+    onTrace,
+    onSeed: (outcome, i) => {
+      const progress = seeds.length > 1 ? `[${String(i + 1).padStart(width)}/${seeds.length}] ` : '';
+      if (outcome.crash) {
+        process.stdout.write(`${progress}${failureReport(outcome, opts.protocol)}`);
+        return;
+      }
+      process.stdout.write(`${progress}${summaryLine(outcome.result)}\n`);
+      if (outcome.result.violation) process.stdout.write(`\n${failureReport(outcome, opts.protocol)}\n`);
+    },
   });
   const wallS = (performance.now() - startedMs) / 1000;
+  const failed = report.failed.map((f) => f.seed);
   process.stdout.write(
-    `${seeds.length} seed(s), ${failed.length} failed, ${(virtualMs / 1000).toFixed(0)} virtual s in ${wallS.toFixed(1)} s` +
+    `${seeds.length} seed(s), ${failed.length} failed, ${(report.virtualMs / 1000).toFixed(0)} virtual s in ${wallS.toFixed(1)} s` +
       (failed.length > 0 ? `; failing seeds: ${failed.join(' ')}` : '') +
       '\n',
   );

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { backoffDelayMs, REDIAL_BACKOFF } from './backoff.js';
+import { backoffDelayMs } from './backoff.js';
 
 const options = { baseMs: 100, maxMs: 10_000 };
+/** The daemon's redial setting (daemon/p2p/constants.ts). */
+const REDIAL = { baseMs: 250, maxMs: 30_000 };
 
-describe('redial backoff', () => {
+describe('backoff', () => {
   it('doubles with each failure, between half and all of the ceiling', () => {
     assert.equal(backoffDelayMs(0, options, 0), 50);
     assert.equal(backoffDelayMs(0, options, 0.999999) < 100, true);
@@ -16,9 +18,9 @@ describe('redial backoff', () => {
   it('never exceeds the cap, never goes below half of it once reached, for any failure count', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 10_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (failures, r) => {
-        const delay = backoffDelayMs(failures, REDIAL_BACKOFF, r);
-        assert.ok(delay <= REDIAL_BACKOFF.maxMs && delay >= REDIAL_BACKOFF.baseMs / 2);
-        if (failures >= 7) assert.ok(delay >= REDIAL_BACKOFF.maxMs / 2);
+        const delay = backoffDelayMs(failures, REDIAL, r);
+        assert.ok(delay <= REDIAL.maxMs && delay >= REDIAL.baseMs / 2);
+        if (failures >= 7) assert.ok(delay >= REDIAL.maxMs / 2);
       }),
     );
   });

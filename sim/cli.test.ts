@@ -1,0 +1,29 @@
+/** `npm run sim`: the script package.json names runs a seed, and bad arguments are usage errors. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const root = new URL('../../', import.meta.url).pathname;
+/** `node dist/sim/cli.js`, as `npm run sim` runs it. */
+const command = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { sim: string } }).scripts.sim.split(' ');
+
+function sim(...args: string[]) {
+  return spawnSync(command[0] === 'node' ? process.execPath : command[0]!, [...command.slice(1), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+}
+
+describe('npm run sim', () => {
+  it('runs one Bully seed and prints its summary and the total', () => {
+    const r = sim('--seed', '3', '--protocol', 'bully');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^seed 3: size \d+ .*: ok$/m);
+    assert.match(r.stdout, /^1 seed\(s\), 0 failed/m);
+  });
+
+  it('refuses an unknown protocol with the known ones and exit code 2', () => {
+    const r = sim('--protocol', 'paxos');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /expected one of: none, bully/);
+  });
+});
