@@ -31,7 +31,7 @@ class ScriptedElection implements Election<unknown, unknown> {
     return out;
   }
   summary(nowMs: number): ElectionSummary {
-    if (this.current.role === 'leader' && nowMs >= this.leaseUntilMs) return { ...this.current, role: 'follower', leader: null };
+    if (nowMs >= this.leaseUntilMs) return { ...this.current, role: this.current.role === 'leader' ? 'follower' : this.current.role, leader: null };
     return { ...this.current };
   }
   status(nowMs: number): ElectionStatus {
@@ -166,6 +166,23 @@ describe('host core: persist-before-send', () => {
     const { core: c } = core(election);
     c.step({ type: 'message', nowMs: 1, from: 'a', message: {} });
     assert.equal(c.summary(49).role, 'leader');
+    assert.deepEqual(c.summary(50), { role: 'follower', term: 2, leader: null, fencingToken: 2 });
+  });
+
+  it('a named leader whose proven lease ran out is not named, even while a change waits for the disk', () => {
+    const election = new ScriptedElection((input, self) => {
+      if (input.type !== 'message') return [];
+      if (self.current.leader === null) {
+        self.current = { role: 'follower', term: 2, leader: 'other', fencingToken: 2 };
+        return [];
+      }
+      return [{ type: 'persist', batch: { hardState: { n: 1 } } }];
+    });
+    election.leaseUntilMs = 50;
+    const { core: c } = core(election);
+    c.step({ type: 'message', nowMs: 1, from: 'a', message: {} });
+    c.step({ type: 'message', nowMs: 2, from: 'a', message: {} });
+    assert.equal(c.summary(49).leader, 'other');
     assert.deepEqual(c.summary(50), { role: 'follower', term: 2, leader: null, fencingToken: 2 });
   });
 });

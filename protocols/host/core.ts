@@ -166,10 +166,12 @@ export class HostCore {
    */
   summary(nowMs: number): ElectionSummary {
     const r = this.reported;
-    if (r.role !== 'leader' || !this.election) return { ...r };
+    if (r.leader === null || !this.election) return { ...r };
+    // The machine's own view now: a lease (ours, or the one a named leader proved) may have run
+    // out since the last step, or while a change waits for the disk. What lapsed is not reported.
     const now = this.election.summary(nowMs);
-    if (now.role === 'leader' && now.term === r.term) return { ...r };
-    return { role: 'follower', term: r.term, leader: null, fencingToken: r.fencingToken };
+    if (r.role === 'leader') return now.role === 'leader' && now.term === r.term ? { ...r } : { role: 'follower', term: r.term, leader: null, fencingToken: r.fencingToken };
+    return now.leader === r.leader ? { ...r } : { ...r, leader: null };
   }
 
   status(nowMs: number): ElectionStatus {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Membership } from './membership.js';
 import { LEAVE_ANNOUNCEMENTS, MAX_MEMBERS } from './membership.js';
 import { MEMBERSHIP_PRESETS } from './presets.js';
-import { suspicionTimeoutMs } from './formulas.js';
+import { leaveAnnounceGapMs, suspicionTimeoutMs } from './formulas.js';
 import { eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';
 import type { Heartbeat, IncarnationRef, MembershipEffect, MembershipEvent } from './types.js';
 
@@ -541,7 +541,7 @@ function leaveRun(m: Membership, fromMs: number, toMs: number, peer: string | nu
   return out;
 }
 
-test('leave: leaving heartbeats at once and then one an interval apart, leave-done right after the last, then silence', () => {
+test('leave: leaving heartbeats at once and then one leaveAnnounceGapMs apart, leave-done right after the last, then silence', () => {
   const a = machine('a', T);
   hear(a, 0, heartbeat('b'));
   a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
@@ -551,10 +551,12 @@ test('leave: leaving heartbeats at once and then one an interval apart, leave-do
   const effects = [...a.drain().map((effect) => ({ atMs: 100, effect })), ...leaveRun(a, 100, 5000, 'b')];
   const published = effects.filter((e) => e.effect.type === 'publish');
   assert.equal(published.length, LEAVE_ANNOUNCEMENTS);
-  assert.deepEqual(published.map((e) => e.atMs), [100, 100 + T.heartbeatIntervalMs, 100 + 2 * T.heartbeatIntervalMs]);
+  const gap = leaveAnnounceGapMs(T.heartbeatIntervalMs);
+  assert.ok(gap <= T.heartbeatIntervalMs && gap <= 200);
+  assert.deepEqual(published.map((e) => e.atMs), [100, 100 + gap, 100 + 2 * gap]);
   assert.ok(published.every((e) => e.effect.type === 'publish' && e.effect.heartbeat.leaving));
   const done = effects.filter((e) => e.effect.type === 'leave-done');
-  assert.deepEqual(done, [{ atMs: 100 + 2 * T.heartbeatIntervalMs, effect: { type: 'leave-done' } }]);
+  assert.deepEqual(done, [{ atMs: 100 + 2 * gap, effect: { type: 'leave-done' } }]);
   assert.equal(effects.at(-1), done[0], 'the last effect, straight after the last announcement');
   a.step({ type: 'leave', nowMs: 5000 });
   assert.deepEqual(a.drain(), []);
@@ -581,8 +583,9 @@ test('leave with no other member alive or suspect: one announcement, leave-done 
 });
 
 test('leave-done comes once, after the announcement that finds no one left to tell', () => {
-  // Timings where a silent member dies within one (slow) heartbeat interval.
-  const quick = { ...T, heartbeatIntervalMs: 1000, suspectAfterMs: 300, suspicionMinMs: 200, suspicionMaxMs: 600 };
+  // Timings where a silent member dies before the second leave announcement.
+  const quick = { ...T, heartbeatIntervalMs: 1000, suspectAfterMs: 60, suspicionMinMs: 40, suspicionMaxMs: 120 };
+  const gap = leaveAnnounceGapMs(quick.heartbeatIntervalMs);
   const a = machine('a', quick);
   hear(a, 0, heartbeat('b'));
   a.step({ type: 'leave', nowMs: 0 });
@@ -592,8 +595,8 @@ test('leave-done comes once, after the announcement that finds no one left to te
     for (const effect of a.drain()) effects.push({ atMs: now, effect });
   }
   assert.equal(a.member('b')?.state, 'dead');
-  assert.deepEqual(effects.filter((e) => e.effect.type === 'publish').map((e) => e.atMs), [0, 1000]);
-  assert.deepEqual(effects.filter((e) => e.effect.type === 'leave-done').map((e) => e.atMs), [1000]);
+  assert.deepEqual(effects.filter((e) => e.effect.type === 'publish').map((e) => e.atMs), [0, gap]);
+  assert.deepEqual(effects.filter((e) => e.effect.type === 'leave-done').map((e) => e.atMs), [gap]);
 });
 
 test('a node that has left does not refute accusations', () => {

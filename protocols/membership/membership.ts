@@ -11,6 +11,7 @@ import {
   healthAt,
   isLocalStall,
   raiseHealth,
+  leaveAnnounceGapMs,
   selfChangePublishDelayMs,
   stretchedTimeoutEndMs,
   suspicionTimeoutMs,
@@ -38,8 +39,8 @@ export const MAX_GOSSIPED_REFS = 64;
 export const MAX_MEMBERS = 1024;
 
 /**
- * Leaving heartbeats sent on a graceful leave, one per interval (the first at once, so the last
- * leaves two intervals after `leave`): one lost copy must not turn a leave into a death.
+ * Leaving heartbeats sent on a graceful leave (the first at once, then one every
+ * leaveAnnounceGapMs): one lost copy must not turn a leave into a death.
  */
 export const LEAVE_ANNOUNCEMENTS = 3;
 
@@ -456,8 +457,8 @@ class MembershipMachine implements Membership {
     this.seq += 1;
     // Whatever changed is in this heartbeat.
     this.selfChangePublishAtMs = null;
-    this.nextHeartbeatDueMs = this.nowMs + this.timings.heartbeatIntervalMs;
     const leaving = this.selfState === 'left';
+    this.nextHeartbeatDueMs = this.nowMs + (leaving ? leaveAnnounceGapMs(this.timings.heartbeatIntervalMs) : this.timings.heartbeatIntervalMs);
     if (leaving) this.leaveAnnouncementsLeft = Math.max(0, this.leaveAnnouncementsLeft - 1);
     const suspects: IncarnationRef[] = [];
     const dead: IncarnationRef[] = [];
