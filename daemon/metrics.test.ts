@@ -22,7 +22,6 @@ const NAMES: [string, 'gauge' | 'counter' | 'histogram'][] = [
   ['conclave_is_leader', 'gauge'],
   ['conclave_term', 'gauge'],
   ['conclave_fencing_token', 'gauge'],
-  ['conclave_persist_failures_total', 'counter'],
   ['conclave_elections_total', 'counter'],
   ['conclave_election_duration_seconds', 'histogram'],
   ['conclave_leader_changes_total', 'counter'],

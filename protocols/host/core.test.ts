@@ -130,6 +130,18 @@ describe('host core: persist-before-send', () => {
     assert.ok(released[0]?.type === 'event' && released[0].event.type === 'election-started' && released[0].event.term === 42);
   });
 
+  it('a heartbeat does not wait for an election write, and a message does not wait for an incarnation write', () => {
+    const election = new ScriptedElection((input) => (input.type === 'message' ? [{ type: 'persist', batch: { hardState: { epoch: 2 } } }, { type: 'send', to: 'a', message: { n: 1 } }] : []));
+    const { core: c, membership } = core(election);
+    assert.deepEqual(kinds(c.step({ type: 'message', nowMs: 1, from: 'a', message: {} })), ['persist:1']);
+    membership.queued.push({ type: 'publish', heartbeat: heartbeat(1) });
+    assert.deepEqual(kinds(c.step({ type: 'tick', nowMs: 2, lagMs: 0 })), ['publish'], 'the heartbeat leaves while the election write is pending');
+    membership.queued.push({ type: 'persist', incarnation: 9 }, { type: 'publish', heartbeat: heartbeat(2) });
+    assert.deepEqual(kinds(c.step({ type: 'tick', nowMs: 3, lagMs: 0 })), ['persist:2']);
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 4, id: 1 })), ['send:1'], 'the message leaves with its own write, the heartbeat still waits for the incarnation');
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 5, id: 2 })), ['publish']);
+  });
+
   it("membership's incarnation is persisted before the refutation heartbeat that carries it", () => {
     const { core: c, membership } = core(null);
     membership.queued.push({ type: 'persist', incarnation: 7 }, { type: 'event', event: { type: 'refuted', incarnation: 7, by: 'b' } }, { type: 'publish', heartbeat: heartbeat(1) });

@@ -11,10 +11,10 @@
  *     → [persist…, publish, send, event, command-result, peers, refused, stopped, …]
  *
  * Persist-before-send lives here and only here: a `persist` output is handed out at once (so the
- * disk can write several together), and every other output produced after it — messages,
+ * disk can write several together), and every output its machine produced after it — messages,
  * heartbeats, events, command results, and the summary the node reports — is held until the
  * host acknowledges that persist with a `persisted` input. Nothing leaves, and nothing is
- * reported, that a crash could take back.
+ * reported, that a crash could take back. Each machine waits for its own writes only.
  *
  * Time is the host's monotonic ms. The host ticks at `deadline()` (the earliest moment any timer
  * here or in a machine is due), not periodically; a tick at any other time changes nothing.
@@ -111,6 +111,8 @@ export class HostCore {
   private nextPersistId = 1;
   /** Highest persist id acknowledged; ids are acknowledged in order. */
   private ackedPersistId = 0;
+  /** The last persist each machine asked for. */
+  private readonly lastPersistOf = { membership: 0, election: 0 };
   private out: HostOutput[] = [];
   /** The summary as last diffed from the machine (may not be released yet). */
   private machineSummary: ElectionSummary;
@@ -272,7 +274,7 @@ export class HostCore {
         this.membership.step({ type: 'heartbeat', nowMs, from: input.from, heartbeat: input.heartbeat });
         return;
       case 'message':
-        if (!this.election) this.emit({ type: 'refused', from: input.from, reason: 'no-election', detail: 'this node runs no election protocol' });
+        if (!this.election) this.emit('election', { type: 'refused', from: input.from, reason: 'no-election', detail: 'this node runs no election protocol' });
         else this.election.step({ type: 'message', nowMs, from: input.from, message: input.message });
         return;
       case 'connection-closed':
@@ -299,15 +301,21 @@ export class HostCore {
     }
   }
 
-  /** Queues an output: released at once unless a persist it may depend on is not yet on disk. */
-  private emit(output: HostOutput): void {
-    const waitingFor = this.nextPersistId - 1;
-    if (waitingFor > this.ackedPersistId) this.held.push({ after: waitingFor, output });
+  /**
+   * Queues an output of `source`: released at once unless a persist that machine asked for
+   * before it is not yet on disk. Each machine waits only for its own writes: a heartbeat does
+   * not wait for an election write it has nothing of (the summary it gossips is the released
+   * one), so a slow election fsync cannot make this node look dead.
+   */
+  private emit(source: 'membership' | 'election' | 'both', output: HostOutput): void {
+    const after = source === 'both' ? this.nextPersistId - 1 : this.lastPersistOf[source];
+    if (after > this.ackedPersistId) this.held.push({ after, output });
     else this.deliver(output);
   }
 
-  private persist(batch: NodeBatch): void {
+  private persist(source: 'membership' | 'election', batch: NodeBatch): void {
     const id = this.nextPersistId++;
+    this.lastPersistOf[source] = id;
     // Handed out at once: the disk may write it together with earlier ones (group commit).
     this.out.push({ type: 'persist', id, batch });
   }
@@ -315,9 +323,13 @@ export class HostCore {
   private release(id: number): void {
     if (id !== this.ackedPersistId + 1) throw new Error(`persist ${id} acknowledged out of order (expected ${this.ackedPersistId + 1})`);
     this.ackedPersistId = id;
-    let n = 0;
-    while (n < this.held.length && this.held[n]!.after <= id) n++;
-    for (const { output } of this.held.splice(0, n)) this.deliver(output);
+    // In order, per machine: an output waits only for writes before it, which come back in order.
+    const ready = this.held.filter((h) => h.after <= id);
+    if (ready.length === 0) return;
+    const waiting = this.held.filter((h) => h.after > id);
+    this.held.length = 0;
+    this.held.push(...waiting);
+    for (const { output } of ready) this.deliver(output);
   }
 
   /** An output leaves the core. A summary change takes effect here: reported, events, gossiped. */
@@ -342,10 +354,10 @@ export class HostCore {
         busy = true;
         switch (effect.type) {
           case 'publish':
-            this.emit({ type: 'publish', heartbeat: effect.heartbeat });
+            this.emit('membership', { type: 'publish', heartbeat: effect.heartbeat });
             break;
           case 'persist':
-            this.persist({ incarnation: effect.incarnation });
+            this.persist('membership', { incarnation: effect.incarnation });
             break;
           case 'leave-done':
             if (this.stage === 'leaving') this.finishStop();
@@ -360,7 +372,7 @@ export class HostCore {
           .members()
           .filter((m) => !m.self && m.state !== 'left')
           .map((m) => ({ id: m.id, addrs: [...m.addrs] }));
-        this.emit({ type: 'peers', peers });
+        this.emit('membership', { type: 'peers', peers });
         this.election?.step({ type: 'members', nowMs: this.nowMs, members: electionMembers(this.membership.members()) });
       }
       if (this.election) {
@@ -374,7 +386,7 @@ export class HostCore {
       }
       if (!busy) return;
     }
-    this.emit({ type: 'pump-overflow', rounds: MAX_PUMP_ROUNDS });
+    this.emit('both', { type: 'pump-overflow', rounds: MAX_PUMP_ROUNDS });
   }
 
   /** Membership events become node events; true when the members' view changed. */
@@ -382,16 +394,16 @@ export class HostCore {
     switch (event.type) {
       case 'member-joined':
       case 'member-updated':
-        this.emit({ type: 'event', event: { type: event.type, member: this.memberView(event.member, this.nowMs) } });
+        this.emit('membership', { type: 'event', event: { type: event.type, member: this.memberView(event.member, this.nowMs) } });
         return true;
       case 'refuted':
-        this.emit({ type: 'event', event });
+        this.emit('membership', { type: 'event', event });
         return false;
       case 'accusation-ignored':
-        this.emit({ type: 'refused', from: event.by, reason: 'impossible-incarnation', detail: `an accusation of incarnation ${event.incarnation}, above this node's own` });
+        this.emit('membership', { type: 'refused', from: event.by, reason: 'impossible-incarnation', detail: `an accusation of incarnation ${event.incarnation}, above this node's own` });
         return false;
       default:
-        this.emit({ type: 'event', event });
+        this.emit('membership', { type: 'event', event });
         return true;
     }
   }
@@ -399,22 +411,22 @@ export class HostCore {
   private onElectionEffect(effect: ElectionEffect<unknown, unknown>): void {
     switch (effect.type) {
       case 'persist':
-        this.persist({ election: effect.batch });
+        this.persist('election', { election: effect.batch });
         return;
       case 'send':
-        this.emit({ type: 'send', to: effect.to, message: effect.message });
+        this.emit('election', { type: 'send', to: effect.to, message: effect.message });
         return;
       case 'election-started':
-        this.emit({ type: 'event', event: { type: 'election-started', term: effect.term, reason: effect.reason } });
+        this.emit('election', { type: 'event', event: { type: 'election-started', term: effect.term, reason: effect.reason } });
         return;
       case 'election-finished':
-        this.emit({ type: 'event', event: { type: 'election-finished', term: effect.term, result: effect.result, durationMs: effect.durationMs } });
+        this.emit('election', { type: 'event', event: { type: 'election-finished', term: effect.term, result: effect.result, durationMs: effect.durationMs } });
         return;
       case 'command-result':
-        this.emit({ type: 'command-result', id: effect.id, result: effect.result });
+        this.emit('election', { type: 'command-result', id: effect.id, result: effect.result });
         return;
       case 'refused':
-        this.emit({ type: 'refused', from: effect.from, reason: effect.reason, detail: effect.detail });
+        this.emit('election', { type: 'refused', from: effect.from, reason: effect.reason, detail: effect.detail });
         return;
       case 'shutdown-ready':
         if (this.stage === 'handing-off') this.leave();
@@ -428,7 +440,7 @@ export class HostCore {
     const prev = this.machineSummary;
     if (sameSummary(next, prev)) return;
     this.machineSummary = { ...next };
-    this.emit({ type: 'summary', from: prev, to: { ...next } });
+    this.emit('election', { type: 'summary', from: prev, to: { ...next } });
   }
 
   private applySummary(next: ElectionSummary): void {
@@ -463,7 +475,7 @@ export class HostCore {
     for (const [id, p] of this.pending) {
       if (p.answered || nowMs < p.deadlineMs) continue;
       p.answered = true;
-      this.emit({ type: 'command-result', id, result: { ok: false, code: 'timeout', message: `no result within ${COMMAND_TIMEOUT_MS} ms` } });
+      this.emit('election', { type: 'command-result', id, result: { ok: false, code: 'timeout', message: `no result within ${COMMAND_TIMEOUT_MS} ms` } });
     }
   }
 
@@ -478,10 +490,10 @@ export class HostCore {
     for (const [id, p] of this.pending) {
       if (p.answered) continue;
       p.answered = true;
-      this.emit({ type: 'command-result', id, result: shuttingDown() });
+      this.emit('election', { type: 'command-result', id, result: shuttingDown() });
     }
     // Delivered like any output, so it follows the last leave heartbeat it was waiting for.
-    this.emit({ type: 'stopped' });
+    this.emit('both', { type: 'stopped' });
   }
 
   private checkBootstrap(nowMs: number): void {
@@ -491,7 +503,7 @@ export class HostCore {
       this.nextBootstrapWarnMs = Infinity;
       return;
     }
-    this.emit({ type: 'bootstrap-waiting', seen: bootstrap.seen, expect: bootstrap.expect, waitingMs: nowMs - this.startedAtMs });
+    this.emit('election', { type: 'bootstrap-waiting', seen: bootstrap.seen, expect: bootstrap.expect, waitingMs: nowMs - this.startedAtMs });
   }
 }
 

@@ -51,6 +51,8 @@ describe('election invariants fire', () => {
     const protocol = toyProtocol({ persist: true, minMembers: 3 }, [oneLeaderPerTerm]);
     assert.equal(booted(protocol).runUntil(10_000), null);
     const sim = booted(protocol);
+    // n03 loses n02 first: it then takes over from n01 alone, in the same term n02 takes over in.
+    sim.at(500, 'cut n02>n03', () => sim.cut('n02', 'n03'));
     sim.at(1000, 'partition', () => sim.partition([['n01'], ['n02'], ['n03']]));
     assert.equal(sim.runUntil(10_000)?.invariant, 'one-leader-per-term');
   });
@@ -60,7 +62,8 @@ describe('election invariants fire', () => {
       [false, null],
       [true, 'agreed-leader-after-heal'],
     ] as const) {
-      const sim = booted(toyProtocol({ persist: true, stubborn }, [agreedSoonAfterConvergence]));
+      // minMembers: everyone first follows n01, the lowest id, once all three are seen.
+      const sim = booted(toyProtocol({ persist: true, stubborn, minMembers: 3 }, [agreedSoonAfterConvergence]));
       sim.at(2000, 'crash n01', () => sim.crash('n01'));
       sim.at(3000, 'liveness', () => sim.beginLiveness(() => false));
       assert.equal(sim.runUntil(3000 + sim.bounds.convergeMs + 2000)?.invariant ?? null, expected);

@@ -4,8 +4,8 @@
  * network and disk and reports what invariants need.
  *
  * It also checks the core's persist-before-send from outside: both machines' drains are watched,
- * so each message and heartbeat is known with the number of persists its machines had asked for
- * before it; one carried out before that many writes are durable is a violation.
+ * so each message and heartbeat is known with the last persist its own machine had asked for
+ * before it; one carried out before that write is durable is a violation.
  */
 import { HostCore, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
 import type { Election } from '../election.js';
@@ -28,8 +28,9 @@ export interface HostIo {
 
 export class SimHost {
   readonly core: HostCore;
-  /** Persists the machines asked for so far (the core numbers its persist outputs in the same order). */
+  /** Persists the machines asked for so far (the core numbers its persist outputs in the same order), and each machine's last. */
   private persistsAsked = 0;
+  private readonly lastPersistOf = { membership: 0, election: 0 };
   /** For each message or heartbeat object a machine emitted: the persists asked for before it. */
   private readonly dependsOn = new WeakMap<object, number>();
   private durableId = 0;
@@ -50,8 +51,8 @@ export class SimHost {
       drain: () => {
         const effects = m.drain();
         for (const e of effects) {
-          if (e.type === 'persist') this.persistsAsked++;
-          else if (e.type === 'publish') this.dependsOn.set(e.heartbeat, this.persistsAsked);
+          if (e.type === 'persist') this.lastPersistOf.membership = ++this.persistsAsked;
+          else if (e.type === 'publish') this.dependsOn.set(e.heartbeat, this.lastPersistOf.membership);
         }
         return effects;
       },
@@ -70,8 +71,8 @@ export class SimHost {
       drain: () => {
         const effects = e.drain();
         for (const effect of effects) {
-          if (effect.type === 'persist') this.persistsAsked++;
-          else if (effect.type === 'send' && typeof effect.message === 'object' && effect.message !== null) this.dependsOn.set(effect.message, this.persistsAsked);
+          if (effect.type === 'persist') this.lastPersistOf.election = ++this.persistsAsked;
+          else if (effect.type === 'send' && typeof effect.message === 'object' && effect.message !== null) this.dependsOn.set(effect.message, this.lastPersistOf.election);
         }
         return effects;
       },
