@@ -47,8 +47,10 @@ export interface SimulationInit {
 type SimEvent =
   /** The node's timer for its core's deadline; `timer` tells a current timer from a superseded one. */
   | { kind: 'tick'; node: SimNode; life: number; timer: number; dueMs: number }
-  /** A write finished syncing: the node's core learns it is durable. */
+  /** A write finished syncing: it is on the disk now. */
   | { kind: 'synced'; node: SimNode; life: number; id: number }
+  /** The process learns of a synced write (late if its loop was blocked or stopped meanwhile). */
+  | { kind: 'completed'; node: SimNode; life: number; id: number }
   /** `received`: already through the network and into the node's socket (deferred by a stall). */
   | { kind: 'deliver'; node: SimNode; life: number; inbound: Inbound; received: boolean }
   | { kind: 'action'; label: string; run: () => void };
@@ -281,16 +283,25 @@ export class Simulation implements SimView {
 
   private processSynced(event: Extract<SimEvent, { kind: 'synced' }>): void {
     const node = event.node;
-    if (node.life !== event.life) return;
+    // The process died meanwhile: what reached its disk was settled by the crash (down()).
+    if (node.life !== event.life || !node.host) return;
     const next = node.unsynced[0];
-    if (!next || next.id !== event.id) return;
+    if (!next || next.id !== event.id) throw new Error(`${node.id}: write ${event.id} synced out of order (next unsynced: ${next?.id ?? 'none'})`);
     node.unsynced.shift();
     this.applyToDisk(node, next.batch);
-    if (!node.host) return;
-    if (node.paused || node.blockedUntilMs > this.nowMs) {
-      // The completion waits in the event loop like any other I/O.
-      if (node.paused) node.inbox.push({ kind: 'synced', id: event.id });
-      else this.queue.push(node.blockedUntilMs, event);
+    this.processCompleted({ kind: 'completed', node, life: event.life, id: event.id });
+  }
+
+  /** The completion waits in the event loop like any other I/O: behind a stall, or until SIGCONT. */
+  private processCompleted(event: Extract<SimEvent, { kind: 'completed' }>): void {
+    const node = event.node;
+    if (!node.host || node.life !== event.life) return;
+    if (node.paused) {
+      node.inbox.push({ kind: 'synced', id: event.id });
+      return;
+    }
+    if (node.blockedUntilMs > this.nowMs) {
+      this.queue.push(node.blockedUntilMs, event);
       return;
     }
     this.input(node, { type: 'persisted', nowMs: this.clock(node), id: event.id });
@@ -368,7 +379,7 @@ export class Simulation implements SimView {
       this.queue.push(this.nowMs, { kind: 'tick', node, life: node.life, timer: node.timer, dueMs: node.timerDueMs });
     }
     for (const inbound of node.inbox.splice(0)) {
-      if (inbound.kind === 'synced') this.queue.push(this.nowMs, { kind: 'synced', node, life: node.life, id: inbound.id });
+      if (inbound.kind === 'synced') this.queue.push(this.nowMs, { kind: 'completed', node, life: node.life, id: inbound.id });
       else this.queue.push(this.nowMs, { kind: 'deliver', node, life: node.life, inbound, received: true });
     }
     this.updateQuiet();
@@ -447,6 +458,8 @@ export class Simulation implements SimView {
         return this.processTick(event);
       case 'synced':
         return this.processSynced(event);
+      case 'completed':
+        return this.processCompleted(event);
       case 'deliver':
         return this.processDelivery(event);
     }
