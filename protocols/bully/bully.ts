@@ -13,10 +13,9 @@
  * two nodes report leadership at one instant and no follower names a mere claimant.
  * Each role has its own step and tick functions, swapped on transition (etcd-raft style).
  */
-import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP, MAX_EPOCH_LEAD } from '../bounds.js';
+import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP, MAX_EPOCH_LEAD, MAX_MEMBERS } from '../bounds.js';
 import type { CommandResult, Election, ElectionEffect, ElectionInput, ElectionMember, ElectionStatus, LeadershipCommand, RefusalReason } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
-import { MAX_MEMBERS } from '../membership/membership.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId, Role } from '../types.js';
 import type { BullyConfig } from './config.js';
