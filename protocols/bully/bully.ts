@@ -61,6 +61,17 @@ const WAKE_WINDOW_MS = 20;
 /** A gap between ticks longer than leaseMs / this means this node did not run (see WAKE_WINDOW_MS). */
 const STALL_TICK_GAP_DIVISOR = 8;
 
+/**
+ * deadline() asks for a tick at least every leaseMs / this while the node runs, even with no
+ * timer due: the stall detection above reads the gap between ticks, so a host that ticks only at
+ * deadlines must never leave a gap it would mistake for a stall. leaseMs/10 is under the
+ * leaseMs/8 that counts as one, leaving leaseMs/40 (75 ms at the default 3 s) for a late timer.
+ * The liveness tick falls on multiples of that period, the first after the last tick, so a tick
+ * in between (an extra one, or one a timer asked for) does not move it: deadline() then depends
+ * on the machine's timers alone, and stays the same across any ticks before it.
+ */
+const LIVENESS_TICK_DIVISOR = 10;
+
 export function createBully(init: BullyInit): Election<BullyMessage, BullyPersisted> {
   return new Bully(init);
 }
@@ -119,7 +130,8 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
 
   step(input: ElectionInput<BullyMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
-    // Ticks come every few ms while this node runs: a longer gap means it did not run.
+    // Ticks come at least every leaseMs/LIVENESS_TICK_DIVISOR while this node runs (deadline()):
+    // a longer gap means it did not run.
     if (this.nowMs - this.lastTickMs > this.config.leaseMs / STALL_TICK_GAP_DIVISOR) this.wokeUntilMs = this.nowMs + WAKE_WINDOW_MS;
     if (input.type === 'tick') this.lastTickMs = this.nowMs;
     switch (input.type) {
@@ -142,9 +154,35 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     this.commands.checkRelayed();
   }
 
+  /**
+   * The earliest of every timer a tick acts on, each part reporting its own (the resign hold and
+   * a relayed command's bound; the shutdown and transfer bounds; the grant's end and the named
+   * leader's; the earn check; the role's: a follower's retry and pre-emption, a candidate's stage
+   * deadline and resend, a leader's renewal and lease end), the end of settling, and the liveness
+   * tick (LIVENESS_TICK_DIVISOR). The summary's own lapses are among them: a leader's lease end
+   * and a named leader's. A claim or renewal deferred until our grant ends needs no timer of its
+   * own: it is read only when that grant ends. Never before the current time: a past deadline
+   * (only after a non-tick input) means "tick now".
+   */
   deadline(): number {
-    // Transitional until every timer reports its deadline: the host's former 25 ms tick.
-    return this.nowMs + 25;
+    const dueMs = Math.min(
+      this.livenessTickAtMs(),
+      this.settleEnded ? Infinity : this.settleUntilMs,
+      this.commands.deadline(),
+      this.handoff.deadline(),
+      this.follower.grantDeadline(),
+      this.durable.deadline(),
+      this.current.deadline(),
+    );
+    return Math.max(this.nowMs, dueMs);
+  }
+
+  /** The first multiple of the liveness period after the last tick (see LIVENESS_TICK_DIVISOR). */
+  private livenessTickAtMs(): number {
+    const periodMs = this.config.leaseMs / LIVENESS_TICK_DIVISOR;
+    const atMs = (Math.floor(this.lastTickMs / periodMs) + 1) * periodMs;
+    // A period that is no integer can round the product down onto the last tick itself.
+    return atMs > this.lastTickMs ? atMs : atMs + periodMs;
   }
 
   drain(): BullyEffect[] {

@@ -149,6 +149,13 @@ export class Candidate implements RoleMachine {
     }
   }
 
+  /** The stage's deadline, and while claiming the next resend. */
+  deadline(): number {
+    const c = this.candidacy;
+    if (!c) return Infinity;
+    return c.stage === 'claiming' ? Math.min(c.deadlineMs, c.resendAtMs) : c.deadlineMs;
+  }
+
   // ---- elections ----
 
   /** Starts (or, within a running episode, repeats) an election. */

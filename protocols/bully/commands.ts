@@ -57,6 +57,11 @@ export class Commands {
     if (this.m.role === 'follower' && !this.m.follower.activeGrant()) this.m.follower.scheduleRetry();
   }
 
+  /** The hold's end, and the bound of a relayed command. */
+  deadline(): number {
+    return Math.min(this.holdUntilMs ?? Infinity, this.relayed?.deadlineMs ?? Infinity);
+  }
+
   onCommand(id: number, command: LeadershipCommand): void {
     switch (command.kind) {
       case 'transfer':

@@ -33,4 +33,6 @@ export type Message<T extends BullyMessage['type']> = Extract<BullyMessage, { ty
 export interface RoleMachine {
   step(from: NodeId, message: BullyMessage): void;
   tick(): void;
+  /** The earliest time this role's `tick` acts; Infinity when none of its timers runs. */
+  deadline(): number;
 }

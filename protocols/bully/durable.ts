@@ -163,6 +163,10 @@ export class Durable {
     this.rememberMembers(working);
   }
 
+  deadline(): number {
+    return this.earnCheckAtMs;
+  }
+
   /**
    * Keeps the durable member list: it grows with every member seen, and loses a member when it
    * left, or when membership forgot it (listed earlier in this life, gone now) while this node is

@@ -118,6 +118,14 @@ export class Follower implements RoleMachine {
     if (this.preemptDue()) this.askLeaderToHandOver();
   }
 
+  /** The retry (not before settling ends), or with a grant running the pre-emption request. */
+  deadline(): number {
+    if (!this.activeGrant()) return this.retryAtMs === null ? Infinity : Math.max(this.retryAtMs, this.m.settleUntilMs);
+    if (!this.mayPreempt()) return Infinity;
+    const { config: c, settleUntilMs, viewStableSinceMs, startedMs } = this.m;
+    return Math.max(settleUntilMs, viewStableSinceMs + c.preemptDelayMs, startedMs + c.preemptDelayMs, this.preemptAskedAtMs + c.preemptDelayMs);
+  }
+
   // ---- the grant and the named leader ----
 
   activeGrant(): Grant | null {
@@ -135,6 +143,13 @@ export class Follower implements RoleMachine {
   liveNamedLeader(): { id: NodeId; epoch: number } | null {
     const leader = this.namedLeader(this.m.nowMs);
     return leader && this.m.view.isAlive(leader.id) ? leader : null;
+  }
+
+  /** Whatever the role: when the grant ends, and when the named leader lapses (the summary changes). */
+  grantDeadline(): number {
+    const g = this.grant;
+    if (!g) return Infinity;
+    return g.namedUntilMs > this.m.nowMs ? Math.min(g.untilMs, g.namedUntilMs) : g.untilMs;
   }
 
   /** The grant holder hands over (TRANSFER): its grant no longer binds us. */
@@ -351,7 +366,7 @@ export class Follower implements RoleMachine {
 
   /**
    * With preempt, whatever the clock says: this node may stand and outranks every live member,
-   * the named leader included. The rest of the rule is time (preemptDue).
+   * the named leader included. The rest of the rule is time (preemptDue, deadline).
    */
   private mayPreempt(): boolean {
     const m = this.m;

@@ -102,6 +102,10 @@ export class HandOff {
     }
   }
 
+  deadline(): number {
+    return Math.min(this.shutdownDeadlineMs ?? Infinity, this.transfer?.deadlineMs ?? Infinity);
+  }
+
   /** This node follows the leader of `epoch`: a transfer may be done, a handed-off shutdown too. */
   onFollow(epoch: number): void {
     this.checkTransferDone();

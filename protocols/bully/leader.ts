@@ -80,6 +80,12 @@ export class Leader implements RoleMachine {
     if (this.m.nowMs >= l.renewAtMs) this.renew(l);
   }
 
+  /** The lease's end (the summary stops saying leader then) and the next renewal. */
+  deadline(): number {
+    const l = this.leadership;
+    return l ? Math.min(this.leaseExpiresAtMs(l), l.renewAtMs) : Infinity;
+  }
+
   renew(l: Leadership): void {
     l.renewAtMs = this.m.nowMs + this.renewIntervalMs();
     l.rounds.next(this.m.nowMs);
