@@ -30,7 +30,7 @@ export interface CommandsPort extends BullyContext {
   readonly follower: Pick<Follower, 'namedLeader' | 'liveNamedLeader' | 'activeGrant' | 'scheduleRetry'>;
   readonly leader: Pick<Leader, 'current' | 'isFollower'>;
   readonly candidate: Pick<Candidate, 'joinElection' | 'startElection'>;
-  readonly handoff: Pick<HandOff, 'handOff' | 'shuttingDown' | 'pending'>;
+  readonly handoff: Pick<HandOff, 'handOff' | 'shuttingDown'>;
   mayStand(): boolean;
   quorumNone(): boolean;
   stepDown(): void;
@@ -115,8 +115,6 @@ export class Commands {
   private commandTransfer(id: number, to: NodeId | null): void {
     const l = this.m.leader.current;
     if (!l) return this.relayTransfer(id, to);
-    const pending = this.m.handoff.pending;
-    if (pending) return this.m.out.fail(id, 'transfer-in-progress', `a transfer to ${this.m.view.nameOf(pending.to)} is already under way`);
     const target = this.transferTarget(id, to, this.m.selfId, l.epoch);
     if (target) this.m.handoff.handOff(target.id, id);
   }
@@ -170,7 +168,7 @@ export class Commands {
   onTransferRequest(from: NodeId, message: Message<'TRANSFER_REQUEST'>): void {
     const { leader, view, handoff } = this.m;
     const l = leader.current;
-    if (!l || message.epoch !== l.epoch || handoff.pending || handoff.shuttingDown || !leader.isFollower(from)) return;
+    if (!l || message.epoch !== l.epoch || handoff.shuttingDown || !leader.isFollower(from)) return;
     const target = view.member(message.to);
     if (!target || target.self || target.protocol !== 'bully' || target.state !== 'alive' || !leader.isFollower(target.id)) return;
     handoff.handOff(target.id, null);

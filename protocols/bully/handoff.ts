@@ -13,6 +13,10 @@ import type { Commands } from './commands.js';
 import type { Follower } from './follower.js';
 import type { Leader } from './leader.js';
 
+/**
+ * A hand-off under way. Only ever held by a node that no longer leads: handOff ends leadership,
+ * and while a transfer is pending this node does not stand (mayStand), so it cannot claim again.
+ */
 interface PendingTransfer {
   commandId: number | null;
   to: NodeId;
@@ -47,11 +51,6 @@ export class HandOff {
     return this.stopping;
   }
 
-  /** The transfer under way, if any. */
-  get pending(): PendingTransfer | null {
-    return this.transfer;
-  }
-
   /** Whether this node is stopping or handing off: it does not stand meanwhile. */
   handingOff(): boolean {
     return this.stopping || this.transfer !== null;
@@ -65,7 +64,6 @@ export class HandOff {
     const l = m.leader.current;
     const successor = l ? m.view.successor() : null;
     if (l && successor) {
-      if (this.transfer) this.finishTransfer({ ok: false, code: 'shutting-down', message: 'this node is shutting down' });
       this.shutdownDeadlineMs = m.nowMs + m.config.coordinatorTimeoutMs;
       this.handedOffEpoch = l.epoch;
       this.handOff(successor.id, null);
@@ -134,7 +132,7 @@ export class HandOff {
   }
 
   private shutdownReady(): void {
-    if (this.shutdownDeadlineMs === null && !this.stopping) return;
+    if (!this.stopping) return;
     this.shutdownDeadlineMs = null;
     if (this.shutdownReadySent) return;
     this.shutdownReadySent = true;
