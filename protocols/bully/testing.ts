@@ -15,6 +15,9 @@ import { bullyMessageCodec, type BullyMessage, type BullyPersisted } from './mes
 /** The defaults with a shorter settle window, so scenarios start sooner. */
 export const TEST_BULLY_CONFIG: BullyConfig = Object.freeze({ ...DEFAULT_BULLY_CONFIG, settleMs: 1000 });
 
+/** Long enough after a start with TEST_BULLY_CONFIG for any election to have finished. */
+export const TEST_SETTLED_MS = TEST_BULLY_CONFIG.settleMs + 3000;
+
 export interface NodeSpec {
   id: NodeId;
   priority?: number;
@@ -401,6 +404,14 @@ export class BullyNet {
 
 function linkKey(a: NodeId, b: NodeId): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** A cluster of n1..n`count` started together and run until settled (TEST_SETTLED_MS). */
+export function startedCluster(count = 5, config = TEST_BULLY_CONFIG, priorities: number[] = []): BullyNet {
+  const net = new BullyNet(specs(count, priorities), config);
+  net.start();
+  net.advance(TEST_SETTLED_MS);
+  return net;
 }
 
 /** Specs n1..nk with equal priorities (rank by id: n5 highest) unless given. */
