@@ -27,6 +27,19 @@ export const MAX_EPOCH_JUMP = 1000;
  */
 export const MAX_EPOCH_LEAD = 100;
 
+/**
+ * Bound on the members a node holds (self excluded). Membership ignores heartbeats from beyond
+ * it, and Bully's durable member list and its codec stop there too. Peers are authenticated, so
+ * this guards against a bug or a compromised key flooding ids, not against strangers.
+ */
+export const MAX_MEMBERS = 1024;
+
+/**
+ * Bound on a node id on the wire and on disk: a libp2p peer id is about 52 characters (Ed25519)
+ * and under 100 for any key type.
+ */
+export const MAX_NODE_ID_CHARS = 128;
+
 export function isCounter(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 0 && value <= MAX_COUNTER;
 }

@@ -3,11 +3,8 @@
  * peer message is refused before it reaches the machine, and a corrupt state file is reported.
  */
 import { z } from 'zod';
-import { MAX_COUNTER } from '../bounds.js';
-import type { Codec } from '../types.js';
-import { MAX_NODE_ID_CHARS } from '../membership/codec.js';
-import { MAX_MEMBERS } from '../membership/membership.js';
-import type { NodeId } from '../types.js';
+import { MAX_COUNTER, MAX_MEMBERS, MAX_NODE_ID_CHARS } from '../bounds.js';
+import type { Codec, NodeId } from '../types.js';
 
 /**
  * How a COORDINATOR came about. `claim`: won an ordinary election (a member that still sees the

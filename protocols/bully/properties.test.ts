@@ -1,13 +1,14 @@
 /**
  * Properties over random fault schedules (fast-check): crashes, restarts from disk, cuts,
- * isolation, partitions, false suspicions, message loss, commands and graceful stops.
+ * isolation, partitions, false suspicions, message loss, commands and graceful stops. Each runs
+ * with a fixed 25 ms tick and with ticks only at each node's deadline() (testing.ts TickMode).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { leadersAtOnce, TermLeaders, termAboveToken, TokenHighWater } from '../election-safety.js';
 import type { NodeId } from '../types.js';
-import { BullyNet, specs, TEST_BULLY_CONFIG } from './testing.js';
+import { BullyNet, specs, TEST_BULLY_CONFIG, type TickMode } from './testing.js';
 
 const SIZE = 5;
 const ids = specs(SIZE).map((s) => s.id);
@@ -94,42 +95,50 @@ function watch(net: BullyNet): () => void {
   };
 }
 
-describe('bully properties', () => {
-  it('"fencingToken never decreases at a node, including across restarts", "no two nodes ever lead the same epoch" and no two lead at once', () => {
-    fc.assert(
-      fc.property(fc.array(action, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 1000 }), (actions, seed) => {
-        const net = new BullyNet(specs(SIZE), TEST_BULLY_CONFIG, seed);
-        const check = watch(net);
-        net.start();
-        for (const a of actions) {
-          apply(net, a);
-          check();
-        }
-      }),
-      { numRuns: 150 },
-    );
-  });
+function cluster(seed: number, tickMode: TickMode): BullyNet {
+  const net = new BullyNet(specs(SIZE), TEST_BULLY_CONFIG, seed);
+  net.tickMode = tickMode;
+  return net;
+}
 
-  it('after faults heal, every running node agrees on exactly one leader', () => {
-    fc.assert(
-      fc.property(fc.array(action, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 1000 }), (actions, seed) => {
-        const net = new BullyNet(specs(SIZE), TEST_BULLY_CONFIG, seed);
-        const check = watch(net);
-        net.start();
-        for (const a of actions) apply(net, a);
-        net.recover();
-        net.start(...ids);
-        // Resign holds, settle periods and leases all end within this.
-        net.advance(TEST_BULLY_CONFIG.resignHoldMs + 3 * TEST_BULLY_CONFIG.leaseMs);
-        check();
-        const leader = net.agreedLeader();
-        assert.ok(leader !== null, `leaders ${JSON.stringify(net.leaders())}, follow ${JSON.stringify(net.up().map((id) => net.summary(id)))}`);
-        const epoch = net.summary(leader)!.term;
-        net.advance(10_000);
-        assert.equal(net.agreedLeader(), leader, 'a stable, fault-free cluster keeps its leader');
-        assert.equal(net.summary(leader)!.term, epoch);
-      }),
-      { numRuns: 100 },
-    );
-  });
+describe('bully properties', () => {
+  for (const tickMode of ['fixed', 'deadline'] as const) {
+    it(`"fencingToken never decreases at a node, including across restarts", "no two nodes ever lead the same epoch" and no two lead at once (${tickMode} ticks)`, () => {
+      fc.assert(
+        fc.property(fc.array(action, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 1000 }), (actions, seed) => {
+          const net = cluster(seed, tickMode);
+          const check = watch(net);
+          net.start();
+          for (const a of actions) {
+            apply(net, a);
+            check();
+          }
+        }),
+        { numRuns: 150 },
+      );
+    });
+
+    it(`after faults heal, every running node agrees on exactly one leader (${tickMode} ticks)`, () => {
+      fc.assert(
+        fc.property(fc.array(action, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 1000 }), (actions, seed) => {
+          const net = cluster(seed, tickMode);
+          const check = watch(net);
+          net.start();
+          for (const a of actions) apply(net, a);
+          net.recover();
+          net.start(...ids);
+          // Resign holds, settle periods and leases all end within this.
+          net.advance(TEST_BULLY_CONFIG.resignHoldMs + 3 * TEST_BULLY_CONFIG.leaseMs);
+          check();
+          const leader = net.agreedLeader();
+          assert.ok(leader !== null, `leaders ${JSON.stringify(net.leaders())}, follow ${JSON.stringify(net.up().map((id) => net.summary(id)))}`);
+          const epoch = net.summary(leader)!.term;
+          net.advance(10_000);
+          assert.equal(net.agreedLeader(), leader, 'a stable, fault-free cluster keeps its leader');
+          assert.equal(net.summary(leader)!.term, epoch);
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
 });

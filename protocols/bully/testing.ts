@@ -15,6 +15,9 @@ import { bullyMessageCodec, type BullyMessage, type BullyPersisted } from './mes
 /** The defaults with a shorter settle window, so scenarios start sooner. */
 export const TEST_BULLY_CONFIG: BullyConfig = Object.freeze({ ...DEFAULT_BULLY_CONFIG, settleMs: 1000 });
 
+/** Long enough after a start with TEST_BULLY_CONFIG for any election to have finished. */
+export const TEST_SETTLED_MS = TEST_BULLY_CONFIG.settleMs + 3000;
+
 export interface NodeSpec {
   id: NodeId;
   priority?: number;
@@ -47,6 +50,16 @@ export interface SentMessage {
 
 const MAX_PUMP_ROUNDS = 1000;
 
+/** Deadline mode: steps at one instant before a machine's deadline() must have moved past it. */
+const MAX_STEPS_AT_ONE_INSTANT = 100;
+
+/**
+ * How virtual time advances. `fixed`: every running node ticks every `tickMs`, as the simulator's
+ * host does. `deadline`: each node ticks only when its own `deadline()` falls due, as a host that
+ * sets one timer per machine does.
+ */
+export type TickMode = 'fixed' | 'deadline';
+
 export class BullyNet {
   nowMs = 0;
   readonly tickMs = 25;
@@ -67,6 +80,22 @@ export class BullyNet {
   puppetSummary: ElectionSummary = { role: 'follower', term: 0, leader: null, fencingToken: 0 };
   /** Called after every delivery and tick: invariant checks. */
   onStep: (() => void) | null = null;
+  tickMode: TickMode = 'fixed';
+  /**
+   * Deadline mode: extra ticks, at times the function picks in [fromMs, beforeMs), which lies
+   * strictly before every running node's deadline. Every running node gets each one; the
+   * Election contract says they change nothing.
+   */
+  extraTicks: ((fromMs: number, beforeMs: number) => readonly number[]) | null = null;
+  /** Called for every tick a node gets, before it steps. */
+  onTick: ((id: NodeId, nowMs: number) => void) | null = null;
+  /**
+   * Views carry `stateSinceMs` (when the observer last saw the member's state change), as
+   * membership reports it. Off by default: scenarios then start from members known long ago.
+   */
+  reportStateSince = false;
+  /** observer>member: the state last shown and since when (see reportStateSince). */
+  private readonly stateSince = new Map<string, { state: MemberState; sinceMs: number }>();
 
   /** `cluster.bootstrapExpect` of every node: by default every Bully node listed, as cluster.sh does. */
   readonly bootstrapExpect: number;
@@ -150,14 +179,45 @@ export class BullyNet {
     this.dropRule = rule;
   }
 
-  /** Advances virtual time in ticks, pumping after each. */
+  /** Advances virtual time in ticks (see TickMode), pumping after each. */
   advance(ms: number): void {
     const until = this.nowMs + ms;
+    if (this.tickMode === 'deadline') return this.advanceByDeadlines(until);
     while (this.nowMs < until) {
       this.nowMs = Math.min(until, this.nowMs + this.tickMs);
-      for (const node of this.nodes.values()) node.machine?.step({ type: 'tick', nowMs: this.nowMs });
+      for (const [id, node] of this.nodes) if (node.machine) this.tick(id, node.machine);
       this.pump();
     }
+  }
+
+  /** Deadline mode: jumps from one due deadline to the next, ticking only the nodes due. */
+  private advanceByDeadlines(until: number): void {
+    let stepsAtThisInstant = 0;
+    for (;;) {
+      const running = [...this.nodes].filter(([, n]) => n.machine !== null);
+      const dueMs = Math.max(this.nowMs, Math.min(...running.map(([, n]) => n.machine!.deadline())));
+      const beforeMs = Math.min(dueMs, until);
+      for (const atMs of this.extraTicks?.(this.nowMs, beforeMs) ?? []) {
+        if (atMs < this.nowMs || atMs >= beforeMs) throw new Error(`extra tick at ${atMs} ms outside [${this.nowMs}, ${beforeMs})`);
+        this.nowMs = atMs;
+        for (const [id, n] of running) if (n.machine) this.tick(id, n.machine);
+        this.pump();
+      }
+      if (dueMs > until) {
+        this.nowMs = until;
+        return;
+      }
+      stepsAtThisInstant = dueMs === this.nowMs ? stepsAtThisInstant + 1 : 0;
+      if (stepsAtThisInstant > MAX_STEPS_AT_ONE_INSTANT) throw new Error(`deadline() stays at ${dueMs} ms after ticks there`);
+      this.nowMs = dueMs;
+      for (const [id, n] of running) if (n.machine && n.machine.deadline() <= dueMs) this.tick(id, n.machine);
+      this.pump();
+    }
+  }
+
+  private tick(id: NodeId, machine: NonNullable<TestNode['machine']>): void {
+    this.onTick?.(id, this.nowMs);
+    machine.step({ type: 'tick', nowMs: this.nowMs });
   }
 
   /** Advances until `done()` holds or `maxMs` passes; returns whether it held. */
@@ -322,9 +382,17 @@ export class BullyNet {
         connectionLost = suspicion.connectionLost;
       }
       const summary = node.machine?.summary(this.nowMs) ?? (node.spec.puppet ? this.puppetSummary : { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 });
-      out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary, connectionLost });
+      out.push({ id, name: id, state, priority: node.spec.priority, protocol: node.spec.protocol, self, ...summary, connectionLost, ...this.stateSinceOf(observer, id, state) });
     }
     return out;
+  }
+
+  private stateSinceOf(observer: NodeId, id: NodeId, state: MemberState): { stateSinceMs?: number } {
+    if (!this.reportStateSince) return {};
+    const key = `${observer}>${id}`;
+    let seen = this.stateSince.get(key);
+    if (seen?.state !== state) this.stateSince.set(key, (seen = { state, sinceMs: this.nowMs }));
+    return { stateSinceMs: seen.sinceMs };
   }
 
   private node(id: NodeId): TestNode {
@@ -336,6 +404,14 @@ export class BullyNet {
 
 function linkKey(a: NodeId, b: NodeId): string {
   return a < b ? `${a}|${b}` : `${b}|${a}`;
+}
+
+/** A cluster of n1..n`count` started together and run until settled (TEST_SETTLED_MS). */
+export function startedCluster(count = 5, config = TEST_BULLY_CONFIG, priorities: number[] = []): BullyNet {
+  const net = new BullyNet(specs(count, priorities), config);
+  net.start();
+  net.advance(TEST_SETTLED_MS);
+  return net;
 }
 
 /** Specs n1..nk with equal priorities (rank by id: n5 highest) unless given. */

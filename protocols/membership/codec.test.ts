@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { heartbeatCodec, MAX_ADDRS, MAX_NAME_CHARS, MAX_NODE_ID_CHARS } from './codec.js';
+import { MAX_NODE_ID_CHARS } from '../bounds.js';
+import { heartbeatCodec, MAX_ADDRS, MAX_NAME_CHARS } from './codec.js';
 import { MAX_GOSSIPED_REFS } from './membership.js';
 import { heartbeat } from './testing.js';
 

@@ -3,14 +3,12 @@
  * is bounded so a hostile or broken peer cannot make a node hold or re-gossip large values.
  */
 import { z } from 'zod';
-import { MAX_COUNTER } from '../bounds.js';
+import { MAX_COUNTER, MAX_NODE_ID_CHARS } from '../bounds.js';
 import type { Codec } from '../types.js';
 import { PROTOCOL_NAMES, ROLES } from '../types.js';
 import { MAX_GOSSIPED_REFS } from './membership.js';
 import type { Heartbeat } from './types.js';
 
-/** A libp2p peer id is about 52 characters (Ed25519) and under 100 for any key type. */
-export const MAX_NODE_ID_CHARS = 128;
 /** Cluster names are at most 63 characters (they name mDNS tags); leave a little room. */
 export const MAX_CLUSTER_CHARS = 128;
 /** Node names may be up to 253 characters (config's NODE_NAME_RE). */

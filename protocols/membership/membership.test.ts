@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Membership } from './membership.js';
-import { LEAVE_ANNOUNCEMENTS, MAX_MEMBERS } from './membership.js';
+import { MAX_MEMBERS } from '../bounds.js';
+import { LEAVE_ANNOUNCEMENTS } from './membership.js';
 import { MEMBERSHIP_PRESETS } from './presets.js';
 import { leaveAnnounceGapMs, suspicionTimeoutMs } from './formulas.js';
 import { eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';

@@ -4,7 +4,7 @@
  * heartbeats that every node publishes to the whole cluster. Pure: time arrives in inputs,
  * effects leave through drain(). See DESIGN.md section 4.
  */
-import { MAX_COUNTER } from '../bounds.js';
+import { MAX_COUNTER, MAX_MEMBERS } from '../bounds.js';
 import type { NodeId, ProtocolName } from '../types.js';
 import {
   expectedConfirmations,
@@ -31,12 +31,6 @@ import type {
 
 /** Bound on the `suspects`, `dead` and `left` lists of one heartbeat (the codec rejects longer ones). */
 export const MAX_GOSSIPED_REFS = 64;
-
-/**
- * Bound on members held (self excluded). Peers are authenticated, so this guards against a bug
- * or a compromised key flooding ids, not against strangers; heartbeats from beyond it are ignored.
- */
-export const MAX_MEMBERS = 1024;
 
 /**
  * Leaving heartbeats sent on a graceful leave (the first at once, then one every
