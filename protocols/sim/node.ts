@@ -82,12 +82,35 @@ export class SimNode implements NodeView {
     return this.host !== null && !this.paused;
   }
 
+  /**
+   * Invariants read every node after every step; copying every member each time was most of a
+   * run's time. The view is built once per change: the simulation calls `changed()` after every
+   * input it gives this node (and at start and exit), and the report is recomputed when the
+   * virtual time moved. Callers must not modify what they get.
+   */
+  private cachedMembers: { list: Member[]; byId: Map<NodeId, Member> } | null = null;
+  private cachedReport: { atMs: number; report: ElectionSummary | null } | null = null;
+
+  changed(): void {
+    this.cachedMembers = null;
+    this.cachedReport = null;
+  }
+
+  private memberView(): { list: Member[]; byId: Map<NodeId, Member> } | null {
+    if (!this.host) return null;
+    if (!this.cachedMembers) {
+      const list = this.host.membership.members();
+      this.cachedMembers = { list, byId: new Map(list.map((m) => [m.id, m])) };
+    }
+    return this.cachedMembers;
+  }
+
   members(): Member[] | null {
-    return this.host ? this.host.membership.members() : null;
+    return this.memberView()?.list ?? null;
   }
 
   member(id: NodeId): Member | undefined {
-    return this.host?.membership.member(id);
+    return this.memberView()?.byId.get(id);
   }
 
   summary(): ElectionSummary | null {
@@ -96,7 +119,11 @@ export class SimNode implements NodeView {
 
   /** What the node's API would answer now: the core's reported summary at its own clock. */
   report(): ElectionSummary | null {
-    return this.host?.election ? this.host.summary(this.clockAt(this.virtualNowMs)) : null;
+    if (this.cachedReport?.atMs !== this.virtualNowMs) {
+      const report = this.host?.election ? this.host.summary(this.clockAt(this.virtualNowMs)) : null;
+      this.cachedReport = { atMs: this.virtualNowMs, report };
+    }
+    return this.cachedReport.report;
   }
 
   leaseRemainingVirtualMs(): number | null {

@@ -246,6 +246,7 @@ export class Simulation implements SimView {
     const host = node.host!;
     this.touched = node;
     host.input(input);
+    node.changed();
     if (node.host !== host) return;
     const dueClockMs = host.core.deadline();
     if (!Number.isFinite(dueClockMs)) {
@@ -330,6 +331,7 @@ export class Simulation implements SimView {
     const id = node.id;
     if (!node.host) return;
     node.host = null;
+    node.changed();
     node.stopping = false;
     node.timer++;
     node.timerDueMs = Infinity;
