@@ -82,6 +82,37 @@ export async function etcdFailover(signal: 'SIGKILL' | 'SIGSTOP', opts: EtcdFail
   }
 }
 
+/**
+ * An idle 5-member etcd at `opts`' timings: CPU (% of one core, from /proc) and RSS per member over
+ * `windowMs`, after the cluster agreed on a leader and settled for `settleMs`.
+ */
+export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions, 'trials'>, settleMs = 3000): Promise<{ cpuPercent: number[]; rssMb: number[] }> {
+  const cluster = await EtcdCluster.start({ ...opts, trials: 0 });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    const pids = cluster.members.map((m) => m.process!.pid!);
+    const before = pids.map(procCpuTicks);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const after = pids.map(procCpuTicks);
+    return {
+      cpuPercent: pids.map((_, i) => ((after[i]! - before[i]!) / 100 / (windowMs / 1000)) * 100),
+      rssMb: pids.map(procRssMb),
+    };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/** utime + stime of a process, in clock ticks (100 per second on Linux). */
+export function procCpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+export function procRssMb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
 interface Member {
   name: string;
   clientPort: number;
