@@ -21,6 +21,19 @@ describe('npm run sim', () => {
     assert.match(r.stdout, /^1 seed\(s\), 0 failed/m);
   });
 
+  it('runs seeds in two workers with the same per-seed lines, in seed order, as one job, and prints the rate', () => {
+    const args = ['--seeds', '4', '--start', '11', '--protocol', 'bully'];
+    const one = sim(...args, '--jobs', '1');
+    const two = sim(...args, '--jobs', '2');
+    assert.equal(one.status, 0, one.stderr);
+    assert.equal(two.status, 0, two.stderr);
+    const seedLines = (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('['));
+    assert.equal(seedLines(one.stdout).length, 4);
+    assert.deepEqual(seedLines(two.stdout), seedLines(one.stdout));
+    assert.match(one.stdout, /^4 seed\(s\), 0 failed, \d+ virtual s in [\d.]+ s \([\d.]+ seeds\/s, 1 job\)$/m);
+    assert.match(two.stdout, /^4 seed\(s\), 0 failed, \d+ virtual s in [\d.]+ s \([\d.]+ seeds\/s, 2 jobs\)$/m);
+  });
+
   it('refuses an unknown protocol with the known ones and exit code 2', () => {
     const r = sim('--protocol', 'paxos');
     assert.equal(r.status, 2);

@@ -54,6 +54,13 @@ export interface Membership {
   /** Self included, sorted by id; fresh copies. */
   members(): Member[];
   member(id: NodeId): Member | undefined;
+  /**
+   * members() without copies, for a host that reads the view after every step (the simulator's
+   * invariants): the same members in the same order, each peer the machine's own record and self
+   * built without copying its meta. Current only until the next step: read it, never keep or
+   * modify it. Optional, so wrappers that alter the view fall back to members().
+   */
+  membersView?(): readonly Readonly<Member>[];
   self(): Member;
   /** Lifeguard's local-health multiplier on this node's timeouts: 1 when healthy, up to maxHealthMultiplier. */
   health(): number;
@@ -180,6 +187,32 @@ class MembershipMachine implements Membership {
 
   members(): Member[] {
     const all = [this.self(), ...this.sortedPeers().map((p) => copyMember(p.member))];
+    return all.sort((a, b) => compareIds(a.id, b.id));
+  }
+
+  membersView(): readonly Readonly<Member>[] {
+    const meta = this.selfMeta;
+    // A plain literal: self()'s spread of a fresh meta plus the member fields is far slower.
+    const self: Readonly<Member> = {
+      name: meta.name,
+      addrs: meta.addrs,
+      protocol: meta.protocol,
+      priority: meta.priority,
+      version: meta.version,
+      role: meta.role,
+      term: meta.term,
+      leader: meta.leader,
+      fencingToken: meta.fencingToken,
+      id: this.selfId,
+      state: this.selfState,
+      suspectReason: null,
+      incarnation: this.selfIncarnation,
+      lastHeardMs: this.nowMs,
+      stateSinceMs: this.selfStateSinceMs,
+      self: true,
+    };
+    const all: Readonly<Member>[] = [self];
+    for (const peer of this.peers.values()) all.push(peer.member);
     return all.sort((a, b) => compareIds(a.id, b.id));
   }
 

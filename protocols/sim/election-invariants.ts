@@ -62,8 +62,9 @@ export const namedLeaderHoldsLease: InvariantFactory = (setup) => {
       const stepped = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
       for (const node of stepped) {
         const report = node.report();
+        if (report?.role !== 'leader') continue;
         const remaining = node.leaseRemainingVirtualMs();
-        if (report?.role === 'leader' && remaining !== null) {
+        if (remaining !== null) {
           const k = key(node.id, report.term);
           leaseEndMs.set(k, Math.max(leaseEndMs.get(k) ?? -Infinity, view.nowMs + remaining));
         }

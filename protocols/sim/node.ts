@@ -83,12 +83,13 @@ export class SimNode implements NodeView {
   }
 
   /**
-   * Invariants read every node after every step; copying every member each time was most of a
-   * run's time. The view is built once per change: the simulation calls `changed()` after every
-   * input it gives this node (and at start and exit), and the report is recomputed when the
-   * virtual time moved. Callers must not modify what they get.
+   * Invariants read every node after every step. The view is built once per change: the
+   * simulation calls `changed()` after every input it gives this node (and at start and exit),
+   * and the report is recomputed when the virtual time moved. The view holds the machine's own
+   * member records where it offers them (membersView: nothing copied, and a record changes with
+   * the machine, so it cannot go stale); callers must not modify what they get.
    */
-  private cachedMembers: { list: Member[]; byId: Map<NodeId, Member> } | null = null;
+  private cachedMembers: readonly Member[] | null = null;
   private cachedReport: { atMs: number; report: ElectionSummary | null } | null = null;
 
   changed(): void {
@@ -96,21 +97,21 @@ export class SimNode implements NodeView {
     this.cachedReport = null;
   }
 
-  private memberView(): { list: Member[]; byId: Map<NodeId, Member> } | null {
+  private memberView(): readonly Member[] | null {
     if (!this.host) return null;
-    if (!this.cachedMembers) {
-      const list = this.host.membership.members();
-      this.cachedMembers = { list, byId: new Map(list.map((m) => [m.id, m])) };
-    }
+    const membership = this.host.membership;
+    this.cachedMembers ??= membership.membersView?.() ?? membership.members();
     return this.cachedMembers;
   }
 
   members(): Member[] | null {
-    return this.memberView()?.list ?? null;
+    // NodeView's type predates the read-only view; no invariant modifies it.
+    return this.memberView() as Member[] | null;
   }
 
   member(id: NodeId): Member | undefined {
-    return this.memberView()?.byId.get(id);
+    // A handful of members: a scan is cheaper than building a map per change.
+    return this.memberView()?.find((m) => m.id === id);
   }
 
   summary(): ElectionSummary | null {

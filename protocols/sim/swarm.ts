@@ -3,7 +3,7 @@
  * what the swarm tests run in CI, so a seed fails the same way in both and says how to replay
  * itself. Pure: no clock, no output; the caller times and prints.
  */
-import { runSeed, type RunOptions } from './run.js';
+import { runSeed, summaryLine, type RunOptions } from './run.js';
 import type { SimResult } from './types.js';
 
 /** One seed's outcome: a finished run (with or without a violation), or a simulator crash. */
@@ -38,15 +38,30 @@ export function runSwarm({ seeds, protocol = 'none', onTrace, onSeed }: SwarmOpt
       outcome = { seed, result: null, crash: err instanceof Error ? err : new Error(String(err)) };
     }
     if (outcome.result) virtualMs += outcome.result.stats.virtualMs;
-    if (outcome.crash || outcome.result.violation) failed.push(outcome);
+    if (seedFailed(outcome)) failed.push(outcome);
     onSeed?.(outcome, index);
   });
   return { seeds: seeds.length, failed, virtualMs };
 }
 
+/** A violation or a crash. */
+export function seedFailed(outcome: SeedOutcome): boolean {
+  return outcome.crash !== null || outcome.result.violation !== null;
+}
+
 /** The command that replays one seed with every trace line. */
 export function replayCommand(seed: number, protocol: string): string {
   return `npm run sim -- --seed ${seed}${protocol === 'none' ? '' : ` --protocol ${protocol}`} --verbose`;
+}
+
+/**
+ * What one seed prints: its summary line, then the failure report if it failed (a crash prints
+ * only the report). One function, so a seed run in a worker prints what it prints in-process.
+ */
+export function seedReport(outcome: SeedOutcome, protocol: string): string {
+  if (outcome.crash) return failureReport(outcome, protocol);
+  const line = `${summaryLine(outcome.result)}\n`;
+  return outcome.result.violation ? `${line}\n${failureReport(outcome, protocol)}\n` : line;
 }
 
 /** What a failed seed prints: the invariant or the crash, what led to it, and the replay command. */
