@@ -106,7 +106,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       revisionBase: Date.now(),
       onFatal,
     });
-    const metrics = bindMetrics(runtime, p2p);
+    const metrics = bindMetrics(runtime, p2p, opened.store);
     api = await startApiServer({
       source: createControlSource({ runtime, config, metrics: metrics.scrape }),
       tcpListen: config.api.listen,

@@ -28,6 +28,10 @@ const NAMES: [string, 'gauge' | 'counter' | 'histogram'][] = [
   ['conclave_leaderless_seconds_total', 'counter'],
   ['conclave_api_requests_total', 'counter'],
   ['conclave_api_rejected_requests_total', 'counter'],
+  ['conclave_wal_batches_total', 'counter'],
+  ['conclave_wal_fsyncs_total', 'counter'],
+  ['conclave_wal_fsync_seconds', 'gauge'],
+  ['conclave_wal_torn_tails_total', 'counter'],
 ];
 
 describe('daemon metrics', () => {

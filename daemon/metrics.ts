@@ -37,6 +37,10 @@ export interface MetricHandles {
   leaderlessSecondsTotal: Counter;
   apiRequests: Counter<'route' | 'code'>;
   apiRejectedRequests: Counter<'reason'>;
+  walBatches: Counter;
+  walFsyncs: Counter;
+  walFsyncSeconds: Gauge<'quantile'>;
+  walTornTails: Counter;
 }
 
 export interface ConclaveMetrics {
@@ -95,6 +99,10 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Conclave
     leaderlessSecondsTotal: counter('leaderless_seconds_total', 'Time this node spent without a leader'),
     apiRequests: counter('api_requests_total', 'Control API requests, by route and HTTP status', ['route', 'code']),
     apiRejectedRequests: counter('api_rejected_requests_total', 'Control API connections and requests refused as misbehaving (bad target, over a cap, timed out, unauthorized), by reason', ['reason']),
+    walBatches: counter('wal_batches_total', 'Batches of machine state appended to the log store (<dataDir>/wal)'),
+    walFsyncs: counter('wal_fsyncs_total', 'fsyncs of the log store; fewer than batches when appends share one (group commit)'),
+    walFsyncSeconds: gauge('wal_fsync_seconds', 'fsync time of the log store over its last 1024 fsyncs, by quantile (0.5, 0.99, 1)', ['quantile']),
+    walTornTails: counter('wal_torn_tails_total', 'Torn last records (a crash mid-append) cut from the log store at start; the bytes are kept beside the segment'),
   };
   if (opts.processMetrics !== false) {
     collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_PRECISION_MS });

@@ -16,7 +16,13 @@ export interface BoundMetrics {
   countRejected: (reason: AbuseKind) => void;
 }
 
-export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
+/** What the metrics read from the log store. */
+export interface StoreMetricsSource {
+  readonly torn: unknown;
+  readonly stats: { readonly batches: number; readonly fsyncs: number; readonly fsyncMs: readonly number[] };
+}
+
+export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsSource | null = null): BoundMetrics {
   const metrics = createMetrics();
   const m = metrics.handles;
   runtime.subscribe((event) => {
@@ -71,6 +77,15 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode): BoundMetrics {
     metrics.setCounterTotal(m.outboundFramesDropped, p2pStats.outboundFramesDropped);
     metrics.setCounterTotal(m.outboundStreamResets, p2pStats.outboundStreamResets);
     m.peerConnections.set(p2p.connectedPeers().length);
+    if (store) {
+      metrics.setCounterTotal(m.walBatches, store.stats.batches);
+      metrics.setCounterTotal(m.walFsyncs, store.stats.fsyncs);
+      metrics.setCounterTotal(m.walTornTails, store.torn ? 1 : 0);
+      const samples = [...store.stats.fsyncMs].sort((a, b) => a - b);
+      for (const q of [0.5, 0.99, 1]) {
+        if (samples.length > 0) m.walFsyncSeconds.set({ quantile: String(q) }, samples[Math.min(samples.length - 1, Math.ceil(q * samples.length) - 1)]! / 1000);
+      }
+    }
   });
   return {
     scrape: () => metrics.scrape(),

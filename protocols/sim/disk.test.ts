@@ -5,11 +5,53 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Election, ElectionEffect } from '../election.js';
 import { HostCore } from '../host/core.js';
+import type { LogEntry } from '../types.js';
 import { bullyProtocol } from './protocols.js';
 import { createSimulation, runSeed } from './run.js';
 import { quietScenario, scenarioFromSeed } from './scenario.js';
 import { toyProtocol } from './testing.js';
+import type { SimProtocol } from './protocols.js';
+
+/** A machine that appends one log entry every 50 ms (and, every fifth, rewrites its last two): what a log looks like to the disk. */
+function appender(restored: LogEntry[][]): SimProtocol {
+  return {
+    name: 'appender',
+    summary: 'appends log entries (tests only)',
+    protocol: 'bully',
+    livenessExtraMs: () => 0,
+    invariants: [],
+    electionFor: () => (ctx) => {
+      restored.push([...ctx.log.entries]);
+      let last = ctx.log.entries.at(-1)?.index ?? 0;
+      let dueMs = ctx.nowMs;
+      let effects: ElectionEffect<unknown, unknown>[] = [];
+      const machine: Election<unknown, unknown> = {
+        protocol: 'bully',
+        step(input) {
+          if (input.type !== 'tick' || input.nowMs < dueMs) return;
+          dueMs = input.nowMs + 50;
+          if (last >= 2 && last % 5 === 0) {
+            effects.push({ type: 'persist', batch: { truncateAfter: last - 2, entries: [{ index: last - 1, term: 2, data: 'b' }, { index: last, term: 2, data: 'c' }] } });
+          } else {
+            last += 1;
+            effects.push({ type: 'persist', batch: { entries: [{ index: last, term: 1, data: 'a' }] } });
+          }
+        },
+        drain: () => {
+          const out = effects;
+          effects = [];
+          return out;
+        },
+        deadline: () => dueMs,
+        summary: () => ({ role: 'follower', term: 0, leader: null, fencingToken: 0 }),
+        status: () => ({ leaseRemainingMs: null, bootstrap: { expect: 1, seen: 1, complete: true } }),
+      };
+      return machine;
+    },
+  };
+}
 
 /** Longer than a heartbeat interval (local preset: 200 ms), so heartbeats are due while it syncs. */
 const SLOW_DISK = { fsyncMinMs: 600, fsyncMaxMs: 600, stallProbability: 0, stallMaxMs: 0 };
@@ -58,5 +100,27 @@ describe('simulated disk', () => {
       const result = runSeed(seed, { protocol: bullyProtocol(), scenario });
       assert.equal(result.violation, null, result.violation ? `seed ${seed}: ${result.violation.invariant}: ${result.violation.message}` : '');
     }
+  });
+
+  it('a crash keeps whole batches of log writes, in order: a prefix of what was written, all of what was synced', () => {
+    const restored: LogEntry[][] = [];
+    const disk = { fsyncMinMs: 5, fsyncMaxMs: 120, stallProbability: 0.2, stallMaxMs: 400 };
+    const sim = createSimulation(quietScenario(9, { clusterSize: 1, bootstrapExpect: 1, disk }), { protocol: appender(restored) });
+    const syncedAtCrash: number[] = [];
+    sim.at(0, 'start', () => sim.start('n01'));
+    for (let i = 1; i <= 8; i++) {
+      sim.at(i * 700, 'crash', () => {
+        syncedAtCrash.push(sim.node('n01').disk.entries.length);
+        sim.crash('n01');
+      });
+      sim.at(i * 700 + 50, 'restart', () => sim.start('n01'));
+    }
+    assert.equal(sim.runUntil(8 * 700 + 100), null);
+    assert.equal(restored.length, 9);
+    for (const [life, entries] of restored.entries()) {
+      entries.forEach((e, i) => assert.equal(e.index, i + 1, `life ${life + 1}: consecutive from 1`));
+      if (life > 0) assert.ok(entries.length >= syncedAtCrash[life - 1]!, `life ${life + 1} restored ${entries.length} entries, ${syncedAtCrash[life - 1]} were synced`);
+    }
+    assert.ok(restored.at(-1)!.some((e) => e.term === 2), 'truncations happened and were kept');
   });
 });

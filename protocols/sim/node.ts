@@ -1,14 +1,17 @@
 import type { Member } from '../membership/types.js';
-import type { ElectionSummary, NodeId } from '../types.js';
+import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import type { NodeBatch } from '../host/core.js';
 import type { SimHost } from './host.js';
 import type { NodeView } from './types.js';
 
-/** What survives a crash: the daemon's data dir (incarnation file, election state file). */
+/** What survives a crash: the daemon's log store (incarnation, election hard state, log). */
 export interface SimDisk {
   incarnation: number;
-  /** The election's last persisted state, serialized as the daemon's store writes it. */
+  /** The election's last persisted hard state, serialized as the daemon's store writes it. */
   election: string | null;
+  /** A log-based election's snapshot and the entries after it, as the log store replays them. */
+  snapshot: Snapshot | null;
+  entries: LogEntry[];
 }
 
 /** A message or hint that reached a node's socket but has not been processed yet. */
@@ -47,7 +50,7 @@ export class SimNode implements NodeView {
   blockedUntilMs = 0;
   /** What reached a stopped process meanwhile, socket data and disk completions, in arrival order. */
   readonly inbox: (Inbound | { kind: 'synced'; id: number })[] = [];
-  readonly disk: SimDisk = { incarnation: 0, election: null };
+  readonly disk: SimDisk = { incarnation: 0, election: null, snapshot: null, entries: [] };
   /** This life's monotonic clock at its start (a new process: performance.now() starts afresh). */
   clockOffsetMs = 0;
   /** Set by the simulation before the first step that drives this node. */

@@ -199,6 +199,7 @@ export class Simulation implements SimView {
           id,
           rng: createRng(deriveSeed(this.seed, STREAM.elections, node.index, node.life)),
           persisted: this.loadPersisted(node),
+          log: { snapshot: structuredClone(node.disk.snapshot), entries: structuredClone(node.disk.entries) },
           nowMs: this.clock(node),
         })
       : null;
@@ -277,9 +278,24 @@ export class Simulation implements SimView {
     this.queue.push(atMs, { kind: 'synced', node, life, id });
   }
 
+  /** A synced batch, applied as the log store replays one: snapshot, truncation, entries, hard state. */
   private applyToDisk(node: SimNode, batch: NodeBatch): void {
-    if (batch.incarnation !== undefined) node.disk.incarnation = batch.incarnation;
-    if (batch.election?.hardState !== undefined) node.disk.election = JSON.stringify(batch.election.hardState);
+    const disk = node.disk;
+    if (batch.incarnation !== undefined) disk.incarnation = batch.incarnation;
+    const e = batch.election;
+    if (!e) return;
+    if (e.snapshot !== undefined) {
+      disk.snapshot = structuredClone(e.snapshot);
+      disk.entries = disk.entries.filter((entry) => entry.index > e.snapshot!.index);
+    }
+    if (e.truncateAfter !== undefined) disk.entries = disk.entries.filter((entry) => entry.index <= e.truncateAfter!);
+    for (const entry of e.entries ?? []) {
+      const last = disk.entries.at(-1)?.index ?? disk.snapshot?.index ?? 0;
+      // The daemon's log store refuses such a batch (LogContinuityError); here it is a machine bug.
+      if (entry.index !== last + 1) throw new Error(`${node.id} appended entry ${entry.index} after ${last}`);
+      disk.entries.push(structuredClone(entry));
+    }
+    if (e.hardState !== undefined) disk.election = JSON.stringify(e.hardState);
   }
 
   private processSynced(event: Extract<SimEvent, { kind: 'synced' }>): void {

@@ -7,7 +7,7 @@ import type { NodeEvent } from '../host/events.js';
 import type { MembershipPresetName } from '../membership/presets.js';
 import type { Member, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
-import type { ElectionSummary, NodeId } from '../types.js';
+import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 
 /** The simulator hosts the real machine's interface (re-exported under the simulator's name). */
 export type { Membership as MembershipMachine, MembershipInit } from '../membership/membership.js';
@@ -21,6 +21,8 @@ export interface ElectionContext<P> {
   rng: Rng;
   /** What the previous life persisted (the simulated disk survives crashes), or null. */
   persisted: P | null;
+  /** A log-based machine's snapshot and entries after it, as the previous lives left them. */
+  log: { snapshot: Snapshot | null; entries: readonly LogEntry[] };
   nowMs: number;
 }
 
