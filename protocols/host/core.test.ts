@@ -8,6 +8,11 @@ import type { Election, ElectionEffect, ElectionInput, ElectionStatus } from '..
 import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEffect, MembershipInput } from '../membership/types.js';
 import type { ElectionSummary } from '../types.js';
+import { createBully } from '../bully/index.js';
+import { DEFAULT_BULLY_CONFIG } from '../bully/config.js';
+import { createMembership } from '../membership/index.js';
+import { MEMBERSHIP_PRESETS } from '../membership/presets.js';
+import { createRng } from '../rng.js';
 import { BOOTSTRAP_WARN_AFTER_MS, COMMAND_TIMEOUT_MS, HostCore, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
 
 const FOLLOWER: ElectionSummary = { role: 'follower', term: 1, leader: null, fencingToken: 1 };
@@ -207,7 +212,8 @@ describe('host core: pump, commands, deadlines', () => {
     membership.drain = () => [{ type: 'event', event: { type: 'member-left', id: 'x', name: 'x' } }];
     const { core: c } = core(election, membership);
     const out = c.step({ type: 'tick', nowMs: 1, lagMs: 0 });
-    assert.equal(out.filter((o) => o.type === 'send').length, MAX_PUMP_ROUNDS);
+    // One send per round, plus one for the view the election was told when the core was built.
+    assert.equal(out.filter((o) => o.type === 'send').length, MAX_PUMP_ROUNDS + 1);
     assert.deepEqual(out.at(-1), { type: 'pump-overflow', rounds: MAX_PUMP_ROUNDS });
   });
 
@@ -268,5 +274,28 @@ describe('host core: graceful stop', () => {
     assert.equal(c.stopped, false);
     assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 1, id: 1 })), ['publish', 'stopped']);
     assert.ok(c.stopped);
+  });
+});
+
+describe('host core: a node alone', () => {
+  it('with bootstrapExpect 1, a lone node leads: its election is told the view it starts with', () => {
+    const meta = { name: 'solo', addrs: [], protocol: 'bully' as const, priority: 0, version: 't', role: 'follower' as const, term: 0, leader: null, fencingToken: 0 };
+    const membership = createMembership({ cluster: 'c', selfId: 'solo', selfMeta: meta, initialIncarnation: 1, timings: MEMBERSHIP_PRESETS.lan, nowMs: 0 });
+    const election = createBully({ selfId: 'solo', config: DEFAULT_BULLY_CONFIG, bootstrapExpect: 1, rng: createRng(1), persisted: null, nowMs: 0 });
+    const c = new HostCore({ selfId: 'solo', membership, election, nowMs: 0, bootstrapExpect: 1, revisionBase: 0 });
+    let nowMs = 0;
+    const writes: number[] = [];
+    const feed = (outputs: HostOutput[]) => {
+      for (const o of outputs) if (o.type === 'persist') writes.push(o.id);
+    };
+    feed(c.step({ type: 'tick', nowMs, lagMs: 0 }));
+    // Ticks at deadlines only, each write acknowledged at once: the daemon's loop, without sockets.
+    for (let i = 0; i < 200 && c.summary(nowMs).role !== 'leader'; i++) {
+      nowMs = Math.max(nowMs + 1, Math.min(c.deadline(), nowMs + 1000));
+      feed(c.step({ type: 'tick', nowMs, lagMs: 0 }));
+      while (writes.length > 0) feed(c.step({ type: 'persisted', nowMs, id: writes.shift()! }));
+    }
+    assert.equal(c.summary(nowMs).role, 'leader', `a lone node with bootstrapExpect 1 leads (after ${nowMs} ms)`);
+    assert.ok(nowMs < DEFAULT_BULLY_CONFIG.settleMs + 1000, `within its settle time and an election (${nowMs} ms)`);
   });
 });

@@ -140,6 +140,9 @@ export class HostCore {
     this.revisionNow = init.revisionBase;
     this.leaderlessSinceMs = this.election && this.reported.leader === null ? init.nowMs : null;
     this.nextBootstrapWarnMs = this.election ? init.nowMs + BOOTSTRAP_WARN_AFTER_MS : Infinity;
+    // The election learns the membership view on every change, but a node alone sees no change:
+    // it is told the view it starts with (its effects leave with the first input's outputs).
+    this.election?.step({ type: 'members', nowMs: init.nowMs, members: electionMembers(this.membership.members()) });
   }
 
   private readonly selfIdValue: NodeId;
