@@ -191,26 +191,8 @@ class MembershipMachine implements Membership {
   }
 
   membersView(): readonly Readonly<Member>[] {
-    const meta = this.selfMeta;
-    // A plain literal: self()'s spread of a fresh meta plus the member fields is far slower.
-    const self: Readonly<Member> = {
-      name: meta.name,
-      addrs: meta.addrs,
-      protocol: meta.protocol,
-      priority: meta.priority,
-      version: meta.version,
-      role: meta.role,
-      term: meta.term,
-      leader: meta.leader,
-      fencingToken: meta.fencingToken,
-      id: this.selfId,
-      state: this.selfState,
-      suspectReason: null,
-      incarnation: this.selfIncarnation,
-      lastHeardMs: this.nowMs,
-      stateSinceMs: this.selfStateSinceMs,
-      self: true,
-    };
+    // Self shares the machine's own addrs here; members() and self() hand out copies.
+    const self: Readonly<Member> = this.selfRecord(this.selfMeta.addrs);
     const all: Readonly<Member>[] = [self];
     for (const peer of this.peers.values()) all.push(peer.member);
     return all.sort((a, b) => compareIds(a.id, b.id));
@@ -237,8 +219,22 @@ class MembershipMachine implements Membership {
   }
 
   self(): Member {
+    return this.selfRecord([...this.selfMeta.addrs]);
+  }
+
+  /** Self as a member, with `addrs` as given. A plain literal: a spread of the meta is far slower on this hot path. */
+  private selfRecord(addrs: string[]): Member {
+    const meta = this.selfMeta;
     return {
-      ...copyMeta(this.selfMeta),
+      name: meta.name,
+      addrs,
+      protocol: meta.protocol,
+      priority: meta.priority,
+      version: meta.version,
+      role: meta.role,
+      term: meta.term,
+      leader: meta.leader,
+      fencingToken: meta.fencingToken,
       id: this.selfId,
       state: this.selfState,
       suspectReason: null,
@@ -248,6 +244,7 @@ class MembershipMachine implements Membership {
       self: true,
     };
   }
+
 
   /**
    * The moment a tick would act on `peer`: suspect it for silence, declare it dead when its
