@@ -111,11 +111,12 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   }));
   let fatal: PersistError | null = null;
   const disk = scriptedDisk(persisted);
+  const realDisk = init.disk ? awaitedDisk(init.disk) : null;
   const runtime = new Runtime({
     selfId: SELF_ID,
     membership,
     election: { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>,
-    disk: init.disk ?? disk,
+    disk: realDisk ?? disk,
     p2p,
     log,
     nowMs: () => nowMs,
@@ -145,6 +146,8 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
         nowMs = Math.min(end, nowMs + stepMs);
         runtime.leadership();
         await settle();
+        // A real disk's writes finish in no virtual time, however long the machine takes.
+        if (realDisk) await realDisk.drained();
       }
     },
   };
@@ -153,6 +156,30 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
 /** Lets resolved writes reach the runtime (their acknowledgements run as promise callbacks). */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A real disk whose writes the harness can wait for: virtual time must not run past a write
+ * that a loaded machine's thread pool has not finished yet.
+ */
+function awaitedDisk(inner: NodeDisk): NodeDisk & { drained(): Promise<void> } {
+  const inFlight = new Set<Promise<void>>();
+  return {
+    write(batch) {
+      const written = inner.write(batch);
+      const tracked = written.then(() => undefined, () => undefined);
+      inFlight.add(tracked);
+      void tracked.then(() => inFlight.delete(tracked));
+      return written;
+    },
+    async drained() {
+      // An acknowledgement can start the next write; wait until none is left.
+      while (inFlight.size > 0) {
+        await Promise.all(inFlight);
+        await settle();
+      }
+    },
+  };
 }
 
 /** A disk in memory whose writes can be held or made to fail. */
