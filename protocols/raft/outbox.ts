@@ -1,0 +1,77 @@
+/**
+ * Raft's outgoing effects, with durability folded in: changes to the hard state and the log
+ * collect in one pending DurableBatch, which is emitted as a `persist` effect ahead of the next
+ * send or report (and at the end of every step). So a vote reply or an append acknowledgement
+ * always follows the write it depends on (the host holds it until that write is durable), and one
+ * step's writes go out as one batch (group commit).
+ */
+import type { CommandResult, ElectionEffect, RefusalReason } from '../election.js';
+import type { DurableBatch, NodeId } from '../types.js';
+import type { RaftHardState } from './durable.js';
+import type { RaftEntry, RaftEntryData, RaftMessage } from './messages.js';
+
+export type RaftEffect = ElectionEffect<RaftMessage, RaftHardState>;
+
+export class Outbox {
+  private effects: RaftEffect[] = [];
+  private hardState: RaftHardState | null = null;
+  private truncateAfter: number | null = null;
+  private entries: RaftEntry[] = [];
+
+  /** The hard state changed: it goes out whole with the next flush. */
+  persistHardState(state: RaftHardState): void {
+    this.hardState = { ...state };
+  }
+
+  /** Entries above `index` were dropped (before any appended after this call). */
+  persistTruncation(index: number): void {
+    this.entries = this.entries.filter((e) => e.index <= index);
+    this.truncateAfter = Math.min(this.truncateAfter ?? Infinity, index);
+  }
+
+  persistEntry(entry: RaftEntry): void {
+    this.entries.push(entry);
+  }
+
+  /** Emits what is pending as one persist effect (none when nothing is). */
+  flush(): void {
+    if (this.hardState === null && this.truncateAfter === null && this.entries.length === 0) return;
+    const batch: DurableBatch<RaftHardState, RaftEntryData> = {};
+    if (this.truncateAfter !== null) batch.truncateAfter = this.truncateAfter;
+    if (this.entries.length > 0) batch.entries = this.entries;
+    if (this.hardState !== null) batch.hardState = this.hardState;
+    this.effects.push({ type: 'persist', batch });
+    this.hardState = null;
+    this.truncateAfter = null;
+    this.entries = [];
+  }
+
+  /** Every effect but a persist waits behind what is pending, so it cannot overtake it. */
+  emit(effect: RaftEffect): void {
+    this.flush();
+    this.effects.push(effect);
+  }
+
+  send(to: NodeId, message: RaftMessage): void {
+    this.emit({ type: 'send', to, message });
+  }
+
+  reply(id: number, result: CommandResult): void {
+    this.emit({ type: 'command-result', id, result });
+  }
+
+  fail(id: number, code: string, message: string): void {
+    this.reply(id, { ok: false, code, message });
+  }
+
+  refuse(from: NodeId, reason: RefusalReason, detail: string): void {
+    this.emit({ type: 'refused', from, reason, detail });
+  }
+
+  drain(): RaftEffect[] {
+    this.flush();
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+}
