@@ -32,13 +32,21 @@ export class LeaderState {
 
   constructor(private readonly m: Raft) {}
 
-  /** §5.2/§8: a new leader appends its record, then sends a first round (its heartbeat). */
-  begin(): void {
+  /**
+   * §5.2/§8: a new leader appends its record, then sends a first round (its heartbeat). A leader
+   * elected by a bootstrap set (raft.ts bootstrapSet) first writes that set as the configuration.
+   */
+  begin(bootstrapVoters: NodeId[] | null): void {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
     this.transfer = null;
     this.leaseFloorMs = m.nowMs;
+    if (bootstrapVoters) {
+      const config: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data: { kind: 'config', voters: bootstrapVoters, learners: [] } };
+      m.log.append(config);
+      m.out.persistEntry(config);
+    }
     this.recordIndex = m.log.lastIndex() + 1;
     const record: RaftEntry = { index: this.recordIndex, term: m.hard.term, data: { kind: 'leader', leader: m.selfId, term: m.hard.term } };
     m.log.append(record);

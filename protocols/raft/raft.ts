@@ -108,6 +108,10 @@ export class Raft implements RaftElection {
   /** After membership reported the leader gone: when the pre-vote starts. */
   private hintCampaignAtMs = Infinity;
   private votes = new Map<NodeId, boolean>();
+  /** The voters the campaign in progress counts (fixed when it began: the view may change meanwhile). */
+  private campaignVoterIds: NodeId[] = [];
+  /** Whether that campaign bootstraps the cluster (its voters become the first configuration). */
+  private bootstrapping = false;
   /** The election episode in progress (from the first campaign until a leader is known). */
   private episode: { startedMs: number } | null = null;
   private lastTickMs: number;
@@ -125,8 +129,9 @@ export class Raft implements RaftElection {
     this.snapshotConfig = snapshot?.data ?? null;
     this.log = new RaftLog(snapshot, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
     // A previous life may have acknowledged a leader a moment ago: honour that for T (stickiness
-    // survives a restart), and wait at least T before campaigning, as after any acknowledgement.
-    this.voteHoldUntilMs = init.nowMs + this.config.electionTimeoutMs;
+    // survives a restart). A node that never persisted anything acknowledged no one.
+    const restarted = init.persisted !== null || this.log.lastIndex() > 0;
+    this.voteHoldUntilMs = restarted ? init.nowMs + this.config.electionTimeoutMs : -Infinity;
     this.electionDueMs = this.randomElectionDue();
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
@@ -196,7 +201,7 @@ export class Raft implements RaftElection {
   deadline(): number {
     const due = Math.min(
       this.livenessTickAtMs(),
-      this.role === 'leader' ? this.leader.deadline() : Math.min(this.promotable() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
+      this.role === 'leader' ? this.leader.deadline() : Math.min(this.promotable() || this.bootstrapSet() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
     );
@@ -233,13 +238,15 @@ export class Raft implements RaftElection {
     }
     if (this.nowMs >= this.electionDueMs) {
       if (this.promotable()) this.campaign('pre', 'election-timeout');
+      else if (this.bootstrapSet()) this.campaign('real', 'bootstrap-retry');
       else this.resetElectionTimer();
     }
   }
 
   private onMembers(members: readonly ElectionMember[]): void {
     this.members = members;
-    this.maybeBootstrap();
+    // The first bootstrap attempt goes at once: nobody leads, nobody can have acknowledged anyone.
+    if (this.hard.term === 0 && this.role === 'follower' && this.bootstrapSet()) this.campaign('real', 'bootstrap');
     if (this.role === 'leader') return this.leader.onMembers();
     const leader = this.leaderId === null ? undefined : members.find((m) => m.id === this.leaderId);
     if (leader && !leader.self && (leader.state === 'dead' || leader.state === 'left' || (leader.state === 'suspect' && leader.connectionLost === true))) {
@@ -344,7 +351,7 @@ export class Raft implements RaftElection {
     }
     if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
     this.votes.set(from, m.granted);
-    const result = voteResult(this.configuration()?.voters ?? [], this.votes);
+    const result = voteResult(this.campaignVoterIds, this.votes);
     if (result === 'won') {
       if (this.role === 'pre-candidate') this.campaign('real', 'pre-vote-won');
       else this.becomeLeader();
@@ -440,8 +447,8 @@ export class Raft implements RaftElection {
    * stickiness aside.
    */
   campaign(kind: 'pre' | 'real' | 'transfer', reason: string): void {
-    const voters = this.configuration()?.voters ?? [];
-    if (!this.promotable() || this.commands.stopping || this.hard.term >= MAX_COUNTER) return;
+    const voters = this.campaignVoters();
+    if (!voters.includes(this.selfId) || this.commands.stopping || this.hard.term >= MAX_COUNTER) return;
     if (!this.episode) {
       this.episode = { startedMs: this.nowMs };
       this.out.emit({ type: 'election-started', term: this.hard.term + 1, reason });
@@ -450,6 +457,8 @@ export class Raft implements RaftElection {
     this.namedUntilMs = -Infinity;
     this.hintCampaignAtMs = Infinity;
     this.votes = new Map([[this.selfId, true]]);
+    this.campaignVoterIds = voters;
+    this.bootstrapping = this.configuration() === null;
     this.resetElectionTimer();
     const preVote = kind === 'pre';
     if (preVote) {
@@ -474,7 +483,7 @@ export class Raft implements RaftElection {
     this.votes.clear();
     this.hintCampaignAtMs = Infinity;
     this.finishEpisode('won');
-    this.leader.begin();
+    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null);
   }
 
   private finishEpisode(result: 'won' | 'lost' | 'aborted'): void {
@@ -507,24 +516,28 @@ export class Raft implements RaftElection {
   }
 
   /**
-   * Bootstrap (hashicorp's BootstrapCluster, with Consul's bootstrap-expect rule): a node with an
-   * empty log at term 0 that sees exactly bootstrapExpect alive raft members, all gossiping term
-   * 0 (none has a configuration yet), writes the configuration of those members as entry 1 at
-   * term 1, committed, and moves to term 1. Every node seeing the same members writes the same
-   * entry, so their logs agree; a node joining later sees term 1 gossiped and never bootstraps,
-   * it learns the configuration from the leader instead.
+   * Bootstrap, with Consul's bootstrap-expect rule and without a configuration written before
+   * an election: a node with an empty log that sees exactly bootstrapExpect alive raft members,
+   * none gossiping a fencing token (no leader record was ever committed), and has the lowest id
+   * among them, campaigns for that set as voters. Nodes without a configuration grant it as any
+   * vote (one per term). Once it wins, its first entries are the configuration (index 1) and its
+   * leader record, replicated like any other. No configuration exists before a leader wrote it,
+   * so two nodes that saw different sets cannot hold different entries at one index and term;
+   * and since any two sets of bootstrapExpect members share a majority's worth of nodes when
+   * 2 * majority(bootstrapExpect) > cluster size (the documented rule), one term has one winner.
+   * Returns the set, or null when this node is no bootstrap candidate.
    */
-  private maybeBootstrap(): void {
-    if (this.hard.term !== 0 || this.log.lastIndex() !== 0 || this.snapshotConfig !== null) return;
+  bootstrapSet(): NodeId[] | null {
+    if (this.log.lastIndex() !== 0 || this.snapshotConfig !== null) return null;
     const ids = this.bootstrapCandidates();
-    if (ids.length !== this.bootstrapExpect) return;
-    if (this.members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && (m.term !== 0 || m.fencingToken !== 0))) return;
-    const entry: RaftEntry = { index: 1, term: 1, data: { kind: 'config', voters: ids, learners: [] } };
-    this.log.append(entry);
-    this.out.persistEntry(entry);
-    this.log.committed = 1;
-    this.setHardState({ term: 1, votedFor: null, commit: 1 });
-    this.resetElectionTimer();
+    if (ids.length !== this.bootstrapExpect || ids[0] !== this.selfId) return null;
+    if (this.members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
+    return ids;
+  }
+
+  /** The voters a campaign counts: the configuration's, or the bootstrap set. */
+  private campaignVoters(): NodeId[] {
+    return this.configuration()?.voters ?? this.bootstrapSet() ?? [];
   }
 
   // ---- helpers ----
