@@ -145,10 +145,21 @@ export class RaftNet {
     this.pump();
   }
 
-  /** Delivers a message as if `from` sent it (a forged or replayed one, in tests). */
-  inject(from: NodeId, to: NodeId, message: RaftMessage): void {
+  /** Delivers a message as if `from` sent it (a forged or replayed one); returns what `to` did at once. */
+  inject(from: NodeId, to: NodeId, message: RaftMessage): RaftTestEffect[] {
     this.machine(to).step({ type: 'message', nowMs: this.nowMs, from, message });
+    const before = this.effects.length;
+    this.collect(to, this.node(to));
+    const effects = this.effects.slice(before).map((e) => e.effect);
     this.pump();
+    return effects;
+  }
+
+  /** Starts every node and runs until they agree on a leader; returns it. */
+  elect(maxMs = 10_000): NodeId {
+    this.start();
+    if (!this.advanceUntil(() => this.agreedLeader() !== null, maxMs)) throw new Error('no agreed leader');
+    return this.agreedLeader()!;
   }
 
   summary(id: NodeId): ElectionSummary | null {
