@@ -102,10 +102,13 @@ export const raftLogMatching: InvariantFactory = () => ({
 
 /**
  * State Machine Safety and Leader Completeness (§5.4): an entry once committed anywhere is the
- * entry at that index in every node's committed prefix, in every life, and in every leader's log.
+ * entry at that index in every node's committed prefix, in every life; and it is in the log of
+ * every leader of a later term than the one it was committed in (a deposed leader of an older
+ * term, say one that was paused, may lack it).
  */
 export const raftCommittedPrefixAgrees: InvariantFactory = () => {
-  const committed: string[] = [];
+  /** Per index (from 1): the committed entry, and the term of the node first seen committing it. */
+  const committed: { key: string; term: number }[] = [];
   return {
     name: 'raft-committed-prefix-agrees',
     check(view) {
@@ -114,17 +117,17 @@ export const raftCommittedPrefixAgrees: InvariantFactory = () => {
         if (!r) continue;
         const s = r.raftStatus();
         const entries = r.logEntries();
-        const upTo = s.role === 'leader' ? Math.max(committed.length, s.commitIndex) : s.commitIndex;
-        for (let i = 0; i < upTo; i++) {
+        for (let i = 0; i < s.commitIndex; i++) {
           const e = entries[i];
-          if (i < committed.length) {
-            if (!e) return `${node.id} (${s.role}) lacks committed entry ${i + 1}`;
-            if (i < s.commitIndex || s.role === 'leader') {
-              if (entryKey(e) !== committed[i]) return `${node.id} (${s.role}) holds ${entryKey(e)} at committed index ${i + 1}, not ${committed[i]}`;
-            }
-          } else if (e && i < s.commitIndex) {
-            committed.push(entryKey(e));
-          }
+          if (!e) return `${node.id} claims commit index ${s.commitIndex} but holds ${entries.length} entries`;
+          if (i >= committed.length) committed.push({ key: entryKey(e), term: s.term });
+          else if (entryKey(e) !== committed[i]!.key) return `${node.id} holds ${entryKey(e)} at committed index ${i + 1}, not ${committed[i]!.key}`;
+        }
+        if (s.role !== 'leader') continue;
+        for (let i = s.commitIndex; i < committed.length; i++) {
+          if (committed[i]!.term >= s.term) continue;
+          const e = entries[i];
+          if (!e || entryKey(e) !== committed[i]!.key) return `leader ${node.id} of term ${s.term} lacks ${committed[i]!.key}, committed at index ${i + 1} in term ${committed[i]!.term}`;
         }
       }
       return null;
