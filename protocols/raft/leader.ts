@@ -144,7 +144,7 @@ export class LeaderState {
     const entries = m.log.slice(p.next, m.config.maxEntriesPerAppend);
     if (entries.length === 0 && !heartbeat) return;
     const lease = this.established() ? this.leaseExpiryMs() - m.nowMs : 0;
-    const leaseMs = Number.isFinite(lease) ? Math.max(0, Math.floor(lease)) : leaderLeaseMs(m.config.electionTimeoutMs);
+    const leaseMs = Math.max(0, Math.floor(Number.isFinite(lease) ? lease : leaderLeaseMs(m.config.electionTimeoutMs)));
     const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs };
     m.out.send(p.id, message);
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
