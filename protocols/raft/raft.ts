@@ -201,7 +201,7 @@ export class Raft implements RaftElection {
   deadline(): number {
     const due = Math.min(
       this.livenessTickAtMs(),
-      this.role === 'leader' ? this.leader.deadline() : Math.min(this.promotable() || this.bootstrapSet() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
+      this.role === 'leader' ? this.leader.deadline() : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
     );
@@ -237,9 +237,9 @@ export class Raft implements RaftElection {
       return this.campaign('pre', 'leader-gone');
     }
     if (this.nowMs >= this.electionDueMs) {
-      if (this.promotable()) this.campaign('pre', 'election-timeout');
-      else if (this.bootstrapSet()) this.campaign('real', 'bootstrap-retry');
-      else this.resetElectionTimer();
+      if (!this.mayCampaign()) this.resetElectionTimer();
+      else if (this.promotable()) this.campaign('pre', 'election-timeout');
+      else this.campaign('real', 'bootstrap-retry');
     }
   }
 
@@ -448,18 +448,18 @@ export class Raft implements RaftElection {
    */
   campaign(kind: 'pre' | 'real' | 'transfer', reason: string): void {
     const voters = this.campaignVoters();
-    if (!voters.includes(this.selfId) || this.commands.stopping || this.hard.term >= MAX_COUNTER) return;
+    this.hintCampaignAtMs = Infinity;
+    this.resetElectionTimer();
+    if (!this.mayCampaign() || !voters.includes(this.selfId)) return;
     if (!this.episode) {
       this.episode = { startedMs: this.nowMs };
       this.out.emit({ type: 'election-started', term: this.hard.term + 1, reason });
     }
     this.leaderId = null;
     this.namedUntilMs = -Infinity;
-    this.hintCampaignAtMs = Infinity;
     this.votes = new Map([[this.selfId, true]]);
     this.campaignVoterIds = voters;
     this.bootstrapping = this.configuration() === null;
-    this.resetElectionTimer();
     const preVote = kind === 'pre';
     if (preVote) {
       this.role = 'pre-candidate';
@@ -533,6 +533,11 @@ export class Raft implements RaftElection {
     if (ids.length !== this.bootstrapExpect || ids[0] !== this.selfId) return null;
     if (this.members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
     return ids;
+  }
+
+  /** Whether a campaign may start: a voter (or bootstrap candidate), not stopping, with terms left. */
+  private mayCampaign(): boolean {
+    return !this.commands.stopping && this.hard.term < MAX_COUNTER && (this.promotable() || this.bootstrapSet() !== null);
   }
 
   /** The voters a campaign counts: the configuration's, or the bootstrap set. */
