@@ -132,9 +132,10 @@ describe('deadline()', () => {
   it('a node that is shutting down never leaves its deadline in the past (sim seed 72 spun on one instant)', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
-    const [x] = IDS.filter((id) => id !== leader);
+    const [x, y] = IDS.filter((id) => id !== leader);
     net.shutdown(x!);
     net.crash(leader);
+    net.crash(y!);
     net.advance(3 * T);
     assert.ok(net.machine(x!).deadline() > net.nowMs);
     assert.notEqual(net.machine(x!).raftStatus().role, 'leader', 'and it never campaigns');
