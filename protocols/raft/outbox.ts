@@ -5,15 +5,15 @@
  * always follows the write it depends on (the host holds it until that write is durable), and one
  * step's writes go out as one batch (group commit).
  */
-import type { CommandResult, ElectionEffect, RefusalReason } from '../election.js';
-import type { DurableBatch, NodeId } from '../types.js';
+import type { ElectionEffect } from '../election.js';
+import { Outbox as EffectOutbox } from '../outbox.js';
+import type { DurableBatch } from '../types.js';
 import type { RaftHardState } from './durable.js';
 import type { RaftEntry, RaftEntryData, RaftMessage } from './messages.js';
 
 export type RaftEffect = ElectionEffect<RaftMessage, RaftHardState>;
 
-export class Outbox {
-  private effects: RaftEffect[] = [];
+export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private hardState: RaftHardState | null = null;
   private truncateAfter: number | null = null;
   private entries: RaftEntry[] = [];
@@ -40,38 +40,20 @@ export class Outbox {
     if (this.truncateAfter !== null) batch.truncateAfter = this.truncateAfter;
     if (this.entries.length > 0) batch.entries = this.entries;
     if (this.hardState !== null) batch.hardState = this.hardState;
-    this.effects.push({ type: 'persist', batch });
     this.hardState = null;
     this.truncateAfter = null;
     this.entries = [];
+    super.emit({ type: 'persist', batch });
   }
 
-  /** Every effect but a persist waits behind what is pending, so it cannot overtake it. */
-  emit(effect: RaftEffect): void {
+  /** Every other effect waits behind what is pending, so it cannot overtake it. */
+  override emit(effect: RaftEffect): void {
     this.flush();
-    this.effects.push(effect);
+    super.emit(effect);
   }
 
-  send(to: NodeId, message: RaftMessage): void {
-    this.emit({ type: 'send', to, message });
-  }
-
-  reply(id: number, result: CommandResult): void {
-    this.emit({ type: 'command-result', id, result });
-  }
-
-  fail(id: number, code: string, message: string): void {
-    this.reply(id, { ok: false, code, message });
-  }
-
-  refuse(from: NodeId, reason: RefusalReason, detail: string): void {
-    this.emit({ type: 'refused', from, reason, detail });
-  }
-
-  drain(): RaftEffect[] {
+  override drain(): RaftEffect[] {
     this.flush();
-    const out = this.effects;
-    this.effects = [];
-    return out;
+    return super.drain();
   }
 }

@@ -16,6 +16,7 @@ import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
 import type { Election, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import type { Rng } from '../rng.js';
+import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import { Commands } from './commands.js';
 import type { RaftConfig } from './config.js';
@@ -64,16 +65,6 @@ export interface RaftElection extends Election<RaftMessage, RaftHardState> {
   logEntries(): readonly RaftEntry[];
 }
 
-/**
- * Bully's stall rule, for the same reason: after this node did not run (no tick for more than
- * T / STALL_TICK_GAP_DIVISOR), what it reads first may have sat in its socket all that time, so
- * appends read within WAKE_WINDOW_MS of waking do not make it name their sender.
- */
-const STALL_TICK_GAP_DIVISOR = 8;
-const WAKE_WINDOW_MS = 20;
-/** deadline() asks for a tick every T / this while running, so a host that ticks at deadlines never looks stalled. */
-const LIVENESS_TICK_DIVISOR = 10;
-
 export function createRaft(init: RaftInit): RaftElection {
   return new Raft(init);
 }
@@ -114,8 +105,8 @@ export class Raft implements RaftElection {
   private bootstrapping = false;
   /** The election episode in progress (from the first campaign until a leader is known). */
   private episode: { startedMs: number } | null = null;
-  private lastTickMs: number;
-  private wokeUntilMs = -Infinity;
+  /** Whether what we read may have waited out a stall of our own (../stall.ts). */
+  private readonly stall: StallClock;
 
   constructor(init: RaftInit) {
     this.selfId = init.selfId;
@@ -123,7 +114,7 @@ export class Raft implements RaftElection {
     this.bootstrapExpect = Math.max(1, init.bootstrapExpect);
     this.rng = init.rng;
     this.nowMs = init.nowMs;
-    this.lastTickMs = init.nowMs;
+    this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs);
     this.hard = { ...(init.persisted ?? INITIAL_RAFT_STATE) };
     const snapshot = init.log.snapshot as RaftSnapshot | null;
     this.snapshotConfig = snapshot?.data ?? null;
@@ -142,8 +133,7 @@ export class Raft implements RaftElection {
 
   step(input: ElectionInput<RaftMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
-    if (this.nowMs - this.lastTickMs > this.config.electionTimeoutMs / STALL_TICK_GAP_DIVISOR) this.wokeUntilMs = this.nowMs + WAKE_WINDOW_MS;
-    if (input.type === 'tick') this.lastTickMs = this.nowMs;
+    this.stall.onInput(this.nowMs, input.type === 'tick');
     switch (input.type) {
       case 'tick':
         this.tick();
@@ -200,7 +190,7 @@ export class Raft implements RaftElection {
    */
   deadline(): number {
     const due = Math.min(
-      this.livenessTickAtMs(),
+      this.stall.livenessTickAtMs(),
       this.role === 'leader' ? this.leader.deadline() : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
@@ -372,7 +362,7 @@ export class Raft implements RaftElection {
     this.hintCampaignAtMs = Infinity;
     this.resetElectionTimer();
     // Read just after a stall, the append may be old: it restrains us but names no one.
-    if (this.nowMs >= this.wokeUntilMs) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
+    if (!this.stall.mayBeStale(this.nowMs)) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
     if (this.episode) this.finishEpisode('lost');
   }
 
@@ -559,12 +549,5 @@ export class Raft implements RaftElection {
 
   resetElectionTimer(): void {
     this.electionDueMs = this.randomElectionDue();
-  }
-
-  /** The first multiple of the liveness period after the last tick (Bully's rule, see LIVENESS_TICK_DIVISOR). */
-  private livenessTickAtMs(): number {
-    const periodMs = this.config.electionTimeoutMs / LIVENESS_TICK_DIVISOR;
-    const atMs = (Math.floor(this.lastTickMs / periodMs) + 1) * periodMs;
-    return atMs > this.lastTickMs ? atMs : atMs + periodMs;
   }
 }
