@@ -143,8 +143,9 @@ export class LeaderState {
     if (prevLogTerm === null) return; // compacted away: would need a snapshot, which this step never makes
     const entries = m.log.slice(p.next, m.config.maxEntriesPerAppend);
     if (entries.length === 0 && !heartbeat) return;
-    const lease = this.established() ? this.leaseExpiryMs() - m.nowMs : 0;
-    const leaseMs = Math.max(0, Math.floor(Number.isFinite(lease) ? lease : leaderLeaseMs(m.config.electionTimeoutMs)));
+    // What the lease still runs (none while not established or given away; a full one when it never ends).
+    const expiryMs = this.established() ? this.leaseExpiryMs() : -Infinity;
+    const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
     const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs };
     m.out.send(p.id, message);
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
@@ -187,11 +188,23 @@ export class LeaderState {
 
   // ---- leadership transfer (thesis §3.10) ----
 
-  /** The voter (not itself) holding the most of the log, ties to the lowest id; null if none. */
+  /**
+   * The voter (not itself) to hand leadership to: one membership shows alive before one it does
+   * not, then the one holding the most of the log, ties to the lowest id; null if none.
+   */
   mostCaughtUp(): NodeId | null {
-    const others = this.voters().filter((id) => id !== this.m.selfId);
+    const alive = (id: NodeId) => this.m.members.some((x) => x.id === id && x.state === 'alive');
+    const rank = (id: NodeId): [number, number] => [alive(id) ? 1 : 0, this.progress.get(id)?.match ?? 0];
     let best: NodeId | null = null;
-    for (const id of others) if (best === null || (this.progress.get(id)?.match ?? 0) > (this.progress.get(best)?.match ?? 0)) best = id;
+    for (const id of this.voters()) {
+      if (id === this.m.selfId) continue;
+      if (best === null) {
+        best = id;
+        continue;
+      }
+      const [a, b] = [rank(id), rank(best)];
+      if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) best = id;
+    }
     return best;
   }
 

@@ -164,6 +164,21 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(net.agreedLeader(), leader);
   });
 
+  it('once TimeoutNow left, the leader tells followers of no lease, so none names it past the hand-off (sim seed 82)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    net.drop((m) => m.to === to && m.message.type === 'TIMEOUT_NOW');
+    const sentBefore = net.sent.length;
+    net.command(leader, { kind: 'transfer', to: to! });
+    net.advance(T / 2);
+    const appends = net.sent.slice(sentBefore).flatMap((m) => (m.from === leader && m.message.type === 'APPEND' ? [m.message.leaseMs] : []));
+    assert.ok(appends.length > 0);
+    assert.deepEqual([...new Set(appends)], [0]);
+    assert.equal(net.summary(leader)!.role, 'follower', 'nor does it report leadership itself');
+    for (const id of others(leader)) assert.equal(net.summary(id)!.leader, null);
+  });
+
   it('commands answer with clear error codes', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
@@ -217,6 +232,17 @@ describe('fail-over hints and shutdown', () => {
     net.advance(2 * T);
     assert.ok(net.machine(leader).raftStatus().term >= term);
     assert.equal(net.leaders().length, 1);
+  });
+
+  it('a leader shutting down hands off to a live voter, not to a dead one that looks as caught up', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const [dead, ...rest] = others(leader, ['a', 'b', 'c', 'd', 'e']).sort();
+    net.crash(dead!);
+    net.shutdown(leader);
+    net.advanceUntil(() => net.effects.some((e) => e.node === leader && e.effect.type === 'shutdown-ready'), 3 * T);
+    const timeoutNow = net.sent.find((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW');
+    assert.ok(timeoutNow && rest.includes(timeoutNow.to), `sent to ${timeoutNow?.to}`);
   });
 
   it('a leader shutting down hands off to the most caught-up voter, then is ready; a follower is ready at once', () => {
