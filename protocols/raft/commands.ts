@@ -17,6 +17,7 @@ export const RAFT_COMMAND_ERRORS = {
   noSuccessor: 'no-successor',
   transferInProgress: 'transfer-in-progress',
   transferTimedOut: 'transfer-timed-out',
+  leadershipLost: 'leadership-lost',
   stopping: 'stopping',
   unsupported: 'unsupported',
 } as const;
@@ -79,12 +80,16 @@ export class Commands {
     return this.stopping && !this.readyEmitted ? this.stopDeadlineMs : Infinity;
   }
 
-  /** Leadership ended (a higher term, usually the transferee's campaign): the transfer succeeded. */
-  onLeadershipEnded(): void {
+  /**
+   * Leadership ended during a transfer: by a higher term (the transferee's campaign, or another
+   * that won) the hand-off is done; by check-quorum in the same term, leadership was lost instead.
+   */
+  onLeadershipEnded(byHigherTerm: boolean): void {
     const id = this.pendingTransferId;
     if (id === null) return;
     this.pendingTransferId = null;
-    this.m.out.reply(id, { ok: true, detail: `leadership handed over at term ${this.m.hard.term}` });
+    if (byHigherTerm) this.m.out.reply(id, { ok: true, detail: `leadership handed over at term ${this.m.hard.term}` });
+    else this.m.out.fail(id, RAFT_COMMAND_ERRORS.leadershipLost, 'this node lost its quorum before the transfer finished');
   }
 
   transferAborted(to: NodeId): void {

@@ -179,6 +179,16 @@ describe('§3.10 leadership transfer', () => {
     for (const id of others(leader)) assert.equal(net.summary(id)!.leader, null);
   });
 
+  it('a transfer cut short by check-quorum answers leadership-lost, not success', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    net.isolate(leader);
+    net.advance(T / 2);
+    const result = net.run(leader, { kind: 'transfer', to: to! }, 2 * T);
+    assert.equal(result.ok ? 'ok' : result.code, RAFT_COMMAND_ERRORS.leadershipLost);
+  });
+
   it('commands answer with clear error codes', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

@@ -417,7 +417,8 @@ export class Raft implements RaftElection {
   // ---- transitions ----
 
   becomeFollower(term: number, leader: NodeId | null): void {
-    if (term > this.hard.term) this.setHardState({ term, votedFor: null });
+    const higher = term > this.hard.term;
+    if (higher) this.setHardState({ term, votedFor: null });
     const wasLeader = this.role === 'leader';
     this.role = 'follower';
     this.stepRole = this.stepFollower;
@@ -426,7 +427,7 @@ export class Raft implements RaftElection {
     this.resetElectionTimer();
     if (wasLeader) {
       this.leader.end();
-      this.commands.onLeadershipEnded();
+      this.commands.onLeadershipEnded(higher);
     }
   }
 
