@@ -18,6 +18,7 @@ import { leaderLeaseMs } from '../lease.js';
 import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
+import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
 import { Commands } from './commands.js';
 import type { RaftConfig } from './config.js';
 import { INITIAL_RAFT_STATE, type RaftHardState } from './durable.js';
@@ -179,7 +180,7 @@ export class Raft implements RaftElection {
     const configuration = this.configuration();
     return {
       leaseRemainingMs: expiresAtMs > nowMs ? Math.floor(remainingMs) : null,
-      bootstrap: { expect: this.bootstrapExpect, seen: configuration?.voters.length ?? this.bootstrapCandidates().length, complete: configuration !== null },
+      bootstrap: { expect: this.bootstrapExpect, seen: configuration?.voters.length ?? aliveRaftMembers(this.selfId, this.members).length, complete: configuration !== null },
     };
   }
 
@@ -500,30 +501,10 @@ export class Raft implements RaftElection {
     return this.configuration()?.voters.includes(this.selfId) ?? false;
   }
 
-  /** Alive raft members in view, itself included, sorted: who a bootstrap would make voters. */
-  private bootstrapCandidates(): NodeId[] {
-    const alive = this.members.filter((m) => m.protocol === 'raft' && m.state === 'alive').map((m) => m.id);
-    return [...new Set([this.selfId, ...alive])].sort();
-  }
-
-  /**
-   * Bootstrap, with Consul's bootstrap-expect rule and without a configuration written before
-   * an election: a node with an empty log that sees exactly bootstrapExpect alive raft members,
-   * none gossiping a fencing token (no leader record was ever committed), and has the lowest id
-   * among them, campaigns for that set as voters. Nodes without a configuration grant it as any
-   * vote (one per term). Once it wins, its first entries are the configuration (index 1) and its
-   * leader record, replicated like any other. No configuration exists before a leader wrote it,
-   * so two nodes that saw different sets cannot hold different entries at one index and term;
-   * and since any two sets of bootstrapExpect members share a majority's worth of nodes when
-   * 2 * majority(bootstrapExpect) > cluster size (the documented rule), one term has one winner.
-   * Returns the set, or null when this node is no bootstrap candidate.
-   */
+  /** This node's bootstrap set, or null when it is no bootstrap candidate (bootstrap.ts). */
   bootstrapSet(): NodeId[] | null {
     if (this.log.lastIndex() !== 0 || this.snapshotConfig !== null) return null;
-    const ids = this.bootstrapCandidates();
-    if (ids.length !== this.bootstrapExpect || ids[0] !== this.selfId) return null;
-    if (this.members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
-    return ids;
+    return bootstrapSet(this.selfId, this.bootstrapExpect, this.members);
   }
 
   /** Whether a campaign may start: a voter (or bootstrap candidate), not stopping, with terms left. */
