@@ -3,8 +3,9 @@
  * owns the machine's state, the Election interface (step, summary, status, deadline), the term
  * check every message passes first, vote handling, and the transitions between roles. Each role
  * has its own step function, swapped on transition (raft.go's stepFollower / stepCandidate /
- * stepLeader). Replication and the lease are leader.ts; commands and shutdown are commands.ts;
- * the log, per-follower progress, majority arithmetic and durable effects have their own files.
+ * stepLeader). The leader's replication and lease are leader.ts, the follower's AppendEntries
+ * follower.ts, commands and shutdown commands.ts, the bootstrap rule bootstrap.ts; the log,
+ * per-follower progress, majority arithmetic and durable effects have their own files.
  *
  * Leadership is a lease (../lease.ts): a follower that heard from its leader within T refuses
  * (pre-)votes (stickiness), so a leader may count T, scaled down for clock drift, from when it
@@ -20,6 +21,7 @@ import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
 import { Commands } from './commands.js';
+import { appendEntries } from './follower.js';
 import type { RaftConfig } from './config.js';
 import { INITIAL_RAFT_STATE, type RaftHardState } from './durable.js';
 import { LeaderState } from './leader.js';
@@ -327,7 +329,7 @@ export class Raft implements RaftElection {
     if (m.type === 'APPEND') {
       this.leaderId = from;
       this.heardFromLeader(m.leaseMs);
-      return this.onAppend(from, m);
+      return appendEntries(this, from, m);
     }
     // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.
     if (m.type === 'TIMEOUT_NOW' && this.promotable() && !this.commands.stopping) this.campaign('transfer', `transfer-from-${from}`);
@@ -338,7 +340,7 @@ export class Raft implements RaftElection {
       // §5.2: a candidate that hears from the leader of its term returns to follower.
       this.becomeFollower(this.hard.term, from);
       this.heardFromLeader(m.leaseMs);
-      return this.onAppend(from, m);
+      return appendEntries(this, from, m);
     }
     if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
     this.votes.set(from, m.granted);
@@ -365,38 +367,6 @@ export class Raft implements RaftElection {
     // Read just after a stall, the append may be old: it restrains us but names no one.
     if (!this.stall.mayBeStale(this.nowMs)) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
     if (this.episode) this.finishEpisode('lost');
-  }
-
-  /**
-   * §5.3 AppendEntries: refuse unless our log holds prevLogIndex at prevLogTerm (the consistency
-   * check, with the fast back-off hint); else drop any conflicting suffix, append what is new,
-   * and commit up to min(leaderCommit, index of the last new entry). Entries are persisted ahead
-   * of the acknowledgement.
-   */
-  private onAppend(from: NodeId, m: Extract<RaftMessage, { type: 'APPEND' }>): void {
-    const respond = (success: boolean, index: number, hintIndex = 0, hintTerm = 0) =>
-      this.out.send(from, { type: 'APPEND_RESPONSE', term: this.hard.term, success, index, hintIndex, hintTerm, round: m.round });
-    if (m.prevLogIndex < this.log.committed) return respond(true, this.log.committed);
-    if (!this.log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
-      const hintIndex = this.log.lastIndexAtOrBelowTerm(Math.min(m.prevLogIndex, this.log.lastIndex()), m.prevLogTerm);
-      return respond(false, m.prevLogIndex, hintIndex, this.log.term(hintIndex) ?? 0);
-    }
-    for (const [i, e] of m.entries.entries()) {
-      const held = this.log.term(e.index);
-      if (held === e.term) continue;
-      if (held !== null) {
-        this.log.truncateAfter(e.index - 1);
-        this.out.persistTruncation(e.index - 1);
-      }
-      for (const add of m.entries.slice(i)) {
-        this.log.append(add);
-        this.out.persistEntry(add);
-      }
-      break;
-    }
-    const lastNew = m.prevLogIndex + m.entries.length;
-    this.advanceCommit(Math.min(m.leaderCommit, lastNew));
-    respond(true, lastNew);
   }
 
   /** The commit index rises (never falls); a newly committed leader record raises the fencing token, durably. */
