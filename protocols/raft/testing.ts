@@ -6,8 +6,9 @@
  * Membership is modelled: a peer shows alive when the link is up and it runs, else dead (or
  * suspect with connectionLost, on request), gossiping its summary's term.
  */
-import type { CommandResult, ElectionEffect, ElectionMember, LeadershipCommand } from '../election.js';
+import type { ElectionEffect, ElectionMember } from '../election.js';
 import { createRng, type Rng } from '../rng.js';
+import { TestCluster } from '../testing.js';
 import type { ElectionSummary, MemberState, NodeId } from '../types.js';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
 import type { RaftHardState } from './durable.js';
@@ -30,20 +31,18 @@ interface TestNode {
 
 const MAX_PUMP_ROUNDS = 10_000;
 
-export class RaftNet {
+export class RaftNet extends TestCluster {
   nowMs = 0;
   readonly tickMs = 10;
   readonly nodes = new Map<NodeId, TestNode>();
   /** Every effect in drain order, per node. */
   readonly effects: { atMs: number; node: NodeId; effect: RaftTestEffect }[] = [];
   readonly sent: Sent[] = [];
-  readonly results = new Map<number, CommandResult>();
   private readonly cuts = new Set<string>();
   private readonly lost = new Set<string>();
   private dropRule: ((m: Sent) => boolean) | null = null;
   private queue: Sent[] = [];
   private readonly rng: Rng;
-  private nextCommandId = 1;
   /** Called after every delivery and tick (invariant checks). */
   onStep: (() => void) | null = null;
 
@@ -53,6 +52,7 @@ export class RaftNet {
     seed = 1,
     readonly bootstrapExpect = ids.length,
   ) {
+    super();
     this.rng = createRng(seed);
     for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, entries: [] } });
   }
@@ -114,35 +114,6 @@ export class RaftNet {
       this.pump();
       this.refreshViews();
     }
-  }
-
-  advanceUntil(done: () => boolean, maxMs: number): boolean {
-    const until = this.nowMs + maxMs;
-    while (!done()) {
-      if (this.nowMs >= until) return false;
-      this.advance(this.tickMs);
-    }
-    return true;
-  }
-
-  command(id: NodeId, command: LeadershipCommand): number {
-    const commandId = this.nextCommandId++;
-    this.machine(id).step({ type: 'command', nowMs: this.nowMs, id: commandId, command });
-    this.pump();
-    return commandId;
-  }
-
-  run(id: NodeId, command: LeadershipCommand, maxMs = 5000): CommandResult {
-    const commandId = this.command(id, command);
-    this.advanceUntil(() => this.results.has(commandId), maxMs);
-    const result = this.results.get(commandId);
-    if (!result) throw new Error(`no result for ${command.kind} at ${id} within ${maxMs} ms`);
-    return result;
-  }
-
-  shutdown(id: NodeId): void {
-    this.machine(id).step({ type: 'shutdown', nowMs: this.nowMs });
-    this.pump();
   }
 
   /** Delivers a message as if `from` sent it (a forged or replayed one); returns what `to` did at once. */
