@@ -6,7 +6,7 @@
  */
 import { leaderLeaseMs, quorumLeaseExpiryMs } from '../lease.js';
 import type { NodeId } from '../types.js';
-import type { RaftEntry, RaftMessage } from './messages.js';
+import { MAX_ENTRIES_PER_MESSAGE, type RaftEntry, type RaftMessage } from './messages.js';
 import { Progress } from './progress.js';
 import { committedIndex, majorityOf } from './quorum.js';
 import type { Raft } from './raft.js';
@@ -141,7 +141,8 @@ export class LeaderState {
     const prevLogIndex = p.next - 1;
     const prevLogTerm = m.log.term(prevLogIndex);
     if (prevLogTerm === null) return; // compacted away: would need a snapshot, which this step never makes
-    const entries = m.log.slice(p.next, m.config.maxEntriesPerAppend);
+    // Never more than a receiver's codec accepts, whatever the config says.
+    const entries = m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE));
     if (entries.length === 0 && !heartbeat) return;
     // What the lease still runs (none while not established or given away; a full one when it never ends).
     const expiryMs = this.established() ? this.leaseExpiryMs() : -Infinity;
