@@ -112,6 +112,23 @@ describe('§5.3 log replication', () => {
     const rejections = net.sent.slice(sentBefore).filter((m) => m.message.type === 'APPEND_RESPONSE' && !m.message.success && m.from === x);
     assert.ok(rejections.length <= 1, `${rejections.length} rejections`);
   });
+  it('a follower far behind is caught up in appends of at most maxEntriesPerAppend, with a bounded window in flight', () => {
+    const config = { ...DEFAULT_RAFT_CONFIG, maxEntriesPerAppend: 4, maxInflight: 2 };
+    const long = [cfg(['a', 'b', 'c']), ...Array.from({ length: 30 }, (_, i) => rec(i + 2, i + 2, 'a'))];
+    const hard = { v: 1 as const, term: 31, votedFor: null, commit: 31, fencingFloor: 31 };
+    const net = new RaftNet(['a', 'b', 'c'], config);
+    net.node('a').disk = structuredClone({ hard, entries: long });
+    net.node('b').disk = structuredClone({ hard, entries: long });
+    net.node('c').disk = { hard: { v: 1, term: 1, votedFor: null, commit: 1, fencingFloor: 0 }, entries: [cfg(['a', 'b', 'c'])] };
+    net.start();
+    assert.ok(net.advanceUntil(() => net.machine('c').raftStatus().lastIndex > 31, 5 * T));
+    net.advance(T);
+    const logs = ['a', 'b', 'c'].map((id) => JSON.stringify(net.machine(id).logEntries()));
+    assert.equal(new Set(logs).size, 1);
+    const sizes = net.sent.flatMap((m) => (m.message.type === 'APPEND' ? [m.message.entries.length] : []));
+    assert.ok(Math.max(...sizes) <= 4, `largest append: ${Math.max(...sizes)}`);
+    assert.notEqual(net.agreedLeader(), 'c', 'the node that was behind cannot win (§5.4.1)');
+  });
 });
 
 describe('§5.4 safety', () => {
