@@ -29,6 +29,12 @@ export class LeaderState {
   /** Rounds sent before this earn no lease (after TimeoutNow: the lease was given away). */
   private leaseFloorMs = -Infinity;
   transfer: Transfer | null = null;
+  /** The round broadcast when the record committed: the first that may name this leader. */
+  private establishedRound = Infinity;
+  /** Per recent round: how many persists its first message waited behind (Outbox.persistsAhead). */
+  private readonly roundPersists = new Map<number, number>();
+  /** How many persists are known durable: a message sent after them was answered. */
+  private durablePersists = 0;
 
   constructor(private readonly m: Raft) {}
 
@@ -40,8 +46,10 @@ export class LeaderState {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
+    this.roundPersists.clear();
     this.transfer = null;
     this.leaseFloorMs = m.nowMs;
+    this.establishedRound = Infinity;
     if (bootstrapVoters) {
       const config: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data: { kind: 'config', voters: bootstrapVoters, learners: [] } };
       m.log.append(config);
@@ -59,6 +67,7 @@ export class LeaderState {
   end(): void {
     this.progress.clear();
     this.roundSentMs.clear();
+    this.roundPersists.clear();
     this.recordIndex = Infinity;
     this.heartbeatDueMs = Infinity;
     this.transfer = null;
@@ -126,7 +135,12 @@ export class LeaderState {
     const m = this.m;
     this.round++;
     this.roundSentMs.set(this.round, m.nowMs);
-    for (const [round, sentMs] of this.roundSentMs) if (sentMs < m.nowMs - 2 * m.config.electionTimeoutMs) this.roundSentMs.delete(round);
+    this.roundPersists.set(this.round, m.out.persistsAhead());
+    for (const [round, sentMs] of this.roundSentMs) {
+      if (sentMs >= m.nowMs - 2 * m.config.electionTimeoutMs) continue;
+      this.roundSentMs.delete(round);
+      this.roundPersists.delete(round);
+    }
     this.heartbeatDueMs = m.nowMs + m.config.heartbeatIntervalMs;
     for (const p of this.progress.values()) {
       p.heartbeat(m.config.maxInflight);
@@ -144,8 +158,12 @@ export class LeaderState {
     // Never more than a receiver's codec accepts, whatever the config says.
     const entries = m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE));
     if (entries.length === 0 && !heartbeat) return;
-    // What the lease still runs (none while not established or given away; a full one when it never ends).
-    const expiryMs = this.established() ? this.leaseExpiryMs() : -Infinity;
+    // What the lease still runs (none while not established or given away; a full one when it
+    // never ends). Also none while this message would wait behind a write not known durable: the
+    // host holds it until then, and a follower counts the lease from when it arrives, so a held
+    // message would stretch the lease by the wait (sim seed 322: a slow fsync at establishment).
+    const held = m.out.persistsAhead() > this.durablePersists;
+    const expiryMs = this.established() && !held ? this.leaseExpiryMs() : -Infinity;
     const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
     const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs };
     m.out.send(p.id, message);
@@ -157,12 +175,14 @@ export class LeaderState {
     const p = this.progress.get(from);
     if (!p) return;
     p.lastHeardMs = m.nowMs;
+    // The answered message left, so every persist ahead of its round is durable.
+    this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(r.round) ?? 0);
     // Any answer in our term means the follower took us as its leader at that round: it counts for the lease.
     const sentMs = this.roundSentMs.get(r.round);
     if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
+    p.ackedRound = Math.max(p.ackedRound, r.round);
     if (r.success) {
       if (p.accepted(r.index)) this.maybeCommit();
-      if (this.transfer?.to === from && !this.transfer.timeoutNowSent && p.match === m.log.lastIndex()) this.sendTimeoutNow();
     } else {
       if (r.index < p.match) return; // stale: it refers to a position already matched
       // Fast back-off: skip every entry of a term the follower cannot hold.
@@ -173,6 +193,7 @@ export class LeaderState {
       this.sendAppend(p, false);
       if (p.next === before) break;
     }
+    this.maybeSendTimeoutNow();
   }
 
   /**
@@ -183,6 +204,7 @@ export class LeaderState {
     const m = this.m;
     const index = committedIndex(this.voters(), (id) => (id === m.selfId ? m.log.lastIndex() : (this.progress.get(id)?.match ?? 0)));
     if (index <= m.log.committed || m.log.term(index) !== m.hard.term) return;
+    if (m.log.committed < this.recordIndex && index >= this.recordIndex) this.establishedRound = this.round + 1;
     m.advanceCommit(index);
     this.broadcast();
   }
@@ -215,13 +237,23 @@ export class LeaderState {
     this.transfer = { to, deadlineMs: m.nowMs + m.config.electionTimeoutMs, timeoutNowSent: false };
     const p = this.progress.get(to);
     if (!p) return;
-    if (p.match === m.log.lastIndex()) return this.sendTimeoutNow();
-    p.heartbeat(m.config.maxInflight);
-    this.sendAppend(p, true);
+    if (p.match !== m.log.lastIndex()) {
+      p.heartbeat(m.config.maxInflight);
+      this.sendAppend(p, true);
+    }
+    this.maybeSendTimeoutNow();
   }
 
-  private sendTimeoutNow(): void {
-    const t = this.transfer!;
+  /**
+   * TimeoutNow leaves once the target holds the whole log and this leadership was announced: a
+   * follower acknowledged a round sent since the record committed. That round left only after the
+   * commit was durable, when the host reported this node leader; handing off before then would
+   * leave followers naming a leader its own API never reported (sim seeds 322, 464).
+   */
+  private maybeSendTimeoutNow(): void {
+    const t = this.transfer;
+    if (!t || t.timeoutNowSent || this.progress.get(t.to)?.match !== this.m.log.lastIndex()) return;
+    if (![...this.progress.values()].some((p) => p.ackedRound >= this.establishedRound)) return;
     t.timeoutNowSent = true;
     this.m.out.send(t.to, { type: 'TIMEOUT_NOW', term: this.m.hard.term });
   }

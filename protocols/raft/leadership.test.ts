@@ -189,6 +189,39 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(result.ok ? 'ok' : result.code, RAFT_COMMAND_ERRORS.leadershipLost);
   });
 
+  it('TimeoutNow waits until the leadership was announced: a round sent since the record committed was answered (sim seed 464)', () => {
+    const net = new RaftNet(IDS);
+    const first = net.elect();
+    const [y] = others(first);
+    const established = () => {
+      const s = net.machine(y!).raftStatus();
+      return s.role === 'leader' && s.commitIndex === s.lastIndex;
+    };
+    // Once y's record commits, nothing y sent since is answered.
+    net.drop((m) => m.to === y && m.message.type === 'APPEND_RESPONSE' && established());
+    assert.equal(net.run(first, { kind: 'transfer', to: y! }).ok, true);
+    assert.ok(established());
+    const sentBefore = net.sent.length;
+    const result = net.run(y!, { kind: 'transfer', to: first }, 3 * T);
+    assert.equal(result.ok, false);
+    assert.ok(!net.sent.slice(sentBefore).some((m) => m.message.type === 'TIMEOUT_NOW'));
+  });
+
+  it('appends that wait behind a write not known durable advertise no lease (sim seed 322)', () => {
+    const net = new RaftNet(IDS);
+    net.start();
+    net.advanceUntil(() => IDS.some((id) => net.summary(id)!.role === 'leader'), 3 * T);
+    const leader = IDS.find((id) => net.summary(id)!.role === 'leader')!;
+    const appends = net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').map((m) => (m.message as { leaseMs: number; leaderCommit: number }));
+    const committing = appends.findIndex((a) => a.leaderCommit === net.machine(leader).raftStatus().commitIndex);
+    assert.ok(committing >= 0);
+    // The round sent with the commit (behind the write of the commit and fencing token) names no lease.
+    assert.equal(appends[committing]!.leaseMs, 0);
+    net.advance(2 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    const later = net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').at(-1)!.message as { leaseMs: number };
+    assert.ok(later.leaseMs > 0);
+  });
+
   it('commands answer with clear error codes', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

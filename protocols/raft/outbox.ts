@@ -17,6 +17,8 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private hardState: RaftHardState | null = null;
   private truncateAfter: number | null = null;
   private entries: RaftEntry[] = [];
+  /** Persist effects emitted so far in this life. */
+  private persistsEmitted = 0;
 
   /** The hard state changed: it goes out whole with the next flush. */
   persistHardState(state: RaftHardState): void {
@@ -43,7 +45,16 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
     this.hardState = null;
     this.truncateAfter = null;
     this.entries = [];
+    this.persistsEmitted++;
     super.emit({ type: 'persist', batch });
+  }
+
+  /**
+   * How many persists a send emitted now would wait behind (those emitted, and the pending one
+   * that flushes first): the host holds the send until all of them are durable.
+   */
+  persistsAhead(): number {
+    return this.persistsEmitted + (this.hardState !== null || this.truncateAfter !== null || this.entries.length > 0 ? 1 : 0);
   }
 
   /** Every other effect waits behind what is pending, so it cannot overtake it. */

@@ -23,6 +23,8 @@ export class Progress {
   lastHeardMs: number;
   /** When the leader sent the newest round this follower acknowledged (-Infinity: none yet). */
   ackedRoundSentMs = -Infinity;
+  /** The newest round this follower answered (0: none). */
+  ackedRound = 0;
 
   constructor(
     readonly id: NodeId,
