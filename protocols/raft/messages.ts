@@ -39,7 +39,9 @@ export type RaftMessage =
   /**
    * AppendEntries (§5.3), also the heartbeat. `round` numbers the leader's heartbeat rounds (its
    * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
-   * lease still ran when it sent this (0 if none), which bounds how long a follower names it.
+   * lease still ran when it sent this, which bounds how long a follower names it: 0 before the
+   * leader record commits, after TimeoutNow, and while the message may wait behind a write of the
+   * leader's not yet known durable (the follower counts from arrival).
    */
   | { type: 'APPEND'; term: number; prevLogIndex: number; prevLogTerm: number; entries: RaftEntry[]; leaderCommit: number; round: number; leaseMs: number }
   /**
