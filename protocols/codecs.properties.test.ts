@@ -11,6 +11,8 @@ import { MAX_COUNTER } from './bounds.js';
 import { bullyMessageCodec, bullyPersistedCodec } from './bully/messages.js';
 import { PROTOCOL_NAMES, ROLES, type Codec } from './types.js';
 import { heartbeatCodec } from './membership/codec.js';
+import { raftPersistedCodec } from './raft/durable.js';
+import { raftMessageCodec } from './raft/messages.js';
 
 const counter = fc.integer({ min: 0, max: MAX_COUNTER });
 const id = fc.string({ minLength: 1, maxLength: 60 });
@@ -101,4 +103,56 @@ test('heartbeat codec: any gossip gives ok or a reason, and what passes is bound
     left: fc.array(ref, { maxLength: 3 }),
   });
   fc.assert(fc.property(fc.oneof(untrusted, heartbeat), (value) => neverThrowsAndStaysBounded(heartbeatCodec, value)), { numRuns: 2000 });
+});
+
+const raftEntry = (index: number, term: number) =>
+  fc.oneof(
+    fc.record({ index: fc.constant(index), term: fc.constant(term), data: fc.record({ kind: fc.constant('leader'), leader: id, term: fc.constant(term) }) }),
+    fc.record({ index: fc.constant(index), term: fc.constant(term), data: fc.record({ kind: fc.constant('config'), voters: fc.array(id, { minLength: 1, maxLength: 4 }), learners: fc.array(id, { maxLength: 2 }) }) }),
+  );
+const raftMessage = fc.oneof(
+  fc.record({ type: fc.constant('VOTE'), term: fc.integer({ min: 1, max: MAX_COUNTER }), preVote: fc.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: fc.boolean() }),
+  fc.record({ type: fc.constant('VOTE_RESPONSE'), term: counter, preVote: fc.boolean(), granted: fc.boolean() }),
+  fc
+    .record({ prev: fc.integer({ min: 0, max: 1000 }), term: fc.integer({ min: 1, max: 1000 }), n: fc.integer({ min: 0, max: 3 }) })
+    .chain(({ prev, term, n }) =>
+      fc.record({
+        type: fc.constant('APPEND'),
+        term: fc.constant(term),
+        prevLogIndex: fc.constant(prev),
+        prevLogTerm: fc.constant(term),
+        entries: fc.tuple(...Array.from({ length: n }, (_, i) => raftEntry(prev + i + 1, term))),
+        leaderCommit: counter,
+        round: counter,
+        leaseMs: counter,
+      }),
+    ),
+  fc.record({ type: fc.constant('APPEND_RESPONSE'), term: counter, success: fc.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
+  fc.record({ type: fc.constant('TIMEOUT_NOW'), term: fc.integer({ min: 1, max: MAX_COUNTER }) }),
+);
+const raftUntrusted = fc.oneof(
+  fc.anything(),
+  fc.jsonValue(),
+  fc.tuple(raftMessage, fc.string({ maxLength: 12 }), fc.anything()).map(([m, key, value]) => ({ ...m, [key in m ? key : 'term']: value })),
+  raftMessage.map((m) => ({ ...m, term: MAX_COUNTER + 1 })),
+);
+
+test('raft message codec: any input gives ok or a reason, and what passes is bounded', () => {
+  fc.assert(fc.property(raftUntrusted, (input) => neverThrowsAndStaysBounded(raftMessageCodec, input)), { numRuns: 2000 });
+});
+
+test('raft message codec: a valid message survives JSON unchanged; one above the counter bound is refused', () => {
+  fc.assert(
+    fc.property(raftMessage, (m) => {
+      const wire: unknown = JSON.parse(JSON.stringify(m));
+      assert.deepEqual(raftMessageCodec.parse(wire), { ok: true, value: wire });
+      assert.equal(raftMessageCodec.parse({ ...m, term: MAX_COUNTER + 1 }).ok, false);
+    }),
+  );
+});
+
+test('raft state codec (the loader): any file content gives ok or a reason, and what passes is bounded', () => {
+  const state = fc.record({ v: fc.constant(1), term: counter, votedFor: fc.option(id, { nil: null }), commit: counter, fencingFloor: counter });
+  const input = fc.oneof(raftUntrusted, state, state.map((s) => ({ ...s, term: s.term + MAX_COUNTER })));
+  fc.assert(fc.property(input, (value) => neverThrowsAndStaysBounded(raftPersistedCodec, value)), { numRuns: 2000 });
 });

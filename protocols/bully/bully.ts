@@ -23,6 +23,7 @@
 import { MAX_EPOCH_JUMP } from '../bounds.js';
 import type { Election, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
+import { StallClock } from '../stall.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId, Role } from '../types.js';
 import { Candidate } from './candidate.js';
@@ -49,29 +50,6 @@ export interface BullyInit {
   nowMs: number;
 }
 
-/**
- * After this node itself did not run (SIGSTOP, a blocked loop: no tick for more than
- * leaseMs/STALL_TICK_GAP_DIVISOR), what it reads first may have waited in its socket the whole
- * time. Renewals read within this window of waking still earn a grant (that only restrains us)
- * but do not make us name their sender: its lease may have run out long ago. The next renewal,
- * a fresh one, does.
- */
-const WAKE_WINDOW_MS = 20;
-
-/** A gap between ticks longer than leaseMs / this means this node did not run (see WAKE_WINDOW_MS). */
-const STALL_TICK_GAP_DIVISOR = 8;
-
-/**
- * deadline() asks for a tick at least every leaseMs / this while the node runs, even with no
- * timer due: the stall detection above reads the gap between ticks, so a host that ticks only at
- * deadlines must never leave a gap it would mistake for a stall. leaseMs/10 is under the
- * leaseMs/8 that counts as one, leaving leaseMs/40 (75 ms at the default 3 s) for a late timer.
- * The liveness tick falls on multiples of that period, the first after the last tick, so a tick
- * in between (an extra one, or one a timer asked for) does not move it: deadline() then depends
- * on the machine's timers alone, and stays the same across any ticks before it.
- */
-const LIVENESS_TICK_DIVISOR = 10;
-
 export function createBully(init: BullyInit): Election<BullyMessage, BullyPersisted> {
   return new Bully(init);
 }
@@ -89,9 +67,8 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
   view: BullyView;
   private viewKey = '';
   viewStableSinceMs: number;
-  private lastTickMs: number;
-  /** Until when what we read may be old (we just woke from a stall); see WAKE_WINDOW_MS. */
-  wokeUntilMs = -Infinity;
+  /** Whether what we read may have waited out a stall of our own (../stall.ts). */
+  readonly stall: StallClock;
   settleUntilMs: number;
   /** Whether the election owed at the end of the settle period has been considered. */
   private settleEnded = false;
@@ -116,7 +93,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     this.view = new BullyView(init.selfId, []);
     this.viewStableSinceMs = init.nowMs;
     this.settleUntilMs = init.nowMs + init.config.settleMs;
-    this.lastTickMs = init.nowMs;
+    this.stall = new StallClock(init.config.leaseMs, init.nowMs);
     this.durable = new Durable(this, init.persisted);
     this.follower = new Follower(this);
     this.candidate = new Candidate(this);
@@ -130,10 +107,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
 
   step(input: ElectionInput<BullyMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
-    // Ticks come at least every leaseMs/LIVENESS_TICK_DIVISOR while this node runs (deadline()):
-    // a longer gap means it did not run.
-    if (this.nowMs - this.lastTickMs > this.config.leaseMs / STALL_TICK_GAP_DIVISOR) this.wokeUntilMs = this.nowMs + WAKE_WINDOW_MS;
-    if (input.type === 'tick') this.lastTickMs = this.nowMs;
+    this.stall.onInput(this.nowMs, input.type === 'tick');
     switch (input.type) {
       case 'tick':
         this.tick();
@@ -159,14 +133,14 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
    * a relayed command's bound; the shutdown and transfer bounds; the grant's end and the named
    * leader's; the earn check; the role's: a follower's retry and pre-emption, a candidate's stage
    * deadline and resend, a leader's renewal and lease end), the end of settling, and the liveness
-   * tick (LIVENESS_TICK_DIVISOR). The summary's own lapses are among them: a leader's lease end
+   * tick (../stall.ts). The summary's own lapses are among them: a leader's lease end
    * and a named leader's. A claim or renewal deferred until our grant ends needs no timer of its
    * own: it is read only when that grant ends. Never before the current time: a past deadline
    * (only after a non-tick input) means "tick now".
    */
   deadline(): number {
     const dueMs = Math.min(
-      this.livenessTickAtMs(),
+      this.stall.livenessTickAtMs(),
       this.settleEnded ? Infinity : this.settleUntilMs,
       this.commands.deadline(),
       this.handoff.deadline(),
@@ -175,14 +149,6 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
       this.current.deadline(),
     );
     return Math.max(this.nowMs, dueMs);
-  }
-
-  /** The first multiple of the liveness period after the last tick (see LIVENESS_TICK_DIVISOR). */
-  private livenessTickAtMs(): number {
-    const periodMs = this.config.leaseMs / LIVENESS_TICK_DIVISOR;
-    const atMs = (Math.floor(this.lastTickMs / periodMs) + 1) * periodMs;
-    // A period that is no integer can round the product down onto the last tick itself.
-    return atMs > this.lastTickMs ? atMs : atMs + periodMs;
   }
 
   drain(): BullyEffect[] {

@@ -8,6 +8,7 @@
  */
 import { leaderLeaseMs } from '../lease.js';
 import type { Rng } from '../rng.js';
+import type { StallClock } from '../stall.js';
 import type { NodeId, Role } from '../types.js';
 import type { Candidate } from './candidate.js';
 import type { BullyContext, RoleMachine } from './context.js';
@@ -52,8 +53,8 @@ export interface FollowerPort extends BullyContext {
   readonly startedMs: number;
   readonly settleUntilMs: number;
   readonly viewStableSinceMs: number;
-  /** Until when what we read may be old (we just woke from a stall); see bully.ts WAKE_WINDOW_MS. */
-  readonly wokeUntilMs: number;
+  /** Whether what we read may have waited out a stall of our own (../stall.ts). */
+  readonly stall: StallClock;
   readonly durable: Pick<Durable, 'state' | 'promise' | 'grantLeaseTo' | 'earn'>;
   readonly candidate: Pick<Candidate, 'abandonClaim' | 'finishEpisode' | 'startElection' | 'claiming'>;
   readonly leader: Pick<Leader, 'current' | 'checkLease'>;
@@ -293,7 +294,7 @@ export class Follower implements RoleMachine {
     if (m.leader.current) m.endLeadership();
     // Name it no longer than its lease ran as it spoke (shortened for clock drift), and not from
     // a renewal that may have waited out a stall of ours in the socket.
-    const fresh = nowMs >= m.wokeUntilMs;
+    const fresh = !m.stall.mayBeStale(nowMs);
     const previous = this.grant?.leader === from && this.grant.epoch === epoch ? this.grant.namedUntilMs : 0;
     // No leader's lease runs longer than ours: a larger figure is a bug or a lie.
     const namedForMs = leaderLeaseMs(Math.min(leaseMs, m.config.leaseMs));

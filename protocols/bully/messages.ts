@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { MAX_COUNTER, MAX_MEMBERS, MAX_NODE_ID_CHARS } from '../bounds.js';
 import type { Codec, NodeId } from '../types.js';
+import { codecOf } from '../zod-codec.js';
 
 /**
  * How a COORDINATOR came about. `claim`: won an ordinary election (a member that still sees the
@@ -115,18 +116,6 @@ const persistedSchema = z
   })
   .transform((s) => ({ ...s, leaseTo: s.leaseTo === undefined ? s.acceptedLeader : s.leaseTo, bootstrapped: s.bootstrapped ?? s.acceptedEpoch > 0 }))
   .refine((s) => s.highestEpochSeen >= s.acceptedEpoch, { error: 'highestEpochSeen must be at least acceptedEpoch', path: ['highestEpochSeen'] });
-
-function codecOf<T>(schema: z.ZodType<T>, what: string): Codec<T> {
-  return {
-    parse(value) {
-      const result = schema.safeParse(value);
-      if (result.success) return { ok: true, value: result.data };
-      const issue = result.error.issues[0];
-      const path = issue?.path.length ? issue.path.join('.') : '(root)';
-      return { ok: false, reason: `${path}: ${issue?.message ?? `invalid ${what}`}` };
-    },
-  };
-}
 
 export const bullyMessageCodec: Codec<BullyMessage> = codecOf<BullyMessage>(messageSchema, 'bully message');
 export const bullyPersistedCodec: Codec<BullyPersisted> = codecOf<BullyPersisted>(persistedSchema, 'bully state');

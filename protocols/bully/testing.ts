@@ -5,8 +5,9 @@
  * alive when the link is up, else dead (or suspect, on request), with the peer's election
  * summary as gossip would carry it. Gossip is instant; that is the "one gossip round".
  */
-import type { CommandResult, ElectionEffect, ElectionMember, LeadershipCommand } from '../election.js';
+import type { ElectionEffect, ElectionMember } from '../election.js';
 import { createRng, type Rng } from '../rng.js';
+import { TestCluster } from '../testing.js';
 import type { ElectionSummary, MemberState, NodeId, ProtocolName } from '../types.js';
 import { createBully } from './bully.js';
 import { DEFAULT_BULLY_CONFIG, type BullyConfig } from './config.js';
@@ -60,20 +61,18 @@ const MAX_STEPS_AT_ONE_INSTANT = 100;
  */
 export type TickMode = 'fixed' | 'deadline';
 
-export class BullyNet {
+export class BullyNet extends TestCluster {
   nowMs = 0;
   readonly tickMs = 25;
   readonly nodes = new Map<NodeId, TestNode>();
   readonly sent: SentMessage[] = [];
   readonly effects: { atMs: number; node: NodeId; effect: Effect }[] = [];
-  readonly results = new Map<number, CommandResult>();
   private readonly cuts = new Set<string>();
   /** observer>target, with whether the suspicion came from a closed connection. */
   private readonly suspicions = new Map<string, { connectionLost: boolean }>();
   private dropRule: ((m: SentMessage) => boolean) | null = null;
   private queue: SentMessage[] = [];
   private readonly rng: Rng;
-  private nextCommandId = 1;
   /** Crashed peers show as `suspect` instead of `dead` (the connection-closed hint). */
   crashedShowAs: MemberState = 'dead';
   /** What puppets gossip about themselves (see NodeSpec.puppet). */
@@ -106,6 +105,7 @@ export class BullyNet {
     seed = 1,
     bootstrapExpect?: number,
   ) {
+    super();
     this.bootstrapExpect = bootstrapExpect ?? specs.filter((s) => (s.protocol ?? 'bully') === 'bully').length;
     this.rng = createRng(seed);
     for (const s of specs) {
@@ -218,37 +218,6 @@ export class BullyNet {
   private tick(id: NodeId, machine: NonNullable<TestNode['machine']>): void {
     this.onTick?.(id, this.nowMs);
     machine.step({ type: 'tick', nowMs: this.nowMs });
-  }
-
-  /** Advances until `done()` holds or `maxMs` passes; returns whether it held. */
-  advanceUntil(done: () => boolean, maxMs: number): boolean {
-    const until = this.nowMs + maxMs;
-    while (!done()) {
-      if (this.nowMs >= until) return false;
-      this.advance(this.tickMs);
-    }
-    return true;
-  }
-
-  command(id: NodeId, command: LeadershipCommand): number {
-    const commandId = this.nextCommandId++;
-    this.machine(id).step({ type: 'command', nowMs: this.nowMs, id: commandId, command });
-    this.pump();
-    return commandId;
-  }
-
-  /** Runs a command and returns its result (it must have one after `maxMs`). */
-  run(id: NodeId, command: LeadershipCommand, maxMs = 5000): CommandResult {
-    const commandId = this.command(id, command);
-    this.advanceUntil(() => this.results.has(commandId), maxMs);
-    const result = this.results.get(commandId);
-    if (!result) throw new Error(`no result for ${command.kind} at ${id} within ${maxMs} ms`);
-    return result;
-  }
-
-  shutdown(id: NodeId): void {
-    this.machine(id).step({ type: 'shutdown', nowMs: this.nowMs });
-    this.pump();
   }
 
   summary(id: NodeId): ElectionSummary | null {

@@ -1,3 +1,4 @@
+import type { Election } from '../election.js';
 import type { Member } from '../membership/types.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import type { NodeBatch } from '../host/core.js';
@@ -144,6 +145,10 @@ export class SimNode implements NodeView {
       this.parsed = JSON.parse(text);
     }
     return this.parsed;
+  }
+
+  election(): Election<unknown, unknown> | null {
+    return this.host?.election ?? null;
   }
 
   private parsedText: string | null = null;

@@ -9,10 +9,22 @@
  */
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
 import type { Codec, Election } from '../election.js';
+import { createRaft, raftMessageCodec, raftPersistedCodec, type RaftConfig, type RaftHardState } from '../raft/index.js';
 import type { ProtocolName } from '../types.js';
 import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyEpochWithinToken, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
 import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, singleLeaderAtEveryInstant } from './election-invariants.js';
 import { UnknownSimProtocolError } from './errors.js';
+import {
+  raftAgreedLeaderWithLiveVoters,
+  raftAgreementBoundMs,
+  raftAgreementExtraMs,
+  raftCommittedPrefixAgrees,
+  raftElectionSafety,
+  raftLeaderAppendOnly,
+  raftLogMatching,
+  raftTermsNeverDecrease,
+  SIM_RAFT_CONFIG,
+} from './raft-invariants.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
 
 export interface SimProtocol {
@@ -73,7 +85,38 @@ export function bullyProtocol(config: BullyConfig = SIM_BULLY_CONFIG, wrap: (mac
 
 const bully = bullyProtocol();
 
-export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully };
+/**
+ * Raft with `config`, started from each life's hard state and log (ctx.persisted, ctx.log), judged
+ * by the lease contract, the Raft paper's safety properties and agreement after healing.
+ */
+export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol {
+  return {
+    name: 'raft',
+    summary: 'Raft with pre-vote, check-quorum, stickiness, leader records and leases (daemon defaults)',
+    protocol: 'raft',
+    electionFor: (scenario) => (ctx) =>
+      createRaft({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as RaftHardState | null, log: ctx.log, nowMs: ctx.nowMs }) as Election<unknown, unknown>,
+    messageCodec: raftMessageCodec,
+    persistedCodec: raftPersistedCodec,
+    invariants: [
+      singleLeaderAtEveryInstant,
+      namedLeaderHoldsLease,
+      oneLeaderPerTerm,
+      fencingTokensGrow,
+      raftElectionSafety,
+      raftLeaderAppendOnly,
+      raftLogMatching,
+      raftCommittedPrefixAgrees,
+      raftTermsNeverDecrease,
+      raftAgreedLeaderWithLiveVoters((setup) => raftAgreementBoundMs(setup, config)),
+    ],
+    livenessExtraMs: () => 2 * raftAgreementExtraMs(config),
+  };
+}
+
+const raft = raftProtocol();
+
+export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully, raft };
 
 export function simProtocol(name: string): SimProtocol {
   const protocol = Object.hasOwn(SIM_PROTOCOLS, name) ? SIM_PROTOCOLS[name] : undefined;

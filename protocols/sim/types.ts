@@ -167,6 +167,11 @@ export interface NodeView {
   summary(): ElectionSummary | null;
   /** The simulated disk's election state (survives crashes), parsed. */
   persisted(): unknown;
+  /**
+   * The election machine itself (null while down or without one), for protocol invariants that
+   * judge internal state the summary does not show (Raft's role and log). Read only.
+   */
+  election(): Election<unknown, unknown> | null;
 }
 
 export interface SimView {

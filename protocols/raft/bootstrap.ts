@@ -1,0 +1,34 @@
+/**
+ * Who forms the first configuration (Consul's bootstrap-expect rule, without a configuration
+ * written before an election). A node with an empty log that sees exactly bootstrapExpect alive
+ * raft members, none gossiping a fencing token (no leader record was ever committed), and has the
+ * lowest id among them, campaigns for that set as voters; nodes without a configuration grant it
+ * as any vote (one per term). Once it wins, its first entries are the configuration (index 1, at
+ * its term) and its leader record, replicated like any other entry (leader.ts begin).
+ *
+ * Why this way: no configuration exists before a leader wrote it, so two nodes that saw different
+ * sets never hold different entries at one index and term (Log Matching), and since any two sets
+ * of bootstrapExpect members share a node of every majority when 2 * majority(bootstrapExpect)
+ * exceeds the cluster size (the documented rule for choosing bootstrapExpect), one term has one
+ * winner. A node that joins later sees a fencing token gossiped, never bootstraps, and learns
+ * the configuration from the leader.
+ */
+import type { ElectionMember } from '../election.js';
+import type { NodeId } from '../types.js';
+
+/** Alive raft members in view, `selfId` included, sorted: who a bootstrap would make voters. */
+export function aliveRaftMembers(selfId: NodeId, members: readonly ElectionMember[]): NodeId[] {
+  const alive = members.filter((m) => m.protocol === 'raft' && m.state === 'alive').map((m) => m.id);
+  return [...new Set([selfId, ...alive])].sort();
+}
+
+/**
+ * The set `selfId` (whose log is empty) campaigns for, or null: exactly `expect` alive raft
+ * members, `selfId` the lowest, none that ever saw a leader record committed.
+ */
+export function bootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[]): NodeId[] | null {
+  const ids = aliveRaftMembers(selfId, members);
+  if (ids.length !== expect || ids[0] !== selfId) return null;
+  if (members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
+  return ids;
+}

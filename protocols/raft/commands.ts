@@ -1,0 +1,101 @@
+/**
+ * Leadership commands from the API and graceful shutdown. `transfer` and `resign` move leadership
+ * by thesis §3.10 (catch the target up, TimeoutNow, give up after one election timeout), answered
+ * once the leadership moved or the attempt was abandoned; `elect` campaigns now through pre-vote;
+ * `forget` belongs with configuration changes (a later step) and is refused with its own code.
+ * On shutdown a leader hands off to the most caught-up voter before `shutdown-ready`, within a
+ * bound; any other node is ready at once.
+ */
+import type { LeadershipCommand } from '../election.js';
+import type { NodeId } from '../types.js';
+import type { Raft } from './raft.js';
+
+/** Error codes of command results, one per condition (tests assert on these). */
+export const RAFT_COMMAND_ERRORS = {
+  notLeader: 'not-leader',
+  notAVoter: 'not-a-voter',
+  noSuccessor: 'no-successor',
+  transferInProgress: 'transfer-in-progress',
+  transferTimedOut: 'transfer-timed-out',
+  leadershipLost: 'leadership-lost',
+  stopping: 'stopping',
+  unsupported: 'unsupported',
+} as const;
+
+/** A leader shutting down waits at most this many election timeouts for its successor. */
+const SHUTDOWN_BOUND_TIMEOUTS = 2;
+
+export class Commands {
+  /** The command the transfer in progress answers, if an operator asked for it. */
+  private pendingTransferId: number | null = null;
+  stopping = false;
+  private stopDeadlineMs = Infinity;
+  private readyEmitted = false;
+
+  constructor(private readonly m: Raft) {}
+
+  onCommand(id: number, command: LeadershipCommand): void {
+    const m = this.m;
+    const out = m.out;
+    if (command.kind === 'forget') return out.fail(id, RAFT_COMMAND_ERRORS.unsupported, 'raft changes its voters through configuration entries, which come with member removal (a later step)');
+    if (this.stopping) return out.fail(id, RAFT_COMMAND_ERRORS.stopping, 'this node is shutting down');
+    if (command.kind === 'elect') {
+      if (!m.promotable()) return out.fail(id, RAFT_COMMAND_ERRORS.notAVoter, 'this node is not a voter of the configuration');
+      if (m.role === 'leader') return out.reply(id, { ok: true, detail: 'this node already leads' });
+      m.campaign('pre', 'operator-elect');
+      return out.reply(id, { ok: true, detail: `pre-vote for term ${m.hard.term + 1} started` });
+    }
+    if (m.role !== 'leader' || !m.leader.established()) return out.fail(id, RAFT_COMMAND_ERRORS.notLeader, `this node does not lead; ask the leader (${m.leaderId ?? 'none known'})`);
+    if (m.leader.transfer) return out.fail(id, RAFT_COMMAND_ERRORS.transferInProgress, `a transfer to ${m.leader.transfer.to} is in progress`);
+    const to = command.kind === 'transfer' && command.to !== null ? command.to : m.leader.mostCaughtUp();
+    if (to === m.selfId) return out.reply(id, { ok: true, detail: 'this node already leads' });
+    if (to === null) return out.fail(id, RAFT_COMMAND_ERRORS.noSuccessor, 'no other voter to hand leadership to');
+    if (!m.configuration()?.voters.includes(to)) return out.fail(id, RAFT_COMMAND_ERRORS.notAVoter, `${to} is not a voter of the configuration`);
+    this.pendingTransferId = id;
+    m.leader.startTransfer(to);
+  }
+
+  onShutdown(): void {
+    const m = this.m;
+    if (this.stopping) return;
+    this.stopping = true;
+    m.abortEpisode();
+    if (m.role !== 'leader' || !m.leader.established()) return;
+    this.stopDeadlineMs = m.nowMs + SHUTDOWN_BOUND_TIMEOUTS * m.config.electionTimeoutMs;
+    if (m.leader.transfer) return;
+    const to = m.leader.mostCaughtUp();
+    if (to !== null) m.leader.startTransfer(to);
+  }
+
+  /** After every step: a stopping node is ready once it no longer leads, or the bound passed. */
+  checkShutdown(): void {
+    const m = this.m;
+    if (!this.stopping || this.readyEmitted) return;
+    if (m.role === 'leader' && m.leader.established() && m.leader.transfer !== null && m.nowMs < this.stopDeadlineMs) return;
+    this.readyEmitted = true;
+    m.out.emit({ type: 'shutdown-ready' });
+  }
+
+  deadline(): number {
+    return this.stopping && !this.readyEmitted ? this.stopDeadlineMs : Infinity;
+  }
+
+  /**
+   * Leadership ended during a transfer: by a higher term (the transferee's campaign, or another
+   * that won) the hand-off is done; by check-quorum in the same term, leadership was lost instead.
+   */
+  onLeadershipEnded(byHigherTerm: boolean): void {
+    const id = this.pendingTransferId;
+    if (id === null) return;
+    this.pendingTransferId = null;
+    if (byHigherTerm) this.m.out.reply(id, { ok: true, detail: `leadership handed over at term ${this.m.hard.term}` });
+    else this.m.out.fail(id, RAFT_COMMAND_ERRORS.leadershipLost, 'this node lost its quorum before the transfer finished');
+  }
+
+  transferAborted(to: NodeId): void {
+    const id = this.pendingTransferId;
+    if (id === null) return;
+    this.pendingTransferId = null;
+    this.m.out.fail(id, RAFT_COMMAND_ERRORS.transferTimedOut, `${to} did not take over within one election timeout`);
+  }
+}

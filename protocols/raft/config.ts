@@ -1,0 +1,37 @@
+/** Raft settings (config key `raft`). The simulator and the tests start from DEFAULT_RAFT_CONFIG. */
+export interface RaftConfig {
+  /**
+   * T, the minimum election timeout: a follower that heard nothing from its leader for a random
+   * time in [T, 2T) campaigns; a follower that heard from a live leader within T refuses
+   * (pre-)votes (leader stickiness), which is what lets a leader count a lease of T (scaled for
+   * clock drift, ../lease.ts) from each round a majority acknowledged.
+   */
+  electionTimeoutMs: number;
+  /** How often a leader sends a round of appends (a heartbeat, and the lease renewal). */
+  heartbeatIntervalMs: number;
+  /** Most entries one AppendEntries carries (bounded again by the codec: MAX_ENTRIES_PER_MESSAGE). */
+  maxEntriesPerAppend: number;
+  /** Most AppendEntries in flight to one follower while replicating optimistically. */
+  maxInflight: number;
+  /**
+   * After membership reports the leader dead (or its connection lost), the most a follower waits
+   * before its pre-vote: a random delay in [0, this] so the survivors do not all split the vote.
+   */
+  leaderGoneDelayMaxMs: number;
+}
+
+/** Defaults, each with its reason. */
+export const DEFAULT_RAFT_CONFIG: Readonly<RaftConfig> = Object.freeze({
+  // LAN-like: many round trips (a LAN round trip is well under 10 ms, a GC pause or a busy event
+  // loop is tens of ms), and a lease of about a second; etcd's default is 1 s too.
+  electionTimeoutMs: 1000,
+  // A tenth of T: a follower misses several rounds before its timer can fire, and the lease is
+  // renewed ten times per lease length, so one lost round never costs the leader its lease.
+  heartbeatIntervalMs: 100,
+  // Enough to catch up a follower quickly while keeping one message well under the frame limit.
+  maxEntriesPerAppend: 64,
+  // etcd's default is 256 for busy logs; the election log is small, a few in flight suffice.
+  maxInflight: 8,
+  // A few round trips: spreads the survivors' pre-votes without adding much to the fail-over.
+  leaderGoneDelayMaxMs: 50,
+});

@@ -1,0 +1,41 @@
+/**
+ * The follower's side of replication: AppendEntries (§5.3) against this node's log.
+ */
+import type { NodeId } from '../types.js';
+import type { RaftMessage } from './messages.js';
+import type { Raft } from './raft.js';
+
+/**
+ * §5.3 AppendEntries from the leader of our term: refuse unless our log holds prevLogIndex at
+ * prevLogTerm (the consistency check, with the fast back-off hint); else drop any conflicting
+ * suffix, append what is new, and commit up to min(leaderCommit, index of the last new entry).
+ * Entries are persisted ahead of the acknowledgement (the outbox flushes before a send). A
+ * position below our commit index is acknowledged as far as we committed (etcd does the same):
+ * committed entries never change.
+ */
+export function appendEntries(r: Raft, from: NodeId, m: Extract<RaftMessage, { type: 'APPEND' }>): void {
+  const log = r.log;
+  const respond = (success: boolean, index: number, hintIndex = 0, hintTerm = 0) =>
+    r.out.send(from, { type: 'APPEND_RESPONSE', term: r.hard.term, success, index, hintIndex, hintTerm, round: m.round });
+  if (m.prevLogIndex < log.committed) return respond(true, log.committed);
+  if (!log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
+    const hintIndex = log.lastIndexAtOrBelowTerm(Math.min(m.prevLogIndex, log.lastIndex()), m.prevLogTerm);
+    return respond(false, m.prevLogIndex, hintIndex, log.term(hintIndex) ?? 0);
+  }
+  for (const [i, e] of m.entries.entries()) {
+    const held = log.term(e.index);
+    if (held === e.term) continue;
+    if (held !== null) {
+      log.truncateAfter(e.index - 1);
+      r.out.persistTruncation(e.index - 1);
+    }
+    for (const add of m.entries.slice(i)) {
+      log.append(add);
+      r.out.persistEntry(add);
+    }
+    break;
+  }
+  const lastNew = m.prevLogIndex + m.entries.length;
+  r.advanceCommit(Math.min(m.leaderCommit, lastNew));
+  respond(true, lastNew);
+}

@@ -1,0 +1,19 @@
+/**
+ * Raft leader election with pre-vote, check-quorum, leader stickiness, leadership transfer, a
+ * leader record per term and leadership as a lease (DESIGN.md section 5, issue "Raft mode" step 1).
+ *
+ * @example
+ * const raft = createRaft({ selfId, config: DEFAULT_RAFT_CONFIG, bootstrapExpect: 3, rng, persisted: store.hardState(), log: store.log(), nowMs });
+ * raft.step({ type: 'members', nowMs, members });
+ * for (const effect of raft.drain()) ... // persist before send
+ */
+export { createRaft } from './raft.js';
+export type { RaftElection, RaftInit, RaftRole, RaftStatus } from './raft.js';
+export { DEFAULT_RAFT_CONFIG } from './config.js';
+export type { RaftConfig } from './config.js';
+export { MAX_ENTRIES_PER_MESSAGE, raftMessageCodec } from './messages.js';
+export type { RaftConfiguration, RaftEntry, RaftEntryData, RaftMessage, RaftMessageType } from './messages.js';
+export { INITIAL_RAFT_STATE, raftPersistedCodec } from './durable.js';
+export type { RaftHardState } from './durable.js';
+export { RAFT_COMMAND_ERRORS } from './commands.js';
+export { committedIndex, majorityOf, voteResult } from './quorum.js';

@@ -1,0 +1,273 @@
+/**
+ * The leader's side: replication (§5.3) with per-follower progress and the fast back-off, the
+ * commit rule (§5.4.2: only an entry of the current term is committed by counting replicas), the
+ * leader record appended on election, heartbeat rounds and the lease they earn, check-quorum
+ * measured in time (etcd #13527), and the transfer's catch-up and TimeoutNow (thesis §3.10).
+ */
+import { leaderLeaseMs, quorumLeaseExpiryMs } from '../lease.js';
+import type { NodeId } from '../types.js';
+import { MAX_ENTRIES_PER_MESSAGE, type RaftEntry, type RaftMessage } from './messages.js';
+import { Progress } from './progress.js';
+import { committedIndex, majorityOf } from './quorum.js';
+import type { Raft } from './raft.js';
+
+/** A transfer in progress: the target, when it is abandoned, and whether TimeoutNow left. */
+export interface Transfer {
+  to: NodeId;
+  deadlineMs: number;
+  timeoutNowSent: boolean;
+}
+
+export class LeaderState {
+  private readonly progress = new Map<NodeId, Progress>();
+  /** The index of this term's leader record. */
+  private recordIndex = Infinity;
+  private round = 0;
+  /** When each recent round was sent (rounds older than two lease lengths can earn nothing). */
+  private readonly roundSentMs = new Map<number, number>();
+  private heartbeatDueMs = Infinity;
+  /** Rounds sent before this earn no lease (after TimeoutNow: the lease was given away). */
+  private leaseFloorMs = -Infinity;
+  transfer: Transfer | null = null;
+  /** The round broadcast when the record committed: the first that may name this leader. */
+  private establishedRound = Infinity;
+  /** Per recent round: how many persists its first message waited behind (Outbox.persistsAhead). */
+  private readonly roundPersists = new Map<number, number>();
+  /** How many persists are known durable: a message sent after them was answered. */
+  private durablePersists = 0;
+
+  constructor(private readonly m: Raft) {}
+
+  /**
+   * §5.2/§8: a new leader appends its record, then sends a first round (its heartbeat). A leader
+   * elected by a bootstrap set (raft.ts bootstrapSet) first writes that set as the configuration.
+   */
+  begin(bootstrapVoters: NodeId[] | null): void {
+    const m = this.m;
+    this.progress.clear();
+    this.roundSentMs.clear();
+    this.roundPersists.clear();
+    this.transfer = null;
+    this.leaseFloorMs = m.nowMs;
+    this.establishedRound = Infinity;
+    if (bootstrapVoters) {
+      const config: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data: { kind: 'config', voters: bootstrapVoters, learners: [] } };
+      m.log.append(config);
+      m.out.persistEntry(config);
+    }
+    this.recordIndex = m.log.lastIndex() + 1;
+    const record: RaftEntry = { index: this.recordIndex, term: m.hard.term, data: { kind: 'leader', leader: m.selfId, term: m.hard.term } };
+    m.log.append(record);
+    m.out.persistEntry(record);
+    this.addTargets();
+    this.maybeCommit();
+    this.broadcast();
+  }
+
+  end(): void {
+    this.progress.clear();
+    this.roundSentMs.clear();
+    this.roundPersists.clear();
+    this.recordIndex = Infinity;
+    this.heartbeatDueMs = Infinity;
+    this.transfer = null;
+  }
+
+  /** Its record is committed: the leader may report itself (and followers may name it). */
+  established(): boolean {
+    return this.m.log.committed >= this.recordIndex;
+  }
+
+  /**
+   * When the lease ends: the oldest send time among the freshest majority's acknowledged rounds
+   * plus T scaled for drift (../lease.ts). Nothing while a TimeoutNow is out: that lease is given away.
+   */
+  leaseExpiryMs(): number {
+    if (this.transfer?.timeoutNowSent) return -Infinity;
+    const voters = this.voters();
+    const acks = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.ackedRoundSentMs ?? -Infinity).filter((ms) => ms >= this.leaseFloorMs);
+    return quorumLeaseExpiryMs(acks, majorityOf(voters.length), leaderLeaseMs(this.m.config.electionTimeoutMs));
+  }
+
+  /** Check-quorum: when a majority (itself included) will not have been heard from within T. */
+  private quorumLostAtMs(): number {
+    const voters = this.voters();
+    const heard = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.lastHeardMs ?? -Infinity).filter(Number.isFinite);
+    return quorumLeaseExpiryMs(heard, majorityOf(voters.length), this.m.config.electionTimeoutMs);
+  }
+
+  deadline(): number {
+    const lease = this.leaseExpiryMs();
+    return Math.min(this.heartbeatDueMs, this.quorumLostAtMs(), lease > this.m.nowMs ? lease : Infinity, this.transfer?.deadlineMs ?? Infinity);
+  }
+
+  tick(): void {
+    const m = this.m;
+    if (m.nowMs >= this.quorumLostAtMs()) return m.becomeFollower(m.hard.term, null);
+    if (this.transfer && m.nowMs >= this.transfer.deadlineMs) m.commands.transferAborted(this.abortTransfer());
+    if (m.nowMs >= this.heartbeatDueMs) this.broadcast();
+  }
+
+  /** Raft members that joined the view since: replicate to them too (as non-voting followers). */
+  onMembers(): void {
+    this.addTargets();
+  }
+
+  /**
+   * Replication targets: every voter but itself, and every live raft member of the view (they
+   * follow the log without voting, so every node can name the leader; learners proper, with
+   * promotion, come in a later step).
+   */
+  private addTargets(): void {
+    const m = this.m;
+    const live = m.members.filter((x) => x.protocol === 'raft' && x.state === 'alive').map((x) => x.id);
+    for (const id of new Set([...this.voters(), ...live])) {
+      if (id !== m.selfId && !this.progress.has(id)) this.progress.set(id, new Progress(id, m.log.lastIndex(), m.nowMs));
+    }
+  }
+
+  private voters(): readonly NodeId[] {
+    return this.m.configuration()?.voters ?? [];
+  }
+
+  /** A heartbeat round to every follower: it renews the lease and retries what was lost. */
+  private broadcast(): void {
+    const m = this.m;
+    this.round++;
+    this.roundSentMs.set(this.round, m.nowMs);
+    this.roundPersists.set(this.round, m.out.persistsAhead());
+    for (const [round, sentMs] of this.roundSentMs) {
+      if (sentMs >= m.nowMs - 2 * m.config.electionTimeoutMs) continue;
+      this.roundSentMs.delete(round);
+      this.roundPersists.delete(round);
+    }
+    this.heartbeatDueMs = m.nowMs + m.config.heartbeatIntervalMs;
+    for (const p of this.progress.values()) {
+      p.heartbeat(m.config.maxInflight);
+      this.sendAppend(p, true);
+    }
+  }
+
+  /** One AppendEntries from p.next (empty when caught up); `heartbeat` sends even with nothing new. */
+  private sendAppend(p: Progress, heartbeat: boolean): void {
+    const m = this.m;
+    if (!p.canSend(m.config.maxInflight)) return;
+    const prevLogIndex = p.next - 1;
+    const prevLogTerm = m.log.term(prevLogIndex);
+    if (prevLogTerm === null) return; // compacted away: would need a snapshot, which this step never makes
+    // Never more than a receiver's codec accepts, whatever the config says.
+    const entries = m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE));
+    if (entries.length === 0 && !heartbeat) return;
+    // What the lease still runs (none while not established or given away; a full one when it
+    // never ends). Also none while this message would wait behind a write not known durable: the
+    // host holds it until then, and a follower counts the lease from when it arrives, so a held
+    // message would stretch the lease by the wait (sim seed 322: a slow fsync at establishment).
+    const held = m.out.persistsAhead() > this.durablePersists;
+    const expiryMs = this.established() && !held ? this.leaseExpiryMs() : -Infinity;
+    const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
+    const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs };
+    m.out.send(p.id, message);
+    p.sent(entries.at(-1)?.index ?? prevLogIndex);
+  }
+
+  onAppendResponse(from: NodeId, r: Extract<RaftMessage, { type: 'APPEND_RESPONSE' }>): void {
+    const m = this.m;
+    const p = this.progress.get(from);
+    if (!p) return;
+    p.lastHeardMs = m.nowMs;
+    // The answered message left, so every persist ahead of its round is durable.
+    this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(r.round) ?? 0);
+    // Any answer in our term means the follower took us as its leader at that round: it counts for the lease.
+    const sentMs = this.roundSentMs.get(r.round);
+    if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
+    p.ackedRound = Math.max(p.ackedRound, r.round);
+    if (r.success) {
+      if (p.accepted(r.index)) this.maybeCommit();
+    } else {
+      if (r.index < p.match) return; // stale: it refers to a position already matched
+      // Fast back-off: skip every entry of a term the follower cannot hold.
+      p.refused(m.log.lastIndexAtOrBelowTerm(r.hintIndex, r.hintTerm) + 1);
+    }
+    while (p.next <= m.log.lastIndex() && p.canSend(m.config.maxInflight)) {
+      const before = p.next;
+      this.sendAppend(p, false);
+      if (p.next === before) break;
+    }
+    this.maybeSendTimeoutNow();
+  }
+
+  /**
+   * §5.3/§5.4.2: the highest index a majority holds is committed only if its entry is of the
+   * current term (Figure 8); earlier entries commit with it. Followers learn at once.
+   */
+  private maybeCommit(): void {
+    const m = this.m;
+    const index = committedIndex(this.voters(), (id) => (id === m.selfId ? m.log.lastIndex() : (this.progress.get(id)?.match ?? 0)));
+    if (index <= m.log.committed || m.log.term(index) !== m.hard.term) return;
+    if (m.log.committed < this.recordIndex && index >= this.recordIndex) this.establishedRound = this.round + 1;
+    m.advanceCommit(index);
+    this.broadcast();
+  }
+
+  // ---- leadership transfer (thesis §3.10) ----
+
+  /**
+   * The voter (not itself) to hand leadership to: one membership shows alive before one it does
+   * not, then the one holding the most of the log, ties to the lowest id; null if none.
+   */
+  mostCaughtUp(): NodeId | null {
+    const alive = (id: NodeId) => this.m.members.some((x) => x.id === id && x.state === 'alive');
+    const rank = (id: NodeId): [number, number] => [alive(id) ? 1 : 0, this.progress.get(id)?.match ?? 0];
+    let best: NodeId | null = null;
+    for (const id of this.voters()) {
+      if (id === this.m.selfId) continue;
+      if (best === null) {
+        best = id;
+        continue;
+      }
+      const [a, b] = [rank(id), rank(best)];
+      if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) best = id;
+    }
+    return best;
+  }
+
+  /** Catch `to` up, then send it TimeoutNow; abandoned after one election timeout. */
+  startTransfer(to: NodeId): void {
+    const m = this.m;
+    this.transfer = { to, deadlineMs: m.nowMs + m.config.electionTimeoutMs, timeoutNowSent: false };
+    const p = this.progress.get(to);
+    if (!p) return;
+    if (p.match !== m.log.lastIndex()) {
+      p.heartbeat(m.config.maxInflight);
+      this.sendAppend(p, true);
+    }
+    this.maybeSendTimeoutNow();
+  }
+
+  /**
+   * TimeoutNow leaves once the target holds the whole log and this leadership was announced: a
+   * follower acknowledged a round sent since the record committed. That round left only after the
+   * commit was durable, when the host reported this node leader; handing off before then would
+   * leave followers naming a leader its own API never reported (sim seeds 322, 464).
+   */
+  private maybeSendTimeoutNow(): void {
+    const t = this.transfer;
+    if (!t || t.timeoutNowSent || this.progress.get(t.to)?.match !== this.m.log.lastIndex()) return;
+    if (![...this.progress.values()].some((p) => p.ackedRound >= this.establishedRound)) return;
+    t.timeoutNowSent = true;
+    this.m.out.send(t.to, { type: 'TIMEOUT_NOW', term: this.m.hard.term });
+  }
+
+  /**
+   * The target did not take over in time: lead on. Only rounds sent from now on earn a lease, as
+   * TimeoutNow may have let the target gather votes past the stickiness of those who acknowledged.
+   */
+  private abortTransfer(): NodeId {
+    const to = this.transfer!.to;
+    this.transfer = null;
+    this.leaseFloorMs = this.m.nowMs;
+    for (const p of this.progress.values()) p.ackedRoundSentMs = -Infinity;
+    this.broadcast();
+    return to;
+  }
+}

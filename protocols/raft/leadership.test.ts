@@ -1,0 +1,339 @@
+/**
+ * What the thesis adds to the paper's election, and the lease built on it: pre-vote (§9.6) with
+ * etcd's fixes, check-quorum measured in time, leader stickiness (§4.2.3), leadership transfer
+ * (§3.10), the forget-leader hint, the lease contract, shutdown, and bootstrap.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RAFT_COMMAND_ERRORS } from './commands.js';
+import { DEFAULT_RAFT_CONFIG } from './config.js';
+import type { RaftMessage } from './messages.js';
+import { RaftNet, type RaftTestEffect } from './testing.js';
+
+const T = DEFAULT_RAFT_CONFIG.electionTimeoutMs;
+const IDS = ['a', 'b', 'c'];
+
+function sends(effects: RaftTestEffect[]): RaftMessage[] {
+  return effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
+}
+
+function others(leader: string, ids = IDS): string[] {
+  return ids.filter((id) => id !== leader);
+}
+
+describe('§9.6 pre-vote', () => {
+  it('"a candidate would first ask other servers whether its log was up-to-date enough to get their vote": a partitioned node does not raise its term, and does not disrupt the leader when it returns', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    const [x] = others(leader);
+    net.isolate(x!);
+    net.advance(10 * T);
+    assert.equal(net.machine(x!).raftStatus().term, term, 'pre-votes change no term');
+    assert.equal(net.machine(x!).raftStatus().role, 'pre-candidate');
+    net.recover();
+    net.advance(2 * T);
+    assert.equal(net.agreedLeader(), leader);
+    assert.equal(net.machine(leader).raftStatus().term, term);
+  });
+
+  it('a pre-vote of a lower term is refused with the responder\'s term (etcd #8243), and changes no term', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    const [x] = others(leader);
+    const reply = sends(net.inject(leader, x!, { type: 'VOTE', term: term - 1 || 1, preVote: true, lastLogIndex: 99, lastLogTerm: term, transfer: false }));
+    if (term > 1) assert.deepEqual(reply, [{ type: 'VOTE_RESPONSE', term, preVote: true, granted: false }]);
+    assert.equal(net.machine(x!).raftStatus().term, term);
+  });
+
+  it('a pre-candidate forgets its leader (etcd #9586): it no longer names it', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [x] = others(leader);
+    net.isolate(x!);
+    net.advanceUntil(() => net.machine(x!).raftStatus().role === 'pre-candidate', 3 * T);
+    assert.equal(net.machine(x!).raftStatus().leader, null);
+    assert.equal(net.summary(x!)!.leader, null);
+  });
+});
+
+describe('check-quorum and leader stickiness', () => {
+  it('a leader that has not heard from a majority within the election timeout steps down, measured in time (etcd #13527)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const cutAt = net.nowMs;
+    net.isolate(leader);
+    net.advanceUntil(() => net.machine(leader).raftStatus().role !== 'leader', 3 * T);
+    assert.equal(net.machine(leader).raftStatus().role, 'follower');
+    assert.ok(net.nowMs - cutAt <= T + DEFAULT_RAFT_CONFIG.heartbeatIntervalMs + net.tickMs, `stepped down after ${net.nowMs - cutAt} ms`);
+  });
+
+  it('§4.2.3: "if a server receives a RequestVote request within the minimum election timeout of hearing from a current leader, it does not update its term or grant its vote"', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    const [x, y] = others(leader) as [string, string];
+    const last = net.machine(y).raftStatus();
+    for (const preVote of [true, false]) {
+      const reply = net.inject(y, x, { type: 'VOTE', term: term + 1, preVote, lastLogIndex: last.lastIndex + 5, lastLogTerm: term, transfer: false });
+      assert.deepEqual(sends(reply), [], 'ignored');
+    }
+    assert.equal(net.machine(x).raftStatus().term, term);
+    // A transfer's campaign is the exception (thesis §3.10).
+    const granted = sends(net.inject(y, x, { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: last.lastIndex, lastLogTerm: last.lastTerm, transfer: true }));
+    assert.deepEqual(granted, [{ type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true }]);
+  });
+});
+
+describe('the lease (README "Leadership you can trust")', () => {
+  it('summary(now) stops reporting leadership when the lease runs out, even with no step since', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    net.isolate(leader);
+    const remaining = net.machine(leader).status(net.nowMs).leaseRemainingMs!;
+    assert.ok(remaining > 0 && remaining < T);
+    const m = net.machine(leader);
+    assert.equal(m.summary(net.nowMs + remaining - 1).role, 'leader');
+    assert.equal(m.summary(net.nowMs + remaining + 1).role, 'follower');
+    assert.equal(m.status(net.nowMs + remaining + 1).leaseRemainingMs, null);
+  });
+
+  it('no new leader reports leadership while the old one\'s lease holds: the majority side elects only after it ran out', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const leaseEnd = net.nowMs + net.machine(leader).status(net.nowMs).leaseRemainingMs!;
+    const [x, ...rest] = others(leader, ['a', 'b', 'c', 'd', 'e']);
+    // A silent partition: membership still shows everyone alive (no hint to forget the leader).
+    const side = (id: string) => id === leader || id === x;
+    net.drop((m) => side(m.from) !== side(m.to));
+    net.onStep = () => assert.ok(net.leaders().length <= 1, `two leaders at ${net.nowMs}: ${net.leaders()}`);
+    net.advance(4 * T);
+    net.onStep = null;
+    const now = net.leaders();
+    assert.equal(now.length, 1);
+    assert.ok(rest.includes(now[0]!));
+    assert.ok(net.nowMs > leaseEnd);
+  });
+
+  it('a follower names the leader only once its record is committed, and never past the lease it was told of', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [x] = others(leader);
+    net.cut(leader, x!);
+    // x heard nothing since: it stops naming within one lease.
+    const heardAt = net.nowMs;
+    net.advanceUntil(() => net.summary(x!)!.leader === null, 2 * T);
+    assert.ok(net.nowMs - heardAt <= T, `named ${net.nowMs - heardAt} ms after the last append`);
+  });
+});
+
+describe('§3.10 leadership transfer', () => {
+  it('transfer hands leadership to the named voter', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    const result = net.run(leader, { kind: 'transfer', to: to! });
+    assert.equal(result.ok, true);
+    net.advanceUntil(() => net.agreedLeader() === to, T);
+    assert.equal(net.agreedLeader(), to);
+  });
+
+  it('resign hands leadership to the most caught-up voter', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [behind, ahead] = others(leader) as [string, string];
+    // behind misses two leader records (two transfers while it is cut off).
+    net.isolate(behind);
+    assert.equal(net.run(leader, { kind: 'transfer', to: ahead }).ok, true);
+    assert.equal(net.run(ahead, { kind: 'transfer', to: leader }).ok, true);
+    net.recover();
+    assert.equal(net.run(leader, { kind: 'resign' }).ok, true);
+    net.advanceUntil(() => net.agreedLeader() !== null, 2 * T);
+    assert.equal(net.agreedLeader(), ahead);
+  });
+
+  it('a transfer to an unreachable voter is abandoned after one election timeout, and the leader leads on', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    net.drop((m) => m.to === to && m.message.type === 'TIMEOUT_NOW');
+    const result = net.run(leader, { kind: 'transfer', to: to! }, 3 * T);
+    assert.deepEqual(result.ok ? null : result.code, RAFT_COMMAND_ERRORS.transferTimedOut);
+    net.advance(2 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.equal(net.agreedLeader(), leader);
+  });
+
+  it('once TimeoutNow left, the leader tells followers of no lease, so none names it past the hand-off (sim seed 82)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    net.drop((m) => m.to === to && m.message.type === 'TIMEOUT_NOW');
+    const sentBefore = net.sent.length;
+    net.command(leader, { kind: 'transfer', to: to! });
+    net.advance(T / 2);
+    const appends = net.sent.slice(sentBefore).flatMap((m) => (m.from === leader && m.message.type === 'APPEND' ? [m.message.leaseMs] : []));
+    assert.ok(appends.length > 0);
+    assert.deepEqual([...new Set(appends)], [0]);
+    assert.equal(net.summary(leader)!.role, 'follower', 'nor does it report leadership itself');
+    for (const id of others(leader)) assert.equal(net.summary(id)!.leader, null);
+  });
+
+  it('a transfer cut short by check-quorum answers leadership-lost, not success', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    net.isolate(leader);
+    net.advance(T / 2);
+    const result = net.run(leader, { kind: 'transfer', to: to! }, 2 * T);
+    assert.equal(result.ok ? 'ok' : result.code, RAFT_COMMAND_ERRORS.leadershipLost);
+  });
+
+  it('TimeoutNow waits until the leadership was announced: a round sent since the record committed was answered (sim seed 464)', () => {
+    const net = new RaftNet(IDS);
+    const first = net.elect();
+    const [y] = others(first);
+    const established = () => {
+      const s = net.machine(y!).raftStatus();
+      return s.role === 'leader' && s.commitIndex === s.lastIndex;
+    };
+    // Once y's record commits, nothing y sent since is answered.
+    net.drop((m) => m.to === y && m.message.type === 'APPEND_RESPONSE' && established());
+    assert.equal(net.run(first, { kind: 'transfer', to: y! }).ok, true);
+    assert.ok(established());
+    const sentBefore = net.sent.length;
+    const result = net.run(y!, { kind: 'transfer', to: first }, 3 * T);
+    assert.equal(result.ok, false);
+    assert.ok(!net.sent.slice(sentBefore).some((m) => m.message.type === 'TIMEOUT_NOW'));
+  });
+
+  it('appends that wait behind a write not known durable advertise no lease (sim seed 322)', () => {
+    const net = new RaftNet(IDS);
+    net.start();
+    net.advanceUntil(() => IDS.some((id) => net.summary(id)!.role === 'leader'), 3 * T);
+    const leader = IDS.find((id) => net.summary(id)!.role === 'leader')!;
+    const appends = net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').map((m) => (m.message as { leaseMs: number; leaderCommit: number }));
+    const committing = appends.findIndex((a) => a.leaderCommit === net.machine(leader).raftStatus().commitIndex);
+    assert.ok(committing >= 0);
+    // The round sent with the commit (behind the write of the commit and fencing token) names no lease.
+    assert.equal(appends[committing]!.leaseMs, 0);
+    net.advance(2 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    const later = net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').at(-1)!.message as { leaseMs: number };
+    assert.ok(later.leaseMs > 0);
+  });
+
+  it('commands answer with clear error codes', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [x] = others(leader);
+    const code = (r: ReturnType<RaftNet['run']>) => (r.ok ? 'ok' : r.code);
+    assert.equal(code(net.run(x!, { kind: 'transfer', to: leader })), RAFT_COMMAND_ERRORS.notLeader);
+    assert.equal(code(net.run(x!, { kind: 'resign' })), RAFT_COMMAND_ERRORS.notLeader);
+    assert.equal(code(net.run(leader, { kind: 'transfer', to: 'stranger' })), RAFT_COMMAND_ERRORS.notAVoter);
+    assert.equal(code(net.run(leader, { kind: 'transfer', to: leader })), 'ok');
+    assert.equal(code(net.run(leader, { kind: 'forget', id: x! })), RAFT_COMMAND_ERRORS.unsupported);
+    assert.equal(code(net.run(leader, { kind: 'elect' })), 'ok');
+    assert.equal(net.agreedLeader(), leader);
+  });
+
+  it('elect campaigns at once through pre-vote, and wins once the leader is gone', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [x] = others(leader);
+    // With a live leader, the others refuse (stickiness): nothing changes.
+    assert.equal(net.run(x!, { kind: 'elect' }).ok, true);
+    net.advance(3 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.equal(net.agreedLeader(), leader);
+    net.crash(leader);
+    net.advance(10);
+    net.run(x!, { kind: 'elect' });
+    net.advanceUntil(() => net.agreedLeader() !== null, T);
+    assert.notEqual(net.agreedLeader(), null);
+  });
+});
+
+describe('fail-over hints and shutdown', () => {
+  it('a dead leader is forgotten at once and a new one elected well within one election timeout', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const crashedAt = net.nowMs;
+    net.crash(leader);
+    assert.ok(net.advanceUntil(() => net.agreedLeader() !== null, T));
+    assert.ok(net.nowMs - crashedAt < T / 2, `fail-over took ${net.nowMs - crashedAt} ms`);
+  });
+
+  it('a leader whose connection was lost (suspect) is forgotten by its followers; the leader itself is unaffected', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    net.connectionLost(leader);
+    for (const id of others(leader)) {
+      assert.equal(net.machine(id).raftStatus().leader, null, `${id} forgot the leader`);
+      assert.equal(net.machine(id).raftStatus().term, term, 'and stays in its term');
+    }
+    // The leader keeps talking to them: a quorum decides, and it still has one.
+    net.advance(2 * T);
+    assert.ok(net.machine(leader).raftStatus().term >= term);
+    assert.equal(net.leaders().length, 1);
+  });
+
+  it('a leader shutting down hands off to a live voter, not to a dead one that looks as caught up', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const [dead, ...rest] = others(leader, ['a', 'b', 'c', 'd', 'e']).sort();
+    net.crash(dead!);
+    net.shutdown(leader);
+    net.advanceUntil(() => net.effects.some((e) => e.node === leader && e.effect.type === 'shutdown-ready'), 3 * T);
+    const timeoutNow = net.sent.find((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW');
+    assert.ok(timeoutNow && rest.includes(timeoutNow.to), `sent to ${timeoutNow?.to}`);
+  });
+
+  it('a leader shutting down hands off to the most caught-up voter, then is ready; a follower is ready at once', () => {
+    const followerNet = new RaftNet(IDS);
+    const [x] = others(followerNet.elect());
+    followerNet.shutdown(x!);
+    assert.ok(followerNet.effects.some((e) => e.node === x && e.effect.type === 'shutdown-ready'));
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    net.shutdown(leader);
+    net.advanceUntil(() => net.effects.some((e) => e.node === leader && e.effect.type === 'shutdown-ready'), 3 * T);
+    const mine = net.effects.filter((e) => e.node === leader).map((e) => e.effect);
+    const handOff = mine.findIndex((e) => e.type === 'send' && e.message.type === 'TIMEOUT_NOW');
+    const ready = mine.findIndex((e) => e.type === 'shutdown-ready');
+    assert.ok(handOff >= 0 && ready > handOff, 'ready only after the hand-off');
+    assert.notEqual(net.machine(leader).raftStatus().role, 'leader');
+    net.advanceUntil(() => net.agreedLeader() !== null, T);
+    assert.ok(others(leader).includes(net.agreedLeader()!));
+  });
+});
+
+describe('bootstrap and voters', () => {
+  it('no leader before bootstrapExpect members are alive; then the configuration is their sorted ids', () => {
+    const net = new RaftNet(['c', 'a', 'b']);
+    net.start('a', 'b');
+    net.advance(5 * T);
+    assert.deepEqual(net.leaders(), []);
+    assert.deepEqual(net.machine('a').status(net.nowMs).bootstrap, { expect: 3, seen: 2, complete: false });
+    net.start('c');
+    net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
+    assert.notEqual(net.agreedLeader(), null);
+    for (const id of IDS) assert.deepEqual(net.machine(id).raftStatus().voters, ['a', 'b', 'c']);
+    assert.deepEqual(net.machine('b').status(net.nowMs).bootstrap, { expect: 3, seen: 3, complete: true });
+    assert.deepEqual(net.machine('a').logEntries()[0], { index: 1, term: 1, data: { kind: 'config', voters: ['a', 'b', 'c'], learners: [] } });
+  });
+
+  it('a node that joins later is no voter: it never campaigns, follows the leader, and its vote requests are refused as not-a-member', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd'], DEFAULT_RAFT_CONFIG, 1, 3);
+    net.start('a', 'b', 'c');
+    net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
+    const leader = net.agreedLeader()!;
+    net.start('d');
+    net.advance(5 * T);
+    assert.equal(net.summary('d')!.leader, leader);
+    assert.deepEqual(net.machine('d').raftStatus().voters, ['a', 'b', 'c']);
+    assert.ok(!net.sent.some((m) => m.from === 'd' && m.message.type === 'VOTE'));
+    const term = net.machine(leader).raftStatus().term;
+    const refused = net.inject('d', leader, { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: 99, lastLogTerm: term, transfer: false });
+    assert.deepEqual(refused.map((e) => (e.type === 'refused' ? e.reason : e.type)), ['not-a-member']);
+  });
+});

@@ -1,0 +1,73 @@
+/** The log's lookups and the majority arithmetic, on their own (etcd-raft's log_test.go, quorum/). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RaftLog } from './log.js';
+import type { RaftEntry } from './messages.js';
+import { committedIndex, majorityOf, voteResult } from './quorum.js';
+
+/** A log whose entry i + 1 has terms[i]. */
+function logOf(terms: number[], committed = 0): RaftLog {
+  const entries: RaftEntry[] = terms.map((term, i) => ({ index: i + 1, term, data: { kind: 'leader', leader: 'a', term } }));
+  return new RaftLog(null, entries, committed);
+}
+
+describe('RaftLog', () => {
+  it('§5.4.1 up-to-date comparison: last term first, then length', () => {
+    const log = logOf([1, 2, 2]);
+    assert.equal(log.isUpToDate(3, 2), true);
+    assert.equal(log.isUpToDate(2, 2), false);
+    assert.equal(log.isUpToDate(1, 3), true);
+    assert.equal(log.isUpToDate(9, 1), false);
+  });
+
+  it('fast back-off: both sides find the last index at or below a term, skipping a whole term per round trip', () => {
+    // Follower: terms 1 1 2 2 2 2; leader: terms 1 1 3 3 3 3 3.
+    const follower = logOf([1, 1, 2, 2, 2, 2]);
+    const leader = logOf([1, 1, 3, 3, 3, 3, 3]);
+    // The leader probes prev (7, 3); the follower hints its last index <= 6 with term <= 3: 6 (term 2).
+    const hint = follower.lastIndexAtOrBelowTerm(Math.min(7, follower.lastIndex()), 3);
+    assert.deepEqual([hint, follower.term(hint)], [6, 2]);
+    // The leader skips every entry of a term above 2: its next probe is prev 2, which matches.
+    const probe = leader.lastIndexAtOrBelowTerm(hint, follower.term(hint)!);
+    assert.equal(probe, 2);
+    assert.equal(follower.matchTerm(probe, leader.term(probe)!), true);
+  });
+
+  it('truncation never reaches committed entries, and the commit index is clamped to the log', () => {
+    const log = logOf([1, 1, 2], 5);
+    assert.equal(log.committed, 3);
+    assert.throws(() => log.truncateAfter(1));
+    const open = logOf([1, 1, 2], 2);
+    open.truncateAfter(2);
+    assert.equal(open.lastIndex(), 2);
+  });
+
+  it('finds this term\'s leader record and the newest committed one', () => {
+    const log = logOf([1, 2, 3], 2);
+    assert.equal(log.leaderRecordIndex(3), 3);
+    assert.equal(log.leaderRecordIndex(4), null);
+    assert.equal(log.committedLeaderTerm(), 2);
+  });
+});
+
+describe('quorum', () => {
+  it('majorityOf', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(majorityOf), [1, 2, 2, 3, 3, 4, 4]);
+  });
+
+  it('committedIndex is the index a majority holds', () => {
+    const match = new Map([['a', 5], ['b', 3], ['c', 1], ['d', 4], ['e', 0]]);
+    assert.equal(committedIndex(['a', 'b', 'c', 'd', 'e'], (id) => match.get(id) ?? 0), 3);
+    assert.equal(committedIndex(['a'], () => 7), 7);
+    assert.equal(committedIndex(['a', 'b'], (id) => (id === 'a' ? 7 : 0)), 0);
+  });
+
+  it('voteResult: won with a majority, lost once a majority cannot be reached, votes of non-voters ignored', () => {
+    const votes = (entries: [string, boolean][]) => new Map(entries);
+    const voters = ['a', 'b', 'c'];
+    assert.equal(voteResult(voters, votes([['a', true], ['b', true]])), 'won');
+    assert.equal(voteResult(voters, votes([['a', true], ['b', false]])), 'pending');
+    assert.equal(voteResult(voters, votes([['a', true], ['b', false], ['c', false]])), 'lost');
+    assert.equal(voteResult(voters, votes([['a', true], ['x', true], ['y', true]])), 'pending');
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The replicated log as this node holds it (etcd-raft's log.go): entries after an optional
+ * snapshot, the commit index, and the lookups the consistency check and the election
+ * restriction need. Durability is the machine's business (raft.ts persists every change before
+ * anything that depends on it leaves); this class only keeps the entries in memory.
+ */
+import type { Snapshot } from '../types.js';
+import type { RaftConfiguration, RaftEntry } from './messages.js';
+
+/** What a snapshot holds in this step: the configuration as of its index. */
+export type RaftSnapshot = Snapshot<RaftConfiguration>;
+
+export class RaftLog {
+  /** Index and term of the last entry the snapshot replaced (0/0 without one). */
+  private readonly offsetIndex: number;
+  private readonly offsetTerm: number;
+  private entries: RaftEntry[];
+  committed: number;
+
+  constructor(snapshot: RaftSnapshot | null, entries: readonly RaftEntry[], committed: number) {
+    this.offsetIndex = snapshot?.index ?? 0;
+    this.offsetTerm = snapshot?.term ?? 0;
+    this.entries = entries.filter((e) => e.index > this.offsetIndex).map((e) => ({ ...e }));
+    this.entries.forEach((e, i) => {
+      if (e.index !== this.offsetIndex + i + 1) throw new Error(`log entry ${e.index} out of place (expected ${this.offsetIndex + i + 1})`);
+    });
+    // A commit index beyond what survived would name entries this node no longer holds.
+    this.committed = Math.min(Math.max(committed, this.offsetIndex), this.lastIndex());
+  }
+
+  lastIndex(): number {
+    return this.offsetIndex + this.entries.length;
+  }
+
+  lastTerm(): number {
+    return this.entries.at(-1)?.term ?? this.offsetTerm;
+  }
+
+  /** The term of the entry at `index`, or null when this log does not hold it. */
+  term(index: number): number | null {
+    if (index === this.offsetIndex) return this.offsetTerm;
+    return this.entry(index)?.term ?? null;
+  }
+
+  entry(index: number): RaftEntry | undefined {
+    return this.entries[index - this.offsetIndex - 1];
+  }
+
+  matchTerm(index: number, term: number): boolean {
+    return this.term(index) === term;
+  }
+
+  /** Up to `max` entries from `from` on (the snapshot's prefix is not available: from > offset). */
+  slice(from: number, max: number): RaftEntry[] {
+    const start = Math.max(from, this.offsetIndex + 1) - this.offsetIndex - 1;
+    return this.entries.slice(start, start + max);
+  }
+
+  /** §5.4.1: a log is at least as up to date if its last term is higher, or equal with an index as high. */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    return lastTerm > this.lastTerm() || (lastTerm === this.lastTerm() && lastIndex >= this.lastIndex());
+  }
+
+  append(entry: RaftEntry): void {
+    if (entry.index !== this.lastIndex() + 1) throw new Error(`append at ${entry.index} after ${this.lastIndex()}`);
+    this.entries.push(entry);
+  }
+
+  /** Drops every entry above `index`; never a committed one (a machine bug if asked). */
+  truncateAfter(index: number): void {
+    if (index < this.committed) throw new Error(`truncating committed entries after ${index} (commit ${this.committed})`);
+    this.entries = this.entries.slice(0, Math.max(0, index - this.offsetIndex));
+  }
+
+  /** The last index holding an entry of `term` or lower, at or below `index` (fast back-off: both sides of etcd's findConflictByTerm). */
+  lastIndexAtOrBelowTerm(index: number, term: number): number {
+    let i = Math.min(index, this.lastIndex());
+    while (i > this.offsetIndex && (this.term(i) ?? 0) > term) i--;
+    return i;
+  }
+
+  /** The newest configuration in the log, committed or not (thesis §4.1: a server uses the latest it has). */
+  configuration(snapshot: RaftConfiguration | null): RaftConfiguration | null {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const data = this.entries[i]!.data;
+      if (data.kind === 'config') return { voters: data.voters, learners: data.learners };
+    }
+    return snapshot;
+  }
+
+  /** The index of the leader record of `term` (the first entry of that term), or null. */
+  leaderRecordIndex(term: number): number | null {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const e = this.entries[i]!;
+      if (e.term < term) return null;
+      if (e.term === term && e.data.kind === 'leader') return e.index;
+    }
+    return null;
+  }
+
+  /** The term of the newest committed leader record: the fencing token the committed log proves. */
+  committedLeaderTerm(): number {
+    for (let i = this.committed - this.offsetIndex - 1; i >= 0; i--) {
+      const data = this.entries[i]!.data;
+      if (data.kind === 'leader') return data.term;
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Raft's codecs and hostile input: a forged or malformed message is refused before or at the
+ * machine, and none can push the term towards the end of its range or brick the log.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { MAX_COUNTER, MAX_EPOCH_JUMP, MAX_NODE_ID_CHARS } from '../bounds.js';
+import { raftPersistedCodec } from './durable.js';
+import { MAX_ENTRIES_PER_MESSAGE, raftMessageCodec, type RaftEntry } from './messages.js';
+import { RaftNet } from './testing.js';
+
+const leaderEntry = (index: number, term: number): RaftEntry => ({ index, term, data: { kind: 'leader', leader: 'a', term } });
+const append = (over: Record<string, unknown> = {}) => ({ type: 'APPEND', term: 3, prevLogIndex: 1, prevLogTerm: 1, entries: [leaderEntry(2, 3)], leaderCommit: 1, round: 1, leaseMs: 900, ...over });
+
+describe('raft codecs', () => {
+  it('accepts every message type the machine sends', () => {
+    for (const m of [
+      { type: 'VOTE', term: 2, preVote: true, lastLogIndex: 1, lastLogTerm: 1, transfer: false },
+      { type: 'VOTE_RESPONSE', term: 2, preVote: false, granted: true },
+      append(),
+      { type: 'APPEND_RESPONSE', term: 3, success: false, index: 4, hintIndex: 3, hintTerm: 2, round: 7 },
+      { type: 'TIMEOUT_NOW', term: 3 },
+    ]) {
+      assert.deepEqual(raftMessageCodec.parse(m), { ok: true, value: m });
+    }
+  });
+
+  it('refuses counters beyond MAX_COUNTER, fractions, negative indexes and unknown fields', () => {
+    for (const bad of [
+      append({ term: MAX_COUNTER + 1 }),
+      append({ prevLogIndex: -1 }),
+      append({ leaderCommit: 1.5 }),
+      append({ extra: true }),
+      { type: 'VOTE', term: 0, preVote: true, lastLogIndex: 0, lastLogTerm: 0, transfer: false },
+      { type: 'TIMEOUT_NOW', term: 2 ** 53 },
+      { type: 'NOPE', term: 1 },
+    ]) {
+      assert.equal(raftMessageCodec.parse(bad).ok, false, JSON.stringify(bad));
+    }
+  });
+
+  it('refuses entry lists that could not come from a leader: too many, not consecutive, not after prevLogIndex, or above the message term', () => {
+    const many = Array.from({ length: MAX_ENTRIES_PER_MESSAGE + 1 }, (_, i) => leaderEntry(i + 2, 3));
+    for (const entries of [many, [leaderEntry(2, 3), leaderEntry(4, 3)], [leaderEntry(3, 3)], [leaderEntry(2, 4)], [leaderEntry(2, 3), leaderEntry(3, 2)]]) {
+      assert.equal(raftMessageCodec.parse(append({ entries })).ok, false, JSON.stringify(entries.slice(0, 3)));
+    }
+    const longId = 'x'.repeat(MAX_NODE_ID_CHARS + 1);
+    assert.equal(raftMessageCodec.parse(append({ entries: [{ index: 2, term: 3, data: { kind: 'leader', leader: longId, term: 3 } }] })).ok, false);
+    assert.equal(raftMessageCodec.parse(append({ entries: [{ index: 2, term: 3, data: { kind: 'config', voters: [], learners: [] } }] })).ok, false, 'a configuration needs a voter');
+  });
+
+  it('the persisted codec refuses a fencing floor above the term, and reports the field', () => {
+    assert.equal(raftPersistedCodec.parse({ v: 1, term: 3, votedFor: 'a', commit: 2, fencingFloor: 3 }).ok, true);
+    const bad = raftPersistedCodec.parse({ v: 1, term: 3, votedFor: null, fencingFloor: 4 });
+    assert.equal(bad.ok, false);
+    assert.match(bad.ok ? '' : bad.reason, /^fencingFloor:/);
+    assert.equal(raftPersistedCodec.parse({ v: 1, term: MAX_COUNTER + 1, votedFor: null, fencingFloor: 0 }).ok, false);
+  });
+});
+
+describe('raft: hostile input', () => {
+  it('a term far beyond the cluster\'s is refused and counted, so one message cannot exhaust the term space', () => {
+    const net = new RaftNet(['a', 'b', 'c']);
+    const leader = net.elect();
+    const [x, y] = ['a', 'b', 'c'].filter((id) => id !== leader) as [string, string];
+    const term = net.machine(x).raftStatus().term;
+    for (const message of [
+      { type: 'VOTE' as const, term: MAX_COUNTER, preVote: false, lastLogIndex: 99, lastLogTerm: 99, transfer: true },
+      { type: 'TIMEOUT_NOW' as const, term: term + MAX_EPOCH_JUMP + 1 },
+    ]) {
+      const effects = net.inject(y, x, message);
+      assert.deepEqual(effects.map((e) => (e.type === 'refused' ? e.reason : e.type)), ['epoch-out-of-range']);
+    }
+    assert.equal(net.machine(x).raftStatus().term, term);
+    net.advance(2000);
+    assert.equal(net.agreedLeader(), leader);
+  });
+
+  it('appends and votes from a node outside the configuration are refused as not-a-member and change nothing', () => {
+    const net = new RaftNet(['a', 'b', 'c']);
+    const leader = net.elect();
+    const [x] = ['a', 'b', 'c'].filter((id) => id !== leader) as [string];
+    const before = net.machine(x).logEntries();
+    const term = net.machine(x).raftStatus().term;
+    const forged = { type: 'APPEND' as const, term, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term, data: { kind: 'config' as const, voters: ['z'], learners: [] } }], leaderCommit: 1, round: 1, leaseMs: 900 };
+    assert.deepEqual(net.inject('z', x, forged).map((e) => e.type), ['refused']);
+    assert.deepEqual(net.machine(x).logEntries(), before);
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * Raft's wire messages and log entry payloads, with strict, bounded codecs: a malformed or
+ * hostile peer message is refused before it reaches the machine. Terms and indexes stay within
+ * MAX_COUNTER (../bounds.ts); how far above the cluster's term a message may reach is the
+ * machine's check (raft.ts, MAX_EPOCH_JUMP), since it needs the membership view.
+ */
+import { z } from 'zod';
+import { MAX_COUNTER, MAX_MEMBERS, MAX_NODE_ID_CHARS } from '../bounds.js';
+import type { Codec, LogEntry, NodeId } from '../types.js';
+import { codecOf } from '../zod-codec.js';
+
+/**
+ * Who votes. Learners (replicated to, never counted) come with promotion in a later step; the
+ * field exists so that step changes no shape.
+ */
+export interface RaftConfiguration {
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+/**
+ * What a log entry holds. `config`: the configuration from this index on (the bootstrap entry at
+ * index 1). `leader`: the record every new leader appends first; once committed it makes the
+ * leader's term a fencing token, and followers name the leader only from then on.
+ */
+export type RaftEntryData = ({ kind: 'config' } & RaftConfiguration) | { kind: 'leader'; leader: NodeId; term: number };
+
+export type RaftEntry = LogEntry<RaftEntryData>;
+
+export type RaftMessage =
+  /**
+   * A (pre-)vote request for `term` (§5.2, §9.6). A pre-vote carries the term the sender would
+   * campaign for and changes no one's term. `transfer`: the campaign follows a TimeoutNow, so
+   * receivers set leader stickiness aside (thesis §3.10).
+   */
+  | { type: 'VOTE'; term: number; preVote: boolean; lastLogIndex: number; lastLogTerm: number; transfer: boolean }
+  /** The answer; on a refusal, `term` is the responder's, so a stale candidate catches up. */
+  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean }
+  /**
+   * AppendEntries (§5.3), also the heartbeat. `round` numbers the leader's heartbeat rounds (its
+   * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
+   * lease still ran when it sent this, which bounds how long a follower names it: 0 before the
+   * leader record commits, after TimeoutNow, and while the message may wait behind a write of the
+   * leader's not yet known durable (the follower counts from arrival).
+   */
+  | { type: 'APPEND'; term: number; prevLogIndex: number; prevLogTerm: number; entries: RaftEntry[]; leaderCommit: number; round: number; leaseMs: number }
+  /**
+   * On success `index` is the last index the follower now holds from this leader; on a refusal,
+   * the prevLogIndex it refused, and the fast back-off hint (thesis §5.3's optimisation, as etcd's findConflictByTerm):
+   * `hintIndex` is the follower's last index at or below the refused prevLogIndex whose term is
+   * at most the refused prevLogTerm, and `hintTerm` that entry's term. The leader's next probe
+   * skips every entry of a term the follower cannot hold.
+   */
+  | { type: 'APPEND_RESPONSE'; term: number; success: boolean; index: number; hintIndex: number; hintTerm: number; round: number }
+  /** From the leader to a caught-up transferee: campaign now (thesis §3.10). */
+  | { type: 'TIMEOUT_NOW'; term: number };
+
+export type RaftMessageType = RaftMessage['type'];
+
+/** Most entries one message may carry, whatever a sender's config says. */
+export const MAX_ENTRIES_PER_MESSAGE = 256;
+
+export const counter = z.number().int().min(0).max(MAX_COUNTER);
+export const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
+const ids = z.array(nodeId).max(MAX_MEMBERS);
+
+const entryData = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('config'), voters: ids.min(1), learners: ids }),
+  z.strictObject({ kind: z.literal('leader'), leader: nodeId, term: counter }),
+]);
+
+export const entrySchema = z.strictObject({ index: counter.min(1), term: counter, data: entryData });
+
+/** Entries must be consecutive, their terms never falling (Log Matching makes any other list a lie). */
+const consecutive = (entries: readonly RaftEntry[]): boolean => entries.every((e, i) => i === 0 || (e.index === entries[i - 1]!.index + 1 && e.term >= entries[i - 1]!.term));
+
+const messageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('VOTE'), term: counter.min(1), preVote: z.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: z.boolean() }),
+  z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean() }),
+  z
+    .strictObject({
+      type: z.literal('APPEND'),
+      term: counter.min(1),
+      prevLogIndex: counter,
+      prevLogTerm: counter,
+      entries: z.array(entrySchema).max(MAX_ENTRIES_PER_MESSAGE),
+      leaderCommit: counter,
+      round: counter,
+      leaseMs: counter,
+    })
+    .refine((m) => consecutive(m.entries) && (m.entries.length === 0 || (m.entries[0]!.index === m.prevLogIndex + 1 && m.entries[0]!.term >= m.prevLogTerm && m.entries.at(-1)!.term <= m.term)), {
+      error: 'entries must follow prevLogIndex consecutively, with terms between prevLogTerm and term',
+      path: ['entries'],
+    }),
+  z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
+  z.strictObject({ type: z.literal('TIMEOUT_NOW'), term: counter.min(1) }),
+]);
+
+export const raftMessageCodec: Codec<RaftMessage> = codecOf<RaftMessage>(messageSchema as z.ZodType<RaftMessage>, 'raft message');

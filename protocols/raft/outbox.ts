@@ -1,0 +1,70 @@
+/**
+ * Raft's outgoing effects, with durability folded in: changes to the hard state and the log
+ * collect in one pending DurableBatch, which is emitted as a `persist` effect ahead of the next
+ * send or report (and at the end of every step). So a vote reply or an append acknowledgement
+ * always follows the write it depends on (the host holds it until that write is durable), and one
+ * step's writes go out as one batch (group commit).
+ */
+import type { ElectionEffect } from '../election.js';
+import { Outbox as EffectOutbox } from '../outbox.js';
+import type { DurableBatch } from '../types.js';
+import type { RaftHardState } from './durable.js';
+import type { RaftEntry, RaftEntryData, RaftMessage } from './messages.js';
+
+export type RaftEffect = ElectionEffect<RaftMessage, RaftHardState>;
+
+export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
+  private hardState: RaftHardState | null = null;
+  private truncateAfter: number | null = null;
+  private entries: RaftEntry[] = [];
+  /** Persist effects emitted so far in this life. */
+  private persistsEmitted = 0;
+
+  /** The hard state changed: it goes out whole with the next flush. */
+  persistHardState(state: RaftHardState): void {
+    this.hardState = { ...state };
+  }
+
+  /** Entries above `index` were dropped (before any appended after this call). */
+  persistTruncation(index: number): void {
+    this.entries = this.entries.filter((e) => e.index <= index);
+    this.truncateAfter = Math.min(this.truncateAfter ?? Infinity, index);
+  }
+
+  persistEntry(entry: RaftEntry): void {
+    this.entries.push(entry);
+  }
+
+  /** Emits what is pending as one persist effect (none when nothing is). */
+  flush(): void {
+    if (this.hardState === null && this.truncateAfter === null && this.entries.length === 0) return;
+    const batch: DurableBatch<RaftHardState, RaftEntryData> = {};
+    if (this.truncateAfter !== null) batch.truncateAfter = this.truncateAfter;
+    if (this.entries.length > 0) batch.entries = this.entries;
+    if (this.hardState !== null) batch.hardState = this.hardState;
+    this.hardState = null;
+    this.truncateAfter = null;
+    this.entries = [];
+    this.persistsEmitted++;
+    super.emit({ type: 'persist', batch });
+  }
+
+  /**
+   * How many persists a send emitted now would wait behind (those emitted, and the pending one
+   * that flushes first): the host holds the send until all of them are durable.
+   */
+  persistsAhead(): number {
+    return this.persistsEmitted + (this.hardState !== null || this.truncateAfter !== null || this.entries.length > 0 ? 1 : 0);
+  }
+
+  /** Every other effect waits behind what is pending, so it cannot overtake it. */
+  override emit(effect: RaftEffect): void {
+    this.flush();
+    super.emit(effect);
+  }
+
+  override drain(): RaftEffect[] {
+    this.flush();
+    return super.drain();
+  }
+}

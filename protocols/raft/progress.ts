@@ -1,0 +1,83 @@
+/**
+ * What a leader knows of each follower (etcd-raft's tracker/progress.go, §5.3's nextIndex and
+ * matchIndex), plus the two clocks the leader keeps per follower: when it last heard from it
+ * (check-quorum) and when it sent the newest round the follower acknowledged (the lease).
+ */
+import type { NodeId } from '../types.js';
+
+export class Progress {
+  /** Highest index known replicated on the follower. */
+  match = 0;
+  /** Next index to send. */
+  next: number;
+  /**
+   * Probing: one append at a time until the follower accepts (after a start or a refusal).
+   * Otherwise replicating: `next` advances optimistically, with at most maxInflight in flight.
+   */
+  probing = true;
+  /** While probing: an append is out, wait for its answer or the next heartbeat. */
+  paused = false;
+  /** While replicating: the last index of each append in flight, oldest first. */
+  inflight: number[] = [];
+  /** When the leader last heard anything from this follower in its term (its clock). */
+  lastHeardMs: number;
+  /** When the leader sent the newest round this follower acknowledged (-Infinity: none yet). */
+  ackedRoundSentMs = -Infinity;
+  /** The newest round this follower answered (0: none). */
+  ackedRound = 0;
+
+  constructor(
+    readonly id: NodeId,
+    lastIndex: number,
+    nowMs: number,
+  ) {
+    this.next = lastIndex + 1;
+    // A new leader gives everyone one election timeout before check-quorum judges (etcd resets recentActive).
+    this.lastHeardMs = nowMs;
+  }
+
+  /** An append of entries up to `lastIndex` left (probing pauses; replicating advances next). */
+  sent(lastIndex: number): void {
+    if (this.probing) {
+      this.paused = true;
+      return;
+    }
+    if (lastIndex >= this.next) {
+      this.next = lastIndex + 1;
+      this.inflight.push(lastIndex);
+    }
+  }
+
+  /** Whether another append with entries may leave now. */
+  canSend(maxInflight: number): boolean {
+    return this.probing ? !this.paused : this.inflight.length < maxInflight;
+  }
+
+  /** The follower holds everything up to `index` (§5.3: on success, update nextIndex and matchIndex). */
+  accepted(index: number): boolean {
+    const advanced = index > this.match;
+    this.match = Math.max(this.match, index);
+    this.next = Math.max(this.next, this.match + 1);
+    this.inflight = this.inflight.filter((i) => i > this.match);
+    this.probing = false;
+    this.paused = false;
+    return advanced;
+  }
+
+  /** The follower refused: probe again from `next` (never below match + 1). */
+  refused(next: number): void {
+    this.next = Math.max(this.match + 1, next);
+    this.probing = true;
+    this.paused = false;
+    this.inflight = [];
+  }
+
+  /**
+   * A heartbeat is due: a probing follower may be sent to again (the last probe or its answer may
+   * be lost), and a replicating one whose window is full is assumed to have lost what is in flight.
+   */
+  heartbeat(maxInflight: number): void {
+    this.paused = false;
+    if (!this.probing && this.inflight.length >= maxInflight) this.refused(this.match + 1);
+  }
+}

@@ -1,0 +1,505 @@
+/**
+ * The Raft election machine (Ongaro's thesis; etcd-io/raft where the text is silent). This file
+ * owns the machine's state, the Election interface (step, summary, status, deadline), the term
+ * check every message passes first, vote handling, and the transitions between roles. Each role
+ * has its own step function, swapped on transition (raft.go's stepFollower / stepCandidate /
+ * stepLeader). The leader's replication and lease are leader.ts, the follower's AppendEntries
+ * follower.ts, commands and shutdown commands.ts, the bootstrap rule bootstrap.ts; the log,
+ * per-follower progress, majority arithmetic and durable effects have their own files.
+ *
+ * Leadership is a lease (../lease.ts): a follower that heard from its leader within T refuses
+ * (pre-)votes (stickiness), so a leader may count T, scaled down for clock drift, from when it
+ * sent the newest round a majority acknowledged. It reports itself leader only while that lease
+ * holds and once its leader record (the first entry of its term) is committed; followers name it
+ * only once they know that record committed, and no longer than the lease it told them of.
+ */
+import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
+import type { Election, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
+import { leaderLeaseMs } from '../lease.js';
+import type { Rng } from '../rng.js';
+import { StallClock } from '../stall.js';
+import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
+import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
+import { Commands } from './commands.js';
+import { appendEntries } from './follower.js';
+import type { RaftConfig } from './config.js';
+import { INITIAL_RAFT_STATE, type RaftHardState } from './durable.js';
+import { LeaderState } from './leader.js';
+import { RaftLog, type RaftSnapshot } from './log.js';
+import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
+import { Outbox, type RaftEffect } from './outbox.js';
+import { voteResult } from './quorum.js';
+
+export interface RaftInit {
+  selfId: NodeId;
+  config: RaftConfig;
+  /** `cluster.bootstrapExpect`: the configuration forms once exactly this many raft members are alive in view. */
+  bootstrapExpect: number;
+  rng: Rng;
+  persisted: RaftHardState | null;
+  /** The log as the previous lives left it: the snapshot (its data a RaftConfiguration) and the entries after it. */
+  log: { snapshot: Snapshot | null; entries: readonly LogEntry[] };
+  nowMs: number;
+}
+
+/** The machine's own role; the summary shows a pre-candidate as `candidate`. */
+export type RaftRole = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
+
+/** What `raftStatus()` reports, for the API and for the simulator's invariants. */
+export interface RaftStatus {
+  role: RaftRole;
+  term: number;
+  votedFor: NodeId | null;
+  /** The leader this node believes leads `term` (itself when leading), named or not yet. */
+  leader: NodeId | null;
+  commitIndex: number;
+  /** Nothing is applied beyond the commit index in this step (no state machine yet): equal to it. */
+  appliedIndex: number;
+  lastIndex: number;
+  lastTerm: number;
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+/** The Election interface plus the inspection methods the API and the simulator use. */
+export interface RaftElection extends Election<RaftMessage, RaftHardState> {
+  raftStatus(): RaftStatus;
+  /** The whole log this node holds (read only): for Log Matching and Leader Completeness checks. */
+  logEntries(): readonly RaftEntry[];
+}
+
+export function createRaft(init: RaftInit): RaftElection {
+  return new Raft(init);
+}
+
+type Step = (from: NodeId, message: RaftMessage) => void;
+
+export class Raft implements RaftElection {
+  readonly protocol = 'raft' as const;
+  readonly selfId: NodeId;
+  readonly config: RaftConfig;
+  readonly bootstrapExpect: number;
+  readonly rng: Rng;
+  readonly out = new Outbox();
+  readonly log: RaftLog;
+  readonly leader: LeaderState;
+  readonly commands: Commands;
+  nowMs: number;
+  hard: RaftHardState;
+  private readonly snapshotConfig: RaftConfiguration | null;
+  members: readonly ElectionMember[] = [];
+
+  role: RaftRole = 'follower';
+  private stepRole: Step;
+  /** Who leads `term` as far as this node knows (itself when leading). */
+  leaderId: NodeId | null = null;
+  /** When the election timer fires (follower and candidates). */
+  private electionDueMs: number;
+  /** Leader stickiness: (pre-)votes are refused before this, unless for a transfer. */
+  private voteHoldUntilMs: number;
+  /** How long this follower may name `leaderId` (the lease the leader last told it of). */
+  private namedUntilMs = -Infinity;
+  /** After membership reported the leader gone: when the pre-vote starts. */
+  private hintCampaignAtMs = Infinity;
+  private votes = new Map<NodeId, boolean>();
+  /** The voters the campaign in progress counts (fixed when it began: the view may change meanwhile). */
+  private campaignVoterIds: NodeId[] = [];
+  /** Whether that campaign bootstraps the cluster (its voters become the first configuration). */
+  private bootstrapping = false;
+  /** The election episode in progress (from the first campaign until a leader is known). */
+  private episode: { startedMs: number } | null = null;
+  /** Whether what we read may have waited out a stall of our own (../stall.ts). */
+  private readonly stall: StallClock;
+
+  constructor(init: RaftInit) {
+    this.selfId = init.selfId;
+    this.config = init.config;
+    this.bootstrapExpect = Math.max(1, init.bootstrapExpect);
+    this.rng = init.rng;
+    this.nowMs = init.nowMs;
+    this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs);
+    this.hard = { ...(init.persisted ?? INITIAL_RAFT_STATE) };
+    const snapshot = init.log.snapshot as RaftSnapshot | null;
+    this.snapshotConfig = snapshot?.data ?? null;
+    this.log = new RaftLog(snapshot, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
+    // A previous life may have acknowledged a leader a moment ago: honour that for T (stickiness
+    // survives a restart). A node that never persisted anything acknowledged no one.
+    const restarted = init.persisted !== null || this.log.lastIndex() > 0;
+    this.voteHoldUntilMs = restarted ? init.nowMs + this.config.electionTimeoutMs : -Infinity;
+    this.electionDueMs = this.randomElectionDue();
+    this.leader = new LeaderState(this);
+    this.commands = new Commands(this);
+    this.stepRole = this.stepFollower;
+  }
+
+  // ---- Election interface ----
+
+  step(input: ElectionInput<RaftMessage>): void {
+    this.nowMs = Math.max(this.nowMs, input.nowMs);
+    this.stall.onInput(this.nowMs, input.type === 'tick');
+    switch (input.type) {
+      case 'tick':
+        this.tick();
+        break;
+      case 'members':
+        this.onMembers(input.members);
+        break;
+      case 'message':
+        this.onMessage(input.from, input.message);
+        break;
+      case 'command':
+        this.commands.onCommand(input.id, input.command);
+        break;
+      case 'shutdown':
+        this.commands.onShutdown();
+        break;
+    }
+    this.commands.checkShutdown();
+    this.out.flush();
+  }
+
+  drain(): RaftEffect[] {
+    return this.out.drain();
+  }
+
+  summary(nowMs: number): ElectionSummary {
+    const fencingToken = this.hard.fencingFloor;
+    const term = this.hard.term;
+    if (this.role === 'leader') {
+      if (!this.leader.established()) return { role: 'candidate', term, leader: null, fencingToken };
+      if (this.leader.leaseExpiryMs() > nowMs) return { role: 'leader', term, leader: this.selfId, fencingToken };
+      // The lease ran out since the last step: report what the next tick makes of it.
+      return { role: 'follower', term, leader: null, fencingToken };
+    }
+    if (this.role !== 'follower') return { role: 'candidate', term, leader: null, fencingToken };
+    return { role: 'follower', term, leader: this.namedLeader(nowMs), fencingToken };
+  }
+
+  status(nowMs: number): ElectionStatus {
+    const expiresAtMs = this.role === 'leader' && this.leader.established() ? this.leader.leaseExpiryMs() : -Infinity;
+    // A lease that never ends (a one-voter cluster) is reported as one full lease.
+    const remainingMs = Number.isFinite(expiresAtMs) ? expiresAtMs - nowMs : leaderLeaseMs(this.config.electionTimeoutMs);
+    const configuration = this.configuration();
+    return {
+      leaseRemainingMs: expiresAtMs > nowMs ? Math.floor(remainingMs) : null,
+      bootstrap: { expect: this.bootstrapExpect, seen: configuration?.voters.length ?? aliveRaftMembers(this.selfId, this.members).length, complete: configuration !== null },
+    };
+  }
+
+  /**
+   * The earliest of: the election timer and the leader-gone pre-vote (not leading), the end of
+   * the named leader's lease (follower), the leader's heartbeat, check-quorum and lease end, a
+   * transfer's or shutdown's bound, and the liveness tick. Never before now.
+   */
+  deadline(): number {
+    const due = Math.min(
+      this.stall.livenessTickAtMs(),
+      this.role === 'leader' ? this.leader.deadline() : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
+      this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
+      this.commands.deadline(),
+    );
+    return Math.max(this.nowMs, due);
+  }
+
+  raftStatus(): RaftStatus {
+    const c = this.configuration();
+    return {
+      role: this.role,
+      term: this.hard.term,
+      votedFor: this.hard.votedFor,
+      leader: this.leaderId,
+      commitIndex: this.log.committed,
+      appliedIndex: this.log.committed,
+      lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
+      voters: [...(c?.voters ?? [])],
+      learners: [...(c?.learners ?? [])],
+    };
+  }
+
+  logEntries(): readonly RaftEntry[] {
+    return this.log.slice(1, Number.MAX_SAFE_INTEGER);
+  }
+
+  // ---- inputs ----
+
+  private tick(): void {
+    if (this.role === 'leader') return this.leader.tick();
+    if (this.nowMs >= this.hintCampaignAtMs) {
+      this.hintCampaignAtMs = Infinity;
+      return this.campaign('pre', 'leader-gone');
+    }
+    if (this.nowMs >= this.electionDueMs) {
+      if (!this.mayCampaign()) this.resetElectionTimer();
+      else if (this.promotable()) this.campaign('pre', 'election-timeout');
+      else this.campaign('real', 'bootstrap-retry');
+    }
+  }
+
+  private onMembers(members: readonly ElectionMember[]): void {
+    this.members = members;
+    // The first bootstrap attempt goes at once: nobody leads, nobody can have acknowledged anyone.
+    if (this.hard.term === 0 && this.role === 'follower' && this.bootstrapSet()) this.campaign('real', 'bootstrap');
+    if (this.role === 'leader') return this.leader.onMembers();
+    const leader = this.leaderId === null ? undefined : members.find((m) => m.id === this.leaderId);
+    if (leader && !leader.self && (leader.state === 'dead' || leader.state === 'left' || (leader.state === 'suspect' && leader.connectionLost === true))) {
+      this.forgetLeader();
+    }
+  }
+
+  /**
+   * Fast fail-over: membership says the leader is gone (dead, left, or its connection closed and
+   * it was not heard since). Forget it, so this node grants pre-votes at once, and pre-vote after
+   * a small random delay; a majority must still agree, and those that still hear it refuse.
+   */
+  private forgetLeader(): void {
+    this.leaderId = null;
+    this.namedUntilMs = -Infinity;
+    this.voteHoldUntilMs = -Infinity;
+    if (this.promotable()) this.hintCampaignAtMs = this.nowMs + this.rng.int(0, this.config.leaderGoneDelayMaxMs);
+  }
+
+  private onMessage(from: NodeId, m: RaftMessage): void {
+    if (from === this.selfId) return;
+    const refusal = this.refusal(from, m);
+    if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
+    if (m.term > this.hard.term) {
+      if (m.type === 'VOTE' && !m.transfer && this.inLease()) return; // §4.2.3 stickiness: a live leader's follower ignores it
+      const futureTerm = (m.type === 'VOTE' && m.preVote) || (m.type === 'VOTE_RESPONSE' && m.preVote && m.granted);
+      if (!futureTerm) this.becomeFollower(m.term, m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' ? from : null);
+    } else if (m.term < this.hard.term) {
+      // A stale leader learns the newer term from the refusal and steps down (etcd: with
+      // check-quorum and pre-vote it would otherwise never hear of it).
+      if (m.type === 'APPEND') this.out.send(from, { type: 'APPEND_RESPONSE', term: this.hard.term, success: false, index: m.prevLogIndex, hintIndex: 0, hintTerm: 0, round: m.round });
+      // §9.6 fix: a lower-term pre-vote is refused with our term, so its sender catches up.
+      else if (m.type === 'VOTE' && m.preVote) this.out.send(from, { type: 'VOTE_RESPONSE', term: this.hard.term, preVote: true, granted: false });
+      return;
+    }
+    if (m.type === 'VOTE') return this.onVote(from, m);
+    this.stepRole(from, m);
+  }
+
+  /** Why a valid message is not acted on, or null: the sender is not a voter, or its term is beyond reach. */
+  private refusal(from: NodeId, m: RaftMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
+    const c = this.configuration();
+    const claimsAuthority = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW';
+    if (claimsAuthority) {
+      const known = c ? c.voters.includes(from) : this.members.some((x) => x.id === from && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
+      if (!known) return { reason: 'not-a-member', detail: `${m.type} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
+    }
+    const ceiling = this.termCeiling();
+    if (m.term > ceiling) return { reason: 'epoch-out-of-range', detail: `${m.type} at term ${m.term}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}` };
+    return null;
+  }
+
+  /**
+   * The highest term a message may carry: MAX_EPOCH_JUMP above ours or what most of the cluster
+   * gossips, so a forged message cannot push terms (and fencing tokens) towards MAX_COUNTER.
+   */
+  private termCeiling(): number {
+    const gossiped = this.members.filter((x) => x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect')).map((x) => x.term);
+    return Math.min(MAX_COUNTER, Math.max(this.hard.term, clusterEpoch(gossiped)) + MAX_EPOCH_JUMP);
+  }
+
+  /** Within T of hearing the live leader (or leading): (pre-)votes are refused (thesis §4.2.3, §9.6). */
+  private inLease(): boolean {
+    return this.role === 'leader' || this.nowMs < this.voteHoldUntilMs;
+  }
+
+  /**
+   * §5.2, §5.4.1: grant at most one vote per term, only to a log at least as up to date. A
+   * pre-vote (§9.6) is granted for a future term whatever our vote, and changes nothing here.
+   * The vote is persisted before the reply leaves (Outbox flushes ahead of the send).
+   */
+  private onVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>): void {
+    const canVote = this.hard.votedFor === from || (this.hard.votedFor === null && this.leaderId === null) || (m.preVote && m.term > this.hard.term);
+    if (!canVote || !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      return this.out.send(from, { type: 'VOTE_RESPONSE', term: this.hard.term, preVote: m.preVote, granted: false });
+    }
+    if (!m.preVote) {
+      this.setHardState({ votedFor: from });
+      this.resetElectionTimer();
+    }
+    this.out.send(from, { type: 'VOTE_RESPONSE', term: m.term, preVote: m.preVote, granted: true });
+  }
+
+  // ---- role step functions (after the term check: m.term === term, or a pre-vote's future term) ----
+
+  private readonly stepFollower: Step = (from, m) => {
+    if (m.type === 'APPEND') {
+      this.leaderId = from;
+      this.heardFromLeader(m.leaseMs);
+      return appendEntries(this, from, m);
+    }
+    // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.
+    if (m.type === 'TIMEOUT_NOW' && this.promotable() && !this.commands.stopping) this.campaign('transfer', `transfer-from-${from}`);
+  };
+
+  private readonly stepCandidate: Step = (from, m) => {
+    if (m.type === 'APPEND') {
+      // §5.2: a candidate that hears from the leader of its term returns to follower.
+      this.becomeFollower(this.hard.term, from);
+      this.heardFromLeader(m.leaseMs);
+      return appendEntries(this, from, m);
+    }
+    if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
+    this.votes.set(from, m.granted);
+    const result = voteResult(this.campaignVoterIds, this.votes);
+    if (result === 'won') {
+      if (this.role === 'pre-candidate') this.campaign('real', 'pre-vote-won');
+      else this.becomeLeader();
+    } else if (result === 'lost') {
+      this.becomeFollower(this.hard.term, null);
+    }
+  };
+
+  private readonly stepLeader: Step = (from, m) => {
+    if (m.type === 'APPEND_RESPONSE') this.leader.onAppendResponse(from, m);
+  };
+
+  // ---- follower side of replication ----
+
+  /** An append from the leader of our term: stickiness and the lease we may name it for. */
+  private heardFromLeader(leaseMs: number): void {
+    this.voteHoldUntilMs = Math.max(this.voteHoldUntilMs, this.nowMs + this.config.electionTimeoutMs);
+    this.hintCampaignAtMs = Infinity;
+    this.resetElectionTimer();
+    // Read just after a stall, the append may be old: it restrains us but names no one.
+    if (!this.stall.mayBeStale(this.nowMs)) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
+    if (this.episode) this.finishEpisode('lost');
+  }
+
+  /** The commit index rises (never falls); a newly committed leader record raises the fencing token, durably. */
+  advanceCommit(index: number): void {
+    if (index <= this.log.committed) return;
+    this.log.committed = Math.min(index, this.log.lastIndex());
+    this.setHardState({ commit: this.log.committed, fencingFloor: Math.max(this.hard.fencingFloor, this.log.committedLeaderTerm()) });
+  }
+
+  /** Whom a follower names: the leader whose record of this term it knows committed, within the lease it was told of. */
+  private namedLeader(nowMs: number): NodeId | null {
+    if (this.leaderId === null || nowMs >= this.namedUntilMs) return null;
+    const record = this.log.leaderRecordIndex(this.hard.term);
+    if (record === null || record > this.log.committed) return null;
+    const data = this.log.entry(record)?.data;
+    return data?.kind === 'leader' && data.leader === this.leaderId ? this.leaderId : null;
+  }
+
+  // ---- transitions ----
+
+  becomeFollower(term: number, leader: NodeId | null): void {
+    const higher = term > this.hard.term;
+    if (higher) this.setHardState({ term, votedFor: null });
+    const wasLeader = this.role === 'leader';
+    this.role = 'follower';
+    this.stepRole = this.stepFollower;
+    this.leaderId = leader;
+    this.votes.clear();
+    this.resetElectionTimer();
+    if (wasLeader) {
+      this.leader.end();
+      this.commands.onLeadershipEnded(higher);
+    }
+  }
+
+  /**
+   * `pre`: §9.6 pre-vote at term + 1, changing no term; the pre-candidate forgets its leader
+   * (etcd #8243, #9586). `real`: §5.2, term + 1 and a vote for itself, persisted before the
+   * requests leave. `transfer`: a real campaign after TimeoutNow, flagged so voters set
+   * stickiness aside.
+   */
+  campaign(kind: 'pre' | 'real' | 'transfer', reason: string): void {
+    const voters = this.campaignVoters();
+    this.hintCampaignAtMs = Infinity;
+    this.resetElectionTimer();
+    if (!this.mayCampaign() || !voters.includes(this.selfId)) return;
+    if (!this.episode) {
+      this.episode = { startedMs: this.nowMs };
+      this.out.emit({ type: 'election-started', term: this.hard.term + 1, reason });
+    }
+    this.leaderId = null;
+    this.namedUntilMs = -Infinity;
+    this.votes = new Map([[this.selfId, true]]);
+    this.campaignVoterIds = voters;
+    this.bootstrapping = this.configuration() === null;
+    const preVote = kind === 'pre';
+    if (preVote) {
+      this.role = 'pre-candidate';
+    } else {
+      this.role = 'candidate';
+      this.setHardState({ term: this.hard.term + 1, votedFor: this.selfId });
+    }
+    this.stepRole = this.stepCandidate;
+    if (voteResult(voters, this.votes) === 'won') {
+      if (preVote) return this.campaign('real', reason);
+      return this.becomeLeader();
+    }
+    const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
+    for (const id of voters) if (id !== this.selfId) this.out.send(id, request);
+  }
+
+  private becomeLeader(): void {
+    this.role = 'leader';
+    this.stepRole = this.stepLeader;
+    this.leaderId = this.selfId;
+    this.votes.clear();
+    this.hintCampaignAtMs = Infinity;
+    this.finishEpisode('won');
+    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null);
+  }
+
+  private finishEpisode(result: 'won' | 'lost' | 'aborted'): void {
+    if (!this.episode) return;
+    this.out.emit({ type: 'election-finished', term: this.hard.term, result, durationMs: this.nowMs - this.episode.startedMs });
+    this.episode = null;
+  }
+
+  /** Stopping for good: an election in progress ends unfinished. */
+  abortEpisode(): void {
+    this.finishEpisode('aborted');
+  }
+
+  // ---- configuration and bootstrap ----
+
+  /** The newest configuration this node holds, or null before bootstrap. */
+  configuration(): RaftConfiguration | null {
+    return this.log.configuration(this.snapshotConfig);
+  }
+
+  /** A voter of a configuration: the only kind of node that campaigns. */
+  promotable(): boolean {
+    return this.configuration()?.voters.includes(this.selfId) ?? false;
+  }
+
+  /** This node's bootstrap set, or null when it is no bootstrap candidate (bootstrap.ts). */
+  bootstrapSet(): NodeId[] | null {
+    if (this.log.lastIndex() !== 0 || this.snapshotConfig !== null) return null;
+    return bootstrapSet(this.selfId, this.bootstrapExpect, this.members);
+  }
+
+  /** Whether a campaign may start: a voter (or bootstrap candidate), not stopping, with terms left. */
+  private mayCampaign(): boolean {
+    return !this.commands.stopping && this.hard.term < MAX_COUNTER && (this.promotable() || this.bootstrapSet() !== null);
+  }
+
+  /** The voters a campaign counts: the configuration's, or the bootstrap set. */
+  private campaignVoters(): NodeId[] {
+    return this.configuration()?.voters ?? this.bootstrapSet() ?? [];
+  }
+
+  // ---- helpers ----
+
+  setHardState(change: Partial<Omit<RaftHardState, 'v'>>): void {
+    this.hard = { ...this.hard, ...change };
+    this.out.persistHardState(this.hard);
+  }
+
+  private randomElectionDue(): number {
+    const t = this.config.electionTimeoutMs;
+    return this.nowMs + this.rng.int(t, 2 * t - 1);
+  }
+
+  resetElectionTimer(): void {
+    this.electionDueMs = this.randomElectionDue();
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * A socket-free cluster of Raft machines for tests, after etcd-raft's raft_test.go network and
+ * ../bully/testing.ts: a map of machines, a `pump()` that delivers messages until quiet, fault
+ * verbs (cut, isolate, drop, crash, restart, recover), and a disk per node that survives crashes
+ * (hard state and log, applied from persist effects in drain order, so durable at once).
+ * Membership is modelled: a peer shows alive when the link is up and it runs, else dead (or
+ * suspect with connectionLost, on request), gossiping its summary's term.
+ */
+import type { ElectionEffect, ElectionMember } from '../election.js';
+import { createRng, type Rng } from '../rng.js';
+import { TestCluster } from '../testing.js';
+import type { ElectionSummary, MemberState, NodeId } from '../types.js';
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
+import type { RaftHardState } from './durable.js';
+import { raftMessageCodec, type RaftEntry, type RaftMessage } from './messages.js';
+import { createRaft, type RaftElection } from './raft.js';
+
+export type RaftTestEffect = ElectionEffect<RaftMessage, RaftHardState>;
+
+export interface Sent {
+  atMs: number;
+  from: NodeId;
+  to: NodeId;
+  message: RaftMessage;
+}
+
+interface TestNode {
+  machine: RaftElection | null;
+  disk: { hard: RaftHardState | null; entries: RaftEntry[] };
+}
+
+const MAX_PUMP_ROUNDS = 10_000;
+
+export class RaftNet extends TestCluster {
+  nowMs = 0;
+  readonly tickMs = 10;
+  readonly nodes = new Map<NodeId, TestNode>();
+  /** Every effect in drain order, per node. */
+  readonly effects: { atMs: number; node: NodeId; effect: RaftTestEffect }[] = [];
+  readonly sent: Sent[] = [];
+  private readonly cuts = new Set<string>();
+  private readonly lost = new Set<string>();
+  private dropRule: ((m: Sent) => boolean) | null = null;
+  private queue: Sent[] = [];
+  private readonly rng: Rng;
+  /** Called after every delivery and tick (invariant checks). */
+  onStep: (() => void) | null = null;
+
+  constructor(
+    ids: readonly NodeId[],
+    readonly config: RaftConfig = DEFAULT_RAFT_CONFIG,
+    seed = 1,
+    readonly bootstrapExpect = ids.length,
+  ) {
+    super();
+    this.rng = createRng(seed);
+    for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, entries: [] } });
+  }
+
+  /** Starts (or restarts from its disk) every listed node, or all. */
+  start(...ids: NodeId[]): void {
+    for (const id of ids.length ? ids : [...this.nodes.keys()]) {
+      const node = this.node(id);
+      if (node.machine) continue;
+      node.machine = createRaft({ selfId: id, config: this.config, bootstrapExpect: this.bootstrapExpect, rng: this.rng.fork(), persisted: node.disk.hard, log: { snapshot: null, entries: structuredClone(node.disk.entries) }, nowMs: this.nowMs });
+    }
+    this.refreshViews();
+    this.pump();
+  }
+
+  crash(id: NodeId): void {
+    this.node(id).machine = null;
+    this.queue = this.queue.filter((m) => m.to !== id);
+    this.refreshViews();
+    this.pump();
+  }
+
+  cut(a: NodeId, b: NodeId): void {
+    this.cuts.add(linkKey(a, b));
+    this.refreshViews();
+    this.pump();
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.nodes.keys()) if (other !== id) this.cuts.add(linkKey(id, other));
+    this.refreshViews();
+    this.pump();
+  }
+
+  /** Peers see `id` as suspect with its connection lost (a kill -9's closed connection), though it may still run. */
+  connectionLost(id: NodeId): void {
+    this.lost.add(id);
+    this.refreshViews();
+    this.pump();
+  }
+
+  recover(): void {
+    this.cuts.clear();
+    this.lost.clear();
+    this.dropRule = null;
+    this.refreshViews();
+    this.pump();
+  }
+
+  drop(rule: (m: Sent) => boolean): void {
+    this.dropRule = rule;
+  }
+
+  advance(ms: number): void {
+    const until = this.nowMs + ms;
+    while (this.nowMs < until) {
+      this.nowMs = Math.min(until, this.nowMs + this.tickMs);
+      for (const node of this.nodes.values()) node.machine?.step({ type: 'tick', nowMs: this.nowMs });
+      this.pump();
+      this.refreshViews();
+    }
+  }
+
+  /** Delivers a message as if `from` sent it (a forged or replayed one); returns what `to` did at once. */
+  inject(from: NodeId, to: NodeId, message: RaftMessage): RaftTestEffect[] {
+    this.machine(to).step({ type: 'message', nowMs: this.nowMs, from, message });
+    const before = this.effects.length;
+    this.collect(to, this.node(to));
+    const effects = this.effects.slice(before).map((e) => e.effect);
+    this.pump();
+    return effects;
+  }
+
+  /** Starts every node and runs until they agree on a leader; returns it. */
+  elect(maxMs = 10_000): NodeId {
+    this.start();
+    if (!this.advanceUntil(() => this.agreedLeader() !== null, maxMs)) throw new Error('no agreed leader');
+    return this.agreedLeader()!;
+  }
+
+  summary(id: NodeId): ElectionSummary | null {
+    return this.node(id).machine?.summary(this.nowMs) ?? null;
+  }
+
+  /** The one node every running node agrees leads (and that reports itself leader), or null. */
+  agreedLeader(): NodeId | null {
+    const up = [...this.nodes.values()].filter((n) => n.machine);
+    const leaders = up.filter((n) => n.machine!.summary(this.nowMs).role === 'leader');
+    if (leaders.length !== 1) return null;
+    const id = leaders[0]!.machine!.raftStatus().leader!;
+    return up.every((n) => n.machine!.summary(this.nowMs).leader === id) ? id : null;
+  }
+
+  leaders(): NodeId[] {
+    return [...this.nodes.entries()].filter(([, n]) => n.machine?.summary(this.nowMs).role === 'leader').map(([id]) => id);
+  }
+
+  machine(id: NodeId): RaftElection {
+    const m = this.node(id).machine;
+    if (!m) throw new Error(`${id} is not running`);
+    return m;
+  }
+
+  node(id: NodeId): TestNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`unknown node ${id}`);
+    return n;
+  }
+
+  /** Delivers queued messages (after a round trip through the codec) until none is left. */
+  pump(): void {
+    for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
+      for (const [id, node] of this.nodes) if (node.machine) this.collect(id, node);
+      const next = this.queue.shift();
+      if (!next) return;
+      const target = this.nodes.get(next.to)?.machine;
+      if (!target || this.cuts.has(linkKey(next.from, next.to)) || this.dropRule?.(next)) continue;
+      const parsed = raftMessageCodec.parse(JSON.parse(JSON.stringify(next.message)));
+      if (!parsed.ok) throw new Error(`${next.from} sent an invalid message: ${parsed.reason}`);
+      target.step({ type: 'message', nowMs: this.nowMs, from: next.from, message: parsed.value });
+      this.onStep?.();
+    }
+    throw new Error('pump did not quiesce');
+  }
+
+  private collect(id: NodeId, node: TestNode): void {
+    for (const effect of node.machine!.drain()) {
+      this.effects.push({ atMs: this.nowMs, node: id, effect });
+      switch (effect.type) {
+        case 'persist': {
+          const b = effect.batch;
+          if (b.truncateAfter !== undefined) node.disk.entries = node.disk.entries.filter((e) => e.index <= b.truncateAfter!);
+          for (const e of b.entries ?? []) node.disk.entries.push(structuredClone(e) as RaftEntry);
+          if (b.hardState) node.disk.hard = structuredClone(b.hardState);
+          break;
+        }
+        case 'send': {
+          const sent = { atMs: this.nowMs, from: id, to: effect.to, message: effect.message };
+          this.sent.push(sent);
+          this.queue.push(sent);
+          break;
+        }
+        case 'command-result':
+          this.results.set(effect.id, effect.result);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Gives every running node the view it would have: peers alive over working links. */
+  private refreshViews(): void {
+    for (const [id, node] of this.nodes) {
+      if (!node.machine) continue;
+      const members: ElectionMember[] = [...this.nodes.entries()].map(([peer, other]) => {
+        const self = peer === id;
+        const reachable = self || (other.machine !== null && !this.cuts.has(linkKey(id, peer)));
+        const lost = !self && this.lost.has(peer);
+        const state: MemberState = lost ? 'suspect' : reachable ? 'alive' : 'dead';
+        const summary = other.machine?.summary(this.nowMs) ?? { role: 'follower', term: other.disk.hard?.term ?? 0, leader: null, fencingToken: 0 };
+        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: lost };
+      });
+      const key = JSON.stringify(members.map((m) => [m.id, m.state, m.term]));
+      if (viewKeys.get(node.machine) === key) continue;
+      viewKeys.set(node.machine, key);
+      node.machine.step({ type: 'members', nowMs: this.nowMs, members });
+    }
+  }
+}
+
+/** The last view each node was given (a new view only when it changed, as membership reports). */
+const viewKeys = new WeakMap<RaftElection, string>();
+
+function linkKey(a: NodeId, b: NodeId): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
+}

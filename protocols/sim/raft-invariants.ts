@@ -1,0 +1,197 @@
+/**
+ * Raft in the simulator: the config it runs with, how long it may take to agree after healing,
+ * and the properties of the Raft paper's Figure 3, judged on each machine's internal state
+ * (RaftElection.raftStatus() and logEntries(), read through NodeView.election()), not only on
+ * the summary: a leader whose record is not committed yet reports `candidate`, but Election
+ * Safety is about who is leader inside the protocol. The protocol-neutral lease invariants are
+ * in election-invariants.ts.
+ */
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../raft/config.js';
+import type { RaftEntry } from '../raft/messages.js';
+import { majorityOf } from '../raft/quorum.js';
+import type { RaftElection } from '../raft/raft.js';
+import type { NodeId } from '../types.js';
+import { agreedLeaderAfterHeal } from './election-invariants.js';
+import type { InvariantFactory, NodeView, SimBounds, SimView } from './types.js';
+
+/** The daemon's defaults. */
+export const SIM_RAFT_CONFIG: Readonly<RaftConfig> = DEFAULT_RAFT_CONFIG;
+
+function raftOf(node: NodeView): RaftElection | null {
+  const e = node.election();
+  return e && e.protocol === 'raft' ? (e as RaftElection) : null;
+}
+
+/** The nodes the last step drove (or every up node after a fault). */
+function stepped(view: SimView): readonly NodeView[] {
+  return view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+}
+
+const entryKey = (e: RaftEntry) => `${e.term}:${JSON.stringify(e.data)}`;
+
+/** Election Safety (§5.2): at most one node is leader, inside the protocol, in any term. */
+export const raftElectionSafety: InvariantFactory = () => {
+  const leaderOf = new Map<number, NodeId>();
+  return {
+    name: 'raft-election-safety',
+    check(view) {
+      for (const node of stepped(view)) {
+        const s = raftOf(node)?.raftStatus();
+        if (s?.role !== 'leader') continue;
+        const holder = leaderOf.get(s.term);
+        if (holder === undefined) leaderOf.set(s.term, node.id);
+        else if (holder !== node.id) return `${node.id} is leader of term ${s.term}, which ${holder} led`;
+      }
+      return null;
+    },
+  };
+};
+
+/** Leader Append-Only (§5.3): while a node leads a term, it never overwrites or deletes its entries. */
+export const raftLeaderAppendOnly: InvariantFactory = () => {
+  const seen = new Map<NodeId, { life: number; term: number; keys: string[] }>();
+  return {
+    name: 'raft-leader-append-only',
+    check(view) {
+      for (const node of stepped(view)) {
+        const r = raftOf(node);
+        const s = r?.raftStatus();
+        if (!r || s?.role !== 'leader') {
+          seen.delete(node.id);
+          continue;
+        }
+        const keys = r.logEntries().map(entryKey);
+        const before = seen.get(node.id);
+        if (before && before.life === node.life && before.term === s.term) {
+          const changed = before.keys.findIndex((k, i) => keys[i] !== k);
+          if (changed >= 0) return `leader ${node.id} of term ${s.term} changed its entry ${changed + 1}`;
+        }
+        seen.set(node.id, { life: node.life, term: s.term, keys });
+      }
+      return null;
+    },
+  };
+};
+
+/** Log Matching (§5.3): two logs holding an entry with the same index and term agree on everything up to it. */
+export const raftLogMatching: InvariantFactory = () => ({
+  name: 'raft-log-matching',
+  check(view) {
+    for (const node of stepped(view)) {
+      const mine = raftOf(node)?.logEntries();
+      if (!mine) continue;
+      for (const other of view.nodes) {
+        const theirs = other === node ? undefined : raftOf(other)?.logEntries();
+        if (!theirs) continue;
+        const n = Math.min(mine.length, theirs.length);
+        let last = -1;
+        for (let i = n - 1; i >= 0; i--) {
+          if (mine[i]!.term === theirs[i]!.term) {
+            last = i;
+            break;
+          }
+        }
+        for (let i = 0; i <= last; i++) {
+          if (entryKey(mine[i]!) !== entryKey(theirs[i]!)) return `${node.id} and ${other.id} both hold entry ${last + 1} at term ${mine[last]!.term} but differ at entry ${i + 1}`;
+        }
+      }
+    }
+    return null;
+  },
+});
+
+/**
+ * State Machine Safety and Leader Completeness (§5.4): an entry once committed anywhere is the
+ * entry at that index in every node's committed prefix, in every life; and it is in the log of
+ * every leader of a later term than the one it was committed in (a deposed leader of an older
+ * term, say one that was paused, may lack it).
+ */
+export const raftCommittedPrefixAgrees: InvariantFactory = () => {
+  /** Per index (from 1): the committed entry, and the term of the node first seen committing it. */
+  const committed: { key: string; term: number }[] = [];
+  return {
+    name: 'raft-committed-prefix-agrees',
+    check(view) {
+      for (const node of stepped(view)) {
+        const r = raftOf(node);
+        if (!r) continue;
+        const s = r.raftStatus();
+        const entries = r.logEntries();
+        for (let i = 0; i < s.commitIndex; i++) {
+          const e = entries[i];
+          if (!e) return `${node.id} claims commit index ${s.commitIndex} but holds ${entries.length} entries`;
+          if (i >= committed.length) committed.push({ key: entryKey(e), term: s.term });
+          else if (entryKey(e) !== committed[i]!.key) return `${node.id} holds ${entryKey(e)} at committed index ${i + 1}, not ${committed[i]!.key}`;
+        }
+        if (s.role !== 'leader') continue;
+        for (let i = s.commitIndex; i < committed.length; i++) {
+          if (committed[i]!.term >= s.term) continue;
+          const e = entries[i];
+          if (!e || entryKey(e) !== committed[i]!.key) return `leader ${node.id} of term ${s.term} lacks ${committed[i]!.key}, committed at index ${i + 1} in term ${committed[i]!.term}`;
+        }
+      }
+      return null;
+    },
+  };
+};
+
+/** Terms never decrease at a node, across its restarts (currentTerm is durable). */
+export const raftTermsNeverDecrease: InvariantFactory = () => {
+  const high = new Map<NodeId, number>();
+  return {
+    name: 'raft-terms-never-decrease',
+    check(view) {
+      for (const node of stepped(view)) {
+        const term = raftOf(node)?.raftStatus().term;
+        if (term === undefined) continue;
+        const before = high.get(node.id) ?? 0;
+        if (term < before) return `${node.id} is at term ${term} after ${before} (life ${node.life})`;
+        high.set(node.id, term);
+      }
+      return null;
+    },
+  };
+};
+
+/**
+ * Beyond membership's convergence: stickiness and old leases run out (T, a restarted node's T),
+ * then an election timeout up to 2T and a few split or refused rounds.
+ */
+export function raftAgreementExtraMs(config: RaftConfig = SIM_RAFT_CONFIG): number {
+  return 10 * config.electionTimeoutMs;
+}
+
+export function raftAgreementBoundMs(setup: { bounds: SimBounds }, config: RaftConfig = SIM_RAFT_CONFIG): number {
+  return setup.bounds.convergeMs + raftAgreementExtraMs(config);
+}
+
+/**
+ * agreed-leader-after-heal, where Raft promises it: once a majority of the configuration's
+ * voters is live, and for the bound since. Without one (or before any node bootstrapped), no
+ * leader is the correct outcome.
+ */
+export function raftAgreedLeaderWithLiveVoters(boundMs: (setup: { bounds: SimBounds }) => number): InvariantFactory {
+  return (setup) => {
+    const inner = agreedLeaderAfterHeal(() => 0)(setup);
+    const bound = boundMs(setup);
+    let since: number | null = null;
+    return {
+      name: inner.name,
+      check(view) {
+        if (view.healedAtMs === null || !liveVoterMajority(view)) {
+          since = null;
+          return null;
+        }
+        since ??= Math.max(view.nowMs, view.healedAtMs);
+        return view.nowMs < since + bound ? null : inner.check(view);
+      },
+    };
+  };
+}
+
+function liveVoterMajority(view: SimView): boolean {
+  const voters = view.nodes.map((n) => raftOf(n)?.raftStatus().voters ?? []).find((v) => v.length > 0);
+  if (!voters) return false;
+  const live = voters.filter((id) => view.nodes.find((n) => n.id === id)?.live).length;
+  return live >= majorityOf(voters.length);
+}

@@ -1,0 +1,55 @@
+/**
+ * Whether this node itself did not run for a while (SIGSTOP, a blocked event loop): the rule both
+ * election machines use before trusting what they read. After such a stall, what a node reads
+ * first may have waited in its socket the whole time: a leader's renewal or append read then
+ * still restrains it (that is safe) but must not make it name that leader, whose lease may have
+ * run out long ago. The next message, a fresh one, does.
+ *
+ * A node runs if it ticks: deadline() asks for a tick at least every `leaseMs / 10` (the liveness
+ * tick), so a gap of more than `leaseMs / 8` between ticks means the node did not run. The
+ * liveness tick falls on multiples of that period, the first after the last tick, so an extra
+ * tick in between does not move it: deadline() then depends on the machine's timers alone, and
+ * stays the same across any ticks before it.
+ */
+
+/** A gap between ticks longer than leaseMs / this means this node did not run. */
+const STALL_TICK_GAP_DIVISOR = 8;
+
+/** deadline() asks for a tick at least every leaseMs / this (under the stall gap, with room for a late timer). */
+const LIVENESS_TICK_DIVISOR = 10;
+
+/** How long after waking what this node reads may be old. */
+const WAKE_WINDOW_MS = 20;
+
+export class StallClock {
+  private lastTickMs: number;
+  /** Until when what we read may be old (we just woke from a stall). */
+  private wokeUntilMs = -Infinity;
+
+  constructor(
+    /** The lease (or election timeout) the periods derive from. */
+    private readonly leaseMs: number,
+    nowMs: number,
+  ) {
+    this.lastTickMs = nowMs;
+  }
+
+  /** Every input, before the machine acts on it (`tick`: whether it is a tick). */
+  onInput(nowMs: number, tick: boolean): void {
+    if (nowMs - this.lastTickMs > this.leaseMs / STALL_TICK_GAP_DIVISOR) this.wokeUntilMs = nowMs + WAKE_WINDOW_MS;
+    if (tick) this.lastTickMs = nowMs;
+  }
+
+  /** Whether a message read at `nowMs` may have waited out a stall (trust it to restrain, not to name a leader). */
+  mayBeStale(nowMs: number): boolean {
+    return nowMs < this.wokeUntilMs;
+  }
+
+  /** The first multiple of the liveness period after the last tick. */
+  livenessTickAtMs(): number {
+    const periodMs = this.leaseMs / LIVENESS_TICK_DIVISOR;
+    const atMs = (Math.floor(this.lastTickMs / periodMs) + 1) * periodMs;
+    // A period that is no integer can round the product down onto the last tick itself.
+    return atMs > this.lastTickMs ? atMs : atMs + periodMs;
+  }
+}
