@@ -76,7 +76,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       maxFrameBytes: config.messaging.maxFrameBytes,
       logger: log.child({ component: 'p2p' }),
     });
-    const summary = election?.machine.summary(nowMs()) ?? { role: 'observer' as const, term: 0, leader: null, fencingToken: 0 };
+    const summary = election.machine.summary(nowMs());
     const membership = createMembership({
       cluster: config.cluster.name,
       selfId: identity.peerId,
@@ -128,12 +128,6 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     );
     const openWarning = openSwarmWarning(config);
     if (openWarning !== null) log.warn({ cluster: config.cluster.name, psk: false }, openWarning);
-    if (election === null) {
-      log.warn(
-        { protocol: config.protocol },
-        `protocol ${config.protocol} runs as an observer in this build: this node shows membership but never elects or leads, and the leadership endpoints answer 501; use protocol: bully for leader election`,
-      );
-    }
     installCrashGuards(log);
     const stopSignal = waitForStopSignal(log);
     const failed = fatal.then((err) => ({ err }));

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { bullyPersistedCodec, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
+import { INITIAL_RAFT_STATE, raftPersistedCodec } from '../protocols/raft/index.js';
 import type { Codec, ProtocolName } from '../protocols/types.js';
 import { loadConfig } from './config/load.js';
 import { loadOrCreateIdentity } from './identity.js';
@@ -213,14 +214,26 @@ describe('openNodeState', () => {
     assert.ok(second > first, `${second} > ${first}`);
   });
 
-  it('a protocol without an election state file (raft in this build) checks nothing; the flag is ignored with a note', async () => {
+  it('raft on a data dir bully ran on starts with empty raft state: it never voted there', async () => {
     const dir = await ranNode();
-    rmSync(statePath(dir), { recursive: true });
-    const { opening, logged } = open(dir, true, 'raft');
+    const { opening, logged } = open(dir, false, 'raft');
     const { election } = await opening;
-    assert.equal(election, null);
-    assert.equal(logged[0]?.level, 'info');
+    assert.equal(election?.machine.protocol, 'raft');
+    assert.deepEqual(logged, []);
+    // Its (empty) raft state is now stored beside bully's, which is kept.
+    const reopened = await openNodeStore({ dataDir: dir, protocol: 'raft', electionCodec: raftPersistedCodec as Codec<unknown>, log: quiet });
+    await reopened.close();
+    assert.deepEqual(reopened.election, INITIAL_RAFT_STATE);
+    assert.deepEqual(await stateOf(dir), AT_42);
+  });
+
+  it('raft whose state is gone while its key survived refuses to start (it could vote twice in a term), unless reset', async () => {
+    const dir = freshDir();
     await open(dir, false, 'raft').opening;
+    rmSync(statePath(dir), { recursive: true });
+    await assertRefused(open(dir, false, 'raft').opening, 'lost-state', statePath(dir));
+    const { election } = await open(dir, true, 'raft').opening;
+    assert.equal(election?.machine.summary(0).term, 0);
   });
 
   it('the flag on a consistent data dir changes nothing and says so', async () => {

@@ -9,8 +9,8 @@
  * without an identity belongs to a node whose key is gone: a new identity must not inherit its
  * promises. Both are refused (ElectionStateError, exit 2) unless the operator passes
  * `--reset-election-state` for this one start. A brand-new data dir starts normally, and so does
- * one where a first start stopped between its two writes (an empty state without a key). A
- * protocol that keeps no election state (Raft in this build) checks nothing.
+ * one where a first start stopped between its two writes (an empty state without a key), and one
+ * that another protocol ran on (this protocol's state starts empty: it never voted there).
  *
  * The election state and the incarnation live in the log store (node-store.ts).
  */
@@ -38,7 +38,7 @@ export function stateMismatch(hasIdentity: boolean, state: StoredState): StateMi
 
 export interface NodeState {
   identity: Identity;
-  election: ElectionHost<unknown, unknown> | null;
+  election: ElectionHost<unknown, unknown>;
   /** The log store, open: the runtime's disk. */
   store: NodeStore;
   /** This start's incarnation, already durable. */
@@ -63,12 +63,12 @@ export interface OpenNodeStateOptions {
  */
 export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateOptions): Promise<NodeState> {
   const state = electionState(config);
-  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state?.codec ?? null, log: opts.log });
+  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, log: opts.log });
   try {
     const { identity, persisted } = await openIdentity(config, store, opts);
     const incarnation = incarnationForStart(store.incarnation, opts.wallMs ?? Date.now());
     await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation } } });
-    const election = createElectionHost(config, identity.peerId, persisted, opts.nowMs);
+    const election = createElectionHost(config, identity.peerId, persisted, store.log, opts.nowMs);
     return { identity, election, store, incarnation };
   } catch (err) {
     await store.close().catch(() => undefined);
@@ -76,18 +76,18 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
   }
 }
 
-/** The identity, and the election state the machine starts from (null: the protocol keeps none). */
+/** The identity, and the election state the machine starts from. */
 async function openIdentity(config: ConclaveConfig, store: NodeStore, opts: OpenNodeStateOptions): Promise<{ identity: Identity; persisted: unknown }> {
   const identityPath = join(config.dataDir, IDENTITY_FILE);
   const state = electionState(config);
-  if (state === null) {
-    if (opts.resetElectionState) opts.log.info({ protocol: config.protocol }, `--reset-election-state ignored: protocol ${config.protocol} keeps no election state in this build`);
-    return { identity: await loadOrCreateIdentity(config.dataDir), persisted: null };
-  }
   const where = store.path;
   const hasIdentity = existsSync(identityPath);
   const stored = store.election;
-  const mismatch = stateMismatch(hasIdentity, stored === null ? 'none' : isDeepStrictEqual(stored, state.initial) ? 'initial' : 'held');
+  // A data dir another protocol ran on: this one never ran here, so it never voted or promised
+  // anything under this identity, and it starts empty. Only a store without any election state
+  // (deleted, or only the key restored) is state lost.
+  const ranOther = stored === null && store.otherElections.size > 0;
+  const mismatch = stateMismatch(hasIdentity, stored === null ? (ranOther ? 'initial' : 'none') : isDeepStrictEqual(stored, state.initial) ? 'initial' : 'held');
   if (mismatch !== null && !opts.resetElectionState) {
     // A corrupt key is reported as such before a missing state is; an existing key is only read.
     if (hasIdentity) await loadOrCreateIdentity(config.dataDir);

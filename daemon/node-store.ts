@@ -12,7 +12,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeBatch } from '../protocols/host/core.js';
-import type { Codec, ProtocolName } from '../protocols/types.js';
+import type { Codec, LogEntry, ProtocolName, Snapshot } from '../protocols/types.js';
 import { DataFileError, PersistError } from './errors.js';
 import { INCARNATION_FILE, loadIncarnation, MAX_INCARNATION } from './incarnation.js';
 import type { NodeDisk } from './runtime.js';
@@ -41,6 +41,13 @@ export interface NodeStore extends NodeDisk {
   readonly path: string;
   /** The election's stored hard state, validated; null when none was ever written. */
   readonly election: unknown;
+  /** A log-based election's snapshot and the entries after it, as recovered at open (empty for Bully). */
+  readonly log: { readonly snapshot: Snapshot | null; readonly entries: readonly LogEntry[] };
+  /**
+   * Every protocol's stored election state by protocol name, unvalidated (what was written):
+   * a protocol started on a data dir another one used reads its fencing tokens from here.
+   */
+  readonly otherElections: ReadonlyMap<string, unknown>;
   /** The stored incarnation; null before the first start. */
   readonly incarnation: number | null;
   /** A crash mid-append cut at open (kept beside the segment, logged), or null. */
@@ -68,8 +75,8 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
   const key = init.protocol;
   let election: unknown;
   let incarnation: number | null;
+  const hard = new Map(store.recovered.hardState);
   try {
-    const hard = new Map(store.recovered.hardState);
     // Nothing stored yet: a new data dir, or one from before the log store (then import it).
     if (hard.size === 0) for (const [k, v] of Object.entries(await importLegacy(init, store))) hard.set(k, v);
     election = validElection(path, init.electionCodec, hard.get(key));
@@ -78,9 +85,12 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
     await store.close().catch(() => undefined);
     throw err;
   }
+  const otherElections = new Map([...hard].filter(([k]) => k !== key && k !== MEMBERSHIP_KEY));
   return {
     path,
     election,
+    log: { snapshot: store.recovered.snapshot, entries: store.recovered.entries },
+    otherElections,
     incarnation,
     torn: store.recovered.torn,
     stats: store.stats,

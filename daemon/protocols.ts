@@ -1,8 +1,9 @@
 /** Which election machine a protocol name runs, with its codecs and the state it starts from. */
 import { randomInt } from 'node:crypto';
 import { bullyMessageCodec, bullyPersistedCodec, createBully, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
+import { createRaft, INITIAL_RAFT_STATE, raftMessageCodec, raftPersistedCodec, type RaftHardState } from '../protocols/raft/index.js';
 import { createRng } from '../protocols/rng.js';
-import type { Codec, NodeId } from '../protocols/types.js';
+import type { Codec, LogEntry, NodeId, Snapshot } from '../protocols/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import type { ElectionHost } from './runtime.js';
 
@@ -12,36 +13,44 @@ export interface ElectionState {
   initial: unknown;
 }
 
-/** The configured protocol's election state; null when it keeps none (Raft, an observer in this build). */
-export function electionState(config: ConclaveConfig): ElectionState | null {
+/** The configured protocol's election state. */
+export function electionState(config: ConclaveConfig): ElectionState {
   switch (config.protocol) {
     case 'bully':
       return { codec: bullyPersistedCodec as Codec<unknown>, initial: { ...INITIAL_BULLY_STATE, members: [] } };
     case 'raft':
-      return null;
+      return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE } };
   }
+}
+
+/** A log-based protocol's log as the log store recovered it (empty for Bully). */
+export interface StoredLog {
+  snapshot: Snapshot | null;
+  entries: readonly LogEntry[];
 }
 
 /**
  * Builds the election host for `config.protocol` from its stored state (validated by
- * electionState's codec; null: none yet). Null: the protocol has no machine in this build, so
- * the node only observes (role `observer`).
+ * electionState's codec; null: none yet) and, for Raft, its stored log.
  */
-export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persisted: unknown, nowMs: number): ElectionHost<unknown, unknown> | null {
+export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persisted: unknown, log: StoredLog, nowMs: number): ElectionHost<unknown, unknown> {
+  // Election timing jitter only; each process seeds itself, the simulator seeds per node.
+  const rng = createRng(randomInt(2 ** 31));
   switch (config.protocol) {
     case 'bully': {
       const machine = createBully({
         selfId,
         config: config.bully,
         bootstrapExpect: config.cluster.bootstrapExpect,
-        // Election timing jitter only; each process seeds itself, the simulator seeds per node.
-        rng: createRng(randomInt(2 ** 31)),
+        rng,
         persisted: persisted as BullyPersisted | null,
         nowMs,
       });
       return { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>;
     }
-    case 'raft':
-      return null;
+    case 'raft': {
+      const machine = createRaft({ selfId, config: config.raft, bootstrapExpect: config.cluster.bootstrapExpect, rng, persisted: persisted as RaftHardState | null, log, nowMs });
+      return { machine, messageCodec: raftMessageCodec } as ElectionHost<unknown, unknown>;
+    }
   }
 }

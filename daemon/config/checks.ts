@@ -26,6 +26,13 @@ export function checkConfig(config: ConclaveConfig): ConfigIssue[] {
   if (b.coordinatorTimeoutMs < b.answerTimeoutMs) {
     issues.push({ path: 'bully.coordinatorTimeoutMs', message: `must be at least answerTimeoutMs (${b.answerTimeoutMs}): the answering node runs its own election before it announces` });
   }
+  const r = config.raft;
+  if (r.heartbeatIntervalMs * 2 > r.electionTimeoutMs) {
+    issues.push({
+      path: 'raft.heartbeatIntervalMs',
+      message: `must be at most half of electionTimeoutMs (${r.electionTimeoutMs}): followers would time out between two heartbeats, and the leader's lease would lapse between renewals`,
+    });
+  }
   const api = parseHostPort(config.api.listen);
   if (api && !isLoopbackHost(api.host) && config.api.token === null) {
     issues.push({

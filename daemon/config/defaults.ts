@@ -6,13 +6,16 @@
 import { hostname, homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { DEFAULT_BULLY_CONFIG } from '../../protocols/bully/config.js';
+import { DEFAULT_RAFT_CONFIG } from '../../protocols/raft/config.js';
+import type { RaftTimings } from '../../protocols/raft/presets.js';
 import type { MembershipPresetName } from '../../protocols/membership/presets.js';
 import type { ConclaveConfig } from './types.js';
 
 /** Every field whose default does not depend on the host or on other fields. */
-export type ConfigDefaults = Omit<ConclaveConfig, 'node' | 'dataDir' | 'membership'> & {
+export type ConfigDefaults = Omit<ConclaveConfig, 'node' | 'dataDir' | 'membership' | 'raft'> & {
   node: { priority: number };
   membership: { preset: MembershipPresetName };
+  raft: Omit<ConclaveConfig['raft'], keyof RaftTimings> & Partial<RaftTimings>;
 };
 
 export { DEFAULT_BULLY_CONFIG };
@@ -54,6 +57,8 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
     maxFrameBytes: 65_536,
   },
   bully: { ...DEFAULT_BULLY_CONFIG },
+  // Only the fields without a preset value; the timings follow membership.preset (raft-presets.ts).
+  raft: { maxEntriesPerAppend: DEFAULT_RAFT_CONFIG.maxEntriesPerAppend, maxInflight: DEFAULT_RAFT_CONFIG.maxInflight },
   // No pre-shared key: any node that knows the cluster name may join. Set one on shared LANs.
   security: { pskFile: null },
   // `pretty` reads well on a terminal; services that ship logs want `json`.

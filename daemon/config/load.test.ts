@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MEMBERSHIP_PRESETS } from '../../protocols/membership/presets.js';
+import { DEFAULT_RAFT_CONFIG } from '../../protocols/raft/config.js';
+import { RAFT_PRESETS } from '../../protocols/raft/presets.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_BULLY_CONFIG } from './defaults.js';
 import { loadConfig, type LoadConfigOptions } from './load.js';
@@ -52,6 +54,7 @@ describe('defaults', () => {
     assert.deepEqual(c.membership, { preset: 'lan', ...MEMBERSHIP_PRESETS.lan });
     assert.deepEqual(c.messaging, { maxFrameBytes: 65536 });
     assert.deepEqual(c.bully, { ...DEFAULT_BULLY_CONFIG });
+    assert.deepEqual(c.raft, { ...DEFAULT_RAFT_CONFIG });
     assert.deepEqual(c.security, { pskFile: null });
     assert.deepEqual(c.log, { level: 'info', format: 'pretty', file: null });
   });
@@ -177,6 +180,13 @@ describe('membership preset and overrides', () => {
     const file = writeConfig('membership:\n  preset: lan\n  heartbeatIntervalMs: 250\n');
     const c = load({ file, flags: { preset: 'wan', name: 'n' } });
     assert.deepEqual(c.membership, { ...MEMBERSHIP_PRESETS.wan, preset: 'wan', heartbeatIntervalMs: 250 });
+  });
+
+  it('raft timings follow the preset; a raft field set explicitly overrides it', () => {
+    assert.deepEqual(load({ flags: { preset: 'wan', name: 'n' } }).raft, { ...DEFAULT_RAFT_CONFIG, ...RAFT_PRESETS.wan });
+    const file = writeConfig('raft:\n  electionTimeoutMs: 2000\n');
+    assert.deepEqual(load({ file, flags: { preset: 'wan', name: 'n' } }).raft, { ...DEFAULT_RAFT_CONFIG, ...RAFT_PRESETS.wan, electionTimeoutMs: 2000 });
+    assert.notDeepEqual(RAFT_PRESETS.wan, RAFT_PRESETS.lan, 'the presets differ, so this test can tell them apart');
   });
 });
 
@@ -314,6 +324,11 @@ describe('cross-field checks', () => {
   it('membership timings must be consistent', () => {
     const err = configError({ file: writeConfig('membership: { heartbeatIntervalMs: 2000, suspicionMinMs: 3000 }\n') });
     assert.deepEqual(issuePaths(err).sort(), ['membership.suspectAfterMs', 'membership.suspicionMinMs']);
+  });
+
+  it('raft.heartbeatIntervalMs must be at most half the election timeout; raft fields are range-checked by path', () => {
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('raft: { electionTimeoutMs: 300, heartbeatIntervalMs: 200 }\n') })), ['raft.heartbeatIntervalMs']);
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('raft: { maxEntriesPerAppend: 100000, maxInflight: 0 }\n') })).sort(), ['raft.maxEntriesPerAppend', 'raft.maxInflight']);
   });
 
   it('bully.coordinatorTimeoutMs must cover answerTimeoutMs', () => {

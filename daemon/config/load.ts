@@ -5,6 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { MEMBERSHIP_PRESETS } from '../../protocols/membership/presets.js';
+import { RAFT_PRESETS } from '../../protocols/raft/presets.js';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { checkConfig } from './checks.js';
 import { DEFAULT_CONFIG, type ConfigDefaults, defaultDataDir, defaultNodeName, homeDir } from './defaults.js';
@@ -79,6 +80,8 @@ function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv)
     membership: { preset, ...MEMBERSHIP_PRESETS[preset], ...timingOverrides },
     messaging: m.messaging,
     bully: m.bully,
+    // Likewise: fields set explicitly override the timings fitted to the membership preset.
+    raft: { ...RAFT_PRESETS[preset], ...m.raft },
     security: m.security,
     log: m.log,
   };

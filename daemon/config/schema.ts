@@ -4,6 +4,7 @@
  * is an error instead of a silently ignored setting. Checks across fields live in checks.ts.
  */
 import { z } from 'zod';
+import { MAX_ENTRIES_PER_MESSAGE } from '../../protocols/raft/messages.js';
 import { MEMBERSHIP_PRESET_NAMES } from '../../protocols/membership/presets.js';
 import { PROTOCOL_NAMES } from '../../protocols/types.js';
 import { bootstrapAddressProblem, hostPortProblem, listenAddressProblem } from './addresses.js';
@@ -51,6 +52,17 @@ const bullySchema = z
     expectedSize: z.number().int().min(1, { error: 'must be at least 1 (or null: the members known)' }).nullable(),
     leaseMs: durationMs(1),
     resignHoldMs: durationMs(0),
+  })
+  .partial()
+  .strict();
+
+const raftSchema = z
+  .object({
+    electionTimeoutMs: durationMs(10),
+    heartbeatIntervalMs: durationMs(1),
+    maxEntriesPerAppend: z.number().int().min(1, { error: 'must be at least 1' }).max(MAX_ENTRIES_PER_MESSAGE, { error: `must be at most ${MAX_ENTRIES_PER_MESSAGE} (what one message may carry)` }),
+    maxInflight: z.number().int().min(1, { error: 'must be at least 1' }).max(1024, { error: 'must be at most 1024' }),
+    leaderGoneDelayMaxMs: durationMs(0),
   })
   .partial()
   .strict();
@@ -131,6 +143,7 @@ export const configLayerSchema = z
       .partial()
       .strict(),
     bully: bullySchema,
+    raft: raftSchema,
     security: z.object({ pskFile: filePath.nullable() }).partial().strict(),
     log: z
       .object({

@@ -1,6 +1,7 @@
 import type { ProtocolName } from '../../protocols/types.js';
 import type { MembershipTimings } from '../../protocols/membership/types.js';
 import type { BullyConfig } from '../../protocols/bully/config.js';
+import type { RaftConfig } from '../../protocols/raft/config.js';
 import type { MembershipPresetName } from '../../protocols/membership/presets.js';
 import type { LOG_FORMATS, LOG_LEVELS } from './schema.js';
 
@@ -40,6 +41,8 @@ export interface ConclaveConfig {
     maxFrameBytes: number;
   };
   bully: BullyConfig;
+  /** Timings fitted to the membership preset unless set (raft-presets.ts). */
+  raft: RaftConfig;
   security: { pskFile: string | null };
   log: { level: LogLevel; format: LogFormat; file: string | null };
 }

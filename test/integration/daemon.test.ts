@@ -206,26 +206,35 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
   });
 });
 
-describe('observer mode (a protocol with no machine in this build)', { timeout: 60_000 }, () => {
-  it('raft: role observer, leader null, term 0; leadership endpoints answer 501 with a JSON error', async () => {
+describe('raft, one node', { timeout: 60_000 }, () => {
+  it('with --bootstrap-expect 1 it leads once its leader record is committed; a restart leads a higher term with a higher fencing token', async () => {
     const dataDir = join(workDir, 'raft');
-    const port = await freePort();
-    const daemon = spawnDaemon(startArgs(dataDir, port, ['--protocol', 'raft']));
-    try {
-      await waitUp(`127.0.0.1:${port}`);
-      const status = JSON.parse((await rawRequest({ port, path: '/v1/status' })).body) as Record<string, unknown>;
-      assert.equal(status.role, 'observer');
-      assert.equal(status.leader, null);
-      assert.equal(status.term, 0);
-      for (const path of ['/v1/leadership/transfer', '/v1/leadership/resign', '/v1/election']) {
-        const res = await rawRequest({ port, method: 'POST', path, headers: { 'content-type': 'application/json' }, body: '{}' });
-        assert.equal(res.status, 501, path);
-        assert.equal((JSON.parse(res.body) as { error: { code: string } }).error.code, 'not-implemented');
+    const leading = async (): Promise<{ term: number; fencingToken: number }> => {
+      const port = await freePort();
+      const daemon = spawnDaemon(startArgs(dataDir, port, ['--protocol', 'raft', '--bootstrap-expect', '1']));
+      try {
+        await waitUp(`127.0.0.1:${port}`);
+        const client = createApiClient({ address: `127.0.0.1:${port}` });
+        for (const deadline = Date.now() + 10_000; ; await sleep(50)) {
+          const status = await client.status();
+          if (status.role === 'leader') {
+            assert.equal(status.protocol, 'raft');
+            assert.equal(status.leader?.name, 'solo');
+            assert.ok(status.leaseRemainingMs !== null && status.leaseRemainingMs > 0, 'a leader reports the lease it holds');
+            return { term: status.term, fencingToken: status.fencingToken };
+          }
+          assert.ok(Date.now() < deadline, `no leadership within 10 s: ${JSON.stringify(status)}\n${daemon.output()}`);
+        }
+      } finally {
+        if (daemon.child.pid) process.kill(daemon.child.pid, 'SIGTERM');
+        assert.equal(await exitOf(daemon.child), 0);
       }
-    } finally {
-      if (daemon.child.pid) process.kill(daemon.child.pid, 'SIGTERM');
-      assert.equal(await exitOf(daemon.child), 0);
-    }
+    };
+    const first = await leading();
+    assert.ok(first.term >= 1 && first.fencingToken === first.term, JSON.stringify(first));
+    const second = await leading();
+    assert.ok(second.term > first.term, `term ${second.term} after ${first.term}`);
+    assert.ok(second.fencingToken > first.fencingToken, `token ${second.fencingToken} after ${first.fencingToken}`);
   });
 });
 
