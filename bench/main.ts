@@ -7,6 +7,7 @@ import '../daemon/polyfill.js';
 const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
   membership: { describe: 'convergence, kill -9 / SIGSTOP detection, stall soak, idle cost (5 daemons)', load: () => import('./membership.js') },
   bully: { describe: 'Bully fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes', load: () => import('./bully.js') },
+  raft: { describe: 'Raft fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes (etcd beside it when installed)', load: () => import('./raft.js') },
   p2p: { describe: 'direct-message round trip and gossip latency between two libp2p nodes', load: () => import('./p2p.js') },
   tui: { describe: 'dashboard CPU with 50 members and an event every 100 ms; kill -9 of the leader to the new leader on screen (5 daemons, tmux)', load: () => import('./tui.js') },
   persist: { describe: 'log store on this disk: fsync times, group commit of a burst, event-loop stalls, vs writeFileDurably', load: () => import('./persist.js') },

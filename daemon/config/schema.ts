@@ -62,7 +62,7 @@ const raftSchema = z
     heartbeatIntervalMs: durationMs(1),
     maxEntriesPerAppend: z.number().int().min(1, { error: 'must be at least 1' }).max(MAX_ENTRIES_PER_MESSAGE, { error: `must be at most ${MAX_ENTRIES_PER_MESSAGE} (what one message may carry)` }),
     maxInflight: z.number().int().min(1, { error: 'must be at least 1' }).max(1024, { error: 'must be at most 1024' }),
-    leaderGoneDelayMaxMs: durationMs(0),
+    leaderGoneStaggerMs: durationMs(0),
   })
   .partial()
   .strict();

@@ -35,6 +35,12 @@ export class LeaderState {
   private readonly roundPersists = new Map<number, number>();
   /** How many persists are known durable: a message sent after them was answered. */
   private durablePersists = 0;
+  /**
+   * An established leader sent a round without a lease because it waited behind a write: once
+   * an answer proves that write durable, the next round goes at once, not a heartbeat later, so
+   * followers name the new leader one round trip after it was elected.
+   */
+  private leaseOwed = false;
 
   constructor(private readonly m: Raft) {}
 
@@ -50,6 +56,7 @@ export class LeaderState {
     this.transfer = null;
     this.leaseFloorMs = m.nowMs;
     this.establishedRound = Infinity;
+    this.leaseOwed = false;
     if (bootstrapVoters) {
       const config: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data: { kind: 'config', voters: bootstrapVoters, learners: [] } };
       m.log.append(config);
@@ -163,6 +170,7 @@ export class LeaderState {
     // host holds it until then, and a follower counts the lease from when it arrives, so a held
     // message would stretch the lease by the wait (sim seed 322: a slow fsync at establishment).
     const held = m.out.persistsAhead() > this.durablePersists;
+    if (held && this.established()) this.leaseOwed = true;
     const expiryMs = this.established() && !held ? this.leaseExpiryMs() : -Infinity;
     const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
     const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs };
@@ -192,6 +200,10 @@ export class LeaderState {
       const before = p.next;
       this.sendAppend(p, false);
       if (p.next === before) break;
+    }
+    if (this.leaseOwed && m.out.persistsAhead() <= this.durablePersists) {
+      this.leaseOwed = false;
+      this.broadcast();
     }
     this.maybeSendTimeoutNow();
   }

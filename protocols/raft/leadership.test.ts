@@ -262,6 +262,34 @@ describe('fail-over hints and shutdown', () => {
     assert.ok(net.nowMs - crashedAt < T / 2, `fail-over took ${net.nowMs - crashedAt} ms`);
   });
 
+  it('after a dead leader the survivors pre-vote one at a time in id order, so the first wins the next term without a split vote', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    const from = net.sent.length;
+    net.crash(leader);
+    assert.ok(net.advanceUntil(() => net.agreedLeader() !== null, T));
+    const first = others(leader, ids).sort()[0]!;
+    assert.equal(net.agreedLeader(), first, 'the first in id order leads');
+    assert.equal(net.machine(first).raftStatus().term, term + 1, 'in the next term: no split vote, no second round');
+    const campaigners = new Set(net.sent.slice(from).filter((m) => m.message.type === 'VOTE').map((m) => m.from));
+    assert.deepEqual([...campaigners], [first], 'the others granted it before their turn came');
+  });
+
+  it('followers name a new leader one round trip after it reports itself leader, not a heartbeat later', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const old = net.elect();
+    net.crash(old);
+    const survivors = others(old, ids);
+    assert.ok(net.advanceUntil(() => survivors.some((id) => net.summary(id)?.role === 'leader'), T));
+    const leader = survivors.find((id) => net.summary(id)?.role === 'leader')!;
+    const reportedAt = net.nowMs;
+    assert.ok(net.advanceUntil(() => survivors.every((id) => net.summary(id)?.leader === leader), T));
+    assert.ok(net.nowMs - reportedAt < DEFAULT_RAFT_CONFIG.heartbeatIntervalMs / 2, `named ${net.nowMs - reportedAt} ms after it led`);
+  });
+
   it('a leader whose connection was lost (suspect) is forgotten by its followers; the leader itself is unaffected', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

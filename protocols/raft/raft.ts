@@ -253,10 +253,23 @@ export class Raft implements RaftElection {
    * a small random delay; a majority must still agree, and those that still hear it refuse.
    */
   private forgetLeader(): void {
+    const gone = this.leaderId;
     this.leaderId = null;
     this.namedUntilMs = -Infinity;
     this.voteHoldUntilMs = -Infinity;
-    if (this.promotable()) this.hintCampaignAtMs = this.nowMs + this.rng.int(0, this.config.leaderGoneDelayMaxMs);
+    if (this.promotable()) this.hintCampaignAtMs = this.nowMs + this.leaderGoneDelayMs(gone);
+  }
+
+  /**
+   * This node's turn after the leader `gone` was reported gone: the live voters other than it, in
+   * id order, one `leaderGoneStaggerMs` apart, with a fifth of that as jitter (see RaftConfig).
+   */
+  private leaderGoneDelayMs(gone: NodeId | null): number {
+    const step = this.config.leaderGoneStaggerMs;
+    const live = new Set(this.members.filter((x) => x.state === 'alive').map((x) => x.id));
+    const turns = (this.configuration()?.voters ?? []).filter((id) => id !== gone && (id === this.selfId || live.has(id))).sort();
+    const turn = Math.max(0, turns.indexOf(this.selfId));
+    return turn * step + this.rng.int(0, Math.floor(step / 5));
   }
 
   private onMessage(from: NodeId, m: RaftMessage): void {
@@ -319,6 +332,8 @@ export class Raft implements RaftElection {
     if (!m.preVote) {
       this.setHardState({ votedFor: from });
       this.resetElectionTimer();
+      // Another survivor is already campaigning with our vote: our own turn would only split it.
+      this.hintCampaignAtMs = Infinity;
     }
     this.out.send(from, { type: 'VOTE_RESPONSE', term: m.term, preVote: m.preVote, granted: true });
   }

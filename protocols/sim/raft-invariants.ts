@@ -7,6 +7,7 @@
  * in election-invariants.ts.
  */
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../raft/config.js';
+import type { RaftHardState } from '../raft/durable.js';
 import type { RaftEntry } from '../raft/messages.js';
 import { majorityOf } from '../raft/quorum.js';
 import type { RaftElection } from '../raft/raft.js';
@@ -135,18 +136,24 @@ export const raftCommittedPrefixAgrees: InvariantFactory = () => {
   };
 };
 
-/** Terms never decrease at a node, across its restarts (currentTerm is durable). */
+/**
+ * Terms never decrease at a node, across its restarts: the term on its disk only grows, and a
+ * running machine is never below the term on its disk. (A term a machine reached but had not
+ * made durable when it crashed may be gone after the restart: nothing was sent or reported for
+ * it, since every effect waits for the write.)
+ */
 export const raftTermsNeverDecrease: InvariantFactory = () => {
   const high = new Map<NodeId, number>();
   return {
     name: 'raft-terms-never-decrease',
     check(view) {
       for (const node of stepped(view)) {
-        const term = raftOf(node)?.raftStatus().term;
-        if (term === undefined) continue;
+        const durable = (node.persisted() as RaftHardState | null)?.term ?? 0;
         const before = high.get(node.id) ?? 0;
-        if (term < before) return `${node.id} is at term ${term} after ${before} (life ${node.life})`;
-        high.set(node.id, term);
+        if (durable < before) return `${node.id}'s disk holds term ${durable} after ${before} (life ${node.life})`;
+        high.set(node.id, durable);
+        const running = raftOf(node)?.raftStatus().term;
+        if (running !== undefined && running < durable) return `${node.id} runs at term ${running}, below the term ${durable} on its disk (life ${node.life})`;
       }
       return null;
     },
