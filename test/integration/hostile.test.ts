@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { StatusResponse, StreamEvent } from '../../daemon/api/types.js';
 import { MEMBERSHIP_KEY, WAL_DIR } from '../../daemon/node-store.js';
+import { DEFAULT_PEER_LIMITS } from '../../daemon/p2p/flood-guard.js';
 import { readLogStore } from '../../daemon/storage/index.js';
 import { bullyPersistedCodec, type BullyPersisted } from '../../protocols/bully/index.js';
 import type { LeadershipSample } from '../../protocols/sim/leadership-history.js';
@@ -501,7 +502,7 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
       await staller.close();
     });
 
-    await t.test('10k+ frames a second from one member: /v1/leader keeps answering, leadership stays, the flooder (only) is disconnected', async (st) => {
+    await t.test('a flood paced at 20k frames a second from one member: /v1/leader keeps answering, leadership stays, the flooder (only) is disconnected', async (st) => {
       const leader = await leaderOf(cluster);
       const index = Number(leader.name.slice(1));
       const flooder = await hostile(cluster, ALL);
@@ -540,10 +541,16 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
       await probe;
       const taken = (await framesIn(cluster, index)) - seen;
       const rss = vmRssBytes(pid(cluster, index));
-      const ratePerS = (result.sent * 1000) / Math.max(1, result.elapsedMs);
+      const ratePerS = result.ratePerS;
       st.diagnostic(`flood: ${result.sent} frames handed to the stream in ${result.elapsedMs} ms (${Math.round(ratePerS)}/s, ${result.ended}${result.error ? ` ${result.error}` : ''}); leader took in ${taken}; slowest /v1/leader ${slowestMs} ms; RSS ${(rss / MB).toFixed(1)} MB; flood ended ${floodEndMs - startedMs} ms after start`);
-      // The flood ran at 10k+ a second and reached the leader (which may cut it short: that is the point).
-      assert.ok(ratePerS >= 10_000 && (taken >= 10_000 || (result.ended === 'error' && taken >= 100)), `kit check: ${result.sent} frames sent at ${Math.round(ratePerS)}/s (${result.ended}), ${taken} taken in by the leader`);
+      // The flood reached the leader (which may cut it short: that is the point) at ten times the
+      // per-peer limit or more. How fast frames are handed over also depends on how fast the leader
+      // reads them (stream flow control): 13-19k a second on a quiet machine, 9k on a loaded CI one.
+      const floodFloorPerS = 10 * DEFAULT_PEER_LIMITS.frames.ratePerS;
+      assert.ok(
+        ratePerS >= floodFloorPerS && (taken >= 10_000 || (result.ended === 'error' && taken >= 100)),
+        `kit check: ${result.sent} frames sent at ${Math.round(ratePerS)}/s (at least ${floodFloorPerS}), ${result.ended}, ${taken} taken in by the leader`,
+      );
       const now = await leaderOf(cluster).then((s) => `${s.name}@${s.term}`, (err: Error) => err.message);
       const others = ALL.filter((i) => i !== index).map((i) => `n${i}`);
       // All at once: which of them broke is the finding. Dropping every connection is no answer to one flooder.

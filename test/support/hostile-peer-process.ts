@@ -168,6 +168,7 @@ async function flood(request: Extract<HostileRequest, { op: 'flood' }>): Promise
   const stream = await openStream(to);
   const startedMs = performance.now();
   let sent = 0;
+  let lastBlockMs = startedMs;
   let ended: 'time' | 'count' | 'error' = 'time';
   let error: string | null = null;
   async function* blocks(): AsyncGenerator<Uint8Array> {
@@ -183,6 +184,7 @@ async function flood(request: Extract<HostileRequest, { op: 'flood' }>): Promise
         if (dueMs > elapsedMs) await sleep(Math.min(dueMs - elapsedMs, durationMs - elapsedMs));
       }
       sent += blockFrames;
+      lastBlockMs = performance.now();
       yield block;
     }
   }
@@ -193,7 +195,11 @@ async function flood(request: Extract<HostileRequest, { op: 'flood' }>): Promise
     ended = 'error';
     error = (err as Error | null)?.name ?? 'Error';
   }
-  return { sent, elapsedMs: Math.round(performance.now() - startedMs), ended, error };
+  // The pace while frames were handed over: from the first block to the last, so the time a reset
+  // takes to surface after the last block (the leader cut us off) does not dilute it.
+  const handingMs = lastBlockMs - startedMs;
+  const ratePerS = sent > blockFrames && handingMs > 0 ? Math.round(((sent - blockFrames) * 1000) / handingMs) : 0;
+  return { sent, elapsedMs: Math.round(performance.now() - startedMs), ratePerS, ended, error };
 }
 
 async function handle(request: HostileRequest): Promise<unknown> {

@@ -65,6 +65,8 @@ export interface FloodResult {
   /** Frames handed to the stream. */
   sent: number;
   elapsedMs: number;
+  /** Frames per second while they were handed to the stream (first block to last); 0 for a single block. */
+  ratePerS: number;
   /** `time` or `count` when it ran its course; `error` when the stream or connection failed. */
   ended: 'time' | 'count' | 'error';
   /** The failure's error name, with `ended: 'error'`. */
