@@ -46,6 +46,18 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
         leaseRemainingMs: status.leaseRemainingMs,
         bootstrap: status.bootstrap,
         security: securityStatus(config),
+        ...(status.log
+          ? {
+              raft: {
+                commitIndex: status.log.commitIndex,
+                appliedIndex: status.log.appliedIndex,
+                lastIndex: status.log.lastIndex,
+                lastTerm: status.log.lastTerm,
+                voters: status.log.voters.map((id) => runtime.nodeRef(id)!),
+                learners: status.log.learners.map((id) => runtime.nodeRef(id)!),
+              },
+            }
+          : {}),
         revision,
         uptimeMs: Math.round(runtime.uptimeMs),
         version: VERSION,

@@ -72,6 +72,18 @@ export interface ElectionStatus {
   leaseRemainingMs: number | null;
   /** `cluster.bootstrapExpect`, the members seen so far, and whether that count was ever reached. */
   bootstrap: { expect: number; seen: number; complete: boolean };
+  /** A log-based machine's log and configuration (Raft); absent for Bully. */
+  log?: ElectionLogStatus;
+}
+
+/** Where a log-based machine's log stands, and who votes (the API's `raft` object). */
+export interface ElectionLogStatus {
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  lastTerm: number;
+  voters: NodeId[];
+  learners: NodeId[];
 }
 
 /**

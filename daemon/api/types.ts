@@ -30,10 +30,24 @@ export interface StatusResponse {
    * fails, so it never sends this; clients still show it when an older daemon does.
    */
   persistError?: PersistErrorStatus | null;
+  /** Raft only: where this node's log stands and who votes. */
+  raft?: RaftStatusResponse;
   /** Same as LeaderResponse.revision. */
   revision: number;
   uptimeMs: number;
   version: string;
+}
+
+export interface RaftStatusResponse {
+  /** The highest log index known committed (a majority holds it). */
+  commitIndex: number;
+  /** The highest index applied to the state machine. */
+  appliedIndex: number;
+  lastIndex: number;
+  lastTerm: number;
+  /** The configuration in the log: who votes; learners follow the log without voting. */
+  voters: NodeRef[];
+  learners: NodeRef[];
 }
 
 export interface BootstrapStatus {

@@ -52,6 +52,14 @@ describe('CLI formatting', () => {
     assert.equal(formatLeader(leader({ role: 'leader', leaseRemainingMs: 2_650 })), `alpha (${shortId(SELF_ID)}), term 3, fencing token 11, lease 2.6s left`);
   });
 
+  it('formatStatus shows where a raft log stands and who votes; no raft line for bully', () => {
+    const ref = (name: string) => ({ id: `id-${name}`, name });
+    const raft = { commitIndex: 7, appliedIndex: 7, lastIndex: 8, lastTerm: 3, voters: [ref('n1'), ref('n2'), ref('n3')], learners: [ref('n4')] };
+    assert.match(formatStatus(status({ protocol: 'raft', raft })), /^raft {6}commit 7, last 8 \(term 3\), voters n1 n2 n3, learners n4$/m);
+    assert.match(formatStatus(status({ protocol: 'raft', raft: { ...raft, voters: [], learners: [] } })), /^raft {6}commit 7, last 8 \(term 3\), voters none yet$/m);
+    assert.doesNotMatch(formatStatus(status()), /^raft/m);
+  });
+
   it('formatStatus shows the bootstrap state only while it is incomplete', () => {
     const waiting = formatStatus(status({ leader: null, bootstrap: { expect: 3, seen: 2, complete: false } }));
     assert.match(waiting, /^bootstrap waiting: seen 2 of 3 members \(never leads before 3\)$/m);

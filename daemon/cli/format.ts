@@ -39,6 +39,7 @@ export function formatStatus(s: StatusResponse): string {
     `role      ${s.role}, term ${s.term}${leaseSuffix(s.leaseRemainingMs)}`,
     `leader    ${nodeLabel(s.leader)}, fencing token ${s.fencingToken}`,
     `members   ${counts}`,
+    ...(s.raft ? [`raft      commit ${s.raft.commitIndex}, last ${s.raft.lastIndex} (term ${s.raft.lastTerm}), voters ${s.raft.voters.map((v) => v.name).join(' ') || 'none yet'}${s.raft.learners.length ? `, learners ${s.raft.learners.map((v) => v.name).join(' ')}` : ''}`] : []),
     // The daemon reports only what is on disk; this says why it holds back.
     ...(s.persistError ? [`disk      ${s.persistError.message}; sending no election messages until a write succeeds`] : []),
     ...(boot && !boot.complete ? [`bootstrap waiting: seen ${boot.seen} of ${boot.expect} members (never leads before ${boot.expect})`] : []),

@@ -180,9 +180,11 @@ export class Raft implements RaftElection {
     // A lease that never ends (a one-voter cluster) is reported as one full lease.
     const remainingMs = Number.isFinite(expiresAtMs) ? expiresAtMs - nowMs : leaderLeaseMs(this.config.electionTimeoutMs);
     const configuration = this.configuration();
+    const s = this.raftStatus();
     return {
       leaseRemainingMs: expiresAtMs > nowMs ? Math.floor(remainingMs) : null,
       bootstrap: { expect: this.bootstrapExpect, seen: configuration?.voters.length ?? aliveRaftMembers(this.selfId, this.members).length, complete: configuration !== null },
+      log: { commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, lastIndex: s.lastIndex, lastTerm: s.lastTerm, voters: s.voters, learners: s.learners },
     };
   }
 

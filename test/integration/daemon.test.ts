@@ -221,6 +221,9 @@ describe('raft, one node', { timeout: 60_000 }, () => {
             assert.equal(status.protocol, 'raft');
             assert.equal(status.leader?.name, 'solo');
             assert.ok(status.leaseRemainingMs !== null && status.leaseRemainingMs > 0, 'a leader reports the lease it holds');
+            // Its configuration (itself), then its leader record, at least, are committed.
+            assert.deepEqual(status.raft?.voters.map((v) => v.name), ['solo']);
+            assert.ok(status.raft.commitIndex >= 2 && status.raft.lastTerm === status.term, JSON.stringify(status.raft));
             return { term: status.term, fencingToken: status.fencingToken };
           }
           assert.ok(Date.now() < deadline, `no leadership within 10 s: ${JSON.stringify(status)}\n${daemon.output()}`);

@@ -41,6 +41,8 @@ describe('raft with 5 real daemons', { timeout: 180_000 }, () => {
     assert.ok(first.term >= 1 && first.fencingToken >= 1, JSON.stringify(first));
     const statuses = await Promise.all(all.map((i) => cluster.client(i).status()));
     assert.equal(statuses.filter((s) => s.role === 'leader').length, 1, 'exactly one node says it leads');
+    // The bootstrap configuration: all five vote, and every node holds it.
+    for (const s of statuses) assert.deepEqual(s.raft?.voters.map((v) => v.name).sort(), ['n1', 'n2', 'n3', 'n4', 'n5'], s.name);
 
     const old = cluster.nodes.find((n) => n.name === first.name)!;
     cluster.signal(old.index, 'SIGKILL');
