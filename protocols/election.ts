@@ -79,6 +79,7 @@ export interface ElectionStatus {
 /** Where a log-based machine's log stands, and who votes (the API's `raft` object). */
 export interface ElectionLogStatus {
   commitIndex: number;
+  /** Nothing is applied beyond the commit index yet (no state machine): equal to it. */
   appliedIndex: number;
   lastIndex: number;
   lastTerm: number;

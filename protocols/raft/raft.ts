@@ -14,7 +14,7 @@
  * only once they know that record committed, and no longer than the lease it told them of.
  */
 import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
-import type { Election, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
+import type { Election, ElectionInput, ElectionLogStatus, ElectionMember, ElectionStatus } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
@@ -46,19 +46,12 @@ export interface RaftInit {
 export type RaftRole = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 /** What `raftStatus()` reports, for the API and for the simulator's invariants. */
-export interface RaftStatus {
+export interface RaftStatus extends ElectionLogStatus {
   role: RaftRole;
   term: number;
   votedFor: NodeId | null;
   /** The leader this node believes leads `term` (itself when leading), named or not yet. */
   leader: NodeId | null;
-  commitIndex: number;
-  /** Nothing is applied beyond the commit index in this step (no state machine yet): equal to it. */
-  appliedIndex: number;
-  lastIndex: number;
-  lastTerm: number;
-  voters: NodeId[];
-  learners: NodeId[];
 }
 
 /** The Election interface plus the inspection methods the API and the simulator use. */
