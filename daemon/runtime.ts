@@ -103,6 +103,8 @@ const LEAVE_FLUSH_MS = 100;
 const STOP_MAX_MS = 1800;
 /** Event-loop lag is reported as the max over this window, so one stall is seen by several ticks. */
 const LAG_WINDOW_MS = 1000;
+/** A leader's late heartbeats are logged once, then at most this often (with how many came meanwhile). */
+const LATE_LOG_EVERY_MS = 10_000;
 
 export class Runtime {
   private readonly core: HostCore;
@@ -119,6 +121,8 @@ export class Runtime {
   private stopped: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
   private fatal = false;
+  private lateHeartbeats = 0;
+  private lateLoggedAtMs = -Infinity;
   readonly stats: RuntimeStats = {
     heartbeatsSent: 0,
     heartbeatsReceived: 0,
@@ -414,6 +418,28 @@ export class Runtime {
       case 'election-started':
         log.info({ event: event.type, term: event.term, reason: event.reason }, 'election started');
         return;
+      case 'stepped-down':
+        log[event.reason === 'transfer' ? 'info' : 'warn']({ event: event.type, term: event.term, reason: event.reason }, `stepped down (${event.reason})`);
+        return;
+      case 'configuration-changed':
+        log.info({ event: event.type, index: event.index, voters: event.voters.map((r) => r.name), learners: event.learners.map((r) => r.name) }, 'raft configuration changed');
+        return;
+      case 'raft-snapshot':
+        log.info({ event: event.type, action: event.action, index: event.index, term: event.term, peer: event.peer?.name ?? null }, `raft snapshot ${event.action}`);
+        return;
+      case 'heartbeat-late': {
+        // etcd's "failed to send out heartbeat on time": once, then at most every LATE_LOG_EVERY_MS with a count.
+        this.lateHeartbeats++;
+        const nowMs = this.init.nowMs();
+        if (nowMs - this.lateLoggedAtMs < LATE_LOG_EVERY_MS) return;
+        log.warn(
+          { event: event.type, lateMs: Math.round(event.lateMs), since: this.lateHeartbeats },
+          'failed to send out heartbeat on time; the event loop or the disk is overloaded, and followers may start an election',
+        );
+        this.lateLoggedAtMs = nowMs;
+        this.lateHeartbeats = 0;
+        return;
+      }
       default: {
         const { type, id: _id, name, ...details } = event;
         log[type === 'member-dead' ? 'warn' : 'info']({ event: type, member: name, ...details }, type.replace('-', ' '));

@@ -58,6 +58,17 @@ export type ElectionEffect<M, P> =
   | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
   | { type: 'command-result'; id: number; result: CommandResult }
   | { type: 'shutdown-ready' }
+  /** A leader stopped leading, and why (a log-based machine; Bully's leaders lose their lease instead). */
+  | { type: 'stepped-down'; term: number; reason: StepDownReason }
+  /** The configuration this node uses changed (appended, truncated away, or installed from a snapshot). */
+  | { type: 'configuration-changed'; index: number; voters: NodeId[]; learners: NodeId[] }
+  /** A snapshot was taken here (log compacted), sent whole to a lagging peer, or installed from the leader. */
+  | { type: 'snapshot'; action: SnapshotAction; index: number; term: number; peer: NodeId | null }
+  /**
+   * A leader sent a heartbeat round at least a full interval after it was due (etcd's "failed to
+   * send out heartbeat on time"): the event loop or the disk held it up, and followers may campaign.
+   */
+  | { type: 'heartbeat-late'; lateMs: number }
   /**
    * A valid message the machine would not act on because of who sent it or what it claims (not
    * a live member, an epoch beyond reach): dropped, and counted and logged by the host.
@@ -65,6 +76,17 @@ export type ElectionEffect<M, P> =
   | { type: 'refused'; from: NodeId; reason: RefusalReason; detail: string };
 
 export type RefusalReason = 'not-a-member' | 'epoch-out-of-range';
+
+/**
+ * Why a leader stepped down: it did not hear from a majority within the election timeout
+ * (`check-quorum`), it handed over (`transfer`), it saw a higher term (`higher-term`), or a
+ * configuration without it as a voter took effect (`removed`).
+ */
+export type StepDownReason = 'check-quorum' | 'transfer' | 'higher-term' | 'removed';
+export const STEP_DOWN_REASONS: readonly StepDownReason[] = ['check-quorum', 'transfer', 'higher-term', 'removed'];
+
+export type SnapshotAction = 'taken' | 'sent' | 'installed';
+export const SNAPSHOT_ACTIONS: readonly SnapshotAction[] = ['taken', 'sent', 'installed'];
 
 /** What the control API reports besides the summary. */
 export interface ElectionStatus {
@@ -85,6 +107,40 @@ export interface ElectionLogStatus {
   lastTerm: number;
   voters: NodeId[];
   learners: NodeId[];
+  /** Index of the newest snapshot (0: none); entries up to it are compacted away. */
+  snapshotIndex: number;
+  /** On the leader: each other member it replicates to; empty elsewhere. */
+  peers: ElectionPeerProgress[];
+  /** Cumulative counts since this process started (for metrics). */
+  counters: ElectionLogCounters;
+}
+
+/** A leader's view of one follower (etcd's Progress): how far it holds the log, and when it last answered. */
+export interface ElectionPeerProgress {
+  id: NodeId;
+  voter: boolean;
+  /** Highest index known replicated there. */
+  matchIndex: number;
+  nextIndex: number;
+  /** The leader's last index minus matchIndex. */
+  lag: number;
+  /** ms since the leader last heard from it in this term (null: not yet). */
+  lastContactMs: number | null;
+  /** probe: one append at a time until it accepts; replicate: pipelined; snapshot: a snapshot is on its way. */
+  state: 'probe' | 'replicate' | 'snapshot';
+}
+
+/** etcd-style counters of a log-based machine, cumulative over this process's life. */
+export interface ElectionLogCounters {
+  /** Entries this node appended as leader that then committed. */
+  proposalsCommitted: number;
+  /** Entries this node appended as leader that were lost with its leadership (never committed in its term). */
+  proposalsFailed: number;
+  /** Pre-vote and vote requests this node answered, by kind and answer. */
+  preVotesGranted: number;
+  preVotesRefused: number;
+  votesGranted: number;
+  votesRefused: number;
 }
 
 /**

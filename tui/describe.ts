@@ -39,7 +39,19 @@ export function describeEvent(event: StreamEvent): { text: string; tone: LogTone
       return { text: `election started, term ${event.term} (${event.reason})`, tone: 'warn' };
     case 'election-finished':
       return { text: `election ${event.result}, term ${event.term} in ${formatMs(event.durationMs)}`, tone: event.result === 'won' ? 'good' : 'info' };
+    case 'stepped-down':
+      return { text: `stepped down from term ${event.term} (${event.reason})`, tone: event.reason === 'transfer' ? 'info' : 'warn' };
+    case 'configuration-changed':
+      return { text: `configuration at ${event.index}: voters ${names(event.voters)}${event.learners.length > 0 ? `, learners ${names(event.learners)}` : ''}`, tone: 'info' };
+    case 'raft-snapshot':
+      return { text: `snapshot ${event.action} at index ${event.index} (term ${event.term})${event.peer ? `${event.action === 'installed' ? ' from ' : ' to '}${event.peer.name}` : ''}`, tone: 'info' };
+    case 'heartbeat-late':
+      return { text: `heartbeat sent ${formatMs(event.lateMs)} late: event loop or disk overloaded`, tone: 'warn' };
   }
+}
+
+function names(refs: readonly { name: string }[]): string {
+  return refs.map((r) => r.name).join(', ') || 'none';
 }
 
 /** Whole milliseconds: the daemon measures durations with sub-ms precision nobody reads. */

@@ -92,6 +92,10 @@ function applyEvent(view: DaemonView, event: StreamEvent, nowMs: number): Daemon
     case 'election-finished':
     case 'protocol-mismatch':
     case 'refuted':
+    case 'stepped-down':
+    case 'configuration-changed':
+    case 'raft-snapshot':
+    case 'heartbeat-late':
       // Logged only; the members table marks a member of another protocol already.
       return view;
   }

@@ -25,6 +25,10 @@ const SAMPLES: { [T in NodeEventType]: Extract<NodeEvent, { type: T }> } = {
   'leader-changed': { type: 'leader-changed', from: null, to: { id: SELF_ID, name: 'alpha' }, term: 4, fencingToken: 12, leaderlessMs: 840 },
   'election-started': { type: 'election-started', term: 4, reason: 'leader dead' },
   'election-finished': { type: 'election-finished', term: 4, result: 'won', durationMs: 62.75 },
+  'stepped-down': { type: 'stepped-down', term: 4, reason: 'check-quorum' },
+  'configuration-changed': { type: 'configuration-changed', index: 7, voters: [{ id: SELF_ID, name: 'alpha' }, beta], learners: [] },
+  'raft-snapshot': { type: 'raft-snapshot', action: 'installed', index: 1024, term: 4, peer: beta },
+  'heartbeat-late': { type: 'heartbeat-late', lateMs: 312.5 },
 };
 
 function snapshot(): SnapshotEvent {

@@ -6,6 +6,7 @@
  * passed on half-typed.
  */
 import { z } from 'zod';
+import { SNAPSHOT_ACTIONS, STEP_DOWN_REASONS } from '../../protocols/election.js';
 import type { NodeEvent } from '../../protocols/host/events.js';
 import type { SuspectReason } from '../../protocols/membership/types.js';
 import { MEMBER_STATES, PROTOCOL_NAMES, ROLES, type Codec } from '../../protocols/types.js';
@@ -69,6 +70,10 @@ const apiEventSchemas = [
   event('leader-changed', { from: nodeRef.nullable(), to: nodeRef.nullable(), term: counter, fencingToken: counter, leaderlessMs: durationMs }),
   event('election-started', { term: counter, reason: z.string() }),
   event('election-finished', { term: counter, result: z.enum(['won', 'lost', 'aborted']), durationMs }),
+  event('stepped-down', { term: counter, reason: z.enum(STEP_DOWN_REASONS) }),
+  event('configuration-changed', { index: counter, voters: z.array(nodeRef), learners: z.array(nodeRef) }),
+  event('raft-snapshot', { action: z.enum(SNAPSHOT_ACTIONS), index: counter, term: counter, peer: nodeRef.nullable() }),
+  event('heartbeat-late', { lateMs: durationMs }),
 ] as const;
 
 /** Compile-time: these schemas and NodeEvent name the same events with the same fields, so neither drifts alone. */

@@ -211,6 +211,8 @@ export class HostCore {
     return this.membership.health();
   }
 
+  nodeRef(id: NodeId): NodeRef;
+  nodeRef(id: NodeId | null): NodeRef | null;
   nodeRef(id: NodeId | null): NodeRef | null {
     if (id === null) return null;
     return { id, name: this.membership.member(id)?.name ?? id };
@@ -425,6 +427,18 @@ export class HostCore {
       case 'election-finished':
         this.emit('election', { type: 'event', event: { type: 'election-finished', term: effect.term, result: effect.result, durationMs: effect.durationMs } });
         return;
+      case 'stepped-down':
+        this.emit('election', { type: 'event', event: { type: 'stepped-down', term: effect.term, reason: effect.reason } });
+        return;
+      case 'configuration-changed':
+        this.emit('election', { type: 'event', event: { type: 'configuration-changed', index: effect.index, voters: effect.voters.map((id) => this.nodeRef(id)), learners: effect.learners.map((id) => this.nodeRef(id)) } });
+        return;
+      case 'snapshot':
+        this.emit('election', { type: 'event', event: { type: 'raft-snapshot', action: effect.action, index: effect.index, term: effect.term, peer: this.nodeRef(effect.peer) } });
+        return;
+      case 'heartbeat-late':
+        this.emit('election', { type: 'event', event: { type: 'heartbeat-late', lateMs: effect.lateMs } });
+        return;
       case 'command-result':
         this.emit('election', { type: 'command-result', id: effect.id, result: effect.result });
         return;
@@ -511,7 +525,17 @@ export class HostCore {
 }
 
 function isReport(effect: ElectionEffect<unknown, unknown>): boolean {
-  return effect.type === 'election-started' || effect.type === 'election-finished';
+  switch (effect.type) {
+    case 'election-started':
+    case 'election-finished':
+    case 'stepped-down':
+    case 'configuration-changed':
+    case 'snapshot':
+    case 'heartbeat-late':
+      return true;
+    default:
+      return false;
+  }
 }
 
 function sameSummary(a: ElectionSummary, b: ElectionSummary): boolean {

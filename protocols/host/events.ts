@@ -3,6 +3,7 @@
  * time added by the daemon), the metrics binding counts, the CLI prints and the dashboard
  * reduces. The host core (core.ts) is the only producer; every consumer switches on `type`.
  */
+import type { SnapshotAction, StepDownReason } from '../election.js';
 import type { SuspectReason } from '../membership/types.js';
 import type { MemberState, NodeId, ProtocolName, Role } from '../types.js';
 
@@ -45,9 +46,20 @@ export type NodeEvent =
   | { type: 'term-changed'; from: number; to: number }
   | { type: 'leader-changed'; from: NodeRef | null; to: NodeRef | null; term: number; fencingToken: number; leaderlessMs: number }
   | { type: 'election-started'; term: number; reason: string }
-  | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number };
+  | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
+  /** Raft: this node stopped leading, and why. */
+  | { type: 'stepped-down'; term: number; reason: StepDownReason }
+  /** Raft: the configuration this node uses changed (log index of its entry or snapshot). */
+  | { type: 'configuration-changed'; index: number; voters: NodeRef[]; learners: NodeRef[] }
+  /** Raft: a snapshot was taken here, sent to `peer`, or installed from `peer` (the leader). */
+  | { type: 'raft-snapshot'; action: SnapshotAction; index: number; term: number; peer: NodeRef | null }
+  /** Raft: this leader sent a heartbeat round `lateMs` after it was due (at least one interval late). */
+  | { type: 'heartbeat-late'; lateMs: number };
 
 export type NodeEventType = NodeEvent['type'];
+
+/** The events an election machine reports itself (the rest come from membership or the summary's diff). */
+export type ElectionNodeEvent = Extract<NodeEvent, { type: 'election-started' | 'election-finished' | 'stepped-down' | 'configuration-changed' | 'raft-snapshot' | 'heartbeat-late' }>;
 
 /** Every event type, for consumers that list or validate them (metrics labels, the CLI's filter). */
 export const NODE_EVENT_TYPES: readonly NodeEventType[] = [
@@ -65,4 +77,8 @@ export const NODE_EVENT_TYPES: readonly NodeEventType[] = [
   'leader-changed',
   'election-started',
   'election-finished',
+  'stepped-down',
+  'configuration-changed',
+  'raft-snapshot',
+  'heartbeat-late',
 ];

@@ -4,6 +4,7 @@
  * leader record appended on election, heartbeat rounds and the lease they earn, check-quorum
  * measured in time (etcd #13527), and the transfer's catch-up and TimeoutNow (thesis §3.10).
  */
+import type { ElectionPeerProgress } from '../election.js';
 import { leaderLeaseMs, quorumLeaseExpiryMs } from '../lease.js';
 import type { NodeId } from '../types.js';
 import { MAX_ENTRIES_PER_MESSAGE, type RaftEntry, type RaftMessage } from './messages.js';
@@ -110,9 +111,14 @@ export class LeaderState {
 
   tick(): void {
     const m = this.m;
-    if (m.nowMs >= this.quorumLostAtMs()) return m.becomeFollower(m.hard.term, null);
+    if (m.nowMs >= this.quorumLostAtMs()) return m.becomeFollower(m.hard.term, null, 'check-quorum');
     if (this.transfer && m.nowMs >= this.transfer.deadlineMs) m.commands.transferAborted(this.abortTransfer());
-    if (m.nowMs >= this.heartbeatDueMs) this.broadcast();
+    if (m.nowMs >= this.heartbeatDueMs) {
+      // etcd's "failed to send out heartbeat on time": a whole interval late, followers may campaign.
+      const lateMs = m.nowMs - this.heartbeatDueMs;
+      if (lateMs >= m.config.heartbeatIntervalMs) m.out.emit({ type: 'heartbeat-late', lateMs });
+      this.broadcast();
+    }
   }
 
   /** Raft members that joined the view since: replicate to them too (as non-voting followers). */
@@ -183,6 +189,7 @@ export class LeaderState {
     const p = this.progress.get(from);
     if (!p) return;
     p.lastHeardMs = m.nowMs;
+    p.answered = true;
     // The answered message left, so every persist ahead of its round is durable.
     this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(r.round) ?? 0);
     // Any answer in our term means the follower took us as its leader at that round: it counts for the lease.
@@ -217,8 +224,39 @@ export class LeaderState {
     const index = committedIndex(this.voters(), (id) => (id === m.selfId ? m.log.lastIndex() : (this.progress.get(id)?.match ?? 0)));
     if (index <= m.log.committed || m.log.term(index) !== m.hard.term) return;
     if (m.log.committed < this.recordIndex && index >= this.recordIndex) this.establishedRound = this.round + 1;
+    m.counters.proposalsCommitted += this.ownEntriesBetween(m.log.committed, index);
     m.advanceCommit(index);
     this.broadcast();
+  }
+
+  /** Entries of this leader's term in (after, upTo]: what it proposed there. */
+  private ownEntriesBetween(after: number, upTo: number): number {
+    const m = this.m;
+    let n = 0;
+    for (let i = upTo; i > after && m.log.term(i) === m.hard.term; i--) n++;
+    return n;
+  }
+
+  /** Entries of this leader's term it holds beyond the commit index (lost if it steps down now). */
+  uncommittedOwnEntries(): number {
+    return this.ownEntriesBetween(this.m.log.committed, this.m.log.lastIndex());
+  }
+
+  /** Per follower, for the API (`GET /v1/raft`): where it stands and when it last answered. */
+  peers(): ElectionPeerProgress[] {
+    const m = this.m;
+    const voters = new Set(this.voters());
+    return [...this.progress.values()]
+      .map((p) => ({
+        id: p.id,
+        voter: voters.has(p.id),
+        matchIndex: p.match,
+        nextIndex: p.next,
+        lag: Math.max(0, m.log.lastIndex() - p.match),
+        lastContactMs: p.answered ? Math.max(0, m.nowMs - p.lastHeardMs) : null,
+        state: p.probing ? ('probe' as const) : ('replicate' as const),
+      }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   // ---- leadership transfer (thesis §3.10) ----

@@ -15,6 +15,8 @@ export class RaftLog {
   private readonly offsetIndex: number;
   private readonly offsetTerm: number;
   private entries: RaftEntry[];
+  /** Indexes of the configuration entries held, ascending (so the newest is found without a scan). */
+  private configIndexes: number[];
   committed: number;
 
   constructor(snapshot: RaftSnapshot | null, entries: readonly RaftEntry[], committed: number) {
@@ -24,8 +26,14 @@ export class RaftLog {
     this.entries.forEach((e, i) => {
       if (e.index !== this.offsetIndex + i + 1) throw new Error(`log entry ${e.index} out of place (expected ${this.offsetIndex + i + 1})`);
     });
+    this.configIndexes = this.entries.filter((e) => e.data.kind === 'config').map((e) => e.index);
     // A commit index beyond what survived would name entries this node no longer holds.
     this.committed = Math.min(Math.max(committed, this.offsetIndex), this.lastIndex());
+  }
+
+  /** Index of the last entry the snapshot replaced (0 without one). */
+  snapshotIndex(): number {
+    return this.offsetIndex;
   }
 
   lastIndex(): number {
@@ -64,12 +72,14 @@ export class RaftLog {
   append(entry: RaftEntry): void {
     if (entry.index !== this.lastIndex() + 1) throw new Error(`append at ${entry.index} after ${this.lastIndex()}`);
     this.entries.push(entry);
+    if (entry.data.kind === 'config') this.configIndexes.push(entry.index);
   }
 
   /** Drops every entry above `index`; never a committed one (a machine bug if asked). */
   truncateAfter(index: number): void {
     if (index < this.committed) throw new Error(`truncating committed entries after ${index} (commit ${this.committed})`);
     this.entries = this.entries.slice(0, Math.max(0, index - this.offsetIndex));
+    while ((this.configIndexes.at(-1) ?? 0) > index) this.configIndexes.pop();
   }
 
   /** The last index holding an entry of `term` or lower, at or below `index` (fast back-off: both sides of etcd's findConflictByTerm). */
@@ -81,11 +91,14 @@ export class RaftLog {
 
   /** The newest configuration in the log, committed or not (thesis §4.1: a server uses the latest it has). */
   configuration(snapshot: RaftConfiguration | null): RaftConfiguration | null {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const data = this.entries[i]!.data;
-      if (data.kind === 'config') return { voters: data.voters, learners: data.learners };
-    }
-    return snapshot;
+    const index = this.configIndexes.at(-1);
+    const data = index === undefined ? undefined : this.entry(index)?.data;
+    return data?.kind === 'config' ? { voters: data.voters, learners: data.learners } : snapshot;
+  }
+
+  /** The index of the newest configuration entry held, or the snapshot's index (0 when there is neither). */
+  configurationIndex(): number {
+    return this.configIndexes.at(-1) ?? this.offsetIndex;
   }
 
   /** The index of the leader record of `term` (the first entry of that term), or null. */

@@ -21,6 +21,8 @@ export class Progress {
   inflight: number[] = [];
   /** When the leader last heard anything from this follower in its term (its clock). */
   lastHeardMs: number;
+  /** Whether it answered anything in this term yet (lastHeardMs starts as the leader's start). */
+  answered = false;
   /** When the leader sent the newest round this follower acknowledged (-Infinity: none yet). */
   ackedRoundSentMs = -Infinity;
   /** The newest round this follower answered (0: none). */

@@ -14,7 +14,7 @@
  * only once they know that record committed, and no longer than the lease it told them of.
  */
 import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
-import type { Election, ElectionInput, ElectionLogStatus, ElectionMember, ElectionStatus } from '../election.js';
+import type { Election, ElectionInput, ElectionLogCounters, ElectionLogStatus, ElectionMember, ElectionStatus, StepDownReason } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
@@ -103,6 +103,9 @@ export class Raft implements RaftElection {
   private episode: { startedMs: number } | null = null;
   /** Whether what we read may have waited out a stall of our own (../stall.ts). */
   private readonly stall: StallClock;
+  /** The configuration last reported (configuration-changed is emitted when it differs after a step). */
+  private reportedConfig: string;
+  readonly counters: ElectionLogCounters = { proposalsCommitted: 0, proposalsFailed: 0, preVotesGranted: 0, preVotesRefused: 0, votesGranted: 0, votesRefused: 0 };
 
   constructor(init: RaftInit) {
     this.selfId = init.selfId;
@@ -123,6 +126,7 @@ export class Raft implements RaftElection {
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
     this.stepRole = this.stepFollower;
+    this.reportedConfig = this.configurationKey();
   }
 
   // ---- Election interface ----
@@ -148,7 +152,21 @@ export class Raft implements RaftElection {
         break;
     }
     this.commands.checkShutdown();
+    this.reportConfiguration();
     this.out.flush();
+  }
+
+  private configurationKey(): string {
+    return JSON.stringify([this.log.configurationIndex(), this.configuration()]);
+  }
+
+  /** After a step: the configuration in use changed (appended, truncated away, installed). */
+  private reportConfiguration(): void {
+    const key = this.configurationKey();
+    if (key === this.reportedConfig) return;
+    this.reportedConfig = key;
+    const c = this.configuration();
+    this.out.emit({ type: 'configuration-changed', index: this.log.configurationIndex(), voters: [...(c?.voters ?? [])], learners: [...(c?.learners ?? [])] });
   }
 
   drain(): RaftEffect[] {
@@ -177,7 +195,7 @@ export class Raft implements RaftElection {
     return {
       leaseRemainingMs: expiresAtMs > nowMs ? Math.floor(remainingMs) : null,
       bootstrap: { expect: this.bootstrapExpect, seen: configuration?.voters.length ?? aliveRaftMembers(this.selfId, this.members).length, complete: configuration !== null },
-      log: { commitIndex: s.commitIndex, appliedIndex: s.appliedIndex, lastIndex: s.lastIndex, lastTerm: s.lastTerm, voters: s.voters, learners: s.learners },
+      log: { ...s, peers: this.role === 'leader' ? this.leader.peers() : [] },
     };
   }
 
@@ -209,6 +227,9 @@ export class Raft implements RaftElection {
       lastTerm: this.log.lastTerm(),
       voters: [...(c?.voters ?? [])],
       learners: [...(c?.learners ?? [])],
+      snapshotIndex: this.log.snapshotIndex(),
+      peers: [],
+      counters: { ...this.counters },
     };
   }
 
@@ -280,7 +301,7 @@ export class Raft implements RaftElection {
       // check-quorum and pre-vote it would otherwise never hear of it).
       if (m.type === 'APPEND') this.out.send(from, { type: 'APPEND_RESPONSE', term: this.hard.term, success: false, index: m.prevLogIndex, hintIndex: 0, hintTerm: 0, round: m.round });
       // §9.6 fix: a lower-term pre-vote is refused with our term, so its sender catches up.
-      else if (m.type === 'VOTE' && m.preVote) this.out.send(from, { type: 'VOTE_RESPONSE', term: this.hard.term, preVote: true, granted: false });
+      else if (m.type === 'VOTE' && m.preVote) this.answerVote(from, m, false);
       return;
     }
     if (m.type === 'VOTE') return this.onVote(from, m);
@@ -321,16 +342,22 @@ export class Raft implements RaftElection {
    */
   private onVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>): void {
     const canVote = this.hard.votedFor === from || (this.hard.votedFor === null && this.leaderId === null) || (m.preVote && m.term > this.hard.term);
-    if (!canVote || !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
-      return this.out.send(from, { type: 'VOTE_RESPONSE', term: this.hard.term, preVote: m.preVote, granted: false });
-    }
+    if (!canVote || !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return this.answerVote(from, m, false);
     if (!m.preVote) {
       this.setHardState({ votedFor: from });
       this.resetElectionTimer();
       // Another survivor is already campaigning with our vote: our own turn would only split it.
       this.hintCampaignAtMs = Infinity;
     }
-    this.out.send(from, { type: 'VOTE_RESPONSE', term: m.term, preVote: m.preVote, granted: true });
+    this.answerVote(from, m, true);
+  }
+
+  /** A (pre-)vote answer, counted; a refusal carries our term, a grant the term asked for. */
+  private answerVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>, granted: boolean): void {
+    const c = this.counters;
+    if (m.preVote) granted ? c.preVotesGranted++ : c.preVotesRefused++;
+    else granted ? c.votesGranted++ : c.votesRefused++;
+    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted });
   }
 
   // ---- role step functions (after the term check: m.term === term, or a pre-vote's future term) ----
@@ -397,10 +424,19 @@ export class Raft implements RaftElection {
 
   // ---- transitions ----
 
-  becomeFollower(term: number, leader: NodeId | null): void {
+  /**
+   * To follower in `term` (a higher one is persisted with no vote). A leader that steps down says
+   * why: `reason`, or `transfer` when its TimeoutNow is out (the successor's higher term ends it).
+   */
+  becomeFollower(term: number, leader: NodeId | null, reason: StepDownReason = 'higher-term'): void {
     const higher = term > this.hard.term;
-    if (higher) this.setHardState({ term, votedFor: null });
     const wasLeader = this.role === 'leader';
+    if (wasLeader) {
+      const why = this.leader.transfer?.timeoutNowSent ? 'transfer' : reason;
+      this.counters.proposalsFailed += this.leader.uncommittedOwnEntries();
+      this.out.emit({ type: 'stepped-down', term: this.hard.term, reason: why });
+    }
+    if (higher) this.setHardState({ term, votedFor: null });
     this.role = 'follower';
     this.stepRole = this.stepFollower;
     this.leaderId = leader;

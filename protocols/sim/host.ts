@@ -10,6 +10,7 @@
 import { HostCore, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
 import type { Election } from '../election.js';
 import type { Heartbeat } from '../membership/types.js';
+import type { ElectionNodeEvent } from '../host/events.js';
 import type { ElectionSummary, NodeId } from '../types.js';
 import type { MembershipMachine, StepRecord } from './types.js';
 
@@ -107,10 +108,27 @@ export class SimHost {
         return;
       case 'event': {
         const e = output.event;
-        if (e.type === 'election-started') this.io.record({ type: 'election', node: this.id, event: e.type, term: e.term, detail: e.reason });
-        else if (e.type === 'election-finished') this.io.record({ type: 'election', node: this.id, event: e.type, term: e.term, detail: e.result });
-        else if (e.type !== 'role-changed' && e.type !== 'term-changed' && e.type !== 'leader-changed') this.io.record({ type: 'membership', node: this.id, event: e });
-        return;
+        const record = (term: number, detail: string) => this.io.record({ type: 'election', node: this.id, event: e.type as ElectionNodeEvent['type'], term, detail });
+        switch (e.type) {
+          case 'election-started':
+            return record(e.term, e.reason);
+          case 'election-finished':
+            return record(e.term, e.result);
+          case 'stepped-down':
+            return record(e.term, e.reason);
+          case 'configuration-changed':
+            return record(0, `at ${e.index}: voters ${e.voters.map((r) => r.id).join(',')} learners ${e.learners.map((r) => r.id).join(',')}`);
+          case 'raft-snapshot':
+            return record(e.term, `${e.action} at ${e.index}${e.peer ? ` peer ${e.peer.id}` : ''}`);
+          case 'heartbeat-late':
+            return record(0, `${Math.round(e.lateMs)} ms late`);
+          case 'role-changed':
+          case 'term-changed':
+          case 'leader-changed':
+            return;
+          default:
+            return this.io.record({ type: 'membership', node: this.id, event: e });
+        }
       }
       case 'refused': {
         // Dropped by a machine: traced, as the daemon logs it.

@@ -3,7 +3,7 @@
  * same pure machines as daemon/runtime.ts, on a virtual clock and a seeded network.
  */
 import type { Election } from '../election.js';
-import type { NodeEvent } from '../host/events.js';
+import type { ElectionNodeEvent, NodeEvent } from '../host/events.js';
 import type { MembershipPresetName } from '../membership/presets.js';
 import type { Member, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
@@ -127,14 +127,14 @@ export type FaultRecord =
   | { kind: 'liveness' };
 
 /** The node events that come from membership (what the host core reports of members). */
-export type MembershipNodeEvent = Exclude<NodeEvent, { type: 'role-changed' | 'term-changed' | 'leader-changed' | 'election-started' | 'election-finished' }>;
+export type MembershipNodeEvent = Exclude<NodeEvent, ElectionNodeEvent | { type: 'role-changed' | 'term-changed' | 'leader-changed' }>;
 
 /** What one step produced that invariants may look at. */
 export type StepRecord =
   | { type: 'fault'; fault: FaultRecord }
   | { type: 'membership'; node: NodeId; event: MembershipNodeEvent }
   | { type: 'summary'; node: NodeId; from: ElectionSummary; to: ElectionSummary }
-  | { type: 'election'; node: NodeId; event: 'election-started' | 'election-finished'; term: number; detail: string }
+  | { type: 'election'; node: NodeId; event: ElectionNodeEvent['type']; term: number; detail: string }
   /** A machine refused a valid message or heartbeat (who sent it, what it claimed). */
   | { type: 'refused'; node: NodeId; from: NodeId; reason: string };
 
