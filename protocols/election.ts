@@ -29,7 +29,13 @@ export type LeadershipCommand =
   | { kind: 'resign' }
   | { kind: 'elect' }
   /** Drop a departed member from the cluster size for good (it counts again once it comes back). */
-  | { kind: 'forget'; id: NodeId };
+  | { kind: 'forget'; id: NodeId }
+  /**
+   * Take a member out of the election's configuration for good (`conclave leave` asks it for the
+   * node itself before it exits). Raft removes it through a configuration entry, relayed to the
+   * leader; Bully has no configuration and answers `unsupported` (its leave is the graceful stop).
+   */
+  | { kind: 'remove'; id: NodeId };
 
 export type ElectionInput<M> =
   | { type: 'tick'; nowMs: number }

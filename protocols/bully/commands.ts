@@ -72,6 +72,8 @@ export class Commands {
         return this.commandElect(id);
       case 'forget':
         return this.commandForget(id, command.id);
+      case 'remove':
+        return this.m.out.fail(id, 'unsupported', 'bully has no configuration to remove a member from: a graceful stop (SIGTERM) announces the leave');
     }
   }
 

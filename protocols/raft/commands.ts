@@ -37,7 +37,7 @@ export class Commands {
   onCommand(id: number, command: LeadershipCommand): void {
     const m = this.m;
     const out = m.out;
-    if (command.kind === 'forget') return out.fail(id, RAFT_COMMAND_ERRORS.unsupported, 'raft changes its voters through configuration entries, which come with member removal (a later step)');
+    if (command.kind === 'forget' || command.kind === 'remove') return out.fail(id, RAFT_COMMAND_ERRORS.unsupported, 'raft changes its voters through configuration entries, which come with member removal (a later step)');
     if (this.stopping) return out.fail(id, RAFT_COMMAND_ERRORS.stopping, 'this node is shutting down');
     if (command.kind === 'elect') {
       if (!m.promotable()) return out.fail(id, RAFT_COMMAND_ERRORS.notAVoter, 'this node is not a voter of the configuration');
