@@ -63,7 +63,7 @@ export interface OpenNodeStateOptions {
  */
 export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateOptions): Promise<NodeState> {
   const state = electionState(config);
-  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, log: opts.log });
+  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, ...(state.logCodecs ? { logCodecs: state.logCodecs } : {}), log: opts.log });
   try {
     const { identity, persisted } = await openIdentity(config, store, opts);
     const incarnation = incarnationForStart(store.incarnation, opts.wallMs ?? Date.now());

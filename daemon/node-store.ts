@@ -31,6 +31,8 @@ export interface NodeStoreInit {
   protocol: ProtocolName;
   /** Validates the stored election state (the protocol's persisted codec); null: the protocol keeps none. */
   electionCodec: Codec<unknown> | null;
+  /** Validate the stored log (a log-based protocol): its snapshot's data and each entry. */
+  logCodecs?: { snapshot: Codec<unknown>; entry: Codec<unknown> };
   log: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
   /** Segment size (tests: a tiny one makes every append start a new file). Default: the log store's. */
   segmentBytes?: number;
@@ -81,6 +83,7 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
     if (hard.size === 0) for (const [k, v] of Object.entries(await importLegacy(init, store))) hard.set(k, v);
     election = validElection(path, init.electionCodec, hard.get(key));
     incarnation = validIncarnation(path, hard.get(MEMBERSHIP_KEY));
+    if (init.logCodecs) validLog(path, init.logCodecs, store.recovered);
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
@@ -119,6 +122,18 @@ function validElection(path: string, codec: Codec<unknown> | null, value: unknow
   const parsed = codec.parse(value);
   if (!parsed.ok) throw new DataFileError(path, `its election state does not parse: ${parsed.reason}`);
   return parsed.value;
+}
+
+/** A stored log the machine could not use is reported, never silently replaced (its first bad part named). */
+function validLog(path: string, codecs: NonNullable<NodeStoreInit['logCodecs']>, log: { snapshot: Snapshot | null; entries: readonly LogEntry[] }): void {
+  if (log.snapshot) {
+    const parsed = codecs.snapshot.parse(log.snapshot.data);
+    if (!parsed.ok) throw new DataFileError(path, `its snapshot at index ${log.snapshot.index} does not parse: ${parsed.reason}`);
+  }
+  for (const entry of log.entries) {
+    const parsed = codecs.entry.parse(entry);
+    if (!parsed.ok) throw new DataFileError(path, `its log entry at index ${entry.index} does not parse: ${parsed.reason}`);
+  }
 }
 
 function validIncarnation(path: string, value: unknown): number | null {

@@ -1,7 +1,7 @@
 /** Which election machine a protocol name runs, with its codecs and the state it starts from. */
 import { randomInt } from 'node:crypto';
 import { bullyMessageCodec, bullyPersistedCodec, createBully, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
-import { createRaft, INITIAL_RAFT_STATE, raftMessageCodec, raftPersistedCodec, type RaftHardState } from '../protocols/raft/index.js';
+import { createRaft, INITIAL_RAFT_STATE, raftEntryCodec, raftMessageCodec, raftPersistedCodec, raftSnapshotDataCodec, type RaftHardState } from '../protocols/raft/index.js';
 import { createRng } from '../protocols/rng.js';
 import type { Codec, LogEntry, NodeId, Snapshot } from '../protocols/types.js';
 import type { ConclaveConfig } from './config/types.js';
@@ -11,6 +11,8 @@ import type { ElectionHost } from './runtime.js';
 export interface ElectionState {
   codec: Codec<unknown>;
   initial: unknown;
+  /** A log-based protocol's codecs for its stored snapshot data and entries. */
+  logCodecs?: { snapshot: Codec<unknown>; entry: Codec<unknown> };
 }
 
 /** The configured protocol's election state. */
@@ -19,7 +21,7 @@ export function electionState(config: ConclaveConfig): ElectionState {
     case 'bully':
       return { codec: bullyPersistedCodec as Codec<unknown>, initial: { ...INITIAL_BULLY_STATE, members: [] } };
     case 'raft':
-      return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE } };
+      return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE }, logCodecs: { snapshot: raftSnapshotDataCodec as Codec<unknown>, entry: raftEntryCodec as Codec<unknown> } };
   }
 }
 
@@ -49,7 +51,9 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persi
       return { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>;
     }
     case 'raft': {
-      const machine = createRaft({ selfId, config: config.raft, bootstrapExpect: config.cluster.bootstrapExpect, rng, persisted: persisted as RaftHardState | null, log, nowMs });
+      // Half a frame per snapshot chunk leaves room for the message around it.
+      const snapshotChunkBytes = Math.floor(config.messaging.maxFrameBytes / 2);
+      const machine = createRaft({ selfId, config: config.raft, bootstrapExpect: config.cluster.bootstrapExpect, rng, persisted: persisted as RaftHardState | null, log, nowMs, snapshotChunkBytes });
       return { machine, messageCodec: raftMessageCodec } as ElectionHost<unknown, unknown>;
     }
   }

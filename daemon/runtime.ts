@@ -80,6 +80,7 @@ export const REJECT_REASONS = [
   'not-a-member',
   'epoch-out-of-range',
   'impossible-incarnation',
+  'malformed-snapshot',
 ] as const satisfies readonly RejectReason[];
 /** Fails to compile when a reason is added to RejectReason but not listed above. */
 const ALL_REJECT_REASONS_LISTED: Exclude<RejectReason, (typeof REJECT_REASONS)[number]> extends never ? true : never = true;

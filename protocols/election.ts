@@ -81,7 +81,7 @@ export type ElectionEffect<M, P> =
    */
   | { type: 'refused'; from: NodeId; reason: RefusalReason; detail: string };
 
-export type RefusalReason = 'not-a-member' | 'epoch-out-of-range';
+export type RefusalReason = 'not-a-member' | 'epoch-out-of-range' | 'malformed-snapshot';
 
 /**
  * Why a leader stepped down: it did not hear from a majority within the election timeout

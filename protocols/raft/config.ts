@@ -20,6 +20,12 @@ export interface RaftConfig {
    * election timeout. A few round trips, so the first usually wins before the next starts.
    */
   leaderGoneStaggerMs: number;
+  /**
+   * Log compaction (§7): once this many entries committed since the last snapshot, the state as of
+   * half that many entries back replaces the log up to there (so a follower a little behind still
+   * catches up from entries, one further behind gets the snapshot in chunks).
+   */
+  snapshotEntries: number;
 }
 
 /** Defaults, each with its reason. */
@@ -36,4 +42,8 @@ export const DEFAULT_RAFT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   maxInflight: 8,
   // A pre-vote and a vote round trip, with fsyncs, on a busy LAN host; the first survivor waits none.
   leaderGoneStaggerMs: 50,
+  // etcd compacts every 10,000 entries (--snapshot-count, 100,000 since 3.2), hashicorp/raft every
+  // 8,192 (SnapshotThreshold). The election log grows by one or two entries per leader change, so
+  // this bounds the log and start-up replay long before it matters.
+  snapshotEntries: 8192,
 });

@@ -1,6 +1,7 @@
 /**
  * Raft leader election with pre-vote, check-quorum, leader stickiness, leadership transfer, a
- * leader record per term and leadership as a lease (DESIGN.md section 5, issue "Raft mode" step 1).
+ * leader record per term, log compaction with chunked snapshot install, and leadership as a lease
+ * (DESIGN.md section 5).
  *
  * @example
  * const raft = createRaft({ selfId, config: DEFAULT_RAFT_CONFIG, bootstrapExpect: 3, rng, persisted: store.hardState(), log: store.log(), nowMs });
@@ -11,8 +12,8 @@ export { createRaft } from './raft.js';
 export type { RaftElection, RaftInit, RaftRole, RaftStatus } from './raft.js';
 export { DEFAULT_RAFT_CONFIG } from './config.js';
 export type { RaftConfig } from './config.js';
-export { MAX_ENTRIES_PER_MESSAGE, raftMessageCodec } from './messages.js';
-export type { RaftConfiguration, RaftEntry, RaftEntryData, RaftMessage, RaftMessageType } from './messages.js';
+export { MAX_ENTRIES_PER_MESSAGE, raftEntryCodec, raftMessageCodec, raftSnapshotDataCodec } from './messages.js';
+export type { RaftConfiguration, RaftEntry, RaftEntryData, RaftMessage, RaftMessageType, RaftSnapshotData } from './messages.js';
 export { INITIAL_RAFT_STATE, raftPersistedCodec } from './durable.js';
 export type { RaftHardState } from './durable.js';
 export { RAFT_COMMAND_ERRORS } from './commands.js';

@@ -10,6 +10,7 @@ import type { NodeId } from '../types.js';
 import { MAX_ENTRIES_PER_MESSAGE, type RaftEntry, type RaftMessage } from './messages.js';
 import { Progress } from './progress.js';
 import { committedIndex, majorityOf } from './quorum.js';
+import { Snapshots } from './snapshots.js';
 import type { Raft } from './raft.js';
 
 /** A transfer in progress: the target, when it is abandoned, and whether TimeoutNow left. */
@@ -167,7 +168,8 @@ export class LeaderState {
     if (!p.canSend(m.config.maxInflight)) return;
     const prevLogIndex = p.next - 1;
     const prevLogTerm = m.log.term(prevLogIndex);
-    if (prevLogTerm === null) return; // compacted away: would need a snapshot, which this step never makes
+    // Compacted away (§7): the follower gets the snapshot instead, chunk by chunk.
+    if (p.snapshot || prevLogTerm === null) return this.sendSnapshotChunk(p);
     // Never more than a receiver's codec accepts, whatever the config says.
     const entries = m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE));
     if (entries.length === 0 && !heartbeat) return;
@@ -184,18 +186,36 @@ export class LeaderState {
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
   }
 
+  /** The next chunk of the snapshot `p` needs (starting one when none is on its way); one in flight. */
+  private sendSnapshotChunk(p: Progress): void {
+    const m = this.m;
+    if (!p.snapshot) {
+      p.snapshot = Snapshots.outgoing(m.log);
+      if (!p.snapshot) return;
+      m.out.emit({ type: 'snapshot', action: 'sent', index: p.snapshot.index, term: p.snapshot.term, peer: p.id });
+    }
+    m.out.send(p.id, m.snapshots.chunk(p.snapshot, this.round));
+    p.paused = true;
+  }
+
+  onSnapshotResponse(from: NodeId, r: Extract<RaftMessage, { type: 'SNAPSHOT_RESPONSE' }>): void {
+    const p = this.progress.get(from);
+    if (!p) return;
+    this.heard(p, r.round);
+    if (r.installed) {
+      if (p.accepted(r.index)) this.maybeCommit();
+    } else if (p.snapshot && p.snapshot.index === r.index) {
+      p.snapshot.offset = Math.min(r.received, p.snapshot.text.length);
+      p.paused = false;
+    }
+    this.afterAnswer(p);
+  }
+
   onAppendResponse(from: NodeId, r: Extract<RaftMessage, { type: 'APPEND_RESPONSE' }>): void {
     const m = this.m;
     const p = this.progress.get(from);
     if (!p) return;
-    p.lastHeardMs = m.nowMs;
-    p.answered = true;
-    // The answered message left, so every persist ahead of its round is durable.
-    this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(r.round) ?? 0);
-    // Any answer in our term means the follower took us as its leader at that round: it counts for the lease.
-    const sentMs = this.roundSentMs.get(r.round);
-    if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
-    p.ackedRound = Math.max(p.ackedRound, r.round);
+    this.heard(p, r.round);
     if (r.success) {
       if (p.accepted(r.index)) this.maybeCommit();
     } else {
@@ -203,7 +223,28 @@ export class LeaderState {
       // Fast back-off: skip every entry of a term the follower cannot hold.
       p.refused(m.log.lastIndexAtOrBelowTerm(r.hintIndex, r.hintTerm) + 1);
     }
-    while (p.next <= m.log.lastIndex() && p.canSend(m.config.maxInflight)) {
+    this.afterAnswer(p);
+  }
+
+  /**
+   * Any answer in our term: check-quorum hears the follower, and it took us as its leader at that
+   * round, so the round counts for the lease; the message answered left, so every persist ahead
+   * of its round is durable.
+   */
+  private heard(p: Progress, round: number): void {
+    p.lastHeardMs = this.m.nowMs;
+    p.answered = true;
+    this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(round) ?? 0);
+    const sentMs = this.roundSentMs.get(round);
+    if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
+    p.ackedRound = Math.max(p.ackedRound, round);
+  }
+
+  /** After an answer: send what the follower can take now, the owed leased round, a due TimeoutNow. */
+  private afterAnswer(p: Progress): void {
+    const m = this.m;
+    if (p.snapshot && !p.paused) this.sendSnapshotChunk(p);
+    while (!p.snapshot && p.next <= m.log.lastIndex() && p.canSend(m.config.maxInflight)) {
       const before = p.next;
       this.sendAppend(p, false);
       if (p.next === before) break;
@@ -254,7 +295,7 @@ export class LeaderState {
         nextIndex: p.next,
         lag: Math.max(0, m.log.lastIndex() - p.match),
         lastContactMs: p.answered ? Math.max(0, m.nowMs - p.lastHeardMs) : null,
-        state: p.probing ? ('probe' as const) : ('replicate' as const),
+        state: p.snapshot ? ('snapshot' as const) : p.probing ? ('probe' as const) : ('replicate' as const),
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }

@@ -44,8 +44,8 @@ describe('RaftLog', () => {
 
   it('finds this term\'s leader record and the newest committed one', () => {
     const log = logOf([1, 2, 3], 2);
-    assert.equal(log.leaderRecordIndex(3), 3);
-    assert.equal(log.leaderRecordIndex(4), null);
+    assert.deepEqual(log.leaderRecord(3), { index: 3, leader: 'a' });
+    assert.equal(log.leaderRecord(4), null);
     assert.equal(log.committedLeaderTerm(), 2);
   });
 });

@@ -5,21 +5,23 @@
  * anything that depends on it leaves); this class only keeps the entries in memory.
  */
 import type { Snapshot } from '../types.js';
-import type { RaftConfiguration, RaftEntry } from './messages.js';
+import type { RaftConfiguration, RaftEntry, RaftSnapshotData } from './messages.js';
 
-/** What a snapshot holds in this step: the configuration as of its index. */
-export type RaftSnapshot = Snapshot<RaftConfiguration>;
+export type RaftSnapshot = Snapshot<RaftSnapshotData>;
 
 export class RaftLog {
+  /** The snapshot the entries follow (null: the log starts at index 1). */
+  private snap: RaftSnapshot | null;
   /** Index and term of the last entry the snapshot replaced (0/0 without one). */
-  private readonly offsetIndex: number;
-  private readonly offsetTerm: number;
+  private offsetIndex: number;
+  private offsetTerm: number;
   private entries: RaftEntry[];
   /** Indexes of the configuration entries held, ascending (so the newest is found without a scan). */
   private configIndexes: number[];
   committed: number;
 
   constructor(snapshot: RaftSnapshot | null, entries: readonly RaftEntry[], committed: number) {
+    this.snap = snapshot;
     this.offsetIndex = snapshot?.index ?? 0;
     this.offsetTerm = snapshot?.term ?? 0;
     this.entries = entries.filter((e) => e.index > this.offsetIndex).map((e) => ({ ...e }));
@@ -34,6 +36,55 @@ export class RaftLog {
   /** Index of the last entry the snapshot replaced (0 without one). */
   snapshotIndex(): number {
     return this.offsetIndex;
+  }
+
+  snapshot(): RaftSnapshot | null {
+    return this.snap;
+  }
+
+  /**
+   * The state as of `index` (committed, held): the configuration in effect there and the newest
+   * leader record at or below it, for a snapshot at that index.
+   */
+  stateAt(index: number): RaftSnapshotData {
+    let configuration: RaftConfiguration | null = null;
+    let leaderRecord: RaftSnapshotData['leaderRecord'] = null;
+    for (let i = index - this.offsetIndex - 1; i >= 0 && (configuration === null || leaderRecord === null); i--) {
+      const data = this.entries[i]!.data;
+      if (data.kind === 'config' && configuration === null) configuration = { voters: data.voters, learners: data.learners };
+      if (data.kind === 'leader' && leaderRecord === null) leaderRecord = { leader: data.leader, term: data.term };
+    }
+    configuration ??= this.snap?.data.configuration ?? null;
+    leaderRecord ??= this.snap?.data.leaderRecord ?? null;
+    if (configuration === null) throw new Error(`no configuration at or below ${index}: nothing to snapshot`);
+    return { v: 1, configuration, leaderRecord };
+  }
+
+  /** Log compaction (§7): the snapshot replaces every entry up to its index, which this log holds. */
+  compact(snapshot: RaftSnapshot): void {
+    if (snapshot.index <= this.offsetIndex || snapshot.index > this.committed) throw new Error(`compacting to ${snapshot.index} outside (${this.offsetIndex}, ${this.committed}]`);
+    this.entries = this.entries.slice(snapshot.index - this.offsetIndex);
+    this.setSnapshot(snapshot);
+  }
+
+  /**
+   * A snapshot from the leader (§7): entries after it are kept when this log holds its last entry
+   * (same index and term: Log Matching makes the prefix identical); otherwise the whole log goes.
+   * It commits everything up to its index.
+   */
+  install(snapshot: RaftSnapshot): { keptSuffix: boolean } {
+    const keptSuffix = this.matchTerm(snapshot.index, snapshot.term) && snapshot.index <= this.lastIndex();
+    this.entries = keptSuffix ? this.entries.slice(snapshot.index - this.offsetIndex) : [];
+    this.setSnapshot(snapshot);
+    this.committed = Math.max(this.committed, snapshot.index);
+    return { keptSuffix };
+  }
+
+  private setSnapshot(snapshot: RaftSnapshot): void {
+    this.snap = snapshot;
+    this.offsetIndex = snapshot.index;
+    this.offsetTerm = snapshot.term;
+    this.configIndexes = this.configIndexes.filter((i) => i > snapshot.index);
   }
 
   lastIndex(): number {
@@ -90,10 +141,10 @@ export class RaftLog {
   }
 
   /** The newest configuration in the log, committed or not (thesis §4.1: a server uses the latest it has). */
-  configuration(snapshot: RaftConfiguration | null): RaftConfiguration | null {
+  configuration(): RaftConfiguration | null {
     const index = this.configIndexes.at(-1);
     const data = index === undefined ? undefined : this.entry(index)?.data;
-    return data?.kind === 'config' ? { voters: data.voters, learners: data.learners } : snapshot;
+    return data?.kind === 'config' ? { voters: data.voters, learners: data.learners } : (this.snap?.data.configuration ?? null);
   }
 
   /** The index of the newest configuration entry held, or the snapshot's index (0 when there is neither). */
@@ -101,14 +152,15 @@ export class RaftLog {
     return this.configIndexes.at(-1) ?? this.offsetIndex;
   }
 
-  /** The index of the leader record of `term` (the first entry of that term), or null. */
-  leaderRecordIndex(term: number): number | null {
+  /** The leader record of `term` (the first entry of that term) and its index, or null; the snapshot's counts (at its index). */
+  leaderRecord(term: number): { index: number; leader: string } | null {
     for (let i = this.entries.length - 1; i >= 0; i--) {
       const e = this.entries[i]!;
       if (e.term < term) return null;
-      if (e.term === term && e.data.kind === 'leader') return e.index;
+      if (e.term === term && e.data.kind === 'leader') return { index: e.index, leader: e.data.leader };
     }
-    return null;
+    const r = this.snap?.data.leaderRecord;
+    return r && r.term === term ? { index: this.offsetIndex, leader: r.leader } : null;
   }
 
   /** The term of the newest committed leader record: the fencing token the committed log proves. */
@@ -117,6 +169,6 @@ export class RaftLog {
       const data = this.entries[i]!.data;
       if (data.kind === 'leader') return data.term;
     }
-    return 0;
+    return this.snap?.data.leaderRecord?.term ?? 0;
   }
 }

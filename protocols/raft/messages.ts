@@ -27,6 +27,17 @@ export type RaftEntryData = ({ kind: 'config' } & RaftConfiguration) | { kind: '
 
 export type RaftEntry = LogEntry<RaftEntryData>;
 
+/**
+ * What a snapshot holds (the machine's state as of its index, replacing the log up to there): the
+ * configuration in effect at that index, and the newest leader record at or below it (the fencing
+ * token it proves, and whom a follower may name when no entry of that term follows).
+ */
+export interface RaftSnapshotData {
+  v: 1;
+  configuration: RaftConfiguration;
+  leaderRecord: { leader: NodeId; term: number } | null;
+}
+
 export type RaftMessage =
   /**
    * A (pre-)vote request for `term` (§5.2, §9.6). A pre-vote carries the term the sender would
@@ -53,12 +64,26 @@ export type RaftMessage =
    */
   | { type: 'APPEND_RESPONSE'; term: number; success: boolean; index: number; hintIndex: number; hintTerm: number; round: number }
   /** From the leader to a caught-up transferee: campaign now (thesis §3.10). */
-  | { type: 'TIMEOUT_NOW'; term: number };
+  | { type: 'TIMEOUT_NOW'; term: number }
+  /**
+   * InstallSnapshot (§7), in chunks that fit a frame: characters [offset, offset + chunk.length)
+   * of the snapshot's JSON text (`total` in all), for a follower whose next entry the leader
+   * compacted away. `round` counts like an append's for the lease.
+   */
+  | { type: 'SNAPSHOT'; term: number; index: number; snapshotTerm: number; offset: number; total: number; chunk: string; round: number }
+  /**
+   * The answer to every chunk: `received` is how many characters of snapshot `index` the follower holds
+   * in order (the leader sends from there; 0 restarts), `installed` once it is in place.
+   */
+  | { type: 'SNAPSHOT_RESPONSE'; term: number; index: number; received: number; installed: boolean; round: number };
 
 export type RaftMessageType = RaftMessage['type'];
 
 /** Most entries one message may carry, whatever a sender's config says. */
 export const MAX_ENTRIES_PER_MESSAGE = 256;
+/** Largest snapshot a follower accepts (the characters of its JSON text), and largest chunk of one. */
+export const MAX_SNAPSHOT_CHARS = 64 * 1024 * 1024;
+export const MAX_SNAPSHOT_CHUNK_CHARS = 1024 * 1024;
 
 export const counter = z.number().int().min(0).max(MAX_COUNTER);
 export const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
@@ -70,6 +95,9 @@ const entryData = z.discriminatedUnion('kind', [
 ]);
 
 export const entrySchema = z.strictObject({ index: counter.min(1), term: counter, data: entryData });
+
+/** One stored log entry, checked when the log store is opened. */
+export const raftEntryCodec: Codec<RaftEntry> = codecOf<RaftEntry>(entrySchema, 'raft log entry');
 
 /** Entries must be consecutive, their terms never falling (Log Matching makes any other list a lie). */
 const consecutive = (entries: readonly RaftEntry[]): boolean => entries.every((e, i) => i === 0 || (e.index === entries[i - 1]!.index + 1 && e.term >= entries[i - 1]!.term));
@@ -94,6 +122,30 @@ const messageSchema = z.discriminatedUnion('type', [
     }),
   z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
   z.strictObject({ type: z.literal('TIMEOUT_NOW'), term: counter.min(1) }),
+  z
+    .strictObject({
+      type: z.literal('SNAPSHOT'),
+      term: counter.min(1),
+      index: counter.min(1),
+      snapshotTerm: counter.min(1),
+      offset: counter,
+      total: z.number().int().min(1).max(MAX_SNAPSHOT_CHARS),
+      chunk: z.string().max(MAX_SNAPSHOT_CHUNK_CHARS),
+      round: counter,
+    })
+    .refine((m) => m.offset <= m.total && m.snapshotTerm <= m.term, { error: 'offset must lie within total, and the snapshot term at most the term', path: ['offset'] }),
+  z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter }),
 ]);
+
+const configuration = z.strictObject({ voters: ids.min(1), learners: ids });
+
+const snapshotDataSchema = z.strictObject({
+  v: z.literal(1),
+  configuration,
+  leaderRecord: z.strictObject({ leader: nodeId, term: counter.min(1) }).nullable(),
+});
+
+/** Snapshot data from a leader's chunks or from disk: checked before it replaces anything. */
+export const raftSnapshotDataCodec: Codec<RaftSnapshotData> = codecOf<RaftSnapshotData>(snapshotDataSchema, 'raft snapshot');
 
 export const raftMessageCodec: Codec<RaftMessage> = codecOf<RaftMessage>(messageSchema as z.ZodType<RaftMessage>, 'raft message');

@@ -9,7 +9,8 @@ import type { ElectionEffect } from '../election.js';
 import { Outbox as EffectOutbox } from '../outbox.js';
 import type { DurableBatch } from '../types.js';
 import type { RaftHardState } from './durable.js';
-import type { RaftEntry, RaftEntryData, RaftMessage } from './messages.js';
+import type { RaftSnapshot } from './log.js';
+import type { RaftEntry, RaftEntryData, RaftMessage, RaftSnapshotData } from './messages.js';
 
 export type RaftEffect = ElectionEffect<RaftMessage, RaftHardState>;
 
@@ -17,6 +18,7 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private hardState: RaftHardState | null = null;
   private truncateAfter: number | null = null;
   private entries: RaftEntry[] = [];
+  private snapshot: RaftSnapshot | null = null;
   /** Persist effects emitted so far in this life. */
   private persistsEmitted = 0;
 
@@ -31,18 +33,25 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
     this.truncateAfter = Math.min(this.truncateAfter ?? Infinity, index);
   }
 
+  /** A snapshot replaces the stored log up to its index (the host applies it before any truncation or entries of the batch). */
+  persistSnapshot(snapshot: RaftSnapshot): void {
+    this.snapshot = snapshot;
+  }
+
   persistEntry(entry: RaftEntry): void {
     this.entries.push(entry);
   }
 
   /** Emits what is pending as one persist effect (none when nothing is). */
   flush(): void {
-    if (this.hardState === null && this.truncateAfter === null && this.entries.length === 0) return;
-    const batch: DurableBatch<RaftHardState, RaftEntryData> = {};
+    if (!this.pending()) return;
+    const batch: DurableBatch<RaftHardState, RaftEntryData, RaftSnapshotData> = {};
+    if (this.snapshot !== null) batch.snapshot = this.snapshot;
     if (this.truncateAfter !== null) batch.truncateAfter = this.truncateAfter;
     if (this.entries.length > 0) batch.entries = this.entries;
     if (this.hardState !== null) batch.hardState = this.hardState;
     this.hardState = null;
+    this.snapshot = null;
     this.truncateAfter = null;
     this.entries = [];
     this.persistsEmitted++;
@@ -54,7 +63,11 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
    * that flushes first): the host holds the send until all of them are durable.
    */
   persistsAhead(): number {
-    return this.persistsEmitted + (this.hardState !== null || this.truncateAfter !== null || this.entries.length > 0 ? 1 : 0);
+    return this.persistsEmitted + (this.pending() ? 1 : 0);
+  }
+
+  private pending(): boolean {
+    return this.hardState !== null || this.snapshot !== null || this.truncateAfter !== null || this.entries.length > 0;
   }
 
   /** Every other effect waits behind what is pending, so it cannot overtake it. */

@@ -4,6 +4,7 @@
  * (check-quorum) and when it sent the newest round the follower acknowledged (the lease).
  */
 import type { NodeId } from '../types.js';
+import type { OutgoingSnapshot } from './snapshots.js';
 
 export class Progress {
   /** Highest index known replicated on the follower. */
@@ -19,6 +20,11 @@ export class Progress {
   paused = false;
   /** While replicating: the last index of each append in flight, oldest first. */
   inflight: number[] = [];
+  /**
+   * A snapshot on its way (the follower needs entries the leader compacted away): no appends go
+   * until it is installed; one chunk in flight (`paused` until answered or the next heartbeat).
+   */
+  snapshot: OutgoingSnapshot | null = null;
   /** When the leader last heard anything from this follower in its term (its clock). */
   lastHeardMs: number;
   /** Whether it answered anything in this term yet (lastHeardMs starts as the leader's start). */
@@ -52,12 +58,13 @@ export class Progress {
 
   /** Whether another append with entries may leave now. */
   canSend(maxInflight: number): boolean {
-    return this.probing ? !this.paused : this.inflight.length < maxInflight;
+    return this.probing || this.snapshot ? !this.paused : this.inflight.length < maxInflight;
   }
 
   /** The follower holds everything up to `index` (§5.3: on success, update nextIndex and matchIndex). */
   accepted(index: number): boolean {
     const advanced = index > this.match;
+    if (this.snapshot && index >= this.snapshot.index) this.snapshot = null;
     this.match = Math.max(this.match, index);
     this.next = Math.max(this.next, this.match + 1);
     this.inflight = this.inflight.filter((i) => i > this.match);
@@ -68,6 +75,7 @@ export class Progress {
 
   /** The follower refused: probe again from `next` (never below match + 1). */
   refused(next: number): void {
+    this.snapshot = null;
     this.next = Math.max(this.match + 1, next);
     this.probing = true;
     this.paused = false;
@@ -80,6 +88,6 @@ export class Progress {
    */
   heartbeat(maxInflight: number): void {
     this.paused = false;
-    if (!this.probing && this.inflight.length >= maxInflight) this.refused(this.match + 1);
+    if (!this.probing && !this.snapshot && this.inflight.length >= maxInflight) this.refused(this.match + 1);
   }
 }

@@ -22,7 +22,7 @@ const rec = (index: number, term: number, leader: string): RaftEntry => ({ index
 /** A node restored from a disk holding `entries` at `hard`, in a net of a, b, c. */
 function restored(disks: Record<string, { hard: RaftHardState; entries: RaftEntry[] }>): RaftNet {
   const net = new RaftNet(['a', 'b', 'c']);
-  for (const [id, disk] of Object.entries(disks)) net.node(id).disk = structuredClone(disk);
+  for (const [id, disk] of Object.entries(disks)) net.node(id).disk = { snapshot: null, ...structuredClone(disk) };
   return net;
 }
 
@@ -58,7 +58,7 @@ describe('§5.2 leader election', () => {
   it('"Raft uses randomized election timeouts": a follower campaigns between T and 2T after it last heard from a leader', () => {
     for (let seed = 1; seed <= 20; seed++) {
       const net = new RaftNet(['a', 'b', 'c'], DEFAULT_RAFT_CONFIG, seed);
-      for (const id of ['a']) net.node(id).disk = { hard: { v: 1, term: 1, votedFor: null, commit: 1, fencingFloor: 0 }, entries: [cfg(['a', 'b', 'c'])] };
+      for (const id of ['a']) net.node(id).disk = { hard: { v: 1, term: 1, votedFor: null, commit: 1, fencingFloor: 0 }, snapshot: null, entries: [cfg(['a', 'b', 'c'])] };
       net.start('a');
       net.advanceUntil(() => net.machine('a').raftStatus().role !== 'follower', 3 * T);
       assert.ok(net.nowMs >= T && net.nowMs < 2 * T + net.tickMs, `seed ${seed}: campaigned at ${net.nowMs}`);
@@ -117,9 +117,9 @@ describe('§5.3 log replication', () => {
     const long = [cfg(['a', 'b', 'c']), ...Array.from({ length: 30 }, (_, i) => rec(i + 2, i + 2, 'a'))];
     const hard = { v: 1 as const, term: 31, votedFor: null, commit: 31, fencingFloor: 31 };
     const net = new RaftNet(['a', 'b', 'c'], config);
-    net.node('a').disk = structuredClone({ hard, entries: long });
-    net.node('b').disk = structuredClone({ hard, entries: long });
-    net.node('c').disk = { hard: { v: 1, term: 1, votedFor: null, commit: 1, fencingFloor: 0 }, entries: [cfg(['a', 'b', 'c'])] };
+    net.node('a').disk = structuredClone({ hard, snapshot: null, entries: long });
+    net.node('b').disk = structuredClone({ hard, snapshot: null, entries: long });
+    net.node('c').disk = { hard: { v: 1, term: 1, votedFor: null, commit: 1, fencingFloor: 0 }, snapshot: null, entries: [cfg(['a', 'b', 'c'])] };
     net.start();
     assert.ok(net.advanceUntil(() => net.machine('c').raftStatus().lastIndex > 31, 5 * T));
     net.advance(T);

@@ -29,6 +29,7 @@ import { RaftLog, type RaftSnapshot } from './log.js';
 import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
 import { voteResult } from './quorum.js';
+import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
 
 export interface RaftInit {
   selfId: NodeId;
@@ -40,6 +41,8 @@ export interface RaftInit {
   /** The log as the previous lives left it: the snapshot (its data a RaftConfiguration) and the entries after it. */
   log: { snapshot: Snapshot | null; entries: readonly LogEntry[] };
   nowMs: number;
+  /** Largest snapshot chunk one message carries (UTF-8 bytes of JSON text); the daemon fits it to messaging.maxFrameBytes. */
+  snapshotChunkBytes?: number;
 }
 
 /** The machine's own role; the summary shows a pre-candidate as `candidate`. */
@@ -59,6 +62,8 @@ export interface RaftElection extends Election<RaftMessage, RaftHardState> {
   raftStatus(): RaftStatus;
   /** The whole log this node holds (read only): for Log Matching and Leader Completeness checks. */
   logEntries(): readonly RaftEntry[];
+  /** The term of the snapshot's last entry (0 without a snapshot). */
+  snapshotTerm(): number;
 }
 
 export function createRaft(init: RaftInit): RaftElection {
@@ -77,9 +82,9 @@ export class Raft implements RaftElection {
   readonly log: RaftLog;
   readonly leader: LeaderState;
   readonly commands: Commands;
+  readonly snapshots: Snapshots;
   nowMs: number;
   hard: RaftHardState;
-  private readonly snapshotConfig: RaftConfiguration | null;
   members: readonly ElectionMember[] = [];
 
   role: RaftRole = 'follower';
@@ -115,9 +120,7 @@ export class Raft implements RaftElection {
     this.nowMs = init.nowMs;
     this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs);
     this.hard = { ...(init.persisted ?? INITIAL_RAFT_STATE) };
-    const snapshot = init.log.snapshot as RaftSnapshot | null;
-    this.snapshotConfig = snapshot?.data ?? null;
-    this.log = new RaftLog(snapshot, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
+    this.log = new RaftLog(init.log.snapshot as RaftSnapshot | null, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
     // A previous life may have acknowledged a leader a moment ago: honour that for T (stickiness
     // survives a restart). A node that never persisted anything acknowledged no one.
     const restarted = init.persisted !== null || this.log.lastIndex() > 0;
@@ -125,6 +128,7 @@ export class Raft implements RaftElection {
     this.electionDueMs = this.randomElectionDue();
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
+    this.snapshots = new Snapshots(this, init.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
     this.stepRole = this.stepFollower;
     this.reportedConfig = this.configurationKey();
   }
@@ -231,6 +235,10 @@ export class Raft implements RaftElection {
       peers: [],
       counters: { ...this.counters },
     };
+  }
+
+  snapshotTerm(): number {
+    return this.log.snapshot()?.term ?? 0;
   }
 
   logEntries(): readonly RaftEntry[] {
@@ -363,21 +371,20 @@ export class Raft implements RaftElection {
   // ---- role step functions (after the term check: m.term === term, or a pre-vote's future term) ----
 
   private readonly stepFollower: Step = (from, m) => {
-    if (m.type === 'APPEND') {
+    if (m.type === 'APPEND' || m.type === 'SNAPSHOT') {
       this.leaderId = from;
-      this.heardFromLeader(m.leaseMs);
-      return appendEntries(this, from, m);
+      this.heardFromLeader(m.type === 'APPEND' ? m.leaseMs : 0);
+      return m.type === 'APPEND' ? appendEntries(this, from, m) : this.snapshots.onChunk(from, m);
     }
     // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.
     if (m.type === 'TIMEOUT_NOW' && this.promotable() && !this.commands.stopping) this.campaign('transfer', `transfer-from-${from}`);
   };
 
   private readonly stepCandidate: Step = (from, m) => {
-    if (m.type === 'APPEND') {
+    if (m.type === 'APPEND' || m.type === 'SNAPSHOT') {
       // §5.2: a candidate that hears from the leader of its term returns to follower.
       this.becomeFollower(this.hard.term, from);
-      this.heardFromLeader(m.leaseMs);
-      return appendEntries(this, from, m);
+      return this.stepFollower(from, m);
     }
     if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
     this.votes.set(from, m.granted);
@@ -392,6 +399,7 @@ export class Raft implements RaftElection {
 
   private readonly stepLeader: Step = (from, m) => {
     if (m.type === 'APPEND_RESPONSE') this.leader.onAppendResponse(from, m);
+    else if (m.type === 'SNAPSHOT_RESPONSE') this.leader.onSnapshotResponse(from, m);
   };
 
   // ---- follower side of replication ----
@@ -406,20 +414,23 @@ export class Raft implements RaftElection {
     if (this.episode) this.finishEpisode('lost');
   }
 
-  /** The commit index rises (never falls); a newly committed leader record raises the fencing token, durably. */
+  /**
+   * The commit index rises (never falls); a newly committed leader record raises the fencing
+   * token, durably. Once snapshotEntries entries committed since the last snapshot, the log is
+   * compacted (snapshots.ts).
+   */
   advanceCommit(index: number): void {
     if (index <= this.log.committed) return;
     this.log.committed = Math.min(index, this.log.lastIndex());
     this.setHardState({ commit: this.log.committed, fencingFloor: Math.max(this.hard.fencingFloor, this.log.committedLeaderTerm()) });
+    this.snapshots.maybeCompact();
   }
 
   /** Whom a follower names: the leader whose record of this term it knows committed, within the lease it was told of. */
   private namedLeader(nowMs: number): NodeId | null {
     if (this.leaderId === null || nowMs >= this.namedUntilMs) return null;
-    const record = this.log.leaderRecordIndex(this.hard.term);
-    if (record === null || record > this.log.committed) return null;
-    const data = this.log.entry(record)?.data;
-    return data?.kind === 'leader' && data.leader === this.leaderId ? this.leaderId : null;
+    const record = this.log.leaderRecord(this.hard.term);
+    return record !== null && record.index <= this.log.committed && record.leader === this.leaderId ? this.leaderId : null;
   }
 
   // ---- transitions ----
@@ -509,7 +520,7 @@ export class Raft implements RaftElection {
 
   /** The newest configuration this node holds, or null before bootstrap. */
   configuration(): RaftConfiguration | null {
-    return this.log.configuration(this.snapshotConfig);
+    return this.log.configuration();
   }
 
   /** A voter of a configuration: the only kind of node that campaigns. */
@@ -519,7 +530,7 @@ export class Raft implements RaftElection {
 
   /** This node's bootstrap set, or null when it is no bootstrap candidate (bootstrap.ts). */
   bootstrapSet(): NodeId[] | null {
-    if (this.log.lastIndex() !== 0 || this.snapshotConfig !== null) return null;
+    if (this.log.lastIndex() !== 0 || this.log.snapshot() !== null) return null;
     return bootstrapSet(this.selfId, this.bootstrapExpect, this.members);
   }
 

@@ -13,6 +13,7 @@ import type { ElectionSummary, MemberState, NodeId } from '../types.js';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
 import type { RaftHardState } from './durable.js';
 import { raftMessageCodec, type RaftEntry, type RaftMessage } from './messages.js';
+import type { RaftSnapshot } from './log.js';
 import { createRaft, type RaftElection } from './raft.js';
 
 export type RaftTestEffect = ElectionEffect<RaftMessage, RaftHardState>;
@@ -26,7 +27,7 @@ export interface Sent {
 
 interface TestNode {
   machine: RaftElection | null;
-  disk: { hard: RaftHardState | null; entries: RaftEntry[] };
+  disk: { hard: RaftHardState | null; snapshot: RaftSnapshot | null; entries: RaftEntry[] };
 }
 
 const MAX_PUMP_ROUNDS = 10_000;
@@ -45,6 +46,8 @@ export class RaftNet extends TestCluster {
   private readonly rng: Rng;
   /** Called after every delivery and tick (invariant checks). */
   onStep: (() => void) | null = null;
+  /** Snapshot chunk size the machines start with (RaftInit.snapshotChunkBytes); undefined: the machine's default. */
+  snapshotChunkBytes: number | undefined;
 
   constructor(
     ids: readonly NodeId[],
@@ -54,7 +57,7 @@ export class RaftNet extends TestCluster {
   ) {
     super();
     this.rng = createRng(seed);
-    for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, entries: [] } });
+    for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] } });
   }
 
   /** Starts (or restarts from its disk) every listed node, or all. */
@@ -62,7 +65,16 @@ export class RaftNet extends TestCluster {
     for (const id of ids.length ? ids : [...this.nodes.keys()]) {
       const node = this.node(id);
       if (node.machine) continue;
-      node.machine = createRaft({ selfId: id, config: this.config, bootstrapExpect: this.bootstrapExpect, rng: this.rng.fork(), persisted: node.disk.hard, log: { snapshot: null, entries: structuredClone(node.disk.entries) }, nowMs: this.nowMs });
+      node.machine = createRaft({
+        selfId: id,
+        config: this.config,
+        bootstrapExpect: this.bootstrapExpect,
+        rng: this.rng.fork(),
+        persisted: node.disk.hard,
+        log: { snapshot: structuredClone(node.disk.snapshot), entries: structuredClone(node.disk.entries) },
+        nowMs: this.nowMs,
+        ...(this.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: this.snapshotChunkBytes } : {}),
+      });
     }
     this.refreshViews();
     this.pump();
@@ -184,6 +196,10 @@ export class RaftNet extends TestCluster {
       switch (effect.type) {
         case 'persist': {
           const b = effect.batch;
+          if (b.snapshot !== undefined) {
+            node.disk.snapshot = structuredClone(b.snapshot) as RaftSnapshot;
+            node.disk.entries = node.disk.entries.filter((e) => e.index > b.snapshot!.index);
+          }
           if (b.truncateAfter !== undefined) node.disk.entries = node.disk.entries.filter((e) => e.index <= b.truncateAfter!);
           for (const e of b.entries ?? []) node.disk.entries.push(structuredClone(e) as RaftEntry);
           if (b.hardState) node.disk.hard = structuredClone(b.hardState);

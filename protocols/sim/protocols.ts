@@ -24,6 +24,7 @@ import {
   raftLogMatching,
   raftTermsNeverDecrease,
   SIM_RAFT_CONFIG,
+  SIM_SNAPSHOT_CHUNK_BYTES,
 } from './raft-invariants.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
 
@@ -95,7 +96,7 @@ export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol 
     summary: 'Raft with pre-vote, check-quorum, stickiness, leader records and leases (daemon defaults)',
     protocol: 'raft',
     electionFor: (scenario) => (ctx) =>
-      createRaft({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as RaftHardState | null, log: ctx.log, nowMs: ctx.nowMs }) as Election<unknown, unknown>,
+      createRaft({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as RaftHardState | null, log: ctx.log, nowMs: ctx.nowMs, snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES }) as Election<unknown, unknown>,
     messageCodec: raftMessageCodec,
     persistedCodec: raftPersistedCodec,
     invariants: [

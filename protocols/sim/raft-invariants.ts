@@ -15,8 +15,13 @@ import type { NodeId } from '../types.js';
 import { agreedLeaderAfterHeal } from './election-invariants.js';
 import type { InvariantFactory, NodeView, SimBounds, SimView } from './types.js';
 
-/** The daemon's defaults. */
-export const SIM_RAFT_CONFIG: Readonly<RaftConfig> = DEFAULT_RAFT_CONFIG;
+/**
+ * The daemon's defaults, but compacting every 2 committed entries: a run has tens of leader
+ * changes, far below the default, and compaction and InstallSnapshot should run in every seed.
+ */
+export const SIM_RAFT_CONFIG: Readonly<RaftConfig> = Object.freeze({ ...DEFAULT_RAFT_CONFIG, snapshotEntries: 2 });
+/** Small chunks, so a snapshot install takes several messages (and can lose some). */
+export const SIM_SNAPSHOT_CHUNK_BYTES = 64;
 
 function raftOf(node: NodeView): RaftElection | null {
   const e = node.election();
@@ -48,9 +53,12 @@ export const raftElectionSafety: InvariantFactory = () => {
   };
 };
 
-/** Leader Append-Only (§5.3): while a node leads a term, it never overwrites or deletes its entries. */
+/**
+ * Leader Append-Only (§5.3): while a node leads a term, it never overwrites or deletes its entries
+ * (compaction drops a committed prefix into a snapshot: entries it no longer holds are not judged).
+ */
 export const raftLeaderAppendOnly: InvariantFactory = () => {
-  const seen = new Map<NodeId, { life: number; term: number; keys: string[] }>();
+  const seen = new Map<NodeId, { life: number; term: number; keys: Map<number, string> }>();
   return {
     name: 'raft-leader-append-only',
     check(view) {
@@ -61,11 +69,13 @@ export const raftLeaderAppendOnly: InvariantFactory = () => {
           seen.delete(node.id);
           continue;
         }
-        const keys = r.logEntries().map(entryKey);
+        const keys = new Map(r.logEntries().map((e) => [e.index, entryKey(e)]));
         const before = seen.get(node.id);
         if (before && before.life === node.life && before.term === s.term) {
-          const changed = before.keys.findIndex((k, i) => keys[i] !== k);
-          if (changed >= 0) return `leader ${node.id} of term ${s.term} changed its entry ${changed + 1}`;
+          for (const [index, key] of before.keys) {
+            if (index <= s.snapshotIndex) continue;
+            if (keys.get(index) !== key) return `leader ${node.id} of term ${s.term} changed its entry ${index}`;
+          }
         }
         seen.set(node.id, { life: node.life, term: s.term, keys });
       }
@@ -74,26 +84,31 @@ export const raftLeaderAppendOnly: InvariantFactory = () => {
   };
 };
 
-/** Log Matching (§5.3): two logs holding an entry with the same index and term agree on everything up to it. */
+/**
+ * Log Matching (§5.3): two logs holding an entry with the same index and term agree on everything
+ * up to it (as far as both still hold entries: a snapshot replaced a committed prefix).
+ */
 export const raftLogMatching: InvariantFactory = () => ({
   name: 'raft-log-matching',
   check(view) {
     for (const node of stepped(view)) {
       const mine = raftOf(node)?.logEntries();
       if (!mine) continue;
+      const byIndex = new Map(mine.map((e) => [e.index, e]));
       for (const other of view.nodes) {
         const theirs = other === node ? undefined : raftOf(other)?.logEntries();
         if (!theirs) continue;
-        const n = Math.min(mine.length, theirs.length);
+        const common = theirs.filter((e) => byIndex.has(e.index));
         let last = -1;
-        for (let i = n - 1; i >= 0; i--) {
-          if (mine[i]!.term === theirs[i]!.term) {
+        for (let i = common.length - 1; i >= 0; i--) {
+          if (byIndex.get(common[i]!.index)!.term === common[i]!.term) {
             last = i;
             break;
           }
         }
         for (let i = 0; i <= last; i++) {
-          if (entryKey(mine[i]!) !== entryKey(theirs[i]!)) return `${node.id} and ${other.id} both hold entry ${last + 1} at term ${mine[last]!.term} but differ at entry ${i + 1}`;
+          const e = common[i]!;
+          if (entryKey(byIndex.get(e.index)!) !== entryKey(e)) return `${node.id} and ${other.id} both hold entry ${common[last]!.index} at term ${common[last]!.term} but differ at entry ${e.index}`;
         }
       }
     }
@@ -108,8 +123,8 @@ export const raftLogMatching: InvariantFactory = () => ({
  * term, say one that was paused, may lack it).
  */
 export const raftCommittedPrefixAgrees: InvariantFactory = () => {
-  /** Per index (from 1): the committed entry, and the term of the node first seen committing it. */
-  const committed: { key: string; term: number }[] = [];
+  /** Per index: the committed entry, and the term of the node first seen committing it. */
+  const committed = new Map<number, { entry: RaftEntry; key: string; term: number }>();
   return {
     name: 'raft-committed-prefix-agrees',
     check(view) {
@@ -117,18 +132,22 @@ export const raftCommittedPrefixAgrees: InvariantFactory = () => {
         const r = raftOf(node);
         if (!r) continue;
         const s = r.raftStatus();
-        const entries = r.logEntries();
-        for (let i = 0; i < s.commitIndex; i++) {
-          const e = entries[i];
-          if (!e) return `${node.id} claims commit index ${s.commitIndex} but holds ${entries.length} entries`;
-          if (i >= committed.length) committed.push({ key: entryKey(e), term: s.term });
-          else if (entryKey(e) !== committed[i]!.key) return `${node.id} holds ${entryKey(e)} at committed index ${i + 1}, not ${committed[i]!.key}`;
+        const entries = new Map(r.logEntries().map((e) => [e.index, e]));
+        // The snapshot stands for the committed prefix up to its index: its last entry's term must agree.
+        const atSnapshot = committed.get(s.snapshotIndex);
+        if (atSnapshot && r.snapshotTerm() !== atSnapshot.entry.term) return `${node.id}'s snapshot at ${s.snapshotIndex} has term ${r.snapshotTerm()}, but the entry committed there has term ${atSnapshot.entry.term}`;
+        for (let index = s.snapshotIndex + 1; index <= s.commitIndex; index++) {
+          const e = entries.get(index);
+          if (!e) return `${node.id} claims commit index ${s.commitIndex} but holds no entry ${index}`;
+          const known = committed.get(index);
+          if (!known) committed.set(index, { entry: e, key: entryKey(e), term: s.term });
+          else if (entryKey(e) !== known.key) return `${node.id} holds ${entryKey(e)} at committed index ${index}, not ${known.key}`;
         }
         if (s.role !== 'leader') continue;
-        for (let i = s.commitIndex; i < committed.length; i++) {
-          if (committed[i]!.term >= s.term) continue;
-          const e = entries[i];
-          if (!e || entryKey(e) !== committed[i]!.key) return `leader ${node.id} of term ${s.term} lacks ${committed[i]!.key}, committed at index ${i + 1} in term ${committed[i]!.term}`;
+        for (const [index, c] of committed) {
+          if (index <= Math.max(s.commitIndex, s.snapshotIndex) || c.term >= s.term) continue;
+          const e = entries.get(index);
+          if (!e || entryKey(e) !== c.key) return `leader ${node.id} of term ${s.term} lacks ${c.key}, committed at index ${index} in term ${c.term}`;
         }
       }
       return null;
