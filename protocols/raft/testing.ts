@@ -54,7 +54,8 @@ export class RaftNet extends TestCluster {
   readonly effects: { atMs: number; node: NodeId; effect: RaftTestEffect }[] = [];
   readonly sent: Sent[] = [];
   private readonly cuts = new Set<string>();
-  private readonly lost = new Set<string>();
+  /** Nodes reported with their connection lost, and to whom (null: every peer). */
+  private readonly lost = new Map<NodeId, ReadonlySet<NodeId> | null>();
   private dropRule: ((m: Sent) => boolean) | null = null;
   private queue: Sent[] = [];
   private readonly rng: Rng;
@@ -107,9 +108,12 @@ export class RaftNet extends TestCluster {
     this.pump();
   }
 
-  /** Peers see `id` as suspect with its connection lost (a kill -9's closed connection), though it may still run. */
-  connectionLost(id: NodeId): void {
-    this.lost.add(id);
+  /**
+   * Peers see `id` as suspect with its connection lost (a kill -9's closed connection), though it
+   * may still run; only the `observers`, when given (one peer's connection closed, not all).
+   */
+  connectionLost(id: NodeId, observers?: readonly NodeId[]): void {
+    this.lost.set(id, observers?.length ? new Set(observers) : null);
     this.refreshViews();
     this.pump();
   }
@@ -266,7 +270,8 @@ export class RaftNet extends TestCluster {
       const members: ElectionMember[] = [...this.nodes.entries()].map(([peer, other]) => {
         const self = peer === id;
         const reachable = self || (other.machine !== null && !this.cuts.has(linkKey(id, peer)));
-        const lost = !self && this.lost.has(peer);
+        const seenBy = this.lost.get(peer);
+        const lost = !self && seenBy !== undefined && (seenBy === null || seenBy.has(id));
         const state: MemberState = lost ? 'suspect' : reachable ? 'alive' : 'dead';
         const summary = other.machine?.summary(this.nowMs) ?? { role: 'follower', term: other.disk.hard?.term ?? 0, leader: null, fencingToken: 0 };
         return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: lost };
