@@ -83,19 +83,25 @@ export function rewriteScenario(text: string, blocks: readonly ScenarioBlock[], 
   return lines.join('\n');
 }
 
-/** A mismatch, readable in a test failure: where, the command, and the expected and actual lines marked. */
+/** A mismatch, readable in a test failure: where, the command, and a line diff (`-` expected, `+` actual). */
 export function describeMismatch(file: string, block: ScenarioBlock, actual: string): string {
-  const exp = block.expected.split('\n');
-  const act = actual.split('\n');
-  const out = [`${file}:${block.line}: ${block.command}`];
-  for (let i = 0; i < Math.max(exp.length, act.length); i++) {
-    if (exp[i] === act[i]) out.push(`    ${exp[i]}`);
-    else {
-      if (exp[i] !== undefined) out.push(`  - ${exp[i]}`);
-      if (act[i] !== undefined) out.push(`  + ${act[i]}`);
-    }
+  return [`${file}:${block.line}: ${block.command}`, ...lineDiff(block.expected.split('\n'), actual.split('\n'))].join('\n');
+}
+
+/** A longest-common-subsequence line diff (outputs are short: quadratic is fine). */
+function lineDiff(a: readonly string[], b: readonly string[]): string[] {
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
   }
-  return out.join('\n');
+  const out: string[] = [];
+  let [i, j] = [0, 0];
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) out.push(`    ${a[i++]}`), j++;
+    else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) out.push(`  - ${a[i++]}`);
+    else out.push(`  + ${b[j++]}`);
+  }
+  return out;
 }
 
 // ---- the runner ----
