@@ -5,8 +5,12 @@
  * (hard state and log, applied from persist effects in drain order, so durable at once).
  * Membership is modelled: a peer shows alive when the link is up and it runs, else dead (or
  * suspect with connectionLost, on request), gossiping its summary's term.
+ *
+ * For scenario traces (scenario.ts, after etcd-raft's interaction_env) the net can `hold`
+ * messages in its queue, so they are delivered one round at a time with `deliver`, and reports
+ * every time step, delivery attempt, effect and machine step to `onEvent` in the order they happen.
  */
-import type { ElectionEffect, ElectionMember } from '../election.js';
+import type { ElectionEffect, ElectionInput, ElectionMember } from '../election.js';
 import { createRng, type Rng } from '../rng.js';
 import { TestCluster } from '../testing.js';
 import type { ElectionSummary, MemberState, NodeId } from '../types.js';
@@ -25,6 +29,17 @@ export interface Sent {
   message: RaftMessage;
 }
 
+/** What happened to a queued message: delivered, dropped by a rule (or on request), lost to a cut link, or to a node that is down. */
+export type DeliveryFate = 'delivered' | 'dropped' | 'cut' | 'down';
+
+/** One thing the net did, in order (scenario traces). */
+export type NetEvent =
+  | { type: 'time'; nowMs: number }
+  | { type: 'deliver'; sent: Sent; fate: DeliveryFate }
+  | { type: 'effect'; node: NodeId; effect: RaftTestEffect }
+  /** A machine took an input; its effects were reported just before. */
+  | { type: 'stepped'; node: NodeId; input: ElectionInput<RaftMessage> };
+
 interface TestNode {
   machine: RaftElection | null;
   disk: { hard: RaftHardState | null; snapshot: RaftSnapshot | null; entries: RaftEntry[] };
@@ -40,7 +55,8 @@ export class RaftNet extends TestCluster {
   readonly effects: { atMs: number; node: NodeId; effect: RaftTestEffect }[] = [];
   readonly sent: Sent[] = [];
   private readonly cuts = new Set<string>();
-  private readonly lost = new Set<string>();
+  /** Nodes reported with their connection lost, and to whom (null: every peer). */
+  private readonly lost = new Map<NodeId, ReadonlySet<NodeId> | null>();
   private dropRule: ((m: Sent) => boolean) | null = null;
   private queue: Sent[] = [];
   private readonly rng: Rng;
@@ -48,6 +64,10 @@ export class RaftNet extends TestCluster {
   onStep: (() => void) | null = null;
   /** Snapshot chunk size the machines start with (RaftInit.snapshotChunkBytes); undefined: the machine's default. */
   snapshotChunkBytes: number | undefined;
+  /** Keep sent messages queued: pump() only collects effects, deliver() moves messages. */
+  hold = false;
+  /** Sees every event in order (scenario traces). */
+  onEvent: ((event: NetEvent) => void) | null = null;
 
   constructor(
     ids: readonly NodeId[],
@@ -82,6 +102,7 @@ export class RaftNet extends TestCluster {
 
   crash(id: NodeId): void {
     this.node(id).machine = null;
+    for (const m of this.queue) if (m.to === id) this.onEvent?.({ type: 'deliver', sent: m, fate: 'down' });
     this.queue = this.queue.filter((m) => m.to !== id);
     this.refreshViews();
     this.pump();
@@ -99,9 +120,12 @@ export class RaftNet extends TestCluster {
     this.pump();
   }
 
-  /** Peers see `id` as suspect with its connection lost (a kill -9's closed connection), though it may still run. */
-  connectionLost(id: NodeId): void {
-    this.lost.add(id);
+  /**
+   * Peers see `id` as suspect with its connection lost (a kill -9's closed connection), though it
+   * may still run; only the `observers`, when given (one peer's connection closed, not all).
+   */
+  connectionLost(id: NodeId, observers?: readonly NodeId[]): void {
+    this.lost.set(id, observers?.length ? new Set(observers) : null);
     this.refreshViews();
     this.pump();
   }
@@ -122,7 +146,8 @@ export class RaftNet extends TestCluster {
     const until = this.nowMs + ms;
     while (this.nowMs < until) {
       this.nowMs = Math.min(until, this.nowMs + this.tickMs);
-      for (const node of this.nodes.values()) node.machine?.step({ type: 'tick', nowMs: this.nowMs });
+      this.onEvent?.({ type: 'time', nowMs: this.nowMs });
+      for (const id of this.nodes.keys()) this.stepNode(id, { type: 'tick', nowMs: this.nowMs });
       this.pump();
       this.refreshViews();
     }
@@ -130,9 +155,9 @@ export class RaftNet extends TestCluster {
 
   /** Delivers a message as if `from` sent it (a forged or replayed one); returns what `to` did at once. */
   inject(from: NodeId, to: NodeId, message: RaftMessage): RaftTestEffect[] {
-    this.machine(to).step({ type: 'message', nowMs: this.nowMs, from, message });
+    this.machine(to);
     const before = this.effects.length;
-    this.collect(to, this.node(to));
+    this.stepNode(to, { type: 'message', nowMs: this.nowMs, from, message });
     const effects = this.effects.slice(before).map((e) => e.effect);
     this.pump();
     return effects;
@@ -174,25 +199,59 @@ export class RaftNet extends TestCluster {
     return n;
   }
 
-  /** Delivers queued messages (after a round trip through the codec) until none is left. */
+  /** Delivers queued messages (after a round trip through the codec) until none is left; while holding, only collects what was sent. */
   pump(): void {
     for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
       for (const [id, node] of this.nodes) if (node.machine) this.collect(id, node);
+      if (this.hold) return;
       const next = this.queue.shift();
       if (!next) return;
-      const target = this.nodes.get(next.to)?.machine;
-      if (!target || this.cuts.has(linkKey(next.from, next.to)) || this.dropRule?.(next)) continue;
-      const parsed = raftMessageCodec.parse(JSON.parse(JSON.stringify(next.message)));
-      if (!parsed.ok) throw new Error(`${next.from} sent an invalid message: ${parsed.reason}`);
-      target.step({ type: 'message', nowMs: this.nowMs, from: next.from, message: parsed.value });
-      this.onStep?.();
+      this.deliverOne(next, false);
     }
     throw new Error('pump did not quiesce');
+  }
+
+  /** The messages waiting in the queue, oldest first (while holding). */
+  pending(): readonly Sent[] {
+    return this.queue;
+  }
+
+  /**
+   * Delivers (or drops) the queued messages that `match`, in queue order: one round, as
+   * etcd's deliver-msgs; what they cause is queued behind. Returns how many it took.
+   */
+  deliver(match: (m: Sent) => boolean, drop = false): number {
+    for (const [id, node] of this.nodes) if (node.machine) this.collect(id, node);
+    const taken = this.queue.filter(match);
+    this.queue = this.queue.filter((m) => !match(m));
+    for (const m of taken) this.deliverOne(m, drop);
+    return taken.length;
+  }
+
+  private deliverOne(next: Sent, drop: boolean): void {
+    const target = this.nodes.get(next.to)?.machine;
+    const fate: DeliveryFate = !target ? 'down' : this.cuts.has(linkKey(next.from, next.to)) ? 'cut' : drop || this.dropRule?.(next) ? 'dropped' : 'delivered';
+    this.onEvent?.({ type: 'deliver', sent: next, fate });
+    if (fate !== 'delivered') return;
+    const parsed = raftMessageCodec.parse(JSON.parse(JSON.stringify(next.message)));
+    if (!parsed.ok) throw new Error(`${next.from} sent an invalid message: ${parsed.reason}`);
+    this.stepNode(next.to, { type: 'message', nowMs: this.nowMs, from: next.from, message: parsed.value });
+    this.onStep?.();
+  }
+
+  /** Steps a running node and collects what it emitted at once (the order pump() would collect it in). */
+  private stepNode(id: NodeId, input: ElectionInput<RaftMessage>): void {
+    const node = this.node(id);
+    if (!node.machine) return;
+    node.machine.step(input);
+    this.collect(id, node);
+    this.onEvent?.({ type: 'stepped', node: id, input });
   }
 
   private collect(id: NodeId, node: TestNode): void {
     for (const effect of node.machine!.drain()) {
       this.effects.push({ atMs: this.nowMs, node: id, effect });
+      this.onEvent?.({ type: 'effect', node: id, effect });
       switch (effect.type) {
         case 'persist': {
           const b = effect.batch;
@@ -227,7 +286,8 @@ export class RaftNet extends TestCluster {
       const members: ElectionMember[] = [...this.nodes.entries()].map(([peer, other]) => {
         const self = peer === id;
         const reachable = self || (other.machine !== null && !this.cuts.has(linkKey(id, peer)));
-        const lost = !self && this.lost.has(peer);
+        const seenBy = this.lost.get(peer);
+        const lost = !self && seenBy !== undefined && (seenBy === null || seenBy.has(id));
         const state: MemberState = lost ? 'suspect' : reachable ? 'alive' : 'dead';
         const summary = other.machine?.summary(this.nowMs) ?? { role: 'follower', term: other.disk.hard?.term ?? 0, leader: null, fencingToken: 0 };
         return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: lost };
@@ -235,7 +295,7 @@ export class RaftNet extends TestCluster {
       const key = JSON.stringify(members.map((m) => [m.id, m.state, m.term]));
       if (viewKeys.get(node.machine) === key) continue;
       viewKeys.set(node.machine, key);
-      node.machine.step({ type: 'members', nowMs: this.nowMs, members });
+      this.stepNode(id, { type: 'members', nowMs: this.nowMs, members });
     }
   }
 }
