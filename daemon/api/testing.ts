@@ -44,6 +44,8 @@ export class FakeControlSource implements ControlSource {
   raftView: RaftResponse | null = null;
   /** The reasons `stop` was called with (POST /v1/leave). */
   readonly stops: string[] = [];
+  /** Runs on `stop`, e.g. to close the API server as the daemon would. */
+  onStop: ((reason: string) => void) | null = null;
 
   status(): StatusResponse {
     if (this.failStatus) throw this.failStatus;
@@ -109,6 +111,7 @@ export class FakeControlSource implements ControlSource {
 
   stop(reason: string): void {
     this.stops.push(reason);
+    this.onStop?.(reason);
   }
 
   /**
