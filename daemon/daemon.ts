@@ -106,7 +106,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       revisionBase: Date.now(),
       onFatal,
     });
-    const metrics = bindMetrics(runtime, p2p, opened.store);
+    const metrics = bindMetrics(runtime, p2p, opened.store, { raft: config.protocol === 'raft' });
     // `conclave leave` (POST /v1/leave) stops the daemon the way SIGTERM does, once its reply is sent.
     let onStopRequest: (reason: string) => void = () => undefined;
     const stopRequest = new Promise<string>((resolve) => (onStopRequest = resolve));
