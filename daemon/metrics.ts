@@ -1,7 +1,8 @@
 /**
  * The daemon's Prometheus metrics: an own prom-client Registry (never the global one, so several
  * daemons in one test process stay apart) with typed handles, every name prefixed `conclave_`,
- * plus prom-client's default process metrics under the same prefix.
+ * plus prom-client's default process metrics under the same prefix. Raft's series, named after
+ * etcd's, are registered only for a Raft daemon.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
 
