@@ -1,6 +1,8 @@
 /** The daemon's side of the control API: answers from the runtime's current view. */
-import { MEMBER_STATES, type MemberState } from '../protocols/types.js';
-import type { ControlSource, LeaderResponse, MembersResponse, StatusResponse } from './api/types.js';
+import type { ElectionLogStatus } from '../protocols/election.js';
+import type { NodeRef } from '../protocols/host/events.js';
+import { MEMBER_STATES, type MemberState, type NodeId } from '../protocols/types.js';
+import type { ControlSource, LeaderResponse, MembersResponse, RaftPeerProgressResponse, RaftResponse, StatusResponse } from './api/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import type { Runtime } from './runtime.js';
 import { securityStatus } from './security.js';
@@ -10,9 +12,12 @@ export interface ControlInit {
   runtime: Runtime;
   config: ConclaveConfig;
   metrics: () => Promise<{ contentType: string; body: string }>;
+  /** Begins the daemon's graceful stop (what SIGTERM does); `POST /v1/leave` calls it. */
+  stop: (reason: string) => void;
 }
 
-export function createControlSource({ runtime, config, metrics }: ControlInit): ControlSource {
+export function createControlSource({ runtime, config, metrics, stop }: ControlInit): ControlSource {
+  const ref = (id: NodeId): NodeRef => runtime.nodeRef(id)!;
   const leader = (): LeaderResponse => {
     const { summary, revision, status } = runtime.leadership();
     return {
@@ -53,8 +58,10 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
                 appliedIndex: status.log.appliedIndex,
                 lastIndex: status.log.lastIndex,
                 lastTerm: status.log.lastTerm,
-                voters: status.log.voters.map((id) => runtime.nodeRef(id)!),
-                learners: status.log.learners.map((id) => runtime.nodeRef(id)!),
+                voters: status.log.voters.map(ref),
+                learners: status.log.learners.map(ref),
+                snapshotIndex: status.log.snapshotIndex,
+                peers: peerProgress(status.log, ref),
               },
             }
           : {}),
@@ -70,5 +77,40 @@ export function createControlSource({ runtime, config, metrics }: ControlInit): 
     subscribe: (listener) => runtime.subscribe(listener),
     command: (command) => runtime.command(command),
     metrics,
+    raft(): RaftResponse | null {
+      const { summary, revision, status } = runtime.leadership();
+      const log = status.log;
+      if (!log) return null;
+      return {
+        id: runtime.selfId,
+        name: runtime.nodeRef(runtime.selfId)?.name ?? config.node.name,
+        role: summary.role,
+        term: summary.term,
+        leader: runtime.nodeRef(summary.leader),
+        commitIndex: log.commitIndex,
+        appliedIndex: log.appliedIndex,
+        lastIndex: log.lastIndex,
+        lastTerm: log.lastTerm,
+        snapshotIndex: log.snapshotIndex,
+        configuration: { voters: log.voters.map(ref), learners: log.learners.map(ref) },
+        peers: peerProgress(log, ref),
+        revision,
+      };
+    },
+    stop,
   };
+}
+
+/** The leader's per-peer progress with names, in the order the machine gives (empty off the leader). */
+export function peerProgress(log: ElectionLogStatus, ref: (id: NodeId) => NodeRef): RaftPeerProgressResponse[] {
+  return log.peers.map((p) => ({
+    id: p.id,
+    name: ref(p.id).name,
+    vote: p.voter ? 'voter' : 'learner',
+    matchIndex: p.matchIndex,
+    nextIndex: p.nextIndex,
+    lag: p.lag,
+    lastContactMs: p.lastContactMs === null ? null : Math.round(p.lastContactMs),
+    state: p.state,
+  }));
 }

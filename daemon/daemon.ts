@@ -1,6 +1,6 @@
 /**
  * One daemon process: data dir lock, identity, libp2p node, membership, election, runtime,
- * control API; a graceful stop on SIGINT/SIGTERM (hand off, leave, exit within 2 s).
+ * control API; a graceful stop on SIGINT/SIGTERM or `POST /v1/leave` (hand off, leave, exit within 2 s).
  */
 import { EventEmitter, on } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -106,9 +106,12 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       revisionBase: Date.now(),
       onFatal,
     });
-    const metrics = bindMetrics(runtime, p2p, opened.store);
+    const metrics = bindMetrics(runtime, p2p, opened.store, { raft: config.protocol === 'raft' });
+    // `conclave leave` (POST /v1/leave) stops the daemon the way SIGTERM does, once its reply is sent.
+    let onStopRequest: (reason: string) => void = () => undefined;
+    const stopRequest = new Promise<string>((resolve) => (onStopRequest = resolve));
     api = await startApiServer({
-      source: createControlSource({ runtime, config, metrics: metrics.scrape }),
+      source: createControlSource({ runtime, config, metrics: metrics.scrape, stop: onStopRequest }),
       tcpListen: config.api.listen,
       socketPath: join(config.dataDir, 'api.sock'),
       token: config.api.token,
@@ -129,7 +132,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     const openWarning = openSwarmWarning(config);
     if (openWarning !== null) log.warn({ cluster: config.cluster.name, psk: false }, openWarning);
     installCrashGuards(log);
-    const stopSignal = waitForStopSignal(log);
+    const stopSignal = Promise.race([waitForStopSignal(log), stopRequest]);
     const failed = fatal.then((err) => ({ err }));
     const reason =
       opts.dashboard && tuiRecords

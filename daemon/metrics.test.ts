@@ -86,3 +86,41 @@ describe('daemon metrics', () => {
     assert.match(body, /^conclave_heartbeats_sent_total 8$/m);
   });
 });
+
+describe('raft and WAL metrics', () => {
+  const RAFT_NAMES: [string, 'gauge' | 'counter'][] = [
+    ['conclave_raft_commit_index', 'gauge'],
+    ['conclave_raft_applied_index', 'gauge'],
+    ['conclave_raft_last_index', 'gauge'],
+    ['conclave_raft_snapshot_index', 'gauge'],
+    ['conclave_raft_proposals_committed_total', 'counter'],
+    ['conclave_raft_proposals_failed_total', 'counter'],
+    ['conclave_raft_votes_cast_total', 'counter'],
+    ['conclave_raft_heartbeats_late_total', 'counter'],
+    ['conclave_raft_step_downs_total', 'counter'],
+    ['conclave_raft_config_changes_total', 'counter'],
+    ['conclave_raft_snapshots_total', 'counter'],
+  ];
+
+  it('raft series exist only when asked for (a raft daemon); a bully daemon shows none', async () => {
+    const raft = (await createMetrics({ processMetrics: false, raft: true }).scrape()).body;
+    for (const [name, type] of RAFT_NAMES) assert.match(raft, new RegExp(`^# TYPE ${name} ${type}$`, 'm'), name);
+    const bully = createMetrics({ processMetrics: false });
+    assert.equal(bully.handles.raft, null);
+    assert.doesNotMatch((await bully.scrape()).body, /conclave_raft_/);
+  });
+
+  it('wal_fsync_duration_seconds is a histogram with etcd\'s buckets, 1 ms doubling to about 2 s; the quantile gauge stays', async () => {
+    const m = createMetrics({ processMetrics: false });
+    m.handles.walFsyncDurationSeconds.observe(0.0007);
+    m.handles.walFsyncDurationSeconds.observe(0.003);
+    m.handles.walFsyncDurationSeconds.observe(3);
+    const { body } = await m.scrape();
+    assert.match(body, /^# TYPE conclave_wal_fsync_duration_seconds histogram$/m);
+    assert.match(body, /^# TYPE conclave_wal_fsync_seconds gauge$/m);
+    const buckets = [...body.matchAll(/^conclave_wal_fsync_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((x) => [x[1], Number(x[2])]);
+    assert.deepEqual(buckets.map((b) => b[0]), ['0.001', '0.002', '0.004', '0.008', '0.016', '0.032', '0.064', '0.128', '0.256', '0.512', '1.024', '2.048', '+Inf']);
+    assert.deepEqual(buckets.map((b) => b[1]), [1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3]);
+    assert.match(body, /^conclave_wal_fsync_duration_seconds_count 3$/m);
+  });
+});

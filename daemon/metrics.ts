@@ -1,7 +1,8 @@
 /**
  * The daemon's Prometheus metrics: an own prom-client Registry (never the global one, so several
  * daemons in one test process stay apart) with typed handles, every name prefixed `conclave_`,
- * plus prom-client's default process metrics under the same prefix.
+ * plus prom-client's default process metrics under the same prefix. Raft's series, named after
+ * etcd's, are registered only for a Raft daemon.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from 'prom-client';
 
@@ -41,6 +42,24 @@ export interface MetricHandles {
   walFsyncs: Counter;
   walFsyncSeconds: Gauge<'quantile'>;
   walTornTails: Counter;
+  /** Every fsync of the log store (etcd's etcd_disk_wal_fsync_duration_seconds). */
+  walFsyncDurationSeconds: Histogram;
+  /** Raft's log, votes and configuration (etcd's etcd_server_* and etcd_debugging_* series); null under Bully, which has no log. */
+  raft: RaftMetricHandles | null;
+}
+
+export interface RaftMetricHandles {
+  commitIndex: Gauge;
+  appliedIndex: Gauge;
+  lastIndex: Gauge;
+  snapshotIndex: Gauge;
+  proposalsCommitted: Counter;
+  proposalsFailed: Counter;
+  votesCast: Counter<'kind' | 'granted'>;
+  heartbeatsLate: Counter;
+  stepDowns: Counter<'reason'>;
+  configChanges: Counter;
+  snapshots: Counter<'action'>;
 }
 
 export interface ConclaveMetrics {
@@ -58,7 +77,17 @@ export const METRIC_PREFIX = 'conclave_';
 /** Elections take tens of ms on a LAN (Bully) up to seconds (Raft timeouts, lossy links). */
 export const ELECTION_DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-export function createMetrics(opts: { processMetrics?: boolean } = {}): ConclaveMetrics {
+/**
+ * etcd's WAL fsync buckets, 1 ms doubling to about 2 s: a healthy SSD sits in the first few, a
+ * disk that makes a leader miss its heartbeats (etcd warns past 1 s) lands in the last ones.
+ */
+export const WAL_FSYNC_BUCKETS_SECONDS = [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048];
+
+/**
+ * `raft`: register the Raft series (a Bully daemon has no log, so it shows none rather than a
+ * row of zeros that look like a stalled log). Default false.
+ */
+export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean } = {}): ConclaveMetrics {
   const registry = new Registry();
   const registers = [registry];
   const counter = <T extends string>(name: string, help: string, labelNames: readonly T[] = []) =>
@@ -103,6 +132,27 @@ export function createMetrics(opts: { processMetrics?: boolean } = {}): Conclave
     walFsyncs: counter('wal_fsyncs_total', 'fsyncs of the log store; fewer than batches when appends share one (group commit)'),
     walFsyncSeconds: gauge('wal_fsync_seconds', 'fsync time of the log store over its last 1024 fsyncs, by quantile (0.5, 0.99, 1)', ['quantile']),
     walTornTails: counter('wal_torn_tails_total', 'Torn last records (a crash mid-append) cut from the log store at start; the bytes are kept beside the segment'),
+    walFsyncDurationSeconds: new Histogram({
+      name: `${METRIC_PREFIX}wal_fsync_duration_seconds`,
+      help: 'Duration of each fsync of the log store (<dataDir>/wal)',
+      buckets: WAL_FSYNC_BUCKETS_SECONDS,
+      registers,
+    }),
+    raft: opts.raft
+      ? {
+          commitIndex: gauge('raft_commit_index', 'Highest log index known committed at this node'),
+          appliedIndex: gauge('raft_applied_index', 'Highest log index applied at this node'),
+          lastIndex: gauge('raft_last_index', 'Last index in this node\'s log'),
+          snapshotIndex: gauge('raft_snapshot_index', 'Index of this node\'s newest snapshot (0: none)'),
+          proposalsCommitted: counter('raft_proposals_committed_total', 'Entries this node appended as leader that committed'),
+          proposalsFailed: counter('raft_proposals_failed_total', 'Entries this node appended as leader that were lost with its leadership'),
+          votesCast: counter('raft_votes_cast_total', 'Pre-vote and vote requests this node answered, by kind (pre-vote, vote) and answer (granted true or false)', ['kind', 'granted']),
+          heartbeatsLate: counter('raft_heartbeats_late_total', 'Heartbeat rounds this leader sent at least an interval late (event loop or disk overloaded)'),
+          stepDowns: counter('raft_step_downs_total', 'Times this node stopped leading, by reason', ['reason']),
+          configChanges: counter('raft_config_changes_total', 'Configuration changes this node took up (appended, truncated away or installed from a snapshot)'),
+          snapshots: counter('raft_snapshots_total', 'Snapshots taken here, sent to a peer or installed from the leader, by action', ['action']),
+        }
+      : null,
   };
   if (opts.processMetrics !== false) {
     collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_MONITORING_PRECISION_MS });

@@ -99,6 +99,17 @@ describe('openNodeState', () => {
     assert.deepEqual(logged, []);
   });
 
+  it('the node store\'s stats follow its appends (metrics read them at every scrape) and its fsyncs can be observed', async () => {
+    const store = await storeOf(freshDir());
+    const before = store.stats.batches;
+    const fsyncs: number[] = [];
+    store.onFsync((ms) => fsyncs.push(ms));
+    await store.append({ hardState: { membership: { incarnation: 5 } } });
+    assert.equal(store.stats.batches, before + 1);
+    assert.ok(fsyncs.length >= 1);
+    await store.close();
+  });
+
   it('a restart restores identity and fencing token', async () => {
     const dir = await ranNode();
     const before = readFileSync(keyPath(dir), 'utf8');

@@ -57,6 +57,8 @@ export interface NodeStore extends NodeDisk {
   /** Appends directly (start-up writes before the runtime exists); rejects with PersistError. */
   append(batch: StoreBatch): Promise<void>;
   readonly stats: LogStore['stats'];
+  /** Every fsync's duration (ms) as it completes: LogStore.onFsync. */
+  onFsync: LogStore['onFsync'];
   close(): Promise<void>;
 }
 
@@ -96,7 +98,11 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
     otherElections,
     incarnation,
     torn: store.recovered.torn,
-    stats: store.stats,
+    // A getter: the store's stats are a fresh snapshot on every read (a plain property froze them at open).
+    get stats() {
+      return store.stats;
+    },
+    onFsync: (listener) => store.onFsync(listener),
     append: (batch) => store.append(batch),
     write: (batch) => store.append(toStoreBatch(key, batch)),
     close: () => store.close(),

@@ -4,6 +4,7 @@
  */
 import { ABUSE_KINDS, type AbuseKind } from './api/abuse.js';
 import { createMetrics } from './metrics.js';
+import { SNAPSHOT_ACTIONS, STEP_DOWN_REASONS } from '../protocols/election.js';
 import type { P2PNode } from './p2p/index.js';
 import { MEMBER_STATES, type MemberState } from '../protocols/types.js';
 import { REJECT_REASONS, type Runtime } from './runtime.js';
@@ -20,11 +21,20 @@ export interface BoundMetrics {
 export interface StoreMetricsSource {
   readonly torn: unknown;
   readonly stats: { readonly batches: number; readonly fsyncs: number; readonly fsyncMs: readonly number[] };
+  /** Each fsync's duration in ms, as it completes. */
+  onFsync?(listener: (ms: number) => void): () => void;
 }
 
-export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsSource | null = null): BoundMetrics {
-  const metrics = createMetrics();
+export interface BindOptions {
+  /** The daemon runs Raft: register the raft_* series (see createMetrics). */
+  raft?: boolean;
+}
+
+export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsSource | null = null, opts: BindOptions = {}): BoundMetrics {
+  const metrics = createMetrics({ raft: opts.raft === true });
   const m = metrics.handles;
+  const raft = m.raft;
+  store?.onFsync?.((ms) => m.walFsyncDurationSeconds.observe(ms / 1000));
   runtime.subscribe((event) => {
     switch (event.type) {
       case 'member-joined':
@@ -43,12 +53,29 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
       case 'leader-changed':
         m.leaderChanges.inc();
         break;
+      case 'stepped-down':
+        raft?.stepDowns.inc({ reason: event.reason });
+        break;
+      case 'configuration-changed':
+        raft?.configChanges.inc();
+        break;
+      case 'raft-snapshot':
+        raft?.snapshots.inc({ action: event.action });
+        break;
+      case 'heartbeat-late':
+        raft?.heartbeatsLate.inc();
+        break;
     }
   });
   // Every label a dashboard may alert on exists from the first scrape, at zero.
   for (const state of MEMBER_STATES) m.members.set({ state }, 0);
   for (const reason of REJECT_REASONS) m.messagesRejected.inc({ reason }, 0);
   for (const reason of ABUSE_KINDS) m.apiRejectedRequests.inc({ reason }, 0);
+  if (raft) {
+    for (const reason of STEP_DOWN_REASONS) raft.stepDowns.inc({ reason }, 0);
+    for (const action of SNAPSHOT_ACTIONS) raft.snapshots.inc({ action }, 0);
+    for (const kind of ['pre-vote', 'vote']) for (const granted of ['true', 'false']) raft.votesCast.inc({ kind, granted }, 0);
+  }
 
   metrics.onScrape(() => {
     const counts = Object.fromEntries(MEMBER_STATES.map((state) => [state, 0])) as Record<MemberState, number>;
@@ -60,6 +87,20 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
     m.fencingToken.set(summary.fencingToken);
     m.leaseRemainingSeconds.set((status.leaseRemainingMs ?? 0) / 1000);
     m.bootstrapComplete.set(status.bootstrap.complete ? 1 : 0);
+    const log = status.log;
+    if (raft && log) {
+      raft.commitIndex.set(log.commitIndex);
+      raft.appliedIndex.set(log.appliedIndex);
+      raft.lastIndex.set(log.lastIndex);
+      raft.snapshotIndex.set(log.snapshotIndex);
+      const c = log.counters;
+      metrics.setCounterTotal(raft.proposalsCommitted, c.proposalsCommitted);
+      metrics.setCounterTotal(raft.proposalsFailed, c.proposalsFailed);
+      metrics.setCounterTotal(raft.votesCast, c.preVotesGranted, { kind: 'pre-vote', granted: 'true' });
+      metrics.setCounterTotal(raft.votesCast, c.preVotesRefused, { kind: 'pre-vote', granted: 'false' });
+      metrics.setCounterTotal(raft.votesCast, c.votesGranted, { kind: 'vote', granted: 'true' });
+      metrics.setCounterTotal(raft.votesCast, c.votesRefused, { kind: 'vote', granted: 'false' });
+    }
     const stats = runtime.stats;
     m.eventLoopLagSeconds.set(stats.eventLoopLagMs / 1000);
     m.healthMultiplier.set(runtime.health());

@@ -48,6 +48,8 @@ export interface RuntimeHarness {
   disk: HarnessDisk;
   /** The write failure the runtime stopped on (the daemon exits 1 then); null while none. */
   fatal(): PersistError | null;
+  /** The reasons the control source asked the daemon to stop with (POST /v1/leave). */
+  stops: string[];
   nowMs(): number;
   /** Moves the clock in steps of `stepMs`, stepping the runtime and settling finished writes after each. */
   advance(ms: number, stepMs?: number): Promise<void>;
@@ -130,7 +132,8 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   runtime.subscribe((event) => events.push(event));
   const metrics = bindMetrics(runtime, p2p);
   const config = loadConfig({ env: {}, flags: { name: SELF_ID, dataDir: '/nonexistent', protocol: 'bully' } });
-  const control = createControlSource({ runtime, config, metrics: metrics.scrape });
+  const stops: string[] = [];
+  const control = createControlSource({ runtime, config, metrics: metrics.scrape, stop: (reason) => stops.push(reason) });
   return {
     runtime,
     control,
@@ -140,6 +143,7 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     logs,
     disk,
     fatal: () => fatal,
+    stops,
     nowMs: () => nowMs,
     async advance(ms, stepMs = 25) {
       for (const end = nowMs + ms; nowMs < end; ) {

@@ -1,6 +1,7 @@
 /** One log line per API event: what happened, in words, and how alarming it is. */
 import { formatDuration } from '../shared/format.js';
 import type { StreamEvent } from '../daemon/api/types.js';
+import type { StepDownReason } from '../protocols/election.js';
 import type { LogTone } from './model.js';
 
 export function describeEvent(event: StreamEvent): { text: string; tone: LogTone } {
@@ -40,13 +41,33 @@ export function describeEvent(event: StreamEvent): { text: string; tone: LogTone
     case 'election-finished':
       return { text: `election ${event.result}, term ${event.term} in ${formatMs(event.durationMs)}`, tone: event.result === 'won' ? 'good' : 'info' };
     case 'stepped-down':
-      return { text: `stepped down from term ${event.term} (${event.reason})`, tone: event.reason === 'transfer' ? 'info' : 'warn' };
+      return { text: `stepped down in term ${event.term}: ${STEP_DOWN_WORDS[event.reason]}`, tone: event.reason === 'transfer' || event.reason === 'removed' ? 'info' : 'warn' };
     case 'configuration-changed':
-      return { text: `configuration at ${event.index}: voters ${names(event.voters)}${event.learners.length > 0 ? `, learners ${names(event.learners)}` : ''}`, tone: 'info' };
+      return { text: `configuration changed at index ${event.index}: voters ${names(event.voters)}${event.learners.length > 0 ? `; learners ${names(event.learners)}` : ''}`, tone: 'info' };
     case 'raft-snapshot':
-      return { text: `snapshot ${event.action} at index ${event.index} (term ${event.term})${event.peer ? `${event.action === 'installed' ? ' from ' : ' to '}${event.peer.name}` : ''}`, tone: 'info' };
+      return { text: snapshotText(event), tone: 'info' };
     case 'heartbeat-late':
-      return { text: `heartbeat sent ${formatMs(event.lateMs)} late: event loop or disk overloaded`, tone: 'warn' };
+      return { text: `heartbeats went out ${formatMs(event.lateMs)} late (event loop or disk overloaded): followers may start an election`, tone: 'warn' };
+  }
+}
+
+/** Each step-down reason in words, with the etcd term an operator may search for. */
+const STEP_DOWN_WORDS: Readonly<Record<StepDownReason, string>> = {
+  'check-quorum': 'lost contact with a majority (check-quorum)',
+  transfer: 'handed leadership over (transfer)',
+  'higher-term': 'a member is in a newer term (higher-term)',
+  removed: 'removed from the configuration',
+};
+
+function snapshotText(event: Extract<StreamEvent, { type: 'raft-snapshot' }>): string {
+  const at = `at index ${event.index} (term ${event.term})`;
+  switch (event.action) {
+    case 'taken':
+      return `snapshot taken ${at}: log compacted`;
+    case 'sent':
+      return `snapshot ${at} sent to ${event.peer?.name ?? 'a follower'}: it was too far behind for the log`;
+    case 'installed':
+      return `snapshot ${at} installed from ${event.peer?.name ?? 'the leader'}`;
   }
 }
 

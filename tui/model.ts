@@ -19,6 +19,8 @@ export interface MemberView extends MemberResponse {
 
 /** One leader change, as the viewed daemon saw it. */
 export interface LeaderChange {
+  /** Absent on entries built before the timeline held other kinds. */
+  kind?: 'leader';
   /** The daemon's clock (event `at`), for display. */
   atMs: number;
   from: NodeRef | null;
@@ -28,6 +30,26 @@ export interface LeaderChange {
   /** How long the cluster had no leader before `to` (0 when it went straight from one to the next). */
   leaderlessMs: number;
 }
+
+/** Raft: the viewed node's term moved (an election, or it heard of a newer one). */
+export interface TermChange {
+  kind: 'term';
+  atMs: number;
+  from: number;
+  to: number;
+}
+
+/** Raft: the configuration the viewed node uses changed. */
+export interface ConfigurationChange {
+  kind: 'configuration';
+  atMs: number;
+  index: number;
+  voters: NodeRef[];
+  learners: NodeRef[];
+}
+
+/** What the timeline panel lists: leader changes, and under Raft term and configuration changes. */
+export type TimelineEntry = LeaderChange | TermChange | ConfigurationChange;
 
 export type LogTone = 'info' | 'good' | 'warn' | 'bad';
 
@@ -52,7 +74,7 @@ export interface DaemonView {
   /** Null until the first snapshot. */
   status: StatusResponse | null;
   members: ReadonlyMap<NodeId, MemberView>;
-  timeline: readonly LeaderChange[];
+  timeline: readonly TimelineEntry[];
   log: readonly LogEntry[];
   nextLogSeq: number;
   /** Dashboard-clock start of the current leader's reign; `leaderSinceExact` false when only "at least since". */
@@ -63,6 +85,8 @@ export interface DaemonView {
   electionStarts: readonly number[];
   /** Since when members have disagreed about the leader (see split-brain.ts); null while they agree. */
   disagreeSinceMs: number | null;
+  /** Raft: since when a member has claimed to lead in an older term (see split-brain.ts); null while none does. */
+  staleLeaderSinceMs: number | null;
   /** Dashboard-clock time of the last snapshot, event or poll from the daemon (see stale.ts); null before the first. */
   updatedAtMs: number | null;
 }

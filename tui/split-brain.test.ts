@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findDisagreement, isSplitBrain, SPLIT_BRAIN_GRACE_MS } from './split-brain.js';
+import { findDisagreement, findStaleLeaders, isSplitBrain, SPLIT_BRAIN_GRACE_MS } from './split-brain.js';
 import { idOf, memberView } from './testing.js';
 
 test('members that all follow one leader do not disagree', () => {
@@ -50,4 +50,29 @@ test('a disagreement is a split brain only once it outlasts the grace period', (
   assert.equal(isSplitBrain(null, 5000), false);
   assert.equal(isSplitBrain(5000, 5000 + SPLIT_BRAIN_GRACE_MS - 1), false);
   assert.equal(isSplitBrain(5000, 5000 + SPLIT_BRAIN_GRACE_MS), true);
+});
+
+test('under raft a leader in an older term is a stale leader, not a split brain', () => {
+  const members = [
+    memberView('alpha', { protocol: 'raft', role: 'leader', term: 4, leader: idOf('alpha') }),
+    memberView('bravo', { protocol: 'raft', role: 'leader', term: 5, leader: idOf('bravo') }),
+    memberView('charlie', { protocol: 'raft', term: 5, leader: idOf('bravo') }),
+  ];
+  assert.equal(findDisagreement(members, 'raft'), null);
+  assert.deepEqual(findStaleLeaders(members, 'raft'), [{ leader: { id: idOf('alpha'), name: 'alpha' }, term: 4, currentTerm: 5 }]);
+});
+
+test('under raft two leaders in the same term are still a split brain', () => {
+  const members = [
+    memberView('alpha', { protocol: 'raft', role: 'leader', term: 5, leader: idOf('alpha') }),
+    memberView('bravo', { protocol: 'raft', role: 'leader', term: 5, leader: idOf('bravo') }),
+  ];
+  assert.deepEqual(findDisagreement(members, 'raft')?.claimants.map((c) => c.name), ['alpha', 'bravo']);
+  assert.deepEqual(findStaleLeaders(members, 'raft'), []);
+});
+
+test('under bully terms do not excuse a second claimant, and there are no stale leaders', () => {
+  const members = [memberView('alpha', { role: 'leader', term: 4 }), memberView('bravo', { role: 'leader', term: 5, leader: idOf('bravo') })];
+  assert.deepEqual(findDisagreement(members, 'bully')?.claimants.map((c) => c.name), ['alpha', 'bravo']);
+  assert.deepEqual(findStaleLeaders(members, 'bully'), []);
 });

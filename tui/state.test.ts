@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_LOG_ENTRIES } from './model.js';
+import { MAX_LOG_ENTRIES, type LeaderChange } from './model.js';
 import { initialView, reduce } from './state.js';
-import { event, idOf, member, snapshotEvent, status, threeMembers } from './testing.js';
+import { event, idOf, member, raftMembers, raftStatus, snapshotEvent, status, threeMembers } from './testing.js';
 
 const attached = (nowMs = 1000) => reduce(initialView('unix:/x'), { kind: 'event', nowMs, event: snapshotEvent() });
 
@@ -28,7 +28,7 @@ test('leader-changed adds a timeline entry with its gap and moves the header lea
     event: event('leader-changed', { from: null, to: { id: idOf('bravo'), name: 'bravo' }, term: 4, fencingToken: 12, leaderlessMs: 840 }),
   });
   assert.equal(view.timeline.length, 1);
-  const change = view.timeline[0]!;
+  const change = view.timeline[0] as LeaderChange;
   assert.equal(change.to?.name, 'bravo');
   assert.equal(change.term, 4);
   assert.equal(change.leaderlessMs, 840);
@@ -113,4 +113,21 @@ test('snapshots, events and polls mark the view updated; the dashboard notes and
   view = reduce(view, { kind: 'note', nowMs: 4000, type: 'log', text: 'a daemon log line', tone: 'info' });
   view = reduce(view, { kind: 'disconnected', nowMs: 5000, code: 'unreachable', reason: 'connection refused', retryAtMs: 6000 });
   assert.equal(view.updatedAtMs, 3000);
+});
+
+test('under raft term and configuration changes join the timeline; the configuration updates the status at once', () => {
+  let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(raftMembers(), raftStatus()) });
+  view = reduce(view, { kind: 'event', nowMs: 2000, event: event('term-changed', { from: 5, to: 6 }) });
+  const learners = [{ id: idOf('charlie'), name: 'charlie' }];
+  const voters = [{ id: idOf('alpha'), name: 'alpha' }, { id: idOf('bravo'), name: 'bravo' }, { id: idOf('delta'), name: 'delta' }];
+  view = reduce(view, { kind: 'event', nowMs: 3000, event: event('configuration-changed', { index: 201, voters, learners }) });
+  assert.deepEqual(view.timeline.map((e) => e.kind), ['term', 'configuration']);
+  assert.equal(view.status?.term, 6);
+  assert.deepEqual(view.status?.raft?.voters.map((v) => v.name), ['alpha', 'bravo', 'delta']);
+});
+
+test('under bully a term change is not a timeline entry (the leader change shows the epoch)', () => {
+  const view = reduce(attached(), { kind: 'event', nowMs: 2000, event: event('term-changed', { from: 3, to: 4 }) });
+  assert.deepEqual(view.timeline, []);
+  assert.equal(view.status?.term, 4);
 });

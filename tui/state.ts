@@ -13,8 +13,9 @@ import {
   type DaemonView,
   type LogTone,
   type MemberView,
+  type TimelineEntry,
 } from './model.js';
-import { findDisagreement } from './split-brain.js';
+import { findDisagreement, findStaleLeaders } from './split-brain.js';
 
 export type Action =
   /** An event as the API client delivers it: checked against its type (daemon/api/event-codec.ts). */
@@ -38,6 +39,7 @@ export function initialView(address: string): DaemonView {
     leaderHistory: [],
     electionStarts: [],
     disagreeSinceMs: null,
+    staleLeaderSinceMs: null,
     updatedAtMs: null,
   };
 }
@@ -83,17 +85,26 @@ function applyEvent(view: DaemonView, event: StreamEvent, nowMs: number): Daemon
     case 'role-changed':
       // A lease belongs to one reign: whatever the new role, the next poll brings the lease it has.
       return view.status ? { ...view, status: { ...view.status, role: event.to, term: event.term, leaseRemainingMs: null } } : view;
-    case 'term-changed':
-      return view.status ? { ...view, status: { ...view.status, term: event.to } } : view;
+    case 'term-changed': {
+      const next = view.status ? { ...view, status: { ...view.status, term: event.to } } : view;
+      // Under Bully the epoch moves with every leader change, which the timeline shows already.
+      return view.status?.protocol === 'raft' ? addToTimeline(next, { kind: 'term', atMs: eventTimeMs(event, nowMs), from: event.from, to: event.to }) : next;
+    }
     case 'leader-changed':
       return applyLeaderChange(view, event, nowMs);
     case 'election-started':
       return { ...view, electionStarts: bounded([...view.electionStarts, nowMs], MAX_ELECTION_STARTS) };
+    case 'configuration-changed': {
+      const change: TimelineEntry = { kind: 'configuration', atMs: eventTimeMs(event, nowMs), index: event.index, voters: event.voters, learners: event.learners };
+      // The header and members table read the configuration from the status: follow it before the next poll.
+      const raft = view.status?.raft;
+      const status = view.status && raft ? { ...view.status, raft: { ...raft, voters: event.voters, learners: event.learners } } : view.status;
+      return addToTimeline({ ...view, status }, change);
+    }
     case 'election-finished':
     case 'protocol-mismatch':
     case 'refuted':
     case 'stepped-down':
-    case 'configuration-changed':
     case 'raft-snapshot':
     case 'heartbeat-late':
       // Logged only; the members table marks a member of another protocol already.
@@ -110,7 +121,7 @@ function applyLeaderChange(view: DaemonView, event: Extract<ApiEvent, { type: 'l
   const next: DaemonView = {
     ...view,
     status,
-    timeline: bounded([...view.timeline, change], MAX_TIMELINE_ENTRIES),
+    timeline: bounded([...view.timeline, { kind: 'leader' as const, ...change }], MAX_TIMELINE_ENTRIES),
     leaderSinceMs: to ? nowMs : null,
     leaderSinceExact: to !== null,
     leaderHistory: bounded([...view.leaderHistory, { atMs: nowMs, leader: to?.id ?? null }], MAX_LEADER_SAMPLES),
@@ -131,6 +142,10 @@ function applyPoll(view: DaemonView, status: StatusResponse, members: readonly M
     leaderSinceExact: leaderMoved ? false : view.leaderSinceExact,
     leaderHistory: leaderMoved ? bounded([...view.leaderHistory, { atMs: nowMs, leader: leaderId }], MAX_LEADER_SAMPLES) : view.leaderHistory,
   };
+}
+
+function addToTimeline(view: DaemonView, entry: TimelineEntry): DaemonView {
+  return { ...view, timeline: bounded([...view.timeline, entry], MAX_TIMELINE_ENTRIES) };
 }
 
 /** `incarnation` null: the event carries none (a leave), the member keeps the one it has. */
@@ -166,12 +181,15 @@ function appendLog(view: DaemonView, atMs: number, type: string, line: string, t
   return { ...view, log: bounded([...view.log, entry], MAX_LOG_ENTRIES), nextLogSeq: view.nextLogSeq + 1 };
 }
 
-/** Starts or ends the disagreement clock when the members' view of the leader changes. */
+/** Starts or ends the disagreement and stale-leader clocks when the members' view of the leader changes. */
 function trackDisagreement(before: DaemonView, after: DaemonView, nowMs: number): DaemonView {
   if (after.members === before.members && after.status?.protocol === before.status?.protocol) return after;
-  const disagreeing = findDisagreement(after.members.values(), after.status?.protocol ?? null) !== null;
+  const protocol = after.status?.protocol ?? null;
+  const disagreeing = findDisagreement(after.members.values(), protocol) !== null;
   const disagreeSinceMs = disagreeing ? (after.disagreeSinceMs ?? nowMs) : null;
-  return disagreeSinceMs === after.disagreeSinceMs ? after : { ...after, disagreeSinceMs };
+  const stale = findStaleLeaders(after.members.values(), protocol).length > 0;
+  const staleLeaderSinceMs = stale ? (after.staleLeaderSinceMs ?? nowMs) : null;
+  return disagreeSinceMs === after.disagreeSinceMs && staleLeaderSinceMs === after.staleLeaderSinceMs ? after : { ...after, disagreeSinceMs, staleLeaderSinceMs };
 }
 
 function bounded<T>(items: T[], max: number): T[] {

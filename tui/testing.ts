@@ -69,3 +69,29 @@ export function event<T extends NodeEventType>(type: T, fields: Omit<Extract<Nod
   // The parameters pin the fields to the type; the compiler cannot follow that through the spread.
   return { type, at, ...fields } as unknown as Extract<ApiEvent, { type: T }>;
 }
+
+/** Raft: alpha leads term 5 with bravo voting and charlie learning; as the leader it reports each one's lag. */
+export function raftStatus(overrides: Partial<StatusResponse> = {}, lags: { bravo: number; charlie: number } = { bravo: 0, charlie: 140 }): StatusResponse {
+  const ref = (name: string) => ({ id: idOf(name), name });
+  const peer = (name: string, vote: 'voter' | 'learner', lag: number) => ({ id: idOf(name), name, vote, matchIndex: 200 - lag, nextIndex: 201 - lag, lag, lastContactMs: 50, state: 'replicate' as const });
+  return status({
+    protocol: 'raft',
+    term: 5,
+    raft: {
+      commitIndex: 200,
+      appliedIndex: 200,
+      lastIndex: 200,
+      lastTerm: 5,
+      voters: [ref('alpha'), ref('bravo')],
+      learners: [ref('charlie')],
+      snapshotIndex: 0,
+      peers: [peer('bravo', 'voter', lags.bravo), peer('charlie', 'learner', lags.charlie)],
+    },
+    ...overrides,
+  });
+}
+
+/** threeMembers() on Raft at term 5. */
+export function raftMembers(): MemberResponse[] {
+  return threeMembers().map((m) => ({ ...m, protocol: 'raft', term: 5 }));
+}

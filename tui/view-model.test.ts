@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { computeLayout } from './layout.js';
-import { memberRows, orderMembers, STATE_COLOURS } from './members-table.js';
+import { columnsFor, headerLine, memberRows, orderMembers, STATE_COLOURS } from './members-table.js';
 import { initialView, reduce } from './state.js';
 import { STALE_AFTER_MS } from './stale.js';
-import { event, idOf, member, memberView, snapshotEvent, status, threeMembers } from './testing.js';
+import { event, idOf, member, memberView, raftMembers, raftStatus, snapshotEvent, status, threeMembers } from './testing.js';
 import { initialUi } from './ui.js';
 import { bannerFor, bannerText, buildScreen, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
 import { findDisagreement } from './split-brain.js';
@@ -306,4 +306,82 @@ test('a paused screen says so in the header', () => {
 
 test('an election result reads in whole milliseconds', () => {
   assert.equal(describeEvent(event('election-finished', { result: 'lost', term: 2, durationMs: 62.749154000000544 })).text, 'election lost, term 2 in 63 ms');
+});
+
+test('under raft the members table shows each vote and, viewing the leader, each follower\'s lag coloured by size', () => {
+  const rows = memberRows(raftMembers().map((m) => memberView(m.name, m)), raftStatus(), 0, 120);
+  const header = headerLine(118, true);
+  assert.match(header, /ROLE\s+VOTE\s+LAG\s+TERM/);
+  const cells = Object.fromEntries(rows.map((r) => [r.id, r.segments.map((s) => s.text.trim())]));
+  const voteAt = columnsFor(120, true).findIndex((c) => c.key === 'vote');
+  assert.deepEqual([idOf('alpha'), idOf('bravo'), idOf('charlie')].map((id) => cells[id]!.slice(voteAt, voteAt + 2)), [['voter', '-'], ['voter', '0'], ['learner', '140']]);
+  const lagColour = (id: string) => rows.find((r) => r.id === id)!.segments[voteAt + 1]!.colour;
+  assert.equal(lagColour(idOf('bravo')), 'green');
+  assert.equal(lagColour(idOf('charlie')), 'red');
+  // A follower knows no lag: the column stays, blank of numbers.
+  const follower = memberRows(raftMembers().map((m) => memberView(m.name, m)), raftStatus({ role: 'follower', raft: { ...raftStatus().raft!, peers: [] } }), 0, 120);
+  assert.deepEqual(follower.map((r) => r.segments[voteAt + 1]!.text.trim()), ['-', '-', '-']);
+  // Bully has neither column.
+  assert.doesNotMatch(headerLine(118), /VOTE|LAG/);
+});
+
+test('raft member rows are never wider than the table, at any width', () => {
+  const members = raftMembers().map((m) => memberView(m.name, m));
+  for (let width = 30; width <= 200; width++) {
+    for (const row of memberRows(members, raftStatus(), 5000, width)) assert.ok(text(row.segments).length <= width, `width ${width}`);
+  }
+});
+
+test('under raft the header shows the commit index', () => {
+  const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(raftMembers(), raftStatus()) });
+  const second = text(buildScreen(view, initialUi(1), 1000, computeLayout(120, 30, false)).header[1]);
+  assert.match(second, /term 5 · token 11 .*· commit 200 · /);
+  const bully = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent() });
+  assert.doesNotMatch(text(buildScreen(bully, initialUi(1), 1000, computeLayout(120, 30, false)).header[1]), /commit/);
+});
+
+test('under raft a leader of an older term is a stale leader (a warning, after the grace period), not a split brain', () => {
+  let view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(raftMembers(), raftStatus()) });
+  const old = member('charlie', { protocol: 'raft', role: 'leader', term: 4, leader: idOf('charlie') });
+  view = reduce(view, { kind: 'event', nowMs: 2000, event: event('member-updated', { member: old }) });
+  assert.equal(view.disagreeSinceMs, null);
+  assert.equal(view.staleLeaderSinceMs, 2000);
+  const layout = computeLayout(120, 30, true);
+  assert.equal(buildScreen(view, initialUi(1), 2500, layout).banner, null);
+  const banner = bannerFor(view, 3500);
+  assert.equal(banner?.tone, 'warn');
+  assert.match(banner?.text ?? '', /^STALE LEADER for 1\.5s: charlie still leads term 4; the cluster is at term 5/);
+  view = reduce(view, { kind: 'event', nowMs: 4000, event: event('member-updated', { member: { ...old, role: 'follower', term: 5, leader: idOf('alpha') } }) });
+  assert.equal(view.staleLeaderSinceMs, null);
+});
+
+test('the timeline shows raft term and configuration changes between leader changes, newest first', () => {
+  const rows = timelineRows(
+    [
+      { kind: 'leader', atMs: 1000, from: null, to: { id: 'a', name: 'alpha' }, term: 4, fencingToken: 1, leaderlessMs: 0 },
+      { kind: 'term', atMs: 2000, from: 4, to: 5 },
+      { kind: 'configuration', atMs: 3000, index: 57, voters: [{ id: 'a', name: 'alpha' }, { id: 'b', name: 'bravo' }], learners: [{ id: 'c', name: 'charlie' }] },
+    ],
+    44,
+    5,
+  );
+  assert.match(text(rows[0]!).trimEnd(), /config @57: alpha,bravo \+charlie$/);
+  assert.equal(rows[0]![1]!.colour, 'magenta');
+  assert.match(text(rows[1]!), /term 4 → 5$/);
+  assert.match(text(rows[2]!), /none\s*→alpha\s+t4 0ms$/);
+  for (const row of rows) assert.ok(text(row).length <= 44);
+  assert.match(text(timelineRows([{ kind: 'configuration', atMs: 0, index: 57, voters: [{ id: 'a', name: 'a-long-name' }, { id: 'b', name: 'another-long-one' }], learners: [] }], 30, 1)[0]!), /…$/, 'cut to the panel');
+});
+
+test('the raft events read as sentences', () => {
+  const line = (e: Parameters<typeof describeEvent>[0]) => describeEvent(e).text;
+  assert.equal(line(event('stepped-down', { term: 4, reason: 'check-quorum' })), 'stepped down in term 4: lost contact with a majority (check-quorum)');
+  assert.equal(describeEvent(event('stepped-down', { term: 4, reason: 'transfer' })).tone, 'info');
+  assert.equal(
+    line(event('configuration-changed', { index: 57, voters: [{ id: 'a', name: 'alpha' }, { id: 'b', name: 'bravo' }], learners: [{ id: 'c', name: 'charlie' }] })),
+    'configuration changed at index 57: voters alpha, bravo; learners charlie',
+  );
+  assert.equal(line(event('raft-snapshot', { action: 'sent', index: 90, term: 5, peer: { id: 'c', name: 'charlie' } })), 'snapshot at index 90 (term 5) sent to charlie: it was too far behind for the log');
+  assert.equal(line(event('raft-snapshot', { action: 'taken', index: 90, term: 5, peer: null })), 'snapshot taken at index 90 (term 5): log compacted');
+  assert.match(line(event('heartbeat-late', { lateMs: 312.4 })), /^heartbeats went out 312 ms late/);
 });

@@ -10,8 +10,8 @@ import { leadershipChart } from './chart.js';
 import type { Layout } from './layout.js';
 import { scrollWindow } from './layout.js';
 import { headerLine, memberRows, orderMembers, STATE_COLOURS, type Colour, type MemberRow, type Segment } from './members-table.js';
-import type { DaemonView, LeaderChange, LogEntry, LogTone, MemberView } from './model.js';
-import { findDisagreement, isSplitBrain, type Disagreement } from './split-brain.js';
+import type { DaemonView, LogEntry, LogTone, MemberView, TimelineEntry } from './model.js';
+import { findDisagreement, findStaleLeaders, isSplitBrain, type Disagreement, type StaleLeader } from './split-brain.js';
 import { staleness, type Staleness } from './stale.js';
 import { cell, clockTime } from './text.js';
 import { describeCommand, selectedIndex, type UiState, type ViewedNode } from './ui.js';
@@ -70,7 +70,7 @@ export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout
     header: headerLines(view, ui, nowMs, stale),
     banner: bannerFor(view, nowMs),
     membersTitle: ` members ${view.members.size}${rows.length > visible.length ? ` (${membersFirst + 1}-${shownAfter})` : ''}${stale ? ' (stale)' : ''} `,
-    membersHeader: headerLine(innerMembers),
+    membersHeader: headerLine(innerMembers, view.status?.raft !== undefined),
     memberRows: visible.map((row) => ({ ...row, segments: paint(row.segments) })),
     selectedRow: selected === -1 ? -1 : selected - membersFirst,
     membersFirst,
@@ -80,7 +80,7 @@ export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout
       paint([{ text: cell('no leader', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.leaderless, colour: 'red' }]),
       paint([{ text: cell('elections', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.elections, colour: 'yellow' }]),
     ],
-    timelineTitle: ` leader changes ${view.timeline.length} `,
+    timelineTitle: view.status?.protocol === 'raft' ? ` leaders, terms, configurations ${view.timeline.length} ` : ` leader changes ${view.timeline.length} `,
     timeline: timelineRows(view.timeline, layout.timeline.width - 2, layout.timeline.height - 2).map(paint),
     logTitle: ` events${ui.filter ? ` [${ui.filter}] ${filtered.length}/${view.log.length}` : ` ${view.log.length}`}${ui.logBack > 0 ? ' (scrolled, PgDn)' : ''} `,
     log: logWindow.map((entry) => paint(logRow(entry))),
@@ -104,6 +104,9 @@ export function bannerFor(view: DaemonView, nowMs: number): Banner | null {
   if (staleness(view, nowMs)) return null;
   const split = isSplitBrain(view.disagreeSinceMs, nowMs) ? findDisagreement(view.members.values(), view.status?.protocol ?? null) : null;
   if (split) return { text: bannerText(split, nowMs - (view.disagreeSinceMs ?? nowMs)), tone: 'alarm' };
+  // Raft refuses whatever a stale leader sends, so it warns rather than alarms; the same grace lets a hand-off pass.
+  const stale = isSplitBrain(view.staleLeaderSinceMs, nowMs) ? findStaleLeaders(view.members.values(), view.status?.protocol ?? null) : [];
+  if (stale.length > 0) return { text: staleLeaderText(stale, nowMs - (view.staleLeaderSinceMs ?? nowMs)), tone: 'warn' };
   const persist = view.status?.persistError;
   if (view.status && persist) {
     return { text: `${view.status.name} cannot write ${basename(persist.path)} (${persist.code ?? 'error'}): it takes no part in elections until it can`, tone: 'alarm' };
@@ -151,6 +154,8 @@ function headerLines(view: DaemonView, ui: UiState, nowMs: number, stale: Stalen
       ? { text: `leader ${s.leader.name}`, colour: 'cyan', bold: true }
       : { text: `NO LEADER${leaderless}`, colour: 'red', bold: true },
     { text: ` term ${s.term} · token ${s.fencingToken}${s.leader ? since : ''} · `, colour: null },
+    // Raft: how far the log has committed, as last polled (it moves with every entry, not with events).
+    ...(s.raft ? [{ text: `commit ${s.raft.commitIndex} · `, colour: null }] : []),
     ...leaseSegments(s),
     { text: `${q.reachable}/${q.known} reachable, ${q.ok ? 'quorum ok' : 'NO QUORUM'}`, colour: q.ok ? 'green' : 'red' },
   ];
@@ -209,6 +214,12 @@ export function bannerText(d: Disagreement, forMs: number): string {
   return `SPLIT BRAIN for ${formatDuration(forMs)}: ${what}`;
 }
 
+/** `STALE LEADER for 3.0s: alpha still leads term 4; the cluster is at term 5`. */
+export function staleLeaderText(stale: readonly StaleLeader[], forMs: number): string {
+  const who = stale.map((s) => `${s.leader.name} still leads term ${s.term}`).join(', ');
+  return `STALE LEADER for ${formatDuration(forMs)}: ${who}; the cluster is at term ${stale[0]!.currentTerm} (not split brain: its term is over)`;
+}
+
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
@@ -217,13 +228,30 @@ function joinNames(names: string[]): string {
   return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-/** Newest first; the gap is green when there was none, yellow under a second, red above. */
-export function timelineRows(timeline: readonly LeaderChange[], width: number, rows: number): Segment[][] {
+/**
+ * Newest first. A leader change shows its gap, green when there was none, yellow under a second,
+ * red above; under Raft a term change and a configuration change (voters, then `+` learners) get
+ * a line of their own.
+ */
+export function timelineRows(timeline: readonly TimelineEntry[], width: number, rows: number): Segment[][] {
   const nameWidth = Math.max(4, Math.floor((width - 21) / 2));
   return timeline
     .slice(-Math.max(0, rows))
     .reverse()
-    .map((c) => {
+    .map((c): Segment[] => {
+      if (c.kind === 'term') {
+        return [
+          { text: `${clockTime(c.atMs)} `, colour: 'grey' },
+          { text: `term ${c.from} → ${c.to}`, colour: 'yellow' },
+        ];
+      }
+      if (c.kind === 'configuration') {
+        const names = c.voters.map((v) => v.name).join(',') + (c.learners.length > 0 ? ` +${c.learners.map((l) => l.name).join(',')}` : '');
+        return [
+          { text: `${clockTime(c.atMs)} `, colour: 'grey' },
+          { text: cell(`config @${c.index}: ${names || 'none'}`, Math.max(0, width - 9)), colour: 'magenta' },
+        ];
+      }
       const from = c.from?.name ?? 'none';
       const to = c.to?.name ?? 'none';
       return [
@@ -282,6 +310,7 @@ const HELP = [
   'Members',
   '  leader first; * after a name: the daemon being viewed',
   '  ! follows another leader or claims to lead   ~ runs another protocol',
+  '  raft: VOTE voter/learner; LAG entries behind (when viewing the leader)',
   `  ${MEMBER_STATES.map((state) => `${state} ${STATE_COLOURS[state]}`).join(', ')}`,
   '  all grey: stale, the daemon sent nothing lately (the header says since when)',
   '',

@@ -46,6 +46,22 @@ describe('API client against a server', () => {
     }
   });
 
+  it('raft() decodes /v1/raft; under bully it is ApiError 409 not-raft', async () => {
+    await assert.rejects(clients.tcp.raft(), { name: 'ApiError', status: 409, code: 'not-raft' });
+    const expected = source.useRaft('leader');
+    assert.deepEqual(await clients.unix.raft(), expected);
+  });
+
+  it('leave() asks for the removal and reports it; leave({force}) sends force', async () => {
+    source.useRaft('follower');
+    source.commandResult = async () => ({ ok: false, code: 'no-leader', message: 'no leader' });
+    await assert.rejects(clients.tcp.leave(), { name: 'ApiError', status: 409, code: 'no-leader' });
+    const forced = await clients.tcp.leave({ force: true });
+    assert.equal(forced.removed, false);
+    assert.equal(forced.stopping, true);
+    assert.deepEqual(source.commands.map((c) => c.kind), ['remove', 'remove']);
+  });
+
   it('leader({waitMs, after: revision}) returns the new leader once the revision changes', async () => {
     const pending = clients.tcp.leader({ waitMs: 120_000, after: source.leader().revision });
     while (source.listeners.size === 0) await sleep(5);
@@ -329,6 +345,17 @@ describe('API client against a server that is not conclave', () => {
     for (const security of ['open', { psk: 'no' }, null]) {
       reply = { status: 200, type: 'application/json', body: JSON.stringify({ ...old, security }) };
       await assert.rejects(client.status(), { name: 'NotConclaveApiError' });
+    }
+  });
+
+  it('raft() holds /v1/raft to its shape as strictly as status(): JSON of another shape is not Conclave', async () => {
+    const client = createApiClient({ address });
+    const good = { id: SELF_ID, role: 'leader', term: 3, leader: null, commitIndex: 1, lastIndex: 1, configuration: { voters: [], learners: [] }, peers: [] };
+    reply = { status: 200, type: 'application/json', body: JSON.stringify(good) };
+    assert.equal((await client.raft()).term, 3);
+    for (const bad of [{ ...good, peers: undefined }, { ...good, configuration: { voters: [] } }, { ...good, commitIndex: '1' }]) {
+      reply = { status: 200, type: 'application/json', body: JSON.stringify(bad) };
+      await assert.rejects(client.raft(), { name: 'NotConclaveApiError' });
     }
   });
 

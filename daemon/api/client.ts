@@ -7,10 +7,11 @@
 import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import type { NodeEventType } from '../../protocols/host/events.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
+import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
 import { ApiError, ApiUnreachableError, NotConclaveApiError } from './errors.js';
 import { streamEventCodec } from './event-codec.js';
 import { SseParser } from './sse.js';
-import type { ApiErrorBody, LeaderResponse, MembersResponse, StatusResponse, StreamEvent } from './types.js';
+import type { ApiErrorBody, LeaderResponse, LeaveResponse, MembersResponse, RaftResponse, StatusResponse, StreamEvent } from './types.js';
 
 export { resolveApiAddress } from './address.js';
 
@@ -49,6 +50,14 @@ export interface ApiClient {
   /** Drops a dead or departed member from the cluster size (`conclave forget`). */
   forget(node: string): Promise<CommandResponse>;
   healthz(): Promise<{ ok: true }>;
+  /** This node's Raft log, configuration and (on the leader) per-peer progress; ApiError `not-raft` under Bully. */
+  raft(): Promise<RaftResponse>;
+  /**
+   * Asks the daemon to leave the cluster for good and stop (`conclave leave`): it removes itself
+   * from the Raft configuration first, waiting up to LEAVE_REMOVE_TIMEOUT_MS; with `force` it
+   * stops even when the removal fails. Resolves once the daemon has begun its stop.
+   */
+  leave(opts?: { force?: boolean }): Promise<LeaveResponse>;
 }
 
 export interface EventsOptions {
@@ -106,6 +115,8 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     elect: () => call<CommandResponse>('POST', '/v1/election', SHAPES.command, {}),
     forget: (node) => call<CommandResponse>('POST', '/v1/members/forget', SHAPES.command, { node }),
     healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),
+    raft: () => call<RaftResponse>('GET', '/v1/raft', SHAPES.raft),
+    leave: (leaveOpts = {}) => call<LeaveResponse>('POST', '/v1/leave', SHAPES.leave, leaveOpts.force ? { force: true } : {}, LEAVE_REMOVE_TIMEOUT_MS),
   };
 }
 
@@ -229,6 +240,11 @@ const SHAPES = {
   leader: (v: unknown) => isObject(v) && typeof v.term === 'number' && typeof v.fencingToken === 'number' && (v.leader === null || isObject(v.leader)),
   command: (v: unknown) => isObject(v) && v.ok === true && typeof v.detail === 'string',
   healthz: (v: unknown) => isObject(v) && v.ok === true,
+  raft: (v: unknown) =>
+    isObject(v) && typeof v.id === 'string' && typeof v.role === 'string' && typeof v.term === 'number' &&
+    typeof v.commitIndex === 'number' && typeof v.lastIndex === 'number' && (v.leader === null || isObject(v.leader)) &&
+    isObject(v.configuration) && Array.isArray(v.configuration.voters) && Array.isArray(v.configuration.learners) && Array.isArray(v.peers),
+  leave: (v: unknown) => isObject(v) && v.ok === true && typeof v.removed === 'boolean' && typeof v.detail === 'string',
 } satisfies Record<string, Shape>;
 
 function decode<T>(address: string, res: IncomingMessage, raw: string, shape: Shape): T {

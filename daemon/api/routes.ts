@@ -5,6 +5,7 @@ import type { NodeId } from '../../protocols/types.js';
 import type { EventStreams } from './events.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
 import { MAX_LEADER_WAIT_MS, type LeaderWaits } from './leader-wait.js';
+import { decideLeave, removeSelf } from './leave.js';
 import type { ControlSource } from './types.js';
 
 export interface RouteContext {
@@ -30,6 +31,8 @@ export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Han
   '/v1/leadership/resign': { POST: (req, res, _url, ctx) => command(req, res, ctx, () => ({ kind: 'resign' })) },
   '/v1/election': { POST: (req, res, _url, ctx) => command(req, res, ctx, () => ({ kind: 'elect' })) },
   '/v1/members/forget': { POST: forget },
+  '/v1/raft': { GET: raft },
+  '/v1/leave': { POST: leave },
   '/metrics': { GET: metrics },
   '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
 };
@@ -107,6 +110,42 @@ export function resolveNode(source: ControlSource, idOrName: string): NodeId {
   if (candidates.length === 1) return candidates[0]!.id;
   if (candidates.length === 0) throw new HttpError(404, 'unknown-node', `no member has the id or name ${JSON.stringify(idOrName)}`);
   throw new HttpError(409, 'ambiguous-node', `several members are named ${JSON.stringify(idOrName)} (${candidates.map((m) => m.id).join(', ')}); use the id`);
+}
+
+function raft(_req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): void {
+  const view = source.raft();
+  if (view === null) {
+    const { protocol } = source.status();
+    throw new HttpError(409, 'not-raft', `this node runs ${protocol}, not raft: it keeps no log or configuration (see /v1/status and /v1/leader)`);
+  }
+  sendJson(res, 200, view);
+}
+
+/**
+ * Leaves the cluster for good: the election removes this node from its configuration, then the
+ * daemon stops as on SIGTERM (leave.ts decides). A refusal is the reply, and the daemon keeps running.
+ */
+async function leave(req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): Promise<void> {
+  const body = await readJsonBody(req);
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
+    throw new HttpError(400, 'invalid', 'the body must be empty or a JSON object like {"force": true}');
+  }
+  const force = (body as { force?: unknown } | undefined)?.force;
+  if (force !== undefined && typeof force !== 'boolean') throw new HttpError(400, 'invalid', '"force" must be true or false');
+  const self = source.status();
+  const removal = await removeSelf(source, self.id);
+  const outcome = decideLeave(removal, { name: self.name, protocol: self.protocol, hasConfiguration: self.raft !== undefined, force: force === true });
+  if (!('ok' in outcome)) throw new HttpError(outcome.code === 'timeout' ? 504 : (COMMAND_ERROR_STATUS[outcome.code] ?? 409), outcome.code, outcome.message);
+  // Stop only once the reply is out: the stop closes this listener.
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    source.stop(`leave requested over the API (${outcome.removed ? 'removed from the configuration' : 'not removed'})`);
+  };
+  res.once('finish', stop);
+  res.once('close', stop);
+  sendJson(res, 200, outcome);
 }
 
 const COMMAND_ERROR_STATUS: Readonly<Record<string, number>> = {

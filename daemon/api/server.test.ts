@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
-import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from './testing.js';
+import { FakeControlSource, GAMMA_ID, PEER_ID, SELF_ID, fakeMember } from './testing.js';
 import { MAX_BODY_BYTES } from './http.js';
 import { parseHostPort } from '../config/addresses.js';
 
@@ -469,5 +469,115 @@ describe('control API server: auth, start-up and shutdown', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe('control API server: /v1/raft and /v1/leave', () => {
+  let source: FakeControlSource;
+  let server: Awaited<ReturnType<typeof start>>;
+  beforeEach(async () => {
+    source = new FakeControlSource();
+    server = await start(source);
+  });
+  afterEach(async () => {
+    await server.api.close();
+    assert.deepEqual(server.errors, [], 'no unexpected errors');
+  });
+
+  it('GET /v1/raft on the leader: term, role, indexes, configuration by name, and each peer\'s progress', async () => {
+    source.useRaft('leader');
+    const reply = await http(server.tcp, '/v1/raft');
+    assert.equal(reply.status, 200);
+    const r = reply.json() as Record<string, unknown>;
+    assert.deepEqual(Object.keys(r).sort(), ['appliedIndex', 'commitIndex', 'configuration', 'id', 'lastIndex', 'lastTerm', 'leader', 'name', 'peers', 'revision', 'role', 'snapshotIndex', 'term']);
+    assert.equal(r.role, 'leader');
+    assert.deepEqual(r.leader, { id: SELF_ID, name: 'alpha' });
+    assert.equal(r.commitIndex, 42);
+    assert.deepEqual(r.configuration, { voters: [{ id: SELF_ID, name: 'alpha' }, { id: PEER_ID, name: 'beta' }], learners: [{ id: GAMMA_ID, name: 'gamma' }] });
+    const peers = r.peers as Record<string, unknown>[];
+    assert.deepEqual(Object.keys(peers[0]!).sort(), ['id', 'lag', 'lastContactMs', 'matchIndex', 'name', 'nextIndex', 'state', 'vote']);
+    assert.deepEqual(peers.map((p) => [p.name, p.vote, p.lag, p.state]), [['beta', 'voter', 0, 'replicate'], ['gamma', 'learner', 14, 'probe']]);
+  });
+
+  it('GET /v1/raft on a follower has no progress and names the leader, where it lives', async () => {
+    source.useRaft('follower');
+    const r = (await http(server.unix, '/v1/raft')).json() as { peers: unknown[]; leader: unknown; role: string };
+    assert.deepEqual(r.peers, []);
+    assert.equal(r.role, 'follower');
+    assert.deepEqual(r.leader, { id: PEER_ID, name: 'beta' });
+  });
+
+  it('GET /v1/raft under bully is 409 not-raft, naming the protocol', async () => {
+    const reply = await http(server.tcp, '/v1/raft');
+    assert.equal(reply.status, 409);
+    assert.equal(errorCode(reply), 'not-raft');
+    assert.match((reply.json() as { error: { message: string } }).error.message, /runs bully/);
+  });
+
+  it('/v1/status under raft carries the snapshot index and the leader\'s peer progress (additive)', async () => {
+    source.useRaft('leader');
+    const s = (await http(server.tcp, '/v1/status')).json() as { raft: { snapshotIndex: number; peers: { name: string }[] } };
+    assert.equal(s.raft.snapshotIndex, 0);
+    assert.deepEqual(s.raft.peers.map((p) => p.name), ['beta', 'gamma']);
+  });
+
+  /** Waits for the server's `finish` on the reply, after which the route asks the daemon to stop. */
+  async function stopsAfterReply(): Promise<string[]> {
+    for (let i = 0; i < 100 && source.stops.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    return source.stops;
+  }
+
+  it('POST /v1/leave under raft removes this node from the configuration, then stops once the reply is sent', async () => {
+    source.useRaft('follower');
+    source.commandResult = async () => ({ ok: true, detail: 'alpha removed from the configuration at index 45' });
+    const reply = await http(server.tcp, '/v1/leave', { method: 'POST' });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.json(), { ok: true, removed: true, detail: 'alpha removed from the configuration at index 45', stopping: true });
+    assert.deepEqual(source.commands, [{ kind: 'remove', id: SELF_ID }]);
+    assert.equal((await stopsAfterReply()).length, 1);
+  });
+
+  it('POST /v1/leave under bully (the machine answers unsupported) just stops gracefully', async () => {
+    source.commandResult = async () => ({ ok: false, code: 'unsupported', message: 'bully has no configuration' });
+    const reply = await http(server.tcp, '/v1/leave', { method: 'POST', body: '{}' });
+    assert.equal(reply.status, 200);
+    const body = reply.json() as { removed: boolean; detail: string };
+    assert.equal(body.removed, false);
+    assert.match(body.detail, /bully keeps no configuration/);
+    assert.equal((await stopsAfterReply()).length, 1);
+  });
+
+  it('POST /v1/leave with a failed removal reports it and keeps running; with force it stops anyway', async () => {
+    source.useRaft('follower');
+    source.commandResult = async () => ({ ok: false, code: 'no-leader', message: 'no leader to relay the removal to' });
+    const refused = await http(server.tcp, '/v1/leave', { method: 'POST' });
+    assert.equal(refused.status, 409);
+    assert.equal(errorCode(refused), 'no-leader');
+    assert.match((refused.json() as { error: { message: string } }).error.message, /keeps running/);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(source.stops, [], 'a failed removal never stops the daemon');
+    const forced = await http(server.tcp, '/v1/leave', { method: 'POST', body: JSON.stringify({ force: true }) });
+    assert.equal(forced.status, 200);
+    assert.equal((forced.json() as { removed: boolean }).removed, false);
+    assert.equal((await stopsAfterReply()).length, 1);
+  });
+
+  it('POST /v1/leave under raft treats unsupported as a failed removal (stopping would strand a voter)', async () => {
+    source.useRaft('leader');
+    source.commandResult = async () => ({ ok: false, code: 'unsupported', message: 'configuration changes are not implemented yet' });
+    const reply = await http(server.tcp, '/v1/leave', { method: 'POST' });
+    assert.equal(reply.status, 409);
+    assert.equal(errorCode(reply), 'unsupported');
+    assert.deepEqual(source.stops, []);
+  });
+
+  it('POST /v1/leave refuses a malformed body before asking the election anything', async () => {
+    for (const body of ['[]', '{"force":"yes"}']) {
+      const reply = await http(server.tcp, '/v1/leave', { method: 'POST', body });
+      assert.equal(reply.status, 400, body);
+      assert.equal(errorCode(reply), 'invalid');
+    }
+    assert.deepEqual(source.commands, []);
+    assert.deepEqual(source.stops, []);
   });
 });

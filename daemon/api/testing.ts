@@ -2,10 +2,11 @@
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
 import type { NodeEvent } from '../../protocols/host/events.js';
 import { stampEvent } from './event-codec.js';
-import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, StatusResponse } from './types.js';
+import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, RaftResponse, StatusResponse } from './types.js';
 
 export const SELF_ID = '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelf0001';
 export const PEER_ID = '12D3KooWPeerPeerPeerPeerPeerPeerPeerPeerPeer0002';
+export const GAMMA_ID = '12D3KooWGammaGammaGammaGammaGammaGammaGammaGa0003';
 
 export function fakeMember(overrides: Partial<MemberResponse> = {}): MemberResponse {
   return {
@@ -39,6 +40,12 @@ export class FakeControlSource implements ControlSource {
   failStatus: Error | null = null;
   /** What /v1/status says of the swarm; a key by default, so only tests about it see the open state. */
   security: StatusResponse['security'] = { psk: true };
+  /** What GET /v1/raft answers; null (the default) is a Bully node. Set it with `useRaft`. */
+  raftView: RaftResponse | null = null;
+  /** The reasons `stop` was called with (POST /v1/leave). */
+  readonly stops: string[] = [];
+  /** Runs on `stop`, e.g. to close the API server as the daemon would. */
+  onStop: ((reason: string) => void) | null = null;
 
   status(): StatusResponse {
     if (this.failStatus) throw this.failStatus;
@@ -55,6 +62,21 @@ export class FakeControlSource implements ControlSource {
       leaseRemainingMs: this.leaderNow.leaseRemainingMs,
       bootstrap: { expect: 3, seen: 3, complete: true },
       security: { ...this.security },
+      ...(this.raftView
+        ? {
+            protocol: 'raft' as const,
+            raft: {
+              commitIndex: this.raftView.commitIndex,
+              appliedIndex: this.raftView.appliedIndex,
+              lastIndex: this.raftView.lastIndex,
+              lastTerm: this.raftView.lastTerm,
+              voters: this.raftView.configuration.voters.map((v) => ({ ...v })),
+              learners: this.raftView.configuration.learners.map((v) => ({ ...v })),
+              snapshotIndex: this.raftView.snapshotIndex,
+              peers: this.raftView.peers.map((p) => ({ ...p })),
+            },
+          }
+        : {}),
       revision: this.leaderNow.revision,
       uptimeMs: 1234,
       version: '0.1.0',
@@ -81,6 +103,50 @@ export class FakeControlSource implements ControlSource {
 
   async metrics(): Promise<{ contentType: string; body: string }> {
     return { contentType: 'text/plain; version=0.0.4; charset=utf-8', body: '# TYPE conclave_term gauge\nconclave_term 3\n' };
+  }
+
+  raft(): RaftResponse | null {
+    return this.raftView ? structuredClone(this.raftView) : null;
+  }
+
+  stop(reason: string): void {
+    this.stops.push(reason);
+    this.onStop?.(reason);
+  }
+
+  /**
+   * Makes this a Raft node: alpha (self) and beta vote, gamma learns. As the leader (the default)
+   * it reports beta's and gamma's progress; as a follower of beta it reports none.
+   */
+  useRaft(role: 'leader' | 'follower' = 'leader'): RaftResponse {
+    const leader = role === 'leader' ? { id: SELF_ID, name: 'alpha' } : { id: PEER_ID, name: 'beta' };
+    this.leaderNow = { ...this.leaderNow, role, leader, leaseRemainingMs: role === 'leader' ? 2500 : null };
+    this.raftView = {
+      id: SELF_ID,
+      name: 'alpha',
+      role,
+      term: this.leaderNow.term,
+      leader,
+      commitIndex: 42,
+      appliedIndex: 42,
+      lastIndex: 44,
+      lastTerm: this.leaderNow.term,
+      snapshotIndex: 0,
+      configuration: { voters: [{ id: SELF_ID, name: 'alpha' }, { id: PEER_ID, name: 'beta' }], learners: [{ id: GAMMA_ID, name: 'gamma' }] },
+      peers:
+        role === 'leader'
+          ? [
+              { id: PEER_ID, name: 'beta', vote: 'voter', matchIndex: 44, nextIndex: 45, lag: 0, lastContactMs: 40, state: 'replicate' },
+              { id: GAMMA_ID, name: 'gamma', vote: 'learner', matchIndex: 30, nextIndex: 31, lag: 14, lastContactMs: null, state: 'probe' },
+            ]
+          : [],
+      revision: this.leaderNow.revision,
+    };
+    this.memberList = this.memberList.map((m) => ({ ...m, protocol: 'raft', leader: leader.id, role: m.id === leader.id ? 'leader' : 'follower' }));
+    if (!this.memberList.some((m) => m.id === GAMMA_ID)) {
+      this.memberList.push(fakeMember({ id: GAMMA_ID, name: 'gamma', self: false, protocol: 'raft', role: 'follower', leader: leader.id, lastSeenMs: 500, addrs: ['/ip4/127.0.0.1/tcp/4003'] }));
+    }
+    return this.raftView;
   }
 
   emit(event: NodeEvent): void {

@@ -48,6 +48,63 @@ export interface RaftStatusResponse {
   /** The configuration in the log: who votes; learners follow the log without voting. */
   voters: NodeRef[];
   learners: NodeRef[];
+  /** Index of the newest snapshot (0: none). Absent from daemons older than it. */
+  snapshotIndex?: number;
+  /** On the leader: each other member's replication progress (as in GET /v1/raft); empty elsewhere. Absent from older daemons. */
+  peers?: RaftPeerProgressResponse[];
+}
+
+/**
+ * `GET /v1/raft`: this node's view of the Raft log and configuration; on the leader also the
+ * replication progress of every other member (etcd's Progress). Under Bully: 409 `not-raft`.
+ */
+export interface RaftResponse {
+  id: NodeId;
+  name: string;
+  role: Role;
+  term: number;
+  /** The leader this node knows, or null: on a follower, where the progress below lives. */
+  leader: NodeRef | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  lastTerm: number;
+  /** Index of the newest snapshot (0: none); entries up to it are compacted away. */
+  snapshotIndex: number;
+  configuration: { voters: NodeRef[]; learners: NodeRef[] };
+  /** On the leader: every other member it replicates to. Empty on any other node (ask the leader). */
+  peers: RaftPeerProgressResponse[];
+  /** Same as LeaderResponse.revision. */
+  revision: number;
+}
+
+/** One follower as the leader sees it. */
+export interface RaftPeerProgressResponse {
+  id: NodeId;
+  name: string;
+  /** A voter counts toward the quorum; a learner only follows the log. */
+  vote: 'voter' | 'learner';
+  /** The highest index known replicated there. */
+  matchIndex: number;
+  /** The next index the leader sends it. */
+  nextIndex: number;
+  /** The leader's last index minus matchIndex. */
+  lag: number;
+  /** ms since the leader last heard from it in this term; null: not yet. */
+  lastContactMs: number | null;
+  /** probe: one append at a time until it accepts; replicate: pipelined; snapshot: a snapshot is on its way. */
+  state: 'probe' | 'replicate' | 'snapshot';
+}
+
+/** `POST /v1/leave`: what the daemon did before it began its graceful stop. */
+export interface LeaveResponse {
+  ok: true;
+  /** True when the election removed this node from its configuration (Raft); false when it has none to leave (Bully) or `force` skipped a failed removal. */
+  removed: boolean;
+  /** What happened, in words: the removal's answer, or why there was none. */
+  detail: string;
+  /** Always true: the daemon stops (hand-off, leave announcement) once this reply is sent. */
+  stopping: true;
 }
 
 export interface BootstrapStatus {
@@ -134,4 +191,11 @@ export interface ControlSource {
   command(command: LeadershipCommand): Promise<CommandResult> | null;
   /** Prometheus text exposition of the daemon's metrics. */
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** The Raft view for GET /v1/raft; null when this node does not run Raft (409 `not-raft`). */
+  raft(): RaftResponse | null;
+  /**
+   * Begins the daemon's graceful stop, the same as SIGTERM (hand-off, leave announcement, exit 0).
+   * Returns at once; `reason` is logged.
+   */
+  stop(reason: string): void;
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from '../api/testing.js';
 import type { LeaderResponse, StatusResponse } from '../api/types.js';
 import { shortId } from '../../shared/format.js';
-import { alignTable, formatLeader, formatMembers, formatStatus } from './format.js';
+import { alignTable, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 describe('CLI formatting', () => {
   it('alignTable pads each column to its widest cell and leaves no trailing spaces', () => {
@@ -25,6 +25,24 @@ describe('CLI formatting', () => {
     const seenAt = lines[0]!.indexOf('LAST SEEN');
     assert.deepEqual(lines.slice(1).map((l) => l.slice(stateAt).split(' ')[0]), ['alive', 'alive', 'suspect'], 'columns line up under their headers');
     assert.deepEqual(lines.slice(1).map((l) => l.slice(seenAt).split(' ')[0]), ['self', '0.3s', '4.2s']);
+  });
+
+  it('formatMembers under raft adds VOTE after ROLE: voter, learner, or - outside the configuration', () => {
+    const source = new FakeControlSource();
+    source.useRaft('leader');
+    source.memberList.push(fakeMember({ id: 'x'.repeat(40) + 'NEWCOMER', name: 'delta', self: false, protocol: 'raft', role: 'follower' }));
+    const lines = formatMembers(source.memberList, votesOf(source.status())).split('\n');
+    const cells = lines.map((l) => l.split(/\s{2,}/));
+    assert.deepEqual(cells[0], ['NAME', 'ID', 'STATE', 'ROLE', 'VOTE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS']);
+    assert.deepEqual(cells.slice(1).map((c) => [c[0], c[4]]), [['alpha *', 'voter'], ['beta', 'voter'], ['gamma', 'learner'], ['delta', '-']]);
+    assert.equal(votesOf(new FakeControlSource().status()), null, 'bully: no votes, no column');
+  });
+
+  it('formatRaft: a leader without peers says so; a follower that knows no leader says that', () => {
+    const source = new FakeControlSource();
+    const view = source.useRaft('leader');
+    assert.match(formatRaft({ ...view, peers: [] }), /no other members to replicate to$/);
+    assert.match(formatRaft({ ...view, role: 'follower', leader: null, peers: [] }), /^progress {2}tracked by the leader, and no leader is known now$/m);
   });
 
   const status = (overrides: Partial<StatusResponse> = {}): StatusResponse => ({

@@ -1,7 +1,8 @@
 /** Pure text formatting for the reporting commands: tables and summaries (durations and ids: shared/format.ts). */
 import { MEMBER_STATES } from '../../protocols/types.js';
 import { formatDuration, shortId } from '../../shared/format.js';
-import type { LeaderResponse, MemberResponse, NodeRef, StatusResponse } from '../api/types.js';
+import type { NodeId } from '../../protocols/types.js';
+import type { LeaderResponse, MemberResponse, NodeRef, RaftResponse, StatusResponse } from '../api/types.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function alignTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -48,21 +49,65 @@ export function formatStatus(s: StatusResponse): string {
 }
 
 export const MEMBER_COLUMNS = ['NAME', 'ID', 'STATE', 'ROLE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS'] as const;
+/** Raft adds VOTE after ROLE: voter, learner, or `-` for a member outside the configuration. */
+export const RAFT_MEMBER_COLUMNS = ['NAME', 'ID', 'STATE', 'ROLE', 'VOTE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS'] as const;
 
-/** One row per member; the leader each one follows is shown by name when it is a known member. */
-export function formatMembers(members: readonly MemberResponse[]): string {
+export type Vote = 'voter' | 'learner';
+
+/** Each member's place in a Raft configuration (from /v1/status's `raft`); null under Bully. */
+export function votesOf(status: Pick<StatusResponse, 'raft'>): ReadonlyMap<NodeId, Vote> | null {
+  if (!status.raft) return null;
+  return new Map<NodeId, Vote>([...status.raft.learners.map((r) => [r.id, 'learner'] as const), ...status.raft.voters.map((r) => [r.id, 'voter'] as const)]);
+}
+
+/**
+ * One row per member; the leader each one follows is shown by name when it is a known member.
+ * With `votes` (Raft) a VOTE column says who votes and who only learns.
+ */
+export function formatMembers(members: readonly MemberResponse[], votes: ReadonlyMap<NodeId, Vote> | null = null): string {
   const names = new Map(members.map((m) => [m.id, m.name]));
   const rows = members.map((m) => [
     m.self ? `${m.name} *` : m.name,
     shortId(m.id),
     m.state,
     m.role,
+    ...(votes ? [votes.get(m.id) ?? '-'] : []),
     String(m.term),
     m.leader === null ? '-' : (names.get(m.leader) ?? shortId(m.leader)),
     m.self ? 'self' : formatDuration(m.lastSeenMs),
     m.addrs[0] ?? '-',
   ]);
-  return alignTable(MEMBER_COLUMNS, rows);
+  return alignTable(votes ? RAFT_MEMBER_COLUMNS : MEMBER_COLUMNS, rows);
+}
+
+export const RAFT_PEER_COLUMNS = ['NAME', 'VOTE', 'MATCH', 'LAG', 'LAST CONTACT', 'STATE'] as const;
+
+/**
+ * `conclave raft`: the log and configuration, then the leader's per-peer progress table; a
+ * follower says which node tracks progress instead.
+ */
+export function formatRaft(r: RaftResponse): string {
+  const names = (refs: readonly NodeRef[]) => refs.map((ref) => ref.name).join(' ') || 'none';
+  const lines = [
+    `node      ${nodeLabel(r)}, ${r.role}, term ${r.term}`,
+    `log       commit ${r.commitIndex}, applied ${r.appliedIndex}, last ${r.lastIndex} (term ${r.lastTerm}), snapshot ${r.snapshotIndex}`,
+    `voters    ${names(r.configuration.voters)}`,
+    `learners  ${names(r.configuration.learners)}`,
+  ];
+  if (r.role !== 'leader') {
+    const where = r.leader ? `the leader, ${nodeLabel(r.leader)}: run conclave raft against it` : 'the leader, and no leader is known now';
+    return [...lines, `progress  tracked by ${where}`].join('\n');
+  }
+  const rows = r.peers.map((p) => [
+    p.name,
+    p.vote,
+    String(p.matchIndex),
+    String(p.lag),
+    // Heartbeats come every few hundred ms: under a second, whole ms say more than `0.0s`.
+    p.lastContactMs === null ? 'never' : `${p.lastContactMs < 1000 ? `${Math.round(p.lastContactMs)}ms` : formatDuration(p.lastContactMs)} ago`,
+    p.state,
+  ]);
+  return [...lines, '', rows.length > 0 ? alignTable(RAFT_PEER_COLUMNS, rows) : 'no other members to replicate to'].join('\n');
 }
 
 export function formatLeader(l: LeaderResponse): string {

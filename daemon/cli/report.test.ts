@@ -128,6 +128,88 @@ describe('conclave reporting commands', () => {
     assert.deepEqual(JSON.parse((await conclave(['members', '--api', addr, '--json'])).out), source.members());
   });
 
+  it('members under raft adds a VOTE column (voter, learner) and `vote` to each --json member; bully has neither', async () => {
+    source.useRaft('leader');
+    const table = await conclave(['members', '--api', addr]);
+    assert.equal(table.code, 0);
+    const lines = table.out.trimEnd().split('\n');
+    assert.match(lines[0]!, /^NAME\s+ID\s+STATE\s+ROLE\s+VOTE\s+TERM\s+FOLLOWS\s+LAST SEEN\s+ADDRESS$/);
+    assert.match(lines[1]!, /^alpha \*\s+\S+\s+alive\s+leader\s+voter\s+/);
+    assert.match(lines[3]!, /^gamma\s+\S+\s+alive\s+follower\s+learner\s+/);
+    const asJson = JSON.parse((await conclave(['members', '--api', addr, '--json'])).out) as { members: { name: string; vote: string | null }[] };
+    assert.deepEqual(asJson.members.map((m) => [m.name, m.vote]), [['alpha', 'voter'], ['beta', 'voter'], ['gamma', 'learner']]);
+  });
+
+  it('raft on the leader prints the configuration and a progress table per peer; --json is the API reply', async () => {
+    const view = source.useRaft('leader');
+    const run = await conclave(['raft', '--api', addr]);
+    assert.equal(run.code, 0);
+    assert.match(run.out, /^log {7}commit 42, applied 42, last 44 \(term 3\), snapshot 0$/m);
+    assert.match(run.out, /^voters {4}alpha beta$/m);
+    assert.match(run.out, /^learners {2}gamma$/m);
+    assert.match(run.out, /^NAME\s+VOTE\s+MATCH\s+LAG\s+LAST CONTACT\s+STATE$/m);
+    assert.match(run.out, /^beta\s+voter\s+44\s+0\s+40ms ago\s+replicate$/m);
+    assert.match(run.out, /^gamma\s+learner\s+30\s+14\s+never\s+probe$/m);
+    assert.deepEqual(JSON.parse((await conclave(['raft', '--api', addr, '--json'])).out), view);
+  });
+
+  it('raft on a follower says the leader tracks progress, naming it', async () => {
+    source.useRaft('follower');
+    const run = await conclave(['raft', '--api', addr]);
+    assert.equal(run.code, 0);
+    assert.match(run.out, /^progress {2}tracked by the leader, beta \(/m);
+    assert.doesNotMatch(run.out, /MATCH/);
+  });
+
+  it('raft under bully exits 1 with the not-raft error; an unknown flag is usage, exit 2', async () => {
+    const run = await conclave(['raft', '--api', addr]);
+    assert.equal(run.code, 1);
+    assert.match(run.error!.message, /runs bully/);
+    assert.equal(jsonError(await conclave(['raft', '--api', addr, '--json'])).code, 'not-raft');
+    assert.equal((await conclave(['raft', '--api', addr, '--frobnicate'])).code, 2);
+    assert.equal((await conclave(['leave', '--api', addr, '--frobnicate'])).code, 2);
+  });
+
+  it('leave under raft removes the node, says so, and exits 0 once the daemon stopped answering', async () => {
+    source.useRaft('follower');
+    source.commandResult = async () => ({ ok: true, detail: 'alpha removed at index 45' });
+    source.onStop = () => void api.close();
+    const run = await conclave(['leave', '--api', addr]);
+    assert.equal(run.code, 0, run.error?.message);
+    assert.equal(run.out, 'removing alpha from the raft configuration… done; stopping… stopped\n');
+    assert.deepEqual(source.commands, [{ kind: 'remove', id: SELF_ID }]);
+  });
+
+  it('leave under bully only stops the daemon; --json prints the reply with stopped: true', async () => {
+    source.commandResult = async () => ({ ok: false, code: 'unsupported', message: 'bully has no configuration' });
+    source.onStop = () => void api.close();
+    const run = await conclave(['leave', '--api', addr, '--json']);
+    assert.equal(run.code, 0, run.out);
+    const body = JSON.parse(run.out) as { removed: boolean; stopped: boolean };
+    assert.equal(body.removed, false);
+    assert.equal(body.stopped, true);
+  });
+
+  it('leave whose removal fails reports it, exits 1 and leaves the daemon running; --force stops anyway', async () => {
+    source.useRaft('follower');
+    source.commandResult = async () => ({ ok: false, code: 'no-leader', message: 'no leader to relay the removal to' });
+    const failed = await conclave(['leave', '--api', addr]);
+    assert.equal(failed.code, 1);
+    assert.equal(failed.out, 'removing alpha from the raft configuration… failed\n');
+    assert.match(failed.error!.message, /no leader to relay.*keeps running/);
+    assert.deepEqual(source.stops, []);
+    source.onStop = () => void api.close();
+    const forced = await conclave(['leave', '--force', '--api', addr]);
+    assert.equal(forced.code, 0, forced.error?.message);
+    assert.match(forced.out, /not removed \(.*no-leader.*\); stopping… stopped\n$/);
+  });
+
+  it('leave exits 1 when the daemon still answers after --wait-ms', async () => {
+    const run = await conclave(['leave', '--api', addr, '--wait-ms', '200']);
+    assert.equal(run.code, 1);
+    assert.match(run.error!.message, /still answers 200 ms after/);
+  });
+
   it('members --watch redraws, shows `disconnected, retrying…` while the daemon is gone, and stops on interrupt with exit 0', async () => {
     const stop = new AbortController();
     let draws = 0;

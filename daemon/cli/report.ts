@@ -1,6 +1,6 @@
 /**
- * Reporting and leadership commands: `status`, `members [--watch]`, `leader [--wait]`,
- * `transfer [NODE]`, `resign`, `elect`. Each talks to one daemon's control API (`--api`,
+ * Reporting and leadership commands: `status`, `members [--watch]`, `leader [--wait]`, `raft`,
+ * `transfer [NODE]`, `resign`, `elect`, `forget NODE`, `leave [--force]`. Each talks to one daemon's control API (`--api`,
  * `$CONCLAVE_API`, default 127.0.0.1:7400). Exit codes: 0 ok, 1 runtime failure (the error
  * names the address tried) and `leader` when no leader is known, 2 usage. Under `--json` a
  * failure is `{"error":{"code","message"}}` on stdout, so `conclave status --json | jq` sees it.
@@ -9,9 +9,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveApiAddress } from '../api/address.js';
 import { createApiClient, type ApiClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
-import type { LeaderResponse } from '../api/types.js';
+import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
 import { exitCodeOf } from '../errors.js';
-import { formatLeader, formatMembers, formatStatus } from './format.js';
+import { formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 /** Where the commands write, and what stops a `--watch` loop; tests pass their own. */
 export interface ReportIo {
@@ -47,6 +47,9 @@ const ERROR_CODES: Readonly<Record<string, string>> = {
 };
 
 const DEFAULT_INTERVAL_MS = 1000;
+/** `leave`: a graceful stop takes at most about 2 s (hand-off, leave announcement, close). */
+const DEFAULT_STOP_WAIT_MS = 10_000;
+const STOP_POLL_MS = 100;
 /**
  * One long-poll's wait: bounds how late an interrupt is seen, and, from a daemon older than
  * `revision`, how late a leader that appears without a fencing-token change is seen.
@@ -71,8 +74,8 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
         await watchMembers(api, flags.intervalMs, flags.json === true, io);
         return;
       }
-      const { members } = await api.members();
-      io.out(flags.json ? json({ members }) : `${formatMembers(members)}\n`);
+      const { members, votes } = await membersWithVotes(api);
+      io.out(flags.json ? json({ members: withVotes(members, votes) }) : `${formatMembers(members, votes)}\n`);
     }));
 
   apiCommand(program, 'leader', 'the leader this node follows, its term and fencing token; exits 1 when it knows none')
@@ -87,6 +90,22 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
       io.out(flags.json ? json(leader) : `${formatLeader(leader)}\n`);
       // The reply itself says so; the exit code lets `conclave leader && …` test for a leader.
       if (leader.leader === null) io.setExitCode(NO_LEADER_EXIT_CODE);
+    }));
+
+  apiCommand(program, 'raft', 'the raft log and configuration; on the leader, each member\'s replication progress')
+    .addHelpText('after', '\nOnly the leader tracks progress: on a follower this names the leader to ask. Exits 1 under bully.')
+    .action((flags: ApiFlags) => reporting(flags, io, async () => {
+      const raft = await client(flags).raft();
+      io.out(flags.json ? json(raft) : `${formatRaft(raft)}\n`);
+    }));
+
+  apiCommand(program, 'leave', 'leave the cluster for good: remove this node from the raft configuration, then stop the daemon')
+    .option('--force', 'stop even when the removal fails (no leader, timeout)')
+    .option('--wait-ms <ms>', 'how long to wait for the daemon to stop once asked', integerArg(0), DEFAULT_STOP_WAIT_MS)
+    .addHelpText('after', '\nUnder bully there is no configuration: the daemon only stops, and its graceful stop announces the leave.\n' +
+      'When the removal fails the daemon keeps running and this exits 1, unless --force.')
+    .action((flags: ApiFlags & { force?: boolean; waitMs: number }) => reporting(flags, io, async () => {
+      await leave(client(flags), flags.force === true, flags.waitMs, flags.json === true, io);
     }));
 
   apiCommand(program, 'transfer', 'ask the leader to hand leadership to NODE (id or name), or to the best other node')
@@ -170,8 +189,8 @@ async function watchMembers(api: ApiClient, intervalMs: number, asJson: boolean,
     while (!signal.aborted) {
       let body: string;
       try {
-        const { members } = await api.members();
-        body = asJson ? JSON.stringify({ at: new Date().toISOString(), members }) : formatMembers(members);
+        const { members, votes } = await membersWithVotes(api);
+        body = asJson ? JSON.stringify({ at: new Date().toISOString(), members: withVotes(members, votes) }) : formatMembers(members, votes);
       } catch (err) {
         if (!isUnreachable(err)) throw err;
         const line = `disconnected, retrying… (${(err as Error).message})`;
@@ -184,6 +203,59 @@ async function watchMembers(api: ApiClient, intervalMs: number, asJson: boolean,
     }
   } finally {
     release();
+  }
+}
+
+/** The members, and under Raft who votes (from /v1/status). */
+async function membersWithVotes(api: ApiClient): Promise<{ members: MemberResponse[]; votes: ReturnType<typeof votesOf> }> {
+  const [status, { members }] = await Promise.all([api.status(), api.members()]);
+  return { members, votes: votesOf(status) };
+}
+
+/** `--json` members under Raft gain `vote` (voter, learner, or null outside the configuration); under Bully they are the API's as is. */
+function withVotes(members: MemberResponse[], votes: ReturnType<typeof votesOf>): (MemberResponse & { vote?: string | null })[] {
+  return votes ? members.map((m) => ({ ...m, vote: votes.get(m.id) ?? null })) : members;
+}
+
+/**
+ * `conclave leave`: says what it asks, asks, then waits until the daemon's API stops answering
+ * (bounded by `waitMs`), so a script can rely on exit 0 meaning the daemon is gone.
+ */
+async function leave(api: ApiClient, force: boolean, waitMs: number, asJson: boolean, io: ReportIo): Promise<void> {
+  const status: StatusResponse = await api.status();
+  const progress = (text: string) => {
+    if (!asJson) io.out(text);
+  };
+  progress(status.raft ? `removing ${status.name} from the raft configuration… ` : `${status.name} runs ${status.protocol}: no configuration to leave; `);
+  let reply: LeaveResponse;
+  try {
+    reply = await api.leave({ force });
+  } catch (err) {
+    progress('failed\n');
+    throw err;
+  }
+  progress(reply.removed ? 'done; stopping… ' : status.raft ? `not removed (${reply.detail}); stopping… ` : 'stopping (the graceful stop announces the leave)… ');
+  const stopped = await waitUntilGone(api, waitMs);
+  if (!stopped) {
+    progress('still running\n');
+    throw new Error(`the daemon at ${api.address} still answers ${waitMs} ms after it was asked to stop; see its log`);
+  }
+  progress('stopped\n');
+  if (asJson) io.out(json({ ...reply, stopped: true }));
+}
+
+/** Polls /healthz until the daemon no longer answers; false when it still does after `waitMs`. */
+async function waitUntilGone(api: ApiClient, waitMs: number): Promise<boolean> {
+  const deadlineMs = Date.now() + waitMs;
+  for (;;) {
+    try {
+      await api.healthz();
+    } catch (err) {
+      if (isUnreachable(err)) return true;
+      // A daemon mid-stop may answer oddly (its listener closing): keep polling until the bound.
+    }
+    if (Date.now() >= deadlineMs) return false;
+    await sleep(STOP_POLL_MS);
   }
 }
 

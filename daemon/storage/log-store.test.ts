@@ -57,6 +57,21 @@ describe('append and replay', () => {
     await store.close();
   });
 
+  it('onFsync reports each fsync as it completes, the ones the stats ring keeps; unsubscribing stops it', async () => {
+    const store = await openLogStore(dirs.fresh());
+    const seen: number[] = [];
+    const stop = store.onFsync((ms) => seen.push(ms));
+    await store.append({ hardState: { membership: { incarnation: 1 } } });
+    await store.append({ hardState: { membership: { incarnation: 2 } } });
+    assert.ok(seen.length >= 2 && seen.every((ms) => ms >= 0), String(seen));
+    assert.deepEqual(seen, store.stats.fsyncMs.slice(-seen.length));
+    stop();
+    const before = seen.length;
+    await store.append({ hardState: { membership: { incarnation: 3 } } });
+    assert.equal(seen.length, before);
+    await store.close();
+  });
+
   it('hard states are kept per machine, the last one per key winning, across a reopen', async () => {
     let store = await openLogStore(dirs.fresh());
     await store.append({ hardState: { election: { epoch: 1, votedFor: null }, membership: { incarnation: 7 } } });

@@ -80,6 +80,7 @@ export class SegmentedLogStore implements LogStore {
   private readonly counters = { fsyncs: 0, batches: 0, commits: 0, bytes: 0 };
   private readonly fsyncRing: number[] = [];
   private fsyncNext = 0;
+  private readonly fsyncListeners = new Set<(ms: number) => void>();
 
   constructor(init: StoreInit) {
     this.dir = init.dir;
@@ -102,6 +103,11 @@ export class SegmentedLogStore implements LogStore {
       fsyncMs: ring.length < FSYNC_SAMPLES ? [...ring] : [...ring.slice(this.fsyncNext), ...ring.slice(0, this.fsyncNext)],
       segments: this.spans.length,
     };
+  }
+
+  onFsync(listener: (ms: number) => void): () => void {
+    this.fsyncListeners.add(listener);
+    return () => this.fsyncListeners.delete(listener);
   }
 
   append(batch: StoreBatch): Promise<void> {
@@ -287,10 +293,12 @@ export class SegmentedLogStore implements LogStore {
   private async timedSync(path: string, op: () => Promise<void>): Promise<void> {
     const start = performance.now();
     await persist(path, NOT_ACKNOWLEDGED, op);
+    const ms = performance.now() - start;
     this.counters.fsyncs++;
-    if (this.fsyncRing.length < FSYNC_SAMPLES) this.fsyncRing.push(performance.now() - start);
-    else this.fsyncRing[this.fsyncNext] = performance.now() - start;
+    if (this.fsyncRing.length < FSYNC_SAMPLES) this.fsyncRing.push(ms);
+    else this.fsyncRing[this.fsyncNext] = ms;
     this.fsyncNext = (this.fsyncNext + 1) % FSYNC_SAMPLES;
+    for (const listener of this.fsyncListeners) listener(ms);
   }
 
   /** The error for an append after the store failed: the first failure's file and cause. */

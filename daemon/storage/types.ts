@@ -63,6 +63,11 @@ export interface LogStore {
    */
   append(batch: StoreBatch): Promise<void>;
   readonly stats: LogStoreStats;
+  /**
+   * Calls `listener` with the duration (ms) of every fsync from now on, as it completes (the
+   * metrics' histogram); returns the unsubscribe function.
+   */
+  onFsync(listener: (ms: number) => void): () => void;
   /** Waits for queued appends, then closes the segment; safe to call twice. */
   close(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 /**
  * One real daemon on loopback (mDNS off): the control API contract field by field, the
- * observer mode of a protocol without a machine, and start-up refusals that must name the
- * cause — bad config, a second daemon on one data dir, a corrupt peer.key or state file.
+ * observer mode of a protocol without a machine, `conclave leave` and /v1/raft under each
+ * protocol, and start-up refusals that must name the cause — bad config, a second daemon on one
+ * data dir, a corrupt peer.key or state file.
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
@@ -238,6 +239,61 @@ describe('raft, one node', { timeout: 60_000 }, () => {
     const second = await leading();
     assert.ok(second.term > first.term, `term ${second.term} after ${first.term}`);
     assert.ok(second.fencingToken > first.fencingToken, `token ${second.fencingToken} after ${first.fencingToken}`);
+  });
+});
+
+describe('conclave leave and /v1/raft, one node', { timeout: 60_000 }, () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  it('bully: conclave leave stops the daemon gracefully (exit 0 for both), and /v1/raft is 409 not-raft', async () => {
+    const port = await freePort();
+    const daemon = spawnDaemon(startArgs(join(workDir, 'leave-bully'), port, ['--protocol', 'bully']));
+    await waitUp(`127.0.0.1:${port}`);
+    const raft = await rawRequest({ port, path: '/v1/raft' });
+    assert.equal(raft.status, 409);
+    assert.equal((JSON.parse(raft.body) as { error: { code: string } }).error.code, 'not-raft');
+    const run = cli(['leave', '--api', `127.0.0.1:${port}`]);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    assert.match(run.stdout, /^solo runs bully: no configuration to leave; stopping .*… stopped$/m);
+    assert.equal(await exitOf(daemon.child), 0, daemon.output());
+  });
+
+  it('raft: /v1/raft shows the leader alone, /metrics the raft series and fsync histogram; leave refuses while the machine cannot remove, --force stops', async () => {
+    const port = await freePort();
+    const address = `127.0.0.1:${port}`;
+    const daemon = spawnDaemon(startArgs(join(workDir, 'leave-raft'), port, ['--protocol', 'raft', '--bootstrap-expect', '1']));
+    try {
+      await waitUp(address);
+      const client = createApiClient({ address });
+      for (const deadline = Date.now() + 10_000; (await client.status()).role !== 'leader'; await sleep(50)) {
+        assert.ok(Date.now() < deadline, `no leadership within 10 s\n${daemon.output()}`);
+      }
+      const raft = await client.raft();
+      assert.equal(raft.role, 'leader');
+      assert.deepEqual(raft.configuration.voters.map((v) => v.name), ['solo']);
+      assert.deepEqual(raft.peers, []);
+      assert.ok(raft.commitIndex >= 2, JSON.stringify(raft));
+      const metrics = (await rawRequest({ port, path: '/metrics' })).body;
+      assert.match(metrics, /^conclave_raft_commit_index [1-9]\d*$/m);
+      assert.match(metrics, /^conclave_raft_step_downs_total\{reason="check-quorum"\} 0$/m);
+      assert.match(metrics, /^conclave_wal_fsync_duration_seconds_count [1-9]\d*$/m, 'fsyncs since start are observed');
+      const refused = cli(['leave', '--api', address]);
+      if (refused.status === 0) {
+        // The machine removes members now: the daemon is gone, as it should be.
+        assert.equal(await exitOf(daemon.child), 0);
+        return;
+      }
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(refused.stdout, /^removing solo from the raft configuration… failed$/m);
+      assert.match(refused.stderr, /keeps running/);
+      assert.equal((await client.healthz()).ok, true, 'still running after a refused leave');
+      const forced = cli(['leave', '--force', '--api', address]);
+      assert.equal(forced.status, 0, forced.stderr + forced.stdout);
+      assert.match(forced.stdout, /not removed .*stopping… stopped$/m);
+      assert.equal(await exitOf(daemon.child), 0, daemon.output());
+    } finally {
+      if (daemon.child.pid && daemon.child.exitCode === null) process.kill(daemon.child.pid, 'SIGTERM');
+    }
   });
 });
 
