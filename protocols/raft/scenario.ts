@@ -466,6 +466,10 @@ export function formatMessage(m: RaftMessage): string {
       return `${type} term=${m.term} ${m.success ? 'ok' : 'reject'} index=${m.index}${m.success ? '' : ` hint=${m.hintIndex}/${m.hintTerm}`} round=${m.round}`;
     case 'TIMEOUT_NOW':
       return `${type} term=${m.term}`;
+    case 'SNAPSHOT':
+      return `${type} term=${m.term} index=${m.index}/${m.snapshotTerm} chunk=${m.offset}+${m.chunk.length}/${m.total} round=${m.round}`;
+    case 'SNAPSHOT_RESPONSE':
+      return `${type} term=${m.term} index=${m.index} received=${m.received}${m.installed ? ' installed' : ''} round=${m.round}`;
   }
 }
 
@@ -482,6 +486,7 @@ function formatEffect(e: RaftTestEffect): string | null {
     case 'persist': {
       const b = e.batch;
       const parts: string[] = [];
+      if (b.snapshot) parts.push(`snapshot=${b.snapshot.index}/${b.snapshot.term}`);
       if (b.hardState) parts.push(`term=${b.hardState.term} vote=${b.hardState.votedFor ?? 'none'} commit=${b.hardState.commit ?? 0} fencing=${b.hardState.fencingFloor}`);
       if (b.truncateAfter !== undefined) parts.push(`truncate-after=${b.truncateAfter}`);
       if (b.entries?.length) parts.push(`entries=[${(b.entries as RaftEntry[]).map(formatEntry).join(', ')}]`);
@@ -497,5 +502,13 @@ function formatEffect(e: RaftTestEffect): string | null {
       return 'shutdown-ready';
     case 'refused':
       return `refused from ${e.from}: ${e.reason} (${e.detail})`;
+    case 'stepped-down':
+      return `stepped-down term=${e.term} reason=${e.reason}`;
+    case 'configuration-changed':
+      return `configuration-changed index=${e.index} voters=${e.voters.join(',')}${e.learners.length ? ` learners=${e.learners.join(',')}` : ''}`;
+    case 'snapshot':
+      return `snapshot ${e.action} index=${e.index} term=${e.term}${e.peer ? ` peer=${e.peer}` : ''}`;
+    case 'heartbeat-late':
+      return `heartbeat-late ${e.lateMs}ms`;
   }
 }
