@@ -86,4 +86,19 @@ describe('raft: hostile input', () => {
     assert.deepEqual(net.inject('z', x, forged).map((e) => e.type), ['refused']);
     assert.deepEqual(net.machine(x).logEntries(), before);
   });
+
+  it('an answer at term + 1 from a node outside the configuration is refused: it would depose the leader; a snapshot from one is refused too', () => {
+    const net = new RaftNet(['a', 'b', 'c']);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    for (const message of [
+      { type: 'APPEND_RESPONSE' as const, term: term + 1, success: false, index: 0, hintIndex: 0, hintTerm: 0, round: 1 },
+      { type: 'VOTE_RESPONSE' as const, term: term + 1, preVote: false, granted: false },
+      { type: 'SNAPSHOT' as const, term, index: 9, snapshotTerm: term, offset: 0, total: 3, chunk: '{}x', round: 1 },
+    ]) {
+      assert.deepEqual(net.inject('z', leader, message).map((e) => (e.type === 'refused' ? e.reason : e.type)), ['not-a-member'], message.type);
+    }
+    net.advance(2000);
+    assert.deepEqual([net.agreedLeader(), net.machine(leader).raftStatus().term], [leader, term]);
+  });
 });

@@ -316,13 +316,18 @@ export class Raft implements RaftElection {
     this.stepRole(from, m);
   }
 
-  /** Why a valid message is not acted on, or null: the sender is not a voter, or its term is beyond reach. */
+  /**
+   * Why a valid message is not acted on, or null. Only voters (before bootstrap: live raft
+   * members) may claim authority (campaign, append, install a snapshot, hand over), or bring a
+   * higher term with any message: a higher term deposes a leader, so an answer from a stranger at
+   * term + 1 would otherwise force a leader change. And no term beyond reach (termCeiling).
+   */
   private refusal(from: NodeId, m: RaftMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
-    const claimsAuthority = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW';
+    const claimsAuthority = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT' || m.term > this.hard.term;
     if (claimsAuthority) {
       const known = c ? c.voters.includes(from) : this.members.some((x) => x.id === from && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
-      if (!known) return { reason: 'not-a-member', detail: `${m.type} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
+      if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
     }
     const ceiling = this.termCeiling();
     if (m.term > ceiling) return { reason: 'epoch-out-of-range', detail: `${m.type} at term ${m.term}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}` };

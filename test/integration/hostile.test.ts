@@ -45,8 +45,8 @@ async function cleanUp(): Promise<void> {
 }
 after(cleanUp);
 
-async function startCluster(yaml?: string): Promise<LocalCluster> {
-  const cluster = await LocalCluster.start({ size: 3, protocol: 'bully', preset: 'lan', priorities: [1, 2, 3], yaml });
+async function startCluster(yaml?: string, protocol: 'bully' | 'raft' = 'bully'): Promise<LocalCluster> {
+  const cluster = await LocalCluster.start({ size: 3, protocol, preset: 'lan', priorities: [1, 2, 3], yaml });
   clusters.push(cluster);
   await leaderOf(cluster, ALL, 25_000);
   return cluster;
@@ -558,6 +558,59 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
         { leaderAnswers: failures.slice(0, 10), leader: now, flooderDisconnected: closedSince(startedMs), membersLost: connectionsLostLogged(cluster, index, others, startedMs) },
         { leaderAnswers: [], leader: `${leader.name}@${leader.term}`, flooderDisconnected: true, membersLost: [] },
       );
+    });
+  });
+});
+
+describe('hostile peers against a 3-node Raft cluster', { timeout: 300_000 }, () => {
+  it('8. a non-member\'s votes, appends (a forged configuration, a huge term), TimeoutNow, snapshot and answers at term + 1 are refused as not-a-member: the leader, every term and the logs stay; every node restarts', { timeout: 150_000 }, async (t) => {
+    t.after(cleanUp);
+    const cluster = await startCluster(undefined, 'raft');
+    const before = await leaderOf(cluster);
+    const leaderIndex = Number(before.name.slice(1));
+    const followerIndex = ALL.find((i) => i !== leaderIndex)!;
+    const stranger = await hostile(cluster, [leaderIndex, followerIndex], { protocol: 'raft' });
+    const term = before.term;
+    const forged = (to: string): unknown[] => [
+      { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: 1000, lastLogTerm: term + 1, transfer: false },
+      { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: 1000, lastLogTerm: term + 1, transfer: true },
+      { type: 'VOTE', term: HUGE_VALID, preVote: false, lastLogIndex: 1000, lastLogTerm: HUGE_VALID, transfer: true },
+      { type: 'APPEND', term: term + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: term + 1, data: { kind: 'config', voters: [stranger.id], learners: [] } }], leaderCommit: 1, round: 1, leaseMs: 900 },
+      { type: 'APPEND', term: HUGE_VALID, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, round: 1, leaseMs: 900 },
+      { type: 'TIMEOUT_NOW', term },
+      { type: 'SNAPSHOT', term: term + 1, index: 99, snapshotTerm: term + 1, offset: 0, total: 10, chunk: '{"v":1}xxx', round: 1 },
+      { type: 'APPEND_RESPONSE', term: term + 1, success: false, index: 0, hintIndex: 0, hintTerm: 0, round: 1 },
+      { type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true },
+      { type: 'SNAPSHOT_RESPONSE', term: term + 1, index: 1, received: 0, installed: true, round: 1 },
+      // Beyond every codec bound: dropped as malformed before the machine sees it.
+      { type: 'VOTE', term: MAX_SAFE, preVote: false, lastLogIndex: 0, lastLogTerm: 0, transfer: false },
+      { type: 'APPEND', term: term, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 5, term, data: { kind: 'leader', leader: to, term } }], leaderCommit: 0, round: 1, leaseMs: 0 },
+    ];
+    const refusedBefore = await Promise.all(ALL.map((i) => metric(cluster, i, 'conclave_messages_rejected_total', { reason: 'not-a-member' })));
+    const seen = await Promise.all([leaderIndex, followerIndex].map((i) => framesIn(cluster, i)));
+    for (const [k, index] of [leaderIndex, followerIndex].entries()) {
+      const target = await statusOf(cluster, index);
+      await stranger.send(target.id, forged(target.id));
+      await waitDelivered(cluster, index, stranger.id, seen[k]!, 12);
+    }
+    await sleep(2000);
+
+    await t.test('the leader, its term and every node\'s term are undisturbed; the forgeries were counted as not-a-member', async () => {
+      const now = await leaderOf(cluster);
+      assert.deepEqual({ leader: now.name, term: now.term }, { leader: before.name, term }, await describeNodes(cluster));
+      for (const i of ALL) assert.equal((await statusOf(cluster, i)).term, term, `n${i}'s term`);
+      for (const [k, index] of [leaderIndex, followerIndex].entries()) {
+        const refused = (await metric(cluster, index, 'conclave_messages_rejected_total', { reason: 'not-a-member' })) - refusedBefore[ALL.indexOf(index)]!;
+        assert.ok(refused >= 8, `n${index} refused ${refused} forged messages as not-a-member (k=${k})`);
+      }
+    });
+    await t.test('the configuration is still the three daemons, everywhere', async () => {
+      for (const i of ALL) assert.deepEqual((await statusOf(cluster, i)).raft?.voters.map((v) => v.name).sort(), ['n1', 'n2', 'n3']);
+    });
+    await t.test('every node restarts from its log; the cluster elects with a small term', async () => {
+      for (const i of ALL) await restart(cluster, i);
+      const final = await leaderOf(cluster, ALL, 20_000);
+      assert.ok(final.term < SMALL_EPOCH && final.fencingToken < SMALL_EPOCH, `term ${final.term}, token ${final.fencingToken}`);
     });
   });
 });
