@@ -123,6 +123,8 @@ export class Runtime {
   private stopping: Promise<void> | null = null;
   private fatal = false;
   private lateHeartbeats = 0;
+  /** `--log-level trace`: every election message in and out, and every write's time (for hand-off traces). */
+  private readonly tracing: boolean;
   private lateLoggedAtMs = -Infinity;
   readonly stats: RuntimeStats = {
     heartbeatsSent: 0,
@@ -136,6 +138,7 @@ export class Runtime {
 
   constructor(private readonly init: RuntimeInit) {
     this.startedAtMs = init.nowMs();
+    this.tracing = init.log.isLevelEnabled('trace');
     this.timers = init.timers ?? REAL_TIMERS;
     this.core = new HostCore({
       selfId: init.selfId,
@@ -279,6 +282,7 @@ export class Runtime {
       return;
     }
     bump(this.stats.messagesReceived, messageType(parsed.value));
+    if (this.tracing) this.init.log.trace({ peer: from, type: messageType(parsed.value), term: termOf(parsed.value) }, 'message in');
     this.input({ type: 'message', nowMs: this.init.nowMs(), from, message: parsed.value });
   }
 
@@ -315,6 +319,7 @@ export class Runtime {
         return;
       case 'send':
         bump(this.stats.messagesSent, messageType(output.message));
+        if (this.tracing) log.trace({ peer: output.to, type: messageType(output.message), term: termOf(output.message) }, 'message out');
         p2p.send(output.to, output.message);
         return;
       case 'event':
@@ -354,9 +359,11 @@ export class Runtime {
 
   /** Writes a batch; once it is on disk the core releases what waited for it. A failure is fatal. */
   private persist(id: number, batch: NodeBatch): void {
+    const startedMs = this.tracing ? this.init.nowMs() : 0;
     this.init.disk.write(batch).then(
       () => {
         this.stats.persistBatches++;
+        if (this.tracing) this.init.log.trace({ id, ms: this.init.nowMs() - startedMs }, 'persisted');
         this.input({ type: 'persisted', nowMs: this.init.nowMs(), id });
       },
       (err: PersistError) => {
@@ -462,6 +469,12 @@ export class Runtime {
 
 function bump<K>(map: Map<K, number>, key: K): void {
   map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** The `term` (or `epoch`) field of a protocol message, for traces. */
+function termOf(message: unknown): unknown {
+  const m = message as { term?: unknown; epoch?: unknown } | null;
+  return m?.term ?? m?.epoch;
 }
 
 /** The `type` field of a protocol message, for per-type counters. */
