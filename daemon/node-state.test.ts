@@ -247,6 +247,20 @@ describe('openNodeState', () => {
     assert.equal(election?.machine.summary(0).term, 0);
   });
 
+  it('a raft log whose entry or snapshot does not parse is DataFileError naming the log store and the index; nothing is replaced', async () => {
+    for (const [what, batch] of [
+      ['log entry at index 2', { entries: [{ index: 1, term: 1, data: { kind: 'config', voters: ['a'], learners: [] } }, { index: 2, term: 1, data: { kind: 'promise', to: 'z' } }] }],
+      ['snapshot at index 3', { snapshot: { index: 3, term: 1, data: { v: 1, configuration: { voters: [], learners: [] }, leaderRecord: null } } }],
+    ] as const) {
+      const dir = freshDir();
+      await open(dir, false, 'raft').opening;
+      const store = await openNodeStore({ dataDir: dir, protocol: 'raft', electionCodec: raftPersistedCodec as Codec<unknown>, log: quiet });
+      await store.append(batch);
+      await store.close();
+      await assert.rejects(open(dir, false, 'raft').opening, (err: Error & { path?: string }) => err.name === 'DataFileError' && err.path === statePath(dir) && err.message.includes(what));
+    }
+  });
+
   it('the flag on a consistent data dir changes nothing and says so', async () => {
     const dir = await ranNode();
     const { opening, logged } = open(dir, true);
