@@ -22,7 +22,9 @@ import {
   raftElectionSafety,
   raftLeaderAppendOnly,
   raftLogMatching,
+  raftOneUncommittedConfig,
   raftTermsNeverDecrease,
+  raftVotersFloor,
   SIM_RAFT_CONFIG,
 } from './raft-invariants.js';
 import type { ElectionFactory, InvariantFactory, Scenario, SimBounds } from './types.js';
@@ -92,7 +94,7 @@ const bully = bullyProtocol();
 export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol {
   return {
     name: 'raft',
-    summary: 'Raft with pre-vote, check-quorum, stickiness, leader records and leases (daemon defaults)',
+    summary: 'Raft with pre-vote, check-quorum, stickiness, leader records, leases and autopilot configuration changes (daemon defaults)',
     protocol: 'raft',
     electionFor: (scenario) => (ctx) =>
       createRaft({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as RaftHardState | null, log: ctx.log, nowMs: ctx.nowMs }) as Election<unknown, unknown>,
@@ -108,6 +110,8 @@ export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol 
       raftLogMatching,
       raftCommittedPrefixAgrees,
       raftTermsNeverDecrease,
+      raftOneUncommittedConfig,
+      raftVotersFloor(config),
       raftAgreedLeaderWithLiveVoters((setup) => raftAgreementBoundMs(setup, config)),
     ],
     livenessExtraMs: () => 2 * raftAgreementExtraMs(config),
