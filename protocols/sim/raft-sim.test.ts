@@ -35,6 +35,17 @@ describe('raft swarm', () => {
   });
 });
 
+/** Seeds of `raft-churn` per `npm test` (about 0.7 s each); `npm run sim -- --protocol raft-churn` runs more. */
+const RAFT_CHURN_SWARM_SEEDS = 10;
+
+describe('raft-churn swarm', () => {
+  it(`configuration changes under faults (autopilot waits of seconds) hold every invariant over ${RAFT_CHURN_SWARM_SEEDS} seeds`, () => {
+    const seeds = Array.from({ length: RAFT_CHURN_SWARM_SEEDS }, (_, i) => i + 1);
+    const report = runSwarm({ seeds, protocol: 'raft-churn' });
+    assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'raft-churn')).join('\n'));
+  });
+});
+
 /** Clocks at the edges of the drift bound and between. */
 const DRIFTING = [1 + MAX_CLOCK_DRIFT, 1 - MAX_CLOCK_DRIFT, 1 + MAX_CLOCK_DRIFT / 2, 1 - MAX_CLOCK_DRIFT / 2, 1];
 
