@@ -232,6 +232,17 @@ describe('relayed commands', () => {
     assert.ok(net.nowMs - asked <= RELAY_BOUND_TIMEOUTS * T + net.tickMs);
   });
 
+  it('a follower that restarted relays again: its request ids do not repeat those of its previous life, which the leader drops as duplicates', () => {
+    const ids = ['a', 'b', 'c'];
+    const { net, leader } = startWith(ids, ids);
+    const [x] = ids.filter((id) => id !== leader);
+    assert.equal(code(net.run(x!, { kind: 'transfer', to: leader })), 'ok');
+    net.crash(x!);
+    net.start(x!);
+    assert.ok(net.advanceUntil(() => net.machine(x!).raftStatus().leader === leader, T));
+    assert.equal(code(net.run(x!, { kind: 'transfer', to: leader })), 'ok');
+  });
+
   it('a COMMAND from a node outside the configuration is refused as not-a-member', () => {
     const ids = ['a', 'b', 'c'];
     const { net, leader } = startWith(ids, ids);

@@ -23,6 +23,8 @@ export const RELAY_BOUND_TIMEOUTS = 3;
 const MAX_PENDING = 64;
 /** Relayed requests the leader remembers, to execute a duplicated one only once. */
 const MAX_SEEN = 256;
+/** Each life's request ids start at random below this (well within the codec's counter bound). */
+const REQUEST_ID_START_MAX = 2 ** 40;
 
 /** Answers `req`: a command-result effect, or COMMAND_RESULT to the member that relayed it. */
 export function answer(m: Raft, req: Requester, result: CommandResult): void {
@@ -36,7 +38,11 @@ export function fail(m: Raft, req: Requester, code: string, message: string): vo
 
 export class Relay {
   private readonly pending = new Map<number, { commandId: number; leader: NodeId; deadlineMs: number }>();
-  private nextRequestId = 1;
+  /**
+   * 0 until the first relay, then a random start: a restarted node must not reuse the ids of its
+   * previous life, which the leader may still hold as seen (and would drop as duplicates).
+   */
+  private nextRequestId = 0;
   private readonly seen: string[] = [];
 
   constructor(private readonly m: Raft) {}
@@ -47,6 +53,7 @@ export class Relay {
     const leader = m.leaderId;
     if (leader === null || leader === m.selfId) return m.out.fail(commandId, RELAY_ERRORS.noLeader, 'no leader is known to relay the command to; try again once one is elected');
     if (this.pending.size >= MAX_PENDING) return m.out.fail(commandId, RELAY_ERRORS.busy, `${MAX_PENDING} commands are already waiting for the leader`);
+    if (this.nextRequestId === 0) this.nextRequestId = m.rng.int(1, REQUEST_ID_START_MAX);
     const requestId = this.nextRequestId++;
     this.pending.set(requestId, { commandId, leader, deadlineMs: m.nowMs + RELAY_BOUND_TIMEOUTS * m.config.electionTimeoutMs });
     m.out.send(leader, { type: 'COMMAND', requestId, command });
