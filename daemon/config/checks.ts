@@ -33,6 +33,12 @@ export function checkConfig(config: ConclaveConfig): ConfigIssue[] {
       message: `must be at most half of electionTimeoutMs (${r.electionTimeoutMs}): followers would time out between two heartbeats, and the leader's lease would lapse between renewals`,
     });
   }
+  if (r.minQuorum > r.maxVoters) {
+    issues.push({
+      path: 'raft.minQuorum',
+      message: `must not exceed maxVoters (${r.maxVoters}): dead voters could never be removed, since promotion stops at maxVoters`,
+    });
+  }
   const api = parseHostPort(config.api.listen);
   if (api && !isLoopbackHost(api.host) && config.api.token === null) {
     issues.push({

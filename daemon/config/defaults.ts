@@ -58,7 +58,17 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
   },
   bully: { ...DEFAULT_BULLY_CONFIG },
   // Only the fields without a preset value; the timings follow membership.preset (raft-presets.ts).
-  raft: { maxEntriesPerAppend: DEFAULT_RAFT_CONFIG.maxEntriesPerAppend, maxInflight: DEFAULT_RAFT_CONFIG.maxInflight, snapshotEntries: DEFAULT_RAFT_CONFIG.snapshotEntries },
+  // stabilizationMs and deadVoterRemoveMs are operator time scales (crash loops, reboots), not
+  // round trips, so no preset changes them.
+  raft: {
+    maxEntriesPerAppend: DEFAULT_RAFT_CONFIG.maxEntriesPerAppend,
+    maxInflight: DEFAULT_RAFT_CONFIG.maxInflight,
+    stabilizationMs: DEFAULT_RAFT_CONFIG.stabilizationMs,
+    maxVoters: DEFAULT_RAFT_CONFIG.maxVoters,
+    deadVoterRemoveMs: DEFAULT_RAFT_CONFIG.deadVoterRemoveMs,
+    minQuorum: DEFAULT_RAFT_CONFIG.minQuorum,
+    snapshotEntries: DEFAULT_RAFT_CONFIG.snapshotEntries,
+  },
   // No pre-shared key: any node that knows the cluster name may join. Set one on shared LANs.
   security: { pskFile: null },
   // `pretty` reads well on a terminal; services that ship logs want `json`.

@@ -331,6 +331,13 @@ describe('cross-field checks', () => {
     assert.deepEqual(issuePaths(configError({ file: writeConfig('raft: { maxEntriesPerAppend: 100000, maxInflight: 0 }\n') })).sort(), ['raft.maxEntriesPerAppend', 'raft.maxInflight']);
   });
 
+  it('raft.minQuorum must not exceed raft.maxVoters; voter counts are range-checked', () => {
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('raft: { minQuorum: 5, maxVoters: 3 }\n') })), ['raft.minQuorum']);
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('raft: { minQuorum: 0, maxVoters: 100, stabilizationMs: -1 }\n') })).sort(), ['raft.maxVoters', 'raft.minQuorum', 'raft.stabilizationMs']);
+    const c = load({ file: writeConfig('raft: { maxVoters: 7, minQuorum: 2, stabilizationMs: 5000, deadVoterRemoveMs: 60000 }\n'), flags: { name: 'n' } }).raft;
+    assert.deepEqual([c.maxVoters, c.minQuorum, c.stabilizationMs, c.deadVoterRemoveMs], [7, 2, 5000, 60000]);
+  });
+
   it('bully.coordinatorTimeoutMs must cover answerTimeoutMs', () => {
     const err = configError({ file: writeConfig('bully: { answerTimeoutMs: 500, coordinatorTimeoutMs: 100 }\n') });
     assert.deepEqual(issuePaths(err), ['bully.coordinatorTimeoutMs']);

@@ -56,6 +56,9 @@ const bullySchema = z
   .partial()
   .strict();
 
+/** More voters than this only slow every commit (etcd and Consul advise 3 or 5; 7 at most). */
+const MAX_VOTERS = 9;
+
 const raftSchema = z
   .object({
     electionTimeoutMs: durationMs(10),
@@ -64,6 +67,10 @@ const raftSchema = z
     maxInflight: z.number().int().min(1, { error: 'must be at least 1' }).max(1024, { error: 'must be at most 1024' }),
     leaderGoneStaggerMs: durationMs(0),
     snapshotEntries: z.number().int().min(2, { error: 'must be at least 2 (half of it stays in the log after a snapshot)' }).max(10_000_000, { error: 'must be at most 10000000' }),
+    stabilizationMs: durationMs(0),
+    maxVoters: z.number().int().min(1, { error: 'must be at least 1' }).max(MAX_VOTERS, { error: `must be at most ${MAX_VOTERS} (every commit waits for a majority of them)` }),
+    deadVoterRemoveMs: durationMs(0),
+    minQuorum: z.number().int().min(1, { error: 'must be at least 1' }).max(MAX_VOTERS, { error: `must be at most ${MAX_VOTERS}` }),
   })
   .partial()
   .strict();

@@ -1,14 +1,17 @@
 /**
  * Leadership commands from the API and graceful shutdown. `transfer` and `resign` move leadership
  * by thesis §3.10 (catch the target up, TimeoutNow, give up after one election timeout), answered
- * once the leadership moved or the attempt was abandoned; `elect` campaigns now through pre-vote;
- * `forget` belongs with configuration changes (a later step) and is refused with its own code.
+ * once the leadership moved or the attempt was abandoned; `remove` and `forget` take a member out
+ * of the configuration (confchange.ts), answered once that committed. A follower relays all four
+ * to the leader it knows (relay.ts); `elect` campaigns here, now, through pre-vote.
  * On shutdown a leader hands off to the most caught-up voter before `shutdown-ready`, within a
  * bound; any other node is ready at once.
  */
 import type { LeadershipCommand } from '../election.js';
 import type { NodeId } from '../types.js';
+import type { RelayedCommand } from './messages.js';
 import type { Raft } from './raft.js';
+import { answer, fail, type Requester } from './relay.js';
 
 /** Error codes of command results, one per condition (tests assert on these). */
 export const RAFT_COMMAND_ERRORS = {
@@ -19,25 +22,30 @@ export const RAFT_COMMAND_ERRORS = {
   transferTimedOut: 'transfer-timed-out',
   leadershipLost: 'leadership-lost',
   stopping: 'stopping',
-  unsupported: 'unsupported',
+  /** remove/forget of a node that is neither voter nor learner. */
+  notAMember: 'not-a-member',
+  /** forget of a member membership still holds alive or suspect (remove takes a live one out). */
+  memberAlive: 'member-alive',
+  /** remove of the only voter: the cluster would have none. */
+  lastVoter: 'last-voter',
 } as const;
 
 /** A leader shutting down waits at most this many election timeouts for its successor. */
 const SHUTDOWN_BOUND_TIMEOUTS = 2;
 
 export class Commands {
-  /** The command the transfer in progress answers, if an operator asked for it. */
-  private pendingTransferId: number | null = null;
+  /** Who waits for the transfer in progress, if an operator asked for it. */
+  private pendingTransfer: Requester | null = null;
   stopping = false;
   private stopDeadlineMs = Infinity;
   private readyEmitted = false;
 
   constructor(private readonly m: Raft) {}
 
+  /** A command from the local API: `elect` here; the others here when leading, else relayed to the leader. */
   onCommand(id: number, command: LeadershipCommand): void {
     const m = this.m;
     const out = m.out;
-    if (command.kind === 'forget' || command.kind === 'remove') return out.fail(id, RAFT_COMMAND_ERRORS.unsupported, 'raft changes its voters through configuration entries, which come with member removal (a later step)');
     if (this.stopping) return out.fail(id, RAFT_COMMAND_ERRORS.stopping, 'this node is shutting down');
     if (command.kind === 'elect') {
       if (!m.promotable()) return out.fail(id, RAFT_COMMAND_ERRORS.notAVoter, 'this node is not a voter of the configuration');
@@ -45,13 +53,22 @@ export class Commands {
       m.campaign('pre', 'operator-elect');
       return out.reply(id, { ok: true, detail: `pre-vote for term ${m.hard.term + 1} started` });
     }
-    if (m.role !== 'leader' || !m.leader.established()) return out.fail(id, RAFT_COMMAND_ERRORS.notLeader, `this node does not lead; ask the leader (${m.leaderId ?? 'none known'})`);
-    if (m.leader.transfer) return out.fail(id, RAFT_COMMAND_ERRORS.transferInProgress, `a transfer to ${m.leader.transfer.to} is in progress`);
+    if (m.role === 'leader') return this.execute({ kind: 'local', id }, command);
+    m.relay.forward(id, command);
+  }
+
+  /** A command for the leader, asked here or relayed by a member: executed only by an established leader. */
+  execute(req: Requester, command: RelayedCommand): void {
+    const m = this.m;
+    if (this.stopping) return fail(m, req, RAFT_COMMAND_ERRORS.stopping, `${m.selfId} is shutting down`);
+    if (m.role !== 'leader' || !m.leader.established()) return fail(m, req, RAFT_COMMAND_ERRORS.notLeader, `${m.selfId} does not lead; ask the leader (${m.leaderId ?? 'none known'})`);
+    if (command.kind === 'remove' || command.kind === 'forget') return m.changes.request(req, command.kind, command.id);
+    if (m.leader.transfer) return fail(m, req, RAFT_COMMAND_ERRORS.transferInProgress, `a transfer to ${m.leader.transfer.to} is in progress`);
     const to = command.kind === 'transfer' && command.to !== null ? command.to : m.leader.mostCaughtUp();
-    if (to === m.selfId) return out.reply(id, { ok: true, detail: 'this node already leads' });
-    if (to === null) return out.fail(id, RAFT_COMMAND_ERRORS.noSuccessor, 'no other voter to hand leadership to');
-    if (!m.configuration()?.voters.includes(to)) return out.fail(id, RAFT_COMMAND_ERRORS.notAVoter, `${to} is not a voter of the configuration`);
-    this.pendingTransferId = id;
+    if (to === m.selfId) return answer(m, req, { ok: true, detail: `${m.selfId} already leads` });
+    if (to === null) return fail(m, req, RAFT_COMMAND_ERRORS.noSuccessor, 'no other voter to hand leadership to');
+    if (!m.configuration()?.voters.includes(to)) return fail(m, req, RAFT_COMMAND_ERRORS.notAVoter, `${to} is not a voter of the configuration`);
+    this.pendingTransfer = req;
     m.leader.startTransfer(to);
   }
 
@@ -85,17 +102,17 @@ export class Commands {
    * that won) the hand-off is done; by check-quorum in the same term, leadership was lost instead.
    */
   onLeadershipEnded(byHigherTerm: boolean): void {
-    const id = this.pendingTransferId;
-    if (id === null) return;
-    this.pendingTransferId = null;
-    if (byHigherTerm) this.m.out.reply(id, { ok: true, detail: `leadership handed over at term ${this.m.hard.term}` });
-    else this.m.out.fail(id, RAFT_COMMAND_ERRORS.leadershipLost, 'this node lost its quorum before the transfer finished');
+    const req = this.pendingTransfer;
+    if (req === null) return;
+    this.pendingTransfer = null;
+    if (byHigherTerm) answer(this.m, req, { ok: true, detail: `leadership handed over at term ${this.m.hard.term}` });
+    else fail(this.m, req, RAFT_COMMAND_ERRORS.leadershipLost, 'the leader lost its quorum before the transfer finished');
   }
 
   transferAborted(to: NodeId): void {
-    const id = this.pendingTransferId;
-    if (id === null) return;
-    this.pendingTransferId = null;
-    this.m.out.fail(id, RAFT_COMMAND_ERRORS.transferTimedOut, `${to} did not take over within one election timeout`);
+    const req = this.pendingTransfer;
+    if (req === null) return;
+    this.pendingTransfer = null;
+    fail(this.m, req, RAFT_COMMAND_ERRORS.transferTimedOut, `${to} did not take over within one election timeout`);
   }
 }

@@ -26,6 +26,21 @@ export interface RaftConfig {
    * catches up from entries, one further behind gets the snapshot in chunks).
    */
   snapshotEntries: number;
+  /**
+   * How long membership must have shown a learner `alive` without a break (and it must be caught
+   * up) before the leader promotes it to voter: a node that flaps is never made a voter.
+   */
+  stabilizationMs: number;
+  /** Voters the leader promotes learners up to; further nodes stay learners (never demoted). */
+  maxVoters: number;
+  /**
+   * How long membership must have held a voter `dead` or `left` (or lost it from view) before the
+   * leader replaces it by a caught-up learner, or removes it. `left` counts the same: a stopped
+   * voter is usually restarting.
+   */
+  deadVoterRemoveMs: number;
+  /** Dead voters are never removed below this many voters (Consul autopilot's MinQuorum). */
+  minQuorum: number;
 }
 
 /** Defaults, each with its reason. */
@@ -46,4 +61,15 @@ export const DEFAULT_RAFT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   // 8,192 (SnapshotThreshold). The election log grows by one or two entries per leader change, so
   // this bounds the log and start-up replay long before it matters.
   snapshotEntries: 8192,
+  // Consul autopilot's ServerStabilizationTime: long enough to see a crash loop or a flapping link.
+  stabilizationMs: 10_000,
+  // Consul's and etcd's advice: 5 voters survive 2 failures; more voters only slow every commit.
+  maxVoters: 5,
+  // Longer than a daemon restart or a host reboot (a minute or so), the common reasons a voter is
+  // gone, so those do not churn the configuration; short enough that a machine that died for good
+  // is replaced long before a second failure is likely. A premature removal costs little anyway:
+  // the node comes back as a learner and is promoted again after stabilizationMs.
+  deadVoterRemoveMs: 120_000,
+  // Consul autopilot's MinQuorum default: below 3 voters one more failure stops the cluster.
+  minQuorum: 3,
 });

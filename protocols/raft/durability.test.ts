@@ -129,6 +129,42 @@ describe('deadline()', () => {
     assert.ok(probed > 500);
   });
 
+  it('the same with configuration changes: learners joining and promoted, a dead voter replaced, a relayed command waiting for its bound', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const config = { ...DEFAULT_RAFT_CONFIG, stabilizationMs: 1230, deadVoterRemoveMs: 2170 };
+    const net = new RaftNet(ids, config, 5, 3);
+    net.start('a', 'b', 'c');
+    assert.ok(net.advanceUntil(() => net.agreedLeader() !== null, 3 * T));
+    const probe = createRng(11);
+    let probed = 0;
+    for (let step = 0; step < 600; step++) {
+      if (step === 20) net.start('d');
+      if (step === 60) net.start('e');
+      if (step === 250) net.crash(['a', 'b', 'c'].find((id) => id !== net.agreedLeader())!);
+      if (step === 300) {
+        net.drop((m) => m.message.type === 'COMMAND');
+        const follower = ids.find((id) => net.node(id).machine && net.agreedLeader() !== id)!;
+        net.command(follower, { kind: 'resign' });
+      }
+      for (const id of ids) {
+        const m = net.node(id).machine;
+        if (!m) continue;
+        const due = m.deadline();
+        if (due <= net.nowMs + 1) continue;
+        const at = net.nowMs + 1 + probe.int(0, Math.min(due - net.nowMs - 2, 5));
+        const before = { summary: m.summary(at), deadline: due };
+        m.step({ type: 'tick', nowMs: at });
+        assert.deepEqual(m.drain(), [], `${id} acted at ${at}, before its deadline ${due}`);
+        assert.deepEqual({ summary: m.summary(at), deadline: m.deadline() }, before, `${id} at ${at}`);
+        probed++;
+      }
+      net.advance(net.tickMs);
+    }
+    assert.ok(probed > 1000);
+    const leader = net.agreedLeader()!;
+    assert.equal(net.machine(leader).raftStatus().voters.length, 4, 'the learners were promoted and the dead voter replaced');
+  });
+
   it('a node that is shutting down never leaves its deadline in the past (sim seed 72 spun on one instant)', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

@@ -7,7 +7,7 @@
 import type { ElectionPeerProgress } from '../election.js';
 import { leaderLeaseMs, quorumLeaseExpiryMs } from '../lease.js';
 import type { NodeId } from '../types.js';
-import { MAX_ENTRIES_PER_MESSAGE, type RaftEntry, type RaftMessage } from './messages.js';
+import { MAX_ENTRIES_PER_MESSAGE, type RaftEntry, type RaftEntryData, type RaftMessage } from './messages.js';
 import { Progress } from './progress.js';
 import { committedIndex, majorityOf } from './quorum.js';
 import { Snapshots } from './snapshots.js';
@@ -92,17 +92,24 @@ export class LeaderState {
    * plus T scaled for drift (../lease.ts). Nothing while a TimeoutNow is out: that lease is given away.
    */
   leaseExpiryMs(): number {
-    if (this.transfer?.timeoutNowSent) return -Infinity;
+    // A leader whose own removal is in its log is handing over: it gives its lease away as at TimeoutNow.
+    if (this.transfer?.timeoutNowSent || !this.selfVotes()) return -Infinity;
     const voters = this.voters();
     const acks = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.ackedRoundSentMs ?? -Infinity).filter((ms) => ms >= this.leaseFloorMs);
     return quorumLeaseExpiryMs(acks, majorityOf(voters.length), leaderLeaseMs(this.m.config.electionTimeoutMs));
+  }
+
+  /** Whether this leader is a voter of the configuration it uses (not once its removal is in its log). */
+  private selfVotes(): boolean {
+    return this.voters().includes(this.m.selfId);
   }
 
   /** Check-quorum: when a majority (itself included) will not have been heard from within T. */
   private quorumLostAtMs(): number {
     const voters = this.voters();
     const heard = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.lastHeardMs ?? -Infinity).filter(Number.isFinite);
-    return quorumLeaseExpiryMs(heard, majorityOf(voters.length), this.m.config.electionTimeoutMs);
+    // A leader being removed does not count itself (§4.2.2): it needs a majority of the others.
+    return quorumLeaseExpiryMs(heard, majorityOf(voters.length) + (this.selfVotes() ? 0 : 1), this.m.config.electionTimeoutMs);
   }
 
   deadline(): number {
@@ -128,20 +135,40 @@ export class LeaderState {
   }
 
   /**
-   * Replication targets: every voter but itself, and every live raft member of the view (they
-   * follow the log without voting, so every node can name the leader; learners proper, with
-   * promotion, come in a later step).
+   * Replication targets: every voter and learner but itself, and every live raft member of the
+   * view (they follow the log before they are learners, so they are caught up when autopilot
+   * looks at them, and every node can name the leader).
    */
   private addTargets(): void {
     const m = this.m;
     const live = m.members.filter((x) => x.protocol === 'raft' && x.state === 'alive').map((x) => x.id);
-    for (const id of new Set([...this.voters(), ...live])) {
+    for (const id of new Set([...this.voters(), ...(m.configuration()?.learners ?? []), ...live])) {
       if (id !== m.selfId && !this.progress.has(id)) this.progress.set(id, new Progress(id, m.log.lastIndex(), m.nowMs));
     }
   }
 
   private voters(): readonly NodeId[] {
     return this.m.configuration()?.voters ?? [];
+  }
+
+  /**
+   * Appends `data` at this term and sends it to every follower at once (a configuration change,
+   * confchange.ts); a single voter commits it here. Returns its index.
+   */
+  propose(data: RaftEntryData): number {
+    const m = this.m;
+    const entry: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data };
+    m.log.append(entry);
+    m.out.persistEntry(entry);
+    this.addTargets();
+    for (const p of this.progress.values()) this.sendAppend(p, false);
+    this.maybeCommit();
+    return entry.index;
+  }
+
+  /** The highest index known replicated on `id` (the leader's own last index for itself). */
+  matchOf(id: NodeId): number {
+    return id === this.m.selfId ? this.m.log.lastIndex() : (this.progress.get(id)?.match ?? 0);
   }
 
   /** A heartbeat round to every follower: it renews the lease and retries what was lost. */

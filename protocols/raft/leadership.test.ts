@@ -222,16 +222,16 @@ describe('§3.10 leadership transfer', () => {
     assert.ok(later.leaseMs > 0);
   });
 
-  it('commands answer with clear error codes', () => {
+  it('commands answer with clear error codes; a follower relays transfer to the leader', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
     const [x] = others(leader);
     const code = (r: ReturnType<RaftNet['run']>) => (r.ok ? 'ok' : r.code);
-    assert.equal(code(net.run(x!, { kind: 'transfer', to: leader })), RAFT_COMMAND_ERRORS.notLeader);
-    assert.equal(code(net.run(x!, { kind: 'resign' })), RAFT_COMMAND_ERRORS.notLeader);
+    assert.equal(code(net.run(x!, { kind: 'transfer', to: leader })), 'ok', 'relayed: the leader already leads');
+    assert.equal(code(net.run(x!, { kind: 'transfer', to: 'stranger' })), RAFT_COMMAND_ERRORS.notAVoter, "relayed: the leader's refusal comes back");
     assert.equal(code(net.run(leader, { kind: 'transfer', to: 'stranger' })), RAFT_COMMAND_ERRORS.notAVoter);
     assert.equal(code(net.run(leader, { kind: 'transfer', to: leader })), 'ok');
-    assert.equal(code(net.run(leader, { kind: 'forget', id: x! })), RAFT_COMMAND_ERRORS.unsupported);
+    assert.equal(code(net.run(leader, { kind: 'forget', id: x! })), RAFT_COMMAND_ERRORS.memberAlive);
     assert.equal(code(net.run(leader, { kind: 'elect' })), 'ok');
     assert.equal(net.agreedLeader(), leader);
   });

@@ -20,6 +20,10 @@ describe('raft codecs', () => {
       append(),
       { type: 'APPEND_RESPONSE', term: 3, success: false, index: 4, hintIndex: 3, hintTerm: 2, round: 7 },
       { type: 'TIMEOUT_NOW', term: 3 },
+      { type: 'COMMAND', requestId: 1, command: { kind: 'transfer', to: null } },
+      { type: 'COMMAND', requestId: 2, command: { kind: 'remove', id: 'b' } },
+      { type: 'COMMAND_RESULT', requestId: 2, result: { ok: true, detail: 'b removed committed at index 7' } },
+      { type: 'COMMAND_RESULT', requestId: 3, result: { ok: false, code: 'member-alive', message: 'b is alive' } },
     ]) {
       assert.deepEqual(raftMessageCodec.parse(m), { ok: true, value: m });
     }
@@ -34,6 +38,12 @@ describe('raft codecs', () => {
       { type: 'VOTE', term: 0, preVote: true, lastLogIndex: 0, lastLogTerm: 0, transfer: false },
       { type: 'TIMEOUT_NOW', term: 2 ** 53 },
       { type: 'NOPE', term: 1 },
+      { type: 'COMMAND', requestId: 1, command: { kind: 'elect' } },
+      { type: 'COMMAND', requestId: -1, command: { kind: 'resign' } },
+      { type: 'COMMAND', requestId: 1, command: { kind: 'remove', id: 'x'.repeat(MAX_NODE_ID_CHARS + 1) } },
+      { type: 'COMMAND_RESULT', requestId: 1, result: { ok: false, code: 'x'.repeat(65), message: '' } },
+      { type: 'COMMAND_RESULT', requestId: 1, result: { ok: false, code: 'Not A Code', message: '' } },
+      { type: 'COMMAND_RESULT', requestId: 1, result: { ok: true, detail: 'x'.repeat(513) } },
     ]) {
       assert.equal(raftMessageCodec.parse(bad).ok, false, JSON.stringify(bad));
     }

@@ -6,12 +6,13 @@
  */
 import { z } from 'zod';
 import { MAX_COUNTER, MAX_MEMBERS, MAX_NODE_ID_CHARS } from '../bounds.js';
+import type { CommandResult, LeadershipCommand } from '../election.js';
 import type { Codec, LogEntry, NodeId } from '../types.js';
 import { codecOf } from '../zod-codec.js';
 
 /**
- * Who votes. Learners (replicated to, never counted) come with promotion in a later step; the
- * field exists so that step changes no shape.
+ * Who votes, and who only follows: learners are replicated to but never counted, never asked for
+ * votes, and never campaign (they are promoted by a configuration entry, autopilot.ts).
  */
 export interface RaftConfiguration {
   voters: NodeId[];
@@ -75,7 +76,16 @@ export type RaftMessage =
    * The answer to every chunk: `received` is how many characters of snapshot `index` the follower holds
    * in order (the leader sends from there; 0 restarts), `installed` once it is in place.
    */
-  | { type: 'SNAPSHOT_RESPONSE'; term: number; index: number; received: number; installed: boolean; round: number };
+  | { type: 'SNAPSHOT_RESPONSE'; term: number; index: number; received: number; installed: boolean; round: number }
+  /**
+   * A leadership command a member relays to the leader it knows (relay.ts); answered by
+   * COMMAND_RESULT with the same requestId. Not part of the protocol's term logic: no term.
+   */
+  | { type: 'COMMAND'; requestId: number; command: RelayedCommand }
+  | { type: 'COMMAND_RESULT'; requestId: number; result: CommandResult };
+
+/** The commands a member may relay to the leader (`elect` campaigns where it is asked). */
+export type RelayedCommand = Exclude<LeadershipCommand, { kind: 'elect' }>;
 
 export type RaftMessageType = RaftMessage['type'];
 
@@ -98,6 +108,21 @@ export const entrySchema = z.strictObject({ index: counter.min(1), term: counter
 
 /** One stored log entry, checked when the log store is opened. */
 export const raftEntryCodec: Codec<RaftEntry> = codecOf<RaftEntry>(entrySchema, 'raft log entry');
+/** Longest error code and message a relayed result may carry. */
+export const MAX_RESULT_CODE_CHARS = 64;
+export const MAX_RESULT_MESSAGE_CHARS = 512;
+
+const relayedCommand = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('transfer'), to: nodeId.nullable() }),
+  z.strictObject({ kind: z.literal('resign') }),
+  z.strictObject({ kind: z.literal('remove'), id: nodeId }),
+  z.strictObject({ kind: z.literal('forget'), id: nodeId }),
+]);
+
+const commandResult = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), detail: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
+  z.strictObject({ ok: z.literal(false), code: z.string().regex(/^[a-z][a-z-]*$/).max(MAX_RESULT_CODE_CHARS), message: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
+]);
 
 /** Entries must be consecutive, their terms never falling (Log Matching makes any other list a lie). */
 const consecutive = (entries: readonly RaftEntry[]): boolean => entries.every((e, i) => i === 0 || (e.index === entries[i - 1]!.index + 1 && e.term >= entries[i - 1]!.term));
@@ -135,6 +160,8 @@ const messageSchema = z.discriminatedUnion('type', [
     })
     .refine((m) => m.offset <= m.total && m.snapshotTerm <= m.term, { error: 'offset must lie within total, and the snapshot term at most the term', path: ['offset'] }),
   z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter }),
+  z.strictObject({ type: z.literal('COMMAND'), requestId: counter, command: relayedCommand }),
+  z.strictObject({ type: z.literal('COMMAND_RESULT'), requestId: counter, result: commandResult }),
 ]);
 
 const configuration = z.strictObject({ voters: ids.min(1), learners: ids });

@@ -2,6 +2,8 @@
  * Raft timings fitted to the membership presets (`membership.preset`: local, lan, wan), so one
  * word sets the whole cluster's timing; each `raft.*` field set explicitly overrides its preset.
  * etcd's guidance: a heartbeat about one round trip, an election timeout ten heartbeats or more.
+ * Autopilot's waits (stabilizationMs, deadVoterRemoveMs) are not here: they measure crash loops and
+ * reboots, which take as long on any network.
  */
 import type { MembershipPresetName } from '../membership/presets.js';
 import type { RaftConfig } from './config.js';

@@ -4,7 +4,8 @@
  * check every message passes first, vote handling, and the transitions between roles. Each role
  * has its own step function, swapped on transition (raft.go's stepFollower / stepCandidate /
  * stepLeader). The leader's replication and lease are leader.ts, the follower's AppendEntries
- * follower.ts, commands and shutdown commands.ts, the bootstrap rule bootstrap.ts; the log,
+ * follower.ts, commands and shutdown commands.ts (relayed to the leader by relay.ts), configuration
+ * changes confchange.ts (what to change: autopilot.ts), the bootstrap rule bootstrap.ts; the log,
  * per-follower progress, majority arithmetic and durable effects have their own files.
  *
  * Leadership is a lease (../lease.ts): a follower that heard from its leader within T refuses
@@ -21,6 +22,7 @@ import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
 import { Commands } from './commands.js';
+import { ConfChanges } from './confchange.js';
 import { appendEntries } from './follower.js';
 import type { RaftConfig } from './config.js';
 import { INITIAL_RAFT_STATE, type RaftHardState } from './durable.js';
@@ -30,6 +32,7 @@ import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
 import { voteResult } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
+import { Relay } from './relay.js';
 
 export interface RaftInit {
   selfId: NodeId;
@@ -83,6 +86,8 @@ export class Raft implements RaftElection {
   readonly leader: LeaderState;
   readonly commands: Commands;
   readonly snapshots: Snapshots;
+  readonly relay: Relay;
+  readonly changes: ConfChanges;
   nowMs: number;
   hard: RaftHardState;
   members: readonly ElectionMember[] = [];
@@ -129,6 +134,8 @@ export class Raft implements RaftElection {
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
     this.snapshots = new Snapshots(this, init.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
+    this.relay = new Relay(this);
+    this.changes = new ConfChanges(this);
     this.stepRole = this.stepFollower;
     this.reportedConfig = this.configurationKey();
   }
@@ -155,6 +162,7 @@ export class Raft implements RaftElection {
         this.commands.onShutdown();
         break;
     }
+    this.changes.afterStep();
     this.commands.checkShutdown();
     this.reportConfiguration();
     this.out.flush();
@@ -214,6 +222,8 @@ export class Raft implements RaftElection {
       this.role === 'leader' ? this.leader.deadline() : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
+      this.relay.deadline(),
+      this.changes.deadline(),
     );
     return Math.max(this.nowMs, due);
   }
@@ -248,6 +258,7 @@ export class Raft implements RaftElection {
   // ---- inputs ----
 
   private tick(): void {
+    this.relay.tick();
     if (this.role === 'leader') return this.leader.tick();
     if (this.nowMs >= this.hintCampaignAtMs) {
       this.hintCampaignAtMs = Infinity;
@@ -298,6 +309,7 @@ export class Raft implements RaftElection {
 
   private onMessage(from: NodeId, m: RaftMessage): void {
     if (from === this.selfId) return;
+    if (m.type === 'COMMAND' || m.type === 'COMMAND_RESULT') return this.relay.onMessage(from, m);
     const refusal = this.refusal(from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
     if (m.term > this.hard.term) {
@@ -320,12 +332,15 @@ export class Raft implements RaftElection {
    * Why a valid message is not acted on, or null. Only voters (before bootstrap: live raft
    * members) may claim authority (campaign, append, install a snapshot, hand over), or bring a
    * higher term with any message: a higher term deposes a leader, so an answer from a stranger at
-   * term + 1 would otherwise force a leader change. And no term beyond reach (termCeiling).
+   * term + 1 would otherwise force a leader change. And no term beyond reach (termCeiling). One
+   * exception: the leader this node follows in this term may append and hand over after its own
+   * removal reached this log (§4.2.2: it manages the cluster until that commits).
    */
-  private refusal(from: NodeId, m: RaftMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
+  private refusal(from: NodeId, m: Exclude<RaftMessage, { type: 'COMMAND' | 'COMMAND_RESULT' }>): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
     const claimsAuthority = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT' || m.term > this.hard.term;
-    if (claimsAuthority) {
+    const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
+    if (claimsAuthority && !removedLeader) {
       const known = c ? c.voters.includes(from) : this.members.some((x) => x.id === from && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
       if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
     }
@@ -461,6 +476,7 @@ export class Raft implements RaftElection {
     if (wasLeader) {
       this.leader.end();
       this.commands.onLeadershipEnded(higher);
+      this.changes.end();
     }
   }
 
@@ -508,6 +524,7 @@ export class Raft implements RaftElection {
     this.hintCampaignAtMs = Infinity;
     this.finishEpisode('won');
     this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null);
+    this.changes.begin();
   }
 
   private finishEpisode(result: 'won' | 'lost' | 'aborted'): void {

@@ -470,6 +470,10 @@ export function formatMessage(m: RaftMessage): string {
       return `${type} term=${m.term} index=${m.index}/${m.snapshotTerm} chunk=${m.offset}+${m.chunk.length}/${m.total} round=${m.round}`;
     case 'SNAPSHOT_RESPONSE':
       return `${type} term=${m.term} index=${m.index} received=${m.received}${m.installed ? ' installed' : ''} round=${m.round}`;
+    case 'COMMAND':
+      return `${type} #${m.requestId} ${JSON.stringify(m.command)}`;
+    case 'COMMAND_RESULT':
+      return `${type} #${m.requestId} ${m.result.ok ? `ok: ${m.result.detail}` : `failed ${m.result.code}: ${m.result.message}`}`;
   }
 }
 

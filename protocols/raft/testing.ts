@@ -4,7 +4,9 @@
  * verbs (cut, isolate, drop, crash, restart, recover), and a disk per node that survives crashes
  * (hard state and log, applied from persist effects in drain order, so durable at once).
  * Membership is modelled: a peer shows alive when the link is up and it runs, else dead (or
- * suspect with connectionLost, on request), gossiping its summary's term.
+ * suspect with connectionLost, on request; `left` after `leave`), gossiping its summary's term,
+ * with the time its state last changed in each viewer's eyes (stateSinceMs). A node is in no view
+ * before it first starts, so `add` and a later `start` model a node that joins the fleet later.
  *
  * For scenario traces (scenario.ts, after etcd-raft's interaction_env) the net can `hold`
  * messages in its queue, so they are delivered one round at a time with `deliver`, and reports
@@ -59,6 +61,11 @@ export class RaftNet extends TestCluster {
   private readonly lost = new Map<NodeId, ReadonlySet<NodeId> | null>();
   private dropRule: ((m: Sent) => boolean) | null = null;
   private queue: Sent[] = [];
+  /** Nodes that ever ran (the others are in nobody's view), and those that stopped gracefully. */
+  private readonly started = new Set<NodeId>();
+  private readonly leftNodes = new Set<NodeId>();
+  /** Per viewer, per peer: the state it last showed and since when. */
+  private readonly seenStates = new Map<NodeId, Map<NodeId, { state: MemberState; sinceMs: number }>>();
   private readonly rng: Rng;
   /** Called after every delivery and tick (invariant checks). */
   onStep: (() => void) | null = null;
@@ -80,11 +87,18 @@ export class RaftNet extends TestCluster {
     for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] } });
   }
 
+  /** A node that joins the fleet later (started with `start`). */
+  add(id: NodeId): void {
+    if (!this.nodes.has(id)) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] } });
+  }
+
   /** Starts (or restarts from its disk) every listed node, or all. */
   start(...ids: NodeId[]): void {
     for (const id of ids.length ? ids : [...this.nodes.keys()]) {
       const node = this.node(id);
       if (node.machine) continue;
+      this.started.add(id);
+      this.leftNodes.delete(id);
       node.machine = createRaft({
         selfId: id,
         config: this.config,
@@ -98,6 +112,12 @@ export class RaftNet extends TestCluster {
     }
     this.refreshViews();
     this.pump();
+  }
+
+  /** A graceful stop: the node is gone, and peers show it `left` rather than dead. */
+  leave(id: NodeId): void {
+    this.leftNodes.add(id);
+    this.crash(id);
   }
 
   crash(id: NodeId): void {
@@ -279,18 +299,28 @@ export class RaftNet extends TestCluster {
     }
   }
 
+  /** When `viewer` first saw `peer` in `state` (since its last change). */
+  private stateSince(viewer: NodeId, peer: NodeId, state: MemberState): number {
+    let byPeer = this.seenStates.get(viewer);
+    if (!byPeer) this.seenStates.set(viewer, (byPeer = new Map()));
+    const before = byPeer.get(peer);
+    if (before?.state === state) return before.sinceMs;
+    byPeer.set(peer, { state, sinceMs: this.nowMs });
+    return this.nowMs;
+  }
+
   /** Gives every running node the view it would have: peers alive over working links. */
   private refreshViews(): void {
     for (const [id, node] of this.nodes) {
       if (!node.machine) continue;
-      const members: ElectionMember[] = [...this.nodes.entries()].map(([peer, other]) => {
+      const members: ElectionMember[] = [...this.nodes.entries()].filter(([peer]) => this.started.has(peer)).map(([peer, other]) => {
         const self = peer === id;
         const reachable = self || (other.machine !== null && !this.cuts.has(linkKey(id, peer)));
         const seenBy = this.lost.get(peer);
         const lost = !self && seenBy !== undefined && (seenBy === null || seenBy.has(id));
-        const state: MemberState = lost ? 'suspect' : reachable ? 'alive' : 'dead';
+        const state: MemberState = lost ? 'suspect' : reachable ? 'alive' : other.machine === null && this.leftNodes.has(peer) ? 'left' : 'dead';
         const summary = other.machine?.summary(this.nowMs) ?? { role: 'follower', term: other.disk.hard?.term ?? 0, leader: null, fencingToken: 0 };
-        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: lost };
+        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: lost, stateSinceMs: this.stateSince(id, peer, state) };
       });
       const key = JSON.stringify(members.map((m) => [m.id, m.state, m.term]));
       if (viewKeys.get(node.machine) === key) continue;

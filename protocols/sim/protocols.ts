@@ -22,7 +22,9 @@ import {
   raftElectionSafety,
   raftLeaderAppendOnly,
   raftLogMatching,
+  raftOneUncommittedConfig,
   raftTermsNeverDecrease,
+  raftVotersFloor,
   SIM_RAFT_CONFIG,
   SIM_SNAPSHOT_CHUNK_BYTES,
 } from './raft-invariants.js';
@@ -90,10 +92,14 @@ const bully = bullyProtocol();
  * Raft with `config`, started from each life's hard state and log (ctx.persisted, ctx.log), judged
  * by the lease contract, the Raft paper's safety properties and agreement after healing.
  */
-export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol {
+export function raftProtocol(
+  config: RaftConfig = SIM_RAFT_CONFIG,
+  name = 'raft',
+  summary = 'Raft with pre-vote, check-quorum, stickiness, leader records, leases and autopilot configuration changes (daemon defaults)',
+): SimProtocol {
   return {
-    name: 'raft',
-    summary: 'Raft with pre-vote, check-quorum, stickiness, leader records and leases (daemon defaults)',
+    name,
+    summary,
     protocol: 'raft',
     electionFor: (scenario) => (ctx) =>
       createRaft({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as RaftHardState | null, log: ctx.log, nowMs: ctx.nowMs, snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES }) as Election<unknown, unknown>,
@@ -109,6 +115,8 @@ export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol 
       raftLogMatching,
       raftCommittedPrefixAgrees,
       raftTermsNeverDecrease,
+      raftOneUncommittedConfig,
+      raftVotersFloor(config),
       raftAgreedLeaderWithLiveVoters((setup) => raftAgreementBoundMs(setup, config)),
     ],
     livenessExtraMs: () => 2 * raftAgreementExtraMs(config),
@@ -117,7 +125,18 @@ export function raftProtocol(config: RaftConfig = SIM_RAFT_CONFIG): SimProtocol 
 
 const raft = raftProtocol();
 
-export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully, raft };
+/**
+ * Raft whose autopilot acts within a seed's run: learners promoted after 2 s, voters dead or left
+ * for 3 s replaced or removed (the daemon waits 10 s and 2 min). Crashes, stops and late starts
+ * then turn into configuration changes under partitions, loss and stalls.
+ */
+const raftChurn = raftProtocol(
+  { ...SIM_RAFT_CONFIG, stabilizationMs: 2000, deadVoterRemoveMs: 3000 },
+  'raft-churn',
+  'Raft as above, with autopilot waits short enough that crashes and late starts change the configuration',
+);
+
+export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully, raft, 'raft-churn': raftChurn };
 
 export function simProtocol(name: string): SimProtocol {
   const protocol = Object.hasOwn(SIM_PROTOCOLS, name) ? SIM_PROTOCOLS[name] : undefined;

@@ -180,6 +180,45 @@ export const raftTermsNeverDecrease: InvariantFactory = () => {
 };
 
 /**
+ * One configuration change at a time (thesis §4.1, and the 2015 fix): a leader's log never holds
+ * more than one configuration entry above its commit index. A second one could let two
+ * configurations without a common majority be in use at once.
+ */
+export const raftOneUncommittedConfig: InvariantFactory = () => ({
+  name: 'raft-one-uncommitted-config',
+  check(view) {
+    for (const node of stepped(view)) {
+      const r = raftOf(node);
+      const s = r?.raftStatus();
+      if (!r || s?.role !== 'leader') continue;
+      const pending = r.logEntries().filter((e) => e.index > s.commitIndex && e.data.kind === 'config').map((e) => e.index);
+      if (pending.length > 1) return `leader ${node.id} of term ${s.term} holds ${pending.length} uncommitted configuration entries (at ${pending.join(', ')}; commit ${s.commitIndex})`;
+    }
+    return null;
+  },
+});
+
+/**
+ * Autopilot never shrinks the voters below min(minQuorum, bootstrapExpect) (the simulator issues
+ * no operator removals): checked on the configuration every node uses, committed or not.
+ */
+export function raftVotersFloor(config: RaftConfig = SIM_RAFT_CONFIG): InvariantFactory {
+  return (setup) => {
+    const floor = Math.min(config.minQuorum, setup.scenario.bootstrapExpect);
+    return {
+      name: 'raft-voters-floor',
+      check(view) {
+        for (const node of stepped(view)) {
+          const voters = raftOf(node)?.raftStatus().voters ?? [];
+          if (voters.length > 0 && voters.length < floor) return `${node.id} uses a configuration of ${voters.length} voters (${voters.join(', ')}), below min(minQuorum, bootstrapExpect) = ${floor}`;
+        }
+        return null;
+      },
+    };
+  };
+}
+
+/**
  * Beyond membership's convergence: stickiness and old leases run out (T, a restarted node's T),
  * then an election timeout up to 2T and a few split or refused rounds.
  */

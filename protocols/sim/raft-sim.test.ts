@@ -9,7 +9,10 @@ import { describe, it } from 'node:test';
 import type { Election } from '../election.js';
 import { MAX_CLOCK_DRIFT } from '../lease.js';
 import type { RaftElection, RaftStatus } from '../raft/raft.js';
-import { raftElectionSafety } from './raft-invariants.js';
+import { DEFAULT_RAFT_CONFIG } from '../raft/config.js';
+import type { RaftEntry } from '../raft/messages.js';
+import { raftProtocol } from './protocols.js';
+import { raftElectionSafety, raftOneUncommittedConfig, raftVotersFloor } from './raft-invariants.js';
 import { createSimulation } from './run.js';
 import { quietScenario } from './scenario.js';
 import type { Simulation } from './sim.js';
@@ -29,6 +32,17 @@ describe('raft swarm', () => {
     const report = runSwarm({ seeds, protocol: 'raft', onSeed: ({ result }) => result && coldStarts.add(result.scenario.coldStart) });
     assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'raft')).join('\n'));
     assert.deepEqual([...coldStarts].sort(), ['isolated', 'late', 'staggered', 'together']);
+  });
+});
+
+/** Seeds of `raft-churn` per `npm test` (about 0.7 s each); `npm run sim -- --protocol raft-churn` runs more. */
+const RAFT_CHURN_SWARM_SEEDS = 10;
+
+describe('raft-churn swarm', () => {
+  it(`configuration changes under faults (autopilot waits of seconds) hold every invariant over ${RAFT_CHURN_SWARM_SEEDS} seeds`, () => {
+    const seeds = Array.from({ length: RAFT_CHURN_SWARM_SEEDS }, (_, i) => i + 1);
+    const report = runSwarm({ seeds, protocol: 'raft-churn' });
+    assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'raft-churn')).join('\n'));
   });
 });
 
@@ -72,6 +86,29 @@ describe('raft scenarios', () => {
   });
 });
 
+describe('raft membership churn', () => {
+  it('a node that boots late joins as a learner; a voter that dies for good is replaced by it (promoted, then the dead one removed), under every invariant', () => {
+    // Short autopilot waits so the run stays small; maxVoters 4 keeps the late node a learner until a voter dies.
+    const config = { ...DEFAULT_RAFT_CONFIG, stabilizationMs: 2000, deadVoterRemoveMs: 4000, maxVoters: 4 };
+    const sim = createSimulation(scenario(71, { clusterSize: 5, bootstrapExpect: 4 }), { protocol: raftProtocol(config) });
+    const [late, ...first] = sim.nodes.map((n) => n.id).reverse();
+    for (const id of first) sim.at(0, `start ${id}`, () => sim.start(id));
+    sim.at(3000, `start ${late}`, () => sim.start(late!));
+    assert.equal(sim.runUntil(9000), null);
+    const statusOf = (id: string) => (sim.node(id).election() as RaftElection).raftStatus();
+    const leader = leaderOf(sim);
+    assert.ok(leader);
+    assert.deepEqual(statusOf(leader).learners, [late], 'the late node is a learner (maxVoters reached)');
+    const victim = first.find((id) => id !== leader)!;
+    sim.crash(victim);
+    assert.equal(sim.runUntil(20_000), null);
+    const now = leaderOf(sim);
+    assert.ok(now);
+    assert.deepEqual(statusOf(now).voters, [...first.filter((id) => id !== victim), late].sort());
+    assert.deepEqual(statusOf(now).learners, []);
+  });
+});
+
 describe('raft invariants fire', () => {
   /** A view of nodes whose machines report the given internal statuses. */
   function viewOf(statuses: Record<string, Partial<RaftStatus>>): SimView {
@@ -81,6 +118,25 @@ describe('raft invariants fire', () => {
     });
     return { nodes, touched: null } as unknown as SimView;
   }
+
+  it('raft-one-uncommitted-config: a leader holding two configuration entries above its commit index', () => {
+    const config = (index: number): RaftEntry => ({ index, term: 2, data: { kind: 'config', voters: ['a', 'b', 'c'], learners: [] } });
+    const view = (entries: RaftEntry[]) => {
+      const v = viewOf({ a: { role: 'leader', term: 2, commitIndex: 1 } });
+      const machine = v.nodes[0]!.election() as unknown as { logEntries: () => RaftEntry[] };
+      machine.logEntries = () => entries;
+      return v;
+    };
+    const inv = raftOneUncommittedConfig({} as never);
+    assert.equal(inv.check(view([config(1), config(2)])), null);
+    assert.match(inv.check(view([config(1), config(2), config(3)])) ?? '', /holds 2 uncommitted configuration entries/);
+  });
+
+  it('raft-voters-floor: a configuration below min(minQuorum, bootstrapExpect)', () => {
+    const inv = raftVotersFloor()({ scenario: { bootstrapExpect: 5 } } as never);
+    assert.equal(inv.check(viewOf({ a: { voters: ['a', 'b', 'c'] } })), null);
+    assert.match(inv.check(viewOf({ a: { voters: ['a', 'b'] } })) ?? '', /below min\(minQuorum, bootstrapExpect\) = 3/);
+  });
 
   it('raft-election-safety: two internal leaders of one term, though neither reports leadership yet', () => {
     const inv = raftElectionSafety({} as never);
