@@ -3,7 +3,9 @@
  * by thesis §3.10 (catch the target up, TimeoutNow, give up after one election timeout), answered
  * once the leadership moved or the attempt was abandoned; `remove` and `forget` take a member out
  * of the configuration (confchange.ts), answered once that committed. A follower relays all four
- * to the leader it knows (relay.ts); `elect` campaigns here, now, through pre-vote.
+ * to the leader it knows (relay.ts). `elect` asks the leader this node follows to hand over to it
+ * (a campaign could not win past the followers' stickiness), or, with no leader known, campaigns
+ * here, now, through pre-vote.
  * On shutdown a leader hands off to the most caught-up voter before `shutdown-ready`, within a
  * bound; any other node is ready at once.
  */
@@ -50,6 +52,9 @@ export class Commands {
     if (command.kind === 'elect') {
       if (!m.promotable()) return out.fail(id, RAFT_COMMAND_ERRORS.notAVoter, 'this node is not a voter of the configuration');
       if (m.role === 'leader') return out.reply(id, { ok: true, detail: 'this node already leads' });
+      // A live leader's followers refuse pre-votes (stickiness), so a campaign could not win: ask
+      // the leader to hand over to this node instead, answered once it did (or could not).
+      if (m.leaderId !== null && m.role === 'follower') return m.relay.forward(id, { kind: 'transfer', to: m.selfId });
       m.campaign('pre', 'operator-elect');
       return out.reply(id, { ok: true, detail: `pre-vote for term ${m.hard.term + 1} started` });
     }

@@ -236,17 +236,16 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(net.agreedLeader(), leader);
   });
 
-  it('elect campaigns at once through pre-vote, and wins once the leader is gone', () => {
+  it('elect on a follower asks its leader to hand over (a campaign could not pass stickiness); with no leader it campaigns through pre-vote', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
     const [x] = others(leader);
-    // With a live leader, the others refuse (stickiness): nothing changes.
-    assert.equal(net.run(x!, { kind: 'elect' }).ok, true);
-    net.advance(3 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
-    assert.equal(net.agreedLeader(), leader);
-    net.crash(leader);
+    const result = net.run(x!, { kind: 'elect' });
+    assert.equal(result.ok, true, JSON.stringify(result));
+    assert.ok(net.advanceUntil(() => net.agreedLeader() === x, T));
+    net.crash(x!);
     net.advance(10);
-    net.run(x!, { kind: 'elect' });
+    net.run(leader, { kind: 'elect' });
     net.advanceUntil(() => net.agreedLeader() !== null, T);
     assert.notEqual(net.agreedLeader(), null);
   });

@@ -27,6 +27,7 @@
  *   cut a b / isolate a / recover                     faults; membership then shows the unreachable dead
  *   connection-lost a [seen-by=b,c]                   a shows suspect, its connection lost (to b and c only)
  *   campaign id / transfer from to / resign id        leadership commands (`campaign` is the operator's elect)
+ *   hup id                                             a pre-vote campaign now, whatever the node knows (etcd's MsgHup)
  *   status id|all / log id                            the machine's state, the summary it reports, its log
  *
  * Trace lines: `n1->n2 TYPE ...` a delivery (`(cut)`, `(dropped)`, `(down)` when it was lost),
@@ -195,6 +196,8 @@ export class ScenarioRunner {
         return this.elect(one(p, name));
       case 'campaign':
         return this.command(one(p, name), { kind: 'elect' });
+      case 'hup':
+        return this.hup(one(p, name));
       case 'transfer':
         if (p.length !== 2) throw new Error('transfer needs from and to');
         return this.command(p[0]!, { kind: 'transfer', to: p[1]! });
@@ -300,6 +303,16 @@ export class ScenarioRunner {
     this.header = `${id} command: ${command.kind}${command.kind === 'transfer' ? ` to ${command.to}` : ''}`;
     this.headerQuiet = this.headerHeartbeat = false;
     net.command(id, command);
+    this.noteChanges(id);
+    this.flushStep();
+  }
+
+  private hup(id: NodeId): void {
+    const net = this.cluster();
+    this.flushStep();
+    this.header = `${id} hup`;
+    this.headerQuiet = this.headerHeartbeat = false;
+    net.hup(id);
     this.noteChanges(id);
     this.flushStep();
   }

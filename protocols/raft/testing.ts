@@ -20,7 +20,7 @@ import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
 import type { RaftHardState } from './durable.js';
 import { raftMessageCodec, type RaftEntry, type RaftMessage } from './messages.js';
 import type { RaftSnapshot } from './log.js';
-import { createRaft, type RaftElection } from './raft.js';
+import { createRaft, type Raft, type RaftElection } from './raft.js';
 
 export type RaftTestEffect = ElectionEffect<RaftMessage, RaftHardState>;
 
@@ -171,6 +171,12 @@ export class RaftNet extends TestCluster {
       this.pump();
       this.refreshViews();
     }
+  }
+
+  /** etcd's MsgHup: `id` starts a pre-vote campaign now, whatever it knows (a test hook; operators have `elect`). */
+  hup(id: NodeId): void {
+    (this.machine(id) as Raft).campaign('pre', 'hup');
+    this.pump();
   }
 
   /** Delivers a message as if `from` sent it (a forged or replayed one); returns what `to` did at once. */
