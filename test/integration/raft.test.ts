@@ -18,7 +18,7 @@ import { createApiClient } from '../../daemon/api/client.js';
 import type { StatusResponse } from '../../daemon/api/types.js';
 import { DEFAULT_RAFT_CONFIG } from '../../protocols/raft/config.js';
 import { LeadershipSampler } from '../support/leadership-sampler.js';
-import { canUseNamespaces, LocalCluster, sleep } from '../support/local-cluster.js';
+import { canUseNamespaces, CLI, LocalCluster, sleep } from '../support/local-cluster.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const SCRIPT = join(ROOT, 'scripts/cluster.sh');
@@ -197,5 +197,47 @@ describe('raft with 5 real daemons', { timeout: 180_000 }, () => {
     assert.equal(await cluster.waitExit(1, 20_000), 2, cluster.logTail(1));
     assert.match(cluster.logTail(1), new RegExp(segment.split('/').at(-1)!.replace('.', '\\.')));
     assert.deepEqual([statSync(segment).size, readFileSync(segment).equals(bytes)], [size, true], 'nothing rewritten');
+  });
+
+  it('a sixth node joins as a learner and stays one (5 voters at most); a voter killed for good is replaced by it; conclave leave takes a voter out before it stops', async () => {
+    const cluster = await LocalCluster.start({ size: 6, initial: 5, bootstrapExpect: 5, protocol: 'raft', preset: 'lan', yaml: 'raft:\n  stabilizationMs: 1500\n  deadVoterRemoveMs: 3000\n' });
+    clusters.push(cluster);
+    const five = [1, 2, 3, 4, 5];
+    const first = await agreed(cluster, five);
+    const names = (refs: { name: string }[] | undefined) => (refs ?? []).map((r) => r.name).sort();
+    assert.deepEqual(names(first.raft?.voters), ['n1', 'n2', 'n3', 'n4', 'n5']);
+
+    cluster.startNode(6);
+    await cluster.waitForApi(6);
+    await cluster.waitFor('n6 a learner everywhere', 20_000, async () => {
+      const all = await Promise.all([...five, 6].map((i) => cluster.client(i).status().catch(() => null)));
+      return all.every((s) => names(s?.raft?.learners).join() === 'n6');
+    });
+    await sleep(3000); // past stabilizationMs: still a learner, the voters are at maxVoters
+    const leader = await agreed(cluster, [...five, 6]);
+    assert.deepEqual([names(leader.raft?.voters), names(leader.raft?.learners)], [['n1', 'n2', 'n3', 'n4', 'n5'], ['n6']]);
+
+    // A voter dies for good: after deadVoterRemoveMs the caught-up learner takes its place.
+    const victim = cluster.nodes.find((n) => n.index <= 5 && n.name !== leader.name)!;
+    cluster.signal(victim.index, 'SIGKILL');
+    await cluster.waitExit(victim.index);
+    const alive = [1, 2, 3, 4, 5, 6].filter((i) => i !== victim.index);
+    const expected = alive.map((i) => `n${i}`).sort();
+    const replaced = await cluster.waitFor(`${victim.name} replaced by n6`, 30_000, async () => {
+      const s = await cluster.client(alive[0]!).status().catch(() => null);
+      return s && names(s.raft?.voters).join() === expected.join() && names(s.raft?.learners).length === 0 ? s : null;
+    });
+    assert.ok(replaced);
+    await agreed(cluster, alive, 10_000);
+
+    // conclave leave on a follower: out of the configuration, then stopped (exit 0).
+    const after = await agreed(cluster, alive);
+    const leaving = cluster.nodes.find((n) => alive.includes(n.index) && n.name !== after.name)!;
+    const r = spawnSync(process.execPath, [CLI, 'leave', '--api', `unix:${leaving.socket}`], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(await cluster.waitExit(leaving.index, 10_000), 0);
+    const rest = alive.filter((i) => i !== leaving.index);
+    const final = await agreed(cluster, rest);
+    assert.deepEqual(names(final.raft?.voters), rest.map((i) => `n${i}`).sort(), `${leaving.name} is no longer a voter`);
   });
 });
