@@ -208,7 +208,9 @@ export class LeaderState {
     if (held && this.established()) this.leaseOwed = true;
     const expiryMs = this.established() && !held ? this.leaseExpiryMs() : -Infinity;
     const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
-    const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs };
+    // Held while the lease still runs: the follower keeps what it was told (see messages.ts).
+    const keep = held && this.established() && this.leaseExpiryMs() > m.nowMs;
+    const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs, ...(keep ? { keepLease: true as const } : {}) };
     m.out.send(p.id, message);
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
   }

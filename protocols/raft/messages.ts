@@ -53,9 +53,12 @@ export type RaftMessage =
    * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
    * lease still ran when it sent this, which bounds how long a follower names it: 0 before the
    * leader record commits, after TimeoutNow, and while the message may wait behind a write of the
-   * leader's not yet known durable (the follower counts from arrival).
+   * leader's not yet known durable (the follower counts from arrival). A 0 ends the follower's
+   * naming, except with `keepLease`: the message may have waited behind such a write while the
+   * leader's lease still ran, so it neither extends nor ends what the follower was told before
+   * (otherwise every write would make followers name no one for a round).
    */
-  | { type: 'APPEND'; term: number; prevLogIndex: number; prevLogTerm: number; entries: RaftEntry[]; leaderCommit: number; round: number; leaseMs: number }
+  | { type: 'APPEND'; term: number; prevLogIndex: number; prevLogTerm: number; entries: RaftEntry[]; leaderCommit: number; round: number; leaseMs: number; keepLease?: true }
   /**
    * On success `index` is the last index the follower now holds from this leader; on a refusal,
    * the prevLogIndex it refused, and the fast back-off hint (thesis §5.3's optimisation, as etcd's findConflictByTerm):
@@ -140,6 +143,7 @@ const messageSchema = z.discriminatedUnion('type', [
       leaderCommit: counter,
       round: counter,
       leaseMs: counter,
+      keepLease: z.literal(true).optional(),
     })
     .refine((m) => consecutive(m.entries) && (m.entries.length === 0 || (m.entries[0]!.index === m.prevLogIndex + 1 && m.entries[0]!.term >= m.prevLogTerm && m.entries.at(-1)!.term <= m.term)), {
       error: 'entries must follow prevLogIndex consecutively, with terms between prevLogTerm and term',

@@ -393,7 +393,7 @@ export class Raft implements RaftElection {
   private readonly stepFollower: Step = (from, m) => {
     if (m.type === 'APPEND' || m.type === 'SNAPSHOT') {
       this.leaderId = from;
-      this.heardFromLeader(m.type === 'APPEND' ? m.leaseMs : 0);
+      this.heardFromLeader(m.type === 'APPEND' ? m.leaseMs : 0, m.type === 'APPEND' && m.keepLease === true);
       return m.type === 'APPEND' ? appendEntries(this, from, m) : this.snapshots.onChunk(from, m);
     }
     // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.
@@ -425,12 +425,13 @@ export class Raft implements RaftElection {
   // ---- follower side of replication ----
 
   /** An append from the leader of our term: stickiness and the lease we may name it for. */
-  private heardFromLeader(leaseMs: number): void {
+  private heardFromLeader(leaseMs: number, keepLease: boolean): void {
     this.voteHoldUntilMs = Math.max(this.voteHoldUntilMs, this.nowMs + this.config.electionTimeoutMs);
     this.hintCampaignAtMs = Infinity;
     this.resetElectionTimer();
-    // Read just after a stall, the append may be old: it restrains us but names no one.
-    if (!this.stall.mayBeStale(this.nowMs)) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
+    // Read just after a stall, the append may be old: it restrains us but names no one. One that
+    // waited behind the leader's write (keepLease) neither extends nor ends the naming.
+    if (!this.stall.mayBeStale(this.nowMs) && !keepLease) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
     if (this.episode) this.finishEpisode('lost');
   }
 

@@ -16,7 +16,10 @@
  *     CONCLAVE_REWRITE_SCENARIOS=1 npm test -- scenarios
  *
  * Commands (time is virtual; the rng seed is fixed, so a file replays the same run):
- *   add-nodes n1 n2 n3 [bootstrap-expect=N] [seed=S]   the cluster (once per file)
+ *   add-nodes n1 n2 n3 [bootstrap-expect=N] [seed=S]   the cluster (once per file); RaftConfig overrides as
+ *     [stabilization-ms=] [dead-voter-remove-ms=]     keys, and the snapshot chunk size as chunk-bytes=
+ *     [snapshot-entries=] [max-voters=] [chunk-bytes=]
+ *   join id                                           a node that joins the fleet later, started now
  *   start [id...] / restart id / crash id             run from the node's disk, or stop it (disk survives)
  *   elect id                                          start all, wait for a leader, hand it to id (quiet)
  *   advance ms [hold] [verbose]                       tick every node each 10 ms, delivering as it goes
@@ -27,6 +30,7 @@
  *   cut a b / isolate a / recover                     faults; membership then shows the unreachable dead
  *   connection-lost a [seen-by=b,c]                   a shows suspect, its connection lost (to b and c only)
  *   campaign id / transfer from to / resign id        leadership commands (`campaign` is the operator's elect)
+ *   remove from id                                    asks `from` to take `id` out of the configuration
  *   hup id                                             a pre-vote campaign now, whatever the node knows (etcd's MsgHup)
  *   status id|all / log id                            the machine's state, the summary it reports, its log
  *
@@ -36,7 +40,7 @@
  */
 import type { ElectionInput, ElectionMember } from '../election.js';
 import type { ElectionSummary, NodeId } from '../types.js';
-import { DEFAULT_RAFT_CONFIG } from './config.js';
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
 import type { RaftEntry, RaftMessage } from './messages.js';
 import type { RaftStatus } from './raft.js';
 import { RaftNet, type NetEvent, type RaftTestEffect, type Sent } from './testing.js';
@@ -203,6 +207,11 @@ export class ScenarioRunner {
         return this.command(p[0]!, { kind: 'transfer', to: p[1]! });
       case 'resign':
         return this.command(one(p, name), { kind: 'resign' });
+      case 'remove':
+        if (p.length !== 2) throw new Error('remove needs from and id');
+        return this.command(p[0]!, { kind: 'remove', id: p[1]! });
+      case 'join':
+        return this.join(one(p, name));
       case 'status':
         for (const id of p[0] === 'all' || p.length === 0 ? [...net.nodes.keys()] : p) this.out.push(...this.status(id));
         return;
@@ -218,7 +227,14 @@ export class ScenarioRunner {
     const ids = args.positional;
     const expect = Number(args.keys.get('bootstrap-expect') ?? ids.length);
     const seed = Number(args.keys.get('seed') ?? 1);
-    const net = new RaftNet(ids, DEFAULT_RAFT_CONFIG, seed, expect);
+    const number = (key: string) => (args.keys.has(key) ? Number(args.keys.get(key)) : undefined);
+    const overrides: Partial<RaftConfig> = {};
+    for (const [key, field] of [['stabilization-ms', 'stabilizationMs'], ['dead-voter-remove-ms', 'deadVoterRemoveMs'], ['snapshot-entries', 'snapshotEntries'], ['max-voters', 'maxVoters']] as const) {
+      const value = number(key);
+      if (value !== undefined) overrides[field] = value;
+    }
+    const net = new RaftNet(ids, { ...DEFAULT_RAFT_CONFIG, ...overrides }, seed, expect);
+    net.snapshotChunkBytes = number('chunk-bytes');
     net.hold = true;
     net.onEvent = (e) => this.onEvent(e);
     this.net = net;
@@ -261,6 +277,16 @@ export class ScenarioRunner {
     const type = args.keys.get('type');
     const n = this.cluster().deliver((m) => (from === undefined || m.from === from) && (to === undefined || m.to === to) && (type === undefined || messageType(m.message) === type), args.positional.includes('drop'));
     if (n === 0) this.out.push('no message matches');
+  }
+
+  /** A node that joins later: added to the fleet and started (it shows in views from now on). */
+  private join(id: NodeId): void {
+    const net = this.cluster();
+    if (net.nodes.has(id)) throw new Error(`${id} is already in the fleet`);
+    net.add(id);
+    this.shown.set(id, { state: 'down', summary: '' });
+    net.start(id);
+    this.noteChanges(id);
   }
 
   /** Quietly: start every node, run until a leader is agreed, hand leadership to `id`; prints the outcome. */
@@ -416,9 +442,10 @@ export class ScenarioRunner {
 
   private log(id: NodeId): void {
     const m = this.cluster().machine(id);
-    const commit = m.raftStatus().commitIndex;
+    const { commitIndex: commit, snapshotIndex } = m.raftStatus();
+    if (snapshotIndex > 0) this.out.push(`snapshot ${snapshotIndex}/${m.snapshotTerm()}`);
     for (const e of m.logEntries()) this.out.push(`${formatEntry(e)}${e.index <= commit ? '' : ' (uncommitted)'}`);
-    if (m.logEntries().length === 0) this.out.push('empty');
+    if (m.logEntries().length === 0 && snapshotIndex === 0) this.out.push('empty');
   }
 }
 
@@ -474,7 +501,7 @@ export function formatMessage(m: RaftMessage): string {
     case 'VOTE_RESPONSE':
       return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}`;
     case 'APPEND':
-      return `${type} term=${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=[${m.entries.map(formatEntry).join(', ')}] commit=${m.leaderCommit} round=${m.round} lease=${m.leaseMs}`;
+      return `${type} term=${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=[${m.entries.map(formatEntry).join(', ')}] commit=${m.leaderCommit} round=${m.round} lease=${m.keepLease ? 'kept' : m.leaseMs}`;
     case 'APPEND_RESPONSE':
       return `${type} term=${m.term} ${m.success ? 'ok' : 'reject'} index=${m.index}${m.success ? '' : ` hint=${m.hintIndex}/${m.hintTerm}`} round=${m.round}`;
     case 'TIMEOUT_NOW':
