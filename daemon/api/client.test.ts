@@ -55,7 +55,7 @@ describe('API client against a server', () => {
   it('leave() asks for the removal and reports it; leave({force}) sends force', async () => {
     source.useRaft('follower');
     source.commandResult = async () => ({ ok: false, code: 'no-leader', message: 'no leader' });
-    await assert.rejects(clients.tcp.leave(), { name: 'ApiError', status: 409, code: 'no-leader' });
+    await assert.rejects(clients.tcp.leave(), { name: 'ApiError', status: 503, code: 'no-leader' });
     const forced = await clients.tcp.leave({ force: true });
     assert.equal(forced.removed, false);
     assert.equal(forced.stopping, true);

@@ -151,6 +151,10 @@ async function leave(req: IncomingMessage, res: ServerResponse, _url: URL, { sou
 const COMMAND_ERROR_STATUS: Readonly<Record<string, number>> = {
   'not-leader': 409,
   'unknown-node': 404,
+  // Raft: no leader to relay to (retry once one is elected), no answer in time, not in the configuration.
+  'no-leader': 503,
+  timeout: 504,
+  'not-a-member': 404,
   'no-candidate': 409,
   'member-alive': 409,
   busy: 409,

@@ -301,7 +301,7 @@ describe('control API server', () => {
   });
 
   it('a command error maps its code to a status and keeps the error body', async () => {
-    const cases: [string, number][] = [['not-leader', 409], ['unknown-node', 404], ['no-candidate', 409], ['busy', 409], ['invalid', 400], ['timeout', 409]];
+    const cases: [string, number][] = [['not-leader', 409], ['unknown-node', 404], ['no-candidate', 409], ['busy', 409], ['invalid', 400], ['timeout', 504], ['no-leader', 503], ['not-a-member', 404]];
     for (const [code, status] of cases) {
       source.commandResult = async () => ({ ok: false, code, message: `because ${code}` });
       const reply = await http(server.tcp, '/v1/leadership/resign', { method: 'POST' });
@@ -551,7 +551,7 @@ describe('control API server: /v1/raft and /v1/leave', () => {
     source.useRaft('follower');
     source.commandResult = async () => ({ ok: false, code: 'no-leader', message: 'no leader to relay the removal to' });
     const refused = await http(server.tcp, '/v1/leave', { method: 'POST' });
-    assert.equal(refused.status, 409);
+    assert.equal(refused.status, 503);
     assert.equal(errorCode(refused), 'no-leader');
     assert.match((refused.json() as { error: { message: string } }).error.message, /keeps running/);
     await new Promise((resolve) => setTimeout(resolve, 20));
