@@ -118,7 +118,7 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
     printCommandResult(await client(flags).resign(), flags, io);
   }));
 
-  apiCommand(program, 'elect', 'make the highest-ranked live member lead: a hand-off from the leader, or an election now').action((flags: ApiFlags) => reporting(flags, io, async () => {
+  apiCommand(program, 'elect', 'bully: make the highest-ranked live member lead; raft: make this node lead (a hand-off from the leader, or an election now)').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).elect(), flags, io);
   }));
 
