@@ -11,7 +11,6 @@ import { createApiClient, type ApiClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
 import { exitCodeOf } from '../errors.js';
-import { Conclave } from '../../client/conclave.js';
 import { formatIsLeader, formatLeader, formatLeaderChange, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 /** Where the commands write, and what stops a `--watch` loop; tests pass their own. */
@@ -311,6 +310,7 @@ async function waitForLeader(api: ApiClient, waitMs: number | null, io: ReportIo
  * the fresh snapshot prints a line only when the leader changed meanwhile. Ends on Ctrl-C.
  */
 async function watchLeader(flags: ApiFlags, io: ReportIo): Promise<void> {
+  const { Conclave } = await import('../../client/conclave.js');
   const conclave = new Conclave({ api: resolveApiAddress(flags.api), token: flags.token ?? null });
   const { signal, release } = interruption(io);
   let last: string | null = null;

@@ -7,7 +7,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveApiAddress } from '../api/address.js';
 import { DEFAULT_RUN_OPTIONS, RESTART_POLICIES, type RestartPolicy } from '../run/machine.js';
-import { runWhileLeading } from '../run/runner.js';
 
 interface RunFlags {
   api?: string;
@@ -41,6 +40,8 @@ export function registerRunCommand(program: Command): void {
       'on-failure), or when run is stopped by SIGINT/SIGTERM; 0 when stopped with no CMD running.',
     ].join('\n'))
     .action(async (cmd: string, args: string[], flags: RunFlags) => {
+      // The runner (and the client library under it) loads only when `run` runs, not for `status`.
+      const { runWhileLeading } = await import('../run/runner.js');
       const code = await runWhileLeading({
         ...DEFAULT_RUN_OPTIONS,
         api: resolveApiAddress(flags.api),
