@@ -8,15 +8,17 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { CLI, type LocalCluster } from './local-cluster.js';
 
-/** The child: records its start, records SIGTERM and exits 0 on it, otherwise sleeps. */
+/**
+ * The child, a POSIX shell script so that its start costs a fork, not a Node start (~100-300 ms on
+ * a loaded host, which would drown what `run` itself adds): records its start, records SIGTERM
+ * and exits 0 on it, otherwise sleeps. `$$` is the shell's PID, the child `run` spawned.
+ */
 const JOB = [
-  'const { appendFileSync } = require("node:fs");',
-  'const e = process.env, f = e.RUN_JOB_FILE;',
-  'const line = (what) => appendFileSync(f, `${what} ${e.CONCLAVE_NODE_NAME} ${process.pid} ${e.CONCLAVE_FENCING_TOKEN} ${Date.now()}\\n`);',
-  'line("start");',
-  'process.on("SIGTERM", () => { line("term"); process.exit(0); });',
-  'setInterval(() => {}, 1000);',
-].join(' ');
+  'line() { echo "$1 $CONCLAVE_NODE_NAME $$ $CONCLAVE_FENCING_TOKEN $(date +%s%3N)" >> "$RUN_JOB_FILE"; }',
+  'trap \'line term; exit 0\' TERM',
+  'line start',
+  'while :; do sleep 1 & wait $!; done',
+].join('\n');
 
 export interface JobRecord {
   what: 'start' | 'term';
@@ -58,7 +60,7 @@ function alive(pid: number): boolean {
 /** Starts `conclave run` against node `index`'s socket; its stderr is kept for failure messages. */
 export function startRun(cluster: LocalCluster, index: number, file: string, extraArgs: string[] = []): { process: ChildProcess; log: string[] } {
   const log: string[] = [];
-  const child = spawn(process.execPath, [CLI, 'run', '--api', `unix:${cluster.node(index).socket}`, '--grace-ms', '2000', ...extraArgs, '--', process.execPath, '-e', JOB], {
+  const child = spawn(process.execPath, [CLI, 'run', '--api', `unix:${cluster.node(index).socket}`, '--grace-ms', '2000', ...extraArgs, '--', 'sh', '-c', JOB], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, RUN_JOB_FILE: file, CONCLAVE_API: undefined },
   });
