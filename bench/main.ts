@@ -10,6 +10,8 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
   raft: { describe: 'Raft fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes (etcd beside it when installed)', load: () => import('./raft.js') },
   p2p: { describe: 'direct-message round trip and gossip latency between two libp2p nodes', load: () => import('./p2p.js') },
   tui: { describe: 'dashboard CPU with 50 members and an event every 100 ms; kill -9 of the leader to the new leader on screen (5 daemons, tmux)', load: () => import('./tui.js') },
+  cli: { describe: 'conclave status / leader / is-leader wall time, spawn to exit (etcdctl endpoint status beside it when installed)', load: () => import('./cli.js') },
+  run: { describe: 'conclave run on 3 daemons: leadership lost → child signalled; kill -9 of the leader → child on the new leader', load: () => import('./run.js') },
   persist: { describe: 'log store on this disk: fsync times, group commit of a burst, event-loop stalls, vs writeFileDurably', load: () => import('./persist.js') },
 };
 

@@ -1,5 +1,5 @@
 /** API addresses as users write them: `HOST:PORT`, `[IPV6]:PORT` or `unix:PATH`. */
-import { parseHostPort, type HostPort } from '../config/addresses.js';
+import { parseHostPort, type HostPort } from './host-port.js';
 import { UsageError } from '../errors.js';
 
 export const DEFAULT_API_ADDRESS = '127.0.0.1:7400';

@@ -6,10 +6,10 @@
  */
 import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import type { NodeEventType } from '../../protocols/host/events.js';
+import type { Codec } from '../../protocols/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
 import { ApiError, ApiUnreachableError, NotConclaveApiError } from './errors.js';
-import { streamEventCodec } from './event-codec.js';
 import { SseParser } from './sse.js';
 import type { ApiErrorBody, LeaderResponse, LeaveResponse, MembersResponse, RaftResponse, StatusResponse, StreamEvent } from './types.js';
 
@@ -36,9 +36,10 @@ export interface ApiClient {
   /**
    * With `waitMs`, a long-poll: answers once the reply's `revision` differs from `after` (any
    * change of leader, role, term or fencing token; default: the revision as it is now) or when
-   * the time is up. Pass the previous reply's `revision` as `after`.
+   * the time is up. Pass the previous reply's `revision` as `after`. `signal` abandons the
+   * request (it rejects with the signal's reason, an AbortError by default).
    */
-  leader(opts?: { waitMs?: number; after?: number }): Promise<LeaderResponse>;
+  leader(opts?: { waitMs?: number; after?: number; signal?: AbortSignal }): Promise<LeaderResponse>;
   /**
    * Streams /v1/events into `onEvent`, each event checked against its type (event-codec.ts);
    * resolves when the daemon ends the stream or `signal` aborts.
@@ -83,8 +84,12 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const base = (method: string, path: string): RequestOptions => ({ ...targetOptions(target), method, path, headers: { ...headers }, agent: false });
 
-  const call = <T>(method: string, path: string, shape: Shape, body?: unknown, extraMs = 0): Promise<T> =>
+  const call = <T>(method: string, path: string, shape: Shape, body?: unknown, extraMs = 0, signal?: AbortSignal): Promise<T> =>
     new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(signal));
+        return;
+      }
       const text = body === undefined ? undefined : JSON.stringify(body);
       const options = base(method, path);
       if (text !== undefined) options.headers = { ...options.headers, 'content-type': 'application/json' };
@@ -94,7 +99,12 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
           .catch((err: unknown) => reject(connectionError(address, err)));
       });
       armTimeout(req, timeoutMs + extraMs);
-      req.on('error', (err) => reject(connectionError(address, err)));
+      req.on('error', (err) => reject(signal?.aborted ? abortError(signal) : connectionError(address, err)));
+      if (signal) {
+        const onAbort = () => req.destroy();
+        signal.addEventListener('abort', onAbort, { once: true });
+        req.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
       req.end(text);
     });
 
@@ -107,7 +117,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       if (wait.waitMs !== undefined) params.set('waitMs', String(Math.max(0, Math.floor(wait.waitMs))));
       if (wait.after !== undefined) params.set('after', String(wait.after));
       const query = params.size > 0 ? `?${params}` : '';
-      return call<LeaderResponse>('GET', `/v1/leader${query}`, SHAPES.leader, undefined, wait.waitMs ?? 0);
+      return call<LeaderResponse>('GET', `/v1/leader${query}`, SHAPES.leader, undefined, wait.waitMs ?? 0, wait.signal);
     },
     events: (onEvent, eventOpts = {}) => streamEvents(address, base, timeoutMs, onEvent, eventOpts),
     transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', SHAPES.command, to === undefined ? {} : { to }),
@@ -124,10 +134,26 @@ function targetOptions(target: ApiTarget): RequestOptions {
   return target.kind === 'unix' ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
 }
 
-function streamEvents(
+/**
+ * The event codec carries zod (about 100 ms to load): loaded on the first stream only, so
+ * `conclave status` and the library's plain calls never pay for it.
+ */
+async function streamEvents(
   address: string,
   base: (method: string, path: string) => RequestOptions,
   timeoutMs: number,
+  onEvent: (event: StreamEvent) => void,
+  opts: EventsOptions,
+): Promise<void> {
+  const { streamEventCodec } = await import('./event-codec.js');
+  return await streamParsedEvents(address, base, timeoutMs, streamEventCodec, onEvent, opts);
+}
+
+function streamParsedEvents(
+  address: string,
+  base: (method: string, path: string) => RequestOptions,
+  timeoutMs: number,
+  streamEventCodec: Codec<StreamEvent>,
   onEvent: (event: StreamEvent) => void,
   { signal, types, onIgnored }: EventsOptions,
 ): Promise<void> {
@@ -199,6 +225,10 @@ function streamEvents(
     });
     req.end();
   });
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('the request was aborted', 'AbortError');
 }
 
 class TimeoutError extends Error {

@@ -113,3 +113,15 @@ export function formatRaft(r: RaftResponse): string {
 export function formatLeader(l: LeaderResponse): string {
   return l.leader ? `${nodeLabel(l.leader)}, term ${l.term}, fencing token ${l.fencingToken}${leaseSuffix(l.leaseRemainingMs)}` : `no leader (term ${l.term})`;
 }
+
+/** `conclave is-leader`: `leader: n1 leads (term 4, fencing token 7, lease 2.6s left)` or `not leader: n2 follows n1 (term 4)`. */
+export function formatIsLeader(s: StatusResponse): string {
+  if (s.role === 'leader') return `leader: ${s.name} leads (term ${s.term}, fencing token ${s.fencingToken}${leaseSuffix(s.leaseRemainingMs)})`;
+  const follows = s.leader ? `follows ${nodeLabel(s.leader)}` : 'knows no leader';
+  return `not leader: ${s.name} is ${s.role} and ${follows} (term ${s.term})`;
+}
+
+/** One line of `leader --watch`: `2025-01-01T10:00:00.000Z n1 (12D3…), term 4, fencing token 7` or `… none, term 5`. */
+export function formatLeaderChange(at: string, leader: NodeRef | null, term: number, fencingToken: number): string {
+  return leader ? `${at} ${nodeLabel(leader)}, term ${term}, fencing token ${fencingToken}` : `${at} none, term ${term}`;
+}

@@ -130,3 +130,19 @@ describe('usage errors', () => {
     assert.equal(r.stdout.trim(), version);
   });
 });
+
+describe('the fast path of the reporting commands', () => {
+  it('status, leader, is-leader and run load no libp2p, blessed, zod, config or dashboard module', () => {
+    for (const args of [['status'], ['leader'], ['is-leader'], ['run', '--help']]) {
+      const record = join(work, `loads-${args[0]}.txt`);
+      spawnSync(process.execPath, ['--import', join(ROOT, 'test/support/record-loads.mjs'), CLI, ...args, '--api', 'unix:/nonexistent'], {
+        encoding: 'utf8',
+        env: { ...baseEnv, CONCLAVE_RECORD_LOADS: record },
+      });
+      const loaded = readFileSync(record, 'utf8').split('\n').filter(Boolean);
+      assert.ok(loaded.some((url) => url.endsWith('/dist/daemon/cli/report.js')), `${args[0]}: recorded`);
+      const heavy = loaded.filter((url) => /libp2p|multiformats|blessed|\/zod\/|\/yaml\/|pino|prom-client|\/daemon\/config\/|\/tui\/|\/daemon\/cli\/start\.js/.test(url));
+      assert.deepEqual(heavy, [], args.join(' '));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Reporting and leadership commands: `status`, `members [--watch]`, `leader [--wait]`, `raft`,
+ * Reporting and leadership commands: `status`, `members [--watch]`, `leader [--wait|--watch]`, `is-leader`, `raft`,
  * `transfer [NODE]`, `resign`, `elect`, `forget NODE`, `leave [--force]`. Each talks to one daemon's control API (`--api`,
  * `$CONCLAVE_API`, default 127.0.0.1:7400). Exit codes: 0 ok, 1 runtime failure (the error
  * names the address tried) and `leader` when no leader is known, 2 usage. Under `--json` a
@@ -11,7 +11,7 @@ import { createApiClient, type ApiClient } from '../api/client.js';
 import { ApiError } from '../api/errors.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
 import { exitCodeOf } from '../errors.js';
-import { formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
+import { formatIsLeader, formatLeader, formatLeaderChange, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 /** Where the commands write, and what stops a `--watch` loop; tests pass their own. */
 export interface ReportIo {
@@ -39,6 +39,8 @@ export class NoLeaderError extends Error {
 
 /** `conclave leader` when the node knows no leader: scripts test for a leader with it. */
 const NO_LEADER_EXIT_CODE = 1;
+/** `conclave is-leader` when this node does not lead (an unreachable daemon is 1 as well, said on stderr). */
+const NOT_LEADER_EXIT_CODE = 1;
 /** The `code` of a `--json` failure the CLI detects itself; an ApiError (not-conclave-api included) carries its own. */
 const ERROR_CODES: Readonly<Record<string, string>> = {
   ApiUnreachableError: 'unreachable',
@@ -81,15 +83,31 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
   apiCommand(program, 'leader', 'the leader this node follows, its term and fencing token; exits 1 when it knows none')
     .option('--wait', 'block until a leader exists')
     .option('--wait-ms <ms>', 'with --wait: give up after this long (exit 1); implies --wait', integerArg(0))
+    .option('--watch', 'print one line per leader change until Ctrl-C (with --json: one JSON object per line)')
     .addHelpText('after', '\nExit status: 0 when a leader is known; 1 when none is (the reply, e.g. `no leader (term 4)`,\n' +
       'is still printed), when --wait-ms runs out, or when the daemon cannot be reached.')
-    .action((flags: ApiFlags & { wait?: boolean; waitMs?: number }) => reporting(flags, io, async () => {
+    .action((flags: ApiFlags & { wait?: boolean; waitMs?: number; watch?: boolean }) => reporting(flags, io, async () => {
+      if (flags.watch) {
+        await watchLeader(flags, io);
+        return;
+      }
       const api = client(flags);
       const wait = flags.wait === true || flags.waitMs !== undefined;
       const leader = wait ? await waitForLeader(api, flags.waitMs ?? null, io) : await api.leader();
       io.out(flags.json ? json(leader) : `${formatLeader(leader)}\n`);
       // The reply itself says so; the exit code lets `conclave leader && …` test for a leader.
       if (leader.leader === null) io.setExitCode(NO_LEADER_EXIT_CODE);
+    }));
+
+  apiCommand(program, 'is-leader', 'exit 0 if this node leads, 1 if it does not or the daemon cannot be reached (for ExecCondition=)')
+    .addHelpText('after', '\nExit status: 0 this node leads; 1 it does not (stdout says who does), or the daemon cannot be\n' +
+      'reached (stderr says so); 2 usage. Usable as systemd\'s ExecCondition=.')
+    .action((flags: ApiFlags) => reporting(flags, io, async () => {
+      const status = await client(flags).status();
+      const leads = status.role === 'leader';
+      if (flags.json) io.out(json({ isLeader: leads, node: { id: status.id, name: status.name }, role: status.role, term: status.term, fencingToken: status.fencingToken, leaseRemainingMs: status.leaseRemainingMs ?? null, leader: status.leader }));
+      else io.out(`${formatIsLeader(status)}\n`);
+      if (!leads) io.setExitCode(NOT_LEADER_EXIT_CODE);
     }));
 
   apiCommand(program, 'raft', 'the raft log and configuration; on the leader, each member\'s replication progress')
@@ -283,6 +301,41 @@ async function waitForLeader(api: ApiClient, waitMs: number | null, io: ReportIo
     if (Date.now() >= deadlineMs) {
       throw new NoLeaderError(`no leader within ${waitMs} ms${last ? ` (term ${last.term})` : ''} at ${api.address}`);
     }
+  }
+}
+
+/**
+ * `leader --watch`: one line per change of the leader this node names (or of its fencing
+ * token), from the event stream. The first line is the leader at connection; after a reconnect
+ * the fresh snapshot prints a line only when the leader changed meanwhile. Ends on Ctrl-C.
+ */
+async function watchLeader(flags: ApiFlags, io: ReportIo): Promise<void> {
+  const { Conclave } = await import('../../client/conclave.js');
+  const conclave = new Conclave({ api: resolveApiAddress(flags.api), token: flags.token ?? null });
+  const { signal, release } = interruption(io);
+  let last: string | null = null;
+  let disconnected = false;
+  const print = (leader: LeaderResponse['leader'], term: number, fencingToken: number) => {
+    const key = `${leader?.id ?? '-'}/${fencingToken}`;
+    if (key === last) return;
+    last = key;
+    const at = new Date().toISOString();
+    io.out(flags.json ? `${JSON.stringify({ at, leader, term, fencingToken })}\n` : `${formatLeaderChange(at, leader, term, fencingToken)}\n`);
+  };
+  try {
+    for await (const event of conclave.watch({ signal, types: ['leader-changed'] })) {
+      if (event.type === 'snapshot') {
+        disconnected = false;
+        print(event.status.leader, event.status.term, event.status.fencingToken);
+      } else if (event.type === 'leader-changed') {
+        print(event.to, event.term, event.fencingToken);
+      } else if (event.type === 'disconnected' && !disconnected) {
+        disconnected = true;
+        io.err(`conclave: ${event.reason}; reconnecting…\n`);
+      }
+    }
+  } finally {
+    release();
   }
 }
 
