@@ -1,6 +1,7 @@
 /**
  * One daemon process: data dir lock, identity, libp2p node, membership, election, runtime,
- * control API; a graceful stop on SIGINT/SIGTERM or `POST /v1/leave` (hand off, leave, exit within 2 s).
+ * control API, hooks; a graceful stop on SIGINT/SIGTERM or `POST /v1/leave` (hand off, leave, exit
+ * within 2 s, or once the hooks that fired finish, within hooks.timeoutMs).
  */
 import { EventEmitter, on } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { LogRecord } from '../shared/log-record.js';
 import { createLogger, type Logger } from './log.js';
 import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
+import { followRuntime, HookRunner } from './hooks/runner.js';
 import { bindMetrics } from './observe.js';
 import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
 import { Runtime } from './runtime.js';
@@ -125,6 +127,9 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
         ),
     });
     runtime.start();
+    // After start, so the start-up run (onFollower) sees the runtime's first view.
+    const hooks = new HookRunner({ hooks: config.hooks, nodeName: config.node.name, log: log.child({ component: 'hooks' }), onResult: metrics.countHookRun });
+    followRuntime(runtime, hooks);
     log.info(
       { id: identity.peerId, cluster: config.cluster.name, protocol: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
       `conclave ${VERSION} started`,
@@ -142,10 +147,13 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       // Memory is ahead of the disk: carrying on could make this node contradict itself after a
       // restart (an epoch or vote promised twice). Stop at once, without a hand-off or leave.
       log.fatal({ err: reason.err, file: reason.err.path, code: reason.err.code }, `stopping: ${reason.err.message}. Free space or fix permissions, then restart`);
+      void hooks.stop(0);
       return 1;
     }
     log.info({ reason }, 'stopping: handing off leadership and leaving the cluster');
     await runtime.shutdown();
+    // The hand-off may have fired onFollower here: let it finish (bounded by hooks.timeoutMs).
+    await hooks.stop();
     return 0;
   } finally {
     await closeQuietly(api, p2p, log);

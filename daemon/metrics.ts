@@ -37,6 +37,9 @@ export interface MetricHandles {
   leaderChanges: Counter;
   leaderlessSecondsTotal: Counter;
   apiRequests: Counter<'route' | 'code'>;
+  /** Hook runs by hook and result (ok, failed, timeout, skipped). */
+  hookRuns: Counter<'hook' | 'result'>;
+  hookDurationSeconds: Histogram<'hook'>;
   apiRejectedRequests: Counter<'reason'>;
   walBatches: Counter;
   walFsyncs: Counter;
@@ -75,6 +78,8 @@ export interface ConclaveMetrics {
 
 export const METRIC_PREFIX = 'conclave_';
 /** Elections take tens of ms on a LAN (Bully) up to seconds (Raft timeouts, lossy links). */
+/** Hooks run from a few ms (a logger call) to tens of seconds (a service start), up to the timeout. */
+export const HOOK_DURATION_BUCKETS_SECONDS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 export const ELECTION_DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
@@ -128,6 +133,14 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
     leaderlessSecondsTotal: counter('leaderless_seconds_total', 'Time this node spent without a leader'),
     apiRequests: counter('api_requests_total', 'Control API requests, by route and HTTP status', ['route', 'code']),
     apiRejectedRequests: counter('api_rejected_requests_total', 'Control API connections and requests refused as misbehaving (bad target, over a cap, timed out, unauthorized), by reason', ['reason']),
+    hookRuns: counter('hook_runs_total', 'Hook runs, by hook and result: ok, failed (non-zero exit, a signal, or could not start), timeout (killed at hooks.timeoutMs), skipped (coalesced before it started)', ['hook', 'result']),
+    hookDurationSeconds: new Histogram<'hook'>({
+      name: `${METRIC_PREFIX}hook_duration_seconds`,
+      help: 'Time from a hook\'s start to its end (skipped runs are not timed)',
+      labelNames: ['hook'],
+      buckets: HOOK_DURATION_BUCKETS_SECONDS,
+      registers,
+    }),
     walBatches: counter('wal_batches_total', 'Batches of machine state appended to the log store (<dataDir>/wal)'),
     walFsyncs: counter('wal_fsyncs_total', 'fsyncs of the log store; fewer than batches when appends share one (group commit)'),
     walFsyncSeconds: gauge('wal_fsync_seconds', 'fsync time of the log store over its last 1024 fsyncs, by quantile (0.5, 0.99, 1)', ['quantile']),

@@ -8,6 +8,7 @@ import { SNAPSHOT_ACTIONS, STEP_DOWN_REASONS } from '../protocols/election.js';
 import type { P2PNode } from './p2p/index.js';
 import { MEMBER_STATES, type MemberState } from '../protocols/types.js';
 import { REJECT_REASONS, type Runtime } from './runtime.js';
+import { HOOK_NAMES, HOOK_RESULTS, type HookName, type HookResult } from './hooks/policy.js';
 
 export interface BoundMetrics {
   scrape: () => Promise<{ contentType: string; body: string }>;
@@ -15,6 +16,8 @@ export interface BoundMetrics {
   countRequest: (route: string, status: number) => void;
   /** For the API server's per-refusal hook. */
   countRejected: (reason: AbuseKind) => void;
+  /** For the hook runner: one run's end (duration null for a skipped run). */
+  countHookRun: (hook: HookName, result: HookResult, durationMs: number | null) => void;
 }
 
 /** What the metrics read from the log store. */
@@ -71,6 +74,7 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
   for (const state of MEMBER_STATES) m.members.set({ state }, 0);
   for (const reason of REJECT_REASONS) m.messagesRejected.inc({ reason }, 0);
   for (const reason of ABUSE_KINDS) m.apiRejectedRequests.inc({ reason }, 0);
+  for (const hook of HOOK_NAMES) for (const result of HOOK_RESULTS) m.hookRuns.inc({ hook, result }, 0);
   if (raft) {
     for (const reason of STEP_DOWN_REASONS) raft.stepDowns.inc({ reason }, 0);
     for (const action of SNAPSHOT_ACTIONS) raft.snapshots.inc({ action }, 0);
@@ -132,5 +136,9 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
     scrape: () => metrics.scrape(),
     countRequest: (route, status) => m.apiRequests.inc({ route, code: String(status) }),
     countRejected: (reason) => m.apiRejectedRequests.inc({ reason }),
+    countHookRun: (hook, result, durationMs) => {
+      m.hookRuns.inc({ hook, result });
+      if (durationMs !== null) m.hookDurationSeconds.observe({ hook }, durationMs / 1000);
+    },
   };
 }

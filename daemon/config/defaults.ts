@@ -71,6 +71,16 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
   },
   // No pre-shared key: any node that knows the cluster name may join. Set one on shared LANs.
   security: { pskFile: null },
+  hooks: {
+    // No hooks unless asked for: a daemon runs nothing but itself by default.
+    onLeader: null,
+    onFollower: null,
+    onLeaderChange: null,
+    // A hook usually starts or stops a service or moves an address, which takes a few seconds at
+    // most; 30 s allows a slow `systemctl start` yet bounds how long a hung hook holds up the
+    // next run of its queue (and a graceful stop, which waits for running hooks).
+    timeoutMs: 30_000,
+  },
   // `pretty` reads well on a terminal; services that ship logs want `json`.
   log: { level: 'info', format: 'pretty', file: null },
 };

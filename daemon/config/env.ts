@@ -43,12 +43,21 @@ export const NON_CONFIG_ENV_VARS: readonly string[] = [
   'CONCLAVE_UP_TIMEOUT_S',
   // npm start: show the plain member table instead of the dashboard.
   'CONCLAVE_NO_TUI',
+  // Set by the daemon for its hooks (and by `conclave run` for its child): a hook that runs
+  // `conclave` must not have its own environment rejected.
+  'CONCLAVE_FENCING_TOKEN',
+  'CONCLAVE_TERM',
+  'CONCLAVE_LEADER_ID',
+  'CONCLAVE_LEADER_NAME',
+  'CONCLAVE_ROLE',
+  'CONCLAVE_PREVIOUS_LEADER',
+  'CONCLAVE_HOOK',
 ];
 
 /** First words that mark a variable as meant for the daemon's config. */
 const CONFIG_WORDS = new Set([
   'CLUSTER', 'NODE', 'NAME', 'PRIORITY', 'PROTOCOL', 'DATA', 'DATADIR', 'LISTEN', 'API', 'DISCOVERY', 'MDNS',
-  'BOOTSTRAP', 'MEMBERSHIP', 'PRESET', 'MESSAGING', 'BULLY', 'RAFT', 'SECURITY', 'PSK', 'LOG', 'CONFIG',
+  'BOOTSTRAP', 'MEMBERSHIP', 'PRESET', 'MESSAGING', 'BULLY', 'RAFT', 'SECURITY', 'PSK', 'LOG', 'CONFIG', 'HOOKS', 'HOOK',
 ]);
 
 export function readEnvLayer(env: NodeJS.ProcessEnv): { layer: ConfigLayer | null; issues: ConfigIssue[] } {

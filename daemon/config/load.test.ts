@@ -343,3 +343,32 @@ describe('cross-field checks', () => {
     assert.deepEqual(issuePaths(err), ['bully.coordinatorTimeoutMs']);
   });
 });
+
+describe('hooks', () => {
+  it('default to none, with a 30 s timeout', () => {
+    assert.deepEqual(load({ flags: { name: 'n1' } }).hooks, { onLeader: null, onFollower: null, onLeaderChange: null, timeoutMs: 30_000 });
+  });
+
+  it('take a shell command (string) or an argv list; a later layer may turn one off with null', () => {
+    const file = writeConfig('hooks:\n  onLeader: echo "$CONCLAVE_FENCING_TOKEN" >> /tmp/x\n  onFollower: [/usr/bin/logger, stepped down]\n  timeoutMs: 500\n');
+    const c = load({ file, flags: { name: 'n1' } });
+    assert.deepEqual(c.hooks, { onLeader: 'echo "$CONCLAVE_FENCING_TOKEN" >> /tmp/x', onFollower: ['/usr/bin/logger', 'stepped down'], onLeaderChange: null, timeoutMs: 500 });
+  });
+
+  it('bad hooks are reported by field path: empty command, empty argv, wrong type, unknown hook, short timeout', () => {
+    const err = configError({
+      file: writeConfig('hooks:\n  onLeader: "  "\n  onFollower: []\n  onLeaderChange: 42\n  onLeaderChnage: x\n  timeoutMs: 5\n'),
+    });
+    assert.deepEqual(issuePaths(err).sort(), ['hooks.onFollower', 'hooks.onLeader', 'hooks.onLeaderChange', 'hooks.onLeaderChnage', 'hooks.timeoutMs']);
+    assert.match(err.message, /hooks\.onLeaderChange: expected a shell command \(string\), an argv list of strings, or null/);
+    assert.match(err.message, /hooks\.onLeaderChnage: unknown key; did you mean onLeaderChange\?/);
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('hooks:\n  onLeader: ["", x]\n') })), ['hooks.onLeader']);
+    assert.deepEqual(issuePaths(configError({ file: writeConfig('hooks:\n  onLeader: [x, 3]\n') })), ['hooks.onLeader']);
+  });
+
+  it('the variables hooks get are never mistaken for config variables', () => {
+    const env = { CONCLAVE_FENCING_TOKEN: '3', CONCLAVE_TERM: '3', CONCLAVE_LEADER_ID: 'x', CONCLAVE_LEADER_NAME: 'n2', CONCLAVE_ROLE: 'leader', CONCLAVE_PREVIOUS_LEADER: '', CONCLAVE_HOOK: 'onLeader' };
+    assert.equal(load({ env, flags: { name: 'n1' } }).node.name, 'n1');
+    assert.deepEqual(issuePaths(configError({ env: { CONCLAVE_HOOKS_ON_LEADER: 'x' } })), ['env CONCLAVE_HOOKS_ON_LEADER']);
+  });
+});

@@ -83,6 +83,7 @@ function effectiveConfig(layers: readonly ConfigLayer[], env: NodeJS.ProcessEnv)
     // Likewise: fields set explicitly override the timings fitted to the membership preset.
     raft: { ...RAFT_PRESETS[preset], ...m.raft },
     security: m.security,
+    hooks: m.hooks,
     log: m.log,
   };
 }

@@ -92,6 +92,38 @@ const clusterObjectSchema = z
   .partial()
   .strict();
 
+/**
+ * A hook command: a string runs through `/bin/sh -c` (pipes, `&&`, variables), a list is the
+ * argv of a program run without a shell (no quoting to get wrong). Null: no hook.
+ */
+const hookCommandSchema = z
+  .union([z.string(), z.array(z.string())], {
+    error: (issue) => (issue.code === 'invalid_union' ? 'expected a shell command (string), an argv list of strings, or null' : undefined),
+  })
+  .nullable()
+  .superRefine((command, ctx) => {
+    const problem =
+      command === null
+        ? null
+        : typeof command === 'string'
+          ? command.trim() === '' ? 'must not be empty or blank (null turns the hook off)' : null
+          : command.length === 0
+            ? 'needs at least the program to run (null turns the hook off)'
+            : command[0]!.trim() === '' ? 'the program (first item) must not be empty' : null;
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const hooksSchema = z
+  .object({
+    onLeader: hookCommandSchema,
+    onFollower: hookCommandSchema,
+    onLeaderChange: hookCommandSchema,
+    // Past a day a hook is hung, and setTimeout cannot count much further (2^31 ms).
+    timeoutMs: durationMs(100).max(86_400_000, { error: 'must be at most 86400000 (one day)' }),
+  })
+  .partial()
+  .strict();
+
 const apiObjectSchema = z
   .object(
     {
@@ -153,6 +185,7 @@ export const configLayerSchema = z
     bully: bullySchema,
     raft: raftSchema,
     security: z.object({ pskFile: filePath.nullable() }).partial().strict(),
+    hooks: hooksSchema,
     log: z
       .object({
         level: z.enum(LOG_LEVELS),

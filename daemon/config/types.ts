@@ -6,6 +6,8 @@ import type { MembershipPresetName } from '../../protocols/membership/presets.js
 import type { LOG_FORMATS, LOG_LEVELS } from './schema.js';
 
 export type { MembershipPresetName };
+/** A string runs through `/bin/sh -c`; a list is argv, run without a shell. */
+export type HookCommand = string | string[];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -44,5 +46,13 @@ export interface ConclaveConfig {
   /** Timings fitted to the membership preset unless set (raft-presets.ts). */
   raft: RaftConfig;
   security: { pskFile: string | null };
+  /** Commands run on leadership transitions (daemon/hooks/); null: none. */
+  hooks: {
+    onLeader: HookCommand | null;
+    onFollower: HookCommand | null;
+    onLeaderChange: HookCommand | null;
+    /** A run still going after this long has its process group killed and counts as `timeout`. */
+    timeoutMs: number;
+  };
   log: { level: LogLevel; format: LogFormat; file: string | null };
 }
