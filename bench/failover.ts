@@ -13,6 +13,7 @@ import type { LeadershipHistoryReport } from '../protocols/sim/leadership-histor
 import { LeadershipSampler } from '../test/support/leadership-sampler.js';
 import { LocalCluster, canUseNamespaces, sleep, type ReceivedEvent } from '../test/support/local-cluster.js';
 import { compareWithEtcd } from './etcd-compare.js';
+import { idleWindow } from './membership.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 
 const SIZE = 5;
@@ -60,6 +61,7 @@ export async function runFailoverBench(bench: FailoverBench, args: string[]): Pr
     }
     printOverlap('during the kill -9, SIGTERM and SIGSTOP trials', report);
     await leaseCost(cluster, bench.leaseMessages);
+    await footprint(cluster);
     if (opts.soakMs > 0) await stableRun(cluster, opts.soakMs, opts.stallEveryMs, opts.stallMs);
   } finally {
     await cluster.stop();
@@ -140,6 +142,25 @@ async function leaseCost(cluster: LocalCluster, messages: FailoverBench['leaseMe
   console.log(
     `lease cost, idle: the leader sends ${rate(0).toFixed(1)} ${messages.sent}/s and receives ${rate(1).toFixed(1)} ${messages.received}/s (${SIZE - 1} followers; ${messages.label}); ` +
       `its lease had ${lease.leaseRemainingMs} ms left when asked`,
+  );
+}
+
+/**
+ * What the cluster costs idle after the trials (a window of 20 s): CPU and RSS per daemon, and the
+ * log store's fsync time over its last 1024 fsyncs (conclave_wal_fsync_seconds) at each node.
+ */
+async function footprint(cluster: LocalCluster): Promise<void> {
+  const idle = await idleWindow(cluster, 20_000);
+  const fsync = async (index: number, q: string) => {
+    const match = new RegExp(`^conclave_wal_fsync_seconds\\{quantile="${q}"\\} (\\S+)`, 'm').exec(await cluster.metricsText(index));
+    return match ? Number(match[1]) * 1000 : NaN;
+  };
+  const nodes = cluster.nodes.map((n) => n.index);
+  const p50 = await Promise.all(nodes.map((i) => fsync(i, '0.5')));
+  const p99 = await Promise.all(nodes.map((i) => fsync(i, '0.99')));
+  console.log(
+    `idle footprint per daemon (20 s window): CPU % of one core median ${percentile(idle.cpuPercent, 50).toFixed(2)}, max ${Math.max(...idle.cpuPercent).toFixed(2)}; ` +
+      `RSS MB median ${percentile(idle.rssMb, 50).toFixed(1)}; WAL fsync ms p50 ${percentile(p50, 50).toFixed(1)} (nodes ${p50.map((x) => x.toFixed(1)).join(', ')}), p99 ${percentile(p99, 50).toFixed(1)} (max ${Math.max(...p99).toFixed(1)})`,
   );
 }
 

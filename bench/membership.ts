@@ -150,7 +150,7 @@ async function stallSoak(cluster: LocalCluster, durationMs: number, everyMs: num
 }
 
 /** CPU % of one core, RSS and gossip bytes/s of every daemon over `windowMs` from now. */
-async function idleWindow(cluster: LocalCluster, windowMs: number): Promise<{ cpuPercent: number[]; rssMb: number[]; bytesPerSec: number[] }> {
+export async function idleWindow(cluster: LocalCluster, windowMs: number): Promise<{ cpuPercent: number[]; rssMb: number[]; bytesPerSec: number[] }> {
   const pids = cluster.nodes.map((n) => n.process!.pid!);
   const cpuBefore = pids.map(procCpuTicks);
   const bytesBefore = await Promise.all(cluster.nodes.map((n) => gossipBytesSent(cluster, n.index)));

@@ -2,7 +2,9 @@
  * `conclave run`, the library's lead() and `conclave is-leader` on 3 real Bully daemons (issue
  * 11, "Proof"): exactly one child runs, on the leader; kill -9 of its daemon moves it to the new
  * leader under a higher fencing token; `transfer` moves it; lead()'s signal fires on the loss;
- * is-leader answers 0 / 1 / 1 unreachable / 2 usage.
+ * is-leader answers 0 / 1 / 1 unreachable / 2 usage; and, on the namespace LAN of
+ * scripts/cluster.sh, the leader cut off in a minority stops its child before the majority's new
+ * leader starts one (no overlap: the lease runs out on the old side first).
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
@@ -12,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Conclave } from '../../client/index.js';
-import { CLI, LocalCluster, sleep } from '../support/local-cluster.js';
-import { readJobRecords, runningJobs, startRun, stopRun } from '../support/run-job.js';
+import { canUseNamespaces, CLI, LocalCluster, sleep } from '../support/local-cluster.js';
+import { readJobRecords, runningJobs, startRun, startRunAt, stopRun } from '../support/run-job.js';
 
 const work = mkdtempSync(join(tmpdir(), 'conclave-run-test-'));
 const JOBS = join(work, 'jobs.txt');
@@ -126,3 +128,42 @@ describe('conclave run on 3 bully daemons', { timeout: 90_000 }, () => {
     assert.ok(readJobRecords(JOBS).some((r) => r.what === 'term' && r.pid === job.pid));
   });
 });
+
+describe('conclave run across a partition (scripts/cluster.sh namespace LAN)', { timeout: 120_000, skip: canUseNamespaces() ? false : 'needs root and ip for a namespace LAN' }, () => {
+  it('the leader cut off in a minority: its child is stopped before a child starts on the new leader, under a higher token', async (t) => {
+    const script = new URL('../../../scripts/cluster.sh', import.meta.url).pathname;
+    const name = `rn${process.pid % 1000}`;
+    const sh = (...args: string[]) => spawnSync('bash', [script, ...args, '--name', name], { encoding: 'utf8', env: { ...process.env, CONCLAVE_CLUSTER_NAME: undefined }, timeout: 120_000 });
+    const file = join(work, 'partition-jobs.txt');
+    const mine: ReturnType<typeof startRun>[] = [];
+    try {
+      const up = sh('up', '3');
+      assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+      const apis = [1, 2, 3].map((i) => `unix:${sh('sock', String(i)).stdout.trim()}`);
+      for (const api of apis) mine.push(startRunAt(api, file));
+      const first = await waitJobs(file, (jobs) => jobs.length === 1 && jobs[0]!.node === 'n3');
+      assert.equal(sh('partition', '3', '1,2').status, 0);
+      const second = await waitJobs(file, (jobs) => jobs.length === 1 && jobs[0]!.node !== 'n3', 30_000);
+      const stopped = readJobRecords(file).find((r) => r.what === 'term' && r.pid === first[0]!.pid);
+      assert.ok(stopped, 'the minority leader\'s child got SIGTERM');
+      assert.ok(second[0]!.token > first[0]!.token, `token ${first[0]!.token} → ${second[0]!.token}`);
+      const gapMs = second[0]!.atMs - stopped.atMs;
+      t.diagnostic(`old child stopped ${gapMs} ms before the new one started (negative would be an overlap)`);
+      assert.ok(gapMs >= 0, `the two children overlapped for ${-gapMs} ms`);
+    } finally {
+      await Promise.all(mine.map((r) => stopRun(r)));
+      sh('down');
+    }
+  });
+});
+
+/** Waits until the running children satisfy `done`; returns them. */
+async function waitJobs(file: string, done: (jobs: ReturnType<typeof runningJobs>) => boolean, timeoutMs = 20_000): Promise<ReturnType<typeof runningJobs>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const jobs = runningJobs(file);
+    if (done(jobs)) return jobs;
+    if (Date.now() > deadline) throw new Error(`children not as expected within ${timeoutMs} ms: ${JSON.stringify(readJobRecords(file))}`);
+    await sleep(50);
+  }
+}

@@ -59,8 +59,13 @@ function alive(pid: number): boolean {
 
 /** Starts `conclave run` against node `index`'s socket; its stderr is kept for failure messages. */
 export function startRun(cluster: LocalCluster, index: number, file: string, extraArgs: string[] = []): { process: ChildProcess; log: string[] } {
+  return startRunAt(`unix:${cluster.node(index).socket}`, file, extraArgs);
+}
+
+/** Starts `conclave run` against the daemon at `api` (e.g. a scripts/cluster.sh node's socket). */
+export function startRunAt(api: string, file: string, extraArgs: string[] = []): { process: ChildProcess; log: string[] } {
   const log: string[] = [];
-  const child = spawn(process.execPath, [CLI, 'run', '--api', `unix:${cluster.node(index).socket}`, '--grace-ms', '2000', ...extraArgs, '--', 'sh', '-c', JOB], {
+  const child = spawn(process.execPath, [CLI, 'run', '--api', api, '--grace-ms', '2000', ...extraArgs, '--', 'sh', '-c', JOB], {
     stdio: ['ignore', 'inherit', 'pipe'],
     env: { ...process.env, RUN_JOB_FILE: file, CONCLAVE_API: undefined },
   });
