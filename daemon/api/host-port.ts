@@ -12,7 +12,7 @@ export interface HostPort {
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** `host:port` or `[ipv6]:port`; null when malformed. The same rule as config's `parseHostPort`. */
+/** `host:port` or `[ipv6]:port` (port 0 asks the OS for a free one); null when malformed. */
 export function parseHostPort(value: string): HostPort | null {
   const match = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
   if (!match) return null;

@@ -12,6 +12,7 @@ import { ApiError } from '../api/errors.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
 import { exitCodeOf } from '../errors.js';
 import { formatIsLeader, formatLeader, formatLeaderChange, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
+import { sleep } from '../../client/follow.js';
 
 /** Where the commands write, and what stops a `--watch` loop; tests pass their own. */
 export interface ReportIo {
@@ -337,22 +338,6 @@ async function watchLeader(flags: ApiFlags, io: ReportIo): Promise<void> {
   } finally {
     release();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The signal that ends a watch: the caller's, or Ctrl-C (a clean exit 0 instead of a kill). */

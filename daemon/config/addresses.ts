@@ -2,13 +2,13 @@
  * Address checks for config fields: libp2p multiaddrs (`listen`, `discovery.bootstrap`) and the
  * API's `host:port`. Each check returns the reason a value is wrong, or null when it is fine.
  */
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIP } from 'node:net';
 import { multiaddr } from '@multiformats/multiaddr';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { parseHostPort, type HostPort } from '../api/host-port.js';
 
 /** The only transport the daemon carries is TCP, reached over IP or a DNS name. */
 const HOST_PROTOCOLS = new Set(['ip4', 'ip6', 'dns', 'dns4', 'dns6']);
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 interface Component {
   name: string;
@@ -52,21 +52,8 @@ export function bootstrapAddressProblem(value: string): string | null {
   return null;
 }
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/** `host:port` or `[ipv6]:port`; port 0 asks the OS for a free one (tests use it). */
-export function parseHostPort(value: string): HostPort | null {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
-  if (!match) return null;
-  const host = match[1] ?? match[2] ?? '';
-  const port = Number(match[3]);
-  if (port > 65_535) return null;
-  if (match[1] !== undefined ? !isIPv6(host) : !(isIPv4(host) || HOSTNAME_RE.test(host))) return null;
-  return { host, port };
-}
+// One rule for `host:port`, kept where the light entry points (CLI, client library) can load it.
+export { parseHostPort, type HostPort };
 
 export function hostPortProblem(value: string): string | null {
   return parseHostPort(value) ? null : `${JSON.stringify(value)} is not host:port (e.g. 127.0.0.1:7400 or [::1]:7400)`;
