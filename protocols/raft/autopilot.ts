@@ -90,7 +90,8 @@ export function promotableLearners(v: AutopilotView): NodeId[] {
     .filter((id) => {
       const m = member(v, id);
       const stable = m?.state === 'alive' && v.nowMs - (m.stateSinceMs ?? -Infinity) >= v.config.stabilizationMs;
-      return stable && !v.barred(id) && v.match(id) >= v.lastIndex - CAUGHT_UP_MAX_LAG;
+      // match > 0: it accepted entries from this leader (a small log makes any lag look small).
+      return stable && !v.barred(id) && v.match(id) > 0 && v.match(id) >= v.lastIndex - CAUGHT_UP_MAX_LAG;
     })
     .sort((a, b) => v.match(b) - v.match(a) || (a < b ? -1 : 1));
 }

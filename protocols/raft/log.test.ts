@@ -42,6 +42,15 @@ describe('RaftLog', () => {
     assert.equal(open.lastIndex(), 2);
   });
 
+  it('fast back-off into a compacted prefix points below the snapshot, so the leader sends it (sim seed 1745: the same probe a million times)', () => {
+    const data = { v: 1 as const, configuration: { voters: ['a'], learners: [] }, leaderRecord: { leader: 'a', term: 3 } };
+    const log = new RaftLog({ index: 4, term: 3, data }, [{ index: 5, term: 3, data: { kind: 'leader', leader: 'a', term: 3 } }], 5);
+    // The follower holds index 4 at term 2: every entry the leader still holds is of a later term.
+    assert.equal(log.lastIndexAtOrBelowTerm(4, 2), 3);
+    assert.equal(log.term(3), null, 'compacted: the leader sends its snapshot');
+    assert.equal(log.lastIndexAtOrBelowTerm(5, 3), 5);
+  });
+
   it('finds this term\'s leader record and the newest committed one', () => {
     const log = logOf([1, 2, 3], 2);
     assert.deepEqual(log.leaderRecord(3), { index: 3, leader: 'a' });

@@ -133,11 +133,16 @@ export class RaftLog {
     while ((this.configIndexes.at(-1) ?? 0) > index) this.configIndexes.pop();
   }
 
-  /** The last index holding an entry of `term` or lower, at or below `index` (fast back-off: both sides of etcd's findConflictByTerm). */
+  /**
+   * The last index holding an entry of `term` or lower, at or below `index` (fast back-off: both
+   * sides of etcd's findConflictByTerm). When even the snapshot's last entry is of a higher term,
+   * the answer lies in the compacted prefix: one below the snapshot, so the leader sends the
+   * snapshot (answering the snapshot's index would probe the same position forever).
+   */
   lastIndexAtOrBelowTerm(index: number, term: number): number {
     let i = Math.min(index, this.lastIndex());
     while (i > this.offsetIndex && (this.term(i) ?? 0) > term) i--;
-    return i;
+    return i === this.offsetIndex && i > 0 && this.offsetTerm > term ? i - 1 : i;
   }
 
   /** The newest configuration in the log, committed or not (thesis §4.1: a server uses the latest it has). */

@@ -320,6 +320,7 @@ export class Raft implements RaftElection {
       // A stale leader learns the newer term from the refusal and steps down (etcd: with
       // check-quorum and pre-vote it would otherwise never hear of it).
       if (m.type === 'APPEND') this.out.send(from, { type: 'APPEND_RESPONSE', term: this.hard.term, success: false, index: m.prevLogIndex, hintIndex: 0, hintTerm: 0, round: m.round });
+      else if (m.type === 'SNAPSHOT') this.out.send(from, { type: 'SNAPSHOT_RESPONSE', term: this.hard.term, index: m.index, received: 0, installed: false, round: m.round });
       // §9.6 fix: a lower-term pre-vote is refused with our term, so its sender catches up.
       else if (m.type === 'VOTE' && m.preVote) this.answerVote(from, m, false);
       return;
@@ -330,18 +331,20 @@ export class Raft implements RaftElection {
 
   /**
    * Why a valid message is not acted on, or null. Only voters (before bootstrap: live raft
-   * members) may claim authority (campaign, append, install a snapshot, hand over), or bring a
-   * higher term with any message: a higher term deposes a leader, so an answer from a stranger at
-   * term + 1 would otherwise force a leader change. And no term beyond reach (termCeiling). One
-   * exception: the leader this node follows in this term may append and hand over after its own
-   * removal reached this log (§4.2.2: it manages the cluster until that commits).
+   * members) may lead (campaign, append, install a snapshot, hand over). Only configuration
+   * members may bring a higher term with any other message: a higher term deposes a leader, so an
+   * answer from a stranger at term + 1 would otherwise force a leader change; a learner may (it can
+   * have raised its term campaigning before it joined, and must be able to make the cluster catch
+   * up, or it could never follow). And no term beyond reach (termCeiling). One exception: the
+   * leader this node follows in this term may append and hand over after its own removal reached
+   * this log (§4.2.2: it manages the cluster until that commits).
    */
   private refusal(from: NodeId, m: Exclude<RaftMessage, { type: 'COMMAND' | 'COMMAND_RESULT' }>): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
-    const claimsAuthority = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT' || m.term > this.hard.term;
+    const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT';
     const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
-    if (claimsAuthority && !removedLeader) {
-      const known = c ? c.voters.includes(from) : this.members.some((x) => x.id === from && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
+    if ((leads || m.term > this.hard.term) && !removedLeader) {
+      const known = c ? c.voters.includes(from) || (!leads && c.learners.includes(from)) : this.members.some((x) => x.id === from && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
       if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
     }
     const ceiling = this.termCeiling();
