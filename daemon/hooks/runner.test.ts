@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import type { ConclaveConfig } from '../config/types.js';
 import type { HookName, HookResult, LeadershipView } from './policy.js';
 import { HookRunner } from './runner.js';
+import { alive } from '../../test/support/run-job.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conclave-hooks-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -145,11 +146,3 @@ describe('hook runner', () => {
   });
 });
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -48,7 +48,8 @@ export function runningJobs(file: string): JobRecord[] {
   return records.filter((r) => r.what === 'start' && !ended.has(r.pid) && alive(r.pid));
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this PID still exists (signal 0 checks without sending). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
