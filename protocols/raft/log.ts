@@ -152,6 +152,20 @@ export class RaftLog {
     return data?.kind === 'config' ? { voters: data.voters, learners: data.learners } : (this.snap?.data.configuration ?? null);
   }
 
+  /**
+   * The newest committed configuration (at or below the commit index), or null when none is:
+   * what the cluster agreed on, where the newest may still be rolled back by a new leader.
+   */
+  committedConfiguration(): RaftConfiguration | null {
+    for (let k = this.configIndexes.length - 1; k >= 0; k--) {
+      const index = this.configIndexes[k]!;
+      if (index > this.committed) continue;
+      const data = this.entry(index)?.data;
+      if (data?.kind === 'config') return { voters: data.voters, learners: data.learners };
+    }
+    return this.snap?.data.configuration ?? null;
+  }
+
   /** The index of the newest configuration entry held, or the snapshot's index (0 when there is neither). */
   configurationIndex(): number {
     return this.configIndexes.at(-1) ?? this.offsetIndex;

@@ -97,6 +97,20 @@ describe('raft: hostile input', () => {
     assert.deepEqual(net.machine(x).logEntries(), before);
   });
 
+  it('a node whose newest configuration is uncommitted and lacks the elected leader still takes its appends (thesis §4.1), and its log becomes the leader\'s (sim seed 4336)', () => {
+    const net = new RaftNet(['a', 'b', 'c']);
+    const config = (term: number, voters: string[]): RaftEntry => ({ index: 1, term, data: { kind: 'config', voters, learners: [] } });
+    // a won a bootstrap at term 1 for {a, c} and crashed before anything was replicated; b then won term 2 for {b, c}.
+    net.node('a').disk = { hard: { v: 1, term: 1, votedFor: 'a', commit: 0, fencingFloor: 0 }, snapshot: null, entries: [config(1, ['a', 'c']), { index: 2, term: 1, data: { kind: 'leader', leader: 'a', term: 1 } }] };
+    for (const id of ['b', 'c']) net.node(id).disk = { hard: { v: 1, term: 2, votedFor: 'b', commit: 2, fencingFloor: 2 }, snapshot: null, entries: [config(2, ['b', 'c']), { index: 2, term: 2, data: { kind: 'leader', leader: 'b', term: 2 } }] };
+    net.start();
+    const leader = net.elect();
+    net.advance(2000);
+    assert.ok(leader === 'b' || leader === 'c', leader);
+    assert.deepEqual(net.machine('a').logEntries(), net.machine(leader).logEntries());
+    assert.equal(net.machine('a').raftStatus().leader, leader);
+  });
+
   it('an answer at term + 1 from a node outside the configuration is refused: it would depose the leader; a snapshot from one is refused too', () => {
     const net = new RaftNet(['a', 'b', 'c']);
     const leader = net.elect();

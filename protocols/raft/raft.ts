@@ -335,21 +335,36 @@ export class Raft implements RaftElection {
    * members may bring a higher term with any other message: a higher term deposes a leader, so an
    * answer from a stranger at term + 1 would otherwise force a leader change; a learner may (it can
    * have raised its term campaigning before it joined, and must be able to make the cluster catch
-   * up, or it could never follow). And no term beyond reach (termCeiling). One exception: the
+   * up, or it could never follow). And no term beyond reach (termCeiling). Two exceptions: the
    * leader this node follows in this term may append and hand over after its own removal reached
-   * this log (§4.2.2: it manages the cluster until that commits).
+   * this log (§4.2.2: it manages the cluster until that commits); and appends and snapshots (not
+   * votes) are taken from a voter of the newest *committed* configuration too, or, with none
+   * committed, from any live raft member, because a newer configuration that is not committed may
+   * be one the new leader never had (thesis §4.1: a server accepts AppendEntries from a leader
+   * not in its latest configuration; simulator seed 4336 held a restarted node's uncommitted
+   * bootstrap configuration, which lacked the elected leader, and refused it for ever).
    */
   private refusal(from: NodeId, m: Exclude<RaftMessage, { type: 'COMMAND' | 'COMMAND_RESULT' }>): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
     const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT';
     const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
     if ((leads || m.term > this.hard.term) && !removedLeader) {
-      const known = c ? c.voters.includes(from) || (!leads && c.learners.includes(from)) : this.members.some((x) => x.id === from && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
+      const known = c ? c.voters.includes(from) || (!leads && c.learners.includes(from)) || ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && this.committedLeaderOrLiveMember(from)) : this.isLiveRaftMember(from);
       if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
     }
     const ceiling = this.termCeiling();
     if (m.term > ceiling) return { reason: 'epoch-out-of-range', detail: `${m.type} at term ${m.term}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}` };
     return null;
+  }
+
+  private isLiveRaftMember(id: NodeId): boolean {
+    return this.members.some((x) => x.id === id && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
+  }
+
+  /** A voter of the newest committed configuration or, with none committed, a live raft member. */
+  private committedLeaderOrLiveMember(id: NodeId): boolean {
+    const committed = this.log.committedConfiguration();
+    return committed ? committed.voters.includes(id) : this.isLiveRaftMember(id);
   }
 
   /**
