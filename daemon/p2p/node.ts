@@ -45,6 +45,7 @@ import { readInboundStream } from './inbound.js';
 import { directProtocolId, gossipTopic, mdnsServiceTag } from './names.js';
 import { createRejectLogLimiter } from './reject-log.js';
 import type { FrameRejectReason, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';
+import { installYamuxWindowBatching } from './yamux-window.js';
 
 type Handler<A extends unknown[]> = (...args: A) => void;
 
@@ -61,6 +62,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const limits = init.peerLimits ?? DEFAULT_PEER_LIMITS;
   const guard = new FloodGuard(limits);
   const refused = (peer: PeerId): boolean => guard.refusedUntilMs(peer.toString(), nowMs()) !== null;
+  installYamuxWindowBatching();
 
   const libp2p = await createLibp2p({
     start: false,
