@@ -5,6 +5,7 @@ import { FakeControlSource, PEER_ID, SELF_ID } from '../daemon/api/testing.js';
 import { stampEvent } from '../daemon/api/event-codec.js';
 import type { ApiEvent, LeaderResponse } from '../daemon/api/types.js';
 import type { NodeEvent } from '../protocols/host/events.js';
+import { leaderLeaseMs } from '../protocols/lease.js';
 import { LeadershipTracker, type LeadershipEffect } from './leadership.js';
 
 const SELF = { id: SELF_ID, name: 'alpha' };
@@ -18,26 +19,29 @@ function leadingTracker(nowMs = 0): { tracker: LeadershipTracker; source: FakeCo
 }
 
 const ev = (event: NodeEvent): ApiEvent => stampEvent(event);
+/** The fake daemon reports 2500 ms of lease; this side counts it shortened by the clock-drift bound. */
+const LEASE = leaderLeaseMs(2500);
 const kinds = (effects: LeadershipEffect[]) => effects.map((e) => (e.kind === 'stopped' ? `stopped:${e.reason}` : e.kind));
 
 describe('LeadershipTracker', () => {
-  it('a snapshot of a leader with a lease starts a reign with its token; the lease deadline counts from when the question left', () => {
+  it('a snapshot of a leader with a lease starts a reign with its token; the lease deadline counts from when the question left, shortened by the drift bound', () => {
     const { tracker } = leadingTracker(1000);
     const effects = tracker.drain();
     assert.deepEqual(kinds(effects), ['new-leader', 'started']);
     assert.deepEqual(effects[1], { kind: 'started', leadership: { fencingToken: 11, term: 3, leader: SELF, node: SELF } });
-    assert.equal(tracker.nextDeadlineMs(), 1000 + 2500);
+    assert.ok(LEASE < 2500 && LEASE > 2350, String(LEASE));
+    assert.equal(tracker.nextDeadlineMs(), 1000 + LEASE);
     assert.ok(tracker.wantsLease());
   });
 
   it('the lease running out without a fresh answer ends the reign (lease-expired); a renewal before it keeps it', () => {
     const { tracker, source } = leadingTracker(0);
     tracker.drain();
-    assert.deepEqual(tracker.pollOptions(1000), { waitMs: 750, after: 100 });
+    assert.deepEqual(tracker.pollOptions(1000), { waitMs: Math.floor((LEASE - 1000) / 2), after: 100 });
     assert.equal(tracker.answer(source.leader(), 1000, 1005), true);
-    tracker.tick(3000);
-    assert.deepEqual(tracker.drain(), [], 'renewed at 1000 until 3500');
-    tracker.tick(3500);
+    tracker.tick(1000 + LEASE - 1);
+    assert.deepEqual(tracker.drain(), [], 'renewed at 1000 until 1000 + LEASE');
+    tracker.tick(1000 + LEASE);
     assert.deepEqual(kinds(tracker.drain()), ['stopped:lease-expired']);
     assert.equal(tracker.leading, null);
     assert.ok(tracker.wantsLease(), 'the daemon still claims it: ask again');

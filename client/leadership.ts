@@ -12,6 +12,7 @@
  * believed only from a fresh answer with its own lease. A daemon known to be gone (its socket
  * refuses connections) leads nothing.
  */
+import { leaderLeaseMs } from '../protocols/lease.js';
 import type { Role } from '../protocols/types.js';
 import type { ApiEvent, LeaderResponse, NodeRef, StatusResponse } from '../daemon/api/types.js';
 
@@ -173,8 +174,13 @@ export class LeadershipTracker {
     this.revision = revision;
   }
 
+  /**
+   * The daemon counted `leaseRemainingMs` on its clock; this program counts it on its own, which
+   * may run at another rate (another host, over TCP): shortened by the drift bound the daemons
+   * assume of each other (../protocols/lease.ts), as a leader shortens its members' grants.
+   */
   private lease(role: Role, leaseRemainingMs: number | null, sentAtMs: number): void {
-    this.leaseDeadlineMs = role === 'leader' && leaseRemainingMs !== null && leaseRemainingMs > 0 ? sentAtMs + leaseRemainingMs : Number.NEGATIVE_INFINITY;
+    this.leaseDeadlineMs = role === 'leader' && leaseRemainingMs !== null && leaseRemainingMs > 0 ? sentAtMs + leaderLeaseMs(leaseRemainingMs) : Number.NEGATIVE_INFINITY;
   }
 
   /** A new term or token is believed only with a lease of its own, from a fresh answer. */

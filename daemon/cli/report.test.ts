@@ -254,6 +254,61 @@ describe('conclave reporting commands', () => {
     assert.deepEqual(JSON.parse(run.out), noLeader());
   });
 
+  it('leader --watch --json prints one line for the leader at connection and one per change of leader or token, nothing for a repeat, and ends on interrupt with exit 0', async () => {
+    const stop = new AbortController();
+    const lines: string[] = [];
+    const run = conclave(['leader', '--watch', '--json', '--api', addr], {
+      interrupt: stop.signal,
+      onOut: (text) => {
+        lines.push(...text.trimEnd().split('\n'));
+        if (lines.length === 1) {
+          source.changeLeader('beta', PEER_ID);
+          // The same leader and token again (a re-sent event): no line.
+          source.emit({ type: 'leader-changed', from: null, to: { id: PEER_ID, name: 'beta' }, term: source.leaderNow.term, fencingToken: source.leaderNow.fencingToken, leaderlessMs: 0 });
+          source.emit({ type: 'leader-changed', from: { id: PEER_ID, name: 'beta' }, to: null, term: 5, fencingToken: 12, leaderlessMs: 0 });
+        }
+        if (lines.length === 3) stop.abort();
+      },
+    });
+    const done = await run;
+    assert.equal(done.code, 0, done.err);
+    const parsed = done.out.trimEnd().split('\n').map((l) => JSON.parse(l) as { at: string; leader: { name: string } | null; term: number; fencingToken: number });
+    assert.deepEqual(parsed.map(({ leader, term, fencingToken }) => [leader?.name ?? null, term, fencingToken]), [['alpha', 3, 11], ['beta', 4, 12], [null, 5, 12]]);
+    for (const p of parsed) assert.ok(!Number.isNaN(Date.parse(p.at)), p.at);
+  });
+
+  it('leader --watch prints readable lines and says once on stderr that it reconnects while the daemon is gone', async () => {
+    const stop = new AbortController();
+    let closing: Promise<void> | null = null;
+    const run = await conclave(['leader', '--watch', '--api', addr], {
+      interrupt: stop.signal,
+      onOut: () => {
+        closing = api.close();
+        // Give the watch time to fail more than once before it is stopped.
+        setTimeout(() => stop.abort(), 1500);
+      },
+    });
+    await closing;
+    const errors = run.err.split('\n').filter((l) => l.includes('reconnecting…')).length;
+    assert.equal(run.code, 0, run.err);
+    assert.match(run.out, new RegExp(`^\\S+ alpha \\(${shortId(SELF_ID)}\\), term 3, fencing token 11\n$`));
+    assert.equal(errors, 1, run.err);
+  });
+
+  it('is-leader --json says whether this node leads, with its term, token and lease; exit 0 leading, 1 not', async () => {
+    const leading = await conclave(['is-leader', '--json', '--api', addr]);
+    assert.equal(leading.code, 0);
+    assert.deepEqual(JSON.parse(leading.out), { isLeader: true, node: { id: SELF_ID, name: 'alpha' }, role: 'leader', term: 3, fencingToken: 11, leaseRemainingMs: 2500, leader: { id: SELF_ID, name: 'alpha' } });
+    source.changeLeader('beta', PEER_ID);
+    const following = await conclave(['is-leader', '--json', '--api', addr]);
+    assert.equal(following.code, 1);
+    assert.equal(following.error, null);
+    assert.deepEqual(JSON.parse(following.out), { isLeader: false, node: { id: SELF_ID, name: 'alpha' }, role: 'follower', term: 4, fencingToken: 12, leaseRemainingMs: null, leader: { id: PEER_ID, name: 'beta' } });
+    const text = await conclave(['is-leader', '--api', addr]);
+    assert.equal(text.code, 1);
+    assert.equal(text.out, `not leader: alpha is follower and follows beta (${shortId(PEER_ID)}) (term 4)\n`);
+  });
+
   it('leader --wait blocks on the long-poll until a leader exists', async () => {
     source.leaderNow = noLeader();
     const pending = conclave(['leader', '--wait', '--api', addr]);
