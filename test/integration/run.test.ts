@@ -1,7 +1,8 @@
 /**
  * `conclave run`, the library's lead() and `conclave is-leader` on 3 real Bully daemons (issue
  * 11, "Proof"): exactly one child runs, on the leader; kill -9 of its daemon moves it to the new
- * leader under a higher fencing token; `transfer` moves it; lead()'s signal fires on the loss;
+ * leader under a higher fencing token; `transfer` moves it; a frozen daemon's child is stopped
+ * when the lease it last reported runs out, before the new leader's starts; lead()'s signal fires on the loss;
  * is-leader answers 0 / 1 / 1 unreachable / 2 usage; and, on the namespace LAN of
  * scripts/cluster.sh, the leader cut off in a minority stops its child before the majority's new
  * leader starts one (no overlap: the lease runs out on the old side first).
@@ -14,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Conclave } from '../../client/index.js';
+import { DEFAULT_BULLY_CONFIG } from '../../protocols/bully/config.js';
+import { leaderLeaseMs } from '../../protocols/lease.js';
 import { canUseNamespaces, CLI, LocalCluster, sleep } from '../support/local-cluster.js';
 import { readJobRecords, runningJobs, startRun, startRunAt, stopRun } from '../support/run-job.js';
 
@@ -100,6 +103,29 @@ describe('conclave run on 3 bully daemons', { timeout: 90_000 }, () => {
     const job = await onlyJobOn(to);
     assert.ok(job.token > before.token);
     assert.ok(readJobRecords(JOBS).some((r) => r.what === 'term' && r.pid === before.pid));
+  });
+
+  it('SIGSTOP of the leader\'s daemon (it accepts connections but never answers): run stops the child once the lease it last reported runs out, before a child starts on the new leader', async () => {
+    const oldLeader = await cluster.agreedLeader();
+    const old = await onlyJobOn(oldLeader);
+    const lease = (await cluster.client(leaderIndex(oldLeader)).leader()).leaseRemainingMs;
+    assert.ok(lease !== null && lease > 0, `the leader reports a lease (${lease})`);
+    const frozenAt = Date.now();
+    cluster.signal(leaderIndex(oldLeader), 'SIGSTOP');
+    try {
+      const stopped = await cluster.waitFor('the frozen leader\'s child got SIGTERM', 15_000, async () => readJobRecords(JOBS).find((r) => r.what === 'term' && r.pid === old.pid) ?? null);
+      const survivors = cluster.nodes.filter((n) => n.name !== oldLeader).map((n) => n.index);
+      const newLeader = await cluster.agreedLeader(survivors, 20_000);
+      const job = await onlyJobOn(newLeader);
+      assert.ok(job.token > old.token, `token ${job.token} > ${old.token}`);
+      // The stream went silent at the freeze: only the lease, never longer than a full one, can have ended it.
+      const fullLease = leaderLeaseMs(DEFAULT_BULLY_CONFIG.leaseMs);
+      assert.ok(stopped.atMs - frozenAt <= fullLease + 1000, `stopped ${stopped.atMs - frozenAt} ms after the freeze; a full lease is ${fullLease} ms`);
+      assert.ok(stopped.atMs <= job.atMs, `the old child stopped at ${stopped.atMs}, the new one started at ${job.atMs}: no overlap`);
+    } finally {
+      cluster.signal(leaderIndex(oldLeader), 'SIGCONT');
+    }
+    await cluster.waitForStates(cluster.nodes.find((n) => n.name !== oldLeader)!.index, { n1: 'alive', n2: 'alive', n3: 'alive' });
   });
 
   it('lead(): the signal fires when this node loses leadership', async () => {
