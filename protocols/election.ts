@@ -171,6 +171,12 @@ export interface Election<M, P> {
    * test holds every machine to this).
    */
   deadline(): number;
+  /**
+   * The longest this machine may take to answer a command itself (a relay to the leader, a
+   * transfer); the host answers `timeout` no sooner than this, so the machine's own, more
+   * precise answer wins. Absent: the host's default (core.ts COMMAND_TIMEOUT_MS).
+   */
+  commandTimeoutMs?(): number;
 }
 
 

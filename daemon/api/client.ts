@@ -73,6 +73,12 @@ export interface EventsOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/**
+ * Leadership commands wait this much longer: the daemon answers each within its own bound (5 s,
+ * or four Raft election timeouts when longer: 20 s at the wan preset), and its answer says more
+ * than a client-side timeout would.
+ */
+const COMMAND_EXTRA_WAIT_MS = 20_000;
 /** An event stream silent for this long (three missed keep-alives) counts as lost. */
 const EVENTS_IDLE_TIMEOUT_MS = 45_000;
 
@@ -120,10 +126,10 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       return call<LeaderResponse>('GET', `/v1/leader${query}`, SHAPES.leader, undefined, wait.waitMs ?? 0, wait.signal);
     },
     events: (onEvent, eventOpts = {}) => streamEvents(address, base, timeoutMs, onEvent, eventOpts),
-    transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', SHAPES.command, to === undefined ? {} : { to }),
-    resign: () => call<CommandResponse>('POST', '/v1/leadership/resign', SHAPES.command, {}),
-    elect: () => call<CommandResponse>('POST', '/v1/election', SHAPES.command, {}),
-    forget: (node) => call<CommandResponse>('POST', '/v1/members/forget', SHAPES.command, { node }),
+    transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', SHAPES.command, to === undefined ? {} : { to }, COMMAND_EXTRA_WAIT_MS),
+    resign: () => call<CommandResponse>('POST', '/v1/leadership/resign', SHAPES.command, {}, COMMAND_EXTRA_WAIT_MS),
+    elect: () => call<CommandResponse>('POST', '/v1/election', SHAPES.command, {}, COMMAND_EXTRA_WAIT_MS),
+    forget: (node) => call<CommandResponse>('POST', '/v1/members/forget', SHAPES.command, { node }, COMMAND_EXTRA_WAIT_MS),
     healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),
     raft: () => call<RaftResponse>('GET', '/v1/raft', SHAPES.raft),
     leave: (leaveOpts = {}) => call<LeaveResponse>('POST', '/v1/leave', SHAPES.leave, leaveOpts.force ? { force: true } : {}, LEAVE_REMOVE_TIMEOUT_MS),

@@ -231,6 +231,18 @@ describe('host core: pump, commands, deadlines', () => {
     assert.equal(c.deadline(), BOOTSTRAP_WARN_AFTER_MS, 'no command deadline is left');
   });
 
+  it('a machine that answers commands itself within a longer bound (a relay over a wan) is waited for that long', () => {
+    const election = new ScriptedElection();
+    const bounded = Object.assign(election, { commandTimeoutMs: () => 20_000 });
+    const { core: c } = core(bounded);
+    c.step({ type: 'command', nowMs: 10, id: 1, command: { kind: 'resign' } });
+    assert.ok(c.deadline() > 10 + COMMAND_TIMEOUT_MS, String(c.deadline()));
+    assert.deepEqual(c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS, lagMs: 0 }), [], 'not at the default bound');
+    election.effects.push({ type: 'command-result', id: 1, result: { ok: false, code: 'timeout', message: 'the leader did not answer' } });
+    const out = c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS + 1000, lagMs: 0 });
+    assert.deepEqual(out, [{ type: 'command-result', id: 1, result: { ok: false, code: 'timeout', message: 'the leader did not answer' } }], "the machine's own answer");
+  });
+
   it("the deadline is the earliest of the machines' and the core's own", () => {
     const election = new ScriptedElection();
     const { core: c, membership } = core(election);

@@ -27,7 +27,7 @@ import type { MemberView, NodeEvent, NodeRef } from './events.js';
 
 /** A leader's hand-off gets this long before the node leaves anyway (a SIGTERM must end in ~2 s). */
 export const SHUTDOWN_HANDOFF_MAX_MS = 700;
-/** A leadership command not answered by its machine within this long is answered `timeout`. */
+/** A leadership command not answered by its machine within this long (or its own bound, if longer) is answered `timeout`. */
 export const COMMAND_TIMEOUT_MS = 5000;
 /** A node still short of bootstrapExpect members warns after this long, then at most this often. */
 export const BOOTSTRAP_WARN_AFTER_MS = 15_000;
@@ -237,6 +237,11 @@ export class HostCore {
   }
 
   /** The earliest host time at which a tick can change anything; Infinity when nothing is due. */
+  /** How long a command may wait for its machine: COMMAND_TIMEOUT_MS, or the machine's own bound when longer. */
+  private commandTimeoutMs(): number {
+    return Math.max(COMMAND_TIMEOUT_MS, this.election?.commandTimeoutMs?.() ?? 0);
+  }
+
   deadline(): number {
     if (this.stage === 'left' || this.stage === 'stopped') return Infinity;
     let at = Math.min(this.membership.deadline(), this.nextBootstrapWarnMs, this.handoffDeadlineMs);
@@ -290,7 +295,7 @@ export class HostCore {
           this.out.push({ type: 'command-result', id: input.id, result: this.election ? shuttingDown() : noElection() });
           return;
         }
-        this.pending.set(input.id, { command: input.command, deadlineMs: nowMs + COMMAND_TIMEOUT_MS, answered: false });
+        this.pending.set(input.id, { command: input.command, deadlineMs: nowMs + this.commandTimeoutMs(), answered: false });
         this.election.step({ type: 'command', nowMs, id: input.id, command: input.command });
         return;
       case 'shutdown':
@@ -492,7 +497,7 @@ export class HostCore {
     for (const [id, p] of this.pending) {
       if (p.answered || nowMs < p.deadlineMs) continue;
       p.answered = true;
-      this.emit('election', { type: 'command-result', id, result: { ok: false, code: 'timeout', message: `no result within ${COMMAND_TIMEOUT_MS} ms` } });
+      this.emit('election', { type: 'command-result', id, result: { ok: false, code: 'timeout', message: `no result within ${this.commandTimeoutMs()} ms` } });
     }
   }
 

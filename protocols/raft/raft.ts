@@ -32,7 +32,7 @@ import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
 import { voteResult } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
-import { Relay } from './relay.js';
+import { RELAY_BOUND_TIMEOUTS, Relay } from './relay.js';
 
 export interface RaftInit {
   selfId: NodeId;
@@ -216,6 +216,11 @@ export class Raft implements RaftElection {
    * the named leader's lease (follower), the leader's heartbeat, check-quorum and lease end, a
    * transfer's or shutdown's bound, and the liveness tick. Never before now.
    */
+  /** A relayed command is answered within RELAY_BOUND_TIMEOUTS election timeouts (relay.ts); one more is the margin. */
+  commandTimeoutMs(): number {
+    return (RELAY_BOUND_TIMEOUTS + 1) * this.config.electionTimeoutMs;
+  }
+
   deadline(): number {
     const due = Math.min(
       this.stall.livenessTickAtMs(),
