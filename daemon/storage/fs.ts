@@ -4,7 +4,6 @@
  * thread pool: a slow fsync never blocks the event loop.
  */
 import { open, mkdir, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { writeFileDurably } from '../store.js';
 
 /** The part of a FileHandle the store uses. */
 export interface StoreFile {
@@ -26,11 +25,6 @@ export interface StoreFs {
   unlink(path: string): Promise<void>;
   /** fsync of a directory: makes the creation, removal or renaming of its entries durable. */
   syncDir(path: string): Promise<void>;
-  /**
-   * Atomic, fsynced replacement of a whole file (snapshot files). Throws PersistError naming
-   * `path`. The default is daemon/store.ts's, which is synchronous (see the note in log-store.ts).
-   */
-  writeFileDurably(path: string, content: string): void | Promise<void>;
 }
 
 export const nodeStoreFs: StoreFs = {
@@ -48,5 +42,4 @@ export const nodeStoreFs: StoreFs = {
       await handle.close();
     }
   },
-  writeFileDurably: (path, content) => writeFileDurably(path, content),
 };

@@ -152,7 +152,9 @@ describe('append and replay', () => {
     await store.append({ snapshot: { index: 40, term: 1, data: { upTo: 40 } } });
     // Deletion follows the acknowledgement; an empty batch resolves once everything before it is done.
     await store.append({});
-    const snapshotWrite = fs.log.findIndex((l) => l.startsWith('writeFileDurably snap-'));
+    const tmpOpen = fs.log.findIndex((l) => /^open snap-\d+\.snap\.tmp$/.test(l));
+    assert.deepEqual(fs.log.slice(tmpOpen, tmpOpen + 6).map((l) => l.split(' ')[0]), ['open', 'write', 'datasync', 'close', 'rename', 'syncDir'], `the snapshot file is written and fsynced under a temporary name, renamed, the directory fsynced: ${fs.log.slice(tmpOpen, tmpOpen + 6).join(', ')}`);
+    const snapshotWrite = tmpOpen + 5;
     const markerSync = fs.log.findIndex((l, i) => i > snapshotWrite && l.startsWith('datasync '));
     const firstUnlink = fs.log.findIndex((l) => l.startsWith('unlink '));
     assert.ok(snapshotWrite >= 0 && markerSync > snapshotWrite && firstUnlink > markerSync, `snapshot file, marker fsync, then deletion: ${fs.log.slice(snapshotWrite).join(', ')}`);
@@ -337,9 +339,10 @@ describe('disk failures', () => {
     const dir = dirs.fresh();
     const fs = testFs();
     const store = await openLogStore(dir, { fs });
-    fs.failNext('writeFileDurably', 'ENOSPC');
+    fs.failNext('write', 'ENOSPC', (name) => name.startsWith('snap-'));
     const err = await rejection(store.append({ snapshot: { index: 1, term: 1, data: 'x' } }));
     assertPersistError(err, dir, 'snap-0000000000000001.snap', 'ENOSPC');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('snap-')), [], 'the temporary file is removed, no snapshot file is left');
     assertPersistError(await rejection(store.append({ entries: entries(2, 2) })), dir, 'snap-0000000000000001.snap', 'ENOSPC');
     await store.close();
   });

@@ -7,10 +7,8 @@
  * Group commit: `append` resolves once its batch is written and fsynced. Batches that arrive
  * while a write and fsync are in flight wait, then go out together in one write and one fsync,
  * in order; a burst of appends costs a handful of fsyncs, not one each. All disk work goes
- * through node:fs/promises (libuv's thread pool), so an fsync never stalls the event loop, with
- * one exception: snapshot files are written by daemon/store.ts's synchronous writeFileDurably
- * (the project's one atomic-replace helper), so a large snapshot blocks the loop while it is
- * written.
+ * through node:fs/promises (libuv's thread pool), snapshot files included, so neither an fsync
+ * nor a large snapshot stalls the event loop.
  *
  * Failure: once a write or fsync fails the store is poisoned, and that append and every later
  * one reject with PersistError naming the file. After a failed fsync the kernel may have dropped
@@ -228,8 +226,7 @@ export class SegmentedLogStore implements LogStore {
       if (!p.snapshotFile) continue;
       const path = join(this.dir, p.snapshotFile.name);
       this.snapshotFiles.add(p.snapshotFile.name);
-      await persist(path, NOT_ACKNOWLEDGED, () => this.fs.writeFileDurably(path, p.snapshotFile!.content));
-      this.counters.fsyncs += 2;
+      await this.writeSnapshotFile(path, p.snapshotFile.content);
     }
     if (data.length > 0) {
       const { path, file } = this.current;
@@ -243,6 +240,32 @@ export class SegmentedLogStore implements LogStore {
     for (const p of group) for (const [k, text] of p.hardState) this.hardStateText.set(k, text);
     this.written = group.at(-1)!.position;
     return rotate;
+  }
+
+  /**
+   * A snapshot file, atomically and durably: written and fsynced under a temporary name (its
+   * serial is never reused, so `wx` cannot meet an old one), renamed into place, the directory
+   * fsynced. Any failure names the snapshot file; a temporary file left by a failure is removed,
+   * one left by a crash is ignored at open (it is no snapshot file name).
+   */
+  private async writeSnapshotFile(path: string, content: string): Promise<void> {
+    const tmp = `${path}.tmp`;
+    let created = false;
+    try {
+      const file = await persist(path, NOT_ACKNOWLEDGED, () => this.fs.open(tmp, 'wx'));
+      created = true;
+      try {
+        await writeAll(file, path, Buffer.from(content, 'utf8'), 0);
+        await this.timedSync(path, () => file.datasync());
+      } finally {
+        await file.close().catch(() => undefined);
+      }
+      await persist(path, NOT_ACKNOWLEDGED, () => this.fs.rename(tmp, path));
+      created = false;
+      await this.timedSync(path, () => this.fs.syncDir(this.dir));
+    } finally {
+      if (created) await this.fs.unlink(tmp).catch(() => undefined);
+    }
   }
 
   /** Starts the next segment with a checkpoint of the state on disk, so the older ones can go once a snapshot covers their entries. */

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { nodeStoreFs, type StoreFile, type StoreFs } from './fs.js';
 
-export type FsOp = 'open' | 'write' | 'datasync' | 'sync' | 'truncate' | 'close' | 'syncDir' | 'unlink' | 'rename' | 'writeFileDurably';
+export type FsOp = 'open' | 'write' | 'datasync' | 'sync' | 'truncate' | 'close' | 'syncDir' | 'unlink' | 'rename';
 
 export interface TestFs extends StoreFs {
   /** `<op> <file name>` for every operation, in order. */
@@ -65,6 +65,5 @@ export function testFs(): TestFs {
     rename: (from, to) => run('rename', from, () => nodeStoreFs.rename(from, to)),
     unlink: (path) => run('unlink', path, () => nodeStoreFs.unlink(path)),
     syncDir: (path) => run('syncDir', path, () => nodeStoreFs.syncDir(path)),
-    writeFileDurably: (path, content) => run('writeFileDurably', path, () => nodeStoreFs.writeFileDurably(path, content)),
   };
 }
