@@ -49,44 +49,6 @@ export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 100;
 /** Redials on a LAN: a restarted daemon is back within a second; a gone one costs a dial per 30 s. */
 export const REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
 
-/** Gossipsub heartbeat: mesh repair after a restart within half a second (default 1 s). */
-export const GOSSIP_HEARTBEAT_INTERVAL_MS = 500;
-
-/**
- * Gossipsub backoff after a PRUNE (default 60 s): a peer that restarts and prunes or is pruned
- * during shutdown must be back in the mesh in seconds, not a minute.
- */
-export const GOSSIP_PRUNE_BACKOFF_MS = 5_000;
-
-/**
- * Largest gossipsub RPC read from a peer (it-length-prefixed's default: 4 MiB). One heartbeat is
- * at most 32 KiB (DEFAULT_PEER_LIMITS.maxGossipBytes); an RPC may add IHAVE ids or answer an
- * IWANT with several messages, which stays far below 1 MiB in a cluster of tens of nodes. A
- * message between the two caps reaches our validator and is dropped and counted
- * (`oversized-gossip`); an RPC above this one ends the peer's gossip stream inside gossipsub.
- */
-export const GOSSIP_MAX_RPC_BYTES = 1024 * 1024;
-
-/**
- * Gossip bytes queued for one peer that is not reading (default: unbounded). Beyond it gossipsub
- * drops what it would send to that peer: heartbeats are 1-2 KiB, so this is minutes of them, and
- * stale ones are worth nothing.
- */
-export const GOSSIP_MAX_OUTBOUND_BUFFER_BYTES = 1024 * 1024;
-
-/** Keep a gone peer's gossip score this long (default 1 h), so a restart starts from neutral. */
-export const GOSSIP_RETAIN_SCORE_MS = 10_000;
-
-/**
- * Gossipsub mesh degrees (defaults D 6, Dlo 4, Dhi 12, Dscore 4, Dout 2, Dlazy 6). Every member
- * dials every other and `floodPublish` sends each heartbeat straight to all of them, so the mesh
- * only relays for a member that cannot reach the sender directly. With the default degrees each
- * of N-1 receivers relays every heartbeat to all others: 16 copies per heartbeat in a 5-node
- * cluster, 4 of them useful. A mesh of 1-2 keeps one relay path (plus IHAVE gossip to one
- * non-mesh peer per gossip heartbeat) and cuts the copies to about 7.
- */
-export const GOSSIP_MESH = { D: 1, Dlo: 1, Dhi: 2, Dscore: 1, Dout: 0, Dlazy: 1 } as const;
-
 /**
  * For this long after start, mDNS queries go at the fast `intervalMs` even when connected: peers
  * that start together may first form separate groups that only a later query joins.

@@ -1,6 +1,6 @@
 /**
- * Bounded work per peer. Every inbound direct frame and every gossip message takes a token from
- * its peer's bucket first (a gossip message from its signed author, whoever relayed it); an empty
+ * Bounded work per peer. Every inbound election frame and every membership-stream frame (its
+ * heartbeats, counted as gossip) takes a token from its peer's bucket first; an empty
  * bucket drops it before anything parses it. Every drop is a strike; a peer that runs out of
  * strikes is a flooder: the caller hangs up on it, and its connections (either way) are refused
  * until a cool-down ends. Decisions only: no sockets, no timers, time passed in.
@@ -32,9 +32,8 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   // that reopens its stream flushes everything it queued at once, and none of it may be dropped.
   // The flood the issue reported (11k frames/s) gets 1024 frames in, then 200/s.
   frames: { ratePerS: 200, burst: MAX_QUEUED_FRAMES_PER_PEER },
-  // A node publishes at most once per runtime tick (25 ms: 40/s even at the smallest
-  // heartbeatIntervalMs of 10 ms; 2/s with the lan preset), plus a refutation per accusation.
-  // Duplicates relayed by others never reach the check (gossipsub drops them first).
+  // Membership-stream frames: a node sends a heartbeat per heartbeatIntervalMs (2/s with the lan
+  // preset, 5/s local), a refutation per accusation, and a peer list when a peer appears.
   gossip: { ratePerS: 100, burst: 200 },
   // A heartbeat with 64 suspects, 64 dead and 64 left refs (the codec's caps), 16 addresses and
   // every other field at its longest is about 20 KiB (flood-guard.test.ts builds it); a usual one

@@ -22,7 +22,8 @@ export interface InboundInit {
   framesPerTurn: number;
   /** Takes the peer's token for one frame; false drops it unparsed (`rate-limited`). */
   admit(from: string): boolean;
-  onFrame(from: string, message: unknown): void;
+  /** A decoded frame and its size in bytes. */
+  onFrame(from: string, message: unknown, byteLength: number): void;
   onReject(from: string, reason: FrameRejectReason): void;
   logger: P2PLogger;
 }
@@ -41,7 +42,7 @@ export async function readInboundStream(stream: Stream, init: InboundInit): Prom
         continue;
       }
       const decoded = decodeFrame(frame.subarray(), maxFrameBytes);
-      if (decoded.ok) init.onFrame(from, decoded.message);
+      if (decoded.ok) init.onFrame(from, decoded.message, frame.byteLength);
       else init.onReject(from, decoded.reason);
     }
     await stream.close();

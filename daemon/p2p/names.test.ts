@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { directProtocolId, gossipTopic, mdnsServiceTag } from './names.js';
+import { directProtocolId, mdnsServiceTag, membershipProtocolId } from './names.js';
 
 describe('p2p names', () => {
-  it('scopes the mDNS tag, topic and protocol id by cluster, so clusters never meet', () => {
+  it('scopes the mDNS tag and both stream protocol ids by cluster, so clusters never meet; the membership stream is shared by both election protocols', () => {
     assert.equal(mdnsServiceTag('prod'), '_conclave-prod._udp.local');
     assert.notEqual(mdnsServiceTag('prod'), mdnsServiceTag('staging'));
-    assert.equal(gossipTopic('prod'), 'conclave/prod/heartbeat/1');
-    assert.notEqual(gossipTopic('prod'), gossipTopic('staging'));
+    assert.equal(membershipProtocolId('prod'), '/conclave/prod/membership/1.0.0');
+    assert.notEqual(membershipProtocolId('prod'), membershipProtocolId('staging'));
     assert.equal(directProtocolId('prod', 'raft'), '/conclave/prod/raft/1.0.0');
     assert.notEqual(directProtocolId('prod', 'raft'), directProtocolId('prod', 'bully'));
   });

@@ -1,6 +1,6 @@
 /**
- * Names derived from the cluster: the mDNS service tag, the gossip topic and the direct protocol
- * id. Nodes of another cluster use other names, so they neither discover nor hear each other.
+ * Names derived from the cluster: the mDNS service tag and the membership and election stream
+ * protocol ids. Nodes of another cluster use other names, so they neither discover nor hear each other.
  */
 import { createHash } from 'node:crypto';
 import type { ProtocolName } from '../../protocols/types.js';
@@ -19,8 +19,9 @@ export function mdnsServiceTag(cluster: string): string {
   return `${LABEL_PREFIX}${label}._udp.local`;
 }
 
-export function gossipTopic(cluster: string): string {
-  return `conclave/${cluster}/heartbeat/1`;
+/** Heartbeats and peer lists, between every two nodes of the cluster whatever election protocol each runs. */
+export function membershipProtocolId(cluster: string): string {
+  return `/conclave/${cluster}/membership/1.0.0`;
 }
 
 export function directProtocolId(cluster: string, protocol: ProtocolName): string {

@@ -1,13 +1,14 @@
 /**
- * The libp2p node: TCP + noise + yamux (+ pnet when a swarm key is set), identify, ping,
- * gossipsub on the cluster topic, mDNS discovery when enabled, and direct JSON frames on one
- * long-lived stream per peer. Decisions live in small modules beside this one; this file wires.
+ * The libp2p node: TCP + noise + yamux (+ pnet when a swarm key is set), identify, ping, mDNS
+ * discovery when enabled, and JSON frames on two long-lived streams per peer: the membership
+ * stream (heartbeats and peer lists, peer-exchange.ts) with every peer of the cluster, and the
+ * election stream with every member running the same protocol. Decisions live in small modules
+ * beside this one; this file wires.
  */
-import { gossipsub } from '@chainsafe/libp2p-gossipsub';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import { StrictSign, TopicValidatorResult, type Message, type PeerId, type PeerInfo } from '@libp2p/interface';
+import type { PeerId, PeerInfo, Stream } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
@@ -20,12 +21,6 @@ import { performance } from 'node:perf_hooks';
 import { PeerChannel } from './channel.js';
 import {
   DIAL_TIMEOUT_MS,
-  GOSSIP_HEARTBEAT_INTERVAL_MS,
-  GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
-  GOSSIP_MAX_RPC_BYTES,
-  GOSSIP_MESH,
-  GOSSIP_PRUNE_BACKOFF_MS,
-  GOSSIP_RETAIN_SCORE_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_S,
   INBOUND_FRAMES_PER_TURN,
   MDNS_SEARCH_PHASE_MS,
@@ -42,7 +37,8 @@ import { PeerFloodError } from './errors.js';
 import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
 import { decodeFrame, encodeFrame } from './frames.js';
 import { readInboundStream } from './inbound.js';
-import { directProtocolId, gossipTopic, mdnsServiceTag } from './names.js';
+import { directProtocolId, mdnsServiceTag, membershipProtocolId } from './names.js';
+import { heartbeatFrame, parseMembershipFrame, peersFrame, type ExchangedPeer } from './peer-exchange.js';
 import { createRejectLogLimiter } from './reject-log.js';
 import type { FrameRejectReason, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';
 import { installYamuxWindowBatching } from './yamux-window.js';
@@ -52,7 +48,7 @@ type Handler<A extends unknown[]> = (...args: A) => void;
 /** Creates, starts and returns a node that is listening on every `listen` address. */
 export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const log = init.logger;
-  const topic = gossipTopic(init.cluster);
+  const membershipProtocol = membershipProtocolId(init.cluster);
   const protocolId = directProtocolId(init.cluster, init.protocol);
   // Discovery reports arrive before libp2p is returned; they wait here until the dialer exists.
   let onDiscovered: (info: PeerInfo) => void = () => undefined;
@@ -95,30 +91,10 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       denyOutboundEncryptedConnection: refused,
     },
     services: {
+      // Tells each side the other's listen addresses (for peer lists) and protocols (whether it
+      // is of this cluster); ping serves libp2p's connection monitor.
       identify: identify(),
       ping: ping(),
-      pubsub: gossipsub({
-        globalSignaturePolicy: StrictSign,
-        emitSelf: false,
-        allowPublishToZeroTopicPeers: true,
-        floodPublish: true,
-        allowedTopics: [topic],
-        heartbeatInterval: GOSSIP_HEARTBEAT_INTERVAL_MS,
-        ...GOSSIP_MESH,
-        // Without it, every relayed duplicate is signature-checked before it is recognised as a
-        // duplicate. A signed message's id is its author and sequence number: read them raw.
-        fastMsgIdFn: fastMessageId,
-        pruneBackoff: GOSSIP_PRUNE_BACKOFF_MS,
-        // Defaults built for public networks that punish what a LAN cluster does routinely:
-        // many nodes on one IP (a local cluster) and re-grafting right after a restart.
-        scoreParams: { IPColocationFactorWeight: 0, behaviourPenaltyWeight: 0, retainScore: GOSSIP_RETAIN_SCORE_MS },
-        // Peer scoring stays off as a defence (no topic score parameters): its mesh-delivery terms
-        // assume messages arrive through a mesh of about six, while here floodPublish delivers them
-        // first-hand and the mesh is 1-2, so honest peers would be penalised; and its penalties fall
-        // on the peer that relayed a message, not its author. The validator below limits authors.
-        maxInboundDataLength: GOSSIP_MAX_RPC_BYTES,
-        maxOutboundBufferSize: GOSSIP_MAX_OUTBOUND_BUFFER_BYTES,
-      }),
     },
   });
 
@@ -138,6 +114,9 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const rejectHandlers: Handler<[string, FrameRejectReason]>[] = [];
   const peerHandlers: Handler<[string, 'connected' | 'disconnected']>[] = [];
   const channels = new Map<string, PeerChannel>();
+  /** Membership streams, one per peer of this cluster (it speaks membershipProtocol), with its listen addresses. */
+  const beatChannels = new Map<string, PeerChannel>();
+  const clusterPeers = new Map<string, string[]>();
   /** Members (from keepConnected) get a message stream as soon as they are connected. */
   let memberIds = new Set<string>();
   let warmChannel: (peer: string) => void = () => undefined;
@@ -194,6 +173,54 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   onDiscovered = (info) => dialer.discovered(info.id.toString(), info.multiaddrs.map(String));
   libp2p.addEventListener('peer:discovery', (evt) => onDiscovered(evt.detail));
 
+  const channelTo = (peer: string, protocol = protocolId, map = channels): PeerChannel => {
+    let channel = map.get(peer);
+    if (!channel) {
+      const remote = peerIdFromString(peer);
+      channel = new PeerChannel({
+        peer,
+        maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER,
+        maxQueuedBytes: Math.max(MAX_QUEUED_BYTES_PER_PEER, init.maxFrameBytes),
+        maxQueuedMs: MAX_QUEUED_FRAME_AGE_MS,
+        maxBlockedMs: MAX_BLOCKED_STREAM_MS,
+        nowMs,
+        openStream: (): Promise<Stream> => libp2p.dialProtocol(remote, protocol, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS }),
+        onDropped: (count, reason) => {
+          stats.outboundFramesDropped += count;
+          // Reported as before: the runtime counts these under messages_rejected_total.
+          if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
+        },
+        onStreamReset: () => {
+          stats.outboundStreamResets++;
+        },
+        onFramesSent: (count) => {
+          stats.framesSent += count;
+        },
+        logger: log,
+      });
+      map.set(peer, channel);
+    }
+    return channel;
+  };
+
+  /**
+   * A peer of this cluster, identified: open its membership stream, send it the peers we know
+   * (it may have come in through one bootstrap address), and tell the others where it listens
+   * (two nodes that joined at once through the same node would not know each other otherwise).
+   */
+  const onClusterPeer = (peer: string, addrs: string[]): void => {
+    if (stopping || clusterPeers.has(peer)) return;
+    clusterPeers.set(peer, addrs);
+    const others: ExchangedPeer[] = [...clusterPeers].filter(([id]) => id !== peer).map(([id, a]) => ({ id, addrs: a }));
+    sendPeers(peer, others);
+    for (const { id } of others) sendPeers(id, [{ id: peer, addrs }]);
+  };
+  const sendPeers = (to: string, peers: ExchangedPeer[]): void => {
+    if (peers.length === 0) return;
+    const payload = encodeFrame(peersFrame(peers));
+    if (payload) channelTo(to, membershipProtocol, beatChannels).send(payload);
+  };
+
   libp2p.addEventListener('peer:connect', (evt) => {
     const peer = evt.detail.toString();
     dialer.peerConnected(peer);
@@ -201,36 +228,50 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     warmChannel(peer);
     emit(peerHandlers, peer, 'connected');
   });
+  libp2p.addEventListener('peer:identify', (evt) => {
+    const { peerId, protocols, listenAddrs } = evt.detail;
+    if (protocols.includes(membershipProtocol)) onClusterPeer(peerId.toString(), listenAddrs.map(String));
+  });
   libp2p.addEventListener('peer:disconnect', (evt) => {
     const peer = evt.detail.toString();
     channels.get(peer)?.close();
     channels.delete(peer);
+    beatChannels.get(peer)?.close();
+    beatChannels.delete(peer);
+    clusterPeers.delete(peer);
     dialer.peerDisconnected(peer);
     emit(peerHandlers, peer, 'disconnected');
   });
 
-  const pubsub = libp2p.services.pubsub;
-  // Runs after gossipsub's signature check and duplicate filter, before delivery and relay: a
-  // dropped message goes neither to the runtime (so never to JSON.parse) nor to other peers.
-  pubsub.topicValidators.set(topic, (_relayedBy, msg) => {
-    if (msg.type !== 'signed') return TopicValidatorResult.Reject;
-    const author = msg.from.toString();
-    const refusal = guard.admitGossip(author, msg.data.byteLength, nowMs());
-    if (refusal === null) return TopicValidatorResult.Accept;
-    dropInbound(author, refusal);
-    // Reject tells gossipsub the message is invalid; Ignore only that it is not wanted now.
-    return refusal === 'oversized-gossip' ? TopicValidatorResult.Reject : TopicValidatorResult.Ignore;
-  });
-  pubsub.addEventListener('message', (evt) => {
-    const msg: Message = evt.detail;
-    if (msg.topic !== topic || msg.type !== 'signed') return;
-    stats.gossipBytesReceived += msg.data.byteLength;
-    const from = msg.from.toString();
-    // The validator admitted at most maxGossipBytes; decoded like a direct frame, in one place.
-    const decoded = decodeFrame(msg.data, Number.POSITIVE_INFINITY);
-    if (decoded.ok) emit(gossipHandlers, from, decoded.message);
-    else reject(from, decoded.reason);
-  });
+  // The membership stream: a heartbeat's author is the peer noise authenticated on this
+  // connection. Each frame takes a token from the peer's gossip bucket before it is parsed;
+  // frames over maxGossipBytes are dropped (and far over it, the stream reset), as gossip.
+  const asGossipReject = (reason: FrameRejectReason): FrameRejectReason => (reason === 'rate-limited' ? 'rate-limited-gossip' : reason === 'oversized' ? 'oversized-gossip' : reason);
+  await libp2p.handle(
+    membershipProtocol,
+    ({ stream, connection }) => {
+      void readInboundStream(stream, {
+        from: connection.remotePeer.toString(),
+        maxFrameBytes: limits.maxGossipBytes,
+        framesPerTurn: INBOUND_FRAMES_PER_TURN,
+        admit: (from) => guard.admitGossip(from, 0, nowMs()) === null,
+        onFrame: (from, message, byteLength) => {
+          const frame = parseMembershipFrame(message);
+          if (frame.kind === 'heartbeat') {
+            stats.gossipBytesReceived += byteLength;
+            emit(gossipHandlers, from, frame.heartbeat);
+          } else if (frame.kind === 'peers') {
+            for (const p of frame.peers) if (p.id !== selfId && !clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
+          } else {
+            dropInbound(from, 'malformed');
+          }
+        },
+        onReject: (from, reason) => dropInbound(from, asGossipReject(reason)),
+        logger: log,
+      });
+    },
+    { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS },
+  );
 
   await libp2p.handle(
     protocolId,
@@ -258,7 +299,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     await Promise.resolve(libp2p.stop()).catch(() => undefined);
     throw err;
   }
-  pubsub.subscribe(topic);
   // Fast mDNS queries while searching: just started, or no peer at all (alone, or cut off).
   const startedAtMs = nowMs();
   const searchTimer = mdnsService
@@ -269,37 +309,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       }, init.mdns.intervalMs)
     : null;
   dialer.addBootstrap(init.bootstrap.map((addr) => ({ addr, peer: multiaddr(addr).getPeerId() })));
-  log.debug({ peerId: selfId, addrs: libp2p.getMultiaddrs().map(String), topic, protocolId }, 'p2p node started');
-
-  const channelTo = (peer: string): PeerChannel => {
-    let channel = channels.get(peer);
-    if (!channel) {
-      const remote = peerIdFromString(peer);
-      channel = new PeerChannel({
-        peer,
-        maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER,
-        maxQueuedBytes: Math.max(MAX_QUEUED_BYTES_PER_PEER, init.maxFrameBytes),
-        maxQueuedMs: MAX_QUEUED_FRAME_AGE_MS,
-        maxBlockedMs: MAX_BLOCKED_STREAM_MS,
-        nowMs,
-        openStream: () => libp2p.dialProtocol(remote, protocolId, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS }),
-        onDropped: (count, reason) => {
-          stats.outboundFramesDropped += count;
-          // Reported as before: the runtime counts these under messages_rejected_total.
-          if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
-        },
-        onStreamReset: () => {
-          stats.outboundStreamResets++;
-        },
-        onFramesSent: (count) => {
-          stats.framesSent += count;
-        },
-        logger: log,
-      });
-      channels.set(peer, channel);
-    }
-    return channel;
-  };
+  log.debug({ peerId: selfId, addrs: libp2p.getMultiaddrs().map(String), membershipProtocol, protocolId }, 'p2p node started');
 
   // One stream per member, opened on connect: see PeerChannel.warm. A channel lives as long as
   // the connection (closed on disconnect), so each connection is warmed once.
@@ -314,15 +324,9 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     listenAddrs: () => libp2p.getMultiaddrs().map(String),
     publish(data) {
       if (stopping) return;
-      pubsub.publish(topic, data).then(
-        (result) => {
-          stats.gossipBytesSent += data.byteLength * result.recipients.length;
-        },
-        (err: unknown) => {
-          const name = (err as Error | null)?.name ?? 'Error';
-          if (logLimiter.shouldLog('publish', name, nowMs())) log.warn({ err }, 'gossip publish failed (logged once a minute per error name)');
-        },
-      );
+      const frame = heartbeatFrame(data);
+      for (const peer of clusterPeers.keys()) channelTo(peer, membershipProtocol, beatChannels).send(frame);
+      stats.gossipBytesSent += data.byteLength * clusterPeers.size;
     },
     onGossip: (handler) => void gossipHandlers.push(handler),
     send(to, message) {
@@ -352,8 +356,9 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       stopping ??= (async () => {
         dialer.stop();
         if (searchTimer) clearInterval(searchTimer);
-        for (const channel of channels.values()) channel.close();
+        for (const channel of [...channels.values(), ...beatChannels.values()]) channel.close();
         channels.clear();
+        beatChannels.clear();
         await libp2p.stop();
       })();
       return stopping;
@@ -364,16 +369,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
 /** The part of @libp2p/mdns's MulticastDNS used here: its (public) multicast-dns socket. */
 interface MdnsQuerier {
   mdns?: { query(packet: { questions: { name: string; type: 'PTR' }[] }): void };
-}
-
-/**
- * Gossipsub's cheap duplicate check, run before signature verification. Under StrictSign a
- * message is identified by its author and sequence number; a forged copy that reuses them fails
- * verification and is never cached, so it cannot shadow the real message.
- */
-function fastMessageId(msg: { from?: Uint8Array; seqno?: Uint8Array; data?: Uint8Array }): string {
-  const hex = (bytes: Uint8Array | undefined): string => (bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : '');
-  return `${hex(msg.from)}/${hex(msg.seqno)}`;
 }
 
 /** Addresses to dial, each naming the expected peer so noise verifies who answers. */

@@ -1,6 +1,6 @@
 /**
- * The libp2p node as the runtime sees it: gossip on the cluster topic, JSON frames on direct
- * streams, connection events and a redial set. Nothing here mentions libp2p types except the key.
+ * The libp2p node as the runtime sees it: heartbeats to every peer of the cluster, JSON frames on
+ * election streams, connection events and a redial set. Nothing here mentions libp2p types except the key.
  */
 import type { PrivateKey } from '@libp2p/interface';
 import type { ProtocolName } from '../../protocols/types.js';
@@ -16,7 +16,7 @@ export interface P2PLogger {
 
 export interface P2PNodeInit {
   privateKey: PrivateKey;
-  /** Scopes the mDNS service tag, the gossip topic and the direct protocol id. */
+  /** Scopes the mDNS service tag and the membership and election stream protocol ids. */
   cluster: string;
   /** Scopes the direct-messaging protocol id, so Bully and Raft nodes never exchange frames. */
   protocol: ProtocolName;
@@ -45,9 +45,9 @@ export type FrameRejectReason = 'oversized' | 'malformed' | 'queue-full' | 'rate
 export type OutboundDropReason = 'queue-full' | 'stale' | 'stream-lost';
 
 export interface P2PStats {
-  /** Gossip payload bytes handed to peers (payload × recipients; framing overhead not counted). */
+  /** Heartbeat payload bytes handed to peers (payload × recipients; framing overhead not counted). */
   gossipBytesSent: number;
-  /** Gossip payload bytes received on the cluster topic. */
+  /** Heartbeat frame bytes received on membership streams. */
   gossipBytesReceived: number;
   framesSent: number;
   framesReceived: number;
@@ -76,11 +76,14 @@ export interface P2PNode {
   readonly peerId: string;
   /** Bound multiaddrs, each ending in `/p2p/<id>`. */
   listenAddrs(): string[];
-  /** Gossip on the cluster heartbeat topic; never throws (failures are logged). */
+  /**
+   * A heartbeat (encoded JSON) to every connected peer of the cluster, on its membership stream,
+   * first-hand: nothing is relayed. Never throws.
+   */
   publish(data: Uint8Array): void;
   /**
-   * Parsed JSON, decoded like a direct frame (frames.ts); `from` is the authenticated sender:
-   * every message is signed (StrictSign). Validating its shape is the caller's job.
+   * A heartbeat, parsed JSON, decoded like a direct frame (frames.ts); `from` is the peer noise
+   * authenticated on that connection, so it is the author. Validating its shape is the caller's job.
    */
   onGossip(handler: (from: string, message: unknown) => void): void;
   /** One JSON frame on the long-lived stream to `to`; non-blocking, ordered per peer. */

@@ -8,7 +8,7 @@ import type { MembershipTimings } from './types.js';
 
 /** Several daemons on one LAN. Targets (5 nodes): kill -9 dead p50 <= 1 s, SIGSTOP dead p50 <= 3 s. */
 const lan: MembershipTimings = {
-  // Every heartbeat is a signed gossip message to every member, the bulk of an idle daemon's CPU:
+  // Every heartbeat is a frame to every member, the bulk of an idle daemon's CPU:
   // 500 ms instead of 300 cut it by about a third. Detection does not wait for the next heartbeat
   // (suspicions are gossiped at once), so only silence detection scales with this.
   heartbeatIntervalMs: 500,

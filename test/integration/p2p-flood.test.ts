@@ -1,15 +1,16 @@
 /**
  * Bounded work per peer, on real libp2p nodes over 127.0.0.1 (mDNS off, static bootstrap): a
  * peer flooding election frames far above its limit is cut to the limit, disconnected and
- * refused, while the node still answers others; oversized gossip is dropped and counted; an
- * author flooding gossip is disconnected like a frame flooder. Limits: flood-guard.ts.
+ * refused, while the node still answers others; an oversized heartbeat is dropped and counted; a
+ * peer flooding heartbeats is disconnected like a frame flooder. Limits: flood-guard.ts.
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
-import { DEFAULT_PEER_LIMITS, directProtocolId } from '../../daemon/p2p/index.js';
+import { DEFAULT_PEER_LIMITS, directProtocolId, membershipProtocolId } from '../../daemon/p2p/index.js';
+import { heartbeatFrame } from '../../daemon/p2p/peer-exchange.js';
 import { connected, nodePool, publishUntil, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
 
 const pool = nodePool();
@@ -80,16 +81,22 @@ describe('per-peer limits on loopback', { timeout: 120_000 }, () => {
     assert.equal(a.node.stats().floodDisconnects, 0);
   });
 
-  it('limits gossip per author: a flood is dropped, counted, and its author disconnected', async () => {
+  it('limits heartbeats per peer: a flood on the membership stream is dropped, counted, and its sender disconnected', async () => {
     const a = await node();
-    const author = await node({ bootstrap: [a.node.listenAddrs()[0]!] });
-    await waitFor('connected', () => connected(a, author));
-    await publishUntil(author, 'hello', 'a first heartbeat', () => a.gossip.some((g) => g.text === 'hello'));
+    const flooder = await rawSender();
+    const flooderId = flooder.peerId.toString();
+    const stream = await flooder.dialProtocol(multiaddr(a.node.listenAddrs()[0]!), membershipProtocolId('test'));
+    // Heartbeat frames far above 100 a second, in 64 KiB chunks (an honest node's own queue
+    // never lets it send this: only a raw stream can).
     const { gossip, strikes } = DEFAULT_PEER_LIMITS;
-    const count = gossip.burst + strikes.burst + 1000;
-    for (let i = 0; i < count; i++) author.node.publish(new TextEncoder().encode(JSON.stringify(`flood-${i}`)));
-    await waitFor('the author is disconnected', () => a.node.stats().floodDisconnects === 1, 30_000);
-    assert.ok(rejectsOf(a, author.node.peerId, 'rate-limited-gossip') >= strikes.burst);
-    assert.ok(a.gossip.filter((g) => g.text.startsWith('flood-')).length < count - strikes.burst);
+    const total = 20_000;
+    const flood = Buffer.concat(Array.from({ length: total }, (_, i) => lp.encode.single(heartbeatFrame(new TextEncoder().encode(JSON.stringify(`flood-${i}`)))).subarray()));
+    const chunks = Array.from({ length: Math.ceil(flood.byteLength / 65_536) }, (_, i) => flood.subarray(i * 65_536, (i + 1) * 65_536));
+    void stream.sink(chunks).catch(() => undefined);
+    await waitFor('the sender is disconnected', () => a.node.stats().floodDisconnects === 1, 30_000);
+    const admitted = a.gossip.filter((g) => g.from === flooderId).length;
+    assert.ok(rejectsOf(a, flooderId, 'rate-limited-gossip') >= strikes.burst, 'every dropped heartbeat is counted');
+    assert.ok(admitted <= gossip.burst + gossip.ratePerS * 30, `${admitted} heartbeats admitted`);
+    assert.ok(admitted + rejectsOf(a, flooderId, 'rate-limited-gossip') < total, 'disconnected before the flood ended');
   });
 });

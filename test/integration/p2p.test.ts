@@ -31,7 +31,7 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
       const others = nodes.filter((n) => n !== sender);
       const text = `from-${sender.node.peerId}`;
       await publishUntil(sender, text, `gossip from ${sender.node.peerId}`, () => others.every((o) => o.gossip.some((g) => g.text === text)));
-      for (const o of others) assert.ok(o.gossip.filter((g) => g.text === text).every((g) => g.from === sender.node.peerId), 'from is the signed sender');
+      for (const o of others) assert.ok(o.gossip.filter((g) => g.text === text).every((g) => g.from === sender.node.peerId), 'from is the sender, as noise authenticated it');
     }
     assert.ok(a.node.stats().gossipBytesSent > 0 && b.node.stats().gossipBytesReceived > 0);
     assert.equal(a.peerEvents.filter((e) => e.peer === b.node.peerId && e.event === 'connected').length, 1, 'connected fires once per peer');

@@ -2,15 +2,14 @@
  * The hostile peer's node, in its own process (see hostile-peer.ts): `node hostile-peer-process.js
  * <HostileChildInit JSON>`. Prints `ready`, then one JSON line per reply and connection event;
  * reads one HostileRequest per line on stdin and exits when stdin ends (its parent is gone).
- * Transports, encryption, muxer, gossipsub topic and stream protocol are the daemon's
- * (daemon/p2p/node.ts, names.ts); everything it sends is whatever the test asked for.
+ * Transports, encryption, muxer and both stream protocols are the daemon's (daemon/p2p/node.ts,
+ * names.ts, peer-exchange.ts); everything it sends is whatever the test asked for.
  */
 import '../../daemon/polyfill.js';
-import { gossipsub } from '@chainsafe/libp2p-gossipsub';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import { StrictSign, type Stream } from '@libp2p/interface';
+import type { PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
@@ -19,17 +18,18 @@ import * as lp from 'it-length-prefixed';
 import { createLibp2p } from 'libp2p';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GOSSIP_HEARTBEAT_INTERVAL_MS, MAX_DIRECT_STREAMS, OPEN_STREAM_TIMEOUT_MS } from '../../daemon/p2p/constants.js';
-import { directProtocolId, gossipTopic } from '../../daemon/p2p/names.js';
+import { MAX_DIRECT_STREAMS, OPEN_STREAM_TIMEOUT_MS } from '../../daemon/p2p/constants.js';
+import { directProtocolId, membershipProtocolId } from '../../daemon/p2p/names.js';
+import { heartbeatFrame } from '../../daemon/p2p/peer-exchange.js';
 import { forgeHeartbeat, type ForgedHeartbeat, type HostileChildInit, type HostileLine, type HostileRequest, type HostileStats } from './hostile-peer.js';
 
-/** A daemon that never subscribes to our topic within this long is not a Conclave daemon of this cluster. */
-const SUBSCRIBE_TIMEOUT_MS = 10_000;
+/** A daemon that does not speak this cluster's membership protocol within this long is not a Conclave daemon of this cluster. */
+const IDENTIFY_TIMEOUT_MS = 10_000;
 /** Frames per write in a flood: one stream write per block keeps 10k+ frames a second cheap. */
 const FLOOD_BLOCK_FRAMES = 64;
 
 const init = JSON.parse(process.argv[2] ?? '{}') as HostileChildInit;
-const topic = gossipTopic(init.cluster);
+const membershipProtocol = membershipProtocolId(init.cluster);
 const protocolId = directProtocolId(init.cluster, init.protocol);
 const encoder = new TextEncoder();
 const print = (line: HostileLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -45,14 +45,6 @@ const libp2p = await createLibp2p({
   services: {
     identify: identify(),
     ping: ping(),
-    pubsub: gossipsub({
-      globalSignaturePolicy: StrictSign,
-      emitSelf: false,
-      allowPublishToZeroTopicPeers: true,
-      floodPublish: true,
-      allowedTopics: [topic],
-      heartbeatInterval: GOSSIP_HEARTBEAT_INTERVAL_MS,
-    }),
   },
 });
 
@@ -77,8 +69,10 @@ await libp2p.handle(
   },
   { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS },
 );
+// Speaking the membership protocol makes daemons count this peer as one of the cluster: they
+// send it their heartbeats (read and counted like election frames) and take its own.
+await libp2p.handle(membershipProtocol, ({ stream }) => void readFrames(stream), { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS });
 await libp2p.start();
-libp2p.services.pubsub.subscribe(topic);
 const addrs = libp2p.getMultiaddrs().map(String);
 
 async function readFrames(stream: Stream): Promise<void> {
@@ -101,13 +95,48 @@ async function readFrames(stream: Stream): Promise<void> {
 async function dial(addr: string): Promise<string> {
   const connection = await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS) });
   const peer = connection.remotePeer;
-  // Heartbeats published before the daemon's subscription arrived would reach no one.
-  const deadline = Date.now() + SUBSCRIBE_TIMEOUT_MS;
-  while (!libp2p.services.pubsub.getSubscribers(topic).some((p) => p.equals(peer))) {
-    if (Date.now() > deadline) throw new Error(`${peer.toString()} did not subscribe to ${topic} within ${SUBSCRIBE_TIMEOUT_MS} ms`);
+  const deadline = Date.now() + IDENTIFY_TIMEOUT_MS;
+  while (!(await speaksMembership(peer))) {
+    if (Date.now() > deadline) throw new Error(`${peer.toString()} did not identify as speaking ${membershipProtocol} within ${IDENTIFY_TIMEOUT_MS} ms`);
     await sleep(20);
   }
+  dialled.add(peer.toString());
   return peer.toString();
+}
+
+async function speaksMembership(peer: PeerId): Promise<boolean> {
+  try {
+    return (await libp2p.peerStore.get(peer)).protocols.includes(membershipProtocol);
+  } catch {
+    return false;
+  }
+}
+
+/** Daemons dialled: heartbeats go to each on its membership stream, as a daemon sends its own. */
+const dialled = new Set<string>();
+const beatQueues = new Map<string, { queue: Uint8Array[]; wake: (() => void) | null }>();
+
+/** One long-lived membership stream per daemon, written frame by frame. */
+function beatTo(to: string, frame: Uint8Array): void {
+  let entry = beatQueues.get(to);
+  if (!entry) {
+    const created = { queue: [] as Uint8Array[], wake: null as (() => void) | null };
+    entry = created;
+    beatQueues.set(to, created);
+    async function* frames(): AsyncGenerator<Uint8Array> {
+      for (;;) {
+        while (created.queue.length > 0) yield created.queue.shift()!;
+        await new Promise<void>((resolve) => (created.wake = resolve));
+        created.wake = null;
+      }
+    }
+    libp2p
+      .dialProtocol(peerIdFromString(to), membershipProtocol, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS })
+      .then((stream) => stream.sink(lp.encode(frames())))
+      .catch(() => beatQueues.delete(to));
+  }
+  entry.queue.push(frame);
+  entry.wake?.();
 }
 
 let heartbeatTimer: NodeJS.Timeout | null = null;
@@ -124,7 +153,8 @@ async function heartbeats(forged: ForgedHeartbeat | null, intervalMs: number, co
   let left = count ?? Infinity;
   const beat = () => {
     const heartbeat = forgeHeartbeat({ cluster: init.cluster, id: selfId, addrs, bornS }, forged, ++seq);
-    libp2p.services.pubsub.publish(topic, encoder.encode(JSON.stringify(heartbeat))).catch(() => undefined);
+    const frame = heartbeatFrame(encoder.encode(JSON.stringify(heartbeat)));
+    for (const to of dialled) beatTo(to, frame);
     stats.heartbeatsPublished++;
     left--;
   };

@@ -1,8 +1,8 @@
 /**
- * A hostile peer for integration tests: a libp2p node of its own (TCP, noise, yamux, gossipsub
- * on the cluster topic, the election stream protocol, as daemon/p2p/node.ts builds them) that
- * speaks Conclave's wire formats but obeys none of its rules. It can join a running cluster by
- * dialling a daemon, gossip forged heartbeats (any meta, any suspects/dead/left lists) so it is
+ * A hostile peer for integration tests: a libp2p node of its own (TCP, noise, yamux, the
+ * membership and election stream protocols, as daemon/p2p/node.ts builds them) that speaks
+ * Conclave's wire formats but obeys none of its rules. It can join a running cluster by
+ * dialling a daemon, send forged heartbeats (any meta, any suspects/dead/left lists) so it is
  * an alive member, send any JSON frames on the election protocol, flood them, and take the
  * streams daemons open to it without ever reading them.
  *
