@@ -35,8 +35,8 @@ import { explainDialTimeout } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
 import { PeerFloodError } from './errors.js';
 import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
-import { decodeFrame, encodeFrame } from './frames.js';
-import { readInboundStream } from './inbound.js';
+import { encodeFrame } from './frames.js';
+import { readInboundStream, type InboundInit } from './inbound.js';
 import { directProtocolId, mdnsServiceTag, membershipProtocolId } from './names.js';
 import { heartbeatFrame, parseMembershipFrame, peersFrame, type ExchangedPeer } from './peer-exchange.js';
 import { createRejectLogLimiter } from './reject-log.js';
@@ -218,8 +218,9 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const sendPeers = (to: string, peers: ExchangedPeer[]): void => {
     if (peers.length === 0) return;
     const payload = encodeFrame(peersFrame(peers));
-    if (payload) channelTo(to, membershipProtocol, beatChannels).send(payload);
+    if (payload) beatChannelTo(to).send(payload);
   };
+  const beatChannelTo = (peer: string): PeerChannel => channelTo(peer, membershipProtocol, beatChannels);
 
   libp2p.addEventListener('peer:connect', (evt) => {
     const peer = evt.detail.toString();
@@ -243,54 +244,44 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     emit(peerHandlers, peer, 'disconnected');
   });
 
+  /** Every inbound stream of `protocol` is read frame by frame until it ends (inbound.ts). */
+  const handleFrames = (protocol: string, reader: Omit<InboundInit, 'from' | 'framesPerTurn' | 'logger'>): Promise<void> =>
+    libp2p.handle(
+      protocol,
+      ({ stream, connection }) => void readInboundStream(stream, { ...reader, from: connection.remotePeer.toString(), framesPerTurn: INBOUND_FRAMES_PER_TURN, logger: log }),
+      { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS },
+    );
+
   // The membership stream: a heartbeat's author is the peer noise authenticated on this
   // connection. Each frame takes a token from the peer's gossip bucket before it is parsed;
   // frames over maxGossipBytes are dropped (and far over it, the stream reset), as gossip.
   const asGossipReject = (reason: FrameRejectReason): FrameRejectReason => (reason === 'rate-limited' ? 'rate-limited-gossip' : reason === 'oversized' ? 'oversized-gossip' : reason);
-  await libp2p.handle(
-    membershipProtocol,
-    ({ stream, connection }) => {
-      void readInboundStream(stream, {
-        from: connection.remotePeer.toString(),
-        maxFrameBytes: limits.maxGossipBytes,
-        framesPerTurn: INBOUND_FRAMES_PER_TURN,
-        admit: (from) => guard.admitGossip(from, 0, nowMs()) === null,
-        onFrame: (from, message, byteLength) => {
-          const frame = parseMembershipFrame(message);
-          if (frame.kind === 'heartbeat') {
-            stats.gossipBytesReceived += byteLength;
-            emit(gossipHandlers, from, frame.heartbeat);
-          } else if (frame.kind === 'peers') {
-            for (const p of frame.peers) if (p.id !== selfId && !clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
-          } else {
-            dropInbound(from, 'malformed');
-          }
-        },
-        onReject: (from, reason) => dropInbound(from, asGossipReject(reason)),
-        logger: log,
-      });
+  await handleFrames(membershipProtocol, {
+    maxFrameBytes: limits.maxGossipBytes,
+    admit: (from) => guard.admitGossip(from, 0, nowMs()) === null,
+    onFrame: (from, message, byteLength) => {
+      const frame = parseMembershipFrame(message);
+      if (frame.kind === 'heartbeat') {
+        stats.gossipBytesReceived += byteLength;
+        emit(gossipHandlers, from, frame.heartbeat);
+      } else if (frame.kind === 'peers') {
+        for (const p of frame.peers) if (p.id !== selfId && !clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
+      } else {
+        dropInbound(from, 'malformed');
+      }
     },
-    { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS },
-  );
-
-  await libp2p.handle(
-    protocolId,
-    ({ stream, connection }) => {
-      void readInboundStream(stream, {
-        from: connection.remotePeer.toString(),
-        maxFrameBytes: init.maxFrameBytes,
-        framesPerTurn: INBOUND_FRAMES_PER_TURN,
-        admit: (from) => guard.admitFrame(from, nowMs()),
-        onFrame: (from, message) => {
-          stats.framesReceived++;
-          emit(messageHandlers, from, message);
-        },
-        onReject: dropInbound,
-        logger: log,
-      });
+    onReject: (from, reason) => dropInbound(from, asGossipReject(reason)),
+  });
+  // The election stream, with members running this node's protocol.
+  await handleFrames(protocolId, {
+    maxFrameBytes: init.maxFrameBytes,
+    admit: (from) => guard.admitFrame(from, nowMs()),
+    onFrame: (from, message) => {
+      stats.framesReceived++;
+      emit(messageHandlers, from, message);
     },
-    { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS },
-  );
+    onReject: dropInbound,
+  });
 
   try {
     await libp2p.start();
@@ -325,7 +316,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     publish(data) {
       if (stopping) return;
       const frame = heartbeatFrame(data);
-      for (const peer of clusterPeers.keys()) channelTo(peer, membershipProtocol, beatChannels).send(frame);
+      for (const peer of clusterPeers.keys()) beatChannelTo(peer).send(frame);
       stats.gossipBytesSent += data.byteLength * clusterPeers.size;
     },
     onGossip: (handler) => void gossipHandlers.push(handler),

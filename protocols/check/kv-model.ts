@@ -72,7 +72,7 @@ function written(state: KvState, value: string | null, revision: number): StepRe
 }
 
 /** A write whose revision nobody learned: it is at least one above the last write. */
-function writtenUnknown(state: KvState, value: string | null, after: number): StepResult<KvState> {
+function writtenUnknown(value: string | null, after: number): StepResult<KvState> {
   return accept({ value, modRevision: value === null ? 0 : null, lastWriteMin: after + 1 });
 }
 
@@ -93,7 +93,7 @@ function casMatch(state: KvState, ifModRevision: number): { after: number } | nu
 export function kvStep(state: KvState, input: KvInput, output: KvOutput | undefined): StepResult<KvState> {
   switch (input.kind) {
     case 'put': {
-      if (output === undefined) return writtenUnknown(state, input.value, state.lastWriteMin);
+      if (output === undefined) return writtenUnknown(input.value, state.lastWriteMin);
       return written(state, input.value, (output as KvPutOutput).revision);
     }
     case 'get': {
@@ -106,14 +106,14 @@ export function kvStep(state: KvState, input: KvInput, output: KvOutput | undefi
       return accept({ value: state.value, modRevision: seen.modRevision, lastWriteMin: seen.modRevision });
     }
     case 'delete': {
-      if (output === undefined) return state.value === null ? accept(state) : writtenUnknown(state, null, state.lastWriteMin);
+      if (output === undefined) return state.value === null ? accept(state) : writtenUnknown(null, state.lastWriteMin);
       const done = output as KvDeleteOutput;
       if (done.deleted === 1) return state.value === null ? reject(state) : written(state, null, done.revision);
       return state.value === null && revisionPlausible(state, done.revision) ? accept(state) : reject(state);
     }
     case 'cas': {
       const match = casMatch(state, input.ifModRevision);
-      if (output === undefined) return match ? writtenUnknown(state, input.value, match.after) : accept(state);
+      if (output === undefined) return match ? writtenUnknown(input.value, match.after) : accept(state);
       const done = output as KvCasOutput;
       if (!done.ok) return match && state.modRevision !== null ? reject(state) : revisionPlausible(state, done.revision) ? accept(state) : reject(state);
       if (!match) return reject(state);

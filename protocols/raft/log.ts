@@ -47,14 +47,12 @@ export class RaftLog {
    * leader record at or below it, for a snapshot at that index.
    */
   stateAt(index: number): RaftSnapshotData {
-    let configuration: RaftConfiguration | null = null;
+    const configuration = this.configurationAt(index);
     let leaderRecord: RaftSnapshotData['leaderRecord'] = null;
-    for (let i = index - this.offsetIndex - 1; i >= 0 && (configuration === null || leaderRecord === null); i--) {
+    for (let i = index - this.offsetIndex - 1; i >= 0 && leaderRecord === null; i--) {
       const data = this.entries[i]!.data;
-      if (data.kind === 'config' && configuration === null) configuration = { voters: data.voters, learners: data.learners };
-      if (data.kind === 'leader' && leaderRecord === null) leaderRecord = { leader: data.leader, term: data.term };
+      if (data.kind === 'leader') leaderRecord = { leader: data.leader, term: data.term };
     }
-    configuration ??= this.snap?.data.configuration ?? null;
     leaderRecord ??= this.snap?.data.leaderRecord ?? null;
     if (configuration === null) throw new Error(`no configuration at or below ${index}: nothing to snapshot`);
     return { v: 1, configuration, leaderRecord };
@@ -147,9 +145,7 @@ export class RaftLog {
 
   /** The newest configuration in the log, committed or not (thesis §4.1: a server uses the latest it has). */
   configuration(): RaftConfiguration | null {
-    const index = this.configIndexes.at(-1);
-    const data = index === undefined ? undefined : this.entry(index)?.data;
-    return data?.kind === 'config' ? { voters: data.voters, learners: data.learners } : (this.snap?.data.configuration ?? null);
+    return this.configurationAt(Infinity);
   }
 
   /**
@@ -157,10 +153,14 @@ export class RaftLog {
    * what the cluster agreed on, where the newest may still be rolled back by a new leader.
    */
   committedConfiguration(): RaftConfiguration | null {
+    return this.configurationAt(this.committed);
+  }
+
+  /** The newest configuration held at or below `index`, else the snapshot's (null when there is neither). */
+  private configurationAt(index: number): RaftConfiguration | null {
     for (let k = this.configIndexes.length - 1; k >= 0; k--) {
-      const index = this.configIndexes[k]!;
-      if (index > this.committed) continue;
-      const data = this.entry(index)?.data;
+      if (this.configIndexes[k]! > index) continue;
+      const data = this.entry(this.configIndexes[k]!)?.data;
       if (data?.kind === 'config') return { voters: data.voters, learners: data.learners };
     }
     return this.snap?.data.configuration ?? null;

@@ -15,6 +15,7 @@ import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
+import { pushable, type Pushable } from 'it-pushable';
 import { createLibp2p } from 'libp2p';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -114,29 +115,21 @@ async function speaksMembership(peer: PeerId): Promise<boolean> {
 
 /** Daemons dialled: heartbeats go to each on its membership stream, as a daemon sends its own. */
 const dialled = new Set<string>();
-const beatQueues = new Map<string, { queue: Uint8Array[]; wake: (() => void) | null }>();
+const beatQueues = new Map<string, Pushable<Uint8Array>>();
 
 /** One long-lived membership stream per daemon, written frame by frame. */
 function beatTo(to: string, frame: Uint8Array): void {
-  let entry = beatQueues.get(to);
-  if (!entry) {
-    const created = { queue: [] as Uint8Array[], wake: null as (() => void) | null };
-    entry = created;
-    beatQueues.set(to, created);
-    async function* frames(): AsyncGenerator<Uint8Array> {
-      for (;;) {
-        while (created.queue.length > 0) yield created.queue.shift()!;
-        await new Promise<void>((resolve) => (created.wake = resolve));
-        created.wake = null;
-      }
-    }
+  let queue = beatQueues.get(to);
+  if (!queue) {
+    const frames = pushable<Uint8Array>();
+    queue = frames;
+    beatQueues.set(to, frames);
     libp2p
       .dialProtocol(peerIdFromString(to), membershipProtocol, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS })
-      .then((stream) => stream.sink(lp.encode(frames())))
+      .then((stream) => stream.sink(lp.encode(frames)))
       .catch(() => beatQueues.delete(to));
   }
-  entry.queue.push(frame);
-  entry.wake?.();
+  queue.push(frame);
 }
 
 let heartbeatTimer: NodeJS.Timeout | null = null;
