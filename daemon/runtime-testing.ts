@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { bullyMessageCodec, createBully, type BullyPersisted } from '../protocols/bully/index.js';
 import { DEFAULT_BULLY_CONFIG, type BullyConfig } from '../protocols/bully/config.js';
 import type { Membership } from '../protocols/membership/index.js';
-import type { Member, MembershipEffect } from '../protocols/membership/types.js';
+import type { Member, MembershipEffect, MembershipEvent } from '../protocols/membership/types.js';
 import { createRng } from '../protocols/rng.js';
 import type { NodeId } from '../protocols/types.js';
 import type { LogRecord } from '../shared/log-record.js';
@@ -43,6 +43,8 @@ export interface RuntimeHarness {
   /** Prometheus text as /metrics serves it. */
   scrape(): Promise<string>;
   sent: { to: NodeId; message: { type: string; epoch?: number } }[];
+  /** Peers whose connections the runtime asked the network to close, in order. */
+  disconnected: NodeId[];
   events: ApiEvent[];
   logs: LogRecord[];
   disk: HarnessDisk;
@@ -53,6 +55,8 @@ export interface RuntimeHarness {
   nowMs(): number;
   /** Moves the clock in steps of `stepMs`, stepping the runtime and settling finished writes after each. */
   advance(ms: number, stepMs?: number): Promise<void>;
+  /** Membership reports `event` at the next step, as if its failure detector had reached it. */
+  membershipReports(event: MembershipEvent): void;
 }
 
 export interface HarnessDisk extends NodeDisk {
@@ -103,7 +107,8 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   }));
   const membership = fixedMembership(members);
   const sent: RuntimeHarness['sent'] = [];
-  const p2p = recordingNetwork(sent);
+  const disconnected: NodeId[] = [];
+  const p2p = recordingNetwork(sent, disconnected);
   const logs: LogRecord[] = [];
   const log = pino({ level: 'debug' }, new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -139,6 +144,7 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     control,
     scrape: async () => (await metrics.scrape()).body,
     sent,
+    disconnected,
     events,
     logs,
     disk,
@@ -154,6 +160,7 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
         if (realDisk) await realDisk.drained();
       }
     },
+    membershipReports: (event) => membership.report(event),
   };
 }
 
@@ -223,9 +230,10 @@ function scriptedDisk(initial: BullyPersisted | null): HarnessDisk {
 }
 
 /** A membership that lists `members` and announces them once, so the election sees them. */
-function fixedMembership(members: Member[]): Membership {
+function fixedMembership(members: Member[]): Membership & { report(event: MembershipEvent): void } {
   let pending: MembershipEffect[] = members.map((member) => ({ type: 'event', event: { type: 'member-joined', member } }));
   return {
+    report: (event: MembershipEvent) => void pending.push({ type: 'event', event }),
     step: () => undefined,
     drain: () => {
       const out = pending;
@@ -237,10 +245,10 @@ function fixedMembership(members: Member[]): Membership {
     self: () => members[0]!,
     health: () => 1,
     deadline: () => Infinity,
-  } as Membership;
+  } as Membership & { report(event: MembershipEvent): void };
 }
 
-function recordingNetwork(sent: RuntimeHarness['sent']): P2PNode {
+function recordingNetwork(sent: RuntimeHarness['sent'], disconnected: NodeId[]): P2PNode {
   return {
     peerId: SELF_ID,
     listenAddrs: () => [],
@@ -251,6 +259,7 @@ function recordingNetwork(sent: RuntimeHarness['sent']): P2PNode {
     onReject: () => undefined,
     onPeer: () => undefined,
     keepConnected: () => undefined,
+    disconnect: (peer: NodeId) => void disconnected.push(peer),
     connectedPeers: () => [],
     stats: () => ({ gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0, handshakeFailures: 0 }),
     stop: async () => undefined,

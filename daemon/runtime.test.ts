@@ -89,3 +89,16 @@ describe('runtime: nothing leaves and nothing is reported before the disk has it
     assert.ok(changed?.type === 'leader-changed' && changed.fencingToken === 42);
   });
 });
+
+describe('runtime: connections follow membership', () => {
+  it('a member declared dead has its connections closed (and only then), so a partition heals through a fresh dial', async () => {
+    const { h } = at41([PEER_ID]);
+    await h.advance(200);
+    h.membershipReports({ type: 'member-suspect', id: PEER_ID, name: PEER_ID, incarnation: 1, reason: 'silence' });
+    await h.advance(50);
+    assert.deepEqual(h.disconnected, [], 'a suspect keeps its connection: it may refute');
+    h.membershipReports({ type: 'member-dead', id: PEER_ID, name: PEER_ID, incarnation: 1, suspectedForMs: 600 });
+    await h.advance(50);
+    assert.deepEqual(h.disconnected, [PEER_ID]);
+  });
+});

@@ -323,6 +323,10 @@ export class Runtime {
         p2p.send(output.to, output.message);
         return;
       case 'event':
+        // A member declared dead loses its connections: TCP would keep one open across a
+        // partition and resume it only at its retransmission backoff (up to minutes), while a
+        // closed one is redialled with ours (the member stays in `peers`).
+        if (output.event.type === 'member-dead') p2p.disconnect(output.event.id);
         this.logEvent(output.event);
         this.emit(output.event);
         return;

@@ -28,7 +28,7 @@ function fakeStream() {
     abort: () => undefined,
   };
   const frames = () => [...decode(chunks)].map((f) => JSON.parse(new TextDecoder().decode(f.subarray())) as unknown);
-  return { stream: stream as unknown as Stream, frames, fail: () => breakSink(new Error('reset')) };
+  return { stream: stream as unknown as Stream, chunks, frames, fail: () => breakSink(new Error('reset')) };
 }
 
 /** A peer that never reads: the sink takes nothing; abort() breaks it like a reset and is recorded. */
@@ -97,6 +97,20 @@ describe('peer channel', () => {
     await until(() => s.frames().length === 1);
     assert.equal(opens, 1);
     assert.deepEqual(s.frames(), ['first']);
+  });
+
+  it('each frame reaches the stream as one chunk, its length prefix in front (one muxer frame, one socket write)', async () => {
+    const s = fakeStream();
+    const { ch } = channel(async () => s.stream);
+    const long = 'x'.repeat(300);
+    ch.send(frame('a'));
+    ch.send(frame(long));
+    await until(() => s.frames().length === 2);
+    assert.equal(s.chunks.length, 2);
+    // 300 characters plus quotes need a two-byte varint: 0xae 0x02 is 302.
+    assert.deepEqual([...s.chunks[0]!], [3, ...frame('a')]);
+    assert.deepEqual([...s.chunks[1]!.subarray(0, 2)], [0xae, 0x02]);
+    assert.deepEqual(s.chunks[1]!.subarray(2), frame(long));
   });
 
   it('a warm-up that fails is harmless: the next frame opens the stream', async () => {

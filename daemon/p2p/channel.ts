@@ -151,7 +151,7 @@ export class PeerChannel {
     this.stream = stream;
     this.out = out;
     const taken = (source: AsyncIterable<Uint8Array>) => this.countTaken(out, source);
-    pipe(out, taken, (source) => encode(source), stream).then(
+    pipe(out, taken, lengthPrefixed, stream).then(
       () => this.broken(out, null),
       (err: unknown) => this.broken(out, err),
     );
@@ -214,4 +214,13 @@ export class PeerChannel {
     this.inFlightBytes = 0;
     if (this.queue.length > 0) void this.open();
   }
+}
+
+/**
+ * Each frame as one chunk, its length prefix in front. it-length-prefixed's `encode` yields the
+ * prefix and the frame as two chunks, and the muxer makes each chunk a frame of its own: two
+ * encrypted records and two socket writes per message, where one does.
+ */
+async function* lengthPrefixed(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const payload of source) yield encode.single(payload).subarray();
 }

@@ -36,3 +36,25 @@ export class PeerFloodError extends Error {
     this.peer = peer;
   }
 }
+
+/** A second connection to a peer: closed so each pair keeps one (duplicate-connections.ts). */
+export class DuplicateConnectionError extends Error {
+  override readonly name = 'DuplicateConnectionError';
+  readonly peer: string;
+
+  constructor(peer: string) {
+    super(`a second connection to peer ${peer}; closed, the pair keeps the one the smaller peer id opened`);
+    this.peer = peer;
+  }
+}
+
+/** Membership declared the peer dead: its connections are closed, and it is redialled while a member. */
+export class PeerGoneError extends Error {
+  override readonly name = 'PeerGoneError';
+  readonly peer: string;
+
+  constructor(peer: string) {
+    super(`peer ${peer} was declared dead; its connections are closed and it is redialled with backoff`);
+    this.peer = peer;
+  }
+}

@@ -1,17 +1,16 @@
 /**
- * The libp2p node: TCP + noise + yamux (+ pnet when a swarm key is set), identify, ping, mDNS
- * discovery when enabled, and JSON frames on two long-lived streams per peer: the membership
- * stream (heartbeats and peer lists, peer-exchange.ts) with every peer of the cluster, and the
- * election stream with every member running the same protocol. Decisions live in small modules
- * beside this one; this file wires.
+ * The libp2p node: TCP + noise + yamux (+ pnet when a swarm key is set), identify, mDNS
+ * discovery when enabled, one connection per pair of peers (duplicate-connections.ts), and JSON
+ * frames on two long-lived streams per peer: the membership stream (heartbeats and peer lists,
+ * peer-exchange.ts) with every peer of the cluster, and the election stream with every member
+ * running the same protocol. Decisions live in small modules beside this one; this file wires.
  */
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import type { PeerId, PeerInfo, Stream } from '@libp2p/interface';
+import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface';
 import { mdns } from '@libp2p/mdns';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { ping } from '@libp2p/ping';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -33,7 +32,8 @@ import {
 } from './constants.js';
 import { explainDialTimeout } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
-import { PeerFloodError } from './errors.js';
+import { duplicateConnections } from './duplicate-connections.js';
+import { DuplicateConnectionError, PeerFloodError, PeerGoneError } from './errors.js';
 import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
 import { encodeFrame } from './frames.js';
 import { readInboundStream, type InboundInit } from './inbound.js';
@@ -82,6 +82,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
           },
         ]
       : [],
+    // libp2p's connection monitor opens a ping stream on every connection every 10 s (a protocol
+    // negotiation and a peer-store write each time): about a tenth of an idle daemon's CPU, to
+    // learn what the membership stream's heartbeats already tell. A dead member's connections
+    // are closed by the runtime instead (disconnect()).
+    connectionMonitor: { enabled: false },
     connectionManager: { dialTimeout: DIAL_TIMEOUT_MS, inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_HOST_PER_S },
     // A flooder's cool-down: no dial to it (ours or a channel's), no connection from it once its
     // key is known; a bootstrap address without /p2p/ is caught after the handshake.
@@ -92,14 +97,13 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     },
     services: {
       // Tells each side the other's listen addresses (for peer lists) and protocols (whether it
-      // is of this cluster); ping serves libp2p's connection monitor.
+      // is of this cluster).
       identify: identify(),
-      ping: ping(),
     },
   });
 
   const selfId = libp2p.peerId.toString();
-  const stats: P2PStats = {
+  const stats: Omit<P2PStats, 'connections'> = {
     gossipBytesSent: 0,
     gossipBytesReceived: 0,
     framesSent: 0,
@@ -117,6 +121,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   /** Membership streams, one per peer of this cluster (it speaks membershipProtocol), with its listen addresses. */
   const beatChannels = new Map<string, PeerChannel>();
   const clusterPeers = new Map<string, string[]>();
+  /** The last heartbeat frame published, for a cluster peer that connects before the next one. */
+  let latestHeartbeat: { frame: Uint8Array; payloadBytes: number } | null = null;
   /** Members (from keepConnected) get a message stream as soon as they are connected. */
   let memberIds = new Set<string>();
   let warmChannel: (peer: string) => void = () => undefined;
@@ -184,7 +190,12 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         maxQueuedMs: MAX_QUEUED_FRAME_AGE_MS,
         maxBlockedMs: MAX_BLOCKED_STREAM_MS,
         nowMs,
-        openStream: (): Promise<Stream> => libp2p.dialProtocol(remote, protocol, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS }),
+        openStream: (): Promise<Stream> => {
+          const options = { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS };
+          // On the connection the pair keeps, not on a duplicate about to be closed.
+          const kept = keptConnection(remote);
+          return kept ? kept.newStream(protocol, options) : libp2p.dialProtocol(remote, protocol, options);
+        },
         onDropped: (count, reason) => {
           stats.outboundFramesDropped += count;
           // Reported as before: the runtime counts these under messages_rejected_total.
@@ -205,14 +216,19 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
 
   /**
    * A peer of this cluster, identified: open its membership stream, send it the peers we know
-   * (it may have come in through one bootstrap address), and tell the others where it listens
-   * (two nodes that joined at once through the same node would not know each other otherwise).
+   * (it may have come in through one bootstrap address) and our latest heartbeat (it knows us
+   * now, not at our next heartbeat, up to an interval later), and tell the others where it
+   * listens (two nodes that joined at once through the same node would not know each other otherwise).
    */
   const onClusterPeer = (peer: string, addrs: string[]): void => {
     if (stopping || clusterPeers.has(peer)) return;
     clusterPeers.set(peer, addrs);
     const others: ExchangedPeer[] = [...clusterPeers].filter(([id]) => id !== peer).map(([id, a]) => ({ id, addrs: a }));
     sendPeers(peer, others);
+    if (latestHeartbeat) {
+      beatChannelTo(peer).send(latestHeartbeat.frame);
+      stats.gossipBytesSent += latestHeartbeat.payloadBytes;
+    }
     for (const { id } of others) sendPeers(id, [{ id: peer, addrs }]);
   };
   const sendPeers = (to: string, peers: ExchangedPeer[]): void => {
@@ -228,6 +244,27 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     channels.get(peer)?.resume();
     warmChannel(peer);
     emit(peerHandlers, peer, 'connected');
+  });
+  /** The open connections to `remote`, each with what the duplicate rule looks at. */
+  const openConnections = (remote: PeerId) =>
+    libp2p.getConnections(remote).filter((c) => c.status === 'open').map((c) => ({ c, direction: c.direction, openedAtMs: c.timeline.open }));
+  const keptConnection = (remote: PeerId): Connection | undefined => {
+    const open = openConnections(remote);
+    const closing = new Set(duplicateConnections(selfId, remote.toString(), open));
+    return open.find((o) => !closing.has(o))?.c;
+  };
+  libp2p.addEventListener('connection:open', (evt) => {
+    const remote = evt.detail.remotePeer;
+    const peer = remote.toString();
+    const duplicates = duplicateConnections(selfId, peer, openConnections(remote));
+    if (duplicates.length === 0) return;
+    for (const { c } of duplicates) {
+      log.debug({ peer, direction: c.direction }, 'closing a duplicate connection');
+      c.abort(new DuplicateConnectionError(peer));
+    }
+    // A stream that was opening on a closed duplicate failed: its frames go out on the kept one.
+    channels.get(peer)?.resume();
+    beatChannels.get(peer)?.resume();
   });
   libp2p.addEventListener('peer:identify', (evt) => {
     const { peerId, protocols, listenAddrs } = evt.detail;
@@ -316,6 +353,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     publish(data) {
       if (stopping) return;
       const frame = heartbeatFrame(data);
+      latestHeartbeat = { frame, payloadBytes: data.byteLength };
       for (const peer of clusterPeers.keys()) beatChannelTo(peer).send(frame);
       stats.gossipBytesSent += data.byteLength * clusterPeers.size;
     },
@@ -341,8 +379,12 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       memberIds = new Set(peers.map((p) => p.id));
       for (const id of memberIds) warmChannel(id);
     },
+    disconnect(peer: string) {
+      // Abort, not close: a graceful close waits on streams a vanished peer never finishes.
+      for (const connection of libp2p.getConnections(peerIdFromString(peer))) connection.abort(new PeerGoneError(peer));
+    },
     connectedPeers: () => libp2p.getPeers().map(String),
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, connections: libp2p.getConnections().length }),
     stop() {
       stopping ??= (async () => {
         dialer.stop();

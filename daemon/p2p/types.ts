@@ -65,6 +65,8 @@ export interface P2PStats {
   outboundFramesDropped: number;
   /** Outbound message streams reset because the peer took nothing for too long (it does not read). */
   outboundStreamResets: number;
+  /** Open connections: one per connected peer, once a duplicate is closed (duplicate-connections.ts). */
+  connections: number;
 }
 
 export interface RedialPeer {
@@ -96,6 +98,8 @@ export interface P2PNode {
   onPeer(handler: (peer: string, event: 'connected' | 'disconnected') => void): void;
   /** Replaces the set of peers to keep connected; each is redialled with backoff while unconnected. */
   keepConnected(peers: ReadonlyArray<RedialPeer>): void;
+  /** Closes every connection to `peer` now; a peer still kept connected is redialled as usual. */
+  disconnect(peer: string): void;
   connectedPeers(): string[];
   stats(): P2PStats;
   /** Safe to call twice. */

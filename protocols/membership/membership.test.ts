@@ -130,18 +130,54 @@ test('deadline(): confirmations shorten a suspicion at once', () => {
   assert.equal(a.deadline(), T.suspicionMinMs);
 });
 
+test('a suspicion gossiped just before this node suspects the member too counts as a confirmation, until the member or the accuser says otherwise', () => {
+  const accusation = (id: string, seq: number) => heartbeat(id, { seq, suspects: [{ id: 'x', incarnation: 1 }] });
+  const a = machine('a', T);
+  for (const id of ['b', 'c', 'd', 'x']) hear(a, 0, heartbeat(id));
+  hear(a, 300, accusation('d', 2));
+  // x speaks after d's accusation: d's no longer counts.
+  hear(a, 1200, { ...heartbeat('x'), seq: 2 });
+  const suspectAtMs = 1200 + T.suspectAfterMs;
+  // Nor does one about a life of x older than the one we know.
+  hear(a, suspectAtMs - 700, heartbeat('d', { seq: 3, suspects: [{ id: 'x', incarnation: 0 }] }));
+  // b and c lose x's heartbeats a moment before we do; c then hears from x again and stops naming it.
+  hear(a, suspectAtMs - 10, accusation('b', 2));
+  hear(a, suspectAtMs - 8, accusation('c', 2));
+  hear(a, suspectAtMs - 5, heartbeat('c', { seq: 3 }));
+  a.drain();
+  a.step({ type: 'tick', nowMs: suspectAtMs, localLagMs: 0 });
+  assert.deepEqual(eventsOf(a).map((e) => e.type), ['member-suspect']);
+  // One of three expected confirmations (b), counted from the start of our suspicion.
+  const deadAtMs = suspectAtMs + suspicionTimeoutMs(1, 3, T.suspicionMinMs, T.suspicionMaxMs);
+  assert.ok(deadAtMs < suspectAtMs + T.suspicionMaxMs);
+  for (const id of ['b', 'c', 'd']) hear(a, deadAtMs - 100, heartbeat(id, { seq: 9 }));
+  a.step({ type: 'tick', nowMs: deadAtMs - 1, localLagMs: 0 });
+  assert.deepEqual(eventsOf(a), []);
+  a.step({ type: 'tick', nowMs: deadAtMs, localLagMs: 0 });
+  assert.deepEqual(eventsOf(a).map((e) => [e.type, 'id' in e ? e.id : null]), [['member-dead', 'x']]);
+});
+
 test('deadline(): a timer stretched by health is due when decaying health lets it end, not later', () => {
   const a = machine('a', T);
   hear(a, 0, heartbeat('b'));
-  // Lag of two intervals: health 3 at t=0, falling one unit a second.
-  a.step({ type: 'tick', nowMs: 0, localLagMs: 2 * T.heartbeatIntervalMs });
-  assert.equal(a.health(), 3);
-  // Silent since 0: t = 1500 × (3 - t/1000) at t = 1800, health 1.2 by then. Asked at 1500
-  // (health 1.5), the naive answer would be 1500 × 1.5 = 2250.
-  for (const nowMs of [500, 1000, 1500]) a.step({ type: 'tick', nowMs, localLagMs: 0 });
-  a.drain();
-  assert.ok(Math.abs(a.deadline() - 1800) < 1e-9, `deadline ${a.deadline()}`);
-  a.step({ type: 'tick', nowMs: 1799, localLagMs: 0 });
+  // Lag of three intervals: health 4 at t=0, falling one unit a second.
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 3 * T.heartbeatIntervalMs });
+  assert.equal(a.health(), 4);
+  // Silent since 0, the stretched silence ends when t = S × (4 - t/1000): t = 4S / (1 + S/1000).
+  const S = T.suspectAfterMs;
+  const dueMs = (4 * S) / (1 + S / 1000);
+  // Ticked at every earlier deadline (its own heartbeats), the last time well on the way there,
+  // where the naive answer (S × the health then) would be later.
+  let nowMs = 0;
+  while (a.deadline() < dueMs - 1) {
+    nowMs = a.deadline();
+    a.step({ type: 'tick', nowMs, localLagMs: 0 });
+    a.drain();
+  }
+  assert.ok(nowMs >= dueMs / 2, `last tick at ${nowMs}`);
+  assert.ok(S * a.health() > dueMs + 100, `the naive answer ${S * a.health()} would be late`);
+  assert.ok(Math.abs(a.deadline() - dueMs) < 1e-9, `deadline ${a.deadline()}, expected ${dueMs}`);
+  a.step({ type: 'tick', nowMs: dueMs - 1, localLagMs: 0 });
   assert.deepEqual(eventsOf(a), []);
   a.step({ type: 'tick', nowMs: a.deadline(), localLagMs: 0 });
   assert.deepEqual(eventsOf(a).map((e) => e.type), ['member-suspect']);

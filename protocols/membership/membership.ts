@@ -94,6 +94,14 @@ interface Peer {
   /** Start of the silence clock: lastHeardMs moved forward by this node's own stalls. */
   silenceFromMs: number;
   suspicion: Suspicion | null;
+  /**
+   * Nodes that gossiped this member as suspect or dead while we still held it alive, with the
+   * incarnation they named, since we last heard from it: confirmations the moment we suspect it
+   * too. Nodes that lost the same heartbeats suspect within milliseconds of each other, and
+   * without these the earliest suspecters' gossip, arriving just before our own suspicion, would
+   * count for nothing until their next heartbeat an interval later.
+   */
+  accusers: Map<NodeId, number>;
   /** The foreign protocol last reported by `protocol-mismatch`, so each change is reported once. */
   reportedProtocol: ProtocolName | null;
 }
@@ -382,6 +390,7 @@ class MembershipMachine implements Membership {
     member.lastHeardMs = nowMs;
     known.lastSeq = heartbeat.seq;
     known.silenceFromMs = nowMs;
+    known.accusers.clear();
     const metaChanged = applyMeta(member, heartbeat.meta);
     if (heartbeat.leaving) {
       if (previous !== 'left') {
@@ -408,7 +417,7 @@ class MembershipMachine implements Membership {
       stateSinceMs: nowMs,
       self: false,
     };
-    const peer: Peer = { member, lastSeq: heartbeat.seq, silenceFromMs: nowMs, suspicion: null, reportedProtocol: null };
+    const peer: Peer = { member, lastSeq: heartbeat.seq, silenceFromMs: nowMs, suspicion: null, accusers: new Map(), reportedProtocol: null };
     this.peers.set(member.id, peer);
     this.emit({ type: 'member-joined', member: copyMember(member) });
     this.reportProtocol(peer);
@@ -416,11 +425,18 @@ class MembershipMachine implements Membership {
 
   /** Lifeguard: each other node that gossips a suspicion we hold is one independent confirmation. */
   private countConfirmations(from: NodeId, heartbeat: Heartbeat): void {
+    const named = new Set<NodeId>();
     for (const ref of [...heartbeat.suspects, ...heartbeat.dead]) {
       if (ref.id === from) continue;
-      const suspicion = this.peers.get(ref.id)?.suspicion;
+      named.add(ref.id);
+      const peer = this.peers.get(ref.id);
+      if (!peer) continue;
+      const suspicion = peer.suspicion;
       if (suspicion && ref.incarnation >= suspicion.incarnation) suspicion.confirmers.add(from);
+      else if (!suspicion && peer.member.state === 'alive' && ref.incarnation >= peer.member.incarnation) peer.accusers.set(from, ref.incarnation);
     }
+    // An accuser that no longer names the member has heard from it since.
+    for (const peer of this.peers.values()) if (peer.accusers.has(from) && !named.has(peer.member.id)) peer.accusers.delete(from);
   }
 
   /**
@@ -511,7 +527,9 @@ class MembershipMachine implements Membership {
     const member = peer.member;
     this.setState(peer, 'suspect', nowMs);
     member.suspectReason = reason;
-    peer.suspicion = { incarnation: member.incarnation, startedMs: nowMs, clockFromMs: nowMs, confirmers: new Set() };
+    const confirmers = new Set([...peer.accusers].filter(([, incarnation]) => incarnation >= member.incarnation).map(([id]) => id));
+    peer.accusers.clear();
+    peer.suspicion = { incarnation: member.incarnation, startedMs: nowMs, clockFromMs: nowMs, confirmers };
     // Gossip the suspicion now, not at the next heartbeat: the other suspecters' confirmations
     // (Lifeguard) and the suspect's refutation then take milliseconds, not an interval. It costs
     // one extra heartbeat per suspicion, and suspicions are rare.

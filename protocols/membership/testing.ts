@@ -59,6 +59,8 @@ interface Node {
   running: boolean;
   /** Event-loop block this node suffers on each tick until this time (its ticks are skipped). */
   blockedUntilMs: number;
+  /** Heartbeats that reached a blocked node: TCP holds them until its loop reads again. */
+  inbox: { from: NodeId; heartbeat: Heartbeat }[];
   /** Event-loop lag the host reports on this node's scheduled ticks. */
   lagMs: number;
   events: { atMs: number; event: MembershipEvent }[];
@@ -94,6 +96,7 @@ export class TestCluster {
       membership: machine(id, this.timings, this.nowMs, incarnation),
       running: true,
       blockedUntilMs: 0,
+      inbox: [],
       lagMs: 0,
       events: [],
       effects: [],
@@ -196,10 +199,18 @@ export class TestCluster {
     return Math.max(node.membership.deadline(), node.blockedUntilMs);
   }
 
-  /** Delivers every published heartbeat to every other active node until the network is quiet. */
+  /**
+   * Delivers every published heartbeat to every other running node until the network is quiet:
+   * at once to an active node, after its tick (timers run before I/O in an event loop) to one
+   * whose block just ended, and not at all to a stopped one.
+   */
   pump(): void {
     for (let round = 0; round < 100; round++) {
       let delivered = false;
+      for (const [, node] of this.sorted()) {
+        if (!this.active(node)) continue;
+        for (const { from, heartbeat } of node.inbox.splice(0)) node.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from, heartbeat });
+      }
       for (const [id, node] of this.sorted()) {
         for (const effect of node.membership.drain()) {
           node.effects.push({ atMs: this.nowMs, effect });
@@ -207,8 +218,9 @@ export class TestCluster {
           if (effect.type !== 'publish') continue;
           delivered = true;
           for (const [otherId, other] of this.sorted()) {
-            if (otherId === id || !this.active(other)) continue;
-            other.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from: id, heartbeat: effect.heartbeat });
+            if (otherId === id || !other.running) continue;
+            if (this.active(other)) other.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from: id, heartbeat: effect.heartbeat });
+            else other.inbox.push({ from: id, heartbeat: effect.heartbeat });
           }
         }
       }

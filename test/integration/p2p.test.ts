@@ -37,6 +37,39 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
     assert.equal(a.peerEvents.filter((e) => e.peer === b.node.peerId && e.event === 'connected').length, 1, 'connected fires once per peer');
   });
 
+  it('a cluster peer that connects hears our latest heartbeat at once, not at our next one', async () => {
+    const a = await node();
+    a.node.publish(new TextEncoder().encode(JSON.stringify('a-beat-1')));
+    const b = await node({ bootstrap: [a.node.listenAddrs()[0]!] });
+    await waitFor('b hears the heartbeat a published before b connected', () => b.gossip.some((g) => g.from === a.node.peerId && g.text === 'a-beat-1'), 5000);
+    assert.deepEqual(a.gossip, [], 'b published nothing yet, so a has nothing to hear');
+  });
+
+  it('keeps one connection per pair: a second connection from the same peer is closed, the first carries on', async () => {
+    const a = await node();
+    const raw = await rawSender();
+    const target = multiaddr(a.node.listenAddrs()[0]!);
+    const first = await raw.dial(target);
+    const second = await raw.dial(target, { force: true });
+    assert.notEqual(first.id, second.id, 'libp2p opened a second connection');
+    await waitFor('one connection left at both ends', () => a.node.stats().connections === 1 && raw.getConnections().length === 1);
+    assert.equal(raw.getConnections()[0]!.id, first.id, 'the older one stays');
+    assert.deepEqual(a.node.connectedPeers(), [raw.peerId.toString()]);
+  });
+
+  it('two nodes that dial each other at once end with one connection between them', async () => {
+    const a = await node();
+    const b = await node();
+    const aAddr = a.node.listenAddrs()[0]!;
+    const bAddr = b.node.listenAddrs()[0]!;
+    a.node.keepConnected([{ id: b.node.peerId, addrs: [bAddr] }]);
+    b.node.keepConnected([{ id: a.node.peerId, addrs: [aAddr] }]);
+    await waitFor('connected', () => connected(a, b));
+    await waitFor('one connection each', () => a.node.stats().connections === 1 && b.node.stats().connections === 1);
+    a.node.send(b.node.peerId, { over: 'the one left' });
+    await waitFor('a frame on it', () => b.messages.length === 1);
+  });
+
   it('delivers direct messages in the order they were sent, with the sender as from', async () => {
     const a = await node();
     const b = await node({ bootstrap: [a.node.listenAddrs()[0]!] });

@@ -11,7 +11,6 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
 import type { PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import * as lp from 'it-length-prefixed';
@@ -45,7 +44,6 @@ const libp2p = await createLibp2p({
   connectionMonitor: { enabled: false },
   services: {
     identify: identify(),
-    ping: ping(),
   },
 });
 
