@@ -202,6 +202,25 @@ describe('host core: persist-before-send', () => {
     assert.equal(c.summary(49).leader, 'other');
     assert.deepEqual(c.summary(50), { role: 'follower', term: 2, leader: null, fencingToken: 2 });
   });
+
+  it('a naming released behind a slow write is not reported once the machine names that leader in another term only', () => {
+    // Named `other` in term 2 (its write held), then that lease lapsed, then `other` leads term 3
+    // and is named for it: the release of term 2's naming comes after its lease, and must not pass
+    // for term 3's (seed 1493 of the bully simulator, under a slow disk).
+    const election = new ScriptedElection((input, self) => {
+      if (input.type !== 'message') return [];
+      const n = (input.message as { n: number }).n;
+      self.current = n === 1 ? { role: 'follower', term: 2, leader: 'other', fencingToken: 2 } : { role: 'follower', term: 3, leader: 'other', fencingToken: 3 };
+      return [{ type: 'persist', batch: { hardState: { n } } }];
+    });
+    const { core: c } = core(election);
+    c.step({ type: 'message', nowMs: 1, from: 'other', message: { n: 1 } });
+    c.step({ type: 'message', nowMs: 2, from: 'other', message: { n: 2 } });
+    c.step({ type: 'persisted', nowMs: 3, id: 1 });
+    assert.deepEqual(c.summary(3), { role: 'follower', term: 2, leader: null, fencingToken: 2 });
+    c.step({ type: 'persisted', nowMs: 4, id: 2 });
+    assert.deepEqual(c.summary(4), { role: 'follower', term: 3, leader: 'other', fencingToken: 3 });
+  });
 });
 
 describe('host core: pump, commands, deadlines', () => {

@@ -176,7 +176,9 @@ export class HostCore {
     // out since the last step, or while a change waits for the disk. What lapsed is not reported.
     const now = this.election.summary(nowMs);
     if (r.role === 'leader') return now.role === 'leader' && now.term === r.term ? { ...r } : { role: 'follower', term: r.term, leader: null, fencingToken: r.fencingToken };
-    return now.leader === r.leader ? { ...r } : { ...r, leader: null };
+    // The same leader in another term is another leadership: a naming released late (behind a
+    // slow write) must not pass for the one the machine holds now.
+    return now.leader === r.leader && now.term === r.term ? { ...r } : { ...r, leader: null };
   }
 
   status(nowMs: number): ElectionStatus {
