@@ -46,7 +46,13 @@ export type ElectionInput<M> =
   /** A leadership command from the API; answered by a `command-result` effect with the same id. */
   | { type: 'command'; nowMs: number; id: number; command: LeadershipCommand }
   /** Graceful shutdown: hand leadership off if leading, then emit `shutdown-ready`. */
-  | { type: 'shutdown'; nowMs: number };
+  | { type: 'shutdown'; nowMs: number }
+  /**
+   * The first `persists` persist effects this machine emitted (in this life) are on disk. Sends
+   * behind them are released at the same moment; a machine may act on its own writes being
+   * durable without waiting for a peer's answer to prove it (Raft's owed lease round).
+   */
+  | { type: 'durable'; nowMs: number; persists: number };
 
 export type CommandResult =
   | { ok: true; detail: string }

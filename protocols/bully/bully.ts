@@ -124,6 +124,9 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
       case 'shutdown':
         this.handoff.onShutdown();
         break;
+      case 'durable':
+        // Bully's sends carry no lease a held message could stretch: nothing waits on this.
+        break;
     }
     this.commands.checkRelayed();
   }

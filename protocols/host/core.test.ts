@@ -221,6 +221,22 @@ describe('host core: persist-before-send', () => {
     c.step({ type: 'persisted', nowMs: 4, id: 2 });
     assert.deepEqual(c.summary(4), { role: 'follower', term: 3, leader: 'other', fencingToken: 3 });
   });
+
+  it("the election hears which of its writes are durable, counting its own only, once what waited on them left", () => {
+    const election = new ScriptedElection((input) => (input.type === 'message' ? [{ type: 'persist', batch: { hardState: { n: 1 } } }, { type: 'send', to: 'a', message: { n: 1 } }] : []));
+    const { core: c, membership } = core(election);
+    membership.queued.push({ type: 'persist', incarnation: 3 });
+    c.step({ type: 'tick', nowMs: 1, lagMs: 0 });
+    c.step({ type: 'message', nowMs: 2, from: 'a', message: {} });
+    c.step({ type: 'message', nowMs: 3, from: 'a', message: {} });
+    const durable = () => election.inputs.filter((i) => i.type === 'durable');
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 4, id: 1 })), []);
+    assert.deepEqual(durable(), [], "membership's write is not the election's");
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 5, id: 2 })), ['send:1']);
+    assert.deepEqual(durable(), [{ type: 'durable', nowMs: 5, persists: 1 }]);
+    c.step({ type: 'persisted', nowMs: 6, id: 3 });
+    assert.deepEqual(durable().at(-1), { type: 'durable', nowMs: 6, persists: 2 });
+  });
 });
 
 describe('host core: pump, commands, deadlines', () => {

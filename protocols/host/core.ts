@@ -113,6 +113,9 @@ export class HostCore {
   private ackedPersistId = 0;
   /** The last persist each machine asked for. */
   private readonly lastPersistOf = { membership: 0, election: 0 };
+  /** The election's persists not yet acknowledged: host id, and how many it had asked for with it. */
+  private readonly electionPersists: { id: number; count: number }[] = [];
+  private electionPersistCount = 0;
   private out: HostOutput[] = [];
   /** The summary as last diffed from the machine (may not be released yet). */
   private machineSummary: ElectionSummary;
@@ -307,9 +310,14 @@ export class HostCore {
         this.handoffDeadlineMs = nowMs + SHUTDOWN_HANDOFF_MAX_MS;
         this.election.step({ type: 'shutdown', nowMs });
         return;
-      case 'persisted':
+      case 'persisted': {
         this.release(input.id);
+        // The election learns which of its writes are durable (after what waited on them left).
+        let durable = 0;
+        while (this.electionPersists.length > 0 && this.electionPersists[0]!.id <= input.id) durable = this.electionPersists.shift()!.count;
+        if (durable > 0 && this.stage !== 'stopped') this.election?.step({ type: 'durable', nowMs, persists: durable });
         return;
+      }
     }
   }
 
@@ -328,6 +336,7 @@ export class HostCore {
   private persist(source: 'membership' | 'election', batch: NodeBatch): void {
     const id = this.nextPersistId++;
     this.lastPersistOf[source] = id;
+    if (source === 'election') this.electionPersists.push({ id, count: ++this.electionPersistCount });
     // Handed out at once: the disk may write it together with earlier ones (group commit).
     this.out.push({ type: 'persist', id, batch });
   }

@@ -35,12 +35,13 @@ export class LeaderState {
   private establishedRound = Infinity;
   /** Per recent round: how many persists its first message waited behind (Outbox.persistsAhead). */
   private readonly roundPersists = new Map<number, number>();
-  /** How many persists are known durable: a message sent after them was answered. */
+  /** How many persists are known durable: the host said so, or a message sent after them was answered. */
   private durablePersists = 0;
   /**
    * An established leader sent a round without a lease because it waited behind a write: once
-   * an answer proves that write durable, the next round goes at once, not a heartbeat later, so
-   * followers name the new leader one round trip after it was elected.
+   * that write is durable (the host's `durable` input, or an answer that proves it), the next
+   * round goes at once, not a heartbeat later, so followers name the new leader as soon as the
+   * commit of its record reaches them.
    */
   private leaseOwed = false;
 
@@ -269,6 +270,19 @@ export class LeaderState {
     p.ackedRound = Math.max(p.ackedRound, round);
   }
 
+  /** The host has this machine's first `persists` writes on disk: an owed leased round can go now. */
+  onDurable(persists: number): void {
+    this.durablePersists = Math.max(this.durablePersists, persists);
+    this.sendOwedLease();
+  }
+
+  private sendOwedLease(): void {
+    if (this.leaseOwed && this.m.out.persistsAhead() <= this.durablePersists) {
+      this.leaseOwed = false;
+      this.broadcast();
+    }
+  }
+
   /** After an answer: send what the follower can take now, the owed leased round, a due TimeoutNow. */
   private afterAnswer(p: Progress): void {
     const m = this.m;
@@ -278,10 +292,7 @@ export class LeaderState {
       this.sendAppend(p, false);
       if (p.next === before) break;
     }
-    if (this.leaseOwed && m.out.persistsAhead() <= this.durablePersists) {
-      this.leaseOwed = false;
-      this.broadcast();
-    }
+    this.sendOwedLease();
     this.maybeSendTimeoutNow();
   }
 

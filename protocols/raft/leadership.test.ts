@@ -222,6 +222,26 @@ describe('§3.10 leadership transfer', () => {
     assert.ok(later.leaseMs > 0);
   });
 
+  it('the round owed a lease goes out the moment the host says the write before it is durable, not a round trip later', () => {
+    const net = new RaftNet(IDS);
+    net.hold = true;
+    net.start();
+    const leaderWithCommit = () => IDS.find((id) => net.machine(id).raftStatus().role === 'leader' && net.machine(id).raftStatus().commitIndex > 0);
+    for (let i = 0; i < 400 && !leaderWithCommit(); i++) {
+      net.advance(net.tickMs);
+      net.deliver(() => true);
+    }
+    const leader = leaderWithCommit()!;
+    assert.ok(leader, 'a leader committed its record');
+    const leased = () => net.pending().filter((m) => m.from === leader && m.message.type === 'APPEND' && m.message.leaseMs > 0);
+    assert.ok(net.pending().some((m) => m.from === leader && m.message.type === 'APPEND' && m.message.leaseMs === 0), 'the commit went out behind its write, with no lease');
+    assert.deepEqual(leased(), [], 'and nothing answered has proven that write durable yet');
+    const persists = net.effects.filter((e) => e.node === leader && e.effect.type === 'persist').length;
+    net.machine(leader).step({ type: 'durable', nowMs: net.nowMs, persists });
+    net.pump();
+    assert.deepEqual(leased().map((m) => m.to).sort(), others(leader), 'a leased round to every follower, no answer awaited');
+  });
+
   it('commands answer with clear error codes; a follower relays transfer to the leader', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

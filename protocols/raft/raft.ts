@@ -161,6 +161,9 @@ export class Raft implements RaftElection {
       case 'shutdown':
         this.commands.onShutdown();
         break;
+      case 'durable':
+        if (this.role === 'leader') this.leader.onDurable(input.persists);
+        break;
     }
     this.changes.afterStep();
     this.commands.checkShutdown();
