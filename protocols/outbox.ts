@@ -8,9 +8,16 @@ import type { NodeId } from './types.js';
 
 export class Outbox<M, P> {
   private effects: ElectionEffect<M, P>[] = [];
+  private persists = 0;
 
   emit(effect: ElectionEffect<M, P>): void {
+    if (effect.type === 'persist') this.persists++;
     this.effects.push(effect);
+  }
+
+  /** Persist effects emitted so far (in this life): a send emitted now waits behind all of them. */
+  get persistEffects(): number {
+    return this.persists;
   }
 
   send(to: NodeId, message: M): void {

@@ -36,7 +36,7 @@ describe('bully: who leads', () => {
   it('"A starting node never claims leadership before it has had the chance to learn the current leader"', () => {
     const net = startedCluster(3);
     const epoch = net.summary('n3')!.term;
-    net.nodes.set('n9', { spec: { id: 'n9', priority: 5, protocol: 'bully', puppet: false }, machine: null, disk: null, known: false, lastView: '' });
+    net.nodes.set('n9', { spec: { id: 'n9', priority: 5, protocol: 'bully', puppet: false }, machine: null, disk: null, known: false, lastView: '', persists: 0 });
     net.start('n9');
     net.advance(settled);
     assert.equal(net.agreedLeader(), 'n3', 'the higher-priority newcomer follows the working leader');
@@ -262,6 +262,44 @@ describe('bully: quorum guard', () => {
     net.advance(400);
     assert.equal(net.summary('n5')!.role, 'follower');
     assert.equal(net.summary('n5')!.leader, null);
+  });
+
+  it('a renewal sent behind the leader\'s own write names no lease; a leased round follows the moment the write is durable (sim seed 1529)', () => {
+    // Without a quorum guard a claimant leads the moment it claims: its first renewal leaves in
+    // the same step as the write of its claim, behind it.
+    const net = new BullyNet(specs(3), { ...TEST_BULLY_CONFIG, quorum: 'none' });
+    net.start();
+    net.advance(TEST_SETTLED_MS);
+    const leader = net.agreedLeader()!;
+    assert.ok(leader);
+    const renewals = net.sent.filter((m) => m.from === leader && m.message.type === 'COORDINATOR' && m.message.kind === 'renew');
+    const first = renewals[0]!;
+    assert.equal((first.message as { leaseMs: number }).leaseMs, 0, 'the held round names no lease');
+    // The test disk is durable at once and says so: the leased round goes in the same instant.
+    const leased = renewals.find((m) => (m.message as { leaseMs: number }).leaseMs > 0)!;
+    assert.ok(leased, 'a leased round followed');
+    assert.equal(leased.atMs, first.atMs, 'at once, not a renewal interval later');
+    assert.ok((leased.message as { round: number }).round > (first.message as { round: number }).round);
+  });
+
+  it('a renewal that names no lease neither extends nor ends the naming of its leader', () => {
+    const config = TEST_BULLY_CONFIG;
+    const m = createBully({ selfId: 'n1', config, bootstrapExpect: 3, rng: createRng(1), persisted: null, nowMs: 0 });
+    m.step({ type: 'members', nowMs: 0, members: liveView(['n1', 'n2', 'n3'], 'n1') });
+    m.step({ type: 'message', nowMs: 0, from: 'n2', message: { type: 'COORDINATOR', epoch: 5, kind: 'claim', round: 1, leaseMs: 0 } });
+    m.step({ type: 'message', nowMs: 0, from: 'n2', message: { type: 'COORDINATOR', epoch: 5, kind: 'renew', round: 2, leaseMs: 1000 } });
+    m.drain();
+    const namedFor = (lease: number) => (lease * 0.98) / 1.02;
+    const tickTo = (toMs: number) => {
+      for (let t = 0; t <= toMs; t += 50) m.step({ type: 'tick', nowMs: t });
+      m.step({ type: 'tick', nowMs: toMs });
+    };
+    tickTo(500);
+    assert.equal(m.summary(500).leader, 'n2');
+    m.step({ type: 'message', nowMs: 500, from: 'n2', message: { type: 'COORDINATOR', epoch: 5, kind: 'renew', round: 3, leaseMs: 0 } });
+    assert.equal(m.summary(501).leader, 'n2', 'not ended');
+    assert.equal(m.summary(Math.floor(namedFor(1000)) - 1).leader, 'n2');
+    assert.equal(m.summary(Math.ceil(namedFor(1000)) + 1).leader, null, 'not extended: named as the last leased round said');
   });
 
   it('a leader whose followers keep accepting its renewals keeps its lease indefinitely', () => {

@@ -125,7 +125,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
         this.handoff.onShutdown();
         break;
       case 'durable':
-        // Bully's sends carry no lease a held message could stretch: nothing waits on this.
+        this.leader.onDurable(input.persists);
         break;
     }
     this.commands.checkRelayed();

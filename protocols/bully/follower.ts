@@ -293,12 +293,14 @@ export class Follower implements RoleMachine {
     m.candidate.abandonClaim();
     if (m.leader.current) m.endLeadership();
     // Name it no longer than its lease ran as it spoke (shortened for clock drift), and not from
-    // a renewal that may have waited out a stall of ours in the socket.
+    // a renewal that may have waited out a stall of ours in the socket. A renewal that names no
+    // lease (it waited behind the leader's write) neither extends nor ends the naming.
     const fresh = !m.stall.mayBeStale(nowMs);
     const previous = this.grant?.leader === from && this.grant.epoch === epoch ? this.grant.namedUntilMs : 0;
     // No leader's lease runs longer than ours: a larger figure is a bug or a lie.
     const namedForMs = leaderLeaseMs(Math.min(leaseMs, m.config.leaseMs));
-    this.grant = { leader: from, epoch, untilMs: nowMs + m.config.leaseMs, namedUntilMs: fresh ? nowMs + namedForMs : Math.min(previous, nowMs) };
+    const namedUntilMs = !fresh ? Math.min(previous, nowMs) : leaseMs === 0 ? previous : nowMs + namedForMs;
+    this.grant = { leader: from, epoch, untilMs: nowMs + m.config.leaseMs, namedUntilMs };
     m.durable.earn(from);
     this.lastLeader = { id: from, epoch };
     this.deferred = null;

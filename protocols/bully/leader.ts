@@ -26,8 +26,24 @@ export interface LeaderPort extends BullyContext {
   releaseStaleAccept(from: NodeId, epoch: number): void;
 }
 
+/** Rounds whose persists-ahead count is kept (as rounds.ts keeps their send times). */
+const MAX_ROUNDS_KEPT = 64;
+
 export class Leader implements RoleMachine {
   private leadership: Leadership | null = null;
+  /**
+   * How many of this machine's persists are known durable: the host said so (`durable`), or a
+   * member accepted a round that was sent after them (the host held it until then).
+   */
+  private durablePersists = 0;
+  /** Per recent round: how many persists its messages waited behind. */
+  private readonly roundPersists = new Map<number, number>();
+  /**
+   * A round went out without a lease because it waited behind a write: once that write is known
+   * durable, a leased round goes at once. A held renewal's lease, counted by the member from when
+   * it arrives, would stretch past the leader's by however long the write took (sim seed 1529).
+   */
+  private leaseOwed = false;
 
   constructor(private readonly m: LeaderPort) {}
 
@@ -39,11 +55,32 @@ export class Leader implements RoleMachine {
   /** Starts leading `epoch` with the grants `rounds` already counted; renews at once. */
   begin(epoch: number, rounds: LeaseRounds): Leadership {
     this.leadership = { epoch, rounds, renewAtMs: this.m.nowMs };
+    this.leaseOwed = false;
+    this.roundPersists.clear();
     return this.leadership;
   }
 
   end(): void {
     this.leadership = null;
+    this.leaseOwed = false;
+  }
+
+  /** The host has this machine's first `persists` writes on disk. */
+  onDurable(persists: number): void {
+    this.durablePersists = Math.max(this.durablePersists, persists);
+    this.sendOwedLease();
+  }
+
+  private sendOwedLease(): void {
+    const l = this.leadership;
+    if (!l || !this.leaseOwed || this.held()) return;
+    this.leaseOwed = false;
+    this.renew(l);
+  }
+
+  /** Whether a message sent now would wait behind a write not known durable. */
+  private held(): boolean {
+    return this.m.out.persistEffects > this.durablePersists;
   }
 
   step(from: NodeId, message: BullyMessage): void {
@@ -58,6 +95,8 @@ export class Leader implements RoleMachine {
         if (message.epoch === l.epoch) {
           l.rounds.ack(from, message.round);
           this.m.durable.earn(from);
+          this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(message.round) ?? 0);
+          this.sendOwedLease();
         } else {
           this.m.releaseStaleAccept(from, message.epoch);
         }
@@ -88,14 +127,21 @@ export class Leader implements RoleMachine {
 
   renew(l: Leadership): void {
     l.renewAtMs = this.m.nowMs + this.renewIntervalMs();
-    l.rounds.next(this.m.nowMs);
+    const round = l.rounds.next(this.m.nowMs);
+    this.roundPersists.set(round, this.m.out.persistEffects);
+    this.roundPersists.delete(round - MAX_ROUNDS_KEPT);
     for (const p of this.m.view.reachablePeers()) this.sendRenewal(p.id, l);
   }
 
-  /** The current round, with the lease as it stands now (before this round's grants extend it). */
+  /**
+   * The current round, with the lease as it stands now (before this round's grants extend it),
+   * or none (0: the member keeps what it was told) when the message waits behind a write.
+   */
   sendRenewal(to: NodeId, l: Leadership): void {
     const nowMs = this.m.nowMs;
-    const remainingMs = Math.max(0, Math.floor(Math.min(this.leaseExpiresAtMs(l), nowMs + this.m.leaderLeaseDurationMs) - nowMs));
+    const held = this.held();
+    if (held) this.leaseOwed = true;
+    const remainingMs = held ? 0 : Math.max(0, Math.floor(Math.min(this.leaseExpiresAtMs(l), nowMs + this.m.leaderLeaseDurationMs) - nowMs));
     this.m.out.send(to, { type: 'COORDINATOR', epoch: l.epoch, kind: 'renew', round: l.rounds.current, leaseMs: remainingMs });
   }
 

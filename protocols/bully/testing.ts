@@ -40,6 +40,8 @@ interface TestNode {
   /** Whether the node has ever started (peers know it from then on). */
   known: boolean;
   lastView: string;
+  /** Persist effects of the running machine (its life), all durable at once. */
+  persists: number;
 }
 
 export interface SentMessage {
@@ -109,7 +111,7 @@ export class BullyNet extends TestCluster {
     this.bootstrapExpect = bootstrapExpect ?? specs.filter((s) => (s.protocol ?? 'bully') === 'bully').length;
     this.rng = createRng(seed);
     for (const s of specs) {
-      this.nodes.set(s.id, { spec: { priority: 0, protocol: 'bully', puppet: false, ...s }, machine: null, disk: null, known: false, lastView: '' });
+      this.nodes.set(s.id, { spec: { priority: 0, protocol: 'bully', puppet: false, ...s }, machine: null, disk: null, known: false, lastView: '', persists: 0 });
     }
   }
 
@@ -123,6 +125,7 @@ export class BullyNet extends TestCluster {
       }
       node.known = true;
       node.lastView = '';
+      node.persists = 0;
       node.machine = createBully({ selfId: id, config: this.config, bootstrapExpect: this.bootstrapExpect, rng: this.rng.fork(), persisted: node.disk, nowMs: this.nowMs });
     }
     this.refreshViews();
@@ -280,8 +283,13 @@ export class BullyNet extends TestCluster {
         if (!node.machine) continue;
         const effects = node.machine.drain();
         if (effects.length) busy = true;
-        // Persist-before-send, as the hosts do.
-        for (const e of effects) if (e.type === 'persist' && e.batch.hardState) node.disk = e.batch.hardState;
+        // Persist-before-send, as the hosts do; the disk is instant, and says so, as the host core does.
+        const persists = effects.filter((e) => e.type === 'persist');
+        for (const e of persists) if (e.batch.hardState) node.disk = e.batch.hardState;
+        if (persists.length > 0) {
+          node.persists += persists.length;
+          node.machine.step({ type: 'durable', nowMs: this.nowMs, persists: node.persists });
+        }
         for (const effect of effects) {
           this.effects.push({ atMs: this.nowMs, node: id, effect });
           if (effect.type === 'send') this.enqueue({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });

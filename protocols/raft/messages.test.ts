@@ -111,6 +111,37 @@ describe('raft: hostile input', () => {
     assert.equal(net.machine('a').raftStatus().leader, leader);
   });
 
+  it('a node cut off while a learner was promoted and then led takes that leader\'s appends once a majority of its committed voters gossip it as theirs (raft-churn seed 289)', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd']);
+    const entry = (index: number, data: RaftEntry['data']): RaftEntry => ({ index, term: 1, data });
+    const bootstrap = [entry(1, { kind: 'config', voters: ['a', 'b', 'c'], learners: [] }), entry(2, { kind: 'leader', leader: 'a', term: 1 })];
+    // c saw the bootstrap committed; the others also hold d's promotion, committed.
+    net.node('c').disk = { hard: { v: 1, term: 1, votedFor: 'a', commit: 2, fencingFloor: 1 }, snapshot: null, entries: bootstrap };
+    for (const id of ['a', 'b', 'd']) {
+      net.node(id).disk = { hard: { v: 1, term: 1, votedFor: 'a', commit: 3, fencingFloor: 1 }, snapshot: null, entries: [...bootstrap, entry(3, { kind: 'config', voters: ['a', 'b', 'c', 'd'], learners: [] })] };
+    }
+    net.start();
+    net.isolate('c');
+    assert.ok(net.advanceUntil(() => ['a', 'b', 'd'].some((id) => net.summary(id)?.role === 'leader'), 10_000));
+    const first = ['a', 'b', 'd'].find((id) => net.summary(id)?.role === 'leader')!;
+    if (first !== 'd') assert.equal(net.run(first, { kind: 'transfer', to: 'd' }).ok, true);
+    assert.ok(net.advanceUntil(() => ['a', 'b'].every((id) => net.summary(id)?.leader === 'd'), 5000), 'd leads, and a and b say so');
+    net.recover();
+    assert.ok(net.advanceUntil(() => net.summary('c')?.leader === 'd', 5000), 'c follows d');
+    assert.deepEqual(net.machine('c').logEntries(), net.machine('d').logEntries());
+  });
+
+  it('an append from a non-voter that the committed voters do not follow is refused, whatever it claims', () => {
+    const net = new RaftNet(['a', 'b', 'c']);
+    const leader = net.elect();
+    const x = others3(leader)[0]!;
+    const term = net.machine(leader).raftStatus().term;
+    const before = net.machine(x).logEntries();
+    const forged = { type: 'APPEND' as const, term, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, round: 1, leaseMs: 900 };
+    assert.deepEqual(net.inject('z', x, forged).map((e) => (e.type === 'refused' ? e.reason : e.type)), ['not-a-member']);
+    assert.deepEqual(net.machine(x).logEntries(), before);
+  });
+
   it('an answer at term + 1 from a node outside the configuration is refused: it would depose the leader; a snapshot from one is refused too', () => {
     const net = new RaftNet(['a', 'b', 'c']);
     const leader = net.elect();
@@ -126,3 +157,7 @@ describe('raft: hostile input', () => {
     assert.deepEqual([net.agreedLeader(), net.machine(leader).raftStatus().term], [leader, term]);
   });
 });
+
+function others3(leader: string): string[] {
+  return ['a', 'b', 'c'].filter((id) => id !== leader);
+}

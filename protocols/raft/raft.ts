@@ -30,7 +30,7 @@ import { LeaderState } from './leader.js';
 import { RaftLog, type RaftSnapshot } from './log.js';
 import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
-import { voteResult } from './quorum.js';
+import { majorityOf, voteResult } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
 import { RELAY_BOUND_TIMEOUTS, Relay } from './relay.js';
 
@@ -350,14 +350,17 @@ export class Raft implements RaftElection {
    * committed, from any live raft member, because a newer configuration that is not committed may
    * be one the new leader never had (thesis §4.1: a server accepts AppendEntries from a leader
    * not in its latest configuration; simulator seed 4336 held a restarted node's uncommitted
-   * bootstrap configuration, which lacked the elected leader, and refused it for ever).
+   * bootstrap configuration, which lacked the elected leader, and refused it for ever); and from
+   * the leader a majority of that committed configuration's voters gossip as theirs in this term,
+   * which a stranger cannot make real voters say (raft-churn seed 289: a node cut off while a
+   * learner was promoted and then led refused that leader for ever).
    */
   private refusal(from: NodeId, m: Exclude<RaftMessage, { type: 'COMMAND' | 'COMMAND_RESULT' }>): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
     const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT';
     const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
     if ((leads || m.term > this.hard.term) && !removedLeader) {
-      const known = c ? c.voters.includes(from) || (!leads && c.learners.includes(from)) || ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && this.committedLeaderOrLiveMember(from)) : this.isLiveRaftMember(from);
+      const known = c ? c.voters.includes(from) || (!leads && c.learners.includes(from)) || ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && this.committedLeaderOrLiveMember(from, m.term)) : this.isLiveRaftMember(from);
       if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
     }
     const ceiling = this.termCeiling();
@@ -369,10 +372,16 @@ export class Raft implements RaftElection {
     return this.members.some((x) => x.id === id && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
   }
 
-  /** A voter of the newest committed configuration or, with none committed, a live raft member. */
-  private committedLeaderOrLiveMember(id: NodeId): boolean {
+  /**
+   * A voter of the newest committed configuration, or the leader of `term` by the gossip of a
+   * majority of its voters; with none committed, a live raft member.
+   */
+  private committedLeaderOrLiveMember(id: NodeId, term: number): boolean {
     const committed = this.log.committedConfiguration();
-    return committed ? committed.voters.includes(id) : this.isLiveRaftMember(id);
+    if (!committed) return this.isLiveRaftMember(id);
+    if (committed.voters.includes(id)) return true;
+    const vouching = committed.voters.filter((v) => this.members.some((x) => x.id === v && !x.self && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect') && x.leader === id && x.term === term));
+    return vouching.length >= majorityOf(committed.voters.length);
   }
 
   /**

@@ -27,4 +27,17 @@ describe('bully swarm', () => {
     const wallS = (performance.now() - startedMs) / 1000;
     console.log(`# bully swarm: ${BULLY_SWARM_SEEDS} seeds, ${(report.virtualMs / 1000).toFixed(0)} virtual s in ${wallS.toFixed(1)} s`);
   });
+
+  /**
+   * Seeds that broke the lease contract, each under a slow disk: 1493, a naming released behind
+   * a slow write passed for the same leader's naming in a newer term (host/core.ts summary); 1529,
+   * a renewal held behind the leader's write told members a lease measured before the write, so
+   * they named the leader past its lease (bully/leader.ts sendRenewal). Both fail without their
+   * fix on the code of Dec 2026; a later change of trajectory can make them pass by luck, so the
+   * unit tests beside each fix are the real guard.
+   */
+  it('replays the seeds that once broke the lease contract', () => {
+    const report = runSwarm({ seeds: [1493, 1529], protocol: 'bully' });
+    assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'bully')).join('\n'));
+  });
 });
