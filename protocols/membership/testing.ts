@@ -166,7 +166,7 @@ export class TestCluster {
   private advanceByDeadlines(endMs: number, extra?: ExtraTick): void {
     let rounds = 0;
     for (;;) {
-      const nextMs = Math.min(...[...this.nodes.values()].map((node) => this.nextTickMs(node)));
+      const nextMs = Math.min(...[...this.nodes.values()].map((node) => Math.min(this.nextTickMs(node), this.wakeMs(node))));
       if (extra) this.insertTick(extra, Math.min(nextMs, endMs));
       if (nextMs > endMs) break;
       rounds = nextMs <= this.nowMs ? rounds + 1 : 0;
@@ -177,8 +177,15 @@ export class TestCluster {
         node.membership.step({ type: 'tick', nowMs: this.nowMs, localLagMs: node.lagMs });
         this.pump();
       }
+      // What waited for a block that ended now is read now, whoever else ticks or not.
+      this.pump();
     }
     this.nowMs = endMs;
+  }
+
+  /** When a blocked node's loop frees up and reads what waited for it; never while nothing waits. */
+  private wakeMs(node: Node): number {
+    return node.running && node.inbox.length > 0 && node.blockedUntilMs > this.nowMs ? node.blockedUntilMs : Number.POSITIVE_INFINITY;
   }
 
   private insertTick(extra: ExtraTick, untilMs: number): void {
@@ -187,7 +194,9 @@ export class TestCluster {
     if (!chosen || !node || !this.active(node)) return;
     const deadlineMs = node.membership.deadline();
     const atMs = this.nowMs + chosen.fraction * (Math.min(untilMs, deadlineMs) - this.nowMs);
-    if (!(atMs >= this.nowMs && atMs < deadlineMs)) return;
+    // Strictly before the next scheduled moment too: one exactly at it (a fraction rounded up) would
+    // read what waits for a block ending then before that node's own tick.
+    if (!(atMs >= this.nowMs && atMs < deadlineMs && atMs < untilMs)) return;
     this.nowMs = atMs;
     node.membership.step({ type: 'tick', nowMs: atMs, localLagMs: 0 });
     this.pump();
