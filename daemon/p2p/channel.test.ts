@@ -113,6 +113,25 @@ describe('peer channel', () => {
     assert.deepEqual(s.chunks[1]!.subarray(2), frame(long));
   });
 
+  it('restart drops the stream at once (its connection is closing): the next frame goes out on a new one', async () => {
+    const streams = [fakeStream(), fakeStream()];
+    const aborted: number[] = [];
+    let opens = 0;
+    const { ch } = channel(async () => {
+      const i = opens++;
+      return { ...streams[i]!.stream, abort: () => void aborted.push(i) } as unknown as Stream;
+    });
+    ch.send(frame('first'));
+    await until(() => streams[0]!.frames().length === 1);
+    ch.restart();
+    assert.deepEqual(aborted, [0]);
+    assert.equal(ch.currentStream, null);
+    ch.send(frame('second'));
+    await until(() => streams[1]!.frames().length === 1);
+    assert.deepEqual(streams[1]!.frames(), ['second']);
+    assert.equal(opens, 2);
+  });
+
   it('a warm-up that fails is harmless: the next frame opens the stream', async () => {
     const s = fakeStream();
     let opens = 0;

@@ -107,6 +107,22 @@ export class PeerChannel {
     else void this.open();
   }
 
+  /** The stream frames go out on now, or null. */
+  get currentStream(): Stream | null {
+    return this.stream;
+  }
+
+  /**
+   * Drops the current stream now (its connection is being closed) rather than when a write to
+   * it fails: the next frame, or one still waiting, opens another.
+   */
+  restart(): void {
+    const out = this.out;
+    if (this.closed || !out) return;
+    this.stream?.abort(new Error('its connection is closed'));
+    this.broken(out, null);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

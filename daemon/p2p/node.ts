@@ -121,6 +121,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   /** Membership streams, one per peer of this cluster (it speaks membershipProtocol), with its listen addresses. */
   const beatChannels = new Map<string, PeerChannel>();
   const clusterPeers = new Map<string, string[]>();
+  /** The connection each of our outbound streams was opened on. */
+  const streamConnections = new WeakMap<Stream, Connection>();
   /** The last heartbeat frame published, for a cluster peer that connects before the next one. */
   let latestHeartbeat: { frame: Uint8Array; payloadBytes: number } | null = null;
   /** Members (from keepConnected) get a message stream as soon as they are connected. */
@@ -190,11 +192,13 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         maxQueuedMs: MAX_QUEUED_FRAME_AGE_MS,
         maxBlockedMs: MAX_BLOCKED_STREAM_MS,
         nowMs,
-        openStream: (): Promise<Stream> => {
-          const options = { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS), maxOutboundStreams: MAX_DIRECT_STREAMS };
+        openStream: async (): Promise<Stream> => {
+          const signal = AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS);
           // On the connection the pair keeps, not on a duplicate about to be closed.
-          const kept = keptConnection(remote);
-          return kept ? kept.newStream(protocol, options) : libp2p.dialProtocol(remote, protocol, options);
+          const connection = keptConnection(remote) ?? (await libp2p.dial(remote, { signal }));
+          const stream = await connection.newStream(protocol, { signal, maxOutboundStreams: MAX_DIRECT_STREAMS });
+          streamConnections.set(stream, connection);
+          return stream;
         },
         onDropped: (count, reason) => {
           stats.outboundFramesDropped += count;
@@ -265,6 +269,15 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     // A stream that was opening on a closed duplicate failed: its frames go out on the kept one.
     channels.get(peer)?.resume();
     beatChannels.get(peer)?.resume();
+  });
+  // Whoever closed it (we, or the peer by the same rule), our streams on a closed connection are
+  // dropped at once, not when a write to them fails: a frame sent from now on is not lost in it.
+  libp2p.addEventListener('connection:close', (evt) => {
+    const peer = evt.detail.remotePeer.toString();
+    for (const channel of [channels.get(peer), beatChannels.get(peer)]) {
+      const stream = channel?.currentStream;
+      if (stream && streamConnections.get(stream) === evt.detail) channel!.restart();
+    }
   });
   libp2p.addEventListener('peer:identify', (evt) => {
     const { peerId, protocols, listenAddrs } = evt.detail;
