@@ -264,24 +264,6 @@ describe('bully: quorum guard', () => {
     assert.equal(net.summary('n5')!.leader, null);
   });
 
-  it('a renewal sent behind the leader\'s own write names no lease; a leased round follows the moment the write is durable (sim seed 1529)', () => {
-    // Without a quorum guard a claimant leads the moment it claims: its first renewal leaves in
-    // the same step as the write of its claim, behind it.
-    const net = new BullyNet(specs(3), { ...TEST_BULLY_CONFIG, quorum: 'none' });
-    net.start();
-    net.advance(TEST_SETTLED_MS);
-    const leader = net.agreedLeader()!;
-    assert.ok(leader);
-    const renewals = net.sent.filter((m) => m.from === leader && m.message.type === 'COORDINATOR' && m.message.kind === 'renew');
-    const first = renewals[0]!;
-    assert.equal((first.message as { leaseMs: number }).leaseMs, 0, 'the held round names no lease');
-    // The test disk is durable at once and says so: the leased round goes in the same instant.
-    const leased = renewals.find((m) => (m.message as { leaseMs: number }).leaseMs > 0)!;
-    assert.ok(leased, 'a leased round followed');
-    assert.equal(leased.atMs, first.atMs, 'at once, not a renewal interval later');
-    assert.ok((leased.message as { round: number }).round > (first.message as { round: number }).round);
-  });
-
   it('a renewal that names no lease neither extends nor ends the naming of its leader', () => {
     const config = TEST_BULLY_CONFIG;
     const m = createBully({ selfId: 'n1', config, bootstrapExpect: 3, rng: createRng(1), persisted: null, nowMs: 0 });

@@ -107,6 +107,8 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
 
   step(input: ElectionInput<BullyMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
+    // A notice from our own host, not an event of the world: no stall evidence, no relay resend.
+    if (input.type === 'durable') return this.leader.onDurable(input.persists);
     this.stall.onInput(this.nowMs, input.type === 'tick');
     switch (input.type) {
       case 'tick':
@@ -123,9 +125,6 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
         break;
       case 'shutdown':
         this.handoff.onShutdown();
-        break;
-      case 'durable':
-        this.leader.onDurable(input.persists);
         break;
     }
     this.commands.checkRelayed();

@@ -78,9 +78,13 @@ export class Leader implements RoleMachine {
     this.renew(l);
   }
 
-  /** Whether a message sent now would wait behind a write not known durable. */
+  /**
+   * Whether a message sent now would wait behind a write not known durable. Never with quorum
+   * none: it has no lease contract to keep (each side of a split leads), and its followers name
+   * the leader on every renewal as before.
+   */
   private held(): boolean {
-    return this.m.out.persistEffects > this.durablePersists;
+    return !this.m.quorumNone() && this.m.out.persistEffects > this.durablePersists;
   }
 
   step(from: NodeId, message: BullyMessage): void {
