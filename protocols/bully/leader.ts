@@ -9,7 +9,7 @@ import type { Durable } from './durable.js';
 import type { Follower } from './follower.js';
 import type { BullyMessage } from './messages.js';
 import { majorityOf } from './quorum.js';
-import type { LeaseRounds } from './rounds.js';
+import { MAX_ROUNDS_KEPT, type LeaseRounds } from './rounds.js';
 
 export interface Leadership {
   epoch: number;
@@ -25,9 +25,6 @@ export interface LeaderPort extends BullyContext {
   reject(to: NodeId, epoch: number): void;
   releaseStaleAccept(from: NodeId, epoch: number): void;
 }
-
-/** Rounds whose persists-ahead count is kept (as rounds.ts keeps their send times). */
-const MAX_ROUNDS_KEPT = 64;
 
 export class Leader implements RoleMachine {
   private leadership: Leadership | null = null;

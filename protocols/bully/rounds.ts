@@ -7,7 +7,7 @@ import { quorumLeaseExpiryMs } from '../lease.js';
 import type { NodeId } from '../types.js';
 
 /** Rounds remembered; older ones can no longer extend a lease (renewals go every lease/4). */
-const MAX_ROUNDS_KEPT = 64;
+export const MAX_ROUNDS_KEPT = 64;
 
 export class LeaseRounds {
   private round = 0;
