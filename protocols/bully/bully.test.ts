@@ -254,6 +254,23 @@ describe('bully: quorum guard', () => {
     assert.equal(net.agreedLeader(), higher, 'resolved in the healing step itself');
   });
 
+  it('a renewal from a member whose connection we saw close is refused: two such nodes do not trade epochs for ever (quorum none)', () => {
+    const net = startedCluster(2, { ...TEST_BULLY_CONFIG, quorum: 'none' });
+    assert.equal(net.agreedLeader(), 'n2');
+    net.suspect('n1', 'n2', 'connection-closed');
+    // Before the fix, n2 followed n1's renewal, dropped it at once for the closed connection,
+    // claimed, and n1 did the same: the pump never went quiet.
+    net.suspect('n2', 'n1', 'connection-closed');
+    assert.deepEqual(net.leaders().sort(), ['n1', 'n2'], 'each leads its side, as quorum none does');
+    const terms = () => [net.summary('n1')!.term, net.summary('n2')!.term];
+    const before = terms();
+    net.advance(2 * TEST_BULLY_CONFIG.leaseMs);
+    assert.deepEqual(terms(), before, 'renewals keep coming and are refused: no epoch climbs');
+    net.recover();
+    net.advance(1000);
+    assert.ok(net.agreedLeader() !== null, 'healed: one leader');
+  });
+
   it('"A leader that cannot reach a majority for leaseMs steps down"', () => {
     const net = startedCluster(5);
     net.isolate('n5');

@@ -275,6 +275,13 @@ export class Follower implements RoleMachine {
       m.reject(from, l.epoch);
       return;
     }
+    // A sender our view holds gone (it left, or its connection reset and it has not spoken on a
+    // new one yet) would lose the grant the moment we gave it: granting it, then electing, then
+    // following the next renewal again made two such nodes trade epochs for ever (quorum none).
+    if (this.grantHolderGone({ leader: from, epoch, untilMs: 0, namedUntilMs: 0 }) !== null) {
+      m.reject(from, l?.epoch ?? acceptedEpoch);
+      return;
+    }
     const g = this.activeGrant();
     if (g !== null && g.leader !== from && !(none && epoch > g.epoch)) {
       if (epoch > g.epoch) this.deferredRenewal = { from, epoch, round, leaseMs, atMs: nowMs };
