@@ -59,7 +59,12 @@ export type CommandResult =
   | { ok: false; code: string; message: string };
 
 export type ElectionEffect<M, P> =
-  | { type: 'send'; to: NodeId; message: M }
+  /**
+   * `parallel`: the message may leave before this machine's earlier writes are durable (a Raft
+   * leader's appends, thesis §10.2.1); the machine relies on nothing in it being on disk. Every
+   * other send waits behind them.
+   */
+  | { type: 'send'; to: NodeId; message: M; parallel?: true }
   /**
    * State to make durable (types.ts DurableBatch; Bully's whole state is its hard state). Nothing
    * the machine emits after it (sends, and the summary the host reports) takes effect before the

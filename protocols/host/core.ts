@@ -14,7 +14,8 @@
  * disk can write several together), and every output its machine produced after it — messages,
  * heartbeats, events, command results, and the summary the node reports — is held until the
  * host acknowledges that persist with a `persisted` input. Nothing leaves, and nothing is
- * reported, that a crash could take back. Each machine waits for its own writes only.
+ * reported, that a crash could take back. Each machine waits for its own writes only. The one
+ * exception is a send the machine marks `parallel` (a Raft leader's appends): it leaves at once.
  *
  * Time is the host's monotonic ms. The host ticks at `deadline()` (the earliest moment any timer
  * here or in a machine is due), not periodically; a tick at any other time changes nothing.
@@ -435,7 +436,9 @@ export class HostCore {
         this.persist('election', { election: effect.batch });
         return;
       case 'send':
-        this.emit('election', { type: 'send', to: effect.to, message: effect.message });
+        // A parallel send needs none of the writes before it (ElectionEffect): it leaves now.
+        if (effect.parallel) this.deliver({ type: 'send', to: effect.to, message: effect.message });
+        else this.emit('election', { type: 'send', to: effect.to, message: effect.message });
         return;
       case 'election-started':
         this.emit('election', { type: 'event', event: { type: 'election-started', term: effect.term, reason: effect.reason } });

@@ -6,8 +6,8 @@
  * to the leader it knows (relay.ts). `elect` asks the leader this node follows to hand over to it
  * (a campaign could not win past the followers' stickiness), or, with no leader known, campaigns
  * here, now, through pre-vote.
- * On shutdown a leader hands off to the most caught-up voter before `shutdown-ready`, within a
- * bound; any other node is ready at once.
+ * On shutdown a leader hands off to the most caught-up voter and is `shutdown-ready` once it
+ * names its successor, within a bound; any other node is ready at once.
  */
 import type { LeadershipCommand } from '../election.js';
 import type { NodeId } from '../types.js';
@@ -41,6 +41,8 @@ export class Commands {
   stopping = false;
   private stopDeadlineMs = Infinity;
   private readyEmitted = false;
+  /** It led when the shutdown began: it stays until its successor is established, within the bound. */
+  private handingOff = false;
 
   constructor(private readonly m: Raft) {}
 
@@ -83,17 +85,28 @@ export class Commands {
     this.stopping = true;
     m.abortEpisode();
     if (m.role !== 'leader' || !m.leader.established()) return;
+    this.handingOff = true;
     this.stopDeadlineMs = m.nowMs + SHUTDOWN_BOUND_TIMEOUTS * m.config.electionTimeoutMs;
     if (m.leader.transfer) return;
     const to = m.leader.mostCaughtUp();
     if (to !== null) m.leader.startTransfer(to);
   }
 
-  /** After every step: a stopping node is ready once it no longer leads, or the bound passed. */
+  /**
+   * After every step: a stopping node is ready at once, unless it led: then once it names its
+   * successor (the successor's record committed), or when its transfer ended without one, or
+   * when the bound passed. Leaving earlier would announce the departure while the successor's
+   * votes and first append are on their way: every member handles the `left` member (events,
+   * closed connections) in the very milliseconds the hand-off needs, and the old leader would
+   * no longer take the append it is a voter for.
+   */
   checkShutdown(): void {
     const m = this.m;
     if (!this.stopping || this.readyEmitted) return;
-    if (m.role === 'leader' && m.leader.established() && m.leader.transfer !== null && m.nowMs < this.stopDeadlineMs) return;
+    if (this.handingOff && m.nowMs < this.stopDeadlineMs) {
+      if (m.role === 'leader' && m.leader.established() && m.leader.transfer !== null) return;
+      if (m.role !== 'leader' && m.summary(m.nowMs).leader === null) return;
+    }
     this.readyEmitted = true;
     m.out.emit({ type: 'shutdown-ready' });
   }

@@ -31,19 +31,15 @@ export class LeaderState {
   /** Rounds sent before this earn no lease (after TimeoutNow: the lease was given away). */
   private leaseFloorMs = -Infinity;
   transfer: Transfer | null = null;
-  /** The round broadcast when the record committed: the first that may name this leader. */
+  /** The round broadcast once this leader was announced: the first that may name it. */
   private establishedRound = Infinity;
-  /** Per recent round: how many persists its first message waited behind (Outbox.persistsAhead). */
-  private readonly roundPersists = new Map<number, number>();
-  /** How many persists are known durable: the host said so, or a message sent after them was answered. */
-  private durablePersists = 0;
+  /** The highest commit index sent to followers so far. */
+  private sentCommit = 0;
   /**
-   * An established leader sent a round without a lease because it waited behind a write: once
-   * that write is durable (the host's `durable` input, or an answer that proves it), the next
-   * round goes at once, not a heartbeat later, so followers name the new leader as soon as the
-   * commit of its record reaches them.
+   * The persists the drain that first showed this leader established handed out (the host holds
+   * that drain's summary, the one reporting this node leader, until all of them are on disk).
    */
-  private leaseOwed = false;
+  private announceAfter: number | null = null;
 
   constructor(private readonly m: Raft) {}
 
@@ -55,11 +51,16 @@ export class LeaderState {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
-    this.roundPersists.clear();
     this.transfer = null;
     this.leaseFloorMs = m.nowMs;
     this.establishedRound = Infinity;
-    this.leaseOwed = false;
+    this.sentCommit = 0;
+    this.announceAfter = null;
+    // Targets first, so that each one's next index is the first of the entries appended below
+    // and the first round carries them (etcd's becomeLeader resets progress before appending its
+    // empty entry). Added after, they start past the record: the first round is an empty probe
+    // that every follower refuses, one round trip lost on every election.
+    this.addTargets();
     if (bootstrapVoters) {
       const config: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data: { kind: 'config', voters: bootstrapVoters, learners: [] } };
       m.log.append(config);
@@ -69,7 +70,6 @@ export class LeaderState {
     const record: RaftEntry = { index: this.recordIndex, term: m.hard.term, data: { kind: 'leader', leader: m.selfId, term: m.hard.term } };
     m.log.append(record);
     m.out.persistEntry(record);
-    this.addTargets();
     this.maybeCommit();
     this.broadcast();
   }
@@ -77,15 +77,33 @@ export class LeaderState {
   end(): void {
     this.progress.clear();
     this.roundSentMs.clear();
-    this.roundPersists.clear();
     this.recordIndex = Infinity;
     this.heartbeatDueMs = Infinity;
     this.transfer = null;
   }
 
-  /** Its record is committed: the leader may report itself (and followers may name it). */
+  /** Its record is committed: the leader may report itself (the host shows that once it is on disk). */
   established(): boolean {
     return this.m.log.committed >= this.recordIndex;
+  }
+
+  /**
+   * The host has reported this node leader: the writes its report waited behind are on disk. Only
+   * now may followers learn that the record committed and name it (a follower naming a leader
+   * whose own API never said so, if it crashed first, would be a ghost: sim seeds 322, 464, 14).
+   */
+  private announced(): boolean {
+    return this.announceAfter !== null && this.m.out.durablePersists >= this.announceAfter;
+  }
+
+  /** After each drain: the first that shows this leader established fixes what its report waits for. */
+  afterDrain(): void {
+    if (this.announceAfter === null && this.established()) this.announceAfter = this.m.out.emitted;
+  }
+
+  /** What followers may be told is committed: not the record (nor past it) before this leader is announced. */
+  private sendableCommit(): number {
+    return this.announced() ? this.m.log.committed : Math.min(this.m.log.committed, this.recordIndex - 1);
   }
 
   /**
@@ -177,12 +195,8 @@ export class LeaderState {
     const m = this.m;
     this.round++;
     this.roundSentMs.set(this.round, m.nowMs);
-    this.roundPersists.set(this.round, m.out.persistsAhead());
-    for (const [round, sentMs] of this.roundSentMs) {
-      if (sentMs >= m.nowMs - 2 * m.config.electionTimeoutMs) continue;
-      this.roundSentMs.delete(round);
-      this.roundPersists.delete(round);
-    }
+    if (this.establishedRound === Infinity && this.announced()) this.establishedRound = this.round;
+    for (const [round, sentMs] of this.roundSentMs) if (sentMs < m.nowMs - 2 * m.config.electionTimeoutMs) this.roundSentMs.delete(round);
     this.heartbeatDueMs = m.nowMs + m.config.heartbeatIntervalMs;
     for (const p of this.progress.values()) {
       p.heartbeat(m.config.maxInflight);
@@ -190,7 +204,13 @@ export class LeaderState {
     }
   }
 
-  /** One AppendEntries from p.next (empty when caught up); `heartbeat` sends even with nothing new. */
+  /**
+   * One AppendEntries from p.next (empty when caught up); `heartbeat` sends even with nothing new.
+   * It leaves at once, while this node may still be writing the same entries (thesis §10.2.1:
+   * the leader writes in parallel with its followers, and counts itself towards a commit only
+   * for what is on its disk, maybeCommit). The record's commit and a lease go only once followers
+   * may name this leader (announced).
+   */
   private sendAppend(p: Progress, heartbeat: boolean): void {
     const m = this.m;
     if (!p.canSend(m.config.maxInflight)) return;
@@ -201,18 +221,12 @@ export class LeaderState {
     // Never more than a receiver's codec accepts, whatever the config says.
     const entries = m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE));
     if (entries.length === 0 && !heartbeat) return;
-    // What the lease still runs (none while not established or given away; a full one when it
-    // never ends). Also none while this message would wait behind a write not known durable: the
-    // host holds it until then, and a follower counts the lease from when it arrives, so a held
-    // message would stretch the lease by the wait (sim seed 322: a slow fsync at establishment).
-    const held = m.out.persistsAhead() > this.durablePersists;
-    if (held && this.established()) this.leaseOwed = true;
-    const expiryMs = this.established() && !held ? this.leaseExpiryMs() : -Infinity;
+    // What the lease still runs (none before announced or once given away; a full one when it never ends).
+    const expiryMs = this.announced() ? this.leaseExpiryMs() : -Infinity;
     const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
-    // Held while the lease still runs: the follower keeps what it was told (see messages.ts).
-    const keep = held && this.established() && this.leaseExpiryMs() > m.nowMs;
-    const message: RaftMessage = { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit: m.log.committed, round: this.round, leaseMs, ...(keep ? { keepLease: true as const } : {}) };
-    m.out.send(p.id, message);
+    const leaderCommit = this.sendableCommit();
+    this.sentCommit = Math.max(this.sentCommit, leaderCommit);
+    m.out.sendParallel(p.id, { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit, round: this.round, leaseMs });
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
   }
 
@@ -258,32 +272,29 @@ export class LeaderState {
 
   /**
    * Any answer in our term: check-quorum hears the follower, and it took us as its leader at that
-   * round, so the round counts for the lease; the message answered left, so every persist ahead
-   * of its round is durable.
+   * round, so the round counts for the lease.
    */
   private heard(p: Progress, round: number): void {
     p.lastHeardMs = this.m.nowMs;
     p.answered = true;
-    this.durablePersists = Math.max(this.durablePersists, this.roundPersists.get(round) ?? 0);
     const sentMs = this.roundSentMs.get(round);
     if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
     p.ackedRound = Math.max(p.ackedRound, round);
   }
 
-  /** The host has this machine's first `persists` writes on disk: an owed leased round can go now. */
-  onDurable(persists: number): void {
-    this.durablePersists = Math.max(this.durablePersists, persists);
-    this.sendOwedLease();
+  /**
+   * More of this node's writes are on disk: its own entries may complete a majority, and once
+   * this leader is announced, followers learn so at once (the record's commit, with a lease),
+   * not a heartbeat later.
+   */
+  onDurable(): void {
+    this.maybeCommit();
+    if (this.sendableCommit() <= this.sentCommit) return;
+    this.broadcast();
+    this.maybeSendTimeoutNow();
   }
 
-  private sendOwedLease(): void {
-    if (this.leaseOwed && this.m.out.persistsAhead() <= this.durablePersists) {
-      this.leaseOwed = false;
-      this.broadcast();
-    }
-  }
-
-  /** After an answer: send what the follower can take now, the owed leased round, a due TimeoutNow. */
+  /** After an answer: send what the follower can take now, a due TimeoutNow. */
   private afterAnswer(p: Progress): void {
     const m = this.m;
     if (p.snapshot && !p.paused) this.sendSnapshotChunk(p);
@@ -292,22 +303,22 @@ export class LeaderState {
       this.sendAppend(p, false);
       if (p.next === before) break;
     }
-    this.sendOwedLease();
     this.maybeSendTimeoutNow();
   }
 
   /**
    * §5.3/§5.4.2: the highest index a majority holds is committed only if its entry is of the
-   * current term (Figure 8); earlier entries commit with it. Followers learn at once.
+   * current term (Figure 8); earlier entries commit with it. This node counts for what is on its
+   * own disk. Followers learn at once, except of the record before this leader is announced.
    */
   private maybeCommit(): void {
     const m = this.m;
-    const index = committedIndex(this.voters(), (id) => (id === m.selfId ? m.log.lastIndex() : (this.progress.get(id)?.match ?? 0)));
+    const own = Math.min(m.log.lastIndex(), m.out.durableLogEnd);
+    const index = committedIndex(this.voters(), (id) => (id === m.selfId ? own : (this.progress.get(id)?.match ?? 0)));
     if (index <= m.log.committed || m.log.term(index) !== m.hard.term) return;
-    if (m.log.committed < this.recordIndex && index >= this.recordIndex) this.establishedRound = this.round + 1;
     m.counters.proposalsCommitted += this.ownEntriesBetween(m.log.committed, index);
     m.advanceCommit(index);
-    this.broadcast();
+    if (this.sendableCommit() > this.sentCommit) this.broadcast();
   }
 
   /** Entries of this leader's term in (after, upTo]: what it proposed there. */
@@ -377,9 +388,9 @@ export class LeaderState {
 
   /**
    * TimeoutNow leaves once the target holds the whole log and this leadership was announced: a
-   * follower acknowledged a round sent since the record committed. That round left only after the
-   * commit was durable, when the host reported this node leader; handing off before then would
-   * leave followers naming a leader its own API never reported (sim seeds 322, 464).
+   * follower acknowledged a round sent since the host reported this node leader (announced);
+   * handing off before then would leave followers naming a leader its own API never reported
+   * (sim seeds 322, 464).
    */
   private maybeSendTimeoutNow(): void {
     const t = this.transfer;

@@ -207,39 +207,37 @@ describe('§3.10 leadership transfer', () => {
     assert.ok(!net.sent.slice(sentBefore).some((m) => m.message.type === 'TIMEOUT_NOW'));
   });
 
-  it('appends that wait behind a write not known durable advertise no lease (sim seed 322)', () => {
+  it('thesis §10.2.1: "the leader can write to its disk in parallel with replicating to the followers"; so do a candidate\'s vote requests, and each counts itself only once its write is durable', () => {
     const net = new RaftNet(IDS);
-    net.start();
-    net.advanceUntil(() => IDS.some((id) => net.summary(id)!.role === 'leader'), 3 * T);
-    const leader = IDS.find((id) => net.summary(id)!.role === 'leader')!;
-    const appends = net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').map((m) => (m.message as { leaseMs: number; leaderCommit: number }));
-    const committing = appends.findIndex((a) => a.leaderCommit === net.machine(leader).raftStatus().commitIndex);
-    assert.ok(committing >= 0);
-    // The round sent with the commit (behind the write of the commit and fencing token) names no lease.
-    assert.equal(appends[committing]!.leaseMs, 0);
-    net.advance(2 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
-    const later = net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').at(-1)!.message as { leaseMs: number };
-    assert.ok(later.leaseMs > 0);
-  });
-
-  it('the round owed a lease goes out the moment the host says the write before it is durable, not a round trip later', () => {
-    const net = new RaftNet(IDS);
-    net.hold = true;
-    net.start();
-    const leaderWithCommit = () => IDS.find((id) => net.machine(id).raftStatus().role === 'leader' && net.machine(id).raftStatus().commitIndex > 0);
-    for (let i = 0; i < 400 && !leaderWithCommit(); i++) {
-      net.advance(net.tickMs);
-      net.deliver(() => true);
-    }
-    const leader = leaderWithCommit()!;
-    assert.ok(leader, 'a leader committed its record');
-    const leased = () => net.pending().filter((m) => m.from === leader && m.message.type === 'APPEND' && m.message.leaseMs > 0);
-    assert.ok(net.pending().some((m) => m.from === leader && m.message.type === 'APPEND' && m.message.leaseMs === 0), 'the commit went out behind its write, with no lease');
-    assert.deepEqual(leased(), [], 'and nothing answered has proven that write durable yet');
-    const persists = net.effects.filter((e) => e.node === leader && e.effect.type === 'persist').length;
-    net.machine(leader).step({ type: 'durable', nowMs: net.nowMs, persists });
-    net.pump();
-    assert.deepEqual(leased().map((m) => m.to).sort(), others(leader), 'a leased round to every follower, no answer awaited');
+    const first = net.elect();
+    const [next, away] = others(first);
+    net.isolate(away!);
+    // From here `next` hears of none of its writes being durable unless the test says so.
+    net.unannouncedWrites.add(next!);
+    const sentBefore = net.sent.length;
+    const status = () => net.machine(next!).raftStatus();
+    const from = (type: RaftMessage['type']) => net.sent.slice(sentBefore).filter((m) => m.from === next && m.message.type === type).map((m) => m.message);
+    const durable = () => {
+      net.machine(next!).step({ type: 'durable', nowMs: net.nowMs, persists: net.node(next!).persists });
+      net.pump();
+    };
+    assert.equal(net.run(first, { kind: 'transfer', to: next! }).ok, true);
+    assert.ok(from('VOTE').length > 0, 'the vote requests left before the new term was durable');
+    assert.equal(status().role, 'candidate', 'granted by the old leader, but its own vote is not on disk: no majority of three');
+    durable();
+    assert.equal(status().role, 'leader');
+    const record = status().lastIndex;
+    const appends = () => from('APPEND') as Extract<RaftMessage, { type: 'APPEND' }>[];
+    assert.ok(appends().some((a) => a.entries.some((e) => e.index === record)), 'the record went out before its write was durable');
+    assert.equal(net.node(first).disk.entries.at(-1)?.index, record, 'and the old leader holds it');
+    assert.ok(status().commitIndex < record, 'not committed on its own write still in flight');
+    durable();
+    assert.equal(status().commitIndex, record, 'committed once its own write is durable');
+    assert.ok(appends().every((a) => a.leaderCommit < record && a.leaseMs === 0), 'followers are not told before the host reported this leader (no ghost leader: sim seeds 322, 464, 14)');
+    durable();
+    const told = appends().filter((a) => a.leaderCommit >= record);
+    assert.ok(told.length > 0 && told.every((a) => a.leaseMs > 0), 'then at once, with a lease');
+    assert.equal(net.summary(first)!.leader, next);
   });
 
   it('commands answer with clear error codes; a follower relays transfer to the leader', () => {

@@ -52,11 +52,11 @@ export type RaftMessage =
    * AppendEntries (§5.3), also the heartbeat. `round` numbers the leader's heartbeat rounds (its
    * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
    * lease still ran when it sent this, which bounds how long a follower names it: 0 before the
-   * leader record commits, after TimeoutNow, and while the message may wait behind a write of the
-   * leader's not yet known durable (the follower counts from arrival). A 0 ends the follower's
-   * naming, except with `keepLease`: the message may have waited behind such a write while the
-   * leader's lease still ran, so it neither extends nor ends what the follower was told before
-   * (otherwise every write would make followers name no one for a round).
+   * commit of the leader record is on the leader's disk, and after TimeoutNow. A 0 ends the
+   * follower's naming, except with `keepLease`, which neither extends nor ends it. Leaders of
+   * this version send appends without waiting for their own writes and never set it; earlier
+   * leaders held an append behind their write and marked it so, and a follower still honours that
+   * during a rolling upgrade.
    */
   | { type: 'APPEND'; term: number; prevLogIndex: number; prevLogTerm: number; entries: RaftEntry[]; leaderCommit: number; round: number; leaseMs: number; keepLease?: true }
   /**

@@ -7,7 +7,7 @@
  */
 import type { ElectionEffect } from '../election.js';
 import { Outbox as EffectOutbox } from '../outbox.js';
-import type { DurableBatch } from '../types.js';
+import type { DurableBatch, NodeId } from '../types.js';
 import type { RaftHardState } from './durable.js';
 import type { RaftSnapshot } from './log.js';
 import type { RaftEntry, RaftEntryData, RaftMessage, RaftSnapshotData } from './messages.js';
@@ -21,6 +21,35 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private snapshot: RaftSnapshot | null = null;
   /** Persist effects emitted so far in this life. */
   private persistsEmitted = 0;
+  /** Per persist not yet known durable: the log's last index once it is on disk. */
+  private readonly unwritten: { persist: number; logEnd: number }[] = [];
+  private logEnd: (() => number) | null = null;
+  /** The log is on disk up to here. */
+  durableLogEnd = 0;
+  /** How many of this life's persists the host said are on disk. */
+  durablePersists = 0;
+
+  /** Starts tracking what is on disk: the log as loaded (up to `loadedEnd`) is, and each flush records what it adds. */
+  track(logEnd: () => number, loadedEnd: number): void {
+    this.logEnd = logEnd;
+    this.durableLogEnd = loadedEnd;
+  }
+
+  /** The host has this life's first `persists` writes on disk. */
+  durable(persists: number): void {
+    this.durablePersists = Math.max(this.durablePersists, persists);
+    while (this.unwritten.length > 0 && this.unwritten[0]!.persist <= persists) this.durableLogEnd = this.unwritten.shift()!.logEnd;
+  }
+
+  /** Persist effects emitted so far in this life (a report drained now waits behind all of them). */
+  get emitted(): number {
+    return this.persistsEmitted;
+  }
+
+  /** A send that need not wait for the writes before it (see ElectionEffect). */
+  sendParallel(to: NodeId, message: RaftMessage): void {
+    this.emit({ type: 'send', to, message, parallel: true });
+  }
 
   /** The hard state changed: it goes out whole with the next flush. */
   persistHardState(state: RaftHardState): void {
@@ -55,15 +84,10 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
     this.truncateAfter = null;
     this.entries = [];
     this.persistsEmitted++;
+    // Every change to the log is handed here right after it is made, so the log as it stands
+    // now is what this batch and those before it hold.
+    if (this.logEnd) this.unwritten.push({ persist: this.persistsEmitted, logEnd: this.logEnd() });
     super.emit({ type: 'persist', batch });
-  }
-
-  /**
-   * How many persists a send emitted now would wait behind (those emitted, and the pending one
-   * that flushes first): the host holds the send until all of them are durable.
-   */
-  persistsAhead(): number {
-    return this.persistsEmitted + (this.pending() ? 1 : 0);
   }
 
   private pending(): boolean {

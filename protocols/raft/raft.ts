@@ -105,6 +105,11 @@ export class Raft implements RaftElection {
   /** After membership reported the leader gone: when the pre-vote starts. */
   private hintCampaignAtMs = Infinity;
   private votes = new Map<NodeId, boolean>();
+  /**
+   * A real campaign's own vote counts once this many persists are on disk (the one holding the
+   * new term and the vote for itself): its requests leave without waiting for that write.
+   */
+  private selfVoteAfter: number | null = null;
   /** The voters the campaign in progress counts (fixed when it began: the view may change meanwhile). */
   private campaignVoterIds: NodeId[] = [];
   /** Whether that campaign bootstraps the cluster (its voters become the first configuration). */
@@ -138,6 +143,7 @@ export class Raft implements RaftElection {
     this.changes = new ConfChanges(this);
     this.stepRole = this.stepFollower;
     this.reportedConfig = this.configurationKey();
+    this.out.track(() => this.log.lastIndex(), this.log.lastIndex());
   }
 
   // ---- Election interface ----
@@ -162,7 +168,9 @@ export class Raft implements RaftElection {
         this.commands.onShutdown();
         break;
       case 'durable':
-        if (this.role === 'leader') this.leader.onDurable(input.persists);
+        this.out.durable(input.persists);
+        if (this.role === 'leader') this.leader.onDurable();
+        else if (this.role === 'candidate') this.countSelfVote();
         break;
     }
     this.changes.afterStep();
@@ -185,7 +193,9 @@ export class Raft implements RaftElection {
   }
 
   drain(): RaftEffect[] {
-    return this.out.drain();
+    const effects = this.out.drain();
+    if (this.role === 'leader') this.leader.afterDrain();
+    return effects;
   }
 
   summary(nowMs: number): ElectionSummary {
@@ -443,6 +453,10 @@ export class Raft implements RaftElection {
     }
     if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
     this.votes.set(from, m.granted);
+    this.tally();
+  };
+
+  private tally(): void {
     const result = voteResult(this.campaignVoterIds, this.votes);
     if (result === 'won') {
       if (this.role === 'pre-candidate') this.campaign('real', 'pre-vote-won');
@@ -450,7 +464,7 @@ export class Raft implements RaftElection {
     } else if (result === 'lost') {
       this.becomeFollower(this.hard.term, null);
     }
-  };
+  }
 
   private readonly stepLeader: Step = (from, m) => {
     if (m.type === 'APPEND_RESPONSE') this.leader.onAppendResponse(from, m);
@@ -465,7 +479,7 @@ export class Raft implements RaftElection {
     this.hintCampaignAtMs = Infinity;
     this.resetElectionTimer();
     // Read just after a stall, the append may be old: it restrains us but names no one. One that
-    // waited behind the leader's write (keepLease) neither extends nor ends the naming.
+    // waited behind an older leader's write (keepLease, messages.ts) neither extends nor ends the naming.
     if (!this.stall.mayBeStale(this.nowMs) && !keepLease) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
     if (this.episode) this.finishEpisode('lost');
   }
@@ -518,9 +532,13 @@ export class Raft implements RaftElection {
 
   /**
    * `pre`: §9.6 pre-vote at term + 1, changing no term; the pre-candidate forgets its leader
-   * (etcd #8243, #9586). `real`: §5.2, term + 1 and a vote for itself, persisted before the
-   * requests leave. `transfer`: a real campaign after TimeoutNow, flagged so voters set
-   * stickiness aside.
+   * (etcd #8243, #9586). `real`: §5.2, term + 1 and a vote for itself. `transfer`: a real
+   * campaign after TimeoutNow, flagged so voters set stickiness aside.
+   * The requests leave at once, while the new term and the vote are still being written (as
+   * etcd-raft's asynchronous storage writes send MsgVote): only answers wait for a write. The
+   * vote for itself counts once that write is durable (countSelfVote), so no node leads a term
+   * its disk does not hold: a candidate that crashes first can campaign for the same term again
+   * after its restart, but it never led it the first time.
    */
   campaign(kind: 'pre' | 'real' | 'transfer', reason: string): void {
     const voters = this.campaignVoters();
@@ -533,23 +551,32 @@ export class Raft implements RaftElection {
     }
     this.leaderId = null;
     this.namedUntilMs = -Infinity;
-    this.votes = new Map([[this.selfId, true]]);
+    this.votes = new Map();
     this.campaignVoterIds = voters;
     this.bootstrapping = this.configuration() === null;
     const preVote = kind === 'pre';
     if (preVote) {
       this.role = 'pre-candidate';
+      this.selfVoteAfter = null;
+      this.votes.set(this.selfId, true);
     } else {
       this.role = 'candidate';
       this.setHardState({ term: this.hard.term + 1, votedFor: this.selfId });
+      // The batch holding the vote is the next persist (nothing else flushes before it).
+      this.selfVoteAfter = this.out.emitted + 1;
     }
     this.stepRole = this.stepCandidate;
-    if (voteResult(voters, this.votes) === 'won') {
-      if (preVote) return this.campaign('real', reason);
-      return this.becomeLeader();
-    }
+    if (voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
     const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
-    for (const id of voters) if (id !== this.selfId) this.out.send(id, request);
+    for (const id of voters) if (id !== this.selfId) this.out.sendParallel(id, request);
+  }
+
+  /** A real campaign's own write is durable: its vote for itself counts (see campaign). */
+  private countSelfVote(): void {
+    if (this.selfVoteAfter === null || this.out.durablePersists < this.selfVoteAfter) return;
+    this.selfVoteAfter = null;
+    this.votes.set(this.selfId, true);
+    this.tally();
   }
 
   private becomeLeader(): void {

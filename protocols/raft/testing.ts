@@ -45,6 +45,8 @@ export type NetEvent =
 interface TestNode {
   machine: RaftElection | null;
   disk: { hard: RaftHardState | null; snapshot: RaftSnapshot | null; entries: RaftEntry[] };
+  /** Persists written in this life (each is durable at once, and the machine is told so). */
+  persists: number;
 }
 
 const MAX_PUMP_ROUNDS = 10_000;
@@ -75,6 +77,12 @@ export class RaftNet extends TestCluster {
   hold = false;
   /** Sees every event in order (scenario traces). */
   onEvent: ((event: NetEvent) => void) | null = null;
+  /**
+   * Each machine hears at once that its writes are durable (the `durable` input a host sends),
+   * except these: their disk still holds the writes (a crash keeps them) but they are never
+   * told, so a test can say when, stepping `durable` itself with `node(id).persists`.
+   */
+  readonly unannouncedWrites = new Set<NodeId>();
 
   constructor(
     ids: readonly NodeId[],
@@ -84,12 +92,12 @@ export class RaftNet extends TestCluster {
   ) {
     super();
     this.rng = createRng(seed);
-    for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] } });
+    for (const id of ids) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] }, persists: 0 });
   }
 
   /** A node that joins the fleet later (started with `start`). */
   add(id: NodeId): void {
-    if (!this.nodes.has(id)) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] } });
+    if (!this.nodes.has(id)) this.nodes.set(id, { machine: null, disk: { hard: null, snapshot: null, entries: [] }, persists: 0 });
   }
 
   /** Starts (or restarts from its disk) every listed node, or all. */
@@ -99,6 +107,7 @@ export class RaftNet extends TestCluster {
       if (node.machine) continue;
       this.started.add(id);
       this.leftNodes.delete(id);
+      node.persists = 0;
       node.machine = createRaft({
         selfId: id,
         config: this.config,
@@ -275,6 +284,7 @@ export class RaftNet extends TestCluster {
   }
 
   private collect(id: NodeId, node: TestNode): void {
+    let persisted = false;
     for (const effect of node.machine!.drain()) {
       this.effects.push({ atMs: this.nowMs, node: id, effect });
       this.onEvent?.({ type: 'effect', node: id, effect });
@@ -288,6 +298,8 @@ export class RaftNet extends TestCluster {
           if (b.truncateAfter !== undefined) node.disk.entries = node.disk.entries.filter((e) => e.index <= b.truncateAfter!);
           for (const e of b.entries ?? []) node.disk.entries.push(structuredClone(e) as RaftEntry);
           if (b.hardState) node.disk.hard = structuredClone(b.hardState);
+          node.persists++;
+          persisted = true;
           break;
         }
         case 'send': {
@@ -303,6 +315,8 @@ export class RaftNet extends TestCluster {
           break;
       }
     }
+    // The disk is instant: the writes are durable now, and the machine hears so as from a host.
+    if (persisted && !this.unannouncedWrites.has(id)) this.stepNode(id, { type: 'durable', nowMs: this.nowMs, persists: node.persists });
   }
 
   /** When `viewer` first saw `peer` in `state` (since its last change). */

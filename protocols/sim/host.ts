@@ -73,7 +73,8 @@ export class SimHost {
         const effects = e.drain();
         for (const effect of effects) {
           if (effect.type === 'persist') this.lastPersistOf.election = ++this.persistsAsked;
-          else if (effect.type === 'send' && typeof effect.message === 'object' && effect.message !== null) this.dependsOn.set(effect.message, this.lastPersistOf.election);
+          // A parallel send depends on no write (ElectionEffect); the invariants check what it may carry.
+          else if (effect.type === 'send' && !effect.parallel && typeof effect.message === 'object' && effect.message !== null) this.dependsOn.set(effect.message, this.lastPersistOf.election);
         }
         return effects;
       },
