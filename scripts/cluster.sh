@@ -38,7 +38,7 @@ usage: scripts/cluster.sh COMMAND [ARGS] [--name CLUSTER]
 
 The cluster is --name, else \$CONCLAVE_CLUSTER_NAME, else "local"; its state lives in
 .cluster/<name>/ and \`down\` keeps the logs in .cluster/.logs/<name>/.
-\$CONCLAVE_BIN replaces the conclave command (default: node dist/daemon/cli/main.js);
+\$CONCLAVE_BIN replaces the conclave command (default: bin/conclave);
 \$CONCLAVE_UP_TIMEOUT_S bounds the wait in \`up\` and \`restart\` (default 30).
 USAGE
 }

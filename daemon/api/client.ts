@@ -4,7 +4,8 @@
  * ApiError; a reply that is not Conclave's API at all (another server on that port) becomes
  * NotConclaveApiError, which names the status and content type and never echoes the body.
  */
-import { request, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+import { http } from './node-http.js';
 import type { NodeEventType } from '../../protocols/host/events.js';
 import type { Codec } from '../../protocols/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
@@ -99,7 +100,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const options = base(method, path);
       if (text !== undefined) options.headers = { ...options.headers, 'content-type': 'application/json' };
-      const req = request(options, (res) => {
+      const req = http.request(options, (res) => {
         readAll(res)
           .then((raw) => resolve(decode<T>(address, res, raw, shape)))
           .catch((err: unknown) => reject(connectionError(address, err)));
@@ -183,7 +184,7 @@ function streamParsedEvents(
     const query = types && types.length > 0 ? `?types=${encodeURIComponent(types.join(','))}` : '';
     const options = base('GET', `/v1/events${query}`);
     options.headers = { ...options.headers, accept: 'text/event-stream' };
-    const req = request(options);
+    const req = http.request(options);
     let timer = setTimeout(() => req.destroy(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => finish(connectionError(address, err)));
     req.on('response', (res) => {

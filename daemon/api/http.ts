@@ -1,5 +1,6 @@
 /** Small node:http helpers shared by the API routes: JSON replies, error bodies, bounded bodies. */
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { http } from './node-http.js';
 import type { ApiErrorBody } from './types.js';
 
 /** Request bodies above this are refused (400 `body-too-large`) without being read further. */
@@ -44,7 +45,7 @@ export function rawErrorReply(status: number, code: string, message: string): st
   const body: ApiErrorBody = { error: { code, message } };
   const text = JSON.stringify(body);
   const head = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}`,
     'content-type: application/json; charset=utf-8',
     `content-length: ${Buffer.byteLength(text)}`,
     'cache-control: no-store',

@@ -9,7 +9,8 @@
  * (onRejected) and summarised at most once a minute per kind (onAbuse), never logged per request.
  */
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from './node-http.js';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isLoopbackHost, parseHostPort } from '../config/addresses.js';
@@ -116,7 +117,7 @@ function createListener(opts: ApiServerOptions, limits: ApiLimits, token: string
   };
   // No `server.timeout`: a long-poll is silent for up to 5 minutes by design. Every other silence
   // is bounded by the header, request and keep-alive timeouts.
-  const server = createServer(
+  const server = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
       requestTimeout: limits.requestTimeoutMs,

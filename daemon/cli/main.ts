@@ -1,81 +1,19 @@
 #!/usr/bin/env node
 /**
- * The `conclave` command. Usage errors (unknown flags or commands, bad arguments) print usage
- * and exit 2; other failures print `conclave: <message>` and exit with the error's exitCode.
- *
- * Reporting commands and `run` talk to a daemon's API only: for them nothing else is loaded
- * (no libp2p, blessed, zod config schema), so `conclave status` answers in tens of ms rather
- * than the ~0.6 s that loading the daemon's modules took. Any other command line, `--help`
- * included, loads every command.
+ * The `conclave` command's entry (bin/conclave runs it). It first turns on V8's compile cache
+ * (Node 22.1 and later; older runtimes have none), so that a command run again loads its
+ * modules as cached bytecode instead of compiling them; only then does it load any of them.
+ * `status`, `leader` and `is-leader` in their plain forms are answered by quick.ts; every other
+ * command line goes to the full program (program.ts, with commander).
  */
-import '../polyfill.js';
-import { Command, CommanderError } from 'commander';
-import { exitCodeOf } from '../errors.js';
-import { VERSION } from '../version.js';
-import { registerReportCommands } from './report.js';
-import { registerRunCommand } from './run.js';
+import module from 'node:module';
 
-const DEFAULT_API = '127.0.0.1:7400';
-/** Once a command is done, a handle left open (a libp2p socket, a timer) must not keep the process alive. */
-const EXIT_BACKSTOP_MS = 1000;
-/** Commands registered by report.ts and run.ts: they need only the API client. */
-const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
-  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'transfer', 'resign', 'elect', 'forget', 'run',
-]);
-
-/** Only the light commands when argv names one; every command otherwise (help lists them all). */
-async function buildProgram(argv: string[]): Promise<Command> {
-  const program = new Command('conclave')
-    .description('peer-to-peer cluster daemon: gossip membership, Bully or Raft leader election')
-    .version(VERSION)
-    // Settings below are inherited by every subcommand registered after them.
-    .exitOverride()
-    .showHelpAfterError();
-  const name = argv[2];
-  if (name !== undefined && LIGHT_COMMANDS.has(name)) {
-    registerReportCommands(program);
-    registerRunCommand(program);
-    return program;
-  }
-  const [{ registerInitCommand }, { registerStartCommand }, { registerConfigCommands }, { loadTui }] = await Promise.all([
-    import('./init.js'),
-    import('./start.js'),
-    import('./config-cmd.js'),
-    import('./dashboard.js'),
-  ]);
-  registerInitCommand(program);
-  registerStartCommand(program);
-  registerConfigCommands(program);
-  registerReportCommands(program);
-  registerRunCommand(program);
-  program
-    .command('tui')
-    .description('live dashboard of one or more daemons')
-    .option('--api <addr>', 'daemon API address, host:port or unix:PATH (repeatable; default $CONCLAVE_API or 127.0.0.1:7400)', (v: string, prev: string[] = []) => [...prev, v])
-    .action(async (opts: { api?: string[] }) => {
-      const fromEnv = process.env.CONCLAVE_API?.split(',').map((s) => s.trim()).filter(Boolean);
-      const apis = opts.api ?? (fromEnv && fromEnv.length > 0 ? fromEnv : [DEFAULT_API]);
-      const tui = await loadTui();
-      await tui.runTui({ apis, token: process.env.CONCLAVE_API_TOKEN || null });
-    });
-  return program;
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+const { runQuick } = await import('./quick.js');
+if (!(await runQuick(process.argv))) {
+  const { main } = await import('./program.js');
+  await main(process.argv);
 }
-
-async function main(argv: string[]): Promise<void> {
-  try {
-    await (await buildProgram(argv)).parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // commander has already printed the error and usage (or the help or version asked for).
-      const asked = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0;
-      process.exitCode = asked ? 0 : 2;
-      return;
-    }
-    process.stderr.write(`conclave: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = exitCodeOf(err);
-  }
-}
-
-await main(process.argv);
-// Unref'd: fires only if something still holds the event loop open after the command finished.
-setTimeout(() => process.exit(), EXIT_BACKSTOP_MS).unref();
+// Once a command is done, a handle left open (a libp2p socket, a timer) must not keep the
+// process alive. Unref'd: fires only if something still holds the event loop open.
+setTimeout(() => process.exit(), 1000).unref();

@@ -7,47 +7,19 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveApiAddress } from '../api/address.js';
-import { createApiClient, type ApiClient } from '../api/client.js';
-import { ApiError } from '../api/errors.js';
+import type { ApiClient } from '../api/client.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
-import { exitCodeOf } from '../errors.js';
-import { formatIsLeader, formatLeader, formatLeaderChange, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
+import { formatLeaderChange, formatMembers, formatRaft, votesOf } from './format.js';
 import { sleep } from '../../client/follow.js';
+import { client, json, printLeader, processIo, reportIsLeader, reporting, reportStatus, type ApiFlags, type ReportIo } from './report-actions.js';
 
-/** Where the commands write, and what stops a `--watch` loop; tests pass their own. */
-export interface ReportIo {
-  out(text: string): void;
-  err(text: string): void;
-  /** True when `out` is a terminal: `--watch` then redraws in place. */
-  isTty: boolean;
-  /** Ends `--watch` and `--wait` loops; by default the first Ctrl-C (SIGINT) ends `--watch`. */
-  interrupt?: AbortSignal;
-  /** Sets the exit code of a failure already reported on `out` (nothing more is printed). */
-  setExitCode(code: number): void;
-}
-
-interface ApiFlags {
-  api?: string;
-  token?: string;
-  json?: boolean;
-}
+export type { ReportIo } from './report-actions.js';
 
 /** `leader --wait-ms` ran out before any leader was known. */
 export class NoLeaderError extends Error {
   override readonly name = 'NoLeaderError';
   readonly exitCode = 1;
 }
-
-/** `conclave leader` when the node knows no leader: scripts test for a leader with it. */
-const NO_LEADER_EXIT_CODE = 1;
-/** `conclave is-leader` when this node does not lead (an unreachable daemon is 1 as well, said on stderr). */
-const NOT_LEADER_EXIT_CODE = 1;
-/** The `code` of a `--json` failure the CLI detects itself; an ApiError (not-conclave-api included) carries its own. */
-const ERROR_CODES: Readonly<Record<string, string>> = {
-  ApiUnreachableError: 'unreachable',
-  NoLeaderError: 'no-leader',
-  UsageError: 'usage',
-};
 
 const DEFAULT_INTERVAL_MS = 1000;
 /** `leave`: a graceful stop takes at most about 2 s (hand-off, leave announcement, close). */
@@ -63,10 +35,7 @@ const CLEAR_SCREEN = '\x1b[H\x1b[2J';
 
 export function registerReportCommands(program: Command, io: ReportIo = processIo()): void {
   apiCommand(program, 'status', 'summary of this node: role, term, lease, leader, fencing token, member counts, bootstrap')
-    .action((flags: ApiFlags) => reporting(flags, io, async () => {
-      const status = await client(flags).status();
-      io.out(flags.json ? json(status) : `${formatStatus(status)}\n`);
-    }));
+    .action((flags: ApiFlags) => reportStatus(flags, io));
 
   apiCommand(program, 'members', 'table of every member this node knows, with state, role and leader it follows')
     .option('--watch', 'redraw until Ctrl-C; keeps retrying while the daemon is unreachable')
@@ -92,24 +61,14 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
         await watchLeader(flags, io);
         return;
       }
-      const api = client(flags);
       const wait = flags.wait === true || flags.waitMs !== undefined;
-      const leader = wait ? await waitForLeader(api, flags.waitMs ?? null, io) : await api.leader();
-      io.out(flags.json ? json(leader) : `${formatLeader(leader)}\n`);
-      // The reply itself says so; the exit code lets `conclave leader && …` test for a leader.
-      if (leader.leader === null) io.setExitCode(NO_LEADER_EXIT_CODE);
+      printLeader(wait ? await waitForLeader(client(flags), flags.waitMs ?? null, io) : await client(flags).leader(), flags, io);
     }));
 
   apiCommand(program, 'is-leader', 'exit 0 if this node leads, 1 if it does not or the daemon cannot be reached (for ExecCondition=)')
     .addHelpText('after', '\nExit status: 0 this node leads; 1 it does not (stdout says who does), or the daemon cannot be\n' +
       'reached (stderr says so); 2 usage. Usable as systemd\'s ExecCondition=.')
-    .action((flags: ApiFlags) => reporting(flags, io, async () => {
-      const status = await client(flags).status();
-      const leads = status.role === 'leader';
-      if (flags.json) io.out(json({ isLeader: leads, node: { id: status.id, name: status.name }, role: status.role, term: status.term, fencingToken: status.fencingToken, leaseRemainingMs: status.leaseRemainingMs ?? null, leader: status.leader }));
-      else io.out(`${formatIsLeader(status)}\n`);
-      if (!leads) io.setExitCode(NOT_LEADER_EXIT_CODE);
-    }));
+    .action((flags: ApiFlags) => reportIsLeader(flags, io));
 
   apiCommand(program, 'raft', 'the raft log and configuration; on the leader, each member\'s replication progress')
     .addHelpText('after', '\nOnly the leader tracks progress: on a follower this names the leader to ask. Exits 1 under bully.')
@@ -150,26 +109,6 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
     }));
 }
 
-/**
- * Runs one command's work. Under --json a failure becomes one line `{"error":{code,message}}`
- * on stdout and its exit code is set here; without --json the error goes up to main.ts, which
- * prints `conclave: <message>` on stderr.
- */
-async function reporting(flags: ApiFlags, io: ReportIo, run: () => Promise<void>): Promise<void> {
-  try {
-    await run();
-  } catch (err) {
-    if (flags.json !== true) throw err;
-    io.out(`${JSON.stringify({ error: { code: errorCode(err), message: err instanceof Error ? err.message : String(err) } })}\n`);
-    io.setExitCode(exitCodeOf(err));
-  }
-}
-
-function errorCode(err: unknown): string {
-  const name = err instanceof Error ? err.name : '';
-  return ERROR_CODES[name] ?? (err instanceof ApiError ? err.code : 'error');
-}
-
 function apiCommand(program: Command, name: string, description: string): Command {
   return program
     .command(name)
@@ -177,14 +116,6 @@ function apiCommand(program: Command, name: string, description: string): Comman
     .addOption(new Option('--api <addr>', 'daemon API address: HOST:PORT or unix:PATH (default 127.0.0.1:7400)').env('CONCLAVE_API'))
     .addOption(new Option('--token <token>', 'API bearer token (needed on TCP when the daemon sets api.token)').env('CONCLAVE_API_TOKEN'))
     .option('--json', 'print the API reply as JSON, and a failure as {"error":{"code","message"}}, on stdout');
-}
-
-function client(flags: ApiFlags): ApiClient {
-  return createApiClient({ address: resolveApiAddress(flags.api), token: flags.token ?? null });
-}
-
-function json(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 function printCommandResult(result: { ok: true; detail: string }, flags: ApiFlags, io: ReportIo): void {
@@ -347,15 +278,4 @@ function interruption(io: ReportIo): { signal: AbortSignal; release: () => void 
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
-}
-
-function processIo(): ReportIo {
-  return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-    isTty: process.stdout.isTTY === true,
-    setExitCode: (code) => {
-      process.exitCode = code;
-    },
-  };
 }

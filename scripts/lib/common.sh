@@ -18,7 +18,7 @@ conclave_command() {
   if [ -n "${CONCLAVE_BIN:-}" ]; then
     read -r -a CONCLAVE_CMD <<<"$CONCLAVE_BIN"
   else
-    CONCLAVE_CMD=(node "$REPO_ROOT/dist/daemon/cli/main.js")
+    CONCLAVE_CMD=("$REPO_ROOT/bin/conclave")
   fi
 }
 

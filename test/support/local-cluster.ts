@@ -15,7 +15,7 @@ import type { MemberResponse, StatusResponse, StreamEvent } from '../../daemon/a
 import type { MembershipPresetName } from '../../protocols/membership/presets.js';
 import type { ProtocolName } from '../../protocols/types.js';
 
-const ROOT = new URL('../../../', import.meta.url).pathname;
+export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
 
 export function canUseNamespaces(): boolean {
