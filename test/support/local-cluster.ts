@@ -17,6 +17,8 @@ import type { ProtocolName } from '../../protocols/types.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
+/** The `conclave` command users run (bin/conclave: the runtime and flags a daemon gets). */
+export const LAUNCHER = join(ROOT, 'bin/conclave');
 
 export function canUseNamespaces(): boolean {
   return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
@@ -132,7 +134,7 @@ export class LocalCluster {
     const node = this.node(index);
     const host = '127.0.0.1';
     const args = [
-      CLI, 'start',
+      'start',
       '--cluster', this.name,
       '--name', node.name,
       '--data-dir', node.dataDir,
@@ -167,9 +169,10 @@ export class LocalCluster {
     const node = this.node(index);
     if (node.process && node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is already running`);
     const log = createWriteStream(node.logFile, { flags: 'a' });
-    const command = this.namespace ? 'ip' : process.execPath;
-    const args = this.namespace ? ['netns', 'exec', this.namespace, process.execPath, ...this.args(index)] : this.args(index);
-    // `ip netns exec` execs the command, so the child's PID is the daemon's PID.
+    // Daemons start as users start them, through bin/conclave (its runtime and V8 flags).
+    const command = this.namespace ? 'ip' : LAUNCHER;
+    const args = this.namespace ? ['netns', 'exec', this.namespace, LAUNCHER, ...this.args(index)] : this.args(index);
+    // `ip netns exec` and the launcher exec the command, so the child's PID is the daemon's PID.
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_API: undefined, ...this.opts.env?.(index) } });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
