@@ -15,7 +15,7 @@ export class Outbox<M, P> {
     this.effects.push(effect);
   }
 
-  /** Persist effects emitted so far (in this life): a send emitted now waits behind all of them. */
+  /** Persist effects emitted so far (in this life): a send (unless `parallel`) or report emitted now waits behind all of them. */
   get persistEffects(): number {
     return this.persists;
   }

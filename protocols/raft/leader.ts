@@ -98,7 +98,7 @@ export class LeaderState {
 
   /** After each drain: the first that shows this leader established fixes what its report waits for. */
   afterDrain(): void {
-    if (this.announceAfter === null && this.established()) this.announceAfter = this.m.out.emitted;
+    if (this.announceAfter === null && this.established()) this.announceAfter = this.m.out.persistEffects;
   }
 
   /** What followers may be told is committed: not the record (nor past it) before this leader is announced. */

@@ -19,8 +19,6 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private truncateAfter: number | null = null;
   private entries: RaftEntry[] = [];
   private snapshot: RaftSnapshot | null = null;
-  /** Persist effects emitted so far in this life. */
-  private persistsEmitted = 0;
   /** Per persist not yet known durable: the log's last index once it is on disk. */
   private readonly unwritten: { persist: number; logEnd: number }[] = [];
   private logEnd: (() => number) | null = null;
@@ -39,11 +37,6 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   durable(persists: number): void {
     this.durablePersists = Math.max(this.durablePersists, persists);
     while (this.unwritten.length > 0 && this.unwritten[0]!.persist <= persists) this.durableLogEnd = this.unwritten.shift()!.logEnd;
-  }
-
-  /** Persist effects emitted so far in this life (a report drained now waits behind all of them). */
-  get emitted(): number {
-    return this.persistsEmitted;
   }
 
   /** A send that need not wait for the writes before it (see ElectionEffect). */
@@ -83,11 +76,10 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
     this.snapshot = null;
     this.truncateAfter = null;
     this.entries = [];
-    this.persistsEmitted++;
+    super.emit({ type: 'persist', batch });
     // Every change to the log is handed here right after it is made, so the log as it stands
     // now is what this batch and those before it hold.
-    if (this.logEnd) this.unwritten.push({ persist: this.persistsEmitted, logEnd: this.logEnd() });
-    super.emit({ type: 'persist', batch });
+    if (this.logEnd) this.unwritten.push({ persist: this.persistEffects, logEnd: this.logEnd() });
   }
 
   private pending(): boolean {

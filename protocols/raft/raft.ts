@@ -563,7 +563,7 @@ export class Raft implements RaftElection {
       this.role = 'candidate';
       this.setHardState({ term: this.hard.term + 1, votedFor: this.selfId });
       // The batch holding the vote is the next persist (nothing else flushes before it).
-      this.selfVoteAfter = this.out.emitted + 1;
+      this.selfVoteAfter = this.out.persistEffects + 1;
     }
     this.stepRole = this.stepCandidate;
     if (voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
