@@ -114,7 +114,7 @@ describe('hooks on 3 real daemons', { timeout: 240_000 }, () => {
 
     cluster.signal(2, 'SIGKILL');
     await cluster.waitExit(2);
-    assert.equal(await cluster.agreedLeader([1, 3]), 'n3');
+    assert.equal(await cluster.agreedLeader([1, 3], undefined, 'n2'), 'n3');
     const killed = {
       n1: [...transferred.n1, 'onLeaderChange:n3<n2'],
       n2: transferred.n2,

@@ -85,7 +85,7 @@ describe('conclave run on 3 bully daemons', { timeout: 90_000 }, () => {
     cluster.signal(leaderIndex(oldLeader), 'SIGKILL');
     await cluster.waitExit(leaderIndex(oldLeader));
     const survivors = cluster.nodes.filter((n) => n.name !== oldLeader).map((n) => n.index);
-    const newLeader = await cluster.agreedLeader(survivors, 20_000);
+    const newLeader = await cluster.agreedLeader(survivors, 20_000, oldLeader);
     const job = await onlyJobOn(newLeader);
     assert.ok(job.token > old.token, `token ${job.token} > ${old.token}`);
     assert.ok(readJobRecords(JOBS).some((r) => r.what === 'term' && r.pid === old.pid), 'the old child got SIGTERM (its daemon is gone)');
@@ -115,7 +115,7 @@ describe('conclave run on 3 bully daemons', { timeout: 90_000 }, () => {
     try {
       const stopped = await cluster.waitFor('the frozen leader\'s child got SIGTERM', 15_000, async () => readJobRecords(JOBS).find((r) => r.what === 'term' && r.pid === old.pid) ?? null);
       const survivors = cluster.nodes.filter((n) => n.name !== oldLeader).map((n) => n.index);
-      const newLeader = await cluster.agreedLeader(survivors, 20_000);
+      const newLeader = await cluster.agreedLeader(survivors, 20_000, oldLeader);
       const job = await onlyJobOn(newLeader);
       assert.ok(job.token > old.token, `token ${job.token} > ${old.token}`);
       // The stream went silent at the freeze: only the lease, never longer than a full one, can have ended it.

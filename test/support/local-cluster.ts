@@ -183,10 +183,16 @@ export class LocalCluster {
 
   /** Prometheus text from node i's /metrics. */
   /** Waits until the given nodes (default: all) name one and the same leader; returns its name. */
-  async agreedLeader(indexes = this.nodes.map((n) => n.index), timeoutMs = 20_000): Promise<string> {
-    return await this.waitFor(`one leader agreed by nodes ${indexes.join(',')}`, timeoutMs, async () => {
+  /**
+   * Waits until the given nodes all name the same leader; returns its name. After a fault, pass
+   * the faulted leader as `not`: survivors go on naming it until they detect the fault, and that
+   * agreement is not the one a test waits for.
+   */
+  async agreedLeader(indexes = this.nodes.map((n) => n.index), timeoutMs = 20_000, not?: string): Promise<string> {
+    const what = `one leader${not ? ` other than ${not}` : ''} agreed by nodes ${indexes.join(',')}`;
+    return await this.waitFor(what, timeoutMs, async () => {
       const names = await Promise.all(indexes.map((i) => this.client(i).status().then((s) => s.leader?.name ?? null, () => null)));
-      return names[0] && names.every((name) => name === names[0]) ? names[0] : null;
+      return names[0] && names[0] !== not && names.every((name) => name === names[0]) ? names[0] : null;
     });
   }
 
