@@ -4,13 +4,13 @@
  * ApiError; a reply that is not Conclave's API at all (another server on that port) becomes
  * NotConclaveApiError, which names the status and content type and never echoes the body.
  */
-import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
-import { http } from './node-http.js';
+import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeEventType } from '../../protocols/host/events.js';
 import type { Codec } from '../../protocols/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
 import { ApiError, ApiUnreachableError, NotConclaveApiError } from './errors.js';
+import { exchange, ExchangeError, TimeoutError, type Reply } from './exchange.js';
 import { SseParser } from './sse.js';
 import type { ApiErrorBody, LeaderResponse, LeaveResponse, MembersResponse, RaftResponse, StatusResponse, StreamEvent } from './types.js';
 
@@ -91,29 +91,23 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   const base = (method: string, path: string): RequestOptions => ({ ...targetOptions(target), method, path, headers: { ...headers }, agent: false });
 
-  const call = <T>(method: string, path: string, shape: Shape, body?: unknown, extraMs = 0, signal?: AbortSignal): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortError(signal));
-        return;
-      }
-      const text = body === undefined ? undefined : JSON.stringify(body);
-      const options = base(method, path);
-      if (text !== undefined) options.headers = { ...options.headers, 'content-type': 'application/json' };
-      const req = http.request(options, (res) => {
-        readAll(res)
-          .then((raw) => resolve(decode<T>(address, res, raw, shape)))
-          .catch((err: unknown) => reject(connectionError(address, err)));
+  const call = async <T>(method: string, path: string, shape: Shape, body?: unknown, extraMs = 0, signal?: AbortSignal): Promise<T> => {
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    let reply: Reply;
+    try {
+      reply = await exchange(target, {
+        method,
+        path,
+        headers: text === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+        ...(text !== undefined ? { body: text } : {}),
+        timeoutMs: timeoutMs + extraMs,
+        ...(signal ? { signal } : {}),
       });
-      armTimeout(req, timeoutMs + extraMs);
-      req.on('error', (err) => reject(signal?.aborted ? abortError(signal) : connectionError(address, err)));
-      if (signal) {
-        const onAbort = () => req.destroy();
-        signal.addEventListener('abort', onAbort, { once: true });
-        req.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
-      req.end(text);
-    });
+    } catch (err) {
+      throw signal?.aborted ? err : connectionError(address, err);
+    }
+    return decode<T>(address, reply, shape);
+  };
 
   return {
     address,
@@ -184,19 +178,20 @@ function streamParsedEvents(
     const query = types && types.length > 0 ? `?types=${encodeURIComponent(types.join(','))}` : '';
     const options = base('GET', `/v1/events${query}`);
     options.headers = { ...options.headers, accept: 'text/event-stream' };
-    const req = http.request(options);
+    const req = process.getBuiltinModule('node:http').request(options);
     let timer = setTimeout(() => req.destroy(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
     req.on('error', (err) => finish(connectionError(address, err)));
     req.on('response', (res) => {
       clearTimeout(timer);
       if (res.statusCode !== 200) {
         readAll(res)
-          .then((raw) => finish(errorFromReply(address, res, raw)))
+          .then((raw) => finish(errorFromReply(address, incoming(res, raw))))
           .catch((err: unknown) => finish(connectionError(address, err)));
         return;
       }
-      if (mediaType(res) !== 'text/event-stream') {
-        finish(new NotConclaveApiError(address, 200, mediaType(res), 'not an event stream'));
+      const type = mediaType(incoming(res, ''));
+      if (type !== 'text/event-stream') {
+        finish(new NotConclaveApiError(address, 200, type, 'not an event stream'));
         return;
       }
       const idle = () => {
@@ -232,19 +227,6 @@ function streamParsedEvents(
     });
     req.end();
   });
-}
-
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('the request was aborted', 'AbortError');
-}
-
-class TimeoutError extends Error {
-  override readonly name = 'TimeoutError';
-}
-
-function armTimeout(req: ClientRequest, ms: number): void {
-  const timer = setTimeout(() => req.destroy(new TimeoutError(`no answer within ${ms} ms`)), ms);
-  req.once('close', () => clearTimeout(timer));
 }
 
 function readAll(res: IncomingMessage): Promise<string> {
@@ -284,41 +266,45 @@ const SHAPES = {
   leave: (v: unknown) => isObject(v) && v.ok === true && typeof v.removed === 'boolean' && typeof v.detail === 'string',
 } satisfies Record<string, Shape>;
 
-function decode<T>(address: string, res: IncomingMessage, raw: string, shape: Shape): T {
-  const status = res.statusCode ?? 0;
-  if (status >= 400) throw errorFromReply(address, res, raw);
-  const body = jsonBody(res, raw);
-  if (status >= 200 && status < 300 && body !== undefined && shape(body)) return body as T;
-  throw new NotConclaveApiError(address, status, mediaType(res), body === undefined ? undefined : 'JSON of another shape');
+/** A node:http reply (the event stream's) as an exchange's Reply. */
+function incoming(res: IncomingMessage, body: string): Reply {
+  const type = res.headers['content-type'];
+  return { status: res.statusCode ?? 0, headers: new Map(type === undefined ? [] : [['content-type', type]]), body };
+}
+
+function decode<T>(address: string, reply: Reply, shape: Shape): T {
+  if (reply.status >= 400) throw errorFromReply(address, reply);
+  const body = jsonBody(reply);
+  if (reply.status >= 200 && reply.status < 300 && body !== undefined && shape(body)) return body as T;
+  throw new NotConclaveApiError(address, reply.status, mediaType(reply), body === undefined ? undefined : 'JSON of another shape');
 }
 
 /** Conclave's own error reply `{"error":{code,message}}` is an ApiError; anything else is not Conclave. */
-function errorFromReply(address: string, res: IncomingMessage, raw: string): ApiError {
-  const status = res.statusCode ?? 0;
-  const body = jsonBody(res, raw);
+function errorFromReply(address: string, reply: Reply): ApiError {
+  const body = jsonBody(reply);
   const error = isObject(body) && isObject(body.error) ? (body as unknown as ApiErrorBody).error : null;
-  if (typeof error?.code === 'string' && typeof error.message === 'string') return new ApiError(status, error.code, error.message);
-  return new NotConclaveApiError(address, status, mediaType(res));
+  if (typeof error?.code === 'string' && typeof error.message === 'string') return new ApiError(reply.status, error.code, error.message);
+  return new NotConclaveApiError(address, reply.status, mediaType(reply));
 }
 
 /** The parsed body of a reply labelled JSON; undefined when unlabelled or unparsable. */
-function jsonBody(res: IncomingMessage, raw: string): unknown {
-  if (!/^application\/([\w.-]+\+)?json$/.test(mediaType(res))) return undefined;
+function jsonBody(reply: Reply): unknown {
+  if (!/^application\/([\w.-]+\+)?json$/.test(mediaType(reply))) return undefined;
   try {
-    return JSON.parse(raw) as unknown;
+    return JSON.parse(reply.body) as unknown;
   } catch {
     return undefined;
   }
 }
 
 /** `text/html` from `text/html; charset=utf-8`; bounded, since it is shown to the user. */
-function mediaType(res: IncomingMessage): string {
-  return (res.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase().slice(0, 100);
+function mediaType(reply: Reply): string {
+  return (reply.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase().slice(0, 100);
 }
 
 function connectionError(address: string, err: unknown): Error {
   if (err instanceof ApiError || err instanceof ApiUnreachableError) return err;
-  if (err instanceof TimeoutError) return new ApiUnreachableError(address, err.message, { cause: err });
+  if (err instanceof TimeoutError || err instanceof ExchangeError) return new ApiUnreachableError(address, err.message, { cause: err });
   const code = (err as NodeJS.ErrnoException).code;
   const reason =
     code === 'ECONNREFUSED' ? 'connection refused'
