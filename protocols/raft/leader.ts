@@ -96,6 +96,22 @@ export class LeaderState {
     return this.announceAfter !== null && this.m.out.durablePersists >= this.announceAfter;
   }
 
+  /**
+   * Before each drain: a leader established in this step with all it wrote already on disk is
+   * reported as this drain's effects leave (the host holds its summary behind nothing), so its
+   * followers are told in this drain. (The commit itself is not written before a report, see
+   * Raft.advanceCommit, so no write of its own would announce it: without this they would hear
+   * at the next heartbeat.)
+   */
+  beforeDrain(): void {
+    if (this.announceAfter !== null || !this.established()) return;
+    const out = this.m.out;
+    out.flush();
+    if (out.durablePersists < out.persistEffects) return;
+    this.announceAfter = out.persistEffects;
+    if (this.sendableCommit() > this.sentCommit) this.broadcast();
+  }
+
   /** After each drain: the first that shows this leader established fixes what its report waits for. */
   afterDrain(): void {
     if (this.announceAfter === null && this.established()) this.announceAfter = this.m.out.persistEffects;

@@ -182,6 +182,15 @@ export class RaftLog {
     return r && r.term === term ? { index: this.offsetIndex, leader: r.leader } : null;
   }
 
+  /** The term of the newest leader record in the log, committed or not (0: none). */
+  lastLeaderTerm(): number {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const data = this.entries[i]!.data;
+      if (data.kind === 'leader') return data.term;
+    }
+    return this.snap?.data.leaderRecord?.term ?? 0;
+  }
+
   /** The term of the newest committed leader record: the fencing token the committed log proves. */
   committedLeaderTerm(): number {
     for (let i = this.committed - this.offsetIndex - 1; i >= 0; i--) {

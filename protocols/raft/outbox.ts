@@ -16,6 +16,8 @@ export type RaftEffect = ElectionEffect<RaftMessage, RaftHardState>;
 
 export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private hardState: RaftHardState | null = null;
+  /** A hard state to write only with a batch that goes out anyway (rideHardState). */
+  private riding: RaftHardState | null = null;
   private truncateAfter: number | null = null;
   private entries: RaftEntry[] = [];
   private snapshot: RaftSnapshot | null = null;
@@ -47,6 +49,17 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   /** The hard state changed: it goes out whole with the next flush. */
   persistHardState(state: RaftHardState): void {
     this.hardState = { ...state };
+    this.riding = null;
+  }
+
+  /**
+   * The hard state changed in a way that need not be waited for (the commit index, and the token
+   * floor a restart recomputes from the log anyway): written with the next batch that goes out
+   * for another reason, never a batch of its own, so no report waits for its fsync.
+   */
+  rideHardState(state: RaftHardState): void {
+    if (this.hardState !== null) this.hardState = { ...state };
+    else this.riding = { ...state };
   }
 
   /** Entries above `index` were dropped (before any appended after this call). */
@@ -71,8 +84,10 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
     if (this.snapshot !== null) batch.snapshot = this.snapshot;
     if (this.truncateAfter !== null) batch.truncateAfter = this.truncateAfter;
     if (this.entries.length > 0) batch.entries = this.entries;
-    if (this.hardState !== null) batch.hardState = this.hardState;
+    const hardState = this.hardState ?? this.riding;
+    if (hardState !== null) batch.hardState = hardState;
     this.hardState = null;
+    this.riding = null;
     this.snapshot = null;
     this.truncateAfter = null;
     this.entries = [];

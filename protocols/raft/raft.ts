@@ -131,6 +131,12 @@ export class Raft implements RaftElection {
     this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs);
     this.hard = { ...(init.persisted ?? INITIAL_RAFT_STATE) };
     this.log = new RaftLog(init.log.snapshot as RaftSnapshot | null, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
+    // The commit index and the token floor are written only along with other writes (advanceCommit),
+    // so the stored floor may lag the last token reported. That token was the term of a leader
+    // record this node had on disk before it reported it, and the record is still in the log
+    // (committed entries are never cut, only compacted into a snapshot that keeps the newest
+    // record): the newest record in the log bounds every token reported before the restart.
+    this.hard.fencingFloor = Math.max(this.hard.fencingFloor, this.log.lastLeaderTerm());
     // A previous life may have acknowledged a leader a moment ago: honour that for T (stickiness
     // survives a restart). A node that never persisted anything acknowledged no one.
     const restarted = init.persisted !== null || this.log.lastIndex() > 0;
@@ -193,6 +199,7 @@ export class Raft implements RaftElection {
   }
 
   drain(): RaftEffect[] {
+    if (this.role === 'leader') this.leader.beforeDrain();
     const effects = this.out.drain();
     if (this.role === 'leader') this.leader.afterDrain();
     return effects;
@@ -486,13 +493,17 @@ export class Raft implements RaftElection {
 
   /**
    * The commit index rises (never falls); a newly committed leader record raises the fencing
-   * token, durably. Once snapshotEntries entries committed since the last snapshot, the log is
+   * token. Neither is waited for on disk: they ride with the next write (Outbox.rideHardState),
+   * so a leader reports, and a follower names it, as soon as the record is known committed. A
+   * restart cannot lose the token (see the constructor) and learns the commit index again from
+   * the leader. Once snapshotEntries entries committed since the last snapshot, the log is
    * compacted (snapshots.ts).
    */
   advanceCommit(index: number): void {
     if (index <= this.log.committed) return;
     this.log.committed = Math.min(index, this.log.lastIndex());
-    this.setHardState({ commit: this.log.committed, fencingFloor: Math.max(this.hard.fencingFloor, this.log.committedLeaderTerm()) });
+    this.hard = { ...this.hard, commit: this.log.committed, fencingFloor: Math.max(this.hard.fencingFloor, this.log.committedLeaderTerm()) };
+    this.out.rideHardState(this.hard);
     this.snapshots.maybeCompact();
   }
 
