@@ -8,6 +8,7 @@
 import type { CommandResult, Election, LeadershipCommand } from '../protocols/election.js';
 import { HostCore, type HostInput, type HostOutput, type NodeBatch, type RefusedReason } from '../protocols/host/core.js';
 import type { NodeEvent, NodeRef } from '../protocols/host/events.js';
+import { kvRequestError, type KvAnswer, type KvRequest } from '../protocols/kv/requests.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member } from '../protocols/membership/types.js';
@@ -111,6 +112,8 @@ export class Runtime {
   private readonly core: HostCore;
   private readonly listeners = new Set<(event: ApiEvent) => void>();
   private readonly commandResults = new Map<number, (result: CommandResult) => void>();
+  private readonly kvAnswers = new Map<number, (answer: KvAnswer) => void>();
+  private nextKvId = 1;
   private readonly startedAtMs: number;
   private readonly lag = new LagMeter(LAG_WINDOW_MS);
   private readonly rejectLog = createRejectLogLimiter();
@@ -236,6 +239,15 @@ export class Runtime {
     return result;
   }
 
+  /** A key-value request to the store (Raft); answered `not-raft` by the core under another protocol. */
+  kv(request: KvRequest): Promise<KvAnswer> {
+    if (this.stopping) return Promise.resolve(kvRequestError('shutting-down', 'the daemon is shutting down'));
+    const id = this.nextKvId++;
+    const answer = new Promise<KvAnswer>((resolve) => this.kvAnswers.set(id, resolve));
+    this.input({ type: 'kv', nowMs: this.init.nowMs(), id, request });
+    return answer;
+  }
+
   /**
    * Graceful stop, sequenced by the core (hand-off, then the leave announcements); the runtime
    * only waits for its `stopped` and lets the last heartbeat leave the socket. Safe to call twice.
@@ -257,6 +269,8 @@ export class Runtime {
     this.clearTimer();
     for (const resolve of this.commandResults.values()) resolve({ ok: false, code: 'shutting-down', message: 'the daemon is shutting down' });
     this.commandResults.clear();
+    for (const resolve of this.kvAnswers.values()) resolve(kvRequestError('shutting-down', 'the daemon is shutting down; a write may still be applied'));
+    this.kvAnswers.clear();
   }
 
   private onGossip(from: string, value: unknown): void {
@@ -332,6 +346,12 @@ export class Runtime {
         return;
       case 'summary':
         return;
+      case 'kv-answer': {
+        const resolve = this.kvAnswers.get(output.id);
+        this.kvAnswers.delete(output.id);
+        resolve?.(output.answer);
+        return;
+      }
       case 'command-result': {
         const resolve = this.commandResults.get(output.id);
         this.commandResults.delete(output.id);

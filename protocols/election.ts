@@ -1,3 +1,4 @@
+import type { KvAnswer, KvRequest } from './kv/requests.js';
 import type { Member } from './membership/types.js';
 import type { DurableBatch, ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
 export type { Codec } from './types.js';
@@ -45,6 +46,8 @@ export type ElectionInput<M> =
   | { type: 'message'; nowMs: number; from: NodeId; message: M }
   /** A leadership command from the API; answered by a `command-result` effect with the same id. */
   | { type: 'command'; nowMs: number; id: number; command: LeadershipCommand }
+  /** A key-value request from the API (only to a machine that `keepsStore`); answered by a `kv-answer` effect with the same id. */
+  | { type: 'kv'; nowMs: number; id: number; request: KvRequest }
   /** Graceful shutdown: hand leadership off if leading, then emit `shutdown-ready`. */
   | { type: 'shutdown'; nowMs: number }
   /**
@@ -74,6 +77,7 @@ export type ElectionEffect<M, P> =
   | { type: 'election-started'; term: number; reason: string }
   | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
   | { type: 'command-result'; id: number; result: CommandResult }
+  | { type: 'kv-answer'; id: number; answer: KvAnswer }
   | { type: 'shutdown-ready' }
   /** A leader stopped leading, and why (a log-based machine; Bully's leaders lose their lease instead). */
   | { type: 'stepped-down'; term: number; reason: StepDownReason }
@@ -118,8 +122,10 @@ export interface ElectionStatus {
 /** Where a log-based machine's log stands, and who votes (the API's `raft` object). */
 export interface ElectionLogStatus {
   commitIndex: number;
-  /** Nothing is applied beyond the commit index yet (no state machine): equal to it. */
+  /** The last index applied to the key-value store (every node applies as it commits). */
   appliedIndex: number;
+  /** The key-value store: its revision and how many keys it holds. */
+  kv?: { revision: number; keys: number };
   lastIndex: number;
   lastTerm: number;
   voters: NodeId[];
@@ -171,6 +177,8 @@ export interface ElectionLogCounters {
  */
 export interface Election<M, P> {
   readonly protocol: ProtocolName;
+  /** Whether it keeps the replicated key-value store (takes `kv` inputs); the host answers `not-raft` for one that does not. Absent: false. */
+  readonly keepsStore?: boolean;
   step(input: ElectionInput<M>): void;
   drain(): ElectionEffect<M, P>[];
   summary(nowMs: number): ElectionSummary;

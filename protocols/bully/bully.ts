@@ -56,6 +56,7 @@ export function createBully(init: BullyInit): Election<BullyMessage, BullyPersis
 
 class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
   readonly protocol = 'bully' as const;
+  readonly keepsStore = false;
   readonly selfId: NodeId;
   readonly config: BullyConfig;
   readonly bootstrapExpect: number;

@@ -266,6 +266,33 @@ describe('host core: pump, commands, deadlines', () => {
     assert.equal(c.deadline(), BOOTSTRAP_WARN_AFTER_MS, 'no command deadline is left');
   });
 
+  it('key-value requests: `not-raft` for a machine without the store; a store\'s answer leaves at once, even behind a pending write; no answer is `timeout`, and a late one is dropped', () => {
+    const bully = new ScriptedElection();
+    const { core: plain } = core(bully);
+    const refused = plain.step({ type: 'kv', nowMs: 1, id: 1, request: { kind: 'read', read: { kind: 'get', key: 'k' }, consistency: 'linearizable' } });
+    assert.ok(refused[0]?.type === 'kv-answer' && !refused[0].answer.ok && refused[0].answer.code === 'not-raft', JSON.stringify(refused));
+    assert.equal(bully.inputs.filter((i) => i.type === 'kv').length, 0, 'the machine never sees it');
+
+    const answer = { ok: true as const, kind: 'read' as const, range: { kvs: [], more: false, revision: 0 } };
+    const store = Object.assign(
+      new ScriptedElection((input) =>
+        input.type === 'kv' && input.id === 1 ? [{ type: 'persist', batch: { hardState: { x: 1 } } }, { type: 'kv-answer', id: 1, answer }] : [],
+      ),
+      { keepsStore: true },
+    );
+    const { core: c } = core(store);
+    assert.deepEqual(c.step({ type: 'kv', nowMs: 10, id: 1, request: { kind: 'read', read: { kind: 'get', key: 'k' }, consistency: 'serializable' } }), [
+      { type: 'persist', id: 1, batch: { election: { hardState: { x: 1 } } } },
+      { type: 'kv-answer', id: 1, answer },
+    ]);
+    assert.deepEqual(c.step({ type: 'kv', nowMs: 10, id: 2, request: { kind: 'write', op: { kind: 'put', key: 'k', value: 'v' } } }), []);
+    assert.equal(c.deadline(), 10 + COMMAND_TIMEOUT_MS);
+    const out = c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS, lagMs: 0 });
+    assert.ok(out.length === 1 && out[0]!.type === 'kv-answer' && !out[0]!.answer.ok && out[0]!.answer.code === 'timeout', JSON.stringify(out));
+    store.effects.push({ type: 'kv-answer', id: 2, answer });
+    assert.deepEqual(c.step({ type: 'tick', nowMs: 10 + COMMAND_TIMEOUT_MS + 1, lagMs: 0 }), [], 'a late answer is dropped');
+  });
+
   it('a machine that answers commands itself within a longer bound (a relay over a wan) is waited for that long', () => {
     const election = new ScriptedElection();
     const bounded = Object.assign(election, { commandTimeoutMs: () => 20_000 });

@@ -21,6 +21,7 @@
  * here or in a machine is due), not periodically; a tick at any other time changes nothing.
  */
 import { electionMembers, type CommandResult, type Election, type ElectionEffect, type ElectionStatus, type LeadershipCommand, type RefusalReason } from '../election.js';
+import { kvRequestError, type KvAnswer, type KvRequest } from '../kv/requests.js';
 import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEvent } from '../membership/types.js';
 import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId } from '../types.js';
@@ -47,6 +48,8 @@ export type HostInput =
   | { type: 'connection-closed'; nowMs: number; peer: NodeId }
   /** A leadership command; answered by a `command-result` output with the same id. */
   | { type: 'command'; nowMs: number; id: number; command: LeadershipCommand }
+  /** A key-value request; answered by a `kv-answer` output with the same id (ids are the host's, apart from commands'). */
+  | { type: 'kv'; nowMs: number; id: number; request: KvRequest }
   /** Graceful stop: hand off (bounded), announce the leave, then output `stopped`. */
   | { type: 'shutdown'; nowMs: number }
   /** The persist output with this id is on disk. */
@@ -71,6 +74,8 @@ export type HostOutput =
   /** The reported election summary changed (after the events that describe the change). */
   | { type: 'summary'; from: ElectionSummary; to: ElectionSummary }
   | { type: 'command-result'; id: number; result: CommandResult }
+  /** Not held behind writes: a write is answered once it applied, and only committed entries apply. */
+  | { type: 'kv-answer'; id: number; answer: KvAnswer }
   /** The peers to stay connected to (every known member that has not left); after each membership change. */
   | { type: 'peers'; peers: { id: NodeId; addrs: string[] }[] }
   | { type: 'refused'; from: NodeId; reason: RefusedReason; detail: string }
@@ -128,6 +133,8 @@ export class HostCore {
   private leaderSinceMs: number | null = null;
   private nextBootstrapWarnMs: number;
   private readonly pending = new Map<number, PendingCommand>();
+  /** Key-value requests the election has not answered, and when each times out. */
+  private readonly pendingKv = new Map<number, number>();
   private stage: ShutdownStage = 'running';
   private handoffDeadlineMs = Infinity;
   private pumping = false;
@@ -253,6 +260,7 @@ export class HostCore {
     let at = Math.min(this.membership.deadline(), this.nextBootstrapWarnMs, this.handoffDeadlineMs);
     if (this.election) at = Math.min(at, this.election.deadline());
     for (const p of this.pending.values()) if (!p.answered) at = Math.min(at, p.deadlineMs);
+    for (const deadlineMs of this.pendingKv.values()) at = Math.min(at, deadlineMs);
     return at;
   }
 
@@ -264,6 +272,7 @@ export class HostCore {
       this.nowMs = Math.max(this.nowMs, input.nowMs);
       if (this.stage === 'stopped' && input.type !== 'persisted') {
         if (input.type === 'command') this.out.push({ type: 'command-result', id: input.id, result: shuttingDown() });
+        if (input.type === 'kv') this.out.push({ type: 'kv-answer', id: input.id, answer: kvRequestError('shutting-down', 'the daemon is shutting down') });
       } else {
         this.apply(input);
         this.pump();
@@ -303,6 +312,18 @@ export class HostCore {
         }
         this.pending.set(input.id, { command: input.command, deadlineMs: nowMs + this.commandTimeoutMs(), answered: false });
         this.election.step({ type: 'command', nowMs, id: input.id, command: input.command });
+        return;
+      case 'kv':
+        if (!this.election?.keepsStore) {
+          this.out.push({ type: 'kv-answer', id: input.id, answer: kvRequestError('not-raft', 'the key-value store needs protocol: raft') });
+          return;
+        }
+        if (this.stage !== 'running') {
+          this.out.push({ type: 'kv-answer', id: input.id, answer: kvRequestError('shutting-down', 'the daemon is shutting down') });
+          return;
+        }
+        this.pendingKv.set(input.id, nowMs + this.commandTimeoutMs());
+        this.election.step({ type: 'kv', nowMs, id: input.id, request: input.request });
         return;
       case 'shutdown':
         if (this.stage !== 'running') return;
@@ -358,6 +379,8 @@ export class HostCore {
   private deliver(output: HostOutput): void {
     if (output.type === 'summary') return this.applySummary(output.to);
     if (output.type === 'stopped') this.stage = 'stopped';
+    // Answered already (timed out): the machine's late answer is dropped.
+    if (output.type === 'kv-answer' && !this.pendingKv.delete(output.id)) return;
     if (output.type === 'command-result') {
       const pending = this.pending.get(output.id);
       if (!pending) return; // answered already (timed out)
@@ -461,6 +484,9 @@ export class HostCore {
       case 'command-result':
         this.emit('election', { type: 'command-result', id: effect.id, result: effect.result });
         return;
+      case 'kv-answer':
+        this.deliver({ type: 'kv-answer', id: effect.id, answer: effect.answer });
+        return;
       case 'refused':
         this.emit('election', { type: 'refused', from: effect.from, reason: effect.reason, detail: effect.detail });
         return;
@@ -513,6 +539,11 @@ export class HostCore {
       p.answered = true;
       this.emit('election', { type: 'command-result', id, result: { ok: false, code: 'timeout', message: `no result within ${this.commandTimeoutMs()} ms` } });
     }
+    for (const [id, deadlineMs] of this.pendingKv) {
+      if (nowMs < deadlineMs) continue;
+      this.pendingKv.delete(id);
+      this.out.push({ type: 'kv-answer', id, answer: kvRequestError('timeout', `no answer within ${this.commandTimeoutMs()} ms; a write may still be applied`) });
+    }
   }
 
   private leave(): void {
@@ -528,6 +559,8 @@ export class HostCore {
       p.answered = true;
       this.emit('election', { type: 'command-result', id, result: shuttingDown() });
     }
+    for (const id of this.pendingKv.keys()) this.out.push({ type: 'kv-answer', id, answer: kvRequestError('shutting-down', 'the daemon is shutting down; a write may still be applied') });
+    this.pendingKv.clear();
     // Delivered like any output, so it follows the last leave heartbeat it was waiting for.
     this.emit('both', { type: 'stopped' });
   }

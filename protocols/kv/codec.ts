@@ -74,11 +74,14 @@ const operation = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('sessionRevoke'), id: sessionId, reason: z.enum(SESSION_END_REASONS), ifKeptAliveIndex: counter.optional() }),
 ]);
 
+/** The operation schema, for codecs that carry an operation inside something else (a Raft entry or message). */
+export const kvOperationSchema = operation as z.ZodType<KvOperation>;
+
 /** Validates an operation read from a log entry. */
 export const kvOperationCodec: Codec<KvOperation> = codecOf<KvOperation>(operation as z.ZodType<KvOperation>, 'kv operation');
 
 /** The snapshot schema under `limits`: shape and bounds first, then consistency across fields. */
-function snapshotSchema(limits: KvLimits) {
+export function kvSnapshotSchema(limits: KvLimits) {
   const keyValue = z.strictObject({
     key: text(limits.maxKeyBytes, 1),
     value: text(limits.maxValueBytes),
@@ -127,5 +130,5 @@ function snapshotSchema(limits: KvLimits) {
 
 /** Validates a snapshot to be restored under `limits`. */
 export function kvSnapshotCodec(limits: KvLimits): Codec<KvSnapshotData> {
-  return codecOf<KvSnapshotData>(snapshotSchema(limits), 'kv snapshot');
+  return codecOf<KvSnapshotData>(kvSnapshotSchema(limits), 'kv snapshot');
 }

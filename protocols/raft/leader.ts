@@ -201,6 +201,26 @@ export class LeaderState {
     return entry.index;
   }
 
+  /** The number the next heartbeat round will carry. */
+  nextRound(): number {
+    return this.round + 1;
+  }
+
+  /** Sends the next heartbeat round now (a read waits for a majority to acknowledge it). */
+  roundNow(): void {
+    this.broadcast();
+  }
+
+  /** The voters of the configuration in use. */
+  voterIds(): readonly NodeId[] {
+    return this.voters();
+  }
+
+  /** The newest round `id` acknowledged in this term (0: none). */
+  ackedRoundOf(id: NodeId): number {
+    return this.progress.get(id)?.ackedRound ?? 0;
+  }
+
   /** The highest index known replicated on `id` (the leader's own last index for itself). */
   matchOf(id: NodeId): number {
     return id === this.m.selfId ? this.m.log.lastIndex() : (this.progress.get(id)?.match ?? 0);
@@ -235,7 +255,7 @@ export class LeaderState {
     // Compacted away (§7): the follower gets the snapshot instead, chunk by chunk.
     if (p.snapshot || prevLogTerm === null) return this.sendSnapshotChunk(p);
     // Never more than a receiver's codec accepts, whatever the config says.
-    const entries = m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE));
+    const entries = this.withinBytes(m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE)));
     if (entries.length === 0 && !heartbeat) return;
     // What the lease still runs (none before announced or once given away; a full one when it never ends).
     const expiryMs = this.announced() ? this.leaseExpiryMs() : -Infinity;
@@ -244,6 +264,16 @@ export class LeaderState {
     this.sentCommit = Math.max(this.sentCommit, leaderCommit);
     m.out.sendParallel(p.id, { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit, round: this.round, leaseMs });
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
+  }
+
+  /** The first of `entries` that fit one append's byte budget together (at least one: a proposal is refused if it alone would not, kv.ts). */
+  private withinBytes(entries: RaftEntry[]): RaftEntry[] {
+    let bytes = 0;
+    for (let i = 0; i < entries.length; i++) {
+      bytes += this.m.kv.bytesOf(entries[i]!);
+      if (bytes > this.m.appendBytes && i > 0) return entries.slice(0, i);
+    }
+    return entries;
   }
 
   /** The next chunk of the snapshot `p` needs (starting one when none is on its way); one in flight. */
@@ -296,6 +326,7 @@ export class LeaderState {
     const sentMs = this.roundSentMs.get(round);
     if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
     p.ackedRound = Math.max(p.ackedRound, round);
+    this.m.kv.onAcknowledged();
   }
 
   /**

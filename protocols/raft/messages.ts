@@ -7,6 +7,9 @@
 import { z } from 'zod';
 import { MAX_COUNTER, MAX_MEMBERS, MAX_NODE_ID_CHARS } from '../bounds.js';
 import type { CommandResult, LeadershipCommand } from '../election.js';
+import { kvOperationSchema, kvSnapshotSchema } from '../kv/codec.js';
+import { KV_REQUEST_ERRORS, type KvRequestErrorCode } from '../kv/requests.js';
+import { DEFAULT_KV_LIMITS, type KvOperation, type KvSnapshotData } from '../kv/types.js';
 import type { Codec, LogEntry, NodeId } from '../types.js';
 import { codecOf } from '../zod-codec.js';
 
@@ -24,7 +27,21 @@ export interface RaftConfiguration {
  * index 1). `leader`: the record every new leader appends first; once committed it makes the
  * leader's term a fencing token, and followers name the leader only from then on.
  */
-export type RaftEntryData = ({ kind: 'config' } & RaftConfiguration) | { kind: 'leader'; leader: NodeId; term: number };
+export type RaftEntryData =
+  | ({ kind: 'config' } & RaftConfiguration)
+  | { kind: 'leader'; leader: NodeId; term: number }
+  /**
+   * A write to the key-value store (kv.ts), applied by every node once committed. `origin` names
+   * the node whose client asked for it and that node's request number: that node answers its
+   * client with its own result of applying the entry.
+   */
+  | { kind: 'kv'; op: KvOperation; origin: KvOrigin | null };
+
+/** Who proposed a key-value write: the node and its request number (random per life, see kv.ts). */
+export interface KvOrigin {
+  node: NodeId;
+  request: number;
+}
 
 export type RaftEntry = LogEntry<RaftEntryData>;
 
@@ -37,6 +54,8 @@ export interface RaftSnapshotData {
   v: 1;
   configuration: RaftConfiguration;
   leaderRecord: { leader: NodeId; term: number } | null;
+  /** The key-value store as of the snapshot's index; absent in snapshots from before the store (an empty store). */
+  kv?: KvSnapshotData;
 }
 
 export type RaftMessage =
@@ -85,12 +104,29 @@ export type RaftMessage =
    * COMMAND_RESULT with the same requestId. Not part of the protocol's term logic: no term.
    */
   | { type: 'COMMAND'; requestId: number; command: RelayedCommand }
-  | { type: 'COMMAND_RESULT'; requestId: number; result: CommandResult };
+  | { type: 'COMMAND_RESULT'; requestId: number; result: CommandResult }
+  /**
+   * A key-value write a follower's client asked for, to the leader (kv.ts): the leader appends it
+   * with the follower as its origin, and the follower answers its client once it applies it. A
+   * leader that cannot take it answers KV_REFUSED.
+   */
+  | { type: 'KV_PROPOSE'; request: number; op: KvOperation }
+  | { type: 'KV_REFUSED'; request: number; code: KvRequestErrorCode; message: string }
+  /**
+   * ReadIndex (thesis §6.4) for a follower's linearizable read: the leader answers with its
+   * commit index once a quorum round proved it still leads; the follower reads once it has
+   * applied that far. `index` null: the leader could not confirm (the follower's client retries).
+   */
+  | { type: 'READ_INDEX'; request: number }
+  | { type: 'READ_INDEX_RESULT'; request: number; index: number | null };
 
 /** The commands a member may relay to the leader (`elect` campaigns where it is asked). */
 export type RelayedCommand = Exclude<LeadershipCommand, { kind: 'elect' }>;
 
 export type RaftMessageType = RaftMessage['type'];
+
+/** The messages of the protocol proper, each with a term; the rest (relayed commands, key-value requests) carry none. */
+export type TermMessage = Exclude<RaftMessage, { type: 'COMMAND' | 'COMMAND_RESULT' | 'KV_PROPOSE' | 'KV_REFUSED' | 'READ_INDEX' | 'READ_INDEX_RESULT' }>;
 
 /** Most entries one message may carry, whatever a sender's config says. */
 export const MAX_ENTRIES_PER_MESSAGE = 256;
@@ -105,6 +141,7 @@ const ids = z.array(nodeId).max(MAX_MEMBERS);
 const entryData = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('config'), voters: ids.min(1), learners: ids }),
   z.strictObject({ kind: z.literal('leader'), leader: nodeId, term: counter }),
+  z.strictObject({ kind: z.literal('kv'), op: kvOperationSchema, origin: z.strictObject({ node: nodeId, request: counter }).nullable() }),
 ]);
 
 export const entrySchema = z.strictObject({ index: counter.min(1), term: counter, data: entryData });
@@ -166,6 +203,10 @@ const messageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter }),
   z.strictObject({ type: z.literal('COMMAND'), requestId: counter, command: relayedCommand }),
   z.strictObject({ type: z.literal('COMMAND_RESULT'), requestId: counter, result: commandResult }),
+  z.strictObject({ type: z.literal('KV_PROPOSE'), request: counter, op: kvOperationSchema }),
+  z.strictObject({ type: z.literal('KV_REFUSED'), request: counter, code: z.enum(KV_REQUEST_ERRORS), message: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
+  z.strictObject({ type: z.literal('READ_INDEX'), request: counter }),
+  z.strictObject({ type: z.literal('READ_INDEX_RESULT'), request: counter, index: counter.nullable() }),
 ]);
 
 const configuration = z.strictObject({ voters: ids.min(1), learners: ids });
@@ -174,6 +215,8 @@ const snapshotDataSchema = z.strictObject({
   v: z.literal(1),
   configuration,
   leaderRecord: z.strictObject({ leader: nodeId, term: counter.min(1) }).nullable(),
+  // Every node of a cluster runs with the same store limits (kv/types.ts); these are the defaults.
+  kv: kvSnapshotSchema(DEFAULT_KV_LIMITS).optional(),
 });
 
 /** Snapshot data from a leader's chunks or from disk: checked before it replaces anything. */

@@ -6,6 +6,7 @@
  * step's writes go out as one batch (group commit).
  */
 import type { ElectionEffect } from '../election.js';
+import type { KvAnswer } from '../kv/requests.js';
 import { Outbox as EffectOutbox } from '../outbox.js';
 import type { DurableBatch, NodeId } from '../types.js';
 import type { RaftHardState } from './durable.js';
@@ -39,6 +40,11 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   durable(persists: number): void {
     this.durablePersists = Math.max(this.durablePersists, persists);
     while (this.unwritten.length > 0 && this.unwritten[0]!.persist <= persists) this.durableLogEnd = this.unwritten.shift()!.logEnd;
+  }
+
+  /** Answers a key-value request of this node's API. */
+  kvAnswer(id: number, answer: KvAnswer): void {
+    this.emit({ type: 'kv-answer', id, answer });
   }
 
   /** A send that need not wait for the writes before it (see ElectionEffect). */

@@ -22,13 +22,15 @@ import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
 import { Commands } from './commands.js';
+import type { KvSnapshotData } from '../kv/types.js';
+import { KvService } from './kv.js';
 import { ConfChanges } from './confchange.js';
 import { appendEntries } from './follower.js';
 import type { RaftConfig } from './config.js';
 import { INITIAL_RAFT_STATE, type RaftHardState } from './durable.js';
 import { LeaderState } from './leader.js';
 import { RaftLog, type RaftSnapshot } from './log.js';
-import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
+import type { RaftConfiguration, RaftEntry, RaftMessage, TermMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
 import { majorityOf, voteResult } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
@@ -67,6 +69,8 @@ export interface RaftElection extends Election<RaftMessage, RaftHardState> {
   logEntries(): readonly RaftEntry[];
   /** The term of the snapshot's last entry (0 without a snapshot). */
   snapshotTerm(): number;
+  /** The key-value store as applied here (what a snapshot at the applied index would hold). */
+  kvState(): KvSnapshotData;
 }
 
 export function createRaft(init: RaftInit): RaftElection {
@@ -77,6 +81,7 @@ type Step = (from: NodeId, message: RaftMessage) => void;
 
 export class Raft implements RaftElection {
   readonly protocol = 'raft' as const;
+  readonly keepsStore = true;
   readonly selfId: NodeId;
   readonly config: RaftConfig;
   readonly bootstrapExpect: number;
@@ -87,6 +92,10 @@ export class Raft implements RaftElection {
   readonly commands: Commands;
   readonly snapshots: Snapshots;
   readonly relay: Relay;
+  /** Most bytes of entries one append carries (as a snapshot chunk: they share the frame budget); a longer entry goes alone. */
+  readonly appendBytes: number;
+  /** The key-value store this node applies the log to, and its clients' requests (kv.ts). */
+  readonly kv: KvService;
   readonly changes: ConfChanges;
   nowMs: number;
   hard: RaftHardState;
@@ -145,11 +154,18 @@ export class Raft implements RaftElection {
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
     this.snapshots = new Snapshots(this, init.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
+    this.appendBytes = this.snapshots.chunkBytes;
     this.relay = new Relay(this);
+    this.kv = new KvService(this);
+    this.kv.applyCommitted();
     this.changes = new ConfChanges(this);
     this.stepRole = this.stepFollower;
     this.reportedConfig = this.configurationKey();
     this.out.track(() => this.log.lastIndex(), this.log.lastIndex());
+  }
+
+  kvState(): KvSnapshotData {
+    return this.kv.stateAt(this.log, this.kv.applied);
   }
 
   // ---- Election interface ----
@@ -169,6 +185,9 @@ export class Raft implements RaftElection {
         break;
       case 'command':
         this.commands.onCommand(input.id, input.command);
+        break;
+      case 'kv':
+        this.kv.onRequest(input.id, input.request);
         break;
       case 'shutdown':
         this.commands.onShutdown();
@@ -261,7 +280,8 @@ export class Raft implements RaftElection {
       votedFor: this.hard.votedFor,
       leader: this.leaderId,
       commitIndex: this.log.committed,
-      appliedIndex: this.log.committed,
+      appliedIndex: this.kv.applied,
+      kv: this.kv.summary(),
       lastIndex: this.log.lastIndex(),
       lastTerm: this.log.lastTerm(),
       voters: [...(c?.voters ?? [])],
@@ -284,6 +304,7 @@ export class Raft implements RaftElection {
 
   private tick(): void {
     this.relay.tick();
+    this.kv.prune();
     if (this.role === 'leader') return this.leader.tick();
     if (this.nowMs >= this.hintCampaignAtMs) {
       this.hintCampaignAtMs = Infinity;
@@ -335,6 +356,7 @@ export class Raft implements RaftElection {
   private onMessage(from: NodeId, m: RaftMessage): void {
     if (from === this.selfId) return;
     if (m.type === 'COMMAND' || m.type === 'COMMAND_RESULT') return this.relay.onMessage(from, m);
+    if (m.type === 'KV_PROPOSE' || m.type === 'KV_REFUSED' || m.type === 'READ_INDEX' || m.type === 'READ_INDEX_RESULT') return this.kv.onMessage(from, m);
     const refusal = this.refusal(from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
     if (m.term > this.hard.term) {
@@ -372,7 +394,7 @@ export class Raft implements RaftElection {
    * which a stranger cannot make real voters say (raft-churn seed 289: a node cut off while a
    * learner was promoted and then led refused that leader for ever).
    */
-  private refusal(from: NodeId, m: Exclude<RaftMessage, { type: 'COMMAND' | 'COMMAND_RESULT' }>): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
+  private refusal(from: NodeId, m: TermMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
     const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT';
     const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
@@ -504,6 +526,7 @@ export class Raft implements RaftElection {
     this.log.committed = Math.min(index, this.log.lastIndex());
     this.hard = { ...this.hard, commit: this.log.committed, fencingFloor: Math.max(this.hard.fencingFloor, this.log.committedLeaderTerm()) };
     this.out.rideHardState(this.hard);
+    this.kv.applyCommitted();
     this.snapshots.maybeCompact();
   }
 
@@ -524,6 +547,7 @@ export class Raft implements RaftElection {
     const higher = term > this.hard.term;
     const wasLeader = this.role === 'leader';
     if (wasLeader) {
+      this.kv.onLeadershipLost();
       const why = this.leader.transfer?.timeoutNowSent ? 'transfer' : reason;
       this.counters.proposalsFailed += this.leader.uncommittedOwnEntries();
       this.out.emit({ type: 'stepped-down', term: this.hard.term, reason: why });

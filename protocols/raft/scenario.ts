@@ -38,6 +38,7 @@
  * indented below it what the receiver did; `n1 tick:` / `n1 view:` / `n1 command:` head what a
  * timer, a membership view or a command caused; `@1230ms` marks virtual time when it moved.
  */
+import type { KvOperation } from '../kv/types.js';
 import type { ElectionInput, ElectionMember } from '../election.js';
 import type { ElectionSummary, NodeId } from '../types.js';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
@@ -514,12 +515,28 @@ export function formatMessage(m: RaftMessage): string {
       return `${type} #${m.requestId} ${JSON.stringify(m.command)}`;
     case 'COMMAND_RESULT':
       return `${type} #${m.requestId} ${m.result.ok ? `ok: ${m.result.detail}` : `failed ${m.result.code}: ${m.result.message}`}`;
+    case 'KV_PROPOSE':
+      return `${type} #${m.request} ${formatKvOp(m.op)}`;
+    case 'KV_REFUSED':
+      return `${type} #${m.request} ${m.code}: ${m.message}`;
+    case 'READ_INDEX':
+      return `${type} #${m.request}`;
+    case 'READ_INDEX_RESULT':
+      return `${type} #${m.request} index=${m.index ?? 'none'}`;
   }
+}
+
+function formatKvOp(op: KvOperation): string {
+  return op.kind === 'put' ? `put ${op.key}=${op.value}` : op.kind === 'delete' ? `delete ${op.key}` : op.kind;
 }
 
 function formatEntry(e: RaftEntry): string {
   const d = e.data;
-  return `${e.index}/${e.term} ${d.kind === 'config' ? `config ${d.voters.join(',')}${d.learners.length ? ` learners ${d.learners.join(',')}` : ''}` : `leader ${d.leader}`}`;
+  const what =
+    d.kind === 'config' ? `config ${d.voters.join(',')}${d.learners.length ? ` learners ${d.learners.join(',')}` : ''}`
+    : d.kind === 'leader' ? `leader ${d.leader}`
+    : `kv ${formatKvOp(d.op)}${d.origin ? ` from ${d.origin.node}` : ''}`;
+  return `${e.index}/${e.term} ${what}`;
 }
 
 /** One line per effect, or null for a send (its delivery prints it). */
@@ -542,6 +559,8 @@ function formatEffect(e: RaftTestEffect): string | null {
       return `election-finished term=${e.term} ${e.result} after ${e.durationMs}ms`;
     case 'command-result':
       return `command #${e.id} ${e.result.ok ? `ok: ${e.result.detail}` : `failed ${e.result.code}: ${e.result.message}`}`;
+    case 'kv-answer':
+      return `kv #${e.id} ${JSON.stringify(e.answer)}`;
     case 'shutdown-ready':
       return 'shutdown-ready';
     case 'refused':

@@ -9,8 +9,7 @@
  * before it replaces anything, and its install is durable before it answers.
  *
  * The snapshot is the machine's state as of its index (messages.ts RaftSnapshotData): the
- * configuration in effect there and the newest leader record, which is all the election log has
- * until the key-value store joins it.
+ * configuration in effect there, the newest leader record, and the key-value store (kv.ts).
  */
 import type { NodeId } from '../types.js';
 import type { RaftLog, RaftSnapshot } from './log.js';
@@ -60,7 +59,7 @@ export class Snapshots {
     const index = log.committed - Math.floor(every / 2);
     const term = log.term(index);
     if (term === null || index <= log.snapshotIndex()) return;
-    const snapshot: RaftSnapshot = { index, term, data: log.stateAt(index) };
+    const snapshot: RaftSnapshot = { index, term, data: { ...log.stateAt(index), kv: m.kv.stateAt(log, index) } };
     // Entries appended in this step go to disk ahead of the snapshot that covers some of them.
     m.out.flush();
     log.compact(snapshot);
@@ -119,6 +118,7 @@ export class Snapshots {
     const { keptSuffix } = m.log.install(snapshot);
     m.out.persistSnapshot(snapshot);
     if (!keptSuffix) m.out.persistTruncation(snapshot.index);
+    m.kv.installed();
     m.setHardState({ commit: m.log.committed, fencingFloor: Math.max(m.hard.fencingFloor, m.log.committedLeaderTerm()) });
     m.out.emit({ type: 'snapshot', action: 'installed', index: snapshot.index, term: snapshot.term, peer: from });
   }

@@ -13,6 +13,7 @@
  * every time step, delivery attempt, effect and machine step to `onEvent` in the order they happen.
  */
 import type { ElectionEffect, ElectionInput, ElectionMember } from '../election.js';
+import type { KvAnswer, KvRequest } from '../kv/requests.js';
 import { createRng, type Rng } from '../rng.js';
 import { TestCluster } from '../testing.js';
 import type { ElectionSummary, MemberState, NodeId } from '../types.js';
@@ -52,6 +53,9 @@ interface TestNode {
 const MAX_PUMP_ROUNDS = 10_000;
 
 export class RaftNet extends TestCluster {
+  /** Answers of key-value requests (kvAsk), by request id. */
+  readonly kvAnswers = new Map<number, KvAnswer>();
+  private nextKvId = 1;
   nowMs = 0;
   readonly tickMs = 10;
   readonly nodes = new Map<NodeId, TestNode>();
@@ -198,6 +202,23 @@ export class RaftNet extends TestCluster {
     return effects;
   }
 
+  /** Asks `id`'s store (a key-value request as its API would); the answer lands in kvAnswers under the returned id. */
+  kvAsk(id: NodeId, request: KvRequest): number {
+    const kvId = this.nextKvId++;
+    this.stepNode(id, { type: 'kv', nowMs: this.nowMs, id: kvId, request });
+    this.pump();
+    return kvId;
+  }
+
+  /** Asks and runs until the answer comes (throws without one within maxMs). */
+  kv(id: NodeId, request: KvRequest, maxMs = 5000): KvAnswer {
+    const kvId = this.kvAsk(id, request);
+    this.advanceUntil(() => this.kvAnswers.has(kvId), maxMs);
+    const answer = this.kvAnswers.get(kvId);
+    if (!answer) throw new Error(`no answer to ${request.kind} at ${id} within ${maxMs} ms`);
+    return answer;
+  }
+
   /** Starts every node and runs until they agree on a leader; returns it. */
   elect(maxMs = 10_000): NodeId {
     this.start();
@@ -310,6 +331,9 @@ export class RaftNet extends TestCluster {
         }
         case 'command-result':
           this.results.set(effect.id, effect.result);
+          break;
+        case 'kv-answer':
+          this.kvAnswers.set(effect.id, effect.answer);
           break;
         default:
           break;

@@ -68,6 +68,7 @@ export class SimHost {
   private watchElection(e: Election<unknown, unknown>): Election<unknown, unknown> {
     return {
       protocol: e.protocol,
+      ...(e.keepsStore !== undefined ? { keepsStore: e.keepsStore } : {}),
       step: (input) => e.step(input),
       drain: () => {
         const effects = e.drain();

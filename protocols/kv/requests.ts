@@ -1,0 +1,41 @@
+/**
+ * What an application asks of the replicated key-value store through its daemon, and what it is
+ * told (issue 12): a write goes through the Raft log and is answered with the store's result of
+ * applying it; a read is answered from the applied state, linearizable by default (ReadIndex,
+ * thesis §6.4) or, when asked, serializable (this node's state as it is, possibly stale).
+ *
+ * The request and answer types are protocol-agnostic: the host core hands requests to an
+ * election machine that keeps the store (Raft), and answers `not-raft` for one that does not.
+ */
+import type { KvOperation, KvRange, KvResult } from './types.js';
+
+export type KvRead =
+  | { kind: 'get'; key: string }
+  /** Keys starting with `prefix`, in key order; `limit` 0 means all. */
+  | { kind: 'range'; prefix: string; limit: number };
+
+export type KvConsistency = 'linearizable' | 'serializable';
+
+export type KvRequest =
+  | { kind: 'write'; op: KvOperation }
+  | { kind: 'read'; read: KvRead; consistency: KvConsistency };
+
+/**
+ * Why a request got no answer from the store. `no-leader`: no leader is known to forward it to
+ * (an election is under way; retry). `not-raft`: this protocol keeps no store. `entry-too-large`:
+ * the write, as a log entry, would not fit one message to the followers. `shutting-down`,
+ * `timeout`: no answer in time; for a write, whether it was applied is unknown (it may still be).
+ * `busy`: a leadership transfer is under way and the leader takes no new writes meanwhile.
+ */
+export const KV_REQUEST_ERRORS = ['no-leader', 'not-raft', 'entry-too-large', 'shutting-down', 'timeout', 'busy'] as const;
+export type KvRequestErrorCode = (typeof KV_REQUEST_ERRORS)[number];
+
+export type KvAnswer =
+  /** The write was applied at `index`; `result` is the store's (a refused compare-and-set is an applied result too). */
+  | { ok: true; kind: 'write'; index: number; result: KvResult }
+  | { ok: true; kind: 'read'; range: KvRange }
+  | { ok: false; code: KvRequestErrorCode; message: string };
+
+export function kvRequestError(code: KvRequestErrorCode, message: string): KvAnswer {
+  return { ok: false, code, message };
+}

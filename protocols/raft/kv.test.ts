@@ -1,0 +1,181 @@
+/**
+ * The key-value store as Raft's applied state (issue 12, kv.ts), on the socket-free cluster:
+ * writes through the log from the leader and from followers, answered where they were asked;
+ * linearizable reads by ReadIndex (thesis §6.4) that a deposed leader cannot serve; serializable
+ * reads from the local store; the store in snapshots, after restarts and on a lagging follower.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { KvAnswer, KvRead, KvRequest } from '../kv/requests.js';
+import type { KvOperation } from '../kv/types.js';
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
+import { RaftNet } from './testing.js';
+
+const IDS = ['a', 'b', 'c'];
+const T = DEFAULT_RAFT_CONFIG.electionTimeoutMs;
+
+const write = (op: KvOperation): KvRequest => ({ kind: 'write', op });
+const put = (key: string, value: string, ifModRevision?: number): KvRequest => write({ kind: 'put', key, value, ...(ifModRevision !== undefined ? { ifModRevision } : {}) });
+const get = (key: string, consistency: 'linearizable' | 'serializable' = 'linearizable'): KvRequest => ({ kind: 'read', read: { kind: 'get', key }, consistency });
+const range = (prefix: string, limit = 0): KvRequest => ({ kind: 'read', read: { kind: 'range', prefix, limit } as KvRead, consistency: 'linearizable' });
+
+function valueOf(answer: KvAnswer): string | null {
+  assert.ok(answer.ok && answer.kind === 'read', JSON.stringify(answer));
+  return answer.range.kvs[0]?.value ?? null;
+}
+
+function others(of: string, ids = IDS): string[] {
+  return ids.filter((id) => id !== of);
+}
+
+/** Every running node's store, as a snapshot would hold it. */
+function stores(net: RaftNet, ids = IDS): string[] {
+  return ids.map((id) => JSON.stringify(net.machine(id).kvState()));
+}
+
+describe('key-value writes through the log', () => {
+  it('a write at the leader is applied by every node and answered with the store\'s result', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const first = net.kv(leader, put('config/a', '1'));
+    assert.ok(first.ok && first.kind === 'write' && first.result.ok && first.result.kind === 'put', JSON.stringify(first));
+    assert.equal(first.result.revision, 1);
+    assert.equal(first.result.prevKv, null);
+    const second = net.kv(leader, put('config/a', '2'));
+    assert.ok(second.ok && second.kind === 'write' && second.result.ok && second.result.kind === 'put');
+    assert.equal(second.result.prevKv?.value, '1');
+    assert.ok(second.index > first.index);
+    net.advance(T);
+    for (const id of IDS) assert.equal(valueOf(net.kv(id, get('config/a', 'serializable'))), '2', `${id} applied both`);
+    assert.equal(new Set(stores(net)).size, 1, 'every node holds the same store');
+  });
+
+  it('a write at a follower goes to the leader and is answered at the follower, from its own apply', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    const answer = net.kv(follower!, put('jobs/x', 'queued'));
+    assert.ok(answer.ok && answer.kind === 'write' && answer.result.ok, JSON.stringify(answer));
+    const proposed = net.sent.find((s) => s.from === follower && s.message.type === 'KV_PROPOSE');
+    assert.equal(proposed?.to, leader);
+    const entry = net.machine(leader).logEntries().find((e) => e.data.kind === 'kv');
+    assert.ok(entry?.data.kind === 'kv' && entry.data.origin?.node === follower, 'the entry names the follower as its origin');
+    assert.equal(net.effects.filter((e) => e.effect.type === 'kv-answer').length, 1, 'answered once, where it was asked');
+  });
+
+  it('a failed compare-and-set is an applied result: it changes nothing and says what the key holds', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    net.kv(leader, put('lock', 'a', 0));
+    const again = net.kv(leader, put('lock', 'b', 0));
+    assert.ok(again.ok && again.kind === 'write' && !again.result.ok && again.result.code === 'compare-failed', JSON.stringify(again));
+    assert.equal(valueOf(net.kv(leader, get('lock'))), 'a');
+  });
+
+  it('without a known leader a request is refused at once (no-leader), and a write too large for one append is refused before it enters the log', () => {
+    const net = new RaftNet(IDS);
+    net.snapshotChunkBytes = 4096;
+    net.start('a');
+    const lonely = net.kv('a', put('k', 'v'));
+    assert.deepEqual(lonely.ok ? null : lonely.code, 'no-leader');
+    net.start();
+    const leader = net.elect();
+    const big = net.kv(leader, put('k', 'x'.repeat(5000)));
+    assert.equal(big.ok ? null : big.code, 'entry-too-large');
+    assert.equal(net.machine(leader).logEntries().filter((e) => e.data.kind === 'kv').length, 0);
+    // Entries that fit go out several to an append, within the byte budget.
+    for (let i = 0; i < 6; i++) net.kvAsk(leader, put(`k${i}`, 'y'.repeat(1500)));
+    net.advance(T);
+    const appends = net.sent.filter((s) => s.from === leader && s.message.type === 'APPEND' && s.message.entries.length > 0);
+    assert.ok(appends.every((s) => JSON.stringify(s.message.type === 'APPEND' ? s.message.entries : []).length <= 4096 + 2), 'no append over the budget');
+    for (const id of IDS) assert.equal(valueOf(net.kv(id, get('k5', 'serializable'))), 'y'.repeat(1500), `${id} has every write`);
+  });
+
+  it('a leader taking no proposals while it hands over refuses a write as busy', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const [target, ...rest] = others(leader, ['a', 'b', 'c', 'd', 'e']);
+    // Hold the target behind: the transfer waits to catch it up, and meanwhile takes no proposals.
+    net.isolate(target!);
+    net.kvAsk(leader, put('k', 'v'));
+    net.command(leader, { kind: 'transfer', to: target! });
+    const answer = net.kv(leader, put('k2', 'v'));
+    assert.equal(answer.ok ? null : answer.code, 'busy', JSON.stringify(answer));
+    assert.ok(rest.length > 0);
+  });
+});
+
+describe('reads', () => {
+  it('§6.4 ReadIndex: a linearizable read sees every write answered before it, at the leader and at a follower', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    for (let i = 1; i <= 3; i++) {
+      assert.ok(net.kv(i % 2 ? leader : follower!, put('n', String(i))).ok);
+      assert.equal(valueOf(net.kv(leader, get('n'))), String(i));
+      assert.equal(valueOf(net.kv(follower!, get('n'))), String(i));
+    }
+    assert.ok(net.sent.some((s) => s.from === follower && s.to === leader && s.message.type === 'READ_INDEX'));
+    const listed = net.kv(follower!, range('', 10));
+    assert.ok(listed.ok && listed.kind === 'read' && listed.range.kvs.map((kv) => kv.key).join() === 'n');
+  });
+
+  it('a leader cut off from the majority cannot confirm a read; a serializable read at a cut-off follower answers from its own, older store', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const [stale, ...rest] = others(leader, ['a', 'b', 'c', 'd', 'e']);
+    assert.ok(net.kv(leader, put('k', 'old')).ok);
+    net.advance(T);
+    net.isolate(stale!);
+    assert.ok(net.kv(leader, put('k', 'new')).ok);
+    assert.equal(valueOf(net.kv(stale!, get('k', 'serializable'))), 'old', 'serializable: local and possibly stale');
+    // The old leader, now alone, takes a read it can never confirm: it must not answer with data.
+    net.recover();
+    net.isolate(leader);
+    const asked = net.kvAsk(leader, get('k'));
+    net.advance(4 * T);
+    const answer = net.kvAnswers.get(asked);
+    assert.ok(answer === undefined || !answer.ok, `a deposed leader answered a linearizable read: ${JSON.stringify(answer)}`);
+    net.recover();
+    net.advanceUntil(() => net.agreedLeader() !== null, 5 * T);
+    const now = net.agreedLeader()!;
+    assert.ok(rest.includes(now) || now === leader || now === stale);
+    assert.equal(valueOf(net.kv(stale!, get('k'))), 'new', 'a linearizable read at the once cut-off node sees the newest write');
+  });
+});
+
+describe('the store in snapshots and across restarts', () => {
+  const CONFIG: RaftConfig = { ...DEFAULT_RAFT_CONFIG, snapshotEntries: 4 };
+
+  it('compaction keeps the store: a snapshot holds it as of its index, and a node restarted from a compacted disk has it all', () => {
+    const net = new RaftNet(IDS, CONFIG);
+    const leader = net.elect();
+    for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, put(`k${i % 5}`, String(i))).ok);
+    net.advance(T);
+    for (const id of IDS) {
+      const disk = net.node(id).disk;
+      assert.ok(disk.snapshot && disk.snapshot.data.kv, `${id} compacted with the store in its snapshot`);
+      assert.equal(disk.snapshot.data.kv.appliedIndex <= disk.snapshot.index, true);
+    }
+    const [x] = others(leader);
+    const before = stores(net);
+    net.crash(x!);
+    net.start(x!);
+    net.advance(T);
+    assert.deepEqual(stores(net), before, 'the restarted node rebuilt the same store (snapshot, then the log)');
+    assert.equal(valueOf(net.kv(x!, get('k1', 'serializable'))), '11');
+  });
+
+  it('a follower behind the leader\'s snapshot gets the store with it (InstallSnapshot)', () => {
+    const net = new RaftNet(IDS, CONFIG);
+    const leader = net.elect();
+    const [late] = others(leader);
+    net.isolate(late!);
+    for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, put(`k${i}`, String(i))).ok);
+    net.recover();
+    net.advance(2 * T);
+    assert.ok(net.effects.some((e) => e.node === late && e.effect.type === 'snapshot' && e.effect.action === 'installed'), 'installed a snapshot');
+    assert.equal(new Set(stores(net)).size, 1);
+    assert.equal(valueOf(net.kv(late!, get('k11', 'serializable'))), '11');
+  });
+});

@@ -1,0 +1,315 @@
+/**
+ * The key-value store as Raft's applied state (issue 12), and the requests of this node's
+ * clients. Every node applies the committed `kv` entries to its own KvStore in log order, so
+ * every node holds the same store at the same index; a snapshot carries the store as of its index.
+ *
+ * Writes go through the log. The leader appends its own clients' writes; a follower sends them
+ * to the leader it knows (KV_PROPOSE), which appends them with the follower as `origin`. Either
+ * way the node whose client asked answers it with its own result of applying the entry, the
+ * moment it applies it (etcd's way: a proposal is answered where it was made). A write whose
+ * entry never applies here (lost with a leader) gets no answer from the machine: the host
+ * answers `timeout`, and whether it was applied is then unknown (it may still commit).
+ *
+ * Reads are linearizable by ReadIndex (thesis §6.4): the leader takes its commit index, proves
+ * with a heartbeat round a majority acknowledges that it still led after the read arrived, and
+ * serves the read once it has applied that far (at once: a node applies as it commits). A
+ * follower asks the leader for such an index (READ_INDEX) and serves the read from its own store
+ * once it applied that far. A leader reads only once its own leader record committed: before, its
+ * commit index may lag what earlier leaders committed (§6.4 step 1). `serializable` reads answer
+ * from this node's store at once, possibly stale.
+ */
+import type { KvAnswer, KvRead, KvRequest, KvRequestErrorCode } from '../kv/requests.js';
+import { KvStore } from '../kv/store.js';
+import { utf8ByteLength } from '../kv/text.js';
+import { DEFAULT_KV_LIMITS, type KvOperation, type KvSnapshotData } from '../kv/types.js';
+import type { NodeId } from '../types.js';
+import type { RaftLog } from './log.js';
+import type { RaftEntry, RaftMessage } from './messages.js';
+import { majorityOf } from './quorum.js';
+import type { Raft } from './raft.js';
+
+/** Each life's request numbers start at random below this (well inside the codec's counter bound). */
+const REQUEST_START_MAX = 2 ** 40;
+/** Requests of this node's clients waiting at once; more are refused as `busy`. */
+const MAX_PENDING = 4096;
+/** Reads a leader confirms for followers at once; more are refused (their clients retry). */
+const MAX_REMOTE_READS = 4096;
+
+type KvMessage = Extract<RaftMessage, { type: 'KV_PROPOSE' | 'KV_REFUSED' | 'READ_INDEX' | 'READ_INDEX_RESULT' }>;
+
+/** Who waits for a read the leader confirms: a client of this node, or a follower that asked for the index. */
+type ReadRequester = { kind: 'local'; request: number } | { kind: 'remote'; from: NodeId; request: number };
+
+interface PendingWrite {
+  id: number;
+  sinceMs: number;
+}
+
+interface PendingRead {
+  id: number;
+  read: KvRead;
+  sinceMs: number;
+  /** Served once the store applied this far (null: waiting for the leader's read index). */
+  index: number | null;
+  /** The leader asked for the index (a follower's read), null when this node leads. */
+  askedLeader: NodeId | null;
+}
+
+/** A read the leader confirms once a majority acknowledged `round` (or a later one). */
+interface Confirmation {
+  requester: ReadRequester;
+  index: number;
+  round: number;
+}
+
+export class KvService {
+  private store: KvStore;
+  /** The last log index applied to the store (kv entries or not). */
+  applied: number;
+  private readonly writes = new Map<number, PendingWrite>();
+  private readonly reads = new Map<number, PendingRead>();
+  /** On the leader: reads waiting for a quorum round. */
+  private confirmations: Confirmation[] = [];
+  private nextRequest = 0;
+  private readonly entryBytes = new WeakMap<RaftEntry, number>();
+
+  constructor(private readonly m: Raft) {
+    const snapshot = m.log.snapshot();
+    this.store = new KvStore(DEFAULT_KV_LIMITS, snapshot?.data.kv);
+    this.applied = m.log.snapshotIndex();
+  }
+
+  // ---- the applied state ----
+
+  /** Applies every committed entry not yet applied, answering this node's writes among them, then serves reads that waited for them. */
+  applyCommitted(): void {
+    const log = this.m.log;
+    while (this.applied < log.committed) {
+      const index = this.applied + 1;
+      const entry = log.slice(index, 1)[0];
+      if (!entry) throw new Error(`committed entry ${index} missing from the log (snapshot at ${log.snapshotIndex()})`);
+      this.applied = index;
+      if (entry.data.kind !== 'kv') continue;
+      const result = this.store.apply(entry.data.op, index);
+      const origin = entry.data.origin;
+      if (origin?.node !== this.m.selfId) continue;
+      const write = this.writes.get(origin.request);
+      if (!write) continue;
+      this.writes.delete(origin.request);
+      this.m.out.kvAnswer(write.id, { ok: true, kind: 'write', index, result });
+    }
+    this.serveReads();
+  }
+
+  /** A snapshot from the leader replaced the log up to its index: the store becomes the snapshot's. */
+  installed(): void {
+    const snapshot = this.m.log.snapshot()!;
+    this.store = new KvStore(DEFAULT_KV_LIMITS, snapshot.data.kv);
+    this.applied = snapshot.index;
+    this.applyCommitted();
+  }
+
+  /**
+   * The store as of `index` (committed, at or above the snapshot's): the snapshot's store with the
+   * entries after it replayed, for a snapshot taken at an index behind the commit index.
+   */
+  stateAt(log: RaftLog, index: number): KvSnapshotData {
+    if (index === this.applied) return this.store.snapshot();
+    const snapshot = log.snapshot();
+    const store = new KvStore(DEFAULT_KV_LIMITS, snapshot?.data.kv);
+    for (const entry of log.slice(log.snapshotIndex() + 1, index - log.snapshotIndex())) {
+      if (entry.data.kind === 'kv') store.apply(entry.data.op, entry.index);
+    }
+    return store.snapshot();
+  }
+
+  /** The store's revision and key count, for status. */
+  summary(): { revision: number; keys: number } {
+    return { revision: this.store.revision(), keys: this.store.range('', 0).kvs.length };
+  }
+
+  // ---- requests of this node's clients ----
+
+  onRequest(id: number, request: KvRequest): void {
+    const m = this.m;
+    if (this.writes.size + this.reads.size >= MAX_PENDING) return this.fail(id, 'busy', `${MAX_PENDING} requests already wait at this node`);
+    if (request.kind === 'read' && request.consistency === 'serializable') return m.out.kvAnswer(id, this.answerRead(request.read));
+    if (m.role !== 'leader' && m.leaderId === null) return this.fail(id, 'no-leader', 'no leader is known (an election is under way); retry');
+    const number = this.newRequest();
+    if (request.kind === 'write') {
+      const tooLarge = this.oversize(request.op);
+      if (tooLarge) return this.fail(id, 'entry-too-large', tooLarge);
+      this.writes.set(number, { id, sinceMs: m.nowMs });
+      if (m.role === 'leader') this.propose(request.op, { node: m.selfId, request: number }, (code, message) => this.refuseWrite(number, code, message));
+      else m.out.send(m.leaderId!, { type: 'KV_PROPOSE', request: number, op: request.op });
+      return;
+    }
+    const read: PendingRead = { id, read: request.read, sinceMs: m.nowMs, index: null, askedLeader: m.role === 'leader' ? null : m.leaderId };
+    this.reads.set(number, read);
+    if (m.role === 'leader') this.confirm({ kind: 'local', request: number });
+    else m.out.send(m.leaderId!, { type: 'READ_INDEX', request: number });
+  }
+
+  onMessage(from: NodeId, msg: KvMessage): void {
+    const m = this.m;
+    switch (msg.type) {
+      case 'KV_PROPOSE': {
+        if (!this.isMember(from)) return;
+        const refuse = (code: KvRequestErrorCode, message: string) => m.out.send(from, { type: 'KV_REFUSED', request: msg.request, code, message });
+        if (m.role !== 'leader') return refuse('no-leader', 'the node asked does not lead any more; retry');
+        const tooLarge = this.oversize(msg.op);
+        if (tooLarge) return refuse('entry-too-large', tooLarge);
+        return this.propose(msg.op, { node: from, request: msg.request }, refuse);
+      }
+      case 'KV_REFUSED':
+        return this.refuseWrite(msg.request, msg.code, msg.message);
+      case 'READ_INDEX':
+        if (!this.isMember(from)) return;
+        if (m.role !== 'leader' || this.confirmations.length >= MAX_REMOTE_READS) return m.out.send(from, { type: 'READ_INDEX_RESULT', request: msg.request, index: null });
+        return this.confirm({ kind: 'remote', from, request: msg.request });
+      case 'READ_INDEX_RESULT': {
+        const read = this.reads.get(msg.request);
+        if (!read || read.askedLeader !== from || read.index !== null) return;
+        if (msg.index === null) {
+          this.reads.delete(msg.request);
+          return this.fail(read.id, 'no-leader', 'the leader could not confirm it still leads; retry');
+        }
+        read.index = msg.index;
+        return this.serveReads();
+      }
+    }
+  }
+
+  // ---- the leader's side ----
+
+  /** Appends a write (refused while a transfer is under way: thesis §3.10, the leader takes no new proposals then). */
+  private propose(op: KvOperation, origin: { node: NodeId; request: number }, refuse: (code: KvRequestErrorCode, message: string) => void): void {
+    const m = this.m;
+    if (m.leader.transfer) return refuse('busy', 'leadership is being handed over; retry in a moment');
+    m.leader.propose({ kind: 'kv', op, origin });
+  }
+
+  /**
+   * ReadIndex step 2–3: the commit index now, and the next round, whose acknowledgement by a
+   * majority proves this node still led after the read arrived. The round leaves at once.
+   */
+  private confirm(requester: ReadRequester): void {
+    const m = this.m;
+    const leader = m.leader;
+    if (!leader.established() || leader.transfer?.timeoutNowSent) {
+      // Not yet able to serve reads (its record is not committed), or handing over: the client retries.
+      if (requester.kind === 'remote') return m.out.send(requester.from, { type: 'READ_INDEX_RESULT', request: requester.request, index: null });
+      const read = this.reads.get(requester.request);
+      this.reads.delete(requester.request);
+      if (read) this.fail(read.id, 'no-leader', leader.established() ? 'leadership is being handed over; retry' : 'the leader was just elected and has not committed its first entry; retry');
+      return;
+    }
+    this.confirmations.push({ requester, index: m.log.committed, round: leader.nextRound() });
+    leader.roundNow();
+    this.onAcknowledged();
+  }
+
+  /** A follower answered a round (or the voters changed): reads whose round a majority acknowledged are confirmed. */
+  onAcknowledged(): void {
+    if (this.confirmations.length === 0) return;
+    const m = this.m;
+    const voters = m.leader.voterIds();
+    const confirmed = (round: number) => voters.filter((id) => id === m.selfId || m.leader.ackedRoundOf(id) >= round).length >= majorityOf(voters.length);
+    const waiting: Confirmation[] = [];
+    for (const c of this.confirmations) {
+      if (!confirmed(c.round)) {
+        waiting.push(c);
+        continue;
+      }
+      if (c.requester.kind === 'remote') m.out.send(c.requester.from, { type: 'READ_INDEX_RESULT', request: c.requester.request, index: c.index });
+      else {
+        const read = this.reads.get(c.requester.request);
+        if (read) read.index = c.index;
+      }
+    }
+    this.confirmations = waiting;
+    this.serveReads();
+  }
+
+  /** Leadership ended: reads waiting for its confirmation cannot get it. */
+  onLeadershipLost(): void {
+    const m = this.m;
+    for (const c of this.confirmations) {
+      if (c.requester.kind === 'remote') m.out.send(c.requester.from, { type: 'READ_INDEX_RESULT', request: c.requester.request, index: null });
+      else {
+        const read = this.reads.get(c.requester.request);
+        this.reads.delete(c.requester.request);
+        if (read) this.fail(read.id, 'no-leader', 'this node lost leadership before it could confirm the read; retry');
+      }
+    }
+    this.confirmations = [];
+  }
+
+  // ---- helpers ----
+
+  private serveReads(): void {
+    for (const [number, read] of this.reads) {
+      if (read.index === null || read.index > this.applied) continue;
+      this.reads.delete(number);
+      this.m.out.kvAnswer(read.id, this.answerRead(read.read));
+    }
+  }
+
+  private answerRead(read: KvRead): KvAnswer {
+    if (read.kind === 'get') {
+      const { kv, revision } = this.store.read(read.key);
+      return { ok: true, kind: 'read', range: { kvs: kv ? [kv] : [], more: false, revision } };
+    }
+    return { ok: true, kind: 'read', range: this.store.range(read.prefix, read.limit) };
+  }
+
+  private refuseWrite(number: number, code: KvRequestErrorCode, message: string): void {
+    const write = this.writes.get(number);
+    if (!write) return;
+    this.writes.delete(number);
+    this.fail(write.id, code, message);
+  }
+
+  private fail(id: number, code: KvRequestErrorCode, message: string): void {
+    this.m.out.kvAnswer(id, { ok: false, code, message });
+  }
+
+  /** Forgets requests the host has long answered `timeout` for (it bounds every request by commandTimeoutMs). */
+  prune(): void {
+    const before = this.m.nowMs - 2 * this.m.commandTimeoutMs();
+    for (const [number, w] of this.writes) if (w.sinceMs < before) this.writes.delete(number);
+    for (const [number, r] of this.reads) if (r.sinceMs < before) this.reads.delete(number);
+  }
+
+  private newRequest(): number {
+    if (this.nextRequest === 0) this.nextRequest = 1 + this.m.rng.int(0, REQUEST_START_MAX);
+    return this.nextRequest++;
+  }
+
+  private isMember(id: NodeId): boolean {
+    const c = this.m.configuration();
+    return c !== null && (c.voters.includes(id) || c.learners.includes(id));
+  }
+
+  /** Why `op` cannot be one log entry (it would not fit an append to the followers), or null. */
+  private oversize(op: KvOperation): string | null {
+    const bytes = entryBytes({ index: 0, term: 0, data: { kind: 'kv', op, origin: { node: this.m.selfId, request: REQUEST_START_MAX } } });
+    const budget = this.m.appendBytes;
+    return bytes > budget ? `the write takes ${bytes} bytes as a log entry; one append to the followers carries at most ${budget} (half of messaging.maxFrameBytes)` : null;
+  }
+
+  /** The bytes an entry takes in an append (cached: entries never change). */
+  bytesOf(entry: RaftEntry): number {
+    let bytes = this.entryBytes.get(entry);
+    if (bytes === undefined) {
+      bytes = entryBytes(entry);
+      this.entryBytes.set(entry, bytes);
+    }
+    return bytes;
+  }
+}
+
+/** An entry's size as JSON text in UTF-8 (what it adds to a message). */
+export function entryBytes(entry: RaftEntry): number {
+  return utf8ByteLength(JSON.stringify(entry)) ?? Infinity;
+}
