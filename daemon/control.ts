@@ -76,6 +76,7 @@ export function createControlSource({ runtime, config, metrics, stop }: ControlI
     leader,
     subscribe: (listener) => runtime.subscribe(listener),
     command: (command) => runtime.command(command),
+    kv: (request) => runtime.kv(request),
     metrics,
     raft(): RaftResponse | null {
       const { summary, revision, status } = runtime.leadership();

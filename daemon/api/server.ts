@@ -20,12 +20,13 @@ import { bearerMatches } from './auth.js';
 import { browserRefusal } from './browser.js';
 import { ApiConfigError } from './errors.js';
 import { EventStreams } from './events.js';
-import { HttpError, rawErrorReply, sendError } from './http.js';
+import { HttpError, rawErrorReply, sendError, sendJson } from './http.js';
+import { KV_KEY_PREFIX, KV_PATH, KV_ROUTES, KV_TXN_PATH, KV_TXN_ROUTES, KvCompareFailed } from './kv-routes.js';
 import { LeaderWaits } from './leader-wait.js';
 import { connectionsCheckIntervalMs, resolveApiLimits, type ApiLimits } from './limits.js';
 import { ROUTES, type RouteContext } from './routes.js';
 import { parseTarget } from './target.js';
-import type { ControlSource } from './types.js';
+import type { ControlSource, KvCompareFailedBody } from './types.js';
 
 /** The limits (see limits.ts for each default and why) are optional fields here. */
 export interface ApiServerOptions extends Partial<ApiLimits> {
@@ -155,14 +156,14 @@ function requestHandler(ctx: RouteContext, opts: ApiServerOptions, token: string
     const handle = async () => {
       // First of all: nothing below may see a target that URL cannot parse.
       const url = parseTarget(req.url);
-      const routes = ROUTES[url.pathname];
-      if (routes) route = url.pathname;
+      const [label, routes] = routeOf(url.pathname);
+      if (routes) route = label;
       const fromBrowser = tcp ? browserRefusal(req.headers, token !== null) : null;
       if (fromBrowser !== null) throw new HttpError(403, 'browser-refused', fromBrowser);
       if (token !== null && !bearerMatches(req.headers.authorization, token)) {
         throw new HttpError(401, 'unauthorized', 'this API needs the header Authorization: Bearer <api.token>', { 'www-authenticate': 'Bearer' });
       }
-      if (!routes) throw new HttpError(404, 'not-found', `no route ${url.pathname}; see /v1/status, /v1/members, /v1/leader, /v1/events, /metrics, /healthz`);
+      if (!routes) throw new HttpError(404, 'not-found', `no route ${url.pathname}; see /v1/status, /v1/members, /v1/leader, /v1/events, /v1/kv, /metrics, /healthz`);
       const handler = routes[req.method ?? ''];
       if (!handler) {
         const allowed = Object.keys(routes).join(', ');
@@ -172,6 +173,14 @@ function requestHandler(ctx: RouteContext, opts: ApiServerOptions, token: string
     };
     handle().catch((err: unknown) => replyWithError(req, res, err, opts.onError, abuse));
   };
+}
+
+/** A path's handlers and the route label its requests are counted under (a key is not a route). */
+function routeOf(pathname: string): [string, (typeof ROUTES)[string] | undefined] {
+  if (pathname === KV_TXN_PATH) return [KV_TXN_PATH, KV_TXN_ROUTES];
+  if (pathname === KV_PATH) return [KV_PATH, KV_ROUTES];
+  if (pathname.startsWith(KV_KEY_PREFIX)) return [`${KV_KEY_PREFIX}{key}`, KV_ROUTES];
+  return [pathname, ROUTES[pathname]];
 }
 
 /** The HttpError codes that refuse a misbehaving client rather than answer a mistaken request. */
@@ -193,7 +202,8 @@ function replyWithError(req: IncomingMessage, res: ServerResponse, err: unknown,
     res.destroy();
     return;
   }
-  if (known) sendError(res, err.status, err.code, err.message, err.headers);
+  if (err instanceof KvCompareFailed) sendJson(res, err.status, { error: { code: err.code, message: err.message }, current: err.current } satisfies KvCompareFailedBody);
+  else if (known) sendError(res, err.status, err.code, err.message, err.headers);
   else sendError(res, 500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
 }
 

@@ -1,5 +1,7 @@
 /** A scriptable ControlSource for tests of the API server, its client and the CLI. */
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
+import type { KvAnswer, KvRequest } from '../../protocols/kv/requests.js';
+import { createKvStore } from '../../protocols/kv/store.js';
 import type { NodeEvent } from '../../protocols/host/events.js';
 import { stampEvent } from './event-codec.js';
 import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, RaftResponse, StatusResponse } from './types.js';
@@ -107,6 +109,27 @@ export class FakeControlSource implements ControlSource {
 
   raft(): RaftResponse | null {
     return this.raftView ? structuredClone(this.raftView) : null;
+  }
+
+  /** The store `kv` answers from: a real one, each write applied at the next index, as one node of a cluster would. */
+  readonly kvStore = createKvStore();
+  private kvIndex = 0;
+  /** The requests `kv` was asked, in order. */
+  readonly kvRequests: KvRequest[] = [];
+  /** When set, `kv` answers this instead of the store (a refusal: no-leader, not-raft, timeout …). */
+  kvRefusal: KvAnswer | null = null;
+
+  async kv(request: KvRequest): Promise<KvAnswer> {
+    this.kvRequests.push(structuredClone(request));
+    if (this.kvRefusal) return this.kvRefusal;
+    if (request.kind === 'write') {
+      const index = ++this.kvIndex;
+      return { ok: true, kind: 'write', index, result: this.kvStore.apply(request.op, index) };
+    }
+    const read = request.read;
+    if (read.kind === 'range') return { ok: true, kind: 'read', range: this.kvStore.range(read.prefix, read.limit) };
+    const { kv, revision } = this.kvStore.read(read.key);
+    return { ok: true, kind: 'read', range: { kvs: kv ? [kv] : [], more: false, revision } };
   }
 
   stop(reason: string): void {

@@ -5,6 +5,8 @@
 import type { MemberState, NodeId, ProtocolName, Role } from '../../protocols/types.js';
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
 import type { MemberView, NodeEvent, NodeRef } from '../../protocols/host/events.js';
+import type { KvAnswer, KvRequest } from '../../protocols/kv/requests.js';
+import type { KeyValue, KeyRevisions, KvCompare, KvTxnOp, KvTxnOpResult } from '../../protocols/kv/types.js';
 
 export type { NodeRef };
 
@@ -181,6 +183,61 @@ export interface ApiErrorBody {
 }
 
 /** What the daemon exposes to the API server; the server owns HTTP only. */
+/**
+ * The key-value store (Raft only; issue 12). Keys are UTF-8 text of at most 1024 bytes, values
+ * at most 64 KiB (and one log entry must fit half a frame, messaging.maxFrameBytes).
+ *
+ * - `GET /v1/kv/{key}` or `GET /v1/kv?key=K` → KvGetResponse (kv null when absent). Add
+ *   `serializable=true` for this node's own, possibly stale, store; linearizable otherwise.
+ * - `GET /v1/kv?prefix=P&limit=N` → KvRangeResponse (keys in UTF-8 byte order; limit 0 or absent: all).
+ * - `PUT /v1/kv/{key}` (or `?key=K`) with `{"value": "...", "ifModRevision"?: n, "session"?: id}`
+ *   → KvPutResponse. `ifModRevision` 0 creates only if absent; n sets only if the key's
+ *   modRevision is n. A failed compare is 409 `compare-failed` with `current` (the key's revisions, null when absent).
+ * - `DELETE /v1/kv/{key}` (or `?key=K`), optional `?ifModRevision=n` → KvDeleteResponse; `?prefix=P` deletes every key under P.
+ * - `POST /v1/kv/txn` with `{"compare": [...], "success": [...], "failure": [...]}` → KvTxnResponse.
+ * Errors: 501 `not-raft` under Bully; 503 `no-leader` / `busy` / `shutting-down` (retry);
+ * 504 `timeout` (a write may still be applied); 413 `entry-too-large`; 400 for a malformed
+ * request and the store's own refusals (`key-too-large`, `value-too-large`, ...); 409 `compare-failed`.
+ */
+export interface KvGetResponse {
+  kv: KeyValue | null;
+  /** The store's revision the read saw. */
+  revision: number;
+}
+export interface KvRangeResponse {
+  kvs: KeyValue[];
+  /** The limit cut the answer short. */
+  more: boolean;
+  revision: number;
+}
+export interface KvPutResponse {
+  /** The store's revision after the write. */
+  revision: number;
+  prevKv: KeyValue | null;
+  /** The log index the write was applied at. */
+  index: number;
+}
+export interface KvDeleteResponse {
+  revision: number;
+  deleted: number;
+  index: number;
+}
+export interface KvTxnRequest {
+  compare: KvCompare[];
+  success: KvTxnOp[];
+  failure: KvTxnOp[];
+}
+export interface KvTxnResponse {
+  succeeded: boolean;
+  responses: KvTxnOpResult[];
+  revision: number;
+  index: number;
+}
+/** The body of a 409 `compare-failed`: the error, and the key's revisions now (null: absent). */
+export interface KvCompareFailedBody extends ApiErrorBody {
+  current: KeyRevisions;
+}
+
 export interface ControlSource {
   status(): StatusResponse;
   members(): MembersResponse;
@@ -191,6 +248,8 @@ export interface ControlSource {
   command(command: LeadershipCommand): Promise<CommandResult> | null;
   /** Prometheus text exposition of the daemon's metrics. */
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** A request to the replicated key-value store; answered `not-raft` under Bully. */
+  kv(request: KvRequest): Promise<KvAnswer>;
   /** The Raft view for GET /v1/raft; null when this node does not run Raft (409 `not-raft`). */
   raft(): RaftResponse | null;
   /**

@@ -1,0 +1,129 @@
+/** The key-value routes against a fake source backed by a real store: the contract of types.ts, refusals, and what never reaches the store. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { parseHostPort } from '../config/addresses.js';
+import { startApiServer, type ApiServer } from './server.js';
+import { FakeControlSource } from './testing.js';
+
+const workDir = mkdtempSync(join(tmpdir(), 'conclave-kv-api-test-'));
+after(() => rmSync(workDir, { recursive: true, force: true }));
+let serial = 0;
+
+interface Reply {
+  status: number;
+  json: Record<string, unknown> & { error?: { code: string; message: string } };
+}
+
+describe('/v1/kv', () => {
+  let source: FakeControlSource;
+  let api: ApiServer;
+  let port: number;
+  beforeEach(async () => {
+    source = new FakeControlSource();
+    api = await startApiServer({ source, tcpListen: '127.0.0.1:0', socketPath: join(workDir, `kv-${serial++}.sock`), token: null });
+    port = parseHostPort(api.tcpAddress!)!.port;
+  });
+  afterEach(() => api.close());
+
+  function call(method: string, path: string, body?: unknown): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Reply['json'] }));
+      });
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+    });
+  }
+
+  it('PUT then GET a key with slashes in the path; the revisions of etcd\'s model', async () => {
+    const put = await call('PUT', '/v1/kv/app/config/db', { value: 'postgres://a' });
+    assert.equal(put.status, 200, JSON.stringify(put.json));
+    assert.deepEqual(put.json, { revision: 1, prevKv: null, index: 1 });
+    const again = await call('PUT', '/v1/kv/app%2Fconfig%2Fdb', { value: 'postgres://b' });
+    assert.equal((again.json.prevKv as { value: string }).value, 'postgres://a', 'a percent-encoded slash names the same key');
+    const got = await call('GET', '/v1/kv/app/config/db');
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.json, { kv: { key: 'app/config/db', value: 'postgres://b', createRevision: 1, modRevision: 2, version: 2, session: null }, revision: 2 });
+    assert.deepEqual(source.kvRequests.at(-1), { kind: 'read', read: { kind: 'get', key: 'app/config/db' }, consistency: 'linearizable' });
+    const missing = await call('GET', '/v1/kv?key=nothing&serializable=true');
+    assert.deepEqual(missing.json, { kv: null, revision: 2 });
+    assert.equal((source.kvRequests.at(-1) as { consistency: string }).consistency, 'serializable');
+  });
+
+  it('a failed compare-and-set is 409 compare-failed with the key\'s revisions; a successful one writes', async () => {
+    assert.equal((await call('PUT', '/v1/kv/lock', { value: 'a', ifModRevision: 0 })).status, 200);
+    const lost = await call('PUT', '/v1/kv/lock', { value: 'b', ifModRevision: 0 });
+    assert.equal(lost.status, 409);
+    assert.equal(lost.json.error?.code, 'compare-failed');
+    assert.deepEqual(lost.json.current, { createRevision: 1, modRevision: 1, version: 1 });
+    assert.equal((await call('DELETE', '/v1/kv/lock?ifModRevision=7')).status, 409);
+    const deleted = await call('DELETE', '/v1/kv/lock?ifModRevision=1');
+    assert.deepEqual(deleted.json, { revision: 2, deleted: 1, index: 4 }, 'each refused write took a log index too');
+  });
+
+  it('a prefix lists keys in order with a limit, and deletes them in one write; a txn applies atomically', async () => {
+    for (const k of ['jobs/b', 'jobs/a', 'jobs/c', 'other']) await call('PUT', `/v1/kv/${k}`, { value: k });
+    const listed = await call('GET', '/v1/kv?prefix=jobs/&limit=2');
+    assert.deepEqual((listed.json.kvs as { key: string }[]).map((kv) => kv.key), ['jobs/a', 'jobs/b']);
+    assert.equal(listed.json.more, true);
+    const txn = await call('POST', '/v1/kv/txn', {
+      compare: [{ key: 'other', target: 'version', op: '=', value: 1 }],
+      success: [{ kind: 'put', key: 'jobs/d', value: 'd' }, { kind: 'get', key: 'other' }],
+      failure: [],
+    });
+    assert.equal(txn.status, 200, JSON.stringify(txn.json));
+    assert.equal(txn.json.succeeded, true);
+    assert.equal((txn.json.responses as unknown[]).length, 2);
+    const gone = await call('DELETE', '/v1/kv?prefix=jobs/');
+    assert.equal(gone.json.deleted, 4);
+    assert.deepEqual((await call('GET', '/v1/kv?prefix=')).json.kvs, [(await call('GET', '/v1/kv/other')).json.kv]);
+  });
+
+  it('malformed requests are 400 and never reach the store; the store\'s own limits are 413', async () => {
+    const before = source.kvRequests.length;
+    const bad: [string, string, unknown][] = [
+      ['PUT', '/v1/kv/k', { value: 5 }],
+      ['PUT', '/v1/kv/k', { value: 'v', extra: 1 }],
+      ['PUT', '/v1/kv/k', '[1]'],
+      ['PUT', '/v1/kv?key=', { value: 'v' }],
+      ['PUT', '/v1/kv/k', { value: 'v', ifModRevision: -1 }],
+      ['POST', '/v1/kv/txn', { compare: [{ key: 'k', target: 'color', op: '=', value: 1 }] }],
+      ['GET', '/v1/kv?key=a&prefix=b', undefined],
+      ['GET', '/v1/kv/%E0%A4%A', undefined],
+      ['GET', '/v1/kv?prefix=&limit=-1', undefined],
+      ['DELETE', '/v1/kv?prefix=a&ifModRevision=1', undefined],
+    ];
+    for (const [method, path, body] of bad) {
+      const reply = await call(method, path, body);
+      assert.equal(reply.status, 400, `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(reply.json)}`);
+      assert.equal(reply.json.error?.code, 'invalid');
+    }
+    assert.equal(source.kvRequests.length, before, 'none reached the store');
+    const big = await call('PUT', '/v1/kv/k', { value: 'x'.repeat(64 * 1024 + 1) });
+    assert.ok(big.status === 400 || big.status === 413, `${big.status}`);
+  });
+
+  it('the store\'s refusals keep their codes: 501 not-raft under Bully, 503 no-leader with retry-after, 504 timeout', async () => {
+    const cases: [string, number][] = [
+      ['not-raft', 501],
+      ['no-leader', 503],
+      ['timeout', 504],
+      ['entry-too-large', 413],
+    ];
+    for (const [code, status] of cases) {
+      source.kvRefusal = { ok: false, code: code as 'not-raft', message: `said ${code}` };
+      for (const [method, path, body] of [['GET', '/v1/kv/k', undefined], ['PUT', '/v1/kv/k', { value: 'v' }]] as const) {
+        const reply = await call(method, path, body);
+        assert.equal(reply.status, status, `${code} on ${method}`);
+        assert.deepEqual(reply.json.error, { code, message: `said ${code}` });
+      }
+    }
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * The key-value store's routes (issue 12; the contract is types.ts KvGetResponse and the
+ * comment above it). A key is in the path (`/v1/kv/{key}`, percent-decoded, slashes and all) or
+ * in `?key=`, which also reaches the keys a URL path cannot spell (a `.` or `..` segment).
+ * Every operation is checked with the codec peers check log entries with (kv/codec.ts) before it
+ * reaches the store: an operation the followers would refuse must never enter the log.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { kvOperationCodec } from '../../protocols/kv/codec.js';
+import type { KvAnswer, KvRead, KvRequestErrorCode } from '../../protocols/kv/requests.js';
+import type { KvApplied, KvFailure, KvOperation } from '../../protocols/kv/types.js';
+import { HttpError, readJsonBody, sendJson } from './http.js';
+import type { RouteContext } from './routes.js';
+import type { KvCompareFailedBody, KvDeleteResponse, KvGetResponse, KvPutResponse, KvRangeResponse, KvTxnResponse } from './types.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext) => Promise<void>;
+
+export const KV_PATH = '/v1/kv';
+export const KV_KEY_PREFIX = '/v1/kv/';
+export const KV_TXN_PATH = '/v1/kv/txn';
+
+/** `/v1/kv` (a key in `?key=`, or a prefix) and `/v1/kv/{key}`: the same handlers. */
+export const KV_ROUTES: Readonly<Partial<Record<string, Handler>>> = { GET: get, PUT: put, DELETE: del };
+export const KV_TXN_ROUTES: Readonly<Partial<Record<string, Handler>>> = { POST: txn };
+
+/** The key a request names: the path after /v1/kv/, else `?key=`; null for neither (a prefix read). */
+function keyOf(url: URL): string | null {
+  if (url.pathname.startsWith(KV_KEY_PREFIX)) {
+    try {
+      return decodeURIComponent(url.pathname.slice(KV_KEY_PREFIX.length));
+    } catch {
+      throw new HttpError(400, 'invalid', 'the key in the path is not valid percent-encoded UTF-8');
+    }
+  }
+  return url.searchParams.get('key');
+}
+
+function requireKey(url: URL, what: string): string {
+  const key = keyOf(url);
+  if (key === null || key === '') throw new HttpError(400, 'invalid', `${what} needs a key: /v1/kv/{key} or /v1/kv?key=K`);
+  return key;
+}
+
+async function get(_req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const consistency = booleanParam(url, 'serializable') ? 'serializable' : 'linearizable';
+  const key = keyOf(url);
+  const prefix = url.searchParams.get('prefix');
+  if (key !== null && prefix !== null) throw new HttpError(400, 'invalid', 'give either a key or prefix=, not both');
+  if (key === '') throw new HttpError(400, 'invalid', 'the key is empty');
+  const read: KvRead = key !== null ? { kind: 'get', key } : { kind: 'range', prefix: prefix ?? '', limit: integerParam(url, 'limit') ?? 0 };
+  const answer = await ask(source.kv({ kind: 'read', read, consistency }));
+  if (!answer.ok || answer.kind !== 'read') throw unexpected(answer);
+  if (read.kind === 'get') sendJson(res, 200, { kv: answer.range.kvs[0] ?? null, revision: answer.range.revision } satisfies KvGetResponse);
+  else sendJson(res, 200, answer.range satisfies KvRangeResponse);
+}
+
+async function put(req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const key = requireKey(url, 'PUT');
+  const body = await readJsonBody(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid', 'the body must be a JSON object like {"value": "…", "ifModRevision": 0}');
+  }
+  const { value, ifModRevision, session, ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new HttpError(400, 'invalid', `unknown field ${JSON.stringify(Object.keys(rest)[0])}; a PUT takes value, ifModRevision and session`);
+  const applied = await write(source, { kind: 'put', key, value, ...(ifModRevision !== undefined ? { ifModRevision } : {}), ...(session !== undefined ? { session } : {}) });
+  if (applied.result.kind !== 'put') throw unexpected(applied);
+  sendJson(res, 200, { revision: applied.result.revision, prevKv: applied.result.prevKv, index: applied.index } satisfies KvPutResponse);
+}
+
+async function del(_req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const prefix = url.searchParams.get('prefix');
+  const key = keyOf(url);
+  if (prefix !== null && key !== null) throw new HttpError(400, 'invalid', 'give either a key or prefix=, not both');
+  const ifModRevision = integerParam(url, 'ifModRevision');
+  let op: unknown;
+  if (prefix !== null) {
+    if (ifModRevision !== null) throw new HttpError(400, 'invalid', 'ifModRevision applies to one key, not to a prefix');
+    op = { kind: 'deletePrefix', prefix };
+  } else {
+    op = { kind: 'delete', key: requireKey(url, 'DELETE'), ...(ifModRevision !== null ? { ifModRevision } : {}) };
+  }
+  const applied = await write(source, op);
+  if (applied.result.kind !== 'delete' && applied.result.kind !== 'deletePrefix') throw unexpected(applied);
+  sendJson(res, 200, { revision: applied.result.revision, deleted: applied.result.deleted, index: applied.index } satisfies KvDeleteResponse);
+}
+
+async function txn(req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): Promise<void> {
+  const body = await readJsonBody(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'invalid', 'the body must be a JSON object like {"compare": [...], "success": [...], "failure": [...]}');
+  }
+  const { compare = [], success = [], failure = [], ...rest } = body as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new HttpError(400, 'invalid', `unknown field ${JSON.stringify(Object.keys(rest)[0])}; a txn takes compare, success and failure`);
+  const applied = await write(source, { kind: 'txn', compare, success, failure });
+  if (applied.result.kind !== 'txn') throw unexpected(applied);
+  const { succeeded, responses, revision } = applied.result;
+  sendJson(res, 200, { succeeded, responses, revision, index: applied.index } satisfies KvTxnResponse);
+}
+
+/** Checks `op` as a peer would check its log entry, writes it, and turns every refusal into its HTTP error. */
+async function write(source: RouteContext['source'], op: unknown): Promise<{ index: number; result: KvApplied }> {
+  const parsed = kvOperationCodec.parse(op);
+  if (!parsed.ok) throw new HttpError(400, 'invalid', `not a valid write: ${parsed.reason}`);
+  const answer = await ask(source.kv({ kind: 'write', op: parsed.value as KvOperation }));
+  if (!answer.ok || answer.kind !== 'write') throw unexpected(answer);
+  if (!answer.result.ok) throw storeRefusal(answer.result);
+  return { index: answer.index, result: answer.result };
+}
+
+/** The store's answer, or its refusal as an HttpError. */
+async function ask(pending: Promise<KvAnswer>): Promise<KvAnswer> {
+  const answer = await pending;
+  if (!answer.ok) throw new HttpError(REQUEST_ERROR_STATUS[answer.code], answer.code, answer.message, answer.code === 'no-leader' || answer.code === 'busy' ? { 'retry-after': '1' } : {});
+  return answer;
+}
+
+const REQUEST_ERROR_STATUS: Readonly<Record<KvRequestErrorCode, number>> = {
+  'not-raft': 501,
+  'no-leader': 503,
+  busy: 503,
+  'shutting-down': 503,
+  timeout: 504,
+  'entry-too-large': 413,
+};
+
+/** A write the store refused: 409 for a failed compare (with the key's revisions), else 400 (413 for size). */
+function storeRefusal(failure: KvFailure): HttpError {
+  if (failure.code === 'compare-failed') {
+    const current = 'keptAliveIndex' in (failure.current ?? {}) ? null : (failure.current as KvCompareFailedBody['current']);
+    return new KvCompareFailed(failure.message, current);
+  }
+  const status = failure.code === 'value-too-large' || failure.code === 'key-too-large' || failure.code === 'store-full' || failure.code === 'too-many-keys' ? 413 : 400;
+  return new HttpError(status, failure.code, failure.message);
+}
+
+/** 409 `compare-failed`, whose body also carries the key's revisions now (sent by the server's error path). */
+export class KvCompareFailed extends HttpError {
+  constructor(
+    message: string,
+    readonly current: KvCompareFailedBody['current'],
+  ) {
+    super(409, 'compare-failed', message);
+  }
+}
+
+function unexpected(answer: unknown): Error {
+  return new Error(`the store gave an answer of another kind: ${JSON.stringify(answer).slice(0, 200)}`);
+}
+
+function booleanParam(url: URL, name: string): boolean {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === 'false') return false;
+  if (raw === '' || raw === 'true') return true;
+  throw new HttpError(400, 'invalid', `${name} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function integerParam(url: URL, name: string): number | null {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return null;
+  if (!/^\d{1,15}$/.test(raw)) throw new HttpError(400, 'invalid', `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
