@@ -51,9 +51,9 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persi
       return { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>;
     }
     case 'raft': {
-      // Half a frame per snapshot chunk leaves room for the message around it.
+      // Half a frame per snapshot chunk, and for the entries of one append, leaves room for the message around them.
       const snapshotChunkBytes = Math.floor(config.messaging.maxFrameBytes / 2);
-      const machine = createRaft({ selfId, config: config.raft, bootstrapExpect: config.cluster.bootstrapExpect, rng, persisted: persisted as RaftHardState | null, log, nowMs, snapshotChunkBytes });
+      const machine = createRaft({ selfId, config: config.raft, bootstrapExpect: config.cluster.bootstrapExpect, rng, persisted: persisted as RaftHardState | null, log, nowMs, snapshotChunkBytes, appendBytes: snapshotChunkBytes });
       return { machine, messageCodec: raftMessageCodec } as ElectionHost<unknown, unknown>;
     }
   }

@@ -2,17 +2,34 @@
  * Client of the control API, used by the CLI, the dashboard and tests. Connection failures
  * become ApiUnreachableError (naming the address tried); Conclave's error replies become
  * ApiError; a reply that is not Conclave's API at all (another server on that port) becomes
- * NotConclaveApiError, which names the status and content type and never echoes the body.
+ * NotConclaveApiError, which names the status and content type and never echoes the body. A
+ * key-value write whose compare-and-set lost is KvCompareFailedError, an ApiError that also
+ * carries the key's revisions now.
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeEventType } from '../../protocols/host/events.js';
+import type { KeyRevisions } from '../../protocols/kv/types.js';
 import type { Codec } from '../../protocols/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
-import { ApiError, ApiUnreachableError, NotConclaveApiError } from './errors.js';
+import { ApiError, ApiUnreachableError, KvCompareFailedError, NotConclaveApiError } from './errors.js';
 import { exchange, ExchangeError, TimeoutError, type Reply } from './exchange.js';
 import { SseParser } from './sse.js';
-import type { ApiErrorBody, LeaderResponse, LeaveResponse, MembersResponse, RaftResponse, StatusResponse, StreamEvent } from './types.js';
+import type {
+  ApiErrorBody,
+  KvDeleteResponse,
+  KvGetResponse,
+  KvPutResponse,
+  KvRangeResponse,
+  KvTxnRequest,
+  KvTxnResponse,
+  LeaderResponse,
+  LeaveResponse,
+  MembersResponse,
+  RaftResponse,
+  StatusResponse,
+  StreamEvent,
+} from './types.js';
 
 export { resolveApiAddress } from './address.js';
 
@@ -60,6 +77,32 @@ export interface ApiClient {
    * stops even when the removal fails. Resolves once the daemon has begun its stop.
    */
   leave(opts?: { force?: boolean }): Promise<LeaveResponse>;
+  /*
+   * The key-value store (Raft only; under Bully each is ApiError 501 `not-raft`). Keys travel in
+   * `?key=`, which spells every key, `.` and `..` segments and `txn` included. Writes are answered
+   * once applied; a 504 `timeout` means a write may still be applied. A key that is not valid
+   * UTF-16 (a lone surrogate) rejects with URIError before anything is sent.
+   */
+  /** One key (`kv` null when absent); linearizable unless `serializable` (this node's store, possibly stale). */
+  kvGet(key: string, opts?: KvReadOptions): Promise<KvGetResponse>;
+  /** The keys starting with `prefix` ('' for all) in UTF-8 byte order; `limit` (0 or absent: all) sets `more` when it cuts. */
+  kvRange(prefix: string, opts?: KvReadOptions & { limit?: number }): Promise<KvRangeResponse>;
+  /**
+   * Sets `key`. With `ifModRevision` only if the key's modRevision is that (0: only if absent);
+   * otherwise it rejects with KvCompareFailedError. `session`: the key goes when that session ends.
+   */
+  kvPut(key: string, value: string, opts?: { ifModRevision?: number; session?: string }): Promise<KvPutResponse>;
+  /** Deletes `key` (`deleted` 0 when absent); `ifModRevision` as for kvPut. */
+  kvDelete(key: string, opts?: { ifModRevision?: number }): Promise<KvDeleteResponse>;
+  /** Deletes every key starting with `prefix` ('' deletes every key) in one write. */
+  kvDeletePrefix(prefix: string): Promise<KvDeleteResponse>;
+  /** If every compare holds, applies `success`, else `failure`, atomically; `succeeded` says which. */
+  kvTxn(request: KvTxnRequest): Promise<KvTxnResponse>;
+}
+
+export interface KvReadOptions {
+  /** Read this node's own store as it is (possibly stale) instead of a linearizable read (ReadIndex). */
+  serializable?: boolean;
 }
 
 export interface EventsOptions {
@@ -75,9 +118,10 @@ export interface EventsOptions {
 
 const DEFAULT_TIMEOUT_MS = 5000;
 /**
- * Leadership commands wait this much longer: the daemon answers each within its own bound (5 s,
- * or four Raft election timeouts when longer: 20 s at the wan preset), and its answer says more
- * than a client-side timeout would.
+ * Leadership commands, key-value writes and linearizable reads wait this much longer: the daemon
+ * answers each within its own bound (5 s, or four Raft election timeouts when longer: 20 s at the
+ * wan preset), and its answer (for a write: that it may still be applied) says more than a
+ * client-side timeout would.
  */
 const COMMAND_EXTRA_WAIT_MS = 20_000;
 /** An event stream silent for this long (three missed keep-alives) counts as lost. */
@@ -128,7 +172,36 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),
     raft: () => call<RaftResponse>('GET', '/v1/raft', SHAPES.raft),
     leave: (leaveOpts = {}) => call<LeaveResponse>('POST', '/v1/leave', SHAPES.leave, leaveOpts.force ? { force: true } : {}, LEAVE_REMOVE_TIMEOUT_MS),
+    // async, so that encodeURIComponent's URIError rejects rather than throws.
+    kvGet: async (key, readOpts = {}) =>
+      call<KvGetResponse>('GET', kvPath({ key, serializable: readOpts.serializable ? 'true' : undefined }), SHAPES.kvGet, undefined, readWaitMs(readOpts)),
+    kvRange: async (prefix, readOpts = {}) =>
+      call<KvRangeResponse>('GET', kvPath({ prefix, limit: readOpts.limit, serializable: readOpts.serializable ? 'true' : undefined }), SHAPES.kvRange, undefined, readWaitMs(readOpts)),
+    kvPut: async (key, value, putOpts = {}) => {
+      const body = { value, ...(putOpts.ifModRevision !== undefined ? { ifModRevision: putOpts.ifModRevision } : {}), ...(putOpts.session !== undefined ? { session: putOpts.session } : {}) };
+      return call<KvPutResponse>('PUT', kvPath({ key }), SHAPES.kvPut, body, COMMAND_EXTRA_WAIT_MS);
+    },
+    kvDelete: async (key, delOpts = {}) => call<KvDeleteResponse>('DELETE', kvPath({ key, ifModRevision: delOpts.ifModRevision }), SHAPES.kvDelete, undefined, COMMAND_EXTRA_WAIT_MS),
+    kvDeletePrefix: async (prefix) => call<KvDeleteResponse>('DELETE', kvPath({ prefix }), SHAPES.kvDelete, undefined, COMMAND_EXTRA_WAIT_MS),
+    kvTxn: (request) => call<KvTxnResponse>('POST', '/v1/kv/txn', SHAPES.kvTxn, request, COMMAND_EXTRA_WAIT_MS),
   };
+}
+
+/**
+ * `/v1/kv?key=…&…`, never `/v1/kv/{key}`: a URL path cannot spell a key with a `.` or `..`
+ * segment (it is normalized away), nor the key `txn`. Absent fields are left out.
+ */
+function kvPath(fields: Readonly<Record<string, string | number | undefined>>): string {
+  const query = Object.entries(fields)
+    .filter((field): field is [string, string | number] => field[1] !== undefined)
+    .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
+    .join('&');
+  return `/v1/kv?${query}`;
+}
+
+/** A serializable read is answered from this node's store at once; a linearizable one may wait on the leader. */
+function readWaitMs(opts: KvReadOptions): number {
+  return opts.serializable ? 0 : COMMAND_EXTRA_WAIT_MS;
 }
 
 function targetOptions(target: ApiTarget): RequestOptions {
@@ -245,6 +318,15 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A key-value as the store holds it (`session` is left out: not every reader needs it). */
+function isKeyValue(value: unknown): boolean {
+  return isObject(value) && typeof value.key === 'string' && typeof value.value === 'string' && isRevisions(value);
+}
+
+function isRevisions(value: unknown): value is NonNullable<KeyRevisions> {
+  return isObject(value) && typeof value.createRevision === 'number' && typeof value.modRevision === 'number' && typeof value.version === 'number';
+}
+
 /**
  * Enough of each reply to tell Conclave's API from another JSON server. Only long-standing
  * fields are required, so this CLI still reads a daemon older than its types (the contract
@@ -264,6 +346,13 @@ const SHAPES = {
     typeof v.commitIndex === 'number' && typeof v.lastIndex === 'number' && (v.leader === null || isObject(v.leader)) &&
     isObject(v.configuration) && Array.isArray(v.configuration.voters) && Array.isArray(v.configuration.learners) && Array.isArray(v.peers),
   leave: (v: unknown) => isObject(v) && v.ok === true && typeof v.removed === 'boolean' && typeof v.detail === 'string',
+  kvGet: (v: unknown) => isObject(v) && typeof v.revision === 'number' && (v.kv === null || isKeyValue(v.kv)),
+  kvRange: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.more === 'boolean' && Array.isArray(v.kvs) && v.kvs.every(isKeyValue),
+  kvPut: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.index === 'number' && (v.prevKv === null || isKeyValue(v.prevKv)),
+  kvDelete: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.index === 'number' && typeof v.deleted === 'number',
+  kvTxn: (v: unknown) =>
+    isObject(v) && typeof v.succeeded === 'boolean' && typeof v.revision === 'number' && typeof v.index === 'number' &&
+    Array.isArray(v.responses) && v.responses.every((r) => isObject(r) && typeof r.kind === 'string'),
 } satisfies Record<string, Shape>;
 
 /** A node:http reply (the event stream's) as an exchange's Reply. */
@@ -279,11 +368,19 @@ function decode<T>(address: string, reply: Reply, shape: Shape): T {
   throw new NotConclaveApiError(address, reply.status, mediaType(reply), body === undefined ? undefined : 'JSON of another shape');
 }
 
-/** Conclave's own error reply `{"error":{code,message}}` is an ApiError; anything else is not Conclave. */
+/**
+ * Conclave's own error reply `{"error":{code,message}}` is an ApiError (a 409 `compare-failed`
+ * with the key's revisions, `current`, a KvCompareFailedError); anything else is not Conclave.
+ */
 function errorFromReply(address: string, reply: Reply): ApiError {
   const body = jsonBody(reply);
   const error = isObject(body) && isObject(body.error) ? (body as unknown as ApiErrorBody).error : null;
-  if (typeof error?.code === 'string' && typeof error.message === 'string') return new ApiError(reply.status, error.code, error.message);
+  if (typeof error?.code === 'string' && typeof error.message === 'string') {
+    if (reply.status === 409 && error.code === 'compare-failed' && isObject(body) && (body.current === null || isRevisions(body.current))) {
+      return new KvCompareFailedError(error.message, body.current);
+    }
+    return new ApiError(reply.status, error.code, error.message);
+  }
   return new NotConclaveApiError(address, reply.status, mediaType(reply));
 }
 

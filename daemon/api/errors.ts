@@ -2,6 +2,7 @@
  * Errors of the control API, server and client side. Each has a stable `name` (match on it, not
  * on message text) and the process `exitCode` the CLI maps it to (see ../errors.ts).
  */
+import type { KeyRevisions } from '../../protocols/kv/types.js';
 
 /** The API cannot start with this configuration (e.g. a public TCP address without a token). */
 export class ApiConfigError extends Error {
@@ -44,6 +45,22 @@ export class ApiError extends Error {
     super(message);
     this.status = status;
     this.code = code;
+  }
+}
+
+/**
+ * A key-value write's compare-and-set lost (409 `compare-failed`): the key was not at the
+ * `ifModRevision` the write named. An ApiError with code `compare-failed`, so callers that show
+ * ApiErrors show this too; `current` is what the key holds now (its revisions, null when absent),
+ * enough to retry without another read.
+ */
+export class KvCompareFailedError extends ApiError {
+  override readonly name: string = 'KvCompareFailedError';
+  readonly current: KeyRevisions;
+
+  constructor(message: string, current: KeyRevisions) {
+    super(409, 'compare-failed', message);
+    this.current = current;
   }
 }
 

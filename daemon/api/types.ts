@@ -196,8 +196,10 @@ export interface ApiErrorBody {
  * - `DELETE /v1/kv/{key}` (or `?key=K`), optional `?ifModRevision=n` → KvDeleteResponse; `?prefix=P` deletes every key under P.
  * - `POST /v1/kv/txn` with `{"compare": [...], "success": [...], "failure": [...]}` → KvTxnResponse.
  * Errors: 501 `not-raft` under Bully; 503 `no-leader` / `busy` / `shutting-down` (retry);
- * 504 `timeout` (a write may still be applied); 413 `entry-too-large`; 400 for a malformed
- * request and the store's own refusals (`key-too-large`, `value-too-large`, ...); 409 `compare-failed`.
+ * 504 `timeout` (a write may still be applied); 413 `entry-too-large` and the store's size
+ * refusals (`key-too-large`, `value-too-large`, `too-many-keys`, `store-full`); 400 for a
+ * malformed request and the store's other refusals; 409 `compare-failed`. The key `txn`, and
+ * keys with a `.` or `..` path segment, need the `?key=` form.
  */
 export interface KvGetResponse {
   kv: KeyValue | null;

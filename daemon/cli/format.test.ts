@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from '../api/testing.js';
 import type { LeaderResponse, StatusResponse } from '../api/types.js';
 import { shortId } from '../../shared/format.js';
-import { alignTable, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
+import { alignTable, formatKvList, formatKvTxn, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 describe('CLI formatting', () => {
   it('alignTable pads each column to its widest cell and leaves no trailing spaces', () => {
@@ -100,5 +100,21 @@ describe('CLI formatting', () => {
     const text = formatStatus(old as StatusResponse);
     assert.match(text, /^role {6}leader, term 3$/m);
     assert.doesNotMatch(text, /bootstrap|security/);
+  });
+
+  it('formatKvList: one KEY<TAB>VALUE line per key, from which a reader recovers every key and value exactly', () => {
+    const kv = (key: string, value: string) => ({ key, value, createRevision: 1, modRevision: 1, version: 1, session: null });
+    const kvs = [kv('a\tb', 'x\ny'), kv('back\\slash\\n', 'cr\r\t\\t'), kv('plain', ''), kv('ü/🦀', 'v')];
+    const lines = formatKvList(kvs).split('\n');
+    assert.equal(lines.length, kvs.length);
+    const unescape = (field: string) => field.replace(/\\(.)/g, (_, c: string) => ({ t: '\t', n: '\n', r: '\r', '\\': '\\' })[c]!);
+    assert.deepEqual(lines.map((line) => line.split('\t').map(unescape)), kvs.map((k) => [k.key, k.value]));
+    assert.equal(formatKvList([]), '');
+  });
+
+  it('formatKvTxn names each operation of the branch that ran; a result kind it does not know is named, not dropped', () => {
+    const request = { compare: [], success: [{ kind: 'deletePrefix' as const, prefix: 'p/' }], failure: [] };
+    const reply = { succeeded: true, responses: [{ kind: 'deletePrefix' as const, deleted: 3 }, { kind: 'watch' } as never], revision: 9, index: 12 };
+    assert.equal(formatKvTxn(request, reply), 'succeeded at revision 9\ndeletePrefix "p/": 3 deleted\nwatch');
   });
 });

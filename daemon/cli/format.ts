@@ -2,7 +2,8 @@
 import { MEMBER_STATES } from '../../protocols/types.js';
 import { formatDuration, shortId } from '../../shared/format.js';
 import type { NodeId } from '../../protocols/types.js';
-import type { LeaderResponse, MemberResponse, NodeRef, RaftResponse, StatusResponse } from '../api/types.js';
+import type { KeyRevisions, KeyValue } from '../../protocols/kv/types.js';
+import type { KvDeleteResponse, KvTxnRequest, KvTxnResponse, LeaderResponse, MemberResponse, NodeRef, RaftResponse, StatusResponse } from '../api/types.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function alignTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -124,4 +125,63 @@ export function formatIsLeader(s: StatusResponse): string {
 /** One line of `leader --watch`: `2025-01-01T10:00:00.000Z n1 (12D3…), term 4, fencing token 7` or `… none, term 5`. */
 export function formatLeaderChange(at: string, leader: NodeRef | null, term: number, fencingToken: number): string {
   return leader ? `${at} ${nodeLabel(leader)}, term ${term}, fencing token ${fencingToken}` : `${at} none, term ${term}`;
+}
+
+const KV_FIELD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * `conclave kv ls`: one `KEY<TAB>VALUE` line per key. A backslash, tab, newline or carriage
+ * return in either is written `\\`, `\t`, `\n`, `\r`, so each key stays one line that splits
+ * at its one tab (PostgreSQL's COPY text format); `--json` gives the exact strings.
+ */
+export function formatKvList(kvs: readonly KeyValue[]): string {
+  const field = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => KV_FIELD_ESCAPES[c]!);
+  return kvs.map((kv) => `${field(kv.key)}\t${field(kv.value)}`).join('\n');
+}
+
+/** `conclave kv put`: `put "app/db" at revision 7` (keys are JSON-quoted: any character stays on the line). */
+export function formatKvPut(key: string, revision: number): string {
+  return `put ${JSON.stringify(key)} at revision ${revision}`;
+}
+
+/** `conclave kv del`: `deleted 1 key at revision 8`; deleting nothing leaves the store's revision as it was. */
+export function formatKvDelete(reply: Pick<KvDeleteResponse, 'deleted' | 'revision'>): string {
+  return `deleted ${reply.deleted} ${reply.deleted === 1 ? 'key' : 'keys'} at revision ${reply.revision}`;
+}
+
+/**
+ * Why a compare-and-set lost, from the key's revisions now: `key "lock" is at modRevision 5
+ * (version 2, created at revision 3), not absent` or `key "lock" is absent, not at modRevision 4`.
+ */
+export function formatKvCompareFailed(key: string, ifModRevision: number, current: KeyRevisions): string {
+  const now = current === null ? 'absent' : `at modRevision ${current.modRevision} (version ${current.version}, created at revision ${current.createRevision})`;
+  const wanted = ifModRevision === 0 ? 'absent' : `at modRevision ${ifModRevision}`;
+  return `compare failed: key ${JSON.stringify(key)} is ${now}, not ${wanted}`;
+}
+
+/**
+ * `conclave kv txn`: which branch ran and the revision, then one line per operation of that
+ * branch, in order: `put "k"`, `delete "k": 1 deleted`, `deletePrefix "p/": 3 deleted`,
+ * `get "k" = "value"` or `get "k": absent` (keys and values JSON-quoted).
+ */
+export function formatKvTxn(request: KvTxnRequest, reply: KvTxnResponse): string {
+  const ops = reply.succeeded ? request.success : request.failure;
+  const head = reply.succeeded ? `succeeded at revision ${reply.revision}` : `compare failed: ran the failure branch, at revision ${reply.revision}`;
+  const lines = reply.responses.map((result, i) => {
+    const op = ops[i];
+    const target = op === undefined ? '' : ` ${JSON.stringify(op.kind === 'deletePrefix' ? op.prefix : op.key)}`;
+    switch (result.kind) {
+      case 'put':
+        return `put${target}`;
+      case 'delete':
+      case 'deletePrefix':
+        return `${result.kind}${target}: ${result.deleted} deleted`;
+      case 'get':
+        return result.kv === null ? `get${target}: absent` : `get${target} = ${JSON.stringify(result.kv.value)}`;
+      default:
+        // A result kind newer than this CLI: named, not interpreted.
+        return `${(result as { kind: string }).kind}${target}`;
+    }
+  });
+  return [head, ...lines].join('\n');
 }

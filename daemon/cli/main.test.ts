@@ -132,8 +132,8 @@ describe('usage errors', () => {
 });
 
 describe('the fast path of the reporting commands', () => {
-  it('status, leader, is-leader and run load no libp2p, blessed, zod, config or dashboard module, and the first three not even commander', () => {
-    for (const args of [['status'], ['leader'], ['is-leader'], ['run', '--help']]) {
+  it('status, leader, is-leader, kv and run load no libp2p, blessed, zod, config or dashboard module, and the first three not even commander', () => {
+    for (const args of [['status'], ['leader'], ['is-leader'], ['kv', 'get', 'k'], ['run', '--help']]) {
       const record = join(work, `loads-${args[0]}.txt`);
       spawnSync(process.execPath, ['--import', join(ROOT, 'test/support/record-loads.mjs'), CLI, ...args, '--api', 'unix:/nonexistent'], {
         encoding: 'utf8',
@@ -143,9 +143,9 @@ describe('the fast path of the reporting commands', () => {
       assert.ok(loaded.some((url) => url.endsWith('/dist/daemon/cli/report-actions.js')), `${args[0]}: recorded`);
       const heavy = loaded.filter((url) => /libp2p|multiformats|blessed|\/zod\/|\/yaml\/|pino|prom-client|\/daemon\/config\/|\/tui\/|\/daemon\/cli\/start\.js/.test(url));
       assert.deepEqual(heavy, [], args.join(' '));
-      // The plain forms of the three are answered without commander (quick.ts); `run` needs it.
+      // The plain forms of the three are answered without commander (quick.ts); `kv` and `run` need it.
       const parser = loaded.filter((url) => /\/commander\//.test(url));
-      if (args[0] === 'run') assert.notDeepEqual(parser, [], 'run: through commander');
+      if (args[0] === 'run' || args[0] === 'kv') assert.notDeepEqual(parser, [], `${args[0]}: through commander`);
       else assert.deepEqual(parser, [], `${args[0]}: no commander`);
     }
   });

@@ -3,7 +3,7 @@
  * errors (unknown flags or commands, bad arguments) print usage and exit 2; other failures print
  * `conclave: <message>` and exit with the error's exitCode.
  *
- * Reporting commands and `run` talk to a daemon's API only: for them nothing else is loaded
+ * Reporting commands, `kv` and `run` talk to a daemon's API only: for them nothing else is loaded
  * (no libp2p, blessed, zod config schema), so `conclave status` answers in tens of ms rather
  * than the ~0.6 s that loading the daemon's modules took. Any other command line, `--help`
  * included, loads every command.
@@ -11,14 +11,15 @@
 import '../polyfill.js';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerKvCommands } from './kv.js';
 import { registerReportCommands } from './report.js';
 import { reportFailure } from './report-actions.js';
 import { registerRunCommand } from './run.js';
 
 const DEFAULT_API = '127.0.0.1:7400';
-/** Commands registered by report.ts and run.ts: they need only the API client. */
+/** Commands registered by report.ts, kv.ts and run.ts: they need only the API client. */
 const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
-  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'transfer', 'resign', 'elect', 'forget', 'run',
+  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'transfer', 'resign', 'elect', 'forget', 'kv', 'run',
 ]);
 
 /** Only the light commands when argv names one; every command otherwise (help lists them all). */
@@ -32,6 +33,7 @@ async function buildProgram(argv: string[]): Promise<Command> {
   const name = argv[2];
   if (name !== undefined && LIGHT_COMMANDS.has(name)) {
     registerReportCommands(program);
+    registerKvCommands(program);
     registerRunCommand(program);
     return program;
   }
@@ -45,6 +47,7 @@ async function buildProgram(argv: string[]): Promise<Command> {
   registerStartCommand(program);
   registerConfigCommands(program);
   registerReportCommands(program);
+  registerKvCommands(program);
   registerRunCommand(program);
   program
     .command('tui')

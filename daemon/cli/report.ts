@@ -109,8 +109,9 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
     }));
 }
 
-function apiCommand(program: Command, name: string, description: string): Command {
-  return program
+/** A subcommand of `parent` with the flags every reporting command takes: --api, --token, --json. */
+export function apiCommand(parent: Command, name: string, description: string): Command {
+  return parent
     .command(name)
     .description(description)
     .addOption(new Option('--api <addr>', 'daemon API address: HOST:PORT or unix:PATH (default 127.0.0.1:7400)').env('CONCLAVE_API'))
@@ -122,9 +123,10 @@ function printCommandResult(result: { ok: true; detail: string }, flags: ApiFlag
   io.out(flags.json ? json(result) : `${result.detail}\n`);
 }
 
-function integerArg(min: number): (value: string) => number {
+/** Parses a flag's value as an integer of at least `min`; anything else is a usage error (exit 2). */
+export function integerArg(min: number): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
+    if (!/^\d+$/.test(value) || Number(value) < min || !Number.isSafeInteger(Number(value))) throw new InvalidArgumentError(`expected an integer of at least ${min}`);
     return Number(value);
   };
 }

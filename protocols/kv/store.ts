@@ -324,6 +324,7 @@ export class KvStore implements KvReader {
         code: 'compare-failed',
         message: `session ${quote(op.id)} was kept alive at index ${s.keptAliveIndex}, not ${op.ifKeptAliveIndex}`,
         current: { keptAliveIndex: s.keptAliveIndex },
+        revision: this.rev,
       };
       return failed;
     }
@@ -349,7 +350,7 @@ export class KvStore implements KvReader {
     if ((kv?.modRevision ?? 0) === ifModRevision) return null;
     const now = kv === null ? 'absent' : `at modRevision ${kv.modRevision}`;
     const wanted = ifModRevision === 0 ? 'absent' : `at modRevision ${ifModRevision}`;
-    return { ok: false, code: 'compare-failed', message: `key ${quote(key)} is ${now}, not ${wanted}`, current: revisionsOf(kv) };
+    return { ok: false, code: 'compare-failed', message: `key ${quote(key)} is ${now}, not ${wanted}`, current: revisionsOf(kv), revision: this.rev };
   }
 
   private plan(): WritePlan {

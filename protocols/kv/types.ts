@@ -205,6 +205,8 @@ export interface KvCompareFailed {
   message: string;
   /** The key's revisions now (null: absent), or for a revoke the session's keptAliveIndex. */
   current: KeyRevisions | { keptAliveIndex: number };
+  /** The store's revision when the compare failed (what a linearizability check places it by). */
+  revision: number;
 }
 export type KvFailure = KvError | KvCompareFailed;
 

@@ -74,7 +74,7 @@ describe('key-value writes through the log', () => {
 
   it('without a known leader a request is refused at once (no-leader), and a write too large for one append is refused before it enters the log', () => {
     const net = new RaftNet(IDS);
-    net.snapshotChunkBytes = 4096;
+    net.appendBytes = 4096;
     net.start('a');
     const lonely = net.kv('a', put('k', 'v'));
     assert.deepEqual(lonely.ok ? null : lonely.code, 'no-leader');

@@ -32,6 +32,8 @@ import type { Raft } from './raft.js';
 const REQUEST_START_MAX = 2 ** 40;
 /** Requests of this node's clients waiting at once; more are refused as `busy`. */
 const MAX_PENDING = 4096;
+/** Followers' proposals a leader remembers, to take a duplicated one only once (a proposal's answer comes long before this many more). */
+const MAX_SEEN_PROPOSALS = 4096;
 /** Reads a leader confirms for followers at once; more are refused (their clients retry). */
 const MAX_REMOTE_READS = 4096;
 
@@ -71,6 +73,8 @@ export class KvService {
   /** On the leader: reads waiting for a quorum round. */
   private confirmations: Confirmation[] = [];
   private nextRequest = 0;
+  /** Followers' proposals this node took as leader, oldest first (see firstProposal). */
+  private readonly seenProposals = new Set<string>();
   private readonly entryBytes = new WeakMap<RaftEntry, number>();
 
   constructor(private readonly m: Raft) {
@@ -155,6 +159,9 @@ export class KvService {
     switch (msg.type) {
       case 'KV_PROPOSE': {
         if (!this.isMember(from)) return;
+        // A copy of a proposal this node already took (a network that duplicates): applied twice,
+        // one write would take two revisions and its client would be told the wrong one.
+        if (!this.firstProposal(from, msg.request)) return;
         const refuse = (code: KvRequestErrorCode, message: string) => m.out.send(from, { type: 'KV_REFUSED', request: msg.request, code, message });
         if (m.role !== 'leader') return refuse('no-leader', 'the node asked does not lead any more; retry');
         const tooLarge = this.oversize(msg.op);
@@ -279,6 +286,15 @@ export class KvService {
     const before = this.m.nowMs - 2 * this.m.commandTimeoutMs();
     for (const [number, w] of this.writes) if (w.sinceMs < before) this.writes.delete(number);
     for (const [number, r] of this.reads) if (r.sinceMs < before) this.reads.delete(number);
+  }
+
+  /** Whether (from, request) is a proposal not seen before here; remembers the last MAX_SEEN_PROPOSALS. */
+  private firstProposal(from: NodeId, request: number): boolean {
+    const key = `${from} ${request}`;
+    if (this.seenProposals.has(key)) return false;
+    this.seenProposals.add(key);
+    if (this.seenProposals.size > MAX_SEEN_PROPOSALS) this.seenProposals.delete(this.seenProposals.values().next().value!);
+    return true;
   }
 
   private newRequest(): number {

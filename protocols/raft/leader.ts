@@ -104,7 +104,7 @@ export class LeaderState {
    * at the next heartbeat.)
    */
   beforeDrain(): void {
-    if (this.announceAfter !== null || !this.established()) return;
+    if (this.announceAfter !== null || !this.reportable()) return;
     const out = this.m.out;
     out.flush();
     if (out.durablePersists < out.persistEffects) return;
@@ -112,14 +112,31 @@ export class LeaderState {
     if (this.sendableCommit() > this.sentCommit) this.broadcast();
   }
 
-  /** After each drain: the first that shows this leader established fixes what its report waits for. */
+  /**
+   * After each drain: the first that shows this leader reportable (established, its lease
+   * running) fixes what its report waits for. A lease that ran out ends the announcement: the
+   * host reports this node as no longer leading, and followers must not be given a lease again
+   * until the host reports it leading again, which waits for the writes of that drain (a leader
+   * that regains its lease while a write is on its way would otherwise be named before it says
+   * it leads: simulator seed 115 with key-value clients).
+   */
   afterDrain(): void {
-    if (this.announceAfter === null && this.established()) this.announceAfter = this.m.out.persistEffects;
+    if (!this.reportable()) {
+      if (this.established()) this.announceAfter = null;
+      return;
+    }
+    this.announceAfter ??= this.m.out.persistEffects;
+  }
+
+  /** What summary() reports as leading: the record committed and the lease running. */
+  private reportable(): boolean {
+    return this.established() && this.leaseExpiryMs() > this.m.nowMs;
   }
 
   /** What followers may be told is committed: not the record (nor past it) before this leader is announced. */
   private sendableCommit(): number {
-    return this.announced() ? this.m.log.committed : Math.min(this.m.log.committed, this.recordIndex - 1);
+    // Once told, always told: a lease that ran out later withholds the lease, not the commit.
+    return this.announced() || this.sentCommit >= this.recordIndex ? this.m.log.committed : Math.min(this.m.log.committed, this.recordIndex - 1);
   }
 
   /**
@@ -253,17 +270,40 @@ export class LeaderState {
     const prevLogIndex = p.next - 1;
     const prevLogTerm = m.log.term(prevLogIndex);
     // Compacted away (§7): the follower gets the snapshot instead, chunk by chunk.
-    if (p.snapshot || prevLogTerm === null) return this.sendSnapshotChunk(p);
+    if (p.snapshot || prevLogTerm === null) {
+      this.sendSnapshotChunk(p);
+      if (heartbeat) this.sendLeaseHeartbeat(p);
+      return;
+    }
     // Never more than a receiver's codec accepts, whatever the config says.
     const entries = this.withinBytes(m.log.slice(p.next, Math.min(m.config.maxEntriesPerAppend, MAX_ENTRIES_PER_MESSAGE)));
     if (entries.length === 0 && !heartbeat) return;
-    // What the lease still runs (none before announced or once given away; a full one when it never ends).
-    const expiryMs = this.announced() ? this.leaseExpiryMs() : -Infinity;
-    const leaseMs = Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
+    const leaseMs = this.leaseToSend();
     const leaderCommit = this.sendableCommit();
     this.sentCommit = Math.max(this.sentCommit, leaderCommit);
     m.out.sendParallel(p.id, { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit, round: this.round, leaseMs });
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
+  }
+
+  /**
+   * A heartbeat round for a follower a snapshot is on its way to: an empty append at the
+   * snapshot's index, so that it keeps its lease and leader like any follower (etcd's heartbeats
+   * go to followers in StateSnapshot too). It renews nothing else: the follower's answer is a
+   * refusal (ignored while the snapshot is on its way), or, if it holds that entry after all, a
+   * success that ends the need for the snapshot.
+   */
+  private sendLeaseHeartbeat(p: Progress): void {
+    const m = this.m;
+    const prevLogIndex = m.log.snapshotIndex();
+    const prevLogTerm = m.log.term(prevLogIndex) ?? 0;
+    m.out.sendParallel(p.id, { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries: [], leaderCommit: this.sendableCommit(), round: this.round, leaseMs: this.leaseToSend() });
+  }
+
+  /** What the lease still runs, as an append tells followers: none before announced or once given away, a full one when it never ends. */
+  private leaseToSend(): number {
+    const m = this.m;
+    const expiryMs = this.announced() ? this.leaseExpiryMs() : -Infinity;
+    return Math.max(0, Math.floor(expiryMs === Infinity ? leaderLeaseMs(m.config.electionTimeoutMs) : expiryMs - m.nowMs));
   }
 
   /** The first of `entries` that fit one append's byte budget together (at least one: a proposal is refused if it alone would not, kv.ts). */
@@ -310,6 +350,10 @@ export class LeaderState {
       if (p.accepted(r.index)) this.maybeCommit();
     } else {
       if (r.index < p.match) return; // stale: it refers to a position already matched
+      // A snapshot is on its way: the refusal answers an append sent before it (etcd ignores
+      // rejections in StateSnapshot). Restarting the snapshot here would send its first chunk
+      // again after every stray refusal, and a large one would never arrive.
+      if (p.snapshot) return this.afterAnswer(p);
       // Fast back-off: skip every entry of a term the follower cannot hold.
       p.refused(m.log.lastIndexAtOrBelowTerm(r.hintIndex, r.hintTerm) + 1);
     }

@@ -34,6 +34,9 @@ import type { RaftConfiguration, RaftEntry, RaftMessage, TermMessage } from './m
 import { Outbox, type RaftEffect } from './outbox.js';
 import { majorityOf, voteResult } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
+
+/** Without a frame size from the host: a quarter of the daemon's default 64 KiB frame, as a snapshot chunk. */
+export const DEFAULT_APPEND_BYTES = DEFAULT_SNAPSHOT_CHUNK_BYTES;
 import { RELAY_BOUND_TIMEOUTS, Relay } from './relay.js';
 
 export interface RaftInit {
@@ -48,6 +51,8 @@ export interface RaftInit {
   nowMs: number;
   /** Largest snapshot chunk one message carries (UTF-8 bytes of JSON text); the daemon fits it to messaging.maxFrameBytes. */
   snapshotChunkBytes?: number;
+  /** Most bytes of entries (JSON text) one append carries; a key-value write larger than this is refused. The daemon fits it to messaging.maxFrameBytes. */
+  appendBytes?: number;
 }
 
 /** The machine's own role; the summary shows a pre-candidate as `candidate`. */
@@ -92,7 +97,7 @@ export class Raft implements RaftElection {
   readonly commands: Commands;
   readonly snapshots: Snapshots;
   readonly relay: Relay;
-  /** Most bytes of entries one append carries (as a snapshot chunk: they share the frame budget); a longer entry goes alone. */
+  /** Most bytes of entries one append carries (RaftInit.appendBytes); a longer entry goes alone. */
   readonly appendBytes: number;
   /** The key-value store this node applies the log to, and its clients' requests (kv.ts). */
   readonly kv: KvService;
@@ -154,7 +159,7 @@ export class Raft implements RaftElection {
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
     this.snapshots = new Snapshots(this, init.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
-    this.appendBytes = this.snapshots.chunkBytes;
+    this.appendBytes = init.appendBytes ?? DEFAULT_APPEND_BYTES;
     this.relay = new Relay(this);
     this.kv = new KvService(this);
     this.kv.applyCommitted();
@@ -467,7 +472,8 @@ export class Raft implements RaftElection {
   private readonly stepFollower: Step = (from, m) => {
     if (m.type === 'APPEND' || m.type === 'SNAPSHOT') {
       this.leaderId = from;
-      this.heardFromLeader(m.type === 'APPEND' ? m.leaseMs : 0, m.type === 'APPEND' && m.keepLease === true);
+      // A snapshot chunk says nothing of the lease: it neither extends nor ends the naming (as keepLease).
+      this.heardFromLeader(m.type === 'APPEND' ? m.leaseMs : 0, m.type === 'SNAPSHOT' || m.keepLease === true);
       return m.type === 'APPEND' ? appendEntries(this, from, m) : this.snapshots.onChunk(from, m);
     }
     // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.

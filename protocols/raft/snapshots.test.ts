@@ -121,6 +121,37 @@ describe('§7 InstallSnapshot', () => {
     assert.ok(offsets.some((o, i) => offsets.indexOf(o) !== i), 'some chunk went twice');
   });
 
+  it('while a snapshot is on its way, the follower keeps naming the leader (heartbeats at the snapshot\'s index), and a refusal of an older append does not start it over', () => {
+    const net = new RaftNet(IDS, CONFIG);
+    net.snapshotChunkBytes = 40;
+    const leader = net.elect();
+    const [x] = IDS.filter((id) => id !== leader);
+    net.isolate(x!);
+    for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, { kind: 'write', op: { kind: 'put', key: `k${i}`, value: 'v' } }).ok);
+    net.recover();
+    // Chunks after the first are lost for a while: the transfer takes many heartbeats.
+    net.drop((m) => m.to === x && m.message.type === 'SNAPSHOT' && m.message.offset > 0);
+    assert.ok(net.advanceUntil(() => chunksTo(net, x!).length > 0 && net.summary(x!)!.leader === leader, 2000), 'a snapshot goes to x, and x names the leader');
+    const lostUntil = net.nowMs + 3 * DEFAULT_RAFT_CONFIG.electionTimeoutMs;
+    net.drop((m) => m.to === x && m.message.type === 'SNAPSHOT' && m.message.offset > 0 && net.nowMs < lostUntil);
+    const appendsAt = net.sent.length;
+    let lapses = 0;
+    while (net.nowMs < lostUntil) {
+      net.advance(net.tickMs);
+      if (net.summary(x!)!.leader !== leader) lapses++;
+    }
+    assert.equal(lapses, 0, 'x named the leader all along');
+    const heartbeats = net.sent.slice(appendsAt).filter((m) => m.to === x && m.message.type === 'APPEND' && m.message.entries.length === 0);
+    assert.ok(heartbeats.length >= 5 && heartbeats.every((m) => m.message.type === 'APPEND' && m.message.leaseMs > 0), 'heartbeats with a lease reached it');
+    // x refused each of those heartbeats (it lacks the snapshot's entry): that must not start the snapshot over.
+    const refusals = net.sent.slice(appendsAt).filter((m) => m.from === x && m.message.type === 'APPEND_RESPONSE' && !m.message.success);
+    const restarts = net.sent.slice(appendsAt).filter((m) => m.to === x && m.message.type === 'SNAPSHOT' && m.message.offset === 0 && m.atMs < lostUntil);
+    assert.ok(refusals.length >= 5);
+    assert.deepEqual(restarts, [], 'the snapshot went on from where x stood');
+    net.drop(() => false);
+    assert.ok(net.advanceUntil(() => effectsOf(net, x!, 'snapshot').some((e) => e.type === 'snapshot' && e.action === 'installed'), 3000), 'installed in the end');
+  });
+
   it('a malformed snapshot replaces nothing: refused, and the follower asks for it from the start', () => {
     const net = new RaftNet(IDS, CONFIG);
     const leader = net.elect();

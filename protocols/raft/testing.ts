@@ -77,6 +77,8 @@ export class RaftNet extends TestCluster {
   onStep: (() => void) | null = null;
   /** Snapshot chunk size the machines start with (RaftInit.snapshotChunkBytes); undefined: the machine's default. */
   snapshotChunkBytes: number | undefined;
+  /** Append byte budget the machines start with (RaftInit.appendBytes); undefined: the machine's default. */
+  appendBytes: number | undefined;
   /** Keep sent messages queued: pump() only collects effects, deliver() moves messages. */
   hold = false;
   /** Sees every event in order (scenario traces). */
@@ -121,6 +123,7 @@ export class RaftNet extends TestCluster {
         log: { snapshot: structuredClone(node.disk.snapshot), entries: structuredClone(node.disk.entries) },
         nowMs: this.nowMs,
         ...(this.snapshotChunkBytes !== undefined ? { snapshotChunkBytes: this.snapshotChunkBytes } : {}),
+        ...(this.appendBytes !== undefined ? { appendBytes: this.appendBytes } : {}),
       });
     }
     this.refreshViews();

@@ -7,6 +7,7 @@
  * so each message and heartbeat is known with the last persist its own machine had asked for
  * before it; one carried out before that write is durable is a violation.
  */
+import type { KvAnswer } from '../kv/requests.js';
 import { HostCore, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
 import type { Election } from '../election.js';
 import type { Heartbeat } from '../membership/types.js';
@@ -25,6 +26,8 @@ export interface HostIo {
   pumpOverflow(): void;
   /** An output left before a write it followed was durable: the core broke persist-before-send. */
   orderViolation(detail: string): void;
+  /** The answer to a key-value request a simulated client made (Simulation.kvRequest). */
+  kvAnswer?(id: number, answer: KvAnswer): void;
 }
 
 export class SimHost {
@@ -145,6 +148,9 @@ export class SimHost {
         return;
       case 'pump-overflow':
         this.io.pumpOverflow();
+        return;
+      case 'kv-answer':
+        this.io.kvAnswer?.(output.id, output.answer);
         return;
       case 'command-result':
       case 'peers':

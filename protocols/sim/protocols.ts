@@ -45,6 +45,8 @@ export interface SimProtocol {
   readonly invariants: readonly InvariantFactory[];
   /** Virtual time the liveness phase needs beyond membership convergence (e.g. to elect). */
   livenessExtraMs(scenario: Scenario, bounds: SimBounds): number;
+  /** Its machines keep the key-value store: clients use it throughout a run, and the history must be linearizable (kv-workload.ts). */
+  readonly kvClients?: boolean;
 }
 
 const none: SimProtocol = {
@@ -120,6 +122,7 @@ export function raftProtocol(
       raftAgreedLeaderWithLiveVoters((setup) => raftAgreementBoundMs(setup, config)),
     ],
     livenessExtraMs: () => 2 * raftAgreementExtraMs(config),
+    kvClients: true,
   };
 }
 

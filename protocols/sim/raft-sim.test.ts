@@ -6,14 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Election } from '../election.js';
+import type { Election, ElectionInput } from '../election.js';
 import { MAX_CLOCK_DRIFT } from '../lease.js';
 import type { RaftElection, RaftStatus } from '../raft/raft.js';
 import { DEFAULT_RAFT_CONFIG } from '../raft/config.js';
 import type { RaftEntry } from '../raft/messages.js';
-import { raftProtocol } from './protocols.js';
 import { raftElectionSafety, raftOneUncommittedConfig, raftVotersFloor } from './raft-invariants.js';
-import { createSimulation } from './run.js';
+import { KV_LINEARIZABLE } from './kv-workload.js';
+import { raftProtocol, type SimProtocol } from './protocols.js';
+import { createSimulation, runSeed } from './run.js';
 import { quietScenario } from './scenario.js';
 import type { Simulation } from './sim.js';
 import { failureReport, runSwarm } from './swarm.js';
@@ -29,9 +30,41 @@ describe('raft swarm', () => {
   it(`holds the lease contract and every Raft invariant over ${RAFT_SWARM_SEEDS} seeds of faults and cold starts`, () => {
     const coldStarts = new Set<ColdStart>();
     const seeds = Array.from({ length: RAFT_SWARM_SEEDS }, (_, i) => i + 1);
-    const report = runSwarm({ seeds, protocol: 'raft', onSeed: ({ result }) => result && coldStarts.add(result.scenario.coldStart) });
+    const checked: number[] = [];
+    const report = runSwarm({
+      seeds,
+      protocol: 'raft',
+      onSeed: ({ result }) => {
+        if (!result) return;
+        coldStarts.add(result.scenario.coldStart);
+        if (result.stats.kvVerdict === 'linearizable') checked.push(result.stats.kvOperations ?? 0);
+      },
+    });
     assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'raft')).join('\n'));
     assert.deepEqual([...coldStarts].sort(), ['isolated', 'late', 'staggered', 'together']);
+    // Every seed's key-value history was checked, and was one worth checking.
+    assert.equal(checked.length, RAFT_SWARM_SEEDS, `${checked.length} of ${RAFT_SWARM_SEEDS} histories checked linearizable`);
+    assert.ok(checked.every((n) => n >= 50), `operations per seed: ${checked.join(', ')}`);
+  });
+
+  it('the key-value check finds a store that serves linearizable reads from its local state (a stale read)', () => {
+    const honest = raftProtocol();
+    const staleReads: SimProtocol = {
+      ...honest,
+      name: 'raft-stale-reads',
+      electionFor: (scenario) => (ctx) => {
+        const machine = honest.electionFor(scenario)!(ctx);
+        return new Proxy(machine, {
+          get(target, prop, receiver) {
+            if (prop !== 'step') return Reflect.get(target, prop, receiver) as unknown;
+            return (input: ElectionInput<unknown>) =>
+              target.step(input.type === 'kv' && input.request.kind === 'read' ? { ...input, request: { ...input.request, consistency: 'serializable' } } : input);
+          },
+        });
+      },
+    };
+    const caught = Array.from({ length: 30 }, (_, i) => i + 1).find((seed) => runSeed(seed, { protocol: staleReads }).violation?.invariant === KV_LINEARIZABLE);
+    assert.ok(caught !== undefined, 'no seed of 30 caught the stale reads');
   });
 });
 

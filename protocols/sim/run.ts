@@ -5,6 +5,7 @@ import { MEMBERSHIP_INVARIANTS } from './invariants.js';
 import { simProtocol, type SimProtocol } from './protocols.js';
 import { describeScenario, scenarioFromSeed, STREAM } from './scenario.js';
 import { deriveSeed } from './seeds.js';
+import { KvWorkload } from './kv-workload.js';
 import { Simulation } from './sim.js';
 import type { InvariantFactory, MembershipFactory, Scenario, SimResult } from './types.js';
 
@@ -23,6 +24,8 @@ export interface RunOptions {
   onTrace?: (line: string) => void;
 }
 
+/** Clients start using the store this long into a run (most nodes are up by then). */
+const KV_CLIENTS_FROM_MS = 500;
 /** After the convergence bound, the run goes on this long to see that the view stays converged. */
 const STABLE_MS = 2000;
 /** Stalls end on their own; the liveness phase waits at most this long for the last one. */
@@ -62,6 +65,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
   }
   sim.nodes.forEach((node, i) => sim.at(scenario.startAtMs[i] ?? 0, `start ${node.id}`, () => sim.start(node.id)));
   planSafetyFaults(sim, faultRng);
+  const clients = protocol.kvClients ? new KvWorkload(sim, createRng(deriveSeed(seed, STREAM.kvClients))) : null;
+  clients?.plan(KV_CLIENTS_FROM_MS, scenario.safetyMs + MAX_HEAL_WAIT_MS);
   options.adversary?.(sim);
   sim.at(scenario.safetyMs, 'liveness', () => sim.beginLiveness(() => reviveRng.chance(scenario.faults.reviveProbability)));
 
@@ -72,7 +77,9 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
   if (!sim.violation && sim.healedAtMs !== null) {
     sim.runUntil(sim.healedAtMs + sim.bounds.convergeMs + STABLE_MS + protocol.livenessExtraMs(scenario, sim.bounds));
   }
-  return { scenario, protocol: protocol.name, stats: sim.result(), violation: sim.violation };
+  // The history is judged whole, once the run is over (a linearization may need every operation).
+  const violation = sim.violation ?? clients?.check() ?? null;
+  return { scenario, protocol: protocol.name, stats: { ...sim.result(), ...(clients ? { kvOperations: clients.history.length, kvVerdict: clients.verdict } : {}) }, violation };
 }
 
 function resolveProtocol(protocol: string | SimProtocol | undefined): SimProtocol {

@@ -1,3 +1,4 @@
+import type { KvAnswer, KvRequest } from '../kv/requests.js';
 import type { Codec } from '../types.js';
 import type { Heartbeat } from '../membership/types.js';
 import { createRng, type Rng } from '../rng.js';
@@ -86,6 +87,9 @@ export class Simulation implements SimView {
   private readonly faultCounts: Record<string, number> = {};
   private convergedAtMs: number | null = null;
   private readonly diskRng: Rng;
+  /** Key-value requests of simulated clients not yet answered (kvRequest), by request id. */
+  private readonly kvPending = new Map<number, (answer: KvAnswer) => void>();
+  private nextKvId = 1;
   /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
   readonly orderViolations: string[] = [];
 
@@ -132,6 +136,27 @@ export class Simulation implements SimView {
     if (!node.up) return;
     this.stats.messagesSent++;
     this.queue.push(this.nowMs, { kind: 'deliver', node, life: node.life, inbound, received: true });
+  }
+
+  /**
+   * A client of `id`'s API asks its store now; `onAnswer` runs when the node's core answers (in
+   * that step). False when the request cannot reach the node's process (down, stopping, frozen
+   * or blocked): it never reached the store. A request whose node crashes before it answers is
+   * never answered.
+   */
+  kvRequest(id: NodeId, request: KvRequest, onAnswer: (answer: KvAnswer) => void): boolean {
+    const node = this.node(id);
+    if (!node.up || node.paused || node.stopping || node.blockedUntilMs > this.nowMs) return false;
+    const kvId = this.nextKvId++;
+    this.kvPending.set(kvId, onAnswer);
+    this.input(node, { type: 'kv', nowMs: this.clock(node), id: kvId, request });
+    return true;
+  }
+
+  private kvAnswer(kvId: number, answer: KvAnswer): void {
+    const onAnswer = this.kvPending.get(kvId);
+    this.kvPending.delete(kvId);
+    onAnswer?.(answer);
   }
 
   /** Processes every event up to `untilMs` (inclusive); stops early at a violation. */
@@ -233,6 +258,7 @@ export class Simulation implements SimView {
       orderViolation: (detail) => {
         this.orderViolations.push(`${id}: ${detail}`);
       },
+      kvAnswer: (kvId, answer) => this.kvAnswer(kvId, answer),
     }, this.clock(node));
     this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
     // The daemon's start(): an immediate first tick.
@@ -269,7 +295,10 @@ export class Simulation implements SimView {
    */
   private write(node: SimNode, life: number, id: number, batch: NodeBatch): void {
     node.unsynced.push({ id, batch });
-    const delayMs = this.diskRng.chance(this.scenario.disk.stallProbability)
+    // Stalls are a fault like the others: the liveness phase heals them (a cluster whose disks
+    // keep stalling for longer than a lease may keep losing its leader, and should).
+    const stalled = this.diskRng.chance(this.scenario.disk.stallProbability) && this.phase === 'safety';
+    const delayMs = stalled
       ? this.diskRng.int(this.scenario.disk.fsyncMaxMs, this.scenario.disk.stallMaxMs)
       : this.diskRng.int(this.scenario.disk.fsyncMinMs, this.scenario.disk.fsyncMaxMs);
     // Writes sync in order (one log, group commit): never before the one ahead of it.

@@ -230,6 +230,9 @@ export interface SimStats {
   convergedAfterHealMs: number | null;
   /** FNV-1a over every trace line: equal hashes, equal runs. */
   traceHash: string;
+  /** Key-value operations recorded (a protocol with the store), and how their history checked (null: not checked, the run failed first). */
+  kvOperations?: number;
+  kvVerdict?: 'linearizable' | 'unknown' | 'violated' | null;
 }
 
 export interface SimResult {
