@@ -377,7 +377,7 @@ function errorFromReply(address: string, reply: Reply): ApiError {
   const error = isObject(body) && isObject(body.error) ? (body as unknown as ApiErrorBody).error : null;
   if (typeof error?.code === 'string' && typeof error.message === 'string') {
     if (reply.status === 409 && error.code === 'compare-failed' && isObject(body) && (body.current === null || isRevisions(body.current))) {
-      return new KvCompareFailedError(error.message, body.current);
+      return new KvCompareFailedError(error.message, body.current, typeof body.revision === 'number' ? body.revision : null);
     }
     return new ApiError(reply.status, error.code, error.message);
   }

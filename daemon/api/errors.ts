@@ -57,10 +57,13 @@ export class ApiError extends Error {
 export class KvCompareFailedError extends ApiError {
   override readonly name: string = 'KvCompareFailedError';
   readonly current: KeyRevisions;
+  /** The store's revision when the compare failed (null from a daemon that does not say). */
+  readonly revision: number | null;
 
-  constructor(message: string, current: KeyRevisions) {
+  constructor(message: string, current: KeyRevisions, revision: number | null = null) {
     super(409, 'compare-failed', message);
     this.current = current;
+    this.revision = revision;
   }
 }
 

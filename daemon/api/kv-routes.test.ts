@@ -63,6 +63,7 @@ describe('/v1/kv', () => {
     assert.equal(lost.status, 409);
     assert.equal(lost.json.error?.code, 'compare-failed');
     assert.deepEqual(lost.json.current, { createRevision: 1, modRevision: 1, version: 1 });
+    assert.equal(lost.json.revision, 1, 'and the store\'s revision when it failed');
     assert.equal((await call('DELETE', '/v1/kv/lock?ifModRevision=7')).status, 409);
     const deleted = await call('DELETE', '/v1/kv/lock?ifModRevision=1');
     assert.deepEqual(deleted.json, { revision: 2, deleted: 1, index: 4 }, 'each refused write took a log index too');

@@ -127,7 +127,7 @@ const REQUEST_ERROR_STATUS: Readonly<Record<KvRequestErrorCode, number>> = {
 function storeRefusal(failure: KvFailure): HttpError {
   if (failure.code === 'compare-failed') {
     const current = 'keptAliveIndex' in (failure.current ?? {}) ? null : (failure.current as KvCompareFailedBody['current']);
-    return new KvCompareFailed(failure.message, current);
+    return new KvCompareFailed(failure.message, current, failure.revision);
   }
   const status = failure.code === 'value-too-large' || failure.code === 'key-too-large' || failure.code === 'store-full' || failure.code === 'too-many-keys' ? 413 : 400;
   return new HttpError(status, failure.code, failure.message);
@@ -138,6 +138,7 @@ export class KvCompareFailed extends HttpError {
   constructor(
     message: string,
     readonly current: KvCompareFailedBody['current'],
+    readonly revision: number,
   ) {
     super(409, 'compare-failed', message);
   }

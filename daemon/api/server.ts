@@ -202,7 +202,7 @@ function replyWithError(req: IncomingMessage, res: ServerResponse, err: unknown,
     res.destroy();
     return;
   }
-  if (err instanceof KvCompareFailed) sendJson(res, err.status, { error: { code: err.code, message: err.message }, current: err.current } satisfies KvCompareFailedBody);
+  if (err instanceof KvCompareFailed) sendJson(res, err.status, { error: { code: err.code, message: err.message }, current: err.current, revision: err.revision } satisfies KvCompareFailedBody);
   else if (known) sendError(res, err.status, err.code, err.message, err.headers);
   else sendError(res, 500, 'internal', `internal error: ${err instanceof Error ? err.message : String(err)}`);
 }

@@ -238,6 +238,8 @@ export interface KvTxnResponse {
 /** The body of a 409 `compare-failed`: the error, and the key's revisions now (null: absent). */
 export interface KvCompareFailedBody extends ApiErrorBody {
   current: KeyRevisions;
+  /** The store's revision when the compare failed. */
+  revision: number;
 }
 
 export interface ControlSource {
