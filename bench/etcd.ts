@@ -1,8 +1,9 @@
 /**
  * etcd as the peer for the Bully fail-over figures: 5 members on 127.0.0.1 doing the same job
  * (kill -9 or SIGSTOP of the leader until every survivor names the same new leader), so a bench
- * can print Conclave's figure beside etcd's. Data dirs live in one temp dir; stop() and a process
- * exit hook remove it and kill every etcd by PID, as test/support/local-cluster.ts does.
+ * can print Conclave's figure beside etcd's; withEtcdCluster lends the same cluster to another
+ * workload (bench/kv.ts). Data dirs live in one temp dir; stop() and a process exit hook remove it
+ * and kill every etcd by PID, as test/support/local-cluster.ts does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -98,6 +99,20 @@ export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions,
       cpuPercent: pids.map((_, i) => ((after[i]! - before[i]!) / 100 / (windowMs / 1000)) * 100),
       rssMb: pids.map(procRssMb),
     };
+  } finally {
+    await cluster.stop();
+  }
+}
+
+/**
+ * A 5-member etcd at `opts`' timings for a bench's own workload: `use` gets the members' client
+ * URLs (`http://127.0.0.1:PORT`, where etcd 3.4 also serves its JSON gateway and /metrics) once
+ * every member names one leader. The cluster is stopped and its data deleted however `use` ends.
+ */
+export async function withEtcdCluster<T>(opts: Omit<EtcdFailoverOptions, 'trials'>, use: (clientUrls: string[]) => Promise<T>): Promise<T> {
+  const cluster = await EtcdCluster.start({ ...opts, trials: 0 });
+  try {
+    return await use(cluster.members.map((m) => `http://127.0.0.1:${m.clientPort}`));
   } finally {
     await cluster.stop();
   }

@@ -111,6 +111,27 @@ describe('/v1/kv', () => {
     assert.ok(big.status === 400 || big.status === 413, `${big.status}`);
   });
 
+  it('sessions: open one (owned by this node), attach a key, keep it alive, revoke it and its key goes; unknown ids are 404, a TTL out of range 400', async () => {
+    const opened = await call('POST', '/v1/sessions', { ttlMs: 5000 });
+    assert.equal(opened.status, 200, JSON.stringify(opened.json));
+    const id = opened.json.id as string;
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.equal(opened.json.ttlMs, 5000);
+    const grant = source.kvRequests.at(-1) as { op: { kind: string; node: string } };
+    assert.deepEqual([grant.op.kind, grant.op.node], ['sessionGrant', source.status().id]);
+    assert.equal((await call('PUT', '/v1/kv/services/web', { value: 'up', session: id })).status, 200);
+    assert.equal((await call('POST', `/v1/sessions/${id}/keepalive`)).status, 200);
+    const revoked = await call('DELETE', `/v1/sessions/${id}`);
+    assert.deepEqual([revoked.status, revoked.json.deleted], [200, 1]);
+    assert.deepEqual((await call('GET', '/v1/kv/services/web')).json.kv, null, 'the key went with the session');
+    assert.equal((await call('POST', `/v1/sessions/${id}/keepalive`)).json.error?.code, 'session-not-found');
+    assert.equal((await call('POST', `/v1/sessions/${id}/keepalive`)).status, 404);
+    assert.equal((await call('POST', '/v1/sessions', { ttlMs: 10 })).status, 400);
+    assert.equal((await call('POST', '/v1/sessions', { ttl: 5000 })).status, 400);
+    assert.equal((await call('POST', `/v1/sessions/${id}/bogus`)).status, 404);
+    assert.equal((await call('PUT', '/v1/kv/k', { value: 'v', session: 'nope' })).status, 404);
+  });
+
   it('the store\'s refusals keep their codes: 501 not-raft under Bully, 503 no-leader with retry-after, 504 timeout', async () => {
     const cases: [string, number][] = [
       ['not-raft', 501],

@@ -5,13 +5,14 @@
  * Every operation is checked with the codec peers check log entries with (kv/codec.ts) before it
  * reaches the store: an operation the followers would refuse must never enter the log.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kvOperationCodec } from '../../protocols/kv/codec.js';
 import type { KvAnswer, KvRead, KvRequestErrorCode } from '../../protocols/kv/requests.js';
 import type { KvApplied, KvFailure, KvOperation } from '../../protocols/kv/types.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
 import type { RouteContext } from './routes.js';
-import type { KvCompareFailedBody, KvDeleteResponse, KvGetResponse, KvPutResponse, KvRangeResponse, KvTxnResponse } from './types.js';
+import type { KvCompareFailedBody, KvDeleteResponse, KvGetResponse, KvPutResponse, KvRangeResponse, KvTxnResponse, SessionResponse, SessionRevokeResponse } from './types.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext) => Promise<void>;
 
@@ -22,6 +23,59 @@ export const KV_TXN_PATH = '/v1/kv/txn';
 /** `/v1/kv` (a key in `?key=`, or a prefix) and `/v1/kv/{key}`: the same handlers. */
 export const KV_ROUTES: Readonly<Partial<Record<string, Handler>>> = { GET: get, PUT: put, DELETE: del };
 export const KV_TXN_ROUTES: Readonly<Partial<Record<string, Handler>>> = { POST: txn };
+
+export const SESSIONS_PATH = '/v1/sessions';
+export const SESSION_PREFIX = '/v1/sessions/';
+/** Sessions shorter than this are refused by the store anyway; a session asked for without one gets this. */
+const DEFAULT_SESSION_TTL_MS = 10_000;
+
+/** `POST /v1/sessions`: a new session of this node. */
+export const SESSIONS_ROUTES: Readonly<Partial<Record<string, Handler>>> = { POST: grantSession };
+/** `DELETE /v1/sessions/{id}` and `POST /v1/sessions/{id}/keepalive`. */
+export const SESSION_ROUTES: Readonly<Partial<Record<string, Handler>>> = { DELETE: revokeSession, POST: keepAliveSession };
+
+/**
+ * Opens a session owned by this node, with a random id: it ends when its TTL passes without a
+ * keep-alive, when it is revoked, or when membership declares this node dead or gone; the keys
+ * put with it go with it.
+ */
+async function grantSession(req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): Promise<void> {
+  const body = await readJsonBody(req);
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new HttpError(400, 'invalid', 'the body must be empty or a JSON object like {"ttlMs": 10000}');
+  const { ttlMs = DEFAULT_SESSION_TTL_MS, ...rest } = (body ?? {}) as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new HttpError(400, 'invalid', `unknown field ${JSON.stringify(Object.keys(rest)[0])}; a session takes ttlMs`);
+  const id = randomUUID();
+  const applied = await write(source, { kind: 'sessionGrant', id, node: source.status().id, ttlMs });
+  if (applied.result.kind !== 'sessionGrant') throw unexpected(applied);
+  sendJson(res, 200, { id, ttlMs: applied.result.ttlMs, index: applied.index } satisfies SessionResponse);
+}
+
+async function keepAliveSession(_req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const [id, action] = sessionPath(url);
+  if (action !== 'keepalive') throw new HttpError(404, 'not-found', `no route ${url.pathname}; a session is kept alive with POST /v1/sessions/{id}/keepalive`);
+  const applied = await write(source, { kind: 'sessionKeepAlive', id });
+  if (applied.result.kind !== 'sessionKeepAlive') throw unexpected(applied);
+  sendJson(res, 200, { id, ttlMs: applied.result.ttlMs, index: applied.index } satisfies SessionResponse);
+}
+
+async function revokeSession(_req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const [id, action] = sessionPath(url);
+  if (action !== null) throw new HttpError(404, 'not-found', `no route ${url.pathname}; a session is revoked with DELETE /v1/sessions/{id}`);
+  const applied = await write(source, { kind: 'sessionRevoke', id, reason: 'revoked' });
+  if (applied.result.kind !== 'sessionRevoke') throw unexpected(applied);
+  sendJson(res, 200, { id, deleted: applied.result.deleted, index: applied.index } satisfies SessionRevokeResponse);
+}
+
+/** `/v1/sessions/{id}[/action]`: the id (percent-decoded) and the action, if any. */
+function sessionPath(url: URL): [string, string | null] {
+  const parts = url.pathname.slice(SESSION_PREFIX.length).split('/');
+  if (parts.length > 2 || parts[0] === '') throw new HttpError(404, 'not-found', `no route ${url.pathname}`);
+  try {
+    return [decodeURIComponent(parts[0]!), parts[1] ?? null];
+  } catch {
+    throw new HttpError(400, 'invalid', 'the session id in the path is not valid percent-encoded UTF-8');
+  }
+}
 
 /** The key a request names: the path after /v1/kv/, else `?key=`; null for neither (a prefix read). */
 function keyOf(url: URL): string | null {
@@ -129,7 +183,11 @@ function storeRefusal(failure: KvFailure): HttpError {
     const current = 'keptAliveIndex' in (failure.current ?? {}) ? null : (failure.current as KvCompareFailedBody['current']);
     return new KvCompareFailed(failure.message, current, failure.revision);
   }
-  const status = failure.code === 'value-too-large' || failure.code === 'key-too-large' || failure.code === 'store-full' || failure.code === 'too-many-keys' ? 413 : 400;
+  const status =
+    failure.code === 'value-too-large' || failure.code === 'key-too-large' || failure.code === 'store-full' || failure.code === 'too-many-keys' || failure.code === 'too-many-sessions' ? 413
+    : failure.code === 'session-not-found' ? 404
+    : failure.code === 'session-exists' ? 409
+    : 400;
   return new HttpError(status, failure.code, failure.message);
 }
 

@@ -21,7 +21,7 @@ import { browserRefusal } from './browser.js';
 import { ApiConfigError } from './errors.js';
 import { EventStreams } from './events.js';
 import { HttpError, rawErrorReply, sendError, sendJson } from './http.js';
-import { KV_KEY_PREFIX, KV_PATH, KV_ROUTES, KV_TXN_PATH, KV_TXN_ROUTES, KvCompareFailed } from './kv-routes.js';
+import { KV_KEY_PREFIX, KV_PATH, KV_ROUTES, KV_TXN_PATH, KV_TXN_ROUTES, KvCompareFailed, SESSION_PREFIX, SESSION_ROUTES, SESSIONS_PATH, SESSIONS_ROUTES } from './kv-routes.js';
 import { LeaderWaits } from './leader-wait.js';
 import { connectionsCheckIntervalMs, resolveApiLimits, type ApiLimits } from './limits.js';
 import { ROUTES, type RouteContext } from './routes.js';
@@ -180,6 +180,8 @@ function routeOf(pathname: string): [string, (typeof ROUTES)[string] | undefined
   if (pathname === KV_TXN_PATH) return [KV_TXN_PATH, KV_TXN_ROUTES];
   if (pathname === KV_PATH) return [KV_PATH, KV_ROUTES];
   if (pathname.startsWith(KV_KEY_PREFIX)) return [`${KV_KEY_PREFIX}{key}`, KV_ROUTES];
+  if (pathname === SESSIONS_PATH) return [SESSIONS_PATH, SESSIONS_ROUTES];
+  if (pathname.startsWith(SESSION_PREFIX)) return [`${SESSION_PREFIX}{id}`, SESSION_ROUTES];
   return [pathname, ROUTES[pathname]];
 }
 

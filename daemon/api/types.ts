@@ -235,6 +235,25 @@ export interface KvTxnResponse {
   revision: number;
   index: number;
 }
+/**
+ * Sessions (etcd's leases, Consul's sessions): `POST /v1/sessions` with `{"ttlMs": n}` (default
+ * 10000, at least 1000) opens one owned by this node → SessionResponse; `POST
+ * /v1/sessions/{id}/keepalive` restarts its TTL → SessionResponse; `DELETE /v1/sessions/{id}` ends
+ * it → SessionRevokeResponse. It also ends when its TTL passes without a keep-alive (timed by
+ * the leader) or when membership declares its node dead or gone; keys put with `"session": id`
+ * are deleted with it. 404 `session-not-found`, 400 `ttl-out-of-range`, 413 `too-many-sessions`.
+ */
+export interface SessionResponse {
+  id: string;
+  ttlMs: number;
+  index: number;
+}
+export interface SessionRevokeResponse {
+  id: string;
+  /** Keys deleted with it. */
+  deleted: number;
+  index: number;
+}
 /** The body of a 409 `compare-failed`: the error, and the key's revisions now (null: absent). */
 export interface KvCompareFailedBody extends ApiErrorBody {
   current: KeyRevisions;

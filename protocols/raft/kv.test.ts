@@ -179,3 +179,56 @@ describe('the store in snapshots and across restarts', () => {
     assert.equal(valueOf(net.kv(late!, get('k11', 'serializable'))), '11');
   });
 });
+
+describe('sessions (the leader times them; the gossip failure detector ends them)', () => {
+  const grant = (id: string, node: string, ttlMs: number): KvRequest => write({ kind: 'sessionGrant', id, node, ttlMs });
+  const keepAlive = (id: string): KvRequest => write({ kind: 'sessionKeepAlive', id });
+  const attached = (key: string, session: string): KvRequest => write({ kind: 'put', key, value: 'here', session });
+  const sessionsOf = (net: RaftNet, id: string) => net.machine(id).kvState().sessions.map((s) => s.id);
+
+  it('a session kept alive lives on; once the keep-alives stop it ends a TTL later, with its keys', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [client] = others(leader);
+    assert.ok(net.kv(client!, grant('s1', client!, 2000)).ok);
+    assert.ok(net.kv(client!, attached('services/web/1', 's1')).ok);
+    for (let i = 0; i < 5; i++) {
+      net.advance(1000);
+      assert.ok(net.kv(client!, keepAlive('s1')).ok);
+    }
+    assert.deepEqual(sessionsOf(net, client!), ['s1'], 'kept alive for 5 s with a TTL of 2 s');
+    const stoppedAt = net.nowMs;
+    assert.ok(net.advanceUntil(() => sessionsOf(net, client!).length === 0, 4000), 'ended once the keep-alives stopped');
+    assert.ok(net.nowMs - stoppedAt >= 2000, `ended ${net.nowMs - stoppedAt} ms after the last keep-alive, not before its TTL`);
+    assert.equal(valueOf(net.kv(client!, get('services/web/1'))), null, 'its key went with it');
+    const revoke = net.machine(leader).logEntries().find((e) => e.data.kind === 'kv' && e.data.op.kind === 'sessionRevoke');
+    assert.ok(revoke?.data.kind === 'kv' && revoke.data.op.kind === 'sessionRevoke' && revoke.data.op.reason === 'expired');
+  });
+
+  it('a session of a node membership declares dead is revoked at once, long before its TTL', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const leader = net.elect();
+    const [holder, reader] = others(leader, ['a', 'b', 'c', 'd', 'e']);
+    assert.ok(net.kv(holder!, grant('lock-session', holder!, 60_000)).ok);
+    assert.ok(net.kv(holder!, attached('locks/db', 'lock-session')).ok);
+    net.crash(holder!);
+    assert.ok(net.advanceUntil(() => sessionsOf(net, reader!).length === 0, 3000), 'revoked once the node showed dead');
+    assert.equal(valueOf(net.kv(reader!, get('locks/db'))), null);
+    const revoke = net.machine(leader).logEntries().find((e) => e.data.kind === 'kv' && e.data.op.kind === 'sessionRevoke');
+    assert.ok(revoke?.data.kind === 'kv' && revoke.data.op.kind === 'sessionRevoke' && revoke.data.op.reason === 'node-dead', JSON.stringify(revoke));
+  });
+
+  it('a new leader gives every session it inherits a full TTL from its takeover', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
+    const first = net.elect();
+    const [holder] = others(first, ['a', 'b', 'c', 'd', 'e']);
+    assert.ok(net.kv(holder!, grant('s', holder!, 1500)).ok);
+    net.advance(1000);
+    net.crash(first);
+    assert.ok(net.advanceUntil(() => net.agreedLeader() !== null, 5000));
+    assert.deepEqual(sessionsOf(net, holder!), ['s'], 'survived the election although its TTL passed meanwhile');
+    assert.ok(net.kv(holder!, keepAlive('s')).ok);
+    net.advance(1000);
+    assert.deepEqual(sessionsOf(net, holder!), ['s']);
+  });
+});

@@ -21,7 +21,7 @@
 import type { KvAnswer, KvRead, KvRequest, KvRequestErrorCode } from '../kv/requests.js';
 import { KvStore } from '../kv/store.js';
 import { utf8ByteLength } from '../kv/text.js';
-import { DEFAULT_KV_LIMITS, type KvOperation, type KvSnapshotData } from '../kv/types.js';
+import { DEFAULT_KV_LIMITS, type KvOperation, type KvSession, type KvSnapshotData } from '../kv/types.js';
 import type { NodeId } from '../types.js';
 import type { RaftLog } from './log.js';
 import type { RaftEntry, RaftMessage } from './messages.js';
@@ -94,7 +94,9 @@ export class KvService {
       if (!entry) throw new Error(`committed entry ${index} missing from the log (snapshot at ${log.snapshotIndex()})`);
       this.applied = index;
       if (entry.data.kind !== 'kv') continue;
-      const result = this.store.apply(entry.data.op, index);
+      const op = entry.data.op;
+      const result = this.store.apply(op, index);
+      if (this.m.role === 'leader' && (op.kind === 'sessionGrant' || op.kind === 'sessionKeepAlive' || op.kind === 'sessionRevoke')) this.m.sessions.applied(op.id);
       const origin = entry.data.origin;
       if (origin?.node !== this.m.selfId) continue;
       const write = this.writes.get(origin.request);
@@ -125,6 +127,19 @@ export class KvService {
       if (entry.data.kind === 'kv') store.apply(entry.data.op, entry.index);
     }
     return store.snapshot();
+  }
+
+  /** The store's sessions, sorted by id (what the leader times). */
+  sessions(): KvSession[] {
+    return this.store.sessions();
+  }
+
+  session(id: string): KvSession | null {
+    return this.store.session(id);
+  }
+
+  sessionsOfNode(node: NodeId): string[] {
+    return this.store.sessionsOfNode(node);
   }
 
   /** The store's revision and key count, for status. */

@@ -24,6 +24,7 @@ import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
 import { Commands } from './commands.js';
 import type { KvSnapshotData } from '../kv/types.js';
 import { KvService } from './kv.js';
+import { SessionTimers } from './sessions.js';
 import { ConfChanges } from './confchange.js';
 import { appendEntries } from './follower.js';
 import type { RaftConfig } from './config.js';
@@ -101,6 +102,8 @@ export class Raft implements RaftElection {
   readonly appendBytes: number;
   /** The key-value store this node applies the log to, and its clients' requests (kv.ts). */
   readonly kv: KvService;
+  /** On the leader: when each session of the store lapses (sessions.ts). */
+  readonly sessions: SessionTimers;
   readonly changes: ConfChanges;
   nowMs: number;
   hard: RaftHardState;
@@ -162,6 +165,7 @@ export class Raft implements RaftElection {
     this.appendBytes = init.appendBytes ?? DEFAULT_APPEND_BYTES;
     this.relay = new Relay(this);
     this.kv = new KvService(this);
+    this.sessions = new SessionTimers(this);
     this.kv.applyCommitted();
     this.changes = new ConfChanges(this);
     this.stepRole = this.stepFollower;
@@ -268,7 +272,7 @@ export class Raft implements RaftElection {
   deadline(): number {
     const due = Math.min(
       this.stall.livenessTickAtMs(),
-      this.role === 'leader' ? this.leader.deadline() : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
+      this.role === 'leader' ? Math.min(this.leader.deadline(), this.sessions.deadline()) : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
       this.relay.deadline(),
@@ -310,7 +314,10 @@ export class Raft implements RaftElection {
   private tick(): void {
     this.relay.tick();
     this.kv.prune();
-    if (this.role === 'leader') return this.leader.tick();
+    if (this.role === 'leader') {
+      this.sessions.tick();
+      return this.leader.tick();
+    }
     if (this.nowMs >= this.hintCampaignAtMs) {
       this.hintCampaignAtMs = Infinity;
       return this.campaign('pre', 'leader-gone');
@@ -326,7 +333,10 @@ export class Raft implements RaftElection {
     this.members = members;
     // The first bootstrap attempt goes at once: nobody leads, nobody can have acknowledged anyone.
     if (this.hard.term === 0 && this.role === 'follower' && this.bootstrapSet()) this.campaign('real', 'bootstrap');
-    if (this.role === 'leader') return this.leader.onMembers();
+    if (this.role === 'leader') {
+      this.sessions.revokeOfGoneNodes();
+      return this.leader.onMembers();
+    }
     const leader = this.leaderId === null ? undefined : members.find((m) => m.id === this.leaderId);
     if (leader && !leader.self && (leader.state === 'dead' || leader.state === 'left' || (leader.state === 'suspect' && leader.connectionLost === true))) {
       this.forgetLeader();
@@ -566,6 +576,7 @@ export class Raft implements RaftElection {
     this.resetElectionTimer();
     if (wasLeader) {
       this.leader.end();
+      this.sessions.end();
       this.commands.onLeadershipEnded(higher);
       this.changes.end();
     }
@@ -629,6 +640,7 @@ export class Raft implements RaftElection {
     this.finishEpisode('won');
     this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null);
     this.changes.begin();
+    this.sessions.begin();
   }
 
   private finishEpisode(result: 'won' | 'lost' | 'aborted'): void {

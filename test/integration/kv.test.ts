@@ -2,11 +2,12 @@
  * The key-value store on real Raft daemons (issue 12, "Proof"): clients on every node put, get
  * (linearizable), delete and compare-and-set a few keys concurrently while the leader is killed
  * with -9 (then restarted) and later frozen with SIGSTOP; the history they record, on this
- * process's monotonic clock, must pass the linearizability checker. Under Bully the store
- * answers 501 not-raft.
+ * process's monotonic clock, must pass the linearizability checker. A session ends with its
+ * node (kill -9, then membership declares it dead). Under Bully the store answers 501 not-raft.
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
+import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { createApiClient, type ApiClient } from '../../daemon/api/client.js';
 import { ApiError, ApiUnreachableError, KvCompareFailedError } from '../../daemon/api/errors.js';
@@ -19,6 +20,20 @@ const clusters: LocalCluster[] = [];
 after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
 });
+
+/** One JSON request over a daemon's unix socket (sessions have no client call yet). */
+function httpJson(socketPath: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`${res.statusCode}: ${text}`))));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
 
 /** What one client learned of one operation: its output, `unknown`, or null when it had no effect. */
 async function perform(client: ApiClient, input: KvInput): Promise<KvOutput | 'unknown' | null> {
@@ -110,6 +125,23 @@ describe('key-value store on 3 real raft daemons', { timeout: 120_000 }, () => {
     assert.equal(result.ok, true, JSON.stringify(result).slice(0, 4000));
     const kinds = (kind: KvInput['kind']) => answered.filter((op) => op.input.kind === kind).length;
     t.diagnostic(`${history.length} operations (${history.length - answered.length} of unknown outcome): ${kinds('put')} puts, ${kinds('get')} gets, ${kinds('delete')} deletes, ${kinds('cas')} compare-and-sets answered; linearizable`);
+  });
+
+  it('a session ends with its node: kill -9 of the node that holds it, and its key is gone once membership declares the node dead', async () => {
+    const cluster = await LocalCluster.start({ size: 3, protocol: 'raft', preset: 'lan' });
+    clusters.push(cluster);
+    const leaderName = await cluster.agreedLeader(undefined, 30_000);
+    const holder = cluster.nodes.find((n) => n.name !== leaderName)!;
+    const other = cluster.nodes.find((n) => n.name !== leaderName && n !== holder)!;
+    const session = await httpJson(holder.socket, 'POST', '/v1/sessions', { ttlMs: 60_000 });
+    await cluster.client(holder.index).kvPut('services/web', holder.name, { session: session.id as string });
+    assert.equal((await cluster.client(other.index).kvGet('services/web')).kv?.value, holder.name);
+    cluster.signal(holder.index, 'SIGKILL');
+    await cluster.waitExit(holder.index);
+    const killedAt = Date.now();
+    await cluster.waitFor('the session\'s key deleted', 20_000, async () => ((await cluster.client(other.index).kvGet('services/web')).kv === null ? true : null));
+    // Well before the session's 60 s TTL: the failure detector ended it.
+    assert.ok(Date.now() - killedAt < 20_000);
   });
 
   it('under bully every key-value request is 501 not-raft', async () => {

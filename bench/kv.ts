@@ -1,0 +1,311 @@
+/**
+ * Key-value figures (issue 12): put and linearizable get latency (p50, p99) and throughput with
+ * 1 and 16 concurrent clients over the HTTP API of 5 Raft daemons, with the fsyncs of every
+ * daemon's write-ahead log counted per operation; and, where etcd 3.4 is installed, the same
+ * workload on a 5-member etcd in the same run, driven through its JSON gateway by the same
+ * driver, with the ratios conclave / etcd and the targets.
+ *
+ * Every request goes on a fresh connection for both systems, since that is the only way
+ * Conclave's API client talks (HTTP/1.0, one request per connection): Conclave on each node's
+ * unix socket, etcd with node:http and `agent: false` over loopback TCP. Latency is measured
+ * here, request to reply, with performance.now(); throughput is a phase's operations over its
+ * wall time. Clients are spread over all members: request i of client c goes to member
+ * (c + i) mod 5, so a Conclave follower forwards the put and asks the leader for a read index,
+ * as an etcd follower does. A second Conclave row sends everything to the leader.
+ */
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { tmpdir } from 'node:os';
+import { createApiClient } from '../daemon/api/client.js';
+import { LocalCluster, canUseNamespaces } from '../test/support/local-cluster.js';
+import { etcdAvailable, withEtcdCluster } from './etcd.js';
+import { parseNumberOptions, percentile } from './stats.js';
+
+const SIZE = 5;
+const CONCURRENCY = [1, 16] as const;
+const VALUE_BYTES = 100;
+/** Keys per client: `bench/<client>/<i % KEYS_PER_CLIENT>`. */
+const KEYS_PER_CLIENT = 100;
+/** etcd's defaults, which Conclave's lan preset matches (heartbeat 100 ms, election timeout 1 s). */
+const ETCD_TIMINGS = { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 };
+/** Conclave's client answers a put within 5 s + 20 s (daemon bound, then its answer); etcd gets the same. */
+const ETCD_REQUEST_TIMEOUT_MS = 25_000;
+const TARGETS = { throughput16Min: 1.0, putP50Max: 1.5 };
+
+/** One member as a client sees it: a put, and a linearizable get (null when the key is absent). */
+interface KvEndpoint {
+  name: string;
+  put(key: string, value: string): Promise<void>;
+  get(key: string): Promise<string | null>;
+}
+
+/** What the driver needs of a system: where to send, and its write-ahead log's fsyncs so far (summed over members). */
+interface KvSystem {
+  label: string;
+  endpoints: readonly KvEndpoint[];
+  fsyncs(): Promise<number>;
+}
+
+interface PhaseResult {
+  ops: number;
+  latencyMs: number[];
+  wallMs: number;
+  fsyncs: number;
+  /** The first failed request, which stops the phase; null when every request succeeded. */
+  error: string | null;
+}
+
+interface RunResult {
+  clients: number;
+  put: PhaseResult;
+  get: PhaseResult;
+}
+
+export async function run(args: string[]): Promise<void> {
+  // --etcd 0 skips etcd; --warmup 0 skips the warm-up.
+  const opts = parseNumberOptions(args, { ops: 2000, warmup: 300, etcd: 1 });
+  console.log(
+    `kv bench: ${SIZE} raft daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}, data dirs under ${tmpdir()}; ` +
+      `per phase ${opts.ops} puts of ${VALUE_BYTES}-byte values to keys bench/<client>/<i % ${KEYS_PER_CLIENT}> shared among the clients, then ${opts.ops} linearizable gets of them`,
+  );
+  console.log(
+    `  every request on a fresh connection (conclave: its API client, HTTP/1.0 on each node's unix socket; etcd: node:http with agent: false to its JSON gateway on loopback TCP); ` +
+      `latency measured in the bench process; throughput = operations / wall time of the phase; fsyncs summed over the ${SIZE} members' write-ahead logs; ` +
+      `clients spread: request i of client c goes to member (c + i) mod ${SIZE}`,
+  );
+  let spread: RunResult[] = [];
+  const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: 'raft' });
+  try {
+    const leaderName = () => cluster.agreedLeader(cluster.nodes.map((n) => n.index), 30_000);
+    const endpoints = cluster.nodes.map((n): KvEndpoint => conclaveEndpoint(n.name, n.socket));
+    const fsyncs = async () => sum(await Promise.all(cluster.nodes.map(async (n) => metric(await cluster.metricsText(n.index), 'conclave_wal_fsyncs_total'))));
+    const all: KvSystem = { label: 'conclave spread', endpoints, fsyncs };
+    await leaderName();
+    await warmUp(all, opts.warmup);
+    spread = await workload(all, opts.ops);
+    printRuns(`conclave, clients spread over all ${SIZE} nodes (a follower forwards a put to the leader and asks it for a read index):`, spread);
+    const leader = await leaderName();
+    const onLeader = await workload({ label: `conclave on leader ${leader}`, endpoints: endpoints.filter((e) => e.name === leader), fsyncs }, opts.ops);
+    const leaderAtEnd = await leaderName();
+    printRuns(`conclave, all clients on the leader's socket (${leader}${leaderAtEnd === leader ? ', still the leader at the end' : `; ${leaderAtEnd} led at the end`}):`, onLeader);
+  } finally {
+    await cluster.stop();
+  }
+  if (!opts.etcd) {
+    console.log('etcd comparison: skipped (--etcd 0)');
+    return;
+  }
+  const etcd = etcdAvailable();
+  if (!etcd.ok) {
+    console.log(`etcd comparison: skipped, etcd is not available (${etcd.reason}); conclave's figures alone above`);
+    return;
+  }
+  const etcdRuns = await withEtcdCluster(ETCD_TIMINGS, async (clientUrls) => {
+    const system: KvSystem = {
+      label: 'etcd',
+      endpoints: clientUrls.map((url, i) => etcdEndpoint(`e${i + 1}`, url)),
+      fsyncs: async () => sum(await Promise.all(clientUrls.map(async (url) => metric(await etcdMetrics(url), 'etcd_disk_wal_fsync_duration_seconds_count')))),
+    };
+    await warmUp(system, opts.warmup);
+    return await workload(system, opts.ops);
+  });
+  printRuns(
+    `etcd ${etcd.version}, ${SIZE} members on 127.0.0.1 (heartbeat ${ETCD_TIMINGS.heartbeatIntervalMs} ms, election timeout ${ETCD_TIMINGS.electionTimeoutMs} ms, its defaults), clients spread over all ${SIZE} members:`,
+    etcdRuns,
+  );
+  printComparison(spread, etcdRuns);
+}
+
+/** Unmeasured puts then gets with 4 clients: connections, JIT and the first appends out of the way. */
+async function warmUp(system: KvSystem, ops: number): Promise<void> {
+  if (ops <= 0) return;
+  const put = await phase(system, 4, ops, (e, key, i) => e.put(key, value(key, i)));
+  const get = await phase(system, 4, ops, (e, key) => e.get(key).then(() => undefined));
+  const error = put.error ?? get.error;
+  process.stderr.write(`  ${system.label}: warm-up, ${ops} puts and ${ops} gets with 4 clients${error ? `: ${error}` : ''}\n`);
+}
+
+/** For each concurrency: the puts, then linearizable gets of the keys just written. */
+async function workload(system: KvSystem, ops: number): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (const clients of CONCURRENCY) {
+    const put = await phase(system, clients, ops, (e, key, i) => e.put(key, value(key, i)));
+    progress(system, clients, 'put', put);
+    const get = await phase(system, clients, ops, async (e, key) => {
+      if ((await e.get(key)) === null) throw new Error(`get ${key} at ${e.name}: absent, though it was just put`);
+    });
+    progress(system, clients, 'get', get);
+    results.push({ clients, put, get });
+  }
+  return results;
+}
+
+/**
+ * `ops` requests shared among `clients` concurrent loops, each awaiting its reply before the
+ * next request; client c's i-th request goes to endpoint (c + i) mod n with key
+ * bench/<c>/<i % KEYS_PER_CLIENT>. The first failure stops every loop.
+ */
+async function phase(system: KvSystem, clients: number, ops: number, op: (endpoint: KvEndpoint, key: string, i: number) => Promise<void>): Promise<PhaseResult> {
+  const latencyMs: number[] = [];
+  let error: string | null = null;
+  const fsyncsBefore = await system.fsyncs();
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      const mine = Math.floor(ops / clients) + (c < ops % clients ? 1 : 0);
+      for (let i = 0; i < mine && error === null; i++) {
+        const endpoint = system.endpoints[(c + i) % system.endpoints.length]!;
+        const key = `bench/${c}/${i % KEYS_PER_CLIENT}`;
+        const t0 = performance.now();
+        try {
+          await op(endpoint, key, i);
+        } catch (err) {
+          error ??= `${key} at ${endpoint.name}: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+          return;
+        }
+        latencyMs.push(performance.now() - t0);
+      }
+    }),
+  );
+  const wallMs = performance.now() - start;
+  return { ops: latencyMs.length, latencyMs, wallMs, fsyncs: (await system.fsyncs()) - fsyncsBefore, error };
+}
+
+/** 100 bytes of ASCII naming what was written, so a value is never the same twice in a row. */
+function value(key: string, i: number): string {
+  return `${key}#${i}:`.padEnd(VALUE_BYTES, '.');
+}
+
+function conclaveEndpoint(name: string, socket: string): KvEndpoint {
+  const client = createApiClient({ address: `unix:${socket}` });
+  return {
+    name,
+    put: async (key, v) => {
+      await client.kvPut(key, v);
+    },
+    get: async (key) => (await client.kvGet(key)).kv?.value ?? null,
+  };
+}
+
+/**
+ * etcd 3.4's grpc-gateway on the client URL: `POST /v3/kv/put` `{key, value}` and
+ * `POST /v3/kv/range` `{key}`, bytes as base64; a range is linearizable unless `serializable`.
+ */
+function etcdEndpoint(name: string, url: string): KvEndpoint {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return {
+    name,
+    put: async (key, v) => {
+      await etcdPost(url, '/v3/kv/put', { key: b64(key), value: b64(v) });
+    },
+    get: async (key) => {
+      const reply = (await etcdPost(url, '/v3/kv/range', { key: b64(key) })) as { kvs?: { value?: string }[] };
+      const found = reply.kvs?.[0]?.value;
+      return found === undefined ? null : Buffer.from(found, 'base64').toString();
+    },
+  };
+}
+
+/** One JSON request on a fresh connection; a status other than 200 rejects with the status and the start of the body. */
+function etcdPost(url: string, path: string, body: unknown): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), { method: 'POST', agent: false, timeout: ETCD_REQUEST_TIMEOUT_MS, headers: { 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`${path}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+        try {
+          resolve(JSON.parse(text) as unknown);
+        } catch {
+          reject(new Error(`${path}: a reply that is not JSON: ${text.slice(0, 200)}`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${path}: no answer within ${ETCD_REQUEST_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+function etcdMetrics(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL('/metrics', url), { agent: false, timeout: 5000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(text));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}/metrics: no answer within 5000 ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** An unlabelled sample of the Prometheus text; NaN when absent, so a missing counter shows as n/a rather than 0. */
+function metric(text: string, name: string): number {
+  const match = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function throughput(r: PhaseResult): number {
+  return (r.ops * 1000) / r.wallMs;
+}
+
+function progress(system: KvSystem, clients: number, kind: 'put' | 'get', r: PhaseResult): void {
+  process.stderr.write(
+    `  ${system.label}, ${clients} client${clients === 1 ? '' : 's'}, ${kind}: ${r.ops} ops in ${(r.wallMs / 1000).toFixed(1)} s${r.error ? `, stopped: ${r.error}` : ''}\n`,
+  );
+}
+
+function row(clients: number, kind: 'put' | 'get', r: PhaseResult): string {
+  const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : 'n/a');
+  const perOp = r.ops > 0 && Number.isFinite(r.fsyncs) ? (r.fsyncs / r.ops).toFixed(2) : 'n/a';
+  const label = `${clients} client${clients === 1 ? ' ' : 's'} ${kind}`.padEnd(14);
+  const failed = r.error ? `  FAILED after ${r.ops} ops: ${r.error}` : '';
+  return `  ${label} ${throughput(r).toFixed(0).padStart(6)} ops/s  p50 ${ms(percentile(r.latencyMs, 50))}  p99 ${ms(percentile(r.latencyMs, 99))}  fsyncs/${kind} ${perOp}${failed}`;
+}
+
+function printRuns(heading: string, runs: readonly RunResult[]): void {
+  console.log(heading);
+  for (const r of runs) {
+    console.log(row(r.clients, 'put', r.put));
+    console.log(row(r.clients, 'get', r.get));
+  }
+}
+
+/** Ratios conclave (spread) / etcd for every row, then the two targets. */
+function printComparison(conclave: readonly RunResult[], etcd: readonly RunResult[]): void {
+  const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
+  const fmt = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a');
+  const verdict = (v: number, ok: boolean) => (!Number.isFinite(v) ? 'n/a, a phase failed' : ok ? 'met' : 'MISSED');
+  console.log('ratios conclave (clients spread) / etcd:');
+  for (const ours of conclave) {
+    const theirs = etcd.find((r) => r.clients === ours.clients);
+    if (!theirs) continue;
+    for (const kind of ['put', 'get'] as const) {
+      const a = ours[kind];
+      const b = theirs[kind];
+      const label = `${ours.clients} client${ours.clients === 1 ? ' ' : 's'} ${kind}`.padEnd(14);
+      console.log(
+        `  ${label} throughput ${fmt(ratio(throughput(a), throughput(b)))}  p50 ${fmt(ratio(percentile(a.latencyMs, 50), percentile(b.latencyMs, 50)))}  p99 ${fmt(ratio(percentile(a.latencyMs, 99), percentile(b.latencyMs, 99)))}`,
+      );
+    }
+  }
+  console.log('targets:');
+  const most = CONCURRENCY[CONCURRENCY.length - 1];
+  const busy = { ours: conclave.find((r) => r.clients === most), theirs: etcd.find((r) => r.clients === most) };
+  for (const kind of ['put', 'get'] as const) {
+    const r = busy.ours && busy.theirs && !busy.ours[kind].error && !busy.theirs[kind].error ? ratio(throughput(busy.ours[kind]), throughput(busy.theirs[kind])) : Number.NaN;
+    console.log(`  ${kind} throughput with ${most} clients: ${fmt(r)} etcd's (target ≥ ${TARGETS.throughput16Min.toFixed(1)}×: ${verdict(r, r >= TARGETS.throughput16Min)})`);
+  }
+  const single = { ours: conclave.find((r) => r.clients === 1), theirs: etcd.find((r) => r.clients === 1) };
+  const p50 = single.ours && single.theirs && !single.ours.put.error && !single.theirs.put.error ? ratio(percentile(single.ours.put.latencyMs, 50), percentile(single.theirs.put.latencyMs, 50)) : Number.NaN;
+  console.log(`  p50 put latency with 1 client: ${fmt(p50)} etcd's (target ≤ ${TARGETS.putP50Max.toFixed(1)}×: ${verdict(p50, p50 <= TARGETS.putP50Max)})`);
+}
