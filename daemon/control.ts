@@ -56,6 +56,7 @@ export function createControlSource({ runtime, config, metrics, stop }: ControlI
               raft: {
                 commitIndex: status.log.commitIndex,
                 appliedIndex: status.log.appliedIndex,
+                ...(status.log.kv ? { kv: status.log.kv } : {}),
                 lastIndex: status.log.lastIndex,
                 lastTerm: status.log.lastTerm,
                 voters: status.log.voters.map(ref),

@@ -93,6 +93,8 @@ describe('raft and WAL metrics', () => {
     ['conclave_raft_applied_index', 'gauge'],
     ['conclave_raft_last_index', 'gauge'],
     ['conclave_raft_snapshot_index', 'gauge'],
+    ['conclave_kv_revision', 'gauge'],
+    ['conclave_kv_keys', 'gauge'],
     ['conclave_raft_proposals_committed_total', 'counter'],
     ['conclave_raft_proposals_failed_total', 'counter'],
     ['conclave_raft_votes_cast_total', 'counter'],

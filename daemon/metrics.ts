@@ -56,6 +56,8 @@ export interface RaftMetricHandles {
   appliedIndex: Gauge;
   lastIndex: Gauge;
   snapshotIndex: Gauge;
+  kvRevision: Gauge;
+  kvKeys: Gauge;
   proposalsCommitted: Counter;
   proposalsFailed: Counter;
   votesCast: Counter<'kind' | 'granted'>;
@@ -157,6 +159,8 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
           appliedIndex: gauge('raft_applied_index', 'Highest log index applied at this node'),
           lastIndex: gauge('raft_last_index', 'Last index in this node\'s log'),
           snapshotIndex: gauge('raft_snapshot_index', 'Index of this node\'s newest snapshot (0: none)'),
+          kvRevision: gauge('kv_revision', 'The key-value store\'s revision as applied at this node (grows with every write that changes something)'),
+          kvKeys: gauge('kv_keys', 'Keys the key-value store holds, as applied at this node'),
           proposalsCommitted: counter('raft_proposals_committed_total', 'Entries this node appended as leader that committed'),
           proposalsFailed: counter('raft_proposals_failed_total', 'Entries this node appended as leader that were lost with its leadership'),
           votesCast: counter('raft_votes_cast_total', 'Pre-vote and vote requests this node answered, by kind (pre-vote, vote) and answer (granted true or false)', ['kind', 'granted']),

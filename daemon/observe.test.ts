@@ -52,6 +52,7 @@ function logStatus(overrides: Partial<ElectionLogStatus> = {}): ElectionLogStatu
     voters: ['self'],
     learners: [],
     snapshotIndex: 12,
+    kv: { revision: 17, keys: 3 },
     peers: [],
     counters: { proposalsCommitted: 5, proposalsFailed: 1, preVotesGranted: 2, preVotesRefused: 3, votesGranted: 4, votesRefused: 6 },
     ...overrides,
@@ -67,6 +68,8 @@ describe('metrics binding', () => {
     assert.match(body, /^conclave_raft_applied_index 39$/m);
     assert.match(body, /^conclave_raft_last_index 42$/m);
     assert.match(body, /^conclave_raft_snapshot_index 12$/m);
+    assert.match(body, /^conclave_kv_revision 17$/m);
+    assert.match(body, /^conclave_kv_keys 3$/m);
     assert.match(body, /^conclave_raft_proposals_committed_total 5$/m);
     assert.match(body, /^conclave_raft_proposals_failed_total 1$/m);
     assert.match(body, /^conclave_raft_votes_cast_total\{kind="pre-vote",granted="true"\} 2$/m);

@@ -97,6 +97,8 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
       raft.appliedIndex.set(log.appliedIndex);
       raft.lastIndex.set(log.lastIndex);
       raft.snapshotIndex.set(log.snapshotIndex);
+      raft.kvRevision.set(log.kv?.revision ?? 0);
+      raft.kvKeys.set(log.kv?.keys ?? 0);
       const c = log.counters;
       metrics.setCounterTotal(raft.proposalsCommitted, c.proposalsCommitted);
       metrics.setCounterTotal(raft.proposalsFailed, c.proposalsFailed);

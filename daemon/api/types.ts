@@ -54,6 +54,8 @@ export interface RaftStatusResponse {
   snapshotIndex?: number;
   /** On the leader: each other member's replication progress (as in GET /v1/raft); empty elsewhere. Absent from older daemons. */
   peers?: RaftPeerProgressResponse[];
+  /** The key-value store as applied here: its revision and how many keys it holds. Absent from older daemons. */
+  kv?: { revision: number; keys: number };
 }
 
 /**

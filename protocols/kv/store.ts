@@ -125,6 +125,11 @@ export class KvStore implements KvReader {
     return this.rev;
   }
 
+  /** How many keys it holds. */
+  keyCount(): number {
+    return this.kvs.size;
+  }
+
   /** The log index of the last operation applied. */
   appliedIndex(): number {
     return this.applied;
