@@ -226,8 +226,12 @@ export class KvService {
       if (read) this.fail(read.id, 'no-leader', leader.established() ? 'leadership is being handed over; retry' : 'the leader was just elected and has not committed its first entry; retry');
       return;
     }
+    // A read round already on its way was sent before this read came: this one needs the next.
+    // That round goes at once when none is on its way, else once the one on its way is
+    // confirmed (onAcknowledged): reads that arrive meanwhile share it.
+    const inFlight = this.confirmations.length > 0;
     this.confirmations.push({ requester, index: m.log.committed, round: leader.nextRound() });
-    leader.roundNow();
+    if (!inFlight) leader.roundNow();
     this.onAcknowledged();
   }
 
@@ -250,6 +254,8 @@ export class KvService {
       }
     }
     this.confirmations = waiting;
+    // Reads that came while a round was on its way wait for one sent after them.
+    if (waiting.length > 0 && waiting.every((c) => c.round > m.leader.lastRound())) m.leader.roundNow();
     this.serveReads();
   }
 
