@@ -78,6 +78,7 @@ export function createControlSource({ runtime, config, metrics, stop }: ControlI
     subscribe: (listener) => runtime.subscribe(listener),
     command: (command) => runtime.command(command),
     kv: (request) => runtime.kv(request),
+    subscribeKv: (listener) => runtime.subscribeKv(listener),
     metrics,
     raft(): RaftResponse | null {
       const { summary, revision, status } = runtime.leadership();

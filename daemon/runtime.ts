@@ -9,6 +9,7 @@ import type { CommandResult, Election, LeadershipCommand } from '../protocols/el
 import { HostCore, type HostInput, type HostOutput, type NodeBatch, type RefusedReason } from '../protocols/host/core.js';
 import type { NodeEvent, NodeRef } from '../protocols/host/events.js';
 import { kvRequestError, type KvAnswer, type KvRequest } from '../protocols/kv/requests.js';
+import type { KvEvent } from '../protocols/kv/types.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member } from '../protocols/membership/types.js';
@@ -113,6 +114,7 @@ export class Runtime {
   private readonly listeners = new Set<(event: ApiEvent) => void>();
   private readonly commandResults = new Map<number, (result: CommandResult) => void>();
   private readonly kvAnswers = new Map<number, (answer: KvAnswer) => void>();
+  private readonly kvListeners = new Set<(events: KvEvent[]) => void>();
   private nextKvId = 1;
   private readonly startedAtMs: number;
   private readonly lag = new LagMeter(LAG_WINDOW_MS);
@@ -239,6 +241,12 @@ export class Runtime {
     return result;
   }
 
+  /** Every change the store applies here, in order (what watches follow); returns the unsubscribe function. */
+  subscribeKv(listener: (events: KvEvent[]) => void): () => void {
+    this.kvListeners.add(listener);
+    return () => this.kvListeners.delete(listener);
+  }
+
   /** A key-value request to the store (Raft); answered `not-raft` by the core under another protocol. */
   kv(request: KvRequest): Promise<KvAnswer> {
     if (this.stopping) return Promise.resolve(kvRequestError('shutting-down', 'the daemon is shutting down'));
@@ -345,6 +353,9 @@ export class Runtime {
         this.emit(output.event);
         return;
       case 'summary':
+        return;
+      case 'kv-events':
+        for (const listener of this.kvListeners) listener(output.events);
         return;
       case 'kv-answer': {
         const resolve = this.kvAnswers.get(output.id);

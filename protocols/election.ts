@@ -1,4 +1,5 @@
 import type { KvAnswer, KvRequest } from './kv/requests.js';
+import type { KvEvent } from './kv/types.js';
 import type { Member } from './membership/types.js';
 import type { DurableBatch, ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
 export type { Codec } from './types.js';
@@ -78,6 +79,8 @@ export type ElectionEffect<M, P> =
   | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
   | { type: 'command-result'; id: number; result: CommandResult }
   | { type: 'kv-answer'; id: number; answer: KvAnswer }
+  /** The store applied a write that changed something: its events, in order (what watches follow). */
+  | { type: 'kv-events'; events: KvEvent[] }
   | { type: 'shutdown-ready' }
   /** A leader stopped leading, and why (a log-based machine; Bully's leaders lose their lease instead). */
   | { type: 'stepped-down'; term: number; reason: StepDownReason }

@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { parseHostPort } from '../config/addresses.js';
 import { startApiServer, type ApiServer } from './server.js';
+import { createKvStore } from '../../protocols/kv/store.js';
+import { DEFAULT_KV_LIMITS, type KvEvent } from '../../protocols/kv/types.js';
+import { SseParser } from './sse.js';
 import { FakeControlSource } from './testing.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-kv-api-test-'));
@@ -130,6 +133,49 @@ describe('/v1/kv', () => {
     assert.equal((await call('POST', '/v1/sessions', { ttl: 5000 })).status, 400);
     assert.equal((await call('POST', `/v1/sessions/${id}/bogus`)).status, 404);
     assert.equal((await call('PUT', '/v1/kv/k', { value: 'v', session: 'nope' })).status, 404);
+  });
+
+  /** Opens a watch; resolves with its status, and collects its events until `close`. */
+  function openWatch(query: string): Promise<{ status: number; events: { event: string; data: KvEvent }[]; body: string; close: () => void }> {
+    return new Promise((resolve, reject) => {
+      const events: { event: string; data: KvEvent }[] = [];
+      const parser = new SseParser();
+      const req = request({ host: '127.0.0.1', port, path: `/v1/kv/watch?${query}`, agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+          for (const m of parser.feed(chunk)) events.push({ event: m.event, data: JSON.parse(m.data) as KvEvent });
+        });
+        resolve({ status: res.statusCode ?? 0, events, get body() { return body; }, close: () => req.destroy() });
+      });
+      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+      req.end();
+    });
+  }
+
+  it('a watch from a revision gets the history in revision order, then live changes, with no gap and no repeat; a compacted start is 410 naming the oldest revision', async () => {
+    for (const [k, v] of [['jobs/a', '1'], ['other', 'x'], ['jobs/b', '2'], ['jobs/a', '3']]) await call('PUT', `/v1/kv/${k}`, { value: v });
+    const w = await openWatch('prefix=jobs/&fromRevision=2');
+    assert.equal(w.status, 200);
+    await call('DELETE', '/v1/kv/jobs/a');
+    await call('PUT', '/v1/kv/other', { value: 'y' });
+    await call('PUT', '/v1/kv/jobs/c', { value: '4' });
+    while (w.events.length < 4) await new Promise((r) => setTimeout(r, 10));
+    w.close();
+    assert.deepEqual(w.events.map((e) => [e.event, e.data.kv.key, e.data.revision]), [['put', 'jobs/b', 3], ['put', 'jobs/a', 4], ['delete', 'jobs/a', 5], ['put', 'jobs/c', 7]]);
+    const fromNow = await openWatch('key=other');
+    await call('PUT', '/v1/kv/other', { value: 'z' });
+    while (fromNow.events.length < 1) await new Promise((r) => setTimeout(r, 10));
+    fromNow.close();
+    assert.deepEqual(fromNow.events.map((e) => [e.data.kv.value, e.data.revision]), [['z', 8]], 'without fromRevision: from the next change');
+    source.kvStore = createKvStore({ ...DEFAULT_KV_LIMITS, historyRevisions: 2 });
+    for (let i = 0; i < 5; i++) await call('PUT', '/v1/kv/k', { value: String(i) });
+    const gone = await openWatch('key=k&fromRevision=1');
+    assert.equal(gone.status, 410);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.match(gone.body, /"code":"compacted".*oldest revision held is 4/);
+    assert.equal((await openWatch('fromRevision=1')).status, 400, 'neither key nor prefix');
   });
 
   it('the store\'s refusals keep their codes: 501 not-raft under Bully, 503 no-leader with retry-after, 504 timeout', async () => {

@@ -175,6 +175,8 @@ const REQUEST_ERROR_STATUS: Readonly<Record<KvRequestErrorCode, number>> = {
   'shutting-down': 503,
   timeout: 504,
   'entry-too-large': 413,
+  compacted: 410,
+  'invalid-revision': 400,
 };
 
 /** A write the store refused: 409 for a failed compare (with the key's revisions), else 400 (413 for size). */

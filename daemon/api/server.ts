@@ -21,6 +21,7 @@ import { browserRefusal } from './browser.js';
 import { ApiConfigError } from './errors.js';
 import { EventStreams } from './events.js';
 import { HttpError, rawErrorReply, sendError, sendJson } from './http.js';
+import { KV_WATCH_PATH, watch } from './kv-watch.js';
 import { KV_KEY_PREFIX, KV_PATH, KV_ROUTES, KV_TXN_PATH, KV_TXN_ROUTES, KvCompareFailed, SESSION_PREFIX, SESSION_ROUTES, SESSIONS_PATH, SESSIONS_ROUTES } from './kv-routes.js';
 import { LeaderWaits } from './leader-wait.js';
 import { connectionsCheckIntervalMs, resolveApiLimits, type ApiLimits } from './limits.js';
@@ -178,6 +179,7 @@ function requestHandler(ctx: RouteContext, opts: ApiServerOptions, token: string
 /** A path's handlers and the route label its requests are counted under (a key is not a route). */
 function routeOf(pathname: string): [string, (typeof ROUTES)[string] | undefined] {
   if (pathname === KV_TXN_PATH) return [KV_TXN_PATH, KV_TXN_ROUTES];
+  if (pathname === KV_WATCH_PATH) return [KV_WATCH_PATH, { GET: watch }];
   if (pathname === KV_PATH) return [KV_PATH, KV_ROUTES];
   if (pathname.startsWith(KV_KEY_PREFIX)) return [`${KV_KEY_PREFIX}{key}`, KV_ROUTES];
   if (pathname === SESSIONS_PATH) return [SESSIONS_PATH, SESSIONS_ROUTES];

@@ -2,6 +2,7 @@
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
 import type { KvAnswer, KvRequest } from '../../protocols/kv/requests.js';
 import { createKvStore } from '../../protocols/kv/store.js';
+import type { KvEvent } from '../../protocols/kv/types.js';
 import type { NodeEvent } from '../../protocols/host/events.js';
 import { stampEvent } from './event-codec.js';
 import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, RaftResponse, StatusResponse } from './types.js';
@@ -112,22 +113,34 @@ export class FakeControlSource implements ControlSource {
   }
 
   /** The store `kv` answers from: a real one, each write applied at the next index, as one node of a cluster would. */
-  readonly kvStore = createKvStore();
+  kvStore = createKvStore();
   private kvIndex = 0;
   /** The requests `kv` was asked, in order. */
   readonly kvRequests: KvRequest[] = [];
   /** When set, `kv` answers this instead of the store (a refusal: no-leader, not-raft, timeout …). */
   kvRefusal: KvAnswer | null = null;
+  readonly kvListeners = new Set<(events: KvEvent[]) => void>();
+
+  subscribeKv(listener: (events: KvEvent[]) => void): () => void {
+    this.kvListeners.add(listener);
+    return () => this.kvListeners.delete(listener);
+  }
 
   async kv(request: KvRequest): Promise<KvAnswer> {
     this.kvRequests.push(structuredClone(request));
     if (this.kvRefusal) return this.kvRefusal;
     if (request.kind === 'write') {
       const index = ++this.kvIndex;
-      return { ok: true, kind: 'write', index, result: this.kvStore.apply(request.op, index) };
+      const result = this.kvStore.apply(request.op, index);
+      if (result.ok && result.events.length > 0) for (const listener of this.kvListeners) listener(result.events);
+      return { ok: true, kind: 'write', index, result };
     }
     const read = request.read;
     if (read.kind === 'range') return { ok: true, kind: 'read', range: this.kvStore.range(read.prefix, read.limit) };
+    if (read.kind === 'events') {
+      const found = this.kvStore.eventsSince(read.fromRevision, read.filter);
+      return found.ok ? { ok: true, kind: 'events', events: found.events, revision: found.revision } : { ok: false, code: found.code, message: found.message };
+    }
     const { kv, revision } = this.kvStore.read(read.key);
     return { ok: true, kind: 'read', range: { kvs: kv ? [kv] : [], more: false, revision } };
   }

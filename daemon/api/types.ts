@@ -6,7 +6,7 @@ import type { MemberState, NodeId, ProtocolName, Role } from '../../protocols/ty
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
 import type { MemberView, NodeEvent, NodeRef } from '../../protocols/host/events.js';
 import type { KvAnswer, KvRequest } from '../../protocols/kv/requests.js';
-import type { KeyValue, KeyRevisions, KvCompare, KvTxnOp, KvTxnOpResult } from '../../protocols/kv/types.js';
+import type { KeyValue, KeyRevisions, KvCompare, KvEvent, KvTxnOp, KvTxnOpResult } from '../../protocols/kv/types.js';
 
 export type { NodeRef };
 
@@ -197,11 +197,14 @@ export interface ApiErrorBody {
  *   modRevision is n. A failed compare is 409 `compare-failed` with `current` (the key's revisions, null when absent).
  * - `DELETE /v1/kv/{key}` (or `?key=K`), optional `?ifModRevision=n` → KvDeleteResponse; `?prefix=P` deletes every key under P.
  * - `POST /v1/kv/txn` with `{"compare": [...], "success": [...], "failure": [...]}` → KvTxnResponse.
+ * - `GET /v1/kv/watch?key=K|prefix=P[&fromRevision=R]` → server-sent events `put` / `delete`, each
+ *   a KvEvent (`id:` its revision), in revision order with no gaps; 410 `compacted` (the message
+ *   names the oldest revision held) when this node's history no longer reaches back to R.
  * Errors: 501 `not-raft` under Bully; 503 `no-leader` / `busy` / `shutting-down` (retry);
  * 504 `timeout` (a write may still be applied); 413 `entry-too-large` and the store's size
  * refusals (`key-too-large`, `value-too-large`, `too-many-keys`, `store-full`); 400 for a
- * malformed request and the store's other refusals; 409 `compare-failed`. The key `txn`, and
- * keys with a `.` or `..` path segment, need the `?key=` form.
+ * malformed request and the store's other refusals; 409 `compare-failed`. The keys `txn` and
+ * `watch`, and keys with a `.` or `..` path segment, need the `?key=` form.
  */
 export interface KvGetResponse {
   kv: KeyValue | null;
@@ -275,6 +278,8 @@ export interface ControlSource {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** A request to the replicated key-value store; answered `not-raft` under Bully. */
   kv(request: KvRequest): Promise<KvAnswer>;
+  /** Every change the store applies on this node, in revision order; returns the unsubscribe function. */
+  subscribeKv(listener: (events: KvEvent[]) => void): () => void;
   /** The Raft view for GET /v1/raft; null when this node does not run Raft (409 `not-raft`). */
   raft(): RaftResponse | null;
   /**

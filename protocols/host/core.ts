@@ -22,6 +22,7 @@
  */
 import { electionMembers, type CommandResult, type Election, type ElectionEffect, type ElectionStatus, type LeadershipCommand, type RefusalReason } from '../election.js';
 import { kvRequestError, type KvAnswer, type KvRequest } from '../kv/requests.js';
+import type { KvEvent } from '../kv/types.js';
 import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEvent } from '../membership/types.js';
 import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId } from '../types.js';
@@ -76,6 +77,8 @@ export type HostOutput =
   | { type: 'command-result'; id: number; result: CommandResult }
   /** Not held behind writes: a write is answered once it applied, and only committed entries apply. */
   | { type: 'kv-answer'; id: number; answer: KvAnswer }
+  /** The store applied a write that changed something (committed): its events, for watches. Not held either. */
+  | { type: 'kv-events'; events: KvEvent[] }
   /** The peers to stay connected to (every known member that has not left); after each membership change. */
   | { type: 'peers'; peers: { id: NodeId; addrs: string[] }[] }
   | { type: 'refused'; from: NodeId; reason: RefusedReason; detail: string }
@@ -486,6 +489,9 @@ export class HostCore {
         return;
       case 'kv-answer':
         this.deliver({ type: 'kv-answer', id: effect.id, answer: effect.answer });
+        return;
+      case 'kv-events':
+        this.out.push({ type: 'kv-events', events: effect.events });
         return;
       case 'refused':
         this.emit('election', { type: 'refused', from: effect.from, reason: effect.reason, detail: effect.detail });

@@ -48,6 +48,10 @@ describe('key-value writes through the log', () => {
     net.advance(T);
     for (const id of IDS) assert.equal(valueOf(net.kv(id, get('config/a', 'serializable'))), '2', `${id} applied both`);
     assert.equal(new Set(stores(net)).size, 1, 'every node holds the same store');
+    for (const id of IDS) {
+      const watched = net.effects.filter((e) => e.node === id && e.effect.type === 'kv-events').flatMap((e) => (e.effect.type === 'kv-events' ? e.effect.events : []));
+      assert.deepEqual(watched.map((e) => [e.type, e.kv.value, e.revision]), [['put', '1', 1], ['put', '2', 2]], `${id} told its watches of both changes, in order`);
+    }
   });
 
   it('a write at a follower goes to the leader and is answered at the follower, from its own apply', () => {

@@ -96,6 +96,7 @@ export class KvService {
       if (entry.data.kind !== 'kv') continue;
       const op = entry.data.op;
       const result = this.store.apply(op, index);
+      if (result.ok && result.events.length > 0) this.m.out.emit({ type: 'kv-events', events: result.events });
       if (this.m.role === 'leader' && (op.kind === 'sessionGrant' || op.kind === 'sessionKeepAlive' || op.kind === 'sessionRevoke')) this.m.sessions.applied(op.id);
       const origin = entry.data.origin;
       if (origin?.node !== this.m.selfId) continue;
@@ -152,7 +153,7 @@ export class KvService {
   onRequest(id: number, request: KvRequest): void {
     const m = this.m;
     if (this.writes.size + this.reads.size >= MAX_PENDING) return this.fail(id, 'busy', `${MAX_PENDING} requests already wait at this node`);
-    if (request.kind === 'read' && request.consistency === 'serializable') return m.out.kvAnswer(id, this.answerRead(request.read));
+    if (request.kind === 'read' && (request.consistency === 'serializable' || request.read.kind === 'events')) return m.out.kvAnswer(id, this.answerRead(request.read));
     if (m.role !== 'leader' && m.leaderId === null) return this.fail(id, 'no-leader', 'no leader is known (an election is under way); retry');
     const number = this.newRequest();
     if (request.kind === 'write') {
@@ -284,6 +285,10 @@ export class KvService {
   }
 
   private answerRead(read: KvRead): KvAnswer {
+    if (read.kind === 'events') {
+      const found = this.store.eventsSince(read.fromRevision, read.filter);
+      return found.ok ? { ok: true, kind: 'events', events: found.events, revision: found.revision } : { ok: false, code: found.code, message: found.message };
+    }
     if (read.kind === 'get') {
       const { kv, revision } = this.store.read(read.key);
       return { ok: true, kind: 'read', range: { kvs: kv ? [kv] : [], more: false, revision } };

@@ -561,6 +561,8 @@ function formatEffect(e: RaftTestEffect): string | null {
       return `command #${e.id} ${e.result.ok ? `ok: ${e.result.detail}` : `failed ${e.result.code}: ${e.result.message}`}`;
     case 'kv-answer':
       return `kv #${e.id} ${JSON.stringify(e.answer)}`;
+    case 'kv-events':
+      return `kv-events ${e.events.map((x) => `${x.type} ${x.kv.key}@${x.revision}`).join(', ')}`;
     case 'shutdown-ready':
       return 'shutdown-ready';
     case 'refused':

@@ -152,6 +152,8 @@ export class SimHost {
       case 'kv-answer':
         this.io.kvAnswer?.(output.id, output.answer);
         return;
+      case 'kv-events':
+        return;
       case 'command-result':
       case 'peers':
       case 'bootstrap-waiting':

@@ -137,6 +137,7 @@ function toRequest(input: KvInput): KvRequest {
 /** What the client learned: the checker's output, `unknown`, or null for no effect (left out of the history). */
 function outputOf(input: KvInput, answer: KvAnswer): KvOutput | 'unknown' | null {
   if (!answer.ok) return answer.code === 'timeout' || answer.code === 'shutting-down' ? (input.kind === 'get' ? null : 'unknown') : null;
+  if (answer.kind === 'events') throw new Error('a watch answer for a client operation');
   if (answer.kind === 'read') {
     const kv = answer.range.kvs[0];
     return { value: kv?.value ?? null, modRevision: kv?.modRevision ?? 0 };

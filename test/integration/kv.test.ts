@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { createApiClient, type ApiClient } from '../../daemon/api/client.js';
+import { SseParser } from '../../daemon/api/sse.js';
 import { ApiError, ApiUnreachableError, KvCompareFailedError } from '../../daemon/api/errors.js';
 import { checkLinearizability } from '../../protocols/check/linearizability.js';
 import { kvModel, type KvInput, type KvOperation, type KvOutput } from '../../protocols/check/kv-model.js';
@@ -33,6 +34,23 @@ function httpJson(socketPath: string, method: string, path: string, body: unknow
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
+}
+
+/** Watches `prefix` on a daemon; `first` resolves with the key of the first delete it reports. */
+function watchDeletes(socketPath: string, prefix: string): { first: Promise<string>; close: () => void } {
+  let req: ReturnType<typeof request> | null = null;
+  const first = new Promise<string>((resolve, reject) => {
+    const parser = new SseParser();
+    req = request({ socketPath, path: `/v1/kv/watch?prefix=${encodeURIComponent(prefix)}` }, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        for (const m of parser.feed(chunk)) if (m.event === 'delete') resolve((JSON.parse(m.data) as { kv: { key: string } }).kv.key);
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  return { first, close: () => req?.destroy() };
 }
 
 /** What one client learned of one operation: its output, `unknown`, or null when it had no effect. */
@@ -136,12 +154,15 @@ describe('key-value store on 3 real raft daemons', { timeout: 120_000 }, () => {
     const session = await httpJson(holder.socket, 'POST', '/v1/sessions', { ttlMs: 60_000 });
     await cluster.client(holder.index).kvPut('services/web', holder.name, { session: session.id as string });
     assert.equal((await cluster.client(other.index).kvGet('services/web')).kv?.value, holder.name);
+    const watched = watchDeletes(other.socket, 'services/');
     cluster.signal(holder.index, 'SIGKILL');
     await cluster.waitExit(holder.index);
     const killedAt = Date.now();
     await cluster.waitFor('the session\'s key deleted', 20_000, async () => ((await cluster.client(other.index).kvGet('services/web')).kv === null ? true : null));
     // Well before the session's 60 s TTL: the failure detector ended it.
     assert.ok(Date.now() - killedAt < 20_000);
+    assert.deepEqual(await watched.first, 'services/web', 'a watch on another node saw the key go');
+    watched.close();
   });
 
   it('under bully every key-value request is 501 not-raft', async () => {
