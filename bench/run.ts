@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster, type ReceivedEvent } from '../test/support/local-cluster.js';
 import { readJobRecords, runningJobs, startRun, stopRun, type JobRecord } from '../test/support/run-job.js';
-import { parseNumberOptions, percentile, summarize } from './stats.js';
+import { parseNumberOptions, summarize } from './stats.js';
 
 export async function run(args: string[]): Promise<void> {
   const opts = parseNumberOptions(args, { trials: 10 });
@@ -72,10 +72,11 @@ export async function run(args: string[]): Promise<void> {
       await cluster.waitForStates(survivor, Object.fromEntries(cluster.nodes.map((n) => [n.name, 'alive'])), 20_000);
       await cluster.waitHealthy();
     }
-    const p50Failover = percentile(failover, 50);
     console.log(summarize('kill -9 of the leader → a survivor sees the new leader (fail-over)', failover));
-    console.log(summarize('kill -9 of the leader → a child runs on the new leader', toChild, { p50: Math.round(p50Failover + 50) }));
-    console.log(`  child start minus fail-over, per trial: p50 ${Math.round(percentile(toChild.map((t, i) => t - failover[i]!), 50))} ms (target ≤ 50 ms)`);
+    console.log(summarize('kill -9 of the leader → a child runs on the new leader', toChild));
+    // The target is per trial: a fail-over sometimes waits out the old lease (no connection-closed
+    // hint), so the medians of the two columns can come from different kinds of trial.
+    console.log(summarize('the child on the new leader, after the fail-over of the same trial', toChild.map((t, i) => t - failover[i]!), { p50: 50 }));
   } finally {
     await Promise.all(runs.map((r) => stopRun(r)));
     await cluster.stop();

@@ -4,12 +4,12 @@
  * ApiError; a reply that is not Conclave's API at all (another server on that port) becomes
  * NotConclaveApiError, which names the status and content type and never echoes the body. A
  * key-value write whose compare-and-set lost is KvCompareFailedError, an ApiError that also
- * carries the key's revisions now.
+ * carries the key's revisions now. /v1/events and /v1/kv/watch are read by one server-sent
+ * events reader (streamSse).
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeEventType } from '../../protocols/host/events.js';
-import type { KeyRevisions } from '../../protocols/kv/types.js';
-import type { Codec } from '../../protocols/types.js';
+import type { KeyRevisions, KvEvent, KvWatchFilter } from '../../protocols/kv/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
 import { ApiError, ApiUnreachableError, KvCompareFailedError, NotConclaveApiError } from './errors.js';
@@ -98,6 +98,14 @@ export interface ApiClient {
   kvDeletePrefix(prefix: string): Promise<KvDeleteResponse>;
   /** If every compare holds, applies `success`, else `failure`, atomically; `succeeded` says which. */
   kvTxn(request: KvTxnRequest): Promise<KvTxnResponse>;
+  /**
+   * Streams the changes to one key or to every key under a prefix into `onEvent`, in revision
+   * order with no gaps: from `fromRevision` out of the daemon's history when given (ApiError 410
+   * `compacted`, naming the oldest revision held, when it no longer reaches back that far), else
+   * from the next change. Resolves when the daemon ends the stream or `signal` aborts; the caller
+   * resumes from the revisions it has seen. One write can change several keys at one revision.
+   */
+  kvWatch(filter: KvWatchFilter, onEvent: (event: KvEvent) => void, opts?: KvWatchOptions): Promise<void>;
 }
 
 export interface KvReadOptions {
@@ -114,6 +122,14 @@ export interface EventsOptions {
    * fields of the wrong type. Skipped events never reach `onEvent`; the stream goes on.
    */
   onIgnored?: (reason: string) => void;
+}
+
+export interface KvWatchOptions {
+  /** The first revision wanted (at least 1); absent: from the next change. */
+  fromRevision?: number;
+  signal?: AbortSignal;
+  /** Called once the daemon has accepted the watch (before any event): a reconnecting caller resets its back-off. */
+  onOpen?: () => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -184,19 +200,34 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     kvDelete: async (key, delOpts = {}) => call<KvDeleteResponse>('DELETE', kvPath({ key, ifModRevision: delOpts.ifModRevision }), SHAPES.kvDelete, undefined, COMMAND_EXTRA_WAIT_MS),
     kvDeletePrefix: async (prefix) => call<KvDeleteResponse>('DELETE', kvPath({ prefix }), SHAPES.kvDelete, undefined, COMMAND_EXTRA_WAIT_MS),
     kvTxn: (request) => call<KvTxnResponse>('POST', '/v1/kv/txn', SHAPES.kvTxn, request, COMMAND_EXTRA_WAIT_MS),
+    kvWatch: async (filter, onEvent, watchOpts = {}) => {
+      const path = kvPath({ ...filter, fromRevision: watchOpts.fromRevision }, KV_WATCH_PATH);
+      const onMessage = (name: string, value: unknown) => {
+        // Other event names would be a newer daemon's additions; a put or delete that cannot be
+        // read is not skipped, since the caller's no-gap bookkeeping would silently lose it.
+        if (name !== 'put' && name !== 'delete') return;
+        if (!isKvEvent(value) || value.type !== name) throw new NotConclaveApiError(address, 200, 'text/event-stream', `a ${name} event of another shape`);
+        onEvent(value);
+      };
+      await streamSse(address, base, timeoutMs, path, onMessage, watchOpts.signal, watchOpts.onOpen);
+    },
   };
 }
 
+/** Not imported from kv-watch.ts: that is the server's module. */
+const KV_WATCH_PATH = '/v1/kv/watch';
+
 /**
- * `/v1/kv?key=…&…`, never `/v1/kv/{key}`: a URL path cannot spell a key with a `.` or `..`
- * segment (it is normalized away), nor the key `txn`. Absent fields are left out.
+ * `/v1/kv?key=…&…` (or `path?key=…`), never `/v1/kv/{key}`: a URL path cannot spell a key with a
+ * `.` or `..` segment (it is normalized away), nor the keys `txn` and `watch`. Absent fields are
+ * left out.
  */
-function kvPath(fields: Readonly<Record<string, string | number | undefined>>): string {
+function kvPath(fields: Readonly<Record<string, string | number | undefined>>, path = '/v1/kv'): string {
   const query = Object.entries(fields)
     .filter((field): field is [string, string | number] => field[1] !== undefined)
     .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
     .join('&');
-  return `/v1/kv?${query}`;
+  return `${path}?${query}`;
 }
 
 /** A serializable read is answered from this node's store at once; a linearizable one may wait on the leader. */
@@ -217,19 +248,33 @@ async function streamEvents(
   base: (method: string, path: string) => RequestOptions,
   timeoutMs: number,
   onEvent: (event: StreamEvent) => void,
-  opts: EventsOptions,
+  { signal, types, onIgnored }: EventsOptions,
 ): Promise<void> {
   const { streamEventCodec } = await import('./event-codec.js');
-  return await streamParsedEvents(address, base, timeoutMs, streamEventCodec, onEvent, opts);
+  const query = types && types.length > 0 ? `?types=${encodeURIComponent(types.join(','))}` : '';
+  const onMessage = (_name: string, value: unknown) => {
+    const parsed = streamEventCodec.parse(value);
+    if (parsed.ok) onEvent(parsed.value);
+    else onIgnored?.(parsed.reason);
+  };
+  await streamSse(address, base, timeoutMs, `/v1/events${query}`, onMessage, signal);
 }
 
-function streamParsedEvents(
+/**
+ * GETs `path` as a server-sent event stream and hands each event to `onMessage`: its name and
+ * its data parsed as JSON (comments, keep-alives included, never reach it). Resolves when the
+ * daemon ends the stream or `signal` aborts. A reply other than 200 rejects as the other calls
+ * do; so do a stream silent for EVENTS_IDLE_TIMEOUT_MS, data that is not JSON, and anything
+ * `onMessage` throws (the stream is closed then).
+ */
+function streamSse(
   address: string,
   base: (method: string, path: string) => RequestOptions,
   timeoutMs: number,
-  streamEventCodec: Codec<StreamEvent>,
-  onEvent: (event: StreamEvent) => void,
-  { signal, types, onIgnored }: EventsOptions,
+  path: string,
+  onMessage: (name: string, value: unknown) => void,
+  signal?: AbortSignal,
+  onOpen?: () => void,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
@@ -248,8 +293,7 @@ function streamParsedEvents(
     };
     const onAbort = () => finish();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const query = types && types.length > 0 ? `?types=${encodeURIComponent(types.join(','))}` : '';
-    const options = base('GET', `/v1/events${query}`);
+    const options = base('GET', path);
     options.headers = { ...options.headers, accept: 'text/event-stream' };
     const req = process.getBuiltinModule('node:http').request(options);
     let timer = setTimeout(() => req.destroy(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
@@ -265,6 +309,12 @@ function streamParsedEvents(
       const type = mediaType(incoming(res, ''));
       if (type !== 'text/event-stream') {
         finish(new NotConclaveApiError(address, 200, type, 'not an event stream'));
+        return;
+      }
+      try {
+        onOpen?.();
+      } catch (err) {
+        finish(err);
         return;
       }
       const idle = () => {
@@ -285,10 +335,8 @@ function streamParsedEvents(
             finish(new NotConclaveApiError(address, 200, 'text/event-stream', 'an event that is not JSON'));
             return;
           }
-          const parsed = streamEventCodec.parse(value);
           try {
-            if (parsed.ok) onEvent(parsed.value);
-            else onIgnored?.(parsed.reason);
+            onMessage(message.event, value);
           } catch (err) {
             finish(err);
             return;
@@ -325,6 +373,16 @@ function isKeyValue(value: unknown): boolean {
 
 function isRevisions(value: unknown): value is NonNullable<KeyRevisions> {
   return isObject(value) && typeof value.createRevision === 'number' && typeof value.modRevision === 'number' && typeof value.version === 'number';
+}
+
+/**
+ * A watch event, checked by hand (the zod codecs are not loaded for this): its type, its revision
+ * (what a resuming caller counts on), and a key-value (a delete's holds the key, the deleting
+ * revision and empty fields); `prevKv` only when present.
+ */
+function isKvEvent(value: unknown): value is KvEvent {
+  return isObject(value) && (value.type === 'put' || value.type === 'delete') && Number.isSafeInteger(value.revision) &&
+    isKeyValue(value.kv) && (value.prevKv === undefined || isKeyValue(value.prevKv));
 }
 
 /**

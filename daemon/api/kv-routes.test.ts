@@ -161,14 +161,23 @@ describe('/v1/kv', () => {
     await call('DELETE', '/v1/kv/jobs/a');
     await call('PUT', '/v1/kv/other', { value: 'y' });
     await call('PUT', '/v1/kv/jobs/c', { value: '4' });
-    while (w.events.length < 4) await new Promise((r) => setTimeout(r, 10));
+    // One write that deletes two keys: two events at one revision, both delivered.
+    await call('DELETE', '/v1/kv?prefix=jobs/');
+    while (w.events.length < 6) await new Promise((r) => setTimeout(r, 10));
     w.close();
-    assert.deepEqual(w.events.map((e) => [e.event, e.data.kv.key, e.data.revision]), [['put', 'jobs/b', 3], ['put', 'jobs/a', 4], ['delete', 'jobs/a', 5], ['put', 'jobs/c', 7]]);
+    assert.deepEqual(w.events.map((e) => [e.event, e.data.kv.key, e.data.revision]), [
+      ['put', 'jobs/b', 3],
+      ['put', 'jobs/a', 4],
+      ['delete', 'jobs/a', 5],
+      ['put', 'jobs/c', 7],
+      ['delete', 'jobs/b', 8],
+      ['delete', 'jobs/c', 8],
+    ]);
     const fromNow = await openWatch('key=other');
     await call('PUT', '/v1/kv/other', { value: 'z' });
     while (fromNow.events.length < 1) await new Promise((r) => setTimeout(r, 10));
     fromNow.close();
-    assert.deepEqual(fromNow.events.map((e) => [e.data.kv.value, e.data.revision]), [['z', 8]], 'without fromRevision: from the next change');
+    assert.deepEqual(fromNow.events.map((e) => [e.data.kv.value, e.data.revision]), [['z', 9]], 'without fromRevision: from the next change');
     source.kvStore = createKvStore({ ...DEFAULT_KV_LIMITS, historyRevisions: 2 });
     for (let i = 0; i < 5; i++) await call('PUT', '/v1/kv/k', { value: String(i) });
     const gone = await openWatch('key=k&fromRevision=1');

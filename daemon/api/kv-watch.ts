@@ -7,7 +7,8 @@
  * when it no longer reaches back that far); from the next change otherwise.
  *
  * Joining the live changes before reading the history, and sending a live change only above the
- * revision the history ran up to, loses and repeats nothing in between. Watches are capped per
+ * revision the history ran up to, loses and repeats nothing in between (events of one write share
+ * a revision, so after that nothing is filtered by revision). Watches are capped per
  * listener, and a client that stops reading is dropped once its unsent bytes pass a bound, never
  * buffered without limit (as /v1/events streams are).
  */
@@ -40,11 +41,11 @@ export async function watch(_req: IncomingMessage, res: ServerResponse, url: URL
 
   // Join the live changes first; hold them until the history is out.
   let held: KvEvent[] | null = [];
-  let sentUpTo = 0;
   let closed = false;
+  // One write can change several keys (a prefix delete, a txn): its events share a revision, so
+  // nothing is skipped by revision except what the history already held.
   const send = (e: KvEvent) => {
-    if (closed || e.revision <= sentUpTo || !matches(e)) return;
-    sentUpTo = e.revision;
+    if (closed || !matches(e)) return;
     res.write(`id: ${e.revision}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
     if (res.writableLength > MAX_UNSENT_BYTES) close();
   };
@@ -75,11 +76,11 @@ export async function watch(_req: IncomingMessage, res: ServerResponse, url: URL
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.on('close', close);
     if (from !== null) for (const e of answer.events) send(e);
-    sentUpTo = Math.max(sentUpTo, answer.revision);
+    // The changes that came while the history was read: those up to its revision are in it.
     const live = held;
     held = null;
-    for (const e of live) send(e);
-    res.write(formatSseComment(`watching from revision ${sentUpTo + 1}`));
+    for (const e of live) if (e.revision > answer.revision) send(e);
+    res.write(formatSseComment(`watching from revision ${answer.revision + 1}`));
     keepAlive = setInterval(() => res.write(formatSseComment('keep-alive')), KEEP_ALIVE_MS);
     keepAlive.unref();
   } catch (err) {

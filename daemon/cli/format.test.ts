@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from '../api/testing.js';
 import type { LeaderResponse, StatusResponse } from '../api/types.js';
 import { shortId } from '../../shared/format.js';
-import { alignTable, formatKvList, formatKvTxn, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
+import { alignTable, formatKvEvent, formatKvList, formatKvTxn, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 describe('CLI formatting', () => {
   it('alignTable pads each column to its widest cell and leaves no trailing spaces', () => {
@@ -110,6 +110,16 @@ describe('CLI formatting', () => {
     const unescape = (field: string) => field.replace(/\\(.)/g, (_, c: string) => ({ t: '\t', n: '\n', r: '\r', '\\': '\\' })[c]!);
     assert.deepEqual(lines.map((line) => line.split('\t').map(unescape)), kvs.map((k) => [k.key, k.value]));
     assert.equal(formatKvList([]), '');
+  });
+
+  it('formatKvEvent: `put KEY=VALUE @REVISION` or `delete KEY @REVISION` on one line, escaped as kv ls escapes', () => {
+    const kv = (key: string, value: string, modRevision: number) => ({ key, value, createRevision: 3, modRevision, version: 1, session: null });
+    assert.equal(formatKvEvent({ type: 'put', kv: kv('app/db', 'postgres://a b', 7), revision: 7 }), 'put app/db=postgres://a b @7');
+    assert.equal(formatKvEvent({ type: 'put', kv: kv('a\tb', 'x\ny\r\\', 8), revision: 8 }), 'put a\\tb=x\\ny\\r\\\\ @8');
+    assert.equal(formatKvEvent({ type: 'put', kv: kv('k', '', 9), revision: 9 }), 'put k= @9', 'an empty value');
+    // A delete's kv holds the key and the deleting revision, nothing else; prevKv is not shown.
+    const deleted = { type: 'delete' as const, kv: { key: 'line\nbreak', value: '', createRevision: 0, modRevision: 10, version: 0, session: null }, prevKv: kv('line\nbreak', 'old', 4), revision: 10 };
+    assert.equal(formatKvEvent(deleted), 'delete line\\nbreak @10');
   });
 
   it('formatKvTxn names each operation of the branch that ran; a result kind it does not know is named, not dropped', () => {

@@ -2,7 +2,7 @@
 import { MEMBER_STATES } from '../../protocols/types.js';
 import { formatDuration, shortId } from '../../shared/format.js';
 import type { NodeId } from '../../protocols/types.js';
-import type { KeyRevisions, KeyValue } from '../../protocols/kv/types.js';
+import type { KeyRevisions, KeyValue, KvEvent } from '../../protocols/kv/types.js';
 import type { KvDeleteResponse, KvTxnRequest, KvTxnResponse, LeaderResponse, MemberResponse, NodeRef, RaftResponse, StatusResponse } from '../api/types.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
@@ -129,14 +129,29 @@ export function formatLeaderChange(at: string, leader: NodeRef | null, term: num
 
 const KV_FIELD_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
+/** A key or value on one line: a backslash, tab, newline or carriage return written `\\`, `\t`, `\n`, `\r`. */
+function kvField(text: string): string {
+  return text.replace(/[\\\t\n\r]/g, (c) => KV_FIELD_ESCAPES[c]!);
+}
+
 /**
  * `conclave kv ls`: one `KEY<TAB>VALUE` line per key. A backslash, tab, newline or carriage
  * return in either is written `\\`, `\t`, `\n`, `\r`, so each key stays one line that splits
  * at its one tab (PostgreSQL's COPY text format); `--json` gives the exact strings.
  */
 export function formatKvList(kvs: readonly KeyValue[]): string {
-  const field = (text: string) => text.replace(/[\\\t\n\r]/g, (c) => KV_FIELD_ESCAPES[c]!);
-  return kvs.map((kv) => `${field(kv.key)}\t${field(kv.value)}`).join('\n');
+  return kvs.map((kv) => `${kvField(kv.key)}\t${kvField(kv.value)}`).join('\n');
+}
+
+/**
+ * `conclave kv watch`: `put KEY=VALUE @REVISION` or `delete KEY @REVISION`, key and value escaped
+ * as `kv ls` escapes them, so each change is one line whose revision is its last word. A key that
+ * holds `=` makes the split ambiguous: `--json` gives the exact strings.
+ */
+export function formatKvEvent(event: KvEvent): string {
+  return event.type === 'put'
+    ? `put ${kvField(event.kv.key)}=${kvField(event.kv.value)} @${event.revision}`
+    : `delete ${kvField(event.kv.key)} @${event.revision}`;
 }
 
 /** `conclave kv put`: `put "app/db" at revision 7` (keys are JSON-quoted: any character stays on the line). */

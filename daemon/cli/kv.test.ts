@@ -1,15 +1,18 @@
 /** `conclave kv …`, run in-process against an API server whose fake source keeps a real store, over its Unix socket. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { Command, CommanderError } from 'commander';
+import { createKvStore } from '../../protocols/kv/store.js';
+import { DEFAULT_KV_LIMITS, type KvEvent } from '../../protocols/kv/types.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { FakeControlSource } from '../api/testing.js';
 import { exitCodeOf } from '../errors.js';
-import { registerKvCommands } from './kv.js';
+import { KvWatchCursor, registerKvCommands } from './kv.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-kv-cli-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
@@ -22,15 +25,18 @@ interface Run {
   error: Error | null;
 }
 
-/** Runs `conclave <args>` with `stdin` as its standard input, the way main.ts does: usage errors exit 2, others their exitCode; or the code the command set. */
-async function conclave(args: string[], stdin: (string | Uint8Array)[] = []): Promise<Run> {
-  const run: Run = { code: 0, out: '', err: '', error: null };
+/**
+ * Runs `conclave <args>` with `stdin` as its standard input, the way main.ts does: usage errors exit 2, others their exitCode; or the code the command set.
+ * `interrupt` stands for Ctrl-C (`kv watch` runs until it aborts); `run` is filled in as the command goes, for a test that reads a watch's output meanwhile.
+ */
+async function conclave(args: string[], stdin: (string | Uint8Array)[] = [], interrupt?: AbortSignal, run: Run = { code: 0, out: '', err: '', error: null }): Promise<Run> {
   const program = new Command('conclave').exitOverride().configureOutput({ writeOut: (s) => (run.err += s), writeErr: (s) => (run.err += s) });
   registerKvCommands(program, {
     out: (text) => (run.out += text),
     err: (text) => (run.err += text),
     isTty: false,
     setExitCode: (code) => (run.code = code),
+    ...(interrupt ? { interrupt } : {}),
     stdin: async function* () {
       yield* stdin;
     },
@@ -42,6 +48,116 @@ async function conclave(args: string[], stdin: (string | Uint8Array)[] = []): Pr
     run.code = err instanceof CommanderError ? 2 : exitCodeOf(err);
   }
   return run;
+}
+
+/** A `conclave kv watch …` left running: its output so far, and `stop()` (Ctrl-C), which resolves with how it ended. */
+interface Watching {
+  run: Run;
+  /** Its stdout lines so far. */
+  lines(): string[];
+  /** Resolves once it has printed at least `count` lines (more than that is for the test's assertions to catch). */
+  printed(count: number): Promise<void>;
+  /** Resolves when the command has ended by itself. */
+  done: Promise<Run>;
+  stop(): Promise<Run>;
+}
+
+function startWatch(args: string[]): Watching {
+  const run: Run = { code: 0, out: '', err: '', error: null };
+  const interrupt = new AbortController();
+  const done = conclave(['kv', 'watch', ...args], [], interrupt.signal, run);
+  const lines = () => run.out.split('\n').filter(Boolean);
+  return {
+    run,
+    lines,
+    printed: (count) => until(() => lines().length >= count, () => `${count} lines from kv watch ${args.join(' ')}; stdout so far ${JSON.stringify(run.out)}, stderr ${JSON.stringify(run.err)}`),
+    done,
+    stop: () => {
+      interrupt.abort();
+      return done;
+    },
+  };
+}
+
+/** Far above what any wait here takes: not a bound on speed, only so that a broken behaviour fails naming what it waited for instead of hanging. */
+const GIVE_UP_MS = 30_000;
+
+/** Resolves once `done()` holds, checking every few ms; rejects naming `what` after GIVE_UP_MS. */
+async function until(done: () => boolean, what: string | (() => string)): Promise<void> {
+  const deadline = performance.now() + GIVE_UP_MS;
+  while (!done()) {
+    if (performance.now() > deadline) throw new Error(`still waiting, after ${GIVE_UP_MS} ms, for ${typeof what === 'string' ? what : what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/**
+ * A pass-through to the API server on a socket of its own, which a test can `cut` (end every
+ * stream open through it, as a daemon ending its side would), `hold` (park new requests until
+ * `release`) and `stop` and `start` again (the daemon going away and coming back).
+ */
+class Proxy {
+  /** The URL of every request that reached it, in order. */
+  readonly requests: string[] = [];
+  private readonly cutters = new Set<() => void>();
+  private held: (() => void)[] | null = null;
+  private server: Server | null = null;
+
+  constructor(readonly socketPath: string, private readonly upstreamPath: string) {}
+
+  async start(): Promise<void> {
+    rmSync(this.socketPath, { force: true });
+    const server = createServer((req, res) => this.forward(req, res));
+    await new Promise<void>((resolve) => server.listen(this.socketPath, resolve));
+    this.server = server;
+  }
+
+  /** Stops listening first, so that the streams it then breaks cannot reconnect through it. */
+  async stop(): Promise<void> {
+    const server = this.server!;
+    this.server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  }
+
+  hold(): void {
+    this.held = [];
+  }
+
+  release(): void {
+    const parked = this.held ?? [];
+    this.held = null;
+    for (const forward of parked) forward();
+  }
+
+  cut(): void {
+    for (const cutter of [...this.cutters]) cutter();
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    this.requests.push(req.url ?? '');
+    const go = () => {
+      const upstream = request({ socketPath: this.upstreamPath, method: req.method, path: req.url, headers: req.headers, agent: false }, (reply) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.pipe(res);
+        const cutter = () => {
+          reply.unpipe(res);
+          upstream.destroy();
+          res.end();
+        };
+        this.cutters.add(cutter);
+        res.on('close', () => {
+          this.cutters.delete(cutter);
+          upstream.destroy();
+        });
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    };
+    if (this.held) this.held.push(go);
+    else go();
+  }
 }
 
 /** The one line a --json failure prints on stdout. */
@@ -256,11 +372,141 @@ describe('conclave kv', () => {
   });
 
   it('command-line mistakes exit 2: no subcommand, an unknown one, a missing key or value, an unknown flag', async () => {
-    for (const args of [['kv'], ['kv', 'watch', 'k'], ['kv', 'get'], ['kv', 'put', 'k'], ['kv', 'get', 'k', '--frobnicate'], ['kv', 'ls', 'a', 'b']]) {
-      const run = await conclave([...args, '--api', addr]);
+    const mistakes = [
+      ['kv'], ['kv', 'frobnicate', 'k'], ['kv', 'get'], ['kv', 'put', 'k'], ['kv', 'get', 'k', '--frobnicate'], ['kv', 'ls', 'a', 'b'],
+      ['kv', 'watch'], ['kv', 'watch', '', '--key'], ['kv', 'watch', 'p/', '--from-revision', '0'], ['kv', 'watch', 'p/', '--from-revision', 'x'],
+    ];
+    for (const args of mistakes) {
+      // Interrupted from the start: a watch that wrongly ran would end at once with 0, not hang.
+      const run = await conclave([...args, '--api', addr], [], AbortSignal.abort());
       assert.equal(run.code, 2, args.join(' '));
     }
     assert.equal(source.kvRequests.length, 0);
+  });
+
+  it('watch --from-revision prints the history, then each change as it is made, one escaped line per change, until interrupted (exit 0)', async () => {
+    for (const [key, value] of [['jobs/a', '1'], ['other', 'x'], ['jobs/b', 'two\tcols']]) await kv(['put', key, value]);
+    const w = startWatch(['jobs/', '--from-revision', '2', '--api', addr]);
+    await w.printed(1);
+    await kv(['put', 'jobs/a', 'line\nbreak \\']);
+    await kv(['put', 'other', 'y']);
+    await kv(['del', 'jobs/b']);
+    await w.printed(3);
+    const run = await w.stop();
+    assert.deepEqual([run.code, run.err, run.error], [0, '', null]);
+    assert.equal(run.out, 'put jobs/b=two\\tcols @3\nput jobs/a=line\\nbreak \\\\ @4\ndelete jobs/b @6\n');
+  });
+
+  it('watch --key --json prints each event as one JSON line; without --from-revision it starts after the revision it reads first', async () => {
+    await kv(['put', 'jobs/a', 'before']);
+    await kv(['put', 'jobs/ab', 'another key']);
+    const w = startWatch(['jobs/a', '--key', '--json', '--api', addr]);
+    await until(() => source.kvListeners.size === 1, 'the watch to be open on the daemon');
+    await kv(['put', 'jobs/ab', 'still another key']);
+    await kv(['put', 'jobs/a', 'after']);
+    await kv(['del', 'jobs/a']);
+    await w.printed(2);
+    const run = await w.stop();
+    assert.equal(run.code, 0);
+    const events = w.lines().map((line) => JSON.parse(line) as KvEvent);
+    assert.deepEqual(events, [
+      { type: 'put', kv: { key: 'jobs/a', value: 'after', createRevision: 1, modRevision: 4, version: 2, session: null }, prevKv: { key: 'jobs/a', value: 'before', createRevision: 1, modRevision: 1, version: 1, session: null }, revision: 4 },
+      { type: 'delete', kv: { key: 'jobs/a', value: '', createRevision: 0, modRevision: 5, version: 0, session: null }, prevKv: { key: 'jobs/a', value: 'after', createRevision: 1, modRevision: 4, version: 2, session: null }, revision: 5 },
+    ]);
+    const reads = source.kvRequests.filter((r) => r.kind === 'read');
+    assert.deepEqual(reads.slice(-2), [
+      { kind: 'read', read: { kind: 'range', prefix: 'jobs/a', limit: 1 }, consistency: 'serializable' },
+      { kind: 'read', read: { kind: 'events', fromRevision: 3, filter: { key: 'jobs/a' } }, consistency: 'serializable' },
+    ], 'the store was at revision 2: the watch starts at 3');
+  });
+
+  it('watch reconnects when the stream ends and when the daemon goes away, resuming without losing or repeating a change', async () => {
+    const proxy = new Proxy(join(workDir, `proxy${serial++}.sock`), api.socketPath!);
+    await proxy.start();
+    await kv(['put', 'p/a', '1']);
+    await kv(['put', 'p/b', '2']);
+    const w = startWatch(['p/', '--from-revision', '2', '--api', `unix:${proxy.socketPath}`]);
+    await w.printed(1);
+    await kv(['put', 'p/c', '3']);
+    await w.printed(2);
+    // The daemon ends the stream; what is written before the watch is back must still come.
+    proxy.hold();
+    proxy.cut();
+    await until(() => proxy.requests.length >= 2, 'the watch to ask again');
+    await kv(['put', 'p/d', '4']);
+    await kv(['put', 'q', 'not watched']);
+    proxy.release();
+    await w.printed(3);
+    await kv(['put', 'p/e', '5']);
+    await w.printed(4);
+    // The daemon goes away, and comes back after a change was made.
+    await proxy.stop();
+    await kv(['put', 'p/f', '6']);
+    await proxy.start();
+    await w.printed(5);
+    const run = await w.stop();
+    await proxy.stop();
+    assert.equal(run.code, 0);
+    assert.deepEqual(w.lines(), ['put p/b=2 @2', 'put p/c=3 @3', 'put p/d=4 @4', 'put p/e=5 @6', 'put p/f=6 @7']);
+    // Each time from the last revision seen, whose event the daemon sends again and the watch passes over.
+    assert.deepEqual(proxy.requests, ['/v1/kv/watch?prefix=p%2F&fromRevision=2', '/v1/kv/watch?prefix=p%2F&fromRevision=3', '/v1/kv/watch?prefix=p%2F&fromRevision=6']);
+    const notices = run.err.split('\n').filter(Boolean);
+    assert.equal(notices.length, 2, run.err);
+    assert.match(notices[0]!, /^conclave: the daemon at unix:.* ended the watch; reconnecting from revision 3…$/);
+    assert.match(notices[1]!, /^conclave: cannot reach the conclave API at unix:.*; reconnecting from revision 6…$/);
+  });
+
+  it('watch keeps trying a daemon that is not there yet, says so once on stderr, and follows it once it answers', async () => {
+    const proxy = new Proxy(join(workDir, `proxy${serial++}.sock`), api.socketPath!);
+    await kv(['put', 'p/a', '1']);
+    const w = startWatch(['p/', '--api', `unix:${proxy.socketPath}`]);
+    await until(() => w.run.err !== '', 'a notice on stderr');
+    await proxy.start();
+    await until(() => source.kvListeners.size === 1, 'the watch to be open on the daemon');
+    await kv(['put', 'p/b', '2']);
+    await w.printed(1);
+    const run = await w.stop();
+    await proxy.stop();
+    assert.deepEqual([run.code, run.out], [0, 'put p/b=2 @2\n']);
+    assert.match(run.err, /^conclave: cannot reach the conclave API at unix:.*proxy.*; reconnecting…\n$/);
+  });
+
+  it('watch from a compacted revision exits 1 saying how to resume, at the start or on a reconnect; --json prints the error', async () => {
+    source.kvStore = createKvStore({ ...DEFAULT_KV_LIMITS, historyRevisions: 2 });
+    for (let i = 0; i < 5; i++) await kv(['put', 'k', String(i)]);
+    const atStart = await startWatch(['k', '--key', '--from-revision', '1', '--api', addr]).done;
+    assert.equal(atStart.code, 1);
+    assert.equal(atStart.error?.name, 'ApiError');
+    assert.equal((atStart.error as Error & { code?: string }).code, 'compacted');
+    assert.match(atStart.error!.message, /oldest revision held is 4.*re-read with `conclave kv get 'k' --json`, then watch again with --from-revision set to its "revision" plus 1$/);
+    const asJson = await startWatch(['it\'s/', '--from-revision', '1', '--json', '--api', addr]).done;
+    assert.equal(asJson.code, 1);
+    assert.equal(jsonError(asJson).error.code, 'compacted');
+    assert.match(jsonError(asJson).error.message, /`conclave kv ls 'it'\\''s\/' --json`/, 'a prefix to re-read, quoted for the shell');
+
+    const proxy = new Proxy(join(workDir, `proxy${serial++}.sock`), api.socketPath!);
+    await proxy.start();
+    const w = startWatch(['k', '--key', '--from-revision', '5', '--api', `unix:${proxy.socketPath}`]);
+    await w.printed(1);
+    proxy.hold();
+    proxy.cut();
+    await until(() => proxy.requests.length >= 2, 'the watch to ask again');
+    for (let i = 0; i < 3; i++) await kv(['put', 'k', `while away ${i}`]);
+    proxy.release();
+    const run = await w.done;
+    await proxy.stop();
+    assert.equal(run.code, 1, 'history moved past revision 5 while the watch was away');
+    assert.equal((run.error as Error & { code?: string }).code, 'compacted');
+    assert.deepEqual(w.lines(), ['put k=4 @5']);
+  });
+
+  it('watch ends with exit 1 when the API refuses it: not-raft under bully', async () => {
+    source.kvRefusal = { ok: false, code: 'not-raft', message: 'the key-value store needs protocol: raft' };
+    for (const args of [['p/'], ['p/', '--from-revision', '1']]) {
+      const run = await startWatch([...args, '--api', addr]).done;
+      assert.equal(run.code, 1, args.join(' '));
+      assert.equal((run.error as Error & { code?: string }).code, 'not-raft');
+    }
   });
 });
 
@@ -300,5 +546,79 @@ describe('conclave kv, the binary', () => {
     const malformed = await binary(['txn'], '{');
     assert.equal(malformed.status, 2);
     assert.match(malformed.stderr, /^conclave: the txn on stdin is not JSON/);
+  });
+
+  /** Spawns dist's `conclave kv watch p/` and waits until its watch is open on the daemon. */
+  async function binaryWatch(): Promise<{ child: ChildProcessWithoutNullStreams; stdout: () => string; stderr: () => string; closed: Promise<[number | null, string | null]> }> {
+    const cli = new URL('./main.js', import.meta.url).pathname;
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONCLAVE_')));
+    const child = spawn(process.execPath, [cli, 'kv', 'watch', 'p/', '--api', `unix:${api.socketPath}`], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const closed = new Promise<[number | null, string | null]>((resolve) => child.on('close', (code, killedBy) => resolve([code, killedBy])));
+    await until(() => source.kvListeners.size === 1, () => `the watch to be open on the daemon; stderr ${JSON.stringify(stderr)}`);
+    return { child, stdout: () => stdout, stderr: () => stderr, closed };
+  }
+
+  const put = (key: string, value: string) => source.kv({ kind: 'write', op: { kind: 'put', key, value } });
+
+  it('watch prints each change until SIGINT or SIGTERM, which end it with exit 0 and its output flushed', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const watch = await binaryWatch();
+      await put('p/k', signal);
+      await until(() => watch.stdout().includes('\n'), () => `a line on stdout; stderr ${JSON.stringify(watch.stderr())}`);
+      watch.child.kill(signal);
+      assert.deepEqual(await watch.closed, [0, null], `${signal}: ${watch.stderr()}`);
+      assert.match(watch.stdout(), new RegExp(`^put p/k=${signal} @\\d+\\n$`));
+      assert.equal(watch.stderr(), '');
+      await until(() => source.kvListeners.size === 0, 'the watch to be closed on the daemon');
+    }
+  });
+
+  it('watch ends with exit 0, not an EPIPE crash, when its reader goes away (| head -1)', async () => {
+    const watch = await binaryWatch();
+    await put('p/first', '1');
+    await until(() => watch.stdout().includes('\n'), 'the first line');
+    watch.child.stdout.destroy();
+    await put('p/second', '2');
+    assert.deepEqual(await watch.closed, [0, null], watch.stderr());
+    assert.equal(watch.stderr(), '');
+  });
+});
+
+describe('kv watch: where a watch resumes (KvWatchCursor)', () => {
+  const event = (revision: number, key: string): KvEvent => ({ type: 'put', kv: { key, value: 'v', createRevision: revision, modRevision: revision, version: 1, session: null }, revision });
+  /** The keys `cursor` passes on out of `events`, delivered on one connection. */
+  const pass = (cursor: KvWatchCursor, events: KvEvent[]) => events.filter((e) => cursor.admit(e)).map((e) => `${e.kv.key}@${e.revision}`);
+
+  it('starts at --from-revision; resumes from the last revision seen and passes over what it already passed on', () => {
+    const cursor = new KvWatchCursor(4);
+    assert.equal(cursor.resume(), 4);
+    assert.deepEqual(pass(cursor, [event(4, 'a'), event(6, 'b')]), ['a@4', 'b@6']);
+    assert.equal(cursor.resume(), 6, 'from 6 again: it may have had more events than the one seen');
+    assert.deepEqual(pass(cursor, [event(6, 'b'), event(7, 'c')]), ['c@7']);
+  });
+
+  it('a stream cut inside a revision of several changes (a txn, a prefix delete) loses none of them and repeats none', () => {
+    const cursor = new KvWatchCursor(1);
+    cursor.resume();
+    assert.deepEqual(pass(cursor, [event(3, 'a'), event(5, 'x')]), ['a@3', 'x@5'], 'the stream breaks after the first change of revision 5');
+    assert.equal(cursor.resume(), 5);
+    assert.deepEqual(pass(cursor, [event(5, 'x'), event(5, 'y'), event(5, 'z')]), ['y@5', 'z@5']);
+    assert.equal(cursor.resume(), 5);
+    assert.deepEqual(pass(cursor, [event(5, 'x'), event(5, 'y'), event(5, 'z'), event(8, 'w')]), ['w@8']);
+    assert.equal(cursor.resume(), 8);
+  });
+
+  it('never passes on an event below the last revision seen or below the start, nor one twice on the same connection', () => {
+    const cursor = new KvWatchCursor(10);
+    cursor.resume();
+    assert.deepEqual(pass(cursor, [event(8, 'old'), event(9, 'old'), event(10, 'a'), event(9, 'late')]), ['a@10']);
+    assert.equal(cursor.from, 10);
+    const fresh = new KvWatchCursor(10);
+    assert.equal(fresh.resume(), 10, 'before any event it resumes where it started');
+    assert.equal(fresh.resume(), 10);
   });
 });

@@ -1,19 +1,25 @@
 /**
- * `conclave kv get|put|del|ls|txn`: the replicated key-value store (Raft only) through one
+ * `conclave kv get|put|del|ls|txn|watch`: the replicated key-value store (Raft only) through one
  * daemon's control API, with the flags and failure reporting of the other reporting commands
  * (report.ts, report-actions.ts). Plain output is for shells: `get` prints the value alone, so
- * `$(conclave kv get k)` is the value; `--json` prints the API's reply.
+ * `$(conclave kv get k)` is the value; `--json` prints the API's reply. `watch` prints one line
+ * per change until interrupted, and survives reconnects without losing or repeating a change.
  *
- * Exit codes: 0 ok; 1 when `get` finds no key, a compare fails (put/del `--if-mod-revision`, a
- * txn whose compares were false), the daemon cannot be reached, or the API refuses (the message
- * says which); 2 usage: bad flags, an empty key, a txn document that is not a JSON object of
- * arrays, stdin that is not UTF-8. Like the modules report.ts loads, nothing heavy is loaded here.
+ * Exit codes: 0 ok (for `watch`: interrupted); 1 when `get` finds no key, a compare fails
+ * (put/del `--if-mod-revision`, a txn whose compares were false), the daemon cannot be reached
+ * (`watch` keeps retrying instead), a watch can no longer resume (compacted), or the API refuses
+ * (the message says which); 2 usage: bad flags, an empty key, a txn document that is not a JSON
+ * object of arrays, stdin that is not UTF-8. Like the modules report.ts loads, nothing heavy is
+ * loaded here.
  */
 import type { Command } from 'commander';
-import { KvCompareFailedError } from '../api/errors.js';
+import { isTransient, reconnectDelayMs, sleep } from '../../client/follow.js';
+import type { KvEvent, KvWatchFilter } from '../../protocols/kv/types.js';
+import type { ApiClient } from '../api/client.js';
+import { ApiError, KvCompareFailedError } from '../api/errors.js';
 import type { KvTxnRequest } from '../api/types.js';
 import { UsageError } from '../errors.js';
-import { formatKvCompareFailed, formatKvDelete, formatKvList, formatKvPut, formatKvTxn } from './format.js';
+import { formatKvCompareFailed, formatKvDelete, formatKvEvent, formatKvList, formatKvPut, formatKvTxn } from './format.js';
 import { apiCommand, integerArg } from './report.js';
 import { client, json, processIo, reporting, type ApiFlags, type ReportIo } from './report-actions.js';
 
@@ -42,11 +48,12 @@ const SERIALIZABLE_HELP = "read this node's own store, possibly stale, instead o
 const IF_MOD_REVISION_HELP = "only if the key's modRevision is N (0: only if the key is absent); otherwise exit 1 saying what the key holds now";
 
 type KvFlags = ApiFlags & { serializable?: boolean; ifModRevision?: number; prefix?: boolean; limit?: number };
+type KvWatchFlags = ApiFlags & { key?: boolean; fromRevision?: number };
 
 export function registerKvCommands(program: Command, io: KvIo = processKvIo()): void {
   const kv = program
     .command('kv')
-    .description('the replicated key-value store (raft only): get, put, del, ls, txn')
+    .description('the replicated key-value store (raft only): get, put, del, ls, txn, watch')
     .addHelpText('after', '\nExit status: 0 ok; 1 key not found (get), compare failed (put/del --if-mod-revision, txn), daemon\n' +
       'unreachable or an API error such as not-raft under bully or a 504 timeout (a write may still be applied); 2 usage.');
 
@@ -116,6 +123,154 @@ export function registerKvCommands(program: Command, io: KvIo = processKvIo()): 
       io.out(flags.json ? json(reply) : `${formatKvTxn(request, reply)}\n`);
       if (!reply.succeeded) io.setExitCode(TXN_COMPARE_FAILED_EXIT_CODE);
     }));
+
+  apiCommand(kv, 'watch', 'print each change to the keys starting with PREFIX (with --key: to the key PREFIX) until interrupted')
+    .argument('<prefix>', 'the prefix ("" for every key), or with --key the key')
+    .option('--key', 'watch the one key PREFIX, not every key starting with it')
+    .option('--from-revision <n>', "start at revision N, out of the daemon's history (default: the next change)", integerArg(1))
+    .addHelpText('after', '\nOutput: one line per change in revision order, `put KEY=VALUE @REVISION` or `delete KEY @REVISION`\n' +
+      '(escaped as kv ls escapes); --json: each event as one JSON object per line. When the stream ends or the\n' +
+      'daemon goes away it reconnects, at once then backing off to 2 s, and resumes where it left off: no change\n' +
+      'is lost or printed twice. Exit status: 0 on Ctrl-C or SIGTERM; 1 when the daemon no longer holds the\n' +
+      'changes to resume from (compacted: re-read with kv ls --json, then watch --from-revision its revision\n' +
+      'plus 1) or refuses the watch (not-raft under bully); 2 usage.')
+    .action((prefix: string, flags: KvWatchFlags) => reporting(flags, io, async () => {
+      const filter: KvWatchFilter = flags.key ? { key: requireKey(prefix) } : { prefix };
+      await watchKv(client(flags), filter, flags.fromRevision, flags.json === true, io);
+    }));
+}
+
+/**
+ * `kv watch`: follows the changes until interrupted. When the stream ends or breaks it opens
+ * another, at once, then backing off to 2 s (leader --watch's delays, follow.ts), from where the
+ * cursor says it left off. Without --from-revision it first reads the store's revision R and
+ * watches from R + 1: a stream that breaks before its first change then still resumes without
+ * a gap. A refusal that another try would meet again (compacted, not-raft, a refused token) ends
+ * the watch with that error.
+ */
+async function watchKv(api: ApiClient, filter: KvWatchFilter, fromRevision: number | undefined, asJson: boolean, io: ReportIo): Promise<void> {
+  const { signal, release } = interruption(io);
+  let cursor = fromRevision === undefined ? null : new KvWatchCursor(fromRevision);
+  let attempt = 0;
+  let down = false;
+  const print = (event: KvEvent) => {
+    if (cursor!.admit(event)) io.out(asJson ? `${JSON.stringify(event)}\n` : `${formatKvEvent(event)}\n`);
+  };
+  const onOpen = () => {
+    // Not 0 (at once): a daemon that accepted and then at once ended every watch would be asked in a tight loop.
+    attempt = 1;
+    down = false;
+  };
+  try {
+    while (!signal.aborted) {
+      let reason: string;
+      try {
+        cursor ??= new KvWatchCursor((await api.kvRange('key' in filter ? filter.key : filter.prefix, { limit: 1, serializable: true })).revision + 1);
+        await api.kvWatch(filter, print, { fromRevision: cursor.resume(), signal, onOpen });
+        reason = `the daemon at ${api.address} ended the watch`;
+      } catch (err) {
+        if (!isRetryable(err)) throw compactedExplained(err, filter);
+        reason = (err as Error).message;
+      }
+      if (signal.aborted) return;
+      // Once per outage, as leader --watch says it.
+      if (!down) io.err(`conclave: ${reason}; reconnecting${cursor ? ` from revision ${cursor.from}` : ''}…\n`);
+      down = true;
+      await sleep(reconnectDelayMs(attempt++), signal);
+    }
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Where a watch resumes after a reconnect, so that no change is lost or passed on twice. One
+ * write (a txn, a prefix delete) can change several keys at one revision, and a stream can break
+ * between them: so the next connection starts at the last revision seen, not after it, and the
+ * events of that revision already passed on are passed over (the daemon sends a revision's events
+ * in the same order every time). Events below the last revision seen are never passed on.
+ */
+export class KvWatchCursor {
+  /** The highest revision passed on (fromRevision - 1 before any), and how many of its events were. */
+  private revision: number;
+  private passed = 0;
+  /** Events of `revision` the current connection has delivered, repeats included. */
+  private delivered = 0;
+
+  constructor(fromRevision: number) {
+    this.revision = fromRevision - 1;
+  }
+
+  /** The fromRevision the next connection asks for. */
+  get from(): number {
+    return this.passed > 0 ? this.revision : this.revision + 1;
+  }
+
+  /** A connection is being opened: returns its fromRevision. */
+  resume(): number {
+    this.delivered = 0;
+    return this.from;
+  }
+
+  /** True when `event` is to be passed on; false for one already passed on, or from before the start. */
+  admit(event: KvEvent): boolean {
+    if (event.revision > this.revision) {
+      this.revision = event.revision;
+      this.passed = 1;
+      this.delivered = 1;
+      return true;
+    }
+    if (event.revision < this.revision || this.passed === 0) return false;
+    this.delivered++;
+    if (this.delivered <= this.passed) return false;
+    this.passed = this.delivered;
+    return true;
+  }
+}
+
+/** Worth another connection: no daemon answered, or it answered 503 (no leader, busy, shutting down, too many watches), which says retry. */
+function isRetryable(err: unknown): boolean {
+  return isTransient(err) || (err instanceof ApiError && err.name === 'ApiError' && err.status === 503);
+}
+
+/** A 410 compacted, saying how to pick up again: re-read what the watch covers, then watch from after that read. */
+function compactedExplained(err: unknown, filter: KvWatchFilter): unknown {
+  if (!(err instanceof ApiError) || err.code !== 'compacted') return err;
+  const reread = 'key' in filter ? `conclave kv get ${shellWord(filter.key)} --json` : `conclave kv ls ${shellWord(filter.prefix)} --json`;
+  return new ApiError(err.status, err.code,
+    `${err.message}, so the changes in between cannot be replayed: re-read with \`${reread}\`, then watch again with --from-revision set to its "revision" plus 1`);
+}
+
+/** `text` as one single-quoted shell word, for a command line the user is told to run. */
+function shellWord(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The signal that ends a watch: the caller's, or SIGINT or SIGTERM, so that an interrupted watch
+ * exits 0 with its output flushed instead of being killed (report.ts's `--watch` loops end on
+ * SIGINT the same way); or stdout's reader going away (`conclave kv watch p/ | head -1`), which
+ * would otherwise crash the process with EPIPE.
+ */
+function interruption(io: ReportIo): { signal: AbortSignal; release: () => void } {
+  if (io.interrupt) return { signal: io.interrupt, release: () => undefined };
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stop();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.on('error', onStdoutError);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stdout.off('error', onStdoutError);
+    },
+  };
 }
 
 /**
