@@ -75,6 +75,8 @@ describe('CLI formatting', () => {
     const raft = { commitIndex: 7, appliedIndex: 7, lastIndex: 8, lastTerm: 3, voters: [ref('n1'), ref('n2'), ref('n3')], learners: [ref('n4')] };
     assert.match(formatStatus(status({ protocol: 'raft', raft })), /^raft {6}commit 7, last 8 \(term 3\), voters n1 n2 n3, learners n4$/m);
     assert.match(formatStatus(status({ protocol: 'raft', raft: { ...raft, voters: [], learners: [] } })), /^raft {6}commit 7, last 8 \(term 3\), voters none yet$/m);
+    assert.match(formatStatus(status({ protocol: 'raft', raft: { ...raft, kv: { revision: 12, keys: 1 } } })), /^kv {8}revision 12, 1 key$/m);
+    assert.doesNotMatch(formatStatus(status({ protocol: 'raft', raft })), /^kv /m, 'an older daemon says nothing of a store');
     assert.doesNotMatch(formatStatus(status()), /^raft/m);
   });
 

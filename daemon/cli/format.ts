@@ -42,6 +42,7 @@ export function formatStatus(s: StatusResponse): string {
     `leader    ${nodeLabel(s.leader)}, fencing token ${s.fencingToken}`,
     `members   ${counts}`,
     ...(s.raft ? [`raft      commit ${s.raft.commitIndex}, last ${s.raft.lastIndex} (term ${s.raft.lastTerm}), voters ${s.raft.voters.map((v) => v.name).join(' ') || 'none yet'}${s.raft.learners.length ? `, learners ${s.raft.learners.map((v) => v.name).join(' ')}` : ''}`] : []),
+    ...(s.raft?.kv ? [`kv        revision ${s.raft.kv.revision}, ${s.raft.kv.keys} ${s.raft.kv.keys === 1 ? 'key' : 'keys'}`] : []),
     // The daemon reports only what is on disk; this says why it holds back.
     ...(s.persistError ? [`disk      ${s.persistError.message}; sending no election messages until a write succeeds`] : []),
     ...(boot && !boot.complete ? [`bootstrap waiting: seen ${boot.seen} of ${boot.expect} members (never leads before ${boot.expect})`] : []),
