@@ -177,6 +177,7 @@ const REQUEST_ERROR_STATUS: Readonly<Record<KvRequestErrorCode, number>> = {
   'entry-too-large': 413,
   compacted: 410,
   'invalid-revision': 400,
+  invalid: 400,
 };
 
 /** A write the store refused: 409 for a failed compare (with the key's revisions), else 400 (413 for size). */

@@ -32,8 +32,9 @@ export type KvRequest =
  * the write, as a log entry, would not fit one message to the followers. `shutting-down`,
  * `timeout`: no answer in time; for a write, whether it was applied is unknown (it may still be).
  * `busy`: a leadership transfer is under way and the leader takes no new writes meanwhile.
+ * `invalid`: a write its peers' codec would refuse as a log entry (it never enters the log).
  */
-export const KV_REQUEST_ERRORS = ['no-leader', 'not-raft', 'entry-too-large', 'shutting-down', 'timeout', 'busy', 'compacted', 'invalid-revision'] as const;
+export const KV_REQUEST_ERRORS = ['no-leader', 'not-raft', 'entry-too-large', 'shutting-down', 'timeout', 'busy', 'compacted', 'invalid-revision', 'invalid'] as const;
 export type KvRequestErrorCode = (typeof KV_REQUEST_ERRORS)[number];
 
 export type KvAnswer =

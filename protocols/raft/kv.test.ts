@@ -95,6 +95,17 @@ describe('key-value writes through the log', () => {
     for (const id of IDS) assert.equal(valueOf(net.kv(id, get('k5', 'serializable'))), 'y'.repeat(1500), `${id} has every write`);
   });
 
+  it('a write its peers\' codec would refuse never enters the log (it would stop replication for good): invalid', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const before = net.machine(leader).raftStatus().lastIndex;
+    for (const op of [{ kind: 'put', key: '', value: 'v' }, { kind: 'put', key: 'k', value: 'v', ifModRevision: -1 }, { kind: 'sessionGrant', id: 's', node: leader, ttlMs: 0 }]) {
+      const answer = net.kv(leader, write(op as KvOperation));
+      assert.equal(answer.ok ? null : answer.code, 'invalid', JSON.stringify(op));
+    }
+    assert.equal(net.machine(leader).raftStatus().lastIndex, before);
+  });
+
   it('a leader taking no proposals while it hands over refuses a write as busy', () => {
     const net = new RaftNet(['a', 'b', 'c', 'd', 'e']);
     const leader = net.elect();

@@ -18,6 +18,7 @@
  * commit index may lag what earlier leaders committed (§6.4 step 1). `serializable` reads answer
  * from this node's store at once, possibly stale.
  */
+import { kvOperationCodec } from '../kv/codec.js';
 import type { KvAnswer, KvRead, KvRequest, KvRequestErrorCode } from '../kv/requests.js';
 import { KvStore } from '../kv/store.js';
 import { utf8ByteLength } from '../kv/text.js';
@@ -157,6 +158,9 @@ export class KvService {
     if (m.role !== 'leader' && m.leaderId === null) return this.fail(id, 'no-leader', 'no leader is known (an election is under way); retry');
     const number = this.newRequest();
     if (request.kind === 'write') {
+      // Checked as every peer checks a log entry: one they refused would stop replication for good.
+      const parsed = kvOperationCodec.parse(request.op);
+      if (!parsed.ok) return this.fail(id, 'invalid', `not a valid write: ${parsed.reason}`);
       const tooLarge = this.oversize(request.op);
       if (tooLarge) return this.fail(id, 'entry-too-large', tooLarge);
       this.writes.set(number, { id, sinceMs: m.nowMs });
