@@ -67,6 +67,19 @@ describe('key-value writes through the log', () => {
     assert.equal(net.effects.filter((e) => e.effect.type === 'kv-answer').length, 1, 'answered once, where it was asked');
   });
 
+  it('a proposal the network delivers twice is appended once (applied twice, one write would take two revisions)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    const proposal = { type: 'KV_PROPOSE' as const, request: 7, op: { kind: 'put' as const, key: 'k', value: 'v' } };
+    net.inject(follower!, leader, proposal);
+    net.inject(follower!, leader, proposal);
+    net.advance(T);
+    const entries = net.machine(leader).logEntries().filter((e) => e.data.kind === 'kv');
+    assert.equal(entries.length, 1);
+    assert.equal(net.machine(leader).kvState().revision, 1);
+  });
+
   it('a failed compare-and-set is an applied result: it changes nothing and says what the key holds', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

@@ -48,6 +48,17 @@ describe('raft swarm', () => {
     assert.ok(checked.filter((n) => n >= 100).length >= RAFT_SWARM_SEEDS / 2, `operations per seed: ${checked.join(', ')}`);
   });
 
+  // Seeds that found bugs with the key-value clients: 10 (a duplicated proposal applied twice),
+  // 115, 165 and 242 (a leader named again before it reported itself leading again), 144 (a
+  // 2-voter cluster under endless disk stalls: stalls now heal with the other faults).
+  for (const seed of [10, 115, 144, 165, 242]) {
+    it(`pinned seed ${seed}`, () => {
+      const result = runSeed(seed, { protocol: 'raft' });
+      assert.equal(result.violation, null, result.violation ? failureReport({ seed, result, crash: null }, 'raft') : '');
+      assert.equal(result.stats.kvVerdict, 'linearizable');
+    });
+  }
+
   it('the key-value check finds a store that serves linearizable reads from its local state (a stale read)', () => {
     const honest = raftProtocol();
     const staleReads: SimProtocol = {
