@@ -126,6 +126,36 @@ describe('the lease (README "Leadership you can trust")', () => {
     net.advanceUntil(() => net.summary(x!)!.leader === null, 2 * T);
     assert.ok(net.nowMs - heardAt <= T, `named ${net.nowMs - heardAt} ms after the last append`);
   });
+
+  it('a leader whose lease ran out and comes back gives followers a lease only once its host can report it leading again (its writes of that step on disk)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    // Followers' answers are held back: the leader keeps hearing nothing new, and its lease runs out.
+    net.hold = true;
+    const toFollowers = (m: { from: string; message: RaftMessage }) => m.from === leader && m.message.type === 'APPEND';
+    assert.ok(net.advanceUntil(() => {
+      net.deliver(toFollowers);
+      return net.summary(leader)!.role !== 'leader';
+    }, 2 * T), 'the lease ran out');
+    assert.equal(net.machine(leader).raftStatus().role, 'leader', 'not yet stepped down (check-quorum comes later)');
+    // A write of its own is on its way to disk when the answers arrive and the lease comes back.
+    net.unannouncedWrites.add(leader);
+    net.kvAsk(leader, { kind: 'write', op: { kind: 'put', key: 'k', value: 'v' } });
+    const sentBefore = net.sent.length;
+    net.deliver((m) => m.to === leader && m.message.type === 'APPEND_RESPONSE');
+    net.advance(DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    net.deliver(() => false);
+    const lease = () => net.sent.slice(sentBefore).filter((m) => m.from === leader && m.message.type === 'APPEND').map((m) => (m.message as Extract<RaftMessage, { type: 'APPEND' }>).leaseMs);
+    assert.ok(lease().length > 0);
+    assert.ok(lease().every((ms) => ms === 0), `leases sent before its write is on disk: ${lease().join(', ')}`);
+    // Its write on disk: the host reports it leading, and followers are given a lease again.
+    net.machine(leader).step({ type: 'durable', nowMs: net.nowMs, persists: net.node(leader).persists });
+    net.hold = false;
+    net.unannouncedWrites.delete(leader);
+    net.pump();
+    net.advance(DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.ok(lease().some((ms) => ms > 0), 'a lease once the write is durable');
+  });
 });
 
 describe('§3.10 leadership transfer', () => {
