@@ -21,7 +21,7 @@ import type { KvTxnRequest } from '../api/types.js';
 import { UsageError } from '../errors.js';
 import { formatKvCompareFailed, formatKvDelete, formatKvEvent, formatKvList, formatKvPut, formatKvTxn } from './format.js';
 import { apiCommand, integerArg } from './report.js';
-import { client, json, processIo, reporting, type ApiFlags, type ReportIo } from './report-actions.js';
+import { client, interruption, json, processIo, reporting, type ApiFlags, type ReportIo } from './report-actions.js';
 
 /** What the kv commands read besides their arguments: `put KEY -` and `txn` read stdin. */
 export interface KvIo extends ReportIo {
@@ -244,33 +244,6 @@ function compactedExplained(err: unknown, filter: KvWatchFilter): unknown {
 /** `text` as one single-quoted shell word, for a command line the user is told to run. */
 function shellWord(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The signal that ends a watch: the caller's, or SIGINT or SIGTERM, so that an interrupted watch
- * exits 0 with its output flushed instead of being killed (report.ts's `--watch` loops end on
- * SIGINT the same way); or stdout's reader going away (`conclave kv watch p/ | head -1`), which
- * would otherwise crash the process with EPIPE.
- */
-function interruption(io: ReportIo): { signal: AbortSignal; release: () => void } {
-  if (io.interrupt) return { signal: io.interrupt, release: () => undefined };
-  const controller = new AbortController();
-  const stop = () => controller.abort();
-  const onStdoutError = (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    stop();
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  process.stdout.on('error', onStdoutError);
-  return {
-    signal: controller.signal,
-    release: () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      process.stdout.off('error', onStdoutError);
-    },
-  };
 }
 
 /**

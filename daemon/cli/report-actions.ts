@@ -113,3 +113,30 @@ export function processIo(): ReportIo {
     },
   };
 }
+
+/**
+ * The signal that ends a watch: the caller's, or SIGINT or SIGTERM, so that an interrupted watch
+ * exits 0 with its output flushed instead of being killed; or stdout's reader going away
+ * (`conclave kv watch p/ | head -1`), which would otherwise crash the process with EPIPE. Used by
+ * every command that follows the daemon until stopped (`leader --watch`, `members --watch`, `kv watch`).
+ */
+export function interruption(io: ReportIo): { signal: AbortSignal; release: () => void } {
+  if (io.interrupt) return { signal: io.interrupt, release: () => undefined };
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  const onStdoutError = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stop();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.stdout.on('error', onStdoutError);
+  return {
+    signal: controller.signal,
+    release: () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.stdout.off('error', onStdoutError);
+    },
+  };
+}

@@ -11,7 +11,7 @@ import type { ApiClient } from '../api/client.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
 import { formatLeaderChange, formatMembers, formatRaft, votesOf } from './format.js';
 import { sleep } from '../../client/follow.js';
-import { client, json, printLeader, processIo, reportIsLeader, reporting, reportStatus, type ApiFlags, type ReportIo } from './report-actions.js';
+import { client, interruption, json, printLeader, processIo, reportIsLeader, reporting, reportStatus, type ApiFlags, type ReportIo } from './report-actions.js';
 
 export type { ReportIo } from './report-actions.js';
 
@@ -273,11 +273,3 @@ async function watchLeader(flags: ApiFlags, io: ReportIo): Promise<void> {
   }
 }
 
-/** The signal that ends a watch: the caller's, or Ctrl-C (a clean exit 0 instead of a kill). */
-function interruption(io: ReportIo): { signal: AbortSignal; release: () => void } {
-  if (io.interrupt) return { signal: io.interrupt, release: () => undefined };
-  const controller = new AbortController();
-  const onSigint = () => controller.abort();
-  process.once('SIGINT', onSigint);
-  return { signal: controller.signal, release: () => process.off('SIGINT', onSigint) };
-}
