@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
-import { exchange, parseReply } from './exchange.js';
+import { exchange, parseReply, replyLength } from './exchange.js';
 
 const GET = { method: 'GET', path: '/v1/status', headers: { accept: 'application/json' }, timeoutMs: 5000 };
 
@@ -25,6 +25,12 @@ describe('parseReply', () => {
   it('reads the body as UTF-8, with content-length counting bytes', () => {
     const text = Buffer.concat([raw('HTTP/1.0 200 OK\r\ncontent-length: 4\r\n\r\n'), Buffer.from('"é"')]);
     assert.equal(parseReply(text, false)?.body, '"é"');
+  });
+
+  it('replyLength: the whole reply\'s bytes once the head is in; Infinity without a content-length', () => {
+    assert.equal(replyLength(raw('HTTP/1.1 200 OK\r\ncontent-len')), null);
+    assert.equal(replyLength(raw('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{"a"')), 38 + 5);
+    assert.equal(replyLength(raw('HTTP/1.1 200 OK\r\n\r\n{')), Infinity);
   });
 
   it('anything else is an ExchangeError saying what it was', () => {

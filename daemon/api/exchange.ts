@@ -51,6 +51,8 @@ export function exchange(target: ApiTarget, req: ExchangeRequest): Promise<Reply
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    /** The whole reply's bytes, once its head is in (Infinity: it ends at the close). */
+    let expected: number | null = null;
     let settled = false;
     const socket: Socket = target.kind === 'unix' ? net.connect(target.socketPath) : net.connect(target.port, target.host);
     const finish = (err: unknown, reply?: Reply) => {
@@ -81,8 +83,10 @@ export function exchange(target: ApiTarget, req: ExchangeRequest): Promise<Reply
         return;
       }
       chunks.push(chunk);
-      // With a content-length the reply is whole before the server closes.
-      complete(false);
+      // Once the head is in, its content-length says when the reply is whole (before the server
+      // closes); the chunks are joined again only then, not on every one of a large reply.
+      if (expected === null) expected = replyLength(Buffer.concat(chunks));
+      if (expected !== null && size >= expected) complete(false);
     });
     socket.on('end', () => complete(true));
     socket.on('error', (err) => finish(err));
@@ -99,6 +103,14 @@ function requestText(target: ApiTarget, req: ExchangeRequest): string {
 
 function hostHeader({ host, port }: { host: string; port: number }): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** The whole reply's length once its head is in `raw` (Infinity without a content-length: it ends at the close); null before. */
+export function replyLength(raw: Buffer): number | null {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) return null;
+  const declared = /\r\ncontent-length:[ \t]*(\d{1,15})[ \t]*\r\n/i.exec(raw.subarray(0, end + 2).toString('latin1'));
+  return declared ? end + 4 + Number(declared[1]) : Infinity;
 }
 
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: |$)/;

@@ -235,7 +235,7 @@ export class KvService {
     // That round goes at once when none is on its way, else once the one on its way is
     // confirmed (onAcknowledged): reads that arrive meanwhile share it.
     const inFlight = this.confirmations.length > 0;
-    this.confirmations.push({ requester, index: m.log.committed, round: leader.nextRound() });
+    this.confirmations.push({ requester, index: m.log.committed, round: leader.lastRound() + 1 });
     if (!inFlight) leader.roundNow();
     this.onAcknowledged();
   }

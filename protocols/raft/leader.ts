@@ -226,11 +226,6 @@ export class LeaderState {
     return this.round;
   }
 
-  /** The number the next heartbeat round will carry. */
-  nextRound(): number {
-    return this.round + 1;
-  }
-
   /** Sends the next heartbeat round now (a read waits for a majority to acknowledge it). */
   roundNow(): void {
     this.broadcast();

@@ -74,6 +74,8 @@ export class SessionTimers {
 
   /** Membership changed: sessions of nodes now dead or gone end. */
   revokeOfGoneNodes(): void {
+    // Every membership change lands here: with no session to time, nothing to look up.
+    if (this.timers.size === 0) return;
     for (const member of this.m.members) {
       if (member.state !== 'dead' && member.state !== 'left') continue;
       for (const id of this.m.kv.sessionsOfNode(member.id)) {
