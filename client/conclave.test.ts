@@ -135,15 +135,20 @@ describe('Conclave client library', () => {
     const stopped: StopReason[] = [];
     let started = 0;
     const running = new Conclave({ api: `unix:${socketPath}` }).lead({ onStartedLeading: () => void started++, onStoppedLeading: (r) => void stopped.push(r) }, { signal: controller.signal });
-    await until('started', () => started === 1);
-    await sleep(700);
-    assert.deepEqual(stopped, [], 'renewed by long-polls while the daemon answers');
-    // A daemon frozen: it still reports leadership, but with a lease that is not renewed.
-    source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 1 };
-    await until('stopped', () => stopped.length === 1);
-    assert.deepEqual(stopped, ['lease-expired']);
-    controller.abort();
-    await running;
+    try {
+      await until('started', () => started === 1);
+      await sleep(700);
+      assert.deepEqual(stopped, [], 'renewed by long-polls while the daemon answers');
+      // A daemon frozen: it still reports leadership, but with a lease that is not renewed.
+      source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 1 };
+      await until('stopped', () => stopped.length === 1);
+      assert.deepEqual(stopped, ['lease-expired']);
+    } finally {
+      // Also when an assertion failed: a lead() left running keeps this file's process alive, and
+      // the test runner waits for it for ever.
+      controller.abort();
+      await running.catch(() => undefined);
+    }
   });
 });
 
