@@ -130,19 +130,25 @@ describe('Conclave client library', () => {
   });
 
   it('lead(): a daemon that stops answering loses the reign when the lease it reported runs out', async () => {
-    source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 300 };
+    // Long enough that a loaded test machine's pauses do not end it; renewed well inside it.
+    source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 1500 };
     const controller = new AbortController();
     const stopped: StopReason[] = [];
     let started = 0;
     const running = new Conclave({ api: `unix:${socketPath}` }).lead({ onStartedLeading: () => void started++, onStoppedLeading: (r) => void stopped.push(r) }, { signal: controller.signal });
     try {
       await until('started', () => started === 1);
-      await sleep(700);
-      assert.deepEqual(stopped, [], 'renewed by long-polls while the daemon answers');
+      await sleep(2000);
+      assert.deepEqual(stopped, [], 'renewed by long-polls while the daemon answers, past the first lease');
       // A daemon frozen: it still reports leadership, but with a lease that is not renewed.
       source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 1 };
       await until('stopped', () => stopped.length === 1);
       assert.deepEqual(stopped, ['lease-expired']);
+      // Still claimed without a usable lease: asked again at an interval, not in a spin.
+      const before = source.leaderCalls;
+      await sleep(500);
+      const asked = source.leaderCalls - before;
+      assert.ok(asked >= 2 && asked <= 8, `asked ${asked} times in 500 ms`);
     } finally {
       // Also when an assertion failed: a lead() left running keeps this file's process alive, and
       // the test runner waits for it for ever.

@@ -98,7 +98,13 @@ export async function lead(api: ApiClient, callbacks: LeadCallbacks, opts: LeadO
         const sentAtMs = now();
         try {
           const reply = await api.leader({ ...tracker.pollOptions(sentAtMs), signal: stop.signal });
-          tracker.answer(reply, sentAtMs, now());
+          if (tracker.answer(reply, sentAtMs, now()) && tracker.leading === null && tracker.wantsLease()) {
+            // The daemon claims this node leads but its answer carried no lease that still holds
+            // (it is about to step down, or its lease lapsed): ask again shortly, not in a spin.
+            settle();
+            await sleep(POLL_RETRY_MS, stop.signal);
+            continue;
+          }
         } catch (err) {
           if (stop.signal.aborted) break;
           if (isDaemonGone(err)) tracker.gone(now());

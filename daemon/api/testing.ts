@@ -90,7 +90,11 @@ export class FakeControlSource implements ControlSource {
     return { members: this.memberList.map((m) => ({ ...m })) };
   }
 
+  /** How many times the server asked for the leader (a client's polling rate shows in it). */
+  leaderCalls = 0;
+
   leader(): LeaderResponse {
+    this.leaderCalls++;
     return { ...this.leaderNow };
   }
 
