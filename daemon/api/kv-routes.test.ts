@@ -1,7 +1,6 @@
 /** The key-value routes against a fake source backed by a real store: the contract of types.ts, refusals, and what never reaches the store. */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
@@ -9,17 +8,12 @@ import { parseHostPort } from '../config/addresses.js';
 import { startApiServer, type ApiServer } from './server.js';
 import { createKvStore } from '../../protocols/kv/store.js';
 import { DEFAULT_KV_LIMITS, type KvEvent } from '../../protocols/kv/types.js';
-import { SseParser } from './sse.js';
+import { callJson, openStream } from './http-testing.js';
 import { FakeControlSource } from './testing.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-kv-api-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
 let serial = 0;
-
-interface Reply {
-  status: number;
-  json: Record<string, unknown> & { error?: { code: string; message: string } };
-}
 
 describe('/v1/kv', () => {
   let source: FakeControlSource;
@@ -32,18 +26,7 @@ describe('/v1/kv', () => {
   });
   afterEach(() => api.close());
 
-  function call(method: string, path: string, body?: unknown): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method, path, agent: false, headers: body === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(text) as Reply['json'] }));
-      });
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
-    });
-  }
+  const call = (method: string, path: string, body?: unknown) => callJson(port, method, path, body);
 
   it('PUT then GET a key with slashes in the path; the revisions of etcd\'s model', async () => {
     const put = await call('PUT', '/v1/kv/app/config/db', { value: 'postgres://a' });
@@ -136,23 +119,7 @@ describe('/v1/kv', () => {
   });
 
   /** Opens a watch; resolves with its status, and collects its events until `close`. */
-  function openWatch(query: string): Promise<{ status: number; events: { event: string; data: KvEvent }[]; body: string; close: () => void }> {
-    return new Promise((resolve, reject) => {
-      const events: { event: string; data: KvEvent }[] = [];
-      const parser = new SseParser();
-      const req = request({ host: '127.0.0.1', port, path: `/v1/kv/watch?${query}`, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-          for (const m of parser.feed(chunk)) events.push({ event: m.event, data: JSON.parse(m.data) as KvEvent });
-        });
-        resolve({ status: res.statusCode ?? 0, events, get body() { return body; }, close: () => req.destroy() });
-      });
-      req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
-      req.end();
-    });
-  }
+  const openWatch = (query: string) => openStream<KvEvent>(port, `/v1/kv/watch?${query}`);
 
   it('a watch from a revision gets the history in revision order, then live changes, with no gap and no repeat; a compacted start is 410 naming the oldest revision', async () => {
     for (const [k, v] of [['jobs/a', '1'], ['other', 'x'], ['jobs/b', '2'], ['jobs/a', '3']]) await call('PUT', `/v1/kv/${k}`, { value: v });

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { kvOperationCodec } from '../../protocols/kv/codec.js';
+import { RESERVED_PREFIX } from '../../protocols/kv/election.js';
 import type { KvAnswer, KvRead, KvRequestErrorCode } from '../../protocols/kv/requests.js';
 import type { KvApplied, KvFailure, KvOperation } from '../../protocols/kv/types.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
@@ -155,6 +156,10 @@ async function txn(req: IncomingMessage, res: ServerResponse, _url: URL, { sourc
 async function write(source: RouteContext['source'], op: unknown): Promise<{ index: number; result: KvApplied }> {
   const parsed = kvOperationCodec.parse(op);
   if (!parsed.ok) throw new HttpError(400, 'invalid', `not a valid write: ${parsed.reason}`);
+  const reserved = reservedKeyWritten(parsed.value as KvOperation);
+  if (reserved !== null) {
+    throw new HttpError(403, 'reserved-key', `${reserved} is under ${RESERVED_PREFIX}, which the daemon keeps (its leader record, named elections); use /v1/elections to campaign and resign`);
+  }
   const answer = await ask(source.kv({ kind: 'write', op: parsed.value as KvOperation }));
   if (!answer.ok || answer.kind !== 'write') throw unexpected(answer);
   if (!answer.result.ok) throw storeRefusal(answer.result);
@@ -162,13 +167,13 @@ async function write(source: RouteContext['source'], op: unknown): Promise<{ ind
 }
 
 /** The store's answer, or its refusal as an HttpError. */
-async function ask(pending: Promise<KvAnswer>): Promise<KvAnswer> {
+export async function ask(pending: Promise<KvAnswer>): Promise<KvAnswer> {
   const answer = await pending;
-  if (!answer.ok) throw new HttpError(REQUEST_ERROR_STATUS[answer.code], answer.code, answer.message, answer.code === 'no-leader' || answer.code === 'busy' ? { 'retry-after': '1' } : {});
+  if (!answer.ok) throw new HttpError(KV_ERROR_STATUS[answer.code], answer.code, answer.message, answer.code === 'no-leader' || answer.code === 'busy' ? { 'retry-after': '1' } : {});
   return answer;
 }
 
-const REQUEST_ERROR_STATUS: Readonly<Record<KvRequestErrorCode, number>> = {
+export const KV_ERROR_STATUS: Readonly<Record<KvRequestErrorCode, number>> = {
   'not-raft': 501,
   'no-leader': 503,
   busy: 503,
@@ -203,6 +208,30 @@ export class KvCompareFailed extends HttpError {
   ) {
     super(409, 'compare-failed', message);
   }
+}
+
+/**
+ * The first daemon-kept key (under `conclave/`) a plain write would change, or null. A prefix
+ * delete that covers `conclave/` (the empty prefix, `con` …) counts too: it would end every
+ * election at once. Reads and compares of those keys are free.
+ */
+function reservedKeyWritten(op: KvOperation): string | null {
+  const touches = (o: { kind: string; key?: string; prefix?: string }): string | null => {
+    if (o.kind === 'put' || o.kind === 'delete') return o.key!.startsWith(RESERVED_PREFIX) ? JSON.stringify(o.key) : null;
+    if (o.kind === 'deletePrefix') {
+      const p = o.prefix!;
+      return p.startsWith(RESERVED_PREFIX) || RESERVED_PREFIX.startsWith(p) ? `the prefix ${JSON.stringify(p)} covers what` : null;
+    }
+    return null;
+  };
+  if (op.kind === 'txn') {
+    for (const o of [...op.success, ...op.failure]) {
+      const found = touches(o);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  return touches(op);
 }
 
 function unexpected(answer: unknown): Error {

@@ -21,6 +21,7 @@ import { browserRefusal } from './browser.js';
 import { ApiConfigError } from './errors.js';
 import { EventStreams } from './events.js';
 import { HttpError, rawErrorReply, sendError, sendJson } from './http.js';
+import { ELECTION_PREFIX, ELECTION_ROUTES, ELECTIONS_PATH, ELECTIONS_ROUTES } from './election-routes.js';
 import { KV_WATCH_PATH, watch } from './kv-watch.js';
 import { KV_KEY_PREFIX, KV_PATH, KV_ROUTES, KV_TXN_PATH, KV_TXN_ROUTES, KvCompareFailed, SESSION_PREFIX, SESSION_ROUTES, SESSIONS_PATH, SESSIONS_ROUTES } from './kv-routes.js';
 import { LeaderWaits } from './leader-wait.js';
@@ -164,7 +165,7 @@ function requestHandler(ctx: RouteContext, opts: ApiServerOptions, token: string
       if (token !== null && !bearerMatches(req.headers.authorization, token)) {
         throw new HttpError(401, 'unauthorized', 'this API needs the header Authorization: Bearer <api.token>', { 'www-authenticate': 'Bearer' });
       }
-      if (!routes) throw new HttpError(404, 'not-found', `no route ${url.pathname}; see /v1/status, /v1/members, /v1/leader, /v1/events, /v1/kv, /metrics, /healthz`);
+      if (!routes) throw new HttpError(404, 'not-found', `no route ${url.pathname}; see /v1/status, /v1/members, /v1/leader, /v1/events, /v1/kv, /v1/elections, /metrics, /healthz`);
       const handler = routes[req.method ?? ''];
       if (!handler) {
         const allowed = Object.keys(routes).join(', ');
@@ -183,6 +184,8 @@ function routeOf(pathname: string): [string, (typeof ROUTES)[string] | undefined
   if (pathname === KV_PATH) return [KV_PATH, KV_ROUTES];
   if (pathname.startsWith(KV_KEY_PREFIX)) return [`${KV_KEY_PREFIX}{key}`, KV_ROUTES];
   if (pathname === SESSIONS_PATH) return [SESSIONS_PATH, SESSIONS_ROUTES];
+  if (pathname === ELECTIONS_PATH) return [ELECTIONS_PATH, ELECTIONS_ROUTES];
+  if (pathname.startsWith(ELECTION_PREFIX)) return [`${ELECTION_PREFIX}{name}`, ELECTION_ROUTES];
   if (pathname.startsWith(SESSION_PREFIX)) return [`${SESSION_PREFIX}{id}`, SESSION_ROUTES];
   return [pathname, ROUTES[pathname]];
 }

@@ -6,6 +6,7 @@ import type { MemberState, NodeId, ProtocolName, Role } from '../../protocols/ty
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
 import type { MemberView, NodeEvent, NodeRef } from '../../protocols/host/events.js';
 import type { KvAnswer, KvRequest } from '../../protocols/kv/requests.js';
+import type { ElectionLeader } from '../../protocols/kv/election.js';
 import type { KeyValue, KeyRevisions, KvCompare, KvEvent, KvTxnOp, KvTxnOpResult } from '../../protocols/kv/types.js';
 
 export type { NodeRef };
@@ -263,6 +264,58 @@ export interface SessionRevokeResponse {
 export interface KvCompareFailedBody extends ApiErrorBody {
   current: KeyRevisions;
   /** The store's revision when the compare failed. */
+  revision: number;
+}
+
+/**
+ * Named elections on the store (Raft only; issue 12 section 2): each election `name` (letters,
+ * digits, `.`, `_`, `-`) keeps its candidates under `conclave/elections/{name}/{session}`; the
+ * lowest create revision leads, and that revision is its fencing token.
+ *
+ * - `GET /v1/elections` → ElectionsResponse: every election with candidates, and its leader.
+ * - `GET /v1/elections/{name}` → ElectionResponse: its leader (null for none) and its queue.
+ * - `POST /v1/elections/{name}/campaign` with `{"session": id, "value"?: "…"}` → CampaignResponse
+ *   once this candidate leads (it may wait long: as long as the candidates before it). The
+ *   session must exist (`POST /v1/sessions`) and is kept alive by the caller; the candidate's key
+ *   goes with it. A retried campaign with the same session resumes its place. Closing the
+ *   request before it answers withdraws the candidate (its key is deleted). 404
+ *   `session-not-found`; 409 `lost` when the key was deleted while waiting (its session ended).
+ * - `POST /v1/elections/{name}/resign` with `{"session": id, "token"?: n}` → ResignResponse:
+ *   deletes the candidate's key (only the one created at revision `token`, when given).
+ * - `GET /v1/elections/{name}/observe` → server-sent events `leader`, each an ElectionObserved:
+ *   the leader now, then every change of leader, in revision order.
+ */
+export interface ElectionCandidate {
+  key: string;
+  session: string | null;
+  value: string;
+  /** The key's create revision: its place in the queue, and its fencing token once it leads. */
+  token: number;
+}
+export interface ElectionResponse {
+  name: string;
+  leader: ElectionLeader | null;
+  /** In the order they would lead; the first is the leader. */
+  candidates: ElectionCandidate[];
+  revision: number;
+}
+export interface ElectionsResponse {
+  elections: { name: string; leader: ElectionLeader | null; candidates: number }[];
+  revision: number;
+}
+export interface CampaignResponse {
+  leader: ElectionLeader;
+  /** The revision at which it was found to lead. */
+  revision: number;
+}
+export interface ResignResponse {
+  /** False when the key was already gone (or is a newer campaign's, when `token` was given). */
+  resigned: boolean;
+  revision: number;
+}
+export interface ElectionObserved {
+  name: string;
+  leader: ElectionLeader | null;
   revision: number;
 }
 

@@ -178,7 +178,8 @@ export type CampaignEvent =
   /** The candidate's key exists (made now, or found from an earlier try); `token` is its create revision. */
   | { kind: 'queued'; key: string; token: number }
   | { kind: 'elected'; leader: ElectionLeader; revision: number }
-  | { kind: 'ended'; reason: CampaignEndReason; message: string; wasLeader: boolean };
+  /** `code`: for `failed`, the store's or the request's error code (`not-raft`, `invalid` …). */
+  | { kind: 'ended'; reason: CampaignEndReason; message: string; wasLeader: boolean; code?: string };
 
 /** After an answer that may be transient (no leader yet, a transfer, a timeout), ask again after this long. */
 export const CAMPAIGN_RETRY_MS = 200;
@@ -244,6 +245,18 @@ export class Campaign {
     this.deleteKey();
   }
 
+  /**
+   * Stops following without touching the key: a host that handed the elected candidate's key to
+   * its owner (the API's campaign call answers, then the application follows the election).
+   * Ends without an event.
+   */
+  detach(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.epoch++;
+    this.stopWatches();
+  }
+
   private propose(): void {
     this.state = 'proposing';
     const epoch = ++this.epoch;
@@ -252,7 +265,7 @@ export class Campaign {
       if (!answer.ok) return this.retryOrFail(answer.code, answer.message, () => this.propose());
       if (answer.kind !== 'write') return this.end('failed', `the store answered a campaign with a ${answer.kind}`);
       const result = answer.result;
-      if (!result.ok) return this.end(result.code === 'session-not-found' ? 'session-ended' : 'failed', result.message);
+      if (!result.ok) return this.end(result.code === 'session-not-found' ? 'session-ended' : 'failed', result.message, result.code);
       if (result.kind !== 'txn') return this.end('failed', `the store answered a campaign with a ${result.kind}`);
       const existing = result.succeeded ? null : result.responses[0];
       const kv = existing && existing.kind === 'get' ? existing.kv : null;
@@ -347,7 +360,7 @@ export class Campaign {
   }
 
   private retryOrFail(code: KvRequestErrorCode, message: string, again: () => void): void {
-    if (!RETRYABLE.has(code)) return this.end('failed', message);
+    if (!RETRYABLE.has(code)) return this.end('failed', message, code);
     this.cancelRetry = this.port.after(CAMPAIGN_RETRY_MS, () => {
       this.cancelRetry = null;
       if (this.state !== 'ended' && this.state !== 'resigning') again();
@@ -363,11 +376,11 @@ export class Campaign {
     this.cancelRetry = null;
   }
 
-  private end(reason: CampaignEndReason, message: string): void {
+  private end(reason: CampaignEndReason, message: string, code?: string): void {
     if (this.state === 'ended') return;
     this.state = 'ended';
     this.epoch++;
     this.stopWatches();
-    this.onEvent({ kind: 'ended', reason, message, wasLeader: this.elected });
+    this.onEvent({ kind: 'ended', reason, message, wasLeader: this.elected, ...(code !== undefined ? { code } : {}) });
   }
 }

@@ -1,0 +1,240 @@
+/**
+ * Named elections' routes (issue 12 section 2; the contract is in types.ts above ElectionResponse).
+ * The recipe is protocols/kv/election.ts; this file runs it over this daemon's store: a campaign
+ * is a `Campaign` whose port is this node's store (`storePort`), an observer an `ElectionView`
+ * fed by followKv.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { kvOperationCodec } from '../../protocols/kv/codec.js';
+import { Campaign, campaignTxn, candidateKey, ELECTIONS_PREFIX, electionNameProblem, electionOfKey, electionPrefix, ElectionView, leaderFromKv, electionLeader, resignTxn, type CampaignEvent, type CampaignPort } from '../../protocols/kv/election.js';
+import { kvRequestError, type KvAnswer } from '../../protocols/kv/requests.js';
+import type { KeyValue, KvEvent, KvTxn } from '../../protocols/kv/types.js';
+import { HttpError, readJsonBody, sendJson } from './http.js';
+import { followKv } from './kv-follow.js';
+import { ask, KV_ERROR_STATUS } from './kv-routes.js';
+import type { RouteContext } from './routes.js';
+import { formatSseComment } from './sse.js';
+import type { CampaignResponse, ControlSource, ElectionCandidate, ElectionObserved, ElectionResponse, ElectionsResponse, ResignResponse } from './types.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext) => Promise<void>;
+
+export const ELECTIONS_PATH = '/v1/elections';
+export const ELECTION_PREFIX = '/v1/elections/';
+
+export const ELECTIONS_ROUTES: Readonly<Partial<Record<string, Handler>>> = { GET: list };
+/** `/v1/elections/{name}[/campaign|/resign|/observe]`. */
+export const ELECTION_ROUTES: Readonly<Partial<Record<string, Handler>>> = {
+  GET: (req, res, url, ctx) => {
+    const [name, action] = electionPath(url);
+    if (action === null) return show(name, res, url, ctx);
+    if (action === 'observe') return observe(name, req, res, ctx);
+    throw notFound(url);
+  },
+  POST: (req, res, url, ctx) => {
+    const [name, action] = electionPath(url);
+    if (action === 'campaign') return campaign(name, req, res, ctx);
+    if (action === 'resign') return resign(name, req, res, ctx);
+    throw notFound(url);
+  },
+};
+
+/** Observers one listener serves at once (each holds a subscription to the store's changes). */
+const MAX_OBSERVERS = 256;
+const MAX_UNSENT_BYTES = 1024 * 1024;
+const KEEP_ALIVE_MS = 15_000;
+let observers = 0;
+
+/** A campaign's port over this daemon's store: its requests, its changes (followKv), and timers. */
+export function storePort(source: Pick<ControlSource, 'kv' | 'subscribeKv'>): CampaignPort {
+  return {
+    request(request, onAnswer) {
+      source.kv(request).then(onAnswer, (err: unknown) => onAnswer(kvRequestError('shutting-down', err instanceof Error ? err.message : String(err))));
+    },
+    watch(key, fromRevision, onEvents, onLost) {
+      const stopping = new AbortController();
+      followKv(source, { key }, fromRevision, onEvents, stopping.signal).then(
+        (following) => {
+          if (!following.ok && !stopping.signal.aborted) onLost(following.answer.message);
+        },
+        (err: unknown) => {
+          if (!stopping.signal.aborted) onLost(err instanceof Error ? err.message : String(err));
+        },
+      );
+      return () => stopping.abort();
+    },
+    after(ms, fn) {
+      const timer = setTimeout(fn, ms);
+      return () => clearTimeout(timer);
+    },
+  };
+}
+
+async function list(_req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const range = await readPrefix(source, ELECTIONS_PREFIX, url);
+  const byName = new Map<string, KeyValue[]>();
+  for (const kv of range.kvs) {
+    const name = electionOfKey(kv.key);
+    if (name !== null) byName.set(name, [...(byName.get(name) ?? []), kv]);
+  }
+  const elections = [...byName].map(([name, kvs]) => {
+    const leader = electionLeader(kvs);
+    return { name, leader: leader ? leaderFromKv(name, leader) : null, candidates: kvs.length };
+  });
+  sendJson(res, 200, { elections, revision: range.revision } satisfies ElectionsResponse);
+}
+
+async function show(name: string, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const range = await readPrefix(source, electionPrefix(name), url);
+  const view = new ElectionView(name, range.kvs, range.revision);
+  const candidates = view.queue().map((kv): ElectionCandidate => ({ key: kv.key, session: kv.session, value: kv.value, token: kv.createRevision }));
+  sendJson(res, 200, { name, leader: view.leader(), candidates, revision: range.revision } satisfies ElectionResponse);
+}
+
+/**
+ * Waits until the candidate leads, then answers and lets go (the key stays, bound to the
+ * caller's session). The caller closing the request first withdraws the candidate.
+ */
+async function campaign(name: string, req: IncomingMessage, res: ServerResponse, { source }: RouteContext): Promise<void> {
+  const body = objectBody(await readJsonBody(req), '{"session": "…", "value": "…"}');
+  const { session, value = '', ...rest } = body;
+  if (Object.keys(rest).length > 0) throw new HttpError(400, 'invalid', `unknown field ${JSON.stringify(Object.keys(rest)[0])}; a campaign takes session and value`);
+  if (typeof session !== 'string' || session === '') throw new HttpError(400, 'invalid', 'a campaign needs "session": the id of a session of yours (POST /v1/sessions)');
+  if (typeof value !== 'string') throw new HttpError(400, 'invalid', '"value" must be a string');
+  // The log entry the campaign will write, checked as the followers will check it.
+  checkTxn(campaignTxn(name, session, value));
+  const ended = await new Promise<CampaignEvent | null>((resolve) => {
+    const running = new Campaign(name, session, value, storePort(source), (event) => {
+      if (event.kind === 'elected') {
+        running.detach();
+        resolve(event);
+      } else if (event.kind === 'ended') resolve(event);
+    });
+    res.on('close', () => {
+      if (!running.ended) {
+        running.resign();
+        resolve(null);
+      }
+    });
+    running.start();
+  });
+  if (ended === null || res.destroyed) return;
+  if (ended.kind === 'elected') {
+    sendJson(res, 200, { leader: ended.leader, revision: ended.revision } satisfies CampaignResponse);
+    return;
+  }
+  if (ended.kind !== 'ended') return;
+  if (ended.reason === 'session-ended') throw new HttpError(404, 'session-not-found', ended.message);
+  if (ended.reason === 'lost') throw new HttpError(409, 'lost', `${ended.message}; campaign again with a live session`);
+  const code = ended.code ?? 'campaign-failed';
+  throw new HttpError(KV_ERROR_STATUS[code as keyof typeof KV_ERROR_STATUS] ?? 400, code, ended.message);
+}
+
+async function resign(name: string, req: IncomingMessage, res: ServerResponse, { source }: RouteContext): Promise<void> {
+  const body = objectBody(await readJsonBody(req), '{"session": "…", "token": 123}');
+  const { session, token, ...rest } = body;
+  if (Object.keys(rest).length > 0) throw new HttpError(400, 'invalid', `unknown field ${JSON.stringify(Object.keys(rest)[0])}; a resign takes session and token`);
+  if (typeof session !== 'string' || session === '') throw new HttpError(400, 'invalid', 'a resign needs "session": the session the candidate campaigned with');
+  if (token !== undefined && (typeof token !== 'number' || !Number.isSafeInteger(token) || token < 1)) throw new HttpError(400, 'invalid', '"token" must be a positive integer: the fencing token the campaign got');
+  const key = candidateKey(name, session);
+  const txn: KvTxn = token === undefined ? { kind: 'txn', compare: [{ key, target: 'version', op: '>', value: 0 }], success: [{ kind: 'delete', key }], failure: [] } : resignTxn(key, token as number);
+  checkTxn(txn);
+  const answer = await ask(source.kv({ kind: 'write', op: txn }));
+  if (!answer.ok || answer.kind !== 'write' || !answer.result.ok || answer.result.kind !== 'txn') throw new Error(`the store gave an unexpected answer to a resign: ${JSON.stringify(answer).slice(0, 200)}`);
+  sendJson(res, 200, { resigned: answer.result.succeeded, revision: answer.result.revision } satisfies ResignResponse);
+}
+
+/**
+ * Server-sent `leader` events: the leader now (read linearizably), then each change of leader as
+ * this node's store applies it. Changes that arrive while the first read is out are applied to
+ * the view from that read, which skips what it already holds.
+ */
+async function observe(name: string, _req: IncomingMessage, res: ServerResponse, { source }: RouteContext): Promise<void> {
+  if (observers >= MAX_OBSERVERS) throw new HttpError(503, 'too-many-watches', `${MAX_OBSERVERS} election observers are already open on this daemon, its limit; close one and retry`, { 'retry-after': '5' });
+  observers++;
+  const stopping = new AbortController();
+  let view: ElectionView | null = null;
+  let early: KvEvent[] = [];
+  let closed = false;
+  let keepAlive: NodeJS.Timeout | null = null;
+  const send = (observed: ElectionObserved) => {
+    res.write(`id: ${observed.revision}\nevent: leader\ndata: ${JSON.stringify(observed)}\n\n`);
+    if (res.writableLength > MAX_UNSENT_BYTES) close();
+  };
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stopping.abort();
+    if (keepAlive) clearInterval(keepAlive);
+    observers--;
+    res.end();
+  };
+  const onEvents = (events: KvEvent[]) => {
+    if (closed) return;
+    if (view === null) {
+      early.push(...events);
+      return;
+    }
+    const { changed, leader } = view.apply(events);
+    if (changed) send({ name, leader, revision: view.at() });
+  };
+  try {
+    const following = await followKv(source, { prefix: electionPrefix(name) }, null, onEvents, stopping.signal);
+    if (!following.ok) throw requestFailure(following.answer);
+    const range = await readPrefix(source, electionPrefix(name), null);
+    view = new ElectionView(name, range.kvs, range.revision);
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.on('close', close);
+    send({ name, leader: view.leader(), revision: view.at() });
+    const held = early;
+    early = [];
+    if (held.length > 0) onEvents(held);
+    res.write(formatSseComment(`observing ${name} from revision ${range.revision + 1}`));
+    keepAlive = setInterval(() => res.write(formatSseComment('keep-alive')), KEEP_ALIVE_MS);
+    keepAlive.unref();
+  } catch (err) {
+    if (!res.headersSent) {
+      closed = true;
+      stopping.abort();
+      observers--;
+    } else close();
+    throw err;
+  }
+}
+
+/** The candidates under a prefix, linearizably unless `?serializable=true`. */
+async function readPrefix(source: ControlSource, prefix: string, url: URL | null): Promise<{ kvs: KeyValue[]; revision: number }> {
+  const serializable = url?.searchParams.get('serializable');
+  if (serializable !== undefined && serializable !== null && !['', 'true', 'false'].includes(serializable)) throw new HttpError(400, 'invalid', `serializable must be true or false, got ${JSON.stringify(serializable)}`);
+  const consistency = serializable === '' || serializable === 'true' ? 'serializable' : 'linearizable';
+  const answer = await ask(source.kv({ kind: 'read', read: { kind: 'range', prefix, limit: 0 }, consistency }));
+  if (!answer.ok || answer.kind !== 'read') throw new Error(`the store gave an answer of another kind: ${JSON.stringify(answer).slice(0, 200)}`);
+  return answer.range;
+}
+
+function requestFailure(answer: Exclude<KvAnswer, { ok: true }>): HttpError {
+  return new HttpError(KV_ERROR_STATUS[answer.code], answer.code, answer.message);
+}
+
+function checkTxn(txn: KvTxn): void {
+  const parsed = kvOperationCodec.parse(txn);
+  if (!parsed.ok) throw new HttpError(400, 'invalid', `not a valid campaign: ${parsed.reason}`);
+}
+
+function objectBody(body: unknown, example: string): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'invalid', `the body must be a JSON object like ${example}`);
+  return body as Record<string, unknown>;
+}
+
+/** `/v1/elections/{name}[/action]`: the name (checked) and the action, if any. */
+function electionPath(url: URL): [string, string | null] {
+  const parts = url.pathname.slice(ELECTION_PREFIX.length).split('/');
+  if (parts.length > 2 || parts[0] === '') throw notFound(url);
+  const name = parts[0]!;
+  const problem = electionNameProblem(name);
+  if (problem !== null) throw new HttpError(400, 'invalid', problem);
+  return [name, parts[1] ?? null];
+}
+
+function notFound(url: URL): HttpError {
+  return new HttpError(404, 'not-found', `no route ${url.pathname}; see GET /v1/elections/{name}, POST …/campaign, POST …/resign, GET …/observe`);
+}
