@@ -6,10 +6,12 @@
  * daemon's config: the import graph is checked by a test.
  */
 import { createApiClient, resolveApiAddress, type ApiClient, type CommandResponse } from '../daemon/api/client.js';
-import type { LeaderResponse, MemberResponse, NodeRef, StatusResponse, StreamEvent } from '../daemon/api/types.js';
+import type { ElectionObserved, ElectionsResponse, LeaderResponse, MemberResponse, NodeRef, StatusResponse, StreamEvent } from '../daemon/api/types.js';
+import type { ElectionLeader } from '../protocols/kv/election.js';
 import type { NodeEventType } from '../protocols/host/events.js';
 import { LeaderTimeoutError } from './errors.js';
-import { follow, isTransient, sleep } from './follow.js';
+import { campaign, type CampaignOptions, type ElectionLeadership } from './campaign.js';
+import { follow, isTransient, reconnectDelayMs, sleep } from './follow.js';
 import { lead, type LeadCallbacks } from './lead.js';
 
 export interface ConclaveOptions {
@@ -181,6 +183,82 @@ export class Conclave {
    */
   lead(callbacks: LeadCallbacks, opts: { signal?: AbortSignal } = {}): Promise<void> {
     return lead(this.api, callbacks, opts);
+  }
+
+  /**
+   * Leads the named election `name` (Raft mode): resolves once this program's candidate leads,
+   * with its fencing token and a signal that aborts when the reign ends. See campaign.ts.
+   *
+   * @example
+   * const reign = await new Conclave().campaign('billing-export', { value: hostname() });
+   * await exportBatches({ fencingToken: reign.fencingToken, signal: reign.signal });
+   * await reign.resign();
+   */
+  campaign(name: string, opts: CampaignOptions = {}): Promise<ElectionLeadership> {
+    return campaign(this.api, name, opts);
+  }
+
+  /** The leader of election `name` now (linearizable read), or null when it has no candidate. */
+  async electionLeader(name: string): Promise<ElectionLeader | null> {
+    return (await this.api.election(name)).leader;
+  }
+
+  /** Every election with candidates, and its leader. */
+  async elections(): Promise<ElectionsResponse['elections']> {
+    return (await this.api.elections()).elections;
+  }
+
+  /**
+   * The leader of election `name` now, then each change, as an async iterator (etcd's Observe);
+   * reconnects on its own, each time starting with the leader as it is then.
+   */
+  async *observe(name: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ElectionObserved, void, undefined> {
+    const queue: ElectionObserved[] = [];
+    let wake: (() => void) | null = null;
+    const notify = () => wake?.();
+    const stop = new AbortController();
+    const onAbort = () => {
+      stop.abort();
+      notify();
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) stop.abort();
+    let failure: unknown = null;
+    const following = (async () => {
+      for (let attempt = 0; !stop.signal.aborted; ) {
+        try {
+          await this.api.electionObserve(name, (o) => {
+            queue.push(o);
+            notify();
+          }, { signal: stop.signal, onOpen: () => (attempt = 0) });
+        } catch (err) {
+          if (!isTransient(err)) {
+            failure = err;
+            stop.abort();
+            break;
+          }
+        }
+        await sleep(reconnectDelayMs(attempt++), stop.signal).catch(() => undefined);
+      }
+      notify();
+    })();
+    try {
+      for (;;) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        if (stop.signal.aborted) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+      }
+      if (failure !== null) throw failure;
+    } finally {
+      stop.abort();
+      opts.signal?.removeEventListener('abort', onAbort);
+      await following;
+    }
   }
 }
 

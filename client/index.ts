@@ -14,11 +14,14 @@
  * });
  */
 export { Conclave, type ConclaveOptions, type CommandResponse, type DisconnectedEvent, type KnownLeader, type WatchEvent } from './conclave.js';
+export type { CampaignOptions, ElectionLeadership } from './campaign.js';
 export type { LeadCallbacks, LeadOptions } from './lead.js';
 export type { LeaderInfo, Leadership, StopReason } from './leadership.js';
 export { ApiError, ApiUnreachableError, LeaderTimeoutError, LeadershipLostError, NotConclaveApiError, UsageError } from './errors.js';
+export type { ElectionLeader } from '../protocols/kv/election.js';
 export type {
   ApiEvent,
+  ElectionObserved,
   LeaderResponse,
   MemberResponse,
   NodeRef,

@@ -17,6 +17,13 @@ import { exchange, ExchangeError, TimeoutError, type Reply } from './exchange.js
 import { SseParser } from './sse.js';
 import type {
   ApiErrorBody,
+  CampaignResponse,
+  ElectionObserved,
+  ElectionResponse,
+  ElectionsResponse,
+  ResignResponse,
+  SessionResponse,
+  SessionRevokeResponse,
   KvDeleteResponse,
   KvGetResponse,
   KvPutResponse,
@@ -106,6 +113,29 @@ export interface ApiClient {
    * resumes from the revisions it has seen. One write can change several keys at one revision.
    */
   kvWatch(filter: KvWatchFilter, onEvent: (event: KvEvent) => void, opts?: KvWatchOptions): Promise<void>;
+  /** Opens a session of this node (`ttlMs` default 10000): it ends when not kept alive within its TTL, or when this node is declared dead or gone. */
+  sessionGrant(ttlMs?: number): Promise<SessionResponse>;
+  /** Restarts a session's TTL; ApiError 404 `session-not-found` once it has ended. */
+  sessionKeepAlive(id: string): Promise<SessionResponse>;
+  /** Ends a session now; the keys attached to it are deleted. */
+  sessionRevoke(id: string): Promise<SessionRevokeResponse>;
+  /*
+   * Named elections (Raft only; see types.ts above ElectionResponse).
+   */
+  /** Every election that has candidates, with its leader. */
+  elections(opts?: KvReadOptions): Promise<ElectionsResponse>;
+  /** One election: its leader (null for none) and its candidates in the order they would lead. */
+  election(name: string, opts?: KvReadOptions): Promise<ElectionResponse>;
+  /**
+   * Puts a candidate in election `name` with `session` and waits up to `waitMs` (default 60 s) for
+   * it to lead: `elected: false` when the wait ran out (the candidate stays queued; call again).
+   * Aborting `signal` withdraws the candidate.
+   */
+  campaign(name: string, session: string, opts?: { value?: string; waitMs?: number; signal?: AbortSignal }): Promise<CampaignResponse>;
+  /** Deletes the candidate of `session` (only the one that got `token`, when given). */
+  electionResign(name: string, session: string, token?: number): Promise<ResignResponse>;
+  /** Streams the election's leader now, then each change, until the daemon ends the stream or `signal` aborts. */
+  electionObserve(name: string, onObserved: (observed: ElectionObserved) => void, opts?: { signal?: AbortSignal; onOpen?: () => void }): Promise<void>;
 }
 
 export interface KvReadOptions {
@@ -140,6 +170,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
  * client-side timeout would.
  */
 const COMMAND_EXTRA_WAIT_MS = 20_000;
+/** A campaign's wait before the daemon answers `elected: false` (the candidate stays queued). */
+const DEFAULT_CAMPAIGN_WAIT_MS = 60_000;
 /** An event stream silent for this long (three missed keep-alives) counts as lost. */
 const EVENTS_IDLE_TIMEOUT_MS = 45_000;
 
@@ -210,6 +242,29 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
         onEvent(value);
       };
       await streamSse(address, base, timeoutMs, path, onMessage, watchOpts.signal, watchOpts.onOpen);
+    },
+    sessionGrant: (ttlMs) => call<SessionResponse>('POST', '/v1/sessions', SHAPES.session, ttlMs === undefined ? {} : { ttlMs }, COMMAND_EXTRA_WAIT_MS),
+    sessionKeepAlive: async (id) => call<SessionResponse>('POST', `/v1/sessions/${encodeURIComponent(id)}/keepalive`, SHAPES.session, {}, COMMAND_EXTRA_WAIT_MS),
+    sessionRevoke: async (id) => call<SessionRevokeResponse>('DELETE', `/v1/sessions/${encodeURIComponent(id)}`, SHAPES.sessionRevoke, undefined, COMMAND_EXTRA_WAIT_MS),
+    elections: (readOpts = {}) => call<ElectionsResponse>('GET', `/v1/elections${readOpts.serializable ? '?serializable=true' : ''}`, SHAPES.elections, undefined, readWaitMs(readOpts)),
+    election: async (name, readOpts = {}) =>
+      call<ElectionResponse>('GET', `/v1/elections/${encodeURIComponent(name)}${readOpts.serializable ? '?serializable=true' : ''}`, SHAPES.election, undefined, readWaitMs(readOpts)),
+    campaign: async (name, session, campaignOpts = {}) => {
+      const waitMs = campaignOpts.waitMs ?? DEFAULT_CAMPAIGN_WAIT_MS;
+      const body = { session, ...(campaignOpts.value !== undefined ? { value: campaignOpts.value } : {}) };
+      return call<CampaignResponse>('POST', `/v1/elections/${encodeURIComponent(name)}/campaign?waitMs=${Math.max(0, Math.floor(waitMs))}`, SHAPES.campaign, body, waitMs + COMMAND_EXTRA_WAIT_MS, campaignOpts.signal);
+    },
+    electionResign: async (name, session, token) =>
+      call<ResignResponse>('POST', `/v1/elections/${encodeURIComponent(name)}/resign`, SHAPES.resign, { session, ...(token !== undefined ? { token } : {}) }, COMMAND_EXTRA_WAIT_MS),
+    electionObserve: async (name, onObserved, observeOpts = {}) => {
+      const onMessage = (event: string, value: unknown) => {
+        if (event !== 'leader') return;
+        if (!isObject(value) || value.name !== name || typeof value.revision !== 'number' || (value.leader !== null && !isElectionLeader(value.leader))) {
+          throw new NotConclaveApiError(address, 200, 'text/event-stream', 'a leader event of another shape');
+        }
+        onObserved(value as unknown as ElectionObserved);
+      };
+      await streamSse(address, base, timeoutMs, `/v1/elections/${encodeURIComponent(name)}/observe`, onMessage, observeOpts.signal, observeOpts.onOpen);
     },
   };
 }
@@ -366,6 +421,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function isElectionLeader(value: unknown): boolean {
+  return isObject(value) && typeof value.name === 'string' && typeof value.key === 'string' && typeof value.value === 'string' && typeof value.token === 'number';
+}
+
 /** A key-value as the store holds it (`session` is left out: not every reader needs it). */
 function isKeyValue(value: unknown): boolean {
   return isObject(value) && typeof value.key === 'string' && typeof value.value === 'string' && isRevisions(value);
@@ -408,6 +467,12 @@ const SHAPES = {
   kvRange: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.more === 'boolean' && Array.isArray(v.kvs) && v.kvs.every(isKeyValue),
   kvPut: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.index === 'number' && (v.prevKv === null || isKeyValue(v.prevKv)),
   kvDelete: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.index === 'number' && typeof v.deleted === 'number',
+  session: (v: unknown) => isObject(v) && typeof v.id === 'string' && typeof v.ttlMs === 'number',
+  sessionRevoke: (v: unknown) => isObject(v) && typeof v.id === 'string' && typeof v.deleted === 'number',
+  elections: (v: unknown) => isObject(v) && typeof v.revision === 'number' && Array.isArray(v.elections) && v.elections.every((e) => isObject(e) && typeof e.name === 'string' && (e.leader === null || isElectionLeader(e.leader))),
+  election: (v: unknown) => isObject(v) && typeof v.revision === 'number' && (v.leader === null || isElectionLeader(v.leader)) && Array.isArray(v.candidates),
+  campaign: (v: unknown) => isObject(v) && (v.elected === true ? isElectionLeader(v.leader) && typeof v.revision === 'number' : v.elected === false),
+  resign: (v: unknown) => isObject(v) && typeof v.resigned === 'boolean' && typeof v.revision === 'number',
   kvTxn: (v: unknown) =>
     isObject(v) && typeof v.succeeded === 'boolean' && typeof v.revision === 'number' && typeof v.index === 'number' &&
     Array.isArray(v.responses) && v.responses.every((r) => isObject(r) && typeof r.kind === 'string'),

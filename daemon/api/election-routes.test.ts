@@ -43,6 +43,7 @@ describe('/v1/elections', () => {
     const [s1, s2] = [await session(), await session()];
     const first = await call('POST', '/v1/elections/jobs/campaign', { session: s1, value: 'host-a' });
     assert.equal(first.status, 200, JSON.stringify(first.json));
+    assert.equal(first.json.elected, true);
     const leader1 = first.json.leader as { key: string; token: number; value: string; session: string };
     assert.deepEqual([leader1.key, leader1.value, leader1.session], [candidateKey('jobs', s1), 'host-a', s1]);
     assert.equal(leader1.token, source.kvStore.get(leader1.key)!.createRevision, 'the token is the key\'s create revision');
@@ -93,6 +94,20 @@ describe('/v1/elections', () => {
     await call('DELETE', `/v1/sessions/${s3}`);
     const reply = await lost;
     assert.deepEqual([reply.status, reply.json.error?.code], [409, 'lost']);
+  });
+
+  it('a campaign that waits past waitMs answers elected: false and stays queued; campaigning again resumes its place', async () => {
+    const [s1, s2] = [await session(), await session()];
+    await call('POST', '/v1/elections/jobs/campaign', { session: s1 });
+    const waited = await call('POST', '/v1/elections/jobs/campaign?waitMs=50', { session: s2, value: 'b' });
+    const key = candidateKey('jobs', s2);
+    const token = source.kvStore.get(key)!.createRevision;
+    assert.deepEqual(waited.json, { elected: false, queued: { key, token } });
+    const resumed = call('POST', '/v1/elections/jobs/campaign', { session: s2, value: 'b' });
+    await call('POST', '/v1/elections/jobs/resign', { session: s1 });
+    const reply = await resumed;
+    assert.deepEqual([reply.json.elected, (reply.json.leader as { token: number }).token], [true, token], 'the same key, the same token');
+    assert.equal((await call('POST', '/v1/elections/jobs/campaign?waitMs=x', { session: s2 })).status, 400);
   });
 
   it('refusals: a missing or unknown session, a bad name, an invalid value, no Raft', async () => {

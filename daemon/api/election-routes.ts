@@ -11,6 +11,7 @@ import { kvRequestError, type KvAnswer } from '../../protocols/kv/requests.js';
 import type { KeyValue, KvEvent, KvTxn } from '../../protocols/kv/types.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
 import { followKv } from './kv-follow.js';
+import { MAX_LEADER_WAIT_MS } from './leader-wait.js';
 import { ask, KV_ERROR_STATUS } from './kv-routes.js';
 import type { RouteContext } from './routes.js';
 import { formatSseComment } from './sse.js';
@@ -32,12 +33,14 @@ export const ELECTION_ROUTES: Readonly<Partial<Record<string, Handler>>> = {
   },
   POST: (req, res, url, ctx) => {
     const [name, action] = electionPath(url);
-    if (action === 'campaign') return campaign(name, req, res, ctx);
+    if (action === 'campaign') return campaign(name, req, res, url, ctx);
     if (action === 'resign') return resign(name, req, res, ctx);
     throw notFound(url);
   },
 };
 
+/** How long a campaign waits to lead before it answers `elected: false` (the candidate stays queued). */
+const DEFAULT_CAMPAIGN_WAIT_MS = 60_000;
 /** Observers one listener serves at once (each holds a subscription to the store's changes). */
 const MAX_OBSERVERS = 256;
 const MAX_UNSENT_BYTES = 1024 * 1024;
@@ -94,7 +97,10 @@ async function show(name: string, res: ServerResponse, url: URL, { source }: Rou
  * Waits until the candidate leads, then answers and lets go (the key stays, bound to the
  * caller's session). The caller closing the request first withdraws the candidate.
  */
-async function campaign(name: string, req: IncomingMessage, res: ServerResponse, { source }: RouteContext): Promise<void> {
+async function campaign(name: string, req: IncomingMessage, res: ServerResponse, url: URL, { source }: RouteContext): Promise<void> {
+  const rawWait = url.searchParams.get('waitMs');
+  if (rawWait !== null && !/^\d{1,9}$/.test(rawWait)) throw new HttpError(400, 'invalid', `waitMs must be a non-negative integer, got ${JSON.stringify(rawWait)}`);
+  const waitMs = Math.min(rawWait === null ? DEFAULT_CAMPAIGN_WAIT_MS : Number(rawWait), MAX_LEADER_WAIT_MS);
   const body = objectBody(await readJsonBody(req), '{"session": "…", "value": "…"}');
   const { session, value = '', ...rest } = body;
   if (Object.keys(rest).length > 0) throw new HttpError(400, 'invalid', `unknown field ${JSON.stringify(Object.keys(rest)[0])}; a campaign takes session and value`);
@@ -102,14 +108,21 @@ async function campaign(name: string, req: IncomingMessage, res: ServerResponse,
   if (typeof value !== 'string') throw new HttpError(400, 'invalid', '"value" must be a string');
   // The log entry the campaign will write, checked as the followers will check it.
   checkTxn(campaignTxn(name, session, value));
-  const ended = await new Promise<CampaignEvent | null>((resolve) => {
+  let queued: { key: string; token: number } | null = null;
+  const ended = await new Promise<CampaignEvent | 'waited' | null>((resolve) => {
     const running = new Campaign(name, session, value, storePort(source), (event) => {
-      if (event.kind === 'elected') {
+      if (event.kind === 'queued') queued = { key: event.key, token: event.token };
+      else if (event.kind === 'elected') {
         running.detach();
         resolve(event);
-      } else if (event.kind === 'ended') resolve(event);
+      } else resolve(event);
     });
+    const timer = setTimeout(() => {
+      running.detach();
+      resolve('waited');
+    }, waitMs);
     res.on('close', () => {
+      clearTimeout(timer);
       if (!running.ended) {
         running.resign();
         resolve(null);
@@ -118,8 +131,12 @@ async function campaign(name: string, req: IncomingMessage, res: ServerResponse,
     running.start();
   });
   if (ended === null || res.destroyed) return;
+  if (ended === 'waited') {
+    sendJson(res, 200, { elected: false, queued } satisfies CampaignResponse);
+    return;
+  }
   if (ended.kind === 'elected') {
-    sendJson(res, 200, { leader: ended.leader, revision: ended.revision } satisfies CampaignResponse);
+    sendJson(res, 200, { elected: true, leader: ended.leader, revision: ended.revision } satisfies CampaignResponse);
     return;
   }
   if (ended.kind !== 'ended') return;

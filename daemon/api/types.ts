@@ -274,12 +274,13 @@ export interface KvCompareFailedBody extends ApiErrorBody {
  *
  * - `GET /v1/elections` → ElectionsResponse: every election with candidates, and its leader.
  * - `GET /v1/elections/{name}` → ElectionResponse: its leader (null for none) and its queue.
- * - `POST /v1/elections/{name}/campaign` with `{"session": id, "value"?: "…"}` → CampaignResponse
- *   once this candidate leads (it may wait long: as long as the candidates before it). The
- *   session must exist (`POST /v1/sessions`) and is kept alive by the caller; the candidate's key
- *   goes with it. A retried campaign with the same session resumes its place. Closing the
- *   request before it answers withdraws the candidate (its key is deleted). 404
- *   `session-not-found`; 409 `lost` when the key was deleted while waiting (its session ended).
+ * - `POST /v1/elections/{name}/campaign[?waitMs=N]` with `{"session": id, "value"?: "…"}` →
+ *   CampaignResponse once this candidate leads, or `elected: false` after waitMs (default 60 s, at
+ *   most 300 s) with the candidate still queued. The session must exist (`POST /v1/sessions`) and
+ *   is kept alive by the caller; the candidate's key goes with it. A campaign with the same
+ *   session again resumes its place. Closing the request before it answers withdraws the
+ *   candidate (its key is deleted). 404 `session-not-found`; 409 `lost` when the key was deleted
+ *   while waiting (its session ended).
  * - `POST /v1/elections/{name}/resign` with `{"session": id, "token"?: n}` → ResignResponse:
  *   deletes the candidate's key (only the one created at revision `token`, when given).
  * - `GET /v1/elections/{name}/observe` → server-sent events `leader`, each an ElectionObserved:
@@ -303,11 +304,11 @@ export interface ElectionsResponse {
   elections: { name: string; leader: ElectionLeader | null; candidates: number }[];
   revision: number;
 }
-export interface CampaignResponse {
-  leader: ElectionLeader;
-  /** The revision at which it was found to lead. */
-  revision: number;
-}
+export type CampaignResponse =
+  /** `revision`: the store's revision at which it was found to lead. */
+  | { elected: true; leader: ElectionLeader; revision: number }
+  /** `waitMs` passed first: the candidate stays queued (its key, bound to its session); campaign again to go on waiting. */
+  | { elected: false; queued: { key: string; token: number } | null };
 export interface ResignResponse {
   /** False when the key was already gone (or is a newer campaign's, when `token` was given). */
   resigned: boolean;
