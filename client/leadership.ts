@@ -25,6 +25,8 @@ export interface Leadership {
   leader: NodeRef;
   /** This node (the same as `leader`; named apart for the environment of `conclave run`). */
   node: NodeRef;
+  /** For a reign in a named election (`conclave run --election`): its name; absent for the node's own leadership. */
+  election?: string;
 }
 
 /** Who leads as this node's daemon sees it; `leader` is null while it knows none. */

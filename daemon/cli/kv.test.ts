@@ -6,48 +6,21 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { Command, CommanderError } from 'commander';
 import { createKvStore } from '../../protocols/kv/store.js';
 import { DEFAULT_KV_LIMITS, type KvEvent } from '../../protocols/kv/types.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { FakeControlSource } from '../api/testing.js';
-import { exitCodeOf } from '../errors.js';
+import { CommanderError } from 'commander';
+import { runCli, until, type Run } from './cli-testing.js';
 import { KvWatchCursor, registerKvCommands } from './kv.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-kv-cli-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
 let serial = 0;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  error: Error | null;
-}
-
-/**
- * Runs `conclave <args>` with `stdin` as its standard input, the way main.ts does: usage errors exit 2, others their exitCode; or the code the command set.
- * `interrupt` stands for Ctrl-C (`kv watch` runs until it aborts); `run` is filled in as the command goes, for a test that reads a watch's output meanwhile.
- */
-async function conclave(args: string[], stdin: (string | Uint8Array)[] = [], interrupt?: AbortSignal, run: Run = { code: 0, out: '', err: '', error: null }): Promise<Run> {
-  const program = new Command('conclave').exitOverride().configureOutput({ writeOut: (s) => (run.err += s), writeErr: (s) => (run.err += s) });
-  registerKvCommands(program, {
-    out: (text) => (run.out += text),
-    err: (text) => (run.err += text),
-    isTty: false,
-    setExitCode: (code) => (run.code = code),
-    ...(interrupt ? { interrupt } : {}),
-    stdin: async function* () {
-      yield* stdin;
-    },
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (err) {
-    run.error = err as Error;
-    run.code = err instanceof CommanderError ? 2 : exitCodeOf(err);
-  }
-  return run;
+/** `conclave <args>` with the kv commands; see runCli. */
+function conclave(args: string[], stdin: (string | Uint8Array)[] = [], interrupt?: AbortSignal, run?: Run): Promise<Run> {
+  return runCli(registerKvCommands, args, { stdin, ...(interrupt ? { interrupt } : {}), ...(run ? { run } : {}) });
 }
 
 /** A `conclave kv watch …` left running: its output so far, and `stop()` (Ctrl-C), which resolves with how it ended. */
@@ -77,18 +50,6 @@ function startWatch(args: string[]): Watching {
       return done;
     },
   };
-}
-
-/** Far above what any wait here takes: not a bound on speed, only so that a broken behaviour fails naming what it waited for instead of hanging. */
-const GIVE_UP_MS = 30_000;
-
-/** Resolves once `done()` holds, checking every few ms; rejects naming `what` after GIVE_UP_MS. */
-async function until(done: () => boolean, what: string | (() => string)): Promise<void> {
-  const deadline = performance.now() + GIVE_UP_MS;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`still waiting, after ${GIVE_UP_MS} ms, for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /**
@@ -319,8 +280,8 @@ describe('conclave kv', () => {
     const asJson = await kv(['txn', '--json'], [doc]);
     assert.equal(asJson.code, 1);
     assert.deepEqual(JSON.parse(asJson.out), { succeeded: false, responses: [{ kind: 'get', kv: source.kvStore.read('lock').kv }, { kind: 'delete', deleted: 0 }], revision: 1, index: 3 });
-    const bare = await kv(['txn'], ['{"success": [{"kind": "deletePrefix", "prefix": ""}]}']);
-    assert.deepEqual([bare.code, bare.out], [0, 'succeeded at revision 2\ndeletePrefix "": 1 deleted\n'], 'compare and failure may be left out');
+    const bare = await kv(['txn'], ['{"success": [{"kind": "deletePrefix", "prefix": "lo"}]}']);
+    assert.deepEqual([bare.code, bare.out], [0, 'succeeded at revision 2\ndeletePrefix "lo": 1 deleted\n'], 'compare and failure may be left out');
   });
 
   it('a txn document that is not a JSON object of arrays is a usage error, exit 2, and never reaches the daemon', async () => {

@@ -11,15 +11,16 @@
 import '../polyfill.js';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
+import { registerElectionCommands } from './elections.js';
 import { registerKvCommands } from './kv.js';
 import { registerReportCommands } from './report.js';
 import { reportFailure } from './report-actions.js';
 import { registerRunCommand } from './run.js';
 
 const DEFAULT_API = '127.0.0.1:7400';
-/** Commands registered by report.ts, kv.ts and run.ts: they need only the API client. */
+/** Commands registered by report.ts, kv.ts, elections.ts and run.ts: they need only the API client. */
 const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
-  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'transfer', 'resign', 'elect', 'forget', 'kv', 'run',
+  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'transfer', 'resign', 'elect', 'forget', 'kv', 'elections', 'run',
 ]);
 
 /** Only the light commands when argv names one; every command otherwise (help lists them all). */
@@ -34,6 +35,7 @@ async function buildProgram(argv: string[]): Promise<Command> {
   if (name !== undefined && LIGHT_COMMANDS.has(name)) {
     registerReportCommands(program);
     registerKvCommands(program);
+    registerElectionCommands(program);
     registerRunCommand(program);
     return program;
   }
@@ -48,6 +50,7 @@ async function buildProgram(argv: string[]): Promise<Command> {
   registerConfigCommands(program);
   registerReportCommands(program);
   registerKvCommands(program);
+  registerElectionCommands(program);
   registerRunCommand(program);
   program
     .command('tui')

@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveApiAddress } from '../api/address.js';
+import { UsageError } from '../errors.js';
 import { DEFAULT_RUN_OPTIONS, RESTART_POLICIES, type RestartPolicy } from '../run/machine.js';
 
 interface RunFlags {
@@ -15,6 +16,9 @@ interface RunFlags {
   restart: RestartPolicy;
   resignOnExit?: boolean;
   quiet?: boolean;
+  election?: string;
+  ttlMs?: number;
+  value?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -29,6 +33,9 @@ export function registerRunCommand(program: Command): void {
     .option('--grace-ms <ms>', 'after SIGTERM, how long CMD has before SIGKILL', integerArg(0), DEFAULT_RUN_OPTIONS.graceMs)
     .addOption(new Option('--restart <policy>', 'when CMD exits by itself while leading: never (exit with its status), on-failure, always').choices(RESTART_POLICIES).default(DEFAULT_RUN_OPTIONS.restart))
     .option('--resign-on-exit', 'give up leadership when CMD exits by itself')
+    .option('--election <name>', 'lead this named election (raft) instead of the node itself: run on one of many, per election')
+    .option('--ttl-ms <ms>', 'with --election: the session time to live (default 10000)', integerArg(1000))
+    .option('--value <text>', 'with --election: what observers read as this candidate (default: the node name)')
     .option('--quiet', 'do not report starts and stops on stderr')
     .addHelpText('after', [
       '',
@@ -36,11 +43,16 @@ export function registerRunCommand(program: Command): void {
       'CONCLAVE_NODE_NAME. It is stopped (SIGTERM, then SIGKILL after --grace-ms) when this node stops',
       'leading, the term changes, or the daemon is silent past the lease it last reported; it starts',
       'again when this node next leads. SIGINT, SIGTERM and SIGHUP are forwarded to CMD.',
+      'With --election NAME, run campaigns in the named election NAME instead (raft): CMD runs while this',
+      'candidate leads it, with the election\'s fencing token (CONCLAVE_TERM is the same number) and',
+      'CONCLAVE_ELECTION=NAME; it is stopped when the session ends or no keep-alive gets through within',
+      '--ttl-ms, and run campaigns again.',
       'Exit status: CMD\'s own when it exits by itself under --restart never (or cleanly under',
       'on-failure), or when run is stopped by SIGINT/SIGTERM; 0 when stopped with no CMD running.',
     ].join('\n'))
     .action(async (cmd: string, args: string[], flags: RunFlags) => {
       // The runner (and the client library under it) loads only when `run` runs, not for `status`.
+      if (flags.election === undefined && (flags.ttlMs !== undefined || flags.value !== undefined)) throw new UsageError('--ttl-ms and --value go with --election NAME');
       const { runWhileLeading } = await import('../run/runner.js');
       const code = await runWhileLeading({
         ...DEFAULT_RUN_OPTIONS,
@@ -51,6 +63,9 @@ export function registerRunCommand(program: Command): void {
         graceMs: flags.graceMs,
         restart: flags.restart,
         resignOnExit: flags.resignOnExit === true,
+        ...(flags.election !== undefined ? { election: flags.election } : {}),
+        ...(flags.ttlMs !== undefined ? { ttlMs: flags.ttlMs } : {}),
+        ...(flags.value !== undefined ? { value: flags.value } : {}),
         log: flags.quiet ? () => undefined : (line) => process.stderr.write(`conclave run: ${line}\n`),
       });
       process.exitCode = code;

@@ -81,6 +81,7 @@ export function childEnv(leadership: Leadership): Record<string, string> {
     CONCLAVE_LEADER_ID: leadership.leader.id,
     CONCLAVE_LEADER_NAME: leadership.leader.name,
     CONCLAVE_NODE_NAME: leadership.node.name,
+    ...(leadership.election !== undefined ? { CONCLAVE_ELECTION: leadership.election } : {}),
   };
 }
 

@@ -5,7 +5,12 @@
  * Every decision is the machine's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ElectionLeadership } from '../../client/campaign.js';
 import { Conclave } from '../../client/conclave.js';
+import { ApiError, LeadershipLostError } from '../../client/errors.js';
+import { isTransient, reconnectDelayMs, sleep } from '../../client/follow.js';
+import type { Leadership, StopReason } from '../../client/leadership.js';
+import type { NodeRef } from '../api/types.js';
 import { RunMachine, type ForwardedSignal, type RunAction, type RunInput, type RunOptions } from './machine.js';
 
 export interface RunnerOptions extends RunOptions {
@@ -13,6 +18,12 @@ export interface RunnerOptions extends RunOptions {
   token: string | null;
   command: string;
   args: string[];
+  /** Lead this named election (Raft mode) instead of following the node's own leadership. */
+  election?: string;
+  /** The election's session TTL (default 10 s). */
+  ttlMs?: number;
+  /** What observers of the election read as this candidate (default: the node's name). */
+  value?: string;
   /** Where `run` says what it does (start, stop, resign); the child's own output is passed through untouched. */
   log(line: string): void;
 }
@@ -26,6 +37,8 @@ export async function runWhileLeading(opts: RunnerOptions): Promise<number> {
   const now = () => performance.now();
   let child: ChildProcess | null = null;
   let timer: NodeJS.Timeout | null = null;
+  /** Under --election: the reign in progress (resign-on-exit resigns it). */
+  let currentReign: ElectionLeadership | null = null;
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
 
@@ -62,7 +75,7 @@ export async function runWhileLeading(opts: RunnerOptions): Promise<number> {
         break;
       case 'resign':
         opts.log('the job exited: resigning leadership (--resign-on-exit)');
-        conclave.resign().catch((err: unknown) => opts.log(`resign failed: ${(err as Error).message}`));
+        (currentReign ? currentReign.resign() : conclave.resign()).catch((err: unknown) => opts.log(`resign failed: ${(err as Error).message}`));
         break;
       case 'exit':
         finish(action.code);
@@ -74,7 +87,23 @@ export async function runWhileLeading(opts: RunnerOptions): Promise<number> {
   const handlers = FORWARDED.map((signal) => [signal, () => onSignal(signal)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);
 
-  const following = conclave
+  const following = opts.election !== undefined
+    ? followElection(conclave, opts.election, opts, stopFollowing.signal, {
+        leading: (leadership, reign) => {
+          currentReign = reign;
+          step({ kind: 'leading', leadership, nowMs: now() });
+        },
+        ended: (reason) => {
+          currentReign = null;
+          if (machine.hasChild) opts.log(`leadership of ${opts.election} ended here (${reason})`);
+          step({ kind: 'not-leading', nowMs: now() });
+        },
+      }).catch((err: unknown) => {
+        opts.log(`cannot campaign in ${opts.election} at ${conclave.address}: ${(err as Error).message}`);
+        step({ kind: 'signal', signal: 'SIGTERM', nowMs: now() });
+        return 1;
+      })
+    : conclave
     .lead(
       {
         onStartedLeading: (_signal, _token, leadership) => step({ kind: 'leading', leadership, nowMs: now() }),
@@ -98,4 +127,41 @@ export async function runWhileLeading(opts: RunnerOptions): Promise<number> {
   for (const [signal, handler] of handlers) process.off(signal, handler);
   const failed = await following;
   return typeof failed === 'number' && code === 0 ? failed : code;
+}
+
+/**
+ * `--election NAME`: campaigns, reports each reign, and campaigns again when one ends, until
+ * `signal` aborts. A reign's term is its token (a named election has no other). A refusal no
+ * retry cures (not-raft, a refused token) rejects.
+ */
+async function followElection(
+  conclave: Conclave,
+  name: string,
+  opts: Pick<RunnerOptions, 'ttlMs' | 'value' | 'log'>,
+  signal: AbortSignal,
+  on: { leading: (leadership: Leadership, reign: ElectionLeadership) => void; ended: (reason: StopReason) => void },
+): Promise<void> {
+  let node: NodeRef | null = null;
+  for (let attempt = 0; !signal.aborted; ) {
+    try {
+      if (node === null) {
+        const status = await conclave.status();
+        node = { id: status.id, name: status.name };
+      }
+      const self = node;
+      const reign = await conclave.campaign(name, { value: opts.value ?? self.name, ...(opts.ttlMs !== undefined ? { ttlMs: opts.ttlMs } : {}), signal });
+      attempt = 0;
+      on.leading({ fencingToken: reign.fencingToken, term: reign.fencingToken, leader: self, node: self, election: name }, reign);
+      await new Promise<void>((resolve) => {
+        if (reign.signal.aborted) resolve();
+        reign.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      on.ended(reign.signal.reason instanceof LeadershipLostError ? reign.signal.reason.reason : 'lost');
+    } catch (err) {
+      if (signal.aborted) return;
+      if (!isTransient(err) && !(err instanceof ApiError && err.status === 503) && !(err instanceof ApiError && err.code === 'lost')) throw err;
+      opts.log(`campaign in ${name}: ${(err as Error).message}; trying again`);
+      await sleep(reconnectDelayMs(attempt++), signal).catch(() => undefined);
+    }
+  }
 }
