@@ -338,8 +338,18 @@ export class LeaderState {
     if (r.installed) {
       if (p.accepted(r.index)) this.maybeCommit();
     } else if (p.snapshot && p.snapshot.index === r.index) {
-      p.snapshot.offset = Math.min(r.received, p.snapshot.text.length);
-      p.paused = false;
+      const s = p.snapshot;
+      if (r.received > s.offset) {
+        // The answer to the chunk in flight: on to the next.
+        s.offset = Math.min(r.received, s.text.length);
+        p.paused = false;
+      } else if (r.received === 0 && s.offset > 0 && r.round === this.round) {
+        // A fresh answer holding nothing: the follower lost what it had (it restarted); from the start.
+        s.offset = 0;
+        p.paused = false;
+      }
+      // Otherwise a duplicate or a late answer: the chunk in flight gets its own answer, or the
+      // next heartbeat sends it again.
     }
     this.afterAnswer(p);
   }

@@ -69,7 +69,10 @@ export class Progress {
     this.next = Math.max(this.next, this.match + 1);
     this.inflight = this.inflight.filter((i) => i > this.match);
     this.probing = false;
-    this.paused = false;
+    // While a snapshot is still on its way, its chunk in flight stays in flight: an answer about
+    // an older position (a late success, an older snapshot's install) must not send another one
+    // beside it, or every such answer adds a chunk to those circling and they multiply.
+    if (!this.snapshot) this.paused = false;
     return advanced;
   }
 

@@ -152,6 +152,26 @@ describe('§7 InstallSnapshot', () => {
     assert.ok(net.advanceUntil(() => effectsOf(net, x!, 'snapshot').some((e) => e.type === 'snapshot' && e.action === 'installed'), 3000), 'installed in the end');
   });
 
+  it('duplicate and late answers never put a second chunk in flight beside the first (circling chunks would multiply)', () => {
+    const net = new RaftNet(IDS, CONFIG);
+    net.snapshotChunkBytes = 40;
+    const leader = net.elect();
+    const [x] = IDS.filter((id) => id !== leader);
+    net.isolate(x!);
+    for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, { kind: 'write', op: { kind: 'put', key: `k${i}`, value: 'v' } }).ok);
+    net.recover();
+    // Every chunk to x is lost: the first stays in flight, and the test answers for x.
+    net.drop((m) => m.to === x && m.message.type === 'SNAPSHOT');
+    assert.ok(net.advanceUntil(() => chunksTo(net, x!).length > 0, 2000), 'a snapshot goes to x');
+    const first = chunksTo(net, x!)[0]!;
+    const chunks = (effects: RaftTestEffect[]) => sends(effects).filter((m) => m.type === 'SNAPSHOT');
+    const answer = { type: 'SNAPSHOT_RESPONSE' as const, term: first.term, index: first.index, received: first.offset + first.chunk.length, installed: false, round: first.round };
+    assert.deepEqual(chunks(net.inject(x!, leader, answer)).map((c) => c.type === 'SNAPSHOT' && c.offset), [answer.received], 'the answer to the chunk in flight sends the next');
+    for (let i = 0; i < 3; i++) assert.deepEqual(chunks(net.inject(x!, leader, answer)), [], 'a duplicate of that answer sends nothing');
+    assert.deepEqual(chunks(net.inject(x!, leader, { ...answer, received: 0, round: first.round - 1 })), [], 'a late answer from an older round sends nothing');
+    assert.deepEqual(chunks(net.inject(x!, leader, { ...answer, index: first.index - 1, installed: true })), [], 'an older snapshot\'s install sends nothing');
+  });
+
   it('a malformed snapshot replaces nothing: refused, and the follower asks for it from the start', () => {
     const net = new RaftNet(IDS, CONFIG);
     const leader = net.elect();

@@ -8,6 +8,7 @@
  * before it; one carried out before that write is durable is a violation.
  */
 import type { KvAnswer } from '../kv/requests.js';
+import type { KvEvent } from '../kv/types.js';
 import { HostCore, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
 import type { Election } from '../election.js';
 import type { Heartbeat } from '../membership/types.js';
@@ -28,6 +29,8 @@ export interface HostIo {
   orderViolation(detail: string): void;
   /** The answer to a key-value request a simulated client made (Simulation.kvRequest). */
   kvAnswer?(id: number, answer: KvAnswer): void;
+  /** Changes the node's store applied, in revision order (what a daemon's watches are fed). */
+  kvEvents?(events: KvEvent[]): void;
 }
 
 export class SimHost {
@@ -153,6 +156,7 @@ export class SimHost {
         this.io.kvAnswer?.(output.id, output.answer);
         return;
       case 'kv-events':
+        this.io.kvEvents?.(output.events);
         return;
       case 'command-result':
       case 'peers':

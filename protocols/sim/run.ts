@@ -5,6 +5,7 @@ import { MEMBERSHIP_INVARIANTS } from './invariants.js';
 import { simProtocol, type SimProtocol } from './protocols.js';
 import { describeScenario, scenarioFromSeed, STREAM } from './scenario.js';
 import { deriveSeed } from './seeds.js';
+import { ElectionWorkload } from './election-workload.js';
 import { KvWorkload } from './kv-workload.js';
 import { Simulation } from './sim.js';
 import type { InvariantFactory, MembershipFactory, Scenario, SimResult } from './types.js';
@@ -67,6 +68,8 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
   planSafetyFaults(sim, faultRng);
   const clients = protocol.kvClients ? new KvWorkload(sim, createRng(deriveSeed(seed, STREAM.kvClients))) : null;
   clients?.plan(KV_CLIENTS_FROM_MS, scenario.safetyMs + MAX_HEAL_WAIT_MS);
+  const campaigns = protocol.kvClients ? new ElectionWorkload(sim, createRng(deriveSeed(seed, STREAM.campaigns))) : null;
+  campaigns?.plan(KV_CLIENTS_FROM_MS, scenario.safetyMs + MAX_HEAL_WAIT_MS);
   options.adversary?.(sim);
   sim.at(scenario.safetyMs, 'liveness', () => sim.beginLiveness(() => reviveRng.chance(scenario.faults.reviveProbability)));
 
@@ -78,8 +81,10 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
     sim.runUntil(sim.healedAtMs + sim.bounds.convergeMs + STABLE_MS + protocol.livenessExtraMs(scenario, sim.bounds));
   }
   // The history is judged whole, once the run is over (a linearization may need every operation).
-  const violation = sim.violation ?? clients?.check() ?? null;
-  return { scenario, protocol: protocol.name, stats: { ...sim.result(), ...(clients ? { kvOperations: clients.history.length, kvVerdict: clients.verdict } : {}) }, violation };
+  const violation = sim.violation ?? clients?.check() ?? campaigns?.check() ?? null;
+  const kvStats = clients ? { kvOperations: clients.history.length, kvVerdict: clients.verdict } : {};
+  const campaignStats = campaigns ? { campaigns: campaigns.campaigns, electedInElections: campaigns.elected.length } : {};
+  return { scenario, protocol: protocol.name, stats: { ...sim.result(), ...kvStats, ...campaignStats }, violation };
 }
 
 function resolveProtocol(protocol: string | SimProtocol | undefined): SimProtocol {

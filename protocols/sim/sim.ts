@@ -1,4 +1,5 @@
 import type { KvAnswer, KvRequest } from '../kv/requests.js';
+import type { KvEvent } from '../kv/types.js';
 import type { Codec } from '../types.js';
 import type { Heartbeat } from '../membership/types.js';
 import { createRng, type Rng } from '../rng.js';
@@ -89,6 +90,7 @@ export class Simulation implements SimView {
   private readonly diskRng: Rng;
   /** Key-value requests of simulated clients not yet answered (kvRequest), by request id. */
   private readonly kvPending = new Map<number, (answer: KvAnswer) => void>();
+  private readonly kvEventListeners = new Set<(node: NodeId, life: number, events: KvEvent[]) => void>();
   private nextKvId = 1;
   /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
   readonly orderViolations: string[] = [];
@@ -151,6 +153,15 @@ export class Simulation implements SimView {
     this.kvPending.set(kvId, onAnswer);
     this.input(node, { type: 'kv', nowMs: this.clock(node), id: kvId, request });
     return true;
+  }
+
+  /**
+   * Tells `listener` of every change any node's store applies (the node, its life, the events):
+   * what a watch on that node would be fed. Returns the function that stops telling it.
+   */
+  onKvEvents(listener: (node: NodeId, life: number, events: KvEvent[]) => void): () => void {
+    this.kvEventListeners.add(listener);
+    return () => this.kvEventListeners.delete(listener);
   }
 
   private kvAnswer(kvId: number, answer: KvAnswer): void {
@@ -259,6 +270,9 @@ export class Simulation implements SimView {
         this.orderViolations.push(`${id}: ${detail}`);
       },
       kvAnswer: (kvId, answer) => this.kvAnswer(kvId, answer),
+      kvEvents: (events) => {
+        for (const listener of this.kvEventListeners) listener(id, life, events);
+      },
     }, this.clock(node));
     this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
     // The daemon's start(): an immediate first tick.

@@ -233,6 +233,9 @@ export interface SimStats {
   /** Key-value operations recorded (a protocol with the store), and how their history checked (null: not checked, the run failed first). */
   kvOperations?: number;
   kvVerdict?: 'linearizable' | 'unknown' | 'violated' | null;
+  /** Campaigns in named elections that got a session, and how often one was told it leads (election-workload.ts). */
+  campaigns?: number;
+  electedInElections?: number;
 }
 
 export interface SimResult {
