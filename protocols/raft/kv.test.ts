@@ -37,9 +37,11 @@ describe('key-value writes through the log', () => {
   it('a write at the leader is applied by every node and answered with the store\'s result', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
+    // The leader record's put took the store's first revision (see 'the leader record' below).
+    const base = net.machine(leader).kvState().revision;
     const first = net.kv(leader, put('config/a', '1'));
     assert.ok(first.ok && first.kind === 'write' && first.result.ok && first.result.kind === 'put', JSON.stringify(first));
-    assert.equal(first.result.revision, 1);
+    assert.equal(first.result.revision, base + 1);
     assert.equal(first.result.prevKv, null);
     const second = net.kv(leader, put('config/a', '2'));
     assert.ok(second.ok && second.kind === 'write' && second.result.ok && second.result.kind === 'put');
@@ -50,8 +52,29 @@ describe('key-value writes through the log', () => {
     assert.equal(new Set(stores(net)).size, 1, 'every node holds the same store');
     for (const id of IDS) {
       const watched = net.effects.filter((e) => e.node === id && e.effect.type === 'kv-events').flatMap((e) => (e.effect.type === 'kv-events' ? e.effect.events : []));
-      assert.deepEqual(watched.map((e) => [e.type, e.kv.value, e.revision]), [['put', '1', 1], ['put', '2', 2]], `${id} told its watches of both changes, in order`);
+      const mine = watched.filter((e) => e.kv.key === 'config/a');
+      assert.deepEqual(mine.map((e) => [e.type, e.kv.value, e.revision]), [['put', '1', base + 1], ['put', '2', base + 2]], `${id} told its watches of both changes, in order`);
     }
+  });
+
+  it('the leader record: every new leader\'s record entry puts conclave/leader, {"leader", "term"}, read and watched like any key', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const record = () => {
+      const answer = net.kv(others(leader)[0]!, get('conclave/leader'));
+      assert.ok(answer.ok && answer.kind === 'read', JSON.stringify(answer));
+      return answer.range.kvs[0]!;
+    };
+    const first = record();
+    const term = net.machine(leader).raftStatus().term;
+    assert.deepEqual(JSON.parse(first.value), { leader, term });
+    net.run(leader, { kind: 'resign' });
+    assert.ok(net.advanceUntil(() => net.agreedLeader() !== null && net.agreedLeader() !== leader, 5000));
+    const next = net.agreedLeader()!;
+    const second = record();
+    assert.deepEqual(JSON.parse(second.value).leader, next);
+    assert.ok(JSON.parse(second.value).term > term, 'the new term: the fencing token');
+    assert.ok(second.modRevision > first.modRevision && second.createRevision === first.createRevision);
   });
 
   it('a write at a follower goes to the leader and is answered at the follower, from its own apply', () => {
@@ -72,12 +95,13 @@ describe('key-value writes through the log', () => {
     const leader = net.elect();
     const [follower] = others(leader);
     const proposal = { type: 'KV_PROPOSE' as const, request: 7, op: { kind: 'put' as const, key: 'k', value: 'v' } };
+    const base = net.machine(leader).kvState().revision;
     net.inject(follower!, leader, proposal);
     net.inject(follower!, leader, proposal);
     net.advance(T);
     const entries = net.machine(leader).logEntries().filter((e) => e.data.kind === 'kv');
     assert.equal(entries.length, 1);
-    assert.equal(net.machine(leader).kvState().revision, 1);
+    assert.equal(net.machine(leader).kvState().revision, base + 1);
   });
 
   it('a failed compare-and-set is an applied result: it changes nothing and says what the key holds', () => {
@@ -145,7 +169,7 @@ describe('reads', () => {
     }
     assert.ok(net.sent.some((s) => s.from === follower && s.to === leader && s.message.type === 'READ_INDEX'));
     const listed = net.kv(follower!, range('', 10));
-    assert.ok(listed.ok && listed.kind === 'read' && listed.range.kvs.map((kv) => kv.key).join() === 'n');
+    assert.ok(listed.ok && listed.kind === 'read' && listed.range.kvs.map((kv) => kv.key).join() === 'conclave/leader,n');
   });
 
   it('a leader cut off from the majority cannot confirm a read; a serializable read at a cut-off follower answers from its own, older store', () => {

@@ -18,6 +18,7 @@
  * commit index may lag what earlier leaders committed (§6.4 step 1). `serializable` reads answer
  * from this node's store at once, possibly stale.
  */
+import { LEADER_RECORD_KEY } from '../kv/election.js';
 import { kvOperationCodec } from '../kv/codec.js';
 import type { KvAnswer, KvRead, KvRequest, KvRequestErrorCode } from '../kv/requests.js';
 import { KvStore } from '../kv/store.js';
@@ -94,12 +95,12 @@ export class KvService {
       const entry = log.slice(index, 1)[0];
       if (!entry) throw new Error(`committed entry ${index} missing from the log (snapshot at ${log.snapshotIndex()})`);
       this.applied = index;
-      if (entry.data.kind !== 'kv') continue;
-      const op = entry.data.op;
+      const op = storeOperation(entry);
+      if (op === null) continue;
       const result = this.store.apply(op, index);
       if (result.ok && result.events.length > 0) this.m.out.emit({ type: 'kv-events', events: result.events });
       if (this.m.role === 'leader' && (op.kind === 'sessionGrant' || op.kind === 'sessionKeepAlive' || op.kind === 'sessionRevoke')) this.m.sessions.applied(op.id);
-      const origin = entry.data.origin;
+      const origin = entry.data.kind === 'kv' ? entry.data.origin : null;
       if (origin?.node !== this.m.selfId) continue;
       const write = this.writes.get(origin.request);
       if (!write) continue;
@@ -126,7 +127,8 @@ export class KvService {
     const snapshot = log.snapshot();
     const store = new KvStore(DEFAULT_KV_LIMITS, snapshot?.data.kv);
     for (const entry of log.slice(log.snapshotIndex() + 1, index - log.snapshotIndex())) {
-      if (entry.data.kind === 'kv') store.apply(entry.data.op, entry.index);
+      const op = storeOperation(entry);
+      if (op !== null) store.apply(op, entry.index);
     }
     return store.snapshot();
   }
@@ -358,4 +360,16 @@ export class KvService {
 /** An entry's size as JSON text in UTF-8 (what it adds to a message). */
 export function entryBytes(entry: RaftEntry): number {
   return utf8ByteLength(JSON.stringify(entry)) ?? Infinity;
+}
+
+/**
+ * What a committed entry does to the store: a write its op; a leader record puts
+ * `conclave/leader` (LEADER_RECORD_KEY), so the daemon's own leader record is read, watched and
+ * compared like any key (its value `{"leader": id, "term": n}`, the term being the fencing
+ * token); a configuration nothing.
+ */
+export function storeOperation(entry: RaftEntry): KvOperation | null {
+  if (entry.data.kind === 'kv') return entry.data.op;
+  if (entry.data.kind === 'leader') return { kind: 'put', key: LEADER_RECORD_KEY, value: JSON.stringify({ leader: entry.data.leader, term: entry.data.term }) };
+  return null;
 }
