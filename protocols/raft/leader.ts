@@ -328,6 +328,7 @@ export class LeaderState {
       m.out.emit({ type: 'snapshot', action: 'sent', index: p.snapshot.index, term: p.snapshot.term, peer: p.id });
     }
     m.out.send(p.id, m.snapshots.chunk(p.snapshot, this.round));
+    p.snapshot.sentRound = this.round;
     p.paused = true;
   }
 
@@ -339,13 +340,11 @@ export class LeaderState {
       if (p.accepted(r.index)) this.maybeCommit();
     } else if (p.snapshot && p.snapshot.index === r.index) {
       const s = p.snapshot;
-      if (r.received > s.offset) {
-        // The answer to the chunk in flight: on to the next.
+      if (r.received > s.offset || (r.received < s.offset && r.round >= s.sentRound)) {
+        // The answer to the chunk in flight: on to the next. Or an answer to the last chunk sent
+        // that holds less than we thought (the follower restarted, or refused a chunk that did not
+        // continue what it holds): from where it stands.
         s.offset = Math.min(r.received, s.text.length);
-        p.paused = false;
-      } else if (r.received === 0 && s.offset > 0 && r.round === this.round) {
-        // A fresh answer holding nothing: the follower lost what it had (it restarted); from the start.
-        s.offset = 0;
         p.paused = false;
       }
       // Otherwise a duplicate or a late answer: the chunk in flight gets its own answer, or the

@@ -163,12 +163,15 @@ describe('§7 InstallSnapshot', () => {
     // Every chunk to x is lost: the first stays in flight, and the test answers for x.
     net.drop((m) => m.to === x && m.message.type === 'SNAPSHOT');
     assert.ok(net.advanceUntil(() => chunksTo(net, x!).length > 0, 2000), 'a snapshot goes to x');
-    const first = chunksTo(net, x!)[0]!;
+    const first = chunksTo(net, x!).at(-1)!;
     const chunks = (effects: RaftTestEffect[]) => sends(effects).filter((m) => m.type === 'SNAPSHOT');
     const answer = { type: 'SNAPSHOT_RESPONSE' as const, term: first.term, index: first.index, received: first.offset + first.chunk.length, installed: false, round: first.round };
-    assert.deepEqual(chunks(net.inject(x!, leader, answer)).map((c) => c.type === 'SNAPSHOT' && c.offset), [answer.received], 'the answer to the chunk in flight sends the next');
+    const next = chunks(net.inject(x!, leader, answer));
+    assert.deepEqual(next.map((c) => c.type === 'SNAPSHOT' && c.offset), [answer.received], 'the answer to the chunk in flight sends the next');
     for (let i = 0; i < 3; i++) assert.deepEqual(chunks(net.inject(x!, leader, answer)), [], 'a duplicate of that answer sends nothing');
     assert.deepEqual(chunks(net.inject(x!, leader, { ...answer, received: 0, round: first.round - 1 })), [], 'a late answer from an older round sends nothing');
+    const restarted = chunks(net.inject(x!, leader, { ...answer, received: 0, round: next[0]!.round }));
+    assert.deepEqual(restarted.map((c) => c.type === 'SNAPSHOT' && c.offset), [0], 'an answer to the last chunk that holds nothing (x restarted): from the start');
     assert.deepEqual(chunks(net.inject(x!, leader, { ...answer, index: first.index - 1, installed: true })), [], 'an older snapshot\'s install sends nothing');
   });
 

@@ -26,6 +26,8 @@ export interface OutgoingSnapshot {
   text: string;
   /** Characters the follower acknowledged holding in order: the next chunk starts here. */
   offset: number;
+  /** The round of the last chunk sent: an answer from that round or later is about it, not a late one. */
+  sentRound: number;
 }
 
 /** A snapshot arriving from the leader: the chunks so far. */
@@ -72,7 +74,7 @@ export class Snapshots {
   /** The snapshot a follower needs (the leader's newest), ready to send from its start. */
   static outgoing(log: RaftLog): OutgoingSnapshot | null {
     const snapshot = log.snapshot();
-    return snapshot ? { index: snapshot.index, term: snapshot.term, text: JSON.stringify(snapshot.data), offset: 0 } : null;
+    return snapshot ? { index: snapshot.index, term: snapshot.term, text: JSON.stringify(snapshot.data), offset: 0, sentRound: 0 } : null;
   }
 
   /** The chunk of `s` from its offset: as many characters as fit chunkBytes once JSON-encoded, at least one. */
