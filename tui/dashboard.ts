@@ -10,7 +10,7 @@ import type { DaemonView } from './model.js';
 import { RenderLoop } from './render-loop.js';
 import { initialView, reduce, type Action } from './state.js';
 import { commandAnswered, handleKey, initialUi, type KeyPress, type PendingCommand, type UiState } from './ui.js';
-import { bannerFor, buildScreen, type ScreenModel } from './view-model.js';
+import { bannerFor, buildScreen, electionRowsFor, type ScreenModel } from './view-model.js';
 import { Widgets } from './widgets/index.js';
 
 export interface DashboardInit {
@@ -91,7 +91,7 @@ export class Dashboard {
     const view = (this.frozen?.views ?? this.views)[this.ui.viewIndex]!;
     const nowMs = this.frozen?.nowMs ?? this.init.nowMs();
     const { cols, rows } = screenSize(this.init.screen);
-    return computeLayout(cols, rows, bannerFor(view, nowMs) !== null);
+    return computeLayout(cols, rows, bannerFor(view, nowMs) !== null, electionRowsFor(view));
   }
 
   private render(): void {

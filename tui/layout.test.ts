@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { computeLayout, scrollWindow, type Layout, type Rect } from './layout.js';
 import { columnsFor } from './members-table.js';
 
-const PANELS = ['header', 'banner', 'members', 'chart', 'timeline', 'log', 'footer'] as const;
+const PANELS = ['header', 'banner', 'members', 'elections', 'chart', 'timeline', 'log', 'footer'] as const;
 
 function cellsOf(r: Rect): string[] {
   const out: string[] = [];
@@ -64,4 +64,18 @@ test('the scroll window moves only as far as needed to keep the selection visibl
   assert.equal(scrollWindow(100, 2, 10, 3), 2);
   assert.equal(scrollWindow(100, 99, 10, 0), 90);
   assert.equal(scrollWindow(5, 4, 10, 3), 0);
+});
+
+test('raft: the elections box comes out of the members table, which keeps its minimum; at most 4 lines', () => {
+  const without = computeLayout(80, 24, false);
+  assert.equal(without.elections.height, 0);
+  const two = computeLayout(80, 24, false, 2);
+  assertTiles(two, 80, 24);
+  assert.equal(two.elections.height, 4, 'two lines inside a border');
+  assert.equal(two.memberRows, without.memberRows - 4);
+  assert.equal(computeLayout(120, 60, false, 9).elections.height, 6, 'capped');
+  const small = computeLayout(80, 18, true, 4);
+  assertTiles(small, 80, 18);
+  assert.ok(small.members.height >= 5, 'the members keep their minimum on a small screen');
+  for (const [cols, rows] of [[80, 24], [100, 40], [240, 80]] as const) for (let n = 0; n <= 6; n++) assertTiles(computeLayout(cols, rows, n % 2 === 0, n), cols, rows);
 });

@@ -14,6 +14,8 @@ export interface Layout {
   /** Height 0 when no alarm is shown. */
   banner: Rect;
   members: Rect;
+  /** Raft's store and named elections, under the members (height 0 when not shown). */
+  elections: Rect;
   chart: Rect;
   timeline: Rect;
   log: Rect;
@@ -33,16 +35,24 @@ const MIN_BOTTOM_HEIGHT = 4;
 /** Share of the space below the chart given to the timeline and log. */
 const BOTTOM_SHARE = 0.42;
 
-export function computeLayout(cols: number, rows: number, bannerShown: boolean): Layout {
+/** Most election lines the elections box shows (the members keep the rest). */
+export const MAX_ELECTION_ROWS = 4;
+
+/** `electionRows`: lines for the elections box (0: no box; at most MAX_ELECTION_ROWS). */
+export function computeLayout(cols: number, rows: number, bannerShown: boolean, electionRows = 0): Layout {
   const width = Math.max(20, cols);
   const height = Math.max(HEADER_HEIGHT + FOOTER_HEIGHT + CHART_HEIGHT + MIN_MEMBERS_HEIGHT + MIN_BOTTOM_HEIGHT, rows);
   const bannerHeight = bannerShown ? 1 : 0;
   const rest = height - HEADER_HEIGHT - bannerHeight - CHART_HEIGHT - FOOTER_HEIGHT;
   // The banner's line comes out of the members table: the log and timeline keep their size.
   const bottomHeight = Math.max(MIN_BOTTOM_HEIGHT, Math.floor((rest + bannerHeight) * BOTTOM_SHARE));
-  const membersHeight = rest - bottomHeight;
+  // The elections box comes out of the members table, which keeps at least its minimum.
+  const wanted = electionRows > 0 ? Math.min(MAX_ELECTION_ROWS, electionRows) + 2 : 0;
+  const electionsHeight = Math.max(0, Math.min(wanted, rest - bottomHeight - MIN_MEMBERS_HEIGHT));
+  const membersHeight = rest - bottomHeight - electionsHeight;
   const membersTop = HEADER_HEIGHT + bannerHeight;
-  const chartTop = membersTop + membersHeight;
+  const electionsTop = membersTop + membersHeight;
+  const chartTop = electionsTop + electionsHeight;
   const bottomTop = chartTop + CHART_HEIGHT;
   // The timeline needs about 36 columns for "hh:mm:ss from -> to tN gap"; the log gets the rest.
   const timelineWidth = Math.min(46, Math.max(36, Math.floor(width * 0.42)));
@@ -50,6 +60,7 @@ export function computeLayout(cols: number, rows: number, bannerShown: boolean):
     header: { top: 0, left: 0, width, height: HEADER_HEIGHT },
     banner: { top: HEADER_HEIGHT, left: 0, width, height: bannerHeight },
     members: { top: membersTop, left: 0, width, height: membersHeight },
+    elections: { top: electionsTop, left: 0, width, height: electionsHeight },
     chart: { top: chartTop, left: 0, width, height: CHART_HEIGHT },
     timeline: { top: bottomTop, left: 0, width: timelineWidth, height: bottomHeight },
     log: { top: bottomTop, left: timelineWidth, width: width - timelineWidth, height: bottomHeight },

@@ -101,8 +101,10 @@ export class DaemonLink {
     this.polling = true;
     const { client } = this.init;
     Promise.all([client.status(), client.members()])
-      .then(([status, members]) => {
-        if (this.attached) this.init.dispatch({ kind: 'polled', nowMs: this.init.nowMs(), status, members: members.members });
+      .then(async ([status, members]) => {
+        // Raft keeps named elections in its store: read this node's own copy (serializable, no quorum round).
+        const elections = status.protocol === 'raft' ? await client.elections({ serializable: true }).then((r) => r.elections, () => null) : null;
+        if (this.attached) this.init.dispatch({ kind: 'polled', nowMs: this.init.nowMs(), status, members: members.members, elections });
       })
       .catch((err: unknown) => {
         // A daemon that stops answering (SIGSTOP) keeps its stream open: end it and reconnect.

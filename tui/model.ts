@@ -2,7 +2,7 @@
  * What the dashboard knows about one daemon's view of the cluster. Built only by the reducer in
  * state.ts from control-API events and polls; read only by the view-model.
  */
-import type { MemberResponse, NodeRef, StatusResponse } from '../daemon/api/types.js';
+import type { ElectionsResponse, MemberResponse, NodeRef, StatusResponse } from '../daemon/api/types.js';
 import type { NodeId } from '../protocols/types.js';
 
 export type Connection =
@@ -89,6 +89,8 @@ export interface DaemonView {
   staleLeaderSinceMs: number | null;
   /** Dashboard-clock time of the last snapshot, event or poll from the daemon (see stale.ts); null before the first. */
   updatedAtMs: number | null;
+  /** Raft: the named elections with candidates, as last polled (its own store, serializable); null when not polled. */
+  elections: ElectionsResponse['elections'] | null;
 }
 
 /** Bounds: the dashboard runs for days; nothing it keeps may grow without limit. */

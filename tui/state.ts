@@ -2,7 +2,7 @@
  * The reducer: folds control-API events, polls and connection changes into a DaemonView. Pure:
  * the caller passes the dashboard clock (`nowMs`) with every action.
  */
-import type { ApiEvent, MemberResponse, StatusResponse, StreamEvent } from '../daemon/api/types.js';
+import type { ApiEvent, ElectionsResponse, MemberResponse, StatusResponse, StreamEvent } from '../daemon/api/types.js';
 import type { MemberState, NodeId } from '../protocols/types.js';
 import { describeEvent } from './describe.js';
 import {
@@ -20,7 +20,8 @@ import { findDisagreement, findStaleLeaders } from './split-brain.js';
 export type Action =
   /** An event as the API client delivers it: checked against its type (daemon/api/event-codec.ts). */
   | { kind: 'event'; nowMs: number; event: StreamEvent }
-  | { kind: 'polled'; nowMs: number; status: StatusResponse; members: readonly MemberResponse[] }
+  /** `elections`: Raft's named elections, when the link read them with the poll. */
+  | { kind: 'polled'; nowMs: number; status: StatusResponse; members: readonly MemberResponse[]; elections?: ElectionsResponse['elections'] | null }
   | { kind: 'disconnected'; nowMs: number; code: string; reason: string; retryAtMs: number }
   /** A line from the dashboard itself or a caller's log source. */
   | { kind: 'note'; nowMs: number; type: string; text: string; tone: LogTone };
@@ -41,6 +42,7 @@ export function initialView(address: string): DaemonView {
     disagreeSinceMs: null,
     staleLeaderSinceMs: null,
     updatedAtMs: null,
+    elections: null,
   };
 }
 
@@ -51,7 +53,7 @@ export function reduce(view: DaemonView, action: Action): DaemonView {
       return trackDisagreement(view, { ...next, updatedAtMs: action.nowMs }, action.nowMs);
     }
     case 'polled':
-      return trackDisagreement(view, { ...applyPoll(view, action.status, action.members, action.nowMs), updatedAtMs: action.nowMs }, action.nowMs);
+      return trackDisagreement(view, { ...applyPoll(view, action.status, action.members, action.nowMs), updatedAtMs: action.nowMs, elections: action.elections ?? null }, action.nowMs);
     case 'disconnected': {
       const wasUp = view.connection.kind === 'connected';
       const next: DaemonView = { ...view, connection: { kind: 'retrying', code: action.code, reason: action.reason, retryAtMs: action.retryAtMs } };

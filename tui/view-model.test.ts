@@ -6,7 +6,7 @@ import { initialView, reduce } from './state.js';
 import { STALE_AFTER_MS } from './stale.js';
 import { event, idOf, member, memberView, raftMembers, raftStatus, snapshotEvent, status, threeMembers } from './testing.js';
 import { initialUi } from './ui.js';
-import { bannerFor, bannerText, buildScreen, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
+import { bannerFor, bannerText, buildScreen, electionRowsFor, matchesFilter, quorum, timelineRows, windowFromEnd } from './view-model.js';
 import { findDisagreement } from './split-brain.js';
 import { describeEvent } from './describe.js';
 import { MEMBER_STATES } from '../protocols/types.js';
@@ -384,4 +384,27 @@ test('the raft events read as sentences', () => {
   assert.equal(line(event('raft-snapshot', { action: 'sent', index: 90, term: 5, peer: { id: 'c', name: 'charlie' } })), 'snapshot at index 90 (term 5) sent to charlie: it was too far behind for the log');
   assert.equal(line(event('raft-snapshot', { action: 'taken', index: 90, term: 5, peer: null })), 'snapshot taken at index 90 (term 5): log compacted');
   assert.match(line(event('heartbeat-late', { lateMs: 312.4 })), /^heartbeats went out 312 ms late/);
+});
+
+test('raft: the elections box shows the store and each named election\'s leader, token and waiting candidates', () => {
+  const leader = (name: string, value: string, token: number) => ({ name, key: `conclave/elections/${name}/s`, session: 's', value, token });
+  const polled = reduce(initialView('x'), {
+    kind: 'polled',
+    nowMs: 1000,
+    status: raftStatus({ raft: { ...raftStatus().raft!, kv: { revision: 57, keys: 9 } } }),
+    members: raftMembers(),
+    elections: [
+      { name: 'scheduler', leader: leader('scheduler', 'bravo', 41), candidates: 3 },
+      { name: 'billing-export', leader: null, candidates: 0 },
+    ],
+  });
+  assert.equal(electionRowsFor(polled), 2);
+  const screen = buildScreen(polled, initialUi(1), 1000, computeLayout(100, 30, false, electionRowsFor(polled)));
+  assert.equal(screen.electionsTitle, ' store rev 57 · 9 keys · 2 elections ');
+  assert.deepEqual(screen.electionLines.map((l) => text(l).trimEnd()), ['scheduler       led by bravo (token 41) · 2 waiting', 'billing-export  no leader']);
+  const many = reduce(polled, { kind: 'polled', nowMs: 2000, status: polled.status!, members: raftMembers(), elections: Array.from({ length: 7 }, (_, i) => ({ name: `e${i}`, leader: leader(`e${i}`, 'alpha', i + 1), candidates: 1 })) });
+  const cut = buildScreen(many, initialUi(1), 2000, computeLayout(100, 30, false, electionRowsFor(many)));
+  assert.equal(cut.electionLines.length, 4);
+  assert.equal(text(cut.electionLines[3]!), '… and 4 more elections: conclave elections ls');
+  assert.equal(electionRowsFor(reduce(initialView('y'), { kind: 'polled', nowMs: 0, status: status(), members: threeMembers() })), 0, 'none under bully');
 });

@@ -31,6 +31,9 @@ export interface ScreenModel {
   membersFirst: number;
   /** Every member in display order (what ↑/↓ and `t` work on). */
   memberOrder: NodeRef[];
+  /** Raft: the store's revision and size, and each named election's leader (the box shows when the layout gives it room). */
+  electionsTitle: string;
+  electionLines: Segment[][];
   chartTitle: string;
   chartLines: Segment[][];
   timelineTitle: string;
@@ -75,6 +78,8 @@ export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout
     selectedRow: selected === -1 ? -1 : selected - membersFirst,
     membersFirst,
     memberOrder,
+    electionsTitle: electionsTitle(view),
+    electionLines: electionLines(view, layout.elections.width - 2, layout.elections.height - 2).map(paint),
     chartTitle: ` leaderless time and elections, ${formatDuration(chart.bucketMs)}/column: ${chart.leaderlessMs} ms, ${plural(chart.electionCount, 'election')} `,
     chartLines: [
       paint([{ text: cell('no leader', CHART_LABEL_WIDTH), colour: 'grey' }, { text: chart.leaderless, colour: 'red' }]),
@@ -88,6 +93,37 @@ export function buildScreen(view: DaemonView, ui: UiState, nowMs: number, layout
     help: ui.mode === 'help' ? HELP : null,
     viewed: viewedNode(view.status),
   };
+}
+
+/** Lines the elections box wants: Raft only, one per election (one saying there are none), at least one. */
+export function electionRowsFor(view: DaemonView): number {
+  if (view.status?.protocol !== 'raft') return 0;
+  return Math.max(1, view.elections?.length ?? 1);
+}
+
+function electionsTitle(view: DaemonView): string {
+  const kv = view.status?.raft?.kv;
+  const store = kv ? `store rev ${kv.revision} · ${plural(kv.keys, 'key')}` : 'store';
+  return ` ${store} · ${plural(view.elections?.length ?? 0, 'election')} `;
+}
+
+/** `scheduler   led by n2 (token 41) · 2 waiting`; elections beyond the box say how many more there are. */
+function electionLines(view: DaemonView, width: number, rows: number): Segment[][] {
+  if (rows <= 0) return [];
+  const elections = view.elections;
+  if (elections === null) return [[{ text: cell('elections not read yet (raft only)', width), colour: 'grey' }]];
+  if (elections.length === 0) return [[{ text: cell('no named elections: conclave elections campaign NAME starts one', width), colour: 'grey' }]];
+  const nameWidth = Math.min(24, Math.max(...elections.map((e) => e.name.length)));
+  const shown = elections.length > rows ? elections.slice(0, rows - 1) : elections;
+  const lines = shown.map((e): Segment[] => {
+    const waiting = e.candidates - (e.leader ? 1 : 0);
+    const leader: Segment = e.leader
+      ? { text: `led by ${e.leader.value === '' ? `session ${e.leader.session ?? '?'}` : e.leader.value} (token ${e.leader.token})`, colour: 'cyan' }
+      : { text: 'no leader', colour: 'red' };
+    return [{ text: `${cell(e.name, nameWidth)}  `, colour: null }, leader, { text: waiting > 0 ? ` · ${waiting} waiting` : '', colour: 'grey' }];
+  });
+  if (shown.length < elections.length) lines.push([{ text: `… and ${plural(elections.length - shown.length, 'more election')}: conclave elections ls`, colour: 'grey' }]);
+  return lines;
 }
 
 /** Every colour turns grey (bold stays, so the screen keeps its shape). */

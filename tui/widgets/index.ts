@@ -10,6 +10,7 @@ import { StatusLines } from './status-lines.js';
 export class Widgets {
   private readonly lines: StatusLines;
   private readonly members: MembersTable;
+  private readonly elections: Panel;
   private readonly chart: Panel;
   private readonly timeline: Panel;
   private readonly log: Panel;
@@ -18,6 +19,7 @@ export class Widgets {
   constructor(screen: blessed.Widgets.Screen) {
     this.lines = new StatusLines(screen);
     this.members = new MembersTable(screen);
+    this.elections = new Panel(screen);
     this.chart = new Panel(screen);
     this.timeline = new Panel(screen);
     this.log = new Panel(screen);
@@ -27,6 +29,7 @@ export class Widgets {
   draw(layout: Layout, model: ScreenModel): void {
     this.lines.draw(layout, model);
     this.members.draw(layout.members, model);
+    this.elections.draw(layout.elections, model.electionsTitle, model.electionLines);
     this.chart.draw(layout.chart, model.chartTitle, model.chartLines);
     this.timeline.draw(layout.timeline, model.timelineTitle, model.timeline);
     this.log.draw(layout.log, model.logTitle, model.log);
