@@ -22,20 +22,6 @@ after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
 });
 
-/** One JSON request over a daemon's unix socket (sessions have no client call yet). */
-function httpJson(socketPath: string, method: string, path: string, body: unknown): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method, path, headers: { 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(text) as Record<string, unknown>) : reject(new Error(`${res.statusCode}: ${text}`))));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
-}
-
 /** Watches `prefix` on a daemon; `first` resolves with the key of the first delete it reports. */
 function watchDeletes(socketPath: string, prefix: string): { first: Promise<string>; close: () => void } {
   let req: ReturnType<typeof request> | null = null;
@@ -151,8 +137,8 @@ describe('key-value store on 3 real raft daemons', { timeout: 120_000 }, () => {
     const leaderName = await cluster.agreedLeader(undefined, 30_000);
     const holder = cluster.nodes.find((n) => n.name !== leaderName)!;
     const other = cluster.nodes.find((n) => n.name !== leaderName && n !== holder)!;
-    const session = await httpJson(holder.socket, 'POST', '/v1/sessions', { ttlMs: 60_000 });
-    await cluster.client(holder.index).kvPut('services/web', holder.name, { session: session.id as string });
+    const session = await cluster.client(holder.index).sessionGrant(60_000);
+    await cluster.client(holder.index).kvPut('services/web', holder.name, { session: session.id });
     assert.equal((await cluster.client(other.index).kvGet('services/web')).kv?.value, holder.name);
     const watched = watchDeletes(other.socket, 'services/');
     cluster.signal(holder.index, 'SIGKILL');
