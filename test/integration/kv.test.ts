@@ -1,12 +1,14 @@
 /**
  * The key-value store on real Raft daemons (issue 12, "Proof"): clients on every node put, get
  * (linearizable), delete and compare-and-set a few keys concurrently while the leader is killed
- * with -9 (then restarted) and later frozen with SIGSTOP; the history they record, on this
- * process's monotonic clock, must pass the linearizability checker. A session ends with its
+ * with -9 (then restarted), later frozen with SIGSTOP, and (on the namespace LAN of
+ * scripts/cluster.sh) cut off in a minority; the history they record, on this process's
+ * monotonic clock, must pass the linearizability checker. A session ends with its
  * node (kill -9, then membership declares it dead). Under Bully the store answers 501 not-raft.
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { createApiClient, type ApiClient } from '../../daemon/api/client.js';
@@ -14,7 +16,7 @@ import { SseParser } from '../../daemon/api/sse.js';
 import { ApiError, ApiUnreachableError, KvCompareFailedError } from '../../daemon/api/errors.js';
 import { checkLinearizability } from '../../protocols/check/linearizability.js';
 import { kvModel, type KvInput, type KvOperation, type KvOutput } from '../../protocols/check/kv-model.js';
-import { LocalCluster, sleep } from '../support/local-cluster.js';
+import { canUseNamespaces, LocalCluster, sleep } from '../support/local-cluster.js';
 
 const KEYS = ['k0', 'k1', 'k2'];
 const clusters: LocalCluster[] = [];
@@ -67,42 +69,69 @@ async function perform(client: ApiClient, input: KvInput): Promise<KvOutput | 'u
   }
 }
 
+/**
+ * Clients on every socket (two each) putting, getting, deleting and compare-and-setting a few
+ * keys until `stop()`, which resolves with the history they recorded on this process's clock.
+ */
+function startClients(sockets: readonly string[]): { stop: () => Promise<KvOperation[]> } {
+  const history: KvOperation[] = [];
+  let nextId = 1;
+  let nextValue = 1;
+  let running = true;
+  const seen = new Map<string, number>();
+  const clientLoop = async (socket: string, index: number, slot: number) => {
+    const client = createApiClient({ address: `unix:${socket}`, timeoutMs: 3000 });
+    let n = 0;
+    while (running) {
+      const key = KEYS[(index + slot + n++) % KEYS.length]!;
+      const roll = Math.random();
+      const input: KvInput =
+        roll < 0.3 ? { kind: 'put', key, value: `v${nextValue++}` }
+        : roll < 0.65 ? { kind: 'get', key }
+        : roll < 0.75 ? { kind: 'delete', key }
+        : { kind: 'cas', key, ifModRevision: Math.random() < 0.3 ? 0 : (seen.get(key) ?? 0), value: `v${nextValue++}` };
+      const op: KvOperation = { id: nextId++, client: `n${index}.${slot}`, callMs: performance.now(), returnMs: null, input };
+      const output = await perform(client, input);
+      if (output === null) continue;
+      if (output !== 'unknown') {
+        op.returnMs = performance.now();
+        op.output = output;
+        const revision = 'modRevision' in output ? output.modRevision : 'ok' in output && !output.ok ? 0 : 'revision' in output && input.kind !== 'delete' ? output.revision : 0;
+        if (revision > 0) seen.set(key, Math.max(seen.get(key) ?? 0, revision));
+      }
+      history.push(op);
+      // Unreachable nodes are retried a little later, not in a busy loop.
+      await sleep(output === 'unknown' ? 50 : 5);
+    }
+  };
+  const loops = sockets.flatMap((socket, i) => [0, 1].map((slot) => clientLoop(socket, i + 1, slot)));
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      return history;
+    },
+  };
+}
+
+/** The history must have enough answered writes and reads that saw values, and be linearizable. */
+function assertLinearizable(t: { diagnostic: (message: string) => void }, history: KvOperation[]): void {
+  const answered = history.filter((op) => op.returnMs !== null);
+  assert.ok(answered.filter((op) => op.input.kind !== 'get').length >= 30, `${answered.length} answered operations`);
+  assert.ok(answered.some((op) => op.input.kind === 'get' && (op.output as { value: string | null }).value !== null), 'reads saw written values');
+  const result = checkLinearizability(kvModel, history, { maxSteps: 5_000_000 });
+  assert.equal(result.ok, true, JSON.stringify(result).slice(0, 4000));
+  const kinds = (kind: KvInput['kind']) => answered.filter((op) => op.input.kind === kind).length;
+  t.diagnostic(`${history.length} operations (${history.length - answered.length} of unknown outcome): ${kinds('put')} puts, ${kinds('get')} gets, ${kinds('delete')} deletes, ${kinds('cas')} compare-and-sets answered; linearizable`);
+}
+
 describe('key-value store on 3 real raft daemons', { timeout: 120_000 }, () => {
   it('concurrent clients on every node through a kill -9 and a SIGSTOP of the leader: the history is linearizable', async (t) => {
     const cluster = await LocalCluster.start({ size: 3, protocol: 'raft', preset: 'lan' });
     clusters.push(cluster);
     await cluster.agreedLeader(undefined, 30_000);
-    const history: KvOperation[] = [];
-    let nextId = 1;
-    let nextValue = 1;
-    let running = true;
-    const seen = new Map<string, number>();
-    const clientLoop = async (index: number, slot: number) => {
-      const client = createApiClient({ address: `unix:${cluster.node(index).socket}`, timeoutMs: 3000 });
-      let n = 0;
-      while (running) {
-        const key = KEYS[(index + slot + n++) % KEYS.length]!;
-        const roll = Math.random();
-        const input: KvInput =
-          roll < 0.3 ? { kind: 'put', key, value: `v${nextValue++}` }
-          : roll < 0.65 ? { kind: 'get', key }
-          : roll < 0.75 ? { kind: 'delete', key }
-          : { kind: 'cas', key, ifModRevision: Math.random() < 0.3 ? 0 : (seen.get(key) ?? 0), value: `v${nextValue++}` };
-        const op: KvOperation = { id: nextId++, client: `n${index}.${slot}`, callMs: performance.now(), returnMs: null, input };
-        const output = await perform(client, input);
-        if (output === null) continue;
-        if (output !== 'unknown') {
-          op.returnMs = performance.now();
-          op.output = output;
-          const revision = 'modRevision' in output ? output.modRevision : 'ok' in output && !output.ok ? 0 : 'revision' in output && input.kind !== 'delete' ? output.revision : 0;
-          if (revision > 0) seen.set(key, Math.max(seen.get(key) ?? 0, revision));
-        }
-        history.push(op);
-        // Unreachable nodes are retried a little later, not in a busy loop.
-        await sleep(output === 'unknown' ? 50 : 5);
-      }
-    };
-    const loops = cluster.nodes.flatMap((node) => [0, 1].map((slot) => clientLoop(node.index, slot)));
+    const clients = startClients(cluster.nodes.map((n) => n.socket));
+    let history: KvOperation[] = [];
     try {
       await sleep(1500);
       const firstName = await cluster.agreedLeader();
@@ -119,16 +148,9 @@ describe('key-value store on 3 real raft daemons', { timeout: 120_000 }, () => {
       cluster.signal(second.index, 'SIGCONT');
       await sleep(2000);
     } finally {
-      running = false;
-      await Promise.all(loops);
+      history = await clients.stop();
     }
-    const answered = history.filter((op) => op.returnMs !== null);
-    assert.ok(answered.filter((op) => op.input.kind !== 'get').length >= 30, `${answered.length} answered operations`);
-    assert.ok(answered.some((op) => op.input.kind === 'get' && (op.output as { value: string | null }).value !== null), 'reads saw written values');
-    const result = checkLinearizability(kvModel, history, { maxSteps: 5_000_000 });
-    assert.equal(result.ok, true, JSON.stringify(result).slice(0, 4000));
-    const kinds = (kind: KvInput['kind']) => answered.filter((op) => op.input.kind === kind).length;
-    t.diagnostic(`${history.length} operations (${history.length - answered.length} of unknown outcome): ${kinds('put')} puts, ${kinds('get')} gets, ${kinds('delete')} deletes, ${kinds('cas')} compare-and-sets answered; linearizable`);
+    assertLinearizable(t, history);
   });
 
   it('a session ends with its node: kill -9 of the node that holds it, and its key is gone once membership declares the node dead', async () => {
@@ -157,5 +179,44 @@ describe('key-value store on 3 real raft daemons', { timeout: 120_000 }, () => {
     const client = cluster.client(1);
     await assert.rejects(client.kvPut('k', 'v'), (err: Error) => err instanceof ApiError && err.status === 501 && err.code === 'not-raft');
     await assert.rejects(client.kvGet('k'), (err: Error) => err instanceof ApiError && err.status === 501 && err.code === 'not-raft');
+  });
+});
+
+describe('key-value store across a partition (scripts/cluster.sh namespace LAN)', { timeout: 120_000, skip: canUseNamespaces() ? false : 'needs root and ip for a namespace LAN' }, () => {
+  it('concurrent clients on every node while the leader is cut off in a minority, then healed: the history is linearizable', async (t) => {
+    const script = new URL('../../../scripts/cluster.sh', import.meta.url).pathname;
+    const name = `kv${process.pid % 1000}`;
+    const sh = (...args: string[]) => spawnSync('bash', [script, ...args, '--name', name], { encoding: 'utf8', env: { ...process.env, CONCLAVE_CLUSTER_NAME: undefined }, timeout: 120_000 });
+    try {
+      const up = sh('up', '3', '--protocol', 'raft');
+      assert.equal(up.status, 0, `${up.stdout}\n${up.stderr}`);
+      const sockets = [1, 2, 3].map((i) => sh('sock', String(i)).stdout.trim());
+      const leaderOf = async () => {
+        const names = await Promise.all(sockets.map((socket) => createApiClient({ address: `unix:${socket}`, timeoutMs: 2000 }).status().then((s) => s.leader?.name ?? null, () => null)));
+        return names.every((n) => n !== null && n === names[0]) ? names[0]! : null;
+      };
+      let leader: string | null = null;
+      for (let i = 0; i < 300 && leader === null; i++) {
+        leader = await leaderOf();
+        if (leader === null) await sleep(100);
+      }
+      assert.ok(leader !== null, 'the three agree on a leader');
+      const clients = startClients(sockets);
+      let history: KvOperation[] = [];
+      try {
+        await sleep(1500);
+        const cut = leader.replace(/^n/, '');
+        const rest = ['1', '2', '3'].filter((i) => i !== cut).join(',');
+        assert.equal(sh('partition', cut, rest).status, 0);
+        await sleep(3000);
+        assert.equal(sh('heal').status, 0);
+        await sleep(2500);
+      } finally {
+        history = await clients.stop();
+      }
+      assertLinearizable(t, history);
+    } finally {
+      sh('down');
+    }
   });
 });
