@@ -5,44 +5,29 @@
  * or when the caller gives up; observe() follows the leader.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startApiServer, type ApiServer } from '../daemon/api/server.js';
-import { FakeControlSource } from '../daemon/api/testing.js';
+import { startFakeDaemon, type FakeDaemon } from '../daemon/api/fake-daemon.js';
+import type { FakeControlSource } from '../daemon/api/testing.js';
+import { until } from '../shared/testing.js';
 import type { ElectionObserved } from '../daemon/api/types.js';
 import { candidateKey } from '../protocols/kv/election.js';
 import { kvRequestError } from '../protocols/kv/requests.js';
 import { LeadershipLostError } from './errors.js';
 import { Conclave } from './index.js';
 
-const workDir = mkdtempSync(join(tmpdir(), 'conclave-campaign-test-'));
-after(() => rmSync(workDir, { recursive: true, force: true }));
-let serial = 0;
-
-async function until(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 const reasonOf = (signal: AbortSignal) => (signal.reason as LeadershipLostError).reason;
 
 describe('Conclave.campaign and observe', () => {
+  let daemon: FakeDaemon;
   let source: FakeControlSource;
-  let server: ApiServer;
   let conclave: Conclave;
   beforeEach(async () => {
-    source = new FakeControlSource();
-    const socketPath = join(workDir, `c${serial++}.sock`);
-    server = await startApiServer({ source, socketPath, tcpListen: null, token: null });
-    conclave = new Conclave({ api: `unix:${socketPath}` });
+    daemon = await startFakeDaemon();
+    source = daemon.source;
+    conclave = new Conclave({ api: daemon.api });
   });
-  afterEach(() => server.close());
+  afterEach(() => daemon.close());
 
   it('the first campaign leads with its key\'s create revision; the second leads under a higher token once the first resigns', async () => {
     const observed: ElectionObserved[] = [];

@@ -12,6 +12,7 @@ import { after, afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApiServer, type ApiServer } from '../daemon/api/server.js';
 import { FakeControlSource, PEER_ID, SELF_ID } from '../daemon/api/testing.js';
+import { until } from '../shared/testing.js';
 import { Conclave, type WatchEvent } from './index.js';
 import type { LeaderInfo, StopReason } from './leadership.js';
 
@@ -19,14 +20,6 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-lib-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
 let serial = 0;
-
-async function until(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 describe('Conclave client library', () => {
   let source: FakeControlSource;

@@ -12,6 +12,7 @@ import type { NodeEventType } from '../protocols/host/events.js';
 import { LeaderTimeoutError } from './errors.js';
 import { campaign, type CampaignOptions, type ElectionLeadership } from './campaign.js';
 import { follow, isTransient, reconnectDelayMs, sleep } from './follow.js';
+import { iterate } from './iterate.js';
 import { lead, type LeadCallbacks } from './lead.js';
 
 export interface ConclaveOptions {
@@ -81,52 +82,19 @@ export class Conclave {
    * yields a `disconnected` event and is reopened (at once, then backing off to 2 s), so a reader
    * never acts on a stale picture. Errors no retry can cure (a refused token) are thrown.
    */
-  async *watch(opts: { signal?: AbortSignal; types?: readonly NodeEventType[] } = {}): AsyncGenerator<WatchEvent, void, undefined> {
-    const stop = new AbortController();
-    const onAbort = () => stop.abort();
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) stop.abort();
-    const queue: WatchEvent[] = [];
-    let wake: (() => void) | null = null;
-    let ended = false;
-    let failure: unknown = null;
-    const push = (event: WatchEvent) => {
-      queue.push(event);
-      wake?.();
-    };
-    const following = follow(
-      this.api,
-      {
-        onEvent: (event) => push(event),
-        onDown: (error, gone, retryInMs) => push({ type: 'disconnected', reason: error.message, gone, retryInMs }),
-      },
-      { signal: stop.signal, ...(opts.types ? { types: opts.types } : {}) },
-    ).then(
-      () => undefined,
-      (err: unknown) => {
-        failure = err;
-      },
-    ).finally(() => {
-      ended = true;
-      wake?.();
-    });
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        if (ended) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-      }
-      if (failure !== null) throw failure;
-    } finally {
-      stop.abort();
-      opts.signal?.removeEventListener('abort', onAbort);
-      await following;
-    }
+  watch(opts: { signal?: AbortSignal; types?: readonly NodeEventType[] } = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    return iterate<WatchEvent>(
+      (push, signal) =>
+        follow(
+          this.api,
+          {
+            onEvent: (event) => push(event),
+            onDown: (error, gone, retryInMs) => push({ type: 'disconnected', reason: error.message, gone, retryInMs }),
+          },
+          { signal, ...(opts.types ? { types: opts.types } : {}) },
+        ),
+      opts.signal,
+    );
   }
 
   /**
@@ -212,53 +180,17 @@ export class Conclave {
    * The leader of election `name` now, then each change, as an async iterator (etcd's Observe);
    * reconnects on its own, each time starting with the leader as it is then.
    */
-  async *observe(name: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ElectionObserved, void, undefined> {
-    const queue: ElectionObserved[] = [];
-    let wake: (() => void) | null = null;
-    const notify = () => wake?.();
-    const stop = new AbortController();
-    const onAbort = () => {
-      stop.abort();
-      notify();
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) stop.abort();
-    let failure: unknown = null;
-    const following = (async () => {
-      for (let attempt = 0; !stop.signal.aborted; ) {
+  observe(name: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ElectionObserved, void, undefined> {
+    return iterate<ElectionObserved>(async (push, signal) => {
+      for (let attempt = 0; !signal.aborted; ) {
         try {
-          await this.api.electionObserve(name, (o) => {
-            queue.push(o);
-            notify();
-          }, { signal: stop.signal, onOpen: () => (attempt = 0) });
+          await this.api.electionObserve(name, push, { signal, onOpen: () => (attempt = 0) });
         } catch (err) {
-          if (!isTransient(err)) {
-            failure = err;
-            stop.abort();
-            break;
-          }
+          if (!isTransient(err)) throw err;
         }
-        await sleep(reconnectDelayMs(attempt++), stop.signal).catch(() => undefined);
+        await sleep(reconnectDelayMs(attempt++), signal).catch(() => undefined);
       }
-      notify();
-    })();
-    try {
-      for (;;) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        if (stop.signal.aborted) break;
-        await new Promise<void>((resolve) => (wake = resolve));
-        wake = null;
-      }
-      if (failure !== null) throw failure;
-    } finally {
-      stop.abort();
-      opts.signal?.removeEventListener('abort', onAbort);
-      await following;
-    }
+    }, opts.signal);
   }
 }
 

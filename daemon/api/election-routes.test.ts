@@ -1,40 +1,25 @@
 /** The named-election routes against a fake source backed by a real store: campaign, resign, observe, and the keys the daemon keeps. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseHostPort } from '../config/addresses.js';
+import { until } from '../../shared/testing.js';
 import { candidateKey } from '../../protocols/kv/election.js';
 import { kvRequestError } from '../../protocols/kv/requests.js';
 import { callJson, openStream } from './http-testing.js';
-import { startApiServer, type ApiServer } from './server.js';
-import { FakeControlSource } from './testing.js';
+import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
+import type { FakeControlSource } from './testing.js';
 import type { ElectionObserved } from './types.js';
 
-const workDir = mkdtempSync(join(tmpdir(), 'conclave-elections-api-test-'));
-after(() => rmSync(workDir, { recursive: true, force: true }));
-let serial = 0;
-
-async function until(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
 describe('/v1/elections', () => {
+  let daemon: FakeDaemon;
   let source: FakeControlSource;
-  let api: ApiServer;
   let port: number;
   beforeEach(async () => {
-    source = new FakeControlSource();
-    api = await startApiServer({ source, tcpListen: '127.0.0.1:0', socketPath: join(workDir, `e-${serial++}.sock`), token: null });
-    port = parseHostPort(api.tcpAddress!)!.port;
+    daemon = await startFakeDaemon({ tcp: true });
+    source = daemon.source;
+    port = daemon.port!;
   });
-  afterEach(() => api.close());
+  afterEach(() => daemon.close());
 
   const call = (method: string, path: string, body?: unknown, signal?: AbortSignal) => callJson(port, method, path, body, signal);
   const session = async () => (await call('POST', '/v1/sessions', { ttlMs: 5000 })).json.id as string;

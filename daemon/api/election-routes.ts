@@ -14,7 +14,7 @@ import { followKv } from './kv-follow.js';
 import { MAX_LEADER_WAIT_MS } from './leader-wait.js';
 import { ask, KV_ERROR_STATUS } from './kv-routes.js';
 import type { RouteContext } from './routes.js';
-import { formatSseComment } from './sse.js';
+import { formatSseComment, SseReply } from './sse.js';
 import type { CampaignResponse, ControlSource, ElectionCandidate, ElectionObserved, ElectionResponse, ElectionsResponse, ResignResponse } from './types.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, ctx: RouteContext) => Promise<void>;
@@ -169,24 +169,19 @@ async function observe(name: string, _req: IncomingMessage, res: ServerResponse,
   if (observers >= MAX_OBSERVERS) throw new HttpError(503, 'too-many-watches', `${MAX_OBSERVERS} election observers are already open on this daemon, its limit; close one and retry`, { 'retry-after': '5' });
   observers++;
   const stopping = new AbortController();
+  const stream = new SseReply(res, {
+    maxUnsentBytes: MAX_UNSENT_BYTES,
+    keepAliveMs: KEEP_ALIVE_MS,
+    onEnd: () => {
+      stopping.abort();
+      observers--;
+    },
+  });
   let view: ElectionView | null = null;
   let early: KvEvent[] = [];
-  let closed = false;
-  let keepAlive: NodeJS.Timeout | null = null;
-  const send = (observed: ElectionObserved) => {
-    res.write(`id: ${observed.revision}\nevent: leader\ndata: ${JSON.stringify(observed)}\n\n`);
-    if (res.writableLength > MAX_UNSENT_BYTES) close();
-  };
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    stopping.abort();
-    if (keepAlive) clearInterval(keepAlive);
-    observers--;
-    res.end();
-  };
+  const send = (observed: ElectionObserved) => stream.write(`id: ${observed.revision}\nevent: leader\ndata: ${JSON.stringify(observed)}\n\n`);
   const onEvents = (events: KvEvent[]) => {
-    if (closed) return;
+    if (stream.isEnded) return;
     if (view === null) {
       early.push(...events);
       return;
@@ -199,21 +194,14 @@ async function observe(name: string, _req: IncomingMessage, res: ServerResponse,
     if (!following.ok) throw requestFailure(following.answer);
     const range = await readPrefix(source, electionPrefix(name), null);
     view = new ElectionView(name, range.kvs, range.revision);
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.on('close', close);
+    stream.open();
     send({ name, leader: view.leader(), revision: view.at() });
     const held = early;
     early = [];
     if (held.length > 0) onEvents(held);
-    res.write(formatSseComment(`observing ${name} from revision ${range.revision + 1}`));
-    keepAlive = setInterval(() => res.write(formatSseComment('keep-alive')), KEEP_ALIVE_MS);
-    keepAlive.unref();
+    stream.write(formatSseComment(`observing ${name} from revision ${range.revision + 1}`));
   } catch (err) {
-    if (!res.headersSent) {
-      closed = true;
-      stopping.abort();
-      observers--;
-    } else close();
+    stream.end();
     throw err;
   }
 }

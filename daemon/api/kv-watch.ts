@@ -15,7 +15,7 @@ import type { KvEvent, KvWatchFilter } from '../../protocols/kv/types.js';
 import { HttpError } from './http.js';
 import type { RouteContext } from './routes.js';
 import { followKv } from './kv-follow.js';
-import { formatSseComment } from './sse.js';
+import { formatSseComment, SseReply } from './sse.js';
 
 export const KV_WATCH_PATH = '/v1/kv/watch';
 
@@ -36,23 +36,19 @@ export async function watch(_req: IncomingMessage, res: ServerResponse, url: URL
   const rawFrom = url.searchParams.get('fromRevision');
   if (rawFrom !== null && !/^\d{1,15}$/.test(rawFrom)) throw new HttpError(400, 'invalid', `fromRevision must be a non-negative integer, got ${JSON.stringify(rawFrom)}`);
   if (open >= MAX_WATCHES) throw new HttpError(503, 'too-many-watches', `${MAX_WATCHES} watches are already open on this daemon, its limit; close one and retry`, { 'retry-after': '5' });
-  let closed = false;
-  let keepAlive: NodeJS.Timeout | null = null;
   const stopping = new AbortController();
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    stopping.abort();
-    if (keepAlive) clearInterval(keepAlive);
-    open--;
-    res.end();
-  };
-  const send = (events: KvEvent[]) => {
-    if (closed || !res.headersSent) return;
-    for (const e of events) res.write(`id: ${e.revision}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    if (res.writableLength > MAX_UNSENT_BYTES) close();
-  };
   open++;
+  const stream = new SseReply(res, {
+    maxUnsentBytes: MAX_UNSENT_BYTES,
+    keepAliveMs: KEEP_ALIVE_MS,
+    onEnd: () => {
+      stopping.abort();
+      open--;
+    },
+  });
+  const send = (events: KvEvent[]) => {
+    for (const e of events) stream.write(`id: ${e.revision}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+  };
   try {
     // The history from fromRevision, or (without one) the revision now: the watch starts after it.
     const from = rawFrom === null ? null : Number(rawFrom);
@@ -64,20 +60,13 @@ export async function watch(_req: IncomingMessage, res: ServerResponse, url: URL
       if (answer.code === 'compacted') throw new HttpError(410, 'compacted', answer.message);
       throw new HttpError(answer.code === 'not-raft' ? 501 : answer.code === 'invalid-revision' ? 400 : 503, answer.code, answer.message);
     }
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.on('close', close);
+    stream.open();
     const caughtUp = early;
     early = null;
     send(caughtUp);
-    res.write(formatSseComment(`watching from revision ${following.revision + 1}`));
-    keepAlive = setInterval(() => res.write(formatSseComment('keep-alive')), KEEP_ALIVE_MS);
-    keepAlive.unref();
+    stream.write(formatSseComment(`watching from revision ${following.revision + 1}`));
   } catch (err) {
-    if (!res.headersSent) {
-      closed = true;
-      stopping.abort();
-      open--;
-    } else close();
+    stream.end();
     throw err;
   }
 }

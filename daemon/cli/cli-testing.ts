@@ -1,5 +1,6 @@
 /** Test helpers for the CLI's commands run in-process, the way main.ts runs them. */
 import { Command, CommanderError } from 'commander';
+import { until as waitUntil } from '../../shared/testing.js';
 import { exitCodeOf } from '../errors.js';
 import type { ReportIo } from './report-actions.js';
 
@@ -45,14 +46,7 @@ export async function runCli(
   return run;
 }
 
-/** Far above what any wait takes: not a bound on speed, only so that a broken behaviour fails naming what it waited for instead of hanging. */
-export const GIVE_UP_MS = 30_000;
-
-/** Resolves once `done()` holds, checking every few ms; rejects naming `what` after GIVE_UP_MS. */
-export async function until(done: () => boolean, what: string | (() => string)): Promise<void> {
-  const deadline = performance.now() + GIVE_UP_MS;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`still waiting, after ${GIVE_UP_MS} ms, for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Resolves once `done()` holds (see shared/testing.ts); rejects naming `what` after 30 s. */
+export function until(done: () => boolean, what: string | (() => string)): Promise<void> {
+  return waitUntil(what, done);
 }

@@ -1,31 +1,23 @@
 /** `conclave elections …`, run in-process against an API server whose fake source keeps a real store, over its Unix socket. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, afterEach, beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { candidateKey } from '../../protocols/kv/election.js';
 import { kvRequestError } from '../../protocols/kv/requests.js';
-import { startApiServer, type ApiServer } from '../api/server.js';
-import { FakeControlSource } from '../api/testing.js';
+import { startFakeDaemon, type FakeDaemon } from '../api/fake-daemon.js';
+import type { FakeControlSource } from '../api/testing.js';
 import { runCli, until, type Run } from './cli-testing.js';
 import { registerElectionCommands } from './elections.js';
 
-const workDir = mkdtempSync(join(tmpdir(), 'conclave-elections-cli-test-'));
-after(() => rmSync(workDir, { recursive: true, force: true }));
-let serial = 0;
-
 describe('conclave elections', () => {
+  let daemon: FakeDaemon;
   let source: FakeControlSource;
-  let server: ApiServer;
   let api: string;
   beforeEach(async () => {
-    source = new FakeControlSource();
-    const socketPath = join(workDir, `e${serial++}.sock`);
-    server = await startApiServer({ source, socketPath, tcpListen: null, token: null });
-    api = `unix:${socketPath}`;
+    daemon = await startFakeDaemon();
+    source = daemon.source;
+    api = daemon.api;
   });
-  afterEach(() => server.close());
+  afterEach(() => daemon.close());
 
   const elections = (args: string[], interrupt?: AbortSignal, run?: Run) =>
     runCli(registerElectionCommands, ['elections', ...args, '--api', api], { ...(interrupt ? { interrupt } : {}), ...(run ? { run } : {}) });

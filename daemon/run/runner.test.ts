@@ -9,8 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { startApiServer } from '../api/server.js';
-import { FakeControlSource } from '../api/testing.js';
+import { startFakeDaemon } from '../api/fake-daemon.js';
 import { until } from '../cli/cli-testing.js';
 import { DEFAULT_RUN_OPTIONS } from './machine.js';
 import { runWhileLeading } from './runner.js';
@@ -20,15 +19,14 @@ after(() => rmSync(workDir, { recursive: true, force: true }));
 
 describe('conclave run --election', () => {
   it('runs the child while the candidate leads, with the election\'s token; a session ended stops it, and it starts again under a higher token', async () => {
-    const source = new FakeControlSource();
-    const socketPath = join(workDir, 'r.sock');
-    const server = await startApiServer({ source, socketPath, tcpListen: null, token: null });
+    const daemon = await startFakeDaemon();
+    const source = daemon.source;
     const record = join(workDir, 'starts.txt');
     const logged: string[] = [];
     const running = runWhileLeading({
       ...DEFAULT_RUN_OPTIONS,
       graceMs: 2000,
-      api: `unix:${socketPath}`,
+      api: daemon.api,
       token: null,
       command: 'sh',
       args: ['-c', `echo "$CONCLAVE_ELECTION $CONCLAVE_FENCING_TOKEN $CONCLAVE_TERM" >> ${record}; exec sleep 60`],
@@ -59,7 +57,7 @@ describe('conclave run --election', () => {
       process.emit('SIGTERM');
       const code = await running;
       assert.equal(code, 143, 'run exits with the child\'s status after SIGTERM');
-      await server.close();
+      await daemon.close();
     }
   });
 });

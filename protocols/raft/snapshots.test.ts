@@ -29,6 +29,18 @@ function effectsOf(net: RaftNet, node: string, type: RaftTestEffect['type']): Ra
   return net.effects.filter((e) => e.node === node && e.effect.type === type).map((e) => e.effect);
 }
 
+/** A leader, and a follower x it cut off for 12 writes: x needs the snapshot, in 40-byte chunks. */
+function laggingFollower(): { net: RaftNet; leader: string; x: string | undefined } {
+  const net = new RaftNet(IDS, CONFIG);
+  net.snapshotChunkBytes = 40;
+  const leader = net.elect();
+  const [x] = IDS.filter((id) => id !== leader);
+  net.isolate(x!);
+  for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, { kind: 'write', op: { kind: 'put', key: `k${i}`, value: 'v' } }).ok);
+  net.recover();
+  return { net, leader, x };
+}
+
 function chunksTo(net: RaftNet, to: string): Extract<RaftMessage, { type: 'SNAPSHOT' }>[] {
   return net.sent.flatMap((s) => (s.to === to && s.message.type === 'SNAPSHOT' ? [s.message] : []));
 }
@@ -122,13 +134,7 @@ describe('§7 InstallSnapshot', () => {
   });
 
   it('while a snapshot is on its way, the follower keeps naming the leader (heartbeats at the snapshot\'s index), and a refusal of an older append does not start it over', () => {
-    const net = new RaftNet(IDS, CONFIG);
-    net.snapshotChunkBytes = 40;
-    const leader = net.elect();
-    const [x] = IDS.filter((id) => id !== leader);
-    net.isolate(x!);
-    for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, { kind: 'write', op: { kind: 'put', key: `k${i}`, value: 'v' } }).ok);
-    net.recover();
+    const { net, leader, x } = laggingFollower();
     // Chunks after the first are lost for a while: the transfer takes many heartbeats.
     net.drop((m) => m.to === x && m.message.type === 'SNAPSHOT' && m.message.offset > 0);
     assert.ok(net.advanceUntil(() => chunksTo(net, x!).length > 0 && net.summary(x!)!.leader === leader, 2000), 'a snapshot goes to x, and x names the leader');
@@ -153,13 +159,7 @@ describe('§7 InstallSnapshot', () => {
   });
 
   it('duplicate and late answers never put a second chunk in flight beside the first (circling chunks would multiply)', () => {
-    const net = new RaftNet(IDS, CONFIG);
-    net.snapshotChunkBytes = 40;
-    const leader = net.elect();
-    const [x] = IDS.filter((id) => id !== leader);
-    net.isolate(x!);
-    for (let i = 0; i < 12; i++) assert.ok(net.kv(leader, { kind: 'write', op: { kind: 'put', key: `k${i}`, value: 'v' } }).ok);
-    net.recover();
+    const { net, leader, x } = laggingFollower();
     // Every chunk to x is lost: the first stays in flight, and the test answers for x.
     net.drop((m) => m.to === x && m.message.type === 'SNAPSHOT');
     assert.ok(net.advanceUntil(() => chunksTo(net, x!).length > 0, 2000), 'a snapshot goes to x');
