@@ -22,13 +22,16 @@ type Io = ReportIo & { stdin: () => AsyncIterable<Uint8Array | string> };
 export async function runCli(
   register: (program: Command, io: Io) => void,
   args: string[],
-  opts: { stdin?: (string | Uint8Array)[]; interrupt?: AbortSignal; run?: Run } = {},
+  opts: { stdin?: (string | Uint8Array)[]; interrupt?: AbortSignal; run?: Run; onOut?: (text: string) => void } = {},
 ): Promise<Run> {
   const run = opts.run ?? { code: 0, out: '', err: '', error: null };
   const stdin = opts.stdin ?? [];
   const program = new Command('conclave').exitOverride().configureOutput({ writeOut: (s) => (run.err += s), writeErr: (s) => (run.err += s) });
   register(program, {
-    out: (text) => (run.out += text),
+    out: (text) => {
+      run.out += text;
+      opts.onOut?.(text);
+    },
     err: (text) => (run.err += text),
     isTty: false,
     setExitCode: (code) => (run.code = code),

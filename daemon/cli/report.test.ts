@@ -6,11 +6,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, beforeEach, describe, it } from 'node:test';
-import { Command, CommanderError } from 'commander';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { FakeControlSource, PEER_ID, SELF_ID } from '../api/testing.js';
 import type { LeaderResponse } from '../api/types.js';
-import { exitCodeOf } from '../errors.js';
+import { runCli, type Run } from './cli-testing.js';
 import { registerReportCommands } from './report.js';
 import { shortId } from '../../shared/format.js';
 
@@ -18,34 +17,10 @@ const workDir = mkdtempSync(join(tmpdir(), 'conclave-report-test-'));
 after(() => rmSync(workDir, { recursive: true, force: true }));
 let serial = 0;
 
-interface Run {
-  code: number;
-  out: string;
-  err: string;
-  error: Error | null;
-}
 
-/** Runs `conclave <args>` the way main.ts does: usage errors exit 2, others their exitCode; or the code the command set. */
-async function conclave(args: string[], opts: { interrupt?: AbortSignal; onOut?: (text: string) => void } = {}): Promise<Run> {
-  const run: Run = { code: 0, out: '', err: '', error: null };
-  const program = new Command('conclave').exitOverride().configureOutput({ writeOut: (s) => (run.err += s), writeErr: (s) => (run.err += s) });
-  registerReportCommands(program, {
-    out: (text) => {
-      run.out += text;
-      opts.onOut?.(text);
-    },
-    err: (text) => (run.err += text),
-    isTty: false,
-    interrupt: opts.interrupt,
-    setExitCode: (code) => (run.code = code),
-  });
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (err) {
-    run.error = err as Error;
-    run.code = err instanceof CommanderError ? 2 : exitCodeOf(err);
-  }
-  return run;
+/** `conclave <args>` with the reporting commands; see runCli. */
+function conclave(args: string[], opts: { interrupt?: AbortSignal; onOut?: (text: string) => void } = {}): Promise<Run> {
+  return runCli(registerReportCommands, args, opts);
 }
 
 /** No leader at this node, term 4; `revision` differs from the fencing token, as it does in a real daemon. */
