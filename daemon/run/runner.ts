@@ -54,7 +54,8 @@ export async function runWhileLeading(opts: RunnerOptions): Promise<number> {
     switch (action.kind) {
       case 'start': {
         const { leadership } = action;
-        opts.log(`${leadership.node.name} leads (term ${leadership.term}, fencing token ${leadership.fencingToken}): starting ${opts.command}`);
+        const who = leadership.election !== undefined ? `this candidate leads ${leadership.election} (on ${leadership.node.name}` : `${leadership.node.name} leads (term ${leadership.term}`;
+        opts.log(`${who}, fencing token ${leadership.fencingToken}): starting ${opts.command}`);
         const started = spawn(opts.command, opts.args, { stdio: 'inherit', env: { ...process.env, ...action.env } });
         child = started;
         started.once('error', (err) => {
@@ -142,6 +143,8 @@ async function followElection(
   on: { leading: (leadership: Leadership, reign: ElectionLeadership) => void; ended: (reason: StopReason) => void },
 ): Promise<void> {
   let node: NodeRef | null = null;
+  /** The last failure told, so that an outage is told once, not at every try. */
+  let told: string | null = null;
   for (let attempt = 0; !signal.aborted; ) {
     try {
       if (node === null) {
@@ -151,6 +154,7 @@ async function followElection(
       const self = node;
       const reign = await conclave.campaign(name, { value: opts.value ?? self.name, ...(opts.ttlMs !== undefined ? { ttlMs: opts.ttlMs } : {}), signal });
       attempt = 0;
+      told = null;
       on.leading({ fencingToken: reign.fencingToken, term: reign.fencingToken, leader: self, node: self, election: name }, reign);
       await new Promise<void>((resolve) => {
         if (reign.signal.aborted) resolve();
@@ -160,7 +164,8 @@ async function followElection(
     } catch (err) {
       if (signal.aborted) return;
       if (!isTransient(err) && !(err instanceof ApiError && err.status === 503) && !(err instanceof ApiError && err.code === 'lost')) throw err;
-      opts.log(`campaign in ${name}: ${(err as Error).message}; trying again`);
+      if ((err as Error).message !== told) opts.log(`campaign in ${name}: ${(err as Error).message}; trying again until it answers`);
+      told = (err as Error).message;
       await sleep(reconnectDelayMs(attempt++), signal).catch(() => undefined);
     }
   }
