@@ -75,6 +75,7 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
         { file: torn.file, offset: torn.offset, bytes: torn.bytes, keptAs: torn.keptAs },
         `cut a torn last record (a crash mid-write, never acknowledged) from ${torn.file} at byte ${torn.offset}; the ${torn.bytes} bytes are kept in ${torn.keptAs}`,
       ),
+    onLeftovers: (files) => init.log.info({ files }, `deleted ${files.length} temporary snapshot file(s) a crash left mid-write (never acknowledged): ${files.join(', ')}`),
   });
   const key = init.protocol;
   let election: unknown;

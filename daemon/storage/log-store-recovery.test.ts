@@ -178,6 +178,23 @@ describe('a torn tail of the last segment', () => {
   });
 });
 
+describe('a temporary snapshot file a crash left', () => {
+  it('is deleted at open and reported; a file that only looks like one, and real snapshot files, stay', async () => {
+    const dir = await logOf(3);
+    writeFileSync(join(dir, 'snap-0000000000000007.snap.tmp'), '{"half": ');
+    writeFileSync(join(dir, 'notes.tmp'), 'mine');
+    const reported: string[][] = [];
+    const store = await openLogStore(dir, { onLeftovers: (files) => reported.push(files) });
+    await store.close();
+    assert.deepEqual(reported, [['snap-0000000000000007.snap.tmp']]);
+    assert.equal(existsSync(join(dir, 'snap-0000000000000007.snap.tmp')), false);
+    assert.equal(existsSync(join(dir, 'notes.tmp')), true, 'not a snapshot file\'s temporary name: not ours to delete');
+    const again: string[][] = [];
+    await (await openLogStore(dir, { onLeftovers: (files) => again.push(files) })).close();
+    assert.deepEqual(again, [], 'nothing left to report');
+  });
+});
+
 describe('corruption: DataFileError naming the file and the byte, and nothing touched', () => {
   it('a flipped byte in a record before the last one', async () => {
     const dir = await logOf(5);

@@ -246,7 +246,7 @@ export class SegmentedLogStore implements LogStore {
    * A snapshot file, atomically and durably: written and fsynced under a temporary name (its
    * serial is never reused, so `wx` cannot meet an old one), renamed into place, the directory
    * fsynced. Any failure names the snapshot file; a temporary file left by a failure is removed,
-   * one left by a crash is ignored at open (it is no snapshot file name).
+   * one left by a crash is deleted at the next open (open.ts).
    */
   private async writeSnapshotFile(path: string, content: string): Promise<void> {
     const tmp = `${path}.tmp`;

@@ -35,6 +35,7 @@ export async function openLogStore(dir: string, opts: LogStoreOptions = {}): Pro
 
   // Everything is checked; only now touch the files.
   const torn = log.torn && lastBytes ? await keepTorn(fs, dir, names, log.torn, lastBytes) : null;
+  const leftovers = await removeLeftovers(fs, dir, names);
   const spans = log.spans;
   let current: OpenSegment;
   const last = spans.at(-1);
@@ -49,6 +50,7 @@ export async function openLogStore(dir: string, opts: LogStoreOptions = {}): Pro
     spans.push({ seq, baseIndex: log.position.lastIndex });
   }
   if (torn) opts.onTorn?.(torn);
+  if (leftovers.length > 0) opts.onLeftovers?.(leftovers);
 
   const snapshotFiles = new Set(names.filter((n) => parseSnapshotFileName(n) !== null));
   return new SegmentedLogStore({
@@ -93,6 +95,21 @@ async function replayDir(fs: StoreFs, dir: string) {
 export async function readLogStore(dir: string, fs: StoreFs = nodeStoreFs): Promise<Omit<Recovered, 'torn'>> {
   const { log, snapshot } = await replayDir(fs, dir);
   return { hardState: log.hardState, snapshot, entries: log.entries };
+}
+
+/**
+ * Deletes the temporary snapshot files (`snap-….snap.tmp`) a crash mid-write left: such a file
+ * was never renamed into place, so no snapshot marker in the log names it and nothing was
+ * acknowledged on it; kept, it would only fill the disk, one per crash. Returns their names.
+ */
+async function removeLeftovers(fs: StoreFs, dir: string, names: readonly string[]): Promise<string[]> {
+  const leftovers = names.filter((n) => n.endsWith('.tmp') && parseSnapshotFileName(n.slice(0, -'.tmp'.length)) !== null);
+  for (const name of leftovers) {
+    const path = join(dir, name);
+    await persist(path, 'not deleted', () => fs.unlink(path));
+  }
+  if (leftovers.length > 0) await persist(dir, 'deleted, but not durably', () => fs.syncDir(dir));
+  return leftovers;
 }
 
 /**

@@ -78,6 +78,8 @@ export interface LogStoreOptions {
   fs?: StoreFs;
   /** Called once at open when a torn tail was cut off (after it is kept beside the segment). */
   onTorn?: (torn: TornTail) => void;
+  /** Called once at open with the temporary snapshot files a crash mid-write left, after they are deleted. */
+  onLeftovers?: (files: string[]) => void;
 }
 
 /**
