@@ -381,6 +381,32 @@ describe('bully: quorum guard', () => {
   });
 });
 
+describe('bully: a renewal behind a write', () => {
+  it('a renewal that waits behind a write not yet durable grants no lease (0), and a leased one goes the moment the write is durable', () => {
+    // A lease counted by the member from when a held renewal arrives would outlast the leader's
+    // own count by however long the write took (sim seed 1529).
+    const net = startedCluster(3);
+    const leader = net.agreedLeader()!;
+    net.holdDisk(leader);
+    // A newcomer earns its place in the cluster size: the leader remembers it durably (a write).
+    net.nodes.set('n0', { spec: { id: 'n0', priority: 0, protocol: 'bully', puppet: false }, machine: null, disk: null, known: false, lastView: '', persists: 0 });
+    net.start('n0');
+    const renewals = (sent: readonly { message: BullyMessage }[]) =>
+      sent.flatMap((s) => (s.message.type === 'COORDINATOR' && s.message.kind === 'renew' ? [s.message] : []));
+    for (let i = 0; i < 400 && renewals(net.heldSendsOf(leader)).length === 0; i++) net.advance(50);
+    const held = renewals(net.heldSendsOf(leader));
+    assert.ok(held.length > 0, 'a renewal waited behind the write');
+    assert.ok(held.every((m) => m.leaseMs === 0), `held renewals grant nothing: ${JSON.stringify(held)}`);
+    const before = net.sent.length;
+    net.releaseDisk(leader);
+    const after = renewals(net.sent.slice(before).filter((s) => s.from === leader));
+    const leased = after.filter((m) => m.leaseMs > 0);
+    assert.ok(leased.length >= 2, 'a leased round to every member at once');
+    assert.ok(leased[0]!.round > held[0]!.round, 'in a round of its own');
+    assert.equal(net.agreedLeader(), leader);
+  });
+});
+
 describe('bully: metrics effects', () => {
   it('"election-started (term, reason) and election-finished (result, durationMs)" bracket every election', () => {
     const net = startedCluster(3);

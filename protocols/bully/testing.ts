@@ -68,6 +68,9 @@ export class BullyNet extends TestCluster {
   readonly tickMs = 25;
   readonly nodes = new Map<NodeId, TestNode>();
   readonly sent: SentMessage[] = [];
+  private readonly slowDisks = new Set<NodeId>();
+  /** Messages a slow disk holds (see holdDisk), in order. */
+  private readonly heldSends = new Map<NodeId, SentMessage[]>();
   readonly effects: { atMs: number; node: NodeId; effect: Effect }[] = [];
   private readonly cuts = new Set<string>();
   /** observer>target, with whether the suspicion came from a closed connection. */
@@ -269,6 +272,26 @@ export class BullyNet extends TestCluster {
     return this.effects.slice(before).filter((e) => e.node === to).map((e) => e.effect);
   }
 
+  /** `id`'s writes reach its disk but are not reported durable until releaseDisk (a slow fsync). */
+  holdDisk(id: NodeId): void {
+    this.slowDisks.add(id);
+  }
+
+  /** What a slow disk holds back of `id`'s messages, in order. */
+  heldSendsOf(id: NodeId): readonly SentMessage[] {
+    return this.heldSends.get(id) ?? [];
+  }
+
+  /** Reports every write of `id` so far durable, then delivers what follows. */
+  releaseDisk(id: NodeId): void {
+    this.slowDisks.delete(id);
+    const node = this.node(id);
+    for (const sent of this.heldSends.get(id) ?? []) this.enqueue({ ...sent, atMs: this.nowMs });
+    this.heldSends.delete(id);
+    node.machine?.step({ type: 'durable', nowMs: this.nowMs, persists: node.persists });
+    this.pump();
+  }
+
   /** Views change: e.g. after puppetSummary was set. */
   refresh(): void {
     this.refreshViews();
@@ -288,11 +311,18 @@ export class BullyNet extends TestCluster {
         for (const e of persists) if (e.batch.hardState) node.disk = e.batch.hardState;
         if (persists.length > 0) {
           node.persists += persists.length;
-          node.machine.step({ type: 'durable', nowMs: this.nowMs, persists: node.persists });
+          if (!this.slowDisks.has(id)) node.machine.step({ type: 'durable', nowMs: this.nowMs, persists: node.persists });
         }
+        // A slow disk holds what follows an undurable write, as the host core holds sends behind persists.
+        let holding = this.heldSends.has(id);
         for (const effect of effects) {
           this.effects.push({ atMs: this.nowMs, node: id, effect });
-          if (effect.type === 'send') this.enqueue({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
+          if (effect.type === 'persist' && this.slowDisks.has(id)) {
+            holding = true;
+            if (!this.heldSends.has(id)) this.heldSends.set(id, []);
+          }
+          if (effect.type === 'send' && holding) this.heldSends.get(id)!.push({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
+          else if (effect.type === 'send') this.enqueue({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
           if (effect.type === 'command-result') this.results.set(effect.id, effect.result);
         }
       }
