@@ -6,6 +6,7 @@ import { until } from '../../shared/testing.js';
 import { candidateKey } from '../../protocols/kv/election.js';
 import { kvRequestError } from '../../protocols/kv/requests.js';
 import { callJson, openStream } from './http-testing.js';
+import { MAX_CAMPAIGNS } from './election-routes.js';
 import { startFakeDaemon, type FakeDaemon } from './fake-daemon.js';
 import type { FakeControlSource } from './testing.js';
 import type { ElectionObserved } from './types.js';
@@ -93,6 +94,25 @@ describe('/v1/elections', () => {
     const reply = await resumed;
     assert.deepEqual([reply.json.elected, (reply.json.leader as { token: number }).token], [true, token], 'the same key, the same token');
     assert.equal((await call('POST', '/v1/elections/jobs/campaign?waitMs=x', { session: s2 })).status, 400);
+  });
+
+  it(`at most ${MAX_CAMPAIGNS} campaigns wait at once on one daemon: the next is 503 too-many-campaigns, and a slot frees when they end`, async () => {
+    const [s1, s2] = [await session(), await session()];
+    await call('POST', '/v1/elections/jobs/campaign', { session: s1 });
+    const abort = new AbortController();
+    const waiting = Array.from({ length: MAX_CAMPAIGNS }, () => call('POST', '/v1/elections/jobs/campaign', { session: s2 }, abort.signal).catch(() => null));
+    await until('every campaign waiting', () => source.kvRequests.filter((r) => r.kind === 'write' && r.op.kind === 'txn' && r.op.success.some((o) => o.kind === 'put' && o.key.endsWith(s2))).length >= MAX_CAMPAIGNS);
+    const refused = await call('POST', '/v1/elections/jobs/campaign', { session: s2 });
+    assert.deepEqual([refused.status, refused.json.error?.code], [503, 'too-many-campaigns']);
+    abort.abort();
+    await Promise.all(waiting);
+    // The server sees the aborted requests close a moment after the client does.
+    let again = await call('POST', '/v1/elections/jobs/campaign?waitMs=10', { session: s2 });
+    for (let i = 0; i < 100 && again.status === 503; i++) {
+      await sleep(20);
+      again = await call('POST', '/v1/elections/jobs/campaign?waitMs=10', { session: s2 });
+    }
+    assert.equal(again.status, 200, JSON.stringify(again.json));
   });
 
   it('refusals: a missing or unknown session, a bad name, an invalid value, no Raft', async () => {

@@ -41,8 +41,15 @@ export const ELECTION_ROUTES: Readonly<Partial<Record<string, Handler>>> = {
 
 /** How long a campaign waits to lead before it answers `elected: false` (the candidate stays queued). */
 const DEFAULT_CAMPAIGN_WAIT_MS = 60_000;
+/**
+ * Campaign requests one daemon holds open at once (each follows a key or two of the store). With
+ * the other long-lived requests (32 event streams, 128 leader long-polls, 32 kv watches, 16
+ * observers; limits.ts) it leaves plain requests room within a listener's 256 connections.
+ */
+export const MAX_CAMPAIGNS = 32;
+let campaigns = 0;
 /** Observers one listener serves at once (each holds a subscription to the store's changes). */
-const MAX_OBSERVERS = 256;
+const MAX_OBSERVERS = 16;
 const MAX_UNSENT_BYTES = 1024 * 1024;
 const KEEP_ALIVE_MS = 15_000;
 let observers = 0;
@@ -108,6 +115,9 @@ async function campaign(name: string, req: IncomingMessage, res: ServerResponse,
   if (typeof value !== 'string') throw new HttpError(400, 'invalid', '"value" must be a string');
   // The log entry the campaign will write, checked as the followers will check it.
   checkTxn(campaignTxn(name, session, value));
+  if (campaigns >= MAX_CAMPAIGNS) throw new HttpError(503, 'too-many-campaigns', `${MAX_CAMPAIGNS} campaigns already wait on this daemon, its limit; retry later`, { 'retry-after': '5' });
+  campaigns++;
+  res.once('close', () => campaigns--);
   let queued: { key: string; token: number } | null = null;
   const ended = await new Promise<CampaignEvent | 'waited' | null>((resolve) => {
     const running = new Campaign(name, session, value, storePort(source), (event) => {

@@ -19,8 +19,8 @@ import { formatSseComment, SseReply } from './sse.js';
 
 export const KV_WATCH_PATH = '/v1/kv/watch';
 
-/** Watches one listener serves at once. */
-const MAX_WATCHES = 256;
+/** Watches one daemon serves at once: room is left within a listener's 256 connections (see MAX_CAMPAIGNS). */
+const MAX_WATCHES = 32;
 /** A watcher with more unsent bytes than this is dropped (it re-watches from its last revision). */
 const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 const KEEP_ALIVE_MS = 15_000;
