@@ -90,6 +90,16 @@ describe('Conclave.campaign and observe', () => {
     await first.resign();
   });
 
+  it('the session ends while the candidate waits: the campaign rejects with SessionEndedError', async () => {
+    const first = await conclave.campaign('jobs');
+    const waiting = conclave.campaign('jobs');
+    await until('queued', () => source.kvStore.range('conclave/elections/jobs/').kvs.length === 2);
+    const second = source.kvStore.range('conclave/elections/jobs/').kvs.find((kv) => kv.session !== first.session)!;
+    await source.kv({ kind: 'write', op: { kind: 'sessionRevoke', id: second.session!, reason: 'expired' } });
+    await assert.rejects(waiting, { name: 'SessionEndedError' });
+    await first.resign();
+  });
+
   it('under Bully (no store) a campaign rejects with ApiError not-raft', async () => {
     source.kvRefusal = kvRequestError('not-raft', 'the key-value store needs protocol: raft');
     await assert.rejects(conclave.campaign('jobs'), { name: 'ApiError', code: 'not-raft' });

@@ -18,7 +18,7 @@
 import type { ApiClient } from '../daemon/api/client.js';
 import type { ElectionLeader } from '../protocols/kv/election.js';
 import { leaderLeaseMs } from '../protocols/lease.js';
-import { ApiError, LeadershipLostError } from './errors.js';
+import { ApiError, LeadershipLostError, SessionEndedError } from './errors.js';
 import { isTransient, reconnectDelayMs, sleep } from './follow.js';
 import type { StopReason } from './leadership.js';
 
@@ -61,7 +61,7 @@ export async function campaign(api: ApiClient, name: string, opts: CampaignOptio
   const giveUp = new AbortController();
   const onOuterAbort = () => giveUp.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  keeper.ended.then((reason) => giveUp.abort(new LeadershipLostError(reason, 0)));
+  keeper.ended.then((reason) => giveUp.abort(new SessionEndedError(`session ${session} ended before the candidate led in ${name} (${reason === 'lost' ? 'the daemon says it is gone' : 'no keep-alive got through within its TTL'})`)));
   let elected: ElectionLeader;
   try {
     elected = await campaignUntilElected(api, name, session, opts.value ?? '', giveUp.signal);
@@ -114,6 +114,7 @@ async function campaignUntilElected(api: ApiClient, name: string, session: strin
       attempt = 0;
     } catch (err) {
       signal.throwIfAborted();
+      if (err instanceof ApiError && err.code === 'lost') throw new SessionEndedError(`the candidate's key in ${name} was deleted while it waited (its session ${session} ended, or it was resigned)`);
       if (!isTransient(err) && !(err instanceof ApiError && (err.code === 'no-leader' || err.code === 'timeout' || err.code === 'busy'))) throw err;
       await sleep(reconnectDelayMs(attempt++), signal);
     }

@@ -20,6 +20,15 @@ export class LeaderTimeoutError extends Error {
 }
 
 /**
+ * `campaign()` lost its session before its candidate led (the TTL passed with no keep-alive
+ * getting through, or the daemon says the session is gone): campaign again.
+ */
+export class SessionEndedError extends Error {
+  override readonly name = 'SessionEndedError';
+  readonly exitCode = 1;
+}
+
+/**
  * The reason of the AbortSignal `lead()` hands to `onStartedLeading`, once this node no longer
  * leads (or can no longer know that it does). `reason` says which: see StopReason.
  */

@@ -17,7 +17,7 @@ export { Conclave, type ConclaveOptions, type CommandResponse, type Disconnected
 export type { CampaignOptions, ElectionLeadership } from './campaign.js';
 export type { LeadCallbacks, LeadOptions } from './lead.js';
 export type { LeaderInfo, Leadership, StopReason } from './leadership.js';
-export { ApiError, ApiUnreachableError, LeaderTimeoutError, LeadershipLostError, NotConclaveApiError, UsageError } from './errors.js';
+export { ApiError, ApiUnreachableError, LeaderTimeoutError, LeadershipLostError, NotConclaveApiError, SessionEndedError, UsageError } from './errors.js';
 export type { ElectionLeader } from '../protocols/kv/election.js';
 export type {
   ApiEvent,

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { ElectionLeadership } from '../../client/campaign.js';
 import { Conclave } from '../../client/conclave.js';
-import { ApiError, LeadershipLostError } from '../../client/errors.js';
+import { ApiError, LeadershipLostError, SessionEndedError } from '../../client/errors.js';
 import { isTransient, reconnectDelayMs, sleep } from '../../client/follow.js';
 import type { Leadership, StopReason } from '../../client/leadership.js';
 import type { NodeRef } from '../api/types.js';
@@ -163,7 +163,8 @@ async function followElection(
       on.ended(reign.signal.reason instanceof LeadershipLostError ? reign.signal.reason.reason : 'lost');
     } catch (err) {
       if (signal.aborted) return;
-      if (!isTransient(err) && !(err instanceof ApiError && err.status === 503) && !(err instanceof ApiError && err.code === 'lost')) throw err;
+      // A lost session (campaign again with a new one), no daemon for now, or a 503: retried.
+      if (!isTransient(err) && !(err instanceof SessionEndedError) && !(err instanceof ApiError && err.status === 503)) throw err;
       if ((err as Error).message !== told) opts.log(`campaign in ${name}: ${(err as Error).message}; trying again until it answers`);
       told = (err as Error).message;
       await sleep(reconnectDelayMs(attempt++), signal).catch(() => undefined);
