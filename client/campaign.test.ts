@@ -77,6 +77,13 @@ describe('Conclave.campaign and observe', () => {
     source.kvRefusal = null;
   });
 
+  it('the daemon gone (its socket refuses connections) ends the reign at once: `daemon-gone`, well before the TTL', async () => {
+    const reign = await conclave.campaign('jobs', { ttlMs: 60_000 });
+    await daemon.server.close();
+    await until('ended', () => reign.signal.aborted);
+    assert.equal(reasonOf(reign.signal), 'daemon-gone');
+  });
+
   it('giving up before leading withdraws the candidate and ends its session', async () => {
     const first = await conclave.campaign('jobs');
     const controller = new AbortController();

@@ -12,6 +12,8 @@
  *   the last keep-alive, counted here from when it was sent and shortened by the clock-drift bound
  *   (../protocols/lease.ts), so past that it may be gone — `lease-expired`;
  * - the daemon's view of the election names another leader, or none — `lost`;
+ * - the daemon is gone (its socket refuses connections, as after `kill -9`): its node will be
+ *   declared dead and the session ended, and nothing can keep it alive meanwhile — `daemon-gone`;
  * - `resign()` or the caller's signal — `closed`.
  * As for every lease, the token is what makes a late write safe: pass it to storage.
  */
@@ -19,7 +21,7 @@ import type { ApiClient } from '../daemon/api/client.js';
 import type { ElectionLeader } from '../protocols/kv/election.js';
 import { leaderLeaseMs } from '../protocols/lease.js';
 import { ApiError, LeadershipLostError, SessionEndedError } from './errors.js';
-import { isTransient, reconnectDelayMs, sleep } from './follow.js';
+import { isDaemonGone, isTransient, reconnectDelayMs, sleep } from './follow.js';
 import type { StopReason } from './leadership.js';
 
 export interface CampaignOptions {
@@ -61,7 +63,8 @@ export async function campaign(api: ApiClient, name: string, opts: CampaignOptio
   const giveUp = new AbortController();
   const onOuterAbort = () => giveUp.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  keeper.ended.then((reason) => giveUp.abort(new SessionEndedError(`session ${session} ended before the candidate led in ${name} (${reason === 'lost' ? 'the daemon says it is gone' : 'no keep-alive got through within its TTL'})`)));
+  const why = (reason: StopReason) => (reason === 'lost' ? 'the daemon says it is gone' : reason === 'daemon-gone' ? 'its daemon is gone' : 'no keep-alive got through within its TTL');
+  keeper.ended.then((reason) => giveUp.abort(new SessionEndedError(`session ${session} ended before the candidate led in ${name} (${why(reason)})`)));
   let elected: ElectionLeader;
   try {
     elected = await campaignUntilElected(api, name, session, opts.value ?? '', giveUp.signal);
@@ -95,12 +98,21 @@ export async function campaign(api: ApiClient, name: string, opts: CampaignOptio
   opts.signal?.removeEventListener('abort', onOuterAbort);
   opts.signal?.addEventListener('abort', () => void resign(), { once: true });
   const observing = new AbortController();
-  void observeUntil(api, name, observing.signal, (leader) => {
-    if (leader?.key === elected.key && leader.token === elected.token) return false;
-    end('lost');
-    void resign();
-    return true;
-  });
+  void observeUntil(
+    api,
+    name,
+    observing.signal,
+    (leader) => {
+      if (leader?.key === elected.key && leader.token === elected.token) return false;
+      end('lost');
+      void resign();
+      return true;
+    },
+    () => {
+      end('daemon-gone');
+      void resign();
+    },
+  );
   return { name, fencingToken: elected.token, key: elected.key, session, value: elected.value, signal: reign.signal, resign };
 }
 
@@ -123,9 +135,9 @@ async function campaignUntilElected(api: ApiClient, name: string, session: strin
 
 /**
  * Follows the election's leader as the daemon sees it, reconnecting, until `signal` aborts or
- * `onLeader` returns true (it has seen enough).
+ * `onLeader` returns true (it has seen enough); `onGone` once no daemon listens at the address.
  */
-async function observeUntil(api: ApiClient, name: string, signal: AbortSignal, onLeader: (leader: ElectionLeader | null) => boolean): Promise<void> {
+async function observeUntil(api: ApiClient, name: string, signal: AbortSignal, onLeader: (leader: ElectionLeader | null) => boolean, onGone: () => void): Promise<void> {
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(), { once: true });
   for (let attempt = 0; !stop.signal.aborted; ) {
@@ -134,6 +146,7 @@ async function observeUntil(api: ApiClient, name: string, signal: AbortSignal, o
         if (onLeader(o.leader)) stop.abort();
       }, { signal: stop.signal, onOpen: () => (attempt = 0) });
     } catch (err) {
+      if (isDaemonGone(err)) return onGone();
       if (!isTransient(err)) return;
     }
     await sleep(reconnectDelayMs(attempt++), stop.signal).catch(() => undefined);
@@ -195,6 +208,7 @@ class SessionKeeper {
         if (!this.stopping.signal.aborted) this.renewedAt(sentAtMs);
       } catch (err) {
         if (err instanceof ApiError && err.code === 'session-not-found') return this.end('lost');
+        if (isDaemonGone(err)) return this.end('daemon-gone');
         // Anything else (unreachable, no leader for a moment): try again at the next beat; the deadline decides.
       }
     }

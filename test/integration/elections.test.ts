@@ -8,12 +8,18 @@
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Conclave } from '../../client/index.js';
-import { LocalCluster } from '../support/local-cluster.js';
+import { LocalCluster, sleep } from '../support/local-cluster.js';
+import { readJobRecords, runningJobs, startRun, stopRun } from '../support/run-job.js';
 
 const clusters: LocalCluster[] = [];
+const work = mkdtempSync(join(tmpdir(), 'conclave-elections-it-'));
 after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
+  rmSync(work, { recursive: true, force: true });
 });
 
 describe('named elections on 3 real raft daemons', { timeout: 120_000 }, () => {
@@ -61,5 +67,38 @@ describe('named elections on 3 real raft daemons', { timeout: 120_000 }, () => {
     await first.resign();
     await reign.resign();
     assert.equal((await cluster.client(b!.index).election('jobs')).leader, null, 'resigned: no leader left');
+  });
+
+  it('conclave run --election on two nodes: exactly one child, under the election\'s token; kill -9 of its daemon stops it at once, and the other node\'s child starts under a higher token', async (t) => {
+    const cluster = await LocalCluster.start({ size: 3, protocol: 'raft', preset: 'lan' });
+    clusters.push(cluster);
+    const leaderName = await cluster.agreedLeader(undefined, 30_000);
+    const [a, b] = cluster.nodes.filter((n) => n.name !== leaderName);
+    const file = join(work, 'batch-jobs.txt');
+    const runs = [a!, b!].map((n) => startRun(cluster, n.index, file, ['--election', 'batch', '--ttl-ms', '60000']));
+    try {
+      const deadline = Date.now() + 20_000;
+      while (runningJobs(file).length === 0 && Date.now() < deadline) await sleep(50);
+      await sleep(500);
+      const first = runningJobs(file);
+      assert.equal(first.length, 1, `one child across the two nodes: ${JSON.stringify(readJobRecords(file))}`);
+      const holder = cluster.nodes.find((n) => n.name === first[0]!.node)!;
+      const token = (await cluster.client(holder.index).election('batch')).leader?.token;
+      assert.equal(first[0]!.token, token, 'the child runs under the election\'s token');
+      cluster.signal(holder.index, 'SIGKILL');
+      await cluster.waitExit(holder.index);
+      const until = Date.now() + 20_000;
+      while (!runningJobs(file).some((j) => j.node !== holder.name) && Date.now() < until) await sleep(50);
+      const second = runningJobs(file).find((j) => j.node !== holder.name);
+      assert.ok(second, `a child on the other node: ${JSON.stringify(readJobRecords(file))}`);
+      assert.ok(second.token > first[0]!.token, `token ${first[0]!.token} → ${second.token}`);
+      const stopped = readJobRecords(file).find((r) => r.what === 'term' && r.pid === first[0]!.pid);
+      assert.ok(stopped, 'the first child got SIGTERM (its daemon gone), not the 60 s TTL later');
+      const gapMs = second.atMs - stopped.atMs;
+      t.diagnostic(`old child stopped ${gapMs} ms before the new one started (negative would be an overlap)`);
+      assert.ok(gapMs >= 0, `the two children overlapped for ${-gapMs} ms`);
+    } finally {
+      await Promise.all(runs.map((r) => stopRun(r)));
+    }
   });
 });
