@@ -18,6 +18,7 @@
  * As for every lease, the token is what makes a late write safe: pass it to storage.
  */
 import type { ApiClient } from '../daemon/api/client.js';
+import type { ElectionObserved } from '../daemon/api/types.js';
 import type { ElectionLeader } from '../protocols/kv/election.js';
 import { leaderLeaseMs } from '../protocols/lease.js';
 import { ApiError, LeadershipLostError, SessionEndedError } from './errors.js';
@@ -134,23 +135,28 @@ async function campaignUntilElected(api: ApiClient, name: string, session: strin
 }
 
 /**
- * Follows the election's leader as the daemon sees it, reconnecting, until `signal` aborts or
- * `onLeader` returns true (it has seen enough); `onGone` once no daemon listens at the address.
+ * The election's leader as the daemon sees it, then each change, reconnecting after a broken
+ * stream, until `signal` aborts (resolves). Rejects on an error no retry cures, and, with
+ * `untilGone`, once no daemon listens at the address. `Conclave.observe()` is this as an iterator.
  */
+export async function followElection(api: ApiClient, name: string, onObserved: (observed: ElectionObserved) => void, signal: AbortSignal, untilGone = false): Promise<void> {
+  for (let attempt = 0; !signal.aborted; ) {
+    try {
+      await api.electionObserve(name, onObserved, { signal, onOpen: () => (attempt = 0) });
+    } catch (err) {
+      if (!isTransient(err) || (untilGone && isDaemonGone(err))) throw err;
+    }
+    await sleep(reconnectDelayMs(attempt++), signal).catch(() => undefined);
+  }
+}
+
+/** Follows the election until `onLeader` returns true (it has seen enough) or `signal` aborts; `onGone` once the daemon is gone. */
 async function observeUntil(api: ApiClient, name: string, signal: AbortSignal, onLeader: (leader: ElectionLeader | null) => boolean, onGone: () => void): Promise<void> {
   const stop = new AbortController();
   signal.addEventListener('abort', () => stop.abort(), { once: true });
-  for (let attempt = 0; !stop.signal.aborted; ) {
-    try {
-      await api.electionObserve(name, (o) => {
-        if (onLeader(o.leader)) stop.abort();
-      }, { signal: stop.signal, onOpen: () => (attempt = 0) });
-    } catch (err) {
-      if (isDaemonGone(err)) return onGone();
-      if (!isTransient(err)) return;
-    }
-    await sleep(reconnectDelayMs(attempt++), stop.signal).catch(() => undefined);
-  }
+  await followElection(api, name, (o) => onLeader(o.leader) && stop.abort(), stop.signal, true).catch((err: unknown) => {
+    if (isDaemonGone(err)) onGone();
+  });
 }
 
 /**

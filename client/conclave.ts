@@ -10,8 +10,8 @@ import type { ElectionObserved, ElectionsResponse, LeaderResponse, MemberRespons
 import type { ElectionLeader } from '../protocols/kv/election.js';
 import type { NodeEventType } from '../protocols/host/events.js';
 import { LeaderTimeoutError } from './errors.js';
-import { campaign, type CampaignOptions, type ElectionLeadership } from './campaign.js';
-import { follow, isTransient, reconnectDelayMs, sleep } from './follow.js';
+import { campaign, followElection, type CampaignOptions, type ElectionLeadership } from './campaign.js';
+import { follow, isTransient, sleep } from './follow.js';
 import { iterate } from './iterate.js';
 import { lead, type LeadCallbacks } from './lead.js';
 
@@ -181,16 +181,7 @@ export class Conclave {
    * reconnects on its own, each time starting with the leader as it is then.
    */
   observe(name: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ElectionObserved, void, undefined> {
-    return iterate<ElectionObserved>(async (push, signal) => {
-      for (let attempt = 0; !signal.aborted; ) {
-        try {
-          await this.api.electionObserve(name, push, { signal, onOpen: () => (attempt = 0) });
-        } catch (err) {
-          if (!isTransient(err)) throw err;
-        }
-        await sleep(reconnectDelayMs(attempt++), signal).catch(() => undefined);
-      }
-    }, opts.signal);
+    return iterate<ElectionObserved>((push, signal) => followElection(this.api, name, push, signal), opts.signal);
   }
 }
 

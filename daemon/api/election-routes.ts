@@ -12,7 +12,7 @@ import type { KeyValue, KvEvent, KvTxn } from '../../protocols/kv/types.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
 import { followKv } from './kv-follow.js';
 import { MAX_LEADER_WAIT_MS } from './leader-wait.js';
-import { ask, KV_ERROR_STATUS } from './kv-routes.js';
+import { ask, booleanParam, KV_ERROR_STATUS } from './kv-routes.js';
 import type { RouteContext } from './routes.js';
 import { formatSseComment, SseReply } from './sse.js';
 import type { CampaignResponse, ControlSource, ElectionCandidate, ElectionObserved, ElectionResponse, ElectionsResponse, ResignResponse } from './types.js';
@@ -218,9 +218,7 @@ async function observe(name: string, _req: IncomingMessage, res: ServerResponse,
 
 /** The candidates under a prefix, linearizably unless `?serializable=true`. */
 async function readPrefix(source: ControlSource, prefix: string, url: URL | null): Promise<{ kvs: KeyValue[]; revision: number }> {
-  const serializable = url?.searchParams.get('serializable');
-  if (serializable !== undefined && serializable !== null && !['', 'true', 'false'].includes(serializable)) throw new HttpError(400, 'invalid', `serializable must be true or false, got ${JSON.stringify(serializable)}`);
-  const consistency = serializable === '' || serializable === 'true' ? 'serializable' : 'linearizable';
+  const consistency = url !== null && booleanParam(url, 'serializable') ? 'serializable' : 'linearizable';
   const answer = await ask(source.kv({ kind: 'read', read: { kind: 'range', prefix, limit: 0 }, consistency }));
   if (!answer.ok || answer.kind !== 'read') throw new Error(`the store gave an answer of another kind: ${JSON.stringify(answer).slice(0, 200)}`);
   return answer.range;

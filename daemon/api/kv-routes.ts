@@ -238,7 +238,7 @@ function unexpected(answer: unknown): Error {
   return new Error(`the store gave an answer of another kind: ${JSON.stringify(answer).slice(0, 200)}`);
 }
 
-function booleanParam(url: URL, name: string): boolean {
+export function booleanParam(url: URL, name: string): boolean {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === 'false') return false;
   if (raw === '' || raw === 'true') return true;
