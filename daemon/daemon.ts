@@ -19,7 +19,7 @@ import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
 import { followRuntime, HookRunner } from './hooks/runner.js';
 import { bindMetrics } from './observe.js';
-import { createP2PNode, readSwarmKey, type P2PNode } from './p2p/index.js';
+import { createP2PNode, peerLimitsFor, readSwarmKey, type P2PNode } from './p2p/index.js';
 import { Runtime } from './runtime.js';
 import { openSwarmWarning } from './security.js';
 import { VERSION } from './version.js';
@@ -76,6 +76,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       mdns: config.discovery.mdns,
       psk,
       maxFrameBytes: config.messaging.maxFrameBytes,
+      peerLimits: peerLimitsFor(config.protocol),
       logger: log.child({ component: 'p2p' }),
     });
     const summary = election.machine.summary(nowMs());

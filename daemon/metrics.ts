@@ -61,6 +61,7 @@ export interface RaftMetricHandles {
   proposalsCommitted: Counter;
   proposalsFailed: Counter;
   votesCast: Counter<'kind' | 'granted'>;
+  kvResends: Counter;
   heartbeatsLate: Counter;
   stepDowns: Counter<'reason'>;
   configChanges: Counter;
@@ -163,6 +164,7 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
           kvKeys: gauge('kv_keys', 'Keys the key-value store holds, as applied at this node'),
           proposalsCommitted: counter('raft_proposals_committed_total', 'Entries this node appended as leader that committed'),
           proposalsFailed: counter('raft_proposals_failed_total', 'Entries this node appended as leader that were lost with its leadership'),
+          kvResends: counter('raft_kv_resends_total', 'Key-value requests this follower forwarded and sent the leader again after half an election timeout without an answer (a lost frame)'),
           votesCast: counter('raft_votes_cast_total', 'Pre-vote and vote requests this node answered, by kind (pre-vote, vote) and answer (granted true or false)', ['kind', 'granted']),
           heartbeatsLate: counter('raft_heartbeats_late_total', 'Heartbeat rounds this leader sent at least an interval late (event loop or disk overloaded)'),
           stepDowns: counter('raft_step_downs_total', 'Times this node stopped leading, by reason', ['reason']),

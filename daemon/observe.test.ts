@@ -54,7 +54,7 @@ function logStatus(overrides: Partial<ElectionLogStatus> = {}): ElectionLogStatu
     snapshotIndex: 12,
     kv: { revision: 17, keys: 3 },
     peers: [],
-    counters: { proposalsCommitted: 5, proposalsFailed: 1, preVotesGranted: 2, preVotesRefused: 3, votesGranted: 4, votesRefused: 6 },
+    counters: { proposalsCommitted: 5, proposalsFailed: 1, preVotesGranted: 2, preVotesRefused: 3, votesGranted: 4, votesRefused: 6, kvResends: 7 },
     ...overrides,
   };
 }
@@ -76,6 +76,7 @@ describe('metrics binding', () => {
     assert.match(body, /^conclave_raft_votes_cast_total\{kind="pre-vote",granted="false"\} 3$/m);
     assert.match(body, /^conclave_raft_votes_cast_total\{kind="vote",granted="true"\} 4$/m);
     assert.match(body, /^conclave_raft_votes_cast_total\{kind="vote",granted="false"\} 6$/m);
+    assert.match(body, /^conclave_raft_kv_resends_total 7$/m);
     assert.match(body, /^conclave_raft_step_downs_total\{reason="removed"\} 0$/m, 'every reason exists from the first scrape');
     assert.match(body, /^conclave_raft_snapshots_total\{action="installed"\} 0$/m);
     emit({ type: 'stepped-down', term: 4, reason: 'check-quorum' });
@@ -83,7 +84,7 @@ describe('metrics binding', () => {
     emit({ type: 'configuration-changed', index: 43, voters: [], learners: [] });
     emit({ type: 'raft-snapshot', action: 'sent', index: 12, term: 4, peer: null });
     emit({ type: 'heartbeat-late', lateMs: 250 });
-    state.log = logStatus({ counters: { proposalsCommitted: 9, proposalsFailed: 1, preVotesGranted: 2, preVotesRefused: 3, votesGranted: 5, votesRefused: 6 } });
+    state.log = logStatus({ counters: { proposalsCommitted: 9, proposalsFailed: 1, preVotesGranted: 2, preVotesRefused: 3, votesGranted: 5, votesRefused: 6, kvResends: 8 } });
     body = (await bound.scrape()).body;
     assert.match(body, /^conclave_raft_step_downs_total\{reason="check-quorum"\} 2$/m);
     assert.match(body, /^conclave_raft_config_changes_total 1$/m);

@@ -106,6 +106,7 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
       metrics.setCounterTotal(raft.votesCast, c.preVotesRefused, { kind: 'pre-vote', granted: 'false' });
       metrics.setCounterTotal(raft.votesCast, c.votesGranted, { kind: 'vote', granted: 'true' });
       metrics.setCounterTotal(raft.votesCast, c.votesRefused, { kind: 'vote', granted: 'false' });
+      metrics.setCounterTotal(raft.kvResends, c.kvResends);
     }
     const stats = runtime.stats;
     m.eventLoopLagSeconds.set(stats.eventLoopLagMs / 1000);

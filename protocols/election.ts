@@ -167,6 +167,8 @@ export interface ElectionLogCounters {
   preVotesRefused: number;
   votesGranted: number;
   votesRefused: number;
+  /** Key-value requests a follower sent the leader again after no answer came (kv.ts tick). */
+  kvResends: number;
 }
 
 /**

@@ -99,18 +99,33 @@ describe('peer channel', () => {
     assert.deepEqual(s.frames(), ['first']);
   });
 
-  it('each frame reaches the stream as one chunk, its length prefix in front (one muxer frame, one socket write)', async () => {
+  it('a batch reaches the stream as one chunk, each frame behind its length prefix (one muxer frame, one socket write)', async () => {
     const s = fakeStream();
-    const { ch } = channel(async () => s.stream);
+    const { ch, counts } = channel(async () => s.stream);
     const long = 'x'.repeat(300);
     ch.send(frame('a'));
     ch.send(frame(long));
     await until(() => s.frames().length === 2);
-    assert.equal(s.chunks.length, 2);
+    assert.equal(s.chunks.length, 1);
     // 300 characters plus quotes need a two-byte varint: 0xae 0x02 is 302.
-    assert.deepEqual([...s.chunks[0]!], [3, ...frame('a')]);
-    assert.deepEqual([...s.chunks[1]!.subarray(0, 2)], [0xae, 0x02]);
-    assert.deepEqual(s.chunks[1]!.subarray(2), frame(long));
+    const chunk = s.chunks[0]!;
+    assert.deepEqual([...chunk.subarray(0, 4)], [3, ...frame('a')]);
+    assert.deepEqual([...chunk.subarray(4, 6)], [0xae, 0x02]);
+    assert.deepEqual([...chunk.subarray(6)], [...frame(long)]);
+    assert.equal(counts.sent, 2, 'the frames of a chunk are counted as sent');
+  });
+
+  it('splits a large batch into chunks of at most 64 KiB of whole frames, in order', async () => {
+    const s = fakeStream();
+    const { ch, counts } = channel(async () => s.stream);
+    const payload = (i: number) => frame({ i, pad: 'x'.repeat(10_000) });
+    for (let i = 0; i < 20; i++) ch.send(payload(i));
+    await until(() => s.frames().length === 20);
+    assert.deepEqual(s.frames().map((f) => (f as { i: number }).i), [...Array(20).keys()]);
+    // 6 frames of ~10 KiB fit 64 KiB: 20 frames make 4 chunks, none over the bound.
+    assert.equal(s.chunks.length, 4);
+    for (const chunk of s.chunks) assert.ok(chunk.byteLength <= 64 * 1024, `a chunk of ${chunk.byteLength} bytes`);
+    assert.equal(counts.sent, 20);
   });
 
   it('restart drops the stream at once (its connection is closing): the next frame goes out on a new one', async () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { heartbeatCodec } from '../../protocols/membership/index.js';
 import { MAX_GOSSIPED_REFS } from '../../protocols/membership/membership.js';
 import { MAX_COUNTER } from '../../protocols/bounds.js';
-import { DEFAULT_PEER_LIMITS, FloodGuard, type PeerLimits } from './flood-guard.js';
+import { DEFAULT_PEER_LIMITS, FloodGuard, peerLimitsFor, type PeerLimits } from './flood-guard.js';
 
 const limits: PeerLimits = {
   frames: { ratePerS: 100, burst: 10 },
@@ -30,6 +30,26 @@ describe('flood guard', () => {
     assert.equal(guard.admitFrame('a', 5), false);
     assert.equal(guard.admitFrame('a', 10), true, '100/s: one more after 10 ms');
     assert.equal(guard.admitFrame('b', 0), true, 'another peer is not affected');
+  });
+
+  it('a Raft follower under write load (2,000 frames a second: an answer to every append) is never held up; Bully keeps 200 a second, and a flood overruns both', () => {
+    /** Frames from one peer at `perS` for `seconds`, evenly spaced: how many were dropped and whether the peer was cut off. */
+    const offer = (protocol: 'bully' | 'raft', perS: number, seconds: number) => {
+      const guard = new FloodGuard(peerLimitsFor(protocol));
+      let dropped = 0;
+      let cutOff = false;
+      for (let i = 0; i < perS * seconds; i++) {
+        const nowMs = (i * 1000) / perS;
+        if (guard.admitFrame('follower', nowMs)) continue;
+        dropped++;
+        if (guard.strike('follower', nowMs)) cutOff = true;
+      }
+      return { dropped, cutOff };
+    };
+    assert.deepEqual(offer('raft', 2_000, 10), { dropped: 0, cutOff: false });
+    assert.ok(offer('bully', 2_000, 10).dropped > 0, 'Bully sends a few frames a second: 2,000 is far above it');
+    assert.equal(offer('raft', 20_000, 2).cutOff, true, 'a flood still costs the flooder its connection');
+    assert.equal(offer('bully', 11_000, 1).cutOff, true);
   });
 
   it('limits gossip per author, and drops payloads over maxGossipBytes as oversized', () => {

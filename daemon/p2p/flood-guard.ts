@@ -53,6 +53,25 @@ export const DEFAULT_PEER_LIMITS: PeerLimits = {
   maxPeers: 4096,
 };
 
+/**
+ * Raft's election frames carry the replicated log, so an honest peer's rate follows the write
+ * load: a follower answers every append (two per write: the entry, then its commit) and forwards
+ * its clients' writes and reads. At 200 a second a follower of a leader taking a few hundred
+ * writes a second went over, and the reads and writes it forwarded were dropped unanswered
+ * (`kv` bench, 16 clients). 10,000 a second per peer is several times what one daemon handles
+ * at its peak here (every frame costs its receiver tens of microseconds), and a flood of the
+ * 11k-frames-a-second kind still overruns it: past 100 drops a second the peer is cut off.
+ */
+export const RAFT_PEER_LIMITS: PeerLimits = {
+  ...DEFAULT_PEER_LIMITS,
+  frames: { ratePerS: 10_000, burst: 4 * MAX_QUEUED_FRAMES_PER_PEER },
+};
+
+/** The per-peer limits of a protocol's election frames (membership is metered alike for both). */
+export function peerLimitsFor(protocol: 'bully' | 'raft'): PeerLimits {
+  return protocol === 'raft' ? RAFT_PEER_LIMITS : DEFAULT_PEER_LIMITS;
+}
+
 export type GossipRejectReason = 'rate-limited-gossip' | 'oversized-gossip';
 
 interface PeerState {

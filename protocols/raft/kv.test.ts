@@ -104,6 +104,84 @@ describe('key-value writes through the log', () => {
     assert.equal(net.machine(leader).kvState().revision, base + 1);
   });
 
+  it('a forwarded write whose proposal is lost is sent again half an election timeout later, and answered once', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    const base = net.machine(leader).kvState().revision;
+    let dropped = 0;
+    net.drop((m) => m.message.type === 'KV_PROPOSE' && dropped++ === 0);
+    const asked = net.nowMs;
+    const answer = net.kv(follower!, put('jobs/x', 'queued'));
+    assert.ok(answer.ok && answer.kind === 'write' && answer.result.ok, JSON.stringify(answer));
+    const proposals = net.sent.filter((s) => s.from === follower && s.message.type === 'KV_PROPOSE');
+    assert.equal(proposals.length, 2, 'sent once, lost, sent again');
+    assert.ok(net.nowMs - asked >= T / 2 && net.nowMs - asked < T, `answered ${net.nowMs - asked} ms after it was asked`);
+    assert.equal(net.machine(leader).kvState().revision, base + 1, 'applied once');
+    assert.equal(net.machine(follower!).raftStatus().counters.kvResends, 1);
+  });
+
+  it('a forwarded write whose answer is slow is sent again, and the leader takes the copy only once', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    const base = net.machine(leader).kvState().revision;
+    // The follower hears nothing from the leader for a while (less than an election timeout): its
+    // write is appended and committed, but it learns so, and answers, only later.
+    net.drop((m) => m.from === leader && m.to === follower && m.message.type === 'APPEND');
+    const id = net.kvAsk(follower!, put('jobs/x', 'queued'));
+    net.advance(0.7 * T);
+    assert.equal(net.kvAnswers.has(id), false);
+    assert.equal(net.sent.filter((s) => s.from === follower && s.message.type === 'KV_PROPOSE').length, 2, 'sent again after T/2');
+    net.drop(() => false);
+    net.advance(T);
+    assert.ok(net.kvAnswers.get(id)?.ok, JSON.stringify(net.kvAnswers.get(id)));
+    assert.equal(net.machine(leader).logEntries().filter((e) => e.data.kind === 'kv').length, 1, 'appended once');
+    assert.equal(net.machine(leader).kvState().revision, base + 1);
+  });
+
+  it('a copy of a proposal the leader refused gets the same refusal; a resend never goes to another leader', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    const proposal = { type: 'KV_PROPOSE' as const, request: 9, op: { kind: 'put' as const, key: 'k', value: 'v' } };
+    const tooLarge = { type: 'KV_PROPOSE' as const, request: 10, op: { kind: 'put' as const, key: 'k', value: 'x'.repeat(1 << 20) } };
+    const refusals = (request: number) => net.sent.filter((s) => s.from === leader && s.message.type === 'KV_REFUSED' && s.message.request === request).length;
+    net.inject(follower!, leader, tooLarge);
+    net.inject(follower!, leader, tooLarge);
+    assert.equal(refusals(10), 2, 'the copy is refused again (the first refusal may be what was lost)');
+    net.inject(follower!, leader, proposal);
+    net.inject(follower!, leader, proposal);
+    assert.equal(refusals(9), 0);
+
+    // A write forwarded to a leader that then loses its leadership is not sent to the next one.
+    const net2 = new RaftNet(IDS);
+    const first = net2.elect();
+    const [f] = others(first);
+    net2.drop((m) => m.message.type === 'KV_PROPOSE');
+    net2.kvAsk(f!, put('jobs/y', '1'));
+    net2.isolate(first);
+    assert.ok(net2.advanceUntil(() => ![null, first].includes(net2.summary(f!)?.leader ?? null), 10 * T));
+    net2.drop(() => false);
+    const before = net2.sent.filter((s) => s.message.type === 'KV_PROPOSE').length;
+    net2.advance(2 * T);
+    const after = net2.sent.filter((s) => s.message.type === 'KV_PROPOSE');
+    assert.equal(after.length, before, `no resend to the new leader: ${JSON.stringify(after.slice(before).map((s) => s.to))}`);
+  });
+
+  it('a follower\'s read whose index never comes asks again, and the leader that leads now', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    net.kv(leader, put('k', 'v'));
+    let dropped = 0;
+    net.drop((m) => m.message.type === 'READ_INDEX_RESULT' && dropped++ === 0);
+    const answer = net.kv(follower!, get('k'));
+    assert.equal(valueOf(answer), 'v');
+    assert.equal(net.sent.filter((s) => s.from === follower && s.message.type === 'READ_INDEX').length, 2);
+    assert.equal(net.machine(follower!).raftStatus().counters.kvResends, 1);
+  });
+
   it('a failed compare-and-set is an applied result: it changes nothing and says what the key holds', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

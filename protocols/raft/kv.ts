@@ -34,8 +34,12 @@ import type { Raft } from './raft.js';
 const REQUEST_START_MAX = 2 ** 40;
 /** Requests of this node's clients waiting at once; more are refused as `busy`. */
 const MAX_PENDING = 4096;
-/** Followers' proposals a leader remembers, to take a duplicated one only once (a proposal's answer comes long before this many more). */
-const MAX_SEEN_PROPOSALS = 4096;
+/**
+ * Followers' proposals a leader remembers at once (each for 2 × commandTimeoutMs), to take a
+ * copy only once. Beyond it a new one is refused `busy` rather than an unexpired one forgotten:
+ * 65,536 in 8 s is 8,000 writes a second, far above what one leader applies.
+ */
+const MAX_SEEN_PROPOSALS = 65_536;
 /** Reads a leader confirms for followers at once; more are refused (their clients retry). */
 const MAX_REMOTE_READS = 4096;
 
@@ -47,6 +51,11 @@ type ReadRequester = { kind: 'local'; request: number } | { kind: 'remote'; from
 interface PendingWrite {
   id: number;
   sinceMs: number;
+  op: KvOperation;
+  /** The leader it went to and the term then (null: proposed here as leader), and when it last went. */
+  sentTo: NodeId | null;
+  term: number;
+  sentMs: number;
 }
 
 interface PendingRead {
@@ -57,6 +66,14 @@ interface PendingRead {
   index: number | null;
   /** The leader asked for the index (a follower's read), null when this node leads. */
   askedLeader: NodeId | null;
+  /** When the leader was last asked. */
+  sentMs: number;
+}
+
+/** What a leader did with a follower's proposal: a copy gets the same (nothing, or the same refusal). */
+interface SeenProposal {
+  atMs: number;
+  refusal: { code: KvRequestErrorCode; message: string } | null;
 }
 
 /** A read the leader confirms once a majority acknowledged `round` (or a later one). */
@@ -75,8 +92,8 @@ export class KvService {
   /** On the leader: reads waiting for a quorum round. */
   private confirmations: Confirmation[] = [];
   private nextRequest = 0;
-  /** Followers' proposals this node took as leader, oldest first (see firstProposal). */
-  private readonly seenProposals = new Set<string>();
+  /** Followers' proposals this node took or refused as leader, oldest first (see onProposal). */
+  private readonly seenProposals = new Map<string, SeenProposal>();
   private readonly entryBytes = new WeakMap<RaftEntry, number>();
 
   constructor(private readonly m: Raft) {
@@ -165,12 +182,13 @@ export class KvService {
       if (!parsed.ok) return this.fail(id, 'invalid', `not a valid write: ${parsed.reason}`);
       const tooLarge = this.oversize(request.op);
       if (tooLarge) return this.fail(id, 'entry-too-large', tooLarge);
-      this.writes.set(number, { id, sinceMs: m.nowMs });
-      if (m.role === 'leader') this.propose(request.op, { node: m.selfId, request: number }, (code, message) => this.refuseWrite(number, code, message));
-      else m.out.send(m.leaderId!, { type: 'KV_PROPOSE', request: number, op: request.op });
+      const sentTo = m.role === 'leader' ? null : m.leaderId!;
+      this.writes.set(number, { id, sinceMs: m.nowMs, op: request.op, sentTo, term: m.hard.term, sentMs: m.nowMs });
+      if (sentTo === null) this.propose(request.op, { node: m.selfId, request: number }, (code, message) => this.refuseWrite(number, code, message));
+      else m.out.send(sentTo, { type: 'KV_PROPOSE', request: number, op: request.op });
       return;
     }
-    const read: PendingRead = { id, read: request.read, sinceMs: m.nowMs, index: null, askedLeader: m.role === 'leader' ? null : m.leaderId };
+    const read: PendingRead = { id, read: request.read, sinceMs: m.nowMs, index: null, askedLeader: m.role === 'leader' ? null : m.leaderId, sentMs: m.nowMs };
     this.reads.set(number, read);
     if (m.role === 'leader') this.confirm({ kind: 'local', request: number });
     else m.out.send(m.leaderId!, { type: 'READ_INDEX', request: number });
@@ -179,17 +197,9 @@ export class KvService {
   onMessage(from: NodeId, msg: KvMessage): void {
     const m = this.m;
     switch (msg.type) {
-      case 'KV_PROPOSE': {
+      case 'KV_PROPOSE':
         if (!this.isMember(from)) return;
-        // A copy of a proposal this node already took (a network that duplicates): applied twice,
-        // one write would take two revisions and its client would be told the wrong one.
-        if (!this.firstProposal(from, msg.request)) return;
-        const refuse = (code: KvRequestErrorCode, message: string) => m.out.send(from, { type: 'KV_REFUSED', request: msg.request, code, message });
-        if (m.role !== 'leader') return refuse('no-leader', 'the node asked does not lead any more; retry');
-        const tooLarge = this.oversize(msg.op);
-        if (tooLarge) return refuse('entry-too-large', tooLarge);
-        return this.propose(msg.op, { node: from, request: msg.request }, refuse);
-      }
+        return this.onProposal(from, msg.request, msg.op);
       case 'KV_REFUSED':
         return this.refuseWrite(msg.request, msg.code, msg.message);
       case 'READ_INDEX':
@@ -210,6 +220,41 @@ export class KvService {
   }
 
   // ---- the leader's side ----
+
+  /**
+   * A follower's proposal. A copy of one already taken (a network that duplicates, or the
+   * follower's resend of one whose answer is slow) is dropped: applied twice, one write would
+   * take two revisions, and a second put could undo a write made between the two. A copy of a
+   * refused one gets the same refusal (the first may be what was lost).
+   */
+  private onProposal(from: NodeId, request: number, op: KvOperation): void {
+    const m = this.m;
+    const key = `${from} ${request}`;
+    const seen = this.seenProposals.get(key);
+    const refuse = (code: KvRequestErrorCode, message: string) => m.out.send(from, { type: 'KV_REFUSED', request, code, message });
+    if (seen) return seen.refusal ? refuse(seen.refusal.code, seen.refusal.message) : undefined;
+    this.forgetProposals();
+    if (this.seenProposals.size >= MAX_SEEN_PROPOSALS) return refuse('busy', `the leader holds ${MAX_SEEN_PROPOSALS} recent proposals; retry`);
+    const record: SeenProposal = { atMs: m.nowMs, refusal: null };
+    this.seenProposals.set(key, record);
+    const refuseAndRemember = (code: KvRequestErrorCode, message: string) => {
+      record.refusal = { code, message };
+      refuse(code, message);
+    };
+    if (m.role !== 'leader') return refuseAndRemember('no-leader', 'the node asked does not lead any more; retry');
+    const tooLarge = this.oversize(op);
+    if (tooLarge) return refuseAndRemember('entry-too-large', tooLarge);
+    this.propose(op, { node: from, request }, refuseAndRemember);
+  }
+
+  /** Forgets proposals older than any copy a follower still sends (it resends for commandTimeoutMs). */
+  private forgetProposals(): void {
+    const before = this.m.nowMs - 2 * this.m.commandTimeoutMs();
+    for (const [key, seen] of this.seenProposals) {
+      if (seen.atMs >= before) break;
+      this.seenProposals.delete(key);
+    }
+  }
 
   /** Appends a write (refused while a transfer is under way: thesis §3.10, the leader takes no new proposals then). */
   private propose(op: KvOperation, origin: { node: NodeId; request: number }, refuse: (code: KvRequestErrorCode, message: string) => void): void {
@@ -313,20 +358,37 @@ export class KvService {
     this.m.out.kvAnswer(id, { ok: false, code, message });
   }
 
-  /** Forgets requests the host has long answered `timeout` for (it bounds every request by commandTimeoutMs). */
-  prune(): void {
-    const before = this.m.nowMs - 2 * this.m.commandTimeoutMs();
+  /**
+   * On every tick: forgets requests the host has long answered `timeout` for (it bounds every
+   * request by commandTimeoutMs), and sends again what a follower forwarded and heard nothing
+   * about for half an election timeout. A frame is lost now and then (a stream reset, a full
+   * queue, a connection closed as a duplicate) and nothing else would ask again: without this the
+   * client waits out its whole timeout. A write goes again only to the leader it went to, in the
+   * same term (it dedupes copies; another leader could append it twice, the first may still
+   * commit); a read asks whoever leads now.
+   */
+  tick(): void {
+    const m = this.m;
+    const before = m.nowMs - 2 * m.commandTimeoutMs();
     for (const [number, w] of this.writes) if (w.sinceMs < before) this.writes.delete(number);
     for (const [number, r] of this.reads) if (r.sinceMs < before) this.reads.delete(number);
-  }
-
-  /** Whether (from, request) is a proposal not seen before here; remembers the last MAX_SEEN_PROPOSALS. */
-  private firstProposal(from: NodeId, request: number): boolean {
-    const key = `${from} ${request}`;
-    if (this.seenProposals.has(key)) return false;
-    this.seenProposals.add(key);
-    if (this.seenProposals.size > MAX_SEEN_PROPOSALS) this.seenProposals.delete(this.seenProposals.values().next().value!);
-    return true;
+    this.forgetProposals();
+    if (m.role === 'leader' || m.leaderId === null) return;
+    const dueBefore = m.nowMs - m.config.electionTimeoutMs / 2;
+    const youngerThan = m.nowMs - m.commandTimeoutMs();
+    for (const [number, w] of this.writes) {
+      if (w.sentMs > dueBefore || w.sinceMs < youngerThan || w.sentTo !== m.leaderId || w.term !== m.hard.term) continue;
+      w.sentMs = m.nowMs;
+      m.counters.kvResends++;
+      m.out.send(w.sentTo, { type: 'KV_PROPOSE', request: number, op: w.op });
+    }
+    for (const [number, r] of this.reads) {
+      if (r.index !== null || r.askedLeader === null || r.sentMs > dueBefore || r.sinceMs < youngerThan) continue;
+      r.askedLeader = m.leaderId;
+      r.sentMs = m.nowMs;
+      m.counters.kvResends++;
+      m.out.send(m.leaderId, { type: 'READ_INDEX', request: number });
+    }
   }
 
   private newRequest(): number {

@@ -57,6 +57,29 @@ describe('RaftLog', () => {
     assert.equal(log.leaderRecord(4), null);
     assert.equal(log.committedLeaderTerm(), 2);
   });
+
+  it('keeps its leader records indexed through truncation, compaction and install (no scan of the log per commit)', () => {
+    const kv = (index: number, term: number): RaftEntry => ({ index, term, data: { kind: 'kv', op: { kind: 'put', key: 'k', value: String(index) }, origin: null } });
+    const record = (index: number, term: number, leader: string): RaftEntry => ({ index, term, data: { kind: 'leader', leader, term } });
+    const config: RaftEntry = { index: 2, term: 1, data: { kind: 'config', voters: ['a'], learners: [] } };
+    const log = new RaftLog(null, [record(1, 1, 'a'), config, kv(3, 1), record(4, 2, 'b'), kv(5, 2)], 3);
+    assert.deepEqual([log.lastLeaderTerm(), log.committedLeaderTerm()], [2, 1]);
+    assert.deepEqual(log.leaderRecord(2), { index: 4, leader: 'b' });
+    assert.deepEqual(log.leaderRecord(1), { index: 1, leader: 'a' });
+    log.truncateAfter(3);
+    assert.deepEqual([log.lastLeaderTerm(), log.leaderRecord(2)], [1, null], 'the truncated record is gone');
+    log.append(record(4, 3, 'c'));
+    log.append(kv(5, 3));
+    log.committed = 5;
+    assert.deepEqual([log.lastLeaderTerm(), log.committedLeaderTerm(), log.leaderRecord(3)], [3, 3, { index: 4, leader: 'c' }]);
+    log.compact({ index: 4, term: 3, data: log.stateAt(4) });
+    assert.deepEqual(log.stateAt(4).leaderRecord, { leader: 'c', term: 3 });
+    assert.deepEqual([log.lastLeaderTerm(), log.committedLeaderTerm()], [3, 3], 'the compacted record lives on in the snapshot');
+    assert.deepEqual(log.leaderRecord(3), { index: 4, leader: 'c' }, 'at the snapshot\'s index');
+    assert.equal(log.leaderRecord(1), null);
+    log.install({ index: 9, term: 4, data: { v: 1, configuration: { voters: ['a'], learners: [] }, leaderRecord: { leader: 'd', term: 4 } } });
+    assert.deepEqual([log.lastLeaderTerm(), log.leaderRecord(4), log.leaderRecord(3)], [4, { index: 9, leader: 'd' }, null]);
+  });
 });
 
 describe('quorum', () => {

@@ -18,6 +18,8 @@ export class RaftLog {
   private entries: RaftEntry[];
   /** Indexes of the configuration entries held, ascending (so the newest is found without a scan). */
   private configIndexes: number[];
+  /** Indexes of the leader records held, ascending (the newest, and the newest committed, without a scan of the log). */
+  private recordIndexes: number[];
   committed: number;
 
   constructor(snapshot: RaftSnapshot | null, entries: readonly RaftEntry[], committed: number) {
@@ -29,6 +31,7 @@ export class RaftLog {
       if (e.index !== this.offsetIndex + i + 1) throw new Error(`log entry ${e.index} out of place (expected ${this.offsetIndex + i + 1})`);
     });
     this.configIndexes = this.entries.filter((e) => e.data.kind === 'config').map((e) => e.index);
+    this.recordIndexes = this.entries.filter((e) => e.data.kind === 'leader').map((e) => e.index);
     // A commit index beyond what survived would name entries this node no longer holds.
     this.committed = Math.min(Math.max(committed, this.offsetIndex), this.lastIndex());
   }
@@ -48,12 +51,8 @@ export class RaftLog {
    */
   stateAt(index: number): RaftSnapshotData {
     const configuration = this.configurationAt(index);
-    let leaderRecord: RaftSnapshotData['leaderRecord'] = null;
-    for (let i = index - this.offsetIndex - 1; i >= 0 && leaderRecord === null; i--) {
-      const data = this.entries[i]!.data;
-      if (data.kind === 'leader') leaderRecord = { leader: data.leader, term: data.term };
-    }
-    leaderRecord ??= this.snap?.data.leaderRecord ?? null;
+    const held = this.recordAtOrBelow(index);
+    const leaderRecord: RaftSnapshotData['leaderRecord'] = held ? { leader: held.leader, term: held.term } : (this.snap?.data.leaderRecord ?? null);
     if (configuration === null) throw new Error(`no configuration at or below ${index}: nothing to snapshot`);
     return { v: 1, configuration, leaderRecord };
   }
@@ -83,6 +82,7 @@ export class RaftLog {
     this.offsetIndex = snapshot.index;
     this.offsetTerm = snapshot.term;
     this.configIndexes = this.configIndexes.filter((i) => i > snapshot.index);
+    this.recordIndexes = this.recordIndexes.filter((i) => i > snapshot.index && i <= this.lastIndex());
   }
 
   lastIndex(): number {
@@ -122,6 +122,7 @@ export class RaftLog {
     if (entry.index !== this.lastIndex() + 1) throw new Error(`append at ${entry.index} after ${this.lastIndex()}`);
     this.entries.push(entry);
     if (entry.data.kind === 'config') this.configIndexes.push(entry.index);
+    else if (entry.data.kind === 'leader') this.recordIndexes.push(entry.index);
   }
 
   /** Drops every entry above `index`; never a committed one (a machine bug if asked). */
@@ -129,6 +130,7 @@ export class RaftLog {
     if (index < this.committed) throw new Error(`truncating committed entries after ${index} (commit ${this.committed})`);
     this.entries = this.entries.slice(0, Math.max(0, index - this.offsetIndex));
     while ((this.configIndexes.at(-1) ?? 0) > index) this.configIndexes.pop();
+    while ((this.recordIndexes.at(-1) ?? 0) > index) this.recordIndexes.pop();
   }
 
   /**
@@ -173,30 +175,37 @@ export class RaftLog {
 
   /** The leader record of `term` (the first entry of that term) and its index, or null; the snapshot's counts (at its index). */
   leaderRecord(term: number): { index: number; leader: string } | null {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i]!;
-      if (e.term < term) return null;
-      if (e.term === term && e.data.kind === 'leader') return { index: e.index, leader: e.data.leader };
+    // The newest record held of `term` or earlier: of `term` it is the answer; an earlier one
+    // means this log holds no record of `term` (a record is the first entry of its term).
+    for (let k = this.recordIndexes.length - 1; k >= 0; k--) {
+      const data = this.entry(this.recordIndexes[k]!)?.data;
+      if (data?.kind !== 'leader' || data.term > term) continue;
+      return data.term === term ? { index: this.recordIndexes[k]!, leader: data.leader } : null;
     }
+    // None held: the snapshot's, unless entries of an earlier term follow it (then `term` began after them).
+    if ((this.entries[0]?.term ?? term) < term) return null;
     const r = this.snap?.data.leaderRecord;
     return r && r.term === term ? { index: this.offsetIndex, leader: r.leader } : null;
   }
 
   /** The term of the newest leader record in the log, committed or not (0: none). */
   lastLeaderTerm(): number {
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const data = this.entries[i]!.data;
-      if (data.kind === 'leader') return data.term;
-    }
-    return this.snap?.data.leaderRecord?.term ?? 0;
+    return this.recordAtOrBelow(Infinity)?.term ?? this.snap?.data.leaderRecord?.term ?? 0;
   }
 
   /** The term of the newest committed leader record: the fencing token the committed log proves. */
   committedLeaderTerm(): number {
-    for (let i = this.committed - this.offsetIndex - 1; i >= 0; i--) {
-      const data = this.entries[i]!.data;
-      if (data.kind === 'leader') return data.term;
+    return this.recordAtOrBelow(this.committed)?.term ?? this.snap?.data.leaderRecord?.term ?? 0;
+  }
+
+  /** The newest leader record held at or below `index` (after the snapshot), or null. */
+  private recordAtOrBelow(index: number): { index: number; term: number; leader: string } | null {
+    for (let k = this.recordIndexes.length - 1; k >= 0; k--) {
+      const at = this.recordIndexes[k]!;
+      if (at > index) continue;
+      const data = this.entry(at)?.data;
+      if (data?.kind === 'leader') return { index: at, term: data.term, leader: data.leader };
     }
-    return this.snap?.data.leaderRecord?.term ?? 0;
+    return null;
   }
 }

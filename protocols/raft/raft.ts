@@ -137,7 +137,7 @@ export class Raft implements RaftElection {
   private readonly stall: StallClock;
   /** The configuration last reported (configuration-changed is emitted when it differs after a step). */
   private reportedConfig: string;
-  readonly counters: ElectionLogCounters = { proposalsCommitted: 0, proposalsFailed: 0, preVotesGranted: 0, preVotesRefused: 0, votesGranted: 0, votesRefused: 0 };
+  readonly counters: ElectionLogCounters = { proposalsCommitted: 0, proposalsFailed: 0, preVotesGranted: 0, preVotesRefused: 0, votesGranted: 0, votesRefused: 0, kvResends: 0 };
 
   constructor(init: RaftInit) {
     this.selfId = init.selfId;
@@ -313,7 +313,7 @@ export class Raft implements RaftElection {
 
   private tick(): void {
     this.relay.tick();
-    this.kv.prune();
+    this.kv.tick();
     if (this.role === 'leader') {
       this.sessions.tick();
       return this.leader.tick();
