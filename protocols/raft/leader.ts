@@ -284,6 +284,7 @@ export class LeaderState {
     const leaseMs = this.leaseToSend();
     const leaderCommit = this.sendableCommit();
     this.sentCommit = Math.max(this.sentCommit, leaderCommit);
+    p.commitSent = Math.max(p.commitSent, leaderCommit);
     m.out.sendParallel(p.id, { type: 'APPEND', term: m.hard.term, prevLogIndex, prevLogTerm, entries, leaderCommit, round: this.round, leaseMs });
     p.sent(entries.at(-1)?.index ?? prevLogIndex);
   }
@@ -392,9 +393,35 @@ export class LeaderState {
    */
   onDurable(): void {
     this.maybeCommit();
-    if (this.sendableCommit() <= this.sentCommit) return;
-    this.broadcast();
+    this.notifyCommit(this.sentCommit);
     this.maybeSendTimeoutNow();
+  }
+
+  /**
+   * The commit index followers may be told grew (entries after `from` are newly committed). The
+   * first time it covers this leader's record every follower hears at once, with the lease (a
+   * heartbeat round). After that a follower learns it with the next append it gets: now if it has
+   * none on its way (with whatever entries it lacks), else with the one its answer sends
+   * (afterAnswer); but a follower whose client waits on a write just committed (the entry's
+   * origin) hears now, for it answers that client as it applies. Under load a commit so rides on
+   * the next append, where it cost every follower an append and an answer of its own.
+   */
+  private notifyCommit(from: number): void {
+    const commit = this.sendableCommit();
+    if (this.sentCommit < this.recordIndex && commit >= this.recordIndex) return this.broadcast();
+    const origins = this.originsBetween(from, commit);
+    for (const p of this.progress.values()) {
+      if (p.commitSent >= commit || p.snapshot) continue;
+      if (p.inflight.length === 0 || origins.has(p.id)) this.sendAppend(p, true);
+    }
+  }
+
+  /** The nodes that proposed the key-value writes in (after, upTo]. */
+  private originsBetween(after: number, upTo: number): Set<NodeId> {
+    const origins = new Set<NodeId>();
+    if (upTo <= after) return origins;
+    for (const e of this.m.log.slice(after + 1, upTo - after)) if (e.data.kind === 'kv' && e.data.origin) origins.add(e.data.origin.node);
+    return origins;
   }
 
   /** After an answer: send what the follower can take now, a due TimeoutNow. */
@@ -406,6 +433,8 @@ export class LeaderState {
       this.sendAppend(p, false);
       if (p.next === before) break;
     }
+    // A commit it has not heard of yet (notifyCommit left it for this answer).
+    if (!p.snapshot && p.inflight.length === 0 && p.commitSent < this.sendableCommit()) this.sendAppend(p, true);
     this.maybeSendTimeoutNow();
   }
 
@@ -419,9 +448,10 @@ export class LeaderState {
     const own = Math.min(m.log.lastIndex(), m.out.durableLogEnd);
     const index = committedIndex(this.voters(), (id) => (id === m.selfId ? own : (this.progress.get(id)?.match ?? 0)));
     if (index <= m.log.committed || m.log.term(index) !== m.hard.term) return;
-    m.counters.proposalsCommitted += this.ownEntriesBetween(m.log.committed, index);
+    const before = m.log.committed;
+    m.counters.proposalsCommitted += this.ownEntriesBetween(before, index);
     m.advanceCommit(index);
-    if (this.sendableCommit() > this.sentCommit) this.broadcast();
+    this.notifyCommit(before);
   }
 
   /** Entries of this leader's term in (after, upTo]: what it proposed there. */

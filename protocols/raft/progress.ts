@@ -33,6 +33,8 @@ export class Progress {
   ackedRoundSentMs = -Infinity;
   /** The newest round this follower answered (0: none). */
   ackedRound = 0;
+  /** The highest commit index sent to this follower. */
+  commitSent = 0;
 
   constructor(
     readonly id: NodeId,
