@@ -41,14 +41,35 @@ function assertTrustworthy(report: LeadershipHistoryReport, what: string): void 
 }
 
 /** Waits until every sampled node names `name` and `name` answers leader. */
-async function waitAgreed(sampler: LeadershipSampler, nodes: number, name: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until every sampled node names `name` and `name` answers leader. On a timeout the error
+ * carries `explain()`'s account (each node's view and log tail), so a failure in CI says why.
+ */
+async function waitAgreed(sampler: LeadershipSampler, nodes: number, name: string, timeoutMs = 30_000, explain?: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const last = sampler.samples.filter((s) => s.round === sampler.rounds - 1);
     if (last.length === nodes && last.every((s) => s.leader === name) && last.some((s) => s.node === name && s.role === 'leader')) return;
-    if (Date.now() > deadline) throw new Error(`no agreement on ${name} within ${timeoutMs} ms; last round: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline) {
+      const account = explain ? `\n${await explain().catch((err: unknown) => `(no account: ${String(err)})`)}` : '';
+      throw new Error(`no agreement on ${name} within ${timeoutMs} ms; last round: ${JSON.stringify(last)}${account}`);
+    }
     await sleep(50);
   }
+}
+
+/** Each node of a test cluster: whether it runs, the members it sees, and its log's last lines. */
+async function accountOf(cluster: LocalCluster): Promise<string> {
+  const parts: string[] = [];
+  for (const n of cluster.nodes) {
+    const exit = n.process ? (n.process.exitCode ?? n.process.signalCode) : 'never started';
+    const members = await cluster.members(n.index).then(
+      (ms) => ms.map((m) => `${m.name}:${m.state}`).join(' '),
+      (err: unknown) => `members unavailable (${err instanceof Error ? err.message : String(err)})`,
+    );
+    parts.push(`--- ${n.name} (pid ${n.process?.pid ?? '-'}, exit ${exit ?? 'running'}) sees ${members}\n${cluster.logTail(n.index, 12)}`);
+  }
+  return parts.join('\n');
 }
 
 describe('leadership on real daemons', { timeout: 600_000 }, () => {
@@ -67,7 +88,7 @@ describe('leadership on real daemons', { timeout: 600_000 }, () => {
               await sleep(300 + ((index * run) % 5) * 150);
             }
           }
-          await waitAgreed(sampler, SIZE, 'n5');
+          await waitAgreed(sampler, SIZE, 'n5', 30_000, () => accountOf(cluster));
           await sleep(2000);
         } finally {
           await sampler.stop();
