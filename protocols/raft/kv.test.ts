@@ -182,6 +182,36 @@ describe('key-value writes through the log', () => {
     assert.equal(net.machine(follower!).raftStatus().counters.kvResends, 1);
   });
 
+  it('a commit rides on the next append: a follower with an append on its way hears it with the next one, the follower whose client waits hears at once', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    net.advance(T);
+    const [origin, fast1, fast2, slow] = others(leader, ids) as [string, string, string, string];
+    net.hold = true;
+    const id = net.kvAsk(origin, put('jobs/x', 'queued'));
+    assert.equal(net.deliver((m) => m.message.type === 'KV_PROPOSE'), 1);
+    const entryIndex = net.machine(leader).logEntries().at(-1)!.index;
+    // The appends reach two followers and their answers come back: with the leader, a majority.
+    net.deliver((m) => m.message.type === 'APPEND' && (m.to === fast1 || m.to === fast2));
+    net.deliver((m) => m.message.type === 'APPEND_RESPONSE');
+    assert.equal(net.machine(leader).raftStatus().commitIndex, entryIndex, 'committed');
+    const appendsTo = (to: string) => net.pending().filter((m) => m.to === to && m.message.type === 'APPEND').map((m) => (m.message.type === 'APPEND' ? m.message.leaderCommit : -1));
+    assert.ok(appendsTo(origin).includes(entryIndex), `the origin hears of the commit at once: ${JSON.stringify(appendsTo(origin))}`);
+    assert.deepEqual(appendsTo(slow).filter((c) => c >= entryIndex), [], 'the other follower with an append on its way is not sent one more');
+    assert.equal(appendsTo(fast1).filter((c) => c >= entryIndex).length, 1, 'a follower with nothing on its way hears at once');
+    // The origin applies and answers its client; the slow follower hears once its append is answered.
+    net.deliver((m) => m.to === origin);
+    assert.ok(net.kvAnswers.get(id)?.ok, JSON.stringify(net.kvAnswers.get(id)));
+    net.deliver((m) => m.to === slow);
+    net.deliver((m) => m.from === slow);
+    assert.ok(appendsTo(slow).includes(entryIndex), `sent the commit after its answer: ${JSON.stringify(appendsTo(slow))}`);
+    net.hold = false;
+    net.pump();
+    net.advance(T);
+    assert.equal(new Set(ids.map((n) => JSON.stringify(net.machine(n).kvState()))).size, 1, 'every node applied it');
+  });
+
   it('a failed compare-and-set is an applied result: it changes nothing and says what the key holds', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
