@@ -169,6 +169,23 @@ describe('key-value writes through the log', () => {
     assert.equal(after.length, before, `no resend to the new leader: ${JSON.stringify(after.slice(before).map((s) => s.to))}`);
   });
 
+  it('a refusal of a resent write is no answer: the first copy may be in the log of a leader that restarted, so the client hears `timeout` (unknown outcome)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader);
+    net.drop((m) => m.message.type === 'KV_PROPOSE');
+    const once = net.kvAsk(follower!, put('jobs/a', '1'));
+    const first = net.sent.find((m) => m.from === follower && m.message.type === 'KV_PROPOSE')!.message as { request: number };
+    net.inject(leader, follower!, { type: 'KV_REFUSED', request: first.request, code: 'no-leader', message: 'not leading' });
+    assert.equal((net.kvAnswers.get(once) as { code?: string }).code, 'no-leader', 'sent once: the refusal is the answer');
+    const twice = net.kvAsk(follower!, put('jobs/b', '2'));
+    net.advance(0.6 * T);
+    const copies = net.sent.filter((m) => m.from === follower && m.message.type === 'KV_PROPOSE').slice(1);
+    assert.equal(copies.length, 2, 'sent, then sent again');
+    net.inject(leader, follower!, { type: 'KV_REFUSED', request: (copies[0]!.message as { request: number }).request, code: 'no-leader', message: 'not leading' });
+    assert.equal((net.kvAnswers.get(twice) as { code?: string }).code, 'timeout');
+  });
+
   it('a follower\'s read whose index never comes asks again, and the leader that leads now', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

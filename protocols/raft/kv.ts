@@ -56,6 +56,8 @@ interface PendingWrite {
   sentTo: NodeId | null;
   term: number;
   sentMs: number;
+  /** Sent more than once: a refusal may answer a copy while the first is in the leader's log. */
+  resent: boolean;
 }
 
 interface PendingRead {
@@ -183,7 +185,7 @@ export class KvService {
       const tooLarge = this.oversize(request.op);
       if (tooLarge) return this.fail(id, 'entry-too-large', tooLarge);
       const sentTo = m.role === 'leader' ? null : m.leaderId!;
-      this.writes.set(number, { id, sinceMs: m.nowMs, op: request.op, sentTo, term: m.hard.term, sentMs: m.nowMs });
+      this.writes.set(number, { id, sinceMs: m.nowMs, op: request.op, sentTo, term: m.hard.term, sentMs: m.nowMs, resent: false });
       if (sentTo === null) this.propose(request.op, { node: m.selfId, request: number }, (code, message) => this.refuseWrite(number, code, message));
       else m.out.send(sentTo, { type: 'KV_PROPOSE', request: number, op: request.op });
       return;
@@ -200,8 +202,17 @@ export class KvService {
       case 'KV_PROPOSE':
         if (!this.isMember(from)) return;
         return this.onProposal(from, msg.request, msg.op);
-      case 'KV_REFUSED':
+      case 'KV_REFUSED': {
+        // A refusal of a copy says nothing of the first: the leader that refuses it may have
+        // appended the first before a restart made it forget (simulator seeds 65348, 66833,
+        // 69681: a write refused `no-leader`, then applied). Only a refusal every copy gets
+        // (too large) is an answer then; otherwise the outcome is unknown, as after a timeout.
+        const write = this.writes.get(msg.request);
+        if (write?.resent && msg.code !== 'entry-too-large') {
+          return this.refuseWrite(msg.request, 'timeout', `the leader refused a copy sent again (${msg.code}); the first may still be applied: read before retrying`);
+        }
         return this.refuseWrite(msg.request, msg.code, msg.message);
+      }
       case 'READ_INDEX':
         if (!this.isMember(from)) return;
         if (m.role !== 'leader' || this.confirmations.length >= MAX_REMOTE_READS) return m.out.send(from, { type: 'READ_INDEX_RESULT', request: msg.request, index: null });
@@ -379,6 +390,7 @@ export class KvService {
     for (const [number, w] of this.writes) {
       if (w.sentMs > dueBefore || w.sinceMs < youngerThan || w.sentTo !== m.leaderId || w.term !== m.hard.term) continue;
       w.sentMs = m.nowMs;
+      w.resent = true;
       m.counters.kvResends++;
       m.out.send(w.sentTo, { type: 'KV_PROPOSE', request: number, op: w.op });
     }
