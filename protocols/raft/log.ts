@@ -177,11 +177,8 @@ export class RaftLog {
   leaderRecord(term: number): { index: number; leader: string } | null {
     // The newest record held of `term` or earlier: of `term` it is the answer; an earlier one
     // means this log holds no record of `term` (a record is the first entry of its term).
-    for (let k = this.recordIndexes.length - 1; k >= 0; k--) {
-      const data = this.entry(this.recordIndexes[k]!)?.data;
-      if (data?.kind !== 'leader' || data.term > term) continue;
-      return data.term === term ? { index: this.recordIndexes[k]!, leader: data.leader } : null;
-    }
+    const held = this.newestRecord((r) => r.term <= term);
+    if (held) return held.term === term ? { index: held.index, leader: held.leader } : null;
     // None held: the snapshot's, unless entries of an earlier term follow it (then `term` began after them).
     if ((this.entries[0]?.term ?? term) < term) return null;
     const r = this.snap?.data.leaderRecord;
@@ -200,11 +197,17 @@ export class RaftLog {
 
   /** The newest leader record held at or below `index` (after the snapshot), or null. */
   private recordAtOrBelow(index: number): { index: number; term: number; leader: string } | null {
+    return this.newestRecord((r) => r.index <= index);
+  }
+
+  /** The newest leader record held (after the snapshot) that `accept` takes, or null. */
+  private newestRecord(accept: (r: { index: number; term: number; leader: string }) => boolean): { index: number; term: number; leader: string } | null {
     for (let k = this.recordIndexes.length - 1; k >= 0; k--) {
-      const at = this.recordIndexes[k]!;
-      if (at > index) continue;
-      const data = this.entry(at)?.data;
-      if (data?.kind === 'leader') return { index: at, term: data.term, leader: data.leader };
+      const index = this.recordIndexes[k]!;
+      const data = this.entry(index)?.data;
+      if (data?.kind !== 'leader') continue;
+      const record = { index, term: data.term, leader: data.leader };
+      if (accept(record)) return record;
     }
     return null;
   }
