@@ -225,17 +225,83 @@ describe('openNodeState', () => {
     assert.ok(second > first, `${second} > ${first}`);
   });
 
-  it('raft on a data dir bully ran on starts with empty raft state: it never voted there', async () => {
+  it('raft on a data dir bully ran on starts with empty raft state, above bully\'s token, honouring bully\'s promise once', async () => {
     const dir = await ranNode();
     const { opening, logged } = open(dir, false, 'raft');
     const { election } = await opening;
     assert.equal(election?.machine.protocol, 'raft');
-    assert.deepEqual(logged, []);
+    // Bully accepted epoch 42: raft's first term, so its first token, is above it (no token before its first leader record).
+    assert.equal(election?.machine.summary(0).term, 42);
+    assert.equal(election?.machine.summary(0).fencingToken, 0);
+    assert.deepEqual(logged.map((l) => l.level), ['info']);
+    assert.match(logged[0]!.message, /starts above its fencing token 42 and helps elect no one for 3000 ms/);
+    // The carried promise: no vote for anyone within bully's lease (3000 ms, longer than raft's own 1000 ms restart hold).
+    const raft = election!.machine;
+    const self = (await opening).identity.peerId;
+    const member = (id: string, isSelf: boolean) => ({ id, name: id, state: 'alive' as const, priority: 0, protocol: 'raft' as const, self: isSelf, role: 'follower' as const, term: 0, leader: null, fencingToken: 0 });
+    const granted = (nowMs: number, term: number) => {
+      raft.step({ type: 'members', nowMs, members: [member(self, true), member('other', false)] });
+      raft.step({ type: 'message', nowMs, from: 'other', message: { type: 'VOTE', term, preVote: false, lastLogIndex: 0, lastLogTerm: 0, transfer: false } });
+      return raft.drain().some((e) => e.type === 'send' && (e.message as { type: string; granted?: boolean }).type === 'VOTE_RESPONSE' && (e.message as { granted: boolean }).granted);
+    };
+    assert.equal(granted(2000, 43), false);
+    assert.equal(granted(3100, 44), true, 'after the hold the vote is granted');
+    // The next start under raft carries no promise (raft ran last), and keeps the floor.
+    const again = open(dir, false, 'raft');
+    assert.equal((await again.opening).election?.machine.summary(0).term, 42);
+    assert.deepEqual(again.logged, []);
     // Its (empty) raft state is now stored beside bully's, which is kept.
     const reopened = await openNodeStore({ dataDir: dir, protocol: 'raft', electionCodec: raftPersistedCodec as Codec<unknown>, log: quiet });
     await reopened.close();
     assert.deepEqual(reopened.election, INITIAL_RAFT_STATE);
     assert.deepEqual(await stateOf(dir), AT_42);
+  });
+
+  it('bully on a data dir raft ran on starts above raft\'s term and newest leader record, and holds its grant to that leader', async () => {
+    const dir = freshDir();
+    await open(dir, false, 'raft').opening;
+    const store = await openNodeStore({ dataDir: dir, protocol: 'raft', electionCodec: raftPersistedCodec as Codec<unknown>, log: quiet });
+    await store.append({
+      hardState: { raft: { ...INITIAL_RAFT_STATE, term: 9, votedFor: 'leader-7', fencingFloor: 7 } },
+      entries: [
+        { index: 1, term: 7, data: { kind: 'config', voters: ['leader-7', 'x'], learners: [] } },
+        { index: 2, term: 7, data: { kind: 'leader', leader: 'leader-7', term: 7 } },
+      ],
+    });
+    await store.close();
+    const { opening, logged } = open(dir, false, 'bully');
+    const { election } = await opening;
+    const summary = election!.machine.summary(0);
+    assert.equal(summary.fencingToken, 9, 'raft saw term 9: bully reports no lower token');
+    assert.match(logged[0]!.message, /starts above its fencing token 9/);
+    // It voted for leader-7 in term 9 after that record: that is whom it promised last.
+    assert.match(logged[0]!.message, /helps elect no one for 1000 ms/);
+    // A claim from anyone but the promised leader waits for the hold (bully's lease, the longer): no ACCEPT before it.
+    const bully = election!.machine;
+    const self = election!.machine === bully ? (await opening).identity.peerId : '';
+    const member = (id: string, isSelf: boolean) => ({ id, name: id, state: 'alive' as const, priority: isSelf ? 0 : 5, protocol: 'bully' as const, self: isSelf, role: 'follower' as const, term: 0, leader: null, fencingToken: 0 });
+    const accepts = (nowMs: number) => {
+      bully.step({ type: 'members', nowMs, members: [member(self, true), member('x', false)] });
+      bully.step({ type: 'message', nowMs, from: 'x', message: { type: 'COORDINATOR', epoch: 10, kind: 'claim', round: 1, leaseMs: 3000 } });
+      return bully.drain().filter((e) => e.type === 'send' && (e.message as { type: string }).type === 'ACCEPT').length;
+    };
+    assert.equal(accepts(10), 0);
+    assert.equal(accepts(3100), 1, 'after the hold the claim is accepted');
+  });
+
+  it('another protocol\'s state that does not parse is refused with the file named, never guessed', async () => {
+    const dir = freshDir();
+    await open(dir, false, 'raft').opening;
+    const store = await openNodeStore({ dataDir: dir, protocol: 'raft', electionCodec: null, log: quiet });
+    await store.append({ hardState: { raft: { v: 1, term: -3 } } });
+    await store.close();
+    await assert.rejects(open(dir, false, 'bully').opening, (err: Error & { path?: string; exitCode?: number }) => {
+      assert.equal(err.name, 'DataFileError');
+      assert.equal(err.exitCode, 2);
+      assert.equal(err.path, statePath(dir));
+      assert.match(err.message, /its raft election state \(kept from when this node ran raft\) does not parse/);
+      return true;
+    });
   });
 
   it('raft whose state is gone while its key survived refuses to start (it could vote twice in a term), unless reset', async () => {

@@ -21,8 +21,8 @@ import type { ConclaveConfig } from './config/types.js';
 import { ElectionStateError } from './errors.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, type Identity } from './identity.js';
 import { incarnationForStart } from './incarnation.js';
-import { MEMBERSHIP_KEY, openNodeStore, type NodeStore } from './node-store.js';
-import { createElectionHost, electionState } from './protocols.js';
+import { MEMBERSHIP_KEY, openNodeStore, RUNNING_KEY, type NodeStore } from './node-store.js';
+import { carryOverFor, createElectionHost, electionState, RAFT_LOG_CODECS } from './protocols.js';
 import type { ElectionHost } from './runtime.js';
 
 export type StateMismatch = ElectionStateError['kind'];
@@ -63,12 +63,22 @@ export interface OpenNodeStateOptions {
  */
 export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateOptions): Promise<NodeState> {
   const state = electionState(config);
-  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, ...(state.logCodecs ? { logCodecs: state.logCodecs } : {}), log: opts.log });
+  // The log holds Raft's entries whatever protocol starts: Bully reads its leader records too (carryOverFor).
+  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, logCodecs: state.logCodecs ?? RAFT_LOG_CODECS, log: opts.log });
   try {
+    const ownState = store.election;
     const { identity, persisted } = await openIdentity(config, store, opts);
+    const carryOver = carryOverFor(config, store, ownState);
+    if (carryOver.leaseTo !== null) {
+      opts.log.info(
+        { ranLast: store.ranLast, tokenFloor: carryOver.tokenFloor, leaseTo: carryOver.leaseTo, holdMs: carryOver.holdMs },
+        `this node ran another protocol last: ${config.protocol} starts above its fencing token ${carryOver.tokenFloor} and helps elect no one for ${carryOver.holdMs} ms (its promise to the old leader)`,
+      );
+    }
     const incarnation = incarnationForStart(store.incarnation, opts.wallMs ?? Date.now());
-    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation } } });
-    const election = createElectionHost(config, identity.peerId, persisted, store.log, opts.nowMs);
+    // Which protocol ran last, so the next start knows whose promises to honour.
+    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol } } });
+    const election = createElectionHost(config, identity.peerId, persisted, store.log, opts.nowMs, carryOver);
     return { identity, election, store, incarnation };
   } catch (err) {
     await store.close().catch(() => undefined);

@@ -12,7 +12,7 @@
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeBatch } from '../protocols/host/core.js';
-import type { Codec, LogEntry, ProtocolName, Snapshot } from '../protocols/types.js';
+import { PROTOCOL_NAMES, type Codec, type LogEntry, type ProtocolName, type Snapshot } from '../protocols/types.js';
 import { DataFileError, PersistError } from './errors.js';
 import { INCARNATION_FILE, loadIncarnation, MAX_INCARNATION } from './incarnation.js';
 import type { NodeDisk } from './runtime.js';
@@ -22,6 +22,8 @@ import { createStateStore } from './store.js';
 export const WAL_DIR = 'wal';
 /** The hard-state key of membership; each election protocol's state is kept under its own name. */
 export const MEMBERSHIP_KEY = 'membership';
+/** The hard-state key naming the protocol the node last started with (`{ protocol }`): whose promises a switch honours. */
+export const RUNNING_KEY = 'running';
 
 /** Files of data dirs from before the log store, per protocol. */
 export const LEGACY_ELECTION_FILES: Readonly<Partial<Record<ProtocolName, string>>> = { bully: 'bully-state.json' };
@@ -50,6 +52,8 @@ export interface NodeStore extends NodeDisk {
    * a protocol started on a data dir another one used reads its fencing tokens from here.
    */
   readonly otherElections: ReadonlyMap<string, unknown>;
+  /** The protocol the node last started with here; null before the first start (or written by a version before this one). */
+  readonly ranLast: ProtocolName | null;
   /** The stored incarnation; null before the first start. */
   readonly incarnation: number | null;
   /** A crash mid-append cut at open (kept beside the segment, logged), or null. */
@@ -91,12 +95,15 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
     await store.close().catch(() => undefined);
     throw err;
   }
-  const otherElections = new Map([...hard].filter(([k]) => k !== key && k !== MEMBERSHIP_KEY));
+  const otherElections = new Map([...hard].filter(([k]) => k !== key && k !== MEMBERSHIP_KEY && k !== RUNNING_KEY));
+  const running = hard.get(RUNNING_KEY) as { protocol?: unknown } | undefined;
+  const ranLast = PROTOCOL_NAMES.find((p) => p === running?.protocol) ?? null;
   return {
     path,
     election,
     log: { snapshot: store.recovered.snapshot, entries: store.recovered.entries },
     otherElections,
+    ranLast,
     incarnation,
     torn: store.recovered.torn,
     // A getter: the store's stats are a fresh snapshot on every read (a plain property froze them at open).

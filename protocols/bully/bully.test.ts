@@ -369,11 +369,18 @@ describe('bully: quorum guard', () => {
     assert.deepEqual(net.disk('n1')!.members, ['n1', 'n2', 'n3']);
   });
 
-  it('"Members with another protocol are never counted or messaged"', () => {
-    const net = new BullyNet([...specs(3), { id: 'r1', protocol: 'raft' }, { id: 'r2', protocol: 'raft' }, { id: 'r3', protocol: 'raft' }]);
+  it('"Members running another protocol count in the cluster size, and are never messaged or obeyed"', () => {
+    // Half of six is no majority: three Bully nodes beside three Raft nodes (a rolling switch) never lead.
+    const even = new BullyNet([...specs(3), { id: 'r1', protocol: 'raft' }, { id: 'r2', protocol: 'raft' }, { id: 'r3', protocol: 'raft' }]);
+    even.start();
+    even.advance(settled);
+    assert.equal(even.agreedLeader(), null, 'three Bully nodes of six members are not a majority');
+    assert.ok(['n1', 'n2', 'n3'].every((id) => even.machine(id).summary(even.nowMs).role !== 'leader'));
+    assert.deepEqual(even.disk('n1')!.members, ['n1', 'n2', 'n3', 'r1', 'r2', 'r3'], 'remembered durably, so a restart counts them too');
+    const net = new BullyNet([...specs(3), { id: 'r1', protocol: 'raft' }, { id: 'r2', protocol: 'raft' }]);
     net.start();
     net.advance(settled);
-    assert.equal(net.agreedLeader(), 'n3', 'three Bully nodes are a majority of themselves');
+    assert.equal(net.agreedLeader(), 'n3', 'three Bully nodes of five members are a majority');
     assert.equal(net.sent.filter((m) => m.to.startsWith('r')).length, 0);
     const forged: BullyMessage = { type: 'COORDINATOR', epoch: 99, kind: 'takeover', round: 1, leaseMs: 0 };
     net.machine('n1').step({ type: 'message', nowMs: net.nowMs, from: 'r1', message: forged });

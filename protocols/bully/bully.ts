@@ -24,6 +24,7 @@ import { MAX_EPOCH_JUMP } from '../bounds.js';
 import type { Election, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import { StallClock } from '../stall.js';
+import { NO_CARRY_OVER, type CarryOver } from '../carry-over.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId, Role } from '../types.js';
 import { Candidate } from './candidate.js';
@@ -34,7 +35,7 @@ import { Durable } from './durable.js';
 import { Follower } from './follower.js';
 import { HandOff } from './handoff.js';
 import { Leader } from './leader.js';
-import type { BullyMessage, BullyPersisted } from './messages.js';
+import { INITIAL_BULLY_STATE, type BullyMessage, type BullyPersisted } from './messages.js';
 import { Outbox, type BullyEffect } from './outbox.js';
 import { outranks } from './rank.js';
 import type { LeaseRounds } from './rounds.js';
@@ -48,6 +49,8 @@ export interface BullyInit {
   rng: Rng;
   persisted: BullyPersisted | null;
   nowMs: number;
+  /** What another protocol that ran on this node obliges this one to (../carry-over.ts); absent: nothing. */
+  carryOver?: CarryOver;
 }
 
 export function createBully(init: BullyInit): Election<BullyMessage, BullyPersisted> {
@@ -95,8 +98,8 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     this.viewStableSinceMs = init.nowMs;
     this.settleUntilMs = init.nowMs + init.config.settleMs;
     this.stall = new StallClock(init.config.leaseMs, init.nowMs);
-    this.durable = new Durable(this, init.persisted);
-    this.follower = new Follower(this);
+    this.durable = new Durable(this, withCarryOver(init.persisted ?? INITIAL_BULLY_STATE, init.carryOver ?? NO_CARRY_OVER));
+    this.follower = new Follower(this, init.carryOver?.holdMs ?? 0);
     this.candidate = new Candidate(this);
     this.leader = new Leader(this);
     this.commands = new Commands(this);
@@ -383,4 +386,20 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     const leader = this.follower.namedLeader(this.nowMs);
     return this.leader.current !== null || (leader !== null && this.view.isAlive(leader.id));
   }
+}
+
+/**
+ * The state a Bully machine starts from when another protocol ran here (../carry-over.ts): its
+ * tokens at least the other's floor (a follower reports acceptedEpoch, and a claim goes above
+ * highestEpochSeen), and the grant it honours after a start going to the other's leader.
+ */
+function withCarryOver(state: BullyPersisted, carry: CarryOver): BullyPersisted {
+  const acceptedEpoch = Math.max(state.acceptedEpoch, carry.tokenFloor);
+  return {
+    ...state,
+    acceptedEpoch,
+    acceptedLeader: acceptedEpoch > state.acceptedEpoch ? null : state.acceptedLeader,
+    highestEpochSeen: Math.max(state.highestEpochSeen, acceptedEpoch),
+    leaseTo: carry.leaseTo ?? state.leaseTo,
+  };
 }

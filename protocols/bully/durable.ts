@@ -131,9 +131,11 @@ export class Durable {
   /**
    * Who the cluster size counts: every live member, dead ones only if they earned their place
    * (EARN_LEASES) and no operator forgot them, and members remembered from before a restart.
+   * Members running another protocol count too (they never grant a Bully lease): a few nodes
+   * that run Bully must not lead a cluster whose majority runs Raft (README "Switching protocols").
    */
   countedMemberIds(): NodeId[] {
-    const members = this.ctx.view.members.filter((m) => !this.forgotten.has(m.id) && (m.state === 'alive' || m.state === 'suspect' || this.hasEarned(m)));
+    const members = this.ctx.view.all.filter((m) => !this.forgotten.has(m.id) && (m.state === 'alive' || m.state === 'suspect' || this.hasEarned(m)));
     return countedMembers(members, this.ctx.selfId, this.current.members.filter((id) => !this.forgotten.has(id)));
   }
 
@@ -176,18 +178,19 @@ export class Durable {
    */
   rememberMembers(working: boolean): void {
     const view = this.ctx.view;
-    for (const m of view.members) {
+    // Every member, whatever protocol it runs (see countedMemberIds).
+    for (const m of view.all) {
       this.listedThisLife.add(m.id);
       // Back after an operator forgot it: it counts again, once it has earned its place anew.
       const forgotAtMs = this.forgotten.get(m.id);
       if (forgotAtMs !== undefined && m.state === 'alive' && (m.stateSinceMs ?? Infinity) > forgotAtMs) this.forgotten.delete(m.id);
     }
-    const current = countedMembers(view.members.filter((m) => this.hasEarned(m) && !this.forgotten.has(m.id)), this.ctx.selfId);
+    const current = countedMembers(view.all.filter((m) => this.hasEarned(m) && !this.forgotten.has(m.id)), this.ctx.selfId);
     const known = this.current.members;
-    const listed = new Set(view.members.map((m) => m.id));
+    const listed = new Set(view.all.map((m) => m.id));
     const forgotten = (id: NodeId) => working && this.listedThisLife.has(id) && !listed.has(id);
     // A member that announced its leave is no longer part of the cluster.
-    const left = (id: NodeId) => view.stateOf(id) === 'left';
+    const left = (id: NodeId) => view.all.some((m) => m.id === id && m.state === 'left');
     let next = [...new Set([...known.filter((id) => !forgotten(id) && !left(id) && !this.forgotten.has(id)), ...current])].sort();
     next = next.slice(0, MAX_MEMBERS);
     if (next.length === known.length && next.every((id, i) => id === known[i])) return;

@@ -84,12 +84,16 @@ export class Follower implements RoleMachine {
   /** With preempt: when this node last asked the leader to hand over to it. */
   private preemptAskedAtMs = -Infinity;
 
-  constructor(private readonly m: FollowerPort) {
+  /** `carriedHoldMs`: another protocol ran here last, and its promise to leaseTo may count this long (../carry-over.ts). */
+  constructor(
+    private readonly m: FollowerPort,
+    carriedHoldMs = 0,
+  ) {
     const { leaseTo, acceptedEpoch } = m.durable.state;
     if (leaseTo !== null && leaseTo !== m.selfId) {
       // The previous life may have renewed a grant to leaseTo just before it stopped, and that
       // leader may still count it: honour it for one more lease, as if granted now.
-      this.grant = { leader: leaseTo, epoch: acceptedEpoch, untilMs: m.nowMs + m.config.leaseMs, namedUntilMs: 0 };
+      this.grant = { leader: leaseTo, epoch: acceptedEpoch, untilMs: m.nowMs + Math.max(m.config.leaseMs, carriedHoldMs), namedUntilMs: 0 };
     }
   }
 

@@ -74,8 +74,8 @@ export interface BullyPersisted {
   /** Highest epoch seen anywhere; a new claim is always above it. */
   highestEpochSeen: number;
   /**
-   * Bully members this node knew (itself included). After a restart they still count towards
-   * the cluster size, so a node that comes back alone cannot be a majority of one.
+   * Members this node knew, whatever protocol they ran (itself included). After a restart they
+   * still count towards the cluster size, so a node that comes back alone cannot be a majority of one.
    */
   members: NodeId[];
   /**

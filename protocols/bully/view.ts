@@ -1,7 +1,7 @@
 /**
  * What a Bully node reads from the membership view, as pure functions: the members running
- * Bully (others are shown by the daemon but never counted or messaged), who can be reached,
- * and which live member currently claims leadership in its gossip.
+ * Bully (others are never messaged, obeyed or granted; they count only in the cluster size,
+ * durable.ts), who can be reached, and which live member currently claims leadership in its gossip.
  */
 import type { ElectionMember } from '../election.js';
 import type { MemberState, NodeId } from '../types.js';
@@ -40,7 +40,7 @@ export class BullyView {
     return this.stateOf(id) === 'alive';
   }
 
-  /** True when `id` is a member that runs another protocol: never counted, messaged or obeyed. */
+  /** True when `id` is a member that runs another protocol: never messaged or obeyed (counted only in the cluster size). */
   isForeign(id: NodeId): boolean {
     const m = this.all.find((x) => x.id === id);
     return m !== undefined && m.protocol !== 'bully';

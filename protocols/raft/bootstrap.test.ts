@@ -25,6 +25,16 @@ describe('bootstrapSet', () => {
     assert.deepEqual(bootstrapSet('a', 3, [...view, member('d', { state: 'dead' })]), ['a', 'b', 'c']);
   });
 
+  it('not while the raft members are no majority of every live member: a few nodes switched by restart never form a cluster beside a Bully majority', () => {
+    const bully = (id: string, state: MemberState = 'alive') => member(id, { protocol: 'bully', fencingToken: 7, state });
+    // Three raft members of seven live ones (four still run Bully): no bootstrap, whatever bootstrapExpect says.
+    assert.equal(bootstrapSet('a', 3, [...view, bully('d'), bully('e'), bully('f'), bully('g')]), null);
+    assert.equal(bootstrapSet('a', 3, [...view, bully('d'), bully('e'), bully('f', 'suspect')]), null, 'half of six is no majority; a suspect member still counts');
+    // Three of five (two still run Bully), or beside dead ones: they are the majority.
+    assert.deepEqual(bootstrapSet('a', 3, [...view, bully('d'), bully('e')]), ['a', 'b', 'c']);
+    assert.deepEqual(bootstrapSet('a', 3, [...view, bully('d'), bully('e', 'dead'), bully('f', 'dead'), bully('g', 'left')]), ['a', 'b', 'c']);
+  });
+
   it('never once any member gossips a fencing token: a configuration exists, a newcomer learns it from the leader', () => {
     assert.equal(bootstrapSet('a', 3, [...view.slice(0, 2), member('c', { fencingToken: 2 })]), null);
   });

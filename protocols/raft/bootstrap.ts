@@ -15,6 +15,7 @@
  */
 import type { ElectionMember } from '../election.js';
 import type { NodeId } from '../types.js';
+import { majorityOf } from './quorum.js';
 
 /** Alive raft members in view, `selfId` included, sorted: who a bootstrap would make voters. */
 export function aliveRaftMembers(selfId: NodeId, members: readonly ElectionMember[]): NodeId[] {
@@ -24,11 +25,16 @@ export function aliveRaftMembers(selfId: NodeId, members: readonly ElectionMembe
 
 /**
  * The set `selfId` (whose log is empty) campaigns for, or null: exactly `expect` alive raft
- * members, `selfId` the lowest, none that ever saw a leader record committed.
+ * members, `selfId` the lowest, none that ever saw a leader record committed, and more than half
+ * of every live member whatever protocol it runs: while most of the cluster still runs Bully (a
+ * rolling switch by restart), the few that run Raft must not form a cluster of their own beside
+ * it (README "Switching protocols").
  */
 export function bootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[]): NodeId[] | null {
   const ids = aliveRaftMembers(selfId, members);
   if (ids.length !== expect || ids[0] !== selfId) return null;
   if (members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
+  const live = new Set([selfId, ...members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.id)]);
+  if (ids.length < majorityOf(live.size)) return null;
   return ids;
 }

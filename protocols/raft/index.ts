@@ -15,6 +15,7 @@ export type { RaftConfig } from './config.js';
 export { MAX_ENTRIES_PER_MESSAGE, raftEntryCodec, raftMessageCodec, raftSnapshotDataCodec } from './messages.js';
 export type { RaftConfiguration, RaftEntry, RaftEntryData, RaftMessage, RaftMessageType, RaftSnapshotData, RelayedCommand } from './messages.js';
 export { INITIAL_RAFT_STATE, raftPersistedCodec } from './durable.js';
+export { storedLeaderRecord } from './log.js';
 export type { RaftHardState } from './durable.js';
 export { RAFT_COMMAND_ERRORS } from './commands.js';
 export { RELAY_ERRORS } from './relay.js';

@@ -4,7 +4,7 @@
  * restriction need. Durability is the machine's business (raft.ts persists every change before
  * anything that depends on it leaves); this class only keeps the entries in memory.
  */
-import type { Snapshot } from '../types.js';
+import type { NodeId, Snapshot } from '../types.js';
 import type { RaftConfiguration, RaftEntry, RaftSnapshotData } from './messages.js';
 
 export type RaftSnapshot = Snapshot<RaftSnapshotData>;
@@ -211,4 +211,12 @@ export class RaftLog {
     }
     return null;
   }
+}
+
+/** The newest leader record a stored log holds (committed or not), the snapshot's if none follows it; null: none. */
+export function storedLeaderRecord(snapshot: RaftSnapshot | null, entries: readonly RaftEntry[]): { term: number; leader: NodeId } | null {
+  const log = new RaftLog(snapshot, entries, 0);
+  const term = log.lastLeaderTerm();
+  const record = term > 0 ? log.leaderRecord(term) : null;
+  return record ? { term, leader: record.leader } : null;
 }

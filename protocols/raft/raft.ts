@@ -17,6 +17,7 @@
 import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
 import type { Election, ElectionInput, ElectionLogCounters, ElectionLogStatus, ElectionMember, ElectionStatus, StepDownReason } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
+import { NO_CARRY_OVER, type CarryOver } from '../carry-over.js';
 import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
@@ -54,6 +55,8 @@ export interface RaftInit {
   snapshotChunkBytes?: number;
   /** Most bytes of entries (JSON text) one append carries; a key-value write larger than this is refused. The daemon fits it to messaging.maxFrameBytes. */
   appendBytes?: number;
+  /** What another protocol that ran on this node obliges this one to (../carry-over.ts); absent: nothing. */
+  carryOver?: CarryOver;
 }
 
 /** The machine's own role; the summary shows a pre-candidate as `candidate`. */
@@ -146,7 +149,8 @@ export class Raft implements RaftElection {
     this.rng = init.rng;
     this.nowMs = init.nowMs;
     this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs);
-    this.hard = { ...(init.persisted ?? INITIAL_RAFT_STATE) };
+    const carry = init.carryOver ?? NO_CARRY_OVER;
+    this.hard = withTokenFloor({ ...(init.persisted ?? INITIAL_RAFT_STATE) }, carry.tokenFloor);
     this.log = new RaftLog(init.log.snapshot as RaftSnapshot | null, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
     // The commit index and the token floor are written only along with other writes (advanceCommit),
     // so the stored floor may lag the last token reported. That token was the term of a leader
@@ -156,8 +160,10 @@ export class Raft implements RaftElection {
     this.hard.fencingFloor = Math.max(this.hard.fencingFloor, this.log.lastLeaderTerm());
     // A previous life may have acknowledged a leader a moment ago: honour that for T (stickiness
     // survives a restart). A node that never persisted anything acknowledged no one.
+    // Another protocol that ran here last may have promised a leader its support: honour that too.
     const restarted = init.persisted !== null || this.log.lastIndex() > 0;
-    this.voteHoldUntilMs = restarted ? init.nowMs + this.config.electionTimeoutMs : -Infinity;
+    const holdMs = Math.max(restarted ? this.config.electionTimeoutMs : 0, carry.leaseTo !== null ? carry.holdMs : 0);
+    this.voteHoldUntilMs = holdMs > 0 ? init.nowMs + holdMs : -Infinity;
     this.electionDueMs = this.randomElectionDue();
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
@@ -697,4 +703,15 @@ export class Raft implements RaftElection {
   resetElectionTimer(): void {
     this.electionDueMs = this.randomElectionDue();
   }
+}
+
+/**
+ * A hard state at or above another protocol's token floor (../carry-over.ts): the first term
+ * this node campaigns or votes in is above it, so the first leader record, the first token, is
+ * too. A raised term carries no vote (this node never voted in it). The reported token is not
+ * raised before a record commits: a member gossiping a token is how an empty-log node knows a
+ * configuration exists (bootstrap.ts), so a switched node reports 0 until its first Raft leader.
+ */
+function withTokenFloor(hard: RaftHardState, floor: number): RaftHardState {
+  return floor > hard.term ? { ...hard, term: floor, votedFor: null } : hard;
 }
