@@ -64,11 +64,10 @@ export interface OpenNodeStateOptions {
 export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateOptions): Promise<NodeState> {
   const state = electionState(config);
   // The log holds Raft's entries whatever protocol starts: Bully reads its leader records too (carryOverFor).
-  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, logCodecs: state.logCodecs ?? RAFT_LOG_CODECS, log: opts.log });
+  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, logCodecs: RAFT_LOG_CODECS, log: opts.log });
   try {
-    const ownState = store.election;
     const { identity, persisted } = await openIdentity(config, store, opts);
-    const carryOver = carryOverFor(config, store, ownState);
+    const carryOver = carryOverFor(config, store, store.election);
     if (carryOver.leaseTo !== null) {
       opts.log.info(
         { ranLast: store.ranLast, tokenFloor: carryOver.tokenFloor, leaseTo: carryOver.leaseTo, holdMs: carryOver.holdMs },

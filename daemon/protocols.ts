@@ -13,8 +13,6 @@ import type { ElectionHost } from './runtime.js';
 export interface ElectionState {
   codec: Codec<unknown>;
   initial: unknown;
-  /** A log-based protocol's codecs for its stored snapshot data and entries. */
-  logCodecs?: { snapshot: Codec<unknown>; entry: Codec<unknown> };
 }
 
 /** The configured protocol's election state. */
@@ -23,7 +21,7 @@ export function electionState(config: ConclaveConfig): ElectionState {
     case 'bully':
       return { codec: bullyPersistedCodec as Codec<unknown>, initial: { ...INITIAL_BULLY_STATE, members: [] } };
     case 'raft':
-      return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE }, logCodecs: RAFT_LOG_CODECS };
+      return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE } };
   }
 }
 
