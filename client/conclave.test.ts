@@ -123,25 +123,32 @@ describe('Conclave client library', () => {
   });
 
   it('lead(): a daemon that stops answering loses the reign when the lease it reported runs out', async () => {
-    // Long enough that a loaded test machine's pauses do not end it; renewed well inside it.
-    source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 1500 };
+    // A lease of 3 s: the long-poll renews it at half of what is left (about 1.5 s before its end),
+    // so only a pause of the test process longer than that could end it (CI once paused past 0.7 s).
+    source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 3000 };
     const controller = new AbortController();
     const stopped: StopReason[] = [];
     let started = 0;
     const running = new Conclave({ api: `unix:${socketPath}` }).lead({ onStartedLeading: () => void started++, onStoppedLeading: (r) => void stopped.push(r) }, { signal: controller.signal });
     try {
       await until('started', () => started === 1);
-      await sleep(2000);
+      const renewalsBefore = source.leaderCalls;
+      await sleep(3600);
       assert.deepEqual(stopped, [], 'renewed by long-polls while the daemon answers, past the first lease');
+      assert.ok(source.leaderCalls - renewalsBefore >= 2, 'renewed by long-polls, not by luck');
       // A daemon frozen: it still reports leadership, but with a lease that is not renewed.
       source.leaderNow = { ...source.leaderNow, leaseRemainingMs: 1 };
       await until('stopped', () => stopped.length === 1);
       assert.deepEqual(stopped, ['lease-expired']);
-      // Still claimed without a usable lease: asked again at an interval, not in a spin.
+      // Still claimed without a usable lease: asked again and again, at an interval, not in a spin
+      // (a spin asks thousands of times a second; the interval is 100 ms).
       const before = source.leaderCalls;
-      await sleep(500);
+      const from = performance.now();
+      await until('asked again', () => source.leaderCalls - before >= 3);
+      await sleep(300);
       const asked = source.leaderCalls - before;
-      assert.ok(asked >= 2 && asked <= 8, `asked ${asked} times in 500 ms`);
+      const elapsedMs = performance.now() - from;
+      assert.ok(asked <= elapsedMs / 50 + 2, `asked ${asked} times in ${Math.round(elapsedMs)} ms`);
     } finally {
       // Also when an assertion failed: a lead() left running keeps this file's process alive, and
       // the test runner waits for it for ever.
