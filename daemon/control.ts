@@ -38,11 +38,13 @@ export function createControlSource({ runtime, config, metrics, stop }: ControlI
         if (member.self) name = member.name;
       }
       const { summary, revision, status } = runtime.leadership();
+      const era = runtime.protocolStatus();
       return {
         id: runtime.selfId,
         name,
         cluster: config.cluster.name,
-        protocol: config.protocol,
+        protocol: era.running,
+        era: { era: era.era, requested: era.requested, switch: era.switch, ordered: era.ordered },
         role: summary.role,
         term: summary.term,
         leader: runtime.nodeRef(summary.leader),
@@ -77,6 +79,7 @@ export function createControlSource({ runtime, config, metrics, stop }: ControlI
     leader,
     subscribe: (listener) => runtime.subscribe(listener),
     command: (command) => runtime.command(command),
+    orderProtocol: (protocol) => runtime.orderProtocol(protocol),
     kv: (request) => runtime.kv(request),
     subscribeKv: (listener) => runtime.subscribeKv(listener),
     metrics,

@@ -7,7 +7,7 @@ import { EventEmitter, on } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createMembership } from '../protocols/membership/index.js';
+import { createMembership, protocolMeta } from '../protocols/membership/index.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
@@ -70,13 +70,14 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     p2p = await createP2PNode({
       privateKey: identity.privateKey,
       cluster: config.cluster.name,
-      protocol: config.protocol,
+      protocol: opened.store.protocol,
       listen: config.listen,
       bootstrap: config.discovery.bootstrap,
       mdns: config.discovery.mdns,
       psk,
       maxFrameBytes: config.messaging.maxFrameBytes,
-      peerLimits: peerLimitsFor(config.protocol),
+      peerLimits: peerLimitsFor(opened.store.protocol),
+      peerLimitsFor,
       logger: log.child({ component: 'p2p' }),
     });
     const summary = election.machine.summary(nowMs());
@@ -86,7 +87,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       selfMeta: {
         name: config.node.name,
         addrs: p2p.listenAddrs(),
-        protocol: config.protocol,
+        ...protocolMeta(opened.store.protocol),
         priority: config.node.priority,
         version: VERSION,
         ...summary,
@@ -108,8 +109,10 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       bootstrapExpect: config.cluster.bootstrapExpect,
       revisionBase: Date.now(),
       onFatal,
+      switching: opened.switching,
     });
-    const metrics = bindMetrics(runtime, p2p, opened.store, { raft: config.protocol === 'raft' });
+    // Raft's metrics too under Bully: a live switch may start Raft in this process.
+    const metrics = bindMetrics(runtime, p2p, opened.store, { raft: true });
     // `conclave leave` (POST /v1/leave) stops the daemon the way SIGTERM does, once its reply is sent.
     let onStopRequest: (reason: string) => void = () => undefined;
     const stopRequest = new Promise<string>((resolve) => (onStopRequest = resolve));
@@ -132,7 +135,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     const hooks = new HookRunner({ hooks: config.hooks, nodeName: config.node.name, log: log.child({ component: 'hooks' }), onResult: metrics.countHookRun });
     followRuntime(runtime, hooks);
     log.info(
-      { id: identity.peerId, cluster: config.cluster.name, protocol: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
+      { id: identity.peerId, cluster: config.cluster.name, protocol: opened.store.protocol, requested: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
       `conclave ${VERSION} started`,
     );
     const openWarning = openSwarmWarning(config);

@@ -47,6 +47,8 @@ export interface MetricHandles {
   walTornTails: Counter;
   /** Every fsync of the log store (etcd's etcd_disk_wal_fsync_duration_seconds). */
   walFsyncDurationSeconds: Histogram;
+  /** Live switches of this node's election protocol (README "Switching protocols"), by protocol and how. */
+  protocolSwitches: Counter<'to' | 'how'>;
   /** Raft's log, votes and configuration (etcd's etcd_server_* and etcd_debugging_* series); null under Bully, which has no log. */
   raft: RaftMetricHandles | null;
 }
@@ -154,6 +156,7 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
       buckets: WAL_FSYNC_BUCKETS_SECONDS,
       registers,
     }),
+    protocolSwitches: counter('protocol_switches_total', 'Times this node switched its election protocol live, by the protocol it switched to and how: agreed (it led and switched the cluster) or adopted (it followed the cluster)', ['to', 'how']),
     raft: opts.raft
       ? {
           commitIndex: gauge('raft_commit_index', 'Highest log index known committed at this node'),

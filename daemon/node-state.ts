@@ -22,7 +22,9 @@ import { ElectionStateError } from './errors.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, type Identity } from './identity.js';
 import { incarnationForStart } from './incarnation.js';
 import { MEMBERSHIP_KEY, openNodeStore, RUNNING_KEY, type NodeStore } from './node-store.js';
-import { carryOverFor, createElectionHost, electionState, RAFT_LOG_CODECS } from './protocols.js';
+import { carryOverFor, createElectionHost, electionFactory, electionState, MESSAGE_CODECS, PERSISTED_CODECS, RAFT_LOG_CODECS } from './protocols.js';
+import type { ElectionFactory } from '../protocols/host/core.js';
+import type { Codec, ProtocolName } from '../protocols/types.js';
 import type { ElectionHost } from './runtime.js';
 
 export type StateMismatch = ElectionStateError['kind'];
@@ -38,7 +40,10 @@ export function stateMismatch(hasIdentity: boolean, state: StoredState): StateMi
 
 export interface NodeState {
   identity: Identity;
+  /** The machine of the protocol this node runs: its era's (the cluster's), which may differ from its config's. */
   election: ElectionHost<unknown, unknown>;
+  /** The protocol era to start in and what this node asks for (protocols/host/switch.ts), and the machines of a live switch. */
+  switching: { era: { era: number; requested: ProtocolName }; factory: ElectionFactory; codecs: Record<ProtocolName, Codec<unknown>> };
   /** The log store, open: the runtime's disk. */
   store: NodeStore;
   /** This start's incarnation, already durable. */
@@ -62,23 +67,41 @@ export interface OpenNodeStateOptions {
  * closed again when opening fails.
  */
 export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateOptions): Promise<NodeState> {
-  const state = electionState(config);
   // The log holds Raft's entries whatever protocol starts: Bully reads its leader records too (carryOverFor).
-  const store = await openNodeStore({ dataDir: config.dataDir, protocol: config.protocol, electionCodec: state.codec, logCodecs: RAFT_LOG_CODECS, log: opts.log });
+  const store = await openNodeStore({
+    dataDir: config.dataDir,
+    protocol: config.protocol,
+    electionCodec: PERSISTED_CODECS[config.protocol],
+    electionCodecs: PERSISTED_CODECS,
+    logCodecs: RAFT_LOG_CODECS,
+    log: opts.log,
+  });
   try {
-    const { identity, persisted } = await openIdentity(config, store, opts);
-    const carryOver = carryOverFor(config, store, store.election);
+    // A node that was part of a cluster runs the cluster's protocol (its era's), whatever its
+    // config asks for: the config is a request, carried out by a switch of the whole cluster.
+    const running: ConclaveConfig = { ...config, protocol: store.protocol };
+    const { identity, persisted } = await openIdentity(running, store, opts);
+    const carryOver = carryOverFor(running, store, store.election);
     if (carryOver.leaseTo !== null) {
       opts.log.info(
         { ranLast: store.ranLast, tokenFloor: carryOver.tokenFloor, leaseTo: carryOver.leaseTo, holdMs: carryOver.holdMs },
-        `this node ran another protocol last: ${config.protocol} starts above its fencing token ${carryOver.tokenFloor} and helps elect no one for ${carryOver.holdMs} ms (its promise to the old leader)`,
+        `this node ran another protocol last: ${running.protocol} starts above its fencing token ${carryOver.tokenFloor} and helps elect no one for ${carryOver.holdMs} ms (its promise to the old leader)`,
+      );
+    }
+    // A changed config is a new request; an unchanged one keeps the request the cluster's last switch left.
+    const requested = store.era === null || store.startedWith !== config.protocol ? config.protocol : store.era.requested;
+    if (running.protocol !== config.protocol) {
+      opts.log.warn(
+        { protocol: config.protocol, running: running.protocol, era: store.era?.era ?? 0 },
+        `the config asks for ${config.protocol}, but this node's cluster runs ${running.protocol} (era ${store.era?.era ?? 0}): it runs ${running.protocol} and asks the cluster to switch (the leader switches it once most members ask; conclave protocol switch ${config.protocol} orders it)`,
       );
     }
     const incarnation = incarnationForStart(store.incarnation, opts.wallMs ?? Date.now());
-    // Which protocol ran last, so the next start knows whose promises to honour.
+    // Which protocol the config asked for, so the next start knows whether it changed.
     await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol } } });
-    const election = createElectionHost(config, identity.peerId, persisted, store.log, opts.nowMs, carryOver);
-    return { identity, election, store, incarnation };
+    const election = createElectionHost(running, identity.peerId, persisted, store.log, opts.nowMs, carryOver);
+    const switching = { era: { era: store.era?.era ?? 0, requested }, factory: electionFactory(config, identity.peerId, store), codecs: { ...MESSAGE_CODECS } };
+    return { identity, election, switching, store, incarnation };
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;

@@ -11,7 +11,7 @@
  */
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NodeBatch } from '../protocols/host/core.js';
+import type { EraRecord, NodeBatch } from '../protocols/host/core.js';
 import { PROTOCOL_NAMES, type Codec, type LogEntry, type ProtocolName, type Snapshot } from '../protocols/types.js';
 import { DataFileError, PersistError } from './errors.js';
 import { INCARNATION_FILE, loadIncarnation, MAX_INCARNATION } from './incarnation.js';
@@ -22,8 +22,10 @@ import { createStateStore } from './store.js';
 export const WAL_DIR = 'wal';
 /** The hard-state key of membership; each election protocol's state is kept under its own name. */
 export const MEMBERSHIP_KEY = 'membership';
-/** The hard-state key naming the protocol the node last started with (`{ protocol }`): whose promises a switch honours. */
+/** The hard-state key naming the protocol the node's config asked for when it last started (`{ protocol }`). */
 export const RUNNING_KEY = 'running';
+/** The hard-state key of the node's protocol era (protocols/host/switch.ts): `{ era, protocol, requested }`. */
+export const ERA_KEY = 'era';
 
 /** Files of data dirs from before the log store, per protocol. */
 export const LEGACY_ELECTION_FILES: Readonly<Partial<Record<ProtocolName, string>>> = { bully: 'bully-state.json' };
@@ -33,6 +35,11 @@ export interface NodeStoreInit {
   protocol: ProtocolName;
   /** Validates the stored election state (the protocol's persisted codec); null: the protocol keeps none. */
   electionCodec: Codec<unknown> | null;
+  /**
+   * The other protocols' codecs: when the stored era names another protocol than `protocol`
+   * (the cluster switched), that protocol's state is the one validated and run.
+   */
+  electionCodecs?: Partial<Record<ProtocolName, Codec<unknown>>>;
   /** Validate the stored log (a log-based protocol): its snapshot's data and each entry. */
   logCodecs?: { snapshot: Codec<unknown>; entry: Codec<unknown> };
   log: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
@@ -43,6 +50,10 @@ export interface NodeStoreInit {
 export interface NodeStore extends NodeDisk {
   /** The log store's directory: what error messages and logs name. */
   readonly path: string;
+  /** The protocol this node runs: the stored era's, else the one it was opened for. */
+  readonly protocol: ProtocolName;
+  /** The stored protocol era; null before the first era was written (a new node, or a version before eras). */
+  readonly era: EraRecord | null;
   /** The election's stored hard state, validated; null when none was ever written. */
   readonly election: unknown;
   /** A log-based election's snapshot and the entries after it, as recovered at open (empty for Bully). */
@@ -52,8 +63,10 @@ export interface NodeStore extends NodeDisk {
    * a protocol started on a data dir another one used reads its fencing tokens from here.
    */
   readonly otherElections: ReadonlyMap<string, unknown>;
-  /** The protocol the node last started with here; null before the first start (or written by a version before this one). */
+  /** The protocol that ran here last: the era's, else the one the node last started with; null before the first start. */
   readonly ranLast: ProtocolName | null;
+  /** The protocol the node's config asked for when it last started here; null before the first start. */
+  readonly startedWith: ProtocolName | null;
   /** The stored incarnation; null before the first start. */
   readonly incarnation: number | null;
   /** A crash mid-append cut at open (kept beside the segment, logged), or null. */
@@ -81,29 +94,36 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
       ),
     onLeftovers: (files) => init.log.info({ files }, `deleted ${files.length} temporary snapshot file(s) a crash left mid-write (never acknowledged): ${files.join(', ')}`),
   });
-  const key = init.protocol;
+  let key: ProtocolName = init.protocol;
   let election: unknown;
   let incarnation: number | null;
+  let era: EraRecord | null;
   const hard = new Map(store.recovered.hardState);
   try {
     // Nothing stored yet: a new data dir, or one from before the log store (then import it).
     if (hard.size === 0) for (const [k, v] of Object.entries(await importLegacy(init, store))) hard.set(k, v);
-    election = validElection(path, init.electionCodec, hard.get(key));
+    era = validEra(path, hard.get(ERA_KEY));
+    if (era !== null) key = era.protocol;
+    const codec = key === init.protocol ? init.electionCodec : (init.electionCodecs?.[key] ?? null);
+    election = validElection(path, codec, hard.get(key));
     incarnation = validIncarnation(path, hard.get(MEMBERSHIP_KEY));
     if (init.logCodecs) validLog(path, init.logCodecs, store.recovered);
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
   }
-  const otherElections = new Map([...hard].filter(([k]) => k !== key && k !== MEMBERSHIP_KEY && k !== RUNNING_KEY));
+  const otherElections = new Map([...hard].filter(([k]) => k !== key && k !== MEMBERSHIP_KEY && k !== RUNNING_KEY && k !== ERA_KEY));
   const running = hard.get(RUNNING_KEY) as { protocol?: unknown } | undefined;
-  const ranLast = PROTOCOL_NAMES.find((p) => p === running?.protocol) ?? null;
+  const startedWith = PROTOCOL_NAMES.find((p) => p === running?.protocol) ?? null;
   return {
     path,
+    protocol: key,
+    era,
+    startedWith,
     election,
     log: { snapshot: store.recovered.snapshot, entries: store.recovered.entries },
     otherElections,
-    ranLast,
+    ranLast: era?.protocol ?? startedWith,
     incarnation,
     torn: store.recovered.torn,
     // A getter: the store's stats are a fresh snapshot on every read (a plain property froze them at open).
@@ -121,8 +141,9 @@ export async function openNodeStore(init: NodeStoreInit): Promise<NodeStore> {
 export function toStoreBatch(electionKey: string, batch: NodeBatch): StoreBatch {
   const hardState: Record<string, unknown> = {};
   if (batch.incarnation !== undefined) hardState[MEMBERSHIP_KEY] = { incarnation: batch.incarnation };
+  if (batch.era !== undefined) hardState[ERA_KEY] = { ...batch.era };
   const e = batch.election;
-  if (e?.hardState !== undefined) hardState[electionKey] = e.hardState;
+  if (e?.hardState !== undefined) hardState[batch.electionProtocol ?? electionKey] = e.hardState;
   return {
     ...(Object.keys(hardState).length > 0 ? { hardState } : {}),
     ...(e?.snapshot !== undefined ? { snapshot: e.snapshot } : {}),
@@ -148,6 +169,16 @@ function validLog(path: string, codecs: NonNullable<NodeStoreInit['logCodecs']>,
     const parsed = codecs.entry.parse(entry);
     if (!parsed.ok) throw new DataFileError(path, `its log entry at index ${entry.index} does not parse: ${parsed.reason}`);
   }
+}
+
+function validEra(path: string, value: unknown): EraRecord | null {
+  if (value === undefined) return null;
+  const v = value as Partial<EraRecord> | null;
+  const isProtocol = (p: unknown): p is ProtocolName => PROTOCOL_NAMES.some((name) => name === p);
+  if (typeof v?.era !== 'number' || !Number.isSafeInteger(v.era) || v.era < 0 || !isProtocol(v.protocol) || !isProtocol(v.requested)) {
+    throw new DataFileError(path, `its protocol era should be { era, protocol, requested } with protocols among ${PROTOCOL_NAMES.join(', ')}, not ${JSON.stringify(value)?.slice(0, 80)}`);
+  }
+  return { era: v.era, protocol: v.protocol, requested: v.requested };
 }
 
 function validIncarnation(path: string, value: unknown): number | null {

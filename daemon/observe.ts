@@ -68,6 +68,9 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
       case 'heartbeat-late':
         raft?.heartbeatsLate.inc();
         break;
+      case 'protocol-switched':
+        m.protocolSwitches.inc({ to: event.to, how: event.how });
+        break;
     }
   });
   // Every label a dashboard may alert on exists from the first scrape, at zero.

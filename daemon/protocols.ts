@@ -7,6 +7,7 @@ import { createRng } from '../protocols/rng.js';
 import type { Codec, LogEntry, NodeId, ProtocolName, Snapshot } from '../protocols/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import { DataFileError } from './errors.js';
+import type { ElectionFactory } from '../protocols/host/core.js';
 import type { ElectionHost } from './runtime.js';
 
 /** How the configured protocol's durable election state is checked, and its value before any election. */
@@ -24,6 +25,11 @@ export function electionState(config: ConclaveConfig): ElectionState {
       return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE } };
   }
 }
+
+/** Each protocol's stored election state codec (what a live switch and the node store validate). */
+export const PERSISTED_CODECS: Readonly<Record<ProtocolName, Codec<unknown>>> = { bully: bullyPersistedCodec as Codec<unknown>, raft: raftPersistedCodec as Codec<unknown> };
+/** Each protocol's message codec: a node reads a message with the codec of the stream it came on. */
+export const MESSAGE_CODECS: Readonly<Record<ProtocolName, Codec<unknown>>> = { bully: bullyMessageCodec as Codec<unknown>, raft: raftMessageCodec as Codec<unknown> };
 
 /** A log-based protocol's log as the log store recovered it (empty for Bully). */
 export interface StoredLog {
@@ -98,4 +104,18 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persi
       return { machine, messageCodec: raftMessageCodec } as ElectionHost<unknown, unknown>;
     }
   }
+}
+
+/**
+ * The machines of a live switch (protocols/host/switch.ts): a protocol that ran earlier in this
+ * process starts from the image its machine left; one that did not, from what the store held at
+ * start (its state, already checked by carryOverFor, and the log, which only Raft writes).
+ */
+export function electionFactory(config: ConclaveConfig, selfId: NodeId, stored: Pick<StoredElections, 'path' | 'otherElections' | 'log'>): ElectionFactory {
+  return (protocol, carryOver, image, nowMs) => {
+    const raw = stored.otherElections.get(protocol);
+    const persisted = image ? image.persisted : raw === undefined ? null : parseOther(stored.path, protocol, PERSISTED_CODECS[protocol], raw);
+    const log = image ? image.log : stored.log;
+    return createElectionHost({ ...config, protocol }, selfId, persisted, log, nowMs, carryOver).machine;
+  };
 }

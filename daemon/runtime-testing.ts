@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { bullyMessageCodec, createBully, type BullyPersisted } from '../protocols/bully/index.js';
 import { DEFAULT_BULLY_CONFIG, type BullyConfig } from '../protocols/bully/config.js';
 import type { Membership } from '../protocols/membership/index.js';
-import type { Member, MembershipEffect, MembershipEvent } from '../protocols/membership/types.js';
+import { protocolMeta, type Member, type MembershipEffect, type MembershipEvent } from '../protocols/membership/types.js';
 import { createRng } from '../protocols/rng.js';
 import type { NodeId } from '../protocols/types.js';
 import type { LogRecord } from '../shared/log-record.js';
@@ -94,7 +94,7 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     id,
     name: id,
     addrs: [],
-    protocol: 'bully',
+    ...protocolMeta('bully'),
     priority: id === SELF_ID ? 10 : 0,
     version: 'test',
     ...(id === SELF_ID ? summary : { role: 'follower', term: 0, leader: null, fencingToken: 0 }),

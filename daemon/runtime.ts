@@ -6,14 +6,14 @@
  * event or a log line, in the order the core gave.
  */
 import type { CommandResult, Election, LeadershipCommand } from '../protocols/election.js';
-import { HostCore, type HostInput, type HostOutput, type NodeBatch, type RefusedReason } from '../protocols/host/core.js';
+import { HostCore, type ElectionFactory, type HostInput, type HostOutput, type NodeBatch, type ProtocolStatus, type RefusedReason } from '../protocols/host/core.js';
 import type { NodeEvent, NodeRef } from '../protocols/host/events.js';
 import { kvRequestError, type KvAnswer, type KvRequest } from '../protocols/kv/requests.js';
 import type { KvEvent } from '../protocols/kv/types.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member } from '../protocols/membership/types.js';
-import type { Codec, ElectionSummary, NodeId } from '../protocols/types.js';
+import type { Codec, ElectionSummary, NodeId, ProtocolName } from '../protocols/types.js';
 import type { ElectionStatus } from '../protocols/election.js';
 import { stampEvent } from './api/event-codec.js';
 import type { ApiEvent, MemberResponse } from './api/types.js';
@@ -54,6 +54,12 @@ export interface RuntimeInit {
   onFatal(err: PersistError): void;
   /** The deadline timer; tests that move time themselves pass one that never fires. Default: setTimeout. */
   timers?: Timers;
+  /**
+   * Live protocol switches (protocols/host/switch.ts): the node's stored era, the machine of
+   * another protocol built on demand, and every protocol's message codec. Absent: this node
+   * runs `election` only.
+   */
+  switching?: { era: { era: number; requested: ProtocolName }; factory: ElectionFactory; codecs: Record<ProtocolName, Codec<unknown>> };
 }
 
 export interface Timers {
@@ -152,6 +158,27 @@ export class Runtime {
       nowMs: this.startedAtMs,
       bootstrapExpect: init.bootstrapExpect,
       revisionBase: init.revisionBase,
+      ...(init.switching ? { era: init.switching.era, factory: init.switching.factory } : {}),
+    });
+  }
+
+  /** The protocol era, what this node asks for, and a switch under way. */
+  protocolStatus(): ProtocolStatus {
+    return this.core.protocolStatus();
+  }
+
+  /** This node now asks for `protocol` (a reload found it changed in the config). */
+  requestProtocol(protocol: ProtocolName): void {
+    this.input({ type: 'request-protocol', nowMs: this.init.nowMs(), protocol });
+  }
+
+  /** `conclave protocol switch`: resolves once this node runs `protocol`, or with the reason it does not yet. */
+  orderProtocol(protocol: ProtocolName): Promise<CommandResult> {
+    if (this.stopping) return Promise.resolve({ ok: false, code: 'shutting-down', message: 'the daemon is shutting down' });
+    const id = this.nextCommandId++;
+    return new Promise((resolve) => {
+      this.commandResults.set(id, resolve);
+      this.input({ type: 'order-protocol', nowMs: this.init.nowMs(), id, protocol });
     });
   }
 
@@ -224,7 +251,7 @@ export class Runtime {
     this.started = true;
     const { p2p } = this.init;
     p2p.onGossip((from, value) => this.onGossip(from, value));
-    p2p.onMessage((from, value) => this.onMessage(from, value));
+    p2p.onMessage((from, value, protocol) => this.onMessage(from, value, protocol));
     p2p.onReject((from, reason) => this.reject(from, reason));
     p2p.onPeer((peer, event) => {
       if (event === 'disconnected') this.input({ type: 'connection-closed', nowMs: this.init.nowMs(), peer });
@@ -292,20 +319,23 @@ export class Runtime {
     this.input({ type: 'heartbeat', nowMs: this.init.nowMs(), from, heartbeat });
   }
 
-  private onMessage(from: string, value: unknown): void {
+  private onMessage(from: string, value: unknown, protocol: ProtocolName): void {
     const election = this.init.election;
     if (!election) {
       this.reject(from, 'no-election');
       return;
     }
-    const parsed = election.messageCodec.parse(value);
+    // A member still (or already) on another protocol during a switch: its message is for a machine this node does not run.
+    if (protocol !== this.core.runningProtocol) return;
+    const codec = this.init.switching?.codecs[protocol] ?? election.messageCodec;
+    const parsed = codec.parse(value);
     if (!parsed.ok) {
       this.reject(from, 'invalid-message', parsed.reason);
       return;
     }
     bump(this.stats.messagesReceived, messageType(parsed.value));
     if (this.tracing) this.init.log.trace({ peer: from, type: messageType(parsed.value), term: termOf(parsed.value) }, 'message in');
-    this.input({ type: 'message', nowMs: this.init.nowMs(), from, message: parsed.value });
+    this.input({ type: 'message', nowMs: this.init.nowMs(), from, message: parsed.value, protocol });
   }
 
   /** Counts a dropped inbound message; logs it at most once a minute per peer and reason. */
@@ -342,9 +372,10 @@ export class Runtime {
       case 'send':
         bump(this.stats.messagesSent, messageType(output.message));
         if (this.tracing) log.trace({ peer: output.to, type: messageType(output.message), term: termOf(output.message) }, 'message out');
-        p2p.send(output.to, output.message);
+        p2p.send(output.to, output.message, output.protocol);
         return;
       case 'event':
+        if (output.event.type === 'protocol-switched') p2p.setProtocol(output.event.to);
         // A member declared dead loses its connections: TCP would keep one open across a
         // partition and resume it only at its retransmission backoff (up to minutes), while a
         // closed one is redialled with ours (the member stays in `peers`).
@@ -469,6 +500,15 @@ export class Runtime {
         return;
       case 'raft-snapshot':
         log.info({ event: event.type, action: event.action, index: event.index, term: event.term, peer: event.peer?.name ?? null }, `raft snapshot ${event.action}`);
+        return;
+      case 'protocol-switch-started':
+        log.warn({ event: event.type, to: event.to, era: event.era, why: event.why }, `switching the cluster to ${event.to} (era ${event.era}, ${event.why})`);
+        return;
+      case 'protocol-switched':
+        log.warn(
+          { event: event.type, from: event.from, to: event.to, era: event.era, how: event.how, tokenFloor: event.tokenFloor, carriedLeader: event.carriedLeader?.name ?? null },
+          `now running ${event.to} (era ${event.era}, was ${event.from})`,
+        );
         return;
       case 'heartbeat-late': {
         // etcd's "failed to send out heartbeat on time": once, then at most every LATE_LOG_EVERY_MS with a count.

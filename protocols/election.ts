@@ -1,7 +1,8 @@
 import type { KvAnswer, KvRequest } from './kv/requests.js';
 import type { KvEvent } from './kv/types.js';
 import type { Member } from './membership/types.js';
-import type { DurableBatch, ElectionSummary, MemberState, NodeId, ProtocolName, Role } from './types.js';
+import type { CarryOver } from './carry-over.js';
+import type { DurableBatch, ElectionSummary, LogEntry, MemberState, NodeId, ProtocolName, Role, Snapshot } from './types.js';
 export type { Codec } from './types.js';
 
 /** The slice of membership an election machine sees, in a stable order (by id). */
@@ -201,6 +202,21 @@ export interface Election<M, P> {
    * precise answer wins. Absent: the host's default (core.ts COMMAND_TIMEOUT_MS).
    */
   commandTimeoutMs?(): number;
+  /**
+   * What this machine's state obliges a protocol that replaces it on this node now (a live
+   * switch, host/switch.ts): the highest token it held or saw, and the leader it last promised
+   * its support to (itself while it leads). See ../carry-over.ts. Absent (test doubles): the
+   * host never switches this machine out.
+   */
+  carryOver?(nowMs: number): CarryOver;
+  /** Its durable state as it will be on disk once its writes so far are: what a later machine of this protocol starts from. */
+  durableImage?(): ElectionImage;
+}
+
+/** A machine's durable state: its hard state and, for a log-based machine, its log. */
+export interface ElectionImage {
+  persisted: unknown;
+  log: { snapshot: Snapshot | null; entries: readonly LogEntry[] };
 }
 
 

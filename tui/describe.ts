@@ -48,6 +48,10 @@ export function describeEvent(event: StreamEvent): { text: string; tone: LogTone
       return { text: snapshotText(event), tone: 'info' };
     case 'heartbeat-late':
       return { text: `heartbeats went out ${formatMs(event.lateMs)} late (event loop or disk overloaded): followers may start an election`, tone: 'warn' };
+    case 'protocol-switch-started':
+      return { text: `switching the cluster to ${event.to} (era ${event.era}, ${event.why === 'ordered' ? 'ordered by an operator' : 'asked for by most members'})`, tone: 'warn' };
+    case 'protocol-switched':
+      return { text: `now running ${event.to} (era ${event.era}, was ${event.from}; ${event.how === 'agreed' ? 'switched the cluster as leader' : 'followed the cluster'}; tokens above ${event.tokenFloor})`, tone: 'warn' };
   }
 }
 

@@ -109,8 +109,12 @@ function applyEvent(view: DaemonView, event: StreamEvent, nowMs: number): Daemon
     case 'stepped-down':
     case 'raft-snapshot':
     case 'heartbeat-late':
+    case 'protocol-switch-started':
       // Logged only; the members table marks a member of another protocol already.
       return view;
+    case 'protocol-switched':
+      // The header follows at once; the next poll brings the rest of the new protocol's status.
+      return view.status && view.status.protocol !== event.to ? { ...view, status: { ...view.status, protocol: event.to } } : view;
   }
 }
 

@@ -10,6 +10,7 @@
 import type { IncomingMessage, RequestOptions } from 'node:http';
 import type { NodeEventType } from '../../protocols/host/events.js';
 import type { KeyRevisions, KvEvent, KvWatchFilter } from '../../protocols/kv/types.js';
+import type { ProtocolName } from '../../protocols/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
 import { ApiError, ApiUnreachableError, KvCompareFailedError, NotConclaveApiError } from './errors.js';
@@ -72,6 +73,8 @@ export interface ApiClient {
   events(onEvent: (event: StreamEvent) => void, opts?: EventsOptions): Promise<void>;
   transfer(to?: string): Promise<CommandResponse>;
   resign(): Promise<CommandResponse>;
+  /** Orders the cluster to run `protocol`; answers once this node runs it. */
+  switchProtocol(protocol: ProtocolName): Promise<CommandResponse>;
   elect(): Promise<CommandResponse>;
   /** Drops a dead or departed member from the cluster size (`conclave forget`). */
   forget(node: string): Promise<CommandResponse>;
@@ -215,6 +218,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     events: (onEvent, eventOpts = {}) => streamEvents(address, base, timeoutMs, onEvent, eventOpts),
     transfer: (to) => call<CommandResponse>('POST', '/v1/leadership/transfer', SHAPES.command, to === undefined ? {} : { to }, COMMAND_EXTRA_WAIT_MS),
     resign: () => call<CommandResponse>('POST', '/v1/leadership/resign', SHAPES.command, {}, COMMAND_EXTRA_WAIT_MS),
+    switchProtocol: (protocol) => call<CommandResponse>('POST', '/v1/protocol/switch', SHAPES.command, { protocol }, COMMAND_EXTRA_WAIT_MS),
     elect: () => call<CommandResponse>('POST', '/v1/election', SHAPES.command, {}, COMMAND_EXTRA_WAIT_MS),
     forget: (node) => call<CommandResponse>('POST', '/v1/members/forget', SHAPES.command, { node }, COMMAND_EXTRA_WAIT_MS),
     healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),

@@ -29,6 +29,8 @@ const SAMPLES: { [T in NodeEventType]: Extract<NodeEvent, { type: T }> } = {
   'configuration-changed': { type: 'configuration-changed', index: 7, voters: [{ id: SELF_ID, name: 'alpha' }, beta], learners: [] },
   'raft-snapshot': { type: 'raft-snapshot', action: 'installed', index: 1024, term: 4, peer: beta },
   'heartbeat-late': { type: 'heartbeat-late', lateMs: 312.5 },
+  'protocol-switch-started': { type: 'protocol-switch-started', to: 'raft', era: 3, why: 'ordered' },
+  'protocol-switched': { type: 'protocol-switched', from: 'bully', to: 'raft', era: 3, how: 'agreed', tokenFloor: 12, carriedLeader: { id: SELF_ID, name: 'alpha' } },
 };
 
 function snapshot(): SnapshotEvent {

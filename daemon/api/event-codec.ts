@@ -42,6 +42,9 @@ const memberView = z.object({
   lastSeenMs: durationMs,
   self: z.boolean(),
   protocol,
+  era: counter.optional(),
+  requested: protocol.optional(),
+  switchTo: protocol.nullable().optional(),
   role,
   term: counter,
   leader: nodeId.nullable(),
@@ -74,6 +77,8 @@ const apiEventSchemas = [
   event('configuration-changed', { index: counter, voters: z.array(nodeRef), learners: z.array(nodeRef) }),
   event('raft-snapshot', { action: z.enum(SNAPSHOT_ACTIONS), index: counter, term: counter, peer: nodeRef.nullable() }),
   event('heartbeat-late', { lateMs: durationMs }),
+  event('protocol-switch-started', { to: protocol, era: counter, why: z.enum(['requested', 'ordered']) }),
+  event('protocol-switched', { from: protocol, to: protocol, era: counter, how: z.enum(['agreed', 'adopted']), tokenFloor: counter, carriedLeader: nodeRef.nullable() }),
 ] as const;
 
 /** Compile-time: these schemas and NodeEvent name the same events with the same fields, so neither drifts alone. */
@@ -97,6 +102,14 @@ const status = z.object({
   members: z.object({ alive: counter, suspect: counter, dead: counter, left: counter }),
   leaseRemainingMs: durationMs.nullable().optional(),
   bootstrap: z.object({ expect: counter, seen: counter, complete: z.boolean() }).optional(),
+  era: z
+    .object({
+      era: counter,
+      requested: protocol,
+      switch: z.object({ to: protocol, holding: counter, known: counter, needed: counter }).nullable(),
+      ordered: protocol.nullable(),
+    })
+    .optional(),
   security: z.object({ psk: z.boolean() }).optional(),
   persistError: z.object({ path: z.string(), code: z.string().nullable(), message: z.string() }).nullable().optional(),
   revision: counter.optional(),

@@ -1,7 +1,7 @@
 /** The API's routes: path → method → handler. Handlers speak JSON and throw HttpError to refuse. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CommandResult, LeadershipCommand } from '../../protocols/election.js';
-import type { NodeId } from '../../protocols/types.js';
+import { PROTOCOL_NAMES, type NodeId, type ProtocolName } from '../../protocols/types.js';
 import type { EventStreams } from './events.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
 import { MAX_LEADER_WAIT_MS, type LeaderWaits } from './leader-wait.js';
@@ -33,6 +33,7 @@ export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Han
   '/v1/members/forget': { POST: forget },
   '/v1/raft': { GET: raft },
   '/v1/leave': { POST: leave },
+  '/v1/protocol/switch': { POST: switchProtocol },
   '/metrics': { GET: metrics },
   '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
 };
@@ -168,6 +169,22 @@ async function command(req: IncomingMessage, res: ServerResponse, { source }: Ro
     throw new HttpError(501, 'not-implemented', `the election protocol of this daemon does not implement ${cmd.kind}`);
   }
   const result: CommandResult = await pending;
+  if (result.ok) {
+    sendJson(res, 200, { ok: true, detail: result.detail });
+    return;
+  }
+  throw new HttpError(COMMAND_ERROR_STATUS[result.code] ?? 409, result.code, result.message);
+}
+
+/** Orders the cluster to run another protocol (README "Switching protocols"); answers once this node runs it. */
+async function switchProtocol(req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): Promise<void> {
+  const body = await readJsonBody(req);
+  const protocol = (body as { protocol?: unknown } | undefined)?.protocol;
+  if (typeof protocol !== 'string' || !PROTOCOL_NAMES.some((p) => p === protocol)) {
+    throw new HttpError(400, 'invalid', `the body must be a JSON object like {"protocol": "raft"}; protocols: ${PROTOCOL_NAMES.join(', ')}`);
+  }
+  if (!source.orderProtocol) throw new HttpError(501, 'not-implemented', 'this daemon cannot switch protocols live');
+  const result = await source.orderProtocol(protocol as ProtocolName);
   if (result.ok) {
     sendJson(res, 200, { ok: true, detail: result.detail });
     return;

@@ -15,7 +15,10 @@ export interface StatusResponse {
   id: NodeId;
   name: string;
   cluster: string;
+  /** The protocol this node runs (the cluster's, once it joined one; see `era`). */
   protocol: ProtocolName;
+  /** The protocol era (README "Switching protocols"); absent from daemons before eras. */
+  era?: ProtocolEraResponse;
   role: Role;
   term: number;
   leader: NodeRef | null;
@@ -39,6 +42,17 @@ export interface StatusResponse {
   revision: number;
   uptimeMs: number;
   version: string;
+}
+
+export interface ProtocolEraResponse {
+  /** Raised by one at every switch of the cluster; 0 until this node was part of a cluster with a leader. */
+  era: number;
+  /** The protocol this node asks for (its config, or an operator's order); a switch starts once most members ask for one. */
+  requested: ProtocolName;
+  /** A switch this node holds (announced by the leader, or acknowledged): to which protocol, how many members hold it, of how many, and how many it needs. */
+  switch: { to: ProtocolName; holding: number; known: number; needed: number } | null;
+  /** A switch ordered on this node (`conclave protocol switch`) and not yet carried out. */
+  ordered: ProtocolName | null;
 }
 
 export interface RaftStatusResponse {
@@ -334,6 +348,11 @@ export interface ControlSource {
   kv(request: KvRequest): Promise<KvAnswer>;
   /** Every change the store applies on this node, in revision order; returns the unsubscribe function. */
   subscribeKv(listener: (events: KvEvent[]) => void): () => void;
+  /**
+   * `POST /v1/protocol/switch`: orders the cluster to run `protocol`; resolves once this node runs
+   * it, or with the reason it does not yet. Absent: the daemon cannot switch (501).
+   */
+  orderProtocol?(protocol: ProtocolName): Promise<CommandResult>;
   /** The Raft view for GET /v1/raft; null when this node does not run Raft (409 `not-raft`). */
   raft(): RaftResponse | null;
   /**

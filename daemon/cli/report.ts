@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolveApiAddress } from '../api/address.js';
 import type { ApiClient } from '../api/client.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
+import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols/types.js';
 import { formatLeaderChange, formatMembers, formatRaft, votesOf } from './format.js';
 import { sleep } from '../../client/follow.js';
 import { client, interruption, json, printLeader, processIo, reportIsLeader, reporting, reportStatus, type ApiFlags, type ReportIo } from './report-actions.js';
@@ -99,6 +100,19 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
   apiCommand(program, 'elect', 'bully: make the highest-ranked live member lead; raft: make this node lead (a hand-off from the leader, or an election now)').action((flags: ApiFlags) => reporting(flags, io, async () => {
     printCommandResult(await client(flags).elect(), flags, io);
   }));
+
+  const protocol = program.command('protocol').description('the election protocol the cluster runs, and switching it live');
+  apiCommand(protocol, 'switch', 'order the whole cluster to run PROTOCOL (bully or raft): the leader switches every member at once')
+    .argument('<protocol>', `one of ${PROTOCOL_NAMES.join(', ')}`, (value: string) => {
+      if (!PROTOCOL_NAMES.some((p) => p === value)) throw new InvalidArgumentError(`expected one of ${PROTOCOL_NAMES.join(', ')}`);
+      return value as ProtocolName;
+    })
+    .addHelpText('after', '\nAsked of any node: the leader announces the switch, waits until most members acknowledge it, and\n' +
+      'every member changes together; fencing tokens continue above the old protocol\'s. Answers once this\n' +
+      'node runs PROTOCOL; without a leader the order stands and is carried out once one is elected.')
+    .action((name: ProtocolName, flags: ApiFlags) => reporting(flags, io, async () => {
+      printCommandResult(await client(flags).switchProtocol(name), flags, io);
+    }));
 
   apiCommand(program, 'forget', 'drop a dead or departed member from the cluster size for good (it counts again if it comes back)')
     .argument('<node>', 'node id or name')

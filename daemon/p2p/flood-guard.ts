@@ -83,11 +83,17 @@ interface PeerState {
 }
 
 export class FloodGuard {
-  private readonly limits: PeerLimits;
+  private limits: PeerLimits;
   private readonly peers = new Map<string, PeerState>();
 
   constructor(limits: PeerLimits = DEFAULT_PEER_LIMITS) {
     this.limits = limits;
+  }
+
+  /** New limits (a live protocol switch): each peer's frame bucket starts afresh at the new rate; strikes and refusals stay. */
+  setLimits(limits: PeerLimits): void {
+    this.limits = limits;
+    for (const state of this.peers.values()) state.frames = null;
   }
 
   /** Takes a token for one direct frame; false: drop it unparsed (`rate-limited`), then strike. */

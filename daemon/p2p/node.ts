@@ -17,6 +17,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols/types.js';
 import { PeerChannel } from './channel.js';
 import {
   DIAL_TIMEOUT_MS,
@@ -49,7 +50,10 @@ type Handler<A extends unknown[]> = (...args: A) => void;
 export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const log = init.logger;
   const membershipProtocol = membershipProtocolId(init.cluster);
-  const protocolId = directProtocolId(init.cluster, init.protocol);
+  // Each election protocol has its own stream (a frame is read by the codec of the stream's
+  // protocol); a node listens on every one, so a live switch loses no message of the new protocol.
+  let activeProtocol: ProtocolName = init.protocol;
+  const protocolIds = Object.fromEntries(PROTOCOL_NAMES.map((p) => [p, directProtocolId(init.cluster, p)])) as Record<ProtocolName, string>;
   // Discovery reports arrive before libp2p is returned; they wait here until the dialer exists.
   let onDiscovered: (info: PeerInfo) => void = () => undefined;
   let mdnsService: MdnsQuerier | null = null;
@@ -114,10 +118,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     outboundStreamResets: 0,
   };
   const gossipHandlers: Handler<[string, unknown]>[] = [];
-  const messageHandlers: Handler<[string, unknown]>[] = [];
+  const messageHandlers: Handler<[string, unknown, ProtocolName]>[] = [];
   const rejectHandlers: Handler<[string, FrameRejectReason]>[] = [];
   const peerHandlers: Handler<[string, 'connected' | 'disconnected']>[] = [];
-  const channels = new Map<string, PeerChannel>();
+  /** Election streams of the active protocol (a switch closes them and opens the new protocol's). */
+  let channels = new Map<string, PeerChannel>();
   /** Membership streams, one per peer of this cluster (it speaks membershipProtocol), with its listen addresses. */
   const beatChannels = new Map<string, PeerChannel>();
   const clusterPeers = new Map<string, string[]>();
@@ -181,7 +186,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   onDiscovered = (info) => dialer.discovered(info.id.toString(), info.multiaddrs.map(String));
   libp2p.addEventListener('peer:discovery', (evt) => onDiscovered(evt.detail));
 
-  const channelTo = (peer: string, protocol = protocolId, map = channels): PeerChannel => {
+  const channelTo = (peer: string, protocol = protocolIds[activeProtocol], map = channels): PeerChannel => {
     let channel = map.get(peer);
     if (!channel) {
       const remote = peerIdFromString(peer);
@@ -322,16 +327,18 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     },
     onReject: (from, reason) => dropInbound(from, asGossipReject(reason)),
   });
-  // The election stream, with members running this node's protocol.
-  await handleFrames(protocolId, {
-    maxFrameBytes: init.maxFrameBytes,
-    admit: (from) => guard.admitFrame(from, nowMs()),
-    onFrame: (from, message) => {
-      stats.framesReceived++;
-      emit(messageHandlers, from, message);
-    },
-    onReject: dropInbound,
-  });
+  // The election streams, one per protocol: members running either reach this node.
+  for (const protocol of PROTOCOL_NAMES) {
+    await handleFrames(protocolIds[protocol], {
+      maxFrameBytes: init.maxFrameBytes,
+      admit: (from) => guard.admitFrame(from, nowMs()),
+      onFrame: (from, message) => {
+        stats.framesReceived++;
+        emit(messageHandlers, from, message, protocol);
+      },
+      onReject: dropInbound,
+    });
+  }
 
   try {
     await libp2p.start();
@@ -350,7 +357,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       }, init.mdns.intervalMs)
     : null;
   dialer.addBootstrap(init.bootstrap.map((addr) => ({ addr, peer: multiaddr(addr).getPeerId() })));
-  log.debug({ peerId: selfId, addrs: libp2p.getMultiaddrs().map(String), membershipProtocol, protocolId }, 'p2p node started');
+  log.debug({ peerId: selfId, addrs: libp2p.getMultiaddrs().map(String), membershipProtocol, protocolId: protocolIds[activeProtocol] }, 'p2p node started');
 
   // One stream per member, opened on connect: see PeerChannel.warm. A channel lives as long as
   // the connection (closed on disconnect), so each connection is warmed once.
@@ -371,8 +378,20 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       stats.gossipBytesSent += data.byteLength * clusterPeers.size;
     },
     onGossip: (handler) => void gossipHandlers.push(handler),
-    send(to, message) {
+    setProtocol(protocol) {
+      if (protocol === activeProtocol) return;
+      activeProtocol = protocol;
+      if (init.peerLimitsFor) guard.setLimits(init.peerLimitsFor(protocol));
+      // The old protocol's streams end; each member gets one of the new protocol (warmChannel).
+      const old = channels;
+      channels = new Map();
+      for (const channel of old.values()) channel.close();
+      for (const id of memberIds) warmChannel(id);
+    },
+    send(to, message, protocol = init.protocol) {
       if (stopping) return;
+      // A message the old machine queued before a switch: its stream is gone, and its protocol's receivers too.
+      if (protocol !== activeProtocol) return;
       let payload: Uint8Array | null;
       try {
         payload = encodeFrame(message);

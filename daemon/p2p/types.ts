@@ -31,6 +31,8 @@ export interface P2PNodeInit {
   maxFrameBytes: number;
   /** Per-peer rate and size limits; DEFAULT_PEER_LIMITS (flood-guard.ts) when absent. */
   peerLimits?: PeerLimits;
+  /** The limits for a protocol a live switch moves to (absent: peerLimits stay). */
+  peerLimitsFor?: (protocol: ProtocolName) => PeerLimits;
   logger: P2PLogger;
 }
 
@@ -89,9 +91,13 @@ export interface P2PNode {
    */
   onGossip(handler: (from: string, message: unknown) => void): void;
   /** One JSON frame on the long-lived stream to `to`; non-blocking, ordered per peer. */
-  send(to: string, message: unknown): void;
+  /** A message of `protocol`'s election (default: the node's protocol at start), on that protocol's stream. */
+  send(to: string, message: unknown, protocol?: ProtocolName): void;
   /** Parsed JSON; validating its shape is the caller's job. */
-  onMessage(handler: (from: string, message: unknown) => void): void;
+  /** An election message, with the protocol of the stream it came on. */
+  onMessage(handler: (from: string, message: unknown, protocol: ProtocolName) => void): void;
+  /** The protocol whose stream each member gets as soon as it connects (after a live switch, the new one). */
+  setProtocol(protocol: ProtocolName): void;
   /** An inbound frame or gossip message was dropped; counted and logged by the caller (this node logs none). */
   onReject(handler: (from: string, reason: FrameRejectReason) => void): void;
   /** `connected` on the first connection to a peer, `disconnected` when its last one closes. */

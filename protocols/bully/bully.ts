@@ -21,10 +21,10 @@
  * through the port it declares (context.ts).
  */
 import { MAX_EPOCH_JUMP } from '../bounds.js';
-import type { Election, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
+import type { Election, ElectionImage, ElectionInput, ElectionMember, ElectionStatus } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import { StallClock } from '../stall.js';
-import { NO_CARRY_OVER, type CarryOver } from '../carry-over.js';
+import { bullyCarryOver, NO_CARRY_OVER, type CarryOver } from '../carry-over.js';
 import type { Rng } from '../rng.js';
 import type { ElectionSummary, NodeId, Role } from '../types.js';
 import { Candidate } from './candidate.js';
@@ -100,11 +100,26 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     this.stall = new StallClock(init.config.leaseMs, init.nowMs);
     this.durable = new Durable(this, withCarryOver(init.persisted ?? INITIAL_BULLY_STATE, init.carryOver ?? NO_CARRY_OVER));
     this.follower = new Follower(this, init.carryOver?.holdMs ?? 0);
+    const carry = init.carryOver ?? NO_CARRY_OVER;
+    this.carriedLeadUntilMs = carry.leaseTo === init.selfId && carry.holdMs > 0 ? init.nowMs + carry.holdMs : -Infinity;
     this.candidate = new Candidate(this);
     this.leader = new Leader(this);
     this.commands = new Commands(this);
     this.handoff = new HandOff(this);
     this.current = this.follower;
+  }
+
+  /**
+   * Until then, this node led under the protocol the cluster just switched from (../carry-over.ts):
+   * the members hold their promise for it, so it claims at once, as soon as a majority runs Bully,
+   * and the leader stays leader across a live switch (host/switch.ts).
+   */
+  private carriedLeadUntilMs: number;
+
+  private claimAsCarriedLeader(): void {
+    if (this.nowMs >= this.carriedLeadUntilMs || this.role !== 'follower' || this.leader.current || !this.durable.majorityAlive()) return;
+    this.carriedLeadUntilMs = -Infinity;
+    this.candidate.startElection('protocol-switch', true, 'takeover');
   }
 
   // ---- Election interface ----
@@ -175,6 +190,15 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     return { role: this.role, term: named?.epoch ?? fencingToken, leader: named?.id ?? null, fencingToken };
   }
 
+  carryOver(): CarryOver {
+    const carry = bullyCarryOver(this.durable.state, this.config.leaseMs);
+    return this.leader.current ? { ...carry, leaseTo: this.selfId } : carry;
+  }
+
+  durableImage(): ElectionImage {
+    return { persisted: { ...this.durable.state, members: [...this.durable.state.members] }, log: { snapshot: null, entries: [] } };
+  }
+
   status(nowMs: number): ElectionStatus {
     const l = this.leader.current;
     const expiresAtMs = l ? this.leader.leaseExpiresAtMs(l) : -Infinity;
@@ -210,6 +234,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     }
     this.durable.noteGossipedEpochs();
     this.durable.checkBootstrap();
+    this.claimAsCarriedLeader();
     this.follower.onMembers();
     if (this.leader.current) {
       if (this.leader.checkLease()) this.leader.renewToNewcomers(wasAlive);
@@ -401,5 +426,7 @@ function withCarryOver(state: BullyPersisted, carry: CarryOver): BullyPersisted 
     acceptedLeader: acceptedEpoch > state.acceptedEpoch ? null : state.acceptedLeader,
     highestEpochSeen: Math.max(state.highestEpochSeen, acceptedEpoch),
     leaseTo: carry.leaseTo ?? state.leaseTo,
+    // A cluster with a leader under the other protocol was seen whole already.
+    bootstrapped: state.bootstrapped || carry.tokenFloor > 0,
   };
 }

@@ -10,7 +10,7 @@ import type { Heartbeat, Member, MembershipEffect, MembershipInput } from '../me
 import type { ElectionSummary } from '../types.js';
 import { createBully } from '../bully/index.js';
 import { DEFAULT_BULLY_CONFIG } from '../bully/config.js';
-import { createMembership } from '../membership/index.js';
+import { createMembership, protocolMeta } from '../membership/index.js';
 import { MEMBERSHIP_PRESETS } from '../membership/presets.js';
 import { createRng } from '../rng.js';
 import { BOOTSTRAP_WARN_AFTER_MS, COMMAND_TIMEOUT_MS, HostCore, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
@@ -81,7 +81,7 @@ class ScriptedMembership implements Membership {
 }
 
 function heartbeat(seq: number): Heartbeat {
-  return { v: 1, cluster: 'c', id: 'me', incarnation: 1, seq, leaving: false, meta: { name: 'me', addrs: [], protocol: 'bully', priority: 0, version: 't', ...FOLLOWER }, suspects: [], dead: [], left: [] };
+  return { v: 1, cluster: 'c', id: 'me', incarnation: 1, seq, leaving: false, meta: { name: 'me', addrs: [], ...protocolMeta('bully'), priority: 0, version: 't', ...FOLLOWER }, suspects: [], dead: [], left: [] };
 }
 
 function core(election: ScriptedElection | null, membership = new ScriptedMembership()): { core: HostCore; membership: ScriptedMembership } {
@@ -353,7 +353,7 @@ describe('host core: graceful stop', () => {
 
 describe('host core: a node alone', () => {
   it('with bootstrapExpect 1, a lone node leads: its election is told the view it starts with', () => {
-    const meta = { name: 'solo', addrs: [], protocol: 'bully' as const, priority: 0, version: 't', role: 'follower' as const, term: 0, leader: null, fencingToken: 0 };
+    const meta = { name: 'solo', addrs: [], ...protocolMeta('bully'), priority: 0, version: 't', role: 'follower' as const, term: 0, leader: null, fencingToken: 0 };
     const membership = createMembership({ cluster: 'c', selfId: 'solo', selfMeta: meta, initialIncarnation: 1, timings: MEMBERSHIP_PRESETS.lan, nowMs: 0 });
     const election = createBully({ selfId: 'solo', config: DEFAULT_BULLY_CONFIG, bootstrapExpect: 1, rng: createRng(1), persisted: null, nowMs: 0 });
     const c = new HostCore({ selfId: 'solo', membership, election, nowMs: 0, bootstrapExpect: 1, revisionBase: 0 });

@@ -21,12 +21,15 @@
  * here or in a machine is due), not periodically; a tick at any other time changes nothing.
  */
 import { electionMembers, type CommandResult, type Election, type ElectionEffect, type ElectionStatus, type LeadershipCommand, type RefusalReason } from '../election.js';
+import type { CarryOver } from '../carry-over.js';
+import type { ElectionImage } from '../election.js';
 import { kvRequestError, type KvAnswer, type KvRequest } from '../kv/requests.js';
 import type { KvEvent } from '../kv/types.js';
 import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEvent } from '../membership/types.js';
-import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId } from '../types.js';
+import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId, type ProtocolName } from '../types.js';
 import type { MemberView, NodeEvent, NodeRef } from './events.js';
+import { nextSwitchStep, switchProgress, type EraState, type SwitchStep } from './switch.js';
 
 /** A leader's hand-off gets this long before the node leaves anyway (a SIGTERM must end in ~2 s). */
 export const SHUTDOWN_HANDOFF_MAX_MS = 700;
@@ -43,8 +46,12 @@ export type HostInput =
   | { type: 'tick'; nowMs: number; lagMs: number }
   /** A heartbeat from gossip, already decoded and validated; `from` is the authenticated sender. */
   | { type: 'heartbeat'; nowMs: number; from: NodeId; heartbeat: Heartbeat }
-  /** A protocol message, already validated by the election's codec. */
-  | { type: 'message'; nowMs: number; from: NodeId; message: unknown }
+  /**
+   * A protocol message, already validated by the codec of `protocol` (the protocol of the stream
+   * it came on; absent: the running one). A message of a protocol this node no longer (or not
+   * yet) runs is dropped: a switch is under way.
+   */
+  | { type: 'message'; nowMs: number; from: NodeId; message: unknown; protocol?: ProtocolName }
   /** The last connection to a peer closed: a hint for membership. */
   | { type: 'connection-closed'; nowMs: number; peer: NodeId }
   /** A leadership command; answered by a `command-result` output with the same id. */
@@ -53,6 +60,13 @@ export type HostInput =
   | { type: 'kv'; nowMs: number; id: number; request: KvRequest }
   /** Graceful stop: hand off (bounded), announce the leave, then output `stopped`. */
   | { type: 'shutdown'; nowMs: number }
+  /** This node now asks for `protocol` (its config changed: a start or a reload). */
+  | { type: 'request-protocol'; nowMs: number; protocol: ProtocolName }
+  /**
+   * `conclave protocol switch`: the operator orders the cluster to run `protocol`. Answered by a
+   * `command-result` with the same id once this node runs it, or `timeout`.
+   */
+  | { type: 'order-protocol'; nowMs: number; id: number; protocol: ProtocolName }
   /** The persist output with this id is on disk. */
   | { type: 'persisted'; nowMs: number; id: number };
 
@@ -61,7 +75,25 @@ export interface NodeBatch {
   /** Membership's incarnation after a refutation. */
   incarnation?: number;
   election?: DurableBatch;
+  /** Which protocol's machine `election` belongs to (each protocol's state is kept apart). */
+  electionProtocol?: ProtocolName;
+  /** The node's protocol era (host/switch.ts), written before anything of the protocol it names. */
+  era?: EraRecord;
 }
+
+/** What a node keeps of its protocol era across restarts. */
+export interface EraRecord {
+  era: number;
+  protocol: ProtocolName;
+  requested: ProtocolName;
+}
+
+/**
+ * Builds the machine of `protocol` for a live switch (host/switch.ts): from `image` when a
+ * machine of that protocol ran earlier in this process, else from what the disk held at start,
+ * bound by what the protocol it replaces obliges it to (`carryOver`).
+ */
+export type ElectionFactory = (protocol: ProtocolName, carryOver: CarryOver, image: ElectionImage | null, nowMs: number) => Election<unknown, unknown>;
 
 /** Why an inbound input was dropped: counted and logged by the host. */
 export type RefusedReason = RefusalReason | 'impossible-incarnation' | 'no-election';
@@ -70,7 +102,8 @@ export type HostOutput =
   /** Write this, then acknowledge it with a `persisted` input carrying the same id. */
   | { type: 'persist'; id: number; batch: NodeBatch }
   | { type: 'publish'; heartbeat: Heartbeat }
-  | { type: 'send'; to: NodeId; message: unknown }
+  /** A message of `protocol`'s machine: it goes on that protocol's stream. */
+  | { type: 'send'; to: NodeId; message: unknown; protocol: ProtocolName }
   | { type: 'event'; event: NodeEvent }
   /** The reported election summary changed (after the events that describe the change). */
   | { type: 'summary'; from: ElectionSummary; to: ElectionSummary }
@@ -98,6 +131,13 @@ export interface HostCoreInit {
   bootstrapExpect: number;
   /** First value of the leader revision (the daemon passes wall-clock ms, so a restart never repeats one). */
   revisionBase: number;
+  /**
+   * The node's protocol era as stored, and the protocol it asks for (host/switch.ts); the
+   * election runs the era's protocol. Absent: era 0, asking for the election's protocol.
+   */
+  era?: { era: number; requested: ProtocolName };
+  /** Builds machines for a live switch; absent (and for a machine without carryOver): this node never switches. */
+  factory?: ElectionFactory;
 }
 
 /** running → handing-off (a leader hands over, bounded) → leaving (announcements) → left (`stopped` queued) → stopped. */
@@ -110,9 +150,31 @@ interface PendingCommand {
   answered: boolean;
 }
 
+/** What `conclave status` shows of the protocol: the cluster's (this node's) era and any switch under way. */
+export interface ProtocolStatus {
+  running: ProtocolName;
+  era: number;
+  requested: ProtocolName;
+  /** A switch this node holds: to which protocol, and how many members hold it of how many needed. */
+  switch: { to: ProtocolName; holding: number; known: number; needed: number } | null;
+  /** A switch an operator ordered here, not yet carried out. */
+  ordered: ProtocolName | null;
+}
+
+/** Steps of the switch logic one input may take (adopt, then acknowledge, …); more would be a loop. */
+const MAX_SWITCH_STEPS = 4;
+
 export class HostCore {
   private readonly membership: Membership;
-  private readonly election: Election<unknown, unknown> | null;
+  private election: Election<unknown, unknown> | null;
+  private readonly factory: ElectionFactory | null;
+  private readonly eraState: EraState;
+  /** Machines switched out in this process, by protocol: what a switch back starts from. */
+  private readonly retired = new Map<ProtocolName, ElectionImage>();
+  /** `order-protocol` inputs waiting for this node to run their protocol: id → protocol and deadline. */
+  private readonly pendingOrders = new Map<number, { protocol: ProtocolName; deadlineMs: number }>();
+  /** Orders carried out whose answer waits for the era write. */
+  private readonly orderResults = new Set<number>();
   private readonly startedAtMs: number;
   private nowMs: number;
   /** Outputs waiting for the acknowledgement of the persist they follow (persistId). */
@@ -145,6 +207,9 @@ export class HostCore {
   constructor(init: HostCoreInit) {
     this.membership = init.membership;
     this.election = init.election;
+    this.factory = init.factory ?? null;
+    const protocol = init.election?.protocol ?? 'bully';
+    this.eraState = { era: init.era?.era ?? 0, protocol, requested: init.era?.requested ?? protocol, switchTo: null, order: null };
     this.startedAtMs = init.nowMs;
     this.nowMs = init.nowMs;
     this.selfIdValue = init.selfId;
@@ -157,6 +222,23 @@ export class HostCore {
     // The election learns the membership view on every change, but a node alone sees no change:
     // it is told the view it starts with (its effects leave with the first input's outputs).
     this.election?.step({ type: 'members', nowMs: init.nowMs, members: electionMembers(this.membership.members()) });
+    if (this.election && this.factory) this.membership.step({ type: 'update-self', nowMs: init.nowMs, meta: this.eraMeta() });
+  }
+
+  /** The protocol fields this node gossips (membership/types.ts MemberMeta). */
+  private eraMeta(): Pick<EraState, 'era' | 'requested' | 'switchTo' | 'order'> & { protocol: ProtocolName } {
+    const e = this.eraState;
+    return { protocol: e.protocol, era: e.era, requested: e.requested, switchTo: e.switchTo, order: e.order };
+  }
+
+  /** The protocol this node runs now. */
+  get runningProtocol(): ProtocolName {
+    return this.eraState.protocol;
+  }
+
+  protocolStatus(): ProtocolStatus {
+    const e = this.eraState;
+    return { running: e.protocol, era: e.era, requested: e.requested, switch: switchProgress(e, this.membership.members()), ordered: e.order };
   }
 
   private readonly selfIdValue: NodeId;
@@ -244,6 +326,9 @@ export class HostCore {
       lastSeenMs: member.self ? 0 : Math.max(0, Math.round(nowMs - member.lastHeardMs)),
       self: member.self,
       protocol: member.protocol,
+      era: member.era,
+      requested: member.requested,
+      switchTo: member.switchTo,
       role: member.role,
       term: member.term,
       leader: member.leader,
@@ -264,6 +349,7 @@ export class HostCore {
     if (this.election) at = Math.min(at, this.election.deadline());
     for (const p of this.pending.values()) if (!p.answered) at = Math.min(at, p.deadlineMs);
     for (const deadlineMs of this.pendingKv.values()) at = Math.min(at, deadlineMs);
+    for (const o of this.pendingOrders.values()) at = Math.min(at, o.deadlineMs);
     return at;
   }
 
@@ -279,6 +365,7 @@ export class HostCore {
       } else {
         this.apply(input);
         this.pump();
+        this.followEra();
       }
       const out = this.out;
       this.out = [];
@@ -295,6 +382,7 @@ export class HostCore {
         this.membership.step({ type: 'tick', nowMs, localLagMs: input.lagMs });
         this.election?.step({ type: 'tick', nowMs });
         this.expireCommands(nowMs);
+        this.expireOrders(nowMs);
         if (this.stage === 'handing-off' && nowMs >= this.handoffDeadlineMs) this.leave();
         if (nowMs >= this.nextBootstrapWarnMs) this.checkBootstrap(nowMs);
         return;
@@ -303,8 +391,15 @@ export class HostCore {
         return;
       case 'message':
         if (!this.election) this.emit('election', { type: 'refused', from: input.from, reason: 'no-election', detail: 'this node runs no election protocol' });
-        else this.election.step({ type: 'message', nowMs, from: input.from, message: input.message });
+        else if (input.protocol === undefined || input.protocol === this.election.protocol) this.election.step({ type: 'message', nowMs, from: input.from, message: input.message });
         return;
+      case 'request-protocol':
+        if (input.protocol === this.eraState.requested) return;
+        this.eraState.requested = input.protocol;
+        this.persistEra();
+        return;
+      case 'order-protocol':
+        return this.order(input.id, input.protocol);
       case 'connection-closed':
         this.membership.step({ type: 'connection-closed', nowMs, peer: input.peer });
         return;
@@ -361,7 +456,11 @@ export class HostCore {
   private persist(source: 'membership' | 'election', batch: NodeBatch): void {
     const id = this.nextPersistId++;
     this.lastPersistOf[source] = id;
-    if (source === 'election') this.electionPersists.push({ id, count: ++this.electionPersistCount });
+    if (source === 'election') {
+      this.electionPersists.push({ id, count: ++this.electionPersistCount });
+      // Tagged where machines can change (a factory): each protocol's state is kept apart.
+      if (this.election && this.factory) batch.electionProtocol = this.election.protocol;
+    }
     // Handed out at once: the disk may write it together with earlier ones (group commit).
     this.out.push({ type: 'persist', id, batch });
   }
@@ -384,6 +483,10 @@ export class HostCore {
     if (output.type === 'stopped') this.stage = 'stopped';
     // Answered already (timed out): the machine's late answer is dropped.
     if (output.type === 'kv-answer' && !this.pendingKv.delete(output.id)) return;
+    if (output.type === 'command-result' && this.orderResults.delete(output.id)) {
+      this.out.push(output);
+      return;
+    }
     if (output.type === 'command-result') {
       const pending = this.pending.get(output.id);
       if (!pending) return; // answered already (timed out)
@@ -463,8 +566,8 @@ export class HostCore {
         return;
       case 'send':
         // A parallel send needs none of the writes before it (ElectionEffect): it leaves now.
-        if (effect.parallel) this.deliver({ type: 'send', to: effect.to, message: effect.message });
-        else this.emit('election', { type: 'send', to: effect.to, message: effect.message });
+        if (effect.parallel) this.deliver({ type: 'send', to: effect.to, message: effect.message, protocol: this.election!.protocol });
+        else this.emit('election', { type: 'send', to: effect.to, message: effect.message, protocol: this.election!.protocol });
         return;
       case 'election-started':
         this.emit('election', { type: 'event', event: { type: 'election-started', term: effect.term, reason: effect.reason } });
@@ -569,6 +672,147 @@ export class HostCore {
     this.pendingKv.clear();
     // Delivered like any output, so it follows the last leave heartbeat it was waiting for.
     this.emit('both', { type: 'stopped' });
+  }
+
+  // ---- protocol eras (switch.ts) ----
+
+  /** Whether this node can switch machines at all (a factory, and a machine that says what it obliges). */
+  private get switchable(): boolean {
+    return this.factory !== null && this.election?.carryOver !== undefined && this.election.durableImage !== undefined;
+  }
+
+  /** Takes the steps switch.ts asks for after an input, until there are none. */
+  private followEra(): void {
+    if (this.stage !== 'running' || !this.switchable) return;
+    for (let i = 0; i < MAX_SWITCH_STEPS; i++) {
+      const now = this.summary(this.nowMs);
+      const members = this.membership.membersView?.() ?? this.membership.members();
+      const step = nextSwitchStep(this.eraState, now.role === 'leader', now.leader, members);
+      if (step === null) return;
+      this.takeSwitchStep(step);
+      this.pump();
+    }
+  }
+
+  private takeSwitchStep(step: SwitchStep): void {
+    const e = this.eraState;
+    switch (step.kind) {
+      case 'adopt':
+        // A node that was part of a cluster takes its decision as its own request too, so that
+        // an unchanged config does not ask to switch back; a fresh node keeps asking for its own.
+        if (e.era > 0) e.requested = step.protocol;
+        return this.enterEra(step.era, step.protocol, 'adopted');
+      case 'settle':
+        return this.enterEra(1, e.protocol, 'agreed');
+      case 'announce':
+        e.switchTo = step.protocol;
+        this.emit('both', { type: 'event', event: { type: 'protocol-switch-started', to: step.protocol, era: e.era + 1, why: step.why } });
+        return this.gossipEra();
+      case 'acknowledge':
+        e.switchTo = step.protocol;
+        return this.gossipEra();
+      case 'commit':
+        e.requested = step.protocol;
+        return this.enterEra(e.era + 1, step.protocol, 'agreed');
+    }
+  }
+
+  /** Runs `protocol` in `era`: the era is written first, then a new machine takes over if the protocol changes. */
+  private enterEra(era: number, protocol: ProtocolName, how: 'agreed' | 'adopted'): void {
+    const e = this.eraState;
+    const from = e.protocol;
+    e.era = era;
+    e.protocol = protocol;
+    e.switchTo = null;
+    // An order stands until the cluster runs what it asked for (an era change alone, say a settle, does not carry it out).
+    if (e.order === protocol) e.order = null;
+    this.persistEra();
+    if (protocol !== from) this.replaceMachine(from, protocol, how);
+    this.gossipEra();
+    for (const [id, o] of this.pendingOrders) {
+      if (o.protocol !== protocol) continue;
+      this.pendingOrders.delete(id);
+      // Held like the rest: answered once the era is on disk.
+      this.orderResults.add(id);
+      this.emit('both', { type: 'command-result', id, result: { ok: true, detail: `the cluster switched to ${protocol} (era ${era})` } });
+    }
+  }
+
+  /**
+   * The live switch at this node: the old machine stops (what it promised and the highest token
+   * it saw carry over, ../carry-over.ts), and a machine of `to` starts under that. Nothing the
+   * new one says leaves before the era record is on disk (persistEra just queued it); what the
+   * old one had not reported yet is never reported.
+   */
+  private replaceMachine(from: ProtocolName, to: ProtocolName, how: 'agreed' | 'adopted'): void {
+    const old = this.election!;
+    const carry = old.carryOver!(this.nowMs);
+    this.retired.set(from, old.durableImage!());
+    const next = this.factory!(to, carry, this.retired.get(to) ?? null, this.nowMs);
+    this.election = next;
+    // The old machine's writes still complete in order, but it learns nothing more of them.
+    this.electionPersists.length = 0;
+    this.electionPersistCount = 0;
+    // A change of the old machine's summary not yet released is dropped: it no longer runs.
+    const kept = this.held.filter((h) => h.output.type !== 'summary');
+    this.held.length = 0;
+    this.held.push(...kept);
+    this.machineSummary = { ...this.reported };
+    for (const [id, p] of this.pending) {
+      this.pending.delete(id);
+      if (!p.answered) this.out.push({ type: 'command-result', id, result: { ok: false, code: 'protocol-switched', message: `the cluster switched from ${from} to ${to} meanwhile; ask again` } });
+    }
+    for (const id of this.pendingKv.keys()) this.out.push({ type: 'kv-answer', id, answer: kvRequestError('timeout', `the cluster switched from ${from} to ${to}; a write may still be applied`) });
+    this.pendingKv.clear();
+    this.emit('both', { type: 'event', event: { type: 'protocol-switched', from, to, era: this.eraState.era, how, tokenFloor: carry.tokenFloor, carriedLeader: this.nodeRef(carry.leaseTo) } });
+    next.step({ type: 'members', nowMs: this.nowMs, members: electionMembers(this.membership.members()) });
+  }
+
+  private persistEra(): void {
+    const e = this.eraState;
+    const id = this.nextPersistId++;
+    // Everything after it, of either machine, waits for it.
+    this.lastPersistOf.membership = id;
+    this.lastPersistOf.election = id;
+    this.out.push({ type: 'persist', id, batch: { era: { era: e.era, protocol: e.protocol, requested: e.requested } } });
+  }
+
+  private gossipEra(): void {
+    this.membership.step({ type: 'update-self', nowMs: this.nowMs, meta: this.eraMeta() });
+  }
+
+  /** An operator's order: this node asks for `protocol` and says it was ordered, so the leader switches the cluster. */
+  private order(id: number, protocol: ProtocolName): void {
+    const e = this.eraState;
+    if (!this.election || this.stage !== 'running') {
+      this.out.push({ type: 'command-result', id, result: this.election ? shuttingDown() : noElection() });
+      return;
+    }
+    if (!this.switchable) {
+      this.out.push({ type: 'command-result', id, result: { ok: false, code: 'unsupported', message: 'this node cannot switch protocols live' } });
+      return;
+    }
+    if (e.protocol === protocol) {
+      this.out.push({ type: 'command-result', id, result: { ok: true, detail: `the cluster already runs ${protocol} (era ${e.era})` } });
+      return;
+    }
+    e.order = protocol;
+    if (e.requested !== protocol) {
+      e.requested = protocol;
+      this.persistEra();
+    }
+    this.gossipEra();
+    this.pendingOrders.set(id, { protocol, deadlineMs: this.nowMs + this.commandTimeoutMs() });
+  }
+
+  private expireOrders(nowMs: number): void {
+    for (const [id, o] of this.pendingOrders) {
+      if (nowMs < o.deadlineMs) continue;
+      this.pendingOrders.delete(id);
+      const leader = this.summary(nowMs).leader;
+      const why = leader === null ? 'no leader is known to carry it out' : 'the leader has not switched the cluster yet';
+      this.out.push({ type: 'command-result', id, result: { ok: false, code: 'timeout', message: `ordered, but ${why} within ${this.commandTimeoutMs()} ms; the order stands (conclave status shows the switch)` } });
+    }
   }
 
   private checkBootstrap(nowMs: number): void {

@@ -22,7 +22,13 @@ export interface MemberView {
   /** ms since last heard first-hand; 0 for self. */
   lastSeenMs: number;
   self: boolean;
+  /** The protocol it runs. */
   protocol: ProtocolName;
+  /** Its protocol era and the protocol it asks for (host/switch.ts); absent from a daemon before eras. */
+  era?: number;
+  requested?: ProtocolName;
+  /** The switch it holds (announced or acknowledged), or null; absent from a daemon before eras. */
+  switchTo?: ProtocolName | null;
   role: Role;
   term: number;
   /** The id this member follows, or null. */
@@ -54,7 +60,15 @@ export type NodeEvent =
   /** Raft: a snapshot was taken here, sent to `peer`, or installed from `peer` (the leader). */
   | { type: 'raft-snapshot'; action: SnapshotAction; index: number; term: number; peer: NodeRef | null }
   /** Raft: this leader sent a heartbeat round `lateMs` after it was due (at least one interval late). */
-  | { type: 'heartbeat-late'; lateMs: number };
+  | { type: 'heartbeat-late'; lateMs: number }
+  /** This leader announced a switch of the cluster to `to` (era + 1): asked for by most members, or ordered. */
+  | { type: 'protocol-switch-started'; to: ProtocolName; era: number; why: 'requested' | 'ordered' }
+  /**
+   * This node now runs `to` in `era`: it committed the switch as leader (`agreed`) or followed a
+   * member already there (`adopted`). Its first token under `to` is above `tokenFloor`; it keeps
+   * the old protocol's promise to `carriedLeader` (itself, if it led) for a while.
+   */
+  | { type: 'protocol-switched'; from: ProtocolName; to: ProtocolName; era: number; how: 'agreed' | 'adopted'; tokenFloor: number; carriedLeader: NodeRef | null };
 
 export type NodeEventType = NodeEvent['type'];
 
@@ -81,4 +95,6 @@ export const NODE_EVENT_TYPES: readonly NodeEventType[] = [
   'configuration-changed',
   'raft-snapshot',
   'heartbeat-late',
+  'protocol-switch-started',
+  'protocol-switched',
 ];

@@ -27,6 +27,11 @@ const memberMeta = z.object({
   name: z.string().min(1).max(MAX_NAME_CHARS),
   addrs: z.array(z.string().max(MAX_ADDR_CHARS)).max(MAX_ADDRS),
   protocol: z.enum(PROTOCOL_NAMES),
+  // Absent from peers of a version before protocol eras: filled in below.
+  era: counter.optional(),
+  requested: z.enum(PROTOCOL_NAMES).optional(),
+  switchTo: z.enum(PROTOCOL_NAMES).nullable().optional(),
+  order: z.enum(PROTOCOL_NAMES).nullable().optional(),
   priority: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   version: z.string().max(MAX_VERSION_CHARS),
   role: z.enum(ROLES),
@@ -51,7 +56,11 @@ const heartbeatSchema = z.object({
 export const heartbeatCodec: Codec<Heartbeat> = {
   parse(value) {
     const result = heartbeatSchema.safeParse(value);
-    if (result.success) return { ok: true, value: result.data satisfies Heartbeat };
+    if (result.success) {
+      const { meta } = result.data;
+      const filled = { ...meta, era: meta.era ?? 0, requested: meta.requested ?? meta.protocol, switchTo: meta.switchTo ?? null, order: meta.order ?? null };
+      return { ok: true, value: { ...result.data, meta: filled } satisfies Heartbeat };
+    }
     const issue = result.error.issues[0];
     const path = issue?.path.length ? issue.path.join('.') : '(root)';
     return { ok: false, reason: `${path}: ${issue?.message ?? 'invalid heartbeat'}` };

@@ -15,3 +15,4 @@ export { MEMBERSHIP_PRESET_NAMES, MEMBERSHIP_PRESETS } from './presets.js';
 export type { MembershipPresetName } from './presets.js';
 export * from './formulas.js';
 export type * from './types.js';
+export { protocolMeta } from './types.js';

@@ -6,7 +6,7 @@
  */
 import type { NodeId } from '../types.js';
 import { createMembership, type Membership } from './membership.js';
-import type { Heartbeat, MemberMeta, MembershipEffect, MembershipEvent, MembershipTimings } from './types.js';
+import { protocolMeta, type Heartbeat, type MemberMeta, type MembershipEffect, type MembershipEvent, type MembershipTimings } from './types.js';
 
 export const CLUSTER = 'test';
 
@@ -14,7 +14,7 @@ export function meta(name: string, overrides: Partial<MemberMeta> = {}): MemberM
   return {
     name,
     addrs: [`/ip4/127.0.0.1/tcp/4${name.length}00`],
-    protocol: 'bully',
+    ...protocolMeta('bully'),
     priority: 0,
     version: '0.1.0',
     role: 'follower',

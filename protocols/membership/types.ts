@@ -5,10 +5,30 @@ export interface MemberMeta extends ElectionSummary {
   name: string;
   /** Multiaddrs the node listens on, as strings. */
   addrs: string[];
+  /** The election protocol this node runs now (the cluster's, once it has joined one). */
   protocol: ProtocolName;
+  /**
+   * The protocol era this node is in (protocols/host/switch.ts): 0 until it has been part of a
+   * cluster with a leader, then raised by one at every agreed switch. Absent from older peers: 0.
+   */
+  era: number;
+  /** The protocol this node asks the cluster to run (its config, or `conclave protocol switch`). */
+  requested: ProtocolName;
+  /**
+   * This node holds the cluster's decision to switch to this protocol at era + 1: the leader's
+   * announcement, or a member's acknowledgement of it. Null: no switch under way here.
+   */
+  switchTo: ProtocolName | null;
+  /** An operator ordered a switch to this protocol on this node (`conclave protocol switch`), in this era. */
+  order: ProtocolName | null;
   priority: number;
   /** Software version of the daemon. */
   version: string;
+}
+
+/** The protocol fields of a node's meta for one that runs and asks for `protocol` in `era`, with no switch under way. */
+export function protocolMeta(protocol: ProtocolName, era = 0): Pick<MemberMeta, 'protocol' | 'era' | 'requested' | 'switchTo' | 'order'> {
+  return { protocol, era, requested: protocol, switchTo: null, order: null };
 }
 
 /** One member as a node currently sees it. */

@@ -38,3 +38,17 @@ export function bootstrapSet(selfId: NodeId, expect: number, members: readonly E
   if (ids.length < majorityOf(live.size)) return null;
   return ids;
 }
+
+/**
+ * The set the leader of a cluster that just switched to Raft campaigns for (its log empty, the
+ * promises of the previous protocol held for it everywhere, ../carry-over.ts): every alive raft
+ * member, once they are more than half of every live member and none gossips a token of Raft's
+ * own (no Raft configuration exists among them). Only that one node forms it while the promises
+ * hold, and the others grant no one else meanwhile, so one term has one winner here too.
+ */
+export function switchBootstrapSet(selfId: NodeId, members: readonly ElectionMember[]): NodeId[] | null {
+  const ids = aliveRaftMembers(selfId, members);
+  if (members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
+  const live = new Set([selfId, ...members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.id)]);
+  return ids.length >= majorityOf(live.size) ? ids : null;
+}

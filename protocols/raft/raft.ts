@@ -15,13 +15,13 @@
  * only once they know that record committed, and no longer than the lease it told them of.
  */
 import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
-import type { Election, ElectionInput, ElectionLogCounters, ElectionLogStatus, ElectionMember, ElectionStatus, StepDownReason } from '../election.js';
+import type { Election, ElectionImage, ElectionInput, ElectionLogCounters, ElectionLogStatus, ElectionMember, ElectionStatus, StepDownReason } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
-import { NO_CARRY_OVER, type CarryOver } from '../carry-over.js';
+import { NO_CARRY_OVER, raftCarryOver, type CarryOver } from '../carry-over.js';
 import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
-import { aliveRaftMembers, bootstrapSet } from './bootstrap.js';
+import { aliveRaftMembers, bootstrapSet, switchBootstrapSet } from './bootstrap.js';
 import { Commands } from './commands.js';
 import type { KvSnapshotData } from '../kv/types.js';
 import { KvService } from './kv.js';
@@ -120,6 +120,15 @@ export class Raft implements RaftElection {
   private electionDueMs: number;
   /** Leader stickiness: (pre-)votes are refused before this, unless for a transfer. */
   private voteHoldUntilMs: number;
+  /**
+   * The leader another protocol promised its support to here, honoured until carriedUntilMs
+   * (../carry-over.ts): the only node this one votes for meanwhile. When it is this node (it led
+   * when the cluster switched to Raft), it campaigns as soon as a majority runs Raft, so the
+   * leader stays leader across a live switch (host/switch.ts).
+   */
+  private readonly carriedLeader: NodeId | null;
+  private readonly carriedUntilMs: number;
+  private carriedCampaigned = false;
   /** How long this follower may name `leaderId` (the lease the leader last told it of). */
   private namedUntilMs = -Infinity;
   /** After membership reported the leader gone: when the pre-vote starts. */
@@ -164,6 +173,8 @@ export class Raft implements RaftElection {
     const restarted = init.persisted !== null || this.log.lastIndex() > 0;
     const holdMs = Math.max(restarted ? this.config.electionTimeoutMs : 0, carry.leaseTo !== null ? carry.holdMs : 0);
     this.voteHoldUntilMs = holdMs > 0 ? init.nowMs + holdMs : -Infinity;
+    this.carriedLeader = carry.holdMs > 0 ? carry.leaseTo : null;
+    this.carriedUntilMs = this.carriedLeader !== null ? init.nowMs + carry.holdMs : -Infinity;
     this.electionDueMs = this.randomElectionDue();
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
@@ -250,6 +261,17 @@ export class Raft implements RaftElection {
     }
     if (this.role !== 'follower') return { role: 'candidate', term, leader: null, fencingToken };
     return { role: 'follower', term, leader: this.namedLeader(nowMs), fencingToken };
+  }
+
+  carryOver(): CarryOver {
+    const term = this.log.lastLeaderTerm();
+    const leader = term > 0 ? (this.log.leaderRecord(term)?.leader ?? null) : null;
+    const carry = raftCarryOver(this.hard, leader !== null ? { term, leader } : null, this.config.electionTimeoutMs);
+    return this.role === 'leader' ? { ...carry, leaseTo: this.selfId } : carry;
+  }
+
+  durableImage(): ElectionImage {
+    return { persisted: { ...this.hard }, log: { snapshot: this.log.snapshot(), entries: this.log.slice(this.log.snapshotIndex() + 1, Infinity) } };
   }
 
   status(nowMs: number): ElectionStatus {
@@ -339,6 +361,7 @@ export class Raft implements RaftElection {
     this.members = members;
     // The first bootstrap attempt goes at once: nobody leads, nobody can have acknowledged anyone.
     if (this.hard.term === 0 && this.role === 'follower' && this.bootstrapSet()) this.campaign('real', 'bootstrap');
+    this.campaignAsCarriedLeader();
     if (this.role === 'leader') {
       this.sessions.revokeOfGoneNodes();
       return this.leader.onMembers();
@@ -381,7 +404,8 @@ export class Raft implements RaftElection {
     const refusal = this.refusal(from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
     if (m.term > this.hard.term) {
-      if (m.type === 'VOTE' && !m.transfer && this.inLease()) return; // §4.2.3 stickiness: a live leader's follower ignores it
+      // §4.2.3 stickiness: a live leader's follower ignores it (but a carried promise is kept to its leader).
+      if (m.type === 'VOTE' && !m.transfer && this.inLease() && !this.votesForCarried(from)) return;
       const futureTerm = (m.type === 'VOTE' && m.preVote) || (m.type === 'VOTE_RESPONSE' && m.preVote && m.granted);
       if (!futureTerm) this.becomeFollower(m.term, m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' ? from : null);
     } else if (m.term < this.hard.term) {
@@ -451,6 +475,25 @@ export class Raft implements RaftElection {
   private termCeiling(): number {
     const gossiped = this.members.filter((x) => x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect')).map((x) => x.term);
     return Math.min(MAX_COUNTER, Math.max(this.hard.term, clusterEpoch(gossiped)) + MAX_EPOCH_JUMP);
+  }
+
+  /** Another protocol's promise to `from` still holds here, and no Raft leader is known yet: it may have our vote. */
+  private votesForCarried(from: NodeId): boolean {
+    return from === this.carriedLeader && this.nowMs < this.carriedUntilMs && this.role !== 'leader' && this.leaderId === null;
+  }
+
+  /**
+   * The leader the cluster had under its previous protocol campaigns at once, as soon as most of
+   * its voters run Raft (they vote for no one else meanwhile): the leader stays leader.
+   */
+  private campaignAsCarriedLeader(): void {
+    if (this.carriedCampaigned || this.carriedLeader !== this.selfId || this.nowMs >= this.carriedUntilMs) return;
+    if (this.role !== 'follower' || this.leaderId !== null || !this.mayCampaign()) return;
+    const voters = this.campaignVoters();
+    const running = new Set(aliveRaftMembers(this.selfId, this.members));
+    if (voters.filter((id) => running.has(id)).length < majorityOf(voters.length)) return;
+    this.carriedCampaigned = true;
+    this.campaign('real', 'protocol-switch');
   }
 
   /** Within T of hearing the live leader (or leading): (pre-)votes are refused (thesis §4.2.3, §9.6). */
@@ -675,6 +718,8 @@ export class Raft implements RaftElection {
   /** This node's bootstrap set, or null when it is no bootstrap candidate (bootstrap.ts). */
   bootstrapSet(): NodeId[] | null {
     if (this.log.lastIndex() !== 0 || this.log.snapshot() !== null) return null;
+    // While another protocol's promise holds, only its leader forms the first configuration.
+    if (this.nowMs < this.carriedUntilMs) return this.carriedLeader === this.selfId ? switchBootstrapSet(this.selfId, this.members) : null;
     return bootstrapSet(this.selfId, this.bootstrapExpect, this.members);
   }
 

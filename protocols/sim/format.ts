@@ -22,6 +22,10 @@ export function formatRecord(record: StepRecord): string {
           return `${record.node} refuted inc=${e.incarnation} by ${e.by}`;
         case 'protocol-mismatch':
           return `${record.node} protocol-mismatch ${e.id} ${e.protocol}`;
+        case 'protocol-switch-started':
+          return `${record.node} protocol-switch-started to=${e.to} era=${e.era} (${e.why})`;
+        case 'protocol-switched':
+          return `${record.node} protocol-switched ${e.from} -> ${e.to} era=${e.era} (${e.how}) floor=${e.tokenFloor}`;
         default:
           return `${record.node} ${e.type} ${e.id}`;
       }

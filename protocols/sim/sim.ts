@@ -1,7 +1,7 @@
 import type { KvAnswer, KvRequest } from '../kv/requests.js';
 import type { KvEvent } from '../kv/types.js';
 import type { Codec } from '../types.js';
-import type { Heartbeat } from '../membership/types.js';
+import { protocolMeta, type Heartbeat } from '../membership/types.js';
 import { createRng, type Rng } from '../rng.js';
 import { OBSERVER_SUMMARY, type NodeId } from '../types.js';
 import { boundsFor } from './bounds.js';
@@ -246,7 +246,7 @@ export class Simulation implements SimView {
       selfMeta: {
         name: id,
         addrs: [`/ip4/127.0.0.1/tcp/${7000 + node.index}`],
-        protocol: this.init.protocol.protocol,
+        ...protocolMeta(this.init.protocol.protocol),
         priority: node.priority,
         version: 'sim',
         ...summary,

@@ -18,6 +18,39 @@ after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
 });
 
+describe('switching protocols live', { timeout: 120_000 }, () => {
+  it('`conclave protocol switch` on a follower: bully → raft → bully, the leader stays leader, never two leaders, tokens only grow', async () => {
+    const cluster = await LocalCluster.start({ size: SIZE, protocol: 'bully', preset: 'lan' });
+    clusters.push(cluster);
+    const all = cluster.nodes.map((n) => n.index);
+    const first = await cluster.agreedLeader(all, 30_000);
+    const sampler = new LeadershipSampler(() => cluster.nodes.map((n) => ({ name: n.name, api: `unix:${n.socket}` })), 10);
+    const leaders: string[] = [first];
+    try {
+      for (const to of ['raft', 'bully'] as const) {
+        const follower = cluster.nodes.find((n) => n.name !== leaders.at(-1))!;
+        const answer = await cluster.client(follower.index).switchProtocol(to);
+        assert.match(answer.detail, new RegExp(`switched to ${to}`));
+        leaders.push(await cluster.agreedLeader(all, 30_000));
+        for (const i of all) {
+          const status = await cluster.client(i).status();
+          assert.equal(status.protocol, to, `n${i} runs ${to}`);
+          assert.equal(status.era?.requested, to, `n${i} asks for ${to} now: its unchanged config does not ask to switch back`);
+        }
+      }
+    } finally {
+      const report = await sampler.stop();
+      const context = `reigns ${JSON.stringify(report.reigns)}; leaders ${leaders.join(', ')}`;
+      assert.deepEqual(report.roundsWithTwoLeaders, [], `never two leaders at once; ${context}`);
+      assert.deepEqual(report.tokenRegressions.filter((r) => r.to !== 0), [], `no node's token goes back; ${context}`);
+      const terms = report.reigns.map((r) => r.term);
+      assert.deepEqual(terms, [...terms].sort((a, b) => a - b), `each reign's token above the last one's, across protocols; ${context}`);
+      console.log(`# live switch: leaders ${leaders.join(' -> ')}; reigns ${report.reigns.map((r) => `${r.leader}@${r.term}`).join(', ')}; ${report.rounds} rounds`);
+    }
+    assert.deepEqual(new Set(leaders).size, 1, `the leader stays leader across both switches (${leaders.join(', ')})`);
+  });
+});
+
 describe('switching protocols by rolling restart', { timeout: 240_000 }, () => {
   it('bully → raft → bully, one node at a time: never two leaders, tokens only grow, one leader at the end of each switch', async () => {
     const protocolOf = new Map<number, ProtocolName>();

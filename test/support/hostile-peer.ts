@@ -19,7 +19,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { Heartbeat, IncarnationRef, MemberMeta } from '../../protocols/membership/types.js';
+import { protocolMeta, type Heartbeat, type IncarnationRef, type MemberMeta } from '../../protocols/membership/types.js';
 import type { ProtocolName } from '../../protocols/types.js';
 
 export interface HostilePeerInit {
@@ -118,7 +118,7 @@ export function forgeHeartbeat(self: { cluster: string; id: string; addrs: strin
   const meta: MemberMeta = {
     name: `hostile-${self.id.slice(-6)}`,
     addrs: self.addrs,
-    protocol: 'bully',
+    ...protocolMeta('bully'),
     priority: 0,
     version: 'hostile',
     role: 'follower',
