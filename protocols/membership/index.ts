@@ -14,4 +14,5 @@ export { heartbeatCodec } from './codec.js';
 export { MEMBERSHIP_PRESET_NAMES, MEMBERSHIP_PRESETS } from './presets.js';
 export type { MembershipPresetName } from './presets.js';
 export * from './formulas.js';
+export { membershipTimingProblems, type TimingProblem } from './timings.js';
 export type * from './types.js';
