@@ -3,7 +3,7 @@ import { MEMBER_STATES } from '../../protocols/types.js';
 import { formatDuration, shortId } from '../../shared/format.js';
 import type { NodeId } from '../../protocols/types.js';
 import type { KeyRevisions, KeyValue, KvEvent } from '../../protocols/kv/types.js';
-import type { KvDeleteResponse, KvTxnRequest, KvTxnResponse, LeaderResponse, MemberResponse, NodeRef, RaftResponse, StatusResponse } from '../api/types.js';
+import type { KvDeleteResponse, KvTxnRequest, KvTxnResponse, LeaderResponse, MemberResponse, NodeRef, RaftResponse, ReloadResponse, StatusResponse } from '../api/types.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function alignTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -26,6 +26,16 @@ function leaseSuffix(leaseRemainingMs: number | null | undefined): string {
 /** `open (…)` without a pre-shared key: anyone who can reach the node and knows the cluster name can join. */
 export function formatSecurity(security: StatusResponse['security']): string {
   return security.psk ? 'pre-shared key' : 'open (no pre-shared key; run conclave init)';
+}
+
+/** `conclave reload`: what took effect, then what waits for a restart, one field a line. */
+export function formatReload(r: ReloadResponse): string {
+  if (r.unchanged) return 'nothing changed';
+  const line = (c: ReloadResponse['applied'][number]) => `  ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}${c.note ? ` (${c.note})` : ''}`;
+  return [
+    ...(r.applied.length > 0 ? ['applied:', ...r.applied.map(line)] : []),
+    ...(r.needsRestart.length > 0 ? ['needs a restart to take effect:', ...r.needsRestart.map(line)] : []),
+  ].join('\n');
 }
 
 /** The bootstrap line shows only while it holds the node back from leading. */
