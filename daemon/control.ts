@@ -2,7 +2,7 @@
 import type { ElectionLogStatus } from '../protocols/election.js';
 import type { NodeRef } from '../protocols/host/events.js';
 import { MEMBER_STATES, type MemberState, type NodeId } from '../protocols/types.js';
-import type { ControlSource, LeaderResponse, MembersResponse, RaftPeerProgressResponse, RaftResponse, StatusResponse } from './api/types.js';
+import type { ControlSource, LeaderResponse, MembersResponse, RaftPeerProgressResponse, RaftResponse, ReloadResponse, StatusResponse } from './api/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import type { Runtime } from './runtime.js';
 import { securityStatus } from './security.js';
@@ -14,9 +14,11 @@ export interface ControlInit {
   metrics: () => Promise<{ contentType: string; body: string }>;
   /** Begins the daemon's graceful stop (what SIGTERM does); `POST /v1/leave` calls it. */
   stop: (reason: string) => void;
+  /** Reloads the config (what SIGHUP does); `POST /v1/reload` calls it. */
+  reload: () => ReloadResponse;
 }
 
-export function createControlSource({ runtime, config, metrics, stop }: ControlInit): ControlSource {
+export function createControlSource({ runtime, config, metrics, stop, reload }: ControlInit): ControlSource {
   const ref = (id: NodeId): NodeRef => runtime.nodeRef(id)!;
   const leader = (): LeaderResponse => {
     const { summary, revision, status } = runtime.leadership();
@@ -104,6 +106,7 @@ export function createControlSource({ runtime, config, metrics, stop }: ControlI
       };
     },
     stop,
+    reload,
   };
 }
 

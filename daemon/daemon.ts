@@ -1,7 +1,8 @@
 /**
  * One daemon process: data dir lock, identity, libp2p node, membership, election, runtime,
  * control API, hooks; a graceful stop on SIGINT/SIGTERM or `POST /v1/leave` (hand off, leave, exit
- * within 2 s, or once the hooks that fired finish, within hooks.timeoutMs).
+ * within 2 s, or once the hooks that fired finish, within hooks.timeoutMs); a config reload on
+ * SIGHUP or `POST /v1/reload` (reload.ts).
  */
 import { EventEmitter, on } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -14,13 +15,14 @@ import { createControlSource } from './control.js';
 import type { PersistError } from './errors.js';
 import { acquireDataDirLock } from './lock.js';
 import type { LogRecord } from '../shared/log-record.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, setLogLevel, type Logger } from './log.js';
 import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
 import { followRuntime, HookRunner } from './hooks/runner.js';
 import { bindMetrics } from './observe.js';
 import { createP2PNode, peerLimitsFor, readSwarmKey, type P2PNode } from './p2p/index.js';
 import { Runtime } from './runtime.js';
+import { ConfigReloader } from './reload.js';
 import { openSwarmWarning } from './security.js';
 import { VERSION } from './version.js';
 
@@ -38,6 +40,11 @@ export interface RunOptions {
   dashboard?: DashboardOpener;
   /** `--reset-election-state`: accept an identity without election state (or the reverse) for this start. */
   resetElectionState?: boolean;
+  /**
+   * Loads the config again from the file, environment and flags this daemon started with, for
+   * `conclave reload` and SIGHUP; throws ConfigError.
+   */
+  loadConfig: () => ConclaveConfig;
 }
 
 /** Time allowed for libp2p and the API to close before the process exits anyway. */
@@ -60,6 +67,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
   let p2p: P2PNode | null = null;
   let api: ApiServer | null = null;
   let store: NodeStore | null = null;
+  let onHangup: (() => void) | null = null;
   try {
     if (lock.tookOverFromPid !== null) log.warn({ pid: lock.tookOverFromPid }, 'took over a stale data dir lock');
     const nowMs = () => performance.now();
@@ -113,11 +121,33 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     });
     // Raft's metrics too under Bully: a live switch may start Raft in this process.
     const metrics = bindMetrics(runtime, p2p, opened.store, { raft: true });
+    const hooks = new HookRunner({ hooks: config.hooks, nodeName: config.node.name, log: log.child({ component: 'hooks' }), onResult: metrics.countHookRun });
+    const reloader = new ConfigReloader({
+      config,
+      load: opts.loadConfig,
+      targets: {
+        setLogLevel: (level) => setLogLevel(log, level),
+        setHooks: (next) => hooks.setHooks(next),
+        setMembershipTimings: (timings) => runtime.setMembershipTimings(timings),
+        // A changed `protocol` is a request: the cluster's leader switches every member once most ask (README "Switching protocols").
+        requestProtocol: (protocol) => runtime.requestProtocol(protocol),
+      },
+      log: log.child({ component: 'config' }),
+    });
+    // SIGHUP has nobody to answer: what it did, or why the config was refused, is the reloader's log.
+    onHangup = () => {
+      try {
+        reloader.reload('SIGHUP');
+      } catch {
+        // Already logged; the daemon keeps running its config.
+      }
+    };
+    process.on('SIGHUP', onHangup);
     // `conclave leave` (POST /v1/leave) stops the daemon the way SIGTERM does, once its reply is sent.
     let onStopRequest: (reason: string) => void = () => undefined;
     const stopRequest = new Promise<string>((resolve) => (onStopRequest = resolve));
     api = await startApiServer({
-      source: createControlSource({ runtime, config, metrics: metrics.scrape, stop: onStopRequest }),
+      source: createControlSource({ runtime, config, metrics: metrics.scrape, stop: onStopRequest, reload: () => reloader.reload('api') }),
       tcpListen: config.api.listen,
       socketPath: join(config.dataDir, 'api.sock'),
       token: config.api.token,
@@ -132,7 +162,6 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     });
     runtime.start();
     // After start, so the start-up run (onFollower) sees the runtime's first view.
-    const hooks = new HookRunner({ hooks: config.hooks, nodeName: config.node.name, log: log.child({ component: 'hooks' }), onResult: metrics.countHookRun });
     followRuntime(runtime, hooks);
     log.info(
       { id: identity.peerId, cluster: config.cluster.name, protocol: opened.store.protocol, requested: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
@@ -160,6 +189,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     await hooks.stop();
     return 0;
   } finally {
+    if (onHangup) process.off('SIGHUP', onHangup);
     await closeQuietly(api, p2p, log);
     // Every acknowledged write is already synced; closing only releases the files.
     await store?.close().catch((err: unknown) => log.warn({ err }, 'error while closing the log store'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogRecord } from '../shared/log-record.js';
-import { createLogger } from './log.js';
+import { createLogger, setLogLevel } from './log.js';
 
 /** Waits until `file` holds `text` (the file stream writes asynchronously). */
 async function fileWith(file: string, text: string): Promise<string> {
@@ -41,3 +41,25 @@ for (const format of ['pretty', 'json'] as const) {
     }
   });
 }
+
+test('setLogLevel (conclave reload) reaches the children and grandchildren made before it, and those made after', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-log-'));
+  try {
+    const tapped: LogRecord[] = [];
+    const log = createLogger({ level: 'warn', format: 'json', file: join(dir, 'daemon.log'), node: 'alpha', tap: (record) => tapped.push(record) });
+    const runtime = log.child({ component: 'runtime' });
+    const dialer = runtime.child({ component: 'dialer' });
+    runtime.info('hidden');
+    setLogLevel(log, 'debug');
+    runtime.info('runtime info');
+    dialer.debug('dialer debug');
+    log.child({ component: 'hooks' }).debug('hooks debug');
+    setLogLevel(log, 'error');
+    runtime.warn('hidden again');
+    log.error('root error');
+    await fileWith(join(dir, 'daemon.log'), 'root error');
+    assert.deepEqual(tapped.map((r) => r.msg), ['runtime info', 'dialer debug', 'hooks debug', 'root error']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -20,10 +20,35 @@ export interface LogInit {
   tap?: (record: LogRecord) => void;
 }
 
+/** Every child (and grandchild) of each logger createLogger made, for setLogLevel. */
+const families = new WeakMap<Logger, Set<WeakRef<Logger>>>();
+/** Children are made once per component, not per request; past this many, the collected ones are swept. */
+const SWEEP_ABOVE = 256;
+
 export function createLogger(init: LogInit): Logger {
   const sink: NodeJS.WritableStream = init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr;
   const stream = init.format === 'json' ? sink : prettyStream(sink, init.file === null && process.stderr.isTTY === true);
-  return pino({ level: init.level, base: { node: init.node } }, init.tap ? tapStream(stream, init.tap) : stream);
+  const children = new Set<WeakRef<Logger>>();
+  // pino hands onChild down to every child, so grandchildren are recorded too.
+  const onChild = (child: Logger) => {
+    if (children.size >= SWEEP_ABOVE) for (const ref of children) if (ref.deref() === undefined) children.delete(ref);
+    children.add(new WeakRef(child));
+  };
+  const logger = pino({ level: init.level, base: { node: init.node }, onChild }, init.tap ? tapStream(stream, init.tap) : stream);
+  families.set(logger, children);
+  return logger;
+}
+
+/**
+ * Sets the level of a logger from createLogger and of every child it made (`conclave reload`):
+ * a pino child keeps the level it was made with when its parent's changes.
+ */
+export function setLogLevel(logger: Logger, level: LogLevel): void {
+  logger.level = level;
+  for (const ref of families.get(logger) ?? []) {
+    const child = ref.deref();
+    if (child) child.level = level;
+  }
 }
 
 function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {

@@ -138,7 +138,8 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   const metrics = bindMetrics(runtime, p2p);
   const config = loadConfig({ env: {}, flags: { name: SELF_ID, dataDir: '/nonexistent', protocol: 'bully' } });
   const stops: string[] = [];
-  const control = createControlSource({ runtime, config, metrics: metrics.scrape, stop: (reason) => stops.push(reason) });
+  // Reloads are tested on their own (reload.test.ts): here the config never changes.
+  const control = createControlSource({ runtime, config, metrics: metrics.scrape, stop: (reason) => stops.push(reason), reload: () => ({ applied: [], needsRestart: [], unchanged: true }) });
   return {
     runtime,
     control,

@@ -12,7 +12,7 @@ import { kvRequestError, type KvAnswer, type KvRequest } from '../protocols/kv/r
 import type { KvEvent } from '../protocols/kv/types.js';
 import type { Membership } from '../protocols/membership/index.js';
 import { heartbeatCodec } from '../protocols/membership/index.js';
-import type { Heartbeat, Member } from '../protocols/membership/types.js';
+import type { Heartbeat, Member, MembershipTimings } from '../protocols/membership/types.js';
 import type { Codec, ElectionSummary, NodeId, ProtocolName } from '../protocols/types.js';
 import type { ElectionStatus } from '../protocols/election.js';
 import { stampEvent } from './api/event-codec.js';
@@ -135,7 +135,6 @@ export class Runtime {
   private fatal = false;
   private lateHeartbeats = 0;
   /** `--log-level trace`: every election message in and out, and every write's time (for hand-off traces). */
-  private readonly tracing: boolean;
   private lateLoggedAtMs = -Infinity;
   readonly stats: RuntimeStats = {
     heartbeatsSent: 0,
@@ -149,7 +148,6 @@ export class Runtime {
 
   constructor(private readonly init: RuntimeInit) {
     this.startedAtMs = init.nowMs();
-    this.tracing = init.log.isLevelEnabled('trace');
     this.timers = init.timers ?? REAL_TIMERS;
     this.core = new HostCore({
       selfId: init.selfId,
@@ -257,6 +255,17 @@ export class Runtime {
       if (event === 'disconnected') this.input({ type: 'connection-closed', nowMs: this.init.nowMs(), peer });
     });
     this.input({ type: 'tick', nowMs: this.init.nowMs(), lagMs: 0 });
+  }
+
+  /** Trace lines cost a clock read and a record per message: asked each time, so a reload's log level takes effect. */
+  private get tracing(): boolean {
+    return this.init.log.isLevelEnabled('trace');
+  }
+
+  /** New membership timings (`conclave reload`), used from the next tick; membership ignores timings that cannot run. */
+  setMembershipTimings(timings: MembershipTimings): void {
+    if (this.stopping) return;
+    this.input({ type: 'membership-timings', nowMs: this.init.nowMs(), timings });
   }
 
   /** Routes a leadership command to the election machine; null when this protocol has none. */

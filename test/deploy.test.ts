@@ -43,6 +43,12 @@ describe('systemd units', () => {
     assert.match(text, /^RestartPreventExitStatus=2$/m, 'exit 2 (bad config or data dir) is not retried');
   });
 
+  it('`systemctl reload` runs `conclave reload` against the socket in the data dir the unit sets', () => {
+    const text = readFileSync(join(SYSTEMD_DIR, 'conclave.service'), 'utf8');
+    assert.match(text, /^Environment=CONCLAVE_DATA_DIR=%S\/conclave$/m);
+    assert.match(text, /^ExecReload=\S+ reload --api unix:%S\/conclave\/api\.sock$/m);
+  });
+
   it('`systemd-analyze verify` finds nothing to say about them', { skip: skipSystemd }, () => {
     // Verify runs the units' programs' existence checks: point them at a program that exists.
     const dir = mkdtempSync(join(tmpdir(), 'conclave-units-'));

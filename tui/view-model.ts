@@ -176,7 +176,7 @@ function headerLines(view: DaemonView, ui: UiState, nowMs: number, stale: Stalen
     ...dim([{ text: 'conclave ', colour: 'cyan', bold: true }]),
     stale ? staleNotice(view, nowMs, stale) : connectionSegment(view, nowMs),
     ...(ui.paused ? [{ text: ' PAUSED (p)', colour: 'yellow', bold: true } as const] : []),
-    ...dim([{ text: s ? ` · ${s.cluster} · ${s.protocol} · viewing ${s.name} (${s.role})${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null }]),
+    ...dim([{ text: s ? ` · ${s.cluster} · ${protocolLabel(s)} · viewing ${s.name} (${s.role})${where} · ${view.address}` : ` · ${view.address}${where}`, colour: null }]),
   ];
   if (!s) return [first, [{ text: 'waiting for the first snapshot…', colour: 'grey' }]];
   // Durations end where the knowledge ends: a stale view does not know the leader still reigns.
@@ -352,3 +352,12 @@ const HELP = [
   '',
   'any key closes this help',
 ];
+
+/** The protocol in the header: `raft`, then its era and a switch under way once the daemon reports them. */
+function protocolLabel(s: NonNullable<DaemonView['status']>): string {
+  const e = s.era;
+  if (!e) return s.protocol;
+  const asks = e.requested !== s.protocol ? `, asks ${e.requested}` : '';
+  const switching = e.switch ? `, switching to ${e.switch.to} ${e.switch.holding}/${e.switch.needed}` : '';
+  return `${s.protocol} era ${e.era}${asks}${switching}`;
+}

@@ -62,6 +62,18 @@ describe('API client against a server', () => {
     assert.deepEqual(source.commands.map((c) => c.kind), ['remove', 'remove']);
   });
 
+  it('reload() returns what was applied and what needs a restart; a refused config is InvalidConfigError with the issues, exit code 2', async () => {
+    assert.deepEqual(await clients.unix.reload(), source.reload());
+    source.refuseReload();
+    await assert.rejects(clients.tcp.reload(), (err: Error & { status?: number; code?: string; exitCode?: number; issues?: unknown }) => {
+      assert.equal(err.name, 'InvalidConfigError');
+      assert.deepEqual([err.status, err.code, err.exitCode], [400, 'invalid-config', 2]);
+      assert.deepEqual(err.issues, [{ path: 'log.level', message: 'expected one of trace, debug, info, warn, error, silent; got "loud"' }]);
+      assert.match(err.message, /log\.level: expected one of/);
+      return true;
+    });
+  });
+
   it('leader({waitMs, after: revision}) returns the new leader once the revision changes', async () => {
     const pending = clients.tcp.leader({ waitMs: 120_000, after: source.leader().revision });
     while (source.listeners.size === 0) await sleep(5);

@@ -4,7 +4,8 @@
  * ApiError; a reply that is not Conclave's API at all (another server on that port) becomes
  * NotConclaveApiError, which names the status and content type and never echoes the body. A
  * key-value write whose compare-and-set lost is KvCompareFailedError, an ApiError that also
- * carries the key's revisions now. /v1/events and /v1/kv/watch are read by one server-sent
+ * carries the key's revisions now; a reload refused for a malformed config is InvalidConfigError, an
+ * ApiError that also carries the problems by field path. /v1/events and /v1/kv/watch are read by one server-sent
  * events reader (streamSse).
  */
 import type { IncomingMessage, RequestOptions } from 'node:http';
@@ -13,7 +14,7 @@ import type { KeyRevisions, KvEvent, KvWatchFilter } from '../../protocols/kv/ty
 import type { ProtocolName } from '../../protocols/types.js';
 import { parseApiAddress, type ApiTarget } from './address.js';
 import { LEAVE_REMOVE_TIMEOUT_MS } from './leave.js';
-import { ApiError, ApiUnreachableError, KvCompareFailedError, NotConclaveApiError } from './errors.js';
+import { ApiError, ApiUnreachableError, InvalidConfigError, KvCompareFailedError, NotConclaveApiError } from './errors.js';
 import { exchange, ExchangeError, TimeoutError, type Reply } from './exchange.js';
 import { SseParser } from './sse.js';
 import type {
@@ -35,6 +36,7 @@ import type {
   LeaveResponse,
   MembersResponse,
   RaftResponse,
+  ReloadResponse,
   StatusResponse,
   StreamEvent,
 } from './types.js';
@@ -87,6 +89,12 @@ export interface ApiClient {
    * stops even when the removal fails. Resolves once the daemon has begun its stop.
    */
   leave(opts?: { force?: boolean }): Promise<LeaveResponse>;
+  /**
+   * Has the daemon load its config again and apply what can change live (`conclave reload`, as
+   * SIGHUP does): what it applied and what needs a restart. InvalidConfigError (exit code 2, the
+   * problems in `issues`) when the config does not load; the daemon then keeps its config.
+   */
+  reload(): Promise<ReloadResponse>;
   /*
    * The key-value store (Raft only; under Bully each is ApiError 501 `not-raft`). Keys travel in
    * `?key=`, which spells every key, `.` and `..` segments and `txn` included. Writes are answered
@@ -224,6 +232,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     healthz: () => call<{ ok: true }>('GET', '/healthz', SHAPES.healthz),
     raft: () => call<RaftResponse>('GET', '/v1/raft', SHAPES.raft),
     leave: (leaveOpts = {}) => call<LeaveResponse>('POST', '/v1/leave', SHAPES.leave, leaveOpts.force ? { force: true } : {}, LEAVE_REMOVE_TIMEOUT_MS),
+    reload: () => call<ReloadResponse>('POST', '/v1/reload', SHAPES.reload, {}),
     // async, so that encodeURIComponent's URIError rejects rather than throws.
     kvGet: async (key, readOpts = {}) =>
       call<KvGetResponse>('GET', kvPath({ key, serializable: readOpts.serializable ? 'true' : undefined }), SHAPES.kvGet, undefined, readWaitMs(readOpts)),
@@ -421,6 +430,10 @@ function readAll(res: IncomingMessage): Promise<string> {
 
 type Shape = (value: unknown) => boolean;
 
+function isConfigIssue(value: unknown): value is { path: string; message: string } {
+  return isObject(value) && typeof value.path === 'string' && typeof value.message === 'string';
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -467,6 +480,7 @@ const SHAPES = {
     typeof v.commitIndex === 'number' && typeof v.lastIndex === 'number' && (v.leader === null || isObject(v.leader)) &&
     isObject(v.configuration) && Array.isArray(v.configuration.voters) && Array.isArray(v.configuration.learners) && Array.isArray(v.peers),
   leave: (v: unknown) => isObject(v) && v.ok === true && typeof v.removed === 'boolean' && typeof v.detail === 'string',
+  reload: (v: unknown) => isObject(v) && typeof v.unchanged === 'boolean' && [v.applied, v.needsRestart].every((list) => Array.isArray(list) && list.every((c) => isObject(c) && typeof c.field === 'string')),
   kvGet: (v: unknown) => isObject(v) && typeof v.revision === 'number' && (v.kv === null || isKeyValue(v.kv)),
   kvRange: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.more === 'boolean' && Array.isArray(v.kvs) && v.kvs.every(isKeyValue),
   kvPut: (v: unknown) => isObject(v) && typeof v.revision === 'number' && typeof v.index === 'number' && (v.prevKv === null || isKeyValue(v.prevKv)),
@@ -505,6 +519,9 @@ function errorFromReply(address: string, reply: Reply): ApiError {
   if (typeof error?.code === 'string' && typeof error.message === 'string') {
     if (reply.status === 409 && error.code === 'compare-failed' && isObject(body) && (body.current === null || isRevisions(body.current))) {
       return new KvCompareFailedError(error.message, body.current, typeof body.revision === 'number' ? body.revision : null);
+    }
+    if (reply.status === 400 && error.code === 'invalid-config' && isObject(body) && Array.isArray(body.issues) && body.issues.every(isConfigIssue)) {
+      return new InvalidConfigError(error.message, body.issues);
     }
     return new ApiError(reply.status, error.code, error.message);
   }

@@ -3,6 +3,7 @@
  * on message text) and the process `exitCode` the CLI maps it to (see ../errors.ts).
  */
 import type { KeyRevisions } from '../../protocols/kv/types.js';
+import type { ConfigIssue } from '../errors.js';
 
 /** The API cannot start with this configuration (e.g. a public TCP address without a token). */
 export class ApiConfigError extends Error {
@@ -37,7 +38,8 @@ export class ApiUnreachableError extends Error {
 export class ApiError extends Error {
   // Typed as string so that NotConclaveApiError, an ApiError too, can carry its own name.
   override readonly name: string = 'ApiError';
-  readonly exitCode = 1;
+  // Typed as number so that InvalidConfigError can say 2.
+  readonly exitCode: number = 1;
   readonly status: number;
   readonly code: string;
 
@@ -64,6 +66,23 @@ export class KvCompareFailedError extends ApiError {
     super(409, 'compare-failed', message);
     this.current = current;
     this.revision = revision;
+  }
+}
+
+/**
+ * A reload found the daemon's config file (or environment, or flags) invalid (400
+ * `invalid-config`): the daemon applied nothing and keeps running its previous config. An
+ * ApiError with code `invalid-config`; `issues` are the problems by field path, as at start, and
+ * the exit code is a config error's, 2.
+ */
+export class InvalidConfigError extends ApiError {
+  override readonly name: string = 'InvalidConfigError';
+  override readonly exitCode: number = 2;
+  readonly issues: ConfigIssue[];
+
+  constructor(message: string, issues: ConfigIssue[]) {
+    super(400, 'invalid-config', message);
+    this.issues = issues;
   }
 }
 

@@ -6,7 +6,8 @@ import type { EventStreams } from './events.js';
 import { HttpError, readJsonBody, sendJson } from './http.js';
 import { MAX_LEADER_WAIT_MS, type LeaderWaits } from './leader-wait.js';
 import { decideLeave, removeSelf } from './leave.js';
-import type { ControlSource } from './types.js';
+import type { ConfigError } from '../errors.js';
+import type { ControlSource, InvalidConfigBody } from './types.js';
 
 export interface RouteContext {
   source: ControlSource;
@@ -34,6 +35,7 @@ export const ROUTES: Readonly<Record<string, Readonly<Partial<Record<string, Han
   '/v1/raft': { GET: raft },
   '/v1/leave': { POST: leave },
   '/v1/protocol/switch': { POST: switchProtocol },
+  '/v1/reload': { POST: reload },
   '/metrics': { GET: metrics },
   '/healthz': { GET: (_req, res) => sendJson(res, 200, { ok: true }) },
 };
@@ -147,6 +149,28 @@ async function leave(req: IncomingMessage, res: ServerResponse, _url: URL, { sou
   res.once('finish', stop);
   res.once('close', stop);
   sendJson(res, 200, outcome);
+}
+
+/**
+ * Loads the config again and applies what can change live, as SIGHUP does. A config that does not
+ * load is 400 `invalid-config` with every problem by field path; the daemon keeps its config.
+ */
+async function reload(req: IncomingMessage, res: ServerResponse, _url: URL, { source }: RouteContext): Promise<void> {
+  const body = await readJsonBody(req);
+  if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0)) {
+    throw new HttpError(400, 'invalid', 'the body must be empty or {}: a reload reads the config file the daemon started with');
+  }
+  try {
+    sendJson(res, 200, source.reload());
+  } catch (err) {
+    if ((err as Error).name !== 'ConfigError') throw err;
+    const { message, issues } = err as ConfigError;
+    const refused: InvalidConfigBody = {
+      error: { code: 'invalid-config', message: `reload refused, the daemon keeps running its previous configuration; ${message}` },
+      issues,
+    };
+    sendJson(res, 400, refused);
+  }
 }
 
 const COMMAND_ERROR_STATUS: Readonly<Record<string, number>> = {

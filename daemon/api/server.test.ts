@@ -581,3 +581,48 @@ describe('control API server: /v1/raft and /v1/leave', () => {
     assert.deepEqual(source.stops, []);
   });
 });
+
+describe('control API server: /v1/reload', () => {
+  let source: FakeControlSource;
+  let server: Awaited<ReturnType<typeof start>>;
+  beforeEach(async () => {
+    source = new FakeControlSource();
+    server = await start(source);
+  });
+  afterEach(async () => {
+    await server.api.close();
+    assert.deepEqual(server.errors, [], 'no unexpected errors');
+  });
+
+  it('POST /v1/reload reloads once and answers what was applied and what needs a restart', async () => {
+    const reply = await http(server.unix, '/v1/reload', { method: 'POST' });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(reply.json(), {
+      applied: [{ field: 'log.level', from: 'info', to: 'debug' }],
+      needsRestart: [{ field: 'messaging.maxFrameBytes', from: 65536, to: 131072 }],
+      unchanged: false,
+    });
+    assert.equal(source.reloads, 1);
+  });
+
+  it('a config that does not load is 400 invalid-config with every problem by field path', async () => {
+    source.refuseReload([
+      { path: 'log.level', message: 'expected one of trace, debug, info, warn, error, silent; got "loud"' },
+      { path: 'membership.suspectAfterMs', message: 'must be greater than heartbeatIntervalMs (1000)' },
+    ]);
+    const reply = await http(server.tcp, '/v1/reload', { method: 'POST', body: '{}' });
+    assert.equal(reply.status, 400);
+    assert.equal(errorCode(reply), 'invalid-config');
+    const body = reply.json() as { error: { message: string }; issues: { path: string }[] };
+    assert.deepEqual(body.issues.map((i) => i.path), ['log.level', 'membership.suspectAfterMs']);
+    assert.match(body.error.message, /keeps running its previous configuration; invalid configuration \(config file \/etc\/conclave\.yaml\):\n {2}log\.level: expected/);
+  });
+
+  it('only POST, and only an empty body: a reload takes nothing but the config file', async () => {
+    assert.equal((await http(server.tcp, '/v1/reload')).status, 405);
+    const reply = await http(server.tcp, '/v1/reload', { method: 'POST', body: '{"file":"/tmp/other.yaml"}' });
+    assert.equal(reply.status, 400);
+    assert.equal(errorCode(reply), 'invalid');
+    assert.equal(source.reloads, 0);
+  });
+});

@@ -5,7 +5,8 @@ import { createKvStore } from '../../protocols/kv/store.js';
 import type { KvEvent } from '../../protocols/kv/types.js';
 import type { NodeEvent } from '../../protocols/host/events.js';
 import { stampEvent } from './event-codec.js';
-import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, RaftResponse, StatusResponse } from './types.js';
+import { ConfigError } from '../errors.js';
+import type { ApiEvent, ControlSource, LeaderResponse, MemberResponse, MembersResponse, RaftResponse, ReloadResponse, StatusResponse } from './types.js';
 
 export const SELF_ID = '12D3KooWSelfSelfSelfSelfSelfSelfSelfSelfSelf0001';
 export const PEER_ID = '12D3KooWPeerPeerPeerPeerPeerPeerPeerPeerPeer0002';
@@ -49,6 +50,14 @@ export class FakeControlSource implements ControlSource {
   readonly stops: string[] = [];
   /** Runs on `stop`, e.g. to close the API server as the daemon would. */
   onStop: ((reason: string) => void) | null = null;
+  /** What `reload` answers, or the ConfigError it throws (a malformed config; see `refuseReload`). */
+  reloadResult: ReloadResponse | ConfigError = {
+    applied: [{ field: 'log.level', from: 'info', to: 'debug' }],
+    needsRestart: [{ field: 'messaging.maxFrameBytes', from: 65536, to: 131072 }],
+    unchanged: false,
+  };
+  /** How many times `reload` was called (POST /v1/reload). */
+  reloads = 0;
 
   status(): StatusResponse {
     if (this.failStatus) throw this.failStatus;
@@ -152,6 +161,17 @@ export class FakeControlSource implements ControlSource {
   stop(reason: string): void {
     this.stops.push(reason);
     this.onStop?.(reason);
+  }
+
+  reload(): ReloadResponse {
+    this.reloads++;
+    if (this.reloadResult instanceof ConfigError) throw this.reloadResult;
+    return structuredClone(this.reloadResult);
+  }
+
+  /** Makes `reload` refuse, as a daemon whose config file no longer loads does. */
+  refuseReload(issues = [{ path: 'log.level', message: 'expected one of trace, debug, info, warn, error, silent; got "loud"' }]): void {
+    this.reloadResult = new ConfigError(issues, 'invalid configuration (config file /etc/conclave.yaml)');
   }
 
   /**

@@ -8,6 +8,8 @@ import type { MemberView, NodeEvent, NodeRef } from '../../protocols/host/events
 import type { KvAnswer, KvRequest } from '../../protocols/kv/requests.js';
 import type { ElectionLeader } from '../../protocols/kv/election.js';
 import type { KeyValue, KeyRevisions, KvCompare, KvEvent, KvTxnOp, KvTxnOpResult } from '../../protocols/kv/types.js';
+import type { FieldChange } from '../config/reload.js';
+import type { ConfigIssue } from '../errors.js';
 
 export type { NodeRef };
 
@@ -124,6 +126,26 @@ export interface LeaveResponse {
   detail: string;
   /** Always true: the daemon stops (hand-off, leave announcement) once this reply is sent. */
   stopping: true;
+}
+
+/**
+ * `POST /v1/reload` (`conclave reload`, also SIGHUP): the daemon loaded its config again from the
+ * file, environment and flags it started with. `applied`: changed and in effect now (a `protocol`
+ * with `note: "requested"` was asked of the cluster, which switches on its own); `needsRestart`:
+ * changed, but the daemon keeps the running value until restarted. Values of secrets are
+ * `<redacted>`. A config that does not load is refused whole: 400 `invalid-config`
+ * (InvalidConfigBody), and the daemon keeps running the config it had.
+ */
+export interface ReloadResponse {
+  applied: FieldChange[];
+  needsRestart: FieldChange[];
+  /** Nothing differed from the running config. */
+  unchanged: boolean;
+}
+
+/** The body of a 400 `invalid-config`: the error, and every problem by field path, as at start. */
+export interface InvalidConfigBody extends ApiErrorBody {
+  issues: ConfigIssue[];
 }
 
 export interface BootstrapStatus {
@@ -360,4 +382,9 @@ export interface ControlSource {
    * Returns at once; `reason` is logged.
    */
   stop(reason: string): void;
+  /**
+   * Loads the config again and applies what can change live (POST /v1/reload). Throws the
+   * loader's ConfigError, having applied nothing, when the config does not load.
+   */
+  reload(): ReloadResponse;
 }

@@ -5,10 +5,8 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load.js';
-import type { ConclaveConfig } from '../config/types.js';
+import { redactSecrets } from '../config/secrets.js';
 import { addConfigFlags, readConfigFlags } from './start.js';
-
-export const REDACTED = '<redacted>';
 
 export function registerConfigCommands(program: Command): void {
   const config = program.command('config').description('check or print configuration');
@@ -31,10 +29,6 @@ export function registerConfigCommands(program: Command): void {
       const effective = redactSecrets(loadConfig({ file, flags }));
       process.stdout.write(opts.json ? `${JSON.stringify(effective, null, 2)}\n` : stringify(effective));
     });
-}
-
-export function redactSecrets(config: ConclaveConfig): ConclaveConfig {
-  return { ...config, api: { ...config.api, token: config.api.token === null ? null : REDACTED } };
 }
 
 function withoutConclaveVars(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {

@@ -3,7 +3,7 @@ import { MEMBER_STATES } from '../../protocols/types.js';
 import { formatDuration, shortId } from '../../shared/format.js';
 import type { NodeId } from '../../protocols/types.js';
 import type { KeyRevisions, KeyValue, KvEvent } from '../../protocols/kv/types.js';
-import type { KvDeleteResponse, KvTxnRequest, KvTxnResponse, LeaderResponse, MemberResponse, NodeRef, RaftResponse, StatusResponse } from '../api/types.js';
+import type { KvDeleteResponse, KvTxnRequest, KvTxnResponse, LeaderResponse, MemberResponse, NodeRef, RaftResponse, ReloadResponse, StatusResponse } from '../api/types.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function alignTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -28,6 +28,16 @@ export function formatSecurity(security: StatusResponse['security']): string {
   return security.psk ? 'pre-shared key' : 'open (no pre-shared key; run conclave init)';
 }
 
+/** `conclave reload`: what took effect, then what waits for a restart, one field a line. */
+export function formatReload(r: ReloadResponse): string {
+  if (r.unchanged) return 'nothing changed';
+  const line = (c: ReloadResponse['applied'][number]) => `  ${c.field}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}${c.note ? ` (${c.note})` : ''}`;
+  return [
+    ...(r.applied.length > 0 ? ['applied:', ...r.applied.map(line)] : []),
+    ...(r.needsRestart.length > 0 ? ['needs a restart to take effect:', ...r.needsRestart.map(line)] : []),
+  ].join('\n');
+}
+
 /** The bootstrap line shows only while it holds the node back from leading. */
 export function formatStatus(s: StatusResponse): string {
   const counts = MEMBER_STATES.map((state) => `${s.members[state]} ${state}`).join(', ');
@@ -37,6 +47,7 @@ export function formatStatus(s: StatusResponse): string {
   return [
     `node      ${s.name} (${shortId(s.id)})`,
     `cluster   ${s.cluster} (${s.protocol})`,
+    ...(s.era ? [`protocol  ${formatEra(s.protocol, s.era)}`] : []),
     ...(security ? [`security  ${formatSecurity(security)}`] : []),
     `role      ${s.role}, term ${s.term}${leaseSuffix(s.leaseRemainingMs)}`,
     `leader    ${nodeLabel(s.leader)}, fencing token ${s.fencingToken}`,
@@ -48,6 +59,15 @@ export function formatStatus(s: StatusResponse): string {
     ...(boot && !boot.complete ? [`bootstrap waiting: seen ${boot.seen} of ${boot.expect} members (never leads before ${boot.expect})`] : []),
     `uptime    ${formatDuration(s.uptimeMs)}, version ${s.version}`,
   ].join('\n');
+}
+
+/** `raft, era 2`, then what this node asks for when it differs, a switch under way, an order not yet carried out. */
+export function formatEra(running: string, e: NonNullable<StatusResponse['era']>): string {
+  const parts = [`${running}, era ${e.era}`];
+  if (e.requested !== running) parts.push(`asks for ${e.requested}`);
+  if (e.switch) parts.push(`switching to ${e.switch.to}: ${e.switch.holding} of ${e.switch.known} members hold it, ${e.switch.needed} needed`);
+  if (e.ordered) parts.push(`switch to ${e.ordered} ordered here`);
+  return parts.join('; ');
 }
 
 export const MEMBER_COLUMNS = ['NAME', 'ID', 'STATE', 'ROLE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS'] as const;
@@ -68,8 +88,12 @@ export function votesOf(status: Pick<StatusResponse, 'raft'>): ReadonlyMap<NodeI
  */
 export function formatMembers(members: readonly MemberResponse[], votes: ReadonlyMap<NodeId, Vote> | null = null): string {
   const names = new Map(members.map((m) => [m.id, m.name]));
+  // While members run or ask for different protocols (a switch under way), each one's: running, or running→requested.
+  const label = (m: MemberResponse) => (m.requested !== undefined && m.requested !== m.protocol ? `${m.protocol}→${m.requested}` : m.protocol);
+  const mixed = new Set(members.map(label)).size > 1;
   const rows = members.map((m) => [
     m.self ? `${m.name} *` : m.name,
+    ...(mixed ? [label(m)] : []),
     shortId(m.id),
     m.state,
     m.role,
@@ -79,7 +103,8 @@ export function formatMembers(members: readonly MemberResponse[], votes: Readonl
     m.self ? 'self' : formatDuration(m.lastSeenMs),
     m.addrs[0] ?? '-',
   ]);
-  return alignTable(votes ? RAFT_MEMBER_COLUMNS : MEMBER_COLUMNS, rows);
+  const columns: readonly string[] = votes ? RAFT_MEMBER_COLUMNS : MEMBER_COLUMNS;
+  return alignTable(mixed ? [columns[0]!, 'PROTOCOL', ...columns.slice(1)] : columns, rows);
 }
 
 export const RAFT_PEER_COLUMNS = ['NAME', 'VOTE', 'MATCH', 'LAG', 'LAST CONTACT', 'STATE'] as const;

@@ -132,8 +132,8 @@ describe('usage errors', () => {
 });
 
 describe('the fast path of the reporting commands', () => {
-  it('status, leader, is-leader, kv, elections and run load no libp2p, blessed, zod, config or dashboard module, and the first three not even commander', () => {
-    for (const args of [['status'], ['leader'], ['is-leader'], ['kv', 'get', 'k'], ['elections', 'show', 'jobs'], ['run', '--help']]) {
+  it('status, leader, is-leader, kv, elections, run and reload load no libp2p, blessed, zod, config or dashboard module, and the first three not even commander', () => {
+    for (const args of [['status'], ['leader'], ['is-leader'], ['kv', 'get', 'k'], ['elections', 'show', 'jobs'], ['run', '--help'], ['reload']]) {
       const record = join(work, `loads-${args[0]}.txt`);
       spawnSync(process.execPath, ['--import', join(ROOT, 'test/support/record-loads.mjs'), CLI, ...args, '--api', 'unix:/nonexistent'], {
         encoding: 'utf8',
@@ -145,7 +145,7 @@ describe('the fast path of the reporting commands', () => {
       assert.deepEqual(heavy, [], args.join(' '));
       // The plain forms of the three are answered without commander (quick.ts); `kv` and `run` need it.
       const parser = loaded.filter((url) => /\/commander\//.test(url));
-      if (args[0] === 'run' || args[0] === 'kv' || args[0] === 'elections') assert.notDeepEqual(parser, [], `${args[0]}: through commander`);
+      if (args[0] === 'run' || args[0] === 'kv' || args[0] === 'elections' || args[0] === 'reload') assert.notDeepEqual(parser, [], `${args[0]}: through commander`);
       else assert.deepEqual(parser, [], `${args[0]}: no commander`);
     }
   });

@@ -20,7 +20,7 @@ import { registerRunCommand } from './run.js';
 const DEFAULT_API = '127.0.0.1:7400';
 /** Commands registered by report.ts, kv.ts, elections.ts and run.ts: they need only the API client. */
 const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
-  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'transfer', 'resign', 'elect', 'forget', 'kv', 'elections', 'run', 'protocol',
+  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'reload', 'transfer', 'resign', 'elect', 'forget', 'kv', 'elections', 'run', 'protocol',
 ]);
 
 /** Only the light commands when argv names one; every command otherwise (help lists them all). */

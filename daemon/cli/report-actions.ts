@@ -71,15 +71,17 @@ export function reportIsLeader(flags: ApiFlags, io: ReportIo): Promise<void> {
 
 /**
  * Runs one command's work. Under --json a failure becomes one line `{"error":{code,message}}`
- * on stdout and its exit code is set here; without --json the error goes up to the caller,
- * which prints `conclave: <message>` on stderr (reportFailure).
+ * (with `issues` beside it for a config a reload refused) on stdout and its exit code is set
+ * here; without --json the error goes up to the caller, which prints `conclave: <message>` on
+ * stderr (reportFailure).
  */
 export async function reporting(flags: ApiFlags, io: ReportIo, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (err) {
     if (flags.json !== true) throw err;
-    io.out(`${JSON.stringify({ error: { code: errorCode(err), message: err instanceof Error ? err.message : String(err) } })}\n`);
+    const issues = (err as { issues?: unknown } | null)?.issues;
+    io.out(`${JSON.stringify({ error: { code: errorCode(err), message: err instanceof Error ? err.message : String(err) }, ...(Array.isArray(issues) ? { issues } : {}) })}\n`);
     io.setExitCode(exitCodeOf(err));
   }
 }

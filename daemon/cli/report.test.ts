@@ -145,6 +145,42 @@ describe('conclave reporting commands', () => {
     assert.equal((await conclave(['leave', '--api', addr, '--frobnicate'])).code, 2);
   });
 
+  it('reload lists what was applied and what needs a restart, exit 0; --json prints the reply', async () => {
+    source.reloadResult = {
+      applied: [{ field: 'log.level', from: 'info', to: 'debug' }, { field: 'protocol', from: 'bully', to: 'raft', note: 'requested' }],
+      needsRestart: [{ field: 'listen', from: ['/ip4/0.0.0.0/tcp/7401'], to: ['/ip4/0.0.0.0/tcp/7501'] }],
+      unchanged: false,
+    };
+    const text = await conclave(['reload', '--api', addr]);
+    assert.equal(text.code, 0, text.error?.message);
+    assert.equal(
+      text.out,
+      'applied:\n  log.level: "info" → "debug"\n  protocol: "bully" → "raft" (requested)\n' +
+        'needs a restart to take effect:\n  listen: ["/ip4/0.0.0.0/tcp/7401"] → ["/ip4/0.0.0.0/tcp/7501"]\n',
+    );
+    const asJson = await conclave(['reload', '--api', `unix:${api.socketPath}`, '--json']);
+    assert.deepEqual(JSON.parse(asJson.out), source.reloadResult);
+    assert.equal(source.reloads, 2);
+    source.reloadResult = { applied: [], needsRestart: [], unchanged: true };
+    assert.equal((await conclave(['reload', '--api', addr])).out, 'nothing changed\n');
+  });
+
+  it('reload of a malformed config exits 2 listing each problem by field path; --json adds the issues', async () => {
+    source.refuseReload([
+      { path: 'log.level', message: 'expected one of trace, debug, info, warn, error, silent; got "loud"' },
+      { path: 'hooks.timeoutMs', message: 'must be at least 100 ms' },
+    ]);
+    const text = await conclave(['reload', '--api', addr]);
+    assert.equal(text.code, 2);
+    assert.equal(text.error?.name, 'InvalidConfigError');
+    assert.match(text.error!.message, /keeps running its previous configuration.*\n {2}log\.level: expected one of .*\n {2}hooks\.timeoutMs: must be at least 100 ms$/s);
+    const asJson = await conclave(['reload', '--api', addr, '--json']);
+    assert.equal(asJson.code, 2);
+    const body = JSON.parse(asJson.out) as { error: { code: string }; issues: { path: string }[] };
+    assert.equal(body.error.code, 'invalid-config');
+    assert.deepEqual(body.issues.map((i) => i.path), ['log.level', 'hooks.timeoutMs']);
+  });
+
   it('leave under raft removes the node, says so, and exits 0 once the daemon stopped answering', async () => {
     source.useRaft('follower');
     source.commandResult = async () => ({ ok: true, detail: 'alpha removed at index 45' });
@@ -375,7 +411,7 @@ describe('conclave reporting commands', () => {
 describe('conclave reporting commands: failures', () => {
   it('an unreachable daemon exits 1 and the message names the address tried', async () => {
     const address = await closedAddress();
-    for (const args of [['status'], ['members'], ['leader'], ['transfer', 'x'], ['resign'], ['elect']]) {
+    for (const args of [['status'], ['members'], ['leader'], ['transfer', 'x'], ['resign'], ['elect'], ['reload']]) {
       const run = await conclave([...args, '--api', address]);
       assert.equal(run.code, 1, args.join(' '));
       assert.equal(run.error?.name, 'ApiUnreachableError');
@@ -385,7 +421,7 @@ describe('conclave reporting commands: failures', () => {
 
   it('--json prints an unreachable daemon as {"error":{"code":"unreachable"}} on stdout for every command, exit 1', async () => {
     const address = await closedAddress();
-    for (const args of [['status'], ['members'], ['leader'], ['transfer', 'x'], ['resign'], ['elect']]) {
+    for (const args of [['status'], ['members'], ['leader'], ['transfer', 'x'], ['resign'], ['elect'], ['reload']]) {
       const run = await conclave([...args, '--api', address, '--json']);
       assert.equal(run.code, 1, args.join(' '));
       assert.equal(run.error, null);

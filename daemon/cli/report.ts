@@ -1,8 +1,8 @@
 /**
  * Reporting and leadership commands: `status`, `members [--watch]`, `leader [--wait|--watch]`, `is-leader`, `raft`,
- * `transfer [NODE]`, `resign`, `elect`, `forget NODE`, `leave [--force]`. Each talks to one daemon's control API (`--api`,
+ * `transfer [NODE]`, `resign`, `elect`, `forget NODE`, `leave [--force]`, `reload`. Each talks to one daemon's control API (`--api`,
  * `$CONCLAVE_API`, default 127.0.0.1:7400). Exit codes: 0 ok, 1 runtime failure (the error
- * names the address tried) and `leader` when no leader is known, 2 usage. Under `--json` a
+ * names the address tried) and `leader` when no leader is known, 2 usage and a config `reload` refused. Under `--json` a
  * failure is `{"error":{"code","message"}}` on stdout, so `conclave status --json | jq` sees it.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -10,7 +10,7 @@ import { resolveApiAddress } from '../api/address.js';
 import type { ApiClient } from '../api/client.js';
 import type { LeaderResponse, LeaveResponse, MemberResponse, StatusResponse } from '../api/types.js';
 import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols/types.js';
-import { formatLeaderChange, formatMembers, formatRaft, votesOf } from './format.js';
+import { formatLeaderChange, formatMembers, formatRaft, formatReload, votesOf } from './format.js';
 import { sleep } from '../../client/follow.js';
 import { client, interruption, json, printLeader, processIo, reportIsLeader, reporting, reportStatus, type ApiFlags, type ReportIo } from './report-actions.js';
 
@@ -85,6 +85,16 @@ export function registerReportCommands(program: Command, io: ReportIo = processI
       'When the removal fails the daemon keeps running and this exits 1, unless --force.')
     .action((flags: ApiFlags & { force?: boolean; waitMs: number }) => reporting(flags, io, async () => {
       await leave(client(flags), flags.force === true, flags.waitMs, flags.json === true, io);
+    }));
+
+  apiCommand(program, 'reload', 'have the daemon re-read its config file and apply what can change live (as SIGHUP does)')
+    .addHelpText('after', '\nThe daemon reads the file, environment and flags it started with (flags still win over the file).\n' +
+      'Live: log.level, hooks.*, membership timings (and protocol, through a cluster switch); every other changed\n' +
+      'field is listed as needing a restart. Exit status: 0 reloaded; 2 the config is invalid (each problem listed by\n' +
+      'field path; the daemon keeps running its previous config); 1 the daemon cannot be reached.')
+    .action((flags: ApiFlags) => reporting(flags, io, async () => {
+      const reply = await client(flags).reload();
+      io.out(flags.json ? json(reply) : `${formatReload(reply)}\n`);
     }));
 
   apiCommand(program, 'transfer', 'ask the leader to hand leadership to NODE (id or name), or to the best other node')

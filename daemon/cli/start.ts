@@ -64,11 +64,13 @@ export function registerStartCommand(program: Command): void {
     )
     .action(async (opts: { tui?: boolean; resetElectionState?: boolean }, command: Command) => {
       const { file, flags } = readConfigFlags(command);
-      const config = loadConfig({ file, flags });
+      // A reload reads the same file with the same flags over it, relative to the same directory.
+      const sources = { file, flags, cwd: process.cwd() };
+      const config = loadConfig(sources);
       // Loaded here, not at the top: config and report commands need none of libp2p or blessed.
       const dashboard = opts.tui === true ? await dashboardOpener() : undefined;
       const { runDaemon } = await import('../daemon.js');
-      const code = await runDaemon(config, { dashboard, resetElectionState: opts.resetElectionState === true });
+      const code = await runDaemon(config, { dashboard, resetElectionState: opts.resetElectionState === true, loadConfig: () => loadConfig(sources) });
       // The daemon has handed off, left, closed and flushed its log: libp2p's leftover timers
       // must not hold the exit (the documented bound is 2 s after SIGTERM).
       process.exit(code);

@@ -2,6 +2,7 @@
  * Checks across fields of the effective config, after all layers are merged: each names the
  * field to change and why the combination cannot work.
  */
+import { membershipTimingProblems } from '../../protocols/membership/timings.js';
 import type { ConfigIssue } from '../errors.js';
 import { isLoopbackHost, parseHostPort } from './addresses.js';
 import { NODE_NAME_RE } from './schema.js';
@@ -9,19 +10,7 @@ import type { ConclaveConfig } from './types.js';
 
 export function checkConfig(config: ConclaveConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const m = config.membership;
-  if (m.suspectAfterMs <= m.heartbeatIntervalMs) {
-    issues.push({
-      path: 'membership.suspectAfterMs',
-      message: `must be greater than heartbeatIntervalMs (${m.heartbeatIntervalMs}): members would be suspected between two heartbeats`,
-    });
-  }
-  if (m.suspicionMinMs > m.suspicionMaxMs) {
-    issues.push({ path: 'membership.suspicionMinMs', message: `must not exceed suspicionMaxMs (${m.suspicionMaxMs}): confirmations only ever shorten the suspicion` });
-  }
-  if (m.forgetAfterMs < m.suspicionMaxMs) {
-    issues.push({ path: 'membership.forgetAfterMs', message: `must be at least suspicionMaxMs (${m.suspicionMaxMs}): a dead member must stay listed long enough to refute` });
-  }
+  for (const problem of membershipTimingProblems(config.membership)) issues.push({ path: `membership.${problem.field}`, message: problem.message });
   const b = config.bully;
   if (b.coordinatorTimeoutMs < b.answerTimeoutMs) {
     issues.push({ path: 'bully.coordinatorTimeoutMs', message: `must be at least answerTimeoutMs (${b.answerTimeoutMs}): the answering node runs its own election before it announces` });

@@ -133,6 +133,28 @@ describe('hook runner', () => {
     assert.equal(r.results.filter(([, result]) => result === 'skipped').length, 6);
   });
 
+  it('setHooks (conclave reload): later runs use the new commands; a queued run of a hook turned off is skipped', async () => {
+    const h = harness({});
+    const base = { onLeaderChange: null, timeoutMs: 10_000 };
+    const r = harness({ onLeader: `sleep 0.3; echo "old leader $CONCLAVE_TERM" >> ${h.file}`, onFollower: `echo "old follower" >> ${h.file}` });
+    r.runner.observe({ role: 'leader', term: 1, fencingToken: 1, leader: SELF });
+    r.runner.observe({ role: 'follower', term: 1, fencingToken: 1, leader: null });
+    // onLeader is running, onFollower waits behind it: the reload turns onFollower off.
+    r.runner.setHooks({ ...base, onLeader: `echo "new leader $CONCLAVE_TERM" >> ${h.file}`, onFollower: null });
+    await r.ended(2);
+    assert.deepEqual(r.results, [['onLeader', 'ok'], ['onFollower', 'skipped']]);
+    r.runner.observe({ role: 'leader', term: 2, fencingToken: 2, leader: SELF });
+    await r.ended(3);
+    assert.deepEqual(lines(h.file), ['old leader 1', 'new leader 2'], 'the running hook kept its command; the next run took the new one');
+
+    const none = harness({});
+    none.runner.observe(FOLLOWER);
+    none.runner.setHooks({ ...base, onLeader: `echo "added $CONCLAVE_TERM" >> ${h.file}`, onFollower: null });
+    none.runner.observe(LEADER);
+    await none.ended(1);
+    assert.deepEqual(lines(h.file).at(-1), 'added 2', 'a hook added by a reload fires at the next transition');
+  });
+
   it('stop() waits for the running and queued hooks, then takes no more transitions', async () => {
     const h = harness({});
     const r = harness({ onLeader: `sleep 0.2; echo leader >> ${h.file}`, onFollower: `echo follower >> ${h.file}` });

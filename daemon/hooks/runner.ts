@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { ConclaveConfig, HookCommand } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Runtime } from '../runtime.js';
-import { HOOK_NAMES, HookLane, hookEnv, HookTrigger, laneOf, OutputTail, type HookLaneName, type HookName, type HookResult, type HookRun, type LeadershipView } from './policy.js';
+import { HookLane, hookEnv, HookTrigger, laneOf, OutputTail, type HookLaneName, type HookName, type HookResult, type HookRun, type LeadershipView } from './policy.js';
 
 /** Output kept per run for the log: the end of a failing script's output is what explains it. */
 const OUTPUT_TAIL_BYTES = 4096;
@@ -42,19 +42,26 @@ export class HookRunner {
   private readonly running = new Set<ChildProcess>();
   private readonly idleWaiters = new Set<() => void>();
   private closed = false;
+  private hooks: ConclaveConfig['hooks'];
 
-  constructor(private readonly init: HookRunnerInit) {}
+  constructor(private readonly init: HookRunnerInit) {
+    this.hooks = init.hooks;
+  }
 
-  /** Whether any hook is configured; without one the runner does nothing at all. */
-  get enabled(): boolean {
-    return HOOK_NAMES.some((hook) => this.init.hooks[hook] !== null);
+  /**
+   * New hook commands and timeout (`conclave reload`), for every run that starts from now on: a
+   * queued run of a hook now null is skipped; a running one keeps its command and timeout. A hook
+   * configured now fires at the next transition, not for the state the node is already in.
+   */
+  setHooks(hooks: ConclaveConfig['hooks']): void {
+    this.hooks = { ...hooks };
   }
 
   /** Feeds this node's current leadership view; fires what it calls for. Never blocks. */
   observe(view: LeadershipView): void {
     if (this.closed) return;
     for (const run of this.trigger.observe(view)) {
-      if (this.init.hooks[run.hook] === null) continue;
+      if (this.hooks[run.hook] === null) continue;
       const lane = this.laneFor(run.hook);
       const step = lane.enqueue(run);
       for (const skipped of step.skipped) this.skipped(skipped);
@@ -68,7 +75,7 @@ export class HookRunner {
    * the service manager). By default as long as one run may take, so a hook that a hand-off
    * fired (onFollower on the old leader) gets to finish. Safe to call twice.
    */
-  async stop(maxWaitMs = this.init.hooks.timeoutMs + KILL_GRACE_MS + PIPE_CLOSE_WAIT_MS): Promise<void> {
+  async stop(maxWaitMs = this.hooks.timeoutMs + KILL_GRACE_MS + PIPE_CLOSE_WAIT_MS): Promise<void> {
     this.closed = true;
     if (this.idle) return;
     let timer: NodeJS.Timeout | undefined;
@@ -93,14 +100,19 @@ export class HookRunner {
     return lane;
   }
 
-  private skipped(run: HookRun): void {
-    this.init.log.debug({ hook: run.hook, term: run.view.term }, `hook ${run.hook} skipped: a later transition made it moot before it started`);
+  private skipped(run: HookRun, why = 'a later transition made it moot before it started'): void {
+    this.init.log.debug({ hook: run.hook, term: run.view.term }, `hook ${run.hook} skipped: ${why}`);
     this.init.onResult?.(run.hook, 'skipped', null);
   }
 
   private start(lane: HookLane, run: HookRun): void {
-    const { hooks, log } = this.init;
-    const command = hooks[run.hook] as HookCommand;
+    const { log } = this.init;
+    const hooks = this.hooks;
+    const command: HookCommand | null = hooks[run.hook];
+    if (command === null) {
+      this.skipped(run, 'a reload turned it off while it waited');
+      return this.next(lane);
+    }
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     const fields = { hook: run.hook, term: run.view.term, fencingToken: run.view.fencingToken, leader: run.view.leader?.name ?? null };
     const startedMs = performance.now();
@@ -198,10 +210,10 @@ export function leadershipView(runtime: Runtime): LeadershipView {
  * Feeds the runner from a runtime: the current view now (the start-up runs), then again after
  * every batch of events that touches leadership. The view is read a microtask later, once the
  * runtime has carried out the whole batch (a role change and its leader change arrive together),
- * so the runner never steps the runtime from inside its own event loop. Returns the unsubscribe.
+ * so the runner never steps the runtime from inside its own event loop. Followed even with no
+ * hook configured, so one a reload adds fires at the next transition. Returns the unsubscribe.
  */
 export function followRuntime(runtime: Runtime, runner: HookRunner): () => void {
-  if (!runner.enabled) return () => undefined;
   runner.observe(leadershipView(runtime));
   let scheduled = false;
   return runtime.subscribe((event) => {

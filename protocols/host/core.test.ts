@@ -314,6 +314,16 @@ describe('host core: pump, commands, deadlines', () => {
     election.next = 900;
     assert.equal(c.deadline(), 500);
   });
+
+  it('new membership timings (a config reload) go to membership as they are, and only there', () => {
+    const election = new ScriptedElection();
+    const { core: c, membership } = core(election);
+    const timings = { heartbeatIntervalMs: 500, suspectAfterMs: 1500, suspicionMinMs: 500, suspicionMaxMs: 1000, forgetAfterMs: 5000, maxHealthMultiplier: 2 };
+    const electionInputs = election.inputs.length;
+    assert.deepEqual(c.step({ type: 'membership-timings', nowMs: 7, timings }), []);
+    assert.deepEqual(membership.inputs.at(-1), { type: 'set-timings', nowMs: 7, timings });
+    assert.equal(election.inputs.length, electionInputs, 'the election is not told');
+  });
 });
 
 describe('host core: graceful stop', () => {

@@ -26,7 +26,7 @@ import type { ElectionImage } from '../election.js';
 import { kvRequestError, type KvAnswer, type KvRequest } from '../kv/requests.js';
 import type { KvEvent } from '../kv/types.js';
 import type { Membership } from '../membership/membership.js';
-import type { Heartbeat, Member, MembershipEvent } from '../membership/types.js';
+import type { Heartbeat, Member, MembershipEvent, MembershipTimings } from '../membership/types.js';
 import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId, type ProtocolName } from '../types.js';
 import type { MemberView, NodeEvent, NodeRef } from './events.js';
 import { nextSwitchStep, switchProgress, type EraState, type SwitchStep } from './switch.js';
@@ -68,7 +68,9 @@ export type HostInput =
    */
   | { type: 'order-protocol'; nowMs: number; id: number; protocol: ProtocolName }
   /** The persist output with this id is on disk. */
-  | { type: 'persisted'; nowMs: number; id: number };
+  | { type: 'persisted'; nowMs: number; id: number }
+  /** The operator changed membership's timings (`conclave reload`): used from the next tick; ignored if they cannot run. */
+  | { type: 'membership-timings'; nowMs: number; timings: MembershipTimings };
 
 /** What one persist asks the disk to hold: each machine's part, written together. */
 export interface NodeBatch {
@@ -402,6 +404,9 @@ export class HostCore {
         return this.order(input.id, input.protocol);
       case 'connection-closed':
         this.membership.step({ type: 'connection-closed', nowMs, peer: input.peer });
+        return;
+      case 'membership-timings':
+        this.membership.step({ type: 'set-timings', nowMs, timings: input.timings });
         return;
       case 'command':
         if (!this.election || this.stage !== 'running') {

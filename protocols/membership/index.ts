@@ -14,5 +14,6 @@ export { heartbeatCodec } from './codec.js';
 export { MEMBERSHIP_PRESET_NAMES, MEMBERSHIP_PRESETS } from './presets.js';
 export type { MembershipPresetName } from './presets.js';
 export * from './formulas.js';
+export { membershipTimingProblems, type TimingProblem } from './timings.js';
 export type * from './types.js';
 export { protocolMeta } from './types.js';

@@ -670,3 +670,51 @@ test('the member table is bounded: ids beyond MAX_MEMBERS are ignored, known mem
   assert.equal(a.members().length, MAX_MEMBERS + 1);
   assert.deepEqual(hear(a, 1, heartbeat('n00000', { seq: 2, meta: meta('n00000', { term: 7 }) })).map((e) => e.type), ['member-updated']);
 });
+
+/** Ticks `m` every TICK_MS from `fromMs` to `toMs`; the time of the first `member-suspect`, or undefined. */
+function suspectedAt(m: Membership, fromMs: number, toMs: number): number | undefined {
+  for (let now = fromMs; now <= toMs; now += TICK_MS) {
+    m.step({ type: 'tick', nowMs: now, localLagMs: 0 });
+    if (eventsOf(m).some((e) => e.type === 'member-suspect')) return now;
+  }
+  return undefined;
+}
+
+test('set-timings (conclave reload): a silent member is suspected after the new suspectAfterMs, not the old', () => {
+  const longer = { ...T, suspectAfterMs: 3 * T.suspectAfterMs };
+  const a = machine('a', T);
+  hear(a, 0, heartbeat('b'));
+  a.step({ type: 'set-timings', nowMs: 100, timings: longer });
+  assert.equal(a.deadline(), 0, 'the own heartbeat is still due first');
+  assert.equal(suspectedAt(a, 0, 10 * T.suspectAfterMs), longer.suspectAfterMs, 'silent since 0: suspected at the new bound');
+
+  const shorter = { ...T, suspectAfterMs: T.suspectAfterMs / 2 + T.heartbeatIntervalMs / 2 };
+  const b = machine('b', T);
+  hear(b, 0, heartbeat('x'));
+  assert.equal(suspectedAt(b, 0, 500), undefined);
+  b.step({ type: 'set-timings', nowMs: 510, timings: shorter });
+  assert.equal(suspectedAt(b, 525, 10 * T.suspectAfterMs), shorter.suspectAfterMs, 'silence already running counts against the new bound');
+});
+
+test('set-timings: a shorter heartbeat interval counts from the last heartbeat sent; timings that cannot run are ignored', () => {
+  const a = machine('a', T);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  assert.equal(publishedBy(a).length, 1);
+  assert.equal(a.deadline(), T.heartbeatIntervalMs);
+  const faster = { ...T, heartbeatIntervalMs: T.heartbeatIntervalMs / 4 };
+  a.step({ type: 'set-timings', nowMs: 10, timings: faster });
+  assert.equal(a.deadline(), faster.heartbeatIntervalMs);
+
+  const b = machine('b', T);
+  hear(b, 0, heartbeat('x'));
+  for (const broken of [
+    { ...T, suspectAfterMs: T.heartbeatIntervalMs },
+    { ...T, suspicionMinMs: T.suspicionMaxMs + 1 },
+    { ...T, forgetAfterMs: T.suspicionMaxMs - 1 },
+    { ...T, heartbeatIntervalMs: 0 },
+    { ...T, maxHealthMultiplier: Number.NaN },
+  ]) {
+    b.step({ type: 'set-timings', nowMs: 10, timings: broken });
+  }
+  assert.equal(suspectedAt(b, 25, 10 * T.suspectAfterMs), T.suspectAfterMs, 'the running timings stayed');
+});

@@ -17,6 +17,7 @@ import {
   suspicionTimeoutMs,
   type HealthPeak,
 } from './formulas.js';
+import { membershipTimingProblems } from './timings.js';
 import type {
   Heartbeat,
   IncarnationRef,
@@ -129,7 +130,7 @@ export function createMembership(init: MembershipInit): Membership {
 class MembershipMachine implements Membership {
   private readonly cluster: string;
   private readonly selfId: NodeId;
-  private readonly timings: MembershipTimings;
+  private timings: MembershipTimings;
   private readonly peers = new Map<NodeId, Peer>();
   private effects: MembershipEffect[] = [];
   private selfMeta: MemberMeta;
@@ -178,6 +179,8 @@ class MembershipMachine implements Membership {
         return this.onLeave(input.nowMs);
       case 'forget':
         return this.onForget(input.id);
+      case 'set-timings':
+        return this.onSetTimings(input.timings);
     }
   }
 
@@ -491,6 +494,19 @@ class MembershipMachine implements Membership {
     if (!peer || (peer.member.state !== 'dead' && peer.member.state !== 'left')) return;
     this.peers.delete(id);
     this.emit({ type: 'member-forgotten', id, name: peer.member.name });
+  }
+
+  /**
+   * Timers already running are measured against the new timings at the next tick: a member
+   * silent for longer than a shortened suspectAfterMs is suspected then. A shorter heartbeat
+   * interval counts from the last heartbeat sent, not from the one due under the old interval.
+   */
+  private onSetTimings(timings: MembershipTimings): void {
+    if (membershipTimingProblems(timings).length > 0) return;
+    const old = this.timings;
+    this.timings = { ...timings };
+    const shorterMs = old.heartbeatIntervalMs - timings.heartbeatIntervalMs;
+    if (shorterMs > 0 && this.selfState === 'alive') this.nextHeartbeatDueMs -= shorterMs;
   }
 
   private onLeave(nowMs: number): void {

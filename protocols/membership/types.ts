@@ -112,7 +112,12 @@ export type MembershipInput =
   /** Graceful leave: announce `left` and stop claiming liveness. */
   | { type: 'leave'; nowMs: number }
   /** An operator's `conclave forget`: drop a dead or departed member now rather than at forgetAfterMs. */
-  | { type: 'forget'; nowMs: number; id: NodeId };
+  | { type: 'forget'; nowMs: number; id: NodeId }
+  /**
+   * An operator's `conclave reload`: these timings from now on (the next tick and deadline()).
+   * Ignored when membershipTimingProblems (timings.ts) finds any, so the running ones stay.
+   */
+  | { type: 'set-timings'; nowMs: number; timings: MembershipTimings };
 
 export interface MemberRef {
   id: NodeId;

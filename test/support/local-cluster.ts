@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiClient } from '../../daemon/api/client.js';
 import type { MemberResponse, StatusResponse, StreamEvent } from '../../daemon/api/types.js';
+import type { LogLevel } from '../../daemon/config/types.js';
 import type { MembershipPresetName } from '../../protocols/membership/presets.js';
 import type { ProtocolName } from '../../protocols/types.js';
 
@@ -46,6 +47,8 @@ export interface ClusterOptions {
   bootstrapExpect?: number;
   /** Extra environment for node i (1-based), e.g. a different CONCLAVE_PSK_FILE. */
   env?: (index: number) => NodeJS.ProcessEnv;
+  /** `--log-level` of every node; default debug. Null: no flag, so the config file (`yaml`) sets it. */
+  logLevel?: LogLevel | null;
 }
 
 export interface ClusterNode {
@@ -145,7 +148,7 @@ export class LocalCluster {
       '--listen', `/ip4/${host}/tcp/${node.port}`,
       '--api', '127.0.0.1:0',
       '--log-format', 'json',
-      '--log-level', 'debug',
+      ...(this.opts.logLevel === null ? [] : ['--log-level', this.opts.logLevel ?? 'debug']),
     ];
     if (this.usesMdns) {
       args.push('--config', this.configFile());
@@ -158,8 +161,13 @@ export class LocalCluster {
     return args;
   }
 
+  /** The config file every node starts with (`--config`), written at each start: mDNS settings and `yaml`. */
+  get configPath(): string {
+    return join(this.workDir, 'config.yaml');
+  }
+
   private configFile(): string {
-    const path = join(this.workDir, 'config.yaml');
+    const path = this.configPath;
     const mdns = this.usesMdns ? 'discovery:\n  mdns:\n    enabled: true\n    intervalMs: 500\n' : '';
     spawnSync('sh', ['-c', 'cat > "$1"', 'sh', path], { input: mdns + (this.opts.yaml ?? '') });
     return path;
