@@ -42,6 +42,9 @@ export interface LeaderInfo {
  * (`lease-expired`), the daemon's socket refused us (`daemon-gone`), or the caller stopped
  * (`closed`).
  */
+/** Below this, a reported lease is not believed (see lease()); a healthy leader reports most of a whole lease. */
+export const MIN_USABLE_LEASE_MS = 20;
+
 export type StopReason = 'lost' | 'term-changed' | 'lease-expired' | 'daemon-gone' | 'closed';
 
 export type LeadershipEffect =
@@ -182,7 +185,10 @@ export class LeadershipTracker {
    * assume of each other (../protocols/lease.ts), as a leader shortens its members' grants.
    */
   private lease(role: Role, leaseRemainingMs: number | null, sentAtMs: number): void {
-    this.leaseDeadlineMs = role === 'leader' && leaseRemainingMs !== null && leaseRemainingMs > 0 ? sentAtMs + leaderLeaseMs(leaseRemainingMs) : Number.NEGATIVE_INFINITY;
+    // A lease about to end vouches for nothing an application could do: believing it would start
+    // a reign for a millisecond, then ask again at once (a spin, with a reign started and stopped each time).
+    const usable = leaseRemainingMs !== null && leaseRemainingMs >= MIN_USABLE_LEASE_MS;
+    this.leaseDeadlineMs = role === 'leader' && usable ? sentAtMs + leaderLeaseMs(leaseRemainingMs) : Number.NEGATIVE_INFINITY;
   }
 
   /** A new term or token is believed only with a lease of its own, from a fresh answer. */

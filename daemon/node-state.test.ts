@@ -335,4 +335,32 @@ describe('openNodeState', () => {
     assert.equal(logged[0]?.level, 'info');
     assert.match(logged[0]!.message, /ignored/);
   });
+
+  it('a node of a cluster runs the cluster\'s protocol (its era\'s), whatever its config asks: a changed config asks, an unchanged one keeps the cluster\'s choice', async () => {
+    const dir = await ranNode();
+    // The cluster switched this node to raft in era 3, as its leader asked of everyone (the node had started with bully).
+    const store = await storeOf(dir);
+    await store.append({ hardState: { era: { era: 3, protocol: 'raft', requested: 'raft' } } });
+    await store.close();
+    const unchanged = open(dir, false, 'bully');
+    const state = await unchanged.opening;
+    assert.equal(state.election.machine.protocol, 'raft', 'runs the era\'s protocol, not the config\'s');
+    assert.deepEqual(state.switching.era, { era: 3, requested: 'raft' }, 'the config did not change since the last start: the cluster\'s choice stands');
+    assert.equal(state.election.machine.summary(0).term, 42, 'above bully\'s token');
+    assert.match(unchanged.logged.at(-1)!.message, /config asks for bully, but this node's cluster runs raft \(era 3\)/);
+    // Started next with raft in its config (changed since the last start): it asks for raft.
+    assert.deepEqual((await open(dir, false, 'raft').opening).switching.era, { era: 3, requested: 'raft' });
+    // And then with bully again (changed): a new request for bully, while it still runs raft.
+    const changed = await open(dir, false, 'bully').opening;
+    assert.equal(changed.election.machine.protocol, 'raft');
+    assert.deepEqual(changed.switching.era, { era: 3, requested: 'bully' });
+  });
+
+  it('a corrupt era record is refused, naming the log store', async () => {
+    const dir = await ranNode();
+    const store = await storeOf(dir);
+    await store.append({ hardState: { era: { era: -1, protocol: 'paxos' } } });
+    await store.close();
+    await assert.rejects(open(dir).opening, (err: Error & { path?: string }) => err.name === 'DataFileError' && err.path === statePath(dir) && /protocol era/.test(err.message));
+  });
 });

@@ -487,7 +487,8 @@ export class Runtime {
         log.warn({ event: event.type, incarnation: event.incarnation, by: this.nodeRef(event.by)?.name }, 'refuted a suspicion of this node');
         return;
       case 'protocol-mismatch':
-        log.warn({ event: event.type, member: event.name, protocol: event.protocol, expected: event.expected }, 'member runs another protocol; shown, never counted in elections');
+        // Brief during a switch (members change at one gossip hop of each other); conclave status shows the era.
+        log.info({ event: event.type, member: event.name, protocol: event.protocol, expected: event.expected }, `member runs ${event.protocol}, this node ${event.expected}: a protocol switch under way, or a member of another era`);
         return;
       case 'role-changed':
         log.info({ event: event.type, from: event.from, to: event.to, term: event.term }, `role: ${event.to}`);

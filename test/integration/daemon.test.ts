@@ -106,7 +106,9 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
       assert.equal(res.status, 200);
       assert.match(String(res.headers['content-type']), /application\/json/);
       const s = JSON.parse(res.body) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(s).sort(), ['bootstrap', 'cluster', 'fencingToken', 'id', 'leader', 'leaseRemainingMs', 'members', 'name', 'protocol', 'revision', 'role', 'security', 'term', 'uptimeMs', 'version'].sort());
+      assert.deepEqual(Object.keys(s).sort(), ['bootstrap', 'cluster', 'era', 'fencingToken', 'id', 'leader', 'leaseRemainingMs', 'members', 'name', 'protocol', 'revision', 'role', 'security', 'term', 'uptimeMs', 'version'].sort());
+      // Alone, never led: era 0, asking for the protocol it runs, no switch.
+      assert.deepEqual(s.era, { era: 0, requested: 'bully', switch: null, ordered: null });
       assert.equal(typeof s.id, 'string');
       assert.equal(s.name, 'solo');
       assert.equal(s.cluster, 'apitest');
@@ -140,7 +142,8 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
     const { members } = JSON.parse(res.body) as { members: Record<string, unknown>[] };
     assert.equal(members.length, 1);
     const m = members[0]!;
-    assert.deepEqual(Object.keys(m).sort(), ['addrs', 'id', 'incarnation', 'lastSeenMs', 'leader', 'name', 'priority', 'protocol', 'role', 'self', 'state', 'term', 'version'].sort());
+    assert.deepEqual(Object.keys(m).sort(), ['addrs', 'era', 'id', 'incarnation', 'lastSeenMs', 'leader', 'name', 'priority', 'protocol', 'requested', 'role', 'self', 'state', 'switchTo', 'term', 'version'].sort());
+    assert.deepEqual([m.era, m.requested, m.switchTo], [0, 'bully', null]);
     assert.equal(m.self, true);
     assert.equal(m.state, 'alive');
     assert.equal(m.lastSeenMs, 0);
