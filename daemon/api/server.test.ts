@@ -472,7 +472,7 @@ describe('control API server: auth, start-up and shutdown', () => {
   });
 });
 
-describe('control API server: /v1/raft and /v1/leave', () => {
+describe('control API server: /v1/raft, /v1/leave and /v1/reload', () => {
   let source: FakeControlSource;
   let server: Awaited<ReturnType<typeof start>>;
   beforeEach(async () => {
@@ -580,19 +580,7 @@ describe('control API server: /v1/raft and /v1/leave', () => {
     assert.deepEqual(source.commands, []);
     assert.deepEqual(source.stops, []);
   });
-});
 
-describe('control API server: /v1/reload', () => {
-  let source: FakeControlSource;
-  let server: Awaited<ReturnType<typeof start>>;
-  beforeEach(async () => {
-    source = new FakeControlSource();
-    server = await start(source);
-  });
-  afterEach(async () => {
-    await server.api.close();
-    assert.deepEqual(server.errors, [], 'no unexpected errors');
-  });
 
   it('POST /v1/reload reloads once and answers what was applied and what needs a restart', async () => {
     const reply = await http(server.unix, '/v1/reload', { method: 'POST' });
