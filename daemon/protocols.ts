@@ -18,12 +18,8 @@ export interface ElectionState {
 
 /** The configured protocol's election state. */
 export function electionState(config: ConclaveConfig): ElectionState {
-  switch (config.protocol) {
-    case 'bully':
-      return { codec: bullyPersistedCodec as Codec<unknown>, initial: { ...INITIAL_BULLY_STATE, members: [] } };
-    case 'raft':
-      return { codec: raftPersistedCodec as Codec<unknown>, initial: { ...INITIAL_RAFT_STATE } };
-  }
+  const codec = PERSISTED_CODECS[config.protocol];
+  return { codec, initial: config.protocol === 'bully' ? { ...INITIAL_BULLY_STATE, members: [] } : { ...INITIAL_RAFT_STATE } };
 }
 
 /** Each protocol's stored election state codec (what a live switch and the node store validate). */
@@ -95,13 +91,13 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persi
         nowMs,
         carryOver,
       });
-      return { machine, messageCodec: bullyMessageCodec } as ElectionHost<unknown, unknown>;
+      return { machine, messageCodec: MESSAGE_CODECS.bully } as ElectionHost<unknown, unknown>;
     }
     case 'raft': {
       // Half a frame per snapshot chunk, and for the entries of one append, leaves room for the message around them.
       const snapshotChunkBytes = Math.floor(config.messaging.maxFrameBytes / 2);
       const machine = createRaft({ selfId, config: config.raft, bootstrapExpect: config.cluster.bootstrapExpect, rng, persisted: persisted as RaftHardState | null, log, nowMs, snapshotChunkBytes, appendBytes: snapshotChunkBytes, carryOver });
-      return { machine, messageCodec: raftMessageCodec } as ElectionHost<unknown, unknown>;
+      return { machine, messageCodec: MESSAGE_CODECS.raft } as ElectionHost<unknown, unknown>;
     }
   }
 }

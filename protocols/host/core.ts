@@ -227,10 +227,9 @@ export class HostCore {
     if (this.election && this.factory) this.membership.step({ type: 'update-self', nowMs: init.nowMs, meta: this.eraMeta() });
   }
 
-  /** The protocol fields this node gossips (membership/types.ts MemberMeta). */
-  private eraMeta(): Pick<EraState, 'era' | 'requested' | 'switchTo' | 'order'> & { protocol: ProtocolName } {
-    const e = this.eraState;
-    return { protocol: e.protocol, era: e.era, requested: e.requested, switchTo: e.switchTo, order: e.order };
+  /** The protocol fields this node gossips (membership/types.ts MemberMeta): its era state, whole. */
+  private eraMeta(): EraState {
+    return { ...this.eraState };
   }
 
   /** The protocol this node runs now. */

@@ -76,11 +76,8 @@ export function nextSwitchStep(self: EraState, leading: boolean, leader: NodeId 
   if (ahead) return { kind: 'adopt', era: ahead.era, protocol: ahead.protocol, from: ahead.id };
   if (leading) {
     if (self.era === 0) return { kind: 'settle' };
-    if (self.switchTo !== null) {
-      const holding = members.filter((m) => (m.self || (live(m) && m.era === self.era && m.switchTo === self.switchTo)) && m.state !== 'left').length;
-      const known = members.filter((m) => m.state !== 'left').length;
-      return 2 * holding > known ? { kind: 'commit', protocol: self.switchTo } : null;
-    }
+    const progress = switchProgress(self, members);
+    if (progress) return progress.holding >= progress.needed ? { kind: 'commit', protocol: progress.to } : null;
     const wanted = wantedProtocol(self, members);
     return wanted ? { kind: 'announce', protocol: wanted.protocol, why: wanted.why } : null;
   }

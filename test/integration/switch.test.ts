@@ -9,6 +9,7 @@ import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { ProtocolName } from '../../protocols/types.js';
+import type { LeadershipHistoryReport } from '../../protocols/sim/leadership-history.js';
 import { LeadershipSampler } from '../support/leadership-sampler.js';
 import { LocalCluster } from '../support/local-cluster.js';
 
@@ -18,14 +19,34 @@ after(async () => {
   await Promise.all(clusters.map((c) => c.stop()));
 });
 
+/** A bully cluster of SIZE with an agreed leader, every node sampled every `intervalMs` from then on. */
+async function sampledCluster(intervalMs: number, extraArgs?: (i: number) => string[]) {
+  const cluster = await LocalCluster.start({ size: SIZE, protocol: 'bully', preset: 'lan', ...(extraArgs ? { extraArgs } : {}) });
+  clusters.push(cluster);
+  const all = cluster.nodes.map((n) => n.index);
+  const leaders: string[] = [await cluster.agreedLeader(all, 30_000)];
+  const sampler = new LeadershipSampler(() => cluster.nodes.map((n) => ({ name: n.name, api: `unix:${n.socket}` })), intervalMs);
+  return { cluster, all, leaders, sampler };
+}
+
+/**
+ * What every switch keeps: never two leaders at a sample, no token going back (but the one gap
+ * left, issue 13 and README "Switching protocols": a node that starts Raft with an empty log
+ * reports token 0 until the first Raft leader record commits), each reign's token above the last.
+ */
+function assertSafeSwitches(report: LeadershipHistoryReport, leaders: readonly string[]): void {
+  const context = `reigns ${JSON.stringify(report.reigns)}; leaders at the end of each switch ${leaders.join(', ')}`;
+  assert.ok(report.rounds > 100, `sampled throughout (${report.rounds} rounds)`);
+  assert.deepEqual(report.roundsWithTwoLeaders, [], `never two leaders at once; ${context}`);
+  assert.deepEqual(report.tokenRegressions.filter((r) => r.to !== 0), [], `no node's token goes back but to 0 before its first Raft leader; ${context}`);
+  const terms = report.reigns.map((r) => r.term);
+  assert.deepEqual(terms, [...terms].sort((a, b) => a - b), `each reign's token above the last one's, across protocols; ${context}`);
+  assert.equal(new Set(terms).size, terms.length, context);
+}
+
 describe('switching protocols live', { timeout: 120_000 }, () => {
   it('`conclave protocol switch` on a follower: bully → raft → bully, the leader stays leader, never two leaders, tokens only grow', async () => {
-    const cluster = await LocalCluster.start({ size: SIZE, protocol: 'bully', preset: 'lan' });
-    clusters.push(cluster);
-    const all = cluster.nodes.map((n) => n.index);
-    const first = await cluster.agreedLeader(all, 30_000);
-    const sampler = new LeadershipSampler(() => cluster.nodes.map((n) => ({ name: n.name, api: `unix:${n.socket}` })), 10);
-    const leaders: string[] = [first];
+    const { cluster, all, leaders, sampler } = await sampledCluster(10);
     try {
       for (const to of ['raft', 'bully'] as const) {
         const follower = cluster.nodes.find((n) => n.name !== leaders.at(-1))!;
@@ -40,11 +61,7 @@ describe('switching protocols live', { timeout: 120_000 }, () => {
       }
     } finally {
       const report = await sampler.stop();
-      const context = `reigns ${JSON.stringify(report.reigns)}; leaders ${leaders.join(', ')}`;
-      assert.deepEqual(report.roundsWithTwoLeaders, [], `never two leaders at once; ${context}`);
-      assert.deepEqual(report.tokenRegressions.filter((r) => r.to !== 0), [], `no node's token goes back; ${context}`);
-      const terms = report.reigns.map((r) => r.term);
-      assert.deepEqual(terms, [...terms].sort((a, b) => a - b), `each reign's token above the last one's, across protocols; ${context}`);
+      assertSafeSwitches(report, leaders);
       console.log(`# live switch: leaders ${leaders.join(' -> ')}; reigns ${report.reigns.map((r) => `${r.leader}@${r.term}`).join(', ')}; ${report.rounds} rounds`);
     }
     assert.deepEqual(new Set(leaders).size, 1, `the leader stays leader across both switches (${leaders.join(', ')})`);
@@ -55,12 +72,7 @@ describe('switching protocols by rolling restart', { timeout: 240_000 }, () => {
   it('bully → raft → bully, one node at a time: never two leaders, tokens only grow, one leader at the end of each switch', async () => {
     const protocolOf = new Map<number, ProtocolName>();
     // The later --protocol wins over the cluster's.
-    const cluster = await LocalCluster.start({ size: SIZE, protocol: 'bully', preset: 'lan', extraArgs: (i) => ['--protocol', protocolOf.get(i) ?? 'bully'] });
-    clusters.push(cluster);
-    const all = cluster.nodes.map((n) => n.index);
-    const first = await cluster.agreedLeader(all, 30_000);
-    const sampler = new LeadershipSampler(() => cluster.nodes.map((n) => ({ name: n.name, api: `unix:${n.socket}` })), 25);
-    const leaders: string[] = [first];
+    const { cluster, all, leaders, sampler } = await sampledCluster(25, (i) => ['--protocol', protocolOf.get(i) ?? 'bully']);
     try {
       for (const to of ['raft', 'bully'] as const) {
         for (const i of all) {
@@ -74,16 +86,7 @@ describe('switching protocols by rolling restart', { timeout: 240_000 }, () => {
         for (const i of all) assert.equal((await cluster.client(i).status()).protocol, to, `n${i} runs ${to}`);
       }
     } finally {
-      const report = await sampler.stop();
-      const context = `reigns ${JSON.stringify(report.reigns)}; leaders at the end of each switch ${leaders.join(', ')}`;
-      assert.ok(report.rounds > 100, `sampled throughout (${report.rounds} rounds)`);
-      assert.deepEqual(report.roundsWithTwoLeaders, [], `never two leaders at once; ${context}`);
-      // The one gap left (issue 13, README "Switching protocols"): a node that starts Raft with an
-      // empty log reports token 0 until the first Raft leader record commits; nothing else goes back.
-      assert.deepEqual(report.tokenRegressions.filter((r) => r.to !== 0), [], `no node's token goes back but to 0 before its first Raft leader; ${context}`);
-      const terms = report.reigns.map((r) => r.term);
-      assert.deepEqual(terms, [...terms].sort((a, b) => a - b), `each reign's token above the last one's, across protocols; ${context}`);
-      assert.equal(new Set(terms).size, terms.length, context);
+      assertSafeSwitches(await sampler.stop(), leaders);
     }
   });
 });
