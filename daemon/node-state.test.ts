@@ -230,9 +230,10 @@ describe('openNodeState', () => {
     const { opening, logged } = open(dir, false, 'raft');
     const { election } = await opening;
     assert.equal(election?.machine.protocol, 'raft');
-    // Bully accepted epoch 42: raft's first term, so its first token, is above it (no token before its first leader record).
+    // Bully accepted epoch 42: raft's first term, so its first token, is above it; before its first leader record it reports bully's.
     assert.equal(election?.machine.summary(0).term, 42);
-    assert.equal(election?.machine.summary(0).fencingToken, 0);
+    assert.equal(election?.machine.summary(0).fencingToken, 42);
+    assert.equal(election?.machine.formed?.(), false, 'no Raft cluster formed here yet');
     assert.deepEqual(logged.map((l) => l.level), ['info']);
     assert.match(logged[0]!.message, /starts above its fencing token 42 and helps elect no one for 3000 ms/);
     // The carried promise: no vote for anyone within bully's lease (3000 ms, longer than raft's own 1000 ms restart hold).
@@ -354,6 +355,8 @@ describe('openNodeState', () => {
     const changed = await open(dir, false, 'bully').opening;
     assert.equal(changed.election.machine.protocol, 'raft');
     assert.deepEqual(changed.switching.era, { era: 3, requested: 'bully' });
+    // Started once more with the same config: the request outlives the start that read it.
+    assert.deepEqual((await open(dir, false, 'bully').opening).switching.era, { era: 3, requested: 'bully' });
   });
 
   it('a corrupt era record is refused, naming the log store', async () => {

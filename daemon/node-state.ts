@@ -21,7 +21,8 @@ import type { ConclaveConfig } from './config/types.js';
 import { ElectionStateError } from './errors.js';
 import { IDENTITY_FILE, loadOrCreateIdentity, type Identity } from './identity.js';
 import { incarnationForStart } from './incarnation.js';
-import { MEMBERSHIP_KEY, openNodeStore, RUNNING_KEY, type NodeStore } from './node-store.js';
+import { ERA_KEY, MEMBERSHIP_KEY, openNodeStore, RUNNING_KEY, type NodeStore } from './node-store.js';
+import { eraAtStart } from '../protocols/host/switch.js';
 import { carryOverFor, createElectionHost, electionFactory, electionState, MESSAGE_CODECS, PERSISTED_CODECS, RAFT_LOG_CODECS } from './protocols.js';
 import type { ElectionFactory } from '../protocols/host/core.js';
 import type { Codec, ProtocolName } from '../protocols/types.js';
@@ -88,8 +89,7 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
         `this node ran another protocol last: ${running.protocol} starts above its fencing token ${carryOver.tokenFloor} and helps elect no one for ${carryOver.holdMs} ms (its promise to the old leader)`,
       );
     }
-    // A changed config is a new request; an unchanged one keeps the request the cluster's last switch left.
-    const requested = store.era === null || store.startedWith !== config.protocol ? config.protocol : store.era.requested;
+    const { era, requested } = eraAtStart(store.era, store.startedWith, config.protocol);
     if (running.protocol !== config.protocol) {
       opts.log.warn(
         { protocol: config.protocol, running: running.protocol, era: store.era?.era ?? 0 },
@@ -97,10 +97,12 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
       );
     }
     const incarnation = incarnationForStart(store.incarnation, opts.wallMs ?? Date.now());
-    // Which protocol the config asked for, so the next start knows whether it changed.
-    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol } } });
+    // Which protocol the config asked for, so the next start knows whether it changed; and what
+    // this node asks for, which outlives the start that read a changed config.
+    const eraRecord = store.era === null ? {} : { [ERA_KEY]: { ...store.era, requested } };
+    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol }, ...eraRecord } });
     const election = createElectionHost(running, identity.peerId, persisted, store.log, opts.nowMs, carryOver);
-    const switching = { era: { era: store.era?.era ?? 0, requested }, factory: electionFactory(config, identity.peerId, store), codecs: { ...MESSAGE_CODECS } };
+    const switching = { era: { era, requested }, factory: electionFactory(config, identity.peerId, store), codecs: { ...MESSAGE_CODECS } };
     return { identity, election, switching, store, incarnation };
   } catch (err) {
     await store.close().catch(() => undefined);

@@ -1,7 +1,7 @@
 /** Which election machine a protocol name runs, with its codecs and the state it starts from. */
 import { randomInt } from 'node:crypto';
 import { bullyMessageCodec, bullyPersistedCodec, createBully, INITIAL_BULLY_STATE, type BullyPersisted } from '../protocols/bully/index.js';
-import { bullyCarryOver, combineCarryOver, NO_CARRY_OVER, raftCarryOver, type CarryOver } from '../protocols/carry-over.js';
+import { bullyCarryOver, carryOverAtStart, NO_CARRY_OVER, raftCarryOver, type CarryOver } from '../protocols/carry-over.js';
 import { createRaft, INITIAL_RAFT_STATE, raftEntryCodec, raftMessageCodec, raftPersistedCodec, raftSnapshotDataCodec, storedLeaderRecord, type RaftEntry, type RaftHardState } from '../protocols/raft/index.js';
 import { createRng } from '../protocols/rng.js';
 import type { Codec, LogEntry, NodeId, ProtocolName, Snapshot } from '../protocols/types.js';
@@ -63,7 +63,7 @@ export function carryOverFor(config: ConclaveConfig, stored: StoredElections, ow
     }
   }
   const last = stored.ranLast ?? (ownState === null && carried.size === 1 ? [...carried.keys()][0]! : null);
-  return combineCarryOver([...carried.values()], last !== null && last !== config.protocol ? (carried.get(last) ?? null) : null);
+  return carryOverAtStart(config.protocol, carried, last);
 }
 
 function parseOther<T>(path: string, name: string, codec: Codec<T>, value: unknown): T {

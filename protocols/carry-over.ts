@@ -21,7 +21,7 @@
  */
 import type { BullyPersisted } from './bully/messages.js';
 import type { RaftHardState } from './raft/durable.js';
-import type { NodeId } from './types.js';
+import type { NodeId, ProtocolName } from './types.js';
 
 export interface CarryOver {
   /** The highest fencing token (epoch or term) the other protocol held or saw here: the new one starts above it. */
@@ -30,6 +30,11 @@ export interface CarryOver {
   leaseTo: NodeId | null;
   /** How long that promise may still count on the old leader's clock: the old protocol's promise period. */
   holdMs: number;
+  /**
+   * A live switch only: until when (this node's clock) what it reads may have waited out a stall
+   * of its own (../stall.ts), so the new machine names no leader from a message read then.
+   */
+  staleUntilMs?: number;
 }
 
 export const NO_CARRY_OVER: Readonly<CarryOver> = Object.freeze({ tokenFloor: 0, leaseTo: null, holdMs: 0 });
@@ -54,4 +59,13 @@ export function raftCarryOver(hard: RaftHardState, newestRecord: { term: number;
 export function combineCarryOver(floors: readonly CarryOver[], ranLast: CarryOver | null): CarryOver {
   const tokenFloor = Math.max(0, ...floors.map((c) => c.tokenFloor));
   return ranLast ? { ...ranLast, tokenFloor } : { tokenFloor, leaseTo: null, holdMs: 0 };
+}
+
+/**
+ * What the protocols that ran on a node before oblige `running`, which starts there now (a
+ * restart, perhaps with another protocol): every one's floor, and the promise of the one that
+ * ran last when that was another protocol (a switch by restart).
+ */
+export function carryOverAtStart(running: ProtocolName, others: ReadonlyMap<ProtocolName, CarryOver>, ranLast: ProtocolName | null): CarryOver {
+  return combineCarryOver([...others.values()], ranLast !== null && ranLast !== running ? (others.get(ranLast) ?? null) : null);
 }

@@ -70,6 +70,29 @@ export class TokenHighWater {
 }
 
 /**
+ * Fencing tokens grow from reign to reign, cluster-wide and across protocols: a node that starts
+ * a reign (it reports leading a term it had not led) reports a token above that of every earlier
+ * reign, so storage that keeps the highest token it saw refuses only deposed leaders. Leases
+ * never overlap (leadersAtOnce), so reigns follow one another in time.
+ */
+export class ReignTokens {
+  private last: { node: NodeId; term: number; token: number } | null = null;
+
+  /** Records that `node` reports `report`; returns the earlier reign it does not outrank, when it starts one that does not. */
+  observe(node: NodeId, report: LeadershipReport): { node: NodeId; term: number; token: number } | null {
+    if (report.role !== 'leader') return null;
+    const last = this.last;
+    if (last !== null && last.node === node && last.term === report.term) {
+      last.token = Math.max(last.token, report.fencingToken);
+      return null;
+    }
+    if (last !== null && report.fencingToken <= last.token) return last;
+    this.last = { node, term: report.term, token: report.fencingToken };
+    return null;
+  }
+}
+
+/**
  * Bully: the fencing token is at least the epoch, so a leader's token outranks every token issued
  * in an earlier epoch. True when `report` breaks that.
  */

@@ -19,6 +19,11 @@ export interface ElectionMember {
   leader: NodeId | null;
   fencingToken: number;
   /**
+   * It belongs to a formed cluster of its protocol (Election.formed): what bootstrap rules ask
+   * before forming a new one. Absent (older peers, test members): its fencing token is not 0.
+   */
+  formed?: boolean;
+  /**
    * Suspected because its connection closed, and not heard from since: a message to it cannot
    * arrive now, so waiting for its answer only delays (kill -9 is the common case). Absent: false.
    */
@@ -211,6 +216,12 @@ export interface Election<M, P> {
   carryOver?(nowMs: number): CarryOver;
   /** Its durable state as it will be on disk once its writes so far are: what a later machine of this protocol starts from. */
   durableImage?(): ElectionImage;
+  /**
+   * Whether it belongs to a formed cluster of its protocol (Raft: it saw a leader record, so a
+   * configuration exists), gossiped so that nodes with nothing yet do not form another beside it.
+   * Absent: the host gossips whether its fencing token is not 0.
+   */
+  formed?(): boolean;
 }
 
 /** A machine's durable state: its hard state and, for a log-based machine, its log. */
@@ -233,6 +244,7 @@ export function electionMembers(members: readonly Member[]): ElectionMember[] {
     term: m.term,
     leader: m.leader,
     fencingToken: m.fencingToken,
+    ...(m.formed !== undefined ? { formed: m.formed } : {}),
     connectionLost: m.state === 'suspect' && m.suspectReason === 'connection-closed',
     stateSinceMs: m.stateSinceMs,
   }));

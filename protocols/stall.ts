@@ -24,14 +24,22 @@ const WAKE_WINDOW_MS = 20;
 export class StallClock {
   private lastTickMs: number;
   /** Until when what we read may be old (we just woke from a stall). */
-  private wokeUntilMs = -Infinity;
+  private wokeUntilMs: number;
 
   constructor(
     /** The lease (or election timeout) the periods derive from. */
     private readonly leaseMs: number,
     nowMs: number,
+    /** A machine that replaces another in a running process (a live switch) inherits its window: the process may have just woken. */
+    staleUntilMs = -Infinity,
   ) {
     this.lastTickMs = nowMs;
+    this.wokeUntilMs = staleUntilMs;
+  }
+
+  /** Until when what this node reads may be old (-Infinity: not since the last stall). */
+  staleUntil(): number {
+    return this.wokeUntilMs;
   }
 
   /** Every input, before the machine acts on it (`tick`: whether it is a tick). */

@@ -97,7 +97,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     this.view = new BullyView(init.selfId, []);
     this.viewStableSinceMs = init.nowMs;
     this.settleUntilMs = init.nowMs + init.config.settleMs;
-    this.stall = new StallClock(init.config.leaseMs, init.nowMs);
+    this.stall = new StallClock(init.config.leaseMs, init.nowMs, init.carryOver?.staleUntilMs);
     this.durable = new Durable(this, withCarryOver(init.persisted ?? INITIAL_BULLY_STATE, init.carryOver ?? NO_CARRY_OVER));
     this.follower = new Follower(this, init.carryOver?.holdMs ?? 0);
     const carry = init.carryOver ?? NO_CARRY_OVER;
@@ -191,7 +191,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
   }
 
   carryOver(): CarryOver {
-    const carry = bullyCarryOver(this.durable.state, this.config.leaseMs);
+    const carry = { ...bullyCarryOver(this.durable.state, this.config.leaseMs), staleUntilMs: this.stall.staleUntil() };
     return this.leader.current ? { ...carry, leaseTo: this.selfId } : carry;
   }
 

@@ -29,7 +29,8 @@ import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEvent, MembershipTimings } from '../membership/types.js';
 import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId, type ProtocolName } from '../types.js';
 import type { MemberView, NodeEvent, NodeRef } from './events.js';
-import { nextSwitchStep, switchProgress, type EraState, type SwitchStep } from './switch.js';
+import { nextSwitchStep, switchProgress, type EraRecord, type EraState, type SwitchStep } from './switch.js';
+export type { EraRecord } from './switch.js';
 
 /** A leader's hand-off gets this long before the node leaves anyway (a SIGTERM must end in ~2 s). */
 export const SHUTDOWN_HANDOFF_MAX_MS = 700;
@@ -83,12 +84,6 @@ export interface NodeBatch {
   era?: EraRecord;
 }
 
-/** What a node keeps of its protocol era across restarts. */
-export interface EraRecord {
-  era: number;
-  protocol: ProtocolName;
-  requested: ProtocolName;
-}
 
 /**
  * Builds the machine of `protocol` for a live switch (host/switch.ts): from `image` when a
@@ -129,7 +124,7 @@ export interface HostCoreInit {
   membership: Membership;
   election: Election<unknown, unknown> | null;
   nowMs: number;
-  /** `cluster.bootstrapExpect`, reported while the protocol runs no election (observer). */
+  /** `cluster.bootstrapExpect`: reported while the protocol runs no election (observer); a switch counts at least this many members. */
   bootstrapExpect: number;
   /** First value of the leader revision (the daemon passes wall-clock ms, so a restart never repeats one). */
   revisionBase: number;
@@ -171,6 +166,8 @@ export class HostCore {
   private election: Election<unknown, unknown> | null;
   private readonly factory: ElectionFactory | null;
   private readonly eraState: EraState;
+  /** What this node last gossiped as `formed` (gossipFormed); null: nothing yet. */
+  private formedGossiped: boolean | null = null;
   /** Machines switched out in this process, by protocol: what a switch back starts from. */
   private readonly retired = new Map<ProtocolName, ElectionImage>();
   /** `order-protocol` inputs waiting for this node to run their protocol: id → protocol and deadline. */
@@ -225,6 +222,15 @@ export class HostCore {
     // it is told the view it starts with (its effects leave with the first input's outputs).
     this.election?.step({ type: 'members', nowMs: init.nowMs, members: electionMembers(this.membership.members()) });
     if (this.election && this.factory) this.membership.step({ type: 'update-self', nowMs: init.nowMs, meta: this.eraMeta() });
+    if (this.election) this.gossipFormed();
+  }
+
+  /** Gossips whether the machine belongs to a formed cluster (Election.formed) when that changed; bootstrap rules read it. */
+  private gossipFormed(): void {
+    const formed = this.election?.formed?.();
+    if (formed === undefined || formed === this.formedGossiped) return;
+    this.formedGossiped = formed;
+    this.membership.step({ type: 'update-self', nowMs: this.nowMs, meta: { formed } });
   }
 
   /** The protocol fields this node gossips (membership/types.ts MemberMeta): its era state, whole. */
@@ -239,7 +245,7 @@ export class HostCore {
 
   protocolStatus(): ProtocolStatus {
     const e = this.eraState;
-    return { running: e.protocol, era: e.era, requested: e.requested, switch: switchProgress(e, this.membership.members()), ordered: e.order };
+    return { running: e.protocol, era: e.era, requested: e.requested, switch: switchProgress(e, this.membership.members(), this.summary(this.nowMs), this.bootstrapExpect), ordered: e.order };
   }
 
   private readonly selfIdValue: NodeId;
@@ -398,7 +404,7 @@ export class HostCore {
         if (input.protocol === this.eraState.requested) return;
         this.eraState.requested = input.protocol;
         this.persistEra();
-        return;
+        return this.gossipEra();
       case 'order-protocol':
         return this.order(input.id, input.protocol);
       case 'connection-closed':
@@ -611,6 +617,7 @@ export class HostCore {
 
   /** Diffs the machine's summary; a change is released (reported) in order with the outputs before it. */
   private diffSummary(): void {
+    this.gossipFormed();
     const next = this.election!.summary(this.nowMs);
     const prev = this.machineSummary;
     if (sameSummary(next, prev)) return;
@@ -691,7 +698,7 @@ export class HostCore {
     for (let i = 0; i < MAX_SWITCH_STEPS; i++) {
       const now = this.summary(this.nowMs);
       const members = this.membership.membersView?.() ?? this.membership.members();
-      const step = nextSwitchStep(this.eraState, now.role === 'leader', now.leader, members);
+      const step = nextSwitchStep(this.eraState, now, members, this.bootstrapExpect);
       if (step === null) return;
       this.takeSwitchStep(step);
       this.pump();
@@ -781,8 +788,10 @@ export class HostCore {
     this.out.push({ type: 'persist', id, batch: { era: { era: e.era, protocol: e.protocol, requested: e.requested } } });
   }
 
+  /** At once, with whether the machine (perhaps a new one) belongs to a formed cluster: every step of a switch waits for the next node to hear of it. */
   private gossipEra(): void {
-    this.membership.step({ type: 'update-self', nowMs: this.nowMs, meta: this.eraMeta() });
+    this.gossipFormed();
+    this.membership.step({ type: 'update-self', nowMs: this.nowMs, meta: this.eraMeta(), urgent: true });
   }
 
   /** An operator's order: this node asks for `protocol` and says it was ordered, so the leader switches the cluster. */

@@ -25,7 +25,7 @@
  * majority ready to follow at once (a short leaderless gap).
  */
 import type { Member } from '../membership/types.js';
-import { PROTOCOL_NAMES, type NodeId, type ProtocolName } from '../types.js';
+import { PROTOCOL_NAMES, type ElectionSummary, type NodeId, type ProtocolName } from '../types.js';
 
 /** What a node holds about its protocol era; the first three are durable. */
 export interface EraState {
@@ -38,6 +38,29 @@ export interface EraState {
   switchTo: ProtocolName | null;
   /** An operator ordered a switch to this protocol; it stands until the cluster runs it. */
   order: ProtocolName | null;
+}
+
+/** What a node keeps of its protocol era across restarts. */
+export interface EraRecord {
+  era: number;
+  protocol: ProtocolName;
+  requested: ProtocolName;
+}
+
+/**
+ * The era a node starts in, from its disk (`stored`: its era record; `startedWith`: the protocol
+ * its config asked for at its last start) and the protocol its config asks for now. A node that
+ * was part of a cluster runs its era's protocol whatever its config says; a changed config is a
+ * new request, an unchanged one keeps the request the cluster's last switch left. `ranLast`: the
+ * protocol that ran here last (whose promise carries over, ../carry-over.ts).
+ */
+export function eraAtStart(stored: EraRecord | null, startedWith: ProtocolName | null, config: ProtocolName): EraRecord & { ranLast: ProtocolName | null } {
+  return {
+    era: stored?.era ?? 0,
+    protocol: stored?.protocol ?? config,
+    requested: stored === null || startedWith !== config ? config : stored.requested,
+    ranLast: stored?.protocol ?? startedWith,
+  };
 }
 
 export type SwitchStep =
@@ -66,17 +89,21 @@ export function eraAhead(a: { era: number; protocol: ProtocolName }, b: { era: n
   return a.era > b.era || (a.era === b.era && a.protocol !== b.protocol && rank(a.protocol) > rank(b.protocol));
 }
 
+/** What a node reports of its election: its role (`leader` only under its lease), the leader it names, and the term. */
+export type Reign = Pick<ElectionSummary, 'role' | 'leader' | 'term'>;
+
 /**
- * The next step this node takes, or null. `leading`: the node reports itself leader now (under
- * its lease); `leader`: the leader it follows, if any; `members`: the membership view, self included.
+ * The next step this node takes, or null. `report`: what the node reports now; `members`: the
+ * membership view, self included.
  */
-export function nextSwitchStep(self: EraState, leading: boolean, leader: NodeId | null, members: readonly Member[]): SwitchStep | null {
+export function nextSwitchStep(self: EraState, report: Reign, members: readonly Member[], expect = 0): SwitchStep | null {
   let ahead: Member | null = null;
   for (const m of members) if (!m.self && live(m) && eraAhead(m, ahead ?? self)) ahead = m;
   if (ahead) return { kind: 'adopt', era: ahead.era, protocol: ahead.protocol, from: ahead.id };
-  if (leading) {
+  const leader = report.leader;
+  if (report.role === 'leader') {
     if (self.era === 0) return { kind: 'settle' };
-    const progress = switchProgress(self, members);
+    const progress = switchProgress(self, members, report, expect);
     if (progress) return progress.holding >= progress.needed ? { kind: 'commit', protocol: progress.to } : null;
     const wanted = wantedProtocol(self, members);
     return wanted ? { kind: 'announce', protocol: wanted.protocol, why: wanted.why } : null;
@@ -103,10 +130,19 @@ function wantedProtocol(self: EraState, members: readonly Member[]): { protocol:
   return null;
 }
 
-/** A switch's progress as the API shows it: who holds it, out of how many members, and how many it needs. */
-export function switchProgress(self: EraState, members: readonly Member[]): { to: ProtocolName; holding: number; known: number; needed: number } | null {
+/**
+ * A switch's progress: who holds it, out of how many members (those it knows that have not
+ * left, dead ones included, and never fewer than `expect`, the cluster's `bootstrapExpect`: a
+ * node that sees few of its members yet, say one that just started and leads by the votes of
+ * members it has not heard gossip from, does not switch a cluster it cannot count), and how many
+ * it needs. A member
+ * holds it once it gossips the switch while naming the leader this node names at its term (its
+ * acknowledgement of this reign's announcement: one made under an earlier leader or term does not
+ * count, so a leader that just took over commits only once its followers know it leads).
+ */
+export function switchProgress(self: EraState, members: readonly Member[], report: Reign, expect = 0): { to: ProtocolName; holding: number; known: number; needed: number } | null {
   if (self.switchTo === null) return null;
-  const holding = members.filter((m) => m.self || (live(m) && m.era === self.era && m.switchTo === self.switchTo)).length;
-  const known = members.filter((m) => m.state !== 'left').length;
+  const holding = members.filter((m) => m.self || (live(m) && m.era === self.era && m.switchTo === self.switchTo && report.leader !== null && m.leader === report.leader && m.term === report.term)).length;
+  const known = Math.max(expect, members.filter((m) => m.state !== 'left').length);
   return { to: self.switchTo, holding, known, needed: Math.floor(known / 2) + 1 };
 }

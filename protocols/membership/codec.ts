@@ -32,6 +32,7 @@ const memberMeta = z.object({
   requested: z.enum(PROTOCOL_NAMES).optional(),
   switchTo: z.enum(PROTOCOL_NAMES).nullable().optional(),
   order: z.enum(PROTOCOL_NAMES).nullable().optional(),
+  formed: z.boolean().optional(),
   priority: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   version: z.string().max(MAX_VERSION_CHARS),
   role: z.enum(ROLES),

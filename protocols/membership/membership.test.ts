@@ -224,6 +224,22 @@ test('changes of own meta are published together a fifth of an interval later; a
   assert.deepEqual(publishedBy(a), []);
 });
 
+test('an urgent change of own meta (a protocol switch) is published at once, with what was pending', () => {
+  const a = machine('a', T);
+  a.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  publishedBy(a);
+  a.step({ type: 'update-self', nowMs: 10, meta: { term: 5 } });
+  a.step({ type: 'update-self', nowMs: 11, meta: { era: 2, switchTo: 'raft' }, urgent: true });
+  const published = publishedBy(a);
+  assert.equal(published.length, 1, 'no waiting for the fifth of an interval');
+  assert.equal(published[0]?.meta.era, 2);
+  assert.equal(published[0]?.meta.term, 5, 'the pending change leaves with it');
+  a.step({ type: 'tick', nowMs: 10 + T.heartbeatIntervalMs / 5, localLagMs: 0 });
+  assert.deepEqual(publishedBy(a), [], 'nothing left to publish');
+  a.step({ type: 'update-self', nowMs: 12 + T.heartbeatIntervalMs / 5, meta: { era: 2 }, urgent: true });
+  assert.deepEqual(publishedBy(a), [], 'an urgent update that changes nothing publishes nothing');
+});
+
 test('silence: suspect once suspectAfterMs has passed, dead after suspicionMaxMs when no one confirms', () => {
   const a = machine('a', T);
   hear(a, 0, heartbeat('b'));

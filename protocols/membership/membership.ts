@@ -115,6 +115,7 @@ const META_KEYS = [
   'requested',
   'switchTo',
   'order',
+  'formed',
   'priority',
   'version',
   'role',
@@ -174,7 +175,7 @@ class MembershipMachine implements Membership {
       case 'connection-closed':
         return this.onConnectionClosed(input.nowMs, input.peer);
       case 'update-self':
-        return this.onUpdateSelf(input.meta);
+        return this.onUpdateSelf(input.meta, input.urgent === true);
       case 'leave':
         return this.onLeave(input.nowMs);
       case 'forget':
@@ -481,11 +482,12 @@ class MembershipMachine implements Membership {
     if (peer && peer.member.state === 'alive') this.suspect(peer, nowMs, 'connection-closed');
   }
 
-  private onUpdateSelf(meta: Partial<MemberMeta>): void {
+  private onUpdateSelf(meta: Partial<MemberMeta>, urgent: boolean): void {
     const defined = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as Partial<MemberMeta>;
     const next = { ...this.selfMeta, ...defined };
     if (applyMeta(this.selfMeta, next) && this.selfState === 'alive') {
-      this.selfChangePublishAtMs ??= this.nowMs + selfChangePublishDelayMs(this.timings.heartbeatIntervalMs);
+      if (urgent) this.publishDue = true;
+      else this.selfChangePublishAtMs ??= this.nowMs + selfChangePublishDelayMs(this.timings.heartbeatIntervalMs);
     }
   }
 
@@ -628,6 +630,7 @@ function copyMeta(meta: MemberMeta): MemberMeta {
     requested: meta.requested,
     switchTo: meta.switchTo,
     order: meta.order,
+    ...(meta.formed !== undefined ? { formed: meta.formed } : {}),
     priority: meta.priority,
     version: meta.version,
     role: meta.role,

@@ -21,6 +21,12 @@ export interface MemberMeta extends ElectionSummary {
   switchTo: ProtocolName | null;
   /** An operator ordered a switch to this protocol on this node (`conclave protocol switch`), in this era. */
   order: ProtocolName | null;
+  /**
+   * Its election belongs to a formed cluster (Election.formed): a Raft node that saw a leader
+   * record. Absent from older peers: read as `fencingToken !== 0`, which meant the same before
+   * a switched node reported the token it carried over.
+   */
+  formed?: boolean;
   priority: number;
   /** Software version of the daemon. */
   version: string;
@@ -107,8 +113,11 @@ export type MembershipInput =
   | { type: 'heartbeat'; nowMs: number; from: NodeId; heartbeat: Heartbeat }
   /** The last connection to a peer closed: a hint, not a verdict. */
   | { type: 'connection-closed'; nowMs: number; peer: NodeId }
-  /** This node's own metadata changed (e.g. election summary): gossip it promptly. */
-  | { type: 'update-self'; nowMs: number; meta: Partial<MemberMeta> }
+  /**
+   * This node's own metadata changed (e.g. election summary): gossip it promptly, or at once when
+   * `urgent` (others act on it at once, as on a protocol switch's announcement or commit).
+   */
+  | { type: 'update-self'; nowMs: number; meta: Partial<MemberMeta>; urgent?: boolean }
   /** Graceful leave: announce `left` and stop claiming liveness. */
   | { type: 'leave'; nowMs: number }
   /** An operator's `conclave forget`: drop a dead or departed member now rather than at forgetAfterMs. */

@@ -23,6 +23,11 @@ export function aliveRaftMembers(selfId: NodeId, members: readonly ElectionMembe
   return [...new Set([selfId, ...alive])].sort();
 }
 
+/** An alive raft peer that belongs to a formed Raft cluster (it saw a leader record). */
+function formedRaftPeer(m: ElectionMember): boolean {
+  return !m.self && m.protocol === 'raft' && m.state === 'alive' && (m.formed ?? m.fencingToken !== 0);
+}
+
 /**
  * The set `selfId` (whose log is empty) campaigns for, or null: exactly `expect` alive raft
  * members, `selfId` the lowest, none that ever saw a leader record committed, and more than half
@@ -33,7 +38,7 @@ export function aliveRaftMembers(selfId: NodeId, members: readonly ElectionMembe
 export function bootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[]): NodeId[] | null {
   const ids = aliveRaftMembers(selfId, members);
   if (ids.length !== expect || ids[0] !== selfId) return null;
-  if (members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
+  if (members.some(formedRaftPeer)) return null;
   const live = new Set([selfId, ...members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.id)]);
   if (ids.length < majorityOf(live.size)) return null;
   return ids;
@@ -41,14 +46,16 @@ export function bootstrapSet(selfId: NodeId, expect: number, members: readonly E
 
 /**
  * The set the leader of a cluster that just switched to Raft campaigns for (its log empty, the
- * promises of the previous protocol held for it everywhere, ../carry-over.ts): every alive raft
- * member, once they are more than half of every live member and none gossips a token of Raft's
- * own (no Raft configuration exists among them). Only that one node forms it while the promises
- * hold, and the others grant no one else meanwhile, so one term has one winner here too.
+ * promises of the previous protocol held for it everywhere, ../carry-over.ts): every member it
+ * knows that has not left, dead ones included, whatever it runs yet, once they are at least
+ * `expect` and no alive raft member belongs to a formed Raft cluster. Members it cannot reach
+ * still count: a leader cut off from most of the cluster must not form a configuration of the
+ * few it sees (it campaigns only once a majority of the set runs Raft, raft.ts). Only that one
+ * node forms it while the promises hold, and the others grant no one else meanwhile, so one term
+ * has one winner here too.
  */
-export function switchBootstrapSet(selfId: NodeId, members: readonly ElectionMember[]): NodeId[] | null {
-  const ids = aliveRaftMembers(selfId, members);
-  if (members.some((m) => !m.self && m.protocol === 'raft' && m.state === 'alive' && m.fencingToken !== 0)) return null;
-  const live = new Set([selfId, ...members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.id)]);
-  return ids.length >= majorityOf(live.size) ? ids : null;
+export function switchBootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[]): NodeId[] | null {
+  if (members.some(formedRaftPeer)) return null;
+  const known = [...new Set([selfId, ...members.filter((m) => m.state !== 'left').map((m) => m.id)])].sort();
+  return known.length >= expect ? known : null;
 }

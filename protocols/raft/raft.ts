@@ -127,6 +127,11 @@ export class Raft implements RaftElection {
    * leader stays leader across a live switch (host/switch.ts).
    */
   private readonly carriedLeader: NodeId | null;
+  /**
+   * The highest token another protocol held or saw here (../carry-over.ts): reported until Raft's
+   * own is above it. Not written: every start derives it again from the other protocol's state.
+   */
+  private readonly carriedTokenFloor: number;
   private readonly carriedUntilMs: number;
   private carriedCampaigned = false;
   /** How long this follower may name `leaderId` (the lease the leader last told it of). */
@@ -157,7 +162,7 @@ export class Raft implements RaftElection {
     this.bootstrapExpect = Math.max(1, init.bootstrapExpect);
     this.rng = init.rng;
     this.nowMs = init.nowMs;
-    this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs);
+    this.stall = new StallClock(init.config.electionTimeoutMs, init.nowMs, init.carryOver?.staleUntilMs);
     const carry = init.carryOver ?? NO_CARRY_OVER;
     this.hard = withTokenFloor({ ...(init.persisted ?? INITIAL_RAFT_STATE) }, carry.tokenFloor);
     this.log = new RaftLog(init.log.snapshot as RaftSnapshot | null, init.log.entries as readonly RaftEntry[], this.hard.commit ?? 0);
@@ -173,6 +178,7 @@ export class Raft implements RaftElection {
     const restarted = init.persisted !== null || this.log.lastIndex() > 0;
     const holdMs = Math.max(restarted ? this.config.electionTimeoutMs : 0, carry.leaseTo !== null ? carry.holdMs : 0);
     this.voteHoldUntilMs = holdMs > 0 ? init.nowMs + holdMs : -Infinity;
+    this.carriedTokenFloor = carry.tokenFloor;
     this.carriedLeader = carry.holdMs > 0 ? carry.leaseTo : null;
     this.carriedUntilMs = this.carriedLeader !== null ? init.nowMs + carry.holdMs : -Infinity;
     this.electionDueMs = this.randomElectionDue();
@@ -251,7 +257,8 @@ export class Raft implements RaftElection {
   }
 
   summary(nowMs: number): ElectionSummary {
-    const fencingToken = this.hard.fencingFloor;
+    // Never below a token the protocol it replaced reported here (../carry-over.ts).
+    const fencingToken = Math.max(this.hard.fencingFloor, this.carriedTokenFloor);
     const term = this.hard.term;
     if (this.role === 'leader') {
       if (!this.leader.established()) return { role: 'candidate', term, leader: null, fencingToken };
@@ -266,8 +273,12 @@ export class Raft implements RaftElection {
   carryOver(): CarryOver {
     const term = this.log.lastLeaderTerm();
     const leader = term > 0 ? (this.log.leaderRecord(term)?.leader ?? null) : null;
-    const carry = raftCarryOver(this.hard, leader !== null ? { term, leader } : null, this.config.electionTimeoutMs);
+    const carry = { ...raftCarryOver(this.hard, leader !== null ? { term, leader } : null, this.config.electionTimeoutMs), staleUntilMs: this.stall.staleUntil() };
     return this.role === 'leader' ? { ...carry, leaseTo: this.selfId } : carry;
+  }
+
+  formed(): boolean {
+    return this.hard.fencingFloor > 0;
   }
 
   durableImage(): ElectionImage {
@@ -507,6 +518,10 @@ export class Raft implements RaftElection {
    * The vote is persisted before the reply leaves (Outbox flushes ahead of the send).
    */
   private onVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>): void {
+    // A term at or below a token the protocol this one replaced issued or saw here is that
+    // protocol's: a leader of it could reuse a token (simulator, switch seed 282: a node that never
+    // saw Bully's epoch 9 won Raft's term 9 with the vote of one whose term was raised to 9).
+    if (m.term <= this.carriedTokenFloor) return this.answerVote(from, m, false);
     const canVote = this.hard.votedFor === from || (this.hard.votedFor === null && this.leaderId === null) || (m.preVote && m.term > this.hard.term);
     if (!canVote || !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return this.answerVote(from, m, false);
     if (!m.preVote) {
@@ -719,7 +734,7 @@ export class Raft implements RaftElection {
   bootstrapSet(): NodeId[] | null {
     if (this.log.lastIndex() !== 0 || this.log.snapshot() !== null) return null;
     // While another protocol's promise holds, only its leader forms the first configuration.
-    if (this.nowMs < this.carriedUntilMs) return this.carriedLeader === this.selfId ? switchBootstrapSet(this.selfId, this.members) : null;
+    if (this.nowMs < this.carriedUntilMs) return this.carriedLeader === this.selfId ? switchBootstrapSet(this.selfId, this.bootstrapExpect, this.members) : null;
     return bootstrapSet(this.selfId, this.bootstrapExpect, this.members);
   }
 
@@ -753,9 +768,9 @@ export class Raft implements RaftElection {
 /**
  * A hard state at or above another protocol's token floor (../carry-over.ts): the first term
  * this node campaigns or votes in is above it, so the first leader record, the first token, is
- * too. A raised term carries no vote (this node never voted in it). The reported token is not
- * raised before a record commits: a member gossiping a token is how an empty-log node knows a
- * configuration exists (bootstrap.ts), so a switched node reports 0 until its first Raft leader.
+ * too. A raised term carries no vote (this node never voted in it). The fencing floor is Raft's
+ * own (the newest leader record's term: `formed` reads it); the summary reports the carried
+ * floor beside it.
  */
 function withTokenFloor(hard: RaftHardState, floor: number): RaftHardState {
   return floor > hard.term ? { ...hard, term: floor, votedFor: null } : hard;

@@ -95,7 +95,7 @@ function schedule(attack: Attack): (sim: Simulation) => void {
     }
     const send = (to: string, from: string, frame: unknown) => {
       const payload = JSON.stringify(frame) ?? 'null';
-      if (ids.includes(to)) sim.inject(to, { kind: 'message', from, payload });
+      if (ids.includes(to)) sim.inject(to, { kind: 'message', from, payload, protocol: 'bully' });
     };
     for (const { atFraction, to, from, frame } of attack.frames) {
       sim.at(Math.floor(atFraction * s.safetyMs), `attack ${from}`, () => send(ids[to % ids.length]!, from, frame));
@@ -122,8 +122,9 @@ const hostileInvariants: InvariantFactory[] = [
     name: 'durable-state-loadable',
     check() {
       for (const node of current.sim?.nodes ?? []) {
-        if (node.disk.election === null) continue;
-        const parsed = bullyPersistedCodec.parse(JSON.parse(node.disk.election));
+        const stored = node.disk.elections.bully;
+        if (stored === undefined) continue;
+        const parsed = bullyPersistedCodec.parse(JSON.parse(stored));
         if (!parsed.ok) return `${node.id} wrote election state its own loader refuses: ${parsed.reason}`;
       }
       return null;

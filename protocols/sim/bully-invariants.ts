@@ -36,9 +36,9 @@ export const bullyLeaderEpochDurable: InvariantFactory = () => ({
   name: 'bully-leader-epoch-durable',
   check(view: SimView): string | null {
     const node = view.touched;
-    const summary = node?.summary();
+    const summary = node?.election()?.protocol === 'bully' ? node.summary() : null;
     if (!node || !summary || summary.role !== 'leader') return null;
-    const disk = node.persisted() as BullyPersisted | null;
+    const disk = node.persisted('bully') as BullyPersisted | null;
     if (!disk || disk.acceptedEpoch !== summary.term || disk.acceptedLeader !== node.id) {
       return `${node.id} leads epoch ${summary.term} but its disk holds ${JSON.stringify(disk)}`;
     }
@@ -51,7 +51,7 @@ export const bullyEpochWithinToken: InvariantFactory = () => ({
   name: 'bully-epoch-within-token',
   check(view: SimView): string | null {
     const node = view.touched;
-    const summary = node?.summary();
+    const summary = node?.election()?.protocol === 'bully' ? node.machineSummary() : null;
     if (!node || !summary || !termAboveToken(summary)) return null;
     return `${node.id} reports epoch ${summary.term} above its fencing token ${summary.fencingToken}`;
   },
@@ -105,7 +105,7 @@ export function liveMajority(view: SimView): boolean {
   let size = 0;
   for (const n of live) {
     const members = (n.members() ?? []).filter((m) => m.protocol === 'bully');
-    const remembered = (n.persisted() as BullyPersisted | null)?.members ?? [];
+    const remembered = (n.persisted('bully') as BullyPersisted | null)?.members ?? [];
     size = Math.max(size, countedMembers(members, n.id, remembered).length);
   }
   return live.length >= majorityOf(Math.max(size, view.scenario.bootstrapExpect)) && canBootstrap(view, live.length);
@@ -117,7 +117,7 @@ export function liveMajority(view: SimView): boolean {
  */
 function canBootstrap(view: SimView, liveCount: number): boolean {
   if (liveCount >= view.scenario.bootstrapExpect) return true;
-  return view.nodes.some((n) => n.live && (n.persisted() as BullyPersisted | null)?.bootstrapped === true);
+  return view.nodes.some((n) => n.live && (n.persisted('bully') as BullyPersisted | null)?.bootstrapped === true);
 }
 
 /**

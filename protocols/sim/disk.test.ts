@@ -22,6 +22,7 @@ function appender(restored: LogEntry[][]): SimProtocol {
     protocol: 'bully',
     livenessExtraMs: () => 0,
     invariants: [],
+    agreement: [],
     electionFor: () => (ctx) => {
       restored.push([...ctx.log.entries]);
       let last = ctx.log.entries.at(-1)?.index ?? 0;

@@ -3,7 +3,7 @@
  * `ElectionSummary` each node reports, so Bully and Raft are judged by the same rules. The rules
  * themselves are ../election-safety.ts, shared with the property tests; these decide when to look.
  */
-import { leadersAtOnce, TermLeaders, TokenHighWater } from '../election-safety.js';
+import { leadersAtOnce, ReignTokens, TermLeaders, TokenHighWater } from '../election-safety.js';
 import type { NodeId } from '../types.js';
 import type { InvariantFactory, InvariantSetup, SimView } from './types.js';
 
@@ -95,6 +95,27 @@ export const fencingTokensGrow: InvariantFactory = () => {
         if (token === undefined) continue;
         const before = tokens.observe(node.id, token);
         if (before !== null) return `${node.id} reports fencing token ${token} after ${before} (life ${node.life})`;
+      }
+      return null;
+    },
+  };
+};
+
+/**
+ * Fencing tokens grow from reign to reign, cluster-wide, whatever protocol each reign ran under
+ * (../election-safety.ts ReignTokens): judged on what each node would answer when it steps.
+ */
+export const reignTokensGrow: InvariantFactory = () => {
+  const reigns = new ReignTokens();
+  return {
+    name: 'reign-tokens-grow',
+    check(view: SimView): string | null {
+      const nodes = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+      for (const node of nodes) {
+        const report = node.report();
+        if (!report) continue;
+        const earlier = reigns.observe(node.id, report);
+        if (earlier !== null) return `${node.id} leads term ${report.term} with fencing token ${report.fencingToken}, not above token ${earlier.token} of the reign before it (${earlier.node}, term ${earlier.term})`;
       }
       return null;
     },

@@ -92,7 +92,8 @@ export function planSafetyFaults(sim: Simulation, rng: Rng): void {
   next();
 }
 
-function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+/** A seeded Fisher–Yates shuffle. */
+export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = rng.int(0, i);

@@ -64,6 +64,10 @@ function formatFault(f: FaultRecord): string {
       return `${f.kind} ${f.from}>${f.to}`;
     case 'network':
       return `network loss=${f.lossProbability} dup=${f.duplicateProbability}`;
+    case 'configure':
+      return `configure ${f.node} protocol=${f.protocol}${f.reload ? ' (reload)' : ''}`;
+    case 'order':
+      return `order ${f.node} protocol switch ${f.protocol}`;
     case 'heal':
     case 'liveness':
       return f.kind;

@@ -9,16 +9,17 @@
  */
 import type { KvAnswer } from '../kv/requests.js';
 import type { KvEvent } from '../kv/types.js';
-import { HostCore, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
+import { HostCore, type ElectionFactory, type HostInput, type HostOutput, type NodeBatch } from '../host/core.js';
 import type { Election } from '../election.js';
 import type { Heartbeat } from '../membership/types.js';
 import type { ElectionNodeEvent } from '../host/events.js';
-import type { ElectionSummary, NodeId } from '../types.js';
+import type { ElectionSummary, NodeId, ProtocolName } from '../types.js';
 import type { MembershipMachine, StepRecord } from './types.js';
 
 export interface HostIo {
   publish(heartbeat: Heartbeat): void;
-  send(to: NodeId, message: unknown): void;
+  /** A message of `protocol`'s machine, on that protocol's stream. */
+  send(to: NodeId, message: unknown, protocol: ProtocolName): void;
   /** Start writing; the disk calls `durable(id)` (through the simulation's queue) once it is synced. */
   write(id: number, batch: NodeBatch): void;
   record(record: StepRecord): void;
@@ -33,8 +34,18 @@ export interface HostIo {
   kvEvents?(events: KvEvent[]): void;
 }
 
+/** A node of a cluster that switches protocols: the era it starts in, and how its core builds the machine of another protocol. */
+export interface SimSwitching {
+  era: { era: number; requested: ProtocolName };
+  factory: ElectionFactory;
+  /** `cluster.bootstrapExpect`: a switch counts at least this many members. */
+  bootstrapExpect: number;
+}
+
 export class SimHost {
   readonly core: HostCore;
+  /** The machine the core runs now (unwrapped: invariants read its internals). */
+  private current: Election<unknown, unknown> | null;
   /** Persists the machines asked for so far (the core numbers its persist outputs in the same order), and each machine's last. */
   private persistsAsked = 0;
   private readonly lastPersistOf = { membership: 0, election: 0 };
@@ -45,11 +56,31 @@ export class SimHost {
   constructor(
     readonly id: NodeId,
     readonly membership: MembershipMachine,
-    readonly election: Election<unknown, unknown> | null,
+    election: Election<unknown, unknown> | null,
     private readonly io: HostIo,
     nowMs: number,
+    switching?: SimSwitching,
   ) {
-    this.core = new HostCore({ selfId: id, membership: this.watchMembership(membership), election: election && this.watchElection(election), nowMs, bootstrapExpect: 0, revisionBase: 0 });
+    this.current = election;
+    const factory: ElectionFactory | undefined =
+      switching &&
+      ((protocol, carryOver, image, atMs) => {
+        this.current = switching.factory(protocol, carryOver, image, atMs);
+        return this.watchElection(this.current);
+      });
+    this.core = new HostCore({
+      selfId: id,
+      membership: this.watchMembership(membership),
+      election: election && this.watchElection(election),
+      nowMs,
+      bootstrapExpect: switching?.bootstrapExpect ?? 0,
+      revisionBase: 0,
+      ...(switching ? { era: switching.era, factory } : {}),
+    });
+  }
+
+  get election(): Election<unknown, unknown> | null {
+    return this.current;
   }
 
   private watchMembership(m: MembershipMachine): MembershipMachine {
@@ -88,6 +119,10 @@ export class SimHost {
       summary: (nowMs) => e.summary(nowMs),
       status: (nowMs) => e.status(nowMs),
       deadline: () => e.deadline(),
+      ...(e.commandTimeoutMs ? { commandTimeoutMs: () => e.commandTimeoutMs!() } : {}),
+      ...(e.carryOver ? { carryOver: (nowMs: number) => e.carryOver!(nowMs) } : {}),
+      ...(e.durableImage ? { durableImage: () => e.durableImage!() } : {}),
+      ...(e.formed ? { formed: () => e.formed!() } : {}),
     };
   }
 
@@ -112,7 +147,7 @@ export class SimHost {
         return;
       case 'send':
         this.checkOrder('message', output.message);
-        this.io.send(output.to, output.message);
+        this.io.send(output.to, output.message, output.protocol);
         return;
       case 'event': {
         const e = output.event;

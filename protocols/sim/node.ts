@@ -1,24 +1,29 @@
 import type { Election } from '../election.js';
 import type { Member } from '../membership/types.js';
-import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
-import type { NodeBatch } from '../host/core.js';
+import type { ElectionSummary, LogEntry, NodeId, ProtocolName, Snapshot } from '../types.js';
+import type { EraRecord, NodeBatch } from '../host/core.js';
 import type { SimHost } from './host.js';
 import type { NodeView } from './types.js';
 
-/** What survives a crash: the daemon's log store (incarnation, election hard state, log). */
+/** What survives a crash: the daemon's log store (incarnation, election hard state, log, era). */
 export interface SimDisk {
   incarnation: number;
-  /** The election's last persisted hard state, serialized as the daemon's store writes it. */
-  election: string | null;
+  /** Each protocol's last persisted hard state, serialized as the daemon's store writes it (a node that switched keeps each). */
+  elections: Partial<Record<ProtocolName, string>>;
   /** A log-based election's snapshot and the entries after it, as the log store replays them. */
   snapshot: Snapshot | null;
   entries: LogEntry[];
+  /** The node's protocol era (host/switch.ts), or null before its first. */
+  era: EraRecord | null;
+  /** The protocol its config asked for at its last start (the daemon's `running` record). */
+  startedWith: ProtocolName | null;
 }
 
 /** A message or hint that reached a node's socket but has not been processed yet. */
 export type Inbound =
   | { kind: 'heartbeat'; from: NodeId; payload: string }
-  | { kind: 'message'; from: NodeId; payload: string }
+  /** `protocol`: the stream it came on (that protocol's codec reads it). */
+  | { kind: 'message'; from: NodeId; payload: string; protocol: ProtocolName }
   | { kind: 'hint'; peer: NodeId };
 
 /** The event-loop lag sampler's window and jitter allowance, as in daemon/lag.ts. */
@@ -51,7 +56,7 @@ export class SimNode implements NodeView {
   blockedUntilMs = 0;
   /** What reached a stopped process meanwhile, socket data and disk completions, in arrival order. */
   readonly inbox: (Inbound | { kind: 'synced'; id: number })[] = [];
-  readonly disk: SimDisk = { incarnation: 0, election: null, snapshot: null, entries: [] };
+  readonly disk: SimDisk = { incarnation: 0, elections: {}, snapshot: null, entries: [], era: null, startedWith: null };
   /** This life's monotonic clock at its start (a new process: performance.now() starts afresh). */
   clockOffsetMs = 0;
   /** Set by the simulation before the first step that drives this node. */
@@ -66,7 +71,14 @@ export class SimNode implements NodeView {
     readonly priority: number,
     /** Rate of this node's monotonic clock against virtual time (1 ± the drift bound). */
     readonly clockRate: number,
+    /** The protocol its config asks for (an operator may edit it: Simulation.configure). */
+    public config: ProtocolName,
   ) {}
+
+  /** The protocol it runs, or ran last while down (its era's, else its config's). */
+  get protocol(): ProtocolName {
+    return this.host?.core.runningProtocol ?? this.disk.era?.protocol ?? this.config;
+  }
 
   /** This node's own monotonic clock at virtual time `virtualMs` (its machines see only this). */
   clockAt(virtualMs: number): number {
@@ -131,28 +143,31 @@ export class SimNode implements NodeView {
     return this.cachedReport.report;
   }
 
+  machineSummary(): ElectionSummary | null {
+    return this.host?.election?.summary(this.clockAt(this.virtualNowMs)) ?? null;
+  }
+
   leaseRemainingVirtualMs(): number | null {
     const remaining = this.host?.election ? this.host.core.status(this.clockAt(this.virtualNowMs)).leaseRemainingMs : null;
     return remaining === null ? null : remaining / this.clockRate;
   }
 
-  persisted(): unknown {
-    const text = this.disk.election;
-    if (text === null) return null;
+  persisted(protocol: ProtocolName = this.protocol): unknown {
+    const text = this.disk.elections[protocol];
+    if (text === undefined) return null;
     // Invariants read it after every step; parse each written state once.
-    if (text !== this.parsedText) {
-      this.parsedText = text;
-      this.parsed = JSON.parse(text);
-    }
-    return this.parsed;
+    const cached = this.parsed.get(protocol);
+    if (cached?.text === text) return cached.value;
+    const value: unknown = JSON.parse(text);
+    this.parsed.set(protocol, { text, value });
+    return value;
   }
 
   election(): Election<unknown, unknown> | null {
     return this.host?.election ?? null;
   }
 
-  private parsedText: string | null = null;
-  private parsed: unknown = null;
+  private readonly parsed = new Map<ProtocolName, { text: string; value: unknown }>();
 
   /** The loop was blocked for `blockedMs` (stall or SIGSTOP); the lag monitor will see it. */
   noteBlocked(blockedMs: number): void {

@@ -8,11 +8,13 @@
  *            invariants: [fencingTokensGrow, agreedLeaderAfterHeal(...)], livenessExtraMs: ... }
  */
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
+import { bullyCarryOver, raftCarryOver, type CarryOver } from '../carry-over.js';
 import type { Codec, Election } from '../election.js';
-import { createRaft, raftMessageCodec, raftPersistedCodec, type RaftConfig, type RaftHardState } from '../raft/index.js';
-import type { ProtocolName } from '../types.js';
+import { createRaft, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
+import { PROTOCOL_NAMES, type LogEntry, type ProtocolName, type Snapshot } from '../types.js';
 import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyEpochWithinToken, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
-import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, singleLeaderAtEveryInstant } from './election-invariants.js';
+import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, reignTokensGrow, singleLeaderAtEveryInstant } from './election-invariants.js';
+import { agreementUnderRunningProtocol, SWITCH_SAFETY_EXTRA_MS } from './switching.js';
 import { UnknownSimProtocolError } from './errors.js';
 import {
   raftAgreedLeaderWithLiveVoters,
@@ -43,10 +45,25 @@ export interface SimProtocol {
   readonly persistedCodec?: Codec<unknown>;
   /** Checked in addition to the membership invariants. */
   readonly invariants: readonly InvariantFactory[];
+  /** What it promises once faults heal (a leader agreed within a bound): checked too, but in a switching cluster only while every live node runs this protocol. */
+  readonly agreement: readonly InvariantFactory[];
   /** Virtual time the liveness phase needs beyond membership convergence (e.g. to elect). */
   livenessExtraMs(scenario: Scenario, bounds: SimBounds): number;
   /** Its machines keep the key-value store: clients use it throughout a run, and the history must be linearizable (kv-workload.ts). */
   readonly kvClients?: boolean;
+  /**
+   * What this protocol's stored state obliges another protocol that starts on the node
+   * (../carry-over.ts): read at a start with another protocol, as daemon/protocols.ts does.
+   */
+  carryOverOf?(persisted: unknown, log: { snapshot: Snapshot | null; entries: readonly LogEntry[] }): CarryOver;
+  /**
+   * A cluster that switches protocols (host/switch.ts): the machines it may run, by protocol.
+   * Each node runs its era's machine, asks for its config's protocol, and switches live; the
+   * entries' own `electionFor` and codecs build and check each machine.
+   */
+  readonly machines?: Readonly<Record<ProtocolName, SimProtocol>>;
+  /** Adjusts the scenario a seed draws (say, a safety phase long enough for what it plans); absent: as drawn. */
+  scenarioFor?(drawn: Scenario): Scenario;
 }
 
 const none: SimProtocol = {
@@ -55,6 +72,7 @@ const none: SimProtocol = {
   protocol: 'bully',
   electionFor: () => null,
   invariants: [],
+  agreement: [],
   livenessExtraMs: () => 0,
 };
 
@@ -69,20 +87,21 @@ export function bullyProtocol(config: BullyConfig = SIM_BULLY_CONFIG, wrap: (mac
     protocol: 'bully',
     electionFor: (scenario) => (ctx) =>
       wrap(
-        createBully({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs }) as Election<unknown, unknown>,
+        createBully({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs, carryOver: ctx.carryOver }) as Election<unknown, unknown>,
       ),
     messageCodec: bullyMessageCodec,
     persistedCodec: bullyPersistedCodec,
+    carryOverOf: (persisted) => bullyCarryOver(persisted as BullyPersisted, config.leaseMs),
     invariants: [
       singleLeaderAtEveryInstant,
       namedLeaderHoldsLease,
       oneLeaderPerTerm,
       fencingTokensGrow,
+      reignTokensGrow,
       bullyLeaderEpochDurable,
       bullyEpochWithinToken,
-      agreedLeaderWithLiveMajority((setup) => bullyAgreementBoundMs(setup, config)),
-      stableLeaderWhenQuiet((setup) => bullyAgreementBoundMs(setup, config)),
     ],
+    agreement: [agreedLeaderWithLiveMajority((setup) => bullyAgreementBoundMs(setup, config)), stableLeaderWhenQuiet((setup) => bullyAgreementBoundMs(setup, config))],
     // Time to agree, then as long again to see that the agreement holds.
     livenessExtraMs: () => 2 * bullyAgreementExtraMs(config),
   };
@@ -104,14 +123,27 @@ export function raftProtocol(
     summary,
     protocol: 'raft',
     electionFor: (scenario) => (ctx) =>
-      createRaft({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as RaftHardState | null, log: ctx.log, nowMs: ctx.nowMs, snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES }) as Election<unknown, unknown>,
+      createRaft({
+        selfId: ctx.id,
+        config,
+        bootstrapExpect: scenario.bootstrapExpect,
+        rng: ctx.rng,
+        persisted: ctx.persisted as RaftHardState | null,
+        log: ctx.log,
+        nowMs: ctx.nowMs,
+        snapshotChunkBytes: SIM_SNAPSHOT_CHUNK_BYTES,
+        carryOver: ctx.carryOver,
+      }) as Election<unknown, unknown>,
     messageCodec: raftMessageCodec,
     persistedCodec: raftPersistedCodec,
+    carryOverOf: (persisted, log) =>
+      raftCarryOver(persisted as RaftHardState, storedLeaderRecord(log.snapshot as Parameters<typeof storedLeaderRecord>[0], log.entries as RaftEntry[]), config.electionTimeoutMs),
     invariants: [
       singleLeaderAtEveryInstant,
       namedLeaderHoldsLease,
       oneLeaderPerTerm,
       fencingTokensGrow,
+      reignTokensGrow,
       raftElectionSafety,
       raftLeaderAppendOnly,
       raftLogMatching,
@@ -119,8 +151,8 @@ export function raftProtocol(
       raftTermsNeverDecrease,
       raftOneUncommittedConfig,
       raftVotersFloor(config),
-      raftAgreedLeaderWithLiveVoters((setup) => raftAgreementBoundMs(setup, config)),
     ],
+    agreement: [raftAgreedLeaderWithLiveVoters((setup) => raftAgreementBoundMs(setup, config))],
     livenessExtraMs: () => 2 * raftAgreementExtraMs(config),
     kvClients: true,
   };
@@ -139,7 +171,29 @@ const raftChurn = raftProtocol(
   'Raft as above, with autopilot waits short enough that crashes and late starts change the configuration',
 );
 
-export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully, raft, 'raft-churn': raftChurn };
+/**
+ * A cluster that switches between Bully and Raft (switching.ts): operators ask by rolling
+ * restart, reload and `conclave protocol switch` amid the faults. Both protocols' own invariants
+ * hold wherever they run, the lease contract and growing tokens hold across them, and the
+ * agreement after healing is the running protocol's.
+ */
+export function switchingProtocol(machines: Readonly<Record<ProtocolName, SimProtocol>> = { bully, raft }): SimProtocol {
+  return {
+    name: 'switch',
+    summary: 'Bully and Raft by protocol eras: rolling restarts, reloads and protocol switch orders amid the faults',
+    protocol: 'bully',
+    electionFor: () => null,
+    machines,
+    // The lease contract's invariants are shared (one copy each); each protocol's own judge its machines wherever they run.
+    invariants: [...new Set(PROTOCOL_NAMES.flatMap((p) => machines[p].invariants))],
+    agreement: [agreementUnderRunningProtocol({ bully: machines.bully.agreement, raft: machines.raft.agreement })],
+    livenessExtraMs: (scenario, bounds) => Math.max(...PROTOCOL_NAMES.map((p) => machines[p].livenessExtraMs(scenario, bounds))),
+    // Room for a switch there and back amid the faults.
+    scenarioFor: (drawn) => ({ ...drawn, safetyMs: drawn.safetyMs + SWITCH_SAFETY_EXTRA_MS }),
+  };
+}
+
+export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully, raft, 'raft-churn': raftChurn, switch: switchingProtocol() };
 
 export function simProtocol(name: string): SimProtocol {
   const protocol = Object.hasOwn(SIM_PROTOCOLS, name) ? SIM_PROTOCOLS[name] : undefined;

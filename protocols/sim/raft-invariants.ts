@@ -167,7 +167,7 @@ export const raftTermsNeverDecrease: InvariantFactory = () => {
     name: 'raft-terms-never-decrease',
     check(view) {
       for (const node of stepped(view)) {
-        const durable = (node.persisted() as RaftHardState | null)?.term ?? 0;
+        const durable = (node.persisted('raft') as RaftHardState | null)?.term ?? 0;
         const before = high.get(node.id) ?? 0;
         if (durable < before) return `${node.id}'s disk holds term ${durable} after ${before} (life ${node.life})`;
         high.set(node.id, durable);

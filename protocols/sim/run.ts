@@ -1,6 +1,7 @@
 import { createMembership, heartbeatCodec } from '../membership/index.js';
 import { createRng } from '../rng.js';
 import { planSafetyFaults } from './faults.js';
+import { planSwitches } from './switching.js';
 import { MEMBERSHIP_INVARIANTS } from './invariants.js';
 import { simProtocol, type SimProtocol } from './protocols.js';
 import { describeScenario, scenarioFromSeed, STREAM } from './scenario.js';
@@ -41,7 +42,7 @@ export function createSimulation(scenario: Scenario, options: Omit<RunOptions, '
     membershipFactory: options.membershipFactory ?? createMembership,
     // The daemon validates every heartbeat it receives; so does the simulator.
     heartbeatCodec,
-    invariants: [...MEMBERSHIP_INVARIANTS, ...protocol.invariants, ...(options.extraInvariants ?? [])],
+    invariants: [...MEMBERSHIP_INVARIANTS, ...protocol.invariants, ...protocol.agreement, ...(options.extraInvariants ?? [])],
     traceKeep: options.traceKeep,
     onTrace: options.onTrace,
   });
@@ -49,8 +50,8 @@ export function createSimulation(scenario: Scenario, options: Omit<RunOptions, '
 
 /** One whole run: boot, safety phase with faults, liveness phase that heals and must converge. */
 export function runSeed(seed: number, options: RunOptions = {}): SimResult {
-  const scenario = options.scenario ?? scenarioFromSeed(seed);
   const protocol = resolveProtocol(options.protocol);
+  const scenario = options.scenario ?? protocol.scenarioFor?.(scenarioFromSeed(seed)) ?? scenarioFromSeed(seed);
   const sim = createSimulation(scenario, { ...options, protocol });
   const faultRng = createRng(deriveSeed(seed, STREAM.faults));
   const reviveRng = faultRng.fork();
@@ -66,6 +67,7 @@ export function runSeed(seed: number, options: RunOptions = {}): SimResult {
   }
   sim.nodes.forEach((node, i) => sim.at(scenario.startAtMs[i] ?? 0, `start ${node.id}`, () => sim.start(node.id)));
   planSafetyFaults(sim, faultRng);
+  if (protocol.machines) planSwitches(sim, createRng(deriveSeed(seed, STREAM.switches)));
   const clients = protocol.kvClients ? new KvWorkload(sim, createRng(deriveSeed(seed, STREAM.kvClients))) : null;
   clients?.plan(KV_CLIENTS_FROM_MS, scenario.safetyMs + MAX_HEAL_WAIT_MS);
   const campaigns = protocol.kvClients ? new ElectionWorkload(sim, createRng(deriveSeed(seed, STREAM.campaigns))) : null;
@@ -95,9 +97,10 @@ function resolveProtocol(protocol: string | SimProtocol | undefined): SimProtoco
 export function summaryLine(result: SimResult): string {
   const { stats } = result;
   const converged = stats.convergedAfterHealMs === null ? 'never converged' : `converged ${stats.convergedAfterHealMs} ms`;
+  const switched = stats.protocolSwitches ? `, switches ${stats.protocolSwitches.agreed} agreed + ${stats.protocolSwitches.adopted} adopted` : '';
   const verdict = result.violation ? `VIOLATION ${result.violation.invariant}` : 'ok';
   return (
     `seed ${result.scenario.seed}: ${describeScenario(result.scenario)}, ${(stats.virtualMs / 1000).toFixed(1)} s virtual, ` +
-    `${stats.messagesSent} msgs (${stats.messagesDropped} dropped), ${converged}: ${verdict}`
+    `${stats.messagesSent} msgs (${stats.messagesDropped} dropped)${switched}, ${converged}: ${verdict}`
   );
 }

@@ -6,7 +6,7 @@ import { deriveSeed } from './seeds.js';
 import type { ColdStart, PresetName, Scenario } from './types.js';
 
 /** Streams derived from the run's seed, one per concern (see seeds.ts). */
-export const STREAM = { scenario: 1, network: 2, faults: 3, nodes: 4, elections: 5, clocks: 6, disk: 7, kvClients: 8, campaigns: 9 } as const;
+export const STREAM = { scenario: 1, network: 2, faults: 3, nodes: 4, elections: 5, clocks: 6, disk: 7, kvClients: 8, campaigns: 9, switches: 10 } as const;
 
 /**
  * Timer granularity the bounds allow for: nodes tick at their machines' deadlines (no periodic

@@ -3,11 +3,14 @@ import type { KvEvent } from '../kv/types.js';
 import type { Codec } from '../types.js';
 import { protocolMeta, type Heartbeat } from '../membership/types.js';
 import { createRng, type Rng } from '../rng.js';
-import { OBSERVER_SUMMARY, type NodeId } from '../types.js';
+import { OBSERVER_SUMMARY, PROTOCOL_NAMES, type NodeId, type ProtocolName } from '../types.js';
+import { carryOverAtStart, type CarryOver } from '../carry-over.js';
+import type { Election, ElectionImage } from '../election.js';
+import { eraAtStart } from '../host/switch.js';
 import { boundsFor } from './bounds.js';
 import { UnknownSimNodeError } from './errors.js';
-import { SimHost } from './host.js';
-import type { HostInput, NodeBatch } from '../host/core.js';
+import { SimHost, type SimSwitching } from './host.js';
+import type { ElectionFactory, HostInput, NodeBatch } from '../host/core.js';
 import { Network } from './network.js';
 import { PAUSED_INBOX_LIMIT, SimNode, type Inbound } from './node.js';
 import type { SimProtocol } from './protocols.js';
@@ -86,12 +89,14 @@ export class Simulation implements SimView {
   private readonly trace: Trace;
   private readonly stats = { steps: 0, messagesSent: 0, messagesDelivered: 0, messagesDropped: 0, pumpOverflows: 0 };
   private readonly faultCounts: Record<string, number> = {};
+  private readonly switches = { agreed: 0, adopted: 0 };
   private convergedAtMs: number | null = null;
   private readonly diskRng: Rng;
   /** Key-value requests of simulated clients not yet answered (kvRequest), by request id. */
   private readonly kvPending = new Map<number, (answer: KvAnswer) => void>();
   private readonly kvEventListeners = new Set<(node: NodeId, life: number, events: KvEvent[]) => void>();
   private nextKvId = 1;
+  private nextCommandId = 1;
   /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
   readonly orderViolations: string[] = [];
 
@@ -100,7 +105,7 @@ export class Simulation implements SimView {
     this.seed = s.seed;
     this.bounds = boundsFor(s);
     this.queue = new EventQueue(init.maxQueuedEvents ?? DEFAULT_MAX_QUEUED_EVENTS);
-    this.nodes = s.priorities.map((priority, i) => new SimNode(i, nodeId(i), priority, s.clockRates[i] ?? 1));
+    this.nodes = s.priorities.map((priority, i) => new SimNode(i, nodeId(i), priority, s.clockRates[i] ?? 1, init.protocol.protocol));
     for (const node of this.nodes) this.byId.set(node.id, node);
     this.network = new Network({
       ids: this.nodes.map((n) => n.id),
@@ -205,6 +210,7 @@ export class Simulation implements SimView {
       faults: { ...this.faultCounts },
       convergedAfterHealMs: this.convergedAtMs === null || this.healedAtMs === null ? null : this.convergedAtMs - this.healedAtMs,
       traceHash: this.trace.hash(),
+      ...(this.init.protocol.machines ? { protocolSwitches: { ...this.switches } } : {}),
     };
   }
 
@@ -229,16 +235,7 @@ export class Simulation implements SimView {
     node.lifeStartedMs = this.nowMs;
     // performance.now() of a new process: small, and unrelated to any other node's clock.
     node.clockOffsetMs = createRng(deriveSeed(this.seed, STREAM.clocks, node.index, node.life)).int(20, 400);
-    const electionFactory = this.init.protocol.electionFor(this.scenario);
-    const election = electionFactory
-      ? electionFactory({
-          id,
-          rng: createRng(deriveSeed(this.seed, STREAM.elections, node.index, node.life)),
-          persisted: this.loadPersisted(node),
-          log: { snapshot: structuredClone(node.disk.snapshot), entries: structuredClone(node.disk.entries) },
-          nowMs: this.clock(node),
-        })
-      : null;
+    const { election, switching } = this.machineFor(node);
     const summary = election ? election.summary(this.clock(node)) : OBSERVER_SUMMARY;
     const membership = this.init.membershipFactory({
       cluster: CLUSTER,
@@ -246,7 +243,7 @@ export class Simulation implements SimView {
       selfMeta: {
         name: id,
         addrs: [`/ip4/127.0.0.1/tcp/${7000 + node.index}`],
-        ...protocolMeta(this.init.protocol.protocol),
+        ...protocolMeta(election?.protocol ?? this.init.protocol.protocol, switching?.era.era),
         priority: node.priority,
         version: 'sim',
         ...summary,
@@ -258,7 +255,7 @@ export class Simulation implements SimView {
     const life = node.life;
     node.host = new SimHost(id, membership, election, {
       publish: (heartbeat) => this.publish(node, heartbeat),
-      send: (to, message) => this.sendMessage(node, to, message),
+      send: (to, message, protocol) => this.sendMessage(node, to, message, protocol),
       write: (writeId, batch) => this.write(node, life, writeId, batch),
       record: (record) => this.record(record),
       stopped: () => this.queue.push(this.nowMs + LEAVE_FLUSH_MS, { kind: 'action', label: `exit ${node.id}`, run: () => node.life === life && this.down(node, 'exit') }),
@@ -273,10 +270,64 @@ export class Simulation implements SimView {
       kvEvents: (events) => {
         for (const listener of this.kvEventListeners) listener(id, life, events);
       },
-    }, this.clock(node));
+    }, this.clock(node), switching);
     this.fault(restart ? { kind: 'restart', node: id, incarnation } : { kind: 'start', node: id, incarnation });
     // The daemon's start(): an immediate first tick.
     this.input(node, { type: 'tick', nowMs: this.clock(node), lagMs: 0 });
+  }
+
+  /**
+   * The machine a new life of `node` starts: its protocol's, from its disk. In a cluster that
+   * switches protocols (SimProtocol.machines), as daemon/node-state.ts starts one: the era's
+   * protocol, bound by what the other protocol's state on the disk obliges it to, and a factory
+   * for the machines of a live switch (from this start's disk, or the image a machine of that
+   * protocol left earlier in this life).
+   */
+  private machineFor(node: SimNode): { election: Election<unknown, unknown> | null; switching?: SimSwitching } {
+    const machines = this.init.protocol.machines;
+    const rngFor = (n: number) => createRng(deriveSeed(this.seed, STREAM.elections, node.index, node.life, n));
+    const logAtStart = { snapshot: structuredClone(node.disk.snapshot), entries: structuredClone(node.disk.entries) };
+    if (!machines) {
+      const factory = this.init.protocol.electionFor(this.scenario);
+      const election = factory
+        ? factory({ id: node.id, rng: createRng(deriveSeed(this.seed, STREAM.elections, node.index, node.life)), persisted: this.loadPersisted(node, this.init.protocol.protocol), log: logAtStart, nowMs: this.clock(node) })
+        : null;
+      return { election };
+    }
+    const start = eraAtStart(node.disk.era, node.disk.startedWith, node.config);
+    // The daemon records the config's protocol and the request at every start, before anything else.
+    node.disk.startedWith = node.config;
+    if (node.disk.era !== null) node.disk.era = { ...node.disk.era, requested: start.requested };
+    const stateAtStart = new Map(PROTOCOL_NAMES.flatMap((p) => (node.disk.elections[p] === undefined ? [] : [[p, this.loadPersisted(node, p)] as const])));
+    const others = new Map(
+      [...stateAtStart].filter(([p]) => p !== start.protocol).map(([p, persisted]) => [p, machines[p].carryOverOf!(persisted, logAtStart)] as const),
+    );
+    const build = (protocol: ProtocolName, persisted: unknown, log: ElectionImage['log'], carryOver: CarryOver, nowMs: number, n: number) =>
+      machines[protocol].electionFor(this.scenario)!({ id: node.id, rng: rngFor(n), persisted, log: structuredClone(log), nowMs, carryOver });
+    let built = 0;
+    const election = build(start.protocol, stateAtStart.get(start.protocol) ?? null, logAtStart, carryOverAtStart(start.protocol, others, start.ranLast), this.clock(node), built++);
+    const factory: ElectionFactory = (protocol, carryOver, image, nowMs) =>
+      build(protocol, image ? image.persisted : (stateAtStart.get(protocol) ?? null), image ? image.log : logAtStart, carryOver, nowMs, built++);
+    return { election, switching: { era: { era: start.era, requested: start.requested }, factory, bootstrapExpect: this.scenario.bootstrapExpect } };
+  }
+
+  /**
+   * An operator edits `id`'s config to ask for `protocol`: its next start reads it (a rolling
+   * restart), or with `reload` the running daemon reads it now (`conclave reload`, SIGHUP).
+   */
+  configure(id: NodeId, protocol: ProtocolName, reload: boolean): void {
+    const node = this.node(id);
+    node.config = protocol;
+    this.fault({ kind: 'configure', node: id, protocol, reload });
+    if (reload && node.live && !node.stopping && node.blockedUntilMs <= this.nowMs) this.input(node, { type: 'request-protocol', nowMs: this.clock(node), protocol });
+  }
+
+  /** `conclave protocol switch <protocol>` on `id` (nothing when its API cannot answer: down, stopped or stalled). */
+  orderSwitch(id: NodeId, protocol: ProtocolName): void {
+    const node = this.node(id);
+    if (!node.live || node.stopping || node.blockedUntilMs > this.nowMs) return;
+    this.fault({ kind: 'order', node: id, protocol });
+    this.input(node, { type: 'order-protocol', nowMs: this.clock(node), id: this.nextCommandId++, protocol });
   }
 
   /**
@@ -325,6 +376,7 @@ export class Simulation implements SimView {
   private applyToDisk(node: SimNode, batch: NodeBatch): void {
     const disk = node.disk;
     if (batch.incarnation !== undefined) disk.incarnation = batch.incarnation;
+    if (batch.era !== undefined) disk.era = { ...batch.era };
     const e = batch.election;
     if (!e) return;
     if (e.snapshot !== undefined) {
@@ -338,7 +390,7 @@ export class Simulation implements SimView {
       if (entry.index !== last + 1) throw new Error(`${node.id} appended entry ${entry.index} after ${last}`);
       disk.entries.push(structuredClone(entry));
     }
-    if (e.hardState !== undefined) disk.election = JSON.stringify(e.hardState);
+    if (e.hardState !== undefined) disk.elections[batch.electionProtocol ?? this.init.protocol.protocol] = JSON.stringify(e.hardState);
   }
 
   private processSynced(event: Extract<SimEvent, { kind: 'synced' }>): void {
@@ -580,7 +632,7 @@ export class Simulation implements SimView {
       }
       case 'message': {
         this.stats.messagesDelivered++;
-        const codec = this.init.protocol.messageCodec;
+        const codec = (this.init.protocol.machines?.[inbound.protocol] ?? this.init.protocol).messageCodec;
         const value: unknown = JSON.parse(inbound.payload);
         const parsed = codec ? codec.parse(value) : { ok: true as const, value };
         this.trace.add(`${this.nowMs} ${from}>${node.id} msg ${inbound.payload.slice(0, 80)}`);
@@ -588,7 +640,7 @@ export class Simulation implements SimView {
           this.trace.add(`${this.nowMs} ${node.id} rejected message from ${from}: ${parsed.reason}`);
           return;
         }
-        this.input(node, { type: 'message', nowMs: this.clock(node), from, message: parsed.value });
+        this.input(node, { type: 'message', nowMs: this.clock(node), from, message: parsed.value, ...(this.init.protocol.machines ? { protocol: inbound.protocol } : {}) });
         return;
       }
     }
@@ -602,14 +654,14 @@ export class Simulation implements SimView {
     }
   }
 
-  private sendMessage(sender: SimNode, to: NodeId, message: unknown): void {
+  private sendMessage(sender: SimNode, to: NodeId, message: unknown, protocol: ProtocolName): void {
     const peer = this.byId.get(to);
     const payload = JSON.stringify(message);
     if (!peer) {
       this.drop(sender.id, to, 'message', 'unknown-peer');
       return;
     }
-    this.transmit(sender.id, peer, { kind: 'message', from: sender.id, payload });
+    this.transmit(sender.id, peer, { kind: 'message', from: sender.id, payload, protocol });
   }
 
   private transmit(from: NodeId, peer: SimNode, inbound: Inbound & { kind: 'heartbeat' | 'message' }): void {
@@ -634,10 +686,11 @@ export class Simulation implements SimView {
     this.trace.add(`${this.nowMs} ${from}>${to} ${kind} dropped ${reason}`);
   }
 
-  private loadPersisted(node: SimNode): unknown {
-    if (node.disk.election === null) return null;
-    const value: unknown = JSON.parse(node.disk.election);
-    const codec = this.init.protocol.persistedCodec;
+  private loadPersisted(node: SimNode, protocol: ProtocolName): unknown {
+    const text = node.disk.elections[protocol];
+    if (text === undefined) return null;
+    const value: unknown = JSON.parse(text);
+    const codec = (this.init.protocol.machines?.[protocol] ?? this.init.protocol).persistedCodec;
     if (!codec) return value;
     const parsed = codec.parse(value);
     // The daemon refuses to start on a corrupt state file; here it can only be a machine bug.
@@ -652,6 +705,7 @@ export class Simulation implements SimView {
 
   private record(record: StepRecord): void {
     this.records.push(record);
+    if (record.type === 'membership' && record.event.type === 'protocol-switched') this.switches[record.event.how]++;
     this.trace.addNotable(`${this.nowMs} ${formatRecord(record)}`);
   }
 

@@ -147,6 +147,7 @@ export function toyProtocol(options: ToyElectionOptions, invariants: readonly In
     protocol: 'bully',
     electionFor: () => toyElection(options) as ElectionFactory,
     invariants,
+    agreement: [],
     livenessExtraMs: () => 0,
   };
 }

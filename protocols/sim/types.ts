@@ -2,12 +2,13 @@
  * Types of the deterministic simulator (DESIGN.md section 1, host 2). The simulator hosts the
  * same pure machines as daemon/runtime.ts, on a virtual clock and a seeded network.
  */
+import type { CarryOver } from '../carry-over.js';
 import type { Election } from '../election.js';
 import type { ElectionNodeEvent, NodeEvent } from '../host/events.js';
 import type { MembershipPresetName } from '../membership/presets.js';
 import type { Member, MembershipTimings } from '../membership/types.js';
 import type { Rng } from '../rng.js';
-import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
+import type { ElectionSummary, LogEntry, NodeId, ProtocolName, Snapshot } from '../types.js';
 
 /** The simulator hosts the real machine's interface (re-exported under the simulator's name). */
 export type { Membership as MembershipMachine, MembershipInit } from '../membership/membership.js';
@@ -24,6 +25,8 @@ export interface ElectionContext<P> {
   /** A log-based machine's snapshot and entries after it, as the previous lives left them. */
   log: { snapshot: Snapshot | null; entries: readonly LogEntry[] };
   nowMs: number;
+  /** What another protocol that ran on this node obliges the machine to (../carry-over.ts); absent: nothing. */
+  carryOver?: CarryOver;
 }
 
 export type ElectionFactory<M = unknown, P = unknown> = (ctx: ElectionContext<P>) => Election<M, P>;
@@ -124,6 +127,10 @@ export type FaultRecord =
   | { kind: 'uncut'; from: NodeId; to: NodeId }
   | { kind: 'heal' }
   | { kind: 'network'; lossProbability: number; duplicateProbability: number }
+  /** An operator edited the node's config to ask for `protocol`: read at its next start, or at once by `conclave reload`. */
+  | { kind: 'configure'; node: NodeId; protocol: ProtocolName; reload: boolean }
+  /** `conclave protocol switch <protocol>` on the node. */
+  | { kind: 'order'; node: NodeId; protocol: ProtocolName }
   | { kind: 'liveness' };
 
 /** The node events that come from membership (what the host core reports of members). */
@@ -165,8 +172,18 @@ export interface NodeView {
   member(id: NodeId): Member | undefined;
   /** The election summary this node's host last saw; null while down or without an election. */
   summary(): ElectionSummary | null;
-  /** The simulated disk's election state (survives crashes), parsed. */
-  persisted(): unknown;
+  /**
+   * The running machine's own summary now, before the host's release rules (a summary waits for
+   * its write; after a live switch the last one of the old machine stands until the new one's is
+   * released): what a protocol's own rules judge. Null while down or without an election.
+   */
+  machineSummary(): ElectionSummary | null;
+  /**
+   * The simulated disk's election state of `protocol` (survives crashes), parsed; by default of
+   * the protocol the node runs (or ran last, while down). A node that switched keeps each
+   * protocol's state apart, as the daemon's store does.
+   */
+  persisted(protocol?: ProtocolName): unknown;
   /**
    * The election machine itself (null while down or without one), for protocol invariants that
    * judge internal state the summary does not show (Raft's role and log). Read only.
@@ -236,6 +253,8 @@ export interface SimStats {
   /** Campaigns in named elections that got a session, and how often one was told it leads (election-workload.ts). */
   campaigns?: number;
   electedInElections?: number;
+  /** A switching cluster: machines switched at a node, by a leader's commit (`agreed`) or on seeing a later era (`adopted`). */
+  protocolSwitches?: { agreed: number; adopted: number };
 }
 
 export interface SimResult {
