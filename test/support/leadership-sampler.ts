@@ -5,6 +5,7 @@
  */
 import { createApiClient } from '../../daemon/api/client.js';
 import { checkLeadershipHistory, type LeadershipHistoryReport, type LeadershipSample } from '../../protocols/sim/leadership-history.js';
+import type { ProtocolName } from '../../protocols/types.js';
 
 export interface SampledNode {
   name: string;
@@ -12,8 +13,15 @@ export interface SampledNode {
   api: string;
 }
 
+/** One answer as recorded: what the history check reads, and when and under which protocol (timings of a switch, bench/switch.ts). */
+export interface SampledStatus extends LeadershipSample {
+  /** When its round started, on this process's clock: every answer of a round shares it. */
+  atMs: number;
+  protocol: ProtocolName;
+}
+
 export class LeadershipSampler {
-  readonly samples: LeadershipSample[] = [];
+  readonly samples: SampledStatus[] = [];
   private round = 0;
   private stopped = false;
   /** Node names by id, from each node's own answers: a node that just restarted may name the leader by id only. */
@@ -48,7 +56,7 @@ export class LeadershipSampler {
             const s = await createApiClient({ address: node.api, timeoutMs: 1000 }).status();
             this.names.set(s.id, node.name);
             const leader = s.leader === null ? null : (this.names.get(s.leader.id) ?? s.leader.name);
-            this.samples.push({ round, node: node.name, role: s.role, term: s.term, leader, fencingToken: s.fencingToken });
+            this.samples.push({ round, atMs: startedMs, node: node.name, role: s.role, term: s.term, leader, fencingToken: s.fencingToken, protocol: s.protocol });
           } catch {
             // Not answering now: nothing to record.
           }
