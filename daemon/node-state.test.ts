@@ -346,17 +346,28 @@ describe('openNodeState', () => {
     const unchanged = open(dir, false, 'bully');
     const state = await unchanged.opening;
     assert.equal(state.election.machine.protocol, 'raft', 'runs the era\'s protocol, not the config\'s');
-    assert.deepEqual(state.switching.era, { era: 3, requested: 'raft' }, 'the config did not change since the last start: the cluster\'s choice stands');
+    assert.deepEqual(state.switching.era, { era: 3, requested: 'raft', tokenFloor: 0 }, 'the config did not change since the last start: the cluster\'s choice stands');
     assert.equal(state.election.machine.summary(0).term, 42, 'above bully\'s token');
     assert.match(unchanged.logged.at(-1)!.message, /config asks for bully, but this node's cluster runs raft \(era 3\)/);
     // Started next with raft in its config (changed since the last start): it asks for raft.
-    assert.deepEqual((await open(dir, false, 'raft').opening).switching.era, { era: 3, requested: 'raft' });
+    assert.deepEqual((await open(dir, false, 'raft').opening).switching.era, { era: 3, requested: 'raft', tokenFloor: 0 });
     // And then with bully again (changed): a new request for bully, while it still runs raft.
     const changed = await open(dir, false, 'bully').opening;
     assert.equal(changed.election.machine.protocol, 'raft');
-    assert.deepEqual(changed.switching.era, { era: 3, requested: 'bully' });
+    assert.deepEqual(changed.switching.era, { era: 3, requested: 'bully', tokenFloor: 0 });
     // Started once more with the same config: the request outlives the start that read it.
-    assert.deepEqual((await open(dir, false, 'bully').opening).switching.era, { era: 3, requested: 'bully' });
+    assert.deepEqual((await open(dir, false, 'bully').opening).switching.era, { era: 3, requested: 'bully', tokenFloor: 0 });
+  });
+
+  it('the token floor a live switch wrote with the era carries over at the next start, above what the other protocol\'s own state says', async () => {
+    const dir = await ranNode();
+    // A switch to raft carried token 50 over (from a state of the old machine not yet written).
+    const store = await storeOf(dir);
+    await store.append({ hardState: { era: { era: 3, protocol: 'raft', requested: 'raft', tokenFloor: 50 } } });
+    await store.close();
+    const state = await open(dir, false, 'raft').opening;
+    assert.equal(state.election.machine.summary(0).fencingToken, 50, 'not 42, what bully\'s own state holds');
+    assert.equal(state.switching.era.tokenFloor, 50, 'the core writes it again with every era change');
   });
 
   it('a corrupt era record is refused, naming the log store', async () => {

@@ -44,7 +44,7 @@ export interface NodeState {
   /** The machine of the protocol this node runs: its era's (the cluster's), which may differ from its config's. */
   election: ElectionHost<unknown, unknown>;
   /** The protocol era to start in and what this node asks for (protocols/host/switch.ts), and the machines of a live switch. */
-  switching: { era: { era: number; requested: ProtocolName }; factory: ElectionFactory; codecs: Record<ProtocolName, Codec<unknown>> };
+  switching: { era: { era: number; requested: ProtocolName; tokenFloor: number }; factory: ElectionFactory; codecs: Record<ProtocolName, Codec<unknown>> };
   /** The log store, open: the runtime's disk. */
   store: NodeStore;
   /** This start's incarnation, already durable. */
@@ -89,7 +89,7 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
         `this node ran another protocol last: ${running.protocol} starts above its fencing token ${carryOver.tokenFloor} and helps elect no one for ${carryOver.holdMs} ms (its promise to the old leader)`,
       );
     }
-    const { era, requested } = eraAtStart(store.era, store.startedWith, config.protocol);
+    const { era, requested, tokenFloor } = eraAtStart(store.era, store.startedWith, config.protocol);
     if (running.protocol !== config.protocol) {
       opts.log.warn(
         { protocol: config.protocol, running: running.protocol, era: store.era?.era ?? 0 },
@@ -102,7 +102,7 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
     const eraRecord = store.era === null ? {} : { [ERA_KEY]: { ...store.era, requested } };
     await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol }, ...eraRecord } });
     const election = createElectionHost(running, identity.peerId, persisted, store.log, opts.nowMs, carryOver);
-    const switching = { era: { era, requested }, factory: electionFactory(config, identity.peerId, store), codecs: { ...MESSAGE_CODECS } };
+    const switching = { era: { era, requested, tokenFloor }, factory: electionFactory(config, identity.peerId, store), codecs: { ...MESSAGE_CODECS } };
     return { identity, election, switching, store, incarnation };
   } catch (err) {
     await store.close().catch(() => undefined);

@@ -175,10 +175,11 @@ function validEra(path: string, value: unknown): EraRecord | null {
   if (value === undefined) return null;
   const v = value as Partial<EraRecord> | null;
   const isProtocol = (p: unknown): p is ProtocolName => PROTOCOL_NAMES.some((name) => name === p);
-  if (typeof v?.era !== 'number' || !Number.isSafeInteger(v.era) || v.era < 0 || !isProtocol(v.protocol) || !isProtocol(v.requested)) {
-    throw new DataFileError(path, `its protocol era should be { era, protocol, requested } with protocols among ${PROTOCOL_NAMES.join(', ')}, not ${JSON.stringify(value)?.slice(0, 80)}`);
+  const counter = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (!counter(v?.era) || !isProtocol(v.protocol) || !isProtocol(v.requested) || (v.tokenFloor !== undefined && !counter(v.tokenFloor))) {
+    throw new DataFileError(path, `its protocol era should be { era, protocol, requested, tokenFloor? } with protocols among ${PROTOCOL_NAMES.join(', ')}, not ${JSON.stringify(value)?.slice(0, 80)}`);
   }
-  return { era: v.era, protocol: v.protocol, requested: v.requested };
+  return { era: v.era, protocol: v.protocol, requested: v.requested, ...(v.tokenFloor !== undefined ? { tokenFloor: v.tokenFloor } : {}) };
 }
 
 function validIncarnation(path: string, value: unknown): number | null {

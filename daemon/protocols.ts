@@ -7,7 +7,7 @@ import { createRng } from '../protocols/rng.js';
 import type { Codec, LogEntry, NodeId, ProtocolName, Snapshot } from '../protocols/types.js';
 import type { ConclaveConfig } from './config/types.js';
 import { DataFileError } from './errors.js';
-import type { ElectionFactory } from '../protocols/host/core.js';
+import type { ElectionFactory, EraRecord } from '../protocols/host/core.js';
 import type { ElectionHost } from './runtime.js';
 
 /** How the configured protocol's durable election state is checked, and its value before any election. */
@@ -43,6 +43,8 @@ export interface StoredElections {
   otherElections: ReadonlyMap<string, unknown>;
   ranLast: ProtocolName | null;
   log: StoredLog;
+  /** The era record (protocols/host/switch.ts): its token floor carries over too. */
+  era: EraRecord | null;
 }
 
 /**
@@ -63,7 +65,7 @@ export function carryOverFor(config: ConclaveConfig, stored: StoredElections, ow
     }
   }
   const last = stored.ranLast ?? (ownState === null && carried.size === 1 ? [...carried.keys()][0]! : null);
-  return carryOverAtStart(config.protocol, carried, last);
+  return carryOverAtStart(config.protocol, carried, last, stored.era?.tokenFloor ?? 0);
 }
 
 function parseOther<T>(path: string, name: string, codec: Codec<T>, value: unknown): T {

@@ -134,7 +134,11 @@ describe('config reload', () => {
     switchable.write('protocol: raft\n');
     assert.deepEqual(switchable.reloader.reload('api').applied, [{ field: 'protocol', from: 'bully', to: 'raft', note: 'requested' }]);
     assert.deepEqual(switchable.calls.protocol, ['raft']);
-    assert.equal(switchable.reloader.config.protocol, 'bully', 'until the cluster switches');
+    assert.equal(switchable.reloader.config.protocol, 'raft', 'what the node asks for now');
+    // Edited back before or after the switch: asked again (integration: a reload there and back).
+    switchable.write('protocol: bully\n');
+    assert.deepEqual(switchable.reloader.reload('api').applied, [{ field: 'protocol', from: 'raft', to: 'bully', note: 'requested' }]);
+    assert.deepEqual(switchable.calls.protocol, ['raft', 'bully']);
 
     const fixed = harness('protocol: bully\n');
     fixed.write('protocol: raft\n');

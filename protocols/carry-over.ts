@@ -63,9 +63,11 @@ export function combineCarryOver(floors: readonly CarryOver[], ranLast: CarryOve
 
 /**
  * What the protocols that ran on a node before oblige `running`, which starts there now (a
- * restart, perhaps with another protocol): every one's floor, and the promise of the one that
- * ran last when that was another protocol (a switch by restart).
+ * restart, perhaps with another protocol): every one's floor and the floor its era record kept
+ * of a live switch (host/switch.ts EraRecord), and the promise of the one that ran last when that
+ * was another protocol (a switch by restart).
  */
-export function carryOverAtStart(running: ProtocolName, others: ReadonlyMap<ProtocolName, CarryOver>, ranLast: ProtocolName | null): CarryOver {
-  return combineCarryOver([...others.values()], ranLast !== null && ranLast !== running ? (others.get(ranLast) ?? null) : null);
+export function carryOverAtStart(running: ProtocolName, others: ReadonlyMap<ProtocolName, CarryOver>, ranLast: ProtocolName | null, eraTokenFloor = 0): CarryOver {
+  const carry = combineCarryOver([...others.values()], ranLast !== null && ranLast !== running ? (others.get(ranLast) ?? null) : null);
+  return { ...carry, tokenFloor: Math.max(carry.tokenFloor, eraTokenFloor) };
 }

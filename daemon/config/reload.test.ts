@@ -68,14 +68,15 @@ describe('planReload', () => {
     assert.ok(plan.needsRestart.length > 0 && fields(plan.needsRestart).every((f) => f.startsWith('raft.')), JSON.stringify(plan.needsRestart));
   });
 
-  it('protocol: requested of the cluster when a switch can be asked (the running protocol stays in the config), else a restart', () => {
+  it('protocol: requested of the cluster when a switch can be asked (the config then holds what the node asks for), else a restart', () => {
     const running = base();
     const next = edited((c) => (c.protocol = 'raft'));
     const asked = planReload(running, next, { canSwitchProtocol: true });
     assert.deepEqual(asked.applied, [{ field: 'protocol', from: 'bully', to: 'raft', note: 'requested' }]);
     assert.deepEqual(asked.needsRestart, []);
     assert.equal(asked.requestProtocol, 'raft');
-    assert.equal(asked.config.protocol, 'bully', 'it runs bully until the cluster switches');
+    assert.equal(asked.config.protocol, 'raft', 'what the node asks for: the next reload diffs against it');
+    assert.equal(planReload(asked.config, running, { canSwitchProtocol: true }).requestProtocol, 'bully', 'edited back: asked again');
     const restart = planReload(running, next, { canSwitchProtocol: false });
     assert.deepEqual(restart.applied, []);
     assert.deepEqual(restart.needsRestart, [{ field: 'protocol', from: 'bully', to: 'raft' }]);

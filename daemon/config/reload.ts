@@ -80,6 +80,8 @@ export function planReload(running: ConclaveConfig, next: ConclaveConfig, opts: 
       applied.push(change);
     } else if (field === SWITCH_FIELD && opts.canSwitchProtocol) {
       requestProtocol = next.protocol;
+      // What the node asks for now: a later reload that changes it back asks again.
+      config.protocol = next.protocol;
       applied.push({ ...change, note: 'requested' });
     } else {
       needsRestart.push(change);

@@ -132,7 +132,7 @@ export interface HostCoreInit {
    * The node's protocol era as stored, and the protocol it asks for (host/switch.ts); the
    * election runs the era's protocol. Absent: era 0, asking for the election's protocol.
    */
-  era?: { era: number; requested: ProtocolName };
+  era?: { era: number; requested: ProtocolName; tokenFloor?: number };
   /** Builds machines for a live switch; absent (and for a machine without carryOver): this node never switches. */
   factory?: ElectionFactory;
 }
@@ -166,6 +166,8 @@ export class HostCore {
   private election: Election<unknown, unknown> | null;
   private readonly factory: ElectionFactory | null;
   private readonly eraState: EraState;
+  /** The era record's token floor (switch.ts EraRecord): raised at every live switch, written with the era. */
+  private eraTokenFloor: number;
   /** What this node last gossiped as `formed` (gossipFormed); null: nothing yet. */
   private formedGossiped: boolean | null = null;
   /** Machines switched out in this process, by protocol: what a switch back starts from. */
@@ -209,6 +211,7 @@ export class HostCore {
     this.factory = init.factory ?? null;
     const protocol = init.election?.protocol ?? 'bully';
     this.eraState = { era: init.era?.era ?? 0, protocol, requested: init.era?.requested ?? protocol, switchTo: null, order: null };
+    this.eraTokenFloor = init.era?.tokenFloor ?? 0;
     this.startedAtMs = init.nowMs;
     this.nowMs = init.nowMs;
     this.selfIdValue = init.selfId;
@@ -737,8 +740,11 @@ export class HostCore {
     e.switchTo = null;
     // An order stands until the cluster runs what it asked for (an era change alone, say a settle, does not carry it out).
     if (e.order === protocol) e.order = null;
+    // What the old machine obliges the new one to is on disk with the era, before the new one reports a token.
+    const carry = protocol !== from ? this.election!.carryOver!(this.nowMs) : null;
+    if (carry) this.eraTokenFloor = Math.max(this.eraTokenFloor, carry.tokenFloor);
     this.persistEra();
-    if (protocol !== from) this.replaceMachine(from, protocol, how);
+    if (carry) this.replaceMachine(from, protocol, how, carry);
     this.gossipEra();
     for (const [id, o] of this.pendingOrders) {
       if (o.protocol !== protocol) continue;
@@ -755,9 +761,8 @@ export class HostCore {
    * new one says leaves before the era record is on disk (persistEra just queued it); what the
    * old one had not reported yet is never reported.
    */
-  private replaceMachine(from: ProtocolName, to: ProtocolName, how: 'agreed' | 'adopted'): void {
+  private replaceMachine(from: ProtocolName, to: ProtocolName, how: 'agreed' | 'adopted', carry: CarryOver): void {
     const old = this.election!;
-    const carry = old.carryOver!(this.nowMs);
     this.retired.set(from, old.durableImage!());
     const next = this.factory!(to, carry, this.retired.get(to) ?? null, this.nowMs);
     this.election = next;
@@ -785,7 +790,8 @@ export class HostCore {
     // Everything after it, of either machine, waits for it.
     this.lastPersistOf.membership = id;
     this.lastPersistOf.election = id;
-    this.out.push({ type: 'persist', id, batch: { era: { era: e.era, protocol: e.protocol, requested: e.requested } } });
+    const tokenFloor = this.eraTokenFloor > 0 ? { tokenFloor: this.eraTokenFloor } : {};
+    this.out.push({ type: 'persist', id, batch: { era: { era: e.era, protocol: e.protocol, requested: e.requested, ...tokenFloor } } });
   }
 
   /** At once, with whether the machine (perhaps a new one) belongs to a formed cluster: every step of a switch waits for the next node to hear of it. */

@@ -45,6 +45,13 @@ export interface EraRecord {
   era: number;
   protocol: ProtocolName;
   requested: ProtocolName;
+  /**
+   * The highest token a live switch on this node carried over (../carry-over.ts), written with
+   * the era before the new machine reports anything: the old machine may have reported a token
+   * its own state had not written yet (one it carried over itself). A start carries it over too.
+   * Absent: 0.
+   */
+  tokenFloor?: number;
 }
 
 /**
@@ -54,11 +61,12 @@ export interface EraRecord {
  * new request, an unchanged one keeps the request the cluster's last switch left. `ranLast`: the
  * protocol that ran here last (whose promise carries over, ../carry-over.ts).
  */
-export function eraAtStart(stored: EraRecord | null, startedWith: ProtocolName | null, config: ProtocolName): EraRecord & { ranLast: ProtocolName | null } {
+export function eraAtStart(stored: EraRecord | null, startedWith: ProtocolName | null, config: ProtocolName): Required<EraRecord> & { ranLast: ProtocolName | null } {
   return {
     era: stored?.era ?? 0,
     protocol: stored?.protocol ?? config,
     requested: stored === null || startedWith !== config ? config : stored.requested,
+    tokenFloor: stored?.tokenFloor ?? 0,
     ranLast: stored?.protocol ?? startedWith,
   };
 }

@@ -47,15 +47,16 @@ export function bootstrapSet(selfId: NodeId, expect: number, members: readonly E
 /**
  * The set the leader of a cluster that just switched to Raft campaigns for (its log empty, the
  * promises of the previous protocol held for it everywhere, ../carry-over.ts): every member it
- * knows that has not left, dead ones included, whatever it runs yet, once they are at least
- * `expect` and no alive raft member belongs to a formed Raft cluster. Members it cannot reach
- * still count: a leader cut off from most of the cluster must not form a configuration of the
- * few it sees (it campaigns only once a majority of the set runs Raft, raft.ts). Only that one
+ * knows, whatever it runs yet and whatever its state, once they are at least `expect` and no
+ * alive raft member belongs to a formed Raft cluster. Members it cannot reach still count: a
+ * leader cut off from most of the cluster must not form a configuration of the few it sees (it
+ * campaigns only once a majority of the set runs Raft, raft.ts); and so do members that left,
+ * which in a rolling restart come back (autopilot removes a voter that stays away). Only that one
  * node forms it while the promises hold, and the others grant no one else meanwhile, so one term
  * has one winner here too.
  */
 export function switchBootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[]): NodeId[] | null {
   if (members.some(formedRaftPeer)) return null;
-  const known = [...new Set([selfId, ...members.filter((m) => m.state !== 'left').map((m) => m.id)])].sort();
+  const known = [...new Set([selfId, ...members.map((m) => m.id)])].sort();
   return known.length >= expect ? known : null;
 }

@@ -36,7 +36,7 @@ export interface HostIo {
 
 /** A node of a cluster that switches protocols: the era it starts in, and how its core builds the machine of another protocol. */
 export interface SimSwitching {
-  era: { era: number; requested: ProtocolName };
+  era: { era: number; requested: ProtocolName; tokenFloor: number };
   factory: ElectionFactory;
   /** `cluster.bootstrapExpect`: a switch counts at least this many members. */
   bootstrapExpect: number;

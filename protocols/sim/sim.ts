@@ -305,10 +305,10 @@ export class Simulation implements SimView {
     const build = (protocol: ProtocolName, persisted: unknown, log: ElectionImage['log'], carryOver: CarryOver, nowMs: number, n: number) =>
       machines[protocol].electionFor(this.scenario)!({ id: node.id, rng: rngFor(n), persisted, log: structuredClone(log), nowMs, carryOver });
     let built = 0;
-    const election = build(start.protocol, stateAtStart.get(start.protocol) ?? null, logAtStart, carryOverAtStart(start.protocol, others, start.ranLast), this.clock(node), built++);
+    const election = build(start.protocol, stateAtStart.get(start.protocol) ?? null, logAtStart, carryOverAtStart(start.protocol, others, start.ranLast, start.tokenFloor), this.clock(node), built++);
     const factory: ElectionFactory = (protocol, carryOver, image, nowMs) =>
       build(protocol, image ? image.persisted : (stateAtStart.get(protocol) ?? null), image ? image.log : logAtStart, carryOver, nowMs, built++);
-    return { election, switching: { era: { era: start.era, requested: start.requested }, factory, bootstrapExpect: this.scenario.bootstrapExpect } };
+    return { election, switching: { era: { era: start.era, requested: start.requested, tokenFloor: start.tokenFloor }, factory, bootstrapExpect: this.scenario.bootstrapExpect } };
   }
 
   /**

@@ -27,7 +27,8 @@ export function canUseNamespaces(): boolean {
 
 export interface ClusterOptions {
   size: number;
-  protocol?: ProtocolName;
+  /** `--protocol` of every node; default bully. Null: no flag, so the config file (`yaml`) sets it (and `conclave reload` can change it). */
+  protocol?: ProtocolName | null;
   /** Cluster name; unique by default so parallel clusters never meet. */
   cluster?: string;
   preset?: MembershipPresetName;
@@ -141,7 +142,6 @@ export class LocalCluster {
       '--cluster', this.name,
       '--name', node.name,
       '--data-dir', node.dataDir,
-      '--protocol', this.opts.protocol ?? 'bully',
       '--preset', this.opts.preset ?? 'lan',
       '--priority', String(this.opts.priorities?.[index - 1] ?? 0),
       '--bootstrap-expect', String(this.opts.bootstrapExpect ?? this.opts.size),
@@ -149,6 +149,7 @@ export class LocalCluster {
       '--api', '127.0.0.1:0',
       '--log-format', 'json',
       ...(this.opts.logLevel === null ? [] : ['--log-level', this.opts.logLevel ?? 'debug']),
+      ...(this.opts.protocol === null ? [] : ['--protocol', this.opts.protocol ?? 'bully']),
     ];
     if (this.usesMdns) {
       args.push('--config', this.configFile());
