@@ -177,10 +177,14 @@ const raftChurn = raftProtocol(
  * hold wherever they run, the lease contract and growing tokens hold across them, and the
  * agreement after healing is the running protocol's.
  */
-export function switchingProtocol(machines: Readonly<Record<ProtocolName, SimProtocol>> = { bully, raft }): SimProtocol {
+export function switchingProtocol(
+  machines: Readonly<Record<ProtocolName, SimProtocol>> = { bully, raft },
+  name = 'switch',
+  summary = 'Bully and Raft by protocol eras: rolling restarts, reloads and protocol switch orders amid the faults',
+): SimProtocol {
   return {
-    name: 'switch',
-    summary: 'Bully and Raft by protocol eras: rolling restarts, reloads and protocol switch orders amid the faults',
+    name,
+    summary,
     protocol: 'bully',
     electionFor: () => null,
     machines,
@@ -193,7 +197,14 @@ export function switchingProtocol(machines: Readonly<Record<ProtocolName, SimPro
   };
 }
 
-export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = { none, bully, raft, 'raft-churn': raftChurn, switch: switchingProtocol() };
+export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = {
+  none,
+  bully,
+  raft,
+  'raft-churn': raftChurn,
+  switch: switchingProtocol(),
+  'switch-churn': switchingProtocol({ bully, raft: raftChurn }, 'switch-churn', 'switch, with raft-churn: crashes and late starts change the Raft configuration (learners, removals) between switches'),
+};
 
 export function simProtocol(name: string): SimProtocol {
   const protocol = Object.hasOwn(SIM_PROTOCOLS, name) ? SIM_PROTOCOLS[name] : undefined;

@@ -254,8 +254,20 @@ export function raftAgreedLeaderWithLiveVoters(boundMs: (setup: { bounds: SimBou
   };
 }
 
+/**
+ * Whether a majority of the voters of the newest configuration is live: the one in the most
+ * up-to-date log among live nodes (only such a log can win votes). A node with an older log may
+ * hold an older configuration of other voters (switch-churn seed 72: a removal and an addition
+ * it had not received).
+ */
 function liveVoterMajority(view: SimView): boolean {
-  const voters = view.nodes.map((n) => raftOf(n)?.raftStatus().voters ?? []).find((v) => v.length > 0);
+  let newest: { term: number; index: number; voters: NodeId[] } | null = null;
+  for (const n of view.nodes) {
+    const s = n.live ? raftOf(n)?.raftStatus() : undefined;
+    if (!s || s.voters.length === 0) continue;
+    if (newest === null || s.lastTerm > newest.term || (s.lastTerm === newest.term && s.lastIndex > newest.index)) newest = { term: s.lastTerm, index: s.lastIndex, voters: s.voters };
+  }
+  const voters = newest?.voters;
   if (!voters) return false;
   const live = voters.filter((id) => view.nodes.find((n) => n.id === id)?.live).length;
   return live >= majorityOf(voters.length);

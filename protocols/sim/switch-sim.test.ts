@@ -22,6 +22,7 @@ import type { ColdStart } from './types.js';
  * 2026), so 300 take about a minute. `npm run sim -- --protocol switch --seeds N --start S` runs more.
  */
 const SWITCH_SWARM_SEEDS = 300;
+const SWITCH_CHURN_SWARM_SEEDS = 100;
 
 describe('switch swarm', () => {
   it(`holds the lease contract across protocols and every protocol's invariants over ${SWITCH_SWARM_SEEDS} seeds of switches amid faults`, () => {
@@ -45,6 +46,11 @@ describe('switch swarm', () => {
     // (faults keep some from it, as they would keep an operator's request from being carried out).
     assert.ok(switched >= SWITCH_SWARM_SEEDS / 2, `${switched} of ${SWITCH_SWARM_SEEDS} seeds switched`);
     assert.ok(thereAndBack >= SWITCH_SWARM_SEEDS / 20, `${thereAndBack} of ${SWITCH_SWARM_SEEDS} seeds switched there and back`);
+  });
+
+  it(`with Raft configuration changes between switches (switch-churn: learners, removals), over ${SWITCH_CHURN_SWARM_SEEDS} seeds`, () => {
+    const report = runSwarm({ seeds: Array.from({ length: SWITCH_CHURN_SWARM_SEEDS }, (_, i) => i + 1), protocol: 'switch-churn' });
+    assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'switch-churn')).join('\n'));
   });
 
   /**
