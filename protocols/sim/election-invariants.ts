@@ -5,7 +5,12 @@
  */
 import { leadersAtOnce, ReignTokens, TermLeaders, TokenHighWater } from '../election-safety.js';
 import type { NodeId } from '../types.js';
-import type { InvariantFactory, InvariantSetup, SimView } from './types.js';
+import type { InvariantFactory, InvariantSetup, NodeView, SimView } from './types.js';
+
+/** The nodes the last step drove (or every up node after a fault): whose reports may have changed. */
+export function steppedNodes(view: SimView): readonly NodeView[] {
+  return view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+}
 
 /** Never two leaders in one term: a term, once some node led it, belongs to that node. */
 export const oneLeaderPerTerm: InvariantFactory = () => {
@@ -33,7 +38,7 @@ export const oneLeaderPerTerm: InvariantFactory = () => {
 export const singleLeaderAtEveryInstant: InvariantFactory = () => ({
   name: 'single-leader-at-every-instant',
   check(view: SimView): string | null {
-    const candidates = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+    const candidates = steppedNodes(view);
     if (!candidates.some((n) => n.report()?.role === 'leader')) return null;
     const reports = view.nodes.flatMap((node) => {
       const report = node.report();
@@ -59,7 +64,7 @@ export const namedLeaderHoldsLease: InvariantFactory = (setup) => {
   return {
     name: 'named-leader-holds-lease',
     check(view: SimView): string | null {
-      const stepped = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
+      const stepped = steppedNodes(view);
       for (const node of stepped) {
         const report = node.report();
         if (report?.role !== 'leader') continue;
@@ -89,8 +94,7 @@ export const fencingTokensGrow: InvariantFactory = () => {
   return {
     name: 'fencing-tokens-grow',
     check(view: SimView): string | null {
-      const nodes = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
-      for (const node of nodes) {
+      for (const node of steppedNodes(view)) {
         const token = node.summary()?.fencingToken;
         if (token === undefined) continue;
         const before = tokens.observe(node.id, token);
@@ -110,8 +114,7 @@ export const reignTokensGrow: InvariantFactory = () => {
   return {
     name: 'reign-tokens-grow',
     check(view: SimView): string | null {
-      const nodes = view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
-      for (const node of nodes) {
+      for (const node of steppedNodes(view)) {
         const report = node.report();
         if (!report) continue;
         const earlier = reigns.observe(node.id, report);

@@ -12,7 +12,7 @@ import type { RaftEntry } from '../raft/messages.js';
 import { majorityOf } from '../raft/quorum.js';
 import type { RaftElection } from '../raft/raft.js';
 import type { NodeId } from '../types.js';
-import { agreedLeaderAfterHeal } from './election-invariants.js';
+import { agreedLeaderAfterHeal, steppedNodes } from './election-invariants.js';
 import type { InvariantFactory, NodeView, SimBounds, SimView } from './types.js';
 
 /**
@@ -28,11 +28,6 @@ function raftOf(node: NodeView): RaftElection | null {
   return e && e.protocol === 'raft' ? (e as RaftElection) : null;
 }
 
-/** The nodes the last step drove (or every up node after a fault). */
-function stepped(view: SimView): readonly NodeView[] {
-  return view.touched ? [view.touched] : view.nodes.filter((n) => n.up);
-}
-
 const entryKey = (e: RaftEntry) => `${e.term}:${JSON.stringify(e.data)}`;
 
 /** Election Safety (§5.2): at most one node is leader, inside the protocol, in any term. */
@@ -41,7 +36,7 @@ export const raftElectionSafety: InvariantFactory = () => {
   return {
     name: 'raft-election-safety',
     check(view) {
-      for (const node of stepped(view)) {
+      for (const node of steppedNodes(view)) {
         const s = raftOf(node)?.raftStatus();
         if (s?.role !== 'leader') continue;
         const holder = leaderOf.get(s.term);
@@ -62,7 +57,7 @@ export const raftLeaderAppendOnly: InvariantFactory = () => {
   return {
     name: 'raft-leader-append-only',
     check(view) {
-      for (const node of stepped(view)) {
+      for (const node of steppedNodes(view)) {
         const r = raftOf(node);
         const s = r?.raftStatus();
         if (!r || s?.role !== 'leader') {
@@ -91,7 +86,7 @@ export const raftLeaderAppendOnly: InvariantFactory = () => {
 export const raftLogMatching: InvariantFactory = () => ({
   name: 'raft-log-matching',
   check(view) {
-    for (const node of stepped(view)) {
+    for (const node of steppedNodes(view)) {
       const mine = raftOf(node)?.logEntries();
       if (!mine) continue;
       const byIndex = new Map(mine.map((e) => [e.index, e]));
@@ -128,7 +123,7 @@ export const raftCommittedPrefixAgrees: InvariantFactory = () => {
   return {
     name: 'raft-committed-prefix-agrees',
     check(view) {
-      for (const node of stepped(view)) {
+      for (const node of steppedNodes(view)) {
         const r = raftOf(node);
         if (!r) continue;
         const s = r.raftStatus();
@@ -166,7 +161,7 @@ export const raftTermsNeverDecrease: InvariantFactory = () => {
   return {
     name: 'raft-terms-never-decrease',
     check(view) {
-      for (const node of stepped(view)) {
+      for (const node of steppedNodes(view)) {
         const durable = (node.persisted('raft') as RaftHardState | null)?.term ?? 0;
         const before = high.get(node.id) ?? 0;
         if (durable < before) return `${node.id}'s disk holds term ${durable} after ${before} (life ${node.life})`;
@@ -187,7 +182,7 @@ export const raftTermsNeverDecrease: InvariantFactory = () => {
 export const raftOneUncommittedConfig: InvariantFactory = () => ({
   name: 'raft-one-uncommitted-config',
   check(view) {
-    for (const node of stepped(view)) {
+    for (const node of steppedNodes(view)) {
       const r = raftOf(node);
       const s = r?.raftStatus();
       if (!r || s?.role !== 'leader') continue;
@@ -208,7 +203,7 @@ export function raftVotersFloor(config: RaftConfig = SIM_RAFT_CONFIG): Invariant
     return {
       name: 'raft-voters-floor',
       check(view) {
-        for (const node of stepped(view)) {
+        for (const node of steppedNodes(view)) {
           const voters = raftOf(node)?.raftStatus().voters ?? [];
           if (voters.length > 0 && voters.length < floor) return `${node.id} uses a configuration of ${voters.length} voters (${voters.join(', ')}), below min(minQuorum, bootstrapExpect) = ${floor}`;
         }

@@ -50,49 +50,51 @@ async function assertAllRun(cluster: LocalCluster, all: readonly number[], to: P
   }
 }
 
+/**
+ * Bully → Raft → Bully on a sampled cluster, each switch asked by `ask`; then every node runs
+ * the new protocol naming one leader, the aftermath is sampled too (a switch takes tens of
+ * milliseconds), and the whole history is checked: the same leader throughout.
+ */
+async function thereAndBack(label: string, sampled: Awaited<ReturnType<typeof sampledCluster>>, ask: (from: ProtocolName, to: ProtocolName) => Promise<void>): Promise<void> {
+  const { cluster, all, leaders, sampler } = sampled;
+  try {
+    for (const [from, to] of [['bully', 'raft'], ['raft', 'bully']] as const) {
+      await ask(from, to);
+      await cluster.waitFor(`every node on ${to}`, 30_000, async () => (await Promise.all(all.map((i) => cluster.client(i).status()))).every((s) => s.protocol === to));
+      leaders.push(await cluster.agreedLeader(all, 30_000));
+      await sleep(1000);
+      await assertAllRun(cluster, all, to);
+    }
+  } finally {
+    const report = await sampler.stop();
+    assertSafeSwitches(report, leaders);
+    console.log(`# ${label}: leaders ${leaders.join(' -> ')}; reigns ${report.reigns.map((r) => `${r.leader}@${r.term}`).join(', ')}; ${report.rounds} rounds`);
+  }
+  assert.deepEqual(new Set(leaders).size, 1, `the leader stays leader across both switches (${leaders.join(', ')})`);
+}
+
 describe('switching protocols live', { timeout: 120_000 }, () => {
   it('`conclave protocol switch` on a follower: bully → raft → bully, the leader stays leader, never two leaders, tokens only grow', async () => {
-    const { cluster, all, leaders, sampler } = await sampledCluster(10);
-    try {
-      for (const to of ['raft', 'bully'] as const) {
-        const follower = cluster.nodes.find((n) => n.name !== leaders.at(-1))!;
-        const answer = await cluster.client(follower.index).switchProtocol(to);
-        assert.match(answer.detail, new RegExp(`switched to ${to}`));
-        leaders.push(await cluster.agreedLeader(all, 30_000));
-        // A switch takes tens of milliseconds: sample its aftermath too.
-        await sleep(1000);
-        await assertAllRun(cluster, all, to);
-      }
-    } finally {
-      const report = await sampler.stop();
-      assertSafeSwitches(report, leaders);
-      console.log(`# live switch: leaders ${leaders.join(' -> ')}; reigns ${report.reigns.map((r) => `${r.leader}@${r.term}`).join(', ')}; ${report.rounds} rounds`);
-    }
-    assert.deepEqual(new Set(leaders).size, 1, `the leader stays leader across both switches (${leaders.join(', ')})`);
+    const sampled = await sampledCluster(10);
+    await thereAndBack('live switch', sampled, async (_from, to) => {
+      const follower = sampled.cluster.nodes.find((n) => n.name !== sampled.leaders.at(-1))!;
+      const answer = await sampled.cluster.client(follower.index).switchProtocol(to);
+      assert.match(answer.detail, new RegExp(`switched to ${to}`));
+    });
   });
 });
 
 describe('switching protocols by reload', { timeout: 120_000 }, () => {
   it('the config file edited, then SIGHUP to each node in turn: bully → raft → bully once most ask, the leader stays, never two leaders, tokens only grow', async () => {
-    const { cluster, all, leaders, sampler } = await sampledCluster(10, { protocol: null, yaml: 'protocol: bully\n' });
-    try {
-      for (const [from, to] of [['bully', 'raft'], ['raft', 'bully']] as const) {
-        const text = readFileSync(cluster.configPath, 'utf8');
-        writeFileSync(cluster.configPath, text.replace(`protocol: ${from}`, `protocol: ${to}`));
-        for (const i of all) {
-          cluster.signal(i, 'SIGHUP');
-          await sleep(300);
-        }
-        await cluster.waitFor(`every node on ${to}`, 30_000, async () => (await Promise.all(all.map((i) => cluster.client(i).status()))).every((s) => s.protocol === to));
-        leaders.push(await cluster.agreedLeader(all, 30_000));
-        await assertAllRun(cluster, all, to);
+    const sampled = await sampledCluster(10, { protocol: null, yaml: 'protocol: bully\n' });
+    const { cluster, all } = sampled;
+    await thereAndBack('reload switch', sampled, async (from, to) => {
+      writeFileSync(cluster.configPath, readFileSync(cluster.configPath, 'utf8').replace(`protocol: ${from}`, `protocol: ${to}`));
+      for (const i of all) {
+        cluster.signal(i, 'SIGHUP');
+        await sleep(300);
       }
-    } finally {
-      const report = await sampler.stop();
-      assertSafeSwitches(report, leaders);
-      console.log(`# reload switch: leaders ${leaders.join(' -> ')}; reigns ${report.reigns.map((r) => `${r.leader}@${r.term}`).join(', ')}; ${report.rounds} rounds`);
-    }
-    assert.deepEqual(new Set(leaders).size, 1, `the leader stays leader across both switches (${leaders.join(', ')})`);
+    });
   });
 });
 
