@@ -225,7 +225,7 @@ describe('openNodeState', () => {
     assert.ok(second > first, `${second} > ${first}`);
   });
 
-  it('raft on a data dir bully ran on starts with empty raft state, above bully\'s token, honouring bully\'s promise once', async () => {
+  it('raft on a data dir bully ran on starts with an empty log, above bully\'s token, honouring bully\'s promise once', async () => {
     const dir = await ranNode();
     const { opening, logged } = open(dir, false, 'raft');
     const { election } = await opening;
@@ -251,10 +251,10 @@ describe('openNodeState', () => {
     const again = open(dir, false, 'raft');
     assert.equal((await again.opening).election?.machine.summary(0).term, 42);
     assert.deepEqual(again.logged, []);
-    // Its (empty) raft state is now stored beside bully's, which is kept.
+    // Its raft state, raised to bully's token and written at start, is now stored beside bully's, which is kept.
     const reopened = await openNodeStore({ dataDir: dir, protocol: 'raft', electionCodec: raftPersistedCodec as Codec<unknown>, log: quiet });
     await reopened.close();
-    assert.deepEqual(reopened.election, INITIAL_RAFT_STATE);
+    assert.deepEqual(reopened.election, { ...INITIAL_RAFT_STATE, term: 42 });
     assert.deepEqual(await stateOf(dir), AT_42);
   });
 
@@ -357,6 +357,14 @@ describe('openNodeState', () => {
     assert.deepEqual(changed.switching.era, { era: 3, requested: 'bully', tokenFloor: 0 });
     // Started once more with the same config: the request outlives the start that read it.
     assert.deepEqual((await open(dir, false, 'bully').opening).switching.era, { era: 3, requested: 'bully', tokenFloor: 0 });
+  });
+
+  it('a state the carry-over raised is on disk before the machine reports a token: the next start reads it back', async () => {
+    const dir = await ranNode();
+    await open(dir, false, 'raft').opening;
+    const store = await storeOf(dir);
+    await store.close();
+    assert.equal((store.otherElections.get('raft') as { term: number } | undefined)?.term, 42, "raft's term, raised above bully's epoch 42, written at start");
   });
 
   it('the token floor a live switch wrote with the era carries over at the next start, above what the other protocol\'s own state says', async () => {

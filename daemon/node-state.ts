@@ -100,8 +100,11 @@ export async function openNodeState(config: ConclaveConfig, opts: OpenNodeStateO
     // Which protocol the config asked for, so the next start knows whether it changed; and what
     // this node asks for, which outlives the start that read a changed config.
     const eraRecord = store.era === null ? {} : { [ERA_KEY]: { ...store.era, requested } };
-    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol }, ...eraRecord } });
     const election = createElectionHost(running, identity.peerId, persisted, store.log, opts.nowMs, carryOver);
+    // A state another protocol's tokens raised is written before the machine reports a token: a
+    // later start reads it back rather than the lower one (simulator, switch seed 3712).
+    const raised = carryOver.tokenFloor > 0 && election.machine.durableImage ? { [running.protocol]: election.machine.durableImage().persisted } : {};
+    await store.append({ hardState: { [MEMBERSHIP_KEY]: { incarnation }, [RUNNING_KEY]: { protocol: config.protocol }, ...eraRecord, ...raised } });
     const switching = { era: { era, requested, tokenFloor }, factory: electionFactory(config, identity.peerId, store), codecs: { ...MESSAGE_CODECS } };
     return { identity, election, switching, store, incarnation };
   } catch (err) {

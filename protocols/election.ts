@@ -109,11 +109,12 @@ export type RefusalReason = 'not-a-member' | 'epoch-out-of-range' | 'malformed-s
 
 /**
  * Why a leader stepped down: it did not hear from a majority within the election timeout
- * (`check-quorum`), it handed over (`transfer`), it saw a higher term (`higher-term`), or a
- * configuration without it as a voter took effect (`removed`).
+ * (`check-quorum`), it handed over (`transfer`), it saw a higher term (`higher-term`), a
+ * configuration without it as a voter took effect (`removed`), or it is shutting down and no
+ * successor took over in time (`shutdown`: it stops leading before it announces its leave).
  */
-export type StepDownReason = 'check-quorum' | 'transfer' | 'higher-term' | 'removed';
-export const STEP_DOWN_REASONS: readonly StepDownReason[] = ['check-quorum', 'transfer', 'higher-term', 'removed'];
+export type StepDownReason = 'check-quorum' | 'transfer' | 'higher-term' | 'removed' | 'shutdown';
+export const STEP_DOWN_REASONS: readonly StepDownReason[] = ['check-quorum', 'transfer', 'higher-term', 'removed', 'shutdown'];
 
 export type SnapshotAction = 'taken' | 'sent' | 'installed';
 export const SNAPSHOT_ACTIONS: readonly SnapshotAction[] = ['taken', 'sent', 'installed'];

@@ -41,7 +41,7 @@ export function describeEvent(event: StreamEvent): { text: string; tone: LogTone
     case 'election-finished':
       return { text: `election ${event.result}, term ${event.term} in ${formatMs(event.durationMs)}`, tone: event.result === 'won' ? 'good' : 'info' };
     case 'stepped-down':
-      return { text: `stepped down in term ${event.term}: ${STEP_DOWN_WORDS[event.reason]}`, tone: event.reason === 'transfer' || event.reason === 'removed' ? 'info' : 'warn' };
+      return { text: `stepped down in term ${event.term}: ${STEP_DOWN_WORDS[event.reason]}`, tone: event.reason === 'transfer' || event.reason === 'removed' || event.reason === 'shutdown' ? 'info' : 'warn' };
     case 'configuration-changed':
       return { text: `configuration changed at index ${event.index}: voters ${names(event.voters)}${event.learners.length > 0 ? `; learners ${names(event.learners)}` : ''}`, tone: 'info' };
     case 'raft-snapshot':
@@ -61,6 +61,7 @@ const STEP_DOWN_WORDS: Readonly<Record<StepDownReason, string>> = {
   transfer: 'handed leadership over (transfer)',
   'higher-term': 'a member is in a newer term (higher-term)',
   removed: 'removed from the configuration',
+  shutdown: 'shutting down with no successor in time',
 };
 
 function snapshotText(event: Extract<StreamEvent, { type: 'raft-snapshot' }>): string {

@@ -787,8 +787,10 @@ export class HostCore {
   private persistEra(): void {
     const e = this.eraState;
     const id = this.nextPersistId++;
-    // Everything after it, of either machine, waits for it.
-    this.lastPersistOf.membership = id;
+    // Everything the election says after it waits for it (the new machine's first token rests on
+    // the floor it holds). Heartbeats do not: one that tells of an era not yet on disk misleads no
+    // one (a node that restarts in the older era adopts the newer one from its peers), and one held
+    // behind a slow fsync would make this node look dead (switch seed 7901).
     this.lastPersistOf.election = id;
     const tokenFloor = this.eraTokenFloor > 0 ? { tokenFloor: this.eraTokenFloor } : {};
     this.out.push({ type: 'persist', id, batch: { era: { era: e.era, protocol: e.protocol, requested: e.requested, ...tokenFloor } } });

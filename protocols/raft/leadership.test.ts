@@ -408,8 +408,21 @@ describe('bootstrap and voters', () => {
     assert.equal(net.summary('d')!.leader, leader);
     assert.deepEqual(net.machine('d').raftStatus().voters, ['a', 'b', 'c']);
     assert.ok(!net.sent.some((m) => m.from === 'd' && m.message.type === 'VOTE'));
-    const term = net.machine(leader).raftStatus().term;
-    const refused = net.inject('d', leader, { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: 99, lastLogTerm: term, transfer: false });
+    const { term, lastIndex } = net.machine(leader).raftStatus();
+    // Its log no further than the leader's: a learner, not a voter of a configuration the leader lacks.
+    const refused = net.inject('d', leader, { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: lastIndex, lastLogTerm: term, transfer: false });
     assert.deepEqual(refused.map((e) => (e.type === 'refused' ? e.reason : e.type)), ['not-a-member']);
+  });
+
+  it('a live member whose log is ahead may be a voter of a configuration this node lacks: its vote request is answered, and the leader it became appends', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd'], DEFAULT_RAFT_CONFIG, 1, 3);
+    net.start('a', 'b', 'c');
+    net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
+    const leader = net.agreedLeader()!;
+    net.start('d');
+    net.advance(5 * T);
+    const { term, lastIndex } = net.machine(leader).raftStatus();
+    const answered = net.inject('d', leader, { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: lastIndex + 1, lastLogTerm: term, transfer: false });
+    assert.ok(!answered.some((e) => e.type === 'refused'), JSON.stringify(answered));
   });
 });

@@ -379,7 +379,7 @@ export class Raft implements RaftElection {
     }
     const leader = this.leaderId === null ? undefined : members.find((m) => m.id === this.leaderId);
     if (leader && !leader.self && (leader.state === 'dead' || leader.state === 'left' || (leader.state === 'suspect' && leader.connectionLost === true))) {
-      this.forgetLeader();
+      this.forgetLeader(leader.state === 'dead' && leader.connectionLost !== true);
     }
   }
 
@@ -387,13 +387,21 @@ export class Raft implements RaftElection {
    * Fast fail-over: membership says the leader is gone (dead, left, or its connection closed and
    * it was not heard since). Forget it, so this node grants pre-votes at once, and pre-vote after
    * a small random delay; a majority must still agree, and those that still hear it refuse.
+   *
+   * A `dead` verdict is membership's silence, not raft's: heartbeats can be lost while appends
+   * arrive (switch seed 3502: four heartbeats lost, the leader's appends acknowledged until a
+   * partition, and the node that judged it dead won an election inside the lease its own
+   * acknowledgement gave). Then the promise of the last append holds (`keepPromise`): this node
+   * grants nothing and campaigns no sooner than it ends. A closed connection (the process died:
+   * in a daemon that hint comes first, as `suspect`) and a leave release it at once.
    */
-  private forgetLeader(): void {
+  private forgetLeader(keepPromise: boolean): void {
     const gone = this.leaderId;
     this.leaderId = null;
     this.namedUntilMs = -Infinity;
-    this.voteHoldUntilMs = -Infinity;
-    if (this.promotable()) this.hintCampaignAtMs = this.nowMs + this.leaderGoneDelayMs(gone);
+    if (!keepPromise) this.voteHoldUntilMs = -Infinity;
+    // The survivors' turns (leaderGoneDelayMs) count from when they may campaign: at once, or when the promise ends.
+    if (this.promotable()) this.hintCampaignAtMs = (keepPromise ? Math.max(this.nowMs, this.voteHoldUntilMs) : this.nowMs) + this.leaderGoneDelayMs(gone);
   }
 
   /**
@@ -455,12 +463,34 @@ export class Raft implements RaftElection {
     const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT';
     const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
     if ((leads || m.term > this.hard.term) && !removedLeader) {
-      const known = c ? c.voters.includes(from) || (!leads && c.learners.includes(from)) || ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && this.committedLeaderOrLiveMember(from, m.term)) : this.isLiveRaftMember(from);
+      const known = c
+        ? c.voters.includes(from) ||
+          (!leads && c.learners.includes(from)) ||
+          ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && (this.committedLeaderOrLiveMember(from, m.term) || this.electedByUs(from, m.term))) ||
+          (m.type === 'VOTE' && this.aheadOfUs(from, m))
+        : this.isLiveRaftMember(from);
       if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
     }
     const ceiling = this.termCeiling();
     if (m.term > ceiling) return { reason: 'epoch-out-of-range', detail: `${m.type} at term ${m.term}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}` };
     return null;
+  }
+
+  /**
+   * A live raft member whose log is ahead of ours asks for a vote: it may be a voter of a newer
+   * configuration this log has not received (thesis §4.1: servers answer without consulting their
+   * configuration; switch seed 695: a node that missed a learner's promotion refused the only
+   * candidate a majority of the newer configuration could elect, for ever). A stranger cannot
+   * use it: it must be a live member, and its log must be ahead of ours to win our vote anyway.
+   */
+  private aheadOfUs(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>): boolean {
+    const lastTerm = this.log.lastTerm();
+    return this.isLiveRaftMember(from) && (m.lastLogTerm > lastTerm || (m.lastLogTerm === lastTerm && m.lastLogIndex > this.log.lastIndex()));
+  }
+
+  /** We gave `from` our vote in `term`, our current one: it is that term's only possible leader. */
+  private electedByUs(from: NodeId, term: number): boolean {
+    return term === this.hard.term && this.hard.votedFor === from;
   }
 
   private isLiveRaftMember(id: NodeId): boolean {

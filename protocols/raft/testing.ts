@@ -366,8 +366,11 @@ export class RaftNet extends TestCluster {
         const seenBy = this.lost.get(peer);
         const lost = !self && seenBy !== undefined && (seenBy === null || seenBy.has(id));
         const state: MemberState = lost ? 'suspect' : reachable ? 'alive' : other.machine === null && this.leftNodes.has(peer) ? 'left' : 'dead';
+        // A crashed node is dead at once, its connections closed (a daemon hears that first, as
+        // `suspect`); one cut off is dead by silence alone, and a follower keeps its promise to it.
+        const closed = lost || (state === 'dead' && other.machine === null);
         const summary = other.machine?.summary(this.nowMs) ?? { role: 'follower', term: other.disk.hard?.term ?? 0, leader: null, fencingToken: 0 };
-        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: lost, stateSinceMs: this.stateSince(id, peer, state) };
+        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: closed, stateSinceMs: this.stateSince(id, peer, state) };
       });
       const key = JSON.stringify(members.map((m) => [m.id, m.state, m.term]));
       if (viewKeys.get(node.machine) === key) continue;

@@ -305,7 +305,10 @@ export class Simulation implements SimView {
     const build = (protocol: ProtocolName, persisted: unknown, log: ElectionImage['log'], carryOver: CarryOver, nowMs: number, n: number) =>
       machines[protocol].electionFor(this.scenario)!({ id: node.id, rng: rngFor(n), persisted, log: structuredClone(log), nowMs, carryOver });
     let built = 0;
-    const election = build(start.protocol, stateAtStart.get(start.protocol) ?? null, logAtStart, carryOverAtStart(start.protocol, others, start.ranLast, start.tokenFloor), this.clock(node), built++);
+    const carryOver = carryOverAtStart(start.protocol, others, start.ranLast, start.tokenFloor);
+    const election = build(start.protocol, stateAtStart.get(start.protocol) ?? null, logAtStart, carryOver, this.clock(node), built++);
+    // As the daemon's start: a state the carry-over raised is written before anything is reported.
+    if (carryOver.tokenFloor > 0 && election.durableImage) node.disk.elections[start.protocol] = JSON.stringify(election.durableImage().persisted);
     const factory: ElectionFactory = (protocol, carryOver, image, nowMs) =>
       build(protocol, image ? image.persisted : (stateAtStart.get(protocol) ?? null), image ? image.log : logAtStart, carryOver, nowMs, built++);
     return { election, switching: { era: { era: start.era, requested: start.requested, tokenFloor: start.tokenFloor }, factory, bootstrapExpect: this.scenario.bootstrapExpect } };

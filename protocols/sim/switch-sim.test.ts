@@ -60,12 +60,17 @@ describe('switch swarm', () => {
    * 58, a Raft machine started by a switch just after a SIGSTOP named a leader from an append that
    * had waited out the stop; 282, a node that never saw Bully's epoch 9 won Raft's term 9 with
    * the vote of one whose term was raised to 9; 1244, a node that carried a token over from a
-   * Bully state not yet written reported a lower one after a crash (the era record keeps it now).
-   * Later changes of trajectory can make them pass by
+   * Bully state not yet written reported a lower one after a crash (the era record keeps it now);
+   * 3712, the same after a restart with another protocol (a raised state is written at start);
+   * 3502, a Raft follower that judged its leader dead by silence (heartbeats lost, appends not)
+   * campaigned inside the lease its last acknowledgement gave; 7901, heartbeats held behind a
+   * stalled era write made a live node dead; 8812, a Raft leader shutting down announced its
+   * leave while still leading after its transfer aborted; 695, a Raft node that missed a
+   * learner's promotion refused the only leader the newer configuration could elect. Later changes of trajectory can make them pass by
    * luck; the unit tests beside each fix are the real guard.
    */
   it('replays the seeds that once broke a promise while switching', () => {
-    const report = runSwarm({ seeds: [18, 39, 58, 178, 282, 1244], protocol: 'switch' });
+    const report = runSwarm({ seeds: [18, 39, 58, 178, 282, 695, 1244, 3502, 3712, 7901, 8812], protocol: 'switch' });
     assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'switch')).join('\n'));
   });
 
