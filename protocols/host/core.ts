@@ -84,7 +84,6 @@ export interface NodeBatch {
   era?: EraRecord;
 }
 
-
 /**
  * Builds the machine of `protocol` for a live switch (host/switch.ts): from `image` when a
  * machine of that protocol ran earlier in this process, else from what the disk held at start,
