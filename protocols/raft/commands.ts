@@ -108,9 +108,10 @@ export class Commands {
       if (m.role !== 'leader' && m.summary(m.nowMs).leader === null) return;
     }
     // No successor took over (none caught up, the transfer aborted, the bound passed): stop
-    // leading before the leave is announced. Members release their promises to a member that
-    // left, so a leader still leading then could overlap the next (switch seed 8812).
-    if (m.role === 'leader') m.becomeFollower(m.hard.term, null, 'shutdown');
+    // leading, or campaigning, before the leave is announced. Members release their promises to
+    // a member that left, so a leader still leading then (switch seed 8812), or a candidate whose
+    // votes arrive after (5444), could overlap the next.
+    if (m.role !== 'follower') m.becomeFollower(m.hard.term, null, 'shutdown');
     this.readyEmitted = true;
     m.out.emit({ type: 'shutdown-ready' });
   }
