@@ -381,6 +381,18 @@ describe('fail-over hints and shutdown', () => {
     net.advanceUntil(() => net.agreedLeader() !== null, T);
     assert.ok(others(leader).includes(net.agreedLeader()!));
   });
+
+  it('a leader shutting down with no voter to hand over to stops leading before it is ready (members release their promises to one that left)', () => {
+    const net = new RaftNet(['a']);
+    const leader = net.elect();
+    net.shutdown(leader);
+    net.advanceUntil(() => net.effects.some((e) => e.node === leader && e.effect.type === 'shutdown-ready'), 5 * T);
+    const mine = net.effects.filter((e) => e.node === leader).map((e) => e.effect);
+    const steppedDown = mine.findIndex((e) => e.type === 'stepped-down' && e.reason === 'shutdown');
+    const ready = mine.findIndex((e) => e.type === 'shutdown-ready');
+    assert.ok(steppedDown >= 0 && ready > steppedDown, `stepped down (${steppedDown}) before ready (${ready})`);
+    assert.notEqual(net.summary(leader)?.role, 'leader');
+  });
 });
 
 describe('bootstrap and voters', () => {
