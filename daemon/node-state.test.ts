@@ -246,6 +246,7 @@ describe('openNodeState', () => {
       return raft.drain().some((e) => e.type === 'send' && (e.message as { type: string; granted?: boolean }).type === 'VOTE_RESPONSE' && (e.message as { granted: boolean }).granted);
     };
     assert.equal(granted(2000, 43), false);
+    assert.equal(granted(3100, 42), false, 'a term at bully\'s token is never granted: a leader of it would reuse a token');
     assert.equal(granted(3100, 44), true, 'after the hold the vote is granted');
     // The next start under raft carries no promise (raft ran last), and keeps the floor.
     const again = open(dir, false, 'raft');
