@@ -111,7 +111,7 @@ describe('raft: hostile input', () => {
     assert.equal(net.machine('a').raftStatus().leader, leader);
   });
 
-  it('a node cut off while a learner was promoted and then led takes that leader\'s appends once a majority of its committed voters gossip it as theirs (raft-churn seed 289)', () => {
+  it('a node cut off while a learner was promoted and then led takes that leader\'s appends once its committed voters gossip it as theirs (raft-churn seed 289)', () => {
     const net = new RaftNet(['a', 'b', 'c', 'd']);
     const entry = (index: number, data: RaftEntry['data']): RaftEntry => ({ index, term: 1, data });
     const bootstrap = [entry(1, { kind: 'config', voters: ['a', 'b', 'c'], learners: [] }), entry(2, { kind: 'leader', leader: 'a', term: 1 })];
@@ -127,6 +127,26 @@ describe('raft: hostile input', () => {
     if (first !== 'd') assert.equal(net.run(first, { kind: 'transfer', to: 'd' }).ok, true);
     assert.ok(net.advanceUntil(() => ['a', 'b'].every((id) => net.summary(id)?.leader === 'd'), 5000), 'd leads, and a and b say so');
     net.recover();
+    assert.ok(net.advanceUntil(() => net.summary('c')?.leader === 'd', 5000), 'c follows d');
+    assert.deepEqual(net.machine('c').logEntries(), net.machine('d').logEntries());
+  });
+
+  it('a node back from a crash takes the leader one live voter of its committed configuration follows, when the others are gone (switch-churn seed 1405)', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'd']);
+    const entry = (index: number, data: RaftEntry['data']): RaftEntry => ({ index, term: 1, data });
+    const bootstrap = [entry(1, { kind: 'config', voters: ['a', 'b', 'c'], learners: [] }), entry(2, { kind: 'leader', leader: 'a', term: 1 })];
+    // c saw only the bootstrap; the others also hold d's promotion and b's removal, committed.
+    net.node('c').disk = { hard: { v: 1, term: 1, votedFor: 'a', commit: 2, fencingFloor: 1 }, snapshot: null, entries: bootstrap };
+    const later = [entry(3, { kind: 'config', voters: ['a', 'b', 'c', 'd'], learners: [] }), entry(4, { kind: 'config', voters: ['a', 'c', 'd'], learners: [] })];
+    for (const id of ['a', 'b', 'd']) net.node(id).disk = { hard: { v: 1, term: 1, votedFor: 'a', commit: 4, fencingFloor: 1 }, snapshot: null, entries: [...bootstrap, ...later] };
+    net.start();
+    net.isolate('c');
+    net.crash('b');
+    assert.ok(net.advanceUntil(() => ['a', 'd'].some((id) => net.summary(id)?.role === 'leader'), 10_000));
+    if (net.summary('d')?.role !== 'leader') assert.equal(net.run('a', { kind: 'transfer', to: 'd' }).ok, true);
+    assert.ok(net.advanceUntil(() => net.summary('a')?.leader === 'd', 5000), 'd leads, and a says so');
+    net.recover();
+    // Of c's committed voters {a, b, c}, only a is there to vouch for d.
     assert.ok(net.advanceUntil(() => net.summary('c')?.leader === 'd', 5000), 'c follows d');
     assert.deepEqual(net.machine('c').logEntries(), net.machine('d').logEntries());
   });

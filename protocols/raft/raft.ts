@@ -454,8 +454,8 @@ export class Raft implements RaftElection {
    * be one the new leader never had (thesis §4.1: a server accepts AppendEntries from a leader
    * not in its latest configuration; simulator seed 4336 held a restarted node's uncommitted
    * bootstrap configuration, which lacked the elected leader, and refused it for ever); and from
-   * the leader a majority of that committed configuration's voters gossip as theirs in this term,
-   * which a stranger cannot make real voters say (raft-churn seed 289: a node cut off while a
+   * the leader a live voter of that committed configuration gossips as its own in this term,
+   * which a stranger cannot make a real voter say (raft-churn seed 289: a node cut off while a
    * learner was promoted and then led refused that leader for ever).
    */
   private refusal(from: NodeId, m: TermMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
@@ -498,15 +498,17 @@ export class Raft implements RaftElection {
   }
 
   /**
-   * A voter of the newest committed configuration, or the leader of `term` by the gossip of a
-   * majority of its voters; with none committed, a live raft member.
+   * A voter of the newest committed configuration, or the leader of `term` by the gossip of one of
+   * its live voters (a term has one leader, and a voter names only the one whose appends it took;
+   * a majority was asked before, and a node back from a crash whose old voters were mostly gone or
+   * replaced refused the cluster's leader for ever: switch-churn seed 1405); with none committed,
+   * a live raft member.
    */
   private committedLeaderOrLiveMember(id: NodeId, term: number): boolean {
     const committed = this.log.committedConfiguration();
     if (!committed) return this.isLiveRaftMember(id);
     if (committed.voters.includes(id)) return true;
-    const vouching = committed.voters.filter((v) => this.members.some((x) => x.id === v && !x.self && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect') && x.leader === id && x.term === term));
-    return vouching.length >= majorityOf(committed.voters.length);
+    return committed.voters.some((v) => this.members.some((x) => x.id === v && !x.self && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect') && x.leader === id && x.term === term));
   }
 
   /**

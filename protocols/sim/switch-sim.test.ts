@@ -75,6 +75,12 @@ describe('switch swarm', () => {
     assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'switch')).join('\n'));
   });
 
+  /** switch-churn 1405: a node back from a crash refused the cluster's Raft leader for ever, as only one of its old committed voters was there to vouch for it. */
+  it('replays the switch-churn seed that once left a node without a leader', () => {
+    const report = runSwarm({ seeds: [1405], protocol: 'switch-churn' });
+    assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'switch-churn')).join('\n'));
+  });
+
   it('catches a switch whose new machine forgets what the old one obliged it to (no token floor, no promise)', () => {
     const forget = (p: SimProtocol): SimProtocol => ({ ...p, electionFor: (s) => (ctx) => p.electionFor(s)!({ ...ctx, carryOver: undefined }) });
     const broken = switchingProtocol({ bully: forget(SIM_PROTOCOLS.bully!), raft: forget(SIM_PROTOCOLS.raft!) });
