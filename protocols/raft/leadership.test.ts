@@ -411,12 +411,7 @@ describe('bootstrap and voters', () => {
   });
 
   it('a node that joins later is no voter: it never campaigns, follows the leader, and its vote requests are refused as not-a-member', () => {
-    const net = new RaftNet(['a', 'b', 'c', 'd'], DEFAULT_RAFT_CONFIG, 1, 3);
-    net.start('a', 'b', 'c');
-    net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
-    const leader = net.agreedLeader()!;
-    net.start('d');
-    net.advance(5 * T);
+    const { net, leader } = withLateJoiner();
     assert.equal(net.summary('d')!.leader, leader);
     assert.deepEqual(net.machine('d').raftStatus().voters, ['a', 'b', 'c']);
     assert.ok(!net.sent.some((m) => m.from === 'd' && m.message.type === 'VOTE'));
@@ -427,14 +422,20 @@ describe('bootstrap and voters', () => {
   });
 
   it('a live member whose log is ahead may be a voter of a configuration this node lacks: its vote request is answered, and the leader it became appends', () => {
-    const net = new RaftNet(['a', 'b', 'c', 'd'], DEFAULT_RAFT_CONFIG, 1, 3);
-    net.start('a', 'b', 'c');
-    net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
-    const leader = net.agreedLeader()!;
-    net.start('d');
-    net.advance(5 * T);
+    const { net, leader } = withLateJoiner();
     const { term, lastIndex } = net.machine(leader).raftStatus();
     const answered = net.inject('d', leader, { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: lastIndex + 1, lastLogTerm: term, transfer: false });
     assert.ok(!answered.some((e) => e.type === 'refused'), JSON.stringify(answered));
   });
 });
+
+/** a, b and c bootstrap (expect 3) and elect; d starts once they have, and has had time to follow. */
+function withLateJoiner(): { net: RaftNet; leader: string } {
+  const net = new RaftNet(['a', 'b', 'c', 'd'], DEFAULT_RAFT_CONFIG, 1, 3);
+  net.start('a', 'b', 'c');
+  net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
+  const leader = net.agreedLeader()!;
+  net.start('d');
+  net.advance(5 * T);
+  return { net, leader };
+}
