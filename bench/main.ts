@@ -14,6 +14,7 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
   run: { describe: 'conclave run on 3 daemons: leadership lost → child signalled; kill -9 of the leader → child on the new leader', load: () => import('./run.js') },
   kv: { describe: 'key-value put and linearizable get: p50/p99, throughput with 1 and 16 clients, WAL fsyncs per put (5 raft daemons; etcd beside it when installed)', load: () => import('./kv.js') },
   switch: { describe: 'live protocol switch bully ⇄ raft: leaderless time per `conclave protocol switch` and per rolling restart, two-leader rounds (5 daemons)', load: () => import('./switch.js') },
+  startup: { describe: 'spawn → control API answers (bundle vs unbundled) and where the time goes; 5 daemons spawned together → each sees 5 alive', load: () => import('./startup.js') },
   persist: { describe: 'log store on this disk: fsync times, group commit of a burst, event-loop stalls, vs writeFileDurably', load: () => import('./persist.js') },
 };
 

@@ -47,11 +47,29 @@ export interface RunOptions {
   loadConfig: () => ConclaveConfig;
 }
 
+/**
+ * When each stage of start-up ended, in ms since the process began: modules loaded and config read
+ * (runDaemon called), durable state open (identity, log store), libp2p listening, API listening.
+ */
+export interface StartupTimes {
+  loaded: number;
+  state: number;
+  p2p: number;
+  api: number;
+}
+
+function roundTimes(t: StartupTimes): StartupTimes {
+  return { loaded: Math.round(t.loaded), state: Math.round(t.state), p2p: Math.round(t.p2p), api: Math.round(t.api) };
+}
+
 /** Time allowed for libp2p and the API to close before the process exits anyway. */
 const CLOSE_TIMEOUT_MS = 500;
 
 /** Runs a daemon until SIGINT/SIGTERM; resolves the process exit code. Start-up errors throw. */
 export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promise<number> {
+  // Milliseconds since the process began (performance's time origin) at each stage of start-up,
+  // logged with `started`: where start-up goes (npm run bench -- startup reads it).
+  const startup: StartupTimes = { loaded: performance.now(), state: 0, p2p: 0, api: 0 };
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const lock = acquireDataDirLock(config.dataDir);
   // With the dashboard on this terminal, logs go to a file and to its log panel, never over it.
@@ -73,6 +91,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     const nowMs = () => performance.now();
     const opened = await openNodeState(config, { resetElectionState: opts.resetElectionState === true, nowMs: nowMs(), log });
     store = opened.store;
+    startup.state = performance.now();
     const { identity, election, incarnation: initialIncarnation } = opened;
     const psk = config.security.pskFile ? await readSwarmKey(config.security.pskFile) : null;
     p2p = await createP2PNode({
@@ -88,6 +107,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       peerLimitsFor,
       logger: log.child({ component: 'p2p' }),
     });
+    startup.p2p = performance.now();
     const summary = election.machine.summary(nowMs());
     const membership = createMembership({
       cluster: config.cluster.name,
@@ -160,11 +180,12 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
           `control API refusals: ${count} ${kind} since the last report (logged at most once a minute per kind; all counted in conclave_api_rejected_requests_total): ${advice}`,
         ),
     });
+    startup.api = performance.now();
     runtime.start();
     // After start, so the start-up run (onFollower) sees the runtime's first view.
     followRuntime(runtime, hooks);
     log.info(
-      { id: identity.peerId, cluster: config.cluster.name, protocol: opened.store.protocol, requested: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created },
+      { id: identity.peerId, cluster: config.cluster.name, protocol: opened.store.protocol, requested: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created, startupMs: roundTimes(startup) },
       `conclave ${VERSION} started`,
     );
     const openWarning = openSwarmWarning(config);

@@ -31,22 +31,21 @@ stop_cluster() {
   bash "$CLUSTER_SH" down --name "$cluster"
 }
 
-# A failed `up` takes itself down; only a cluster that came up is ours to stop.
-bash "$CLUSTER_SH" up 5 "$@" --name "$cluster"
-trap stop_cluster INT TERM EXIT
-
-sockets=()
-for i in 1 2 3 4 5; do sockets+=(--api "unix:$(bash "$CLUSTER_SH" sock "$i" --name "$cluster")"); done
-echo
+# The hint first: the dashboard clears the screen as soon as the cluster is up.
 echo "other terminal: $command_hint kill 5 | stop 3 | cont 3 | restart 5 | logs 2 -f | status"
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1; then
   echo "break the LAN:  $command_hint partition \"1,2\" \"3,4,5\" | heal | loss 2 30    (q or Ctrl-C here stops all)"
 else
   echo "partition, heal and loss need root (the namespace LAN)    (q or Ctrl-C here stops all)"
 fi
-# The dashboard clears the screen: leave the hint on it for a moment.
-sleep 2
+echo
 
+# A failed `up` takes itself down; only a cluster that came up is ours to stop.
+bash "$CLUSTER_SH" up 5 "$@" --name "$cluster"
+trap stop_cluster INT TERM EXIT
+
+sockets=()
+for i in 1 2 3 4 5; do sockets+=(--api "unix:$(bash "$CLUSTER_SH" sock "$i" --name "$cluster")"); done
 conclave_command
 # Not exec: the EXIT trap must still run `down` when the dashboard ends. Tab cycles through the
 # five nodes' views. CONCLAVE_NO_TUI=1 (or no terminal) shows the plain member table instead.

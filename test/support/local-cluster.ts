@@ -50,6 +50,8 @@ export interface ClusterOptions {
   env?: (index: number) => NodeJS.ProcessEnv;
   /** `--log-level` of every node; default debug. Null: no flag, so the config file (`yaml`) sets it. */
   logLevel?: LogLevel | null;
+  /** With mDNS (a namespace): the search interval of every node; default 500 ms. Null: the daemon's default. */
+  mdnsIntervalMs?: number | null;
 }
 
 export interface ClusterNode {
@@ -169,7 +171,8 @@ export class LocalCluster {
 
   private configFile(): string {
     const path = this.configPath;
-    const mdns = this.usesMdns ? 'discovery:\n  mdns:\n    enabled: true\n    intervalMs: 500\n' : '';
+    const interval = this.opts.mdnsIntervalMs === null ? '' : `    intervalMs: ${this.opts.mdnsIntervalMs ?? 500}\n`;
+    const mdns = this.usesMdns ? `discovery:\n  mdns:\n    enabled: true\n${interval}` : '';
     spawnSync('sh', ['-c', 'cat > "$1"', 'sh', path], { input: mdns + (this.opts.yaml ?? '') });
     return path;
   }

