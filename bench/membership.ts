@@ -28,7 +28,8 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
-async function allAlive(cluster: LocalCluster, timeoutMs: number, nodes = cluster.nodes.map((n) => n.index)): Promise<void> {
+/** Waits (polling every 50 ms) until each of `nodes` lists all of them `alive`. */
+export async function allAlive(cluster: LocalCluster, timeoutMs: number, nodes = cluster.nodes.map((n) => n.index)): Promise<void> {
   await cluster.waitFor('every node to see every node alive', timeoutMs, async () => {
     for (const i of nodes) {
       const members = await cluster.members(i).catch(() => []);
