@@ -35,8 +35,9 @@ export interface FailoverBench {
 }
 
 export async function runFailoverBench(bench: FailoverBench, args: string[]): Promise<void> {
-  // --partition 0 and --etcd 0 skip those parts; --soak-ms 0 the stable run.
-  const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, partition: 1, etcd: 1 });
+  // --partition 0 and --etcd 0 skip those parts; --soak-ms 0 the stable run; --sigkill 0,
+  // --sigterm 0 and --sigstop 0 those fail-over trials (e.g. the SIGTERM hand-off alone).
+  const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, partition: 1, etcd: 1, sigkill: 1, sigterm: 1, sigstop: 1 });
   console.log(`${bench.protocol} bench: ${SIZE} daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}; ${opts.trials} trials each`);
   const results: Partial<Record<Signal, number[]>> = {};
   const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: bench.protocol, ...(bench.priorities ? { priorities: bench.priorities } : {}) });
@@ -49,13 +50,20 @@ export async function runFailoverBench(bench: FailoverBench, args: string[]): Pr
     let report: LeadershipHistoryReport;
     const leaseAtStop: number[] = [];
     try {
-      results.SIGKILL = await failover(cluster, 'SIGKILL', opts.trials);
-      console.log(summarize('kill -9 of the leader → every survivor names the same new leader', results.SIGKILL, bench.targets.SIGKILL));
-      results.SIGTERM = await failover(cluster, 'SIGTERM', opts.trials);
-      console.log(summarize(`SIGTERM of the leader (${bench.handOff}) → every survivor names the new leader`, results.SIGTERM, bench.targets.SIGTERM));
-      results.SIGSTOP = await failover(cluster, 'SIGSTOP', opts.trials, leaseAtStop);
-      console.log(summarize('SIGSTOP of the leader → every survivor names the same new leader (the lease must run out first)', results.SIGSTOP));
-      console.log(`  the stopped leader's lease still ran for p50 ${Math.round(percentile(leaseAtStop, 50))} ms (max ${Math.max(...leaseAtStop)}) when it stopped: fail-over minus that is the election itself, p50 ${Math.round(percentile(results.SIGSTOP.map((t, i) => t - leaseAtStop[i]!), 50))} ms`);
+      if (opts.sigkill) {
+        results.SIGKILL = await failover(cluster, 'SIGKILL', opts.trials);
+        console.log(summarize('kill -9 of the leader → every survivor names the same new leader', results.SIGKILL, bench.targets.SIGKILL));
+      }
+      if (opts.sigterm) {
+        results.SIGTERM = await failover(cluster, 'SIGTERM', opts.trials);
+        console.log(summarize(`SIGTERM of the leader (${bench.handOff}) → every survivor names the new leader`, results.SIGTERM, bench.targets.SIGTERM));
+      }
+      if (opts.sigstop) {
+        const stopped = await failover(cluster, 'SIGSTOP', opts.trials, leaseAtStop);
+        results.SIGSTOP = stopped;
+        console.log(summarize('SIGSTOP of the leader → every survivor names the same new leader (the lease must run out first)', stopped));
+        console.log(`  the stopped leader's lease still ran for p50 ${Math.round(percentile(leaseAtStop, 50))} ms (max ${Math.max(...leaseAtStop)}) when it stopped: fail-over minus that is the election itself, p50 ${Math.round(percentile(stopped.map((t, i) => t - leaseAtStop[i]!), 50))} ms`);
+      }
     } finally {
       report = await sampler.stop();
     }
