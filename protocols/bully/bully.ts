@@ -127,7 +127,11 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
   step(input: ElectionInput<BullyMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
     // A notice from our own host, not an event of the world: no stall evidence, no relay resend.
-    if (input.type === 'durable') return this.leader.onDurable(input.persists);
+    if (input.type === 'durable') {
+      this.leader.onDurable(input.persists);
+      this.candidate.onDurable(input.persists);
+      return;
+    }
     this.stall.onInput(this.nowMs, input.type === 'tick');
     switch (input.type) {
       case 'tick':
@@ -309,7 +313,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     const g = this.follower.activeGrant();
     if (g && g.leader !== from) return;
     if (g) this.follower.dropGrant();
-    this.candidate.startElection(`transfer-from-${this.view.nameOf(from)}`, true, 'takeover');
+    this.candidate.startElection(`transfer-from-${this.view.nameOf(from)}`, true, 'takeover', true);
   }
 
   /** Refuses `to`'s claim or renewal, naming the epoch and the leader this node recognises. */
@@ -324,9 +328,9 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     if (epoch !== current) this.out.send(from, { type: 'RELEASE', epoch });
   }
 
-  /** Tells every reachable member that our claim or leadership of `epoch` is over. */
-  release(epoch: number): void {
-    this.out.sendAll(this.view.reachablePeers(), { type: 'RELEASE', epoch });
+  /** Tells every reachable member (but `except`) that our claim or leadership of `epoch` is over. */
+  release(epoch: number, except?: NodeId): void {
+    this.out.sendAll(this.view.reachablePeers().filter((p) => p.id !== except), { type: 'RELEASE', epoch });
   }
 
   // ---- transitions ----

@@ -46,6 +46,11 @@ type Candidacy =
       resendAtMs: number;
       /** Members that refused because they promised a newer epoch: each speaks only for itself. */
       rejectedBy: Set<NodeId>;
+      /**
+       * How many of this life's persists must be durable before this node may lead: the claim's
+       * own write, when its COORDINATOR left beside it (a hand-off, see tryClaim); else 0.
+       */
+      leadAfterPersists: number;
     };
 
 export interface CandidatePort extends BullyContext {
@@ -68,6 +73,8 @@ export interface CandidatePort extends BullyContext {
 export class Candidate implements RoleMachine {
   private candidacy: Candidacy | null = null;
   private episode: Episode | null = null;
+  /** How many of this life's persists the host reported durable. */
+  private durablePersists = 0;
 
   constructor(private readonly m: CandidatePort) {}
 
@@ -114,7 +121,7 @@ export class Candidate implements RoleMachine {
         if (c.stage !== 'claiming' || message.epoch !== c.epoch) return m.releaseStaleAccept(from, message.epoch);
         c.rounds.ack(from, message.round);
         m.durable.earn(from);
-        if (m.quorumNone() || m.leader.leaseExpiresAt(c.rounds) > m.nowMs) m.becomeLeader(c.epoch, c.rounds);
+        this.leadIfGranted();
         return;
       case 'REJECT': {
         if (c.stage !== 'claiming' || message.epoch <= c.epoch) return;
@@ -149,6 +156,24 @@ export class Candidate implements RoleMachine {
     }
   }
 
+  /** The host has this machine's first `persists` writes on disk: a claim that waited for its own may lead. */
+  onDurable(persists: number): void {
+    this.durablePersists = Math.max(this.durablePersists, persists);
+    if (this.candidacy?.stage === 'claiming') this.leadIfGranted();
+  }
+
+  /**
+   * Lead once the claim is on this node's disk and a majority's grants hold. A node never leads
+   * an epoch its disk does not hold: after a crash it could otherwise accept another claimant's
+   * COORDINATOR for the epoch it led, and two reigns would share one fencing token.
+   */
+  private leadIfGranted(): void {
+    const c = this.candidacy;
+    const m = this.m;
+    if (c?.stage !== 'claiming' || this.durablePersists < c.leadAfterPersists) return;
+    if (m.quorumNone() || m.leader.leaseExpiresAt(c.rounds) > m.nowMs) m.becomeLeader(c.epoch, c.rounds);
+  }
+
   /** The stage's deadline, and while claiming the next resend. */
   deadline(): number {
     const c = this.candidacy;
@@ -158,8 +183,11 @@ export class Candidate implements RoleMachine {
 
   // ---- elections ----
 
-  /** Starts (or, within a running episode, repeats) an election. */
-  startElection(reason: string, forced: boolean, kind?: CoordinatorKind): void {
+  /**
+   * Starts (or, within a running episode, repeats) an election. `handOff`: the leader handed
+   * over to this node (TRANSFER), which claims at once with its COORDINATOR beside its write.
+   */
+  startElection(reason: string, forced: boolean, kind?: CoordinatorKind, handOff = false): void {
     const m = this.m;
     if (m.handoff.shuttingDown || (!forced && !m.mayStand())) return;
     if (!this.episode && !forced && this.waitForSettlingHigher()) return;
@@ -176,7 +204,7 @@ export class Candidate implements RoleMachine {
     } else {
       this.episode.forced ||= forced;
     }
-    if (kind === 'takeover') this.tryClaim('takeover');
+    if (kind === 'takeover') this.tryClaim('takeover', handOff);
     else this.runElectionRound();
   }
 
@@ -236,7 +264,7 @@ export class Candidate implements RoleMachine {
     this.enter({ stage: 'electing', deadlineMs: m.nowMs + m.config.answerTimeoutMs });
   }
 
-  private tryClaim(kind: CoordinatorKind): void {
+  private tryClaim(kind: CoordinatorKind, handOff = false): void {
     const m = this.m;
     if (!m.mayStand() || !m.durable.state.bootstrapped) return this.giveUp('aborted', m.currentTerm());
     if (!m.quorumNone() && !m.durable.majorityAlive()) return this.giveUp('aborted', m.currentTerm());
@@ -262,7 +290,12 @@ export class Candidate implements RoleMachine {
     const epoch = m.durable.nextEpoch();
     if (epoch > MAX_COUNTER) return this.giveUp('aborted', m.currentTerm());
     // Persisted before the COORDINATOR leaves (the host writes persists first): a restarted node
-    // never announces an epoch at or below one it already used.
+    // never announces an epoch at or below one it already used. A hand-off's claim leaves beside
+    // its write instead (`parallel`), and the claimant leads only once that write is durable
+    // (leadIfGranted): until then nothing of its reign can be seen (its renewals, which name it,
+    // wait behind the write), so a crash before it lands leaves an epoch nobody led, and a
+    // restart that claims it again is one claimant's resend. Members write their promise while
+    // the claimant writes its own, instead of after it: one fsync less before they name it.
     m.durable.promise(epoch, m.selfId);
     const rounds = new LeaseRounds(m.leaderLeaseDurationMs);
     const round = rounds.next(m.nowMs);
@@ -274,9 +307,14 @@ export class Candidate implements RoleMachine {
       deadlineMs: m.nowMs + m.config.coordinatorTimeoutMs,
       resendAtMs: m.nowMs + m.config.answerTimeoutMs,
       rejectedBy: new Set(),
+      leadAfterPersists: handOff ? m.out.persistEffects : 0,
     });
-    m.out.sendAll(m.view.reachablePeers(), { type: 'COORDINATOR', epoch, kind, round, leaseMs: 0 });
-    if (m.quorumNone() || m.leader.leaseExpiresAt(rounds) > m.nowMs) m.becomeLeader(epoch, rounds);
+    const claim: BullyMessage = { type: 'COORDINATOR', epoch, kind, round, leaseMs: 0 };
+    for (const p of m.view.reachablePeers()) {
+      if (handOff) m.out.emit({ type: 'send', to: p.id, message: claim, parallel: true });
+      else m.out.send(p.id, claim);
+    }
+    this.leadIfGranted();
   }
 
   private enter(candidacy: Candidacy): void {

@@ -4,7 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { startedCluster, TEST_BULLY_CONFIG } from './testing.js';
+import type { BullyMessage } from './messages.js';
+import { startedCluster, TEST_BULLY_CONFIG, type SentMessage } from './testing.js';
+
+const claimsOf = (sent: readonly SentMessage[], from: string) =>
+  sent.filter((s) => s.from === from && s.message.type === 'COORDINATOR' && s.message.kind !== 'renew');
+const renewalsOf = (sent: readonly SentMessage[], from: string) =>
+  sent.filter((s) => s.from === from && s.message.type === 'COORDINATOR' && s.message.kind === 'renew');
 
 describe('bully: graceful shutdown', () => {
   it('"on shutdown a leader hands leadership to the next-ranked live member … then emits shutdown-ready"', () => {
@@ -45,4 +51,62 @@ describe('bully: graceful shutdown', () => {
     net.advance(TEST_BULLY_CONFIG.coordinatorTimeoutMs + net.tickMs);
     assert.equal(net.effectsOf('n3', 'shutdown-ready').length, 1);
   });
+
+  it("the fast hand-off: the successor's claim leaves beside its own write, the members accept it meanwhile, and it leads only once that write is durable", () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.holdDisk('n4');
+    const before = net.sent.length;
+    net.shutdown('n5');
+    const sent = net.sent.slice(before);
+    const claims = claimsOf(sent, 'n4');
+    assert.deepEqual(claims.map((s) => s.to).sort(), ['n1', 'n2', 'n3', 'n5'], 'the claim reached every member while its write was not durable');
+    assert.ok(claims.every((s) => (s.message as Extract<BullyMessage, { type: 'COORDINATOR' }>).epoch === epoch + 1));
+    assert.ok(sent.filter((s) => s.to === 'n4' && s.message.type === 'ACCEPT').length >= 2, 'a majority accepted it meanwhile');
+    assert.notEqual(net.summary('n4')!.role, 'leader', 'no reign before the epoch is on its disk');
+    assert.equal(renewalsOf(sent, 'n4').length, 0, 'nothing names it before the epoch is on its disk');
+    assert.equal(net.effectsOf('n5', 'shutdown-ready').length, 0);
+    net.releaseDisk('n4');
+    assert.equal(net.summary('n4')!.role, 'leader');
+    assert.equal(net.summary('n4')!.term, epoch + 1);
+    for (const id of ['n1', 'n2', 'n3']) assert.equal(net.summary(id)!.leader, 'n4', `${id} names the successor with no time passing`);
+    assert.equal(net.effectsOf('n5', 'shutdown-ready').length, 1);
+  });
+
+  it('a successor that crashes before its claim is durable never led, and the cluster elects again above its epoch', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.holdDisk('n4');
+    net.shutdown('n5');
+    assert.equal(net.leaders().length, 0);
+    net.crash('n4');
+    net.crash('n5');
+    assert.equal(net.leaders().length, 0);
+    net.advance(3 * TEST_BULLY_CONFIG.leaseMs + 5000);
+    const leader = net.agreedLeader();
+    assert.ok(leader !== null && leader !== 'n4' && leader !== 'n5');
+    assert.ok(net.summary(leader)!.term > epoch + 1, 'the new reign is above the epoch the crashed successor claimed');
+  });
+
+  it("the hand-off sends the others' RELEASE before the successor's TRANSFER, so they are released before its claim can reach them", () => {
+    const net = startedCluster(5);
+    const before = net.sent.length;
+    net.shutdown('n5');
+    const fromLeader = net.sent.slice(before).filter((s) => s.from === 'n5');
+    const transferAt = fromLeader.findIndex((s) => s.message.type === 'TRANSFER');
+    assert.equal(fromLeader[transferAt]!.to, 'n4');
+    const releasedFirst = fromLeader.slice(0, transferAt).filter((s) => s.message.type === 'RELEASE').map((s) => s.to).sort();
+    assert.deepEqual(releasedFirst, ['n1', 'n2', 'n3']);
+    assert.ok(fromLeader.slice(transferAt).some((s) => s.to === 'n4' && s.message.type === 'RELEASE'), 'the successor is released too');
+  });
+
+  it('an ordinary claim still waits for its write before it leaves', () => {
+    const net = startedCluster(3);
+    net.holdDisk('n2');
+    net.crash('n3');
+    net.advance(3 * TEST_BULLY_CONFIG.leaseMs);
+    assert.ok(claimsOf(net.heldSendsOf('n2'), 'n2').length > 0, 'held behind the write');
+    assert.equal(claimsOf(net.sent, 'n2').length, 0, 'none left');
+  });
 });
+

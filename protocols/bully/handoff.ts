@@ -33,7 +33,8 @@ export interface HandOffPort extends BullyContext {
   currentTerm(): number;
   stepDown(): void;
   endLeadership(): void;
-  release(epoch: number): void;
+  /** RELEASE to every reachable member but `except`. */
+  release(epoch: number, except?: NodeId): void;
 }
 
 export class HandOff {
@@ -75,17 +76,21 @@ export class HandOff {
   }
 
   /**
-   * Release first, then TRANSFER: this node stops leading before anyone may grant the target,
-   * so the hand-off never has two leaders; the target claims at once and the others, released,
-   * accept it.
+   * Stop leading, then RELEASE and TRANSFER: this node ends its leadership before anything leaves,
+   * so no one may grant the target while it still leads and the hand-off never has two leaders.
+   * The target claims at once and the others, released, accept it. The others' releases go
+   * first and the target's TRANSFER after them: the target's claim leaves as it writes it
+   * (candidate.ts), and a member that hears it before its release defers it, which costs the
+   * hand-off a refusal and a write after the release comes.
    */
   handOff(to: NodeId, commandId: number | null): void {
     const m = this.m;
     const l = m.leader.current!;
     this.transfer = { commandId, to, fromEpoch: l.epoch, deadlineMs: m.nowMs + m.config.answerTimeoutMs + m.config.coordinatorTimeoutMs };
-    m.release(l.epoch);
     m.endLeadership();
+    m.release(l.epoch, to);
     m.out.send(to, { type: 'TRANSFER', epoch: l.epoch });
+    m.out.send(to, { type: 'RELEASE', epoch: l.epoch });
   }
 
   /** The shutdown bound, then the transfer bound. */

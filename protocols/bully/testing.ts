@@ -313,7 +313,8 @@ export class BullyNet extends TestCluster {
           node.persists += persists.length;
           if (!this.slowDisks.has(id)) node.machine.step({ type: 'durable', nowMs: this.nowMs, persists: node.persists });
         }
-        // A slow disk holds what follows an undurable write, as the host core holds sends behind persists.
+        // A slow disk holds what follows an undurable write, as the host core holds sends behind
+        // persists; a `parallel` send leaves at once there too.
         let holding = this.heldSends.has(id);
         for (const effect of effects) {
           this.effects.push({ atMs: this.nowMs, node: id, effect });
@@ -321,7 +322,7 @@ export class BullyNet extends TestCluster {
             holding = true;
             if (!this.heldSends.has(id)) this.heldSends.set(id, []);
           }
-          if (effect.type === 'send' && holding) this.heldSends.get(id)!.push({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
+          if (effect.type === 'send' && holding && !effect.parallel) this.heldSends.get(id)!.push({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
           else if (effect.type === 'send') this.enqueue({ atMs: this.nowMs, from: id, to: effect.to, message: effect.message });
           if (effect.type === 'command-result') this.results.set(effect.id, effect.result);
         }
