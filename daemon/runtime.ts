@@ -376,7 +376,7 @@ export class Runtime {
         return;
       case 'publish':
         this.stats.heartbeatsSent++;
-        p2p.publish(new TextEncoder().encode(JSON.stringify(output.heartbeat)));
+        p2p.publish(new TextEncoder().encode(JSON.stringify(output.heartbeat)), output.to);
         return;
       case 'send':
         bump(this.stats.messagesSent, messageType(output.message));

@@ -20,7 +20,7 @@ export function stampEvent(event: NodeEvent, at: Date = new Date()): ApiEvent {
   return Object.assign({ type: event.type, at: at.toISOString() }, event);
 }
 
-const SUSPECT_REASONS = ['silence', 'connection-closed', 'reported-left'] as const satisfies readonly SuspectReason[];
+const SUSPECT_REASONS = ['silence', 'connection-closed', 'reported-left', 'reported'] as const satisfies readonly SuspectReason[];
 /** Bounds what a refusal reason quotes of the input (it may be shown in the dashboard's log). */
 const MAX_QUOTED_CHARS = 64;
 

@@ -370,12 +370,13 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   return {
     peerId: selfId,
     listenAddrs: () => libp2p.getMultiaddrs().map(String),
-    publish(data) {
+    publish(data, to = null) {
       if (stopping) return;
       const frame = heartbeatFrame(data);
       latestHeartbeat = { frame, payloadBytes: data.byteLength };
-      for (const peer of clusterPeers.keys()) beatChannelTo(peer).send(frame);
-      stats.gossipBytesSent += data.byteLength * clusterPeers.size;
+      const peers = to === null ? [...clusterPeers.keys()] : to.filter((peer) => clusterPeers.has(peer));
+      for (const peer of peers) beatChannelTo(peer).send(frame);
+      stats.gossipBytesSent += data.byteLength * peers.length;
     },
     onGossip: (handler) => void gossipHandlers.push(handler),
     setProtocol(protocol) {

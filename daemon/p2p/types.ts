@@ -81,10 +81,10 @@ export interface P2PNode {
   /** Bound multiaddrs, each ending in `/p2p/<id>`. */
   listenAddrs(): string[];
   /**
-   * A heartbeat (encoded JSON) to every connected peer of the cluster, on its membership stream,
-   * first-hand: nothing is relayed. Never throws.
+   * A heartbeat (encoded JSON) to every connected peer of the cluster, or to those of `to` that
+   * are connected, on its membership stream, first-hand: nothing is relayed. Never throws.
    */
-  publish(data: Uint8Array): void;
+  publish(data: Uint8Array, to?: readonly string[] | null): void;
   /**
    * A heartbeat, parsed JSON, decoded like a direct frame (frames.ts); `from` is the peer noise
    * authenticated on that connection, so it is the author. Validating its shape is the caller's job.

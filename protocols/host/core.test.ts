@@ -53,7 +53,7 @@ class ScriptedMembership implements Membership {
   queued: MembershipEffect[] = [];
   inputs: MembershipInput[] = [];
   next = Infinity;
-  onLeave: MembershipEffect[] = [{ type: 'publish', heartbeat: heartbeat(99) }, { type: 'leave-done' }];
+  onLeave: MembershipEffect[] = [{ type: 'publish', heartbeat: heartbeat(99), to: null }, { type: 'leave-done' }];
   step(input: MembershipInput): void {
     this.inputs.push(input);
     if (input.type === 'leave') this.queued.push(...this.onLeave);
@@ -139,9 +139,9 @@ describe('host core: persist-before-send', () => {
     const election = new ScriptedElection((input) => (input.type === 'message' ? [{ type: 'persist', batch: { hardState: { epoch: 2 } } }, { type: 'send', to: 'a', message: { n: 1 } }] : []));
     const { core: c, membership } = core(election);
     assert.deepEqual(kinds(c.step({ type: 'message', nowMs: 1, from: 'a', message: {} })), ['persist:1']);
-    membership.queued.push({ type: 'publish', heartbeat: heartbeat(1) });
+    membership.queued.push({ type: 'publish', heartbeat: heartbeat(1), to: null });
     assert.deepEqual(kinds(c.step({ type: 'tick', nowMs: 2, lagMs: 0 })), ['publish'], 'the heartbeat leaves while the election write is pending');
-    membership.queued.push({ type: 'persist', incarnation: 9 }, { type: 'publish', heartbeat: heartbeat(2) });
+    membership.queued.push({ type: 'persist', incarnation: 9 }, { type: 'publish', heartbeat: heartbeat(2), to: null });
     assert.deepEqual(kinds(c.step({ type: 'tick', nowMs: 3, lagMs: 0 })), ['persist:2']);
     assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 4, id: 1 })), ['send:1'], 'the message leaves with its own write, the heartbeat still waits for the incarnation');
     assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 5, id: 2 })), ['publish']);
@@ -149,7 +149,7 @@ describe('host core: persist-before-send', () => {
 
   it("membership's incarnation is persisted before the refutation heartbeat that carries it", () => {
     const { core: c, membership } = core(null);
-    membership.queued.push({ type: 'persist', incarnation: 7 }, { type: 'event', event: { type: 'refuted', incarnation: 7, by: 'b' } }, { type: 'publish', heartbeat: heartbeat(1) });
+    membership.queued.push({ type: 'persist', incarnation: 7 }, { type: 'event', event: { type: 'refuted', incarnation: 7, by: 'b' } }, { type: 'publish', heartbeat: heartbeat(1), to: null });
     const out = c.step({ type: 'tick', nowMs: 1, lagMs: 0 });
     assert.deepEqual(out, [{ type: 'persist', id: 1, batch: { incarnation: 7 } }]);
     assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 2, id: 1 })), ['event', 'publish']);
@@ -353,7 +353,7 @@ describe('host core: graceful stop', () => {
 
   it('`stopped` waits for a write still pending, like any output', () => {
     const { core: c, membership } = core(null);
-    membership.onLeave = [{ type: 'persist', incarnation: 3 }, { type: 'publish', heartbeat: heartbeat(1) }, { type: 'leave-done' }];
+    membership.onLeave = [{ type: 'persist', incarnation: 3 }, { type: 'publish', heartbeat: heartbeat(1), to: null }, { type: 'leave-done' }];
     assert.deepEqual(kinds(c.step({ type: 'shutdown', nowMs: 0 })), ['persist:1']);
     assert.equal(c.stopped, false);
     assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 1, id: 1 })), ['publish', 'stopped']);

@@ -97,7 +97,8 @@ export type RefusedReason = RefusalReason | 'impossible-incarnation' | 'no-elect
 export type HostOutput =
   /** Write this, then acknowledge it with a `persisted` input carrying the same id. */
   | { type: 'persist'; id: number; batch: NodeBatch }
-  | { type: 'publish'; heartbeat: Heartbeat }
+  /** A heartbeat for these members; null: for every member (membership/types.ts MembershipEffect). */
+  | { type: 'publish'; heartbeat: Heartbeat; to: NodeId[] | null }
   /** A message of `protocol`'s machine: it goes on that protocol's stream. */
   | { type: 'send'; to: NodeId; message: unknown; protocol: ProtocolName }
   | { type: 'event'; event: NodeEvent }
@@ -517,7 +518,7 @@ export class HostCore {
         busy = true;
         switch (effect.type) {
           case 'publish':
-            this.emit('membership', { type: 'publish', heartbeat: effect.heartbeat });
+            this.emit('membership', { type: 'publish', heartbeat: effect.heartbeat, to: effect.to });
             break;
           case 'persist':
             this.persist('membership', { incarnation: effect.incarnation });

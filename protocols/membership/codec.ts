@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { MAX_COUNTER, MAX_NODE_ID_CHARS } from '../bounds.js';
 import type { Codec } from '../types.js';
 import { PROTOCOL_NAMES, ROLES } from '../types.js';
-import { MAX_GOSSIPED_REFS } from './membership.js';
+import { MAX_GOSSIPED_REFS, OBSERVERS_PER_MEMBER } from './membership.js';
 import type { Heartbeat } from './types.js';
 
 /** Cluster names are at most 63 characters (they name mDNS tags); leave a little room. */
@@ -52,6 +52,8 @@ const heartbeatSchema = z.object({
   suspects: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
   dead: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
   left: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
+  // Room for a later version that watches with more observers; more than that is no heartbeat of ours.
+  observers: z.array(nodeId).min(1).max(4 * OBSERVERS_PER_MEMBER).optional(),
 });
 
 export const heartbeatCodec: Codec<Heartbeat> = {

@@ -7,7 +7,7 @@
  * membership.step({ type: 'tick', nowMs, localLagMs: 0 });
  * for (const effect of membership.drain()) ...
  */
-export { createMembership, LEAVE_ANNOUNCEMENTS, MAX_GOSSIPED_REFS } from './membership.js';
+export { createMembership, LEAVE_ANNOUNCEMENTS, MAX_GOSSIPED_REFS, OBSERVERS_PER_MEMBER } from './membership.js';
 export { MAX_MEMBERS } from '../bounds.js';
 export type { Membership, MembershipInit } from './membership.js';
 export { heartbeatCodec } from './codec.js';

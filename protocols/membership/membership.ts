@@ -1,8 +1,13 @@
 /**
  * The membership and failure-detection machine: SWIM states and incarnations with Lifeguard's
  * suspicion timeouts and local health (memberlist's state.go, suspicion.go, awareness.go), over
- * heartbeats that every node publishes to the whole cluster. Pure: time arrives in inputs,
- * effects leave through drain(). See DESIGN.md section 4.
+ * heartbeats. In a small cluster every node heartbeats to every node and watches every node. In a
+ * larger one (more than OBSERVERS_PER_MEMBER others) each node is watched by a fixed number of
+ * observers, its successors in id order (Rapid's monitoring rings): its routine heartbeats go to
+ * them, only they suspect it for silence, and a suspicion they raise is news, sent to everyone,
+ * who adopt it (SWIM's suspect message) and run their own Lifeguard timers on it. So the load on a
+ * node stays constant as the cluster grows, and detection takes the same time. Pure: time arrives
+ * in inputs, effects leave through drain(). See DESIGN.md section 4.
  */
 import { MAX_COUNTER, MAX_MEMBERS } from '../bounds.js';
 import type { NodeId, ProtocolName } from '../types.js';
@@ -34,6 +39,15 @@ import type {
 export const MAX_GOSSIPED_REFS = 64;
 
 /**
+ * How many members watch each member once the cluster has more than this many others; below,
+ * everyone watches everyone. Five: a failure is still suspected independently by five nodes, more
+ * than the confirmations Lifeguard waits for (MAX_EXPECTED_CONFIRMATIONS), so a dead member's
+ * suspicion runs its shortest timeout everywhere, and a node sends five routine heartbeats an
+ * interval whatever the cluster's size.
+ */
+export const OBSERVERS_PER_MEMBER = 5;
+
+/**
  * Leaving heartbeats sent on a graceful leave (the first at once, then one every
  * leaveAnnounceGapMs): one lost copy must not turn a leave into a death.
  */
@@ -47,6 +61,12 @@ export interface MembershipInit {
   initialIncarnation: number;
   timings: MembershipTimings;
   nowMs: number;
+  /**
+   * Observers per member once the cluster is larger (OBSERVERS_PER_MEMBER by default). Infinity:
+   * everyone watches everyone at any size, the design before observers (the scale simulator's
+   * baseline).
+   */
+  observersPerMember?: number;
 }
 
 export interface Membership {
@@ -105,6 +125,12 @@ interface Peer {
   accusers: Map<NodeId, number>;
   /** The foreign protocol last reported by `protocol-mismatch`, so each change is reported once. */
   reportedProtocol: ProtocolName | null;
+  /**
+   * This node watches the member: its last heartbeat named this node among its observers (or named
+   * none: everyone watches it). Only a watched member is suspected for silence, and only a
+   * suspicion of a watched member is news.
+   */
+  watched: boolean;
 }
 
 const META_KEYS = [
@@ -131,8 +157,24 @@ export function createMembership(init: MembershipInit): Membership {
 class MembershipMachine implements Membership {
   private readonly cluster: string;
   private readonly selfId: NodeId;
+  private readonly observersPerMember: number;
   private timings: MembershipTimings;
   private readonly peers = new Map<NodeId, Peer>();
+  /**
+   * The peers a tick may act on: watched alive ones (silence), and suspect, dead and departed ones
+   * (their timers). deadline() and ticks look at these alone, so in a large cluster a step costs
+   * the few members this node watches or suspects, not the whole view.
+   */
+  private readonly timed = new Set<Peer>();
+  /** Peers with accusers (Peer.accusers), so a heartbeat's accusations are reconciled without a pass over the view. */
+  private readonly accused = new Set<Peer>();
+  /** Alive and suspect peers. */
+  private livePeers = 0;
+  /** Bumped whenever a peer is added, forgotten or changes state; keys the sorted-id caches. */
+  private viewVersion = 0;
+  /** Self and the alive and suspect peers, by id: kept sorted as they change, for observers(). */
+  private readonly liveSorted: NodeId[];
+  private notLeftIdsCache: { version: number; ids: NodeId[] } | null = null;
   private effects: MembershipEffect[] = [];
   private selfMeta: MemberMeta;
   private selfIncarnation: number;
@@ -146,6 +188,14 @@ class MembershipMachine implements Membership {
   /** The first heartbeat is due at once. */
   private nextHeartbeatDueMs: number;
   private publishDue = false;
+  /** The next heartbeat is news: it goes to every member, not only to this node's observers. */
+  private newsDue = true;
+  /** Members that joined or came back since the last heartbeat and need this node's (larger clusters). */
+  private readonly welcome = new Set<NodeId>();
+  /** The observers named in the last heartbeat: null, everyone. */
+  private lastObservers: NodeId[] | null = null;
+  /** The viewVersion at which observers() was last compared with lastObservers. */
+  private observersCheckedVersion = 0;
   /** A change of own meta waits until then to be gossiped (see selfChangePublishDelayMs). */
   private selfChangePublishAtMs: number | null = null;
   private leaveAnnouncementsLeft = 0;
@@ -154,6 +204,8 @@ class MembershipMachine implements Membership {
   constructor(init: MembershipInit) {
     this.cluster = init.cluster;
     this.selfId = init.selfId;
+    this.liveSorted = [init.selfId];
+    this.observersPerMember = init.observersPerMember ?? OBSERVERS_PER_MEMBER;
     this.timings = { ...init.timings };
     this.selfMeta = copyMeta(init.selfMeta);
     this.selfIncarnation = init.initialIncarnation;
@@ -186,15 +238,31 @@ class MembershipMachine implements Membership {
   }
 
   drain(): MembershipEffect[] {
+    // Members that start or stop watching this node learn it now, not an interval later (they
+    // would watch for nothing, or fail to watch, until then).
+    if (this.selfState === 'alive' && this.observersCheckedVersion !== this.viewVersion) {
+      this.observersCheckedVersion = this.viewVersion;
+      if (!sameObservers(this.observers(), this.lastObservers)) this.publishDue = true;
+    }
     if (this.publishDue) {
+      const news = this.newsDue;
       this.publishDue = false;
-      this.effects.push({ type: 'publish', heartbeat: this.buildHeartbeat() });
+      this.newsDue = false;
+      const previousObservers = this.lastObservers;
+      const heartbeat = this.buildHeartbeat();
+      this.effects.push({ type: 'publish', heartbeat, to: news ? null : this.routineTargets(previousObservers) });
+      this.welcome.clear();
       if (this.selfState === 'left' && !this.leaveDone && (this.leaveAnnouncementsLeft === 0 || this.liveMemberCount() === 1)) {
         // The last announcement is out, or nobody alive is left to tell.
         this.leaveAnnouncementsLeft = 0;
         this.leaveDone = true;
         this.effects.push({ type: 'leave-done' });
       }
+    }
+    if (this.welcome.size > 0) {
+      // A heartbeat for the newcomers alone, off the schedule: the observers' comes when due.
+      if (this.selfState === 'alive') this.effects.push({ type: 'publish', heartbeat: this.heartbeatBody(false, this.lastObservers), to: [...this.welcome].sort(compareIds) });
+      this.welcome.clear();
     }
     const out = this.effects;
     this.effects = [];
@@ -230,7 +298,7 @@ class MembershipMachine implements Membership {
       dueMs = Math.min(this.nextHeartbeatDueMs, this.selfChangePublishAtMs ?? Number.POSITIVE_INFINITY);
     }
     const expected = expectedConfirmations(this.liveMemberCount());
-    for (const peer of this.peers.values()) dueMs = Math.min(dueMs, this.peerDueMs(peer, expected));
+    for (const peer of this.timed) dueMs = Math.min(dueMs, this.peerDueMs(peer, expected));
     return dueMs;
   }
 
@@ -275,7 +343,7 @@ class MembershipMachine implements Membership {
     const member = peer.member;
     switch (member.state) {
       case 'alive':
-        return stretchedTimeoutEndMs(peer.silenceFromMs, suspectAfterMs, this.healthPeak);
+        return peer.watched ? stretchedTimeoutEndMs(peer.silenceFromMs, suspectAfterMs, this.healthPeak) : Number.POSITIVE_INFINITY;
       case 'suspect': {
         if (!peer.suspicion) return Number.POSITIVE_INFINITY;
         const timeoutMs = suspicionTimeoutMs(peer.suspicion.confirmers.size, expected, suspicionMinMs, suspicionMaxMs);
@@ -333,7 +401,7 @@ class MembershipMachine implements Membership {
 
   private detectFailures(nowMs: number): void {
     const expected = expectedConfirmations(this.liveMemberCount());
-    for (const peer of this.sortedPeers()) {
+    for (const peer of this.sortedTimed()) {
       const state = peer.member.state;
       if ((state !== 'alive' && state !== 'suspect') || nowMs < this.peerDueMs(peer, expected)) continue;
       if (state === 'alive') this.suspect(peer, nowMs, 'silence');
@@ -342,10 +410,10 @@ class MembershipMachine implements Membership {
   }
 
   private forgetExpired(nowMs: number): void {
-    for (const peer of this.sortedPeers()) {
+    for (const peer of this.sortedTimed()) {
       const { state, id, name } = peer.member;
       if ((state === 'dead' || state === 'left') && nowMs >= this.forgetAtMs(peer.member)) {
-        this.peers.delete(id);
+        this.removePeer(peer);
         this.emit({ type: 'member-forgotten', id, name });
       }
     }
@@ -355,7 +423,7 @@ class MembershipMachine implements Membership {
     if (heartbeat.cluster !== this.cluster || heartbeat.id !== from || heartbeat.id === this.selfId) return;
     this.refuteIfAccused(from, heartbeat);
     if (!this.acceptFirstHand(nowMs, heartbeat)) return;
-    this.countConfirmations(from, heartbeat);
+    this.countConfirmations(nowMs, from, heartbeat);
     this.acceptRelayedLeaves(nowMs, heartbeat);
   }
 
@@ -398,11 +466,13 @@ class MembershipMachine implements Membership {
     if ((member.state === 'dead' || member.state === 'left') && heartbeat.incarnation <= member.incarnation) return false;
 
     const previous = member.state;
+    if (heartbeat.incarnation > member.incarnation && this.lastObservers !== null) this.welcome.add(member.id);
+    known.watched = watches(heartbeat, this.selfId);
     member.incarnation = heartbeat.incarnation;
     member.lastHeardMs = nowMs;
     known.lastSeq = heartbeat.seq;
     known.silenceFromMs = nowMs;
-    known.accusers.clear();
+    this.clearAccusers(known);
     const metaChanged = applyMeta(member, heartbeat.meta);
     if (heartbeat.leaving) {
       if (previous !== 'left') {
@@ -414,6 +484,7 @@ class MembershipMachine implements Membership {
       this.emit({ type: 'member-alive', id: member.id, name: member.name, incarnation: member.incarnation, previous });
     }
     if (metaChanged) this.emit({ type: 'member-updated', member: copyMember(member) });
+    this.retime(known);
     this.reportProtocol(known);
     return true;
   }
@@ -429,14 +500,32 @@ class MembershipMachine implements Membership {
       stateSinceMs: nowMs,
       self: false,
     };
-    const peer: Peer = { member, lastSeq: heartbeat.seq, silenceFromMs: nowMs, suspicion: null, accusers: new Map(), reportedProtocol: null };
+    const peer: Peer = {
+      member,
+      lastSeq: heartbeat.seq,
+      silenceFromMs: nowMs,
+      suspicion: null,
+      accusers: new Map(),
+      reportedProtocol: null,
+      watched: watches(heartbeat, this.selfId),
+    };
     this.peers.set(member.id, peer);
+    this.livePeers += 1;
+    this.setLive(member.id, true);
+    this.viewVersion += 1;
+    this.retime(peer);
+    // A newcomer hears routine heartbeats only from the members it watches: send it ours.
+    if (this.lastObservers !== null) this.welcome.add(member.id);
     this.emit({ type: 'member-joined', member: copyMember(member) });
     this.reportProtocol(peer);
   }
 
-  /** Lifeguard: each other node that gossips a suspicion we hold is one independent confirmation. */
-  private countConfirmations(from: NodeId, heartbeat: Heartbeat): void {
+  /**
+   * Lifeguard: each other node that gossips a suspicion we hold is one independent confirmation.
+   * A member this node does not watch gives it no silence to judge by: a suspicion of it gossiped
+   * by anyone is adopted at once (SWIM), and its own heartbeat or its refutation clears it.
+   */
+  private countConfirmations(nowMs: number, from: NodeId, heartbeat: Heartbeat): void {
     const named = new Set<NodeId>();
     for (const ref of [...heartbeat.suspects, ...heartbeat.dead]) {
       if (ref.id === from) continue;
@@ -445,10 +534,18 @@ class MembershipMachine implements Membership {
       if (!peer) continue;
       const suspicion = peer.suspicion;
       if (suspicion && ref.incarnation >= suspicion.incarnation) suspicion.confirmers.add(from);
-      else if (!suspicion && peer.member.state === 'alive' && ref.incarnation >= peer.member.incarnation) peer.accusers.set(from, ref.incarnation);
+      else if (!suspicion && peer.member.state === 'alive' && ref.incarnation >= peer.member.incarnation) {
+        peer.accusers.set(from, ref.incarnation);
+        this.accused.add(peer);
+        if (!peer.watched) this.suspect(peer, nowMs, 'reported');
+      }
     }
     // An accuser that no longer names the member has heard from it since.
-    for (const peer of this.peers.values()) if (peer.accusers.has(from) && !named.has(peer.member.id)) peer.accusers.delete(from);
+    for (const peer of [...this.accused]) {
+      if (!peer.accusers.has(from) || named.has(peer.member.id)) continue;
+      peer.accusers.delete(from);
+      if (peer.accusers.size === 0) this.accused.delete(peer);
+    }
   }
 
   /**
@@ -470,6 +567,7 @@ class MembershipMachine implements Membership {
     if (!accused || this.selfIncarnation >= MAX_COUNTER) return;
     this.selfIncarnation += 1;
     this.publishDue = true;
+    this.newsDue = true;
     // Before the heartbeat that carries it (drain() adds publishes last): the host holds later
     // effects until it is on disk, so a restart can never reuse an incarnation already gossiped.
     this.effects.push({ type: 'persist', incarnation: this.selfIncarnation });
@@ -486,6 +584,7 @@ class MembershipMachine implements Membership {
     const defined = Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as Partial<MemberMeta>;
     const next = { ...this.selfMeta, ...defined };
     if (applyMeta(this.selfMeta, next) && this.selfState === 'alive') {
+      this.newsDue = true;
       if (urgent) this.publishDue = true;
       else this.selfChangePublishAtMs ??= this.nowMs + selfChangePublishDelayMs(this.timings.heartbeatIntervalMs);
     }
@@ -494,7 +593,7 @@ class MembershipMachine implements Membership {
   private onForget(id: NodeId): void {
     const peer = this.peers.get(id);
     if (!peer || (peer.member.state !== 'dead' && peer.member.state !== 'left')) return;
-    this.peers.delete(id);
+    this.removePeer(peer);
     this.emit({ type: 'member-forgotten', id, name: peer.member.name });
   }
 
@@ -517,19 +616,31 @@ class MembershipMachine implements Membership {
     this.selfStateSinceMs = nowMs;
     this.leaveAnnouncementsLeft = LEAVE_ANNOUNCEMENTS;
     this.publishDue = true;
+    this.newsDue = true;
   }
 
   private buildHeartbeat(): Heartbeat {
-    this.seq += 1;
     // Whatever changed is in this heartbeat.
     this.selfChangePublishAtMs = null;
     const leaving = this.selfState === 'left';
     this.nextHeartbeatDueMs = this.nowMs + (leaving ? leaveAnnounceGapMs(this.timings.heartbeatIntervalMs) : this.timings.heartbeatIntervalMs);
-    if (leaving) this.leaveAnnouncementsLeft = Math.max(0, this.leaveAnnouncementsLeft - 1);
+    if (leaving) {
+      this.leaveAnnouncementsLeft = Math.max(0, this.leaveAnnouncementsLeft - 1);
+      // Every announcement goes to everyone: one lost copy must not turn a leave into a death.
+      this.newsDue = this.leaveAnnouncementsLeft > 0;
+    }
+    const observers = this.observers();
+    this.lastObservers = observers;
+    return this.heartbeatBody(leaving, observers);
+  }
+
+  /** The next heartbeat in sequence, with what this node knows now. */
+  private heartbeatBody(leaving: boolean, observers: NodeId[] | null): Heartbeat {
+    this.seq += 1;
     const suspects: IncarnationRef[] = [];
     const dead: IncarnationRef[] = [];
     const left: IncarnationRef[] = [];
-    for (const { member } of this.sortedPeers()) {
+    for (const { member } of this.sortedTimed()) {
       const ref = { id: member.id, incarnation: member.incarnation };
       if (member.state === 'suspect' && suspects.length < MAX_GOSSIPED_REFS) suspects.push(ref);
       if (member.state === 'dead' && dead.length < MAX_GOSSIPED_REFS) dead.push(ref);
@@ -546,7 +657,68 @@ class MembershipMachine implements Membership {
       suspects,
       dead,
       left,
+      ...(observers ? { observers } : {}),
     };
+  }
+
+  /**
+   * This node's observers: the observersPerMember members after it in id order among the live
+   * ones (alive or suspect), wrapping around; null while it has no more others than that, when
+   * everyone watches everyone.
+   */
+  private observers(): NodeId[] | null {
+    const live = this.liveIds();
+    const count = this.observersPerMember;
+    if (live.length - 1 <= count) return null;
+    const at = live.indexOf(this.selfId);
+    return Array.from({ length: count }, (_, i) => live[(at + 1 + i) % live.length]!);
+  }
+
+  /** Self and every alive or suspect member, by id. */
+  private liveIds(): NodeId[] {
+    return this.liveSorted;
+  }
+
+  /** A peer became live (true) or stopped being live (false): liveSorted follows. */
+  private setLive(id: NodeId, live: boolean): void {
+    const at = sortedIndex(this.liveSorted, id);
+    const present = this.liveSorted[at] === id;
+    if (live && !present) this.liveSorted.splice(at, 0, id);
+    else if (!live && present) this.liveSorted.splice(at, 1);
+  }
+
+  /** Every peer that has not left, by id. */
+  private notLeftIds(): NodeId[] {
+    if (this.notLeftIdsCache?.version !== this.viewVersion) {
+      const ids: NodeId[] = [];
+      for (const { member } of this.peers.values()) if (member.state !== 'left') ids.push(member.id);
+      this.notLeftIdsCache = { version: this.viewVersion, ids: ids.sort(compareIds) };
+    }
+    return this.notLeftIdsCache.ids;
+  }
+
+  /**
+   * Where a routine heartbeat goes: everyone in a small cluster; otherwise the observers, any that
+   * just stopped being one (so they stop watching), the newcomers to welcome, and one more member
+   * in turn among the rest, dead ones included (the SWIM gossip that keeps views in step and lets a
+   * member wrongly held dead read it and refute, as after a long partition).
+   */
+  private routineTargets(previous: NodeId[] | null): NodeId[] | null {
+    const observers = this.lastObservers;
+    if (observers === null || previous === null) return null;
+    const to = new Set([...observers, ...previous, ...this.welcome]);
+    const rest = this.notLeftIds();
+    // A pseudo-random member, drawn from this node's id and heartbeat number (the machine has no
+    // randomness of its own): every member gets about one such heartbeat an interval, where a
+    // round-robin in id order would pile the rounds of neighbours onto the same members.
+    let at = hashOf(this.selfId, this.seq) % Math.max(1, rest.length);
+    for (let tries = 0; tries < rest.length; tries++, at = (at + 1) % rest.length) {
+      const id = rest[at]!;
+      if (to.has(id)) continue;
+      to.add(id);
+      break;
+    }
+    return [...to].sort(compareIds);
   }
 
   private suspect(peer: Peer, nowMs: number, reason: SuspectReason): void {
@@ -554,12 +726,16 @@ class MembershipMachine implements Membership {
     this.setState(peer, 'suspect', nowMs);
     member.suspectReason = reason;
     const confirmers = new Set([...peer.accusers].filter(([, incarnation]) => incarnation >= member.incarnation).map(([id]) => id));
-    peer.accusers.clear();
+    this.clearAccusers(peer);
     peer.suspicion = { incarnation: member.incarnation, startedMs: nowMs, clockFromMs: nowMs, confirmers };
-    // Gossip the suspicion now, not at the next heartbeat: the other suspecters' confirmations
-    // (Lifeguard) and the suspect's refutation then take milliseconds, not an interval. It costs
-    // one extra heartbeat per suspicion, and suspicions are rare.
-    if (this.selfState === 'alive') this.publishDue = true;
+    // A suspicion of a member this node watches is news, gossiped to everyone now, not at the next
+    // heartbeat: the other suspecters' confirmations (Lifeguard) and the suspect's refutation then
+    // take milliseconds, not an interval. It costs one extra heartbeat per suspicion, and
+    // suspicions are rare. One adopted from others' gossip is theirs to spread.
+    if (this.selfState === 'alive' && peer.watched) {
+      this.publishDue = true;
+      this.newsDue = true;
+    }
     this.emit({ type: 'member-suspect', id: member.id, name: member.name, incarnation: member.incarnation, reason });
   }
 
@@ -571,10 +747,43 @@ class MembershipMachine implements Membership {
   }
 
   private setState(peer: Peer, state: Member['state'], nowMs: number): void {
+    const wasLive = isLive(peer.member.state);
+    if (wasLive !== isLive(state)) {
+      this.livePeers += wasLive ? -1 : 1;
+      this.setLive(peer.member.id, !wasLive);
+    }
+    if (peer.member.state !== state) this.viewVersion += 1;
     peer.member.state = state;
     peer.member.stateSinceMs = nowMs;
     peer.member.suspectReason = null;
     if (state !== 'suspect') peer.suspicion = null;
+    this.retime(peer);
+  }
+
+  /** Keeps `timed` exact: a peer is in it while a tick could act on it. */
+  private retime(peer: Peer): void {
+    if (peer.member.state !== 'alive' || peer.watched) this.timed.add(peer);
+    else this.timed.delete(peer);
+  }
+
+  private removePeer(peer: Peer): void {
+    this.peers.delete(peer.member.id);
+    this.timed.delete(peer);
+    this.accused.delete(peer);
+    if (isLive(peer.member.state)) {
+      this.livePeers -= 1;
+      this.setLive(peer.member.id, false);
+    }
+    this.viewVersion += 1;
+  }
+
+  private clearAccusers(peer: Peer): void {
+    peer.accusers.clear();
+    this.accused.delete(peer);
+  }
+
+  private sortedTimed(): Peer[] {
+    return [...this.timed].sort((a, b) => compareIds(a.member.id, b.member.id));
   }
 
   private reportProtocol(peer: Peer): void {
@@ -590,9 +799,7 @@ class MembershipMachine implements Membership {
 
   /** Self plus every member not yet dead or gone: the cluster size Lifeguard scales against. */
   private liveMemberCount(): number {
-    let live = 1;
-    for (const { member } of this.peers.values()) if (member.state === 'alive' || member.state === 'suspect') live += 1;
-    return live;
+    return 1 + this.livePeers;
   }
 
   private sortedPeers(): Peer[] {
@@ -602,6 +809,39 @@ class MembershipMachine implements Membership {
   private emit(event: MembershipEvent): void {
     this.effects.push({ type: 'event', event });
   }
+}
+
+/** FNV-1a of `id` and `n`: a well-spread, deterministic choice. */
+function hashOf(id: string, n: number): number {
+  let h = 0x811c9dc5 ^ n;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return (h ^ (h >>> 12)) >>> 0;
+}
+
+/** Where `id` is or would go in the code-unit-sorted `ids`. */
+function sortedIndex(ids: readonly NodeId[], id: NodeId): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function sameObservers(a: readonly NodeId[] | null, b: readonly NodeId[] | null): boolean {
+  return a === null || b === null ? a === b : sameStrings(a, b);
+}
+
+function isLive(state: Member['state']): boolean {
+  return state === 'alive' || state === 'suspect';
+}
+
+/** `heartbeat`'s sender is watched by `id`: it names no observers (everyone watches it), or names `id`. */
+function watches(heartbeat: Heartbeat, id: NodeId): boolean {
+  return heartbeat.observers === undefined || heartbeat.observers.includes(id);
 }
 
 /** Copies the meta fields of `source` into `target`; true when any of them changed. */

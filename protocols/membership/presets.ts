@@ -8,7 +8,7 @@ import type { MembershipTimings } from './types.js';
 
 /** Several daemons on one LAN. Targets (5 nodes): kill -9 dead p50 <= 1 s, SIGSTOP dead p50 <= 3 s. */
 const lan: MembershipTimings = {
-  // Every heartbeat is a frame to every member, the bulk of an idle daemon's CPU: 1 s (memberlist's
+  // Every heartbeat is a frame to every member (to six from seven nodes up), the bulk of an idle daemon's CPU: 1 s (memberlist's
   // LAN probe interval) instead of 500 ms took about a quarter off it.
   // Detection does not wait for the next heartbeat (suspicions are gossiped at once, a closed
   // connection is a hint at once), so only silence detection scales with this.

@@ -227,7 +227,7 @@ export class TestCluster {
           if (effect.type !== 'publish') continue;
           delivered = true;
           for (const [otherId, other] of this.sorted()) {
-            if (otherId === id || !other.running) continue;
+            if (otherId === id || !other.running || (effect.to !== null && !effect.to.includes(otherId))) continue;
             if (this.active(other)) other.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from: id, heartbeat: effect.heartbeat });
             else other.inbox.push({ from: id, heartbeat: effect.heartbeat });
           }

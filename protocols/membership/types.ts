@@ -51,12 +51,13 @@ export interface Member extends MemberMeta {
   suspectReason: SuspectReason | null;
 }
 
-/** Silence past suspectAfterMs, or the last connection to the member closed (a hint). */
 /**
- * Why a member is suspect: it fell silent, its connection closed, or another member gossiped that
- * it left (second-hand, so only a prompt: its own heartbeat clears it, its own leave confirms it).
+ * Why a member is suspect: it fell silent, its connection closed, another member gossiped that
+ * it left (second-hand, so only a prompt: its own heartbeat clears it, its own leave confirms it),
+ * or — for a member this node does not watch (Heartbeat.observers) — one that watches it
+ * gossiped a suspicion or death, which this node adopts (SWIM's suspect message).
  */
-export type SuspectReason = 'silence' | 'connection-closed' | 'reported-left';
+export type SuspectReason = 'silence' | 'connection-closed' | 'reported-left' | 'reported';
 
 /** A reference to one incarnation of a member, carried in heartbeats' suspicion and death lists. */
 export interface IncarnationRef {
@@ -65,8 +66,9 @@ export interface IncarnationRef {
 }
 
 /**
- * The gossip message. Every node publishes one every heartbeat interval (and at once when its
- * own state changes) on the cluster-scoped topic.
+ * The gossip message. Every node sends one every heartbeat interval to the members that watch it
+ * (all of them in a small cluster), and to every member at once when it carries news: a change
+ * of its own state or meta, or a suspicion of a member it watches.
  */
 export interface Heartbeat {
   v: 1;
@@ -88,6 +90,13 @@ export interface Heartbeat {
    * gossips its leave intent the same way) instead of suspecting, then declaring, a clean exit dead.
    */
   left: IncarnationRef[];
+  /**
+   * The members that watch the sender, in a cluster too large for everyone to watch everyone
+   * (more than OBSERVERS_PER_MEMBER others): its routine heartbeats go to them only, and only they
+   * suspect it for silence; the rest learn its failure from their gossip. Absent: every member
+   * watches it (a small cluster, or a peer of an older version).
+   */
+  observers?: NodeId[];
 }
 
 /** Membership timings; presets live in config/, individual fields may be overridden. */
@@ -151,7 +160,8 @@ export type MembershipEvent =
   | { type: 'accusation-ignored'; incarnation: number; by: NodeId };
 
 export type MembershipEffect =
-  | { type: 'publish'; heartbeat: Heartbeat }
+  /** Send `heartbeat` to these members; null: to every member (every connected cluster peer). */
+  | { type: 'publish'; heartbeat: Heartbeat; to: NodeId[] | null }
   /**
    * This node raised its own incarnation (a refutation): write it where the next start reads it.
    * It comes before any `publish` carrying that incarnation, and the host holds every effect after

@@ -17,7 +17,8 @@ import type { ElectionSummary, NodeId, ProtocolName } from '../types.js';
 import type { MembershipMachine, StepRecord } from './types.js';
 
 export interface HostIo {
-  publish(heartbeat: Heartbeat): void;
+  /** To these nodes; null: to every node. */
+  publish(heartbeat: Heartbeat, to: NodeId[] | null): void;
   /** A message of `protocol`'s machine, on that protocol's stream. */
   send(to: NodeId, message: unknown, protocol: ProtocolName): void;
   /** Start writing; the disk calls `durable(id)` (through the simulation's queue) once it is synced. */
@@ -143,7 +144,7 @@ export class SimHost {
         return;
       case 'publish':
         this.checkOrder('heartbeat', output.heartbeat);
-        this.io.publish(output.heartbeat);
+        this.io.publish(output.heartbeat, output.to);
         return;
       case 'send':
         this.checkOrder('message', output.message);

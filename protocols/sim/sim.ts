@@ -254,7 +254,7 @@ export class Simulation implements SimView {
     });
     const life = node.life;
     node.host = new SimHost(id, membership, election, {
-      publish: (heartbeat) => this.publish(node, heartbeat),
+      publish: (heartbeat, to) => this.publish(node, heartbeat, to),
       send: (to, message, protocol) => this.sendMessage(node, to, message, protocol),
       write: (writeId, batch) => this.write(node, life, writeId, batch),
       record: (record) => this.record(record),
@@ -649,10 +649,11 @@ export class Simulation implements SimView {
     }
   }
 
-  private publish(sender: SimNode, heartbeat: Heartbeat): void {
+  private publish(sender: SimNode, heartbeat: Heartbeat, to: NodeId[] | null): void {
     // Serialized once, parsed per receiver: no machine ever shares an object with another.
     const payload = JSON.stringify(heartbeat);
-    for (const peer of this.nodes) {
+    const peers = to === null ? this.nodes : to.flatMap((id) => this.byId.get(id) ?? []);
+    for (const peer of peers) {
       if (peer !== sender) this.transmit(sender.id, peer, { kind: 'heartbeat', from: sender.id, payload });
     }
   }
