@@ -15,8 +15,8 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=lib/netns.sh
 . "$REPO_ROOT/scripts/lib/netns.sh"
 
-# Bounded by the loopback port block (50 per kind) and readable status tables.
-MAX_NODES=40
+# Bounded by the loopback port block (100 per kind; lib/state.sh) and the 10.213.<k>.<10+i> addresses.
+MAX_NODES=99
 
 usage() {
   cat <<USAGE

@@ -54,6 +54,7 @@ const heartbeatSchema = z.object({
   left: z.array(incarnationRef).max(MAX_GOSSIPED_REFS),
   // Room for a later version that watches with more observers; more than that is no heartbeat of ours.
   observers: z.array(nodeId).min(1).max(4 * OBSERVERS_PER_MEMBER).optional(),
+  probe: nodeId.optional(),
 });
 
 export const heartbeatCodec: Codec<Heartbeat> = {

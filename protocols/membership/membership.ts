@@ -131,6 +131,12 @@ interface Peer {
    * suspicion of a watched member is news.
    */
   watched: boolean;
+  /**
+   * When this node probed the member (a routine heartbeat naming it in `probe`), if it has not
+   * answered since: a member this node does not watch is suspected for silence when a probe goes
+   * unanswered for suspectAfterMs (SWIM's direct probe). Null: no probe outstanding.
+   */
+  probeFromMs: number | null;
 }
 
 const META_KEYS = [
@@ -170,6 +176,8 @@ class MembershipMachine implements Membership {
   private readonly accused = new Set<Peer>();
   /** Alive and suspect peers. */
   private livePeers = 0;
+  /** Peers with `watched` set: when it is all of them, nothing is probed. */
+  private watchedPeers = 0;
   /** Bumped whenever a peer is added, forgotten or changes state; keys the sorted-id caches. */
   private viewVersion = 0;
   /** Self and the alive and suspect peers, by id: kept sorted as they change, for observers(). */
@@ -192,6 +200,10 @@ class MembershipMachine implements Membership {
   private newsDue = true;
   /** Members that joined or came back since the last heartbeat and need this node's (larger clusters). */
   private readonly welcome = new Set<NodeId>();
+  /** This round's probe order (routineTargets), how far it got, and how many rounds began. */
+  private probeOrder: NodeId[] = [];
+  private probeAt = 0;
+  private probeRound = 0;
   /** The observers named in the last heartbeat: null, everyone. */
   private lastObservers: NodeId[] | null = null;
   /** The viewVersion at which observers() was last compared with lastObservers. */
@@ -250,7 +262,9 @@ class MembershipMachine implements Membership {
       this.newsDue = false;
       const previousObservers = this.lastObservers;
       const heartbeat = this.buildHeartbeat();
-      this.effects.push({ type: 'publish', heartbeat, to: news ? null : this.routineTargets(previousObservers) });
+      const to = news ? null : this.routineTargets(previousObservers);
+      this.probeOne(heartbeat, to);
+      this.effects.push({ type: 'publish', heartbeat, to });
       this.welcome.clear();
       if (this.selfState === 'left' && !this.leaveDone && (this.leaveAnnouncementsLeft === 0 || this.liveMemberCount() === 1)) {
         // The last announcement is out, or nobody alive is left to tell.
@@ -343,7 +357,8 @@ class MembershipMachine implements Membership {
     const member = peer.member;
     switch (member.state) {
       case 'alive':
-        return peer.watched ? stretchedTimeoutEndMs(peer.silenceFromMs, suspectAfterMs, this.healthPeak) : Number.POSITIVE_INFINITY;
+        if (peer.watched) return stretchedTimeoutEndMs(peer.silenceFromMs, suspectAfterMs, this.healthPeak);
+        return peer.probeFromMs === null ? Number.POSITIVE_INFINITY : stretchedTimeoutEndMs(peer.probeFromMs, suspectAfterMs, this.healthPeak);
       case 'suspect': {
         if (!peer.suspicion) return Number.POSITIVE_INFINITY;
         const timeoutMs = suspicionTimeoutMs(peer.suspicion.confirmers.size, expected, suspicionMinMs, suspicionMaxMs);
@@ -395,6 +410,7 @@ class MembershipMachine implements Membership {
   private excuseStall(nowMs: number, gapMs: number): void {
     for (const peer of this.sortedPeers()) {
       peer.silenceFromMs = Math.min(nowMs, peer.silenceFromMs + gapMs);
+      if (peer.probeFromMs !== null) peer.probeFromMs = Math.min(nowMs, peer.probeFromMs + gapMs);
       if (peer.suspicion) peer.suspicion.clockFromMs = Math.min(nowMs, peer.suspicion.clockFromMs + gapMs);
     }
   }
@@ -421,6 +437,9 @@ class MembershipMachine implements Membership {
 
   private onHeartbeat(nowMs: number, from: NodeId, heartbeat: Heartbeat): void {
     if (heartbeat.cluster !== this.cluster || heartbeat.id !== from || heartbeat.id === this.selfId) return;
+    // A probe is answered whatever this node holds of the prober: a member wrongly held dead here
+    // reads that in the answer and refutes.
+    if (heartbeat.probe === this.selfId) this.welcome.add(from);
     this.refuteIfAccused(from, heartbeat);
     if (!this.acceptFirstHand(nowMs, heartbeat)) return;
     this.countConfirmations(nowMs, from, heartbeat);
@@ -467,11 +486,14 @@ class MembershipMachine implements Membership {
 
     const previous = member.state;
     if (heartbeat.incarnation > member.incarnation && this.lastObservers !== null) this.welcome.add(member.id);
-    known.watched = watches(heartbeat, this.selfId);
+    const watched = watches(heartbeat, this.selfId);
+    if (watched !== known.watched) this.watchedPeers += watched ? 1 : -1;
+    known.watched = watched;
     member.incarnation = heartbeat.incarnation;
     member.lastHeardMs = nowMs;
     known.lastSeq = heartbeat.seq;
     known.silenceFromMs = nowMs;
+    known.probeFromMs = null;
     this.clearAccusers(known);
     const metaChanged = applyMeta(member, heartbeat.meta);
     if (heartbeat.leaving) {
@@ -508,8 +530,10 @@ class MembershipMachine implements Membership {
       accusers: new Map(),
       reportedProtocol: null,
       watched: watches(heartbeat, this.selfId),
+      probeFromMs: null,
     };
     this.peers.set(member.id, peer);
+    if (peer.watched) this.watchedPeers += 1;
     this.livePeers += 1;
     this.setLive(member.id, true);
     this.viewVersion += 1;
@@ -699,30 +723,63 @@ class MembershipMachine implements Membership {
 
   /**
    * Where a routine heartbeat goes: everyone in a small cluster; otherwise the observers, any that
-   * just stopped being one (so they stop watching), the newcomers to welcome, and one more member
-   * in turn among the rest, dead ones included (the SWIM gossip that keeps views in step and lets a
-   * member wrongly held dead read it and refute, as after a long partition).
+   * just stopped being one (so they stop watching), the newcomers to welcome, and one more member,
+   * which it probes (`probe`): SWIM's round of probes, each member once per round in an order of
+   * this node's own, dead ones included. The probed member answers with its heartbeat; one this
+   * node does not watch that leaves it unanswered for suspectAfterMs is suspected, first-hand. So
+   * a member whose observers are all cut off from this node (a partition), or this node cut off
+   * from everyone, is still judged within a round, and a member wrongly held dead (as after a long
+   * partition) reads it in the probe and refutes.
    */
   private routineTargets(previous: NodeId[] | null): NodeId[] | null {
     const observers = this.lastObservers;
     if (observers === null || previous === null) return null;
-    const to = new Set([...observers, ...previous, ...this.welcome]);
-    const rest = this.notLeftIds();
-    // A pseudo-random member, drawn from this node's id and heartbeat number (the machine has no
-    // randomness of its own): every member gets about one such heartbeat an interval, where a
-    // round-robin in id order would pile the rounds of neighbours onto the same members.
-    let at = hashOf(this.selfId, this.seq) % Math.max(1, rest.length);
-    for (let tries = 0; tries < rest.length; tries++, at = (at + 1) % rest.length) {
-      const id = rest[at]!;
-      if (to.has(id)) continue;
-      to.add(id);
-      break;
+    return [...new Set([...observers, ...previous, ...this.welcome])].sort(compareIds);
+  }
+
+  /**
+   * Names the next member of the probe round in `heartbeat` and adds it to `to` (in place; null
+   * is everyone already). In a small cluster every member is watched and none is probed, unless
+   * this node's view shrank below the size its peers saw (cut off from most of a large cluster).
+   */
+  private probeOne(heartbeat: Heartbeat, to: NodeId[] | null): void {
+    if (this.selfState !== 'alive') return;
+    const probed = this.nextProbe();
+    if (probed === null) return;
+    heartbeat.probe = probed;
+    if (to !== null && !to.includes(probed)) {
+      to.push(probed);
+      to.sort(compareIds);
     }
-    return [...to].sort(compareIds);
+    const peer = this.peers.get(probed)!;
+    if (peer.member.state === 'alive' && peer.probeFromMs === null) {
+      peer.probeFromMs = this.nowMs;
+      this.retime(peer);
+    }
+  }
+
+  /**
+   * The next member of this probe round that this node does not watch (those it judges by their
+   * heartbeats already); a new round, freshly shuffled, when this one is done.
+   */
+  private nextProbe(): NodeId | null {
+    if (this.watchedPeers === this.peers.size) return null;
+    for (let rounds = 0; rounds < 2; rounds++) {
+      while (this.probeAt < this.probeOrder.length) {
+        const id = this.probeOrder[this.probeAt++]!;
+        const peer = this.peers.get(id);
+        if (peer && peer.member.state !== 'left' && !peer.watched) return id;
+      }
+      this.probeRound += 1;
+      this.probeOrder = shuffled(this.notLeftIds(), this.selfId, this.probeRound);
+      this.probeAt = 0;
+    }
+    return null;
   }
 
   private suspect(peer: Peer, nowMs: number, reason: SuspectReason): void {
     const member = peer.member;
+    const firstHand = peer.watched || (reason === 'silence' && peer.probeFromMs !== null);
     this.setState(peer, 'suspect', nowMs);
     member.suspectReason = reason;
     const confirmers = new Set([...peer.accusers].filter(([, incarnation]) => incarnation >= member.incarnation).map(([id]) => id));
@@ -732,7 +789,7 @@ class MembershipMachine implements Membership {
     // heartbeat: the other suspecters' confirmations (Lifeguard) and the suspect's refutation then
     // take milliseconds, not an interval. It costs one extra heartbeat per suspicion, and
     // suspicions are rare. One adopted from others' gossip is theirs to spread.
-    if (this.selfState === 'alive' && peer.watched) {
+    if (this.selfState === 'alive' && firstHand) {
       this.publishDue = true;
       this.newsDue = true;
     }
@@ -757,17 +814,19 @@ class MembershipMachine implements Membership {
     peer.member.stateSinceMs = nowMs;
     peer.member.suspectReason = null;
     if (state !== 'suspect') peer.suspicion = null;
+    peer.probeFromMs = null;
     this.retime(peer);
   }
 
   /** Keeps `timed` exact: a peer is in it while a tick could act on it. */
   private retime(peer: Peer): void {
-    if (peer.member.state !== 'alive' || peer.watched) this.timed.add(peer);
+    if (peer.member.state !== 'alive' || peer.watched || peer.probeFromMs !== null) this.timed.add(peer);
     else this.timed.delete(peer);
   }
 
   private removePeer(peer: Peer): void {
     this.peers.delete(peer.member.id);
+    if (peer.watched) this.watchedPeers -= 1;
     this.timed.delete(peer);
     this.accused.delete(peer);
     if (isLive(peer.member.state)) {
@@ -809,6 +868,16 @@ class MembershipMachine implements Membership {
   private emit(event: MembershipEvent): void {
     this.effects.push({ type: 'event', event });
   }
+}
+
+/** `ids` in an order drawn from `seed` and `round` (Fisher-Yates on hashOf). */
+function shuffled(ids: readonly NodeId[], seed: string, round: number): NodeId[] {
+  const out = [...ids];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = hashOf(seed, round * 65_537 + i) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /** FNV-1a of `id` and `n`: a well-spread, deterministic choice. */

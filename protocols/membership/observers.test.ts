@@ -31,13 +31,15 @@ test('a large cluster: each member names its observers, the next ones in id orde
   cluster.advance(5000);
   for (const [i, id] of IDS.entries()) {
     const expected = Array.from({ length: OBSERVERS_PER_MEMBER }, (_, k) => IDS[(i + 1 + k) % IDS.length]);
-    const sent = publishes(cluster.effects(id), fromMs);
+    // Answers to probes go to the prober alone; the routine ones to several.
+    const sent = publishes(cluster.effects(id), fromMs).filter((p) => p.to === null || p.to.length > 1);
     assert.ok(sent.length >= 4 && sent.length <= 6, `${id}: one heartbeat an interval, got ${sent.length}`);
     for (const { heartbeat: hb, to } of sent) {
       assert.deepEqual(hb.observers, expected, `${id} names its successors`);
       assert.ok(to !== null, `${id}: routine heartbeats are not sent to everyone`);
-      assert.equal(to.length, OBSERVERS_PER_MEMBER + 1, `${id}: the observers and one more`);
+      assert.ok(to.length <= OBSERVERS_PER_MEMBER + 1, `${id}: the observers and at most one more`);
       for (const observer of expected) assert.ok(to.includes(observer));
+      assert.ok(hb.probe !== undefined && to.includes(hb.probe), `${id}: one member is probed`);
     }
   }
 });
@@ -51,8 +53,8 @@ test('a large cluster is quiet: nobody is suspected, and a node receives about a
   }
   const received = new Map(IDS.map((id) => [id, 0]));
   for (const id of IDS) for (const { to } of publishes(cluster.effects(id), fromMs)) for (const t of to ?? IDS.filter((x) => x !== id)) received.set(t, received.get(t)! + 1);
-  // 20 intervals: five observers' heartbeats each, and about one more from the rest.
-  for (const [id, n] of received) assert.ok(n >= 5 * 19 && n <= 5 * 21 + 40, `${id} received ${n}`);
+  // 20 intervals: five observers' heartbeats each, and about one probe and one answer more.
+  for (const [id, n] of received) assert.ok(n >= 5 * 19 && n <= 7 * 21 + 20, `${id} received ${n}`);
 });
 
 test('a silent member is suspected for silence by its observers only; everyone else adopts their suspicion, and all declare it dead', () => {
@@ -93,22 +95,55 @@ test('a newcomer hears from everyone at once, not only from the members it watch
   for (const id of IDS) assert.equal(cluster.get(id).member('n99')?.state, 'alive', `${id} knows n99 at ${cluster.nowMs - at} ms`);
 });
 
-test('a member only a node\'s gossip reaches is not suspected for silence by one that does not watch it', () => {
-  const m = machine('a', T);
-  const others = ['b', 'c', 'd', 'e', 'f', 'g', 'h'];
+/**
+ * Steps `m` (which starts with peers b..h, none naming it an observer) every 25 ms until `untilMs`,
+ * answering each probe at once unless the probed member is in `silent`; returns the effects seen.
+ */
+function probeLoop(m: ReturnType<typeof machine>, untilMs: number, silent: readonly string[]): { atMs: number; effect: MembershipEffect }[] {
+  const seen: { atMs: number; effect: MembershipEffect }[] = [];
+  const carry = (now: number) => {
+    for (const effect of m.drain()) {
+      seen.push({ atMs: now, effect });
+      const probed = effect.type === 'publish' ? effect.heartbeat.probe : undefined;
+      if (probed !== undefined && !silent.includes(probed)) {
+        m.step({ type: 'heartbeat', nowMs: now, from: probed, heartbeat: heartbeat(probed, { seq: now + 2, observers: ['x1', 'x2', 'x3', 'x4', 'x5'] }) });
+      }
+    }
+  };
   m.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
-  // h names observers that do not include a: a hears from h once and never again.
-  for (const id of others) m.step({ type: 'heartbeat', nowMs: 0, from: id, heartbeat: heartbeat(id, { observers: id === 'h' ? ['b', 'c', 'd', 'e', 'f'] : undefined }) });
-  m.drain();
-  for (let now = 0; now <= 10_000; now += 1000) {
+  for (const id of ['b', 'c', 'd', 'e', 'f', 'g', 'h']) m.step({ type: 'heartbeat', nowMs: 0, from: id, heartbeat: heartbeat(id, { observers: ['x1', 'x2', 'x3', 'x4', 'x5'] }) });
+  carry(0);
+  for (let now = 25; now <= untilMs; now += 25) {
     m.step({ type: 'tick', nowMs: now, localLagMs: 0 });
-    for (const id of others.filter((x) => x !== 'h')) m.step({ type: 'heartbeat', nowMs: now, from: id, heartbeat: heartbeat(id, { seq: now + 2 }) });
+    carry(now);
   }
+  return seen;
+}
+
+test('a member this node does not watch is not suspected while it answers probes, and is once an observer gossips a suspicion', () => {
+  const m = machine('a', T);
+  const seen = probeLoop(m, 20_000, []);
+  assert.ok(seen.some(({ effect }) => effect.type === 'publish' && effect.heartbeat.probe === 'h'), 'h was probed');
+  assert.deepEqual(seen.filter(({ effect }) => effect.type === 'event' && effect.event.type === 'member-suspect'), []);
   assert.equal(m.member('h')?.state, 'alive');
   // Its observer's gossip of a suspicion is adopted at once.
-  m.step({ type: 'heartbeat', nowMs: 10_000, from: 'b', heartbeat: heartbeat('b', { seq: 20_000, suspects: [{ id: 'h', incarnation: 1 }] }) });
+  m.step({ type: 'heartbeat', nowMs: 20_000, from: 'b', heartbeat: heartbeat('b', { seq: 50_000, suspects: [{ id: 'h', incarnation: 1 }] }) });
   assert.equal(m.member('h')?.state, 'suspect');
   assert.equal(m.member('h')?.suspectReason, 'reported');
+});
+
+test('a probe left unanswered for suspectAfterMs makes the prober suspect the member first-hand, and tell everyone', () => {
+  const m = machine('a', T);
+  const seen = probeLoop(m, 15_000, ['h']);
+  const probedAt = seen.find(({ effect }) => effect.type === 'publish' && effect.heartbeat.probe === 'h')?.atMs;
+  const suspicions = seen.filter(({ effect }) => effect.type === 'event' && effect.event.type === 'member-suspect');
+  assert.ok(probedAt !== undefined, 'a probes h within a round');
+  assert.equal(suspicions.length, 1, 'only the member that did not answer');
+  const [{ atMs, effect }] = suspicions as [{ atMs: number; effect: MembershipEffect }];
+  assert.ok(effect.type === 'event' && effect.event.type === 'member-suspect' && effect.event.id === 'h' && effect.event.reason === 'silence');
+  assert.ok(atMs - probedAt >= T.suspectAfterMs && atMs - probedAt <= T.suspectAfterMs + 25, `suspected at ${atMs}, probed at ${probedAt}`);
+  const told = seen.find((s) => s.atMs === atMs && s.effect.type === 'publish');
+  assert.ok(told && told.effect.type === 'publish' && told.effect.to === null, 'the suspicion is news, for everyone');
 });
 
 test('the codec takes an observers list and refuses an empty or oversized one', () => {
@@ -117,4 +152,48 @@ test('the codec takes an observers list and refuses an empty or oversized one', 
   assert.ok(heartbeatCodec.parse(wire(heartbeat('a'))).ok, 'absent: everyone watches');
   assert.equal(heartbeatCodec.parse(wire(heartbeat('a', { observers: [] }))).ok, false);
   assert.equal(heartbeatCodec.parse(wire(heartbeat('a', { observers: Array.from({ length: 4 * OBSERVERS_PER_MEMBER + 1 }, (_, i) => `x${i}`) }))).ok, false);
+});
+
+test('a node cut off from everyone judges every member within a probe round, and they judge it', () => {
+  const cluster = converged();
+  const lone = 'n05';
+  const rest = IDS.filter((id) => id !== lone);
+  const cutAt = cluster.nowMs;
+  cluster.partition([lone], rest);
+  // One probe an interval, each member once per round: at most two rounds (the one under way, the next) and the timeouts.
+  cluster.advance(2 * IDS.length * T.heartbeatIntervalMs + T.suspectAfterMs + T.suspicionMaxMs);
+  for (const id of rest) {
+    assert.equal(cluster.get(lone).member(id)?.state, 'dead', `${lone} holds ${id} dead`);
+    assert.equal(cluster.get(id).member(lone)?.state, 'dead', `${id} holds ${lone} dead`);
+  }
+  const deaths = cluster.events(lone).filter((e) => e.atMs >= cutAt && e.event.type === 'member-dead').length;
+  assert.equal(deaths, rest.length);
+  // Healed: everyone is alive everywhere again (the lone node refutes what it reads in probes).
+  cluster.heal();
+  cluster.advance((IDS.length + 1) * T.heartbeatIntervalMs + T.suspectAfterMs);
+  for (const id of IDS) assert.equal(cluster.get(id).members().filter((m) => m.state === 'alive').length, IDS.length, `${id} sees everyone after the heal`);
+});
+
+test('a partition whose one side holds all of a member\'s observers: the other side still judges that member, by probing it', () => {
+  const cluster = converged();
+  // n00..n05 | n06..n11: n00's observers are n01..n05, all on its side.
+  const left = IDS.slice(0, 6);
+  const right = IDS.slice(6);
+  cluster.partition(left, right);
+  cluster.advance(2 * IDS.length * T.heartbeatIntervalMs + T.suspectAfterMs + T.suspicionMaxMs);
+  for (const a of left) for (const b of right) {
+    assert.equal(cluster.get(a).member(b)?.state, 'dead', `${a} holds ${b} dead`);
+    assert.equal(cluster.get(b).member(a)?.state, 'dead', `${b} holds ${a} dead`);
+  }
+  for (const a of left) for (const b of left) if (a !== b) assert.equal(cluster.get(a).member(b)?.state, 'alive', `${a} holds ${b} alive`);
+});
+
+test('a probed member answers at once, with its own heartbeat to the prober alone', () => {
+  const m = machine('a', T);
+  m.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  m.drain();
+  m.step({ type: 'heartbeat', nowMs: 10, from: 'b', heartbeat: heartbeat('b', { probe: 'a', observers: ['c', 'd', 'e', 'f', 'g'] }) });
+  const published = m.drain().flatMap((e) => (e.type === 'publish' ? [e] : []));
+  assert.equal(published.length, 1);
+  assert.deepEqual(published[0]!.to, ['b']);
 });

@@ -81,6 +81,8 @@ const MAX_ROUNDS_AT_ONE_MOMENT = 1000;
 export class TestCluster {
   readonly nodes = new Map<NodeId, Node>();
   nowMs = 0;
+  /** Pairs that cannot reach each other (`partition`), as "a b" with a < b. */
+  private readonly cuts = new Set<string>();
 
   constructor(
     ids: readonly NodeId[],
@@ -129,6 +131,15 @@ export class TestCluster {
       if (otherId !== id && other.running) other.membership.step({ type: 'connection-closed', nowMs: this.nowMs, peer: id });
     }
     this.pump();
+  }
+
+  /** A network partition: no heartbeat crosses between the two groups until heal(). Connections stay open. */
+  partition(side: readonly NodeId[], other: readonly NodeId[]): void {
+    for (const a of side) for (const b of other) this.cuts.add(a < b ? `${a} ${b}` : `${b} ${a}`);
+  }
+
+  heal(): void {
+    this.cuts.clear();
   }
 
   /** SIGSTOP: silent, connections stay open. */
@@ -228,6 +239,7 @@ export class TestCluster {
           delivered = true;
           for (const [otherId, other] of this.sorted()) {
             if (otherId === id || !other.running || (effect.to !== null && !effect.to.includes(otherId))) continue;
+            if (this.cuts.has(id < otherId ? `${id} ${otherId}` : `${otherId} ${id}`)) continue;
             if (this.active(other)) other.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from: id, heartbeat: effect.heartbeat });
             else other.inbox.push({ from: id, heartbeat: effect.heartbeat });
           }

@@ -97,6 +97,8 @@ export interface Heartbeat {
    * watches it (a small cluster, or a peer of an older version).
    */
   observers?: NodeId[];
+  /** The member this heartbeat probes: it answers with its own heartbeat at once (SWIM's ping and ack). */
+  probe?: NodeId;
 }
 
 /** Membership timings; presets live in config/, individual fields may be overridden. */

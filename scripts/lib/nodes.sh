@@ -25,7 +25,7 @@ node_port() {
 }
 
 node_api_port() {
-  if [ "$(meta_get mode)" = netns ]; then printf '7400'; else printf '%s' $((BASE_PORT + 50 + $1)); fi
+  if [ "$(meta_get mode)" = netns ]; then printf '7400'; else printf '%s' $((BASE_PORT + 100 + $1)); fi
 }
 
 node_multiaddr() {

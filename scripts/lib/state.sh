@@ -20,7 +20,7 @@ select_cluster() {
   CLUSTER_HASH=$(printf '%06x' $((crc % 16777216)))
   # Third octet of 10.213.<k>.0/24 and the loopback port block: two clusters rarely share them.
   CLUSTER_OCTET=$((crc % 250 + 1))
-  BASE_PORT=$((21000 + (crc % 400) * 100))
+  BASE_PORT=$((21000 + (crc % 200) * 200))
 }
 
 is_up() {
