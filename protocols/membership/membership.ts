@@ -204,6 +204,8 @@ class MembershipMachine implements Membership {
   private probeOrder: NodeId[] = [];
   private probeAt = 0;
   private probeRound = 0;
+  /** Which member held dead routineTargets adds next. */
+  private deadTurn = 0;
   /** The observers named in the last heartbeat: null, everyone. */
   private lastObservers: NodeId[] | null = null;
   /** The viewVersion at which observers() was last compared with lastObservers. */
@@ -586,6 +588,9 @@ class MembershipMachine implements Membership {
       if (ref.id !== this.selfId) continue;
       if (ref.incarnation === this.selfIncarnation) accused = true;
       else if (ref.incarnation > this.selfIncarnation) impossible = Math.max(impossible, ref.incarnation);
+      // An older life: refuted already, but the accuser missed it (a lost frame, a partition)
+      // and may not hear from us otherwise in a large cluster. Tell it.
+      else this.welcome.add(from);
     }
     if (impossible >= 0) this.emit({ type: 'accusation-ignored', incarnation: impossible, by: from });
     if (!accused || this.selfIncarnation >= MAX_COUNTER) return;
@@ -734,7 +739,13 @@ class MembershipMachine implements Membership {
   private routineTargets(previous: NodeId[] | null): NodeId[] | null {
     const observers = this.lastObservers;
     if (observers === null || previous === null) return null;
-    return [...new Set([...observers, ...previous, ...this.welcome])].sort(compareIds);
+    const to = new Set([...observers, ...previous, ...this.welcome]);
+    // And one member this node holds dead, in turn: if it lives (a partition healed, our verdict
+    // was wrong) it reads its death here and refutes at once, as every member heard every
+    // heartbeat in a small cluster. Nothing while nobody is dead.
+    const dead = this.sortedTimed().filter((p) => p.member.state === 'dead');
+    if (dead.length > 0) to.add(dead[this.deadTurn++ % dead.length]!.member.id);
+    return [...to].sort(compareIds);
   }
 
   /**

@@ -45,6 +45,18 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
     assert.deepEqual(a.gossip, [], 'b published nothing yet, so a has nothing to hear');
   });
 
+  it('a heartbeat for some members reaches those members only', async () => {
+    const a = await node();
+    const b = await node({ bootstrap: [a.node.listenAddrs()[0]!] });
+    const c = await node({ bootstrap: [a.node.listenAddrs()[0]!] });
+    await publishUntil(a, 'warm', 'b and c hear a', () => b.gossip.some((g) => g.text === 'warm') && c.gossip.some((g) => g.text === 'warm'));
+    a.node.publish(new TextEncoder().encode(JSON.stringify('for-b')), [b.node.peerId]);
+    a.node.publish(new TextEncoder().encode(JSON.stringify('for-all')));
+    await waitFor('c hears the heartbeat for everyone', () => c.gossip.some((g) => g.text === 'for-all'), 5000);
+    await waitFor('b hears both', () => b.gossip.some((g) => g.text === 'for-b') && b.gossip.some((g) => g.text === 'for-all'), 5000);
+    assert.ok(!c.gossip.some((g) => g.text === 'for-b'), 'c never hears the heartbeat for b');
+  });
+
   it('keeps one connection per pair: a second connection from the same peer is closed, the first carries on', async () => {
     const a = await node();
     const raw = await rawSender();
