@@ -197,3 +197,27 @@ test('a probed member answers at once, with its own heartbeat to the prober alon
   assert.equal(published.length, 1);
   assert.deepEqual(published[0]!.to, ['b']);
 });
+
+test('an accusation of an older life, refuted already, is answered with a heartbeat to the accuser alone', () => {
+  const m = machine('a', T, 0, 5);
+  m.step({ type: 'tick', nowMs: 0, localLagMs: 0 });
+  m.drain();
+  m.step({ type: 'heartbeat', nowMs: 10, from: 'b', heartbeat: heartbeat('b', { dead: [{ id: 'a', incarnation: 4 }] }) });
+  const effects = m.drain();
+  assert.ok(!effects.some((e) => e.type === 'event' && e.event.type === 'refuted'), 'nothing to refute');
+  assert.deepEqual(effects.flatMap((e) => (e.type === 'publish' ? [e.to] : [])), [['b']]);
+});
+
+test('in a large cluster a routine heartbeat also goes to a member held dead, each in turn', () => {
+  const cluster = converged();
+  cluster.kill('n03');
+  cluster.kill('n08');
+  cluster.advance(5000);
+  assert.equal(cluster.get('n00').member('n03')?.state, 'dead');
+  const fromMs = cluster.nowMs;
+  cluster.advance(4000);
+  const routine = publishes(cluster.effects('n00'), fromMs).filter((p) => p.to !== null && p.to.length > 1);
+  assert.ok(routine.length >= 3);
+  for (const { to } of routine) assert.equal(to!.filter((id) => id === 'n03' || id === 'n08').length >= 1, true, `to ${to!.join(',')}`);
+  assert.ok(routine.some((p) => p.to!.includes('n03')) && routine.some((p) => p.to!.includes('n08')), 'both in turn');
+});
