@@ -48,6 +48,15 @@ export const MAX_GOSSIPED_REFS = 64;
 export const OBSERVERS_PER_MEMBER = 5;
 
 /**
+ * A member this node does not watch is suspected once this many members gossip a suspicion (or
+ * death) of its current life: never on one member's word. One overloaded node that suspects
+ * everyone it watches, or one that just cut its connections to a member it declared dead, must
+ * not make the whole cluster suspect and declare live members dead (it did, at 25 daemons on
+ * one busy machine). A real failure is suspected by all of its observers within milliseconds.
+ */
+export const ADOPT_AFTER_ACCUSERS = 2;
+
+/**
  * Leaving heartbeats sent on a graceful leave (the first at once, then one every
  * leaveAnnounceGapMs): one lost copy must not turn a leave into a death.
  */
@@ -563,7 +572,7 @@ class MembershipMachine implements Membership {
       else if (!suspicion && peer.member.state === 'alive' && ref.incarnation >= peer.member.incarnation) {
         peer.accusers.set(from, ref.incarnation);
         this.accused.add(peer);
-        if (!peer.watched) this.suspect(peer, nowMs, 'reported');
+        if (!peer.watched && this.accusersOf(peer) >= ADOPT_AFTER_ACCUSERS) this.suspect(peer, nowMs, 'reported');
       }
     }
     // An accuser that no longer names the member has heard from it since.
@@ -845,6 +854,13 @@ class MembershipMachine implements Membership {
       this.setLive(peer.member.id, false);
     }
     this.viewVersion += 1;
+  }
+
+  /** Members accusing `peer`'s current life. */
+  private accusersOf(peer: Peer): number {
+    let count = 0;
+    for (const incarnation of peer.accusers.values()) if (incarnation >= peer.member.incarnation) count++;
+    return count;
   }
 
   private clearAccusers(peer: Peer): void {

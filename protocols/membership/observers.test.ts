@@ -120,15 +120,19 @@ function probeLoop(m: ReturnType<typeof machine>, untilMs: number, silent: reado
   return seen;
 }
 
-test('a member this node does not watch is not suspected while it answers probes, and is once an observer gossips a suspicion', () => {
+test('a member this node does not watch is not suspected while it answers probes, nor on one member\'s word, and is once two gossip a suspicion', () => {
   const m = machine('a', T);
   const seen = probeLoop(m, 20_000, []);
   assert.ok(seen.some(({ effect }) => effect.type === 'publish' && effect.heartbeat.probe === 'h'), 'h was probed');
   assert.deepEqual(seen.filter(({ effect }) => effect.type === 'event' && effect.event.type === 'member-suspect'), []);
   assert.equal(m.member('h')?.state, 'alive');
-  // Its observer's gossip of a suspicion is adopted at once.
+  // One member's word is not enough; a second one's is, at once.
   m.step({ type: 'heartbeat', nowMs: 20_000, from: 'b', heartbeat: heartbeat('b', { seq: 50_000, suspects: [{ id: 'h', incarnation: 1 }] }) });
-  assert.equal(m.member('h')?.state, 'suspect');
+  assert.equal(m.member('h')?.state, 'alive', 'one accuser');
+  m.step({ type: 'heartbeat', nowMs: 20_000, from: 'b', heartbeat: heartbeat('b', { seq: 50_001, suspects: [{ id: 'h', incarnation: 1 }] }) });
+  assert.equal(m.member('h')?.state, 'alive', 'the same accuser again');
+  m.step({ type: 'heartbeat', nowMs: 20_001, from: 'c', heartbeat: heartbeat('c', { seq: 50_000, dead: [{ id: 'h', incarnation: 1 }] }) });
+  assert.equal(m.member('h')?.state, 'suspect', 'two accusers');
   assert.equal(m.member('h')?.suspectReason, 'reported');
 });
 

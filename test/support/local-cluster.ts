@@ -85,7 +85,9 @@ export class LocalCluster {
     const serial = nextClusterSerial++;
     this.name = opts.cluster ?? `t${process.pid}-${serial}`;
     this.workDir = mkdtempSync(join(tmpdir(), `conclave-${this.name}-`));
-    this.basePort = 20000 + ((process.pid * 7 + serial * 50) % 30000);
+    // Below Linux's ephemeral range (32768 up): an outbound connection of one daemon must never
+    // take the port another is about to listen on (it did, at 10 daemons). 100 per cluster.
+    this.basePort = 20000 + ((process.pid * 7 + serial * 100) % 12_600);
     if (opts.namespace) {
       this.namespace = opts.namespace;
       this.ownsNamespace = false;
