@@ -183,13 +183,11 @@ class MembershipMachine implements Membership {
   private readonly timed = new Set<Peer>();
   /** Peers with accusers (Peer.accusers), so a heartbeat's accusations are reconciled without a pass over the view. */
   private readonly accused = new Set<Peer>();
-  /** Alive and suspect peers. */
-  private livePeers = 0;
   /** Peers with `watched` set: when it is all of them, nothing is probed. */
   private watchedPeers = 0;
   /** Bumped whenever a peer is added, forgotten or changes state; keys the sorted-id caches. */
   private viewVersion = 0;
-  /** Self and the alive and suspect peers, by id: kept sorted as they change, for observers(). */
+  /** Self and the alive and suspect peers, by id: kept sorted as they change (observers(), the live count). */
   private readonly liveSorted: NodeId[];
   private notLeftIdsCache: { version: number; ids: NodeId[] } | null = null;
   private effects: MembershipEffect[] = [];
@@ -545,7 +543,6 @@ class MembershipMachine implements Membership {
     };
     this.peers.set(member.id, peer);
     if (peer.watched) this.watchedPeers += 1;
-    this.livePeers += 1;
     this.setLive(member.id, true);
     this.viewVersion += 1;
     this.retime(peer);
@@ -705,16 +702,11 @@ class MembershipMachine implements Membership {
    * everyone watches everyone.
    */
   private observers(): NodeId[] | null {
-    const live = this.liveIds();
+    const live = this.liveSorted;
     const count = this.observersPerMember;
     if (live.length - 1 <= count) return null;
     const at = live.indexOf(this.selfId);
     return Array.from({ length: count }, (_, i) => live[(at + 1 + i) % live.length]!);
-  }
-
-  /** Self and every alive or suspect member, by id. */
-  private liveIds(): NodeId[] {
-    return this.liveSorted;
   }
 
   /** A peer became live (true) or stopped being live (false): liveSorted follows. */
@@ -825,10 +817,7 @@ class MembershipMachine implements Membership {
 
   private setState(peer: Peer, state: Member['state'], nowMs: number): void {
     const wasLive = isLive(peer.member.state);
-    if (wasLive !== isLive(state)) {
-      this.livePeers += wasLive ? -1 : 1;
-      this.setLive(peer.member.id, !wasLive);
-    }
+    if (wasLive !== isLive(state)) this.setLive(peer.member.id, !wasLive);
     if (peer.member.state !== state) this.viewVersion += 1;
     peer.member.state = state;
     peer.member.stateSinceMs = nowMs;
@@ -849,10 +838,7 @@ class MembershipMachine implements Membership {
     if (peer.watched) this.watchedPeers -= 1;
     this.timed.delete(peer);
     this.accused.delete(peer);
-    if (isLive(peer.member.state)) {
-      this.livePeers -= 1;
-      this.setLive(peer.member.id, false);
-    }
+    if (isLive(peer.member.state)) this.setLive(peer.member.id, false);
     this.viewVersion += 1;
   }
 
@@ -885,7 +871,7 @@ class MembershipMachine implements Membership {
 
   /** Self plus every member not yet dead or gone: the cluster size Lifeguard scales against. */
   private liveMemberCount(): number {
-    return 1 + this.livePeers;
+    return this.liveSorted.length;
   }
 
   private sortedPeers(): Peer[] {
