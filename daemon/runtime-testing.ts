@@ -234,7 +234,13 @@ function scriptedDisk(initial: BullyPersisted | null): HarnessDisk {
 function fixedMembership(members: Member[]): Membership & { report(event: MembershipEvent): void } {
   let pending: MembershipEffect[] = members.map((member) => ({ type: 'event', event: { type: 'member-joined', member } }));
   return {
-    report: (event: MembershipEvent) => void pending.push({ type: 'event', event }),
+    report: (event: MembershipEvent) => {
+      // The listed member takes the state the event reports, as a real membership's would.
+      const state = event.type === 'member-dead' ? 'dead' : event.type === 'member-suspect' ? 'suspect' : event.type === 'member-alive' ? 'alive' : null;
+      const member = 'id' in event ? members.find((m) => m.id === event.id) : undefined;
+      if (state && member) member.state = state;
+      pending.push({ type: 'event', event });
+    },
     step: () => undefined,
     drain: () => {
       const out = pending;

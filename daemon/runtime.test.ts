@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BullyPersisted } from '../protocols/bully/index.js';
+import { DEAD_DISCONNECT_DELAY_MS } from './runtime.js';
 import { createRuntimeHarness, errnoError, PEER_ID, SCRIPTED_DISK_PATH, SELF_ID, type RuntimeHarness } from './runtime-testing.js';
 
 /** Election state at fencing token `token`, as a node that led epoch `token` leaves it. */
@@ -91,14 +92,26 @@ describe('runtime: nothing leaves and nothing is reported before the disk has it
 });
 
 describe('runtime: connections follow membership', () => {
-  it('a member declared dead has its connections closed (and only then), so a partition heals through a fresh dial', async () => {
+  it('a member still dead DEAD_DISCONNECT_DELAY_MS after its verdict has its connections closed (and only then), so a partition heals through a fresh dial', async () => {
     const { h } = at41([PEER_ID]);
     await h.advance(200);
     h.membershipReports({ type: 'member-suspect', id: PEER_ID, name: PEER_ID, incarnation: 1, reason: 'silence' });
     await h.advance(50);
     assert.deepEqual(h.disconnected, [], 'a suspect keeps its connection: it may refute');
     h.membershipReports({ type: 'member-dead', id: PEER_ID, name: PEER_ID, incarnation: 1, suspectedForMs: 600 });
-    await h.advance(50);
+    await h.advance(DEAD_DISCONNECT_DELAY_MS - 100);
+    assert.deepEqual(h.disconnected, [], 'not yet: a busy member falsely declared dead refutes within this');
+    await h.advance(200);
     assert.deepEqual(h.disconnected, [PEER_ID]);
+  });
+
+  it('a member declared dead that refutes within DEAD_DISCONNECT_DELAY_MS keeps its connections (an overloaded node, not a gone one)', async () => {
+    const { h } = at41([PEER_ID]);
+    await h.advance(200);
+    h.membershipReports({ type: 'member-dead', id: PEER_ID, name: PEER_ID, incarnation: 1, suspectedForMs: 600 });
+    await h.advance(500);
+    h.membershipReports({ type: 'member-alive', id: PEER_ID, name: PEER_ID, incarnation: 2, previous: 'dead' });
+    await h.advance(DEAD_DISCONNECT_DELAY_MS * 2);
+    assert.deepEqual(h.disconnected, []);
   });
 });

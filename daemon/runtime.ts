@@ -18,7 +18,7 @@ import type { ElectionStatus } from '../protocols/election.js';
 import { stampEvent } from './api/event-codec.js';
 import type { ApiEvent, MemberResponse } from './api/types.js';
 import type { PersistError } from './errors.js';
-import { LagMeter } from './lag.js';
+import { JITTER_MS, LagMeter } from './lag.js';
 import type { Logger } from './log.js';
 import type { FrameRejectReason, P2PNode } from './p2p/index.js';
 import { createRejectLogLimiter } from './p2p/reject-log.js';
@@ -112,6 +112,13 @@ const LEAVE_FLUSH_MS = 100;
 const STOP_MAX_MS = 1800;
 /** Event-loop lag is reported as the max over this window, so one stall is seen by several ticks. */
 const LAG_WINDOW_MS = 1000;
+/**
+ * A member declared dead keeps its connections this long, and loses them only if still dead
+ * then. Closing at once made an overloaded cluster worse: a busy member falsely declared dead
+ * refutes within a second or two, but its connection was gone, so it cost a new handshake, and
+ * the close itself is a hint against this node at the other end.
+ */
+export const DEAD_DISCONNECT_DELAY_MS = 3_000;
 /** A leader's late heartbeats are logged once, then at most this often (with how many came meanwhile). */
 const LATE_LOG_EVERY_MS = 10_000;
 
@@ -126,6 +133,8 @@ export class Runtime {
   private readonly lag = new LagMeter(LAG_WINDOW_MS);
   private readonly rejectLog = createRejectLogLimiter();
   private timer: unknown = null;
+  /** Members declared dead, and when their connections close if they are still dead then. */
+  private readonly pendingDisconnects = new Map<NodeId, number>();
   private readonly timers: Timers;
   private timerDueMs = Infinity;
   private started = false;
@@ -365,7 +374,19 @@ export class Runtime {
       return;
     }
     for (const output of outputs) this.carryOut(output);
+    if (input.type === 'tick' && this.pendingDisconnects.size > 0) this.disconnectDead(input.nowMs);
     this.arm();
+  }
+
+  /** Closes the connections of members still dead DEAD_DISCONNECT_DELAY_MS after their verdict. */
+  private disconnectDead(nowMs: number): void {
+    const due = [...this.pendingDisconnects].filter(([, atMs]) => atMs <= nowMs).map(([id]) => id);
+    if (due.length === 0) return;
+    const states = new Map(this.core.members().map((m) => [m.id, m.state]));
+    for (const id of due) {
+      this.pendingDisconnects.delete(id);
+      if (states.get(id) === 'dead') this.init.p2p.disconnect(id);
+    }
   }
 
   private carryOut(output: HostOutput): void {
@@ -385,10 +406,10 @@ export class Runtime {
         return;
       case 'event':
         if (output.event.type === 'protocol-switched') p2p.setProtocol(output.event.to);
-        // A member declared dead loses its connections: TCP would keep one open across a
-        // partition and resume it only at its retransmission backoff (up to minutes), while a
-        // closed one is redialled with ours (the member stays in `peers`).
-        if (output.event.type === 'member-dead') p2p.disconnect(output.event.id);
+        // A member still dead a little after its verdict loses its connections: TCP would keep
+        // one open across a partition and resume it only at its retransmission backoff (up to
+        // minutes), while a closed one is redialled with ours (the member stays in `peers`).
+        if (output.event.type === 'member-dead') this.pendingDisconnects.set(output.event.id, this.init.nowMs() + DEAD_DISCONNECT_DELAY_MS);
         this.logEvent(output.event);
         this.emit(output.event);
         return;
@@ -460,9 +481,14 @@ export class Runtime {
     const delayMs = Math.max(0, Math.ceil(dueMs - this.init.nowMs()));
     this.timer = this.timers.set(() => {
       this.timer = null;
-      const nowMs = this.init.nowMs();
-      this.stats.eventLoopLagMs = this.lag.fired(dueMs, nowMs);
-      this.input({ type: 'tick', nowMs, lagMs: this.stats.eventLoopLagMs });
+      const firedMs = this.init.nowMs();
+      this.stats.eventLoopLagMs = this.lag.fired(dueMs, firedMs);
+      // Late means busy, and Node runs timers before it reads sockets: heartbeats that arrived
+      // during the delay are still unread, and a tick now would judge members silent on them.
+      // setImmediate runs after this turn's reads (the poll phase), so silence is judged on what
+      // has arrived; an overloaded machine made false suspicions by the hundred without this.
+      if (firedMs - dueMs <= JITTER_MS) this.input({ type: 'tick', nowMs: firedMs, lagMs: this.stats.eventLoopLagMs });
+      else setImmediate(() => this.input({ type: 'tick', nowMs: this.init.nowMs(), lagMs: this.stats.eventLoopLagMs }));
     }, delayMs);
   }
 

@@ -46,6 +46,13 @@ export const DIAL_TIMEOUT_MS = 5_000;
  */
 export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 100;
 
+/**
+ * Of two peers that discover each other, the larger id waits this long before it dials (the
+ * smaller dials at once; dialer.ts): long enough for a handshake on a loaded machine, short
+ * enough that a peer the smaller one cannot reach is still joined within a few seconds.
+ */
+export const DISCOVERY_DEFER_MS = 2_000;
+
 /** Redials on a LAN: a restarted daemon is back within a second; a gone one costs a dial per 30 s. */
 export const REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
 

@@ -21,7 +21,7 @@ const refused = () => Object.assign(new Error('connection error 127.0.0.1:1: con
 const wrongKey = () => Object.assign(new Error('unexpected end of input'), { name: 'EncryptionFailedError' });
 
 /** A fake network: which peers are connected, which dials succeed, and every dial made. */
-function harness(options: { failFirst?: number; error?: () => unknown } = {}) {
+function harness(options: { failFirst?: number; error?: () => unknown; discoveryDeferMs?: number } = {}) {
   const connected = new Set<string>();
   const dials: DialRequest[] = [];
   const logs: LogLine[] = [];
@@ -53,6 +53,7 @@ function harness(options: { failFirst?: number; error?: () => unknown } = {}) {
       refusalChecks++;
       return refusedUntil.get(peer) ?? null;
     },
+    discoveryDeferMs: options.discoveryDeferMs ?? 20,
   });
   const disconnect = (peer: string) => {
     connected.delete(peer);
@@ -130,6 +131,24 @@ describe('dialer', () => {
     assert.equal(h.dials.length, 2, 'a connected peer is not dialled again');
   });
 
+  it('of two peers that discover each other, the smaller id dials at once, the larger only if still unconnected after discoveryDeferMs', async () => {
+    const h = harness({ discoveryDeferMs: 150 });
+    // 'self' is larger than 'a' and 'b', smaller than 'z'.
+    h.dialer.discovered('z', []);
+    h.dialer.discovered('a', []);
+    h.dialer.discovered('b', []);
+    await until(() => h.connected.has('z'));
+    assert.deepEqual(h.dials.map((d) => d.peer), ['z'], 'only the larger id is dialled at once');
+    // 'a' dials us meanwhile: no dial of ours follows.
+    h.connected.add('a');
+    h.dialer.peerConnected('a');
+    h.dialer.discovered('b', []);
+    await until(() => h.connected.has('b'));
+    await settle();
+    assert.deepEqual(h.dials.map((d) => d.peer), ['z', 'b'], 'the unconnected smaller id is dialled once, after the wait; the connected one never');
+    h.dialer.stop();
+  });
+
   it('warns about a failed handshake once a minute per peer, naming the address and the swarm key, and counts every one', async () => {
     const h = harness({ failFirst: 3, error: wrongKey });
     h.dialer.addBootstrap([{ addr: '/ip4/127.0.0.1/tcp/1/p2p/a', peer: 'a' }]);
@@ -188,7 +207,8 @@ describe('dialer', () => {
       logger: recording(logs),
       onHandshakeFailure: () => void handshakeFailures++,
     });
-    dialer.discovered('a', []);
+    // A larger id than 'self': dialled at once.
+    dialer.discovered('z', []);
     dialer.stop();
     // libp2p aborts a dial in flight on stop and reports it as a timeout.
     failDial(new HandshakeTimeoutError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));

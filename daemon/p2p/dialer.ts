@@ -5,7 +5,11 @@
  * - targets (bootstrap addresses, and the runtime's member set) are redialled on a timer with
  *   exponential backoff while unconnected;
  * - discovered peers are dialled when discovery reports them, unless a recent failure puts
- *   them in backoff; mDNS repeats its reports every interval, which paces the retries.
+ *   them in backoff; mDNS repeats its reports every interval, which paces the retries. Both
+ *   sides of a pair usually learn of each other at once (an mDNS announcement, a peer list), and
+ *   each dial costs both a handshake, one of them then closed as a duplicate: so of two peers
+ *   the one with the smaller id dials at once, the other only if still unconnected
+ *   `discoveryDeferMs` later (the smaller one may be unable to reach it).
  *
  * A failed dial is logged at debug (peers come and go), except a failed handshake: the peer is
  * there but will never connect until someone fixes a key, so it is a warning, once a minute per peer.
@@ -14,7 +18,7 @@
  * a target waits for it without counting a failure, a discovery report is ignored.
  */
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
-import { REDIAL_BACKOFF } from './constants.js';
+import { DISCOVERY_DEFER_MS, REDIAL_BACKOFF } from './constants.js';
 import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
 import { createRejectLogLimiter, type RejectLogLimiter } from './reject-log.js';
 import type { P2PLogger, RedialPeer } from './types.js';
@@ -38,6 +42,8 @@ export interface DialerInit {
   onHandshakeFailure?(): void;
   /** Until when dials to `peer` are refused (a flooder's cool-down, see flood-guard.ts), or null. */
   refusedUntilMs?(peer: string): number | null;
+  /** How long the larger id of a pair waits before dialling a discovered peer; DISCOVERY_DEFER_MS. */
+  discoveryDeferMs?: number;
 }
 
 interface Target {
@@ -64,6 +70,8 @@ export class Dialer {
   private readonly members = new Map<string, Target>();
   private readonly discovery = new Map<string, DiscoveryBackoff>();
   private readonly discoveryDialing = new Set<string>();
+  /** Discovered peers with a smaller id: dialled when their timer fires, if still unconnected. */
+  private readonly deferred = new Map<string, NodeJS.Timeout>();
   /** Handshake warnings: once a minute per peer, whichever path (target or discovery) dialled it. */
   private readonly handshakeLog: RejectLogLimiter = createRejectLogLimiter();
   private stopped = false;
@@ -105,10 +113,25 @@ export class Dialer {
 
   /** A discovery mechanism reported `peer` at `addrs` (empty: use the peer store's). */
   discovered(peer: string, addrs: string[]): void {
-    if (this.stopped || peer === this.init.selfId || this.init.isConnected(peer) || this.discoveryDialing.has(peer)) return;
+    if (this.stopped || peer === this.init.selfId || this.init.isConnected(peer) || this.discoveryDialing.has(peer) || this.deferred.has(peer)) return;
     if (this.refusedUntilMs(peer) !== null) return;
     const backoff = this.discovery.get(peer);
     if (backoff && this.init.nowMs() < backoff.notBeforeMs) return;
+    if (peer < this.init.selfId) {
+      if (this.deferred.size >= MAX_DISCOVERY_ENTRIES) return;
+      const timer = setTimeout(() => {
+        this.deferred.delete(peer);
+        if (!this.stopped && !this.init.isConnected(peer)) this.dialDiscovered(peer, addrs, backoff);
+      }, this.init.discoveryDeferMs ?? DISCOVERY_DEFER_MS);
+      timer.unref();
+      this.deferred.set(peer, timer);
+      return;
+    }
+    this.dialDiscovered(peer, addrs, backoff);
+  }
+
+  private dialDiscovered(peer: string, addrs: string[], backoff: DiscoveryBackoff | undefined): void {
+    if (this.discoveryDialing.has(peer)) return;
     this.discoveryDialing.add(peer);
     this.init.dial({ peer, addrs }).then(
       () => this.discovery.delete(peer),
@@ -124,6 +147,9 @@ export class Dialer {
 
   peerConnected(peer: string): void {
     this.discovery.delete(peer);
+    const deferred = this.deferred.get(peer);
+    if (deferred) clearTimeout(deferred);
+    this.deferred.delete(peer);
     for (const target of this.targetsOf(peer)) {
       if (target.timer) clearTimeout(target.timer);
       target.timer = null;
@@ -137,6 +163,8 @@ export class Dialer {
 
   stop(): void {
     this.stopped = true;
+    for (const timer of this.deferred.values()) clearTimeout(timer);
+    this.deferred.clear();
     for (const target of [...this.bootstrap, ...this.members.values()]) {
       if (target.timer) clearTimeout(target.timer);
       target.timer = null;

@@ -8,11 +8,11 @@
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
-import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface';
-import { mdns } from '@libp2p/mdns';
+import type { Connection, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
+import { isPrivate } from '@libp2p/utils/multiaddr/is-private';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { randomInt } from 'node:crypto';
@@ -39,6 +39,7 @@ import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
 import { encodeFrame } from './frames.js';
 import { readInboundStream, type InboundInit } from './inbound.js';
 import { directProtocolId, mdnsServiceTag, membershipProtocolId } from './names.js';
+import { MdnsDiscovery } from './mdns.js';
 import { heartbeatFrame, parseMembershipFrame, peersFrame, type ExchangedPeer } from './peer-exchange.js';
 import { createRejectLogLimiter } from './reject-log.js';
 import type { FrameRejectReason, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';
@@ -54,9 +55,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   // protocol); a node listens on every one, so a live switch loses no message of the new protocol.
   let activeProtocol: ProtocolName = init.protocol;
   const protocolIds = Object.fromEntries(PROTOCOL_NAMES.map((p) => [p, directProtocolId(init.cluster, p)])) as Record<ProtocolName, string>;
-  // Discovery reports arrive before libp2p is returned; they wait here until the dialer exists.
-  let onDiscovered: (info: PeerInfo) => void = () => undefined;
-  let mdnsService: MdnsQuerier | null = null;
   const mdnsTag = mdnsServiceTag(init.cluster);
   const nowMs = () => performance.now();
   const limits = init.peerLimits ?? DEFAULT_PEER_LIMITS;
@@ -72,20 +70,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(init.psk ? { connectionProtector: preSharedKey({ psk: init.psk }) } : {}),
-    peerDiscovery: init.mdns.enabled
-      ? [
-          (components) => {
-            // libp2p's `peer:discovery` fires only for peers new to the peer store; mDNS's own
-            // event repeats every interval, so a peer that comes back is dialled again.
-            // libp2p's own timer queries at the settled rate; searchTimer below adds the fast ones.
-            const interval = Math.max(init.mdns.intervalMs, init.mdns.idleIntervalMs);
-            const discovery = mdns({ serviceTag: mdnsTag, interval })(components);
-            discovery.addEventListener('peer', (evt) => onDiscovered(evt.detail));
-            mdnsService = discovery as unknown as MdnsQuerier;
-            return discovery;
-          },
-        ]
-      : [],
     // libp2p's connection monitor opens a ping stream on every connection every 10 s (a protocol
     // negotiation and a peer-store write each time): about a tenth of an idle daemon's CPU, to
     // learn what the membership stream's heartbeats already tell. A dead member's connections
@@ -183,8 +167,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     },
     refusedUntilMs: (peer) => guard.refusedUntilMs(peer, nowMs()),
   });
-  onDiscovered = (info) => dialer.discovered(info.id.toString(), info.multiaddrs.map(String));
-  libp2p.addEventListener('peer:discovery', (evt) => onDiscovered(evt.detail));
+  libp2p.addEventListener('peer:discovery', (evt) => dialer.discovered(evt.detail.id.toString(), evt.detail.multiaddrs.map(String)));
 
   const channelTo = (peer: string, protocol = protocolIds[activeProtocol], map = channels): PeerChannel => {
     let channel = map.get(peer);
@@ -349,13 +332,20 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   }
   // Fast mDNS queries while searching: just started, or no peer at all (alone, or cut off).
   const startedAtMs = nowMs();
-  const searchTimer = mdnsService
-    ? setInterval(() => {
-        if (nowMs() - startedAtMs < MDNS_SEARCH_PHASE_MS || libp2p.getConnections().length === 0) {
-          mdnsService?.mdns?.query({ questions: [{ name: mdnsTag, type: 'PTR' }] });
-        }
-      }, init.mdns.intervalMs)
+  const mdnsDiscovery = init.mdns.enabled
+    ? new MdnsDiscovery({
+        serviceTag: mdnsTag,
+        intervalMs: init.mdns.intervalMs,
+        idleIntervalMs: Math.max(init.mdns.intervalMs, init.mdns.idleIntervalMs),
+        searching: () => nowMs() - startedAtMs < MDNS_SEARCH_PHASE_MS || libp2p.getConnections().length === 0,
+        // mDNS is for the local link: private and loopback addresses only (as @libp2p/mdns).
+        addresses: () => libp2p.getMultiaddrs().filter(isPrivate).map(String),
+        onPeer: ({ id, addrs }) => dialer.discovered(id, addrs),
+        nowMs,
+        logger: log,
+      })
     : null;
+  mdnsDiscovery?.start();
   dialer.addBootstrap(init.bootstrap.map((addr) => ({ addr, peer: multiaddr(addr).getPeerId() })));
   log.debug({ peerId: selfId, addrs: libp2p.getMultiaddrs().map(String), membershipProtocol, protocolId: protocolIds[activeProtocol] }, 'p2p node started');
 
@@ -421,7 +411,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     stop() {
       stopping ??= (async () => {
         dialer.stop();
-        if (searchTimer) clearInterval(searchTimer);
+        mdnsDiscovery?.stop();
         for (const channel of [...channels.values(), ...beatChannels.values()]) channel.close();
         channels.clear();
         beatChannels.clear();
@@ -430,11 +420,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       return stopping;
     },
   };
-}
-
-/** The part of @libp2p/mdns's MulticastDNS used here: its (public) multicast-dns socket. */
-interface MdnsQuerier {
-  mdns?: { query(packet: { questions: { name: string; type: 'PTR' }[] }): void };
 }
 
 /** Addresses to dial, each naming the expected peer so noise verifies who answers. */
