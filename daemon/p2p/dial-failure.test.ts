@@ -116,6 +116,12 @@ describe('handshakeFailureMessage', () => {
     assert.match(message, /\(UnexpectedEOFError: unexpected end of input\)/);
   });
 
+  it('for a handshake that ran out of time, names a busy host as the other likely cause; not for one that was refused', () => {
+    const timedOut = handshakeFailureMessage({ peer: PEER, addrs: ['/ip4/10.0.0.5/tcp/7401'] }, new HandshakeTimeoutError(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
+    assert.match(timedOut, /a Conclave node; or one of the two hosts was too busy to finish it within 5 s/);
+    assert.doesNotMatch(handshakeFailureMessage({ peer: PEER, addrs: ['/ip4/10.0.0.5/tcp/7401'] }, encryptionFailed()), /too busy/);
+  });
+
   it('names what it knows when the peer id or the addresses are missing', () => {
     assert.match(handshakeFailureMessage({ peer: null, addrs: ['/ip4/10.0.0.5/tcp/7401'] }, unexpectedEof()), /with \/ip4\/10\.0\.0\.5\/tcp\/7401: /);
     assert.match(handshakeFailureMessage({ peer: PEER, addrs: [] }, unexpectedEof()), new RegExp(`with peer ${PEER}: `));

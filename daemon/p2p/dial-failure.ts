@@ -23,6 +23,7 @@
  * A timeout alone cannot tell a stalled handshake from an unanswered SYN; explainDialTimeout
  * uses what the dial's progress events showed to tell them apart.
  */
+import { DIAL_TIMEOUT_MS } from './constants.js';
 
 export type DialFailureKind = 'handshake' | 'unreachable' | 'other';
 
@@ -75,10 +76,15 @@ export function classifyDialFailure(err: unknown): DialFailureKind {
 /** The warning for a handshake failure: where, what libp2p said, the likely cause and the fix. */
 export function handshakeFailureMessage(target: { peer: string | null; addrs: readonly string[] }, err: unknown): string {
   const culprit = diagnose(err, 0).culprit ?? err;
+  // A handshake that ran out of time may only have waited on a host with more daemons than its
+  // cores can serve (25 starting at once on 2 cores time out by the hundred); a refused one cannot.
+  const busy = errorName(err) === 'HandshakeTimeoutError' || errorName(culprit) === 'HandshakeTimeoutError';
   return (
     `cannot complete the handshake with ${describeTarget(target)}: the connection opened but the encrypted handshake failed ` +
     `(${describeError(culprit)}) — most likely the nodes use different pre-shared keys (security.pskFile) or only one of them ` +
-    'has one; check that every node has the same swarm key file, and that the address belongs to a Conclave node (logged once a minute per peer)'
+    'has one; check that every node has the same swarm key file, and that the address belongs to a Conclave node' +
+    (busy ? `; or one of the two hosts was too busy to finish it within ${DIAL_TIMEOUT_MS / 1000} s (more daemons than its cores serve: README "How large a cluster"), which passes once the load does` : '') +
+    ' (logged once a minute per peer)'
   );
 }
 
