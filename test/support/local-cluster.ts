@@ -72,6 +72,14 @@ const liveClusters = new Set<LocalCluster>();
 process.on('exit', () => {
   for (const cluster of liveClusters) cluster.destroySync();
 });
+// A driver ended by a signal (`timeout`, Ctrl-C) runs no exit hook: clean up, then die of the
+// same signal. 50 daemons and their namespace outlived a bench killed by `timeout` before this.
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const cluster of liveClusters) cluster.destroySync();
+    process.kill(process.pid, signal);
+  });
+}
 
 export class LocalCluster {
   readonly nodes: ClusterNode[] = [];
