@@ -44,6 +44,27 @@ describe('bully: who leads', () => {
     assert.equal(net.effectsOf('n9', 'election-started').length, 0);
   });
 
+  it('a cluster starting for the first time elects once bootstrapExpect members are seen, without waiting out settleMs', () => {
+    const config = TEST_BULLY_CONFIG;
+    const m = createBully({ selfId: 'n3', config, bootstrapExpect: 3, rng: createRng(1), persisted: null, nowMs: 0 });
+    m.step({ type: 'members', nowMs: 100, members: liveView(['n2', 'n3'], 'n3') });
+    assert.deepEqual(m.drain().filter((e) => e.type === 'election-started'), [], 'two of three seen: it waits');
+    m.step({ type: 'members', nowMs: 200, members: liveView(['n1', 'n2', 'n3'], 'n3') });
+    assert.ok(200 < config.settleMs);
+    const started = m.drain().filter((e) => e.type === 'election-started');
+    assert.equal(started.length, 1, 'all three seen, none with a token or a leader: it elects at once');
+  });
+
+  it('a node whose peers report a token or a leader settles its whole settleMs, to learn the leader first', () => {
+    const config = TEST_BULLY_CONFIG;
+    for (const formed of [{ fencingToken: 4 }, { leader: 'n2' }, { role: 'leader' as const }]) {
+      const m = createBully({ selfId: 'n3', config, bootstrapExpect: 3, rng: createRng(1), persisted: null, nowMs: 0 });
+      const view = liveView(['n1', 'n2', 'n3'], 'n3').map((member) => (member.id === 'n2' ? { ...member, ...formed } : member));
+      m.step({ type: 'members', nowMs: 200, members: view });
+      assert.deepEqual(m.drain().filter((e) => e.type === 'election-started'), [], JSON.stringify(formed));
+    }
+  });
+
   it('"Epoch = fencing token": term and fencingToken report the epoch, and every member agrees on it', () => {
     const net = startedCluster(3);
     const leader = net.summary('n3')!;
@@ -273,6 +294,10 @@ describe('bully: quorum guard', () => {
 
   it('"A leader that cannot reach a majority for leaseMs steps down"', () => {
     const net = startedCluster(5);
+    // Cut off right after a renewal round, so the lease runs its whole length from here.
+    const lastAcceptMs = () => net.sent.filter((m) => m.to === 'n5' && m.message.type === 'ACCEPT').at(-1)?.atMs ?? -1;
+    const before = lastAcceptMs();
+    while (lastAcceptMs() === before) net.advance(net.tickMs);
     net.isolate('n5');
     net.advance(TEST_BULLY_CONFIG.leaseMs - 200);
     assert.equal(net.summary('n5')!.role, 'leader', 'still within its lease');
