@@ -9,26 +9,15 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { MIN_RESPONSE_GAP_MS } from '../../daemon/p2p/mdns-records.js';
+import { canUseNamespaces, createMulticastNamespace, deleteNamespace } from '../support/local-cluster.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/mdns-pacing-node.js', import.meta.url));
 const NAMESPACE = `cnv-mdns-${process.pid}`;
 
-function canUseNamespaces(): boolean {
-  return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
-}
-
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr}`);
-}
-
 describe('mDNS pacing in a private network namespace', { timeout: 60_000 }, () => {
   let namespaceCreated = false;
   after(() => {
-    if (!namespaceCreated) return;
-    const pids = spawnSync('ip', ['netns', 'pids', NAMESPACE], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
-    for (const pid of pids) spawnSync('kill', ['-KILL', pid]);
-    spawnSync('ip', ['netns', 'del', NAMESPACE]);
+    if (namespaceCreated) deleteNamespace(NAMESPACE);
   });
 
   it('twelve instances searching at once find each other with about one query per interval and one answer per instance per second at most', (t) => {
@@ -36,10 +25,8 @@ describe('mDNS pacing in a private network namespace', { timeout: 60_000 }, () =
       t.skip('needs root and ip');
       return;
     }
-    ip('netns', 'add', NAMESPACE);
     namespaceCreated = true;
-    ip('-n', NAMESPACE, 'link', 'set', 'lo', 'up');
-    ip('-n', NAMESPACE, 'route', 'add', '224.0.0.0/4', 'dev', 'lo');
+    createMulticastNamespace(NAMESPACE);
     const instances = 12;
     const intervalMs = 200;
     const durationMs = 3000;

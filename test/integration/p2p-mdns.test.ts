@@ -5,10 +5,11 @@
  */
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { canUseNamespaces, createMulticastNamespace, deleteNamespace } from '../support/local-cluster.js';
 import { waitFor } from './fixtures/p2p-nodes.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/p2p-mdns-node.js', import.meta.url));
@@ -21,26 +22,13 @@ interface FixtureNode {
   connected: Set<string>;
 }
 
-function canUseNamespaces(): boolean {
-  return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
-}
-
-function ip(...args: string[]): void {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')} failed: ${r.stderr}`);
-}
-
 describe('p2p mDNS discovery in a private network namespace', { timeout: 60_000 }, () => {
   const nodes: FixtureNode[] = [];
   let namespaceCreated = false;
 
   after(() => {
     for (const n of nodes) if (n.child.exitCode === null && n.child.pid) n.child.kill('SIGKILL');
-    if (namespaceCreated) {
-      const pids = spawnSync('ip', ['netns', 'pids', NAMESPACE], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean) ?? [];
-      for (const pid of pids) spawnSync('kill', ['-KILL', pid]);
-      spawnSync('ip', ['netns', 'del', NAMESPACE]);
-    }
+    if (namespaceCreated) deleteNamespace(NAMESPACE);
   });
 
   it('connects nodes of one cluster by mDNS and never those of another cluster', async (t) => {
@@ -48,10 +36,8 @@ describe('p2p mDNS discovery in a private network namespace', { timeout: 60_000 
       t.skip('needs root and ip');
       return;
     }
-    ip('netns', 'add', NAMESPACE);
     namespaceCreated = true;
-    ip('-n', NAMESPACE, 'link', 'set', 'lo', 'up');
-    ip('-n', NAMESPACE, 'route', 'add', '224.0.0.0/4', 'dev', 'lo');
+    createMulticastNamespace(NAMESPACE);
 
     for (const cluster of ['alpha', 'alpha', 'beta', 'beta']) {
       // `ip netns exec` execs node, so the child's PID is the fixture's.

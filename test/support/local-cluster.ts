@@ -25,6 +25,25 @@ export function canUseNamespaces(): boolean {
   return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 }
 
+/** A network namespace with only `lo` up and a multicast route on it: real mDNS between local processes, none of it leaving the machine. */
+export function createMulticastNamespace(name: string): void {
+  run('ip', ['netns', 'add', name]);
+  run('ip', ['-n', name, 'link', 'set', 'lo', 'up']);
+  run('ip', ['-n', name, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
+}
+
+/** Kills (by PID) whatever still runs in namespace `name`, then deletes it; a missing one is no error. */
+export function deleteNamespace(name: string): void {
+  for (const pid of spawnSync('ip', ['netns', 'pids', name]).stdout?.toString().split(/\s+/).filter(Boolean) ?? []) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  spawnSync('ip', ['netns', 'del', name]);
+}
+
 export interface ClusterOptions {
   size: number;
   /** `--protocol` of every node; default bully. Null: no flag, so the config file (`yaml`) sets it (and `conclave reload` can change it). */
@@ -116,12 +135,7 @@ export class LocalCluster {
     const cluster = new LocalCluster(opts);
     liveClusters.add(cluster);
     try {
-      if (cluster.ownsNamespace && cluster.namespace) {
-        const ns = cluster.namespace;
-        run('ip', ['netns', 'add', ns]);
-        run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-        run('ip', ['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', 'lo']);
-      }
+      if (cluster.ownsNamespace && cluster.namespace) createMulticastNamespace(cluster.namespace);
       const initial = cluster.nodes.slice(0, opts.initial ?? opts.size);
       for (const node of initial) cluster.startNode(node.index);
       if (!opts.lazy) await Promise.all(initial.map((n) => cluster.waitForApi(n.index)));
@@ -371,16 +385,7 @@ export class LocalCluster {
         }
       }
     }
-    if (this.ownsNamespace && this.namespace) {
-      for (const pid of spawnSync('ip', ['netns', 'pids', this.namespace]).stdout?.toString().split(/\s+/).filter(Boolean) ?? []) {
-        try {
-          process.kill(Number(pid), 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      spawnSync('ip', ['netns', 'del', this.namespace]);
-    }
+    if (this.ownsNamespace && this.namespace) deleteNamespace(this.namespace);
     if (!process.env.CONCLAVE_KEEP_TEST_LOGS) rmSync(this.workDir, { recursive: true, force: true });
     liveClusters.delete(this);
   }
