@@ -76,11 +76,6 @@ export class MdnsDiscovery {
     this.tick.unref();
   }
 
-  /** A query now, whatever the period: for a node that just lost every connection. */
-  queryNow(): void {
-    if (this.socket) this.query();
-  }
-
   stop(): void {
     if (this.tick) clearTimeout(this.tick);
     if (this.answerTimer) clearTimeout(this.answerTimer);
