@@ -58,13 +58,13 @@ check_name() {
 }
 
 cmd_up() {
-  local size='' protocol=bully config='' preset='' log_level=info mode=netns index
+  local size='' protocol=bully protocol_given='' config='' preset='' log_level=info mode=netns index
   while [ $# -gt 0 ]; do
     case $1 in
       --protocol | --config | --preset | --log-level)
         [ $# -ge 2 ] || usage_error "$1 needs a value"
         case $1 in
-          --protocol) protocol=$2 ;;
+          --protocol) protocol=$2 protocol_given=1 ;;
           --config) config=$2 ;;
           --preset) preset=$2 ;;
           --log-level) log_level=$2 ;;
@@ -82,7 +82,8 @@ cmd_up() {
   if ! [[ $size =~ ^[1-9][0-9]*$ ]] || [ "$size" -gt "$MAX_NODES" ]; then
     usage_error "up needs a node count from 1 to $MAX_NODES"
   fi
-  check_name protocols --protocol "$protocol"
+  # Asks node for the names (80 ms): only for a name the user gave.
+  [ -z "$protocol_given" ] || check_name protocols --protocol "$protocol"
   [ -z "$preset" ] || check_name presets --preset "$preset"
   if [ -n "$config" ]; then
     [ -f "$config" ] || die "config file '$config' does not exist"

@@ -40,17 +40,43 @@ else
 fi
 echo
 
-# A failed `up` takes itself down; only a cluster that came up is ours to stop.
-bash "$CLUSTER_SH" up 5 "$@" --name "$cluster"
-trap stop_cluster INT TERM EXIT
-
+# shellcheck source=lib/state.sh
+. "$REPO_ROOT/scripts/lib/state.sh"
+select_cluster "$cluster"
 sockets=()
-for i in 1 2 3 4 5; do sockets+=(--api "unix:$(bash "$CLUSTER_SH" sock "$i" --name "$cluster")"); done
+for i in 1 2 3 4 5; do sockets+=(--api "unix:$(node_socket "$i")"); done
 conclave_command
-# Not exec: the EXIT trap must still run `down` when the dashboard ends. Tab cycles through the
-# five nodes' views. CONCLAVE_NO_TUI=1 (or no terminal) shows the plain member table instead.
-if [ -z "${CONCLAVE_NO_TUI:-}" ] && [ -t 1 ]; then
-  "${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" tui "${sockets[@]}" || true
-else
+
+# CONCLAVE_NO_TUI=1 (or no terminal): `up`, then the plain member table.
+if [ -n "${CONCLAVE_NO_TUI:-}" ] || ! [ -t 0 ] || ! [ -t 1 ]; then
+  # A failed `up` takes itself down; only a cluster that came up is ours to stop.
+  bash "$CLUSTER_SH" up 5 "$@" --name "$cluster"
+  trap stop_cluster INT TERM EXIT
+  # Not exec: the EXIT trap must still run `down` when the table ends.
   "${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" members --watch "${sockets[@]:0:2}" || true
+  exit 0
 fi
+
+# The dashboard loads while the daemons start (it retries a daemon that is not answering yet
+# every 100 ms), so the leader is on screen about when the daemons have elected it. `up`'s own
+# output would scribble over the dashboard: it goes to a file, shown only if `up` fails.
+up_log=$(mktemp)
+trap 'rm -f "$up_log"' EXIT
+bash "$CLUSTER_SH" up 5 "$@" --name "$cluster" >"$up_log" 2>&1 &
+up_pid=$!
+# A background job of a script reads /dev/null unless told otherwise; the dashboard needs the keys.
+"${CONCLAVE_ENV[@]}" "${CONCLAVE_CMD[@]}" tui "${sockets[@]}" <&0 &
+tui_pid=$!
+if ! wait "$up_pid"; then
+  # `up` took down what it started.
+  kill -TERM "$tui_pid" 2>/dev/null || true
+  wait "$tui_pid" || true
+  cat "$up_log" >&2
+  rm -f "$up_log"
+  exit 1
+fi
+rm -f "$up_log"
+trap stop_cluster INT TERM EXIT
+# Tab cycles through the five nodes' views; q (or Ctrl-C) ends the dashboard, and the EXIT trap
+# then runs `down`.
+wait "$tui_pid" || true

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createApiClient } from '../daemon/api/client.js';
 import { startApiServer, type ApiServer } from '../daemon/api/server.js';
 import { FakeControlSource, PEER_ID } from '../daemon/api/testing.js';
-import { DaemonLink, describeFailure } from './link.js';
+import { DaemonLink, describeFailure, retryDelayMs, STARTING_RETRY } from './link.js';
 import { initialView, reduce, type Action } from './state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ctl-'));
@@ -50,6 +50,41 @@ test('a link attaches with the snapshot, polls, reports a lost daemon and re-att
   const settled = actions.length;
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(actions.length, settled, 'nothing arrives after stop');
+});
+
+test('a daemon not reached yet is retried at the short starting delay, then with backoff', () => {
+  const backoff = { baseMs: 250, maxMs: 5000 };
+  const starting = { delayMs: 100, windowMs: 15_000 };
+  const base = { backoff, starting, random01: 1 };
+  assert.equal(retryDelayMs({ ...base, everAttached: false, sinceStartMs: 2_000, failures: 12 }), 100);
+  assert.equal(retryDelayMs({ ...base, everAttached: false, sinceStartMs: 15_000, failures: 12 }), 5000, 'after the window');
+  assert.equal(retryDelayMs({ ...base, everAttached: true, sinceStartMs: 2_000, failures: 0 }), 250, 'a daemon that was on screen and went away');
+  assert.equal(retryDelayMs({ ...base, everAttached: true, sinceStartMs: 2_000, failures: 3 }), 2000);
+  assert.ok(STARTING_RETRY.delayMs <= 100 && STARTING_RETRY.windowMs >= 10_000, 'npm start opens the dashboard about 2 s before the daemons answer');
+});
+
+test('a link started before its daemon attaches as soon as the daemon answers, however often it failed', async () => {
+  const socketPath = join(dir, 'late.sock');
+  const source = new FakeControlSource();
+  const actions: Action[] = [];
+  const link = new DaemonLink({
+    client: createApiClient({ address: `unix:${socketPath}`, timeoutMs: 1000 }),
+    dispatch: (action) => actions.push(action),
+    nowMs: () => Date.now(),
+    // A backoff this long would keep the daemon off screen for 10 s or more, past `until`'s wait.
+    backoff: { baseMs: 20_000, maxMs: 60_000 },
+    starting: { delayMs: 20, windowMs: 10_000 },
+  });
+  let server: ApiServer | null = null;
+  try {
+    link.start();
+    await until('several failed attempts', () => actions.filter((a) => a.kind === 'disconnected').length >= 5);
+    server = await startApiServer({ source, tcpListen: null, socketPath, token: null });
+    await until('the snapshot', () => actions.some((a) => a.kind === 'event' && a.event.type === 'snapshot'));
+  } finally {
+    await link.stop();
+    await server?.close();
+  }
 });
 
 test('a malformed or unknown event from the wire never reaches the reducer; the log says it was ignored', async () => {

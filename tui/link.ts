@@ -16,14 +16,43 @@ export interface LinkInit {
   pollIntervalMs?: number;
   /** Default: 250 ms doubling to 5 s: a restarted daemon is back on screen within a second. */
   backoff?: BackoffOptions;
+  /** Default {@link STARTING_RETRY}: how a daemon not reached yet is retried. */
+  starting?: StartingRetry;
+}
+
+/**
+ * A daemon the link has never reached may be starting at this moment (`npm start` opens the
+ * dashboard beside `cluster.sh up`). For a while it is retried at a short fixed delay, so it is on
+ * screen as soon as its API answers rather than after a backoff that grew while it loaded; a
+ * failed connection to a socket that is not there yet costs nothing.
+ */
+export interface StartingRetry {
+  delayMs: number;
+  /** From the link's start; after it the usual backoff applies. */
+  windowMs: number;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 1000;
 const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 5000 };
+export const STARTING_RETRY: StartingRetry = { delayMs: 100, windowMs: 15_000 };
+
+/** How long to wait before the next attempt to attach. */
+export function retryDelayMs(input: {
+  everAttached: boolean;
+  sinceStartMs: number;
+  failures: number;
+  backoff: BackoffOptions;
+  starting: StartingRetry;
+  random01: number;
+}): number {
+  if (!input.everAttached && input.sinceStartMs < input.starting.windowMs) return input.starting.delayMs;
+  return backoffDelayMs(input.failures, input.backoff, input.random01);
+}
 
 export class DaemonLink {
   private stopped = true;
   private attached = false;
+  private everAttached = false;
   private polling = false;
   private stream: AbortController | null = null;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -50,6 +79,7 @@ export class DaemonLink {
   }
 
   private async run(): Promise<void> {
+    const startedAtMs = this.init.nowMs();
     let failures = 0;
     while (!this.stopped) {
       const stream = new AbortController();
@@ -60,6 +90,7 @@ export class DaemonLink {
           (event) => {
             if (event.type === 'snapshot') {
               this.attached = true;
+              this.everAttached = true;
               failures = 0;
             }
             this.init.dispatch({ kind: 'event', nowMs: this.init.nowMs(), event });
@@ -75,7 +106,14 @@ export class DaemonLink {
       }
       this.attached = false;
       if (this.stopped) return;
-      const delayMs = backoffDelayMs(failures, this.init.backoff ?? DEFAULT_BACKOFF, Math.random());
+      const delayMs = retryDelayMs({
+        everAttached: this.everAttached,
+        sinceStartMs: this.init.nowMs() - startedAtMs,
+        failures,
+        backoff: this.init.backoff ?? DEFAULT_BACKOFF,
+        starting: this.init.starting ?? STARTING_RETRY,
+        random01: Math.random(),
+      });
       failures++;
       const { code, reason } = describeFailure(error, stream.signal.aborted);
       this.init.dispatch({ kind: 'disconnected', nowMs: this.init.nowMs(), code, reason, retryAtMs: this.init.nowMs() + delayMs });

@@ -37,9 +37,14 @@ export async function runTui(opts: TuiOptions): Promise<void> {
   for (const link of links) link.start();
   const note = (text: string, tone: LogTone) => dashboard.dispatch(0, { kind: 'note', nowMs: nowMs(), type: 'log', text, tone });
   if (opts.logRecords) void pumpLogRecords(opts.logRecords, logs.signal, note);
+  // `npm start` ends the dashboard with SIGTERM when the cluster fails to come up: give the
+  // terminal back as `q` does.
+  const onSignal = () => quit();
+  process.once('SIGTERM', onSignal);
   try {
     await quitting;
   } finally {
+    process.off('SIGTERM', onSignal);
     logs.abort();
     dashboard.stop();
     await Promise.all(links.map((link) => link.stop()));

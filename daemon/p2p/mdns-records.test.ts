@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Packet } from 'dns-packet';
-import { MIN_RESPONSE_GAP_MS, MdnsPacer, RESPONSE_DELAY_MS, answerRecords, asksFor, parseResponse, queryPacket } from './mdns-records.js';
+import { GREETING_GAP_MS, MAX_GREETINGS_PER_S, MIN_RESPONSE_GAP_MS, MdnsPacer, RESPONSE_DELAY_MS, answerRecords, asksFor, parseResponse, queryPacket } from './mdns-records.js';
 
 const TAG = '_conclave-test._udp.local';
 const ID_A = '12D3KooWJE5DGyvbbbZthqbmYUU6UGQHgug6XXyeVkDLFWrs65Eg';
@@ -85,6 +85,22 @@ describe('mDNS pacing (RFC 6762)', () => {
     assert.equal(pacer.answerAt(100, 1), 20 + MIN_RESPONSE_GAP_MS, 'not before a second after the last');
     pacer.answered(20 + MIN_RESPONSE_GAP_MS);
     assert.equal(pacer.answerAt(5000, 1), 5000 + RESPONSE_DELAY_MS.max);
+  });
+
+  it('greets a sender address once per gap, each address on its own', () => {
+    const pacer = new MdnsPacer();
+    assert.ok(pacer.greet('10.0.0.2', 0));
+    assert.equal(pacer.greet('10.0.0.2', GREETING_GAP_MS - 1), false, 'within the gap');
+    assert.ok(pacer.greet('10.0.0.3', 5), 'another sender');
+    assert.ok(pacer.greet('10.0.0.2', GREETING_GAP_MS), 'after the gap');
+  });
+
+  it('greets at most MAX_GREETINGS_PER_S senders a second in all, so forged answers buy a bounded reflection', () => {
+    const pacer = new MdnsPacer();
+    let greeted = 0;
+    for (let i = 0; i < 1000; i++) if (pacer.greet(`10.0.${i >> 8}.${i & 255}`, i / 10)) greeted++;
+    assert.equal(greeted, MAX_GREETINGS_PER_S, 'a thousand senders in 100 ms');
+    assert.ok(pacer.greet('10.9.9.9', 1000), 'the next second');
   });
 
   it('fifty nodes searching at once: about one query per interval and at most one answer per node per second', () => {

@@ -18,6 +18,15 @@
  *   waits 20–120 ms first (a shared record), so N answers do not arrive as one burst.
  * - §8.3 announcement: a starting node multicasts its answer unasked, so the nodes already up
  *   learn of it without a query.
+ *
+ * The §6 limit has a cost: a node that starts just after a query was answered waits up to a
+ * second for answers (at 5 daemons started together, the last one often did). RFC 6762 §5.4 meets
+ * this with the QU bit (answer a starting host by unicast), which dns-packet cannot encode. So
+ * the same idea without the bit: a node that hears the answer of a peer it is not connected to
+ * *greets* it, sending its own answer by unicast to the address the answer came from (§6: "MUST
+ * accept unicast responses sent to port 5353"). One greeting per sender address per
+ * `GREETING_GAP_MS`, at most `MAX_GREETINGS_PER_S` a second in all, so a forged answer buys a
+ * bounded reflection. Only the greeted node parses it: N greetings per starting node.
  */
 import type { Answer, Packet, Question } from 'dns-packet';
 
@@ -29,6 +38,10 @@ export const RESPONSE_DELAY_MS = { min: 20, max: 120 } as const;
 const QUERY_JITTER = 0.2;
 /** What @libp2p/mdns announces; a receiver may cache the answer this long (seconds). */
 const RECORD_TTL_S = 120;
+/** One greeting per sender address in this time. */
+export const GREETING_GAP_MS = 10_000;
+/** All greetings together, per second. */
+export const MAX_GREETINGS_PER_S = 20;
 /** RFC 6763 §6.1: a TXT string holds at most 255 bytes. */
 const MAX_TXT_BYTES = 255;
 
@@ -113,6 +126,11 @@ export class MdnsPacer {
   private periodFactor = 1;
   private lastAnswerAtMs = Number.NEGATIVE_INFINITY;
   private answerDueAtMs: number | null = null;
+  /** Sender address → when it was last greeted; entries older than the gap are dropped. */
+  private readonly greetedAtMs = new Map<string, number>();
+  /** Greetings sent in the current one-second window, and when the window began. */
+  private greetingsInWindow = 0;
+  private greetingWindowAtMs = Number.NEGATIVE_INFINITY;
 
   /** Should this node query now, with `periodMs` the interval in force (searching or settled)? */
   shouldQuery(nowMs: number, periodMs: number): boolean {
@@ -140,5 +158,23 @@ export class MdnsPacer {
   answered(nowMs: number): void {
     this.lastAnswerAtMs = nowMs;
     this.answerDueAtMs = null;
+  }
+
+  /**
+   * The answer of a peer this node is not connected to came from `address`: should this node
+   * greet it (unicast its own answer there) now? Records the greeting when it says yes.
+   */
+  greet(address: string, nowMs: number): boolean {
+    const last = this.greetedAtMs.get(address);
+    if (last !== undefined && nowMs - last < GREETING_GAP_MS) return false;
+    if (nowMs - this.greetingWindowAtMs >= 1_000) {
+      this.greetingWindowAtMs = nowMs;
+      this.greetingsInWindow = 0;
+    }
+    if (this.greetingsInWindow >= MAX_GREETINGS_PER_S) return false;
+    this.greetingsInWindow++;
+    for (const [other, at] of this.greetedAtMs) if (nowMs - at >= GREETING_GAP_MS) this.greetedAtMs.delete(other);
+    this.greetedAtMs.set(address, nowMs);
+    return true;
   }
 }

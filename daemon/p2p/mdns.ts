@@ -3,12 +3,14 @@
  *
  * Queries go every `intervalMs` while searching (just started, or no connection at all) and every
  * `idleIntervalMs` otherwise, unless another node's query was seen within that period. Answers
- * are paced to one a second and announced once at start. `start()` and `stop()` are safe to call
- * twice.
+ * are paced to one a second and announced once at start. The answer of a peer this node is not
+ * connected to is greeted with this node's own answer (see mdns-records.ts). `start()` and
+ * `stop()` are safe to call twice.
  */
 import { randomInt } from 'node:crypto';
 import makeMdns from 'multicast-dns';
 import type { Packet } from 'dns-packet';
+import type { RemoteInfo } from 'node:dgram';
 import { MdnsPacer, RESPONSE_DELAY_MS, answerRecords, asksFor, parseResponse, queryPacket, type DiscoveredPeer } from './mdns-records.js';
 import type { P2PLogger } from './types.js';
 
@@ -21,6 +23,8 @@ export interface MdnsDiscoveryInit {
   /** This node's addresses to announce, each ending in /p2p/<id>; private and loopback only. */
   addresses(): string[];
   onPeer(peer: DiscoveredPeer): void;
+  /** Is this node connected to the peer? A peer it is not connected to is greeted. */
+  isConnected(peerId: string): boolean;
   nowMs(): number;
   logger: P2PLogger;
   /** For tests: the mDNS port (5353). */
@@ -51,7 +55,7 @@ export class MdnsDiscovery {
     const socket = makeMdns(this.init.port === undefined ? {} : { port: this.init.port });
     this.socket = socket;
     socket.on('query', (packet: Packet) => this.onQuery(packet));
-    socket.on('response', (packet: Packet) => this.onResponse(packet));
+    socket.on('response', (packet: Packet, rinfo: RemoteInfo) => this.onResponse(packet, rinfo));
     // A warning is a packet that did not parse or a send that failed: anyone on the LAN can
     // send one, so it is logged once, at debug after that.
     socket.on('warning', (err: Error) => this.warnOnce(err, 'mDNS warning'));
@@ -105,6 +109,11 @@ export class MdnsDiscovery {
     if (!asksFor(packet, this.init.serviceTag) || this.ownQueryIds.includes(packet.id ?? 0)) return;
     const now = this.init.nowMs();
     this.pacer.queried(now, Math.random());
+    this.answerSoon(now);
+  }
+
+  /** A multicast answer after the RFC's random delay, unless one is due already. */
+  private answerSoon(now: number): void {
     const at = this.pacer.answerAt(now, Math.random());
     if (at === null) return;
     this.answerTimer = setTimeout(() => {
@@ -122,8 +131,21 @@ export class MdnsDiscovery {
     this.socket.respond({ answers: answerRecords(this.init.serviceTag, this.peerName, addrs) });
   }
 
-  private onResponse(packet: Packet): void {
-    for (const peer of parseResponse(packet, this.init.serviceTag, this.peerName)) this.init.onPeer(peer);
+  private onResponse(packet: Packet, rinfo: RemoteInfo): void {
+    const peers = parseResponse(packet, this.init.serviceTag, this.peerName);
+    for (const peer of peers) this.init.onPeer(peer);
+    if (!this.socket || !peers.some((peer) => !this.init.isConnected(peer.id))) return;
+    const now = this.init.nowMs();
+    if (!this.pacer.greet(rinfo.address, now)) return;
+    const addrs = this.init.addresses();
+    if (addrs.length === 0) return;
+    // Responders on one host share port 5353, and a unicast reaches only one of them: a peer on
+    // this host is greeted by a (paced) multicast answer instead.
+    if (addrs.some((addr) => addr.includes(`/${rinfo.address}/`))) {
+      this.answerSoon(now);
+      return;
+    }
+    this.socket.respond({ answers: answerRecords(this.init.serviceTag, this.peerName, addrs) }, { port: rinfo.port, address: rinfo.address });
   }
 
   private warnOnce(err: Error, msg: string): void {

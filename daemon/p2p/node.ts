@@ -341,6 +341,14 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         // mDNS is for the local link: private and loopback addresses only (as @libp2p/mdns).
         addresses: () => libp2p.getMultiaddrs().filter(isPrivate).map(String),
         onPeer: ({ id, addrs }) => dialer.discovered(id, addrs),
+        // An id that is not a peer id (anyone can send a packet) counts as connected: no greeting.
+        isConnected: (id) => {
+          try {
+            return libp2p.getConnections(peerIdFromString(id)).length > 0;
+          } catch {
+            return true;
+          }
+        },
         nowMs,
         logger: log,
       })

@@ -12,36 +12,48 @@ bridge_port_link() { printf 'c%sb%s' "$CLUSTER_HASH" "$1"; }
 # Each resource is recorded before it is created: a crash in between leaves a record of
 # something that may not exist, which `down` tolerates, never something unrecorded.
 lan_create() {
-  local size=$1 index ns br_ns
+  local size=$1 index ns br_ns root_batch br_batch
   br_ns=$(bridge_namespace)
-  add_namespace "$br_ns"
-  ip -n "$br_ns" link set lo up
+  # Every resource is recorded first, then made by one `ip -batch` per namespace: 7 processes
+  # for 5 nodes instead of 40 keeps `npm start` quick.
+  check_namespace_free "$br_ns"
+  record netns "$br_ns"
   record link "$(bridge_link)" "$br_ns"
-  ip -n "$br_ns" link add "$(bridge_link)" type bridge
-  # Flood all multicast (mDNS) to every port instead of learning group membership first.
-  ip -n "$br_ns" link set "$(bridge_link)" type bridge mcast_snooping 0
-  ip -n "$br_ns" link set "$(bridge_link)" up
+  root_batch="netns add $br_ns"$'\n'
   for ((index = 1; index <= size; index++)); do
     ns=$(node_namespace "$index")
-    add_namespace "$ns"
-    ip -n "$ns" link set lo up
+    check_namespace_free "$ns"
+    record netns "$ns"
     record link "$(node_link "$index")" "$ns"
-    ip link add "$(node_link "$index")" netns "$ns" type veth peer name "$(bridge_port_link "$index")" netns "$br_ns"
-    ip -n "$br_ns" link set "$(bridge_port_link "$index")" master "$(bridge_link)" up
-    ip -n "$ns" addr add "$(node_address "$index")/24" dev "$(node_link "$index")"
-    ip -n "$ns" link set "$(node_link "$index")" up
-    # Without a multicast route mDNS finds nothing.
-    ip -n "$ns" route add 224.0.0.0/4 dev "$(node_link "$index")"
+    root_batch+="netns add $ns"$'\n'
+  done
+  for ((index = 1; index <= size; index++)); do
+    root_batch+="link add $(node_link "$index") netns $(node_namespace "$index") type veth peer name $(bridge_port_link "$index") netns $br_ns"$'\n'
+  done
+  ip -batch - <<<"$root_batch"
+  # mcast_snooping 0: flood all multicast (mDNS) to every port instead of learning group
+  # membership first.
+  br_batch="link set lo up"$'\n'"link add $(bridge_link) type bridge"$'\n'
+  br_batch+="link set $(bridge_link) type bridge mcast_snooping 0"$'\n'"link set $(bridge_link) up"$'\n'
+  for ((index = 1; index <= size; index++)); do
+    br_batch+="link set $(bridge_port_link "$index") master $(bridge_link) up"$'\n'
+  done
+  ip -n "$br_ns" -batch - <<<"$br_batch"
+  for ((index = 1; index <= size; index++)); do
+    ns=$(node_namespace "$index")
+    # Without the multicast route mDNS finds nothing.
+    ip -n "$ns" -batch - <<<"link set lo up
+addr add $(node_address "$index")/24 dev $(node_link "$index")
+link set $(node_link "$index") up
+route add 224.0.0.0/4 dev $(node_link "$index")"
   done
 }
 
 # A namespace that already exists is not ours: refuse it rather than record it and later
 # delete someone else's.
-add_namespace() {
+check_namespace_free() {
   [ ! -e "/run/netns/$1" ] ||
     die "network namespace $1 already exists (left over from an earlier cluster '$CLUSTER'?); delete it with \`ip netns del $1\` if nothing uses it"
-  record netns "$1"
-  ip netns add "$1"
 }
 
 # Removes every recorded namespace (with its links, routes and firewall rules) and any link

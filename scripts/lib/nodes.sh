@@ -78,7 +78,8 @@ process_state() {
     echo dead
     return
   fi
-  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmdline=
+  # The process can end between the test above and these reads: no message for that.
+  cmdline=$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null) || cmdline=
   stat=$(cat "/proc/$pid/stat" 2>/dev/null) || stat=
   if [[ $cmdline != *"$data_dir"* ]] || [ -z "$stat" ]; then
     echo dead

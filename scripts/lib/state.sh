@@ -35,8 +35,14 @@ meta_set() {
   printf '%s=%s\n' "$1" "$2" >>"$STATE/meta"
 }
 
+# The last value recorded for key $1. Pure bash: `up` calls this a dozen times per node while
+# the daemons it already launched are loading, and each forked tool cost milliseconds there.
 meta_get() {
-  awk -F= -v key="$1" '$1 == key { value = substr($0, length(key) + 2) } END { print value }' "$STATE/meta"
+  local key value found=
+  while IFS='=' read -r key value; do
+    [ "$key" = "$1" ] && found=$value
+  done <"$STATE/meta"
+  printf '%s\n' "$found"
 }
 
 # Appends one resource record: `netns NAME`, `link NAME NAMESPACE` or `node INDEX`.
