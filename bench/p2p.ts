@@ -23,6 +23,7 @@ export async function run(args: string[]): Promise<void> {
       protocol: 'raft',
       listen: ['/ip4/127.0.0.1/tcp/0'],
       bootstrap,
+      reconnectTimeoutMs: 0,
       mdns: { enabled: false, intervalMs: 1000, idleIntervalMs: 30_000 },
       psk: null,
       maxFrameBytes: 65_536,

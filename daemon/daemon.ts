@@ -100,6 +100,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       protocol: opened.store.protocol,
       listen: config.listen,
       bootstrap: config.discovery.bootstrap,
+      reconnectTimeoutMs: config.discovery.reconnectTimeoutMs,
       mdns: config.discovery.mdns,
       psk,
       maxFrameBytes: config.messaging.maxFrameBytes,

@@ -48,6 +48,10 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
     mdns: { enabled: true, intervalMs: 1000, idleIntervalMs: 30_000 },
     // mDNS finds peers on a LAN; static addresses are only needed where multicast is blocked.
     bootstrap: [],
+    // A member dead this long is let go; until then it is redialled every 1-2 s, so a partition
+    // that outlasted membership.forgetAfterMs still heals within seconds. A node gone for good
+    // costs each member a failed dial per 1-2 s for this hour.
+    reconnectTimeoutMs: 3_600_000,
   },
   // Timings for a switched LAN; `local` is faster (one host), `wan` is slower and more tolerant.
   membership: { preset: 'lan' },

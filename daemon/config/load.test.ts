@@ -50,7 +50,7 @@ describe('defaults', () => {
     assert.equal(c.protocol, 'bully');
     assert.deepEqual(c.listen, ['/ip4/0.0.0.0/tcp/7401']);
     assert.deepEqual(c.api, { listen: '127.0.0.1:7400', token: null });
-    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 1000, idleIntervalMs: 30_000 }, bootstrap: [] });
+    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 1000, idleIntervalMs: 30_000 }, bootstrap: [], reconnectTimeoutMs: 3_600_000 });
     assert.deepEqual(c.membership, { preset: 'lan', ...MEMBERSHIP_PRESETS.lan });
     assert.deepEqual(c.messaging, { maxFrameBytes: 65536 });
     assert.deepEqual(c.bully, { ...DEFAULT_BULLY_CONFIG });
@@ -130,7 +130,7 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
     assert.equal(c.dataDir, '/data/file');
     assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/1001']);
     assert.deepEqual(c.api, { listen: '127.0.0.1:1002', token: 'file-token' });
-    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 250, idleIntervalMs: 30_000 }, bootstrap: ['/ip4/127.0.0.1/tcp/1003'] });
+    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 250, idleIntervalMs: 30_000 }, bootstrap: ['/ip4/127.0.0.1/tcp/1003'], reconnectTimeoutMs: 3_600_000 });
     assert.equal(c.membership.preset, 'local');
     assert.equal(c.security.pskFile, '/keys/file.key');
     assert.deepEqual(c.log, { level: 'warn', format: 'json', file: null });
@@ -144,7 +144,7 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
     assert.equal(c.dataDir, '/data/env');
     assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/2001', '/ip4/127.0.0.2/tcp/2001']);
     assert.deepEqual(c.api, { listen: '127.0.0.1:2002', token: 'env-token' });
-    assert.deepEqual(c.discovery, { mdns: { enabled: false, intervalMs: 250, idleIntervalMs: 30_000 }, bootstrap: ['/ip4/127.0.0.1/tcp/2003'] });
+    assert.deepEqual(c.discovery, { mdns: { enabled: false, intervalMs: 250, idleIntervalMs: 30_000 }, bootstrap: ['/ip4/127.0.0.1/tcp/2003'], reconnectTimeoutMs: 3_600_000 });
     assert.deepEqual(c.membership, { preset: 'wan', ...MEMBERSHIP_PRESETS.wan });
     assert.equal(c.security.pskFile, '/keys/env.key');
     assert.deepEqual(c.log, { level: 'debug', format: 'pretty', file: null });
@@ -159,7 +159,7 @@ describe('precedence: defaults < file < env < flags, field by field', () => {
     assert.deepEqual(c.listen, ['/ip4/127.0.0.1/tcp/3001']);
     // No flag sets the token: env's stays.
     assert.deepEqual(c.api, { listen: '127.0.0.1:3002', token: 'env-token' });
-    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 250, idleIntervalMs: 30_000 }, bootstrap: ['/ip4/127.0.0.1/tcp/3003'] });
+    assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 250, idleIntervalMs: 30_000 }, bootstrap: ['/ip4/127.0.0.1/tcp/3003'], reconnectTimeoutMs: 3_600_000 });
     assert.deepEqual(c.membership, { preset: 'lan', ...MEMBERSHIP_PRESETS.lan });
     assert.deepEqual(c.log, { level: 'error', format: 'json', file: null });
   });

@@ -168,6 +168,7 @@ export const configLayerSchema = z
           .partial()
           .strict(),
         bootstrap: z.array(checked(bootstrapAddressProblem)),
+        reconnectTimeoutMs: durationMs(0),
       })
       .partial()
       .strict(),

@@ -35,6 +35,8 @@ export interface ConclaveConfig {
     /** Query every intervalMs while searching, every idleIntervalMs once connected and settled. */
     mdns: { enabled: boolean; intervalMs: number; idleIntervalMs: number };
     bootstrap: string[];
+    /** How long after its death a forgotten member is still redialled (Serf's reconnect_timeout). */
+    reconnectTimeoutMs: number;
   };
   /** Named preset plus the timings it resolved to (individual fields may override the preset). */
   membership: { preset: MembershipPresetName } & MembershipTimings;

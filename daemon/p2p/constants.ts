@@ -53,8 +53,19 @@ export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 100;
  */
 export const DISCOVERY_DEFER_MS = 2_000;
 
-/** Redials on a LAN: a restarted daemon is back within a second; a gone one costs a dial per 30 s. */
+/** Redials of a bootstrap address: a restarted daemon is back within a second; a gone one costs a dial per 30 s. */
 export const REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
+
+/**
+ * Redials of a member, dead ones and forgotten dead ones included (`discovery.reconnectTimeoutMs`):
+ * a healed partition is whole again within about 2 s however long it lasted, as Serf keeps
+ * reconnecting failed members. A member that is gone for good costs a dial every 1–2 s, which
+ * fails at once (refused, no route) or waits on the dial timeout, one at a time.
+ */
+export const MEMBER_REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 2_000 };
+
+/** Bound on forgotten dead members still redialled; the oldest deaths are let go first. */
+export const MAX_REMEMBERED_MEMBERS = 1024;
 
 /**
  * For this long after start, mDNS queries go at the fast `intervalMs` even when connected: peers

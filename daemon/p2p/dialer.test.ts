@@ -21,7 +21,7 @@ const refused = () => Object.assign(new Error('connection error 127.0.0.1:1: con
 const wrongKey = () => Object.assign(new Error('unexpected end of input'), { name: 'EncryptionFailedError' });
 
 /** A fake network: which peers are connected, which dials succeed, and every dial made. */
-function harness(options: { failFirst?: number; error?: () => unknown; discoveryDeferMs?: number } = {}) {
+function harness(options: { failFirst?: number; error?: () => unknown; discoveryDeferMs?: number; reconnectTimeoutMs?: number } = {}) {
   const connected = new Set<string>();
   const dials: DialRequest[] = [];
   const logs: LogLine[] = [];
@@ -47,6 +47,8 @@ function harness(options: { failFirst?: number; error?: () => unknown; discovery
     nowMs: () => clockMs,
     random01: () => 0.5,
     backoff: { baseMs: 1, maxMs: 4 },
+    memberBackoff: { baseMs: 1, maxMs: 2 },
+    reconnectTimeoutMs: options.reconnectTimeoutMs ?? 0,
     logger: recording(logs),
     onHandshakeFailure: () => void handshakeFailures++,
     refusedUntilMs: (peer) => {
@@ -103,7 +105,7 @@ describe('dialer', () => {
 
   it('keeps members connected, redials after a disconnect, and forgets members removed from the set', async () => {
     const h = harness();
-    h.dialer.setMembers([{ id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1'] }, { id: 'self', addrs: [] }]);
+    h.dialer.setMembers([{ id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1'], state: 'alive' }, { id: 'self', addrs: [], state: 'alive' }]);
     await until(() => h.connected.has('a'));
     assert.deepEqual(h.dials, [{ peer: 'a', addrs: ['/ip4/127.0.0.1/tcp/1'] }], 'self is never dialled');
     h.disconnect('a');
@@ -113,6 +115,85 @@ describe('dialer', () => {
     await settle();
     assert.equal(h.dials.length, 2, 'a removed member is not redialled');
     h.dialer.stop();
+  });
+
+  it('keeps redialling a member forgotten while dead until reconnectTimeoutMs after its death, then lets it go', async () => {
+    const h = harness({ reconnectTimeoutMs: 1000 });
+    const addrs = ['/ip4/10.0.0.2/tcp/7401'];
+    h.dialer.setMembers([{ id: 'a', addrs, state: 'alive' }]);
+    await until(() => h.connected.has('a'));
+    // A partition: the connection goes, membership declares it dead, then forgets it.
+    h.failNext(1_000_000);
+    h.disconnect('a');
+    h.dialer.setMembers([{ id: 'a', addrs, state: 'dead' }]);
+    h.advance(600);
+    h.dialer.setMembers([]);
+    assert.deepEqual(h.dialer.rememberedMembers(), ['a']);
+    const before = h.dials.length;
+    await until(() => h.dials.length >= before + 3);
+    assert.ok(h.dials.slice(before).every((d) => d.peer === 'a' && d.addrs[0] === addrs[0]), 'redialled at its last addresses');
+    // The partition heals: the next redial connects, and membership learns it again.
+    h.failNext(0);
+    await until(() => h.connected.has('a'));
+    h.dialer.setMembers([{ id: 'a', addrs, state: 'alive' }]);
+    assert.deepEqual(h.dialer.rememberedMembers(), []);
+    // Dead and forgotten again, this time past its reconnectTimeoutMs: let go at the next attempt.
+    h.failNext(1_000_000);
+    h.disconnect('a');
+    h.dialer.setMembers([{ id: 'a', addrs, state: 'dead' }]);
+    h.advance(999);
+    h.dialer.setMembers([]);
+    assert.deepEqual(h.dialer.rememberedMembers(), ['a']);
+    h.advance(1);
+    await until(() => h.dialer.rememberedMembers().length === 0);
+    const after = h.dials.length;
+    await settle();
+    assert.equal(h.dials.length, after, 'no more dials');
+    assert.ok(h.logs.some((l) => l.level === 'info' && /stopped redialling a member dead for discovery.reconnectTimeoutMs/.test(l.msg ?? '')));
+    h.dialer.stop();
+  });
+
+  it('lets a member go at once when it left (not dead) or when reconnectTimeoutMs is 0', async () => {
+    for (const { state, reconnectTimeoutMs } of [
+      { state: 'alive' as const, reconnectTimeoutMs: 60_000 },
+      { state: 'dead' as const, reconnectTimeoutMs: 0 },
+    ]) {
+      const h = harness({ reconnectTimeoutMs });
+      h.dialer.setMembers([{ id: 'a', addrs: ['/ip4/10.0.0.2/tcp/7401'], state }]);
+      await until(() => h.connected.has('a'));
+      h.dialer.setMembers([]);
+      h.disconnect('a');
+      await settle();
+      assert.equal(h.dials.length, 1, `${state}, reconnectTimeoutMs ${reconnectTimeoutMs}`);
+      assert.deepEqual(h.dialer.rememberedMembers(), []);
+      h.dialer.stop();
+    }
+  });
+
+  it('redials members, dead ones too, on the member backoff, which stays short; bootstrap addresses back off further', async () => {
+    const dials: DialRequest[] = [];
+    const dialer = new Dialer({
+      selfId: 'self',
+      dial: async (request) => {
+        dials.push(request);
+        throw refused();
+      },
+      isConnected: () => false,
+      nowMs: () => 0,
+      random01: () => 1,
+      backoff: { baseMs: 1, maxMs: 1000 },
+      memberBackoff: { baseMs: 1, maxMs: 4 },
+      reconnectTimeoutMs: 0,
+      logger: recording([]),
+    });
+    dialer.setMembers([{ id: 'a', addrs: ['/ip4/10.0.0.2/tcp/7401'], state: 'dead' }]);
+    dialer.addBootstrap([{ addr: '/ip4/10.0.0.3/tcp/7401/p2p/b', peer: 'b' }]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    dialer.stop();
+    const count = (peer: string) => dials.filter((d) => d.peer === peer).length;
+    // Bootstrap: 1, 2, 4, … 256 ms apart, about 9 dials in 300 ms; the member every 4 ms at most.
+    assert.ok(count('b') <= 12, `bootstrap dials: ${count('b')}`);
+    assert.ok(count('a') >= 30, `member dials: ${count('a')}`);
   });
 
   it('dials a discovered peer, and after a failure waits out the backoff before dialling it again', async () => {
@@ -204,6 +285,7 @@ describe('dialer', () => {
       isConnected: () => false,
       nowMs: () => 0,
       random01: () => 0.5,
+      reconnectTimeoutMs: 0,
       logger: recording(logs),
       onHandshakeFailure: () => void handshakeFailures++,
     });
@@ -220,7 +302,7 @@ describe('dialer', () => {
   it('dials no peer in its flood cool-down, member or discovered, and dials it when the cool-down ends without counting failures', async () => {
     const h = harness();
     h.refuse('a', 3);
-    h.dialer.setMembers([{ id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1'] }]);
+    h.dialer.setMembers([{ id: 'a', addrs: ['/ip4/127.0.0.1/tcp/1'], state: 'alive' }]);
     h.dialer.discovered('a', []);
     // The clock stands still, so the member target keeps finding 'a' refused and waiting again.
     await until(() => h.refusalChecks() >= 4);

@@ -3,7 +3,12 @@
  * reconnects lost ones (DESIGN.md section 3), so this does both:
  *
  * - targets (bootstrap addresses, and the runtime's member set) are redialled on a timer with
- *   exponential backoff while unconnected;
+ *   exponential backoff while unconnected (members at most 2 s apart, so a healed partition
+ *   reconnects at once);
+ * - a member that was `dead` when membership forgot it stays a target for
+ *   `reconnectTimeoutMs` from its death (Serf's reconnect_timeout): after a partition longer
+ *   than `forgetAfterMs` neither side knows the other any more, and without this only the next
+ *   mDNS query (30 s when idle) or nothing at all (static bootstrap) brought them together;
  * - discovered peers are dialled when discovery reports them, unless a recent failure puts
  *   them in backoff; mDNS repeats its reports every interval, which paces the retries. Both
  *   sides of a pair usually learn of each other at once (an mDNS announcement, a peer list), and
@@ -18,7 +23,7 @@
  * a target waits for it without counting a failure, a discovery report is ignored.
  */
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
-import { DISCOVERY_DEFER_MS, REDIAL_BACKOFF } from './constants.js';
+import { DISCOVERY_DEFER_MS, MAX_REMEMBERED_MEMBERS, MEMBER_REDIAL_BACKOFF, REDIAL_BACKOFF } from './constants.js';
 import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
 import { createRejectLogLimiter, type RejectLogLimiter } from './reject-log.js';
 import type { P2PLogger, RedialPeer } from './types.js';
@@ -36,7 +41,12 @@ export interface DialerInit {
   isConnected(peer: string): boolean;
   nowMs(): number;
   random01(): number;
+  /** Bootstrap addresses and discovered peers; REDIAL_BACKOFF. */
   backoff?: BackoffOptions;
+  /** Members, forgotten dead ones included; MEMBER_REDIAL_BACKOFF. */
+  memberBackoff?: BackoffOptions;
+  /** How long after its death a forgotten member is still redialled; 0: not at all. */
+  reconnectTimeoutMs: number;
   logger: P2PLogger;
   /** Called for every dial that failed in its handshake (see dial-failure.ts), logged or not. */
   onHandshakeFailure?(): void;
@@ -53,6 +63,8 @@ interface Target {
   failures: number;
   timer: NodeJS.Timeout | null;
   dialing: boolean;
+  /** A member: since when membership has held it dead (null: not dead, or not a member). */
+  deadSinceMs: number | null;
 }
 
 interface DiscoveryBackoff {
@@ -66,8 +78,11 @@ const MAX_DISCOVERY_ENTRIES = 1024;
 export class Dialer {
   private readonly init: DialerInit;
   private readonly backoff: BackoffOptions;
+  private readonly memberBackoff: BackoffOptions;
   private readonly bootstrap = new Set<Target>();
   private readonly members = new Map<string, Target>();
+  /** Forgotten dead members still redialled, oldest death first. */
+  private readonly remembered = new Map<string, Target>();
   private readonly discovery = new Map<string, DiscoveryBackoff>();
   private readonly discoveryDialing = new Set<string>();
   /** Discovered peers with a smaller id: dialled when their timer fires, if still unconnected. */
@@ -79,36 +94,71 @@ export class Dialer {
   constructor(init: DialerInit) {
     this.init = init;
     this.backoff = init.backoff ?? REDIAL_BACKOFF;
+    this.memberBackoff = init.memberBackoff ?? MEMBER_REDIAL_BACKOFF;
   }
 
   /** Permanent targets, dialled now. */
   addBootstrap(addrs: ReadonlyArray<{ peer: string | null; addr: string }>): void {
     for (const { peer, addr } of addrs) {
       if (peer === this.init.selfId) continue;
-      const target: Target = { peer, addrs: [addr], failures: 0, timer: null, dialing: false };
+      const target: Target = { peer, addrs: [addr], failures: 0, timer: null, dialing: false, deadSinceMs: null };
       this.bootstrap.add(target);
       this.schedule(target, 0);
     }
   }
 
-  /** Replaces the member targets; new ones are dialled now, dropped ones stop being redialled. */
+  /**
+   * Replaces the member targets; new ones are dialled now, dropped ones stop being redialled,
+   * except a member dropped while dead (forgotten), which is remembered (see above).
+   */
   setMembers(peers: ReadonlyArray<RedialPeer>): void {
+    const nowMs = this.init.nowMs();
     const wanted = new Map(peers.filter((p) => p.id !== this.init.selfId).map((p) => [p.id, p]));
     for (const [id, target] of this.members) {
       if (wanted.has(id)) continue;
-      if (target.timer) clearTimeout(target.timer);
       this.members.delete(id);
+      if (target.deadSinceMs !== null && this.stillRemembered(target, nowMs)) this.remember(id, target);
+      else if (target.timer) clearTimeout(target.timer);
     }
     for (const [id, peer] of wanted) {
-      const existing = this.members.get(id);
+      const existing = this.members.get(id) ?? this.recall(id);
+      const deadSinceMs = peer.state === 'dead' ? (existing?.deadSinceMs ?? nowMs) : null;
       if (existing) {
-        existing.addrs = peer.addrs;
+        // A member learned again from gossip may come with no address yet: keep the old ones.
+        if (peer.addrs.length > 0) existing.addrs = peer.addrs;
+        existing.deadSinceMs = deadSinceMs;
+        this.members.set(id, existing);
         continue;
       }
-      const target: Target = { peer: id, addrs: peer.addrs, failures: 0, timer: null, dialing: false };
+      const target: Target = { peer: id, addrs: peer.addrs, failures: 0, timer: null, dialing: false, deadSinceMs };
       this.members.set(id, target);
       this.schedule(target, 0);
     }
+  }
+
+  /** Forgotten dead members still redialled (for status and tests). */
+  rememberedMembers(): string[] {
+    return [...this.remembered.keys()];
+  }
+
+  private stillRemembered(target: Target, nowMs: number): boolean {
+    return target.deadSinceMs !== null && target.addrs.length > 0 && nowMs - target.deadSinceMs < this.init.reconnectTimeoutMs;
+  }
+
+  private remember(id: string, target: Target): void {
+    this.remembered.set(id, target);
+    if (this.remembered.size > MAX_REMEMBERED_MEMBERS) {
+      const [oldestId, oldest] = this.remembered.entries().next().value!;
+      if (oldest.timer) clearTimeout(oldest.timer);
+      this.remembered.delete(oldestId);
+    }
+    if (!this.init.isConnected(id)) this.schedule(target, this.redialDelayMs(target));
+  }
+
+  private recall(id: string): Target | undefined {
+    const target = this.remembered.get(id);
+    this.remembered.delete(id);
+    return target;
   }
 
   /** A discovery mechanism reported `peer` at `addrs` (empty: use the peer store's). */
@@ -158,21 +208,21 @@ export class Dialer {
   }
 
   peerDisconnected(peer: string): void {
-    for (const target of this.targetsOf(peer)) this.schedule(target, this.delayMs(target.failures));
+    for (const target of this.targetsOf(peer)) this.schedule(target, this.redialDelayMs(target));
   }
 
   stop(): void {
     this.stopped = true;
     for (const timer of this.deferred.values()) clearTimeout(timer);
     this.deferred.clear();
-    for (const target of [...this.bootstrap, ...this.members.values()]) {
+    for (const target of [...this.bootstrap, ...this.members.values(), ...this.remembered.values()]) {
       if (target.timer) clearTimeout(target.timer);
       target.timer = null;
     }
   }
 
   private targetsOf(peer: string): Target[] {
-    const member = this.members.get(peer);
+    const member = this.members.get(peer) ?? this.remembered.get(peer);
     return [...[...this.bootstrap].filter((t) => t.peer === peer), ...(member ? [member] : [])];
   }
 
@@ -200,8 +250,14 @@ export class Dialer {
     return untilMs !== null && untilMs > this.init.nowMs() ? untilMs : null;
   }
 
-  private delayMs(failures: number): number {
-    return backoffDelayMs(failures, this.backoff, this.init.random01());
+  private delayMs(failures: number, backoff = this.backoff): number {
+    return backoffDelayMs(failures, backoff, this.init.random01());
+  }
+
+  /** When to redial `target`: a member (remembered ones too) on the member backoff. */
+  private redialDelayMs(target: Target): number {
+    const isMember = target.peer !== null && (this.members.get(target.peer) === target || this.remembered.get(target.peer) === target);
+    return this.delayMs(target.failures, isMember ? this.memberBackoff : this.backoff);
   }
 
   private schedule(target: Target, delayMs: number): void {
@@ -214,8 +270,17 @@ export class Dialer {
     target.timer.unref();
   }
 
+  /** Is `target` still to be dialled? A remembered member whose time ran out is let go here. */
   private isTarget(target: Target): boolean {
-    return this.bootstrap.has(target) || (target.peer !== null && this.members.get(target.peer) === target);
+    if (this.bootstrap.has(target) || target.peer === null || this.members.get(target.peer) === target) return true;
+    if (this.remembered.get(target.peer) !== target) return false;
+    if (this.stillRemembered(target, this.init.nowMs())) return true;
+    this.remembered.delete(target.peer);
+    this.init.logger.info(
+      { peer: target.peer, addrs: target.addrs, reconnectTimeoutMs: this.init.reconnectTimeoutMs },
+      'stopped redialling a member dead for discovery.reconnectTimeoutMs; mDNS or discovery.bootstrap can still bring it back',
+    );
+    return false;
   }
 
   private async attempt(target: Target): Promise<void> {
@@ -245,6 +310,6 @@ export class Dialer {
     } finally {
       target.dialing = false;
     }
-    if (failed && this.isTarget(target)) this.schedule(target, this.delayMs(target.failures));
+    if (failed && this.isTarget(target)) this.schedule(target, this.redialDelayMs(target));
   }
 }

@@ -166,6 +166,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       stats.handshakeFailures++;
     },
     refusedUntilMs: (peer) => guard.refusedUntilMs(peer, nowMs()),
+    reconnectTimeoutMs: init.reconnectTimeoutMs,
   });
   libp2p.addEventListener('peer:discovery', (evt) => dialer.discovered(evt.detail.id.toString(), evt.detail.multiaddrs.map(String)));
 

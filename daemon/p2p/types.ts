@@ -23,6 +23,8 @@ export interface P2PNodeInit {
   listen: string[];
   /** Multiaddrs with or without `/p2p/<id>`; dialled at start and redialled while unconnected. */
   bootstrap: string[];
+  /** How long after its death a member membership forgot is still redialled (dialer.ts); 0: not at all. */
+  reconnectTimeoutMs: number;
   /** Query every intervalMs while searching, every idleIntervalMs (or intervalMs if larger) once settled. */
   mdns: { enabled: boolean; intervalMs: number; idleIntervalMs: number };
   /** Swarm key file contents (see readSwarmKey), or null for an open network. */
@@ -74,6 +76,8 @@ export interface P2PStats {
 export interface RedialPeer {
   id: string;
   addrs: string[];
+  /** As membership sees it. A `dead` member dropped from the set (forgotten) is still redialled for a while (dialer.ts). */
+  state: 'alive' | 'suspect' | 'dead';
 }
 
 export interface P2PNode {

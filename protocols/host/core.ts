@@ -110,7 +110,7 @@ export type HostOutput =
   /** The store applied a write that changed something (committed): its events, for watches. Not held either. */
   | { type: 'kv-events'; events: KvEvent[] }
   /** The peers to stay connected to (every known member that has not left); after each membership change. */
-  | { type: 'peers'; peers: { id: NodeId; addrs: string[] }[] }
+  | { type: 'peers'; peers: { id: NodeId; addrs: string[]; state: 'alive' | 'suspect' | 'dead' }[] }
   | { type: 'refused'; from: NodeId; reason: RefusedReason; detail: string }
   /** Still short of `bootstrapExpect` members: the host says so (why is its business: logs). */
   | { type: 'bootstrap-waiting'; seen: number; expect: number; waitingMs: number }
@@ -534,8 +534,7 @@ export class HostCore {
       if (membersChanged) {
         const peers = this.membership
           .members()
-          .filter((m) => !m.self && m.state !== 'left')
-          .map((m) => ({ id: m.id, addrs: [...m.addrs] }));
+          .flatMap((m) => (m.self || m.state === 'left' ? [] : [{ id: m.id, addrs: [...m.addrs], state: m.state }]));
         this.emit('membership', { type: 'peers', peers });
         this.election?.step({ type: 'members', nowMs: this.nowMs, members: electionMembers(this.membership.members()) });
       }

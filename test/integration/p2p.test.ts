@@ -74,8 +74,8 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
     const b = await node();
     const aAddr = a.node.listenAddrs()[0]!;
     const bAddr = b.node.listenAddrs()[0]!;
-    a.node.keepConnected([{ id: b.node.peerId, addrs: [bAddr] }]);
-    b.node.keepConnected([{ id: a.node.peerId, addrs: [aAddr] }]);
+    a.node.keepConnected([{ id: b.node.peerId, addrs: [bAddr], state: 'alive' }]);
+    b.node.keepConnected([{ id: a.node.peerId, addrs: [aAddr], state: 'alive' }]);
     await waitFor('connected', () => connected(a, b));
     await waitFor('one connection each', () => a.node.stats().connections === 1 && b.node.stats().connections === 1);
     // A frame sent while the peer is closing the other connection can be lost in it (a count of
@@ -149,7 +149,7 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
     const a = await node();
     let b = await node();
     const bAddr = b.node.listenAddrs()[0]!;
-    a.node.keepConnected([{ id: b.node.peerId, addrs: [bAddr] }]);
+    a.node.keepConnected([{ id: b.node.peerId, addrs: [bAddr], state: 'alive' }]);
     await waitFor('a connects to b', () => connected(a, b));
     const bId = b.node.peerId;
     await b.node.stop();
