@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { checkHistory, DEFAULT_CHECK_OPTIONS, formatReport, type ViolationKind } from './check.js';
+import { parseHistory, type EventRecord, type HistoryRecord, type RunMeta, type SampleRecord } from './history.js';
+import type { Fault } from './schedule.js';
+
+const INTERVAL = 100;
+
+/**
+ * A clean 5-node history: n5 leads term 1 (token 1) from the start; a partition cuts n4,n5 off at
+ * 2 s; n5 answers leader until 2.6 s (its lease); n3 leads term 2 (token 2) from 3 s; the
+ * partition heals at 6 s and everyone names n3 by 6.5 s; the run ends at 20 s.
+ */
+function cleanHistory(): HistoryRecord[] {
+  const partition: Fault = { kind: 'partition', atMs: 2000, durationMs: 4000, nodes: [4, 5], groups: [[4, 5], [1, 2, 3]] };
+  const meta: RunMeta = { type: 'meta', t: 0, seed: 1, nodes: 5, protocol: 'bully', durationMs: 20_000, sampleIntervalMs: INTERVAL, startedAt: '2026-12-03T00:00:00.000Z', faults: [partition] };
+  const records: HistoryRecord[] = [meta];
+  let round = 0;
+  for (let t = 0; t < 20_000; t += INTERVAL) {
+    round++;
+    if (t === 2000) records.push({ type: 'fault-start', t, fault: partition });
+    if (t === 6000) records.push({ type: 'fault-end', t, fault: partition });
+    for (let i = 1; i <= 5; i++) records.push(sample(round, t, i));
+  }
+  // The majority declares the cut-off nodes dead during the partition: excused.
+  records.push(event(3500, 'n1', 'member-dead', 'n5'));
+  records.push({ type: 'end', t: 20_000 });
+  return records.sort((a, b) => a.t - b.t);
+}
+
+function sample(round: number, t: number, i: number): SampleRecord {
+  const node = `n${i}`;
+  const cutOff = i >= 4 && t >= 2000 && t < 6000;
+  const oldReign = t < 3000 || (cutOff && t < 2600);
+  if (cutOff) {
+    // The cut-off side: n5 keeps its lease until 2.6 s, then nobody leads there.
+    const leads = i === 5 && t < 2600;
+    return { type: 'sample', t, round, node, role: leads ? 'leader' : 'follower', term: 1, leader: t < 2600 ? 'n5' : null, fencingToken: 1, leaseRemainingMs: leads ? 500 : null };
+  }
+  if (oldReign) return { type: 'sample', t, round, node, role: i === 5 ? 'leader' : 'follower', term: 1, leader: 'n5', fencingToken: 1, leaseRemainingMs: i === 5 ? 500 : null };
+  return { type: 'sample', t, round, node, role: i === 3 ? 'leader' : 'follower', term: 2, leader: 'n3', fencingToken: 2, leaseRemainingMs: i === 3 ? 500 : null };
+}
+
+function event(t: number, node: string, kind: EventRecord['event'], member: string | null): EventRecord {
+  return { type: 'event', t, node, event: kind, member };
+}
+
+function kinds(records: HistoryRecord[]): ViolationKind[] {
+  return [...new Set(checkHistory(records).violations.map((v) => v.kind))].sort();
+}
+
+/** Replaces the sample of `node` in the round at `t`. */
+function tamper(records: HistoryRecord[], t: number, node: string, change: Partial<SampleRecord>): HistoryRecord[] {
+  return records.map((r) => (r.type === 'sample' && r.t === t && r.node === node ? { ...r, ...change } : r));
+}
+
+describe('chaos history checker', () => {
+  it('finds nothing wrong with a clean history, and sums it up', () => {
+    const report = checkHistory(cleanHistory());
+    assert.deepEqual(report.violations, []);
+    assert.ok(report.ok);
+    assert.equal(report.leaderChanges, 1);
+    assert.deepEqual(report.faults, { partition: 1 });
+    assert.equal(report.leaseBoundMs, 500 + 2 * INTERVAL + 500);
+    // n5's lease runs out at 2.6 s, when n1–n3 still name it but it no longer leads; n3 leads from 3 s.
+    assert.deepEqual(report.leaderlessMs, [3000 - 2600]);
+    assert.match(formatReport(report), /every check holds/);
+  });
+
+  it('catches two leaders in one round', () => {
+    // n4 leading term 1 beside n5 also shares n5's term and starts a reign with n5's token.
+    assert.deepEqual(kinds(tamper(cleanHistory(), 1000, 'n4', { role: 'leader' })), ['cluster-token-regression', 'term-shared', 'two-leaders']);
+  });
+
+  it('catches a term led by two nodes at different times', () => {
+    // n2 claims term 1 alone, while n5 is not answering that round.
+    const records = cleanHistory().filter((r) => !(r.type === 'sample' && r.t === 1000 && r.node === 'n5'));
+    assert.deepEqual(kinds(tamper(records, 1000, 'n2', { role: 'leader', leader: 'n2' })), ['cluster-token-regression', 'term-shared']);
+  });
+
+  it('catches a ghost: a leader named for a term it never led', () => {
+    assert.deepEqual(kinds(tamper(cleanHistory(), 1000, 'n1', { leader: 'n4' })), ['ghost-leader']);
+  });
+
+  it("catches a node's fencing token going backwards", () => {
+    assert.deepEqual(kinds(tamper(cleanHistory(), 10_000, 'n1', { fencingToken: 1 })), ['token-regression']);
+  });
+
+  it('catches a new reign whose token is not above the last one', () => {
+    const records = cleanHistory().map((r) => (r.type === 'sample' && r.term === 2 ? { ...r, fencingToken: 1 } : r));
+    assert.deepEqual(kinds(records), ['cluster-token-regression']);
+  });
+
+  it('catches a leader cut off on the minority side beyond its lease', () => {
+    // n5 answers leader at 3.5 s, 1.5 s into the partition (lease bound 1.2 s) while n3 does not lead that round.
+    const records = tamper(tamper(cleanHistory(), 2500, 'n3', { role: 'follower' }), 2500, 'n5', { role: 'leader' });
+    assert.deepEqual(kinds(tamper(records, 3500, 'n5', { role: 'leader', leader: 'n5', leaseRemainingMs: 0 }).filter((r) => !(r.type === 'sample' && r.t === 3500 && r.node === 'n3'))), ['cluster-token-regression', 'minority-leader']);
+  });
+
+  it('catches a cluster that does not agree on a leader within the bound after a fault ends', () => {
+    const records = cleanHistory().map((r) => (r.type === 'sample' && r.t >= 6000 ? { ...r, leader: null, role: 'follower' as const } : r));
+    assert.deepEqual(kinds(records), ['no-leader-after-heal']);
+    // A shorter quiet period than the bound shows nothing either way.
+    const endMs = 6000 + DEFAULT_CHECK_OPTIONS.healBoundMs - 1;
+    const short: HistoryRecord[] = [...records.filter((r) => r.type !== 'end' && r.t < endMs), { type: 'end', t: endMs }];
+    assert.deepEqual(kinds(short), []);
+  });
+
+  it('catches a dead verdict no fault explains, and excuses those that one does', () => {
+    assert.deepEqual(kinds([...cleanHistory(), event(12_000, 'n1', 'member-dead', 'n2')].sort((a, b) => a.t - b.t)), ['false-dead']);
+    // Within the grace after the partition ended, across its sides: excused.
+    assert.deepEqual(kinds([...cleanHistory(), event(12_000, 'n1', 'member-dead', 'n4')].sort((a, b) => a.t - b.t)), []);
+    // The same side of the partition: not excused.
+    assert.deepEqual(kinds([...cleanHistory(), event(4000, 'n1', 'member-dead', 'n2')].sort((a, b) => a.t - b.t)), ['false-dead']);
+  });
+
+  it('reads history.jsonl back, and names a broken line', () => {
+    const text = cleanHistory().map((r) => JSON.stringify(r)).join('\n');
+    assert.deepEqual(checkHistory(parseHistory(text)).violations, []);
+    assert.throws(() => parseHistory(`${text}\n{"type":"sample"`), /line \d+ is not JSON/);
+    assert.throws(() => parseHistory(`${text}\n{"type":"nope","t":1}`), /line \d+ is not a history record/);
+    assert.throws(() => parseHistory('{"type":"end","t":1}'), /starts with its meta record/);
+  });
+});

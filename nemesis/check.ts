@@ -1,0 +1,275 @@
+/**
+ * The checker of a chaos run: reads a history (history.ts) and reports every broken promise, by
+ * the rules the simulator holds the machines to (../protocols/election-safety.ts), plus what only
+ * a run with faults can show. Pure, so it is tested on histories with violations put in by hand.
+ *
+ * - `two-leaders`: two nodes answered `leader` in one sampling round (the lease contract).
+ * - `term-shared`: two nodes led the same term (Raft term, Bully epoch).
+ * - `ghost-leader`: a node named a leader for a term that node never led.
+ * - `token-regression`: a node's fencing token went backwards.
+ * - `cluster-token-regression`: a new reign began with a fencing token not above the last one.
+ * - `minority-leader`: a node cut off on the minority side still answered `leader` longer than
+ *   the lease after the partition began.
+ * - `no-leader-after-heal`: after a fault was undone, the nodes did not agree on one leader
+ *   within `healBoundMs`, though nothing else happened meanwhile.
+ * - `false-dead`: a node declared dead a member that no fault touched (neither was faulted, nor
+ *   were they on different sides of a partition) within `faultGraceMs`.
+ */
+import { leadersAtOnce, ReignTokens, TermLeaders, TokenHighWater } from '../protocols/election-safety.js';
+import { percentile } from '../bench/stats.js';
+import type { EventRecord, FaultRecord, HistoryRecord, RunMeta, SampleRecord } from './history.js';
+import type { Fault, FaultKind } from './schedule.js';
+
+export const VIOLATION_KINDS = [
+  'two-leaders',
+  'term-shared',
+  'ghost-leader',
+  'token-regression',
+  'cluster-token-regression',
+  'minority-leader',
+  'no-leader-after-heal',
+  'false-dead',
+] as const;
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
+export interface Violation {
+  kind: ViolationKind;
+  /** When it was seen, ms since the run began. */
+  atMs: number;
+  detail: string;
+}
+
+export interface CheckOptions {
+  /** After a fault ends, the nodes agree on a leader within this (if nothing else happens first). */
+  healBoundMs: number;
+  /** A fault excuses dead verdicts involving its nodes until this long after it ended. */
+  faultGraceMs: number;
+  /**
+   * How long a cut-off leader may keep answering `leader`: its lease. Default: the longest
+   * `leaseRemainingMs` any leader reported in the run, plus two sampling intervals and 500 ms
+   * for the answer's trip.
+   */
+  leaseBoundMs?: number;
+}
+
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = { healBoundMs: 10_000, faultGraceMs: 10_000 };
+
+export interface ChaosReport {
+  ok: boolean;
+  violations: Violation[];
+  faults: Partial<Record<FaultKind, number>>;
+  rounds: number;
+  /** Distinct (leader, term) reigns seen, minus the first. */
+  leaderChanges: number;
+  /** Each stretch of rounds in which no leader was named by a majority, in ms. */
+  leaderlessMs: number[];
+  leaseBoundMs: number;
+}
+
+interface FaultSpan {
+  fault: Fault;
+  startMs: number;
+  /** Infinity while it was never undone (the run ended during it). */
+  endMs: number;
+}
+
+export function checkHistory(records: readonly HistoryRecord[], options: CheckOptions = DEFAULT_CHECK_OPTIONS): ChaosReport {
+  const meta = records[0] as RunMeta;
+  const samples = records.filter((r): r is SampleRecord => r.type === 'sample');
+  const events = records.filter((r): r is EventRecord => r.type === 'event');
+  const spans = faultSpans(records.filter((r): r is FaultRecord => r.type === 'fault-start' || r.type === 'fault-end'));
+  const rounds = groupRounds(samples);
+  const majority = Math.floor(meta.nodes / 2) + 1;
+  const maxLease = Math.max(0, ...samples.map((s) => s.leaseRemainingMs ?? 0));
+  const leaseBoundMs = options.leaseBoundMs ?? maxLease + 2 * meta.sampleIntervalMs + 500;
+
+  const violations: Violation[] = [
+    ...leadershipViolations(rounds),
+    ...minorityLeaders(samples, spans, meta.nodes, leaseBoundMs),
+    ...slowHeals(rounds, spans, majority, options.healBoundMs, records.at(-1)!.t),
+    ...falseDeaths(events, spans, options.faultGraceMs),
+  ].sort((a, b) => a.atMs - b.atMs);
+
+  const faults: ChaosReport['faults'] = {};
+  for (const { fault } of spans) faults[fault.kind] = (faults[fault.kind] ?? 0) + 1;
+  const led = new TermLeaders();
+  let reigns = 0;
+  for (const s of samples) {
+    if (s.role === 'leader' && !led.led(s.node, s.term)) reigns++;
+    led.observe(s.node, s);
+  }
+  return { ok: violations.length === 0, violations, faults, rounds: rounds.length, leaderChanges: Math.max(0, reigns - 1), leaderlessMs: leaderlessStretches(rounds, majority), leaseBoundMs };
+}
+
+interface Round {
+  round: number;
+  t: number;
+  answers: SampleRecord[];
+}
+
+function groupRounds(samples: readonly SampleRecord[]): Round[] {
+  const byRound = new Map<number, Round>();
+  for (const s of samples) {
+    const round = byRound.get(s.round) ?? { round: s.round, t: s.t, answers: [] };
+    round.t = Math.min(round.t, s.t);
+    round.answers.push(s);
+    byRound.set(s.round, round);
+  }
+  return [...byRound.values()].sort((a, b) => a.round - b.round);
+}
+
+/** Matches each fault's start with its end. */
+function faultSpans(records: readonly FaultRecord[]): FaultSpan[] {
+  const spans: FaultSpan[] = [];
+  const open: FaultSpan[] = [];
+  for (const r of records) {
+    if (r.type === 'fault-start') {
+      const span = { fault: r.fault, startMs: r.t, endMs: Number.POSITIVE_INFINITY };
+      spans.push(span);
+      open.push(span);
+      continue;
+    }
+    const i = open.findIndex((s) => s.fault.atMs === r.fault.atMs && s.fault.kind === r.fault.kind);
+    if (i >= 0) open.splice(i, 1)[0]!.endMs = r.t;
+  }
+  return spans;
+}
+
+/** The leader every answering node names, when a majority answered and that leader says so itself. */
+function agreedLeader(round: Round, majority: number): string | null {
+  if (round.answers.length < majority) return null;
+  const named = new Set(round.answers.map((a) => a.leader));
+  if (named.size !== 1) return null;
+  const [leader] = named;
+  if (leader === null || leader === undefined) return null;
+  return round.answers.some((a) => a.node === leader && a.role === 'leader') ? leader : null;
+}
+
+function leadershipViolations(rounds: readonly Round[]): Violation[] {
+  const violations: Violation[] = [];
+  const led = new TermLeaders();
+  for (const round of rounds) for (const s of round.answers) {
+    const other = led.observe(s.node, s);
+    if (other !== null) violations.push({ kind: 'term-shared', atMs: s.t, detail: `${s.node} led term ${s.term}, which ${other} had led` });
+  }
+  const tokens = new TokenHighWater();
+  const reignTokens = new ReignTokens();
+  const outrankedReported = new Set<string>();
+  for (const round of rounds) {
+    const leaders = leadersAtOnce(round.answers);
+    if (leaders.length > 1) violations.push({ kind: 'two-leaders', atMs: round.t, detail: `round ${round.round}: ${leaders.map((l) => `${l.node} (term ${l.term})`).join(', ')} all answered leader` });
+    for (const s of round.answers) {
+      if (s.leader !== null && s.leader !== s.node && !led.led(s.leader, s.term)) {
+        violations.push({ kind: 'ghost-leader', atMs: s.t, detail: `${s.node} named ${s.leader} leader of term ${s.term}, which ${s.leader} never led` });
+      }
+      const before = tokens.observe(s.node, s.fencingToken);
+      if (before !== null) violations.push({ kind: 'token-regression', atMs: s.t, detail: `${s.node}'s fencing token went from ${before} to ${s.fencingToken}` });
+      const outranked = reignTokens.observe(s.node, s);
+      if (outranked !== null && !outrankedReported.has(`${s.node}@${s.term}`)) {
+        outrankedReported.add(`${s.node}@${s.term}`);
+        violations.push({ kind: 'cluster-token-regression', atMs: s.t, detail: `${s.node} began leading term ${s.term} with fencing token ${s.fencingToken}, not above ${outranked.node}'s ${outranked.token} (term ${outranked.term})` });
+      }
+    }
+  }
+  return violations;
+}
+
+function minorityLeaders(samples: readonly SampleRecord[], spans: readonly FaultSpan[], nodes: number, leaseBoundMs: number): Violation[] {
+  const violations: Violation[] = [];
+  for (const span of spans) {
+    if (span.fault.kind !== 'partition' || span.fault.groups === undefined) continue;
+    const minority = new Set(span.fault.groups.filter((g) => g.length * 2 < nodes).flat().map((i) => `n${i}`));
+    const reported = new Set<string>();
+    for (const s of samples) {
+      if (s.role !== 'leader' || !minority.has(s.node) || reported.has(s.node)) continue;
+      if (s.t > span.startMs + leaseBoundMs && s.t < span.endMs) {
+        reported.add(s.node);
+        violations.push({ kind: 'minority-leader', atMs: s.t, detail: `${s.node}, on the minority side of the partition at ${Math.round(span.startMs)} ms, still answered leader ${Math.round(s.t - span.startMs)} ms into it (lease bound ${leaseBoundMs} ms)` });
+      }
+    }
+  }
+  return violations;
+}
+
+function slowHeals(rounds: readonly Round[], spans: readonly FaultSpan[], majority: number, healBoundMs: number, endMs: number): Violation[] {
+  const violations: Violation[] = [];
+  for (let i = 0; i < spans.length; i++) {
+    const healedMs = spans[i]!.endMs;
+    if (!Number.isFinite(healedMs)) continue;
+    const nextFaultMs = spans[i + 1]?.startMs ?? endMs;
+    // Only a quiet period at least as long as the bound can show a slow heal.
+    if (nextFaultMs - healedMs < healBoundMs) continue;
+    const agreed = rounds.some((r) => r.t >= healedMs && r.t <= healedMs + healBoundMs && agreedLeader(r, majority) !== null);
+    if (!agreed) {
+      const f = spans[i]!.fault;
+      violations.push({ kind: 'no-leader-after-heal', atMs: healedMs + healBoundMs, detail: `no agreed leader within ${healBoundMs} ms after the ${f.kind} of ${f.nodes.map((n) => `n${n}`).join(',')} ended at ${Math.round(healedMs)} ms` });
+    }
+  }
+  return violations;
+}
+
+/** Was the pair (observer, member) separated or touched by a fault at `t`, or within `graceMs` after it ended? */
+function excused(observer: string, member: string, t: number, spans: readonly FaultSpan[], graceMs: number): boolean {
+  return spans.some(({ fault, startMs, endMs }) => {
+    if (t < startMs || t > endMs + graceMs) return false;
+    const names = fault.nodes.map((i) => `n${i}`);
+    if (fault.kind === 'partition') {
+      const side = (name: string) => fault.groups?.findIndex((g) => g.some((i) => `n${i}` === name)) ?? -1;
+      return side(observer) !== side(member);
+    }
+    return names.includes(member) || names.includes(observer);
+  });
+}
+
+function falseDeaths(events: readonly EventRecord[], spans: readonly FaultSpan[], graceMs: number): Violation[] {
+  const violations: Violation[] = [];
+  for (const e of events) {
+    if (e.event !== 'member-dead' || e.member === null) continue;
+    if (!excused(e.node, e.member, e.t, spans, graceMs)) {
+      violations.push({ kind: 'false-dead', atMs: e.t, detail: `${e.node} declared ${e.member} dead, and no fault touched either within ${graceMs} ms` });
+    }
+  }
+  return violations;
+}
+
+/** A leader that says it leads and that a majority of the cluster names (a cut-off minority may disagree). */
+function majorityLeader(round: Round, majority: number): string | null {
+  for (const a of round.answers) {
+    if (a.role !== 'leader') continue;
+    if (round.answers.filter((b) => b.leader === a.node).length >= majority) return a.node;
+  }
+  return null;
+}
+
+function leaderlessStretches(rounds: readonly Round[], majority: number): number[] {
+  const stretches: number[] = [];
+  let since: number | null = null;
+  for (const round of rounds) {
+    const led = majorityLeader(round, majority) !== null;
+    if (!led && since === null) since = round.t;
+    if (led && since !== null) {
+      stretches.push(round.t - since);
+      since = null;
+    }
+  }
+  return stretches;
+}
+
+/** The summary table a run prints (and writes beside its history). */
+export function formatReport(report: ChaosReport): string {
+  const faults = Object.entries(report.faults).map(([kind, n]) => `${kind} ${n}`).join(', ') || 'none';
+  const lines = [
+    `faults injected          ${faults}`,
+    `sampling rounds          ${report.rounds}`,
+    `leader changes           ${report.leaderChanges}`,
+    report.leaderlessMs.length === 0
+      ? 'leaderless stretches     none'
+      : `leaderless stretches     ${report.leaderlessMs.length}: p50 ${Math.round(percentile(report.leaderlessMs, 50))} ms, p99 ${Math.round(percentile(report.leaderlessMs, 99))} ms, max ${Math.round(Math.max(...report.leaderlessMs))} ms`,
+    `lease bound              ${report.leaseBoundMs} ms`,
+  ];
+  for (const kind of VIOLATION_KINDS) lines.push(`${kind.padEnd(24)} ${report.violations.filter((v) => v.kind === kind).length}`);
+  for (const v of report.violations.slice(0, 20)) lines.push(`  ${v.kind} at ${Math.round(v.atMs)} ms: ${v.detail}`);
+  if (report.violations.length > 20) lines.push(`  … and ${report.violations.length - 20} more (all in report.json)`);
+  lines.push(report.ok ? 'result                   every check holds' : `result                   ${report.violations.length} violation(s)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,83 @@
+/**
+ * A chaos run's history, one JSON record per line (`chaos/<run>/history.jsonl`): what the nemesis
+ * did and when, what every node answered when asked, and the membership and leadership events
+ * each node streamed. `t` is milliseconds since the run began, on the recorder's monotonic clock,
+ * so records of different nodes order correctly. The checker (check.ts) reads only this file.
+ */
+import type { Role } from '../protocols/types.js';
+import type { Fault } from './schedule.js';
+
+export interface RunMeta {
+  type: 'meta';
+  t: number;
+  seed: number;
+  nodes: number;
+  protocol: string;
+  durationMs: number;
+  sampleIntervalMs: number;
+  /** Wall-clock start, for people reading the file. */
+  startedAt: string;
+  /** The planned schedule (the actual times are in the fault records). */
+  faults: Fault[];
+}
+
+export interface FaultRecord {
+  type: 'fault-start' | 'fault-end';
+  t: number;
+  fault: Fault;
+}
+
+/** One node's /v1/status answer in sampling round `round` (every node is asked at once). */
+export interface SampleRecord {
+  type: 'sample';
+  t: number;
+  round: number;
+  node: string;
+  role: Role;
+  term: number;
+  leader: string | null;
+  fencingToken: number;
+  leaseRemainingMs: number | null;
+}
+
+/** An event a node streamed on /v1/events that the checks read. */
+export interface EventRecord {
+  type: 'event';
+  t: number;
+  node: string;
+  event: 'member-dead' | 'member-suspect' | 'leader-changed';
+  /** The member concerned (member events) or the new leader (leader-changed; null: none). */
+  member: string | null;
+  term?: number;
+  fencingToken?: number;
+}
+
+export interface EndRecord {
+  type: 'end';
+  t: number;
+}
+
+export type HistoryRecord = RunMeta | FaultRecord | SampleRecord | EventRecord | EndRecord;
+
+/** Parses history.jsonl; a line that is not a record is reported with its number, never skipped. */
+export function parseHistory(text: string): HistoryRecord[] {
+  const records: HistoryRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new SyntaxError(`history line ${i + 1} is not JSON: ${line.slice(0, 80)}`);
+    }
+    const record = value as Partial<HistoryRecord>;
+    if (typeof record !== 'object' || record === null || typeof record.t !== 'number' || !['meta', 'fault-start', 'fault-end', 'sample', 'event', 'end'].includes(String(record.type))) {
+      throw new SyntaxError(`history line ${i + 1} is not a history record: ${line.slice(0, 80)}`);
+    }
+    records.push(record as HistoryRecord);
+  }
+  if (records[0]?.type !== 'meta') throw new SyntaxError('a history starts with its meta record');
+  return records;
+}

@@ -1,0 +1,276 @@
+/**
+ * One chaos run on real daemons: a namespace LAN of `scripts/cluster.sh`, the seeded nemesis of
+ * schedule.ts acting through cluster.sh's verbs, and a recorder writing what every node answers
+ * (all of them asked at once every `sampleIntervalMs`) and streams, to history.jsonl. At the end
+ * check.ts judges the history. The cluster is taken down whatever happens: at the end, on an
+ * error, and on SIGINT/SIGTERM/SIGHUP.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createApiClient, type ApiClient } from '../daemon/api/client.js';
+import { checkHistory, formatReport, type ChaosReport, type CheckOptions } from './check.js';
+import type { EventRecord, HistoryRecord, SampleRecord } from './history.js';
+import { planFaults, type Fault, type FaultKind } from './schedule.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const CLUSTER_SH = join(ROOT, 'scripts/cluster.sh');
+
+export interface ChaosRunOptions {
+  nodes: number;
+  protocol: string;
+  /** A daemon config file for every node (`cluster.sh up --config`), or null. */
+  config: string | null;
+  durationMs: number;
+  seed: number;
+  kinds: readonly FaultKind[];
+  /** Where history.jsonl, report.json and summary.txt go. */
+  outDir: string;
+  sampleIntervalMs: number;
+  check: CheckOptions;
+  /** Progress lines (stderr). */
+  progress(line: string): void;
+}
+
+/** The run was stopped by a signal; the cluster is down by the time this is thrown. */
+export class ChaosInterruptedError extends Error {
+  override readonly name = 'ChaosInterruptedError';
+}
+
+export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
+  mkdirSync(opts.outDir, { recursive: true });
+  const cluster = `chaos${process.pid}`;
+  const faults = planFaults({ seed: opts.seed, nodes: opts.nodes, durationMs: opts.durationMs, kinds: opts.kinds });
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    opts.progress(`${signal}: stopping the run and taking cluster '${cluster}' down`);
+    stop.abort(new ChaosInterruptedError(`stopped by ${signal}`));
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  const history = createWriteStream(join(opts.outDir, 'history.jsonl'));
+  let recorder: Recorder | null = null;
+  try {
+    opts.progress(`starting ${opts.nodes} ${opts.protocol} daemons as cluster '${cluster}' (scripts/cluster.sh up)…`);
+    await clusterSh(['up', String(opts.nodes), '--protocol', opts.protocol, ...(opts.config ? ['--config', opts.config] : [])], cluster, stop.signal);
+    const clients: ApiClient[] = [];
+    for (let i = 1; i <= opts.nodes; i++) {
+      const socket = (await clusterSh(['sock', String(i)], cluster, stop.signal)).trim();
+      clients.push(createApiClient({ address: `unix:${socket}`, timeoutMs: Math.max(250, opts.sampleIntervalMs * 4) }));
+    }
+    opts.progress('waiting for the nodes to agree on a leader…');
+    await agreed(clients, stop.signal, 60_000);
+    const t0 = performance.now();
+    const now = () => performance.now() - t0;
+    const write = (record: HistoryRecord) => history.write(`${JSON.stringify(record)}\n`);
+    write({ type: 'meta', t: 0, seed: opts.seed, nodes: opts.nodes, protocol: opts.protocol, durationMs: opts.durationMs, sampleIntervalMs: opts.sampleIntervalMs, startedAt: new Date().toISOString(), faults });
+    recorder = new Recorder(clients, opts.sampleIntervalMs, now, write);
+    opts.progress(`seed ${opts.seed}: ${faults.length} faults over ${Math.round(opts.durationMs / 1000)} s; history in ${join(opts.outDir, 'history.jsonl')}`);
+    for (const fault of faults) {
+      await sleepUntil(t0 + fault.atMs, stop.signal);
+      opts.progress(`[${formatElapsed(now())}] ${describeFault(fault)}`);
+      write({ type: 'fault-start', t: now(), fault });
+      await applyFault(fault, cluster, stop.signal);
+      write({ type: 'fault-end', t: now(), fault });
+    }
+    await sleepUntil(t0 + opts.durationMs, stop.signal);
+    await recorder.stop();
+    write({ type: 'end', t: now() });
+    recorder = null;
+  } finally {
+    await recorder?.stop();
+    await new Promise<void>((resolve) => history.end(resolve));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
+    opts.progress(`taking cluster '${cluster}' down…`);
+    await clusterSh(['down'], cluster, null).catch((err: unknown) => opts.progress(`cluster.sh down failed: ${err instanceof Error ? err.message : String(err)}; run \`scripts/cluster.sh down --name ${cluster}\``));
+  }
+  if (stop.signal.aborted) throw stop.signal.reason;
+  return judge(opts.outDir, opts.check);
+}
+
+/** Checks the history in `outDir` and writes report.json and summary.txt beside it. */
+export async function judge(outDir: string, check: CheckOptions): Promise<ChaosReport> {
+  const { readFile } = await import('node:fs/promises');
+  const { parseHistory } = await import('./history.js');
+  const report = checkHistory(parseHistory(await readFile(join(outDir, 'history.jsonl'), 'utf8')), check);
+  writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(join(outDir, 'summary.txt'), `${formatReport(report)}\n`);
+  return report;
+}
+
+/** Every node asked at once each interval; each node's event stream, reconnected when it drops. */
+class Recorder {
+  private round = 0;
+  private stopped = false;
+  private readonly loops: Promise<void>[];
+  private readonly streams: AbortController[] = [];
+
+  constructor(
+    private readonly clients: readonly ApiClient[],
+    private readonly intervalMs: number,
+    private readonly now: () => number,
+    private readonly write: (record: HistoryRecord) => void,
+  ) {
+    this.loops = [this.sample(), ...clients.map((client, i) => this.stream(client, `n${i + 1}`))];
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const s of this.streams) s.abort();
+    await Promise.all(this.loops);
+  }
+
+  private async sample(): Promise<void> {
+    const names = new Map<string, string>();
+    while (!this.stopped) {
+      const startedMs = performance.now();
+      const round = ++this.round;
+      const t = this.now();
+      await Promise.all(
+        this.clients.map(async (client, i) => {
+          try {
+            const s = await client.status();
+            names.set(s.id, `n${i + 1}`);
+            const leader = s.leader === null ? null : (names.get(s.leader.id) ?? s.leader.name);
+            const record: SampleRecord = { type: 'sample', t, round, node: `n${i + 1}`, role: s.role, term: s.term, leader, fencingToken: s.fencingToken, leaseRemainingMs: s.leaseRemainingMs ?? null };
+            if (!this.stopped) this.write(record);
+          } catch {
+            // Killed, paused or cut off: missing from this round.
+          }
+        }),
+      );
+      await sleep(Math.max(0, this.intervalMs - (performance.now() - startedMs)));
+    }
+  }
+
+  private async stream(client: ApiClient, node: string): Promise<void> {
+    while (!this.stopped) {
+      const controller = new AbortController();
+      this.streams.push(controller);
+      try {
+        await client.events(
+          (event) => {
+            if (this.stopped) return;
+            let record: EventRecord | null = null;
+            if (event.type === 'member-dead' || event.type === 'member-suspect') record = { type: 'event', t: this.now(), node, event: event.type, member: event.name };
+            if (event.type === 'leader-changed') record = { type: 'event', t: this.now(), node, event: event.type, member: event.to?.name ?? null, term: event.term, fencingToken: event.fencingToken };
+            if (record) this.write(record);
+          },
+          { signal: controller.signal, types: ['member-dead', 'member-suspect', 'leader-changed'] },
+        );
+      } catch {
+        // The node is down or paused: try again shortly.
+      }
+      this.streams.splice(this.streams.indexOf(controller), 1);
+      if (!this.stopped) await sleep(200);
+    }
+  }
+}
+
+async function applyFault(fault: Fault, cluster: string, signal: AbortSignal): Promise<void> {
+  const node = String(fault.nodes[0]);
+  const hold = () => sleep(fault.durationMs, signal);
+  switch (fault.kind) {
+    case 'kill':
+      await clusterSh(['kill', node], cluster, signal);
+      await hold();
+      await clusterSh(['restart', node], cluster, signal);
+      return;
+    case 'pause':
+    case 'stall':
+      await clusterSh(['stop', node], cluster, signal);
+      await hold();
+      await clusterSh(['cont', node], cluster, signal);
+      return;
+    case 'restart':
+      await clusterSh(['restart', node], cluster, signal);
+      return;
+    case 'partition':
+      await clusterSh(['partition', ...fault.groups!.map((g) => g.join(','))], cluster, signal);
+      await hold();
+      await clusterSh(['heal'], cluster, signal);
+      return;
+    case 'loss':
+      await clusterSh(['loss', node, String(fault.percent)], cluster, signal);
+      await hold();
+      await clusterSh(['loss', node, '0'], cluster, signal);
+      return;
+  }
+}
+
+export function describeFault(fault: Fault): string {
+  const s = (fault.durationMs / 1000).toFixed(1);
+  const n = `n${fault.nodes[0]}`;
+  switch (fault.kind) {
+    case 'kill':
+      return `kill -9 ${n}, restart after ${s} s`;
+    case 'pause':
+      return `SIGSTOP ${n} for ${s} s`;
+    case 'stall':
+      return `stall ${n} (SIGSTOP) for ${fault.durationMs} ms`;
+    case 'restart':
+      return `restart ${n} (SIGTERM, start)`;
+    case 'partition':
+      return `partition ${fault.groups!.map((g) => `{${g.join(',')}}`).join(' | ')} for ${s} s`;
+    case 'loss':
+      return `${fault.percent} % packet loss at ${n} for ${s} s`;
+  }
+}
+
+/** Until every node answers and all name one leader that says it leads. */
+async function agreed(clients: readonly ApiClient[], signal: AbortSignal, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const answers = await Promise.all(clients.map((c) => c.status().catch(() => null)));
+    const leaders = new Set(answers.map((a) => a?.leader?.id ?? null));
+    if (answers.every((a) => a !== null) && leaders.size === 1 && !leaders.has(null) && answers.some((a) => a!.role === 'leader')) return;
+    await sleep(200, signal);
+  }
+  throw new Error(`the cluster did not agree on a leader within ${timeoutMs / 1000} s of starting; see its logs in .cluster/.logs/`);
+}
+
+/** Runs cluster.sh for `cluster`; resolves with its stdout, rejects with its output on failure. */
+function clusterSh(args: string[], cluster: string, signal: AbortSignal | null): Promise<string> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [CLUSTER_SH, ...args, '--name', cluster], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONCLAVE_CLUSTER_NAME: undefined } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    // A stopped run stops the command too (`up` then takes down what it started).
+    const onAbort = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (code === 0) resolve(out);
+      else reject(signal?.aborted ? signal.reason : new Error(`scripts/cluster.sh ${args.join(' ')} failed (exit ${code}): ${(err || out).trim()}`));
+    });
+  });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function sleepUntil(atMs: number, signal: AbortSignal): Promise<void> {
+  return sleep(Math.max(0, atMs - performance.now()), signal);
+}
+
+function formatElapsed(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
