@@ -136,7 +136,7 @@ export class Dialer {
     }
   }
 
-  /** Forgotten dead members still redialled (for status and tests). */
+  /** Forgotten dead members still redialled (what the tests look at). */
   rememberedMembers(): string[] {
     return [...this.remembered.keys()];
   }
