@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkHistory, DEFAULT_CHECK_OPTIONS, formatReport, type ViolationKind } from './check.js';
-import { parseHistory, type EventRecord, type HistoryRecord, type RunMeta, type SampleRecord } from './history.js';
+import { parseHistory, type EventRecord, type HistoryRecord, type JobRecord, type RunMeta, type SampleRecord } from './history.js';
 import type { Fault } from './schedule.js';
 
 const INTERVAL = 100;
@@ -24,6 +24,8 @@ function cleanHistory(): HistoryRecord[] {
   }
   // The majority declares the cut-off nodes dead during the partition: excused.
   records.push(event(3500, 'n1', 'member-dead', 'n5'));
+  // `conclave run` children: n5's until its lease ran out, n3's from when it leads.
+  records.push(job(50, 'n5', 'start', 1, 100), job(2610, 'n5', 'stop', 1, 100), job(3020, 'n3', 'start', 2, 300));
   records.push({ type: 'end', t: 20_000 });
   return records.sort((a, b) => a.t - b.t);
 }
@@ -45,6 +47,10 @@ function event(t: number, node: string, kind: EventRecord['event'], member: stri
   return { type: 'event', t, node, event: kind, member };
 }
 
+function job(t: number, node: string, event: JobRecord['event'], token: number, pid: number): JobRecord {
+  return { type: 'job', t, node, event, token, pid };
+}
+
 function kinds(records: HistoryRecord[]): ViolationKind[] {
   return [...new Set(checkHistory(records).violations.map((v) => v.kind))].sort();
 }
@@ -62,6 +68,7 @@ describe('chaos history checker', () => {
     assert.equal(report.leaderChanges, 1);
     assert.deepEqual(report.faults, { partition: 1 });
     assert.equal(report.leaseBoundMs, 500 + 2 * INTERVAL + 500);
+    assert.equal(report.jobStarts, 2);
     // n5's lease runs out at 2.6 s, when n1–n3 still name it but it no longer leads; n3 leads from 3 s.
     assert.deepEqual(report.leaderlessMs, [3000 - 2600]);
     assert.match(formatReport(report), /every check holds/);
@@ -112,6 +119,17 @@ describe('chaos history checker', () => {
     assert.deepEqual(kinds([...cleanHistory(), event(12_000, 'n1', 'member-dead', 'n4')].sort((a, b) => a.t - b.t)), []);
     // The same side of the partition: not excused.
     assert.deepEqual(kinds([...cleanHistory(), event(4000, 'n1', 'member-dead', 'n2')].sort((a, b) => a.t - b.t)), ['false-dead']);
+  });
+
+  it('catches two nodes running their `conclave run` children at once beyond the bound, and a child under an older token', () => {
+    const withoutStop = cleanHistory().filter((r) => !(r.type === 'job' && r.event === 'stop'));
+    assert.deepEqual(kinds(withoutStop), ['run-overlap']);
+    const late = cleanHistory().map((r) => (r.type === 'job' && r.event === 'stop' ? { ...r, t: 3020 + DEFAULT_CHECK_OPTIONS.runOverlapBoundMs } : r));
+    assert.deepEqual(kinds(late), [], 'within the bound');
+    assert.deepEqual(kinds(late.map((r) => (r.type === 'job' && r.event === 'stop' ? { ...r, t: r.t + 1 } : r))), ['run-overlap']);
+    // Records appended after the run (as the runner does) count the same.
+    const older = [...cleanHistory(), job(9000, 'n4', 'start', 1, 400)];
+    assert.deepEqual(kinds(older), ['run-overlap', 'run-token-regression']);
   });
 
   it('reads history.jsonl back, and names a broken line', () => {

@@ -14,10 +14,14 @@
  *   within `healBoundMs`, though nothing else happened meanwhile.
  * - `false-dead`: a node declared dead a member that no fault touched (neither was faulted, nor
  *   were they on different sides of a partition) within `faultGraceMs`.
+ * - `run-overlap`: the `conclave run` children of two nodes were alive at once for longer than
+ *   `runOverlapBoundMs`.
+ * - `run-token-regression`: a `conclave run` child started under a lower fencing token than one
+ *   that started before it.
  */
 import { leadersAtOnce, ReignTokens, TermLeaders, TokenHighWater } from '../protocols/election-safety.js';
 import { percentile } from '../bench/stats.js';
-import type { EventRecord, FaultRecord, HistoryRecord, RunMeta, SampleRecord } from './history.js';
+import type { EventRecord, FaultRecord, HistoryRecord, JobRecord, RunMeta, SampleRecord } from './history.js';
 import type { Fault, FaultKind } from './schedule.js';
 
 export const VIOLATION_KINDS = [
@@ -29,6 +33,8 @@ export const VIOLATION_KINDS = [
   'minority-leader',
   'no-leader-after-heal',
   'false-dead',
+  'run-overlap',
+  'run-token-regression',
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
@@ -50,9 +56,15 @@ export interface CheckOptions {
    * for the answer's trip.
    */
   leaseBoundMs?: number;
+  /**
+   * How long two nodes' `conclave run` children may both be alive: the old leader's `run` is told
+   * (or times the lease out itself) before the next leader may lead, so this is only the time its
+   * SIGTERM takes to reach the child and the child to record it.
+   */
+  runOverlapBoundMs: number;
 }
 
-export const DEFAULT_CHECK_OPTIONS: CheckOptions = { healBoundMs: 10_000, faultGraceMs: 10_000 };
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = { healBoundMs: 10_000, faultGraceMs: 10_000, runOverlapBoundMs: 250 };
 
 export interface ChaosReport {
   ok: boolean;
@@ -64,6 +76,8 @@ export interface ChaosReport {
   /** Each stretch of rounds in which no leader was named by a majority, in ms. */
   leaderlessMs: number[];
   leaseBoundMs: number;
+  /** `conclave run` children started. */
+  jobStarts: number;
 }
 
 interface FaultSpan {
@@ -79,6 +93,9 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
   const events = records.filter((r): r is EventRecord => r.type === 'event');
   const spans = faultSpans(records.filter((r): r is FaultRecord => r.type === 'fault-start' || r.type === 'fault-end'));
   const rounds = groupRounds(samples);
+  // Job records are appended after the run, so the end is the end record's time, not the last line's.
+  const endMs = records.find((r) => r.type === 'end')?.t ?? Math.max(...records.map((r) => r.t));
+  const jobs = records.filter((r): r is JobRecord => r.type === 'job');
   const majority = Math.floor(meta.nodes / 2) + 1;
   const maxLease = Math.max(0, ...samples.map((s) => s.leaseRemainingMs ?? 0));
   const leaseBoundMs = options.leaseBoundMs ?? maxLease + 2 * meta.sampleIntervalMs + 500;
@@ -86,8 +103,9 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
   const violations: Violation[] = [
     ...leadershipViolations(rounds),
     ...minorityLeaders(samples, spans, meta.nodes, leaseBoundMs),
-    ...slowHeals(rounds, spans, majority, options.healBoundMs, records.at(-1)!.t),
+    ...slowHeals(rounds, spans, majority, options.healBoundMs, endMs),
     ...falseDeaths(events, spans, options.faultGraceMs),
+    ...jobViolations(jobs, endMs, options.runOverlapBoundMs),
   ].sort((a, b) => a.atMs - b.atMs);
 
   const faults: ChaosReport['faults'] = {};
@@ -98,7 +116,16 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
     if (s.role === 'leader' && !led.led(s.node, s.term)) reigns++;
     led.observe(s.node, s);
   }
-  return { ok: violations.length === 0, violations, faults, rounds: rounds.length, leaderChanges: Math.max(0, reigns - 1), leaderlessMs: leaderlessStretches(rounds, majority), leaseBoundMs };
+  return {
+    ok: violations.length === 0,
+    violations,
+    faults,
+    rounds: rounds.length,
+    leaderChanges: Math.max(0, reigns - 1),
+    leaderlessMs: leaderlessStretches(rounds, majority),
+    leaseBoundMs,
+    jobStarts: jobs.filter((j) => j.event === 'start').length,
+  };
 }
 
 interface Round {
@@ -232,6 +259,37 @@ function falseDeaths(events: readonly EventRecord[], spans: readonly FaultSpan[]
   return violations;
 }
 
+/** Each child's life from its start to its stop (or the run's end), checked pairwise across nodes. */
+function jobViolations(jobs: readonly JobRecord[], endMs: number, boundMs: number): Violation[] {
+  const violations: Violation[] = [];
+  const lives: { node: string; token: number; startMs: number; stopMs: number }[] = [];
+  const byPid = new Map<number, { node: string; token: number; startMs: number; stopMs: number }>();
+  for (const j of [...jobs].sort((a, b) => a.t - b.t)) {
+    if (j.event === 'start') {
+      const life = { node: j.node, token: j.token, startMs: j.t, stopMs: endMs };
+      const earlier = lives.filter((l) => l.token > j.token);
+      if (earlier.length > 0) violations.push({ kind: 'run-token-regression', atMs: j.t, detail: `${j.node}'s child started under fencing token ${j.token}, after ${earlier[0]!.node}'s under ${earlier[0]!.token}` });
+      lives.push(life);
+      byPid.set(j.pid, life);
+    } else {
+      const life = byPid.get(j.pid);
+      if (life) life.stopMs = j.t;
+    }
+  }
+  for (let i = 0; i < lives.length; i++) {
+    for (let k = i + 1; k < lives.length; k++) {
+      const a = lives[i]!;
+      const b = lives[k]!;
+      if (a.node === b.node) continue;
+      const overlapMs = Math.min(a.stopMs, b.stopMs) - Math.max(a.startMs, b.startMs);
+      if (overlapMs > boundMs) {
+        violations.push({ kind: 'run-overlap', atMs: Math.max(a.startMs, b.startMs), detail: `the children of ${a.node} (token ${a.token}) and ${b.node} (token ${b.token}) were both alive for ${Math.round(overlapMs)} ms (bound ${boundMs} ms)` });
+      }
+    }
+  }
+  return violations;
+}
+
 /** A leader that says it leads and that a majority of the cluster names (a cut-off minority may disagree). */
 function majorityLeader(round: Round, majority: number): string | null {
   for (const a of round.answers) {
@@ -266,6 +324,7 @@ export function formatReport(report: ChaosReport): string {
       ? 'leaderless stretches     none'
       : `leaderless stretches     ${report.leaderlessMs.length}: p50 ${Math.round(percentile(report.leaderlessMs, 50))} ms, p99 ${Math.round(percentile(report.leaderlessMs, 99))} ms, max ${Math.round(Math.max(...report.leaderlessMs))} ms`,
     `lease bound              ${report.leaseBoundMs} ms`,
+    `conclave run children    ${report.jobStarts} started`,
   ];
   for (const kind of VIOLATION_KINDS) lines.push(`${kind.padEnd(24)} ${report.violations.filter((v) => v.kind === kind).length}`);
   for (const v of report.violations.slice(0, 20)) lines.push(`  ${v.kind} at ${Math.round(v.atMs)} ms: ${v.detail}`);

@@ -52,12 +52,22 @@ export interface EventRecord {
   fencingToken?: number;
 }
 
+/** A `conclave run` child (job.ts) starting or being stopped, at `node`, under fencing token `token`. */
+export interface JobRecord {
+  type: 'job';
+  t: number;
+  node: string;
+  event: 'start' | 'stop';
+  token: number;
+  pid: number;
+}
+
 export interface EndRecord {
   type: 'end';
   t: number;
 }
 
-export type HistoryRecord = RunMeta | FaultRecord | SampleRecord | EventRecord | EndRecord;
+export type HistoryRecord = RunMeta | FaultRecord | SampleRecord | EventRecord | JobRecord | EndRecord;
 
 /** Parses history.jsonl; a line that is not a record is reported with its number, never skipped. */
 export function parseHistory(text: string): HistoryRecord[] {
@@ -73,7 +83,7 @@ export function parseHistory(text: string): HistoryRecord[] {
       throw new SyntaxError(`history line ${i + 1} is not JSON: ${line.slice(0, 80)}`);
     }
     const record = value as Partial<HistoryRecord>;
-    if (typeof record !== 'object' || record === null || typeof record.t !== 'number' || !['meta', 'fault-start', 'fault-end', 'sample', 'event', 'end'].includes(String(record.type))) {
+    if (typeof record !== 'object' || record === null || typeof record.t !== 'number' || !['meta', 'fault-start', 'fault-end', 'sample', 'event', 'job', 'end'].includes(String(record.type))) {
       throw new SyntaxError(`history line ${i + 1} is not a history record: ${line.slice(0, 80)}`);
     }
     records.push(record as HistoryRecord);

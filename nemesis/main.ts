@@ -28,11 +28,13 @@ check  checks a recorded history again.
 Faults:
 ${FAULT_KINDS.map((k) => `  ${k.padEnd(10)} ${FAULT_DESCRIPTIONS[k]}`).join('\n')}
 
+Beside every daemon runs \`conclave run\` with a job that notes when it starts and stops.
+
 Checks: two leaders at once, one term led by two nodes, a leader named for a term it never led,
 fencing tokens going backwards (per node and from reign to reign), a leader on a partition's
-minority side past its lease, no agreed leader within --heal-bound after a fault ends, and a
-member declared dead that no fault touched. Exit 0 when every check holds, 1 otherwise, 2 on a
-usage error.`;
+minority side past its lease, no agreed leader within --heal-bound after a fault ends, a member
+declared dead that no fault touched, two nodes' jobs alive at once, and a job started under an
+older fencing token. Exit 0 when every check holds, 1 otherwise, 2 on a usage error.`;
 
 function usageError(message: string): never {
   process.stderr.write(`chaos.sh: ${message}\n\n${USAGE}\n`);

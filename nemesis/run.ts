@@ -1,21 +1,26 @@
 /**
  * One chaos run on real daemons: a namespace LAN of `scripts/cluster.sh`, the seeded nemesis of
  * schedule.ts acting through cluster.sh's verbs, and a recorder writing what every node answers
- * (all of them asked at once every `sampleIntervalMs`) and streams, to history.jsonl. At the end
- * check.ts judges the history. The cluster is taken down whatever happens: at the end, on an
+ * (all of them asked at once every `sampleIntervalMs`) and streams, to history.jsonl. Beside each
+ * daemon runs `conclave run` with job.ts as its command, which notes when it starts and stops. At
+ * the end check.ts judges the history. The cluster is taken down whatever happens: at the end, on an
  * error, and on SIGINT/SIGTERM/SIGHUP.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApiClient, type ApiClient } from '../daemon/api/client.js';
 import { checkHistory, formatReport, type ChaosReport, type CheckOptions } from './check.js';
-import type { EventRecord, HistoryRecord, SampleRecord } from './history.js';
+import type { EventRecord, HistoryRecord, JobRecord, SampleRecord } from './history.js';
 import { planFaults, type Fault, type FaultKind } from './schedule.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLUSTER_SH = join(ROOT, 'scripts/cluster.sh');
+const CONCLAVE = join(ROOT, 'bin/conclave');
+const JOB = join(ROOT, 'dist/nemesis/job.js');
+/** `conclave run --grace-ms`: job.ts stops at once, so this is only a backstop. */
+const JOB_GRACE_MS = 2_000;
 
 export interface ChaosRunOptions {
   nodes: number;
@@ -49,7 +54,11 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   const history = createWriteStream(join(opts.outDir, 'history.jsonl'));
+  const jobsFile = join(opts.outDir, 'jobs.jsonl');
+  const runners: ChildProcess[] = [];
   let recorder: Recorder | null = null;
+  /** Wall-clock ms at t = 0, to place the jobs' own timestamps on the history's clock. */
+  let wallAtZero = Number.NaN;
   try {
     opts.progress(`starting ${opts.nodes} ${opts.protocol} daemons as cluster '${cluster}' (scripts/cluster.sh up)…`);
     await clusterSh(['up', String(opts.nodes), '--protocol', opts.protocol, ...(opts.config ? ['--config', opts.config] : [])], cluster, stop.signal);
@@ -60,7 +69,12 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
     }
     opts.progress('waiting for the nodes to agree on a leader…');
     await agreed(clients, stop.signal, 60_000);
+    for (let i = 1; i <= opts.nodes; i++) {
+      const socket = (await clusterSh(['sock', String(i)], cluster, stop.signal)).trim();
+      runners.push(spawn(CONCLAVE, ['run', '--api', `unix:${socket}`, '--grace-ms', String(JOB_GRACE_MS), '--restart', 'always', '--quiet', '--', process.execPath, JOB, jobsFile], { stdio: 'ignore' }));
+    }
     const t0 = performance.now();
+    wallAtZero = Date.now();
     const now = () => performance.now() - t0;
     const write = (record: HistoryRecord) => history.write(`${JSON.stringify(record)}\n`);
     write({ type: 'meta', t: 0, seed: opts.seed, nodes: opts.nodes, protocol: opts.protocol, durationMs: opts.durationMs, sampleIntervalMs: opts.sampleIntervalMs, startedAt: new Date().toISOString(), faults });
@@ -79,6 +93,8 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
     recorder = null;
   } finally {
     await recorder?.stop();
+    await stopRunners(runners);
+    for (const record of jobRecords(jobsFile, wallAtZero)) history.write(`${JSON.stringify(record)}\n`);
     await new Promise<void>((resolve) => history.end(resolve));
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
     opts.progress(`taking cluster '${cluster}' down…`);
@@ -96,6 +112,36 @@ export async function judge(outDir: string, check: CheckOptions): Promise<ChaosR
   writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(outDir, 'summary.txt'), `${formatReport(report)}\n`);
   return report;
+}
+
+/** SIGTERM to each `conclave run` (it stops its child first), by PID; waits for all to exit. */
+async function stopRunners(runners: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    runners.map(
+      (runner) =>
+        new Promise<void>((resolve) => {
+          if (runner.exitCode !== null || runner.signalCode !== null) return resolve();
+          const killer = setTimeout(() => runner.kill('SIGKILL'), JOB_GRACE_MS + 3_000);
+          runner.once('exit', () => {
+            clearTimeout(killer);
+            resolve();
+          });
+          runner.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+/** The jobs' start and stop lines, on the history's clock. */
+function jobRecords(file: string, wallAtZero: number): JobRecord[] {
+  if (!existsSync(file) || Number.isNaN(wallAtZero)) return [];
+  const records: JobRecord[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const j = JSON.parse(line) as { event: 'start' | 'stop'; node: string | null; token: number; pid: number; wallMs: number };
+    records.push({ type: 'job', t: j.wallMs - wallAtZero, node: j.node ?? '?', event: j.event, token: j.token, pid: j.pid });
+  }
+  return records;
 }
 
 /** Every node asked at once each interval; each node's event stream, reconnected when it drops. */

@@ -1,6 +1,6 @@
 /**
  * scripts/chaos.sh end to end, short: a minute of seeded faults on a real 5-node cluster per
- * protocol, judged clean, the cluster gone afterwards; the same history with a violation put in
+ * protocol, with `conclave run` beside every daemon, judged clean, the cluster gone afterwards; the same history with a violation put in
  * is judged dirty by `chaos.sh check`; bad flags are usage errors. The closing notes carry the
  * hour-long runs.
  */
@@ -43,16 +43,22 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.equal(records.filter((rec) => rec.type === 'fault-end').length, starts, 'every fault was undone');
       assert.ok(records.filter((rec) => rec.type === 'sample').length > 500, 'every node sampled throughout');
       assert.ok(existsSync(join(out, 'summary.txt')) && existsSync(join(out, 'report.json')));
+      // `conclave run` beside every daemon: the leader's child started, and every child was stopped at the end.
+      const jobs = records.filter((rec) => rec.type === 'job');
+      assert.ok(jobs.some((j) => j.type === 'job' && j.event === 'start'), 'a conclave run child started');
+      assert.equal(jobs.filter((j) => j.type === 'job' && j.event === 'stop').length, jobs.filter((j) => j.type === 'job' && j.event === 'start').length, 'every child was stopped');
       assert.deepEqual(namespaces(), []);
       assert.deepEqual(readdirSync(join(ROOT, '.cluster')).filter((d) => d.startsWith('chaos')), []);
 
-      // The same history with two leaders in one round and a false death: caught.
+      // The same history with two leaders in one round, a false death and two children at once: caught.
       const round = records.find((rec): rec is SampleRecord => rec.type === 'sample' && rec.role === 'follower')!;
       const dirty = [
         ...records,
         { ...round, node: 'n9', role: 'leader' as const, term: round.term, leader: 'n9' },
         { ...round, role: 'leader' as const, leader: round.node },
         { type: 'event' as const, t: records.at(-1)!.t, node: 'n1', event: 'member-dead' as const, member: 'n2' },
+        { type: 'job' as const, t: round.t, node: 'n8', event: 'start' as const, token: 1_000_000, pid: 1 },
+        { type: 'job' as const, t: round.t, node: 'n9', event: 'start' as const, token: 1_000_000, pid: 2 },
       ].sort((a, b) => a.t - b.t);
       const dirtyDir = mkdtempSync(join(tmpdir(), 'conclave-chaos-dirty-'));
       dirs.push(dirtyDir);
@@ -61,6 +67,7 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.equal(check.status, 1, check.stdout + check.stderr);
       assert.match(check.stdout, /two-leaders\s+[1-9]/);
       assert.match(check.stdout, /false-dead\s+1/);
+      assert.match(check.stdout, /run-overlap\s+[1-9]/);
     });
   }
 
