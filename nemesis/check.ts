@@ -75,6 +75,8 @@ export interface ChaosReport {
   leaderChanges: number;
   /** Each stretch of rounds in which no leader was named by a majority, in ms. */
   leaderlessMs: number[];
+  /** The same stretches: from the first round without such a leader to the next round with one. */
+  leaderless: { fromMs: number; toMs: number }[];
   leaseBoundMs: number;
   /** `conclave run` children started. */
   jobStarts: number;
@@ -116,13 +118,15 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
     if (s.role === 'leader' && !led.led(s.node, s.term)) reigns++;
     led.observe(s.node, s);
   }
+  const leaderless = leaderlessStretches(rounds, majority);
   return {
     ok: violations.length === 0,
     violations,
     faults,
     rounds: rounds.length,
     leaderChanges: Math.max(0, reigns - 1),
-    leaderlessMs: leaderlessStretches(rounds, majority),
+    leaderlessMs: leaderless.map((s) => s.toMs - s.fromMs),
+    leaderless,
     leaseBoundMs,
     jobStarts: jobs.filter((j) => j.event === 'start').length,
   };
@@ -299,14 +303,14 @@ function majorityLeader(round: Round, majority: number): string | null {
   return null;
 }
 
-function leaderlessStretches(rounds: readonly Round[], majority: number): number[] {
-  const stretches: number[] = [];
+function leaderlessStretches(rounds: readonly Round[], majority: number): ChaosReport['leaderless'] {
+  const stretches: ChaosReport['leaderless'] = [];
   let since: number | null = null;
   for (const round of rounds) {
     const led = majorityLeader(round, majority) !== null;
     if (!led && since === null) since = round.t;
     if (led && since !== null) {
-      stretches.push(round.t - since);
+      stretches.push({ fromMs: since, toMs: round.t });
       since = null;
     }
   }

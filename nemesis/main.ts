@@ -78,8 +78,8 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length !== 1) usageError('check needs the directory of one run');
     const dir = resolve(positionals[0]!);
     if (!existsSync(join(dir, 'history.jsonl'))) usageError(`${dir} holds no history.jsonl`);
-    const report = await judge(dir, check);
-    process.stdout.write(`${formatReport(report)}\n`);
+    const report = judge(dir, check);
+    process.stdout.write(`${formatReport(report)}\nreport: ${join(dir, 'report.html')}\n`);
     return report.ok ? 0 : 1;
   }
   if (command !== 'run') usageError(`unknown command '${command}'`);
@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       check,
       progress,
     });
-    process.stdout.write(`${formatReport(report)}\nrun: ${outDir}\n`);
+    process.stdout.write(`${formatReport(report)}\nrun: ${outDir} (timeline: ${join(outDir, 'report.html')})\n`);
     return report.ok ? 0 : 1;
   } catch (err) {
     if (err instanceof ChaosInterruptedError) {

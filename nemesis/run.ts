@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApiClient, type ApiClient } from '../daemon/api/client.js';
 import { checkHistory, formatReport, type ChaosReport, type CheckOptions } from './check.js';
-import type { EventRecord, HistoryRecord, JobRecord, SampleRecord } from './history.js';
+import { parseHistory, type EventRecord, type HistoryRecord, type JobRecord, type SampleRecord } from './history.js';
+import { renderReportHtml } from './report-html.js';
 import { planFaults, type Fault, type FaultKind } from './schedule.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -104,13 +105,13 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
   return judge(opts.outDir, opts.check);
 }
 
-/** Checks the history in `outDir` and writes report.json and summary.txt beside it. */
-export async function judge(outDir: string, check: CheckOptions): Promise<ChaosReport> {
-  const { readFile } = await import('node:fs/promises');
-  const { parseHistory } = await import('./history.js');
-  const report = checkHistory(parseHistory(await readFile(join(outDir, 'history.jsonl'), 'utf8')), check);
+/** Checks the history in `outDir` and writes report.json, summary.txt and report.html beside it. */
+export function judge(outDir: string, check: CheckOptions): ChaosReport {
+  const records = parseHistory(readFileSync(join(outDir, 'history.jsonl'), 'utf8'));
+  const report = checkHistory(records, check);
   writeFileSync(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   writeFileSync(join(outDir, 'summary.txt'), `${formatReport(report)}\n`);
+  writeFileSync(join(outDir, 'report.html'), renderReportHtml(records, report));
   return report;
 }
 
