@@ -7,7 +7,7 @@
  * error, and on SIGINT/SIGTERM/SIGHUP.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApiClient, type ApiClient } from '../daemon/api/client.js';
@@ -54,6 +54,7 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
     stop.abort(new ChaosInterruptedError(`stopped by ${signal}`));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  await takeDownOrphans(opts.progress);
   const history = createWriteStream(join(opts.outDir, 'history.jsonl'));
   const jobsFile = join(opts.outDir, 'jobs.jsonl');
   const runners: ChildProcess[] = [];
@@ -99,7 +100,11 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
     await new Promise<void>((resolve) => history.end(resolve));
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(signal, onSignal);
     opts.progress(`taking cluster '${cluster}' down…`);
-    await clusterSh(['down'], cluster, null).catch((err: unknown) => opts.progress(`cluster.sh down failed: ${err instanceof Error ? err.message : String(err)}; run \`scripts/cluster.sh down --name ${cluster}\``));
+    await clusterSh(['down'], cluster, null).then(
+      // The daemons' logs go with the run, beside the history they explain.
+      () => moveDir(join(ROOT, '.cluster/.logs', cluster), join(opts.outDir, 'logs')),
+      (err: unknown) => opts.progress(`cluster.sh down failed: ${err instanceof Error ? err.message : String(err)}; run \`scripts/cluster.sh down --name ${cluster}\``),
+    ).catch((err: unknown) => opts.progress(`the daemons' logs stay in .cluster/.logs/${cluster}: ${err instanceof Error ? err.message : String(err)}`));
   }
   if (stop.signal.aborted) throw stop.signal.reason;
   return judge(opts.outDir, opts.check);
@@ -113,6 +118,41 @@ export function judge(outDir: string, check: CheckOptions): ChaosReport {
   writeFileSync(join(outDir, 'summary.txt'), `${formatReport(report)}\n`);
   writeFileSync(join(outDir, 'report.html'), renderReportHtml(records, report));
   return report;
+}
+
+/**
+ * A run that was killed outright (SIGKILL, a crash of the machine) could not take its cluster
+ * down: its cluster is named after its PID, so one whose process is gone is taken down now.
+ */
+async function takeDownOrphans(progress: (line: string) => void): Promise<void> {
+  const dir = join(ROOT, '.cluster');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir)) {
+    const pid = /^chaos(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || isAlive(Number(pid))) continue;
+    progress(`taking down cluster '${name}', left by a chaos run (PID ${pid}) that is gone`);
+    await clusterSh(['down'], name, null).catch((err: unknown) => progress(`could not: ${err instanceof Error ? err.message : String(err)}`));
+  }
+}
+
+/** rename, or copy and delete when the two are on different file systems. */
+function moveDir(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    cpSync(from, to, { recursive: true });
+    rmSync(from, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** SIGTERM to each `conclave run` (it stops its child first), by PID; waits for all to exit. */

@@ -42,7 +42,8 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.ok(starts >= 3, `${starts} faults injected`);
       assert.equal(records.filter((rec) => rec.type === 'fault-end').length, starts, 'every fault was undone');
       assert.ok(records.filter((rec) => rec.type === 'sample').length > 500, 'every node sampled throughout');
-      assert.ok(existsSync(join(out, 'summary.txt')) && existsSync(join(out, 'report.json')));
+      assert.ok(existsSync(join(out, 'summary.txt')) && existsSync(join(out, 'report.json')) && existsSync(join(out, 'report.html')));
+      assert.deepEqual(readdirSync(join(out, 'logs')).sort(), ['n1.log', 'n2.log', 'n3.log', 'n4.log', 'n5.log'], "the daemons' logs go with the run");
       // `conclave run` beside every daemon: the leader's child started, and every child was stopped at the end.
       const jobs = records.filter((rec) => rec.type === 'job');
       assert.ok(jobs.some((j) => j.type === 'job' && j.event === 'start'), 'a conclave run child started');
@@ -70,6 +71,27 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.match(check.stdout, /run-overlap\s+[1-9]/);
     });
   }
+
+  it('takes down a cluster left by a chaos run that was killed outright', { skip: canUseNamespaces() ? false : 'needs root and ip' }, () => {
+    // A PID that is gone: the run that owned this cluster died without taking it down.
+    const gone = spawnSync('true').pid!;
+    const orphan = `chaos${gone}`;
+    const up = spawnSync('bash', [join(ROOT, 'scripts/cluster.sh'), 'up', '1', '--name', orphan], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(up.status, 0, up.stderr);
+    try {
+      const out = mkdtempSync(join(tmpdir(), 'conclave-chaos-orphan-'));
+      dirs.push(out);
+      // Shorter than the quiet tail: no fault, just the run's own small cluster.
+      const r = chaos(['run', '--nodes', '1', '--duration', '3s', '--out', out]);
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`taking down cluster '${orphan}', left by a chaos run \\(PID ${gone}\\) that is gone`));
+      assert.equal(existsSync(join(ROOT, '.cluster', orphan)), false);
+      assert.deepEqual(namespaces(), []);
+    } finally {
+      spawnSync('bash', [join(ROOT, 'scripts/cluster.sh'), 'down', '--name', orphan]);
+      rmSync(join(ROOT, '.cluster/.logs', orphan), { recursive: true, force: true });
+    }
+  });
 
   it('refuses unknown flags, fault kinds and commands with the usage and exit 2', () => {
     for (const args of [['run', '--bogus'], ['run', '--faults', 'kill,bridge'], ['fly'], ['run', '--duration', 'soon']]) {
