@@ -22,6 +22,9 @@ describe('chaos history checker', () => {
     assert.deepEqual(report.faults, { partition: 1 });
     assert.equal(report.leaseBoundMs, 500 + 2 * INTERVAL + 500);
     assert.equal(report.jobStarts, 2);
+    // Every node names n3 in the first round after the partition ends.
+    assert.deepEqual(report.agreedAfterHealMs, [0]);
+    assert.match(formatReport(report), /agreed after a fault\s+p50 0 ms/);
     // n5's lease runs out at 2.6 s, when n1–n3 still name it but it no longer leads; n3 leads from 3 s.
     assert.deepEqual(report.leaderlessMs, [3000 - 2600]);
     assert.match(formatReport(report), /every check holds/);

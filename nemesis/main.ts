@@ -15,8 +15,8 @@ import { FAULT_DESCRIPTIONS, FAULT_KINDS, parseDurationMs, parseFaultKinds } fro
 
 const USAGE = `usage: scripts/chaos.sh run [--nodes N] [--protocol ${PROTOCOL_NAMES.join('|')}] [--config FILE]
                           [--duration 10m] [--seed S] [--faults ${FAULT_KINDS.join(',')}]
-                          [--heal-bound 10s] [--out DIR]
-       scripts/chaos.sh check DIR [--heal-bound 10s]
+                          [--heal-bound 5s] [--out DIR]
+       scripts/chaos.sh check DIR [--heal-bound 5s]
 
 run    starts N daemons (default 5, bully) on a namespace LAN of scripts/cluster.sh (root and
        iproute2; iptables for loss), injects faults on a seeded schedule with quiet periods

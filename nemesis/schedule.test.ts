@@ -15,7 +15,7 @@ describe('chaos schedule', () => {
     assert.ok(faults.length > 30, `${faults.length} faults in 10 minutes`);
     for (let i = 1; i < faults.length; i++) {
       const previous = faults[i - 1]!;
-      assert.ok(faults[i]!.atMs >= previous.atMs + previous.durationMs + 4_000, `fault ${i} starts during or right after fault ${i - 1}`);
+      assert.ok(faults[i]!.atMs >= previous.atMs + previous.durationMs + 5_000, `fault ${i} starts during or right after fault ${i - 1}`);
     }
     for (const f of faults) assert.ok(f.atMs + f.durationMs <= opts.durationMs - DEFAULT_TAIL_MS);
     assert.deepEqual([...new Set(faults.map((f) => f.kind))].sort(), [...FAULT_KINDS].sort());

@@ -44,8 +44,11 @@ export interface ScheduleOptions {
   tailMs?: number;
 }
 
-/** Quiet periods long enough for a Bully or Raft cluster to elect and settle between faults. */
-export const DEFAULT_QUIET_MS = { min: 4_000, max: 10_000 } as const;
+/**
+ * Quiet periods long enough for a Bully or Raft cluster to elect and settle between faults, and
+ * at least the checker's heal bound (check.ts), so every one of them is judged.
+ */
+export const DEFAULT_QUIET_MS = { min: 5_000, max: 10_000 } as const;
 export const DEFAULT_TAIL_MS = 15_000;
 
 /** Duration ranges per kind, in ms. */
