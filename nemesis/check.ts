@@ -8,8 +8,9 @@
  * - `ghost-leader`: a node named a leader for a term that node never led.
  * - `token-regression`: a node's fencing token went backwards.
  * - `cluster-token-regression`: a new reign began with a fencing token not above the last one.
- * - `minority-leader`: a node cut off on the minority side still answered `leader` longer than
- *   the lease after the partition began.
+ * - `minority-leader`: a node cut off from a majority (a partition's minority side; a bridge's
+ *   side that, with the bridge node, is still not a majority) still answered `leader` longer than
+ *   the lease after the cut.
  * - `no-leader-after-heal`: after a fault was undone, the nodes did not agree on one leader
  *   within `healBoundMs`, though nothing else happened meanwhile.
  * - `false-dead`: a node declared dead a member that no fault touched (neither was faulted, nor
@@ -221,11 +222,18 @@ function leadershipViolations(rounds: readonly Round[]): Violation[] {
   return violations;
 }
 
+/** The nodes that cannot reach a majority during a partition or bridge: a group that, with the nodes in no group, is under half. */
+function cutOffMinority(fault: Fault, nodes: number): Set<string> {
+  const groups = fault.groups ?? [];
+  const ungrouped = nodes - groups.reduce((sum, g) => sum + g.length, 0);
+  return new Set(groups.filter((g) => (g.length + ungrouped) * 2 <= nodes).flat().map((i) => `n${i}`));
+}
+
 function minorityLeaders(samples: readonly SampleRecord[], spans: readonly FaultSpan[], nodes: number, leaseBoundMs: number): Violation[] {
   const violations: Violation[] = [];
   for (const span of spans) {
-    if (span.fault.kind !== 'partition' || span.fault.groups === undefined) continue;
-    const minority = new Set(span.fault.groups.filter((g) => g.length * 2 < nodes).flat().map((i) => `n${i}`));
+    if (span.fault.kind !== 'partition' && span.fault.kind !== 'bridge') continue;
+    const minority = cutOffMinority(span.fault, nodes);
     const reported = new Set<string>();
     for (const s of samples) {
       if (s.role !== 'leader' || !minority.has(s.node) || reported.has(s.node)) continue;
@@ -260,9 +268,10 @@ function excused(observer: string, member: string, t: number, spans: readonly Fa
   return spans.some(({ fault, startMs, endMs }) => {
     if (t < startMs || t > endMs + graceMs) return false;
     const names = fault.nodes.map((i) => `n${i}`);
-    if (fault.kind === 'partition') {
+    if (fault.kind === 'partition' || fault.kind === 'bridge') {
+      // Different sides; a bridge node (in no group) reaches both.
       const side = (name: string) => fault.groups?.findIndex((g) => g.some((i) => `n${i}` === name)) ?? -1;
-      return side(observer) !== side(member);
+      return side(observer) >= 0 && side(member) >= 0 && side(observer) !== side(member);
     }
     return names.includes(member) || names.includes(observer);
   });

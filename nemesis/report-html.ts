@@ -43,7 +43,7 @@ export function renderReportHtml(records: readonly HistoryRecord[], report: Chao
   // Fault bands under the lanes they hit (a partition: its minority side, labelled with both sides).
   for (const span of faultSpans(records, endMs)) {
     // Lane 0 is the cluster's; node n's is lane n.
-    const hit = span.fault.kind === 'partition' ? nodes.map((_, i) => i + 1) : span.fault.nodes;
+    const hit = span.fault.kind === 'partition' || span.fault.kind === 'bridge' ? nodes.map((_, i) => i + 1) : span.fault.nodes;
     for (const lane of hit) {
       parts.push(`<rect class="fault fault-${span.fault.kind}" x="${x(span.fromMs)}" y="${laneY(lane) - LANE_PX + 2}" width="${Math.max(2, x(span.toMs) - x(span.fromMs))}" height="${LANE_PX - 4}"><title>${escape(describe(span.fault))}</title></rect>`);
     }
@@ -143,7 +143,9 @@ function faultSpans(records: readonly HistoryRecord[], endMs: number): { fault: 
 }
 
 function describe(f: Fault): string {
-  if (f.kind === 'partition') return `partition ${f.groups!.map((g) => `{${g.map((n) => `n${n}`).join(',')}}`).join(' | ')}`;
+  const sides = () => f.groups!.map((g) => `{${g.map((n) => `n${n}`).join(',')}}`).join(' | ');
+  if (f.kind === 'partition') return `partition ${sides()}`;
+  if (f.kind === 'bridge') return `bridge n${f.nodes[0]} between ${sides()}`;
   if (f.kind === 'loss') return `${f.percent} % loss at n${f.nodes[0]}`;
   return `${f.kind} n${f.nodes[0]}`;
 }

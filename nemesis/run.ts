@@ -274,6 +274,8 @@ async function applyFault(fault: Fault, cluster: string, signal: AbortSignal): P
       await clusterSh(['restart', node], cluster, signal);
       return;
     case 'partition':
+    case 'bridge':
+      // A node in no group (the bridge) reaches every node.
       await clusterSh(['partition', ...fault.groups!.map((g) => g.join(','))], cluster, signal);
       await hold();
       await clusterSh(['heal'], cluster, signal);
@@ -300,6 +302,8 @@ export function describeFault(fault: Fault): string {
       return `restart ${n} (SIGTERM, start)`;
     case 'partition':
       return `partition ${fault.groups!.map((g) => `{${g.join(',')}}`).join(' | ')} for ${s} s`;
+    case 'bridge':
+      return `bridge ${n} between ${fault.groups!.map((g) => `{${g.join(',')}}`).join(' | ')} for ${s} s`;
     case 'loss':
       return `${fault.percent} % packet loss at ${n} for ${s} s`;
   }

@@ -35,6 +35,19 @@ describe('chaos schedule', () => {
     }
   });
 
+  it('cuts a bridge into two sides that its bridge node, in neither, joins', () => {
+    for (const nodes of [3, 5, 7]) {
+      const faults = planFaults({ ...opts, nodes, kinds: ['bridge'] });
+      assert.ok(faults.length > 0);
+      for (const f of faults) {
+        const [a, b] = f.groups!;
+        assert.ok(a!.length >= 1 && b!.length >= 1, JSON.stringify(f.groups));
+        assert.deepEqual([...a!, ...b!, ...f.nodes].sort((x, y) => x - y), Array.from({ length: nodes }, (_, i) => i + 1));
+        assert.equal(f.nodes.length, 1);
+      }
+    }
+  });
+
   it('targets nodes in range, loss at 10–40 %', () => {
     for (const f of planFaults(opts)) {
       for (const n of f.nodes) assert.ok(n >= 1 && n <= 5);
@@ -44,7 +57,7 @@ describe('chaos schedule', () => {
 
   it('parses fault kinds and durations, naming what it does not know', () => {
     assert.deepEqual(parseFaultKinds('kill, pause,kill'), { kinds: ['kill', 'pause'] });
-    assert.match((parseFaultKinds('kill,bridge') as { error: string }).error, /unknown fault kind 'bridge'; known: kill, pause/);
+    assert.match((parseFaultKinds('kill,flood') as { error: string }).error, /unknown fault kind 'flood'; known: kill, pause/);
     assert.match((parseFaultKinds(' ') as { error: string }).error, /no fault kinds/);
     assert.equal(parseDurationMs('10m'), 600_000);
     assert.equal(parseDurationMs('90'), 90_000);

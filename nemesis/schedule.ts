@@ -6,7 +6,7 @@
  */
 import { createRng, type Rng } from '../protocols/rng.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'loss', 'stall'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'bridge', 'loss', 'stall'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** What each kind does to the cluster (`scripts/cluster.sh` verbs), for help texts and reports. */
@@ -15,6 +15,7 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   pause: 'SIGSTOP one node, SIGCONT when the fault ends',
   restart: 'stop one node gracefully (SIGTERM) and start it again',
   partition: 'cut the LAN into a majority and a minority, heal when the fault ends',
+  bridge: 'cut the LAN in two sides that one node (the bridge) still reaches both of, heal when the fault ends',
   loss: "drop 10–40 % of one node's packets at random",
   stall: "SIGSTOP one node for 100–800 ms: an event-loop stall seen from outside",
 };
@@ -25,9 +26,9 @@ export interface Fault {
   atMs: number;
   /** How long until it is undone (0 for a restart, which undoes itself). */
   durationMs: number;
-  /** The nodes it hits (1-based): the node, or a partition's minority side. */
+  /** The nodes it hits (1-based): the node, a partition's minority side, or a bridge's bridge node. */
   nodes: number[];
-  /** A partition's groups, the minority first. */
+  /** A partition's groups, the minority first; a bridge's two sides (the bridge node is in neither). */
   groups?: number[][];
   /** A loss fault's drop rate. */
   percent?: number;
@@ -57,6 +58,7 @@ const DURATION_MS: Readonly<Record<FaultKind, { min: number; max: number }>> = {
   pause: { min: 1_000, max: 6_000 },
   restart: { min: 0, max: 0 },
   partition: { min: 3_000, max: 15_000 },
+  bridge: { min: 3_000, max: 15_000 },
   loss: { min: 3_000, max: 10_000 },
   stall: { min: 100, max: 800 },
 };
@@ -72,8 +74,8 @@ export function planFaults(opts: ScheduleOptions): Fault[] {
   let atMs = rng.int(quiet.min, quiet.max);
   while (atMs <= lastStartMs) {
     const kind = opts.kinds[rng.int(0, opts.kinds.length - 1)]!;
-    // Fewer than three nodes have no majority side to cut off: pause one instead.
-    const fault = kind === 'partition' && opts.nodes < 3 ? planOne('pause', atMs, opts.nodes, rng) : planOne(kind, atMs, opts.nodes, rng);
+    // Fewer than three nodes have no majority side to cut off, and no bridge between two sides: pause one instead.
+    const fault = (kind === 'partition' || kind === 'bridge') && opts.nodes < 3 ? planOne('pause', atMs, opts.nodes, rng) : planOne(kind, atMs, opts.nodes, rng);
     // A fault still going at the tail's start is shortened to end there.
     fault.durationMs = Math.min(fault.durationMs, Math.max(0, lastStartMs - atMs));
     faults.push(fault);
@@ -90,6 +92,12 @@ function planOne(kind: FaultKind, atMs: number, nodes: number, rng: Rng): Fault 
     const minority = rng.int(1, Math.max(1, Math.floor((nodes - 1) / 2)));
     const groups = [order.slice(0, minority).sort((a, b) => a - b), order.slice(minority).sort((a, b) => a - b)];
     return { kind, atMs, durationMs, nodes: groups[0]!, groups };
+  }
+  if (kind === 'bridge') {
+    const [bridge, ...rest] = shuffled(nodes, rng);
+    const cut = rng.int(1, rest.length - 1);
+    const groups = [rest.slice(0, cut).sort((a, b) => a - b), rest.slice(cut).sort((a, b) => a - b)];
+    return { kind, atMs, durationMs, nodes: [bridge!], groups };
   }
   const node = rng.int(1, nodes);
   if (kind === 'loss') return { kind, atMs, durationMs, nodes: [node], percent: rng.int(10, 40) };
