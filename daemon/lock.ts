@@ -141,7 +141,7 @@ function parseLock(content: string): LockContent | null {
 }
 
 /** Signal 0 checks existence; EPERM means it exists under another user. */
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

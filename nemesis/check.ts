@@ -20,7 +20,8 @@
  * - `run-token-regression`: a `conclave run` child started under a lower fencing token than one
  *   that started before it.
  */
-import { leadersAtOnce, ReignTokens, TermLeaders, TokenHighWater } from '../protocols/election-safety.js';
+import { ReignTokens, TermLeaders } from '../protocols/election-safety.js';
+import { checkLeadershipHistory, type LeadershipHistoryReport } from '../protocols/sim/leadership-history.js';
 import { percentile } from '../bench/stats.js';
 import type { EventRecord, FaultRecord, HistoryRecord, JobRecord, RunMeta, SampleRecord } from './history.js';
 import type { Fault, FaultKind } from './schedule.js';
@@ -102,7 +103,7 @@ interface FaultSpan {
 
 export function checkHistory(records: readonly HistoryRecord[], options: CheckOptions = DEFAULT_CHECK_OPTIONS): ChaosReport {
   const meta = records[0] as RunMeta;
-  const samples = records.filter((r): r is SampleRecord => r.type === 'sample');
+  const samples = records.filter((r): r is SampleRecord => r.type === 'sample').sort((a, b) => a.round - b.round);
   const events = records.filter((r): r is EventRecord => r.type === 'event');
   const spans = faultSpans(records.filter((r): r is FaultRecord => r.type === 'fault-start' || r.type === 'fault-end'));
   const rounds = groupRounds(samples);
@@ -113,8 +114,9 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
   const maxLease = Math.max(0, ...samples.map((s) => s.leaseRemainingMs ?? 0));
   const leaseBoundMs = options.leaseBoundMs ?? maxLease + 2 * meta.sampleIntervalMs + 500;
 
+  const history = checkLeadershipHistory(samples);
   const violations: Violation[] = [
-    ...leadershipViolations(rounds),
+    ...leadershipViolations(samples, rounds, history),
     ...minorityLeaders(samples, spans, meta.nodes, leaseBoundMs),
     ...slowHeals(rounds, spans, majority, options.healBoundMs, endMs),
     ...falseDeaths(events, spans, options.faultGraceMs),
@@ -123,19 +125,13 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
 
   const faults: ChaosReport['faults'] = {};
   for (const { fault } of spans) faults[fault.kind] = (faults[fault.kind] ?? 0) + 1;
-  const led = new TermLeaders();
-  let reigns = 0;
-  for (const s of samples) {
-    if (s.role === 'leader' && !led.led(s.node, s.term)) reigns++;
-    led.observe(s.node, s);
-  }
   const leaderless = leaderlessStretches(rounds, majority);
   return {
     ok: violations.length === 0,
     violations,
     faults,
     rounds: rounds.length,
-    leaderChanges: Math.max(0, reigns - 1),
+    leaderChanges: Math.max(0, history.reigns.length - 1),
     leaderlessMs: leaderless.map((s) => s.toMs - s.fromMs),
     leaderless,
     leaseBoundMs,
@@ -193,30 +189,28 @@ function agreedLeader(round: Round, majority: number): string | null {
   return round.answers.some((a) => a.node === leader && a.role === 'leader') ? leader : null;
 }
 
-function leadershipViolations(rounds: readonly Round[]): Violation[] {
-  const violations: Violation[] = [];
+/**
+ * The lease contract as the integration tests check it (checkLeadershipHistory: two leaders in a
+ * round, ghosts, per-node token regressions), plus one term led by two nodes and a reign whose
+ * token does not outrank the last.
+ */
+function leadershipViolations(samples: readonly SampleRecord[], rounds: readonly Round[], history: LeadershipHistoryReport): Violation[] {
+  const at = new Map(rounds.map((r) => [r.round, r.t]));
+  const violations: Violation[] = [
+    ...history.roundsWithTwoLeaders.map((r): Violation => ({ kind: 'two-leaders', atMs: at.get(r.round)!, detail: `round ${r.round}: ${r.leaders.join(', ')} all answered leader` })),
+    ...history.ghostLeaders.map((g): Violation => ({ kind: 'ghost-leader', atMs: at.get(g.round)!, detail: `${g.node} named ${g.named} leader of term ${g.term}, which ${g.named} never led` })),
+    ...history.tokenRegressions.map((r): Violation => ({ kind: 'token-regression', atMs: at.get(r.round)!, detail: `${r.node}'s fencing token went from ${r.from} to ${r.to}` })),
+  ];
   const led = new TermLeaders();
-  for (const round of rounds) for (const s of round.answers) {
-    const other = led.observe(s.node, s);
-    if (other !== null) violations.push({ kind: 'term-shared', atMs: s.t, detail: `${s.node} led term ${s.term}, which ${other} had led` });
-  }
-  const tokens = new TokenHighWater();
   const reignTokens = new ReignTokens();
   const outrankedReported = new Set<string>();
-  for (const round of rounds) {
-    const leaders = leadersAtOnce(round.answers);
-    if (leaders.length > 1) violations.push({ kind: 'two-leaders', atMs: round.t, detail: `round ${round.round}: ${leaders.map((l) => `${l.node} (term ${l.term})`).join(', ')} all answered leader` });
-    for (const s of round.answers) {
-      if (s.leader !== null && s.leader !== s.node && !led.led(s.leader, s.term)) {
-        violations.push({ kind: 'ghost-leader', atMs: s.t, detail: `${s.node} named ${s.leader} leader of term ${s.term}, which ${s.leader} never led` });
-      }
-      const before = tokens.observe(s.node, s.fencingToken);
-      if (before !== null) violations.push({ kind: 'token-regression', atMs: s.t, detail: `${s.node}'s fencing token went from ${before} to ${s.fencingToken}` });
-      const outranked = reignTokens.observe(s.node, s);
-      if (outranked !== null && !outrankedReported.has(`${s.node}@${s.term}`)) {
-        outrankedReported.add(`${s.node}@${s.term}`);
-        violations.push({ kind: 'cluster-token-regression', atMs: s.t, detail: `${s.node} began leading term ${s.term} with fencing token ${s.fencingToken}, not above ${outranked.node}'s ${outranked.token} (term ${outranked.term})` });
-      }
+  for (const s of samples) {
+    const other = led.observe(s.node, s);
+    if (other !== null) violations.push({ kind: 'term-shared', atMs: s.t, detail: `${s.node} led term ${s.term}, which ${other} had led` });
+    const outranked = reignTokens.observe(s.node, s);
+    if (outranked !== null && !outrankedReported.has(`${s.node}@${s.term}`)) {
+      outrankedReported.add(`${s.node}@${s.term}`);
+      violations.push({ kind: 'cluster-token-regression', atMs: s.t, detail: `${s.node} began leading term ${s.term} with fencing token ${s.fencingToken}, not above ${outranked.node}'s ${outranked.token} (term ${outranked.term})` });
     }
   }
   return violations;

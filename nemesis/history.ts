@@ -4,7 +4,7 @@
  * each node streamed. `t` is milliseconds since the run began, on the recorder's monotonic clock,
  * so records of different nodes order correctly. The checker (check.ts) reads only this file.
  */
-import type { Role } from '../protocols/types.js';
+import type { LeadershipSample } from '../protocols/sim/leadership-history.js';
 import type { Fault } from './schedule.js';
 
 export interface RunMeta {
@@ -28,15 +28,9 @@ export interface FaultRecord {
 }
 
 /** One node's /v1/status answer in sampling round `round` (every node is asked at once). */
-export interface SampleRecord {
+export interface SampleRecord extends LeadershipSample {
   type: 'sample';
   t: number;
-  round: number;
-  node: string;
-  role: Role;
-  term: number;
-  leader: string | null;
-  fencingToken: number;
   leaseRemainingMs: number | null;
 }
 

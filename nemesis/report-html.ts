@@ -9,7 +9,7 @@
 import { percentile } from '../bench/stats.js';
 import { VIOLATION_KINDS, type ChaosReport } from './check.js';
 import type { FaultRecord, HistoryRecord, RunMeta, SampleRecord } from './history.js';
-import type { Fault } from './schedule.js';
+import { formatSides, type Fault } from './schedule.js';
 
 const WIDTH_PX = 1200;
 const LABEL_PX = 60;
@@ -143,9 +143,8 @@ function faultSpans(records: readonly HistoryRecord[], endMs: number): { fault: 
 }
 
 function describe(f: Fault): string {
-  const sides = () => f.groups!.map((g) => `{${g.map((n) => `n${n}`).join(',')}}`).join(' | ');
-  if (f.kind === 'partition') return `partition ${sides()}`;
-  if (f.kind === 'bridge') return `bridge n${f.nodes[0]} between ${sides()}`;
+  if (f.kind === 'partition') return `partition ${formatSides(f.groups!)}`;
+  if (f.kind === 'bridge') return `bridge n${f.nodes[0]} between ${formatSides(f.groups!)}`;
   if (f.kind === 'loss') return `${f.percent} % loss at n${f.nodes[0]}`;
   return `${f.kind} n${f.nodes[0]}`;
 }

@@ -11,10 +11,11 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFile
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createApiClient, type ApiClient } from '../daemon/api/client.js';
+import { isAlive } from '../daemon/lock.js';
 import { checkHistory, formatReport, type ChaosReport, type CheckOptions } from './check.js';
 import { parseHistory, type EventRecord, type HistoryRecord, type JobRecord, type SampleRecord } from './history.js';
 import { renderReportHtml } from './report-html.js';
-import { planFaults, type Fault, type FaultKind } from './schedule.js';
+import { formatSides, planFaults, type Fault, type FaultKind } from './schedule.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const CLUSTER_SH = join(ROOT, 'scripts/cluster.sh');
@@ -64,15 +65,12 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
   try {
     opts.progress(`starting ${opts.nodes} ${opts.protocol} daemons as cluster '${cluster}' (scripts/cluster.sh up)…`);
     await clusterSh(['up', String(opts.nodes), '--protocol', opts.protocol, ...(opts.config ? ['--config', opts.config] : [])], cluster, stop.signal);
-    const clients: ApiClient[] = [];
-    for (let i = 1; i <= opts.nodes; i++) {
-      const socket = (await clusterSh(['sock', String(i)], cluster, stop.signal)).trim();
-      clients.push(createApiClient({ address: `unix:${socket}`, timeoutMs: Math.max(250, opts.sampleIntervalMs * 4) }));
-    }
+    const sockets: string[] = [];
+    for (let i = 1; i <= opts.nodes; i++) sockets.push((await clusterSh(['sock', String(i)], cluster, stop.signal)).trim());
+    const clients = sockets.map((socket) => createApiClient({ address: `unix:${socket}`, timeoutMs: Math.max(250, opts.sampleIntervalMs * 4) }));
     opts.progress('waiting for the nodes to agree on a leader…');
     await agreed(clients, stop.signal, 60_000);
-    for (let i = 1; i <= opts.nodes; i++) {
-      const socket = (await clusterSh(['sock', String(i)], cluster, stop.signal)).trim();
+    for (const socket of sockets) {
       runners.push(spawn(CONCLAVE, ['run', '--api', `unix:${socket}`, '--grace-ms', String(JOB_GRACE_MS), '--restart', 'always', '--quiet', '--', process.execPath, JOB, jobsFile], { stdio: 'ignore' }));
     }
     const t0 = performance.now();
@@ -143,15 +141,6 @@ function moveDir(from: string, to: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     cpSync(from, to, { recursive: true });
     rmSync(from, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -301,9 +290,9 @@ export function describeFault(fault: Fault): string {
     case 'restart':
       return `restart ${n} (SIGTERM, start)`;
     case 'partition':
-      return `partition ${fault.groups!.map((g) => `{${g.join(',')}}`).join(' | ')} for ${s} s`;
+      return `partition ${formatSides(fault.groups!)} for ${s} s`;
     case 'bridge':
-      return `bridge ${n} between ${fault.groups!.map((g) => `{${g.join(',')}}`).join(' | ')} for ${s} s`;
+      return `bridge ${n} between ${formatSides(fault.groups!)} for ${s} s`;
     case 'loss':
       return `${fault.percent} % packet loss at ${n} for ${s} s`;
   }

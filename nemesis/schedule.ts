@@ -114,6 +114,11 @@ function shuffled(n: number, rng: Rng): number[] {
   return order;
 }
 
+/** A partition's or bridge's sides by node name: `{n1,n2} | {n3,n4,n5}`. */
+export function formatSides(groups: readonly (readonly number[])[]): string {
+  return groups.map((g) => `{${g.map((n) => `n${n}`).join(',')}}`).join(' | ');
+}
+
 /** `kill,pause` → the kinds, or a message naming the unknown one and the known ones. */
 export function parseFaultKinds(text: string): { kinds: FaultKind[] } | { error: string } {
   const kinds: FaultKind[] = [];
