@@ -47,6 +47,10 @@ describe('chaos history checker', () => {
     assert.deepEqual(kinds(tamper(cleanHistory(), 1000, 'n1', { leader: 'n4' })), ['ghost-leader']);
   });
 
+  it('catches a node naming a leader that is not one of the cluster (a forged claim believed)', () => {
+    assert.deepEqual(kinds(tamper(cleanHistory(), 1000, 'n1', { leader: 'hostile-abc123', term: 2 })), ['ghost-leader', 'stranger-leader']);
+  });
+
   it("catches a node's fencing token going backwards", () => {
     assert.deepEqual(kinds(tamper(cleanHistory(), 10_000, 'n1', { fencingToken: 1 })), ['token-regression']);
   });
@@ -75,6 +79,8 @@ describe('chaos history checker', () => {
     assert.deepEqual(kinds([...cleanHistory(), event(12_000, 'n1', 'member-dead', 'n2')].sort((a, b) => a.t - b.t)), ['false-dead']);
     // Within the grace after the partition ended, across its sides: excused.
     assert.deepEqual(kinds([...cleanHistory(), event(12_000, 'n1', 'member-dead', 'n4')].sort((a, b) => a.t - b.t)), []);
+    // A peer that is not one of the cluster (a hostile one that went away) is rightly dead.
+    assert.deepEqual(kinds([...cleanHistory(), event(12_000, 'n1', 'member-dead', 'hostile-abc123')].sort((a, b) => a.t - b.t)), []);
     // The same side of the partition: not excused.
     assert.deepEqual(kinds([...cleanHistory(), event(4000, 'n1', 'member-dead', 'n2')].sort((a, b) => a.t - b.t)), ['false-dead']);
   });
@@ -109,6 +115,28 @@ describe('chaos history checker', () => {
     assert.deepEqual(kinds([...reaches, event(5000, 'n1', 'member-dead', 'n3')]), ['false-dead'], 'the bridge node reaches everyone');
     // n5 alone with the bridge: two of five, so it must stop leading within its lease.
     assert.deepEqual(kinds(history([[5], [1, 2, 4]])), ['minority-leader']);
+  });
+
+  it('a one-way cut: a leader whose packets reach under half the cluster must stop leading; deaths between the muted node and its targets are excused, others not', () => {
+    /** n5 leads term 1 throughout; n5's packets to `targets` are dropped from 2 s to 8 s. */
+    const history = (targets: number[]): HistoryRecord[] => {
+      const cut: Fault = { kind: 'one-way', atMs: 2000, durationMs: 6000, nodes: [5], groups: [[5], targets] };
+      const meta: RunMeta = { type: 'meta', t: 0, seed: 1, nodes: 5, protocol: 'bully', durationMs: 20_000, sampleIntervalMs: INTERVAL, startedAt: '2026-12-03T00:00:00.000Z', faults: [cut] };
+      const records: HistoryRecord[] = [meta, { type: 'fault-start', t: 2000, fault: cut }, { type: 'fault-end', t: 8000, fault: cut }, { type: 'end', t: 20_000 }];
+      let round = 0;
+      for (let t = 0; t < 20_000; t += INTERVAL) {
+        round++;
+        for (let i = 1; i <= 5; i++) records.push({ type: 'sample', t, round, node: `n${i}`, role: i === 5 ? 'leader' : 'follower', term: 1, leader: 'n5', fencingToken: 1, leaseRemainingMs: i === 5 ? 500 : null });
+      }
+      return records.sort((a, b) => a.t - b.t);
+    };
+    // n5 still reaches n1, n2 and itself: three of five, so it may keep leading.
+    const two = history([3, 4]);
+    assert.deepEqual(kinds(two), []);
+    assert.deepEqual(kinds([...two, event(5000, 'n3', 'member-dead', 'n5'), event(5000, 'n5', 'member-dead', 'n4')]), [], 'between n5 and its targets: excused');
+    assert.deepEqual(kinds([...two, event(5000, 'n1', 'member-dead', 'n3')]), ['false-dead'], 'n1 and n3 still reach each other');
+    // n5 reaches only n1 and itself: two of five.
+    assert.deepEqual(kinds(history([2, 3, 4])), ['minority-leader']);
   });
 
   it('reads history.jsonl back, and names a broken line', () => {

@@ -6,15 +6,17 @@
  * - `two-leaders`: two nodes answered `leader` in one sampling round (the lease contract).
  * - `term-shared`: two nodes led the same term (Raft term, Bully epoch).
  * - `ghost-leader`: a node named a leader for a term that node never led.
+ * - `stranger-leader`: a node named as leader something that is not one of the cluster's nodes (a
+ *   hostile peer's forged claim taken for real).
  * - `token-regression`: a node's fencing token went backwards.
  * - `cluster-token-regression`: a new reign began with a fencing token not above the last one.
  * - `minority-leader`: a node cut off from a majority (a partition's minority side; a bridge's
- *   side that, with the bridge node, is still not a majority) still answered `leader` longer than
- *   the lease after the cut.
+ *   side that, with the bridge node, is still not a majority; a node whose packets no longer reach
+ *   half the cluster) still answered `leader` longer than the lease after the cut.
  * - `no-leader-after-heal`: after a fault was undone, the nodes did not agree on one leader
  *   within `healBoundMs`, though nothing else happened meanwhile.
  * - `false-dead`: a node declared dead a member that no fault touched (neither was faulted, nor
- *   were they on different sides of a partition) within `faultGraceMs`.
+ *   were they on different sides of a partition or a one-way cut) within `faultGraceMs`.
  * - `run-overlap`: the `conclave run` children of two nodes were alive at once for longer than
  *   `runOverlapBoundMs`.
  * - `run-token-regression`: a `conclave run` child started under a lower fencing token than one
@@ -30,6 +32,7 @@ export const VIOLATION_KINDS = [
   'two-leaders',
   'term-shared',
   'ghost-leader',
+  'stranger-leader',
   'token-regression',
   'cluster-token-regression',
   'minority-leader',
@@ -117,9 +120,10 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
   const history = checkLeadershipHistory(samples);
   const violations: Violation[] = [
     ...leadershipViolations(samples, rounds, history),
+    ...strangerLeaders(samples, meta.nodes),
     ...minorityLeaders(samples, spans, meta.nodes, leaseBoundMs),
     ...slowHeals(rounds, spans, majority, options.healBoundMs, endMs),
-    ...falseDeaths(events, spans, options.faultGraceMs),
+    ...falseDeaths(events, spans, meta.nodes, options.faultGraceMs),
     ...jobViolations(jobs, endMs, options.runOverlapBoundMs),
   ].sort((a, b) => a.atMs - b.atMs);
 
@@ -216,24 +220,50 @@ function leadershipViolations(samples: readonly SampleRecord[], rounds: readonly
   return violations;
 }
 
-/** The nodes that cannot reach a majority during a partition or bridge: a group that, with the nodes in no group, is under half. */
+/** Samples naming a leader outside n1..nN, once per (node, named leader). */
+function strangerLeaders(samples: readonly SampleRecord[], nodes: number): Violation[] {
+  const members = new Set(Array.from({ length: nodes }, (_, i) => `n${i + 1}`));
+  const reported = new Set<string>();
+  const violations: Violation[] = [];
+  for (const s of samples) {
+    if (s.leader === null || members.has(s.leader) || reported.has(`${s.node} ${s.leader}`)) continue;
+    reported.add(`${s.node} ${s.leader}`);
+    violations.push({ kind: 'stranger-leader', atMs: s.t, detail: `${s.node} named ${s.leader}, which is not one of the cluster's ${nodes} nodes, leader of term ${s.term}` });
+  }
+  return violations;
+}
+
+/**
+ * The nodes that cannot reach a majority during a cut: a partition's or bridge's group that, with
+ * the nodes in no group, is under half; a one-way cut's muted node when what it still reaches
+ * (itself included) is under half.
+ */
 function cutOffMinority(fault: Fault, nodes: number): Set<string> {
+  if (fault.kind === 'one-way') {
+    const unreached = fault.groups![1]!.length;
+    return new Set((nodes - unreached) * 2 <= nodes ? [`n${fault.nodes[0]}`] : []);
+  }
   const groups = fault.groups ?? [];
   const ungrouped = nodes - groups.reduce((sum, g) => sum + g.length, 0);
   return new Set(groups.filter((g) => (g.length + ungrouped) * 2 <= nodes).flat().map((i) => `n${i}`));
 }
 
+/** The faults that cut the LAN into sides rather than hitting one node. */
+function isCut(kind: FaultKind): boolean {
+  return kind === 'partition' || kind === 'bridge' || kind === 'one-way';
+}
+
 function minorityLeaders(samples: readonly SampleRecord[], spans: readonly FaultSpan[], nodes: number, leaseBoundMs: number): Violation[] {
   const violations: Violation[] = [];
   for (const span of spans) {
-    if (span.fault.kind !== 'partition' && span.fault.kind !== 'bridge') continue;
+    if (!isCut(span.fault.kind)) continue;
     const minority = cutOffMinority(span.fault, nodes);
     const reported = new Set<string>();
     for (const s of samples) {
       if (s.role !== 'leader' || !minority.has(s.node) || reported.has(s.node)) continue;
       if (s.t > span.startMs + leaseBoundMs && s.t < span.endMs) {
         reported.add(s.node);
-        violations.push({ kind: 'minority-leader', atMs: s.t, detail: `${s.node}, on the minority side of the partition at ${Math.round(span.startMs)} ms, still answered leader ${Math.round(s.t - span.startMs)} ms into it (lease bound ${leaseBoundMs} ms)` });
+        violations.push({ kind: 'minority-leader', atMs: s.t, detail: `${s.node}, on the minority side of the ${span.fault.kind} at ${Math.round(span.startMs)} ms, still answered leader ${Math.round(s.t - span.startMs)} ms into it (lease bound ${leaseBoundMs} ms)` });
       }
     }
   }
@@ -262,8 +292,8 @@ function excused(observer: string, member: string, t: number, spans: readonly Fa
   return spans.some(({ fault, startMs, endMs }) => {
     if (t < startMs || t > endMs + graceMs) return false;
     const names = fault.nodes.map((i) => `n${i}`);
-    if (fault.kind === 'partition' || fault.kind === 'bridge') {
-      // Different sides; a bridge node (in no group) reaches both.
+    if (isCut(fault.kind)) {
+      // Different sides; a bridge node (in no group) reaches both; a one-way cut's muted node and its targets.
       const side = (name: string) => fault.groups?.findIndex((g) => g.some((i) => `n${i}` === name)) ?? -1;
       return side(observer) >= 0 && side(member) >= 0 && side(observer) !== side(member);
     }
@@ -271,10 +301,11 @@ function excused(observer: string, member: string, t: number, spans: readonly Fa
   });
 }
 
-function falseDeaths(events: readonly EventRecord[], spans: readonly FaultSpan[], graceMs: number): Violation[] {
+/** Dead verdicts of the cluster's own nodes that no fault explains (a hostile peer that goes away is rightly dead). */
+function falseDeaths(events: readonly EventRecord[], spans: readonly FaultSpan[], nodes: number, graceMs: number): Violation[] {
   const violations: Violation[] = [];
   for (const e of events) {
-    if (e.event !== 'member-dead' || e.member === null) continue;
+    if (e.event !== 'member-dead' || e.member === null || !/^n\d+$/.test(e.member) || Number(e.member.slice(1)) > nodes) continue;
     if (!excused(e.node, e.member, e.t, spans, graceMs)) {
       violations.push({ kind: 'false-dead', atMs: e.t, detail: `${e.node} declared ${e.member} dead, and no fault touched either within ${graceMs} ms` });
     }

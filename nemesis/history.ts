@@ -5,6 +5,7 @@
  * so records of different nodes order correctly. The checker (check.ts) reads only this file.
  */
 import type { LeadershipSample } from '../protocols/sim/leadership-history.js';
+import type { HostileOutcome } from './hostile-fault.js';
 import type { Fault } from './schedule.js';
 
 export interface RunMeta {
@@ -25,6 +26,8 @@ export interface FaultRecord {
   type: 'fault-start' | 'fault-end';
   t: number;
   fault: Fault;
+  /** On a hostile fault's end: what the attack got through (hostile-fault.ts). */
+  outcome?: HostileOutcome;
 }
 
 /** One node's /v1/status answer in sampling round `round` (every node is asked at once). */

@@ -32,13 +32,13 @@ describe('chaos report page', () => {
   });
 
   it('marks each violation on the timeline and lists it, escaped', () => {
-    const records = [...cleanHistory(), event(17_000, 'n1', 'member-dead', 'n2<script>')].sort((a, b) => a.t - b.t);
+    const records = [...cleanHistory(), event(17_000, 'n1<script>', 'member-dead', 'n2')].sort((a, b) => a.t - b.t);
     const report = checkHistory(records);
     const html = renderReportHtml(records, report);
     assert.equal(report.violations.length, 1);
     assert.equal(count(html, /<g class="violation">/g), 1);
     assert.equal(cell(html, 'false-dead'), '1');
-    assert.match(html, /<ol id="violations"><li>false-dead at 17s: n1 declared n2&lt;script&gt; dead/);
+    assert.match(html, /<ol id="violations"><li>false-dead at 17s: n1&lt;script&gt; declared n2 dead/);
     assert.match(html, /id="verdict">1 violation\(s\)</);
   });
 

@@ -43,7 +43,7 @@ export function renderReportHtml(records: readonly HistoryRecord[], report: Chao
   // Fault bands under the lanes they hit (a partition: its minority side, labelled with both sides).
   for (const span of faultSpans(records, endMs)) {
     // Lane 0 is the cluster's; node n's is lane n.
-    const hit = span.fault.kind === 'partition' || span.fault.kind === 'bridge' ? nodes.map((_, i) => i + 1) : span.fault.nodes;
+    const hit = span.fault.kind === 'partition' || span.fault.kind === 'bridge' ? nodes.map((_, i) => i + 1) : span.fault.kind === 'one-way' ? span.fault.groups!.flat() : span.fault.nodes;
     for (const lane of hit) {
       parts.push(`<rect class="fault fault-${span.fault.kind}" x="${x(span.fromMs)}" y="${laneY(lane) - LANE_PX + 2}" width="${Math.max(2, x(span.toMs) - x(span.fromMs))}" height="${LANE_PX - 4}"><title>${escape(describe(span.fault))}</title></rect>`);
     }
@@ -145,6 +145,8 @@ function faultSpans(records: readonly HistoryRecord[], endMs: number): { fault: 
 function describe(f: Fault): string {
   if (f.kind === 'partition') return `partition ${formatSides(f.groups!)}`;
   if (f.kind === 'bridge') return `bridge n${f.nodes[0]} between ${formatSides(f.groups!)}`;
+  if (f.kind === 'one-way') return `one-way cut n${f.nodes[0]} → ${f.groups![1]!.map((i) => `n${i}`).join(',')}`;
+  if (f.kind === 'hostile') return `hostile peers beside n${f.nodes[0]} (flooding n${f.flooded}, accusing n${f.accused})`;
   if (f.kind === 'loss') return `${f.percent} % loss at n${f.nodes[0]}`;
   return `${f.kind} n${f.nodes[0]}`;
 }

@@ -15,6 +15,8 @@ import { isAlive } from '../daemon/lock.js';
 import { checkHistory, formatReport, type ChaosReport, type CheckOptions } from './check.js';
 import { parseHistory, type EventRecord, type HistoryRecord, type JobRecord, type SampleRecord } from './history.js';
 import { renderReportHtml } from './report-html.js';
+import type { ProtocolName } from '../protocols/types.js';
+import { describeHostileOutcome, runHostileFault, type HostileOutcome } from './hostile-fault.js';
 import { formatSides, planFaults, type Fault, type FaultKind } from './schedule.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -84,8 +86,9 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
       await sleepUntil(t0 + fault.atMs, stop.signal);
       opts.progress(`[${formatElapsed(now())}] ${describeFault(fault)}`);
       write({ type: 'fault-start', t: now(), fault });
-      await applyFault(fault, cluster, stop.signal);
-      write({ type: 'fault-end', t: now(), fault });
+      const outcome = await applyFault(fault, { cluster, protocol: opts.protocol as ProtocolName, clients, signal: stop.signal });
+      if (outcome) opts.progress(`[${formatElapsed(now())}] hostile: ${describeHostileOutcome(outcome)}`);
+      write({ type: 'fault-end', t: now(), fault, ...(outcome ? { outcome } : {}) });
     }
     await sleepUntil(t0 + opts.durationMs, stop.signal);
     await recorder.stop();
@@ -244,7 +247,15 @@ class Recorder {
   }
 }
 
-async function applyFault(fault: Fault, cluster: string, signal: AbortSignal): Promise<void> {
+interface FaultContext {
+  cluster: string;
+  protocol: ProtocolName;
+  clients: readonly ApiClient[];
+  signal: AbortSignal;
+}
+
+/** Does what `fault` says and undoes it after its duration; a hostile fault returns what it got through. */
+async function applyFault(fault: Fault, { cluster, protocol, clients, signal }: FaultContext): Promise<HostileOutcome | null> {
   const node = String(fault.nodes[0]);
   const hold = () => sleep(fault.durationMs, signal);
   switch (fault.kind) {
@@ -252,28 +263,38 @@ async function applyFault(fault: Fault, cluster: string, signal: AbortSignal): P
       await clusterSh(['kill', node], cluster, signal);
       await hold();
       await clusterSh(['restart', node], cluster, signal);
-      return;
+      return null;
     case 'pause':
     case 'stall':
       await clusterSh(['stop', node], cluster, signal);
       await hold();
       await clusterSh(['cont', node], cluster, signal);
-      return;
+      return null;
     case 'restart':
       await clusterSh(['restart', node], cluster, signal);
-      return;
+      return null;
     case 'partition':
     case 'bridge':
       // A node in no group (the bridge) reaches every node.
       await clusterSh(['partition', ...fault.groups!.map((g) => g.join(','))], cluster, signal);
       await hold();
       await clusterSh(['heal'], cluster, signal);
-      return;
+      return null;
+    case 'one-way':
+      await clusterSh(['oneway', node, fault.groups![1]!.join(',')], cluster, signal);
+      await hold();
+      await clusterSh(['heal'], cluster, signal);
+      return null;
     case 'loss':
       await clusterSh(['loss', node, String(fault.percent)], cluster, signal);
       await hold();
       await clusterSh(['loss', node, '0'], cluster, signal);
-      return;
+      return null;
+    case 'hostile': {
+      // The peers run beside the node, in its namespace (when the LAN has namespaces).
+      const namespace = `cc-${cluster}-n${node}`;
+      return await runHostileFault({ fault, cluster, protocol, clients, namespace: existsSync(`/run/netns/${namespace}`) ? namespace : null, signal });
+    }
   }
 }
 
@@ -293,8 +314,12 @@ export function describeFault(fault: Fault): string {
       return `partition ${formatSides(fault.groups!)} for ${s} s`;
     case 'bridge':
       return `bridge ${n} between ${formatSides(fault.groups!)} for ${s} s`;
+    case 'one-way':
+      return `one-way cut: what ${n} sends to ${fault.groups![1]!.map((i) => `n${i}`).join(',')} is dropped for ${s} s`;
     case 'loss':
       return `${fault.percent} % packet loss at ${n} for ${s} s`;
+    case 'hostile':
+      return `hostile peers beside ${n} for ${s} s: flooding n${fault.flooded}, accusing n${fault.accused}`;
   }
 }
 

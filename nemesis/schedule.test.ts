@@ -48,10 +48,24 @@ describe('chaos schedule', () => {
     }
   });
 
+  it('mutes one node towards one to all of the others in a one-way cut', () => {
+    assert.deepEqual([...new Set(planFaults({ ...opts, nodes: 1, kinds: ['one-way'] }).map((f) => f.kind))], ['pause']);
+    const sizes = new Set<number>();
+    for (const f of planFaults({ ...opts, nodes: 5, kinds: ['one-way'] })) {
+      const [[muted], targets] = f.groups as [number[], number[]];
+      assert.deepEqual(f.nodes, [muted]);
+      assert.ok(targets.length >= 1 && targets.length <= 4 && !targets.includes(muted!), JSON.stringify(f.groups));
+      assert.deepEqual(targets, [...new Set(targets)].sort((a, b) => a - b));
+      sizes.add(targets.length);
+    }
+    assert.ok(sizes.size >= 3, `cuts towards ${[...sizes].join(', ')} nodes only`);
+  });
+
   it('targets nodes in range, loss at 10–40 %', () => {
     for (const f of planFaults(opts)) {
       for (const n of f.nodes) assert.ok(n >= 1 && n <= 5);
       if (f.kind === 'loss') assert.ok(f.percent! >= 10 && f.percent! <= 40);
+      if (f.kind === 'hostile') for (const n of [f.flooded!, f.accused!]) assert.ok(n >= 1 && n <= 5);
     }
   });
 

@@ -6,7 +6,7 @@
  */
 import { createRng, type Rng } from '../protocols/rng.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'bridge', 'loss', 'stall'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'restart', 'partition', 'bridge', 'one-way', 'loss', 'stall', 'hostile'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** What each kind does to the cluster (`scripts/cluster.sh` verbs), for help texts and reports. */
@@ -16,8 +16,10 @@ export const FAULT_DESCRIPTIONS: Readonly<Record<FaultKind, string>> = {
   restart: 'stop one node gracefully (SIGTERM) and start it again',
   partition: 'cut the LAN into a majority and a minority, heal when the fault ends',
   bridge: 'cut the LAN in two sides that one node (the bridge) still reaches both of, heal when the fault ends',
+  'one-way': "drop what one node sends to some others while theirs still reach it, heal when the fault ends",
   loss: "drop 10–40 % of one node's packets at random",
   stall: "SIGSTOP one node for 100–800 ms: an event-loop stall seen from outside",
+  hostile: 'hostile peers beside one node: a member-stranger forging leadership, suspicions and election frames, a flood, and a peer of another cluster',
 };
 
 export interface Fault {
@@ -26,12 +28,21 @@ export interface Fault {
   atMs: number;
   /** How long until it is undone (0 for a restart, which undoes itself). */
   durationMs: number;
-  /** The nodes it hits (1-based): the node, a partition's minority side, or a bridge's bridge node. */
+  /**
+   * The nodes it hits (1-based): the node, a partition's minority side, a bridge's bridge node, the
+   * node a one-way cut mutes, or the node whose namespace hostile peers run in.
+   */
   nodes: number[];
-  /** A partition's groups, the minority first; a bridge's two sides (the bridge node is in neither). */
+  /**
+   * A partition's groups, the minority first; a bridge's two sides (the bridge node is in neither);
+   * a one-way cut's muted node, then the nodes its packets no longer reach.
+   */
   groups?: number[][];
   /** A loss fault's drop rate. */
   percent?: number;
+  /** A hostile fault's victims: the node it floods and the node its gossip accuses of being dead. */
+  flooded?: number;
+  accused?: number;
 }
 
 export interface ScheduleOptions {
@@ -59,8 +70,10 @@ const DURATION_MS: Readonly<Record<FaultKind, { min: number; max: number }>> = {
   restart: { min: 0, max: 0 },
   partition: { min: 3_000, max: 15_000 },
   bridge: { min: 3_000, max: 15_000 },
+  'one-way': { min: 3_000, max: 15_000 },
   loss: { min: 3_000, max: 10_000 },
   stall: { min: 100, max: 800 },
+  hostile: { min: 3_000, max: 10_000 },
 };
 
 /** The faults of one run, in time order; none overlaps another, none starts in the tail. */
@@ -74,8 +87,10 @@ export function planFaults(opts: ScheduleOptions): Fault[] {
   let atMs = rng.int(quiet.min, quiet.max);
   while (atMs <= lastStartMs) {
     const kind = opts.kinds[rng.int(0, opts.kinds.length - 1)]!;
-    // Fewer than three nodes have no majority side to cut off, and no bridge between two sides: pause one instead.
-    const fault = (kind === 'partition' || kind === 'bridge') && opts.nodes < 3 ? planOne('pause', atMs, opts.nodes, rng) : planOne(kind, atMs, opts.nodes, rng);
+    // Fewer than three nodes have no majority side to cut off and no bridge between two sides, and
+    // one node has no one to be cut off from: pause one instead.
+    const cuts = kind === 'partition' || kind === 'bridge' ? 3 : kind === 'one-way' ? 2 : 1;
+    const fault = planOne(opts.nodes < cuts ? 'pause' : kind, atMs, opts.nodes, rng);
     // A fault still going at the tail's start is shortened to end there.
     fault.durationMs = Math.min(fault.durationMs, Math.max(0, lastStartMs - atMs));
     faults.push(fault);
@@ -99,7 +114,13 @@ function planOne(kind: FaultKind, atMs: number, nodes: number, rng: Rng): Fault 
     const groups = [rest.slice(0, cut).sort((a, b) => a - b), rest.slice(cut).sort((a, b) => a - b)];
     return { kind, atMs, durationMs, nodes: [bridge!], groups };
   }
+  if (kind === 'one-way') {
+    const [muted, ...others] = shuffled(nodes, rng);
+    const targets = others.slice(0, rng.int(1, others.length)).sort((a, b) => a - b);
+    return { kind, atMs, durationMs, nodes: [muted!], groups: [[muted!], targets] };
+  }
   const node = rng.int(1, nodes);
+  if (kind === 'hostile') return { kind, atMs, durationMs, nodes: [node], flooded: rng.int(1, nodes), accused: rng.int(1, nodes) };
   if (kind === 'loss') return { kind, atMs, durationMs, nodes: [node], percent: rng.int(10, 40) };
   return { kind, atMs, durationMs, nodes: [node] };
 }

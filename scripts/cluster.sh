@@ -32,7 +32,8 @@ usage: scripts/cluster.sh COMMAND [ARGS] [--name CLUSTER]
   logs I [-f]         node I's log (-f: follow)
   sock I              print node I's API socket path
   partition G1 G2...  cut the LAN into groups, e.g. partition "1,2" "3,4,5"   (root)
-  heal                remove every partition                                  (root)
+  oneway I J,K...     drop node I's packets to nodes J,K... (theirs still reach I) (root)
+  heal                remove every partition and one-way cut                  (root)
   loss I PCT          drop PCT % of node I's packets at random; 0 clears      (root)
   help                this text
 
@@ -204,6 +205,7 @@ cmd_status() {
     [ "${states[index]}" != running ] || [ -s "$views/n$index" ] || role='(no answer)'
     extra=''
     [ ! -f "$STATE/loss/n$index" ] || extra="  loss $(cat "$STATE/loss/n$index")%"
+    [ ! -f "$STATE/oneway/n$index" ] || extra+="  one-way cut to $(cat "$STATE/oneway/n$index")"
     printf '%-5s %-8s %-8s %-28s %-11s %-7s %-5s %-18s %s%s\n' "n$index" "$(node_pid "$index" || echo -)" \
       "${states[index]}" "$(node_multiaddr "$index")" "$role" "$leader" "$term" "$counts" "$(node_socket "$index")" "$extra"
   done
@@ -261,6 +263,14 @@ cmd_heal() {
   lan_heal
 }
 
+cmd_oneway() {
+  [ $# -eq 2 ] || usage_error "oneway needs a node number and a comma list of nodes, e.g. oneway 1 2,3"
+  require_up
+  check_index "$1"
+  require_lan oneway
+  lan_oneway "$1" "$2"
+}
+
 cmd_loss() {
   [ $# -eq 2 ] || usage_error "loss needs a node number and a percentage, e.g. loss 2 30"
   require_up
@@ -300,6 +310,7 @@ main() {
     sock) one_index sock "${args[@]+"${args[@]}"}" && node_socket "${args[0]}" && echo ;;
     partition) cmd_partition "${args[@]+"${args[@]}"}" ;;
     heal) cmd_heal "${args[@]+"${args[@]}"}" ;;
+    oneway) cmd_oneway "${args[@]+"${args[@]}"}" ;;
     loss) cmd_loss "${args[@]+"${args[@]}"}" ;;
     help) usage ;;
     *) usage_error "unknown command '$command'" ;;

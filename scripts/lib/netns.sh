@@ -119,7 +119,42 @@ lan_heal() {
     done < <(ip -n "$(node_namespace "$index")" route show type blackhole 2>/dev/null)
   done
   rm -f "$STATE/partition"
+  local cut
+  for cut in "$STATE"/oneway/n*; do
+    [ -f "$cut" ] || continue
+    ip netns exec "$(node_namespace "${cut##*/n}")" iptables -F CONCLAVE_ONEWAY 2>/dev/null || true
+  done
+  rm -rf "$STATE/oneway"
   [ "${1:-}" = quiet ] || echo "healed cluster '$CLUSTER': every node reaches every node"
+}
+
+# oneway I TARGETS — node I's packets to the nodes of TARGETS (a comma list) are dropped, while
+# theirs still reach I: a link that fails in one direction (a bad transceiver, an asymmetric
+# firewall rule). TCP senders on either end then see data that is never acknowledged, or
+# acknowledgements that never come. `heal` clears it.
+lan_oneway() {
+  local index=$1 targets=$2 ns link target members=()
+  command -v iptables >/dev/null 2>&1 ||
+    die "'oneway' needs iptables, which is not installed (apt-get install iptables)"
+  [[ $targets =~ ^[0-9]+(,[0-9]+)*$ ]] || usage_error "oneway targets '$targets' are not a comma list of node numbers"
+  IFS=, read -r -a members <<<"$targets"
+  for target in "${members[@]}"; do
+    check_index "$target"
+    [ "$target" != "$index" ] || usage_error "oneway: n$index cannot be cut off from itself"
+  done
+  ns=$(node_namespace "$index")
+  link=$(node_link "$index")
+  if ! ip netns exec "$ns" iptables -L CONCLAVE_ONEWAY -n >/dev/null 2>&1; then
+    ip netns exec "$ns" iptables -N CONCLAVE_ONEWAY
+    ip netns exec "$ns" iptables -A OUTPUT -o "$link" -j CONCLAVE_ONEWAY
+  fi
+  ip netns exec "$ns" iptables -F CONCLAVE_ONEWAY
+  for target in "${members[@]}"; do
+    ip netns exec "$ns" iptables -A CONCLAVE_ONEWAY -d "$(node_address "$target")" -j DROP
+  done
+  mkdir -p "$STATE/oneway"
+  printf '%s\n' "$targets" >"$STATE/oneway/n$index"
+  echo "n$index: its packets to n${targets//,/, n} are dropped; theirs still reach it"
 }
 
 # loss I PCT — random drop of PCT % of packets in and out of node I's link (0 clears).

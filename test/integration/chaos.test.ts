@@ -29,7 +29,8 @@ function namespaces(): string[] {
 }
 
 describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
-  for (const [protocol, seed] of [['bully', 5], ['raft', 9]] as const) {
+  // Seeds whose minute holds a one-way cut and a hostile fault besides a partition or a stall.
+  for (const [protocol, seed] of [['bully', 2], ['raft', 9]] as const) {
     it(`a minute of seeded faults on 5 ${protocol} daemons: every check holds, the faults are on record, nothing is left running`, { skip: canUseNamespaces() ? false : 'needs root and ip' }, () => {
       const out = mkdtempSync(join(tmpdir(), `conclave-chaos-${protocol}-`));
       dirs.push(out);
@@ -41,6 +42,15 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       const starts = records.filter((rec) => rec.type === 'fault-start').length;
       assert.ok(starts >= 3, `${starts} faults injected`);
       assert.equal(records.filter((rec) => rec.type === 'fault-end').length, starts, 'every fault was undone');
+      const kinds = new Set(records.flatMap((rec) => (rec.type === 'fault-start' ? [rec.fault.kind] : [])));
+      assert.ok(kinds.has('one-way') && kinds.has('hostile'), `faults of kinds ${[...kinds].join(', ')}`);
+      // The hostile peers reached every daemon and sent forgeries: a quiet run is not an attack that went nowhere.
+      for (const rec of records) {
+        if (rec.type !== 'fault-end' || rec.fault.kind !== 'hostile') continue;
+        assert.equal(rec.outcome?.connected, 5, JSON.stringify(rec.outcome));
+        assert.ok((rec.outcome?.forgeries ?? 0) > 0 && (rec.outcome?.heartbeats ?? 0) > 0, JSON.stringify(rec.outcome));
+        assert.equal(rec.outcome?.otherClusterConnected, 0, 'a peer of another cluster never gets in');
+      }
       assert.ok(records.filter((rec) => rec.type === 'sample').length > 500, 'every node sampled throughout');
       assert.ok(existsSync(join(out, 'summary.txt')) && existsSync(join(out, 'report.json')) && existsSync(join(out, 'report.html')));
       assert.deepEqual(readdirSync(join(out, 'logs')).sort(), ['n1.log', 'n2.log', 'n3.log', 'n4.log', 'n5.log'], "the daemons' logs go with the run");
@@ -99,6 +109,6 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /usage: scripts\/chaos\.sh run/);
     }
-    assert.match(chaos(['run', '--faults', 'kill,flood']).stderr, /unknown fault kind 'flood'; known: kill, pause, restart, partition, bridge, loss, stall/);
+    assert.match(chaos(['run', '--faults', 'kill,flood']).stderr, /unknown fault kind 'flood'; known: kill, pause, restart, partition, bridge, one-way, loss, stall, hostile/);
   });
 });

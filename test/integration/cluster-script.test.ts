@@ -97,6 +97,28 @@ function blackholes(namespace: string): string[] {
   return spawnSync('ip', ['-n', namespace, 'route', 'show', 'type', 'blackhole'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
 }
 
+/** The node's LAN address in `namespace` (the one IPv4 address besides loopback). */
+function lanAddress(namespace: string): string {
+  const out = spawnSync('ip', ['-n', namespace, '-4', '-o', 'addr', 'show', 'scope', 'global'], { encoding: 'utf8' }).stdout;
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1];
+  if (!address) throw new Error(`no LAN address in ${namespace}: ${out}`);
+  return address;
+}
+
+/** Whether UDP datagrams sent from namespace `from` reach a socket in namespace `to` within a second. */
+async function udpReaches(from: string, to: string): Promise<boolean> {
+  const address = lanAddress(to);
+  const listen = `const s=require('dgram').createSocket('udp4');s.on('message',()=>{console.log('got');process.exit(0)});s.bind(47999,'${address}',()=>console.log('ready'));setTimeout(()=>process.exit(1),1500)`;
+  const listener = spawn('ip', ['netns', 'exec', to, process.execPath, '-e', listen], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const ready = new Promise<void>((resolve) => listener.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('ready') && resolve())));
+  const exited = new Promise<number | null>((resolve) => listener.on('exit', (code) => resolve(code)));
+  await Promise.race([ready, exited]);
+  const send = `const s=require('dgram').createSocket('udp4');let n=0;const t=setInterval(()=>{s.send('x',47999,'${address}');if(++n===5){clearInterval(t);setTimeout(()=>s.close(),50)}},100)`;
+  spawnSync('ip', ['netns', 'exec', from, process.execPath, '-e', send]);
+  return (await exited) === 0 && out.includes('got');
+}
+
 /** Interface names inside a namespace, without lo. */
 function links(namespace: string): string[] {
   const out = spawnSync('ip', ['-n', namespace, '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
@@ -202,6 +224,24 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
     assert.doesNotMatch(rules(1), /DROP/);
     ok(sh('loss', '2', '0'));
     assert.doesNotMatch(rules(2), /DROP/);
+  });
+
+  it('oneway 1 2 drops what n1 sends to n2 while n2 still reaches n1; n3 is untouched; heal clears it', async (t) => {
+    if (!LAN) {
+      assert.equal(sh('oneway', '1', '2').status, 1, 'without the namespace LAN oneway must refuse');
+      return t.skip('needs root and ip for the namespace LAN');
+    }
+    if (spawnSync('iptables', ['-V']).status !== 0) return t.skip('iptables is not installed');
+    const nsOf = (index: number) => namespaceOf(pidOf(index));
+    assert.equal(sh('oneway', '1', '1').status, 2, 'a node cannot be cut off from itself');
+    ok(sh('oneway', '1', '2'));
+    assert.match(ok(sh('status')), /one-way cut to 2/);
+    assert.equal(await udpReaches(nsOf(1), nsOf(2)), false, 'n1 -> n2 is dropped');
+    assert.equal(await udpReaches(nsOf(2), nsOf(1)), true, 'n2 -> n1 still arrives');
+    assert.equal(await udpReaches(nsOf(1), nsOf(3)), true, 'n1 -> n3 still arrives');
+    ok(sh('heal'));
+    assert.equal(await udpReaches(nsOf(1), nsOf(2)), true, 'n1 -> n2 arrives after heal');
+    assert.doesNotMatch(ok(sh('status')), /one-way/);
   });
 
   it('down stops every process and removes every namespace, link and the state; a second down is a no-op', async () => {

@@ -1,6 +1,6 @@
 /**
  * Hostile peers against real daemons: a security tester's findings, each replayed with the
- * hostile-peer kit (test/support/hostile-peer.ts) against a 3-node Bully cluster (priorities
+ * hostile-peer kit (nemesis/hostile-peer.ts) against a 3-node Bully cluster (priorities
  * 1, 2, 3, so n3 leads) and asserted through the daemons' /v1/status, /v1/members, metrics and
  * data files. Each test asserts the hardened behaviour; each also checks that what the kit
  * forged actually reached a daemon, so a pass is never a frame that got lost on the way.
@@ -20,15 +20,14 @@ import { DEFAULT_PEER_LIMITS } from '../../daemon/p2p/flood-guard.js';
 import { readLogStore } from '../../daemon/storage/index.js';
 import { bullyPersistedCodec, type BullyPersisted } from '../../protocols/bully/index.js';
 import type { LeadershipSample } from '../../protocols/sim/leadership-history.js';
-import { HostilePeer, type ForgedHeartbeat, type HostilePeerInit } from '../support/hostile-peer.js';
+import { bullyForgeries, HUGE_VALID, raftForgeries } from '../../nemesis/hostile-frames.js';
+import { HostilePeer, type ForgedHeartbeat, type HostilePeerInit } from '../../nemesis/hostile-peer.js';
 import { LeadershipSampler, type SampledNode } from '../support/leadership-sampler.js';
 import { CLI, LocalCluster, sleep } from '../support/local-cluster.js';
 
 const ALL = [1, 2, 3];
 /** 2^53 - 1: the largest exact integer, what the tester sent. */
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-/** Huge but below the bound the hardened codecs accept (protocols/bounds.ts MAX_COUNTER when written). */
-const HUGE_VALID = 2 ** 50;
 /** Epochs and fencing tokens a few test elections can reach; anything above came from a forged message. */
 const SMALL_EPOCH = 1000;
 /** Incarnations are wall-clock seconds at boot, plus one per refutation: far below this. */
@@ -457,7 +456,7 @@ describe('hostile peers against a 3-node Bully cluster', { timeout: 600_000 }, (
           const last = sampler.samples.filter((s) => s.round === sampler.rounds - 1);
           const epoch = Math.max(leader.term, ...last.map((s) => s.term));
           const named = last.find((s) => s.leader !== null)?.leader;
-          const frames = mixedFrames(epoch, ids.get(named ?? '') ?? leader.id, stranger.id);
+          const frames = bullyForgeries(epoch, ids.get(named ?? '') ?? leader.id, stranger.id);
           await Promise.all(ALL.map((i) => stranger.send(ids.get(`n${i}`)!, frames).then(() => (sent += frames.length), () => undefined)));
           await sleep(100);
         }
@@ -571,21 +570,7 @@ describe('hostile peers against a 3-node Raft cluster', { timeout: 300_000 }, ()
     const followerIndex = ALL.find((i) => i !== leaderIndex)!;
     const stranger = await hostile(cluster, [leaderIndex, followerIndex], { protocol: 'raft' });
     const term = before.term;
-    const forged = (to: string): unknown[] => [
-      { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: 1000, lastLogTerm: term + 1, transfer: false },
-      { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: 1000, lastLogTerm: term + 1, transfer: true },
-      { type: 'VOTE', term: HUGE_VALID, preVote: false, lastLogIndex: 1000, lastLogTerm: HUGE_VALID, transfer: true },
-      { type: 'APPEND', term: term + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: term + 1, data: { kind: 'config', voters: [stranger.id], learners: [] } }], leaderCommit: 1, round: 1, leaseMs: 900 },
-      { type: 'APPEND', term: HUGE_VALID, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, round: 1, leaseMs: 900 },
-      { type: 'TIMEOUT_NOW', term },
-      { type: 'SNAPSHOT', term: term + 1, index: 99, snapshotTerm: term + 1, offset: 0, total: 10, chunk: '{"v":1}xxx', round: 1 },
-      { type: 'APPEND_RESPONSE', term: term + 1, success: false, index: 0, hintIndex: 0, hintTerm: 0, round: 1 },
-      { type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true },
-      { type: 'SNAPSHOT_RESPONSE', term: term + 1, index: 1, received: 0, installed: true, round: 1 },
-      // Beyond every codec bound: dropped as malformed before the machine sees it.
-      { type: 'VOTE', term: MAX_SAFE, preVote: false, lastLogIndex: 0, lastLogTerm: 0, transfer: false },
-      { type: 'APPEND', term: term, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 5, term, data: { kind: 'leader', leader: to, term } }], leaderCommit: 0, round: 1, leaseMs: 0 },
-    ];
+    const forged = (to: string): unknown[] => raftForgeries(term, stranger.id, to);
     const refusedBefore = await Promise.all(ALL.map((i) => metric(cluster, i, 'conclave_messages_rejected_total', { reason: 'not-a-member' })));
     const seen = await Promise.all([leaderIndex, followerIndex].map((i) => framesIn(cluster, i)));
     for (const [k, index] of [leaderIndex, followerIndex].entries()) {
@@ -614,24 +599,3 @@ describe('hostile peers against a 3-node Raft cluster', { timeout: 300_000 }, ()
     });
   });
 });
-
-/** One round of the mixed flood: every message type at and just above the current epoch, and invalid ones. */
-function mixedFrames(epoch: number, leader: string, self: string): unknown[] {
-  return [
-    { type: 'ELECTION', epoch, forced: true },
-    { type: 'ANSWER', epoch: epoch + 1 },
-    { type: 'COORDINATOR', epoch: epoch + 1, kind: 'claim', round: 1, leaseMs: 0 },
-    { type: 'COORDINATOR', epoch: epoch + 1, kind: 'takeover', round: 1, leaseMs: 0 },
-    { type: 'COORDINATOR', epoch: epoch + 1, kind: 'renew', round: 1, leaseMs: 3000 },
-    { type: 'ACCEPT', epoch, round: 1 },
-    { type: 'RELEASE', epoch },
-    { type: 'REJECT', epoch: epoch + 1, leader: null },
-    { type: 'TRANSFER', epoch: epoch + 1 },
-    { type: 'TRANSFER_REQUEST', epoch, to: self },
-    { type: 'RESIGN_REQUEST', epoch },
-    { type: 'FORGET', epoch, id: leader },
-    { type: 'COORDINATOR', epoch: -1, kind: 'renew', round: 0, leaseMs: -5 },
-    { type: 'SURPRISE' },
-    'not an object',
-  ];
-}

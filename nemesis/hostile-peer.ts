@@ -1,5 +1,5 @@
 /**
- * A hostile peer for integration tests: a libp2p node of its own (TCP, noise, yamux, the
+ * A hostile peer for integration tests and the chaos tool's `hostile` fault: a libp2p node of its own (TCP, noise, yamux, the
  * membership and election stream protocols, as daemon/p2p/node.ts builds them) that speaks
  * Conclave's wire formats but obeys none of its rules. It can join a running cluster by
  * dialling a daemon, send forged heartbeats (any meta, any suspects/dead/left lists) so it is
@@ -19,8 +19,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { protocolMeta, type Heartbeat, type IncarnationRef, type MemberMeta } from '../../protocols/membership/types.js';
-import type { ProtocolName } from '../../protocols/types.js';
+import { protocolMeta, type Heartbeat, type IncarnationRef, type MemberMeta } from '../protocols/membership/types.js';
+import type { ProtocolName } from '../protocols/types.js';
 
 export interface HostilePeerInit {
   /** The cluster's name: it scopes the gossip topic and the election protocol id. */
@@ -31,6 +31,8 @@ export interface HostilePeerInit {
   protocol?: ProtocolName;
   /** Take the election streams daemons open to this peer and never read them; default false. */
   stall?: boolean;
+  /** The address to listen on, e.g. a node's LAN address inside its namespace; default 127.0.0.1. */
+  host?: string;
 }
 
 /** What a forged heartbeat says; everything left out is filled in as a plain member would. */
@@ -111,6 +113,7 @@ export interface HostileChildInit {
   cluster: string;
   protocol: ProtocolName;
   stall: boolean;
+  host: string;
 }
 
 /** The heartbeat a forged description stands for, as membership's codec expects it (pure). */
@@ -169,9 +172,9 @@ export class HostilePeer {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  /** Starts the peer's node (listening on 127.0.0.1, in the namespace when given). */
+  /** Starts the peer's node (listening on `host`, in the namespace when given). */
   static async start(init: HostilePeerInit): Promise<HostilePeer> {
-    const arg: HostileChildInit = { cluster: init.cluster, protocol: init.protocol ?? 'bully', stall: init.stall ?? false };
+    const arg: HostileChildInit = { cluster: init.cluster, protocol: init.protocol ?? 'bully', stall: init.stall ?? false, host: init.host ?? '127.0.0.1' };
     const node = [process.execPath, CHILD, JSON.stringify(arg)];
     // `ip netns exec` execs the command, so the child's PID is the node's PID.
     const child = init.namespace ? spawn('ip', ['netns', 'exec', init.namespace, ...node], { stdio: ['pipe', 'pipe', 'pipe'] }) : spawn(node[0]!, node.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });

@@ -5,7 +5,7 @@
  * Transports, encryption, muxer and both stream protocols are the daemon's (daemon/p2p/node.ts,
  * names.ts, peer-exchange.ts); everything it sends is whatever the test asked for.
  */
-import '../../daemon/polyfill.js';
+import '../daemon/polyfill.js';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { identify } from '@libp2p/identify';
@@ -18,9 +18,9 @@ import { pushable, type Pushable } from 'it-pushable';
 import { createLibp2p } from 'libp2p';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_DIRECT_STREAMS, OPEN_STREAM_TIMEOUT_MS } from '../../daemon/p2p/constants.js';
-import { directProtocolId, membershipProtocolId } from '../../daemon/p2p/names.js';
-import { heartbeatFrame } from '../../daemon/p2p/peer-exchange.js';
+import { MAX_DIRECT_STREAMS, OPEN_STREAM_TIMEOUT_MS } from '../daemon/p2p/constants.js';
+import { directProtocolId, membershipProtocolId } from '../daemon/p2p/names.js';
+import { heartbeatFrame } from '../daemon/p2p/peer-exchange.js';
 import { forgeHeartbeat, type ForgedHeartbeat, type HostileChildInit, type HostileLine, type HostileRequest, type HostileStats } from './hostile-peer.js';
 
 /** A daemon that does not speak this cluster's membership protocol within this long is not a Conclave daemon of this cluster. */
@@ -35,7 +35,7 @@ const encoder = new TextEncoder();
 const print = (line: HostileLine) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
 const libp2p = await createLibp2p({
-  addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+  addresses: { listen: [`/ip4/${init.host}/tcp/0`] },
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
