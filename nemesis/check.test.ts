@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkHistory, DEFAULT_CHECK_OPTIONS, formatReport, type ViolationKind } from './check.js';
-import { parseHistory, type HistoryRecord, type SampleRecord } from './history.js';
+import { parseHistory, type ElectionRecord, type HistoryRecord, type KvRecord, type SampleRecord } from './history.js';
+import { hostileFailure } from './hostile-fault.js';
 import { cleanHistory, event, INTERVAL, job } from './testing.js';
 import type { RunMeta } from './history.js';
 import type { Fault } from './schedule.js';
@@ -137,6 +138,50 @@ describe('chaos history checker', () => {
     assert.deepEqual(kinds([...two, event(5000, 'n1', 'member-dead', 'n3')]), ['false-dead'], 'n1 and n3 still reach each other');
     // n5 reaches only n1 and itself: two of five.
     assert.deepEqual(kinds(history([2, 3, 4])), ['minority-leader']);
+  });
+
+  it('checks the key-value clients\' history for linearizability, and sums it up', () => {
+    const put = (id: number, t: number, returnT: number | null, value: string, revision: number): KvRecord => ({ type: 'kv', t, id, client: 'n1', returnT, input: { kind: 'put', key: 'k', value }, ...(returnT === null ? {} : { output: { revision } }) });
+    const get = (id: number, t: number, returnT: number, value: string | null, modRevision: number): KvRecord => ({ type: 'kv', t, id, client: 'n2', returnT, input: { kind: 'get', key: 'k' }, output: { value, modRevision } });
+    const withKv = (kv: KvRecord[]) => [...cleanHistory(), ...kv];
+    const clean = checkHistory(withKv([put(1, 1000, 1100, 'a', 5), get(2, 1200, 1300, 'a', 5), put(3, 1400, null, 'b', 0), get(4, 9000, 9100, 'b', 7)]));
+    assert.deepEqual(clean.violations, []);
+    assert.deepEqual(clean.kv, { operations: 4, unknown: 1, keys: 1, verdict: 'linearizable' });
+    assert.match(formatReport(clean), /key-value operations\s+4 on 1 keys \(1 of unknown outcome\): linearizable/);
+    // A read after the put returned that does not see it.
+    const stale = checkHistory(withKv([put(1, 1000, 1100, 'a', 5), get(2, 1200, 1300, null, 0)]));
+    assert.deepEqual(stale.violations.map((v) => v.kind), ['kv-not-linearizable']);
+    assert.equal(stale.kv.verdict, 'not linearizable');
+    assert.match(stale.violations[0]!.detail, /get "k" -> absent/);
+    // A search that runs out of budget is reported, never passed.
+    const unfinished = checkHistory(withKv([put(1, 1000, 1100, 'a', 5), get(2, 1200, 1300, 'a', 5)]), { ...DEFAULT_CHECK_OPTIONS, kvMaxSteps: 1 });
+    assert.deepEqual(unfinished.violations.map((v) => v.kind), ['kv-check-unfinished']);
+    assert.equal(unfinished.kv.verdict, 'unfinished');
+    // No operations (a Bully run): nothing said.
+    assert.doesNotMatch(formatReport(checkHistory(cleanHistory())), /key-value/);
+  });
+
+  it('catches a named election won with an older token, an observer told an older leader, and two leaders at one revision', () => {
+    const elected = (t: number, node: string, token: number, callT: number): ElectionRecord => ({ type: 'election', t, node, event: 'elected', token, callT });
+    const observed = (t: number, node: string, token: number | null, revision: number): ElectionRecord => ({ type: 'election', t, node, event: 'observed', token, revision });
+    const ok = [elected(1000, 'n1', 10, 900), { type: 'election' as const, t: 2000, node: 'n1', event: 'resigned' as const, token: 10 }, elected(2500, 'n2', 12, 1500), observed(1000, 'n3', 10, 10), observed(2100, 'n3', null, 11), observed(2500, 'n3', 12, 12), observed(2600, 'n4', 12, 12)];
+    const report = checkHistory([...cleanHistory(), ...ok]);
+    assert.deepEqual(report.violations, []);
+    assert.deepEqual(report.elections, { elected: 2, observed: 4 });
+    // Called after n1's win returned (1000 ms), yet elected with a lower token.
+    assert.deepEqual(kinds([...cleanHistory(), ...ok, elected(3000, 'n5', 9, 1100)]), ['election-token-regression']);
+    // Called before n1's win returned: concurrent, nothing to say.
+    assert.deepEqual(kinds([...cleanHistory(), ...ok, elected(3000, 'n5', 9, 950)]), []);
+    assert.deepEqual(kinds([...cleanHistory(), ...ok, observed(2700, 'n3', 10, 13)]), ['election-observed-regression']);
+    assert.deepEqual(kinds([...cleanHistory(), ...ok, observed(2700, 'n5', 10, 12)]), ['election-split']);
+  });
+
+  it('reports a hostile attack that could not run, apart from the violations', () => {
+    const records = cleanHistory().map((r) => (r.type === 'fault-end' ? { ...r, outcome: hostileFailure(new Error('hostile peer did not start within 20000 ms')) } : r));
+    const report = checkHistory(records);
+    assert.deepEqual(report.hostileFailures, ['hostile peer did not start within 20000 ms']);
+    assert.ok(report.ok);
+    assert.match(formatReport(report), /hostile attacks not run\s+1 \(first: hostile peer did not start/);
   });
 
   it('reads history.jsonl back, and names a broken line', () => {

@@ -21,11 +21,21 @@
  *   `runOverlapBoundMs`.
  * - `run-token-regression`: a `conclave run` child started under a lower fencing token than one
  *   that started before it.
+ * - `kv-not-linearizable` (Raft runs): the key-value clients' history has no linearization
+ *   (protocols/check/linearizability.ts with the store's model, per key); `kv-check-unfinished`:
+ *   the search ran out of budget before it could say.
+ * - `election-token-regression` (Raft runs): a campaign called after another had returned elected
+ *   was elected with a token not above that one's.
+ * - `election-observed-regression`: an observer was told a leader with a lower token than one it
+ *   had been told before.
+ * - `election-split`: two observers were told different leaders as of the same store revision.
  */
 import { ReignTokens, TermLeaders } from '../protocols/election-safety.js';
 import { checkLeadershipHistory, type LeadershipHistoryReport } from '../protocols/sim/leadership-history.js';
 import { percentile } from '../bench/stats.js';
-import type { EventRecord, FaultRecord, HistoryRecord, JobRecord, RunMeta, SampleRecord } from './history.js';
+import { checkLinearizability, DEFAULT_MAX_STEPS, outcomeUnknown } from '../protocols/check/linearizability.js';
+import { kvModel, partitionByKey, type KvOperation } from '../protocols/check/kv-model.js';
+import type { ElectionRecord, EventRecord, FaultRecord, HistoryRecord, JobRecord, KvRecord, RunMeta, SampleRecord } from './history.js';
 import type { Fault, FaultKind } from './schedule.js';
 
 export const VIOLATION_KINDS = [
@@ -40,6 +50,11 @@ export const VIOLATION_KINDS = [
   'false-dead',
   'run-overlap',
   'run-token-regression',
+  'kv-not-linearizable',
+  'kv-check-unfinished',
+  'election-token-regression',
+  'election-observed-regression',
+  'election-split',
 ] as const;
 export type ViolationKind = (typeof VIOLATION_KINDS)[number];
 
@@ -67,6 +82,8 @@ export interface CheckOptions {
    * SIGTERM takes to reach the child and the child to record it.
    */
   runOverlapBoundMs: number;
+  /** Search steps the key-value check may take; default DEFAULT_MAX_STEPS plus 50 per operation. */
+  kvMaxSteps?: number;
 }
 
 /**
@@ -95,6 +112,12 @@ export interface ChaosReport {
    * run's end) came first.
    */
   agreedAfterHealMs: (number | null)[];
+  /** The key-value clients' history (Raft runs): operations, those of unknown outcome, and the verdict. */
+  kv: { operations: number; unknown: number; keys: number; verdict: 'linearizable' | 'not linearizable' | 'unfinished' | 'no operations' };
+  /** Named-election clients (Raft runs): campaigns won and leaders observed. */
+  elections: { elected: number; observed: number };
+  /** Hostile faults whose attack could not run (the tool's failure, not the cluster's), with why. */
+  hostileFailures: string[];
 }
 
 interface FaultSpan {
@@ -118,6 +141,8 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
   const leaseBoundMs = options.leaseBoundMs ?? maxLease + 2 * meta.sampleIntervalMs + 500;
 
   const history = checkLeadershipHistory(samples);
+  const kvCheck = checkKv(records.filter((r): r is KvRecord => r.type === 'kv'), options.kvMaxSteps);
+  const elections = records.filter((r): r is ElectionRecord => r.type === 'election');
   const violations: Violation[] = [
     ...leadershipViolations(samples, rounds, history),
     ...strangerLeaders(samples, meta.nodes),
@@ -125,6 +150,8 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
     ...slowHeals(rounds, spans, majority, options.healBoundMs, endMs),
     ...falseDeaths(events, spans, meta.nodes, options.faultGraceMs),
     ...jobViolations(jobs, endMs, options.runOverlapBoundMs),
+    ...kvCheck.violations,
+    ...electionViolations(elections),
   ].sort((a, b) => a.atMs - b.atMs);
 
   const faults: ChaosReport['faults'] = {};
@@ -140,6 +167,9 @@ export function checkHistory(records: readonly HistoryRecord[], options: CheckOp
     leaderless,
     leaseBoundMs,
     jobStarts: jobs.filter((j) => j.event === 'start').length,
+    kv: kvCheck.summary,
+    elections: { elected: elections.filter((e) => e.event === 'elected').length, observed: elections.filter((e) => e.event === 'observed').length },
+    hostileFailures: records.flatMap((r) => (r.type === 'fault-end' && r.outcome?.error !== undefined ? [r.outcome.error] : [])),
     agreedAfterHealMs: spans.map((span, i) => {
       if (!Number.isFinite(span.endMs)) return null;
       const before = spans[i + 1]?.startMs ?? endMs;
@@ -344,6 +374,54 @@ function jobViolations(jobs: readonly JobRecord[], endMs: number, boundMs: numbe
   return violations;
 }
 
+/**
+ * Search steps allowed per recorded operation, on top of the checker's default: an hour's history
+ * is hundreds of thousands of operations over short-lived keys, each key linearized alone.
+ */
+const KV_STEPS_PER_OPERATION = 50;
+
+function checkKv(records: readonly KvRecord[], maxSteps: number | undefined): { violations: Violation[]; summary: ChaosReport['kv'] } {
+  const ops: KvOperation[] = records.map((r) => ({ id: r.id, client: r.client, callMs: r.t, returnMs: r.returnT, input: r.input, ...(r.output ? { output: r.output } : {}) }));
+  const summary = { operations: ops.length, unknown: ops.filter(outcomeUnknown).length, keys: partitionByKey(ops).length };
+  if (ops.length === 0) return { violations: [], summary: { ...summary, verdict: 'no operations' } };
+  const result = checkLinearizability(kvModel, ops, { maxSteps: maxSteps ?? DEFAULT_MAX_STEPS + KV_STEPS_PER_OPERATION * ops.length });
+  if (result.ok === true) return { violations: [], summary: { ...summary, verdict: 'linearizable' } };
+  const firstOf = (key: string) => Math.min(...records.filter((r) => r.input.key === key).map((r) => r.t));
+  if (result.ok === 'unknown') {
+    return { violations: [{ kind: 'kv-check-unfinished', atMs: firstOf(result.partition), detail: `the search ran out of its ${result.steps} steps at key ${JSON.stringify(result.partition)}; nothing was found wrong before that` }], summary: { ...summary, verdict: 'unfinished' } };
+  }
+  const failing = new Set(result.failingOps);
+  const atMs = Math.min(...records.filter((r) => failing.has(r.id)).map((r) => r.t));
+  return { violations: [{ kind: 'kv-not-linearizable', atMs: Number.isFinite(atMs) ? atMs : firstOf(result.partition), detail: result.reason }], summary: { ...summary, verdict: 'not linearizable' } };
+}
+
+function electionViolations(records: readonly ElectionRecord[]): Violation[] {
+  const violations: Violation[] = [];
+  const elected = records.filter((r): r is Extract<ElectionRecord, { event: 'elected' }> => r.event === 'elected').sort((a, b) => a.t - b.t);
+  for (const e of elected) {
+    const before = elected.find((f) => f !== e && f.t < e.callT && f.token >= e.token);
+    if (before) violations.push({ kind: 'election-token-regression', atMs: e.t, detail: `${e.node} was elected with token ${e.token} by a campaign called at ${Math.round(e.callT)} ms, after ${before.node} had been elected with token ${before.token} at ${Math.round(before.t)} ms` });
+  }
+  const observed = records.filter((r): r is Extract<ElectionRecord, { event: 'observed' }> => r.event === 'observed').sort((a, b) => a.t - b.t);
+  const lastToken = new Map<string, number>();
+  const atRevision = new Map<number, ElectionRecord & { event: 'observed' }>();
+  const splitReported = new Set<number>();
+  for (const o of observed) {
+    const last = lastToken.get(o.node);
+    if (o.token !== null && last !== undefined && o.token < last) {
+      violations.push({ kind: 'election-observed-regression', atMs: o.t, detail: `${o.node} was told the leader holds token ${o.token}, after it had been told ${last}` });
+    }
+    if (o.token !== null) lastToken.set(o.node, Math.max(last ?? 0, o.token));
+    const other = atRevision.get(o.revision);
+    if (other && other.token !== o.token && !splitReported.has(o.revision)) {
+      splitReported.add(o.revision);
+      violations.push({ kind: 'election-split', atMs: o.t, detail: `at revision ${o.revision} ${other.node} was told token ${other.token ?? 'none'} leads and ${o.node} token ${o.token ?? 'none'}` });
+    }
+    if (!other) atRevision.set(o.revision, o);
+  }
+  return violations;
+}
+
 /** A leader that says it leads and that a majority of the cluster names (a cut-off minority may disagree). */
 function majorityLeader(round: Round, majority: number): string | null {
   for (const a of round.answers) {
@@ -387,8 +465,11 @@ export function formatReport(report: ChaosReport): string {
     `lease bound              ${report.leaseBoundMs} ms`,
     formatAgreed(report.agreedAfterHealMs),
     `conclave run children    ${report.jobStarts} started`,
+    ...(report.kv.operations === 0 ? [] : [`key-value operations     ${report.kv.operations} on ${report.kv.keys} keys (${report.kv.unknown} of unknown outcome): ${report.kv.verdict}`]),
+    ...(report.elections.elected + report.elections.observed === 0 ? [] : [`named elections          ${report.elections.elected} won, ${report.elections.observed} leaders observed`]),
+    ...(report.hostileFailures.length === 0 ? [] : [`hostile attacks not run  ${report.hostileFailures.length} (first: ${report.hostileFailures[0]})`]),
   ];
-  for (const kind of VIOLATION_KINDS) lines.push(`${kind.padEnd(24)} ${report.violations.filter((v) => v.kind === kind).length}`);
+  for (const kind of VIOLATION_KINDS) lines.push(`${kind.padEnd(28)} ${report.violations.filter((v) => v.kind === kind).length}`);
   for (const v of report.violations.slice(0, 20)) lines.push(`  ${v.kind} at ${Math.round(v.atMs)} ms: ${v.detail}`);
   if (report.violations.length > 20) lines.push(`  … and ${report.violations.length - 20} more (all in report.json)`);
   lines.push(report.ok ? 'result                   every check holds' : `result                   ${report.violations.length} violation(s)`);

@@ -1,9 +1,10 @@
 /**
  * A chaos run's history, one JSON record per line (`chaos/<run>/history.jsonl`): what the nemesis
  * did and when, what every node answered when asked, and the membership and leadership events
- * each node streamed. `t` is milliseconds since the run began, on the recorder's monotonic clock,
+ * each node streamed, and in Raft runs the key-value and named-election clients' operations. `t` is milliseconds since the run began, on the recorder's monotonic clock,
  * so records of different nodes order correctly. The checker (check.ts) reads only this file.
  */
+import type { KvInput, KvOutput } from '../protocols/check/kv-model.js';
 import type { LeadershipSample } from '../protocols/sim/leadership-history.js';
 import type { HostileOutcome } from './hostile-fault.js';
 import type { Fault } from './schedule.js';
@@ -59,12 +60,33 @@ export interface JobRecord {
   pid: number;
 }
 
+/**
+ * A key-value operation of a Raft run's clients (kv-workload.ts), written once its outcome is
+ * known: `t` is when it was called, `returnT` when its outcome came back (null: never, a write
+ * that may or may not have been applied), `output` what it returned.
+ */
+export interface KvRecord {
+  type: 'kv';
+  t: number;
+  id: number;
+  client: string;
+  returnT: number | null;
+  input: KvInput;
+  output?: KvOutput;
+}
+
+/** A named-election client's outcome (election-workload.ts). */
+export type ElectionRecord =
+  | { type: 'election'; t: number; node: string; event: 'elected'; token: number; callT: number }
+  | { type: 'election'; t: number; node: string; event: 'resigned'; token: number }
+  | { type: 'election'; t: number; node: string; event: 'observed'; token: number | null; revision: number };
+
 export interface EndRecord {
   type: 'end';
   t: number;
 }
 
-export type HistoryRecord = RunMeta | FaultRecord | SampleRecord | EventRecord | JobRecord | EndRecord;
+export type HistoryRecord = RunMeta | FaultRecord | SampleRecord | EventRecord | JobRecord | KvRecord | ElectionRecord | EndRecord;
 
 /** Parses history.jsonl; a line that is not a record is reported with its number, never skipped. */
 export function parseHistory(text: string): HistoryRecord[] {
@@ -80,7 +102,7 @@ export function parseHistory(text: string): HistoryRecord[] {
       throw new SyntaxError(`history line ${i + 1} is not JSON: ${line.slice(0, 80)}`);
     }
     const record = value as Partial<HistoryRecord>;
-    if (typeof record !== 'object' || record === null || typeof record.t !== 'number' || !['meta', 'fault-start', 'fault-end', 'sample', 'event', 'job', 'end'].includes(String(record.type))) {
+    if (typeof record !== 'object' || record === null || typeof record.t !== 'number' || !['meta', 'fault-start', 'fault-end', 'sample', 'event', 'job', 'kv', 'election', 'end'].includes(String(record.type))) {
       throw new SyntaxError(`history line ${i + 1} is not a history record: ${line.slice(0, 80)}`);
     }
     records.push(record as HistoryRecord);

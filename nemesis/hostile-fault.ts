@@ -40,6 +40,13 @@ export interface HostileOutcome {
   otherClusterConnected: number;
   /** Connections a daemon closed on the member-stranger during the fault. */
   hungUpOn: number;
+  /** Why the attack could not run, when it could not (all counts are then 0). */
+  error?: string;
+}
+
+/** The outcome of an attack that could not start. */
+export function hostileFailure(err: unknown): HostileOutcome {
+  return { connected: 0, dialled: 0, heartbeats: 0, forgeries: 0, flood: null, otherClusterConnected: 0, hungUpOn: 0, error: err instanceof Error ? err.message : String(err) };
 }
 
 export interface HostileFaultInit {
@@ -137,6 +144,7 @@ async function firstAnswer(clients: readonly ApiClient[]) {
 
 /** One line for the progress log. */
 export function describeHostileOutcome(o: HostileOutcome): string {
+  if (o.error !== undefined) return `the attack could not run: ${o.error}`;
   const flood = o.flood ? `flood ${o.flood.sent} frames (${o.flood.ended === 'error' ? 'cut off by the daemon' : `ran its ${o.flood.ended}`})` : 'no flood';
   return `stranger reached ${o.connected}/${o.dialled} daemons, ${o.heartbeats} forged heartbeats, ${o.forgeries} forged frames, ${flood}, hung up on ${o.hungUpOn} time(s); other cluster reached ${o.otherClusterConnected}`;
 }

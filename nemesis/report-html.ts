@@ -79,6 +79,8 @@ export function renderReportHtml(records: readonly HistoryRecord[], report: Chao
     ['leader changes', String(report.leaderChanges)],
     ['leaderless stretches', leaderless.length === 0 ? 'none' : `${leaderless.length}: p50 ${Math.round(percentile(leaderless, 50))} ms, p99 ${Math.round(percentile(leaderless, 99))} ms, max ${Math.round(Math.max(...leaderless))} ms`],
     ['conclave run children started', String(report.jobStarts)],
+    ...(report.kv.operations === 0 ? [] : [['key-value operations', `${report.kv.operations} on ${report.kv.keys} keys (${report.kv.unknown} of unknown outcome): ${report.kv.verdict}`] as [string, string]]),
+    ...(report.elections.elected + report.elections.observed === 0 ? [] : [['named elections', `${report.elections.elected} won, ${report.elections.observed} leaders observed`] as [string, string]]),
     ...VIOLATION_KINDS.map((kind): [string, string] => [kind, String(report.violations.filter((v) => v.kind === kind).length)]),
   ];
   return `<!doctype html>

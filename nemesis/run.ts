@@ -2,7 +2,9 @@
  * One chaos run on real daemons: a namespace LAN of `scripts/cluster.sh`, the seeded nemesis of
  * schedule.ts acting through cluster.sh's verbs, and a recorder writing what every node answers
  * (all of them asked at once every `sampleIntervalMs`) and streams, to history.jsonl. Beside each
- * daemon runs `conclave run` with job.ts as its command, which notes when it starts and stops. At
+ * daemon runs `conclave run` with job.ts as its command, which notes when it starts and stops; in
+ * Raft runs, key-value clients (kv-workload.ts) and named-election clients (election-workload.ts)
+ * record their operations too. At
  * the end check.ts judges the history. The cluster is taken down whatever happens: at the end, on an
  * error, and on SIGINT/SIGTERM/SIGHUP.
  */
@@ -16,7 +18,9 @@ import { checkHistory, formatReport, type ChaosReport, type CheckOptions } from 
 import { parseHistory, type EventRecord, type HistoryRecord, type JobRecord, type SampleRecord } from './history.js';
 import { renderReportHtml } from './report-html.js';
 import type { ProtocolName } from '../protocols/types.js';
-import { describeHostileOutcome, runHostileFault, type HostileOutcome } from './hostile-fault.js';
+import { startElectionWorkload } from './election-workload.js';
+import { describeHostileOutcome, hostileFailure, runHostileFault, type HostileOutcome } from './hostile-fault.js';
+import { startKvWorkload } from './kv-workload.js';
 import { formatSides, planFaults, type Fault, type FaultKind } from './schedule.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -62,6 +66,7 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
   const jobsFile = join(opts.outDir, 'jobs.jsonl');
   const runners: ChildProcess[] = [];
   let recorder: Recorder | null = null;
+  let workloads: { stop: () => Promise<void> } | null = null;
   /** Wall-clock ms at t = 0, to place the jobs' own timestamps on the history's clock. */
   let wallAtZero = Number.NaN;
   try {
@@ -70,6 +75,8 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
     const sockets: string[] = [];
     for (let i = 1; i <= opts.nodes; i++) sockets.push((await clusterSh(['sock', String(i)], cluster, stop.signal)).trim());
     const clients = sockets.map((socket) => createApiClient({ address: `unix:${socket}`, timeoutMs: Math.max(250, opts.sampleIntervalMs * 4) }));
+    // The clients' and the hostile fault's requests wait longer than the sampler's: a slow answer is still an answer.
+    const patientClients = sockets.map((socket) => createApiClient({ address: `unix:${socket}`, timeoutMs: 3_000 }));
     opts.progress('waiting for the nodes to agree on a leader…');
     await agreed(clients, stop.signal, 60_000);
     for (const socket of sockets) {
@@ -81,20 +88,24 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
     const write = (record: HistoryRecord) => history.write(`${JSON.stringify(record)}\n`);
     write({ type: 'meta', t: 0, seed: opts.seed, nodes: opts.nodes, protocol: opts.protocol, durationMs: opts.durationMs, sampleIntervalMs: opts.sampleIntervalMs, startedAt: new Date().toISOString(), faults });
     recorder = new Recorder(clients, opts.sampleIntervalMs, now, write);
+    if (opts.protocol === 'raft') workloads = startRaftWorkloads(patientClients, now, write);
     opts.progress(`seed ${opts.seed}: ${faults.length} faults over ${Math.round(opts.durationMs / 1000)} s; history in ${join(opts.outDir, 'history.jsonl')}`);
     for (const fault of faults) {
       await sleepUntil(t0 + fault.atMs, stop.signal);
       opts.progress(`[${formatElapsed(now())}] ${describeFault(fault)}`);
       write({ type: 'fault-start', t: now(), fault });
-      const outcome = await applyFault(fault, { cluster, protocol: opts.protocol as ProtocolName, clients, signal: stop.signal });
+      const outcome = await applyFault(fault, { cluster, protocol: opts.protocol as ProtocolName, clients: patientClients, signal: stop.signal });
       if (outcome) opts.progress(`[${formatElapsed(now())}] hostile: ${describeHostileOutcome(outcome)}`);
       write({ type: 'fault-end', t: now(), fault, ...(outcome ? { outcome } : {}) });
     }
     await sleepUntil(t0 + opts.durationMs, stop.signal);
+    await workloads?.stop();
+    workloads = null;
     await recorder.stop();
     write({ type: 'end', t: now() });
     recorder = null;
   } finally {
+    await workloads?.stop();
     await recorder?.stop();
     await stopRunners(runners);
     for (const record of jobRecords(jobsFile, wallAtZero)) history.write(`${JSON.stringify(record)}\n`);
@@ -175,6 +186,25 @@ function jobRecords(file: string, wallAtZero: number): JobRecord[] {
     records.push({ type: 'job', t: j.wallMs - wallAtZero, node: j.node ?? '?', event: j.event, token: j.token, pid: j.pid });
   }
   return records;
+}
+
+/** A key-value worker's keys live this long, then it moves to fresh ones: each key's history stays short for the checker. */
+const KV_KEY_GENERATION_MS = 20_000;
+const KV_KEYS_PER_GENERATION = 4;
+/** A key-value worker's pause between operations: about 20 a second per node at most. */
+const KV_PAUSE_MS = 50;
+
+/** One key-value worker and one named-election campaigner and observer per node (Raft runs). */
+function startRaftWorkloads(clients: readonly ApiClient[], now: () => number, write: (record: HistoryRecord) => void): { stop: () => Promise<void> } {
+  const kv = startKvWorkload({
+    workers: clients.map((client, i) => ({ name: `n${i + 1}`, client })),
+    keyFor: (w, n) => `chaos/kv/g${Math.floor(now() / KV_KEY_GENERATION_MS)}/k${(w + n) % KV_KEYS_PER_GENERATION}`,
+    pauseMs: KV_PAUSE_MS,
+    now,
+    onOperation: (op) => write({ type: 'kv', t: op.callMs, id: Number(op.id), client: String(op.client), returnT: op.returnMs, input: op.input, ...(op.output ? { output: op.output } : {}) }),
+  });
+  const elections = startElectionWorkload({ clients, now, onRecord: write });
+  return { stop: async () => void (await Promise.all([kv.stop(), elections.stop()])) };
 }
 
 /** Every node asked at once each interval; each node's event stream, reconnected when it drops. */
@@ -293,7 +323,12 @@ async function applyFault(fault: Fault, { cluster, protocol, clients, signal }: 
     case 'hostile': {
       // The peers run beside the node, in its namespace (when the LAN has namespaces).
       const namespace = `cc-${cluster}-n${node}`;
-      return await runHostileFault({ fault, cluster, protocol, clients, namespace: existsSync(`/run/netns/${namespace}`) ? namespace : null, signal });
+      // An attack that could not start (the kit's process failed, a daemon did not answer) is
+      // recorded as such and the run goes on: the rest of the schedule still tells something.
+      return await runHostileFault({ fault, cluster, protocol, clients, namespace: existsSync(`/run/netns/${namespace}`) ? namespace : null, signal }).catch((err: unknown) => {
+        if (signal.aborted) throw err;
+        return hostileFailure(err);
+      });
     }
   }
 }

@@ -226,6 +226,11 @@ export class LeaderState {
     return this.round;
   }
 
+  /** Whether this leader sent round `round` within the last two election timeouts. */
+  sentRecently(round: number): boolean {
+    return this.roundSentMs.has(round);
+  }
+
   /** Sends the next heartbeat round now (a read waits for a majority to acknowledge it). */
   roundNow(): void {
     this.broadcast();

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_COUNTER, MAX_EPOCH_JUMP, MAX_NODE_ID_CHARS } from '../bounds.js';
 import { raftPersistedCodec } from './durable.js';
-import { MAX_ENTRIES_PER_MESSAGE, raftMessageCodec, type RaftEntry } from './messages.js';
+import { DEFAULT_RAFT_CONFIG } from './config.js';
+import { MAX_ENTRIES_PER_MESSAGE, raftMessageCodec, type RaftEntry, type RaftMessage } from './messages.js';
 import { RaftNet } from './testing.js';
 
 const leaderEntry = (index: number, term: number): RaftEntry => ({ index, term, data: { kind: 'leader', leader: 'a', term } });
@@ -95,6 +96,28 @@ describe('raft: hostile input', () => {
     const forged = { type: 'APPEND' as const, term, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term, data: { kind: 'config' as const, voters: ['z'], learners: [] } }], leaderCommit: 1, round: 1, leaseMs: 900 };
     assert.deepEqual(net.inject('z', x, forged).map((e) => e.type), ['refused']);
     assert.deepEqual(net.machine(x).logEntries(), before);
+  });
+
+  it('a learner (a member-stranger of an open cluster) forging a transfer vote at term + 1 with a long log, and answers at term + 1, deposes no live leader and moves no term', () => {
+    const net = new RaftNet(['a', 'b', 'c', 'x'], { ...DEFAULT_RAFT_CONFIG, maxVoters: 3 }, 1, 3);
+    net.start('a', 'b', 'c');
+    const leader = net.elect();
+    net.start('x');
+    assert.ok(net.advanceUntil(() => net.machine(leader).raftStatus().learners.includes('x'), 5000), 'x joins as a learner');
+    // Past two election timeouts: round 1 is no longer one the leader may be answered in.
+    net.advance(2 * DEFAULT_RAFT_CONFIG.electionTimeoutMs + 1000);
+    const term = net.machine(leader).raftStatus().term;
+    const forged: RaftMessage[] = [
+      { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: 1000, lastLogTerm: term + 1, transfer: true },
+      { type: 'VOTE', term: term + 1, preVote: true, lastLogIndex: 1000, lastLogTerm: term + 1, transfer: true },
+      { type: 'APPEND_RESPONSE', term: term + 1, success: false, index: 0, hintIndex: 0, hintTerm: 0, round: 1 },
+      { type: 'SNAPSHOT_RESPONSE', term: term + 1, index: 1, received: 0, installed: true, round: 1 },
+      { type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true },
+    ];
+    for (const to of ['a', 'b', 'c']) for (const m of forged) net.inject('x', to, m);
+    net.advance(500);
+    for (const id of ['a', 'b', 'c']) assert.equal(net.machine(id).raftStatus().term, term, `${id}'s term`);
+    assert.equal(net.agreedLeader(), leader);
   });
 
   it('a node whose newest configuration is uncommitted and lacks the elected leader still takes its appends (thesis §4.1), and its log becomes the leader\'s (sim seed 4336)', () => {

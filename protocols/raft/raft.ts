@@ -423,8 +423,10 @@ export class Raft implements RaftElection {
     const refusal = this.refusal(from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
     if (m.term > this.hard.term) {
-      // §4.2.3 stickiness: a live leader's follower ignores it (but a carried promise is kept to its leader).
-      if (m.type === 'VOTE' && !m.transfer && this.inLease() && !this.votesForCarried(from)) return;
+      // §4.2.3 stickiness: a live leader's follower ignores it (but a carried promise is kept to its
+      // leader). A transfer overrides it only from a voter: a leader hands over to voters alone, and
+      // anyone else claiming a transfer is forging one.
+      if (m.type === 'VOTE' && !(m.transfer && this.isVoter(from)) && this.inLease() && !this.votesForCarried(from)) return;
       const futureTerm = (m.type === 'VOTE' && m.preVote) || (m.type === 'VOTE_RESPONSE' && m.preVote && m.granted);
       if (!futureTerm) this.becomeFollower(m.term, m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' ? from : null);
     } else if (m.term < this.hard.term) {
@@ -444,9 +446,10 @@ export class Raft implements RaftElection {
    * Why a valid message is not acted on, or null. Only voters (before bootstrap: live raft
    * members) may lead (campaign, append, install a snapshot, hand over). Only configuration
    * members may bring a higher term with any other message: a higher term deposes a leader, so an
-   * answer from a stranger at term + 1 would otherwise force a leader change; a learner may (it can
-   * have raised its term campaigning before it joined, and must be able to make the cluster catch
-   * up, or it could never follow). And no term beyond reach (termCeiling). Two exceptions: the
+   * answer from a stranger at term + 1 would otherwise force a leader change; a learner may, in an
+   * answer to this leader's own round (it can have raised its term campaigning before it joined,
+   * and must be able to make the cluster catch up, or it could never follow; learnerMayRaiseTerm).
+   * And no term beyond reach (termCeiling). Two exceptions: the
    * leader this node follows in this term may append and hand over after its own removal reached
    * this log (§4.2.2: it manages the cluster until that commits); and appends and snapshots (not
    * votes) are taken from a voter of the newest *committed* configuration too, or, with none
@@ -465,7 +468,7 @@ export class Raft implements RaftElection {
     if ((leads || m.term > this.hard.term) && !removedLeader) {
       const known = c
         ? c.voters.includes(from) ||
-          (!leads && c.learners.includes(from)) ||
+          (!leads && c.learners.includes(from) && this.learnerMayRaiseTerm(m)) ||
           ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && (this.committedLeaderOrLiveMember(from, m.term) || this.electedByUs(from, m.term))) ||
           (m.type === 'VOTE' && this.aheadOfUs(from, m))
         : this.isLiveRaftMember(from);
@@ -474,6 +477,21 @@ export class Raft implements RaftElection {
     const ceiling = this.termCeiling();
     if (m.term > ceiling) return { reason: 'epoch-out-of-range', detail: `${m.type} at term ${m.term}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}` };
     return null;
+  }
+
+  private isVoter(id: NodeId): boolean {
+    return this.configuration()?.voters.includes(id) ?? false;
+  }
+
+  /**
+   * A learner brings a higher term only in its answer to a round this node sent as leader: a
+   * learner never campaigns, so it talks to the leader alone, and what it says in answer to
+   * nothing (a member-stranger of an open cluster, added as a learner, forging answers at
+   * term + 1; chaos seed 9) must not depose a leader or move a follower's term.
+   */
+  private learnerMayRaiseTerm(m: TermMessage): boolean {
+    if (m.term <= this.hard.term) return true;
+    return (m.type === 'APPEND_RESPONSE' || m.type === 'SNAPSHOT_RESPONSE') && this.role === 'leader' && this.leader.sentRecently(m.round);
   }
 
   /**

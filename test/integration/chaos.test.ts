@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { HistoryRecord, SampleRecord } from '../../nemesis/history.js';
+import type { HistoryRecord, KvRecord, SampleRecord } from '../../nemesis/history.js';
 import { canUseNamespaces } from '../support/local-cluster.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -58,6 +58,16 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       const jobs = records.filter((rec) => rec.type === 'job');
       assert.ok(jobs.some((j) => j.type === 'job' && j.event === 'start'), 'a conclave run child started');
       assert.equal(jobs.filter((j) => j.type === 'job' && j.event === 'stop').length, jobs.filter((j) => j.type === 'job' && j.event === 'start').length, 'every child was stopped');
+      if (protocol === 'raft') {
+        // Key-value and named-election clients ran throughout, and their histories were judged.
+        const kv = records.filter((rec) => rec.type === 'kv');
+        assert.ok(kv.filter((rec) => rec.type === 'kv' && rec.returnT !== null && rec.input.kind !== 'get').length >= 100, `${kv.length} key-value operations`);
+        assert.match(r.stdout, /key-value operations\s+\d+ on \d+ keys \(\d+ of unknown outcome\): linearizable/);
+        const elected = records.filter((rec) => rec.type === 'election' && rec.event === 'elected');
+        assert.ok(elected.length >= 5, `${elected.length} named-election wins`);
+        assert.ok(new Set(elected.map((rec) => rec.type === 'election' && rec.node)).size >= 2, 'more than one node won the named election');
+        assert.ok(records.some((rec) => rec.type === 'election' && rec.event === 'observed' && rec.token !== null), 'observers saw a leader');
+      }
       assert.deepEqual(namespaces(), []);
       assert.deepEqual(readdirSync(join(ROOT, '.cluster')).filter((d) => d.startsWith('chaos')), []);
 
@@ -79,6 +89,15 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.match(check.stdout, /two-leaders\s+[1-9]/);
       assert.match(check.stdout, /false-dead\s+1/);
       assert.match(check.stdout, /run-overlap\s+[1-9]/);
+      if (protocol === 'raft') {
+        // A read that misses a write that had returned before it: not linearizable.
+        const write = records.find((rec): rec is KvRecord => rec.type === 'kv' && rec.input.kind === 'put' && rec.returnT !== null)!;
+        const stale: KvRecord = { type: 'kv', t: write.returnT! + 1, id: 1e9, client: 'n9', returnT: write.returnT! + 2, input: { kind: 'get', key: write.input.key }, output: { value: 'never written', modRevision: 1 } };
+        writeFileSync(join(dirtyDir, 'history.jsonl'), `${[...records, stale].map((rec) => JSON.stringify(rec)).join('\n')}\n`);
+        const kvCheck = chaos(['check', dirtyDir]);
+        assert.equal(kvCheck.status, 1, kvCheck.stdout + kvCheck.stderr);
+        assert.match(kvCheck.stdout, /kv-not-linearizable\s+1/);
+      }
     });
   }
 

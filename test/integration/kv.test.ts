@@ -13,9 +13,10 @@ import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { createApiClient, type ApiClient } from '../../daemon/api/client.js';
 import { SseParser } from '../../daemon/api/sse.js';
-import { ApiError, ApiUnreachableError, KvCompareFailedError } from '../../daemon/api/errors.js';
 import { checkLinearizability } from '../../protocols/check/linearizability.js';
-import { kvModel, type KvInput, type KvOperation, type KvOutput } from '../../protocols/check/kv-model.js';
+import { ApiError } from '../../daemon/api/errors.js';
+import { kvModel, type KvInput, type KvOperation } from '../../protocols/check/kv-model.js';
+import { startKvWorkload } from '../../nemesis/kv-workload.js';
 import { canUseNamespaces, LocalCluster, sleep } from '../support/local-cluster.js';
 
 const KEYS = ['k0', 'k1', 'k2'];
@@ -41,74 +42,17 @@ function watchDeletes(socketPath: string, prefix: string): { first: Promise<stri
   return { first, close: () => req?.destroy() };
 }
 
-/** What one client learned of one operation: its output, `unknown`, or null when it had no effect. */
-async function perform(client: ApiClient, input: KvInput): Promise<KvOutput | 'unknown' | null> {
-  try {
-    switch (input.kind) {
-      case 'put':
-        return { revision: (await client.kvPut(input.key, input.value)).revision };
-      case 'cas':
-        return { ok: true, revision: (await client.kvPut(input.key, input.value, { ifModRevision: input.ifModRevision })).revision };
-      case 'delete': {
-        const done = await client.kvDelete(input.key);
-        return { deleted: done.deleted > 0 ? 1 : 0, revision: done.revision };
-      }
-      case 'get': {
-        const { kv } = await client.kvGet(input.key);
-        return { value: kv?.value ?? null, modRevision: kv?.modRevision ?? 0 };
-      }
-    }
-  } catch (err) {
-    if (err instanceof KvCompareFailedError && input.kind === 'cas' && err.revision !== null) return { ok: false, revision: err.revision };
-    // Refused before the write entered the log, or never sent: no effect.
-    if (err instanceof ApiError && ['no-leader', 'busy', 'shutting-down'].includes(err.code)) return input.kind === 'get' ? null : err.code === 'shutting-down' ? 'unknown' : null;
-    if (err instanceof ApiUnreachableError && /refused|no socket/.test(err.reason)) return null;
-    // A timeout or a connection lost mid-request: a write may have been applied.
-    if (err instanceof ApiError || err instanceof ApiUnreachableError) return input.kind === 'get' ? null : 'unknown';
-    throw err;
-  }
-}
-
 /**
  * Clients on every socket (two each) putting, getting, deleting and compare-and-setting a few
  * keys until `stop()`, which resolves with the history they recorded on this process's clock.
  */
 function startClients(sockets: readonly string[]): { stop: () => Promise<KvOperation[]> } {
   const history: KvOperation[] = [];
-  let nextId = 1;
-  let nextValue = 1;
-  let running = true;
-  const seen = new Map<string, number>();
-  const clientLoop = async (socket: string, index: number, slot: number) => {
-    const client = createApiClient({ address: `unix:${socket}`, timeoutMs: 3000 });
-    let n = 0;
-    while (running) {
-      const key = KEYS[(index + slot + n++) % KEYS.length]!;
-      const roll = Math.random();
-      const input: KvInput =
-        roll < 0.3 ? { kind: 'put', key, value: `v${nextValue++}` }
-        : roll < 0.65 ? { kind: 'get', key }
-        : roll < 0.75 ? { kind: 'delete', key }
-        : { kind: 'cas', key, ifModRevision: Math.random() < 0.3 ? 0 : (seen.get(key) ?? 0), value: `v${nextValue++}` };
-      const op: KvOperation = { id: nextId++, client: `n${index}.${slot}`, callMs: performance.now(), returnMs: null, input };
-      const output = await perform(client, input);
-      if (output === null) continue;
-      if (output !== 'unknown') {
-        op.returnMs = performance.now();
-        op.output = output;
-        const revision = 'modRevision' in output ? output.modRevision : 'ok' in output && !output.ok ? 0 : 'revision' in output && input.kind !== 'delete' ? output.revision : 0;
-        if (revision > 0) seen.set(key, Math.max(seen.get(key) ?? 0, revision));
-      }
-      history.push(op);
-      // Unreachable nodes are retried a little later, not in a busy loop.
-      await sleep(output === 'unknown' ? 50 : 5);
-    }
-  };
-  const loops = sockets.flatMap((socket, i) => [0, 1].map((slot) => clientLoop(socket, i + 1, slot)));
+  const workers = sockets.flatMap((socket, i) => [0, 1].map((slot) => ({ name: `n${i + 1}.${slot}`, client: createApiClient({ address: `unix:${socket}`, timeoutMs: 3000 }) })));
+  const workload = startKvWorkload({ workers, keyFor: (w, n) => KEYS[(w + n) % KEYS.length]!, pauseMs: 5, now: () => performance.now(), onOperation: (op) => history.push(op) });
   return {
     stop: async () => {
-      running = false;
-      await Promise.all(loops);
+      await workload.stop();
       return history;
     },
   };
