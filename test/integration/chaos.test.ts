@@ -24,8 +24,16 @@ function chaos(args: string[]) {
   return spawnSync('bash', [CHAOS, ...args], { encoding: 'utf8', timeout: 240_000 });
 }
 
-function namespaces(): string[] {
-  return (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.startsWith('cc-chaos'));
+/** The namespaces of cluster `name` that still exist (another chaos run may be going on beside the tests). */
+function namespaces(name: string): string[] {
+  return (spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '').split('\n').filter((l) => l.startsWith(`cc-${name}-`));
+}
+
+/** The cluster a run's progress says it started. */
+function clusterOf(stderr: string): string {
+  const name = /as cluster '(chaos\d+)'/.exec(stderr)?.[1];
+  assert.ok(name, `no cluster name in:\n${stderr}`);
+  return name;
 }
 
 describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
@@ -68,8 +76,9 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
         assert.ok(new Set(elected.map((rec) => rec.type === 'election' && rec.node)).size >= 2, 'more than one node won the named election');
         assert.ok(records.some((rec) => rec.type === 'election' && rec.event === 'observed' && rec.token !== null), 'observers saw a leader');
       }
-      assert.deepEqual(namespaces(), []);
-      assert.deepEqual(readdirSync(join(ROOT, '.cluster')).filter((d) => d.startsWith('chaos')), []);
+      const name = clusterOf(r.stderr);
+      assert.deepEqual(namespaces(name), []);
+      assert.equal(existsSync(join(ROOT, '.cluster', name)), false, 'the cluster state is gone');
 
       // The same history with two leaders in one round, a false death and two children at once: caught.
       const round = records.find((rec): rec is SampleRecord => rec.type === 'sample' && rec.role === 'follower')!;
@@ -115,7 +124,8 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, new RegExp(`taking down cluster '${orphan}', left by a chaos run \\(PID ${gone}\\) that is gone`));
       assert.equal(existsSync(join(ROOT, '.cluster', orphan)), false);
-      assert.deepEqual(namespaces(), []);
+      assert.deepEqual(namespaces(orphan), []);
+      assert.deepEqual(namespaces(clusterOf(r.stderr)), []);
     } finally {
       spawnSync('bash', [join(ROOT, 'scripts/cluster.sh'), 'down', '--name', orphan]);
       rmSync(join(ROOT, '.cluster/.logs', orphan), { recursive: true, force: true });
