@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkHistory, DEFAULT_CHECK_OPTIONS, formatReport, type ViolationKind } from './check.js';
-import { parseHistory, type ElectionRecord, type HistoryRecord, type KvRecord, type SampleRecord } from './history.js';
+import { parseHistory, type ElectionRecord, type EventRecord, type HistoryRecord, type KvRecord, type SampleRecord } from './history.js';
 import { hostileFailure } from './hostile-fault.js';
 import { cleanHistory, event, INTERVAL, job } from './testing.js';
 import type { RunMeta } from './history.js';
@@ -46,6 +46,11 @@ describe('chaos history checker', () => {
 
   it('catches a ghost: a leader named for a term it never led', () => {
     assert.deepEqual(kinds(tamper(cleanHistory(), 1000, 'n1', { leader: 'n4' })), ['ghost-leader']);
+    // n4's own event stream says it led term 1 (a reign between two sampling rounds): no ghost.
+    const led: EventRecord = { type: 'event', t: 990, node: 'n4', event: 'leader-changed', member: 'n4', term: 1, fencingToken: 1 };
+    assert.deepEqual(kinds([...tamper(cleanHistory(), 1000, 'n1', { leader: 'n4' }), led]), []);
+    // Another node's event naming n4 is no evidence that n4 led.
+    assert.deepEqual(kinds([...tamper(cleanHistory(), 1000, 'n1', { leader: 'n4' }), { ...led, node: 'n2' }]), ['ghost-leader']);
   });
 
   it('catches a node naming a leader that is not one of the cluster (a forged claim believed)', () => {
@@ -182,6 +187,20 @@ describe('chaos history checker', () => {
     assert.deepEqual(report.hostileFailures, ['hostile peer did not start within 20000 ms']);
     assert.ok(report.ok);
     assert.match(formatReport(report), /hostile attacks not run\s+1 \(first: hostile peer did not start/);
+  });
+
+  it('judges an hour of samples (five nodes every 50 ms: 360,000) without running out of stack', () => {
+    const meta = cleanHistory()[0] as RunMeta;
+    const records: HistoryRecord[] = [{ ...meta, durationMs: 3_600_000, sampleIntervalMs: 50 }];
+    for (let round = 1; round <= 72_000; round++) {
+      const t = round * 50;
+      for (let i = 1; i <= 5; i++) records.push({ type: 'sample', t, round, node: `n${i}`, role: i === 5 ? 'leader' : 'follower', term: 1, leader: 'n5', fencingToken: 1, leaseRemainingMs: i === 5 ? 3000 : null });
+    }
+    // No end record: the run's end is the last record's time.
+    const report = checkHistory(records);
+    assert.deepEqual(report.violations, []);
+    assert.equal(report.rounds, 72_000);
+    assert.equal(report.leaseBoundMs, 3000 + 2 * 50 + 500);
   });
 
   it('reads history.jsonl back, and names a broken line', () => {

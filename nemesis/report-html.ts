@@ -7,7 +7,7 @@
  * Pure: history and report in, a string out.
  */
 import { percentile } from '../bench/stats.js';
-import { VIOLATION_KINDS, type ChaosReport } from './check.js';
+import { extreme, VIOLATION_KINDS, type ChaosReport } from './check.js';
 import type { FaultRecord, HistoryRecord, RunMeta, SampleRecord } from './history.js';
 import { formatSides, type Fault } from './schedule.js';
 
@@ -27,7 +27,7 @@ interface Segment {
 
 export function renderReportHtml(records: readonly HistoryRecord[], report: ChaosReport): string {
   const meta = records[0] as RunMeta;
-  const endMs = records.find((r) => r.type === 'end')?.t ?? Math.max(...records.map((r) => r.t));
+  const endMs = records.find((r) => r.type === 'end')?.t ?? extreme(records.map((r) => r.t), 'max', 0);
   const nodes = Array.from({ length: meta.nodes }, (_, i) => `n${i + 1}`);
   const x = (ms: number) => LABEL_PX + (Math.max(0, Math.min(ms, endMs)) / Math.max(1, endMs)) * (WIDTH_PX - LABEL_PX);
   const laneY = (i: number) => AXIS_PX + LANE_PX * (i + 1);
