@@ -12,6 +12,7 @@
  * A session lives `SESSION_TTL_MS` unless kept alive, so a campaigner on a frozen or cut-off node
  * loses its place, as an application would.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient } from '../daemon/api/client.js';
 import type { ElectionRecord } from './history.js';
 
@@ -51,14 +52,14 @@ export function startElectionWorkload(opts: ElectionWorkloadOptions): { stop: ()
           if (!answer.elected) continue;
           const token = answer.leader.token;
           opts.onRecord({ type: 'election', t: opts.now(), node, event: 'elected', token, callT });
-          await sleep(HOLD_MS.min + Math.floor(random() * (HOLD_MS.max - HOLD_MS.min)), stopped);
+          await sleep(HOLD_MS.min + Math.floor(random() * (HOLD_MS.max - HOLD_MS.min)), undefined, { signal: stopped });
           await client.electionResign(CHAOS_ELECTION, id, token);
           opts.onRecord({ type: 'election', t: opts.now(), node, event: 'resigned', token });
           break;
         }
       } catch {
         // Frozen, cut off, restarting, or the session ended: start over with a new session.
-        if (!stopped.aborted) await sleep(RETRY_MS, stopped).catch(() => undefined);
+        if (!stopped.aborted) await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => undefined);
       } finally {
         if (keepAlive) clearInterval(keepAlive);
         if (session !== null) await client.sessionRevoke(session).catch(() => undefined);
@@ -79,7 +80,7 @@ export function startElectionWorkload(opts: ElectionWorkloadOptions): { stop: ()
       } catch {
         // The node is down or paused: observe again shortly.
       }
-      if (!stopped.aborted) await sleep(RETRY_MS, stopped).catch(() => undefined);
+      if (!stopped.aborted) await sleep(RETRY_MS, undefined, { signal: stopped }).catch(() => undefined);
     }
   };
 
@@ -90,19 +91,4 @@ export function startElectionWorkload(opts: ElectionWorkloadOptions): { stop: ()
       await Promise.all(loops);
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

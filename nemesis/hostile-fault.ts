@@ -15,6 +15,7 @@
  * returned here says what the attack got through (for the progress line and the history), so a
  * quiet run is never an attack that went nowhere.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient } from '../daemon/api/client.js';
 import type { ProtocolName } from '../protocols/types.js';
 import { protocolMeta } from '../protocols/membership/types.js';
@@ -106,7 +107,12 @@ export async function runHostileFault(init: HostileFaultInit): Promise<HostileOu
     let forgeries = 0;
     const untilMs = startedMs + fault.durationMs;
     while (Date.now() < untilMs && !init.signal.aborted) {
-      await Promise.all(reached.map((t) => stranger.send(t.id, frames(t.id)).then(() => (forgeries += frames(t.id).length), () => undefined)));
+      await Promise.all(
+        reached.map((t) => {
+          const forged = frames(t.id);
+          return stranger.send(t.id, forged).then(() => (forgeries += forged.length), () => undefined);
+        }),
+      );
       await sleep(Math.min(FORGERY_INTERVAL_MS, Math.max(0, untilMs - Date.now())));
     }
     const floodResult = await flood;
@@ -147,8 +153,4 @@ export function describeHostileOutcome(o: HostileOutcome): string {
   if (o.error !== undefined) return `the attack could not run: ${o.error}`;
   const flood = o.flood ? `flood ${o.flood.sent} frames (${o.flood.ended === 'error' ? 'cut off by the daemon' : `ran its ${o.flood.ended}`})` : 'no flood';
   return `stranger reached ${o.connected}/${o.dialled} daemons, ${o.heartbeats} forged heartbeats, ${o.forgeries} forged frames, ${flood}, hung up on ${o.hungUpOn} time(s); other cluster reached ${o.otherClusterConnected}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -8,6 +8,7 @@
  * The chaos tool runs one worker per node through a Raft run; the key-value integration test runs
  * two per node.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ApiClient } from '../daemon/api/client.js';
 import { ApiError, ApiUnreachableError, KvCompareFailedError } from '../daemon/api/errors.js';
 import type { KvInput, KvOperation, KvOutput } from '../protocols/check/kv-model.js';
@@ -104,8 +105,4 @@ export function startKvWorkload(opts: KvWorkloadOptions): { stop: () => Promise<
       await Promise.all(loops);
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
