@@ -3,9 +3,8 @@ import { describe, it } from 'node:test';
 import { checkHistory, DEFAULT_CHECK_OPTIONS, formatReport, type ViolationKind } from './check.js';
 import { parseHistory, type ElectionRecord, type EventRecord, type HistoryRecord, type KvRecord, type SampleRecord } from './history.js';
 import { hostileFailure } from './hostile-fault.js';
-import { cleanHistory, event, INTERVAL, job } from './testing.js';
+import { cleanHistory, event, INTERVAL, job, steadyHistory } from './testing.js';
 import type { RunMeta } from './history.js';
-import type { Fault } from './schedule.js';
 
 function kinds(records: HistoryRecord[]): ViolationKind[] {
   return [...new Set(checkHistory(records).violations.map((v) => v.kind))].sort();
@@ -104,17 +103,7 @@ describe('chaos history checker', () => {
 
   it('a bridge: a side that reaches a majority through the bridge node may keep its leader, one that does not may not; deaths across the sides are excused, of the bridge node not', () => {
     /** n5 leads term 1 throughout; a bridge fault from 2 s to 8 s with n3 as the bridge node. */
-    const history = (groups: number[][]): HistoryRecord[] => {
-      const bridge: Fault = { kind: 'bridge', atMs: 2000, durationMs: 6000, nodes: [3], groups };
-      const meta: RunMeta = { type: 'meta', t: 0, seed: 1, nodes: 5, protocol: 'bully', durationMs: 20_000, sampleIntervalMs: INTERVAL, startedAt: '2026-12-03T00:00:00.000Z', faults: [bridge] };
-      const records: HistoryRecord[] = [meta, { type: 'fault-start', t: 2000, fault: bridge }, { type: 'fault-end', t: 8000, fault: bridge }, { type: 'end', t: 20_000 }];
-      let round = 0;
-      for (let t = 0; t < 20_000; t += INTERVAL) {
-        round++;
-        for (let i = 1; i <= 5; i++) records.push({ type: 'sample', t, round, node: `n${i}`, role: i === 5 ? 'leader' : 'follower', term: 1, leader: 'n5', fencingToken: 1, leaseRemainingMs: i === 5 ? 500 : null });
-      }
-      return records.sort((a, b) => a.t - b.t);
-    };
+    const history = (groups: number[][]) => steadyHistory({ kind: 'bridge', atMs: 2000, durationMs: 6000, nodes: [3], groups });
     // n5 with n4, and n3 the bridge: three of five.
     const reaches = history([[1, 2], [4, 5]]);
     assert.deepEqual(kinds([...reaches, event(5000, 'n1', 'member-dead', 'n4')]), [], 'across the sides: excused');
@@ -125,17 +114,7 @@ describe('chaos history checker', () => {
 
   it('a one-way cut: a leader whose packets reach under half the cluster must stop leading; deaths between the muted node and its targets are excused, others not', () => {
     /** n5 leads term 1 throughout; n5's packets to `targets` are dropped from 2 s to 8 s. */
-    const history = (targets: number[]): HistoryRecord[] => {
-      const cut: Fault = { kind: 'one-way', atMs: 2000, durationMs: 6000, nodes: [5], groups: [[5], targets] };
-      const meta: RunMeta = { type: 'meta', t: 0, seed: 1, nodes: 5, protocol: 'bully', durationMs: 20_000, sampleIntervalMs: INTERVAL, startedAt: '2026-12-03T00:00:00.000Z', faults: [cut] };
-      const records: HistoryRecord[] = [meta, { type: 'fault-start', t: 2000, fault: cut }, { type: 'fault-end', t: 8000, fault: cut }, { type: 'end', t: 20_000 }];
-      let round = 0;
-      for (let t = 0; t < 20_000; t += INTERVAL) {
-        round++;
-        for (let i = 1; i <= 5; i++) records.push({ type: 'sample', t, round, node: `n${i}`, role: i === 5 ? 'leader' : 'follower', term: 1, leader: 'n5', fencingToken: 1, leaseRemainingMs: i === 5 ? 500 : null });
-      }
-      return records.sort((a, b) => a.t - b.t);
-    };
+    const history = (targets: number[]) => steadyHistory({ kind: 'one-way', atMs: 2000, durationMs: 6000, nodes: [5], groups: [[5], targets] });
     // n5 still reaches n1, n2 and itself: three of five, so it may keep leading.
     const two = history([3, 4]);
     assert.deepEqual(kinds(two), []);

@@ -28,6 +28,18 @@ export function cleanHistory(): HistoryRecord[] {
   return records.sort((a, b) => a.t - b.t);
 }
 
+/** 20 s of 5 nodes in which n5 leads term 1 throughout, with `fault` from 2 s to 8 s. */
+export function steadyHistory(fault: Fault): HistoryRecord[] {
+  const meta: RunMeta = { type: 'meta', t: 0, seed: 1, nodes: 5, protocol: 'bully', durationMs: 20_000, sampleIntervalMs: INTERVAL, startedAt: '2026-12-03T00:00:00.000Z', faults: [fault] };
+  const records: HistoryRecord[] = [meta, { type: 'fault-start', t: 2000, fault }, { type: 'fault-end', t: 8000, fault }, { type: 'end', t: 20_000 }];
+  let round = 0;
+  for (let t = 0; t < 20_000; t += INTERVAL) {
+    round++;
+    for (let i = 1; i <= 5; i++) records.push({ type: 'sample', t, round, node: `n${i}`, role: i === 5 ? 'leader' : 'follower', term: 1, leader: 'n5', fencingToken: 1, leaseRemainingMs: i === 5 ? 500 : null });
+  }
+  return records.sort((a, b) => a.t - b.t);
+}
+
 function sample(round: number, t: number, i: number): SampleRecord {
   const node = `n${i}`;
   const cutOff = i >= 4 && t >= 2000 && t < 6000;
