@@ -185,6 +185,11 @@ class MembershipMachine implements Membership {
   private readonly accused = new Set<Peer>();
   /** Peers with `watched` set: when it is all of them, nothing is probed. */
   private watchedPeers = 0;
+  /**
+   * Peers whose last heartbeat named no observers: each watches every member it knows, so it
+   * expects this node's routine heartbeats too (routineTargets).
+   */
+  private readonly watchingAll = new Set<Peer>();
   /** Bumped whenever a peer is added, forgotten or changes state; keys the sorted-id caches. */
   private viewVersion = 0;
   /** Self and the alive and suspect peers, by id: kept sorted as they change (observers(), the live count). */
@@ -498,6 +503,7 @@ class MembershipMachine implements Membership {
     const watched = watches(heartbeat, this.selfId);
     if (watched !== known.watched) this.watchedPeers += watched ? 1 : -1;
     known.watched = watched;
+    this.noteWatchesAll(known, heartbeat);
     member.incarnation = heartbeat.incarnation;
     member.lastHeardMs = nowMs;
     known.lastSeq = heartbeat.seq;
@@ -543,6 +549,7 @@ class MembershipMachine implements Membership {
     };
     this.peers.set(member.id, peer);
     if (peer.watched) this.watchedPeers += 1;
+    this.noteWatchesAll(peer, heartbeat);
     this.setLive(member.id, true);
     this.viewVersion += 1;
     this.retime(peer);
@@ -729,7 +736,8 @@ class MembershipMachine implements Membership {
 
   /**
    * Where a routine heartbeat goes: everyone in a small cluster; otherwise the observers, any that
-   * just stopped being one (so they stop watching), the newcomers to welcome, and one more member,
+   * just stopped being one (so they stop watching), the newcomers to welcome, the members whose view
+   * is small enough that they watch everyone, and one more member,
    * which it probes (`probe`): SWIM's round of probes, each member once per round in an order of
    * this node's own, dead ones included. The probed member answers with its heartbeat; one this
    * node does not watch that leaves it unanswered for suspectAfterMs is suspected, first-hand. So
@@ -741,6 +749,10 @@ class MembershipMachine implements Membership {
     const observers = this.lastObservers;
     if (observers === null || previous === null) return null;
     const to = new Set([...observers, ...previous, ...this.welcome]);
+    // And every live member that watches everyone (its view is small): it waits for ours too.
+    // Without this, a member of a small view that lost this node's first heartbeats never learns
+    // this node at all, since this node, watching it, never probes it either.
+    for (const peer of this.watchingAll) if (isLive(peer.member.state)) to.add(peer.member.id);
     // And one member this node holds dead, in turn: if it lives (a partition healed, our verdict
     // was wrong) it reads its death here and refutes at once, as every member heard every
     // heartbeat in a small cluster. Nothing while nobody is dead.
@@ -827,6 +839,12 @@ class MembershipMachine implements Membership {
     this.retime(peer);
   }
 
+  /** Keeps `watchingAll` exact: the peer's heartbeat names no observers, so it watches everyone. */
+  private noteWatchesAll(peer: Peer, heartbeat: Heartbeat): void {
+    if (heartbeat.observers === undefined) this.watchingAll.add(peer);
+    else this.watchingAll.delete(peer);
+  }
+
   /** Keeps `timed` exact: a peer is in it while a tick could act on it. */
   private retime(peer: Peer): void {
     if (peer.member.state !== 'alive' || peer.watched || peer.probeFromMs !== null) this.timed.add(peer);
@@ -836,6 +854,7 @@ class MembershipMachine implements Membership {
   private removePeer(peer: Peer): void {
     this.peers.delete(peer.member.id);
     if (peer.watched) this.watchedPeers -= 1;
+    this.watchingAll.delete(peer);
     this.timed.delete(peer);
     this.accused.delete(peer);
     if (isLive(peer.member.state)) this.setLive(peer.member.id, false);

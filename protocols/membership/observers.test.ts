@@ -225,3 +225,20 @@ test('in a large cluster a routine heartbeat also goes to a member held dead, ea
   for (const { to } of routine) assert.equal(to!.filter((id) => id === 'n03' || id === 'n08').length >= 1, true, `to ${to!.join(',')}`);
   assert.ok(routine.some((p) => p.to!.includes('n03')) && routine.some((p) => p.to!.includes('n08')), 'both in turn');
 });
+
+test('a member that never heard a node of a larger cluster learns it: a member that watches everyone gets the routine heartbeats', () => {
+  // Seven nodes: six others is one more than OBSERVERS_PER_MEMBER, so each names five observers.
+  // n01 loses everything n02 sends at first, so its view has six members and it watches all of
+  // them; n02 watches n01 (whose heartbeat names no observers) and never probes it, and n01 is not
+  // among n02's observers (n03..n07). Simulator seed 4228 (raft) found n01 still blind to n02
+  // after the cut had healed.
+  const ids = IDS.slice(1, 8);
+  const cluster = new TestCluster(ids, T, 'deadline');
+  cluster.cutOneWay('n02', 'n01');
+  cluster.advance(3000);
+  assert.equal(cluster.get('n01').member('n02'), undefined, 'n01 never heard n02');
+  assert.deepEqual(cluster.get('n02').member('n01')?.state, 'alive');
+  cluster.heal();
+  cluster.advance(2 * T.heartbeatIntervalMs);
+  for (const id of ids) assert.equal(cluster.get(id).members().filter((m) => m.state === 'alive').length, ids.length, `${id} sees everyone`);
+});

@@ -83,6 +83,8 @@ export class TestCluster {
   nowMs = 0;
   /** Pairs that cannot reach each other (`partition`), as "a b" with a < b. */
   private readonly cuts = new Set<string>();
+  /** Directed cuts (`cutOneWay`), as "from>to". */
+  private readonly oneWayCuts = new Set<string>();
 
   constructor(
     ids: readonly NodeId[],
@@ -138,8 +140,14 @@ export class TestCluster {
     for (const a of side) for (const b of other) this.cuts.add(a < b ? `${a} ${b}` : `${b} ${a}`);
   }
 
+  /** A one-way cut: what `from` sends does not reach `to`; the other way still works. heal() ends it. */
+  cutOneWay(from: NodeId, to: NodeId): void {
+    this.oneWayCuts.add(`${from}>${to}`);
+  }
+
   heal(): void {
     this.cuts.clear();
+    this.oneWayCuts.clear();
   }
 
   /** SIGSTOP: silent, connections stay open. */
@@ -239,7 +247,7 @@ export class TestCluster {
           delivered = true;
           for (const [otherId, other] of this.sorted()) {
             if (otherId === id || !other.running || (effect.to !== null && !effect.to.includes(otherId))) continue;
-            if (this.cuts.has(id < otherId ? `${id} ${otherId}` : `${otherId} ${id}`)) continue;
+            if (this.cuts.has(id < otherId ? `${id} ${otherId}` : `${otherId} ${id}`) || this.oneWayCuts.has(`${id}>${otherId}`)) continue;
             if (this.active(other)) other.membership.step({ type: 'heartbeat', nowMs: this.nowMs, from: id, heartbeat: effect.heartbeat });
             else other.inbox.push({ from: id, heartbeat: effect.heartbeat });
           }
