@@ -18,6 +18,7 @@ export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGT
   console.log(`etcd comparison: etcd ${etcd.version}, 5 members on 127.0.0.1, heartbeat ${ETCD_TIMINGS.heartbeatIntervalMs} ms, election timeout ${ETCD_TIMINGS.electionTimeoutMs} ms (its defaults)`);
   for (const [signal, label] of [
     ['SIGKILL', 'kill -9 of the leader'],
+    ['SIGTERM', 'SIGTERM of the leader (it transfers leadership, then stops)'],
     ['SIGSTOP', 'SIGSTOP of the leader'],
   ] as const) {
     const times = await etcdFailover(signal, { trials, ...ETCD_TIMINGS }, (line) => process.stderr.write(`${line}\n`));

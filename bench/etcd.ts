@@ -60,8 +60,9 @@ export function agreedLeader(statuses: readonly (MemberStatus | null)[], exclude
  * 5 members; each trial waits for a settled cluster, sends `signal` to the leader and measures ms
  * from just before the signal to the poll round that first saw every survivor name the same new
  * leader. The victim then comes back (SIGCONT, or a restart on its data dir) before the next trial.
+ * On SIGTERM etcd's leader transfers its leadership before it stops (EtcdServer.Stop), as ours does.
  */
-export async function etcdFailover(signal: 'SIGKILL' | 'SIGSTOP', opts: EtcdFailoverOptions, progress: (line: string) => void = () => {}): Promise<number[]> {
+export async function etcdFailover(signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP', opts: EtcdFailoverOptions, progress: (line: string) => void = () => {}): Promise<number[]> {
   const cluster = await EtcdCluster.start(opts);
   try {
     const times: number[] = [];

@@ -8,6 +8,9 @@ node_namespace() { printf 'cc-%s-n%s' "$CLUSTER" "$1"; }
 bridge_link() { printf 'c%sbr' "$CLUSTER_HASH"; }
 node_link() { printf 'c%sn%s' "$CLUSTER_HASH" "$1"; }
 bridge_port_link() { printf 'c%sb%s' "$CLUSTER_HASH" "$1"; }
+# A fixed, locally administered MAC per node (the cluster's hash, then the index): every node can
+# hold every other's as a permanent neighbour entry (lan_create).
+node_mac() { printf '02:%s:%s:%s:%02x:%02x' "${CLUSTER_HASH:0:2}" "${CLUSTER_HASH:2:2}" "${CLUSTER_HASH:4:2}" $(($1 / 256)) $(($1 % 256)); }
 
 # Each resource is recorded before it is created: a crash in between leaves a record of
 # something that may not exist, which `down` tolerates, never something unrecorded.
@@ -28,7 +31,7 @@ lan_create() {
     root_batch+="netns add $ns"$'\n'
   done
   for ((index = 1; index <= size; index++)); do
-    root_batch+="link add $(node_link "$index") netns $(node_namespace "$index") type veth peer name $(bridge_port_link "$index") netns $br_ns"$'\n'
+    root_batch+="link add $(node_link "$index") address $(node_mac "$index") netns $(node_namespace "$index") type veth peer name $(bridge_port_link "$index") netns $br_ns"$'\n'
   done
   ip -batch - <<<"$root_batch"
   # mcast_snooping 0: flood all multicast (mDNS) to every port instead of learning group
@@ -39,13 +42,24 @@ lan_create() {
     br_batch+="link set $(bridge_port_link "$index") master $(bridge_link) up"$'\n'
   done
   ip -n "$br_ns" -batch - <<<"$br_batch"
+  local other neighbours
   for ((index = 1; index <= size; index++)); do
     ns=$(node_namespace "$index")
+    # Every other node as a permanent neighbour, so no node ever resolves another by ARP. The
+    # kernel keeps one ARP table for all namespaces, and its dynamic entries are capped machine-
+    # wide (net.ipv4.neigh.default.gc_thresh3, 1024 by default): a full mesh of 50 nodes needs
+    # 2,450, and past the cap nodes that came late could reach nobody ("neighbor table overflow"
+    # in dmesg; their mDNS sends failed too). Permanent entries are exempt from the cap.
+    neighbours=''
+    for ((other = 1; other <= size; other++)); do
+      [ "$other" -eq "$index" ] || neighbours+="neigh replace $(node_address "$other") lladdr $(node_mac "$other") dev $(node_link "$index") nud permanent"$'\n'
+    done
     # Without the multicast route mDNS finds nothing.
     ip -n "$ns" -batch - <<<"link set lo up
 addr add $(node_address "$index")/24 dev $(node_link "$index")
 link set $(node_link "$index") up
-route add 224.0.0.0/4 dev $(node_link "$index")"
+route add 224.0.0.0/4 dev $(node_link "$index")
+$neighbours"
   done
 }
 

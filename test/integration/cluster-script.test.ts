@@ -226,6 +226,16 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
     assert.doesNotMatch(rules(2), /DROP/);
   });
 
+  it('every node holds every other node as a permanent neighbour (no ARP: the kernel caps dynamic entries machine-wide)', (t) => {
+    if (!LAN) return t.skip('needs root and ip for the namespace LAN');
+    for (const index of [1, 2, 3]) {
+      const ns = namespaceOf(pidOf(index));
+      const table = spawnSync('ip', ['-n', ns, 'neigh', 'show', 'nud', 'permanent'], { encoding: 'utf8' }).stdout;
+      const held = table.split('\n').filter((line) => /lladdr 02:[0-9a-f:]+ PERMANENT/.test(line)).length;
+      assert.equal(held, 2, `n${index} holds the other two nodes permanently:\n${table}`);
+    }
+  });
+
   it('oneway 1 2 drops what n1 sends to n2 while n2 still reaches n1; n3 is untouched; heal clears it', async (t) => {
     if (!LAN) {
       assert.equal(sh('oneway', '1', '2').status, 1, 'without the namespace LAN oneway must refuse');
