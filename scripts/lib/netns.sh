@@ -42,23 +42,29 @@ lan_create() {
     br_batch+="link set $(bridge_port_link "$index") master $(bridge_link) up"$'\n'
   done
   ip -n "$br_ns" -batch - <<<"$br_batch"
-  local other neighbours
+  # Every other node as a permanent neighbour, so no node ever resolves another by ARP. The
+  # kernel keeps one ARP table for all namespaces, and its dynamic entries are capped machine-
+  # wide (net.ipv4.neigh.default.gc_thresh3, 1024 by default): a full mesh of 50 nodes needs
+  # 2,450, and past the cap nodes that came late could reach nobody ("neighbor table overflow"
+  # in dmesg; their mDNS sends failed too). Permanent entries are exempt from the cap.
+  # Addresses and MACs are worked out once each: the N² lines below spawn nothing.
+  local other link neighbours addrs=() macs=()
+  for ((index = 1; index <= size; index++)); do
+    addrs[index]=$(node_address "$index")
+    macs[index]=$(node_mac "$index")
+  done
   for ((index = 1; index <= size; index++)); do
     ns=$(node_namespace "$index")
-    # Every other node as a permanent neighbour, so no node ever resolves another by ARP. The
-    # kernel keeps one ARP table for all namespaces, and its dynamic entries are capped machine-
-    # wide (net.ipv4.neigh.default.gc_thresh3, 1024 by default): a full mesh of 50 nodes needs
-    # 2,450, and past the cap nodes that came late could reach nobody ("neighbor table overflow"
-    # in dmesg; their mDNS sends failed too). Permanent entries are exempt from the cap.
+    link=$(node_link "$index")
     neighbours=''
     for ((other = 1; other <= size; other++)); do
-      [ "$other" -eq "$index" ] || neighbours+="neigh replace $(node_address "$other") lladdr $(node_mac "$other") dev $(node_link "$index") nud permanent"$'\n'
+      ((other == index)) || neighbours+="neigh replace ${addrs[other]} lladdr ${macs[other]} dev $link nud permanent"$'\n'
     done
     # Without the multicast route mDNS finds nothing.
     ip -n "$ns" -batch - <<<"link set lo up
-addr add $(node_address "$index")/24 dev $(node_link "$index")
-link set $(node_link "$index") up
-route add 224.0.0.0/4 dev $(node_link "$index")
+addr add ${addrs[index]}/24 dev $link
+link set $link up
+route add 224.0.0.0/4 dev $link
 $neighbours"
   done
 }
