@@ -24,7 +24,7 @@ conclave_command() {
 
 # Prefix for every conclave process: the daemon rejects CONCLAVE_* names it does not know, so
 # this script's own variables must not leak into its environment.
-CONCLAVE_ENV=(env -u CONCLAVE_CLUSTER_NAME -u CONCLAVE_BIN -u CONCLAVE_API -u CONCLAVE_UP_TIMEOUT_S)
+CONCLAVE_ENV=(env -u CONCLAVE_CLUSTER_NAME -u CONCLAVE_BIN -u CONCLAVE_API -u CONCLAVE_UP_TIMEOUT_S -u CONCLAVE_UP_WAVE)
 
 # A client command, bounded: a frozen (SIGSTOPped) daemon must not hang the script.
 run_conclave() {

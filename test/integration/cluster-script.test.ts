@@ -274,6 +274,36 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
   });
 });
 
+describe('cluster.sh up of a larger cluster starts it in waves', { timeout: 120_000 }, () => {
+  const name = `cw${process.pid}`;
+  // Waves of one node: the wave path on 3 nodes (by default it takes more than 10).
+  const env = { CONCLAVE_BIN: undefined, CONCLAVE_UP_WAVE: '1' };
+
+  after(() => downAndForget(name, env));
+
+  it('each wave starts once every node started so far sees all of them alive', async () => {
+    const out = ok(clusterSh(['up', '3', '--preset', 'local', '--name', name], env));
+    assert.match(out, /starting 3 nodes in 3 waves of up to 1/);
+    const waves = [...out.matchAll(/^wave (\d)\/3: starting (\S+)…$/gm)].map((m) => [m[1], m[2]]);
+    assert.deepEqual(waves, [['1', 'n1'], ['2', 'n2'], ['3', 'n3']], out);
+    // After each wave the wait names everyone started so far, in order, before the next wave.
+    const order = [...out.matchAll(/^(wave \d|  all \d see \d alive)/gm)].map((m) => m[1]);
+    assert.deepEqual(order, ['wave 1', '  all 1 see 1 alive', 'wave 2', '  all 2 see 2 alive', 'wave 3', '  all 3 see 3 alive'], out);
+    // `up` returned only once all of them saw all three: no waiting here.
+    for (const index of [1, 2, 3]) {
+      const socket = ok(clusterSh(['sock', String(index), '--name', name], env)).trim();
+      assert.equal((await getStatus(socket)).members.alive, 3, `n${index} sees 3 alive as up returns`);
+    }
+  });
+
+  it('a wave size that is not a whole number of nodes is a usage error, before anything starts', () => {
+    const result = clusterSh(['up', '3', '--name', `${name}x`], { CONCLAVE_UP_WAVE: 'x' });
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /CONCLAVE_UP_WAVE must be a whole number of nodes from 1 \(it is 'x'\)/);
+    assert.ok(!existsSync(join(ROOT, '.cluster', `${name}x`)));
+  });
+});
+
 describe('cluster.sh down after the script was killed halfway through up', { timeout: 120_000 }, () => {
   const name = `cx${process.pid}`;
   // Not a fallback: this suite tests the script's clean-up, not the daemon. The stand-in holds
