@@ -143,7 +143,7 @@ cmd_up() {
 # wave once every node started so far sees all of them alive. Started all at once, 40 daemons on
 # a 2-core machine spend minutes saturated (each start-up, then a connection to every other
 # node): starved daemons miss heartbeats and are suspected, and the refutations and redials keep
-# them starved. In waves of 5 they are all up and see each other within 3 minutes.
+# them starved. In waves, 35 to 48 of them came up here (README "How large a cluster").
 UP_WAVE=${CONCLAVE_UP_WAVE:-5}
 
 up_in_waves() {
