@@ -167,7 +167,7 @@ wait_for_alive() {
   local -a sockets=() answers=() behind=()
   for ((index = 1; index <= count; index++)); do sockets+=("$(node_socket "$index")"); done
   while :; do
-    mapfile -t answers < <(node "$REPO_ROOT/scripts/lib/alive-probe.mjs" "${sockets[@]}")
+    mapfile -t answers < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" --alive "${sockets[@]}")
     behind=()
     for ((index = 1; index <= count; index++)); do
       [ "${answers[index - 1]:-0}" -ge "$count" ] || behind+=("n$index (${answers[index - 1]:-0})")
