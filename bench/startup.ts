@@ -11,8 +11,12 @@
  * - Five daemons (lan preset, the default discovery settings; real mDNS in a private network namespace when run as root, else
  *   loopback with static bootstrap addresses), spawned together: last spawn → every node lists
  *   five members `alive`, polled every 50 ms.
+ * - `npm start` as a newcomer types it (in a 160×45 tmux pane, npm included): its start → the
+ *   dashboard's header names a leader (`leader nX term N`), the screen read every 20 ms once n1's
+ *   API names one (a long poll of /v1/leader, so the reads do not load the machine); then q,
+ *   and the next trial once local.sh took the cluster down. Needs tmux; says so without it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +24,7 @@ import { createApiClient } from '../daemon/api/client.js';
 import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { allAlive } from './membership.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
+import { hasTmux, TmuxPane } from '../test/e2e/tmux-pane.js';
 
 const SIZE = 5;
 const UNBUNDLED = CLI;
@@ -34,10 +39,15 @@ interface Stages {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const opts = parseNumberOptions(args, { trials: 20, clusterTrials: 5 });
-  console.log(`startup bench: one daemon × ${opts.trials} trials per build (loopback, mDNS off), then ${SIZE} daemons spawned together × ${opts.clusterTrials}; runtime ${RUNTIME}`);
-  await oneDaemon(opts.trials);
-  await fiveTogether(opts.clusterTrials);
+  const opts = parseNumberOptions(args, { trials: 20, clusterTrials: 5, npmStartTrials: 5 });
+  console.log(
+    `startup bench: one daemon × ${opts.trials} trials per build (loopback, mDNS off), then ${SIZE} daemons spawned together × ${opts.clusterTrials}, ` +
+      `then npm start → a leader on the dashboard × ${opts.npmStartTrials}; runtime ${RUNTIME}`,
+  );
+  // --trials 0, --cluster-trials 0 or --npm-start-trials 0 skips that part.
+  if (opts.trials > 0) await oneDaemon(opts.trials);
+  if (opts.clusterTrials > 0) await fiveTogether(opts.clusterTrials);
+  await npmStart(opts.npmStartTrials);
 }
 
 async function oneDaemon(trials: number): Promise<void> {
@@ -121,4 +131,61 @@ async function fiveTogether(trials: number): Promise<void> {
     }
   }
   console.log(summarize(`${SIZE} daemons spawned together (${where}): last spawn → every node sees ${SIZE} alive`, afterLast, { p50: 2000 }));
+}
+
+/** `npm start`'s script in a tmux pane: its start → a leader in the dashboard's header, per trial. */
+async function npmStart(trials: number): Promise<void> {
+  if (trials === 0) return;
+  if (!hasTmux) {
+    console.log('npm start → a leader on the dashboard: skipped, tmux is not installed');
+    return;
+  }
+  const times: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const name = `bench${process.pid % 10_000}t${t}`;
+    const pane = new TmuxPane(`bench-npm-start-${t}`);
+    try {
+      const startedAt = performance.now();
+      // What a newcomer types, npm's own start-up included.
+      pane.start(`bash -c 'cd ${ROOT} && npm start -- --name ${name}; echo "local.sh exited $?"; sleep 600'`, 160, 45);
+      // The screen is read (a tmux process each time: some 10 ms of CPU) only once n1, the node
+      // the dashboard shows first, names a leader: polling it from the start took a tenth of
+      // this 2-core machine from the cluster being measured.
+      await leaderAt(join(ROOT, '.cluster', name, 'nodes/n1/api.sock'), 60_000);
+      await pane.waitForScreen('a leader in the dashboard header', (text) => /leader n\d term \d+/.test(text), 60_000, 20);
+      times.push(Math.round(performance.now() - startedAt));
+      process.stderr.write(`  npm start trial ${t + 1}/${trials}: a leader on the dashboard after ${times.at(-1)} ms\n`);
+      pane.keys('q');
+      const text = await pane.waitForScreen('local.sh to take the cluster down', (screen) => /local\.sh exited \d+/.test(screen), 60_000);
+      if (!/local\.sh exited 0/.test(text)) throw new Error(`npm start did not end cleanly:\n${text}`);
+    } finally {
+      pane.stop();
+      // Whatever the trial left (a failed wait): the cluster's own teardown, by name.
+      spawnSync('bash', [join(ROOT, 'scripts/cluster.sh'), 'down', '--name', name], { stdio: 'ignore' });
+      rmSync(join(ROOT, '.cluster/.logs', name), { recursive: true, force: true });
+    }
+    await sleep(1000);
+  }
+  console.log(summarize('npm start → a leader on the dashboard (tmux pane, the screen read every 20 ms)', times, { p50: 3000, p99: 3000 }));
+}
+
+/** Waits for the socket, then long-polls /v1/leader there (each poll answered at the next change) until it names a leader. */
+async function leaderAt(socket: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline) throw new Error(`no API socket at ${socket} within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+  const client = createApiClient({ address: `unix:${socket}`, timeoutMs: 2000 });
+  let after: number | undefined;
+  while (Date.now() < deadline) {
+    try {
+      const answer = await client.leader(after === undefined ? {} : { waitMs: Math.min(10_000, deadline - Date.now()), after });
+      if (answer.leader !== null) return;
+      after = answer.revision;
+    } catch {
+      await sleep(20); // The socket file is there before the API answers on it.
+    }
+  }
+  throw new Error(`${socket} named no leader within ${timeoutMs} ms`);
 }

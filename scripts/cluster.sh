@@ -124,10 +124,9 @@ cmd_up() {
   fi
   conclave_command
   if [ "$size" -le $((2 * UP_WAVE)) ]; then
-    for ((index = 1; index <= size; index++)); do
-      echo "starting n$index…"
-      node_launch "$index"
-    done
+    echo "starting n1–n$size…"
+    # shellcheck disable=SC2046 # one argument per node index
+    launch_nodes $(seq 1 "$size") || exit 1
     echo "waiting for $size APIs (up to ${CONCLAVE_UP_TIMEOUT_S:-30} s)…"
     # shellcheck disable=SC2046 # one argument per node index
     wait_for_api $(seq 1 "$size") || exit 1
@@ -154,7 +153,8 @@ up_in_waves() {
     last=$((first + UP_WAVE - 1))
     [ "$last" -le "$size" ] || last=$size
     if [ "$last" -eq "$first" ]; then echo "wave $wave/$waves: starting n$first…"; else echo "wave $wave/$waves: starting n$first–n$last…"; fi
-    for ((index = first; index <= last; index++)); do node_launch "$index"; done
+    # shellcheck disable=SC2046 # one argument per node index
+    launch_nodes $(seq "$first" "$last") || return 1
     # shellcheck disable=SC2046 # one argument per node index
     wait_for_api $(seq "$first" "$last") >/dev/null || return 1
     wait_for_alive "$last" || return 1

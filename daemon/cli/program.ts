@@ -18,9 +18,13 @@ import { reportFailure } from './report-actions.js';
 import { registerRunCommand } from './run.js';
 
 const DEFAULT_API = '127.0.0.1:7400';
-/** Commands registered by report.ts, kv.ts, elections.ts and run.ts: they need only the API client. */
+/**
+ * Commands registered by report.ts, kv.ts, elections.ts and run.ts, and `tui`: they need only the
+ * API client (and the dashboard, loaded by its action). `tui` loading start, init and config with
+ * zod and yaml cost `npm start` some 80 ms of CPU while its five daemons were starting.
+ */
 const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
-  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'reload', 'transfer', 'resign', 'elect', 'forget', 'kv', 'elections', 'run', 'protocol',
+  'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'reload', 'transfer', 'resign', 'elect', 'forget', 'kv', 'elections', 'run', 'protocol', 'tui',
 ]);
 
 /** Only the light commands when argv names one; every command otherwise (help lists them all). */
@@ -37,13 +41,13 @@ async function buildProgram(argv: string[]): Promise<Command> {
     registerKvCommands(program);
     registerElectionCommands(program);
     registerRunCommand(program);
+    registerTuiCommand(program);
     return program;
   }
-  const [{ registerInitCommand }, { registerStartCommand }, { registerConfigCommands }, { loadTui }] = await Promise.all([
+  const [{ registerInitCommand }, { registerStartCommand }, { registerConfigCommands }] = await Promise.all([
     import('./init.js'),
     import('./start.js'),
     import('./config-cmd.js'),
-    import('./dashboard.js'),
   ]);
   registerInitCommand(program);
   registerStartCommand(program);
@@ -52,6 +56,11 @@ async function buildProgram(argv: string[]): Promise<Command> {
   registerKvCommands(program);
   registerElectionCommands(program);
   registerRunCommand(program);
+  registerTuiCommand(program);
+  return program;
+}
+
+function registerTuiCommand(program: Command): void {
   program
     .command('tui')
     .description('live dashboard of one or more daemons')
@@ -59,10 +68,10 @@ async function buildProgram(argv: string[]): Promise<Command> {
     .action(async (opts: { api?: string[] }) => {
       const fromEnv = process.env.CONCLAVE_API?.split(',').map((s) => s.trim()).filter(Boolean);
       const apis = opts.api ?? (fromEnv && fromEnv.length > 0 ? fromEnv : [DEFAULT_API]);
+      const { loadTui } = await import('./dashboard.js');
       const tui = await loadTui();
       await tui.runTui({ apis, token: process.env.CONCLAVE_API_TOKEN || null });
     });
-  return program;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -33,16 +33,22 @@ require_up() {
 
 meta_set() {
   printf '%s=%s\n' "$1" "$2" >>"$STATE/meta"
+  META[$1]=$2
 }
 
-# The last value recorded for key $1. Pure bash: `up` calls this a dozen times per node while
-# the daemons it already launched are loading, and each forked tool cost milliseconds there.
+# META: the cluster's meta as this shell last read or wrote it (meta_load), so a launch reads a
+# value without a subshell. Every key's last value wins, as in the file.
+declare -gA META=()
+meta_load() {
+  local key value
+  META=()
+  while IFS='=' read -r key value; do META[$key]=$value; done <"$STATE/meta"
+}
+
+# The last value recorded for key $1. Pure bash, no forked tool.
 meta_get() {
-  local key value found=
-  while IFS='=' read -r key value; do
-    [ "$key" = "$1" ] && found=$value
-  done <"$STATE/meta"
-  printf '%s\n' "$found"
+  [ ${#META[@]} -gt 0 ] || meta_load
+  printf '%s\n' "${META[$1]:-}"
 }
 
 # Appends one resource record: `netns NAME`, `link NAME NAMESPACE` or `node INDEX`.
@@ -61,10 +67,19 @@ node_count() {
   meta_get size
 }
 
-node_data_dir() { printf '%s/nodes/n%s' "$STATE" "$1"; }
-node_socket() { printf '%s/nodes/n%s/api.sock' "$STATE" "$1"; }
-node_log() { printf '%s/logs/n%s.log' "$STATE" "$1"; }
-node_pid_file() { printf '%s/pids/n%s' "$STATE" "$1"; }
+# Sets NODE_DIR, NODE_SOCKET, NODE_LOG and NODE_PID_FILE for node $1, in this shell: `up`
+# launches every node at once, and each `$(…)` of a printer below is a subshell (a launch took
+# some twenty, each milliseconds of CPU while the daemons started before it were loading).
+node_paths() {
+  NODE_DIR="$STATE/nodes/n$1"
+  NODE_SOCKET="$NODE_DIR/api.sock"
+  NODE_LOG="$STATE/logs/n$1.log"
+  NODE_PID_FILE="$STATE/pids/n$1"
+}
+node_data_dir() { node_paths "$1" && printf '%s' "$NODE_DIR"; }
+node_socket() { node_paths "$1" && printf '%s' "$NODE_SOCKET"; }
+node_log() { node_paths "$1" && printf '%s' "$NODE_LOG"; }
+node_pid_file() { node_paths "$1" && printf '%s' "$NODE_PID_FILE"; }
 
 node_pid() {
   local file

@@ -49,14 +49,14 @@ export class TmuxPane {
     return this.tmux('capture-pane', '-p', '-t', this.session).stdout;
   }
 
-  /** Polls the pane until `predicate` holds; fails with the last screen after `timeoutMs`. */
-  async waitForScreen(what: string, predicate: (text: string) => boolean, timeoutMs = 5000): Promise<string> {
+  /** Polls the pane (every `everyMs`) until `predicate` holds; fails with the last screen after `timeoutMs`. */
+  async waitForScreen(what: string, predicate: (text: string) => boolean, timeoutMs = 5000, everyMs = 50): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     let text = '';
     while (Date.now() < deadline) {
       text = this.screen();
       if (predicate(text)) return text;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
     }
     assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; the screen was:\n${text}`);
   }
