@@ -41,6 +41,14 @@ export const OPEN_STREAM_TIMEOUT_MS = 5_000;
 export const DIAL_TIMEOUT_MS = 5_000;
 
 /**
+ * Dials this node has in flight at once; more wait their turn (before libp2p's dial timeout
+ * starts). A node joining a large cluster learns of every member at once: dialling them all at
+ * once on a busy machine made each handshake slow, many timed out at DIAL_TIMEOUT_MS and were
+ * made again, and the newcomer starved (README "How large a cluster").
+ */
+export const MAX_DIALS_IN_FLIGHT = 4;
+
+/**
  * Inbound connections accepted per second from one host. libp2p's 5 is a DoS guard for public
  * nodes; a local cluster restarting at once connects from one address many times a second.
  */

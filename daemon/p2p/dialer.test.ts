@@ -314,6 +314,44 @@ describe('dialer', () => {
     h.dialer.stop();
   });
 
+  it('keeps at most maxDialsInFlight dials in flight, starts the waiting ones in order as dials end, and skips one whose peer connected meanwhile', async () => {
+    const connected = new Set<string>();
+    const pending = new Map<string, { resolve: (peer: string) => void; reject: (err: unknown) => void }>();
+    const started: string[] = [];
+    const dialer = new Dialer({
+      selfId: 'a',
+      dial: (request) =>
+        new Promise<string>((resolve, reject) => {
+          started.push(request.peer!);
+          pending.set(request.peer!, { resolve, reject });
+        }),
+      isConnected: (peer) => connected.has(peer),
+      nowMs: () => 0,
+      random01: () => 0.5,
+      reconnectTimeoutMs: 0,
+      logger: recording([]),
+      maxDialsInFlight: 2,
+    });
+    // Every peer is larger than 'a': all are dialled at once on discovery, but two at a time.
+    for (const peer of ['p1', 'p2', 'p3', 'p4', 'p5']) dialer.discovered(peer, []);
+    await settle();
+    assert.deepEqual(started, ['p1', 'p2']);
+    // p3 dials us while it waits: its turn passes to p4 without a dial.
+    connected.add('p3');
+    dialer.peerConnected('p3');
+    pending.get('p1')!.resolve('p1');
+    await until(() => started.length === 3);
+    await settle();
+    assert.deepEqual(started, ['p1', 'p2', 'p4'], 'p3 is connected: skipped, and p4 takes the slot');
+    // A failed dial frees its slot too.
+    pending.get('p2')!.reject(refused());
+    await until(() => started.length === 4);
+    assert.deepEqual(started, ['p1', 'p2', 'p4', 'p5']);
+    await settle();
+    assert.equal(started.length, 4, 'two in flight: p4 and p5');
+    dialer.stop();
+  });
+
   it('dials nothing after stop', async () => {
     const h = harness({ failFirst: 100 });
     h.dialer.addBootstrap([{ addr: '/ip4/127.0.0.1/tcp/1/p2p/a', peer: 'a' }]);

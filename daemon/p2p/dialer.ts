@@ -21,9 +21,12 @@
  *
  * A peer disconnected for flooding is not dialled until its cool-down ends (`refusedUntilMs`):
  * a target waits for it without counting a failure, a discovery report is ignored.
+ *
+ * At most `maxDialsInFlight` dials run at once; the rest wait in order, and one whose peer
+ * connected meanwhile (it dialled us) is not made.
  */
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
-import { DISCOVERY_DEFER_MS, MAX_REMEMBERED_MEMBERS, MEMBER_REDIAL_BACKOFF, REDIAL_BACKOFF } from './constants.js';
+import { DISCOVERY_DEFER_MS, MAX_DIALS_IN_FLIGHT, MAX_REMEMBERED_MEMBERS, MEMBER_REDIAL_BACKOFF, REDIAL_BACKOFF } from './constants.js';
 import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
 import { createRejectLogLimiter, type RejectLogLimiter } from './reject-log.js';
 import type { P2PLogger, RedialPeer } from './types.js';
@@ -54,6 +57,8 @@ export interface DialerInit {
   refusedUntilMs?(peer: string): number | null;
   /** How long the larger id of a pair waits before dialling a discovered peer; DISCOVERY_DEFER_MS. */
   discoveryDeferMs?: number;
+  /** Dials at once; MAX_DIALS_IN_FLIGHT. */
+  maxDialsInFlight?: number;
 }
 
 interface Target {
@@ -90,6 +95,9 @@ export class Dialer {
   /** Handshake warnings: once a minute per peer, whichever path (target or discovery) dialled it. */
   private readonly handshakeLog: RejectLogLimiter = createRejectLogLimiter();
   private stopped = false;
+  private dialsInFlight = 0;
+  /** Dials waiting for one in flight to end, oldest first. */
+  private readonly dialQueue: (() => void)[] = [];
 
   constructor(init: DialerInit) {
     this.init = init;
@@ -183,7 +191,7 @@ export class Dialer {
   private dialDiscovered(peer: string, addrs: string[], backoff: DiscoveryBackoff | undefined): void {
     if (this.discoveryDialing.has(peer)) return;
     this.discoveryDialing.add(peer);
-    this.init.dial({ peer, addrs }).then(
+    this.dial({ peer, addrs }).then(
       () => this.discovery.delete(peer),
       (err: unknown) => {
         const failures = (backoff?.failures ?? 0) + 1;
@@ -213,11 +221,35 @@ export class Dialer {
 
   stop(): void {
     this.stopped = true;
+    // Waiting dials get a slot now and end at once (stopped): no caller waits forever.
+    for (const start of this.dialQueue.splice(0)) {
+      this.dialsInFlight++;
+      start();
+    }
     for (const timer of this.deferred.values()) clearTimeout(timer);
     this.deferred.clear();
     for (const target of [...this.bootstrap, ...this.members.values(), ...this.remembered.values()]) {
       if (target.timer) clearTimeout(target.timer);
       target.timer = null;
+    }
+  }
+
+  /**
+   * init.dial once fewer than maxDialsInFlight run. A dial whose peer connected while it waited is
+   * not made (it succeeds as that peer); after stop() none is.
+   */
+  private async dial(request: DialRequest): Promise<string> {
+    // A slot is taken here, or handed over by the dial that ends (releaseDialSlot).
+    if (this.dialsInFlight < (this.init.maxDialsInFlight ?? MAX_DIALS_IN_FLIGHT)) this.dialsInFlight++;
+    else await new Promise<void>((start) => this.dialQueue.push(start));
+    try {
+      if (this.stopped) throw new Error('the dialer stopped');
+      if (request.peer !== null && this.init.isConnected(request.peer)) return request.peer;
+      return await this.init.dial(request);
+    } finally {
+      const next = this.dialQueue.shift();
+      if (next) next();
+      else this.dialsInFlight--;
     }
   }
 
@@ -297,7 +329,7 @@ export class Dialer {
     target.dialing = true;
     let failed = false;
     try {
-      const reached = await this.init.dial({ peer: target.peer, addrs: target.addrs });
+      const reached = await this.dial({ peer: target.peer, addrs: target.addrs });
       target.failures = 0;
       // A bootstrap address without /p2p/ is tracked by whoever answered it.
       if (this.bootstrap.has(target)) target.peer = reached;
