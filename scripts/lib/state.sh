@@ -33,7 +33,7 @@ require_up() {
 
 meta_set() {
   printf '%s=%s\n' "$1" "$2" >>"$STATE/meta"
-  META[$1]=$2
+  meta_load
 }
 
 # META: the cluster's meta as this shell last read or wrote it (meta_load), so a launch reads a
