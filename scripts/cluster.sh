@@ -153,8 +153,9 @@ up_in_waves() {
     last=$((first + UP_WAVE - 1))
     [ "$last" -le "$size" ] || last=$size
     if [ "$last" -eq "$first" ]; then echo "wave $wave/$waves: starting n$first…"; else echo "wave $wave/$waves: starting n$first–n$last…"; fi
-    # One after another: a wave's newcomers all handshaking with every member at once is the
-    # storm waves are there to avoid (a launch is some 10 ms, so this costs little).
+    # One after another, as before launch_nodes: a wave's newcomers then do not all start their
+    # handshakes with every member at the same instant (a launch is some 10 ms now). Measured at
+    # 40 nodes both ways, both stopped at the 8th wave.
     for ((index = first; index <= last; index++)); do node_launch "$index"; done
     # shellcheck disable=SC2046 # one argument per node index
     wait_for_api $(seq "$first" "$last") >/dev/null || return 1

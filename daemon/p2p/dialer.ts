@@ -239,7 +239,7 @@ export class Dialer {
    * not made (it succeeds as that peer); after stop() none is.
    */
   private async dial(request: DialRequest): Promise<string> {
-    // A slot is taken here, or handed over by the dial that ends (releaseDialSlot).
+    // A slot is taken here, or handed over by a dial that ends (the finally below).
     if (this.dialsInFlight < (this.init.maxDialsInFlight ?? MAX_DIALS_IN_FLIGHT)) this.dialsInFlight++;
     else await new Promise<void>((start) => this.dialQueue.push(start));
     try {

@@ -15,7 +15,7 @@ wait "$!"'
 # shell (as node_paths). Loopback ports come from the cluster's block: libp2p BASE+i, API
 # BASE+100+i.
 node_endpoint() {
-  meta_get mode >/dev/null
+  meta_loaded
   if [ "${META[mode]:-}" = netns ]; then
     NODE_ADDRESS="10.213.$CLUSTER_OCTET.$((10 + $1))" NODE_PORT=7401 NODE_API_PORT=7400
   else
@@ -68,10 +68,9 @@ node_launch() {
     "${CONCLAVE_CMD[@]}" "${NODE_ARGS[@]}" </dev/null >>"$NODE_LOG" 2>&1
 }
 
-# Launches the given nodes at once: each launch in a background job, so the last node starts as
-# soon as the first (one after another, a node's launch, some fifteen short subshells, waited for
-# CPU behind the daemons started before it: five nodes took 1 s to spawn, now 0.2 s). Fails when
-# any launch failed.
+# Launches the given nodes at once, each launch a background job: one after another, each launch
+# waited for CPU behind the daemons started before it, and `npm start`'s fifth node started a
+# second after its first (now within 0.2 s). Fails when any launch failed.
 launch_nodes() {
   local index failed=0
   local -a jobs=()

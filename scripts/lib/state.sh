@@ -45,9 +45,13 @@ meta_load() {
   while IFS='=' read -r key value; do META[$key]=$value; done <"$STATE/meta"
 }
 
+meta_loaded() {
+  [ ${#META[@]} -gt 0 ] || meta_load
+}
+
 # The last value recorded for key $1. Pure bash, no forked tool.
 meta_get() {
-  [ ${#META[@]} -gt 0 ] || meta_load
+  meta_loaded
   printf '%s\n' "${META[$1]:-}"
 }
 
