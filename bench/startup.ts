@@ -20,6 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Conclave } from '../client/conclave.js';
 import { createApiClient } from '../daemon/api/client.js';
 import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { allAlive } from './membership.js';
@@ -151,7 +152,7 @@ async function npmStart(trials: number): Promise<void> {
       // The screen is read (a tmux process each time: some 10 ms of CPU) only once n1, the node
       // the dashboard shows first, names a leader: polling it from the start took a tenth of
       // this 2-core machine from the cluster being measured.
-      await leaderAt(join(ROOT, '.cluster', name, 'nodes/n1/api.sock'), 60_000);
+      await new Conclave({ api: `unix:${join(ROOT, '.cluster', name, 'nodes/n1/api.sock')}` }).waitForLeader({ timeoutMs: 60_000 });
       await pane.waitForScreen('a leader in the dashboard header', (text) => /leader n\d term \d+/.test(text), 60_000, 20);
       times.push(Math.round(performance.now() - startedAt));
       process.stderr.write(`  npm start trial ${t + 1}/${trials}: a leader on the dashboard after ${times.at(-1)} ms\n`);
@@ -167,25 +168,4 @@ async function npmStart(trials: number): Promise<void> {
     await sleep(1000);
   }
   console.log(summarize('npm start → a leader on the dashboard (tmux pane, the screen read every 20 ms)', times, { p50: 3000, p99: 3000 }));
-}
-
-/** Waits for the socket, then long-polls /v1/leader there (each poll answered at the next change) until it names a leader. */
-async function leaderAt(socket: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(socket)) {
-    if (Date.now() > deadline) throw new Error(`no API socket at ${socket} within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-  const client = createApiClient({ address: `unix:${socket}`, timeoutMs: 2000 });
-  let after: number | undefined;
-  while (Date.now() < deadline) {
-    try {
-      const answer = await client.leader(after === undefined ? {} : { waitMs: Math.min(10_000, deadline - Date.now()), after });
-      if (answer.leader !== null) return;
-      after = answer.revision;
-    } catch {
-      await sleep(20); // The socket file is there before the API answers on it.
-    }
-  }
-  throw new Error(`${socket} named no leader within ${timeoutMs} ms`);
 }

@@ -24,7 +24,6 @@ node_endpoint() {
   NODE_MULTIADDR="/ip4/$NODE_ADDRESS/tcp/$NODE_PORT"
 }
 node_address() { node_endpoint "$1" && printf '%s' "$NODE_ADDRESS"; }
-node_api_port() { node_endpoint "$1" && printf '%s' "$NODE_API_PORT"; }
 node_multiaddr() { node_endpoint "$1" && printf '%s' "$NODE_MULTIADDR"; }
 
 # The `conclave start` arguments for node $1, rebuilt from meta (restart uses the same), into
