@@ -107,13 +107,16 @@ export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions,
 
 /**
  * A 5-member etcd at `opts`' timings for a bench's own workload: `use` gets the members' client
- * URLs (`http://127.0.0.1:PORT`, where etcd 3.4 also serves its JSON gateway and /metrics) once
+ * URLs (`http://127.0.0.1:PORT`, where etcd 3.4 also serves its JSON gateway and /metrics) and PIDs once
  * every member names one leader. The cluster is stopped and its data deleted however `use` ends.
  */
-export async function withEtcdCluster<T>(opts: Omit<EtcdFailoverOptions, 'trials'>, use: (clientUrls: string[]) => Promise<T>): Promise<T> {
+export async function withEtcdCluster<T>(opts: Omit<EtcdFailoverOptions, 'trials'>, use: (clientUrls: string[], pids: number[]) => Promise<T>): Promise<T> {
   const cluster = await EtcdCluster.start({ ...opts, trials: 0 });
   try {
-    return await use(cluster.members.map((m) => `http://127.0.0.1:${m.clientPort}`));
+    return await use(
+      cluster.members.map((m) => `http://127.0.0.1:${m.clientPort}`),
+      cluster.members.map((m) => m.process!.pid!),
+    );
   } finally {
     await cluster.stop();
   }

@@ -3,7 +3,10 @@
  * 1 and 16 concurrent clients over the HTTP API of 5 Raft daemons, with the fsyncs of every
  * daemon's write-ahead log counted per operation; and, where etcd 3.4 is installed, the same
  * workload on a 5-member etcd in the same run, driven through its JSON gateway by the same
- * driver, with the ratios conclave / etcd and the targets.
+ * driver, with the ratios conclave / etcd and the targets. Both clusters then run side by side
+ * and take turns phase by phase, so the ratios compare the two under the same load of this
+ * shared machine; and every phase prints the CPU time per operation of the members together
+ * and of the clients, which on a machine that runs out of CPU says more than throughput does.
  *
  * Every request goes on a fresh connection for both systems, since that is the only way
  * Conclave's API client talks (HTTP/1.0, one request per connection): Conclave on each node's
@@ -18,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { createApiClient } from '../daemon/api/client.js';
 import { LocalCluster, canUseNamespaces } from '../test/support/local-cluster.js';
-import { etcdAvailable, withEtcdCluster } from './etcd.js';
+import { etcdAvailable, procCpuTicks, withEtcdCluster } from './etcd.js';
 import { parseNumberOptions, percentile } from './stats.js';
 
 const SIZE = 5;
@@ -44,6 +47,8 @@ interface KvSystem {
   label: string;
   endpoints: readonly KvEndpoint[];
   fsyncs(): Promise<number>;
+  /** The members' process ids, for their CPU time (/proc). */
+  pids(): number[];
 }
 
 interface PhaseResult {
@@ -51,6 +56,12 @@ interface PhaseResult {
   latencyMs: number[];
   wallMs: number;
   fsyncs: number;
+  /**
+   * CPU time per operation, in ms: all members together (utime + stime from /proc, 10 ms ticks)
+   * and this bench process, the clients (process.cpuUsage). On a 2-core machine both systems run
+   * out of CPU under 16 clients, so this, less noisy than throughput, says which one does more work.
+   */
+  cpuMsPerOp: { members: number; client: number };
   /** The first failed request, which stops the phase; null when every request succeeded. */
   error: string | null;
 }
@@ -73,47 +84,52 @@ export async function run(args: string[]): Promise<void> {
       `latency measured in the bench process; throughput = operations / wall time of the phase; fsyncs summed over the ${SIZE} members' write-ahead logs; ` +
       `clients spread: request i of client c goes to member (c + i) mod ${SIZE}`,
   );
-  let spread: RunResult[] = [];
+  const etcd = opts.etcd ? etcdAvailable() : null;
   const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: 'raft' });
   try {
     const leaderName = () => cluster.agreedLeader(cluster.nodes.map((n) => n.index), 30_000);
     const endpoints = cluster.nodes.map((n): KvEndpoint => conclaveEndpoint(n.name, n.socket));
     const fsyncs = async () => sum(await Promise.all(cluster.nodes.map(async (n) => metric(await cluster.metricsText(n.index), 'conclave_wal_fsyncs_total'))));
-    const all: KvSystem = { label: 'conclave spread', endpoints, fsyncs };
+    const pids = () => cluster.nodes.map((n) => n.process?.pid).filter((pid): pid is number => pid !== undefined);
+    const all: KvSystem = { label: 'conclave spread', endpoints, fsyncs, pids };
     await leaderName();
     await warmUp(all, opts.warmup);
-    spread = await workload(all, opts.ops);
+    // With etcd, both clusters run side by side and take turns phase by phase (interleaved), so a
+    // change in the machine's load between the two systems' runs does not make the ratios.
+    let spread: RunResult[];
+    let etcdRuns: RunResult[] | null = null;
+    if (etcd?.ok) {
+      [spread, etcdRuns] = await withEtcdCluster(ETCD_TIMINGS, async (clientUrls, etcdPids) => {
+        const system: KvSystem = {
+          label: 'etcd',
+          endpoints: clientUrls.map((url, i) => etcdEndpoint(`e${i + 1}`, url)),
+          fsyncs: async () => sum(await Promise.all(clientUrls.map(async (url) => metric(await etcdMetrics(url), 'etcd_disk_wal_fsync_duration_seconds_count')))),
+          pids: () => etcdPids,
+        };
+        await warmUp(system, opts.warmup);
+        return interleaved([all, system], opts.ops);
+      });
+    } else {
+      spread = await workload(all, opts.ops);
+    }
     printRuns(`conclave, clients spread over all ${SIZE} nodes (a follower forwards a put to the leader and asks it for a read index):`, spread);
     const leader = await leaderName();
-    const onLeader = await workload({ label: `conclave on leader ${leader}`, endpoints: endpoints.filter((e) => e.name === leader), fsyncs }, opts.ops);
+    const onLeader = await workload({ label: `conclave on leader ${leader}`, endpoints: endpoints.filter((e) => e.name === leader), fsyncs, pids }, opts.ops);
     const leaderAtEnd = await leaderName();
     printRuns(`conclave, all clients on the leader's socket (${leader}${leaderAtEnd === leader ? ', still the leader at the end' : `; ${leaderAtEnd} led at the end`}):`, onLeader);
+    if (!etcd) console.log('etcd comparison: skipped (--etcd 0)');
+    else if (!etcd.ok || !etcdRuns) console.log(`etcd comparison: skipped, etcd is not available (${etcd.ok ? 'no runs' : etcd.reason}); conclave's figures alone above`);
+    else {
+      printRuns(
+        `etcd ${etcd.version}, ${SIZE} members on 127.0.0.1 (heartbeat ${ETCD_TIMINGS.heartbeatIntervalMs} ms, election timeout ${ETCD_TIMINGS.electionTimeoutMs} ms, its defaults), clients spread over all ${SIZE} members, ` +
+          'its phases interleaved with conclave\'s spread ones:',
+        etcdRuns,
+      );
+      printComparison(spread, etcdRuns);
+    }
   } finally {
     await cluster.stop();
   }
-  if (!opts.etcd) {
-    console.log('etcd comparison: skipped (--etcd 0)');
-    return;
-  }
-  const etcd = etcdAvailable();
-  if (!etcd.ok) {
-    console.log(`etcd comparison: skipped, etcd is not available (${etcd.reason}); conclave's figures alone above`);
-    return;
-  }
-  const etcdRuns = await withEtcdCluster(ETCD_TIMINGS, async (clientUrls) => {
-    const system: KvSystem = {
-      label: 'etcd',
-      endpoints: clientUrls.map((url, i) => etcdEndpoint(`e${i + 1}`, url)),
-      fsyncs: async () => sum(await Promise.all(clientUrls.map(async (url) => metric(await etcdMetrics(url), 'etcd_disk_wal_fsync_duration_seconds_count')))),
-    };
-    await warmUp(system, opts.warmup);
-    return await workload(system, opts.ops);
-  });
-  printRuns(
-    `etcd ${etcd.version}, ${SIZE} members on 127.0.0.1 (heartbeat ${ETCD_TIMINGS.heartbeatIntervalMs} ms, election timeout ${ETCD_TIMINGS.electionTimeoutMs} ms, its defaults), clients spread over all ${SIZE} members:`,
-    etcdRuns,
-  );
-  printComparison(spread, etcdRuns);
 }
 
 /** Unmeasured puts then gets with 4 clients: connections, JIT and the first appends out of the way. */
@@ -129,15 +145,41 @@ async function warmUp(system: KvSystem, ops: number): Promise<void> {
 async function workload(system: KvSystem, ops: number): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const clients of CONCURRENCY) {
-    const put = await phase(system, clients, ops, (e, key, i) => e.put(key, value(key, i)));
-    progress(system, clients, 'put', put);
-    const get = await phase(system, clients, ops, async (e, key) => {
-      if ((await e.get(key)) === null) throw new Error(`get ${key} at ${e.name}: absent, though it was just put`);
-    });
-    progress(system, clients, 'get', get);
+    const put = await kindPhase(system, clients, 'put', ops);
+    const get = await kindPhase(system, clients, 'get', ops);
     results.push({ clients, put, get });
   }
   return results;
+}
+
+/**
+ * The phases of `workload` for two systems, each phase of one right after the same phase of the
+ * other, the first to go alternating (A B, B A, ...): drift in the machine's load falls on both
+ * alike. Each system's gets still follow its own puts.
+ */
+async function interleaved(systems: readonly [KvSystem, KvSystem], ops: number): Promise<[RunResult[], RunResult[]]> {
+  const results: [RunResult[], RunResult[]] = [[], []];
+  let turn = 0;
+  for (const clients of CONCURRENCY) {
+    const phases: Record<'put' | 'get', PhaseResult[]> = { put: [], get: [] };
+    for (const kind of ['put', 'get'] as const) {
+      for (const s of turn++ % 2 === 0 ? [0, 1] : [1, 0]) phases[kind][s] = await kindPhase(systems[s]!, clients, kind, ops);
+    }
+    for (const s of [0, 1] as const) results[s].push({ clients, put: phases.put[s]!, get: phases.get[s]! });
+  }
+  return results;
+}
+
+/** `ops` puts, or linearizable gets of the keys the puts wrote, by `clients` clients. */
+async function kindPhase(system: KvSystem, clients: number, kind: 'put' | 'get', ops: number): Promise<PhaseResult> {
+  const r =
+    kind === 'put'
+      ? await phase(system, clients, ops, (e, key, i) => e.put(key, value(key, i)))
+      : await phase(system, clients, ops, async (e, key) => {
+          if ((await e.get(key)) === null) throw new Error(`get ${key} at ${e.name}: absent, though it was just put`);
+        });
+  progress(system, clients, kind, r);
+  return r;
 }
 
 /**
@@ -149,6 +191,9 @@ async function phase(system: KvSystem, clients: number, ops: number, op: (endpoi
   const latencyMs: number[] = [];
   let error: string | null = null;
   const fsyncsBefore = await system.fsyncs();
+  const pids = system.pids();
+  const ticksBefore = sum(pids.map(procCpuTicks));
+  const clientBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
@@ -168,7 +213,11 @@ async function phase(system: KvSystem, clients: number, ops: number, op: (endpoi
     }),
   );
   const wallMs = performance.now() - start;
-  return { ops: latencyMs.length, latencyMs, wallMs, fsyncs: (await system.fsyncs()) - fsyncsBefore, error };
+  const client = process.cpuUsage(clientBefore);
+  const members = (sum(pids.map(procCpuTicks)) - ticksBefore) * 10;
+  const done = latencyMs.length;
+  const cpuMsPerOp = { members: done > 0 ? members / done : Number.NaN, client: done > 0 ? (client.user + client.system) / 1000 / done : Number.NaN };
+  return { ops: done, latencyMs, wallMs, fsyncs: (await system.fsyncs()) - fsyncsBefore, cpuMsPerOp, error };
 }
 
 /** 100 bytes of ASCII naming what was written, so a value is never the same twice in a row. */
@@ -269,7 +318,11 @@ function row(clients: number, kind: 'put' | 'get', r: PhaseResult): string {
   const perOp = r.ops > 0 && Number.isFinite(r.fsyncs) ? (r.fsyncs / r.ops).toFixed(2) : 'n/a';
   const label = `${clients} client${clients === 1 ? ' ' : 's'} ${kind}`.padEnd(14);
   const failed = r.error ? `  FAILED after ${r.ops} ops: ${r.error}` : '';
-  return `  ${label} ${throughput(r).toFixed(0).padStart(6)} ops/s  p50 ${ms(percentile(r.latencyMs, 50))}  p99 ${ms(percentile(r.latencyMs, 99))}  fsyncs/${kind} ${perOp}${failed}`;
+  const cpu = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+  return (
+    `  ${label} ${throughput(r).toFixed(0).padStart(6)} ops/s  p50 ${ms(percentile(r.latencyMs, 50))}  p99 ${ms(percentile(r.latencyMs, 99))}  fsyncs/${kind} ${perOp}` +
+    `  CPU ms/${kind}: members ${cpu(r.cpuMsPerOp.members)}, client ${cpu(r.cpuMsPerOp.client)}${failed}`
+  );
 }
 
 function printRuns(heading: string, runs: readonly RunResult[]): void {
@@ -294,7 +347,8 @@ function printComparison(conclave: readonly RunResult[], etcd: readonly RunResul
       const b = theirs[kind];
       const label = `${ours.clients} client${ours.clients === 1 ? ' ' : 's'} ${kind}`.padEnd(14);
       console.log(
-        `  ${label} throughput ${fmt(ratio(throughput(a), throughput(b)))}  p50 ${fmt(ratio(percentile(a.latencyMs, 50), percentile(b.latencyMs, 50)))}  p99 ${fmt(ratio(percentile(a.latencyMs, 99), percentile(b.latencyMs, 99)))}`,
+        `  ${label} throughput ${fmt(ratio(throughput(a), throughput(b)))}  p50 ${fmt(ratio(percentile(a.latencyMs, 50), percentile(b.latencyMs, 50)))}  p99 ${fmt(ratio(percentile(a.latencyMs, 99), percentile(b.latencyMs, 99)))}` +
+          `  members' CPU per op ${fmt(ratio(a.cpuMsPerOp.members, b.cpuMsPerOp.members))}`,
       );
     }
   }
