@@ -212,31 +212,34 @@ export class PeerChannel {
     const oldestMs = nowMs - this.init.maxQueuedMs;
     const queued = this.queue.splice(0);
     this.queuedBytes = 0;
-    const batch = queued.filter((frame) => frame.queuedAtMs >= oldestMs);
+    const batch: typeof queued = [];
+    for (const frame of queued) if (frame.queuedAtMs >= oldestMs) batch.push(frame);
     if (batch.length < queued.length) this.init.onDropped(queued.length - batch.length, 'stale');
     if (batch.length === 0) return;
     this.lastProgressMs = nowMs;
+    // One loop, no closure: this runs for every batch a busy node sends.
     let parts: Uint8Array[] = [];
     let partBytes = 0;
     let frames = 0;
     let bytes = 0;
-    const push = () => {
-      out.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes));
-      this.inFlightChunks.push({ frames, bytes });
-      parts = [];
-      partBytes = frames = bytes = 0;
-    };
-    for (const { payload } of batch) {
-      const prefixed = encode.single(payload).subarray();
-      if (partBytes > 0 && partBytes + prefixed.byteLength > MAX_CHUNK_BYTES) push();
+    for (let i = 0; i <= batch.length; i++) {
+      const prefixed = i < batch.length ? encode.single(batch[i]!.payload).subarray() : null;
+      // A chunk goes when the next frame would take it past MAX_CHUNK_BYTES, and at the end.
+      if (partBytes > 0 && (prefixed === null || partBytes + prefixed.byteLength > MAX_CHUNK_BYTES)) {
+        out.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes));
+        this.inFlightChunks.push({ frames, bytes });
+        parts = [];
+        partBytes = frames = bytes = 0;
+      }
+      if (prefixed === null) break;
+      const payloadBytes = batch[i]!.payload.byteLength;
       parts.push(prefixed);
       partBytes += prefixed.byteLength;
       frames++;
-      bytes += payload.byteLength;
+      bytes += payloadBytes;
       this.inFlightFrames++;
-      this.inFlightBytes += payload.byteLength;
+      this.inFlightBytes += payloadBytes;
     }
-    push();
   }
 
   /** The peer has not read for maxBlockedMs: reset the stream rather than hold its frames. */

@@ -12,11 +12,22 @@ import type { Raft } from './raft.js';
  * Entries are persisted ahead of the acknowledgement (the outbox flushes before a send). A
  * position below our commit index is acknowledged as far as we committed (etcd does the same):
  * committed entries never change.
+ *
+ * An append that brings no entries and only a commit index (the leader tells followers of a
+ * commit at once, etcd's bcastAppend) is not answered when the answer would repeat the last one
+ * to the same leader word for word: the same term, round and index. The leader learns nothing
+ * from it: its match, its round (the lease counts a round by when it was sent) and check-quorum
+ * are as the last answer left them, the next heartbeat round is answered, and an empty append
+ * takes no place in flight (progress.ts). With one client writing through a follower, these
+ * answers were 4 of the 17 messages each write cost.
  */
 export function appendEntries(r: Raft, from: NodeId, m: Extract<RaftMessage, { type: 'APPEND' }>): void {
   const log = r.log;
+  const last = r.lastAppendAnswer;
   const respond = (success: boolean, index: number, hintIndex = 0, hintTerm = 0) =>
     r.out.send(from, { type: 'APPEND_RESPONSE', term: r.hard.term, success, index, hintIndex, hintTerm, round: m.round });
+  // Only an answer of the last line below is remembered: after any other the next append is answered.
+  r.lastAppendAnswer = null;
   if (m.prevLogIndex < log.committed) return respond(true, log.committed);
   if (!log.matchTerm(m.prevLogIndex, m.prevLogTerm)) {
     const hintIndex = log.lastIndexAtOrBelowTerm(Math.min(m.prevLogIndex, log.lastIndex()), m.prevLogTerm);
@@ -37,5 +48,7 @@ export function appendEntries(r: Raft, from: NodeId, m: Extract<RaftMessage, { t
   }
   const lastNew = m.prevLogIndex + m.entries.length;
   r.advanceCommit(Math.min(m.leaderCommit, lastNew));
+  r.lastAppendAnswer = { to: from, term: r.hard.term, round: m.round, index: lastNew };
+  if (m.entries.length === 0 && last && last.to === from && last.term === r.hard.term && last.round === m.round && last.index === lastNew) return;
   respond(true, lastNew);
 }

@@ -97,6 +97,22 @@ describe('§5.3 log replication', () => {
     assert.deepEqual(net.node('a').disk.entries.map((e) => [e.index, e.term]), [[1, 1], [2, 2], [3, 3]]);
   });
 
+  it('an append that only moves the commit index, whose answer would repeat the last one word for word, goes unanswered; anything new is answered', () => {
+    const net = follower();
+    const append = (round: number, prevLogIndex: number, entries: RaftEntry[], leaderCommit: number) =>
+      sends(net.inject('c', 'a', { type: 'APPEND', term: 3, prevLogIndex, prevLogTerm: 3, entries, leaderCommit, round, leaseMs: 0 }));
+    const ok = (index: number, round: number) => [{ type: 'APPEND_RESPONSE', term: 3, success: true, index, hintIndex: 0, hintTerm: 0, round }];
+    assert.deepEqual(append(7, 4, [], 1), ok(4, 7), 'the first of a round');
+    assert.deepEqual(append(7, 4, [], 4), [], 'the same round, nothing new but the commit: the leader knows all the answer says');
+    assert.equal(net.machine('a').raftStatus().commitIndex, 4, 'and the commit is taken');
+    assert.deepEqual(append(8, 4, [], 4), ok(4, 8), 'a new round (a heartbeat, a read) is always answered');
+    assert.deepEqual(append(8, 4, [rec(5, 3, 'c')], 4), ok(5, 8), 'entries are always answered');
+    assert.deepEqual(append(8, 5, [], 5), [], 'then a commit-only append of that round is not');
+    const refusal = sends(net.inject('c', 'a', { type: 'APPEND', term: 3, prevLogIndex: 9, prevLogTerm: 3, entries: [], leaderCommit: 5, round: 8, leaseMs: 0 }));
+    assert.equal(refusal.length, 1);
+    assert.deepEqual(append(8, 5, [], 5), ok(5, 8), 'after a refusal the leader probes: the same answer as before the refusal is news again');
+  });
+
   it('"Log Matching": a follower that missed two terms catches up after one back-off, and every log is then the same', () => {
     const net = new RaftNet(['a', 'b', 'c']);
     const leader = net.elect();
