@@ -147,13 +147,14 @@ stop_nodes() {
 # lines and how to go on, and returns 1.
 wait_for_api() {
   local timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} deadline index i
-  local -a pending=("$@") sockets answers still
+  local -a pending=("$@") sockets answers still slow
   deadline=$((SECONDS + timeout_s))
   while [ ${#pending[@]} -gt 0 ]; do
     sockets=()
     for index in "${pending[@]}"; do sockets+=("$(node_socket "$index")"); done
     mapfile -t answers < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" "${sockets[@]}")
     still=()
+    slow=()
     for i in "${!pending[@]}"; do
       index=${pending[i]}
       if [ "${answers[i]:-no}" = yes ]; then
@@ -163,12 +164,19 @@ wait_for_api() {
         return 1
       else
         still+=("$index")
+        [ "${answers[i]:-no}" = slow ] && slow+=("$index")
       fi
     done
     pending=("${still[@]+"${still[@]}"}")
     [ ${#pending[@]} -gt 0 ] || return 0
     if [ "$SECONDS" -ge "$deadline" ]; then
-      report_silent_node "${pending[0]}" "did not answer on $(node_socket "${pending[0]}") within ${timeout_s} s"
+      if [ ${#slow[@]} -gt 0 ]; then
+        # Running, with its socket accepting connections, and no answer within a second: a
+        # starved event loop (more daemons than the cores serve) or a stuck one, not a crash.
+        report_silent_node "${slow[0]}" "is running and its API socket accepts connections, but it did not answer /v1/status within a second in ${timeout_s} s: its event loop is starved (more daemons than this machine's cores serve; README \"How large a cluster\") or stuck"
+      else
+        report_silent_node "${pending[0]}" "did not answer on $(node_socket "${pending[0]}") within ${timeout_s} s"
+      fi
       return 1
     fi
     sleep 0.2
