@@ -217,29 +217,32 @@ export class PeerChannel {
     if (batch.length < queued.length) this.init.onDropped(queued.length - batch.length, 'stale');
     if (batch.length === 0) return;
     this.lastProgressMs = nowMs;
-    // One loop, no closure: this runs for every batch a busy node sends.
+    // No closure here: this runs for every batch a busy node sends, and the bundle names each one.
     let parts: Uint8Array[] = [];
     let partBytes = 0;
     let frames = 0;
     let bytes = 0;
-    for (let i = 0; i <= batch.length; i++) {
-      const prefixed = i < batch.length ? encode.single(batch[i]!.payload).subarray() : null;
-      // A chunk goes when the next frame would take it past MAX_CHUNK_BYTES, and at the end.
-      if (partBytes > 0 && (prefixed === null || partBytes + prefixed.byteLength > MAX_CHUNK_BYTES)) {
-        out.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes));
-        this.inFlightChunks.push({ frames, bytes });
+    for (const { payload } of batch) {
+      const prefixed = encode.single(payload).subarray();
+      if (partBytes > 0 && partBytes + prefixed.byteLength > MAX_CHUNK_BYTES) {
+        this.pushChunk(out, parts, partBytes, frames, bytes);
         parts = [];
         partBytes = frames = bytes = 0;
       }
-      if (prefixed === null) break;
-      const payloadBytes = batch[i]!.payload.byteLength;
       parts.push(prefixed);
       partBytes += prefixed.byteLength;
       frames++;
-      bytes += payloadBytes;
+      bytes += payload.byteLength;
       this.inFlightFrames++;
-      this.inFlightBytes += payloadBytes;
+      this.inFlightBytes += payload.byteLength;
     }
+    this.pushChunk(out, parts, partBytes, frames, bytes);
+  }
+
+  /** One chunk of whole frames into the stream's pushable, counted for countTaken. */
+  private pushChunk(out: Pushable<Uint8Array>, parts: Uint8Array[], partBytes: number, frames: number, bytes: number): void {
+    out.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes));
+    this.inFlightChunks.push({ frames, bytes });
   }
 
   /** The peer has not read for maxBlockedMs: reset the stream rather than hold its frames. */
