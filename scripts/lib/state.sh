@@ -4,14 +4,14 @@
 # a crashed `up`), node data dirs, PID files and logs. `down` moves the logs to
 # .cluster/.logs/<name>/.
 
-CLUSTER_NAME_PATTERN='^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$'
+CLUSTER_NAME_PATTERN='^[a-z0-9][a-z0-9_-]{0,31}$'
 
 # Sets CLUSTER, STATE and the derived names every command uses.
 # shellcheck disable=SC2034 # globals for the scripts that source this file
 select_cluster() {
   CLUSTER=$1
   [[ $CLUSTER =~ $CLUSTER_NAME_PATTERN ]] ||
-    usage_error "cluster name '$CLUSTER' must be 1-32 letters, digits, '-' or '_', starting with a letter or digit"
+    usage_error "cluster name '$CLUSTER' must be 1-32 lowercase letters, digits, '-' or '_', starting with a letter or digit (it is the daemons' --cluster)"
   STATE="$REPO_ROOT/.cluster/$CLUSTER"
   KEPT_LOGS="$REPO_ROOT/.cluster/.logs/$CLUSTER"
   local crc

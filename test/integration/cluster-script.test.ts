@@ -176,6 +176,11 @@ describe('cluster.sh drives a 3-node cluster', { timeout: 240_000 }, () => {
     // Names the daemon would refuse are refused before anything starts.
     assert.equal(sh('up', '2', '--protocol', 'paxos').status, 2);
     assert.equal(sh('up', '2', '--preset', 'fast').status, 2);
+    // A cluster name is the daemons' --cluster too, which is lower case.
+    const upper = clusterSh(['up', '1', '--name', 'Demo'], env);
+    assert.equal(upper.status, 2, upper.stderr);
+    assert.match(upper.stderr, /lowercase/);
+    assert.equal(existsSync(join(ROOT, '.cluster', 'Demo')), false, 'nothing was started');
   });
 
   it('kill 2 ends that exact process, and restart 2 brings n2 back', async () => {
