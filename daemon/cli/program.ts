@@ -5,17 +5,13 @@
  *
  * Reporting commands, `kv` and `run` talk to a daemon's API only: for them nothing else is loaded
  * (no libp2p, blessed, zod config schema), so `conclave status` answers in tens of ms rather
- * than the ~0.6 s that loading the daemon's modules took. Any other command line, `--help`
- * included, loads every command.
+ * than the ~0.6 s that loading the daemon's modules took; `start` loads only itself (and, when
+ * it runs, the daemon). Any other command line, `--help` included, loads every command.
  */
 import '../polyfill.js';
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.js';
-import { registerElectionCommands } from './elections.js';
-import { registerKvCommands } from './kv.js';
-import { registerReportCommands } from './report.js';
 import { reportFailure } from './report-actions.js';
-import { registerRunCommand } from './run.js';
 
 const DEFAULT_API = '127.0.0.1:7400';
 /**
@@ -27,7 +23,7 @@ const LIGHT_COMMANDS: ReadonlySet<string> = new Set([
   'status', 'members', 'leader', 'is-leader', 'raft', 'leave', 'reload', 'transfer', 'resign', 'elect', 'forget', 'kv', 'elections', 'run', 'protocol', 'tui',
 ]);
 
-/** Only the light commands when argv names one; every command otherwise (help lists them all). */
+/** Only the light commands when argv names one, only `start` for start; every command otherwise (help lists them all). */
 async function buildProgram(argv: string[]): Promise<Command> {
   const program = new Command('conclave')
     .description('peer-to-peer cluster daemon: gossip membership, Bully or Raft leader election')
@@ -36,12 +32,16 @@ async function buildProgram(argv: string[]): Promise<Command> {
     .exitOverride()
     .showHelpAfterError();
   const name = argv[2];
+  if (name === 'start') {
+    // A daemon's start-up is on the clock (`npm run bench -- startup`): not the modules of the
+    // other commands, nor their registration.
+    const { registerStartCommand } = await import('./start.js');
+    registerStartCommand(program);
+    return program;
+  }
+  const registerLight = await lightCommands();
   if (name !== undefined && LIGHT_COMMANDS.has(name)) {
-    registerReportCommands(program);
-    registerKvCommands(program);
-    registerElectionCommands(program);
-    registerRunCommand(program);
-    registerTuiCommand(program);
+    registerLight(program);
     return program;
   }
   const [{ registerInitCommand }, { registerStartCommand }, { registerConfigCommands }] = await Promise.all([
@@ -52,12 +52,20 @@ async function buildProgram(argv: string[]): Promise<Command> {
   registerInitCommand(program);
   registerStartCommand(program);
   registerConfigCommands(program);
-  registerReportCommands(program);
-  registerKvCommands(program);
-  registerElectionCommands(program);
-  registerRunCommand(program);
-  registerTuiCommand(program);
+  registerLight(program);
   return program;
+}
+
+/** Loads the light commands' modules (LIGHT_COMMANDS); the result registers them, in help order. */
+async function lightCommands(): Promise<(program: Command) => void> {
+  const [report, kv, elections, run] = await Promise.all([import('./report.js'), import('./kv.js'), import('./elections.js'), import('./run.js')]);
+  return (program) => {
+    report.registerReportCommands(program);
+    kv.registerKvCommands(program);
+    elections.registerElectionCommands(program);
+    run.registerRunCommand(program);
+    registerTuiCommand(program);
+  };
 }
 
 function registerTuiCommand(program: Command): void {

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { MAX_COUNTER } from '../bounds.js';
 import type { Codec } from '../types.js';
-import { codecOf } from '../zod-codec.js';
+import { codecOf, lazily } from '../zod-codec.js';
 import { compareKeys, utf8ByteLength } from './text.js';
 import {
   COMPARE_OPS,
@@ -26,8 +26,6 @@ import {
   type KvSnapshotData,
 } from './types.js';
 
-const counter = z.number().int().min(0).max(MAX_COUNTER);
-
 /** UTF-8 text of at most `maxBytes` (the char bound first, so a huge string is refused before it is walked). */
 function text(maxBytes: number, minChars = 0) {
   return z
@@ -38,50 +36,59 @@ function text(maxBytes: number, minChars = 0) {
     .refine((s) => (utf8ByteLength(s) ?? 0) <= maxBytes, { error: `longer than ${maxBytes} UTF-8 bytes` });
 }
 
-const key = text(MAX_KEY_BYTES, 1);
-const prefix = text(MAX_KEY_BYTES);
-const value = text(MAX_VALUE_BYTES);
-const sessionId = text(MAX_SESSION_ID_CHARS, 1);
-const node = z.string().min(1).max(MAX_SESSION_NODE_CHARS);
+/** The schemas an operation is built of, made on first use (../zod-codec.ts lazily). */
+const parts = lazily(() => {
+  const counter = z.number().int().min(0).max(MAX_COUNTER);
 
-const put = z.strictObject({ kind: z.literal('put'), key, value, ifModRevision: counter.optional(), session: sessionId.optional() });
-const del = z.strictObject({ kind: z.literal('delete'), key, ifModRevision: counter.optional() });
-const deletePrefix = z.strictObject({ kind: z.literal('deletePrefix'), prefix });
-const get = z.strictObject({ kind: z.literal('get'), key });
-const txnOp = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('put'), key, value, session: sessionId.optional() }),
-  z.strictObject({ kind: z.literal('delete'), key }),
-  deletePrefix,
-  get,
-]);
-const compare = z.union([
-  z.strictObject({ key, target: z.literal('value'), op: z.enum(COMPARE_OPS), value }),
-  z.strictObject({ key, target: z.enum(['version', 'createRevision', 'modRevision']), op: z.enum(COMPARE_OPS), value: counter }),
-]);
+  const key = text(MAX_KEY_BYTES, 1);
+  const prefix = text(MAX_KEY_BYTES);
+  const value = text(MAX_VALUE_BYTES);
+  const sessionId = text(MAX_SESSION_ID_CHARS, 1);
+  const node = z.string().min(1).max(MAX_SESSION_NODE_CHARS);
 
-const operation = z.discriminatedUnion('kind', [
-  put,
-  del,
-  deletePrefix,
-  z.strictObject({
-    kind: z.literal('txn'),
-    compare: z.array(compare).max(MAX_TXN_COMPARES),
-    success: z.array(txnOp).max(MAX_TXN_OPS),
-    failure: z.array(txnOp).max(MAX_TXN_OPS),
-  }),
-  z.strictObject({ kind: z.literal('sessionGrant'), id: sessionId, node, ttlMs: z.number().int().min(1).max(MAX_SESSION_TTL_MS) }),
-  z.strictObject({ kind: z.literal('sessionKeepAlive'), id: sessionId }),
-  z.strictObject({ kind: z.literal('sessionRevoke'), id: sessionId, reason: z.enum(SESSION_END_REASONS), ifKeptAliveIndex: counter.optional() }),
-]);
+  const put = z.strictObject({ kind: z.literal('put'), key, value, ifModRevision: counter.optional(), session: sessionId.optional() });
+  const del = z.strictObject({ kind: z.literal('delete'), key, ifModRevision: counter.optional() });
+  const deletePrefix = z.strictObject({ kind: z.literal('deletePrefix'), prefix });
+  const get = z.strictObject({ kind: z.literal('get'), key });
+  const txnOp = z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('put'), key, value, session: sessionId.optional() }),
+    z.strictObject({ kind: z.literal('delete'), key }),
+    deletePrefix,
+    get,
+  ]);
+  const compare = z.union([
+    z.strictObject({ key, target: z.literal('value'), op: z.enum(COMPARE_OPS), value }),
+    z.strictObject({ key, target: z.enum(['version', 'createRevision', 'modRevision']), op: z.enum(COMPARE_OPS), value: counter }),
+  ]);
+
+  const operation = z.discriminatedUnion('kind', [
+    put,
+    del,
+    deletePrefix,
+    z.strictObject({
+      kind: z.literal('txn'),
+      compare: z.array(compare).max(MAX_TXN_COMPARES),
+      success: z.array(txnOp).max(MAX_TXN_OPS),
+      failure: z.array(txnOp).max(MAX_TXN_OPS),
+    }),
+    z.strictObject({ kind: z.literal('sessionGrant'), id: sessionId, node, ttlMs: z.number().int().min(1).max(MAX_SESSION_TTL_MS) }),
+    z.strictObject({ kind: z.literal('sessionKeepAlive'), id: sessionId }),
+    z.strictObject({ kind: z.literal('sessionRevoke'), id: sessionId, reason: z.enum(SESSION_END_REASONS), ifKeptAliveIndex: counter.optional() }),
+  ]);
+  return { counter, sessionId, node, operation: operation as z.ZodType<KvOperation> };
+});
 
 /** The operation schema, for codecs that carry an operation inside something else (a Raft entry or message). */
-export const kvOperationSchema = operation as z.ZodType<KvOperation>;
+export function kvOperationSchema(): z.ZodType<KvOperation> {
+  return parts().operation;
+}
 
 /** Validates an operation read from a log entry. */
-export const kvOperationCodec: Codec<KvOperation> = codecOf<KvOperation>(operation as z.ZodType<KvOperation>, 'kv operation');
+export const kvOperationCodec: Codec<KvOperation> = codecOf<KvOperation>(kvOperationSchema, 'kv operation');
 
 /** The snapshot schema under `limits`: shape and bounds first, then consistency across fields. */
 export function kvSnapshotSchema(limits: KvLimits) {
+  const { counter, sessionId, node } = parts();
   const keyValue = z.strictObject({
     key: text(limits.maxKeyBytes, 1),
     value: text(limits.maxValueBytes),
@@ -130,5 +137,5 @@ export function kvSnapshotSchema(limits: KvLimits) {
 
 /** Validates a snapshot to be restored under `limits`. */
 export function kvSnapshotCodec(limits: KvLimits): Codec<KvSnapshotData> {
-  return codecOf<KvSnapshotData>(kvSnapshotSchema(limits), 'kv snapshot');
+  return codecOf<KvSnapshotData>(lazily(() => kvSnapshotSchema(limits)), 'kv snapshot');
 }

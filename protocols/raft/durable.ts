@@ -5,8 +5,8 @@
  */
 import { z } from 'zod';
 import type { Codec, NodeId } from '../types.js';
-import { codecOf } from '../zod-codec.js';
-import { counter, nodeId } from './messages.js';
+import { codecOf, lazily } from '../zod-codec.js';
+import { raftSchemas } from './messages.js';
 
 export interface RaftHardState {
   v: 1;
@@ -25,8 +25,11 @@ export interface RaftHardState {
 
 export const INITIAL_RAFT_STATE: Readonly<RaftHardState> = Object.freeze({ v: 1, term: 0, votedFor: null, commit: 0, fencingFloor: 0 });
 
-const hardStateSchema = z
-  .strictObject({ v: z.literal(1), term: counter, votedFor: nodeId.nullable(), commit: counter.optional(), fencingFloor: counter })
-  .refine((s) => s.fencingFloor <= s.term, { error: 'fencingFloor must not exceed term', path: ['fencingFloor'] });
+const hardStateSchema = (): z.ZodType<RaftHardState> => {
+  const { counter, nodeId } = raftSchemas();
+  return z
+    .strictObject({ v: z.literal(1), term: counter, votedFor: nodeId.nullable(), commit: counter.optional(), fencingFloor: counter })
+    .refine((s) => s.fencingFloor <= s.term, { error: 'fencingFloor must not exceed term', path: ['fencingFloor'] }) as z.ZodType<RaftHardState>;
+};
 
-export const raftPersistedCodec: Codec<RaftHardState> = codecOf<RaftHardState>(hardStateSchema, 'raft state');
+export const raftPersistedCodec: Codec<RaftHardState> = codecOf<RaftHardState>(lazily(hardStateSchema), 'raft state');

@@ -11,7 +11,7 @@ import { kvOperationSchema, kvSnapshotSchema } from '../kv/codec.js';
 import { KV_REQUEST_ERRORS, type KvRequestErrorCode } from '../kv/requests.js';
 import { DEFAULT_KV_LIMITS, type KvOperation, type KvSnapshotData } from '../kv/types.js';
 import type { Codec, LogEntry, NodeId } from '../types.js';
-import { codecOf } from '../zod-codec.js';
+import { codecOf, lazily } from '../zod-codec.js';
 
 /**
  * Who votes, and who only follows: learners are replicated to but never counted, never asked for
@@ -134,92 +134,102 @@ export const MAX_ENTRIES_PER_MESSAGE = 256;
 export const MAX_SNAPSHOT_CHARS = 64 * 1024 * 1024;
 export const MAX_SNAPSHOT_CHUNK_CHARS = 1024 * 1024;
 
-export const counter = z.number().int().min(0).max(MAX_COUNTER);
-export const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
-const ids = z.array(nodeId).max(MAX_MEMBERS);
-
-const entryData = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('config'), voters: ids.min(1), learners: ids }),
-  z.strictObject({ kind: z.literal('leader'), leader: nodeId, term: counter }),
-  z.strictObject({ kind: z.literal('kv'), op: kvOperationSchema, origin: z.strictObject({ node: nodeId, request: counter }).nullable() }),
-]);
-
-export const entrySchema = z.strictObject({ index: counter.min(1), term: counter, data: entryData });
-
-/** One stored log entry, checked when the log store is opened. */
-export const raftEntryCodec: Codec<RaftEntry> = codecOf<RaftEntry>(entrySchema, 'raft log entry');
 /** Longest error code and message a relayed result may carry. */
 export const MAX_RESULT_CODE_CHARS = 64;
 export const MAX_RESULT_MESSAGE_CHARS = 512;
 
-const relayedCommand = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('transfer'), to: nodeId.nullable() }),
-  z.strictObject({ kind: z.literal('resign') }),
-  z.strictObject({ kind: z.literal('remove'), id: nodeId }),
-  z.strictObject({ kind: z.literal('forget'), id: nodeId }),
-]);
-
-const commandResult = z.discriminatedUnion('ok', [
-  z.strictObject({ ok: z.literal(true), detail: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
-  z.strictObject({ ok: z.literal(false), code: z.string().regex(/^[a-z][a-z-]*$/).max(MAX_RESULT_CODE_CHARS), message: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
-]);
-
 /** Entries must be consecutive, their terms never falling (Log Matching makes any other list a lie). */
 const consecutive = (entries: readonly RaftEntry[]): boolean => entries.every((e, i) => i === 0 || (e.index === entries[i - 1]!.index + 1 && e.term >= entries[i - 1]!.term));
 
-const messageSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('VOTE'), term: counter.min(1), preVote: z.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: z.boolean() }),
-  z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean() }),
-  z
-    .strictObject({
-      type: z.literal('APPEND'),
-      term: counter.min(1),
-      prevLogIndex: counter,
-      prevLogTerm: counter,
-      entries: z.array(entrySchema).max(MAX_ENTRIES_PER_MESSAGE),
-      leaderCommit: counter,
-      round: counter,
-      leaseMs: counter,
-      keepLease: z.literal(true).optional(),
-    })
-    .refine((m) => consecutive(m.entries) && (m.entries.length === 0 || (m.entries[0]!.index === m.prevLogIndex + 1 && m.entries[0]!.term >= m.prevLogTerm && m.entries.at(-1)!.term <= m.term)), {
-      error: 'entries must follow prevLogIndex consecutively, with terms between prevLogTerm and term',
-      path: ['entries'],
-    }),
-  z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
-  z.strictObject({ type: z.literal('TIMEOUT_NOW'), term: counter.min(1) }),
-  z
-    .strictObject({
-      type: z.literal('SNAPSHOT'),
-      term: counter.min(1),
-      index: counter.min(1),
-      snapshotTerm: counter.min(1),
-      offset: counter,
-      total: z.number().int().min(1).max(MAX_SNAPSHOT_CHARS),
-      chunk: z.string().max(MAX_SNAPSHOT_CHUNK_CHARS),
-      round: counter,
-    })
-    .refine((m) => m.offset <= m.total && m.snapshotTerm <= m.term, { error: 'offset must lie within total, and the snapshot term at most the term', path: ['offset'] }),
-  z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter }),
-  z.strictObject({ type: z.literal('COMMAND'), requestId: counter, command: relayedCommand }),
-  z.strictObject({ type: z.literal('COMMAND_RESULT'), requestId: counter, result: commandResult }),
-  z.strictObject({ type: z.literal('KV_PROPOSE'), request: counter, op: kvOperationSchema }),
-  z.strictObject({ type: z.literal('KV_REFUSED'), request: counter, code: z.enum(KV_REQUEST_ERRORS), message: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
-  z.strictObject({ type: z.literal('READ_INDEX'), request: counter }),
-  z.strictObject({ type: z.literal('READ_INDEX_RESULT'), request: counter, index: counter.nullable() }),
-]);
+/**
+ * The schemas, made on first use (../zod-codec.ts lazily): `counter` and `nodeId` for the hard
+ * state's codec (durable.ts), the rest for the codecs below.
+ */
+export const raftSchemas = lazily(() => {
+  const counter = z.number().int().min(0).max(MAX_COUNTER);
+  const nodeId = z.string().min(1).max(MAX_NODE_ID_CHARS);
+  const ids = z.array(nodeId).max(MAX_MEMBERS);
 
-const configuration = z.strictObject({ voters: ids.min(1), learners: ids });
+  const entryData = z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('config'), voters: ids.min(1), learners: ids }),
+    z.strictObject({ kind: z.literal('leader'), leader: nodeId, term: counter }),
+    z.strictObject({ kind: z.literal('kv'), op: kvOperationSchema(), origin: z.strictObject({ node: nodeId, request: counter }).nullable() }),
+  ]);
 
-const snapshotDataSchema = z.strictObject({
-  v: z.literal(1),
-  configuration,
-  leaderRecord: z.strictObject({ leader: nodeId, term: counter.min(1) }).nullable(),
-  // Every node of a cluster runs with the same store limits (kv/types.ts); these are the defaults.
-  kv: kvSnapshotSchema(DEFAULT_KV_LIMITS).optional(),
+  const entrySchema = z.strictObject({ index: counter.min(1), term: counter, data: entryData });
+
+
+  const relayedCommand = z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('transfer'), to: nodeId.nullable() }),
+    z.strictObject({ kind: z.literal('resign') }),
+    z.strictObject({ kind: z.literal('remove'), id: nodeId }),
+    z.strictObject({ kind: z.literal('forget'), id: nodeId }),
+  ]);
+
+  const commandResult = z.discriminatedUnion('ok', [
+    z.strictObject({ ok: z.literal(true), detail: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
+    z.strictObject({ ok: z.literal(false), code: z.string().regex(/^[a-z][a-z-]*$/).max(MAX_RESULT_CODE_CHARS), message: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
+  ]);
+
+
+  const messageSchema = z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('VOTE'), term: counter.min(1), preVote: z.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: z.boolean() }),
+    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean() }),
+    z
+      .strictObject({
+        type: z.literal('APPEND'),
+        term: counter.min(1),
+        prevLogIndex: counter,
+        prevLogTerm: counter,
+        entries: z.array(entrySchema).max(MAX_ENTRIES_PER_MESSAGE),
+        leaderCommit: counter,
+        round: counter,
+        leaseMs: counter,
+        keepLease: z.literal(true).optional(),
+      })
+      .refine((m) => consecutive(m.entries) && (m.entries.length === 0 || (m.entries[0]!.index === m.prevLogIndex + 1 && m.entries[0]!.term >= m.prevLogTerm && m.entries.at(-1)!.term <= m.term)), {
+        error: 'entries must follow prevLogIndex consecutively, with terms between prevLogTerm and term',
+        path: ['entries'],
+      }),
+    z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
+    z.strictObject({ type: z.literal('TIMEOUT_NOW'), term: counter.min(1) }),
+    z
+      .strictObject({
+        type: z.literal('SNAPSHOT'),
+        term: counter.min(1),
+        index: counter.min(1),
+        snapshotTerm: counter.min(1),
+        offset: counter,
+        total: z.number().int().min(1).max(MAX_SNAPSHOT_CHARS),
+        chunk: z.string().max(MAX_SNAPSHOT_CHUNK_CHARS),
+        round: counter,
+      })
+      .refine((m) => m.offset <= m.total && m.snapshotTerm <= m.term, { error: 'offset must lie within total, and the snapshot term at most the term', path: ['offset'] }),
+    z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter }),
+    z.strictObject({ type: z.literal('COMMAND'), requestId: counter, command: relayedCommand }),
+    z.strictObject({ type: z.literal('COMMAND_RESULT'), requestId: counter, result: commandResult }),
+    z.strictObject({ type: z.literal('KV_PROPOSE'), request: counter, op: kvOperationSchema() }),
+    z.strictObject({ type: z.literal('KV_REFUSED'), request: counter, code: z.enum(KV_REQUEST_ERRORS), message: z.string().max(MAX_RESULT_MESSAGE_CHARS) }),
+    z.strictObject({ type: z.literal('READ_INDEX'), request: counter }),
+    z.strictObject({ type: z.literal('READ_INDEX_RESULT'), request: counter, index: counter.nullable() }),
+  ]);
+
+  const configuration = z.strictObject({ voters: ids.min(1), learners: ids });
+
+  const snapshotDataSchema = z.strictObject({
+    v: z.literal(1),
+    configuration,
+    leaderRecord: z.strictObject({ leader: nodeId, term: counter.min(1) }).nullable(),
+    // Every node of a cluster runs with the same store limits (kv/types.ts); these are the defaults.
+    kv: kvSnapshotSchema(DEFAULT_KV_LIMITS).optional(),
+  });
+  return { counter, nodeId, entrySchema, messageSchema: messageSchema as z.ZodType<RaftMessage>, snapshotDataSchema };
 });
 
-/** Snapshot data from a leader's chunks or from disk: checked before it replaces anything. */
-export const raftSnapshotDataCodec: Codec<RaftSnapshotData> = codecOf<RaftSnapshotData>(snapshotDataSchema, 'raft snapshot');
+/** One stored log entry, checked when the log store is opened. */
+export const raftEntryCodec: Codec<RaftEntry> = codecOf<RaftEntry>(() => raftSchemas().entrySchema, 'raft log entry');
 
-export const raftMessageCodec: Codec<RaftMessage> = codecOf<RaftMessage>(messageSchema as z.ZodType<RaftMessage>, 'raft message');
+/** Snapshot data from a leader's chunks or from disk: checked before it replaces anything. */
+export const raftSnapshotDataCodec: Codec<RaftSnapshotData> = codecOf<RaftSnapshotData>(() => raftSchemas().snapshotDataSchema, 'raft snapshot');
+
+export const raftMessageCodec: Codec<RaftMessage> = codecOf<RaftMessage>(() => raftSchemas().messageSchema, 'raft message');
