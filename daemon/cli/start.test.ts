@@ -70,4 +70,11 @@ describe('conclave start refuses data it must not run on', () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /--reset-election-state\s+for this start only/);
   });
+
+  it('start loads only itself, and an unknown flag is still a usage error (exit 2) that shows start\'s usage', () => {
+    const r = spawnSync(process.execPath, [CLI, 'start', '--bogus'], { encoding: 'utf8', env: baseEnv });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown option '--bogus'/);
+    assert.match(r.stderr, /Usage: conclave start \[options\]/);
+  });
 });
