@@ -8,6 +8,7 @@
 // dashboard's module, see daemon/cli/dashboard.ts) mean the same in the bundle as in dist/.
 import { build } from 'esbuild';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -54,6 +55,31 @@ const promClientCore = {
   },
 };
 
+/**
+ * libp2p's peer store sorts a peer's protocols and addresses with `localeCompare` each time it
+ * saves a peer (its own record too, as the daemon starts). The first `localeCompare` of a process
+ * sets up an ICU collator: 8-10 ms, about a thirtieth of a daemon's start-up, on its way to the
+ * API answering. The order only makes the stored record deterministic, and these strings are
+ * ASCII (protocol ids, multiaddrs), so here they sort by code point instead. The build fails if
+ * the files no longer hold the calls, rather than quietly keep the cost.
+ */
+const PEER_STORE_SORTS = /@libp2p\/peer-store\/dist\/src\/utils\/(to-peer-pb|dedupe-addresses)\.js$/;
+const peerStoreCodePointSort = {
+  name: 'peer-store-code-point-sort',
+  setup(b) {
+    b.onLoad({ filter: PEER_STORE_SORTS }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      let replaced = 0;
+      const contents = source.replace(/([\w$]+(?:\.[\w$]+(?:\(\))?)*)\.localeCompare\(/g, (_, receiver) => {
+        replaced++;
+        return `__conclaveCodePointCompare(${receiver}, `;
+      });
+      if (replaced === 0) throw new Error(`${args.path}: no localeCompare call left to replace; update peerStoreCodePointSort in scripts/bundle.mjs`);
+      return { contents: `const __conclaveCodePointCompare = (a, b) => (a < b ? -1 : a > b ? 1 : 0);\n${contents}`, loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
   entryPoints: [join(root, 'dist/daemon/cli/main.js'), join(root, 'dist/tui/main.js')],
   outbase: join(root, 'dist'),
@@ -79,7 +105,7 @@ const result = await build({
   // source maps beside the chunks lead back to dist/.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [zodEnglishOnly, promClientCore],
+  plugins: [zodEnglishOnly, promClientCore, peerStoreCodePointSort],
   sourcemap: true,
   logLevel: 'warning',
   write: false,
