@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { Conclave } from '../client/conclave.js';
 import { createApiClient } from '../daemon/api/client.js';
 import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
+import { procCpuTicks } from './etcd.js';
 import { allAlive } from './membership.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 import { hasTmux, TmuxPane } from '../test/e2e/tmux-pane.js';
@@ -60,18 +61,28 @@ export async function run(args: string[]): Promise<void> {
 async function oneDaemon(trials: number): Promise<void> {
   const bundled: number[] = [];
   const unbundled: number[] = [];
+  const cpu = { bundled: [] as number[], unbundled: [] as number[] };
   const stages: Stages[] = [];
   for (let t = 0; t < trials; t++) {
     // Alternating, so drift in the machine's load falls on both alike.
     const b = await spawnToApi([LAUNCHER]);
     bundled.push(b.ms);
+    cpu.bundled.push(b.cpuMs);
     if (b.stages) stages.push(b.stages);
-    unbundled.push((await spawnToApi([RUNTIME, ...LAUNCHER_FLAGS, UNBUNDLED])).ms);
+    const u = await spawnToApi([RUNTIME, ...LAUNCHER_FLAGS, UNBUNDLED]);
+    unbundled.push(u.ms);
+    cpu.unbundled.push(u.cpuMs);
     process.stderr.write(`  trial ${t + 1}/${trials}: bundle ${b.ms} ms, unbundled ${unbundled.at(-1)} ms\n`);
   }
   console.log(summarize('spawn → control API answers, bin/conclave (bundle)', bundled, { p50: 300 }));
   console.log(summarize('spawn → control API answers, unbundled dist/ (same runtime and flags)', unbundled));
   console.log(`  ratio of p50s, bundle / unbundled: ${(percentile(bundled, 50) / percentile(unbundled, 50)).toFixed(2)}`);
+  // CPU time, unlike the wall time, hardly moves with what else the machine runs: the figure to
+  // compare a start-up change by on a shared host.
+  console.log(
+    `CPU time of the daemon from spawn until its API answered (user + system, /proc, 10 ms ticks), p50: bundle ${percentile(cpu.bundled, 50)} ms, ` +
+      `unbundled ${percentile(cpu.unbundled, 50)} ms`,
+  );
   const stage = (k: keyof Stages) => percentile(stages.map((s) => s[k]), 50);
   console.log(
     `where it goes (bundle, p50 of the daemon's own startupMs, ms since its process began): modules loaded and config read ${stage('loaded')}, ` +
@@ -79,8 +90,8 @@ async function oneDaemon(trials: number): Promise<void> {
   );
 }
 
-/** Spawns one daemon with `command`, polls its API until it answers, stops it; the elapsed ms and its start-up stages. */
-async function spawnToApi(command: string[]): Promise<{ ms: number; stages: Stages | null }> {
+/** Spawns one daemon with `command`, polls its API until it answers, stops it; the elapsed ms, the daemon's CPU time by then, and its start-up stages. */
+async function spawnToApi(command: string[]): Promise<{ ms: number; cpuMs: number; stages: Stages | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-startup-'));
   const args = ['start', '--no-mdns', '--cluster', 'startup-bench', '--name', 'one', '--bootstrap-expect', '1', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-format', 'json', '--log-level', 'info'];
   const startedAt = performance.now();
@@ -101,8 +112,10 @@ async function spawnToApi(command: string[]): Promise<{ ms: number; stages: Stag
       if (performance.now() - startedAt > 15_000) throw new Error(`no answer within 15 s:\n${out}`);
     }
     const ms = Math.round(performance.now() - startedAt);
+    // bin/conclave execs node, so the child's PID is the daemon's.
+    const cpuMs = procCpuTicks(child.pid!) * 10;
     await stop(child);
-    return { ms, stages: startupStages(out) };
+    return { ms, cpuMs, stages: startupStages(out) };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
