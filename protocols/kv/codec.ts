@@ -39,7 +39,6 @@ function text(maxBytes: number, minChars = 0) {
 /** The schemas an operation is built of, made on first use (../zod-codec.ts lazily). */
 const parts = lazily(() => {
   const counter = z.number().int().min(0).max(MAX_COUNTER);
-
   const key = text(MAX_KEY_BYTES, 1);
   const prefix = text(MAX_KEY_BYTES);
   const value = text(MAX_VALUE_BYTES);
