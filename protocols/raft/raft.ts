@@ -241,10 +241,8 @@ export class Raft implements RaftElection {
     this.out.flush();
   }
 
-  /** The configuration in use now, with the JSON that tells two apart. */
-  private configurationSeen(): Raft['reportedConfig'] {
-    const index = this.log.configurationIndex();
-    const c = this.configuration();
+  /** The configuration at `index` (the one in use), with the JSON that tells two apart. */
+  private configurationSeen(index = this.log.configurationIndex(), c = this.configuration()): Raft['reportedConfig'] {
     return { index, voters: c?.voters, learners: c?.learners, key: JSON.stringify([index, c]) };
   }
 
@@ -257,7 +255,7 @@ export class Raft implements RaftElection {
     const index = this.log.configurationIndex();
     const c = this.configuration();
     if (index === r.index && c?.voters === r.voters && c?.learners === r.learners) return;
-    const seen = this.configurationSeen();
+    const seen = this.configurationSeen(index, c);
     const changed = seen.key !== r.key;
     this.reportedConfig = seen;
     if (!changed) return;
