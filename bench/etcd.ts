@@ -93,11 +93,11 @@ export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions,
   try {
     await new Promise((resolve) => setTimeout(resolve, settleMs));
     const pids = cluster.members.map((m) => m.process!.pid!);
-    const before = pids.map(procCpuTicks);
+    const before = pids.map(procCpuMs);
     await new Promise((resolve) => setTimeout(resolve, windowMs));
-    const after = pids.map(procCpuTicks);
+    const after = pids.map(procCpuMs);
     return {
-      cpuPercent: pids.map((_, i) => ((after[i]! - before[i]!) / 100 / (windowMs / 1000)) * 100),
+      cpuPercent: pids.map((_, i) => ((after[i]! - before[i]!) / windowMs) * 100),
       rssMb: pids.map(procRssMb),
     };
   } finally {
@@ -122,10 +122,10 @@ export async function withEtcdCluster<T>(opts: Omit<EtcdFailoverOptions, 'trials
   }
 }
 
-/** utime + stime of a process, in clock ticks (100 per second on Linux). */
-export function procCpuTicks(pid: number): number {
+/** utime + stime of a process so far, in ms (from clock ticks: 100 per second on Linux, so 10 ms steps). */
+export function procCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 export function procRssMb(pid: number): number {

@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { createApiClient } from '../daemon/api/client.js';
 import { LocalCluster, canUseNamespaces } from '../test/support/local-cluster.js';
-import { etcdAvailable, procCpuTicks, withEtcdCluster } from './etcd.js';
+import { etcdAvailable, procCpuMs, withEtcdCluster } from './etcd.js';
 import { parseNumberOptions, percentile } from './stats.js';
 
 const SIZE = 5;
@@ -192,7 +192,7 @@ async function phase(system: KvSystem, clients: number, ops: number, op: (endpoi
   let error: string | null = null;
   const fsyncsBefore = await system.fsyncs();
   const pids = system.pids();
-  const ticksBefore = sum(pids.map(procCpuTicks));
+  const membersBefore = sum(pids.map(procCpuMs));
   const clientBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -214,7 +214,7 @@ async function phase(system: KvSystem, clients: number, ops: number, op: (endpoi
   );
   const wallMs = performance.now() - start;
   const client = process.cpuUsage(clientBefore);
-  const members = (sum(pids.map(procCpuTicks)) - ticksBefore) * 10;
+  const members = sum(pids.map(procCpuMs)) - membersBefore;
   const done = latencyMs.length;
   const cpuMsPerOp = { members: done > 0 ? members / done : Number.NaN, client: done > 0 ? (client.user + client.system) / 1000 / done : Number.NaN };
   return { ops: done, latencyMs, wallMs, fsyncs: (await system.fsyncs()) - fsyncsBefore, cpuMsPerOp, error };

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { LocalCluster, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { MDNS_SEARCH_PHASE_MS } from '../daemon/p2p/constants.js';
-import { etcdAvailable, etcdIdle, procCpuTicks, procRssMb } from './etcd.js';
+import { etcdAvailable, etcdIdle, procCpuMs, procRssMb } from './etcd.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 
 const SIZE = 5;
@@ -156,13 +156,13 @@ async function stallSoak(cluster: LocalCluster, durationMs: number, everyMs: num
 /** CPU % of one core, RSS and gossip bytes/s of every daemon over `windowMs` from now. */
 export async function idleWindow(cluster: LocalCluster, windowMs: number): Promise<{ cpuPercent: number[]; rssMb: number[]; bytesPerSec: number[] }> {
   const pids = cluster.nodes.map((n) => n.process!.pid!);
-  const cpuBefore = pids.map(procCpuTicks);
+  const cpuBefore = pids.map(procCpuMs);
   const bytesBefore = await Promise.all(cluster.nodes.map((n) => gossipBytesSent(cluster, n.index)));
   await sleep(windowMs);
-  const cpuAfter = pids.map(procCpuTicks);
+  const cpuAfter = pids.map(procCpuMs);
   const bytesAfter = await Promise.all(cluster.nodes.map((n) => gossipBytesSent(cluster, n.index)));
   return {
-    cpuPercent: pids.map((_, i) => ((cpuAfter[i]! - cpuBefore[i]!) / 100 / (windowMs / 1000)) * 100),
+    cpuPercent: pids.map((_, i) => ((cpuAfter[i]! - cpuBefore[i]!) / windowMs) * 100),
     rssMb: pids.map(procRssMb),
     bytesPerSec: bytesAfter.map((b, i) => (b - bytesBefore[i]!) / (windowMs / 1000)),
   };

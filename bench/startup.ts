@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { Conclave } from '../client/conclave.js';
 import { createApiClient } from '../daemon/api/client.js';
 import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
-import { procCpuTicks } from './etcd.js';
+import { procCpuMs } from './etcd.js';
 import { allAlive } from './membership.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 import { hasTmux, TmuxPane } from '../test/e2e/tmux-pane.js';
@@ -113,7 +113,7 @@ async function spawnToApi(command: string[]): Promise<{ ms: number; cpuMs: numbe
     }
     const ms = Math.round(performance.now() - startedAt);
     // bin/conclave execs node, so the child's PID is the daemon's.
-    const cpuMs = procCpuTicks(child.pid!) * 10;
+    const cpuMs = procCpuMs(child.pid!);
     await stop(child);
     return { ms, cpuMs, stages: startupStages(out) };
   } finally {
