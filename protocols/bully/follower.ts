@@ -60,6 +60,8 @@ export interface FollowerPort extends BullyContext {
   readonly leader: Pick<Leader, 'current' | 'checkLease'>;
   settling(): boolean;
   mayStand(): boolean;
+  /** Stopping (a graceful shutdown began): this node leaves in a moment. */
+  shuttingDown(): boolean;
   quorumNone(): boolean;
   becomeFollower(): void;
   follow(epoch: number): void;
@@ -214,6 +216,12 @@ export class Follower implements RoleMachine {
 
   /** Claims and takeovers; renewals go to onRenewal. */
   onClaim(from: NodeId, epoch: number, kind: CoordinatorKind, round: number): void {
+    // A stopping node grants no claim: it is about to leave, and the members no longer count a
+    // grant of a member that left. A successor that led on it (its own grant and one other's of
+    // five, the rest still on their way) lost its majority when the leave came and stepped down,
+    // leaderless until an election 720 ms later (a Bully bench run, 1 hand-off in 15). It leads on
+    // the members that stay; this node follows it from the first renewal, which comes at once.
+    if (this.m.shuttingDown()) return;
     const { acceptedEpoch, acceptedLeader } = this.m.durable.state;
     const nowMs = this.m.nowMs;
     if (epoch < acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) {

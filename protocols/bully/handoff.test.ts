@@ -100,6 +100,31 @@ describe('bully: graceful shutdown', () => {
     assert.ok(fromLeader.slice(transferAt).some((s) => s.to === 'n4' && s.message.type === 'RELEASE'), 'the successor is released too');
   });
 
+  it("a stopping leader grants its successor's claim nothing: the successor leads on the members that stay, so the leave cannot take its majority away", () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    // Two of the three members that stay answer the claim late.
+    net.drop((m) => m.to === 'n4' && m.message.type === 'ACCEPT' && (m.from === 'n2' || m.from === 'n3'));
+    const before = net.sent.length;
+    net.shutdown('n5');
+    assert.equal(net.sent.slice(before).filter((s) => s.from === 'n5' && s.message.type === 'ACCEPT').length, 0, 'the leaving node accepts no claim');
+    // Its own grant and n1's are three of five with the leaving node's: not a majority that lasts.
+    assert.notEqual(net.summary('n4')!.role, 'leader');
+    net.crashedShowAs = 'left';
+    net.crash('n5');
+    net.recover();
+    let ledAtMs: number | null = null;
+    for (let t = 0; t < 3 * TEST_BULLY_CONFIG.leaseMs; t += net.tickMs) {
+      net.advance(net.tickMs);
+      const s = net.summary('n4')!;
+      if (s.role === 'leader') ledAtMs ??= t;
+      else assert.equal(ledAtMs, null, `n4 stopped leading at ${t} ms, after leading from ${ledAtMs} ms`);
+    }
+    assert.notEqual(ledAtMs, null, 'the successor leads once the members that stay accept it');
+    assert.equal(net.summary('n4')!.term, epoch + 1);
+    for (const id of ['n1', 'n2', 'n3']) assert.equal(net.summary(id)!.leader, 'n4');
+  });
+
   it('an ordinary claim still waits for its write before it leaves', () => {
     const net = startedCluster(3);
     net.holdDisk('n2');
