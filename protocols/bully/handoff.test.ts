@@ -108,7 +108,7 @@ describe('bully: graceful shutdown', () => {
     const before = net.sent.length;
     net.shutdown('n5');
     assert.equal(net.sent.slice(before).filter((s) => s.from === 'n5' && s.message.type === 'ACCEPT').length, 0, 'the leaving node accepts no claim');
-    // Its own grant and n1's are three of five with the leaving node's: not a majority that lasts.
+    // Its own grant and n1's, with the leaving node's, would be three of five: not a majority that lasts.
     assert.notEqual(net.summary('n4')!.role, 'leader');
     net.crashedShowAs = 'left';
     net.crash('n5');
