@@ -420,10 +420,6 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     return !this.handoff.handingOff() && !this.commands.holding();
   }
 
-  shuttingDown(): boolean {
-    return this.handoff.shuttingDown;
-  }
-
   quorumNone(): boolean {
     return this.config.quorum === 'none';
   }

@@ -13,6 +13,7 @@ import type { NodeId, Role } from '../types.js';
 import type { Candidate } from './candidate.js';
 import type { BullyContext, RoleMachine } from './context.js';
 import type { Durable } from './durable.js';
+import type { HandOff } from './handoff.js';
 import type { Leader } from './leader.js';
 import type { BullyMessage, CoordinatorKind } from './messages.js';
 import { outranks } from './rank.js';
@@ -58,10 +59,10 @@ export interface FollowerPort extends BullyContext {
   readonly durable: Pick<Durable, 'state' | 'promise' | 'grantLeaseTo' | 'earn'>;
   readonly candidate: Pick<Candidate, 'abandonClaim' | 'finishEpisode' | 'startElection' | 'claiming'>;
   readonly leader: Pick<Leader, 'current' | 'checkLease'>;
+  /** `shuttingDown`: a graceful stop began, and this node leaves in a moment. */
+  readonly handoff: Pick<HandOff, 'shuttingDown'>;
   settling(): boolean;
   mayStand(): boolean;
-  /** Stopping (a graceful shutdown began): this node leaves in a moment. */
-  shuttingDown(): boolean;
   quorumNone(): boolean;
   becomeFollower(): void;
   follow(epoch: number): void;
@@ -221,7 +222,7 @@ export class Follower implements RoleMachine {
     // five, the rest still on their way) lost its majority when the leave came and stepped down,
     // leaderless until an election 720 ms later (a Bully bench run, 1 hand-off in 15). It leads on
     // the members that stay; this node follows it from the first renewal, which comes at once.
-    if (this.m.shuttingDown()) return;
+    if (this.m.handoff.shuttingDown) return;
     const { acceptedEpoch, acceptedLeader } = this.m.durable.state;
     const nowMs = this.m.nowMs;
     if (epoch < acceptedEpoch || (epoch === acceptedEpoch && acceptedLeader !== from)) {
