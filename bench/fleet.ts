@@ -3,10 +3,13 @@
  * preset (the daemon's default, what `scripts/cluster.sh up` runs; the local preset's 200 ms
  * heartbeats cost about five times as much, some 5 % of a core per daemon, and 50 of those do
  * not fit on 2 cores), with real mDNS in a private network namespace at the daemon's own mDNS
- * interval. For each size, the
- * time from the last spawn until every daemon sees every daemon alive, then an idle window's CPU,
- * RSS and gossip bytes per daemon, so the growth with N is visible. At the largest size a soak
- * follows, counting suspicions, death verdicts and leader changes (targets: 0 each).
+ * interval. Up to 10 daemons start at once; larger clusters start as `scripts/cluster.sh up` starts
+ * them, in waves of 5, each once all started so far see each other alive, with the first wave's
+ * size as every node's bootstrapExpect (the first wave elects, the others join: 45 daemons that
+ * had never elected electing at once starved this machine). For each size, the time from the
+ * first spawn until every daemon sees every daemon alive, then an idle window's CPU, RSS and
+ * gossip bytes per daemon, so the growth with N is visible. At the largest size a soak follows,
+ * counting suspicions, death verdicts and leader changes (targets: 0 each).
  */
 import { LocalCluster, canUseNamespaces, sleep, type ReceivedEvent } from '../test/support/local-cluster.js';
 import { allAlive, idleWindow } from './membership.js';
@@ -21,15 +24,29 @@ export async function run(args: string[]): Promise<void> {
   const sizes = [5, 10, 25, 50].filter((n) => n <= opts.maxNodes);
   console.log(`fleet bench: ${sizes.join(', ')} bully daemons, lan preset, real mDNS in a private network namespace; idle window ${opts.idleMs / 1000} s after ${opts.settleMs / 1000} s settled`);
   console.log('');
-  console.log('| daemons | all see all alive after the last spawn | CPU % of a core per daemon (median, max) | RSS MB per daemon (median, max) | gossip bytes sent / s per daemon (median, max) | heartbeats published / s per daemon (median) |');
+  console.log('| daemons | all see all alive after the first spawn (in waves of 5 from 11) | CPU % of a core per daemon (median, max) | RSS MB per daemon (median, max) | gossip bytes sent / s per daemon (median, max) | heartbeats published / s per daemon (median) |');
   console.log('|---|---|---|---|---|---|');
   for (const size of sizes) {
     const last = size === sizes[sizes.length - 1];
     process.stderr.write(`  starting ${size} daemons …\n`);
     const spawnedAt = Date.now();
-    const cluster = await LocalCluster.start({ size, preset: 'lan', logLevel: 'info', mdnsIntervalMs: null });
+    const inWaves = size > 2 * WAVE;
+    const cluster = await LocalCluster.start({
+      size,
+      preset: 'lan',
+      logLevel: 'info',
+      mdnsIntervalMs: null,
+      ...(inWaves ? { initial: WAVE, bootstrapExpect: WAVE } : {}),
+    });
     try {
-      await allAlive(cluster, 120_000);
+      await allAlive(cluster, 120_000, inWaves ? range(1, WAVE) : undefined);
+      for (let first = WAVE + 1; inWaves && first <= size; first += WAVE) {
+        const last = Math.min(size, first + WAVE - 1);
+        for (let i = first; i <= last; i++) cluster.startNode(i);
+        await Promise.all(range(first, last).map((i) => cluster.waitForApi(i, 30_000)));
+        await allAlive(cluster, 60_000, range(1, last));
+        process.stderr.write(`    ${last} daemons see each other alive after ${Date.now() - spawnedAt} ms\n`);
+      }
       const convergedMs = Date.now() - spawnedAt;
       process.stderr.write(`  ${size} daemons converged after ${convergedMs} ms; settling ${opts.settleMs / 1000} s …\n`);
       await sleep(opts.settleMs);
@@ -69,6 +86,11 @@ function counts(events: readonly ReceivedEvent[]): string {
   const n = (type: string) => events.filter((e) => e.type === type).length;
   return `suspicions ${n('member-suspect')}, death verdicts ${n('member-dead')}, leader changes ${n('leader-changed')}`;
 }
+
+/** Nodes a wave of `scripts/cluster.sh up` starts (CONCLAVE_UP_WAVE's default). */
+const WAVE = 5;
+
+const range = (first: number, last: number): number[] => Array.from({ length: last - first + 1 }, (_, i) => first + i);
 
 async function heartbeatsSent(cluster: LocalCluster, index: number): Promise<number> {
   const text = await cluster.metricsText(index).catch(() => '');

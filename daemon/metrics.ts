@@ -30,6 +30,7 @@ export interface MetricHandles {
   peerFloodDisconnects: Counter;
   outboundFramesDropped: Counter;
   outboundStreamResets: Counter;
+  peerListsSent: Counter;
   term: Gauge;
   fencingToken: Gauge;
   elections: Counter<'result'>;
@@ -125,6 +126,7 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
     peerFloodDisconnects: counter('peer_flood_disconnects_total', 'Peers disconnected for sending above their per-peer limits; each is then refused for a cool-down'),
     outboundFramesDropped: counter('outbound_frames_dropped_total', 'Election frames to peers dropped before the peer took them (queue full, stale, stream broken or reset)'),
     outboundStreamResets: counter('outbound_stream_resets_total', 'Message streams to peers reset because the peer took nothing for too long'),
+    peerListsSent: counter('peer_lists_sent_total', 'Peer lists sent to introduce a newcomer: ours to it, it to the peers we know'),
     term: gauge('term', 'Raft term or Bully epoch at this node'),
     fencingToken: gauge('fencing_token', 'Fencing token at this node, as on disk; only grows'),
     elections: counter('elections_total', 'Elections this node took part in, by result', ['result']),

@@ -127,6 +127,7 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
     metrics.setCounterTotal(m.peerFloodDisconnects, p2pStats.floodDisconnects);
     metrics.setCounterTotal(m.outboundFramesDropped, p2pStats.outboundFramesDropped);
     metrics.setCounterTotal(m.outboundStreamResets, p2pStats.outboundStreamResets);
+    metrics.setCounterTotal(m.peerListsSent, p2pStats.peerListsSent);
     m.peerConnections.set(p2p.connectedPeers().length);
     if (store) {
       metrics.setCounterTotal(m.walBatches, store.stats.batches);

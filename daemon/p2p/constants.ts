@@ -61,8 +61,23 @@ export const INBOUND_CONNECTIONS_PER_HOST_PER_S = 100;
  */
 export const DISCOVERY_DEFER_MS = 2_000;
 
+/**
+ * A peer a peer list named this recently was introduced to the cluster by the list's sender, so
+ * its connections to us do not introduce it again (node.ts). Long enough for a newcomer to meet
+ * every member on a loaded machine (a wave of `scripts/cluster.sh up` took up to 30 s), short
+ * enough that a peer met again after a partition is introduced again.
+ */
+export const INTRODUCTION_FRESH_MS = 60_000;
+
 /** Redials of a bootstrap address: a restarted daemon is back within a second; a gone one costs a dial per 30 s. */
 export const REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
+
+/**
+ * Failed dials after which a discovered peer is dialled again only when discovery reports it
+ * again: on REDIAL_BACKOFF, five retries span about 8 s, beyond a loaded machine's burst of
+ * handshake timeouts (a wave of newcomers, dialling each other at once).
+ */
+export const DISCOVERY_RETRIES = 5;
 
 /**
  * Redials of a member, dead ones and forgotten dead ones included (`discovery.reconnectTimeoutMs`):

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HandshakeTimeoutError } from './dial-failure.js';
+import { DISCOVERY_RETRIES } from './constants.js';
 import { Dialer, type DialRequest } from './dialer.js';
 import { REJECT_LOG_WINDOW_MS } from './reject-log.js';
 import type { P2PLogger } from './types.js';
@@ -196,20 +197,45 @@ describe('dialer', () => {
     assert.ok(count('a') >= 30, `member dials: ${count('a')}`);
   });
 
-  it('dials a discovered peer, and after a failure waits out the backoff before dialling it again', async () => {
-    const h = harness({ failFirst: 1 });
+  it('dials a discovered peer, and after a failure dials it again by itself once the backoff ends; a report meanwhile dials nothing', async () => {
+    const h = harness({ failFirst: 1, error: wrongKey });
     h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
     await until(() => h.dials.length === 1);
-    await settle();
+    // Reported again during the backoff (on the injected clock, which stands still): no dial.
     h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
-    await settle();
-    assert.equal(h.dials.length, 1, 'still in backoff on the injected clock');
-    h.advance(10);
-    h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
+    assert.equal(h.dials.length, 1, 'still in backoff');
+    // No new report: the retry timer dials it (mDNS may not ask again for 30 s).
     await until(() => h.connected.has('a'));
+    assert.deepEqual(h.dials.map((d) => d.addrs), [['/ip4/127.0.0.1/tcp/1'], ['/ip4/127.0.0.1/tcp/1']]);
     h.dialer.discovered('a', []);
     await settle();
     assert.equal(h.dials.length, 2, 'a connected peer is not dialled again');
+  });
+
+  it(`retries a discovered peer at most ${DISCOVERY_RETRIES} times on its own; a new report starts it again`, async () => {
+    const h = harness({ failFirst: 100 });
+    h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
+    await until(() => h.dials.length === DISCOVERY_RETRIES + 1);
+    await settle();
+    assert.equal(h.dials.length, DISCOVERY_RETRIES + 1, 'the first dial and its retries, then nothing');
+    h.advance(1000);
+    h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
+    await until(() => h.dials.length === DISCOVERY_RETRIES + 2);
+    await settle();
+    assert.equal(h.dials.length, DISCOVERY_RETRIES + 2, 'one dial for the new report: the retries are spent');
+    h.dialer.stop();
+  });
+
+  it('stops retrying a discovered peer once it connects (it dialled us) or the dialer stops', async () => {
+    const h = harness({ failFirst: 100, discoveryDeferMs: 10 });
+    h.dialer.discovered('x', []);
+    h.dialer.discovered('y', []);
+    await until(() => h.dials.length === 2);
+    h.connected.add('x');
+    h.dialer.peerConnected('x');
+    h.dialer.stop();
+    await settle();
+    assert.deepEqual(h.dials.map((d) => d.peer), ['x', 'y']);
   });
 
   it('of two peers that discover each other, the smaller id dials at once, the larger only if still unconnected after discoveryDeferMs', async () => {

@@ -10,7 +10,8 @@
  *   than `forgetAfterMs` neither side knows the other any more, and without this only the next
  *   mDNS query (30 s when idle) or nothing at all (static bootstrap) brought them together;
  * - discovered peers are dialled when discovery reports them, unless a recent failure puts
- *   them in backoff; mDNS repeats its reports every interval, which paces the retries. Both
+ *   them in backoff; a failed one is dialled again when its backoff ends, a few times
+ *   (DISCOVERY_RETRIES), and after that when discovery reports it again. Both
  *   sides of a pair usually learn of each other at once (an mDNS announcement, a peer list), and
  *   each dial costs both a handshake, one of them then closed as a duplicate: so of two peers
  *   the one with the smaller id dials at once, the other only if still unconnected
@@ -26,7 +27,7 @@
  * connected meanwhile (it dialled us) is not made.
  */
 import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
-import { DISCOVERY_DEFER_MS, MAX_DIALS_IN_FLIGHT, MAX_REMEMBERED_MEMBERS, MEMBER_REDIAL_BACKOFF, REDIAL_BACKOFF } from './constants.js';
+import { DISCOVERY_DEFER_MS, DISCOVERY_RETRIES, MAX_DIALS_IN_FLIGHT, MAX_REMEMBERED_MEMBERS, MEMBER_REDIAL_BACKOFF, REDIAL_BACKOFF } from './constants.js';
 import { classifyDialFailure, handshakeFailureMessage } from './dial-failure.js';
 import { createRejectLogLimiter, type RejectLogLimiter } from './reject-log.js';
 import type { P2PLogger, RedialPeer } from './types.js';
@@ -90,6 +91,8 @@ export class Dialer {
   private readonly remembered = new Map<string, Target>();
   private readonly discovery = new Map<string, DiscoveryBackoff>();
   private readonly discoveryDialing = new Set<string>();
+  /** Discovered peers whose dial failed: dialled again when their timer fires (retryDiscovered). */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Discovered peers with a smaller id: dialled when their timer fires, if still unconnected. */
   private readonly deferred = new Map<string, NodeJS.Timeout>();
   /** Handshake warnings: once a minute per peer, whichever path (target or discovery) dialled it. */
@@ -199,15 +202,35 @@ export class Dialer {
         this.discovery.set(peer, { failures, notBeforeMs: this.init.nowMs() + this.delayMs(failures) });
         if (this.discovery.size > MAX_DISCOVERY_ENTRIES) this.discovery.delete(this.discovery.keys().next().value!);
         this.reportFailure({ peer, addrs }, err, failures, 'dial to discovered peer failed');
+        this.retryDiscovered(peer, addrs, failures);
       },
     ).finally(() => this.discoveryDialing.delete(peer));
   }
 
+  /**
+   * After a failed dial, a discovered peer is dialled again by itself once its backoff ends, up
+   * to DISCOVERY_RETRIES failures: a report may never come again (mDNS asks every 30 s once this
+   * node has peers, and a newcomer is introduced by one peer list, node.ts), and two newcomers
+   * whose handshake timed out on a loaded machine stayed apart until then.
+   */
+  private retryDiscovered(peer: string, addrs: string[], failures: number): void {
+    if (this.stopped || failures > DISCOVERY_RETRIES || this.retries.has(peer) || this.retries.size >= MAX_DISCOVERY_ENTRIES) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(peer);
+      if (this.stopped || this.init.isConnected(peer) || this.refusedUntilMs(peer) !== null) return;
+      this.dialDiscovered(peer, addrs, this.discovery.get(peer));
+    }, this.delayMs(failures));
+    timer.unref();
+    this.retries.set(peer, timer);
+  }
+
   peerConnected(peer: string): void {
     this.discovery.delete(peer);
-    const deferred = this.deferred.get(peer);
-    if (deferred) clearTimeout(deferred);
-    this.deferred.delete(peer);
+    for (const timers of [this.deferred, this.retries]) {
+      const timer = timers.get(peer);
+      if (timer) clearTimeout(timer);
+      timers.delete(peer);
+    }
     for (const target of this.targetsOf(peer)) {
       if (target.timer) clearTimeout(target.timer);
       target.timer = null;
@@ -226,8 +249,10 @@ export class Dialer {
       this.dialsInFlight++;
       start();
     }
-    for (const timer of this.deferred.values()) clearTimeout(timer);
-    this.deferred.clear();
+    for (const timers of [this.deferred, this.retries]) {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    }
     for (const target of [...this.bootstrap, ...this.members.values(), ...this.remembered.values()]) {
       if (target.timer) clearTimeout(target.timer);
       target.timer = null;

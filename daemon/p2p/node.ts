@@ -17,12 +17,14 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { MAX_MEMBERS } from '../../protocols/bounds.js';
 import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols/types.js';
 import { PeerChannel } from './channel.js';
 import {
   DIAL_TIMEOUT_MS,
   INBOUND_CONNECTIONS_PER_HOST_PER_S,
   INBOUND_FRAMES_PER_TURN,
+  INTRODUCTION_FRESH_MS,
   MDNS_SEARCH_PHASE_MS,
   MAX_BLOCKED_STREAM_MS,
   MAX_DIRECT_STREAMS,
@@ -100,6 +102,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     floodDisconnects: 0,
     outboundFramesDropped: 0,
     outboundStreamResets: 0,
+    peerListsSent: 0,
   };
   const gossipHandlers: Handler<[string, unknown]>[] = [];
   const messageHandlers: Handler<[string, unknown, ProtocolName]>[] = [];
@@ -214,26 +217,49 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   };
 
   /**
-   * A peer of this cluster, identified: open its membership stream, send it the peers we know
-   * (it may have come in through one bootstrap address) and our latest heartbeat (it knows us
-   * now, not at our next heartbeat, up to an interval later), and tell the others where it
-   * listens (two nodes that joined at once through the same node would not know each other otherwise).
+   * A peer of this cluster, identified: open its membership stream, send it our latest heartbeat
+   * (it knows us now, not at our next heartbeat, up to an interval later), and introduce it,
+   * unless a peer list named it lately (introduced()): send it the peers we know (it may have come
+   * in through one bootstrap address) and tell the others where it listens (two nodes that
+   * joined at once through the same node would not know each other otherwise).
    */
   const onClusterPeer = (peer: string, addrs: string[]): void => {
     if (stopping || clusterPeers.has(peer)) return;
     clusterPeers.set(peer, addrs);
-    const others: ExchangedPeer[] = [...clusterPeers].filter(([id]) => id !== peer).map(([id, a]) => ({ id, addrs: a }));
-    sendPeers(peer, others);
     if (latestHeartbeat) {
       beatChannelTo(peer).send(latestHeartbeat.frame);
       stats.gossipBytesSent += latestHeartbeat.payloadBytes;
     }
+    if (introduced(peer)) return;
+    const others: ExchangedPeer[] = [...clusterPeers].filter(([id]) => id !== peer).map(([id, a]) => ({ id, addrs: a }));
+    sendPeers(peer, others);
     for (const { id } of others) sendPeers(id, [{ id: peer, addrs }]);
   };
   const sendPeers = (to: string, peers: ExchangedPeer[]): void => {
     if (peers.length === 0) return;
     const payload = encodeFrame(peersFrame(peers));
-    if (payload) beatChannelTo(to).send(payload);
+    if (!payload) return;
+    beatChannelTo(to).send(payload);
+    stats.peerListsSent++;
+  };
+  /**
+   * Peers a peer list named, by when it last did (oldest first, at most MAX_MEMBERS). Whoever
+   * sent that list was connected to the peer, gave it its own list and told every peer it knows
+   * about it, so in a cluster where all know all the peer's later connections need not do it
+   * again: introducing every newcomer at every member cost (N−1)² frames per newcomer (some
+   * 10,000 for a wave of 5 joining 45 daemons), about N now. An introduction counts for
+   * INTRODUCTION_FRESH_MS: a peer met again after a partition is introduced again (either side
+   * may have met members since).
+   */
+  const introductions = new Map<string, number>();
+  const noteIntroduced = (peer: string): void => {
+    introductions.delete(peer);
+    introductions.set(peer, nowMs());
+    if (introductions.size > MAX_MEMBERS) introductions.delete(introductions.keys().next().value!);
+  };
+  const introduced = (peer: string): boolean => {
+    const atMs = introductions.get(peer);
+    return atMs !== undefined && nowMs() - atMs < INTRODUCTION_FRESH_MS;
   };
   const beatChannelTo = (peer: string): PeerChannel => channelTo(peer, membershipProtocol, beatChannels);
 
@@ -312,7 +338,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         stats.gossipBytesReceived += byteLength;
         emit(gossipHandlers, from, frame.heartbeat);
       } else if (frame.kind === 'peers') {
-        for (const p of frame.peers) if (p.id !== selfId && !clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
+        for (const p of frame.peers) {
+          if (p.id === selfId) continue;
+          noteIntroduced(p.id);
+          if (!clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
+        }
       } else {
         dropInbound(from, 'malformed');
       }

@@ -3,9 +3,11 @@
  * heartbeats, sent first-hand to every peer, and peer lists, so a node that reached the cluster
  * through one bootstrap address learns where the others listen and dials them (memberlist's
  * push/pull join, reduced to addresses). A heartbeat's author is the connection's peer, which
- * noise authenticated: nobody can send another's heartbeat, so none is signed. A peer list only
- * feeds the dialer; dialling an address checks the peer id it names, so a false list costs a
- * failed dial and nothing else. Pure: shapes and checks, no streams.
+ * noise authenticated: nobody can send another's heartbeat, so none is signed. A peer list
+ * feeds the dialer, and marks the peers it names as introduced (node.ts: their connections to us
+ * send no lists for a minute). Dialling an address checks the peer id it names, so a false list
+ * costs a failed dial, and a peer it named is introduced by its other neighbours or by mDNS
+ * instead, nothing else. Pure: shapes and checks, no streams.
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';

@@ -69,6 +69,11 @@ export interface P2PStats {
   outboundFramesDropped: number;
   /** Outbound message streams reset because the peer took nothing for too long (it does not read). */
   outboundStreamResets: number;
+  /**
+   * Peer lists sent on membership streams: a newcomer gets ours and every other peer hears of it,
+   * once per newcomer per INTRODUCTION_FRESH_MS cluster-wide in the common case (node.ts).
+   */
+  peerListsSent: number;
   /** Open connections: one per connected peer, once a duplicate is closed (duplicate-connections.ts). */
   connections: number;
 }

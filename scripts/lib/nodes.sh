@@ -28,15 +28,17 @@ node_multiaddr() { node_endpoint "$1" && printf '%s' "$NODE_MULTIADDR"; }
 
 # The `conclave start` arguments for node $1, rebuilt from meta (restart uses the same), into
 # NODE_ARGS; no subshell (see node_paths).
-# Priority = index, so the highest-numbered node is the Bully leader: predictable to break.
-# bootstrapExpect = the cluster size: no node leads before it has seen all of them.
+# Priority = index, so the highest-numbered node of the first election is the Bully leader:
+# predictable to break (nN, or n5 when `up` starts the cluster in waves of 5).
+# bootstrapExpect = the cluster size (no node leads before it has seen all of them), or the first
+# wave's when `up` starts the cluster in waves (cluster.sh); a state from before that has none.
 node_start_args() {
   local index=$1 other
   meta_load
   node_paths "$index"
   node_endpoint "$index"
   NODE_ARGS=(start
-    --cluster "$CLUSTER" --name "n$index" --priority "$index" --bootstrap-expect "${META[size]}"
+    --cluster "$CLUSTER" --name "n$index" --priority "$index" --bootstrap-expect "${META[bootstrap_expect]:-${META[size]}}"
     --protocol "${META[protocol]}"
     --data-dir "$NODE_DIR"
     --listen "$NODE_MULTIADDR"

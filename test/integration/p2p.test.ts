@@ -37,6 +37,23 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
     assert.equal(a.peerEvents.filter((e) => e.peer === b.node.peerId && e.event === 'connected').length, 1, 'connected fires once per peer');
   });
 
+  it('introduces each newcomer once: the member it reached sends the lists, members the list named send none', async () => {
+    // Every member that met a newcomer used to send it our list and tell every other member
+    // about it: (N−1)² frames per newcomer, the bulk of a wave of joins at 45 daemons.
+    const first = await node();
+    const nodes: TestNode[] = [first];
+    let bound = 0;
+    for (let k = 1; k <= 6; k++) {
+      const newcomer = await node({ bootstrap: [first.node.listenAddrs()[0]!] });
+      nodes.push(newcomer);
+      await waitFor(`all ${nodes.length} nodes connected to each other`, () => nodes.every((x) => nodes.every((y) => x === y || connected(x, y))), 20_000);
+      // The first node sends the newcomer its list and tells the k−1 others: k lists.
+      bound += k;
+    }
+    const sent = nodes.reduce((sum, n) => sum + n.node.stats().peerListsSent, 0);
+    assert.ok(sent <= bound + 3, `${sent} peer lists for 6 newcomers, expected about ${bound}`);
+  });
+
   it('a cluster peer that connects hears our latest heartbeat at once, not at our next one', async () => {
     const a = await node();
     a.node.publish(new TextEncoder().encode(JSON.stringify('a-beat-1')));
