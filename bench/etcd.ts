@@ -88,7 +88,7 @@ export async function etcdFailover(signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP', op
  * An idle 5-member etcd at `opts`' timings: CPU (% of one core, from /proc) and RSS per member over
  * `windowMs`, after the cluster agreed on a leader and settled for `settleMs`.
  */
-export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions, 'trials'>, settleMs = 3000): Promise<{ cpuPercent: number[]; rssMb: number[] }> {
+export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions, 'trials'>, settleMs = 3000): Promise<{ cpuPercent: number[]; rssMb: number[]; pssMb: number[] }> {
   const cluster = await EtcdCluster.start({ ...opts, trials: 0 });
   try {
     await new Promise((resolve) => setTimeout(resolve, settleMs));
@@ -99,6 +99,7 @@ export async function etcdIdle(windowMs: number, opts: Omit<EtcdFailoverOptions,
     return {
       cpuPercent: pids.map((_, i) => ((after[i]! - before[i]!) / windowMs) * 100),
       rssMb: pids.map(procRssMb),
+      pssMb: pids.map(procPssMb),
     };
   } finally {
     await cluster.stop();
@@ -130,6 +131,15 @@ export function procCpuMs(pid: number): number {
 
 export function procRssMb(pid: number): number {
   return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+/**
+ * Proportional set size: RSS with each page shared by k processes counted 1/k in each. Several
+ * daemons on one host share the pages of one `node` binary (most of an idle daemon's RSS, README
+ * "Footprint"); summed over them, PSS is the memory they take together.
+ */
+export function procPssMb(pid: number): number {
+  return Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 
 interface Member {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { LocalCluster, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { MDNS_SEARCH_PHASE_MS } from '../daemon/p2p/constants.js';
-import { etcdAvailable, etcdIdle, procCpuMs, procRssMb } from './etcd.js';
+import { etcdAvailable, etcdIdle, procCpuMs, procPssMb, procRssMb } from './etcd.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 
 const SIZE = 5;
@@ -153,8 +153,10 @@ async function stallSoak(cluster: LocalCluster, durationMs: number, everyMs: num
   console.log(`stall soak ${Math.round(durationMs / 60000)} min, ${stalls} stalls of ${stallMs} ms: false dead verdicts ${dead.length} (target 0), suspicions ${suspect.length}`);
 }
 
-/** CPU % of one core, RSS and gossip bytes/s of every daemon over `windowMs` from now. */
-export async function idleWindow(cluster: LocalCluster, windowMs: number): Promise<{ cpuPercent: number[]; rssMb: number[]; bytesPerSec: number[] }> {
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
+/** CPU % of one core, RSS, PSS and gossip bytes/s of every daemon over `windowMs` from now. */
+export async function idleWindow(cluster: LocalCluster, windowMs: number): Promise<{ cpuPercent: number[]; rssMb: number[]; pssMb: number[]; bytesPerSec: number[] }> {
   const pids = cluster.nodes.map((n) => n.process!.pid!);
   const cpuBefore = pids.map(procCpuMs);
   const bytesBefore = await Promise.all(cluster.nodes.map((n) => gossipBytesSent(cluster, n.index)));
@@ -164,6 +166,7 @@ export async function idleWindow(cluster: LocalCluster, windowMs: number): Promi
   return {
     cpuPercent: pids.map((_, i) => ((cpuAfter[i]! - cpuBefore[i]!) / windowMs) * 100),
     rssMb: pids.map(procRssMb),
+    pssMb: pids.map(procPssMb),
     bytesPerSec: bytesAfter.map((b, i) => (b - bytesBefore[i]!) / (windowMs / 1000)),
   };
 }
@@ -185,12 +188,13 @@ async function idleCost(cluster: LocalCluster, windowMs: number, settledAfterMs:
   const cpu = settled.cpuPercent;
   console.log(`  settled (from ${settledAfterMs / 1000} s after the cluster formed): CPU % of one core median ${percentile(cpu, 50).toFixed(2)}, max ${Math.max(...cpu).toFixed(2)} (target ≤ 1.5)`);
   console.log(`  RSS MB: median ${percentile(settled.rssMb, 50).toFixed(1)}, max ${Math.max(...settled.rssMb).toFixed(1)} (target ≤ 60)`);
+  console.log(`  PSS MB (pages the daemons share, the node binary's most of all, divided among them): median ${percentile(settled.pssMb, 50).toFixed(1)}, all ${cluster.nodes.length} together ${sum(settled.pssMb).toFixed(0)}`);
   console.log(`  gossip bytes sent per second: median ${Math.round(percentile(settled.bytesPerSec, 50))}, max ${Math.round(Math.max(...settled.bytesPerSec))}`);
-  await idleEtcd(windowMs, cpu, settled.rssMb);
+  await idleEtcd(windowMs, cpu, settled.rssMb, settled.pssMb);
 }
 
 /** The same window on an idle 5-member etcd at its defaults, with the ratios; skipped (and said so) without etcd. */
-async function idleEtcd(windowMs: number, cpuPercent: number[], rssMb: number[]): Promise<void> {
+async function idleEtcd(windowMs: number, cpuPercent: number[], rssMb: number[], pssMb: number[]): Promise<void> {
   const etcd = etcdAvailable();
   if (!etcd.ok) {
     console.log(`  idle etcd comparison: skipped (${etcd.reason}; apt-get install -y etcd-server to include it)`);
@@ -199,8 +203,9 @@ async function idleEtcd(windowMs: number, cpuPercent: number[], rssMb: number[])
   const e = await etcdIdle(windowMs, { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 });
   const cpu = percentile(e.cpuPercent, 50);
   const rss = percentile(e.rssMb, 50);
-  console.log(`  idle etcd ${etcd.version}, 5 members at its defaults, same window: CPU % median ${cpu.toFixed(2)}, RSS MB median ${rss.toFixed(1)}`);
-  console.log(`  ratio conclave / etcd: CPU ${(percentile(cpuPercent, 50) / cpu).toFixed(2)}, RSS ${(percentile(rssMb, 50) / rss).toFixed(2)}`);
+  const pss = percentile(e.pssMb, 50);
+  console.log(`  idle etcd ${etcd.version}, 5 members at its defaults, same window: CPU % median ${cpu.toFixed(2)}, RSS MB median ${rss.toFixed(1)}, PSS MB median ${pss.toFixed(1)}`);
+  console.log(`  ratio conclave / etcd: CPU ${(percentile(cpuPercent, 50) / cpu).toFixed(2)}, RSS ${(percentile(rssMb, 50) / rss).toFixed(2)}, PSS ${(percentile(pssMb, 50) / pss).toFixed(2)}`);
 }
 
 async function gossipBytesSent(cluster: LocalCluster, index: number): Promise<number> {
