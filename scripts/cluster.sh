@@ -167,6 +167,31 @@ up_in_waves() {
     # shellcheck disable=SC2046 # one argument per node index
     wait_for_api $(seq "$first" "$last") >/dev/null || return 1
     wait_for_alive "$last" || return 1
+    # The first wave's size is every node's bootstrapExpect (cmd_up): it elects before the next
+    # wave joins. Joined sooner, the next wave found a Raft bootstrap still in progress, its
+    # "exactly bootstrapExpect members" no longer true, and the cluster formed 14 s later around
+    # another five nodes.
+    if [ "$wave" -eq 1 ]; then wait_for_leader "$last" || return 1; fi
+  done
+}
+
+# Waits until each of n1..n$1 names one and the same leader, within $CONCLAVE_UP_TIMEOUT_S.
+wait_for_leader() {
+  local count=$1 timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} started=$SECONDS index
+  local -a sockets=() names=()
+  for ((index = 1; index <= count; index++)); do sockets+=("$(node_socket "$index")"); done
+  while :; do
+    mapfile -t names < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" --leader "${sockets[@]}")
+    if [ "${names[0]:--}" != - ] && [ "$(printf '%s\n' "${names[@]}" | sort -u | wc -l)" -eq 1 ]; then
+      echo "  all $count name ${names[0]} leader after $((SECONDS - started)) s"
+      return 0
+    fi
+    if [ $((SECONDS - started)) -ge "$timeout_s" ]; then
+      echo "cluster.sh: after ${timeout_s} s, the first $count nodes do not name one leader: ${names[*]:0:10}" >&2
+      echo "Fix: read their logs (.cluster/.logs/$CLUSTER/ once taken down); on a slow or busy machine raise CONCLAVE_UP_TIMEOUT_S (now $timeout_s)." >&2
+      return 1
+    fi
+    sleep 0.2
   done
 }
 

@@ -12,6 +12,10 @@
 // With --alive first: asks each socket once for /v1/members and prints how many members it holds
 // `alive` (itself included), or 0 when it does not answer within a second. `cluster.sh up` starts
 // a large cluster in waves with it: the next wave once every node so far sees all of them alive.
+//
+// With --leader first: asks each socket once for /v1/status and prints the name of the leader it
+// names, or `-` when it names none or does not answer within a second. `up` waits with it for
+// the first wave to elect before the next one joins (cluster.sh up_in_waves).
 import { request } from 'node:http';
 
 const ROUND_MS = 1000;
@@ -77,9 +81,21 @@ async function aliveCount(socketPath) {
   }
 }
 
+async function leaderName(socketPath) {
+  const deadline = Date.now() + ROUND_MS;
+  const answer = await get(socketPath, '/v1/status', ROUND_MS, deadline);
+  try {
+    const { leader } = JSON.parse(answer.body ?? '');
+    return answer.status === 200 && typeof leader?.name === 'string' && leader.name !== '' ? leader.name : '-';
+  } catch {
+    return '-';
+  }
+}
+
 const args = process.argv.slice(2);
+const modes = { '--alive': aliveCount, '--leader': leaderName };
 const results =
-  args[0] === '--alive'
-    ? await Promise.all(args.slice(1).map(aliveCount))
+  args[0] in modes
+    ? await Promise.all(args.slice(1).map(modes[args[0]]))
     : await Promise.all(args.map((socket) => probe(socket, Date.now() + ROUND_MS)));
 for (const result of results) console.log(result);
