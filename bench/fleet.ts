@@ -40,6 +40,8 @@ export async function run(args: string[]): Promise<void> {
     });
     try {
       await allAlive(cluster, 120_000, inWaves ? range(1, WAVE) : undefined);
+      // As `up`: the first wave elects before the next joins it (scripts/cluster.sh up_in_waves).
+      if (inWaves) await cluster.agreedLeader(range(1, WAVE), 30_000);
       for (let first = WAVE + 1; inWaves && first <= size; first += WAVE) {
         const last = Math.min(size, first + WAVE - 1);
         for (let i = first; i <= last; i++) cluster.startNode(i);
