@@ -119,10 +119,10 @@ cmd_up() {
   meta_set log_level "$log_level"
   # Every node's --bootstrap-expect: the whole cluster when it starts at once (no node leads
   # before it saw all of them), the first wave when it starts in waves. Completed only by the
-  # last wave, 45 daemons that had never elected all started a Bully election at once, beside
-  # that wave's handshakes, and on 2 cores declared each other dead by the hundred: `up 45` and
-  # `up 50` failed there. The first wave elects; later ones join a working cluster, as a fleet
-  # grows. Safe because each wave starts only once all nodes so far see each other.
+  # last wave, 45 daemons that had never elected took part in their first election at once,
+  # beside that wave's handshakes, and on 2 cores declared each other dead by the hundred: `up 45`
+  # and `up 50` failed there. The first wave elects; later ones join a working cluster, as a
+  # fleet grows. Safe because each wave starts only once all nodes so far see each other.
   if [ "$size" -le $((2 * UP_WAVE)) ]; then meta_set bootstrap_expect "$size"; else meta_set bootstrap_expect "$UP_WAVE"; fi
 
   if [ "$mode" = netns ]; then
