@@ -42,7 +42,8 @@ The cluster is --name, else \$CONCLAVE_CLUSTER_NAME, else "local"; its state liv
 \$CONCLAVE_BIN replaces the conclave command (default: bin/conclave);
 \$CONCLAVE_UP_TIMEOUT_S bounds the wait in \`up\` and \`restart\` (default 30; in \`up\`, each wave's).
 \$CONCLAVE_UP_WAVE: \`up\` of more than twice this many nodes starts them in waves of this
-many, each once all started so far see each other alive (default 5).
+many, each once all started so far see each other alive (default 5); the first wave elects
+before the second starts (every node's --bootstrap-expect is the first wave's size).
 USAGE
 }
 
@@ -122,7 +123,8 @@ cmd_up() {
   # last wave, 45 daemons that had never elected took part in their first election at once,
   # beside that wave's handshakes, and on 2 cores declared each other dead by the hundred: `up 45`
   # and `up 50` failed there. The first wave elects; later ones join a working cluster, as a
-  # fleet grows. Safe because each wave starts only once all nodes so far see each other.
+  # fleet grows. Safe because no other node starts before the first wave elected (up_in_waves);
+  # in Raft its configuration is then committed, and later nodes never bootstrap.
   if [ "$size" -le $((2 * UP_WAVE)) ]; then meta_set bootstrap_expect "$size"; else meta_set bootstrap_expect "$UP_WAVE"; fi
 
   if [ "$mode" = netns ]; then
