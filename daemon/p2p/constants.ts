@@ -73,8 +73,8 @@ export const INTRODUCTION_FRESH_MS = 60_000;
 export const REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 30_000 };
 
 /**
- * Failed dials after which a discovered peer is dialled again only when discovery reports it
- * again: on REDIAL_BACKOFF, five retries span about 8 s, beyond a loaded machine's burst of
+ * Failed handshakes after which a discovered peer is dialled again only when discovery reports
+ * it again: on REDIAL_BACKOFF, five retries span about 8 s, beyond a loaded machine's burst of
  * handshake timeouts (a wave of newcomers, dialling each other at once).
  */
 export const DISCOVERY_RETRIES = 5;

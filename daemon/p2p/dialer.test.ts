@@ -213,7 +213,7 @@ describe('dialer', () => {
   });
 
   it(`retries a discovered peer at most ${DISCOVERY_RETRIES} times on its own; a new report starts it again`, async () => {
-    const h = harness({ failFirst: 100 });
+    const h = harness({ failFirst: 100, error: wrongKey });
     h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
     await until(() => h.dials.length === DISCOVERY_RETRIES + 1);
     await settle();
@@ -226,8 +226,18 @@ describe('dialer', () => {
     h.dialer.stop();
   });
 
+  it('does not retry a discovered peer that is unreachable: a false peer list costs one dial per peer', async () => {
+    const h = harness({ failFirst: 100 });
+    h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
+    await until(() => h.dials.length === 1);
+    await settle();
+    await settle();
+    assert.equal(h.dials.length, 1, 'refused: no retry');
+    h.dialer.stop();
+  });
+
   it('stops retrying a discovered peer once it connects (it dialled us) or the dialer stops', async () => {
-    const h = harness({ failFirst: 100, discoveryDeferMs: 10 });
+    const h = harness({ failFirst: 100, discoveryDeferMs: 10, error: wrongKey });
     h.dialer.discovered('x', []);
     h.dialer.discovered('y', []);
     await until(() => h.dials.length === 2);

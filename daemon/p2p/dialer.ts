@@ -10,8 +10,8 @@
  *   than `forgetAfterMs` neither side knows the other any more, and without this only the next
  *   mDNS query (30 s when idle) or nothing at all (static bootstrap) brought them together;
  * - discovered peers are dialled when discovery reports them, unless a recent failure puts
- *   them in backoff; a failed one is dialled again when its backoff ends, a few times
- *   (DISCOVERY_RETRIES), and after that when discovery reports it again. Both
+ *   them in backoff; one whose handshake failed (the peer is there) is dialled again when its
+ *   backoff ends, a few times (DISCOVERY_RETRIES), then when discovery reports it again. Both
  *   sides of a pair usually learn of each other at once (an mDNS announcement, a peer list), and
  *   each dial costs both a handshake, one of them then closed as a duplicate: so of two peers
  *   the one with the smaller id dials at once, the other only if still unconnected
@@ -202,16 +202,18 @@ export class Dialer {
         this.discovery.set(peer, { failures, notBeforeMs: this.init.nowMs() + this.delayMs(failures) });
         if (this.discovery.size > MAX_DISCOVERY_ENTRIES) this.discovery.delete(this.discovery.keys().next().value!);
         this.reportFailure({ peer, addrs }, err, failures, 'dial to discovered peer failed');
-        this.retryDiscovered(peer, addrs, failures);
+        if (classifyDialFailure(err) === 'handshake') this.retryDiscovered(peer, addrs, failures);
       },
     ).finally(() => this.discoveryDialing.delete(peer));
   }
 
   /**
-   * After a failed dial, a discovered peer is dialled again by itself once its backoff ends, up
-   * to DISCOVERY_RETRIES failures: a report may never come again (mDNS asks every 30 s once this
-   * node has peers, and a newcomer is introduced by one peer list, node.ts), and two newcomers
-   * whose handshake timed out on a loaded machine stayed apart until then.
+   * After a failed handshake (the peer is there: a busy host, or another swarm key), a discovered
+   * peer is dialled again by itself once its backoff ends, up to DISCOVERY_RETRIES failures: a
+   * report may never come again (mDNS asks every 30 s once this node has peers, and a newcomer is
+   * introduced by one peer list, node.ts), and two newcomers whose handshake timed out on a
+   * loaded machine stayed apart until then. An unreachable one (refused, no route) is not: a
+   * false peer list still costs one failed dial per peer it names.
    */
   private retryDiscovered(peer: string, addrs: string[], failures: number): void {
     if (this.stopped || failures > DISCOVERY_RETRIES || this.retries.has(peer) || this.retries.size >= MAX_DISCOVERY_ENTRIES) return;
