@@ -91,7 +91,7 @@ export class Dialer {
   private readonly remembered = new Map<string, Target>();
   private readonly discovery = new Map<string, DiscoveryBackoff>();
   private readonly discoveryDialing = new Set<string>();
-  /** Discovered peers whose dial failed: dialled again when their timer fires (retryDiscovered). */
+  /** Discovered peers whose handshake failed: dialled again when their timer fires (retryDiscovered). */
   private readonly retries = new Map<string, NodeJS.Timeout>();
   /** Discovered peers with a smaller id: dialled when their timer fires, if still unconnected. */
   private readonly deferred = new Map<string, NodeJS.Timeout>();
