@@ -63,9 +63,9 @@ export const DISCOVERY_DEFER_MS = 2_000;
 
 /**
  * A peer a peer list named this recently was introduced to the cluster by the list's sender, so
- * its connections to us do not introduce it again (node.ts). Long enough for a newcomer to meet
- * every member on a loaded machine (a wave of `scripts/cluster.sh up` took up to 30 s), short
- * enough that a peer met again after a partition is introduced again.
+ * its connections to us do not introduce it again (node.ts; a disconnect ends that sooner).
+ * Long enough for a newcomer to meet every member on a loaded machine (a wave of
+ * `scripts/cluster.sh up` took up to 30 s).
  */
 export const INTRODUCTION_FRESH_MS = 60_000;
 

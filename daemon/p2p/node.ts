@@ -247,9 +247,10 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
    * sent that list was connected to the peer, gave it its own list and told every peer it knows
    * about it, so in a cluster where all know all the peer's later connections need not do it
    * again: introducing every newcomer at every member cost (N−1)² frames per newcomer (some
-   * 10,000 for a wave of 5 joining 45 daemons), about N now. An introduction counts for
-   * INTRODUCTION_FRESH_MS: a peer met again after a partition is introduced again (either side
-   * may have met members since).
+   * 10,000 for a wave of 5 joining 45 daemons), about N now. An introduction counts until the
+   * peer disconnects from us, for at most INTRODUCTION_FRESH_MS: a peer met again (after a
+   * partition, a restart) is introduced again, since either side may have met members meanwhile,
+   * and without mDNS nothing else would tell them.
    */
   const introductions = new Map<string, number>();
   const noteIntroduced = (peer: string): void => {
@@ -313,6 +314,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     beatChannels.get(peer)?.close();
     beatChannels.delete(peer);
     clusterPeers.delete(peer);
+    // Met again, it is introduced again: either side may have met members meanwhile.
+    introductions.delete(peer);
     dialer.peerDisconnected(peer);
     emit(peerHandlers, peer, 'disconnected');
   });

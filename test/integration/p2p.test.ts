@@ -54,6 +54,22 @@ describe('p2p node on loopback', { timeout: 120_000 }, () => {
     assert.ok(sent <= bound + 3, `${sent} peer lists for 6 newcomers, expected about ${bound}`);
   });
 
+  it('introduces a peer again once it met us again: a list named it, it disconnected, it came back', async () => {
+    const a = await node();
+    const c = await node({ bootstrap: [a.node.listenAddrs()[0]!] });
+    await waitFor('a and c connected', () => connected(a, c));
+    // b comes in through a: a sends b its list and tells c about b, so c introduces b to nobody.
+    const b = await node({ bootstrap: [a.node.listenAddrs()[0]!] });
+    await waitFor('b connected to a and c', () => connected(b, a) && connected(b, c), 20_000);
+    const before = c.node.stats().peerListsSent;
+    // c loses b and meets it again (a partition healed, say): b may have met members meanwhile.
+    c.node.keepConnected([{ id: b.node.peerId, addrs: b.node.listenAddrs(), state: 'alive' }]);
+    c.node.disconnect(b.node.peerId);
+    await waitFor('c reconnected to b', () => connected(b, c) && c.node.stats().peerListsSent > before, 20_000);
+    // Its list to b (naming a) and its word to a about b.
+    assert.equal(c.node.stats().peerListsSent - before, 2);
+  });
+
   it('a cluster peer that connects hears our latest heartbeat at once, not at our next one', async () => {
     const a = await node();
     a.node.publish(new TextEncoder().encode(JSON.stringify('a-beat-1')));
