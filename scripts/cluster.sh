@@ -177,48 +177,54 @@ up_in_waves() {
   done
 }
 
-# Waits until each of n1..n$1 names one and the same leader, within $CONCLAVE_UP_TIMEOUT_S.
-wait_for_leader() {
-  local count=$1 timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} started=$SECONDS index
-  local -a sockets=() names=()
+# Asks n1..n$1 with `api-probe.mjs $2` every $3 s until the function $4 accepts their answers
+# (PROBE_ANSWERS, one per node), within $CONCLAVE_UP_TIMEOUT_S (default 30 s). The function sets
+# PROBE_DONE (printed on success) or PROBE_BEHIND (what is still missing, for the failure).
+wait_for_probe() {
+  local count=$1 mode=$2 pause_s=$3 judge=$4 timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} started=$SECONDS index
+  local -a sockets=()
   for ((index = 1; index <= count; index++)); do sockets+=("$(node_socket "$index")"); done
   while :; do
-    mapfile -t names < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" --leader "${sockets[@]}")
-    if [ "${names[0]:--}" != - ] && [ "$(printf '%s\n' "${names[@]}" | sort -u | wc -l)" -eq 1 ]; then
-      echo "  all $count name ${names[0]} leader after $((SECONDS - started)) s"
+    mapfile -t PROBE_ANSWERS < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" "$mode" "${sockets[@]}")
+    PROBE_DONE='' PROBE_BEHIND=''
+    "$judge" "$count"
+    if [ -n "$PROBE_DONE" ]; then
+      echo "  $PROBE_DONE after $((SECONDS - started)) s"
       return 0
     fi
     if [ $((SECONDS - started)) -ge "$timeout_s" ]; then
-      echo "cluster.sh: after ${timeout_s} s, the first $count nodes do not name one leader: ${names[*]:0:10}" >&2
+      echo "cluster.sh: after ${timeout_s} s, $PROBE_BEHIND" >&2
       echo "Fix: read their logs (.cluster/.logs/$CLUSTER/ once taken down); on a slow or busy machine raise CONCLAVE_UP_TIMEOUT_S (now $timeout_s)." >&2
       return 1
     fi
-    sleep 0.2
+    sleep "$pause_s"
   done
 }
 
-# Waits until each of n1..n$1 holds $1 members alive, within $CONCLAVE_UP_TIMEOUT_S (default 30 s).
-wait_for_alive() {
-  local count=$1 timeout_s=${CONCLAVE_UP_TIMEOUT_S:-30} started=$SECONDS index
-  local -a sockets=() answers=() behind=()
-  for ((index = 1; index <= count; index++)); do sockets+=("$(node_socket "$index")"); done
-  while :; do
-    mapfile -t answers < <(node "$REPO_ROOT/scripts/lib/api-probe.mjs" --alive "${sockets[@]}")
-    behind=()
-    for ((index = 1; index <= count; index++)); do
-      [ "${answers[index - 1]:-0}" -ge "$count" ] || behind+=("n$index (${answers[index - 1]:-0})")
-    done
-    if [ ${#behind[@]} -eq 0 ]; then
-      echo "  all $count see $count alive after $((SECONDS - started)) s"
-      return 0
-    fi
-    if [ $((SECONDS - started)) -ge "$timeout_s" ]; then
-      echo "cluster.sh: after ${timeout_s} s, ${#behind[@]} of $count nodes still see fewer than $count alive: ${behind[*]:0:10}" >&2
-      echo "Fix: read their logs (.cluster/.logs/$CLUSTER/ once taken down); on a slow or busy machine raise CONCLAVE_UP_TIMEOUT_S (now $timeout_s)." >&2
-      return 1
-    fi
-    sleep 1
+# Waits until each of n1..n$1 holds $1 members alive.
+wait_for_alive() { wait_for_probe "$1" --alive 1 judge_alive; }
+judge_alive() {
+  local count=$1 index
+  local -a behind=()
+  for ((index = 1; index <= count; index++)); do
+    [ "${PROBE_ANSWERS[index - 1]:-0}" -ge "$count" ] || behind+=("n$index (${PROBE_ANSWERS[index - 1]:-0})")
   done
+  if [ ${#behind[@]} -eq 0 ]; then
+    PROBE_DONE="all $count see $count alive"
+  else
+    PROBE_BEHIND="${#behind[@]} of $count nodes still see fewer than $count alive: ${behind[*]:0:10}"
+  fi
+}
+
+# Waits until each of n1..n$1 names one and the same leader.
+wait_for_leader() { wait_for_probe "$1" --leader 0.2 judge_leader; }
+judge_leader() {
+  local count=$1
+  if [ "${PROBE_ANSWERS[0]:--}" != - ] && [ "$(printf '%s\n' "${PROBE_ANSWERS[@]}" | sort -u | wc -l)" -eq 1 ]; then
+    PROBE_DONE="all $count name ${PROBE_ANSWERS[0]} leader"
+  else
+    PROBE_BEHIND="the first $count nodes do not name one leader: ${PROBE_ANSWERS[*]:0:10}"
+  fi
 }
 
 abort_up() {
