@@ -5,8 +5,8 @@
  * not fit on 2 cores), with real mDNS in a private network namespace at the daemon's own mDNS
  * interval. Up to 10 daemons start at once; larger clusters start as `scripts/cluster.sh up` starts
  * them, in waves of 5, each once all started so far see each other alive, with the first wave's
- * size as every node's bootstrapExpect (the first wave elects, the others join: 45 daemons that
- * had never elected, electing for the first time at once, starved this machine). For each size, the time from the
+ * size as every node's bootstrapExpect (the first wave elects, the others join: 45 daemons
+ * electing for the first time at once starved this machine). For each size, the time from the
  * first spawn until every daemon sees every daemon alive, then an idle window's CPU, RSS and
  * gossip bytes per daemon, so the growth with N is visible. At the largest size a soak follows,
  * counting suspicions, death verdicts and leader changes (targets: 0 each).

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { createApiClient } from '../daemon/api/client.js';
 import { LocalCluster, canUseNamespaces } from '../test/support/local-cluster.js';
 import { etcdAvailable, procCpuMs, withEtcdCluster } from './etcd.js';
-import { parseNumberOptions, percentile } from './stats.js';
+import { parseNumberOptions, percentile, sum } from './stats.js';
 
 const SIZE = 5;
 const CONCURRENCY = [1, 16] as const;
@@ -297,10 +297,6 @@ function etcdMetrics(url: string): Promise<string> {
 function metric(text: string, name: string): number {
   const match = new RegExp(`^${name} (\\S+)`, 'm').exec(text);
   return match ? Number(match[1]) : Number.NaN;
-}
-
-function sum(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0);
 }
 
 function throughput(r: PhaseResult): number {

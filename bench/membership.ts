@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { LocalCluster, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { MDNS_SEARCH_PHASE_MS } from '../daemon/p2p/constants.js';
 import { etcdAvailable, etcdIdle, procCpuMs, procPssMb, procRssMb } from './etcd.js';
-import { parseNumberOptions, percentile, summarize } from './stats.js';
+import { parseNumberOptions, percentile, sum, summarize } from './stats.js';
 
 const SIZE = 5;
 
@@ -152,8 +152,6 @@ async function stallSoak(cluster: LocalCluster, durationMs: number, everyMs: num
   for (const w of watchers) w.stop();
   console.log(`stall soak ${Math.round(durationMs / 60000)} min, ${stalls} stalls of ${stallMs} ms: false dead verdicts ${dead.length} (target 0), suspicions ${suspect.length}`);
 }
-
-const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
 
 /** CPU % of one core, RSS, PSS and gossip bytes/s of every daemon over `windowMs` from now. */
 export async function idleWindow(cluster: LocalCluster, windowMs: number): Promise<{ cpuPercent: number[]; rssMb: number[]; pssMb: number[]; bytesPerSec: number[] }> {
