@@ -106,6 +106,8 @@ export interface RuntimeStats {
   persistBatches: number;
 }
 
+/** Codecs are warmed (warmCodecs) this long after start, once the API answers and the first heartbeats went out. */
+const WARM_CODECS_AFTER_MS = 300;
 /** Time for the last leave heartbeat to leave the socket before libp2p closes. */
 const LEAVE_FLUSH_MS = 100;
 /** A graceful stop ends by this even if the core never says `stopped` (a disk that never answers). */
@@ -264,6 +266,18 @@ export class Runtime {
       if (event === 'disconnected') this.input({ type: 'connection-closed', nowMs: this.init.nowMs(), peer });
     });
     this.input({ type: 'tick', nowMs: this.init.nowMs(), lagMs: 0 });
+    setTimeout(() => this.warmCodecs(), WARM_CODECS_AFTER_MS).unref();
+  }
+
+  /**
+   * The message codecs' one-time work (compiling their parsers), done once start-up is over
+   * instead of on the first message of each kind: a node met its first VOTE_RESPONSE and
+   * APPEND_RESPONSE the moment it became leader, and paid for them in the middle of a hand-off.
+   */
+  private warmCodecs(): void {
+    if (this.stopping) return;
+    const codecs = this.init.switching ? Object.values(this.init.switching.codecs) : [this.init.election?.messageCodec];
+    for (const codec of codecs) codec?.warm?.();
   }
 
   /** Trace lines cost a clock read and a record per message: asked each time, so a reload's log level takes effect. */

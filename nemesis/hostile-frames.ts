@@ -31,7 +31,8 @@ export function bullyForgeries(epoch: number, leader: string, self: string): unk
 
 /**
  * Raft, from a non-member: votes and pre-votes at `term + 1` and at a huge term, appends carrying a
- * configuration of the sender alone and a leader record naming `to`, TimeoutNow, a snapshot chunk,
+ * configuration of the sender alone and a leader record naming `to`, TimeoutNow, a vote asked for
+ * the sender as successor, a snapshot chunk,
  * and answers at `term + 1`; the last two are beyond every codec bound or malformed.
  */
 export function raftForgeries(term: number, self: string, to: string): unknown[] {
@@ -42,6 +43,7 @@ export function raftForgeries(term: number, self: string, to: string): unknown[]
     { type: 'APPEND', term: term + 1, prevLogIndex: 0, prevLogTerm: 0, entries: [{ index: 1, term: term + 1, data: { kind: 'config', voters: [self], learners: [] } }], leaderCommit: 1, round: 1, leaseMs: 900 },
     { type: 'APPEND', term: HUGE_VALID, prevLogIndex: 0, prevLogTerm: 0, entries: [], leaderCommit: 0, round: 1, leaseMs: 900 },
     { type: 'TIMEOUT_NOW', term },
+    { type: 'TRANSFER_VOTE', term, candidate: self, lastLogIndex: 1000, lastLogTerm: term },
     { type: 'SNAPSHOT', term: term + 1, index: 99, snapshotTerm: term + 1, offset: 0, total: 10, chunk: '{"v":1}xxx', round: 1 },
     { type: 'APPEND_RESPONSE', term: term + 1, success: false, index: 0, hintIndex: 0, hintTerm: 0, round: 1 },
     { type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true },

@@ -129,6 +129,7 @@ const raftMessage = fc.oneof(
     ),
   fc.record({ type: fc.constant('APPEND_RESPONSE'), term: counter, success: fc.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
   fc.record({ type: fc.constant('TIMEOUT_NOW'), term: fc.integer({ min: 1, max: MAX_COUNTER }) }),
+  fc.record({ type: fc.constant('TRANSFER_VOTE'), term: fc.integer({ min: 1, max: MAX_COUNTER }), candidate: id, lastLogIndex: counter, lastLogTerm: counter }),
 );
 const raftUntrusted = fc.oneof(
   fc.anything(),

@@ -44,6 +44,8 @@ export const OBSERVER_SUMMARY: ElectionSummary = Object.freeze({
 /** Validates untrusted values into a machine's message or persisted-state type. */
 export interface Codec<T> {
   parse(value: unknown): { ok: true; value: T } | { ok: false; reason: string };
+  /** Does now, off the critical path, the one-time work of a first parse (zod-codec.ts `warmSchema`). */
+  warm?(): void;
 }
 
 /** One entry of a replicated log (Raft): its position, the term it was created in, its payload. */

@@ -153,7 +153,7 @@ export class ConfChanges {
     const c = m.configuration();
     if (!c || c.voters.includes(m.selfId) || m.log.configurationIndex() > m.log.committed) return;
     const to = m.leader.mostCaughtUp();
-    if (to !== null && m.leader.matchOf(to) === m.log.lastIndex()) m.out.send(to, { type: 'TIMEOUT_NOW', term: m.hard.term });
+    if (to !== null && m.leader.matchOf(to) === m.log.lastIndex()) m.leader.handOver(to);
     m.becomeFollower(m.hard.term, null, 'removed');
   }
 

@@ -535,7 +535,19 @@ export class LeaderState {
     if (!t || t.timeoutNowSent || this.progress.get(t.to)?.match !== this.m.log.lastIndex()) return;
     if (![...this.progress.values()].some((p) => p.ackedRound >= this.establishedRound)) return;
     t.timeoutNowSent = true;
-    this.m.out.send(t.to, { type: 'TIMEOUT_NOW', term: this.m.hard.term });
+    this.handOver(t.to);
+  }
+
+  /**
+   * TimeoutNow to `to`, which holds the whole log, and at the same moment TRANSFER_VOTE to the
+   * other voters: each sends its vote straight to `to` instead of waiting for `to` to ask, so the
+   * successor has its majority one hop after this send, not two (raft.ts voteForSuccessor).
+   */
+  handOver(to: NodeId): void {
+    const m = this.m;
+    m.out.send(to, { type: 'TIMEOUT_NOW', term: m.hard.term });
+    const vote: RaftMessage = { type: 'TRANSFER_VOTE', term: m.hard.term, candidate: to, lastLogIndex: m.log.lastIndex(), lastLogTerm: m.log.lastTerm() };
+    for (const id of this.voters()) if (id !== to && id !== m.selfId) m.out.send(id, vote);
   }
 
   /**

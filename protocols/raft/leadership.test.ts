@@ -183,22 +183,72 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(net.agreedLeader(), ahead);
   });
 
-  it('a transfer to an unreachable voter is abandoned after one election timeout, and the leader leads on', () => {
+  it('a transfer whose TimeoutNow and votes never arrive is abandoned after one election timeout, and the leader leads on', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
     const [to] = others(leader);
-    net.drop((m) => m.to === to && m.message.type === 'TIMEOUT_NOW');
+    net.drop((m) => (m.to === to && m.message.type === 'TIMEOUT_NOW') || m.message.type === 'TRANSFER_VOTE');
     const result = net.run(leader, { kind: 'transfer', to: to! }, 3 * T);
     assert.deepEqual(result.ok ? null : result.code, RAFT_COMMAND_ERRORS.transferTimedOut);
     net.advance(2 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
     assert.equal(net.agreedLeader(), leader);
   });
 
-  it('once TimeoutNow left, the leader tells followers of no lease, so none names it past the hand-off (sim seed 82)', () => {
+  it('beside TimeoutNow the leader asks the other voters to vote for its successor: the successor wins on those votes, without asking anyone', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    const term = net.summary(leader)!.term;
+    const sentBefore = net.sent.length;
+    // The successor's own vote requests are lost: only the votes the leader asked for can elect it.
+    net.drop((m) => m.from === to && m.message.type === 'VOTE');
+    assert.equal(net.run(leader, { kind: 'transfer', to: to! }).ok, true);
+    net.advanceUntil(() => net.agreedLeader() === to, T);
+    assert.equal(net.agreedLeader(), to);
+    assert.equal(net.summary(to)!.term, term + 1);
+    const asks = net.sent.slice(sentBefore).filter((m) => m.message.type === 'TRANSFER_VOTE');
+    assert.deepEqual(asks.map((m) => m.to).sort(), others(leader).filter((id) => id !== to).sort());
+    assert.ok(asks.every((m) => m.from === leader && (m.message as { candidate: string }).candidate === to));
+  });
+
+  it('a lost TimeoutNow does not stop the transfer: the successor campaigns once the voters asked for it gave it a majority', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
     const [to] = others(leader);
     net.drop((m) => m.to === to && m.message.type === 'TIMEOUT_NOW');
+    net.command(leader, { kind: 'transfer', to: to! });
+    net.advanceUntil(() => net.agreedLeader() === to, T);
+    assert.equal(net.agreedLeader(), to);
+  });
+
+  it('a voter gives its early vote only to a log as up to date as its own, only at the leader of its term, only for a voter', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [voter, candidate] = others(leader) as [string, string];
+    const term = net.summary(voter)!.term;
+    const last = net.machine(voter).raftStatus().lastIndex;
+    const ask = (from: string, m: Partial<Extract<RaftMessage, { type: 'TRANSFER_VOTE' }>>) =>
+      net.inject(from, voter, { type: 'TRANSFER_VOTE', term, candidate, lastLogIndex: last, lastLogTerm: term, ...m });
+    const sentBefore = net.sent.length;
+    const granted = () => net.sent.slice(sentBefore).filter((m) => m.from === voter && m.message.type === 'VOTE_RESPONSE' && m.message.granted).length;
+    ask(leader, { lastLogIndex: last - 1 });
+    ask(leader, { lastLogTerm: term - 1, lastLogIndex: last + 5 });
+    ask(candidate, {});
+    ask(leader, { candidate: 'not-a-voter' });
+    ask(leader, { term: term - 1 });
+    assert.equal(granted(), 0);
+    assert.equal(net.summary(voter)!.term, term, 'no refused request moves its term');
+    ask(leader, {});
+    const grant = net.sent.slice(sentBefore).find((m) => m.from === voter && m.message.type === 'VOTE_RESPONSE');
+    assert.deepEqual([grant?.to, grant?.message], [candidate, { type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true }]);
+    assert.equal(net.summary(voter)!.term, term + 1);
+  });
+
+  it('once TimeoutNow left, the leader tells followers of no lease, so none names it past the hand-off (sim seed 82)', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to] = others(leader);
+    net.drop((m) => (m.to === to && m.message.type === 'TIMEOUT_NOW') || m.message.type === 'TRANSFER_VOTE');
     const sentBefore = net.sent.length;
     net.command(leader, { kind: 'transfer', to: to! });
     net.advance(T / 2);

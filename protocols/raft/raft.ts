@@ -142,6 +142,12 @@ export class Raft implements RaftElection {
   private hintCampaignAtMs = Infinity;
   private votes = new Map<NodeId, boolean>();
   /**
+   * Votes for this node in a term it has not reached: voters the leader asked to vote for it as
+   * its successor (TRANSFER_VOTE) whose grants came before the leader's TimeoutNow did. Counted if
+   * this node campaigns in exactly that term (a grant is the voter's durable vote for us in it).
+   */
+  private earlyGrants: { term: number; from: Set<NodeId> } | null = null;
+  /**
    * A real campaign's own vote counts once this many persists are on disk (the one holding the
    * new term and the vote for itself): its requests leave without waiting for that write.
    */
@@ -435,6 +441,7 @@ export class Raft implements RaftElection {
     if (m.type === 'KV_PROPOSE' || m.type === 'KV_REFUSED' || m.type === 'READ_INDEX' || m.type === 'READ_INDEX_RESULT') return this.kv.onMessage(from, m);
     const refusal = this.refusal(from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
+    if (m.type === 'VOTE_RESPONSE' && this.keptAsEarlyGrant(from, m)) return;
     if (m.term > this.hard.term) {
       // §4.2.3 stickiness: a live leader's follower ignores it (but a carried promise is kept to its
       // leader). A transfer overrides it only from a voter: a leader hands over to voters alone, and
@@ -476,7 +483,7 @@ export class Raft implements RaftElection {
    */
   private refusal(from: NodeId, m: TermMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
     const c = this.configuration();
-    const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'SNAPSHOT';
+    const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'TRANSFER_VOTE' || m.type === 'SNAPSHOT';
     const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
     if ((leads || m.term > this.hard.term) && !removedLeader) {
       const known = c
@@ -588,7 +595,8 @@ export class Raft implements RaftElection {
     const canVote = this.hard.votedFor === from || (this.hard.votedFor === null && this.leaderId === null) || (m.preVote && m.term > this.hard.term);
     if (!canVote || !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return this.answerVote(from, m, false);
     if (!m.preVote) {
-      this.setHardState({ votedFor: from });
+      // Asked again after an early vote (TRANSFER_VOTE): the vote is on its way to disk already.
+      if (this.hard.votedFor !== from) this.setHardState({ votedFor: from });
       this.resetElectionTimer();
       // Another survivor is already campaigning with our vote: our own turn would only split it.
       this.hintCampaignAtMs = Infinity;
@@ -615,7 +623,46 @@ export class Raft implements RaftElection {
     }
     // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.
     if (m.type === 'TIMEOUT_NOW' && this.promotable() && !this.commands.stopping) this.campaign('transfer', `transfer-from-${from}`);
+    if (m.type === 'TRANSFER_VOTE' && from === this.leaderId) this.voteForSuccessor(m);
   };
+
+  /**
+   * The leader of our term hands over to `m.candidate` and, beside its TimeoutNow, asks us for our
+   * vote in the next term: we give it now, as we would answer the candidate's own request a hop
+   * later (§5.2, §5.4.1: one vote per term, to a log at least as up to date as ours, judged by the
+   * log the leader knows the candidate holds, which it can only have grown since), and send the
+   * grant to the candidate. The leader gave its lease away with the TimeoutNow (leader.ts), so
+   * setting aside the stickiness we owe it takes nothing from it. Anything amiss, and we do
+   * nothing: the candidate's own request still comes.
+   */
+  private voteForSuccessor(m: Extract<RaftMessage, { type: 'TRANSFER_VOTE' }>): void {
+    const term = this.hard.term + 1;
+    if (m.candidate === this.selfId || !this.promotable() || !this.isVoter(m.candidate) || term <= this.carriedTokenFloor) return;
+    if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return;
+    this.becomeFollower(term, null);
+    this.setHardState({ votedFor: m.candidate });
+    this.hintCampaignAtMs = Infinity;
+    this.counters.votesGranted++;
+    // Persisted before it leaves, as every answer (the outbox flushes ahead of a send).
+    this.out.send(m.candidate, { type: 'VOTE_RESPONSE', term, preVote: false, granted: true });
+  }
+
+  /**
+   * A vote granted for the term after ours, to a follower: a voter the leader asked to vote for us
+   * as its successor answered before the leader's TimeoutNow reached us. Kept for that term, and
+   * the term is not taken up (that would make the TimeoutNow stale). Once the kept grants and our
+   * own vote make a majority we campaign without waiting for the TimeoutNow, which may be lost:
+   * those voters already left the old leader's term, so it cannot lead on. True when kept.
+   */
+  private keptAsEarlyGrant(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE_RESPONSE' }>): boolean {
+    if (m.preVote || !m.granted || m.term !== this.hard.term + 1 || this.role !== 'follower' || !this.promotable()) return false;
+    if (this.earlyGrants?.term !== m.term) this.earlyGrants = { term: m.term, from: new Set() };
+    this.earlyGrants.from.add(from);
+    const voters = this.campaignVoters();
+    const granted = [...this.earlyGrants.from].filter((id) => voters.includes(id)).length;
+    if (granted + 1 >= majorityOf(voters.length)) this.campaign('real', 'transfer-votes');
+    return true;
+  }
 
   private readonly stepCandidate: Step = (from, m) => {
     if (m.type === 'APPEND' || m.type === 'SNAPSHOT') {
@@ -743,11 +790,14 @@ export class Raft implements RaftElection {
       this.setHardState({ term: this.hard.term + 1, votedFor: this.selfId });
       // The batch holding the vote is the next persist (nothing else flushes before it).
       this.selfVoteAfter = this.out.persistEffects + 1;
+      if (this.earlyGrants?.term === this.hard.term) for (const id of this.earlyGrants.from) this.votes.set(id, true);
+      this.earlyGrants = null;
     }
     this.stepRole = this.stepCandidate;
-    if (voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
+    if (preVote && voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
     const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
     for (const id of voters) if (id !== this.selfId) this.out.sendParallel(id, request);
+    if (this.votes.size > 0 && !preVote) this.tally();
   }
 
   /** A real campaign's own write is durable: its vote for itself counts (see campaign). */

@@ -507,6 +507,8 @@ export function formatMessage(m: RaftMessage): string {
       return `${type} term=${m.term} ${m.success ? 'ok' : 'reject'} index=${m.index}${m.success ? '' : ` hint=${m.hintIndex}/${m.hintTerm}`} round=${m.round}`;
     case 'TIMEOUT_NOW':
       return `${type} term=${m.term}`;
+    case 'TRANSFER_VOTE':
+      return `${type} term=${m.term} candidate=${m.candidate} last=${m.lastLogIndex}/${m.lastLogTerm}`;
     case 'SNAPSHOT':
       return `${type} term=${m.term} index=${m.index}/${m.snapshotTerm} chunk=${m.offset}+${m.chunk.length}/${m.total} round=${m.round}`;
     case 'SNAPSHOT_RESPONSE':

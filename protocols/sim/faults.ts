@@ -7,8 +7,8 @@ import type { Rng } from '../rng.js';
 import type { NodeId } from '../types.js';
 import type { Simulation } from './sim.js';
 
-type FaultKind = 'crash' | 'stop' | 'pause' | 'stall' | 'partition' | 'cut';
-const KINDS: readonly FaultKind[] = ['crash', 'stop', 'pause', 'stall', 'partition', 'cut'];
+type FaultKind = 'crash' | 'stop' | 'resign' | 'pause' | 'stall' | 'partition' | 'cut';
+const KINDS: readonly FaultKind[] = ['crash', 'stop', 'resign', 'pause', 'stall', 'partition', 'cut'];
 /** A graceful stop has exited by then (handoff bound + leave flush, as in the daemon). */
 const STOP_DONE_MS = 1500;
 
@@ -38,12 +38,20 @@ export function planSafetyFaults(sim: Simulation, rng: Rng): void {
     },
     stop: () => {
       if (!mayDisable()) return;
-      const node = pick(sim.nodes.filter((n) => n.live && !n.stopping));
+      // Half the stops are the leader's, as an operator's rolling restart makes them: its hand-off
+      // (TimeoutNow, and the votes it asks for its successor) then runs under the other faults.
+      const running = sim.nodes.filter((n) => n.live && !n.stopping);
+      const leaders = running.filter((n) => sim.reportsLeader(n));
+      const node = leaders.length > 0 && rng.chance(0.5) ? pick(leaders) : pick(running);
       if (!node) return;
       sim.stop(node.id);
       if (rng.chance(s.faults.restartProbability)) {
         sim.at(sim.nowMs + rng.int(STOP_DONE_MS, STOP_DONE_MS + 2 * detectMs), `restart ${node.id}`, () => inSafety() && sim.start(node.id));
       }
+    },
+    resign: () => {
+      const leader = pick(sim.nodes.filter((n) => n.live && !n.stopping && sim.reportsLeader(n)));
+      if (leader) sim.resign(leader.id);
     },
     pause: () => {
       if (!mayDisable()) return;

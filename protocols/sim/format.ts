@@ -50,6 +50,7 @@ function formatFault(f: FaultRecord): string {
       return `${f.kind} ${f.node} inc=${f.incarnation}`;
     case 'crash':
     case 'stop':
+    case 'resign':
     case 'exit':
     case 'pause':
       return `${f.kind} ${f.node}`;

@@ -52,6 +52,7 @@ export function scenarioFromSeed(seed: number): Scenario {
     meanGapMs: rng.int(500, 3000),
     restartProbability: rng.next(),
     reviveProbability: rng.chance(0.2) ? 0 : rng.next(),
+    resign: rng.chance(0.3),
   };
   return {
     seed,
@@ -152,7 +153,7 @@ export function quietScenario(seed: number, overrides: Partial<Scenario> = {}): 
     jitterMaxMs: 5,
     lossProbability: 0,
     duplicateProbability: 0,
-    faults: { crash: false, pause: false, stall: false, partition: false, cut: false, stop: false, meanGapMs: 1000, restartProbability: 0, reviveProbability: 0 },
+    faults: { crash: false, pause: false, stall: false, partition: false, cut: false, stop: false, resign: false, meanGapMs: 1000, restartProbability: 0, reviveProbability: 0 },
     safetyMs: 10_000,
     wallClockStartSec: WALL_CLOCK_BASE_SEC,
     disk: { fsyncMinMs: 0, fsyncMaxMs: 0, stallProbability: 0, stallMaxMs: 0 },

@@ -434,6 +434,19 @@ export class Simulation implements SimView {
     this.input(node, { type: 'shutdown', nowMs: this.clock(node) });
   }
 
+  /** `conclave resign` on `id`: the leader hands over (Raft: TimeoutNow to its best voter) and stays. */
+  resign(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.up || node.stopping) return;
+    this.fault({ kind: 'resign', node: id });
+    this.input(node, { type: 'command', nowMs: this.clock(node), id: this.nextCommandId++, command: { kind: 'resign' } });
+  }
+
+  /** Whether `node` reports itself leader now (what its API would answer). */
+  reportsLeader(node: SimNode): boolean {
+    return node.up && node.host?.summary(this.clock(node)).role === 'leader';
+  }
+
   /** The process dies: machines discarded; connected peers see the connection close shortly. */
   crash(id: NodeId): void {
     const node = this.node(id);

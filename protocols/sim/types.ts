@@ -42,6 +42,8 @@ export interface FaultMix {
   cut: boolean;
   /** Graceful stops (SIGTERM): handoff, leave announcement, exit. */
   stop: boolean;
+  /** `conclave resign` on the node that leads: a hand-off while the node stays. */
+  resign: boolean;
   /** Mean virtual time between two fault actions in the safety phase. */
   meanGapMs: number;
   /** Chance a node crashed or stopped in the safety phase restarts within that phase. */
@@ -117,6 +119,8 @@ export type FaultRecord =
   | { kind: 'crash'; node: NodeId }
   /** A graceful stop began (handoff, then `leave`, then the process exits). */
   | { kind: 'stop'; node: NodeId }
+  /** `conclave resign` on the node (it hands leadership over and stays). */
+  | { kind: 'resign'; node: NodeId }
   | { kind: 'exit'; node: NodeId }
   | { kind: 'restart'; node: NodeId; incarnation: number }
   | { kind: 'pause'; node: NodeId }
