@@ -22,7 +22,7 @@ const refused = () => Object.assign(new Error('connection error 127.0.0.1:1: con
 const wrongKey = () => Object.assign(new Error('unexpected end of input'), { name: 'EncryptionFailedError' });
 
 /** A fake network: which peers are connected, which dials succeed, and every dial made. */
-function harness(options: { failFirst?: number; error?: () => unknown; discoveryDeferMs?: number; reconnectTimeoutMs?: number } = {}) {
+function harness(options: { failFirst?: number; error?: () => unknown; discoveryDeferMs?: number; reconnectTimeoutMs?: number; backoff?: { baseMs: number; maxMs: number } } = {}) {
   const connected = new Set<string>();
   const dials: DialRequest[] = [];
   const logs: LogLine[] = [];
@@ -47,7 +47,7 @@ function harness(options: { failFirst?: number; error?: () => unknown; discovery
     isConnected: (peer) => connected.has(peer),
     nowMs: () => clockMs,
     random01: () => 0.5,
-    backoff: { baseMs: 1, maxMs: 4 },
+    backoff: options.backoff ?? { baseMs: 1, maxMs: 4 },
     memberBackoff: { baseMs: 1, maxMs: 2 },
     reconnectTimeoutMs: options.reconnectTimeoutMs ?? 0,
     logger: recording(logs),
@@ -198,7 +198,8 @@ describe('dialer', () => {
   });
 
   it('dials a discovered peer, and after a failure dials it again by itself once the backoff ends; a report meanwhile dials nothing', async () => {
-    const h = harness({ failFirst: 1, error: wrongKey });
+    // A backoff of 150 ms: with the usual 1-4 ms the retry could come before the first poll saw one dial (CI, once).
+    const h = harness({ failFirst: 1, error: wrongKey, backoff: { baseMs: 100, maxMs: 200 } });
     h.dialer.discovered('a', ['/ip4/127.0.0.1/tcp/1']);
     await until(() => h.dials.length === 1);
     // Reported again during the backoff (on the injected clock, which stands still): no dial.
