@@ -1,17 +1,21 @@
 /**
  * Who forms the first configuration (Consul's bootstrap-expect rule, without a configuration
- * written before an election). A node with an empty log that sees exactly bootstrapExpect alive
+ * written before an election). A node with an empty log that sees at least bootstrapExpect alive
  * raft members, none gossiping a fencing token (no leader record was ever committed), and has the
- * lowest id among them, campaigns for that set as voters; nodes without a configuration grant it
- * as any vote (one per term). Once it wins, its first entries are the configuration (index 1, at
- * its term) and its leader record, replicated like any other entry (leader.ts begin).
+ * lowest id among them, campaigns for them as voters (the lowest `max(bootstrapExpect, maxVoters)`
+ * ids when it sees more; the rest join as learners); nodes without a configuration grant it as
+ * any vote (one per term). Once it wins, its first entries are the configuration (index 1, at its
+ * term) and its leader record, replicated like any other entry (leader.ts begin).
  *
  * Why this way: no configuration exists before a leader wrote it, so two nodes that saw different
- * sets never hold different entries at one index and term (Log Matching), and since any two sets
- * of bootstrapExpect members share a node of every majority when 2 * majority(bootstrapExpect)
- * exceeds the cluster size (the documented rule for choosing bootstrapExpect), one term has one
- * winner. A node that joins later sees a fencing token gossiped, never bootstraps, and learns
- * the configuration from the leader.
+ * sets never hold different entries at one index and term (Log Matching). Every set a node
+ * campaigns for holds bootstrapExpect members or more, so two winners of one term would need two
+ * disjoint majorities of such sets: impossible when 2 * majority(bootstrapExpect) exceeds the
+ * number of servers (the documented rule for choosing bootstrapExpect). A node that joins later
+ * sees a fencing token gossiped, never bootstraps, and learns the configuration from the leader.
+ *
+ * "At least", not "exactly": five servers started together with bootstrapExpect 3 (the default)
+ * each saw all five before any of them had seen exactly three, and no one ever campaigned.
  */
 import type { ElectionMember } from '../election.js';
 import type { NodeId } from '../types.js';
@@ -29,19 +33,20 @@ function formedRaftPeer(m: ElectionMember): boolean {
 }
 
 /**
- * The set `selfId` (whose log is empty) campaigns for, or null: exactly `expect` alive raft
+ * The set `selfId` (whose log is empty) campaigns for, or null: at least `expect` alive raft
  * members, `selfId` the lowest, none that ever saw a leader record committed, and more than half
  * of every live member whatever protocol it runs: while most of the cluster still runs Bully (a
  * rolling switch by restart), the few that run Raft must not form a cluster of their own beside
- * it (README "Switching protocols").
+ * it (README "Switching protocols"). Of more than `max(expect, maxVoters)` members, the lowest
+ * ids that many: a configuration never starts with more voters than autopilot would promote.
  */
-export function bootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[]): NodeId[] | null {
+export function bootstrapSet(selfId: NodeId, expect: number, members: readonly ElectionMember[], maxVoters: number): NodeId[] | null {
   const ids = aliveRaftMembers(selfId, members);
-  if (ids.length !== expect || ids[0] !== selfId) return null;
+  if (ids.length < expect || ids[0] !== selfId) return null;
   if (members.some(formedRaftPeer)) return null;
   const live = new Set([selfId, ...members.filter((m) => m.state === 'alive' || m.state === 'suspect').map((m) => m.id)]);
   if (ids.length < majorityOf(live.size)) return null;
-  return ids;
+  return ids.slice(0, Math.max(expect, maxVoters));
 }
 
 /**

@@ -460,6 +460,16 @@ describe('bootstrap and voters', () => {
     assert.deepEqual(net.machine('a').logEntries()[0], { index: 1, term: 1, data: { kind: 'config', voters: ['a', 'b', 'c'], learners: [] } });
   });
 
+  it('five nodes that all see each other at once with bootstrapExpect 3 form one cluster of five voters (they used to wait for exactly three, forever)', () => {
+    const five = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(five, DEFAULT_RAFT_CONFIG, 1, 3);
+    net.start();
+    net.advanceUntil(() => net.agreedLeader() !== null, 3 * T);
+    assert.notEqual(net.agreedLeader(), null);
+    for (const id of five) assert.deepEqual(net.machine(id).raftStatus().voters, five);
+    assert.deepEqual(net.machine('e').status(net.nowMs).bootstrap, { expect: 3, seen: 5, complete: true });
+  });
+
   it('a node that joins later is no voter: it never campaigns, follows the leader, and its vote requests are refused as not-a-member', () => {
     const { net, leader } = withLateJoiner();
     assert.equal(net.summary('d')!.leader, leader);

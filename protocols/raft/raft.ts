@@ -44,7 +44,7 @@ import { RELAY_BOUND_TIMEOUTS, Relay } from './relay.js';
 export interface RaftInit {
   selfId: NodeId;
   config: RaftConfig;
-  /** `cluster.bootstrapExpect`: the configuration forms once exactly this many raft members are alive in view. */
+  /** `cluster.bootstrapExpect`: the configuration forms once at least this many raft members are alive in view (bootstrap.ts). */
   bootstrapExpect: number;
   rng: Rng;
   persisted: RaftHardState | null;
@@ -848,7 +848,7 @@ export class Raft implements RaftElection {
     if (this.log.lastIndex() !== 0 || this.log.snapshot() !== null) return null;
     // While another protocol's promise holds, only its leader forms the first configuration.
     if (this.nowMs < this.carriedUntilMs) return this.carriedLeader === this.selfId ? switchBootstrapSet(this.selfId, this.bootstrapExpect, this.members) : null;
-    return bootstrapSet(this.selfId, this.bootstrapExpect, this.members);
+    return bootstrapSet(this.selfId, this.bootstrapExpect, this.members, this.config.maxVoters);
   }
 
   /** Whether a campaign may start: a voter (or bootstrap candidate), not stopping, with terms left. */
