@@ -13,7 +13,7 @@ import { DEFAULT_BULLY_CONFIG } from '../bully/config.js';
 import { createMembership, protocolMeta } from '../membership/index.js';
 import { MEMBERSHIP_PRESETS } from '../membership/presets.js';
 import { createRng } from '../rng.js';
-import { BOOTSTRAP_WARN_AFTER_MS, COMMAND_TIMEOUT_MS, HostCore, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
+import { BOOTSTRAP_WARN_AFTER_MS, COMMAND_TIMEOUT_MS, HostCore, LEAVE_AFTER_HANDOFF_MS, MAX_PUMP_ROUNDS, SHUTDOWN_HANDOFF_MAX_MS, type HostOutput } from './core.js';
 
 const FOLLOWER: ElectionSummary = { role: 'follower', term: 1, leader: null, fencingToken: 1 };
 
@@ -339,6 +339,20 @@ describe('host core: graceful stop', () => {
     assert.equal(c.deadline(), Infinity);
     const late = c.step({ type: 'command', nowMs: 20, id: 5, command: { kind: 'elect' } });
     assert.ok(late[0]?.type === 'command-result' && !late[0].result.ok && late[0].result.code === 'shutting-down');
+  });
+
+  it('a node that handed over announces its departure LEAVE_AFTER_HANDOFF_MS after it names its successor, while the others take the successor in', () => {
+    const election = new ScriptedElection();
+    const { core: c, membership } = core(election);
+    c.step({ type: 'shutdown', nowMs: 0 });
+    election.current = { role: 'follower', term: 2, leader: 'successor', fencingToken: 2 };
+    election.effects.push({ type: 'shutdown-ready' });
+    c.step({ type: 'tick', nowMs: 10, lagMs: 0 });
+    assert.equal(c.deadline(), 10 + LEAVE_AFTER_HANDOFF_MS);
+    c.step({ type: 'tick', nowMs: 10 + LEAVE_AFTER_HANDOFF_MS - 1, lagMs: 0 });
+    assert.equal(membership.inputs.some((i) => i.type === 'leave'), false, 'no departure announced yet');
+    assert.deepEqual(kinds(c.step({ type: 'tick', nowMs: 10 + LEAVE_AFTER_HANDOFF_MS, lagMs: 0 })), ['publish', 'stopped']);
+    assert.ok(c.stopped);
   });
 
   it('a hand-off that never completes is cut short at SHUTDOWN_HANDOFF_MAX_MS', () => {
