@@ -2,7 +2,8 @@
  * What every socket-free test cluster of election machines shares (bully/testing.ts,
  * raft/testing.ts, after etcd-raft's raft_test.go network): running virtual time until a
  * condition holds, and driving leadership commands and shutdowns through a node. Each cluster
- * brings its own machines, network, membership model and `advance`.
+ * brings its own machines, network, membership model and `advance`. Also `compilations`, which
+ * counts the parsers zod compiles, for the tests of codecs that compile theirs ahead (`warm`).
  */
 import type { CommandResult, Election, LeadershipCommand } from './election.js';
 import type { NodeId } from './types.js';
@@ -51,4 +52,22 @@ export abstract class TestCluster {
     this.machine(id).step({ type: 'shutdown', nowMs: this.nowMs });
     this.pump();
   }
+}
+
+/** How many parsers zod compiles (`new Function`) while `run` runs. */
+export function compilations(run: () => void): number {
+  const original = globalThis.Function;
+  let count = 0;
+  globalThis.Function = new Proxy(original, {
+    construct(target, args) {
+      count++;
+      return Reflect.construct(target, args);
+    },
+  });
+  try {
+    run();
+  } finally {
+    globalThis.Function = original;
+  }
+  return count;
 }

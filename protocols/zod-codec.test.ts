@@ -2,25 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
 import { raftMessageCodec } from './raft/messages.js';
+import { compilations } from './testing.js';
 import { codecOf, lazily, warmSchema } from './zod-codec.js';
-
-/** How many parsers zod compiles (`new Function`) while `run` runs. */
-function compilations(run: () => void): number {
-  const original = globalThis.Function;
-  let count = 0;
-  globalThis.Function = new Proxy(original, {
-    construct(target, args) {
-      count++;
-      return Reflect.construct(target, args);
-    },
-  });
-  try {
-    run();
-  } finally {
-    globalThis.Function = original;
-  }
-  return count;
-}
 
 const nested = () =>
   z.discriminatedUnion('type', [

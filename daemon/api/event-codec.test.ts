@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { NODE_EVENT_TYPES, type NodeEvent, type NodeEventType } from '../../protocols/host/events.js';
+import { compilations } from '../../protocols/testing.js';
 import { stampEvent, streamEventCodec } from './event-codec.js';
 import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from './testing.js';
 import type { SnapshotEvent, StreamEvent } from './types.js';
@@ -152,5 +153,22 @@ describe('the /v1/events codec', () => {
         streamEventCodec.parse(value);
       }),
     );
+  });
+});
+
+describe('streamEventCodec.warm', () => {
+  /** A module instance of its own, whose schemas no other test has parsed with yet. */
+  const fresh = async (tag: string): Promise<typeof import('./event-codec.js')> => (await import(`./event-codec.js?${tag}`)) as typeof import('./event-codec.js');
+  const events = () => NODE_EVENT_TYPES.map((type) => JSON.parse(JSON.stringify(stampEvent(SAMPLES[type], AT))) as unknown);
+
+  it('unwarmed, the first events of each type compile their parsers as they are read', async () => {
+    const { streamEventCodec: codec } = await fresh('cold');
+    assert.ok(compilations(() => events().forEach((e) => assert.ok(codec.parse(e).ok))) >= NODE_EVENT_TYPES.length);
+  });
+
+  it('warmed, no event parses with a compilation: a watcher compiles them before a hand-off it times, not during it', async () => {
+    const { streamEventCodec: codec } = await fresh('warm');
+    assert.ok(compilations(() => codec.warm!()) >= NODE_EVENT_TYPES.length);
+    assert.equal(compilations(() => events().forEach((e) => assert.ok(codec.parse(e).ok))), 0);
   });
 });

@@ -10,6 +10,7 @@ import { SNAPSHOT_ACTIONS, STEP_DOWN_REASONS } from '../../protocols/election.js
 import type { NodeEvent } from '../../protocols/host/events.js';
 import type { SuspectReason } from '../../protocols/membership/types.js';
 import { MEMBER_STATES, PROTOCOL_NAMES, ROLES, type Codec } from '../../protocols/types.js';
+import { warmSchema } from '../../protocols/zod-codec.js';
 import type { ApiEvent, StatusResponse, StreamEvent } from './types.js';
 
 /**
@@ -124,6 +125,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(streamEventSchema.options.map((
 
 /** Reads one decoded JSON value from /v1/events; fields this version does not know are dropped. */
 export const streamEventCodec: Codec<StreamEvent> = {
+  warm: () => warmSchema(streamEventSchema),
   parse(value) {
     const type = (value as { type?: unknown } | null)?.type;
     if (typeof type !== 'string') return { ok: false, reason: 'an event without a type' };
