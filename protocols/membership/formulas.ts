@@ -10,9 +10,9 @@ export const MAX_EXPECTED_CONFIRMATIONS = 3;
  * A change of this node's own election summary is gossiped this long after it happens (a fifth
  * of the heartbeat interval: lan 200 ms), so the several changes of one hand-off (lease released,
  * a claim accepted, the new leader named) leave as one heartbeat instead of three. Every
- * heartbeat costs each receiver a signature check; three of them from every member at the moment
- * a new leader is being elected slowed that election on a loaded host. Gossip decides nothing
- * about leadership, so the delay costs no fail-over time.
+ * heartbeat costs each receiver a decryption, a parse and a membership step; three of them from
+ * every member at the moment a new leader is being elected slowed that election on a loaded host.
+ * Gossip decides nothing about leadership, so the delay costs no fail-over time.
  */
 export function selfChangePublishDelayMs(heartbeatIntervalMs: number): number {
   return Math.max(1, Math.round(heartbeatIntervalMs / 5));
