@@ -16,9 +16,14 @@ import type { MemberResponse, StatusResponse, StreamEvent } from '../../daemon/a
 import type { LogLevel } from '../../daemon/config/types.js';
 import type { MembershipPresetName } from '../../protocols/membership/presets.js';
 import type { ProtocolName } from '../../protocols/types.js';
+import { lazily } from '../../protocols/zod-codec.js';
 
-/** Whether this process compiled its event parsers (watchEvents). */
-let eventCodecWarmed = false;
+/**
+ * Compiles this process's event parsers, once (watchEvents): the first event of each type would
+ * compile its parser in the middle of whatever a bench times (13-15 ms of CPU in all, beside five
+ * daemons on two cores).
+ */
+const warmEventCodec = lazily(() => streamEventCodec.warm?.());
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
@@ -340,10 +345,7 @@ export class LocalCluster {
 
   /** Collects live events from node `index` until the returned stop() is called. */
   watchEvents(index: number): { events: ReceivedEvent[]; stop: () => void; ready: Promise<void> } {
-    // The first event of each type would compile its parser here, in this process, in the middle
-    // of whatever a bench times (13-15 ms of CPU in all, beside five daemons on two cores).
-    if (!eventCodecWarmed) streamEventCodec.warm?.();
-    eventCodecWarmed = true;
+    warmEventCodec();
     const events: ReceivedEvent[] = [];
     const controller = new AbortController();
     let markReady!: () => void;
