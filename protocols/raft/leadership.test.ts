@@ -211,6 +211,36 @@ describe('§3.10 leadership transfer', () => {
     assert.ok(asks.every((m) => m.from === leader && (m.message as { candidate: string }).candidate === to));
   });
 
+  it('the successor does not ask again for the votes the leader asked for it: five voters hand over with no VOTE sent', () => {
+    const five = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(five);
+    const leader = net.elect();
+    const [to] = others(leader, five) as [string];
+    const sentBefore = net.sent.length;
+    assert.equal(net.run(leader, { kind: 'transfer', to }).ok, true);
+    net.advanceUntil(() => net.agreedLeader() === to, T);
+    assert.equal(net.agreedLeader(), to);
+    assert.deepEqual(net.sent.slice(sentBefore).filter((m) => m.message.type === 'VOTE'), []);
+  });
+
+  it('a successor whose asked-for votes do not come asks the voters that have not answered, a heartbeat interval after its TimeoutNow', () => {
+    const five = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(five);
+    const leader = net.elect();
+    const [to, lost1, lost2, granting] = others(leader, five) as [string, string, string, string];
+    // Two of the three TRANSFER_VOTEs are lost: the one grant that comes and the successor's own make no majority of five.
+    net.drop((m) => m.message.type === 'TRANSFER_VOTE' && (m.to === lost1 || m.to === lost2));
+    const sentBefore = net.sent.length;
+    net.command(leader, { kind: 'transfer', to });
+    net.advanceUntil(() => net.agreedLeader() === to, T);
+    assert.equal(net.agreedLeader(), to);
+    const sent = net.sent.slice(sentBefore);
+    const timeoutNowAt = sent.find((m) => m.message.type === 'TIMEOUT_NOW')!.atMs;
+    const votes = sent.filter((m) => m.from === to && m.message.type === 'VOTE');
+    assert.deepEqual(votes.map((m) => m.to).sort(), [leader, lost1, lost2].sort(), `not ${granting}, whose grant came`);
+    assert.ok(votes.every((m) => m.atMs >= timeoutNowAt + DEFAULT_RAFT_CONFIG.heartbeatIntervalMs), `sent at ${votes.map((m) => m.atMs)}, TimeoutNow at ${timeoutNowAt}`);
+  });
+
   it('a lost TimeoutNow does not stop the transfer: the successor campaigns once the voters asked for it gave it a majority', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();
