@@ -493,20 +493,26 @@ export class LeaderState {
 
   /**
    * The voter (not itself) to hand leadership to: one membership shows alive before one it does
-   * not, then the one holding the most of the log, ties to the lowest id; null if none.
+   * not, then one that answered within two heartbeat intervals before one that did not (a voter
+   * frozen or cut off while membership still shows it alive: handed over to, it would never
+   * campaign, and the voters that gave it their vote (TRANSFER_VOTE) would wait out an election
+   * timeout), then the one holding the most of the log, ties to the lowest id; null if none.
    */
   mostCaughtUp(): NodeId | null {
-    const alive = (id: NodeId) => this.m.members.some((x) => x.id === id && x.state === 'alive');
-    const rank = (id: NodeId): [number, number] => [alive(id) ? 1 : 0, this.progress.get(id)?.match ?? 0];
+    const m = this.m;
+    const alive = (id: NodeId) => m.members.some((x) => x.id === id && x.state === 'alive');
+    const heard = (p: Progress | undefined) => p !== undefined && p.answered && m.nowMs - p.lastHeardMs <= 2 * m.config.heartbeatIntervalMs;
+    const rank = (id: NodeId): number[] => {
+      const p = this.progress.get(id);
+      return [alive(id) ? 1 : 0, heard(p) ? 1 : 0, p?.match ?? 0];
+    };
     let best: NodeId | null = null;
+    let bestRank: number[] = [];
     for (const id of this.voters()) {
-      if (id === this.m.selfId) continue;
-      if (best === null) {
-        best = id;
-        continue;
-      }
-      const [a, b] = [rank(id), rank(best)];
-      if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) best = id;
+      if (id === m.selfId) continue;
+      const r = rank(id);
+      const i = r.findIndex((v, k) => v !== bestRank[k]);
+      if (best === null || (i >= 0 && r[i]! > bestRank[i]!)) [best, bestRank] = [id, r];
     }
     return best;
   }

@@ -211,7 +211,7 @@ describe('§3.10 leadership transfer', () => {
     assert.ok(asks.every((m) => m.from === leader && (m.message as { candidate: string }).candidate === to));
   });
 
-  it('the successor does not ask again for the votes the leader asked for it: five voters hand over with no VOTE sent', () => {
+  it('the successor does not ask again for the votes the leader asked for it: of five voters it asks only the old leader', () => {
     const five = ['a', 'b', 'c', 'd', 'e'];
     const net = new RaftNet(five);
     const leader = net.elect();
@@ -220,7 +220,7 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(net.run(leader, { kind: 'transfer', to }).ok, true);
     net.advanceUntil(() => net.agreedLeader() === to, T);
     assert.equal(net.agreedLeader(), to);
-    assert.deepEqual(net.sent.slice(sentBefore).filter((m) => m.message.type === 'VOTE'), []);
+    assert.deepEqual(net.sent.slice(sentBefore).filter((m) => m.message.type === 'VOTE').map((m) => [m.from, m.to]), [[to, leader]]);
   });
 
   it('a successor whose asked-for votes do not come asks the voters that have not answered, a heartbeat interval after its TimeoutNow', () => {
@@ -228,17 +228,43 @@ describe('§3.10 leadership transfer', () => {
     const net = new RaftNet(five);
     const leader = net.elect();
     const [to, lost1, lost2, granting] = others(leader, five) as [string, string, string, string];
-    // Two of the three TRANSFER_VOTEs are lost: the one grant that comes and the successor's own make no majority of five.
-    net.drop((m) => m.message.type === 'TRANSFER_VOTE' && (m.to === lost1 || m.to === lost2));
+    // Two of the three TRANSFER_VOTEs are lost, and the old leader's answer: one grant and the successor's own make no majority of five.
+    net.drop((m) => (m.message.type === 'TRANSFER_VOTE' && (m.to === lost1 || m.to === lost2)) || (m.from === leader && m.message.type === 'VOTE_RESPONSE'));
     const sentBefore = net.sent.length;
     net.command(leader, { kind: 'transfer', to });
-    net.advanceUntil(() => net.agreedLeader() === to, T);
-    assert.equal(net.agreedLeader(), to);
+    net.advanceUntil(() => net.summary(to)?.role === 'leader', T);
+    assert.equal(net.summary(to)?.role, 'leader');
     const sent = net.sent.slice(sentBefore);
     const timeoutNowAt = sent.find((m) => m.message.type === 'TIMEOUT_NOW')!.atMs;
     const votes = sent.filter((m) => m.from === to && m.message.type === 'VOTE');
-    assert.deepEqual(votes.map((m) => m.to).sort(), [leader, lost1, lost2].sort(), `not ${granting}, whose grant came`);
-    assert.ok(votes.every((m) => m.atMs >= timeoutNowAt + DEFAULT_RAFT_CONFIG.heartbeatIntervalMs), `sent at ${votes.map((m) => m.atMs)}, TimeoutNow at ${timeoutNowAt}`);
+    const held = votes.filter((m) => m.atMs >= timeoutNowAt + DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.deepEqual(votes.filter((m) => !held.includes(m)).map((m) => m.to), [leader], 'at once: only the old leader');
+    assert.deepEqual(held.map((m) => m.to).sort(), [leader, lost1, lost2].sort(), `then those that have not answered, not ${granting}, whose grant came`);
+  });
+
+  it('of three voters with one frozen (membership still shows it alive), the successor wins at once on the old leader\'s vote', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [to, frozen] = others(leader) as [string, string];
+    net.drop((m) => m.to === frozen || m.from === frozen);
+    const start = net.nowMs;
+    net.command(leader, { kind: 'transfer', to });
+    net.advanceUntil(() => net.summary(to)?.role === 'leader', T);
+    assert.equal(net.summary(to)?.role, 'leader');
+    assert.ok(net.nowMs - start < DEFAULT_RAFT_CONFIG.heartbeatIntervalMs, `took ${net.nowMs - start} ms: it waited for the frozen voter`);
+  });
+
+  it('resign hands over to a voter that answered lately, not to one silent for two heartbeat intervals that membership still shows alive', () => {
+    const five = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(five);
+    const leader = net.elect();
+    // The lowest id, the one a tie would pick, goes silent (frozen: its messages are lost, membership has not noticed yet).
+    const [silent] = others(leader, five) as [string];
+    net.drop((m) => m.to === silent || m.from === silent);
+    net.advance(3 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.equal(net.run(leader, { kind: 'resign' }).ok, true);
+    const sent = net.sent.filter((m) => m.message.type === 'TIMEOUT_NOW');
+    assert.deepEqual(sent.map((m) => m.to), [others(leader, five)[1]]);
   });
 
   it('a lost TimeoutNow does not stop the transfer: the successor campaigns once the voters asked for it gave it a majority', () => {

@@ -774,11 +774,12 @@ export class Raft implements RaftElection {
    * `handedOverBy`: the leader that handed over to this node. Beside its TimeoutNow it asked every
    * other voter for its vote here (TRANSFER_VOTE), and those grants are on their way: asking them
    * again would cost every voter a message and an answer in the very milliseconds the hand-off
-   * needs (measured: median hand-off 18 ms against 20 over 36 SIGTERM trials each way). So when
-   * the voters asked that membership shows alive can make a majority with this node, the requests
-   * are held for a heartbeat interval and then go only to voters that have not answered (a
-   * TRANSFER_VOTE lost, or refused in silence). Otherwise they go at once, as in any campaign (a
-   * voter down in a cluster of three: the old leader's vote is the one that elects). A grant
+   * needs (measured: median hand-off 18 ms against 20 over 36 SIGTERM trials each way). So the
+   * request to a voter it asked that membership shows alive is held for a heartbeat interval, and
+   * goes then only if that voter has not answered (its TRANSFER_VOTE lost, or refused in silence,
+   * or the voter frozen while membership still shows it alive). The old leader, which asked for no
+   * vote of its own, and voters membership does not show alive are asked at once: in a cluster of
+   * three with one voter down or frozen, the old leader's vote is the one that elects. A grant
    * already counted is never asked for again.
    */
   campaign(kind: 'pre' | 'real' | 'transfer', reason: string, handedOverBy: NodeId | null = null): void {
@@ -811,10 +812,11 @@ export class Raft implements RaftElection {
     this.stepRole = this.stepCandidate;
     if (preVote && voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
     const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
-    const alive = (id: NodeId) => this.members.some((m) => m.id === id && m.state === 'alive');
-    const asked = handedOverBy === null || preVote ? 0 : voters.filter((id) => id !== this.selfId && id !== handedOverBy && alive(id)).length;
-    this.heldVoteRequest = asked > 0 && asked + 1 >= majorityOf(voters.length) ? { dueMs: this.nowMs + this.config.heartbeatIntervalMs, request } : null;
-    if (!this.heldVoteRequest) for (const id of voters) if (id !== this.selfId && this.votes.get(id) !== true) this.out.sendParallel(id, request);
+    // Voters the old leader asked (TRANSFER_VOTE) that membership shows alive: their grants are on their way.
+    const asked = (id: NodeId) => handedOverBy !== null && !preVote && id !== handedOverBy && this.members.some((m) => m.id === id && m.state === 'alive');
+    const held = voters.filter((id) => id !== this.selfId && this.votes.get(id) !== true && asked(id));
+    this.heldVoteRequest = held.length > 0 ? { dueMs: this.nowMs + this.config.heartbeatIntervalMs, request } : null;
+    for (const id of voters) if (id !== this.selfId && this.votes.get(id) !== true && !held.includes(id)) this.out.sendParallel(id, request);
     if (this.votes.size > 0 && !preVote) this.tally();
   }
 
