@@ -37,6 +37,18 @@ describe('bully: graceful shutdown', () => {
     assert.equal(net.effectsOf('n3', 'shutdown-ready').length, 1, 'the bounded wait still ends');
   });
 
+  it('a leader hands off past a higher-ranked member that accepted none of its last two renewals (frozen; membership still shows it alive)', () => {
+    const net = startedCluster(5);
+    const epoch = net.summary('n5')!.term;
+    net.drop((m) => m.to === 'n4' || m.from === 'n4');
+    net.advance(3 * Math.floor(TEST_BULLY_CONFIG.leaseMs / 4));
+    const before = net.sent.length;
+    net.shutdown('n5');
+    assert.deepEqual(net.sent.slice(before).filter((s) => s.message.type === 'TRANSFER').map((s) => s.to), ['n3']);
+    assert.equal(net.summary('n3')!.role, 'leader');
+    assert.equal(net.summary('n3')!.term, epoch + 1);
+  });
+
   it('a non-leader emits shutdown-ready at once', () => {
     const net = startedCluster(3);
     net.shutdown('n1');

@@ -186,6 +186,17 @@ export class Leader implements RoleMachine {
     return this.leadership !== null && this.leadership.rounds.grantHolds(id, this.m.nowMs);
   }
 
+  /**
+   * Whether `id` accepted one of the last two renewal rounds: a member frozen or cut off has not,
+   * though membership may still show it alive. A leader hands off to such a member only when no
+   * other is left (view.ts successor): it would never claim, and the others, released, would wait
+   * out an election.
+   */
+  answeredLately(id: NodeId): boolean {
+    const l = this.leadership;
+    return l !== null && l.rounds.ackedSince(id, this.m.nowMs - 2 * this.renewIntervalMs());
+  }
+
   private renewIntervalMs(): number {
     return Math.max(1, Math.floor(this.m.config.leaseMs / 4));
   }

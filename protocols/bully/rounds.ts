@@ -45,6 +45,11 @@ export class LeaseRounds {
     return this.ackSentAtMs.has(from);
   }
 
+  /** Whether `from` accepted a round sent at `sinceMs` or later. */
+  ackedSince(from: NodeId, sinceMs: number): boolean {
+    return (this.ackSentAtMs.get(from) ?? -Infinity) >= sinceMs;
+  }
+
   /** Whether the newest round `from` accepted still counts towards a lease at `nowMs`. */
   grantHolds(from: NodeId, nowMs: number): boolean {
     const atMs = this.ackSentAtMs.get(from);

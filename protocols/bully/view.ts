@@ -70,9 +70,13 @@ export class BullyView {
     return this.reachablePeers().filter((m) => outranks(m, self) && !m.connectionLost);
   }
 
-  /** The next-ranked live member: whom a leader hands off to. */
-  successor(): ElectionMember | null {
-    return highestRanked(this.alivePeers());
+  /**
+   * The next-ranked live member whom a leader hands off to: of those `answeredLately` holds for
+   * (the leader heard from them lately), else of all.
+   */
+  successor(answeredLately: (id: NodeId) => boolean = () => true): ElectionMember | null {
+    const alive = this.alivePeers();
+    return highestRanked(alive.filter((m) => answeredLately(m.id))) ?? highestRanked(alive);
   }
 
   /** Whether no alive member outranks this node. */
