@@ -28,7 +28,7 @@ export interface CommandsPort extends BullyContext {
   readonly role: Role;
   readonly durable: Pick<Durable, 'state' | 'forget' | 'countedMemberIds' | 'size' | 'majorityAlive'>;
   readonly follower: Pick<Follower, 'namedLeader' | 'liveNamedLeader' | 'activeGrant' | 'scheduleRetry'>;
-  readonly leader: Pick<Leader, 'current' | 'isFollower' | 'answeredLately'>;
+  readonly leader: Pick<Leader, 'current' | 'isFollower' | 'silentLately'>;
   readonly candidate: Pick<Candidate, 'joinElection' | 'startElection'>;
   readonly handoff: Pick<HandOff, 'handOff' | 'shuttingDown'>;
   mayStand(): boolean;
@@ -204,7 +204,7 @@ export class Commands {
   /** Stops leading, stays out for resignHoldMs, and hands off to the next-ranked live member. */
   private resign(l: Leadership): ElectionMember | null {
     this.holdUntilMs = this.m.nowMs + this.m.config.resignHoldMs;
-    const successor = this.m.view.successor((id) => this.m.leader.answeredLately(id));
+    const successor = this.m.view.successor((id) => this.m.leader.silentLately(id));
     this.m.stepDown();
     if (successor) this.m.out.send(successor.id, { type: 'TRANSFER', epoch: l.epoch });
     return successor;

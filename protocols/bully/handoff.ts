@@ -26,7 +26,7 @@ interface PendingTransfer {
 }
 
 export interface HandOffPort extends BullyContext {
-  readonly leader: Pick<Leader, 'current' | 'answeredLately'>;
+  readonly leader: Pick<Leader, 'current' | 'silentLately'>;
   readonly follower: Pick<Follower, 'namedLeader' | 'scheduleRetry'>;
   readonly candidate: Pick<Candidate, 'active' | 'giveUp'>;
   readonly commands: Pick<Commands, 'failElects'>;
@@ -63,7 +63,7 @@ export class HandOff {
     const m = this.m;
     m.commands.failElects();
     const l = m.leader.current;
-    const successor = l ? m.view.successor((id) => m.leader.answeredLately(id)) : null;
+    const successor = l ? m.view.successor((id) => m.leader.silentLately(id)) : null;
     if (l && successor) {
       this.shutdownDeadlineMs = m.nowMs + m.config.coordinatorTimeoutMs;
       this.handedOffEpoch = l.epoch;

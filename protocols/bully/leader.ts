@@ -187,14 +187,15 @@ export class Leader implements RoleMachine {
   }
 
   /**
-   * Whether `id` accepted one of the last two renewal rounds: a member frozen or cut off has not,
+   * Whether `id` accepted this leadership's rounds but none of the last two: frozen or cut off,
    * though membership may still show it alive. A leader hands off to such a member only when no
    * other is left (view.ts successor): it would never claim, and the others, released, would wait
-   * out an election.
+   * out an election. A member that never accepted a round is not judged by this (a higher-ranked
+   * member that came after the claim, say: skipping it would hand off to one it then refuses).
    */
-  answeredLately(id: NodeId): boolean {
+  silentLately(id: NodeId): boolean {
     const l = this.leadership;
-    return l !== null && l.rounds.ackedSince(id, this.m.nowMs - 2 * this.renewIntervalMs());
+    return l !== null && l.rounds.acked(id) && !l.rounds.ackedSince(id, this.m.nowMs - 2 * this.renewIntervalMs());
   }
 
   private renewIntervalMs(): number {

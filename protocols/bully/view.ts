@@ -71,12 +71,12 @@ export class BullyView {
   }
 
   /**
-   * The next-ranked live member whom a leader hands off to: of those `answeredLately` holds for
-   * (the leader heard from them lately), else of all.
+   * The next-ranked live member, whom a leader hands off to: of those not `silentLately` (the
+   * leader stopped hearing from them), else of all.
    */
-  successor(answeredLately: (id: NodeId) => boolean = () => true): ElectionMember | null {
+  successor(silentLately: (id: NodeId) => boolean = () => false): ElectionMember | null {
     const alive = this.alivePeers();
-    return highestRanked(alive.filter((m) => answeredLately(m.id))) ?? highestRanked(alive);
+    return highestRanked(alive.filter((m) => !silentLately(m.id))) ?? highestRanked(alive);
   }
 
   /** Whether no alive member outranks this node. */
