@@ -91,8 +91,10 @@ async function failover(cluster: LocalCluster, signal: Signal, trials: number, l
   for (let t = 0; t < trials; t++) {
     const all = cluster.nodes.map((n) => n.index);
     // Trials are independent: a node paused in the last trial doubts its own timing (Lifeguard)
-    // for a few seconds after it resumes; start from a healthy cluster.
+    // for a few seconds after it resumes; start from a healthy cluster, whose membership has
+    // converged (just after a start, a new leader may not know a member yet and claim without it).
     await cluster.waitHealthy();
+    await cluster.waitAllSeeAll();
     const leader = await agreedLeader(cluster, all, 30_000);
     const leaderName = cluster.node(leader).name;
     const survivors = all.filter((i) => i !== leader);

@@ -259,6 +259,20 @@ export class LocalCluster {
     });
   }
 
+  /**
+   * Waits until every running node sees every running node alive, itself included: membership has
+   * converged. A node that does not see a member yet sends it nothing (a new leader's claim, say),
+   * which healthy nodes that agree on a leader do not rule out just after a start.
+   */
+  async waitAllSeeAll(timeoutMs = 20_000): Promise<void> {
+    const running = () => this.nodes.filter((n) => n.process && n.process.exitCode === null && n.process.signalCode === null);
+    await this.waitFor('every node to see every running node alive', timeoutMs, async () => {
+      const up = running();
+      const alive = await Promise.all(up.map(async (n) => (await this.client(n.index).status().catch(() => null))?.members.alive ?? -1));
+      return alive.every((count) => count === up.length) ? alive : null;
+    });
+  }
+
   async metricsText(index: number): Promise<string> {
     return await new Promise((resolve, reject) => {
       const req = request({ socketPath: this.node(index).socket, path: '/metrics' }, (res) => {
