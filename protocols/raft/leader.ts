@@ -500,11 +500,10 @@ export class LeaderState {
    */
   mostCaughtUp(): NodeId | null {
     const m = this.m;
-    const alive = (id: NodeId) => m.members.some((x) => x.id === id && x.state === 'alive');
     const heard = (p: Progress | undefined) => p !== undefined && p.answered && m.nowMs - p.lastHeardMs <= 2 * m.config.heartbeatIntervalMs;
     const rank = (id: NodeId): number[] => {
       const p = this.progress.get(id);
-      return [alive(id) ? 1 : 0, heard(p) ? 1 : 0, p?.match ?? 0];
+      return [m.memberAlive(id) ? 1 : 0, heard(p) ? 1 : 0, p?.match ?? 0];
     };
     let best: NodeId | null = null;
     let bestRank: number[] = [];

@@ -120,7 +120,10 @@ export class Raft implements RaftElection {
   lastAppendAnswer: { to: NodeId; term: number; round: number; index: number } | null = null;
   /** When the election timer fires (follower and candidates). */
   private electionDueMs: number;
-  /** A transfer campaign's vote requests, held back (campaign) until `dueMs`, then sent to the voters that have not answered. */
+  /**
+   * A transfer campaign's vote requests, held back (campaign) until `dueMs`, then sent to the
+   * voters that have not answered. Only a candidate has one: becoming follower or leader drops it.
+   */
   private heldVoteRequest: { dueMs: number; request: RaftMessage } | null = null;
   /** Leader stickiness: (pre-)votes are refused before this, unless for a transfer. */
   private voteHoldUntilMs: number;
@@ -333,7 +336,7 @@ export class Raft implements RaftElection {
     const due = Math.min(
       this.stall.livenessTickAtMs(),
       this.role === 'leader' ? Math.min(this.leader.deadline(), this.sessions.deadline()) : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
-      this.role === 'candidate' ? (this.heldVoteRequest?.dueMs ?? Infinity) : Infinity,
+      this.heldVoteRequest?.dueMs ?? Infinity,
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
       this.relay.deadline(),
@@ -379,7 +382,7 @@ export class Raft implements RaftElection {
       this.sessions.tick();
       return this.leader.tick();
     }
-    if (this.role === 'candidate' && this.heldVoteRequest && this.nowMs >= this.heldVoteRequest.dueMs) this.sendHeldVoteRequest();
+    if (this.heldVoteRequest && this.nowMs >= this.heldVoteRequest.dueMs) this.sendHeldVoteRequest();
     if (this.nowMs >= this.hintCampaignAtMs) {
       this.hintCampaignAtMs = Infinity;
       return this.campaign('pre', 'leader-gone');
@@ -533,6 +536,11 @@ export class Raft implements RaftElection {
   /** We gave `from` our vote in `term`, our current one: it is that term's only possible leader. */
   private electedByUs(from: NodeId, term: number): boolean {
     return term === this.hard.term && this.hard.votedFor === from;
+  }
+
+  /** Membership shows `id` alive (not suspect: a transfer's choices want members heard from now). */
+  memberAlive(id: NodeId): boolean {
+    return this.members.some((x) => x.id === id && x.state === 'alive');
   }
 
   private isLiveRaftMember(id: NodeId): boolean {
@@ -813,7 +821,7 @@ export class Raft implements RaftElection {
     if (preVote && voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
     const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
     // Voters the old leader asked (TRANSFER_VOTE) that membership shows alive: their grants are on their way.
-    const asked = (id: NodeId) => handedOverBy !== null && !preVote && id !== handedOverBy && this.members.some((m) => m.id === id && m.state === 'alive');
+    const asked = (id: NodeId) => handedOverBy !== null && !preVote && id !== handedOverBy && this.memberAlive(id);
     const held = voters.filter((id) => id !== this.selfId && this.votes.get(id) !== true && asked(id));
     this.heldVoteRequest = held.length > 0 ? { dueMs: this.nowMs + this.config.heartbeatIntervalMs, request } : null;
     for (const id of voters) if (id !== this.selfId && this.votes.get(id) !== true && !held.includes(id)) this.out.sendParallel(id, request);

@@ -25,6 +25,11 @@ import { lazily } from '../../protocols/zod-codec.js';
  */
 const warmEventCodec = lazily(() => streamEventCodec.warm?.());
 
+/** Its process was started and has neither exited nor been killed. */
+function isRunning(node: { process: ChildProcess | null }): boolean {
+  return node.process !== null && node.process.exitCode === null && node.process.signalCode === null;
+}
+
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
 /** The `conclave` command users run (bin/conclave: the runtime and flags a daemon gets). */
@@ -212,7 +217,7 @@ export class LocalCluster {
 
   startNode(index: number): ClusterNode {
     const node = this.node(index);
-    if (node.process && node.process.exitCode === null && node.process.signalCode === null) throw new Error(`${node.name} is already running`);
+    if (isRunning(node)) throw new Error(`${node.name} is already running`);
     const log = createWriteStream(node.logFile, { flags: 'a' });
     // Daemons start as users start them, through bin/conclave (its runtime and V8 flags).
     const command = this.namespace ? 'ip' : LAUNCHER;
@@ -250,7 +255,7 @@ export class LocalCluster {
   async waitHealthy(timeoutMs = 20_000): Promise<void> {
     await this.waitFor('every node healthy (health multiplier at most 1.1)', timeoutMs, async () => {
       for (const node of this.nodes) {
-        if (!node.process || node.process.exitCode !== null || node.process.signalCode !== null) continue;
+        if (!isRunning(node)) continue;
         const text = await this.metricsText(node.index).catch(() => '');
         const match = /^conclave_health_multiplier (\S+)/m.exec(text);
         if (!match || Number(match[1]) > 1.1) return false;
@@ -265,9 +270,8 @@ export class LocalCluster {
    * which healthy nodes that agree on a leader do not rule out just after a start.
    */
   async waitAllSeeAll(timeoutMs = 20_000): Promise<void> {
-    const running = () => this.nodes.filter((n) => n.process && n.process.exitCode === null && n.process.signalCode === null);
     await this.waitFor('every node to see every running node alive', timeoutMs, async () => {
-      const up = running();
+      const up = this.nodes.filter(isRunning);
       const alive = await Promise.all(up.map(async (n) => (await this.client(n.index).status().catch(() => null))?.members.alive ?? -1));
       return alive.every((count) => count === up.length) ? alive : null;
     });
