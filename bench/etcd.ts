@@ -6,7 +6,7 @@
  * and kill every etcd by PID, as test/support/local-cluster.ts does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -127,6 +127,28 @@ export async function withEtcdCluster<T>(opts: Omit<EtcdFailoverOptions, 'trials
 export function procCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Context switches of every thread of `pid` so far: voluntary (it slept: waiting for a socket, a
+ * timer, a disk write; each a wake-up) and involuntary (preempted while it could still run: on a
+ * machine with more runnable processes than cores, a wake-up of one often preempts another).
+ * A thread that ends takes its counts with it: compare phases, not runs that start threads.
+ */
+export function procContextSwitches(pid: number): { voluntary: number; involuntary: number } {
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    voluntary += Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    involuntary += Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  }
+  return { voluntary, involuntary };
 }
 
 export function procRssMb(pid: number): number {

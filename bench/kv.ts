@@ -6,7 +6,10 @@
  * driver, with the ratios conclave / etcd and the targets. Both clusters then run side by side
  * and take turns phase by phase, so the ratios compare the two under the same load of this
  * shared machine; and every phase prints the CPU time per operation of the members together
- * and of the clients, which on a machine that runs out of CPU says more than throughput does.
+ * and of the clients, which on a machine that runs out of CPU says more than throughput does,
+ * and the members' wake-ups and preemptions per operation (context switches, /proc): each
+ * message a member receives wakes it, and with more runnable processes than cores a wake-up
+ * often preempts another member mid-turn.
  *
  * Every request goes on a fresh connection for both systems, since that is the only way
  * Conclave's API client talks (HTTP/1.0, one request per connection): Conclave on each node's
@@ -21,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { createApiClient } from '../daemon/api/client.js';
 import { LocalCluster, canUseNamespaces } from '../test/support/local-cluster.js';
-import { etcdAvailable, procCpuMs, withEtcdCluster } from './etcd.js';
+import { etcdAvailable, procContextSwitches, procCpuMs, withEtcdCluster } from './etcd.js';
 import { parseNumberOptions, percentile, sum } from './stats.js';
 
 const SIZE = 5;
@@ -62,6 +65,8 @@ interface PhaseResult {
    * out of CPU under 16 clients, so this, less noisy than throughput, says which one does more work.
    */
   cpuMsPerOp: { members: number; client: number };
+  /** The members' wake-ups (voluntary context switches) and preemptions (involuntary ones) per operation. */
+  switchesPerOp: { wakeUps: number; preemptions: number };
   /** The first failed request, which stops the phase; null when every request succeeded. */
   error: string | null;
 }
@@ -193,6 +198,7 @@ async function phase(system: KvSystem, clients: number, ops: number, op: (endpoi
   const fsyncsBefore = await system.fsyncs();
   const pids = system.pids();
   const membersBefore = sum(pids.map(procCpuMs));
+  const switchesBefore = pids.map(procContextSwitches);
   const clientBefore = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -215,9 +221,15 @@ async function phase(system: KvSystem, clients: number, ops: number, op: (endpoi
   const wallMs = performance.now() - start;
   const client = process.cpuUsage(clientBefore);
   const members = sum(pids.map(procCpuMs)) - membersBefore;
+  const switchesAfter = pids.map(procContextSwitches);
   const done = latencyMs.length;
-  const cpuMsPerOp = { members: done > 0 ? members / done : Number.NaN, client: done > 0 ? (client.user + client.system) / 1000 / done : Number.NaN };
-  return { ops: done, latencyMs, wallMs, fsyncs: (await system.fsyncs()) - fsyncsBefore, cpuMsPerOp, error };
+  const perOp = (v: number) => (done > 0 ? v / done : Number.NaN);
+  const cpuMsPerOp = { members: perOp(members), client: perOp((client.user + client.system) / 1000) };
+  const switchesPerOp = {
+    wakeUps: perOp(sum(switchesAfter.map((s, i) => s.voluntary - switchesBefore[i]!.voluntary))),
+    preemptions: perOp(sum(switchesAfter.map((s, i) => s.involuntary - switchesBefore[i]!.involuntary))),
+  };
+  return { ops: done, latencyMs, wallMs, fsyncs: (await system.fsyncs()) - fsyncsBefore, cpuMsPerOp, switchesPerOp, error };
 }
 
 /** 100 bytes of ASCII naming what was written, so a value is never the same twice in a row. */
@@ -315,9 +327,11 @@ function row(clients: number, kind: 'put' | 'get', r: PhaseResult): string {
   const label = `${clients} client${clients === 1 ? ' ' : 's'} ${kind}`.padEnd(14);
   const failed = r.error ? `  FAILED after ${r.ops} ops: ${r.error}` : '';
   const cpu = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
+  const count = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
   return (
     `  ${label} ${throughput(r).toFixed(0).padStart(6)} ops/s  p50 ${ms(percentile(r.latencyMs, 50))}  p99 ${ms(percentile(r.latencyMs, 99))}  fsyncs/${kind} ${perOp}` +
-    `  CPU ms/${kind}: members ${cpu(r.cpuMsPerOp.members)}, client ${cpu(r.cpuMsPerOp.client)}${failed}`
+    `  CPU ms/${kind}: members ${cpu(r.cpuMsPerOp.members)}, client ${cpu(r.cpuMsPerOp.client)}` +
+    `  members' wake-ups/${kind} ${count(r.switchesPerOp.wakeUps)}, preemptions/${kind} ${count(r.switchesPerOp.preemptions)}${failed}`
   );
 }
 
