@@ -92,6 +92,7 @@ export function createElectionHost(config: ConclaveConfig, selfId: NodeId, persi
         persisted: persisted as BullyPersisted | null,
         nowMs,
         carryOver,
+        memberForgetAfterMs: config.membership.forgetAfterMs,
       });
       return { machine, messageCodec: MESSAGE_CODECS.bully } as ElectionHost<unknown, unknown>;
     }

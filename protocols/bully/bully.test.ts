@@ -413,6 +413,41 @@ describe('bully: quorum guard', () => {
   });
 });
 
+describe('bully: members remembered from before a restart', () => {
+  /**
+   * n1 restarts remembering five live members and `x`, a member that died just before the
+   * restart and that the others have since forgotten, then follows n5 (a renewal every 500 ms)
+   * for `followMs`, or hears no leader at all. Returns the member list as last persisted.
+   */
+  const restartRemembering = (opts: { memberForgetAfterMs?: number; followMs: number; follow: boolean }): string[] => {
+    const persisted: BullyPersisted = { v: 1, acceptedEpoch: 7, acceptedLeader: 'n5', leaseTo: 'n5', highestEpochSeen: 7, members: ['n1', 'n2', 'n3', 'n4', 'n5', 'x'], bootstrapped: true };
+    const m = createBully({ selfId: 'n1', config: TEST_BULLY_CONFIG, bootstrapExpect: 3, rng: createRng(1), persisted, nowMs: 0, ...(opts.memberForgetAfterMs === undefined ? {} : { memberForgetAfterMs: opts.memberForgetAfterMs }) });
+    m.step({ type: 'members', nowMs: 0, members: liveView(['n1', 'n2', 'n3', 'n4', 'n5'], 'n1') });
+    let members = persisted.members as string[];
+    const note = () => {
+      for (const e of m.drain()) if (e.type === 'persist' && e.batch.hardState) members = (e.batch.hardState as BullyPersisted).members as string[];
+    };
+    let round = 1;
+    // Ticks every 50 ms, as a host ticks at least at deadline(): a longer gap reads as a stall of ours.
+    for (let t = 0; t <= opts.followMs; t += 50) {
+      if (opts.follow && t % 500 === 0) m.step({ type: 'message', nowMs: t, from: 'n5', message: { type: 'COORDINATOR', epoch: 7, kind: 'renew', round: round++, leaseMs: TEST_BULLY_CONFIG.leaseMs } });
+      m.step({ type: 'tick', nowMs: t });
+      note();
+    }
+    return members;
+  };
+
+  it('one the view never lists stops counting once this node has followed a live leader for memberForgetAfterMs', () => {
+    assert.ok(restartRemembering({ memberForgetAfterMs: 60_000, follow: true, followMs: 55_000 }).includes('x'), 'before: a restarted node does not shrink its majority at once');
+    assert.deepEqual(restartRemembering({ memberForgetAfterMs: 60_000, follow: true, followMs: 62_000 }), ['n1', 'n2', 'n3', 'n4', 'n5']);
+  });
+
+  it('is kept while this node is not part of a working cluster, and for ever without memberForgetAfterMs', () => {
+    assert.ok(restartRemembering({ memberForgetAfterMs: 60_000, follow: false, followMs: 120_000 }).includes('x'), 'no leader: a minority must not shrink the cluster to itself');
+    assert.ok(restartRemembering({ follow: true, followMs: 120_000 }).includes('x'));
+  });
+});
+
 describe('bully: a renewal behind a write', () => {
   it('a renewal that waits behind a write not yet durable grants no lease (0), and a leased one goes the moment the write is durable', () => {
     // A lease counted by the member from when a held renewal arrives would outlast the leader's

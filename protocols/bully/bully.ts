@@ -51,6 +51,13 @@ export interface BullyInit {
   nowMs: number;
   /** What another protocol that ran on this node obliges this one to (../carry-over.ts); absent: nothing. */
   carryOver?: CarryOver;
+  /**
+   * `membership.forgetAfterMs`: how long the other members keep counting a dead member. A member
+   * remembered from before a restart that this life never sees stops counting once this node
+   * has been part of a working cluster that long (durable.ts rememberMembers). Absent: never
+   * (it counts until it is seen and then forgotten, or an operator forgets it).
+   */
+  memberForgetAfterMs?: number;
 }
 
 export function createBully(init: BullyInit): Election<BullyMessage, BullyPersisted> {
@@ -65,6 +72,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
   readonly bootstrapExpect: number;
   readonly rng: Rng;
   readonly leaderLeaseDurationMs: number;
+  readonly memberForgetAfterMs: number;
   readonly out = new Outbox();
   nowMs: number;
   readonly startedMs: number;
@@ -94,6 +102,7 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     this.nowMs = init.nowMs;
     this.startedMs = init.nowMs;
     this.leaderLeaseDurationMs = leaderLeaseMs(init.config.leaseMs);
+    this.memberForgetAfterMs = init.memberForgetAfterMs ?? Infinity;
     this.view = new BullyView(init.selfId, []);
     this.viewStableSinceMs = init.nowMs;
     this.settleUntilMs = init.nowMs + init.config.settleMs;

@@ -18,6 +18,8 @@ export interface BullyContext {
   readonly bootstrapExpect: number;
   /** How long a leader may count a grant after sending what earned it (../lease.ts). */
   readonly leaderLeaseDurationMs: number;
+  /** `membership.forgetAfterMs`, or Infinity: see BullyInit.memberForgetAfterMs. */
+  readonly memberForgetAfterMs: number;
   /** The time of the input being handled (never goes back). */
   readonly nowMs: number;
   readonly view: BullyView;

@@ -23,7 +23,7 @@ const EARN_LEASES = 2;
 /** How often the machine re-checks which members have earned their place (see EARN_LEASES). */
 const EARN_CHECK_MS = 500;
 
-export type DurableContext = Pick<BullyContext, 'selfId' | 'config' | 'bootstrapExpect' | 'nowMs' | 'view' | 'out'>;
+export type DurableContext = Pick<BullyContext, 'selfId' | 'config' | 'bootstrapExpect' | 'memberForgetAfterMs' | 'nowMs' | 'view' | 'out'>;
 
 export class Durable {
   private current: BullyPersisted;
@@ -33,6 +33,8 @@ export class Durable {
   private readonly forgotten = new Map<NodeId, number>();
   /** Every member the view listed since this life began (see rememberMembers). */
   private readonly listedThisLife = new Set<NodeId>();
+  /** Since when this node has been part of a working cluster without a break; null while it is not (see rememberMembers). */
+  private workingSinceMs: number | null = null;
   private earnCheckAtMs: number;
 
   constructor(
@@ -173,11 +175,18 @@ export class Durable {
    * Keeps the durable member list: it grows with every member seen, and loses a member when it
    * left, or when membership forgot it (listed earlier in this life, gone now) while this node is
    * part of a `working` cluster (it leads, or follows a live leader). A member not heard from
-   * since a restart is not forgotten, only not seen yet: dropping it would shrink the majority a
-   * restarted node counts against.
+   * since a restart is not forgotten at once, only not seen yet: dropping it would shrink the
+   * majority a restarted node counts against. But once this node has been part of a working
+   * cluster for `memberForgetAfterMs` without the view ever listing it, it goes: the other
+   * members stop counting a dead member that long after their verdict, and no one has gossiped it
+   * since. Kept for ever, it raised this node's majority for good (a chaos run: a stranger dead
+   * when its leader restarted left that leader counting 6 of 5 live members, and a later 2 | 3
+   * cut left the side of 3 without a leader for the whole cut).
    */
   rememberMembers(working: boolean): void {
     const view = this.ctx.view;
+    if (!working) this.workingSinceMs = null;
+    else this.workingSinceMs ??= this.ctx.nowMs;
     // Every member, whatever protocol it runs (see countedMemberIds).
     for (const m of view.all) {
       this.listedThisLife.add(m.id);
@@ -188,7 +197,8 @@ export class Durable {
     const current = countedMembers(view.all.filter((m) => this.hasEarned(m) && !this.forgotten.has(m.id)), this.ctx.selfId);
     const known = this.current.members;
     const listed = new Set(view.all.map((m) => m.id));
-    const forgotten = (id: NodeId) => working && this.listedThisLife.has(id) && !listed.has(id);
+    const unseenLongEnough = this.workingSinceMs !== null && this.ctx.nowMs - this.workingSinceMs >= this.ctx.memberForgetAfterMs;
+    const forgotten = (id: NodeId) => working && !listed.has(id) && (this.listedThisLife.has(id) || unseenLongEnough);
     // A member that announced its leave is no longer part of the cluster.
     const left = (id: NodeId) => view.all.some((m) => m.id === id && m.state === 'left');
     let next = [...new Set([...known.filter((id) => !forgotten(id) && !left(id) && !this.forgotten.has(id)), ...current])].sort();

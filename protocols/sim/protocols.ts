@@ -87,7 +87,16 @@ export function bullyProtocol(config: BullyConfig = SIM_BULLY_CONFIG, wrap: (mac
     protocol: 'bully',
     electionFor: (scenario) => (ctx) =>
       wrap(
-        createBully({ selfId: ctx.id, config, bootstrapExpect: scenario.bootstrapExpect, rng: ctx.rng, persisted: ctx.persisted as BullyPersisted | null, nowMs: ctx.nowMs, carryOver: ctx.carryOver }) as Election<unknown, unknown>,
+        createBully({
+          selfId: ctx.id,
+          config,
+          bootstrapExpect: scenario.bootstrapExpect,
+          rng: ctx.rng,
+          persisted: ctx.persisted as BullyPersisted | null,
+          nowMs: ctx.nowMs,
+          carryOver: ctx.carryOver,
+          memberForgetAfterMs: scenario.timings.forgetAfterMs,
+        }) as Election<unknown, unknown>,
       ),
     messageCodec: bullyMessageCodec,
     persistedCodec: bullyPersistedCodec,
