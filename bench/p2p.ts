@@ -55,11 +55,13 @@ export async function run(args: string[]): Promise<void> {
 /** The frame both round trips carry: an election-sized message. */
 const pingOf = (seq: number) => ({ type: 'AppendEntries', term: 7, seq, entries: [] });
 
-/** Ping-pong of a small election-sized frame, one at a time, on the long-lived streams; µs of CPU per round trip. */
-async function roundTrips(a: P2PNode, b: P2PNode, warmup: number, count: number): Promise<number> {
-  b.onMessage((from, message) => b.send(from, message));
+/**
+ * `warmup + count` pings, one at a time. `start` wires the transport: it calls `pong` when an echo
+ * is back and returns how to send ping i. The latency of each counted ping, and their CPU.
+ */
+async function pingPong(warmup: number, count: number, start: (pong: () => void) => (i: number) => void): Promise<{ samplesMs: number[]; cpu: NodeJS.CpuUsage }> {
   let resolvePong: (() => void) | null = null;
-  a.onMessage(() => resolvePong?.());
+  const send = start(() => resolvePong?.());
   const samplesMs: number[] = [];
   let cpu = process.cpuUsage();
   for (let i = 0; i < warmup + count; i++) {
@@ -67,11 +69,21 @@ async function roundTrips(a: P2PNode, b: P2PNode, warmup: number, count: number)
     const t0 = performance.now();
     await new Promise<void>((resolve) => {
       resolvePong = resolve;
-      a.send(b.peerId, pingOf(i));
+      send(i);
     });
     if (i >= warmup) samplesMs.push(performance.now() - t0);
   }
-  return print('direct message round trip (send → echo → receive)', samplesMs, 0.4, process.cpuUsage(cpu));
+  return { samplesMs, cpu: process.cpuUsage(cpu) };
+}
+
+/** Ping-pong of a small election-sized frame, one at a time, on the long-lived streams; µs of CPU per round trip. */
+async function roundTrips(a: P2PNode, b: P2PNode, warmup: number, count: number): Promise<number> {
+  b.onMessage((from, message) => b.send(from, message));
+  const { samplesMs, cpu } = await pingPong(warmup, count, (pong) => {
+    a.onMessage(pong);
+    return (i) => a.send(b.peerId, pingOf(i));
+  });
+  return print('direct message round trip (send → echo → receive)', samplesMs, 0.4, cpu);
 }
 
 /**
@@ -123,20 +135,11 @@ async function rawRoundTrips(warmup: number, count: number): Promise<number> {
   await new Promise<void>((resolve) => client.once('connect', resolve));
   try {
     const seal = sealer();
-    let resolvePong: (() => void) | null = null;
-    reader(client, () => resolvePong?.());
-    const samplesMs: number[] = [];
-    let cpu = process.cpuUsage();
-    for (let i = 0; i < warmup + count; i++) {
-      if (i === warmup) cpu = process.cpuUsage();
-      const t0 = performance.now();
-      await new Promise<void>((resolve) => {
-        resolvePong = resolve;
-        client.write(seal(pingOf(i)));
-      });
-      if (i >= warmup) samplesMs.push(performance.now() - t0);
-    }
-    return print('the same without libp2p: raw TCP, ChaCha20-Poly1305 (node:crypto)', samplesMs, undefined, process.cpuUsage(cpu));
+    const { samplesMs, cpu } = await pingPong(warmup, count, (pong) => {
+      reader(client, pong);
+      return (i) => client.write(seal(pingOf(i)));
+    });
+    return print('the same without libp2p: raw TCP, ChaCha20-Poly1305 (node:crypto)', samplesMs, undefined, cpu);
   } finally {
     client.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
