@@ -67,6 +67,7 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
   raft: {
     maxEntriesPerAppend: DEFAULT_RAFT_CONFIG.maxEntriesPerAppend,
     maxInflight: DEFAULT_RAFT_CONFIG.maxInflight,
+    commitNoticeDelayMs: DEFAULT_RAFT_CONFIG.commitNoticeDelayMs,
     stabilizationMs: DEFAULT_RAFT_CONFIG.stabilizationMs,
     maxVoters: DEFAULT_RAFT_CONFIG.maxVoters,
     deadVoterRemoveMs: DEFAULT_RAFT_CONFIG.deadVoterRemoveMs,

@@ -65,6 +65,7 @@ const raftSchema = z
     heartbeatIntervalMs: durationMs(1),
     maxEntriesPerAppend: z.number().int().min(1, { error: 'must be at least 1' }).max(MAX_ENTRIES_PER_MESSAGE, { error: `must be at most ${MAX_ENTRIES_PER_MESSAGE} (what one message may carry)` }),
     maxInflight: z.number().int().min(1, { error: 'must be at least 1' }).max(1024, { error: 'must be at most 1024' }),
+    commitNoticeDelayMs: durationMs(0),
     leaderGoneStaggerMs: durationMs(0),
     snapshotEntries: z.number().int().min(2, { error: 'must be at least 2 (half of it stays in the log after a snapshot)' }).max(10_000_000, { error: 'must be at most 10000000' }),
     stabilizationMs: durationMs(0),

@@ -199,9 +199,14 @@ describe('key-value writes through the log', () => {
     assert.equal(net.machine(follower!).raftStatus().counters.kvResends, 1);
   });
 
-  it('a commit rides on the next append: a follower with an append on its way hears it with the next one, the follower whose client waits hears at once', () => {
+  /**
+   * Five nodes, the leader elected; a write from `origin` proposed and appended, its appends
+   * delivered to `fast1` and `fast2` only and their answers back: committed, with `slow`'s append
+   * still on its way. Messages stay queued (hold) until a test moves them.
+   */
+  function committedWithOneAppendOnItsWay(config: RaftConfig) {
     const ids = ['a', 'b', 'c', 'd', 'e'];
-    const net = new RaftNet(ids);
+    const net = new RaftNet(ids, config);
     const leader = net.elect();
     net.advance(T);
     const [origin, fast1, fast2, slow] = others(leader, ids) as [string, string, string, string];
@@ -209,24 +214,55 @@ describe('key-value writes through the log', () => {
     const id = net.kvAsk(origin, put('jobs/x', 'queued'));
     assert.equal(net.deliver((m) => m.message.type === 'KV_PROPOSE'), 1);
     const entryIndex = net.machine(leader).logEntries().at(-1)!.index;
-    // The appends reach two followers and their answers come back: with the leader, a majority.
     net.deliver((m) => m.message.type === 'APPEND' && (m.to === fast1 || m.to === fast2));
     net.deliver((m) => m.message.type === 'APPEND_RESPONSE');
     assert.equal(net.machine(leader).raftStatus().commitIndex, entryIndex, 'committed');
-    const appendsTo = (to: string) => net.pending().filter((m) => m.to === to && m.message.type === 'APPEND').map((m) => (m.message.type === 'APPEND' ? m.message.leaderCommit : -1));
-    assert.ok(appendsTo(origin).includes(entryIndex), `the origin hears of the commit at once: ${JSON.stringify(appendsTo(origin))}`);
-    assert.deepEqual(appendsTo(slow).filter((c) => c >= entryIndex), [], 'the other follower with an append on its way is not sent one more');
-    assert.equal(appendsTo(fast1).filter((c) => c >= entryIndex).length, 1, 'a follower with nothing on its way hears at once');
-    // The origin applies and answers its client; the slow follower hears once its append is answered.
+    /** The commit indexes of the appends queued for `to` that tell it of this entry's commit. */
+    const told = (to: string) => net.pending().flatMap((m) => (m.to === to && m.message.type === 'APPEND' && m.message.leaderCommit >= entryIndex ? [m.message] : []));
+    return { ids, net, leader, origin, fast1, fast2, slow, id, entryIndex, told };
+  }
+
+  it('a commit reaches the follower whose client waits at once, the others with the next append they get or commitNoticeDelayMs later', () => {
+    const { ids, net, origin, fast1, fast2, slow, id, told } = committedWithOneAppendOnItsWay({ ...DEFAULT_RAFT_CONFIG, commitNoticeDelayMs: 30 });
+    assert.equal(told(origin).length, 1, 'the origin hears at once');
+    for (const f of [fast1, fast2, slow]) assert.deepEqual(told(f), [], `${f} is not sent a commit-only append at once`);
     net.deliver((m) => m.to === origin);
-    assert.ok(net.kvAnswers.get(id)?.ok, JSON.stringify(net.kvAnswers.get(id)));
+    assert.ok(net.kvAnswers.get(id)?.ok, `the origin applied and answered its client: ${JSON.stringify(net.kvAnswers.get(id))}`);
+    net.advance(20);
+    for (const f of [fast1, fast2]) assert.deepEqual(told(f), [], `${f} still waits 20 ms after the commit`);
+    net.advance(10);
+    for (const f of [fast1, fast2]) assert.equal(told(f).length, 1, `${f} hears once the delay is up, before the next heartbeat`);
+    assert.deepEqual(told(slow), [], 'the follower with an append on its way is not sent one more');
+    // Its answer comes after the delay: the commit goes back with the reply to it.
     net.deliver((m) => m.to === slow);
     net.deliver((m) => m.from === slow);
-    assert.ok(appendsTo(slow).includes(entryIndex), `sent the commit after its answer: ${JSON.stringify(appendsTo(slow))}`);
+    assert.equal(told(slow).length, 1, 'sent the commit after its answer');
     net.hold = false;
     net.pump();
     net.advance(T);
     assert.equal(new Set(ids.map((n) => JSON.stringify(net.machine(n).kvState()))).size, 1, 'every node applied it');
+  });
+
+  it('the next write\'s append carries a commit to the followers: no commit-only append for them', () => {
+    const { net, leader, fast1, fast2, entryIndex, told } = committedWithOneAppendOnItsWay({ ...DEFAULT_RAFT_CONFIG, commitNoticeDelayMs: 30 });
+    net.advance(10);
+    net.kvAsk(leader, put('jobs/y', 'queued'));
+    for (const f of [fast1, fast2]) {
+      const appends = told(f);
+      assert.equal(appends.length, 1, `${f}: one append`);
+      assert.deepEqual(appends[0]!.entries.map((e) => e.index), [entryIndex + 1], `${f}: the next write's append, which carries the commit`);
+    }
+    net.advance(30);
+    for (const f of [fast1, fast2]) assert.equal(told(f).length, 1, `${f}: no commit-only append once the delay is up`);
+  });
+
+  it('with commitNoticeDelayMs 0 every follower with nothing on its way hears of a commit at once (etcd\'s way)', () => {
+    const { net, origin, fast1, fast2, slow, told } = committedWithOneAppendOnItsWay({ ...DEFAULT_RAFT_CONFIG, commitNoticeDelayMs: 0 });
+    for (const f of [origin, fast1, fast2]) assert.equal(told(f).length, 1, `${f} hears at once`);
+    assert.deepEqual(told(slow), [], 'the follower with an append on its way hears with the answer to it');
+    net.deliver((m) => m.to === slow);
+    net.deliver((m) => m.from === slow);
+    assert.equal(told(slow).length, 1, 'sent the commit after its answer');
   });
 
   it('a failed compare-and-set is an applied result: it changes nothing and says what the key holds', () => {

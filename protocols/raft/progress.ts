@@ -35,6 +35,11 @@ export class Progress {
   ackedRound = 0;
   /** The highest commit index sent to this follower. */
   commitSent = 0;
+  /**
+   * When this follower must have heard of a commit it has not been sent yet (Infinity: none owed);
+   * the leader's commitNoticeDelayMs after the first such commit.
+   */
+  commitDueMs = Infinity;
 
   constructor(
     readonly id: NodeId,
