@@ -61,7 +61,7 @@ export const DEFAULT_RAFT_CONFIG: Readonly<RaftConfig> = Object.freeze({
   maxEntriesPerAppend: 64,
   // etcd's default is 256 for busy logs; the election log is small, a few in flight suffice.
   maxInflight: 8,
-  // A commit-only append and its answer-less wake-up per follower per write were a sixth of a
+  // A commit-only append and its answer-less wake-up per follower per write were an eighth of a
   // one-client write's CPU on five daemons. A few ms delays what a follower applies (its watchers,
   // its serializable reads) by at most that; under load the next write's append carries it anyway.
   commitNoticeDelayMs: 5,

@@ -412,7 +412,7 @@ export class LeaderState {
    * learns it with the next append it gets (the next write, the next heartbeat, the answer to
    * the append on its way: afterAnswer), or once it has waited `commitNoticeDelayMs` with nothing
    * on its way (sendDueCommits): a commit-only append and its wake-up per follower per write cost
-   * a one-client write about a sixth of the members' CPU, and under load the next write's append
+   * a one-client write about an eighth of the members' CPU, and under load the next write's append
    * carries it anyway. With the delay at 0, every follower with nothing on its way hears at once
    * (etcd's way).
    */
