@@ -434,10 +434,15 @@ export class LeaderState {
     return p.commitSent < sendable && !p.snapshot && p.inflight.length === 0 && p.canSend(this.m.config.maxInflight);
   }
 
+  /** Whether `p` should have heard of a commit by now and nothing on its way to it will tell it. */
+  private commitNoticeDue(p: Progress, sendable: number): boolean {
+    return this.m.nowMs >= p.commitDueMs && this.owesCommit(p, sendable);
+  }
+
   /** Followers whose commit notice is due and that have nothing on their way get it now. */
   private sendDueCommits(): void {
     const sendable = this.sendableCommit();
-    for (const p of this.progress.values()) if (this.m.nowMs >= p.commitDueMs && this.owesCommit(p, sendable)) this.sendAppend(p, true);
+    for (const p of this.progress.values()) if (this.commitNoticeDue(p, sendable)) this.sendAppend(p, true);
   }
 
   /** When the next commit notice falls due (only followers it could go to now: the others hear with their answer). */
@@ -466,7 +471,7 @@ export class LeaderState {
       if (p.next === before) break;
     }
     // A commit it has not heard of yet and should have by now (notifyCommit left it for this answer).
-    if (m.nowMs >= p.commitDueMs && this.owesCommit(p, this.sendableCommit())) this.sendAppend(p, true);
+    if (this.commitNoticeDue(p, this.sendableCommit())) this.sendAppend(p, true);
     this.maybeSendTimeoutNow();
   }
 
