@@ -377,6 +377,26 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(net.summary(first)!.leader, next);
   });
 
+  it('a candidate granted by a majority of the others still leads only once its new term and vote are durable (else a crash could bring it back in the old term, free to lead this one again with another log)', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const first = net.elect();
+    const [next] = others(first, ids);
+    net.unannouncedWrites.add(next!);
+    const sentBefore = net.sent.length;
+    const status = () => net.machine(next!).raftStatus();
+    assert.equal(net.run(first, { kind: 'transfer', to: next! }).ok, true);
+    const term = status().term;
+    const grants = net.sent.slice(sentBefore).filter((m) => m.to === next && m.message.type === 'VOTE_RESPONSE' && m.message.granted && m.message.term === term);
+    assert.ok(grants.length >= 3, `a majority of five without its own vote granted (${grants.length})`);
+    assert.equal(status().role, 'candidate', 'not leading a term its disk does not hold');
+    assert.ok(!net.sent.slice(sentBefore).some((m) => m.from === next && m.message.type === 'APPEND'), 'nothing sent as leader of that term');
+    net.machine(next!).step({ type: 'durable', nowMs: net.nowMs, persists: net.node(next!).persists });
+    net.pump();
+    assert.equal(status().role, 'leader', 'leads as soon as the write is durable');
+    assert.ok(net.sent.slice(sentBefore).some((m) => m.from === next && m.message.type === 'APPEND' && m.message.term === term));
+  });
+
   it('commands answer with clear error codes; a follower relays transfer to the leader', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

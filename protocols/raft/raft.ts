@@ -691,7 +691,11 @@ export class Raft implements RaftElection {
     const result = voteResult(this.campaignVoterIds, this.votes);
     if (result === 'won') {
       if (this.role === 'pre-candidate') this.campaign('real', 'pre-vote-won');
-      else this.becomeLeader();
+      // A majority of the others may grant before our own write (the new term, our vote) is on
+      // disk: we lead once it is (countSelfVote tallies again). Leading before, a crash could
+      // bring us back in the old term, free to win this one again with a log other than the one
+      // we sent as its leader: two entries at one index and term (Log Matching broken).
+      else if (this.selfVoteAfter === null) this.becomeLeader();
     } else if (result === 'lost') {
       this.becomeFollower(this.hard.term, null);
     }
@@ -775,9 +779,10 @@ export class Raft implements RaftElection {
    * campaign after TimeoutNow, flagged so voters set stickiness aside.
    * The requests leave at once, while the new term and the vote are still being written (as
    * etcd-raft's asynchronous storage writes send MsgVote): only answers wait for a write. The
-   * vote for itself counts once that write is durable (countSelfVote), so no node leads a term
-   * its disk does not hold: a candidate that crashes first can campaign for the same term again
-   * after its restart, but it never led it the first time.
+   * vote for itself counts, and a majority of the others' votes elects, only once that write is
+   * durable (countSelfVote, tally), so no node leads a term its disk does not hold: a candidate
+   * that crashes first can campaign for the same term again after its restart, but it never led
+   * it the first time.
    *
    * `handedOverBy`: the leader that handed over to this node. Beside its TimeoutNow it asked every
    * other voter for its vote here (TRANSFER_VOTE), and those grants are on their way: asking them

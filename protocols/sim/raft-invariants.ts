@@ -175,6 +175,25 @@ export const raftTermsNeverDecrease: InvariantFactory = () => {
 };
 
 /**
+ * A leader's term, and its vote for itself in it, are on its disk (§5.1, Figure 2: persistent
+ * state is updated on stable storage before responding to RPCs). A node leading a term its disk
+ * does not hold could crash, come back in the older term, and win this one again with another
+ * log: two different entries at one index and term.
+ */
+export const raftLeaderTermDurable: InvariantFactory = () => ({
+  name: 'raft-leader-term-durable',
+  check(view) {
+    for (const node of steppedNodes(view)) {
+      const s = raftOf(node)?.raftStatus();
+      if (s?.role !== 'leader') continue;
+      const disk = node.persisted('raft') as RaftHardState | null;
+      if (disk?.term !== s.term || disk.votedFor !== node.id) return `${node.id} leads term ${s.term}, but its disk holds term ${disk?.term ?? 0} with a vote for ${disk?.votedFor ?? 'nobody'}`;
+    }
+    return null;
+  },
+});
+
+/**
  * One configuration change at a time (thesis §4.1, and the 2015 fix): a leader's log never holds
  * more than one configuration entry above its commit index. A second one could let two
  * configurations without a common majority be in use at once.
