@@ -153,8 +153,9 @@ export const raftCommittedPrefixAgrees: InvariantFactory = () => {
 /**
  * Terms never decrease at a node, across its restarts: the term on its disk only grows, and a
  * running machine is never below the term on its disk. (A term a machine reached but had not
- * made durable when it crashed may be gone after the restart: nothing was sent or reported for
- * it, since every effect waits for the write.)
+ * made durable when it crashed may be gone after the restart: nothing was reported or led in
+ * it, since every effect but a vote request or a leader's append waits for the write, and a
+ * candidate leads only once it is durable, raftLeaderTermDurable.)
  */
 export const raftTermsNeverDecrease: InvariantFactory = () => {
   const high = new Map<NodeId, number>();
