@@ -1,8 +1,8 @@
 /**
- * `npm run bench -- fleet`: real daemons at growing cluster sizes on this machine, at the lan
- * preset (the daemon's default, what `scripts/cluster.sh up` runs; the local preset's 200 ms
- * heartbeats cost about five times as much, some 5 % of a core per daemon, and 50 of those do
- * not fit on 2 cores), with real mDNS in a private network namespace at the daemon's own mDNS
+ * `npm run bench -- fleet [--preset local]`: real daemons at growing cluster sizes on this
+ * machine, at the lan preset (the daemon's default, what `scripts/cluster.sh up` runs) or the one
+ * named (the local preset's 200 ms heartbeats cost more CPU per daemon: two and a half times the
+ * lan preset's at 50), with real mDNS in a private network namespace at the daemon's own mDNS
  * interval. Up to 10 daemons start at once; larger clusters start as `scripts/cluster.sh up` starts
  * them, in waves of 5, each once all started so far see each other alive, with the first wave's
  * size as every node's bootstrapExpect (the first wave elects, the others join: 45 daemons
@@ -11,18 +11,20 @@
  * gossip bytes per daemon, so the growth with N is visible. At the largest size a soak follows,
  * counting suspicions, death verdicts and leader changes (targets: 0 each).
  */
+import { MEMBERSHIP_PRESET_NAMES, type MembershipPresetName } from '../protocols/membership/presets.js';
 import { LocalCluster, canUseNamespaces, sleep, type ReceivedEvent } from '../test/support/local-cluster.js';
 import { allAlive, idleWindow } from './membership.js';
 import { parseNumberOptions, percentile } from './stats.js';
 
 export async function run(args: string[]): Promise<void> {
-  const opts = parseNumberOptions(args, { maxNodes: 50, idleMs: 20_000, settleMs: 30_000, soakMs: 600_000 });
+  const { preset, rest } = presetOption(args);
+  const opts = parseNumberOptions(rest, { maxNodes: 50, idleMs: 20_000, settleMs: 30_000, soakMs: 600_000 });
   if (!canUseNamespaces()) {
     console.log('fleet bench: skipped (needs root and ip netns: the daemons run with mDNS in a private network namespace)');
     return;
   }
   const sizes = [5, 10, 25, 50].filter((n) => n <= opts.maxNodes);
-  console.log(`fleet bench: ${sizes.join(', ')} bully daemons, lan preset, real mDNS in a private network namespace; idle window ${opts.idleMs / 1000} s after ${opts.settleMs / 1000} s settled`);
+  console.log(`fleet bench: ${sizes.join(', ')} bully daemons, ${preset} preset, real mDNS in a private network namespace; idle window ${opts.idleMs / 1000} s after ${opts.settleMs / 1000} s settled`);
   console.log('');
   console.log('| daemons | all see all alive after the first spawn (in waves of 5 from 11) | CPU % of a core per daemon (median, max) | RSS MB per daemon (median, max) | gossip bytes sent / s per daemon (median, max) | heartbeats published / s per daemon (median) |');
   console.log('|---|---|---|---|---|---|');
@@ -33,7 +35,7 @@ export async function run(args: string[]): Promise<void> {
     const inWaves = size > 2 * WAVE;
     const cluster = await LocalCluster.start({
       size,
-      preset: 'lan',
+      preset,
       logLevel: 'info',
       mdnsIntervalMs: null,
       ...(inWaves ? { initial: WAVE, bootstrapExpect: WAVE } : {}),
@@ -87,6 +89,18 @@ async function soak(cluster: LocalCluster, durationMs: number): Promise<void> {
 function counts(events: readonly ReceivedEvent[]): string {
   const n = (type: string) => events.filter((e) => e.type === type).length;
   return `suspicions ${n('member-suspect')}, death verdicts ${n('member-dead')}, leader changes ${n('leader-changed')}`;
+}
+
+/** `--preset lan|local|wan` (default lan, the daemon's), taken out of the numeric options. */
+function presetOption(args: string[]): { preset: MembershipPresetName; rest: string[] } {
+  const at = args.indexOf('--preset');
+  if (at < 0) return { preset: 'lan', rest: args };
+  const value = args[at + 1];
+  if (!MEMBERSHIP_PRESET_NAMES.includes(value as MembershipPresetName)) {
+    process.stderr.write(`--preset must be one of ${MEMBERSHIP_PRESET_NAMES.join(', ')} (got ${value === undefined ? 'nothing' : JSON.stringify(value)})\n`);
+    process.exit(2);
+  }
+  return { preset: value as MembershipPresetName, rest: [...args.slice(0, at), ...args.slice(at + 2)] };
 }
 
 /** Nodes a wave of `scripts/cluster.sh up` starts (CONCLAVE_UP_WAVE's default). */

@@ -15,7 +15,7 @@ const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args
   kv: { describe: 'key-value put and linearizable get: p50/p99, throughput with 1 and 16 clients, WAL fsyncs and CPU per op (5 raft daemons; etcd beside it, phases interleaved, when installed)', load: () => import('./kv.js') },
   switch: { describe: 'live protocol switch bully ⇄ raft: leaderless time per `conclave protocol switch` and per rolling restart, two-leader rounds (5 daemons)', load: () => import('./switch.js') },
   startup: { describe: 'spawn → control API answers (bundle vs unbundled) and where the time goes; 5 daemons spawned together → each sees 5 alive', load: () => import('./startup.js') },
-  fleet: { describe: 'real daemons at 5 / 10 / 25 / 50 (lan preset, in waves of 5 from 11): convergence, idle CPU, RSS and gossip bytes per daemon, then a 10-minute soak of the largest (suspicions, deaths, leader changes)', load: () => import('./fleet.js') },
+  fleet: { describe: 'real daemons at 5 / 10 / 25 / 50 (lan preset, or --preset local; in waves of 5 from 11): convergence, idle CPU, RSS and gossip bytes per daemon, then a 10-minute soak of the largest (suspicions, deaths, leader changes)', load: () => import('./fleet.js') },
   scale: { describe: 'membership at 10 / 100 / 500 / 1,000 nodes in the simulator: convergence, heartbeats per node per second, silent-failure detection; observers vs everyone watching everyone', load: () => import('./scale.js') },
   persist: { describe: 'log store on this disk: fsync times, group commit of a burst, event-loop stalls, vs writeFileDurably', load: () => import('./persist.js') },
 };
