@@ -3,7 +3,6 @@
  * failure detection after kill -9 and SIGSTOP, SIGCONT before the verdict, false verdicts under
  * periodic 300 ms stalls, and idle cost (CPU, RSS, gossip bytes).
  */
-import { readFileSync } from 'node:fs';
 import { LocalCluster, canUseNamespaces, sleep } from '../test/support/local-cluster.js';
 import { MDNS_SEARCH_PHASE_MS } from '../daemon/p2p/constants.js';
 import { etcdAvailable, etcdIdle, procCpuMs, procPssMb, procRssMb } from './etcd.js';

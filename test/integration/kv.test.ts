@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { after, describe, it } from 'node:test';
-import { createApiClient, type ApiClient } from '../../daemon/api/client.js';
+import { createApiClient } from '../../daemon/api/client.js';
 import { SseParser } from '../../daemon/api/sse.js';
 import { checkLinearizability } from '../../protocols/check/linearizability.js';
 import { ApiError } from '../../daemon/api/errors.js';
