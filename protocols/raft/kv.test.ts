@@ -380,6 +380,30 @@ describe('the store in snapshots and across restarts', () => {
     assert.equal(valueOf(net.kv(x!, get('k1', 'serializable'))), '11');
   });
 
+  it('every snapshot holds the store exactly as of its index (the state the apply took at the compaction point, not a replay)', () => {
+    const net = new RaftNet(IDS, { ...DEFAULT_RAFT_CONFIG, snapshotEntries: 8 });
+    const leader = net.elect();
+    net.advance(T);
+    // The store after each index, as the leader's API would serve it; writes one at a time, so every index is seen.
+    const stateAfter = new Map<number, string>();
+    const snapshots = new Map<string, { index: number; kv: string }>();
+    for (let i = 0; i < 40; i++) {
+      assert.ok(net.kv(leader, put(`k${i % 6}`, String(i))).ok);
+      net.advance(5);
+      const state = net.machine(leader).kvState();
+      stateAfter.set(state.appliedIndex, JSON.stringify(state));
+      for (const id of IDS) {
+        const snap = net.node(id).disk.snapshot;
+        if (snap?.data.kv) snapshots.set(`${id}@${snap.index}`, { index: snap.index, kv: JSON.stringify(snap.data.kv) });
+      }
+    }
+    assert.ok(snapshots.size >= 3 * IDS.length, `every node compacted several times (${[...snapshots.keys()].join(' ')})`);
+    for (const [at, snap] of snapshots) {
+      assert.ok(stateAfter.has(snap.index), `${at}: a write's index`);
+      assert.equal(snap.kv, stateAfter.get(snap.index), `${at}: the store as of ${snap.index}`);
+    }
+  });
+
   it('a follower behind the leader\'s snapshot gets the store with it (InstallSnapshot)', () => {
     const net = new RaftNet(IDS, CONFIG);
     const leader = net.elect();

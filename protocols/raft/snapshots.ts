@@ -58,7 +58,11 @@ export class Snapshots {
     const every = m.config.snapshotEntries;
     const log = m.log;
     if (log.committed - log.snapshotIndex() < every) return;
-    const index = log.committed - Math.floor(every / 2);
+    // At the index whose store state the apply took on its way (KvService.compactionPoint), so
+    // nothing is replayed; else (a commit index that jumped past it, a restart since) half an
+    // interval back from the commit index, rebuilt.
+    const captured = m.kv.capturedIndex();
+    const index = captured !== null && captured > log.snapshotIndex() && captured <= log.committed ? captured : log.committed - Math.floor(every / 2);
     const term = log.term(index);
     if (term === null || index <= log.snapshotIndex()) return;
     const snapshot: RaftSnapshot = { index, term, data: { ...log.stateAt(index), kv: m.kv.stateAt(log, index) } };
