@@ -69,6 +69,8 @@ interface PhaseResult {
   switchesPerOp: { wakeUps: number; preemptions: number };
   /** The first failed request, which stops the phase; null when every request succeeded. */
   error: string | null;
+  /** Operations a second of each round, when the phase ran in rounds (see alternated); throughput is their median. */
+  rounds?: number[];
 }
 
 interface RunResult {
@@ -78,15 +80,16 @@ interface RunResult {
 }
 
 export async function run(args: string[]): Promise<void> {
-  // --etcd 0 skips etcd; --warmup 0 skips the warm-up. 2000 ops took 284 s in all on a loaded 2-core machine; 1500 keeps it near 4 min.
-  const opts = parseNumberOptions(args, { ops: 1500, warmup: 300, etcd: 1 });
+  // --etcd 0 skips etcd; --warmup 0 skips the warm-up (N puts, see warmUp); --rounds N runs every
+  // phase N times, the systems alternating (see alternated). 1500 ops a phase keeps a run near 3 min.
+  const opts = parseNumberOptions(args, { ops: 1500, warmup: 10_000, etcd: 1, rounds: 3 });
   console.log(
     `kv bench: ${SIZE} raft daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}, data dirs under ${tmpdir()}; ` +
-      `per phase ${opts.ops} puts of ${VALUE_BYTES}-byte values to keys bench/<client>/<i % ${KEYS_PER_CLIENT}> shared among the clients, then ${opts.ops} linearizable gets of them`,
+      `per phase ${opts.rounds} round${opts.rounds === 1 ? '' : 's'} of ${opts.ops} puts of ${VALUE_BYTES}-byte values to keys bench/<client>/<i % ${KEYS_PER_CLIENT}> shared among the clients, then ${opts.ops} linearizable gets of them`,
   );
   console.log(
     `  every request on a fresh connection (conclave: its API client, HTTP/1.0 on each node's unix socket; etcd: node:http with agent: false to its JSON gateway on loopback TCP); ` +
-      `latency measured in the bench process; throughput = operations / wall time of the phase; fsyncs summed over the ${SIZE} members' write-ahead logs; ` +
+      `latency measured in the bench process (p50 and p99 over all rounds); throughput = operations / wall time of a round, the median of the rounds; fsyncs summed over the ${SIZE} members' write-ahead logs; ` +
       `clients spread: request i of client c goes to member (c + i) mod ${SIZE}`,
   );
   const etcd = opts.etcd ? etcdAvailable() : null;
@@ -98,7 +101,7 @@ export async function run(args: string[]): Promise<void> {
     const pids = () => cluster.nodes.map((n) => n.process?.pid).filter((pid): pid is number => pid !== undefined);
     const all: KvSystem = { label: 'conclave spread', endpoints, fsyncs, pids };
     await leaderName();
-    await warmUp(all, opts.warmup);
+    const warmUps = [await warmUp(all, opts.warmup)];
     // With etcd, both clusters run side by side and take turns phase by phase (interleaved), so a
     // change in the machine's load between the two systems' runs does not make the ratios.
     let spread: RunResult[];
@@ -111,15 +114,16 @@ export async function run(args: string[]): Promise<void> {
           fsyncs: async () => sum(await Promise.all(clientUrls.map(async (url) => metric(await etcdMetrics(url), 'etcd_disk_wal_fsync_duration_seconds_count')))),
           pids: () => etcdPids,
         };
-        await warmUp(system, opts.warmup);
-        return interleaved([all, system], opts.ops);
+        warmUps.push(await warmUp(system, opts.warmup));
+        return interleaved([all, system], opts.ops, opts.rounds);
       });
     } else {
-      spread = await workload(all, opts.ops);
+      spread = await workload(all, opts.ops, opts.rounds);
     }
+    console.log(`warm-up (unmeasured; the phases below start after it):\n${warmUps.map((w) => `  ${w}`).join('\n')}`);
     printRuns(`conclave, clients spread over all ${SIZE} nodes (a follower forwards a put to the leader and asks it for a read index):`, spread);
     const leader = await leaderName();
-    const onLeader = await workload({ label: `conclave on leader ${leader}`, endpoints: endpoints.filter((e) => e.name === leader), fsyncs, pids }, opts.ops);
+    const onLeader = await workload({ label: `conclave on leader ${leader}`, endpoints: endpoints.filter((e) => e.name === leader), fsyncs, pids }, opts.ops, opts.rounds);
     const leaderAtEnd = await leaderName();
     printRuns(`conclave, all clients on the leader's socket (${leader}${leaderAtEnd === leader ? ', still the leader at the end' : `; ${leaderAtEnd} led at the end`}):`, onLeader);
     if (!etcd) console.log('etcd comparison: skipped (--etcd 0)');
@@ -137,42 +141,82 @@ export async function run(args: string[]): Promise<void> {
   }
 }
 
-/** Unmeasured puts then gets with 4 clients: connections, JIT and the first appends out of the way. */
-async function warmUp(system: KvSystem, ops: number): Promise<void> {
-  if (ops <= 0) return;
-  const put = await phase(system, 4, ops, (e, key, i) => e.put(key, value(key, i)));
-  const get = await phase(system, 4, ops, (e, key) => e.get(key).then(() => undefined));
-  const error = put.error ?? get.error;
-  process.stderr.write(`  ${system.label}: warm-up, ${ops} puts and ${ops} gets with 4 clients${error ? `: ${error}` : ''}\n`);
+/** Warm-up rounds: this many puts, then half as many gets, with 16 clients. */
+const WARMUP_ROUND_OPS = 2000;
+
+/**
+ * Unmeasured rounds of puts then gets with 16 clients, `ops` puts in all: connections, the first
+ * appends and the JIT out of the way. V8 compiles a daemon's hot paths as they get hot, and they
+ * get hot slowly: with `--trace-opt`, each member still compiled 400–440 functions (397 of them
+ * with Maglev) during 3,000 16-client puts that followed 600 unmeasured ones, and 59–128 after
+ * 6,000; 16-client puts ran at 470 ops/s over the first 500, 700–800 up to 2,500, and
+ * 1,250–1,370 after 10,000 (one cluster, 2026-12-05). A daemon lives for days, so the measured
+ * phases start from there; the ramp, each round's put throughput, is printed for both systems.
+ */
+async function warmUp(system: KvSystem, ops: number): Promise<string> {
+  const ramp: number[] = [];
+  for (let done = 0; done < ops; done += WARMUP_ROUND_OPS) {
+    const n = Math.min(WARMUP_ROUND_OPS, ops - done);
+    const put = await phase(system, 16, n, (e, key, i) => e.put(key, value(key, i)));
+    const get = await phase(system, 16, Math.ceil(n / 2), (e, key) => e.get(key).then(() => undefined));
+    const error = put.error ?? get.error;
+    ramp.push(Math.round(put.ops / (put.wallMs / 1000)));
+    process.stderr.write(`  ${system.label}: warm-up, ${done + n} of ${ops} puts, ${ramp.at(-1)} puts/s with 16 clients in this round${error ? `: ${error}` : ''}\n`);
+  }
+  return ramp.length === 0 ? `${system.label}: no warm-up` : `${system.label}: ${ops} puts in rounds of ${WARMUP_ROUND_OPS}, 16 clients, puts/s round by round: ${ramp.join(' → ')}`;
 }
 
-/** For each concurrency: the puts, then linearizable gets of the keys just written. */
-async function workload(system: KvSystem, ops: number): Promise<RunResult[]> {
-  const results: RunResult[] = [];
-  for (const clients of CONCURRENCY) {
-    const put = await kindPhase(system, clients, 'put', ops);
-    const get = await kindPhase(system, clients, 'get', ops);
-    results.push({ clients, put, get });
-  }
-  return results;
+/** For each concurrency: the puts, then linearizable gets of the keys just written, each in `rounds` rounds. */
+async function workload(system: KvSystem, ops: number, rounds: number): Promise<RunResult[]> {
+  return (await alternated([system], ops, rounds))[0]!;
+}
+
+/** The phases of `workload` for two systems side by side (see alternated). */
+async function interleaved(systems: readonly [KvSystem, KvSystem], ops: number, rounds: number): Promise<[RunResult[], RunResult[]]> {
+  const [a, b] = await alternated(systems, ops, rounds);
+  return [a!, b!];
 }
 
 /**
- * The phases of `workload` for two systems, each phase of one right after the same phase of the
- * other, the first to go alternating (A B, B A, ...): drift in the machine's load falls on both
- * alike. Each system's gets still follow its own puts.
+ * Every phase (concurrency, then puts before gets) in `rounds` rounds; in each round every system
+ * runs the phase once, right after the other, the first to go alternating (A B, B A, ...): drift
+ * in the machine's load falls on both alike, and the median of the rounds' throughputs is not
+ * made by one round that a neighbour's burst slowed (on this shared 2-core machine one 1,500-op
+ * phase of 16 clients takes about a second, and two in a row differ by 10 %). Each system's gets
+ * still follow its own puts.
  */
-async function interleaved(systems: readonly [KvSystem, KvSystem], ops: number): Promise<[RunResult[], RunResult[]]> {
-  const results: [RunResult[], RunResult[]] = [[], []];
+async function alternated(systems: readonly KvSystem[], ops: number, rounds: number): Promise<RunResult[][]> {
+  const results: RunResult[][] = systems.map(() => []);
   let turn = 0;
   for (const clients of CONCURRENCY) {
-    const phases: Record<'put' | 'get', PhaseResult[]> = { put: [], get: [] };
+    const phases: Record<'put' | 'get', PhaseResult[][]> = { put: systems.map(() => []), get: systems.map(() => []) };
     for (const kind of ['put', 'get'] as const) {
-      for (const s of turn++ % 2 === 0 ? [0, 1] : [1, 0]) phases[kind][s] = await kindPhase(systems[s]!, clients, kind, ops);
+      for (let round = 0; round < Math.max(1, rounds); round++) {
+        const order = systems.map((_, i) => i);
+        if (turn++ % 2 === 1) order.reverse();
+        for (const s of order) phases[kind][s]!.push(await kindPhase(systems[s]!, clients, kind, ops));
+      }
     }
-    for (const s of [0, 1] as const) results[s].push({ clients, put: phases.put[s]!, get: phases.get[s]! });
+    systems.forEach((_, s) => results[s]!.push({ clients, put: combine(phases.put[s]!), get: combine(phases.get[s]!) }));
   }
   return results;
+}
+
+/** One result for the rounds of a phase: latencies, counts and wall time together, per-op figures weighted by ops. */
+function combine(parts: readonly PhaseResult[]): PhaseResult {
+  if (parts.length === 1) return parts[0]!;
+  const ops = sum(parts.map((p) => p.ops));
+  const perOp = (f: (p: PhaseResult) => number) => (ops > 0 ? sum(parts.map((p) => f(p) * p.ops)) / ops : Number.NaN);
+  return {
+    ops,
+    latencyMs: parts.flatMap((p) => p.latencyMs),
+    wallMs: sum(parts.map((p) => p.wallMs)),
+    fsyncs: sum(parts.map((p) => p.fsyncs)),
+    cpuMsPerOp: { members: perOp((p) => p.cpuMsPerOp.members), client: perOp((p) => p.cpuMsPerOp.client) },
+    switchesPerOp: { wakeUps: perOp((p) => p.switchesPerOp.wakeUps), preemptions: perOp((p) => p.switchesPerOp.preemptions) },
+    error: parts.find((p) => p.error !== null)?.error ?? null,
+    rounds: parts.map((p) => (p.ops * 1000) / p.wallMs),
+  };
 }
 
 /** `ops` puts, or linearizable gets of the keys the puts wrote, by `clients` clients. */
@@ -311,8 +355,9 @@ function metric(text: string, name: string): number {
   return match ? Number(match[1]) : Number.NaN;
 }
 
+/** Operations a second: the median of the rounds' when the phase ran in rounds. */
 function throughput(r: PhaseResult): number {
-  return (r.ops * 1000) / r.wallMs;
+  return r.rounds ? percentile(r.rounds, 50) : (r.ops * 1000) / r.wallMs;
 }
 
 function progress(system: KvSystem, clients: number, kind: 'put' | 'get', r: PhaseResult): void {
@@ -328,8 +373,9 @@ function row(clients: number, kind: 'put' | 'get', r: PhaseResult): string {
   const failed = r.error ? `  FAILED after ${r.ops} ops: ${r.error}` : '';
   const cpu = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a');
   const count = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+  const spread = r.rounds && r.rounds.length > 1 ? ` (${Math.min(...r.rounds).toFixed(0)}–${Math.max(...r.rounds).toFixed(0)})` : '';
   return (
-    `  ${label} ${throughput(r).toFixed(0).padStart(6)} ops/s  p50 ${ms(percentile(r.latencyMs, 50))}  p99 ${ms(percentile(r.latencyMs, 99))}  fsyncs/${kind} ${perOp}` +
+    `  ${label} ${throughput(r).toFixed(0).padStart(6)} ops/s${spread}  p50 ${ms(percentile(r.latencyMs, 50))}  p99 ${ms(percentile(r.latencyMs, 99))}  fsyncs/${kind} ${perOp}` +
     `  CPU ms/${kind}: members ${cpu(r.cpuMsPerOp.members)}, client ${cpu(r.cpuMsPerOp.client)}` +
     `  members' wake-ups/${kind} ${count(r.switchesPerOp.wakeUps)}, preemptions/${kind} ${count(r.switchesPerOp.preemptions)}${failed}`
   );
