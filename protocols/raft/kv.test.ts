@@ -380,7 +380,10 @@ describe('the store in snapshots and across restarts', () => {
     assert.equal(valueOf(net.kv(x!, get('k1', 'serializable'))), '11');
   });
 
-  it('every snapshot holds the store exactly as of its index (the state the apply took at the compaction point, not a replay)', () => {
+  // Compaction takes the store state the apply captured at the compaction point (kv.ts
+  // compactionPoint): taken a step early or late, or from the wrong store, a snapshot would hold
+  // another index's state (checked: capturing before the entry is applied fails this).
+  it('every snapshot holds the store exactly as of its index', () => {
     const net = new RaftNet(IDS, { ...DEFAULT_RAFT_CONFIG, snapshotEntries: 8 });
     const leader = net.elect();
     net.advance(T);

@@ -59,8 +59,9 @@ export class Snapshots {
     const log = m.log;
     if (log.committed - log.snapshotIndex() < every) return;
     // At the index whose store state the apply took on its way (KvService.compactionPoint), so
-    // nothing is replayed; else (a commit index that jumped past it, a restart since) half an
-    // interval back from the commit index, rebuilt.
+    // nothing is replayed; else (the apply had passed that point before the last compaction
+    // set it: more than half an interval committed at once) half an interval back from the
+    // commit index, rebuilt.
     const captured = m.kv.capturedIndex();
     const index = captured !== null && captured > log.snapshotIndex() && captured <= log.committed ? captured : log.committed - Math.floor(every / 2);
     const term = log.term(index);
