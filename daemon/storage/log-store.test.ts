@@ -152,12 +152,16 @@ describe('append and replay', () => {
     await store.append({ snapshot: { index: 40, term: 1, data: { upTo: 40 } } });
     // Deletion follows the acknowledgement; an empty batch resolves once everything before it is done.
     await store.append({});
-    const tmpOpen = fs.log.findIndex((l) => /^open snap-\d+\.snap\.tmp$/.test(l));
-    assert.deepEqual(fs.log.slice(tmpOpen, tmpOpen + 6).map((l) => l.split(' ')[0]), ['open', 'write', 'datasync', 'close', 'rename', 'syncDir'], `the snapshot file is written and fsynced under a temporary name, renamed, the directory fsynced: ${fs.log.slice(tmpOpen, tmpOpen + 6).join(', ')}`);
-    const snapshotWrite = tmpOpen + 5;
-    const markerSync = fs.log.findIndex((l, i) => i > snapshotWrite && l.startsWith('datasync '));
+    // The snapshot file's own operations (a rotation's may come between them: it is written beside the group).
+    const snapOps = fs.log.filter((l) => / snap-\d+\.snap(\.tmp)?$/.test(l));
+    assert.deepEqual(snapOps.slice(0, 5).map((l) => l.split(' ')[0]), ['open', 'write', 'datasync', 'close', 'rename'], `the snapshot file is written and fsynced under a temporary name, then renamed: ${snapOps.join(', ')}`);
+    assert.ok(snapOps.every((l, i) => i === 4 || l.endsWith('.tmp')), 'only the rename names the file itself');
+    const renamed = fs.log.indexOf(snapOps[4]!);
     const firstUnlink = fs.log.findIndex((l) => l.startsWith('unlink '));
-    assert.ok(snapshotWrite >= 0 && markerSync > snapshotWrite && firstUnlink > markerSync, `snapshot file, marker fsync, then deletion: ${fs.log.slice(snapshotWrite).join(', ')}`);
+    const markerWrite = fs.log.reduce((last, l, i) => (i < firstUnlink && /^write \d+\.wal$/.test(l) ? i : last), -1);
+    const dirSynced = fs.log.findIndex((l, i) => i > renamed && l.startsWith('syncDir '));
+    const markerSync = fs.log.findIndex((l, i) => i > markerWrite && /^datasync \d+\.wal$/.test(l));
+    assert.ok(renamed < dirSynced && dirSynced < markerWrite && markerWrite < markerSync && markerSync < firstUnlink, `snapshot file renamed, the directory fsynced, then the marker written and fsynced, then deletion: ${fs.log.slice(fs.log.indexOf(snapOps[0]!)).join(', ')}`);
     const opened = fs.log.indexOf('open 0000000000000002.wal');
     assert.deepEqual(fs.log.slice(opened, opened + 4).map((l) => l.split(' ')[0]), ['open', 'write', 'sync', 'syncDir'], 'a new segment is durable, directory entry included, before it takes records');
     const unlinks = fs.log.flatMap((l, i) => (l.startsWith('unlink ') ? [i] : []));
@@ -176,6 +180,57 @@ describe('append and replay', () => {
     assert.deepEqual(store.recovered.entries, entries(44, 45));
     assert.deepEqual(store.recovered.hardState.get('election'), { epoch: 3 }, 'hard states outlive the segment they were written in');
     await store.close();
+  });
+
+  it('a snapshot file is written from the moment its batch is accepted, beside the group on its way', async () => {
+    const dir = dirs.fresh();
+    const fs = testFs();
+    const store = await openLogStore(dir, { fs });
+    await store.append({ entries: entries(1, 10) });
+    const syncsBefore = fs.count('datasync');
+    const release = fs.holdNextDatasync();
+    const ahead = store.append({ entries: entries(11, 12) });
+    await until('the group ahead to start its fsync', () => fs.log.at(-1)?.startsWith('datasync ') === true);
+    const snapshot = store.append({ snapshot: { index: 12, term: 1, data: { upTo: 12 } } });
+    await until('the snapshot file to be in place', () => fs.log.some((l) => /^rename snap-\d+\.snap\.tmp$/.test(l)) && fs.log.at(-1)?.startsWith('syncDir ') === true);
+    assert.equal(fs.count('datasync') - syncsBefore, 2, 'the group ahead is still held in its fsync; the other is the snapshot file\'s');
+    assert.ok(!fs.log.some((l, i) => i > fs.log.findIndex((x) => x.startsWith('rename ')) && /^write \d+\.wal$/.test(l)), 'the marker waits for the group ahead');
+    release();
+    await Promise.all([ahead, snapshot]);
+    const again = await reopened(store);
+    assert.deepEqual(again.recovered.snapshot, { index: 12, term: 1, data: { upTo: 12 } });
+    assert.deepEqual(again.recovered.entries, []);
+    await again.close();
+  });
+
+  it('what a snapshot superseded is removed while the next group is written; that group resolves once the removal is done', async () => {
+    const dir = dirs.fresh();
+    const fs = testFs();
+    const store = await openLogStore(dir, { segmentBytes: 300, fs });
+    for (let i = 1; i <= 40; i++) await store.append({ entries: entries(i, i) });
+    assert.ok(segments(dir).length >= 4);
+    const snapshot = store.append({ snapshot: { index: 40, term: 1, data: { upTo: 40 } } });
+    // Once the snapshot file is in place its group writes the marker: an append now is the next group.
+    await until('the snapshot file to be renamed into place', () => fs.log.some((l) => /^rename snap-/.test(l)));
+    const next = store.append({ entries: entries(41, 41) });
+    let removalSyncedAtResolve = false;
+    await snapshot;
+    await next.then(() => {
+      const lastUnlink = fs.log.reduce((last, l, i) => (l.startsWith('unlink ') ? i : last), -1);
+      removalSyncedAtResolve = fs.log.some((l, i) => i > lastUnlink && l.startsWith('syncDir '));
+    });
+    const unlinks = fs.log.flatMap((l, i) => (l.startsWith('unlink ') ? [i] : []));
+    const markerSync = fs.log.reduce((last, l, i) => (i < unlinks[0]! && /^datasync \d+\.wal$/.test(l) ? i : last), -1);
+    const nextWrite = fs.log.findIndex((l, i) => i > markerSync && /^write \d+\.wal$/.test(l));
+    const trail = fs.log.slice(markerSync).join(', ');
+    assert.ok(markerSync >= 0 && unlinks.length >= 3, `the marker made durable, then old segments removed: ${trail}`);
+    assert.ok(nextWrite > unlinks[0]! && nextWrite < unlinks.at(-1)!, `the next group is written while the removal runs: ${trail}`);
+    assert.ok(removalSyncedAtResolve, 'the removal is made durable before the next group resolves');
+    assert.equal(segments(dir).length, 1);
+    const again = await reopened(store, 300);
+    assert.deepEqual(again.recovered.snapshot, { index: 40, term: 1, data: { upTo: 40 } });
+    assert.deepEqual(again.recovered.entries, entries(41, 41));
+    await again.close();
   });
 
   it('a snapshot beyond the log (a follower catching up) becomes its end', async () => {
