@@ -115,7 +115,8 @@ export async function run(args: string[]): Promise<void> {
           pids: () => etcdPids,
         };
         warmUps.push(await warmUp(system, opts.warmup));
-        return interleaved([all, system], opts.ops, opts.rounds);
+        const [ours, theirs] = await alternated([all, system], opts.ops, opts.rounds);
+        return [ours!, theirs!];
       });
     } else {
       spread = await workload(all, opts.ops, opts.rounds);
@@ -160,7 +161,7 @@ async function warmUp(system: KvSystem, ops: number): Promise<string> {
     const put = await phase(system, 16, n, (e, key, i) => e.put(key, value(key, i)));
     const get = await phase(system, 16, Math.ceil(n / 2), (e, key) => e.get(key).then(() => undefined));
     const error = put.error ?? get.error;
-    ramp.push(Math.round(put.ops / (put.wallMs / 1000)));
+    ramp.push(Math.round(throughput(put)));
     process.stderr.write(`  ${system.label}: warm-up, ${done + n} of ${ops} puts, ${ramp.at(-1)} puts/s with 16 clients in this round${error ? `: ${error}` : ''}\n`);
   }
   return ramp.length === 0 ? `${system.label}: no warm-up` : `${system.label}: ${ops} puts in rounds of ${WARMUP_ROUND_OPS}, 16 clients, puts/s round by round: ${ramp.join(' → ')}`;
@@ -169,12 +170,6 @@ async function warmUp(system: KvSystem, ops: number): Promise<string> {
 /** For each concurrency: the puts, then linearizable gets of the keys just written, each in `rounds` rounds. */
 async function workload(system: KvSystem, ops: number, rounds: number): Promise<RunResult[]> {
   return (await alternated([system], ops, rounds))[0]!;
-}
-
-/** The phases of `workload` for two systems side by side (see alternated). */
-async function interleaved(systems: readonly [KvSystem, KvSystem], ops: number, rounds: number): Promise<[RunResult[], RunResult[]]> {
-  const [a, b] = await alternated(systems, ops, rounds);
-  return [a!, b!];
 }
 
 /**
@@ -215,7 +210,7 @@ function combine(parts: readonly PhaseResult[]): PhaseResult {
     cpuMsPerOp: { members: perOp((p) => p.cpuMsPerOp.members), client: perOp((p) => p.cpuMsPerOp.client) },
     switchesPerOp: { wakeUps: perOp((p) => p.switchesPerOp.wakeUps), preemptions: perOp((p) => p.switchesPerOp.preemptions) },
     error: parts.find((p) => p.error !== null)?.error ?? null,
-    rounds: parts.map((p) => (p.ops * 1000) / p.wallMs),
+    rounds: parts.map(throughput),
   };
 }
 
