@@ -30,6 +30,13 @@ export class LeaderState {
   private heartbeatDueMs = Infinity;
   /** Rounds sent before this earn no lease (after TimeoutNow: the lease was given away). */
   private leaseFloorMs = -Infinity;
+  /**
+   * A leader that woke from a stall of its own past its check-quorum deadline leads on for one
+   * heartbeat interval (`untilMs`) on probation: it sent a round at once (`fromMs`), and only
+   * answers to rounds sent since count as hearing a follower (what waited in its socket through
+   * the stall may be old). A majority of them keeps it leading; none steps it down. Null: none.
+   */
+  private probation: { fromMs: number; untilMs: number } | null = null;
   transfer: Transfer | null = null;
   /** The round broadcast once this leader was announced: the first that may name it. */
   private establishedRound = Infinity;
@@ -52,6 +59,7 @@ export class LeaderState {
     this.progress.clear();
     this.roundSentMs.clear();
     this.transfer = null;
+    this.probation = null;
     this.leaseFloorMs = m.nowMs;
     this.establishedRound = Infinity;
     this.sentCommit = 0;
@@ -156,8 +164,13 @@ export class LeaderState {
     return this.voters().includes(this.m.selfId);
   }
 
-  /** Check-quorum: when a majority (itself included) will not have been heard from within T. */
+  /** Check-quorum's deadline: when a majority has not been heard from within T, or probation ends. */
   private quorumLostAtMs(): number {
+    return Math.max(this.heardQuorumUntilMs(), this.probation?.untilMs ?? -Infinity);
+  }
+
+  /** When a majority (itself included) will not have been heard from within T. */
+  private heardQuorumUntilMs(): number {
     const voters = this.voters();
     const heard = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.lastHeardMs ?? -Infinity).filter(Number.isFinite);
     // A leader being removed does not count itself (§4.2.2): it needs a majority of the others.
@@ -169,9 +182,35 @@ export class LeaderState {
     return Math.min(this.heartbeatDueMs, this.quorumLostAtMs(), lease > this.m.nowMs ? lease : Infinity, this.transfer?.deadlineMs ?? Infinity, this.commitNoticeDueMs());
   }
 
+  /**
+   * Check-quorum, judged on the clock before every input (not only at the tick): steps down when
+   * a majority was not heard from within T, and returns whether it did.
+   *
+   * A leader that wakes from a stall of its own (SIGSTOP, a blocked event loop) past that deadline
+   * has heard nobody it can trust: it sends a round at once and is on probation for one heartbeat
+   * interval (`probation`). If its followers still follow it (nobody was elected meanwhile), they
+   * answer, and it leads on, as soon as it would have after a shorter pause. If not, it steps down
+   * then. Until 2026-12-05 it acted on what waited in its socket (appending a client's write,
+   * which restarted its followers' election timers) and judged at its late tick, which the daemon
+   * runs after those reads: with answers from before the stall among them it led on, without it
+   * stepped down, and the followers it had just held back waited a whole election timeout more.
+   */
+  checkQuorum(): boolean {
+    const m = this.m;
+    // Heard from a majority since it woke: probation is over.
+    if (this.probation && this.heardQuorumUntilMs() >= this.probation.untilMs) this.probation = null;
+    if (m.nowMs < this.quorumLostAtMs()) return false;
+    if (this.probation === null && m.justWoke()) {
+      this.probation = { fromMs: m.nowMs, untilMs: m.nowMs + m.config.heartbeatIntervalMs };
+      this.broadcast();
+      return false;
+    }
+    m.becomeFollower(m.hard.term, null, 'check-quorum');
+    return true;
+  }
+
   tick(): void {
     const m = this.m;
-    if (m.nowMs >= this.quorumLostAtMs()) return m.becomeFollower(m.hard.term, null, 'check-quorum');
     if (this.transfer && m.nowMs >= this.transfer.deadlineMs) m.commands.transferAborted(this.abortTransfer());
     if (m.nowMs >= this.heartbeatDueMs) {
       // etcd's "failed to send out heartbeat on time": a whole interval late, followers may campaign.
@@ -385,9 +424,10 @@ export class LeaderState {
    * round, so the round counts for the lease.
    */
   private heard(p: Progress, round: number): void {
-    p.lastHeardMs = this.m.nowMs;
-    p.answered = true;
     const sentMs = this.roundSentMs.get(round);
+    // On probation, an answer to a round sent before the stall says nothing of now.
+    if (this.probation === null || (sentMs ?? -Infinity) >= this.probation.fromMs) p.lastHeardMs = this.m.nowMs;
+    p.answered = true;
     if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
     p.ackedRound = Math.max(p.ackedRound, round);
     this.m.kv.onAcknowledged();

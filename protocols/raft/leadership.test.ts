@@ -69,6 +69,56 @@ describe('check-quorum and leader stickiness', () => {
     assert.ok(net.nowMs - cutAt <= T + DEFAULT_RAFT_CONFIG.heartbeatIntervalMs + net.tickMs, `stepped down after ${net.nowMs - cutAt} ms`);
   });
 
+  it('a leader woken from a stall past its check-quorum deadline leads on if its followers answer a round it sends on waking, though its late tick comes first', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    const pausedAt = net.nowMs;
+    net.pause(leader);
+    // Its check-quorum deadline passes while it is frozen: T after it last heard a majority.
+    net.advance(T + net.tickMs);
+    assert.deepEqual(net.sent.filter((m) => m.atMs > pausedAt && m.message.type === 'VOTE'), [], 'precondition: no follower campaigned yet (their timeouts are in [T, 2T))');
+    net.resume(leader);
+    // It wakes with a client's write waiting, and its late tick runs before its followers' answers arrive.
+    net.hold = true;
+    const put = net.kvAsk(leader, { kind: 'write', op: { kind: 'put', key: 'k', value: 'v' } });
+    net.advance(net.tickMs);
+    assert.equal(net.machine(leader).raftStatus().role, 'leader', 'on probation: its round is on its way');
+    net.hold = false;
+    net.pump();
+    assert.ok(net.advanceUntil(() => net.kvAnswers.has(put), DEFAULT_RAFT_CONFIG.heartbeatIntervalMs));
+    assert.equal(net.kvAnswers.get(put)!.ok, true);
+    net.advance(2 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.equal(net.agreedLeader(), leader);
+    assert.equal(net.machine(leader).raftStatus().term, term);
+  });
+
+  it('a leader woken from a stall past its check-quorum deadline does not count answers that waited through the stall, and steps down one heartbeat interval after waking when no other comes', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    // Its followers' answers to a round are on their way when it freezes.
+    net.hold = true;
+    net.advance(DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    assert.ok(net.deliver((m) => m.from === leader && m.message.type === 'APPEND') > 0);
+    net.pause(leader);
+    net.hold = false;
+    const pausedAt = net.nowMs;
+    net.advance(T + net.tickMs);
+    assert.ok(net.pending().some((m) => m.to === leader && m.message.type === 'APPEND_RESPONSE'), 'answers wait for it');
+    assert.deepEqual(net.sent.filter((m) => m.atMs > pausedAt && m.message.type === 'VOTE'), [], 'precondition: no follower campaigned yet');
+    // It wakes cut off: nothing it sends arrives, so only the old answers could vouch for it. Nor
+    // can its followers elect (cut from each other), so nothing but check-quorum ends its reign.
+    net.drop((m) => m.from === leader);
+    const [x, y] = others(leader);
+    net.cut(x!, y!);
+    const wokeAt = net.nowMs;
+    net.resume(leader);
+    assert.ok(net.advanceUntil(() => net.machine(leader).raftStatus().role !== 'leader', T));
+    const steppedDown = net.effects.filter((e) => e.node === leader && e.atMs >= wokeAt && e.effect.type === 'stepped-down').map((e) => e.effect);
+    assert.deepEqual(steppedDown, [{ type: 'stepped-down', term: net.machine(leader).raftStatus().term, reason: 'check-quorum' }]);
+    assert.ok(net.nowMs - wokeAt <= DEFAULT_RAFT_CONFIG.heartbeatIntervalMs + net.tickMs, `stepped down ${net.nowMs - wokeAt} ms after waking`);
+  });
+
   it('§4.2.3: "if a server receives a RequestVote request within the minimum election timeout of hearing from a current leader, it does not update its term or grant its vote"', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

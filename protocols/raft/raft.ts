@@ -212,6 +212,11 @@ export class Raft implements RaftElection {
     this.out.track(() => this.log.lastIndex(), this.log.lastIndex());
   }
 
+  /** Whether this node woke from a stall of its own a moment ago: what it reads now may be old (../stall.ts). */
+  justWoke(): boolean {
+    return this.stall.mayBeStale(this.nowMs);
+  }
+
   kvState(): KvSnapshotData {
     return this.kv.stateAt(this.log, this.kv.applied);
   }
@@ -221,6 +226,7 @@ export class Raft implements RaftElection {
   step(input: ElectionInput<RaftMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
     this.stall.onInput(this.nowMs, input.type === 'tick');
+    if (this.role === 'leader') this.leader.checkQuorum();
     switch (input.type) {
       case 'tick':
         this.tick();

@@ -66,6 +66,8 @@ export class RaftNet extends TestCluster {
   /** Nodes reported with their connection lost, and to whom (null: every peer). */
   private readonly lost = new Map<NodeId, ReadonlySet<NodeId> | null>();
   private dropRule: ((m: Sent) => boolean) | null = null;
+  /** Nodes frozen (SIGSTOP): they neither tick nor read; what is sent to them waits in the queue. */
+  private readonly paused = new Set<NodeId>();
   private queue: Sent[] = [];
   /** Nodes that ever ran (the others are in nobody's view), and those that stopped gracefully. */
   private readonly started = new Set<NodeId>();
@@ -174,6 +176,20 @@ export class RaftNet extends TestCluster {
     this.pump();
   }
 
+  /** Freezes a node, as SIGSTOP does: peers still show it alive (membership takes longer to judge silence). */
+  pause(id: NodeId): void {
+    this.paused.add(id);
+  }
+
+  /**
+   * Wakes a paused node as a daemon wakes: it reads what waited for it (before its late timer
+   * fires, as the daemon's tick follows the event loop's reads), then runs on.
+   */
+  resume(id: NodeId): void {
+    this.paused.delete(id);
+    this.pump();
+  }
+
   drop(rule: (m: Sent) => boolean): void {
     this.dropRule = rule;
   }
@@ -183,7 +199,7 @@ export class RaftNet extends TestCluster {
     while (this.nowMs < until) {
       this.nowMs = Math.min(until, this.nowMs + this.tickMs);
       this.onEvent?.({ type: 'time', nowMs: this.nowMs });
-      for (const id of this.nodes.keys()) this.stepNode(id, { type: 'tick', nowMs: this.nowMs });
+      for (const id of this.nodes.keys()) if (!this.paused.has(id)) this.stepNode(id, { type: 'tick', nowMs: this.nowMs });
       this.pump();
       this.refreshViews();
     }
@@ -263,9 +279,10 @@ export class RaftNet extends TestCluster {
     for (let round = 0; round < MAX_PUMP_ROUNDS; round++) {
       for (const [id, node] of this.nodes) if (node.machine) this.collect(id, node);
       if (this.hold) return;
-      const next = this.queue.shift();
-      if (!next) return;
-      this.deliverOne(next, false);
+      const at = this.queue.findIndex((m) => !this.paused.has(m.to));
+      if (at < 0) return;
+      const [next] = this.queue.splice(at, 1);
+      this.deliverOne(next!, false);
     }
     throw new Error('pump did not quiesce');
   }
