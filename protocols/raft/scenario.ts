@@ -28,6 +28,8 @@
  *   stabilize                                         deliver until nothing is queued
  *   pending                                           list the queued messages
  *   cut a b / isolate a / recover                     faults; membership then shows the unreachable dead
+ *   pause id / resume id                              SIGSTOP / SIGCONT: a paused node neither ticks nor reads (peers
+ *                                                     still show it alive); resumed, it reads what waited, then ticks
  *   connection-lost a [seen-by=b,c]                   a shows suspect, its connection lost (to b and c only)
  *   campaign id / transfer from to / resign id        leadership commands (`campaign` is the operator's elect)
  *   remove from id                                    asks `from` to take `id` out of the configuration
@@ -184,6 +186,10 @@ export class ScenarioRunner {
         return net.cut(p[0]!, p[1]!);
       case 'isolate':
         return net.isolate(one(p, name));
+      case 'pause':
+        return net.pause(one(p, name));
+      case 'resume':
+        return this.withDelivery(() => net.resume(one(p, name)));
       case 'connection-lost':
         return net.connectionLost(one(p, name), args.keys.get('seen-by')?.split(','));
       case 'recover':
