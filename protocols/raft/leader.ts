@@ -192,7 +192,7 @@ export class LeaderState {
    * answer, and it leads on, as soon as it would have after a shorter pause. If not, it steps down
    * then. Until 2026-12-05 it acted on what waited in its socket (appending a client's write,
    * which restarted its followers' election timers) and judged at its late tick, which the daemon
-   * runs after those reads: with answers from before the stall among them it led on, without it
+   * runs after those reads: with answers from before the stall among them it led on, without them it
    * stepped down, and the followers it had just held back waited a whole election timeout more.
    */
   checkQuorum(): boolean {

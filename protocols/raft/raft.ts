@@ -226,6 +226,7 @@ export class Raft implements RaftElection {
   step(input: ElectionInput<RaftMessage>): void {
     this.nowMs = Math.max(this.nowMs, input.nowMs);
     this.stall.onInput(this.nowMs, input.type === 'tick');
+    // Check-quorum first: a leader woken past its deadline is judged, or put on probation, before it acts on what it read (leader.ts).
     if (this.role === 'leader') this.leader.checkQuorum();
     switch (input.type) {
       case 'tick':
