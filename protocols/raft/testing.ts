@@ -188,6 +188,8 @@ export class RaftNet extends TestCluster {
   resume(id: NodeId): void {
     this.paused.delete(id);
     this.pump();
+    this.refreshViews();
+    this.pump();
   }
 
   drop(rule: (m: Sent) => boolean): void {
@@ -294,12 +296,14 @@ export class RaftNet extends TestCluster {
 
   /**
    * Delivers (or drops) the queued messages that `match`, in queue order: one round, as
-   * etcd's deliver-msgs; what they cause is queued behind. Returns how many it took.
+   * etcd's deliver-msgs; what they cause is queued behind. Returns how many it took. Messages to
+   * a paused node stay queued.
    */
   deliver(match: (m: Sent) => boolean, drop = false): number {
     for (const [id, node] of this.nodes) if (node.machine) this.collect(id, node);
-    const taken = this.queue.filter(match);
-    this.queue = this.queue.filter((m) => !match(m));
+    const due = (m: Sent) => match(m) && !this.paused.has(m.to);
+    const taken = this.queue.filter(due);
+    this.queue = this.queue.filter((m) => !due(m));
     for (const m of taken) this.deliverOne(m, drop);
     return taken.length;
   }
@@ -376,7 +380,8 @@ export class RaftNet extends TestCluster {
   /** Gives every running node the view it would have: peers alive over working links. */
   private refreshViews(): void {
     for (const [id, node] of this.nodes) {
-      if (!node.machine) continue;
+      // A paused node reads its view when it wakes, as any other input.
+      if (!node.machine || this.paused.has(id)) continue;
       const members: ElectionMember[] = [...this.nodes.entries()].filter(([peer]) => this.started.has(peer)).map(([peer, other]) => {
         const self = peer === id;
         const reachable = self || (other.machine !== null && !this.cuts.has(linkKey(id, peer)));
