@@ -21,8 +21,9 @@ const USAGE = `usage: scripts/chaos.sh run [--nodes N] [--protocol ${PROTOCOL_NA
 run    starts N daemons (default 5, bully) on a namespace LAN of scripts/cluster.sh (root and
        iproute2; iptables for loss), injects faults on a seeded schedule with quiet periods
        between them and a quiet tail, records every node's answers and events to
-       DIR/history.jsonl (default chaos/<time>-<protocol>-seed<S>), checks the history and
-       prints the summary. The seed is printed; the same seed gives the same schedule.
+       DIR/history.jsonl (default chaos/<time>-<protocol>-seed<S>; a DIR that holds an
+       earlier run is refused), checks the history and prints the summary. The seed is
+       printed; the same seed gives the same schedule.
 check  checks a recorded history again.
 
 Faults:
@@ -91,12 +92,15 @@ async function main(argv: string[]): Promise<number> {
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) usageError(`--seed must be a non-negative integer, not '${values.seed}'`);
   if (values.config !== undefined && !existsSync(values.config)) usageError(`--config: ${values.config} does not exist`);
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const outDir = resolve(values.out ?? join('chaos', `${stamp}-${values.protocol}-seed${seed}`));
+  // A run owns its directory: written into an earlier run's, it would replace that history and
+  // fail to move its daemons' logs there, and the earlier run's job children read as its own.
+  if (existsSync(join(outDir, 'history.jsonl'))) usageError(`--out: ${outDir} holds an earlier run (history.jsonl); give another directory, or remove that one first`);
   if (process.getuid?.() !== 0 || spawnSync('ip', ['netns', 'list']).status !== 0) {
     process.stderr.write('chaos.sh: a run needs root and iproute2 (`ip`) for the namespace LAN that partitions and packet loss act on\n');
     return 1;
   }
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  const outDir = resolve(values.out ?? join('chaos', `${stamp}-${values.protocol}-seed${seed}`));
   const progress = (line: string) => process.stderr.write(`chaos: ${line}\n`);
   progress(`seed ${seed} (replay: scripts/chaos.sh run --seed ${seed} --nodes ${nodes} --protocol ${values.protocol} --duration ${values.duration} --faults ${kinds.kinds.join(',')})`);
   try {

@@ -143,4 +143,20 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
     }
     assert.match(chaos(['run', '--faults', 'kill,flood']).stderr, /unknown fault kind 'flood'; known: kill, pause, restart, partition, bridge, one-way, loss, stall, hostile/);
   });
+
+  it('refuses an --out directory that holds an earlier run, with exit 2, and leaves that run as it was', () => {
+    const out = mkdtempSync(join(tmpdir(), 'chaos-earlier-'));
+    try {
+      const history = `${JSON.stringify({ type: 'meta', t: 0, seed: 1 })}\n`;
+      writeFileSync(join(out, 'history.jsonl'), history);
+      writeFileSync(join(out, 'jobs.jsonl'), '{"event":"start"}\n');
+      const r = chaos(['run', '--nodes', '1', '--duration', '3s', '--out', out]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /--out: .* holds an earlier run \(history\.jsonl\); give another directory, or remove that one first/);
+      assert.equal(readFileSync(join(out, 'history.jsonl'), 'utf8'), history);
+      assert.equal(readFileSync(join(out, 'jobs.jsonl'), 'utf8'), '{"event":"start"}\n');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 });
