@@ -101,6 +101,16 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write('chaos.sh: a run needs root and iproute2 (`ip`) for the namespace LAN that partitions and packet loss act on\n');
     return 1;
   }
+  // Found only when the first such fault comes, seconds into the run, it would end it there.
+  const lossKinds: readonly string[] = kinds.kinds.filter((k) => k === 'loss' || k === 'one-way');
+  if (lossKinds.length > 0 && spawnSync('iptables', ['--version']).error) {
+    const rest = kinds.kinds.filter((k) => !lossKinds.includes(k));
+    process.stderr.write(
+      `chaos.sh: the faults ${lossKinds.join(' and ')} need iptables, which is not installed: apt-get install iptables` +
+        (rest.length > 0 ? `, or leave them out (--faults ${rest.join(',')})\n` : '\n'),
+    );
+    return 1;
+  }
   const progress = (line: string) => process.stderr.write(`chaos: ${line}\n`);
   progress(`seed ${seed} (replay: scripts/chaos.sh run --seed ${seed} --nodes ${nodes} --protocol ${values.protocol} --duration ${values.duration} --faults ${kinds.kinds.join(',')})`);
   try {

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -142,6 +142,21 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
       assert.match(r.stderr, /usage: scripts\/chaos\.sh run/);
     }
     assert.match(chaos(['run', '--faults', 'kill,flood']).stderr, /unknown fault kind 'flood'; known: kill, pause, restart, partition, bridge, one-way, loss, stall, hostile/);
+  });
+
+  it('without iptables, a run whose faults need it says so before it starts anything, and names the faults it could run', { skip: canUseNamespaces() ? false : 'needs root and ip' }, () => {
+    // A PATH with `ip` and node but no iptables.
+    const bin = mkdtempSync(join(tmpdir(), 'chaos-path-'));
+    try {
+      symlinkSync(spawnSync('bash', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'ip'));
+      symlinkSync(process.execPath, join(bin, 'node'));
+      const r = spawnSync('bash', [CHAOS, 'run', '--nodes', '1', '--duration', '3s', '--faults', 'kill,loss,one-way'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: `${bin}:/bin` } });
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /the faults loss and one-way need iptables, which is not installed: apt-get install iptables, or leave them out \(--faults kill\)/);
+      assert.doesNotMatch(r.stderr, /starting/);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('refuses an --out directory that holds an earlier run, with exit 2, and leaves that run as it was', () => {
