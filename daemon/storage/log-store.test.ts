@@ -390,6 +390,21 @@ describe('disk failures', () => {
     await store.close();
   });
 
+  it('a failed removal of what a snapshot superseded poisons the store: the group written beside it rejects too, and every later append', async () => {
+    const dir = dirs.fresh();
+    const fs = testFs();
+    const store = await openLogStore(dir, { segmentBytes: 300, fs });
+    for (let i = 1; i <= 40; i++) await store.append({ entries: entries(i, i) });
+    fs.failNext('unlink', 'EIO', (name) => name === '0000000000000001.wal');
+    const snapshot = store.append({ snapshot: { index: 40, term: 1, data: { upTo: 40 } } });
+    await until('the snapshot file to be renamed into place', () => fs.log.some((l) => /^rename snap-/.test(l)));
+    const next = store.append({ entries: entries(41, 41) });
+    await snapshot;
+    assertPersistError(await rejection(next), dir, '0000000000000001.wal', 'EIO');
+    assertPersistError(await rejection(store.append({ entries: entries(42, 42) })), dir, '0000000000000001.wal', 'EIO');
+    await store.close();
+  });
+
   it('a failed snapshot file write rejects naming the snapshot file', async () => {
     const dir = dirs.fresh();
     const fs = testFs();

@@ -240,6 +240,11 @@ export class SegmentedLogStore implements LogStore {
         if (removal !== null) await removal;
         removal = null;
       }
+      // The removal written beside it failed: the store is poisoned, and this group not acknowledged.
+      if (this.failure) {
+        for (const p of group) p.reject(this.poisoned());
+        continue;
+      }
       for (const p of group) p.resolve();
       if (rotated || group.some((p) => p.snapshotFile)) removal = this.removeSuperseded();
     }
@@ -337,7 +342,8 @@ export class SegmentedLogStore implements LogStore {
       }
       await this.timedSync(this.dir, () => this.fs.syncDir(this.dir));
     } catch (err) {
-      this.failure = err as PersistError;
+      // A group's own failure, written beside it, came first if there is one: it stays the cause.
+      this.failure ??= err as PersistError;
     }
   }
 
