@@ -64,9 +64,6 @@ export async function runChaos(opts: ChaosRunOptions): Promise<ChaosReport> {
   await takeDownOrphans(opts.progress);
   const history = createWriteStream(join(opts.outDir, 'history.jsonl'));
   const jobsFile = join(opts.outDir, 'jobs.jsonl');
-  // The jobs append to it: a run into a directory an earlier run used starts it afresh, as it does
-  // history.jsonl (an earlier run's children, with their own tokens, read as this run's regressions).
-  writeFileSync(jobsFile, '');
   const runners: ChildProcess[] = [];
   let recorder: Recorder | null = null;
   let workloads: { stop: () => Promise<void> } | null = null;

@@ -197,9 +197,10 @@ export class LeaderState {
    */
   checkQuorum(): boolean {
     const m = this.m;
+    const heardUntilMs = this.heardQuorumUntilMs();
     // Heard from a majority since it woke: probation is over.
-    if (this.probation && this.heardQuorumUntilMs() >= this.probation.untilMs) this.probation = null;
-    if (m.nowMs < this.quorumLostAtMs()) return false;
+    if (this.probation && heardUntilMs >= this.probation.untilMs) this.probation = null;
+    if (m.nowMs < Math.max(heardUntilMs, this.probation?.untilMs ?? -Infinity)) return false;
     if (this.probation === null && m.justWoke()) {
       this.probation = { fromMs: m.nowMs, untilMs: m.nowMs + m.config.heartbeatIntervalMs };
       this.broadcast();
