@@ -53,8 +53,13 @@ export class LeaderState {
   /**
    * §5.2/§8: a new leader appends its record, then sends a first round (its heartbeat). A leader
    * elected by a bootstrap set (raft.ts bootstrapSet) first writes that set as the configuration.
+   * One elected with the handover record that names it already committed (`handover`, its index:
+   * raft.ts handoverCommitted) has its record: it appends none, and is established at once, so it
+   * reports once its first round earns the lease, one follower write sooner. Its log is then
+   * committed to its end, so its commit index is as current as any (reads may use it, §6.4), and
+   * no entry of an earlier term is left uncommitted (configuration changes may follow).
    */
-  begin(bootstrapVoters: NodeId[] | null): void {
+  begin(bootstrapVoters: NodeId[] | null, handover: number | null = null): void {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
@@ -69,6 +74,12 @@ export class LeaderState {
     // empty entry). Added after, they start past the record: the first round is an empty probe
     // that every follower refuses, one round trip lost on every election.
     this.addTargets();
+    if (handover !== null) {
+      this.recordIndex = handover;
+      m.advanceCommit(handover);
+      this.broadcast();
+      return;
+    }
     if (bootstrapVoters) {
       const config: RaftEntry = { index: m.log.lastIndex() + 1, term: m.hard.term, data: { kind: 'config', voters: bootstrapVoters, learners: [] } };
       m.log.append(config);
@@ -620,12 +631,34 @@ export class LeaderState {
    * TimeoutNow to `to`, which holds the whole log, and at the same moment TRANSFER_VOTE to the
    * other voters: each sends its vote straight to `to` instead of waiting for `to` to ask, so the
    * successor has its majority one hop after this send, not two (raft.ts voteForSuccessor).
+   *
+   * A leader that is shutting down first appends a handover record naming `to` as the leader of
+   * the next term (messages.ts) and sends it to every follower ahead of these messages. The voters
+   * write it with their vote, and their grants say they hold it: a successor elected by a
+   * majority of holders has its record committed the moment it wins (raft.ts handoverCommitted),
+   * instead of appending one of its own and waiting a round of follower writes for it to commit.
+   * Only on shutdown: a leader that stays could lead on if the transfer fails, with a committed
+   * record naming another for the next term in its log; one that leaves steps down instead
+   * (commands.ts checkShutdown). These sends need not wait for this node's write of the record
+   * (they leave in order behind the appends that carry it): it counts for nothing here.
    */
   handOver(to: NodeId): void {
     const m = this.m;
-    m.out.send(to, { type: 'TIMEOUT_NOW', term: m.hard.term });
-    const vote: RaftMessage = { type: 'TRANSFER_VOTE', term: m.hard.term, candidate: to, lastLogIndex: m.log.lastIndex(), lastLogTerm: m.log.lastTerm() };
-    for (const id of this.voters()) if (id !== to && id !== m.selfId) m.out.send(id, vote);
+    const lastLogIndex = m.log.lastIndex();
+    const lastLogTerm = m.log.lastTerm();
+    const target = this.progress.get(to);
+    let handover: number | undefined;
+    if (m.commands.stopping && target?.canSend(m.config.maxInflight)) {
+      handover = lastLogIndex + 1;
+      const record: RaftEntry = { index: handover, term: m.hard.term, data: { kind: 'leader', leader: to, term: m.hard.term + 1 } };
+      m.log.append(record);
+      m.out.persistEntry(record);
+      // The lease is given away already (timeoutNowSent): these appends end every follower's naming of this leader.
+      for (const p of this.progress.values()) this.sendAppend(p, false);
+    }
+    m.out.sendParallel(to, { type: 'TIMEOUT_NOW', term: m.hard.term });
+    const vote: RaftMessage = { type: 'TRANSFER_VOTE', term: m.hard.term, candidate: to, lastLogIndex, lastLogTerm, ...(handover !== undefined ? { handover } : {}) };
+    for (const id of this.voters()) if (id !== to && id !== m.selfId) m.out.sendParallel(id, vote);
   }
 
   /**

@@ -558,6 +558,54 @@ describe('fail-over hints and shutdown', () => {
     assert.ok(others(leader).includes(net.agreedLeader()!));
   });
 
+  it('a leader shutting down hands over with a record naming its successor for the next term: elected by voters that hold it, the successor appends no record of its own, and survivors name it with no follower write between the votes and the naming', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.summary(leader)!.term;
+    const survivors = others(leader, ids);
+    net.shutdown(leader);
+    const timeoutNow = net.sent.find((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW');
+    assert.ok(timeoutNow, 'TimeoutNow left');
+    const to = timeoutNow.to;
+    let wonAt = -1;
+    assert.ok(net.advanceUntil(() => (wonAt < 0 && net.machine(to).raftStatus().role === 'leader' && (wonAt = net.effects.length), survivors.every((id) => net.summary(id)?.leader === to)), T));
+    const log = net.machine(to).logEntries();
+    const handover = log.find((e) => e.data.kind === 'leader' && e.data.leader === to);
+    assert.deepEqual(handover && { term: handover.term, data: handover.data }, { term, data: { kind: 'leader', leader: to, term: term + 1 } }, 'the record is an entry of the old term naming the successor for the next');
+    assert.deepEqual(log.filter((e) => e.term === term + 1), [], 'the successor appended nothing of its own');
+    assert.equal(net.summary(to)!.fencingToken, term + 1);
+    assert.ok(survivors.every((id) => net.summary(id)!.fencingToken === term + 1), 'every survivor names it with its token');
+    const followerWrites = net.effects.slice(wonAt).filter((e) => e.node !== to && e.effect.type === 'persist' && (e.effect.batch.entries?.length ?? 0) > 0);
+    assert.deepEqual(followerWrites, [], 'no follower wrote an entry after the successor won');
+  });
+
+  it('a successor that never got the handover record does not count the grants that rest on it (they were given to a log it does not hold), and does not lead that term', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.summary(leader)!.term;
+    const isHandover = (m: RaftMessage) => m.type === 'APPEND' && m.entries.some((e) => e.data.kind === 'leader' && e.data.term !== e.term);
+    const successor = () => net.sent.find((s) => s.from === leader && s.message.type === 'TIMEOUT_NOW')?.to ?? null;
+    // The record's append to the successor is lost (TimeoutNow, sent in the same step, is queued by the time it is delivered).
+    net.drop((m) => m.from === leader && isHandover(m.message) && m.to === successor());
+    const ledNext: string[] = [];
+    net.onStep = () => {
+      for (const id of ids) if (net.machine(id).raftStatus().role === 'leader' && net.machine(id).raftStatus().term === term + 1 && !ledNext.includes(id)) ledNext.push(id);
+    };
+    net.shutdown(leader);
+    const to = successor();
+    assert.ok(to !== null, 'TimeoutNow left');
+    assert.ok(!net.machine(to).logEntries().some((e) => e.term === term && e.data.kind === 'leader' && e.data.term === term + 1), 'the successor lacks the record');
+    const grants = net.sent.filter((m) => m.to === to && m.message.type === 'VOTE_RESPONSE' && m.message.granted && m.message.holds !== undefined);
+    assert.ok(grants.length >= 2, `grants resting on the record reached it (${grants.length})`);
+    net.advance(3 * T);
+    assert.ok(!ledNext.includes(to), `${to} led term ${term + 1} on grants given to a log it does not hold`);
+    const next = net.agreedLeader();
+    assert.ok(next !== null, 'a leader is elected after all');
+    assert.ok(net.machine(next).logEntries().some((e) => e.data.kind === 'leader' && e.data.leader === to && e.data.term === term + 1), 'and its log holds the handover record (it may be committed)');
+  });
+
   it('a leader shutting down with no voter to hand over to stops leading before it is ready (members release their promises to one that left)', () => {
     const net = new RaftNet(['a']);
     const leader = net.elect();

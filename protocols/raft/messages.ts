@@ -25,7 +25,11 @@ export interface RaftConfiguration {
 /**
  * What a log entry holds. `config`: the configuration from this index on (the bootstrap entry at
  * index 1). `leader`: the record every new leader appends first; once committed it makes the
- * leader's term a fencing token, and followers name the leader only from then on.
+ * leader's term a fencing token, and followers name the leader only from then on. A record in an
+ * entry of an earlier term than the one it names is a handover: a leader shutting down names its
+ * successor for the next term (leader.ts handOver). It says nothing unless that successor is
+ * elected in that term; then, once committed, it is the successor's record (log.ts recordNaming),
+ * so the successor reports, and is named, without replicating a record of its own first.
  */
 export type RaftEntryData =
   | ({ kind: 'config' } & RaftConfiguration)
@@ -65,8 +69,13 @@ export type RaftMessage =
    * receivers set leader stickiness aside (thesis §3.10).
    */
   | { type: 'VOTE'; term: number; preVote: boolean; lastLogIndex: number; lastLogTerm: number; transfer: boolean }
-  /** The answer; on a refusal, `term` is the responder's, so a stale candidate catches up. */
-  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean }
+  /**
+   * The answer; on a refusal, `term` is the responder's, so a stale candidate catches up. `holds`:
+   * the grant rests on the candidate's log holding the handover record at that index (the old
+   * leader said so, TRANSFER_VOTE), which is on the voter's disk too: a candidate that does not
+   * hold it must not count the grant, and one that does may count the voter as holding it.
+   */
+  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean; holds?: number }
   /**
    * AppendEntries (§5.3), also the heartbeat. `round` numbers the leader's heartbeat rounds (its
    * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
@@ -92,9 +101,11 @@ export type RaftMessage =
    * From the leader, beside its TimeoutNow, to the other voters: vote for `candidate` in term + 1
    * now, if its log (`lastLogIndex`/`lastLogTerm`, which the leader knows it holds) is as up to
    * date as yours, and send the grant straight to it. The candidate has its majority a hop sooner
-   * than by asking (raft.ts voteForSuccessor).
+   * than by asking (raft.ts voteForSuccessor). `handover`: the index of the handover record naming
+   * `candidate` that the leader sent it (and the voter) just before: a voter that holds it judges
+   * the candidate's log as ending there, and says so in its grant (VOTE_RESPONSE holds).
    */
-  | { type: 'TRANSFER_VOTE'; term: number; candidate: NodeId; lastLogIndex: number; lastLogTerm: number }
+  | { type: 'TRANSFER_VOTE'; term: number; candidate: NodeId; lastLogIndex: number; lastLogTerm: number; handover?: number }
   /**
    * InstallSnapshot (§7), in chunks that fit a frame: characters [offset, offset + chunk.length)
    * of the snapshot's JSON text (`total` in all), for a follower whose next entry the leader
@@ -181,7 +192,7 @@ export const raftSchemas = lazily(() => {
 
   const messageSchema = z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('VOTE'), term: counter.min(1), preVote: z.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: z.boolean() }),
-    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean() }),
+    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean(), holds: counter.min(1).optional() }),
     z
       .strictObject({
         type: z.literal('APPEND'),
@@ -200,7 +211,7 @@ export const raftSchemas = lazily(() => {
       }),
     z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
     z.strictObject({ type: z.literal('TIMEOUT_NOW'), term: counter.min(1) }),
-    z.strictObject({ type: z.literal('TRANSFER_VOTE'), term: counter.min(1), candidate: nodeId, lastLogIndex: counter, lastLogTerm: counter }),
+    z.strictObject({ type: z.literal('TRANSFER_VOTE'), term: counter.min(1), candidate: nodeId, lastLogIndex: counter, lastLogTerm: counter, handover: counter.min(1).optional() }),
     z
       .strictObject({
         type: z.literal('SNAPSHOT'),

@@ -147,11 +147,16 @@ export class Raft implements RaftElection {
   private hintCampaignAtMs = Infinity;
   private votes = new Map<NodeId, boolean>();
   /**
+   * Voters whose grant said they hold the handover record at the index given (VOTE_RESPONSE
+   * holds): with this node's own, a majority of them makes the record committed (becomeLeader).
+   */
+  private handoverHolders = new Map<NodeId, number>();
+  /**
    * Votes for this node in a term it has not reached: voters the leader asked to vote for it as
    * its successor (TRANSFER_VOTE) whose grants came before the leader's TimeoutNow did. Counted if
    * this node campaigns in exactly that term (a grant is the voter's durable vote for us in it).
    */
-  private earlyGrants: { term: number; from: Set<NodeId> } | null = null;
+  private earlyGrants: { term: number; from: Map<NodeId, number | undefined> } | null = null;
   /**
    * A real campaign's own vote counts once this many persists are on disk (the one holding the
    * new term and the vote for itself): its requests leave without waiting for that write.
@@ -187,7 +192,8 @@ export class Raft implements RaftElection {
     // record this node had on disk before it reported it, and the record is still in the log
     // (committed entries are never cut, only compacted into a snapshot that keeps the newest
     // record): the newest record in the log bounds every token reported before the restart.
-    this.hard.fencingFloor = Math.max(this.hard.fencingFloor, this.log.lastLeaderTerm());
+    // A handover record names the next term (messages.ts): it bounds a token only once this node reached that term.
+    this.hard.fencingFloor = Math.max(this.hard.fencingFloor, Math.min(this.log.lastLeaderTerm(), this.hard.term));
     // A previous life may have acknowledged a leader a moment ago: honour that for T (stickiness
     // survives a restart). A node that never persisted anything acknowledged no one.
     // Another protocol that ran here last may have promised a leader its support: honour that too.
@@ -620,15 +626,17 @@ export class Raft implements RaftElection {
       // Another survivor is already campaigning with our vote: our own turn would only split it.
       this.hintCampaignAtMs = Infinity;
     }
-    this.answerVote(from, m, true);
+    // The candidate's last entry is a handover record naming it, which we hold too: say so, it may count us as holding it.
+    const holds = !m.preVote && this.holdsHandover(m.lastLogIndex, from, m.term) && this.log.term(m.lastLogIndex) === m.lastLogTerm ? m.lastLogIndex : undefined;
+    this.answerVote(from, m, true, holds);
   }
 
   /** A (pre-)vote answer, counted; a refusal carries our term, a grant the term asked for. */
-  private answerVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>, granted: boolean): void {
+  private answerVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>, granted: boolean, holds?: number): void {
     const c = this.counters;
     if (m.preVote) granted ? c.preVotesGranted++ : c.preVotesRefused++;
     else granted ? c.votesGranted++ : c.votesRefused++;
-    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted });
+    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted, ...(holds !== undefined ? { holds } : {}) });
   }
 
   // ---- role step functions (after the term check: m.term === term, or a pre-vote's future term) ----
@@ -657,13 +665,37 @@ export class Raft implements RaftElection {
   private voteForSuccessor(m: Extract<RaftMessage, { type: 'TRANSFER_VOTE' }>): void {
     const term = this.hard.term + 1;
     if (m.candidate === this.selfId || !this.promotable() || !this.isVoter(m.candidate) || term <= this.carriedTokenFloor) return;
-    if (!this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return;
+    // The leader sent us its handover record naming the candidate just before, and the candidate
+    // too: judged as ending there, the candidate's log is ours, and our grant says so (`holds`).
+    const holds = m.handover !== undefined && this.holdsHandover(m.handover, m.candidate, term) ? m.handover : undefined;
+    if (holds !== undefined ? holds !== this.log.lastIndex() : !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return;
     this.becomeFollower(term, null);
     this.setHardState({ votedFor: m.candidate });
     this.hintCampaignAtMs = Infinity;
     this.counters.votesGranted++;
-    // Persisted before it leaves, as every answer (the outbox flushes ahead of a send).
-    this.out.send(m.candidate, { type: 'VOTE_RESPONSE', term, preVote: false, granted: true });
+    // Persisted before it leaves, as every answer (the outbox flushes ahead of a send): the
+    // handover record it holds is on disk by then too.
+    this.out.send(m.candidate, { type: 'VOTE_RESPONSE', term, preVote: false, granted: true, ...(holds !== undefined ? { holds } : {}) });
+  }
+
+  /**
+   * Whether this log holds, at `index`, a handover record (messages.ts) naming `to` as the leader
+   * of `term`, in an entry of the term before.
+   */
+  private holdsHandover(index: number, to: NodeId, term: number): boolean {
+    const e = this.log.entry(index);
+    return e !== undefined && e.term === term - 1 && e.data.kind === 'leader' && e.data.leader === to && e.data.term === term;
+  }
+
+  /**
+   * A grant that rests on our log holding a handover record (`holds`) counts only if it does: the
+   * voter judged our log by it. Returns whether the grant counts, noting the voter as a holder.
+   */
+  private grantCounts(from: NodeId, holds: number | undefined, term: number): boolean {
+    if (holds === undefined) return true;
+    if (!this.holdsHandover(holds, this.selfId, term)) return false;
+    this.handoverHolders.set(from, holds);
+    return true;
   }
 
   /**
@@ -675,10 +707,12 @@ export class Raft implements RaftElection {
    */
   private keptAsEarlyGrant(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE_RESPONSE' }>): boolean {
     if (m.preVote || !m.granted || m.term !== this.hard.term + 1 || this.role !== 'follower' || !this.promotable()) return false;
-    if (this.earlyGrants?.term !== m.term) this.earlyGrants = { term: m.term, from: new Set() };
-    this.earlyGrants.from.add(from);
+    // Kept, but counted only if it stands (grantCounts): a voter that judged our log by a handover record we lack voted for a log we do not hold.
+    if (m.holds !== undefined && !this.holdsHandover(m.holds, this.selfId, m.term)) return true;
+    if (this.earlyGrants?.term !== m.term) this.earlyGrants = { term: m.term, from: new Map() };
+    this.earlyGrants.from.set(from, m.holds);
     const voters = this.campaignVoters();
-    const granted = [...this.earlyGrants.from].filter((id) => voters.includes(id)).length;
+    const granted = [...this.earlyGrants.from.keys()].filter((id) => voters.includes(id)).length;
     if (granted + 1 >= majorityOf(voters.length)) this.campaign('real', 'transfer-votes', this.leaderId);
     return true;
   }
@@ -690,6 +724,7 @@ export class Raft implements RaftElection {
       return this.stepFollower(from, m);
     }
     if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
+    if (m.granted && !this.grantCounts(from, m.holds, this.hard.term)) return;
     this.votes.set(from, m.granted);
     this.tally();
   };
@@ -737,7 +772,7 @@ export class Raft implements RaftElection {
   advanceCommit(index: number): void {
     if (index <= this.log.committed) return;
     this.log.committed = Math.min(index, this.log.lastIndex());
-    this.hard = { ...this.hard, commit: this.log.committed, fencingFloor: Math.max(this.hard.fencingFloor, this.log.committedLeaderTerm()) };
+    this.hard = { ...this.hard, commit: this.log.committed, fencingFloor: this.committedTokenFloor(this.hard.term) };
     this.out.rideHardState(this.hard);
     this.kv.applyCommitted();
     this.snapshots.maybeCompact();
@@ -814,6 +849,7 @@ export class Raft implements RaftElection {
     this.leaderId = null;
     this.namedUntilMs = -Infinity;
     this.votes = new Map();
+    this.handoverHolders = new Map();
     this.campaignVoterIds = voters;
     this.bootstrapping = this.configuration() === null;
     const preVote = kind === 'pre';
@@ -826,7 +862,7 @@ export class Raft implements RaftElection {
       this.setHardState({ term: this.hard.term + 1, votedFor: this.selfId });
       // The batch holding the vote is the next persist (nothing else flushes before it).
       this.selfVoteAfter = this.out.persistEffects + 1;
-      if (this.earlyGrants?.term === this.hard.term) for (const id of this.earlyGrants.from) this.votes.set(id, true);
+      if (this.earlyGrants?.term === this.hard.term) for (const [id, holds] of this.earlyGrants.from) if (this.grantCounts(id, holds, this.hard.term)) this.votes.set(id, true);
       this.earlyGrants = null;
     }
     this.stepRole = this.stepCandidate;
@@ -863,9 +899,25 @@ export class Raft implements RaftElection {
     this.heldVoteRequest = null;
     this.hintCampaignAtMs = Infinity;
     this.finishEpisode('won');
-    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null);
+    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null, this.handoverCommitted());
     this.changes.begin();
     this.sessions.begin();
+  }
+
+  /**
+   * The index of a handover record naming this node for the term it just won, if it is committed;
+   * else null. It is, once it is on the disks of a majority of the voters that elected us, ours
+   * included (each said so with its grant, `holds`): every one of them took it in the old term,
+   * before voting in any later one, and voted for us in this term, so no one else leads it, and
+   * every leader of a later term needs a vote from one of them, whose log it must be as up to date
+   * as (§5.4.1): the Leader Completeness argument of §5.4.3, for an entry of the term before ours,
+   * which the old leader appended last and which no leader between could have overwritten.
+   */
+  private handoverCommitted(): number | null {
+    const h = this.log.lastIndex();
+    if (this.bootstrapping || !this.holdsHandover(h, this.selfId, this.hard.term) || this.out.durableLogEnd < h) return null;
+    const holders = this.campaignVoterIds.filter((id) => id === this.selfId || this.handoverHolders.get(id) === h);
+    return holders.length >= majorityOf(this.campaignVoterIds.length) ? h : null;
   }
 
   private finishEpisode(result: 'won' | 'lost' | 'aborted'): void {
@@ -913,7 +965,20 @@ export class Raft implements RaftElection {
 
   setHardState(change: Partial<Omit<RaftHardState, 'v'>>): void {
     this.hard = { ...this.hard, ...change };
+    // A committed handover record counts from the term it names (committedTokenFloor): reaching that term raises the floor.
+    if (change.term !== undefined) this.hard.fencingFloor = this.committedTokenFloor(change.term);
     this.out.persistHardState(this.hard);
+  }
+
+  /**
+   * The token floor the committed log proves at `term`: the newest committed leader record's
+   * term, but no higher than `term`. Only a handover record (messages.ts) can be higher: it
+   * names the next term, which this node may not have reached (its old leader, a follower that
+   * was not asked to vote). No token of that term was reported here before it reached it, and
+   * the hard state never holds a floor above its term.
+   */
+  committedTokenFloor(term: number): number {
+    return Math.max(this.hard.fencingFloor, Math.min(this.log.committedLeaderTerm(), term));
   }
 
   private randomElectionDue(): number {

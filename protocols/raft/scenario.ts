@@ -34,6 +34,7 @@
  *   campaign id / transfer from to / resign id        leadership commands (`campaign` is the operator's elect)
  *   remove from id                                    asks `from` to take `id` out of the configuration
  *   hup id                                             a pre-vote campaign now, whatever the node knows (etcd's MsgHup)
+ *   shutdown id                                       SIGTERM: a leader hands off (messages stay queued), then is ready
  *   status id|all / log id                            the machine's state, the summary it reports, its log
  *
  * Trace lines: `n1->n2 TYPE ...` a delivery (`(cut)`, `(dropped)`, `(down)` when it was lost),
@@ -214,6 +215,8 @@ export class ScenarioRunner {
         return this.command(p[0]!, { kind: 'transfer', to: p[1]! });
       case 'resign':
         return this.command(one(p, name), { kind: 'resign' });
+      case 'shutdown':
+        return this.shutdown(one(p, name));
       case 'remove':
         if (p.length !== 2) throw new Error('remove needs from and id');
         return this.command(p[0]!, { kind: 'remove', id: p[1]! });
@@ -336,6 +339,17 @@ export class ScenarioRunner {
     this.header = `${id} command: ${command.kind}${command.kind === 'transfer' ? ` to ${command.to}` : ''}`;
     this.headerQuiet = this.headerHeartbeat = false;
     net.command(id, command);
+    this.noteChanges(id);
+    this.flushStep();
+  }
+
+  /** SIGTERM: the node hands off if it leads, then is ready to leave (its messages stay queued). */
+  private shutdown(id: NodeId): void {
+    const net = this.cluster();
+    this.flushStep();
+    this.header = `${id} shutdown`;
+    this.headerQuiet = this.headerHeartbeat = false;
+    net.shutdown(id);
     this.noteChanges(id);
     this.flushStep();
   }
@@ -506,7 +520,7 @@ export function formatMessage(m: RaftMessage): string {
     case 'VOTE':
       return `${type} term=${m.term} last=${m.lastLogIndex}/${m.lastLogTerm}${m.transfer ? ' transfer' : ''}`;
     case 'VOTE_RESPONSE':
-      return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}`;
+      return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}${m.holds !== undefined ? ` holds=${m.holds}` : ''}`;
     case 'APPEND':
       return `${type} term=${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=[${m.entries.map(formatEntry).join(', ')}] commit=${m.leaderCommit} round=${m.round} lease=${m.keepLease ? 'kept' : m.leaseMs}`;
     case 'APPEND_RESPONSE':
@@ -514,7 +528,7 @@ export function formatMessage(m: RaftMessage): string {
     case 'TIMEOUT_NOW':
       return `${type} term=${m.term}`;
     case 'TRANSFER_VOTE':
-      return `${type} term=${m.term} candidate=${m.candidate} last=${m.lastLogIndex}/${m.lastLogTerm}`;
+      return `${type} term=${m.term} candidate=${m.candidate} last=${m.lastLogIndex}/${m.lastLogTerm}${m.handover !== undefined ? ` handover=${m.handover}` : ''}`;
     case 'SNAPSHOT':
       return `${type} term=${m.term} index=${m.index}/${m.snapshotTerm} chunk=${m.offset}+${m.chunk.length}/${m.total} round=${m.round}`;
     case 'SNAPSHOT_RESPONSE':
@@ -542,7 +556,7 @@ function formatEntry(e: RaftEntry): string {
   const d = e.data;
   const what =
     d.kind === 'config' ? `config ${d.voters.join(',')}${d.learners.length ? ` learners ${d.learners.join(',')}` : ''}`
-    : d.kind === 'leader' ? `leader ${d.leader}`
+    : d.kind === 'leader' ? `leader ${d.leader}${d.term !== e.term ? ` for term ${d.term}` : ''}`
     : `kv ${formatKvOp(d.op)}${d.origin ? ` from ${d.origin.node}` : ''}`;
   return `${e.index}/${e.term} ${what}`;
 }

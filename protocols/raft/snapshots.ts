@@ -126,7 +126,7 @@ export class Snapshots {
     m.out.persistSnapshot(snapshot);
     if (!keptSuffix) m.out.persistTruncation(snapshot.index);
     m.kv.installed();
-    m.setHardState({ commit: m.log.committed, fencingFloor: Math.max(m.hard.fencingFloor, m.log.committedLeaderTerm()) });
+    m.setHardState({ commit: m.log.committed, fencingFloor: m.committedTokenFloor(m.hard.term) });
     m.out.emit({ type: 'snapshot', action: 'installed', index: snapshot.index, term: snapshot.term, peer: from });
   }
 }
