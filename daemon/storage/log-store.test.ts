@@ -190,7 +190,7 @@ describe('append and replay', () => {
     const syncsBefore = fs.count('datasync');
     const release = fs.holdNextDatasync();
     const ahead = store.append({ entries: entries(11, 12) });
-    await until('the group ahead to start its fsync', () => fs.log.at(-1)?.startsWith('datasync ') === true);
+    await until('the group ahead to start its fsync', () => fs.count('datasync') === syncsBefore + 1);
     const snapshot = store.append({ snapshot: { index: 12, term: 1, data: { upTo: 12 } } });
     await until('the snapshot file to be in place', () => fs.log.some((l) => /^rename snap-\d+\.snap\.tmp$/.test(l)) && fs.log.at(-1)?.startsWith('syncDir ') === true);
     assert.equal(fs.count('datasync') - syncsBefore, 2, 'the group ahead is still held in its fsync; the other is the snapshot file\'s');
@@ -255,6 +255,19 @@ describe('group commit', () => {
     assert.equal(fs.count('datasync'), 1);
     assert.equal(fs.count('write') - writesAtOpen, 1);
     assert.deepEqual({ batches: store.stats.batches, commits: store.stats.commits }, { batches: 100, commits: 1 });
+    await store.close();
+  });
+
+  it('appends made a few promise turns apart, before the event loop checks for immediates, share one fsync (a hand-off\'s append and TimeoutNow, read in one chunk, are handled so)', async () => {
+    const fs = testFs();
+    const store = await openLogStore(dirs.fresh(), { fs });
+    const first = store.append({ entries: entries(1, 1) });
+    // The inbound stream's async decoding takes a few promise turns from one frame to the next.
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+    const second = store.append({ entries: entries(2, 2) });
+    await Promise.all([first, second]);
+    assert.equal(fs.count('datasync'), 1);
+    assert.equal(store.stats.commits, 1);
     await store.close();
   });
 
