@@ -59,7 +59,7 @@ export class LeaderState {
    * committed to its end, so its commit index is as current as any (reads may use it, §6.4), and
    * no entry of an earlier term is left uncommitted (configuration changes may follow).
    */
-  begin(bootstrapVoters: NodeId[] | null, handover: number | null = null): void {
+  begin(bootstrapVoters: NodeId[] | null, handover: number | null = null, promises: { sentMs: number; from: ReadonlySet<NodeId> } | null = null): void {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
@@ -77,7 +77,13 @@ export class LeaderState {
     if (handover !== null) {
       this.recordIndex = handover;
       m.advanceCommit(handover);
-      this.broadcast();
+      // The promises of a transfer's grants count from our vote request, sent in this term.
+      if (promises) {
+        this.leaseFloorMs = Math.min(this.leaseFloorMs, promises.sentMs);
+        for (const id of promises.from) this.onPromise(id, promises.sentMs);
+      }
+      // Reportable already: the round that tells followers so leaves as this step's effects do (beforeDrain), not a round before it.
+      if (!this.reportable()) this.broadcast();
       return;
     }
     if (bootstrapVoters) {
@@ -429,6 +435,17 @@ export class LeaderState {
       p.refused(m.log.lastIndexAtOrBelowTerm(r.hintIndex, r.hintTerm) + 1);
     }
     this.afterAnswer(p);
+  }
+
+  /**
+   * A voter granted our transfer campaign's request, sent at `sentMs`, with a promise
+   * (VOTE_RESPONSE promise): it counts for the lease as an answer to a round sent then would.
+   */
+  onPromise(from: NodeId, sentMs: number): void {
+    const p = this.progress.get(from);
+    if (!p || sentMs < this.leaseFloorMs) return;
+    p.lastHeardMs = this.m.nowMs;
+    p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
   }
 
   /**

@@ -132,7 +132,27 @@ describe('check-quorum and leader stickiness', () => {
     assert.equal(net.machine(x).raftStatus().term, term);
     // A transfer's campaign is the exception (thesis §3.10).
     const granted = sends(net.inject(y, x, { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: last.lastIndex, lastLogTerm: last.lastTerm, transfer: true }));
-    assert.deepEqual(granted, [{ type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true }]);
+    assert.deepEqual(granted, [{ type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true, promise: true }]);
+  });
+
+  it('a grant to a transfer\'s vote request promises what an append would (`promise`): no other (pre-)vote but a transfer\'s for an election timeout from the grant', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const term = net.machine(leader).raftStatus().term;
+    const [x, y] = others(leader) as [string, string];
+    // x hears nothing more: the stickiness the leader's last append gave runs out T after it.
+    net.drop((m) => m.to === x || m.from === x);
+    net.advance(0.9 * T);
+    const last = net.machine(x).raftStatus();
+    const grant = sends(net.inject(y, x, { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: last.lastIndex, lastLogTerm: last.lastTerm, transfer: true }));
+    assert.deepEqual(grant.map((m) => m.type === 'VOTE_RESPONSE' && m.granted && m.promise), [true]);
+    net.advance(0.4 * T);
+    // Past the leader's stickiness, within the grant's promise.
+    const other = { type: 'VOTE', term: term + 2, lastLogIndex: last.lastIndex + 5, lastLogTerm: term, transfer: false } as const;
+    assert.deepEqual(sends(net.inject(leader, x, { ...other, preVote: true })), [], 'a pre-vote is ignored');
+    assert.deepEqual(sends(net.inject(leader, x, { ...other, preVote: false })), [], 'and so is a vote');
+    net.advance(0.7 * T);
+    assert.deepEqual(sends(net.inject(leader, x, { ...other, preVote: true })).map((m) => m.type === 'VOTE_RESPONSE' && m.granted), [true], 'the promise ends an election timeout after the grant');
   });
 });
 
@@ -564,20 +584,32 @@ describe('fail-over hints and shutdown', () => {
     const leader = net.elect();
     const term = net.summary(leader)!.term;
     const survivors = others(leader, ids);
+    // When each first led the next term (effects so far), and first reported leading it (messages sent so far).
+    const wonAt = new Map<string, number>();
+    const reportedAt = new Map<string, number>();
+    net.onStep = () => {
+      for (const id of survivors) {
+        if (!wonAt.has(id) && net.machine(id).raftStatus().role === 'leader') wonAt.set(id, net.effects.length);
+        if (!reportedAt.has(id) && net.summary(id)?.role === 'leader' && net.summary(id)?.term === term + 1) reportedAt.set(id, net.sent.length);
+      }
+    };
     net.shutdown(leader);
     const timeoutNow = net.sent.find((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW');
     assert.ok(timeoutNow, 'TimeoutNow left');
     const to = timeoutNow.to;
-    let wonAt = -1;
-    assert.ok(net.advanceUntil(() => (wonAt < 0 && net.machine(to).raftStatus().role === 'leader' && (wonAt = net.effects.length), survivors.every((id) => net.summary(id)?.leader === to)), T));
+    assert.ok(net.advanceUntil(() => survivors.every((id) => net.summary(id)?.leader === to), T));
     const log = net.machine(to).logEntries();
     const handover = log.find((e) => e.data.kind === 'leader' && e.data.leader === to);
     assert.deepEqual(handover && { term: handover.term, data: handover.data }, { term, data: { kind: 'leader', leader: to, term: term + 1 } }, 'the record is an entry of the old term naming the successor for the next');
     assert.deepEqual(log.filter((e) => e.term === term + 1), [], 'the successor appended nothing of its own');
     assert.equal(net.summary(to)!.fencingToken, term + 1);
     assert.ok(survivors.every((id) => net.summary(id)!.fencingToken === term + 1), 'every survivor names it with its token');
-    const followerWrites = net.effects.slice(wonAt).filter((e) => e.node !== to && e.effect.type === 'persist' && (e.effect.batch.entries?.length ?? 0) > 0);
+    assert.ok(wonAt.has(to));
+    const followerWrites = net.effects.slice(wonAt.get(to)).filter((e) => e.node !== to && e.effect.type === 'persist' && (e.effect.batch.entries?.length ?? 0) > 0);
     assert.deepEqual(followerWrites, [], 'no follower wrote an entry after the successor won');
+    const reported = reportedAt.get(to) ?? -1;
+    const answers = net.sent.slice(0, reported).filter((m) => m.to === to && m.message.type === 'APPEND_RESPONSE' && m.message.term === term + 1);
+    assert.ok(reported > 0 && answers.length === 0, 'it reported leading on the promises its vote requests were answered with, before any answer to its first round');
   });
 
   it('a successor that never got the handover record does not count the grants that rest on it (they were given to a log it does not hold), and does not lead that term', () => {

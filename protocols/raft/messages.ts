@@ -74,8 +74,11 @@ export type RaftMessage =
    * the grant rests on the candidate's log holding the handover record at that index (the old
    * leader said so, TRANSFER_VOTE), which is on the voter's disk too: a candidate that does not
    * hold it must not count the grant, and one that does may count the voter as holding it.
+   * `promise`: a grant to a transfer's request, with which the voter also promises to grant no
+   * other (pre-)vote but a transfer's for an election timeout from its answer, as an append of a
+   * leader's makes it promise: the candidate counts its lease from when it sent the request.
    */
-  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean; holds?: number }
+  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean; holds?: number; promise?: true }
   /**
    * AppendEntries (§5.3), also the heartbeat. `round` numbers the leader's heartbeat rounds (its
    * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
@@ -192,7 +195,7 @@ export const raftSchemas = lazily(() => {
 
   const messageSchema = z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('VOTE'), term: counter.min(1), preVote: z.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: z.boolean() }),
-    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean(), holds: counter.min(1).optional() }),
+    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean(), holds: counter.min(1).optional(), promise: z.literal(true).optional() }),
     z
       .strictObject({
         type: z.literal('APPEND'),

@@ -125,6 +125,9 @@ export class Raft implements RaftElection {
    * voters that have not answered. Only a candidate has one: becoming follower or leader drops it.
    */
   private heldVoteRequest: { dueMs: number; request: RaftMessage } | null = null;
+  /** When the campaign in progress sent its vote requests, and the voters whose grants promised (VOTE_RESPONSE promise). */
+  private campaignSentMs = -Infinity;
+  private promises = new Set<NodeId>();
   /** Leader stickiness: (pre-)votes are refused before this, unless for a transfer. */
   private voteHoldUntilMs: number;
   /**
@@ -623,20 +626,22 @@ export class Raft implements RaftElection {
       // Asked again after an early vote (TRANSFER_VOTE): the vote is on its way to disk already.
       if (this.hard.votedFor !== from) this.setHardState({ votedFor: from });
       this.resetElectionTimer();
+      // A transfer's candidate leads at once if it wins: promise it what an append would (stickiness), so it may count a lease from its request.
+      if (m.transfer) this.voteHoldUntilMs = Math.max(this.voteHoldUntilMs, this.nowMs + this.config.electionTimeoutMs);
       // Another survivor is already campaigning with our vote: our own turn would only split it.
       this.hintCampaignAtMs = Infinity;
     }
     // The candidate's last entry is a handover record naming it, which we hold too: say so, it may count us as holding it.
     const holds = !m.preVote && this.holdsHandover(m.lastLogIndex, from, m.term) && this.log.term(m.lastLogIndex) === m.lastLogTerm ? m.lastLogIndex : undefined;
-    this.answerVote(from, m, true, holds);
+    this.answerVote(from, m, true, holds, !m.preVote && m.transfer);
   }
 
   /** A (pre-)vote answer, counted; a refusal carries our term, a grant the term asked for. */
-  private answerVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>, granted: boolean, holds?: number): void {
+  private answerVote(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>, granted: boolean, holds?: number, promise = false): void {
     const c = this.counters;
     if (m.preVote) granted ? c.preVotesGranted++ : c.preVotesRefused++;
     else granted ? c.votesGranted++ : c.votesRefused++;
-    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted, ...(holds !== undefined ? { holds } : {}) });
+    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted, ...(holds !== undefined ? { holds } : {}), ...(promise ? { promise } : {}) });
   }
 
   // ---- role step functions (after the term check: m.term === term, or a pre-vote's future term) ----
@@ -725,6 +730,7 @@ export class Raft implements RaftElection {
     }
     if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
     if (m.granted && !this.grantCounts(from, m.holds, this.hard.term)) return;
+    if (m.granted && m.promise) this.promises.add(from);
     this.votes.set(from, m.granted);
     this.tally();
   };
@@ -746,6 +752,8 @@ export class Raft implements RaftElection {
   private readonly stepLeader: Step = (from, m) => {
     if (m.type === 'APPEND_RESPONSE') this.leader.onAppendResponse(from, m);
     else if (m.type === 'SNAPSHOT_RESPONSE') this.leader.onSnapshotResponse(from, m);
+    // A promise that came after we won (on the grants the old leader asked for): it still counts from our request.
+    else if (m.type === 'VOTE_RESPONSE' && m.granted && m.promise && !m.preVote && this.grantCounts(from, m.holds, this.hard.term)) this.leader.onPromise(from, this.campaignSentMs);
   };
 
   // ---- follower side of replication ----
@@ -850,6 +858,8 @@ export class Raft implements RaftElection {
     this.namedUntilMs = -Infinity;
     this.votes = new Map();
     this.handoverHolders = new Map();
+    this.promises = new Set();
+    this.campaignSentMs = this.nowMs;
     this.campaignVoterIds = voters;
     this.bootstrapping = this.configuration() === null;
     const preVote = kind === 'pre';
@@ -868,11 +878,15 @@ export class Raft implements RaftElection {
     this.stepRole = this.stepCandidate;
     if (preVote && voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
     const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
-    // Voters the old leader asked (TRANSFER_VOTE) that membership shows alive: their grants are on their way.
-    const asked = (id: NodeId) => handedOverBy !== null && !preVote && id !== handedOverBy && this.memberAlive(id);
+    // Handed over with a record naming us for this term (leader.ts handOver): every voter is asked
+    // at once, those that already granted too, for their answers to our own request promise
+    // (`promise`) what a first round's answers would: we report on winning, a round sooner.
+    const leaseRound = kind === 'transfer' && this.holdsHandover(this.log.lastIndex(), this.selfId, this.hard.term);
+    // Else voters the old leader asked (TRANSFER_VOTE) that membership shows alive: their grants are on their way.
+    const asked = (id: NodeId) => !leaseRound && handedOverBy !== null && !preVote && id !== handedOverBy && this.memberAlive(id);
     const held = voters.filter((id) => id !== this.selfId && this.votes.get(id) !== true && asked(id));
     this.heldVoteRequest = held.length > 0 ? { dueMs: this.nowMs + this.config.heartbeatIntervalMs, request } : null;
-    for (const id of voters) if (id !== this.selfId && this.votes.get(id) !== true && !held.includes(id)) this.out.sendParallel(id, request);
+    for (const id of voters) if (id !== this.selfId && (leaseRound || this.votes.get(id) !== true) && !held.includes(id)) this.out.sendParallel(id, request);
     if (this.votes.size > 0 && !preVote) this.tally();
   }
 
@@ -899,7 +913,7 @@ export class Raft implements RaftElection {
     this.heldVoteRequest = null;
     this.hintCampaignAtMs = Infinity;
     this.finishEpisode('won');
-    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null, this.handoverCommitted());
+    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null, this.handoverCommitted(), { sentMs: this.campaignSentMs, from: this.promises });
     this.changes.begin();
     this.sessions.begin();
   }

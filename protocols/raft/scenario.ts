@@ -520,7 +520,7 @@ export function formatMessage(m: RaftMessage): string {
     case 'VOTE':
       return `${type} term=${m.term} last=${m.lastLogIndex}/${m.lastLogTerm}${m.transfer ? ' transfer' : ''}`;
     case 'VOTE_RESPONSE':
-      return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}${m.holds !== undefined ? ` holds=${m.holds}` : ''}`;
+      return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}${m.holds !== undefined ? ` holds=${m.holds}` : ''}${m.promise ? ' promise' : ''}`;
     case 'APPEND':
       return `${type} term=${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=[${m.entries.map(formatEntry).join(', ')}] commit=${m.leaderCommit} round=${m.round} lease=${m.keepLease ? 'kept' : m.leaseMs}`;
     case 'APPEND_RESPONSE':
