@@ -54,8 +54,9 @@ export class LeaderState {
    * §5.2/§8: a new leader appends its record, then sends a first round (its heartbeat). A leader
    * elected by a bootstrap set (raft.ts bootstrapSet) first writes that set as the configuration.
    * One elected with the handover record that names it already committed (`handover`, its index:
-   * raft.ts handoverCommitted) has its record: it appends none, and is established at once, so it
-   * reports once its first round earns the lease, one follower write sooner. Its log is then
+   * raft.ts handoverCommitted) has its record: it appends none, and is established at once. Its
+   * lease counts from its vote requests, by the grants that promised (`promises`, raft.ts
+   * campaign), so it reports on winning; else once its first round is answered. Its log is then
    * committed to its end, so its commit index is as current as any (reads may use it, §6.4), and
    * no entry of an earlier term is left uncommitted (configuration changes may follow).
    */
