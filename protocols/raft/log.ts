@@ -173,7 +173,12 @@ export class RaftLog {
     return this.configIndexes.at(-1) ?? this.offsetIndex;
   }
 
-  /** The leader record of `term` (the first entry of that term) and its index, or null; the snapshot's counts (at its index). */
+  /**
+   * The leader record of `term` (the first entry of that term, or a handover record naming that
+   * term, which a leaving leader appends last in the term before) and its index, or null; the
+   * snapshot's counts (at its index). Of two, the newer: a leader elected in place of the one a
+   * handover named appends its own. Callers check whom it names (raft.ts namedLeader).
+   */
   leaderRecord(term: number): { index: number; leader: string } | null {
     // The newest record held of `term` or earlier: of `term` it is the answer; an earlier one
     // means this log holds no record of `term` (a record is the first entry of its term).
