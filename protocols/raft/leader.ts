@@ -60,7 +60,7 @@ export class LeaderState {
    * committed to its end, so its commit index is as current as any (reads may use it, §6.4), and
    * no entry of an earlier term is left uncommitted (configuration changes may follow).
    */
-  begin(bootstrapVoters: NodeId[] | null, handover: number | null = null, promises: { sentMs: number; from: ReadonlySet<NodeId> } | null = null): void {
+  begin(bootstrapVoters: NodeId[] | null, handover: number | null, promises: { sentMs: number; from: ReadonlySet<NodeId> }): void {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
@@ -79,10 +79,8 @@ export class LeaderState {
       this.recordIndex = handover;
       m.advanceCommit(handover);
       // The promises of a transfer's grants count from our vote request, sent in this term.
-      if (promises) {
-        this.leaseFloorMs = Math.min(this.leaseFloorMs, promises.sentMs);
-        for (const id of promises.from) this.onPromise(id, promises.sentMs);
-      }
+      this.leaseFloorMs = Math.min(this.leaseFloorMs, promises.sentMs);
+      for (const id of promises.from) this.onPromise(id, promises.sentMs);
       // Reportable already: the round that tells followers so leaves as this step's effects do (beforeDrain), not a round before it.
       if (!this.reportable()) this.broadcast();
       return;

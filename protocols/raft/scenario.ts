@@ -334,32 +334,25 @@ export class ScenarioRunner {
   }
 
   private command(id: NodeId, command: Parameters<RaftNet['command']>[1]): void {
-    const net = this.cluster();
-    this.flushStep();
-    this.header = `${id} command: ${command.kind}${command.kind === 'transfer' ? ` to ${command.to}` : ''}`;
-    this.headerQuiet = this.headerHeartbeat = false;
-    net.command(id, command);
-    this.noteChanges(id);
-    this.flushStep();
+    this.act(id, `command: ${command.kind}${command.kind === 'transfer' ? ` to ${command.to}` : ''}`, (net) => net.command(id, command));
   }
 
   /** SIGTERM: the node hands off if it leads, then is ready to leave (its messages stay queued). */
   private shutdown(id: NodeId): void {
-    const net = this.cluster();
-    this.flushStep();
-    this.header = `${id} shutdown`;
-    this.headerQuiet = this.headerHeartbeat = false;
-    net.shutdown(id);
-    this.noteChanges(id);
-    this.flushStep();
+    this.act(id, 'shutdown', (net) => net.shutdown(id));
   }
 
   private hup(id: NodeId): void {
+    this.act(id, 'hup', (net) => net.hup(id));
+  }
+
+  /** One input to `id` (a command, a signal), traced under the header `id what`. */
+  private act(id: NodeId, what: string, input: (net: RaftNet) => void): void {
     const net = this.cluster();
     this.flushStep();
-    this.header = `${id} hup`;
+    this.header = `${id} ${what}`;
     this.headerQuiet = this.headerHeartbeat = false;
-    net.hup(id);
+    input(net);
     this.noteChanges(id);
     this.flushStep();
   }
