@@ -83,7 +83,7 @@ export class Commands {
     const m = this.m;
     if (this.stopping) return;
     this.stopping = true;
-    m.abortEpisode();
+    m.candidate.abortEpisode();
     if (m.role !== 'leader' || !m.leader.established()) return;
     this.handingOff = true;
     this.stopDeadlineMs = m.nowMs + SHUTDOWN_BOUND_TIMEOUTS * m.config.electionTimeoutMs;

@@ -190,6 +190,12 @@ export class RaftLog {
     return r && r.term === term ? { index: this.offsetIndex, leader: r.leader } : null;
   }
 
+  /** Whether this log holds, at `index`, a handover record (messages.ts) naming `to` as the leader of `term`, in an entry of the term before. */
+  holdsHandover(index: number, to: NodeId, term: number): boolean {
+    const e = this.entry(index);
+    return e !== undefined && e.term === term - 1 && e.data.kind === 'leader' && e.data.leader === to && e.data.term === term;
+  }
+
   /** The term of the newest leader record in the log, committed or not (0: none). */
   lastLeaderTerm(): number {
     return this.recordAtOrBelow(Infinity)?.term ?? this.snap?.data.leaderRecord?.term ?? 0;

@@ -1,10 +1,10 @@
 /**
  * The Raft election machine (Ongaro's thesis; etcd-io/raft where the text is silent). This file
  * owns the machine's state, the Election interface (step, summary, status, deadline), the term
- * check every message passes first, vote handling, and the transitions between roles. Each role
- * has its own step function, swapped on transition (raft.go's stepFollower / stepCandidate /
- * stepLeader). The leader's replication and lease are leader.ts, the follower's AppendEntries
- * follower.ts, commands and shutdown commands.ts (relayed to the leader by relay.ts), configuration
+ * check every message passes first, the voter's side of elections, and the transitions between
+ * roles. Each role has its own step function, swapped on transition (raft.go's stepFollower /
+ * stepCandidate / stepLeader). A campaign's requests and grants are candidate.ts, the leader's
+ * replication and lease leader.ts, the follower's AppendEntries follower.ts, commands and shutdown commands.ts (relayed to the leader by relay.ts), configuration
  * changes confchange.ts (what to change: autopilot.ts), the bootstrap rule bootstrap.ts; the log,
  * per-follower progress, majority arithmetic and durable effects have their own files.
  *
@@ -22,6 +22,7 @@ import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
 import { aliveRaftMembers, bootstrapSet, switchBootstrapSet } from './bootstrap.js';
+import { CandidateState } from './candidate.js';
 import { Commands } from './commands.js';
 import type { KvSnapshotData } from '../kv/types.js';
 import { KvService } from './kv.js';
@@ -34,7 +35,7 @@ import { LeaderState } from './leader.js';
 import { RaftLog, type RaftSnapshot } from './log.js';
 import type { RaftConfiguration, RaftEntry, RaftMessage, TermMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
-import { majorityOf, voteResult } from './quorum.js';
+import { majorityOf } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
 
 /** Without a frame size from the host: a quarter of the daemon's default 64 KiB frame, as a snapshot chunk. */
@@ -101,6 +102,8 @@ export class Raft implements RaftElection {
   readonly commands: Commands;
   readonly snapshots: Snapshots;
   readonly relay: Relay;
+  /** The campaign in progress, its grants and the election episode (candidate.ts). */
+  readonly candidate: CandidateState;
   /** Most bytes of entries one append carries (RaftInit.appendBytes); a longer entry goes alone. */
   readonly appendBytes: number;
   /** The key-value store this node applies the log to, and its clients' requests (kv.ts). */
@@ -120,14 +123,6 @@ export class Raft implements RaftElection {
   lastAppendAnswer: { to: NodeId; term: number; round: number; index: number } | null = null;
   /** When the election timer fires (follower and candidates). */
   private electionDueMs: number;
-  /**
-   * A transfer campaign's vote requests, held back (campaign) until `dueMs`, then sent to the
-   * voters that have not answered. Only a candidate has one: becoming follower or leader drops it.
-   */
-  private heldVoteRequest: { dueMs: number; request: RaftMessage } | null = null;
-  /** When the campaign in progress sent its vote requests, and the voters whose grants promised (VOTE_RESPONSE promise). */
-  private campaignSentMs = -Infinity;
-  private promises = new Set<NodeId>();
   /** Leader stickiness: (pre-)votes are refused before this, unless for a transfer. */
   private voteHoldUntilMs: number;
   /**
@@ -148,29 +143,6 @@ export class Raft implements RaftElection {
   private namedUntilMs = -Infinity;
   /** After membership reported the leader gone: when the pre-vote starts. */
   private hintCampaignAtMs = Infinity;
-  private votes = new Map<NodeId, boolean>();
-  /**
-   * Voters whose grant said they hold the handover record at the index given (VOTE_RESPONSE
-   * holds): with this node's own, a majority of them makes the record committed (becomeLeader).
-   */
-  private handoverHolders = new Map<NodeId, number>();
-  /**
-   * Votes for this node in a term it has not reached: voters the leader asked to vote for it as
-   * its successor (TRANSFER_VOTE) whose grants came before the leader's TimeoutNow did. Counted if
-   * this node campaigns in exactly that term (a grant is the voter's durable vote for us in it).
-   */
-  private earlyGrants: { term: number; from: Map<NodeId, number | undefined> } | null = null;
-  /**
-   * A real campaign's own vote counts once this many persists are on disk (the one holding the
-   * new term and the vote for itself): its requests leave without waiting for that write.
-   */
-  private selfVoteAfter: number | null = null;
-  /** The voters the campaign in progress counts (fixed when it began: the view may change meanwhile). */
-  private campaignVoterIds: NodeId[] = [];
-  /** Whether that campaign bootstraps the cluster (its voters become the first configuration). */
-  private bootstrapping = false;
-  /** The election episode in progress (from the first campaign until a leader is known). */
-  private episode: { startedMs: number } | null = null;
   /** Whether what we read may have waited out a stall of our own (../stall.ts). */
   private readonly stall: StallClock;
   /**
@@ -207,6 +179,7 @@ export class Raft implements RaftElection {
     this.carriedLeader = carry.holdMs > 0 ? carry.leaseTo : null;
     this.carriedUntilMs = this.carriedLeader !== null ? init.nowMs + carry.holdMs : -Infinity;
     this.electionDueMs = this.randomElectionDue();
+    this.candidate = new CandidateState(this);
     this.leader = new LeaderState(this);
     this.commands = new Commands(this);
     this.snapshots = new Snapshots(this, init.snapshotChunkBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
@@ -259,7 +232,7 @@ export class Raft implements RaftElection {
       case 'durable':
         this.out.durable(input.persists);
         if (this.role === 'leader') this.leader.onDurable();
-        else if (this.role === 'candidate') this.countSelfVote();
+        else if (this.role === 'candidate') this.candidate.countSelfVote();
         break;
     }
     this.changes.afterStep();
@@ -352,7 +325,7 @@ export class Raft implements RaftElection {
     const due = Math.min(
       this.stall.livenessTickAtMs(),
       this.role === 'leader' ? Math.min(this.leader.deadline(), this.sessions.deadline()) : Math.min(this.mayCampaign() ? this.electionDueMs : Infinity, this.hintCampaignAtMs),
-      this.heldVoteRequest?.dueMs ?? Infinity,
+      this.candidate.deadline(),
       this.role === 'follower' && this.namedLeader(this.nowMs) !== null ? this.namedUntilMs : Infinity,
       this.commands.deadline(),
       this.relay.deadline(),
@@ -398,7 +371,7 @@ export class Raft implements RaftElection {
       this.sessions.tick();
       return this.leader.tick();
     }
-    if (this.heldVoteRequest && this.nowMs >= this.heldVoteRequest.dueMs) this.sendHeldVoteRequest();
+    this.candidate.tick();
     if (this.nowMs >= this.hintCampaignAtMs) {
       this.hintCampaignAtMs = Infinity;
       return this.campaign('pre', 'leader-gone');
@@ -464,7 +437,7 @@ export class Raft implements RaftElection {
     if (m.type === 'KV_PROPOSE' || m.type === 'KV_REFUSED' || m.type === 'READ_INDEX' || m.type === 'READ_INDEX_RESULT') return this.kv.onMessage(from, m);
     const refusal = this.refusal(from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
-    if (m.type === 'VOTE_RESPONSE' && this.keptAsEarlyGrant(from, m)) return;
+    if (m.type === 'VOTE_RESPONSE' && this.candidate.keptAsEarlyGrant(from, m)) return;
     if (m.term > this.hard.term) {
       // §4.2.3 stickiness: a live leader's follower ignores it (but a carried promise is kept to its
       // leader). A transfer overrides it only from a voter: a leader hands over to voters alone, and
@@ -632,7 +605,7 @@ export class Raft implements RaftElection {
       this.hintCampaignAtMs = Infinity;
     }
     // The candidate's last entry is a handover record naming it, which we hold too: say so, it may count us as holding it.
-    const holds = !m.preVote && this.holdsHandover(m.lastLogIndex, from, m.term) && this.log.term(m.lastLogIndex) === m.lastLogTerm ? m.lastLogIndex : undefined;
+    const holds = !m.preVote && this.log.holdsHandover(m.lastLogIndex, from, m.term) && this.log.term(m.lastLogIndex) === m.lastLogTerm ? m.lastLogIndex : undefined;
     this.answerVote(from, m, true, holds, !m.preVote && m.transfer);
   }
 
@@ -672,7 +645,7 @@ export class Raft implements RaftElection {
     if (m.candidate === this.selfId || !this.promotable() || !this.isVoter(m.candidate) || term <= this.carriedTokenFloor) return;
     // The leader sent us its handover record naming the candidate just before, and the candidate
     // too: judged as ending there, the candidate's log is ours, and our grant says so (`holds`).
-    const holds = m.handover !== undefined && this.holdsHandover(m.handover, m.candidate, term) ? m.handover : undefined;
+    const holds = m.handover !== undefined && this.log.holdsHandover(m.handover, m.candidate, term) ? m.handover : undefined;
     if (holds !== undefined ? holds !== this.log.lastIndex() : !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return;
     this.becomeFollower(term, null);
     this.setHardState({ votedFor: m.candidate });
@@ -683,77 +656,19 @@ export class Raft implements RaftElection {
     this.out.send(m.candidate, { type: 'VOTE_RESPONSE', term, preVote: false, granted: true, ...(holds !== undefined ? { holds } : {}) });
   }
 
-  /**
-   * Whether this log holds, at `index`, a handover record (messages.ts) naming `to` as the leader
-   * of `term`, in an entry of the term before.
-   */
-  private holdsHandover(index: number, to: NodeId, term: number): boolean {
-    const e = this.log.entry(index);
-    return e !== undefined && e.term === term - 1 && e.data.kind === 'leader' && e.data.leader === to && e.data.term === term;
-  }
-
-  /**
-   * A grant that rests on our log holding a handover record (`holds`) counts only if it does: the
-   * voter judged our log by it. Returns whether the grant counts, noting the voter as a holder.
-   */
-  private grantCounts(from: NodeId, holds: number | undefined, term: number): boolean {
-    if (holds === undefined) return true;
-    if (!this.holdsHandover(holds, this.selfId, term)) return false;
-    this.handoverHolders.set(from, holds);
-    return true;
-  }
-
-  /**
-   * A vote granted for the term after ours, to a follower: a voter the leader asked to vote for us
-   * as its successor answered before the leader's TimeoutNow reached us. Kept for that term, and
-   * the term is not taken up (that would make the TimeoutNow stale). Once the kept grants and our
-   * own vote make a majority we campaign without waiting for the TimeoutNow, which may be lost:
-   * those voters already left the old leader's term, so it cannot lead on. True when kept.
-   */
-  private keptAsEarlyGrant(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE_RESPONSE' }>): boolean {
-    if (m.preVote || !m.granted || m.term !== this.hard.term + 1 || this.role !== 'follower' || !this.promotable()) return false;
-    // Kept, but counted only if it stands (grantCounts): a voter that judged our log by a handover record we lack voted for a log we do not hold.
-    if (m.holds !== undefined && !this.holdsHandover(m.holds, this.selfId, m.term)) return true;
-    if (this.earlyGrants?.term !== m.term) this.earlyGrants = { term: m.term, from: new Map() };
-    this.earlyGrants.from.set(from, m.holds);
-    const voters = this.campaignVoters();
-    const granted = [...this.earlyGrants.from.keys()].filter((id) => voters.includes(id)).length;
-    if (granted + 1 >= majorityOf(voters.length)) this.campaign('real', 'transfer-votes', this.leaderId);
-    return true;
-  }
-
   private readonly stepCandidate: Step = (from, m) => {
     if (m.type === 'APPEND' || m.type === 'SNAPSHOT') {
       // §5.2: a candidate that hears from the leader of its term returns to follower.
       this.becomeFollower(this.hard.term, from);
       return this.stepFollower(from, m);
     }
-    if (m.type !== 'VOTE_RESPONSE' || m.preVote !== (this.role === 'pre-candidate')) return;
-    if (m.granted && !this.grantCounts(from, m.holds, this.hard.term)) return;
-    if (m.granted && m.promise) this.promises.add(from);
-    this.votes.set(from, m.granted);
-    this.tally();
+    if (m.type === 'VOTE_RESPONSE') this.candidate.onResponse(from, m);
   };
-
-  private tally(): void {
-    const result = voteResult(this.campaignVoterIds, this.votes);
-    if (result === 'won') {
-      if (this.role === 'pre-candidate') this.campaign('real', 'pre-vote-won');
-      // A majority of the others may grant before our own write (the new term, our vote) is on
-      // disk: we lead once it is (countSelfVote tallies again). Leading before, a crash could
-      // bring us back in the old term, free to win this one again with a log other than the one
-      // we sent as its leader: two entries at one index and term (Log Matching broken).
-      else if (this.selfVoteAfter === null) this.becomeLeader();
-    } else if (result === 'lost') {
-      this.becomeFollower(this.hard.term, null);
-    }
-  }
 
   private readonly stepLeader: Step = (from, m) => {
     if (m.type === 'APPEND_RESPONSE') this.leader.onAppendResponse(from, m);
     else if (m.type === 'SNAPSHOT_RESPONSE') this.leader.onSnapshotResponse(from, m);
-    // A promise that came after we won (on the grants the old leader asked for): it still counts from our request.
-    else if (m.type === 'VOTE_RESPONSE' && m.granted && m.promise && !m.preVote && this.grantCounts(from, m.holds, this.hard.term)) this.leader.onPromise(from, this.campaignSentMs);
+    else if (m.type === 'VOTE_RESPONSE') this.candidate.onLateResponse(from, m);
   };
 
   // ---- follower side of replication ----
@@ -766,7 +681,7 @@ export class Raft implements RaftElection {
     // Read just after a stall, the append may be old: it restrains us but names no one. One that
     // waited behind an older leader's write (keepLease, messages.ts) neither extends nor ends the naming.
     if (!this.stall.mayBeStale(this.nowMs) && !keepLease) this.namedUntilMs = leaseMs > 0 ? this.nowMs + leaderLeaseMs(leaseMs) : Math.min(this.namedUntilMs, this.nowMs);
-    if (this.episode) this.finishEpisode('lost');
+    this.candidate.finishEpisode('lost');
   }
 
   /**
@@ -812,8 +727,7 @@ export class Raft implements RaftElection {
     this.role = 'follower';
     this.stepRole = this.stepFollower;
     this.leaderId = leader;
-    this.votes.clear();
-    this.heldVoteRequest = null;
+    this.candidate.drop();
     this.resetElectionTimer();
     if (wasLeader) {
       this.leader.end();
@@ -830,7 +744,7 @@ export class Raft implements RaftElection {
    * The requests leave at once, while the new term and the vote are still being written (as
    * etcd-raft's asynchronous storage writes send MsgVote): only answers wait for a write. The
    * vote for itself counts, and a majority of the others' votes elects, only once that write is
-   * durable (countSelfVote, tally), so no node leads a term its disk does not hold: a candidate
+   * durable (candidate.ts countSelfVote, tally), so no node leads a term its disk does not hold: a candidate
    * that crashes first can campaign for the same term again after its restart, but it never led
    * it the first time.
    *
@@ -843,106 +757,35 @@ export class Raft implements RaftElection {
    * or the voter frozen while membership still shows it alive). The old leader, which asked for no
    * vote of its own, and voters membership does not show alive are asked at once: in a cluster of
    * three with one voter down or frozen, the old leader's vote is the one that elects. A grant
-   * already counted is never asked for again.
+   * already counted is never asked for again. The requests and the count are CandidateState's.
    */
   campaign(kind: 'pre' | 'real' | 'transfer', reason: string, handedOverBy: NodeId | null = null): void {
     const voters = this.campaignVoters();
     this.hintCampaignAtMs = Infinity;
     this.resetElectionTimer();
     if (!this.mayCampaign() || !voters.includes(this.selfId)) return;
-    if (!this.episode) {
-      this.episode = { startedMs: this.nowMs };
-      this.out.emit({ type: 'election-started', term: this.hard.term + 1, reason });
-    }
+    this.candidate.beginEpisode(reason);
     this.leaderId = null;
     this.namedUntilMs = -Infinity;
-    this.votes = new Map();
-    this.handoverHolders = new Map();
-    this.promises = new Set();
-    this.campaignSentMs = this.nowMs;
-    this.campaignVoterIds = voters;
-    this.bootstrapping = this.configuration() === null;
-    const preVote = kind === 'pre';
-    if (preVote) {
+    if (kind === 'pre') {
       this.role = 'pre-candidate';
-      this.selfVoteAfter = null;
-      this.votes.set(this.selfId, true);
     } else {
       this.role = 'candidate';
       this.setHardState({ term: this.hard.term + 1, votedFor: this.selfId });
-      // The batch holding the vote is the next persist (nothing else flushes before it).
-      this.selfVoteAfter = this.out.persistEffects + 1;
-      if (this.earlyGrants?.term === this.hard.term) for (const [id, holds] of this.earlyGrants.from) if (this.grantCounts(id, holds, this.hard.term)) this.votes.set(id, true);
-      this.earlyGrants = null;
     }
     this.stepRole = this.stepCandidate;
-    if (preVote && voteResult(voters, this.votes) === 'won') return this.campaign('real', reason);
-    const request: RaftMessage = { type: 'VOTE', term: this.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: this.log.lastIndex(), lastLogTerm: this.log.lastTerm(), transfer: kind === 'transfer' };
-    // Handed over with a record naming us for this term (leader.ts handOver): every voter is asked
-    // at once, those that already granted too, for their answers to our own request promise
-    // (`promise`) what a first round's answers would: we report on winning, a round sooner.
-    const leaseRound = kind === 'transfer' && this.holdsHandover(this.log.lastIndex(), this.selfId, this.hard.term);
-    // Else voters the old leader asked (TRANSFER_VOTE) that membership shows alive: their grants are on their way.
-    const asked = (id: NodeId) => !leaseRound && handedOverBy !== null && !preVote && id !== handedOverBy && this.memberAlive(id);
-    const held = voters.filter((id) => id !== this.selfId && this.votes.get(id) !== true && asked(id));
-    this.heldVoteRequest = held.length > 0 ? { dueMs: this.nowMs + this.config.heartbeatIntervalMs, request } : null;
-    for (const id of voters) if (id !== this.selfId && (leaseRound || this.votes.get(id) !== true) && !held.includes(id)) this.out.sendParallel(id, request);
-    if (this.votes.size > 0 && !preVote) this.tally();
+    this.candidate.start(kind, voters, handedOverBy, reason);
   }
 
-  /** The vote requests a transfer campaign held back (campaign), to the voters that have not answered. */
-  private sendHeldVoteRequest(): void {
-    const { request } = this.heldVoteRequest!;
-    this.heldVoteRequest = null;
-    for (const id of this.campaignVoterIds) if (id !== this.selfId && !this.votes.has(id)) this.out.sendParallel(id, request);
-  }
-
-  /** A real campaign's own write is durable: its vote for itself counts (see campaign). */
-  private countSelfVote(): void {
-    if (this.selfVoteAfter === null || this.out.durablePersists < this.selfVoteAfter) return;
-    this.selfVoteAfter = null;
-    this.votes.set(this.selfId, true);
-    this.tally();
-  }
-
-  private becomeLeader(): void {
+  becomeLeader(): void {
     this.role = 'leader';
     this.stepRole = this.stepLeader;
     this.leaderId = this.selfId;
-    this.votes.clear();
-    this.heldVoteRequest = null;
+    const won = this.candidate.won();
     this.hintCampaignAtMs = Infinity;
-    this.finishEpisode('won');
-    this.leader.begin(this.bootstrapping ? this.campaignVoterIds : null, this.handoverCommitted(), { sentMs: this.campaignSentMs, from: this.promises });
+    this.leader.begin(won.bootstrapVoters, won.handover, won.promises);
     this.changes.begin();
     this.sessions.begin();
-  }
-
-  /**
-   * The index of a handover record naming this node for the term it just won, if it is committed;
-   * else null. It is, once it is on the disks of a majority of the voters that elected us, ours
-   * included (each said so with its grant, `holds`): every one of them took it in the old term,
-   * before voting in any later one, and voted for us in this term, so no one else leads it, and
-   * every leader of a later term needs a vote from one of them, whose log it must be as up to date
-   * as (§5.4.1): the Leader Completeness argument of §5.4.3, for an entry of the term before ours,
-   * which the old leader appended last and which no leader between could have overwritten.
-   */
-  private handoverCommitted(): number | null {
-    const h = this.log.lastIndex();
-    if (this.bootstrapping || !this.holdsHandover(h, this.selfId, this.hard.term) || this.out.durableLogEnd < h) return null;
-    const holders = this.campaignVoterIds.filter((id) => id === this.selfId || this.handoverHolders.get(id) === h);
-    return holders.length >= majorityOf(this.campaignVoterIds.length) ? h : null;
-  }
-
-  private finishEpisode(result: 'won' | 'lost' | 'aborted'): void {
-    if (!this.episode) return;
-    this.out.emit({ type: 'election-finished', term: this.hard.term, result, durationMs: this.nowMs - this.episode.startedMs });
-    this.episode = null;
-  }
-
-  /** Stopping for good: an election in progress ends unfinished. */
-  abortEpisode(): void {
-    this.finishEpisode('aborted');
   }
 
   // ---- configuration and bootstrap ----
@@ -971,7 +814,7 @@ export class Raft implements RaftElection {
   }
 
   /** The voters a campaign counts: the configuration's, or the bootstrap set. */
-  private campaignVoters(): NodeId[] {
+  campaignVoters(): NodeId[] {
     return this.configuration()?.voters ?? this.bootstrapSet() ?? [];
   }
 
