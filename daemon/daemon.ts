@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createMembership, protocolMeta } from '../protocols/membership/index.js';
+import { RAFT_WIRE } from '../protocols/raft/messages.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import type { ConclaveConfig } from './config/types.js';
 import { createControlSource } from './control.js';
@@ -119,6 +120,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
         ...protocolMeta(opened.store.protocol),
         priority: config.node.priority,
         version: VERSION,
+        raftWire: RAFT_WIRE,
         ...summary,
       },
       initialIncarnation,

@@ -23,6 +23,8 @@ export interface ElectionMember {
    * before forming a new one. Absent (older peers, test members): its fencing token is not 0.
    */
   formed?: boolean;
+  /** The Raft dialect its build speaks (raft/messages.ts RAFT_WIRE). Absent (older peers): 1. */
+  raftWire?: number;
   /**
    * Suspected because its connection closed, and not heard from since: a message to it cannot
    * arrive now, so waiting for its answer only delays (kill -9 is the common case). Absent: false.
@@ -246,6 +248,7 @@ export function electionMembers(members: readonly Member[]): ElectionMember[] {
     leader: m.leader,
     fencingToken: m.fencingToken,
     ...(m.formed !== undefined ? { formed: m.formed } : {}),
+    ...(m.raftWire !== undefined ? { raftWire: m.raftWire } : {}),
     connectionLost: m.state === 'suspect' && m.suspectReason === 'connection-closed',
     stateSinceMs: m.stateSinceMs,
   }));

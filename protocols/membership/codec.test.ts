@@ -26,6 +26,18 @@ test('a well-formed heartbeat parses to an equal value', () => {
 test('unknown fields are dropped, not passed on', () => {
   const result = heartbeatCodec.parse({ ...heartbeat('b'), extra: 'x'.repeat(10) });
   assert.ok(result.ok && !('extra' in result.value));
+  // A meta field of a newer build (as raftWire was to the builds before it) costs an older one nothing.
+  const meta = heartbeatCodec.parse({ ...heartbeat('b'), meta: { ...heartbeat('b').meta, later: 3 } });
+  assert.ok(meta.ok && !('later' in meta.value.meta));
+});
+
+test('the Raft dialect a member speaks travels with its meta; absent, as from older builds, it stays absent', () => {
+  const hb = heartbeat('b');
+  const withWire = heartbeatCodec.parse(wire({ ...hb, meta: { ...hb.meta, raftWire: 2 } }));
+  assert.ok(withWire.ok && withWire.value.meta.raftWire === 2);
+  const without = heartbeatCodec.parse(wire(hb));
+  assert.ok(without.ok && !('raftWire' in without.value.meta));
+  rejects({ ...hb, meta: { ...hb.meta, raftWire: -1 } }, 'meta.raftWire');
 });
 
 test('non-objects and missing fields are rejected', () => {

@@ -33,6 +33,7 @@ const memberMeta = z.object({
   switchTo: z.enum(PROTOCOL_NAMES).nullable().optional(),
   order: z.enum(PROTOCOL_NAMES).nullable().optional(),
   formed: z.boolean().optional(),
+  raftWire: counter.optional(),
   priority: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   version: z.string().max(MAX_VERSION_CHARS),
   role: z.enum(ROLES),

@@ -27,6 +27,8 @@ export interface MemberMeta extends ElectionSummary {
    * a switched node reported the token it carried over.
    */
   formed?: boolean;
+  /** The Raft dialect its build speaks (raft/messages.ts RAFT_WIRE). Absent from older peers: 1. */
+  raftWire?: number;
   priority: number;
   /** Software version of the daemon. */
   version: string;

@@ -664,7 +664,8 @@ export class LeaderState {
     const lastLogTerm = m.log.lastTerm();
     const target = this.progress.get(to);
     let handover: number | undefined;
-    if (m.commands.stopping && target?.canSend(m.config.maxInflight)) {
+    // Every member it goes to must speak dialect 2 (messages.ts RAFT_WIRE): an older one would take it for this term's record.
+    if (m.commands.stopping && target?.canSend(m.config.maxInflight) && [...this.progress.keys()].every((id) => m.speaksDialect2(id))) {
       handover = lastLogIndex + 1;
       const record: RaftEntry = { index: handover, term: m.hard.term, data: { kind: 'leader', leader: to, term: m.hard.term + 1 } };
       m.log.append(record);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RAFT_COMMAND_ERRORS } from './commands.js';
 import { DEFAULT_RAFT_CONFIG } from './config.js';
-import type { RaftMessage } from './messages.js';
+import type { RaftEntry, RaftMessage } from './messages.js';
 import { RaftNet, type RaftTestEffect } from './testing.js';
 
 const T = DEFAULT_RAFT_CONFIG.electionTimeoutMs;
@@ -610,6 +610,30 @@ describe('fail-over hints and shutdown', () => {
     const reported = reportedAt.get(to) ?? -1;
     const answers = net.sent.slice(0, reported).filter((m) => m.to === to && m.message.type === 'APPEND_RESPONSE' && m.message.term === term + 1);
     assert.ok(reported > 0 && answers.length === 0, 'it reported leading on the promises its vote requests were answered with, before any answer to its first round');
+  });
+
+  it('with a member gossiping the older Raft dialect (a rolling upgrade), a leader shutting down hands over without a handover record, and nothing sent to that member carries a field its build would refuse', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    // The older member as the successor (the lowest id: all are caught up), then as a voter asked to vote.
+    for (const role of ['successor', 'voter'] as const) {
+      const net = new RaftNet(ids);
+      const leader = net.elect();
+      const term = net.summary(leader)!.term;
+      const survivors = others(leader, ids);
+      const older = role === 'successor' ? survivors[0]! : survivors[1]!;
+      net.olderDialect.add(older);
+      net.advance(net.tickMs);
+      net.shutdown(leader);
+      const to = net.sent.find((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW')?.to;
+      assert.ok(to !== undefined, `${role}: TimeoutNow left`);
+      assert.equal(to === older, role === 'successor');
+      assert.ok(net.advanceUntil(() => survivors.every((id) => net.summary(id)?.leader === to), 3 * T), `${role}: every survivor names ${to}`);
+      const handover = (e: RaftEntry) => e.data.kind === 'leader' && e.data.term !== e.term;
+      assert.deepEqual(survivors.flatMap((id) => net.machine(id).logEntries().filter(handover)), [], `${role}: no handover record anywhere`);
+      assert.ok(net.machine(to).logEntries().some((e) => e.term === term + 1 && e.data.kind === 'leader' && e.data.leader === to), `${role}: the successor appended its own record`);
+      const refused = net.sent.filter((m) => m.to === older && ('holds' in m.message || 'promise' in m.message || 'handover' in m.message));
+      assert.deepEqual(refused, [], `${role}: messages to the older member with dialect-2 fields`);
+    }
   });
 
   it('a successor that never got the handover record does not count the grants that rest on it (they were given to a log it does not hold), and does not lead that term', () => {

@@ -62,6 +62,17 @@ export interface RaftSnapshotData {
   kv?: KvSnapshotData;
 }
 
+/**
+ * The Raft dialect this build speaks, gossiped in membership (MemberMeta.raftWire; absent from
+ * older peers: 1). Dialect 2 adds the handover record (a leader record naming the next term,
+ * leader.ts handOver), `VOTE_RESPONSE.holds` and `.promise` and `TRANSFER_VOTE.handover`. A node
+ * of dialect 1 refuses a message with a field it does not know as malformed, and takes a handover
+ * record for an ordinary leader record (its token floor would pass its term), so none of these
+ * goes to a node that does not say it speaks dialect 2 (raft.ts speaksDialect2): during a rolling
+ * upgrade a hand-off through an older node is a plain transfer, as before.
+ */
+export const RAFT_WIRE = 2;
+
 export type RaftMessage =
   /**
    * A (pre-)vote request for `term` (§5.2, §9.6). A pre-vote carries the term the sender would

@@ -527,6 +527,11 @@ export class Raft implements RaftElection {
     return term === this.hard.term && this.hard.votedFor === from;
   }
 
+  /** Whether `id` says it speaks Raft dialect 2 (messages.ts RAFT_WIRE); this node does. Unknown to membership: no. */
+  speaksDialect2(id: NodeId): boolean {
+    return id === this.selfId || (this.members.find((x) => x.id === id)?.raftWire ?? 1) >= 2;
+  }
+
   /** Membership shows `id` alive (not suspect: a transfer's choices want members heard from now). */
   memberAlive(id: NodeId): boolean {
     return this.members.some((x) => x.id === id && x.state === 'alive');
@@ -614,7 +619,9 @@ export class Raft implements RaftElection {
     const c = this.counters;
     if (m.preVote) granted ? c.preVotesGranted++ : c.preVotesRefused++;
     else granted ? c.votesGranted++ : c.votesRefused++;
-    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted, ...(holds !== undefined ? { holds } : {}), ...(promise ? { promise } : {}) });
+    // A candidate of the older dialect would refuse the whole answer for either field (messages.ts RAFT_WIRE).
+    const dialect2 = this.speaksDialect2(from);
+    this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted, ...(holds !== undefined && dialect2 ? { holds } : {}), ...(promise && dialect2 ? { promise } : {}) });
   }
 
   // ---- role step functions (after the term check: m.term === term, or a pre-vote's future term) ----
@@ -645,7 +652,7 @@ export class Raft implements RaftElection {
     if (m.candidate === this.selfId || !this.promotable() || !this.isVoter(m.candidate) || term <= this.carriedTokenFloor) return;
     // The leader sent us its handover record naming the candidate just before, and the candidate
     // too: judged as ending there, the candidate's log is ours, and our grant says so (`holds`).
-    const holds = m.handover !== undefined && this.log.holdsHandover(m.handover, m.candidate, term) ? m.handover : undefined;
+    const holds = m.handover !== undefined && this.log.holdsHandover(m.handover, m.candidate, term) && this.speaksDialect2(m.candidate) ? m.handover : undefined;
     if (holds !== undefined ? holds !== this.log.lastIndex() : !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return;
     this.becomeFollower(term, null);
     this.setHardState({ votedFor: m.candidate });

@@ -19,7 +19,7 @@ import { TestCluster } from '../testing.js';
 import type { ElectionSummary, MemberState, NodeId } from '../types.js';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
 import type { RaftHardState } from './durable.js';
-import { raftMessageCodec, type RaftEntry, type RaftMessage } from './messages.js';
+import { RAFT_WIRE, raftMessageCodec, type RaftEntry, type RaftMessage } from './messages.js';
 import type { RaftSnapshot } from './log.js';
 import { createRaft, type Raft, type RaftElection } from './raft.js';
 
@@ -91,6 +91,12 @@ export class RaftNet extends TestCluster {
    * told, so a test can say when, stepping `durable` itself with `node(id).persists`.
    */
   readonly unannouncedWrites = new Set<NodeId>();
+  /**
+   * Nodes that membership shows speaking Raft dialect 1 (messages.ts RAFT_WIRE): a build from
+   * before the handover record, during a rolling upgrade. Their machines are this build's; only
+   * what the others send them changes.
+   */
+  readonly olderDialect = new Set<NodeId>();
 
   constructor(
     ids: readonly NodeId[],
@@ -392,9 +398,10 @@ export class RaftNet extends TestCluster {
         // `suspect`); one cut off is dead by silence alone, and a follower keeps its promise to it.
         const closed = lost || (state === 'dead' && other.machine === null);
         const summary = other.machine?.summary(this.nowMs) ?? { role: 'follower', term: other.disk.hard?.term ?? 0, leader: null, fencingToken: 0 };
-        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: closed, stateSinceMs: this.stateSince(id, peer, state) };
+        const raftWire = this.olderDialect.has(peer) ? {} : { raftWire: RAFT_WIRE };
+        return { id: peer, name: peer, state, priority: 0, protocol: 'raft', ...raftWire, self, role: summary.role, term: summary.term, leader: summary.leader, fencingToken: summary.fencingToken, connectionLost: closed, stateSinceMs: this.stateSince(id, peer, state) };
       });
-      const key = JSON.stringify(members.map((m) => [m.id, m.state, m.term]));
+      const key = JSON.stringify(members.map((m) => [m.id, m.state, m.term, m.raftWire]));
       if (viewKeys.get(node.machine) === key) continue;
       viewKeys.set(node.machine, key);
       this.stepNode(id, { type: 'members', nowMs: this.nowMs, members });

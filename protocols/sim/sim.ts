@@ -11,6 +11,7 @@ import { boundsFor } from './bounds.js';
 import { UnknownSimNodeError } from './errors.js';
 import { SimHost, type SimSwitching } from './host.js';
 import type { ElectionFactory, HostInput, NodeBatch } from '../host/core.js';
+import { RAFT_WIRE } from '../raft/messages.js';
 import { Network } from './network.js';
 import { PAUSED_INBOX_LIMIT, SimNode, type Inbound } from './node.js';
 import type { SimProtocol } from './protocols.js';
@@ -246,6 +247,7 @@ export class Simulation implements SimView {
         ...protocolMeta(election?.protocol ?? this.init.protocol.protocol, switching?.era.era),
         priority: node.priority,
         version: 'sim',
+        raftWire: RAFT_WIRE,
         ...summary,
       },
       initialIncarnation: incarnation,
