@@ -69,7 +69,10 @@ export interface RaftSnapshotData {
  * of dialect 1 refuses a message with a field it does not know as malformed, and takes a handover
  * record for an ordinary leader record (its token floor would pass its term), so none of these
  * goes to a node that does not say it speaks dialect 2 (raft.ts speaksDialect2): during a rolling
- * upgrade a hand-off through an older node is a plain transfer, as before.
+ * upgrade a hand-off through an older node is a plain transfer, as before. What a later build
+ * adds that an older one would refuse raises this number, and goes only where it is spoken: a
+ * message field to nodes that speak it, a new kind of log entry (which every node must take, or
+ * replication to it stops) only once every member of the configuration does.
  */
 export const RAFT_WIRE = 2;
 
