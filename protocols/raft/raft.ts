@@ -4,9 +4,10 @@
  * check every message passes first, the voter's side of elections, and the transitions between
  * roles. Each role has its own step function, swapped on transition (raft.go's stepFollower /
  * stepCandidate / stepLeader). A campaign's requests and grants are candidate.ts, the leader's
- * replication and lease leader.ts, the follower's AppendEntries follower.ts, commands and shutdown commands.ts (relayed to the leader by relay.ts), configuration
- * changes confchange.ts (what to change: autopilot.ts), the bootstrap rule bootstrap.ts; the log,
- * per-follower progress, majority arithmetic and durable effects have their own files.
+ * replication and lease leader.ts, the follower's AppendEntries follower.ts, commands and
+ * shutdown commands.ts (relayed to the leader by relay.ts), configuration changes confchange.ts
+ * (what to change: autopilot.ts), the bootstrap rule bootstrap.ts; the log, per-follower
+ * progress, majority arithmetic and durable effects have their own files.
  *
  * Leadership is a lease (../lease.ts): a follower that heard from its leader within T refuses
  * (pre-)votes (stickiness), so a leader may count T, scaled down for clock drift, from when it
