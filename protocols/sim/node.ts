@@ -48,6 +48,8 @@ export class SimNode implements NodeView {
   /** A graceful stop is under way (handoff, then leave, then exit). */
   stopping = false;
   life = 0;
+  /** The Raft dialect this life gossips and reads (SimProtocol.raftWireOf). */
+  raftWire = 0;
   lifeIncarnation = 0;
   lifeStartedMs = 0;
   crashedAtMs: number | null = null;

@@ -10,7 +10,7 @@
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
 import { bullyCarryOver, raftCarryOver, type CarryOver } from '../carry-over.js';
 import type { Codec, Election } from '../election.js';
-import { createRaft, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
+import { createRaft, RAFT_WIRE, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
 import { PROTOCOL_NAMES, type LogEntry, type ProtocolName, type Snapshot } from '../types.js';
 import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyEpochWithinToken, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
 import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, reignTokensGrow, singleLeaderAtEveryInstant } from './election-invariants.js';
@@ -63,6 +63,13 @@ export interface SimProtocol {
    * entries' own `electionFor` and codecs build and check each machine.
    */
   readonly machines?: Readonly<Record<ProtocolName, SimProtocol>>;
+  /**
+   * The Raft dialect (../raft/messages.ts RAFT_WIRE) a node gossips in a life (the first start is
+   * life 1); absent: this build's. A node of dialect 1 reads messages with `dialect1MessageCodec`.
+   */
+  raftWireOf?(scenario: Scenario, nodeIndex: number, life: number): number;
+  /** How a build of dialect 1 reads Raft messages: it refuses the fields dialect 2 added (and anything its codec refused). */
+  readonly dialect1MessageCodec?: Codec<unknown>;
   /** Adjusts the scenario a seed draws (say, a safety phase long enough for what it plans); absent: as drawn. */
   scenarioFor?(drawn: Scenario): Scenario;
 }
@@ -183,6 +190,35 @@ const raftChurn = raftProtocol(
 );
 
 /**
+ * Raft in a rolling upgrade: in every seed about half the nodes start as a build from before
+ * dialect 2 would (they gossip dialect 1, and refuse a message with a field of dialect 2, as that
+ * build's strict codec does) and come back as this build at their first restart. Every machine
+ * is this build's, so the run shows that the dialect rule costs no safety and no liveness while a
+ * cluster moves from mixed to whole, and (olderDialectNeverRefuses) that no node of dialect 1 is
+ * sent a message it would refuse.
+ */
+const olderDialectNeverRefuses: InvariantFactory = () => ({ name: 'older-dialect-never-refuses', check: (view) => view.olderDialectRefusals[0] ?? null });
+
+const raftUpgrade: SimProtocol = {
+  ...raft,
+  name: 'raft-upgrade',
+  summary: 'Raft in a rolling upgrade: about half the nodes gossip the older dialect until their first restart',
+  invariants: [...raft.invariants, olderDialectNeverRefuses],
+  raftWireOf: (scenario, nodeIndex, life) => (life === 1 && (scenario.seed + nodeIndex) % 2 === 1 ? 1 : RAFT_WIRE),
+  dialect1MessageCodec: {
+    parse(value) {
+      const parsed = raftMessageCodec.parse(value);
+      if (!parsed.ok) return parsed;
+      const m = parsed.value;
+      const field = (['holds', 'promise', 'handover'] as const).find((f) => f in m);
+      if (field) return { ok: false, reason: `${m.type}.${field}: a field of Raft dialect 2` };
+      if (m.type === 'APPEND' && m.entries.some((e) => e.data.kind === 'leader' && e.data.term !== e.term)) return { ok: false, reason: 'APPEND: a handover record (Raft dialect 2)' };
+      return parsed;
+    },
+  },
+};
+
+/**
  * A cluster that switches between Bully and Raft (switching.ts): operators ask by rolling
  * restart, reload and `conclave protocol switch` amid the faults. Both protocols' own invariants
  * hold wherever they run, the lease contract and growing tokens hold across them, and the
@@ -213,6 +249,7 @@ export const SIM_PROTOCOLS: Readonly<Record<string, SimProtocol>> = {
   bully,
   raft,
   'raft-churn': raftChurn,
+  'raft-upgrade': raftUpgrade,
   switch: switchingProtocol(),
   'switch-churn': switchingProtocol({ bully, raft: raftChurn }, 'switch-churn', 'switch, with raft-churn: crashes and late starts change the Raft configuration (learners, removals) between switches'),
 };

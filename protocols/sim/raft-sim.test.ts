@@ -91,6 +91,17 @@ describe('raft-churn swarm', () => {
   });
 });
 
+/** Seeds of `raft-upgrade` per `npm test`; `npm run sim -- --protocol raft-upgrade` runs more. */
+const RAFT_UPGRADE_SWARM_SEEDS = 20;
+
+describe('raft-upgrade swarm', () => {
+  it(`a rolling upgrade (half the nodes gossip the older Raft dialect until they restart) holds every invariant over ${RAFT_UPGRADE_SWARM_SEEDS} seeds, and no older node is sent a message it would refuse`, () => {
+    const seeds = Array.from({ length: RAFT_UPGRADE_SWARM_SEEDS }, (_, i) => i + 1);
+    const report = runSwarm({ seeds, protocol: 'raft-upgrade' });
+    assert.equal(report.failed.length, 0, report.failed.map((f) => failureReport(f, 'raft-upgrade')).join('\n'));
+  });
+});
+
 /** Clocks at the edges of the drift bound and between. */
 const DRIFTING = [1 + MAX_CLOCK_DRIFT, 1 - MAX_CLOCK_DRIFT, 1 + MAX_CLOCK_DRIFT / 2, 1 - MAX_CLOCK_DRIFT / 2, 1];
 

@@ -100,6 +100,7 @@ export class Simulation implements SimView {
   private nextCommandId = 1;
   /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
   readonly orderViolations: string[] = [];
+  readonly olderDialectRefusals: string[] = [];
 
   constructor(private readonly init: SimulationInit) {
     const s = init.scenario;
@@ -224,6 +225,7 @@ export class Simulation implements SimView {
     const restart = node.started;
     node.started = true;
     node.life++;
+    node.raftWire = this.init.protocol.raftWireOf?.(this.scenario, node.index, node.life) ?? RAFT_WIRE;
     node.paused = false;
     node.blockedUntilMs = 0;
     node.inbox.length = 0;
@@ -247,7 +249,7 @@ export class Simulation implements SimView {
         ...protocolMeta(election?.protocol ?? this.init.protocol.protocol, switching?.era.era),
         priority: node.priority,
         version: 'sim',
-        raftWire: RAFT_WIRE,
+        raftWire: node.raftWire,
         ...summary,
       },
       initialIncarnation: incarnation,
@@ -650,11 +652,13 @@ export class Simulation implements SimView {
       }
       case 'message': {
         this.stats.messagesDelivered++;
-        const codec = (this.init.protocol.machines?.[inbound.protocol] ?? this.init.protocol).messageCodec;
+        const older = node.raftWire < 2 ? this.init.protocol.dialect1MessageCodec : undefined;
+        const codec = older ?? (this.init.protocol.machines?.[inbound.protocol] ?? this.init.protocol).messageCodec;
         const value: unknown = JSON.parse(inbound.payload);
         const parsed = codec ? codec.parse(value) : { ok: true as const, value };
         this.trace.add(`${this.nowMs} ${from}>${node.id} msg ${inbound.payload.slice(0, 80)}`);
         if (!parsed.ok) {
+          if (older) this.olderDialectRefusals.push(`${from}>${node.id} (dialect ${node.raftWire}): ${parsed.reason}`);
           this.trace.add(`${this.nowMs} ${node.id} rejected message from ${from}: ${parsed.reason}`);
           return;
         }

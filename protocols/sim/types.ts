@@ -213,6 +213,8 @@ export interface SimView {
   readonly healedAtMs: number | null;
   /** Messages or heartbeats that left a node before a write they followed was durable. */
   readonly orderViolations: readonly string[];
+  /** Messages a node of Raft dialect 1 refused as its build would (SimProtocol.dialect1MessageCodec). */
+  readonly olderDialectRefusals: readonly string[];
 }
 
 /** Checked after every step; returns a short description of the violation, or null. */
