@@ -189,6 +189,9 @@ const raftChurn = raftProtocol(
   'Raft as above, with autopilot waits short enough that crashes and late starts change the configuration',
 );
 
+/** No node of Raft dialect 1 refused a message as its build would (SimProtocol.dialect1MessageCodec). */
+const olderDialectNeverRefuses: InvariantFactory = () => ({ name: 'older-dialect-never-refuses', check: (view) => view.olderDialectRefusals[0] ?? null });
+
 /**
  * Raft in a rolling upgrade: in every seed about half the nodes start as a build from before
  * dialect 2 would (they gossip dialect 1, and refuse a message with a field of dialect 2, as that
@@ -197,8 +200,6 @@ const raftChurn = raftProtocol(
  * cluster moves from mixed to whole, and (olderDialectNeverRefuses) that no node of dialect 1 is
  * sent a message it would refuse.
  */
-const olderDialectNeverRefuses: InvariantFactory = () => ({ name: 'older-dialect-never-refuses', check: (view) => view.olderDialectRefusals[0] ?? null });
-
 const raftUpgrade: SimProtocol = {
   ...raft,
   name: 'raft-upgrade',

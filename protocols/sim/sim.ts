@@ -100,6 +100,7 @@ export class Simulation implements SimView {
   private nextCommandId = 1;
   /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
   readonly orderViolations: string[] = [];
+  /** Messages a node of Raft dialect 1 refused as its build would (SimProtocol.dialect1MessageCodec); invariants read it. */
   readonly olderDialectRefusals: string[] = [];
 
   constructor(private readonly init: SimulationInit) {
