@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RAFT_COMMAND_ERRORS } from './commands.js';
 import { DEFAULT_RAFT_CONFIG } from './config.js';
-import type { RaftEntry, RaftMessage } from './messages.js';
+import { isHandoverRecord, type RaftMessage } from './messages.js';
 import { RaftNet, type RaftTestEffect } from './testing.js';
 
 const T = DEFAULT_RAFT_CONFIG.electionTimeoutMs;
@@ -628,8 +628,7 @@ describe('fail-over hints and shutdown', () => {
       assert.ok(to !== undefined, `${role}: TimeoutNow left`);
       assert.equal(to === older, role === 'successor');
       assert.ok(net.advanceUntil(() => survivors.every((id) => net.summary(id)?.leader === to), 3 * T), `${role}: every survivor names ${to}`);
-      const handover = (e: RaftEntry) => e.data.kind === 'leader' && e.data.term !== e.term;
-      assert.deepEqual(survivors.flatMap((id) => net.machine(id).logEntries().filter(handover)), [], `${role}: no handover record anywhere`);
+      assert.deepEqual(survivors.flatMap((id) => net.machine(id).logEntries().filter(isHandoverRecord)), [], `${role}: no handover record anywhere`);
       assert.ok(net.machine(to).logEntries().some((e) => e.term === term + 1 && e.data.kind === 'leader' && e.data.leader === to), `${role}: the successor appended its own record`);
       const refused = net.sent.filter((m) => m.to === older && ('holds' in m.message || 'promise' in m.message || 'handover' in m.message));
       assert.deepEqual(refused, [], `${role}: messages to the older member with dialect-2 fields`);
@@ -641,7 +640,7 @@ describe('fail-over hints and shutdown', () => {
     const net = new RaftNet(ids);
     const leader = net.elect();
     const term = net.summary(leader)!.term;
-    const isHandover = (m: RaftMessage) => m.type === 'APPEND' && m.entries.some((e) => e.data.kind === 'leader' && e.data.term !== e.term);
+    const isHandover = (m: RaftMessage) => m.type === 'APPEND' && m.entries.some(isHandoverRecord);
     const successor = () => net.sent.find((s) => s.from === leader && s.message.type === 'TIMEOUT_NOW')?.to ?? null;
     // The record's append to the successor is lost (TimeoutNow, sent in the same step, is queued by the time it is delivered).
     net.drop((m) => m.from === leader && isHandover(m.message) && m.to === successor());

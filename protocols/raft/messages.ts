@@ -28,7 +28,7 @@ export interface RaftConfiguration {
  * leader's term a fencing token, and followers name the leader only from then on. A record in an
  * entry of an earlier term than the one it names is a handover: a leader shutting down names its
  * successor for the next term (leader.ts handOver). It says nothing unless that successor is
- * elected in that term; then, once committed, it is the successor's record (log.ts recordNaming),
+ * elected in that term; then, once committed, it is the successor's record (log.ts leaderRecord),
  * so the successor reports, and is named, without replicating a record of its own first.
  */
 export type RaftEntryData =
@@ -75,6 +75,11 @@ export interface RaftSnapshotData {
  * replication to it stops) only once every member of the configuration does.
  */
 export const RAFT_WIRE = 2;
+
+/** A handover record: a leader record in an entry of an earlier term than the one it names (RaftEntryData). */
+export function isHandoverRecord(entry: RaftEntry): boolean {
+  return entry.data.kind === 'leader' && entry.data.term !== entry.term;
+}
 
 export type RaftMessage =
   /**

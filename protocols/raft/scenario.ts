@@ -45,7 +45,7 @@ import type { KvOperation } from '../kv/types.js';
 import type { ElectionInput, ElectionMember } from '../election.js';
 import type { ElectionSummary, NodeId } from '../types.js';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
-import type { RaftEntry, RaftMessage } from './messages.js';
+import { isHandoverRecord, type RaftEntry, type RaftMessage } from './messages.js';
 import type { RaftStatus } from './raft.js';
 import { RaftNet, type NetEvent, type RaftTestEffect, type Sent } from './testing.js';
 
@@ -549,7 +549,7 @@ function formatEntry(e: RaftEntry): string {
   const d = e.data;
   const what =
     d.kind === 'config' ? `config ${d.voters.join(',')}${d.learners.length ? ` learners ${d.learners.join(',')}` : ''}`
-    : d.kind === 'leader' ? `leader ${d.leader}${d.term !== e.term ? ` for term ${d.term}` : ''}`
+    : d.kind === 'leader' ? `leader ${d.leader}${isHandoverRecord(e) ? ` for term ${d.term}` : ''}`
     : `kv ${formatKvOp(d.op)}${d.origin ? ` from ${d.origin.node}` : ''}`;
   return `${e.index}/${e.term} ${what}`;
 }

@@ -10,7 +10,7 @@
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
 import { bullyCarryOver, raftCarryOver, type CarryOver } from '../carry-over.js';
 import type { Codec, Election } from '../election.js';
-import { createRaft, RAFT_WIRE, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
+import { createRaft, isHandoverRecord, RAFT_WIRE, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
 import { PROTOCOL_NAMES, type LogEntry, type ProtocolName, type Snapshot } from '../types.js';
 import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyEpochWithinToken, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
 import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, reignTokensGrow, singleLeaderAtEveryInstant } from './election-invariants.js';
@@ -213,7 +213,7 @@ const raftUpgrade: SimProtocol = {
       const m = parsed.value;
       const field = (['holds', 'promise', 'handover'] as const).find((f) => f in m);
       if (field) return { ok: false, reason: `${m.type}.${field}: a field of Raft dialect 2` };
-      if (m.type === 'APPEND' && m.entries.some((e) => e.data.kind === 'leader' && e.data.term !== e.term)) return { ok: false, reason: 'APPEND: a handover record (Raft dialect 2)' };
+      if (m.type === 'APPEND' && m.entries.some(isHandoverRecord)) return { ok: false, reason: 'APPEND: a handover record (Raft dialect 2)' };
       return parsed;
     },
   },
