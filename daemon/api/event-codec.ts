@@ -51,6 +51,7 @@ const memberView = z.object({
   leader: nodeId.nullable(),
   priority: z.number().int(),
   version: z.string(),
+  raftWire: counter.optional(),
 });
 
 function event<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { FakeControlSource, PEER_ID, SELF_ID, fakeMember } from '../api/testing.js';
 import type { LeaderResponse, StatusResponse } from '../api/types.js';
 import { shortId } from '../../shared/format.js';
-import { alignTable, formatKvEvent, formatKvList, formatKvTxn, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
+import { MEMBER_COLUMNS, alignTable, formatKvEvent, formatKvList, formatKvTxn, formatLeader, formatMembers, formatRaft, formatStatus, votesOf } from './format.js';
 
 describe('CLI formatting', () => {
   it('alignTable pads each column to its widest cell and leaves no trailing spaces', () => {
@@ -36,6 +36,22 @@ describe('CLI formatting', () => {
     assert.deepEqual(cells[0], ['NAME', 'ID', 'STATE', 'ROLE', 'VOTE', 'TERM', 'FOLLOWS', 'LAST SEEN', 'ADDRESS']);
     assert.deepEqual(cells.slice(1).map((c) => [c[0], c[4]]), [['alpha *', 'voter'], ['beta', 'voter'], ['gamma', 'learner'], ['delta', '-']]);
     assert.equal(votesOf(new FakeControlSource().status()), null, 'bully: no votes, no column');
+  });
+
+  it('formatMembers adds PROTOCOL while members run different protocols, and DIALECT while they speak different Raft dialects (absent: 1)', () => {
+    const same = new FakeControlSource().memberList.map((m) => ({ ...m, raftWire: 2 }));
+    assert.deepEqual(formatMembers(same).split('\n')[0]!.split(/\s{2,}/), [...MEMBER_COLUMNS], 'one protocol, one dialect: no extra column');
+    const upgrading = [same[0]!, { ...same[1]!, raftWire: undefined }, fakeMember({ id: 'x'.repeat(40) + 'SWITCHER', name: 'gamma', self: false, raftWire: 2, requested: 'raft' })];
+    const cells = formatMembers(upgrading).split('\n').map((l) => l.split(/\s{2,}/));
+    assert.deepEqual(cells[0], ['NAME', 'PROTOCOL', 'DIALECT', ...MEMBER_COLUMNS.slice(1)]);
+    assert.deepEqual(
+      cells.slice(1).map((c) => c.slice(0, 3)),
+      [
+        ['alpha *', 'bully', '2'],
+        ['beta', 'bully', '1'],
+        ['gamma', 'bully→raft', '2'],
+      ],
+    );
   });
 
   it('formatRaft: a leader without peers says so; a follower that knows no leader says that', () => {

@@ -91,9 +91,13 @@ export function formatMembers(members: readonly MemberResponse[], votes: Readonl
   // While members run or ask for different protocols (a switch under way), each one's: running, or running→requested.
   const label = (m: MemberResponse) => (m.requested !== undefined && m.requested !== m.protocol ? `${m.protocol}→${m.requested}` : m.protocol);
   const mixed = new Set(members.map(label)).size > 1;
+  // While members speak different Raft dialects (a rolling upgrade, README "Upgrading a cluster"), each one's.
+  const dialect = (m: MemberResponse) => String(m.raftWire ?? 1);
+  const dialects = new Set(members.map(dialect)).size > 1;
   const rows = members.map((m) => [
     m.self ? `${m.name} *` : m.name,
     ...(mixed ? [label(m)] : []),
+    ...(dialects ? [dialect(m)] : []),
     shortId(m.id),
     m.state,
     m.role,
@@ -104,7 +108,7 @@ export function formatMembers(members: readonly MemberResponse[], votes: Readonl
     m.addrs[0] ?? '-',
   ]);
   const columns: readonly string[] = votes ? RAFT_MEMBER_COLUMNS : MEMBER_COLUMNS;
-  return alignTable(mixed ? [columns[0]!, 'PROTOCOL', ...columns.slice(1)] : columns, rows);
+  return alignTable([columns[0]!, ...(mixed ? ['PROTOCOL'] : []), ...(dialects ? ['DIALECT'] : []), ...columns.slice(1)], rows);
 }
 
 export const RAFT_PEER_COLUMNS = ['NAME', 'VOTE', 'MATCH', 'LAG', 'LAST CONTACT', 'STATE'] as const;

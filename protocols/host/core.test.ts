@@ -397,3 +397,27 @@ describe('host core: a node alone', () => {
     assert.ok(nowMs < DEFAULT_BULLY_CONFIG.settleMs + 1000, `within its settle time and an election (${nowMs} ms)`);
   });
 });
+
+describe('host core: member views', () => {
+  it('a member view carries the Raft dialect its member gossips, and 1 for a member of a build before dialects, which gossips none', () => {
+    const { core: c } = core(null);
+    const member = (raftWire?: number): Member => ({
+      id: 'peer',
+      name: 'peer',
+      addrs: [],
+      ...protocolMeta('raft'),
+      priority: 0,
+      version: 't',
+      ...FOLLOWER,
+      ...(raftWire !== undefined ? { raftWire } : {}),
+      state: 'alive',
+      suspectReason: null,
+      incarnation: 1,
+      lastHeardMs: 0,
+      stateSinceMs: 0,
+      self: false,
+    });
+    assert.equal(c.memberView(member(2), 0).raftWire, 2);
+    assert.equal(c.memberView(member(), 0).raftWire, 1);
+  });
+});

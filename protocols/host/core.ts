@@ -356,6 +356,7 @@ export class HostCore {
       leader: member.leader,
       priority: member.priority,
       version: member.version,
+      raftWire: member.raftWire ?? 1,
     };
   }
 

@@ -35,6 +35,11 @@ export interface MemberView {
   leader: NodeId | null;
   priority: number;
   version: string;
+  /**
+   * The Raft dialect its build speaks (raft/messages.ts RAFT_WIRE): 1 for a build from before
+   * dialects, which gossips none. Absent from a daemon before this field.
+   */
+  raftWire?: number;
 }
 
 export type NodeEvent =

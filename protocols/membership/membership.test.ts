@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Membership } from './membership.js';
 import { MAX_MEMBERS } from '../bounds.js';
-import { LEAVE_ANNOUNCEMENTS } from './membership.js';
 import { MEMBERSHIP_PRESETS } from './presets.js';
 import { leaveAnnounceGapMs, suspicionTimeoutMs } from './formulas.js';
-import { eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';
+import { CLUSTER, eventsOf, heartbeat, machine, meta, publishedBy } from './testing.js';
+import { LEAVE_ANNOUNCEMENTS, createMembership, type Membership } from './membership.js';
 import type { Heartbeat, IncarnationRef, MembershipEffect, MembershipEvent } from './types.js';
 
 const T = MEMBERSHIP_PRESETS.lan;
@@ -49,6 +48,17 @@ function hear(m: Membership, nowMs: number, hb: Heartbeat): MembershipEvent[] {
   m.step({ type: 'heartbeat', nowMs, from: hb.id, heartbeat: hb });
   return eventsOf(m);
 }
+
+test('the Raft dialect each member gossips is listed with it, self included; an older peer that gossips none lists none', () => {
+  const a = createMembership({ cluster: CLUSTER, selfId: 'b-self', selfMeta: meta('b-self', { raftWire: 2 }), initialIncarnation: 1, timings: T, nowMs: 0 });
+  hear(a, 0, heartbeat('a-older'));
+  hear(a, 0, heartbeat('c-newer', { meta: meta('c-newer', { raftWire: 2 }) }));
+  assert.deepEqual(a.members().map((m) => [m.id, m.raftWire]), [
+    ['a-older', undefined],
+    ['b-self', 2],
+    ['c-newer', 2],
+  ]);
+});
 
 test('an unknown member heard first-hand joins as alive and is listed beside self, sorted by id', () => {
   const a = machine('b-self', T);

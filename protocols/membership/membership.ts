@@ -348,6 +348,7 @@ class MembershipMachine implements Membership {
       order: meta.order,
       priority: meta.priority,
       version: meta.version,
+      raftWire: meta.raftWire,
       role: meta.role,
       term: meta.term,
       leader: meta.leader,
