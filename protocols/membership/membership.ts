@@ -22,6 +22,8 @@ import {
   suspicionTimeoutMs,
   type HealthPeak,
 } from './formulas.js';
+import { applyMeta, copyMember, copyMeta } from './meta.js';
+import { LiveRing, ProbeRound, compareIds, sameObservers, watches } from './ring.js';
 import { membershipTimingProblems } from './timings.js';
 import type {
   Heartbeat,
@@ -148,24 +150,6 @@ interface Peer {
   probeFromMs: number | null;
 }
 
-const META_KEYS = [
-  'name',
-  'addrs',
-  'protocol',
-  'era',
-  'requested',
-  'switchTo',
-  'order',
-  'formed',
-  'raftWire',
-  'priority',
-  'version',
-  'role',
-  'term',
-  'leader',
-  'fencingToken',
-] as const satisfies readonly (keyof MemberMeta)[];
-
 export function createMembership(init: MembershipInit): Membership {
   return new MembershipMachine(init);
 }
@@ -193,8 +177,8 @@ class MembershipMachine implements Membership {
   private readonly watchingAll = new Set<Peer>();
   /** Bumped whenever a peer is added, forgotten or changes state; keys the sorted-id caches. */
   private viewVersion = 0;
-  /** Self and the alive and suspect peers, by id: kept sorted as they change (observers(), the live count). */
-  private readonly liveSorted: NodeId[];
+  /** Self and the alive and suspect peers, by id, as they change (observers(), the live count). */
+  private readonly ring: LiveRing;
   private notLeftIdsCache: { version: number; ids: NodeId[] } | null = null;
   private effects: MembershipEffect[] = [];
   private selfMeta: MemberMeta;
@@ -213,10 +197,8 @@ class MembershipMachine implements Membership {
   private newsDue = true;
   /** Members that joined or came back since the last heartbeat and need this node's (larger clusters). */
   private readonly welcome = new Set<NodeId>();
-  /** This round's probe order (routineTargets), how far it got, and how many rounds began. */
-  private probeOrder: NodeId[] = [];
-  private probeAt = 0;
-  private probeRound = 0;
+  /** SWIM's probe round (routineTargets). */
+  private readonly probes: ProbeRound;
   /** Which member held dead routineTargets adds next. */
   private deadTurn = 0;
   /** The observers named in the last heartbeat: null, everyone. */
@@ -231,7 +213,8 @@ class MembershipMachine implements Membership {
   constructor(init: MembershipInit) {
     this.cluster = init.cluster;
     this.selfId = init.selfId;
-    this.liveSorted = [init.selfId];
+    this.ring = new LiveRing(init.selfId);
+    this.probes = new ProbeRound(init.selfId);
     this.observersPerMember = init.observersPerMember ?? OBSERVERS_PER_MEMBER;
     this.timings = { ...init.timings };
     this.selfMeta = copyMeta(init.selfMeta);
@@ -552,7 +535,7 @@ class MembershipMachine implements Membership {
     this.peers.set(member.id, peer);
     if (peer.watched) this.watchedPeers += 1;
     this.noteWatchesAll(peer, heartbeat);
-    this.setLive(member.id, true);
+    this.ring.set(member.id, true);
     this.viewVersion += 1;
     this.retime(peer);
     // A newcomer hears routine heartbeats only from the members it watches: send it ours.
@@ -711,19 +694,7 @@ class MembershipMachine implements Membership {
    * everyone watches everyone.
    */
   private observers(): NodeId[] | null {
-    const live = this.liveSorted;
-    const count = this.observersPerMember;
-    if (live.length - 1 <= count) return null;
-    const at = live.indexOf(this.selfId);
-    return Array.from({ length: count }, (_, i) => live[(at + 1 + i) % live.length]!);
-  }
-
-  /** A peer became live (true) or stopped being live (false): liveSorted follows. */
-  private setLive(id: NodeId, live: boolean): void {
-    const at = sortedIndex(this.liveSorted, id);
-    const present = this.liveSorted[at] === id;
-    if (live && !present) this.liveSorted.splice(at, 0, id);
-    else if (!live && present) this.liveSorted.splice(at, 1);
+    return this.ring.observersOf(this.selfId, this.observersPerMember);
   }
 
   /** Every peer that has not left, by id. */
@@ -790,17 +761,13 @@ class MembershipMachine implements Membership {
    */
   private nextProbe(): NodeId | null {
     if (this.watchedPeers === this.peers.size) return null;
-    for (let rounds = 0; rounds < 2; rounds++) {
-      while (this.probeAt < this.probeOrder.length) {
-        const id = this.probeOrder[this.probeAt++]!;
+    return this.probes.next(
+      () => this.notLeftIds(),
+      (id) => {
         const peer = this.peers.get(id);
-        if (peer && peer.member.state !== 'left' && !peer.watched) return id;
-      }
-      this.probeRound += 1;
-      this.probeOrder = shuffled(this.notLeftIds(), this.selfId, this.probeRound);
-      this.probeAt = 0;
-    }
-    return null;
+        return peer !== undefined && peer.member.state !== 'left' && !peer.watched;
+      },
+    );
   }
 
   private suspect(peer: Peer, nowMs: number, reason: SuspectReason): void {
@@ -831,7 +798,7 @@ class MembershipMachine implements Membership {
 
   private setState(peer: Peer, state: Member['state'], nowMs: number): void {
     const wasLive = isLive(peer.member.state);
-    if (wasLive !== isLive(state)) this.setLive(peer.member.id, !wasLive);
+    if (wasLive !== isLive(state)) this.ring.set(peer.member.id, !wasLive);
     if (peer.member.state !== state) this.viewVersion += 1;
     peer.member.state = state;
     peer.member.stateSinceMs = nowMs;
@@ -859,7 +826,7 @@ class MembershipMachine implements Membership {
     this.watchingAll.delete(peer);
     this.timed.delete(peer);
     this.accused.delete(peer);
-    if (isLive(peer.member.state)) this.setLive(peer.member.id, false);
+    if (isLive(peer.member.state)) this.ring.set(peer.member.id, false);
     this.viewVersion += 1;
   }
 
@@ -892,7 +859,7 @@ class MembershipMachine implements Membership {
 
   /** Self plus every member not yet dead or gone: the cluster size Lifeguard scales against. */
   private liveMemberCount(): number {
-    return this.liveSorted.length;
+    return this.ring.size;
   }
 
   private sortedPeers(): Peer[] {
@@ -904,95 +871,7 @@ class MembershipMachine implements Membership {
   }
 }
 
-/** `ids` in an order drawn from `seed` and `round` (Fisher-Yates on hashOf). */
-function shuffled(ids: readonly NodeId[], seed: string, round: number): NodeId[] {
-  const out = [...ids];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = hashOf(seed, round * 65_537 + i) % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
-
-/** FNV-1a of `id` and `n`: a well-spread, deterministic choice. */
-function hashOf(id: string, n: number): number {
-  let h = 0x811c9dc5 ^ n;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
-  return (h ^ (h >>> 12)) >>> 0;
-}
-
-/** Where `id` is or would go in the code-unit-sorted `ids`. */
-function sortedIndex(ids: readonly NodeId[], id: NodeId): number {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ids[mid]! < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function sameObservers(a: readonly NodeId[] | null, b: readonly NodeId[] | null): boolean {
-  return a === null || b === null ? a === b : sameStrings(a, b);
-}
-
 function isLive(state: Member['state']): boolean {
   return state === 'alive' || state === 'suspect';
 }
 
-/** `heartbeat`'s sender is watched by `id`: it names no observers (everyone watches it), or names `id`. */
-function watches(heartbeat: Heartbeat, id: NodeId): boolean {
-  return heartbeat.observers === undefined || heartbeat.observers.includes(id);
-}
-
-/** Copies the meta fields of `source` into `target`; true when any of them changed. */
-function applyMeta(target: MemberMeta, source: MemberMeta): boolean {
-  let changed = false;
-  for (const key of META_KEYS) {
-    if (key === 'addrs') {
-      if (!sameStrings(target.addrs, source.addrs)) {
-        target.addrs = [...source.addrs];
-        changed = true;
-      }
-    } else if (target[key] !== source[key]) {
-      (target as unknown as Record<string, unknown>)[key] = source[key];
-      changed = true;
-    }
-  }
-  return changed;
-}
-
-function copyMeta(meta: MemberMeta): MemberMeta {
-  return {
-    name: meta.name,
-    addrs: [...meta.addrs],
-    protocol: meta.protocol,
-    era: meta.era,
-    requested: meta.requested,
-    switchTo: meta.switchTo,
-    order: meta.order,
-    ...(meta.formed !== undefined ? { formed: meta.formed } : {}),
-    ...(meta.raftWire !== undefined ? { raftWire: meta.raftWire } : {}),
-    priority: meta.priority,
-    version: meta.version,
-    role: meta.role,
-    term: meta.term,
-    leader: meta.leader,
-    fencingToken: meta.fencingToken,
-  };
-}
-
-function copyMember(member: Member): Member {
-  return { ...member, addrs: [...member.addrs] };
-}
-
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((value, i) => value === b[i]);
-}
-
-/** Code-unit order, not locale order: every node must iterate identically. */
-function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
