@@ -29,6 +29,7 @@ import type { Membership } from '../membership/membership.js';
 import type { Heartbeat, Member, MembershipEvent, MembershipTimings } from '../membership/types.js';
 import { OBSERVER_SUMMARY, type DurableBatch, type ElectionSummary, type NodeId, type ProtocolName } from '../types.js';
 import type { MemberView, NodeEvent, NodeRef } from './events.js';
+import { PersistOrder, type WriteSource } from './persist-order.js';
 import { nextSwitchStep, switchProgress, type EraRecord, type EraState, type SwitchStep } from './switch.js';
 export type { EraRecord } from './switch.js';
 
@@ -190,16 +191,8 @@ export class HostCore {
   private readonly orderResults = new Set<number>();
   private readonly startedAtMs: number;
   private nowMs: number;
-  /** Outputs waiting for the acknowledgement of the persist they follow (persistId). */
-  private readonly held: { after: number; output: HostOutput }[] = [];
-  private nextPersistId = 1;
-  /** Highest persist id acknowledged; ids are acknowledged in order. */
-  private ackedPersistId = 0;
-  /** The last persist each machine asked for. */
-  private readonly lastPersistOf = { membership: 0, election: 0 };
-  /** The election's persists not yet acknowledged: host id, and how many it had asked for with it. */
-  private readonly electionPersists: { id: number; count: number }[] = [];
-  private electionPersistCount = 0;
+  /** Which outputs wait for which writes (persist-before-send). */
+  private readonly writes = new PersistOrder<HostOutput>();
   private out: HostOutput[] = [];
   /** The summary as last diffed from the machine (may not be released yet). */
   private machineSummary: ElectionSummary;
@@ -457,11 +450,11 @@ export class HostCore {
         this.election.step({ type: 'shutdown', nowMs });
         return;
       case 'persisted': {
-        this.release(input.id);
+        const { ready, electionDurable } = this.writes.acknowledge(input.id);
+        // In order, per machine: an output waits only for writes before it, which come back in order.
+        for (const output of ready) this.deliver(output);
         // The election learns which of its writes are durable (after what waited on them left).
-        let durable = 0;
-        while (this.electionPersists.length > 0 && this.electionPersists[0]!.id <= input.id) durable = this.electionPersists.shift()!.count;
-        if (durable > 0 && this.stage !== 'stopped') this.election?.step({ type: 'durable', nowMs, persists: durable });
+        if (electionDurable > 0 && this.stage !== 'stopped') this.election?.step({ type: 'durable', nowMs, persists: electionDurable });
         return;
       }
     }
@@ -473,34 +466,16 @@ export class HostCore {
    * not wait for an election write it has nothing of (the summary it gossips is the released
    * one), so a slow election fsync cannot make this node look dead.
    */
-  private emit(source: 'membership' | 'election' | 'both', output: HostOutput): void {
-    const after = source === 'both' ? this.nextPersistId - 1 : this.lastPersistOf[source];
-    if (after > this.ackedPersistId) this.held.push({ after, output });
-    else this.deliver(output);
+  private emit(source: WriteSource | 'both', output: HostOutput): void {
+    if (!this.writes.hold(source, output)) this.deliver(output);
   }
 
-  private persist(source: 'membership' | 'election', batch: NodeBatch): void {
-    const id = this.nextPersistId++;
-    this.lastPersistOf[source] = id;
-    if (source === 'election') {
-      this.electionPersists.push({ id, count: ++this.electionPersistCount });
-      // Tagged where machines can change (a factory): each protocol's state is kept apart.
-      if (this.election && this.factory) batch.electionProtocol = this.election.protocol;
-    }
+  private persist(source: WriteSource, batch: NodeBatch): void {
+    const id = this.writes.write(source);
+    // Tagged where machines can change (a factory): each protocol's state is kept apart.
+    if (source === 'election' && this.election && this.factory) batch.electionProtocol = this.election.protocol;
     // Handed out at once: the disk may write it together with earlier ones (group commit).
     this.out.push({ type: 'persist', id, batch });
-  }
-
-  private release(id: number): void {
-    if (id !== this.ackedPersistId + 1) throw new Error(`persist ${id} acknowledged out of order (expected ${this.ackedPersistId + 1})`);
-    this.ackedPersistId = id;
-    // In order, per machine: an output waits only for writes before it, which come back in order.
-    const ready = this.held.filter((h) => h.after <= id);
-    if (ready.length === 0) return;
-    const waiting = this.held.filter((h) => h.after > id);
-    this.held.length = 0;
-    this.held.push(...waiting);
-    for (const { output } of ready) this.deliver(output);
   }
 
   /** An output leaves the core. A summary change takes effect here: reported, events, gossiped. */
@@ -782,13 +757,9 @@ export class HostCore {
     this.retired.set(from, old.durableImage!());
     const next = this.factory!(to, carry, this.retired.get(to) ?? null, this.nowMs);
     this.election = next;
-    // The old machine's writes still complete in order, but it learns nothing more of them.
-    this.electionPersists.length = 0;
-    this.electionPersistCount = 0;
-    // A change of the old machine's summary not yet released is dropped: it no longer runs.
-    const kept = this.held.filter((h) => h.output.type !== 'summary');
-    this.held.length = 0;
-    this.held.push(...kept);
+    // The old machine's writes still complete in order, but it learns nothing more of them; a
+    // change of its summary not yet released is dropped: it no longer runs.
+    this.writes.replaceElection((output) => output.type !== 'summary');
     this.machineSummary = { ...this.reported };
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
@@ -802,12 +773,11 @@ export class HostCore {
 
   private persistEra(): void {
     const e = this.eraState;
-    const id = this.nextPersistId++;
     // Everything the election says after it waits for it (the new machine's first token rests on
     // the floor it holds). Heartbeats do not: one that tells of an era not yet on disk misleads no
     // one (a node that restarts in the older era adopts the newer one from its peers), and one held
     // behind a slow fsync would make this node look dead (switch seed 7901).
-    this.lastPersistOf.election = id;
+    const id = this.writes.write('election', false);
     const tokenFloor = this.eraTokenFloor > 0 ? { tokenFloor: this.eraTokenFloor } : {};
     this.out.push({ type: 'persist', id, batch: { era: { era: e.era, protocol: e.protocol, requested: e.requested, ...tokenFloor } } });
   }
