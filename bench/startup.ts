@@ -91,11 +91,29 @@ async function oneDaemon(trials: number): Promise<void> {
 }
 
 /** Spawns one daemon with `command`, polls its API until it answers, stops it; the elapsed ms, the daemon's CPU time by then, and its start-up stages. */
+/**
+ * The lone daemons of spawnToApi while they run: killed however this process ends. A run whose
+ * output was cut short (`npm run bench -- startup | head`: EPIPE ends it mid-trial) left one
+ * running, and that daemon, its own log pipe gone, spun at a whole core for an hour.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    for (const child of running) child.kill('SIGKILL');
+    process.kill(process.pid, signal);
+  });
+}
+
 async function spawnToApi(command: string[]): Promise<{ ms: number; cpuMs: number; stages: Stages | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-startup-'));
   const args = ['start', '--no-mdns', '--cluster', 'startup-bench', '--name', 'one', '--bootstrap-expect', '1', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-format', 'json', '--log-level', 'info'];
   const startedAt = performance.now();
   const child = spawn(command[0]!, [...command.slice(1), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -26,7 +26,7 @@ const families = new WeakMap<Logger, Set<WeakRef<Logger>>>();
 const SWEEP_ABOVE = 256;
 
 export function createLogger(init: LogInit): Logger {
-  const sink: NodeJS.WritableStream = init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr;
+  const sink = guardSink(init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr);
   const stream = init.format === 'json' ? sink : prettyStream(sink, init.file === null && process.stderr.isTTY === true);
   const children = new Set<WeakRef<Logger>>();
   // pino hands onChild down to every child, so grandchildren are recorded too.
@@ -61,6 +61,26 @@ export function setLogLevel(logger: Logger, level: LogLevel): void {
     const child = ref.deref();
     if (child) child.level = level;
   }
+}
+
+/**
+ * The destination, until a write to it fails; after that, nothing: a daemon whose stderr reader
+ * went away (the terminal or the pipe it was started from, a log collector that restarted) gets
+ * EPIPE on every write, and each failure, reported as an uncaught exception and logged, failed
+ * again: it ran at a whole core and no longer stopped on SIGTERM. It keeps running without its
+ * log instead, its API and metrics unchanged.
+ */
+function guardSink(sink: NodeJS.WritableStream): NodeJS.WritableStream {
+  let broken = false;
+  sink.on('error', () => {
+    broken = true;
+  });
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      if (!broken) sink.write(chunk);
+      done();
+    },
+  });
 }
 
 function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {

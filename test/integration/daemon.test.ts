@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { createApiClient } from '../../daemon/api/client.js';
 import type { StreamEvent } from '../../daemon/api/types.js';
 import { ROLES } from '../../protocols/types.js';
+import { RAFT_WIRE } from '../../protocols/raft/messages.js';
 import { CLI, sleep } from '../support/local-cluster.js';
 
 const workDir = mkdtempSync(join(tmpdir(), 'conclave-daemon-test-'));
@@ -142,8 +143,8 @@ describe('control API contract (bully daemon, alone)', { timeout: 60_000 }, () =
     const { members } = JSON.parse(res.body) as { members: Record<string, unknown>[] };
     assert.equal(members.length, 1);
     const m = members[0]!;
-    assert.deepEqual(Object.keys(m).sort(), ['addrs', 'era', 'id', 'incarnation', 'lastSeenMs', 'leader', 'name', 'priority', 'protocol', 'requested', 'role', 'self', 'state', 'switchTo', 'term', 'version'].sort());
-    assert.deepEqual([m.era, m.requested, m.switchTo], [0, 'bully', null]);
+    assert.deepEqual(Object.keys(m).sort(), ['addrs', 'era', 'id', 'incarnation', 'lastSeenMs', 'leader', 'name', 'priority', 'protocol', 'raftWire', 'requested', 'role', 'self', 'state', 'switchTo', 'term', 'version'].sort());
+    assert.deepEqual([m.era, m.requested, m.switchTo, m.raftWire], [0, 'bully', null, RAFT_WIRE]);
     assert.equal(m.self, true);
     assert.equal(m.state, 'alive');
     assert.equal(m.lastSeenMs, 0);
