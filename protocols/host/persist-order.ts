@@ -7,7 +7,7 @@
  * step produced after a write leaves only once the write is durable.
  */
 
-/** Whose write, or whose output: the membership machine's or the election's (`both`: it follows every write so far). */
+/** Whose write: the membership machine's or the election's. An output may also be `both`'s: it follows every write so far. */
 export type WriteSource = 'membership' | 'election';
 
 export class PersistOrder<T> {

@@ -688,11 +688,7 @@ class MembershipMachine implements Membership {
     };
   }
 
-  /**
-   * This node's observers: the observersPerMember members after it in id order among the live
-   * ones (alive or suspect), wrapping around; null while it has no more others than that, when
-   * everyone watches everyone.
-   */
+  /** This node's observers on the live ring (ring.ts observersOf); null: everyone watches everyone. */
   private observers(): NodeId[] | null {
     return this.ring.observersOf(this.selfId, this.observersPerMember);
   }
