@@ -442,6 +442,25 @@ describe('bully: members remembered from before a restart', () => {
     assert.deepEqual(restartRemembering({ memberForgetAfterMs: 60_000, follow: true, followMs: 62_000 }), ['n1', 'n2', 'n3', 'n4', 'n5']);
   });
 
+  it('a highest-ranked node that cannot win by its count stays silent to ELECTIONs, so a lower node that can leads', () => {
+    // n1 and n3 crash (n3 led); n3 comes back remembering x and y, two members the others had
+    // forgotten: it counts 5, and 2 alive are no majority of 5. n2 counts 3 (n1 is dead, not
+    // forgotten), and n2 with n3's grant is a majority of 3. n3 must not promise a claim it cannot
+    // make: answering, it held n2 waiting for a COORDINATOR that never came, for ever.
+    const net = startedCluster(3);
+    assert.equal(net.agreedLeader(), 'n3');
+    net.crash('n1');
+    net.crash('n3');
+    const disk = net.nodes.get('n3')!.disk!;
+    net.nodes.get('n3')!.disk = { ...disk, members: [...disk.members, 'x', 'y'] };
+    const restartedAtMs = net.nowMs;
+    net.start('n3');
+    net.advance(TEST_SETTLED_MS * 2);
+    assert.equal(net.agreedLeader(), 'n2', JSON.stringify([net.summary('n2'), net.summary('n3')]));
+    const late = net.sent.filter((m) => m.from === 'n3' && m.message.type === 'ANSWER' && m.atMs >= restartedAtMs + TEST_BULLY_CONFIG.settleMs);
+    assert.deepEqual(late, [], 'no ANSWER once settled');
+  });
+
   it('is kept while this node is not part of a working cluster, and for ever without memberForgetAfterMs', () => {
     assert.ok(restartRemembering({ memberForgetAfterMs: 60_000, follow: false, followMs: 120_000 }).includes('x'), 'no leader: a minority must not shrink the cluster to itself');
     assert.ok(restartRemembering({ follow: true, followMs: 120_000 }).includes('x'));
