@@ -16,7 +16,7 @@ import { createControlSource } from './control.js';
 import type { PersistError } from './errors.js';
 import { acquireDataDirLock } from './lock.js';
 import type { LogRecord } from '../shared/log-record.js';
-import { createLogger, setLogLevel, type Logger } from './log.js';
+import { createLogger, logSinkHealth, setLogLevel, type Logger } from './log.js';
 import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
 import { followRuntime, HookRunner } from './hooks/runner.js';
@@ -143,7 +143,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       switching: opened.switching,
     });
     // Raft's metrics too under Bully: a live switch may start Raft in this process.
-    const metrics = bindMetrics(runtime, p2p, opened.store, { raft: true });
+    const metrics = bindMetrics(runtime, p2p, opened.store, { raft: true, logHealth: () => logSinkHealth(log) });
     const hooks = new HookRunner({ hooks: config.hooks, nodeName: config.node.name, log: log.child({ component: 'hooks' }), onResult: metrics.countHookRun });
     const reloader = new ConfigReloader({
       config,

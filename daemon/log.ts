@@ -20,13 +20,24 @@ export interface LogInit {
   tap?: (record: LogRecord) => void;
 }
 
+/** How a logger's destination fares: records it could not take since a write to it failed, and why it failed. */
+export interface LogSinkHealth {
+  dropped: number;
+  /** The failure's code (EPIPE, ENOSPC, ...) or message; null while the destination works. */
+  failure: string | null;
+}
+
+/** Each createLogger logger's destination health, for logSinkHealth. */
+const sinks = new WeakMap<Logger, LogSinkHealth>();
+
 /** Every child (and grandchild) of each logger createLogger made, for setLogLevel. */
 const families = new WeakMap<Logger, Set<WeakRef<Logger>>>();
 /** Children are made once per component, not per request; past this many, the collected ones are swept. */
 const SWEEP_ABOVE = 256;
 
 export function createLogger(init: LogInit): Logger {
-  const sink = guardSink(init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr);
+  const health: LogSinkHealth = { dropped: 0, failure: null };
+  const sink = guardSink(init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr, health);
   const stream = init.format === 'json' ? sink : prettyStream(sink, init.file === null && process.stderr.isTTY === true);
   const children = new Set<WeakRef<Logger>>();
   // pino hands onChild down to every child, so grandchildren are recorded too.
@@ -36,7 +47,13 @@ export function createLogger(init: LogInit): Logger {
   };
   const logger = pino({ level: init.level, base: { node: init.node }, onChild, serializers: { err: serializeError } }, init.tap ? tapStream(stream, init.tap) : stream);
   families.set(logger, children);
+  sinks.set(logger, health);
   return logger;
+}
+
+/** The destination health of a logger from createLogger (/metrics: conclave_log_records_dropped_total). */
+export function logSinkHealth(logger: Logger): LogSinkHealth {
+  return { ...(sinks.get(logger) ?? { dropped: 0, failure: null }) };
 }
 
 /**
@@ -68,16 +85,18 @@ export function setLogLevel(logger: Logger, level: LogLevel): void {
  * went away (the terminal or the pipe it was started from, a log collector that restarted) gets
  * EPIPE on every write, and each failure, reported as an uncaught exception and logged, failed
  * again: it ran at a whole core and no longer stopped on SIGTERM. It keeps running without its
- * log instead, its API and metrics unchanged.
+ * log instead, its API and metrics unchanged, and counts in `health` each record it no longer
+ * writes (the writes already handed to the destination when it failed are lost uncounted).
  */
-function guardSink(sink: NodeJS.WritableStream): NodeJS.WritableStream {
-  let broken = false;
-  sink.on('error', () => {
-    broken = true;
+function guardSink(sink: NodeJS.WritableStream, health: LogSinkHealth): NodeJS.WritableStream {
+  sink.on('error', (err: NodeJS.ErrnoException) => {
+    health.failure ??= err.code ?? err.message;
   });
   return new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      if (!broken) sink.write(chunk);
+      if (health.failure === null) sink.write(chunk);
+      // One write per record: pino writes each record whole, the pretty form each line it makes of one.
+      else health.dropped++;
       done();
     },
   });

@@ -48,6 +48,10 @@ export interface MetricHandles {
   walTornTails: Counter;
   /** Every fsync of the log store (etcd's etcd_disk_wal_fsync_duration_seconds). */
   walFsyncDurationSeconds: Histogram;
+  /** Log records not written since the log destination failed (README "Metrics"). */
+  logRecordsDropped: Counter;
+  /** 1 once a write to the log destination failed: the daemon runs on without its log until restarted. */
+  logDestinationFailed: Gauge;
   /** Live switches of this node's election protocol (README "Switching protocols"), by protocol and how. */
   protocolSwitches: Counter<'to' | 'how'>;
   /** Raft's log, votes and configuration (etcd's etcd_server_* and etcd_debugging_* series); null under Bully, which has no log. */
@@ -158,6 +162,8 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
       buckets: WAL_FSYNC_BUCKETS_SECONDS,
       registers,
     }),
+    logRecordsDropped: counter('log_records_dropped_total', 'Log records not written because a write to the log destination (stderr or log.file) failed: its reader went away, the disk is full; the daemon runs on without its log until restarted'),
+    logDestinationFailed: gauge('log_destination_failed', '1 once a write to the log destination failed (the daemon runs on without its log until restarted), else 0'),
     protocolSwitches: counter('protocol_switches_total', 'Times this node switched its election protocol live, by the protocol it switched to and how: agreed (it led and switched the cluster) or adopted (it followed the cluster)', ['to', 'how']),
     raft: opts.raft
       ? {

@@ -3,6 +3,7 @@
  * gauges and cumulative totals copied from its state at scrape time.
  */
 import { ABUSE_KINDS, type AbuseKind } from './api/abuse.js';
+import type { LogSinkHealth } from './log.js';
 import { createMetrics } from './metrics.js';
 import { SNAPSHOT_ACTIONS, STEP_DOWN_REASONS } from '../protocols/election.js';
 import type { P2PNode } from './p2p/index.js';
@@ -31,6 +32,8 @@ export interface StoreMetricsSource {
 export interface BindOptions {
   /** The daemon runs Raft: register the raft_* series (see createMetrics). */
   raft?: boolean;
+  /** How the daemon's log destination fares (log.ts logSinkHealth); absent: the log series stay 0. */
+  logHealth?: () => LogSinkHealth;
 }
 
 export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsSource | null = null, opts: BindOptions = {}): BoundMetrics {
@@ -129,6 +132,9 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
     metrics.setCounterTotal(m.outboundStreamResets, p2pStats.outboundStreamResets);
     metrics.setCounterTotal(m.peerListsSent, p2pStats.peerListsSent);
     m.peerConnections.set(p2p.connectedPeers().length);
+    const logHealth = opts.logHealth?.();
+    m.logDestinationFailed.set(logHealth?.failure ? 1 : 0);
+    metrics.setCounterTotal(m.logRecordsDropped, logHealth?.dropped ?? 0);
     if (store) {
       metrics.setCounterTotal(m.walBatches, store.stats.batches);
       metrics.setCounterTotal(m.walFsyncs, store.stats.fsyncs);

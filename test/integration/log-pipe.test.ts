@@ -7,6 +7,7 @@
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,9 +16,9 @@ import { createApiClient } from '../../daemon/api/client.js';
 import { LAUNCHER, sleep } from '../support/local-cluster.js';
 
 describe('a daemon whose stderr reader is gone', () => {
-  it('keeps answering its API and stops on SIGTERM', async () => {
+  it('keeps answering its API, says so in /metrics, and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conclave-log-pipe-'));
-    // debug: something is logged every heartbeat, so writes keep failing if they are still made.
+    // At debug level, as a daemon being looked into runs; the reloads below make sure records follow the failure.
     const args = ['start', '--no-mdns', '--cluster', 'log-pipe', '--name', 'one', '--bootstrap-expect', '1', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'debug'];
     const daemon = spawn(LAUNCHER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
@@ -33,9 +34,17 @@ describe('a daemon whose stderr reader is gone', () => {
       assert.ok(first, 'the API answers within 15 s');
       // The reader goes away: every later write to the daemon's stderr fails with EPIPE.
       daemon.stderr!.destroy();
-      await sleep(1500);
+      // Each reload logs a record: the first write fails, the later ones are not even tried.
+      for (let i = 0; i < 5; i++) {
+        await client.reload().catch(() => null);
+        await sleep(300);
+      }
       const after = await status();
       assert.equal(after?.name, 'one', 'it still answers after its log writes started failing');
+      const metrics = await metricsText(join(dir, 'api.sock'));
+      assert.match(metrics, /^conclave_log_destination_failed 1$/m, 'the failed destination is visible to an operator');
+      const dropped = Number(/^conclave_log_records_dropped_total (\S+)$/m.exec(metrics)?.[1]);
+      assert.ok(dropped > 0, `records logged since are counted as dropped (${dropped})`);
       daemon.kill('SIGTERM');
       const code = await Promise.race([exited, sleep(15_000).then(() => 'still running' as const)]);
       assert.notEqual(code, 'still running', 'SIGTERM stops it (it used to spin on the failed writes and never exit)');
@@ -46,3 +55,16 @@ describe('a daemon whose stderr reader is gone', () => {
     }
   });
 });
+
+function metricsText(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/metrics' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
