@@ -15,13 +15,14 @@
  * holds and once its leader record (the first entry of its term) is committed; followers name it
  * only once they know that record committed, and no longer than the lease it told them of.
  */
-import { clusterEpoch, MAX_COUNTER, MAX_EPOCH_JUMP } from '../bounds.js';
+import { MAX_COUNTER } from '../bounds.js';
 import type { Election, ElectionImage, ElectionInput, ElectionLogCounters, ElectionLogStatus, ElectionMember, ElectionStatus, StepDownReason } from '../election.js';
 import { leaderLeaseMs } from '../lease.js';
 import { NO_CARRY_OVER, raftCarryOver, type CarryOver } from '../carry-over.js';
 import type { Rng } from '../rng.js';
 import { StallClock } from '../stall.js';
 import type { ElectionSummary, LogEntry, NodeId, Snapshot } from '../types.js';
+import { refusal as refusalOf } from './admission.js';
 import { aliveRaftMembers, bootstrapSet, switchBootstrapSet } from './bootstrap.js';
 import { CandidateState } from './candidate.js';
 import { Commands } from './commands.js';
@@ -34,7 +35,7 @@ import type { RaftConfig } from './config.js';
 import { INITIAL_RAFT_STATE, type RaftHardState } from './durable.js';
 import { LeaderState } from './leader.js';
 import { RaftLog, type RaftSnapshot } from './log.js';
-import type { RaftConfiguration, RaftEntry, RaftMessage, TermMessage } from './messages.js';
+import type { RaftConfiguration, RaftEntry, RaftMessage } from './messages.js';
 import { Outbox, type RaftEffect } from './outbox.js';
 import { majorityOf } from './quorum.js';
 import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
@@ -436,7 +437,7 @@ export class Raft implements RaftElection {
     if (from === this.selfId) return;
     if (m.type === 'COMMAND' || m.type === 'COMMAND_RESULT') return this.relay.onMessage(from, m);
     if (m.type === 'KV_PROPOSE' || m.type === 'KV_REFUSED' || m.type === 'READ_INDEX' || m.type === 'READ_INDEX_RESULT') return this.kv.onMessage(from, m);
-    const refusal = this.refusal(from, m);
+    const refusal = refusalOf(this, from, m);
     if (refusal !== null) return this.out.refuse(from, refusal.reason, refusal.detail);
     if (m.type === 'VOTE_RESPONSE' && this.candidate.keptAsEarlyGrant(from, m)) return;
     if (m.term > this.hard.term) {
@@ -459,73 +460,8 @@ export class Raft implements RaftElection {
     this.stepRole(from, m);
   }
 
-  /**
-   * Why a valid message is not acted on, or null. Only voters (before bootstrap: live raft
-   * members) may lead (campaign, append, install a snapshot, hand over). Only configuration
-   * members may bring a higher term with any other message: a higher term deposes a leader, so an
-   * answer from a stranger at term + 1 would otherwise force a leader change; a learner may, in an
-   * answer to this leader's own round (it can have raised its term campaigning before it joined,
-   * and must be able to make the cluster catch up, or it could never follow; learnerMayRaiseTerm).
-   * And no term beyond reach (termCeiling). Two exceptions: the
-   * leader this node follows in this term may append and hand over after its own removal reached
-   * this log (§4.2.2: it manages the cluster until that commits); and appends and snapshots (not
-   * votes) are taken from a voter of the newest *committed* configuration too, or, with none
-   * committed, from any live raft member, because a newer configuration that is not committed may
-   * be one the new leader never had (thesis §4.1: a server accepts AppendEntries from a leader
-   * not in its latest configuration; simulator seed 4336 held a restarted node's uncommitted
-   * bootstrap configuration, which lacked the elected leader, and refused it for ever); and from
-   * the leader a live voter of that committed configuration gossips as its own in this term,
-   * which a stranger cannot make a real voter say (raft-churn seed 289: a node cut off while a
-   * learner was promoted and then led refused that leader for ever).
-   */
-  private refusal(from: NodeId, m: TermMessage): { reason: 'not-a-member' | 'epoch-out-of-range'; detail: string } | null {
-    const c = this.configuration();
-    const leads = m.type === 'VOTE' || m.type === 'APPEND' || m.type === 'TIMEOUT_NOW' || m.type === 'TRANSFER_VOTE' || m.type === 'SNAPSHOT';
-    const removedLeader = m.type !== 'VOTE' && from === this.leaderId && m.term === this.hard.term;
-    if ((leads || m.term > this.hard.term) && !removedLeader) {
-      const known = c
-        ? c.voters.includes(from) ||
-          (!leads && c.learners.includes(from) && this.learnerMayRaiseTerm(m)) ||
-          ((m.type === 'APPEND' || m.type === 'SNAPSHOT') && (this.committedLeaderOrLiveMember(from, m.term) || this.electedByUs(from, m.term))) ||
-          (m.type === 'VOTE' && this.aheadOfUs(from, m))
-        : this.isLiveRaftMember(from);
-      if (!known) return { reason: 'not-a-member', detail: `${m.type} at term ${m.term} from ${c ? 'a node that is not a voter' : 'a peer that is not a live raft member'}` };
-    }
-    const ceiling = this.termCeiling();
-    if (m.term > ceiling) return { reason: 'epoch-out-of-range', detail: `${m.type} at term ${m.term}, more than ${MAX_EPOCH_JUMP} above the cluster's ${ceiling - MAX_EPOCH_JUMP}` };
-    return null;
-  }
-
   private isVoter(id: NodeId): boolean {
     return this.configuration()?.voters.includes(id) ?? false;
-  }
-
-  /**
-   * A learner brings a higher term only in its answer to a round this node sent as leader: a
-   * learner never campaigns, so it talks to the leader alone, and what it says in answer to
-   * nothing (a member-stranger of an open cluster, added as a learner, forging answers at
-   * term + 1; chaos seed 9) must not depose a leader or move a follower's term.
-   */
-  private learnerMayRaiseTerm(m: TermMessage): boolean {
-    if (m.term <= this.hard.term) return true;
-    return (m.type === 'APPEND_RESPONSE' || m.type === 'SNAPSHOT_RESPONSE') && this.role === 'leader' && this.leader.sentRecently(m.round);
-  }
-
-  /**
-   * A live raft member whose log is ahead of ours asks for a vote: it may be a voter of a newer
-   * configuration this log has not received (thesis §4.1: servers answer without consulting their
-   * configuration; switch seed 695: a node that missed a learner's promotion refused the only
-   * candidate a majority of the newer configuration could elect, for ever). A stranger cannot
-   * use it: it must be a live member, and its log must be ahead of ours to win our vote anyway.
-   */
-  private aheadOfUs(from: NodeId, m: Extract<RaftMessage, { type: 'VOTE' }>): boolean {
-    const lastTerm = this.log.lastTerm();
-    return this.isLiveRaftMember(from) && (m.lastLogTerm > lastTerm || (m.lastLogTerm === lastTerm && m.lastLogIndex > this.log.lastIndex()));
-  }
-
-  /** We gave `from` our vote in `term`, our current one: it is that term's only possible leader. */
-  private electedByUs(from: NodeId, term: number): boolean {
-    return term === this.hard.term && this.hard.votedFor === from;
   }
 
   /** Whether `id` says it speaks Raft dialect 2 (messages.ts RAFT_WIRE); this node does. Unknown to membership: no. */
@@ -536,33 +472,6 @@ export class Raft implements RaftElection {
   /** Membership shows `id` alive (not suspect: a transfer's choices want members heard from now). */
   memberAlive(id: NodeId): boolean {
     return this.members.some((x) => x.id === id && x.state === 'alive');
-  }
-
-  private isLiveRaftMember(id: NodeId): boolean {
-    return this.members.some((x) => x.id === id && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect'));
-  }
-
-  /**
-   * A voter of the newest committed configuration, or the leader of `term` by the gossip of one of
-   * its live voters (a term has one leader, and a voter names only the one whose appends it took;
-   * a majority was asked before, and a node back from a crash whose old voters were mostly gone or
-   * replaced refused the cluster's leader for ever: switch-churn seed 1405); with none committed,
-   * a live raft member.
-   */
-  private committedLeaderOrLiveMember(id: NodeId, term: number): boolean {
-    const committed = this.log.committedConfiguration();
-    if (!committed) return this.isLiveRaftMember(id);
-    if (committed.voters.includes(id)) return true;
-    return committed.voters.some((v) => this.members.some((x) => x.id === v && !x.self && x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect') && x.leader === id && x.term === term));
-  }
-
-  /**
-   * The highest term a message may carry: MAX_EPOCH_JUMP above ours or what most of the cluster
-   * gossips, so a forged message cannot push terms (and fencing tokens) towards MAX_COUNTER.
-   */
-  private termCeiling(): number {
-    const gossiped = this.members.filter((x) => x.protocol === 'raft' && (x.state === 'alive' || x.state === 'suspect')).map((x) => x.term);
-    return Math.min(MAX_COUNTER, Math.max(this.hard.term, clusterEpoch(gossiped)) + MAX_EPOCH_JUMP);
   }
 
   /** Another protocol's promise to `from` still holds here, and no Raft leader is known yet: it may have our vote. */
