@@ -296,11 +296,11 @@ class Bully implements Election<BullyMessage, BullyPersisted>, BullyContext {
     // Only a node that saw the cluster whole elects: the sender has, so the cluster exists (as
     // when a leader renews to us), and the highest rank should lead it whoever saw it first.
     this.durable.markBootstrapped();
-    // Nor does a settled node that cannot win by its own count (members it counts are down, or
-    // remembered from before its restart and never seen since): an ANSWER promises a claim, and
-    // every lower node would wait on one that never comes, leaderless though it counts a majority
-    // among them (a highest-ranked node restarted beside a phantom held its cluster so until an
-    // operator forgot the phantom). Silent, it lets the sender claim, and grants that claim.
+    // A settled node that cannot win by its own count stays silent too (members it counts are
+    // down, or remembered from before its restart and never seen since): an ANSWER promises a
+    // claim, and every lower node would wait for one that never comes, leaderless though they
+    // count a majority among them (a highest-ranked node restarted beside phantoms held its
+    // cluster so until an operator forgot them). Silent, it lets the sender claim, and grants it.
     if (!this.leader.current && !this.settling() && !this.quorumNone() && !this.durable.majorityAlive()) return;
     const sender = this.view.member(from);
     const senderOutranks = sender !== undefined && outranks(sender, this.view.self);
