@@ -87,7 +87,7 @@ interface RunResult {
 export async function run(args: string[]): Promise<void> {
   // --etcd 0 skips etcd; --warmup 0 skips the warm-up (N puts, see warmUp); --rounds N runs every
   // phase N times, the systems alternating (see alternated). 1500 ops a phase keeps a run near 3 min.
-  // --keep-alive 0 skips the second comparison, with persistent connections (keepAliveComparison).
+  // --keep-alive 0 skips the second comparison with etcd, on kept connections (see the module comment).
   const opts = parseNumberOptions(args, { ops: 1500, warmup: 10_000, etcd: 1, rounds: 3, keepAlive: 1 });
   console.log(
     `kv bench: ${SIZE} raft daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}, data dirs under ${tmpdir()}; ` +
@@ -100,6 +100,9 @@ export async function run(args: string[]): Promise<void> {
   );
   const etcd = opts.etcd ? etcdAvailable() : null;
   const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: 'raft' });
+  // The same workload with a keep-alive agent for both systems: what an application with a connection pool sees.
+  const conclaveAgent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const etcdAgent = new Agent({ keepAlive: true, maxSockets: 64 });
   try {
     const leaderName = () => cluster.agreedLeader(cluster.nodes.map((n) => n.index), 30_000);
     const endpoints = cluster.nodes.map((n): KvEndpoint => conclaveEndpoint(n.name, n.socket));
@@ -112,9 +115,6 @@ export async function run(args: string[]): Promise<void> {
     // change in the machine's load between the two systems' runs does not make the ratios.
     let spread: RunResult[];
     let etcdRuns: RunResult[] | null = null;
-    // The same workload with a keep-alive agent for both systems: what an application with a connection pool sees.
-    const conclaveAgent = new Agent({ keepAlive: true, maxSockets: 64 });
-    const etcdAgent = new Agent({ keepAlive: true, maxSockets: 64 });
     const pooledConclave: KvSystem = { ...all, label: 'conclave keep-alive', endpoints: cluster.nodes.map((n) => pooledConclaveEndpoint(n.name, n.socket, conclaveAgent)) };
     let keepAliveRuns: [RunResult[], RunResult[]] | null = null;
     if (etcd?.ok) {
@@ -159,9 +159,9 @@ export async function run(args: string[]): Promise<void> {
         console.log('keep-alive comparison: skipped (--keep-alive 0)');
       }
     }
+  } finally {
     conclaveAgent.destroy();
     etcdAgent.destroy();
-  } finally {
     await cluster.stop();
   }
 }
