@@ -37,6 +37,23 @@ export function quorumLeaseExpiryMs(ackSentAtMs: readonly number[], votesNeeded:
   const others = votesNeeded - 1;
   if (others <= 0) return Infinity;
   if (ackSentAtMs.length < others) return -Infinity;
-  const newestFirst = [...ackSentAtMs].sort((a, b) => b - a);
-  return newestFirst[others - 1]! + leaderLeaseDurationMs;
+  return nthNewest(ackSentAtMs, others) + leaderLeaseDurationMs;
+}
+
+/**
+ * The n-th largest of `values` (1: the largest), ties counted each. Without sorting a copy: a
+ * Raft leader asks for its lease and check-quorum deadline several times per input, over a
+ * handful of voters.
+ */
+function nthNewest(values: readonly number[], n: number): number {
+  for (const v of values) {
+    let greater = 0;
+    let equal = 0;
+    for (const w of values) {
+      if (w > v) greater++;
+      else if (w === v) equal++;
+    }
+    if (greater < n && n <= greater + equal) return v;
+  }
+  throw new Error(`nthNewest: no ${n}th of ${values.length} values`);
 }

@@ -30,6 +30,8 @@ export class LeaderState {
   private heartbeatDueMs = Infinity;
   /** Rounds sent before this earn no lease (after TimeoutNow: the lease was given away). */
   private leaseFloorMs = -Infinity;
+  /** The lease's and check-quorum's per-voter times, reused: both are asked several times per input. */
+  private readonly scratch: number[] = [];
   /**
    * A leader that woke from a stall of its own past its check-quorum deadline leads on for one
    * heartbeat interval (`untilMs`) on probation: it sent a round at once (`fromMs`), and only
@@ -171,7 +173,13 @@ export class LeaderState {
     // A leader whose own removal is in its log is handing over: it gives its lease away as at TimeoutNow.
     if (this.transfer?.timeoutNowSent || !this.selfVotes()) return -Infinity;
     const voters = this.voters();
-    const acks = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.ackedRoundSentMs ?? -Infinity).filter((ms) => ms >= this.leaseFloorMs);
+    const acks = this.scratch;
+    acks.length = 0;
+    for (const id of voters) {
+      if (id === this.m.selfId) continue;
+      const ms = this.progress.get(id)?.ackedRoundSentMs ?? -Infinity;
+      if (ms >= this.leaseFloorMs) acks.push(ms);
+    }
     return quorumLeaseExpiryMs(acks, majorityOf(voters.length), leaderLeaseMs(this.m.config.electionTimeoutMs));
   }
 
@@ -188,7 +196,13 @@ export class LeaderState {
   /** When a majority (itself included) will not have been heard from within T. */
   private heardQuorumUntilMs(): number {
     const voters = this.voters();
-    const heard = voters.filter((id) => id !== this.m.selfId).map((id) => this.progress.get(id)?.lastHeardMs ?? -Infinity).filter(Number.isFinite);
+    const heard = this.scratch;
+    heard.length = 0;
+    for (const id of voters) {
+      if (id === this.m.selfId) continue;
+      const ms = this.progress.get(id)?.lastHeardMs ?? -Infinity;
+      if (Number.isFinite(ms)) heard.push(ms);
+    }
     // A leader being removed does not count itself (§4.2.2): it needs a majority of the others.
     return quorumLeaseExpiryMs(heard, majorityOf(voters.length) + (this.selfVotes() ? 0 : 1), this.m.config.electionTimeoutMs);
   }
