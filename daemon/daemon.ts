@@ -16,7 +16,7 @@ import { createControlSource } from './control.js';
 import type { PersistError } from './errors.js';
 import { acquireDataDirLock } from './lock.js';
 import type { LogRecord } from '../shared/log-record.js';
-import { createLogger, logSinkHealth, setLogLevel, type Logger } from './log.js';
+import { createLogger, logSinkHealth, reopenLog, setLogLevel, type Logger } from './log.js';
 import type { NodeStore } from './node-store.js';
 import { openNodeState } from './node-state.js';
 import { followRuntime, HookRunner } from './hooks/runner.js';
@@ -157,10 +157,16 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       },
       log: log.child({ component: 'config' }),
     });
+    // A reload also opens the log again: logrotate's `postrotate` sends SIGHUP, and a log whose
+    // destination failed (a full disk, since freed) is tried again.
+    const reload = (trigger: 'SIGHUP' | 'api') => {
+      reopenLog(log);
+      return reloader.reload(trigger);
+    };
     // SIGHUP has nobody to answer: what it did, or why the config was refused, is the reloader's log.
     onHangup = () => {
       try {
-        reloader.reload('SIGHUP');
+        reload('SIGHUP');
       } catch {
         // Already logged; the daemon keeps running its config.
       }
@@ -170,7 +176,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     let onStopRequest: (reason: string) => void = () => undefined;
     const stopRequest = new Promise<string>((resolve) => (onStopRequest = resolve));
     api = await startApiServer({
-      source: createControlSource({ runtime, config, metrics: metrics.scrape, stop: onStopRequest, reload: () => reloader.reload('api') }),
+      source: createControlSource({ runtime, config, metrics: metrics.scrape, stop: onStopRequest, reload: () => reload('api') }),
       tcpListen: config.api.listen,
       socketPath: join(config.dataDir, 'api.sock'),
       token: config.api.token,

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogRecord } from '../shared/log-record.js';
-import { createLogger, setLogLevel } from './log.js';
+import { createLogger, logSinkHealth, reopenLog, setLogLevel } from './log.js';
 
 /** Waits until `file` holds `text` (the file stream writes asynchronously). */
 async function fileWith(file: string, text: string): Promise<string> {
@@ -77,6 +77,46 @@ test("an error is logged with its name as its type, not its class's name (the bu
     await fileWith(join(dir, 'daemon.log'), 'as the first argument');
     const errs = tapped.map((r) => r.err as { type: string; message: string });
     assert.deepEqual(errs.map((e) => [e.type, e.message]), [['TimeoutError', 'no answer within 5000 ms'], ['RangeError', 'out of range']]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reopenLog after logrotate moved the file: later records go to a new file at the path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-log-'));
+  try {
+    const file = join(dir, 'daemon.log');
+    const log = createLogger({ level: 'info', format: 'json', file, node: 'alpha' });
+    log.info('before rotation');
+    await fileWith(file, 'before rotation');
+    renameSync(file, `${file}.1`);
+    reopenLog(log);
+    log.info('after rotation');
+    const fresh = await fileWith(file, 'after rotation');
+    assert.ok(!fresh.includes('before rotation'), 'the new file starts empty');
+    assert.ok(!readFileSync(`${file}.1`, 'utf8').includes('after rotation'), 'nothing more goes to the moved file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a destination whose write failed drops and counts records until reopenLog tries it again', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'conclave-log-'));
+  try {
+    // A directory where the file should be: opening it fails (EISDIR), as a full disk or a lost mount would.
+    const file = join(dir, 'daemon.log');
+    mkdirSync(file);
+    const log = createLogger({ level: 'info', format: 'json', file, node: 'alpha' });
+    for (let i = 0; i < 200 && logSinkHealth(log).failure === null; i++) await sleep(10);
+    assert.equal(logSinkHealth(log).failure, 'EISDIR');
+    log.info('lost');
+    log.info('lost too');
+    assert.deepEqual(logSinkHealth(log), { dropped: 2, failure: 'EISDIR' });
+    rmSync(file, { recursive: true });
+    reopenLog(log);
+    log.info('written again');
+    await fileWith(file, 'written again');
+    assert.deepEqual(logSinkHealth(log), { dropped: 2, failure: null }, 'the count of what was lost stays');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

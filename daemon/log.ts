@@ -27,8 +27,8 @@ export interface LogSinkHealth {
   failure: string | null;
 }
 
-/** Each createLogger logger's destination health, for logSinkHealth. */
-const sinks = new WeakMap<Logger, LogSinkHealth>();
+/** Each createLogger logger's destination: its health (logSinkHealth) and how to open it again (reopenLog). */
+const sinks = new WeakMap<Logger, { health: LogSinkHealth; reopen: () => void }>();
 
 /** Every child (and grandchild) of each logger createLogger made, for setLogLevel. */
 const families = new WeakMap<Logger, Set<WeakRef<Logger>>>();
@@ -36,8 +36,8 @@ const families = new WeakMap<Logger, Set<WeakRef<Logger>>>();
 const SWEEP_ABOVE = 256;
 
 export function createLogger(init: LogInit): Logger {
-  const health: LogSinkHealth = { dropped: 0, failure: null };
-  const sink = guardSink(init.file ? createWriteStream(init.file, { flags: 'a' }) : process.stderr, health);
+  const file = init.file;
+  const { sink, health, reopen } = guardSink(file ? () => createWriteStream(file, { flags: 'a' }) : () => process.stderr);
   const stream = init.format === 'json' ? sink : prettyStream(sink, init.file === null && process.stderr.isTTY === true);
   const children = new Set<WeakRef<Logger>>();
   // pino hands onChild down to every child, so grandchildren are recorded too.
@@ -47,13 +47,22 @@ export function createLogger(init: LogInit): Logger {
   };
   const logger = pino({ level: init.level, base: { node: init.node }, onChild, serializers: { err: serializeError } }, init.tap ? tapStream(stream, init.tap) : stream);
   families.set(logger, children);
-  sinks.set(logger, health);
+  sinks.set(logger, { health, reopen });
   return logger;
 }
 
 /** The destination health of a logger from createLogger (/metrics: conclave_log_records_dropped_total). */
 export function logSinkHealth(logger: Logger): LogSinkHealth {
-  return { ...(sinks.get(logger) ?? { dropped: 0, failure: null }) };
+  return { ...(sinks.get(logger)?.health ?? { dropped: 0, failure: null }) };
+}
+
+/**
+ * Opens a logger's `log.file` again (`conclave reload`, SIGHUP): anew at its path, so a file
+ * logrotate moved away is created again and written from then on, and one whose write failed (a
+ * full disk, since freed) is tried again. stderr cannot be opened again: a failed one stays so.
+ */
+export function reopenLog(logger: Logger): void {
+  sinks.get(logger)?.reopen();
 }
 
 /**
@@ -81,25 +90,45 @@ export function setLogLevel(logger: Logger, level: LogLevel): void {
 }
 
 /**
- * The destination, until a write to it fails; after that, nothing: a daemon whose stderr reader
- * went away (the terminal or the pipe it was started from, a log collector that restarted) gets
- * EPIPE on every write, and each failure, reported as an uncaught exception and logged, failed
- * again: it ran at a whole core and no longer stopped on SIGTERM. It keeps running without its
- * log instead, its API and metrics unchanged, and counts in `health` each record it no longer
- * writes (the writes already handed to the destination when it failed are lost uncounted).
+ * The destination, until a write to it fails; after that, nothing until it is opened again: a
+ * daemon whose stderr reader went away (the terminal or the pipe it was started from, a log
+ * collector that restarted) gets EPIPE on every write, and each failure, reported as an uncaught
+ * exception and logged, failed again: it ran at a whole core and no longer stopped on SIGTERM. It
+ * keeps running without its log instead, its API unchanged, and counts in `health` each record it
+ * no longer writes (the writes already handed to the destination when it failed are lost
+ * uncounted). `reopen` opens the destination again and tries it afresh.
  */
-function guardSink(sink: NodeJS.WritableStream, health: LogSinkHealth): NodeJS.WritableStream {
-  sink.on('error', (err: NodeJS.ErrnoException) => {
-    health.failure ??= err.code ?? err.message;
-  });
-  return new Writable({
+function guardSink(open: () => NodeJS.WritableStream): { sink: NodeJS.WritableStream; health: LogSinkHealth; reopen: () => void } {
+  const health: LogSinkHealth = { dropped: 0, failure: null };
+  const watched = new WeakSet<NodeJS.WritableStream>();
+  let current = open();
+  const watch = (stream: NodeJS.WritableStream) => {
+    if (watched.has(stream)) return;
+    watched.add(stream);
+    // A stream replaced by reopen that fails late says nothing of the one in use.
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (stream === current) health.failure ??= err.code ?? err.message;
+    });
+  };
+  watch(current);
+  const sink = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      if (health.failure === null) sink.write(chunk);
+      if (health.failure === null) current.write(chunk);
       // One write per record: pino writes each record whole, the pretty form each line it makes of one.
       else health.dropped++;
       done();
     },
   });
+  const reopen = () => {
+    const old = current;
+    current = open();
+    watch(current);
+    // stderr is the same stream again, and a pipe whose reader went away does not come back: it stays failed.
+    if (old === current) return;
+    health.failure = null;
+    old.end();
+  };
+  return { sink, health, reopen };
 }
 
 function prettyStream(sink: NodeJS.WritableStream, colour: boolean): Writable {

@@ -50,7 +50,7 @@ export interface MetricHandles {
   walFsyncDurationSeconds: Histogram;
   /** Log records not written since the log destination failed (README "Metrics"). */
   logRecordsDropped: Counter;
-  /** 1 once a write to the log destination failed: the daemon runs on without its log until restarted. */
+  /** 1 while the log destination is failed: the daemon runs on without its log until a reload opens log.file again, or a restart. */
   logDestinationFailed: Gauge;
   /** Live switches of this node's election protocol (README "Switching protocols"), by protocol and how. */
   protocolSwitches: Counter<'to' | 'how'>;
@@ -162,8 +162,8 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
       buckets: WAL_FSYNC_BUCKETS_SECONDS,
       registers,
     }),
-    logRecordsDropped: counter('log_records_dropped_total', 'Log records not written because a write to the log destination (stderr or log.file) failed: its reader went away, the disk is full; the daemon runs on without its log until restarted'),
-    logDestinationFailed: gauge('log_destination_failed', '1 once a write to the log destination failed (the daemon runs on without its log until restarted), else 0'),
+    logRecordsDropped: counter('log_records_dropped_total', 'Log records not written because a write to the log destination (stderr or log.file) failed: its reader went away, the disk is full'),
+    logDestinationFailed: gauge('log_destination_failed', '1 while the log destination is failed: the daemon runs on without its log until conclave reload opens log.file again, or a restart; else 0'),
     protocolSwitches: counter('protocol_switches_total', 'Times this node switched its election protocol live, by the protocol it switched to and how: agreed (it led and switched the cluster) or adopted (it followed the cluster)', ['to', 'how']),
     raft: opts.raft
       ? {
