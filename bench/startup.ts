@@ -90,7 +90,6 @@ async function oneDaemon(trials: number): Promise<void> {
   );
 }
 
-/** Spawns one daemon with `command`, polls its API until it answers, stops it; the elapsed ms, the daemon's CPU time by then, and its start-up stages. */
 /**
  * The lone daemons of spawnToApi while they run: killed however this process ends. A run whose
  * output was cut short (`npm run bench -- startup | head`: EPIPE ends it mid-trial) left one
@@ -107,6 +106,7 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   });
 }
 
+/** Spawns one daemon with `command`, polls its API until it answers, stops it; the elapsed ms, the daemon's CPU time by then, and its start-up stages. */
 async function spawnToApi(command: string[]): Promise<{ ms: number; cpuMs: number; stages: Stages | null }> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-startup-'));
   const args = ['start', '--no-mdns', '--cluster', 'startup-bench', '--name', 'one', '--bootstrap-expect', '1', '--data-dir', dir, '--listen', '/ip4/127.0.0.1/tcp/0', '--log-format', 'json', '--log-level', 'info'];

@@ -7,13 +7,12 @@
 import '../../daemon/polyfill.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createApiClient } from '../../daemon/api/client.js';
-import { LAUNCHER, sleep } from '../support/local-cluster.js';
+import { LAUNCHER, metricsAt, sleep } from '../support/local-cluster.js';
 
 describe('a daemon whose stderr reader is gone', () => {
   it('keeps answering its API, says so in /metrics, and stops on SIGTERM', async () => {
@@ -41,7 +40,7 @@ describe('a daemon whose stderr reader is gone', () => {
       }
       const after = await status();
       assert.equal(after?.name, 'one', 'it still answers after its log writes started failing');
-      const metrics = await metricsText(join(dir, 'api.sock'));
+      const metrics = await metricsAt(join(dir, 'api.sock'));
       assert.match(metrics, /^conclave_log_destination_failed 1$/m, 'the failed destination is visible to an operator');
       const dropped = Number(/^conclave_log_records_dropped_total (\S+)$/m.exec(metrics)?.[1]);
       assert.ok(dropped > 0, `records logged since are counted as dropped (${dropped})`);
@@ -55,16 +54,3 @@ describe('a daemon whose stderr reader is gone', () => {
     }
   });
 });
-
-function metricsText(socketPath: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: '/metrics' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}

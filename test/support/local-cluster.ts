@@ -278,16 +278,7 @@ export class LocalCluster {
   }
 
   async metricsText(index: number): Promise<string> {
-    return await new Promise((resolve, reject) => {
-      const req = request({ socketPath: this.node(index).socket, path: '/metrics' }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve(body));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    return await metricsAt(this.node(index).socket);
   }
 
   /** Sends a signal to node i's daemon by its PID. */
@@ -426,4 +417,18 @@ function run(command: string, args: string[]): void {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Prometheus text from the daemon whose API socket is `socketPath`. */
+export function metricsAt(socketPath: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path: '/metrics' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
