@@ -17,8 +17,12 @@ export interface CampaignWon {
   bootstrapVoters: NodeId[] | null;
   /** The index of a handover record naming this node for the term it won, if it is committed (handoverCommitted). */
   handover: number | null;
-  /** When the vote requests left, and the voters whose grants promised (VOTE_RESPONSE promise). */
-  promises: { sentMs: number; from: ReadonlySet<NodeId> };
+  /**
+   * The voters whose grants promised (VOTE_RESPONSE promise), each with the time (this node's
+   * clock) its promise counts from: when our request left, or when we made the answer a grant the
+   * old leader asked for names (`since`). The lease counts from these (LeaderState.begin).
+   */
+  promises: ReadonlyMap<NodeId, number>;
 }
 
 export class CandidateState {
@@ -29,15 +33,15 @@ export class CandidateState {
    * holds): with this node's own, a majority of them makes the record committed (handoverCommitted).
    */
   private handoverHolders = new Map<NodeId, number>();
-  /** When the campaign in progress sent its vote requests, and the voters whose grants promised (VOTE_RESPONSE promise). */
+  /** When the campaign in progress sent its vote requests, and the voters whose grants promised, from when (CampaignWon promises). */
   private sentMs = -Infinity;
-  private promises = new Set<NodeId>();
+  private promises = new Map<NodeId, number>();
   /**
    * Votes for this node in a term it has not reached: voters the leader asked to vote for it as
    * its successor (TRANSFER_VOTE) whose grants came before the leader's TimeoutNow did. Counted if
    * this node campaigns in exactly that term (a grant is the voter's durable vote for us in it).
    */
-  private earlyGrants: { term: number; from: Map<NodeId, number | undefined> } | null = null;
+  private earlyGrants: { term: number; from: Map<NodeId, { holds: number | undefined; promisedFromMs: number | null }> } | null = null;
   /**
    * A real campaign's own vote counts once this many persists are on disk (the one holding the
    * new term and the vote for itself): its requests leave without waiting for that write.
@@ -84,7 +88,7 @@ export class CandidateState {
     const m = this.m;
     this.votes = new Map();
     this.handoverHolders = new Map();
-    this.promises = new Set();
+    this.promises = new Map();
     this.sentMs = m.nowMs;
     this.voterIds = voters;
     this.bootstrapping = m.configuration() === null;
@@ -95,20 +99,36 @@ export class CandidateState {
     } else {
       // The batch holding the vote is the next persist (nothing else flushes before it).
       this.selfVoteAfter = m.out.persistEffects + 1;
-      if (this.earlyGrants?.term === m.hard.term) for (const [id, holds] of this.earlyGrants.from) if (this.grantCounts(id, holds, m.hard.term)) this.votes.set(id, true);
+      if (this.earlyGrants?.term === m.hard.term) {
+        for (const [id, grant] of this.earlyGrants.from) {
+          if (!this.grantCounts(id, grant.holds, m.hard.term)) continue;
+          this.votes.set(id, true);
+          if (grant.promisedFromMs !== null) this.promises.set(id, grant.promisedFromMs);
+        }
+      }
       this.earlyGrants = null;
     }
     if (preVote && voteResult(voters, this.votes) === 'won') return m.campaign('real', reason);
     const request: RaftMessage = { type: 'VOTE', term: m.hard.term + (preVote ? 1 : 0), preVote, lastLogIndex: m.log.lastIndex(), lastLogTerm: m.log.lastTerm(), transfer: kind === 'transfer' };
-    // Handed over with a record naming us for this term (leader.ts handOver): every voter is asked
-    // at once, those that already granted too, for their answers to our own request promise
-    // (`promise`) what a first round's answers would: we report on winning, a round sooner.
+    // Handed over with a record naming us for this term (leader.ts handOver): we lead the moment we
+    // win, so we want grants that promise (`promise`) what a first round's answers would, and we
+    // report on winning, a round sooner. A voter of dialect 3 that the old leader (of dialect 3)
+    // asked (TRANSFER_VOTE) promises in that grant already; any other voter is asked at once, one
+    // that already granted without a promise too.
     const leaseRound = kind === 'transfer' && m.log.holdsHandover(m.log.lastIndex(), m.selfId, m.hard.term);
-    // Else voters the old leader asked (TRANSFER_VOTE) that membership shows alive: their grants are on their way.
-    const asked = (id: NodeId) => !leaseRound && handedOverBy !== null && !preVote && id !== handedOverBy && m.memberAlive(id);
+    const promisesUnasked = (id: NodeId) => handedOverBy !== null && m.speaks(handedOverBy, 3) && m.speaks(id, 3);
+    // Voters the old leader asked that membership shows alive: their grants are on their way.
+    const asked = (id: NodeId) => handedOverBy !== null && !preVote && id !== handedOverBy && m.memberAlive(id) && (!leaseRound || promisesUnasked(id));
     const held = voters.filter((id) => id !== m.selfId && this.votes.get(id) !== true && asked(id));
+    // The old leader asked for no vote of its own. It is asked at once only when the grants on their
+    // way (and those counted) would not elect us with one of them missing (a voter frozen while
+    // membership shows it alive): in a cluster of three its vote is the one that elects. Else it is
+    // held too, sparing it a vote to write and answer in the milliseconds of the hand-off.
+    const coming = voters.filter((id) => id !== m.selfId && (this.votes.get(id) === true || held.includes(id))).length;
+    if (handedOverBy !== null && !preVote && voters.includes(handedOverBy) && this.votes.get(handedOverBy) !== true && coming >= majorityOf(voters.length)) held.push(handedOverBy);
     this.heldVoteRequest = held.length > 0 ? { dueMs: m.nowMs + m.config.heartbeatIntervalMs, request } : null;
-    for (const id of voters) if (id !== m.selfId && (leaseRound || this.votes.get(id) !== true) && !held.includes(id)) m.out.sendParallel(id, request);
+    const wanted = (id: NodeId) => (leaseRound ? !this.promises.has(id) : this.votes.get(id) !== true);
+    for (const id of voters) if (id !== m.selfId && wanted(id) && !held.includes(id)) m.out.sendParallel(id, request);
     if (this.votes.size > 0 && !preVote) this.tally();
   }
 
@@ -117,14 +137,27 @@ export class CandidateState {
     const m = this.m;
     if (msg.preVote !== (m.role === 'pre-candidate')) return;
     if (msg.granted && !this.grantCounts(from, msg.holds, m.hard.term)) return;
-    if (msg.granted && msg.promise) this.promises.add(from);
+    const promisedFromMs = this.promisedFromMs(msg);
+    if (promisedFromMs !== null) this.promises.set(from, Math.max(promisedFromMs, this.promises.get(from) ?? -Infinity));
     this.votes.set(from, msg.granted);
     this.tally();
   }
 
-  /** A promise that came after we won (on the grants the old leader asked for): it still counts from our request. */
+  /** A promise that came after we won (on the grants the old leader asked for): it still counts from when it says. */
   onLateResponse(from: NodeId, msg: VoteResponse): void {
-    if (msg.granted && msg.promise && !msg.preVote && this.grantCounts(from, msg.holds, this.m.hard.term)) this.m.leader.onPromise(from, this.sentMs);
+    const promisedFromMs = this.promisedFromMs(msg);
+    if (promisedFromMs !== null && this.grantCounts(from, msg.holds, this.m.hard.term)) this.m.leader.onPromise(from, promisedFromMs);
+  }
+
+  /**
+   * When a grant's promise counts from, by this node's clock: the send of our request, or, for a
+   * grant the old leader asked for (`since`), our answer it names, which the old leader had before
+   * it asked, so before the voter promised. Null: no promise, or an answer we do not remember
+   * (another life's, or too old), which then counts for the vote alone.
+   */
+  private promisedFromMs(msg: VoteResponse): number | null {
+    if (!msg.granted || !msg.promise || msg.preVote) return null;
+    return msg.since !== undefined ? this.m.answerSentAt(msg.since) : this.sentMs;
   }
 
   /** A real campaign's own write is durable: its vote for itself counts (see Raft.campaign). */
@@ -148,7 +181,7 @@ export class CandidateState {
     // Kept, but counted only if it stands (grantCounts): a voter that judged our log by a handover record we lack voted for a log we do not hold.
     if (msg.holds !== undefined && !m.log.holdsHandover(msg.holds, m.selfId, msg.term)) return true;
     if (this.earlyGrants?.term !== msg.term) this.earlyGrants = { term: msg.term, from: new Map() };
-    this.earlyGrants.from.set(from, msg.holds);
+    this.earlyGrants.from.set(from, { holds: msg.holds, promisedFromMs: msg.promise && msg.since !== undefined ? this.m.answerSentAt(msg.since) : null });
     const voters = m.campaignVoters();
     const granted = [...this.earlyGrants.from.keys()].filter((id) => voters.includes(id)).length;
     if (granted + 1 >= majorityOf(voters.length)) m.campaign('real', 'transfer-votes', m.leaderId);
@@ -173,7 +206,7 @@ export class CandidateState {
   won(): CampaignWon {
     this.drop();
     this.finishEpisode('won');
-    return { bootstrapVoters: this.bootstrapping ? this.voterIds : null, handover: this.handoverCommitted(), promises: { sentMs: this.sentMs, from: this.promises } };
+    return { bootstrapVoters: this.bootstrapping ? this.voterIds : null, handover: this.handoverCommitted(), promises: this.promises };
   }
 
   private tally(): void {

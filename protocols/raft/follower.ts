@@ -2,7 +2,7 @@
  * The follower's side of replication: AppendEntries (§5.3) against this node's log.
  */
 import type { NodeId } from '../types.js';
-import type { RaftMessage } from './messages.js';
+import { isHandoverRecord, type RaftMessage } from './messages.js';
 import type { Raft } from './raft.js';
 
 /**
@@ -24,8 +24,10 @@ import type { Raft } from './raft.js';
 export function appendEntries(r: Raft, from: NodeId, m: Extract<RaftMessage, { type: 'APPEND' }>): void {
   const log = r.log;
   const last = r.lastAppendAnswer;
-  const respond = (success: boolean, index: number, hintIndex = 0, hintTerm = 0) =>
-    r.out.send(from, { type: 'APPEND_RESPONSE', term: r.hard.term, success, index, hintIndex, hintTerm, round: m.round });
+  const respond = (success: boolean, index: number, hintIndex = 0, hintTerm = 0) => {
+    const ref = r.answerRef(from);
+    r.out.send(from, { type: 'APPEND_RESPONSE', term: r.hard.term, success, index, hintIndex, hintTerm, round: m.round, ...(ref !== undefined ? { ref } : {}) });
+  };
   // Only an answer of the last line below is remembered: after any other the next append is answered.
   r.lastAppendAnswer = null;
   if (m.prevLogIndex < log.committed) return respond(true, log.committed);
@@ -50,5 +52,9 @@ export function appendEntries(r: Raft, from: NodeId, m: Extract<RaftMessage, { t
   r.advanceCommit(Math.min(m.leaderCommit, lastNew));
   r.lastAppendAnswer = { to: from, term: r.hard.term, round: m.round, index: lastNew };
   if (m.entries.length === 0 && last && last.to === from && last.term === r.hard.term && last.round === m.round && last.index === lastNew) return;
+  // The leader's handover record (leader.ts handOver): it is leaving and gave its lease away with
+  // the TimeoutNow that follows; the successor's election commits the record. The answer would
+  // tell it nothing it uses, in the milliseconds the hand-off needs every core for.
+  if (m.entries.length > 0 && isHandoverRecord(m.entries.at(-1)!)) return;
   respond(true, lastNew);
 }

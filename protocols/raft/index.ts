@@ -12,7 +12,7 @@ export { createRaft } from './raft.js';
 export type { RaftElection, RaftInit, RaftRole, RaftStatus } from './raft.js';
 export { DEFAULT_RAFT_CONFIG } from './config.js';
 export type { RaftConfig } from './config.js';
-export { isHandoverRecord, MAX_ENTRIES_PER_MESSAGE, RAFT_WIRE, raftEntryCodec, raftMessageCodec, raftSnapshotDataCodec } from './messages.js';
+export { DIALECT_FIELDS, isHandoverRecord, MAX_ENTRIES_PER_MESSAGE, RAFT_WIRE, raftEntryCodec, raftMessageCodec, raftSnapshotDataCodec } from './messages.js';
 export type { RaftConfiguration, RaftEntry, RaftEntryData, RaftMessage, RaftMessageType, RaftSnapshotData, RelayedCommand } from './messages.js';
 export { INITIAL_RAFT_STATE, raftPersistedCodec } from './durable.js';
 export { storedLeaderRecord } from './log.js';

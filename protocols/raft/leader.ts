@@ -57,12 +57,13 @@ export class LeaderState {
    * elected by a bootstrap set (raft.ts bootstrapSet) first writes that set as the configuration.
    * One elected with the handover record that names it already committed (`handover`, its index:
    * raft.ts handoverCommitted) has its record: it appends none, and is established at once. Its
-   * lease counts from its vote requests, by the grants that promised (`promises`, raft.ts
-   * campaign), so it reports on winning; else once its first round is answered. Its log is then
+   * lease counts by the grants that promised (`promises`, candidate.ts promisedFromMs), from its
+   * vote requests or from its own answer to the old leader that a grant names, so it reports on
+   * winning; else once its first round is answered. Its log is then
    * committed to its end, so its commit index is as current as any (reads may use it, §6.4), and
    * no entry of an earlier term is left uncommitted (configuration changes may follow).
    */
-  begin(bootstrapVoters: NodeId[] | null, handover: number | null, promises: { sentMs: number; from: ReadonlySet<NodeId> }): void {
+  begin(bootstrapVoters: NodeId[] | null, handover: number | null, promises: ReadonlyMap<NodeId, number>): void {
     const m = this.m;
     this.progress.clear();
     this.roundSentMs.clear();
@@ -80,9 +81,12 @@ export class LeaderState {
     if (handover !== null) {
       this.recordIndex = handover;
       m.advanceCommit(handover);
-      // The promises of a transfer's grants count from our vote request, sent in this term.
-      this.leaseFloorMs = Math.min(this.leaseFloorMs, promises.sentMs);
-      for (const id of promises.from) this.onPromise(id, promises.sentMs);
+      // The promises of a transfer's grants count from our vote request, or from our answer to the
+      // old leader that a grant it asked for names (candidate.ts promisedFromMs), both before now;
+      // one that comes after this counts too (onLateResponse). No round of this term went before,
+      // and a transfer abandoned later raises the floor again.
+      this.leaseFloorMs = -Infinity;
+      for (const [id, fromMs] of promises) this.onPromise(id, fromMs);
       // Reportable already: the round that tells followers so leaves as this step's effects do (beforeDrain), not a round before it.
       if (!this.reportable()) this.broadcast();
       return;
@@ -413,7 +417,7 @@ export class LeaderState {
   onSnapshotResponse(from: NodeId, r: Extract<RaftMessage, { type: 'SNAPSHOT_RESPONSE' }>): void {
     const p = this.progress.get(from);
     if (!p) return;
-    this.heard(p, r.round);
+    this.heard(p, r.round, r.ref);
     if (r.installed) {
       if (p.accepted(r.index)) this.maybeCommit();
     } else if (p.snapshot && p.snapshot.index === r.index) {
@@ -435,7 +439,7 @@ export class LeaderState {
     const m = this.m;
     const p = this.progress.get(from);
     if (!p) return;
-    this.heard(p, r.round);
+    this.heard(p, r.round, r.ref);
     if (r.success) {
       if (p.accepted(r.index)) this.maybeCommit();
     } else {
@@ -451,8 +455,8 @@ export class LeaderState {
   }
 
   /**
-   * A voter granted our transfer campaign's request, sent at `sentMs`, with a promise
-   * (VOTE_RESPONSE promise): it counts for the lease as an answer to a round sent then would.
+   * A voter granted our transfer campaign with a promise that counts from `sentMs` (VOTE_RESPONSE
+   * promise, candidate.ts promisedFromMs): it counts for the lease as an answer to a round sent then would.
    */
   onPromise(from: NodeId, sentMs: number): void {
     const p = this.progress.get(from);
@@ -465,7 +469,8 @@ export class LeaderState {
    * Any answer in our term: check-quorum hears the follower, and it took us as its leader at that
    * round, so the round counts for the lease.
    */
-  private heard(p: Progress, round: number): void {
+  private heard(p: Progress, round: number, ref: number | undefined): void {
+    if (ref !== undefined) p.answerRef = ref;
     const sentMs = this.roundSentMs.get(round);
     // On probation, an answer to a round sent before the stall says nothing of now.
     if (this.probation === null || (sentMs ?? -Infinity) >= this.probation.fromMs) p.lastHeardMs = this.m.nowMs;
@@ -511,9 +516,14 @@ export class LeaderState {
     this.sendDueCommits();
   }
 
-  /** Whether `p` is owed a commit it could be sent now: nothing on its way to it (an answer to that would carry it, afterAnswer). */
+  /**
+   * Whether `p` is owed a commit it could be sent now: nothing on its way to it (an answer to that
+   * would carry it, afterAnswer). Not while a TimeoutNow is out: the successor's first append
+   * carries the commit, and a notice of ours would reach followers in the very milliseconds they
+   * take the successor in (traced: four appends of the old term, and four refusals, there).
+   */
   private owesCommit(p: Progress, sendable: number): boolean {
-    return p.commitSent < sendable && !p.snapshot && p.inflight.length === 0 && p.canSend(this.m.config.maxInflight);
+    return p.commitSent < sendable && !p.snapshot && p.inflight.length === 0 && p.canSend(this.m.config.maxInflight) && !this.transfer?.timeoutNowSent;
   }
 
   /** Whether `p` should have heard of a commit by now and nothing on its way to it will tell it. */
@@ -679,7 +689,7 @@ export class LeaderState {
     const target = this.progress.get(to);
     let handover: number | undefined;
     // Every member it goes to must speak dialect 2 (messages.ts RAFT_WIRE): an older one would take it for this term's record.
-    if (m.commands.stopping && target?.canSend(m.config.maxInflight) && [...this.progress.keys()].every((id) => m.speaksDialect2(id))) {
+    if (m.commands.stopping && target?.canSend(m.config.maxInflight) && [...this.progress.keys()].every((id) => m.speaks(id, 2))) {
       handover = lastLogIndex + 1;
       const record: RaftEntry = { index: handover, term: m.hard.term, data: { kind: 'leader', leader: to, term: m.hard.term + 1 } };
       m.log.append(record);
@@ -689,7 +699,10 @@ export class LeaderState {
     }
     m.out.sendParallel(to, { type: 'TIMEOUT_NOW', term: m.hard.term });
     const vote: RaftMessage = { type: 'TRANSFER_VOTE', term: m.hard.term, candidate: to, lastLogIndex, lastLogTerm, ...(handover !== undefined ? { handover } : {}) };
-    for (const id of this.voters()) if (id !== to && id !== m.selfId) m.out.sendParallel(id, vote);
+    // The target's answer received last: a voter of dialect 3 passes it on with a promise (raft.ts voteForSuccessor).
+    const answered = target?.answerRef ?? null;
+    const promising: RaftMessage | null = answered !== null ? { ...vote, answered } : null;
+    for (const id of this.voters()) if (id !== to && id !== m.selfId) m.out.sendParallel(id, promising && m.speaks(id, 3) ? promising : vote);
   }
 
   /**

@@ -154,6 +154,26 @@ describe('check-quorum and leader stickiness', () => {
     net.advance(0.7 * T);
     assert.deepEqual(sends(net.inject(leader, x, { ...other, preVote: true })).map((m) => m.type === 'VOTE_RESPONSE' && m.granted), [true], 'the promise ends an election timeout after the grant');
   });
+
+  it('a grant the leader asks for (TRANSFER_VOTE) with the successor\'s answer it received (`answered`) promises the same, from the grant, and says from which answer the successor may count it (`since`); without `answered` it promises nothing', () => {
+    for (const answered of [12345, undefined]) {
+      const net = new RaftNet(IDS);
+      const leader = net.elect();
+      const term = net.machine(leader).raftStatus().term;
+      const [x, y] = others(leader) as [string, string];
+      net.drop((m) => m.to === x || m.from === x);
+      net.advance(0.9 * T);
+      const last = net.machine(x).raftStatus();
+      const vote: RaftMessage = { type: 'TRANSFER_VOTE', term, candidate: y, lastLogIndex: last.lastIndex, lastLogTerm: last.lastTerm, ...(answered !== undefined ? { answered } : {}) };
+      const grant = sends(net.inject(leader, x, vote));
+      assert.deepEqual(grant, [{ type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true, ...(answered !== undefined ? { promise: true, since: answered } : {}) }]);
+      net.advance(0.4 * T);
+      // Past the stickiness the leader's last append gave: only the grant's promise can refuse now.
+      const other = { type: 'VOTE', term: term + 2, lastLogIndex: last.lastIndex + 5, lastLogTerm: term, preVote: true, transfer: false } as const;
+      const answer = sends(net.inject(leader, x, other)).map((m) => m.type === 'VOTE_RESPONSE' && m.granted);
+      assert.deepEqual(answer, answered !== undefined ? [] : [true], answered !== undefined ? 'promised: a pre-vote is ignored' : 'no promise: a pre-vote past the stickiness is granted');
+    }
+  });
 });
 
 describe('the lease (README "Leadership you can trust")', () => {
@@ -281,7 +301,7 @@ describe('§3.10 leadership transfer', () => {
     assert.ok(asks.every((m) => m.from === leader && (m.message as { candidate: string }).candidate === to));
   });
 
-  it('the successor does not ask again for the votes the leader asked for it: of five voters it asks only the old leader', () => {
+  it('the successor does not ask again for the votes the leader asked for it, nor, of five voters, the old leader (those grants elect it with one of them missing)', () => {
     const five = ['a', 'b', 'c', 'd', 'e'];
     const net = new RaftNet(five);
     const leader = net.elect();
@@ -290,7 +310,7 @@ describe('§3.10 leadership transfer', () => {
     assert.equal(net.run(leader, { kind: 'transfer', to }).ok, true);
     net.advanceUntil(() => net.agreedLeader() === to, T);
     assert.equal(net.agreedLeader(), to);
-    assert.deepEqual(net.sent.slice(sentBefore).filter((m) => m.message.type === 'VOTE').map((m) => [m.from, m.to]), [[to, leader]]);
+    assert.deepEqual(net.sent.slice(sentBefore).filter((m) => m.message.type === 'VOTE').map((m) => [m.from, m.to]), []);
   });
 
   it('a successor whose asked-for votes do not come asks the voters that have not answered, a heartbeat interval after its TimeoutNow', () => {
@@ -308,7 +328,7 @@ describe('§3.10 leadership transfer', () => {
     const timeoutNowAt = sent.find((m) => m.message.type === 'TIMEOUT_NOW')!.atMs;
     const votes = sent.filter((m) => m.from === to && m.message.type === 'VOTE');
     const held = votes.filter((m) => m.atMs >= timeoutNowAt + DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
-    assert.deepEqual(votes.filter((m) => !held.includes(m)).map((m) => m.to), [leader], 'at once: only the old leader');
+    assert.deepEqual(votes.filter((m) => !held.includes(m)).map((m) => m.to), [], 'none at once');
     assert.deepEqual(held.map((m) => m.to).sort(), [leader, lost1, lost2].sort(), `then those that have not answered, not ${granting}, whose grant came`);
   });
 
@@ -610,6 +630,89 @@ describe('fail-over hints and shutdown', () => {
     const reported = reportedAt.get(to) ?? -1;
     const answers = net.sent.slice(0, reported).filter((m) => m.to === to && m.message.type === 'APPEND_RESPONSE' && m.message.term === term + 1);
     assert.ok(reported > 0 && answers.length === 0, 'it reported leading on the promises its vote requests were answered with, before any answer to its first round');
+  });
+
+  it('a successor handed over on shutdown leads with a lease on the grants the old leader asked for: they promise from its own last answer the old leader received, so it asks no voter for a vote (in five, not the old leader either), and reports before any answer to its first round', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.summary(leader)!.term;
+    const survivors = others(leader, ids);
+    let reportedAt = -1;
+    net.onStep = () => {
+      if (reportedAt < 0 && survivors.some((id) => net.summary(id)?.role === 'leader' && net.summary(id)?.term === term + 1)) reportedAt = net.sent.length;
+    };
+    net.shutdown(leader);
+    const to = net.sent.find((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW')?.to;
+    assert.ok(to !== undefined, 'TimeoutNow left');
+    assert.ok(net.advanceUntil(() => survivors.every((id) => net.summary(id)?.leader === to), T), 'every survivor names the successor');
+    const asked = net.sent.filter((m) => m.from === to && m.message.type === 'VOTE').map((m) => m.to);
+    assert.deepEqual(asked, [], 'no vote requests');
+    const before = net.sent.slice(0, reportedAt).filter((m) => m.to === to);
+    assert.ok(reportedAt > 0, 'it reported leading');
+    assert.deepEqual(before.filter((m) => m.message.type === 'APPEND_RESPONSE' && m.message.term === term + 1), [], 'before any answer to its first round');
+    const promised = before.filter((m) => m.message.type === 'VOTE_RESPONSE' && m.message.promise === true && m.message.since !== undefined);
+    assert.ok(promised.length >= 2, `on the promises of the grants the old leader asked for (${promised.length})`);
+  });
+
+  it('once its TimeoutNow is out a leader sends no commit notices (the successor\'s first append carries the commit), and followers do not answer a leaving leader\'s handover record', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    // A transfer with a write committed after the TimeoutNow left: the origin is the leader, so every follower would get a delayed notice.
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const [to, ...rest] = others(leader, ids) as [string, ...string[]];
+    net.hold = true;
+    net.kvAsk(leader, { kind: 'write', op: { kind: 'put', key: 'k', value: 'v' } });
+    net.deliver((m) => m.from === leader && m.to === to && m.message.type === 'APPEND');
+    net.deliver((m) => m.from === to && m.message.type === 'APPEND_RESPONSE');
+    net.command(leader, { kind: 'transfer', to });
+    const timeoutNow = net.sent.findIndex((m) => m.from === leader && m.message.type === 'TIMEOUT_NOW');
+    assert.ok(timeoutNow >= 0, 'TimeoutNow left: the target holds the whole log');
+    net.deliver((m) => m.from === leader && rest.includes(m.to) && m.message.type === 'APPEND');
+    net.deliver((m) => rest.includes(m.from) && m.to === leader && m.message.type === 'APPEND_RESPONSE');
+    assert.ok(net.machine(leader).raftStatus().commitIndex >= net.machine(leader).raftStatus().lastIndex, 'the write committed after the TimeoutNow');
+    net.advance(2 * DEFAULT_RAFT_CONFIG.commitNoticeDelayMs);
+    const after = net.sent.slice(timeoutNow + 1).filter((m) => m.from === leader && m.message.type === 'APPEND');
+    assert.deepEqual(after.map((m) => m.to), [], 'no commit notice');
+
+    // A leader shutting down: its handover record goes to every follower, and none answers it.
+    const net2 = new RaftNet(ids);
+    const leader2 = net2.elect();
+    const term = net2.summary(leader2)!.term;
+    const sentBefore = net2.sent.length;
+    net2.shutdown(leader2);
+    net2.advanceUntil(() => others(leader2, ids).every((id) => net2.summary(id)?.term === term + 1 && net2.summary(id)?.leader !== null), T);
+    const handoverAppends = net2.sent.slice(sentBefore).filter((m) => m.from === leader2 && m.message.type === 'APPEND' && m.message.entries.some(isHandoverRecord));
+    assert.equal(handoverAppends.length, 4, 'the record went to every follower');
+    const answers = net2.sent.slice(sentBefore).filter((m) => m.to === leader2 && m.message.type === 'APPEND_RESPONSE' && m.message.term === term);
+    assert.deepEqual(answers.map((m) => m.from), [], 'answered by none');
+  });
+
+  it('a grant whose promise names an answer the successor did not make (`since`: another life\'s, or forged) counts as a vote, not for the lease: it reports only once its first round is answered', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.summary(leader)!.term;
+    const survivors = others(leader, ids);
+    // The old leader's grant and TRANSFER_VOTEs are lost; copies naming an answer the successor never made are delivered instead.
+    net.drop((m) => m.from === leader && (m.message.type === 'VOTE_RESPONSE' || m.message.type === 'TRANSFER_VOTE'));
+    net.hold = true;
+    net.shutdown(leader);
+    const transferVotes = net.sent.filter((m) => m.from === leader && m.message.type === 'TRANSFER_VOTE');
+    assert.ok(transferVotes.length === 3 && transferVotes.every((m) => m.message.type === 'TRANSFER_VOTE' && m.message.answered !== undefined), 'the leader asked three voters, naming an answer');
+    net.deliver((m) => m.from === leader && m.message.type !== 'TRANSFER_VOTE' && m.message.type !== 'VOTE_RESPONSE');
+    for (const m of transferVotes) net.inject(m.from, m.to, { ...(m.message as Extract<RaftMessage, { type: 'TRANSFER_VOTE' }>), answered: 1 });
+    net.hold = false;
+    const to = transferVotes[0]!.message.type === 'TRANSFER_VOTE' ? transferVotes[0]!.message.candidate : '';
+    let reportedAt = -1;
+    net.onStep = () => {
+      if (reportedAt < 0 && net.summary(to)?.role === 'leader' && net.summary(to)?.term === term + 1) reportedAt = net.sent.length;
+    };
+    assert.ok(net.advanceUntil(() => survivors.every((id) => net.summary(id)?.leader === to), T), 'every survivor names the successor');
+    const bogus = net.sent.filter((m) => m.to === to && m.message.type === 'VOTE_RESPONSE' && m.message.since === 1);
+    assert.ok(bogus.length >= 2, `grants naming the answer 1 (${bogus.length})`);
+    const answersBefore = net.sent.slice(0, reportedAt).filter((m) => m.to === to && m.message.type === 'APPEND_RESPONSE' && m.message.term === term + 1);
+    assert.ok(reportedAt > 0 && answersBefore.length > 0, 'it reported leading only after an answer to a round of its own');
   });
 
   it('with a member gossiping the older Raft dialect (a rolling upgrade), a leader shutting down hands over without a handover record, and nothing sent to that member carries a field its build would refuse', () => {

@@ -69,12 +69,17 @@ export interface RaftSnapshotData {
  * of dialect 1 refuses a message with a field it does not know as malformed, and takes a handover
  * record for an ordinary leader record (its token floor would pass its term), so none of these
  * goes to a node that does not say it speaks dialect 2 (raft.ts speaksDialect2): during a rolling
- * upgrade a hand-off through an older node is a plain transfer, as before. What a later build
- * adds that an older one would refuse raises this number, and goes only where it is spoken: a
- * message field to nodes that speak it, a new kind of log entry (which every node must take, or
- * replication to it stops) only once every member of the configuration does.
+ * upgrade a hand-off through an older node is a plain transfer, as before. Dialect 3 adds
+ * `APPEND_RESPONSE.ref`, `SNAPSHOT_RESPONSE.ref`, `TRANSFER_VOTE.answered` and
+ * `VOTE_RESPONSE.since` (a grant the old leader asked for promises too, raft.ts voteForSuccessor). What a later build adds that an older one would refuse raises
+ * this number, and goes only where it is spoken (raft.ts speaks): a message field to nodes that
+ * speak it, a new kind of log entry (which every node must take, or replication to it stops) only
+ * once every member of the configuration does.
  */
-export const RAFT_WIRE = 2;
+export const RAFT_WIRE = 3;
+
+/** The fields each dialect added to messages (an older node refuses a message with one: RAFT_WIRE). */
+export const DIALECT_FIELDS: Readonly<Record<number, readonly string[]>> = { 2: ['holds', 'promise', 'handover'], 3: ['ref', 'answered', 'since'] };
 
 /** A handover record: a leader record in an entry of an earlier term than the one it names (RaftEntryData). */
 export function isHandoverRecord(entry: RaftEntry): boolean {
@@ -96,8 +101,11 @@ export type RaftMessage =
    * `promise`: a grant to a transfer's request, with which the voter also promises to grant no
    * other (pre-)vote but a transfer's for an election timeout from its answer, as an append of a
    * leader's makes it promise: the candidate counts its lease from when it sent the request.
+   * `since` (with `promise`, on a grant the old leader asked for: TRANSFER_VOTE): the promise
+   * counts from when the candidate made its answer of that `ref` to the old leader, which the old
+   * leader had received before it asked (TRANSFER_VOTE answered), as the candidate sent no request.
    */
-  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean; holds?: number; promise?: true }
+  | { type: 'VOTE_RESPONSE'; term: number; preVote: boolean; granted: boolean; holds?: number; promise?: true; since?: number }
   /**
    * AppendEntries (§5.3), also the heartbeat. `round` numbers the leader's heartbeat rounds (its
    * lease counts from when the acknowledged round was sent); `leaseMs` is how long the leader's
@@ -115,8 +123,9 @@ export type RaftMessage =
    * `hintIndex` is the follower's last index at or below the refused prevLogIndex whose term is
    * at most the refused prevLogTerm, and `hintTerm` that entry's term. The leader's next probe
    * skips every entry of a term the follower cannot hold.
+   * `ref` names this answer among all its sender's answers in this life (raft.ts answerRef).
    */
-  | { type: 'APPEND_RESPONSE'; term: number; success: boolean; index: number; hintIndex: number; hintTerm: number; round: number }
+  | { type: 'APPEND_RESPONSE'; term: number; success: boolean; index: number; hintIndex: number; hintTerm: number; round: number; ref?: number }
   /** From the leader to a caught-up transferee: campaign now (thesis §3.10). */
   | { type: 'TIMEOUT_NOW'; term: number }
   /**
@@ -126,8 +135,10 @@ export type RaftMessage =
    * than by asking (raft.ts voteForSuccessor). `handover`: the index of the handover record naming
    * `candidate` that the leader sent it (and the voter) just before: a voter that holds it judges
    * the candidate's log as ending there, and says so in its grant (VOTE_RESPONSE holds).
+   * `answered`: the `ref` of the candidate's answer the leader received last before it sent this;
+   * the voter's grant passes it on (VOTE_RESPONSE since).
    */
-  | { type: 'TRANSFER_VOTE'; term: number; candidate: NodeId; lastLogIndex: number; lastLogTerm: number; handover?: number }
+  | { type: 'TRANSFER_VOTE'; term: number; candidate: NodeId; lastLogIndex: number; lastLogTerm: number; handover?: number; answered?: number }
   /**
    * InstallSnapshot (§7), in chunks that fit a frame: characters [offset, offset + chunk.length)
    * of the snapshot's JSON text (`total` in all), for a follower whose next entry the leader
@@ -138,7 +149,7 @@ export type RaftMessage =
    * The answer to every chunk: `received` is how many characters of snapshot `index` the follower holds
    * in order (the leader sends from there; 0 restarts), `installed` once it is in place.
    */
-  | { type: 'SNAPSHOT_RESPONSE'; term: number; index: number; received: number; installed: boolean; round: number }
+  | { type: 'SNAPSHOT_RESPONSE'; term: number; index: number; received: number; installed: boolean; round: number; ref?: number }
   /**
    * A leadership command a member relays to the leader it knows (relay.ts); answered by
    * COMMAND_RESULT with the same requestId. Not part of the protocol's term logic: no term.
@@ -214,7 +225,7 @@ export const raftSchemas = lazily(() => {
 
   const messageSchema = z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('VOTE'), term: counter.min(1), preVote: z.boolean(), lastLogIndex: counter, lastLogTerm: counter, transfer: z.boolean() }),
-    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean(), holds: counter.min(1).optional(), promise: z.literal(true).optional() }),
+    z.strictObject({ type: z.literal('VOTE_RESPONSE'), term: counter, preVote: z.boolean(), granted: z.boolean(), holds: counter.min(1).optional(), promise: z.literal(true).optional(), since: counter.min(1).optional() }),
     z
       .strictObject({
         type: z.literal('APPEND'),
@@ -231,9 +242,9 @@ export const raftSchemas = lazily(() => {
         error: 'entries must follow prevLogIndex consecutively, with terms between prevLogTerm and term',
         path: ['entries'],
       }),
-    z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter }),
+    z.strictObject({ type: z.literal('APPEND_RESPONSE'), term: counter, success: z.boolean(), index: counter, hintIndex: counter, hintTerm: counter, round: counter, ref: counter.min(1).optional() }),
     z.strictObject({ type: z.literal('TIMEOUT_NOW'), term: counter.min(1) }),
-    z.strictObject({ type: z.literal('TRANSFER_VOTE'), term: counter.min(1), candidate: nodeId, lastLogIndex: counter, lastLogTerm: counter, handover: counter.min(1).optional() }),
+    z.strictObject({ type: z.literal('TRANSFER_VOTE'), term: counter.min(1), candidate: nodeId, lastLogIndex: counter, lastLogTerm: counter, handover: counter.min(1).optional(), answered: counter.min(1).optional() }),
     z
       .strictObject({
         type: z.literal('SNAPSHOT'),
@@ -246,7 +257,7 @@ export const raftSchemas = lazily(() => {
         round: counter,
       })
       .refine((m) => m.offset <= m.total && m.snapshotTerm <= m.term, { error: 'offset must lie within total, and the snapshot term at most the term', path: ['offset'] }),
-    z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter }),
+    z.strictObject({ type: z.literal('SNAPSHOT_RESPONSE'), term: counter, index: counter, received: counter, installed: z.boolean(), round: counter, ref: counter.min(1).optional() }),
     z.strictObject({ type: z.literal('COMMAND'), requestId: counter, command: relayedCommand }),
     z.strictObject({ type: z.literal('COMMAND_RESULT'), requestId: counter, result: commandResult }),
     z.strictObject({ type: z.literal('KV_PROPOSE'), request: counter, op: kvOperationSchema() }),

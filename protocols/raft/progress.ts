@@ -33,6 +33,8 @@ export class Progress {
   ackedRoundSentMs = -Infinity;
   /** The newest round this follower answered (0: none). */
   ackedRound = 0;
+  /** The `ref` of the follower's answer received last (null: none carried one), for a hand-off (TRANSFER_VOTE answered). */
+  answerRef: number | null = null;
   /** The highest commit index sent to this follower. */
   commitSent = 0;
   /**

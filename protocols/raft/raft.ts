@@ -42,6 +42,10 @@ import { DEFAULT_SNAPSHOT_CHUNK_BYTES, Snapshots } from './snapshots.js';
 
 /** Without a frame size from the host: a quarter of the daemon's default 64 KiB frame, as a snapshot chunk. */
 export const DEFAULT_APPEND_BYTES = DEFAULT_SNAPSHOT_CHUNK_BYTES;
+/** Answers to its leaders a node remembers (answerRef): a hand-off names one of the last few. */
+const MAX_ANSWERS_REMEMBERED = 64;
+/** Each life's answer refs start at random below this (well inside the codec's counter bound). */
+const ANSWER_REF_START_MAX = 2 ** 40;
 import { RELAY_BOUND_TIMEOUTS, Relay } from './relay.js';
 
 export interface RaftInit {
@@ -127,6 +131,8 @@ export class Raft implements RaftElection {
   private electionDueMs: number;
   /** Leader stickiness: (pre-)votes are refused before this, unless for a transfer. */
   private voteHoldUntilMs: number;
+  /** The refs of this life's recent answers to its leaders and when each was made (answerRef). */
+  private readonly answers = { next: 0, sentMs: new Map<number, number>() };
   /**
    * The leader another protocol promised its support to here, honoured until carriedUntilMs
    * (../carry-over.ts): the only node this one votes for meanwhile. When it is this node (it led
@@ -464,9 +470,30 @@ export class Raft implements RaftElection {
     return this.configuration()?.voters.includes(id) ?? false;
   }
 
-  /** Whether `id` says it speaks Raft dialect 2 (messages.ts RAFT_WIRE); this node does. Unknown to membership: no. */
-  speaksDialect2(id: NodeId): boolean {
-    return id === this.selfId || (this.members.find((x) => x.id === id)?.raftWire ?? 1) >= 2;
+  /** Whether `id` says it speaks Raft dialect `dialect` or later (messages.ts RAFT_WIRE); this node does. Unknown to membership: no. */
+  speaks(id: NodeId, dialect: number): boolean {
+    return id === this.selfId || (this.members.find((x) => x.id === id)?.raftWire ?? 1) >= dialect;
+  }
+
+  /**
+   * The `ref` of an answer to the leader `to` (an append's or a snapshot chunk's), remembered with
+   * when it was made; undefined when `to` does not speak dialect 3. Refs count up from a random
+   * start in each life, so a ref names one answer of one life: one the leader received and then
+   * names (TRANSFER_VOTE answered) left no sooner than answerSentAt says.
+   */
+  answerRef(to: NodeId): number | undefined {
+    if (!this.speaks(to, 3)) return undefined;
+    const a = this.answers;
+    if (a.next === 0) a.next = this.rng.int(1, ANSWER_REF_START_MAX);
+    const ref = a.next++;
+    a.sentMs.set(ref, this.nowMs);
+    if (a.sentMs.size > MAX_ANSWERS_REMEMBERED) a.sentMs.delete(a.sentMs.keys().next().value!);
+    return ref;
+  }
+
+  /** When this life made the answer `ref` (answerRef), by its clock; null if it did not, or no longer remembers. */
+  answerSentAt(ref: number): number | null {
+    return this.answers.sentMs.get(ref) ?? null;
   }
 
   /** Membership shows `id` alive (not suspect: a transfer's choices want members heard from now). */
@@ -530,7 +557,7 @@ export class Raft implements RaftElection {
     if (m.preVote) granted ? c.preVotesGranted++ : c.preVotesRefused++;
     else granted ? c.votesGranted++ : c.votesRefused++;
     // A candidate of the older dialect would refuse the whole answer for either field (messages.ts RAFT_WIRE).
-    const dialect2 = this.speaksDialect2(from);
+    const dialect2 = this.speaks(from, 2);
     this.out.send(from, { type: 'VOTE_RESPONSE', term: granted ? m.term : this.hard.term, preVote: m.preVote, granted, ...(holds !== undefined && dialect2 ? { holds } : {}), ...(promise && dialect2 ? { promise } : {}) });
   }
 
@@ -562,15 +589,27 @@ export class Raft implements RaftElection {
     if (m.candidate === this.selfId || !this.promotable() || !this.isVoter(m.candidate) || term <= this.carriedTokenFloor) return;
     // The leader sent us its handover record naming the candidate just before, and the candidate
     // too: judged as ending there, the candidate's log is ours, and our grant says so (`holds`).
-    const holds = m.handover !== undefined && this.log.holdsHandover(m.handover, m.candidate, term) && this.speaksDialect2(m.candidate) ? m.handover : undefined;
+    const holds = m.handover !== undefined && this.log.holdsHandover(m.handover, m.candidate, term) && this.speaks(m.candidate, 2) ? m.handover : undefined;
     if (holds !== undefined ? holds !== this.log.lastIndex() : !this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) return;
     this.becomeFollower(term, null);
     this.setHardState({ votedFor: m.candidate });
     this.hintCampaignAtMs = Infinity;
     this.counters.votesGranted++;
+    // The promise a transfer's own request gets (onVote), from now: the candidate counts it from
+    // its answer `answered`, which the leader had before it asked us, so before now. It
+    // spares the candidate a round of requests and answers before it may report (candidate.ts).
+    const since = m.answered !== undefined && this.speaks(m.candidate, 3) ? m.answered : undefined;
+    if (since !== undefined) this.voteHoldUntilMs = Math.max(this.voteHoldUntilMs, this.nowMs + this.config.electionTimeoutMs);
     // Persisted before it leaves, as every answer (the outbox flushes ahead of a send): the
     // handover record it holds is on disk by then too.
-    this.out.send(m.candidate, { type: 'VOTE_RESPONSE', term, preVote: false, granted: true, ...(holds !== undefined ? { holds } : {}) });
+    this.out.send(m.candidate, {
+      type: 'VOTE_RESPONSE',
+      term,
+      preVote: false,
+      granted: true,
+      ...(holds !== undefined ? { holds } : {}),
+      ...(since !== undefined ? { promise: true as const, since } : {}),
+    });
   }
 
   private readonly stepCandidate: Step = (from, m) => {
@@ -671,10 +710,11 @@ export class Raft implements RaftElection {
    * needs (measured: median hand-off 18 ms against 20 over 36 SIGTERM trials each way). So the
    * request to a voter it asked that membership shows alive is held for a heartbeat interval, and
    * goes then only if that voter has not answered (its TRANSFER_VOTE lost, or refused in silence,
-   * or the voter frozen while membership still shows it alive). The old leader, which asked for no
-   * vote of its own, and voters membership does not show alive are asked at once: in a cluster of
-   * three with one voter down or frozen, the old leader's vote is the one that elects. A grant
-   * already counted is never asked for again. The requests and the count are CandidateState's.
+   * or the voter frozen while membership still shows it alive). Voters membership does not show
+   * alive are asked at once, and so is the old leader, which asked for no vote of its own, unless
+   * the grants on their way would elect this node with one of them missing: in a cluster of three
+   * with one voter down or frozen, the old leader's vote is the one that elects. A grant already
+   * counted is never asked for again. The requests and the count are CandidateState's.
    */
   campaign(kind: 'pre' | 'real' | 'transfer', reason: string, handedOverBy: NodeId | null = null): void {
     const voters = this.campaignVoters();

@@ -513,7 +513,7 @@ export function formatMessage(m: RaftMessage): string {
     case 'VOTE':
       return `${type} term=${m.term} last=${m.lastLogIndex}/${m.lastLogTerm}${m.transfer ? ' transfer' : ''}`;
     case 'VOTE_RESPONSE':
-      return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}${m.holds !== undefined ? ` holds=${m.holds}` : ''}${m.promise ? ' promise' : ''}`;
+      return `${type} term=${m.term} ${m.granted ? 'granted' : 'rejected'}${m.holds !== undefined ? ` holds=${m.holds}` : ''}${m.promise ? ' promise' : ''}${m.since !== undefined ? ` since=${m.since}` : ''}`;
     case 'APPEND':
       return `${type} term=${m.term} prev=${m.prevLogIndex}/${m.prevLogTerm} entries=[${m.entries.map(formatEntry).join(', ')}] commit=${m.leaderCommit} round=${m.round} lease=${m.keepLease ? 'kept' : m.leaseMs}`;
     case 'APPEND_RESPONSE':
@@ -521,7 +521,7 @@ export function formatMessage(m: RaftMessage): string {
     case 'TIMEOUT_NOW':
       return `${type} term=${m.term}`;
     case 'TRANSFER_VOTE':
-      return `${type} term=${m.term} candidate=${m.candidate} last=${m.lastLogIndex}/${m.lastLogTerm}${m.handover !== undefined ? ` handover=${m.handover}` : ''}`;
+      return `${type} term=${m.term} candidate=${m.candidate} last=${m.lastLogIndex}/${m.lastLogTerm}${m.handover !== undefined ? ` handover=${m.handover}` : ''}${m.answered !== undefined ? ` answered=${m.answered}` : ''}`;
     case 'SNAPSHOT':
       return `${type} term=${m.term} index=${m.index}/${m.snapshotTerm} chunk=${m.offset}+${m.chunk.length}/${m.total} round=${m.round}`;
     case 'SNAPSHOT_RESPONSE':

@@ -93,7 +93,10 @@ export class Snapshots {
   /** A chunk from the leader of our term: keep it if it continues what we hold, install when whole. */
   onChunk(from: NodeId, c: SnapshotChunk): void {
     const m = this.m;
-    const answer = (received: number, installed: boolean) => m.out.send(from, { type: 'SNAPSHOT_RESPONSE', term: m.hard.term, index: c.index, received, installed, round: c.round });
+    const answer = (received: number, installed: boolean) => {
+      const ref = m.answerRef(from);
+      m.out.send(from, { type: 'SNAPSHOT_RESPONSE', term: m.hard.term, index: c.index, received, installed, round: c.round, ...(ref !== undefined ? { ref } : {}) });
+    };
     // Already covered by what we committed: nothing to install, and the leader may go on from there.
     if (c.index <= m.log.committed) {
       this.incoming = null;

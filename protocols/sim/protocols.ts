@@ -10,7 +10,7 @@
 import { bullyMessageCodec, bullyPersistedCodec, createBully, type BullyConfig, type BullyPersisted } from '../bully/index.js';
 import { bullyCarryOver, raftCarryOver, type CarryOver } from '../carry-over.js';
 import type { Codec, Election } from '../election.js';
-import { createRaft, isHandoverRecord, RAFT_WIRE, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
+import { createRaft, DIALECT_FIELDS, isHandoverRecord, RAFT_WIRE, raftMessageCodec, raftPersistedCodec, storedLeaderRecord, type RaftConfig, type RaftEntry, type RaftHardState } from '../raft/index.js';
 import { PROTOCOL_NAMES, type LogEntry, type ProtocolName, type Snapshot } from '../types.js';
 import { agreedLeaderWithLiveMajority, bullyAgreementBoundMs, bullyAgreementExtraMs, bullyEpochWithinToken, bullyLeaderEpochDurable, SIM_BULLY_CONFIG, stableLeaderWhenQuiet } from './bully-invariants.js';
 import { fencingTokensGrow, namedLeaderHoldsLease, oneLeaderPerTerm, reignTokensGrow, singleLeaderAtEveryInstant } from './election-invariants.js';
@@ -65,11 +65,11 @@ export interface SimProtocol {
   readonly machines?: Readonly<Record<ProtocolName, SimProtocol>>;
   /**
    * The Raft dialect (../raft/messages.ts RAFT_WIRE) a node gossips in a life (the first start is
-   * life 1); absent: this build's. A node of dialect 1 reads messages with `dialect1MessageCodec`.
+   * life 1); absent: this build's. A node of an older dialect reads messages with `olderDialectCodec`.
    */
   raftWireOf?(scenario: Scenario, nodeIndex: number, life: number): number;
-  /** How a build of dialect 1 reads Raft messages: it refuses the fields dialect 2 added (and anything its codec refused). */
-  readonly dialect1MessageCodec?: Codec<unknown>;
+  /** How a build of an older dialect reads Raft messages: it refuses the fields later dialects added (and anything its codec refused). */
+  olderDialectCodec?(wire: number): Codec<unknown>;
   /** Adjusts the scenario a seed draws (say, a safety phase long enough for what it plans); absent: as drawn. */
   scenarioFor?(drawn: Scenario): Scenario;
 }
@@ -189,34 +189,37 @@ const raftChurn = raftProtocol(
   'Raft as above, with autopilot waits short enough that crashes and late starts change the configuration',
 );
 
-/** No node of Raft dialect 1 refused a message as its build would (SimProtocol.dialect1MessageCodec). */
+/** No node of an older Raft dialect refused a message as its build would (SimProtocol.olderDialectCodec). */
 const olderDialectNeverRefuses: InvariantFactory = () => ({ name: 'older-dialect-never-refuses', check: (view) => view.olderDialectRefusals[0] ?? null });
 
 /**
- * Raft in a rolling upgrade: in every seed about half the nodes start as a build from before
- * dialect 2 would (they gossip dialect 1, and refuse a message with a field of dialect 2, as that
- * build's strict codec does) and come back as this build at their first restart. Every machine
- * is this build's, so the run shows that the dialect rule costs no safety and no liveness while a
- * cluster moves from mixed to whole, and (olderDialectNeverRefuses) that no node of dialect 1 is
- * sent a message it would refuse.
+ * Raft in a rolling upgrade: in every seed about half the nodes start as an older build would
+ * (a quarter gossip dialect 1, a quarter dialect 2, and each refuses a message with a field of a
+ * later dialect, as that build's strict codec does) and come back as this build at their first
+ * restart. Every machine is this build's, so the run shows that the dialect rule costs no safety
+ * and no liveness while a cluster moves from mixed to whole, and (olderDialectNeverRefuses) that
+ * no node of an older dialect is sent a message it would refuse.
  */
 const raftUpgrade: SimProtocol = {
   ...raft,
   name: 'raft-upgrade',
-  summary: 'Raft in a rolling upgrade: about half the nodes gossip the older dialect until their first restart',
+  summary: 'Raft in a rolling upgrade: about half the nodes gossip an older dialect until their first restart',
   invariants: [...raft.invariants, olderDialectNeverRefuses],
-  raftWireOf: (scenario, nodeIndex, life) => (life === 1 && (scenario.seed + nodeIndex) % 2 === 1 ? 1 : RAFT_WIRE),
-  dialect1MessageCodec: {
+  raftWireOf: (scenario, nodeIndex, life) => (life === 1 && (scenario.seed + nodeIndex) % 2 === 1 ? ((scenario.seed + nodeIndex) % 4 === 1 ? 1 : 2) : RAFT_WIRE),
+  olderDialectCodec: (wire) => ({
     parse(value) {
       const parsed = raftMessageCodec.parse(value);
       if (!parsed.ok) return parsed;
       const m = parsed.value;
-      const field = (['holds', 'promise', 'handover'] as const).find((f) => f in m);
-      if (field) return { ok: false, reason: `${m.type}.${field}: a field of Raft dialect 2` };
-      if (m.type === 'APPEND' && m.entries.some(isHandoverRecord)) return { ok: false, reason: 'APPEND: a handover record (Raft dialect 2)' };
+      for (const [dialect, fields] of Object.entries(DIALECT_FIELDS)) {
+        if (Number(dialect) <= wire) continue;
+        const field = fields.find((f) => f in m);
+        if (field) return { ok: false, reason: `${m.type}.${field}: a field of Raft dialect ${dialect}` };
+      }
+      if (wire < 2 && m.type === 'APPEND' && m.entries.some(isHandoverRecord)) return { ok: false, reason: 'APPEND: a handover record (Raft dialect 2)' };
       return parsed;
     },
-  },
+  }),
 };
 
 /**

@@ -100,7 +100,7 @@ export class Simulation implements SimView {
   private nextCommandId = 1;
   /** Messages that left before the write they followed was durable (see host.ts); invariants read it. */
   readonly orderViolations: string[] = [];
-  /** Messages a node of Raft dialect 1 refused as its build would (SimProtocol.dialect1MessageCodec); invariants read it. */
+  /** Messages a node of an older Raft dialect refused as its build would (SimProtocol.olderDialectCodec); invariants read it. */
   readonly olderDialectRefusals: string[] = [];
 
   constructor(private readonly init: SimulationInit) {
@@ -653,7 +653,7 @@ export class Simulation implements SimView {
       }
       case 'message': {
         this.stats.messagesDelivered++;
-        const older = node.raftWire < 2 ? this.init.protocol.dialect1MessageCodec : undefined;
+        const older = node.raftWire < RAFT_WIRE ? this.init.protocol.olderDialectCodec?.(node.raftWire) : undefined;
         const codec = older ?? (this.init.protocol.machines?.[inbound.protocol] ?? this.init.protocol).messageCodec;
         const value: unknown = JSON.parse(inbound.payload);
         const parsed = codec ? codec.parse(value) : { ok: true as const, value };

@@ -213,7 +213,7 @@ export interface SimView {
   readonly healedAtMs: number | null;
   /** Messages or heartbeats that left a node before a write they followed was durable. */
   readonly orderViolations: readonly string[];
-  /** Messages a node of Raft dialect 1 refused as its build would (SimProtocol.dialect1MessageCodec). */
+  /** Messages a node of an older Raft dialect refused as its build would (SimProtocol.olderDialectCodec). */
   readonly olderDialectRefusals: readonly string[];
 }
 
