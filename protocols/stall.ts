@@ -25,6 +25,8 @@ export class StallClock {
   private lastTickMs: number;
   /** Until when what we read may be old (we just woke from a stall). */
   private wokeUntilMs: number;
+  /** How long this node ran since it started, stalls left out (ranMs). */
+  private ranTotalMs = 0;
 
   constructor(
     /** The lease (or election timeout) the periods derive from. */
@@ -44,8 +46,22 @@ export class StallClock {
 
   /** Every input, before the machine acts on it (`tick`: whether it is a tick). */
   onInput(nowMs: number, tick: boolean): void {
-    if (nowMs - this.lastTickMs > this.leaseMs / STALL_TICK_GAP_DIVISOR) this.wokeUntilMs = nowMs + WAKE_WINDOW_MS;
-    if (tick) this.lastTickMs = nowMs;
+    const gapMs = nowMs - this.lastTickMs;
+    const stalled = gapMs > this.leaseMs / STALL_TICK_GAP_DIVISOR;
+    if (stalled) this.wokeUntilMs = nowMs + WAKE_WINDOW_MS;
+    if (!tick) return;
+    if (!stalled) this.ranTotalMs += Math.max(0, gapMs);
+    this.lastTickMs = nowMs;
+  }
+
+  /**
+   * How long this node has run, by its ticks, leaving out every stall (a gap between ticks that
+   * says it did not run): a clock that stands still while the node does. What a peer sent just
+   * before a stall of ours is read after it, so a memory of what we have seen measured by this
+   * clock is as fresh after the stall as before (raft/kv.ts seenProposals).
+   */
+  ranMs(): number {
+    return this.ranTotalMs;
   }
 
   /** Whether a message read at `nowMs` may have waited out a stall (trust it to restrain, not to name a leader). */

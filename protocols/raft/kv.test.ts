@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import type { KvAnswer, KvRead, KvRequest } from '../kv/requests.js';
 import type { KvOperation } from '../kv/types.js';
 import { DEFAULT_RAFT_CONFIG, type RaftConfig } from './config.js';
+import { RELAY_BOUND_TIMEOUTS } from './relay.js';
 import { RaftNet } from './testing.js';
 
 const IDS = ['a', 'b', 'c'];
@@ -101,6 +102,33 @@ describe('key-value writes through the log', () => {
     net.advance(T);
     const entries = net.machine(leader).logEntries().filter((e) => e.data.kind === 'kv');
     assert.equal(entries.length, 1);
+    assert.equal(net.machine(leader).kvState().revision, base + 1);
+  });
+
+  it('a copy that waited out a stall of the leader\'s own is still known when it is read: the leader remembers proposals by how long it ran, not by its wall clock', () => {
+    const net = new RaftNet(IDS);
+    const leader = net.elect();
+    const [follower] = others(leader) as [string];
+    const proposal = { type: 'KV_PROPOSE' as const, request: 7, op: { kind: 'put' as const, key: 'k', value: 'v' } };
+    const base = net.machine(leader).kvState().revision;
+    net.inject(follower, leader, proposal);
+    net.advance(T);
+    assert.equal(net.machine(leader).kvState().revision, base + 1, 'applied');
+    // The leader freezes (SIGSTOP) far longer than it remembers proposals by time; the others hear
+    // nothing from each other either, so no one else leads, and a copy waits in its socket.
+    const commandTimeoutMs = (RELAY_BOUND_TIMEOUTS + 1) * T;
+    net.drop(() => true);
+    net.pause(leader);
+    net.advance(3 * commandTimeoutMs);
+    net.resume(leader);
+    net.drop(() => false);
+    // It ticks (its late timer), then reads the copy.
+    net.advance(net.tickMs);
+    assert.equal(net.machine(leader).raftStatus().role, 'leader', 'still leading (on probation)');
+    net.inject(follower, leader, proposal);
+    net.advance(T);
+    const copies = net.machine(leader).logEntries().filter((e) => e.data.kind === 'kv' && e.data.origin?.request === 7);
+    assert.equal(copies.length, 1, 'appended once');
     assert.equal(net.machine(leader).kvState().revision, base + 1);
   });
 

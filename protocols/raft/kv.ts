@@ -74,6 +74,7 @@ interface PendingRead {
 
 /** What a leader did with a follower's proposal: a copy gets the same (nothing, or the same refusal). */
 interface SeenProposal {
+  /** When it came, by the leader's run clock (Raft.ranMs: its stalls left out). */
   atMs: number;
   refusal: { code: KvRequestErrorCode; message: string } | null;
 }
@@ -282,7 +283,7 @@ export class KvService {
     if (seen) return seen.refusal ? refuse(seen.refusal.code, seen.refusal.message) : undefined;
     this.forgetProposals();
     if (this.seenProposals.size >= MAX_SEEN_PROPOSALS) return refuse('busy', `the leader holds ${MAX_SEEN_PROPOSALS} recent proposals; retry`);
-    const record: SeenProposal = { atMs: m.nowMs, refusal: null };
+    const record: SeenProposal = { atMs: m.ranMs(), refusal: null };
     this.seenProposals.set(key, record);
     const refuseAndRemember = (code: KvRequestErrorCode, message: string) => {
       record.refusal = { code, message };
@@ -294,9 +295,16 @@ export class KvService {
     this.propose(op, { node: from, request }, refuseAndRemember);
   }
 
-  /** Forgets proposals older than any copy a follower still sends (it resends for commandTimeoutMs). */
+  /**
+   * Forgets proposals older than any copy a follower still sends (it resends for commandTimeoutMs),
+   * measured by how long this node has run: copies sent before a stall of the leader's own (a
+   * pause, a blocked event loop) wait in its socket and are read as it wakes, when its wall clock
+   * has moved past them. Measured by that clock, such a copy found its proposal forgotten and was
+   * appended a second time, one put taking two revisions (simulator, raft seed 2777: the leader
+   * paused 5.2 s, then read two copies of a put it had appended before).
+   */
   private forgetProposals(): void {
-    const before = this.m.nowMs - 2 * this.m.commandTimeoutMs();
+    const before = this.m.ranMs() - 2 * this.m.commandTimeoutMs();
     for (const [key, seen] of this.seenProposals) {
       if (seen.atMs >= before) break;
       this.seenProposals.delete(key);

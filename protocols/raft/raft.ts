@@ -202,6 +202,11 @@ export class Raft implements RaftElection {
     this.out.track(() => this.log.lastIndex(), this.log.lastIndex());
   }
 
+  /** How long this node has run, its stalls left out (../stall.ts ranMs). */
+  ranMs(): number {
+    return this.stall.ranMs();
+  }
+
   /** Whether this node woke from a stall of its own a moment ago: what it reads now may be old (../stall.ts). */
   justWoke(): boolean {
     return this.stall.mayBeStale(this.nowMs);
