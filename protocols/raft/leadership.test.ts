@@ -655,6 +655,27 @@ describe('fail-over hints and shutdown', () => {
     assert.ok(promised.length >= 2, `on the promises of the grants the old leader asked for (${promised.length})`);
   });
 
+  it('the successor campaigns on the handover record naming it, in the step that appends it (one write for the record and its vote), before the TimeoutNow comes', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.summary(leader)!.term;
+    net.hold = true;
+    net.shutdown(leader);
+    const to = net.pending().find((m) => m.message.type === 'TIMEOUT_NOW')?.to;
+    assert.ok(to !== undefined, 'TimeoutNow queued');
+    const effectsBefore = net.effects.length;
+    assert.equal(net.deliver((m) => m.to === to && m.message.type === 'APPEND' && m.message.entries.some(isHandoverRecord)), 1);
+    const status = net.machine(to).raftStatus();
+    assert.deepEqual([status.role, status.term], ['candidate', term + 1], 'campaigning on the record alone');
+    const persists = net.effects.slice(effectsBefore).filter((e) => e.node === to && e.effect.type === 'persist');
+    assert.ok(persists.some((e) => e.effect.type === 'persist' && (e.effect.batch.entries?.length ?? 0) > 0), 'the record written');
+    assert.ok(persists.some((e) => e.effect.type === 'persist' && e.effect.batch.hardState?.votedFor === to && e.effect.batch.hardState.term === term + 1), 'and the vote, in the same step');
+    net.hold = false;
+    net.pump();
+    assert.ok(net.advanceUntil(() => others(leader, ids).every((id) => net.summary(id)?.leader === to), T), 'every survivor names it');
+  });
+
   it('once its TimeoutNow is out a leader sends no commit notices (the successor\'s first append carries the commit), and followers do not answer a leaving leader\'s handover record', () => {
     const ids = ['a', 'b', 'c', 'd', 'e'];
     // A transfer with a write committed after the TimeoutNow left: the origin is the leader, so every follower would get a delayed notice.

@@ -68,7 +68,7 @@ export interface RaftSnapshotData {
  * leader.ts handOver), `VOTE_RESPONSE.holds` and `.promise` and `TRANSFER_VOTE.handover`. A node
  * of dialect 1 refuses a message with a field it does not know as malformed, and takes a handover
  * record for an ordinary leader record (its token floor would pass its term), so none of these
- * goes to a node that does not say it speaks dialect 2 (raft.ts speaksDialect2): during a rolling
+ * goes to a node that does not say it speaks dialect 2 (raft.ts speaks): during a rolling
  * upgrade a hand-off through an older node is a plain transfer, as before. Dialect 3 adds
  * `APPEND_RESPONSE.ref`, `SNAPSHOT_RESPONSE.ref`, `TRANSFER_VOTE.answered` and
  * `VOTE_RESPONSE.since` (a grant the old leader asked for promises too, raft.ts voteForSuccessor). What a later build adds that an older one would refuse raises

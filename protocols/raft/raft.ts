@@ -573,7 +573,15 @@ export class Raft implements RaftElection {
       this.leaderId = from;
       // A snapshot chunk says nothing of the lease: it neither extends nor ends the naming (as keepLease).
       this.heardFromLeader(m.type === 'APPEND' ? m.leaseMs : 0, m.type === 'SNAPSHOT' || m.keepLease === true);
-      return m.type === 'APPEND' ? appendEntries(this, from, m) : this.snapshots.onChunk(from, m);
+      if (m.type === 'SNAPSHOT') return this.snapshots.onChunk(from, m);
+      appendEntries(this, from, m);
+      // The leader's handover record naming us for the next term (leader.ts handOver) is its
+      // TimeoutNow already, a moment ahead of the message itself: campaign in this step, so the
+      // record and the new term and vote go to disk in one write instead of two in a row (the
+      // successor's own write was the longest step of a traced hand-off).
+      const last = m.entries.at(-1);
+      if (last && this.log.holdsHandover(last.index, this.selfId, this.hard.term + 1) && this.promotable() && !this.commands.stopping) this.campaign('transfer', `transfer-from-${from}`, from);
+      return;
     }
     // Thesis §3.10: the leader hands over; campaign at once, past everyone's stickiness.
     if (m.type === 'TIMEOUT_NOW' && this.promotable() && !this.commands.stopping) this.campaign('transfer', `transfer-from-${from}`, from);
