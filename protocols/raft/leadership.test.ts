@@ -17,6 +17,20 @@ function sends(effects: RaftTestEffect[]): RaftMessage[] {
   return effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
 }
 
+/**
+ * A follower `x` of three that hears nothing more, 0.9 T after the leader's last append reached
+ * it: the stickiness that append gave runs out 0.1 T later. `y` is the other follower.
+ */
+function followerCutOffNearItsStickinessEnd() {
+  const net = new RaftNet(IDS);
+  const leader = net.elect();
+  const term = net.machine(leader).raftStatus().term;
+  const [x, y] = others(leader) as [string, string];
+  net.drop((m) => m.to === x || m.from === x);
+  net.advance(0.9 * T);
+  return { net, leader, term, x, y, last: net.machine(x).raftStatus() };
+}
+
 function others(leader: string, ids = IDS): string[] {
   return ids.filter((id) => id !== leader);
 }
@@ -136,14 +150,7 @@ describe('check-quorum and leader stickiness', () => {
   });
 
   it('a grant to a transfer\'s vote request promises what an append would (`promise`): no other (pre-)vote but a transfer\'s for an election timeout from the grant', () => {
-    const net = new RaftNet(IDS);
-    const leader = net.elect();
-    const term = net.machine(leader).raftStatus().term;
-    const [x, y] = others(leader) as [string, string];
-    // x hears nothing more: the stickiness the leader's last append gave runs out T after it.
-    net.drop((m) => m.to === x || m.from === x);
-    net.advance(0.9 * T);
-    const last = net.machine(x).raftStatus();
+    const { net, leader, term, x, y, last } = followerCutOffNearItsStickinessEnd();
     const grant = sends(net.inject(y, x, { type: 'VOTE', term: term + 1, preVote: false, lastLogIndex: last.lastIndex, lastLogTerm: last.lastTerm, transfer: true }));
     assert.deepEqual(grant.map((m) => m.type === 'VOTE_RESPONSE' && m.granted && m.promise), [true]);
     net.advance(0.4 * T);
@@ -157,13 +164,7 @@ describe('check-quorum and leader stickiness', () => {
 
   it('a grant the leader asks for (TRANSFER_VOTE) with the successor\'s answer it received (`answered`) promises the same, from the grant, and says from which answer the successor may count it (`since`); without `answered` it promises nothing', () => {
     for (const answered of [12345, undefined]) {
-      const net = new RaftNet(IDS);
-      const leader = net.elect();
-      const term = net.machine(leader).raftStatus().term;
-      const [x, y] = others(leader) as [string, string];
-      net.drop((m) => m.to === x || m.from === x);
-      net.advance(0.9 * T);
-      const last = net.machine(x).raftStatus();
+      const { net, leader, term, x, y, last } = followerCutOffNearItsStickinessEnd();
       const vote: RaftMessage = { type: 'TRANSFER_VOTE', term, candidate: y, lastLogIndex: last.lastIndex, lastLogTerm: last.lastTerm, ...(answered !== undefined ? { answered } : {}) };
       const grant = sends(net.inject(leader, x, vote));
       assert.deepEqual(grant, [{ type: 'VOTE_RESPONSE', term: term + 1, preVote: false, granted: true, ...(answered !== undefined ? { promise: true, since: answered } : {}) }]);
