@@ -1,22 +1,38 @@
 /**
  * The file operations the log store uses, as one small interface so tests can count them or
- * fail one deterministically. The default is node:fs/promises, whose work runs on libuv's
- * thread pool: a slow fsync never blocks the event loop.
+ * fail one deterministically. The default runs node:fs's callback calls on raw descriptors, whose
+ * work runs on libuv's thread pool: a slow fsync never blocks the event loop.
  */
-import { open, mkdir, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { close, constants, fdatasync, fsync, ftruncate, open as openFd, write } from 'node:fs';
+import { open, mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
 
-/** The part of a FileHandle the store uses. */
+/** An open file, as the store uses it. */
 export interface StoreFile {
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
   sync(): Promise<void>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Each write is durable when it resolves, as a write followed by fdatasync would be (the file
+   * was opened with O_DSYNC, StoreOpenOptions.syncedWrites): no datasync is needed after one.
+   */
+  readonly syncedWrites: boolean;
+}
+
+export interface StoreOpenOptions {
+  /**
+   * Open with O_DSYNC: every write returns once its data (and the size that reaches it) is on
+   * the disk. The log's segments are opened so: a group commit is then one operation on the
+   * thread pool instead of a write and an fsync one after the other (one wake-up of a worker
+   * and one of the event loop fewer; measured in README "Persistence").
+   */
+  syncedWrites?: boolean;
 }
 
 export interface StoreFs {
   /** `wx` creates a file that must not exist yet, `r+` opens one to append to. */
-  open(path: string, flags: 'wx' | 'r+'): Promise<StoreFile>;
+  open(path: string, flags: 'wx' | 'r+', opts?: StoreOpenOptions): Promise<StoreFile>;
   readFile(path: string): Promise<Buffer>;
   readdir(path: string): Promise<string[]>;
   /** Creates `path` and missing parents; resolves to the first directory created, undefined when it existed. */
@@ -27,8 +43,42 @@ export interface StoreFs {
   syncDir(path: string): Promise<void>;
 }
 
+/** A StoreFile on a descriptor, through node:fs's callback calls (cheaper than FileHandle's promises on a path taken for every commit). */
+class FdFile implements StoreFile {
+  constructor(
+    private readonly fd: number,
+    readonly syncedWrites: boolean,
+  ) {}
+
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
+    return new Promise((resolve, reject) => write(this.fd, buffer, offset, length, position, (err, bytesWritten) => (err ? reject(err) : resolve({ bytesWritten }))));
+  }
+
+  datasync(): Promise<void> {
+    return new Promise((resolve, reject) => fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  sync(): Promise<void> {
+    return new Promise((resolve, reject) => fsync(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  truncate(length: number): Promise<void> {
+    return new Promise((resolve, reject) => ftruncate(this.fd, length, (err) => (err ? reject(err) : resolve())));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => close(this.fd, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
+const OPEN_FLAGS = { wx: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 'r+': constants.O_RDWR } as const;
+
 export const nodeStoreFs: StoreFs = {
-  open: (path, flags): Promise<FileHandle> => open(path, flags, 0o600),
+  async open(path, flags, opts = {}) {
+    const synced = opts.syncedWrites === true;
+    const fd = await new Promise<number>((resolve, reject) => openFd(path, OPEN_FLAGS[flags] | (synced ? constants.O_DSYNC : 0), 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
+    return new FdFile(fd, synced);
+  },
   readFile: (path) => readFile(path),
   readdir: (path) => readdir(path),
   mkdir: (path) => mkdir(path, { recursive: true, mode: 0o700 }),

@@ -4,7 +4,7 @@
  * injected through the StoreFs. Torn tails and corruption are in log-store-recovery.test.ts.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { constants, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { LogEntry } from '../../protocols/types.js';
@@ -28,6 +28,23 @@ const snapshotFiles = (dir: string) => readdirSync(dir).filter((n) => n.endsWith
 async function reopened(store: LogStore, segmentBytes?: number): Promise<LogStore> {
   await store.close();
   return openLogStore(store.dir, { segmentBytes });
+}
+
+/** The open flags (/proc/self/fdinfo) of every descriptor this process holds on `path`. */
+function openFlags(path: string): number[] {
+  const flags: number[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (target !== path) continue;
+    const line = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+    if (line) flags.push(parseInt(line[1]!, 8));
+  }
+  return flags;
 }
 
 /** Lets the store's pending file operations run, without any clock. */
@@ -258,6 +275,28 @@ describe('group commit', () => {
     await store.close();
   });
 
+  it('the daemon\'s file system opens segments with O_DSYNC: a group commit is one write that is its own fsync, and no datasync follows it', async () => {
+    const dir = dirs.fresh();
+    const fs = testFs({ syncedWrites: true });
+    const store = await openLogStore(dir, { fs });
+    const [segment] = segments(dir);
+    assert.ok(segment);
+    const flags = openFlags(join(dir, segment));
+    assert.ok(flags.length > 0 && flags.every((f) => (f & constants.O_DSYNC) !== 0), `open with O_DSYNC (fdinfo flags ${flags.map((f) => f.toString(8)).join(', ')})`);
+    const writesAtOpen = fs.count('write');
+    const fsyncsAtOpen = store.stats.fsyncs;
+    await Promise.all(entries(1, 100).map((e) => store.append({ entries: [e] })));
+    await store.append({ hardState: { term: 2 } });
+    assert.equal(fs.count('write') - writesAtOpen, 2, 'one write per group');
+    assert.equal(fs.count('datasync'), 0, 'no fsync beside them');
+    assert.equal(store.stats.fsyncs - fsyncsAtOpen, 2, 'each synced write counts as the fsync it is');
+    await store.close();
+    const again = await openLogStore(dir, { fs });
+    assert.deepEqual(again.recovered.entries, entries(1, 100));
+    assert.ok(openFlags(join(dir, segment)).every((f) => (f & constants.O_DSYNC) !== 0), 'and so is the segment a restart appends to');
+    await again.close();
+  });
+
   it('appends made a few promise turns apart, before the event loop checks for immediates, share one fsync (a hand-off\'s append and TimeoutNow, read in one chunk, are handled so)', async () => {
     const fs = testFs();
     const store = await openLogStore(dirs.fresh(), { fs });
@@ -385,6 +424,21 @@ describe('disk failures', () => {
     assertPersistError(await rejection(store.append({ entries: entries(4, 4) })), dir, '0000000000000001.wal', 'ENOSPC');
     assertPersistError(await rejection(store.append({ hardState: { x: 1 } })), dir, '0000000000000001.wal', 'ENOSPC');
     assert.equal(fs.count('datasync'), 1, 'no fsync after the failure');
+    await store.close();
+    const again = await openLogStore(dir);
+    assert.deepEqual(again.recovered.entries, entries(1, 1));
+    await again.close();
+  });
+
+  it('a failed synced write (O_DSYNC: the write is the fsync) poisons the store: that group and every later append reject', async () => {
+    const dir = dirs.fresh();
+    const fs = testFs({ syncedWrites: true });
+    const store = await openLogStore(dir, { fs });
+    await store.append({ entries: entries(1, 1) });
+    fs.failNext('write', 'EIO', (name) => name.endsWith('.wal'));
+    assertPersistError(await rejection(store.append({ entries: entries(2, 2) })), dir, '0000000000000001.wal', 'EIO');
+    assertPersistError(await rejection(store.append({ entries: entries(3, 3) })), dir, '0000000000000001.wal', 'EIO');
+    assert.equal(fs.count('datasync'), 0);
     await store.close();
     const again = await openLogStore(dir);
     assert.deepEqual(again.recovered.entries, entries(1, 1));

@@ -275,9 +275,14 @@ export class SegmentedLogStore implements LogStore {
     }
     if (data.length > 0) {
       const { path, file } = this.current;
-      await writeAll(file, path, data, this.current.size);
+      // A segment's writes are durable as they return (O_DSYNC, fs.ts syncedWrites): the write is the fsync.
+      if (file.syncedWrites) {
+        await this.timedSync(path, () => writeAll(file, path, data, this.current.size));
+      } else {
+        await writeAll(file, path, data, this.current.size);
+        await this.timedSync(path, () => file.datasync());
+      }
       this.current.size += data.length;
-      await this.timedSync(path, () => file.datasync());
       this.counters.commits++;
     }
     this.counters.batches += group.length;

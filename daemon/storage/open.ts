@@ -41,7 +41,7 @@ export async function openLogStore(dir: string, opts: LogStoreOptions = {}): Pro
   const last = spans.at(-1);
   if (last) {
     const path = join(dir, segmentName(last.seq));
-    const file = await persist(path, 'not opened', () => fs.open(path, 'r+'));
+    const file = await persist(path, 'not opened', () => fs.open(path, 'r+', { syncedWrites: true }));
     const size = log.torn && !log.torn.whole ? log.torn.offset : sizes.get(last.seq)!;
     current = { seq: last.seq, path, file, size };
   } else {

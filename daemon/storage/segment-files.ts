@@ -30,7 +30,7 @@ export async function createSegment(
 ): Promise<OpenSegment> {
   const path = join(dir, segmentName(seq));
   const data = Buffer.concat([encodeHeader(seq), ...encodeBatch([encodeCheckpoint(hardStateText, position.snapshot, position.lastIndex)])]);
-  const file = await persist(path, 'not created', () => fs.open(path, 'wx'));
+  const file = await persist(path, 'not created', () => fs.open(path, 'wx', { syncedWrites: true }));
   try {
     await writeAll(file, path, data, 0);
     await sync(path, () => file.sync());

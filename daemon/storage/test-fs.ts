@@ -1,6 +1,9 @@
 /**
  * A StoreFs for tests: the real file system, with every operation logged, and hooks to fail an
  * operation or hold an fsync until the test lets it go. Deterministic: nothing depends on timing.
+ * By default it opens no file with synced writes (the option is dropped), so the log store's
+ * fsyncs show in the log, each one that can be failed or held; `syncedWrites: true` passes the
+ * option on, as the daemon's file system does.
  */
 import { basename } from 'node:path';
 import { nodeStoreFs, type StoreFile, type StoreFs } from './fs.js';
@@ -17,7 +20,7 @@ export interface TestFs extends StoreFs {
   holdNextDatasync(): () => void;
 }
 
-export function testFs(): TestFs {
+export function testFs(opts: { syncedWrites?: boolean } = {}): TestFs {
   const log: string[] = [];
   const faults: { op: FsOp; code: string; match: (name: string) => boolean }[] = [];
   let held: Promise<void> | null = null;
@@ -45,6 +48,7 @@ export function testFs(): TestFs {
     sync: () => run('sync', path, () => file.sync()),
     truncate: (length) => run('truncate', path, () => file.truncate(length)),
     close: () => run('close', path, () => file.close()),
+    syncedWrites: file.syncedWrites,
   });
 
   return {
@@ -58,7 +62,7 @@ export function testFs(): TestFs {
       held = new Promise((r) => (release = r));
       return release;
     },
-    open: (path, flags) => run('open', path, async () => wrap(path, await nodeStoreFs.open(path, flags))),
+    open: (path, flags, options = {}) => run('open', path, async () => wrap(path, await nodeStoreFs.open(path, flags, opts.syncedWrites ? options : {}))),
     readFile: (path) => nodeStoreFs.readFile(path),
     readdir: (path) => nodeStoreFs.readdir(path),
     mkdir: (path) => nodeStoreFs.mkdir(path),
