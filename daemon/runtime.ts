@@ -209,8 +209,9 @@ export class Runtime {
     return { summary: this.core.summary(nowMs), revision: this.core.revision, status: this.core.status(nowMs) };
   }
 
+  /** The summary alone, as of now: leadership() without the status (a whole Raft status, per-peer progress included) an API answer adds. */
   get electionSummary(): ElectionSummary {
-    return this.leadership().summary;
+    return this.core.summary(this.catchUp());
   }
 
   /**

@@ -202,7 +202,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /** This node's leadership as of now, in the runtime's words. */
 export function leadershipView(runtime: Runtime): LeadershipView {
-  const { summary } = runtime.leadership();
+  const summary = runtime.electionSummary;
   return { role: summary.role, term: summary.term, fencingToken: summary.fencingToken, leader: runtime.nodeRef(summary.leader) };
 }
 
