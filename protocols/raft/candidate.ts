@@ -23,6 +23,8 @@ export interface CampaignWon {
    * old leader asked for names (`since`). The lease counts from these (LeaderState.begin).
    */
   promises: ReadonlyMap<NodeId, number>;
+  /** The leader that handed over to this node (TimeoutNow, or the record naming it), if it did: it hears last (LeaderState.begin). */
+  handedOverBy: NodeId | null;
 }
 
 export class CandidateState {
@@ -56,6 +58,8 @@ export class CandidateState {
    * that have not answered. Only a candidate has one: becoming follower or leader drops it.
    */
   private heldVoteRequest: { dueMs: number; request: RaftMessage } | null = null;
+  /** The leader that handed over to the campaign in progress, if one did (start). */
+  private handedOverBy: NodeId | null = null;
   /** The election episode in progress (from the first campaign until a leader is known). */
   private episode: { startedMs: number } | null = null;
 
@@ -93,6 +97,7 @@ export class CandidateState {
     this.voterIds = voters;
     this.bootstrapping = m.configuration() === null;
     const preVote = kind === 'pre';
+    this.handedOverBy = preVote ? null : handedOverBy;
     if (preVote) {
       this.selfVoteAfter = null;
       this.votes.set(m.selfId, true);
@@ -206,7 +211,7 @@ export class CandidateState {
   won(): CampaignWon {
     this.drop();
     this.finishEpisode('won');
-    return { bootstrapVoters: this.bootstrapping ? this.voterIds : null, handover: this.handoverCommitted(), promises: this.promises };
+    return { bootstrapVoters: this.bootstrapping ? this.voterIds : null, handover: this.handoverCommitted(), promises: this.promises, handedOverBy: this.handedOverBy };
   }
 
   private tally(): void {

@@ -677,6 +677,37 @@ describe('fail-over hints and shutdown', () => {
     assert.ok(net.advanceUntil(() => others(leader, ids).every((id) => net.summary(id)?.leader === to), T), 'every survivor names it');
   });
 
+  it('a leaving leader sends its successor the record and TimeoutNow before any other follower its record, and the successor sends the old leader its rounds last (each send wakes its receiver, which on a host shared by the members may run before the next send leaves)', () => {
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    const net = new RaftNet(ids);
+    const leader = net.elect();
+    const term = net.summary(leader)!.term;
+    // The lowest id behind the leader goes silent, so the successor is not the first follower in the leader's order.
+    const [silent] = others(leader, ids);
+    net.drop((m) => m.to === silent || m.from === silent);
+    net.advance(3 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+    net.hold = true;
+    net.shutdown(leader);
+    const fromLeader = net.pending().filter((m) => m.from === leader);
+    const to = fromLeader.find((m) => m.message.type === 'TIMEOUT_NOW')?.to;
+    assert.ok(to !== undefined && to !== silent, `TimeoutNow queued, not to the silent ${silent}`);
+    assert.deepEqual(
+      fromLeader.slice(0, 2).map((m) => [m.to, m.message.type]),
+      [
+        [to, 'APPEND'],
+        [to, 'TIMEOUT_NOW'],
+      ],
+      'the successor\'s record and TimeoutNow leave first',
+    );
+    assert.ok(fromLeader.some((m) => m.to === silent && m.message.type === 'APPEND'), 'every follower gets the record');
+    net.hold = false;
+    net.pump();
+    assert.ok(net.advanceUntil(() => others(leader, ids).filter((id) => id !== silent).every((id) => net.summary(id)?.leader === to), T), 'the survivors name the successor');
+    const firstRound = net.sent.filter((m) => m.from === to && m.message.type === 'APPEND' && m.message.term === term + 1 && m.message.round === 1).map((m) => m.to);
+    assert.deepEqual(firstRound.slice().sort(), others(to, ids), 'its first round goes to every follower');
+    assert.equal(firstRound.at(-1), leader, `the old leader hears last (${firstRound.join(', ')})`);
+  });
+
   it('once its TimeoutNow is out a leader sends no commit notices (the successor\'s first append carries the commit), and followers do not answer a leaving leader\'s handover record', () => {
     const ids = ['a', 'b', 'c', 'd', 'e'];
     // A transfer with a write committed after the TimeoutNow left: the origin is the leader, so every follower would get a delayed notice.

@@ -753,7 +753,7 @@ export class Raft implements RaftElection {
     this.leaderId = this.selfId;
     const won = this.candidate.won();
     this.hintCampaignAtMs = Infinity;
-    this.leader.begin(won.bootstrapVoters, won.handover, won.promises);
+    this.leader.begin(won.bootstrapVoters, won.handover, won.promises, won.handedOverBy);
     this.changes.begin();
     this.sessions.begin();
   }
