@@ -43,31 +43,49 @@ export interface StoreFs {
   syncDir(path: string): Promise<void>;
 }
 
-/** A StoreFile on a descriptor, through node:fs's callback calls (cheaper than FileHandle's promises on a path taken for every commit). */
+/**
+ * A StoreFile on a descriptor, through node:fs's callback calls (cheaper than FileHandle's
+ * promises on a path taken for every commit). Closing is idempotent and nothing touches the
+ * number after it: the kernel hands a closed number to the next open, and a second close(2)
+ * would close that file (a socket, another segment) instead.
+ */
 class FdFile implements StoreFile {
+  private fd: number | null;
+
   constructor(
-    private readonly fd: number,
+    fd: number,
     readonly syncedWrites: boolean,
-  ) {}
+  ) {
+    this.fd = fd;
+  }
 
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    return new Promise((resolve, reject) => write(this.fd, buffer, offset, length, position, (err, bytesWritten) => (err ? reject(err) : resolve({ bytesWritten }))));
+    return this.call((fd, done) => write(fd, buffer, offset, length, position, (err, bytesWritten) => done(err, { bytesWritten })));
   }
 
   datasync(): Promise<void> {
-    return new Promise((resolve, reject) => fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+    return this.call((fd, done) => fdatasync(fd, (err) => done(err, undefined)));
   }
 
   sync(): Promise<void> {
-    return new Promise((resolve, reject) => fsync(this.fd, (err) => (err ? reject(err) : resolve())));
+    return this.call((fd, done) => fsync(fd, (err) => done(err, undefined)));
   }
 
   truncate(length: number): Promise<void> {
-    return new Promise((resolve, reject) => ftruncate(this.fd, length, (err) => (err ? reject(err) : resolve())));
+    return this.call((fd, done) => ftruncate(fd, length, (err) => done(err, undefined)));
   }
 
   close(): Promise<void> {
-    return new Promise((resolve, reject) => close(this.fd, (err) => (err ? reject(err) : resolve())));
+    const fd = this.fd;
+    if (fd === null) return Promise.resolve();
+    this.fd = null;
+    return new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  private call<T>(op: (fd: number, done: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+    const fd = this.fd;
+    if (fd === null) return Promise.reject(Object.assign(new Error('EBADF: the file is closed'), { code: 'EBADF' }));
+    return new Promise((resolve, reject) => op(fd, (err, value) => (err ? reject(err) : resolve(value))));
   }
 }
 
