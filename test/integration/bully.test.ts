@@ -17,6 +17,11 @@ after(async () => {
 async function startBully(size: number, yaml?: string): Promise<LocalCluster> {
   const cluster = await LocalCluster.start({ size, protocol: 'bully', preset: 'lan', priorities: Array.from({ length: size }, (_, i) => i + 1), yaml });
   clusters.push(cluster);
+  // The tests name the next-ranked successor, so start from a cluster whose membership has
+  // converged: killed while discovery is still under way, the leader may be succeeded by the
+  // highest rank the electing nodes knew of then (n3, with n4 not yet met), which then keeps
+  // leading (no pre-emption by default), as it should.
+  await cluster.waitAllSeeAll();
   return cluster;
 }
 
