@@ -1,6 +1,6 @@
 /**
- * The daemon's StoreFs on real files: what its descriptors are opened with, and that a closed
- * descriptor's number is never touched again.
+ * The daemon's StoreFs on real files: what its descriptors are opened with, that a synced file's
+ * write is made on the calling thread, and that a closed descriptor's number is never touched again.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -23,6 +23,19 @@ describe('nodeStoreFs', () => {
     assert.deepEqual(await b.write(data, 0, data.length, 0), { bytesWritten: data.length });
     await b.close();
     assert.equal(readFileSync(join(dir, 'b'), 'utf8'), 'still open');
+  });
+
+  it('a file opened with synced writes is written on the calling thread: the data is in the file when write() returns, before its promise is awaited; a failure rejects it', async () => {
+    const dir = dirs.fresh();
+    const path = join(dir, 's');
+    const f = await nodeStoreFs.open(path, 'wx', { syncedWrites: true });
+    const data = Buffer.from('durable now');
+    const written = f.write(data, 0, data.length, 0);
+    assert.equal(readFileSync(path, 'utf8'), 'durable now', 'written before any other turn of the event loop');
+    assert.deepEqual(await written, { bytesWritten: data.length });
+    // A failed write (here, more bytes than the buffer holds) is a rejection, not a throw.
+    await assert.rejects(f.write(data, 0, data.length + 1, 0), { code: 'ERR_OUT_OF_RANGE' });
+    await f.close();
   });
 
   it('`wx` refuses a file that exists; `r+` opens one to write at any position', async () => {

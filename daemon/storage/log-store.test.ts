@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import type { LogEntry } from '../../protocols/types.js';
 import { testDirs } from '../test-dirs.js';
 import { parseSegmentName, scanSegment } from './format.js';
-import { type LogStore, openLogStore } from './index.js';
+import { type LogStore, MAX_COMMIT_BYTES, openLogStore } from './index.js';
 import { decodeRecord } from './records.js';
 import { testFs } from './test-fs.js';
 
@@ -294,6 +294,37 @@ describe('group commit', () => {
     const again = await openLogStore(dir, { fs });
     assert.deepEqual(again.recovered.entries, entries(1, 100));
     assert.ok(openFlags(join(dir, segment)).every((f) => (f & constants.O_DSYNC) !== 0), 'and so is the segment a restart appends to');
+    await again.close();
+  });
+
+  it('a synced group commit, which holds the event loop, lets the messages already on their way leave first: those sent with the append, and those sent when the group before resolved', async () => {
+    const dir = dirs.fresh();
+    const fs = testFs({ syncedWrites: true });
+    const store = await openLogStore(dir, { fs });
+    // A message sent in the same turn as the append leaves in an immediate (p2p channel.ts).
+    let writes = fs.count('write');
+    let wroteBeforeSend: boolean | null = null;
+    const first = store.append({ entries: entries(1, 1) });
+    setImmediate(() => (wroteBeforeSend = fs.count('write') > writes));
+    await first;
+    assert.equal(wroteBeforeSend, false, 'the message sent with the append left before the write');
+    assert.equal(fs.count('write'), writes + 1);
+    // Two appends too big for one group (MAX_COMMIT_BYTES): the answer sent once the first group
+    // resolves leaves before the second group's write.
+    const big = (index: number): LogEntry => ({ index, term: 1, data: 'x'.repeat(MAX_COMMIT_BYTES / 2 + 1024) });
+    writes = fs.count('write');
+    wroteBeforeSend = null;
+    const second = store.append({ entries: [big(2)] }).then(() => {
+      const resolvedAt = fs.count('write');
+      setImmediate(() => (wroteBeforeSend = fs.count('write') > resolvedAt));
+    });
+    const third = store.append({ entries: [big(3)] });
+    await Promise.all([second, third]);
+    assert.equal(fs.count('write'), writes + 2, 'two groups');
+    assert.equal(wroteBeforeSend, false, 'the answer to the first group left before the second group\'s write');
+    await store.close();
+    const again = await openLogStore(dir);
+    assert.deepEqual(again.recovered.entries.map((e) => e.index), [1, 2, 3]);
     await again.close();
   });
 

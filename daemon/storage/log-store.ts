@@ -19,6 +19,7 @@
  * proves nothing; only a restart, which replays what really is on disk, is safe.
  */
 import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
 import { PersistError } from '../errors.js';
 import { InvalidBatchError, LogContinuityError, LogStoreClosedError } from './errors.js';
@@ -225,6 +226,17 @@ export class SegmentedLogStore implements LogStore {
         await removal;
         removal = null;
         continue;
+      }
+      // A synced write holds the event loop while the disk works (fs.ts syncedWrites), so it lets
+      // the messages already on their way leave first, each in an immediate of its channel: the
+      // first turn lets those of the step that appended run (a leader's appends, which do not wait
+      // for its own write; queued after this flush's own immediate), the second those queued by
+      // the callbacks of the group just resolved (the answers a follower owed for it), which ran
+      // after this wait was queued. Made at once, the write held them back by its own length.
+      // Appends made meanwhile join the group.
+      if (this.current.file.syncedWrites) {
+        await nextTurn();
+        await nextTurn();
       }
       const group = this.takeGroup();
       if (this.failure) {
