@@ -20,11 +20,11 @@ export interface StoreFile {
    * And each is made on the calling thread: the event loop waits for the disk, as etcd's raft
    * loop waits for its WAL's write. Handing a write of a few hundred bytes to the thread pool
    * cost more than the wait: a worker woken, then the loop woken by it, each waiting for a core
-   * on a host its members share (README "Persistence": 1-client put p50 and members' CPU per
-   * put about a fifth lower, 16-client puts/s about a fifth higher). A disk that stalls stalls
+   * on a host its members share (README "Persistence": in the clearest of the alternated runs,
+   * 1-client put p50 and the members' CPU per put about a fifth lower). A disk that stalls stalls
    * the daemon as a SIGSTOP would, which the protocols are built to survive (stall.ts). The log
-   * store makes such a write a turn of the event loop after the step that asked for it, so the
-   * messages that step sent leave first (log-store.ts commit).
+   * store makes such a write two turns of the event loop after the batch was handed over, so
+   * the messages already on their way leave first (log-store.ts flush).
    */
   readonly syncedWrites: boolean;
 }
