@@ -92,6 +92,8 @@ async function main(argv: string[]): Promise<number> {
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) usageError(`--seed must be a non-negative integer, not '${values.seed}'`);
   if (values.config !== undefined && !existsSync(values.config)) usageError(`--config: ${values.config} does not exist`);
+  // Every flag is judged before what the machine lacks (root, ip, iptables): a bad command line is exit 2 anywhere.
+  const durationMs = duration('--duration', values.duration!);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   const outDir = resolve(values.out ?? join('chaos', `${stamp}-${values.protocol}-seed${seed}`));
   // A run owns its directory: written into an earlier run's, it would replace that history and
@@ -118,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
       nodes,
       protocol: values.protocol!,
       config: values.config ? resolve(values.config) : null,
-      durationMs: duration('--duration', values.duration!),
+      durationMs,
       seed,
       kinds: kinds.kinds,
       outDir,

@@ -20,8 +20,17 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function chaos(args: string[]) {
-  return spawnSync('bash', [CHAOS, ...args], { encoding: 'utf8', timeout: 240_000 });
+function chaos(args: string[], env: NodeJS.ProcessEnv = process.env) {
+  return spawnSync('bash', [CHAOS, ...args], { encoding: 'utf8', timeout: 240_000, env });
+}
+
+/** A PATH with `ip` and node but no iptables (removed by the caller). */
+function pathWithoutIptables(): string {
+  const bin = mkdtempSync(join(tmpdir(), 'chaos-path-'));
+  const ip = spawnSync('bash', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim();
+  if (ip) symlinkSync(ip, join(bin, 'ip'));
+  symlinkSync(process.execPath, join(bin, 'node'));
+  return bin;
 }
 
 /** The namespaces of cluster `name` that still exist (another chaos run may be going on beside the tests). */
@@ -122,8 +131,8 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
     try {
       const out = mkdtempSync(join(tmpdir(), 'conclave-chaos-orphan-'));
       dirs.push(out);
-      // Shorter than the quiet tail: no fault, just the run's own small cluster.
-      const r = chaos(['run', '--nodes', '1', '--duration', '3s', '--out', out]);
+      // Shorter than the quiet tail: no fault, just the run's own small cluster (and no fault kind that needs iptables).
+      const r = chaos(['run', '--nodes', '1', '--duration', '3s', '--faults', 'kill,pause', '--out', out]);
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stderr, new RegExp(`taking down cluster '${orphan}', left by a chaos run \\(PID ${gone}\\) that is gone`));
       assert.equal(existsSync(join(ROOT, '.cluster', orphan)), false);
@@ -135,21 +144,27 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
     }
   });
 
-  it('refuses unknown flags, fault kinds and commands with the usage and exit 2', () => {
-    for (const args of [['run', '--bogus'], ['run', '--faults', 'kill,flood'], ['fly'], ['run', '--duration', 'soon']]) {
-      const r = chaos(args);
-      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /usage: scripts\/chaos\.sh run/);
+  it('refuses unknown flags, fault kinds and commands with the usage and exit 2, before it looks at what the machine lacks', () => {
+    // Judged with iptables on the PATH and without: a bad command line is exit 2 either way, not
+    // the missing-iptables error the default faults would give.
+    const bin = pathWithoutIptables();
+    try {
+      for (const env of [process.env, { ...process.env, PATH: `${bin}:/bin` }]) {
+        for (const args of [['run', '--bogus'], ['run', '--faults', 'kill,flood'], ['fly'], ['run', '--duration', 'soon'], ['run', '--heal-bound', 'x']]) {
+          const r = chaos(args, env);
+          assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+          assert.match(r.stderr, /usage: scripts\/chaos\.sh run/);
+        }
+      }
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
     }
     assert.match(chaos(['run', '--faults', 'kill,flood']).stderr, /unknown fault kind 'flood'; known: kill, pause, restart, partition, bridge, one-way, loss, stall, hostile/);
   });
 
   it('without iptables, a run whose faults need it says so before it starts anything, and names the faults it could run', { skip: canUseNamespaces() ? false : 'needs root and ip' }, () => {
-    // A PATH with `ip` and node but no iptables.
-    const bin = mkdtempSync(join(tmpdir(), 'chaos-path-'));
+    const bin = pathWithoutIptables();
     try {
-      symlinkSync(spawnSync('bash', ['-c', 'command -v ip'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'ip'));
-      symlinkSync(process.execPath, join(bin, 'node'));
       const r = spawnSync('bash', [CHAOS, 'run', '--nodes', '1', '--duration', '3s', '--faults', 'kill,loss,one-way'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: `${bin}:/bin` } });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /the faults loss and one-way need iptables, which is not installed: apt-get install iptables, or leave them out \(--faults kill\)/);
