@@ -165,7 +165,7 @@ describe('scripts/chaos.sh', { timeout: 600_000 }, () => {
   it('without iptables, a run whose faults need it says so before it starts anything, and names the faults it could run', { skip: canUseNamespaces() ? false : 'needs root and ip' }, () => {
     const bin = pathWithoutIptables();
     try {
-      const r = spawnSync('bash', [CHAOS, 'run', '--nodes', '1', '--duration', '3s', '--faults', 'kill,loss,one-way'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PATH: `${bin}:/bin` } });
+      const r = chaos(['run', '--nodes', '1', '--duration', '3s', '--faults', 'kill,loss,one-way'], { ...process.env, PATH: `${bin}:/bin` });
       assert.equal(r.status, 1, r.stderr);
       assert.match(r.stderr, /the faults loss and one-way need iptables, which is not installed: apt-get install iptables, or leave them out \(--faults kill\)/);
       assert.doesNotMatch(r.stderr, /starting/);
