@@ -3,6 +3,7 @@
  * then run the daemon until it is stopped. `config print` shares the flags.
  */
 import { Command, Option } from 'commander';
+import { setFlagsFromString } from 'node:v8';
 import { MEMBERSHIP_PRESET_NAMES } from '../../protocols/membership/presets.js';
 import { PROTOCOL_NAMES } from '../../protocols/types.js';
 import { loadConfig, type FlagOverrides } from '../config/load.js';
@@ -54,6 +55,21 @@ export function readConfigFlags(command: Command): { file: string | undefined; f
   };
 }
 
+/**
+ * daemon.ts, with the code a take-over runs compiled as it loads (../eager.ts): V8 compiles every
+ * function of the modules that load while that one does (what `start` loaded before, such as the
+ * config's, is not compiled again), then lazily again for the rest of the daemon.
+ */
+async function loadDaemon(): Promise<typeof import('../daemon.js')> {
+  setFlagsFromString('--no-lazy');
+  try {
+    await import('../eager.js');
+  } finally {
+    setFlagsFromString('--lazy');
+  }
+  return import('../daemon.js');
+}
+
 export function registerStartCommand(program: Command): void {
   addConfigFlags(program.command('start').description('run a daemon in the foreground until SIGINT/SIGTERM'))
     .option('--tui', 'show the dashboard in this terminal while the daemon runs')
@@ -69,7 +85,7 @@ export function registerStartCommand(program: Command): void {
       const config = loadConfig(sources);
       // Loaded here, not at the top: config and report commands need none of libp2p or blessed.
       const dashboard = opts.tui === true ? await dashboardOpener() : undefined;
-      const { runDaemon } = await import('../daemon.js');
+      const { runDaemon } = await loadDaemon();
       const code = await runDaemon(config, { dashboard, resetElectionState: opts.resetElectionState === true, loadConfig: () => loadConfig(sources) });
       // The daemon has handed off, left, closed and flushed its log: libp2p's leftover timers
       // must not hold the exit (the documented bound is 2 s after SIGTERM).
