@@ -59,6 +59,14 @@ export function readConfigFlags(command: Command): { file: string | undefined; f
  * daemon.ts, with the code a take-over runs compiled as it loads (../eager.ts): V8 compiles every
  * function of the modules that load while that one does (what `start` loaded before, such as the
  * config's, is not compiled again), then lazily again for the rest of the daemon.
+ *
+ * That code runs only when this node comes to lead, perhaps hours later, and V8 drops the bytecode
+ * of a function not run in six of its major collections (an idle daemon makes one every minute or
+ * two): it would be compiled again then, inside the hand-off. So once the daemon's modules are in,
+ * V8 keeps all bytecode (1-3 MB a daemon, README "Footprint"). Not as a flag on bin/conclave's
+ * command line: V8 refuses the bytecode Node caches for its own modules when a flag it checks
+ * differs from Node's build, and compiling them instead took 30 ms of every start; the modules
+ * Node loads after this point are few.
  */
 async function loadDaemon(): Promise<typeof import('../daemon.js')> {
   setFlagsFromString('--no-lazy');
@@ -67,7 +75,9 @@ async function loadDaemon(): Promise<typeof import('../daemon.js')> {
   } finally {
     setFlagsFromString('--lazy');
   }
-  return import('../daemon.js');
+  const daemon = await import('../daemon.js');
+  setFlagsFromString('--no-flush-bytecode');
+  return daemon;
 }
 
 export function registerStartCommand(program: Command): void {
