@@ -16,7 +16,7 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const LAUNCHER = join(ROOT, 'bin/conclave');
 const BUNDLE = join(ROOT, 'dist/bundle/daemon/cli/main.js');
 
-/** bin/conclave's default Node flags, read from it (test/../bench/startup.ts reads them the same way). */
+/** bin/conclave's default Node flags, read from it (bench/startup.ts reads them the same way). */
 function defaultFlags(): string {
   const match = /flags="\$\{CONCLAVE_NODE_FLAGS-"([^"]*)"\}"/.exec(readFileSync(LAUNCHER, 'utf8'));
   assert.ok(match, `${LAUNCHER} no longer sets its default Node flags as flags="\${CONCLAVE_NODE_FLAGS-"…"}"`);

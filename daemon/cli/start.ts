@@ -63,10 +63,10 @@ export function readConfigFlags(command: Command): { file: string | undefined; f
  * That code runs only when this node comes to lead, perhaps hours later, and V8 drops the bytecode
  * of a function not run in six of its major collections (an idle daemon makes one every minute or
  * two): it would be compiled again then, inside the hand-off. So once the daemon's modules are in,
- * V8 keeps all bytecode (1-3 MB a daemon, README "Footprint"). Not as a flag on bin/conclave's
- * command line: V8 refuses the bytecode Node caches for its own modules when a flag it checks
- * differs from Node's build, and compiling them instead took 30 ms of every start; the modules
- * Node loads after this point are few.
+ * V8 keeps all bytecode (idle RSS within a megabyte, README "Footprint"). Not as a flag on
+ * bin/conclave's command line: V8 refuses the bytecode Node caches for its own modules when a
+ * flag it checks differs from Node's build, and compiling them instead took 30 ms of every
+ * start; the modules Node loads after this point are few.
  */
 async function loadDaemon(): Promise<typeof import('../daemon.js')> {
   setFlagsFromString('--no-lazy');
