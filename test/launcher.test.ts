@@ -11,17 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { LAUNCHER, ROOT, launcherFlags } from './support/local-cluster.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const LAUNCHER = join(ROOT, 'bin/conclave');
 const BUNDLE = join(ROOT, 'dist/bundle/daemon/cli/main.js');
-
-/** bin/conclave's default Node flags, read from it (bench/startup.ts reads them the same way). */
-function defaultFlags(): string {
-  const match = /flags="\$\{CONCLAVE_NODE_FLAGS-"([^"]*)"\}"/.exec(readFileSync(LAUNCHER, 'utf8'));
-  assert.ok(match, `${LAUNCHER} no longer sets its default Node flags as flags="\${CONCLAVE_NODE_FLAGS-"…"}"`);
-  return match[1]!;
-}
 
 /** Names of the functions V8 compiled to bytecode, from a --log-function-events log. */
 function compiledFunctions(log: string): Set<string> {
@@ -73,7 +65,7 @@ describe('bin/conclave', { skip: existsSync(BUNDLE) ? false : `${BUNDLE} is miss
       mkdirSync(dataDir);
       writeFileSync(join(dataDir, 'peer.key'), 'not a key\n');
       const v8log = join(dir, 'v8.log');
-      const flags = `${defaultFlags()} --log-function-events --no-logfile-per-isolate --logfile=${v8log}`;
+      const flags = `${launcherFlags().join(' ')} --log-function-events --no-logfile-per-isolate --logfile=${v8log}`;
       const result = launch(['start', '--protocol', 'raft', '--data-dir', dataDir, '--no-mdns', '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0'], {
         CONCLAVE_NODE_FLAGS: flags,
       });

@@ -36,6 +36,13 @@ export const CLI = join(ROOT, 'dist/daemon/cli/main.js');
 /** The `conclave` command users run (bin/conclave: the runtime and flags a daemon gets). */
 export const LAUNCHER = join(ROOT, 'bin/conclave');
 
+/** The Node flags bin/conclave starts the CLI and the daemon with by default, read from it. */
+export function launcherFlags(): string[] {
+  const match = /flags="\$\{CONCLAVE_NODE_FLAGS-"([^"]*)"\}"/.exec(readFileSync(LAUNCHER, 'utf8'));
+  if (!match) throw new Error(`${LAUNCHER} no longer sets its default Node flags as flags="\${CONCLAVE_NODE_FLAGS-"…"}": update launcherFlags (test/support/local-cluster.ts)`);
+  return match[1]!.split(/\s+/).filter(Boolean);
+}
+
 export function canUseNamespaces(): boolean {
   return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
 }
