@@ -482,6 +482,7 @@ export class LeaderState {
     // On probation, an answer to a round sent before the stall says nothing of now.
     if (this.probation === null || (sentMs ?? -Infinity) >= this.probation.fromMs) p.lastHeardMs = this.m.nowMs;
     p.answered = true;
+    p.answeredAt(this.m.nowMs, 2 * this.m.config.heartbeatIntervalMs);
     if (sentMs !== undefined && sentMs >= this.leaseFloorMs) p.ackedRoundSentMs = Math.max(p.ackedRoundSentMs, sentMs);
     p.ackedRound = Math.max(p.ackedRound, round);
     this.m.kv.onAcknowledged();
@@ -627,14 +628,22 @@ export class LeaderState {
    * not, then one that answered within two heartbeat intervals before one that did not (a voter
    * frozen or cut off while membership still shows it alive: handed over to, it would never
    * campaign, and the voters that gave it their vote (TRANSFER_VOTE) would wait out an election
-   * timeout), then the one holding the most of the log, ties to the lowest id; null if none.
+   * timeout), then the one holding the most of the log, then the one in contact the longest
+   * (Progress.contactSinceMs), ties to the lowest id; null if none.
+   *
+   * In contact the longest is etcd's choice when its leader stops (longestConnected, on its
+   * transport's ActiveSince): a voter that came back a moment ago, a restarted daemon above all,
+   * is the slowest to take over. Its code has run little yet (V8 compiled it at load, but runs it
+   * without type feedback until it has) and its heap is still growing, with the collections that
+   * brings: in the SIGTERM bench, which restarts each leader it stopped, such a successor spent
+   * 14-19 ms of CPU on its take-over, one up a while 10-12 (README "Raft › Hand-off").
    */
   mostCaughtUp(): NodeId | null {
     const m = this.m;
     const heard = (p: Progress | undefined) => p !== undefined && p.answered && m.nowMs - p.lastHeardMs <= 2 * m.config.heartbeatIntervalMs;
     const rank = (id: NodeId): number[] => {
       const p = this.progress.get(id);
-      return [m.memberAlive(id) ? 1 : 0, heard(p) ? 1 : 0, p?.match ?? 0];
+      return [m.memberAlive(id) ? 1 : 0, heard(p) ? 1 : 0, p?.match ?? 0, p?.answered ? -p.contactSinceMs : -Infinity];
     };
     let best: NodeId | null = null;
     let bestRank: number[] = [];

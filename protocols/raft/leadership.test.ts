@@ -358,6 +358,24 @@ describe('§3.10 leadership transfer', () => {
     assert.deepEqual(sent.map((m) => m.to), [others(leader, five)[1]]);
   });
 
+  it('resign hands over to the caught-up voter in contact the longest, not to one restarted a moment ago with the lowest id (etcd: longestConnected)', () => {
+    const five = ['a', 'b', 'c', 'd', 'e'];
+    const H = DEFAULT_RAFT_CONFIG.heartbeatIntervalMs;
+    const net = new RaftNet(five);
+    const leader = net.elect();
+    const [restarted, steady] = others(leader, five) as [string, string];
+    net.crash(restarted);
+    net.advance(3 * H);
+    net.start(restarted);
+    // Back, caught up and answering every heartbeat: only its contact is shorter than the others'.
+    net.advance(3 * H);
+    const progress = net.machine(leader).status(net.nowMs).log!.peers;
+    assert.ok(progress.every((p) => p.lag === 0 && p.lastContactMs !== null && p.lastContactMs <= 2 * H), JSON.stringify(progress));
+    assert.equal(net.run(leader, { kind: 'resign' }).ok, true);
+    const sent = net.sent.filter((m) => m.message.type === 'TIMEOUT_NOW');
+    assert.deepEqual(sent.map((m) => m.to), [steady]);
+  });
+
   it('a lost TimeoutNow does not stop the transfer: the successor campaigns once the voters asked for it gave it a majority', () => {
     const net = new RaftNet(IDS);
     const leader = net.elect();

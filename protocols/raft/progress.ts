@@ -29,6 +29,15 @@ export class Progress {
   lastHeardMs: number;
   /** Whether it answered anything in this term yet (lastHeardMs starts as the leader's start). */
   answered = false;
+  /**
+   * Since when it has answered without a silence longer than two heartbeat intervals: the
+   * leader's start (or the follower's addition) while it answered from then on, else its first
+   * answer after the latest such silence (a restart, a stall, a cut link). etcd's ActiveSince,
+   * measured on answers rather than on a connection (leader.ts mostCaughtUp).
+   */
+  contactSinceMs: number;
+  /** When it last answered (its start while it has not): the silence contactSinceMs looks for. */
+  lastAnswerMs: number;
   /** When the leader sent the newest round this follower acknowledged (-Infinity: none yet). */
   ackedRoundSentMs = -Infinity;
   /** The newest round this follower answered (0: none). */
@@ -51,6 +60,14 @@ export class Progress {
     this.next = lastIndex + 1;
     // A new leader gives everyone one election timeout before check-quorum judges (etcd resets recentActive).
     this.lastHeardMs = nowMs;
+    this.contactSinceMs = nowMs;
+    this.lastAnswerMs = nowMs;
+  }
+
+  /** It answered at `nowMs`: a silence longer than `gapMs` before it starts its contact anew. */
+  answeredAt(nowMs: number, gapMs: number): void {
+    if (nowMs - this.lastAnswerMs > gapMs) this.contactSinceMs = nowMs;
+    this.lastAnswerMs = nowMs;
   }
 
   /** An append of entries up to `lastIndex` left (probing pauses; replicating advances next). */
