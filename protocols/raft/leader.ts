@@ -636,7 +636,7 @@ export class LeaderState {
    * is the slowest to take over. Its code has run little yet (V8 compiled it at load, but runs it
    * without type feedback until it has) and its heap is still growing, with the collections that
    * brings: in the SIGTERM bench, which restarts each leader it stopped, such a successor spent
-   * 14-19 ms of CPU on its take-over, one up a while 10-12 (README "Raft › Hand-off").
+   * 13-19 ms of CPU on its take-over, one up a while 10-14 (README "Raft › Hand-off").
    */
   mostCaughtUp(): NodeId | null {
     const m = this.m;
