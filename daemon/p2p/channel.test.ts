@@ -239,19 +239,20 @@ describe('peer channel', () => {
     const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
     ch.send(frame(0));
     await until(() => opens === 1);
-    // Frames every 10 ms (a heartbeat's pace) until just before `retryMs` dial nobody; the one at `retryMs` dials again.
-    const backoffHolds = async (fromMs: number, retryMs: number) => {
-      const before = opens;
-      for (clockMs = fromMs; clockMs < retryMs - 1; clockMs += 10) ch.send(frame(clockMs));
-      await settle();
-      assert.equal(opens, before, `a dial before ${retryMs} ms, inside the backoff`);
-      clockMs = retryMs;
-      ch.send(frame(clockMs));
-      await until(() => opens === before + 1);
-    };
-    // The first failure waits just under 100 ms, the second in a row twice as long.
-    await backoffHolds(10, 100);
-    await backoffHolds(110, 300);
+    // A heartbeat interval's frames within the first backoff (just under 100 ms): no dial.
+    for (clockMs = 10; clockMs < 99; clockMs += 10) ch.send(frame(clockMs));
+    await settle();
+    assert.equal(opens, 1);
+    clockMs = 100;
+    ch.send(frame(clockMs));
+    await until(() => opens === 2);
+    // The second failure in a row waits twice as long.
+    for (clockMs = 110; clockMs < 297; clockMs += 10) ch.send(frame(clockMs));
+    await settle();
+    assert.equal(opens, 2);
+    clockMs = 300;
+    ch.send(frame(clockMs));
+    await until(() => opens === 3);
     // The peer is back and connected (the dialer's redial): the queued frames go at once.
     reachable = true;
     clockMs = 310;
