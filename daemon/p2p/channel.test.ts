@@ -54,8 +54,6 @@ interface ChannelOptions {
   maxQueuedBytes?: number;
   maxBlockedMs?: number;
   nowMs?: () => number;
-  /** Whether the peer is connected (default: yes, so a failed open is retried by the next frame). */
-  isConnected?: () => boolean;
 }
 
 function channel(openStream: () => Promise<Stream>, options: ChannelOptions = {}) {
@@ -69,10 +67,6 @@ function channel(openStream: () => Promise<Stream>, options: ChannelOptions = {}
     maxBlockedMs: options.maxBlockedMs ?? 10_000,
     nowMs: options.nowMs ?? (() => 0),
     openStream,
-    isConnected: options.isConnected ?? (() => true),
-    openBackoff: { baseMs: 100, maxMs: 400 },
-    // The top of each backoff interval: the n-th failure in a row waits just under min(400, 100 · 2^n) ms.
-    random01: () => 0.99,
     onDropped: (n, reason) => (counts[byReason[reason]] += n),
     onStreamReset: () => counts.resets++,
     onFramesSent: (n) => (counts.sent += n),
@@ -221,44 +215,6 @@ describe('peer channel', () => {
     ch.resume();
     await until(() => fake.frames().length === 1);
     assert.deepEqual(fake.frames(), ['early']);
-  });
-
-  it('after an open failed with no connection (a peer that is down), frames do not dial again until the backoff ends or a connection comes up', async () => {
-    let clockMs = 0;
-    let opens = 0;
-    const fake = fakeStream();
-    let reachable = false;
-    const { ch } = channel(
-      async () => {
-        opens++;
-        if (!reachable) throw new Error('connect ECONNREFUSED');
-        return fake.stream;
-      },
-      { nowMs: () => clockMs, isConnected: () => false, maxQueuedFrames: 1000 },
-    );
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
-    ch.send(frame(0));
-    await until(() => opens === 1);
-    // A heartbeat interval's frames within the first backoff (just under 100 ms): no dial.
-    for (clockMs = 10; clockMs < 99; clockMs += 10) ch.send(frame(clockMs));
-    await settle();
-    assert.equal(opens, 1);
-    clockMs = 100;
-    ch.send(frame(clockMs));
-    await until(() => opens === 2);
-    // The second failure in a row waits twice as long.
-    for (clockMs = 110; clockMs < 297; clockMs += 10) ch.send(frame(clockMs));
-    await settle();
-    assert.equal(opens, 2);
-    clockMs = 300;
-    ch.send(frame(clockMs));
-    await until(() => opens === 3);
-    // The peer is back and connected (the dialer's redial): the queued frames go at once.
-    reachable = true;
-    clockMs = 310;
-    ch.resume();
-    await until(() => fake.frames().length > 0);
-    assert.equal(opens, 4);
   });
 
   it('drops frames that waited longer than maxQueuedMs for a stream', async () => {

@@ -8,13 +8,6 @@
  * may be connecting right now) and go out when the connection comes up, unless they have waited
  * longer than `maxQueuedMs`: a late burst of stale election messages helps nobody.
  *
- * An open that failed with no connection to the peer (its dial failed: the peer is down) is not
- * tried again for each frame sent, but after `openBackoff` (constants.ts OPEN_RETRY_BACKOFF), or
- * at once when a connection comes up (`resume`; the dialer keeps redialling members on its own
- * backoff). A Raft leader sends every voter a heartbeat per interval, and with one voter stopped
- * it dialled that voter ten times a second for as long as it stayed down: 1.7 % of a core more at
- * the leader (4.4 → 6.0 %, 5 daemons, lan preset) and ten debug lines a second.
- *
  * What a peer that never reads can make this node hold is bounded twice: frames and bytes
  * waiting or handed to the stream but not taken (beyond either, frames are dropped), and time —
  * a stream that takes nothing for `maxBlockedMs` is reset, releasing what the muxer holds for it.
@@ -24,7 +17,6 @@ import type { Stream } from '@libp2p/interface';
 import { encode } from 'it-length-prefixed';
 import { pipe } from 'it-pipe';
 import { pushable, type Pushable } from 'it-pushable';
-import { backoffDelayMs, type BackoffOptions } from '../../shared/backoff.js';
 import { StuckStreamError } from './errors.js';
 import type { OutboundDropReason, P2PLogger } from './types.js';
 
@@ -53,12 +45,6 @@ export interface PeerChannelInit {
   maxBlockedMs: number;
   nowMs(): number;
   openStream(): Promise<Stream>;
-  /** Whether a connection to the peer is open now (a failed open with none backs off). */
-  isConnected(): boolean;
-  /** Delays before another open after opens failed with no connection. */
-  openBackoff: BackoffOptions;
-  /** Uniform in [0, 1): the backoff's jitter. */
-  random01(): number;
   onDropped(count: number, reason: OutboundDropReason): void;
   /** A stream that stopped taking frames was reset (StuckStreamError). */
   onStreamReset(): void;
@@ -81,9 +67,6 @@ export class PeerChannel {
   /** When the stream last took a frame, or was last given some while it had none to take. */
   private lastProgressMs = 0;
   private opening = false;
-  /** Opens that failed in a row with no connection to the peer, and when a frame may try again. */
-  private openFailures = 0;
-  private retryAtMs = 0;
   /** The connection came up while an open was failing: try once more. */
   private reopenRequested = false;
   private moveQueued = false;
@@ -104,7 +87,7 @@ export class PeerChannel {
     this.queue.push({ payload, queuedAtMs: nowMs });
     this.queuedBytes += payload.byteLength;
     if (!this.out) {
-      if (nowMs >= this.retryAtMs || this.init.isConnected()) void this.open();
+      void this.open();
       return;
     }
     // Frames sent in one turn of the event loop (a RELEASE then a TRANSFER; the answers to every
@@ -132,8 +115,6 @@ export class PeerChannel {
 
   /** A connection to the peer came up: frames queued while it was down can go now. */
   resume(): void {
-    this.openFailures = 0;
-    this.retryAtMs = 0;
     if (this.closed || this.out || this.queue.length === 0) return;
     if (this.opening) this.reopenRequested = true;
     else void this.open();
@@ -185,16 +166,12 @@ export class PeerChannel {
     try {
       stream = await this.init.openStream();
     } catch (err) {
-      const retryInMs = this.init.isConnected() ? 0 : backoffDelayMs(this.openFailures++, this.init.openBackoff, this.init.random01());
-      this.retryAtMs = this.init.nowMs() + retryInMs;
-      this.init.logger.debug({ peer: this.init.peer, err, queued: this.queue.length, retryInMs: Math.round(retryInMs) }, 'cannot open a message stream yet');
+      this.init.logger.debug({ peer: this.init.peer, err, queued: this.queue.length }, 'cannot open a message stream yet');
       this.opening = false;
       if (this.reopenRequested) void this.open();
       return;
     }
     this.opening = false;
-    this.openFailures = 0;
-    this.retryAtMs = 0;
     if (this.closed) {
       stream.abort(new Error('channel closed'));
       return;

@@ -31,7 +31,6 @@ import {
   MAX_QUEUED_BYTES_PER_PEER,
   MAX_QUEUED_FRAME_AGE_MS,
   MAX_QUEUED_FRAMES_PER_PEER,
-  OPEN_RETRY_BACKOFF,
   OPEN_STREAM_TIMEOUT_MS,
 } from './constants.js';
 import { explainDialTimeout } from './dial-failure.js';
@@ -155,7 +154,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     for (const connection of libp2p.getConnections(peerIdFromString(peer))) connection.abort(err);
   };
 
-  const random01 = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
   const dialer = new Dialer({
     selfId,
     dial: async (request) => {
@@ -171,7 +169,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     },
     isConnected: (peer) => libp2p.getConnections(peerIdFromString(peer)).length > 0,
     nowMs,
-    random01,
+    random01: () => randomInt(0, 2 ** 32) / 2 ** 32,
     logger: log,
     onHandshakeFailure: () => {
       stats.handshakeFailures++;
@@ -200,9 +198,6 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
           streamConnections.set(stream, connection);
           return stream;
         },
-        isConnected: () => keptConnection(remote) !== undefined,
-        openBackoff: OPEN_RETRY_BACKOFF,
-        random01,
         onDropped: (count, reason) => {
           stats.outboundFramesDropped += count;
           // Reported as before: the runtime counts these under messages_rejected_total.
