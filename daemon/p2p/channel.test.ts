@@ -54,9 +54,13 @@ interface ChannelOptions {
   maxQueuedBytes?: number;
   maxBlockedMs?: number;
   nowMs?: () => number;
+  /** Whether the peer is connected (default: yes, so a failed open is tried again by the next frame). */
+  isConnected?: () => boolean;
 }
 
 function channel(openStream: () => Promise<Stream>, options: ChannelOptions = {}) {
+  /** The backoff's retries, run by the test (`fire`) instead of a clock. */
+  const timers: { fn: () => void; ms: number; cancelled: boolean }[] = [];
   const counts = { queueFull: 0, stale: 0, streamLost: 0, resets: 0, sent: 0 };
   const byReason: Record<OutboundDropReason, keyof typeof counts> = { 'queue-full': 'queueFull', stale: 'stale', 'stream-lost': 'streamLost' };
   const ch = new PeerChannel({
@@ -67,12 +71,30 @@ function channel(openStream: () => Promise<Stream>, options: ChannelOptions = {}
     maxBlockedMs: options.maxBlockedMs ?? 10_000,
     nowMs: options.nowMs ?? (() => 0),
     openStream,
+    isConnected: options.isConnected ?? (() => true),
+    openBackoff: { baseMs: 100, maxMs: 400 },
+    // The top of each interval: the n-th failure in a row waits just under min(400, 100 · 2^(n-1)) ms.
+    random01: () => 0.99,
+    schedule: (fn, ms) => {
+      const timer = { fn, ms, cancelled: false };
+      timers.push(timer);
+      return () => (timer.cancelled = true);
+    },
     onDropped: (n, reason) => (counts[byReason[reason]] += n),
     onStreamReset: () => counts.resets++,
     onFramesSent: (n) => (counts.sent += n),
     logger: quiet,
   });
-  return { ch, counts };
+  /** The retries scheduled and not cancelled, oldest first. */
+  const pending = () => timers.filter((t) => !t.cancelled);
+  /** Runs the oldest pending retry (its delay passed). */
+  const fire = () => {
+    const timer = pending()[0];
+    assert.ok(timer, 'a retry is scheduled');
+    timers.splice(timers.indexOf(timer), 1);
+    timer.fn();
+  };
+  return { ch, counts, pending, fire };
 }
 
 const frame = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
@@ -215,6 +237,57 @@ describe('peer channel', () => {
     ch.resume();
     await until(() => fake.frames().length === 1);
     assert.deepEqual(fake.frames(), ['early']);
+  });
+
+  it('after an open failed with no connection (a peer that is down), frames do not dial again: a retry does once the backoff ends, or a connection coming up does', async () => {
+    let opens = 0;
+    let reachable = false;
+    const fake = fakeStream();
+    const { ch, pending, fire } = channel(
+      async () => {
+        opens++;
+        if (!reachable) throw new Error('connect ECONNREFUSED');
+        return fake.stream;
+      },
+      { isConnected: () => false, maxQueuedFrames: 1000 },
+    );
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+    ch.send(frame(0));
+    await until(() => opens === 1 && pending().length === 1);
+    assert.ok(pending()[0]!.ms > 90 && pending()[0]!.ms < 100, `first backoff ${pending()[0]!.ms} ms`);
+    // A heartbeat interval's frames while it backs off: no dial.
+    for (let i = 1; i < 10; i++) ch.send(frame(i));
+    await settle();
+    assert.equal(opens, 1);
+    // The backoff ends: the retry dials with no frame sent, and the next failure waits twice as long.
+    fire();
+    await until(() => opens === 2 && pending().length === 1);
+    assert.ok(pending()[0]!.ms > 190 && pending()[0]!.ms < 200, `second backoff ${pending()[0]!.ms} ms`);
+    ch.send(frame(10));
+    await settle();
+    assert.equal(opens, 2);
+    // The peer is back and a connection came up (the dialer's redial): the queued frames go at once, the retry is off.
+    reachable = true;
+    ch.resume();
+    await until(() => fake.frames().length === 11);
+    assert.equal(opens, 3);
+    assert.equal(pending().length, 0);
+  });
+
+  it('after an open failed with a connection up, the next frame tries again at once (no backoff)', async () => {
+    let opens = 0;
+    const fake = fakeStream();
+    const { ch, pending } = channel(async () => {
+      if (opens++ === 0) throw new Error('the connection is being replaced');
+      return fake.stream;
+    });
+    ch.send(frame('a'));
+    await until(() => opens === 1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(pending().length, 0);
+    ch.send(frame('b'));
+    await until(() => fake.frames().length === 2);
+    assert.equal(opens, 2);
   });
 
   it('drops frames that waited longer than maxQueuedMs for a stream', async () => {

@@ -87,6 +87,15 @@ export const DISCOVERY_RETRIES = 5;
  */
 export const MEMBER_REDIAL_BACKOFF: BackoffOptions = { baseMs: 250, maxMs: 2_000 };
 
+/**
+ * A message stream whose open failed with no connection (the peer is down) is opened again after
+ * this (PeerChannel), or at once when a connection comes up. Below the members' redial backoff:
+ * after a healed partition whose connections closed, the first frames may reconnect before the
+ * dialer does, within a second. A voter stopped for good then costs its leader about one dial a
+ * second instead of one per heartbeat.
+ */
+export const OPEN_RETRY_BACKOFF: BackoffOptions = { baseMs: 100, maxMs: 1_000 };
+
 /** Bound on forgotten dead members still redialled; the oldest deaths are let go first. */
 export const MAX_REMEMBERED_MEMBERS = 1024;
 

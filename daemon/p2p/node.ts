@@ -31,6 +31,7 @@ import {
   MAX_QUEUED_BYTES_PER_PEER,
   MAX_QUEUED_FRAME_AGE_MS,
   MAX_QUEUED_FRAMES_PER_PEER,
+  OPEN_RETRY_BACKOFF,
   OPEN_STREAM_TIMEOUT_MS,
 } from './constants.js';
 import { explainDialTimeout } from './dial-failure.js';
@@ -154,6 +155,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     for (const connection of libp2p.getConnections(peerIdFromString(peer))) connection.abort(err);
   };
 
+  const random01 = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
   const dialer = new Dialer({
     selfId,
     dial: async (request) => {
@@ -169,7 +171,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     },
     isConnected: (peer) => libp2p.getConnections(peerIdFromString(peer)).length > 0,
     nowMs,
-    random01: () => randomInt(0, 2 ** 32) / 2 ** 32,
+    random01,
     logger: log,
     onHandshakeFailure: () => {
       stats.handshakeFailures++;
@@ -197,6 +199,14 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
           const stream = await connection.newStream(protocol, { signal, maxOutboundStreams: MAX_DIRECT_STREAMS });
           streamConnections.set(stream, connection);
           return stream;
+        },
+        isConnected: () => keptConnection(remote) !== undefined,
+        openBackoff: OPEN_RETRY_BACKOFF,
+        random01,
+        schedule: (fn, ms) => {
+          const timer = setTimeout(fn, ms);
+          timer.unref();
+          return () => clearTimeout(timer);
         },
         onDropped: (count, reason) => {
           stats.outboundFramesDropped += count;

@@ -54,8 +54,16 @@ describe('raft with 5 real daemons', { timeout: 180_000 }, () => {
     assert.ok(first.term >= 1 && first.fencingToken >= 1, JSON.stringify(first));
     const statuses = await Promise.all(all.map((i) => cluster.client(i).status()));
     assert.equal(statuses.filter((s) => s.role === 'leader').length, 1, 'exactly one node says it leads');
-    // The bootstrap configuration: all five vote, and every node holds it.
-    for (const s of statuses) assert.deepEqual(s.raft?.voters.map((v) => v.name).sort(), ['n1', 'n2', 'n3', 'n4', 'n5'], s.name);
+    // The bootstrap configuration: all five vote, and every node holds it. A voter is listed by
+    // name once this node's membership has had that member's heartbeat (by peer id before), which
+    // can come a moment after the first agreement: the names are waited for, the ids are not.
+    const ids = statuses.map((s) => s.raft?.voters.map((v) => v.id).sort());
+    for (const [i, s] of statuses.entries()) assert.deepEqual(ids[i], ids[0], `${s.name} holds the configuration ${JSON.stringify(statuses[0]!.raft?.voters)}`);
+    assert.equal(ids[0]?.length, 5, 'five voters');
+    await cluster.waitFor('every node names the five voters', 10_000, async () => {
+      const named = await Promise.all(all.map((i) => cluster.client(i).status()));
+      return named.every((s) => JSON.stringify(s.raft?.voters.map((v) => v.name).sort()) === JSON.stringify(['n1', 'n2', 'n3', 'n4', 'n5'])) ? true : null;
+    });
 
     const old = cluster.nodes.find((n) => n.name === first.name)!;
     cluster.signal(old.index, 'SIGKILL');
