@@ -279,6 +279,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     connected.add(peer);
     dialer.peerConnected(peer);
     channels.get(peer)?.resume();
+    beatChannels.get(peer)?.resume();
     warmChannel(peer);
     emit(peerHandlers, peer, 'connected');
   });
