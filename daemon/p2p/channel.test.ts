@@ -274,6 +274,22 @@ describe('peer channel', () => {
     assert.equal(pending().length, 0);
   });
 
+  it('a peer that stays down holds only frames younger than maxQueuedMs: older ones go as stale, none as queue-full', async () => {
+    let clockMs = 0;
+    const { ch, counts } = channel(
+      async () => {
+        throw new Error('connect ECONNREFUSED');
+      },
+      { nowMs: () => clockMs, isConnected: () => false, maxQueuedFrames: 100 },
+    );
+    // Ten frames a second for 30 s (a leader's heartbeats to a stopped voter): 300 frames, 100 queued at most.
+    for (clockMs = 0; clockMs < 30_000; clockMs += 100) ch.send(frame(clockMs));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(counts.queueFull, 0);
+    // maxQueuedMs is 1000: the frames of the last second wait, the rest went as stale.
+    assert.equal(counts.stale, 300 - 11);
+  });
+
   it('after an open failed with a connection up, the next frame tries again at once (no backoff)', async () => {
     let opens = 0;
     const fake = fakeStream();

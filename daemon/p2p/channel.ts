@@ -100,6 +100,7 @@ export class PeerChannel {
     if (this.closed) return;
     const nowMs = this.init.nowMs();
     if (this.out && this.inFlightFrames > 0 && nowMs - this.lastProgressMs >= this.init.maxBlockedMs) this.resetStuck(this.out, nowMs);
+    this.dropStale(nowMs);
     if (!this.makeRoom(payload.byteLength)) {
       this.init.onDropped(1, 'queue-full');
       return;
@@ -169,6 +170,21 @@ export class PeerChannel {
     this.out = null;
     this.stream?.close().catch((err: unknown) => this.stream?.abort(err as Error));
     this.stream = null;
+  }
+
+  /**
+   * Drops the waiting frames older than maxQueuedMs (`stale`), as an opening stream would: a peer
+   * that stays down (a stopped voter its leader sends ten heartbeats a second) then holds a few
+   * seconds of frames, not a full queue whose every new frame pushes one out as `queue-full`.
+   */
+  private dropStale(nowMs: number): void {
+    const oldestMs = nowMs - this.init.maxQueuedMs;
+    let dropped = 0;
+    while (this.queue.length > 0 && this.queue[0]!.queuedAtMs < oldestMs) {
+      this.queuedBytes -= this.queue.shift()!.payload.byteLength;
+      dropped++;
+    }
+    if (dropped > 0) this.init.onDropped(dropped, 'stale');
   }
 
   /** Drops the oldest waiting frames until `byteLength` more fits; false when it cannot fit at all. */
