@@ -173,9 +173,10 @@ export class PeerChannel {
   }
 
   /**
-   * Drops the waiting frames older than maxQueuedMs (`stale`), as an opening stream would: a peer
-   * that stays down (a stopped voter its leader sends ten heartbeats a second) then holds a few
-   * seconds of frames, not a full queue whose every new frame pushes one out as `queue-full`.
+   * Drops the waiting frames older than maxQueuedMs (`stale`): before a batch moves into the
+   * stream, and as each frame is sent, so that a peer that stays down (a stopped voter its leader
+   * sends ten heartbeats a second) holds a few seconds of frames, not a full queue whose every new
+   * frame pushes one out as `queue-full`. Frames are queued in time order (a monotonic clock).
    */
   private dropStale(nowMs: number): void {
     const oldestMs = nowMs - this.init.maxQueuedMs;
@@ -266,13 +267,10 @@ export class PeerChannel {
   private moveBatch(out: Pushable<Uint8Array>): void {
     if (this.inFlightFrames > 0 || this.queue.length === 0) return;
     const nowMs = this.init.nowMs();
-    const oldestMs = nowMs - this.init.maxQueuedMs;
-    const queued = this.queue.splice(0);
+    this.dropStale(nowMs);
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0);
     this.queuedBytes = 0;
-    const batch: typeof queued = [];
-    for (const frame of queued) if (frame.queuedAtMs >= oldestMs) batch.push(frame);
-    if (batch.length < queued.length) this.init.onDropped(queued.length - batch.length, 'stale');
-    if (batch.length === 0) return;
     this.lastProgressMs = nowMs;
     // No closure here: this runs for every batch a busy node sends, and the bundle names each one.
     let parts: Uint8Array[] = [];
