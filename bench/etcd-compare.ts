@@ -5,11 +5,18 @@
  * is not installed.
  */
 import { etcdAvailable, etcdFailover } from './etcd.js';
+import type { FailoverTimes } from './failover.js';
 import { percentile, summarize } from './stats.js';
 
 const ETCD_TIMINGS = { heartbeatIntervalMs: 100, electionTimeoutMs: 1000 };
 
-export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGTERM' | 'SIGSTOP', number[]>>, trials: number): Promise<void> {
+/**
+ * Two ratios per fail-over: as each bench sees the agreement (Conclave's event streams pushed to
+ * it, etcd polled every 10 ms: a poll adds up to an interval and a round of requests to etcd's
+ * figure), and by each survivor's own record (Conclave's event times, etcd's log lines, both ms on
+ * this host's clock), which times the same moment for both.
+ */
+export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGTERM' | 'SIGSTOP', FailoverTimes>>, trials: number): Promise<void> {
   const etcd = etcdAvailable();
   if (!etcd.ok) {
     console.log(`etcd comparison: skipped (${etcd.reason}; apt-get install -y etcd-server etcd-client to include it)`);
@@ -22,11 +29,17 @@ export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGT
     ['SIGSTOP', 'SIGSTOP of the leader'],
   ] as const) {
     const times = await etcdFailover(signal, { trials, ...ETCD_TIMINGS }, (line) => process.stderr.write(`${line}\n`));
-    console.log(summarize(`etcd: ${label} → every survivor names the same new leader`, times));
+    console.log(summarize(`etcd: ${label} → every survivor names the same new leader (polled every 10 ms)`, times.polled));
+    const logged = times.logged.filter((v): v is number => v !== null);
+    const missing = times.logged.length - logged.length;
+    if (logged.length > 0) {
+      console.log(`  by the survivors' own log lines (raft.node: … elected leader): p50 ${Math.round(percentile(logged, 50))} ms, p99 ${Math.round(percentile(logged, 99))} ms${missing > 0 ? ` (${missing} trials without a line from every survivor)` : ''}`);
+    }
     const ours = conclave[signal];
-    if (ours && ours.length > 0) {
-      const ratio = percentile(ours, 50) / percentile(times, 50);
-      console.log(`  ratio of medians, conclave / etcd: ${ratio.toFixed(2)} (conclave p50 ${Math.round(percentile(ours, 50))} ms, etcd p50 ${Math.round(percentile(times, 50))} ms)`);
+    if (ours && ours.seen.length > 0) {
+      const ratio = (a: number[], b: number[]) => `${(percentile(a, 50) / percentile(b, 50)).toFixed(2)} (conclave p50 ${Math.round(percentile(a, 50))} ms, etcd p50 ${Math.round(percentile(b, 50))} ms)`;
+      console.log(`  ratio of medians, conclave / etcd, as the bench sees them (conclave's events, etcd polled): ${ratio(ours.seen, times.polled)}`);
+      if (logged.length > 0) console.log(`  ratio of medians, conclave / etcd, by the survivors' own records (conclave's event times, etcd's log lines): ${ratio(ours.ownClock, logged)}`);
     }
   }
 }

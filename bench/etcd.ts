@@ -6,7 +6,7 @@
  * and kill every etcd by PID, as test/support/local-cluster.ts does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,8 @@ const POLL_MS = 10;
 /** A member that does not answer within this counts as "no answer" for the round. */
 const REQUEST_TIMEOUT_MS = 500;
 const WAIT_MS = 30_000;
+/** How long after the poll saw agreement a survivor's log line naming the leader may still take to reach its file. */
+const LOG_LINE_WAIT_MS = 500;
 /** Clear of etcd's 2379/2380 defaults, so a system etcd never meets these members. */
 const FIRST_PORT = 23790;
 
@@ -57,30 +59,78 @@ export function agreedLeader(statuses: readonly (MemberStatus | null)[], exclude
 }
 
 /**
+ * When etcd's raft says, in this member's log, that it follows `leaderHex` (ms since the epoch,
+ * the line's `ts`): the first `raft.node: … elected leader X` or `… changed leader from Y to X`
+ * line (raft/node.go, logged as the member's raft state names X), or null if there is none.
+ * `logText` is zap's JSON lines (`--logger zap`, ms timestamps); other lines are skipped.
+ */
+export function leaderNamedAtMs(logText: string, leaderHex: string): number | null {
+  const named = new RegExp(`^raft\\.node: [0-9a-f]+ (?:elected leader|changed leader from [0-9a-f]+ to) ${leaderHex} at term \\d+$`);
+  for (const line of logText.split('\n')) {
+    if (!line.includes(leaderHex)) continue;
+    let entry: { ts?: unknown; msg?: unknown };
+    try {
+      entry = JSON.parse(line) as { ts?: unknown; msg?: unknown };
+    } catch {
+      continue;
+    }
+    if (typeof entry.msg !== 'string' || typeof entry.ts !== 'string' || !named.test(entry.msg)) continue;
+    const at = Date.parse(entry.ts);
+    if (Number.isFinite(at)) return at;
+  }
+  return null;
+}
+
+/**
+ * Per trial, ms from just before the signal until every survivor names the new leader: `polled`,
+ * the poll round (every POLL_MS) that first saw them all agree, and `logged`, the last survivor's
+ * log line naming it (leaderNamedAtMs; null for a trial where a survivor's line was not found).
+ */
+export interface EtcdFailoverTimes {
+  polled: number[];
+  logged: (number | null)[];
+}
+
+/**
  * 5 members; each trial waits for a settled cluster, sends `signal` to the leader and measures ms
  * from just before the signal to the poll round that first saw every survivor name the same new
- * leader. The victim then comes back (SIGCONT, or a restart on its data dir) before the next trial.
+ * leader, and to the survivors' own log lines saying so. The victim then comes back (SIGCONT, or
+ * a restart on its data dir) before the next trial.
  * On SIGTERM etcd's leader transfers its leadership before it stops (EtcdServer.Stop), as ours does.
  */
-export async function etcdFailover(signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP', opts: EtcdFailoverOptions, progress: (line: string) => void = () => {}): Promise<number[]> {
+export async function etcdFailover(signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP', opts: EtcdFailoverOptions, progress: (line: string) => void = () => {}): Promise<EtcdFailoverTimes> {
   const cluster = await EtcdCluster.start(opts);
   try {
-    const times: number[] = [];
+    const times: EtcdFailoverTimes = { polled: [], logged: [] };
     for (let t = 0; t < opts.trials; t++) {
       const leaderId = await cluster.settledLeader();
       const victim = cluster.members.find((m) => m.id === leaderId)!;
       const survivors = cluster.members.filter((m) => m !== victim);
+      const logFrom = survivors.map((m) => statSync(m.logFile).size);
       const t0 = Date.now();
       process.kill(victim.process!.pid!, signal);
-      const { atMs: agreedAt } = await cluster.waitAgreement(survivors, leaderId, `survivors of ${victim.name} to agree on a new leader`);
-      times.push(agreedAt - t0);
-      progress(`  etcd ${signal} trial ${t + 1}/${opts.trials}: ${agreedAt - t0} ms`);
+      const { leader, atMs: agreedAt } = await cluster.waitAgreement(survivors, leaderId, `survivors of ${victim.name} to agree on a new leader`);
+      const loggedAt = await lastLogLine(survivors, logFrom, BigInt(leader).toString(16));
+      times.polled.push(agreedAt - t0);
+      times.logged.push(loggedAt === null ? null : loggedAt - t0);
+      progress(`  etcd ${signal} trial ${t + 1}/${opts.trials}: ${agreedAt - t0} ms (logged by the survivors at ${loggedAt === null ? 'n/a' : loggedAt - t0})`);
       if (signal === 'SIGSTOP') process.kill(victim.process!.pid!, 'SIGCONT');
       else await cluster.restart(victim);
     }
     return times;
   } finally {
     await cluster.stop();
+  }
+}
+
+/** The latest of the members' log lines naming `leaderHex`, each read from its offset; null if one has none within LOG_LINE_WAIT_MS. */
+async function lastLogLine(members: Member[], from: number[], leaderHex: string): Promise<number | null> {
+  const deadline = Date.now() + LOG_LINE_WAIT_MS;
+  for (;;) {
+    const at = members.map((m, i) => leaderNamedAtMs(readFileSync(m.logFile).subarray(from[i]).toString('utf8'), leaderHex));
+    if (at.every((x) => x !== null)) return Math.max(...(at as number[]));
+    if (Date.now() > deadline) return null;
+    await sleep(20);
   }
 }
 

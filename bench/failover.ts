@@ -3,8 +3,9 @@
  * kill -9, SIGTERM and SIGSTOP of the leader until every survivor names the same new leader, the
  * leader cut off with one other node (2 | 3, namespace LAN only), what keeping leadership costs,
  * and the measured overlap: every node's /v1/status sampled throughout, checked for two leaders
- * at once (target 0). Where etcd 3.4 is installed, the same kill -9 and SIGSTOP fail-overs of a
- * 5-member etcd cluster run in the same bench run, and the ratios are printed.
+ * at once (target 0). Where etcd 3.4 is installed, the same kill -9, SIGTERM and SIGSTOP
+ * fail-overs of a 5-member etcd cluster run in the same bench run, and the ratios are printed,
+ * as each bench sees the agreement and by each survivor's own record (etcd-compare.ts).
  */
 import { spawnSync } from 'node:child_process';
 import type { ProtocolName } from '../protocols/types.js';
@@ -21,6 +22,17 @@ const SIZE = 5;
 const SAMPLE_INTERVAL_MS = 20;
 type Watcher = ReturnType<LocalCluster['watchEvents']>;
 type Signal = 'SIGKILL' | 'SIGTERM' | 'SIGSTOP';
+
+/**
+ * Per trial, ms from just before the signal until every survivor names the new leader: `seen`,
+ * when the last survivor's event reached this process (the figure the targets are for), and
+ * `ownClock`, when the last survivor recorded it (its event's `at`, on this host's clock), which
+ * leaves out the event's way here and compares with etcd's log lines (etcd-compare.ts).
+ */
+export interface FailoverTimes {
+  seen: number[];
+  ownClock: number[];
+}
 
 /** What differs between the protocols' benches. */
 export interface FailoverBench {
@@ -39,7 +51,7 @@ export async function runFailoverBench(bench: FailoverBench, args: string[]): Pr
   // --sigterm 0 and --sigstop 0 those fail-over trials (e.g. the SIGTERM hand-off alone).
   const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, partition: 1, etcd: 1, sigkill: 1, sigterm: 1, sigstop: 1 });
   console.log(`${bench.protocol} bench: ${SIZE} daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}; ${opts.trials} trials each`);
-  const results: Partial<Record<Signal, number[]>> = {};
+  const results: Partial<Record<Signal, FailoverTimes>> = {};
   const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: bench.protocol, ...(bench.priorities ? { priorities: bench.priorities } : {}) });
   try {
     await agreedLeader(cluster, cluster.nodes.map((n) => n.index), 30_000);
@@ -52,16 +64,19 @@ export async function runFailoverBench(bench: FailoverBench, args: string[]): Pr
     try {
       if (opts.sigkill) {
         results.SIGKILL = await failover(cluster, 'SIGKILL', opts.trials);
-        console.log(summarize('kill -9 of the leader → every survivor names the same new leader', results.SIGKILL, bench.targets.SIGKILL));
+        console.log(summarize('kill -9 of the leader → every survivor names the same new leader', results.SIGKILL.seen, bench.targets.SIGKILL));
+        console.log(ownClockLine(results.SIGKILL));
       }
       if (opts.sigterm) {
         results.SIGTERM = await failover(cluster, 'SIGTERM', opts.trials);
-        console.log(summarize(`SIGTERM of the leader (${bench.handOff}) → every survivor names the new leader`, results.SIGTERM, bench.targets.SIGTERM));
+        console.log(summarize(`SIGTERM of the leader (${bench.handOff}) → every survivor names the new leader`, results.SIGTERM.seen, bench.targets.SIGTERM));
+        console.log(ownClockLine(results.SIGTERM));
       }
       if (opts.sigstop) {
-        const stopped = await failover(cluster, 'SIGSTOP', opts.trials, leaseAtStop);
-        results.SIGSTOP = stopped;
+        results.SIGSTOP = await failover(cluster, 'SIGSTOP', opts.trials, leaseAtStop);
+        const stopped = results.SIGSTOP.seen;
         console.log(summarize('SIGSTOP of the leader → every survivor names the same new leader (the lease must run out first)', stopped));
+        console.log(ownClockLine(results.SIGSTOP));
         console.log(`  the stopped leader's lease still ran for p50 ${Math.round(percentile(leaseAtStop, 50))} ms (max ${Math.max(...leaseAtStop)}) when it stopped: fail-over minus that is the election itself, p50 ${Math.round(percentile(stopped.map((t, i) => t - leaseAtStop[i]!), 50))} ms`);
       }
     } finally {
@@ -86,8 +101,14 @@ async function agreedLeader(cluster: LocalCluster, nodes: number[], timeoutMs: n
   return cluster.nodes.find((n) => n.name === name)!.index;
 }
 
-async function failover(cluster: LocalCluster, signal: Signal, trials: number, leaseAtStop: number[] = []): Promise<number[]> {
-  const times: number[] = [];
+/** The same trials timed by the survivors' own records. */
+function ownClockLine(times: FailoverTimes): string {
+  const v = times.ownClock;
+  return `  by the survivors' own records (each event's \`at\`): p50 ${Math.round(percentile(v, 50))} ms, p99 ${Math.round(percentile(v, 99))} ms`;
+}
+
+async function failover(cluster: LocalCluster, signal: Signal, trials: number, leaseAtStop: number[] = []): Promise<FailoverTimes> {
+  const times: FailoverTimes = { seen: [], ownClock: [] };
   for (let t = 0; t < trials; t++) {
     const all = cluster.nodes.map((n) => n.index);
     // Trials are independent: a node paused in the last trial doubts its own timing (Lifeguard)
@@ -106,15 +127,16 @@ async function failover(cluster: LocalCluster, signal: Signal, trials: number, l
     const t0 = Date.now();
     cluster.signal(leader, signal);
     if (lease !== null) leaseAtStop.push(lease);
-    const agreedAt = await cluster.waitFor('survivors agree on a new leader', 30_000, async () => {
+    const { agreedAt, recordedAt } = await cluster.waitFor('survivors agree on a new leader', 30_000, async () => {
       const last = watchers.map((w) => [...w.events].reverse().find((e): e is Extract<ReceivedEvent, { type: 'leader-changed' }> => e.type === 'leader-changed'));
       if (!last.every((e) => e?.to && e.to.name !== leaderName)) return null;
       const names = new Set(last.map((e) => e!.to!.name));
-      return names.size === 1 ? Math.max(...last.map((e) => e!.receivedAtMs)) : null;
+      return names.size === 1 ? { agreedAt: Math.max(...last.map((e) => e!.receivedAtMs)), recordedAt: Math.max(...last.map((e) => Date.parse(e!.at))) } : null;
     });
-    times.push(agreedAt - t0);
+    times.seen.push(agreedAt - t0);
+    times.ownClock.push(recordedAt - t0);
     for (const w of watchers) w.stop();
-    process.stderr.write(`  ${signal} trial ${t + 1}/${trials}: ${agreedAt - t0} ms${lease !== null ? ` (its lease had ${lease} ms left)` : ''}\n`);
+    process.stderr.write(`  ${signal} trial ${t + 1}/${trials}: ${agreedAt - t0} ms (recorded by the survivors at ${recordedAt - t0})${lease !== null ? ` (its lease had ${lease} ms left)` : ''}\n`);
     if (signal === 'SIGSTOP') {
       cluster.signal(leader, 'SIGCONT');
     } else {
