@@ -14,6 +14,7 @@ import type { LeadershipHistoryReport } from '../protocols/sim/leadership-histor
 import { LeadershipSampler } from '../test/support/leadership-sampler.js';
 import { LocalCluster, canUseNamespaces, sleep, type ReceivedEvent } from '../test/support/local-cluster.js';
 import { compareWithEtcd } from './etcd-compare.js';
+import { handOffFloor } from './handoff-floor.js';
 import { idleWindow } from './membership.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
 
@@ -48,8 +49,9 @@ export interface FailoverBench {
 
 export async function runFailoverBench(bench: FailoverBench, args: string[]): Promise<void> {
   // --partition 0 and --etcd 0 skip those parts; --soak-ms 0 the stable run; --sigkill 0,
-  // --sigterm 0 and --sigstop 0 those fail-over trials (e.g. the SIGTERM hand-off alone).
-  const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, partition: 1, etcd: 1, sigkill: 1, sigterm: 1, sigstop: 1 });
+  // --sigterm 0 and --sigstop 0 those fail-over trials (e.g. the SIGTERM hand-off alone);
+  // --floor 0 the Raft hand-off's chain without the daemons (handoff-floor.ts).
+  const opts = parseNumberOptions(args, { trials: 10, soakMs: 600_000, stallEveryMs: 20_000, stallMs: 300, partition: 1, etcd: 1, sigkill: 1, sigterm: 1, sigstop: 1, floor: 1 });
   console.log(`${bench.protocol} bench: ${SIZE} daemons, preset lan, ${canUseNamespaces() ? 'real mDNS in a private network namespace' : 'loopback, static bootstrap'}; ${opts.trials} trials each`);
   const results: Partial<Record<Signal, FailoverTimes>> = {};
   const cluster = await LocalCluster.start({ size: SIZE, preset: 'lan', protocol: bench.protocol, ...(bench.priorities ? { priorities: bench.priorities } : {}) });
@@ -92,7 +94,25 @@ export async function runFailoverBench(bench: FailoverBench, args: string[]): Pr
   if (!opts.partition) console.log('partition (2 | 3): skipped (--partition 0)');
   else if (canUseNamespaces()) await partitionTrials(bench.protocol, opts.trials);
   else console.log('partition (2 | 3): skipped, needs root and ip for a namespace LAN');
+  if (opts.floor && results.SIGTERM && bench.protocol === 'raft') await printHandOffFloor(results.SIGTERM, opts.trials);
   if (opts.etcd) await compareWithEtcd(results, opts.trials);
+}
+
+/**
+ * The SIGTERM hand-off's chain run by bare processes (handoff-floor.ts), once the daemons are
+ * stopped: what Node costs, what the p2p layer adds, and what the daemon adds above that.
+ */
+async function printHandOffFloor(sigterm: FailoverTimes, trials: number): Promise<void> {
+  process.stderr.write(`  hand-off floor: the same chain in 5 bare processes, ${trials} trials over Node's TCP, then ${trials} over the p2p layer\n`);
+  const bare = await handOffFloor('bare', trials);
+  const p2p = await handOffFloor('p2p', trials);
+  const p50 = (v: readonly number[]) => percentile(v, 50);
+  const own = p50(sigterm.ownClock);
+  console.log(
+    `SIGTERM hand-off's chain without the daemons (5 bare processes: TimeoutNow and votes, an O_DSYNC write, grants, the append; handoff-floor.ts): ` +
+      `over Node's TCP p50 ${p50(bare).toFixed(1)} ms (p99 ${percentile(bare, 99).toFixed(1)}), over Conclave's p2p layer p50 ${p50(p2p).toFixed(1)} ms (p99 ${percentile(p2p, 99).toFixed(1)}); ` +
+      `the daemons' own records p50 ${Math.round(own)} ms: ${(own / p50(p2p)).toFixed(1)}× the p2p layer's chain, which is ${(p50(p2p) / p50(bare)).toFixed(1)}× Node's`,
+  );
 }
 
 /** Waits until every listed node follows the same leader; returns that leader's index. */
