@@ -28,6 +28,12 @@ export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGT
     ['SIGTERM', 'SIGTERM of the leader (it transfers leadership, then stops)'],
     ['SIGSTOP', 'SIGSTOP of the leader'],
   ] as const) {
+    const ours = conclave[signal];
+    // Only the fail-overs Conclave's daemons ran in this bench run (--sigkill 0 and --sigstop 0 skip theirs).
+    if (!ours) {
+      console.log(`etcd: ${label}: skipped, as for Conclave in this run`);
+      continue;
+    }
     const times = await etcdFailover(signal, { trials, ...ETCD_TIMINGS }, (line) => process.stderr.write(`${line}\n`));
     console.log(summarize(`etcd: ${label} → every survivor names the same new leader (polled every 10 ms)`, times.polled));
     const logged = times.logged.filter((v): v is number => v !== null);
@@ -35,8 +41,7 @@ export async function compareWithEtcd(conclave: Partial<Record<'SIGKILL' | 'SIGT
     if (logged.length > 0) {
       console.log(`  by the survivors' own log lines (raft.node: … elected leader): p50 ${Math.round(percentile(logged, 50))} ms, p99 ${Math.round(percentile(logged, 99))} ms${missing > 0 ? ` (${missing} trials without a line from every survivor)` : ''}`);
     }
-    const ours = conclave[signal];
-    if (ours && ours.seen.length > 0) {
+    if (ours.seen.length > 0) {
       const ratio = (a: number[], b: number[]) => `${(percentile(a, 50) / percentile(b, 50)).toFixed(2)} (conclave p50 ${Math.round(percentile(a, 50))} ms, etcd p50 ${Math.round(percentile(b, 50))} ms)`;
       console.log(`  ratio of medians, conclave / etcd, as the bench sees them (conclave's events, etcd polled): ${ratio(ours.seen, times.polled)}`);
       if (logged.length > 0) console.log(`  ratio of medians, conclave / etcd, by the survivors' own records (conclave's event times, etcd's log lines): ${ratio(ours.ownClock, logged)}`);
