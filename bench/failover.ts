@@ -5,7 +5,9 @@
  * and the measured overlap: every node's /v1/status sampled throughout, checked for two leaders
  * at once (target 0). Where etcd 3.4 is installed, the same kill -9, SIGTERM and SIGSTOP
  * fail-overs of a 5-member etcd cluster run in the same bench run, and the ratios are printed,
- * as each bench sees the agreement and by each survivor's own record (etcd-compare.ts).
+ * as each bench sees the agreement and by each survivor's own record (etcd-compare.ts). For Raft,
+ * the SIGTERM hand-off's chain also runs in five bare processes, over Node's TCP and over the p2p
+ * layer (handoff-floor.ts): what of the hand-off is Node, the transport and the daemon.
  */
 import { spawnSync } from 'node:child_process';
 import type { ProtocolName } from '../protocols/types.js';

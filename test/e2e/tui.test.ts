@@ -80,7 +80,14 @@ test('two members claiming to lead raise the split-brain banner until it resolve
 
 test('at 80x24 after a resize every panel fits and all members still show', { skip: !hasTmux && 'tmux is not installed' }, async () => {
   pane.resize(80, 24);
-  const text = await waitForScreen('the 80x24 layout', (t) => /^┌─ members 5 ─+┐$/m.test(t) && t.split('\n').some((line) => line.startsWith('┌─ members') && line.length === 80));
+  // The whole frame at the new size, not only its top: a capture can land while tmux is still
+  // drawing the redraw, and one (CI, 2026-12-07) had the new top rows over an old row 23, a 100-column
+  // row of the panels' bodies cut at 80.
+  const settled = (t: string) => {
+    const rows = t.split('\n');
+    return /^┌─ members 5 ─+┐$/m.test(t) && rows.some((line) => line.startsWith('┌─ members') && line.length === 80) && /^└─+┘└─+┘$/.test(rows[22] ?? '');
+  };
+  const text = await waitForScreen('the 80x24 layout', settled);
   const lines = text.split('\n');
   for (const name of FAKE_NAMES) assert.ok(lines.some((line) => line.startsWith('│') && line.includes(` ${name}`)), name);
   // The bottom panels close on row 23; row 24 is the footer (here still the transfer's answer).
