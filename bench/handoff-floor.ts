@@ -16,7 +16,7 @@
  * others. Processes 2–4 stamp the moment the append arrives (they name the new leader) on the
  * host's monotonic clock, which every process shares. A trial lasts from process 0's send to the
  * last of the three stamps: the same span as the daemons' "own records" figure (failover.ts). The
- * processes run on bin/conclave's Node binary and flags, idle `GAP_MS` between trials, and the
+ * processes run on bin/conclave's Node binary and flags, `GAP_MS` apart, and the
  * first `WARMUP_TRIALS` (streams opening, code compiled for the first time) are not counted.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -34,7 +34,7 @@ const SUCCESSOR = 1;
 const VOTERS = [2, 3, 4];
 const GRANTS_NEEDED = 2;
 const GAP_MS = 500;
-/** Between trials process 0 sends the others a heartbeat this often and each answers: the daemons' idle traffic (raft heartbeatIntervalMs at the lan preset). */
+/** Process 0 sends the others a heartbeat this often, trials or not, and each answers: the daemons' idle traffic (raft heartbeatIntervalMs at the lan preset). */
 const HEARTBEAT_MS = 100;
 const WARMUP_TRIALS = 3;
 const RECORD = Buffer.alloc(150, 0x2a);
@@ -203,7 +203,7 @@ async function child(transport: FloorTransport, index: number, dir: string): Pro
     if (m.type === 'peers') {
       net.connect(m.peers.filter((p) => p.index !== index)).then(
         () => {
-          // Process 0 leads between trials: a heartbeat round every HEARTBEAT_MS, as the daemons' leader sends.
+          // Process 0 leads: a heartbeat round every HEARTBEAT_MS, as the daemons' leader sends.
           if (index === 0) setInterval(() => {
             for (let to = 1; to < SIZE; to++) net.send(to, { t: 'HEARTBEAT', trial: -1 });
           }, HEARTBEAT_MS);
