@@ -7,7 +7,7 @@ import '../daemon/polyfill.js';
 const BENCHES: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
   membership: { describe: 'convergence, kill -9 / SIGSTOP detection, stall soak, idle cost (5 daemons)', load: () => import('./membership.js') },
   bully: { describe: 'Bully fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes', load: () => import('./bully.js') },
-  raft: { describe: 'Raft fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes (etcd beside it when installed)', load: () => import('./raft.js') },
+  raft: { describe: 'Raft fail-over after kill -9 / SIGTERM / SIGSTOP of the leader, stable-run leader changes (etcd beside it when installed), the SIGTERM hand-off\'s chain in bare processes over Node\'s TCP and our p2p layer', load: () => import('./raft.js') },
   p2p: { describe: 'direct-message round trip and gossip latency between two libp2p nodes', load: () => import('./p2p.js') },
   tui: { describe: 'dashboard CPU with 50 members and an event every 100 ms; kill -9 of the leader to the new leader on screen (5 daemons, tmux)', load: () => import('./tui.js') },
   cli: { describe: 'conclave status / leader / is-leader wall time, spawn to exit (etcdctl endpoint status beside it when installed)', load: () => import('./cli.js') },
