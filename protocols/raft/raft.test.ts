@@ -55,13 +55,40 @@ describe('§5.2 leader election', () => {
     assert.equal(net.machine('a').raftStatus().leader, 'b');
   });
 
-  it('"Raft uses randomized election timeouts": a follower campaigns between T and 2T after it last heard from a leader', () => {
+  it('"Raft uses randomized election timeouts": a follower campaigns between T and 2T after it last heard from a leader, and one that names no leader draws its time across that range', () => {
+    const times: number[] = [];
     for (let seed = 1; seed <= 20; seed++) {
       const net = new RaftNet(['a', 'b', 'c'], DEFAULT_RAFT_CONFIG, seed);
       for (const id of ['a']) net.node(id).disk = { hard: { v: 1, term: 1, votedFor: null, commit: 1, fencingFloor: 0 }, snapshot: null, entries: [cfg(['a', 'b', 'c'])] };
       net.start('a');
       net.advanceUntil(() => net.machine('a').raftStatus().role !== 'follower', 3 * T);
       assert.ok(net.nowMs >= T && net.nowMs < 2 * T + net.tickMs, `seed ${seed}: campaigned at ${net.nowMs}`);
+      times.push(net.nowMs);
+    }
+    // Alone after a restart it names no leader, so there is no turn to take: randomness breaks the tie.
+    assert.ok(Math.max(...times) - Math.min(...times) >= T / 4, `campaign times spread over ${Math.max(...times) - Math.min(...times)} ms only`);
+  });
+
+  it('a follower that heard from a leader takes its turn in [T, 2T): when the leader freezes, the first voter in id order pre-votes a fifth of leaderGoneStaggerMs past T, alone, and leads before the next turn', () => {
+    const step = DEFAULT_RAFT_CONFIG.leaderGoneStaggerMs;
+    const ids = ['a', 'b', 'c', 'd', 'e'];
+    for (let seed = 1; seed <= 10; seed++) {
+      const net = new RaftNet(ids, DEFAULT_RAFT_CONFIG, seed);
+      const leader = net.elect();
+      net.advance(3 * DEFAULT_RAFT_CONFIG.heartbeatIntervalMs);
+      const pausedAt = net.nowMs;
+      net.pause(leader);
+      // Messages arrive in the tick they leave: every follower last heard the leader's last append.
+      const lastHeard = Math.max(...net.sent.filter((m) => m.from === leader && m.message.type === 'APPEND').map((m) => m.atMs));
+      const first = ids.filter((id) => id !== leader).sort()[0]!;
+      const successor = () => ids.find((id) => id !== leader && net.summary(id)?.role === 'leader') ?? null;
+      assert.ok(net.advanceUntil(() => successor() !== null, 2 * T), `seed ${seed}: nobody took over`);
+      const preVotes = net.sent.filter((m) => m.atMs > pausedAt && m.message.type === 'VOTE' && m.message.preVote);
+      assert.deepEqual([...new Set(preVotes.map((m) => m.from))], [first], `seed ${seed}: only the first in turn pre-voted`);
+      const at = preVotes[0]!.atMs - lastHeard;
+      assert.ok(at >= T + step / 5 && at <= T + (2 * step) / 5 + net.tickMs, `seed ${seed}: pre-voted ${at} ms after it last heard`);
+      assert.equal(successor(), first);
+      assert.ok(net.nowMs - lastHeard < T + step + step / 5, `seed ${seed}: led ${net.nowMs - lastHeard} ms after the last round, past the next turn`);
     }
   });
 });

@@ -808,8 +808,26 @@ export class Raft implements RaftElection {
     return Math.max(this.hard.fencingFloor, Math.min(this.log.committedLeaderTerm(), term));
   }
 
+  /**
+   * §5.2 "randomized election timeouts", in [T, 2T). A follower that hears from a leader takes its
+   * turn in that range: the voters other than the leader, in the order the leader-gone hint uses
+   * (leaderGoneDelayMs), `leaderGoneStaggerMs` apart with a fifth of that as jitter, the first a
+   * fifth of it past T. So when the leader freezes or is cut off (nothing hints at it) the first
+   * survivor pre-votes just after T, when every other survivor's stickiness has run out (each
+   * heard the same last round within a few ms), and the next only if it could not win. Drawn
+   * uniformly in [T, 2T), as etcd and hashicorp/raft do, the first of four followers' timers
+   * comes about T/5 past T on average (200 ms at the defaults), and two come within a round trip
+   * of each other often enough to split a vote now and then (README "A frozen leader"). A node
+   * that names no leader (a cold start, a lost election) draws uniformly: there is no turn to
+   * agree on, and randomness is what breaks the tie.
+   */
   private randomElectionDue(): number {
     const t = this.config.electionTimeoutMs;
+    const step = this.config.leaderGoneStaggerMs;
+    if (step > 0 && this.role === 'follower' && this.leaderId !== null && this.leaderId !== this.selfId && this.promotable()) {
+      const turnMs = Math.floor(step / 5) + this.leaderGoneDelayMs(this.leaderId);
+      if (turnMs < t) return this.nowMs + t + turnMs;
+    }
     return this.nowMs + this.rng.int(t, 2 * t - 1);
   }
 

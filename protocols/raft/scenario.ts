@@ -19,6 +19,7 @@
  *   add-nodes n1 n2 n3 [bootstrap-expect=N] [seed=S]   the cluster (once per file); RaftConfig overrides as
  *     [stabilization-ms=] [dead-voter-remove-ms=]     keys, and the snapshot chunk size as chunk-bytes=
  *     [snapshot-entries=] [max-voters=] [chunk-bytes=]
+ *     [leader-gone-stagger-ms=]
  *   join id                                           a node that joins the fleet later, started now
  *   start [id...] / restart id / crash id             run from the node's disk, or stop it (disk survives)
  *   elect id                                          start all, wait for a leader, hand it to id (quiet)
@@ -239,7 +240,7 @@ export class ScenarioRunner {
     const seed = Number(args.keys.get('seed') ?? 1);
     const number = (key: string) => (args.keys.has(key) ? Number(args.keys.get(key)) : undefined);
     const overrides: Partial<RaftConfig> = {};
-    for (const [key, field] of [['stabilization-ms', 'stabilizationMs'], ['dead-voter-remove-ms', 'deadVoterRemoveMs'], ['snapshot-entries', 'snapshotEntries'], ['max-voters', 'maxVoters']] as const) {
+    for (const [key, field] of [['stabilization-ms', 'stabilizationMs'], ['dead-voter-remove-ms', 'deadVoterRemoveMs'], ['snapshot-entries', 'snapshotEntries'], ['max-voters', 'maxVoters'], ['leader-gone-stagger-ms', 'leaderGoneStaggerMs']] as const) {
       const value = number(key);
       if (value !== undefined) overrides[field] = value;
     }
