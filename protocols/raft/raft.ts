@@ -824,7 +824,7 @@ export class Raft implements RaftElection {
   private randomElectionDue(): number {
     const t = this.config.electionTimeoutMs;
     const step = this.config.leaderGoneStaggerMs;
-    if (step > 0 && this.role === 'follower' && this.leaderId !== null && this.leaderId !== this.selfId && this.promotable()) {
+    if (step > 0 && this.role === 'follower' && this.leaderId !== null && this.promotable()) {
       const turnMs = Math.floor(step / 5) + this.leaderGoneDelayMs(this.leaderId);
       if (turnMs < t) return this.nowMs + t + turnMs;
     }
