@@ -55,6 +55,8 @@ export interface RuntimeHarness {
   nowMs(): number;
   /** Moves the clock in steps of `stepMs`, stepping the runtime and settling finished writes after each. */
   advance(ms: number, stepMs?: number): Promise<void>;
+  /** Moves the clock without stepping the runtime: a timer that has not fired yet. */
+  skip(ms: number): void;
   /** Membership reports `event` at the next step, as if its failure detector had reached it. */
   membershipReports(event: MembershipEvent): void;
 }
@@ -160,6 +162,9 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
         // A real disk's writes finish in no virtual time, however long the machine takes.
         if (realDisk) await realDisk.drained();
       }
+    },
+    skip(ms) {
+      nowMs += ms;
     },
     membershipReports: (event) => membership.report(event),
   };

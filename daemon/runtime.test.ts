@@ -6,8 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BullyPersisted } from '../protocols/bully/index.js';
+import { leadershipView } from './hooks/runner.js';
 import { DEAD_DISCONNECT_DELAY_MS } from './runtime.js';
-import { createRuntimeHarness, errnoError, PEER_ID, SCRIPTED_DISK_PATH, SELF_ID, type RuntimeHarness } from './runtime-testing.js';
+import { createRuntimeHarness, errnoError, PEER_ID, SCRIPTED_DISK_PATH, SELF_ID, settle, type RuntimeHarness } from './runtime-testing.js';
 
 /** Election state at fencing token `token`, as a node that led epoch `token` leaves it. */
 function stateAt(token: number): BullyPersisted {
@@ -113,5 +114,24 @@ describe('runtime: connections follow membership', () => {
     h.membershipReports({ type: 'member-alive', id: PEER_ID, name: PEER_ID, incarnation: 2, previous: 'dead' });
     await h.advance(DEAD_DISCONNECT_DELAY_MS * 2);
     assert.deepEqual(h.disconnected, []);
+  });
+});
+
+describe('runtime: what those who follow its events read', () => {
+  it('reportedSummary reads the leadership as reported without stepping the core; leadership() steps it to the present', async () => {
+    const h = createRuntimeHarness({ persisted: stateAt(41), peers: [PEER_ID] });
+    await h.advance(3000);
+    const reported = h.control.leader();
+    assert.ok(h.sent.length > 0, 'the node claims and keeps sending to its peer');
+    // A timer late by a second: the machine has a send due that only a step makes.
+    h.skip(1000);
+    const sent = h.sent.length;
+    const view = leadershipView(h.runtime);
+    await settle();
+    assert.equal(h.sent.length, sent, 'reading the view stepped the core: it sent what was due');
+    assert.deepEqual({ role: view.role, term: view.term, fencingToken: view.fencingToken }, { role: reported.role, term: reported.term, fencingToken: reported.fencingToken });
+    h.control.leader();
+    await settle();
+    assert.ok(h.sent.length > sent, 'an API answer (leadership()) steps the core, which sends what was due');
   });
 });

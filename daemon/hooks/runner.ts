@@ -202,7 +202,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 
 /** This node's leadership as of now, in the runtime's words. */
 export function leadershipView(runtime: Runtime): LeadershipView {
-  const summary = runtime.electionSummary;
+  const summary = runtime.reportedSummary;
   return { role: summary.role, term: summary.term, fencingToken: summary.fencingToken, leader: runtime.nodeRef(summary.leader) };
 }
 
@@ -210,7 +210,7 @@ export function leadershipView(runtime: Runtime): LeadershipView {
  * Feeds the runner from a runtime: the current view now (the start-up runs), then again after
  * every batch of events that touches leadership. The view is read a microtask later, once the
  * runtime has carried out the whole batch (a role change and its leader change arrive together),
- * so the runner never steps the runtime from inside its own event loop. Followed even with no
+ * and as reported, without stepping the runtime (Runtime.reportedSummary). Followed even with no
  * hook configured, so one a reload adds fires at the next transition. Returns the unsubscribe.
  */
 export function followRuntime(runtime: Runtime, runner: HookRunner): () => void {
