@@ -105,6 +105,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
       mdns: config.discovery.mdns,
       psk,
       maxFrameBytes: config.messaging.maxFrameBytes,
+      linkPort: config.messaging.linkPort,
       peerLimits: peerLimitsFor(opened.store.protocol),
       peerLimitsFor,
       logger: log.child({ component: 'p2p' }),
@@ -194,7 +195,7 @@ export async function runDaemon(config: ConclaveConfig, opts: RunOptions): Promi
     // After start, so the start-up run (onFollower) sees the runtime's first view.
     followRuntime(runtime, hooks);
     log.info(
-      { id: identity.peerId, cluster: config.cluster.name, protocol: opened.store.protocol, requested: config.protocol, addrs: p2p.listenAddrs(), api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created, startupMs: roundTimes(startup) },
+      { id: identity.peerId, cluster: config.cluster.name, protocol: opened.store.protocol, requested: config.protocol, addrs: p2p.listenAddrs(), linkPort: p2p.linkPort, api: api.tcpAddress, socket: api.socketPath, newIdentity: identity.created, startupMs: roundTimes(startup) },
       `conclave ${VERSION} started`,
     );
     const openWarning = openSwarmWarning(config);

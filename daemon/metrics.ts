@@ -31,6 +31,9 @@ export interface MetricHandles {
   outboundFramesDropped: Counter;
   outboundStreamResets: Counter;
   peerListsSent: Counter;
+  directLinks: Gauge;
+  linkFramesSent: Counter;
+  linkHandshakeFailures: Counter;
   term: Gauge;
   fencingToken: Gauge;
   elections: Counter<'result'>;
@@ -131,6 +134,9 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
     outboundFramesDropped: counter('outbound_frames_dropped_total', 'Election frames to peers dropped before the peer took them (queue full, stale, stream broken or reset)'),
     outboundStreamResets: counter('outbound_stream_resets_total', 'Message streams to peers reset because the peer took nothing for too long'),
     peerListsSent: counter('peer_lists_sent_total', 'Peer lists sent to introduce a newcomer: ours to it, it to the peers we know'),
+    directLinks: gauge('direct_links', 'Peers whose election frames go on a direct TLS link (messaging.linkPort) rather than the libp2p connection'),
+    linkFramesSent: counter('link_frames_sent_total', 'Election frames sent on direct links (the rest of messages_sent_total went on libp2p streams)'),
+    linkHandshakeFailures: counter('link_handshake_failures_total', 'Sockets at the direct-link listener that failed the handshake: a key never offered, a wrong key, not TLS, or too slow'),
     term: gauge('term', 'Raft term or Bully epoch at this node'),
     fencingToken: gauge('fencing_token', 'Fencing token at this node, as on disk; only grows'),
     elections: counter('elections_total', 'Elections this node took part in, by result', ['result']),

@@ -39,7 +39,7 @@ function scriptedRuntime(log: ElectionLogStatus | undefined) {
 }
 
 const p2p = {
-  stats: () => ({ gossipBytesSent: 0, gossipBytesReceived: 0, handshakeFailures: 0, floodDisconnects: 0, outboundFramesDropped: 0, outboundStreamResets: 0, peerListsSent: 0 }),
+  stats: () => ({ gossipBytesSent: 0, gossipBytesReceived: 0, handshakeFailures: 0, floodDisconnects: 0, outboundFramesDropped: 0, outboundStreamResets: 0, peerListsSent: 0, links: 0, linkFramesSent: 0, linkHandshakeFailures: 0 }),
   connectedPeers: () => [],
 } as unknown as P2PNode;
 

@@ -131,6 +131,9 @@ export function bindMetrics(runtime: Runtime, p2p: P2PNode, store: StoreMetricsS
     metrics.setCounterTotal(m.outboundFramesDropped, p2pStats.outboundFramesDropped);
     metrics.setCounterTotal(m.outboundStreamResets, p2pStats.outboundStreamResets);
     metrics.setCounterTotal(m.peerListsSent, p2pStats.peerListsSent);
+    m.directLinks.set(p2pStats.links);
+    metrics.setCounterTotal(m.linkFramesSent, p2pStats.linkFramesSent);
+    metrics.setCounterTotal(m.linkHandshakeFailures, p2pStats.linkHandshakeFailures);
     m.peerConnections.set(p2p.connectedPeers().length);
     const logHealth = opts.logHealth?.();
     m.logDestinationFailed.set(logHealth?.failure ? 1 : 0);

@@ -273,7 +273,7 @@ function recordingNetwork(sent: RuntimeHarness['sent'], disconnected: NodeId[]):
     keepConnected: () => undefined,
     disconnect: (peer: NodeId) => void disconnected.push(peer),
     connectedPeers: () => [],
-    stats: () => ({ gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0, handshakeFailures: 0 }),
+    stats: () => ({ gossipBytesSent: 0, gossipBytesReceived: 0, framesSent: 0, framesReceived: 0, handshakeFailures: 0, floodDisconnects: 0, outboundFramesDropped: 0, outboundStreamResets: 0, peerListsSent: 0, connections: 0, links: 0, linkFramesSent: 0, linkHandshakeFailures: 0 }),
     stop: async () => undefined,
   } as unknown as P2PNode;
 }

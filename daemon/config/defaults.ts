@@ -59,6 +59,10 @@ export const DEFAULT_CONFIG: ConfigDefaults = {
     // Heartbeats and election messages are well under 4 KiB; 64 KiB leaves room for large
     // clusters' suspicion lists while bounding what a hostile peer can make us buffer.
     maxFrameBytes: 65_536,
+    // Election frames on a TLS link per peer, beside libp2p (p2p/link.ts): a hop costs a few ms
+    // less on two cores shared by five daemons. Any free port, learnt over libp2p: a host
+    // firewall that blocks it leaves the frames on libp2p (a fixed port can be opened instead).
+    linkPort: 0,
   },
   bully: { ...DEFAULT_BULLY_CONFIG },
   // Only the fields without a preset value; the timings follow membership.preset (raft-presets.ts).

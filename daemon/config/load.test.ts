@@ -52,7 +52,7 @@ describe('defaults', () => {
     assert.deepEqual(c.api, { listen: '127.0.0.1:7400', token: null });
     assert.deepEqual(c.discovery, { mdns: { enabled: true, intervalMs: 1000, idleIntervalMs: 30_000 }, bootstrap: [], reconnectTimeoutMs: 3_600_000 });
     assert.deepEqual(c.membership, { preset: 'lan', ...MEMBERSHIP_PRESETS.lan });
-    assert.deepEqual(c.messaging, { maxFrameBytes: 65536 });
+    assert.deepEqual(c.messaging, { maxFrameBytes: 65536, linkPort: 0 });
     assert.deepEqual(c.bully, { ...DEFAULT_BULLY_CONFIG });
     assert.deepEqual(c.raft, { ...DEFAULT_RAFT_CONFIG });
     assert.deepEqual(c.security, { pskFile: null });
@@ -223,6 +223,15 @@ describe('file errors', () => {
     assert.deepEqual(issuePaths(err), ['node.priority']);
     assert.match(err.issues[0]!.message, /expected a number, got "high"/);
     assert.match(err.issues[0]!.message, /wrong-type\.yaml:2:/);
+  });
+
+  it('messaging.linkPort takes a port, 0 or null, and names the field otherwise', () => {
+    assert.equal(load({ file: writeConfig('messaging: { linkPort: 7401 }\n', 'link-fixed.yaml') }).messaging.linkPort, 7401);
+    assert.equal(load({ file: writeConfig('messaging: { linkPort: null }\n', 'link-off.yaml') }).messaging.linkPort, null);
+    for (const bad of ['-1', '65536', '1.5', 'seven']) {
+      const err = configError({ file: writeConfig(`messaging: { linkPort: ${bad} }\n`, 'link-bad.yaml') });
+      assert.deepEqual(issuePaths(err), ['messaging.linkPort'], bad);
+    }
   });
 
   it('every issue is reported, not just the first', () => {

@@ -181,6 +181,12 @@ export const configLayerSchema = z
           .int()
           .min(1024, { error: 'must be at least 1024 (a heartbeat must fit)' })
           .max(4 * 1024 * 1024, { error: 'must be at most 4194304 (the frame decoder limit)' }),
+        linkPort: z
+          .number()
+          .int()
+          .min(0, { error: 'must be a TCP port (0: any free one), or null for no direct links' })
+          .max(65_535, { error: 'must be a TCP port, at most 65535' })
+          .nullable(),
       })
       .partial()
       .strict(),

@@ -43,6 +43,8 @@ export interface ConclaveConfig {
   messaging: {
     /** Frames above this size are dropped and counted. */
     maxFrameBytes: number;
+    /** The direct-link listener's TCP port (0: any free one); null: election frames on the libp2p connection only. */
+    linkPort: number | null;
   };
   bully: BullyConfig;
   /** Timings fitted to the membership preset unless set (raft-presets.ts). */

@@ -104,3 +104,15 @@ export const MAX_REMEMBERED_MEMBERS = 1024;
  * that start together may first form separate groups that only a later query joins.
  */
 export const MDNS_SEARCH_PHASE_MS = 10_000;
+
+/**
+ * Direct links (link.ts). An offer is good for one handshake this soon after it was made: the
+ * peer dials it at once, within a round trip or two. A handshake that has not finished in the
+ * time a LAN peer takes with a busy event loop is dropped, so a port scan holds no socket long.
+ */
+export const LINK_OFFER_TTL_MS = 10_000;
+export const LINK_HANDSHAKE_TIMEOUT_MS = 5_000;
+/** Sockets the link listener holds at once, handshaking or linked: one link per member, and room for as many handshakes. */
+export const MAX_LINK_SOCKETS = 2 * 1024;
+/** A link that failed is asked for again after this, while the libp2p connection to the peer lasts. */
+export const LINK_RETRY_BACKOFF: BackoffOptions = { baseMs: 1_000, maxMs: 60_000 };

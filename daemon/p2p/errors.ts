@@ -58,3 +58,16 @@ export class PeerGoneError extends Error {
     this.peer = peer;
   }
 }
+
+/** The direct-link listener could not bind `messaging.linkPort` (in use, or not allowed). */
+export class LinkListenError extends Error {
+  override readonly name = 'LinkListenError';
+  readonly exitCode = 2;
+  readonly port: number;
+
+  constructor(port: number, cause: unknown) {
+    const why = (cause as { code?: unknown } | null)?.code === 'EADDRINUSE' ? 'is in use' : `cannot be bound (${(cause as Error | null)?.message ?? String(cause)})`;
+    super(`messaging.linkPort ${port} ${why}: choose another port, 0 for any free one, or null to send election frames on the libp2p connection only`, { cause });
+    this.port = port;
+  }
+}

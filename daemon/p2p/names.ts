@@ -27,3 +27,8 @@ export function membershipProtocolId(cluster: string): string {
 export function directProtocolId(cluster: string, protocol: ProtocolName): string {
   return `/conclave/${cluster}/${protocol}/1.0.0`;
 }
+
+/** Offers of a direct link (link-server.ts), asked for over libp2p by the peer that will dial it. */
+export function linkProtocolId(cluster: string): string {
+  return `/conclave/${cluster}/link/1.0.0`;
+}

@@ -15,6 +15,7 @@ import { tcp } from '@libp2p/tcp';
 import { isPrivate } from '@libp2p/utils/multiaddr/is-private';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import { decode as lpDecode, encode as lpEncode } from 'it-length-prefixed';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { MAX_MEMBERS } from '../../protocols/bounds.js';
@@ -25,6 +26,10 @@ import {
   INBOUND_CONNECTIONS_PER_HOST_PER_S,
   INBOUND_FRAMES_PER_TURN,
   INTRODUCTION_FRESH_MS,
+  LINK_HANDSHAKE_TIMEOUT_MS,
+  LINK_OFFER_TTL_MS,
+  LINK_RETRY_BACKOFF,
+  MAX_LINK_SOCKETS,
   MDNS_SEARCH_PHASE_MS,
   MAX_BLOCKED_STREAM_MS,
   MAX_DIRECT_STREAMS,
@@ -37,11 +42,14 @@ import {
 import { explainDialTimeout } from './dial-failure.js';
 import { Dialer, type DialRequest } from './dialer.js';
 import { duplicateConnections } from './duplicate-connections.js';
-import { DuplicateConnectionError, PeerFloodError, PeerGoneError } from './errors.js';
+import { DuplicateConnectionError, LinkListenError, PeerFloodError, PeerGoneError } from './errors.js';
 import { DEFAULT_PEER_LIMITS, FloodGuard } from './flood-guard.js';
 import { encodeFrame } from './frames.js';
 import { readInboundStream, type InboundInit } from './inbound.js';
-import { directProtocolId, mdnsServiceTag, membershipProtocolId } from './names.js';
+import { PeerLink } from './link.js';
+import { encodeLinkOffer, parseLinkOffer } from './link-frames.js';
+import { Links } from './links.js';
+import { directProtocolId, linkProtocolId, mdnsServiceTag, membershipProtocolId } from './names.js';
 import { MdnsDiscovery } from './mdns.js';
 import { heartbeatFrame, parseMembershipFrame, peersFrame, type ExchangedPeer } from './peer-exchange.js';
 import { createRejectLogLimiter } from './reject-log.js';
@@ -54,6 +62,7 @@ type Handler<A extends unknown[]> = (...args: A) => void;
 export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   const log = init.logger;
   const membershipProtocol = membershipProtocolId(init.cluster);
+  const linkProtocol = linkProtocolId(init.cluster);
   // Each election protocol has its own stream (a frame is read by the codec of the stream's
   // protocol); a node listens on every one, so a live switch loses no message of the new protocol.
   let activeProtocol: ProtocolName = init.protocol;
@@ -94,7 +103,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   });
 
   const selfId = libp2p.peerId.toString();
-  const stats: Omit<P2PStats, 'connections'> = {
+  const stats: Omit<P2PStats, 'connections' | 'links'> = {
     gossipBytesSent: 0,
     gossipBytesReceived: 0,
     framesSent: 0,
@@ -104,6 +113,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     outboundFramesDropped: 0,
     outboundStreamResets: 0,
     peerListsSent: 0,
+    linkHandshakeFailures: 0,
+    linkFramesSent: 0,
   };
   const gossipHandlers: Handler<[string, unknown]>[] = [];
   const messageHandlers: Handler<[string, unknown, ProtocolName]>[] = [];
@@ -153,6 +164,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     if (logLimiter.shouldLog(peer, 'flood', nowMs())) log.warn({ peer, err }, `${err.message} (logged once a minute per peer)`);
     // Abort, not close: a graceful close waits on streams the flooder may never finish.
     for (const connection of libp2p.getConnections(peerIdFromString(peer))) connection.abort(err);
+    links?.close(peer);
   };
 
   const random01 = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
@@ -281,6 +293,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     channels.get(peer)?.resume();
     beatChannels.get(peer)?.resume();
     warmChannel(peer);
+    links?.connected(peer);
     emit(peerHandlers, peer, 'connected');
   });
   /** The open connections to `remote`, each with what the duplicate rule looks at. */
@@ -320,6 +333,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   libp2p.addEventListener('peer:disconnect', (evt) => {
     const peer = evt.detail.toString();
     connected.delete(peer);
+    links?.disconnected(peer);
     channels.get(peer)?.close();
     channels.delete(peer);
     beatChannels.get(peer)?.close();
@@ -330,6 +344,112 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     dialer.peerDisconnected(peer);
     emit(peerHandlers, peer, 'disconnected');
   });
+
+  /**
+   * Direct links (links.ts): election frames on a TLS socket of their own per peer, when both
+   * ends listen for them; otherwise, and whenever a link is down, on the libp2p streams.
+   */
+  const links =
+    init.linkPort === null || init.linkPort === undefined
+      ? null
+      : new Links({
+          selfId,
+          server: {
+            host: linkHost(init.listen),
+            port: init.linkPort,
+            offerTtlMs: LINK_OFFER_TTL_MS,
+            handshakeTimeoutMs: LINK_HANDSHAKE_TIMEOUT_MS,
+            maxOffers: MAX_MEMBERS,
+            maxSockets: MAX_LINK_SOCKETS,
+            nowMs,
+            onHandshakeFailure: (err) => {
+              stats.linkHandshakeFailures++;
+              if (logLimiter.shouldLog('*', 'link-handshake', nowMs())) log.warn({ err }, 'a socket failed the direct-link handshake (an offer it was never given, or a port scan); closed (logged once a minute)');
+            },
+          },
+          fetchOffer: async (peer) => {
+            const connection = keptConnection(peerIdFromString(peer));
+            if (!connection) throw new Error('no connection to the peer');
+            let stream: Stream;
+            try {
+              stream = await connection.newStream(linkProtocol, { signal: AbortSignal.timeout(OPEN_STREAM_TIMEOUT_MS) });
+            } catch (err) {
+              if ((err as Error | null)?.name === 'UnsupportedProtocolError') return null;
+              throw err;
+            }
+            try {
+              for await (const frame of lpDecode(stream.source, { maxDataLength: MAX_LINK_OFFER_BYTES })) {
+                const offer = parseLinkOffer(frame.subarray());
+                if (offer === null) throw new Error('the peer sent a malformed link offer');
+                return { host: connection.remoteAddr.toOptions().host, offer };
+              }
+              throw new Error('the peer closed the offer stream without an offer');
+            } finally {
+              stream.abort(new Error('offer read'));
+            }
+          },
+          makeLink: (peer, socket, onClosed) =>
+            new PeerLink({
+              peer,
+              socket,
+              maxFrameBytes: init.maxFrameBytes,
+              maxQueuedBytes: Math.max(MAX_QUEUED_BYTES_PER_PEER, init.maxFrameBytes),
+              maxBlockedMs: MAX_BLOCKED_STREAM_MS,
+              framesPerTurn: INBOUND_FRAMES_PER_TURN,
+              nowMs,
+              admit: (from) => guard.admitFrame(from, nowMs()),
+              onFrame: (from, protocol, message) => {
+                stats.framesReceived++;
+                emit(messageHandlers, from, message, protocol);
+              },
+              onReject: dropInbound,
+              onDropped: (count, reason) => {
+                stats.outboundFramesDropped += count;
+                if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
+              },
+              onFramesSent: (count) => {
+                stats.framesSent += count;
+                stats.linkFramesSent += count;
+              },
+              onClosed,
+              logger: log,
+            }),
+          isConnected: (peer) => connected.has(peer),
+          dialTimeoutMs: LINK_HANDSHAKE_TIMEOUT_MS,
+          retryBackoff: LINK_RETRY_BACKOFF,
+          random01,
+          schedule: (fn, ms) => {
+            const timer = setTimeout(fn, ms);
+            timer.unref();
+            return () => clearTimeout(timer);
+          },
+          onDialFailure: (peer, err) => {
+            if (logLimiter.shouldLog(peer, 'link-dial', nowMs())) {
+              log.warn({ peer, err }, 'no direct link to this peer; its election frames go on the libp2p connection, a few ms slower a hop. A firewall may block the peer\'s messaging.linkPort (logged once a minute per peer)');
+            }
+          },
+          logger: log,
+        });
+  if (links) {
+    try {
+      await links.listen();
+    } catch (err) {
+      throw new LinkListenError(init.linkPort!, err);
+    }
+    // An offer for whoever asks over libp2p (it then dials our listener with it), unless refused.
+    await libp2p.handle(
+      linkProtocol,
+      ({ stream, connection }) => {
+        const peer = connection.remotePeer.toString();
+        if (refused(connection.remotePeer)) {
+          stream.abort(new Error('refused'));
+          return;
+        }
+        stream.sink([lpEncode.single(encodeLinkOffer(links.offer(peer)))]).catch((err: unknown) => log.debug({ peer, err }, 'link offer not sent'));
+      },
+      { maxInboundStreams: 2, maxOutboundStreams: 2 },
+    );
+  }
 
   /** Every inbound stream of `protocol` is read frame by frame until it ends (inbound.ts). */
   const handleFrames = (protocol: string, reader: Omit<InboundInit, 'from' | 'framesPerTurn' | 'logger'>): Promise<void> =>
@@ -380,6 +500,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     await libp2p.start();
   } catch (err) {
     // A port in use fails here; release whatever did start before reporting it.
+    links?.stop();
     await Promise.resolve(libp2p.stop()).catch(() => undefined);
     throw err;
   }
@@ -448,7 +569,9 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         payload = encodeFrame(message);
         if (payload === null) throw new TypeError('message has no JSON form');
         if (payload.byteLength > init.maxFrameBytes) throw new RangeError(`frame of ${payload.byteLength} bytes exceeds maxFrameBytes ${init.maxFrameBytes}`);
-        channelTo(to).send(payload);
+        const link = links?.get(to);
+        if (link) link.send(protocol, payload);
+        else channelTo(to).send(payload);
       } catch (err) {
         const name = (err as Error | null)?.name ?? 'Error';
         if (logLimiter.shouldLog(to, `send:${name}`, nowMs())) log.error({ peer: to, err }, 'direct message not sent');
@@ -465,12 +588,15 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     disconnect(peer: string) {
       // Abort, not close: a graceful close waits on streams a vanished peer never finishes.
       for (const connection of libp2p.getConnections(peerIdFromString(peer))) connection.abort(new PeerGoneError(peer));
+      links?.close(peer);
     },
     connectedPeers: () => libp2p.getPeers().map(String),
-    stats: () => ({ ...stats, connections: libp2p.getConnections().length }),
+    linkPort: links?.port ?? null,
+    stats: () => ({ ...stats, connections: libp2p.getConnections().length, links: links?.size ?? 0 }),
     stop() {
       stopping ??= (async () => {
         dialer.stop();
+        links?.stop();
         mdnsDiscovery?.stop();
         for (const channel of [...channels.values(), ...beatChannels.values()]) channel.close();
         channels.clear();
@@ -492,4 +618,16 @@ function dialTargets({ peer, addrs }: DialRequest): PeerId | Multiaddr[] {
     const ma = multiaddr(addr);
     return peer !== null && ma.getPeerId() === null ? ma.encapsulate(`/p2p/${peer}`) : ma;
   });
+}
+
+/** A link offer is a few hundred bytes; more is not one. */
+const MAX_LINK_OFFER_BYTES = 1024;
+
+/** The link listener binds the host of the first TCP listen address (all interfaces when it is 0.0.0.0 or ::). */
+function linkHost(listen: readonly string[]): string {
+  for (const addr of listen) {
+    const options = multiaddr(addr).toOptions();
+    if (options.transport === 'tcp') return options.host;
+  }
+  return '0.0.0.0';
 }

@@ -31,6 +31,12 @@ export interface P2PNodeInit {
   psk: Uint8Array | null;
   /** Direct frames above this many bytes are dropped (and reported as `oversized`). */
   maxFrameBytes: number;
+  /**
+   * Election frames on a direct TLS link per peer (link.ts) when both ends have one: the port its
+   * listener binds on the libp2p listen host (0: any free one). Null or absent: no links, every
+   * frame on the libp2p streams.
+   */
+  linkPort?: number | null;
   /** Per-peer rate and size limits; DEFAULT_PEER_LIMITS (flood-guard.ts) when absent. */
   peerLimits?: PeerLimits;
   /** The limits for a protocol a live switch moves to (absent: peerLimits stay). */
@@ -76,6 +82,15 @@ export interface P2PStats {
   peerListsSent: number;
   /** Open connections: one per connected peer, once a duplicate is closed (duplicate-connections.ts). */
   connections: number;
+  /** Peers whose election frames go on a direct link (link.ts) now. */
+  links: number;
+  /** Election frames sent on direct links (the rest of framesSent went on libp2p streams). */
+  linkFramesSent: number;
+  /**
+   * Sockets at the link listener that failed their handshake: an identity it never offered, a key
+   * that does not match, not TLS at all, or too slow. A scan of the port, or someone guessing.
+   */
+  linkHandshakeFailures: number;
 }
 
 export interface RedialPeer {
@@ -116,6 +131,8 @@ export interface P2PNode {
   /** Closes every connection to `peer` now; a peer still kept connected is redialled as usual. */
   disconnect(peer: string): void;
   connectedPeers(): string[];
+  /** The direct-link listener's bound port, or null without links (P2PNodeInit.linkPort). */
+  readonly linkPort: number | null;
   stats(): P2PStats;
   /** Safe to call twice. */
   stop(): Promise<void>;

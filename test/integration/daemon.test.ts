@@ -311,6 +311,21 @@ describe('start-up refusals', { timeout: 60_000 }, () => {
     assert.match(r.stderr, /protocl/);
   });
 
+  it('a messaging.linkPort in use exits 2 naming the field and what to do', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const linkPort = (taken.address() as { port: number }).port;
+      const file = join(workDir, 'link-port.yaml');
+      writeFileSync(file, `messaging:\n  linkPort: ${linkPort}\n`);
+      const daemon = spawnDaemon([...startArgs(join(workDir, 'link-port'), await freePort()), '--config', file]);
+      assert.equal(await exitOf(daemon.child), 2);
+      assert.match(daemon.output(), new RegExp(`messaging\\.linkPort ${linkPort} is in use`));
+    } finally {
+      taken.close();
+    }
+  });
+
   it('an unknown flag prints usage and exits 2', () => {
     const r = spawnSync(process.execPath, [CLI, 'start', '--frobnicate'], { encoding: 'utf8' });
     assert.equal(r.status, 2);

@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { afterEach, describe, it } from 'node:test';
+import type { ProtocolName } from '../../protocols/types.js';
+import { encodeFrame, HARD_CAP_FACTOR } from './frames.js';
+import { PeerLink, type PeerLinkInit } from './link.js';
+import { encodeLinkFrame } from './link-frames.js';
+import { dialLink, LinkServer } from './link-server.js';
+import type { FrameRejectReason, OutboundDropReason } from './types.js';
+
+const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+interface Harness {
+  server: LinkServer;
+  linked: Array<{ peer: string; socket: TLSSocket }>;
+  failures: Error[];
+  clock: { nowMs: number };
+}
+
+async function startServer(): Promise<Harness> {
+  const h: Harness = { linked: [], failures: [], clock: { nowMs: 1_000 } } as unknown as Harness;
+  h.server = new LinkServer({
+    host: '127.0.0.1',
+    port: 0,
+    offerTtlMs: 10_000,
+    handshakeTimeoutMs: 5_000,
+    maxOffers: 4,
+    maxSockets: 16,
+    nowMs: () => h.clock.nowMs,
+    onLink: (peer, socket) => void h.linked.push({ peer, socket }),
+    onHandshakeFailure: (err) => void h.failures.push(err),
+  });
+  await h.server.listen();
+  cleanups.push(() => {
+    h.server.close();
+    for (const { socket } of h.linked) socket.destroy();
+  });
+  return h;
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+interface Recorded {
+  link: PeerLink;
+  frames: Array<{ protocol: ProtocolName; message: unknown }>;
+  rejects: FrameRejectReason[];
+  dropped: Array<{ count: number; reason: OutboundDropReason }>;
+  closed: number;
+}
+
+function wrap(peer: string, socket: TLSSocket, overrides: Partial<PeerLinkInit> = {}): Recorded {
+  const r = { frames: [], rejects: [], dropped: [], closed: 0 } as unknown as Recorded;
+  r.link = new PeerLink({
+    peer,
+    socket,
+    maxFrameBytes: 1024,
+    maxQueuedBytes: 64 * 1024,
+    maxBlockedMs: 10_000,
+    framesPerTurn: 64,
+    nowMs: () => 0,
+    admit: () => true,
+    onFrame: (_from, protocol, message) => void r.frames.push({ protocol, message }),
+    onReject: (_from, reason) => void r.rejects.push(reason),
+    onDropped: (count, reason) => void r.dropped.push({ count, reason }),
+    onFramesSent: () => undefined,
+    onClosed: () => void r.closed++,
+    logger: quiet,
+    ...overrides,
+  });
+  cleanups.push(() => r.link.close());
+  return r;
+}
+
+/** A link between the listener's side (`served`, named for the peer the offer went to) and the dialler's. */
+async function linkedPair(overrides: { served?: Partial<PeerLinkInit>; dialled?: Partial<PeerLinkInit> } = {}) {
+  const h = await startServer();
+  const socket = await dialLink('127.0.0.1', h.server.offer('peer-a'), 5_000);
+  await until('the listener to take the link', () => h.linked.length === 1);
+  return { h, dialled: wrap('peer-b', socket, overrides.dialled), served: wrap(h.linked[0]!.peer, h.linked[0]!.socket, overrides.served) };
+}
+
+const payload = (message: unknown) => encodeFrame(message)!;
+
+describe('direct links', () => {
+  it('carry frames both ways, with their protocol, between the holder of an offer and the listener that made it', async () => {
+    const { h, dialled, served } = await linkedPair();
+    assert.equal(h.linked[0]!.peer, 'peer-a', 'the listener names the link after the peer its offer went to');
+    dialled.link.send('raft', payload({ type: 'VOTE', term: 3 }));
+    dialled.link.send('bully', payload({ type: 'ALIVE', epoch: 2 }));
+    served.link.send('raft', payload({ type: 'VOTE_RESPONSE', term: 3 }));
+    await until('the frames', () => served.frames.length === 2 && dialled.frames.length === 1);
+    assert.deepEqual(served.frames, [
+      { protocol: 'raft', message: { type: 'VOTE', term: 3 } },
+      { protocol: 'bully', message: { type: 'ALIVE', epoch: 2 } },
+    ]);
+    assert.deepEqual(dialled.frames, [{ protocol: 'raft', message: { type: 'VOTE_RESPONSE', term: 3 } }]);
+    assert.deepEqual(h.failures, []);
+  });
+
+  it('take an offer for one handshake only; an unknown identity or a wrong key fails the handshake and is counted', async () => {
+    const h = await startServer();
+    const offer = h.server.offer('peer-a');
+    const first = await dialLink('127.0.0.1', offer, 5_000);
+    cleanups.push(() => first.destroy());
+    await assert.rejects(dialLink('127.0.0.1', offer, 5_000));
+    await assert.rejects(dialLink('127.0.0.1', { ...offer, identity: randomBytes(16).toString('hex') }, 5_000));
+    const fresh = h.server.offer('peer-a');
+    await assert.rejects(dialLink('127.0.0.1', { ...fresh, psk: new Uint8Array(randomBytes(32)) }, 5_000));
+    await until('three handshake failures', () => h.failures.length === 3);
+    assert.equal(h.linked.length, 1);
+  });
+
+  it('refuse an offer past its time, and replace a peer\'s offer with its next one', async () => {
+    const h = await startServer();
+    const late = h.server.offer('peer-a');
+    h.clock.nowMs += 10_001;
+    await assert.rejects(dialLink('127.0.0.1', late, 5_000));
+    const replaced = h.server.offer('peer-b');
+    const current = h.server.offer('peer-b');
+    await assert.rejects(dialLink('127.0.0.1', replaced, 5_000));
+    const socket = await dialLink('127.0.0.1', current, 5_000);
+    cleanups.push(() => socket.destroy());
+    await until('the link', () => h.linked.length === 1);
+    assert.equal(h.linked[0]!.peer, 'peer-b');
+  });
+
+  it('fail a socket that is not TLS, and one that never finishes its handshake, without a link', async () => {
+    const h = await startServer();
+    const plain = connect({ host: '127.0.0.1', port: h.server.port, rejectUnauthorized: false });
+    plain.on('error', () => undefined);
+    cleanups.push(() => plain.destroy());
+    await until('the handshake failure', () => h.failures.length === 1);
+    assert.equal(h.linked.length, 0);
+  });
+
+  it('drop an oversized or unparseable frame and one of an unknown protocol, and keep the link', async () => {
+    const { dialled, served } = await linkedPair();
+    const socket = (dialled.link as unknown as { init: { socket: TLSSocket } }).init.socket;
+    const unknown = encodeLinkFrame('raft', payload({ n: 1 }));
+    unknown[1] = 7;
+    socket.write(Buffer.concat([encodeLinkFrame('raft', new Uint8Array(2048)), encodeLinkFrame('raft', new TextEncoder().encode('{"a":')), unknown, encodeLinkFrame('raft', payload({ after: true }))]));
+    await until('the frame after them', () => served.frames.length === 1);
+    assert.deepEqual(served.rejects, ['oversized', 'malformed', 'malformed']);
+    assert.deepEqual(served.frames, [{ protocol: 'raft', message: { after: true } }]);
+    assert.equal(served.link.open, true);
+  });
+
+  it('close on a length beyond the hard cap, before buffering it', async () => {
+    const { dialled, served } = await linkedPair();
+    const socket = (dialled.link as unknown as { init: { socket: TLSSocket } }).init.socket;
+    socket.write(encodeLinkFrame('raft', new Uint8Array(1024 * HARD_CAP_FACTOR + 1)).subarray(0, 4));
+    await until('the link to close', () => served.closed === 1);
+    assert.deepEqual(served.rejects, ['oversized']);
+  });
+
+  it('drop frames over the peer\'s rate before parsing them', async () => {
+    let tokens = 2;
+    const { dialled, served } = await linkedPair({ served: { admit: () => tokens-- > 0 } });
+    for (let i = 0; i < 5; i++) dialled.link.send('raft', payload({ i }));
+    await until('every frame handled', () => served.frames.length + served.rejects.length === 5);
+    assert.deepEqual(served.frames.map((f) => f.message), [{ i: 0 }, { i: 1 }]);
+    assert.deepEqual(served.rejects, ['rate-limited', 'rate-limited', 'rate-limited']);
+  });
+
+  it('handle a burst a turn at a time: at most framesPerTurn frames before the event loop runs', async () => {
+    const { dialled, served } = await linkedPair({ served: { framesPerTurn: 10 } });
+    const counts: number[] = [];
+    for (let i = 0; i < 35; i++) dialled.link.send('raft', payload({ i }));
+    await until('the first frame', () => served.frames.length > 0);
+    while (served.frames.length < 35) {
+      counts.push(served.frames.length);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(counts.every((n) => n % 10 === 0 || n === 35), `frames handled per turn: ${counts.join(', ')}`);
+  });
+
+  it('drop frames beyond the bytes a peer that does not read holds, then close the link once it has taken nothing for maxBlockedMs', async () => {
+    const clock = { nowMs: 0 };
+    const h = await startServer();
+    const socket = await dialLink('127.0.0.1', h.server.offer('peer-a'), 5_000);
+    await until('the listener to take the link', () => h.linked.length === 1);
+    h.linked[0]!.socket.pause();
+    const writer = wrap('peer-a', socket, { maxQueuedBytes: 256 * 1024, maxBlockedMs: 1_000, nowMs: () => clock.nowMs, maxFrameBytes: 64 * 1024 });
+    const big = new Uint8Array(60 * 1024).fill(0x31);
+    for (let round = 0; round < 200 && !writer.dropped.some((d) => d.reason === 'queue-full'); round++) {
+      writer.link.send('raft', big);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.ok(writer.dropped.some((d) => d.reason === 'queue-full'), 'a frame beyond maxQueuedBytes is dropped');
+    assert.equal(writer.closed, 0);
+    clock.nowMs += 1_000;
+    writer.link.send('raft', payload({ late: true }));
+    assert.equal(writer.closed, 1, 'closed once it took nothing for maxBlockedMs');
+    assert.equal(writer.link.open, false);
+  });
+});
