@@ -8,7 +8,7 @@ const text = (read: LinkRead) => (read.kind === 'frame' ? new TextDecoder().deco
 
 describe('link frames', () => {
   it('carries the protocol and the payload, each frame whole, however the bytes are cut', () => {
-    const frames = [encodeLinkFrame('raft', payloadOf({ type: 'VOTE', term: 7 })), encodeLinkFrame('bully', payloadOf({ pad: 'x'.repeat(300) }))];
+    const frames = [encodeLinkFrame('raft', payloadOf({ type: 'VOTE', term: 7 })), encodeLinkFrame('bully', payloadOf({ pad: 'x'.repeat(300) })), encodeLinkFrame('membership', payloadOf({ hb: {} }))];
     const bytes = Buffer.concat(frames);
     for (let cut = 1; cut < bytes.byteLength; cut++) {
       const reader = new LinkFrameReader(1024);
@@ -19,7 +19,7 @@ describe('link frames', () => {
       for (let r = reader.next(); r.kind === 'frame'; r = reader.next()) reads.push(r);
       assert.deepEqual(
         reads.map((r) => (r.kind === 'frame' ? r.protocol : null)),
-        ['raft', 'bully'],
+        ['raft', 'bully', 'membership'],
         `cut at ${cut}`,
       );
       assert.equal(text(reads[0]!), '{"type":"VOTE","term":7}');

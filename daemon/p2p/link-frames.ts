@@ -2,20 +2,25 @@
  * What travels on a direct link (link.ts), as pure functions: election frames, and the offer a
  * peer sends over libp2p to let the other dial its link listener (link-server.ts).
  *
- * A link frame is an unsigned varint (the length of what follows), one byte naming the election
- * protocol (its index in PROTOCOL_NAMES: members mid-switch send both), then the frame's JSON,
- * as on the libp2p streams (frames.ts). The reader hands out one frame at a time, undecoded, so
+ * A link frame is an unsigned varint (the length of what follows), one byte naming what it is (an
+ * election protocol's index in PROTOCOL_NAMES, as members mid-switch send both, or
+ * MEMBERSHIP_CODE for the membership stream's frames: heartbeats and peer lists), then the
+ * frame's JSON, as on the libp2p streams (frames.ts, peer-exchange.ts). The reader hands out one frame at a time, undecoded, so
  * the caller takes the peer's token before anything parses it, as inbound.ts does.
  */
 import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols/types.js';
 import { HARD_CAP_FACTOR } from './frames.js';
+
+/** What a link frame carries: an election protocol's frame, or a membership-stream frame. */
+export type LinkFrameKind = ProtocolName | 'membership';
+const MEMBERSHIP_CODE = 0xff;
 
 /** The varint of a length up to HARD_CAP_FACTOR × 4 MiB fits in 4 bytes; more is malformed. */
 const MAX_VARINT_BYTES = 4;
 const EMPTY = new Uint8Array(0);
 
 /** One frame on a link: the varint of (1 + payload length), the protocol byte, the payload. */
-export function encodeLinkFrame(protocol: ProtocolName, payload: Uint8Array): Uint8Array {
+export function encodeLinkFrame(kind: LinkFrameKind, payload: Uint8Array): Uint8Array {
   const length = payload.byteLength + 1;
   let varintBytes = 1;
   for (let rest = length >>> 7; rest > 0; rest >>>= 7) varintBytes++;
@@ -27,14 +32,14 @@ export function encodeLinkFrame(protocol: ProtocolName, payload: Uint8Array): Ui
     rest >>>= 7;
   }
   frame[at++] = rest;
-  frame[at++] = PROTOCOL_NAMES.indexOf(protocol);
+  frame[at++] = kind === 'membership' ? MEMBERSHIP_CODE : PROTOCOL_NAMES.indexOf(kind);
   frame.set(payload, at);
   return frame;
 }
 
 export type LinkRead =
-  /** A whole frame: its protocol (null when the byte names none) and its payload, undecoded. */
-  | { kind: 'frame'; protocol: ProtocolName | null; payload: Uint8Array }
+  /** A whole frame: what it carries (null when the byte names nothing) and its payload, undecoded. */
+  | { kind: 'frame'; protocol: LinkFrameKind | null; payload: Uint8Array }
   /** Nothing whole yet. */
   | { kind: 'partial' }
   /** A length beyond the hard cap, or a garbled one: the link must be closed (the rest cannot be framed). */
@@ -87,7 +92,7 @@ export class LinkFrameReader {
     const code = bytes[at]!;
     const payload = bytes.subarray(at + 1, at + length);
     this.buffered = at + length === bytes.byteLength ? EMPTY : bytes.subarray(at + length);
-    return { kind: 'frame', protocol: PROTOCOL_NAMES[code] ?? null, payload };
+    return { kind: 'frame', protocol: code === MEMBERSHIP_CODE ? 'membership' : (PROTOCOL_NAMES[code] ?? null), payload };
   }
 }
 

@@ -55,13 +55,15 @@ async function until(what: string, check: () => boolean): Promise<void> {
 interface Recorded {
   link: PeerLink;
   frames: Array<{ protocol: ProtocolName; message: unknown }>;
+  gossip: unknown[];
+  gossipRejects: FrameRejectReason[];
   rejects: FrameRejectReason[];
   dropped: Array<{ count: number; reason: OutboundDropReason }>;
   closed: number;
 }
 
 function wrap(peer: string, socket: TLSSocket, overrides: Partial<PeerLinkInit> = {}): Recorded {
-  const r = { frames: [], rejects: [], dropped: [], closed: 0 } as unknown as Recorded;
+  const r = { frames: [], gossip: [], gossipRejects: [], rejects: [], dropped: [], closed: 0 } as unknown as Recorded;
   r.link = new PeerLink({
     peer,
     socket,
@@ -72,6 +74,12 @@ function wrap(peer: string, socket: TLSSocket, overrides: Partial<PeerLinkInit> 
     nowMs: () => 0,
     admit: () => true,
     onFrame: (_from, protocol, message) => void r.frames.push({ protocol, message }),
+    membership: {
+      maxFrameBytes: 512,
+      admit: () => true,
+      onFrame: (_from, message) => void r.gossip.push(message),
+      onReject: (_from, reason) => void r.gossipRejects.push(reason),
+    },
     onReject: (_from, reason) => void r.rejects.push(reason),
     onDropped: (count, reason) => void r.dropped.push({ count, reason }),
     onFramesSent: () => undefined,
@@ -143,6 +151,24 @@ describe('direct links', () => {
     cleanups.push(() => plain.destroy());
     await until('the handshake failure', () => h.failures.length === 1);
     assert.equal(h.linked.length, 0);
+  });
+
+  it('carry membership frames apart from election frames, under the membership limits', async () => {
+    let gossipTokens = 1;
+    const { dialled, served } = await linkedPair();
+    (served.link as unknown as { init: PeerLinkInit }).init.membership.admit = () => gossipTokens-- > 0;
+    dialled.link.send('membership', payload({ hb: { incarnation: 1 } }));
+    dialled.link.send('membership', payload({ hb: { incarnation: 2 } }));
+    dialled.link.send('membership', payload({ pad: 'z'.repeat(600) }));
+    dialled.link.send('raft', payload({ type: 'APPEND' }));
+    await until('every frame handled', () => served.frames.length === 1 && served.gossip.length + served.gossipRejects.length === 3);
+    assert.deepEqual(served.gossip, [{ hb: { incarnation: 1 } }]);
+    assert.deepEqual(served.gossipRejects, ['rate-limited', 'rate-limited']);
+    gossipTokens = 1;
+    dialled.link.send('membership', payload({ pad: 'z'.repeat(600) }));
+    await until('the oversized heartbeat', () => served.gossipRejects.length === 3);
+    assert.equal(served.gossipRejects[2], 'oversized', 'over the membership limit of 512 bytes, under the election one');
+    assert.deepEqual(served.rejects, []);
   });
 
   it('drop an oversized or unparseable frame and one of an unknown protocol, and keep the link', async () => {

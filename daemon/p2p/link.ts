@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
 import type { ProtocolName } from '../../protocols/types.js';
 import { StuckStreamError } from './errors.js';
 import { decodeFrame } from './frames.js';
-import { encodeLinkFrame, LinkFrameReader } from './link-frames.js';
+import { encodeLinkFrame, LinkFrameReader, type LinkFrameKind } from './link-frames.js';
 import type { FrameRejectReason, OutboundDropReason, P2PLogger } from './types.js';
 
 export interface PeerLinkInit {
@@ -34,9 +34,16 @@ export interface PeerLinkInit {
   /** Frames handled between two yields to the event loop. */
   framesPerTurn: number;
   nowMs(): number;
-  /** Takes the peer's token for one frame; false drops it unparsed (`rate-limited`). */
+  /** Takes the peer's token for one election frame; false drops it unparsed (`rate-limited`). */
   admit(from: string): boolean;
   onFrame(from: string, protocol: ProtocolName, message: unknown): void;
+  /** A membership-stream frame (heartbeat or peer list) is metered and handled as on that stream. */
+  membership: {
+    maxFrameBytes: number;
+    admit(from: string): boolean;
+    onFrame(from: string, message: unknown, byteLength: number): void;
+    onReject(from: string, reason: FrameRejectReason): void;
+  };
   onReject(from: string, reason: FrameRejectReason): void;
   onDropped(count: number, reason: OutboundDropReason): void;
   onFramesSent(count: number): void;
@@ -82,7 +89,7 @@ export class PeerLink {
   }
 
   /** One frame; those sent in the same turn leave in one write. Never throws. */
-  send(protocol: ProtocolName, payload: Uint8Array): void {
+  send(kind: LinkFrameKind, payload: Uint8Array): void {
     if (this.closedFlag) return;
     const { socket } = this.init;
     const nowMs = this.init.nowMs();
@@ -93,7 +100,7 @@ export class PeerLink {
       this.close(err);
       return;
     }
-    const frame = encodeLinkFrame(protocol, payload);
+    const frame = encodeLinkFrame(kind, payload);
     if (socket.writableLength + this.pendingBytes + frame.byteLength > this.init.maxQueuedBytes) {
       this.init.onDropped(1, 'queue-full');
       return;
@@ -133,13 +140,8 @@ export class PeerLink {
         this.close();
         return;
       }
-      if (!this.init.admit(peer)) {
-        this.init.onReject(peer, 'rate-limited');
-        continue;
-      }
-      const decoded = read.protocol === null ? ({ ok: false, reason: 'malformed' } as const) : decodeFrame(read.payload, this.init.maxFrameBytes);
-      if (decoded.ok) this.init.onFrame(peer, read.protocol!, decoded.message);
-      else this.init.onReject(peer, decoded.reason);
+      if (read.protocol === 'membership') this.membershipFrame(read.payload);
+      else this.electionFrame(read.protocol, read.payload);
       if (this.closedFlag) return;
     }
     // More may be buffered: let the event loop run first, and stop reading meanwhile.
@@ -151,6 +153,28 @@ export class PeerLink {
       this.init.socket.resume();
       this.readFrames();
     });
+  }
+
+  private electionFrame(protocol: ProtocolName | null, payload: Uint8Array): void {
+    const { peer } = this.init;
+    if (!this.init.admit(peer)) {
+      this.init.onReject(peer, 'rate-limited');
+      return;
+    }
+    const decoded = protocol === null ? ({ ok: false, reason: 'malformed' } as const) : decodeFrame(payload, this.init.maxFrameBytes);
+    if (decoded.ok) this.init.onFrame(peer, protocol!, decoded.message);
+    else this.init.onReject(peer, decoded.reason);
+  }
+
+  private membershipFrame(payload: Uint8Array): void {
+    const { peer, membership } = this.init;
+    if (!membership.admit(peer)) {
+      membership.onReject(peer, 'rate-limited');
+      return;
+    }
+    const decoded = decodeFrame(payload, membership.maxFrameBytes);
+    if (decoded.ok) membership.onFrame(peer, decoded.message, payload.byteLength);
+    else membership.onReject(peer, decoded.reason);
   }
 
   private closed(): void {

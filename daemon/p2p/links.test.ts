@@ -45,6 +45,7 @@ function side(selfId: string, fetchOffer: (side: Side) => Promise<{ host: string
         nowMs: () => 0,
         admit: () => true,
         onFrame: () => undefined,
+        membership: { maxFrameBytes: 1024, admit: () => true, onFrame: () => undefined, onReject: () => undefined },
         onReject: () => undefined,
         onDropped: () => undefined,
         onFramesSent: () => undefined,

@@ -249,7 +249,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     if (stopping || clusterPeers.has(peer)) return;
     clusterPeers.set(peer, addrs);
     if (latestHeartbeat) {
-      beatChannelTo(peer).send(latestHeartbeat.frame);
+      sendMembership(peer, latestHeartbeat.frame);
       stats.gossipBytesSent += latestHeartbeat.payloadBytes;
     }
     if (introduced(peer)) return;
@@ -261,7 +261,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     if (peers.length === 0) return;
     const payload = encodeFrame(peersFrame(peers));
     if (!payload) return;
-    beatChannelTo(to).send(payload);
+    sendMembership(to, payload);
     stats.peerListsSent++;
   };
   /**
@@ -285,6 +285,12 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     return atMs !== undefined && nowMs() - atMs < INTRODUCTION_FRESH_MS;
   };
   const beatChannelTo = (peer: string): PeerChannel => channelTo(peer, membershipProtocol, beatChannels);
+  /** A membership-stream frame (heartbeat, peer list) to `peer`: on its link when one is up. */
+  const sendMembership = (peer: string, payload: Uint8Array): void => {
+    const link = links?.get(peer);
+    if (link) link.send('membership', payload);
+    else beatChannelTo(peer).send(payload);
+  };
 
   libp2p.addEventListener('peer:connect', (evt) => {
     const peer = evt.detail.toString();
@@ -345,9 +351,36 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     emit(peerHandlers, peer, 'disconnected');
   });
 
+  // The membership stream: a heartbeat's author is the peer noise authenticated on this
+  // connection (or the peer a link was offered to over it). Each frame takes a token from the
+  // peer's gossip bucket before it is parsed; frames over maxGossipBytes are dropped (and far
+  // over it, the stream reset), as gossip.
+  const asGossipReject = (reason: FrameRejectReason): FrameRejectReason => (reason === 'rate-limited' ? 'rate-limited-gossip' : reason === 'oversized' ? 'oversized-gossip' : reason);
+  const membershipReader = {
+    maxFrameBytes: limits.maxGossipBytes,
+    admit: (from: string) => guard.admitGossip(from, 0, nowMs()) === null,
+    onFrame: (from: string, message: unknown, byteLength: number) => {
+      const frame = parseMembershipFrame(message);
+      if (frame.kind === 'heartbeat') {
+        stats.gossipBytesReceived += byteLength;
+        emit(gossipHandlers, from, frame.heartbeat);
+      } else if (frame.kind === 'peers') {
+        for (const p of frame.peers) {
+          if (p.id === selfId) continue;
+          noteIntroduced(p.id);
+          if (!clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
+        }
+      } else {
+        dropInbound(from, 'malformed');
+      }
+    },
+    onReject: (from: string, reason: FrameRejectReason) => dropInbound(from, asGossipReject(reason)),
+  };
+
   /**
-   * Direct links (links.ts): election frames on a TLS socket of their own per peer, when both
-   * ends listen for them; otherwise, and whenever a link is down, on the libp2p streams.
+   * Direct links (links.ts): election and membership frames on a TLS socket of their own per
+   * peer, when both ends listen for them; otherwise, and whenever a link is down, on the libp2p
+   * streams.
    */
   const links =
     init.linkPort === null || init.linkPort === undefined
@@ -402,6 +435,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
                 stats.framesReceived++;
                 emit(messageHandlers, from, message, protocol);
               },
+              membership: membershipReader,
               onReject: dropInbound,
               onDropped: (count, reason) => {
                 stats.outboundFramesDropped += count;
@@ -459,30 +493,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       { maxInboundStreams: MAX_DIRECT_STREAMS, maxOutboundStreams: MAX_DIRECT_STREAMS },
     );
 
-  // The membership stream: a heartbeat's author is the peer noise authenticated on this
-  // connection. Each frame takes a token from the peer's gossip bucket before it is parsed;
-  // frames over maxGossipBytes are dropped (and far over it, the stream reset), as gossip.
-  const asGossipReject = (reason: FrameRejectReason): FrameRejectReason => (reason === 'rate-limited' ? 'rate-limited-gossip' : reason === 'oversized' ? 'oversized-gossip' : reason);
-  await handleFrames(membershipProtocol, {
-    maxFrameBytes: limits.maxGossipBytes,
-    admit: (from) => guard.admitGossip(from, 0, nowMs()) === null,
-    onFrame: (from, message, byteLength) => {
-      const frame = parseMembershipFrame(message);
-      if (frame.kind === 'heartbeat') {
-        stats.gossipBytesReceived += byteLength;
-        emit(gossipHandlers, from, frame.heartbeat);
-      } else if (frame.kind === 'peers') {
-        for (const p of frame.peers) {
-          if (p.id === selfId) continue;
-          noteIntroduced(p.id);
-          if (!clusterPeers.has(p.id)) dialer.discovered(p.id, p.addrs);
-        }
-      } else {
-        dropInbound(from, 'malformed');
-      }
-    },
-    onReject: (from, reason) => dropInbound(from, asGossipReject(reason)),
-  });
+  await handleFrames(membershipProtocol, membershipReader);
   // The election streams, one per protocol: members running either reach this node.
   for (const protocol of PROTOCOL_NAMES) {
     await handleFrames(protocolIds[protocol], {
@@ -546,7 +557,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
       const frame = heartbeatFrame(data);
       latestHeartbeat = { frame, payloadBytes: data.byteLength };
       const peers = to === null ? [...clusterPeers.keys()] : to.filter((peer) => clusterPeers.has(peer));
-      for (const peer of peers) beatChannelTo(peer).send(frame);
+      for (const peer of peers) sendMembership(peer, frame);
       stats.gossipBytesSent += data.byteLength * peers.length;
     },
     onGossip: (handler) => void gossipHandlers.push(handler),

@@ -14,7 +14,7 @@ import { encodeFrame } from '../../daemon/p2p/frames.js';
 import { encodeLinkFrame, parseLinkOffer } from '../../daemon/p2p/link-frames.js';
 import { dialLink } from '../../daemon/p2p/link-server.js';
 import { linkProtocolId } from '../../daemon/p2p/names.js';
-import { connected, nodePool, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
+import { connected, nodePool, publishUntil, waitFor, type TestNode } from './fixtures/p2p-nodes.js';
 
 const pool = nodePool();
 after(() => pool.stopAll());
@@ -40,6 +40,9 @@ describe('direct links on loopback', { timeout: 120_000 }, () => {
     await waitFor('both frames', () => heard(b, a, 'ping', 1) && heard(a, b, 'pong', 1));
     assert.equal(a.node.stats().linkFramesSent, 1);
     assert.equal(b.node.stats().linkFramesSent, 1);
+    // Heartbeats too, once each knows the other speaks the membership protocol (identify).
+    await publishUntil(a, 'beat', 'the heartbeat', () => b.gossip.some((g) => g.from === a.node.peerId && g.text === 'beat'));
+    assert.ok(a.node.stats().linkFramesSent >= 2, 'the heartbeat went on the link');
     assert.equal(a.node.stats().linkHandshakeFailures + b.node.stats().linkHandshakeFailures, 0);
   });
 
