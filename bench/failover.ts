@@ -102,18 +102,21 @@ export async function runFailoverBench(bench: FailoverBench, args: string[]): Pr
 
 /**
  * The SIGTERM hand-off's chain run by bare processes (handoff-floor.ts), once the daemons are
- * stopped: what Node costs, what the p2p layer adds, and what the daemon adds above that.
+ * stopped: what Node costs, what the p2p layer adds (on its direct links, as the daemons send,
+ * and on its libp2p streams alone), and what the daemon adds above that.
  */
 async function printHandOffFloor(sigterm: FailoverTimes, trials: number): Promise<void> {
-  process.stderr.write(`  hand-off floor: the same chain in 5 bare processes, ${trials} trials over Node's TCP, then ${trials} over the p2p layer\n`);
+  process.stderr.write(`  hand-off floor: the same chain in 5 bare processes, ${trials} trials each over Node's TCP, the p2p layer's direct links, and its libp2p streams\n`);
   const bare = await handOffFloor('bare', trials);
+  const link = await handOffFloor('link', trials);
   const p2p = await handOffFloor('p2p', trials);
   const p50 = (v: readonly number[]) => percentile(v, 50);
   const own = p50(sigterm.ownClock);
+  const at = (v: readonly number[]) => `p50 ${p50(v).toFixed(1)} ms (p99 ${percentile(v, 99).toFixed(1)})`;
   console.log(
     `SIGTERM hand-off's chain without the daemons (5 bare processes: TimeoutNow and votes, an O_DSYNC write, grants, the append; handoff-floor.ts): ` +
-      `over Node's TCP p50 ${p50(bare).toFixed(1)} ms (p99 ${percentile(bare, 99).toFixed(1)}), over Conclave's p2p layer p50 ${p50(p2p).toFixed(1)} ms (p99 ${percentile(p2p, 99).toFixed(1)}); ` +
-      `the daemons' own records p50 ${Math.round(own)} ms: ${(own / p50(p2p)).toFixed(1)}× the p2p layer's chain, which is ${(p50(p2p) / p50(bare)).toFixed(1)}× Node's`,
+      `over Node's TCP ${at(bare)}, over Conclave's p2p layer on its direct links ${at(link)}, on its libp2p streams alone ${at(p2p)}; ` +
+      `the daemons' own records p50 ${Math.round(own)} ms: ${(own / p50(link)).toFixed(1)}× the direct links' chain, which is ${(p50(link) / p50(bare)).toFixed(1)}× Node's`,
   );
 }
 

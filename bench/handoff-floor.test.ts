@@ -12,7 +12,7 @@ import { handOffFloor } from './handoff-floor.js';
 const floorDirs = () => readdirSync(tmpdir()).filter((f) => f.startsWith('conclave-floor-'));
 
 describe('handOffFloor', () => {
-  for (const transport of ['bare', 'p2p'] as const) {
+  for (const transport of ['bare', 'p2p', 'link'] as const) {
     it(`over ${transport}: one time per counted trial, each after the send and within a trial's bound; its files removed`, async () => {
       const before = new Set(floorDirs());
       const times = await handOffFloor(transport, 2);

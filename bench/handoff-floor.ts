@@ -3,10 +3,12 @@
  * daemons' hand-off is made of (protocols/raft/leader.ts handOver), run by five bare processes
  * that do nothing else, over two transports:
  *   - `bare`: Node's own TCP, one JSON object a line: what any Node program pays at least;
- *   - `p2p`: Conclave's p2p layer (daemon/p2p: libp2p TCP, Noise, yamux, one long-lived stream per
- *     peer), the transport the daemons send on.
- * The daemons' own-record figure minus the `p2p` one is what the daemon adds above its transport
- * (decoding and validation, the host core, the log store's turns, events and logs); `p2p` minus
+ *   - `p2p`: Conclave's p2p layer on its libp2p streams only (libp2p TCP, Noise, yamux, one
+ *     long-lived stream per peer), what the daemons send on when no direct link is up;
+ *   - `link`: the same layer with its direct links (daemon/p2p/link.ts: a TLS socket per peer),
+ *     the transport the daemons send on.
+ * The daemons' own-record figure minus the `link` one is what the daemon adds above its transport
+ * (decoding and validation, the host core, the log store's turns, events and logs); `link` minus
  * `bare` is what the transport adds above Node.
  *
  * Per trial: process 0, the stopping leader, sends process 1 (its successor) TIMEOUT_NOW and
@@ -27,7 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launcherFlags, launcherRuntime, sleep } from '../test/support/local-cluster.js';
 
-export type FloorTransport = 'bare' | 'p2p';
+export type FloorTransport = 'bare' | 'p2p' | 'link';
 
 const SIZE = 5;
 const SUCCESSOR = 1;
@@ -143,7 +145,7 @@ interface Transport {
 }
 
 async function child(transport: FloorTransport, index: number, dir: string): Promise<void> {
-  const net = transport === 'bare' ? await bareTransport(index) : await p2pTransport(index);
+  const net = transport === 'bare' ? await bareTransport(index) : await p2pTransport(index, transport === 'link');
   const fd = openSync(join(dir, `record-${index}`), constants.O_WRONLY | constants.O_CREAT | constants.O_DSYNC, 0o600);
   let position = 0;
   const write = () => {
@@ -287,7 +289,7 @@ async function bareTransport(index: number): Promise<Transport> {
 }
 
 /** Conclave's p2p layer on 127.0.0.1, mDNS off: each process keeps the other four connected. */
-async function p2pTransport(index: number): Promise<Transport> {
+async function p2pTransport(index: number, withLinks: boolean): Promise<Transport> {
   await import('../daemon/polyfill.js');
   const { generateKeyPair } = await import('@libp2p/crypto/keys');
   const { createP2PNode, DEFAULT_PEER_LIMITS } = await import('../daemon/p2p/index.js');
@@ -302,6 +304,7 @@ async function p2pTransport(index: number): Promise<Transport> {
     mdns: { enabled: false, intervalMs: 1000, idleIntervalMs: 30_000 },
     psk: null,
     maxFrameBytes: 65_536,
+    linkPort: withLinks ? 0 : null,
     logger: quiet,
     peerLimits: DEFAULT_PEER_LIMITS,
   });
@@ -316,8 +319,8 @@ async function p2pTransport(index: number): Promise<Transport> {
       }
       node.keepConnected(peers.map((p) => ({ id: p.id, addrs: [p.addr], state: 'alive' as const })));
       const deadline = Date.now() + SETUP_TIMEOUT_MS;
-      while (node.connectedPeers().length < peers.length) {
-        if (Date.now() > deadline) throw new Error(`connected to ${node.connectedPeers().length} of ${peers.length} peers`);
+      while (node.connectedPeers().length < peers.length || (withLinks && node.stats().links < peers.length)) {
+        if (Date.now() > deadline) throw new Error(`connected to ${node.connectedPeers().length} of ${peers.length} peers, ${node.stats().links} linked`);
         await sleep(20);
       }
     },
