@@ -135,7 +135,7 @@ export function createMetrics(opts: { processMetrics?: boolean; raft?: boolean }
     outboundStreamResets: counter('outbound_stream_resets_total', 'Message streams to peers reset because the peer took nothing for too long'),
     peerListsSent: counter('peer_lists_sent_total', 'Peer lists sent to introduce a newcomer: ours to it, it to the peers we know'),
     directLinks: gauge('direct_links', 'Peers whose election frames go on a direct TLS link (messaging.linkPort) rather than the libp2p connection'),
-    linkFramesSent: counter('link_frames_sent_total', 'Election frames sent on direct links (the rest of messages_sent_total went on libp2p streams)'),
+    linkFramesSent: counter('link_frames_sent_total', 'Frames sent on direct links: election messages, heartbeats and peer lists (the rest went on libp2p streams)'),
     linkHandshakeFailures: counter('link_handshake_failures_total', 'Sockets at the direct-link listener that failed the handshake: a key never offered, a wrong key, not TLS, or too slow'),
     term: gauge('term', 'Raft term or Bully epoch at this node'),
     fencingToken: gauge('fencing_token', 'Fencing token at this node, as on disk; only grows'),

@@ -1,6 +1,6 @@
 /**
- * A direct link to one peer: election frames on a TLS socket of their own, beside the libp2p
- * connection, which carries them whenever no link is up.
+ * A direct link to one peer: election and membership frames on a TLS socket of their own, beside
+ * the libp2p connection, which carries them whenever no link is up.
  *
  * Why: a frame on a libp2p stream passes through the stream's pushable, yamux, Noise's framing
  * and its WebAssembly cipher, and a chain of async iterators at each end. The Raft hand-off's

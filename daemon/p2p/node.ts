@@ -459,7 +459,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
           },
           onDialFailure: (peer, err) => {
             if (logLimiter.shouldLog(peer, 'link-dial', nowMs())) {
-              log.warn({ peer, err }, 'no direct link to this peer; its election frames go on the libp2p connection, a few ms slower a hop. A firewall may block the peer\'s messaging.linkPort (logged once a minute per peer)');
+              log.warn({ peer, err }, 'no direct link to this peer; its election and membership frames go on the libp2p connection, a few ms slower a hop. A firewall may block the peer\'s messaging.linkPort (logged once a minute per peer)');
             }
           },
           logger: log,

@@ -84,7 +84,7 @@ export interface P2PStats {
   connections: number;
   /** Peers whose election frames go on a direct link (link.ts) now. */
   links: number;
-  /** Election frames sent on direct links (the rest of framesSent went on libp2p streams). */
+  /** Frames sent on direct links, election and membership (the rest of framesSent went on libp2p streams). */
   linkFramesSent: number;
   /**
    * Sockets at the link listener that failed their handshake: an identity it never offered, a key
