@@ -71,7 +71,12 @@ export class LinkServer {
       },
     );
     this.server.maxConnections = init.maxSockets;
-    this.server.on('tlsClientError', (err) => this.init.onHandshakeFailure(err));
+    // Node leaves the socket of a failed handshake open (a handshake timeout included) for the
+    // 'tlsClientError' listener to close: a socket that never spoke would otherwise stay.
+    this.server.on('tlsClientError', (err, socket) => {
+      socket.destroy();
+      this.init.onHandshakeFailure(err);
+    });
   }
 
   /** Resolves with the bound port; rejects when the port is taken. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, it } from 'node:test';
@@ -23,13 +24,13 @@ interface Harness {
   clock: { nowMs: number };
 }
 
-async function startServer(): Promise<Harness> {
+async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
   const h: Harness = { linked: [], failures: [], clock: { nowMs: 1_000 } } as unknown as Harness;
   h.server = new LinkServer({
     host: '127.0.0.1',
     port: 0,
     offerTtlMs: 10_000,
-    handshakeTimeoutMs: 5_000,
+    handshakeTimeoutMs,
     maxOffers: 4,
     maxSockets: 16,
     nowMs: () => h.clock.nowMs,
@@ -144,12 +145,24 @@ describe('direct links', () => {
     assert.equal(h.linked[0]!.peer, 'peer-b');
   });
 
-  it('fail a socket that is not TLS, and one that never finishes its handshake, without a link', async () => {
-    const h = await startServer();
-    const plain = connect({ host: '127.0.0.1', port: h.server.port, rejectUnauthorized: false });
-    plain.on('error', () => undefined);
-    cleanups.push(() => plain.destroy());
-    await until('the handshake failure', () => h.failures.length === 1);
+  it('fail a TLS client without the key, a socket that is not TLS, and one that never finishes its handshake, without a link', async () => {
+    const h = await startServer(300);
+    const keyless = connect({ host: '127.0.0.1', port: h.server.port, rejectUnauthorized: false });
+    keyless.on('error', () => undefined);
+    cleanups.push(() => keyless.destroy());
+    await until('the keyless client to fail', () => h.failures.length === 1);
+    const garbage = netConnect(h.server.port, '127.0.0.1', () => garbage.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    garbage.on('error', () => undefined);
+    cleanups.push(() => garbage.destroy());
+    await until('the socket that is not TLS to fail', () => h.failures.length === 2);
+    const silent = netConnect(h.server.port, '127.0.0.1');
+    silent.on('error', () => undefined);
+    cleanups.push(() => silent.destroy());
+    let silentClosed = false;
+    silent.on('close', () => (silentClosed = true));
+    await until('the silent socket to time out', () => h.failures.length === 3);
+    assert.equal((h.failures[2] as Error & { code?: string }).code, 'ERR_TLS_HANDSHAKE_TIMEOUT');
+    await until('the listener to close the silent socket', () => silentClosed);
     assert.equal(h.linked.length, 0);
   });
 
