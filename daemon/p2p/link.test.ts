@@ -4,14 +4,12 @@ import { connect as netConnect } from 'node:net';
 import { connect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { afterEach, describe, it } from 'node:test';
-import type { ProtocolName } from '../../protocols/types.js';
 import { encodeFrame, HARD_CAP_FACTOR } from './frames.js';
-import { PeerLink, type PeerLinkInit } from './link.js';
+import type { PeerLinkInit } from './link.js';
+import { recordingLink, until, type RecordingLink } from './link-testing.js';
 import { encodeLinkFrame } from './link-frames.js';
 import { dialLink, LinkServer } from './link-server.js';
-import type { FrameRejectReason, OutboundDropReason } from './types.js';
 
-const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const cleanups: Array<() => void> = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
@@ -45,49 +43,8 @@ async function startServer(handshakeTimeoutMs = 5_000): Promise<Harness> {
   return h;
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-interface Recorded {
-  link: PeerLink;
-  frames: Array<{ protocol: ProtocolName; message: unknown }>;
-  gossip: unknown[];
-  gossipRejects: FrameRejectReason[];
-  rejects: FrameRejectReason[];
-  dropped: Array<{ count: number; reason: OutboundDropReason }>;
-  closed: number;
-}
-
-function wrap(peer: string, socket: TLSSocket, overrides: Partial<PeerLinkInit> = {}): Recorded {
-  const r = { frames: [], gossip: [], gossipRejects: [], rejects: [], dropped: [], closed: 0 } as unknown as Recorded;
-  r.link = new PeerLink({
-    peer,
-    socket,
-    maxFrameBytes: 1024,
-    maxQueuedBytes: 64 * 1024,
-    maxBlockedMs: 10_000,
-    framesPerTurn: 64,
-    nowMs: () => 0,
-    admit: () => true,
-    onFrame: (_from, protocol, message) => void r.frames.push({ protocol, message }),
-    membership: {
-      maxFrameBytes: 512,
-      admit: () => true,
-      onFrame: (_from, message) => void r.gossip.push(message),
-      onReject: (_from, reason) => void r.gossipRejects.push(reason),
-    },
-    onReject: (_from, reason) => void r.rejects.push(reason),
-    onDropped: (count, reason) => void r.dropped.push({ count, reason }),
-    onFramesSent: () => undefined,
-    onClosed: () => void r.closed++,
-    logger: quiet,
-    ...overrides,
-  });
+function wrap(peer: string, socket: TLSSocket, overrides: Partial<PeerLinkInit> = {}): RecordingLink {
+  const r = recordingLink(peer, socket, overrides);
   cleanups.push(() => r.link.close());
   return r;
 }

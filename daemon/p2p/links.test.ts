@@ -1,22 +1,13 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { PeerLink } from './link.js';
 import type { LinkOffer } from './link-frames.js';
+import { quietLogger, recordingLink, until } from './link-testing.js';
 import { Links, type LinksInit } from './links.js';
 
-const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 const stops: Array<() => void> = [];
 afterEach(() => {
   for (const stop of stops.splice(0)) stop();
 });
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 interface Side {
   links: Links;
@@ -34,24 +25,7 @@ function side(selfId: string, fetchOffer: (side: Side) => Promise<{ host: string
       s.offersAsked++;
       return fetchOffer(s);
     },
-    makeLink: (peer, socket, onClosed) =>
-      new PeerLink({
-        peer,
-        socket,
-        maxFrameBytes: 1024,
-        maxQueuedBytes: 64 * 1024,
-        maxBlockedMs: 10_000,
-        framesPerTurn: 64,
-        nowMs: () => 0,
-        admit: () => true,
-        onFrame: () => undefined,
-        membership: { maxFrameBytes: 1024, admit: () => true, onFrame: () => undefined, onReject: () => undefined },
-        onReject: () => undefined,
-        onDropped: () => undefined,
-        onFramesSent: () => undefined,
-        onClosed,
-        logger: quiet,
-      }),
+    makeLink: (peer, socket, onClosed) => recordingLink(peer, socket, { onClosed }).link,
     isConnected: () => s.connected,
     dialTimeoutMs: 5_000,
     retryBackoff: { baseMs: 20, maxMs: 40 },
@@ -61,7 +35,7 @@ function side(selfId: string, fetchOffer: (side: Side) => Promise<{ host: string
       return () => clearTimeout(timer);
     },
     onDialFailure: (_peer, err) => void s.dialFailures.push(err),
-    logger: quiet,
+    logger: quietLogger,
   };
   s.links = new Links(init);
   stops.push(() => s.links.stop());

@@ -53,7 +53,7 @@ import { directProtocolId, linkProtocolId, mdnsServiceTag, membershipProtocolId 
 import { MdnsDiscovery } from './mdns.js';
 import { heartbeatFrame, parseMembershipFrame, peersFrame, type ExchangedPeer } from './peer-exchange.js';
 import { createRejectLogLimiter } from './reject-log.js';
-import type { FrameRejectReason, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';
+import type { FrameRejectReason, OutboundDropReason, P2PNode, P2PNodeInit, P2PStats, RedialPeer } from './types.js';
 import { installYamuxWindowBatching } from './yamux-window.js';
 
 type Handler<A extends unknown[]> = (...args: A) => void;
@@ -168,6 +168,13 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
   };
 
   const random01 = (): number => randomInt(0, 2 ** 32) / 2 ** 32;
+  /** Frames a peer's stream or link dropped before they left: counted, and `queue-full` reported as the runtime counts it (messages_rejected_total). */
+  const outboundDrops =
+    (peer: string) =>
+    (count: number, reason: OutboundDropReason): void => {
+      stats.outboundFramesDropped += count;
+      if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
+    };
   const dialer = new Dialer({
     selfId,
     dial: async (request) => {
@@ -215,16 +222,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         isConnected: () => keptConnection(remote) !== undefined,
         openBackoff: OPEN_RETRY_BACKOFF,
         random01,
-        schedule: (fn, ms) => {
-          const timer = setTimeout(fn, ms);
-          timer.unref();
-          return () => clearTimeout(timer);
-        },
-        onDropped: (count, reason) => {
-          stats.outboundFramesDropped += count;
-          // Reported as before: the runtime counts these under messages_rejected_total.
-          if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
-        },
+        schedule: scheduleUnref,
+        onDropped: outboundDrops(peer),
         onStreamReset: () => {
           stats.outboundStreamResets++;
         },
@@ -437,10 +436,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
               },
               membership: membershipReader,
               onReject: dropInbound,
-              onDropped: (count, reason) => {
-                stats.outboundFramesDropped += count;
-                if (reason === 'queue-full') for (let i = 0; i < count; i++) reject(peer, 'queue-full');
-              },
+              onDropped: outboundDrops(peer),
               onFramesSent: (count) => {
                 stats.framesSent += count;
                 stats.linkFramesSent += count;
@@ -452,11 +448,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
           dialTimeoutMs: LINK_HANDSHAKE_TIMEOUT_MS,
           retryBackoff: LINK_RETRY_BACKOFF,
           random01,
-          schedule: (fn, ms) => {
-            const timer = setTimeout(fn, ms);
-            timer.unref();
-            return () => clearTimeout(timer);
-          },
+          schedule: scheduleUnref,
           onDialFailure: (peer, err) => {
             if (logLimiter.shouldLog(peer, 'link-dial', nowMs())) {
               log.warn({ peer, err }, 'no direct link to this peer; its election and membership frames go on the libp2p connection, a few ms slower a hop. A firewall may block the peer\'s messaging.linkPort (logged once a minute per peer)');
@@ -641,4 +633,11 @@ function linkHost(listen: readonly string[]): string {
     if (options.transport === 'tcp') return options.host;
   }
   return '0.0.0.0';
+}
+
+/** Runs `fn` after `ms` without keeping the process alive; returns what cancels it (channels' and links' retries). */
+function scheduleUnref(fn: () => void, ms: number): () => void {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
 }
