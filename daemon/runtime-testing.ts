@@ -46,6 +46,8 @@ export interface RuntimeHarness {
   /** Peers whose connections the runtime asked the network to close, in order. */
   disconnected: NodeId[];
   events: ApiEvent[];
+  /** Sends (`send:TYPE`), link flushes (`flush`) and published events (`event:TYPE`), in the order they happened. */
+  trail: string[];
   logs: LogRecord[];
   disk: HarnessDisk;
   /** The write failure the runtime stopped on (the daemon exits 1 then); null while none. */
@@ -109,8 +111,9 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   }));
   const membership = fixedMembership(members);
   const sent: RuntimeHarness['sent'] = [];
+  const trail: string[] = [];
   const disconnected: NodeId[] = [];
-  const p2p = recordingNetwork(sent, disconnected);
+  const p2p = recordingNetwork(sent, disconnected, trail);
   const logs: LogRecord[] = [];
   const log = pino({ level: 'debug' }, new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -136,7 +139,10 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     timers: { set: () => 0, clear: () => undefined },
   });
   const events: ApiEvent[] = [];
-  runtime.subscribe((event) => events.push(event));
+  runtime.subscribe((event) => {
+    events.push(event);
+    trail.push(`event:${event.type}`);
+  });
   const metrics = bindMetrics(runtime, p2p);
   const config = loadConfig({ env: {}, flags: { name: SELF_ID, dataDir: '/nonexistent', protocol: 'bully' } });
   const stops: string[] = [];
@@ -149,6 +155,7 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     sent,
     disconnected,
     events,
+    trail,
     logs,
     disk,
     fatal: () => fatal,
@@ -260,13 +267,17 @@ function fixedMembership(members: Member[]): Membership & { report(event: Member
   } as Membership & { report(event: MembershipEvent): void };
 }
 
-function recordingNetwork(sent: RuntimeHarness['sent'], disconnected: NodeId[]): P2PNode {
+function recordingNetwork(sent: RuntimeHarness['sent'], disconnected: NodeId[], trail: string[]): P2PNode {
   return {
     peerId: SELF_ID,
     listenAddrs: () => [],
     publish: () => undefined,
     onGossip: () => undefined,
-    send: (to: NodeId, message: unknown) => void sent.push({ to, message: message as { type: string; epoch?: number } }),
+    send: (to: NodeId, message: unknown) => {
+      sent.push({ to, message: message as { type: string; epoch?: number } });
+      trail.push(`send:${(message as { type: string }).type}`);
+    },
+    flush: () => void trail.push('flush'),
     onMessage: () => undefined,
     onReject: () => undefined,
     onPeer: () => undefined,

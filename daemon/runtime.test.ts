@@ -135,3 +135,50 @@ describe('runtime: what those who follow its events read', () => {
     assert.ok(h.sent.length > sent, 'an API answer (leadership()) steps the core, which sends what was due');
   });
 });
+
+describe('runtime: the order of a step\'s effects', () => {
+  it('the messages of a step leave and are flushed to the links before its events are published; the events follow in order at the check phase', async () => {
+    const { h } = at41([PEER_ID]);
+    h.disk.hold = true;
+    await h.advance(3000);
+    assert.deepEqual(h.sent, [], 'the claim waits for its write');
+    const core = (h.runtime as unknown as { core: { step(input: unknown): { type: string; event?: { type: string } }[] } }).core;
+    const step = core.step.bind(core);
+    const given: string[] = [];
+    core.step = (input) => {
+      const outputs = step(input);
+      for (const o of outputs) if (o.type === 'event') given.push(o.event!.type);
+      return outputs;
+    };
+    h.trail.length = 0;
+    const before = h.events.length;
+    await h.disk.release();
+    await settle();
+    // The write's step releases the claim (COORDINATOR) and the node's own election events.
+    const firstSend = h.trail.indexOf('send:COORDINATOR');
+    const flush = h.trail.indexOf('flush', firstSend);
+    const firstEvent = h.trail.findIndex((t) => t.startsWith('event:'));
+    assert.ok(firstSend >= 0 && firstEvent >= 0, `the step sent and reported: ${h.trail.join(' ')}`);
+    assert.ok(firstSend < flush && flush < firstEvent, `sends, then the flush, then the events: ${h.trail.join(' ')}`);
+    assert.ok(given.length > 0);
+    assert.deepEqual(h.events.slice(before).map((e) => e.type), given, 'every event published, in the order the core gave them');
+  });
+
+  it('the batches of one group write are acknowledged to the core in one step', async () => {
+    const { h } = at41([PEER_ID]);
+    h.disk.hold = true;
+    await h.advance(3000);
+    const held = h.disk.batches.length;
+    assert.ok(held >= 2, `two or more writes wait for the disk (${held})`);
+    const core = (h.runtime as unknown as { core: { step(input: { type: string; id?: number }): unknown } }).core;
+    const step = core.step.bind(core);
+    const acknowledged: number[] = [];
+    core.step = (input) => {
+      if (input.type === 'persisted') acknowledged.push(input.id!);
+      return step(input);
+    };
+    await h.disk.release();
+    assert.deepEqual(acknowledged, [held], 'one persisted input, through the last write of the group');
+    assert.ok(h.sent.some((s) => s.message.type === 'COORDINATOR'), 'and what waited for every one of them left');
+  });
+});

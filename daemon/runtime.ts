@@ -144,6 +144,10 @@ export class Runtime {
   private stopped: (() => void) | null = null;
   private stopping: Promise<void> | null = null;
   private fatal = false;
+  /** Events of steps already carried out, logged and published at the check phase (deferEvent). */
+  private deferredEvents: NodeEvent[] = [];
+  /** The highest write resolved and not yet acknowledged to the core; 0 when none is. */
+  private durableThrough = 0;
   private lateHeartbeats = 0;
   /** `--log-level trace`: every election message in and out, and every write's time (for hand-off traces). */
   private lateLoggedAtMs = -Infinity;
@@ -339,6 +343,7 @@ export class Runtime {
     });
     this.input({ type: 'shutdown', nowMs: this.init.nowMs() });
     await stopped;
+    this.flushEvents();
     // With no peer connected nobody is waiting for the last heartbeat: exit at once.
     if (this.init.p2p.connectedPeers().length > 0) await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
     this.clearTimer();
@@ -385,7 +390,17 @@ export class Runtime {
     this.init.log.warn({ peer: from, reason, detail }, 'dropped a message from a peer (further drops of this kind are counted, logged again in a minute)');
   }
 
-  /** One input into the core; its outputs are carried out in order, then the timer is re-armed. */
+  /**
+   * One input into the core; its outputs are carried out, then the timer is re-armed.
+   *
+   * The step's messages leave first, written to the direct links at once (P2PNode.flush); its
+   * events (their log lines, the API's event stream, the hooks) follow at the check phase, in
+   * the order the core gave them, after the socket reads at hand. A hand-off is a chain of steps
+   * on five processes that share the cores: a successor whose write of its campaign returns
+   * handles the grants already waiting next, instead of first logging and publishing the four
+   * events of that campaign, and a voter's grant no longer waits behind its own log lines.
+   * A step that switches protocols keeps its order: its sends are for the stream it opens.
+   */
   private input(input: HostInput): void {
     if (this.fatal) return;
     let outputs: HostOutput[];
@@ -395,9 +410,31 @@ export class Runtime {
       this.init.log.error({ err, input: input.type }, 'host core error while handling an input');
       return;
     }
-    for (const output of outputs) this.carryOut(output);
+    if (outputs.some((o) => o.type === 'event' && o.event.type === 'protocol-switched')) {
+      this.flushEvents();
+      for (const output of outputs) this.carryOut(output);
+    } else {
+      for (const output of outputs) if (output.type === 'send') this.carryOut(output);
+      this.init.p2p.flush();
+      for (const output of outputs) if (output.type === 'event') this.deferEvent(output.event);
+      else if (output.type !== 'send') this.carryOut(output);
+    }
     if (input.type === 'tick' && this.pendingDisconnects.size > 0) this.disconnectDead(input.nowMs);
     this.arm();
+  }
+
+  /** Logs and publishes `event` at the check phase, after the events deferred before it. */
+  private deferEvent(event: NodeEvent): void {
+    this.deferredEvents.push(event);
+    if (this.deferredEvents.length === 1) setImmediate(() => this.flushEvents());
+  }
+
+  /** The deferred events, now and in order (also before a switch's events, and once stopped). */
+  private flushEvents(): void {
+    const events = this.deferredEvents;
+    if (events.length === 0) return;
+    this.deferredEvents = [];
+    for (const event of events) this.carryOut({ type: 'event', event });
   }
 
   /** Closes the connections of members still dead DEAD_DISCONNECT_DELAY_MS after their verdict. */
@@ -482,7 +519,11 @@ export class Runtime {
       () => {
         this.stats.persistBatches++;
         if (this.tracing) this.init.log.trace({ id, ms: this.init.nowMs() - startedMs }, 'persisted');
-        this.input({ type: 'persisted', nowMs: this.init.nowMs(), id });
+        // The batches of one group write resolve in one run of microtasks: the core takes them in
+        // one step (a voter's record and its vote, a successor's record and its campaign).
+        const first = this.durableThrough === 0;
+        this.durableThrough = id;
+        if (first) queueMicrotask(() => this.acknowledgeWrites());
       },
       (err: PersistError) => {
         if (this.fatal) return;
@@ -491,6 +532,13 @@ export class Runtime {
         this.init.onFatal(err);
       },
     );
+  }
+
+  /** Every write through the last one resolved, acknowledged in one step. */
+  private acknowledgeWrites(): void {
+    const id = this.durableThrough;
+    this.durableThrough = 0;
+    this.input({ type: 'persisted', nowMs: this.init.nowMs(), id });
   }
 
   /** One timer, for the core's next deadline; how late it fires is the event-loop lag. */

@@ -50,6 +50,7 @@ export function recordingLink(peer: string, socket: Socket, overrides: Partial<P
     onReject: (_from, reason) => void r.rejects.push(reason),
     onDropped: (count, reason) => void r.dropped.push({ count, reason }),
     onFramesSent: () => undefined,
+    onQueued: () => undefined,
     onClosed: () => void r.closed++,
     logger: quietLogger,
     ...overrides,

@@ -75,6 +75,32 @@ describe('direct links', () => {
     assert.deepEqual(h.failures, []);
   });
 
+  it('leave in one write at the check phase, or at once on flush(), announcing the first frame of each batch', async () => {
+    const queued: string[] = [];
+    const { dialled, served } = await linkedPair({ dialled: { onQueued: (link) => void queued.push(link.peer) } });
+    const writes: number[] = [];
+    const socket = (dialled.link as unknown as { init: { socket: { write(chunk: Uint8Array): boolean } } }).init.socket;
+    const write = socket.write.bind(socket);
+    socket.write = (chunk) => {
+      writes.push(chunk.byteLength);
+      return write(chunk);
+    };
+    dialled.link.send('raft', payload({ n: 1 }));
+    dialled.link.send('raft', payload({ n: 2 }));
+    assert.deepEqual(writes, [], 'nothing written within the turn');
+    assert.deepEqual(queued, ['peer-b'], 'the batch announced once, with its first frame');
+    dialled.link.flush();
+    assert.equal(writes.length, 1, 'flush() writes the batch now, in one write');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(writes.length, 1, 'the check phase finds nothing left to write');
+    dialled.link.send('raft', payload({ n: 3 }));
+    assert.deepEqual(queued, ['peer-b', 'peer-b'], 'the next batch is announced again');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(writes.length, 2, 'unflushed, a batch leaves at the check phase');
+    await until('the frames', () => served.frames.length === 3);
+    assert.deepEqual(served.frames.map((f) => (f.message as { n: number }).n), [1, 2, 3]);
+  });
+
   it('take an offer for one handshake only; an unknown identity or a wrong key fails the handshake and is counted', async () => {
     const h = await startServer();
     const offer = h.server.offer('peer-a');

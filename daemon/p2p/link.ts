@@ -9,7 +9,8 @@
  * one `write` of OpenSSL's record at one end and one 'data' event at the other.
  *
  * The link holds to the same bounds as a stream (channel.ts, inbound.ts): frames sent in one
- * turn leave as one write; bytes the socket has not taken beyond `maxQueuedBytes` drop the new
+ * turn leave as one write, at the check phase, or when the sender says its batch is complete
+ * (`flush`: the runtime's after each step, so a step's sends leave before its events are logged); bytes the socket has not taken beyond `maxQueuedBytes` drop the new
  * frame (`queue-full`); a socket that takes nothing for `maxBlockedMs` is closed (its frames go
  * on the libp2p stream from then on). Inbound, each frame takes the peer's token before it is
  * parsed, at most `framesPerTurn` are handled per event-loop turn (the socket is paused
@@ -47,6 +48,8 @@ export interface PeerLinkInit {
   onReject(from: string, reason: FrameRejectReason): void;
   onDropped(count: number, reason: OutboundDropReason): void;
   onFramesSent(count: number): void;
+  /** The first frame of a batch was queued: `flush` writes it before the check phase would. */
+  onQueued(link: PeerLink): void;
   /** The link closed (either side, an error, or close()); called once. */
   onClosed(link: PeerLink): void;
   logger: P2PLogger;
@@ -109,16 +112,12 @@ export class PeerLink {
     this.pendingBytes += frame.byteLength;
     if (this.flushQueued) return;
     this.flushQueued = true;
+    this.init.onQueued(this);
     setImmediate(() => this.flush());
   }
 
-  close(err?: Error): void {
-    if (this.closedFlag) return;
-    this.init.socket.destroy(err);
-    this.closed();
-  }
-
-  private flush(): void {
+  /** Writes the frames queued so far now (the immediate queued with them then finds none). */
+  flush(): void {
     this.flushQueued = false;
     if (this.closedFlag || this.pending.length === 0) return;
     const frames = this.pending;
@@ -127,6 +126,12 @@ export class PeerLink {
     this.pendingBytes = 0;
     this.init.socket.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
     this.init.onFramesSent(frames.length);
+  }
+
+  close(err?: Error): void {
+    if (this.closedFlag) return;
+    this.init.socket.destroy(err);
+    this.closed();
   }
 
   private readFrames(): void {

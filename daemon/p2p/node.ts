@@ -376,6 +376,8 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
     onReject: (from: string, reason: FrameRejectReason) => dropInbound(from, asGossipReject(reason)),
   };
 
+  /** Links with frames queued since the last flush() (each also flushes itself at the check phase). */
+  let unflushed: PeerLink[] = [];
   /**
    * Direct links (links.ts): election and membership frames on a TLS socket of their own per
    * peer, when both ends listen for them; otherwise, and whenever a link is down, on the libp2p
@@ -441,6 +443,7 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
                 stats.framesSent += count;
                 stats.linkFramesSent += count;
               },
+              onQueued: (link) => unflushed.push(link),
               onClosed,
               logger: log,
             }),
@@ -579,6 +582,11 @@ export async function createP2PNode(init: P2PNodeInit): Promise<P2PNode> {
         const name = (err as Error | null)?.name ?? 'Error';
         if (logLimiter.shouldLog(to, `send:${name}`, nowMs())) log.error({ peer: to, err }, 'direct message not sent');
       }
+    },
+    flush() {
+      const links = unflushed;
+      unflushed = [];
+      for (const link of links) link.flush();
     },
     onMessage: (handler) => void messageHandlers.push(handler),
     onReject: (handler) => void rejectHandlers.push(handler),

@@ -117,6 +117,12 @@ export interface P2PNode {
   /** One JSON frame on the long-lived stream to `to`; non-blocking, ordered per peer. */
   /** A message of `protocol`'s election (default: the node's protocol at start), on that protocol's stream. */
   send(to: string, message: unknown, protocol?: ProtocolName): void;
+  /**
+   * Writes the frames sent so far to each peer's direct link now, instead of at the check phase
+   * (frames on libp2p streams leave as their streams take them). The runtime calls it after a
+   * step's sends, before the step's events are logged and published.
+   */
+  flush(): void;
   /** Parsed JSON; validating its shape is the caller's job. */
   /** An election message, with the protocol of the stream it came on. */
   onMessage(handler: (from: string, message: unknown, protocol: ProtocolName) => void): void;

@@ -120,6 +120,23 @@ describe('host core: persist-before-send', () => {
     assert.throws(() => c.step({ type: 'persisted', nowMs: 5, id: 4 }), /out of order/);
   });
 
+  it('one persisted input acknowledges every write through its id (a group the disk wrote together): each releases what followed it, in order', () => {
+    let n = 0;
+    const durable: number[] = [];
+    const election = new ScriptedElection((input) => {
+      if (input.type === 'durable') durable.push(input.persists);
+      return input.type === 'message' ? [{ type: 'persist', batch: { hardState: { n } } }, { type: 'send', to: 'a', message: { n: ++n } }] : [];
+    });
+    const { core: c } = core(election);
+    for (let i = 1; i <= 3; i++) assert.deepEqual(kinds(c.step({ type: 'message', nowMs: i, from: 'a', message: {} })), [`persist:${i}`]);
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 4, id: 2 })), ['send:1', 'send:2']);
+    assert.deepEqual(durable, [2], 'the machine is told once, of both');
+    assert.throws(() => c.step({ type: 'persisted', nowMs: 5, id: 2 }), /out of order/, 'not twice');
+    assert.throws(() => c.step({ type: 'persisted', nowMs: 5, id: 4 }), /out of order/, 'not one never asked for');
+    assert.deepEqual(kinds(c.step({ type: 'persisted', nowMs: 5, id: 3 })), ['send:3']);
+    assert.deepEqual(durable, [2, 3]);
+  });
+
   it('an election event is reported after the persists of its drain, even when the machine emitted it first', () => {
     const election = new ScriptedElection((input) =>
       input.type === 'message'

@@ -81,7 +81,7 @@ export type HostInput =
    * `command-result` with the same id once this node runs it, or `timeout`.
    */
   | { type: 'order-protocol'; nowMs: number; id: number; protocol: ProtocolName }
-  /** The persist output with this id is on disk. */
+  /** The persist output with this id is on disk, and every one before it (one input may acknowledge several). */
   | { type: 'persisted'; nowMs: number; id: number }
   /** The operator changed membership's timings (`conclave reload`): used from the next tick; ignored if they cannot run. */
   | { type: 'membership-timings'; nowMs: number; timings: MembershipTimings };
@@ -450,7 +450,7 @@ export class HostCore {
         this.election.step({ type: 'shutdown', nowMs });
         return;
       case 'persisted': {
-        const { ready, electionDurable } = this.writes.acknowledge(input.id);
+        const { ready, electionDurable } = this.writes.acknowledgeThrough(input.id);
         // In order, per machine: an output waits only for writes before it, which come back in order.
         for (const output of ready) this.deliver(output);
         // The election learns which of its writes are durable (after what waited on them left).

@@ -62,6 +62,22 @@ export class PersistOrder<T> {
   }
 
   /**
+   * Every write through `id` acknowledged in one go (the host's disk wrote them as one group):
+   * what acknowledge() of each in turn would release, in the same order.
+   */
+  acknowledgeThrough(id: number): { ready: T[]; electionDurable: number } {
+    if (id <= this.acked || id >= this.nextId) throw new Error(`persist ${id} acknowledged out of order (expected ${this.acked + 1} through ${this.nextId - 1})`);
+    const ready: T[] = [];
+    let electionDurable = 0;
+    while (this.acked < id) {
+      const one = this.acknowledge(this.acked + 1);
+      ready.push(...one.ready);
+      electionDurable = Math.max(electionDurable, one.electionDurable);
+    }
+    return { ready, electionDurable };
+  }
+
+  /**
    * Another machine took the election's place: the old one's writes still complete in order, but
    * it learns nothing more of them, and its held outputs that `keep` refuses never leave.
    */
