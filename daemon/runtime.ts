@@ -17,6 +17,7 @@ import type { Codec, ElectionSummary, NodeId, ProtocolName } from '../protocols/
 import type { ElectionStatus } from '../protocols/election.js';
 import { stampEvent } from './api/event-codec.js';
 import type { ApiEvent, MemberResponse } from './api/types.js';
+import { DeferredWrites } from './deferred-writes.js';
 import type { PersistError } from './errors.js';
 import { JITTER_MS, LagMeter } from './lag.js';
 import type { Logger } from './log.js';
@@ -112,6 +113,11 @@ const WARM_CODECS_AFTER_MS = 300;
 const LEAVE_FLUSH_MS = 100;
 /** A graceful stop ends by this even if the core never says `stopped` (a disk that never answers). */
 const STOP_MAX_MS = 1800;
+/**
+ * A deferrable write (deferred-writes.ts: a leaving Raft leader's handover record) waits at most
+ * this long, or until a write that is not deferrable comes; a SIGTERM hand-off takes 15–25 ms.
+ */
+export const DEFERRED_WRITE_MAX_MS = 50;
 /** Event-loop lag is reported as the max over this window, so one stall is seen by several ticks. */
 const LAG_WINDOW_MS = 1000;
 /**
@@ -138,6 +144,8 @@ export class Runtime {
   /** Members declared dead, and when their connections close if they are still dead then. */
   private readonly pendingDisconnects = new Map<NodeId, number>();
   private readonly timers: Timers;
+  /** Where writes go: to the disk, or held behind a deferrable one (deferred-writes.ts). */
+  private readonly writes: DeferredWrites;
   private timerDueMs = Infinity;
   private started = false;
   private nextCommandId = 1;
@@ -146,8 +154,12 @@ export class Runtime {
   private fatal = false;
   /** Events of steps already carried out, logged and published at the check phase (deferEvent). */
   private deferredEvents: NodeEvent[] = [];
-  /** The highest write resolved and not yet acknowledged to the core; 0 when none is. */
-  private durableThrough = 0;
+  /** Writes on disk not yet acknowledged to the core, which takes them in order (acknowledgeWrites). */
+  private readonly resolvedWrites = new Set<number>();
+  /** The last write acknowledged to the core: every one through it. */
+  private acknowledgedWrite = 0;
+  /** An acknowledgeWrites() is queued. */
+  private acknowledging = false;
   private lateHeartbeats = 0;
   /** `--log-level trace`: every election message in and out, and every write's time (for hand-off traces). */
   private lateLoggedAtMs = -Infinity;
@@ -164,6 +176,7 @@ export class Runtime {
   constructor(private readonly init: RuntimeInit) {
     this.startedAtMs = init.nowMs();
     this.timers = init.timers ?? REAL_TIMERS;
+    this.writes = new DeferredWrites((batch) => init.disk.write(batch), DEFERRED_WRITE_MAX_MS, this.timers);
     this.core = new HostCore({
       selfId: init.selfId,
       membership: init.membership,
@@ -343,6 +356,7 @@ export class Runtime {
     });
     this.input({ type: 'shutdown', nowMs: this.init.nowMs() });
     await stopped;
+    this.writes.release();
     this.flushEvents();
     // With no peer connected nobody is waiting for the last heartbeat: exit at once.
     if (this.init.p2p.connectedPeers().length > 0) await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
@@ -452,7 +466,7 @@ export class Runtime {
     const { p2p, log } = this.init;
     switch (output.type) {
       case 'persist':
-        this.persist(output.id, output.batch);
+        this.persist(output.id, output.batch, output.deferrable === true);
         return;
       case 'publish':
         this.stats.heartbeatsSent++;
@@ -513,17 +527,19 @@ export class Runtime {
   }
 
   /** Writes a batch; once it is on disk the core releases what waited for it. A failure is fatal. */
-  private persist(id: number, batch: NodeBatch): void {
+  private persist(id: number, batch: NodeBatch, deferrable: boolean): void {
     const startedMs = this.tracing ? this.init.nowMs() : 0;
-    this.init.disk.write(batch).then(
+    this.writes.submit(batch, deferrable).then(
       () => {
         this.stats.persistBatches++;
         if (this.tracing) this.init.log.trace({ id, ms: this.init.nowMs() - startedMs }, 'persisted');
         // The batches of one group write resolve in one run of microtasks: the core takes them in
         // one step (a voter's record and its vote, a successor's record and its campaign).
-        const first = this.durableThrough === 0;
-        this.durableThrough = id;
-        if (first) queueMicrotask(() => this.acknowledgeWrites());
+        this.resolvedWrites.add(id);
+        if (!this.acknowledging) {
+          this.acknowledging = true;
+          queueMicrotask(() => this.acknowledgeWrites());
+        }
       },
       (err: PersistError) => {
         if (this.fatal) return;
@@ -534,10 +550,13 @@ export class Runtime {
     );
   }
 
-  /** Every write through the last one resolved, acknowledged in one step. */
+  /** Every write resolved since the last acknowledgement, through the first one still on its way, acknowledged in one step. */
   private acknowledgeWrites(): void {
-    const id = this.durableThrough;
-    this.durableThrough = 0;
+    this.acknowledging = false;
+    let id = this.acknowledgedWrite;
+    while (this.resolvedWrites.delete(id + 1)) id++;
+    if (id === this.acknowledgedWrite) return;
+    this.acknowledgedWrite = id;
     this.input({ type: 'persisted', nowMs: this.init.nowMs(), id });
   }
 

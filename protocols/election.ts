@@ -81,8 +81,13 @@ export type ElectionEffect<M, P> =
    * State to make durable (types.ts DurableBatch; Bully's whole state is its hard state). Nothing
    * the machine emits after it (sends, and the summary the host reports) takes effect before the
    * host has it on disk, so `fencingToken` must come from persisted state.
+   *
+   * `deferrable`: the machine needs this write only eventually, and nothing it emits now counts
+   * on it (a leaving Raft leader's handover record: raft/leader.ts handOver). The host may hold
+   * it back a moment, to leave the disk and the cores to the writes others make at that moment;
+   * every write after it waits behind it, and the next one that is not deferrable ends the wait.
    */
-  | { type: 'persist'; batch: DurableBatch<P> }
+  | { type: 'persist'; batch: DurableBatch<P>; deferrable?: true }
   | { type: 'election-started'; term: number; reason: string }
   | { type: 'election-finished'; term: number; result: 'won' | 'lost' | 'aborted'; durationMs: number }
   | { type: 'command-result'; id: number; result: CommandResult }

@@ -108,8 +108,8 @@ export type ElectionFactory = (protocol: ProtocolName, carryOver: CarryOver, ima
 export type RefusedReason = RefusalReason | 'impossible-incarnation' | 'no-election';
 
 export type HostOutput =
-  /** Write this, then acknowledge it with a `persisted` input carrying the same id. */
-  | { type: 'persist'; id: number; batch: NodeBatch }
+  /** Write this, then acknowledge it with a `persisted` input carrying the same id. `deferrable`: see ElectionEffect. */
+  | { type: 'persist'; id: number; batch: NodeBatch; deferrable?: true }
   /** A heartbeat for these members; null: for every member (membership/types.ts MembershipEffect). */
   | { type: 'publish'; heartbeat: Heartbeat; to: NodeId[] | null }
   /** A message of `protocol`'s machine: it goes on that protocol's stream. */
@@ -470,12 +470,12 @@ export class HostCore {
     if (!this.writes.hold(source, output)) this.deliver(output);
   }
 
-  private persist(source: WriteSource, batch: NodeBatch): void {
+  private persist(source: WriteSource, batch: NodeBatch, deferrable = false): void {
     const id = this.writes.write(source);
     // Tagged where machines can change (a factory): each protocol's state is kept apart.
     if (source === 'election' && this.election && this.factory) batch.electionProtocol = this.election.protocol;
     // Handed out at once: the disk may write it together with earlier ones (group commit).
-    this.out.push({ type: 'persist', id, batch });
+    this.out.push(deferrable ? { type: 'persist', id, batch, deferrable } : { type: 'persist', id, batch });
   }
 
   /** An output leaves the core. A summary change takes effect here: reported, events, gossiped. */
@@ -562,7 +562,7 @@ export class HostCore {
   private onElectionEffect(effect: ElectionEffect<unknown, unknown>): void {
     switch (effect.type) {
       case 'persist':
-        this.persist('election', { election: effect.batch });
+        this.persist('election', { election: effect.batch }, effect.deferrable === true);
         return;
       case 'send':
         // A parallel send needs none of the writes before it (ElectionEffect): it leaves now.

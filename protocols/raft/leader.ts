@@ -708,8 +708,13 @@ export class LeaderState {
     if (m.commands.stopping && target?.canSend(m.config.maxInflight) && [...this.progress.keys()].every((id) => m.speaks(id, 2))) {
       handover = lastLogIndex + 1;
       const record: RaftEntry = { index: handover, term: m.hard.term, data: { kind: 'leader', leader: to, term: m.hard.term + 1 } };
+      // Its own copy counts for nothing (above), so its write may wait until the hand-off has
+      // run (ElectionEffect persist `deferrable`): the successor and the voters write this record
+      // at this very moment, on disks and cores a leaving node may share with them.
+      m.out.flush();
       m.log.append(record);
       m.out.persistEntry(record);
+      m.out.deferPending();
       // The lease is given away already (timeoutNowSent): these appends end every follower's
       // naming of this leader. The successor's first, with its TimeoutNow: it has the most to do.
       this.sendAppend(target, false);

@@ -22,6 +22,8 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   private truncateAfter: number | null = null;
   private entries: RaftEntry[] = [];
   private snapshot: RaftSnapshot | null = null;
+  /** What is pending may be written late (deferPending). */
+  private deferrable = false;
   /** Per persist not yet known durable: the log's last index once it is on disk. */
   private readonly unwritten: { persist: number; logEnd: number }[] = [];
   private logEnd: (() => number) | null = null;
@@ -56,6 +58,7 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   persistHardState(state: RaftHardState): void {
     this.hardState = { ...state };
     this.riding = null;
+    this.deferrable = false;
   }
 
   /**
@@ -72,15 +75,23 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
   persistTruncation(index: number): void {
     this.entries = this.entries.filter((e) => e.index <= index);
     this.truncateAfter = Math.min(this.truncateAfter ?? Infinity, index);
+    this.deferrable = false;
   }
 
   /** A snapshot replaces the stored log up to its index (the host applies it before any truncation or entries of the batch). */
   persistSnapshot(snapshot: RaftSnapshot): void {
     this.snapshot = snapshot;
+    this.deferrable = false;
   }
 
   persistEntry(entry: RaftEntry): void {
     this.entries.push(entry);
+    this.deferrable = false;
+  }
+
+  /** What is pending now is needed only eventually: its persist is `deferrable` (ElectionEffect), unless more joins it (a riding hard state may). */
+  deferPending(): void {
+    this.deferrable = true;
   }
 
   /** Emits what is pending as one persist effect (none when nothing is). */
@@ -97,7 +108,8 @@ export class Outbox extends EffectOutbox<RaftMessage, RaftHardState> {
     this.snapshot = null;
     this.truncateAfter = null;
     this.entries = [];
-    super.emit({ type: 'persist', batch });
+    super.emit(this.deferrable ? { type: 'persist', batch, deferrable: true } : { type: 'persist', batch });
+    this.deferrable = false;
     // Every change to the log is handed here right after it is made, so the log as it stands
     // now is what this batch and those before it hold.
     if (this.logEnd) this.unwritten.push({ persist: this.persistEffects, logEnd: this.logEnd() });

@@ -567,6 +567,7 @@ function formatEffect(e: RaftTestEffect): string | null {
       if (b.hardState) parts.push(`term=${b.hardState.term} vote=${b.hardState.votedFor ?? 'none'} commit=${b.hardState.commit ?? 0} fencing=${b.hardState.fencingFloor}`);
       if (b.truncateAfter !== undefined) parts.push(`truncate-after=${b.truncateAfter}`);
       if (b.entries?.length) parts.push(`entries=[${(b.entries as RaftEntry[]).map(formatEntry).join(', ')}]`);
+      if (e.deferrable) parts.push('(deferrable)');
       return `persist ${parts.join(' ')}`;
     }
     case 'election-started':
