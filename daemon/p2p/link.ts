@@ -9,10 +9,10 @@
  * one `write` of OpenSSL's record at one end and one 'data' event at the other.
  *
  * The link holds to the same bounds as a stream (channel.ts, inbound.ts): frames sent in one
- * turn leave as one write, at the check phase, or when the sender says its batch is complete
- * (`flush`: the runtime's after each step, so a step's sends leave before its events are logged); bytes the socket has not taken beyond `maxQueuedBytes` drop the new
- * frame (`queue-full`); a socket that takes nothing for `maxBlockedMs` is closed (its frames go
- * on the libp2p stream from then on). Inbound, each frame takes the peer's token before it is
+ * turn leave as one write, at the check phase or when the sender ends its batch (`flush`, which
+ * the runtime calls after each step's sends, before it logs the step's events); bytes the
+ * socket has not taken beyond `maxQueuedBytes` drop the new frame (`queue-full`); a socket that
+ * takes nothing for `maxBlockedMs` is closed (its frames go on the libp2p stream from then on). Inbound, each frame takes the peer's token before it is
  * parsed, at most `framesPerTurn` are handled per event-loop turn (the socket is paused
  * meanwhile, so TCP's window stops the sender), and a length beyond the hard cap closes the link.
  */
