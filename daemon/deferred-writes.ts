@@ -31,11 +31,6 @@ export class DeferredWrites {
     private readonly timers: DeferredWritesTimers,
   ) {}
 
-  /** Whether writes are held now. */
-  get holding(): boolean {
-    return this.held !== null;
-  }
-
   /** Hands `batch` to the disk now, or behind the writes held; resolves once it is durable. */
   submit(batch: NodeBatch, deferrable: boolean): Promise<void> {
     if (this.held === null && !deferrable) return this.write(batch);
