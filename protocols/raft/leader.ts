@@ -49,6 +49,11 @@ export class LeaderState {
    * that drain's summary, the one reporting this node leader, until all of them are on disk).
    */
   private announceAfter: number | null = null;
+  /**
+   * Left out of the next round: the leader that handed over on shutdown (begin), when that round
+   * is the one naming this leader. It hears the round after, a heartbeat interval later.
+   */
+  private quiet: NodeId | null = null;
 
   constructor(private readonly m: Raft) {}
 
@@ -63,8 +68,9 @@ export class LeaderState {
    * committed to its end, so its commit index is as current as any (reads may use it, §6.4), and
    * no entry of an earlier term is left uncommitted (configuration changes may follow).
    *
-   * `handedOverBy`, the leader that handed over to this one, is sent to last in every round: on
-   * shutdown it is leaving, and the others are the ones to name us. Each send to a peer wakes
+   * `handedOverBy`, the leader that handed over to this one, is sent to last in every round, and
+   * not at all in the round that names us after a shutdown's hand-off (below): on shutdown it is
+   * leaving, and the others are the ones to name us. Each send to a peer wakes
    * it, and on a host where the members share cores the woken one often runs before the sender
    * sends its next (traced: a fan-out of four reached its last receiver up to 2 ms after its first).
    */
@@ -78,6 +84,7 @@ export class LeaderState {
     this.establishedRound = Infinity;
     this.sentCommit = 0;
     this.announceAfter = null;
+    this.quiet = null;
     // Targets first, so that each one's next index is the first of the entries appended below
     // and the first round carries them (etcd's becomeLeader resets progress before appending its
     // empty entry). Added after, they start past the record: the first round is an empty probe
@@ -92,8 +99,14 @@ export class LeaderState {
       // and a transfer abandoned later raises the floor again.
       this.leaseFloorMs = -Infinity;
       for (const [id, fromMs] of promises) this.onPromise(id, fromMs);
-      // Reportable already: the round that tells followers so leaves as this step's effects do (beforeDrain), not a round before it.
+      // Reportable already: the round that tells followers so leaves as this step's effects do
+      // (beforeDrain), not a round before it, and it skips the old leader. That one is leaving;
+      // told now, it would step down, write its term and publish its events on the cores the
+      // followers need to name us. It hears the next round. Not reportable yet, we need the
+      // round's answers for our lease, perhaps the old leader's too (a cluster of three with a
+      // voter down), so that round goes to everyone.
       if (!this.reportable()) this.broadcast();
+      else this.quiet = handedOverBy;
       return;
     }
     if (bootstrapVoters) {
@@ -341,7 +354,10 @@ export class LeaderState {
     if (this.establishedRound === Infinity && this.announced()) this.establishedRound = this.round;
     for (const [round, sentMs] of this.roundSentMs) if (sentMs < m.nowMs - 2 * m.config.electionTimeoutMs) this.roundSentMs.delete(round);
     this.heartbeatDueMs = m.nowMs + m.config.heartbeatIntervalMs;
+    const quiet = this.quiet;
+    this.quiet = null;
     for (const p of this.progress.values()) {
+      if (p.id === quiet) continue;
       p.heartbeat(m.config.maxInflight);
       this.sendAppend(p, true);
     }

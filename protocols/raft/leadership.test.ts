@@ -695,7 +695,7 @@ describe('fail-over hints and shutdown', () => {
     assert.ok(net.advanceUntil(() => others(leader, ids).every((id) => net.summary(id)?.leader === to), T), 'every survivor names it');
   });
 
-  it('a leaving leader sends its successor the record and TimeoutNow before any other follower its record, and the successor sends the old leader its rounds last (each send wakes its receiver, which on a host shared by the members may run before the next send leaves)', () => {
+  it('a leaving leader sends its successor the record and TimeoutNow before any other follower its record; the successor leaves the old leader out of the round that names it, and sends it later rounds last (each send wakes its receiver, which on a host shared by the members may run before the next send leaves)', () => {
     const ids = ['a', 'b', 'c', 'd', 'e'];
     const net = new RaftNet(ids);
     const leader = net.elect();
@@ -721,9 +721,13 @@ describe('fail-over hints and shutdown', () => {
     net.hold = false;
     net.pump();
     assert.ok(net.advanceUntil(() => others(leader, ids).filter((id) => id !== silent).every((id) => net.summary(id)?.leader === to), T), 'the survivors name the successor');
-    const firstRound = net.sent.filter((m) => m.from === to && m.message.type === 'APPEND' && m.message.term === term + 1 && m.message.round === 1).map((m) => m.to);
-    assert.deepEqual(firstRound.slice().sort(), others(to, ids), 'its first round goes to every follower');
-    assert.equal(firstRound.at(-1), leader, `the old leader hears last (${firstRound.join(', ')})`);
+    const round = (n: number) => net.sent.filter((m) => m.from === to && m.message.type === 'APPEND' && m.message.term === term + 1 && m.message.round === n).map((m) => m.to);
+    assert.deepEqual(round(1).slice().sort(), others(to, ids).filter((id) => id !== leader), 'the round that names it goes to every follower but the old leader');
+    assert.equal(net.summary(leader)?.leader, null, 'the old leader has not heard of its successor yet');
+    assert.ok(net.advanceUntil(() => round(2).length > 0, DEFAULT_RAFT_CONFIG.heartbeatIntervalMs + 1), 'a second round within a heartbeat interval');
+    assert.deepEqual(round(2).slice().sort(), others(to, ids), 'the second round goes to every follower');
+    assert.equal(round(2).at(-1), leader, `the old leader hears last (${round(2).join(', ')})`);
+    assert.equal(net.summary(leader)?.leader, to, 'and then names its successor');
   });
 
   it('once its TimeoutNow is out a leader sends no commit notices (the successor\'s first append carries the commit), and followers do not answer a leaving leader\'s handover record', () => {
