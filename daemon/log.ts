@@ -27,6 +27,25 @@ export interface LogSinkHealth {
   failure: string | null;
 }
 
+/** The time the records being written are stamped with instead of now (logAt), or null. */
+let recordTimeMs: number | null = null;
+
+/**
+ * Runs `write` with the records it logs stamped `timeMs` (epoch ms) instead of the time of the
+ * call: a line written later than what it reports (the runtime's event lines, EVENT_LOG_DELAY_MS).
+ */
+export function logAt(timeMs: number, write: () => void): void {
+  recordTimeMs = timeMs;
+  try {
+    write();
+  } finally {
+    recordTimeMs = null;
+  }
+}
+
+/** pino's epoch timestamp, or the one logAt sets: the `timestamp` option of every logger that logAt may stamp. */
+export const logTimestamp = (): string => `,"time":${recordTimeMs ?? Date.now()}`;
+
 /** Each createLogger logger's destination: its health (logSinkHealth) and how to open it again (reopenLog). */
 const sinks = new WeakMap<Logger, { health: LogSinkHealth; reopen: () => void }>();
 
@@ -45,7 +64,7 @@ export function createLogger(init: LogInit): Logger {
     if (children.size >= SWEEP_ABOVE) for (const ref of children) if (ref.deref() === undefined) children.delete(ref);
     children.add(new WeakRef(child));
   };
-  const logger = pino({ level: init.level, base: { node: init.node }, onChild, serializers: { err: serializeError } }, init.tap ? tapStream(stream, init.tap) : stream);
+  const logger = pino({ level: init.level, base: { node: init.node }, onChild, timestamp: logTimestamp, serializers: { err: serializeError } }, init.tap ? tapStream(stream, init.tap) : stream);
   families.set(logger, children);
   sinks.set(logger, { health, reopen });
   return logger;

@@ -18,6 +18,7 @@ import type { ApiEvent, ControlSource } from './api/types.js';
 import { loadConfig } from './config/load.js';
 import { createControlSource } from './control.js';
 import { bindMetrics } from './observe.js';
+import { logTimestamp } from './log.js';
 import type { P2PNode } from './p2p/index.js';
 import type { NodeBatch } from '../protocols/host/core.js';
 import { Runtime, type ElectionHost, type NodeDisk } from './runtime.js';
@@ -59,6 +60,8 @@ export interface RuntimeHarness {
   advance(ms: number, stepMs?: number): Promise<void>;
   /** Moves the clock without stepping the runtime: a timer that has not fired yet. */
   skip(ms: number): void;
+  /** Fires the runtime's timers not cleared whose delay (ms, when set) `which` picks (none fires by itself); returns how many fired. */
+  fireTimers(which: (delayMs: number) => boolean): number;
   /** Membership reports `event` at the next step, as if its failure detector had reached it. */
   membershipReports(event: MembershipEvent): void;
 }
@@ -79,6 +82,12 @@ export interface HarnessDisk extends NodeDisk {
 export const SCRIPTED_DISK_PATH = '/scripted/wal/0000000000000001.wal';
 
 const START_MS = 10_000;
+
+/** A timer the runtime set: kept until it is cleared or fireTimers fires it. */
+interface HarnessTimer {
+  fire: () => void;
+  delayMs: number;
+}
 
 export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   let nowMs = START_MS;
@@ -115,13 +124,14 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   const disconnected: NodeId[] = [];
   const p2p = recordingNetwork(sent, disconnected, trail);
   const logs: LogRecord[] = [];
-  const log = pino({ level: 'debug' }, new Writable({
+  const log = pino({ level: 'debug', timestamp: logTimestamp }, new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as LogRecord);
       done();
     },
   }));
   let fatal: PersistError | null = null;
+  const timers = new Set<HarnessTimer>();
   const disk = scriptedDisk(persisted);
   const realDisk = init.disk ? awaitedDisk(init.disk) : null;
   const runtime = new Runtime({
@@ -135,8 +145,15 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     bootstrapExpect,
     revisionBase: 1,
     onFatal: (err) => (fatal = err),
-    // Time moves only through advance(): no timer of its own.
-    timers: { set: () => 0, clear: () => undefined },
+    // Time moves only through advance(): the runtime's timers are kept, never fired by themselves (fireTimers).
+    timers: {
+      set: (fire, delayMs) => {
+        const timer = { fire, delayMs };
+        timers.add(timer);
+        return timer;
+      },
+      clear: (handle) => timers.delete(handle as HarnessTimer),
+    },
   });
   const events: ApiEvent[] = [];
   runtime.subscribe((event) => {
@@ -172,6 +189,14 @@ export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
     },
     skip(ms) {
       nowMs += ms;
+    },
+    fireTimers(which) {
+      const due = [...timers].filter((t) => which(t.delayMs));
+      for (const t of due) {
+        timers.delete(t);
+        t.fire();
+      }
+      return due.length;
     },
     membershipReports: (event) => membership.report(event),
   };

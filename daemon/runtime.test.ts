@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BullyPersisted } from '../protocols/bully/index.js';
 import { leadershipView } from './hooks/runner.js';
-import { DEAD_DISCONNECT_DELAY_MS } from './runtime.js';
+import { DEAD_DISCONNECT_DELAY_MS, EVENT_LOG_DELAY_MS } from './runtime.js';
 import { createRuntimeHarness, errnoError, PEER_ID, SCRIPTED_DISK_PATH, SELF_ID, settle, type RuntimeHarness } from './runtime-testing.js';
 
 /** Election state at fencing token `token`, as a node that led epoch `token` leaves it. */
@@ -133,6 +133,34 @@ describe('runtime: what those who follow its events read', () => {
     h.control.leader();
     await settle();
     assert.ok(h.sent.length > sent, 'an API answer (leadership()) steps the core, which sends what was due');
+  });
+});
+
+describe('runtime: event log lines', () => {
+  it(`listeners hear an event at once; its log line follows ${EVENT_LOG_DELAY_MS} ms later, stamped with the event's own time`, async () => {
+    const { h } = at41();
+    await h.advance(1000);
+    const changed = h.events.find((e) => e.type === 'leader-changed');
+    assert.ok(changed?.type === 'leader-changed' && changed.to?.id === SELF_ID, 'the lone node leads');
+    const lineOf = (type: string) => h.logs.find((l) => l.event === type);
+    assert.equal(lineOf('leader-changed'), undefined, 'its log line waits');
+    const isLogTimer = (delayMs: number) => delayMs === EVENT_LOG_DELAY_MS;
+    assert.equal(h.fireTimers(isLogTimer), 1, `one timer of ${EVENT_LOG_DELAY_MS} ms for the lines queued so far`);
+    const line = lineOf('leader-changed');
+    assert.equal(line?.msg, `leader is ${SELF_ID}`);
+    assert.equal(line?.time, Date.parse(changed.at), "the line carries the event's time, not the time it was written");
+    const roleLine = h.logs.findIndex((l) => l.event === 'role-changed');
+    assert.ok(roleLine >= 0 && roleLine < h.logs.indexOf(line!), 'the lines keep the order of their events');
+  });
+
+  it('once a write failed the node stops, and every event line is written without waiting for the timer', async () => {
+    const { h } = at41([PEER_ID]);
+    h.disk.failWith = errnoError('ENOSPC', 'no space left on device, write');
+    await h.advance(3000);
+    assert.equal(h.fatal()?.code, 'ENOSPC');
+    const published = h.events.map((e) => e.type);
+    assert.ok(published.length > 0, 'it published events');
+    assert.deepEqual(h.logs.filter((l) => typeof l.event === 'string').map((l) => l.event), published);
   });
 });
 
