@@ -622,11 +622,11 @@ export class Runtime {
     this.eventLogTimer = null;
     const queued = this.eventLogs;
     this.eventLogs = [];
-    for (const { event, atMs } of queued) logAt(atMs, () => this.logEvent(event, atMs));
+    for (const { event, atMs } of queued) logAt(atMs, () => this.logEvent(event));
   }
 
   /** The log line for an event, where one is worth having. */
-  private logEvent(event: NodeEvent, atMs: number): void {
+  private logEvent(event: NodeEvent): void {
     const log = this.init.log;
     switch (event.type) {
       case 'member-joined':
@@ -676,12 +676,14 @@ export class Runtime {
       case 'heartbeat-late': {
         // etcd's "failed to send out heartbeat on time": once, then at most every LATE_LOG_EVERY_MS with a count.
         this.lateHeartbeats++;
-        if (atMs - this.lateLoggedAtMs < LATE_LOG_EVERY_MS) return;
+        // On the runtime's monotonic clock: a wall clock set back would silence the warning.
+        const nowMs = this.init.nowMs();
+        if (nowMs - this.lateLoggedAtMs < LATE_LOG_EVERY_MS) return;
         log.warn(
           { event: event.type, lateMs: Math.round(event.lateMs), since: this.lateHeartbeats },
           'failed to send out heartbeat on time; the event loop or the disk is overloaded, and followers may start an election',
         );
-        this.lateLoggedAtMs = atMs;
+        this.lateLoggedAtMs = nowMs;
         this.lateHeartbeats = 0;
         return;
       }
