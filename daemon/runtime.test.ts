@@ -153,6 +153,27 @@ describe('runtime: event log lines', () => {
     assert.ok(roleLine >= 0 && roleLine < h.logs.indexOf(line!), 'the lines keep the order of their events');
   });
 
+  it('a graceful stop writes the lines still queued, and the later ones at once, without waiting for the timer', async () => {
+    const { h } = at41();
+    await h.advance(1000);
+    h.fireTimers((delayMs) => delayMs === EVENT_LOG_DELAY_MS);
+    const logged = h.logs.length;
+    const published = h.events.length;
+    // The harness's membership never reports the leave done: the stop ends at STOP_MAX_MS (a real
+    // timer, which does not hold the process open by itself).
+    const keepAlive = setTimeout(() => undefined, 10_000);
+    try {
+      const stopping = h.runtime.shutdown();
+      await h.advance(100);
+      await stopping;
+    } finally {
+      clearTimeout(keepAlive);
+    }
+    const stopEvents = h.events.slice(published).map((e) => e.type);
+    assert.ok(stopEvents.includes('leader-changed'), `the stop publishes the node's step-down: ${JSON.stringify(stopEvents)}`);
+    assert.deepEqual(h.logs.slice(logged).filter((l) => typeof l.event === 'string').map((l) => l.event), stopEvents);
+  });
+
   it('once a write failed the node stops, and every event line is written without waiting for the timer', async () => {
     const { h } = at41([PEER_ID]);
     h.disk.failWith = errnoError('ENOSPC', 'no space left on device, write');
