@@ -35,6 +35,8 @@ export interface RuntimeHarnessInit {
   /** Other members besides this node, all alive and below it in rank; none: a one-node cluster. */
   peers?: NodeId[];
   bully?: Partial<BullyConfig>;
+  /** `cluster.bootstrapExpect`; default: every member listed (this node and `peers`). */
+  bootstrapExpect?: number;
 }
 
 export interface RuntimeHarness {
@@ -92,7 +94,7 @@ interface HarnessTimer {
 export function createRuntimeHarness(init: RuntimeHarnessInit): RuntimeHarness {
   let nowMs = START_MS;
   const peers = init.peers ?? [];
-  const bootstrapExpect = peers.length + 1;
+  const bootstrapExpect = init.bootstrapExpect ?? peers.length + 1;
   const persisted = init.persisted;
   const machine = createBully({
     selfId: SELF_ID,

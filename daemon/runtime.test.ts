@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BullyPersisted } from '../protocols/bully/index.js';
 import { leadershipView } from './hooks/runner.js';
-import { DEAD_DISCONNECT_DELAY_MS, EVENT_LOG_DELAY_MS } from './runtime.js';
+import { DEAD_DISCONNECT_DELAY_MS, EVENT_LOG_DELAY_MS, EXPECT_WARN_SETTLE_MS } from './runtime.js';
 import { createRuntimeHarness, errnoError, PEER_ID, SCRIPTED_DISK_PATH, SELF_ID, settle, type RuntimeHarness } from './runtime-testing.js';
 
 /** Election state at fencing token `token`, as a node that led epoch `token` leaves it. */
@@ -114,6 +114,41 @@ describe('runtime: connections follow membership', () => {
     h.membershipReports({ type: 'member-alive', id: PEER_ID, name: PEER_ID, incarnation: 2, previous: 'dead' });
     await h.advance(DEAD_DISCONNECT_DELAY_MS * 2);
     assert.deepEqual(h.disconnected, []);
+  });
+});
+
+describe('runtime: bootstrapExpect against the members live', () => {
+  const peers = ['node-a', 'node-b', 'node-c', 'node-d'];
+  const warnings = (h: RuntimeHarness) => h.logs.filter((r) => r.level === 40 && /bootstrapExpect/.test(String(r.msg)));
+
+  it('more members live than bootstrapExpect keeps to one cluster: one warning, once the joins settled, naming the value to set', async () => {
+    const h = createRuntimeHarness({ persisted: null, peers, bootstrapExpect: 3 });
+    await h.advance(200);
+    assert.deepEqual(warnings(h), [], 'a starting cluster is counted once its joins settled, not at its fourth member');
+    assert.equal(h.fireTimers((delayMs) => delayMs === EXPECT_WARN_SETTLE_MS), 1);
+    assert.equal(warnings(h).length, 1);
+    const [warning] = warnings(h);
+    assert.equal(warning!.bootstrapExpect, 3);
+    assert.equal(warning!.live, 5);
+    assert.equal(warning!.safeFrom, 4);
+    assert.match(String(warning!.msg), /split in two.*--bootstrap-expect.*to the number of servers, 5 \(any value from 4 keeps one cluster\)$/);
+    // A member that comes back brings the count back to where it was warned of: the check runs
+    // again (no sooner than a minute after the warning) and says nothing new.
+    h.membershipReports({ type: 'member-dead', id: 'node-a', name: 'node-a', incarnation: 1, suspectedForMs: 600 });
+    await h.advance(100);
+    h.membershipReports({ type: 'member-alive', id: 'node-a', name: 'node-a', incarnation: 2, previous: 'dead' });
+    await h.advance(100);
+    assert.equal(h.fireTimers((delayMs) => delayMs > 50_000 && delayMs <= 60_000), 1);
+    assert.equal(warnings(h).length, 1);
+  });
+
+  it('a bootstrapExpect whose majority is more than half the members live logs nothing', async () => {
+    for (const bootstrapExpect of [4, 5]) {
+      const h = createRuntimeHarness({ persisted: null, peers, bootstrapExpect });
+      await h.advance(200);
+      assert.equal(h.fireTimers((delayMs) => delayMs === EXPECT_WARN_SETTLE_MS), 1, 'the check ran');
+      assert.deepEqual(warnings(h), [], `bootstrapExpect ${bootstrapExpect}`);
+    }
   });
 });
 

@@ -15,6 +15,7 @@ import { heartbeatCodec } from '../protocols/membership/index.js';
 import type { Heartbeat, Member, MembershipTimings } from '../protocols/membership/types.js';
 import type { Codec, ElectionSummary, NodeId, ProtocolName } from '../protocols/types.js';
 import type { ElectionStatus } from '../protocols/election.js';
+import { expectTooLow, expectTooLowWarning } from '../shared/bootstrap-expect.js';
 import { stampEvent } from './api/event-codec.js';
 import type { ApiEvent, MemberResponse } from './api/types.js';
 import { DeferredWrites } from './deferred-writes.js';
@@ -137,6 +138,11 @@ const LAG_WINDOW_MS = 1000;
  * the close itself is a hint against this node at the other end.
  */
 export const DEAD_DISCONNECT_DELAY_MS = 3_000;
+/** A join arms the bootstrapExpect check this much later, so a starting cluster is counted whole. */
+export const EXPECT_WARN_SETTLE_MS = 10_000;
+/** A larger count than the one warned of is logged at most this often. */
+const EXPECT_WARN_EVERY_MS = 60_000;
+
 /** A leader's late heartbeats are logged once, then at most this often (with how many came meanwhile). */
 const LATE_LOG_EVERY_MS = 10_000;
 
@@ -176,8 +182,12 @@ export class Runtime {
   /** An acknowledgeWrites() is queued. */
   private acknowledging = false;
   private lateHeartbeats = 0;
-  /** `--log-level trace`: every election message in and out, and every write's time (for hand-off traces). */
   private lateLoggedAtMs = -Infinity;
+  /** The bootstrapExpect check armed by a join (armBootstrapExpectCheck), or null. */
+  private expectCheck: unknown = null;
+  /** The live members, and when, a too-low bootstrapExpect was last logged for. */
+  private expectWarnedLive = 0;
+  private expectWarnedAtMs = -Infinity;
   readonly stats: RuntimeStats = {
     heartbeatsSent: 0,
     heartbeatsReceived: 0,
@@ -377,6 +387,8 @@ export class Runtime {
     // With no peer connected nobody is waiting for the last heartbeat: exit at once.
     if (this.init.p2p.connectedPeers().length > 0) await new Promise((resolve) => setTimeout(resolve, LEAVE_FLUSH_MS));
     this.clearTimer();
+    if (this.expectCheck !== null) this.timers.clear(this.expectCheck);
+    this.expectCheck = null;
     for (const resolve of this.commandResults.values()) resolve({ ok: false, code: 'shutting-down', message: 'the daemon is shutting down' });
     this.commandResults.clear();
     for (const resolve of this.kvAnswers.values()) resolve(kvRequestError('shutting-down', 'the daemon is shutting down; a write may still be applied'));
@@ -499,6 +511,7 @@ export class Runtime {
         // one open across a partition and resume it only at its retransmission backoff (up to
         // minutes), while a closed one is redialled with ours (the member stays in `peers`).
         if (output.event.type === 'member-dead') this.pendingDisconnects.set(output.event.id, this.init.nowMs() + DEAD_DISCONNECT_DELAY_MS);
+        if (output.event.type === 'member-joined' || output.event.type === 'member-alive') this.armBootstrapExpectCheck();
         this.queueEventLog(output.event, this.emit(output.event));
         return;
       case 'summary':
@@ -539,6 +552,28 @@ export class Runtime {
         log.warn({ rounds: output.rounds }, 'machines kept producing effects; deferring the rest to the next input');
         return;
     }
+  }
+
+  /**
+   * Warns when more members are live than `cluster.bootstrapExpect` keeps to one cluster at a cold
+   * start (shared/bootstrap-expect.ts). A join only arms the check: it runs EXPECT_WARN_SETTLE_MS
+   * later, so a cluster still starting is counted whole, not at its fourth member. Logged again
+   * only for a larger count, at most once per EXPECT_WARN_EVERY_MS; status and the dashboard
+   * always show the current count. Nothing is at risk now; a cluster formed anew with the same
+   * setting is.
+   */
+  private armBootstrapExpectCheck(): void {
+    if (!this.init.election || this.expectCheck !== null || this.stopping || this.fatal) return;
+    const delayMs = Math.max(EXPECT_WARN_SETTLE_MS, this.expectWarnedAtMs + EXPECT_WARN_EVERY_MS - this.init.nowMs());
+    this.expectCheck = this.timers.set(() => {
+      this.expectCheck = null;
+      const live = this.core.members().filter((m) => m.state === 'alive' || m.state === 'suspect').length;
+      const tooLow = live > this.expectWarnedLive ? expectTooLow(this.init.bootstrapExpect, live) : null;
+      if (!tooLow || this.stopping) return;
+      this.expectWarnedLive = live;
+      this.expectWarnedAtMs = this.init.nowMs();
+      this.init.log.warn({ bootstrapExpect: tooLow.expect, live, safeFrom: tooLow.safeFrom }, expectTooLowWarning(tooLow));
+    }, delayMs);
   }
 
   /** Writes a batch; once it is on disk the core releases what waited for it. A failure is fatal. */

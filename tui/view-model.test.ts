@@ -184,6 +184,19 @@ test('a node short of bootstrapExpect members says so in a warning line', () => 
   assert.equal(bannerFor(gone, 2000), null);
 });
 
+test('more members live than bootstrapExpect keeps to one cluster: a warning line naming the value to set', () => {
+  const five = [...threeMembers(), member('delta'), member('echo', { state: 'suspect' }), member('foxtrot', { state: 'dead' })];
+  const view = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(five, status({ security: { psk: false } })) });
+  const banner = bannerFor(view, 1000);
+  assert.deepEqual(banner, { text: '5 members, bootstrapExpect 3: a new cluster could split in two; set it to 5', tone: 'warn' });
+  assert.deepEqual(buildScreen(view, initialUi(1), 1000, computeLayout(100, 30, true)).banner, banner);
+  // Enough: 4 keeps five to one cluster; three members live (the others dead): nothing to say.
+  const enough = reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(five, status({ bootstrap: { expect: 4, seen: 5, complete: true }, security: { psk: true } })) });
+  assert.equal(bannerFor(enough, 1000), null);
+  const fewer = [...threeMembers(), member('delta', { state: 'dead' }), member('echo', { state: 'left' })];
+  assert.equal(bannerFor(reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(fewer, status({ security: { psk: true } })) }), 1000), null);
+});
+
 test('a cluster without a pre-shared key says so in a warning line, after the more urgent ones', () => {
   const snapshot = (s: ReturnType<typeof status>) => reduce(initialView('unix:/x'), { kind: 'event', nowMs: 1000, event: snapshotEvent(threeMembers(), s) });
   const open = snapshot(status({ security: { psk: false } }));

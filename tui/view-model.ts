@@ -3,6 +3,7 @@
  * (text segments with colours). Pure; widgets only render what this returns.
  */
 import { basename } from 'node:path';
+import { expectTooLow, expectTooLowBanner } from '../shared/bootstrap-expect.js';
 import { formatDuration } from '../shared/format.js';
 import type { BootstrapStatus, NodeRef, SecurityStatus, StatusResponse } from '../daemon/api/types.js';
 import { MEMBER_STATES, type ProtocolName } from '../protocols/types.js';
@@ -133,7 +134,8 @@ function greyOut(segments: Segment[]): Segment[] {
 
 /**
  * The line under the header: the split-brain alarm, else a node waiting for `bootstrapExpect`
- * members, else a cluster open to anyone (no pre-shared key). None on a stale view: its claims
+ * members, else more members live than `bootstrapExpect` keeps to one cluster at a cold start,
+ * else a cluster open to anyone (no pre-shared key). None on a stale view: its claims
  * are as old as its data, and the header says so.
  */
 export function bannerFor(view: DaemonView, nowMs: number): Banner | null {
@@ -152,6 +154,9 @@ export function bannerFor(view: DaemonView, nowMs: number): Banner | null {
   if (view.status && boot && !boot.complete) {
     return { text: `waiting for the cluster: seen ${boot.seen} of ${boot.expect} members (bootstrapExpect); ${view.status.name} will not lead before`, tone: 'warn' };
   }
+  const live = [...view.members.values()].filter((m) => m.state === 'alive' || m.state === 'suspect').length;
+  const tooLow = view.status && boot ? expectTooLow(boot.expect, live) : null;
+  if (tooLow) return { text: expectTooLowBanner(tooLow), tone: 'warn' };
   const security = view.status?.security as SecurityStatus | undefined;
   if (view.status && security && !security.psk) {
     // Fits 80 columns: mDNS announces the cluster name, so knowing it is no bar.

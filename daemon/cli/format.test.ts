@@ -102,6 +102,17 @@ describe('CLI formatting', () => {
     assert.doesNotMatch(formatStatus(status()), /bootstrap/);
   });
 
+  it('formatStatus warns when more members are live than bootstrapExpect keeps to one cluster, naming the value to set', () => {
+    const members = (alive: number, suspect = 0) => ({ alive, suspect, dead: 1, left: 1 });
+    const five = formatStatus(status({ members: members(4, 1), bootstrap: { expect: 3, seen: 3, complete: true } }));
+    assert.match(five, /^bootstrap expect 3 is too low for 5 live members: a new cluster formed with it could split in two; set --bootstrap-expect 5 \(any value from 4 keeps one cluster\)$/m);
+    // Dead and left members are not counted; a value whose majority is more than half of the live members is enough.
+    assert.doesNotMatch(formatStatus(status({ members: members(3), bootstrap: { expect: 3, seen: 3, complete: true } })), /bootstrap/);
+    assert.doesNotMatch(formatStatus(status({ members: members(5), bootstrap: { expect: 4, seen: 5, complete: true } })), /bootstrap/);
+    // While waiting, the waiting line says what matters.
+    assert.doesNotMatch(formatStatus(status({ members: members(5), bootstrap: { expect: 3, seen: 5, complete: false } })), /too low/);
+  });
+
   it('formatStatus says whether the swarm has a pre-shared key, and how to get one when it has none', () => {
     assert.match(formatStatus(status({ security: { psk: false } })), /^security {2}open \(no pre-shared key; run conclave init\)$/m);
     assert.match(formatStatus(status({ security: { psk: true } })), /^security {2}pre-shared key$/m);

@@ -1,5 +1,6 @@
 /** Pure text formatting for the reporting commands: tables and summaries (durations and ids: shared/format.ts). */
 import { MEMBER_STATES } from '../../protocols/types.js';
+import { expectTooLow, expectTooLowLine } from '../../shared/bootstrap-expect.js';
 import { formatDuration, shortId } from '../../shared/format.js';
 import type { NodeId } from '../../protocols/types.js';
 import type { KeyRevisions, KeyValue, KvEvent } from '../../protocols/kv/types.js';
@@ -38,12 +39,13 @@ export function formatReload(r: ReloadResponse): string {
   ].join('\n');
 }
 
-/** The bootstrap line shows only while it holds the node back from leading. */
+/** The bootstrap line shows while it holds the node back from leading, or once more members are live than bootstrapExpect protects. */
 export function formatStatus(s: StatusResponse): string {
   const counts = MEMBER_STATES.map((state) => `${s.members[state]} ${state}`).join(', ');
   // Absent from older daemons: then nothing is known of the swarm's key, and no line is shown.
   const boot = s.bootstrap as StatusResponse['bootstrap'] | undefined;
   const security = s.security as StatusResponse['security'] | undefined;
+  const tooLow = boot?.complete ? expectTooLow(boot.expect, s.members.alive + s.members.suspect) : null;
   return [
     `node      ${s.name} (${shortId(s.id)})`,
     `cluster   ${s.cluster} (${s.protocol})`,
@@ -57,6 +59,7 @@ export function formatStatus(s: StatusResponse): string {
     // The daemon reports only what is on disk; this says why it holds back.
     ...(s.persistError ? [`disk      ${s.persistError.message}; sending no election messages until a write succeeds`] : []),
     ...(boot && !boot.complete ? [`bootstrap waiting: seen ${boot.seen} of ${boot.expect} members (never leads before ${boot.expect})`] : []),
+    ...(tooLow ? [`bootstrap ${expectTooLowLine(tooLow)}`] : []),
     `uptime    ${formatDuration(s.uptimeMs)}, version ${s.version}`,
   ].join('\n');
 }
