@@ -11,14 +11,11 @@
  * they cannot (README "Bootstrapping").
  */
 
-/** Half of `n`, rounded down, plus one. */
-function majority(n: number): number {
-  return Math.floor(n / 2) + 1;
-}
+import { majorityOf } from '../protocols/bully/quorum.js';
 
 /** The most servers a bootstrapExpect of `expect` keeps to one cluster at a cold start. */
 export function serversProtected(expect: number): number {
-  return 2 * majority(Math.max(1, expect)) - 1;
+  return 2 * majorityOf(expect) - 1;
 }
 
 /** The smallest bootstrapExpect that keeps `servers` servers to one cluster. */
